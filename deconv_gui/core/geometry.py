@@ -1,0 +1,258 @@
+"""Shape arithmetic and argument validation for strided, padded, dilated 2-D convolution.
+
+Everything here is pure Python/numpy. Every public function of the core funnels its
+arguments through these helpers, so that bad input raises a `ValueError` whose
+message names the argument and the rule it broke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ConvGeometry",
+    "as_float_array",
+    "as_pair",
+    "normalize_bias",
+    "normalize_weights",
+    "output_size",
+]
+
+Pair = tuple[int, int]
+
+
+def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
+    """Return ``value`` as an ``(h, w)`` pair of ints, each ``>= minimum``.
+
+    Parameters
+    ----------
+    value : int or sequence of two ints
+        The stride, padding or dilation as the user gave it.
+    name : str
+        The argument's name, used in error messages.
+    minimum : int
+        The smallest allowed value (1 for stride and dilation, 0 for padding).
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an int or a pair of ints, or is below ``minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        pair = (int(value), int(value))
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            raise ValueError(
+                f"{name} must be an int or an (h, w) pair of ints, got {value!r}"
+            ) from None
+        if len(items) != 2 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
+        ):
+            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+        pair = (int(items[0]), int(items[1]))
+    if min(pair) < minimum:
+        rule = "non-negative" if minimum == 0 else f">= {minimum}"
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return pair
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """One axis of the output size: ``floor((size + 2p - d(f - 1) - 1) / s) + 1``.
+
+    May be zero or negative when the dilated kernel is larger than the padded input;
+    callers turn that into an error.
+    """
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def as_float_array(array: Any, name: str) -> np.ndarray:
+    """Convert ``array`` to a float ndarray, keeping float32/float64, else float64.
+
+    Raises
+    ------
+    ValueError
+        If the data is not numeric (strings, objects, complex) or holds NaN or inf.
+    """
+    try:
+        arr = np.asarray(array)
+    except Exception as exc:  # ragged lists and similar
+        raise ValueError(f"{name} must be a numeric array: {exc}") from None
+    if arr.dtype == np.float32 or arr.dtype == np.float64:
+        pass
+    elif arr.dtype.kind in "biu" or arr.dtype == np.float16:
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind == "f":  # longdouble and friends
+        arr = arr.astype(np.float64)
+    else:
+        raise ValueError(
+            f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}"
+        )
+    if arr.size and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or inf; every value must be finite")
+    return arr
+
+
+def normalize_weights(weights: Any) -> np.ndarray:
+    """Return the filter as a 4-D ``(f_h, f_w, C_in, C_out)`` float array.
+
+    A 3-D filter ``(f_h, f_w, C_in)`` means ``C_out = 1``.
+    """
+    w = as_float_array(weights, "weights")
+    if w.ndim == 3:
+        w = w[..., np.newaxis]
+    if w.ndim != 4:
+        raise ValueError(
+            "weights must have shape (f_h, f_w, C_in, C_out) or (f_h, f_w, C_in), "
+            f"got {w.ndim} dimensions with shape {w.shape}"
+        )
+    if min(w.shape) < 1:
+        raise ValueError(f"weights must have no empty axis, got shape {w.shape}")
+    return w
+
+
+def normalize_bias(bias: Any, c_out: int, dtype: np.dtype) -> np.ndarray | None:
+    """Return the bias as a ``(C_out,)`` array of ``dtype``, or None for no bias.
+
+    A scalar is broadcast to every output channel.
+    """
+    if bias is None:
+        return None
+    b = as_float_array(bias, "bias")
+    if b.ndim == 0:
+        b = np.full(c_out, b, dtype=dtype)
+    b = b.reshape(-1) if b.ndim > 1 and b.size == b.shape[-1] else b
+    if b.ndim != 1 or b.shape[0] != c_out:
+        raise ValueError(
+            f"bias must be a scalar or have shape (C_out,) = ({c_out},), got shape {b.shape}"
+        )
+    return b.astype(dtype, copy=False)
+
+
+def _as_shape(value: Any, name: str, rank: int, labels: str) -> tuple[int, ...]:
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a tuple {labels}, got {value!r}") from None
+    if len(items) != rank or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
+    ):
+        raise ValueError(f"{name} must be a tuple of {rank} ints {labels}, got {value!r}")
+    shape = tuple(int(v) for v in items)
+    if min(shape) < 1:
+        raise ValueError(f"{name} must have every size >= 1, got {shape}")
+    return shape
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """The shapes and hyper-parameters of one strided 2-D cross-correlation.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(H, W, C_in)`` of one image.
+    filter_shape : tuple of int
+        ``(f_h, f_w, C_in, C_out)``; a 3-tuple means ``C_out = 1``.
+    stride, padding, dilation : int or (int, int)
+        Stride (>= 1), zero padding on each side (>= 0) and dilation (>= 1),
+        for both axes or as an ``(h, w)`` pair. Stored as pairs.
+
+    Raises
+    ------
+    ValueError
+        On a wrong rank, a channel mismatch, an out-of-range hyper-parameter, or a
+        dilated filter larger than the padded image (an empty output).
+
+    Notes
+    -----
+    Per axis the output size is
+
+    .. math:: n_{out} = \\lfloor (n + 2p - d(f - 1) - 1) / s \\rfloor + 1,
+
+    the rule of PyTorch's ``conv2d``. The operator maps ``H W C_in`` unknowns to
+    ``H_out W_out C_out`` equations.
+    """
+
+    input_shape: tuple[int, int, int]
+    filter_shape: tuple[int, int, int, int]
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+
+    def __post_init__(self) -> None:
+        input_shape = _as_shape(self.input_shape, "input_shape", 3, "(H, W, C_in)")
+        filt = self.filter_shape
+        if isinstance(filt, (tuple, list)) and len(filt) == 3:
+            filt = (*filt, 1)  # a 3-D filter means C_out = 1
+        filter_shape = _as_shape(filt, "filter_shape", 4, "(f_h, f_w, C_in, C_out)")
+        stride = as_pair(self.stride, "stride", minimum=1)
+        padding = as_pair(self.padding, "padding", minimum=0)
+        dilation = as_pair(self.dilation, "dilation", minimum=1)
+        if filter_shape[2] != input_shape[2]:
+            raise ValueError(
+                "channel mismatch: the image has C_in = "
+                f"{input_shape[2]} channels but weights expect C_in = {filter_shape[2]} "
+                f"(input_shape {input_shape}, filter_shape {filter_shape})"
+            )
+        object.__setattr__(self, "input_shape", input_shape)
+        object.__setattr__(self, "filter_shape", filter_shape)
+        object.__setattr__(self, "stride", stride)
+        object.__setattr__(self, "padding", padding)
+        object.__setattr__(self, "dilation", dilation)
+        for axis, label in ((0, "height"), (1, "width")):
+            n_out = output_size(
+                input_shape[axis], filter_shape[axis], stride[axis], padding[axis], dilation[axis]
+            )
+            if n_out < 1:
+                span = dilation[axis] * (filter_shape[axis] - 1) + 1
+                raise ValueError(
+                    f"empty output: the dilated filter {label} {span} is larger than the padded "
+                    f"image {label} {input_shape[axis] + 2 * padding[axis]} "
+                    f"(weights {filter_shape[axis]} with dilation {dilation[axis]}, "
+                    f"input_shape {input_shape[axis]} with padding {padding[axis]})"
+                )
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """``(H_out, W_out, C_out)``."""
+        h, w, _ = self.input_shape
+        fh, fw, _, c_out = self.filter_shape
+        return (
+            output_size(h, fh, self.stride[0], self.padding[0], self.dilation[0]),
+            output_size(w, fw, self.stride[1], self.padding[1], self.dilation[1]),
+            c_out,
+        )
+
+    @property
+    def n_unknowns(self) -> int:
+        """Number of columns of A: ``H * W * C_in``."""
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_equations(self) -> int:
+        """Number of rows of A: ``H_out * W_out * C_out``."""
+        return int(np.prod(self.output_shape))
+
+    @property
+    def min_nullity(self) -> int:
+        """A lower bound on the null-space dimension: ``max(0, unknowns - equations)``."""
+        return max(0, self.n_unknowns - self.n_equations)
+
+    def describe(self) -> str:
+        """One line of shape arithmetic, e.g. ``7×7×3 → 3×3×1 · 9 equations, 147 unknowns``."""
+        shape_in = "×".join(map(str, self.input_shape))
+        shape_out = "×".join(map(str, self.output_shape))
+        text = (
+            f"{shape_in} → {shape_out} · {self.n_equations:,} equations, "
+            f"{self.n_unknowns:,} unknowns"
+        )
+        if self.min_nullity:
+            text += f" · at least {self.min_nullity:,} dimensions lost"
+        return text

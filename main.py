@@ -1,0 +1,3 @@
+from deconv_gui.app import main
+
+raise SystemExit(main())
