@@ -1,0 +1,119 @@
+"""Named filter presets in HWIO layout ``(f_h, f_w, C_in, C_out)``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "make_filter"]
+
+#: Preset names in the order the GUI lists them.
+PRESETS: tuple[str, ...] = (
+    "gaussian",
+    "identity",
+    "box",
+    "sharpen",
+    "sobel_x",
+    "sobel_y",
+    "laplacian",
+    "emboss",
+    "random",
+    "seed_question",
+)
+
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "gaussian": "Gaussian blur (σ = size/4), normalised over all taps and channels",
+    "identity": "passes the centre pixel through (averaged over channels)",
+    "box": "mean of all taps and channels",
+    "sharpen": "identity plus a Laplacian edge boost",
+    "sobel_x": "horizontal gradient (Sobel)",
+    "sobel_y": "vertical gradient (Sobel)",
+    "laplacian": "discrete Laplacian (edges of both signs)",
+    "emboss": "directional relief",
+    "random": "normal random weights (seeded), scaled by 1/sqrt(taps)",
+    "seed_question": "the question's set-up: random 3×3×3 integer weights, seed 0",
+}
+
+
+def _spatial(name: str, size: tuple[int, int]) -> np.ndarray:
+    fh, fw = size
+    if name == "gaussian":
+        sigma_h, sigma_w = max(fh / 4.0, 0.5), max(fw / 4.0, 0.5)
+        rows = np.exp(-0.5 * ((np.arange(fh) - (fh - 1) / 2) / sigma_h) ** 2)
+        cols = np.exp(-0.5 * ((np.arange(fw) - (fw - 1) / 2) / sigma_w) ** 2)
+        kernel = np.outer(rows, cols)
+        return kernel / kernel.sum()
+    if name == "box":
+        return np.full((fh, fw), 1.0 / (fh * fw))
+    if name in ("identity", "sharpen", "laplacian"):
+        centre = np.zeros((fh, fw))
+        centre[(fh - 1) // 2, (fw - 1) // 2] = 1.0
+        if name == "identity":
+            return centre
+        lap = -np.ones((fh, fw)) / max(fh * fw - 1, 1)
+        lap[(fh - 1) // 2, (fw - 1) // 2] = 1.0 if fh * fw > 1 else 0.0
+        return lap if name == "laplacian" else centre + lap
+    if name in ("sobel_x", "sobel_y", "emboss"):
+        # separable: smoothing along one axis, central difference along the other
+        smooth_h = np.array([1.0, 2.0, 1.0]) if fh == 3 else np.ones(fh)
+        smooth_w = np.array([1.0, 2.0, 1.0]) if fw == 3 else np.ones(fw)
+        diff_h = np.linspace(-1.0, 1.0, fh) if fh > 1 else np.zeros(1)
+        diff_w = np.linspace(-1.0, 1.0, fw) if fw > 1 else np.zeros(1)
+        if name == "sobel_x":
+            return np.outer(smooth_h, diff_w)
+        if name == "sobel_y":
+            return np.outer(diff_h, smooth_w)
+        kernel = np.add.outer(diff_h, diff_w)
+        kernel[(fh - 1) // 2, (fw - 1) // 2] = 1.0
+        return kernel
+    raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
+
+
+def make_filter(
+    preset: str,
+    *,
+    size: int | tuple[int, int] = 3,
+    in_channels: int = 3,
+    out_channels: int = 1,
+    seed: int = 0,
+) -> np.ndarray:
+    """Build a named filter as a float64 ``(f_h, f_w, C_in, C_out)`` array.
+
+    Parameters
+    ----------
+    preset : str
+        One of :data:`PRESETS`.
+    size : int or (int, int)
+        Kernel height and width, each from 1 to 7.
+    in_channels : int
+        ``C_in``, the number of image channels (1 to 4).
+    out_channels : int
+        ``C_out``. Output channels after the first are the same spatial filter
+        rotated by 90° steps (for ``random``: fresh random weights).
+    seed : int
+        Seed for ``random`` and ``seed_question``.
+
+    Notes
+    -----
+    Spatial presets are applied equally to every input channel and divided by
+    ``C_in``, so that a blur of a grey-ish image stays in the image's range.
+    ``seed_question`` draws seeded integers in [-2, 2], like a hand-made example.
+    """
+    fh, fw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+    if not (1 <= fh <= 7 and 1 <= fw <= 7):
+        raise ValueError(f"size must be between 1 and 7 on each axis, got {size!r}")
+    if not 1 <= in_channels <= 4:
+        raise ValueError(f"in_channels must be between 1 and 4, got {in_channels}")
+    if not 1 <= out_channels <= 16:
+        raise ValueError(f"out_channels must be between 1 and 16, got {out_channels}")
+    rng = np.random.default_rng(seed)
+    shape = (fh, fw, in_channels, out_channels)
+    if preset == "random":
+        return rng.standard_normal(shape) / np.sqrt(fh * fw * in_channels)
+    if preset == "seed_question":
+        return rng.integers(-2, 3, size=shape).astype(np.float64)
+    base = _spatial(preset, (fh, fw))
+    weights = np.empty(shape)
+    for o in range(out_channels):
+        rotated = np.rot90(base, o) if fh == fw else (base if o % 2 == 0 else base[::-1, ::-1])
+        weights[:, :, :, o] = rotated[:, :, np.newaxis] / in_channels
+    return weights

@@ -1,0 +1,215 @@
+"""Loading images from samples and files, converted to float ``(H, W, C)`` with a note saying how.
+
+No Qt here: the window, the command line and the tests all load images through this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FILE_EXTENSIONS",
+    "SAMPLES",
+    "WORK_SIZES",
+    "LoadedImage",
+    "convert_image",
+    "load_image",
+    "load_sample",
+    "resize_long_side",
+    "sha256_of",
+]
+
+#: Sample names, in menu order. ``seed_toy`` is the question's 7×7×3 example.
+SAMPLES: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "camera", "seed_toy")
+#: Work sizes offered for the long side (None keeps the original size).
+WORK_SIZES: tuple[int | None, ...] = (128, 256, 512, 1024, None)
+#: File extensions :func:`load_image` reads.
+FILE_EXTENSIONS: tuple[str, ...] = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".npy",
+)
+MAX_CHANNELS = 4
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """An image ready for the pipeline.
+
+    Attributes
+    ----------
+    pixels : numpy.ndarray
+        ``(H, W, C)`` float32 (float64 for ``.npy`` float64 data and the toy example).
+    source : str
+        The sample name or the file path.
+    note : str
+        How the data was converted, for the status bar (e.g. ``"uint16 → float in [0, 1]"``).
+    """
+
+    pixels: np.ndarray
+    source: str
+    note: str
+
+    @property
+    def is_sample(self) -> bool:
+        """True for a built-in sample."""
+        return self.source in SAMPLES
+
+
+def seed_toy_image() -> np.ndarray:
+    """The question's 7×7×3 example with small, visible integer values (0 to 9)."""
+    rng = np.random.default_rng(48776)  # the question's number on Data Science StackExchange
+    return rng.integers(0, 10, size=(7, 7, 3)).astype(np.float64)
+
+
+def load_sample(name: str, work_size: int | None = 256) -> LoadedImage:
+    """Load a built-in sample; photos are resized so their long side is ``work_size``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`SAMPLES`.
+    """
+    if name not in SAMPLES:
+        raise ValueError(f"sample must be one of {', '.join(SAMPLES)}, got {name!r}")
+    if name == "seed_toy":
+        return LoadedImage(seed_toy_image(), name, "7×7×3 integer toy example (as in the question)")
+    from skimage import data
+
+    raw = getattr(data, name)()
+    pixels, note = convert_image(raw)
+    pixels, resized = _apply_work_size(pixels, work_size)
+    return LoadedImage(pixels, name, f"sample {name}: {note}{resized}")
+
+
+def _apply_work_size(pixels: np.ndarray, work_size: int | None) -> tuple[np.ndarray, str]:
+    if work_size is None or max(pixels.shape[:2]) == work_size:
+        return pixels, ""
+    h, w = pixels.shape[:2]
+    resized = resize_long_side(pixels, work_size)
+    return resized, f"; resized {w}×{h} → {resized.shape[1]}×{resized.shape[0]} (work size)"
+
+
+def resize_long_side(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Resize so that the long side is ``size`` pixels, keeping the aspect ratio and dtype.
+
+    Uses scikit-image's anti-aliased resize (a Gaussian prefilter when shrinking).
+    """
+    from skimage.transform import resize
+
+    if size < 1:
+        raise ValueError(f"work size must be >= 1, got {size}")
+    h, w = pixels.shape[:2]
+    scale = size / max(h, w)
+    shape = (max(1, round(h * scale)), max(1, round(w * scale)), pixels.shape[2])
+    out = resize(pixels, shape, order=1, anti_aliasing=scale < 1, preserve_range=True)
+    return out.astype(pixels.dtype, copy=False)
+
+
+def convert_image(raw: Any) -> tuple[np.ndarray, str]:
+    """Convert decoded pixel data to float ``(H, W, C)`` and describe the conversion.
+
+    Integers are scaled to [0, 1] by their type's maximum; floats are kept as they are;
+    grey gains a channel axis; an alpha channel is dropped.
+
+    Raises
+    ------
+    ValueError
+        For empty, non-numeric, non-finite, or wrongly shaped data.
+    """
+    arr = np.asarray(raw)
+    notes: list[str] = []
+    if arr.size == 0:
+        raise ValueError(f"image is empty (shape {arr.shape})")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.float32)
+        notes.append("bool → float {0, 1}")
+    elif arr.dtype.kind in "ui":
+        top = np.iinfo(arr.dtype).max
+        arr = arr.astype(np.float32) / np.float32(top)
+        notes.append(f"{np.asarray(raw).dtype} → float in [0, 1] (÷ {top})")
+    elif arr.dtype.kind == "f":
+        if arr.dtype not in (np.float32, np.float64):
+            arr = arr.astype(np.float64)
+        if not np.isfinite(arr).all():
+            raise ValueError("image contains NaN or inf; every pixel must be finite")
+        notes.append(f"{arr.dtype} kept as is (range {arr.min():.3g} to {arr.max():.3g})")
+    else:
+        raise ValueError(f"image must hold numbers, got dtype {arr.dtype}")
+    if arr.ndim == 2:
+        arr = arr[:, :, np.newaxis]
+        notes.append("grey → 1 channel")
+    if arr.ndim != 3:
+        raise ValueError(f"image must have shape (H, W) or (H, W, C), got shape {arr.shape}")
+    channels = arr.shape[2]
+    if channels in (2, 4):
+        arr = arr[:, :, : channels - 1]
+        notes.append("alpha channel dropped")
+    elif channels > MAX_CHANNELS:
+        raise ValueError(
+            f"image has {channels} channels; at most {MAX_CHANNELS} are supported "
+            f"(shape {arr.shape})"
+        )
+    return np.ascontiguousarray(arr), "; ".join(notes)
+
+
+def load_image(path: str | Path, work_size: int | None = None) -> LoadedImage:
+    """Read an image file (PNG, JPEG, TIFF incl. 16-bit, BMP, or ``.npy``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    work_size : int, optional
+        Resize so the long side is this many pixels (None keeps the original).
+
+    Raises
+    ------
+    ValueError
+        With a one-line reason when the file is missing, unreadable, corrupt, empty,
+        of an unsupported type, or holds unusable data. ``.npy`` files are read
+        without pickle.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FILE_EXTENSIONS:
+        raise ValueError(
+            f"unsupported file type {suffix or '(none)'!r} for {path.name}; "
+            f"expected one of {', '.join(FILE_EXTENSIONS)}"
+        )
+    if not path.is_file():
+        raise ValueError(f"image file not found: {path}")
+    try:
+        if suffix == ".npy":
+            raw = np.load(path, allow_pickle=False)
+        else:
+            from skimage import io as skio
+
+            raw = skio.imread(path)
+    except Exception as exc:  # decoders raise many types; the user needs one sentence
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"could not read {path.name}: {reason}") from None
+    try:
+        pixels, note = convert_image(raw)
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
+    pixels, resized = _apply_work_size(pixels, work_size)
+    return LoadedImage(pixels, str(path), f"{path.name}: {note}{resized}")
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
