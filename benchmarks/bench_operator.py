@@ -1,0 +1,132 @@
+"""Time conv2d and conv2d_transpose on a 1024×1024×3 image against PyTorch's CPU kernels.
+
+Run ``python benchmarks/bench_operator.py [--repeats N]``. PyTorch is optional (never a
+dependency of the package): without it the baseline is a plain
+``sliding_window_view`` + ``einsum`` implementation. Each time is the median of
+``--repeats`` runs after one warm-up; PyTorch runs on 2 threads to match the targets.
+
+Ratio columns are our time divided by the baseline's, next to the issue's target
+(``fwd ≤ 0.3×`` means the forward pass must take at most 0.3 times PyTorch's time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from deconv_gui.core import conv2d, conv2d_transpose
+
+__all__ = ["ROWS", "main"]
+
+# (dtype, filter shape, stride, padding, dilation, forward target, adjoint target)
+ROWS = [
+    (np.float32, (3, 3, 3, 1), 1, 1, 1, 0.3, 0.3),
+    (np.float32, (3, 3, 3, 1), 2, 1, 1, 0.6, 1.5),
+    (np.float64, (3, 3, 3, 1), 1, 1, 1, 1.5, 1.5),
+    (np.float64, (3, 3, 3, 1), 2, 1, 1, 1.5, 1.5),
+    (np.float32, (3, 3, 3, 8), 1, 1, 1, 1.5, 1.5),
+    (np.float32, (3, 3, 3, 8), 2, 1, 1, 1.5, 1.5),
+    (np.float32, (3, 3, 3, 1), 1, 2, 2, 1.5, 1.5),
+    (np.float64, (3, 3, 3, 8), 2, 2, 2, 1.5, 1.5),
+]
+
+
+def median_ms(func: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``func()`` in milliseconds, after one warm-up call."""
+    func()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def torch_baseline(x, w, y, stride, padding, dilation):
+    """Closures running PyTorch's conv2d / conv_transpose2d on the same data (NCHW)."""
+    import torch
+
+    torch.set_num_threads(2)
+    functional = torch.nn.functional
+    x_t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis]))
+    w_t = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+    y_t = torch.from_numpy(np.ascontiguousarray(y.transpose(2, 0, 1)[np.newaxis]))
+    fh, fw = w.shape[:2]
+    out_pad = tuple(
+        x.shape[a] - ((y.shape[a] - 1) * stride - 2 * padding + dilation * (f - 1) + 1)
+        for a, f in ((0, fh), (1, fw))
+    )
+    kw = {"stride": stride, "padding": padding, "dilation": dilation}
+    return (
+        lambda: functional.conv2d(x_t, w_t, **kw),
+        lambda: functional.conv_transpose2d(y_t, w_t, output_padding=out_pad, **kw),
+    )
+
+
+def einsum_baseline(x, w, y, stride, padding, dilation):
+    """A plain numpy baseline: a strided window view contracted with einsum (forward only).
+
+    The adjoint baseline is the same forward (the adjoint costs about as much).
+    """
+    xp = np.pad(x, ((padding, padding), (padding, padding), (0, 0)))
+    fh, fw = w.shape[:2]
+    span = (dilation * (fh - 1) + 1, dilation * (fw - 1) + 1)
+
+    def forward():
+        win = sliding_window_view(xp, span, axis=(0, 1))[::stride, ::stride]
+        win = win[..., ::dilation, ::dilation]  # (H_out, W_out, C_in, f_h, f_w)
+        return np.einsum("hwcij,ijco->hwo", win, w, optimize=True)
+
+    return forward, forward
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the benchmark table; return 0."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--size", type=int, default=1024)
+    args = parser.parse_args(argv)
+    try:
+        import torch  # noqa: F401
+
+        baseline, name = torch_baseline, "torch"
+    except ImportError:
+        baseline, name = einsum_baseline, "einsum"
+    rng = np.random.default_rng(0)
+    header = (
+        f"{'dtype':8} {'filter':9} {'s':>2} {'p':>2} {'d':>2} | {'fwd ms':>7} {'adj ms':>7} | "
+        f"{name + ' fwd':>10} {name + ' adj':>10} | {'fwd ratio (target)':>19} "
+        f"{'adj ratio (target)':>19}"
+    )
+    print(header)
+    print("-" * len(header))
+    for dtype, fshape, stride, padding, dilation, fwd_target, adj_target in ROWS:
+        x = rng.standard_normal((args.size, args.size, 3)).astype(dtype)
+        w = rng.standard_normal(fshape).astype(dtype)
+        kw = {"stride": stride, "padding": padding, "dilation": dilation}
+        y = conv2d(x, w, **kw)
+        t_fwd = median_ms(lambda x=x, w=w, kw=kw: conv2d(x, w, **kw), args.repeats)
+        t_adj = median_ms(
+            lambda y=y, w=w, kw=kw, s=x.shape: conv2d_transpose(y, w, input_shape=s, **kw),
+            args.repeats,
+        )
+        base_fwd, base_adj = baseline(x, w, y, stride, padding, dilation)
+        b_fwd, b_adj = median_ms(base_fwd, args.repeats), median_ms(base_adj, args.repeats)
+        r_fwd, r_adj = t_fwd / b_fwd, t_adj / b_adj
+        ok_fwd = "ok" if r_fwd <= fwd_target else "MISS"
+        ok_adj = "ok" if r_adj <= adj_target else "MISS"
+        print(
+            f"{np.dtype(dtype).name:8} {'×'.join(map(str, fshape)):9} {stride:>2} {padding:>2} "
+            f"{dilation:>2} | {t_fwd:7.2f} {t_adj:7.2f} | {b_fwd:10.2f} {b_adj:10.2f} | "
+            f"{r_fwd:6.2f} (≤{fwd_target:.1f}) {ok_fwd:>4}  {r_adj:6.2f} (≤{adj_target:.1f}) "
+            f"{ok_adj:>4}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
