@@ -1,5 +1,6 @@
 """Reading and writing files: images, exports, sessions. Never imports Qt."""
 
+from .export import PANELS, export_result, planned_files, result_metrics
 from .images import (
     FILE_EXTENSIONS,
     SAMPLES,
@@ -11,15 +12,25 @@ from .images import (
     resize_long_side,
     sha256_of,
 )
+from .render import render_array
+from .session import Session, load_session, save_session
 
 __all__ = [
     "FILE_EXTENSIONS",
+    "PANELS",
     "SAMPLES",
     "WORK_SIZES",
     "LoadedImage",
+    "Session",
     "convert_image",
+    "export_result",
     "load_image",
     "load_sample",
+    "load_session",
+    "planned_files",
+    "render_array",
     "resize_long_side",
+    "result_metrics",
+    "save_session",
     "sha256_of",
 ]

@@ -1,0 +1,164 @@
+"""Numpy-only rendering of a float array to an RGB uint8 image, and a tiny PNG encoder.
+
+The command line uses this to write the ``<panel>.png`` files of an export when no
+window supplied the pixels as displayed. No Qt, no matplotlib.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DIVERGING_ANCHORS",
+    "default_levels",
+    "diverging_colormap",
+    "encode_png",
+    "render_array",
+]
+
+#: Blue, white and red anchors of the diverging colormap (at -1, 0 and +1), RGB in 0..255.
+DIVERGING_ANCHORS: np.ndarray = np.array(
+    [[59.0, 76.0, 192.0], [255.0, 255.0, 255.0], [180.0, 4.0, 38.0]]
+)
+
+
+def default_levels(array: Any) -> tuple[float, float]:
+    """The display levels used when none are given.
+
+    Non-negative data maps ``[min, max]``; data with negative values maps
+    ``[-m, m]`` with ``m = max |a|``, so that zero sits in the middle (white in the
+    diverging colormap). A constant array gets a unit-wide range around its value.
+    """
+    arr = np.asarray(array, dtype=np.float64)
+    if arr.size == 0:
+        return 0.0, 1.0
+    low, high = float(arr.min()), float(arr.max())
+    if low < 0:
+        top = max(abs(low), abs(high))
+        return -top, top
+    if high <= low:
+        return low - 0.5, low + 0.5
+    return low, high
+
+
+def diverging_colormap(t: np.ndarray) -> np.ndarray:
+    """Map ``t`` in [0, 1] (0.5 = zero) to blue–white–red RGB floats in 0..255.
+
+    Piecewise linear between :data:`DIVERGING_ANCHORS`; ``t`` is clipped to [0, 1].
+    """
+    t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)[..., np.newaxis]
+    low, mid, high = DIVERGING_ANCHORS
+    lower = low + (mid - low) * (2.0 * t)
+    upper = mid + (high - mid) * (2.0 * t - 1.0)
+    return np.where(t < 0.5, lower, upper)
+
+
+def render_array(
+    array: Any,
+    levels: tuple[float, float] | None = None,
+    colormap: str | None = None,
+    *,
+    channel: int = 0,
+) -> np.ndarray:
+    """Render an ``(H, W)`` or ``(H, W, C)`` float array as an ``(H, W, 3)`` uint8 image.
+
+    Parameters
+    ----------
+    array : array_like
+        The panel's data.
+    levels : (float, float), optional
+        The values shown as black and white (or blue and red); values outside are
+        clipped. Default: :func:`default_levels`.
+    colormap : {"grey", "diverging"}, optional
+        For single-channel data: ``"grey"``, or ``"diverging"`` (blue–white–red centred
+        on the middle of ``levels``). Default: ``"diverging"`` when the data has
+        negative values, else ``"grey"``. Three-channel data is always shown as RGB.
+    channel : int
+        For data with 2 or more than 3 channels, the channel shown.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` uint8.
+
+    Raises
+    ------
+    ValueError
+        On a wrong shape, a bad ``levels`` pair, colormap or channel.
+    """
+    arr = np.asarray(array, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[:, :, np.newaxis]
+    if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1 or arr.shape[2] < 1:
+        raise ValueError(f"array must have shape (H, W) or (H, W, C), got {np.shape(array)}")
+    if arr.shape[2] not in (1, 3):
+        if not 0 <= channel < arr.shape[2]:
+            raise ValueError(f"channel must be in 0..{arr.shape[2] - 1}, got {channel}")
+        arr = arr[:, :, channel : channel + 1]
+    if levels is None:
+        levels = default_levels(arr)
+    try:
+        low, high = (float(v) for v in levels)
+    except (TypeError, ValueError):
+        raise ValueError(f"levels must be a (low, high) pair of numbers, got {levels!r}") from None
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        raise ValueError(f"levels must be finite with low < high, got {levels!r}")
+    if colormap is None:
+        colormap = "diverging" if arr.shape[2] == 1 and arr.min() < 0 else "grey"
+    if colormap not in ("grey", "diverging"):
+        raise ValueError(f"colormap must be 'grey' or 'diverging', got {colormap!r}")
+    t = (arr - low) / (high - low)
+    if arr.shape[2] == 3:
+        rgb = np.clip(t, 0.0, 1.0) * 255.0
+    elif colormap == "diverging":
+        rgb = diverging_colormap(t[:, :, 0])
+    else:
+        rgb = np.repeat(np.clip(t, 0.0, 1.0) * 255.0, 3, axis=2)
+    return np.round(rgb).astype(np.uint8)
+
+
+def encode_png(rgb: Any) -> bytes:
+    """Encode an ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` uint8 array as PNG bytes.
+
+    Raises
+    ------
+    ValueError
+        If the array is not uint8 or has another shape.
+
+    Notes
+    -----
+    A minimal, lossless encoder (8-bit grey, RGB or RGBA, filter type 0, zlib level 6),
+    so that exports need no imaging library and can be written atomically from bytes.
+    """
+    arr = np.asarray(rgb)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"PNG pixels must be uint8, got dtype {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        color_type, channels = 0, 1
+    elif arr.ndim == 3 and arr.shape[2] in (3, 4):
+        color_type, channels = (2, 3) if arr.shape[2] == 3 else (6, 4)
+    else:
+        raise ValueError(f"PNG pixels must be (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}")
+    height, width = arr.shape[:2]
+    if height < 1 or width < 1:
+        raise ValueError(f"PNG pixels must not be empty, got {arr.shape}")
+    rows = np.ascontiguousarray(arr).reshape(height, width * channels)
+    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1).tobytes()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )

@@ -1,0 +1,411 @@
+"""Sessions: a small, versioned JSON file (``*.deconv.json``) that restores a set-up exactly.
+
+A session holds the image source (a sample name or a file path), the work size and
+every :class:`~deconv_gui.core.Params` field, with the filter weights as nested lists
+of floats (JSON writes Python's shortest round-trip ``repr``, so they come back to
+the bit). Never pickle: a session file is plain text a user can read and diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import Params
+from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
+
+__all__ = [
+    "SESSION_SCHEMA",
+    "SESSION_SUFFIX",
+    "SESSION_VERSION",
+    "Session",
+    "atomic_write_bytes",
+    "dumps_json",
+    "load_session",
+    "params_from_dict",
+    "params_to_dict",
+    "save_session",
+]
+
+SESSION_SCHEMA = "deconv_gui.session"
+#: The schema version this code writes and the newest it reads.
+SESSION_VERSION = 1
+SESSION_SUFFIX = ".deconv.json"
+
+_PAIR_FIELDS = ("stride", "padding", "dilation")
+
+
+def params_to_dict(params: Params) -> dict[str, Any]:
+    """Every :class:`Params` field as JSON-ready values (weights as nested lists).
+
+    The inverse is :func:`params_from_dict`; ``params_from_dict(params_to_dict(p)) == p``.
+    """
+    if not isinstance(params, Params):
+        raise ValueError(f"params must be a Params, got {type(params).__name__}")
+    out: dict[str, Any] = {}
+    for f in fields(params):
+        value = getattr(params, f.name)
+        if f.name == "weights":
+            out["weights_shape"] = list(value.shape)
+            value = value.tolist()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_type(name: str, value: Any, rule: str) -> None:
+    ok = {
+        "number": _is_number(value),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "int_or_null": value is None or (isinstance(value, int) and not isinstance(value, bool)),
+        "str": isinstance(value, str),
+        "pair": (isinstance(value, int) and not isinstance(value, bool))
+        or (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ),
+        "numbers": _is_number(value)
+        or (isinstance(value, list) and all(_is_number(v) for v in value)),
+        "strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
+    }[rule]
+    if not ok:
+        raise ValueError(f"params.{name} has the wrong type: expected {rule}, got {value!r}")
+
+
+_FIELD_RULES = {
+    "bias": "numbers",
+    "stride": "pair",
+    "padding": "pair",
+    "dilation": "pair",
+    "methods": "strings",
+    "reg": "number",
+    "rtol": "number",
+    "max_iter": "int_or_null",
+    "noise_sigma": "number",
+    "noise_seed": "int",
+    "image_source": "str",
+}
+
+
+def params_from_dict(data: Any) -> Params:
+    """Rebuild :class:`Params` from :func:`params_to_dict` output, checking every type.
+
+    Missing optional fields take the :class:`Params` defaults; ``weights`` is required.
+
+    Raises
+    ------
+    ValueError
+        Naming the field, on a missing ``weights``, an unknown field, a wrong type or
+        a value :class:`Params` rejects.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"params must be a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(Params)} | {"weights_shape"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"params has unknown fields: {', '.join(unknown)}")
+    if "weights" not in data:
+        raise ValueError("params.weights is missing")
+    try:
+        weights = np.array(data["weights"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("params.weights must be nested lists of numbers") from None
+    if "weights_shape" in data and list(weights.shape) != data["weights_shape"]:
+        raise ValueError(
+            f"params.weights has shape {list(weights.shape)} but weights_shape says "
+            f"{data['weights_shape']}"
+        )
+    kwargs: dict[str, Any] = {"weights": weights}
+    for name, rule in _FIELD_RULES.items():
+        if name in data:
+            _check_type(name, data[name], rule)
+            value = data[name]
+            kwargs[name] = tuple(value) if isinstance(value, list) else value
+    try:
+        return Params(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"invalid params: {exc}") from None
+
+
+def _is_plain_list(value: Any) -> bool:
+    """True for (nested) lists holding only numbers, strings, booleans and None."""
+    if isinstance(value, list):
+        return all(_is_plain_list(v) for v in value)
+    return not isinstance(value, dict)
+
+
+def _format_json(value: Any, depth: int) -> str:
+    if isinstance(value, dict) and value:
+        pad = " " * (depth + 1)
+        items = [
+            f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_format_json(v, depth + 1)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}"
+    if isinstance(value, list) and value and not _is_plain_list(value):
+        pad = " " * (depth + 1)
+        items = [pad + _format_json(v, depth + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + " " * depth + "]"
+    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+
+def dumps_json(document: Any) -> str:
+    """Strict JSON (no NaN/inf), one key per line, lists of plain values on one line.
+
+    Floats are written with Python's shortest round-trip ``repr``, so weights read back
+    to the bit.
+
+    Raises
+    ------
+    ValueError
+        If ``document`` holds something JSON cannot represent.
+    """
+    try:
+        return _format_json(document, 0) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"data is not JSON-serialisable: {exc}") from None
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
+
+    Raises
+    ------
+    ValueError
+        If the folder is missing or not writable (the temp file is removed).
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"folder does not exist or is not a folder: {folder}")
+    tmp_name = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as handle:
+            tmp_name = handle.name
+            handle.write(data)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+@dataclass(frozen=True, eq=False)
+class Session:
+    """A set-up read back from a session file.
+
+    Attributes
+    ----------
+    params : Params
+        Filter, geometry and options, exactly as saved.
+    image_source : str
+        A sample name (see :data:`~deconv_gui.io.SAMPLES`) or an image file path
+        (absolute when saved; a path relative to the session file is tried too).
+    work_size : int or None
+        The long side the image was resized to (None: original size).
+    schema_version : int
+        The file's schema version.
+    image_sha256 : str or None
+        SHA-256 of the image file when it was saved (None for samples).
+    extra : dict
+        Free-form data the GUI stored (window state, levels...).
+    path : Path or None
+        The session file it was read from.
+    """
+
+    params: Params
+    image_source: str
+    work_size: int | None
+    schema_version: int = SESSION_VERSION
+    image_sha256: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def is_sample(self) -> bool:
+        """True when the image is a built-in sample."""
+        return self.image_source in SAMPLES
+
+    @property
+    def image_path(self) -> Path | None:
+        """The image file to open (None for a sample), preferring one that exists."""
+        if self.is_sample:
+            return None
+        given = Path(self.image_source)
+        if not given.is_file() and self.path is not None and not given.is_absolute():
+            beside = self.path.parent / given
+            if beside.is_file():
+                return beside
+        return given
+
+    @property
+    def image_missing(self) -> bool:
+        """True when the session names an image file that does not exist."""
+        path = self.image_path
+        return path is not None and not path.is_file()
+
+    def image_problem(self) -> str | None:
+        """A one-line message when the image is missing or changed since saving, else None."""
+        path = self.image_path
+        if path is None:
+            return None
+        if not path.is_file():
+            return f"the session's image file is missing: {self.image_source}"
+        if self.image_sha256 and sha256_of(path) != self.image_sha256:
+            return f"the session's image file changed since the session was saved: {path}"
+        return None
+
+    def load_image(self) -> LoadedImage:
+        """Load the session's image at its work size.
+
+        Raises
+        ------
+        ValueError
+            When the file is missing or unreadable (message from :func:`load_image`).
+        """
+        if self.is_sample:
+            return load_sample(self.image_source, self.work_size)
+        if self.image_missing:
+            raise ValueError(f"the session's image file is missing: {self.image_source}")
+        return load_image(self.image_path, self.work_size)
+
+
+def save_session(
+    path: str | Path,
+    params: Params,
+    *,
+    image_source: str | None = None,
+    work_size: int | None = 256,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a session file atomically and return its path.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; ``.deconv.json`` is appended when the name does not end in ``.json``.
+        An existing file is replaced (the GUI's save dialog asks first).
+    params : Params
+        The set-up to restore.
+    image_source : str, optional
+        A sample name or an image path (stored absolute); default ``params.image_source``.
+    work_size : int or None
+        The long side the image is resized to (None: original size).
+    extra : dict, optional
+        JSON-serialisable data for the GUI (window state...).
+
+    Raises
+    ------
+    ValueError
+        On a bad argument, data that is not JSON-serialisable, or a folder that is
+        missing or not writable (nothing is written then).
+    """
+    path = Path(path)
+    if not path.name.endswith(".json"):
+        path = path.with_name(path.name + SESSION_SUFFIX)
+    source = params.image_source if image_source is None else str(image_source)
+    digest = None
+    if source and source not in SAMPLES:
+        file = Path(source)
+        if file.is_file():
+            digest = sha256_of(file)
+            source = str(file.resolve())
+    if work_size is not None and (
+        not isinstance(work_size, (int, np.integer)) or isinstance(work_size, bool) or work_size < 1
+    ):
+        raise ValueError(f"work_size must be an int >= 1 or None, got {work_size!r}")
+    document = {
+        "schema": SESSION_SCHEMA,
+        "version": SESSION_VERSION,
+        "image": {"source": source, "sha256": digest},
+        "work_size": None if work_size is None else int(work_size),
+        "params": params_to_dict(params),
+        "extra": dict(extra or {}),
+    }
+    return atomic_write_bytes(path, dumps_json(document).encode("utf-8"))
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed in a session file")
+
+
+def load_session(path: str | Path) -> Session:
+    """Read a session file.
+
+    Raises
+    ------
+    ValueError
+        With a one-line reason: the file is missing or unreadable, not JSON, not a
+        deconv_gui session, from a newer schema version, or holds wrong types. A
+        missing *image* file is not an error here: see :attr:`Session.image_missing`.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"session file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read session file {path.name}: {exc}") from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path.name} is not a valid session file: corrupt JSON ({exc.msg} at line "
+            f"{exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(document, dict) or document.get("schema") != SESSION_SCHEMA:
+        raise ValueError(f"{path.name} is not a deconv_gui session file (no '{SESSION_SCHEMA}')")
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path.name}: session version must be an int >= 1, got {version!r}")
+    if version > SESSION_VERSION:
+        raise ValueError(
+            f"{path.name} was written by a newer deconv_gui (session schema version {version}); "
+            f"this version reads up to {SESSION_VERSION}: please upgrade"
+        )
+    try:
+        return _session_from_document(document, path, version)
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
+
+
+def _session_from_document(document: dict[str, Any], path: Path, version: int) -> Session:
+    image = document.get("image")
+    if not isinstance(image, dict) or not isinstance(image.get("source"), str):
+        raise ValueError("image.source must be a string")
+    digest = image.get("sha256")
+    if digest is not None and not isinstance(digest, str):
+        raise ValueError(f"image.sha256 must be a string or null, got {digest!r}")
+    work_size = document.get("work_size")
+    if work_size is not None and (
+        not isinstance(work_size, int) or isinstance(work_size, bool) or work_size < 1
+    ):
+        raise ValueError(f"work_size must be an int >= 1 or null, got {work_size!r}")
+    extra = document.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ValueError(f"extra must be a JSON object, got {type(extra).__name__}")
+    params = params_from_dict(document.get("params"))
+    return Session(
+        params=params,
+        image_source=image["source"],
+        work_size=work_size,
+        schema_version=version,
+        image_sha256=digest,
+        extra=extra,
+        path=path,
+    )
