@@ -1,0 +1,305 @@
+"""Click to inspect: receptive fields, the outputs that touch a pixel, and rows of ``A⁺``."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .analysis_rank import _geometry
+from .conv import _adjoint, _forward
+from .geometry import ConvGeometry
+from .operator import ConvOperator
+from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+
+__all__ = [
+    "EFFECTIVE_KERNEL_DENSE_LIMIT",
+    "EffectiveKernel",
+    "PixelLinks",
+    "effective_kernel",
+    "receptive_field",
+    "touching_outputs",
+]
+
+Hyper = int | tuple[int, int]
+
+#: :func:`effective_kernel` uses ``numpy.linalg`` on the dense matrix up to this many
+#: unknowns (``method="auto"``), the matrix-free solve above it.
+EFFECTIVE_KERNEL_DENSE_LIMIT = 1024
+
+
+class PixelLinks(NamedTuple):
+    """Pixels ``(rows[k], cols[k])``, each linked to the clicked pixel by filter tap ``k``.
+
+    Tap ``k`` is ``(tap_rows[k], tap_cols[k])``.
+
+    For :func:`receptive_field` the pixels are input pixels inside the image (taps that
+    land in the zero padding are left out; ``clipped_taps`` counts them). For
+    :func:`touching_outputs` they are output pixels. In both cases the weight linking
+    the pair is ``weights[tap_rows[k], tap_cols[k], :, :]`` (all channels).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    tap_rows: np.ndarray
+    tap_cols: np.ndarray
+    clipped_taps: int
+
+
+class EffectiveKernel(NamedTuple):
+    """A row of ``A⁺`` as an output-space image, with the solve's report."""
+
+    image: np.ndarray
+    report: SolverReport
+
+
+def _pixel(value: Any, name: str, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Validate ``(row, col)`` or ``(row, col, channel)`` against ``shape``."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(
+            f"{name} must be (row, col) or (row, col, channel), got {value!r}"
+        ) from None
+    if len(items) not in (2, 3) or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
+    ):
+        raise ValueError(f"{name} must be (row, col) or (row, col, channel) ints, got {value!r}")
+    pixel = (*(int(v) for v in items), 0)[:3]
+    if not all(0 <= p < s for p, s in zip(pixel, shape, strict=True)):
+        raise ValueError(f"{name} {tuple(items)} is outside the grid of shape {shape}")
+    return pixel
+
+
+def receptive_field(
+    output_pixel: Any,
+    *,
+    input_shape: tuple[int, int, int],
+    filter_shape: tuple[int, ...],
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+) -> PixelLinks:
+    """The input pixels that one output pixel reads (its receptive field).
+
+    Parameters
+    ----------
+    output_pixel : (row, col) or (row, col, channel)
+        A pixel of the ``(H_out, W_out, C_out)`` output; the channel does not change
+        the spatial field (every output channel reads all ``C_in`` input channels).
+    input_shape : tuple of int
+        ``(H, W, C_in)``.
+    filter_shape : tuple of int
+        ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+    stride, padding, dilation : int or (int, int)
+        As for :func:`conv2d`.
+
+    Returns
+    -------
+    PixelLinks
+        Input ``(row, col)`` positions inside the image, with the filter tap that
+        reads each one (for the filter overlay), in tap order.
+
+    Notes
+    -----
+    Tap :math:`(i, j)` of output :math:`(h, w)` reads input
+    :math:`(s_h h + d_h i - p_h,\\; s_w w + d_w j - p_w)`.
+    """
+    geom = ConvGeometry(tuple(input_shape), filter_shape, stride, padding, dilation)
+    h, w, _ = _pixel(output_pixel, "output_pixel", geom.output_shape)
+    fh, fw = geom.filter_shape[:2]
+    taps_i, taps_j = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
+    rows = geom.stride[0] * h + geom.dilation[0] * taps_i - geom.padding[0]
+    cols = geom.stride[1] * w + geom.dilation[1] * taps_j - geom.padding[1]
+    inside = (rows >= 0) & (rows < geom.input_shape[0]) & (cols >= 0) & (cols < geom.input_shape[1])
+    return PixelLinks(
+        rows[inside], cols[inside], taps_i[inside], taps_j[inside], int((~inside).sum())
+    )
+
+
+def touching_outputs(
+    input_pixel: Any,
+    *,
+    input_shape: tuple[int, int, int],
+    filter_shape: tuple[int, ...],
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+) -> PixelLinks:
+    """The output pixels whose window reads one input pixel (what ``Aᵀ`` sums there).
+
+    Parameters
+    ----------
+    input_pixel : (row, col) or (row, col, channel)
+        A pixel of the ``(H, W, C_in)`` input.
+    input_shape, filter_shape, stride, padding, dilation
+        As for :func:`receptive_field`.
+
+    Returns
+    -------
+    PixelLinks
+        Output ``(row, col)`` positions (every output channel), with the tap through
+        which each reads the pixel; ``clipped_taps`` is 0. Empty for pixels that the
+        forward pass never reads (the last rows when the stride does not divide the size).
+
+    Notes
+    -----
+    Output :math:`h` reads input row :math:`r` through tap :math:`i` when
+    :math:`s_h h + d_h i - p_h = r`, i.e. :math:`h = (r + p_h - d_h i) / s_h` is an
+    integer in :math:`[0, H_{out})`; the same per column.
+    """
+    geom = ConvGeometry(tuple(input_shape), filter_shape, stride, padding, dilation)
+    r, c, _ = _pixel(input_pixel, "input_pixel", geom.input_shape)
+    axes = []
+    for axis, coord in ((0, r), (1, c)):
+        taps = np.arange(geom.filter_shape[axis])
+        offset = coord + geom.padding[axis] - geom.dilation[axis] * taps
+        step = geom.stride[axis]
+        ok = (offset >= 0) & (offset % step == 0) & (offset // step < geom.output_shape[axis])
+        axes.append((offset[ok] // step, taps[ok]))
+    (out_rows, taps_i), (out_cols, taps_j) = axes
+    grid_r, grid_c = np.meshgrid(out_rows, out_cols, indexing="ij")
+    tap_r, tap_c = np.meshgrid(taps_i, taps_j, indexing="ij")
+    return PixelLinks(grid_r.ravel(), grid_c.ravel(), tap_r.ravel(), tap_c.ravel(), 0)
+
+
+def effective_kernel(
+    weights: Any,
+    pixel: Any,
+    *,
+    input_shape: tuple[int, int, int],
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    max_iter: int | None = None,
+    method: str = "auto",
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    return_report: bool = False,
+) -> np.ndarray | EffectiveKernel:
+    """Row ``i`` of ``A⁺`` (the weights the pseudo-inverse gives each output for one input pixel).
+
+    Parameters
+    ----------
+    weights : array_like
+        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+    pixel : (row, col) or (row, col, channel)
+        The input pixel ``i`` (channel 0 when omitted).
+    input_shape, stride, padding, dilation
+        As for :func:`conv2d_transpose`.
+    reg : float
+        Tikhonov weight (>= 0): the row of ``(AᵀA + reg I)⁻¹ Aᵀ`` instead.
+    rtol : float
+        Relative tolerance of the iterative solve (on its normal equations).
+    max_iter : int, optional
+        Iteration limit of the iterative solve (default 1000).
+    method : {"auto", "dense", "iterative"}
+        ``"dense"``: :func:`numpy.linalg.pinv` of the explicit matrix (small problems).
+        ``"iterative"``: one matrix-free CGLS solve. ``"auto"``: dense up to
+        ``EFFECTIVE_KERNEL_DENSE_LIMIT`` unknowns.
+    progress : callable, optional
+        ``progress(iteration, relative_normal_residual)`` during the iterative solve.
+    cancel : callable or threading.Event, optional
+        Checked between iterations; raises :class:`SolveCancelled`.
+    return_report : bool
+        Return an :class:`EffectiveKernel` ``(image, report)``.
+
+    Returns
+    -------
+    numpy.ndarray or EffectiveKernel
+        ``(H_out, W_out, C_out)`` float64: the pseudo-inverse reconstruction at pixel
+        ``i`` is ``Σ image ⊙ (y − b)``. Unlike ``Aᵀ``'s row (the filter, local), it
+        spreads over the whole output.
+
+    Notes
+    -----
+    Row :math:`i` of :math:`A^+` is :math:`(A^+)^T e_i = (A^T)^+ e_i`, the
+    minimum-norm least-squares solution :math:`v` of :math:`A^T v \\approx e_i`
+    (equivalently :math:`v = (A A^T)^+ A e_i`, since :math:`A^+ = A^T (A A^T)^+`).
+    The iterative route runs CGLS on the operator :math:`B = A^T` (so :math:`B^T = A`)
+    from :math:`v_0 = 0`: its iterates stay in :math:`\\mathrm{range}(A)`, so it
+    converges to the minimum-norm solution even when :math:`A^T` is rank-deficient.
+    With ``reg`` = :math:`\\lambda > 0` it solves
+    :math:`(A A^T + \\lambda I) v = A e_i`, the row of
+    :math:`(A^T A + \\lambda I)^{-1} A^T = A^T (A A^T + \\lambda I)^{-1}`.
+    The report's ``relative_residual`` is :math:`\\|A^T v - e_i\\|`, the part of
+    :math:`e_i` outside the row space (not small when the nullity is positive).
+    """
+    if method not in ("auto", "dense", "iterative"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'iterative', got {method!r}")
+    if not np.isfinite(reg) or reg < 0:
+        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+    if not np.isfinite(rtol) or rtol <= 0:
+        raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
+    if max_iter is not None and int(max_iter) < 1:
+        raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
+    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    r, c, ch = _pixel(pixel, "pixel", geom.input_shape)
+    index = (r * geom.input_shape[1] + c) * geom.input_shape[2] + ch
+    dense = method == "dense" or (
+        method == "auto" and geom.n_unknowns <= EFFECTIVE_KERNEL_DENSE_LIMIT
+    )
+    if dense:
+        row, report = _dense_row(geom, w, index, reg)
+    else:
+        limit = int(max_iter) if max_iter is not None else 1000
+        row, report = _adjoint_cgls(geom, w, (r, c, ch), reg, rtol, limit, progress, cancel)
+    image = row.reshape(geom.output_shape)
+    return EffectiveKernel(image, report) if return_report else image
+
+
+def _dense_row(geom: ConvGeometry, w: np.ndarray, index: int, reg: float):
+    matrix = ConvOperator(geom, w).to_dense()
+    if reg > 0:
+        m = matrix.shape[0]
+        row = np.linalg.solve(matrix @ matrix.T + reg * np.eye(m), matrix[:, index])
+    else:
+        row = np.linalg.pinv(matrix)[index]
+    unit = np.zeros(matrix.shape[1])
+    unit[index] = 1.0
+    rel = float(np.linalg.norm(matrix.T @ row - unit))
+    report = SolverReport("dense", 0, rel, True, (rel,), f"dense row of A⁺, ‖Aᵀv − eᵢ‖ {rel:.1e}")
+    return row, report
+
+
+def _adjoint_cgls(geom, w, pixel, reg, rtol, limit, progress, cancel):
+    """CGLS for min ‖Aᵀ v − e_i‖² + reg ‖v‖², v in the output space."""
+    forward = lambda u: _forward(u[None], w, geom)[0]  # noqa: E731  (Bᵀ = A)
+    adjoint = lambda v: _adjoint(v[None], w, geom)[0]  # noqa: E731  (B = Aᵀ)
+    v = np.zeros(geom.output_shape)
+    residual = np.zeros(geom.input_shape)
+    residual[pixel] = 1.0
+    s = forward(residual)
+    direction = s.copy()
+    gamma = float(np.vdot(s, s))
+    gamma0 = gamma
+    history: list[float] = []
+    converged = gamma0 == 0.0
+    it = 0
+    while not converged and it < limit:
+        if is_cancelled(cancel):
+            raise SolveCancelled("effective-kernel solve cancelled")
+        q = adjoint(direction)
+        delta = float(np.vdot(q, q)) + reg * float(np.vdot(direction, direction))
+        alpha = gamma / delta
+        v += alpha * direction
+        residual -= alpha * q
+        s = forward(residual) - reg * v
+        gamma_new = float(np.vdot(s, s))
+        it += 1
+        rel = float(np.sqrt(gamma_new / gamma0))
+        history.append(rel)
+        if progress is not None:
+            progress(it, rel)
+        converged = rel <= rtol
+        direction = s + (gamma_new / gamma) * direction
+        gamma = gamma_new
+    outside = float(np.linalg.norm(residual))
+    state = "converged" if converged else "NOT converged (iteration limit)"
+    message = (
+        f"CGLS on Aᵀ {state} after {it} iterations, normal-equation residual "
+        f"{history[-1] if history else 0.0:.1e}, ‖Aᵀv − eᵢ‖ {outside:.1e}"
+    )
+    return v, SolverReport("cgls-adjoint", it, outside, converged, tuple(history), message)

@@ -1,0 +1,210 @@
+"""The seed question's own "deConv", and the comparison behind the "check my code" panel."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .geometry import as_float_array, as_pair, normalize_bias, normalize_weights
+
+__all__ = ["ArrayComparison", "compare_arrays", "question_deconv"]
+
+
+def question_deconv(
+    y: Any,
+    weights: Any,
+    bias: Any = None,
+    *,
+    input_shape: tuple[int, ...],
+    stride: int = 1,
+) -> np.ndarray:
+    """The asker's ``deConv`` from the seed question, exactly as written (vectorised).
+
+    Parameters
+    ----------
+    y : array_like
+        ``Z``: the forward output ``(n_H, n_W, n_C)`` or a batch ``(m, n_H, n_W, n_C)``.
+    weights : array_like
+        ``W``: ``(f, f, n_C_prev, n_C)`` (or 3-D for ``n_C = 1``). The loop unpacks
+        ``(f, f, ...)``, so the filter must be square.
+    bias : float or array_like, optional
+        ``b``: scalar, ``(n_C,)`` or ``(1, 1, 1, n_C)``; None means zero.
+    input_shape : tuple of int
+        ``X_prev.shape``: ``(n_H_prev, n_W_prev, n_C_prev)`` or ``(m, ...)``.
+    stride : int
+        ``s``. (The cache's padding ``p`` is ignored by the loop, so there is no
+        padding argument.)
+
+    Returns
+    -------
+    numpy.ndarray
+        ``X_curr``, of ``input_shape`` (with the batch axis if ``y`` had one), in the
+        dtype of ``y``. Equal to the literal loop up to floating-point summation order.
+
+    Raises
+    ------
+    ValueError
+        On a non-square filter, mismatched channels, or windows that run past the
+        image (the literal loop crashes there with a numpy broadcasting error; this
+        happens when the forward pass used padding, which the loop ignores).
+
+    Notes
+    -----
+    The loop computes, for each output pixel :math:`(h, w)` and channel :math:`c`,
+
+    .. math::
+
+        X[s h + a, s w + b, x] \\mathrel{+}= Z[h, w, c]\\, W[b, a, x, c]
+        \\quad\\text{and}\\quad X[s h + a, s w + b, :] \\mathrel{+}= b_c,
+
+    then applies ReLU. The true adjoint of the (padding-free) forward pass is
+    :math:`X[s h + a, s w + b, x] \\mathrel{+}= Z[h, w, c]\\, W[a, b, x, c]` with no
+    bias (the bias is subtracted from ``Z`` first) and no ReLU. So the two agree only
+    when every kernel slice is symmetric (:math:`W[a, b] = W[b, a]`), the bias is
+    zero, and the result is non-negative (also, padding must be zero). Where they
+    differ: the transposed kernel mirrors features across the diagonal, the bias
+    paints the coverage pattern (``Σ_c b_c`` times the number of windows covering each
+    pixel) into every channel, and ReLU clips the negative half of the adjoint.
+
+    The loop over pixels is vectorised as one scatter per filter tap ``(a, b)``:
+    ``X[a::s, b::s] += Z @ W[b, a].T``.
+    """
+    z = as_float_array(y, "y")
+    batched = z.ndim == 4
+    if z.ndim == 3:
+        z = z[np.newaxis]
+    elif z.ndim != 4:
+        raise ValueError(
+            f"y must have shape (n_H, n_W, n_C) or (m, n_H, n_W, n_C), got shape {z.shape}"
+        )
+    w = normalize_weights(weights).astype(z.dtype, copy=False)
+    f, f_w, c_prev, c_out = w.shape
+    if f != f_w:
+        raise ValueError(
+            f"weights must be square (f, f, n_C_prev, n_C) as the question's loop unpacks "
+            f"them, got shape {w.shape}"
+        )
+    if z.shape[3] != c_out:
+        raise ValueError(
+            f"y has {z.shape[3]} channels but weights have n_C = {c_out} output channels"
+        )
+    s = as_pair(stride, "stride", minimum=1)
+    if s[0] != s[1]:
+        raise ValueError(f"stride must be a single int s in the question's loop, got {stride!r}")
+    s = s[0]
+    shape = _input_shape(input_shape, z.shape[0], batched, c_prev)
+    b = normalize_bias(bias if bias is not None else 0.0, c_out, z.dtype)
+    m, n_h, n_w, _ = z.shape
+    h_prev, w_prev = shape
+    for label, count, size in (("height", n_h, h_prev), ("width", n_w, w_prev)):
+        if (count - 1) * s + f > size:
+            raise ValueError(
+                f"the question's loop writes windows up to {label} {(count - 1) * s + f} but "
+                f"the image {label} is {size}: as written it would crash (it ignores the "
+                "padding p, so y must come from an unpadded forward pass)"
+            )
+    x_curr = np.zeros((m, h_prev, w_prev, c_prev), dtype=z.dtype)
+    bias_sum = b.sum()
+    for a in range(f):
+        for bb in range(f):
+            rows = slice(a, a + s * (n_h - 1) + 1, s)
+            cols = slice(bb, bb + s * (n_w - 1) + 1, s)
+            # transpose_W = W[:, :, x, c].T, so its entry (a, bb) is W[bb, a, x, c]
+            x_curr[:, rows, cols, :] += z @ w[bb, a].T + bias_sum
+    np.maximum(x_curr, 0, out=x_curr)
+    return x_curr if batched else x_curr[0]
+
+
+def _input_shape(value: Any, m: int, batched: bool, c_prev: int) -> tuple[int, int]:
+    try:
+        shape = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_shape must be a tuple (H, W, C_in), got {value!r}") from None
+    if len(shape) == 4:
+        if not batched or shape[0] != m:
+            raise ValueError(f"input_shape {shape} has a batch axis that does not match y")
+        shape = shape[1:]
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (H, W, C_in) with sizes >= 1, got {value!r}")
+    if shape[2] != c_prev:
+        raise ValueError(
+            f"channel mismatch: input_shape has C_in = {shape[2]} but weights expect "
+            f"n_C_prev = {c_prev}"
+        )
+    return shape[0], shape[1]
+
+
+class ArrayComparison(NamedTuple):
+    """How a user's array differs from the app's reference.
+
+    Attributes
+    ----------
+    difference : numpy.ndarray
+        ``candidate − reference`` (float64), in the reference's shape.
+    max_abs_error : float
+        ``max |candidate − reference|``.
+    relative_error : float
+        ``‖candidate − reference‖ / ‖reference‖`` (0 if both are zero, inf if only
+        the reference is zero).
+    matches : bool
+        ``relative_error <= rtol``.
+    verdict : str
+        One sentence for the panel.
+    """
+
+    difference: np.ndarray
+    max_abs_error: float
+    relative_error: float
+    matches: bool
+    verdict: str
+
+
+def compare_arrays(
+    candidate: Any, reference: Any, *, what: str = "the reference", rtol: float = 1e-5
+) -> ArrayComparison:
+    """Compare a user's array with the app's result ("check my code").
+
+    Parameters
+    ----------
+    candidate : array_like
+        The user's array (for example loaded from ``.npy``). Singleton axes are
+        forgiven: ``(H, W)`` matches ``(H, W, 1)`` and ``(1, H, W, C)`` matches
+        ``(H, W, C)``.
+    reference : array_like
+        The app's array (forward output or transposed reconstruction).
+    what : str
+        What the reference is, for the messages (e.g. ``"the forward output"``).
+    rtol : float
+        Relative error at or below which the arrays match (default 1e-5: float32
+        rounding passes).
+
+    Raises
+    ------
+    ValueError
+        Naming ``candidate`` when its shape cannot be the reference's, or when it is
+        not a finite numeric array.
+    """
+    cand = as_float_array(candidate, "candidate").astype(np.float64, copy=False)
+    ref = as_float_array(reference, "reference").astype(np.float64, copy=False)
+    if cand.shape != ref.shape:
+        squeezed = tuple(n for n in cand.shape if n != 1)
+        if squeezed != tuple(n for n in ref.shape if n != 1):
+            raise ValueError(
+                f"candidate has shape {cand.shape} but {what} has shape {ref.shape}: "
+                "load an array computed for the current image and filter"
+            )
+        cand = cand.reshape(ref.shape)
+    difference = cand - ref
+    max_abs = float(np.abs(difference).max()) if difference.size else 0.0
+    err = float(np.linalg.norm(difference))
+    scale = float(np.linalg.norm(ref))
+    relative = err / scale if scale > 0 else (0.0 if err == 0 else float("inf"))
+    matches = relative <= rtol
+    if relative <= 1e-12:
+        verdict = f"matches {what} to float64 rounding"
+    elif matches:
+        verdict = f"matches {what} (relative error {relative:.1e}, within {rtol:.0e})"
+    else:
+        verdict = f"differs from {what}: relative error {relative:.2e}, max abs error {max_abs:.3g}"
+    return ArrayComparison(difference, max_abs, relative, matches, verdict)

@@ -1,0 +1,315 @@
+"""Rank, nullity and singular values of the convolution operator ``A``.
+
+Exact answers come from the dense matrix (small problems only); for large problems the
+singular values are approximated from the symbol of ``A Aᵀ`` on the output grid and the
+rank is only bounded. Every answer says which it is.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .geometry import ConvGeometry, normalize_weights
+from .operator import DENSE_COLUMN_LIMIT, ConvOperator
+
+__all__ = [
+    "DENSE_ENTRY_LIMIT",
+    "RankInfo",
+    "SingularValues",
+    "operator_rank",
+    "rank_bounds",
+    "rank_info",
+    "singular_values",
+]
+
+#: The exact (dense) rank and SVD also refuse matrices with more entries than this
+#: (4096², 128 MiB in float64), whatever the number of columns.
+DENSE_ENTRY_LIMIT = DENSE_COLUMN_LIMIT * DENSE_COLUMN_LIMIT
+
+Hyper = int | tuple[int, int]
+
+
+class RankInfo(NamedTuple):
+    """Rank and nullity of ``A``, exact or bounded.
+
+    Attributes
+    ----------
+    rank : int or None
+        The numerical rank when ``exact``; None otherwise.
+    nullity : int or None
+        ``unknowns − rank`` when ``exact``; None otherwise.
+    rank_upper : int
+        ``min(equations, unknowns)``: the rank can never exceed it.
+    nullity_lower : int
+        ``max(0, unknowns − equations)``: at least this many dimensions are lost.
+    exact : bool
+        Whether ``rank`` and ``nullity`` were computed from the dense matrix.
+    n_equations, n_unknowns : int
+        Rows and columns of ``A``.
+    """
+
+    rank: int | None
+    nullity: int | None
+    rank_upper: int
+    nullity_lower: int
+    exact: bool
+    n_equations: int
+    n_unknowns: int
+
+    def describe(self) -> str:
+        """One line for the arithmetic strip, e.g. ``rank 9, nullity 138 (exact)``."""
+        if self.exact:
+            return f"rank {self.rank:,}, nullity {self.nullity:,} (exact)"
+        return (
+            f"rank ≤ {self.rank_upper:,}, nullity ≥ {self.nullity_lower:,} "
+            "(bound: too large for the dense matrix)"
+        )
+
+
+class SingularValues(NamedTuple):
+    """Singular values of ``A`` in decreasing order, and whether they are exact.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        ``min(equations, unknowns)`` non-negative values, largest first.
+    exact : bool
+        True: the SVD of the dense matrix. False: the symbol approximation.
+    """
+
+    values: np.ndarray
+    exact: bool
+
+
+def _geometry(
+    weights: Any, input_shape: Any, stride: Hyper, padding: Hyper, dilation: Hyper
+) -> tuple[ConvGeometry, np.ndarray]:
+    """Validate the arguments shared by the analysis functions; weights become float64."""
+    w = normalize_weights(weights)
+    if input_shape is None:
+        raise ValueError("input_shape is required: (H, W, C_in) of one image")
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        raise ValueError(f"input_shape must be a tuple (H, W, C_in), got {input_shape!r}") from None
+    geom = ConvGeometry(shape, w.shape, stride, padding, dilation)
+    return geom, w.astype(np.float64)
+
+
+def rank_bounds(geometry: ConvGeometry) -> RankInfo:
+    """The bounds on rank and nullity that hold for any filter of this geometry.
+
+    Parameters
+    ----------
+    geometry : ConvGeometry
+        Shapes and hyper-parameters.
+
+    Returns
+    -------
+    RankInfo
+        With ``exact=False``: ``rank ≤ min(equations, unknowns)`` and
+        ``nullity ≥ max(0, unknowns − equations)``.
+    """
+    if not isinstance(geometry, ConvGeometry):
+        raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
+    m, n = geometry.n_equations, geometry.n_unknowns
+    return RankInfo(None, None, min(m, n), geometry.min_nullity, False, m, n)
+
+
+def _dense_allowed(geom: ConvGeometry) -> bool:
+    n = geom.n_unknowns
+    return n <= DENSE_COLUMN_LIMIT and n * geom.n_equations <= DENSE_ENTRY_LIMIT
+
+
+def _too_large_message(geom: ConvGeometry, what: str) -> str:
+    m, n = geom.n_equations, geom.n_unknowns
+    return (
+        f"{what} needs the dense {m:,} × {n:,} matrix, which is too large (limit "
+        f"{DENSE_COLUMN_LIMIT:,} columns and {DENSE_ENTRY_LIMIT:,} entries); only the bound "
+        f"rank ≤ min(equations, unknowns) = {min(m, n):,} (nullity ≥ {geom.min_nullity:,}) "
+        "is known"
+    )
+
+
+_SVD_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_SVD_CACHE_SIZE = 8
+
+
+def _exact_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
+    """The SVD of the dense matrix, cached per (geometry, weights): it may take seconds."""
+    key = (geom, w.shape, w.tobytes())
+    cached = _SVD_CACHE.get(key)
+    if cached is not None:
+        _SVD_CACHE.move_to_end(key)
+        return cached
+    dense = ConvOperator(geom, w).to_dense()
+    values = np.linalg.svd(dense, compute_uv=False)
+    values.flags.writeable = False
+    _SVD_CACHE[key] = values
+    while len(_SVD_CACHE) > _SVD_CACHE_SIZE:
+        _SVD_CACHE.popitem(last=False)
+    return values
+
+
+def _numerical_rank(values: np.ndarray, geom: ConvGeometry) -> int:
+    """``numpy.linalg.matrix_rank``'s rule: count σ > σ_max · max(m, n) · eps."""
+    if values.size == 0 or values[0] == 0:
+        return 0
+    tol = values[0] * max(geom.n_equations, geom.n_unknowns) * np.finfo(np.float64).eps
+    return int(np.count_nonzero(values > tol))
+
+
+def operator_rank(
+    weights: Any,
+    *,
+    input_shape: tuple[int, int, int],
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+) -> int:
+    """The exact numerical rank of ``A`` (the linear part of :func:`conv2d`).
+
+    Parameters
+    ----------
+    weights : array_like
+        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+    input_shape : tuple of int
+        ``(H, W, C_in)``.
+    stride, padding, dilation : int or (int, int)
+        As for :func:`conv2d`.
+
+    Returns
+    -------
+    int
+        The number of singular values above ``σ_max · max(m, n) · eps``, the rule of
+        :func:`numpy.linalg.matrix_rank`.
+
+    Raises
+    ------
+    ValueError
+        On invalid arguments, or when the dense matrix would be too large (more than
+        ``DENSE_COLUMN_LIMIT`` columns or ``DENSE_ENTRY_LIMIT`` entries); the message
+        gives the bound ``rank ≤ min(equations, unknowns)``. Use :func:`rank_info` to
+        get the bound without an exception.
+
+    Notes
+    -----
+    The SVD is cached per geometry and filter, so :func:`singular_values` and
+    :func:`rank_info` on the same problem are free afterwards. Near the column
+    limit the SVD takes tens of seconds: call it from a worker thread.
+    """
+    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    if not _dense_allowed(geom):
+        raise ValueError(_too_large_message(geom, "an exact rank"))
+    return _numerical_rank(_exact_singular_values(geom, w), geom)
+
+
+def rank_info(
+    weights: Any,
+    *,
+    input_shape: tuple[int, int, int],
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+) -> RankInfo:
+    """Rank and nullity of ``A``: exact when the dense matrix is small, else bounds.
+
+    Parameters are as for :func:`operator_rank`. Never raises for size; invalid
+    arguments still raise ``ValueError``.
+    """
+    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    bounds = rank_bounds(geom)
+    if not _dense_allowed(geom):
+        return bounds
+    rank = _numerical_rank(_exact_singular_values(geom, w), geom)
+    return bounds._replace(rank=rank, nullity=geom.n_unknowns - rank, exact=True)
+
+
+def singular_values(
+    weights: Any,
+    *,
+    input_shape: tuple[int, int, int],
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    method: str = "auto",
+) -> SingularValues:
+    """The singular values of ``A``, exact for small problems, approximate otherwise.
+
+    Parameters
+    ----------
+    weights, input_shape, stride, padding, dilation
+        As for :func:`operator_rank`.
+    method : {"auto", "exact", "symbol"}
+        ``"exact"``: SVD of the dense matrix (ValueError when too large).
+        ``"symbol"``: the periodic approximation below. ``"auto"``: exact when the
+        dense matrix is small enough, else the symbol.
+
+    Returns
+    -------
+    SingularValues
+        ``(values, exact)``; ``min(equations, unknowns)`` values, largest first.
+
+    Notes
+    -----
+    On the output grid, ``A Aᵀ`` is (away from the borders) a block convolution:
+
+    .. math::
+
+        (A A^T)[(h, o), (h', o')] = R[s (h - h'), o, o'], \\qquad
+        R[\\delta, o, o'] = \\sum_{r, c} w_d[r, c, o]\\, w_d[r + \\delta, c, o'],
+
+    with :math:`w_d` the dilated filter and :math:`R` its cross-channel
+    autocorrelation sampled at multiples of the stride. Treating it as periodic on the
+    ``H_out × W_out`` grid, its eigenvalues are those of the ``C_out × C_out``
+    Hermitian symbol :math:`\\hat K(\\xi) = \\sum_\\Delta R[s\\Delta]\\, e^{-2\\pi i
+    \\xi \\cdot \\Delta / N}` at each grid frequency :math:`\\xi`, and
+    :math:`\\sigma = \\sqrt{\\lambda}`. Borders and padding are ignored, so this is an
+    approximation (good in the bulk of the spectrum for large images, loose at the
+    small end); values beyond ``min(equations, unknowns)`` are dropped.
+    """
+    if method not in ("auto", "exact", "symbol"):
+        raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
+    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    if method == "exact" or (method == "auto" and _dense_allowed(geom)):
+        if not _dense_allowed(geom):
+            raise ValueError(_too_large_message(geom, "an exact SVD"))
+        return SingularValues(_exact_singular_values(geom, w), True)
+    return SingularValues(_symbol_singular_values(geom, w), False)
+
+
+def _dilated(w: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
+    fh, fw, c_in, c_out = w.shape
+    dh, dw = dilation
+    out = np.zeros((dh * (fh - 1) + 1, dw * (fw - 1) + 1, c_in, c_out))
+    out[::dh, ::dw] = w
+    return out
+
+
+def _symbol_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
+    """The periodic symbol approximation described in :func:`singular_values`."""
+    wd = _dilated(w, geom.dilation)
+    span_h, span_w = wd.shape[:2]
+    size = (2 * span_h - 1, 2 * span_w - 1)
+    spectrum = np.fft.fft2(wd, s=size, axes=(0, 1))
+    # R[δ, o, o'] = Σ_{r, c} wd[r, c, o] wd[r + δ, c, o'], stored at δ mod size
+    autocorr = np.fft.ifft2(
+        np.einsum("xyco,xycp->xyop", spectrum.conj(), spectrum), axes=(0, 1)
+    ).real
+    h_out, w_out, c_out = geom.output_shape
+    sh, sw = geom.stride
+    kernel = np.zeros((h_out, w_out, c_out, c_out))
+    steps_h = np.arange(-((span_h - 1) // sh), (span_h - 1) // sh + 1)
+    steps_w = np.arange(-((span_w - 1) // sw), (span_w - 1) // sw + 1)
+    for dh_ in steps_h:
+        for dw_ in steps_w:
+            kernel[dh_ % h_out, dw_ % w_out] += autocorr[(sh * dh_) % size[0], (sw * dw_) % size[1]]
+    symbol = np.fft.fft2(kernel, axes=(0, 1)).reshape(-1, c_out, c_out)
+    symbol = 0.5 * (symbol + symbol.conj().transpose(0, 2, 1))  # Hermitian up to rounding
+    eigenvalues = np.linalg.eigvalsh(symbol).ravel()
+    values = np.sqrt(np.clip(eigenvalues, 0.0, None))
+    values = np.sort(values)[::-1][: min(geom.n_equations, geom.n_unknowns)]
+    return np.ascontiguousarray(values)
