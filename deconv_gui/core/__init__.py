@@ -12,11 +12,12 @@ from .pipeline import METHODS, Params, Result, prepare_image, run_pipeline
 from .reconstruct import (
     PinvResult,
     coverage_map,
+    make_pinv_solver,
     normalized_transposed_reconstruction,
     pinv_reconstruction,
     transposed_reconstruction,
 )
-from .solvers import NotConvergedWarning, SolveCancelled, SolverReport
+from .solvers import NotConvergedWarning, PseudoInverseSolver, SolveCancelled, SolverReport
 
 __all__ = [
     "DENSE_COLUMN_LIMIT",
@@ -28,6 +29,7 @@ __all__ = [
     "NotConvergedWarning",
     "Params",
     "PinvResult",
+    "PseudoInverseSolver",
     "Result",
     "SolveCancelled",
     "SolverReport",
@@ -35,6 +37,7 @@ __all__ = [
     "conv2d_transpose",
     "coverage_map",
     "make_filter",
+    "make_pinv_solver",
     "normalized_transposed_reconstruction",
     "pinv_reconstruction",
     "prepare_image",

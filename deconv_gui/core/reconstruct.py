@@ -1,7 +1,21 @@
 """Reconstructions of the image from the forward output: transposed, normalised, pseudo-inverse.
 
-(First version: correct but unpreconditioned CGLS. The fast solver lands with the
-reconstructions issue; the signatures here are the contract.)
+Notes
+-----
+``A`` is the linear part of the strided convolution, ``y − b`` the centred output.
+
+* :func:`transposed_reconstruction` is ``Aᵀ(y − b)``, what a "deconvolution"
+  (transposed convolution) layer computes; :func:`normalized_transposed_reconstruction`
+  divides it by the coverage ``Aᵀ1``.
+* :func:`pinv_reconstruction` is ``A⁺(y − b)``: below ``DENSE_COLUMN_LIMIT`` unknowns
+  by ``numpy.linalg.pinv`` of the explicit matrix (exact to rounding), above it by
+  :class:`~deconv_gui.core.solvers.PseudoInverseSolver`: preconditioned CG on the
+  small output-grid system ``A Aᵀ z = y − b`` with ``x = Aᵀ z``, preconditioned by
+  the FFT of the stationary symbol of ``A Aᵀ``
+  (:class:`~deconv_gui.core.preconditioner.SymbolPreconditioner`), switching to
+  CGLS when ``y`` is outside the range of ``A``. The solvers module explains why this
+  gives the minimum-norm solution and what the report's numbers mean. Everything is
+  computed in float64 and returned in the dtype of ``y``.
 """
 
 from __future__ import annotations
@@ -14,18 +28,19 @@ import numpy as np
 from .conv import _adjoint, _forward, conv2d_transpose
 from .geometry import ConvGeometry, as_float_array, normalize_bias, normalize_weights
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator
+from .preconditioner import SymbolPreconditioner
 from .solvers import (
     CancelCheck,
     NotConvergedWarning,
     ProgressCallback,
-    SolveCancelled,
+    PseudoInverseSolver,
     SolverReport,
-    is_cancelled,
 )
 
 __all__ = [
     "PinvResult",
     "coverage_map",
+    "make_pinv_solver",
     "normalized_transposed_reconstruction",
     "pinv_reconstruction",
     "transposed_reconstruction",
@@ -129,6 +144,67 @@ def normalized_transposed_reconstruction(
     return out
 
 
+def make_pinv_solver(
+    geometry: ConvGeometry,
+    weights: Any,
+    *,
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    preconditioned: bool = True,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> PseudoInverseSolver:
+    """The matrix-free pseudo-inverse solver for one convolution geometry.
+
+    Parameters
+    ----------
+    geometry : ConvGeometry
+        Shapes and hyper-parameters of ``A``.
+    weights : array_like
+        The filter, matching ``geometry.filter_shape``; used in float64.
+    reg, rtol, progress, cancel
+        As for :func:`pinv_reconstruction`.
+    preconditioned : bool
+        Use the FFT symbol preconditioner (True) or none (plain CG on ``A Aᵀ``).
+
+    Returns
+    -------
+    PseudoInverseSolver
+        Call ``solve(y_centred, max_iter)`` on an ``(H_out, W_out, C_out)`` array to
+        get ``(x, report)``.
+    """
+    if not isinstance(geometry, ConvGeometry):
+        raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
+    w64 = normalize_weights(weights).astype(np.float64)
+    if w64.shape != geometry.filter_shape:
+        raise ValueError(
+            f"weights shape {w64.shape} does not match geometry.filter_shape "
+            f"{geometry.filter_shape}"
+        )
+
+    def forward(image: np.ndarray) -> np.ndarray:
+        return _forward(image[np.newaxis], w64, geometry)[0]
+
+    def adjoint(output: np.ndarray) -> np.ndarray:
+        return _adjoint(output[np.newaxis], w64, geometry)[0]
+
+    preconditioner = SymbolPreconditioner(geometry, w64, reg) if preconditioned else None
+    return PseudoInverseSolver(
+        forward,
+        adjoint,
+        preconditioner=preconditioner,
+        reg=reg,
+        rtol=rtol,
+        operator_norm=preconditioner.operator_norm if preconditioner is not None else None,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+#: Values of ``pinv_reconstruction(method=...)``.
+PINV_METHODS = ("auto", "dense", "iterative")
+
+
 def pinv_reconstruction(
     y: Any,
     weights: Any,
@@ -144,6 +220,7 @@ def pinv_reconstruction(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool = False,
+    method: str = "auto",
 ) -> np.ndarray | PinvResult:
     """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
 
@@ -154,20 +231,31 @@ def pinv_reconstruction(
     reg : float
         Tikhonov weight (>= 0): argmin ‖A x − (y − b)‖² + reg ‖x‖².
     rtol : float
-        Relative tolerance of the iterative solve.
+        Relative tolerance of the iterative solve (see
+        :mod:`deconv_gui.core.solvers` for the exact stopping rules).
     max_iter : int, optional
-        Iteration limit (default: enough for any well-posed case).
+        Iteration limit (default 300; one iteration costs one forward and one adjoint).
     progress : callable, optional
         ``progress(iteration, relative_residual)`` after each iteration.
     cancel : callable or threading.Event, optional
         Checked between iterations; raises :class:`SolveCancelled` when set.
     return_report : bool
         Return a :class:`PinvResult` ``(image, report)`` instead of the image.
+    method : {"auto", "dense", "iterative"}
+        ``"auto"``: dense ``numpy.linalg`` up to ``DENSE_COLUMN_LIMIT`` unknowns,
+        iterative above. The other two force one path (dense refuses big problems).
 
     Returns
     -------
     numpy.ndarray or PinvResult
         The image, of ``input_shape`` and the dtype of ``y``.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (the message names the argument).
+    SolveCancelled
+        When ``cancel`` fired during the iterative solve.
 
     Warns
     -----
@@ -175,18 +263,29 @@ def pinv_reconstruction(
         When ``return_report`` is False and the iteration limit stopped the solve
         before ``rtol``.
     """
+    try:
+        reg = float(reg)
+        rtol = float(rtol)
+    except (TypeError, ValueError):
+        raise ValueError(f"reg and rtol must be numbers, got reg={reg!r}, rtol={rtol!r}") from None
     if not np.isfinite(reg) or reg < 0:
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     if not np.isfinite(rtol) or rtol <= 0:
         raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
-    if max_iter is not None and int(max_iter) < 1:
-        raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
+    if max_iter is not None and (
+        not isinstance(max_iter, (int, np.integer)) or isinstance(max_iter, bool) or max_iter < 1
+    ):
+        raise ValueError(f"max_iter must be an int >= 1 or None, got {max_iter!r}")
+    if method not in PINV_METHODS:
+        raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
     geom, w, centred = _prepare(y, weights, bias, input_shape, stride, padding, dilation)
     rhs = centred.astype(np.float64)
-    if geom.n_unknowns <= DENSE_COLUMN_LIMIT:
+    dense = method == "dense" or (method == "auto" and geom.n_unknowns <= DENSE_COLUMN_LIMIT)
+    if dense:
         image, report = _dense_solve(geom, w, rhs, reg)
     else:
-        image, report = _cgls(geom, w, rhs, reg, rtol, max_iter, progress, cancel)
+        solver = make_pinv_solver(geom, w, reg=reg, rtol=rtol, progress=progress, cancel=cancel)
+        image, report = solver.solve(rhs, max_iter)
     image = image.astype(centred.dtype, copy=False)
     if return_report:
         return PinvResult(image, report)
@@ -203,49 +302,16 @@ def _dense_solve(geom: ConvGeometry, w: np.ndarray, rhs: np.ndarray, reg: float)
     matrix = ConvOperator(geom, w.astype(np.float64)).to_dense()
     b = rhs.ravel()
     if reg > 0:
-        n = matrix.shape[1]
-        x = np.linalg.solve(matrix.T @ matrix + reg * np.eye(n), matrix.T @ b)
+        m = matrix.shape[0]
+        # (AᵀA + reg I)⁻¹ Aᵀ = Aᵀ (A Aᵀ + reg I)⁻¹: solve on the smaller side
+        if m <= matrix.shape[1]:
+            x = matrix.T @ np.linalg.solve(matrix @ matrix.T + reg * np.eye(m), b)
+        else:
+            n = matrix.shape[1]
+            x = np.linalg.solve(matrix.T @ matrix + reg * np.eye(n), matrix.T @ b)
     else:
         x = np.linalg.pinv(matrix) @ b
     rel = _relative(np.linalg.norm(matrix @ x - b), np.linalg.norm(b))
-    report = SolverReport("dense", 0, rel, True, (rel,), f"dense solve, residual {rel:.1e}")
+    what = "Tikhonov " if reg > 0 else ""
+    report = SolverReport("dense", 0, rel, True, (rel,), f"{what}dense solve, residual {rel:.1e}")
     return x.reshape(geom.input_shape), report
-
-
-def _cgls(geom, w, rhs, reg, rtol, max_iter, progress, cancel):
-    w64 = w.astype(np.float64)
-    forward = lambda v: _forward(v[None], w64, geom)[0]  # noqa: E731
-    adjoint = lambda v: _adjoint(v[None], w64, geom)[0]  # noqa: E731
-    limit = int(max_iter) if max_iter is not None else 500
-    x = np.zeros(geom.input_shape)
-    residual = rhs.copy()
-    s = adjoint(residual)
-    direction = s.copy()
-    gamma = float(np.vdot(s, s))
-    gamma0 = gamma
-    norm_b = float(np.linalg.norm(rhs))
-    history: list[float] = []
-    converged = gamma0 == 0.0
-    it = 0
-    while not converged and it < limit:
-        if is_cancelled(cancel):
-            raise SolveCancelled("pseudo-inverse solve cancelled")
-        q = forward(direction)
-        delta = float(np.vdot(q, q)) + reg * float(np.vdot(direction, direction))
-        alpha = gamma / delta
-        x += alpha * direction
-        residual -= alpha * q
-        s = adjoint(residual) - reg * x
-        gamma_new = float(np.vdot(s, s))
-        it += 1
-        rel = _relative(float(np.linalg.norm(residual)), norm_b)
-        history.append(rel)
-        if progress is not None:
-            progress(it, rel)
-        converged = rel <= rtol or gamma_new <= (rtol**2) * gamma0
-        direction = s + (gamma_new / gamma) * direction
-        gamma = gamma_new
-    rel = history[-1] if history else 0.0
-    state = "converged" if converged else "NOT converged (iteration limit)"
-    message = f"CGLS {state} after {it} iterations, relative residual {rel:.1e}"
-    return x, SolverReport("cgls", it, rel, converged, tuple(history), message)

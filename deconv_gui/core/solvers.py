@@ -1,7 +1,55 @@
 """Iterative solvers for the pseudo-inverse, with progress, cancel and an honest report.
 
-(First version: shared types only. The Krylov solver class lands with the
-reconstructions issue.)
+The solver class :class:`PseudoInverseSolver` follows the shape of PyLops'
+``Solver`` (``setup``, ``step``, ``run``, ``finalize``). It knows nothing about
+convolutions: it takes the operator ``A`` and its adjoint as callables on arrays, and
+an optional symmetric positive definite preconditioner for ``A Aᵀ`` on the output
+space. :mod:`deconv_gui.core.reconstruct` builds those for the strided convolution.
+
+Notes
+-----
+**Method.** For ``reg ≥ 0`` the solver runs preconditioned conjugate gradients on
+the small *output-space* system
+
+.. math:: (A A^T + \\mathrm{reg}\\, I)\\, z = y, \\qquad x = A^T z,
+
+updating ``x`` directly (``x ← x + α Aᵀp``), so each iteration costs one
+forward and one adjoint ("one operator pair") plus one preconditioner application.
+
+* ``reg > 0``: ``Aᵀ (A Aᵀ + reg I)⁻¹ = (AᵀA + reg I)⁻¹ Aᵀ``, so ``x`` is the Tikhonov
+  solution; the system is symmetric positive definite and well conditioned.
+* ``reg = 0`` and ``y`` in the range of ``A`` (always the case when ``A`` has full
+  row rank, e.g. most filters at stride 2): *any* solution ``z`` gives the same
+  ``x = Aᵀz``, the unique solution of ``A x = y`` in the range of ``Aᵀ``, which is
+  the minimum-norm solution ``A⁺y``. This holds with any SPD preconditioner and
+  also when ``A Aᵀ`` is singular (a consistent singular system started at 0).
+  CG on ``A Aᵀ`` (Craig's method) minimises the *error* ``‖x − A⁺y‖`` over the
+  Krylov space, so the iterate never gets worse: when the iteration limit stops
+  it, the last iterate is the best one available.
+* ``reg = 0`` and ``y`` outside the range (rank-deficient ``A`` plus noise): the
+  residual ``y − A x`` cannot vanish and preconditioned CG stagnates (the
+  preconditioner mixes the unreachable part of ``y`` into the iterates, so its
+  answer would be the least-squares solution in the wrong norm). The solver
+  detects the plateau and switches to CGLS (CG on ``AᵀA x = Aᵀy``) warm-started
+  from the current ``x``; CGLS only adds vectors ``Aᵀr``, so ``x`` stays in the
+  range of ``Aᵀ`` and converges to the minimum-norm least-squares solution.
+
+Whatever the path, ``x`` is always a combination of vectors ``Aᵀ(·)``, i.e. it has
+no null-space component. That is why either stopping certificate below proves that
+``x`` is ``A⁺y`` (up to ``rtol``): a vector in the range of ``Aᵀ`` with
+``Aᵀ(y − A x) = 0`` is the pseudo-inverse solution.
+
+**Stopping rule and what is reported.** ``relative_residual`` in the report is
+always the true ``‖A x − y‖ / ‖y‖`` recomputed at the end. Convergence means
+
+* ``reg = 0``: ``‖y − A x‖ ≤ rtol ‖y‖`` (``y`` in the range), or the normal-equation
+  residual ``η = ‖Aᵀ(y − A x)‖ / (‖A‖ ‖y − A x‖) ≤ rtol`` (least-squares
+  solution; reported as ``normal_residual``, LSQR's measure, with ``‖A‖`` estimated
+  from the operator's symbol);
+* ``reg > 0``: ``‖y − (A Aᵀ + reg I) z‖ ≤ rtol ‖y‖`` (the Tikhonov solution's own
+  residual ``‖A x − y‖`` is not small, by design).
+
+The progress callback receives the monitored relative residual of the current phase.
 """
 
 from __future__ import annotations
@@ -10,10 +58,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+from scipy.linalg.blas import daxpy
+
 __all__ = [
     "CancelCheck",
+    "IterativeSolver",
     "NotConvergedWarning",
     "ProgressCallback",
+    "PseudoInverseSolver",
     "SolveCancelled",
     "SolverReport",
     "is_cancelled",
@@ -23,6 +76,19 @@ __all__ = [
 ProgressCallback = Callable[[int, float], None]
 #: A callable returning True to stop, or a :class:`threading.Event`.
 CancelCheck = Callable[[], bool] | threading.Event
+#: A linear map on numpy arrays (the operator, its adjoint, a preconditioner).
+LinearMap = Callable[[np.ndarray], np.ndarray]
+
+#: Iteration limit when the caller gives none.
+DEFAULT_MAX_ITER = 300
+#: Plateau detection: no more than 1 % progress over this many iterations.
+_PLATEAU_WINDOW = 10
+_PLATEAU_FACTOR = 0.99
+#: Copy the best iterate only after a step that reduced the residual less than this
+#: factor: fast, healthy steps skip the copy (a revert then goes to an older one).
+_SNAPSHOT_BELOW = 0.5
+#: Divergence detection: the residual grew this much above the best one seen.
+_DIVERGENCE_FACTOR = 10.0
 
 
 class SolveCancelled(Exception):
@@ -40,9 +106,10 @@ class SolverReport:
     Attributes
     ----------
     method : str
-        ``"dense"`` (numpy.linalg on the explicit matrix) or the iterative method's name.
+        ``"dense"`` (numpy.linalg on the explicit matrix), ``"pcg"`` (preconditioned
+        CG on ``A Aᵀ``), ``"pcg+cgls"`` (switched to CGLS for a ``y`` outside the range).
     iterations : int
-        Iterations run (0 for dense).
+        Iterations run (0 for dense); each costs one forward and one adjoint.
     relative_residual : float
         ``‖A x̂ − y‖ / ‖y‖`` of the returned image (0 when ``y`` is zero).
     converged : bool
@@ -51,6 +118,9 @@ class SolverReport:
         The monitored relative residual after each iteration.
     message : str
         A one-line human-readable summary.
+    normal_residual : float
+        ``‖Aᵀ(y − A x̂)‖ / (‖A‖ ‖y − A x̂‖)`` when it was computed (the least-squares
+        optimality measure for a ``y`` outside the range of ``A``), else NaN.
     """
 
     method: str
@@ -59,6 +129,7 @@ class SolverReport:
     converged: bool
     residual_history: tuple[float, ...] = ()
     message: str = ""
+    normal_residual: float = float("nan")
 
 
 def is_cancelled(cancel: CancelCheck | None) -> bool:
@@ -68,3 +139,319 @@ def is_cancelled(cancel: CancelCheck | None) -> bool:
     if isinstance(cancel, threading.Event):
         return cancel.is_set()
     return bool(cancel())
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.vdot(a, b))
+
+
+def _norm(a: np.ndarray) -> float:
+    return float(np.linalg.norm(a.ravel()))
+
+
+def _axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
+    """``y += alpha * x`` in place, without a temporary when both are C-contiguous."""
+    if y.flags.c_contiguous and y.dtype == np.float64 and x.dtype == np.float64:
+        daxpy(np.ascontiguousarray(x).ravel(), y.ravel(), a=alpha)
+    else:
+        y += alpha * x
+
+
+class IterativeSolver:
+    """Base class: the ``setup`` / ``step`` / ``run`` / ``finalize`` protocol.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(iteration, relative_residual)`` after every iteration.
+    cancel : callable or threading.Event, optional
+        Checked before every iteration; :meth:`run` raises :class:`SolveCancelled`.
+
+    Attributes
+    ----------
+    iiter : int
+        Iterations done so far.
+    history : list of float
+        The monitored relative residual after each iteration.
+    converged : bool
+        Whether the stopping rule has been met.
+    """
+
+    def __init__(
+        self, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
+    ) -> None:
+        self.progress = progress
+        self.cancel = cancel
+        self.iiter = 0
+        self.history: list[float] = []
+        self.converged = False
+
+    def setup(self, y: np.ndarray) -> None:  # pragma: no cover - abstract
+        """Initialise the iteration for right-hand side ``y``."""
+        raise NotImplementedError
+
+    def step(self) -> None:  # pragma: no cover - abstract
+        """Run one iteration; append to :attr:`history`; set :attr:`converged`."""
+        raise NotImplementedError
+
+    def finalize(self):  # pragma: no cover - abstract
+        """Return the solution and a :class:`SolverReport`."""
+        raise NotImplementedError
+
+    def run(self, max_iter: int | None = None) -> None:
+        """Iterate until convergence or ``max_iter`` more iterations.
+
+        Raises
+        ------
+        SolveCancelled
+            When the cancel check fires (checked before every iteration). The
+            solver's arrays are private; nothing half-written is handed out.
+        """
+        limit = DEFAULT_MAX_ITER if max_iter is None else int(max_iter)
+        if limit < 1:
+            raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
+        self.max_iter = limit
+        for _ in range(limit):
+            if self.converged:
+                break
+            if is_cancelled(self.cancel):
+                raise SolveCancelled(f"solve cancelled after {self.iiter} iterations")
+            self.step()
+            if self.progress is not None:
+                self.progress(self.iiter, self.history[-1])
+
+    def solve(self, y: np.ndarray, max_iter: int | None = None):
+        """``setup(y)``, ``run(max_iter)`` and ``finalize()`` in one call."""
+        self.setup(y)
+        self.run(max_iter)
+        return self.finalize()
+
+
+class PseudoInverseSolver(IterativeSolver):
+    """Minimum-norm least squares ``A⁺y`` (``reg = 0``) or Tikhonov (``reg > 0``).
+
+    Parameters
+    ----------
+    forward, adjoint : callable
+        ``A`` (input space → output space) and ``Aᵀ``, on float64 arrays.
+    preconditioner : callable, optional
+        Symmetric positive definite approximation of ``(A Aᵀ + reg I)⁻¹`` on the
+        output space (identity when None).
+    reg : float
+        Tikhonov weight, ``>= 0``.
+    rtol : float
+        Relative tolerance (see the module Notes for the exact rules).
+    operator_norm : float, optional
+        An estimate (or upper bound) of ``‖A‖``, used to scale the normal-equation
+        residual; estimated by power iteration on first need when None.
+    progress, cancel
+        See :class:`IterativeSolver`.
+
+    Notes
+    -----
+    See the module docstring for the method, its justification and the stopping rules.
+    ``x`` is only ever updated by vectors ``Aᵀ(·)``, so every iterate is free of
+    null-space components.
+    """
+
+    def __init__(
+        self,
+        forward: LinearMap,
+        adjoint: LinearMap,
+        *,
+        preconditioner: LinearMap | None = None,
+        reg: float = 0.0,
+        rtol: float = 1e-8,
+        operator_norm: float | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> None:
+        super().__init__(progress=progress, cancel=cancel)
+        if not np.isfinite(reg) or reg < 0:
+            raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+        if not np.isfinite(rtol) or rtol <= 0:
+            raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
+        self.forward = forward
+        self.adjoint = adjoint
+        self.preconditioner = preconditioner if preconditioner is not None else (lambda r: r)
+        self.reg = float(reg)
+        self.rtol = float(rtol)
+        self.operator_norm = operator_norm
+        self.phase = "pcg"
+        self.normal_residual = float("nan")
+        self.stop_reason = ""
+
+    # -- set-up ---------------------------------------------------------------------
+    def setup(self, y: np.ndarray) -> None:
+        """Start from ``x = 0`` (this is what keeps the result minimum-norm)."""
+        self.y = np.array(y, dtype=np.float64, copy=True)
+        self.y_norm = _norm(self.y)
+        self.iiter = 0
+        self.history = []
+        self.phase = "pcg"
+        self.stop_reason = ""
+        self.residual = self.y.copy()
+        self.x: np.ndarray | None = None
+        self.best_x: np.ndarray | None = None
+        self.converged = self.y_norm == 0.0
+        if self.converged:
+            self.x = np.zeros_like(self.adjoint(self.y))
+            return
+        u = self.preconditioner(self.residual)
+        self.direction = u
+        self.direction_back = self.adjoint(u)  # Aᵀp
+        self.x = np.zeros_like(self.direction_back)
+        self.rho = _dot(self.residual, u)
+        self.best_rel = 1.0
+        self.best_x = np.zeros_like(self.x) if self.reg == 0 else None
+
+    # -- iterations -----------------------------------------------------------------
+    def step(self) -> None:
+        """One PCG (or, after a switch, CGLS) iteration: one forward, one adjoint."""
+        if self.phase == "pcg":
+            self._pcg_step()
+        else:
+            self._cgls_step()
+        self.iiter += 1
+
+    def _pcg_step(self) -> None:
+        p, back = self.direction, self.direction_back
+        q = self.forward(back)
+        if self.reg:
+            q += self.reg * p
+        curvature = _dot(p, q)
+        if not curvature > 0:  # p in the null space of A Aᵀ: only for y outside the range
+            self.history.append(self.best_rel)
+            self._switch_to_cgls()
+            return
+        alpha = self.rho / curvature
+        _axpy(alpha, back, self.x)
+        _axpy(-alpha, q, self.residual)
+        previous = self.history[-1] if self.history else 1.0
+        rel = _norm(self.residual) / self.y_norm
+        self.history.append(rel)
+        if rel <= self.rtol:
+            self.converged = True
+            self.stop_reason = "residual"
+            return
+        if self.reg == 0:
+            if rel < self.best_rel:
+                self.best_rel = rel
+                if rel > _SNAPSHOT_BELOW * previous:  # slow progress: keep a copy
+                    np.copyto(self.best_x, self.x)
+            if rel > _DIVERGENCE_FACTOR * self.best_rel or self._plateau():
+                self._switch_to_cgls()
+                return
+        u = self.preconditioner(self.residual)
+        rho_new = _dot(self.residual, u)
+        beta = rho_new / self.rho
+        self.rho = rho_new
+        p *= beta
+        p += u
+        back_u = self.adjoint(u)
+        _axpy(beta, back, back_u)
+        self.direction_back = back_u
+
+    def _plateau(self) -> bool:
+        n = len(self.history)
+        if n < 2 * _PLATEAU_WINDOW:
+            return False
+        recent = min(self.history[-_PLATEAU_WINDOW:])
+        earlier = min(self.history[:-_PLATEAU_WINDOW])
+        return recent > _PLATEAU_FACTOR * earlier
+
+    def _norm_estimate(self) -> float:
+        if self.operator_norm is None:
+            v = np.random.default_rng(0).standard_normal(self.x.shape)
+            value = 0.0
+            for _ in range(20):
+                v = self.adjoint(self.forward(v))
+                value = _norm(v)
+                if value == 0:
+                    break
+                v /= value
+            self.operator_norm = float(np.sqrt(value))
+        return self.operator_norm
+
+    def _switch_to_cgls(self) -> None:
+        """Restart as CGLS from the best ``x`` so far (which lies in the range of ``Aᵀ``)."""
+        self.phase = "cgls"
+        if self.best_x is not None:
+            self.x, self.best_x = self.best_x, None
+        self.residual = self.y - self.forward(self.x)  # the true residual, no drift
+        gradient = self.adjoint(self.residual)
+        self.gamma = _dot(gradient, gradient)
+        self.direction = gradient
+        self._update_normal(gradient)
+        self.direction_back = None
+        if self.normal_residual <= self.rtol:
+            self.converged = True
+            self.stop_reason = "normal"
+
+    def _update_normal(self, gradient: np.ndarray) -> None:
+        r_norm = _norm(self.residual)
+        scale = self._norm_estimate() * r_norm
+        self.normal_residual = np.sqrt(_dot(gradient, gradient)) / scale if scale > 0 else 0.0
+
+    def _cgls_step(self) -> None:
+        p = self.direction
+        q = self.forward(p)
+        delta = _dot(q, q)
+        if delta == 0.0:  # the gradient Aᵀr vanished: x is the least-squares solution
+            self.history.append(_norm(self.residual) / self.y_norm)
+            self.converged = True
+            self.stop_reason = "normal"
+            return
+        alpha = self.gamma / delta
+        _axpy(alpha, p, self.x)
+        _axpy(-alpha, q, self.residual)
+        gradient = self.adjoint(self.residual)
+        gamma_new = _dot(gradient, gradient)
+        rel = _norm(self.residual) / self.y_norm
+        self.history.append(rel)
+        self._update_normal(gradient)
+        if rel <= self.rtol or self.normal_residual <= self.rtol:
+            self.converged = True
+            self.stop_reason = "residual" if rel <= self.rtol else "normal"
+            return
+        p *= gamma_new / self.gamma
+        p += gradient
+        self.gamma = gamma_new
+
+    # -- result ---------------------------------------------------------------------
+    def finalize(self) -> tuple[np.ndarray, SolverReport]:
+        """Return ``(x, report)``; ``x`` is a fresh float64 array owned by the caller."""
+        x = self.x.copy()
+        if self.y_norm == 0:
+            rel = 0.0
+        else:
+            rel = _norm(self.y - self.forward(x)) / self.y_norm
+        method = "pcg" if self.phase == "pcg" else "pcg+cgls"
+        what = "Tikhonov " if self.reg else ""
+        if self.converged:
+            if self.stop_reason == "normal":
+                state = (
+                    "converged to the least-squares solution (y is not in the range of A; "
+                    f"normal-equation residual {self.normal_residual:.1e})"
+                )
+            else:
+                state = "converged"
+        else:
+            state = (
+                f"NOT converged: stopped at the iteration limit ({self.iiter}) before "
+                f"rtol={self.rtol:.0e}; returning the last iterate (no null-space component, "
+                "closest to the answer so far)"
+            )
+        message = (
+            f"{what}{method} {state} after {self.iiter} iterations, relative residual {rel:.1e}"
+        )
+        report = SolverReport(
+            method=method,
+            iterations=self.iiter,
+            relative_residual=rel,
+            converged=bool(self.converged),
+            residual_history=tuple(self.history),
+            message=message,
+            normal_residual=float(self.normal_residual),
+        )
+        return x, report
