@@ -289,8 +289,12 @@ def _dilated(w: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _symbol_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
-    """The periodic symbol approximation described in :func:`singular_values`."""
+def _output_symbol(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
+    """The symbol ``K̂(ξ)`` of ``A Aᵀ`` on the periodic output grid.
+
+    Shape ``(H_out, W_out, C_out, C_out)``, Hermitian at every ``ξ``; see
+    :func:`singular_values` (Notes) for the definition.
+    """
     wd = _dilated(w, geom.dilation)
     span_h, span_w = wd.shape[:2]
     size = (2 * span_h - 1, 2 * span_w - 1)
@@ -307,9 +311,14 @@ def _symbol_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
     for dh_ in steps_h:
         for dw_ in steps_w:
             kernel[dh_ % h_out, dw_ % w_out] += autocorr[(sh * dh_) % size[0], (sw * dw_) % size[1]]
-    symbol = np.fft.fft2(kernel, axes=(0, 1)).reshape(-1, c_out, c_out)
-    symbol = 0.5 * (symbol + symbol.conj().transpose(0, 2, 1))  # Hermitian up to rounding
-    eigenvalues = np.linalg.eigvalsh(symbol).ravel()
+    symbol = np.fft.fft2(kernel, axes=(0, 1))
+    return 0.5 * (symbol + symbol.conj().swapaxes(2, 3))  # Hermitian up to rounding
+
+
+def _symbol_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
+    """The periodic symbol approximation described in :func:`singular_values`."""
+    c_out = geom.output_shape[2]
+    eigenvalues = np.linalg.eigvalsh(_output_symbol(geom, w).reshape(-1, c_out, c_out)).ravel()
     values = np.sqrt(np.clip(eigenvalues, 0.0, None))
     values = np.sort(values)[::-1][: min(geom.n_equations, geom.n_unknowns)]
     return np.ascontiguousarray(values)
