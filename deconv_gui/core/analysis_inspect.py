@@ -197,7 +197,8 @@ def effective_kernel(
     reg : float
         Tikhonov weight (>= 0): the row of ``(AᵀA + reg I)⁻¹ Aᵀ`` instead.
     rtol : float
-        Relative tolerance of the iterative solve (on its normal equations).
+        Relative tolerance of the iterative solve: ``‖A e_i − (A Aᵀ + reg I) v‖ ≤
+        rtol ‖A e_i‖`` (for ``"cgls"``, the same quantity, its normal equations).
     max_iter : int, optional
         Iteration limit of the iterative solve (default 1000).
     method : {"auto", "dense", "iterative", "cgls"}
@@ -208,7 +209,8 @@ def effective_kernel(
         ``"auto"``: dense up to ``EFFECTIVE_KERNEL_DENSE_LIMIT`` unknowns, else
         ``"iterative"``.
     progress : callable, optional
-        ``progress(iteration, relative_normal_residual)`` during the iterative solve.
+        ``progress(iteration, relative_residual)`` during the iterative solve (the
+        quantity ``rtol`` bounds).
     cancel : callable or threading.Event, optional
         Checked between iterations; raises :class:`SolveCancelled`.
     return_report : bool
