@@ -1,0 +1,104 @@
+"""Small pieces shared by the left-dock control widgets: headers, colours, the link toggle.
+
+Plain Qt only (no pyqtgraph), no math beyond choosing a colour.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import QPointF, QRectF, QSize, Qt
+from PyQt5.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
+from PyQt5.QtWidgets import QLabel, QToolButton, QWidget
+
+__all__ = [
+    "DOCK_WIDTH",
+    "LinkButton",
+    "diverging_colour",
+    "format_number",
+    "link_icon",
+    "section_header",
+]
+
+#: The width (px) the control widgets are designed for; the left dock is about 330–380 px.
+DOCK_WIDTH = 350
+
+# Ends of the diverging colour map (blue for negative, red for positive), kept light enough
+# that black text on them stays readable.
+_NEGATIVE = QColor(92, 130, 220)
+_POSITIVE = QColor(220, 92, 80)
+_MAX_BLEND = 0.7
+
+
+def section_header(text: str, parent: QWidget | None = None) -> QLabel:
+    """A bold, slightly larger label that starts a section of the dock ("Image", "Filter", ...)."""
+    label = QLabel(text, parent)
+    font = QFont(label.font())
+    font.setBold(True)
+    font.setPointSizeF(font.pointSizeF() * 1.15)
+    label.setFont(font)
+    label.setStyleSheet("color: #1c2a5a;")
+    return label
+
+
+def diverging_colour(value: float, scale: float) -> QColor:
+    """Blue–white–red colour for ``value``, white at 0 and saturated at ``±scale``.
+
+    A non-positive or non-finite ``scale`` (an all-zero filter) gives white.
+    """
+    if not scale > 0 or value != value:  # value != value: NaN
+        return QColor(Qt.white)
+    t = max(-1.0, min(1.0, value / scale))
+    end = _POSITIVE if t > 0 else _NEGATIVE
+    blend = abs(t) * _MAX_BLEND
+    return QColor(
+        round(255 + (end.red() - 255) * blend),
+        round(255 + (end.green() - 255) * blend),
+        round(255 + (end.blue() - 255) * blend),
+    )
+
+
+def format_number(value: float, decimals: int = 3) -> str:
+    """Fixed-point text with ``decimals`` decimals, ``-0.000`` shown as ``0.000``."""
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-") and float(text) == 0.0:
+        text = text[1:]
+    return text
+
+
+def link_icon(linked: bool, size: int = 18) -> QIcon:
+    """A chain-link icon drawn with QPainter: two interlocked links, or two apart when broken."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.Antialiasing)
+    colour = QColor("#1c2a5a") if linked else QColor("#8a8a8a")
+    painter.setPen(QPen(colour, 1.8))
+    painter.translate(size / 2, size / 2)
+    painter.rotate(-45)
+    link_w, link_h = size * 0.5, size * 0.3
+    offset = size * 0.18 if linked else size * 0.3
+    for sign in (-1, 1):
+        centre = QPointF(sign * offset, 0)
+        painter.drawRoundedRect(
+            QRectF(centre.x() - link_w / 2, -link_h / 2, link_w, link_h), link_h / 2, link_h / 2
+        )
+    painter.end()
+    return QIcon(pixmap)
+
+
+class LinkButton(QToolButton):
+    """A checkable chain-link tool button: checked = height and width linked."""
+
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._what = what
+        self.setCheckable(True)
+        self.setChecked(True)
+        self.setAutoRaise(True)
+        self.setIconSize(QSize(18, 18))
+        self.toggled.connect(self._update_look)
+        self._update_look(True)
+
+    def _update_look(self, linked: bool) -> None:
+        self.setIcon(link_icon(linked))
+        state = "linked: one value sets height and width" if linked else "separate height and width"
+        self.setToolTip(f"{self._what} {state}. Click to {'unlink' if linked else 'link'}.")

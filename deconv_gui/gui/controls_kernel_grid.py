@@ -1,0 +1,207 @@
+"""One editable grid of filter weights (one input channel of one output channel).
+
+Cells show 3 decimals on a blue–white–red background centred on 0; double-clicking or typing
+opens an editor that only accepts numbers (a ``QDoubleValidator`` in the C locale, so ``0.5``
+and ``1e-3`` work everywhere). The grid never stores weights itself: it reports an edit with
+:attr:`KernelGrid.cellEdited` and the :class:`~deconv_gui.gui.filter_editor.FilterEditor`
+redraws it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PyQt5.QtCore import QAbstractItemModel, QLocale, QModelIndex, Qt, pyqtSignal
+from PyQt5.QtGui import (
+    QBrush,
+    QColor,
+    QDoubleValidator,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPen,
+    QValidator,
+)
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHeaderView,
+    QLineEdit,
+    QSizePolicy,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from .controls_common import diverging_colour, format_number
+
+__all__ = ["WEIGHT_LIMIT", "KernelGrid", "make_weight_validator"]
+
+#: Largest absolute weight a cell accepts.
+WEIGHT_LIMIT = 1e6
+_WIDEST_TEXT = "-0.000"
+
+
+def make_weight_validator(parent: QWidget | None = None) -> QDoubleValidator:
+    """A validator for one weight: a number in ±1e6, C locale (dot decimal, ``e`` exponent)."""
+    validator = QDoubleValidator(-WEIGHT_LIMIT, WEIGHT_LIMIT, 12, parent)
+    validator.setNotation(QDoubleValidator.ScientificNotation)
+    locale = QLocale.c()
+    locale.setNumberOptions(QLocale.RejectGroupSeparator)
+    validator.setLocale(locale)
+    return validator
+
+
+def parse_weight(text: str) -> float | None:
+    """The weight typed as ``text``, or None when it is not an acceptable number."""
+    text = text.strip()
+    state = make_weight_validator().validate(text, 0)[0]
+    if state != QValidator.Acceptable:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or abs(value) > WEIGHT_LIMIT:
+        return None
+    return value
+
+
+class _WeightDelegate(QStyledItemDelegate):
+    """Edits a cell with a validated QLineEdit and hands the text to the grid."""
+
+    def __init__(self, grid: KernelGrid) -> None:
+        super().__init__(grid)
+        self._grid = grid
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        """Background colour and centred text with no margins, so 3 decimals fit narrow cells."""
+        painter.save()
+        brush = index.data(Qt.BackgroundRole)
+        painter.fillRect(option.rect, brush if brush is not None else QBrush(Qt.white))
+        painter.setFont(option.font)
+        painter.setPen(QColor(Qt.black))
+        painter.drawText(option.rect, Qt.AlignCenter, str(index.data(Qt.DisplayRole) or ""))
+        if option.state & QStyle.State_Selected:
+            painter.setPen(QPen(QColor("#1c2a5a"), 2))
+            painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
+        painter.restore()
+
+    def createEditor(
+        self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex
+    ) -> QWidget:
+        editor = QLineEdit(parent)
+        editor.setValidator(make_weight_validator(editor))
+        editor.setFrame(False)
+        editor.setAlignment(Qt.AlignCenter)
+        return editor
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
+        value = index.data(Qt.UserRole)
+        editor.setText("" if value is None else repr(float(value)))  # exact round trip
+        editor.selectAll()
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: QModelIndex) -> None:
+        self._grid.set_cell_text(index.row(), index.column(), editor.text())
+
+
+class KernelGrid(QTableWidget):
+    """A ``f_h × f_w`` table of weights, each cell coloured by its value.
+
+    Signals
+    -------
+    cellEdited(int, int, float)
+        Row, column and new value after the user typed an acceptable number.
+    """
+
+    cellEdited = pyqtSignal(int, int, float)
+
+    def __init__(self, rows: int, columns: int, parent: QWidget | None = None) -> None:
+        super().__init__(rows, columns, parent)
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        font.setStretch(QFont.Condensed)
+        self.setFont(font)
+        metrics = QFontMetrics(font)
+        self._cell_w = metrics.horizontalAdvance(_WIDEST_TEXT) + 4
+        self._cell_h = metrics.height() + 5
+        self.horizontalHeader().hide()
+        self.verticalHeader().hide()
+        for header, size in (
+            (self.horizontalHeader(), self._cell_w),
+            (self.verticalHeader(), self._cell_h),
+        ):
+            header.setSectionResizeMode(QHeaderView.Fixed)
+            header.setDefaultSectionSize(size)
+            header.setMinimumSectionSize(10)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setEditTriggers(
+            QAbstractItemView.DoubleClicked
+            | QAbstractItemView.EditKeyPressed
+            | QAbstractItemView.AnyKeyPressed
+        )
+        self.setFrameShape(QFrame.Box)
+        self.setLineWidth(1)
+        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.setItemDelegate(_WeightDelegate(self))
+        self.setStyleSheet(
+            "QTableWidget { gridline-color: #b8b8c8; } QTableWidget::item { padding: 0px; }"
+        )
+        self._fill_items()
+
+    def _fill_items(self) -> None:
+        for row in range(self.rowCount()):
+            for column in range(self.columnCount()):
+                item = QTableWidgetItem()
+                item.setTextAlignment(Qt.AlignCenter)
+                item.setData(Qt.UserRole, 0.0)
+                self.setItem(row, column, item)
+        frame = 2 * self.frameWidth()
+        self.setFixedSize(
+            self.columnCount() * self._cell_w + frame, self.rowCount() * self._cell_h + frame
+        )
+
+    def set_values(self, values: np.ndarray, scale: float) -> None:
+        """Show a 2-D array of weights, coloured against ``scale`` (the largest |weight|)."""
+        self.blockSignals(True)
+        try:
+            for row in range(self.rowCount()):
+                for column in range(self.columnCount()):
+                    value = float(values[row, column])
+                    item = self.item(row, column)
+                    item.setData(Qt.UserRole, value)
+                    item.setText(format_number(value))
+                    item.setBackground(QBrush(diverging_colour(value, scale)))
+                    item.setForeground(QBrush(QColor(Qt.black)))
+                    item.setToolTip(
+                        f"row {row + 1}, column {column + 1}: {value:.10g}\n"
+                        "Double-click or type to edit; numbers only (e.g. 0.25, -1, 1e-3)."
+                    )
+        finally:
+            self.blockSignals(False)
+        self.viewport().update()
+
+    def value(self, row: int, column: int) -> float:
+        """The weight shown in a cell (full precision)."""
+        return float(self.item(row, column).data(Qt.UserRole))
+
+    def set_cell_text(self, row: int, column: int, text: str) -> bool:
+        """Apply typed text to a cell, as the user's edit would.
+
+        Returns
+        -------
+        bool
+            True when ``text`` was an acceptable number (and :attr:`cellEdited` was emitted);
+            False when it was rejected, in which case nothing changes.
+        """
+        value = parse_weight(text)
+        if value is None or not (0 <= row < self.rowCount() and 0 <= column < self.columnCount()):
+            return False
+        self.cellEdited.emit(row, column, value)
+        return True

@@ -1,0 +1,490 @@
+"""The left dock's filter editor: presets, one weight grid per input channel, size, bias, C_out.
+
+The weights come from :func:`deconv_gui.core.make_filter` (presets) or from the user's edits;
+the editor only keeps and shows them. Every change is announced once with
+:attr:`FilterEditor.filterChanged`, also when a preset rewrites all cells at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import QSize, Qt, pyqtSignal
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import PRESET_DESCRIPTIONS, PRESETS, make_filter
+from . import controls_filter_ops as ops
+from .controls_common import DOCK_WIDTH, format_number, section_header
+from .controls_kernel_grid import KernelGrid
+
+__all__ = ["CUSTOM", "MAX_OUT_CHANNELS", "PRESET_LABELS", "FilterEditor", "channel_names"]
+
+#: The preset name reported once the user has edited the weights by hand.
+CUSTOM = "custom"
+MAX_OUT_CHANNELS = 8
+MAX_IN_CHANNELS = 4
+MAX_SIZE = 7
+#: How the preset combo spells each preset.
+PRESET_LABELS: dict[str, str] = {
+    "gaussian": "Gaussian",
+    "identity": "identity",
+    "box": "box (mean)",
+    "sharpen": "sharpen",
+    "sobel_x": "Sobel x",
+    "sobel_y": "Sobel y",
+    "laplacian": "Laplacian",
+    "emboss": "emboss",
+    "random": "random",
+    "seed_question": "seed question",
+    CUSTOM: "custom",
+}
+_SEEDED = ("random", "seed_question")
+
+
+def channel_names(in_channels: int) -> list[str]:
+    """Grid captions: "grey" for 1 channel, "channel R/G/B(/A)" for 3–4, else numbered."""
+    if in_channels == 1:
+        return ["grey"]
+    if in_channels in (3, 4):
+        return [f"channel {name}" for name in "RGBA"[:in_channels]]
+    return [f"channel {i + 1}" for i in range(in_channels)]
+
+
+class FilterEditor(QWidget):
+    """Edit a filter ``(f_h, f_w, C_in, C_out)`` and its bias.
+
+    Signals
+    -------
+    filterChanged()
+        Once per change of weights or bias, by the user or by a ``set_*`` call that
+        changed something.
+    """
+
+    filterChanged = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None, *, in_channels: int = 3) -> None:
+        super().__init__(parent)
+        self._preset = "gaussian"
+        self._weights = make_filter(self._preset, size=3, in_channels=in_channels)
+        self._bias = [0.0]
+        self._grids: list[KernelGrid] = []
+        self._grid_shape: tuple[int, int, int] | None = None
+        self._build()
+        names = {
+            "preset": self._preset_combo,
+            "seed": self._seed_spin,
+            "size_h": self._size_h,
+            "size_w": self._size_w,
+            "same": self._same_check,
+            "normalise": self._normalise_button,
+            "c_out": self._c_out_spin,
+            "output": self._out_combo,
+            "bias": self._bias_spin,
+        }
+        for name, widget in names.items():
+            widget.setObjectName(name)  # for tests, QSettings and style sheets
+        self._sync()
+
+    # ----------------------------------------------------------------------------- building
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(5)
+        self._header = section_header("Filter")
+        layout.addWidget(self._header)
+
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(QLabel("preset"))
+        self._preset_combo = QComboBox()
+        for name in (*PRESETS, CUSTOM):
+            self._preset_combo.addItem(PRESET_LABELS.get(name, name.replace("_", " ")), name)
+            tip = PRESET_DESCRIPTIONS.get(name, "weights edited by hand")
+            self._preset_combo.setItemData(self._preset_combo.count() - 1, tip, Qt.ToolTipRole)
+        self._preset_combo.setToolTip(
+            "Filter preset (from make_filter). Editing any cell switches this to 'custom'."
+        )
+        self._preset_combo.activated.connect(self._on_preset_activated)
+        preset_row.addWidget(self._preset_combo, 1)
+        self._seed_label = QLabel("seed")
+        preset_row.addWidget(self._seed_label)
+        self._seed_spin = QSpinBox()
+        self._seed_spin.setRange(0, 99_999)
+        self._seed_spin.setMaximumWidth(
+            self._seed_spin.fontMetrics().horizontalAdvance("99999") + 30
+        )
+        self._seed_spin.setToolTip("Random seed of the 'random' and 'seed question' presets.")
+        self._seed_spin.valueChanged.connect(self._on_seed_changed)
+        preset_row.addWidget(self._seed_spin)
+        layout.addLayout(preset_row)
+
+        self._grid_box = QWidget()
+        self._grid_layout = QGridLayout(self._grid_box)
+        self._grid_layout.setContentsMargins(0, 0, 0, 0)
+        self._grid_layout.setHorizontalSpacing(4)
+        self._grid_layout.setVerticalSpacing(2)
+        layout.addWidget(self._grid_box, 0, Qt.AlignLeft)
+
+        size_row = QHBoxLayout()
+        size_row.addWidget(QLabel("size"))
+        self._size_h = self._spin(1, MAX_SIZE, "Kernel height f_h (1–7).")
+        self._size_w = self._spin(1, MAX_SIZE, "Kernel width f_w (1–7); rectangular is allowed.")
+        size_row.addWidget(self._size_h)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self._size_w)
+        for spin in (self._size_h, self._size_w):
+            spin.valueChanged.connect(self._on_size_changed)
+        size_row.addStretch(1)
+        self._normalise_button = QPushButton("Normalise")
+        self._normalise_button.clicked.connect(self.normalise)
+        size_row.addWidget(self._normalise_button)
+        layout.addLayout(size_row)
+
+        self._same_check = QCheckBox("same in all channels")
+        self._same_check.setChecked(True)
+        self._same_check.setToolTip(
+            "Edits to one channel's grid are copied to every channel.\n"
+            "Turning it on copies the first channel's grid to the others."
+        )
+        self._same_check.toggled.connect(self._on_same_toggled)
+        layout.addWidget(self._same_check)
+
+        out_row = QHBoxLayout()
+        out_row.addWidget(QLabel("C_out"))
+        self._c_out_spin = self._spin(1, MAX_OUT_CHANNELS, "")
+        self._c_out_spin.setToolTip(
+            "Number of output channels C_out (1–8). Presets fill new channels with rotated "
+            "copies; for a custom filter new channels start at 0."
+        )
+        self._c_out_spin.valueChanged.connect(self._on_c_out_changed)
+        out_row.addWidget(self._c_out_spin)
+        self._out_combo = QComboBox()
+        self._out_combo.setToolTip("Which output channel the grids and the bias show and edit.")
+        self._out_combo.currentIndexChanged.connect(self._on_out_selected)
+        out_row.addWidget(self._out_combo)
+        out_row.addSpacing(4)
+        out_row.addWidget(QLabel("bias"))
+        self._bias_spin = QDoubleSpinBox()
+        self._bias_spin.setRange(-100.0, 100.0)
+        self._bias_spin.setDecimals(3)
+        self._bias_spin.setSingleStep(0.01)
+        self._bias_spin.setToolTip(
+            "Bias b added to the selected output channel: y = A x + b. "
+            "The reconstructions subtract it again (they use y − b)."
+        )
+        self._bias_spin.valueChanged.connect(self._on_bias_changed)
+        out_row.addWidget(self._bias_spin)
+        out_row.addStretch(1)
+        layout.addLayout(out_row)
+
+    @staticmethod
+    def _spin(low: int, high: int, tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setToolTip(tip)
+        return spin
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(max(DOCK_WIDTH, min(hint.width(), 380)), hint.height())
+
+    # ----------------------------------------------------------------------------- public API
+    def weights(self) -> np.ndarray:
+        """A copy of the weights, float64 ``(f_h, f_w, C_in, C_out)``."""
+        return self._weights.copy()
+
+    def bias(self) -> tuple[float, ...]:
+        """One bias per output channel."""
+        return tuple(float(b) for b in self._bias)
+
+    def preset(self) -> str:
+        """The preset the weights came from, or ``"custom"`` after a hand edit."""
+        return self._preset
+
+    def seed(self) -> int:
+        """The seed of the random presets."""
+        return int(self._seed_spin.value())
+
+    def current_output(self) -> int:
+        """The output channel (0-based) the grids and the bias spin box show."""
+        return max(0, self._out_combo.currentIndex())
+
+    def same_in_all_channels(self) -> bool:
+        """Whether edits are mirrored to every input channel."""
+        return self._same_check.isChecked()
+
+    def set_preset(self, name: str, *, seed: int | None = None) -> None:
+        """Fill the weights from a preset at the current size, ``C_in`` and ``C_out``.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is neither one of :data:`~deconv_gui.core.PRESETS` nor ``"custom"``.
+        """
+        if name == CUSTOM:
+            self._preset = CUSTOM
+            self._sync()
+            return
+        if name not in PRESETS:
+            raise ValueError(f"name must be one of {', '.join(PRESETS)}, got {name!r}")
+        if seed is not None:
+            self._seed_spin.blockSignals(True)
+            self._seed_spin.setValue(int(seed))
+            self._seed_spin.blockSignals(False)
+        self._apply_preset(name)
+
+    def set_filter(self, weights: np.ndarray, bias=0.0, preset: str = CUSTOM) -> None:
+        """Show given weights and bias (e.g. from a saved session).
+
+        Parameters
+        ----------
+        weights : array_like
+            ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``; sizes 1–7, ``C_in`` 1–4,
+            ``C_out`` 1–8.
+        bias : float or sequence of float
+            A scalar or one value per output channel.
+        preset : str
+            The name to show in the preset combo (``"custom"`` by default).
+
+        Raises
+        ------
+        ValueError
+            Naming ``weights``, ``bias`` or ``preset`` when they do not fit.
+        """
+        array = np.asarray(weights, dtype=np.float64)
+        if array.ndim == 3:
+            array = array[..., np.newaxis]
+        if array.ndim != 4:
+            raise ValueError(f"weights must be 3-D or 4-D, got shape {array.shape}")
+        fh, fw, c_in, c_out = array.shape
+        if not (1 <= fh <= MAX_SIZE and 1 <= fw <= MAX_SIZE):
+            raise ValueError(f"weights must be 1–7 taps high and wide, got shape {array.shape}")
+        if not (1 <= c_in <= MAX_IN_CHANNELS and 1 <= c_out <= MAX_OUT_CHANNELS):
+            raise ValueError(
+                f"weights must have 1–4 input and 1–8 output channels, got shape {array.shape}"
+            )
+        if not np.all(np.isfinite(array)):
+            raise ValueError("weights must be finite numbers")
+        bias_array = np.atleast_1d(np.asarray(bias, dtype=np.float64)).ravel()
+        if bias_array.size == 1:
+            bias_array = np.repeat(bias_array, c_out)
+        if bias_array.size != c_out or not np.all(np.isfinite(bias_array)):
+            raise ValueError(f"bias must be a number or {c_out} numbers, got {bias!r}")
+        if preset != CUSTOM and preset not in PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(PRESETS)} or custom")
+        self._commit(array.copy(), list(bias_array), preset)
+
+    def set_in_channels(self, n: int) -> None:
+        """Change ``C_in`` (a new image with ``n`` channels was loaded).
+
+        A preset is rebuilt for ``n`` channels; custom weights keep their response to a
+        grey image (per tap, the channel sum is spread evenly over the new channels).
+
+        Raises
+        ------
+        ValueError
+            If ``n`` is not between 1 and 4.
+        """
+        if not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_IN_CHANNELS:
+            raise ValueError(f"n must be an int between 1 and 4, got {n!r}")
+        if int(n) == self._weights.shape[2]:
+            return
+        if self._preset in PRESETS:
+            self._apply_preset(self._preset, in_channels=int(n))
+        else:
+            self._commit(ops.rechannel(self._weights, int(n)), self._bias, CUSTOM)
+
+    def set_weight(
+        self, row: int, column: int, in_channel: int, value: float, out_channel: int | None = None
+    ) -> None:
+        """Set one tap as a user edit would (mirrored when "same in all channels" is on)."""
+        out = self.current_output() if out_channel is None else int(out_channel)
+        weights = self._weights.copy()
+        channels = slice(None) if self.same_in_all_channels() else int(in_channel)
+        if np.all(weights[row, column, channels, out] == value):
+            return  # confirming a cell without changing it is not an edit
+        weights[row, column, channels, out] = value
+        self._commit(weights, self._bias, CUSTOM)
+
+    def normalise(self) -> None:
+        """Divide each output channel by the sum of its weights (by Σ|w| when that sum is ≈ 0)."""
+        weights = self._weights.copy()
+        for o, (divisor, _why) in enumerate(ops.normalisation_divisors(weights)):
+            weights[..., o] /= divisor
+        preset = self._preset if np.allclose(weights, self._weights, rtol=1e-12) else CUSTOM
+        self._commit(weights, self._bias, preset)
+
+    def grid(self, in_channel: int) -> KernelGrid:
+        """The grid widget of one input channel (for tests and keyboard focus)."""
+        return self._grids[in_channel]
+
+    # ----------------------------------------------------------------------------- internals
+    def _apply_preset(
+        self,
+        name: str,
+        *,
+        size: tuple[int, int] | None = None,
+        in_channels: int | None = None,
+        out_channels: int | None = None,
+    ) -> None:
+        fh, fw, c_in, c_out = self._weights.shape
+        weights = make_filter(
+            name,
+            size=(fh, fw) if size is None else size,
+            in_channels=c_in if in_channels is None else in_channels,
+            out_channels=c_out if out_channels is None else out_channels,
+            seed=self.seed(),
+        )
+        if not ops.channels_equal(weights):
+            self._same_check.blockSignals(True)
+            self._same_check.setChecked(False)
+            self._same_check.blockSignals(False)
+        self._commit(weights, self._bias, name)
+
+    def _commit(self, weights: np.ndarray, bias: list[float], preset: str) -> None:
+        """Store new state, redraw, and emit ``filterChanged`` once if anything changed."""
+        c_out = weights.shape[3]
+        bias = [float(b) for b in bias][:c_out] + [0.0] * max(0, c_out - len(bias))
+        changed = (
+            weights.shape != self._weights.shape
+            or not np.array_equal(weights, self._weights)
+            or bias != self._bias
+        )
+        self._weights = weights
+        self._bias = bias
+        self._preset = preset
+        self._sync()
+        if changed:
+            self.filterChanged.emit()
+
+    def _sync(self) -> None:
+        """Make every control show the stored state, without emitting anything."""
+        fh, fw, c_in, c_out = self._weights.shape
+        self._header.setText(f"Filter  {fh}×{fw}×{c_in}×{c_out}")
+        self._header.setToolTip("kernel height × width × input channels × output channels")
+        controls = (
+            self._preset_combo,
+            self._seed_spin,
+            self._size_h,
+            self._size_w,
+            self._c_out_spin,
+            self._out_combo,
+            self._bias_spin,
+            self._same_check,
+        )
+        for control in controls:
+            control.blockSignals(True)
+        try:
+            index = self._preset_combo.findData(self._preset)
+            self._preset_combo.setCurrentIndex(index)
+            seeded = self._preset in _SEEDED
+            self._seed_spin.setEnabled(seeded)
+            self._seed_label.setEnabled(seeded)
+            self._size_h.setValue(fh)
+            self._size_w.setValue(fw)
+            self._c_out_spin.setValue(c_out)
+            current = min(self.current_output(), c_out - 1)
+            if self._out_combo.count() != c_out:
+                self._out_combo.clear()
+                self._out_combo.addItems([f"out {o + 1}" for o in range(c_out)])
+            self._out_combo.setCurrentIndex(current)
+            self._out_combo.setEnabled(c_out > 1)
+            self._bias_spin.setValue(self._bias[current])
+            self._same_check.setEnabled(c_in > 1)
+        finally:
+            for control in controls:
+                control.blockSignals(False)
+        if self._grid_shape != (fh, fw, c_in):
+            self._rebuild_grids()
+        self._show_grids()
+        self._update_normalise_tip()
+
+    def _rebuild_grids(self) -> None:
+        fh, fw, c_in, _ = self._weights.shape
+        while self._grid_layout.count():
+            widget = self._grid_layout.takeAt(0).widget()
+            if widget is not None:
+                widget.hide()
+                widget.setParent(None)
+                widget.deleteLater()
+        self._grids = []
+        per_row = max(1, min(c_in, 9 // fw))
+        for channel, name in enumerate(channel_names(c_in)):
+            grid = KernelGrid(fh, fw)
+            grid.cellEdited.connect(
+                lambda row, column, value, c=channel: self.set_weight(row, column, c, value)
+            )
+            caption = QLabel(name)
+            caption.setToolTip(f"Weights applied to the input's {name}")
+            row, column = divmod(channel, per_row)
+            self._grid_layout.addWidget(caption, 2 * row, column)
+            self._grid_layout.addWidget(grid, 2 * row + 1, column)
+            caption.show()  # the layout would only show them after the next event loop turn
+            grid.show()
+            self._grids.append(grid)
+        self._grid_shape = (fh, fw, c_in)
+
+    def _show_grids(self) -> None:
+        out = self.current_output()
+        shown = self._weights[..., out]
+        scale = float(np.max(np.abs(shown))) if shown.size else 0.0
+        for channel, grid in enumerate(self._grids):
+            grid.set_values(shown[:, :, channel], scale)
+
+    def _update_normalise_tip(self) -> None:
+        lines = ["Divide each output channel's weights by their sum (so a flat image keeps its"]
+        lines.append("level), or by the sum of |w| when the sum is ≈ 0 (edge filters).")
+        for o, (divisor, why) in enumerate(ops.normalisation_divisors(self._weights)):
+            text = {
+                "sum": f"sum of weights = {format_number(divisor, 4)}",
+                "abs": f"sum ≈ 0, so sum of |w| = {format_number(divisor, 4)}",
+                "zero": "all zero: nothing to do",
+            }[why]
+            lines.append(f"output {o + 1}: {text}")
+        self._normalise_button.setToolTip("\n".join(lines))
+
+    # ----------------------------------------------------------------------------- slots
+    def _on_preset_activated(self, index: int) -> None:
+        name = self._preset_combo.itemData(index)
+        if name == CUSTOM:
+            self._preset = CUSTOM
+            return
+        self._apply_preset(name)
+
+    def _on_seed_changed(self, _value: int) -> None:
+        if self._preset in _SEEDED:
+            self._apply_preset(self._preset)
+
+    def _on_size_changed(self, _value: int) -> None:
+        size = (self._size_h.value(), self._size_w.value())
+        if self._preset in PRESETS:
+            self._apply_preset(self._preset, size=size)
+        else:
+            self._commit(ops.resize_kernel(self._weights, size), self._bias, CUSTOM)
+
+    def _on_c_out_changed(self, value: int) -> None:
+        if self._preset in PRESETS:
+            self._apply_preset(self._preset, out_channels=value)
+        else:
+            self._commit(ops.resize_outputs(self._weights, value), self._bias, CUSTOM)
+
+    def _on_out_selected(self, _index: int) -> None:
+        self._sync()
+
+    def _on_bias_changed(self, value: float) -> None:
+        bias = list(self._bias)
+        bias[self.current_output()] = float(value)
+        self._commit(self._weights, bias, self._preset)
+
+    def _on_same_toggled(self, checked: bool) -> None:
+        if checked and not ops.channels_equal(self._weights):
+            self._commit(ops.copy_first_channel(self._weights), self._bias, CUSTOM)

@@ -1,0 +1,237 @@
+"""Stride, padding and dilation controls (each linked h/w or separate) and the shape-arithmetic box.
+
+The window computes the arithmetic text (``ConvGeometry(...).describe()`` or a ``ValueError``'s
+message) and hands it to :meth:`GeometryEditor.show_arithmetic`; this widget does no math.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PyQt5.QtCore import QSize, Qt, pyqtSignal
+from PyQt5.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from .controls_common import DOCK_WIDTH, LinkButton, section_header
+
+__all__ = ["GeometryEditor", "PairControl"]
+
+_ARITHMETIC_OK = (
+    "QLabel { background: #fff8d8; border: 1px solid #d8c06a; border-radius: 3px; "
+    "padding: 4px; color: #222; }"
+)
+_ARITHMETIC_ERROR = (
+    "QLabel { background: #fde4e4; border: 1px solid #d07070; border-radius: 3px; "
+    "padding: 4px; color: #8a1010; }"
+)
+
+#: name -> (minimum, maximum, what it does)
+_FIELDS: dict[str, tuple[int, int, str]] = {
+    "stride": (1, 8, "Step of the filter in pixels; stride s keeps about 1/s² of the positions."),
+    "padding": (0, 8, "Zeros added around the image before filtering."),
+    "dilation": (1, 4, "Spacing between filter taps (1 = adjacent taps)."),
+}
+
+
+def _as_pair(value: int | tuple[int, int], name: str, low: int, high: int) -> tuple[int, int]:
+    message = f"{name} must be an int or a pair of ints from {low} to {high}, got {value!r}"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    else:
+        try:
+            pair = tuple(value)
+        except TypeError:
+            raise ValueError(message) from None
+    ok = len(pair) == 2 and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
+    )
+    if not ok or not all(low <= v <= high for v in pair):
+        raise ValueError(message)
+    return (int(pair[0]), int(pair[1]))
+
+
+class PairControl(QWidget):
+    """One ``(h, w)`` integer pair: a link toggle, and one spin box (linked) or two (separate).
+
+    Signals
+    -------
+    valueChanged()
+        When the pair changes.
+    """
+
+    valueChanged = pyqtSignal()
+
+    def __init__(self, name: str, low: int, high: int, tip: str, parent=None) -> None:
+        super().__init__(parent)
+        self.name = name
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        self.h_spin = QSpinBox()
+        self.w_spin = QSpinBox()
+        for spin, axis in ((self.h_spin, "height (rows)"), (self.w_spin, "width (columns)")):
+            spin.setRange(low, high)
+            spin.setToolTip(f"{name} along the {axis}, {low}–{high}. {tip}")
+            spin.valueChanged.connect(self._on_spin)
+        self.times = QLabel("×")
+        self.link = LinkButton(name.capitalize())
+        self.link.toggled.connect(self._on_link_toggled)
+        layout.addWidget(self.h_spin)
+        layout.addWidget(self.times)
+        layout.addWidget(self.w_spin)
+        layout.addWidget(self.link)
+        layout.addStretch(1)
+        self._show_linked(True)
+
+    def value(self) -> tuple[int, int]:
+        """The ``(h, w)`` pair."""
+        return (self.h_spin.value(), self.w_spin.value())
+
+    def is_linked(self) -> bool:
+        """Whether one value sets both height and width."""
+        return self.link.isChecked()
+
+    def set_value(self, pair: tuple[int, int]) -> bool:
+        """Show ``pair`` without emitting; links h/w when equal. Returns True if it changed."""
+        changed = pair != self.value()
+        for widget in (self.h_spin, self.w_spin, self.link):
+            widget.blockSignals(True)
+        self.h_spin.setValue(pair[0])
+        self.w_spin.setValue(pair[1])
+        self.link.setChecked(pair[0] == pair[1])
+        for widget in (self.h_spin, self.w_spin, self.link):
+            widget.blockSignals(False)
+        self._show_linked(self.link.isChecked())
+        self.link._update_look(self.link.isChecked())
+        return changed
+
+    def _show_linked(self, linked: bool) -> None:
+        self.w_spin.setVisible(not linked)
+        self.times.setVisible(not linked)
+        if linked:
+            self.h_spin.setToolTip(
+                f"{self.name} (height and width, linked). {_FIELDS[self.name][2]}"
+            )
+        else:
+            self.h_spin.setToolTip(f"{self.name} along the height (rows). {_FIELDS[self.name][2]}")
+
+    def _on_link_toggled(self, linked: bool) -> None:
+        self._show_linked(linked)
+        if linked and self.w_spin.value() != self.h_spin.value():
+            self.w_spin.setValue(self.h_spin.value())  # emits through _on_spin
+
+    def _on_spin(self, _value: int) -> None:
+        if self.is_linked() and self.w_spin.value() != self.h_spin.value():
+            self.w_spin.blockSignals(True)
+            self.w_spin.setValue(self.h_spin.value())
+            self.w_spin.blockSignals(False)
+        self.valueChanged.emit()
+
+
+class GeometryEditor(QWidget):
+    """Stride, padding and dilation of the convolution, and the live shape arithmetic.
+
+    Signals
+    -------
+    geometryChanged()
+        Once per change, by the user or by :meth:`set_values` when a value changed.
+    """
+
+    geometryChanged = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(5)
+        layout.addWidget(section_header("Geometry"))
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(3)
+        self._pairs: dict[str, PairControl] = {}
+        for row, (name, (low, high, tip)) in enumerate(_FIELDS.items()):
+            label = QLabel(name)
+            label.setToolTip(tip)
+            pair = PairControl(name, low, high, tip)
+            pair.valueChanged.connect(self.geometryChanged)
+            grid.addWidget(label, row, 0)
+            grid.addWidget(pair, row, 1)
+            self._pairs[name] = pair
+        grid.setColumnStretch(1, 1)
+        layout.addLayout(grid)
+        self._pairs["stride"].set_value((2, 2))
+        self._pairs["padding"].set_value((1, 1))
+
+        self._arithmetic = QLabel()
+        self._arithmetic.setWordWrap(True)
+        self._arithmetic.setTextFormat(Qt.RichText)
+        self._arithmetic.setToolTip(
+            "Input shape → forward output shape; equations (output values) versus unknowns "
+            "(input values). When there are fewer equations than unknowns, at least the "
+            "difference is lost: those directions of the image cannot be recovered."
+        )
+        layout.addWidget(self._arithmetic)
+        self.show_arithmetic("")
+
+    def sizeHint(self) -> QSize:
+        return QSize(DOCK_WIDTH, super().sizeHint().height())
+
+    def stride(self) -> tuple[int, int]:
+        """``(s_h, s_w)``."""
+        return self._pairs["stride"].value()
+
+    def padding(self) -> tuple[int, int]:
+        """``(p_h, p_w)``."""
+        return self._pairs["padding"].value()
+
+    def dilation(self) -> tuple[int, int]:
+        """``(d_h, d_w)``."""
+        return self._pairs["dilation"].value()
+
+    def pair_control(self, name: str) -> PairControl:
+        """The control of ``"stride"``, ``"padding"`` or ``"dilation"`` (tests, focus)."""
+        return self._pairs[name]
+
+    def set_values(self, stride=None, padding=None, dilation=None) -> None:
+        """Set any of the three (an int or an ``(h, w)`` pair; None keeps the current value).
+
+        Emits :attr:`geometryChanged` once if something changed. Equal pairs are shown linked.
+
+        Raises
+        ------
+        ValueError
+            Naming the argument, when out of range (stride 1–8, padding 0–8, dilation 1–4).
+        """
+        new = {}
+        for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+            if value is not None:
+                low, high, _ = _FIELDS[name]
+                new[name] = _as_pair(value, name, low, high)
+        changed = False
+        for name, pair in new.items():
+            changed |= self._pairs[name].set_value(pair)
+        if changed:
+            self.geometryChanged.emit()
+
+    def show_arithmetic(self, text: str, error: bool = False) -> None:
+        """Show the shape arithmetic (pale yellow box), or an error message (pale red).
+
+        The part before the first ``" · "`` (the shapes) is shown in bold on its own line.
+        """
+        self._arithmetic.setProperty("error", bool(error))
+        self._arithmetic.setStyleSheet(_ARITHMETIC_ERROR if error else _ARITHMETIC_OK)
+        if not text:
+            self._arithmetic.setText("<i>shape arithmetic appears here</i>")
+            return
+        if error:
+            self._arithmetic.setText(f"<b>impossible geometry</b><br>{html.escape(text)}")
+            return
+        head, _, rest = text.partition(" · ")
+        body = f"<b>{html.escape(head)}</b>"
+        if rest:
+            body += f"<br><small>{html.escape(rest)}</small>"
+        self._arithmetic.setText(body)
+
+    def arithmetic_text(self) -> str:
+        """The plain text currently shown in the arithmetic box (for tests)."""
+        return self._arithmetic.text()

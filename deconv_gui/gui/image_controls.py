@@ -1,0 +1,177 @@
+"""The dock's "Image" section: sample picker, Open…, work size, and a line about the image.
+
+The widget only asks: it emits :attr:`ImageControls.sampleRequested`,
+:attr:`~ImageControls.openRequested` and :attr:`~ImageControls.workSizeChanged` for user actions;
+the window loads the image and reports back with :meth:`~ImageControls.set_info` and
+:meth:`~ImageControls.set_current_sample`. The ``set_*`` methods never emit.
+"""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import QSize, Qt, pyqtSignal
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ..io import SAMPLES, WORK_SIZES
+from .controls_common import DOCK_WIDTH, section_header
+
+__all__ = ["SAMPLE_LABELS", "ImageControls"]
+
+#: How the sample combo spells each sample of :data:`deconv_gui.io.SAMPLES`.
+SAMPLE_LABELS: dict[str, str] = {
+    "astronaut": "astronaut",
+    "coffee": "coffee",
+    "chelsea": "chelsea (cat)",
+    "camera": "camera (grey)",
+    "seed_toy": "seed toy 7×7×3",
+}
+_SAMPLE_TIPS: dict[str, str] = {
+    "astronaut": "scikit-image's astronaut photo (RGB)",
+    "coffee": "scikit-image's coffee cup photo (RGB)",
+    "chelsea": "scikit-image's cat photo (RGB)",
+    "camera": "scikit-image's cameraman (grey, one channel)",
+    "seed_toy": "the question's 7×7×3 example with small integer values (not resized)",
+}
+
+
+class ImageControls(QWidget):
+    """Pick a sample or open a file, choose the work size, and read what was loaded.
+
+    Signals
+    -------
+    sampleRequested(str)
+        The user picked a sample (a name from :data:`~deconv_gui.io.SAMPLES`), also when it is
+        the current one (to reload it).
+    openRequested()
+        The user pressed "Open…".
+    workSizeChanged(object)
+        The user picked a different work size: an int (long side in pixels) or None (original size).
+    """
+
+    sampleRequested = pyqtSignal(str)
+    openRequested = pyqtSignal()
+    workSizeChanged = pyqtSignal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(5)
+        layout.addWidget(section_header("Image"))
+
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        self._sample = QComboBox()
+        for name in SAMPLES:
+            self._sample.addItem(SAMPLE_LABELS.get(name, name), name)
+            tip = _SAMPLE_TIPS.get(name, name)
+            self._sample.setItemData(self._sample.count() - 1, tip, Qt.ToolTipRole)
+        # shown while a file (not a sample) is loaded; not selectable
+        self._sample.addItem("(opened file)", None)
+        self._sample.model().item(self._sample.count() - 1).setEnabled(False)
+        self._sample.setToolTip("Load a built-in sample image.")
+        self._sample.activated.connect(self._on_sample_activated)
+        sample_label = QLabel("Sample")
+        sample_label.setToolTip(self._sample.toolTip())
+        row.addWidget(sample_label)
+        row.addWidget(self._sample, 1)
+        self._open = QPushButton("Open…")
+        self._open.setToolTip(
+            "Open an image file (PNG, JPEG, TIFF incl. 16-bit, BMP, .npy) — Ctrl+O.\n"
+            "You can also drop a file on the window or paste an image (Ctrl+V)."
+        )
+        self._open.clicked.connect(self.openRequested)
+        row.addWidget(self._open)
+        layout.addLayout(row)
+
+        size_row = QHBoxLayout()
+        size_row.setSpacing(4)
+        self._work_size = QComboBox()
+        for size in WORK_SIZES:
+            self._work_size.addItem("original" if size is None else f"{size} px", size)
+        self._work_size.setToolTip(
+            "Resize the image so its long side is this many pixels before computing, so "
+            "large photos stay live. 'original' keeps the full size (the pseudo-inverse of a "
+            "big image can take a while). The 7×7×3 toy example is never resized."
+        )
+        self._work_size.activated.connect(self._on_work_size_activated)
+        size_label = QLabel("Work size")
+        size_label.setToolTip(self._work_size.toolTip())
+        size_row.addWidget(size_label)
+        size_row.addWidget(self._work_size)
+        size_row.addStretch(1)
+        layout.addLayout(size_row)
+
+        self._info = QLabel()
+        self._info.setWordWrap(True)
+        self._info.setStyleSheet("color: #333;")
+        self._info.setToolTip("The image being used, its shape, and how it was converted.")
+        layout.addWidget(self._info)
+        self._info_plain = ""
+        self._sample.setObjectName("sample")
+        self._open.setObjectName("open")
+        self._work_size.setObjectName("work_size")
+        self.set_work_size(256)
+        self.set_current_sample("astronaut")
+
+    def sizeHint(self) -> QSize:
+        return QSize(DOCK_WIDTH, super().sizeHint().height())
+
+    def work_size(self) -> int | None:
+        """Long side in pixels, or None for the original size."""
+        return self._work_size.currentData()
+
+    def set_work_size(self, value: int | None) -> None:
+        """Show a work size (no signal). Values outside the list are added to it.
+
+        Raises
+        ------
+        ValueError
+            If ``value`` is neither None nor a positive int.
+        """
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"value must be a positive int or None, got {value!r}")
+        index = self._work_size.findData(value)
+        if index < 0:
+            self._work_size.addItem(f"{value} px", value)
+            index = self._work_size.count() - 1
+        self._work_size.setCurrentIndex(index)
+        self._last_work_size = value
+
+    def current_sample(self) -> str | None:
+        """The sample shown in the combo, or None when a file is loaded."""
+        return self._sample.currentData()
+
+    def set_current_sample(self, name: str | None) -> None:
+        """Show which sample is loaded (None: a file, shown as "(opened file)"). No signal."""
+        if name is None:
+            self._sample.setCurrentIndex(self._sample.count() - 1)
+            return
+        index = self._sample.findData(name)
+        if index < 0:
+            raise ValueError(f"name must be one of {', '.join(SAMPLES)} or None, got {name!r}")
+        self._sample.setCurrentIndex(index)
+
+    def set_info(self, text: str) -> None:
+        """Show a line about the loaded image, e.g. "astronaut · 256×256×3 · float32"."""
+        # zero-width spaces let long paths wrap after "/", "\\" and "_"
+        wrappable = text
+        for mark in ("/", "\\", "_"):
+            wrappable = wrappable.replace(mark, mark + "\u200b")
+        self._info.setText(wrappable)
+        self._info.setToolTip(text or "The image being used, its shape, and how it was converted.")
+        self._info_plain = text
+
+    def info_text(self) -> str:
+        """The info line shown (for tests)."""
+        return self._info_plain
+
+    def _on_sample_activated(self, index: int) -> None:
+        name = self._sample.itemData(index)
+        if name is not None:
+            self.sampleRequested.emit(name)
+
+    def _on_work_size_activated(self, index: int) -> None:
+        value = self._work_size.itemData(index)
+        if value != self._last_work_size:
+            self._last_work_size = value
+            self.workSizeChanged.emit(value)

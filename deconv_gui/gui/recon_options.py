@@ -1,0 +1,349 @@
+"""Reconstruction options (methods, reg, rtol, iterations, noise) and the solver's progress.
+
+The widget only holds values; the window turns them into ``Params`` and reports the solve's
+progress back with :meth:`ReconOptions.set_progress`, :meth:`~ReconOptions.set_busy` and
+:meth:`~ReconOptions.set_report`.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt5.QtCore import QSize, Qt, pyqtSignal
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import METHODS
+from .controls_common import DOCK_WIDTH, section_header
+from .controls_reg_slider import RegSlider
+
+__all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
+
+#: Checkbox text of each method of :data:`deconv_gui.core.METHODS`.
+METHOD_LABELS: dict[str, str] = {
+    "transposed": "transposed Aᵀ",
+    "normalized_transposed": "normalised Aᵀ ⊘ Aᵀ1",
+    "pinv": "pseudo-inverse A⁺",
+}
+_METHOD_TIPS: dict[str, str] = {
+    "transposed": "Aᵀ(y − b): the adjoint, what 'deconvolution' layers compute. Always shown.",
+    "normalized_transposed": (
+        "Aᵀ(y − b) divided pixel by pixel by Aᵀ1 (how much each input pixel is covered), "
+        "which removes the checkerboard of uneven coverage."
+    ),
+    "pinv": "A⁺(y − b): the minimum-norm image that reproduces y exactly (iterative solve).",
+}
+RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
+_DEFAULT_METHODS = ("transposed", "pinv")
+_REPORT_OK = "color: #1d5e20;"
+_REPORT_WARN = "color: #b35900; font-weight: bold;"
+
+
+def _short(value: float) -> str:
+    """One significant digit, exponent without padding: ``3e-7``, ``0.5``."""
+    text = f"{value:.1g}"
+    mantissa, sep, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if sep else text
+
+
+class ReconOptions(QWidget):
+    """Options of the reconstructions and the progress of the pseudo-inverse solve.
+
+    Signals
+    -------
+    optionsChanged()
+        Once per change, by the user or by :meth:`set_values` when something changed.
+    cancelRequested()
+        The user pressed Cancel.
+    """
+
+    optionsChanged = pyqtSignal()
+    cancelRequested = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(5)
+        layout.addWidget(section_header("Reconstruction"))
+
+        self._method_checks: dict[str, QCheckBox] = {}
+        rows = [QHBoxLayout(), QHBoxLayout()]
+        for name in METHODS:
+            check = QCheckBox(METHOD_LABELS.get(name, name))
+            check.setToolTip(_METHOD_TIPS.get(name, name))
+            check.setChecked(name in _DEFAULT_METHODS)
+            check.toggled.connect(self.optionsChanged)
+            # transposed and pinv side by side, the normalised variant below
+            rows[name == "normalized_transposed"].addWidget(check)
+            self._method_checks[name] = check
+        self._method_checks["transposed"].setEnabled(False)  # cheap; always computed
+        for row in rows:
+            row.setSpacing(12)
+            row.addStretch(1)
+            layout.addLayout(row)
+
+        form = QGridLayout()
+        form.setHorizontalSpacing(6)
+        form.setVerticalSpacing(3)
+        reg_label = QLabel("reg λ")
+        self._reg = RegSlider()
+        reg_label.setToolTip(self._reg.slider.toolTip())
+        self._reg.valueChanged.connect(self.optionsChanged)
+        form.addWidget(reg_label, 0, 0)
+        form.addWidget(self._reg, 0, 1, 1, 3)
+
+        form.addWidget(self._label("rtol", "Relative residual at which the solve stops."), 1, 0)
+        self._rtol = QComboBox()
+        for value in RTOL_CHOICES:
+            self._rtol.addItem(f"{value:.0e}", value)
+        self._rtol.setCurrentIndex(RTOL_CHOICES.index(1e-8))
+        self._rtol.setToolTip(
+            "Relative tolerance of the pseudo-inverse solve: it stops when "
+            "‖Aᵀ(A x − y)‖ falls below rtol times its starting value. Smaller = more exact, slower."
+        )
+        self._rtol.currentIndexChanged.connect(self.optionsChanged)
+        form.addWidget(self._rtol, 1, 1)
+        form.addWidget(self._label("max iter", "Iteration limit of the solve."), 1, 2)
+        self._max_iter = QSpinBox()
+        self._max_iter.setRange(0, 5000)
+        self._max_iter.setSpecialValueText("auto")
+        self._max_iter.setValue(200)
+        self._max_iter.setToolTip(
+            "Largest number of solver iterations (1–5000); 'auto' (0) uses the solver's default."
+        )
+        self._max_iter.valueChanged.connect(self.optionsChanged)
+        form.addWidget(self._max_iter, 1, 3)
+
+        noise_tip = "Simulated measurement noise: Gaussian σ added to y, in image units."
+        form.addWidget(self._label("noise σ", noise_tip), 2, 0)
+        self._noise = QDoubleSpinBox()
+        self._noise.setRange(0.0, 0.5)
+        self._noise.setSingleStep(0.005)
+        self._noise.setDecimals(3)
+        self._noise.setToolTip(
+            noise_tip + " 0 = exact. The pseudo-inverse amplifies noise; reg > 0 damps it."
+        )
+        self._noise.valueChanged.connect(self._on_noise_changed)
+        form.addWidget(self._noise, 2, 1)
+        form.addWidget(self._label("seed", "Seed of the simulated noise (reproducible)."), 2, 2)
+        self._noise_seed = QSpinBox()
+        self._noise_seed.setRange(0, 99_999)
+        self._noise_seed.setToolTip("Seed of the simulated noise, so a result is reproducible.")
+        self._noise_seed.valueChanged.connect(self.optionsChanged)
+        form.addWidget(self._noise_seed, 2, 3)
+        for widget in (self._rtol, self._max_iter, self._noise, self._noise_seed):
+            widget.setMaximumWidth(widget.fontMetrics().horizontalAdvance("0.0000") + 40)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
+        layout.addLayout(form)
+
+        self._progress = QProgressBar()
+        self._progress.setRange(0, 1000)
+        self._progress.setTextVisible(True)
+        bar_font = self._progress.font()
+        bar_font.setPointSizeF(bar_font.pointSizeF() * 0.9)
+        self._progress.setFont(bar_font)
+        self._progress.setToolTip(
+            "Pseudo-inverse solve: iteration and relative residual. The bar shows how far the "
+            "residual has fallen towards rtol (log scale) or the iterations used, whichever is "
+            "further."
+        )
+        layout.addWidget(self._progress)
+        report_row = QHBoxLayout()
+        report_row.setSpacing(4)
+        self._report = QLabel()
+        self._report.setWordWrap(True)
+        self._report.setToolTip("What the last pseudo-inverse solve reported.")
+        self._cancel = QPushButton("Cancel")
+        self._cancel.setToolTip("Stop the running pseudo-inverse solve (a newer edit also does).")
+        self._cancel.clicked.connect(self.cancelRequested)
+        report_row.addWidget(self._report, 1)
+        report_row.addWidget(self._cancel, 0, Qt.AlignTop)
+        layout.addLayout(report_row)
+        names = {
+            "rtol": self._rtol,
+            "max_iter": self._max_iter,
+            "noise_sigma": self._noise,
+            "noise_seed": self._noise_seed,
+            "progress": self._progress,
+            "cancel": self._cancel,
+            "report": self._report,
+        }
+        names.update({f"method_{name}": check for name, check in self._method_checks.items()})
+        for name, widget in names.items():
+            widget.setObjectName(name)
+        self._reg.slider.setObjectName("reg")
+        self._on_noise_changed(0.0, emit=False)
+        self.set_busy(False)
+        self._progress.setValue(0)
+        self._progress.setFormat("pinv: idle")
+
+    @staticmethod
+    def _label(text: str, tip: str) -> QLabel:
+        label = QLabel(text)
+        label.setToolTip(tip)
+        return label
+
+    def sizeHint(self) -> QSize:
+        return QSize(DOCK_WIDTH, super().sizeHint().height())
+
+    # ----------------------------------------------------------------------------- values
+    def reg(self) -> float:
+        """Tikhonov weight (0 = exact pseudo-inverse)."""
+        return self._reg.value()
+
+    def rtol(self) -> float:
+        """Relative tolerance of the solve."""
+        return float(self._rtol.currentData())
+
+    def max_iter(self) -> int | None:
+        """Iteration limit, or None for the solver's default ('auto')."""
+        value = self._max_iter.value()
+        return None if value == 0 else value
+
+    def noise_sigma(self) -> float:
+        """σ of the simulated measurement noise."""
+        return float(self._noise.value())
+
+    def noise_seed(self) -> int:
+        """Seed of the simulated noise."""
+        return int(self._noise_seed.value())
+
+    def methods(self) -> tuple[str, ...]:
+        """Checked methods, in :data:`~deconv_gui.core.METHODS` order."""
+        return tuple(name for name in METHODS if self._method_checks[name].isChecked())
+
+    def set_values(
+        self,
+        *,
+        reg: float | None = None,
+        rtol: float | None = None,
+        max_iter: int | str | None = "keep",
+        noise_sigma: float | None = None,
+        noise_seed: int | None = None,
+        methods: tuple[str, ...] | None = None,
+    ) -> None:
+        """Set any subset of the options (None keeps a value; ``max_iter=None`` means 'auto').
+
+        Emits :attr:`optionsChanged` once if something changed. ``"transposed"`` stays on.
+
+        Raises
+        ------
+        ValueError
+            Naming the argument, when a value is out of range or unknown.
+        """
+        if rtol is not None and not (math.isfinite(float(rtol)) and float(rtol) > 0):
+            raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
+        if max_iter not in ("keep", None) and not (
+            isinstance(max_iter, int) and 1 <= max_iter <= 5000
+        ):
+            raise ValueError(f"max_iter must be an int from 1 to 5000 or None, got {max_iter!r}")
+        if noise_sigma is not None and not 0.0 <= float(noise_sigma) <= 0.5:
+            raise ValueError(f"noise_sigma must be between 0 and 0.5, got {noise_sigma!r}")
+        if methods is not None:
+            methods = (methods,) if isinstance(methods, str) else tuple(methods)
+            unknown = [m for m in methods if m not in METHODS]
+            if unknown:
+                raise ValueError(f"methods must be among {', '.join(METHODS)}; unknown: {unknown}")
+        before = self._snapshot()
+        blocked = [self._rtol, self._max_iter, self._noise, self._noise_seed]
+        blocked += list(self._method_checks.values())
+        for widget in blocked:
+            widget.blockSignals(True)
+        try:
+            if reg is not None:
+                self._reg.set_value(reg)
+            if rtol is not None:
+                self._set_rtol(float(rtol))
+            if max_iter != "keep":
+                self._max_iter.setValue(0 if max_iter is None else int(max_iter))
+            if noise_sigma is not None:
+                self._noise.setValue(float(noise_sigma))
+                self._on_noise_changed(self._noise.value(), emit=False)
+            if noise_seed is not None:
+                self._noise_seed.setValue(int(noise_seed))
+            if methods is not None:
+                for name, check in self._method_checks.items():
+                    check.setChecked(name in methods or name == "transposed")
+        finally:
+            for widget in blocked:
+                widget.blockSignals(False)
+        if self._snapshot() != before:
+            self.optionsChanged.emit()
+
+    def _snapshot(self) -> tuple:
+        return (
+            self.reg(),
+            self.rtol(),
+            self.max_iter(),
+            self.noise_sigma(),
+            self.noise_seed(),
+            self.methods(),
+        )
+
+    def _set_rtol(self, value: float) -> None:
+        index = self._rtol.findData(value)
+        if index < 0:  # a value from a session that is not in the list
+            self._rtol.addItem(f"{value:.1e}", value)
+            index = self._rtol.count() - 1
+        self._rtol.setCurrentIndex(index)
+
+    def _on_noise_changed(self, value: float, emit: bool = True) -> None:
+        self._noise_seed.setEnabled(value > 0)
+        if emit:
+            self.optionsChanged.emit()
+
+    # ----------------------------------------------------------------------------- progress
+    def set_progress(self, iteration: int, max_iter: int | None, relative_residual: float) -> None:
+        """Show the solve's progress: "pinv: iteration 12, residual 3e-07"."""
+        fraction = 0.0
+        if max_iter:
+            fraction = iteration / max_iter
+        if relative_residual > 0 and math.isfinite(relative_residual):
+            towards_rtol = math.log10(relative_residual) / math.log10(self.rtol())
+            fraction = max(fraction, towards_rtol)
+        self._progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
+        self._progress.setFormat(
+            f"pinv: iteration {iteration}, residual {_short(relative_residual)}"
+        )
+
+    def set_busy(self, busy: bool) -> None:
+        """A solve is running (Cancel enabled) or not."""
+        self._cancel.setEnabled(bool(busy))
+        if busy:
+            self._progress.setValue(0)
+            self._progress.setFormat("pinv: starting…")
+            self._report.clear()
+
+    def set_report(self, text: str, warning: bool | None = None) -> None:
+        """Show the solver's final message; orange when it did not converge.
+
+        ``warning=None`` decides from the text ("not converged", "cancelled", "stopped").
+        """
+        if warning is None:
+            lowered = text.lower()
+            warning = any(word in lowered for word in ("not converge", "cancel", "stopped"))
+        self._report.setStyleSheet(_REPORT_WARN if warning else _REPORT_OK)
+        self._report.setText(text)
+        if not warning and text:
+            self._progress.setValue(1000)
+
+    def report_text(self) -> str:
+        """The report shown (for tests)."""
+        return self._report.text()
+
+    def progress_text(self) -> str:
+        """The progress bar's text (for tests)."""
+        return self._progress.format()
