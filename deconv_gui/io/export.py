@@ -30,6 +30,7 @@ __all__ = [
     "EXPORT_SCHEMA",
     "PANELS",
     "SIDECAR_NAME",
+    "ExistingFilesError",
     "describe_image_source",
     "export_metadata",
     "export_result",
@@ -49,6 +50,22 @@ PANELS: tuple[str, ...] = (
 EXPORT_FORMATS: tuple[str, ...] = ("npy", "tif", "png")
 SIDECAR_NAME = "params.json"
 EXPORT_SCHEMA = "deconv_gui.export"
+
+
+class ExistingFilesError(ValueError):
+    """Raised by :func:`export_result` when targets exist and ``overwrite`` is False.
+
+    Attributes
+    ----------
+    paths : list of Path
+        The existing files, so a GUI can list them and ask before overwriting.
+    """
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = list(paths)
+        folder = self.paths[0].parent if self.paths else ""
+        names = ", ".join(p.name for p in self.paths)
+        super().__init__(f"{len(self.paths)} file(s) already exist in {folder}: {names}")
 
 
 def panel_arrays(result: Result) -> dict[str, np.ndarray]:
@@ -298,7 +315,8 @@ def export_result(
     ------
     ValueError
         When ``folder`` is missing, not a folder or not writable; when targets exist
-        and ``overwrite`` is False (the message names them); on a bad argument. In
+        and ``overwrite`` is False (an :class:`ExistingFilesError` naming them); on a
+        bad argument. In
         every case no target file was created or changed and no temp file is left.
     """
     if not isinstance(result, Result):
@@ -310,12 +328,9 @@ def export_result(
     if not folder.is_dir():
         raise ValueError(f"export folder is not a folder: {folder}")
     if not overwrite:
-        existing = [path.name for path in targets if path.exists()]
+        existing = [path for path in targets if path.exists()]
         if existing:
-            raise ValueError(
-                f"{len(existing)} file(s) already exist in {folder}: {', '.join(existing)} "
-                "(choose overwrite to replace them)"
-            )
+            raise ExistingFilesError(existing)
     blobs = _render_all(result, targets, displayed, image_source, figures, extra)
     _write_all(folder, blobs)
     return targets

@@ -192,10 +192,15 @@ def numpy_snippet(
         ]
     else:
         hyper = "stride=stride, padding=padding, dilation=dilation"
-        lines += [f"y = conv2d(x, weights, bias, {hyper})  # forward output"]
+        lines += [
+            "# forward output",
+            f"y = conv2d(x, weights, bias, {hyper})",
+        ]
         lines += _noise_lines(params, "y", to_tensor=False)
         lines += [
-            f"x_transposed = conv2d_transpose(y - bias, weights, input_shape=x.shape, {hyper})",
+            "x_transposed = conv2d_transpose(",
+            f"    y - bias, weights, input_shape=x.shape, {hyper}",
+            ")",
         ]
     lines += _footer("y", "x_transposed")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,521 @@
+"""Headless commands: ``deconv-gui run``, ``deconv-gui info`` and ``deconv-gui code``.
+
+``run`` computes the same pipeline as the window and writes the same files as its
+export; ``info`` prints the shape arithmetic (equations, unknowns, rank, nullity);
+``code`` prints a runnable NumPy or PyTorch snippet. Bad input gives a one-line
+message on stderr and a non-zero exit code, never a traceback.
+
+Exit codes: 0 success, 1 some image failed (the others are still processed),
+2 bad command-line input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from . import __version__
+
+__all__ = ["build_parser", "main"]
+
+PROG = "deconv-gui"
+#: ``--methods`` names; ``forward`` is always computed and accepted for clarity.
+METHOD_CHOICES = ("forward", "transposed", "normalized_transposed", "pinv")
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _pair(text: str) -> tuple[int, int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}") from None
+    if len(values) == 1:
+        return values[0], values[0]
+    if len(values) == 2:
+        return values[0], values[1]
+    raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}")
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas: {text!r}"
+        ) from None
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if names == ["all"]:
+        return METHOD_CHOICES[1:]
+    unknown = [n for n in names if n not in METHOD_CHOICES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHOD_CHOICES)}"
+        )
+    return tuple(n for n in names if n != "forward")
+
+
+def _work_size(text: str) -> int | None:
+    if text.lower() in ("none", "full", "original"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a pixel count or 'none', got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> None:
+    from .core import PRESETS
+    from .io import SAMPLES
+
+    image_help = f"image file, sample ({', '.join(SAMPLES)})"
+    if batch:
+        image_help += " or folder; repeat or list several for a batch"
+    parser.add_argument(
+        "--image",
+        required=True,
+        action="extend" if batch else "store",
+        nargs="+" if batch else None,
+        metavar="PATH|SAMPLE",
+        help=image_help,
+    )
+    parser.add_argument(
+        "--filter",
+        required=True,
+        metavar="PRESET|weights.npy",
+        help=f"a preset ({', '.join(PRESETS)}) or a .npy (f_h, f_w, C_in, C_out) array",
+    )
+    parser.add_argument("--filter-size", type=_pair, default=(3, 3), metavar="N|H,W")
+    parser.add_argument("--out-channels", type=int, default=1, metavar="C_OUT")
+    parser.add_argument("--seed", type=int, default=0, help="seed of random presets")
+    parser.add_argument("--stride", type=_pair, default=(1, 1), metavar="S|SH,SW")
+    parser.add_argument("--padding", type=_pair, default=(0, 0), metavar="P|PH,PW")
+    parser.add_argument("--dilation", type=_pair, default=(1, 1), metavar="D|DH,DW")
+    parser.add_argument("--bias", type=_floats, default=(0.0,), metavar="B|B1,B2,...")
+    parser.add_argument(
+        "--work-size",
+        type=_work_size,
+        default=256,
+        metavar="N|none",
+        help="resize so the long side is N pixels (default 256; 'none' keeps the size)",
+    )
+
+
+def _add_solver_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reg", type=float, default=0.0, help="Tikhonov weight (0: exact A⁺)")
+    parser.add_argument("--rtol", type=float, default=1e-8)
+    parser.add_argument("--max-iter", type=int, default=None)
+    parser.add_argument("--noise", type=float, default=0.0, metavar="SIGMA")
+    parser.add_argument("--noise-seed", type=int, default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the three subcommands."""
+    parser = _Parser(prog=PROG, description="Deconvolution Explorer, headless commands.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="compute and export the panels (like Ctrl+E)")
+    _add_problem_options(run, batch=True)
+    _add_solver_options(run)
+    run.add_argument(
+        "--methods",
+        type=_methods,
+        default=("transposed", "pinv"),
+        metavar="LIST",
+        help=f"comma-separated among {', '.join(METHOD_CHOICES)} or 'all' "
+        "(default transposed,pinv; the forward output is always computed)",
+    )
+    run.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    run.add_argument("--overwrite", action="store_true", help="replace existing files")
+    run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    info = commands.add_parser("info", help="print the shape arithmetic, rank and nullity")
+    _add_problem_options(info, batch=False)
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    code = commands.add_parser("code", help="print a runnable NumPy or PyTorch snippet")
+    _add_problem_options(code, batch=False)
+    _add_solver_options(code)
+    code.add_argument("--lang", choices=("numpy", "api", "torch"), default="numpy")
+    code.add_argument(
+        "--npy",
+        default=None,
+        metavar="PATH",
+        help="the .npy image the snippet loads (default: the --image if it is a .npy, "
+        "else input.npy as written by 'run')",
+    )
+    code.add_argument("--save", default=None, metavar="PATH.npz", help="make the snippet save")
+    code.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def resolve_images(specs: Sequence[str]) -> tuple[list[str], bool]:
+    """Expand folders into their image files; return the list and whether it is a batch.
+
+    Raises
+    ------
+    UsageError
+        For a name that is neither a sample, a file nor a folder, or an empty folder.
+    """
+    from .io import FILE_EXTENSIONS, SAMPLES
+
+    images: list[str] = []
+    batch = len(specs) > 1
+    for spec in specs:
+        path = Path(spec)
+        if spec in SAMPLES and not path.exists():
+            images.append(spec)
+        elif path.is_dir():
+            batch = True
+            found = sorted(
+                str(p)
+                for p in path.iterdir()
+                if p.is_file()
+                and p.suffix.lower() in FILE_EXTENSIONS
+                and not p.name.startswith(".")
+            )
+            if not found:
+                raise UsageError(f"no image files ({', '.join(FILE_EXTENSIONS)}) in folder {spec}")
+            images.extend(found)
+        elif path.is_file():
+            images.append(spec)
+        else:
+            raise UsageError(
+                f"image not found: {spec} (not a file, a folder or a sample: {', '.join(SAMPLES)})"
+            )
+    return images, batch
+
+
+def _load(spec: str, work_size: int | None):
+    from .io import SAMPLES, load_image, load_sample
+
+    if spec in SAMPLES and not Path(spec).exists():
+        return load_sample(spec, work_size)
+    return load_image(spec, work_size)
+
+
+def _weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
+    from .core import PRESETS, make_filter
+
+    name = args.filter
+    if name in PRESETS:
+        return make_filter(
+            name,
+            size=args.filter_size,
+            in_channels=in_channels,
+            out_channels=args.out_channels,
+            seed=args.seed,
+        )
+    path = Path(name)
+    if path.suffix.lower() != ".npy":
+        raise UsageError(f"--filter must be a preset ({', '.join(PRESETS)}) or a .npy file: {name}")
+    if not path.is_file():
+        raise UsageError(f"filter file not found: {name}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as exc:  # corrupt files raise many types
+        raise UsageError(f"could not read filter {path.name}: {exc}") from None
+
+
+def _params(args: argparse.Namespace, in_channels: int, source: str):
+    from .core import Params
+
+    options: dict[str, Any] = {}
+    if hasattr(args, "reg"):
+        options = {
+            "reg": args.reg,
+            "rtol": args.rtol,
+            "max_iter": args.max_iter,
+            "noise_sigma": args.noise,
+            "noise_seed": args.noise_seed,
+        }
+    if hasattr(args, "methods"):
+        options["methods"] = args.methods
+    bias = args.bias[0] if len(args.bias) == 1 else args.bias
+    return Params(
+        _weights(args, in_channels),
+        bias=bias,
+        stride=args.stride,
+        padding=args.padding,
+        dilation=args.dilation,
+        image_source=source,
+        **options,
+    )
+
+
+def _problem(args: argparse.Namespace):
+    """Load the single image of ``info``/``code`` and build its Params and geometry."""
+    (spec,), _ = resolve_images([args.image])
+    loaded = _load(spec, args.work_size)
+    params = _params(args, loaded.pixels.shape[2], loaded.source)
+    return loaded, params, params.geometry(loaded.pixels.shape)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _unique_folder(out: Path, stem: str, used: set[str]) -> Path:
+    name, k = stem, 2
+    while name in used:
+        name, k = f"{stem}_{k}", k + 1
+    used.add(name)
+    return out / name
+
+
+def _summary(source: str, folder: Path, metrics: dict[str, Any]) -> str:
+    parts = [f"{source} → {folder}"]
+    solver = metrics.get("solver")
+    if solver:
+        state = "converged" if solver["converged"] else "NOT converged"
+        parts.append(
+            f"pinv: {solver['iterations']} iterations, relative residual "
+            f"{float(solver['relative_residual']):.2g}, {state}"
+        )
+    psnr = [
+        f"{name} {q['psnr_db']:.2f} dB"
+        for name, q in metrics.get("quality", {}).items()
+        if isinstance(q.get("psnr_db"), float)
+    ]
+    if psnr:
+        parts.append("PSNR " + ", ".join(psnr))
+    return " · ".join(parts)
+
+
+def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    from .core import run_pipeline
+    from .io import export_result, result_metrics
+    from .io.export import ExistingFilesError
+
+    loaded = _load(spec, args.work_size)
+    params = _params(args, loaded.pixels.shape[2], loaded.source)
+    result = run_pipeline(loaded.pixels, params)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
+    try:
+        files = export_result(result, folder, overwrite=args.overwrite, image_source=loaded)
+    except ExistingFilesError as exc:
+        raise ValueError(f"{exc} (use --overwrite to replace them)") from None
+    return {
+        "image": loaded.source,
+        "folder": str(folder),
+        "files": [p.name for p in files],
+        "metrics": result_metrics(result),
+    }
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    images, batch = resolve_images(args.image)
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out is not a folder: {out}")
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    used: set[str] = set()
+    folders = [_unique_folder(out, Path(s).stem, used) if batch else out for s in images]
+    bar = tqdm(
+        list(zip(images, folders, strict=True)),
+        desc="images",
+        unit="image",
+        file=sys.stderr,
+        disable=not batch,
+    )
+    for spec, folder in bar:
+        bar.set_postfix_str(Path(spec).name, refresh=False)
+        try:
+            record = _run_one(spec, args, folder)
+        except (ValueError, UsageError) as exc:
+            errors.append({"image": spec, "error": _one_line(exc)})
+            tqdm.write(f"{PROG}: error: {spec}: {_one_line(exc)}", file=sys.stderr)
+            continue
+        except Exception as exc:  # report, keep going; --debug shows the traceback
+            if args.debug:
+                raise
+            message = f"{type(exc).__name__}: {_one_line(exc)}"
+            errors.append({"image": spec, "error": message})
+            tqdm.write(f"{PROG}: error: {spec}: {message}", file=sys.stderr)
+            continue
+        results.append(record)
+        if not args.json:
+            tqdm.write(_summary(record["image"], folder, record["metrics"]), file=sys.stdout)
+    bar.close()
+    if args.json:
+        document = {
+            "command": "run",
+            "version": __version__,
+            "out": str(out),
+            "results": results,
+            "errors": errors,
+        }
+        print(json.dumps(document, allow_nan=False))
+    if errors:
+        if batch:
+            names = ", ".join(e["image"] for e in errors)
+            print(
+                f"{PROG}: {len(errors)} of {len(images)} image(s) failed: {names}",
+                file=sys.stderr,
+            )
+        return 1
+    return 0
+
+
+def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
+    """Equations, unknowns, rank and nullity: exact when small, else stated as bounds.
+
+    Notes
+    -----
+    Up to :data:`~deconv_gui.core.DENSE_COLUMN_LIMIT` unknowns the rank is
+    ``numpy.linalg.matrix_rank`` of the dense matrix (SVD, default tolerance
+    ``σ_max · max(m, n) · ε``). Above it only ``rank ≤ min(equations, unknowns)`` and
+    ``nullity ≥ unknowns − equations`` are stated.
+    """
+    from .core import DENSE_COLUMN_LIMIT, ConvOperator
+
+    equations, unknowns = geometry.n_equations, geometry.n_unknowns
+    report: dict[str, Any] = {
+        "input_shape": list(geometry.input_shape),
+        "filter_shape": list(geometry.filter_shape),
+        "output_shape": list(geometry.output_shape),
+        "stride": list(geometry.stride),
+        "padding": list(geometry.padding),
+        "dilation": list(geometry.dilation),
+        "equations": equations,
+        "unknowns": unknowns,
+    }
+    if unknowns <= DENSE_COLUMN_LIMIT:
+        dense = ConvOperator(geometry, weights, dtype=np.float64).to_dense()
+        rank = int(np.linalg.matrix_rank(dense))
+        report.update(exact=True, rank=rank, nullity=unknowns - rank)
+    else:
+        report.update(
+            exact=False,
+            rank_at_most=min(equations, unknowns),
+            nullity_at_least=max(0, unknowns - equations),
+        )
+    return report
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .core import DENSE_COLUMN_LIMIT
+
+    loaded, params, geometry = _problem(args)
+    report = rank_report(geometry, params.weights)
+    report["image"] = loaded.source
+    if args.json:
+        print(json.dumps(report))
+        return 0
+
+    def shape(values: Sequence[int]) -> str:
+        return "×".join(map(str, values))
+
+    eq, unk = report["equations"], report["unknowns"]
+    lines = [
+        f"image      {loaded.source}: {shape(geometry.input_shape)}",
+        f"filter     {shape(geometry.filter_shape)} (f_h×f_w×C_in×C_out) · stride "
+        f"{shape(geometry.stride)} · padding {shape(geometry.padding)} · dilation "
+        f"{shape(geometry.dilation)}",
+        f"output     {shape(geometry.output_shape)}",
+        f"equations  {eq:,} (H_out·W_out·C_out)",
+        f"unknowns   {unk:,} (H·W·C_in)",
+    ]
+    if report["exact"]:
+        lines += [
+            f"rank       {report['rank']:,} (exact: numpy.linalg.matrix_rank of the dense "
+            f"{eq:,}×{unk:,} matrix)",
+            f"nullity    {report['nullity']:,} (exact: unknowns − rank)",
+        ]
+    else:
+        lines += [
+            f"rank       ≤ {report['rank_at_most']:,} (bound: rank ≤ equations; exact only "
+            f"up to {DENSE_COLUMN_LIMIT:,} unknowns)",
+            f"nullity    ≥ {report['nullity_at_least']:,} (bound: nullity ≥ unknowns − equations)",
+        ]
+    print("\n".join(lines))
+    return 0
+
+
+def _cmd_code(args: argparse.Namespace) -> int:
+    from .io.snippets import make_snippet
+
+    loaded, params, _ = _problem(args)
+    npy = args.npy
+    if npy is None:
+        npy = loaded.source if loaded.source.lower().endswith(".npy") else "input.npy"
+    print(
+        make_snippet(args.lang, params, loaded.pixels.shape, image_path=npy, save_path=args.save),
+        end="",
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a headless command; ``argv`` includes the subcommand (``run``, ``info``, ``code``).
+
+    Returns
+    -------
+    int
+        The exit code (see the module docstring).
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        command = {"run": _cmd_run, "info": _cmd_info, "code": _cmd_code}[args.command]
+        return command(args)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except UsageError as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        if debug:
+            raise
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"{PROG}: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
