@@ -35,15 +35,21 @@ ROWS = [
 ]
 
 
-def median_ms(func: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``func()`` in milliseconds, after one warm-up call."""
-    func()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def median_ms(funcs: list[Callable[[], object]], repeats: int) -> list[float]:
+    """Median wall time of each ``func()`` in milliseconds, after one warm-up call each.
+
+    The functions run interleaved (``f0, f1, f2, f0, f1, …``) so that background load on
+    the machine hits all of them alike: the ratios are fairer than the absolute times.
+    """
+    for func in funcs:
         func()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    times: list[list[float]] = [[] for _ in funcs]
+    for _ in range(repeats):
+        for func, bucket in zip(funcs, times, strict=True):
+            start = time.perf_counter()
+            func()
+            bucket.append(time.perf_counter() - start)
+    return [1e3 * float(np.median(bucket)) for bucket in times]
 
 
 def torch_baseline(x, w, y, stride, padding, dilation):
@@ -87,7 +93,7 @@ def einsum_baseline(x, w, y, stride, padding, dilation):
 def main(argv: list[str] | None = None) -> int:
     """Print the benchmark table; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--size", type=int, default=1024)
     args = parser.parse_args(argv)
     try:
@@ -109,13 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         w = rng.standard_normal(fshape).astype(dtype)
         kw = {"stride": stride, "padding": padding, "dilation": dilation}
         y = conv2d(x, w, **kw)
-        t_fwd = median_ms(lambda x=x, w=w, kw=kw: conv2d(x, w, **kw), args.repeats)
-        t_adj = median_ms(
-            lambda y=y, w=w, kw=kw, s=x.shape: conv2d_transpose(y, w, input_shape=s, **kw),
+        base_fwd, base_adj = baseline(x, w, y, stride, padding, dilation)
+        t_fwd, t_adj, b_fwd, b_adj = median_ms(
+            [
+                lambda x=x, w=w, kw=kw: conv2d(x, w, **kw),
+                lambda y=y, w=w, kw=kw, s=x.shape: conv2d_transpose(y, w, input_shape=s, **kw),
+                base_fwd,
+                base_adj,
+            ],
             args.repeats,
         )
-        base_fwd, base_adj = baseline(x, w, y, stride, padding, dilation)
-        b_fwd, b_adj = median_ms(base_fwd, args.repeats), median_ms(base_adj, args.repeats)
         r_fwd, r_adj = t_fwd / b_fwd, t_adj / b_adj
         ok_fwd = "ok" if r_fwd <= fwd_target else "MISS"
         ok_adj = "ok" if r_adj <= adj_target else "MISS"

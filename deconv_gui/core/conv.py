@@ -7,6 +7,7 @@ batch ``(m, H, W, C_in)``; filters are ``(f_h, f_w, C_in, C_out)`` (HWIO).
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -75,8 +76,11 @@ def conv2d(
         y[h, w, o] = b_o + \\sum_{i, j, c} w[i, j, c, o]\\,
                      x_p[s_h h + d_h i,\\; s_w w + d_w j,\\; c].
 
-    There is no kernel flip. The sum is computed as one small matrix product over the
-    channel axis per filter tap, accumulated into the output: no ``im2col`` buffer.
+    There is no kernel flip. The input is split into its :math:`s_h s_w` stride phases;
+    per row phase one GEMM over the channels (and the column phases) of each pixel gives
+    one partial plane per group of filter taps, and the output is the sum of those planes
+    shifted by each group's offset. Both steps run in cache-sized row blocks on two
+    threads; there is no ``im2col`` buffer and no loop over pixels.
     """
     xb, batched = _as_batch(x, "x", "(H, W, C_in)")
     w = normalize_weights(weights)
@@ -126,7 +130,9 @@ def conv2d_transpose(
     pixels it was computed from; input pixels the forward pass never read (for example
     the last rows when the stride does not divide the size) receive zero. This equals
     ``torch.nn.functional.conv_transpose2d`` with the ``output_padding`` that
-    reproduces ``input_shape``.
+    reproduces ``input_shape``. It runs the forward algorithm backwards: shifted copies
+    of ``y`` per group of taps, then one GEMM per stride phase of the input, so each
+    input pixel is written exactly once (no scatter-add).
     """
     yb, batched = _as_batch(y, "y", "(H_out, W_out, C_out)")
     w = normalize_weights(weights)
@@ -176,6 +182,7 @@ _MIN_BLOCK_ROWS = 8
 _THREAD_MIN_SIZE = 1 << 17
 _N_WORKERS = 2
 _pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -207,6 +214,7 @@ class _Plan:
 
 
 def _plan(w: np.ndarray, geom: ConvGeometry) -> _Plan:
+    """Group the filter taps by row phase and offsets; build each phase's weight matrix."""
     height, width, c_in = geom.input_shape
     fh, fw, _, c_out = w.shape
     (sh, sw), (ph, pw), (dh, dw) = geom.stride, geom.padding, geom.dilation
@@ -240,8 +248,9 @@ def _pool_map(func: Callable[[int, int], None], n_items: int, parallel: bool) ->
     if not parallel or n_items < 2:
         func(0, n_items)
         return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_N_WORKERS, thread_name_prefix="deconv-conv")
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_N_WORKERS, thread_name_prefix="deconv-conv")
     cuts = np.linspace(0, n_items, _N_WORKERS + 1).round().astype(int)
     futures = [_pool.submit(func, int(a), int(b)) for a, b in itertools.pairwise(cuts) if b > a]
     for future in futures:
@@ -257,7 +266,12 @@ def _blocks(n_rows: int, bytes_per_row: int, n_images: int) -> list[tuple[int, i
 
 
 def _forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """Batched forward pass on validated arrays (no bias)."""
+    """Batched forward pass on validated arrays (no bias).
+
+    Each output row block reads, per row phase, the super-rows it needs into a zero-
+    bordered buffer ``z`` of pitch ``pitch`` (the GEMM), then sums the groups' shifted
+    planes as flat 1-D slices into ``acc`` and copies the valid columns to ``out``.
+    """
     m, height, width, c_in = xb.shape
     h_out, w_out, c_out = geom.output_shape
     sh, sw = geom.stride
@@ -310,7 +324,12 @@ def _forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
 
 
 def _adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """Batched adjoint on validated arrays: one GEMM per input row phase and block."""
+    """Batched adjoint on validated arrays: one GEMM per input row phase and block.
+
+    Each block of super-rows copies the rows of ``y`` it needs into a zero-bordered
+    buffer, gathers one shifted flat slice of it per group of taps into ``t_buf``, and
+    multiplies by the phase's weights straight into the rows of the result.
+    """
     m, h_out, w_out, c_out = yb.shape
     height, width, c_in = geom.input_shape
     sh, sw = geom.stride
