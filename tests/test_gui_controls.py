@@ -357,3 +357,23 @@ def test_widgets_render_in_a_dock_width_with_tooltips(qtbot, tmp_path):
         controls = (QComboBox, QSpinBox, QDoubleSpinBox, QCheckBox, QPushButton)
         for control in widget.findChildren(controls):
             assert control.toolTip(), f"{name}: {type(control).__name__} {control.objectName()}"
+
+
+def test_grid_cells_stay_visible_under_a_style_sheet(qtbot):
+    """An application style sheet re-polishes the table and resets its header sizes (the main
+    window sets one); every row and column must still fit."""
+    app = QApplication.instance()
+    old_sheet = app.styleSheet()
+    app.setStyleSheet("QLabel#nothing { color: #222; }")
+    try:
+        editor = FilterEditor()
+        qtbot.addWidget(editor)
+        editor.show()
+        QApplication.processEvents()
+        grid = editor.grid(0)
+        rows_height = sum(grid.rowHeight(r) for r in range(grid.rowCount()))
+        columns_width = sum(grid.columnWidth(c) for c in range(grid.columnCount()))
+        assert rows_height <= grid.viewport().height()
+        assert columns_width <= grid.viewport().width()
+    finally:
+        app.setStyleSheet(old_sheet)

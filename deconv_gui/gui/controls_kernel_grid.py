@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PyQt5.QtCore import QAbstractItemModel, QLocale, QModelIndex, Qt, pyqtSignal
+from PyQt5.QtCore import QAbstractItemModel, QEvent, QLocale, QModelIndex, Qt, pyqtSignal
 from PyQt5.QtGui import (
     QBrush,
     QColor,
@@ -131,12 +131,8 @@ class KernelGrid(QTableWidget):
         self._cell_h = metrics.height() + 5
         self.horizontalHeader().hide()
         self.verticalHeader().hide()
-        for header, size in (
-            (self.horizontalHeader(), self._cell_w),
-            (self.verticalHeader(), self._cell_h),
-        ):
+        for header in (self.horizontalHeader(), self.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.Fixed)
-            header.setDefaultSectionSize(size)
             header.setMinimumSectionSize(10)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -162,10 +158,30 @@ class KernelGrid(QTableWidget):
                 item.setTextAlignment(Qt.AlignCenter)
                 item.setData(Qt.UserRole, 0.0)
                 self.setItem(row, column, item)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Size cells and the table to the numbers. Styles (e.g. an application style sheet)
+        reset header section sizes when they polish the widget, so this runs again then."""
+        for header, size in (
+            (self.horizontalHeader(), self._cell_w),
+            (self.verticalHeader(), self._cell_h),
+        ):
+            header.setDefaultSectionSize(size)
+            for section in range(header.count()):
+                header.resizeSection(section, size)
         frame = 2 * self.frameWidth()
         self.setFixedSize(
             self.columnCount() * self._cell_w + frame, self.rowCount() * self._cell_h + frame
         )
+
+    def event(self, event: QEvent) -> bool:
+        """Re-fit after the style polishes the table (first show, style or font changes)."""
+        handled = super().event(event)
+        refit = (QEvent.Polish, QEvent.StyleChange, QEvent.FontChange)
+        if event.type() in refit and hasattr(self, "_cell_w"):  # not during __init__
+            self._fit()
+        return handled
 
     def set_values(self, values: np.ndarray, scale: float) -> None:
         """Show a 2-D array of weights, coloured against ``scale`` (the largest |weight|)."""
