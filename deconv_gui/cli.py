@@ -316,10 +316,16 @@ def _summary(source: str, folder: Path, metrics: dict[str, Any]) -> str:
 def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from .core import run_pipeline
     from .io import export_result, result_metrics
-    from .io.export import ExistingFilesError
+    from .io.export import EXPORT_FORMATS as FORMATS
+    from .io.export import SIDECAR_NAME, ExistingFilesError
 
     loaded = _load(spec, args.work_size)
     params = _params(args, loaded.pixels.shape[2], loaded.source)
+    if not args.overwrite:  # refuse before computing; export_result checks again
+        names = [f"{p}.{e}" for p in ("input", "forward_output", *params.methods) for e in FORMATS]
+        existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
+        if existing:
+            raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
     result = run_pipeline(loaded.pixels, params)
     try:
         folder.mkdir(parents=True, exist_ok=True)
