@@ -1,0 +1,209 @@
+"""How an array is turned into a picture: which channels, which levels, which colormap.
+
+No Qt here, so the rules can be tested on plain arrays. Every rule also produces a
+short sentence (:attr:`DisplaySpec.note`) that the panel prints under its title, so
+the user always knows how the colours map to values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "KINDS",
+    "SCALINGS",
+    "DisplaySpec",
+    "data_range",
+    "display_spec",
+    "fmt",
+    "robust_range",
+]
+
+#: Display scalings offered in the View menu.
+SCALINGS: tuple[str, ...] = ("clip", "auto")
+#: What a panel shows: the input image, the forward output, the adjoint (not in image
+#: units), or a reconstruction that estimates the image (in image units).
+KINDS: tuple[str, ...] = ("input", "forward", "adjoint", "reconstruction")
+
+_SAMPLE_LIMIT = 65_536  # values used for percentiles: enough for levels, cheap on the GUI thread
+
+
+@dataclass(frozen=True)
+class DisplaySpec:
+    """A ready-to-draw picture of an array.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        ``(H, W)`` for one channel or ``(H, W, 3)`` for colour.
+    levels : (float, float)
+        The values drawn as black and white (or as the two ends of the colormap).
+    colormap : str
+        ``"rgb"`` (colour image), ``"grey"`` or ``"diverging"`` (blue-white-red, centred on 0).
+    note : str
+        The stated scaling, e.g. ``"clipped to the input range 0–1"``.
+    """
+
+    image: np.ndarray
+    levels: tuple[float, float]
+    colormap: str
+    note: str
+
+
+def fmt(value: float) -> str:
+    """A short, readable number: ``0.62``, ``-0.012``, ``1.3e+03``, ``7``."""
+    value = float(value)
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}" if np.isfinite(value) else str(value)
+    if float(value).is_integer() and abs(value) < 1e5:
+        return f"{int(value)}"
+    if 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}" if abs(value) >= 1 else f"{value:.2g}"
+    return f"{value:.2g}"
+
+
+def _subsample(array: np.ndarray) -> np.ndarray:
+    flat = array.reshape(-1)
+    step = max(1, flat.size // _SAMPLE_LIMIT)
+    return flat[::step]
+
+
+def data_range(array: np.ndarray) -> tuple[float, float]:
+    """``(min, max)`` of the array (``(0, 0)`` when empty)."""
+    if array.size == 0:
+        return 0.0, 0.0
+    return float(np.min(array)), float(np.max(array))
+
+
+def robust_range(array: np.ndarray, percent: float = 0.5) -> tuple[float, float]:
+    """The ``percent`` and ``100 − percent`` percentiles (on at most 65 536 values)."""
+    if array.size == 0:
+        return 0.0, 0.0
+    sample = _subsample(array)
+    low, high = np.percentile(sample, [percent, 100.0 - percent])
+    return float(low), float(high)
+
+
+def _widen(levels: tuple[float, float]) -> tuple[float, float]:
+    low, high = levels
+    if high > low:
+        return low, high
+    pad = max(abs(low) * 0.5, 0.5)
+    return low - pad, high + pad
+
+
+def _is_signed(low: float, high: float) -> bool:
+    scale = max(abs(low), abs(high))
+    return scale > 0 and low < -1e-6 * scale and high > 1e-6 * scale
+
+
+def display_spec(
+    data: np.ndarray,
+    kind: str,
+    *,
+    scaling: str = "clip",
+    reference_range: tuple[float, float] | None = None,
+    shared_levels: tuple[float, float] | None = None,
+    channel: int = 0,
+) -> DisplaySpec:
+    """Decide how to draw ``data`` (``(H, W, C)``) in a panel of the given ``kind``.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        The panel's array, ``(H, W, C)``.
+    kind : str
+        One of :data:`KINDS`.
+    scaling : str
+        ``"clip"``: reconstructions use the input's range, so brightness compares
+        directly with the input and over/undershoots are clipped; ``"auto"``: each
+        panel is stretched to its 0.5–99.5 % percentiles.
+    reference_range : (float, float), optional
+        The input image's ``(min, max)``; required for ``"clip"``.
+    shared_levels : (float, float), optional
+        When given, these levels are used as they are (the "shared levels" toggle).
+    channel : int
+        The channel drawn when ``data`` has neither 1 nor 3 channels (for example
+        the forward output with several output channels).
+
+    Returns
+    -------
+    DisplaySpec
+
+    Notes
+    -----
+    One channel with values of both signs is drawn with a diverging colormap with
+    symmetric levels ``±m`` so that 0 is white. The adjoint ``Aᵀ(y − b)`` is not in
+    image units (its brightness is the image's times the coverage ``Aᵀ1``), so in
+    ``"clip"`` mode it is stretched to its own range, and the note says so.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
+    array = np.asarray(data)
+    if array.ndim == 2:
+        array = array[:, :, np.newaxis]
+    channels = array.shape[2]
+    prefix = ""
+    if channels == 3:
+        image = array
+    elif channels == 1:
+        image = array[:, :, 0]
+    else:
+        channel = int(np.clip(channel, 0, channels - 1))
+        image = array[:, :, channel]
+        prefix = f"channel {channel} of {channels} · "
+    low, high = data_range(image)
+    values = f"values {fmt(low)} … {fmt(high)}"
+    signed = image.ndim == 2 and _is_signed(low, high)
+
+    if shared_levels is not None:
+        levels = _widen(shared_levels)
+        return DisplaySpec(
+            image,
+            levels,
+            "rgb" if image.ndim == 3 else "grey",
+            f"{prefix}shared levels {fmt(levels[0])} … {fmt(levels[1])} ({values})",
+        )
+    if signed and (kind in ("forward", "adjoint", "input") or scaling == "auto"):
+        if scaling == "auto":
+            bound = robust_range(image)
+            m = max(abs(bound[0]), abs(bound[1]))
+        else:
+            m = max(abs(low), abs(high))
+        m = m if m > 0 else 1.0
+        return DisplaySpec(
+            image, (-m, m), "diverging", f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})"
+        )
+    colormap = "rgb" if image.ndim == 3 else "grey"
+    if kind == "input" or kind == "forward":
+        levels = _widen((low, high))
+        where = "its own scale" if kind == "forward" else "its range"
+        return DisplaySpec(image, levels, colormap, f"{prefix}shown at {where}: {values}")
+    if scaling == "auto":
+        levels = _widen(robust_range(image))
+        return DisplaySpec(
+            image,
+            levels,
+            colormap,
+            f"{prefix}auto: 0.5–99.5 % → {fmt(levels[0])} … {fmt(levels[1])} ({values})",
+        )
+    if kind == "adjoint":
+        levels = _widen((low, high))
+        return DisplaySpec(
+            image,
+            levels,
+            colormap,
+            f"{prefix}stretched to its own range {fmt(low)} … {fmt(high)} "
+            "(Aᵀ changes the brightness)",
+        )
+    ref = _widen(reference_range if reference_range is not None else (low, high))
+    return DisplaySpec(
+        image,
+        ref,
+        colormap,
+        f"{prefix}clipped to the input range {fmt(ref[0])} … {fmt(ref[1])} ({values})",
+    )

@@ -1,0 +1,463 @@
+"""The main window: controls in a left dock, image panels in the middle, read-out below.
+
+Data flows one way: every edit restarts a 150 ms debounce timer; when it fires the
+widgets' values become a frozen :class:`~deconv_gui.core.Params`, which a
+:class:`~deconv_gui.gui.worker.PipelineRunner` computes off the GUI thread; the newest
+:class:`~deconv_gui.core.Result` is drawn by the :class:`~deconv_gui.gui.panels.PanelGrid`.
+Nothing here does any math.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from .. import __version__
+from ..core import Params, Result
+from ..io import FILE_EXTENSIONS, SAMPLES, LoadedImage, convert_image, load_image, load_sample
+from ..io import resize_long_side as _resize
+from . import settings as stored
+from .filter_editor import FilterEditor
+from .geometry_editor import GeometryEditor
+from .image_controls import ImageControls
+from .menus import build_menus
+from .panels import PanelGrid
+from .qimage import qimage_to_array
+from .recon_options import ReconOptions
+from .status import MetricsStrip, format_readout
+from .worker import PipelineRunner
+
+__all__ = ["DEBOUNCE_MS", "MainWindow"]
+
+#: Delay between the last edit and the computation.
+DEBOUNCE_MS = 150
+_MESSAGE_MS = 12_000  # how long a message stays in the bar above the panels
+_FILE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{e}" for e in FILE_EXTENSIONS))
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """The Deconvolution Explorer window.
+
+    Parameters
+    ----------
+    settings : QSettings, optional
+        Where window layout, recent files and last settings live (default: the
+        user's settings; tests pass a temporary file).
+    restore : bool
+        Restore the last session's image and settings, and save them on close (False:
+        start on the defaults and leave the stored settings alone).
+
+    Signals
+    -------
+    resultShown(object)
+        After a :class:`~deconv_gui.core.Result` has been drawn in every panel.
+    messageShown(str)
+        After an error or a notice was shown to the user.
+    """
+
+    resultShown = QtCore.pyqtSignal(object)
+    messageShown = QtCore.pyqtSignal(str)
+
+    def __init__(self, settings: QtCore.QSettings | None = None, *, restore: bool = True) -> None:
+        super().__init__()
+        self.settings = settings if settings is not None else stored.make_settings()
+        self.setWindowTitle("Deconvolution Explorer")
+        self.setAcceptDrops(True)
+        self.loaded: LoadedImage | None = None
+        self.result: Result | None = None
+        self.last_message = ""
+        self.remember = restore
+        self._origin: tuple[str, object] = ("sample", "astronaut")
+        self._submitted: dict[int, float] = {}
+        self._hover: tuple[str, int, int] | None = None
+        self._build_controls()
+        self._build_central()
+        self._build_status_bar()
+        self.actions = build_menus(self)
+        self.runner = PipelineRunner(self)
+        self.runner.resultReady.connect(self._on_result)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.busyChanged.connect(self._on_busy)
+        self._debounce = QtCore.QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.compute_now)
+        self._connect_controls()
+        self.geometry_editor.set_values((2, 2), (1, 1), (1, 1))
+        self.resize(1500, 950)
+        stored.restore_window(self, restore_last=restore)
+        if self.loaded is None:
+            self.load_sample("astronaut")
+
+    # ------------------------------------------------------------------------------ building
+    def _build_controls(self) -> None:
+        self.image_controls = ImageControls()
+        self.filter_editor = FilterEditor()
+        self.geometry_editor = GeometryEditor()
+        self.recon_options = ReconOptions()
+        holder = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(holder)
+        column.setContentsMargins(4, 4, 4, 4)
+        for widget in (
+            self.image_controls,
+            self.filter_editor,
+            self.geometry_editor,
+            self.recon_options,
+        ):
+            # never squeezed below their natural height: the dock scrolls instead
+            policy = widget.sizePolicy()
+            policy.setVerticalPolicy(QtWidgets.QSizePolicy.Minimum)
+            widget.setSizePolicy(policy)
+            column.addWidget(widget)
+        column.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(holder.sizeHint().width() + 24)
+        self.controls_dock = QtWidgets.QDockWidget("Controls", self)
+        self.controls_dock.setObjectName("controls_dock")
+        self.controls_dock.setWidget(scroll)
+        self.controls_dock.setFeatures(
+            QtWidgets.QDockWidget.DockWidgetMovable | QtWidgets.QDockWidget.DockWidgetFloatable
+        )
+        self.controls_dock.toggleViewAction().setText("Show &controls")
+        self.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.controls_dock)
+
+    def _build_central(self) -> None:
+        central = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(central)
+        column.setContentsMargins(4, 4, 4, 0)
+        column.setSpacing(4)
+        self.message_bar = QtWidgets.QLabel()
+        self.message_bar.setObjectName("messageBar")
+        self.message_bar.setWordWrap(True)
+        self.message_bar.setVisible(False)
+        self.message_bar.setToolTip("Click to dismiss")
+        self.message_bar.mousePressEvent = self._hide_message
+        self._message_timer = QtCore.QTimer(self, singleShot=True, interval=_MESSAGE_MS)
+        self._message_timer.timeout.connect(self._hide_message)
+        self.panels = PanelGrid()
+        self.panels.hovered.connect(self._on_hover)
+        self.metrics = MetricsStrip()
+        column.addWidget(self.message_bar)
+        column.addWidget(self.panels, 1)
+        column.addWidget(self.metrics)
+        self.setCentralWidget(central)
+
+    def _build_status_bar(self) -> None:
+        self.readout = QtWidgets.QLabel("Move the mouse over a panel to read the values")
+        self.readout.setObjectName("readout")
+        self.readout.setToolTip(
+            "The value at the corresponding pixel of every panel: x = column, y = row of "
+            "the input; y[row, col] indexes the forward output"
+        )
+        self.state_label = QtWidgets.QLabel("starting…")
+        self.state_label.setToolTip("What the computation is doing")
+        bar = self.statusBar()
+        bar.addWidget(self.readout, 1)
+        bar.addPermanentWidget(self.state_label)
+
+    def _connect_controls(self) -> None:
+        self.filter_editor.filterChanged.connect(self.schedule_update)
+        self.geometry_editor.geometryChanged.connect(self.schedule_update)
+        self.recon_options.optionsChanged.connect(self.schedule_update)
+        self.recon_options.cancelRequested.connect(self.cancel)
+        self.image_controls.sampleRequested.connect(self.load_sample)
+        self.image_controls.openRequested.connect(self.open_dialog)
+        self.image_controls.workSizeChanged.connect(self._on_work_size)
+
+    # ------------------------------------------------------------------------------ compute
+    def schedule_update(self) -> None:
+        """Restart the debounce timer; a running solve is cancelled (it is stale now)."""
+        self.runner.cancel()
+        self._debounce.start()
+
+    def current_params(self) -> Params:
+        """The widgets' values as a frozen :class:`Params` (ValueError if invalid)."""
+        recon = self.recon_options
+        return Params(
+            weights=self.filter_editor.weights(),
+            bias=self.filter_editor.bias(),
+            stride=self.geometry_editor.stride(),
+            padding=self.geometry_editor.padding(),
+            dilation=self.geometry_editor.dilation(),
+            methods=tuple(recon.methods()),
+            reg=recon.reg(),
+            rtol=recon.rtol(),
+            max_iter=recon.max_iter(),
+            noise_sigma=recon.noise_sigma(),
+            noise_seed=recon.noise_seed(),
+            image_source="" if self.loaded is None else self.loaded.source,
+        )
+
+    def compute_now(self) -> int | None:
+        """Validate the current settings and start the computation; returns the request id.
+
+        An invalid geometry is shown in the geometry editor (and the panels keep the
+        previous result); None is returned.
+        """
+        self._debounce.stop()
+        if self.loaded is None:
+            return None
+        try:
+            params = self.current_params()
+            geometry = params.geometry(self.loaded.pixels.shape)
+        except ValueError as exc:
+            self.geometry_editor.show_arithmetic(str(exc), error=True)
+            self.state_label.setText("invalid settings: previous result kept")
+            self.messageShown.emit(str(exc))
+            self.last_message = str(exc)
+            return None
+        self.geometry_editor.show_arithmetic(geometry.describe())
+        rid = self.runner.submit(self.loaded.pixels, params)
+        self._submitted = {rid: time.perf_counter()}
+        return rid
+
+    def cancel(self) -> None:
+        """Stop the running computation (the panels keep the previous result)."""
+        self._debounce.stop()
+        self.runner.cancel()
+
+    def _on_result(self, rid: int, result: Result) -> None:
+        started = self._submitted.pop(rid, None)
+        try:
+            self.panels.show_result(result)
+            wall = None if started is None else time.perf_counter() - started
+            self.metrics.show_result(result, wall)
+            report = result.solver
+            if report is not None:
+                limit = self.recon_options.max_iter()
+                self.recon_options.set_progress(report.iterations, limit, report.relative_residual)
+            self.recon_options.set_report(report.message if report is not None else "")
+        except Exception as exc:  # a drawing bug must not lose the previous state
+            self.show_message(f"Could not draw the result: {type(exc).__name__}: {exc}")
+            return
+        self.result = result
+        self.state_label.setText("ready")
+        if self._hover is not None:
+            self._on_hover(*self._hover)
+        self.resultShown.emit(result)
+
+    def _on_failed(self, _rid: int, message: str) -> None:
+        self.show_message(f"Computation failed (previous result kept): {message}")
+        self.state_label.setText("failed")
+
+    def _on_cancelled(self, _rid: int) -> None:
+        if not self._debounce.isActive():
+            self.state_label.setText("cancelled: previous result kept")
+            self.recon_options.set_report("cancelled")
+
+    def _on_progress(self, _rid: int, iteration: int, residual: float) -> None:
+        limit = self.recon_options.max_iter()
+        self.recon_options.set_progress(iteration, limit, residual)
+        self.state_label.setText(f"solving: iteration {iteration}, residual {residual:.1e}")
+
+    def _on_busy(self, busy: bool) -> None:
+        self.recon_options.set_busy(busy)
+        if busy:
+            self.state_label.setText("computing…")
+
+    # ------------------------------------------------------------------------------ images
+    def load_sample(self, name: str) -> bool:
+        """Load a built-in sample at the current work size."""
+        try:
+            loaded = load_sample(name, self.image_controls.work_size())
+        except ValueError as exc:
+            self.show_message(f"Could not load sample: {exc}")
+            return False
+        self._set_image(loaded, ("sample", name))
+        return True
+
+    def load_path(self, path: str | Path) -> bool:
+        """Load an image file; on failure show why and keep the previous image."""
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
+        try:
+            loaded = load_image(path, self.image_controls.work_size())
+        except ValueError as exc:
+            self.show_message(f"Could not open the image (previous image kept): {exc}")
+            return False
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        stored.add_recent(self.settings, str(Path(path).resolve()))
+        self._set_image(loaded, ("file", str(path)))
+        return True
+
+    def load_array(self, raw: np.ndarray, source: str) -> bool:
+        """Use in-memory pixels (clipboard, drop); converted like a file."""
+        try:
+            pixels, note = convert_image(raw)
+        except ValueError as exc:
+            self.show_message(f"Could not use the image (previous image kept): {exc}")
+            return False
+        self._set_image_pixels(pixels, source, note)
+        self._origin = ("array", (pixels, source, note))
+        return True
+
+    def _set_image_pixels(self, pixels: np.ndarray, source: str, note: str) -> None:
+        size = self.image_controls.work_size()
+        if size is not None and max(pixels.shape[:2]) != size:
+            h, w = pixels.shape[:2]
+            pixels = _resize(pixels, size)
+            note += f"; resized {w}×{h} → {pixels.shape[1]}×{pixels.shape[0]} (work size)"
+        self._set_image(LoadedImage(pixels, source, note), self._origin)
+
+    def _set_image(self, loaded: LoadedImage, origin: tuple[str, object]) -> None:
+        self.loaded = loaded
+        self._origin = origin
+        shape = "×".join(map(str, loaded.pixels.shape))
+        name = loaded.source if loaded.is_sample else Path(loaded.source).name
+        self.image_controls.set_info(f"{name}  {shape}\n{loaded.note}")
+        self.image_controls.set_current_sample(loaded.source if loaded.is_sample else None)
+        self.readout.setText(f"Loaded {name} ({shape}): {loaded.note}")
+        self.filter_editor.set_in_channels(loaded.pixels.shape[2])
+        self.compute_now()
+
+    def set_work_size(self, size: int | None) -> None:
+        """Resize the current image's long side to ``size`` (None: original) and recompute."""
+        self.image_controls.set_work_size(size)
+        self._on_work_size(size)
+
+    def _on_work_size(self, _size: object) -> None:
+        kind, value = self._origin
+        if kind == "sample":
+            self.load_sample(str(value))
+        elif kind == "file":
+            self.load_path(str(value))
+        elif kind == "array":
+            pixels, source, note = value
+            self._set_image_pixels(pixels, source, note)
+
+    def open_dialog(self) -> None:
+        """File → Open: pick an image file."""
+        start = stored.last_directory(self.settings)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open image", start, _FILE_FILTER)
+        if path:
+            self.load_path(path)
+
+    def paste_image(self) -> bool:
+        """Edit → Paste: use the clipboard's image (or an image file path on it)."""
+        mime = QtWidgets.QApplication.clipboard().mimeData()
+        return self._load_mime(mime, "clipboard")
+
+    def _load_mime(self, mime: QtCore.QMimeData | None, source: str) -> bool:
+        if mime is not None and mime.hasUrls():
+            for url in mime.urls():
+                if url.isLocalFile():
+                    return self.load_path(url.toLocalFile())
+        if mime is not None and mime.hasImage():
+            try:
+                raw = qimage_to_array(QtGui.QImage(mime.imageData()))
+            except ValueError as exc:
+                self.show_message(str(exc))
+                return False
+            return self.load_array(raw, source)
+        if mime is not None and mime.hasText() and Path(mime.text().strip()).is_file():
+            return self.load_path(mime.text().strip())
+        self.show_message(f"The {source} holds no image.", error=False)
+        return False
+
+    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
+        mime = event.mimeData()
+        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        event.acceptProposedAction()
+        self._load_mime(event.mimeData(), "dropped image")
+
+    def fill_recent_menu(self) -> None:
+        """Rebuild File → Open recent from the settings."""
+        menu = self.actions.recent_menu
+        menu.clear()
+        for path in stored.recent_files(self.settings):
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.load_path(p))
+        if menu.isEmpty():
+            menu.addAction("(no recent files)").setEnabled(False)
+
+    # ------------------------------------------------------------------------------ view
+    def set_layout_mode(self, mode: str) -> None:
+        """``"grid"`` or ``"row"``."""
+        self.panels.set_layout_mode(mode)
+
+    def set_shared_levels(self, shared: bool) -> None:
+        """Toggle the shared levels of the image-sized panels."""
+        self.panels.set_shared_levels(shared)
+
+    def set_scaling(self, scaling: str) -> None:
+        """``"clip"`` or ``"auto"`` for the reconstructions."""
+        self.panels.set_scaling(scaling)
+
+    def fit_view(self) -> None:
+        """Zoom every panel to its whole image."""
+        self.panels.fit_all()
+
+    def _on_hover(self, panel: str, row: int, col: int) -> None:
+        if row < 0 or self.result is None:
+            return
+        self._hover = (panel, row, col)
+        try:
+            text = format_readout(self.result, panel, row, col, self.panels.forward_channel)
+        except (IndexError, ValueError):
+            return
+        self.readout.setText(text)
+
+    def show_message(self, text: str, error: bool = True) -> None:
+        """Show a message in the bar above the panels and in the status bar."""
+        self.last_message = text
+        self.message_bar.setProperty("level", "error" if error else "info")
+        self.message_bar.style().unpolish(self.message_bar)
+        self.message_bar.style().polish(self.message_bar)
+        self.message_bar.setText(text.splitlines()[0] if text else "")
+        self.message_bar.setToolTip(text + "\n\n(click to dismiss)")
+        self.message_bar.setVisible(True)
+        self._message_timer.start()
+        self.readout.setText(text.splitlines()[0] if text else "")
+        self.messageShown.emit(text)
+
+    def _hide_message(self, _event: object = None) -> None:
+        self.message_bar.setVisible(False)
+
+    # ------------------------------------------------------------------------------ files
+    def export(self) -> None:
+        """File → Export… (for now: a PNG picture of the panels)."""
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export a picture of the panels", "panels.png", "PNG image (*.png)"
+        )
+        if path:
+            self.save_panels_png(path)
+
+    def save_panels_png(self, path: str | Path) -> bool:
+        """Save a picture of the panels and the metrics strip."""
+        ok = self.centralWidget().grab().save(str(path), "PNG")
+        if not ok:
+            self.show_message(f"Could not write {path}")
+        return ok
+
+    def save_screenshot(self, path: str | Path) -> bool:
+        """Save a picture of the whole window."""
+        return self.grab().save(str(path), "PNG")
+
+    def about(self) -> None:
+        """Help → About."""
+        QtWidgets.QMessageBox.about(
+            self,
+            "About Deconvolution Explorer",
+            f"<h3>Deconvolution Explorer {__version__}</h3>"
+            "<p>Shows, side by side, the forward output <i>y = A x + b</i> of a strided "
+            "convolution, the transposed reconstruction <i>Aᵀ(y − b)</i> (what "
+            "'deconvolution' layers compute: the adjoint, not an inverse) and the "
+            "pseudo-inverse <i>A⁺(y − b)</i> (the minimum-norm image that reproduces "
+            "<i>y</i> exactly).</p><p>Samples: " + ", ".join(SAMPLES) + "</p>",
+        )
+
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.runner.shutdown()
+        if self.remember:
+            stored.save_window(self)
+        super().closeEvent(event)

@@ -1,0 +1,179 @@
+"""Menus, shortcuts and the toolbar of the main window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PyQt5 import QtGui, QtWidgets
+
+from ..io import SAMPLES
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+__all__ = ["WindowActions", "build_menus"]
+
+
+@dataclass
+class WindowActions:
+    """The actions that other code reads or toggles."""
+
+    open: QtWidgets.QAction
+    paste: QtWidgets.QAction
+    export: QtWidgets.QAction
+    quit: QtWidgets.QAction
+    fit: QtWidgets.QAction
+    layout_grid: QtWidgets.QAction
+    layout_row: QtWidgets.QAction
+    shared_levels: QtWidgets.QAction
+    scaling_clip: QtWidgets.QAction
+    scaling_auto: QtWidgets.QAction
+    about: QtWidgets.QAction
+    recent_menu: QtWidgets.QMenu
+
+
+def _action(
+    parent: QtWidgets.QWidget,
+    text: str,
+    tip: str,
+    slot=None,
+    shortcut: QtGui.QKeySequence | str | None = None,
+    checkable: bool = False,
+) -> QtWidgets.QAction:
+    action = QtWidgets.QAction(text, parent)
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    if shortcut is not None:
+        action.setShortcut(QtGui.QKeySequence(shortcut))
+    action.setCheckable(checkable)
+    if slot is not None:
+        (action.toggled if checkable else action.triggered).connect(slot)
+    return action
+
+
+def build_menus(window: MainWindow) -> WindowActions:
+    """Create the File, View and Help menus and the toolbar of ``window``."""
+    keys = QtGui.QKeySequence
+    a_open = _action(
+        window,
+        "&Open image…",
+        "Open a PNG, JPEG, TIFF, BMP or .npy image",
+        window.open_dialog,
+        keys.Open,
+    )
+    a_paste = _action(
+        window, "&Paste image", "Use the image on the clipboard", window.paste_image, keys.Paste
+    )
+    a_export = _action(
+        window, "&Export…", "Save a PNG picture of the panels", window.export, "Ctrl+E"
+    )
+    a_quit = _action(window, "&Quit", "Quit the application", window.close, "Ctrl+Q")
+    a_fit = _action(
+        window, "&Fit view", "Zoom every panel to show the whole image", window.fit_view, "F"
+    )
+    a_grid = _action(
+        window,
+        "2×2 &grid",
+        "Input and forward output on top, reconstructions below",
+        checkable=True,
+    )
+    a_row = _action(window, "One &row", "All panels side by side in one row", checkable=True)
+    layout_group = QtWidgets.QActionGroup(window)
+    for action in (a_grid, a_row):
+        layout_group.addAction(action)
+    a_grid.setChecked(True)
+    a_grid.toggled.connect(lambda on: on and window.set_layout_mode("grid"))
+    a_row.toggled.connect(lambda on: on and window.set_layout_mode("row"))
+    a_shared = _action(
+        window,
+        "&Shared levels",
+        "Draw every image-sized panel with the input's levels, and move them together",
+        window.set_shared_levels,
+        checkable=True,
+    )
+    a_clip = _action(
+        window,
+        "Scaling: &clip to input range",
+        "Reconstructions use the input's black and white points (values outside are clipped)",
+        checkable=True,
+    )
+    a_auto = _action(
+        window,
+        "Scaling: &auto",
+        "Each panel stretched to its own 0.5–99.5 % percentiles",
+        checkable=True,
+    )
+    scaling_group = QtWidgets.QActionGroup(window)
+    for action in (a_clip, a_auto):
+        scaling_group.addAction(action)
+    a_clip.setChecked(True)
+    a_clip.toggled.connect(lambda on: on and window.set_scaling("clip"))
+    a_auto.toggled.connect(lambda on: on and window.set_scaling("auto"))
+    a_about = _action(window, "&About", "Version and what this application shows", window.about)
+
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(a_open)
+    file_menu.addAction(a_paste)
+    recent = file_menu.addMenu("Open &recent")
+    recent.setToolTipsVisible(True)
+    recent.aboutToShow.connect(window.fill_recent_menu)
+    samples = file_menu.addMenu("&Samples")
+    for name in SAMPLES:
+        action = samples.addAction(name)
+        action.triggered.connect(lambda _=False, n=name: window.load_sample(n))
+    file_menu.addSeparator()
+    file_menu.addAction(a_export)
+    file_menu.addSeparator()
+    file_menu.addAction(a_quit)
+
+    view_menu = bar.addMenu("&View")
+    view_menu.addAction(a_fit)
+    view_menu.addSeparator()
+    view_menu.addAction(a_grid)
+    view_menu.addAction(a_row)
+    view_menu.addSeparator()
+    view_menu.addAction(a_shared)
+    view_menu.addAction(a_clip)
+    view_menu.addAction(a_auto)
+    view_menu.addSeparator()
+    view_menu.addAction(window.controls_dock.toggleViewAction())
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(a_about)
+
+    toolbar = window.addToolBar("Main")
+    toolbar.setObjectName("main_toolbar")
+    toolbar.setMovable(False)
+    for action in (a_open, a_paste, a_export):
+        toolbar.addAction(action)
+    toolbar.addSeparator()
+    toolbar.addWidget(QtWidgets.QLabel(" Layout: "))
+    toolbar.addAction(a_grid)
+    toolbar.addAction(a_row)
+    toolbar.addSeparator()
+    toolbar.addAction(a_shared)
+    toolbar.addSeparator()
+    toolbar.addWidget(QtWidgets.QLabel(" Scaling: "))
+    a_clip.setIconText("clip to input")
+    a_auto.setIconText("auto")
+    toolbar.addAction(a_clip)
+    toolbar.addAction(a_auto)
+    toolbar.addSeparator()
+    toolbar.addAction(a_fit)
+
+    return WindowActions(
+        a_open,
+        a_paste,
+        a_export,
+        a_quit,
+        a_fit,
+        a_grid,
+        a_row,
+        a_shared,
+        a_clip,
+        a_auto,
+        a_about,
+        recent,
+    )

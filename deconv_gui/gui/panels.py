@@ -1,0 +1,419 @@
+"""The image panels: input, forward output, transposed, normalised transposed, pseudo-inverse.
+
+Each :class:`ImagePanel` is a title with the array's shape, a one-line subtitle that
+says what the panel is and how its colours map to values, a pyqtgraph ``ImageItem`` in
+an aspect-locked ``ViewBox``, and a ``HistogramLUTItem`` for the levels.
+:class:`PanelGrid` arranges them in a 2×2 grid or one row, links the zoom and pan of
+the image-sized panels, and keeps levels shared on request.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from ..core import Result
+from .display import DisplaySpec, data_range, display_spec, fmt
+
+__all__ = ["PANEL_NAMES", "ImagePanel", "PanelGrid"]
+
+#: Panel names, in reading order.
+PANEL_NAMES: tuple[str, ...] = ("input", "forward", "transposed", "normalized_transposed", "pinv")
+
+_TEXT: dict[str, tuple[str, str, str]] = {
+    # name: (title, subtitle, kind)
+    "input": ("Input  x", "the image you loaded: the unknowns", "input"),
+    "forward": (
+        "Forward output  y = A x + b",
+        "the strided convolution, drawn at its own (smaller) scale: one pixel per equation",
+        "forward",
+    ),
+    "transposed": (
+        "Transposed  Aᵀ(y − b)",
+        "the adjoint: what 'deconvolution' (transposed convolution) layers compute; not an inverse",
+        "adjoint",
+    ),
+    "normalized_transposed": (
+        "Normalised  Aᵀ(y − b) ⊘ Aᵀ1",
+        "the transposed result divided by the coverage Aᵀ1 (removes the checkerboard)",
+        "reconstruction",
+    ),
+    "pinv": (
+        "Pseudo-inverse  A⁺(y − b)",
+        "the minimum-norm image with A x = y − b exactly; what y cannot see is set to 0",
+        "reconstruction",
+    ),
+}
+_TIKHONOV = (
+    "Tikhonov  (AᵀA + λI)⁻¹Aᵀ(y − b)",
+    "regularised least squares with λ = {reg}: trades exactness for stability",
+)
+_ANNOTATE_LIMIT = 144  # draw the values on the pixels of images with at most this many pixels
+
+
+def _colormap(name: str) -> pg.ColorMap:
+    if name == "diverging":  # ColorBrewer RdBu, reversed: blue < 0 < red
+        colors = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
+        return pg.ColorMap(np.linspace(0.0, 1.0, len(colors)), colors)
+    return pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in shape)
+
+
+class ImagePanel(QtWidgets.QFrame):
+    """One labelled image view with its own levels histogram.
+
+    Signals
+    -------
+    hovered(str, int, int)
+        Panel name, row and column of the pixel under the cursor (``-1, -1`` when the
+        cursor leaves the image).
+    levelsEdited(str, float, float)
+        The user dragged the levels of this panel.
+    channelChanged(int)
+        The user picked another channel to draw (several output channels).
+    """
+
+    hovered = QtCore.pyqtSignal(str, int, int)
+    levelsEdited = QtCore.pyqtSignal(str, float, float)
+    channelChanged = QtCore.pyqtSignal(int)
+
+    def __init__(self, name: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        title, subtitle, self.kind = _TEXT[name]
+        self.description = subtitle
+        self.data: np.ndarray | None = None
+        self.spec: DisplaySpec | None = None
+        self._updating = False
+        self._labels: list[pg.TextItem] = []
+        self.setObjectName(f"panel_{name}")
+        self.setFrameShape(QtWidgets.QFrame.StyledPanel)
+
+        self.title_label = QtWidgets.QLabel()
+        self.title_label.setTextFormat(QtCore.Qt.RichText)
+        self.subtitle_label = QtWidgets.QLabel()
+        self.subtitle_label.setObjectName("subtitle")
+        self.subtitle_label.setWordWrap(True)
+        self.channel_box = QtWidgets.QSpinBox()
+        self.channel_box.setPrefix("channel ")
+        self.channel_box.setToolTip("Which output channel of y to draw")
+        self.channel_box.setVisible(False)
+        self.channel_box.valueChanged.connect(self.channelChanged)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("#15171a")
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.item)
+        self.view.sigRangeChanged.connect(lambda *_: self._update_label_visibility())
+        self.view.sigResized.connect(lambda *_: self._update_label_visibility())
+        self.histogram = pg.HistogramLUTItem(image=self.item)
+        self.histogram.setMaximumWidth(90)
+        self.graphics.addItem(self.histogram, row=0, col=1)
+        self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.graphics.setToolTip(
+            "Scroll to zoom, drag to pan, F to fit. Drag the histogram handles on the "
+            "right to change the levels."
+        )
+
+        header = QtWidgets.QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.title_label, 1)
+        header.addWidget(self.channel_box)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self.subtitle_label)
+        layout.addWidget(self.graphics, 1)
+        self.set_title(title)
+        self.subtitle_label.setText(subtitle)
+        self.setToolTip(subtitle)
+
+    # -- content ---------------------------------------------------------------------------
+    def set_title(self, title: str, subtitle: str | None = None) -> None:
+        """Set the bold title (the shape is appended) and optionally the description."""
+        self._title = title
+        if subtitle is not None:
+            self.description = subtitle
+            self.setToolTip(subtitle)
+        self._refresh_title()
+
+    def _refresh_title(self) -> None:
+        shape = "" if self.data is None else _shape_text(self.data.shape)
+        self.title_label.setText(
+            f"<b>{self._title}</b>&nbsp;&nbsp;<span style='color:#8fb3ff'>{shape}</span>"
+        )
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Shape of the array shown, or None."""
+        return None if self.data is None else tuple(self.data.shape)
+
+    @property
+    def title_text(self) -> str:
+        """The title as plain text (with the shape)."""
+        shape = "" if self.data is None else "  " + _shape_text(self.data.shape)
+        return self._title + shape
+
+    def show_array(self, data: np.ndarray, spec: DisplaySpec) -> None:
+        """Draw ``data`` (kept for the cursor read-out) as described by ``spec``."""
+        reset_view = self.data is None or self.data.shape[:2] != data.shape[:2]
+        self.data = data
+        self.spec = spec
+        self._updating = True
+        try:
+            if spec.colormap == "rgb":
+                self.histogram.gradient.setVisible(False)
+                self.item.setLookupTable(None)
+            else:
+                self.histogram.gradient.setVisible(True)
+                self.histogram.gradient.setColorMap(_colormap(spec.colormap))
+            self.item.setImage(spec.image, autoLevels=False, levels=spec.levels)
+            self.histogram.setLevels(*spec.levels)
+        finally:
+            self._updating = False
+        self.subtitle_label.setText(f"{self.description}<br><i>{spec.note}</i>")
+        self._refresh_title()
+        self._annotate(data)
+        if reset_view:
+            self.fit()
+
+    def set_levels(self, low: float, high: float) -> None:
+        """Set the levels without emitting :attr:`levelsEdited`."""
+        self._updating = True
+        try:
+            self.histogram.setLevels(low, high)
+        finally:
+            self._updating = False
+
+    def clear(self) -> None:
+        """Forget the data (the panel keeps its title)."""
+        self.data = None
+        self.item.clear()
+        self._annotate(None)
+        self._refresh_title()
+
+    def fit(self) -> None:
+        """Zoom to show the whole image."""
+        if self.data is not None:
+            self.view.autoRange(padding=0.02)
+
+    def value_at(self, row: int, col: int) -> np.ndarray | None:
+        """The channel values at ``(row, col)``, or None outside the image."""
+        if self.data is None:
+            return None
+        h, w = self.data.shape[:2]
+        if not (0 <= row < h and 0 <= col < w):
+            return None
+        return np.asarray(self.data[row, col])
+
+    def _annotate(self, data: np.ndarray | None) -> None:
+        for label in self._labels:
+            self.view.removeItem(label)
+        self._labels = []
+        if data is None or data.shape[0] * data.shape[1] > _ANNOTATE_LIMIT:
+            return
+        channels = data.shape[2] if data.ndim == 3 else 1
+        if channels > 3:
+            return
+        for row in range(data.shape[0]):
+            for col in range(data.shape[1]):
+                values = np.atleast_1d(data[row, col])
+                text = "\n".join(fmt(round(float(v), 2)) for v in values)
+                label = pg.TextItem(text, color="w", anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
+                label.setFont(self._label_font(channels))
+                label.setPos(col + 0.5, row + 0.5)
+                self.view.addItem(label)
+                self._labels.append(label)
+        self._update_label_visibility()
+
+    @staticmethod
+    def _label_font(lines: int) -> QtGui.QFont:
+        font = QtGui.QFont()
+        font.setPointSize(8 if lines == 1 else 7)
+        return font
+
+    def _update_label_visibility(self) -> None:
+        """Show the value labels only while a data pixel is large enough on screen."""
+        if not self._labels or self.data is None:
+            return
+        size = self.view.viewPixelSize()[1]  # data units per screen pixel
+        lines = self.data.shape[2] if self.data.ndim == 3 else 1
+        visible = size > 0 and 1.0 / size >= 13 * lines + 4
+        for label in self._labels:
+            label.setVisible(visible)
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_levels_changed(self) -> None:
+        if not self._updating and self.data is not None:
+            low, high = self.histogram.getLevels()
+            self.levelsEdited.emit(self.name, float(low), float(high))
+
+    def _on_mouse_moved(self, pos: QtCore.QPointF) -> None:
+        if self.data is None or not self.view.sceneBoundingRect().contains(pos):
+            self.hovered.emit(self.name, -1, -1)
+            return
+        point = self.view.mapSceneToView(pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        h, w = self.data.shape[:2]
+        if 0 <= row < h and 0 <= col < w:
+            self.hovered.emit(self.name, row, col)
+        else:
+            self.hovered.emit(self.name, -1, -1)
+
+
+class PanelGrid(QtWidgets.QWidget):
+    """All panels, arranged in a grid or a row, with linked views and optional shared levels.
+
+    Signals
+    -------
+    hovered(str, int, int)
+        Forwarded from the panels.
+    """
+
+    hovered = QtCore.pyqtSignal(str, int, int)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.panels: dict[str, ImagePanel] = {name: ImagePanel(name, self) for name in PANEL_NAMES}
+        self.layout_mode = "grid"
+        self.scaling = "clip"
+        self.shared_levels = False
+        self.result: Result | None = None
+        self._grid = QtWidgets.QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
+        base = self.panels["input"].view
+        for name in ("transposed", "normalized_transposed", "pinv"):
+            self.panels[name].view.setXLink(base)
+            self.panels[name].view.setYLink(base)
+        for panel in self.panels.values():
+            panel.hovered.connect(self.hovered)
+            panel.levelsEdited.connect(self._on_levels_edited)
+        self.panels["forward"].channelChanged.connect(lambda _: self.redraw())
+        for name in ("normalized_transposed",):
+            self.panels[name].setVisible(False)
+        self._arrange()
+
+    def panel(self, name: str) -> ImagePanel:
+        """The panel called ``name`` (one of :data:`PANEL_NAMES`)."""
+        return self.panels[name]
+
+    def visible_names(self) -> list[str]:
+        """Names of the panels shown, in reading order."""
+        return [name for name in PANEL_NAMES if not self.panels[name].isHidden()]
+
+    @property
+    def forward_channel(self) -> int:
+        """The output channel drawn in the forward panel."""
+        return self.panels["forward"].channel_box.value()
+
+    # -- arrangement -----------------------------------------------------------------------
+    def set_layout_mode(self, mode: str) -> None:
+        """``"grid"`` (input and forward on top, reconstructions below) or ``"row"``."""
+        if mode not in ("grid", "row"):
+            raise ValueError(f"layout mode must be 'grid' or 'row', got {mode!r}")
+        self.layout_mode = mode
+        self._arrange()
+
+    def _arrange(self) -> None:
+        for panel in self.panels.values():
+            self._grid.removeWidget(panel)
+        for i in range(self._grid.columnCount()):
+            self._grid.setColumnStretch(i, 0)
+        for i in range(self._grid.rowCount()):
+            self._grid.setRowStretch(i, 0)
+        names = self.visible_names()
+        if self.layout_mode == "row":
+            for col, name in enumerate(names):
+                self._grid.addWidget(self.panels[name], 0, col)
+                self._grid.setColumnStretch(col, 1)
+            self._grid.setRowStretch(0, 1)
+            return
+        recon = [n for n in names if n not in ("input", "forward")]
+        columns = max(2, len(recon))
+        self._grid.addWidget(self.panels["input"], 0, 0)
+        self._grid.addWidget(self.panels["forward"], 0, 1, 1, columns - 1)
+        for col, name in enumerate(recon):
+            self._grid.addWidget(self.panels[name], 1, col)
+        for col in range(columns):
+            self._grid.setColumnStretch(col, 1)
+        self._grid.setRowStretch(0, 1)
+        self._grid.setRowStretch(1, 1 if recon else 0)
+
+    # -- drawing ---------------------------------------------------------------------------
+    def set_scaling(self, scaling: str) -> None:
+        """``"clip"`` or ``"auto"`` (see :func:`~deconv_gui.gui.display.display_spec`)."""
+        self.scaling = scaling
+        self.redraw()
+
+    def set_shared_levels(self, shared: bool) -> None:
+        """Use the input's levels for every image-sized panel (and keep them in step)."""
+        self.shared_levels = bool(shared)
+        self.redraw()
+
+    def show_result(self, result: Result) -> None:
+        """Draw every array of ``result``; panels without data are hidden."""
+        self.result = result
+        c_out = result.forward_output.shape[2]
+        box = self.panels["forward"].channel_box
+        box.blockSignals(True)
+        box.setRange(0, c_out - 1)
+        box.blockSignals(False)
+        box.setVisible(c_out > 1)
+        reg = result.params.reg
+        if reg > 0:
+            self.panels["pinv"].set_title(_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
+        else:
+            self.panels["pinv"].set_title(_TEXT["pinv"][0], _TEXT["pinv"][1])
+        before = self.visible_names()
+        for name in ("transposed", "normalized_transposed", "pinv"):
+            self.panels[name].setVisible(getattr(result, name) is not None)
+        if self.visible_names() != before:
+            self._arrange()
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the current result again with the current scaling and levels settings."""
+        result = self.result
+        if result is None:
+            return
+        reference = data_range(result.image)
+        shared = reference if self.shared_levels else None
+        for name in PANEL_NAMES:
+            panel = self.panels[name]
+            data = result.image if name == "input" else getattr(result, name, None)
+            if name == "forward":
+                data = result.forward_output
+            if data is None:
+                panel.clear()
+                continue
+            spec = display_spec(
+                data,
+                panel.kind,
+                scaling=self.scaling,
+                reference_range=reference,
+                shared_levels=shared if name not in ("forward",) else None,
+                channel=self.forward_channel,
+            )
+            panel.show_array(data, spec)
+
+    def fit_all(self) -> None:
+        """Zoom every panel to show its whole image."""
+        for panel in self.panels.values():
+            panel.fit()
+
+    def _on_levels_edited(self, name: str, low: float, high: float) -> None:
+        if not self.shared_levels or name == "forward":
+            return
+        for other, panel in self.panels.items():
+            if other not in (name, "forward") and panel.data is not None:
+                panel.set_levels(low, high)

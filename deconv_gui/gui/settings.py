@@ -1,0 +1,137 @@
+"""What the window remembers between runs (``QSettings``): layout, recent files, last settings."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PyQt5 import QtCore
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+__all__ = [
+    "MAX_RECENT",
+    "add_recent",
+    "last_directory",
+    "make_settings",
+    "recent_files",
+    "restore_window",
+    "save_window",
+]
+
+log = logging.getLogger("deconv_gui")
+MAX_RECENT = 8
+
+
+def make_settings() -> QtCore.QSettings:
+    """The user's settings file (INI, so tests can redirect it with ``QSettings.setPath``)."""
+    return QtCore.QSettings(
+        QtCore.QSettings.IniFormat, QtCore.QSettings.UserScope, "deconv-gui", "deconv-gui"
+    )
+
+
+def recent_files(settings: QtCore.QSettings) -> list[str]:
+    """Recently opened files that still exist, newest first."""
+    value = settings.value("recent_files", [])
+    paths = [value] if isinstance(value, str) else list(value or [])
+    return [p for p in paths if Path(p).is_file()][:MAX_RECENT]
+
+
+def add_recent(settings: QtCore.QSettings, path: str) -> None:
+    """Put ``path`` at the top of the recent files."""
+    paths = [p for p in recent_files(settings) if p != path]
+    settings.setValue("recent_files", [path, *paths][:MAX_RECENT])
+    settings.setValue("last_directory", str(Path(path).parent))
+
+
+def last_directory(settings: QtCore.QSettings) -> str:
+    """The folder of the last opened file (or the home folder)."""
+    return str(settings.value("last_directory", str(Path.home())))
+
+
+def _bool(value: object) -> bool:
+    return value in (True, "true", "1", 1)
+
+
+def save_window(window: MainWindow) -> None:
+    """Store the window layout, the view toggles and the current settings."""
+    s = window.settings
+    try:
+        s.setValue("window/geometry", window.saveGeometry())
+        s.setValue("window/state", window.saveState())
+        s.setValue("view/layout", window.panels.layout_mode)
+        s.setValue("view/shared_levels", window.panels.shared_levels)
+        s.setValue("view/scaling", window.panels.scaling)
+        kind, value = window._origin
+        s.setValue("last/origin_kind", kind if kind in ("sample", "file") else "sample")
+        s.setValue("last/origin", str(value) if kind in ("sample", "file") else "astronaut")
+        s.setValue("last/work_size", json.dumps(window.image_controls.work_size()))
+        editor = window.filter_editor
+        s.setValue("last/weights", json.dumps(editor.weights().tolist()))
+        s.setValue("last/bias", json.dumps(list(editor.bias())))
+        s.setValue("last/preset", editor.preset())
+        g = window.geometry_editor
+        s.setValue(
+            "last/geometry", json.dumps([list(g.stride()), list(g.padding()), list(g.dilation())])
+        )
+        r = window.recon_options
+        recon = {
+            "reg": r.reg(),
+            "rtol": r.rtol(),
+            "max_iter": r.max_iter(),
+            "noise_sigma": r.noise_sigma(),
+            "noise_seed": r.noise_seed(),
+            "methods": list(r.methods()),
+        }
+        s.setValue("last/recon", json.dumps(recon))
+        s.sync()
+    except Exception:  # settings must never stop the app from closing
+        log.exception("could not save the settings")
+
+
+def restore_window(window: MainWindow, *, restore_last: bool = True) -> None:
+    """Restore what :func:`save_window` stored; bad or missing values are skipped.
+
+    With ``restore_last=False`` nothing is restored (reproducible screenshots).
+    """
+    if not restore_last:
+        return
+    s = window.settings
+    try:
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QtCore.QByteArray):
+            window.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if isinstance(state, QtCore.QByteArray):
+            window.restoreState(state)
+        if s.value("view/layout") == "row":
+            window.actions.layout_row.setChecked(True)
+        if _bool(s.value("view/shared_levels", False)):
+            window.actions.shared_levels.setChecked(True)
+        if s.value("view/scaling") == "auto":
+            window.actions.scaling_auto.setChecked(True)
+        if s.contains("last/geometry"):
+            stride, padding, dilation = json.loads(s.value("last/geometry"))
+            window.geometry_editor.set_values(tuple(stride), tuple(padding), tuple(dilation))
+        if s.contains("last/weights"):
+            weights = np.asarray(json.loads(s.value("last/weights")), dtype=np.float64)
+            bias = json.loads(s.value("last/bias", "[0.0]"))
+            preset = str(s.value("last/preset", "custom"))
+            window.filter_editor.set_filter(weights, bias, preset)
+        if s.contains("last/recon"):
+            recon = json.loads(s.value("last/recon"))
+            recon["methods"] = tuple(recon.get("methods", ("transposed", "pinv")))
+            window.recon_options.set_values(**recon)
+        if s.contains("last/work_size"):
+            window.image_controls.set_work_size(json.loads(s.value("last/work_size")))
+        kind, origin = s.value("last/origin_kind"), s.value("last/origin")
+        if kind == "file" and origin and Path(origin).is_file():
+            window.load_path(origin)
+        elif kind == "sample" and origin:
+            window.load_sample(str(origin))
+    except Exception:  # a corrupt settings file must not stop the app from starting
+        log.exception("could not restore the settings; using the defaults")

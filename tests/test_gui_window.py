@@ -1,0 +1,248 @@
+"""The main window, offscreen: panels, live edits, stale results, cancel, bad input.
+
+Every wait is ``qtbot.waitUntil``/``waitSignal`` on a condition, never a sleep; nothing
+is timed. Reference results come from calling ``run_pipeline`` directly.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from deconv_gui.core import ConvGeometry, run_pipeline
+from deconv_gui.gui.display import display_spec
+from deconv_gui.gui.excepthook import install_excepthook
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.qimage import qimage_to_array
+from deconv_gui.gui.status import corresponding_pixels, format_readout
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    yield win
+    win.close()  # stops the debounce and waits for the worker before Qt deletes anything
+
+
+def wait_idle(qtbot, win):
+    qtbot.waitUntil(lambda: not win._debounce.isActive() and not win.runner.busy, timeout=TIMEOUT)
+
+
+def test_default_window_shows_four_panels_with_the_right_shapes(window):
+    panels = window.panels
+    assert panels.visible_names() == ["input", "forward", "transposed", "pinv"]
+    assert panels.panel("input").shape == (256, 256, 3)
+    assert panels.panel("forward").shape == (128, 128, 1)
+    assert panels.panel("transposed").shape == (256, 256, 3)
+    assert panels.panel("pinv").shape == (256, 256, 3)
+    assert "128×128×1" in panels.panel("forward").title_text
+    assert window.result.params.stride == (2, 2) and window.result.params.padding == (1, 1)
+    assert window.filter_editor.preset() == "gaussian"
+    # what is drawn is what run_pipeline computes (same code path, no GUI-side math)
+    reference = run_pipeline(window.loaded.pixels, window.result.params)
+    np.testing.assert_array_equal(panels.panel("forward").data, reference.forward_output)
+    np.testing.assert_allclose(panels.panel("pinv").data, reference.pinv, atol=1e-6)
+    for name in ("input", "forward", "transposed", "pinv"):
+        assert panels.panel(name).spec.note  # every panel states its scaling
+
+
+def test_editing_stride_updates_forward_shape_and_arithmetic(qtbot, window):
+    window.geometry_editor.set_values(stride=(3, 3))
+    qtbot.waitUntil(lambda: window.result.params.stride == (3, 3), timeout=TIMEOUT)
+    expected = ConvGeometry((256, 256, 3), (3, 3, 3, 1), stride=3, padding=1)
+    assert window.panels.panel("forward").shape == expected.output_shape == (86, 86, 1)
+    text = window.geometry_editor.arithmetic_text()  # may be rich text: compare the parts
+    for part in ("256×256×3", "86×86×1", "7,396 equations", "196,608 unknowns"):
+        assert part in text
+
+
+def test_after_rapid_edits_the_last_result_matches_run_pipeline(qtbot, window):
+    ids = []
+    for stride, padding in ((1, 0), (3, 2), (2, 0), (4, 1), (3, 0)):
+        window.geometry_editor.set_values(stride=(stride, stride), padding=(padding, padding))
+        ids.append(window.compute_now())  # bypass the debounce: several requests in flight
+    wait_idle(qtbot, window)
+    final = window.current_params()
+    assert window.result.params == final
+    assert window.runner.latest_id == ids[-1]
+    reference = run_pipeline(window.loaded.pixels, final)
+    for name in ("transposed", "pinv"):
+        # float32 image; the solver stops at rtol = 1e-8, so 1e-5 absolute is ample
+        np.testing.assert_allclose(
+            window.panels.panel(name).data, getattr(reference, name), atol=1e-5
+        )
+    np.testing.assert_array_equal(window.panels.panel("forward").data, reference.forward_output)
+
+
+def test_cancel_stops_a_long_solve_and_keeps_the_previous_result(qtbot, window):
+    window.set_work_size(512)
+    qtbot.waitUntil(lambda: window.loaded.pixels.shape[0] == 512, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    previous = window.result
+    window.recon_options.set_values(max_iter=5000)
+    window.geometry_editor.set_values(stride=(1, 1))
+    with qtbot.waitSignal(window.runner.progress, timeout=TIMEOUT):
+        pass  # the stride-1 512×512×3 solve is running
+    with qtbot.waitSignal(window.runner.cancelled, timeout=TIMEOUT):
+        window.recon_options.cancelRequested.emit()
+    assert window.result is previous
+    assert not window.runner.busy
+    assert "cancelled" in window.state_label.text()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("corrupt.png", b"this is not a png"), ("empty.tif", b""), ("notes.txt", b"hello")],
+)
+def test_bad_file_shows_a_message_and_keeps_the_previous_image(
+    qtbot, window, tmp_path, name, content
+):
+    path = tmp_path / name
+    path.write_bytes(content)
+    before_image, before_result = window.loaded, window.result
+    with qtbot.waitSignal(window.messageShown, timeout=TIMEOUT):
+        assert window.load_path(path) is False
+    assert name in window.last_message
+    assert window.message_bar.isVisible()
+    assert window.loaded is before_image and window.result is before_result
+
+
+def test_impossible_geometry_shows_a_message_and_keeps_the_panels(qtbot, window):
+    window.load_sample("seed_toy")  # 7×7×3: a dilated 3×3 filter can outgrow it
+    qtbot.waitUntil(lambda: window.result.image.shape == (7, 7, 3), timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    before = window.result
+    window.geometry_editor.set_values(padding=(0, 0), dilation=(4, 4))  # spans 9 > 7
+    qtbot.waitUntil(lambda: "empty output" in window.geometry_editor.arithmetic_text())
+    wait_idle(qtbot, window)
+    assert window.result is before
+    assert window.panels.panel("forward").shape == before.forward_output.shape
+
+
+def test_a_good_file_and_the_work_size(qtbot, window, tmp_path):
+    path = tmp_path / "ramp.npy"
+    np.save(path, np.linspace(0, 1, 40 * 30).reshape(40, 30))  # grey, float64
+    assert window.load_path(path)
+    qtbot.waitUntil(lambda: window.result.image.shape == (256, 192, 1), timeout=TIMEOUT)
+    assert window.filter_editor.weights().shape[2] == 1  # filter followed the channels
+    assert "grey" in window.loaded.note and "work size" in window.loaded.note
+    window.set_work_size(None)
+    qtbot.waitUntil(lambda: window.result.image.shape == (40, 30, 1), timeout=TIMEOUT)
+
+
+def test_paste_an_image_from_the_clipboard(qtbot, window):
+    image = QtGui.QImage(30, 20, QtGui.QImage.Format_RGB32)
+    image.fill(QtGui.QColor(255, 0, 0))
+    QtWidgets.QApplication.clipboard().setImage(image)
+    window.set_work_size(None)
+    assert window.paste_image()
+    qtbot.waitUntil(lambda: window.result.image.shape == (20, 30, 3), timeout=TIMEOUT)
+    np.testing.assert_array_equal(window.result.image[0, 0], [1.0, 0.0, 0.0])
+
+
+def test_qimage_to_array_keeps_pixel_values():
+    image = QtGui.QImage(3, 2, QtGui.QImage.Format_ARGB32)
+    image.fill(QtGui.QColor(10, 20, 30, 40))
+    image.setPixelColor(2, 1, QtGui.QColor(200, 100, 50, 255))
+    pixels = qimage_to_array(image)
+    assert pixels.shape == (2, 3, 4) and pixels.dtype == np.uint8
+    np.testing.assert_array_equal(pixels[1, 2], [200, 100, 50, 255])
+
+
+def test_view_toggles_and_the_normalised_panel(qtbot, window):
+    window.actions.layout_row.trigger()
+    assert window.panels.layout_mode == "row"
+    window.actions.shared_levels.trigger()
+    levels = window.panels.panel("input").spec.levels
+    assert window.panels.panel("transposed").spec.levels == levels
+    window.actions.scaling_auto.trigger()
+    assert "auto" in window.panels.panel("pinv").spec.note or window.panels.shared_levels
+    window.recon_options.set_values(
+        methods=("transposed", "normalized_transposed", "pinv"), reg=0.1
+    )
+    qtbot.waitUntil(lambda: window.result.normalized_transposed is not None, timeout=TIMEOUT)
+    assert "normalized_transposed" in window.panels.visible_names()
+    assert "Tikhonov" in window.panels.panel("pinv").title_text
+
+
+def test_status_bar_reads_every_panel_at_the_corresponding_pixel(window):
+    window._on_hover("input", 87, 131)
+    text = window.readout.text()
+    assert text.startswith("x=131 y=87")
+    for part in ("input (", "y[", "Aᵀ (", "A⁺ ("):
+        assert part in text
+
+
+@pytest.mark.parametrize(("stride", "padding", "f"), [(2, 1, 3), (3, 0, 5), (1, 2, 3)])
+def test_corresponding_pixels_follow_the_receptive_field(window, stride, padding, f):
+    class Fake:  # only .geometry is read
+        geometry = ConvGeometry((20, 17, 1), (f, f, 1, 1), stride=stride, padding=padding)
+
+    h_out, _w_out, _ = Fake.geometry.output_shape
+    for o_r in range(h_out):
+        (r, c), _out = corresponding_pixels(Fake, "forward", o_r, 0)
+        # the centre tap of output o reads input row o*s - p + (f-1)/2 (clipped to the image)
+        assert r == min(max(o_r * stride - padding + (f - 1) // 2, 0), 19)
+        if 0 <= o_r * stride - padding + (f - 1) // 2 < 20:
+            assert corresponding_pixels(Fake, "input", r, c)[1][0] == o_r
+    assert format_readout  # imported for the readout test above
+
+
+def test_display_rules():
+    signed = np.array([[-2.0, 1.0], [0.5, 0.0]])[:, :, None]
+    spec = display_spec(signed, "forward")
+    assert spec.colormap == "diverging" and spec.levels == (-2.0, 2.0)
+    rgb = np.random.default_rng(0).uniform(-0.2, 1.5, (4, 4, 3))
+    clip = display_spec(rgb, "reconstruction", scaling="clip", reference_range=(0.0, 1.0))
+    assert clip.levels == (0.0, 1.0) and "clipped to the input range" in clip.note
+    auto = display_spec(rgb, "reconstruction", scaling="auto", reference_range=(0.0, 1.0))
+    assert auto.levels[1] > 1.0 and "auto" in auto.note
+    dim = display_spec(rgb * 0.01, "adjoint", scaling="clip", reference_range=(0.0, 1.0))
+    assert dim.levels[1] == pytest.approx(rgb.max() * 0.01)  # never black by accident
+    many = display_spec(np.zeros((3, 3, 5)), "forward", channel=4)
+    assert many.image.shape == (3, 3) and "channel 4 of 5" in many.note
+    with pytest.raises(ValueError, match="kind"):
+        display_spec(signed, "nonsense")
+
+
+def test_excepthook_shows_a_message_box_and_keeps_running(qtbot, window):
+    previous = install_excepthook(lambda: window)
+    try:
+        sys.excepthook(RuntimeError, RuntimeError("boom"), None)
+        boxes = [
+            w
+            for w in QtWidgets.QApplication.topLevelWidgets()
+            if isinstance(w, QtWidgets.QMessageBox) and "boom" in w.text()
+        ]
+        assert boxes and boxes[0].isVisible()
+        boxes[0].close()
+    finally:
+        sys.excepthook = previous
+
+
+def test_settings_are_remembered(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.IniFormat)
+    first = MainWindow(settings, restore=True)
+    qtbot.addWidget(first)
+    first.geometry_editor.set_values(stride=(3, 3))
+    first.filter_editor.set_preset("box")
+    first.actions.layout_row.trigger()
+    first.close()
+    second = MainWindow(settings, restore=True)
+    qtbot.addWidget(second)
+    assert second.geometry_editor.stride() == (3, 3)
+    assert second.filter_editor.preset() == "box"
+    assert second.panels.layout_mode == "row"
+    second.close()
