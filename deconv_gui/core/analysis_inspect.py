@@ -6,10 +6,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .analysis_rank import _geometry, _output_symbol
+from .analysis_rank import _geometry
 from .conv import _adjoint, _forward
 from .geometry import ConvGeometry
 from .operator import ConvOperator
+from .preconditioner import SymbolPreconditioner
 from .reconstruct import pinv_reconstruction
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 
@@ -27,10 +28,6 @@ Hyper = int | tuple[int, int]
 #: :func:`effective_kernel` uses ``numpy.linalg`` on the dense matrix up to this many
 #: unknowns (``method="auto"``), the matrix-free solve above it.
 EFFECTIVE_KERNEL_DENSE_LIMIT = 1024
-
-#: Relative floor added to the symbol in the preconditioner: caps its gain where the
-#: symbol vanishes.
-_SYMBOL_FLOOR = 1e-6
 
 
 class PixelLinks(NamedTuple):
@@ -110,7 +107,7 @@ def receptive_field(
     Tap :math:`(i, j)` of output :math:`(h, w)` reads input
     :math:`(s_h h + d_h i - p_h,\\; s_w w + d_w j - p_w)`.
     """
-    geom = ConvGeometry(tuple(input_shape), filter_shape, stride, padding, dilation)
+    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
     h, w, _ = _pixel(output_pixel, "output_pixel", geom.output_shape)
     fh, fw = geom.filter_shape[:2]
     taps_i, taps_j = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
@@ -153,7 +150,7 @@ def touching_outputs(
     :math:`s_h h + d_h i - p_h = r`, i.e. :math:`h = (r + p_h - d_h i) / s_h` is an
     integer in :math:`[0, H_{out})`; the same per column.
     """
-    geom = ConvGeometry(tuple(input_shape), filter_shape, stride, padding, dilation)
+    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
     r, c, _ = _pixel(input_pixel, "input_pixel", geom.input_shape)
     axes = []
     for axis, coord in ((0, r), (1, c)):
@@ -230,8 +227,9 @@ def effective_kernel(
     (equivalently :math:`v = (A A^T)^+ A e_i`, since :math:`A^+ = A^T (A A^T)^+`).
     ``"iterative"`` solves :math:`(A A^T + \\lambda I) v = A e_i` (a consistent
     system: :math:`A e_i \\in \\mathrm{range}(A A^T)`) by conjugate gradients
-    preconditioned with the inverse of the periodic symbol of :math:`A A^T` (see
-    :func:`singular_values`), the row of
+    preconditioned with the inverse of the periodic symbol of :math:`A A^T`
+    (:class:`~deconv_gui.core.preconditioner.SymbolPreconditioner`, the one the
+    pseudo-inverse solver uses), the row of
     :math:`(A^T A + \\lambda I)^{-1} A^T = A^T (A A^T + \\lambda I)^{-1}`
     (:math:`\\lambda` = ``reg``; 0 gives :math:`A^+`). If :math:`A A^T` is singular the
     preconditioner may add a component in :math:`\\mathrm{null}(A^T)`, so when
@@ -337,22 +335,10 @@ def _symbol_pcg(geom, w, pixel, reg, rtol, limit, progress, cancel):
     unit = np.zeros(geom.input_shape)
     unit[pixel] = 1.0
     rhs = forward(unit)
-    symbol = _output_symbol(geom, w)
-    eigenvalues, vectors = np.linalg.eigh(symbol)
-    top = float(eigenvalues.max()) if eigenvalues.size else 0.0
-    if top <= 0:  # zero filter: A = 0, so A⁺ = 0
+    precondition = SymbolPreconditioner(geom, w, reg)
+    if precondition.operator_norm == 0:  # zero filter: A = 0, so A⁺ = 0
         report = SolverReport("pcg-adjoint", 0, 1.0, True, (), "zero filter: A⁺ = 0")
         return np.zeros(geom.output_shape), report
-    inverse = np.einsum(
-        "xyoc,xyc,xypc->xyop",
-        vectors,
-        1.0 / (np.clip(eigenvalues, 0, None) + reg + _SYMBOL_FLOOR * top),
-        vectors.conj(),
-    )
-
-    def precondition(r: np.ndarray) -> np.ndarray:
-        spectrum = np.fft.fft2(r, axes=(0, 1))
-        return np.fft.ifft2(np.einsum("xyop,xyp->xyo", inverse, spectrum), axes=(0, 1)).real
 
     v = np.zeros(geom.output_shape)
     residual = rhs.copy()

@@ -10,7 +10,7 @@ import numpy as np
 from .analysis_metrics import reconstruction_metrics
 from .analysis_rank import _geometry
 from .conv import _forward
-from .geometry import as_float_array, normalize_bias
+from .geometry import as_float_array, centred_output
 from .reconstruct import pinv_reconstruction
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 
@@ -289,13 +289,7 @@ def tikhonov_curve(
     values = _validate_regs(regs)
     geom, w = _geometry(weights, input_shape, stride, padding, dilation)
     target = as_float_array(y, "y").astype(np.float64, copy=False)
-    if target.shape != geom.output_shape:
-        raise ValueError(
-            f"y must have shape {geom.output_shape} for input_shape {geom.input_shape} "
-            f"and this filter, got {target.shape}"
-        )
-    b = normalize_bias(bias, w.shape[3], np.float64)
-    centred = target - b if b is not None else target
+    centred = centred_output(target, geom, bias)
     ref = None
     if reference is not None:
         ref = as_float_array(reference, "reference").astype(np.float64, copy=False)

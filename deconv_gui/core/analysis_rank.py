@@ -12,8 +12,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .geometry import ConvGeometry, normalize_weights
+from .geometry import ConvGeometry, geometry_for
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator
+from .preconditioner import periodic_symbol
 
 __all__ = [
     "DENSE_ENTRY_LIMIT",
@@ -88,14 +89,7 @@ def _geometry(
     weights: Any, input_shape: Any, stride: Hyper, padding: Hyper, dilation: Hyper
 ) -> tuple[ConvGeometry, np.ndarray]:
     """Validate the arguments shared by the analysis functions; weights become float64."""
-    w = normalize_weights(weights)
-    if input_shape is None:
-        raise ValueError("input_shape is required: (H, W, C_in) of one image")
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        raise ValueError(f"input_shape must be a tuple (H, W, C_in), got {input_shape!r}") from None
-    geom = ConvGeometry(shape, w.shape, stride, padding, dilation)
+    geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
     return geom, w.astype(np.float64)
 
 
@@ -269,7 +263,10 @@ def singular_values(
     \\xi \\cdot \\Delta / N}` at each grid frequency :math:`\\xi`, and
     :math:`\\sigma = \\sqrt{\\lambda}`. Borders and padding are ignored, so this is an
     approximation (good in the bulk of the spectrum for large images, loose at the
-    small end); values beyond ``min(equations, unknowns)`` are dropped.
+    small end); values beyond ``min(equations, unknowns)`` are dropped. The kernel
+    :math:`R[s\\Delta]` is measured by applying ``A Aᵀ`` to impulses
+    (:func:`~deconv_gui.core.preconditioner.periodic_symbol`, the same symbol the
+    pseudo-inverse solver's preconditioner inverts).
     """
     if method not in ("auto", "exact", "symbol"):
         raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
@@ -281,44 +278,12 @@ def singular_values(
     return SingularValues(_symbol_singular_values(geom, w), False)
 
 
-def _dilated(w: np.ndarray, dilation: tuple[int, int]) -> np.ndarray:
-    fh, fw, c_in, c_out = w.shape
-    dh, dw = dilation
-    out = np.zeros((dh * (fh - 1) + 1, dw * (fw - 1) + 1, c_in, c_out))
-    out[::dh, ::dw] = w
-    return out
-
-
-def _output_symbol(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
-    """The symbol ``K̂(ξ)`` of ``A Aᵀ`` on the periodic output grid.
-
-    Shape ``(H_out, W_out, C_out, C_out)``, Hermitian at every ``ξ``; see
-    :func:`singular_values` (Notes) for the definition.
-    """
-    wd = _dilated(w, geom.dilation)
-    span_h, span_w = wd.shape[:2]
-    size = (2 * span_h - 1, 2 * span_w - 1)
-    spectrum = np.fft.fft2(wd, s=size, axes=(0, 1))
-    # R[δ, o, o'] = Σ_{r, c} wd[r, c, o] wd[r + δ, c, o'], stored at δ mod size
-    autocorr = np.fft.ifft2(
-        np.einsum("xyco,xycp->xyop", spectrum.conj(), spectrum), axes=(0, 1)
-    ).real
-    h_out, w_out, c_out = geom.output_shape
-    sh, sw = geom.stride
-    kernel = np.zeros((h_out, w_out, c_out, c_out))
-    steps_h = np.arange(-((span_h - 1) // sh), (span_h - 1) // sh + 1)
-    steps_w = np.arange(-((span_w - 1) // sw), (span_w - 1) // sw + 1)
-    for dh_ in steps_h:
-        for dw_ in steps_w:
-            kernel[dh_ % h_out, dw_ % w_out] += autocorr[(sh * dh_) % size[0], (sw * dw_) % size[1]]
-    symbol = np.fft.fft2(kernel, axes=(0, 1))
-    return 0.5 * (symbol + symbol.conj().swapaxes(2, 3))  # Hermitian up to rounding
-
-
 def _symbol_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
     """The periodic symbol approximation described in :func:`singular_values`."""
     c_out = geom.output_shape[2]
-    eigenvalues = np.linalg.eigvalsh(_output_symbol(geom, w).reshape(-1, c_out, c_out)).ravel()
+    eigenvalues = np.linalg.eigvalsh(
+        periodic_symbol(geom, w, onesided=False).reshape(-1, c_out, c_out)
+    ).ravel()
     values = np.sqrt(np.clip(eigenvalues, 0.0, None))
     values = np.sort(values)[::-1][: min(geom.n_equations, geom.n_unknowns)]
     return np.ascontiguousarray(values)

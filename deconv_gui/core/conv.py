@@ -15,7 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import ConvGeometry, as_float_array, normalize_bias, normalize_weights
+from .geometry import (
+    ConvGeometry,
+    as_float_array,
+    check_output_shape,
+    normalize_bias,
+    normalize_weights,
+)
 
 __all__ = ["conv2d", "conv2d_transpose"]
 
@@ -144,11 +150,7 @@ def conv2d_transpose(
             )
         shape = shape[1:]
     geom = ConvGeometry(shape, w.shape, stride, padding, dilation)
-    if yb.shape[1:] != geom.output_shape:
-        raise ValueError(
-            f"y must have shape {geom.output_shape} (the output of input_shape {geom.input_shape} "
-            f"with this filter and geometry), got {yb.shape[1:]}"
-        )
+    check_output_shape(yb.shape[1:], geom)
     dtype = yb.dtype
     x = _adjoint(yb, w.astype(dtype, copy=False), geom)
     return x if batched else x[0]

@@ -16,9 +16,13 @@ __all__ = [
     "ConvGeometry",
     "as_float_array",
     "as_pair",
+    "centred_output",
+    "check_output_shape",
+    "geometry_for",
     "normalize_bias",
     "normalize_weights",
     "output_size",
+    "weights_for",
 ]
 
 Pair = tuple[int, int]
@@ -256,3 +260,61 @@ class ConvGeometry:
         if self.min_nullity:
             text += f" · at least {self.min_nullity:,} dimensions lost"
         return text
+
+
+def geometry_for(
+    weights: Any, input_shape: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1
+) -> tuple[ConvGeometry, np.ndarray]:
+    """Validate a filter and the geometry of one image of ``input_shape``.
+
+    Returns
+    -------
+    (ConvGeometry, numpy.ndarray)
+        The geometry and the 4-D filter from :func:`normalize_weights` (its own dtype).
+
+    Raises
+    ------
+    ValueError
+        On an invalid filter, a missing or malformed ``input_shape`` or bad
+        hyper-parameters (see :class:`ConvGeometry`).
+    """
+    w = normalize_weights(weights)
+    if input_shape is None:
+        raise ValueError("input_shape is required: (H, W, C_in) of one image")
+    return ConvGeometry(input_shape, w.shape, stride, padding, dilation), w
+
+
+def weights_for(geometry: Any, weights: Any) -> np.ndarray:
+    """Validate ``geometry`` (a :class:`ConvGeometry`) and a filter matching its shape.
+
+    Returns the 4-D filter from :func:`normalize_weights` (its own dtype).
+    """
+    if not isinstance(geometry, ConvGeometry):
+        raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
+    w = normalize_weights(weights)
+    if w.shape != geometry.filter_shape:
+        raise ValueError(
+            f"weights shape {w.shape} does not match geometry.filter_shape {geometry.filter_shape}"
+        )
+    return w
+
+
+def check_output_shape(shape: tuple[int, ...], geometry: ConvGeometry, name: str = "y") -> None:
+    """Raise a ``ValueError`` naming ``name`` unless ``shape == geometry.output_shape``."""
+    if tuple(shape) != geometry.output_shape:
+        raise ValueError(
+            f"{name} must have shape {geometry.output_shape} (the output of input_shape "
+            f"{geometry.input_shape} with this filter and geometry), got {tuple(shape)}"
+        )
+
+
+def centred_output(y: Any, geometry: ConvGeometry, bias: Any) -> np.ndarray:
+    """Validate a forward output ``y`` for ``geometry`` and return ``y − b``.
+
+    ``y`` keeps its float dtype (see :func:`as_float_array`); ``bias`` is a scalar,
+    ``(C_out,)`` or None. Raises a ``ValueError`` naming ``y`` or ``bias``.
+    """
+    y_arr = as_float_array(y, "y")
+    check_output_shape(y_arr.shape, geometry)
+    b = normalize_bias(bias, geometry.output_shape[2], y_arr.dtype)
+    return y_arr - b if b is not None else y_arr

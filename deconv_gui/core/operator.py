@@ -8,7 +8,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from .conv import _adjoint, _forward
-from .geometry import ConvGeometry, normalize_weights
+from .geometry import ConvGeometry, weights_for
 
 __all__ = ["DENSE_COLUMN_LIMIT", "ConvOperator"]
 
@@ -37,14 +37,7 @@ class ConvOperator(LinearOperator):
     """
 
     def __init__(self, geometry: ConvGeometry, weights: Any, dtype: Any = None) -> None:
-        if not isinstance(geometry, ConvGeometry):
-            raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
-        w = normalize_weights(weights)
-        if w.shape != geometry.filter_shape:
-            raise ValueError(
-                f"weights shape {w.shape} does not match geometry.filter_shape "
-                f"{geometry.filter_shape}"
-            )
+        w = weights_for(geometry, weights)
         dtype = np.dtype(dtype if dtype is not None else w.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")

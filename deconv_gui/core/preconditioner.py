@@ -30,7 +30,7 @@ import scipy.fft
 from .conv import _adjoint, _forward
 from .geometry import ConvGeometry
 
-__all__ = ["SymbolPreconditioner", "stationary_kernel"]
+__all__ = ["SymbolPreconditioner", "periodic_symbol", "stationary_kernel"]
 
 #: Relative floor of the symbol, ``δ / max K̂``.
 SYMBOL_FLOOR = 1e-6
@@ -60,6 +60,47 @@ def stationary_kernel(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarray
     return responses.transpose(1, 2, 3, 0).copy()  # [u, o, o'] from [o', u, o]
 
 
+def periodic_symbol(
+    geometry: ConvGeometry,
+    weights: np.ndarray,
+    grid: tuple[int, int] | None = None,
+    *,
+    onesided: bool = True,
+) -> np.ndarray:
+    """The symbol ``K̂(ω)`` of ``A Aᵀ``: the DFT of :func:`stationary_kernel` on a periodic grid.
+
+    Parameters
+    ----------
+    geometry : ConvGeometry
+        The operator's geometry.
+    weights : numpy.ndarray
+        The 4-D filter (used in float64).
+    grid : (int, int), optional
+        The periodic grid; default ``(H_out, W_out)``. A kernel wider than the grid
+        wraps around (aliases), as a circulant matrix on that grid would.
+    onesided : bool
+        ``rfft2`` frequencies (``grid[1] // 2 + 1`` columns; enough to apply the
+        operator) or all of them (``fft2``; needed to list every eigenvalue).
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex ``(G_h, G_w or G_w // 2 + 1, C_out, C_out)``, Hermitian at every
+        frequency (made exactly so); for ``C_out = 1`` real up to rounding.
+    """
+    h_out, w_out, c_out = geometry.output_shape
+    grid = (h_out, w_out) if grid is None else (int(grid[0]), int(grid[1]))
+    kernel = stationary_kernel(geometry, np.asarray(weights, dtype=np.float64))
+    lh, lw = kernel.shape[:2]
+    periodic = np.zeros((*grid, c_out, c_out))
+    rows = (np.arange(lh) - lh // 2) % grid[0]
+    cols = (np.arange(lw) - lw // 2) % grid[1]
+    np.add.at(periodic, (rows[:, None], cols[None, :]), kernel)
+    transform = scipy.fft.rfft2 if onesided else scipy.fft.fft2
+    symbol = transform(periodic, axes=(0, 1))
+    return 0.5 * (symbol + np.conj(np.swapaxes(symbol, -1, -2)))
+
+
 class SymbolPreconditioner:
     """``r ↦ (K̂ + (reg + δ) I)⁻¹ r`` by FFT on the (padded) output grid.
 
@@ -68,33 +109,33 @@ class SymbolPreconditioner:
     geometry : ConvGeometry
         The operator's geometry.
     weights : numpy.ndarray
-        The 4-D float64 filter.
+        The 4-D filter (used in float64).
     reg : float
         Tikhonov weight added to the symbol.
+
+    Attributes
+    ----------
+    operator_norm : float
+        ``sqrt(max K̂)``, an upper bound of ``‖A‖``; 0 for an all-zero filter (then
+        the preconditioner is ``1 / (reg or 1)`` times the identity).
     """
 
     def __init__(self, geometry: ConvGeometry, weights: np.ndarray, reg: float = 0.0) -> None:
         h_out, w_out, c_out = geometry.output_shape
-        kernel = stationary_kernel(geometry, np.asarray(weights, dtype=np.float64))
-        lh, lw = kernel.shape[:2]
         self.grid = (scipy.fft.next_fast_len(h_out, True), scipy.fft.next_fast_len(w_out, True))
         self.output_hw = (h_out, w_out)
-        periodic = np.zeros((*self.grid, c_out, c_out))
-        rows = (np.arange(lh) - lh // 2) % self.grid[0]
-        cols = (np.arange(lw) - lw // 2) % self.grid[1]
-        np.add.at(periodic, (rows[:, None], cols[None, :]), kernel)
-        symbol = scipy.fft.rfft2(periodic, axes=(0, 1))
+        symbol = periodic_symbol(geometry, weights, self.grid)
         if c_out == 1:
             values = np.maximum(symbol[..., 0, 0].real, 0.0)
-            top = float(values.max())
-            self.inverse = 1.0 / (values + reg + SYMBOL_FLOOR * top)
-            self.inverse = self.inverse[..., None]
         else:
-            symbol = 0.5 * (symbol + np.conj(np.swapaxes(symbol, -1, -2)))
             values, vectors = np.linalg.eigh(symbol)
             values = np.maximum(values, 0.0)
-            top = float(values.max())
-            scale = 1.0 / (values + reg + SYMBOL_FLOOR * top)
+        top = float(values.max())
+        floor = SYMBOL_FLOOR * top if top > 0 or reg > 0 else 1.0
+        scale = 1.0 / (values + reg + floor)
+        if c_out == 1:
+            self.inverse = scale[..., None]
+        else:
             self.inverse = np.einsum("...ik,...k,...jk->...ij", vectors, scale, vectors.conj())
         self.operator_norm = float(np.sqrt(top))
 

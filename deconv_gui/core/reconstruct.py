@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .conv import _adjoint, _forward, conv2d_transpose
-from .geometry import ConvGeometry, as_float_array, normalize_bias, normalize_weights
+from .geometry import ConvGeometry, centred_output, geometry_for, weights_for
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator
 from .preconditioner import SymbolPreconditioner
 from .solvers import (
@@ -55,17 +55,8 @@ class PinvResult(NamedTuple):
 
 
 def _prepare(y: Any, weights: Any, bias: Any, input_shape: Any, stride, padding, dilation):
-    w = normalize_weights(weights)
-    geom = ConvGeometry(tuple(input_shape), w.shape, stride, padding, dilation)
-    y_arr = as_float_array(y, "y")
-    if y_arr.shape != geom.output_shape:
-        raise ValueError(
-            f"y must have shape {geom.output_shape} for input_shape {geom.input_shape} "
-            f"and this filter, got {y_arr.shape}"
-        )
-    b = normalize_bias(bias, w.shape[3], y_arr.dtype)
-    centred = y_arr - b if b is not None else y_arr
-    return geom, w, centred
+    geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
+    return geom, w, centred_output(y, geom, bias)
 
 
 def transposed_reconstruction(
@@ -102,8 +93,7 @@ def coverage_map(
     dilation: int | tuple[int, int] = 1,
 ) -> np.ndarray:
     """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map)."""
-    w = normalize_weights(weights)
-    geom = ConvGeometry(tuple(input_shape), w.shape, stride, padding, dilation)
+    geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
     ones = np.ones((1, *geom.output_shape), dtype=w.dtype)
     return _adjoint(ones, w, geom)[0]
 
@@ -173,14 +163,7 @@ def make_pinv_solver(
         Call ``solve(y_centred, max_iter)`` on an ``(H_out, W_out, C_out)`` array to
         get ``(x, report)``.
     """
-    if not isinstance(geometry, ConvGeometry):
-        raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
-    w64 = normalize_weights(weights).astype(np.float64)
-    if w64.shape != geometry.filter_shape:
-        raise ValueError(
-            f"weights shape {w64.shape} does not match geometry.filter_shape "
-            f"{geometry.filter_shape}"
-        )
+    w64 = weights_for(geometry, weights).astype(np.float64)
 
     def forward(image: np.ndarray) -> np.ndarray:
         return _forward(image[np.newaxis], w64, geometry)[0]
