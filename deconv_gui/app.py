@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
+
+from .cli import parse_pair as _pair
 
 __all__ = ["CLI_COMMANDS", "build_parser", "main"]
 
 #: First words of ``argv`` that are handed to the command-line interface.
 CLI_COMMANDS: tuple[str, ...] = ("run", "info", "code")
 _SCREENSHOT_TIMEOUT_MS = 60_000
-
-
-def _pair(text: str) -> tuple[int, int]:
-    """``"2"`` → ``(2, 2)``; ``"2,1"`` or ``"2x1"`` → ``(2, 1)``."""
-    parts = text.replace("x", ",").replace("×", ",").split(",")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int or 'h,w', got {text!r}") from None
-    if len(values) == 1:
-        return values[0], values[0]
-    if len(values) == 2:
-        return values[0], values[1]
-    raise argparse.ArgumentTypeError(f"expected an int or 'h,w', got {text!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +76,16 @@ def _apply_arguments(window, args: argparse.Namespace) -> str | None:
     return None
 
 
+def _display_available() -> bool:
+    """False on Linux/BSD with no X11 or Wayland display and no Qt platform chosen.
+
+    Qt's xcb plugin aborts the process when it cannot connect; saying so first is kinder.
+    """
+    if not sys.platform.startswith(("linux", "freebsd")):
+        return True
+    return any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the window (or run a headless command); returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -99,6 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed by argparse
         return int(exc.code or 0)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
+    elif not _display_available():
+        print(
+            "deconv-gui: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set). "
+            "Use --screenshot PATH to render offscreen, or the headless commands "
+            f"{', '.join(CLI_COMMANDS)}.",
+            file=sys.stderr,
+        )
+        return 2
 
     import pyqtgraph as pg
     from PyQt5 import QtWidgets

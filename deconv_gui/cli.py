@@ -22,7 +22,7 @@ import numpy as np
 
 from . import __version__
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_pair"]
 
 PROG = "deconv-gui"
 #: ``--methods`` names; ``forward`` is always computed and accepted for clarity.
@@ -43,9 +43,17 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _pair(text: str) -> tuple[int, int]:
+def parse_pair(text: str) -> tuple[int, int]:
+    """Parse ``"2"`` as ``(2, 2)`` and ``"2,1"``, ``"2x1"`` or ``"2×1"`` as ``(2, 1)``.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If the text is not one integer or two separated by ``,``, ``x`` or ``×``.
+    """
+    parts = text.replace("×", ",").replace("x", ",").split(",")
     try:
-        values = [int(v) for v in text.split(",")]
+        values = [int(v) for v in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}") from None
     if len(values) == 1:
@@ -111,12 +119,12 @@ def _add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> Non
         metavar="PRESET|weights.npy",
         help=f"a preset ({', '.join(PRESETS)}) or a .npy (f_h, f_w, C_in, C_out) array",
     )
-    parser.add_argument("--filter-size", type=_pair, default=(3, 3), metavar="N|H,W")
+    parser.add_argument("--filter-size", type=parse_pair, default=(3, 3), metavar="N|H,W")
     parser.add_argument("--out-channels", type=int, default=1, metavar="C_OUT")
     parser.add_argument("--seed", type=int, default=0, help="seed of random presets")
-    parser.add_argument("--stride", type=_pair, default=(1, 1), metavar="S|SH,SW")
-    parser.add_argument("--padding", type=_pair, default=(0, 0), metavar="P|PH,PW")
-    parser.add_argument("--dilation", type=_pair, default=(1, 1), metavar="D|DH,DW")
+    parser.add_argument("--stride", type=parse_pair, default=(1, 1), metavar="S|SH,SW")
+    parser.add_argument("--padding", type=parse_pair, default=(0, 0), metavar="P|PH,PW")
+    parser.add_argument("--dilation", type=parse_pair, default=(1, 1), metavar="D|DH,DW")
     parser.add_argument("--bias", type=_floats, default=(0.0,), metavar="B|B1,B2,...")
     parser.add_argument(
         "--work-size",
