@@ -11,11 +11,17 @@ from deconv_gui.core import (
     Params,
     Result,
     SolveCancelled,
+    adjoint_dot_test,
     conv2d,
+    coverage_map,
     make_filter,
     normalized_transposed_reconstruction,
+    nullspace_component,
     pinv_reconstruction,
+    reconstruction_metrics,
+    relative_residual,
     run_pipeline,
+    split_components,
     transposed_reconstruction,
 )
 
@@ -58,7 +64,13 @@ def test_pipeline_matches_direct_calls(reg):
     np.testing.assert_array_equal(result.pinv, direct.image)
     assert result.solver == direct.report
     assert result.pinv.dtype == np.float32
-    assert set(result.timings) == {"forward", "transposed", "normalized_transposed", "pinv"}
+    assert set(result.timings) == {
+        "forward",
+        "transposed",
+        "normalized_transposed",
+        "pinv",
+        "metrics",
+    }
     for array in (result.forward_output, result.pinv, result.transposed, result.image):
         assert not array.flags.writeable
 
@@ -121,3 +133,89 @@ def test_bad_image_and_params_type():
         run_pipeline(_image(), {"weights": 1})
     with pytest.raises(ValueError, match="channel"):
         run_pipeline(_image((10, 10, 1)), params)
+
+
+# ---------------------------------------------------------------------------- insight (issue 6)
+def _insight_params(**changes):
+    base = {
+        "weights": make_filter("random", out_channels=1, seed=5),
+        "bias": 0.3,
+        "stride": 2,
+        "padding": 1,
+        "methods": ("transposed", "normalized_transposed", "pinv", "coverage", "nullspace"),
+    }
+    return Params(**{**base, **changes})
+
+
+def test_pipeline_insight_arrays_equal_the_core_functions():
+    image = _image((14, 12, 3)).astype(np.float64)  # 504 unknowns: dense solves
+    params = _insight_params()
+    result = run_pipeline(image, params)
+    hyper = {"stride": 2, "padding": 1, "dilation": 1}
+    np.testing.assert_array_equal(
+        result.coverage, coverage_map(params.weights, input_shape=image.shape, **hyper)
+    )
+    # exact y and reg = 0: the recoverable part IS the pinv panel, nothing solved twice
+    assert result.recoverable is result.pinv
+    np.testing.assert_array_equal(result.nullspace, image - result.pinv)
+    # and it is what the core split computes (two dense solves of the same system:
+    # equal to rounding, 1e-10 absolute on values of order 1)
+    split = split_components(image, params.weights, **hyper)
+    np.testing.assert_allclose(result.nullspace, split.lost, atol=1e-10)
+    np.testing.assert_allclose(
+        result.nullspace, nullspace_component(image, params.weights, **hyper), atol=1e-10
+    )
+    info = result.metrics["split"]
+    assert info["reused_pinv"]
+    assert info["lost_fraction"] == pytest.approx(split.lost_fraction, rel=1e-9)
+    assert info["recoverable_fraction"] ** 2 + info["lost_fraction"] ** 2 == pytest.approx(1)
+    for name in ("coverage", "nullspace", "recoverable"):
+        assert not getattr(result, name).flags.writeable
+    assert {"coverage", "nullspace", "metrics"} <= set(result.timings)
+
+
+def test_pipeline_nullspace_solves_again_when_y_is_noisy():
+    image = _image((14, 12, 3))
+    params = _insight_params(noise_sigma=0.05, noise_seed=3, methods=("pinv", "nullspace"))
+    result = run_pipeline(image, params)
+    # the pipeline runs in the image's dtype (float32 here): same weights, same solve
+    split = split_components(image, params.weights.astype(np.float32), stride=2, padding=1)
+    np.testing.assert_array_equal(result.recoverable, split.recoverable)
+    np.testing.assert_array_equal(result.nullspace, split.lost)
+    assert not result.metrics["split"]["reused_pinv"]
+    assert result.coverage is None  # not requested
+
+
+def test_pipeline_metrics_equal_the_core_functions():
+    image = _image((16, 16, 3))
+    params = _insight_params(noise_sigma=0.01)
+    result = run_pipeline(image, params)
+    hyper = {"stride": 2, "padding": 1, "dilation": 1}
+    scores = result.metrics["reconstructions"]
+    assert set(scores) == {"transposed", "normalized_transposed", "pinv"}
+    for name, entry in scores.items():
+        estimate = getattr(result, name)
+        expected = reconstruction_metrics(image, estimate)
+        assert entry["psnr"] == expected["psnr"] and entry["ssim"] == expected["ssim"]
+        assert entry["relative_residual"] == relative_residual(
+            estimate, result.forward_output, params.weights.astype(np.float32), params.bias, **hyper
+        )
+    assert scores["pinv"]["iterations"] == result.solver.iterations
+    assert scores["transposed"]["iterations"] is None
+    assert result.metrics["adjoint_dot_test"] == adjoint_dot_test(
+        params.weights, input_shape=image.shape, **hyper
+    )
+    assert result.metrics["adjoint_dot_test"] < 1e-12  # float64 dot test: rounding level
+    with pytest.raises(TypeError):
+        result.metrics["adjoint_dot_test"] = 0.0  # read-only
+
+
+def test_pipeline_skips_ssim_on_large_images():
+    from deconv_gui.core.pipeline import SSIM_PIXEL_LIMIT
+
+    side = int(np.sqrt(SSIM_PIXEL_LIMIT)) + 1
+    image = _image((side, side, 1))
+    result = run_pipeline(image, Params(weights=make_filter("box", in_channels=1), stride=2))
+    entry = result.metrics["reconstructions"]["transposed"]
+    assert entry["ssim"] is None and "SSIM skipped" in entry["notes"][0]
+    assert entry["psnr"] == reconstruction_metrics(image, result.transposed)["psnr"]

@@ -14,19 +14,37 @@ from typing import Any
 
 import numpy as np
 
+from .analysis_lost import split_components
+from .analysis_metrics import adjoint_dot_test, reconstruction_metrics, relative_residual
 from .conv import conv2d
 from .geometry import ConvGeometry, as_float_array, as_pair, normalize_bias, normalize_weights
 from .reconstruct import (
+    coverage_map,
     normalized_transposed_reconstruction,
     pinv_reconstruction,
     transposed_reconstruction,
 )
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 
-__all__ = ["METHODS", "Params", "Result", "prepare_image", "run_pipeline"]
+__all__ = [
+    "INSIGHT_METHODS",
+    "METHODS",
+    "SSIM_PIXEL_LIMIT",
+    "Params",
+    "Result",
+    "prepare_image",
+    "run_pipeline",
+]
 
 #: Reconstructions the pipeline can compute, in display order.
 METHODS: tuple[str, ...] = ("transposed", "normalized_transposed", "pinv")
+#: What else ``Params.methods`` may ask for (issue 6): ``"coverage"`` (``Aᵀ1``) and
+#: ``"nullspace"`` (the split ``x = A⁺Ax + (x − A⁺Ax)``). Kept out of :data:`METHODS`,
+#: which lists the reconstructions (the window makes one checkbox per entry).
+INSIGHT_METHODS: tuple[str, ...] = ("coverage", "nullspace")
+#: SSIM is computed for images of at most this many pixels (``H·W``); above it costs
+#: ~0.1 s per panel on a 512×512 image, so only PSNR is given (with a note).
+SSIM_PIXEL_LIMIT = 256 * 256
 
 
 def _frozen_array(array: np.ndarray) -> np.ndarray:
@@ -49,8 +67,8 @@ class Params:
     stride, padding, dilation : int or (int, int)
         Stored as ``(h, w)`` pairs.
     methods : sequence of str
-        Which reconstructions to compute, from :data:`METHODS`. The forward output is
-        always computed.
+        What to compute, from :data:`METHODS` and :data:`INSIGHT_METHODS`. The
+        forward output and :attr:`Result.metrics` are always computed.
     reg : float
         Tikhonov weight for the pseudo-inverse (0 = exact minimum-norm pseudo-inverse).
     rtol : float
@@ -95,10 +113,11 @@ class Params:
         set_(self, "padding", as_pair(self.padding, "padding", minimum=0))
         set_(self, "dilation", as_pair(self.dilation, "dilation", minimum=1))
         methods = (self.methods,) if isinstance(self.methods, str) else tuple(self.methods)
-        unknown = [m for m in methods if m not in METHODS]
+        known = METHODS + INSIGHT_METHODS
+        unknown = [m for m in methods if m not in known]
         if unknown:
-            raise ValueError(f"methods must be among {', '.join(METHODS)}; unknown: {unknown}")
-        set_(self, "methods", tuple(m for m in METHODS if m in methods))
+            raise ValueError(f"methods must be among {', '.join(known)}; unknown: {unknown}")
+        set_(self, "methods", tuple(m for m in known if m in methods))
         for name, low, strict in (("reg", 0.0, False), ("rtol", 0.0, True)):
             value = getattr(self, name)
             try:
@@ -165,6 +184,14 @@ class Result:
         The pseudo-inverse solve's report (iterations, relative residual, converged).
     timings : Mapping[str, float]
         Seconds spent in each stage, by stage name.
+    coverage : numpy.ndarray or None
+        ``Aᵀ1`` ``(H, W, C_in)``: how much filter weight touches each input pixel
+        (method ``"coverage"``).
+    nullspace, recoverable : numpy.ndarray or None
+        ``x − A⁺Ax`` (what no method can recover) and ``A⁺Ax`` (what ``y`` determines),
+        ``(H, W, C_in)`` (method ``"nullspace"``).
+    metrics : Mapping[str, Any]
+        Read-only quality numbers, always computed (see :func:`run_pipeline`).
     """
 
     params: Params
@@ -176,6 +203,10 @@ class Result:
     pinv: np.ndarray | None = None
     solver: SolverReport | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    coverage: np.ndarray | None = None
+    nullspace: np.ndarray | None = None
+    recoverable: np.ndarray | None = None
+    metrics: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def prepare_image(image: Any) -> np.ndarray:
@@ -217,6 +248,16 @@ def run_pipeline(
     Returns
     -------
     Result
+        ``metrics`` holds (all read-only mappings): ``"reconstructions"``, for each
+        reconstruction computed, ``psnr``/``ssim``/``data_range``/``ssim_win_size``/
+        ``notes`` from :func:`reconstruction_metrics` against the input (PSNR only,
+        with a note, above :data:`SSIM_PIXEL_LIMIT` pixels), ``relative_residual``
+        ``‖A x̂ − (y − b)‖ / ‖y − b‖`` (:func:`relative_residual`), ``iterations``
+        (the solve's, None for direct methods) and ``seconds``;
+        ``"adjoint_dot_test"``, the relative mismatch of :func:`adjoint_dot_test`
+        (float64); ``"split"`` (None without ``"nullspace"``): ``lost_fraction`` and
+        ``recoverable_fraction`` (norms as fractions of ``‖x‖``), ``iterations``,
+        ``converged`` and ``reused_pinv``.
 
     Raises
     ------
@@ -225,6 +266,13 @@ def run_pipeline(
         the argument).
     SolveCancelled
         When ``cancel`` fired; nothing partial is returned.
+
+    Notes
+    -----
+    ``"nullspace"`` needs ``A⁺Ax``. When the measurement is exact (``noise_sigma =
+    0``) and ``reg = 0``, the pseudo-inverse panel ``A⁺(y − b) = A⁺Ax`` is reused;
+    otherwise one more solve runs on the noise-free ``Ax`` (with this ``rtol`` and
+    ``max_iter``, reporting ``progress`` too).
     """
     if not isinstance(params, Params):
         raise ValueError(f"params must be a Params, got {type(params).__name__}")
@@ -276,6 +324,21 @@ def run_pipeline(
         )
         outputs["pinv"], outputs["solver"] = solved.image, solved.report
         timings["pinv"] = time.perf_counter() - start
+    if "coverage" in params.methods:
+        check_cancel()
+        start = time.perf_counter()
+        outputs["coverage"] = coverage_map(weights, input_shape=x.shape, **hyper)
+        timings["coverage"] = time.perf_counter() - start
+    split_info: dict[str, Any] | None = None
+    if "nullspace" in params.methods:
+        check_cancel()
+        start = time.perf_counter()
+        split_info = _split(x, weights, params, outputs, progress, cancel)
+        timings["nullspace"] = time.perf_counter() - start
+    check_cancel()
+    start = time.perf_counter()
+    metrics = _metrics(x, y, weights, params, outputs, timings, split_info)
+    timings["metrics"] = time.perf_counter() - start
     for array in (x, y, *(v for v in outputs.values() if isinstance(v, np.ndarray))):
         array.flags.writeable = False
     return Result(
@@ -284,5 +347,107 @@ def run_pipeline(
         image=x,
         forward_output=y,
         timings=MappingProxyType(timings),
+        metrics=metrics,
         **outputs,
     )
+
+
+def _split(
+    x: np.ndarray,
+    weights: np.ndarray,
+    params: Params,
+    outputs: dict[str, Any],
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+) -> dict[str, Any]:
+    """Fill ``outputs`` with ``recoverable`` and ``nullspace``; return the split's numbers.
+
+    With an exact measurement (no noise) and ``reg = 0``, ``A⁺(y − b) = A⁺Ax``: the
+    pseudo-inverse panel already is the recoverable part, so it is reused.
+    """
+    pinv = outputs.get("pinv")
+    reuse = pinv is not None and params.noise_sigma == 0 and params.reg == 0
+    if reuse:
+        report = outputs["solver"]
+        recoverable = pinv
+        lost = (x.astype(np.float64) - pinv.astype(np.float64)).astype(x.dtype)
+    else:
+        split = split_components(
+            x,
+            weights,
+            stride=params.stride,
+            padding=params.padding,
+            dilation=params.dilation,
+            rtol=params.rtol,
+            max_iter=params.max_iter,
+            progress=progress,
+            cancel=cancel,
+        )
+        report, recoverable, lost = split.report, split.recoverable, split.lost
+    outputs["recoverable"], outputs["nullspace"] = recoverable, lost
+    norm = float(np.linalg.norm(x.astype(np.float64)))
+
+    def fraction(part: np.ndarray) -> float:
+        return float(np.linalg.norm(part.astype(np.float64))) / norm if norm > 0 else 0.0
+
+    return {
+        "recoverable_fraction": fraction(recoverable),
+        "lost_fraction": fraction(lost),
+        "iterations": int(report.iterations),
+        "converged": bool(report.converged),
+        "reused_pinv": bool(reuse),
+    }
+
+
+def _psnr_only(reference: np.ndarray, estimate: np.ndarray) -> dict[str, Any]:
+    """PSNR without SSIM, for images above :data:`SSIM_PIXEL_LIMIT` pixels."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    ref = reference.astype(np.float64)
+    est = estimate.astype(np.float64)
+    data_range = float(ref.max() - ref.min())
+    out: dict[str, Any] = {"psnr": None, "ssim": None, "data_range": data_range}
+    out["ssim_win_size"] = None
+    if data_range <= 0:
+        out["notes"] = ("the reference is constant (data range 0): PSNR and SSIM are undefined",)
+        return out
+    if np.array_equal(ref, est):
+        out["psnr"] = float("inf")
+    else:
+        out["psnr"] = float(peak_signal_noise_ratio(ref, est, data_range=data_range))
+    pixels = ref.shape[0] * ref.shape[1]
+    out["notes"] = (
+        f"SSIM skipped: {pixels:,} pixels > {SSIM_PIXEL_LIMIT:,} (too slow to be live)",
+    )
+    return out
+
+
+def _metrics(
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    params: Params,
+    outputs: dict[str, Any],
+    timings: Mapping[str, float],
+    split_info: dict[str, Any] | None,
+) -> Mapping[str, Any]:
+    """The read-only :attr:`Result.metrics` mapping (see :func:`run_pipeline`)."""
+    hyper = {"stride": params.stride, "padding": params.padding, "dilation": params.dilation}
+    small = x.shape[0] * x.shape[1] <= SSIM_PIXEL_LIMIT
+    scores: dict[str, Any] = {}
+    for name in METHODS:
+        estimate = outputs.get(name)
+        if estimate is None or estimate.shape != x.shape:
+            continue
+        entry = dict(reconstruction_metrics(x, estimate) if small else _psnr_only(x, estimate))
+        entry["relative_residual"] = relative_residual(estimate, y, weights, params.bias, **hyper)
+        report = outputs.get("solver") if name == "pinv" else None
+        entry["iterations"] = None if report is None else int(report.iterations)
+        entry["seconds"] = timings.get(name)
+        scores[name] = MappingProxyType(entry)
+    metrics: dict[str, Any] = {
+        "reconstructions": MappingProxyType(scores),
+        "adjoint_dot_test": adjoint_dot_test(params.weights, input_shape=x.shape, **hyper),
+        "split": None if split_info is None else MappingProxyType(split_info),
+    }
+    return MappingProxyType(metrics)
