@@ -16,10 +16,24 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from ..core import Result
 from .display import DisplaySpec, data_range, display_spec, fmt
 
-__all__ = ["PANEL_NAMES", "ImagePanel", "PanelGrid"]
+__all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "ImagePanel", "PanelGrid"]
 
 #: Panel names, in reading order.
-PANEL_NAMES: tuple[str, ...] = ("input", "forward", "transposed", "normalized_transposed", "pinv")
+PANEL_NAMES: tuple[str, ...] = (
+    "input",
+    "forward",
+    "transposed",
+    "normalized_transposed",
+    "pinv",
+    "coverage",
+    "nullspace",
+    "recoverable",
+)
+#: The "lost information" panels (issue 6), drawn in a third row when computed.
+INSIGHT_PANELS: tuple[str, ...] = ("coverage", "recoverable", "nullspace")
+_RECONSTRUCTION_PANELS = ("transposed", "normalized_transposed", "pinv")
+# panels not in image units: never drawn with the shared levels
+_OWN_LEVELS = ("forward", "coverage", "nullspace")
 
 _TEXT: dict[str, tuple[str, str, str]] = {
     # name: (title, subtitle, kind)
@@ -44,6 +58,22 @@ _TEXT: dict[str, tuple[str, str, str]] = {
         "the minimum-norm image with A x = y − b exactly; what y cannot see is set to 0",
         "reconstruction",
     ),
+    "coverage": (
+        "Coverage  Aᵀ1",
+        "how much filter weight touches each input pixel; a checkerboard when the "
+        "kernel size is not a multiple of the stride",
+        "adjoint",
+    ),
+    "nullspace": (
+        "Lost  x − A⁺Ax",
+        "the null-space part of the input: A maps it to 0, so no method can recover it",
+        "signed",
+    ),
+    "recoverable": (
+        "Recoverable  A⁺Ax",
+        "the part of the input that y determines (its projection on the row space of A)",
+        "reconstruction",
+    ),
 }
 _TIKHONOV = (
     "Tikhonov  (AᵀA + λI)⁻¹Aᵀ(y − b)",
@@ -57,6 +87,18 @@ def _colormap(name: str) -> pg.ColorMap:
         colors = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
         return pg.ColorMap(np.linspace(0.0, 1.0, len(colors)), colors)
     return pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
+
+
+def _signed_spec(data: np.ndarray) -> DisplaySpec:
+    """Symmetric levels ``±m`` so that 0 is white (one channel) or mid-grey (RGB)."""
+    array = data if data.ndim == 3 else data[:, :, np.newaxis]
+    image = array[:, :, 0] if array.shape[2] == 1 else array[:, :, :3]
+    low, high = data_range(image)
+    m = max(abs(low), abs(high)) or 1.0
+    values = f"values {fmt(low)} … {fmt(high)}"
+    if image.ndim == 2:
+        return DisplaySpec(image, (-m, m), "diverging", f"blue < 0 < red, ±{fmt(m)} ({values})")
+    return DisplaySpec(image, (-m, m), "rgb", f"0 = mid-grey, ±{fmt(m)} per channel ({values})")
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -75,9 +117,12 @@ class ImagePanel(QtWidgets.QFrame):
         The user dragged the levels of this panel.
     channelChanged(int)
         The user picked another channel to draw (several output channels).
+    clicked(str, int, int)
+        Panel name, row and column of a left click on the image.
     """
 
     hovered = QtCore.pyqtSignal(str, int, int)
+    clicked = QtCore.pyqtSignal(str, int, int)
     levelsEdited = QtCore.pyqtSignal(str, float, float)
     channelChanged = QtCore.pyqtSignal(int)
 
@@ -90,6 +135,8 @@ class ImagePanel(QtWidgets.QFrame):
         self.spec: DisplaySpec | None = None
         self._updating = False
         self._labels: list[pg.TextItem] = []
+        self.overlay_items: list[QtWidgets.QGraphicsItem] = []
+        self.overlay_pixels: tuple[np.ndarray, np.ndarray] | None = None
         self.setObjectName(f"panel_{name}")
         self.setFrameShape(QtWidgets.QFrame.StyledPanel)
 
@@ -118,6 +165,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.graphics.addItem(self.histogram, row=0, col=1)
         self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.graphics.setToolTip(
             "Scroll to zoom, drag to pan, F to fit. Drag the histogram handles on the "
             "right to change the levels."
@@ -257,6 +305,78 @@ class ImagePanel(QtWidgets.QFrame):
             low, high = self.histogram.getLevels()
             self.levelsEdited.emit(self.name, float(low), float(high))
 
+    def pixel_at(self, scene_pos: QtCore.QPointF) -> tuple[int, int] | None:
+        """The ``(row, col)`` of the image pixel at a scene position, or None."""
+        if self.data is None or not self.view.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view.mapSceneToView(scene_pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        h, w = self.data.shape[:2]
+        return (row, col) if 0 <= row < h and 0 <= col < w else None
+
+    def _on_mouse_clicked(self, event: object) -> None:
+        if event.button() != QtCore.Qt.LeftButton:  # type: ignore[attr-defined]
+            return
+        pixel = self.pixel_at(event.scenePos())  # type: ignore[attr-defined]
+        if pixel is not None:
+            self.clicked.emit(self.name, *pixel)
+
+    # -- overlay (click to inspect) --------------------------------------------------------
+    def set_overlay(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        *,
+        labels: list[str] | None = None,
+        color: str = "#ffd54a",
+        outline: bool = True,
+    ) -> None:
+        """Mark pixels ``(rows[k], cols[k])`` with squares (and ``labels[k]`` in them).
+
+        A rectangle around all of them stays visible when the pixels are too small to
+        see at the current zoom.
+        """
+        self.clear_overlay()
+        rows, cols = np.asarray(rows, dtype=float), np.asarray(cols, dtype=float)
+        self.overlay_pixels = (rows.astype(int), cols.astype(int))
+        if rows.size == 0:
+            return
+        pen = pg.mkPen(color, width=2)
+        pen.setCosmetic(True)
+        squares = pg.ScatterPlotItem(
+            x=cols + 0.5,
+            y=rows + 0.5,
+            symbol="s",
+            size=0.92,
+            pxMode=False,
+            pen=pen,
+            brush=pg.mkBrush(255, 213, 74, 50),
+        )
+        items: list[QtWidgets.QGraphicsItem] = [squares]
+        if outline:
+            box = QtWidgets.QGraphicsRectItem(
+                cols.min() - 0.5, rows.min() - 0.5, np.ptp(cols) + 2, np.ptp(rows) + 2
+            )
+            dashed = pg.mkPen(color, width=1, style=QtCore.Qt.DashLine)
+            dashed.setCosmetic(True)
+            box.setPen(dashed)
+            items.append(box)
+        for k, text in enumerate(labels or []):
+            label = pg.TextItem(text, color=color, anchor=(0.5, 0.5), fill=(0, 0, 0, 170))
+            label.setPos(cols[k] + 0.5, rows[k] + 0.5)
+            items.append(label)
+        for item in items:
+            item.setZValue(20)
+            self.view.addItem(item)
+        self.overlay_items = items
+
+    def clear_overlay(self) -> None:
+        """Remove the inspection markers."""
+        for item in self.overlay_items:
+            self.view.removeItem(item)
+        self.overlay_items = []
+        self.overlay_pixels = None
+
     def _on_mouse_moved(self, pos: QtCore.QPointF) -> None:
         if self.data is None or not self.view.sceneBoundingRect().contains(pos):
             self.hovered.emit(self.name, -1, -1)
@@ -277,9 +397,12 @@ class PanelGrid(QtWidgets.QWidget):
     -------
     hovered(str, int, int)
         Forwarded from the panels.
+    clicked(str, int, int)
+        Forwarded from the panels (left click on a pixel).
     """
 
     hovered = QtCore.pyqtSignal(str, int, int)
+    clicked = QtCore.pyqtSignal(str, int, int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -292,14 +415,15 @@ class PanelGrid(QtWidgets.QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
         base = self.panels["input"].view
-        for name in ("transposed", "normalized_transposed", "pinv"):
+        for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
             self.panels[name].view.setXLink(base)
             self.panels[name].view.setYLink(base)
         for panel in self.panels.values():
             panel.hovered.connect(self.hovered)
+            panel.clicked.connect(self.clicked)
             panel.levelsEdited.connect(self._on_levels_edited)
         self.panels["forward"].channelChanged.connect(lambda _: self.redraw())
-        for name in ("normalized_transposed",):
+        for name in ("normalized_transposed", *INSIGHT_PANELS):
             self.panels[name].setVisible(False)
         self._arrange()
 
@@ -338,16 +462,19 @@ class PanelGrid(QtWidgets.QWidget):
                 self._grid.setColumnStretch(col, 1)
             self._grid.setRowStretch(0, 1)
             return
-        recon = [n for n in names if n not in ("input", "forward")]
-        columns = max(2, len(recon))
+        recon = [n for n in names if n in _RECONSTRUCTION_PANELS]
+        insight = [n for n in names if n in INSIGHT_PANELS]
+        columns = max(2, len(recon), len(insight))
         self._grid.addWidget(self.panels["input"], 0, 0)
         self._grid.addWidget(self.panels["forward"], 0, 1, 1, columns - 1)
-        for col, name in enumerate(recon):
-            self._grid.addWidget(self.panels[name], 1, col)
+        for row, group in ((1, recon), (2, insight)):
+            for col, name in enumerate(group):
+                self._grid.addWidget(self.panels[name], row, col)
         for col in range(columns):
             self._grid.setColumnStretch(col, 1)
         self._grid.setRowStretch(0, 1)
         self._grid.setRowStretch(1, 1 if recon else 0)
+        self._grid.setRowStretch(2, 1 if insight else 0)
 
     # -- drawing ---------------------------------------------------------------------------
     def set_scaling(self, scaling: str) -> None:
@@ -374,8 +501,14 @@ class PanelGrid(QtWidgets.QWidget):
             self.panels["pinv"].set_title(_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
         else:
             self.panels["pinv"].set_title(_TEXT["pinv"][0], _TEXT["pinv"][1])
+        split = result.metrics.get("split") if result.metrics else None
+        for name, key in (("nullspace", "lost_fraction"), ("recoverable", "recoverable_fraction")):
+            title = _TEXT[name][0]
+            if split is not None:
+                title += f"  ·  {100 * split[key]:.1f} % of ‖x‖"
+            self.panels[name].set_title(title)
         before = self.visible_names()
-        for name in ("transposed", "normalized_transposed", "pinv"):
+        for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
             self.panels[name].setVisible(getattr(result, name) is not None)
         if self.visible_names() != before:
             self._arrange()
@@ -396,12 +529,15 @@ class PanelGrid(QtWidgets.QWidget):
             if data is None:
                 panel.clear()
                 continue
+            if panel.kind == "signed":
+                panel.show_array(data, _signed_spec(data))
+                continue
             spec = display_spec(
                 data,
                 panel.kind,
                 scaling=self.scaling,
                 reference_range=reference,
-                shared_levels=shared if name not in ("forward",) else None,
+                shared_levels=shared if name not in _OWN_LEVELS else None,
                 channel=self.forward_channel,
             )
             panel.show_array(data, spec)
@@ -412,8 +548,8 @@ class PanelGrid(QtWidgets.QWidget):
             panel.fit()
 
     def _on_levels_edited(self, name: str, low: float, high: float) -> None:
-        if not self.shared_levels or name == "forward":
+        if not self.shared_levels or name in _OWN_LEVELS:
             return
         for other, panel in self.panels.items():
-            if other not in (name, "forward") and panel.data is not None:
+            if other != name and other not in _OWN_LEVELS and panel.data is not None:
                 panel.set_levels(low, high)
