@@ -19,7 +19,11 @@ from .. import __version__
 from ..core import Params, Result
 from ..io import FILE_EXTENSIONS, SAMPLES, LoadedImage, convert_image, load_image, load_sample
 from ..io import resize_long_side as _resize
+from ..io.session import SESSION_SUFFIX
+from . import export_actions, session_actions
 from . import settings as stored
+from .code_dialog import CodeDialog, snippet_image_path
+from .export_dialog import ExportDialog
 from .filter_editor import FilterEditor
 from .geometry_editor import GeometryEditor
 from .image_controls import ImageControls
@@ -35,6 +39,7 @@ __all__ = ["DEBOUNCE_MS", "MainWindow"]
 #: Delay between the last edit and the computation.
 DEBOUNCE_MS = 150
 _MESSAGE_MS = 12_000  # how long a message stays in the bar above the panels
+_SESSION_FILTER = f"Deconvolution sessions (*{SESSION_SUFFIX});;JSON files (*.json);;All files (*)"
 _FILE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{e}" for e in FILE_EXTENSIONS))
 
 
@@ -157,8 +162,14 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.state_label = QtWidgets.QLabel("starting…")
         self.state_label.setToolTip("What the computation is doing")
+        self._open_folder_target: Path | None = None
+        self.open_folder_button = QtWidgets.QToolButton()
+        self.open_folder_button.setText("Open export folder…")
+        self.open_folder_button.setVisible(False)
+        self.open_folder_button.clicked.connect(self._open_folder)
         bar = self.statusBar()
         bar.addWidget(self.readout, 1)
+        bar.addPermanentWidget(self.open_folder_button)
         bar.addPermanentWidget(self.state_label)
 
     def _connect_controls(self) -> None:
@@ -347,7 +358,10 @@ class MainWindow(QtWidgets.QMainWindow):
         if mime is not None and mime.hasUrls():
             for url in mime.urls():
                 if url.isLocalFile():
-                    return self.load_path(url.toLocalFile())
+                    path = url.toLocalFile()
+                    if path.lower().endswith(SESSION_SUFFIX):
+                        return self.open_session(path)
+                    return self.load_path(path)
         if mime is not None and mime.hasImage():
             try:
                 raw = qimage_to_array(QtGui.QImage(mime.imageData()))
@@ -425,12 +439,128 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------------------ files
     def export(self) -> None:
-        """File → Export… (for now: a PNG picture of the panels)."""
+        """File → Export…: ask where and what (:class:`ExportDialog`), then :meth:`export_to`."""
+        if self.result is None:
+            self.show_message("Nothing to export yet: wait until the panels show a result.")
+            return
+        dialog = self.make_export_dialog()
+        if dialog.exec_() != QtWidgets.QDialog.Accepted:
+            return
+        choices = dialog.choices()
+        stored.set_export_choices(self.settings, choices.to_settings())
+        self.export_to(
+            choices.folder,
+            panels=choices.panels,
+            formats=choices.formats,
+            figure=choices.figure,
+        )
+
+    def make_export_dialog(self) -> ExportDialog:
+        """The export dialog, filled with the current panels and the remembered choices."""
+        return ExportDialog(
+            stored.folder_for(self.settings, "export"),
+            export_actions.available_panels(self),
+            stored.export_choices(self.settings),
+            parent=self,
+        )
+
+    def export_to(
+        self,
+        folder: str | Path,
+        *,
+        panels=None,
+        formats=("npy", "tif", "png"),
+        figure: bool = True,
+        overwrite: bool = False,
+    ) -> list[Path] | None:
+        """Write the current result into ``folder``; the files written, or None (message shown).
+
+        Parameters
+        ----------
+        folder : str or Path
+            An existing, writable folder.
+        panels : iterable of str, optional
+            Export panel names (default: every panel of the result), see
+            :data:`~deconv_gui.io.export.PANELS`.
+        formats : iterable of str
+            Among ``"npy"``, ``"tif"`` and ``"png"`` (the PNG is the panel as displayed).
+        figure : bool
+            Also write ``figure.png`` and ``figure.svg`` (the panels side by side).
+        overwrite : bool
+            Replace existing files without asking. Otherwise existing files lead to an
+            "Overwrite N files?" question, and nothing is written on No.
+        """
+        return export_actions.export_to(
+            self, folder, panels=panels, formats=formats, figure=figure, overwrite=overwrite
+        )
+
+    def offer_open_folder(self, folder: Path) -> None:
+        """Show the "Open folder" button in the status bar for ``folder``."""
+        self._open_folder_target = folder
+        self.open_folder_button.setToolTip(f"Open {folder} in the file manager")
+        self.open_folder_button.setVisible(True)
+
+    def _open_folder(self) -> None:
+        if self._open_folder_target is not None:
+            url = QtCore.QUrl.fromLocalFile(str(self._open_folder_target))
+            QtGui.QDesktopServices.openUrl(url)
+
+    # ------------------------------------------------------------------------------ sessions
+    def save_session_dialog(self) -> None:
+        """File → Save Session…: pick a ``*.deconv.json`` file, then :meth:`save_session_to`."""
+        start = Path(stored.folder_for(self.settings, "session")) / f"session{SESSION_SUFFIX}"
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export a picture of the panels", "panels.png", "PNG image (*.png)"
+            self, "Save session", str(start), _SESSION_FILTER
         )
         if path:
-            self.save_panels_png(path)
+            self.save_session_to(path)
+
+    def save_session_to(self, path: str | Path) -> Path | None:
+        """Save image source, filter, geometry, options, work size and view options to ``path``."""
+        return session_actions.save_session_to(self, path)
+
+    def open_session_dialog(self) -> None:
+        """File → Open Session…: pick a ``*.deconv.json`` file, then :meth:`open_session`."""
+        start = stored.folder_for(self.settings, "session")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open session", start, _SESSION_FILTER
+        )
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str | Path) -> bool:
+        """Restore a session file; see :func:`.session_actions.open_session_from`."""
+        return session_actions.open_session_from(self, path)
+
+    # ------------------------------------------------------------------------------ code
+    def copy_as_code(self) -> None:
+        """Edit → Copy as code: the NumPy / API / PyTorch scripts of the current set-up."""
+        dialog = self.make_code_dialog()
+        if dialog is not None:
+            dialog.exec_()
+
+    def make_code_dialog(self) -> CodeDialog | None:
+        """The "Copy as code" dialog for the current set-up (None, with a message, if invalid)."""
+        if self.loaded is None:
+            self.show_message("Load an image first.")
+            return None
+        try:
+            params = self.current_params()
+            params.geometry(self.loaded.pixels.shape)
+        except ValueError as exc:
+            self.show_message(f"No code for invalid settings: {exc}")
+            return None
+        kind, value = self._origin
+        source = str(value) if kind == "file" else ""
+        dialog = CodeDialog(
+            params,
+            self.loaded.pixels,
+            snippet_image_path(source, self.loaded.pixels.shape),
+            stored.folder_for(self.settings, "code"),
+            parent=self,
+        )
+        dialog.folderUsed.connect(lambda f: stored.set_folder_for(self.settings, "code", f))
+        return dialog
 
     def save_panels_png(self, path: str | Path) -> bool:
         """Save a picture of the panels and the metrics strip."""

@@ -31,6 +31,9 @@ class WindowActions:
     scaling_auto: QtWidgets.QAction
     about: QtWidgets.QAction
     recent_menu: QtWidgets.QMenu
+    save_session: QtWidgets.QAction
+    open_session: QtWidgets.QAction
+    copy_code: QtWidgets.QAction
 
 
 def _action(
@@ -53,7 +56,7 @@ def _action(
 
 
 def build_menus(window: MainWindow) -> WindowActions:
-    """Create the File, View and Help menus and the toolbar of ``window``."""
+    """Create the File, Edit, View and Help menus and the toolbar of ``window``."""
     keys = QtGui.QKeySequence
     a_open = _action(
         window,
@@ -66,8 +69,37 @@ def build_menus(window: MainWindow) -> WindowActions:
         window, "&Paste image", "Use the image on the clipboard", window.paste_image, keys.Paste
     )
     a_export = _action(
-        window, "&Export…", "Save a PNG picture of the panels", window.export, "Ctrl+E"
+        window,
+        "&Export…",
+        "Write the panels (PNG as displayed, .npy, 32-bit TIFF), a comparison figure and "
+        "params.json into a folder (Ctrl+E)",
+        window.export,
+        "Ctrl+E",
     )
+    a_save_session = _action(
+        window,
+        "&Save session…",
+        "Save the image source, filter, geometry, options and view to a .deconv.json file (Ctrl+S)",
+        window.save_session_dialog,
+        keys.Save,
+    )
+    a_open_session = _action(
+        window,
+        "Open sess&ion…",
+        "Restore a .deconv.json session: image, filter, geometry, options and view (Ctrl+Shift+O)",
+        window.open_session_dialog,
+        "Ctrl+Shift+O",
+    )
+    a_code = _action(
+        window,
+        "Copy as &code…",
+        "Show NumPy, deconv_gui and PyTorch scripts that reproduce the forward output and "
+        "the transposed reconstruction (Ctrl+Shift+C)",
+        window.copy_as_code,
+        "Ctrl+Shift+C",
+    )
+    a_export.setIconText("Export")
+    a_code.setIconText("Copy as code")
     a_quit = _action(window, "&Quit", "Quit the application", window.close, "Ctrl+Q")
     a_fit = _action(
         window, "&Fit view", "Zoom every panel to show the whole image", window.fit_view, "F"
@@ -124,9 +156,16 @@ def build_menus(window: MainWindow) -> WindowActions:
         action = samples.addAction(name)
         action.triggered.connect(lambda _=False, n=name: window.load_sample(n))
     file_menu.addSeparator()
+    file_menu.addAction(a_open_session)
+    file_menu.addAction(a_save_session)
+    file_menu.addSeparator()
     file_menu.addAction(a_export)
     file_menu.addSeparator()
     file_menu.addAction(a_quit)
+
+    edit_menu = bar.addMenu("&Edit")
+    edit_menu.addAction(a_paste)
+    edit_menu.addAction(a_code)
 
     view_menu = bar.addMenu("&View")
     view_menu.addAction(a_fit)
@@ -146,7 +185,7 @@ def build_menus(window: MainWindow) -> WindowActions:
     toolbar = window.addToolBar("Main")
     toolbar.setObjectName("main_toolbar")
     toolbar.setMovable(False)
-    for action in (a_open, a_paste, a_export):
+    for action in (a_open, a_paste, a_export, a_code):
         toolbar.addAction(action)
     toolbar.addSeparator()
     toolbar.addWidget(QtWidgets.QLabel(" Layout: "))
@@ -164,16 +203,19 @@ def build_menus(window: MainWindow) -> WindowActions:
     toolbar.addAction(a_fit)
 
     return WindowActions(
-        a_open,
-        a_paste,
-        a_export,
-        a_quit,
-        a_fit,
-        a_grid,
-        a_row,
-        a_shared,
-        a_clip,
-        a_auto,
-        a_about,
-        recent,
+        open=a_open,
+        paste=a_paste,
+        export=a_export,
+        quit=a_quit,
+        fit=a_fit,
+        layout_grid=a_grid,
+        layout_row=a_row,
+        shared_levels=a_shared,
+        scaling_clip=a_clip,
+        scaling_auto=a_auto,
+        about=a_about,
+        recent_menu=recent,
+        save_session=a_save_session,
+        open_session=a_open_session,
+        copy_code=a_code,
     )

@@ -16,11 +16,15 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_RECENT",
     "add_recent",
+    "export_choices",
+    "folder_for",
     "last_directory",
     "make_settings",
     "recent_files",
     "restore_window",
     "save_window",
+    "set_export_choices",
+    "set_folder_for",
 ]
 
 log = logging.getLogger("deconv_gui")
@@ -51,6 +55,39 @@ def add_recent(settings: QtCore.QSettings, path: str) -> None:
 def last_directory(settings: QtCore.QSettings) -> str:
     """The folder of the last opened file (or the home folder)."""
     return str(settings.value("last_directory", str(Path.home())))
+
+
+def folder_for(settings: QtCore.QSettings, purpose: str) -> str:
+    """The folder last used for ``purpose`` ("export", "session", "code"...), if it still exists.
+
+    Falls back to the folder of the last opened image, then the home folder.
+    """
+    value = settings.value(f"folders/{purpose}")
+    if isinstance(value, str) and value and Path(value).is_dir():
+        return value
+    return last_directory(settings)
+
+
+def set_folder_for(settings: QtCore.QSettings, purpose: str, folder: str | Path) -> None:
+    """Remember ``folder`` for ``purpose`` (see :func:`folder_for`)."""
+    settings.setValue(f"folders/{purpose}", str(folder))
+
+
+def export_choices(settings: QtCore.QSettings) -> dict:
+    """The last export dialog's choices: ``{"panels": [...], "formats": [...], "figure": bool}``.
+
+    Empty when nothing (valid) was stored.
+    """
+    try:
+        value = json.loads(str(settings.value("export/choices", "{}")))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def set_export_choices(settings: QtCore.QSettings, choices: dict) -> None:
+    """Remember the export dialog's choices (JSON-serialisable)."""
+    settings.setValue("export/choices", json.dumps(choices))
 
 
 def _bool(value: object) -> bool:

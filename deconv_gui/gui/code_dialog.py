@@ -1,0 +1,221 @@
+"""Edit → Copy as code: the current set-up as a NumPy, deconv_gui-API or PyTorch script.
+
+The scripts come from :func:`deconv_gui.io.snippets.make_snippet`; this dialog shows
+them read-only in a monospace editor, copies one to the clipboard, saves it as ``.py``,
+and can save the input image as the ``.npy`` file the scripts load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from ..core import Params
+from ..io.session import atomic_write_bytes
+from ..io.snippets import make_snippet
+
+__all__ = ["LANGUAGE_TABS", "PLACEHOLDER_IMAGE", "CodeDialog", "npy_bytes", "snippet_image_path"]
+
+#: Tab label and tooltip per snippet language, in tab order.
+LANGUAGE_TABS: dict[str, tuple[str, str]] = {
+    "numpy": ("NumPy", "NumPy only: conv2d and its adjoint written out in a few lines"),
+    "api": ("deconv_gui API", "NumPy with deconv_gui.core.conv2d / conv2d_transpose"),
+    "torch": (
+        "PyTorch",
+        "torch.nn.functional.conv2d / conv_transpose2d (weights HWIO → OIHW, output_padding)",
+    ),
+}
+#: The image path the scripts use when the image did not come from a usable .npy file.
+PLACEHOLDER_IMAGE = "input.npy"
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """``array`` in NumPy's ``.npy`` format (no pickle)."""
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+class CodeDialog(QtWidgets.QDialog):
+    """Tabs with the scripts, and Copy / Save as .py / Save input as .npy buttons.
+
+    Parameters
+    ----------
+    params : Params
+        The current set-up.
+    image : numpy.ndarray
+        The image as used (the input panel), ``(H, W, C)``.
+    image_path : str
+        The ``.npy`` path the scripts load; :data:`PLACEHOLDER_IMAGE` when the image
+        is not in such a file yet (the dialog then offers to save it).
+    start_folder : str
+        Where the save dialogs open.
+    parent : QWidget, optional
+
+    Signals
+    -------
+    folderUsed(str)
+        A file was saved into this folder (the window remembers it).
+    """
+
+    folderUsed = QtCore.pyqtSignal(str)
+
+    def __init__(
+        self,
+        params: Params,
+        image: np.ndarray,
+        image_path: str = PLACEHOLDER_IMAGE,
+        start_folder: str = "",
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Copy as code")
+        self.params = params
+        self.image = image
+        self.image_path = image_path
+        self.start_folder = start_folder or str(Path.home())
+        self.editors: dict[str, QtWidgets.QPlainTextEdit] = {}
+        self.tabs = QtWidgets.QTabWidget()
+        font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
+        font.setPointSize(max(font.pointSize(), 9))
+        for index, (lang, (label, tip)) in enumerate(LANGUAGE_TABS.items()):
+            editor = QtWidgets.QPlainTextEdit()
+            editor.setReadOnly(True)
+            editor.setFont(font)
+            editor.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
+            editor.setToolTip("Read-only: copy it, or save it as a .py file")
+            self.editors[lang] = editor
+            self.tabs.addTab(editor, label)
+            self.tabs.setTabToolTip(index, tip)
+
+        self.path_label = QtWidgets.QLabel()
+        self.path_label.setWordWrap(True)
+        self.path_label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.copy_button = QtWidgets.QPushButton("&Copy")
+        self.copy_button.setToolTip("Copy the whole script of the open tab to the clipboard")
+        self.copy_button.clicked.connect(self.copy_current)
+        self.save_button = QtWidgets.QPushButton("&Save as .py…")
+        self.save_button.setToolTip("Write the script of the open tab to a Python file (Ctrl+S)")
+        self.save_button.setShortcut(QtGui.QKeySequence.Save)
+        self.save_button.clicked.connect(self._save_code_dialog)
+        self.input_button = QtWidgets.QPushButton("Save &input as .npy…")
+        self.input_button.setToolTip(
+            "Save the input panel (the image as used: converted and resized) as the .npy "
+            "file the scripts load, and point IMAGE_PATH at it"
+        )
+        self.input_button.clicked.connect(self._save_input_dialog)
+        close = QtWidgets.QPushButton("Close")
+        close.setToolTip("Close this dialog (Esc)")
+        close.clicked.connect(self.reject)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.input_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.path_label)
+        layout.addLayout(buttons)
+        self.resize(860, 640)
+        self._refresh()
+
+    # -- content -------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        shape = tuple(self.image.shape)
+        for lang, editor in self.editors.items():
+            editor.setPlainText(make_snippet(lang, self.params, shape, image_path=self.image_path))
+        if self.image_path == PLACEHOLDER_IMAGE:
+            self.path_label.setText(
+                f"The scripts load the image from <b>{PLACEHOLDER_IMAGE}</b>: save the input "
+                "with <i>Save input as .npy…</i> (or File → Export, which writes input.npy)."
+            )
+        else:
+            self.path_label.setText(f"The scripts load the image from <b>{self.image_path}</b>.")
+
+    def text(self, language: str | None = None) -> str:
+        """The script of ``language`` (default: the open tab)."""
+        if language is None:
+            language = list(self.editors)[self.tabs.currentIndex()]
+        return self.editors[language].toPlainText()
+
+    def select(self, language: str) -> None:
+        """Open the tab of ``language`` (one of :data:`LANGUAGE_TABS`)."""
+        self.tabs.setCurrentIndex(list(self.editors).index(language))
+
+    # -- actions -------------------------------------------------------------------------
+    def copy_current(self) -> str:
+        """Put the open tab's script on the clipboard and return it."""
+        text = self.text()
+        QtWidgets.QApplication.clipboard().setText(text)
+        self.copy_button.setText("&Copied ✓")
+        return text
+
+    def save_code_to(self, path: str | Path) -> Path | None:
+        """Write the open tab's script to ``path`` (``.py`` appended if missing)."""
+        path = Path(path)
+        if path.suffix != ".py":
+            path = path.with_name(path.name + ".py")
+        return self._write(path, self.text().encode("utf-8"))
+
+    def save_input_to(self, path: str | Path) -> Path | None:
+        """Save the image as ``.npy`` at ``path`` and make the scripts load it."""
+        path = Path(path)
+        if path.suffix != ".npy":
+            path = path.with_name(path.name + ".npy")
+        written = self._write(path, npy_bytes(self.image))
+        if written is not None:
+            self.image_path = str(written.resolve())
+            self._refresh()
+        return written
+
+    def _write(self, path: Path, data: bytes) -> Path | None:
+        try:
+            written = atomic_write_bytes(path, data)
+        except ValueError as exc:
+            QtWidgets.QMessageBox.warning(self, "Could not save", str(exc))
+            return None
+        self.folderUsed.emit(str(written.resolve().parent))
+        self.start_folder = str(written.resolve().parent)
+        return written
+
+    def _save_code_dialog(self) -> None:
+        lang = list(self.editors)[self.tabs.currentIndex()]
+        default = str(Path(self.start_folder) / f"deconv_{lang}.py")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save the script", default, "Python script (*.py)"
+        )
+        if path:
+            self.save_code_to(path)
+
+    def _save_input_dialog(self) -> None:
+        default = str(Path(self.start_folder) / PLACEHOLDER_IMAGE)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save the input image", default, "NumPy array (*.npy)"
+        )
+        if path:
+            self.save_input_to(path)
+
+
+def snippet_image_path(source: str, image_shape: Sequence[int]) -> str:
+    """The ``.npy`` file a script can load for an image from ``source``.
+
+    ``source`` itself when it is a ``.npy`` file holding a float array of exactly the
+    shape used (no conversion or resizing happened), else :data:`PLACEHOLDER_IMAGE`.
+    """
+    path = Path(source) if source else None
+    if path is None or path.suffix.lower() != ".npy" or not path.is_file():
+        return PLACEHOLDER_IMAGE
+    try:
+        stored = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return PLACEHOLDER_IMAGE
+    shape = stored.shape if stored.ndim == 3 else (*stored.shape, 1)
+    if stored.dtype.kind != "f" or tuple(shape) != tuple(image_shape):
+        return PLACEHOLDER_IMAGE
+    return str(path.resolve())

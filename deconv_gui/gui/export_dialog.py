@@ -1,0 +1,187 @@
+"""File → Export…: a dialog that only collects choices (folder, panels, formats, figure).
+
+The writing is done by :meth:`~deconv_gui.gui.main_window.MainWindow.export_to`, which
+tests call directly; this dialog never touches the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PyQt5 import QtCore, QtWidgets
+
+__all__ = ["FORMAT_LABELS", "ExportChoices", "ExportDialog"]
+
+#: Export formats with their label and tooltip, in the order of the dialog.
+FORMAT_LABELS: dict[str, tuple[str, str]] = {
+    "png": (
+        "PNG, as displayed",
+        "8-bit RGB picture of each panel with its current levels and colormap, "
+        "one pixel per data pixel (no zoom)",
+    ),
+    "npy": (
+        "NumPy .npy (raw float array)",
+        "The panel's data exactly, as an (H, W, C) float array: np.load(path)",
+    ),
+    "tif": (
+        "32-bit float TIFF",
+        "The panel's data as float32 (H, W, C) TIFF, readable by Fiji/ImageJ and tifffile",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ExportChoices:
+    """What the user chose in the export dialog.
+
+    Attributes
+    ----------
+    folder : str
+        The destination folder.
+    panels : tuple of str
+        Export panel names (see :data:`~deconv_gui.io.export.PANELS`).
+    formats : tuple of str
+        Among ``"png"``, ``"npy"``, ``"tif"``.
+    figure : bool
+        Also write the comparison figure (``figure.png`` and ``figure.svg``).
+    """
+
+    folder: str
+    panels: tuple[str, ...]
+    formats: tuple[str, ...]
+    figure: bool
+
+    def to_settings(self) -> dict:
+        """The choices worth remembering (not the folder, which is stored on its own)."""
+        return {"panels": list(self.panels), "formats": list(self.formats), "figure": self.figure}
+
+
+class ExportDialog(QtWidgets.QDialog):
+    """Choose where and what to export.
+
+    Parameters
+    ----------
+    folder : str
+        The folder shown first (the last one used).
+    panels : sequence of (name, label)
+        The panels of the current result: export name and the title shown to the user.
+    remembered : dict, optional
+        The last choices (``panels``, ``formats``, ``figure``); all panels and formats
+        are checked when missing.
+    parent : QWidget, optional
+    """
+
+    def __init__(
+        self,
+        folder: str,
+        panels: Sequence[tuple[str, str]],
+        remembered: dict | None = None,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export the panels")
+        remembered = remembered or {}
+        chosen_panels = set(remembered.get("panels", [name for name, _ in panels]))
+        chosen_formats = set(remembered.get("formats", list(FORMAT_LABELS)))
+
+        self.folder_edit = QtWidgets.QLineEdit(folder)
+        self.folder_edit.setToolTip("The folder the files are written to (it must exist)")
+        self.folder_edit.setMinimumWidth(360)
+        browse = QtWidgets.QPushButton("&Browse…")
+        browse.setToolTip("Pick the export folder")
+        browse.clicked.connect(self._browse)
+        folder_row = QtWidgets.QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+
+        self.panel_checks: dict[str, QtWidgets.QCheckBox] = {}
+        panel_box = QtWidgets.QGroupBox("Panels")
+        panel_layout = QtWidgets.QVBoxLayout(panel_box)
+        for name, label in panels:
+            check = QtWidgets.QCheckBox(label)
+            check.setToolTip(f"Write the files of this panel, named {name}.<format>")
+            check.setChecked(name in chosen_panels or not chosen_panels & {n for n, _ in panels})
+            check.toggled.connect(self._update_ok)
+            self.panel_checks[name] = check
+            panel_layout.addWidget(check)
+
+        self.format_checks: dict[str, QtWidgets.QCheckBox] = {}
+        format_box = QtWidgets.QGroupBox("Formats")
+        format_layout = QtWidgets.QVBoxLayout(format_box)
+        for fmt, (label, tip) in FORMAT_LABELS.items():
+            check = QtWidgets.QCheckBox(label)
+            check.setToolTip(tip)
+            check.setChecked(fmt in chosen_formats)
+            check.toggled.connect(self._update_ok)
+            self.format_checks[fmt] = check
+            format_layout.addWidget(check)
+        format_layout.addStretch(1)
+
+        self.figure_check = QtWidgets.QCheckBox(
+            "Also save the comparison &figure (figure.png + figure.svg)"
+        )
+        self.figure_check.setToolTip(
+            "The chosen panels side by side with their titles and scaling notes, "
+            "as a PNG picture and an SVG drawing (pyqtgraph's exporters)"
+        )
+        self.figure_check.setChecked(bool(remembered.get("figure", True)))
+        self.figure_check.toggled.connect(self._update_ok)
+        sidecar = QtWidgets.QLabel(
+            "<i>params.json</i> is always written: every parameter, the filter weights, "
+            "the image source with its SHA-256, the version and the metrics."
+        )
+        sidecar.setWordWrap(True)
+        sidecar.setObjectName("exportNote")
+        sidecar.setStyleSheet("color: #555;")
+
+        self.buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel
+        )
+        ok = self.buttons.button(QtWidgets.QDialogButtonBox.Ok)
+        ok.setText("&Export")
+        ok.setToolTip("Write the files (you are asked before any file is replaced)")
+        self.buttons.button(QtWidgets.QDialogButtonBox.Cancel).setToolTip("Write nothing")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.folder_edit.textChanged.connect(self._update_ok)
+
+        choices_row = QtWidgets.QHBoxLayout()
+        choices_row.addWidget(panel_box, 3)
+        choices_row.addWidget(format_box, 2)
+        form = QtWidgets.QVBoxLayout(self)
+        form.addWidget(QtWidgets.QLabel("<b>Folder</b>"))
+        form.addLayout(folder_row)
+        form.addSpacing(6)
+        form.addLayout(choices_row)
+        form.addWidget(self.figure_check)
+        form.addSpacing(4)
+        form.addWidget(sidecar)
+        form.addWidget(self.buttons)
+        self._update_ok()
+
+    def _browse(self) -> None:
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self, "Export folder", self.folder_edit.text() or str(Path.home())
+        )
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def _update_ok(self, *_args: object) -> None:
+        choices = self.choices()
+        ready = bool(choices.folder and choices.panels and (choices.formats or choices.figure))
+        self.buttons.button(QtWidgets.QDialogButtonBox.Ok).setEnabled(ready)
+
+    def choices(self) -> ExportChoices:
+        """The current choices."""
+        return ExportChoices(
+            folder=self.folder_edit.text().strip(),
+            panels=tuple(n for n, c in self.panel_checks.items() if c.isChecked()),
+            formats=tuple(f for f, c in self.format_checks.items() if c.isChecked()),
+            figure=self.figure_check.isChecked(),
+        )
+
+    def sizeHint(self) -> QtCore.QSize:
+        hint = super().sizeHint()
+        return QtCore.QSize(max(hint.width(), 560), hint.height())
