@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .conv import _adjoint, _forward
-from .geometry import ConvGeometry, as_float_array, normalize_bias, normalize_weights
+from .geometry import as_float_array, centred_output, geometry_for
 
 __all__ = ["adjoint_dot_test", "reconstruction_metrics", "relative_residual"]
 
@@ -137,16 +137,9 @@ def relative_residual(
     x = as_float_array(estimate, "estimate").astype(np.float64, copy=False)
     if x.ndim != 3:
         raise ValueError(f"estimate must have shape (H, W, C_in), got shape {x.shape}")
-    w = normalize_weights(weights).astype(np.float64)
-    geom = ConvGeometry(x.shape, w.shape, stride, padding, dilation)
-    target = as_float_array(y, "y").astype(np.float64, copy=False)
-    if target.shape != geom.output_shape:
-        raise ValueError(
-            f"y must have shape {geom.output_shape} (the output for an estimate of shape "
-            f"{x.shape}), got {target.shape}"
-        )
-    b = normalize_bias(bias, w.shape[3], np.float64)
-    centred = target - b if b is not None else target
+    geom, w = geometry_for(weights, x.shape, stride, padding, dilation)
+    w = w.astype(np.float64)
+    centred = centred_output(as_float_array(y, "y").astype(np.float64, copy=False), geom, bias)
     residual = float(np.linalg.norm(_forward(x[None], w, geom)[0] - centred))
     scale = float(np.linalg.norm(centred))
     if scale == 0:
@@ -189,8 +182,8 @@ def adjoint_dot_test(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    w = normalize_weights(weights).astype(dtype)
-    geom = ConvGeometry(tuple(input_shape), w.shape, stride, padding, dilation)
+    geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
+    w = w.astype(dtype)
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((1, *geom.input_shape)).astype(dtype)
     y = rng.standard_normal((1, *geom.output_shape)).astype(dtype)
