@@ -228,11 +228,25 @@ class ImagePanel(QtWidgets.QFrame):
             self.histogram.setLevels(*spec.levels)
         finally:
             self._updating = False
-        self.subtitle_label.setText(f"{self.description}<br><i>{spec.note}</i>")
+        self._show_subtitle()
         self._refresh_title()
         self._annotate(data)
         if reset_view:
             self.fit()
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact: the subtitle shows only the scaling note (the description stays a tooltip)."""
+        self.compact = bool(compact)
+        self._show_subtitle()
+
+    def _show_subtitle(self) -> None:
+        note = "" if self.spec is None else f"<i>{self.spec.note}</i>"
+        if getattr(self, "compact", False):
+            self.subtitle_label.setText(note)
+        else:
+            self.subtitle_label.setText(
+                f"{self.description}<br>{note}" if note else self.description
+            )
 
     def set_levels(self, low: float, high: float) -> None:
         """Set the levels without emitting :attr:`levelsEdited`."""
@@ -510,9 +524,16 @@ class PanelGrid(QtWidgets.QWidget):
         before = self.visible_names()
         for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
             self.panels[name].setVisible(getattr(result, name) is not None)
-        if self.visible_names() != before:
+        changed = self.visible_names() != before
+        if changed:
+            compact = any(not self.panels[n].isHidden() for n in INSIGHT_PANELS)
+            for panel in self.panels.values():
+                panel.set_compact(compact)
             self._arrange()
         self.redraw()
+        if changed:  # linked views: refit once the new layout has its sizes
+            self.fit_all()
+            QtCore.QTimer.singleShot(0, self.fit_all)
 
     def redraw(self) -> None:
         """Draw the current result again with the current scaling and levels settings."""

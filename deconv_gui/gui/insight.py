@@ -1,0 +1,221 @@
+"""The "Insight" menu and views (issue 6), installed on a :class:`MainWindow`.
+
+:func:`install_insight` connects only to the window's public attributes and
+signals (``resultShown``, ``panels``, ``geometry_editor``, ``current_params``,
+``menuBar()``, ``addDockWidget``): it adds the Insight menu, the "lost information"
+panels toggle, rank and nullity in the arithmetic box (computed off the GUI thread),
+click-to-inspect with its dock, and the dialogs (spectrum, check my code, the
+question's example). Nothing here does math: it calls ``deconv_gui.core``.
+"""
+
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from ..core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT, Result, rank_bounds, rank_info
+from ..core.pipeline import INSIGHT_METHODS
+from .insight_inspect import InspectDock, Inspector
+from .insight_jobs import JobRunner
+
+__all__ = ["Insight", "install_insight"]
+
+
+def _rank_is_cheap_to_bound(result: Result) -> bool:
+    geom = result.geometry
+    n = geom.n_unknowns
+    return n > DENSE_COLUMN_LIMIT or n * geom.n_equations > DENSE_ENTRY_LIMIT
+
+
+class Insight(QtCore.QObject):
+    """Everything the Insight menu adds to one window (kept as ``window.insight``)."""
+
+    def __init__(self, window: QtWidgets.QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dialogs: dict[str, QtWidgets.QWidget] = {}
+        self.rank_text = ""
+        self._rank_for: Result | None = None
+        self.rank_jobs = JobRunner(self)
+        self.rank_jobs.finished.connect(self._on_rank)
+        self.rank_jobs.failed.connect(lambda _rid, msg: self._show_rank(f"rank: {msg}"))
+        self.dock = InspectDock(window)
+        self.dock.setVisible(False)
+        window.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
+        self.inspector = Inspector(window, self.dock)
+        self._wrap_params()
+        self._build_menu()
+        self._escape = QtWidgets.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key_Escape), window)
+        self._escape.setContext(QtCore.Qt.WindowShortcut)
+        self._escape.activated.connect(self.inspector.clear)
+        window.resultShown.connect(self._on_result)
+        window.installEventFilter(self)
+        if window.result is not None:
+            self._on_result(window.result)
+
+    # -- building --------------------------------------------------------------------------
+    def _wrap_params(self) -> None:
+        """Ask the pipeline for the insight arrays while the panels toggle is on."""
+        plain = self.window.current_params
+
+        def current_params():
+            params = plain()
+            if not self.panels_action.isChecked():
+                return params
+            extra = ("normalized_transposed", *INSIGHT_METHODS)
+            return params.replace(methods=(*params.methods, *extra))
+
+        self.window.current_params = current_params
+
+    def _action(self, text: str, tip: str, slot, shortcut: str | None = None, checkable=False):
+        action = QtWidgets.QAction(text, self.window)
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        if shortcut:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+        (action.toggled if checkable else action.triggered).connect(slot)
+        return action
+
+    def _build_menu(self) -> None:
+        self.panels_action = self._action(
+            "Show &lost-information panels",
+            "Add a row of panels: the coverage Aᵀ1, the recoverable part A⁺Ax and the "
+            "lost part x − A⁺Ax of the input, and the normalised transposed result",
+            self.set_panels_visible,
+            "Ctrl+I",
+            checkable=True,
+        )
+        self.inspect_action = self._action(
+            "Show the &Inspect dock",
+            "Click a pixel of a panel to see what it is linked to; Esc clears",
+            self.dock.setVisible,
+            checkable=True,
+        )
+        self.dock.visibilityChanged.connect(self.inspect_action.setChecked)
+        self.seed_action = self._action(
+            "The &question's 7×7×3 example",
+            "Load the seed question's toy image and filter (stride 2, no padding) and show "
+            "A, Aᵀ and A⁺ as matrices",
+            self.open_seed_example,
+        )
+        self.check_action = self._action(
+            "&Check my code…",
+            "Load a .npy your own code produced and compare it with this app's forward "
+            "output or transposed reconstruction",
+            self.open_check_dialog,
+        )
+        self.question_action = self._action(
+            "The question's &deConv",
+            "Run the asker's deConv loop on the current y and show how it departs from Aᵀ(y − b)",
+            self.open_question_deconv,
+        )
+        self.spectrum_action = self._action(
+            "&Spectrum and regularisation…",
+            "Singular values of A with the current reg, and an L-curve / PSNR-versus-reg plot",
+            self.open_spectrum,
+        )
+        menu = self.window.menuBar().addMenu("&Insight")
+        menu.setToolTipsVisible(True)
+        for action in (self.panels_action, self.inspect_action, None, self.seed_action):
+            menu.addSeparator() if action is None else menu.addAction(action)
+        menu.addSeparator()
+        for action in (self.check_action, self.question_action, None, self.spectrum_action):
+            menu.addSeparator() if action is None else menu.addAction(action)
+        self.menu = menu
+
+    # -- panels and rank -------------------------------------------------------------------
+    def set_panels_visible(self, visible: bool) -> None:
+        """Show (compute) or hide the lost-information panels; recomputes."""
+        if self.panels_action.isChecked() != bool(visible):
+            self.panels_action.setChecked(bool(visible))  # re-enters through toggled
+            return
+        self.window.schedule_update()
+
+    def _on_result(self, result: Result) -> None:
+        if self.inspector.selection is not None:
+            self.inspector.inspect(*self.inspector.selection)
+        if _rank_is_cheap_to_bound(result):
+            self.rank_jobs.cancel()
+            self._show_rank(rank_bounds(result.geometry).describe(), result)
+            return
+        params, geom = result.params, result.geometry
+        self._rank_for = result
+        self._show_rank("rank: computing…", result)
+
+        def job(_cancel, _progress):
+            return rank_info(
+                params.weights,
+                input_shape=geom.input_shape,
+                stride=params.stride,
+                padding=params.padding,
+                dilation=params.dilation,
+            )
+
+        self.rank_jobs.submit(job)
+
+    def _on_rank(self, _rid: int, info: object) -> None:
+        self._show_rank(info.describe(), self._rank_for)  # type: ignore[attr-defined]
+
+    def _show_rank(self, text: str, result: Result | None = None) -> None:
+        result = result if result is not None else self.window.result
+        if result is None or result is not self.window.result:
+            return
+        self.rank_text = text
+        self.window.geometry_editor.show_arithmetic(f"{result.geometry.describe()} · {text}")
+
+    # -- dialogs (each in its own module, imported when first opened) ----------------------
+    def open_seed_example(self) -> None:
+        from .insight_seed import open_seed_example
+
+        open_seed_example(self)
+
+    def open_check_dialog(self) -> QtWidgets.QWidget:
+        from .insight_check import CheckDialog
+
+        return self._show_dialog("check", lambda: CheckDialog(self.window))
+
+    def open_question_deconv(self) -> QtWidgets.QWidget:
+        dialog = self.open_check_dialog()
+        dialog.run_question_deconv()
+        return dialog
+
+    def open_spectrum(self) -> QtWidgets.QWidget:
+        from .insight_spectrum import SpectrumWindow
+
+        return self._show_dialog("spectrum", lambda: SpectrumWindow(self.window))
+
+    def _show_dialog(self, key: str, make) -> QtWidgets.QWidget:
+        dialog = self.dialogs.get(key)
+        if dialog is None:
+            dialog = make()
+            self.dialogs[key] = dialog
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    # -- teardown --------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop every background job and close the dialogs (the window is closing)."""
+        self.rank_jobs.shutdown()
+        self.inspector.shutdown()
+        for dialog in self.dialogs.values():
+            stop = getattr(dialog, "shutdown", None)
+            if stop is not None:
+                stop()
+            dialog.close()
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.window and event.type() == QtCore.QEvent.Close:
+            self.shutdown()
+        return False
+
+
+def install_insight(window: QtWidgets.QMainWindow) -> Insight:
+    """Add the Insight menu, panels, inspector and dialogs to ``window``.
+
+    Returns the :class:`Insight` (also stored as ``window.insight``). Call once, after
+    the window is built.
+    """
+    insight = Insight(window)
+    window.insight = insight
+    return insight

@@ -1,0 +1,234 @@
+"""Click to inspect: receptive fields, the outputs that touch a pixel, and rows of ``A⁺``.
+
+Clicking an output pixel (forward panel) marks the input pixels it reads, with the
+filter value of each tap written in it for small filters. Clicking an input-sized
+panel marks the output pixels that touched that pixel; in the pseudo-inverse panel
+the row of ``A⁺`` for that pixel (the "effective kernel") is computed by a background
+job and drawn in the "Inspect" dock. Esc clears. All math is in ``deconv_gui.core``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtWidgets
+
+from ..core import Result, effective_kernel, receptive_field, touching_outputs
+from .display import fmt
+from .insight_jobs import JobRunner
+from .panels import _colormap
+
+__all__ = ["LABEL_TAP_LIMIT", "InspectDock", "Inspector"]
+
+#: Filters with at most this many taps get their values written on the marked pixels.
+LABEL_TAP_LIMIT = 49
+#: ... on images of at most this many pixels (the labels have a fixed screen size).
+LABEL_IMAGE_LIMIT = 64 * 64
+_INPUT_SIZED = ("input", "transposed", "normalized_transposed", "pinv", "coverage")
+_INPUT_SIZED += ("nullspace", "recoverable")
+
+
+class InspectDock(QtWidgets.QDockWidget):
+    """The "Inspect" dock: what the last click showed, and the row of ``A⁺`` as an image."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__("Inspect", parent)
+        self.setObjectName("inspect_dock")
+        self.kernel: np.ndarray | None = None
+        holder = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(holder)
+        column.setContentsMargins(4, 4, 4, 4)
+        self.text = QtWidgets.QLabel(
+            "Click a pixel of the forward output to see the input pixels it reads, or a "
+            "pixel of a reconstruction to see which outputs touched it. Esc clears."
+        )
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(QtCore.Qt.RichText)
+        self.text.setToolTip("What the last click on a panel showed")
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("#15171a")
+        self.graphics.setMinimumSize(220, 220)
+        self.graphics.setToolTip(
+            "Row of A⁺ for the clicked input pixel, on the output grid: the pseudo-inverse "
+            "value there is Σ (this image) ⊙ (y − b). Blue < 0 < red. Unlike Aᵀ's row "
+            "(just the filter), it spreads over the whole output."
+        )
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.item.setLookupTable(_colormap("diverging").getLookupTable(nPts=256))
+        self.view.addItem(self.item)
+        column.addWidget(self.text)
+        column.addWidget(self.graphics, 1)
+        self.setWidget(holder)
+
+    def show_text(self, html: str) -> None:
+        """Replace the explanation."""
+        self.text.setText(html)
+
+    def show_kernel(self, kernel: np.ndarray | None, channel: int = 0) -> None:
+        """Draw one output channel of an effective kernel ``(H_out, W_out, C_out)``."""
+        self.kernel = kernel
+        if kernel is None:
+            self.item.clear()
+            return
+        image = kernel[:, :, min(channel, kernel.shape[2] - 1)]
+        m = float(np.abs(image).max()) or 1.0
+        self.item.setImage(image, autoLevels=False, levels=(-m, m))
+        self.view.autoRange(padding=0.02)
+
+
+class Inspector(QtCore.QObject):
+    """Connects panel clicks to overlays and the effective-kernel job.
+
+    Parameters
+    ----------
+    window : MainWindow
+        Its ``panels`` (a :class:`PanelGrid`) and ``result`` are used.
+    dock : InspectDock
+        Where the effective kernel goes.
+    """
+
+    def __init__(self, window: QtWidgets.QMainWindow, dock: InspectDock) -> None:
+        super().__init__(window)
+        self.window = window
+        self.dock = dock
+        self.jobs = JobRunner(self)
+        self.jobs.finished.connect(self._on_kernel)
+        self.jobs.failed.connect(self._on_kernel_failed)
+        self.jobs.progress.connect(self._on_kernel_progress)
+        self.selection: tuple[str, int, int] | None = None
+        self._kernel_request: tuple | None = None
+        window.panels.clicked.connect(self.inspect)
+
+    # -- entry points ----------------------------------------------------------------------
+    def inspect(self, panel: str, row: int, col: int) -> None:
+        """Show what pixel ``(row, col)`` of ``panel`` is linked to."""
+        result: Result | None = self.window.result
+        if result is None:
+            return
+        self.clear()
+        self.selection = (panel, row, col)
+        geom = result.geometry
+        shapes = {
+            "input_shape": geom.input_shape,
+            "filter_shape": geom.filter_shape,
+            "stride": geom.stride,
+            "padding": geom.padding,
+            "dilation": geom.dilation,
+        }
+        panels = self.window.panels
+        if panel == "forward":
+            links = receptive_field((row, col), **shapes)
+            small = geom.input_shape[0] * geom.input_shape[1] <= LABEL_IMAGE_LIMIT
+            labels = (
+                self._tap_labels(result, links)
+                if small and links.rows.size <= LABEL_TAP_LIMIT
+                else None
+            )
+            panels.panel("input").set_overlay(links.rows, links.cols, labels=labels)
+            panels.panel("forward").set_overlay([row], [col], color="#7fdbff", outline=False)
+            clipped = (
+                f"; {links.clipped_taps} tap(s) fall in the zero padding"
+                if links.clipped_taps
+                else ""
+            )
+            self.dock.show_text(
+                f"<b>Output y[{row}, {col}]</b> reads {links.rows.size} input pixel(s) "
+                f"(marked on the input, all {geom.input_shape[2]} channel(s)){clipped}. "
+                "The numbers are the filter taps that multiply them."
+            )
+            self.dock.show_kernel(None)
+            return
+        if panel not in _INPUT_SIZED:
+            return
+        links = touching_outputs((row, col), **shapes)
+        panels.panel("forward").set_overlay(links.rows, links.cols)
+        panels.panel(panel).set_overlay([row], [col], color="#7fdbff", outline=False)
+        if panel != "input":
+            panels.panel("input").set_overlay([row], [col], color="#7fdbff", outline=False)
+        touched = (
+            f"was touched by {links.rows.size} output pixel(s) (marked on the forward output)"
+            if links.rows.size
+            else "is read by no output pixel: nothing about it reaches y"
+        )
+        text = f"<b>Input pixel ({row}, {col})</b> {touched}. Aᵀ sums just those."
+        if panel == "pinv":
+            text += "<br>Computing the row of A⁺ for this pixel…"
+            self._start_kernel(result, row, col)
+        else:
+            self.dock.show_kernel(None)
+        self.dock.show_text(text)
+
+    def clear(self) -> None:
+        """Remove every overlay and stop a running effective-kernel job (Esc)."""
+        self.jobs.cancel()
+        self.selection = None
+        for name in self.window.panels.panels:
+            self.window.panels.panel(name).clear_overlay()
+
+    def shutdown(self) -> None:
+        """Stop the background job and wait for it."""
+        self.jobs.shutdown()
+
+    # -- effective kernel -------------------------------------------------------------------
+    def _start_kernel(self, result: Result, row: int, col: int) -> None:
+        params, geom = result.params, result.geometry
+        weights = params.weights
+        kwargs = {
+            "input_shape": geom.input_shape,
+            "stride": params.stride,
+            "padding": params.padding,
+            "dilation": params.dilation,
+            "reg": params.reg,
+            "rtol": 1e-6,
+            "max_iter": 500,
+        }
+        self._kernel_request = ((row, col), kwargs)
+        self.dock.show()
+        self.dock.raise_()
+
+        def job(cancel, progress):
+            return effective_kernel(
+                weights,
+                (row, col),
+                **kwargs,
+                cancel=cancel,
+                progress=lambda it, res: progress(float(it)),
+                return_report=True,
+            )
+
+        self.jobs.submit(job)
+
+    def _on_kernel(self, _rid: int, value: object) -> None:
+        kernel, report = value  # type: ignore[misc]
+        channel = self.window.panels.forward_channel
+        self.dock.show_kernel(kernel, channel)
+        (row, col), _ = self._kernel_request or ((0, 0), None)
+        spread = np.abs(kernel)
+        share = float(spread.max() / spread.sum()) if spread.sum() > 0 else 0.0
+        self.dock.show_text(
+            f"<b>Row of A⁺ for input pixel ({row}, {col})</b>, on the "
+            f"{kernel.shape[0]}×{kernel.shape[1]} output grid (channel {channel}): the "
+            "pseudo-inverse value there is Σ this ⊙ (y − b). Aᵀ would use only the filter "
+            f"taps; A⁺ spreads over the whole output (largest weight = {100 * share:.0f} % "
+            f"of the total). Solve: {report.method}, {report.iterations} iteration(s)."
+        )
+
+    def _on_kernel_failed(self, _rid: int, message: str) -> None:
+        self.dock.show_text(f"Could not compute the row of A⁺: {message.splitlines()[0]}")
+
+    def _on_kernel_progress(self, _rid: int, iteration: float) -> None:
+        self.dock.show_text(f"Computing the row of A⁺… iteration {int(iteration)}")
+
+    def _tap_labels(self, result: Result, links) -> list[str]:
+        weights = result.params.weights
+        channel = min(self.window.panels.forward_channel, weights.shape[3] - 1)
+        labels = []
+        for i, j in zip(links.tap_rows, links.tap_cols, strict=True):
+            values = weights[i, j, :, channel]
+            if np.allclose(values, values[0]):
+                labels.append(fmt(round(float(values[0]), 3)))
+            else:
+                labels.append("/".join(fmt(round(float(v), 2)) for v in values))
+        return labels

@@ -1,0 +1,128 @@
+"""The Insight menu (issue 6), offscreen: lost-information panels, metrics table,
+click to inspect, check my code, the seed example and the spectrum window.
+
+Every wait is ``qtbot.waitUntil`` on a condition; nothing is timed. References come
+from the core functions called directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PyQt5 import QtCore
+
+from deconv_gui.core import (
+    effective_kernel,
+    receptive_field,
+    reconstruction_metrics,
+    touching_outputs,
+)
+from deconv_gui.gui.insight import install_insight
+from deconv_gui.gui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
+
+
+def _idle(qtbot, win):
+    ins = win.insight
+    qtbot.waitUntil(
+        lambda: (
+            not win._debounce.isActive()
+            and not win.runner.busy
+            and not ins.rank_jobs.busy
+            and not ins.inspector.jobs.busy
+        ),
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    install_insight(win)
+    win.set_work_size(128)  # small and quick
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None, timeout=TIMEOUT)
+    _idle(qtbot, win)
+    yield win
+    win.close()  # the insight's event filter stops its jobs and closes its dialogs
+    win.insight.rank_jobs.wait()
+    win.insight.inspector.jobs.wait()
+
+
+def test_metrics_table_shows_the_pipeline_metrics(window):
+    result = window.result
+    rows = {row["name"]: row for row in window.metrics.rows}
+    for name in ("transposed", "pinv"):
+        expected = reconstruction_metrics(result.image, getattr(result, name))
+        assert rows[name]["psnr"] == expected["psnr"]
+        assert rows[name]["ssim"] == expected["ssim"]
+    assert rows["pinv"]["iterations"] == result.solver.iterations
+    assert "adjoint exact" in window.metrics.badge.text()
+    assert f"{expected['psnr']:.1f} dB" in window.metrics.text()
+
+
+def test_lost_information_panels_and_nullspace_equals_x_minus_pinv(qtbot, window):
+    assert "nullspace" not in window.panels.visible_names()  # default stays uncluttered
+    window.insight.set_panels_visible(True)
+    qtbot.waitUntil(lambda: window.result.nullspace is not None, timeout=TIMEOUT)
+    _idle(qtbot, window)
+    result = window.result
+    assert result.params.noise_sigma == 0
+    for name in ("coverage", "nullspace", "recoverable", "normalized_transposed"):
+        assert name in window.panels.visible_names()
+    shown = window.panels.panel("nullspace").data
+    np.testing.assert_array_equal(shown, result.image - result.pinv)
+    lost = 100 * result.metrics["split"]["lost_fraction"]
+    assert f"{lost:.1f} % of ‖x‖" in window.panels.panel("nullspace").title_text
+    window.insight.set_panels_visible(False)
+    qtbot.waitUntil(lambda: window.result.nullspace is None, timeout=TIMEOUT)
+    assert "nullspace" not in window.panels.visible_names()
+
+
+def test_clicking_an_output_pixel_marks_its_receptive_field(qtbot, window):
+    geom = window.result.geometry
+    # through the real view: a left click at the centre of output pixel (5, 7)
+    panel = window.panels.panel("forward")
+    scene = panel.view.mapViewToScene(QtCore.QPointF(7.5, 5.5))
+    assert panel.pixel_at(scene) == (5, 7)
+    window.insight.inspector.inspect("forward", 5, 7)
+    links = receptive_field(
+        (5, 7),
+        input_shape=geom.input_shape,
+        filter_shape=geom.filter_shape,
+        stride=geom.stride,
+        padding=geom.padding,
+    )
+    rows, cols = window.panels.panel("input").overlay_pixels
+    np.testing.assert_array_equal(rows, links.rows)
+    np.testing.assert_array_equal(cols, links.cols)
+    assert window.panels.panel("input").overlay_items
+    window.insight._escape.activated.emit()  # Esc
+    assert window.panels.panel("input").overlay_pixels is None
+
+
+def test_clicking_the_pinv_shows_touching_outputs_and_the_effective_kernel(qtbot, window):
+    window.geometry_editor.set_values(stride=(2, 2), padding=(0, 0))
+    window.load_sample("seed_toy")
+    qtbot.waitUntil(lambda: window.result.image.shape == (7, 7, 3), timeout=TIMEOUT)
+    _idle(qtbot, window)
+    result = window.result
+    window.insight.inspector.inspect("pinv", 3, 2)
+    qtbot.waitUntil(lambda: window.insight.dock.kernel is not None, timeout=TIMEOUT)
+    geom = result.geometry
+    links = touching_outputs(
+        (3, 2), input_shape=geom.input_shape, filter_shape=geom.filter_shape, stride=2
+    )
+    rows, cols = window.panels.panel("forward").overlay_pixels
+    np.testing.assert_array_equal(rows, links.rows)
+    np.testing.assert_array_equal(cols, links.cols)
+    expected = effective_kernel(
+        result.params.weights, (3, 2), input_shape=geom.input_shape, stride=2, padding=0
+    )
+    np.testing.assert_allclose(window.insight.dock.kernel, expected, atol=1e-10)
