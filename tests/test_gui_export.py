@@ -18,7 +18,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from deconv_gui.core import run_pipeline
 from deconv_gui.gui import export_dialog
 from deconv_gui.gui.code_dialog import PLACEHOLDER_IMAGE
-from deconv_gui.gui.export_actions import EXPORT_TO_PANEL
+from deconv_gui.gui.export_actions import window_panel
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.panel_capture import displayed_pixels
 from deconv_gui.gui.qimage import qimage_to_array
@@ -87,7 +87,7 @@ def test_export_round_trip_from_the_window(window, tmp_path):
         np.testing.assert_array_equal(tifffile.imread(out / f"{name}.tif"), array)
         png = _read_png(out / f"{name}.png")
         assert png.shape[:2] == array.shape[:2]
-        panel = window.panels.panel(EXPORT_TO_PANEL[name])
+        panel = window_panel(window, name)
         np.testing.assert_array_equal(png[:, :, :3], displayed_pixels(panel))
     # independent reference for "as displayed": the RGB input with its levels is
     # clip((x − low) / (high − low)) · 255; pyqtgraph rounds its own way (±1 level)

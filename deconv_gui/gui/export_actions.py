@@ -26,26 +26,32 @@ __all__ = [
     "available_panels",
     "display_options",
     "export_to",
+    "window_panel",
 ]
 
-#: Export panel name (files) → window panel name.
-EXPORT_TO_PANEL: dict[str, str] = {
-    "input": "input",
-    "forward_output": "forward",
-    "transposed": "transposed",
-    "normalized_transposed": "normalized_transposed",
-    "pinv": "pinv",
-}
+#: Export panel names (files) that differ from the window's panel names.
+EXPORT_TO_PANEL: dict[str, str] = {"forward_output": "forward"}
+
+
+def window_panel(window: MainWindow, name: str):
+    """The window's :class:`~deconv_gui.gui.panels.ImagePanel` for export panel ``name``.
+
+    None when the window has no such panel (its PNG is then rendered with default
+    levels by :func:`~deconv_gui.io.render.render_array`).
+    """
+    gui_name = EXPORT_TO_PANEL.get(name, name)
+    return window.panels.panels.get(gui_name)
 
 
 def available_panels(window: MainWindow) -> list[tuple[str, str]]:
     """``(export name, title)`` of every panel the current result has."""
     if window.result is None:
         return []
-    return [
-        (name, window.panels.panel(EXPORT_TO_PANEL[name]).title_text)
-        for name in panel_arrays(window.result)
-    ]
+    out = []
+    for name in panel_arrays(window.result):
+        panel = window_panel(window, name)
+        out.append((name, name if panel is None else panel.title_text))
+    return out
 
 
 def display_options(window: MainWindow, names: Iterable[str] | None = None) -> dict[str, Any]:
@@ -63,7 +69,9 @@ def display_options(window: MainWindow, names: Iterable[str] | None = None) -> d
     if names is not None:
         panels = {}
         for name in names:
-            panel = grid.panel(EXPORT_TO_PANEL[name])
+            panel = window_panel(window, name)
+            if panel is None:
+                continue
             spec = panel.spec
             panels[name] = {
                 "levels": panel_levels(panel),
@@ -110,10 +118,8 @@ def export_to(
     try:
         displayed, pictures = {}, []
         for name in names:
-            if name not in EXPORT_TO_PANEL:
-                raise ValueError(f"unknown panel {name!r}")
-            panel = window.panels.panel(EXPORT_TO_PANEL[name])
-            pixels = displayed_pixels(panel)
+            panel = window_panel(window, name)
+            pixels = None if panel is None else displayed_pixels(panel)
             if pixels is not None:
                 displayed[name] = pixels
                 note = "" if panel.spec is None else panel.spec.note
