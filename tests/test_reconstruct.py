@@ -206,3 +206,22 @@ def test_pinv_rejects_bad_arguments(kwargs, name):
 def test_wrong_y_shape_names_y():
     with pytest.raises(ValueError, match="y must have shape"):
         transposed_reconstruction(np.zeros((4, 3, 1)), make_filter("random"), input_shape=(7, 7, 3))
+
+
+def test_missing_input_shape_is_a_value_error_everywhere():
+    # every entry point validates through geometry.geometry_for / ConvGeometry: a None
+    # input_shape used to reach tuple(None) (a TypeError) in some of them
+    from deconv_gui.core import adjoint_dot_test, coverage_map, receptive_field
+
+    w = make_filter("random")
+    y = np.zeros((3, 3, 1))
+    calls = [
+        lambda: transposed_reconstruction(y, w, input_shape=None),
+        lambda: pinv_reconstruction(y, w, input_shape=None),
+        lambda: coverage_map(w, input_shape=None),
+        lambda: receptive_field((0, 0), input_shape=None, filter_shape=w.shape),
+        lambda: adjoint_dot_test(w, input_shape=None),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="input_shape"):
+            call()
