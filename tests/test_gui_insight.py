@@ -126,3 +126,16 @@ def test_clicking_the_pinv_shows_touching_outputs_and_the_effective_kernel(qtbot
         result.params.weights, (3, 2), input_shape=geom.input_shape, stride=2, padding=0
     )
     np.testing.assert_allclose(window.insight.dock.kernel, expected, atol=1e-10)
+
+
+def test_seed_example_loads_the_question_and_shows_the_matrices(qtbot, window):
+    view = window.insight.seed_action.trigger() or window.insight.dialogs["seed"]
+    _idle(qtbot, window)
+    assert window.loaded.pixels.shape == (7, 7, 3)
+    assert window.result.params.stride == (2, 2) and window.result.params.padding == (0, 0)
+    assert view.matrices["A"].shape == (9, 147)
+    np.testing.assert_array_equal(view.matrices["At"], view.matrices["A"].T)
+    # A A⁺ = I on the 9 outputs: the pinv reproduces y exactly (rounding: 1e-10)
+    np.testing.assert_allclose(view.matrices["A"] @ view.matrices["Apinv"], np.eye(9), atol=1e-10)
+    assert "138 dimensions are lost" in view.text.text()
+    assert "rank 9, nullity 138 (exact)" in window.geometry_editor.arithmetic_text()

@@ -114,6 +114,16 @@ class Insight(QtCore.QObject):
             "Singular values of A with the current reg, and an L-curve / PSNR-versus-reg plot",
             self.open_spectrum,
         )
+        from importlib.util import find_spec
+
+        for action, module in (
+            (self.check_action, "insight_check"),
+            (self.question_action, "insight_check"),
+            (self.spectrum_action, "insight_spectrum"),
+        ):
+            if find_spec(f"{__package__}.{module}") is None:  # not built yet
+                action.setEnabled(False)
+                action.setToolTip(action.toolTip() + " (not available yet)")
         menu = self.window.menuBar().addMenu("&Insight")
         menu.setToolTipsVisible(True)
         for action in (self.panels_action, self.inspect_action, None, self.seed_action):

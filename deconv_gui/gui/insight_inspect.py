@@ -213,6 +213,12 @@ class Inspector(QtCore.QObject):
             "pseudo-inverse value there is Σ this ⊙ (y − b). Aᵀ would use only the filter "
             f"taps; A⁺ spreads over the whole output (largest weight = {100 * share:.0f} % "
             f"of the total). Solve: {report.method}, {report.iterations} iteration(s)."
+            + (
+                "<br><b>All zero</b>: every filter tap that reads this pixel (channel 0) "
+                "is 0, so A⁺ gives it 0: it lies entirely in the null space."
+                if not np.any(kernel)
+                else ""
+            )
         )
 
     def _on_kernel_failed(self, _rid: int, message: str) -> None:

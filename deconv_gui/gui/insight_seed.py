@@ -1,0 +1,89 @@
+"""Insight → "The question's 7×7×3 example": the seed's case as a guided example.
+
+Loads the seed toy image and the question's filter with stride 2 and no padding
+(through the window's public methods), then opens a view with the 9×147 matrix ``A``,
+``Aᵀ`` and ``A⁺`` as images and a short explanation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtWidgets
+
+from ..core import ConvGeometry, ConvOperator
+from .panels import _colormap
+
+__all__ = ["SeedExampleView", "open_seed_example"]
+
+_EXPLANATION = (
+    "<p><b>Transposed ≠ inverse.</b> The 7×7×3 image has 147 unknowns; a 3×3×3 filter "
+    "with stride 2 gives a 3×3 output: 9 equations. <i>A</i> is the 9×147 matrix on the "
+    "left (one row per output pixel: the filter, shifted by the stride).</p>"
+    "<p><b>Aᵀ</b> (middle) is the matrix of the transposed convolution, what "
+    "'deconvolution' layers compute: it spreads each output back through the filter. "
+    "It is the adjoint, not an inverse: A Aᵀ y ≠ y.</p>"
+    "<p><b>A⁺</b> (right) is the pseudo-inverse: A A⁺ y = y exactly, so the "
+    "pseudo-inverse panel reproduces y, with the smallest possible image.</p>"
+    "<p><b>138 dimensions are lost</b>: 147 − 9 = 138 directions of the image give "
+    "y = 0, so no method (Aᵀ, A⁺ or any other) can recover them. See the 'Lost' panel "
+    "(Insight → Show lost-information panels).</p>"
+)
+
+
+class SeedExampleView(QtWidgets.QDialog):
+    """The matrices ``A``, ``Aᵀ`` and ``A⁺`` of the current (seed) problem as images."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("The question's 7×7×3 example: A, Aᵀ and A⁺")
+        self.setObjectName("seed_example")
+        self.matrices: dict[str, np.ndarray] = {}
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("#15171a")
+        self.graphics.setToolTip("Blue < 0 < red, each matrix at its own scale ±max|entry|")
+        self.views: dict[str, pg.ImageItem] = {}
+        for col, (key, title) in enumerate(
+            (("A", "A  (9 × 147)"), ("At", "Aᵀ  (147 × 9)"), ("Apinv", "A⁺  (147 × 9)"))
+        ):
+            self.graphics.addLabel(title, row=0, col=col)
+            view = self.graphics.addViewBox(row=1, col=col, invertY=True)
+            view.setMenuEnabled(False)
+            item = pg.ImageItem(axisOrder="row-major")
+            item.setLookupTable(_colormap("diverging").getLookupTable(nPts=256))
+            view.addItem(item)
+            self.views[key] = item
+        self.text = QtWidgets.QLabel(_EXPLANATION)
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(QtCore.Qt.RichText)
+        self.text.setToolTip("Why the question's deConv cannot give the image back")
+        close = QtWidgets.QPushButton("Close")
+        close.setToolTip("Close this view (the window keeps the example loaded)")
+        close.clicked.connect(self.close)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.graphics, 3)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(close, 0, QtCore.Qt.AlignRight)
+        self.resize(900, 640)
+
+    def show_problem(self, geometry: ConvGeometry, weights: np.ndarray) -> None:
+        """Draw the matrices of ``geometry`` with ``weights`` (small problems only)."""
+        dense = ConvOperator(geometry, weights).to_dense()
+        self.matrices = {"A": dense, "At": dense.T, "Apinv": np.linalg.pinv(dense)}
+        for key, matrix in self.matrices.items():
+            m = float(np.abs(matrix).max()) or 1.0
+            self.views[key].setImage(matrix, autoLevels=False, levels=(-m, m))
+            self.views[key].getViewBox().autoRange(padding=0.02)
+
+
+def open_seed_example(insight) -> SeedExampleView:
+    """Load the seed's set-up in the window and open the matrices view."""
+    window = insight.window
+    window.geometry_editor.set_values(stride=(2, 2), padding=(0, 0), dilation=(1, 1))
+    window.filter_editor.set_preset("seed_question")
+    window.load_sample("seed_toy")
+    params = window.current_params()
+    geometry = params.geometry(window.loaded.pixels.shape)
+    view = insight._show_dialog("seed", lambda: SeedExampleView(window))
+    view.show_problem(geometry, params.weights)
+    return view
