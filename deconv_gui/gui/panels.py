@@ -425,6 +425,9 @@ class PanelGrid(QtWidgets.QWidget):
         self.scaling = "clip"
         self.shared_levels = False
         self.result: Result | None = None
+        # a child timer dies with the grid: never fires on a deleted widget
+        self._fit_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(self.fit_all)
         self._grid = QtWidgets.QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
@@ -533,7 +536,7 @@ class PanelGrid(QtWidgets.QWidget):
         self.redraw()
         if changed:  # linked views: refit once the new layout has its sizes
             self.fit_all()
-            QtCore.QTimer.singleShot(0, self.fit_all)
+            self._fit_timer.start()
 
     def redraw(self) -> None:
         """Draw the current result again with the current scaling and levels settings."""
