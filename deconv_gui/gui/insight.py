@@ -42,30 +42,15 @@ class Insight(QtCore.QObject):
         self.dock.setVisible(False)
         window.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
         self.inspector = Inspector(window, self.dock)
-        self._wrap_params()
         self._build_menu()
         self._escape = QtWidgets.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key_Escape), window)
         self._escape.setContext(QtCore.Qt.WindowShortcut)
         self._escape.activated.connect(self.inspector.clear)
         window.resultShown.connect(self._on_result)
-        window.installEventFilter(self)
         if window.result is not None:
             self._on_result(window.result)
 
     # -- building --------------------------------------------------------------------------
-    def _wrap_params(self) -> None:
-        """Ask the pipeline for the insight arrays while the panels toggle is on."""
-        plain = self.window.current_params
-
-        def current_params():
-            params = plain()
-            if not self.panels_action.isChecked():
-                return params
-            extra = ("normalized_transposed", *INSIGHT_METHODS)
-            return params.replace(methods=(*params.methods, *extra))
-
-        self.window.current_params = current_params
-
     def _action(self, text: str, tip: str, slot, shortcut: str | None = None, checkable=False):
         action = QtWidgets.QAction(text, self.window)
         action.setToolTip(tip)
@@ -139,6 +124,8 @@ class Insight(QtCore.QObject):
         if self.panels_action.isChecked() != bool(visible):
             self.panels_action.setChecked(bool(visible))  # re-enters through toggled
             return
+        extra = ("normalized_transposed", *INSIGHT_METHODS) if visible else ()
+        self.window.extra_methods = extra
         self.window.schedule_update()
 
     def _on_result(self, result: Result) -> None:
@@ -214,18 +201,11 @@ class Insight(QtCore.QObject):
                 stop()
             dialog.close()
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if watched is self.window and event.type() == QtCore.QEvent.Close:
-            self.shutdown()
-        return False
-
 
 def install_insight(window: QtWidgets.QMainWindow) -> Insight:
     """Add the Insight menu, panels, inspector and dialogs to ``window``.
 
-    Returns the :class:`Insight` (also stored as ``window.insight``). Call once, after
-    the window is built.
+    Returns the :class:`Insight`. Call once, after the window is built; the window
+    stores it as ``window.insight`` and calls :meth:`Insight.shutdown` when it closes.
     """
-    insight = Insight(window)
-    window.insight = insight
-    return insight
+    return Insight(window)

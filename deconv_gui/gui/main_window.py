@@ -27,6 +27,7 @@ from .export_dialog import ExportDialog
 from .filter_editor import FilterEditor
 from .geometry_editor import GeometryEditor
 from .image_controls import ImageControls
+from .insight import install_insight
 from .menus import build_menus
 from .panels import PanelGrid
 from .qimage import qimage_to_array
@@ -91,6 +92,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._debounce = QtCore.QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.compute_now)
         self._connect_controls()
+        #: methods added to the reconstruction options' choice (the Insight panels set these)
+        self.extra_methods: tuple[str, ...] = ()
+        self.insight = install_insight(
+            self
+        )  # Insight menu, lost-information panels, click to inspect
         self.geometry_editor.set_values((2, 2), (1, 1), (1, 1))
         self.resize(1500, 950)
         stored.restore_window(self, restore_last=restore)
@@ -196,7 +202,7 @@ class MainWindow(QtWidgets.QMainWindow):
             stride=self.geometry_editor.stride(),
             padding=self.geometry_editor.padding(),
             dilation=self.geometry_editor.dilation(),
-            methods=tuple(recon.methods()),
+            methods=(*recon.methods(), *self.extra_methods),
             reg=recon.reg(),
             rtol=recon.rtol(),
             max_iter=recon.max_iter(),
@@ -587,6 +593,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.insight.shutdown()
         self.runner.shutdown()
         if self.remember:
             stored.save_window(self)
