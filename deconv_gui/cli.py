@@ -25,8 +25,19 @@ from . import __version__
 __all__ = ["build_parser", "main", "parse_pair"]
 
 PROG = "deconv-gui"
-#: ``--methods`` names; ``forward`` is always computed and accepted for clarity.
-METHOD_CHOICES = ("forward", "transposed", "normalized_transposed", "pinv")
+#: ``--methods`` names: ``forward`` (always computed, accepted for clarity), then
+#: :data:`~deconv_gui.core.METHODS` and :data:`~deconv_gui.core.INSIGHT_METHODS`
+#: (spelled out so that ``--help`` does not import the core; a test checks they agree).
+METHOD_CHOICES = (
+    "forward",
+    "transposed",
+    "normalized_transposed",
+    "pinv",
+    "coverage",
+    "nullspace",
+)
+#: The exported panels of each method (``nullspace`` writes both parts of the split).
+METHOD_PANELS = {"nullspace": ("recoverable", "nullspace")}
 
 
 class UsageError(Exception):
@@ -158,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=("transposed", "pinv"),
         metavar="LIST",
         help=f"comma-separated among {', '.join(METHOD_CHOICES)} or 'all' "
-        "(default transposed,pinv; the forward output is always computed)",
+        "(default transposed,pinv; the forward output is always computed; coverage "
+        "writes Aᵀ1, nullspace writes recoverable A⁺Ax and nullspace x − A⁺Ax)",
     )
     run.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     run.add_argument("--overwrite", action="store_true", help="replace existing files")
@@ -330,7 +342,8 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
     loaded = _load(spec, args.work_size)
     params = _params(args, loaded.pixels.shape[2], loaded.source)
     if not args.overwrite:  # refuse before computing; export_result checks again
-        names = [f"{p}.{e}" for p in ("input", "forward_output", *params.methods) for e in FORMATS]
+        panels = [p for m in params.methods for p in METHOD_PANELS.get(m, (m,))]
+        names = [f"{p}.{e}" for p in ("input", "forward_output", *panels) for e in FORMATS]
         existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
         if existing:
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")

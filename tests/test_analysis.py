@@ -532,3 +532,57 @@ def test_compare_arrays_verdicts_and_shapes():
     np.testing.assert_allclose(off.difference, 1.0)
     with pytest.raises(ValueError, match=r"candidate has shape \(4, 5\)"):
         compare_arrays(np.ones((4, 5)), reference)
+
+
+def test_reconstruction_metrics_agree_with_skimage_in_float32_and_float64():
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    rng = np.random.default_rng(5)
+    reference = rng.random((24, 20, 3))
+    estimate = reference + 0.1 * rng.standard_normal(reference.shape)
+    kwargs = {"data_range": float(np.ptp(reference))}
+    psnr = peak_signal_noise_ratio(reference, estimate, **kwargs)
+    ssim = structural_similarity(reference, estimate, channel_axis=-1, **kwargs)
+    scores64 = reconstruction_metrics(reference, estimate)
+    # PSNR by the same formula, summed in another order: equal to ~1e-12 relative
+    assert scores64["psnr"] == pytest.approx(psnr, rel=1e-12)
+    assert scores64["ssim"] == pytest.approx(ssim, rel=1e-12)  # skimage itself in float64
+    scores32 = reconstruction_metrics(reference.astype(np.float32), estimate.astype(np.float32))
+    # float32 inputs: SSIM in float32 (rounding ~1e-7 per moment) vs float64: ≤ 1e-5
+    assert scores32["ssim"] == pytest.approx(ssim, abs=1e-5)
+    assert scores32["psnr"] == pytest.approx(psnr, rel=1e-5)  # inputs rounded to float32
+    fast = reconstruction_metrics(reference, estimate, ssim=False)
+    assert fast["psnr"] == scores64["psnr"] and fast["ssim"] is None
+
+
+@pytest.mark.parametrize(
+    ("shape", "hyper"),
+    [
+        ((7, 7, 3), {"stride": 2}),  # the seed's 9×147 example
+        ((6, 5, 2), {"stride": 1, "padding": 1}),  # more equations than unknowns
+        ((8, 8, 1), {"stride": (2, 1), "dilation": 2}),
+    ],
+)
+def test_dense_matrices_against_to_dense_and_numpy_pinv(shape, hyper):
+    from deconv_gui.core import ConvGeometry, ConvOperator, dense_matrices
+
+    w = np.random.default_rng(2).standard_normal((3, 3, shape[2], 2 if shape[2] == 2 else 1))
+    dense = dense_matrices(w, input_shape=shape, **hyper)
+    geometry = ConvGeometry(shape, w.shape, **hyper)
+    reference = ConvOperator(geometry, w).to_dense()
+    np.testing.assert_array_equal(dense.A, reference)  # the same operator applied to I
+    np.testing.assert_array_equal(dense.A_transpose, reference.T)
+    # numpy's pinv of the same matrix: identical computation, so equal to rounding
+    np.testing.assert_allclose(dense.A_pinv, np.linalg.pinv(reference), atol=1e-12)
+    assert not dense.A_pinv.flags.writeable
+    # and A⁺ is the Moore–Penrose inverse: A A⁺ A = A
+    np.testing.assert_allclose(dense.A @ dense.A_pinv @ dense.A, dense.A, atol=1e-10)
+
+
+def test_dense_matrices_refuse_big_problems():
+    from deconv_gui.core import dense_matrices
+
+    with pytest.raises(ValueError, match="dense limit"):
+        dense_matrices(np.ones((3, 3, 3)), input_shape=(64, 64, 3), stride=2)
+    with pytest.raises(ValueError, match="input_shape"):
+        dense_matrices(np.ones((3, 3, 3)), input_shape=None)

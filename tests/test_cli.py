@@ -171,3 +171,27 @@ def test_module_entry_point_has_no_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().startswith("deconv-gui: error:") and "Traceback" not in done.stderr
+
+
+def test_method_choices_match_the_core():
+    from deconv_gui.cli import METHOD_CHOICES
+    from deconv_gui.core import INSIGHT_METHODS, METHODS
+
+    assert METHOD_CHOICES == ("forward", *METHODS, *INSIGHT_METHODS)
+
+
+def test_run_insight_methods_and_all_write_their_panels(tmp_path, capsys):
+    base = ["run", "--image", "seed_toy", "--filter", "gaussian", "--stride", "2"]
+    out = tmp_path / "insight"
+    assert main([*base, "--methods", "coverage,nullspace", "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"coverage.npy", "recoverable.npy", "nullspace.npy", "params.json"} <= names
+    assert "pinv.npy" not in names
+    # the refusal before computing knows that nullspace writes two panels
+    assert main([*base, "--methods", "nullspace", "--out", str(out)]) == 1
+    assert "recoverable.npy" in capsys.readouterr().err
+    out = tmp_path / "all"
+    assert main([*base, "--methods", "all", "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    panels = ("transposed", "normalized_transposed", "pinv", "coverage", "recoverable", "nullspace")
+    assert {f"{p}.tif" for p in panels} <= names

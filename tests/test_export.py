@@ -45,9 +45,9 @@ def test_round_trip_npy_tif_png_and_sidecar(tmp_path, sample_result):
     loaded, result = sample_result
     written = export_result(result, tmp_path, image_source=loaded)
     arrays = panel_arrays(result)
-    assert list(arrays) == list(PANELS)
+    assert list(arrays) == list(PANELS[:5])  # no insight panels were computed
     assert {p.name for p in written} == {
-        f"{n}.{e}" for n in PANELS for e in ("npy", "tif", "png")
+        f"{n}.{e}" for n in PANELS[:5] for e in ("npy", "tif", "png")
     } | {"params.json"}
     for name, array in arrays.items():
         npy = np.load(tmp_path / f"{name}.npy", allow_pickle=False)
@@ -93,9 +93,11 @@ def test_file_source_is_hashed_by_file_bytes(tmp_path):
     export_result(result, out)
     image = json.loads((out / "params.json").read_text())["image"]
     assert image["kind"] == "file" and image["sha256"] == sha256_of(path)
-    # 4×4 is below SSIM's 7×7 window: PSNR only, and the sidecar says why
+    # 4×4 is below SSIM's 7×7 window: a 3×3 window (as in the window's table), and the
+    # sidecar says so
     quality = json.loads((out / "params.json").read_text())["metrics"]["quality"]["pinv"]
-    assert quality["ssim"] is None and "SSIM" in quality["note"]
+    assert quality["ssim"] == result.metrics["reconstructions"]["pinv"]["ssim"]
+    assert "SSIM window reduced from 7 to 3" in quality["note"]
 
 
 def test_existing_files_without_overwrite_write_nothing(tmp_path, sample_result):
@@ -200,3 +202,47 @@ def test_png_encoder_round_trips(tmp_path):
         path = tmp_path / f"p{len(shape)}{shape[-1]}.png"
         path.write_bytes(encode_png(pixels))
         assert np.array_equal(skio.imread(path), pixels)
+
+
+def test_insight_panels_are_exported(tmp_path):
+    image = load_sample("astronaut", 24).pixels
+    params = Params(make_filter("gaussian"), stride=2, methods=("pinv", "coverage", "nullspace"))
+    result = run_pipeline(image, params)
+    arrays = panel_arrays(result)
+    assert list(arrays) == [
+        "input",
+        "forward_output",
+        "pinv",
+        "coverage",
+        "recoverable",
+        "nullspace",
+    ]
+    export_result(result, tmp_path, formats=("npy",))
+    for name in ("coverage", "recoverable", "nullspace"):
+        assert np.array_equal(np.load(tmp_path / f"{name}.npy"), getattr(result, name))
+    quality = json.loads((tmp_path / "params.json").read_text())["metrics"]["quality"]
+    assert set(quality) == {"pinv"}  # PSNR of a coverage map against the image means nothing
+
+
+def test_sidecar_reuses_result_metrics_and_fills_skipped_ssim(tmp_path):
+    from deconv_gui.core import reconstruction_metrics
+    from deconv_gui.io import result_metrics
+
+    image = load_sample("astronaut", 24).pixels
+    live = run_pipeline(image, Params(make_filter("gaussian"), stride=2, ssim=False))
+    quality = result_metrics(live)["quality"]
+    for name in ("transposed", "pinv"):
+        expected = reconstruction_metrics(image, getattr(live, name))
+        assert quality[name]["ssim"] == expected["ssim"] is not None  # filled in for export
+        assert quality[name]["psnr_db"] == live.metrics["reconstructions"][name]["psnr"]
+        assert "note" not in quality[name]
+
+
+def test_exported_files_get_the_umask_mode(tmp_path, sample_result):
+    _, result = sample_result
+    old = os.umask(0o027)  # set/reset in the test: the mode must follow the umask
+    try:
+        written = export_result(result, tmp_path, formats=("npy",))
+    finally:
+        os.umask(old)
+    assert {p.stat().st_mode & 0o777 for p in written} == {0o640}  # 0o666 & ~0o027

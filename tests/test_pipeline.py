@@ -197,9 +197,14 @@ def test_pipeline_metrics_equal_the_core_functions():
         estimate = getattr(result, name)
         expected = reconstruction_metrics(image, estimate)
         assert entry["psnr"] == expected["psnr"] and entry["ssim"] == expected["ssim"]
-        assert entry["relative_residual"] == relative_residual(
+        expected_residual = relative_residual(
             estimate, result.forward_output, params.weights.astype(np.float32), params.bias, **hyper
         )
+        if name == "pinv":  # the solver's report: float64 solution before the float32 cast
+            assert entry["relative_residual"] == result.solver.relative_residual
+            assert entry["relative_residual"] == pytest.approx(expected_residual, abs=1e-6)
+        else:  # one float32 forward in the pipeline vs float64 here: float32 rounding
+            assert entry["relative_residual"] == pytest.approx(expected_residual, rel=1e-5)
     assert scores["pinv"]["iterations"] == result.solver.iterations
     assert scores["transposed"]["iterations"] is None
     assert result.metrics["adjoint_dot_test"] == adjoint_dot_test(
@@ -219,3 +224,49 @@ def test_pipeline_skips_ssim_on_large_images():
     entry = result.metrics["reconstructions"]["transposed"]
     assert entry["ssim"] is None and "SSIM skipped" in entry["notes"][0]
     assert entry["psnr"] == reconstruction_metrics(image, result.transposed)["psnr"]
+
+
+def test_live_params_skip_ssim_and_complete_metrics_fills_it_in():
+    from deconv_gui.core import SolveCancelled, complete_metrics
+
+    image = _image((16, 16, 3))
+    full = run_pipeline(image, Params(make_filter("gaussian"), stride=2, padding=1))
+    live = run_pipeline(image, Params(make_filter("gaussian"), stride=2, padding=1, ssim=False))
+    for name, entry in live.metrics["reconstructions"].items():
+        assert entry["ssim"] is None and entry["ssim_skipped"]
+        assert "params.ssim is False" in entry["notes"][-1]
+        assert entry["psnr"] == full.metrics["reconstructions"][name]["psnr"]
+    with pytest.raises(SolveCancelled):
+        complete_metrics(live, cancel=lambda: True)
+    done = complete_metrics(live)
+    assert done.pinv is live.pinv and done.params is live.params  # arrays shared
+    for name, entry in done.metrics["reconstructions"].items():
+        expected = dict(full.metrics["reconstructions"][name], seconds=entry["seconds"])
+        assert dict(entry) == expected  # the same numbers as a full run (timings aside)
+    assert complete_metrics(full) is full  # nothing skipped: nothing to do
+    with pytest.raises(ValueError, match="ssim"):
+        Params(make_filter("gaussian"), ssim="no")
+
+
+def test_dot_test_is_cached_per_weights_and_geometry(monkeypatch):
+    from deconv_gui.core import pipeline
+
+    calls = []
+    real = pipeline.adjoint_dot_test
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["input_shape"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "adjoint_dot_test", counting)
+    monkeypatch.setattr(pipeline, "_DOT_TESTS", type(pipeline._DOT_TESTS)())
+    weights = make_filter("random", seed=11)
+    image = _image((12, 12, 3))
+    first = run_pipeline(image, Params(weights, stride=2, reg=0.1))
+    second = run_pipeline(image * 2, Params(weights, stride=2, reg=0.0, noise_sigma=0.1))
+    assert len(calls) == 1  # image, reg and noise do not change A
+    assert second.metrics["adjoint_dot_test"] == first.metrics["adjoint_dot_test"]
+    run_pipeline(image, Params(weights * 2, stride=2))  # new weights: tested again
+    run_pipeline(image, Params(weights, stride=1))  # new geometry: tested again
+    run_pipeline(image[:10], Params(weights, stride=2))  # new image shape: tested again
+    assert len(calls) == 4

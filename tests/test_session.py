@@ -111,6 +111,7 @@ def test_newer_schema_version_is_refused(tmp_path):
         ("weights", [[1, "a"]], "weights"),
         ("bias", [1.0], "bias"),  # two output channels need two biases
         ("surprise", 1, "unknown fields: surprise"),
+        ("ssim", 1, "ssim has the wrong type"),
     ],
 )
 def test_wrong_types_are_named(tmp_path, field, value, message):
@@ -143,3 +144,28 @@ def test_save_into_missing_folder_writes_nothing(tmp_path):
     with pytest.raises(ValueError, match="JSON"):
         save_session(tmp_path / "s.deconv.json", _params(), extra={"bad": object()})
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_written_files_get_the_umask_mode_not_tempfile_0600(tmp_path):
+    from deconv_gui.io.session import atomic_write_bytes
+
+    old = os.umask(0o027)  # set/reset in the test: the mode must follow the umask
+    try:
+        path = save_session(tmp_path / "shared", _params())
+        atomic_write_bytes(tmp_path / "raw.bin", b"x")
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o640  # 0o666 & ~0o027
+    assert ((tmp_path / "raw.bin").stat().st_mode & 0o777) == 0o640
+    old = os.umask(0o022)
+    try:
+        path = save_session(tmp_path / "again", _params())
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o644
+
+
+def test_live_ssim_flag_round_trips(tmp_path):
+    params = _params(ssim=False)
+    session = load_session(save_session(tmp_path / "live", params))
+    assert session.params == params and session.params.ssim is False

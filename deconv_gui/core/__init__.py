@@ -31,11 +31,21 @@ from .analysis import (
     tikhonov_curve,
     touching_outputs,
 )
+from .analysis_dense import DenseMatrices, dense_matrices
 from .conv import conv2d, conv2d_transpose
 from .filters import PRESET_DESCRIPTIONS, PRESETS, make_filter
 from .geometry import ConvGeometry
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator
-from .pipeline import METHODS, Params, Result, prepare_image, run_pipeline
+from .pipeline import (
+    INSIGHT_METHODS,
+    METHODS,
+    SSIM_PIXEL_LIMIT,
+    Params,
+    Result,
+    complete_metrics,
+    prepare_image,
+    run_pipeline,
+)
 from .reconstruct import (
     PinvResult,
     coverage_map,
@@ -50,13 +60,16 @@ __all__ = [
     "DENSE_COLUMN_LIMIT",
     "DENSE_ENTRY_LIMIT",
     "EFFECTIVE_KERNEL_DENSE_LIMIT",
+    "INSIGHT_METHODS",
     "METHODS",
     "PRESETS",
     "PRESET_DESCRIPTIONS",
+    "SSIM_PIXEL_LIMIT",
     "ArrayComparison",
     "ComponentSplit",
     "ConvGeometry",
     "ConvOperator",
+    "DenseMatrices",
     "EffectiveKernel",
     "NotConvergedWarning",
     "Params",
@@ -71,9 +84,11 @@ __all__ = [
     "TikhonovCurve",
     "adjoint_dot_test",
     "compare_arrays",
+    "complete_metrics",
     "conv2d",
     "conv2d_transpose",
     "coverage_map",
+    "dense_matrices",
     "effective_kernel",
     "make_filter",
     "make_pinv_solver",

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..core import Result
+from ..core import METHODS, Result, complete_metrics, reconstruction_metrics
 from .images import SAMPLES, LoadedImage, sha256_of
 from .render import encode_png, render_array
-from .session import dumps_json, params_to_dict
+from .session import dumps_json, new_file_mode, params_to_dict
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -39,13 +39,18 @@ __all__ = [
     "result_metrics",
 ]
 
-#: Panels in display order; ``input`` is the image as used.
+#: Panels in display order; ``input`` is the image as used. The last three are the
+#: insight panels (methods ``"coverage"`` and ``"nullspace"``): ``Aᵀ1``, ``A⁺Ax`` and
+#: ``x − A⁺Ax``.
 PANELS: tuple[str, ...] = (
     "input",
     "forward_output",
     "transposed",
     "normalized_transposed",
     "pinv",
+    "coverage",
+    "recoverable",
+    "nullspace",
 )
 EXPORT_FORMATS: tuple[str, ...] = ("npy", "tif", "png")
 SIDECAR_NAME = "params.json"
@@ -83,21 +88,17 @@ def _json_number(value: float) -> float | str:
     return value if np.isfinite(value) else str(value)  # "inf" (PSNR of equal images)
 
 
-def _quality(reference: np.ndarray, test: np.ndarray) -> dict[str, Any]:
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
-
-    data_range = float(reference.max() - reference.min())
-    out: dict[str, Any] = {"data_range": data_range, "psnr_db": None, "ssim": None}
-    if data_range <= 0:
-        out["note"] = "constant input: PSNR and SSIM are undefined"
-        return out
-    ref, img = reference.astype(np.float64), test.astype(np.float64)
-    out["psnr_db"] = _json_number(peak_signal_noise_ratio(ref, img, data_range=data_range))
-    if min(ref.shape[:2]) >= 7:
-        ssim = structural_similarity(ref, img, data_range=data_range, channel_axis=-1)
-        out["ssim"] = float(ssim)
-    else:
-        out["note"] = "image smaller than SSIM's 7×7 window: SSIM not computed"
+def _quality(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``quality`` item from a ``Result.metrics["reconstructions"]`` entry."""
+    psnr = entry.get("psnr")
+    out: dict[str, Any] = {
+        "data_range": float(entry["data_range"]),
+        "psnr_db": None if psnr is None else _json_number(psnr),
+        "ssim": None if entry.get("ssim") is None else float(entry["ssim"]),
+    }
+    notes = tuple(entry.get("notes", ()))
+    if notes:
+        out["note"] = "; ".join(notes)
     return out
 
 
@@ -109,13 +110,17 @@ def result_metrics(result: Result) -> dict[str, Any]:
     dict
         ``shapes`` (panel → list), ``equations``, ``unknowns``, ``solver`` (method,
         iterations, relative_residual, converged, message; None without a pinv),
-        ``timings_s`` (stage → seconds) and ``quality`` (panel → ``psnr_db``, ``ssim``,
-        ``data_range``) for every reconstruction with the input's shape.
+        ``timings_s`` (stage → seconds) and ``quality`` (reconstruction → ``psnr_db``,
+        ``ssim``, ``data_range`` and, when there is something to say, ``note``) for
+        every reconstruction of :data:`~deconv_gui.core.METHODS` with the input's shape.
 
     Notes
     -----
-    PSNR and SSIM use ``skimage.metrics`` with ``data_range = max(x) − min(x)`` of the
-    input ``x``. SSIM needs at least 7×7 pixels (its default window).
+    The numbers are those of ``result.metrics`` (computed once, by
+    :func:`~deconv_gui.core.reconstruction_metrics`, the same the window's table
+    shows); SSIM that the pipeline skipped (live updates, large images) is filled in
+    by :func:`~deconv_gui.core.complete_metrics`. ``data_range = max(x) − min(x)`` of
+    the input ``x``; below 7×7 pixels SSIM uses a smaller window (said in ``note``).
     """
     arrays = panel_arrays(result)
     solver = result.solver
@@ -128,11 +133,14 @@ def result_metrics(result: Result) -> dict[str, Any]:
             "converged": bool(solver.converged),
             "message": solver.message,
         }
-    quality = {
-        name: _quality(result.image, array)
-        for name, array in arrays.items()
-        if name not in ("input", "forward_output") and array.shape == result.image.shape
-    }
+    scores = complete_metrics(result).metrics.get("reconstructions", {}) if result.metrics else {}
+    quality = {}
+    for name in METHODS:
+        array = arrays.get(name)
+        if array is None or array.shape != result.image.shape:
+            continue
+        entry = scores.get(name) or reconstruction_metrics(result.image, array)
+        quality[name] = _quality(entry)
     return {
         "shapes": {name: list(array.shape) for name, array in arrays.items()},
         "equations": result.geometry.n_equations,
@@ -359,6 +367,7 @@ def _render_all(result, targets, displayed, image_source, figures, extra) -> dic
 def _write_all(folder: Path, blobs: dict[str, bytes]) -> None:
     """Write every blob to a temp file, then rename all into place; clean up on failure."""
     temps: dict[str, str] = {}
+    mode = new_file_mode()
     try:
         for name, data in blobs.items():
             with tempfile.NamedTemporaryFile(
@@ -366,6 +375,7 @@ def _write_all(folder: Path, blobs: dict[str, bytes]) -> None:
             ) as handle:
                 temps[name] = handle.name
                 handle.write(data)
+            os.chmod(temps[name], mode)  # not tempfile's private 0o600
         for name in list(temps):
             os.replace(temps[name], folder / name)
             del temps[name]

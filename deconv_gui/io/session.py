@@ -70,6 +70,7 @@ def _check_type(name: str, value: Any, rule: str) -> None:
         "int": isinstance(value, int) and not isinstance(value, bool),
         "int_or_null": value is None or (isinstance(value, int) and not isinstance(value, bool)),
         "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
         "pair": (isinstance(value, int) and not isinstance(value, bool))
         or (
             isinstance(value, list)
@@ -96,6 +97,7 @@ _FIELD_RULES = {
     "noise_sigma": "number",
     "noise_seed": "int",
     "image_source": "str",
+    "ssim": "bool",
 }
 
 
@@ -178,6 +180,30 @@ def dumps_json(document: Any) -> str:
         raise ValueError(f"data is not JSON-serialisable: {exc}") from None
 
 
+def _current_umask() -> int:
+    """The process umask, without changing it where the OS can tell (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting and restoring it at once
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """``0o666 & ~umask``: the mode ``open(path, "w")`` would give a new file.
+
+    Temp files from :mod:`tempfile` are created ``0o600`` (private); files renamed
+    into place from them are chmod-ed to this mode first, so that an export or a
+    session is as readable as any other file the user saves.
+    """
+    return 0o666 & ~_current_umask()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
 
@@ -197,6 +223,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         ) as handle:
             tmp_name = handle.name
             handle.write(data)
+        os.chmod(tmp_name, new_file_mode())  # not tempfile's private 0o600
         os.replace(tmp_name, path)
     except OSError as exc:
         if tmp_name is not None:

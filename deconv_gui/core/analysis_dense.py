@@ -1,0 +1,73 @@
+"""The explicit matrices ``A``, ``Aᵀ`` and ``A⁺`` of a small convolution, for display."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .geometry import geometry_for
+from .operator import DENSE_COLUMN_LIMIT, ConvOperator
+
+__all__ = ["DenseMatrices", "dense_matrices"]
+
+
+class DenseMatrices(NamedTuple):
+    """``A`` ``(n_equations, n_unknowns)``, its transpose and its pseudo-inverse (float64)."""
+
+    A: np.ndarray
+    A_transpose: np.ndarray
+    A_pinv: np.ndarray
+
+
+def dense_matrices(
+    weights: Any,
+    *,
+    input_shape: tuple[int, int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+) -> DenseMatrices:
+    """The explicit ``A``, ``Aᵀ`` and ``A⁺`` of :func:`conv2d` for a small image.
+
+    Parameters
+    ----------
+    weights, input_shape, stride, padding, dilation
+        As for :func:`~deconv_gui.core.conv2d_transpose`.
+
+    Returns
+    -------
+    DenseMatrices
+        Read-only float64 arrays: ``A`` (``H_out W_out C_out × H W C_in``, rows and
+        columns in C order of ``(H_out, W_out, C_out)`` and ``(H, W, C_in)``),
+        ``A_transpose`` and ``A_pinv`` (``H W C_in × H_out W_out C_out``).
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (naming them), or when ``H W C_in`` exceeds
+        :data:`~deconv_gui.core.DENSE_COLUMN_LIMIT` (the matrices would be too big to
+        build or show).
+
+    Notes
+    -----
+    ``A`` is :meth:`ConvOperator.to_dense` (the operator applied to the identity), and
+    ``A⁺`` is ``numpy.linalg.pinv(A)`` (SVD with numpy's default cut-off
+    ``rcond = 1e-15 · max(m, n)`` relative to the largest singular value), so it is the
+    Moore–Penrose inverse also when ``A`` is rank-deficient. For the seed's 7×7×3
+    image, 3×3×3 filter and stride 2, ``A`` is 9×147 and this takes well under a
+    millisecond.
+    """
+    geometry, w = geometry_for(weights, input_shape, stride, padding, dilation)
+    if geometry.n_unknowns > DENSE_COLUMN_LIMIT:
+        raise ValueError(
+            f"input_shape {geometry.input_shape} has {geometry.n_unknowns:,} unknowns, more "
+            f"than the dense limit of {DENSE_COLUMN_LIMIT:,}: the explicit matrices are "
+            "only built for small examples"
+        )
+    matrix = ConvOperator(geometry, w.astype(np.float64)).to_dense()
+    transpose = np.ascontiguousarray(matrix.T)
+    pinv = np.linalg.pinv(matrix)
+    for array in (matrix, transpose, pinv):
+        array.flags.writeable = False
+    return DenseMatrices(matrix, transpose, pinv)
