@@ -1,0 +1,316 @@
+"""Insight → "Check my code…" and "The question's deConv" (issue 6, item 6).
+
+:class:`CheckDialog` compares an array the user's own implementation produced (a
+``.npy`` file: the forward output or the transposed reconstruction for the window's
+current image and filter) with the app's, side by side with the difference image,
+the max abs and relative errors and a verdict. Its second mode runs the seed
+question's ``deConv`` loop on the current ``y`` and shows where and by how much it
+departs from the true adjoint ``Aᵀ(y − b)``. The comparisons run in a
+:class:`JobRunner` (newest request wins); :meth:`CheckDialog.shutdown` stops it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PyQt5 import QtCore, QtWidgets
+
+from ..core import Result
+from .insight_check_jobs import (
+    KINDS,
+    CheckOutcome,
+    compare_job,
+    expected_shape,
+    explain_question,
+    question_job,
+)
+from .insight_check_views import Triptych
+from .insight_jobs import JobRunner
+
+__all__ = ["VERDICT_COLORS", "CheckDialog", "load_user_array", "verdict_level"]
+
+#: Verdict level → colour of the verdict line.
+VERDICT_COLORS = {"match": "#3fb950", "close": "#d29922", "differs": "#f85149"}
+_CLOSE = 1e-2  # relative error below this (but above compare_arrays' rtol) is "close"
+
+
+def verdict_level(relative_error: float, matches: bool) -> str:
+    """``"match"`` (to rounding), ``"close"`` (below 1 %) or ``"differs"``."""
+    if matches:
+        return "match"
+    return "close" if relative_error < _CLOSE else "differs"
+
+
+def load_user_array(path: str | Path) -> np.ndarray:
+    """Read a ``.npy`` file safely (no pickles); ValueError with a readable message."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(6)
+    except FileNotFoundError:
+        raise ValueError(f"{path.name}: no such file") from None
+    except OSError as exc:
+        raise ValueError(f"{path.name} cannot be read ({exc})") from None
+    if magic != b"\x93NUMPY":  # np.load would take anything else for a pickle
+        what = "an .npz archive" if magic[:2] == b"PK" else "not a .npy file"
+        raise ValueError(f"{path.name} is {what}: save one array with np.save(path, array)")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise ValueError(
+                f"{path.name} holds Python objects (a pickle), which are not loaded for "
+                "safety: save a plain numeric array with np.save(path, array)"
+            ) from None
+        raise ValueError(f"{path.name} is not a readable .npy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path.name} is not a readable .npy file ({exc})") from None
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise ValueError(f"{path.name} holds {array.dtype} values, not real numbers")
+    return array
+
+
+class CheckDialog(QtWidgets.QDialog):
+    """Compare the user's array, or the question's deConv, with the app's result."""
+
+    def __init__(self, window: QtWidgets.QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.setObjectName("check_my_code")
+        self.setWindowTitle("Check my code")
+        self.mode = "file"  # or "question"
+        self.candidate: np.ndarray | None = None
+        self.candidate_name = ""
+        self.outcome: CheckOutcome | None = None
+        self.message = ""
+        self.jobs = JobRunner(self)
+        self.jobs.finished.connect(self._on_outcome)
+        self.jobs.failed.connect(lambda _rid, msg: self._show_problem(msg))
+        self._build()
+        window.resultShown.connect(self._on_result)
+        self._on_result(window.result)
+        self.resize(1000, 620)
+
+    # -- building --------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.intro = QtWidgets.QLabel(
+            "Save what your own code computed for the <b>current image and filter</b> with "
+            "<code>np.save('mine.npy', array)</code>, say what it is, and load it. Or press "
+            "<i>The question's deConv</i> to compare the asker's loop with the true adjoint."
+        )
+        self.intro.setWordWrap(True)
+        self.kind = QtWidgets.QComboBox()
+        for key, (text, _phrase) in KINDS.items():
+            self.kind.addItem(text, key)
+        self.kind.setToolTip("What your array is: the forward output or the transposed result")
+        self.kind.currentIndexChanged.connect(self._on_kind)
+        self.load_button = QtWidgets.QPushButton("Load .npy…")
+        self.load_button.setToolTip("Choose a .npy file saved with np.save (pickles are refused)")
+        self.load_button.clicked.connect(self._choose_file)
+        self.question_button = QtWidgets.QPushButton("The question's deConv")
+        self.question_button.setToolTip(
+            "Run the asker's deConv loop (transposed kernel, bias added, ReLU) on the current "
+            "y and compare it with the true adjoint Aᵀ(y − b)"
+        )
+        self.question_button.clicked.connect(self.run_question_deconv)
+        self.expected = QtWidgets.QLabel()
+        self.expected.setToolTip("The shape your array must have (singleton axes are forgiven)")
+        top = QtWidgets.QHBoxLayout()
+        kind_label = QtWidgets.QLabel("My array is the")
+        kind_label.setToolTip(self.kind.toolTip())
+        for widget in (kind_label, self.kind, self.load_button, self.expected):
+            top.addWidget(widget)
+        top.addStretch(1)
+        top.addWidget(self.question_button)
+        self.views = Triptych()
+        self.problem = QtWidgets.QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setAlignment(QtCore.Qt.AlignCenter)
+        self.problem.setStyleSheet(f"color: {VERDICT_COLORS['close']}; font-size: 12pt;")
+        self.problem.setToolTip("Why nothing could be compared")
+        self.problem.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.views)
+        self.stack.addWidget(self.problem)
+        self.verdict = QtWidgets.QLabel("Load a .npy to compare.")
+        self.verdict.setToolTip(
+            "Green: matches to rounding (relative error ≤ 1e-5); orange: close (< 1 %); "
+            "red: differs"
+        )
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.errors = QtWidgets.QLabel()
+        self.errors.setToolTip(
+            "max abs error = max |yours − ours|; relative error = ‖yours − ours‖ / ‖ours‖"
+        )
+        self.errors.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.explanation = QtWidgets.QLabel()
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextFormat(QtCore.Qt.RichText)
+        self.explanation.setToolTip("Why the question's loop is not the transposed convolution")
+        self.explanation.setVisible(False)
+        self.padding_button = QtWidgets.QPushButton("Set padding to 0 and retry")
+        self.padding_button.setToolTip(
+            "The question's loop ignores padding: set the window's padding to 0 and run again"
+        )
+        self.padding_button.clicked.connect(self._zero_padding)
+        self.padding_button.setVisible(False)
+        close = QtWidgets.QPushButton("Close")
+        close.setToolTip("Close this dialog")
+        close.clicked.connect(self.close)
+        bottom = QtWidgets.QHBoxLayout()
+        bottom.addWidget(self.padding_button)
+        bottom.addStretch(1)
+        bottom.addWidget(close)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addLayout(top)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.errors)
+        layout.addWidget(self.explanation)
+        layout.addLayout(bottom)
+
+    # -- public ----------------------------------------------------------------------------
+    def current_kind(self) -> str:
+        """``"forward_output"`` or ``"transposed"``."""
+        return str(self.kind.currentData())
+
+    def set_kind(self, kind: str) -> None:
+        """Say what the user's array is (a key of :data:`KINDS`)."""
+        self.kind.setCurrentIndex(list(KINDS).index(kind))
+
+    def load_file(self, path: str | Path) -> bool:
+        """Load a ``.npy`` and compare it; on failure show why and return False."""
+        self.mode = "file"
+        try:
+            array = load_user_array(path)
+        except ValueError as exc:
+            self.candidate = None
+            self._show_problem(f"Could not use the file: {exc}")
+            return False
+        self.set_candidate(array, Path(path).name)
+        return True
+
+    def set_candidate(self, array: np.ndarray, name: str = "your array") -> None:
+        """Compare ``array`` (the user's) with the app's array of the chosen kind."""
+        self.mode = "file"
+        self.candidate = np.asarray(array)
+        self.candidate_name = name
+        self._refresh()
+
+    def run_question_deconv(self) -> None:
+        """Switch to the question's-deConv mode and compare it with ``Aᵀ(y − b)``."""
+        self.mode = "question"
+        self._refresh()
+
+    def shutdown(self) -> None:
+        """Stop the comparison job (the window is closing)."""
+        self.jobs.shutdown()
+
+    def closeEvent(self, event) -> None:
+        self.jobs.cancel()
+        super().closeEvent(event)
+
+    # -- internals -------------------------------------------------------------------------
+    def _choose_file(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Load your array", "", "NumPy arrays (*.npy);;All files (*)"
+        )
+        if path:
+            self.load_file(path)
+
+    def _on_kind(self) -> None:
+        self._update_expected()
+        if self.mode == "file":
+            self._refresh()
+
+    def _on_result(self, _result: Result | None) -> None:
+        self._update_expected()
+        self._refresh()
+
+    def _update_expected(self) -> None:
+        result = self.window.result
+        if result is None:
+            self.expected.setText("(no result yet)")
+            return
+        shape = expected_shape(result, self.current_kind())
+        self.expected.setText(f"your file must have shape {shape}")
+
+    def _refresh(self) -> None:
+        """Start the comparison for the current mode and result (stale jobs dropped)."""
+        result = self.window.result
+        self.padding_button.setVisible(False)
+        if result is None:
+            self.jobs.cancel()
+            return
+        if self.mode == "question":
+            self.views.set_titles("The question's deConv", "True adjoint Aᵀ(y − b)", "Difference")
+            self.setWindowTitle("Check my code: the question's deConv")
+            self.verdict.setText("Running the question's deConv…")
+            self.verdict.setStyleSheet("")
+            self.jobs.submit(lambda _c, _p: question_job(result))
+            return
+        self.setWindowTitle("Check my code")
+        self.explanation.setVisible(False)
+        if self.candidate is None:
+            self.jobs.cancel()
+            self.views.clear()
+            self.stack.setCurrentWidget(self.views)
+            self.verdict.setText("Load a .npy to compare.")
+            self.verdict.setStyleSheet("")
+            self.errors.setText("")
+            return
+        kind, candidate = self.current_kind(), self.candidate
+        self.views.set_titles(f"Yours ({self.candidate_name})", "Ours", "Difference")
+        self.verdict.setText("Comparing…")
+        self.verdict.setStyleSheet("")
+        self.jobs.submit(lambda _c, _p: compare_job(candidate, result, kind))
+
+    def _on_outcome(self, _rid: int, outcome: CheckOutcome) -> None:
+        self.outcome = outcome
+        self.message = ""
+        comp = outcome.comparison
+        level = verdict_level(comp.relative_error, comp.matches)
+        self.views.show_arrays(
+            outcome.candidate, outcome.reference, comp.difference, rounding=level == "match"
+        )
+        self.stack.setCurrentWidget(self.views)
+        prefix = {"match": "✔ Matches to rounding", "close": "≈ Close", "differs": "✘ Differs"}
+        who = "The question's deConv" if self.mode == "question" else "Your array"
+        self.verdict.setText(f"{prefix[level]}: {who} {comp.verdict}.")
+        self.verdict.setStyleSheet(f"color: {VERDICT_COLORS[level]}; font-weight: bold;")
+        self.errors.setText(
+            f"max abs error {comp.max_abs_error:.3g} · relative error {comp.relative_error:.3g}"
+        )
+        if outcome.facts is not None:
+            self.explanation.setText(explain_question(outcome.facts))
+            self.explanation.setVisible(True)
+
+    def _show_problem(self, message: str) -> None:
+        self.outcome = None
+        self.views.clear()
+        self.errors.setText("")
+        if self.mode == "question":
+            result = self.window.result
+            padded = result is not None and tuple(result.params.padding) != (0, 0)
+            self.message = f"The question's deConv refuses this set-up: {message}." + (
+                f"\n\nThe padding here is {tuple(result.params.padding)}: press "
+                "'Set padding to 0 and retry' below."
+                if padded
+                else ""
+            )
+            self.padding_button.setVisible(padded)
+            self.explanation.setVisible(False)
+        else:
+            self.message = message
+        self.problem.setText(self.message)
+        self.stack.setCurrentWidget(self.problem)
+        self.verdict.setText("Nothing compared: see above.")
+        self.verdict.setStyleSheet(f"color: {VERDICT_COLORS['close']};")
+
+    def _zero_padding(self) -> None:
+        self.window.geometry_editor.set_values(padding=(0, 0))  # the result comes back later
+        self.verdict.setText("Padding set to 0: waiting for the new result…")
+        self.padding_button.setVisible(False)

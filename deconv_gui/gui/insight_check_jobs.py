@@ -1,0 +1,158 @@
+"""The work behind "Check my code", run off the GUI thread (no Qt here).
+
+:func:`compare_job` compares a user's array with the forward output or the
+transposed reconstruction of a :class:`Result`; :func:`question_job` runs the seed
+question's ``deConv`` and compares it with the true adjoint, and
+:func:`explain_question` words the outcome. All math is in ``deconv_gui.core``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core import ArrayComparison, Result, compare_arrays, question_deconv
+from ..core import transposed_reconstruction as _transposed
+
+__all__ = [
+    "KINDS",
+    "CheckOutcome",
+    "QuestionFacts",
+    "compare_job",
+    "expected_shape",
+    "explain_question",
+    "question_job",
+    "reference_for",
+]
+
+#: What a user's array may be: key → (menu text, phrase used in messages).
+KINDS: dict[str, tuple[str, str]] = {
+    "forward_output": ("forward output  y = A x + b", "the forward output"),
+    "transposed": ("transposed reconstruction  Aᵀ(y − b)", "the transposed reconstruction"),
+}
+
+
+class QuestionFacts(NamedTuple):
+    """Why the question's deConv departs from the adjoint in this case."""
+
+    symmetric: bool
+    bias_sum: float
+    negative_fraction: float
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+
+
+class CheckOutcome(NamedTuple):
+    """A finished comparison: the two arrays, the comparison and (question mode) facts."""
+
+    candidate: np.ndarray
+    reference: np.ndarray
+    comparison: ArrayComparison
+    facts: QuestionFacts | None = None
+
+
+def expected_shape(result: Result, kind: str) -> tuple[int, ...]:
+    """The shape a user's array of ``kind`` must have for ``result``."""
+    geom = result.geometry
+    return tuple(geom.output_shape if kind == "forward_output" else geom.input_shape)
+
+
+def reference_for(result: Result, kind: str) -> np.ndarray:
+    """The app's array of ``kind`` (the transposed one is computed if not in ``result``)."""
+    if kind == "forward_output":
+        return result.forward_output
+    if result.transposed is not None:
+        return result.transposed
+    return _adjoint(result)
+
+
+def _adjoint(result: Result) -> np.ndarray:
+    p = result.params
+    return _transposed(
+        result.forward_output,
+        p.weights,
+        p.bias,
+        input_shape=result.geometry.input_shape,
+        stride=p.stride,
+        padding=p.padding,
+        dilation=p.dilation,
+    )
+
+
+def compare_job(candidate: np.ndarray, result: Result, kind: str) -> CheckOutcome:
+    """Compare ``candidate`` with ``result``'s array of ``kind`` (ValueError on shape)."""
+    reference = reference_for(result, kind)
+    shape = expected_shape(result, kind)
+    phrase = KINDS[kind][1]
+    squeeze = tuple(n for n in np.shape(candidate) if n != 1)
+    if squeeze != tuple(n for n in shape if n != 1):
+        raise ValueError(
+            f"expected {shape} = {phrase} for this image and filter, got "
+            f"{tuple(np.shape(candidate))}"
+        )
+    comparison = compare_arrays(candidate, reference, what=phrase)
+    return CheckOutcome(np.reshape(candidate, reference.shape), reference, comparison)
+
+
+def question_job(result: Result) -> CheckOutcome:
+    """Run the question's deConv on ``result``'s y; compare it with ``Aᵀ(y − b)``.
+
+    Raises ``ValueError`` (question_deconv's message) when the loop refuses.
+    """
+    p = result.params
+    if p.stride[0] != p.stride[1]:
+        raise ValueError(
+            f"the question's loop has one stride s for both axes, but the stride is {p.stride}"
+        )
+    theirs = question_deconv(
+        result.forward_output,
+        p.weights,
+        p.bias,
+        input_shape=result.geometry.input_shape,
+        stride=p.stride[0],
+    )
+    adjoint = _adjoint(result)
+    comparison = compare_arrays(theirs, adjoint, what="the true adjoint Aᵀ(y − b)")
+    w = p.weights
+    facts = QuestionFacts(
+        symmetric=bool(np.allclose(w, w.transpose(1, 0, 2, 3))),
+        bias_sum=float(np.sum(p.bias)),
+        negative_fraction=float(np.mean(adjoint < 0)),
+        padding=tuple(p.padding),
+        dilation=tuple(p.dilation),
+    )
+    return CheckOutcome(theirs, adjoint, comparison, facts)
+
+
+def explain_question(facts: QuestionFacts) -> str:
+    """One paragraph: when the loop equals the adjoint, and what differs here."""
+    reasons = []
+    if not facts.symmetric:
+        reasons.append(
+            "the filter is not symmetric, so transposing each kernel slice "
+            "(<code>np.transpose(W[:, :, x, c])</code>) mirrors it across the diagonal"
+        )
+    if facts.bias_sum != 0:
+        reasons.append(
+            f"the bias (sum {facts.bias_sum:g}) is added into the image once per window "
+            "covering each pixel, instead of being subtracted from y first"
+        )
+    if facts.negative_fraction > 0:
+        reasons.append(
+            f"ReLU sets the {100 * facts.negative_fraction:.0f}% of pixels where the adjoint "
+            "is negative to 0"
+        )
+    if facts.padding != (0, 0):
+        reasons.append(f"the loop ignores the padding {facts.padding}, so its windows are shifted")
+    if facts.dilation != (1, 1):
+        reasons.append(f"the loop ignores the dilation {facts.dilation}")
+    intro = (
+        "<b>The question's deConv</b> runs the asker's loop as written: each kernel slice "
+        "transposed, the bias added into the image, then ReLU. It equals the true adjoint "
+        "Aᵀ(y − b) (what a transposed-convolution layer computes) only for symmetric "
+        "kernels, zero bias and a non-negative result, with no padding. "
+    )
+    if not reasons:
+        return intro + "All of these hold here, so the two agree."
+    return intro + "Here it departs because " + "; ".join(reasons) + "."

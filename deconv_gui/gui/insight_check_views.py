@@ -1,0 +1,132 @@
+"""The three side-by-side images of "Check my code": theirs, ours and the difference.
+
+Drawing only: :class:`Triptych` shows one channel of three same-shaped arrays; the
+first two share one grey scale (so equal arrays look equal), the difference gets a
+diverging colormap centred on 0 (blue < 0 < red, white = no difference).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5 import QtWidgets
+
+from .display import fmt
+from .panels import _colormap
+
+__all__ = ["Triptych"]
+
+
+def _as_3d(array: np.ndarray) -> np.ndarray:
+    return array if array.ndim == 3 else array.reshape(*array.shape[:2], -1)
+
+
+class Triptych(QtWidgets.QWidget):
+    """Three image views in a row with titles and a shared channel chooser.
+
+    Attributes
+    ----------
+    arrays : tuple of numpy.ndarray or None
+        ``(candidate, reference, difference)`` as last drawn, each ``(H, W, C)``.
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.rounding = False
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("#15171a")
+        self.graphics.setToolTip(
+            "Left and middle share one grey scale (black = smallest, white = largest of "
+            "the middle array). Right: blue < 0 < red, white = equal; scale ±max|difference|"
+        )
+        self.titles: list[pg.LabelItem] = []
+        self.captions: list[pg.LabelItem] = []
+        self.items: list[pg.ImageItem] = []
+        for col in range(3):
+            self.titles.append(self.graphics.addLabel("", row=0, col=col))
+            view = self.graphics.addViewBox(row=1, col=col, invertY=True, lockAspect=True)
+            view.setMenuEnabled(False)
+            item = pg.ImageItem(axisOrder="row-major")
+            view.addItem(item)
+            self.items.append(item)
+            self.captions.append(self.graphics.addLabel("", row=2, col=col, size="8pt"))
+        self.items[2].setLookupTable(_colormap("diverging").getLookupTable(nPts=256))
+        self.channel = QtWidgets.QSpinBox()
+        self.channel.setPrefix("showing channel ")
+        self.channel.setToolTip("Which channel of the arrays to draw (all channels are compared)")
+        self.channel.valueChanged.connect(self._draw)
+        self.channel.setEnabled(False)
+        row = QtWidgets.QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.channel)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics, 1)
+        layout.addLayout(row)
+
+    def set_titles(self, first: str, second: str, third: str) -> None:
+        """Titles above the three images."""
+        for label, text in zip(self.titles, (first, second, third), strict=True):
+            label.setText(text)
+
+    def show_arrays(
+        self,
+        candidate: np.ndarray,
+        reference: np.ndarray,
+        difference: np.ndarray,
+        *,
+        rounding: bool = False,
+    ) -> None:
+        """Draw three arrays of one shape (``(H, W)`` or ``(H, W, C)``).
+
+        With ``rounding`` (the arrays match to rounding) the difference is drawn at the
+        scale of ``reference``, so rounding noise stays white instead of filling the
+        colour range.
+        """
+        self.arrays = (_as_3d(candidate), _as_3d(reference), _as_3d(difference))
+        self.rounding = rounding
+        channels = self.arrays[1].shape[2]
+        self.channel.blockSignals(True)
+        self.channel.setRange(1, channels)
+        self.channel.setSuffix(f" of {channels}")
+        self.channel.blockSignals(False)
+        self.channel.setEnabled(channels > 1)
+        self._draw()
+        for item in self.items:
+            item.getViewBox().autoRange(padding=0.02)
+
+    def clear(self) -> None:
+        """Remove the images (nothing to compare)."""
+        self.arrays = None
+        for item in self.items:
+            item.clear()
+        for label in self.captions:
+            label.setText("")
+        self.channel.setEnabled(False)
+
+    def _draw(self) -> None:
+        if self.arrays is None:
+            return
+        k = self.channel.value() - 1
+        first, second, diff = (a[:, :, min(k, a.shape[2] - 1)] for a in self.arrays)
+        low, high = float(second.min()), float(second.max())
+        if high <= low:
+            high = low + 1.0
+        for item, data in ((self.items[0], first), (self.items[1], second)):
+            item.setImage(data, autoLevels=False, levels=(low, high))
+        biggest_diff = float(np.abs(diff).max())
+        m = max(abs(low), abs(high)) if self.rounding else biggest_diff
+        m = m or 1.0
+        self.items[2].setImage(diff, autoLevels=False, levels=(-m, m))
+        shape = "×".join(str(n) for n in self.arrays[1].shape)
+        for label, data in zip(self.captions[:2], (first, second), strict=True):
+            label.setText(f"{shape} · values {fmt(data.min())} … {fmt(data.max())}")
+        biggest = np.unravel_index(int(np.argmax(np.abs(diff))), diff.shape)
+        if not diff.any():
+            text = "all zero: identical in this channel"
+        elif self.rounding:
+            text = f"rounding only (max {fmt(biggest_diff)}), drawn at the scale ±{fmt(m)} of ours"
+        else:
+            text = f"scale ±{fmt(m)} · largest at row {biggest[0]}, col {biggest[1]}"
+        self.captions[2].setText(text)

@@ -1,0 +1,167 @@
+"""The plots of the spectrum window: singular values, L-curve and PSNR versus reg.
+
+Drawing only. Log axes cannot show 0, so zero values are drawn at a floor
+(``FLOOR_RATIO`` times the largest value) and the captions say so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtWidgets
+
+from ..core import SingularValues, TikhonovCurve
+
+__all__ = ["FLOOR_RATIO", "CurvePlots", "SpectrumPlot", "floored"]
+
+#: Values at or below ``FLOOR_RATIO · max`` are drawn at that floor on log axes.
+FLOOR_RATIO = 1e-16
+_LINE = pg.mkPen("#79c0ff", width=2)
+_REG = pg.mkPen("#d29922", width=2, style=QtCore.Qt.DashLine)
+_HIGHLIGHT = {"symbol": "o", "symbolSize": 14, "symbolBrush": "#d29922", "pen": None}
+
+
+def floored(values: np.ndarray) -> np.ndarray:
+    """``values`` with everything below ``FLOOR_RATIO · max`` raised to that floor."""
+    values = np.asarray(values, dtype=np.float64)
+    top = float(values.max()) if values.size else 0.0
+    return np.maximum(values, (top or 1.0) * FLOOR_RATIO)
+
+
+def _plot(title: str, bottom: str, left: str, tip: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(title=title)
+    plot.setBackground("#15171a")
+    plot.setLabel("bottom", bottom)
+    plot.setLabel("left", left)
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.setMenuEnabled(False)
+    plot.setToolTip(tip)
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)  # no confusing "(x0.001)" scaling
+    return plot
+
+
+class SpectrumPlot(pg.PlotWidget):
+    """Singular values of ``A`` (largest first) on a log-y axis, with the √reg line."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent, title="Singular values σ of A")
+        self.setBackground("#15171a")
+        self.setLabel("bottom", "index (largest first)")
+        self.setLabel("left", "σ")
+        self.setLogMode(x=False, y=True)
+        self.showGrid(x=True, y=True, alpha=0.25)
+        self.setMenuEnabled(False)
+        self.getAxis("left").enableAutoSIPrefix(False)
+        self.setToolTip(
+            "Each σ is how strongly A transmits one direction of the image. Small σ: that "
+            "direction barely reaches y, so recovering it amplifies noise; σ = 0: lost. "
+            "Dashed line: √reg."
+        )
+        self.curve = self.plot([], [], pen=_LINE)
+        self.reg_line = pg.InfiniteLine(angle=0, pen=_REG, movable=False)
+        self.reg_line.setVisible(False)
+        self.addItem(self.reg_line)
+        self.reg_label = pg.TextItem("", color="#d29922", anchor=(1, 1))
+        self.addItem(self.reg_label)
+        self.values: np.ndarray | None = None
+
+    def show_values(self, spectrum: SingularValues) -> None:
+        """Draw ``spectrum`` (exact or approximate, said in the title)."""
+        self.values = np.asarray(spectrum.values, dtype=np.float64)
+        kind = "exact (dense SVD)" if spectrum.exact else "approximate: symbol of A Aᵀ"
+        if not spectrum.exact:
+            kind += " on the output grid"
+        self.setTitle(f"Singular values σ of A — {kind}")
+        index = np.arange(1, self.values.size + 1)
+        self.curve.setData(index, floored(self.values))
+        self.enableAutoRange()
+
+    def show_reg(self, reg: float) -> None:
+        """Draw the line σ = √reg (hidden for reg = 0)."""
+        if reg <= 0 or self.values is None:
+            self.reg_line.setVisible(False)
+            self.reg_label.setText("")
+            return
+        level = float(np.log10(np.sqrt(reg)))  # view coordinates are log10 in log mode
+        self.reg_line.setPos(level)
+        self.reg_line.setVisible(True)
+        self.reg_label.setText(f"√reg = {np.sqrt(reg):.3g}")
+        self.reg_label.setPos(float(self.values.size), level)
+
+    def clear_values(self) -> None:
+        """Remove the values (a new spectrum is on its way)."""
+        self.values = None
+        self.curve.setData([], [])
+        self.reg_line.setVisible(False)
+        self.reg_label.setText("")
+        self.setTitle("Singular values σ of A — computing…")
+
+
+class CurvePlots(QtWidgets.QWidget):
+    """The L-curve (log–log) and PSNR versus reg, current reg highlighted."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lcurve = _plot(
+            "L-curve",
+            "residual norm ‖A x − (y − b)‖",
+            "solution norm ‖x‖",
+            "One point per reg: small reg fits y exactly (left) with a large image; large "
+            "reg gives a small image that fits y loosely. The corner is a classic choice.",
+        )
+        self.lcurve.setLogMode(x=True, y=True)
+        self.psnr = _plot(
+            "PSNR against the input image",
+            "reg λ",
+            "PSNR (dB)",
+            "How close each regularised reconstruction is to the original input (higher is "
+            "better). Orange: the current reg.",
+        )
+        self.psnr.setLogMode(x=True, y=False)
+        self.lcurve_line = self.lcurve.plot([], [], pen=_LINE, symbol="o", symbolSize=6)
+        self.lcurve_current = self.lcurve.plot([], [], **_HIGHLIGHT)
+        self.psnr_line = self.psnr.plot([], [], pen=_LINE, symbol="o", symbolSize=6)
+        self.psnr_current = self.psnr.plot([], [], **_HIGHLIGHT)
+        self.psnr_zero = pg.InfiniteLine(angle=0, pen=_REG, movable=False)
+        self.psnr_zero.setVisible(False)
+        self.psnr.addItem(self.psnr_zero)
+        self.psnr_note = pg.TextItem("", color="#d29922", anchor=(0, 0))
+        self.psnr.addItem(self.psnr_note)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.lcurve)
+        layout.addWidget(self.psnr)
+
+    def show_curve(self, curve: TikhonovCurve, current_reg: float | None) -> None:
+        """Draw ``curve``; the point at ``current_reg`` is highlighted."""
+        regs = np.asarray(curve.regs, dtype=np.float64)
+        res, sol = floored(curve.residual_norms), floored(curve.solution_norms)
+        self.lcurve_line.setData(res, sol)
+        psnr = curve.psnr if curve.psnr is not None else np.full(regs.size, np.nan)
+        positive = regs > 0
+        finite = positive & np.isfinite(psnr)
+        self.psnr_line.setData(regs[finite], psnr[finite])
+        self.psnr_zero.setVisible(False)
+        self.psnr_note.setText("")
+        self.lcurve_current.setData([], [])
+        self.psnr_current.setData([], [])
+        if current_reg is not None and np.any(regs == current_reg):
+            k = int(np.flatnonzero(regs == current_reg)[0])
+            self.lcurve_current.setData([res[k]], [sol[k]])
+            if current_reg > 0 and np.isfinite(psnr[k]):
+                self.psnr_current.setData([current_reg], [psnr[k]])
+            elif np.isfinite(psnr[k]):  # reg = 0 has no place on a log axis: a line
+                self.psnr_zero.setPos(float(psnr[k]))
+                self.psnr_zero.setVisible(True)
+                self.psnr_note.setText(f"current reg = 0: {psnr[k]:.1f} dB")
+                self.psnr_note.setPos(float(np.log10(regs[positive].min())), float(psnr[k]))
+        self.lcurve.enableAutoRange()
+        self.psnr.enableAutoRange()
+
+    def clear(self) -> None:
+        """Remove the curves."""
+        for item in (self.lcurve_line, self.lcurve_current, self.psnr_line, self.psnr_current):
+            item.setData([], [])
+        self.psnr_zero.setVisible(False)
+        self.psnr_note.setText("")
