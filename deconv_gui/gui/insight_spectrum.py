@@ -15,7 +15,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from ..core import Result, SingularValues, TikhonovCurve, singular_values, tikhonov_curve
 from .insight_jobs import JobRunner
-from .insight_spectrum_plots import CurvePlots, SpectrumPlot
+from .insight_spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
 __all__ = ["CURVE_REGS", "SpectrumWindow", "curve_regs"]
 
@@ -235,11 +235,15 @@ class SpectrumWindow(QtWidgets.QDialog):
         )
         lost = geom.n_unknowns - values.size
         text = (
-            f"{values.size:,} singular values, {kind}. The other {lost:,} directions of the "
-            f"{geom.n_unknowns:,}-pixel input are lost (σ = 0 by counting). "
+            f"{values.size:,} singular values, {kind}. A has only {values.size:,} rows, so "
+            f"the other {lost:,} of the {geom.n_unknowns:,} input directions have σ = 0: "
+            "they are lost. "
             if lost > 0
             else f"{values.size:,} singular values, {kind}. "
         )
+        zero = int(np.count_nonzero(values <= values.max(initial=0.0) * FLOOR_RATIO))
+        if zero:
+            text += f"{zero:,} of the σ are (numerically) 0, drawn at the plot's floor. "
         if reg > 0:
             below = int(np.count_nonzero(values < np.sqrt(reg)))
             text += (
