@@ -152,7 +152,11 @@ class PipelineRunner(QtCore.QObject):
         return self._pool.waitForDone(msecs)
 
     def shutdown(self) -> None:
-        """Cancel, refuse new requests, and wait: call before the window goes away."""
+        """Cancel, refuse new requests, and wait: call before the window goes away.
+
+        Signals the finished job queued before it stopped are dropped, so nothing is
+        drawn into a window that is being closed or deleted.
+        """
         self._closed = True
         self.cancel()
         self.wait(5_000)
@@ -163,24 +167,24 @@ class PipelineRunner(QtCore.QObject):
             self.busyChanged.emit(busy)
 
     def _on_progress(self, rid: int, iteration: int, residual: float) -> None:
-        if rid == self._latest:
+        if rid == self._latest and not self._closed:
             self.progress.emit(rid, iteration, residual)
 
     def _on_finished(self, rid: int, result: object) -> None:
-        if rid != self._latest:
+        if rid != self._latest or self._closed:  # stale, or the window is closing
             self.dropped += 1
             return
         self._set_busy(False)
         self.resultReady.emit(rid, result)
 
     def _on_failed(self, rid: int, message: str) -> None:
-        if rid != self._latest:
+        if rid != self._latest or self._closed:
             return
         self._set_busy(False)
         self.failed.emit(rid, message)
 
     def _on_cancelled(self, rid: int) -> None:
-        if rid != self._latest:
+        if rid != self._latest or self._closed:
             return
         self._set_busy(False)
         self.cancelled.emit(rid)
