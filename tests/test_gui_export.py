@@ -22,6 +22,7 @@ from deconv_gui.gui.export_actions import window_panel
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.panel_capture import displayed_pixels
 from deconv_gui.gui.qimage import qimage_to_array
+from deconv_gui.gui.teardown import delete_now
 from deconv_gui.io.export import panel_arrays
 
 pytestmark = pytest.mark.gui
@@ -51,7 +52,7 @@ def make_window(qtbot, tmp_path):
 
     yield make
     for win in made:
-        win.close()  # stops the debounce and waits for the worker
+        delete_now(win)  # closed (debounce stopped, worker waited for), then deleted now
 
 
 @pytest.fixture
@@ -143,7 +144,6 @@ def test_unwritable_folder_shows_a_message_and_writes_nothing(window, tmp_path):
 def test_export_before_any_result_shows_a_message(qtbot, tmp_path):
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
     win = MainWindow(settings, restore=False)  # the first result is still being computed
-    qtbot.addWidget(win)
     try:
         assert win.result is None
         assert win.export_to(tmp_path) is None
@@ -153,7 +153,7 @@ def test_export_before_any_result_shows_a_message(qtbot, tmp_path):
         assert [p.name for p in tmp_path.iterdir() if p.suffix != ".ini"] == []
     finally:
         _idle(qtbot, win)
-        win.close()
+        delete_now(win)
 
 
 def test_export_dialog_collects_and_remembers_choices(window, tmp_path, monkeypatch):

@@ -19,8 +19,8 @@ from deconv_gui.core import (
     reconstruction_metrics,
     touching_outputs,
 )
-from deconv_gui.gui.insight import install_insight
 from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.teardown import delete_now
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
@@ -43,16 +43,13 @@ def _idle(qtbot, win):
 def window(qtbot, tmp_path):
     settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
     win = MainWindow(settings, restore=False)
-    qtbot.addWidget(win)
-    install_insight(win)
+    qtbot.addWidget(win)  # MainWindow installs the Insight menu itself
     win.set_work_size(128)  # small and quick
     win.show()
     qtbot.waitUntil(lambda: win.result is not None, timeout=TIMEOUT)
     _idle(qtbot, win)
     yield win
-    win.close()  # the insight's event filter stops its jobs and closes its dialogs
-    win.insight.rank_jobs.wait()
-    win.insight.inspector.jobs.wait()
+    delete_now(win)  # closeEvent shuts the insight jobs down and closes its dialogs
 
 
 def test_metrics_table_shows_the_pipeline_metrics(window):

@@ -20,6 +20,7 @@ from deconv_gui.gui.excepthook import install_excepthook
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.qimage import qimage_to_array
 from deconv_gui.gui.status import corresponding_pixels, format_readout
+from deconv_gui.gui.teardown import delete_now
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
@@ -33,7 +34,7 @@ def window(qtbot, tmp_path):
     win.show()
     qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
     yield win
-    win.close()  # stops the debounce and waits for the worker before Qt deletes anything
+    delete_now(win)  # closed (timers stopped, worker waited for), then deleted by Qt now
 
 
 def wait_idle(qtbot, win):
@@ -235,14 +236,17 @@ def test_excepthook_shows_a_message_box_and_keeps_running(qtbot, window):
 def test_settings_are_remembered(qtbot, tmp_path):
     settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.IniFormat)
     first = MainWindow(settings, restore=True)
-    qtbot.addWidget(first)
-    first.geometry_editor.set_values(stride=(3, 3))
-    first.filter_editor.set_preset("box")
-    first.actions.layout_row.trigger()
-    first.close()
+    try:
+        first.geometry_editor.set_values(stride=(3, 3))
+        first.filter_editor.set_preset("box")
+        first.actions.layout_row.trigger()
+        first.close()  # saves the settings
+    finally:
+        delete_now(first)
     second = MainWindow(settings, restore=True)
-    qtbot.addWidget(second)
-    assert second.geometry_editor.stride() == (3, 3)
-    assert second.filter_editor.preset() == "box"
-    assert second.panels.layout_mode == "row"
-    second.close()
+    try:
+        assert second.geometry_editor.stride() == (3, 3)
+        assert second.filter_editor.preset() == "box"
+        assert second.panels.layout_mode == "row"
+    finally:
+        delete_now(second)

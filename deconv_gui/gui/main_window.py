@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
 from .. import __version__
 from ..core import Params, Result
@@ -69,6 +69,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def __init__(self, settings: QtCore.QSettings | None = None, *, restore: bool = True) -> None:
         super().__init__()
+        # Qt, not Python's garbage collector, destroys the window: C++ owns it (sip keeps
+        # the wrapper alive) and close() schedules deleteLater() in the GUI thread. Left to
+        # the collector, the widget tree (pyqtgraph scenes included) was torn down inside
+        # a GC pass, in any thread, with the items' weak references already cleared.
+        sip.transferto(self, None)
+        self.setAttribute(QtCore.Qt.WA_DeleteOnClose)
         self.settings = settings if settings is not None else stored.make_settings()
         self.setWindowTitle("Deconvolution Explorer")
         self.setAcceptDrops(True)
@@ -593,6 +599,11 @@ class MainWindow(QtWidgets.QMainWindow):
         )
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        # nothing may fire or arrive after this: timers stop, every pool is cancelled
+        # and waited for, and results queued by a finished job are dropped
+        self._debounce.stop()
+        self._message_timer.stop()
+        self.panels.stop_timers()
         self.insight.shutdown()
         self.runner.shutdown()
         if self.remember:

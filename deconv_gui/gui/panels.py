@@ -566,6 +566,10 @@ class PanelGrid(QtWidgets.QWidget):
             )
             panel.show_array(data, spec)
 
+    def stop_timers(self) -> None:
+        """Stop the pending refit (the window is closing)."""
+        self._fit_timer.stop()
+
     def fit_all(self) -> None:
         """Zoom every panel to show its whole image."""
         for panel in self.panels.values():
