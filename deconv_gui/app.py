@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(app.exec_())
     finally:
         if window is not None and args.screenshot:
-            window.close()  # stops timers and the worker; Python owns and frees the window
+            window.close()  # stops timers and the worker; Qt deletes it (WA_DeleteOnClose)
         sys.excepthook = previous_hook
 
 

@@ -23,6 +23,7 @@ from deconv_gui.gui.insight_check import VERDICT_COLORS
 from deconv_gui.gui.insight_spectrum import curve_regs
 from deconv_gui.gui.insight_spectrum_plots import floored
 from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.teardown import delete_now
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
@@ -52,7 +53,7 @@ def window(qtbot, tmp_path):
         stop = getattr(dialog, "shutdown", None)
         if stop is not None:
             stop()
-    win.close()  # shuts down the insight (its jobs and dialogs) and the pipeline worker
+    delete_now(win)  # closes (insight jobs, dialogs, worker stop) and deletes it in this thread
 
 
 @pytest.fixture
