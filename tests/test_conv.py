@@ -42,6 +42,20 @@ def test_conv2d_matches_loop_on_random_geometry(seed):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_conv2d_with_many_output_channels_matches_loop(seed):
+    """From 5 output channels the forward GEMM writes channels-last planes per group."""
+    rng = np.random.default_rng(seed + 500)
+    case = random_case(rng)
+    x, kw = case["x"], case["kw"]
+    w = rng.standard_normal((*case["w"].shape[:3], int(rng.integers(5, 10))))
+    bias = rng.standard_normal(w.shape[3])
+    got = conv2d(x, w, bias, **kw)
+    want = conv2d_loop(x, w, bias, **kw)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("seed", range(60))
 def test_conv2d_transpose_matches_loop_on_random_geometry(seed):
     rng = np.random.default_rng(seed)
@@ -67,12 +81,13 @@ def test_seed_example_by_hand():
     np.testing.assert_allclose(y, conv2d_loop(x, w, stride=2), rtol=1e-13)
 
 
+@pytest.mark.parametrize("c_out", [2, 8])
 @pytest.mark.parametrize("stride", [1, 2, (3, 2)])
-def test_large_image_matches_loop_on_the_border_and_a_window(stride):
+def test_large_image_matches_loop_on_the_border_and_a_window(stride, c_out):
     """The blocked fast path (many row blocks) agrees with the loop on a wide image."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((70, 300, 3)).astype(np.float32)
-    w = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, c_out)).astype(np.float32)
     kw = {"stride": stride, "padding": 1}
     got = conv2d(x, w, **kw)
     want = conv2d_loop(x, w, **kw)
@@ -83,10 +98,11 @@ def test_large_image_matches_loop_on_the_border_and_a_window(stride):
     np.testing.assert_allclose(got_t, want_t, rtol=1e-4, atol=1e-4)
 
 
-def test_results_are_deterministic():
+@pytest.mark.parametrize("c_out", [4, 8])
+def test_results_are_deterministic(c_out):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 257, 301, 3)).astype(np.float32)
-    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, c_out)).astype(np.float32)
     first = conv2d(x, w, padding=1)
     assert np.array_equal(first, conv2d(x, w, padding=1))
     y = rng.standard_normal(first.shape).astype(np.float32)

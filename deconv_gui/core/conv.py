@@ -182,6 +182,8 @@ _BLOCK_BYTES = 1 << 19
 _MIN_BLOCK_ROWS = 8
 #: Below this many input numbers per image, threads cost more than they save.
 _THREAD_MIN_SIZE = 1 << 17
+#: From this many output channels the forward GEMM writes channels-last planes per group.
+_CHANNELS_LAST_MIN_C_OUT = 5
 _N_WORKERS = 2
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -195,6 +197,7 @@ class _Phase:
     n_rows: int  # number of input rows (super-rows) in the phase
     offsets: tuple[tuple[int, int], ...]  # (b, a) of each tap group
     weights_t: np.ndarray  # (n_groups C_out, K): row block k is group k's matrix, transposed
+    weights_g: np.ndarray  # (n_groups, 1, K, C_out): group k's matrix, batched for matmul
 
     @property
     def b_min(self) -> int:
@@ -237,9 +240,11 @@ def _plan(w: np.ndarray, geom: ConvGeometry) -> _Plan:
                 blocks.append(block.T)
         if offsets:
             n_rows = len(range(r, height, sh))
-            phases.append(
-                _Phase(r, n_rows, tuple(offsets), np.ascontiguousarray(np.vstack(blocks)))
+            stacked = np.ascontiguousarray(np.vstack(blocks))
+            grouped = np.ascontiguousarray(
+                stacked.reshape(len(offsets), c_out, -1).transpose(0, 2, 1)
             )
+            phases.append(_Phase(r, n_rows, tuple(offsets), stacked, grouped[:, np.newaxis]))
     a_all = [a for p in phases for _, a in p.offsets]
     return _Plan(tuple(phases), -(-width // sw), min(a_all), max(a_all))
 
@@ -273,6 +278,9 @@ def _forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     Each output row block reads, per row phase, the super-rows it needs into a zero-
     bordered buffer ``z`` of pitch ``pitch`` (the GEMM), then sums the groups' shifted
     planes as flat 1-D slices into ``acc`` and copies the valid columns to ``out``.
+    For few output channels ``z`` holds one plane per group and channel (one GEMM per
+    row writes them all); for many it holds one channels-last plane per group (one GEMM
+    per row and group), which spares the final transpose to channels-last.
     """
     m, height, width, c_in = xb.shape
     h_out, w_out, c_out = geom.output_shape
@@ -288,15 +296,21 @@ def _forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     tasks = _blocks(h_out, n_planes * pitch * xb.itemsize, m)
     rows_max = max(t[2] - t[1] for t in tasks)
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
+    planar = c_out < _CHANNELS_LAST_MIN_C_OUT
+    # flat slices of z: ``lanes`` rows of numbers that are ``scale`` apart per pixel
+    lanes, scale = (c_out, 1) if planar else (1, c_out)
 
     def run(start: int, stop: int) -> None:
-        z_bufs = [
-            np.zeros((p.weights_t.shape[0], rows_max + p.b_max - p.b_min, pitch), xb.dtype)
-            for p in plan.phases
-        ]
-        acc = np.empty((c_out, rows_max * pitch), xb.dtype)
+        z_bufs = []
+        for p in plan.phases:
+            n_rows = rows_max + p.b_max - p.b_min
+            shape = (len(p.offsets) * c_out, n_rows, pitch)
+            if not planar:
+                shape = (len(p.offsets), n_rows, pitch, c_out)
+            z_bufs.append(np.zeros(shape, dtype=xb.dtype))
+        acc = np.empty((lanes, rows_max * pitch * scale), xb.dtype)
         for n, h0, h1 in tasks[start:stop]:
-            n_flat = (h1 - h0 - 1) * pitch + w_out
+            n_flat = ((h1 - h0 - 1) * pitch + w_out) * scale
             sources = []
             for phase, z in zip(plan.phases, z_bufs, strict=True):
                 g0, g1 = h0 + phase.b_min, h1 + phase.b_max
@@ -305,12 +319,16 @@ def _forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                 z[:, max(0, hi - g0) : g1 - g0] = 0
                 if lo < hi:
                     rows = x_super[n, phase.row + sh * lo : phase.row + sh * (hi - 1) + 1 : sh]
-                    target = z[:, lo - g0 : hi - g0, left : left + n_cols].transpose(1, 0, 2)
-                    np.matmul(phase.weights_t, rows.transpose(0, 2, 1), out=target)
-                flat = z.reshape(z.shape[0], -1)
+                    target = z[:, lo - g0 : hi - g0, left : left + n_cols]
+                    if planar:
+                        out_rows = target.transpose(1, 0, 2)
+                        np.matmul(phase.weights_t, rows.transpose(0, 2, 1), out=out_rows)
+                    else:
+                        np.matmul(rows, phase.weights_g, out=target)
+                flat = z.reshape(len(phase.offsets), lanes, -1)
                 for k, (b, a) in enumerate(phase.offsets):
-                    start_k = (b - phase.b_min) * pitch + a + left
-                    sources.append(flat[k * c_out : (k + 1) * c_out, start_k : start_k + n_flat])
+                    start_k = ((b - phase.b_min) * pitch + a + left) * scale
+                    sources.append(flat[k, :, start_k : start_k + n_flat])
             total = acc[:, :n_flat]
             if len(sources) == 1:
                 np.copyto(total, sources[0])
@@ -318,8 +336,14 @@ def _forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                 np.add(sources[0], sources[1], out=total)
                 for src in sources[2:]:
                     np.add(total, src, out=total)
-            grid = acc[:, : (h1 - h0) * pitch].reshape(c_out, h1 - h0, pitch)
-            out[n, h0:h1] = grid[:, :, :w_out].transpose(1, 2, 0)
+            n_rows = h1 - h0
+            if planar:
+                grid = acc[:, : n_rows * pitch].reshape(c_out, n_rows, pitch)
+                out[n, h0:h1] = grid[:, :, :w_out].transpose(1, 2, 0)
+            else:
+                out[n, h0:h1] = acc[0, : n_rows * pitch * c_out].reshape(n_rows, pitch, c_out)[
+                    :, :w_out
+                ]
 
     _pool_map(run, len(tasks), parallel=height * width * c_in >= _THREAD_MIN_SIZE)
     return out
