@@ -6,6 +6,7 @@ is timed. Reference results come from calling ``run_pipeline`` directly.
 
 from __future__ import annotations
 
+import ctypes
 import sys
 
 import numpy as np
@@ -21,6 +22,7 @@ from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.qimage import qimage_to_array
 from deconv_gui.gui.status import corresponding_pixels, format_readout
 from deconv_gui.gui.teardown import delete_now
+from deconv_gui.gui.worker import _loaded_openblas, limit_blas_threads
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
@@ -151,6 +153,22 @@ def test_paste_an_image_from_the_clipboard(qtbot, window):
     assert window.paste_image()
     qtbot.waitUntil(lambda: window.result.image.shape == (20, 30, 3), timeout=TIMEOUT)
     np.testing.assert_array_equal(window.result.image[0, 0], [1.0, 0.0, 0.0])
+
+
+def test_the_window_keeps_blas_at_one_thread_per_caller(window):
+    """Spinning OpenBLAS threads starved the GUI thread (see gui/worker.py)."""
+    with pytest.raises(ValueError, match="threads"):
+        limit_blas_threads(0)
+    checked = 0
+    for path in _loaded_openblas():
+        library = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
+            getter = getattr(library, name, None)
+            if getter is not None:
+                assert getter() == 1, path
+                checked += 1
+    if not checked:
+        pytest.skip("no OpenBLAS with a get_num_threads symbol in this process")
 
 
 def test_qimage_to_array_keeps_pixel_values():

@@ -6,10 +6,16 @@ iteration (the core raises :class:`~deconv_gui.core.SolveCancelled`). Results,
 progress and errors travel back to the GUI thread as queued signals that carry the
 request id; anything from an older request is dropped here, so the window only ever
 sees the newest one.
+
+The window's process keeps the BLAS library (OpenBLAS) at one thread per calling
+thread (:func:`limit_blas_threads`): the convolution already splits its work over its
+own threads, and OpenBLAS's extra threads spin between calls, so on a 2-core machine
+they took the GUI thread's core and froze the event loop for 60–130 ms at a time.
 """
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 import traceback
@@ -19,9 +25,64 @@ from PyQt5 import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
 
-__all__ = ["PipelineRunner"]
+__all__ = ["PipelineRunner", "limit_blas_threads"]
 
 _PROGRESS_INTERVAL = 0.05  # seconds between progress signals (the solver may iterate faster)
+
+
+def _loaded_openblas() -> list[str]:
+    """Paths of the OpenBLAS libraries loaded in this process (numpy's, scipy's)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            lines = maps.read().splitlines()
+    except OSError:  # not Linux: leave BLAS alone
+        return []
+    paths = {line.split()[-1] for line in lines if "openblas" in line.lower()}
+    return sorted(p for p in paths if p.startswith("/"))
+
+
+def limit_blas_threads(threads: int = 1) -> int:
+    """Set every loaded OpenBLAS to ``threads`` threads; returns how many libraries were set.
+
+    Parameters
+    ----------
+    threads : int
+        Threads each BLAS call may use (1: the calling thread only).
+
+    Returns
+    -------
+    int
+        The number of OpenBLAS libraries changed (0 on other BLAS builds or systems,
+        where nothing is done).
+
+    Notes
+    -----
+    The setting is process-wide, so only the window calls it (headless commands and
+    benchmarks keep their BLAS threads). numpy and scipy wheels each bundle their own
+    OpenBLAS, whose ``openblas_set_num_threads`` carries a ``scipy_`` prefix and, for
+    the 64-bit integer build, a ``64_`` suffix.
+    """
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads!r}")
+    changed = 0
+    for path in _loaded_openblas():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_", ""):
+            for suffix in ("64_", ""):
+                setter = getattr(library, f"{prefix}openblas_set_num_threads{suffix}", None)
+                if setter is not None:
+                    setter.argtypes = [ctypes.c_int]
+                    setter.restype = None
+                    setter(int(threads))
+                    changed += 1
+                    break
+            else:
+                continue
+            break
+    return changed
 
 
 class _Signals(QtCore.QObject):
@@ -105,6 +166,7 @@ class PipelineRunner(QtCore.QObject):
         super().__init__(parent)
         self._pool = QtCore.QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one solve at a time: the machine is shared
+        limit_blas_threads(1)  # spinning BLAS threads starved the GUI thread (module doc)
         # owned by the runner (GUI thread); shutdown() waits for the jobs that emit on it
         self._signals = _Signals(self)
         self._signals.progress.connect(self._on_progress)
