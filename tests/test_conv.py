@@ -319,3 +319,17 @@ def test_batched_input_shape_must_match_y_batch():
         conv2d_transpose(y[0], FILTER, input_shape=(1, 5, 5, 3))  # batch axis but y has none
     # a per-image input_shape with a batched y is accepted and applies to every image
     assert conv2d_transpose(y, FILTER, input_shape=(5, 5, 3)).shape == (2, 5, 5, 3)
+
+
+def test_finite_check_survives_an_overflowing_sum_and_finds_a_single_nan():
+    # The finiteness check first sums the array; a float32 sum of large finite values
+    # overflows to inf, which must fall back to the element-wise check (accepted), and
+    # one NaN or inf among a million values must still be found.
+    big = np.full((64, 64, 3), 3e38, dtype=np.float32)
+    w = np.ones((1, 1, 3, 1), dtype=np.float32) * 1e-3
+    assert np.isfinite(conv2d(big, w)).all()
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.zeros((512, 512, 3), dtype=np.float32)
+        x[300, 7, 2] = bad
+        with pytest.raises(ValueError, match="x contains NaN or inf"):
+            conv2d(x, w)

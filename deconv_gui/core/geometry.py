@@ -98,8 +98,14 @@ def as_float_array(array: Any, name: str) -> np.ndarray:
         raise ValueError(
             f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}"
         )
-    if arr.size and not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or inf; every value must be finite")
+    # The sum of finite numbers is finite unless it overflows, and NaN or inf makes it
+    # non-finite: one cheap reduction clears almost every array, the full check
+    # (a boolean temporary as large as the array) runs only when the sum is not finite.
+    if arr.size:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()
+        if not np.isfinite(total) and not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or inf; every value must be finite")
     return arr
 
 
