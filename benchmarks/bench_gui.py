@@ -33,6 +33,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
 from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.panels import ImagePanel
 from deconv_gui.gui.style import apply_style
 
 
@@ -114,54 +115,59 @@ class PaintLog:
     def __exit__(self, *_exc) -> None:
         pg.GraphicsView.paintEvent = self._original
 
-    def wait_painted(self, views: list, since: float, timeout_ms: int = 5_000) -> float:
-        """Run the event loop until every view in ``views`` has painted after ``since``.
+    def wait_painted(self, targets: dict, timeout_ms: int = 5_000) -> float:
+        """Run the event loop until every view in ``targets`` painted after its time.
 
-        Returns the end of the last of those paints; no paint is forced, so the views
-        paint when and as often as they would in the window.
+        ``targets`` maps a view to the moment its new image was set. Returns the end of
+        the last of those paints; no paint is forced, so the views paint when and as
+        often as they would in the window.
         """
-        views = set(views)
         loop = QtCore.QEventLoop()
 
-        def painted() -> set:
-            return {view for view, _start, end in self.paints if end > since}
+        def first_paints() -> dict:
+            ends: dict = {}
+            for view, _start, end in self.paints:
+                if view in targets and end > targets[view] and view not in ends:
+                    ends[view] = end
+            return ends
 
         def check() -> None:
-            if views <= painted():
+            if len(first_paints()) == len(targets):
                 loop.quit()
 
         self.listener = check
         QtCore.QTimer.singleShot(timeout_ms, loop.quit)
-        if not views <= painted():
+        if len(first_paints()) < len(targets):
             loop.exec_()
         self.listener = None
-        ends = [end for view, _start, end in self.paints if end > since and view in views]
-        if not views <= painted():
+        ends = first_paints()
+        if len(ends) < len(targets):
             raise RuntimeError(f"panels not painted within {timeout_ms} ms")
-        return max(ends)
+        return max(ends.values())
 
 
 def run(window: MainWindow, methods: tuple[str, ...], count: int, beat: Heartbeat):
     """Apply ``count`` edits; return latencies and GUI-thread draw+paint times (s), worst stall.
 
-    The latency ends when the view of every visible panel has painted the new result;
-    the draw time is the result handler plus the views' paints after it (the part of
-    the latency spent on the GUI thread).
+    The latency ends when the view of every visible panel has painted its new image;
+    the draw time is the GUI-thread time the window spent drawing the result
+    (``MainWindow.draw_seconds``) plus the views' paints after the result arrived.
     """
     window.recon_options.set_values(methods=methods)
     wait_for_result(window)
-    shown: list[float] = []
-    window.resultShown.connect(lambda _result: shown.append(time.perf_counter()))
-    handled: list[float] = []
-    original = window._on_result
+    spin(500)  # the new panel's layout and refit: a one-off, not part of an edit
+    image_set: dict = {}  # view -> when its panel got the newest image
+    original_show = ImagePanel.show_array
 
-    def timed_on_result(rid, result):
-        start = time.perf_counter()
-        original(rid, result)
-        handled.append(time.perf_counter() - start)
+    def show_array(panel, data, spec):
+        original_show(panel, data, spec)
+        image_set[panel.graphics] = time.perf_counter()
 
-    window.runner.resultReady.disconnect(original)
-    window.runner.resultReady.connect(timed_on_result)
+    arrived: list[float] = []
+    window.runner.resultReady.disconnect(window._on_result)
+    window.runner.resultReady.connect(lambda *_: arrived.append(time.perf_counter()))
+    window.runner.resultReady.connect(window._on_result)
+    ImagePanel.show_array = show_array
     latencies, draw_times = [], []
     with PaintLog() as log:
         beat.start()
@@ -173,15 +179,14 @@ def run(window: MainWindow, methods: tuple[str, ...], count: int, beat: Heartbea
                 window.compute_now()  # the debounce would fire here
                 wait_for_result(window)
                 views = [window.panels.panel(n).graphics for n in window.panels.visible_names()]
-                done = log.wait_painted(views, shown[-1])
+                done = log.wait_painted({view: image_set[view] for view in views})
                 latencies.append(done - start)
-                paint = sum(end - s for _v, s, end in log.paints if s >= shown[-1])
-                draw_times.append(handled[-1] + paint)
+                paint = sum(end - s for _v, s, end in log.paints if s >= arrived[-1])
+                draw_times.append(window.draw_seconds + paint)
                 spin(0)  # back to the event loop before the next edit
         finally:
             stall = beat.stop()
-            window.runner.resultReady.disconnect(timed_on_result)
-            window.runner.resultReady.connect(original)
+            ImagePanel.show_array = original_show
     return latencies, draw_times, stall
 
 
@@ -229,7 +234,7 @@ def main() -> None:
     )
     print(
         "latency = compute_now (debounce fired) → every visible panel painted; "
-        "draw = GUI-thread part (result handler + panel paints)"
+        "draw = GUI-thread part (drawing steps + panel paints)"
     )
     header = (
         f"{'mode':30s} {'median':>8s} {'max':>8s} {'draw med':>9s} {'draw max':>9s} "

@@ -105,6 +105,23 @@ def test_cancel_stops_a_long_solve_and_keeps_the_previous_result(qtbot, window):
     assert "cancelled" in window.state_label.text()
 
 
+def test_a_held_runner_is_busy_until_the_newest_request_is_released(qtbot):
+    from deconv_gui.core import Params
+    from deconv_gui.gui.worker import PipelineRunner
+
+    runner = PipelineRunner(hold_busy=True)
+    image = np.linspace(0, 1, 8 * 8 * 3).reshape(8, 8, 3)
+    with qtbot.waitSignal(runner.resultReady, timeout=TIMEOUT) as ready:
+        rid = runner.submit(image, Params(weights=np.ones((2, 2, 3)), stride=2))
+    assert ready.args[0] == rid and runner.busy
+    runner.release(rid - 1)  # an older request: ignored
+    assert runner.busy
+    with qtbot.waitSignal(runner.busyChanged, timeout=TIMEOUT) as changed:
+        runner.release(rid)
+    assert changed.args == [False] and not runner.busy
+    runner.shutdown()
+
+
 @pytest.mark.parametrize(
     ("name", "content"),
     [("corrupt.png", b"this is not a png"), ("empty.tif", b""), ("notes.txt", b"hello")],

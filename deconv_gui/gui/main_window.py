@@ -3,13 +3,15 @@
 Data flows one way: every edit restarts a 150 ms debounce timer; when it fires the
 widgets' values become a frozen :class:`~deconv_gui.core.Params`, which a
 :class:`~deconv_gui.gui.worker.PipelineRunner` computes off the GUI thread; the newest
-:class:`~deconv_gui.core.Result` is drawn by the :class:`~deconv_gui.gui.panels.PanelGrid`.
+:class:`~deconv_gui.core.Result` is drawn by the :class:`~deconv_gui.gui.panels.PanelGrid`,
+one panel per event-loop pass so that the window stays responsive while it draws.
 Nothing here does any math.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +91,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_central()
         self._build_status_bar()
         self.actions = build_menus(self)
-        self.runner = PipelineRunner(self)
+        self.runner = PipelineRunner(self, hold_busy=True)  # busy until drawn
         self.runner.resultReady.connect(self._on_result)
         self.runner.failed.connect(self._on_failed)
         self.runner.progress.connect(self._on_progress)
@@ -97,6 +99,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.busyChanged.connect(self._on_busy)
         self._debounce = QtCore.QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.compute_now)
+        # the result being drawn panel by panel: (request id, result, steps, compute time)
+        self._drawing: tuple[int, Result, Iterator[str], float | None] | None = None
+        #: GUI-thread seconds spent drawing the latest result (for benchmarks)
+        self.draw_seconds = 0.0
+        self._draw_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._draw_timer.timeout.connect(self._draw_next)
         self._connect_controls()
         #: methods added to the reconstruction options' choice (the Insight panels set these)
         self.extra_methods: tuple[str, ...] = ()
@@ -246,19 +254,48 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.cancel()
 
     def _on_result(self, rid: int, result: Result) -> None:
+        """Start drawing ``result``: one panel now, the others in later event-loop passes."""
         started = self._submitted.pop(rid, None)
+        wall = None if started is None else time.perf_counter() - started
+        self._drawing = (rid, result, self.panels.draw_steps(result), wall)
+        self.draw_seconds = 0.0
+        self._draw_next()
+
+    def _draw_next(self) -> None:
+        """Draw the next panel of the result being drawn; finish when all are drawn.
+
+        Each step is a separate event-loop pass (a zero-delay timer), so input, timers and
+        the panels' own paints run in between and the window never freezes for the
+        whole result. A newer result replaces the one being drawn.
+        """
+        if self._drawing is None:
+            return
+        rid, result, steps, wall = self._drawing
+        start = time.perf_counter()
         try:
-            self.panels.show_result(result)
-            wall = None if started is None else time.perf_counter() - started
-            self.metrics.show_result(result, wall)
-            report = result.solver
-            if report is not None:
-                limit = self.recon_options.max_iter()
-                self.recon_options.set_progress(report.iterations, limit, report.relative_residual)
-            self.recon_options.set_report(report.message if report is not None else "")
+            finished = next(steps, None) is None
+            if finished:
+                self._drawing = None
+                self._finish_result(result, wall)
+                self.runner.release(rid)
         except Exception as exc:  # a drawing bug must not lose the previous state
+            self._drawing = None
+            self.runner.release(rid)
             self.show_message(f"Could not draw the result: {type(exc).__name__}: {exc}")
             return
+        finally:
+            self.draw_seconds += time.perf_counter() - start
+        if not finished:
+            self._draw_timer.start()
+
+    def _finish_result(self, result: Result, wall: float | None) -> None:
+        """Every panel shows ``result``: update the read-outs and announce it."""
+        self.metrics.show_result(result, wall)
+        report = result.solver
+        if report is not None:
+            limit = self.recon_options.max_iter()
+            self.recon_options.set_progress(report.iterations, limit, report.relative_residual)
+        self.recon_options.set_report(report.message if report is not None else "")
         self.result = result
         self.state_label.setText("ready")
         if self._hover is not None:
@@ -603,6 +640,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # and waited for, and results queued by a finished job are dropped
         self._debounce.stop()
         self._message_timer.stop()
+        self._draw_timer.stop()
+        self._drawing = None
         self.panels.stop_timers()
         self.insight.shutdown()
         self.runner.shutdown()

@@ -9,6 +9,8 @@ the image-sized panels, and keeps levels shared on request.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
@@ -505,7 +507,18 @@ class PanelGrid(QtWidgets.QWidget):
         self.redraw()
 
     def show_result(self, result: Result) -> None:
-        """Draw every array of ``result``; panels without data are hidden."""
+        """Draw every array of ``result`` now; panels without data are hidden."""
+        for _name in self.draw_steps(result):
+            pass
+
+    def draw_steps(self, result: Result) -> Iterator[str]:
+        """Draw ``result`` one panel at a time, yielding each drawn panel's name.
+
+        The window returns to the event loop between steps, so each panel is painted
+        on its own and the loop never waits for all of them at once (each panel is a few
+        milliseconds of GUI-thread work; five in a row held the loop for 40 ms). Until
+        the generator is exhausted, some panels still show the previous result.
+        """
         self.result = result
         c_out = result.forward_output.shape[2]
         box = self.panels["forward"].channel_box
@@ -533,7 +546,10 @@ class PanelGrid(QtWidgets.QWidget):
             for panel in self.panels.values():
                 panel.set_compact(compact)
             self._arrange()
-        self.redraw()
+        reference = data_range(result.image)
+        for name in PANEL_NAMES:
+            if self._draw_panel(name, result, reference):
+                yield name
         if changed:  # linked views: refit once the new layout has its sizes
             self.fit_all()
             self._fit_timer.start()
@@ -544,27 +560,32 @@ class PanelGrid(QtWidgets.QWidget):
         if result is None:
             return
         reference = data_range(result.image)
-        shared = reference if self.shared_levels else None
         for name in PANEL_NAMES:
-            panel = self.panels[name]
-            data = result.image if name == "input" else getattr(result, name, None)
-            if name == "forward":
-                data = result.forward_output
-            if data is None:
-                panel.clear()
-                continue
-            if panel.kind == "signed":
-                panel.show_array(data, _signed_spec(data))
-                continue
-            spec = display_spec(
-                data,
-                panel.kind,
-                scaling=self.scaling,
-                reference_range=reference,
-                shared_levels=shared if name not in _OWN_LEVELS else None,
-                channel=self.forward_channel,
-            )
-            panel.show_array(data, spec)
+            self._draw_panel(name, result, reference)
+
+    def _draw_panel(self, name: str, result: Result, reference: tuple[float, float]) -> bool:
+        """Draw ``name``'s array of ``result`` (or clear the panel); True if it was drawn."""
+        panel = self.panels[name]
+        data = result.image if name == "input" else getattr(result, name, None)
+        if name == "forward":
+            data = result.forward_output
+        if data is None:
+            panel.clear()
+            return False
+        if panel.kind == "signed":
+            panel.show_array(data, _signed_spec(data))
+            return True
+        shared = reference if self.shared_levels else None
+        spec = display_spec(
+            data,
+            panel.kind,
+            scaling=self.scaling,
+            reference_range=reference,
+            shared_levels=shared if name not in _OWN_LEVELS else None,
+            channel=self.forward_channel,
+        )
+        panel.show_array(data, spec)
+        return True
 
     def stop_timers(self) -> None:
         """Stop the pending refit (the window is closing)."""

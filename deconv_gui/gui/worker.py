@@ -142,6 +142,15 @@ class _Job(QtCore.QRunnable):
 class PipelineRunner(QtCore.QObject):
     """Submits pipeline runs to a one-thread pool; only the newest request reports back.
 
+    Parameters
+    ----------
+    parent : QObject, optional
+        The Qt parent.
+    hold_busy : bool
+        Stay busy after :attr:`resultReady` until :meth:`release` is called with the
+        request id (the window draws a result over several event-loop passes, and
+        "not busy" then means "the newest result is on screen").
+
     Signals
     -------
     resultReady(int, object)
@@ -153,7 +162,7 @@ class PipelineRunner(QtCore.QObject):
     cancelled(int)
         The newest request was cancelled (an older one is dropped silently).
     busyChanged(bool)
-        True while the newest request is running.
+        True while the newest request is running (or, with ``hold_busy``, not released).
     """
 
     resultReady = QtCore.pyqtSignal(int, object)
@@ -162,8 +171,9 @@ class PipelineRunner(QtCore.QObject):
     cancelled = QtCore.pyqtSignal(int)
     busyChanged = QtCore.pyqtSignal(bool)
 
-    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+    def __init__(self, parent: QtCore.QObject | None = None, *, hold_busy: bool = False) -> None:
         super().__init__(parent)
+        self._hold_busy = bool(hold_busy)
         self._pool = QtCore.QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one solve at a time: the machine is shared
         limit_blas_threads(1)  # spinning BLAS threads starved the GUI thread (module doc)
@@ -223,6 +233,14 @@ class PipelineRunner(QtCore.QObject):
         self.cancel()
         self.wait(5_000)
 
+    def release(self, request_id: int) -> None:
+        """The result of ``request_id`` has been dealt with (only with ``hold_busy``).
+
+        Clears :attr:`busy` if it is the newest request; older ids are ignored.
+        """
+        if request_id == self._latest:
+            self._set_busy(False)
+
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:
             self._busy = busy
@@ -236,7 +254,8 @@ class PipelineRunner(QtCore.QObject):
         if rid != self._latest or self._closed:  # stale, or the window is closing
             self.dropped += 1
             return
-        self._set_busy(False)
+        if not self._hold_busy:
+            self._set_busy(False)
         self.resultReady.emit(rid, result)
 
     def _on_failed(self, rid: int, message: str) -> None:
