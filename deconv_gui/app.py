@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(app.exec_())
     finally:
         if window is not None and args.screenshot:
-            window.close()  # stops timers and the worker; Qt deletes it (WA_DeleteOnClose)
+            # close and destroy it now, in this thread: never later inside a GC pass
+            from .gui.teardown import delete_now
+
+            delete_now(window)
         sys.excepthook = previous_hook
 
 
@@ -173,8 +176,7 @@ def _screenshot(app, window, path: Path, error: str | None) -> int:
     window.resultShown.disconnect(shoot.start)
     if status["code"] == 1:
         print("deconv-gui: no result to take a screenshot of (timed out)", file=sys.stderr)
-    window.close()
-    return status["code"]
+    return status["code"]  # main() closes and deletes the window
 
 
 if __name__ == "__main__":
