@@ -15,7 +15,6 @@ they took the GUI thread's core and froze the event loop for 60–130 ms at a ti
 
 from __future__ import annotations
 
-import ctypes
 import threading
 import time
 import traceback
@@ -30,19 +29,8 @@ __all__ = ["PipelineRunner", "limit_blas_threads"]
 _PROGRESS_INTERVAL = 0.05  # seconds between progress signals (the solver may iterate faster)
 
 
-def _loaded_openblas() -> list[str]:
-    """Paths of the OpenBLAS libraries loaded in this process (numpy's, scipy's)."""
-    try:
-        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            lines = maps.read().splitlines()
-    except OSError:  # not Linux: leave BLAS alone
-        return []
-    paths = {line.split()[-1] for line in lines if "openblas" in line.lower()}
-    return sorted(p for p in paths if p.startswith("/"))
-
-
 def limit_blas_threads(threads: int = 1) -> int:
-    """Set every loaded OpenBLAS to ``threads`` threads; returns how many libraries were set.
+    """Set every loaded BLAS library (numpy's, scipy's) to ``threads`` threads.
 
     Parameters
     ----------
@@ -52,37 +40,20 @@ def limit_blas_threads(threads: int = 1) -> int:
     Returns
     -------
     int
-        The number of OpenBLAS libraries changed (0 on other BLAS builds or systems,
-        where nothing is done).
+        The number of BLAS libraries changed (0 where none is loaded).
 
     Notes
     -----
-    The setting is process-wide, so only the window calls it (headless commands and
-    benchmarks keep their BLAS threads). numpy and scipy wheels each bundle their own
-    OpenBLAS, whose ``openblas_set_num_threads`` carries a ``scipy_`` prefix and, for
-    the 64-bit integer build, a ``64_`` suffix.
+    Uses threadpoolctl, which knows the symbol names of every BLAS build numpy and
+    scipy ship. The setting is process-wide and kept for the process's life, so only
+    the window calls it (headless commands and benchmarks keep their BLAS threads).
     """
     if threads < 1:
         raise ValueError(f"threads must be at least 1, got {threads!r}")
-    changed = 0
-    for path in _loaded_openblas():
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_", ""):
-            for suffix in ("64_", ""):
-                setter = getattr(library, f"{prefix}openblas_set_num_threads{suffix}", None)
-                if setter is not None:
-                    setter.argtypes = [ctypes.c_int]
-                    setter.restype = None
-                    setter(int(threads))
-                    changed += 1
-                    break
-            else:
-                continue
-            break
-    return changed
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=int(threads), user_api="blas")
+    return sum(1 for info in threadpool_info() if info["user_api"] == "blas")
 
 
 class _Signals(QtCore.QObject):
