@@ -123,15 +123,27 @@ def split_components(
         cancel=cancel,
         return_report=True,
     )
-    recoverable = np.asarray(solved.image, dtype=np.float64)
-    lost = x64 - recoverable
+    return split_from_recoverable(image, solved.image, solved.report)
+
+
+def split_from_recoverable(
+    x: np.ndarray, recoverable: np.ndarray, report: SolverReport
+) -> ComponentSplit:
+    """Complete the split of ``x`` from its already solved recoverable part ``A⁺Ax``.
+
+    The lost part is ``x − A⁺Ax`` and the fractions are the norms relative to
+    ``‖x‖`` (0 for a zero image); computed in float64, returned in ``x``'s dtype.
+    """
+    x64 = np.asarray(x, dtype=np.float64)
+    recoverable64 = np.asarray(recoverable, dtype=np.float64)
+    lost = x64 - recoverable64
     norm = float(np.linalg.norm(x64))
     fraction = (lambda part: float(np.linalg.norm(part)) / norm) if norm > 0 else (lambda _: 0.0)
     return ComponentSplit(
-        recoverable.astype(image.dtype, copy=False),
-        lost.astype(image.dtype, copy=False),
-        solved.report,
-        fraction(recoverable),
+        recoverable64.astype(x.dtype, copy=False),
+        lost.astype(x.dtype, copy=False),
+        report,
+        fraction(recoverable64),
         fraction(lost),
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .analysis_lost import split_components
+from .analysis_lost import split_components, split_from_recoverable
 from .analysis_metrics import adjoint_dot_test, reconstruction_metrics
 from .conv import _forward, conv2d
 from .geometry import ConvGeometry, as_float_array, as_pair, normalize_bias, normalize_weights
@@ -395,9 +395,7 @@ def _split(
     pinv = outputs.get("pinv")
     reuse = pinv is not None and params.noise_sigma == 0 and params.reg == 0
     if reuse:
-        report = outputs["solver"]
-        recoverable = pinv
-        lost = (x.astype(np.float64) - pinv.astype(np.float64)).astype(x.dtype)
+        split = split_from_recoverable(x, pinv, outputs["solver"])
     else:
         split = split_components(
             x,
@@ -410,16 +408,11 @@ def _split(
             progress=progress,
             cancel=cancel,
         )
-        report, recoverable, lost = split.report, split.recoverable, split.lost
-    outputs["recoverable"], outputs["nullspace"] = recoverable, lost
-    norm = float(np.linalg.norm(x.astype(np.float64)))
-
-    def fraction(part: np.ndarray) -> float:
-        return float(np.linalg.norm(part.astype(np.float64))) / norm if norm > 0 else 0.0
-
+    report = split.report
+    outputs["recoverable"], outputs["nullspace"] = split.recoverable, split.lost
     return {
-        "recoverable_fraction": fraction(recoverable),
-        "lost_fraction": fraction(lost),
+        "recoverable_fraction": split.recoverable_fraction,
+        "lost_fraction": split.lost_fraction,
         "iterations": int(report.iterations),
         "converged": bool(report.converged),
         "reused_pinv": bool(reuse),
