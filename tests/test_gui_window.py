@@ -280,3 +280,13 @@ def test_settings_are_remembered(qtbot, tmp_path):
         assert second.panels.layout_mode == "row"
     finally:
         delete_now(second)
+
+
+def test_signed_output_note_is_shown_as_text_not_markup(qtbot, window):
+    # "blue < 0 < red" in a rich-text label once opened an HTML tag and showed only "blue"
+    window.filter_editor.set_preset("sobel_x")
+    wait_idle(qtbot, window)
+    label = window.panels.panel("forward").subtitle_label
+    document = QtGui.QTextDocument()
+    document.setHtml(label.text())
+    assert "blue < 0 < red" in document.toPlainText()

@@ -9,6 +9,7 @@ the image-sized panels, and keeps levels shared on request.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 
 import numpy as np
@@ -199,7 +200,8 @@ class ImagePanel(QtWidgets.QFrame):
     def _refresh_title(self) -> None:
         shape = "" if self.data is None else _shape_text(self.data.shape)
         self.title_label.setText(
-            f"<b>{self._title}</b>&nbsp;&nbsp;<span style='color:#8fb3ff'>{shape}</span>"
+            f"<b>{html.escape(self._title)}</b>&nbsp;&nbsp;"
+            f"<span style='color:#8fb3ff'>{shape}</span>"
         )
 
     @property
@@ -242,13 +244,13 @@ class ImagePanel(QtWidgets.QFrame):
         self._show_subtitle()
 
     def _show_subtitle(self) -> None:
-        note = "" if self.spec is None else f"<i>{self.spec.note}</i>"
+        # rich text: escape the notes ("blue < 0 < red" would otherwise open a tag)
+        note = "" if self.spec is None else f"<i>{html.escape(self.spec.note)}</i>"
+        description = html.escape(self.description)
         if getattr(self, "compact", False):
             self.subtitle_label.setText(note)
         else:
-            self.subtitle_label.setText(
-                f"{self.description}<br>{note}" if note else self.description
-            )
+            self.subtitle_label.setText(f"{description}<br>{note}" if note else description)
 
     def set_levels(self, low: float, high: float) -> None:
         """Set the levels without emitting :attr:`levelsEdited`."""
