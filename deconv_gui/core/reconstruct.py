@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .conv import _adjoint, _forward, conv2d_transpose
+from .conv import _adjoint, _forward
 from .geometry import ConvGeometry, centred_output, geometry_for, weights_for
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator
 from .preconditioner import SymbolPreconditioner
@@ -74,14 +74,8 @@ def transposed_reconstruction(
     Returns an array of ``input_shape`` in the dtype of ``y``.
     """
     geom, w, centred = _prepare(y, weights, bias, input_shape, stride, padding, dilation)
-    return conv2d_transpose(
-        centred,
-        w,
-        input_shape=geom.input_shape,
-        stride=geom.stride,
-        padding=geom.padding,
-        dilation=geom.dilation,
-    )
+    # validated once by _prepare: the kernel itself, not conv2d_transpose's checks again
+    return _adjoint(centred[np.newaxis], w.astype(centred.dtype, copy=False), geom)[0]
 
 
 def coverage_map(
