@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt5.QtCore import Qt
+from PyQt5.QtCore import QEvent, QObject, Qt
 from PyQt5.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
 )
@@ -41,6 +42,21 @@ class Counter:
     @property
     def count(self) -> int:
         return len(self.calls)
+
+
+class EventCounter(QObject):
+    """Counts the events of some types a widget receives."""
+
+    def __init__(self, widget, *types: QEvent.Type) -> None:
+        super().__init__(widget)
+        self.types = set(types)
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() in self.types:
+            self.count += 1
+        return False
 
 
 @pytest.fixture
@@ -246,6 +262,23 @@ def test_geometry_arithmetic_box(qtbot):
     assert "&lt;stride 8&gt;" in geometry.arithmetic_text()  # escaped, shown as text
 
 
+def test_geometry_arithmetic_restyles_only_on_change(qtbot):
+    geometry = GeometryEditor()
+    qtbot.addWidget(geometry)
+    geometry.show()  # a hidden widget is re-polished lazily, without StyleChange events
+    qtbot.waitExposed(geometry)
+    box = geometry._arithmetic
+    restyles = EventCounter(box, QEvent.StyleChange)
+    geometry.show_arithmetic("7×7×3 → 3×3×1 · 9 equations", error=True)
+    assert restyles.count == 1
+    shown = geometry.arithmetic_text()
+    for _ in range(3):
+        geometry.show_arithmetic("7×7×3 → 3×3×1 · 9 equations", error=True)
+    assert restyles.count == 1 and geometry.arithmetic_text() == shown
+    geometry.show_arithmetic("7×7×3 → 3×3×1 · 9 equations")
+    assert restyles.count == 2 and geometry.arithmetic_text() != shown
+
+
 # --------------------------------------------------------------------------- reconstruction
 def test_recon_defaults_and_values(qtbot):
     options = ReconOptions()
@@ -305,6 +338,31 @@ def test_progress_cancel_and_report(qtbot):
     assert "b35900" in options.findChild(type(options._report), "report").styleSheet()
     options.set_report("converged in 9 iterations, residual 4.6e-07")
     assert "NOT" not in options.report_text()
+
+
+def test_progress_defers_paints_and_restyles_only_on_change(qtbot):
+    options = ReconOptions()
+    qtbot.addWidget(options)
+    options.show()
+    qtbot.waitExposed(options)
+    bar = options.findChild(QProgressBar, "progress")
+    report = options.findChild(type(options._report), "report")
+    paints = EventCounter(bar, QEvent.Paint)
+    restyles = EventCounter(report, QEvent.StyleChange)
+    options.set_busy(True)
+    for iteration in (1, 50, 120):
+        options.set_progress(iteration, 200, 0.5)  # residual far from rtol: iterations lead
+        assert paints.count == 0  # no synchronous repaint inside the call
+    assert bar.value() == round(1000 * 120 / 200)
+    qtbot.waitUntil(lambda: paints.count > 0)  # painted later by the event loop
+    options.set_report("converged in 9 iterations, residual 4.6e-07")
+    assert bar.value() == 1000 and paints.count >= 1
+    styled = restyles.count
+    options.set_report("converged in 9 iterations, residual 4.6e-07")
+    options.set_report("converged in 12 iterations, residual 2.0e-07")
+    assert restyles.count == styled  # same colour: style sheet not set again
+    options.set_report("pinv NOT converged after 200 iterations")
+    assert restyles.count == styled + 1
 
 
 # --------------------------------------------------------------------------- image controls

@@ -218,19 +218,22 @@ class GeometryEditor(QWidget):
 
         The part before the first ``" · "`` (the shapes) is shown in bold on its own line.
         """
-        self._arithmetic.setProperty("error", bool(error))
-        self._arithmetic.setStyleSheet(_ARITHMETIC_ERROR if error else _ARITHMETIC_OK)
+        if self._arithmetic.property("error") != bool(error):
+            self._arithmetic.setProperty("error", bool(error))
+        style = _ARITHMETIC_ERROR if error else _ARITHMETIC_OK
+        if self._arithmetic.styleSheet() != style:  # setStyleSheet re-polishes even if equal
+            self._arithmetic.setStyleSheet(style)
         if not text:
-            self._arithmetic.setText("<i>shape arithmetic appears here</i>")
-            return
-        if error:
-            self._arithmetic.setText(f"<b>impossible geometry</b><br>{html.escape(text)}")
-            return
-        head, _, rest = text.partition(" · ")
-        body = f"<b>{html.escape(head)}</b>"
-        if rest:
-            body += f"<br><small>{html.escape(rest)}</small>"
-        self._arithmetic.setText(body)
+            body = "<i>shape arithmetic appears here</i>"
+        elif error:
+            body = f"<b>impossible geometry</b><br>{html.escape(text)}"
+        else:
+            head, _, rest = text.partition(" · ")
+            body = f"<b>{html.escape(head)}</b>"
+            if rest:
+                body += f"<br><small>{html.escape(rest)}</small>"
+        if self._arithmetic.text() != body:
+            self._arithmetic.setText(body)
 
     def arithmetic_text(self) -> str:
         """The plain text currently shown in the arithmetic box (for tests)."""

@@ -187,7 +187,7 @@ class ReconOptions(QWidget):
         self._reg.slider.setObjectName("reg")
         self._on_noise_changed(0.0, emit=False)
         self.set_busy(False)
-        self._progress.setValue(0)
+        self._set_bar(0)
         self._progress.setFormat("pinv: idle")
 
     @staticmethod
@@ -314,16 +314,29 @@ class ReconOptions(QWidget):
         if relative_residual > 0 and math.isfinite(relative_residual):
             towards_rtol = math.log10(relative_residual) / math.log10(self.rtol())
             fraction = max(fraction, towards_rtol)
-        self._progress.setValue(round(1000 * min(max(fraction, 0.0), 1.0)))
+        self._set_bar(round(1000 * min(max(fraction, 0.0), 1.0)))
         self._progress.setFormat(
             f"pinv: iteration {iteration}, residual {_short(relative_residual)}"
         )
+
+    def _set_bar(self, value: int) -> None:
+        """Move the progress bar without a synchronous repaint.
+
+        ``QProgressBar.setValue`` repaints at once (flushing every pending paint of the
+        window, 7-45 ms) whenever the bar visibly moves; with updates disabled around it,
+        the bar is only marked dirty and painted with the next event-loop pass.
+        """
+        if self._progress.value() == value:
+            return
+        self._progress.setUpdatesEnabled(False)
+        self._progress.setValue(value)
+        self._progress.setUpdatesEnabled(True)  # schedules an ordinary update()
 
     def set_busy(self, busy: bool) -> None:
         """A solve is running (Cancel enabled) or not."""
         self._cancel.setEnabled(bool(busy))
         if busy:
-            self._progress.setValue(0)
+            self._set_bar(0)
             self._progress.setFormat("pinv: starting…")
             self._report.clear()
 
@@ -335,10 +348,13 @@ class ReconOptions(QWidget):
         if warning is None:
             lowered = text.lower()
             warning = any(word in lowered for word in ("not converge", "cancel", "stopped"))
-        self._report.setStyleSheet(_REPORT_WARN if warning else _REPORT_OK)
-        self._report.setText(text)
+        style = _REPORT_WARN if warning else _REPORT_OK
+        if self._report.styleSheet() != style:  # setStyleSheet re-polishes even if equal
+            self._report.setStyleSheet(style)
+        if self._report.text() != text:
+            self._report.setText(text)
         if not warning and text:
-            self._progress.setValue(1000)
+            self._set_bar(1000)
 
     def report_text(self) -> str:
         """The report shown (for tests)."""
