@@ -197,6 +197,9 @@ def load_image(path: str | Path, work_size: int | None = None) -> LoadedImage:
             raw = skio.imread(path)
     except Exception as exc:  # decoders raise many types; the user needs one sentence
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "backend" in reason.lower():  # imageio: no plugin could decode the bytes
+            kind = suffix.lstrip(".").upper()
+            reason = f"the file is not a valid {kind} image (corrupt, empty or mislabelled)"
         raise ValueError(f"could not read {path.name}: {reason}") from None
     try:
         pixels, note = convert_image(raw)
