@@ -14,7 +14,8 @@ QFrame[objectName^="panel_"] {
 }
 QFrame[objectName^="panel_"] QLabel { color: #e8e8e8; background: transparent; }
 QFrame[objectName^="panel_"] QLabel#subtitle { color: #a9b0ba; font-size: 8pt; }
-QLabel#metrics { color: #2a2a2a; font-size: 8pt; padding: 2px 6px; }
+QWidget#metrics QTableWidget, QWidget#metrics QHeaderView { font-size: 8pt; }
+QWidget#metrics QLabel { font-size: 8pt; }
 QLabel#messageBar {
     background: #fbe3e1; color: #7a1c12; border: 1px solid #e6a49b;
     border-radius: 3px; padding: 4px 8px;
@@ -22,7 +23,7 @@ QLabel#messageBar {
 QLabel#messageBar[level="info"] {
     background: #e6f0fb; color: #17406d; border: 1px solid #9fbfe6;
 }
-QLabel#readout { font-family: "DejaVu Sans Mono", monospace; }
+QLabel#readout { font-family: "DejaVu Sans Mono", monospace; padding-right: 16px; }
 """
 
 
