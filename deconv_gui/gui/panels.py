@@ -85,6 +85,12 @@ _TIKHONOV = (
 _ANNOTATE_LIMIT = 144  # draw the values on the pixels of images with at most this many pixels
 
 
+#: Width of each panel's level histogram, and the panel width below which it is folded
+#: away (one-row layout on a laptop screen): the image needs the room more.
+_HISTOGRAM_WIDTH = 90
+_HISTOGRAM_MIN_PANEL_WIDTH = 360
+
+
 def _colormap(name: str) -> pg.ColorMap:
     if name == "diverging":  # ColorBrewer RdBu, reversed: blue < 0 < red
         colors = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
@@ -145,6 +151,11 @@ class ImagePanel(QtWidgets.QFrame):
 
         self.title_label = QtWidgets.QLabel()
         self.title_label.setTextFormat(QtCore.Qt.RichText)
+        # a long title must not set the window's minimum width (one-row layout on a laptop):
+        # it is clipped instead, and the full text stays in the panel's tooltip
+        self.title_label.setSizePolicy(
+            QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred
+        )
         self.subtitle_label = QtWidgets.QLabel()
         self.subtitle_label.setObjectName("subtitle")
         self.subtitle_label.setWordWrap(True)
@@ -164,7 +175,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.view.sigRangeChanged.connect(lambda *_: self._update_label_visibility())
         self.view.sigResized.connect(lambda *_: self._update_label_visibility())
         self.histogram = pg.HistogramLUTItem(image=self.item)
-        self.histogram.setMaximumWidth(90)
+        self.histogram.setMaximumWidth(_HISTOGRAM_WIDTH)
         self.graphics.addItem(self.histogram, row=0, col=1)
         self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -306,6 +317,14 @@ class ImagePanel(QtWidgets.QFrame):
         font = QtGui.QFont()
         font.setPointSize(8 if lines == 1 else 7)
         return font
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        """Fold the level histogram away in narrow panels, so the image keeps the room."""
+        super().resizeEvent(event)
+        show = event.size().width() >= _HISTOGRAM_MIN_PANEL_WIDTH
+        if show != self.histogram.isVisible():
+            self.histogram.setVisible(show)
+            self.graphics.ci.layout.setColumnMaximumWidth(1, _HISTOGRAM_WIDTH if show else 0)
 
     def _update_label_visibility(self) -> None:
         """Show the value labels only while a data pixel is large enough on screen."""
@@ -468,6 +487,7 @@ class PanelGrid(QtWidgets.QWidget):
             raise ValueError(f"layout mode must be 'grid' or 'row', got {mode!r}")
         self.layout_mode = mode
         self._arrange()
+        self._fit_timer.start(50)  # linked views: refit once the panels have their new sizes
 
     def _arrange(self) -> None:
         for panel in self.panels.values():
