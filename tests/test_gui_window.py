@@ -290,3 +290,11 @@ def test_signed_output_note_is_shown_as_text_not_markup(qtbot, window):
     document = QtGui.QTextDocument()
     document.setHtml(label.text())
     assert "blue < 0 < red" in document.toPlainText()
+
+
+def test_narrow_panels_fold_their_histogram_away(qtbot, window):
+    panel = window.panels.panel("input")
+    panel.resize(300, 300)
+    assert not panel.histogram.isVisible()
+    panel.resize(500, 300)
+    assert panel.histogram.isVisible()
