@@ -435,3 +435,11 @@ def test_grid_cells_stay_visible_under_a_style_sheet(qtbot):
         assert columns_width <= grid.viewport().width()
     finally:
         app.setStyleSheet(old_sheet)
+
+
+def test_the_application_gets_an_icon(qapp):
+    from deconv_gui.gui.style import app_icon, apply_style
+
+    assert not app_icon().isNull()
+    apply_style(qapp)
+    assert not qapp.windowIcon().isNull()
