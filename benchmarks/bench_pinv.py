@@ -24,7 +24,6 @@ from scipy.sparse.linalg import lsqr
 from skimage import data, transform
 
 from deconv_gui.core import ConvGeometry, ConvOperator, conv2d, make_filter, pinv_reconstruction
-from deconv_gui.core.conv import _adjoint, _forward
 
 RTOL = 1e-6
 BASELINE_ITERS = 300
@@ -45,9 +44,9 @@ def median_time(func, repeat: int) -> tuple[float, object]:
 
 
 def pair_time(geom: ConvGeometry, weights: np.ndarray, repeat: int) -> float:
-    x = np.random.default_rng(0).random((1, *geom.input_shape))
-    w64 = weights.astype(np.float64)
-    return median_time(lambda: _adjoint(_forward(x, w64, geom), w64, geom), max(repeat, 5))[0]
+    x = np.random.default_rng(0).random(geom.n_unknowns)
+    op = ConvOperator(geom, weights.astype(np.float64))
+    return median_time(lambda: op.rmatvec(op.matvec(x)), max(repeat, 5))[0]
 
 
 def ours(image, weights, stride, padding, repeat, **kw):

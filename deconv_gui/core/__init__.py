@@ -31,7 +31,7 @@ from .analysis import (
     tikhonov_curve,
     touching_outputs,
 )
-from .analysis_dense import DenseMatrices, dense_matrices
+from .analysis.dense import DenseMatrices, dense_matrices
 from .conv import conv2d, conv2d_transpose
 from .filters import PRESET_DESCRIPTIONS, PRESETS, make_filter
 from .geometry import ConvGeometry

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from .conv import _adjoint, _forward
+from . import _kernels
 from .geometry import ConvGeometry, weights_for
 
 __all__ = ["DENSE_COLUMN_LIMIT", "ConvOperator"]
@@ -47,19 +47,19 @@ class ConvOperator(LinearOperator):
 
     def _matvec(self, x: np.ndarray) -> np.ndarray:
         image = np.asarray(x, dtype=self.dtype).reshape((1, *self.geometry.input_shape))
-        return _forward(image, self.weights, self.geometry).ravel()
+        return _kernels.forward(image, self.weights, self.geometry).ravel()
 
     def _rmatvec(self, y: np.ndarray) -> np.ndarray:
         out = np.asarray(y, dtype=self.dtype).reshape((1, *self.geometry.output_shape))
-        return _adjoint(out, self.weights, self.geometry).ravel()
+        return _kernels.adjoint(out, self.weights, self.geometry).ravel()
 
     def _matmat(self, x: np.ndarray) -> np.ndarray:
         images = np.asarray(x, dtype=self.dtype).T.reshape((-1, *self.geometry.input_shape))
-        return _forward(images, self.weights, self.geometry).reshape(x.shape[1], -1).T
+        return _kernels.forward(images, self.weights, self.geometry).reshape(x.shape[1], -1).T
 
     def _rmatmat(self, y: np.ndarray) -> np.ndarray:
         outs = np.asarray(y, dtype=self.dtype).T.reshape((-1, *self.geometry.output_shape))
-        return _adjoint(outs, self.weights, self.geometry).reshape(y.shape[1], -1).T
+        return _kernels.adjoint(outs, self.weights, self.geometry).reshape(y.shape[1], -1).T
 
     def to_dense(self) -> np.ndarray:
         """The explicit ``(n_equations, n_unknowns)`` matrix, for tiny geometries only.

@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .analysis_lost import split_components, split_from_recoverable
-from .analysis_metrics import adjoint_dot_test, reconstruction_metrics
-from .conv import _forward, conv2d
+from ._kernels import forward as _forward
+from .analysis.lost import split_components, split_from_recoverable
+from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
+from .conv import conv2d
 from .geometry import ConvGeometry, as_float_array, as_pair, normalize_bias, normalize_weights
 from .reconstruct import (
     coverage_map,

@@ -12,7 +12,7 @@ Notes
   :class:`~deconv_gui.core.solvers.PseudoInverseSolver`: preconditioned CG on the
   small output-grid system ``A Aᵀ z = y − b`` with ``x = Aᵀ z``, preconditioned by
   the FFT of the stationary symbol of ``A Aᵀ``
-  (:class:`~deconv_gui.core.preconditioner.SymbolPreconditioner`), switching to
+  (:class:`~deconv_gui.core.solvers.preconditioner.SymbolPreconditioner`), switching to
   CGLS when ``y`` is outside the range of ``A``. The solvers module explains why this
   gives the minimum-norm solution and what the report's numbers mean. Everything is
   computed in float64 and returned in the dtype of ``y``.
@@ -25,10 +25,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .conv import _adjoint, _forward
+from . import _kernels
 from .geometry import ConvGeometry, centred_output, geometry_for, weights_for
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator
-from .preconditioner import SymbolPreconditioner
 from .solvers import (
     CancelCheck,
     NotConvergedWarning,
@@ -36,6 +35,7 @@ from .solvers import (
     PseudoInverseSolver,
     SolverReport,
 )
+from .solvers.preconditioner import SymbolPreconditioner
 
 __all__ = [
     "PinvResult",
@@ -75,7 +75,7 @@ def transposed_reconstruction(
     """
     geom, w, centred = _prepare(y, weights, bias, input_shape, stride, padding, dilation)
     # validated once by _prepare: the kernel itself, not conv2d_transpose's checks again
-    return _adjoint(centred[np.newaxis], w.astype(centred.dtype, copy=False), geom)[0]
+    return _kernels.adjoint(centred[np.newaxis], w.astype(centred.dtype, copy=False), geom)[0]
 
 
 def coverage_map(
@@ -89,7 +89,7 @@ def coverage_map(
     """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map)."""
     geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
     ones = np.ones((1, *geom.output_shape), dtype=w.dtype)
-    return _adjoint(ones, w, geom)[0]
+    return _kernels.adjoint(ones, w, geom)[0]
 
 
 def normalized_transposed_reconstruction(
@@ -160,10 +160,10 @@ def make_pinv_solver(
     w64 = weights_for(geometry, weights).astype(np.float64)
 
     def forward(image: np.ndarray) -> np.ndarray:
-        return _forward(image[np.newaxis], w64, geometry)[0]
+        return _kernels.forward(image[np.newaxis], w64, geometry)[0]
 
     def adjoint(output: np.ndarray) -> np.ndarray:
-        return _adjoint(output[np.newaxis], w64, geometry)[0]
+        return _kernels.adjoint(output[np.newaxis], w64, geometry)[0]
 
     preconditioner = SymbolPreconditioner(geometry, w64, reg) if preconditioned else None
     return PseudoInverseSolver(

@@ -1,23 +1,26 @@
-"""Insight into what a strided convolution throws away (issue 6), Qt-free.
+"""Insight into what a strided convolution throws away, Qt-free.
 
 One import point for the window's insight panels; the code lives in small modules:
 
-- :mod:`.analysis_lost`: the null-space split ``x = A⁺Ax + (x − A⁺Ax)`` and the
+- :mod:`.lost`: the null-space split ``x = A⁺Ax + (x − A⁺Ax)`` and the
   Tikhonov (L-curve / PSNR-versus-reg) curve;
-- :mod:`.analysis_rank`: rank, nullity and singular values (exact or bounded /
+- :mod:`.rank`: rank, nullity and singular values (exact or bounded /
   approximate, and saying which);
-- :mod:`.analysis_inspect`: receptive fields, touching outputs and rows of ``A⁺``
+- :mod:`.inspect`: receptive fields, touching outputs and rows of ``A⁺``
   ("effective kernels") for click-to-inspect;
-- :mod:`.analysis_question`: the seed question's ``deConv`` as written, and the
+- :mod:`.question`: the seed question's ``deConv`` as written, and the
   "check my code" comparison;
-- :mod:`.analysis_metrics`: PSNR/SSIM, relative residual and the adjoint dot test.
+- :mod:`.metrics`: PSNR/SSIM, relative residual and the adjoint dot test;
+- :mod:`.dense`: the explicit ``A``, ``Aᵀ`` and ``A⁺`` of a small example.
 
-``coverage_map`` (``Aᵀ1``) lives in :mod:`.reconstruct` and is re-exported here.
+``coverage_map`` (``Aᵀ1``) lives in :mod:`deconv_gui.core.reconstruct` and is
+re-exported here.
 """
 
 from __future__ import annotations
 
-from .analysis_inspect import (
+from ..reconstruct import coverage_map
+from .inspect import (
     EFFECTIVE_KERNEL_DENSE_LIMIT,
     EffectiveKernel,
     PixelLinks,
@@ -25,7 +28,7 @@ from .analysis_inspect import (
     receptive_field,
     touching_outputs,
 )
-from .analysis_lost import (
+from .lost import (
     ComponentSplit,
     TikhonovCurve,
     nullspace_component,
@@ -33,9 +36,9 @@ from .analysis_lost import (
     split_components,
     tikhonov_curve,
 )
-from .analysis_metrics import adjoint_dot_test, reconstruction_metrics, relative_residual
-from .analysis_question import ArrayComparison, compare_arrays, question_deconv
-from .analysis_rank import (
+from .metrics import adjoint_dot_test, reconstruction_metrics, relative_residual
+from .question import ArrayComparison, compare_arrays, question_deconv
+from .rank import (
     DENSE_ENTRY_LIMIT,
     RankInfo,
     SingularValues,
@@ -44,7 +47,6 @@ from .analysis_rank import (
     rank_info,
     singular_values,
 )
-from .reconstruct import coverage_map
 
 __all__ = [
     "DENSE_ENTRY_LIMIT",

@@ -6,13 +6,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .analysis_rank import _geometry
-from .conv import _adjoint, _forward
-from .geometry import ConvGeometry
-from .operator import ConvOperator
-from .preconditioner import SymbolPreconditioner
-from .reconstruct import pinv_reconstruction
-from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from .. import _kernels
+from ..geometry import ConvGeometry
+from ..operator import ConvOperator
+from ..reconstruct import pinv_reconstruction
+from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from ..solvers.preconditioner import SymbolPreconditioner
+from .rank import _geometry
 
 __all__ = [
     "EFFECTIVE_KERNEL_DENSE_LIMIT",
@@ -228,7 +228,7 @@ def effective_kernel(
     ``"iterative"`` solves :math:`(A A^T + \\lambda I) v = A e_i` (a consistent
     system: :math:`A e_i \\in \\mathrm{range}(A A^T)`) by conjugate gradients
     preconditioned with the inverse of the periodic symbol of :math:`A A^T`
-    (:class:`~deconv_gui.core.preconditioner.SymbolPreconditioner`, the one the
+    (:class:`~deconv_gui.core.solvers.preconditioner.SymbolPreconditioner`, the one the
     pseudo-inverse solver uses), the row of
     :math:`(A^T A + \\lambda I)^{-1} A^T = A^T (A A^T + \\lambda I)^{-1}`
     (:math:`\\lambda` = ``reg``; 0 gives :math:`A^+`). If :math:`A A^T` is singular the
@@ -284,8 +284,8 @@ def _dense_row(geom: ConvGeometry, w: np.ndarray, index: int, reg: float):
 
 def _adjoint_cgls(geom, w, pixel, reg, rtol, limit, progress, cancel):
     """CGLS for min ‖Aᵀ v − e_i‖² + reg ‖v‖², v in the output space."""
-    forward = lambda u: _forward(u[None], w, geom)[0]  # noqa: E731  (Bᵀ = A)
-    adjoint = lambda v: _adjoint(v[None], w, geom)[0]  # noqa: E731  (B = Aᵀ)
+    forward = lambda u: _kernels.forward(u[None], w, geom)[0]  # noqa: E731  (Bᵀ = A)
+    adjoint = lambda v: _kernels.adjoint(v[None], w, geom)[0]  # noqa: E731  (B = Aᵀ)
     v = np.zeros(geom.output_shape)
     residual = np.zeros(geom.input_shape)
     residual[pixel] = 1.0
@@ -330,8 +330,8 @@ def _full_row_rank(geom: ConvGeometry) -> bool:
 
 def _symbol_pcg(geom, w, pixel, reg, rtol, limit, progress, cancel):
     """Preconditioned CG for ``(A Aᵀ + reg I) v = A e_i`` on the output grid."""
-    forward = lambda u: _forward(u[None], w, geom)[0]  # noqa: E731
-    adjoint = lambda v: _adjoint(v[None], w, geom)[0]  # noqa: E731
+    forward = lambda u: _kernels.forward(u[None], w, geom)[0]  # noqa: E731
+    adjoint = lambda v: _kernels.adjoint(v[None], w, geom)[0]  # noqa: E731
     unit = np.zeros(geom.input_shape)
     unit[pixel] = 1.0
     rhs = forward(unit)

@@ -7,12 +7,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .analysis_metrics import reconstruction_metrics
-from .analysis_rank import _geometry
-from .conv import _forward
-from .geometry import as_float_array, centred_output
-from .reconstruct import pinv_reconstruction
-from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from .. import _kernels
+from ..geometry import as_float_array, centred_output
+from ..reconstruct import pinv_reconstruction
+from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from .metrics import reconstruction_metrics
+from .rank import _geometry
 
 __all__ = [
     "ComponentSplit",
@@ -109,7 +109,7 @@ def split_components(
     image = _as_single_image(x)
     geom, w = _geometry(weights, image.shape, stride, padding, dilation)
     x64 = image.astype(np.float64, copy=False)
-    forward = _forward(x64[None], w, geom)[0]
+    forward = _kernels.forward(x64[None], w, geom)[0]
     solved = pinv_reconstruction(
         forward,
         w,
@@ -332,7 +332,7 @@ def tikhonov_curve(
             return_report=True,
         )
         estimate = np.asarray(solved.image, dtype=np.float64)
-        residuals[k] = np.linalg.norm(_forward(estimate[None], w, geom)[0] - centred)
+        residuals[k] = np.linalg.norm(_kernels.forward(estimate[None], w, geom)[0] - centred)
         solutions[k] = np.linalg.norm(estimate)
         reports.append(solved.report)
         if ref is not None:

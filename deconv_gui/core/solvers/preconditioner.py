@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from .conv import _adjoint, _forward
-from .geometry import ConvGeometry
+from .. import _kernels
+from ..geometry import ConvGeometry
 
 __all__ = ["SymbolPreconditioner", "periodic_symbol", "stationary_kernel"]
 
@@ -56,7 +56,7 @@ def stationary_kernel(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarray
     )
     impulses = np.zeros((c_out, lh, lw, c_out))
     impulses[np.arange(c_out), rh, rw, np.arange(c_out)] = 1.0
-    responses = _forward(_adjoint(impulses, weights, small), weights, small)
+    responses = _kernels.forward(_kernels.adjoint(impulses, weights, small), weights, small)
     return responses.transpose(1, 2, 3, 0).copy()  # [u, o, o'] from [o', u, o]
 
 

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .geometry import as_float_array, as_pair, normalize_bias, normalize_weights
+from ..geometry import as_float_array, as_pair, normalize_bias, normalize_weights
 
 __all__ = ["ArrayComparison", "compare_arrays", "question_deconv"]
 

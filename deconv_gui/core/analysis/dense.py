@@ -6,8 +6,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .geometry import geometry_for
-from .operator import DENSE_COLUMN_LIMIT, ConvOperator
+from ..geometry import geometry_for
+from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 
 __all__ = ["DenseMatrices", "dense_matrices"]
 

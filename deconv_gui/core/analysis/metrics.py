@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .conv import _adjoint, _forward
-from .geometry import as_float_array, centred_output, geometry_for
+from .. import _kernels
+from ..geometry import as_float_array, centred_output, geometry_for
 
 __all__ = ["adjoint_dot_test", "reconstruction_metrics", "relative_residual"]
 
@@ -153,7 +153,7 @@ def relative_residual(
     geom, w = geometry_for(weights, x.shape, stride, padding, dilation)
     w = w.astype(np.float64)
     centred = centred_output(as_float_array(y, "y").astype(np.float64, copy=False), geom, bias)
-    residual = float(np.linalg.norm(_forward(x[None], w, geom)[0] - centred))
+    residual = float(np.linalg.norm(_kernels.forward(x[None], w, geom)[0] - centred))
     scale = float(np.linalg.norm(centred))
     if scale == 0:
         return 0.0 if residual == 0 else float("inf")
@@ -193,9 +193,10 @@ def adjoint_dot_test(
     the value scale-free, so one threshold works for every filter. The vectors are
     uniform rather than normal: any dense random pair tests the identity, and uniform
     draws cost a third as much (at 512×512×3 drawing normals took longer than the
-    forward and adjoint together). The test runs the same private ``_forward`` and
-    ``_adjoint`` that every public function and the pipeline call, at the full
-    ``input_shape``, so it exercises the same row blocks and thread split.
+    forward and adjoint together). The test runs the same internal kernels
+    (:mod:`deconv_gui.core._kernels`) that every public function and the pipeline
+    call, at the full ``input_shape``, so it exercises the same row blocks and thread
+    split.
     """
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
@@ -209,8 +210,8 @@ def adjoint_dot_test(
     y = rng.random((1, *geom.output_shape), dtype=dtype)
     y *= 2
     y -= 1
-    forward = _forward(x, w, geom)
-    adjoint = _adjoint(y, w, geom)
+    forward = _kernels.forward(x, w, geom)
+    adjoint = _kernels.adjoint(y, w, geom)
     # inner products accumulated in float64 (float32 sums would add their own rounding)
     lhs = float(np.vdot(forward.astype(np.float64, copy=False), y.astype(np.float64, copy=False)))
     rhs = float(np.vdot(x.astype(np.float64, copy=False), adjoint.astype(np.float64, copy=False)))

@@ -12,9 +12,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .geometry import ConvGeometry, geometry_for
-from .operator import DENSE_COLUMN_LIMIT, ConvOperator
-from .preconditioner import periodic_symbol
+from ..geometry import ConvGeometry, geometry_for
+from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
+from ..solvers.preconditioner import periodic_symbol
 
 __all__ = [
     "DENSE_ENTRY_LIMIT",
@@ -265,7 +265,7 @@ def singular_values(
     approximation (good in the bulk of the spectrum for large images, loose at the
     small end); values beyond ``min(equations, unknowns)`` are dropped. The kernel
     :math:`R[s\\Delta]` is measured by applying ``A Aᵀ`` to impulses
-    (:func:`~deconv_gui.core.preconditioner.periodic_symbol`, the same symbol the
+    (:func:`~deconv_gui.core.solvers.preconditioner.periodic_symbol`, the same symbol the
     pseudo-inverse solver's preconditioner inverts).
     """
     if method not in ("auto", "exact", "symbol"):

@@ -1,0 +1,274 @@
+"""The fast kernels behind :func:`~deconv_gui.core.conv2d` and its adjoint (internal).
+
+Nothing outside :mod:`deconv_gui.core` imports this module: callers use
+:func:`~deconv_gui.core.conv2d`, :func:`~deconv_gui.core.conv2d_transpose` or
+:class:`~deconv_gui.core.ConvOperator`. Inside the core, code that has already
+validated its arguments (a :class:`~deconv_gui.core.ConvGeometry` and a 4-D filter of
+the right dtype) calls :func:`forward` and :func:`adjoint` directly, so that the
+checks run once per operator and not once per application.
+
+Both functions take batches: ``forward`` maps ``(m, H, W, C_in)`` to
+``(m, H_out, W_out, C_out)`` (no bias) and ``adjoint`` maps back, for a filter
+``(f_h, f_w, C_in, C_out)`` in the dtype of the data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import ConvGeometry
+
+__all__ = ["adjoint", "forward"]
+
+# --- the fast kernels -----------------------------------------------------------------------
+#
+# Both directions use the same decomposition. Split the input grid into stride phases:
+# input row ``s_h g + r`` is super-row ``g`` of row phase ``r``, and columns are grouped
+# into super-columns of ``s_w`` pixels, so a super-pixel holds ``K = s_w C_in`` numbers.
+# Filter tap (i, j) then reads, for output pixel (h, w), super-row ``h + b_i`` of phase
+# ``r_i`` and super-column ``w + a_j`` at sub-position ``v_j``, where
+# ``d_h i - p_h = s_h b_i + r_i`` and ``d_w j - p_w = s_w a_j + v_j``. Taps with the same
+# (i, a_j) form a *group*; its weights are one (K, C_out) matrix. So
+#
+#     forward:  Z_r = X_r W_r            (a GEMM over K per super-pixel, then)
+#               y[h, w] += Z_r[h + b, w + a, group]    (one shifted add per group)
+#     adjoint:  T_r[g, u, group] = y[g - b, u - a]     (one shifted copy per group, then)
+#               X_r = T_r W_rᵀ           (a GEMM; each input pixel is written once)
+#
+# The shifted adds and copies run on zero-bordered buffers with a common row pitch, so
+# each one is a single contiguous 1-D slice (no per-row loop), and they run in row blocks
+# small enough to stay in cache. Blocks are fixed by the geometry, never by the number of
+# threads, so results are bit-for-bit reproducible.
+
+#: Target size of one block's intermediate buffer; ~L2-cache sized.
+_BLOCK_BYTES = 1 << 19
+#: Fewer rows per block make the per-call overhead of numpy dominate.
+_MIN_BLOCK_ROWS = 8
+#: Below this many input numbers per image, threads cost more than they save.
+_THREAD_MIN_SIZE = 1 << 17
+#: From this many output channels the forward GEMM writes channels-last planes per group.
+_CHANNELS_LAST_MIN_C_OUT = 5
+_N_WORKERS = 2
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """The filter taps that read input rows ``r, r + s_h, r + 2 s_h, …`` (one row phase)."""
+
+    row: int  # r, the first input row of the phase
+    n_rows: int  # number of input rows (super-rows) in the phase
+    offsets: tuple[tuple[int, int], ...]  # (b, a) of each tap group
+    weights_t: np.ndarray  # (n_groups C_out, K): row block k is group k's matrix, transposed
+    weights_g: np.ndarray  # (n_groups, 1, K, C_out): group k's matrix, batched for matmul
+
+    @property
+    def b_min(self) -> int:
+        return min(b for b, _ in self.offsets)
+
+    @property
+    def b_max(self) -> int:
+        return max(b for b, _ in self.offsets)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The stride-phase decomposition of one geometry and filter."""
+
+    phases: tuple[_Phase, ...]  # only phases that some tap reads
+    n_super_cols: int  # U = ceil(W / s_w)
+    a_min: int
+    a_max: int
+
+
+def _plan(w: np.ndarray, geom: ConvGeometry) -> _Plan:
+    """Group the filter taps by row phase and offsets; build each phase's weight matrix."""
+    height, width, c_in = geom.input_shape
+    fh, fw, _, c_out = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = geom.stride, geom.padding, geom.dilation
+    phases = []
+    for r in range(sh):
+        offsets, blocks = [], []
+        for i in range(fh):
+            b, r_i = divmod(dh * i - ph, sh)
+            if r_i != r:
+                continue
+            by_a: dict[int, np.ndarray] = {}
+            for j in range(fw):
+                a, v = divmod(dw * j - pw, sw)
+                block = by_a.setdefault(a, np.zeros((sw * c_in, c_out), w.dtype))
+                block[v * c_in : (v + 1) * c_in] = w[i, j]
+            for a, block in by_a.items():
+                offsets.append((b, a))
+                blocks.append(block.T)
+        if offsets:
+            n_rows = len(range(r, height, sh))
+            stacked = np.ascontiguousarray(np.vstack(blocks))
+            grouped = np.ascontiguousarray(
+                stacked.reshape(len(offsets), c_out, -1).transpose(0, 2, 1)
+            )
+            phases.append(_Phase(r, n_rows, tuple(offsets), stacked, grouped[:, np.newaxis]))
+    a_all = [a for p in phases for _, a in p.offsets]
+    return _Plan(tuple(phases), -(-width // sw), min(a_all), max(a_all))
+
+
+def _pool_map(func: Callable[[int, int], None], n_items: int, parallel: bool) -> None:
+    """Call ``func(start, stop)`` on contiguous chunks of ``range(n_items)``."""
+    global _pool
+    if not parallel or n_items < 2:
+        func(0, n_items)
+        return
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_N_WORKERS, thread_name_prefix="deconv-conv")
+    cuts = np.linspace(0, n_items, _N_WORKERS + 1).round().astype(int)
+    futures = [_pool.submit(func, int(a), int(b)) for a, b in itertools.pairwise(cuts) if b > a]
+    for future in futures:
+        future.result()
+
+
+def _blocks(n_rows: int, bytes_per_row: int, n_images: int) -> list[tuple[int, int, int]]:
+    """(image, first row, stop row) tasks of about ``_BLOCK_BYTES`` each."""
+    step = max(_MIN_BLOCK_ROWS, min(n_rows, _BLOCK_BYTES // max(1, bytes_per_row)))
+    return [
+        (n, r0, min(r0 + step, n_rows)) for n in range(n_images) for r0 in range(0, n_rows, step)
+    ]
+
+
+def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """Batched forward pass on validated arrays (no bias).
+
+    Each output row block reads, per row phase, the super-rows it needs into a zero-
+    bordered buffer ``z`` of pitch ``pitch`` (the GEMM), then sums the groups' shifted
+    planes as flat 1-D slices into ``acc`` and copies the valid columns to ``out``.
+    For few output channels ``z`` holds one plane per group and channel (one GEMM per
+    row writes them all); for many it holds one channels-last plane per group (one GEMM
+    per row and group), which spares the final transpose to channels-last.
+    """
+    m, height, width, c_in = xb.shape
+    h_out, w_out, c_out = geom.output_shape
+    sh, sw = geom.stride
+    plan = _plan(w, geom)
+    n_cols = plan.n_super_cols
+    if n_cols * sw != width:  # pad on the right to whole super-columns
+        xb = np.pad(xb, ((0, 0), (0, 0), (0, n_cols * sw - width), (0, 0)))
+    x_super = np.ascontiguousarray(xb).reshape(m, height, n_cols, sw * c_in)
+    left = max(0, -plan.a_min)  # zero super-columns left of the data in Z
+    pitch = max(left + n_cols, left + plan.a_max + w_out)
+    n_planes = sum(p.weights_t.shape[0] for p in plan.phases)
+    tasks = _blocks(h_out, n_planes * pitch * xb.itemsize, m)
+    rows_max = max(t[2] - t[1] for t in tasks)
+    out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
+    planar = c_out < _CHANNELS_LAST_MIN_C_OUT
+    # flat slices of z: ``lanes`` rows of numbers that are ``scale`` apart per pixel
+    lanes, scale = (c_out, 1) if planar else (1, c_out)
+
+    def run(start: int, stop: int) -> None:
+        z_bufs = []
+        for p in plan.phases:
+            n_rows = rows_max + p.b_max - p.b_min
+            shape = (len(p.offsets) * c_out, n_rows, pitch)
+            if not planar:
+                shape = (len(p.offsets), n_rows, pitch, c_out)
+            z_bufs.append(np.zeros(shape, dtype=xb.dtype))
+        acc = np.empty((lanes, rows_max * pitch * scale), xb.dtype)
+        for n, h0, h1 in tasks[start:stop]:
+            n_flat = ((h1 - h0 - 1) * pitch + w_out) * scale
+            sources = []
+            for phase, z in zip(plan.phases, z_bufs, strict=True):
+                g0, g1 = h0 + phase.b_min, h1 + phase.b_max
+                lo, hi = max(g0, 0), min(g1, phase.n_rows)
+                z[:, : max(0, lo - g0)] = 0
+                z[:, max(0, hi - g0) : g1 - g0] = 0
+                if lo < hi:
+                    rows = x_super[n, phase.row + sh * lo : phase.row + sh * (hi - 1) + 1 : sh]
+                    target = z[:, lo - g0 : hi - g0, left : left + n_cols]
+                    if planar:
+                        out_rows = target.transpose(1, 0, 2)
+                        np.matmul(phase.weights_t, rows.transpose(0, 2, 1), out=out_rows)
+                    else:
+                        np.matmul(rows, phase.weights_g, out=target)
+                flat = z.reshape(len(phase.offsets), lanes, -1)
+                for k, (b, a) in enumerate(phase.offsets):
+                    start_k = ((b - phase.b_min) * pitch + a + left) * scale
+                    sources.append(flat[k, :, start_k : start_k + n_flat])
+            total = acc[:, :n_flat]
+            if len(sources) == 1:
+                np.copyto(total, sources[0])
+            else:
+                np.add(sources[0], sources[1], out=total)
+                for src in sources[2:]:
+                    np.add(total, src, out=total)
+            n_rows = h1 - h0
+            if planar:
+                grid = acc[:, : n_rows * pitch].reshape(c_out, n_rows, pitch)
+                out[n, h0:h1] = grid[:, :, :w_out].transpose(1, 2, 0)
+            else:
+                out[n, h0:h1] = acc[0, : n_rows * pitch * c_out].reshape(n_rows, pitch, c_out)[
+                    :, :w_out
+                ]
+
+    _pool_map(run, len(tasks), parallel=height * width * c_in >= _THREAD_MIN_SIZE)
+    return out
+
+
+def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """Batched adjoint on validated arrays: one GEMM per input row phase and block.
+
+    Each block of super-rows copies the rows of ``y`` it needs into a zero-bordered
+    buffer, gathers one shifted flat slice of it per group of taps into ``t_buf``, and
+    multiplies by the phase's weights straight into the rows of the result.
+    """
+    m, h_out, w_out, c_out = yb.shape
+    height, width, c_in = geom.input_shape
+    sh, sw = geom.stride
+    plan = _plan(w, geom)
+    n_cols = plan.n_super_cols
+    left = max(0, plan.a_max)  # zero columns left of the data in the y buffer
+    pitch = max(left + w_out, left + n_cols - plan.a_min)
+    b_min = min(p.b_min for p in plan.phases)
+    b_max = max(p.b_max for p in plan.phases)
+    n_planes = max(p.weights_t.shape[0] for p in plan.phases)
+    g_rows = -(-height // sh)
+    tasks = _blocks(g_rows, (n_planes + c_out) * pitch * yb.itemsize, m)
+    rows_max = max(t[2] - t[1] for t in tasks)
+    x_super = np.empty((m, height, n_cols, sw * c_in), dtype=yb.dtype)
+    for r in set(range(sh)) - {p.row for p in plan.phases}:
+        x_super[:, r::sh] = 0  # rows no filter tap reads
+
+    def run(start: int, stop: int) -> None:
+        y_buf = np.zeros((c_out, rows_max + b_max - b_min, pitch), yb.dtype)
+        y_flat = y_buf.reshape(c_out, -1)
+        t_buf = np.empty((n_planes, rows_max * pitch), yb.dtype)
+        for n, g0, g1 in tasks[start:stop]:
+            y0, y1 = g0 - b_max, g1 - b_min  # the rows of y this block reads
+            lo, hi = max(y0, 0), min(y1, h_out)
+            y_buf[:, : max(0, lo - y0)] = 0
+            y_buf[:, max(0, hi - y0) : y1 - y0] = 0
+            if lo < hi:
+                y_buf[:, lo - y0 : hi - y0, left : left + w_out] = yb[n, lo:hi].transpose(2, 0, 1)
+            n_flat = (g1 - g0 - 1) * pitch + n_cols
+            for phase in plan.phases:
+                count = min(g1, phase.n_rows) - g0
+                if count <= 0:
+                    continue
+                for k, (b, a) in enumerate(phase.offsets):
+                    start_k = (g0 - b - y0) * pitch + left - a
+                    t_buf[k * c_out : (k + 1) * c_out, :n_flat] = y_flat[
+                        :, start_k : start_k + n_flat
+                    ]
+                n_k = phase.weights_t.shape[0]
+                t_grid = t_buf[:n_k, : (g1 - g0) * pitch].reshape(n_k, g1 - g0, pitch)
+                rows = x_super[n, phase.row + sh * g0 : phase.row + sh * (g0 + count - 1) + 1 : sh]
+                np.matmul(t_grid[:, :count, :n_cols].transpose(1, 2, 0), phase.weights_t, out=rows)
+
+    _pool_map(run, len(tasks), parallel=height * width * c_in >= _THREAD_MIN_SIZE)
+    x = x_super.reshape(m, height, n_cols * sw, c_in)
+    return np.ascontiguousarray(x[:, :, :width]) if n_cols * sw != width else x
