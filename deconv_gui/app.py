@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .cli import parse_pair as _pair
 
 __all__ = ["CLI_COMMANDS", "build_parser", "main"]
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"Headless commands: deconv-gui {{{','.join(CLI_COMMANDS)}}} --help."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--image", metavar="PATH|SAMPLE", help=f"an image file or a sample: {', '.join(SAMPLES)}"
     )
