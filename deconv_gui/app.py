@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     import pyqtgraph as pg
     from PyQt5 import QtWidgets
 
-    from .gui.excepthook import install_excepthook
     from .gui.main_window import MainWindow
-    from .gui.style import apply_style
+    from .gui.support.excepthook import install_excepthook
+    from .gui.support.style import apply_style
 
     pg.setConfigOptions(imageAxisOrder="row-major")
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if window is not None and args.screenshot:
             # close and destroy it now, in this thread: never later inside a GC pass
-            from .gui.teardown import delete_now
+            from .gui.support.teardown import delete_now
 
             delete_now(window)
         sys.excepthook = previous_hook

@@ -23,10 +23,10 @@ from PyQt5.QtWidgets import (
 )
 
 from deconv_gui.core import PRESETS, make_filter
-from deconv_gui.gui.filter_editor import FilterEditor
-from deconv_gui.gui.geometry_editor import GeometryEditor
-from deconv_gui.gui.image_controls import ImageControls
-from deconv_gui.gui.recon_options import ReconOptions
+from deconv_gui.gui.controls.filter_editor import FilterEditor
+from deconv_gui.gui.controls.geometry import GeometryEditor
+from deconv_gui.gui.controls.image import ImageControls
+from deconv_gui.gui.controls.recon_options import ReconOptions
 from deconv_gui.io import SAMPLES
 
 pytestmark = pytest.mark.gui
@@ -438,7 +438,7 @@ def test_grid_cells_stay_visible_under_a_style_sheet(qtbot):
 
 
 def test_the_application_gets_an_icon(qapp):
-    from deconv_gui.gui.style import app_icon, apply_style
+    from deconv_gui.gui.support.style import app_icon, apply_style
 
     assert not app_icon().isNull()
     apply_style(qapp)

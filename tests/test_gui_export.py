@@ -16,13 +16,13 @@ pytest.importorskip("pytestqt")
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core import run_pipeline
-from deconv_gui.gui import export_dialog
-from deconv_gui.gui.code_dialog import PLACEHOLDER_IMAGE
-from deconv_gui.gui.export_actions import window_panel
+from deconv_gui.gui.actions.export import window_panel
+from deconv_gui.gui.dialogs import export as export_dialog
+from deconv_gui.gui.dialogs.code import PLACEHOLDER_IMAGE
 from deconv_gui.gui.main_window import MainWindow
-from deconv_gui.gui.panel_capture import displayed_pixels
-from deconv_gui.gui.qimage import qimage_to_array
-from deconv_gui.gui.teardown import delete_now
+from deconv_gui.gui.panels.capture import displayed_pixels
+from deconv_gui.gui.support.qimage import qimage_to_array
+from deconv_gui.gui.support.teardown import delete_now
 from deconv_gui.io.export import panel_arrays
 
 pytestmark = pytest.mark.gui

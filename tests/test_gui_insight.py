@@ -20,7 +20,7 @@ from deconv_gui.core import (
     touching_outputs,
 )
 from deconv_gui.gui.main_window import MainWindow
-from deconv_gui.gui.teardown import delete_now
+from deconv_gui.gui.support.teardown import delete_now
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; the 2 CPU cores are shared

@@ -19,11 +19,11 @@ from deconv_gui.core import (
     tikhonov_curve,
     transposed_reconstruction,
 )
-from deconv_gui.gui.insight_check import VERDICT_COLORS
-from deconv_gui.gui.insight_spectrum import curve_regs
-from deconv_gui.gui.insight_spectrum_plots import floored
+from deconv_gui.gui.insight.check import VERDICT_COLORS
+from deconv_gui.gui.insight.spectrum import curve_regs
+from deconv_gui.gui.insight.spectrum_plots import floored
 from deconv_gui.gui.main_window import MainWindow
-from deconv_gui.gui.teardown import delete_now
+from deconv_gui.gui.support.teardown import delete_now
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; the 2 CPU cores are shared

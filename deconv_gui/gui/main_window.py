@@ -2,8 +2,8 @@
 
 Data flows one way: every edit restarts a 150 ms debounce timer; when it fires the
 widgets' values become a frozen :class:`~deconv_gui.core.Params`, which a
-:class:`~deconv_gui.gui.worker.PipelineRunner` computes off the GUI thread; the newest
-:class:`~deconv_gui.core.Result` is drawn by the :class:`~deconv_gui.gui.panels.PanelGrid`,
+:class:`~deconv_gui.gui.runner.PipelineRunner` computes off the GUI thread; the newest
+:class:`~deconv_gui.core.Result` is drawn by the :class:`~deconv_gui.gui.panels.grid.PanelGrid`,
 one panel per event-loop pass so that the window stays responsive while it draws.
 Nothing here does any math.
 """
@@ -22,20 +22,21 @@ from ..core import Params, Result
 from ..io import FILE_EXTENSIONS, SAMPLES, LoadedImage, convert_image, load_image, load_sample
 from ..io import resize_long_side as _resize
 from ..io.session import SESSION_SUFFIX
-from . import export_actions, session_actions
-from . import settings as stored
-from .code_dialog import CodeDialog, snippet_image_path
-from .export_dialog import ExportDialog
-from .filter_editor import FilterEditor
-from .geometry_editor import GeometryEditor
-from .image_controls import ImageControls
-from .insight import install_insight
-from .menus import build_menus
-from .panels import PanelGrid
-from .qimage import qimage_to_array
-from .recon_options import ReconOptions
-from .status import MetricsStrip, format_readout
-from .worker import PipelineRunner
+from .actions import export as export_actions
+from .actions import session as session_actions
+from .actions.menus import build_menus
+from .controls.filter_editor import FilterEditor
+from .controls.geometry import GeometryEditor
+from .controls.image import ImageControls
+from .controls.recon_options import ReconOptions
+from .dialogs.code import CodeDialog, snippet_image_path
+from .dialogs.export import ExportDialog
+from .insight.menu import install_insight
+from .panels.grid import PanelGrid
+from .panels.status import MetricsStrip, format_readout
+from .runner import PipelineRunner
+from .support import settings as stored
+from .support.qimage import qimage_to_array
 
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
 
@@ -578,7 +579,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_session(path)
 
     def open_session(self, path: str | Path) -> bool:
-        """Restore a session file; see :func:`.session_actions.open_session_from`."""
+        """Restore a session file; see :func:`.actions.session.open_session_from`."""
         return session_actions.open_session_from(self, path)
 
     # ------------------------------------------------------------------------------ code

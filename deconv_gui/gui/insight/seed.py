@@ -11,8 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ..core import ConvGeometry, dense_matrices
-from .panels import _colormap
+from ...core import ConvGeometry, dense_matrices
+from ..panels.grid import _colormap
 
 __all__ = ["SeedExampleView", "open_seed_example"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ..core import Params
-from ..io.session import atomic_write_bytes
-from ..io.snippets import make_snippet
+from ...core import Params
+from ...io.session import atomic_write_bytes
+from ...io.snippets import make_snippet
 
 __all__ = ["LANGUAGE_TABS", "PLACEHOLDER_IMAGE", "CodeDialog", "npy_bytes", "snippet_image_path"]
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from PyQt5 import QtGui, QtWidgets
 
-from ..io import SAMPLES
+from ...io import SAMPLES
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 __all__ = ["WindowActions", "build_menus"]
 

@@ -16,8 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ..core import Result
-from .display import DisplaySpec, data_range, display_spec, fmt
+from ...core import Result
+from ...view.display import DisplaySpec, data_range, display_spec, fmt
 
 __all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "ImagePanel", "PanelGrid"]
 
@@ -519,7 +519,7 @@ class PanelGrid(QtWidgets.QWidget):
 
     # -- drawing ---------------------------------------------------------------------------
     def set_scaling(self, scaling: str) -> None:
-        """``"clip"`` or ``"auto"`` (see :func:`~deconv_gui.gui.display.display_spec`)."""
+        """``"clip"`` or ``"auto"`` (see :func:`~deconv_gui.view.display.display_spec`)."""
         self.scaling = scaling
         self.redraw()
 

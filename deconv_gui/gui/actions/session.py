@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core import Params
-from ..io.session import Session, load_session, save_session
-from . import settings as stored
-from .export_actions import display_options
-from .filter_editor import CUSTOM
+from ...core import Params
+from ...io.session import Session, load_session, save_session
+from ..controls.filter_editor import CUSTOM
+from ..support import settings as stored
+from .export import display_options
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 __all__ = ["apply_params", "open_session_from", "save_session_to"]
 

@@ -12,7 +12,7 @@ import numpy as np
 from PyQt5.QtCore import QSize, Qt, pyqtSignal
 from PyQt5.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from .controls_common import DOCK_WIDTH, LinkButton, section_header
+from .common import DOCK_WIDTH, LinkButton, section_header
 
 __all__ = ["GeometryEditor", "PairControl"]
 

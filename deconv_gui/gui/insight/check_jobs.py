@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..core import ArrayComparison, Result, compare_arrays, question_deconv
-from ..core import transposed_reconstruction as _transposed
+from ...core import ArrayComparison, Result, compare_arrays, question_deconv
+from ...core import transposed_reconstruction as _transposed
 
 __all__ = [
     "KINDS",

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
-from ..core import Result, SingularValues, TikhonovCurve, singular_values, tikhonov_curve
-from .insight_jobs import JobRunner
-from .insight_spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
+from ...core import Result, SingularValues, TikhonovCurve, singular_values, tikhonov_curve
+from .jobs import JobRunner
+from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
 __all__ = ["CURVE_REGS", "SpectrumWindow", "curve_regs"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from PyQt5.QtCore import QSize, Qt, pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..io import SAMPLES, WORK_SIZES
-from .controls_common import DOCK_WIDTH, section_header
+from ...io import SAMPLES, WORK_SIZES
+from .common import DOCK_WIDTH, section_header
 
 __all__ = ["SAMPLE_LABELS", "ImageControls"]
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ..core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT, Result, rank_bounds, rank_info
-from ..core.pipeline import INSIGHT_METHODS
-from .insight_inspect import InspectDock, Inspector
-from .insight_jobs import JobRunner
+from ...core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT, Result, rank_bounds, rank_info
+from ...core.pipeline import INSIGHT_METHODS
+from .inspector import InspectDock, Inspector
+from .jobs import JobRunner
 
 __all__ = ["Insight", "install_insight"]
 
@@ -99,16 +99,6 @@ class Insight(QtCore.QObject):
             "Singular values of A with the current reg, and an L-curve / PSNR-versus-reg plot",
             self.open_spectrum,
         )
-        from importlib.util import find_spec
-
-        for action, module in (
-            (self.check_action, "insight_check"),
-            (self.question_action, "insight_check"),
-            (self.spectrum_action, "insight_spectrum"),
-        ):
-            if find_spec(f"{__package__}.{module}") is None:  # not built yet
-                action.setEnabled(False)
-                action.setToolTip(action.toolTip() + " (not available yet)")
         menu = self.window.menuBar().addMenu("&Insight")
         menu.setToolTipsVisible(True)
         for action in (self.panels_action, self.inspect_action, None, self.seed_action):
@@ -162,12 +152,12 @@ class Insight(QtCore.QObject):
 
     # -- dialogs (each in its own module, imported when first opened) ----------------------
     def open_seed_example(self) -> None:
-        from .insight_seed import open_seed_example
+        from .seed import open_seed_example
 
         open_seed_example(self)
 
     def open_check_dialog(self) -> QtWidgets.QWidget:
-        from .insight_check import CheckDialog
+        from .check import CheckDialog
 
         return self._show_dialog("check", lambda: CheckDialog(self.window))
 
@@ -177,7 +167,7 @@ class Insight(QtCore.QObject):
         return dialog
 
     def open_spectrum(self) -> QtWidgets.QWidget:
-        from .insight_spectrum import SpectrumWindow
+        from .spectrum import SpectrumWindow
 
         return self._show_dialog("spectrum", lambda: SpectrumWindow(self.window))
 

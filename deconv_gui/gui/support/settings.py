@@ -11,7 +11,7 @@ import numpy as np
 from PyQt5 import QtCore
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 __all__ = [
     "MAX_RECENT",

@@ -1,7 +1,8 @@
 """Array bookkeeping behind the filter editor's buttons: resize, re-channel, normalise, mirror.
 
 These are edits of the weight table, not image math; they live here so that
-:mod:`deconv_gui.gui.filter_editor` stays about widgets. Arrays are ``(f_h, f_w, C_in, C_out)``.
+:mod:`deconv_gui.gui.controls.filter_editor` stays about widgets. Arrays are
+``(f_h, f_w, C_in, C_out)``.
 """
 
 from __future__ import annotations

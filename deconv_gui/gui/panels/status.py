@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ..core import Result
-from .display import fmt
+from ...core import Result
+from ...view.display import fmt
 
 __all__ = [
     "ADJOINT_TOLERANCE",

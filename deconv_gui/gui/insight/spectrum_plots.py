@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ..core import SingularValues, TikhonovCurve
+from ...core import SingularValues, TikhonovCurve
 
 __all__ = ["FLOOR_RATIO", "CurvePlots", "SpectrumPlot", "floored"]
 

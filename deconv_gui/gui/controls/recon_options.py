@@ -24,9 +24,9 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from ..core import METHODS
-from .controls_common import DOCK_WIDTH, section_header
-from .controls_reg_slider import RegSlider
+from ...core import METHODS
+from .common import DOCK_WIDTH, section_header
+from .reg_slider import RegSlider
 
 __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
 

@@ -11,8 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtWidgets
 
-from .display import fmt
-from .panels import _colormap
+from ...view.display import fmt
+from ..panels.grid import _colormap
 
 __all__ = ["Triptych"]
 

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from PyQt5 import QtWidgets
 
-from ..io.export import EXPORT_FORMATS, ExistingFilesError, export_result, panel_arrays
-from . import settings as stored
-from .panel_capture import comparison_figure, displayed_pixels, panel_levels
+from ...io.export import EXPORT_FORMATS, ExistingFilesError, export_result, panel_arrays
+from ..panels.capture import comparison_figure, displayed_pixels, panel_levels
+from ..support import settings as stored
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from ..main_window import MainWindow
 
 __all__ = [
     "EXPORT_TO_PANEL",
@@ -34,7 +34,7 @@ EXPORT_TO_PANEL: dict[str, str] = {"forward_output": "forward"}
 
 
 def window_panel(window: MainWindow, name: str):
-    """The window's :class:`~deconv_gui.gui.panels.ImagePanel` for export panel ``name``.
+    """The window's :class:`~deconv_gui.gui.panels.grid.ImagePanel` for export panel ``name``.
 
     None when the window has no such panel (its PNG is then rendered with default
     levels by :func:`~deconv_gui.io.render.render_array`).

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
-from ..core import Result
-from .insight_check_jobs import (
+from ...core import Result
+from .check_jobs import (
     KINDS,
     CheckOutcome,
     compare_job,
@@ -25,8 +25,8 @@ from .insight_check_jobs import (
     explain_question,
     question_job,
 )
-from .insight_check_views import Triptych
-from .insight_jobs import JobRunner
+from .check_views import Triptych
+from .jobs import JobRunner
 
 __all__ = ["VERDICT_COLORS", "CheckDialog", "load_user_array", "verdict_level"]
 

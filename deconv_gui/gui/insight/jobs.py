@@ -16,7 +16,7 @@ from typing import Any
 
 from PyQt5 import QtCore
 
-from ..core import SolveCancelled
+from ...core import SolveCancelled
 
 __all__ = ["JobRunner"]
 

@@ -1,4 +1,4 @@
-"""Read what an :class:`~deconv_gui.gui.panels.ImagePanel` shows, and draw a comparison figure.
+"""Read what an :class:`~deconv_gui.gui.panels.grid.ImagePanel` shows, and draw a comparison figure.
 
 :func:`displayed_pixels` asks the panel's pyqtgraph ``ImageItem`` to render its data
 with its current levels and lookup table (colormap) and returns those RGB pixels, one
@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui
 from pyqtgraph.exporters import ImageExporter, SVGExporter
 
-from .qimage import qimage_to_array
+from ..support.qimage import qimage_to_array
 
 __all__ = ["FIGURE_NAMES", "comparison_figure", "displayed_pixels", "panel_levels"]
 

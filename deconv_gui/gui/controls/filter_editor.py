@@ -22,10 +22,10 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from ..core import PRESET_DESCRIPTIONS, PRESETS, make_filter
-from . import controls_filter_ops as ops
-from .controls_common import DOCK_WIDTH, format_number, section_header
-from .controls_kernel_grid import KernelGrid
+from ...core import PRESET_DESCRIPTIONS, PRESETS, make_filter
+from ...view import filter_ops as ops
+from .common import DOCK_WIDTH, format_number, section_header
+from .kernel_grid import KernelGrid
 
 __all__ = ["CUSTOM", "MAX_OUT_CHANNELS", "PRESET_LABELS", "FilterEditor", "channel_names"]
 

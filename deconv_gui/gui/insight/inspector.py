@@ -13,10 +13,10 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ..core import Result, effective_kernel, receptive_field, touching_outputs
-from .display import fmt
-from .insight_jobs import JobRunner
-from .panels import _colormap
+from ...core import Result, effective_kernel, receptive_field, touching_outputs
+from ...view.display import fmt
+from ..panels.grid import _colormap
+from .jobs import JobRunner
 
 __all__ = ["LABEL_TAP_LIMIT", "InspectDock", "Inspector"]
 

@@ -3,7 +3,7 @@
 Cells show 3 decimals on a blue–white–red background centred on 0; double-clicking or typing
 opens an editor that only accepts numbers (a ``QDoubleValidator`` in the C locale, so ``0.5``
 and ``1e-3`` work everywhere). The grid never stores weights itself: it reports an edit with
-:attr:`KernelGrid.cellEdited` and the :class:`~deconv_gui.gui.filter_editor.FilterEditor`
+:attr:`KernelGrid.cellEdited` and the :class:`~deconv_gui.gui.controls.filter_editor.FilterEditor`
 redraws it.
 """
 
@@ -37,7 +37,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from .controls_common import diverging_colour, format_number
+from .common import diverging_colour, format_number
 
 __all__ = ["WEIGHT_LIMIT", "KernelGrid", "make_weight_validator"]
 

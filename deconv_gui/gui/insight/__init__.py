@@ -1,0 +1,1 @@
+"""The Insight menu and its views: lost-information panels, inspection, spectrum, check my code."""

@@ -1,0 +1,1 @@
+"""Window support: style and icon, exception hook, deterministic teardown, QImage, QSettings."""
