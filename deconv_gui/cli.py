@@ -21,23 +21,17 @@ from typing import Any, NoReturn
 import numpy as np
 
 from . import __version__
+from .core import params as schema
+from .core.registry import ALL_METHODS, METHOD_SPECS, PANELS, panel
 
 __all__ = ["build_parser", "main", "parse_pair"]
 
 PROG = "deconv-gui"
-#: ``--methods`` names: ``forward`` (always computed, accepted for clarity), then
-#: :data:`~deconv_gui.core.METHODS` and :data:`~deconv_gui.core.INSIGHT_METHODS`
-#: (spelled out so that ``--help`` does not import the core; a test checks they agree).
-METHOD_CHOICES = (
-    "forward",
-    "transposed",
-    "normalized_transposed",
-    "pinv",
-    "coverage",
-    "nullspace",
-)
-#: The exported panels of each method (``nullspace`` writes both parts of the split).
-METHOD_PANELS = {"nullspace": ("recoverable", "nullspace")}
+#: ``--methods`` names: ``forward`` (always computed, accepted for clarity), then every
+#: method of the registry (:data:`~deconv_gui.core.registry.ALL_METHODS`).
+METHOD_CHOICES = ("forward", *ALL_METHODS)
+#: The exported panels (file stems) of each method, from the registry.
+METHOD_PANELS = {m.name: tuple(panel(p).export_name for p in m.panels) for m in METHOD_SPECS}
 
 
 class UsageError(Exception):
@@ -74,25 +68,62 @@ def parse_pair(text: str) -> tuple[int, int]:
     raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}")
 
 
-def _floats(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers separated by commas: {text!r}"
-        ) from None
+def _field_type(name: str):
+    """The argparse ``type`` of Params field ``name``: the schema's parser and checks."""
+
+    def parse(text: str) -> Any:
+        try:
+            return schema.parse_text(name, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = name
+    return parse
 
 
 def _methods(text: str) -> tuple[str, ...]:
     names = [v.strip() for v in text.split(",") if v.strip()]
     if names == ["all"]:
-        return METHOD_CHOICES[1:]
+        return ALL_METHODS
     unknown = [n for n in names if n not in METHOD_CHOICES]
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHOD_CHOICES)}"
         )
     return tuple(n for n in names if n != "forward")
+
+
+def _shown(value: Any) -> str:
+    """A default as typed on the command line: ``2``, ``2,1``, ``transposed,pinv``."""
+    if isinstance(value, tuple):
+        if len(value) == 2 and value[0] == value[1] and not isinstance(value[0], str):
+            return str(value[0])
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
+
+
+def _add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
+    """One option per Params field of ``group``, with the schema's parser and default."""
+    for name, rule, default in schema.cli_fields(group):
+        if name == "methods":
+            tips = "; ".join(f"{m.name}: {m.tip}" for m in METHOD_SPECS if not m.reconstruction)
+            parser.add_argument(
+                rule.cli,
+                type=_methods,
+                default=default,
+                metavar=rule.metavar,
+                help=f"comma-separated among {', '.join(METHOD_CHOICES)} or 'all' (default "
+                f"{_shown(default)}; the forward output is always computed; {tips})",
+            )
+            continue
+        parser.add_argument(
+            rule.cli,
+            type=_field_type(name),
+            default=default,
+            metavar=rule.metavar,
+            dest=name,
+            help=f"{rule.help} (default {_shown(default)})",
+        )
 
 
 def _work_size(text: str) -> int | None:
@@ -133,10 +164,7 @@ def _add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> Non
     parser.add_argument("--filter-size", type=parse_pair, default=(3, 3), metavar="N|H,W")
     parser.add_argument("--out-channels", type=int, default=1, metavar="C_OUT")
     parser.add_argument("--seed", type=int, default=0, help="seed of random presets")
-    parser.add_argument("--stride", type=parse_pair, default=(1, 1), metavar="S|SH,SW")
-    parser.add_argument("--padding", type=parse_pair, default=(0, 0), metavar="P|PH,PW")
-    parser.add_argument("--dilation", type=parse_pair, default=(1, 1), metavar="D|DH,DW")
-    parser.add_argument("--bias", type=_floats, default=(0.0,), metavar="B|B1,B2,...")
+    _add_schema_options(parser, "problem")
     parser.add_argument(
         "--work-size",
         type=_work_size,
@@ -147,11 +175,7 @@ def _add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> Non
 
 
 def _add_solver_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reg", type=float, default=0.0, help="Tikhonov weight (0: exact A⁺)")
-    parser.add_argument("--rtol", type=float, default=1e-8)
-    parser.add_argument("--max-iter", type=int, default=None)
-    parser.add_argument("--noise", type=float, default=0.0, metavar="SIGMA")
-    parser.add_argument("--noise-seed", type=int, default=0)
+    _add_schema_options(parser, "solver")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,15 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="compute and export the panels (like Ctrl+E)")
     _add_problem_options(run, batch=True)
     _add_solver_options(run)
-    run.add_argument(
-        "--methods",
-        type=_methods,
-        default=("transposed", "pinv"),
-        metavar="LIST",
-        help=f"comma-separated among {', '.join(METHOD_CHOICES)} or 'all' "
-        "(default transposed,pinv; the forward output is always computed; coverage "
-        "writes Aᵀ1, nullspace writes recoverable A⁺Ax and nullspace x − A⁺Ax)",
-    )
+    _add_schema_options(run, "run")
     run.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     run.add_argument("--overwrite", action="store_true", help="replace existing files")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
@@ -272,27 +288,8 @@ def _weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
 def _params(args: argparse.Namespace, in_channels: int, source: str):
     from .core import Params
 
-    options: dict[str, Any] = {}
-    if hasattr(args, "reg"):
-        options = {
-            "reg": args.reg,
-            "rtol": args.rtol,
-            "max_iter": args.max_iter,
-            "noise_sigma": args.noise,
-            "noise_seed": args.noise_seed,
-        }
-    if hasattr(args, "methods"):
-        options["methods"] = args.methods
-    bias = args.bias[0] if len(args.bias) == 1 else args.bias
-    return Params(
-        _weights(args, in_channels),
-        bias=bias,
-        stride=args.stride,
-        padding=args.padding,
-        dilation=args.dilation,
-        image_source=source,
-        **options,
-    )
+    options = {name: getattr(args, name) for name in schema.defaults() if hasattr(args, name)}
+    return Params(_weights(args, in_channels), image_source=source, **options)
 
 
 def _problem(args: argparse.Namespace):
@@ -342,8 +339,8 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
     loaded = _load(spec, args.work_size)
     params = _params(args, loaded.pixels.shape[2], loaded.source)
     if not args.overwrite:  # refuse before computing; export_result checks again
-        panels = [p for m in params.methods for p in METHOD_PANELS.get(m, (m,))]
-        names = [f"{p}.{e}" for p in ("input", "forward_output", *panels) for e in FORMATS]
+        panels = [p.export_name for p in PANELS if p.method in (None, *params.methods)]
+        names = [f"{p}.{e}" for p in panels for e in FORMATS]
         existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
         if existing:
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")

@@ -21,7 +21,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_run_sample_writes_the_export_and_json(tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["run", "--image", "astronaut", "--filter", "gaussian", "--stride", "2"]
+    argv = [
+        "run",
+        "--image",
+        "astronaut",
+        "--filter",
+        "gaussian",
+        "--stride",
+        "2",
+        "--padding",
+        "0",
+    ]
     argv += ["--methods", "forward,transposed,pinv", "--work-size", "48", "--out", str(out)]
     assert main([*argv, "--json"]) == 0
     captured = capsys.readouterr()
@@ -32,7 +42,8 @@ def test_run_sample_writes_the_export_and_json(tmp_path, capsys):
     # the same numbers as the pipeline called directly
     loaded = load_sample("astronaut", 48)
     expected = run_pipeline(
-        loaded.pixels, Params(make_filter("gaussian"), stride=2, methods=("transposed", "pinv"))
+        loaded.pixels,
+        Params(make_filter("gaussian"), stride=2, padding=0, methods=("transposed", "pinv")),
     )
     assert np.array_equal(np.load(out / "forward_output.npy"), expected.forward_output)
     assert np.array_equal(np.load(out / "transposed.npy"), expected.transposed)
@@ -57,7 +68,7 @@ def test_batch_folder_with_a_corrupt_file(tmp_path, capsys):
     (folder / "b.png").write_bytes(b"not a png at all")
     np.save(folder / "c.npy", rng.random((9, 9)).astype(np.float32))  # grey
     out = tmp_path / "out"
-    argv = ["run", "--image", str(folder), "--filter", "box", "--stride", "2,1"]
+    argv = ["run", "--image", str(folder), "--filter", "box", "--stride", "2,1", "--padding", "0"]
     code = main([*argv, "--work-size", "none", "--out", str(out), "--json"])
     captured = capsys.readouterr()
     assert code == 1
@@ -81,7 +92,17 @@ def test_several_images_and_name_clashes(tmp_path, capsys):
 
 
 def test_info_seed_toy_exact_rank(capsys):
-    argv = ["info", "--image", "seed_toy", "--filter", "seed_question", "--stride", "2"]
+    argv = [
+        "info",
+        "--image",
+        "seed_toy",
+        "--filter",
+        "seed_question",
+        "--stride",
+        "2",
+        "--padding",
+        "0",
+    ]
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "3×3×1" in text and "equations  9" in text and "unknowns   147" in text
@@ -92,7 +113,19 @@ def test_info_seed_toy_exact_rank(capsys):
 
 
 def test_info_large_problem_states_bounds(capsys):
-    argv = ["info", "--image", "camera", "--filter", "box", "--stride", "2", "--work-size", "80"]
+    argv = [
+        "info",
+        "--image",
+        "camera",
+        "--filter",
+        "box",
+        "--stride",
+        "2",
+        "--padding",
+        "0",
+        "--work-size",
+        "80",
+    ]
     assert main([*argv, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["exact"] is False

@@ -104,14 +104,14 @@ def test_newer_schema_version_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("stride", "2", "stride has the wrong type"),
-        ("reg", "0.1", "reg has the wrong type"),
-        ("max_iter", 2.5, "max_iter has the wrong type"),
+        ("stride", "2", "params.stride must be an int"),
+        ("reg", "0.1", "params.reg must be a finite number"),
+        ("max_iter", 2.5, "params.max_iter must be an int"),
         ("methods", ["pinv", "magic"], "unknown"),
         ("weights", [[1, "a"]], "weights"),
         ("bias", [1.0], "bias"),  # two output channels need two biases
         ("surprise", 1, "unknown fields: surprise"),
-        ("ssim", 1, "ssim has the wrong type"),
+        ("ssim", 1, "params.ssim must be True or False"),
     ],
 )
 def test_wrong_types_are_named(tmp_path, field, value, message):

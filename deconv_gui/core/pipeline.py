@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -19,13 +19,15 @@ from ._kernels import forward as _forward
 from .analysis.lost import split_components, split_from_recoverable
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
 from .conv import conv2d
-from .geometry import ConvGeometry, as_float_array, as_pair, normalize_bias, normalize_weights
+from .geometry import ConvGeometry, as_float_array
+from .params import Params
 from .reconstruct import (
     coverage_map,
     normalized_transposed_reconstruction,
     pinv_reconstruction,
     transposed_reconstruction,
 )
+from .registry import INSIGHT_METHODS, METHODS
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 
 __all__ = [
@@ -39,140 +41,10 @@ __all__ = [
     "run_pipeline",
 ]
 
-#: Reconstructions the pipeline can compute, in display order.
-METHODS: tuple[str, ...] = ("transposed", "normalized_transposed", "pinv")
-#: What else ``Params.methods`` may ask for (issue 6): ``"coverage"`` (``Aᵀ1``) and
-#: ``"nullspace"`` (the split ``x = A⁺Ax + (x − A⁺Ax)``). Kept out of :data:`METHODS`,
-#: which lists the reconstructions (the window makes one checkbox per entry).
-INSIGHT_METHODS: tuple[str, ...] = ("coverage", "nullspace")
 #: SSIM is computed by :func:`run_pipeline` for images of at most this many pixels
 #: (``H·W``); above it costs ~40 ms per panel on a 512×512×3 float32 image, so only
 #: PSNR is given (with a note) and :func:`complete_metrics` can fill it in later.
 SSIM_PIXEL_LIMIT = 256 * 256
-
-
-def _frozen_array(array: np.ndarray) -> np.ndarray:
-    out = np.array(array, dtype=np.float64, copy=True)
-    out.flags.writeable = False
-    return out
-
-
-@dataclass(frozen=True, eq=False)
-class Params:
-    """Everything that determines a result, except the image pixels themselves.
-
-    Parameters
-    ----------
-    weights : array_like
-        Filter ``(f_h, f_w, C_in, C_out)`` (or 3-D for ``C_out = 1``); stored as a
-        read-only float64 4-D array.
-    bias : float or sequence of float
-        Scalar or one value per output channel; stored as a tuple of ``C_out`` floats.
-    stride, padding, dilation : int or (int, int)
-        Stored as ``(h, w)`` pairs.
-    methods : sequence of str
-        What to compute, from :data:`METHODS` and :data:`INSIGHT_METHODS`. The
-        forward output and :attr:`Result.metrics` are always computed.
-    reg : float
-        Tikhonov weight for the pseudo-inverse (0 = exact minimum-norm pseudo-inverse).
-    rtol : float
-        Relative tolerance of the iterative pseudo-inverse solve.
-    max_iter : int or None
-        Iteration limit of the solve (None: the solver's default).
-    noise_sigma : float
-        Standard deviation of Gaussian noise added to the forward output, in image
-        units, to simulate a noisy measurement (0 = exact).
-    noise_seed : int
-        Seed of that noise, so that a result is reproducible.
-    image_source : str
-        Where the image came from (a sample name or a file path): for the record only.
-    ssim : bool
-        Compute SSIM in :attr:`Result.metrics` (default). SSIM is most of the metrics
-        stage's cost (~8 ms per panel at 256×256×3), so the window runs live updates
-        with ``ssim=False`` and fills it in with :func:`complete_metrics` in a second,
-        cancellable pass; PSNR, residuals and the dot test are always computed.
-
-    Raises
-    ------
-    ValueError
-        Naming the field, when a value is out of range.
-    """
-
-    weights: np.ndarray
-    bias: tuple[float, ...] = (0.0,)
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
-    methods: tuple[str, ...] = ("transposed", "pinv")
-    reg: float = 0.0
-    rtol: float = 1e-8
-    max_iter: int | None = None
-    noise_sigma: float = 0.0
-    noise_seed: int = 0
-    image_source: str = ""
-    ssim: bool = True
-
-    def __post_init__(self) -> None:
-        weights = normalize_weights(self.weights)
-        c_out = weights.shape[3]
-        bias = normalize_bias(0.0 if self.bias is None else self.bias, c_out, np.float64)
-        set_ = object.__setattr__
-        set_(self, "weights", _frozen_array(weights))
-        set_(self, "bias", tuple(float(v) for v in bias))
-        set_(self, "stride", as_pair(self.stride, "stride", minimum=1))
-        set_(self, "padding", as_pair(self.padding, "padding", minimum=0))
-        set_(self, "dilation", as_pair(self.dilation, "dilation", minimum=1))
-        methods = (self.methods,) if isinstance(self.methods, str) else tuple(self.methods)
-        known = METHODS + INSIGHT_METHODS
-        unknown = [m for m in methods if m not in known]
-        if unknown:
-            raise ValueError(f"methods must be among {', '.join(known)}; unknown: {unknown}")
-        set_(self, "methods", tuple(m for m in known if m in methods))
-        for name, low, strict in (("reg", 0.0, False), ("rtol", 0.0, True)):
-            value = getattr(self, name)
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must be a number, got {value!r}") from None
-            if not np.isfinite(number) or number < low or (strict and number == low):
-                rule = "> 0" if strict else ">= 0"
-                raise ValueError(f"{name} must be a finite number {rule}, got {value!r}")
-            set_(self, name, number)
-        if self.max_iter is not None:
-            if not isinstance(self.max_iter, (int, np.integer)) or int(self.max_iter) < 1:
-                raise ValueError(f"max_iter must be an int >= 1 or None, got {self.max_iter!r}")
-            set_(self, "max_iter", int(self.max_iter))
-        sigma = float(self.noise_sigma)
-        if not np.isfinite(sigma) or sigma < 0:
-            raise ValueError(f"noise_sigma must be a finite number >= 0, got {self.noise_sigma!r}")
-        set_(self, "noise_sigma", sigma)
-        set_(self, "noise_seed", int(self.noise_seed))
-        set_(self, "image_source", str(self.image_source))
-        if not isinstance(self.ssim, (bool, np.bool_)):
-            raise ValueError(f"ssim must be True or False, got {self.ssim!r}")
-        set_(self, "ssim", bool(self.ssim))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Params):
-            return NotImplemented
-        return all(
-            np.array_equal(getattr(self, f.name), getattr(other, f.name))
-            if f.name == "weights"
-            else getattr(self, f.name) == getattr(other, f.name)
-            for f in fields(self)
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # holds an array
-
-    def geometry(self, input_shape: tuple[int, int, int]) -> ConvGeometry:
-        """The :class:`ConvGeometry` of these params for an image of ``input_shape``."""
-        return ConvGeometry(
-            tuple(input_shape), self.weights.shape, self.stride, self.padding, self.dilation
-        )
-
-    def replace(self, **changes: Any) -> Params:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
 
 
 @dataclass(frozen=True, eq=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,107 +38,27 @@ SESSION_SCHEMA = "deconv_gui.session"
 SESSION_VERSION = 1
 SESSION_SUFFIX = ".deconv.json"
 
-_PAIR_FIELDS = ("stride", "padding", "dilation")
-
 
 def params_to_dict(params: Params) -> dict[str, Any]:
-    """Every :class:`Params` field as JSON-ready values (weights as nested lists).
+    """Every :class:`Params` field as JSON-ready values: :meth:`Params.to_dict`.
 
     The inverse is :func:`params_from_dict`; ``params_from_dict(params_to_dict(p)) == p``.
     """
     if not isinstance(params, Params):
         raise ValueError(f"params must be a Params, got {type(params).__name__}")
-    out: dict[str, Any] = {}
-    for f in fields(params):
-        value = getattr(params, f.name)
-        if f.name == "weights":
-            out["weights_shape"] = list(value.shape)
-            value = value.tolist()
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f.name] = value
-    return out
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_type(name: str, value: Any, rule: str) -> None:
-    ok = {
-        "number": _is_number(value),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "int_or_null": value is None or (isinstance(value, int) and not isinstance(value, bool)),
-        "str": isinstance(value, str),
-        "bool": isinstance(value, bool),
-        "pair": (isinstance(value, int) and not isinstance(value, bool))
-        or (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ),
-        "numbers": _is_number(value)
-        or (isinstance(value, list) and all(_is_number(v) for v in value)),
-        "strings": isinstance(value, list) and all(isinstance(v, str) for v in value),
-    }[rule]
-    if not ok:
-        raise ValueError(f"params.{name} has the wrong type: expected {rule}, got {value!r}")
-
-
-_FIELD_RULES = {
-    "bias": "numbers",
-    "stride": "pair",
-    "padding": "pair",
-    "dilation": "pair",
-    "methods": "strings",
-    "reg": "number",
-    "rtol": "number",
-    "max_iter": "int_or_null",
-    "noise_sigma": "number",
-    "noise_seed": "int",
-    "image_source": "str",
-    "ssim": "bool",
-}
+    return params.to_dict()
 
 
 def params_from_dict(data: Any) -> Params:
-    """Rebuild :class:`Params` from :func:`params_to_dict` output, checking every type.
-
-    Missing optional fields take the :class:`Params` defaults; ``weights`` is required.
+    """Rebuild :class:`Params` from :func:`params_to_dict` output: :meth:`Params.from_dict`.
 
     Raises
     ------
     ValueError
         Naming the field, on a missing ``weights``, an unknown field, a wrong type or
-        a value :class:`Params` rejects.
+        a value out of range.
     """
-    if not isinstance(data, dict):
-        raise ValueError(f"params must be a JSON object, got {type(data).__name__}")
-    known = {f.name for f in fields(Params)} | {"weights_shape"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"params has unknown fields: {', '.join(unknown)}")
-    if "weights" not in data:
-        raise ValueError("params.weights is missing")
-    try:
-        weights = np.array(data["weights"], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("params.weights must be nested lists of numbers") from None
-    if "weights_shape" in data and list(weights.shape) != data["weights_shape"]:
-        raise ValueError(
-            f"params.weights has shape {list(weights.shape)} but weights_shape says "
-            f"{data['weights_shape']}"
-        )
-    kwargs: dict[str, Any] = {"weights": weights}
-    for name, rule in _FIELD_RULES.items():
-        if name in data:
-            _check_type(name, data[name], rule)
-            value = data[name]
-            kwargs[name] = tuple(value) if isinstance(value, list) else value
-    try:
-        return Params(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"invalid params: {exc}") from None
+    return Params.from_dict(data)
 
 
 def _is_plain_list(value: Any) -> bool:

@@ -1,0 +1,316 @@
+"""The one list of what the app can compute and show: methods and panels.
+
+Every other list of names (the window's panels and checkboxes, the metrics table's
+rows, the cursor read-out, the export's files, the command line's ``--methods``) is
+derived from :data:`PANELS` and :data:`METHOD_SPECS` here, so that a panel is spelled
+one way everywhere. Qt-free: plain data that the GUI, ``io`` and the CLI read.
+
+A new method is one :class:`MethodSpec` (plus its panels and its compute function in
+:mod:`deconv_gui.core.pipeline`, which a test checks exists for every entry).
+
+Examples
+--------
+>>> from deconv_gui.core.registry import panel, METHODS
+>>> METHODS
+('transposed', 'normalized_transposed', 'pinv')
+>>> panel("forward").export_name
+'forward_output'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ALL_METHODS",
+    "DISPLAY_KINDS",
+    "INSIGHT_METHODS",
+    "METHODS",
+    "METHOD_SPECS",
+    "PANELS",
+    "PANEL_NAMES",
+    "MethodSpec",
+    "PanelSpec",
+    "method",
+    "panel",
+    "panel_for_export_name",
+]
+
+#: How a panel is drawn: ``input`` and ``forward`` on their own range, ``adjoint``
+#: (not in image units: auto levels, diverging when signed), ``reconstruction`` (in
+#: image units: clipped to the input's range or auto) and ``signed`` (symmetric
+#: levels around 0 with a diverging colormap).
+DISPLAY_KINDS: tuple[str, ...] = ("input", "forward", "adjoint", "reconstruction", "signed")
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One image the app shows and exports.
+
+    Attributes
+    ----------
+    name : str
+        The one spelling: the window's panel, ``Params.methods`` entries, ``--methods``.
+    title : str
+        The panel's title (with its formula).
+    formula : str
+        The formula alone, as in the read-out and the metrics table (``"A⁺(y − b)"``).
+    text : str
+        One line saying what the panel is (the panel's subtitle).
+    short : str
+        A few characters for the cursor read-out (``"A⁺"``).
+    attribute : str
+        The :class:`~deconv_gui.core.Result` attribute holding the array.
+    method : str or None
+        The method of :data:`METHOD_SPECS` that computes it (None: always computed).
+    display : str
+        One of :data:`DISPLAY_KINDS`.
+    own_levels : bool
+        Not in image units: never drawn with the input's shared levels.
+    linked : bool
+        Image-sized: zoom and pan are linked with the input.
+    export_name : str
+        The file stem of its exported files (``forward_output.npy``).
+    scored : bool
+        A reconstruction of the input: scored (PSNR, SSIM, residual) in the metrics.
+    """
+
+    name: str
+    title: str
+    formula: str
+    text: str
+    short: str
+    attribute: str
+    method: str | None
+    display: str
+    own_levels: bool = False
+    linked: bool = True
+    export_name: str = ""
+    scored: bool = False
+
+    def __post_init__(self) -> None:
+        if self.display not in DISPLAY_KINDS:
+            raise ValueError(f"display must be one of {DISPLAY_KINDS}, got {self.display!r}")
+        if not self.export_name:
+            object.__setattr__(self, "export_name", self.name)
+
+    @property
+    def row_label(self) -> str:
+        """The metrics table's row label: ``"pseudo-inverse  A⁺(y − b)"``."""
+        return f"{self.title.split('  ')[0].lower()}  {self.formula}"
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Something ``Params.methods`` can ask for.
+
+    Attributes
+    ----------
+    name : str
+        The method's name (``Params.methods``, ``--methods``).
+    label : str
+        The window's checkbox text.
+    tip : str
+        What it computes, in one or two sentences (tooltip, ``--help``).
+    panels : tuple of str
+        The panels (:data:`PANELS` names) it fills.
+    reconstruction : bool
+        A reconstruction of the image (one checkbox in the window's options); else an
+        insight (the lost-information panels, switched on by the Insight menu).
+    """
+
+    name: str
+    label: str
+    tip: str
+    panels: tuple[str, ...]
+    reconstruction: bool
+
+
+#: Every panel, in reading order.
+PANELS: tuple[PanelSpec, ...] = (
+    PanelSpec(
+        "input",
+        "Input  x",
+        "x",
+        "the image you loaded: the unknowns",
+        "input",
+        "image",
+        None,
+        "input",
+    ),
+    PanelSpec(
+        "forward",
+        "Forward output  y = A x + b",
+        "y = A x + b",
+        "the strided convolution, drawn at its own (smaller) scale: one pixel per equation",
+        "y",
+        "forward_output",
+        None,
+        "forward",
+        own_levels=True,
+        linked=False,
+        export_name="forward_output",
+    ),
+    PanelSpec(
+        "transposed",
+        "Transposed  Aᵀ(y − b)",
+        "Aᵀ(y − b)",
+        "the adjoint: what 'deconvolution' (transposed convolution) layers compute; not an inverse",
+        "Aᵀ",
+        "transposed",
+        "transposed",
+        "adjoint",
+        scored=True,
+    ),
+    PanelSpec(
+        "normalized_transposed",
+        "Normalised  Aᵀ(y − b) ⊘ Aᵀ1",
+        "Aᵀ(y − b) ⊘ Aᵀ1",
+        "the transposed result divided by the coverage Aᵀ1 (removes the checkerboard)",
+        "Aᵀ⊘Aᵀ1",
+        "normalized_transposed",
+        "normalized_transposed",
+        "reconstruction",
+        scored=True,
+    ),
+    PanelSpec(
+        "pinv",
+        "Pseudo-inverse  A⁺(y − b)",
+        "A⁺(y − b)",
+        "the minimum-norm image with A x = y − b exactly; what y cannot see is set to 0",
+        "A⁺",
+        "pinv",
+        "pinv",
+        "reconstruction",
+        scored=True,
+    ),
+    PanelSpec(
+        "coverage",
+        "Coverage  Aᵀ1",
+        "Aᵀ1",
+        "how much filter weight touches each input pixel; a checkerboard when the "
+        "kernel size is not a multiple of the stride",
+        "Aᵀ1",
+        "coverage",
+        "coverage",
+        "adjoint",
+        own_levels=True,
+    ),
+    PanelSpec(
+        "recoverable",
+        "Recoverable  A⁺Ax",
+        "A⁺Ax",
+        "the part of the input that y determines (its projection on the row space of A)",
+        "A⁺Ax",
+        "recoverable",
+        "nullspace",
+        "reconstruction",
+    ),
+    PanelSpec(
+        "nullspace",
+        "Lost  x − A⁺Ax",
+        "x − A⁺Ax",
+        "the null-space part of the input: A maps it to 0, so no method can recover it",
+        "x − A⁺Ax",
+        "nullspace",
+        "nullspace",
+        "signed",
+        own_levels=True,
+    ),
+)
+
+#: Every method, reconstructions first, in display order.
+METHOD_SPECS: tuple[MethodSpec, ...] = (
+    MethodSpec(
+        "transposed",
+        "transposed Aᵀ",
+        "Aᵀ(y − b): the adjoint, what 'deconvolution' layers compute. Always shown.",
+        ("transposed",),
+        True,
+    ),
+    MethodSpec(
+        "normalized_transposed",
+        "normalised Aᵀ ⊘ Aᵀ1",
+        "Aᵀ(y − b) divided pixel by pixel by Aᵀ1 (how much each input pixel is covered), "
+        "which removes the checkerboard of uneven coverage.",
+        ("normalized_transposed",),
+        True,
+    ),
+    MethodSpec(
+        "pinv",
+        "pseudo-inverse A⁺",
+        "A⁺(y − b): the minimum-norm image that reproduces y exactly (iterative solve).",
+        ("pinv",),
+        True,
+    ),
+    MethodSpec(
+        "coverage",
+        "coverage Aᵀ1",
+        "Aᵀ1: how much filter weight touches each input pixel.",
+        ("coverage",),
+        False,
+    ),
+    MethodSpec(
+        "nullspace",
+        "split x = A⁺Ax + (x − A⁺Ax)",
+        "the recoverable part A⁺Ax and the lost part x − A⁺Ax of the input.",
+        ("recoverable", "nullspace"),
+        False,
+    ),
+)
+
+#: Panel names in reading order.
+PANEL_NAMES: tuple[str, ...] = tuple(p.name for p in PANELS)
+#: The reconstructions (one checkbox each in the window), in display order.
+METHODS: tuple[str, ...] = tuple(m.name for m in METHOD_SPECS if m.reconstruction)
+#: The insight methods: ``"coverage"`` (``Aᵀ1``) and ``"nullspace"`` (the split).
+INSIGHT_METHODS: tuple[str, ...] = tuple(m.name for m in METHOD_SPECS if not m.reconstruction)
+#: Everything ``Params.methods`` accepts, in the order results are computed.
+ALL_METHODS: tuple[str, ...] = METHODS + INSIGHT_METHODS
+
+_PANELS = {p.name: p for p in PANELS}
+_BY_EXPORT = {p.export_name: p for p in PANELS}
+_METHODS = {m.name: m for m in METHOD_SPECS}
+
+
+def panel(name: str) -> PanelSpec:
+    """The panel called ``name``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when there is no such panel.
+    """
+    try:
+        return _PANELS[name]
+    except KeyError:
+        raise ValueError(f"name must be one of {', '.join(PANEL_NAMES)}, got {name!r}") from None
+
+
+def panel_for_export_name(export_name: str) -> PanelSpec:
+    """The panel whose files are called ``export_name`` (``"forward_output"`` → forward).
+
+    Raises
+    ------
+    ValueError
+        Naming ``export_name`` when no panel is exported under it.
+    """
+    try:
+        return _BY_EXPORT[export_name]
+    except KeyError:
+        names = ", ".join(_BY_EXPORT)
+        raise ValueError(f"export_name must be one of {names}, got {export_name!r}") from None
+
+
+def method(name: str) -> MethodSpec:
+    """The method called ``name``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when there is no such method.
+    """
+    try:
+        return _METHODS[name]
+    except KeyError:
+        raise ValueError(f"name must be one of {', '.join(ALL_METHODS)}, got {name!r}") from None
