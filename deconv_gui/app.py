@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cli import parse_pair as _pair
+from .cli import UsageError, _Parser
+from .cli import non_negative_pair as _non_negative
+from .cli import parse_pair as _pair  # noqa: F401 (the old name, kept for callers)
+from .cli import positive_pair as _positive
+from .xcb_check import missing_xcb_packages, uses_xcb
 
 __all__ = ["CLI_COMMANDS", "build_parser", "main"]
 
@@ -27,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .core import PRESETS
     from .io import SAMPLES
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deconv-gui",
         description=(
             "Deconvolution Explorer: the forward output y = A x + b of a strided convolution "
@@ -40,12 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--image", metavar="PATH|SAMPLE", help=f"an image file or a sample: {', '.join(SAMPLES)}"
     )
     parser.add_argument("--filter", metavar="PRESET", choices=PRESETS, help=", ".join(PRESETS))
-    for name, tip in (
-        ("stride", "stride, e.g. 2 or 2,1 (default 2)"),
-        ("padding", "zero padding on each side, e.g. 1 or 1,0 (default 1)"),
-        ("dilation", "dilation, e.g. 1 or 2,1 (default 1)"),
+    for name, kind, tip in (
+        ("stride", _positive, "stride, e.g. 2 or 2,1 (default 2)"),
+        ("padding", _non_negative, "zero padding on each side, e.g. 1 or 1,0 (default 1)"),
+        ("dilation", _positive, "dilation, e.g. 1 or 2,1 (default 1)"),
     ):
-        parser.add_argument(f"--{name}", type=_pair, metavar="N|H,W", help=tip)
+        parser.add_argument(f"--{name}", type=kind, metavar="N|H,W", help=tip)
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
@@ -97,8 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(cli.main(args_list) or 0)
     try:
         args = build_parser().parse_args([str(a) for a in args_list])
-    except SystemExit as exc:  # --help, or a usage error already printed by argparse
+    except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    except UsageError as exc:  # the command line's one line, never a traceback
+        print(f"deconv-gui: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
@@ -110,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if uses_xcb():
+        missing = missing_xcb_packages()
+        if missing:  # Qt would abort (exit 134) inside QApplication
+            print(
+                "deconv-gui: Qt's X11 (xcb) plugin needs system libraries that are missing; "
+                f"install them, e.g. on Debian/Ubuntu: sudo apt install {' '.join(missing)} "
+                "(or render offscreen with --screenshot PATH)",
+                file=sys.stderr,
+            )
+            return 1
 
     import pyqtgraph as pg
     from PyQt5 import QtWidgets

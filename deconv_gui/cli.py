@@ -5,8 +5,11 @@ export; ``info`` prints the shape arithmetic (equations, unknowns, rank, nullity
 ``code`` prints a runnable NumPy or PyTorch snippet. Bad input gives a one-line
 message on stderr and a non-zero exit code, never a traceback.
 
-Exit codes: 0 success, 1 some image failed (the others are still processed),
-2 bad command-line input, 130 interrupted.
+Exit codes (the same for every command): 0 success; 1 a failure with valid arguments
+(an image or filter file that cannot be read or used, a problem too large, an output that
+cannot be written; in a batch the other images are still processed); 2 bad command-line
+input (unknown option, malformed or out-of-range value, missing file or sample name);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -24,7 +28,7 @@ from . import __version__
 from .core import params as schema
 from .core.registry import ALL_METHODS, METHOD_SPECS, PANELS, panel
 
-__all__ = ["build_parser", "main", "parse_pair"]
+__all__ = ["build_parser", "main", "non_negative_pair", "parse_pair", "positive_pair"]
 
 PROG = "deconv-gui"
 #: ``--methods`` names: ``forward`` (always computed, accepted for clarity), then every
@@ -48,24 +52,44 @@ def _one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def parse_pair(text: str) -> tuple[int, int]:
+def parse_pair(text: str, minimum: int | None = None, name: str = "value") -> tuple[int, int]:
     """Parse ``"2"`` as ``(2, 2)`` and ``"2,1"``, ``"2x1"`` or ``"2×1"`` as ``(2, 1)``.
+
+    Parameters
+    ----------
+    text : str
+        The option's text.
+    minimum : int, optional
+        The smallest value allowed for each number.
+    name : str
+        What the numbers are, for the message (e.g. ``"stride"``).
 
     Raises
     ------
     argparse.ArgumentTypeError
-        If the text is not one integer or two separated by ``,``, ``x`` or ``×``.
+        If the text is not one integer or two separated by ``,``, ``x`` or ``×``, or a
+        number is below ``minimum``.
     """
     parts = text.replace("×", ",").replace("x", ",").split(",")
     try:
         values = [int(v) for v in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}") from None
-    if len(values) == 1:
-        return values[0], values[0]
-    if len(values) == 2:
-        return values[0], values[1]
-    raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}")
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}")
+    if minimum is not None and min(values) < minimum:
+        raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {text!r}")
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
+
+
+def positive_pair(text: str) -> tuple[int, int]:
+    """:func:`parse_pair` for stride and dilation: every number >= 1."""
+    return parse_pair(text, 1, "each number")
+
+
+def non_negative_pair(text: str) -> tuple[int, int]:
+    """:func:`parse_pair` for padding: every number >= 0."""
+    return parse_pair(text, 0, "each number")
 
 
 def _field_type(name: str):
@@ -126,23 +150,35 @@ def _add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
         )
 
 
-def _work_size(text: str) -> int | None:
+#: ``--work-size`` default: a file keeps its size, a sample is shrunk to the window's 256.
+AUTO_WORK_SIZE = "auto"
+
+
+def _work_size(text: str) -> int | str | None:
     if text.lower() in ("none", "full", "original"):
         return None
+    if text.lower() == AUTO_WORK_SIZE:
+        return AUTO_WORK_SIZE
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a pixel count or 'none', got {text!r}"
+            f"expected a pixel count, 'none' or 'auto', got {text!r}"
         ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
 
 
+def _out_folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, got an empty string")
+    return Path(text)
+
+
 def _add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> None:
     from .core import PRESETS
-    from .io import SAMPLES
+    from .io import DEFAULT_WORK_SIZE, SAMPLES
 
     image_help = f"image file, sample ({', '.join(SAMPLES)})"
     if batch:
@@ -168,9 +204,11 @@ def _add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> Non
     parser.add_argument(
         "--work-size",
         type=_work_size,
-        default=256,
-        metavar="N|none",
-        help="resize so the long side is N pixels (default 256; 'none' keeps the size)",
+        default=AUTO_WORK_SIZE,
+        metavar="N|none|auto",
+        help="shrink so the long side is at most N pixels (never enlarged); 'none' keeps the "
+        f"size; default {AUTO_WORK_SIZE}: a file keeps its size, a sample is shrunk to "
+        f"{DEFAULT_WORK_SIZE} as in the window",
     )
 
 
@@ -188,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_problem_options(run, batch=True)
     _add_solver_options(run)
     _add_schema_options(run, "run")
-    run.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    run.add_argument("--out", required=True, type=_out_folder, metavar="DIR", help="output folder")
     run.add_argument("--overwrite", action="store_true", help="replace existing files")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -206,8 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--npy",
         default=None,
         metavar="PATH",
-        help="the .npy image the snippet loads (default: the --image if it is a .npy, "
-        "else input.npy as written by 'run')",
+        help="the .npy image the snippet loads (default: the --image if it is a .npy used "
+        "as is, else input.npy: see --write-input)",
+    )
+    code.add_argument(
+        "--write-input",
+        type=_out_folder,
+        default=None,
+        metavar="PATH.npy",
+        help="write the image as used (converted, resized) there and make the snippet load it, "
+        "so that it runs as printed",
     )
     code.add_argument("--save", default=None, metavar="PATH.npz", help="make the snippet save")
     code.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -254,12 +300,12 @@ def resolve_images(specs: Sequence[str]) -> tuple[list[str], bool]:
     return images, batch
 
 
-def _load(spec: str, work_size: int | None):
-    from .io import SAMPLES, load_image, load_sample
+def _load(spec: str, work_size: int | str | None):
+    from .io import DEFAULT_WORK_SIZE, SAMPLES, load_image, load_sample
 
     if spec in SAMPLES and not Path(spec).exists():
-        return load_sample(spec, work_size)
-    return load_image(spec, work_size)
+        return load_sample(spec, DEFAULT_WORK_SIZE if work_size == AUTO_WORK_SIZE else work_size)
+    return load_image(spec, None if work_size == AUTO_WORK_SIZE else work_size)
 
 
 def _weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
@@ -274,15 +320,28 @@ def _weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
             out_channels=args.out_channels,
             seed=args.seed,
         )
-    path = Path(name)
-    if path.suffix.lower() != ".npy":
-        raise UsageError(f"--filter must be a preset ({', '.join(PRESETS)}) or a .npy file: {name}")
-    if not path.is_file():
-        raise UsageError(f"filter file not found: {name}")
+    from .io.decode import read_npy
+
+    _check_filter(args)
     try:
-        return np.load(path, allow_pickle=False)
-    except Exception as exc:  # corrupt files raise many types
-        raise UsageError(f"could not read filter {path.name}: {exc}") from None
+        return read_npy(Path(name))
+    except ValueError as exc:
+        raise ValueError(f"--filter: {exc}") from None
+
+
+def _check_filter(args: argparse.Namespace) -> None:
+    """A usage error unless ``--filter`` names a preset or an existing ``.npy`` file."""
+    from .core import PRESETS
+
+    path = Path(args.filter)
+    if args.filter in PRESETS:
+        return
+    if path.suffix.lower() != ".npy":
+        raise UsageError(
+            f"--filter must be a preset ({', '.join(PRESETS)}) or a .npy file: {args.filter}"
+        )
+    if not path.is_file():
+        raise UsageError(f"filter file not found: {args.filter}")
 
 
 def _params(args: argparse.Namespace, in_channels: int, source: str):
@@ -330,6 +389,16 @@ def _summary(source: str, folder: Path, metrics: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing parents; return the ones created, outermost first."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
+    return missing
+
+
 def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from .core import run_pipeline
     from .io import export_result, result_metrics
@@ -345,14 +414,19 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
         if existing:
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
     result = run_pipeline(loaded.pixels, params)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
+    created = _make_folders(folder)
     try:
         files = export_result(result, folder, overwrite=args.overwrite, image_source=loaded)
     except ExistingFilesError as exc:
         raise ValueError(f"{exc} (use --overwrite to replace them)") from None
+    except BaseException:
+        # the export writes all or nothing; remove the folders made for it too
+        for made in reversed(created):
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
     return {
         "image": loaded.source,
         "folder": str(folder),
@@ -365,6 +439,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     images, batch = resolve_images(args.image)
+    _check_filter(args)  # the same usage error as info and code, before any image
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out is not a folder: {out}")
@@ -382,7 +457,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for spec, folder in bar:
         bar.set_postfix_str(Path(spec).name, refresh=False)
         try:
-            record = _run_one(spec, args, folder)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                record = _run_one(spec, args, folder)
         except (ValueError, UsageError) as exc:
             errors.append({"image": spec, "error": _one_line(exc)})
             tqdm.write(f"{PROG}: error: {spec}: {_one_line(exc)}", file=sys.stderr)
@@ -394,6 +471,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             errors.append({"image": spec, "error": message})
             tqdm.write(f"{PROG}: error: {spec}: {message}", file=sys.stderr)
             continue
+        # through tqdm.write, so that a warning never splits the progress bar's line
+        for text in dict.fromkeys(_one_line(w.message) for w in caught):
+            tqdm.write(f"{PROG}: warning: {spec}: {text}", file=sys.stderr)
         results.append(record)
         if not args.json:
             tqdm.write(_summary(record["image"], folder, record["metrics"]), file=sys.stdout)
@@ -498,13 +578,52 @@ def _cmd_code(args: argparse.Namespace) -> int:
 
     loaded, params, _ = _problem(args)
     npy = args.npy
-    if npy is None:
-        npy = loaded.source if loaded.source.lower().endswith(".npy") else "input.npy"
+    if args.write_input is not None:
+        npy = str(_write_input(args.write_input, loaded.pixels))
+    elif npy is None:
+        npy = _npy_as_used(loaded.source, loaded.pixels)
     print(
         make_snippet(args.lang, params, loaded.pixels.shape, image_path=npy, save_path=args.save),
         end="",
     )
+    if npy == PLACEHOLDER_NPY and not Path(npy).exists():
+        print(
+            f"{PROG}: note: the snippet loads {PLACEHOLDER_NPY}, which does not exist here; "
+            f"add --write-input {PLACEHOLDER_NPY} to write the image as used (converted and "
+            "resized), or take input.npy from 'run --out DIR'",
+            file=sys.stderr,
+        )
     return 0
+
+
+#: The image file a snippet loads when the image is not a usable ``.npy`` file.
+PLACEHOLDER_NPY = "input.npy"
+
+
+def _npy_as_used(source: str, pixels: np.ndarray) -> str:
+    """``source`` if it is a ``.npy`` holding exactly these float pixels, else the placeholder."""
+    path = Path(source)
+    if path.suffix.lower() != ".npy" or not path.is_file():
+        return PLACEHOLDER_NPY
+    try:
+        stored = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return PLACEHOLDER_NPY
+    shape = stored.shape if stored.ndim == 3 else (*stored.shape, 1)
+    if stored.dtype.kind != "f" or tuple(shape) != pixels.shape:
+        return PLACEHOLDER_NPY
+    return str(path)
+
+
+def _write_input(path: Path, pixels: np.ndarray) -> Path:
+    """Save the image as used for the snippet (``.npy`` added when missing)."""
+    if path.suffix.lower() != ".npy":
+        path = path.with_name(path.name + ".npy")
+    try:
+        np.save(path, pixels, allow_pickle=False)
+    except OSError as exc:
+        raise ValueError(f"--write-input: cannot write {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -526,11 +645,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except ValueError as exc:
+    except ValueError as exc:  # valid arguments, but the data cannot be used
         if debug:
             raise
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -19,8 +19,15 @@ from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
 from .. import __version__
 from ..core import Params, Result
-from ..io import FILE_EXTENSIONS, SAMPLES, LoadedImage, convert_image, load_image, load_sample
-from ..io import resize_long_side as _resize
+from ..io import (
+    FILE_EXTENSIONS,
+    SAMPLES,
+    LoadedImage,
+    apply_work_size,
+    convert_image,
+    load_image,
+    load_sample,
+)
 from ..io.session import SESSION_SUFFIX
 from .actions import export as export_actions
 from .actions import session as session_actions
@@ -359,11 +366,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def _set_image_pixels(self, pixels: np.ndarray, source: str, note: str) -> None:
-        size = self.image_controls.work_size()
-        if size is not None and max(pixels.shape[:2]) != size:
-            h, w = pixels.shape[:2]
-            pixels = _resize(pixels, size)
-            note += f"; resized {w}×{h} → {pixels.shape[1]}×{pixels.shape[0]} (work size)"
+        pixels, resized = apply_work_size(pixels, self.image_controls.work_size())
+        note += resized
         self._set_image(LoadedImage(pixels, source, note), self._origin)
 
     def _set_image(self, loaded: LoadedImage, origin: tuple[str, object]) -> None:

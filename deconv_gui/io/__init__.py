@@ -2,10 +2,12 @@
 
 from .export import PANELS, export_result, planned_files, result_metrics
 from .images import (
+    DEFAULT_WORK_SIZE,
     FILE_EXTENSIONS,
     SAMPLES,
     WORK_SIZES,
     LoadedImage,
+    apply_work_size,
     convert_image,
     load_image,
     load_sample,
@@ -16,12 +18,14 @@ from .render import render_array
 from .session import Session, load_session, save_session
 
 __all__ = [
+    "DEFAULT_WORK_SIZE",
     "FILE_EXTENSIONS",
     "PANELS",
     "SAMPLES",
     "WORK_SIZES",
     "LoadedImage",
     "Session",
+    "apply_work_size",
     "convert_image",
     "export_result",
     "load_image",

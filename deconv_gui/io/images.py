@@ -12,11 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from .decode import read_file
+
 __all__ = [
+    "DEFAULT_WORK_SIZE",
     "FILE_EXTENSIONS",
     "SAMPLES",
     "WORK_SIZES",
     "LoadedImage",
+    "apply_work_size",
     "convert_image",
     "load_image",
     "load_sample",
@@ -26,8 +30,10 @@ __all__ = [
 
 #: Sample names, in menu order. ``seed_toy`` is the question's 7×7×3 example.
 SAMPLES: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "camera", "seed_toy")
-#: Work sizes offered for the long side (None keeps the original size).
+#: Work sizes offered for the long side (None keeps the original size); they only shrink.
 WORK_SIZES: tuple[int | None, ...] = (128, 256, 512, 1024, None)
+#: The window's work size, and the command line's for samples.
+DEFAULT_WORK_SIZE = 256
 #: File extensions :func:`load_image` reads.
 FILE_EXTENSIONS: tuple[str, ...] = (
     ".png",
@@ -71,8 +77,8 @@ def seed_toy_image() -> np.ndarray:
     return rng.integers(0, 10, size=(7, 7, 3)).astype(np.float64)
 
 
-def load_sample(name: str, work_size: int | None = 256) -> LoadedImage:
-    """Load a built-in sample; photos are resized so their long side is ``work_size``.
+def load_sample(name: str, work_size: int | None = DEFAULT_WORK_SIZE) -> LoadedImage:
+    """Load a built-in sample; photos larger than ``work_size`` are shrunk to it (long side).
 
     Raises
     ------
@@ -87,12 +93,21 @@ def load_sample(name: str, work_size: int | None = 256) -> LoadedImage:
 
     raw = getattr(data, name)()
     pixels, note = convert_image(raw)
-    pixels, resized = _apply_work_size(pixels, work_size)
+    pixels, resized = apply_work_size(pixels, work_size)
     return LoadedImage(pixels, name, f"sample {name}: {note}{resized}")
 
 
-def _apply_work_size(pixels: np.ndarray, work_size: int | None) -> tuple[np.ndarray, str]:
-    if work_size is None or max(pixels.shape[:2]) == work_size:
+def apply_work_size(pixels: np.ndarray, work_size: int | None) -> tuple[np.ndarray, str]:
+    """Shrink ``pixels`` so the long side is at most ``work_size``; never enlarge.
+
+    Returns
+    -------
+    pixels : numpy.ndarray
+        The same array when it already fits (or ``work_size`` is None), else the resized one.
+    note : str
+        ``"; resized W×H → W'×H' (work size)"`` when resized, else ``""``.
+    """
+    if work_size is None or max(pixels.shape[:2]) <= work_size:
         return pixels, ""
     h, w = pixels.shape[:2]
     resized = resize_long_side(pixels, work_size)
@@ -115,16 +130,28 @@ def resize_long_side(pixels: np.ndarray, size: int) -> np.ndarray:
     return out.astype(pixels.dtype, copy=False)
 
 
-def convert_image(raw: Any) -> tuple[np.ndarray, str]:
+def convert_image(raw: Any, *, image_type: bool = True) -> tuple[np.ndarray, str]:
     """Convert decoded pixel data to float ``(H, W, C)`` and describe the conversion.
 
-    Integers are scaled to [0, 1] by their type's maximum; floats are kept as they are;
-    grey gains a channel axis; an alpha channel is dropped.
+    Parameters
+    ----------
+    raw : array_like
+        ``(H, W)`` or ``(H, W, C)`` numbers.
+    image_type : bool, default True
+        True for pixels of an image format (PNG, JPEG, TIFF, the clipboard): uint8 and
+        uint16 are scaled to [0, 1] by their type's maximum. False for arrays (``.npy``):
+        integer values are kept. Other integer types always keep their values (a label
+        image 0–9 stays 0–9), and the note says so.
+
+    Notes
+    -----
+    Floats keep their values (float16 becomes float32, wider floats float64); grey gains
+    a channel axis; an alpha channel is dropped.
 
     Raises
     ------
     ValueError
-        For empty, non-numeric, non-finite, or wrongly shaped data.
+        For empty, non-numeric, complex, non-finite, or wrongly shaped data.
     """
     arr = np.asarray(raw)
     notes: list[str] = []
@@ -134,15 +161,20 @@ def convert_image(raw: Any) -> tuple[np.ndarray, str]:
         arr = arr.astype(np.float32)
         notes.append("bool → float {0, 1}")
     elif arr.dtype.kind in "ui":
-        top = np.iinfo(arr.dtype).max
-        arr = arr.astype(np.float32) / np.float32(top)
-        notes.append(f"{np.asarray(raw).dtype} → float in [0, 1] (÷ {top})")
+        arr, note = _convert_integers(arr, image_type)
+        notes.append(note)
     elif arr.dtype.kind == "f":
-        if arr.dtype not in (np.float32, np.float64):
+        source = arr.dtype
+        if source == np.float16:
+            arr = arr.astype(np.float32)
+        elif source not in (np.float32, np.float64):
             arr = arr.astype(np.float64)
         if not np.isfinite(arr).all():
             raise ValueError("image contains NaN or inf; every pixel must be finite")
-        notes.append(f"{arr.dtype} kept as is (range {arr.min():.3g} to {arr.max():.3g})")
+        kept = f"{source} kept as is" if source == arr.dtype else f"{source} → {arr.dtype}"
+        notes.append(f"{kept} (range {arr.min():.3g} to {arr.max():.3g})")
+    elif arr.dtype.kind == "c":
+        raise ValueError(f"image must hold real numbers, got complex data (dtype {arr.dtype})")
     else:
         raise ValueError(f"image must hold numbers, got dtype {arr.dtype}")
     if arr.ndim == 2:
@@ -162,6 +194,18 @@ def convert_image(raw: Any) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(arr), "; ".join(notes)
 
 
+def _convert_integers(arr: np.ndarray, image_type: bool) -> tuple[np.ndarray, str]:
+    """Scale uint8/uint16 image pixels to [0, 1]; keep every other integer's values."""
+    if image_type and arr.dtype in (np.uint8, np.uint16):
+        top = np.iinfo(arr.dtype).max
+        return arr.astype(np.float32) / np.float32(top), f"{arr.dtype} → float in [0, 1] (÷ {top})"
+    low, high = int(arr.min()), int(arr.max())
+    # float32 holds every integer up to 2**24 exactly; beyond, float64 (exact to 2**53)
+    target = np.float32 if max(abs(low), abs(high)) <= 2**24 else np.float64
+    note = f"{arr.dtype} values kept ({low} to {high}, not rescaled) → {np.dtype(target)}"
+    return arr.astype(target), note
+
+
 def load_image(path: str | Path, work_size: int | None = None) -> LoadedImage:
     """Read an image file (PNG, JPEG, TIFF incl. 16-bit, BMP, or ``.npy``).
 
@@ -170,7 +214,8 @@ def load_image(path: str | Path, work_size: int | None = None) -> LoadedImage:
     path : str or Path
         The file.
     work_size : int, optional
-        Resize so the long side is this many pixels (None keeps the original).
+        Shrink so the long side is at most this many pixels (None keeps the original;
+        a smaller image is never enlarged).
 
     Raises
     ------
@@ -188,24 +233,13 @@ def load_image(path: str | Path, work_size: int | None = None) -> LoadedImage:
         )
     if not path.is_file():
         raise ValueError(f"image file not found: {path}")
+    decoded = read_file(path)
     try:
-        if suffix == ".npy":
-            raw = np.load(path, allow_pickle=False)
-        else:
-            from skimage import io as skio
-
-            raw = skio.imread(path)
-    except Exception as exc:  # decoders raise many types; the user needs one sentence
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "backend" in reason.lower():  # imageio: no plugin could decode the bytes
-            kind = suffix.lstrip(".").upper()
-            reason = f"the file is not a valid {kind} image (corrupt, empty or mislabelled)"
-        raise ValueError(f"could not read {path.name}: {reason}") from None
-    try:
-        pixels, note = convert_image(raw)
+        pixels, note = convert_image(decoded.raw, image_type=decoded.image_type)
     except ValueError as exc:
         raise ValueError(f"{path.name}: {exc}") from None
-    pixels, resized = _apply_work_size(pixels, work_size)
+    note = "; ".join([*decoded.notes, note])
+    pixels, resized = apply_work_size(pixels, work_size)
     return LoadedImage(pixels, str(path), f"{path.name}: {note}{resized}")
 
 

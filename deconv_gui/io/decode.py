@@ -1,0 +1,142 @@
+"""Decoding image files into arrays, with one-sentence reasons for files that cannot be read.
+
+Each reader returns the raw decoded array and notes on what it did (a CMYK JPEG converted
+to RGB, the first page of a multi-page TIFF); :func:`~deconv_gui.io.images.convert_image`
+turns that into the pipeline's float ``(H, W, C)``. No Qt here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["DecodedFile", "read_file", "read_npy"]
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+class DecodedFile:
+    """The raw array of an image file and what reading it did.
+
+    Attributes
+    ----------
+    raw : numpy.ndarray
+        The decoded array, as the file stores it.
+    notes : list of str
+        Conversions already made while decoding (for the status bar).
+    image_type : bool
+        True for data from an image format (PNG, JPEG, TIFF, BMP), whose uint8/uint16
+        pixels are scaled to [0, 1]; False for ``.npy`` arrays, whose values are kept.
+    """
+
+    __slots__ = ("image_type", "notes", "raw")
+
+    def __init__(self, raw: np.ndarray, notes: list[str], image_type: bool) -> None:
+        self.raw = raw
+        self.notes = notes
+        self.image_type = image_type
+
+
+def read_file(path: Path) -> DecodedFile:
+    """Decode ``path`` by its suffix (``.npy``, ``.tif``/``.tiff``, else Pillow/imageio).
+
+    Raises
+    ------
+    ValueError
+        ``"could not read NAME: REASON"`` in one sentence; never a decoder's internal
+        message, and never a suggestion to load pickled data.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return DecodedFile(read_npy(path), [], image_type=False)
+    kind = {".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF"}.get(
+        suffix, suffix.lstrip(".").upper()
+    )
+    try:
+        if kind == "TIFF":
+            raw, notes = _read_tiff(path)
+        else:
+            raw, notes = _read_picture(path)
+    except PermissionError as exc:
+        raise ValueError(
+            f"could not read {path.name}: {exc.strerror or 'permission denied'}"
+        ) from None
+    except MemoryError:
+        raise ValueError(f"could not read {path.name}: not enough memory to decode it") from None
+    except Exception:  # decoders raise many types with internal messages; one sentence instead
+        raise ValueError(
+            f"could not read {path.name}: the file is not a valid {kind} image "
+            "(corrupt, truncated, empty or mislabelled)"
+        ) from None
+    return DecodedFile(raw, notes, image_type=True)
+
+
+def read_npy(path: Path) -> np.ndarray:
+    """Read a ``.npy`` array without pickle.
+
+    Raises
+    ------
+    ValueError
+        ``"could not read NAME: REASON"`` for a file without a ``.npy`` header (a text
+        file, say), an object array, or a truncated or corrupt file.
+    """
+    path = Path(path)
+    with open(path, "rb") as handle:
+        head = handle.read(len(_NPY_MAGIC))
+    if head != _NPY_MAGIC:
+        raise ValueError(
+            f"could not read {path.name}: not a NumPy .npy file (no .npy header; "
+            "save the array with numpy.save)"
+        )
+    try:
+        raw = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        text = str(exc)
+        if "pickle" in text or "object" in text:
+            reason = (
+                "it holds Python objects, not numbers; only numeric arrays are read "
+                "(save one with numpy.save)"
+            )
+        elif "read all data" in text or "reshape" in text or "not fully written" in text:
+            reason = "the file is truncated (it holds fewer values than its header says)"
+        else:
+            reason = "the .npy header or data is corrupt"
+        raise ValueError(f"could not read {path.name}: {reason}") from None
+    except (OSError, EOFError):
+        raise ValueError(
+            f"could not read {path.name}: the .npy file is truncated or corrupt"
+        ) from None
+    if not isinstance(raw, np.ndarray):
+        raise ValueError(f"could not read {path.name}: it does not hold one array")
+    return raw
+
+
+def _read_tiff(path: Path) -> tuple[np.ndarray, list[str]]:
+    """The first page of a TIFF, samples last; a multi-page file says so."""
+    import tifffile
+
+    notes: list[str] = []
+    with tifffile.TiffFile(path) as tif:
+        pages = len(tif.pages)
+        page = tif.pages.first
+        raw = page.asarray()
+        axes = page.axes
+    if "S" in axes and axes.index("S") != len(axes) - 1:  # planar storage: samples first
+        raw = np.moveaxis(raw, axes.index("S"), -1)
+    if pages > 1:
+        notes.append(f"multi-page TIFF: page 1 of {pages} used")
+    return raw, notes
+
+
+def _read_picture(path: Path) -> tuple[np.ndarray, list[str]]:
+    """PNG, JPEG, BMP: CMYK is converted to RGB by Pillow (Adobe's inverted CMYK included)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.mode == "CMYK":
+            image.load()
+            return np.asarray(image.convert("RGB")), ["CMYK → RGB"]
+    from skimage import io as skio
+
+    return np.asarray(skio.imread(path)), []
