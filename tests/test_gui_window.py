@@ -155,9 +155,13 @@ def test_a_good_file_and_the_work_size(qtbot, window, tmp_path):
     path = tmp_path / "ramp.npy"
     np.save(path, np.linspace(0, 1, 40 * 30).reshape(40, 30))  # grey, float64
     assert window.load_path(path)
-    qtbot.waitUntil(lambda: window.result.image.shape == (256, 192, 1), timeout=TIMEOUT)
+    # a work size only ever shrinks: the small file keeps its own pixels
+    qtbot.waitUntil(lambda: window.result.image.shape == (40, 30, 1), timeout=TIMEOUT)
     assert window.filter_editor.weights().shape[2] == 1  # filter followed the channels
-    assert "grey" in window.loaded.note and "work size" in window.loaded.note
+    assert "grey" in window.loaded.note and "work size" not in window.loaded.note
+    window.set_work_size(16)
+    qtbot.waitUntil(lambda: window.result.image.shape == (16, 12, 1), timeout=TIMEOUT)
+    assert "resized 30×40 → 12×16 (work size)" in window.loaded.note
     window.set_work_size(None)
     qtbot.waitUntil(lambda: window.result.image.shape == (40, 30, 1), timeout=TIMEOUT)
 
