@@ -35,7 +35,7 @@ from .analysis.dense import DenseMatrices, dense_matrices
 from .conv import conv2d, conv2d_transpose
 from .filters import PRESET_DESCRIPTIONS, PRESETS, make_filter
 from .geometry import ConvGeometry
-from .operator import DENSE_COLUMN_LIMIT, ConvOperator
+from .operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
 from .pipeline import (
     INSIGHT_METHODS,
     METHODS,
@@ -83,6 +83,7 @@ __all__ = [
     "SolverReport",
     "TikhonovCurve",
     "adjoint_dot_test",
+    "as_operator",
     "compare_arrays",
     "complete_metrics",
     "conv2d",

@@ -18,7 +18,6 @@ __all__ = [
     "as_pair",
     "centred_output",
     "check_output_shape",
-    "geometry_for",
     "normalize_bias",
     "normalize_weights",
     "output_size",
@@ -266,28 +265,6 @@ class ConvGeometry:
         if self.min_nullity:
             text += f" · at least {self.min_nullity:,} dimensions lost"
         return text
-
-
-def geometry_for(
-    weights: Any, input_shape: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1
-) -> tuple[ConvGeometry, np.ndarray]:
-    """Validate a filter and the geometry of one image of ``input_shape``.
-
-    Returns
-    -------
-    (ConvGeometry, numpy.ndarray)
-        The geometry and the 4-D filter from :func:`normalize_weights` (its own dtype).
-
-    Raises
-    ------
-    ValueError
-        On an invalid filter, a missing or malformed ``input_shape`` or bad
-        hyper-parameters (see :class:`ConvGeometry`).
-    """
-    w = normalize_weights(weights)
-    if input_shape is None:
-        raise ValueError("input_shape is required: (H, W, C_in) of one image")
-    return ConvGeometry(input_shape, w.shape, stride, padding, dilation), w
 
 
 def weights_for(geometry: Any, weights: Any) -> np.ndarray:

@@ -1,4 +1,12 @@
-"""The convolution as a matrix-free ``scipy.sparse.linalg.LinearOperator``."""
+"""The convolution ``A`` as one validated object: a matrix-free ``LinearOperator``.
+
+A :class:`ConvOperator` holds a :class:`~deconv_gui.core.ConvGeometry` and a filter
+that matches it, checked once when it is built. Every reconstruction and analysis of
+the core works on one: the convenience functions that take loose ``weights,
+input_shape, stride, padding, dilation`` arguments build it with :func:`as_operator`
+and accept a ready operator in place of ``weights`` too (the PyLops habit: build the
+operator once, hand it to every solver).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,14 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from . import _kernels
-from .geometry import ConvGeometry, weights_for
+from .geometry import ConvGeometry, as_pair, normalize_weights, weights_for
 
-__all__ = ["DENSE_COLUMN_LIMIT", "ConvOperator"]
+__all__ = ["DENSE_COLUMN_LIMIT", "ConvOperator", "as_operator"]
 
 #: ``to_dense`` refuses operators with more columns (unknowns) than this.
 DENSE_COLUMN_LIMIT = 4096
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class ConvOperator(LinearOperator):
@@ -34,17 +44,111 @@ class ConvOperator(LinearOperator):
     ``conv2d(x, weights).ravel()`` without bias; ``rmatvec`` is
     :func:`~deconv_gui.core.conv2d_transpose`. The shape is
     ``(H_out W_out C_out, H W C_in)``. scipy's and PyLops' solvers accept it directly.
+    :meth:`apply` and :meth:`apply_adjoint` do the same on images (and batches) in
+    their own float dtype, without flattening.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvGeometry, ConvOperator
+    >>> op = ConvOperator(ConvGeometry((7, 7, 3), (3, 3, 3), stride=2), np.ones((3, 3, 3)))
+    >>> op.shape
+    (9, 147)
+    >>> op.apply(np.ones((7, 7, 3))).shape
+    (3, 3, 1)
+    >>> float(op.matvec(np.ones(147))[0])
+    27.0
     """
 
     def __init__(self, geometry: ConvGeometry, weights: Any, dtype: Any = None) -> None:
-        w = weights_for(geometry, weights)
+        self._setup(geometry, weights_for(geometry, weights), dtype)
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Any,
+        *,
+        input_shape: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        dtype: Any = None,
+    ) -> ConvOperator:
+        """The operator of ``conv2d(·, weights, stride=…, …)`` on images of ``input_shape``.
+
+        Parameters
+        ----------
+        weights : array_like
+            Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+        input_shape : tuple of int
+            ``(H, W, C_in)`` of one image.
+        stride, padding, dilation : int or (int, int)
+            As for :func:`~deconv_gui.core.conv2d`.
+        dtype : numpy dtype, optional
+            float32 or float64; defaults to the weights' dtype.
+
+        Raises
+        ------
+        ValueError
+            Naming the argument, as :class:`~deconv_gui.core.ConvGeometry` does.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from deconv_gui.core import ConvOperator
+        >>> op = ConvOperator.from_weights(np.ones((3, 3, 3)), input_shape=(7, 7, 3), stride=2)
+        >>> op.geometry.output_shape
+        (3, 3, 1)
+        """
+        w = normalize_weights(weights)
+        if input_shape is None:
+            raise ValueError("input_shape is required: (H, W, C_in) of one image")
+        geometry = ConvGeometry(input_shape, w.shape, stride, padding, dilation)
+        op = cls.__new__(cls)
+        op._setup(geometry, w, dtype)
+        return op
+
+    def _setup(self, geometry: ConvGeometry, w: np.ndarray, dtype: Any) -> None:
         dtype = np.dtype(dtype if dtype is not None else w.dtype)
-        if dtype not in (np.float32, np.float64):
+        if dtype not in _FLOATS:
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         self.geometry = geometry
         self.weights = w.astype(dtype, copy=False)
+        # one copy per float dtype, made once: apply() runs in the data's own precision
+        self._weights_as = {d: w.astype(d, copy=False) for d in _FLOATS}
         super().__init__(dtype=dtype, shape=(geometry.n_equations, geometry.n_unknowns))
 
+    # -- on images ------------------------------------------------------------------------
+    def apply(self, x: Any) -> np.ndarray:
+        """``A x`` for an image ``(H, W, C_in)`` or a batch ``(m, H, W, C_in)``, no bias.
+
+        float32 stays float32, anything else is computed in float64. The values are
+        not checked for NaN (:func:`~deconv_gui.core.conv2d` does that); the shape is.
+        """
+        arr, batched = self._batch(x, self.geometry.input_shape, "x")
+        out = _kernels.forward(arr, self._weights_as[arr.dtype], self.geometry)
+        return out if batched else out[0]
+
+    def apply_adjoint(self, y: Any) -> np.ndarray:
+        """``Aᵀ y`` for an output ``(H_out, W_out, C_out)`` or a batch of them.
+
+        The counterpart of :meth:`apply` (same dtype rule); equals
+        :func:`~deconv_gui.core.conv2d_transpose`.
+        """
+        arr, batched = self._batch(y, self.geometry.output_shape, "y")
+        out = _kernels.adjoint(arr, self._weights_as[arr.dtype], self.geometry)
+        return out if batched else out[0]
+
+    @staticmethod
+    def _batch(array: Any, shape: tuple[int, int, int], name: str) -> tuple[np.ndarray, bool]:
+        arr = np.asarray(array)
+        if arr.dtype not in _FLOATS:
+            arr = arr.astype(np.float64)
+        if arr.shape[-3:] != shape or arr.ndim not in (3, 4):
+            raise ValueError(f"{name} must have shape {shape} or (m, *{shape}), got {arr.shape}")
+        return (arr, True) if arr.ndim == 4 else (arr[np.newaxis], False)
+
+    # -- the LinearOperator protocol, on flattened vectors ----------------------------------
     def _matvec(self, x: np.ndarray) -> np.ndarray:
         image = np.asarray(x, dtype=self.dtype).reshape((1, *self.geometry.input_shape))
         return _kernels.forward(image, self.weights, self.geometry).ravel()
@@ -61,8 +165,10 @@ class ConvOperator(LinearOperator):
         outs = np.asarray(y, dtype=self.dtype).T.reshape((-1, *self.geometry.output_shape))
         return _kernels.adjoint(outs, self.weights, self.geometry).reshape(y.shape[1], -1).T
 
-    def to_dense(self) -> np.ndarray:
+    def to_dense(self, dtype: Any = None) -> np.ndarray:
         """The explicit ``(n_equations, n_unknowns)`` matrix, for tiny geometries only.
+
+        ``dtype`` is float32 or float64 (default: the operator's).
 
         Raises
         ------
@@ -76,4 +182,68 @@ class ConvOperator(LinearOperator):
                 f"(input_shape {self.geometry.input_shape}), more than the limit of "
                 f"{DENSE_COLUMN_LIMIT:,}; use it matrix-free"
             )
-        return self._matmat(np.eye(n, dtype=self.dtype))
+        eye = np.eye(n, dtype=np.dtype(dtype if dtype is not None else self.dtype))
+        return self.apply(eye.reshape((n, *self.geometry.input_shape))).reshape(n, -1).T
+
+
+def as_operator(
+    weights: Any,
+    input_shape: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+) -> ConvOperator:
+    """``weights`` as a :class:`ConvOperator`: built from loose arguments, or checked.
+
+    The one place where the convenience functions' loose geometry arguments become an
+    operator, validated once.
+
+    Parameters
+    ----------
+    weights : array_like or ConvOperator
+        A filter, or a ready operator.
+    input_shape : tuple of int, optional
+        ``(H, W, C_in)``: required with a filter; with an operator, it may be left
+        out and must otherwise equal the operator's.
+    stride, padding, dilation : int or (int, int)
+        With a filter, as for :func:`~deconv_gui.core.conv2d`. With an operator,
+        its geometry is used: a value other than the default must agree with it.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument that is invalid or disagrees with the operator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import as_operator
+    >>> op = as_operator(np.ones((3, 3, 1)), (8, 8, 1), stride=2)
+    >>> as_operator(op) is op
+    True
+    >>> as_operator(op, stride=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: stride (3, 3) disagrees with the operator's stride (2, 2)
+    """
+    if not isinstance(weights, ConvOperator):
+        return ConvOperator.from_weights(
+            weights, input_shape=input_shape, stride=stride, padding=padding, dilation=dilation
+        )
+    geometry = weights.geometry
+    if input_shape is not None and tuple(input_shape) != geometry.input_shape:
+        raise ValueError(
+            f"input_shape {tuple(input_shape)} disagrees with the operator's input_shape "
+            f"{geometry.input_shape}"
+        )
+    for name, value, default, minimum in (
+        ("stride", stride, 1, 1),
+        ("padding", padding, 0, 0),
+        ("dilation", dilation, 1, 1),
+    ):
+        pair = as_pair(value, name, minimum=minimum)
+        if pair != (default, default) and pair != getattr(geometry, name):
+            raise ValueError(
+                f"{name} {pair} disagrees with the operator's {name} {getattr(geometry, name)}"
+            )
+    return weights

@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _kernels
-from .geometry import ConvGeometry, centred_output, geometry_for, weights_for
-from .operator import DENSE_COLUMN_LIMIT, ConvOperator
+from .geometry import ConvGeometry, centred_output
+from .norms import relative_norm
+from .operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
 from .solvers import (
     CancelCheck,
     NotConvergedWarning,
@@ -54,9 +54,21 @@ class PinvResult(NamedTuple):
     report: SolverReport
 
 
-def _prepare(y: Any, weights: Any, bias: Any, input_shape: Any, stride, padding, dilation):
-    geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
-    return geom, w, centred_output(y, geom, bias)
+Hyper = int | tuple[int, int]
+
+
+def _centred(
+    y: Any,
+    weights: Any,
+    bias: Any,
+    input_shape: Any,
+    stride: Hyper,
+    padding: Hyper,
+    dilation: Hyper,
+) -> tuple[ConvOperator, np.ndarray]:
+    """The operator (built or checked once) and the validated ``y − b``."""
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    return op, centred_output(y, op.geometry, bias)
 
 
 def transposed_reconstruction(
@@ -64,32 +76,78 @@ def transposed_reconstruction(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int],
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
 ) -> np.ndarray:
     """``Aᵀ(y − b)``: what a "deconvolution" (transposed convolution) layer computes.
 
-    Returns an array of ``input_shape`` in the dtype of ``y``.
+    Parameters
+    ----------
+    y : array_like
+        The forward output ``(H_out, W_out, C_out)``.
+    weights : array_like or ConvOperator
+        The filter ``(f_h, f_w, C_in, C_out)`` (or 3-D), or a ready
+        :class:`~deconv_gui.core.ConvOperator` (then the geometry arguments may be
+        left out; see :func:`~deconv_gui.core.as_operator`).
+    bias : float or array_like, optional
+        Scalar or ``(C_out,)``, subtracted from ``y`` first.
+    input_shape : tuple of int
+        ``(H, W, C_in)`` of the forward input (required with a filter).
+    stride, padding, dilation : int or (int, int)
+        As for :func:`~deconv_gui.core.conv2d`.
+
+    Returns
+    -------
+    numpy.ndarray
+        An array of ``input_shape`` in the dtype of ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import transposed_reconstruction
+    >>> x_t = transposed_reconstruction(np.ones((3, 3, 1)), np.ones((3, 3, 1)),
+    ...                                 input_shape=(7, 7, 1), stride=2)
+    >>> x_t[:, :, 0].astype(int)
+    array([[1, 1, 2, 1, 2, 1, 1],
+           [1, 1, 2, 1, 2, 1, 1],
+           [2, 2, 4, 2, 4, 2, 2],
+           [1, 1, 2, 1, 2, 1, 1],
+           [2, 2, 4, 2, 4, 2, 2],
+           [1, 1, 2, 1, 2, 1, 1],
+           [1, 1, 2, 1, 2, 1, 1]])
     """
-    geom, w, centred = _prepare(y, weights, bias, input_shape, stride, padding, dilation)
-    # validated once by _prepare: the kernel itself, not conv2d_transpose's checks again
-    return _kernels.adjoint(centred[np.newaxis], w.astype(centred.dtype, copy=False), geom)[0]
+    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation)
+    return op.apply_adjoint(centred)
 
 
 def coverage_map(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int],
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
 ) -> np.ndarray:
-    """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map)."""
-    geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
-    ones = np.ones((1, *geom.output_shape), dtype=w.dtype)
-    return _kernels.adjoint(ones, w, geom)[0]
+    """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map).
+
+    ``weights`` is a filter or a :class:`~deconv_gui.core.ConvOperator`, as for
+    :func:`transposed_reconstruction`; the result has ``input_shape`` and the
+    weights' dtype (the operator's).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import coverage_map
+    >>> coverage_map(np.ones((2, 2, 1)), input_shape=(4, 4, 1), stride=2)[:, :, 0]
+    array([[1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.]])
+    """
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    return op.apply_adjoint(np.ones(op.geometry.output_shape, dtype=op.dtype))
 
 
 def normalized_transposed_reconstruction(
@@ -97,30 +155,32 @@ def normalized_transposed_reconstruction(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int],
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
 ) -> np.ndarray:
     """``Aᵀ(y − b) ⊘ Aᵀ1``, with 0 where the coverage is (numerically) zero.
+
+    Arguments as for :func:`transposed_reconstruction`.
 
     Notes
     -----
     Dividing by the coverage map removes the checkerboard that a transposed
     convolution paints when the kernel size is not a multiple of the stride.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import normalized_transposed_reconstruction
+    >>> x_n = normalized_transposed_reconstruction(
+    ...     np.ones((3, 3, 1)), np.ones((3, 3, 1)), input_shape=(7, 7, 1), stride=2)
+    >>> bool(np.allclose(x_n, 1.0))
+    True
     """
-    adjoint = transposed_reconstruction(
-        y,
-        weights,
-        bias,
-        input_shape=input_shape,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-    )
-    cover = coverage_map(
-        weights, input_shape=input_shape, stride=stride, padding=padding, dilation=dilation
-    ).astype(adjoint.dtype, copy=False)
+    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation)
+    adjoint = op.apply_adjoint(centred)
+    cover = coverage_map(op).astype(adjoint.dtype, copy=False)
     scale = np.abs(cover).max() if cover.size else 0.0
     nonzero = np.abs(cover) > 1e-12 * max(scale, 1e-300)
     out = np.zeros_like(adjoint)
@@ -129,8 +189,8 @@ def normalized_transposed_reconstruction(
 
 
 def make_pinv_solver(
-    geometry: ConvGeometry,
-    weights: Any,
+    geometry: ConvGeometry | ConvOperator,
+    weights: Any = None,
     *,
     reg: float = 0.0,
     rtol: float = 1e-8,
@@ -142,9 +202,10 @@ def make_pinv_solver(
 
     Parameters
     ----------
-    geometry : ConvGeometry
-        Shapes and hyper-parameters of ``A``.
-    weights : array_like
+    geometry : ConvGeometry or ConvOperator
+        Shapes and hyper-parameters of ``A``, or the operator itself (then leave
+        ``weights`` out).
+    weights : array_like, optional
         The filter, matching ``geometry.filter_shape``; used in float64.
     reg, rtol, progress, cancel
         As for :func:`pinv_reconstruction`.
@@ -157,18 +218,20 @@ def make_pinv_solver(
         Call ``solve(y_centred, max_iter)`` on an ``(H_out, W_out, C_out)`` array to
         get ``(x, report)``.
     """
-    w64 = weights_for(geometry, weights).astype(np.float64)
-
-    def forward(image: np.ndarray) -> np.ndarray:
-        return _kernels.forward(image[np.newaxis], w64, geometry)[0]
-
-    def adjoint(output: np.ndarray) -> np.ndarray:
-        return _kernels.adjoint(output[np.newaxis], w64, geometry)[0]
-
-    preconditioner = SymbolPreconditioner(geometry, w64, reg) if preconditioned else None
+    if isinstance(geometry, ConvOperator):
+        if weights is not None:
+            raise ValueError("weights must be left out when geometry is a ConvOperator")
+        op = geometry
+    else:
+        op = ConvOperator(geometry, weights)
+    preconditioner = (
+        SymbolPreconditioner(op.geometry, op.weights.astype(np.float64), reg)
+        if preconditioned
+        else None
+    )
     return PseudoInverseSolver(
-        forward,
-        adjoint,
+        op.apply,
+        op.apply_adjoint,
         preconditioner=preconditioner,
         reg=reg,
         rtol=rtol,
@@ -187,10 +250,10 @@ def pinv_reconstruction(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int],
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
@@ -204,7 +267,8 @@ def pinv_reconstruction(
     Parameters
     ----------
     y, weights, bias, input_shape, stride, padding, dilation
-        As for :func:`transposed_reconstruction`.
+        As for :func:`transposed_reconstruction` (``weights`` may be a
+        :class:`~deconv_gui.core.ConvOperator`).
     reg : float
         Tikhonov weight (>= 0): argmin ‖A x − (y − b)‖² + reg ‖x‖².
     rtol : float
@@ -255,13 +319,13 @@ def pinv_reconstruction(
         raise ValueError(f"max_iter must be an int >= 1 or None, got {max_iter!r}")
     if method not in PINV_METHODS:
         raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
-    geom, w, centred = _prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation)
     rhs = centred.astype(np.float64)
-    dense = method == "dense" or (method == "auto" and geom.n_unknowns <= DENSE_COLUMN_LIMIT)
-    if dense:
-        image, report = _dense_solve(geom, w, rhs, reg)
+    n_unknowns = op.geometry.n_unknowns
+    if method == "dense" or (method == "auto" and n_unknowns <= DENSE_COLUMN_LIMIT):
+        image, report = _dense_solve(op, rhs, reg)
     else:
-        solver = make_pinv_solver(geom, w, reg=reg, rtol=rtol, progress=progress, cancel=cancel)
+        solver = make_pinv_solver(op, reg=reg, rtol=rtol, progress=progress, cancel=cancel)
         image, report = solver.solve(rhs, max_iter)
     image = image.astype(centred.dtype, copy=False)
     if return_report:
@@ -271,12 +335,8 @@ def pinv_reconstruction(
     return image
 
 
-def _relative(value: float, reference: float) -> float:
-    return float(value / reference) if reference > 0 else 0.0
-
-
-def _dense_solve(geom: ConvGeometry, w: np.ndarray, rhs: np.ndarray, reg: float):
-    matrix = ConvOperator(geom, w.astype(np.float64)).to_dense()
+def _dense_solve(op: ConvOperator, rhs: np.ndarray, reg: float) -> tuple[np.ndarray, SolverReport]:
+    matrix = op.to_dense(np.float64)
     b = rhs.ravel()
     if reg > 0:
         m = matrix.shape[0]
@@ -288,7 +348,7 @@ def _dense_solve(geom: ConvGeometry, w: np.ndarray, rhs: np.ndarray, reg: float)
             x = np.linalg.solve(matrix.T @ matrix + reg * np.eye(n), matrix.T @ b)
     else:
         x = np.linalg.pinv(matrix) @ b
-    rel = _relative(np.linalg.norm(matrix @ x - b), np.linalg.norm(b))
+    rel = relative_norm(float(np.linalg.norm(matrix @ x - b)), float(np.linalg.norm(b)))
     what = "Tikhonov " if reg > 0 else ""
     report = SolverReport("dense", 0, rel, True, (rel,), f"{what}dense solve, residual {rel:.1e}")
-    return x.reshape(geom.input_shape), report
+    return x.reshape(op.geometry.input_shape), report

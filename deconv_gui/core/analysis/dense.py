@@ -6,8 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import geometry_for
-from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
+from ..operator import DENSE_COLUMN_LIMIT, as_operator
 
 __all__ = ["DenseMatrices", "dense_matrices"]
 
@@ -23,7 +22,7 @@ class DenseMatrices(NamedTuple):
 def dense_matrices(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int],
+    input_shape: tuple[int, int, int] | None = None,
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
     dilation: int | tuple[int, int] = 1,
@@ -33,7 +32,8 @@ def dense_matrices(
     Parameters
     ----------
     weights, input_shape, stride, padding, dilation
-        As for :func:`~deconv_gui.core.conv2d_transpose`.
+        As for :func:`~deconv_gui.core.conv2d_transpose`; ``weights`` may be a
+        :class:`~deconv_gui.core.ConvOperator`.
 
     Returns
     -------
@@ -57,15 +57,23 @@ def dense_matrices(
     Moore–Penrose inverse also when ``A`` is rank-deficient. For the seed's 7×7×3
     image, 3×3×3 filter and stride 2, ``A`` is 9×147 and this takes well under a
     millisecond.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import dense_matrices, make_filter
+    >>> mats = dense_matrices(make_filter("seed_question"), input_shape=(7, 7, 3), stride=2)
+    >>> mats.A.shape, mats.A_pinv.shape
+    ((9, 147), (147, 9))
     """
-    geometry, w = geometry_for(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    geometry = op.geometry
     if geometry.n_unknowns > DENSE_COLUMN_LIMIT:
         raise ValueError(
             f"input_shape {geometry.input_shape} has {geometry.n_unknowns:,} unknowns, more "
             f"than the dense limit of {DENSE_COLUMN_LIMIT:,}: the explicit matrices are "
             "only built for small examples"
         )
-    matrix = ConvOperator(geometry, w.astype(np.float64)).to_dense()
+    matrix = op.to_dense(np.float64)
     transpose = np.ascontiguousarray(matrix.T)
     pinv = np.linalg.pinv(matrix)
     for array in (matrix, transpose, pinv):

@@ -6,13 +6,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import _kernels
 from ..geometry import ConvGeometry
-from ..operator import ConvOperator
+from ..operator import ConvOperator, as_operator
 from ..reconstruct import pinv_reconstruction
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 from ..solvers.preconditioner import SymbolPreconditioner
-from .rank import _geometry
 
 __all__ = [
     "EFFECTIVE_KERNEL_DENSE_LIMIT",
@@ -169,7 +167,7 @@ def effective_kernel(
     weights: Any,
     pixel: Any,
     *,
-    input_shape: tuple[int, int, int],
+    input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
@@ -185,8 +183,9 @@ def effective_kernel(
 
     Parameters
     ----------
-    weights : array_like
-        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+    weights : array_like or ConvOperator
+        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
+        :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
     pixel : (row, col) or (row, col, channel)
         The input pixel ``i`` (channel 0 when omitted).
     input_shape, stride, padding, dilation
@@ -251,7 +250,8 @@ def effective_kernel(
         raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
     if max_iter is not None and int(max_iter) < 1:
         raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
-    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    geom = op.geometry
     r, c, ch = _pixel(pixel, "pixel", geom.input_shape)
     index = (r * geom.input_shape[1] + c) * geom.input_shape[2] + ch
     dense = method == "dense" or (
@@ -259,17 +259,17 @@ def effective_kernel(
     )
     limit = int(max_iter) if max_iter is not None else 1000
     if dense:
-        row, report = _dense_row(geom, w, index, reg)
+        row, report = _dense_row(op, index, reg)
     elif method == "cgls":
-        row, report = _adjoint_cgls(geom, w, (r, c, ch), reg, rtol, limit, progress, cancel)
+        row, report = _adjoint_cgls(op, (r, c, ch), reg, rtol, limit, progress, cancel)
     else:
-        row, report = _symbol_pcg(geom, w, (r, c, ch), reg, rtol, limit, progress, cancel)
+        row, report = _symbol_pcg(op, (r, c, ch), reg, rtol, limit, progress, cancel)
     image = row.reshape(geom.output_shape)
     return EffectiveKernel(image, report) if return_report else image
 
 
-def _dense_row(geom: ConvGeometry, w: np.ndarray, index: int, reg: float):
-    matrix = ConvOperator(geom, w).to_dense()
+def _dense_row(op: ConvOperator, index: int, reg: float) -> tuple[np.ndarray, SolverReport]:
+    matrix = op.to_dense(np.float64)
     if reg > 0:
         m = matrix.shape[0]
         row = np.linalg.solve(matrix @ matrix.T + reg * np.eye(m), matrix[:, index])
@@ -282,10 +282,17 @@ def _dense_row(geom: ConvGeometry, w: np.ndarray, index: int, reg: float):
     return row, report
 
 
-def _adjoint_cgls(geom, w, pixel, reg, rtol, limit, progress, cancel):
+def _adjoint_cgls(
+    op: ConvOperator,
+    pixel: tuple[int, int, int],
+    reg: float,
+    rtol: float,
+    limit: int,
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+) -> tuple[np.ndarray, SolverReport]:
     """CGLS for min ‖Aᵀ v − e_i‖² + reg ‖v‖², v in the output space."""
-    forward = lambda u: _kernels.forward(u[None], w, geom)[0]  # noqa: E731  (Bᵀ = A)
-    adjoint = lambda v: _kernels.adjoint(v[None], w, geom)[0]  # noqa: E731  (B = Aᵀ)
+    geom, forward, adjoint = op.geometry, op.apply, op.apply_adjoint  # Bᵀ = A, B = Aᵀ
     v = np.zeros(geom.output_shape)
     residual = np.zeros(geom.input_shape)
     residual[pixel] = 1.0
@@ -328,14 +335,21 @@ def _full_row_rank(geom: ConvGeometry) -> bool:
     return geom.output_shape[2] == 1 and geom.padding == (0, 0)
 
 
-def _symbol_pcg(geom, w, pixel, reg, rtol, limit, progress, cancel):
+def _symbol_pcg(
+    op: ConvOperator,
+    pixel: tuple[int, int, int],
+    reg: float,
+    rtol: float,
+    limit: int,
+    progress: ProgressCallback | None,
+    cancel: CancelCheck | None,
+) -> tuple[np.ndarray, SolverReport]:
     """Preconditioned CG for ``(A Aᵀ + reg I) v = A e_i`` on the output grid."""
-    forward = lambda u: _kernels.forward(u[None], w, geom)[0]  # noqa: E731
-    adjoint = lambda v: _kernels.adjoint(v[None], w, geom)[0]  # noqa: E731
+    geom, forward, adjoint = op.geometry, op.apply, op.apply_adjoint
     unit = np.zeros(geom.input_shape)
     unit[pixel] = 1.0
     rhs = forward(unit)
-    precondition = SymbolPreconditioner(geom, w, reg)
+    precondition = SymbolPreconditioner(geom, op.weights, reg)
     if precondition.operator_norm == 0:  # zero filter: A = 0, so A⁺ = 0
         report = SolverReport("pcg-adjoint", 0, 1.0, True, (), "zero filter: A⁺ = 0")
         return np.zeros(geom.output_shape), report
@@ -355,7 +369,7 @@ def _symbol_pcg(geom, w, pixel, reg, rtol, limit, progress, cancel):
         q = forward(adjoint(direction)) + reg * direction
         curvature = float(np.vdot(direction, q))
         if not curvature > 0:  # a direction in null(A Aᵀ): fall back to CGLS
-            return _adjoint_cgls(geom, w, pixel, reg, rtol, limit, progress, cancel)
+            return _adjoint_cgls(op, pixel, reg, rtol, limit, progress, cancel)
         alpha = rz / curvature
         v += alpha * direction
         residual -= alpha * q
@@ -373,11 +387,7 @@ def _symbol_pcg(geom, w, pixel, reg, rtol, limit, progress, cancel):
     if reg == 0 and not _full_row_rank(geom):
         solved = pinv_reconstruction(
             v,
-            w,
-            input_shape=geom.input_shape,
-            stride=geom.stride,
-            padding=geom.padding,
-            dilation=geom.dilation,
+            op,
             rtol=rtol,
             max_iter=limit,
             cancel=cancel,

@@ -7,12 +7,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import _kernels
 from ..geometry import as_float_array, centred_output
+from ..norms import relative_norm
+from ..operator import as_operator
 from ..reconstruct import pinv_reconstruction
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 from .metrics import reconstruction_metrics
-from .rank import _geometry
 
 __all__ = [
     "ComponentSplit",
@@ -76,8 +76,9 @@ def split_components(
     ----------
     x : array_like
         Image ``(H, W, C_in)`` (or ``(H, W)`` for one channel).
-    weights : array_like
-        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+    weights : array_like or ConvOperator
+        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
+        :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
     stride, padding, dilation : int or (int, int)
         As for :func:`conv2d`. The bias plays no part: ``A⁺(y − b) = A⁺ A x``.
     rtol, max_iter, progress, cancel
@@ -107,16 +108,10 @@ def split_components(
     follows ``rtol`` (see ``report``).
     """
     image = _as_single_image(x)
-    geom, w = _geometry(weights, image.shape, stride, padding, dilation)
-    x64 = image.astype(np.float64, copy=False)
-    forward = _kernels.forward(x64[None], w, geom)[0]
+    op = as_operator(weights, image.shape, stride, padding, dilation)
     solved = pinv_reconstruction(
-        forward,
-        w,
-        input_shape=geom.input_shape,
-        stride=geom.stride,
-        padding=geom.padding,
-        dilation=geom.dilation,
+        op.apply(image.astype(np.float64, copy=False)),
+        op,
         rtol=rtol,
         max_iter=max_iter,
         progress=progress,
@@ -148,63 +143,21 @@ def split_from_recoverable(
     )
 
 
-def nullspace_component(
-    x: Any,
-    weights: Any,
-    *,
-    stride: Hyper = 1,
-    padding: Hyper = 0,
-    dilation: Hyper = 1,
-    rtol: float = 1e-8,
-    max_iter: int | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-) -> np.ndarray:
+def nullspace_component(x: Any, weights: Any, **options: Any) -> np.ndarray:
     """``x − A⁺ A x``: the part of the image that no reconstruction method can recover.
 
     Parameters and errors are those of :func:`split_components`; returns an array of
     the shape and dtype of ``x`` (``(H, W)`` input gives ``(H, W, 1)``).
     """
-    return split_components(
-        x,
-        weights,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        rtol=rtol,
-        max_iter=max_iter,
-        progress=progress,
-        cancel=cancel,
-    ).lost
+    return split_components(x, weights, **options).lost
 
 
-def recoverable_component(
-    x: Any,
-    weights: Any,
-    *,
-    stride: Hyper = 1,
-    padding: Hyper = 0,
-    dilation: Hyper = 1,
-    rtol: float = 1e-8,
-    max_iter: int | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-) -> np.ndarray:
+def recoverable_component(x: Any, weights: Any, **options: Any) -> np.ndarray:
     """``A⁺ A x``: the part of the image the forward output determines.
 
     Parameters and errors are those of :func:`split_components`.
     """
-    return split_components(
-        x,
-        weights,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        rtol=rtol,
-        max_iter=max_iter,
-        progress=progress,
-        cancel=cancel,
-    ).recoverable
+    return split_components(x, weights, **options).recoverable
 
 
 class TikhonovCurve(NamedTuple):
@@ -217,7 +170,8 @@ class TikhonovCurve(NamedTuple):
     residual_norms : numpy.ndarray
         ``‖A x_λ − (y − b)‖`` (the L-curve's horizontal axis).
     relative_residuals : numpy.ndarray
-        The same divided by ``‖y − b‖`` (0 where that is zero).
+        The same divided by ``‖y − b‖``
+        (:func:`~deconv_gui.core.norms.relative_norm`).
     solution_norms : numpy.ndarray
         ``‖x_λ‖`` (the L-curve's vertical axis).
     psnr, ssim : numpy.ndarray or None
@@ -253,7 +207,7 @@ def tikhonov_curve(
     bias: Any,
     regs: Sequence[float],
     *,
-    input_shape: tuple[int, int, int],
+    input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
@@ -299,7 +253,8 @@ def tikhonov_curve(
     they draw the L-curve, whose corner is a classic choice of :math:`\\lambda`.
     """
     values = _validate_regs(regs)
-    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    geom = op.geometry
     target = as_float_array(y, "y").astype(np.float64, copy=False)
     centred = centred_output(target, geom, bias)
     ref = None
@@ -320,11 +275,7 @@ def tikhonov_curve(
             raise SolveCancelled("Tikhonov curve cancelled")
         solved = pinv_reconstruction(
             centred,
-            w,
-            input_shape=geom.input_shape,
-            stride=geom.stride,
-            padding=geom.padding,
-            dilation=geom.dilation,
+            op,
             reg=float(reg),
             rtol=rtol,
             max_iter=max_iter,
@@ -332,7 +283,7 @@ def tikhonov_curve(
             return_report=True,
         )
         estimate = np.asarray(solved.image, dtype=np.float64)
-        residuals[k] = np.linalg.norm(_kernels.forward(estimate[None], w, geom)[0] - centred)
+        residuals[k] = np.linalg.norm(op.apply(estimate) - centred)
         solutions[k] = np.linalg.norm(estimate)
         reports.append(solved.report)
         if ref is not None:
@@ -341,5 +292,5 @@ def tikhonov_curve(
             ssim[k] = np.nan if scores["ssim"] is None else scores["ssim"]
         if progress is not None:
             progress(k + 1, (k + 1) / count)
-    relative = residuals / scale if scale > 0 else np.zeros(count)
+    relative = np.array([relative_norm(r, scale) for r in residuals])
     return TikhonovCurve(values, residuals, relative, solutions, psnr, ssim, tuple(reports))

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..geometry import as_float_array, as_pair, normalize_bias, normalize_weights
+from ..norms import relative_norm
 
 __all__ = ["ArrayComparison", "compare_arrays", "question_deconv"]
 
@@ -199,7 +200,7 @@ def compare_arrays(
     max_abs = float(np.abs(difference).max()) if difference.size else 0.0
     err = float(np.linalg.norm(difference))
     scale = float(np.linalg.norm(ref))
-    relative = err / scale if scale > 0 else (0.0 if err == 0 else float("inf"))
+    relative = relative_norm(err, scale)
     matches = relative <= rtol
     if relative <= 1e-12:
         verdict = f"matches {what} to float64 rounding"

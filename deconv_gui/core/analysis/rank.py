@@ -7,13 +7,13 @@ rank is only bounded. Every answer says which it is.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import ConvGeometry, geometry_for
-from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
+from .._cache import LRUCache
+from ..geometry import ConvGeometry
+from ..operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
 from ..solvers.preconditioner import periodic_symbol
 
 __all__ = [
@@ -85,14 +85,6 @@ class SingularValues(NamedTuple):
     exact: bool
 
 
-def _geometry(
-    weights: Any, input_shape: Any, stride: Hyper, padding: Hyper, dilation: Hyper
-) -> tuple[ConvGeometry, np.ndarray]:
-    """Validate the arguments shared by the analysis functions; weights become float64."""
-    geom, w = geometry_for(weights, input_shape, stride, padding, dilation)
-    return geom, w.astype(np.float64)
-
-
 def rank_bounds(geometry: ConvGeometry) -> RankInfo:
     """The bounds on rank and nullity that hold for any filter of this geometry.
 
@@ -128,24 +120,21 @@ def _too_large_message(geom: ConvGeometry, what: str) -> str:
     )
 
 
-_SVD_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
-_SVD_CACHE_SIZE = 8
+#: Exact singular values per (geometry, float64 weights): filled from the window's
+#: insight thread and the live pipeline's thread alike, hence locked.
+_SVD_CACHE: LRUCache[np.ndarray] = LRUCache(maxsize=8)
 
 
-def _exact_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
+def _exact_singular_values(op: ConvOperator) -> np.ndarray:
     """The SVD of the dense matrix, cached per (geometry, weights): it may take seconds."""
-    key = (geom, w.shape, w.tobytes())
-    cached = _SVD_CACHE.get(key)
-    if cached is not None:
-        _SVD_CACHE.move_to_end(key)
-        return cached
-    dense = ConvOperator(geom, w).to_dense()
-    values = np.linalg.svd(dense, compute_uv=False)
-    values.flags.writeable = False
-    _SVD_CACHE[key] = values
-    while len(_SVD_CACHE) > _SVD_CACHE_SIZE:
-        _SVD_CACHE.popitem(last=False)
-    return values
+    w = op.weights.astype(np.float64, copy=False)
+
+    def compute() -> np.ndarray:
+        values = np.linalg.svd(op.to_dense(np.float64), compute_uv=False)
+        values.flags.writeable = False
+        return values
+
+    return _SVD_CACHE.get_or_compute((op.geometry, w.shape, w.tobytes()), compute)
 
 
 def _numerical_rank(values: np.ndarray, geom: ConvGeometry) -> int:
@@ -159,7 +148,7 @@ def _numerical_rank(values: np.ndarray, geom: ConvGeometry) -> int:
 def operator_rank(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int],
+    input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
@@ -168,10 +157,11 @@ def operator_rank(
 
     Parameters
     ----------
-    weights : array_like
-        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+    weights : array_like or ConvOperator
+        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
+        :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
     input_shape : tuple of int
-        ``(H, W, C_in)``.
+        ``(H, W, C_in)`` (required with a filter).
     stride, padding, dilation : int or (int, int)
         As for :func:`conv2d`.
 
@@ -195,16 +185,16 @@ def operator_rank(
     :func:`rank_info` on the same problem are free afterwards. Near the column
     limit the SVD takes tens of seconds: call it from a worker thread.
     """
-    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
-    if not _dense_allowed(geom):
-        raise ValueError(_too_large_message(geom, "an exact rank"))
-    return _numerical_rank(_exact_singular_values(geom, w), geom)
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    if not _dense_allowed(op.geometry):
+        raise ValueError(_too_large_message(op.geometry, "an exact rank"))
+    return _numerical_rank(_exact_singular_values(op), op.geometry)
 
 
 def rank_info(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int],
+    input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
@@ -213,19 +203,28 @@ def rank_info(
 
     Parameters are as for :func:`operator_rank`. Never raises for size; invalid
     arguments still raise ``ValueError``.
+
+    Examples
+    --------
+    The seed question: a 7×7×3 image, a 3×3×3 filter, stride 2.
+
+    >>> from deconv_gui.core import make_filter, rank_info
+    >>> rank_info(make_filter("seed_question"), input_shape=(7, 7, 3), stride=2).describe()
+    'rank 9, nullity 138 (exact)'
     """
-    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    geom = op.geometry
     bounds = rank_bounds(geom)
     if not _dense_allowed(geom):
         return bounds
-    rank = _numerical_rank(_exact_singular_values(geom, w), geom)
+    rank = _numerical_rank(_exact_singular_values(op), geom)
     return bounds._replace(rank=rank, nullity=geom.n_unknowns - rank, exact=True)
 
 
 def singular_values(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int],
+    input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
@@ -270,12 +269,13 @@ def singular_values(
     """
     if method not in ("auto", "exact", "symbol"):
         raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
-    geom, w = _geometry(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    geom = op.geometry
     if method == "exact" or (method == "auto" and _dense_allowed(geom)):
         if not _dense_allowed(geom):
             raise ValueError(_too_large_message(geom, "an exact SVD"))
-        return SingularValues(_exact_singular_values(geom, w), True)
-    return SingularValues(_symbol_singular_values(geom, w), False)
+        return SingularValues(_exact_singular_values(op), True)
+    return SingularValues(_symbol_singular_values(geom, op.weights), False)
 
 
 def _symbol_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:

@@ -62,6 +62,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..norms import relative_norm
+
 __all__ = [
     "CancelCheck",
     "IterativeSolver",
@@ -424,10 +426,7 @@ class PseudoInverseSolver(IterativeSolver):
     def finalize(self) -> tuple[np.ndarray, SolverReport]:
         """Return ``(x, report)``; ``x`` is a fresh float64 array owned by the caller."""
         x = self.adjoint(self.z) if self.phase == "pcg" else self.x.copy()
-        if self.y_norm == 0:
-            rel = 0.0
-        else:
-            rel = _norm(self.y - self.forward(x)) / self.y_norm
+        rel = relative_norm(_norm(self.y - self.forward(x)), self.y_norm)
         method = "pcg" if self.phase == "pcg" else "pcg+cgls"
         what = "Tikhonov " if self.reg else ""
         if self.converged:
