@@ -34,6 +34,7 @@ __all__ = [
     "KINDS",
     "Params",
     "Rule",
+    "check",
     "cli_fields",
     "defaults",
     "parse_text",
@@ -144,7 +145,7 @@ class Params:
     rtol : float
         Relative tolerance of the iterative pseudo-inverse solve.
     max_iter : int or None
-        Iteration limit of the solve (None: the solver's default).
+        Iteration limit of the solve (None: the solver's default, 300).
     noise_sigma : float
         Standard deviation of Gaussian noise added to the forward output, in image
         units, to simulate a noisy measurement (0 = exact).
@@ -166,7 +167,8 @@ class Params:
     Notes
     -----
     The defaults are the window's and the command line's (one set): stride 2,
-    padding 1, the transposed and pseudo-inverse reconstructions.
+    padding 1, the transposed and pseudo-inverse reconstructions, at most 200
+    iterations of the solve.
     """
 
     weights: np.ndarray = field(
@@ -212,7 +214,7 @@ class Params:
         ),
     )
     max_iter: int | None = _field(
-        None,
+        200,
         Rule(
             "optional_int",
             minimum=1,
@@ -357,6 +359,20 @@ def rule(name: str) -> Rule:
         if f.name == name:
             return f.metadata["rule"]
     raise ValueError(f"name must be a Params field, got {name!r}")
+
+
+def check(name: str, value: Any) -> Any:
+    """``value`` checked against field ``name``'s rule, normalised as ``Params`` stores it.
+
+    For widgets that validate one value before showing it (``weights`` and the bias's
+    length need the whole set and are checked by ``Params`` itself).
+
+    Raises
+    ------
+    ValueError
+        Naming the field, when the value has the wrong type or is out of range.
+    """
+    return _check(name, rule(name), value)
 
 
 def defaults() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from ..io.session import SESSION_SUFFIX
 from .actions import export as export_actions
 from .actions import session as session_actions
 from .actions.menus import build_menus
-from .controls.filter_editor import FilterEditor
+from .controls.filter_editor import CUSTOM, FilterEditor
 from .controls.geometry import GeometryEditor
 from .controls.image import ImageControls
 from .controls.recon_options import ReconOptions
@@ -119,7 +120,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.insight = install_insight(
             self
         )  # Insight menu, lost-information panels, click to inspect
-        self.geometry_editor.set_values((2, 2), (1, 1), (1, 1))
         self.resize(1500, 950)
         stored.restore_window(self, restore_last=restore)
         if self.loaded is None:
@@ -215,23 +215,41 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runner.cancel()
         self._debounce.start()
 
+    @property
+    def forms(self) -> tuple:
+        """The controls that edit :class:`Params` fields: each has ``FIELDS``, ``values()``
+        and ``set_values(**fields)``, so a new field needs only its widget and the schema."""
+        return (self.filter_editor, self.geometry_editor, self.recon_options)
+
     def current_params(self) -> Params:
         """The widgets' values as a frozen :class:`Params` (ValueError if invalid)."""
-        recon = self.recon_options
-        return Params(
-            weights=self.filter_editor.weights(),
-            bias=self.filter_editor.bias(),
-            stride=self.geometry_editor.stride(),
-            padding=self.geometry_editor.padding(),
-            dilation=self.geometry_editor.dilation(),
-            methods=(*recon.methods(), *self.extra_methods),
-            reg=recon.reg(),
-            rtol=recon.rtol(),
-            max_iter=recon.max_iter(),
-            noise_sigma=recon.noise_sigma(),
-            noise_seed=recon.noise_seed(),
-            image_source="" if self.loaded is None else self.loaded.source,
-        )
+        values: dict = {}
+        for form in self.forms:
+            values.update(form.values())
+        values["methods"] = (*values.get("methods", ()), *self.extra_methods)
+        source = "" if self.loaded is None else self.loaded.source
+        return Params(**values, image_source=source)
+
+    def apply_params(self, params: Params, preset: str = CUSTOM) -> None:
+        """Show ``params`` in the forms (``preset``: the filter preset's name to show).
+
+        Raises
+        ------
+        ValueError
+            When a widget cannot show a value (e.g. a filter larger than 7×7).
+        """
+        values = {f.name: getattr(params, f.name) for f in fields(params)}
+        for form in self.forms:
+            mine = {name: values[name] for name in form.FIELDS}
+            if form is self.filter_editor:
+                try:
+                    form.set_values(**mine, preset=preset)
+                except ValueError:
+                    if preset == CUSTOM:
+                        raise
+                    form.set_values(**mine)  # an unknown preset name: show "custom"
+            else:
+                form.set_values(**mine)
 
     def compute_now(self) -> int | None:
         """Validate the current settings and start the computation; returns the request id.

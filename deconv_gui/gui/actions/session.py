@@ -87,22 +87,7 @@ def apply_params(window: MainWindow, params: Params, preset: str = CUSTOM) -> No
     ValueError
         When a widget cannot show a value (e.g. a filter larger than 7×7).
     """
-    editor = window.filter_editor
-    try:
-        editor.set_filter(params.weights, params.bias, preset)
-    except ValueError:
-        if preset == CUSTOM:
-            raise
-        editor.set_filter(params.weights, params.bias)  # an unknown preset name: show "custom"
-    window.geometry_editor.set_values(params.stride, params.padding, params.dilation)
-    window.recon_options.set_values(
-        reg=params.reg,
-        rtol=params.rtol,
-        max_iter=params.max_iter,
-        noise_sigma=params.noise_sigma,
-        noise_seed=params.noise_seed,
-        methods=params.methods,
-    )
+    window.apply_params(params, preset)
 
 
 def _apply_display(window: MainWindow, display: Any) -> None:

@@ -71,6 +71,8 @@ class FilterEditor(QWidget):
     """
 
     filterChanged = pyqtSignal()
+    #: The :class:`~deconv_gui.core.Params` fields this form edits.
+    FIELDS: tuple[str, ...] = ("weights", "bias")
 
     def __init__(self, parent: QWidget | None = None, *, in_channels: int = 3) -> None:
         super().__init__(parent)
@@ -282,6 +284,24 @@ class FilterEditor(QWidget):
         if preset != CUSTOM and preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)} or custom")
         self._commit(array.copy(), list(bias_array), preset)
+
+    def values(self) -> dict[str, object]:
+        """The :attr:`FIELDS` as ``Params`` keyword arguments."""
+        return {"weights": self.weights(), "bias": self.bias()}
+
+    def set_values(self, *, weights=None, bias=None, preset: str = CUSTOM) -> None:
+        """Show ``weights`` and ``bias`` (None keeps the current one); see :meth:`set_filter`.
+
+        Raises
+        ------
+        ValueError
+            Naming ``weights``, ``bias`` or ``preset`` when they do not fit.
+        """
+        self.set_filter(
+            self.weights() if weights is None else weights,
+            self.bias() if bias is None else bias,
+            preset,
+        )
 
     def set_in_channels(self, n: int) -> None:
         """Change ``C_in`` (a new image with ``n`` channels was loaded).

@@ -12,6 +12,7 @@ import numpy as np
 from PyQt5.QtCore import QSize, Qt, pyqtSignal
 from PyQt5.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
+from ...core import params as schema
 from .common import DOCK_WIDTH, LinkButton, section_header
 
 __all__ = ["GeometryEditor", "PairControl"]
@@ -138,6 +139,8 @@ class GeometryEditor(QWidget):
     """
 
     geometryChanged = pyqtSignal()
+    #: The :class:`~deconv_gui.core.Params` fields this form edits.
+    FIELDS: tuple[str, ...] = tuple(_FIELDS)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -159,8 +162,9 @@ class GeometryEditor(QWidget):
             self._pairs[name] = pair
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
-        self._pairs["stride"].set_value((2, 2))
-        self._pairs["padding"].set_value((1, 1))
+        for name, value in schema.defaults().items():  # the one set of defaults
+            if name in self._pairs:
+                self._pairs[name].set_value(schema.check(name, value))
 
         self._arithmetic = QLabel()
         self._arithmetic.setWordWrap(True)
@@ -187,6 +191,10 @@ class GeometryEditor(QWidget):
     def dilation(self) -> tuple[int, int]:
         """``(d_h, d_w)``."""
         return self._pairs["dilation"].value()
+
+    def values(self) -> dict[str, tuple[int, int]]:
+        """The :attr:`FIELDS` as ``Params`` keyword arguments."""
+        return {name: pair.value() for name, pair in self._pairs.items()}
 
     def pair_control(self, name: str) -> PairControl:
         """The control of ``"stride"``, ``"padding"`` or ``"dilation"`` (tests, focus)."""

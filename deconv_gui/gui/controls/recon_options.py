@@ -8,6 +8,7 @@ progress back with :meth:`ReconOptions.set_progress`, :meth:`~ReconOptions.set_b
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from PyQt5.QtCore import QSize, Qt, pyqtSignal
 from PyQt5.QtWidgets import (
@@ -24,28 +25,18 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from ...core import METHODS
+from ...core import params as schema
+from ...core.registry import METHOD_SPECS, METHODS
 from .common import DOCK_WIDTH, section_header
 from .reg_slider import RegSlider
 
 __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
 
-#: Checkbox text of each method of :data:`deconv_gui.core.METHODS`.
-METHOD_LABELS: dict[str, str] = {
-    "transposed": "transposed Aᵀ",
-    "normalized_transposed": "normalised Aᵀ ⊘ Aᵀ1",
-    "pinv": "pseudo-inverse A⁺",
-}
-_METHOD_TIPS: dict[str, str] = {
-    "transposed": "Aᵀ(y − b): the adjoint, what 'deconvolution' layers compute. Always shown.",
-    "normalized_transposed": (
-        "Aᵀ(y − b) divided pixel by pixel by Aᵀ1 (how much each input pixel is covered), "
-        "which removes the checkerboard of uneven coverage."
-    ),
-    "pinv": "A⁺(y − b): the minimum-norm image that reproduces y exactly (iterative solve).",
-}
+#: Checkbox text of each reconstruction (from the registry).
+METHOD_LABELS: dict[str, str] = {m.name: m.label for m in METHOD_SPECS if m.reconstruction}
+_METHOD_TIPS: dict[str, str] = {m.name: m.tip for m in METHOD_SPECS if m.reconstruction}
 RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
-_DEFAULT_METHODS = ("transposed", "pinv")
+_DEFAULTS = schema.defaults()  # the one set of defaults, shared with the command line
 _REPORT_OK = "color: #1d5e20;"
 _REPORT_WARN = "color: #b35900; font-weight: bold;"
 
@@ -70,6 +61,8 @@ class ReconOptions(QWidget):
 
     optionsChanged = pyqtSignal()
     cancelRequested = pyqtSignal()
+    #: The :class:`~deconv_gui.core.Params` fields this form edits.
+    FIELDS: tuple[str, ...] = ("methods", "reg", "rtol", "max_iter", "noise_sigma", "noise_seed")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,7 +76,7 @@ class ReconOptions(QWidget):
         for name in METHODS:
             check = QCheckBox(METHOD_LABELS.get(name, name))
             check.setToolTip(_METHOD_TIPS.get(name, name))
-            check.setChecked(name in _DEFAULT_METHODS)
+            check.setChecked(name in _DEFAULTS["methods"])
             check.toggled.connect(self.optionsChanged)
             # transposed and pinv side by side, the normalised variant below
             rows[name == "normalized_transposed"].addWidget(check)
@@ -108,7 +101,7 @@ class ReconOptions(QWidget):
         self._rtol = QComboBox()
         for value in RTOL_CHOICES:
             self._rtol.addItem(f"{value:.0e}", value)
-        self._rtol.setCurrentIndex(RTOL_CHOICES.index(1e-8))
+        self._set_rtol(_DEFAULTS["rtol"])
         self._rtol.setToolTip(
             "Relative tolerance of the pseudo-inverse solve: it stops when "
             "‖Aᵀ(A x − y)‖ falls below rtol times its starting value. Smaller = more exact, slower."
@@ -117,11 +110,12 @@ class ReconOptions(QWidget):
         form.addWidget(self._rtol, 1, 1)
         form.addWidget(self._label("max iter", "Iteration limit of the solve."), 1, 2)
         self._max_iter = QSpinBox()
-        self._max_iter.setRange(0, 5000)
+        most = int(schema.rule("max_iter").maximum)
+        self._max_iter.setRange(0, most)
         self._max_iter.setSpecialValueText("auto")
-        self._max_iter.setValue(200)
+        self._max_iter.setValue(_DEFAULTS["max_iter"] or 0)
         self._max_iter.setToolTip(
-            "Largest number of solver iterations (1–5000); 'auto' (0) uses the solver's default."
+            f"Largest number of solver iterations (1–{most}); 'auto' (0) uses the solver's default."
         )
         self._max_iter.valueChanged.connect(self.optionsChanged)
         form.addWidget(self._max_iter, 1, 3)
@@ -129,7 +123,9 @@ class ReconOptions(QWidget):
         noise_tip = "Simulated measurement noise: Gaussian σ added to y, in image units."
         form.addWidget(self._label("noise σ", noise_tip), 2, 0)
         self._noise = QDoubleSpinBox()
-        self._noise.setRange(0.0, 0.5)
+        self._noise.setRange(0.0, schema.rule("noise_sigma").maximum)
+        # what set_values was given, exactly (the spin box shows it rounded)
+        self._noise_value = float(_DEFAULTS["noise_sigma"])
         self._noise.setSingleStep(0.005)
         self._noise.setDecimals(3)
         self._noise.setToolTip(
@@ -139,7 +135,8 @@ class ReconOptions(QWidget):
         form.addWidget(self._noise, 2, 1)
         form.addWidget(self._label("seed", "Seed of the simulated noise (reproducible)."), 2, 2)
         self._noise_seed = QSpinBox()
-        self._noise_seed.setRange(0, 99_999)
+        self._noise_seed.setRange(0, int(schema.rule("noise_seed").maximum))
+        self._noise_seed.setValue(_DEFAULTS["noise_seed"])
         self._noise_seed.setToolTip("Seed of the simulated noise, so a result is reproducible.")
         self._noise_seed.valueChanged.connect(self.optionsChanged)
         form.addWidget(self._noise_seed, 2, 3)
@@ -185,7 +182,8 @@ class ReconOptions(QWidget):
         for name, widget in names.items():
             widget.setObjectName(name)
         self._reg.slider.setObjectName("reg")
-        self._on_noise_changed(0.0, emit=False)
+        self._noise.setValue(self._noise_value)
+        self._on_noise_changed(self._noise.value(), emit=False)
         self.set_busy(False)
         self._set_bar(0)
         self._progress.setFormat("pinv: idle")
@@ -215,7 +213,7 @@ class ReconOptions(QWidget):
 
     def noise_sigma(self) -> float:
         """σ of the simulated measurement noise."""
-        return float(self._noise.value())
+        return self._noise_value
 
     def noise_seed(self) -> int:
         """Seed of the simulated noise."""
@@ -225,73 +223,60 @@ class ReconOptions(QWidget):
         """Checked methods, in :data:`~deconv_gui.core.METHODS` order."""
         return tuple(name for name in METHODS if self._method_checks[name].isChecked())
 
-    def set_values(
-        self,
-        *,
-        reg: float | None = None,
-        rtol: float | None = None,
-        max_iter: int | str | None = "keep",
-        noise_sigma: float | None = None,
-        noise_seed: int | None = None,
-        methods: tuple[str, ...] | None = None,
-    ) -> None:
-        """Set any subset of the options (None keeps a value; ``max_iter=None`` means 'auto').
+    def values(self) -> dict[str, Any]:
+        """The :attr:`FIELDS` as ``Params`` keyword arguments."""
+        return {
+            "methods": self.methods(),
+            "reg": self.reg(),
+            "rtol": self.rtol(),
+            "max_iter": self.max_iter(),
+            "noise_sigma": self.noise_sigma(),
+            "noise_seed": self.noise_seed(),
+        }
 
-        Emits :attr:`optionsChanged` once if something changed. ``"transposed"`` stays on.
+    def set_values(self, **values: Any) -> None:
+        """Set any subset of :attr:`FIELDS` by name (``max_iter=None`` means 'auto').
+
+        Each value is checked by the ``Params`` schema, and every value it accepts is
+        shown exactly. Emits :attr:`optionsChanged` once if something changed.
+        ``"transposed"`` stays on; the insight methods in ``methods`` are not this
+        form's (the Insight menu switches them) and are ignored.
 
         Raises
         ------
         ValueError
-            Naming the argument, when a value is out of range or unknown.
+            Naming the field, when a value is out of range or unknown (nothing changes).
         """
-        if rtol is not None and not (math.isfinite(float(rtol)) and float(rtol) > 0):
-            raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
-        if max_iter not in ("keep", None) and not (
-            isinstance(max_iter, int) and 1 <= max_iter <= 5000
-        ):
-            raise ValueError(f"max_iter must be an int from 1 to 5000 or None, got {max_iter!r}")
-        if noise_sigma is not None and not 0.0 <= float(noise_sigma) <= 0.5:
-            raise ValueError(f"noise_sigma must be between 0 and 0.5, got {noise_sigma!r}")
-        if methods is not None:
-            methods = (methods,) if isinstance(methods, str) else tuple(methods)
-            unknown = [m for m in methods if m not in METHODS]
-            if unknown:
-                raise ValueError(f"methods must be among {', '.join(METHODS)}; unknown: {unknown}")
-        before = self._snapshot()
+        unknown = sorted(set(values) - set(self.FIELDS))
+        if unknown:
+            raise ValueError(f"values must be among {', '.join(self.FIELDS)}; unknown: {unknown}")
+        checked = {name: schema.check(name, value) for name, value in values.items()}
+        before = self.values()
         blocked = [self._rtol, self._max_iter, self._noise, self._noise_seed]
         blocked += list(self._method_checks.values())
         for widget in blocked:
             widget.blockSignals(True)
         try:
-            if reg is not None:
-                self._reg.set_value(reg)
-            if rtol is not None:
-                self._set_rtol(float(rtol))
-            if max_iter != "keep":
-                self._max_iter.setValue(0 if max_iter is None else int(max_iter))
-            if noise_sigma is not None:
-                self._noise.setValue(float(noise_sigma))
+            if "reg" in checked:
+                self._reg.set_value(checked["reg"])
+            if "rtol" in checked:
+                self._set_rtol(checked["rtol"])
+            if "max_iter" in checked:
+                self._max_iter.setValue(checked["max_iter"] or 0)
+            if "noise_sigma" in checked:
+                self._noise_value = checked["noise_sigma"]
+                self._noise.setValue(self._noise_value)
                 self._on_noise_changed(self._noise.value(), emit=False)
-            if noise_seed is not None:
-                self._noise_seed.setValue(int(noise_seed))
-            if methods is not None:
+            if "noise_seed" in checked:
+                self._noise_seed.setValue(checked["noise_seed"])
+            if "methods" in checked:
                 for name, check in self._method_checks.items():
-                    check.setChecked(name in methods or name == "transposed")
+                    check.setChecked(name in checked["methods"] or name == "transposed")
         finally:
             for widget in blocked:
                 widget.blockSignals(False)
-        if self._snapshot() != before:
+        if self.values() != before:
             self.optionsChanged.emit()
-
-    def _snapshot(self) -> tuple:
-        return (
-            self.reg(),
-            self.rtol(),
-            self.max_iter(),
-            self.noise_sigma(),
-            self.noise_seed(),
-            self.methods(),
-        )
 
     def _set_rtol(self, value: float) -> None:
         index = self._rtol.findData(value)
@@ -301,7 +286,9 @@ class ReconOptions(QWidget):
         self._rtol.setCurrentIndex(index)
 
     def _on_noise_changed(self, value: float, emit: bool = True) -> None:
-        self._noise_seed.setEnabled(value > 0)
+        if emit:  # the user moved the spin box: its value is the value now
+            self._noise_value = float(value)
+        self._noise_seed.setEnabled(self._noise_value > 0)
         if emit:
             self.optionsChanged.emit()
 

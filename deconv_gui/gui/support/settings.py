@@ -7,8 +7,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PyQt5 import QtCore
+
+from ...core import Params
+from ...core.registry import METHODS
+from ...io.session import dumps_json
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -90,6 +93,11 @@ def set_export_choices(settings: QtCore.QSettings, choices: dict) -> None:
     settings.setValue("export/choices", json.dumps(choices))
 
 
+def _reconstructions(params: Params) -> tuple[str, ...]:
+    """The methods the options form shows (the Insight panels start off in a new window)."""
+    return tuple(m for m in params.methods if m in METHODS)
+
+
 def _bool(value: object) -> bool:
     return value in (True, "true", "1", 1)
 
@@ -107,24 +115,11 @@ def save_window(window: MainWindow) -> None:
         s.setValue("last/origin_kind", kind if kind in ("sample", "file") else "sample")
         s.setValue("last/origin", str(value) if kind in ("sample", "file") else "astronaut")
         s.setValue("last/work_size", json.dumps(window.image_controls.work_size()))
-        editor = window.filter_editor
-        s.setValue("last/weights", json.dumps(editor.weights().tolist()))
-        s.setValue("last/bias", json.dumps(list(editor.bias())))
-        s.setValue("last/preset", editor.preset())
-        g = window.geometry_editor
-        s.setValue(
-            "last/geometry", json.dumps([list(g.stride()), list(g.padding()), list(g.dilation())])
-        )
-        r = window.recon_options
-        recon = {
-            "reg": r.reg(),
-            "rtol": r.rtol(),
-            "max_iter": r.max_iter(),
-            "noise_sigma": r.noise_sigma(),
-            "noise_seed": r.noise_seed(),
-            "methods": list(r.methods()),
-        }
-        s.setValue("last/recon", json.dumps(recon))
+        # the same serializer as session files, so every Params field is stored
+        s.setValue("last/params", dumps_json(window.current_params().to_dict()))
+        s.setValue("last/preset", window.filter_editor.preset())
+        for old in ("last/weights", "last/bias", "last/geometry", "last/recon"):
+            s.remove(old)  # written field by field by earlier versions
         s.sync()
     except Exception:  # settings must never stop the app from closing
         log.exception("could not save the settings")
@@ -151,18 +146,10 @@ def restore_window(window: MainWindow, *, restore_last: bool = True) -> None:
             window.actions.shared_levels.setChecked(True)
         if s.value("view/scaling") == "auto":
             window.actions.scaling_auto.setChecked(True)
-        if s.contains("last/geometry"):
-            stride, padding, dilation = json.loads(s.value("last/geometry"))
-            window.geometry_editor.set_values(tuple(stride), tuple(padding), tuple(dilation))
-        if s.contains("last/weights"):
-            weights = np.asarray(json.loads(s.value("last/weights")), dtype=np.float64)
-            bias = json.loads(s.value("last/bias", "[0.0]"))
+        if s.contains("last/params"):
+            params = Params.from_dict(json.loads(str(s.value("last/params"))))
             preset = str(s.value("last/preset", "custom"))
-            window.filter_editor.set_filter(weights, bias, preset)
-        if s.contains("last/recon"):
-            recon = json.loads(s.value("last/recon"))
-            recon["methods"] = tuple(recon.get("methods", ("transposed", "pinv")))
-            window.recon_options.set_values(**recon)
+            window.apply_params(params.replace(methods=_reconstructions(params)), preset)
         if s.contains("last/work_size"):
             window.image_controls.set_work_size(json.loads(s.value("last/work_size")))
         kind, origin = s.value("last/origin_kind"), s.value("last/origin")

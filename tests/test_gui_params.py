@@ -1,0 +1,112 @@
+"""The window's form and stored settings go through the one Params schema."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PyQt5 import QtCore
+
+from deconv_gui.core import Params, make_filter
+from deconv_gui.core import params as schema
+from deconv_gui.gui.controls.recon_options import ReconOptions
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.support.teardown import delete_now
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 30_000
+#: Fields the window sets itself rather than through a form.
+NOT_IN_A_FORM = {"image_source", "ssim"}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    yield win
+    delete_now(win)
+
+
+def test_every_field_has_exactly_one_form(window):
+    owned = [name for form in window.forms for name in form.FIELDS]
+    assert len(owned) == len(set(owned))
+    assert set(owned) | NOT_IN_A_FORM == {f.name for f in fields(Params)}
+
+
+def test_window_starts_on_the_schemas_defaults(window):
+    params = window.current_params()
+    for name, value in schema.defaults().items():
+        if name not in NOT_IN_A_FORM:
+            assert getattr(params, name) == schema.check(name, value), name
+
+
+def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
+    options = ReconOptions()
+    qtbot.addWidget(options)
+    for name in ("max_iter", "noise_sigma", "noise_seed"):
+        rule = schema.rule(name)
+        for value in (rule.minimum, rule.maximum):
+            value = int(value) if rule.kind != "float" else float(value)
+            options.set_values(**{name: value})
+            assert options.values()[name] == value, (name, value)
+    options.set_values(noise_sigma=1.234567e-7, rtol=3.3e-7, reg=2.5e-9)
+    assert options.noise_sigma() == 1.234567e-7
+    assert options.rtol() == 3.3e-7 and options.reg() == 2.5e-9
+    for bad in ({"noise_seed": -1}, {"noise_seed": "abc"}, {"max_iter": 0}, {"rtol": 0.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            options.set_values(**bad)
+
+
+def test_every_field_round_trips_through_the_stored_settings(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.IniFormat)
+    rng = np.random.default_rng(5)
+    chosen = Params(
+        rng.standard_normal((3, 2, 3, 2)),
+        bias=(0.125, -1 / 3),
+        stride=(3, 1),
+        padding=(0, 2),
+        dilation=(2, 1),
+        methods=("transposed", "normalized_transposed"),  # the window always shows Aᵀ
+        reg=3.7e-4,
+        rtol=1e-6,
+        max_iter=None,
+        noise_sigma=0.0123456789,
+        noise_seed=2**31 - 1,
+    )
+    first = MainWindow(settings, restore=True)
+    try:
+        first.apply_params(chosen)
+        first.close()  # saves the settings
+    finally:
+        delete_now(first)
+    second = MainWindow(settings, restore=True)
+    try:
+        restored = second.current_params()
+        assert restored.replace(image_source="") == chosen
+        assert restored.weights.tobytes() == chosen.weights.tobytes()
+    finally:
+        delete_now(second)
+
+
+def test_a_corrupt_stored_params_falls_back_to_the_defaults(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "bad.ini"), QtCore.QSettings.IniFormat)
+    settings.setValue("last/params", '{"weights": [[[1.0]]], "noise_seed": -1}')
+    settings.sync()
+    win = MainWindow(settings, restore=True)
+    try:
+        assert win.current_params().noise_seed == 0
+    finally:
+        delete_now(win)
+
+
+def test_apply_params_accepts_insight_methods_and_several_output_channels(window):
+    params = Params(make_filter("gaussian", in_channels=3, out_channels=2))
+    window.apply_params(params.replace(methods=("pinv", "coverage")))
+    assert window.current_params().bias == (0.0, 0.0)
+    assert window.recon_options.methods() == ("transposed", "pinv")
