@@ -1,40 +1,50 @@
-"""Named filter presets in HWIO layout ``(f_h, f_w, C_in, C_out)``."""
+"""Named filter presets in HWIO layout ``(f_h, f_w, C_in, C_out)``.
+
+Names, descriptions and the 3×3 kernels are data, read from ``resources/presets.json``;
+the rules here extend each kernel to the other sizes.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "make_filter"]
+from .resources import read_json
+
+__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "make_filter", "seed_question_filter"]
+
+#: The presets as written in ``resources/presets.json``, keyed by name.
+_ENTRIES: dict[str, dict[str, Any]] = {e["name"]: e for e in read_json("presets.json")["presets"]}
 
 #: Preset names in the order the GUI lists them.
-PRESETS: tuple[str, ...] = (
-    "gaussian",
-    "identity",
-    "box",
-    "sharpen",
-    "sobel_x",
-    "sobel_y",
-    "laplacian",
-    "emboss",
-    "random",
-    "seed_question",
-)
+PRESETS: tuple[str, ...] = tuple(_ENTRIES)
 
-PRESET_DESCRIPTIONS: dict[str, str] = {
-    "gaussian": "Gaussian blur (σ = size/4), normalised over all taps and channels",
-    "identity": "passes the centre pixel through (averaged over channels)",
-    "box": "mean of all taps and channels",
-    "sharpen": "identity plus a Laplacian edge boost",
-    "sobel_x": "horizontal gradient (Sobel)",
-    "sobel_y": "vertical gradient (Sobel)",
-    "laplacian": "discrete Laplacian (edges of both signs)",
-    "emboss": "directional relief",
-    "random": "normal random weights (seeded), scaled by 1/sqrt(taps)",
-    "seed_question": "the question's set-up: random 3×3×3 integer weights, seed 0",
-}
+#: One line per preset saying what it does.
+PRESET_DESCRIPTIONS: dict[str, str] = {name: e["description"] for name, e in _ENTRIES.items()}
+
+
+def seed_question_filter() -> np.ndarray:
+    """The question's 3×3×3 filter (one output channel) from ``resources/seed_question.json``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(3, 3, 3, 1)``; ``make_filter("seed_question")`` with its defaults.
+    """
+    per_channel = np.asarray(read_json("seed_question.json")["filter"], dtype=np.float64)
+    return np.moveaxis(per_channel, 0, -1)[..., np.newaxis]
 
 
 def _spatial(name: str, size: tuple[int, int]) -> np.ndarray:
+    """The preset's spatial kernel: as written in the data file at 3×3, else by its rule."""
+    if tuple(size) == (3, 3) and "kernel_3x3" in _ENTRIES.get(name, {}):
+        return np.array(_ENTRIES[name]["kernel_3x3"], dtype=np.float64)
+    return _rule(name, size)
+
+
+def _rule(name: str, size: tuple[int, int]) -> np.ndarray:
+    """The rule that extends a spatial preset to any size (3×3 gives the data file's kernel)."""
     fh, fw = size
     if name == "gaussian":
         sigma_h, sigma_w = max(fh / 4.0, 0.5), max(fw / 4.0, 0.5)
@@ -96,7 +106,9 @@ def make_filter(
     -----
     Spatial presets are applied equally to every input channel and divided by
     ``C_in``, so that a blur of a grey-ish image stays in the image's range.
-    ``seed_question`` draws seeded integers in [-2, 2], like a hand-made example.
+    ``seed_question`` with its defaults (3×3, three input channels, one output channel,
+    seed 0) is the question's filter of ``resources/seed_question.json``; other shapes or
+    seeds draw seeded integers in [-2, 2] the same way, like a hand-made example.
     """
     fh, fw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
     if not (1 <= fh <= 7 and 1 <= fw <= 7):
@@ -110,7 +122,10 @@ def make_filter(
     if preset == "random":
         return rng.standard_normal(shape) / np.sqrt(fh * fw * in_channels)
     if preset == "seed_question":
-        return rng.integers(-2, 3, size=shape).astype(np.float64)
+        if shape == (3, 3, 3, 1) and seed == 0:
+            return seed_question_filter()
+        entry = _ENTRIES[preset]
+        return rng.integers(entry["low"], entry["high"] + 1, size=shape).astype(np.float64)
     base = _spatial(preset, (fh, fw))
     weights = np.empty(shape)
     for o in range(out_channels):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.resources import read_json
 from .decode import read_file
 
 __all__ = [
@@ -72,9 +73,12 @@ class LoadedImage:
 
 
 def seed_toy_image() -> np.ndarray:
-    """The question's 7×7×3 example with small, visible integer values (0 to 9)."""
-    rng = np.random.default_rng(48776)  # the question's number on Data Science StackExchange
-    return rng.integers(0, 10, size=(7, 7, 3)).astype(np.float64)
+    """The question's 7×7×3 example with small, visible integer values (0 to 9).
+
+    Read from ``resources/seed_question.json`` (stored channel by channel) as float64 (7, 7, 3).
+    """
+    per_channel = np.asarray(read_json("seed_question.json")["image"], dtype=np.float64)
+    return np.moveaxis(per_channel, 0, -1)
 
 
 def load_sample(name: str, work_size: int | None = DEFAULT_WORK_SIZE) -> LoadedImage:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtGui, QtWidgets
+
+from ...core.resources import resources_root
 
 __all__ = ["STYLE_SHEET", "app_icon", "apply_style"]
 
@@ -34,30 +36,16 @@ def apply_style(app: QtWidgets.QApplication) -> None:
     app.setWindowIcon(app_icon())
 
 
-#: The icon's 3×3 kernel, as signed weights drawn blue (< 0) to red (> 0).
-_ICON_KERNEL = ((-1.0, 0.0, 1.0), (-0.5, 1.0, 0.5), (0.0, 0.5, -0.5))
+def app_icon() -> QtGui.QIcon:
+    """The application icon: a signed 3×3 filter on a dark panel, one PNG per size.
 
-
-def app_icon(size: int = 64) -> QtGui.QIcon:
-    """The application icon, drawn in code: a 3×3 filter on a dark image panel."""
-    pixmap = QtGui.QPixmap(size, size)
-    pixmap.fill(QtCore.Qt.transparent)
-    painter = QtGui.QPainter(pixmap)
-    painter.setRenderHint(QtGui.QPainter.Antialiasing)
-    painter.setBrush(QtGui.QColor("#1d2024"))
-    painter.setPen(QtCore.Qt.NoPen)
-    painter.drawRoundedRect(0, 0, size, size, size / 8, size / 8)
-    cell, margin = size * 0.26, size * 0.11
-    for row, weights in enumerate(_ICON_KERNEL):
-        for col, weight in enumerate(weights):
-            strength = int(235 * (1 - abs(weight)))
-            colour = (
-                QtGui.QColor(220, strength, strength)
-                if weight >= 0
-                else QtGui.QColor(strength, strength, 220)
-            )
-            painter.setBrush(colour)
-            x, y = margin + col * cell, margin + row * cell
-            painter.drawRect(QtCore.QRectF(x + 1, y + 1, cell - 2, cell - 2))
-    painter.end()
-    return QtGui.QIcon(pixmap)
+    The PNGs in ``resources/icons`` are rendered from the icon's SVG by
+    ``scripts/make_icons.py``; they are read as bytes, so a zipped install works too.
+    """
+    icon = QtGui.QIcon()
+    for item in resources_root().joinpath("icons").iterdir():
+        if item.name.startswith("deconv-gui-") and item.name.endswith(".png"):
+            pixmap = QtGui.QPixmap()
+            if pixmap.loadFromData(item.read_bytes(), "PNG"):
+                icon.addPixmap(pixmap)
+    return icon
