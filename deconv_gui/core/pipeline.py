@@ -18,8 +18,8 @@ import numpy as np
 from ._kernels import forward as _forward
 from .analysis.lost import split_components, split_from_recoverable
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
-from .conv import conv2d
 from .geometry import ConvGeometry, as_float_array
+from .operator import ConvOperator
 from .params import Params
 from .reconstruct import (
     coverage_map,
@@ -179,42 +179,39 @@ def run_pipeline(
     x = np.array(prepare_image(image), copy=True)  # frozen below: never freeze the caller's
     geometry = params.geometry(x.shape)
     timings: dict[str, float] = {}
-    hyper = {"stride": params.stride, "padding": params.padding, "dilation": params.dilation}
     weights = params.weights.astype(x.dtype)
+    op = ConvOperator(geometry, weights)  # validated once; every stage below reuses it
 
     def check_cancel() -> None:
         if is_cancelled(cancel):
             raise SolveCancelled("pipeline cancelled")
 
     start = time.perf_counter()
-    y = conv2d(x, weights, params.bias, **hyper)
+    y = op.apply(x)
+    y += np.asarray(params.bias, dtype=y.dtype)
     if params.noise_sigma > 0:
         rng = np.random.default_rng(params.noise_seed)
         y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
     timings["forward"] = time.perf_counter() - start
 
     outputs: dict[str, Any] = {}
-    common = {"input_shape": x.shape, **hyper}
     if "transposed" in params.methods:
         check_cancel()
         start = time.perf_counter()
-        outputs["transposed"] = transposed_reconstruction(y, weights, params.bias, **common)
+        outputs["transposed"] = transposed_reconstruction(y, op, params.bias)
         timings["transposed"] = time.perf_counter() - start
     if "normalized_transposed" in params.methods:
         check_cancel()
         start = time.perf_counter()
-        outputs["normalized_transposed"] = normalized_transposed_reconstruction(
-            y, weights, params.bias, **common
-        )
+        outputs["normalized_transposed"] = normalized_transposed_reconstruction(y, op, params.bias)
         timings["normalized_transposed"] = time.perf_counter() - start
     if "pinv" in params.methods:
         check_cancel()
         start = time.perf_counter()
         solved = pinv_reconstruction(
             y,
-            weights,
+            op,
             params.bias,
-            **common,
             reg=params.reg,
             rtol=params.rtol,
             max_iter=params.max_iter,
@@ -227,13 +224,13 @@ def run_pipeline(
     if "coverage" in params.methods:
         check_cancel()
         start = time.perf_counter()
-        outputs["coverage"] = coverage_map(weights, input_shape=x.shape, **hyper)
+        outputs["coverage"] = coverage_map(op)
         timings["coverage"] = time.perf_counter() - start
     split_info: dict[str, Any] | None = None
     if "nullspace" in params.methods:
         check_cancel()
         start = time.perf_counter()
-        split_info = _split(x, weights, params, outputs, progress, cancel)
+        split_info = _split(x, op, params, outputs, progress, cancel)
         timings["nullspace"] = time.perf_counter() - start
     check_cancel()
     start = time.perf_counter()
@@ -254,7 +251,7 @@ def run_pipeline(
 
 def _split(
     x: np.ndarray,
-    weights: np.ndarray,
+    op: ConvOperator,
     params: Params,
     outputs: dict[str, Any],
     progress: ProgressCallback | None,
@@ -272,10 +269,7 @@ def _split(
     else:
         split = split_components(
             x,
-            weights,
-            stride=params.stride,
-            padding=params.padding,
-            dilation=params.dilation,
+            op,
             rtol=params.rtol,
             max_iter=params.max_iter,
             progress=progress,
