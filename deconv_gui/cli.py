@@ -503,14 +503,15 @@ def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
 
     Notes
     -----
-    Up to :data:`~deconv_gui.core.DENSE_COLUMN_LIMIT` unknowns the rank is
-    ``numpy.linalg.matrix_rank`` of the dense matrix (SVD, default tolerance
-    ``σ_max · max(m, n) · ε``). Above it only ``rank ≤ min(equations, unknowns)`` and
-    ``nullity ≥ unknowns − equations`` are stated.
+    The numbers are :func:`~deconv_gui.core.rank_info`'s, the window's too: exact (the
+    SVD of the dense matrix, ``numpy.linalg.matrix_rank``'s tolerance
+    ``σ_max · max(m, n) · ε``) while :func:`~deconv_gui.core.exact_rank_feasible`,
+    else only ``rank ≤ min(equations, unknowns)`` and ``nullity ≥ unknowns −
+    equations`` are stated.
     """
-    from .core import DENSE_COLUMN_LIMIT, ConvOperator
+    from .core import ConvOperator, rank_info
 
-    equations, unknowns = geometry.n_equations, geometry.n_unknowns
+    info = rank_info(ConvOperator(geometry, weights, dtype=np.float64))
     report: dict[str, Any] = {
         "input_shape": list(geometry.input_shape),
         "filter_shape": list(geometry.filter_shape),
@@ -518,24 +519,20 @@ def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
         "stride": list(geometry.stride),
         "padding": list(geometry.padding),
         "dilation": list(geometry.dilation),
-        "equations": equations,
-        "unknowns": unknowns,
+        "equations": info.n_equations,
+        "unknowns": info.n_unknowns,
     }
-    if unknowns <= DENSE_COLUMN_LIMIT:
-        dense = ConvOperator(geometry, weights, dtype=np.float64).to_dense()
-        rank = int(np.linalg.matrix_rank(dense))
-        report.update(exact=True, rank=rank, nullity=unknowns - rank)
+    if info.exact:
+        report.update(exact=True, rank=info.rank, nullity=info.nullity)
     else:
         report.update(
-            exact=False,
-            rank_at_most=min(equations, unknowns),
-            nullity_at_least=max(0, unknowns - equations),
+            exact=False, rank_at_most=info.rank_upper, nullity_at_least=info.nullity_lower
         )
     return report
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .core import DENSE_COLUMN_LIMIT
+    from .core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT
 
     loaded, params, geometry = _problem(args)
     report = rank_report(geometry, params.weights)
@@ -566,7 +563,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     else:
         lines += [
             f"rank       ≤ {report['rank_at_most']:,} (bound: rank ≤ equations; exact only "
-            f"up to {DENSE_COLUMN_LIMIT:,} unknowns)",
+            f"up to {DENSE_COLUMN_LIMIT:,} unknowns and {DENSE_ENTRY_LIMIT:,} matrix entries)",
             f"nullity    ≥ {report['nullity_at_least']:,} (bound: nullity ≥ unknowns − equations)",
         ]
     print("\n".join(lines))

@@ -586,3 +586,28 @@ def test_dense_matrices_refuse_big_problems():
         dense_matrices(np.ones((3, 3, 3)), input_shape=(64, 64, 3), stride=2)
     with pytest.raises(ValueError, match="input_shape"):
         dense_matrices(np.ones((3, 3, 3)), input_shape=None)
+
+
+@pytest.mark.parametrize(("stride", "padding", "f"), [(2, 1, 3), (3, 0, 5), (1, 2, 3)])
+def test_corresponding_pixels_follow_the_receptive_field(stride, padding, f):
+    from deconv_gui.core import corresponding_pixels
+
+    geometry = ConvGeometry((20, 17, 1), (f, f, 1, 1), stride=stride, padding=padding)
+    h_out, _w_out, _ = geometry.output_shape
+    for o_r in range(h_out):
+        (r, c), out = corresponding_pixels(geometry, o_r, 0, in_output=True)
+        assert out == (o_r, 0)
+        # the centre tap of output o reads input row o*s - p + (f-1)/2 (clipped to the image)
+        assert r == min(max(o_r * stride - padding + (f - 1) // 2, 0), 19)
+        if 0 <= o_r * stride - padding + (f - 1) // 2 < 20:
+            assert corresponding_pixels(geometry, r, c)[1][0] == o_r
+
+
+def test_exact_rank_feasible_is_what_rank_info_does():
+    from deconv_gui.core import exact_rank_feasible, rank_info
+
+    w = np.ones((3, 3, 1, 2))
+    for shape in [(7, 7, 1), (64, 64, 1), (65, 64, 1), (200, 200, 1)]:
+        geometry = ConvGeometry(shape, w.shape, stride=1, padding=1)
+        info = rank_info(w, input_shape=shape, stride=1, padding=1)
+        assert info.exact == exact_rank_feasible(geometry)

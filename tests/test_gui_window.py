@@ -17,7 +17,6 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core import ConvGeometry, run_pipeline
 from deconv_gui.gui.main_window import MainWindow
-from deconv_gui.gui.panels.status import corresponding_pixels, format_readout
 from deconv_gui.gui.runner import limit_blas_threads
 from deconv_gui.gui.support.excepthook import install_excepthook
 from deconv_gui.gui.support.qimage import qimage_to_array
@@ -218,21 +217,6 @@ def test_status_bar_reads_every_panel_at_the_corresponding_pixel(window):
     assert text.startswith("x=131 y=87")
     for part in ("input (", "y[", "Aᵀ (", "A⁺ ("):
         assert part in text
-
-
-@pytest.mark.parametrize(("stride", "padding", "f"), [(2, 1, 3), (3, 0, 5), (1, 2, 3)])
-def test_corresponding_pixels_follow_the_receptive_field(window, stride, padding, f):
-    class Fake:  # only .geometry is read
-        geometry = ConvGeometry((20, 17, 1), (f, f, 1, 1), stride=stride, padding=padding)
-
-    h_out, _w_out, _ = Fake.geometry.output_shape
-    for o_r in range(h_out):
-        (r, c), _out = corresponding_pixels(Fake, "forward", o_r, 0)
-        # the centre tap of output o reads input row o*s - p + (f-1)/2 (clipped to the image)
-        assert r == min(max(o_r * stride - padding + (f - 1) // 2, 0), 19)
-        if 0 <= o_r * stride - padding + (f - 1) // 2 < 20:
-            assert corresponding_pixels(Fake, "input", r, c)[1][0] == o_r
-    assert format_readout  # imported for the readout test above
 
 
 def test_display_rules():

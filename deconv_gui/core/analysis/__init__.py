@@ -6,8 +6,9 @@ One import point for the window's insight panels; the code lives in small module
   Tikhonov (L-curve / PSNR-versus-reg) curve;
 - :mod:`.rank`: rank, nullity and singular values (exact or bounded /
   approximate, and saying which);
-- :mod:`.inspect`: receptive fields, touching outputs and rows of ``A⁺``
-  ("effective kernels") for click-to-inspect;
+- :mod:`.pixels`: receptive fields, touching outputs and the output pixel under an
+  input pixel (geometry only);
+- :mod:`.inspect`: rows of ``A⁺`` ("effective kernels") for click-to-inspect;
 - :mod:`.question`: the seed question's ``deConv`` as written, and the
   "check my code" comparison;
 - :mod:`.metrics`: PSNR/SSIM, relative residual and the adjoint dot test;
@@ -20,14 +21,7 @@ re-exported here.
 from __future__ import annotations
 
 from ..reconstruct import coverage_map
-from .inspect import (
-    EFFECTIVE_KERNEL_DENSE_LIMIT,
-    EffectiveKernel,
-    PixelLinks,
-    effective_kernel,
-    receptive_field,
-    touching_outputs,
-)
+from .inspect import EFFECTIVE_KERNEL_DENSE_LIMIT, EffectiveKernel, effective_kernel
 from .lost import (
     ComponentSplit,
     TikhonovCurve,
@@ -37,11 +31,13 @@ from .lost import (
     tikhonov_curve,
 )
 from .metrics import adjoint_dot_test, reconstruction_metrics, relative_residual
+from .pixels import PixelLinks, corresponding_pixels, receptive_field, touching_outputs
 from .question import ArrayComparison, compare_arrays, question_deconv
 from .rank import (
     DENSE_ENTRY_LIMIT,
     RankInfo,
     SingularValues,
+    exact_rank_feasible,
     operator_rank,
     rank_bounds,
     rank_info,
@@ -60,8 +56,10 @@ __all__ = [
     "TikhonovCurve",
     "adjoint_dot_test",
     "compare_arrays",
+    "corresponding_pixels",
     "coverage_map",
     "effective_kernel",
+    "exact_rank_feasible",
     "nullspace_component",
     "operator_rank",
     "question_deconv",

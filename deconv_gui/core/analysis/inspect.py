@@ -1,4 +1,4 @@
-"""Click to inspect: receptive fields, the outputs that touch a pixel, and rows of ``A⁺``."""
+"""Click to inspect: rows of ``A⁺`` ("effective kernels"), dense or matrix-free."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ from ..operator import ConvOperator, as_operator
 from ..reconstruct import pinv_reconstruction
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 from ..solvers.preconditioner import SymbolPreconditioner
+from .pixels import as_pixel
 
-__all__ = [
-    "EFFECTIVE_KERNEL_DENSE_LIMIT",
-    "EffectiveKernel",
-    "PixelLinks",
-    "effective_kernel",
-    "receptive_field",
-    "touching_outputs",
-]
+__all__ = ["EFFECTIVE_KERNEL_DENSE_LIMIT", "EffectiveKernel", "effective_kernel"]
 
 Hyper = int | tuple[int, int]
 
@@ -28,139 +22,11 @@ Hyper = int | tuple[int, int]
 EFFECTIVE_KERNEL_DENSE_LIMIT = 1024
 
 
-class PixelLinks(NamedTuple):
-    """Pixels ``(rows[k], cols[k])``, each linked to the clicked pixel by filter tap ``k``.
-
-    Tap ``k`` is ``(tap_rows[k], tap_cols[k])``.
-
-    For :func:`receptive_field` the pixels are input pixels inside the image (taps that
-    land in the zero padding are left out; ``clipped_taps`` counts them). For
-    :func:`touching_outputs` they are output pixels. In both cases the weight linking
-    the pair is ``weights[tap_rows[k], tap_cols[k], :, :]`` (all channels).
-    """
-
-    rows: np.ndarray
-    cols: np.ndarray
-    tap_rows: np.ndarray
-    tap_cols: np.ndarray
-    clipped_taps: int
-
-
 class EffectiveKernel(NamedTuple):
     """A row of ``A⁺`` as an output-space image, with the solve's report."""
 
     image: np.ndarray
     report: SolverReport
-
-
-def _pixel(value: Any, name: str, shape: tuple[int, int, int]) -> tuple[int, int, int]:
-    """Validate ``(row, col)`` or ``(row, col, channel)`` against ``shape``."""
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise ValueError(
-            f"{name} must be (row, col) or (row, col, channel), got {value!r}"
-        ) from None
-    if len(items) not in (2, 3) or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
-    ):
-        raise ValueError(f"{name} must be (row, col) or (row, col, channel) ints, got {value!r}")
-    pixel = (*(int(v) for v in items), 0)[:3]
-    if not all(0 <= p < s for p, s in zip(pixel, shape, strict=True)):
-        raise ValueError(f"{name} {tuple(items)} is outside the grid of shape {shape}")
-    return pixel
-
-
-def receptive_field(
-    output_pixel: Any,
-    *,
-    input_shape: tuple[int, int, int],
-    filter_shape: tuple[int, ...],
-    stride: Hyper = 1,
-    padding: Hyper = 0,
-    dilation: Hyper = 1,
-) -> PixelLinks:
-    """The input pixels that one output pixel reads (its receptive field).
-
-    Parameters
-    ----------
-    output_pixel : (row, col) or (row, col, channel)
-        A pixel of the ``(H_out, W_out, C_out)`` output; the channel does not change
-        the spatial field (every output channel reads all ``C_in`` input channels).
-    input_shape : tuple of int
-        ``(H, W, C_in)``.
-    filter_shape : tuple of int
-        ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
-    stride, padding, dilation : int or (int, int)
-        As for :func:`conv2d`.
-
-    Returns
-    -------
-    PixelLinks
-        Input ``(row, col)`` positions inside the image, with the filter tap that
-        reads each one (for the filter overlay), in tap order.
-
-    Notes
-    -----
-    Tap :math:`(i, j)` of output :math:`(h, w)` reads input
-    :math:`(s_h h + d_h i - p_h,\\; s_w w + d_w j - p_w)`.
-    """
-    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
-    h, w, _ = _pixel(output_pixel, "output_pixel", geom.output_shape)
-    fh, fw = geom.filter_shape[:2]
-    taps_i, taps_j = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
-    rows = geom.stride[0] * h + geom.dilation[0] * taps_i - geom.padding[0]
-    cols = geom.stride[1] * w + geom.dilation[1] * taps_j - geom.padding[1]
-    inside = (rows >= 0) & (rows < geom.input_shape[0]) & (cols >= 0) & (cols < geom.input_shape[1])
-    return PixelLinks(
-        rows[inside], cols[inside], taps_i[inside], taps_j[inside], int((~inside).sum())
-    )
-
-
-def touching_outputs(
-    input_pixel: Any,
-    *,
-    input_shape: tuple[int, int, int],
-    filter_shape: tuple[int, ...],
-    stride: Hyper = 1,
-    padding: Hyper = 0,
-    dilation: Hyper = 1,
-) -> PixelLinks:
-    """The output pixels whose window reads one input pixel (what ``Aᵀ`` sums there).
-
-    Parameters
-    ----------
-    input_pixel : (row, col) or (row, col, channel)
-        A pixel of the ``(H, W, C_in)`` input.
-    input_shape, filter_shape, stride, padding, dilation
-        As for :func:`receptive_field`.
-
-    Returns
-    -------
-    PixelLinks
-        Output ``(row, col)`` positions (every output channel), with the tap through
-        which each reads the pixel; ``clipped_taps`` is 0. Empty for pixels that the
-        forward pass never reads (the last rows when the stride does not divide the size).
-
-    Notes
-    -----
-    Output :math:`h` reads input row :math:`r` through tap :math:`i` when
-    :math:`s_h h + d_h i - p_h = r`, i.e. :math:`h = (r + p_h - d_h i) / s_h` is an
-    integer in :math:`[0, H_{out})`; the same per column.
-    """
-    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
-    r, c, _ = _pixel(input_pixel, "input_pixel", geom.input_shape)
-    axes = []
-    for axis, coord in ((0, r), (1, c)):
-        taps = np.arange(geom.filter_shape[axis])
-        offset = coord + geom.padding[axis] - geom.dilation[axis] * taps
-        step = geom.stride[axis]
-        ok = (offset >= 0) & (offset % step == 0) & (offset // step < geom.output_shape[axis])
-        axes.append((offset[ok] // step, taps[ok]))
-    (out_rows, taps_i), (out_cols, taps_j) = axes
-    grid_r, grid_c = np.meshgrid(out_rows, out_cols, indexing="ij")
-    tap_r, tap_c = np.meshgrid(taps_i, taps_j, indexing="ij")
-    return PixelLinks(grid_r.ravel(), grid_c.ravel(), tap_r.ravel(), tap_c.ravel(), 0)
 
 
 def effective_kernel(
@@ -252,7 +118,7 @@ def effective_kernel(
         raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
     op = as_operator(weights, input_shape, stride, padding, dilation)
     geom = op.geometry
-    r, c, ch = _pixel(pixel, "pixel", geom.input_shape)
+    r, c, ch = as_pixel(pixel, "pixel", geom.input_shape)
     index = (r * geom.input_shape[1] + c) * geom.input_shape[2] + ch
     dense = method == "dense" or (
         method == "auto" and geom.n_unknowns <= EFFECTIVE_KERNEL_DENSE_LIMIT

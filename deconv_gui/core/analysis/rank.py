@@ -20,6 +20,7 @@ __all__ = [
     "DENSE_ENTRY_LIMIT",
     "RankInfo",
     "SingularValues",
+    "exact_rank_feasible",
     "operator_rank",
     "rank_bounds",
     "rank_info",
@@ -105,9 +106,23 @@ def rank_bounds(geometry: ConvGeometry) -> RankInfo:
     return RankInfo(None, None, min(m, n), geometry.min_nullity, False, m, n)
 
 
-def _dense_allowed(geom: ConvGeometry) -> bool:
-    n = geom.n_unknowns
-    return n <= DENSE_COLUMN_LIMIT and n * geom.n_equations <= DENSE_ENTRY_LIMIT
+def exact_rank_feasible(geometry: ConvGeometry) -> bool:
+    """Whether :func:`rank_info` and :func:`singular_values` can be exact for ``geometry``.
+
+    True when the dense matrix is small enough for an SVD: at most
+    ``DENSE_COLUMN_LIMIT`` columns and ``DENSE_ENTRY_LIMIT`` entries. When False, only
+    :func:`rank_bounds` is known (cheaply, at once).
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry, exact_rank_feasible
+    >>> exact_rank_feasible(ConvGeometry((7, 7, 3), (3, 3, 3), stride=2))
+    True
+    >>> exact_rank_feasible(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2))
+    False
+    """
+    n = geometry.n_unknowns
+    return n <= DENSE_COLUMN_LIMIT and n * geometry.n_equations <= DENSE_ENTRY_LIMIT
 
 
 def _too_large_message(geom: ConvGeometry, what: str) -> str:
@@ -186,7 +201,7 @@ def operator_rank(
     limit the SVD takes tens of seconds: call it from a worker thread.
     """
     op = as_operator(weights, input_shape, stride, padding, dilation)
-    if not _dense_allowed(op.geometry):
+    if not exact_rank_feasible(op.geometry):
         raise ValueError(_too_large_message(op.geometry, "an exact rank"))
     return _numerical_rank(_exact_singular_values(op), op.geometry)
 
@@ -215,7 +230,7 @@ def rank_info(
     op = as_operator(weights, input_shape, stride, padding, dilation)
     geom = op.geometry
     bounds = rank_bounds(geom)
-    if not _dense_allowed(geom):
+    if not exact_rank_feasible(geom):
         return bounds
     rank = _numerical_rank(_exact_singular_values(op), geom)
     return bounds._replace(rank=rank, nullity=geom.n_unknowns - rank, exact=True)
@@ -271,8 +286,8 @@ def singular_values(
         raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
     op = as_operator(weights, input_shape, stride, padding, dilation)
     geom = op.geometry
-    if method == "exact" or (method == "auto" and _dense_allowed(geom)):
-        if not _dense_allowed(geom):
+    if method == "exact" or (method == "auto" and exact_rank_feasible(geom)):
+        if not exact_rank_feasible(geom):
             raise ValueError(_too_large_message(geom, "an exact SVD"))
         return SingularValues(_exact_singular_values(op), True)
     return SingularValues(_symbol_singular_values(geom, op.weights), False)

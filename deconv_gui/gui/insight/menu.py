@@ -12,18 +12,12 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ...core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT, Result, rank_bounds, rank_info
+from ...core import Result, exact_rank_feasible, rank_bounds, rank_info
 from ...core.pipeline import INSIGHT_METHODS
 from .inspector import InspectDock, Inspector
 from .jobs import JobRunner
 
 __all__ = ["Insight", "install_insight"]
-
-
-def _rank_is_cheap_to_bound(result: Result) -> bool:
-    geom = result.geometry
-    n = geom.n_unknowns
-    return n > DENSE_COLUMN_LIMIT or n * geom.n_equations > DENSE_ENTRY_LIMIT
 
 
 class Insight(QtCore.QObject):
@@ -121,7 +115,7 @@ class Insight(QtCore.QObject):
     def _on_result(self, result: Result) -> None:
         if self.inspector.selection is not None:
             self.inspector.inspect(*self.inspector.selection)
-        if _rank_is_cheap_to_bound(result):
+        if not exact_rank_feasible(result.geometry):
             self.rank_jobs.cancel()
             self._show_rank(rank_bounds(result.geometry).describe(), result)
             return

@@ -5,66 +5,18 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ...core import Result
+from ...core import Result, corresponding_pixels
 from ...view.display import fmt
 
 __all__ = [
     "ADJOINT_TOLERANCE",
     "MetricsStrip",
     "adjoint_badge",
-    "corresponding_pixels",
     "format_readout",
     "metrics_rows",
 ]
 
 _SHORT = {"transposed": "Aᵀ", "normalized_transposed": "Aᵀ⊘Aᵀ1", "pinv": "A⁺"}
-
-
-def corresponding_pixels(
-    result: Result, panel: str, row: int, col: int
-) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The input pixel and the forward-output pixel that correspond to a hovered pixel.
-
-    Parameters
-    ----------
-    result : Result
-        The result on display.
-    panel : str
-        The hovered panel; ``"forward"`` means ``(row, col)`` indexes ``y``.
-    row, col : int
-        The hovered pixel in that panel.
-
-    Returns
-    -------
-    (int, int), (int, int)
-        ``(row, col)`` in the image and ``(row, col)`` in ``y``.
-
-    Notes
-    -----
-    Output pixel ``o`` reads input rows ``o s − p + d k`` for ``k = 0 … f − 1``; its
-    receptive field's centre is ``o s − p + d (f − 1) / 2``. An input pixel maps to
-    the output pixel whose centre is nearest, clipped to the output.
-    """
-    geom = result.geometry
-    (h, w, _), (h_out, w_out, _) = geom.input_shape, geom.output_shape
-    fh, fw = geom.filter_shape[:2]
-    centre = [
-        geom.dilation[0] * (fh - 1) / 2 - geom.padding[0],
-        geom.dilation[1] * (fw - 1) / 2 - geom.padding[1],
-    ]
-    if panel == "forward":
-        out = (row, col)
-        pixel = (
-            int(np.clip(round(row * geom.stride[0] + centre[0]), 0, h - 1)),
-            int(np.clip(round(col * geom.stride[1] + centre[1]), 0, w - 1)),
-        )
-    else:
-        pixel = (row, col)
-        out = (
-            int(np.clip(round((row - centre[0]) / geom.stride[0]), 0, h_out - 1)),
-            int(np.clip(round((col - centre[1]) / geom.stride[1]), 0, w_out - 1)),
-        )
-    return pixel, out
 
 
 def _values(array: np.ndarray) -> str:
@@ -82,7 +34,9 @@ def format_readout(result: Result, panel: str, row: int, col: int, channel: int 
     forward output. With several output channels, ``y`` shows up to four of them, else
     only ``channel``.
     """
-    (r, c), (o_r, o_c) = corresponding_pixels(result, panel, row, col)
+    (r, c), (o_r, o_c) = corresponding_pixels(
+        result.geometry, row, col, in_output=panel == "forward"
+    )
     y_values = result.forward_output[o_r, o_c]
     if y_values.size > 4:
         y_text = f"y[{o_r},{o_c},{channel}] = {fmt(y_values[channel])}"
