@@ -164,9 +164,9 @@ def run(window: MainWindow, methods: tuple[str, ...], count: int, beat: Heartbea
         image_set[panel.graphics] = time.perf_counter()
 
     arrived: list[float] = []
-    window.runner.resultReady.disconnect(window._on_result)
+    window.runner.resultReady.disconnect(window.live.on_result)
     window.runner.resultReady.connect(lambda *_: arrived.append(time.perf_counter()))
-    window.runner.resultReady.connect(window._on_result)
+    window.runner.resultReady.connect(window.live.on_result)
     ImagePanel.show_array = show_array
     latencies, draw_times = [], []
     with PaintLog() as log:
@@ -194,7 +194,7 @@ def wait_for_result(window: MainWindow, timeout_ms: int = 60_000) -> None:
     loop = QtCore.QEventLoop()
     window.resultShown.connect(loop.quit)
     QtCore.QTimer.singleShot(timeout_ms, loop.quit)
-    if window.runner.busy or window._debounce.isActive():
+    if window.runner.busy or window.live.pending:
         loop.exec_()
     window.resultShown.disconnect(loop.quit)
 

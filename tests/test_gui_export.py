@@ -32,7 +32,7 @@ ALL_FILES = 4 * 3 + 3  # four panels × (npy, tif, png) + figure.png + figure.sv
 
 def _idle(qtbot, win):
     qtbot.waitUntil(
-        lambda: win.result is not None and not win._debounce.isActive() and not win.runner.busy,
+        lambda: win.result is not None and not win.live.pending and not win.runner.busy,
         timeout=TIMEOUT,
     )
 
@@ -88,7 +88,7 @@ def test_export_round_trip_from_the_window(window, tmp_path):
         np.testing.assert_array_equal(tifffile.imread(out / f"{name}.tif"), array)
         png = _read_png(out / f"{name}.png")
         assert png.shape[:2] == array.shape[:2]
-        panel = window_panel(window, name)
+        panel = window_panel(window.panels, name)
         np.testing.assert_array_equal(png[:, :, :3], displayed_pixels(panel))
     # independent reference for "as displayed": the RGB input with its levels is
     # clip((x − low) / (high − low)) · 255; pyqtgraph rounds its own way (±1 level)
@@ -232,7 +232,7 @@ def test_session_with_an_image_file_and_drag_and_drop(qtbot, make_window, tmp_pa
     second = make_window("second")
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(saved))])
-    assert second._load_mime(mime, "dropped file") is True  # what a drop does
+    assert second.images.load_mime(mime, "dropped file") is True  # what a drop does
     _idle(qtbot, second)
     assert second.current_params() == first.current_params()
     assert second.result.image.shape == (30, 20, 1)

@@ -30,7 +30,7 @@ def _idle(qtbot, win):
     ins = win.insight
     qtbot.waitUntil(
         lambda: (
-            not win._debounce.isActive()
+            not win.live.pending
             and not win.runner.busy
             and not ins.rank_jobs.busy
             and not ins.inspector.jobs.busy

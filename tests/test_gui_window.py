@@ -39,7 +39,7 @@ def window(qtbot, tmp_path):
 
 
 def wait_idle(qtbot, win):
-    qtbot.waitUntil(lambda: not win._debounce.isActive() and not win.runner.busy, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not win.live.pending and not win.runner.busy, timeout=TIMEOUT)
 
 
 def test_default_window_shows_four_panels_with_the_right_shapes(window):

@@ -2,23 +2,25 @@
 
 All the writing (atomic, all or nothing, refusing existing files) happens in
 :func:`deconv_gui.io.export.export_result`; here we only collect the displayed pixels,
-the comparison figure and the display options, and turn errors into messages.
+the comparison figure and the display options, and turn errors into messages. The
+functions read the :class:`~deconv_gui.gui.state.AppState` (result, image, settings)
+and the :class:`~deconv_gui.gui.panels.grid.PanelGrid` (what is displayed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PyQt5 import QtWidgets
 
 from ...io.export import EXPORT_FORMATS, ExistingFilesError, export_result, panel_arrays
+from ..dialogs.export import ExportDialog
 from ..panels.capture import comparison_figure, displayed_pixels, panel_levels
+from ..panels.grid import ImagePanel, PanelGrid
+from ..state import AppState
 from ..support import settings as stored
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
 
 __all__ = [
     "EXPORT_TO_PANEL",
@@ -26,6 +28,8 @@ __all__ = [
     "available_panels",
     "display_options",
     "export_to",
+    "export_with_dialog",
+    "make_export_dialog",
     "window_panel",
 ]
 
@@ -33,33 +37,33 @@ __all__ = [
 EXPORT_TO_PANEL: dict[str, str] = {"forward_output": "forward"}
 
 
-def window_panel(window: MainWindow, name: str):
+def window_panel(panels: PanelGrid, name: str) -> ImagePanel | None:
     """The window's :class:`~deconv_gui.gui.panels.grid.ImagePanel` for export panel ``name``.
 
     None when the window has no such panel (its PNG is then rendered with default
     levels by :func:`~deconv_gui.io.render.render_array`).
     """
     gui_name = EXPORT_TO_PANEL.get(name, name)
-    return window.panels.panels.get(gui_name)
+    return panels.panels.get(gui_name)
 
 
-def available_panels(window: MainWindow) -> list[tuple[str, str]]:
+def available_panels(state: AppState, panels: PanelGrid) -> list[tuple[str, str]]:
     """``(export name, title)`` of every panel the current result has."""
-    if window.result is None:
+    if state.result is None:
         return []
     out = []
-    for name in panel_arrays(window.result):
-        panel = window_panel(window, name)
+    for name in panel_arrays(state.result):
+        panel = window_panel(panels, name)
         out.append((name, name if panel is None else panel.title_text))
     return out
 
 
-def display_options(window: MainWindow, names: Iterable[str] | None = None) -> dict[str, Any]:
+def display_options(panels: PanelGrid, names: Iterable[str] | None = None) -> dict[str, Any]:
     """How the panels are drawn: scaling, shared levels, layout, and per panel levels/colormap.
 
     Recorded under ``extra`` in ``params.json`` (and in sessions, without the levels).
     """
-    grid = window.panels
+    grid = panels
     out: dict[str, Any] = {
         "scaling": grid.scaling,
         "shared_levels": bool(grid.shared_levels),
@@ -67,26 +71,26 @@ def display_options(window: MainWindow, names: Iterable[str] | None = None) -> d
         "forward_channel": int(grid.forward_channel),
     }
     if names is not None:
-        panels = {}
+        shown = {}
         for name in names:
-            panel = window_panel(window, name)
+            panel = window_panel(grid, name)
             if panel is None:
                 continue
             spec = panel.spec
-            panels[name] = {
+            shown[name] = {
                 "levels": panel_levels(panel),
                 "colormap": None if spec is None else spec.colormap,
                 "note": "" if spec is None else spec.note,
             }
-        out["panels"] = panels
+        out["panels"] = shown
     return out
 
 
-def ask_overwrite(window: MainWindow, paths: list[Path]) -> bool:
+def ask_overwrite(parent: QtWidgets.QWidget | None, paths: list[Path]) -> bool:
     """Ask "Overwrite N files?" listing (the first few of) them; True on Yes."""
     shown = "\n".join(p.name for p in paths[:12]) + ("\n…" if len(paths) > 12 else "")
     answer = QtWidgets.QMessageBox.question(
-        window,
+        parent,
         "Overwrite files?",
         f"Overwrite {len(paths)} file{'s' if len(paths) != 1 else ''} in "
         f"{paths[0].parent}?\n\n{shown}",
@@ -97,28 +101,52 @@ def ask_overwrite(window: MainWindow, paths: list[Path]) -> bool:
 
 
 def export_to(
-    window: MainWindow,
+    state: AppState,
+    panels: PanelGrid,
     folder: str | Path,
     *,
-    panels: Iterable[str] | None = None,
+    names: Iterable[str] | None = None,
     formats: Iterable[str] = EXPORT_FORMATS,
     figure: bool = True,
     overwrite: bool = False,
+    parent: QtWidgets.QWidget | None = None,
 ) -> list[Path] | None:
-    """Export the current result into ``folder``; see :meth:`MainWindow.export_to`."""
-    result = window.result
+    """Write the current result into ``folder``; the files written, or None (message shown).
+
+    Parameters
+    ----------
+    state : AppState
+        The result, the image and the settings; messages go through it.
+    panels : PanelGrid
+        What the window shows (the PNGs are the panels as displayed).
+    folder : str or Path
+        An existing, writable folder.
+    names : iterable of str, optional
+        Export panel names (default: every panel of the result), see
+        :data:`~deconv_gui.io.export.PANELS`.
+    formats : iterable of str
+        Among ``"npy"``, ``"tif"`` and ``"png"`` (the PNG is the panel as displayed).
+    figure : bool
+        Also write ``figure.png`` and ``figure.svg`` (the panels side by side).
+    overwrite : bool
+        Replace existing files without asking. Otherwise existing files lead to an
+        "Overwrite N files?" question, and nothing is written on No.
+    parent : QWidget, optional
+        The parent of the "Overwrite?" question.
+    """
+    result = state.result
     if result is None:
-        window.show_message("Nothing to export yet: wait until the panels show a result.")
+        state.notify("Nothing to export yet: wait until the panels show a result.")
         return None
-    names = list(panel_arrays(result)) if panels is None else list(panels)
+    names = list(panel_arrays(result)) if names is None else list(names)
     formats = tuple(formats)
     if not names:
-        window.show_message("Choose at least one panel to export.")
+        state.notify("Choose at least one panel to export.")
         return None
     try:
         displayed, pictures = {}, []
         for name in names:
-            panel = window_panel(window, name)
+            panel = window_panel(panels, name)
             pixels = None if panel is None else displayed_pixels(panel)
             if pixels is not None:
                 displayed[name] = pixels
@@ -127,23 +155,58 @@ def export_to(
         figures = comparison_figure(pictures) if figure and pictures else None
         options = dict(
             displayed=displayed,
-            image_source=window.loaded,
+            image_source=state.image,
             panels=names,
             formats=formats,
             figures=figures,
-            extra={"display": display_options(window, names)},
+            extra={"display": display_options(panels, names)},
         )
         try:
             written = export_result(result, folder, overwrite=overwrite, **options)
         except ExistingFilesError as exc:
-            if overwrite or not ask_overwrite(window, exc.paths):
-                window.show_message("Export cancelled: no file was written.", error=False)
+            if overwrite or not ask_overwrite(parent, exc.paths):
+                state.notify("Export cancelled: no file was written.", error=False)
                 return None
             written = export_result(result, folder, overwrite=True, **options)
     except ValueError as exc:
-        window.show_message(f"Export failed, nothing was written: {exc}")
+        state.notify(f"Export failed, nothing was written: {exc}")
         return None
-    stored.set_folder_for(window.settings, "export", str(Path(folder).resolve()))
-    window.show_message(f"Exported {len(written)} files to {Path(folder).resolve()}", error=False)
-    window.offer_open_folder(Path(folder).resolve())
+    stored.set_folder_for(state.settings, "export", str(Path(folder).resolve()))
+    state.notify(f"Exported {len(written)} files to {Path(folder).resolve()}", error=False)
+    state.announce_export(Path(folder).resolve())
     return written
+
+
+def make_export_dialog(
+    state: AppState, panels: PanelGrid, parent: QtWidgets.QWidget | None = None
+) -> ExportDialog:
+    """The export dialog, filled with the current panels and the remembered choices."""
+    return ExportDialog(
+        stored.folder_for(state.settings, "export"),
+        available_panels(state, panels),
+        stored.export_choices(state.settings),
+        parent=parent,
+    )
+
+
+def export_with_dialog(
+    state: AppState, panels: PanelGrid, parent: QtWidgets.QWidget | None = None
+) -> list[Path] | None:
+    """File → Export…: ask where and what (:class:`ExportDialog`), then :func:`export_to`."""
+    if state.result is None:
+        state.notify("Nothing to export yet: wait until the panels show a result.")
+        return None
+    dialog = make_export_dialog(state, panels, parent)
+    if dialog.exec_() != QtWidgets.QDialog.Accepted:
+        return None
+    choices = dialog.choices()
+    stored.set_export_choices(state.settings, choices.to_settings())
+    return export_to(
+        state,
+        panels,
+        choices.folder,
+        names=choices.panels,
+        formats=choices.formats,
+        figure=choices.figure,
+        parent=parent,
+    )

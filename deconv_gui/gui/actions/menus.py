@@ -1,18 +1,42 @@
-"""Menus, shortcuts and the toolbar of the main window."""
+"""Menus, shortcuts and the toolbar of the main window.
+
+:func:`build_menus` gets the window (a ``QMainWindow``: its menu bar and toolbar) and a
+:class:`MenuHandlers` with the callbacks the actions trigger, so it never imports the
+window's class.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PyQt5 import QtGui, QtWidgets
 
+from ... import __version__
 from ...io import SAMPLES
 
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
+__all__ = ["MenuHandlers", "WindowActions", "build_menus", "show_about"]
 
-__all__ = ["WindowActions", "build_menus"]
+
+@dataclass(frozen=True)
+class MenuHandlers:
+    """What the menu and toolbar actions do (each a callable of the window)."""
+
+    open_image: Callable[[], object]
+    paste_image: Callable[[], object]
+    export: Callable[[], object]
+    save_session: Callable[[], object]
+    open_session: Callable[[], object]
+    copy_as_code: Callable[[], object]
+    fit_view: Callable[[], object]
+    set_layout_mode: Callable[[str], object]
+    set_shared_levels: Callable[[bool], object]
+    set_scaling: Callable[[str], object]
+    about: Callable[[], object]
+    fill_recent_menu: Callable[[QtWidgets.QMenu], object]
+    load_sample: Callable[[str], object]
+    #: extra actions at the end of the View menu (e.g. the controls dock's toggle)
+    view_toggles: tuple[QtWidgets.QAction, ...] = ()
 
 
 @dataclass
@@ -55,39 +79,39 @@ def _action(
     return action
 
 
-def build_menus(window: MainWindow) -> WindowActions:
+def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> WindowActions:
     """Create the File, Edit, View and Help menus and the toolbar of ``window``."""
     keys = QtGui.QKeySequence
     a_open = _action(
         window,
         "&Open image…",
         "Open a PNG, JPEG, TIFF, BMP or .npy image",
-        window.open_dialog,
+        handlers.open_image,
         keys.Open,
     )
     a_paste = _action(
-        window, "&Paste image", "Use the image on the clipboard", window.paste_image, keys.Paste
+        window, "&Paste image", "Use the image on the clipboard", handlers.paste_image, keys.Paste
     )
     a_export = _action(
         window,
         "&Export…",
         "Write the panels (PNG as displayed, .npy, 32-bit TIFF), a comparison figure and "
         "params.json into a folder (Ctrl+E)",
-        window.export,
+        handlers.export,
         "Ctrl+E",
     )
     a_save_session = _action(
         window,
         "&Save session…",
         "Save the image source, filter, geometry, options and view to a .deconv.json file (Ctrl+S)",
-        window.save_session_dialog,
+        handlers.save_session,
         keys.Save,
     )
     a_open_session = _action(
         window,
         "Open sess&ion…",
         "Restore a .deconv.json session: image, filter, geometry, options and view (Ctrl+Shift+O)",
-        window.open_session_dialog,
+        handlers.open_session,
         "Ctrl+Shift+O",
     )
     a_code = _action(
@@ -95,14 +119,14 @@ def build_menus(window: MainWindow) -> WindowActions:
         "Copy as &code…",
         "Show NumPy, deconv_gui and PyTorch scripts that reproduce the forward output and "
         "the transposed reconstruction (Ctrl+Shift+C)",
-        window.copy_as_code,
+        handlers.copy_as_code,
         "Ctrl+Shift+C",
     )
     a_export.setIconText("Export")
     a_code.setIconText("Copy as code")
     a_quit = _action(window, "&Quit", "Quit the application", window.close, "Ctrl+Q")
     a_fit = _action(
-        window, "&Fit view", "Zoom every panel to show the whole image", window.fit_view, "F"
+        window, "&Fit view", "Zoom every panel to show the whole image", handlers.fit_view, "F"
     )
     a_grid = _action(
         window,
@@ -115,13 +139,13 @@ def build_menus(window: MainWindow) -> WindowActions:
     for action in (a_grid, a_row):
         layout_group.addAction(action)
     a_grid.setChecked(True)
-    a_grid.toggled.connect(lambda on: on and window.set_layout_mode("grid"))
-    a_row.toggled.connect(lambda on: on and window.set_layout_mode("row"))
+    a_grid.toggled.connect(lambda on: on and handlers.set_layout_mode("grid"))
+    a_row.toggled.connect(lambda on: on and handlers.set_layout_mode("row"))
     a_shared = _action(
         window,
         "&Shared levels",
         "Draw every image-sized panel with the input's levels, and move them together",
-        window.set_shared_levels,
+        handlers.set_shared_levels,
         checkable=True,
     )
     a_clip = _action(
@@ -140,9 +164,9 @@ def build_menus(window: MainWindow) -> WindowActions:
     for action in (a_clip, a_auto):
         scaling_group.addAction(action)
     a_clip.setChecked(True)
-    a_clip.toggled.connect(lambda on: on and window.set_scaling("clip"))
-    a_auto.toggled.connect(lambda on: on and window.set_scaling("auto"))
-    a_about = _action(window, "&About", "Version and what this application shows", window.about)
+    a_clip.toggled.connect(lambda on: on and handlers.set_scaling("clip"))
+    a_auto.toggled.connect(lambda on: on and handlers.set_scaling("auto"))
+    a_about = _action(window, "&About", "Version and what this application shows", handlers.about)
 
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -150,11 +174,11 @@ def build_menus(window: MainWindow) -> WindowActions:
     file_menu.addAction(a_paste)
     recent = file_menu.addMenu("Open &recent")
     recent.setToolTipsVisible(True)
-    recent.aboutToShow.connect(window.fill_recent_menu)
+    recent.aboutToShow.connect(lambda: handlers.fill_recent_menu(recent))
     samples = file_menu.addMenu("&Samples")
     for name in SAMPLES:
         action = samples.addAction(name)
-        action.triggered.connect(lambda _=False, n=name: window.load_sample(n))
+        action.triggered.connect(lambda _=False, n=name: handlers.load_sample(n))
     file_menu.addSeparator()
     file_menu.addAction(a_open_session)
     file_menu.addAction(a_save_session)
@@ -177,7 +201,8 @@ def build_menus(window: MainWindow) -> WindowActions:
     view_menu.addAction(a_clip)
     view_menu.addAction(a_auto)
     view_menu.addSeparator()
-    view_menu.addAction(window.controls_dock.toggleViewAction())
+    for toggle in handlers.view_toggles:
+        view_menu.addAction(toggle)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(a_about)
@@ -218,4 +243,18 @@ def build_menus(window: MainWindow) -> WindowActions:
         save_session=a_save_session,
         open_session=a_open_session,
         copy_code=a_code,
+    )
+
+
+def show_about(parent: QtWidgets.QWidget | None) -> None:
+    """Help → About."""
+    QtWidgets.QMessageBox.about(
+        parent,
+        "About Deconvolution Explorer",
+        f"<h3>Deconvolution Explorer {__version__}</h3>"
+        "<p>Shows, side by side, the forward output <i>y = A x + b</i> of a strided "
+        "convolution, the transposed reconstruction <i>Aᵀ(y − b)</i> (what "
+        "'deconvolution' layers compute: the adjoint, not an inverse) and the "
+        "pseudo-inverse <i>A⁺(y − b)</i> (the minimum-norm image that reproduces "
+        "<i>y</i> exactly).</p><p>Samples: " + ", ".join(SAMPLES) + "</p>",
     )

@@ -3,83 +3,122 @@
 The file format (versioned JSON, never pickle) lives in :mod:`deconv_gui.io.session`;
 here we gather the widgets' values and put them back. Opening is careful: a corrupt or
 newer file changes nothing; a missing image is reported and the filter, geometry and
-options are still applied to the current image.
+options are still applied to the current image. The functions read the
+:class:`~deconv_gui.gui.state.AppState` and reach the widgets through a
+:class:`SessionForm`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from PyQt5 import QtWidgets
 
 from ...core import Params
-from ...io.session import Session, load_session, save_session
-from ..controls.filter_editor import CUSTOM
+from ...io.session import SESSION_SUFFIX, Session, load_session, save_session
+from ..controls.filter_editor import CUSTOM, FilterEditor
+from ..controls.geometry import GeometryEditor
+from ..controls.image import ImageControls
+from ..controls.recon_options import ReconOptions
+from ..panels.grid import PanelGrid
+from ..state import AppState
 from ..support import settings as stored
 from .export import display_options
+from .image import ImageActions
+from .menus import WindowActions
 
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
-
-__all__ = ["apply_params", "open_session_from", "save_session_to"]
-
-
-def _image_source(window: MainWindow) -> tuple[str, str]:
-    """``(kind, source)``: kind is "sample", "file" or "array" (pasted or dropped pixels)."""
-    kind, value = window._origin
-    if kind == "sample":
-        return "sample", str(value)
-    if kind == "file":
-        return "file", str(Path(str(value)).resolve())
-    source = window.loaded.source if window.loaded is not None else ""
-    return "array", source
+__all__ = [
+    "SESSION_FILTER",
+    "SessionForm",
+    "apply_params",
+    "open_session_dialog",
+    "open_session_from",
+    "save_session_dialog",
+    "save_session_to",
+]
 
 
-def save_session_to(window: MainWindow, path: str | Path) -> Path | None:
+@dataclass(frozen=True)
+class SessionForm:
+    """The widgets a session is read from and written to, and how to recompute.
+
+    Attributes
+    ----------
+    state : AppState
+        Image, result, settings and messages.
+    read_params : callable
+        The widgets' values as :class:`~deconv_gui.core.Params` (ValueError if invalid).
+    apply_params : callable
+        Shows ``(params, preset)`` in the widgets (ValueError if a widget cannot).
+    compute_now : callable
+        Start the computation of the current settings.
+    images : ImageActions
+        Loads the session's image.
+    """
+
+    state: AppState
+    read_params: Callable[[], Params]
+    apply_params: Callable[[Params, str], None]
+    compute_now: Callable[[], object]
+    images: ImageActions
+    image_controls: ImageControls
+    filter_editor: FilterEditor
+    geometry_editor: GeometryEditor
+    recon_options: ReconOptions
+    panels: PanelGrid
+    actions: WindowActions
+
+
+def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
     """Write the window's set-up to ``path``; returns the file written, or None (message shown).
 
     Pasted or dropped images cannot be restored from a session (only their source
     name, shape and conversion note are stored); the message says so.
     """
+    state = form.state
     try:
-        params = window.current_params()
+        params = form.read_params()
     except ValueError as exc:
-        window.show_message(f"Could not save the session: the settings are invalid: {exc}")
+        state.notify(f"Could not save the session: the settings are invalid: {exc}")
         return None
-    kind, source = _image_source(window)
-    loaded = window.loaded
+    kind, source = state.image_source
+    loaded = state.image
     extra: dict[str, Any] = {
         "image_kind": kind,
         "image_shape": None if loaded is None else list(loaded.pixels.shape),
         "image_note": "" if loaded is None else loaded.note,
-        "filter_preset": window.filter_editor.preset(),
-        "filter_seed": int(window.filter_editor.seed()),
-        "display": display_options(window),
+        "filter_preset": form.filter_editor.preset(),
+        "filter_seed": int(form.filter_editor.seed()),
+        "display": display_options(form.panels),
     }
     try:
         written = save_session(
             path,
             params,
             image_source=source,
-            work_size=window.image_controls.work_size(),
+            work_size=form.image_controls.work_size(),
             extra=extra,
         )
     except ValueError as exc:
-        window.show_message(f"Could not save the session: {exc}")
+        state.notify(f"Could not save the session: {exc}")
         return None
-    stored.set_folder_for(window.settings, "session", str(written.resolve().parent))
+    stored.set_folder_for(state.settings, "session", str(written.resolve().parent))
     if kind == "array":
-        window.show_message(
+        state.notify(
             f"Saved the session to {written}. The {source or 'pasted'} image itself cannot "
             "be stored in a session: opening it restores the filter, geometry and options "
             "on the image shown then (export the input as .npy to keep it).",
             error=False,
         )
     else:
-        window.show_message(f"Saved the session to {written}", error=False)
+        state.notify(f"Saved the session to {written}", error=False)
     return written
 
 
-def apply_params(window: MainWindow, params: Params, preset: str = CUSTOM) -> None:
+def apply_params(form: SessionForm, params: Params, preset: str = CUSTOM) -> None:
     """Show ``params`` in the filter, geometry and reconstruction widgets.
 
     Raises
@@ -87,13 +126,13 @@ def apply_params(window: MainWindow, params: Params, preset: str = CUSTOM) -> No
     ValueError
         When a widget cannot show a value (e.g. a filter larger than 7×7).
     """
-    window.apply_params(params, preset)
+    form.apply_params(params, preset)
 
 
-def _apply_display(window: MainWindow, display: Any) -> None:
+def _apply_display(form: SessionForm, display: Any) -> None:
     if not isinstance(display, dict):
         return
-    actions = window.actions
+    actions = form.actions
     if display.get("layout") in ("grid", "row"):
         (actions.layout_row if display["layout"] == "row" else actions.layout_grid).setChecked(True)
     if isinstance(display.get("shared_levels"), bool):
@@ -104,7 +143,7 @@ def _apply_display(window: MainWindow, display: Any) -> None:
         )
 
 
-def _restore_image(window: MainWindow, session: Session) -> str | None:
+def _restore_image(form: SessionForm, session: Session) -> str | None:
     """Load the session's image; returns why it could not be (None when it was)."""
     if not session.is_sample and session.image_missing:
         if session.extra.get("image_kind") == "array":
@@ -113,20 +152,20 @@ def _restore_image(window: MainWindow, session: Session) -> str | None:
                 "is not stored in session files"
             )
         return session.image_problem() or f"its image file is missing: {session.image_source}"
-    controls = window.image_controls
+    controls = form.image_controls
     previous_size = controls.work_size()
     controls.set_work_size(session.work_size)
     if session.is_sample:
-        ok = window.load_sample(session.image_source)
+        ok = form.images.load_sample(session.image_source)
     else:
-        ok = window.load_path(session.image_path)
+        ok = form.images.load_path(session.image_path)
     if not ok:
         controls.set_work_size(previous_size)
-        return f"its image could not be loaded ({window.last_message})"
+        return f"its image could not be loaded ({form.state.last_message})"
     return None
 
 
-def open_session_from(window: MainWindow, path: str | Path) -> bool:
+def open_session_from(form: SessionForm, path: str | Path) -> bool:
     """Restore a session file; True when everything, image included, was restored.
 
     A file that cannot be read (missing, corrupt, not a session, newer schema) shows a
@@ -134,49 +173,70 @@ def open_session_from(window: MainWindow, path: str | Path) -> bool:
     why, and the filter, geometry and options are applied to the current image (the
     filter is adapted to its channels when they differ).
     """
+    state = form.state
     try:
         session = load_session(path)
     except ValueError as exc:
-        window.show_message(f"Could not open the session (nothing changed): {exc}")
+        state.notify(f"Could not open the session (nothing changed): {exc}")
         return False
     try:
-        before: Params | None = window.current_params()
+        before: Params | None = form.read_params()
     except ValueError:
         before = None
-    before_preset = window.filter_editor.preset()
-    image_problem = _restore_image(window, session)
+    before_preset = form.filter_editor.preset()
+    image_problem = _restore_image(form, session)
     changed_note = None
     if image_problem is None and not session.is_sample:
         changed_note = session.image_problem()  # the file changed since the session was saved
     preset = session.extra.get("filter_preset", CUSTOM)
     try:
-        apply_params(window, session.params, preset if isinstance(preset, str) else CUSTOM)
+        apply_params(form, session.params, preset if isinstance(preset, str) else CUSTOM)
     except ValueError as exc:
         if before is not None:
-            apply_params(window, before, before_preset)
-        window.show_message(f"Could not apply the session {Path(path).name}: {exc}")
+            apply_params(form, before, before_preset)
+        state.notify(f"Could not apply the session {Path(path).name}: {exc}")
         return False
     adapted = ""
-    if window.loaded is not None:
-        channels = window.loaded.pixels.shape[2]
+    if state.image is not None:
+        channels = state.image.pixels.shape[2]
         if session.params.weights.shape[2] != channels:
-            window.filter_editor.set_in_channels(channels)
+            form.filter_editor.set_in_channels(channels)
             adapted = (
                 f" The filter was adapted from {session.params.weights.shape[2]} to "
                 f"{channels} input channel{'s' if channels != 1 else ''}."
             )
-    _apply_display(window, session.extra.get("display"))
-    stored.set_folder_for(window.settings, "session", str(Path(path).resolve().parent))
-    window.compute_now()
+    _apply_display(form, session.extra.get("display"))
+    stored.set_folder_for(state.settings, "session", str(Path(path).resolve().parent))
+    form.compute_now()
     name = Path(path).name
     if image_problem is not None:
-        window.show_message(
+        state.notify(
             f"Session {name}: {image_problem}. The filter, geometry and options were "
             f"restored on the current image.{adapted}"
         )
         return False
     if changed_note:
-        window.show_message(f"Opened session {name}, but {changed_note}.", error=False)
+        state.notify(f"Opened session {name}, but {changed_note}.", error=False)
     else:
-        window.show_message(f"Opened session {name}.", error=False)
+        state.notify(f"Opened session {name}.", error=False)
     return True
+
+
+SESSION_FILTER = f"Deconvolution sessions (*{SESSION_SUFFIX});;JSON files (*.json);;All files (*)"
+
+
+def save_session_dialog(form: SessionForm, parent: QtWidgets.QWidget | None) -> Path | None:
+    """File → Save Session…: pick a ``*.deconv.json`` file, then :func:`save_session_to`."""
+    settings = form.state.settings
+    start = Path(stored.folder_for(settings, "session")) / f"session{SESSION_SUFFIX}"
+    path, _ = QtWidgets.QFileDialog.getSaveFileName(
+        parent, "Save session", str(start), SESSION_FILTER
+    )
+    return save_session_to(form, path) if path else None
+
+
+def open_session_dialog(form: SessionForm, parent: QtWidgets.QWidget | None) -> bool:
+    """File → Open Session…: pick a ``*.deconv.json`` file, then :func:`open_session_from`."""
+    start = stored.folder_for(form.state.settings, "session")
+    path, _ = QtWidgets.QFileDialog.getOpenFileName(parent, "Open session", start, SESSION_FILTER)
+    return open_session_from(form, path) if path else False

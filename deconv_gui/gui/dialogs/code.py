@@ -7,7 +7,7 @@ and can save the input image as the ``.npy`` file the scripts load.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,8 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from ...core import Params
 from ...io.session import atomic_write_bytes
 from ...io.snippets import make_snippet
+from ..state import AppState
+from ..support import settings as stored
 
 __all__ = ["LANGUAGE_TABS", "PLACEHOLDER_IMAGE", "CodeDialog", "npy_bytes", "snippet_image_path"]
 
@@ -219,3 +221,38 @@ def snippet_image_path(source: str, image_shape: Sequence[int]) -> str:
     if stored.dtype.kind != "f" or tuple(shape) != tuple(image_shape):
         return PLACEHOLDER_IMAGE
     return str(path.resolve())
+
+
+def code_dialog_for(
+    state: AppState, read_params: Callable[[], Params], parent: QtWidgets.QWidget | None = None
+) -> CodeDialog | None:
+    """The "Copy as code" dialog for the current set-up (None, with a message, if invalid).
+
+    Parameters
+    ----------
+    state : AppState
+        The image, its origin (a file's path goes into the script) and the settings.
+    read_params : callable
+        The widgets' values as :class:`~deconv_gui.core.Params` (ValueError if invalid).
+    parent : QWidget, optional
+        The dialog's parent.
+    """
+    loaded = state.image
+    if loaded is None:
+        state.notify("Load an image first.")
+        return None
+    try:
+        params = read_params()
+        params.geometry(loaded.pixels.shape)
+    except ValueError as exc:
+        state.notify(f"No code for invalid settings: {exc}")
+        return None
+    dialog = CodeDialog(
+        params,
+        loaded.pixels,
+        snippet_image_path(state.origin.path, loaded.pixels.shape),
+        stored.folder_for(state.settings, "code"),
+        parent=parent,
+    )
+    dialog.folderUsed.connect(lambda f: stored.set_folder_for(state.settings, "code", f))
+    return dialog

@@ -11,12 +11,14 @@ departs from the true adjoint ``Aᵀ(y − b)``. The comparisons run in a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
 from ...core import Result
+from ..state import AppState
 from .check_jobs import (
     KINDS,
     CheckOutcome,
@@ -74,9 +76,15 @@ def load_user_array(path: str | Path) -> np.ndarray:
 class CheckDialog(QtWidgets.QDialog):
     """Compare the user's array, or the question's deConv, with the app's result."""
 
-    def __init__(self, window: QtWidgets.QMainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        state: AppState,
+        set_zero_padding: Callable[[], None],
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.state = state
+        self._set_zero_padding = set_zero_padding
         self.setObjectName("check_my_code")
         self.setWindowTitle("Check my code")
         self.mode = "file"  # or "question"
@@ -88,8 +96,8 @@ class CheckDialog(QtWidgets.QDialog):
         self.jobs.finished.connect(self._on_outcome)
         self.jobs.failed.connect(lambda _rid, msg: self._show_problem(msg))
         self._build()
-        window.resultShown.connect(self._on_result)
-        self._on_result(window.result)
+        state.resultChanged.connect(self._on_result)
+        self._on_result(state.result)
         self.resize(1000, 620)
 
     # -- building --------------------------------------------------------------------------
@@ -231,7 +239,7 @@ class CheckDialog(QtWidgets.QDialog):
         self._refresh()
 
     def _update_expected(self) -> None:
-        result = self.window.result
+        result = self.state.result
         if result is None:
             self.expected.setText("(no result yet)")
             return
@@ -240,7 +248,7 @@ class CheckDialog(QtWidgets.QDialog):
 
     def _refresh(self) -> None:
         """Start the comparison for the current mode and result (stale jobs dropped)."""
-        result = self.window.result
+        result = self.state.result
         self.padding_button.setVisible(False)
         if result is None:
             self.jobs.cancel()
@@ -293,7 +301,7 @@ class CheckDialog(QtWidgets.QDialog):
         self.views.clear()
         self.errors.setText("")
         if self.mode == "question":
-            result = self.window.result
+            result = self.state.result
             padded = result is not None and tuple(result.params.padding) != (0, 0)
             self.message = f"The question's deConv refuses this set-up: {message}." + (
                 f"\n\nThe padding here is {tuple(result.params.padding)}: press "
@@ -311,6 +319,6 @@ class CheckDialog(QtWidgets.QDialog):
         self.verdict.setStyleSheet(f"color: {VERDICT_COLORS['close']};")
 
     def _zero_padding(self) -> None:
-        self.window.geometry_editor.set_values(padding=(0, 0))  # the result comes back later
+        self._set_zero_padding()  # the result comes back later
         self.verdict.setText("Padding set to 0: waiting for the new result…")
         self.padding_button.setVisible(False)

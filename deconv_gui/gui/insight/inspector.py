@@ -15,7 +15,8 @@ from PyQt5 import QtCore, QtWidgets
 
 from ...core import Result, effective_kernel, receptive_field, touching_outputs
 from ...view.display import fmt
-from ..panels.grid import _colormap
+from ..panels.grid import PanelGrid, _colormap
+from ..state import AppState
 from .jobs import JobRunner
 
 __all__ = ["LABEL_TAP_LIMIT", "InspectDock", "Inspector"]
@@ -83,15 +84,26 @@ class Inspector(QtCore.QObject):
 
     Parameters
     ----------
-    window : MainWindow
-        Its ``panels`` (a :class:`PanelGrid`) and ``result`` are used.
+    state : AppState
+        The result on screen.
+    panels : PanelGrid
+        The panels clicked on, and where the overlays go.
     dock : InspectDock
         Where the effective kernel goes.
+    parent : QObject, optional
+        The Qt parent.
     """
 
-    def __init__(self, window: QtWidgets.QMainWindow, dock: InspectDock) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        state: AppState,
+        panels: PanelGrid,
+        dock: InspectDock,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.panels = panels
         self.dock = dock
         self.jobs = JobRunner(self)
         self.jobs.finished.connect(self._on_kernel)
@@ -99,12 +111,12 @@ class Inspector(QtCore.QObject):
         self.jobs.progress.connect(self._on_kernel_progress)
         self.selection: tuple[str, int, int] | None = None
         self._kernel_request: tuple | None = None
-        window.panels.clicked.connect(self.inspect)
+        panels.clicked.connect(self.inspect)
 
     # -- entry points ----------------------------------------------------------------------
     def inspect(self, panel: str, row: int, col: int) -> None:
         """Show what pixel ``(row, col)`` of ``panel`` is linked to."""
-        result: Result | None = self.window.result
+        result: Result | None = self.state.result
         if result is None:
             return
         self.clear()
@@ -117,7 +129,7 @@ class Inspector(QtCore.QObject):
             "padding": geom.padding,
             "dilation": geom.dilation,
         }
-        panels = self.window.panels
+        panels = self.panels
         if panel == "forward":
             links = receptive_field((row, col), **shapes)
             small = geom.input_shape[0] * geom.input_shape[1] <= LABEL_IMAGE_LIMIT
@@ -164,8 +176,8 @@ class Inspector(QtCore.QObject):
         """Remove every overlay and stop a running effective-kernel job (Esc)."""
         self.jobs.cancel()
         self.selection = None
-        for name in self.window.panels.panels:
-            self.window.panels.panel(name).clear_overlay()
+        for name in self.panels.panels:
+            self.panels.panel(name).clear_overlay()
 
     def shutdown(self) -> None:
         """Stop the background job and wait for it."""
@@ -202,7 +214,7 @@ class Inspector(QtCore.QObject):
 
     def _on_kernel(self, _rid: int, value: object) -> None:
         kernel, report = value  # type: ignore[misc]
-        channel = self.window.panels.forward_channel
+        channel = self.panels.forward_channel
         self.dock.show_kernel(kernel, channel)
         (row, col), _ = self._kernel_request or ((0, 0), None)
         spread = np.abs(kernel)
@@ -229,7 +241,7 @@ class Inspector(QtCore.QObject):
 
     def _tap_labels(self, result: Result, links) -> list[str]:
         weights = result.params.weights
-        channel = min(self.window.panels.forward_channel, weights.shape[3] - 1)
+        channel = min(self.panels.forward_channel, weights.shape[3] - 1)
         labels = []
         for i, j in zip(links.tap_rows, links.tap_cols, strict=True):
             values = weights[i, j, :, channel]

@@ -1,31 +1,73 @@
-"""The "Insight" menu and views (issue 6), installed on a :class:`MainWindow`.
+"""The "Insight" menu and views, installed on a main window.
 
-:func:`install_insight` connects only to the window's public attributes and
-signals (``resultShown``, ``panels``, ``geometry_editor``, ``current_params``,
-``menuBar()``, ``addDockWidget``): it adds the Insight menu, the "lost information"
-panels toggle, rank and nullity in the arithmetic box (computed off the GUI thread),
-click-to-inspect with its dock, and the dialogs (spectrum, check my code, the
-question's example). Nothing here does math: it calls ``deconv_gui.core``.
+:func:`install_insight` reads the :class:`~deconv_gui.gui.state.AppState` (the result
+on screen) and acts on the window only through :class:`InsightHooks` (narrow
+callbacks): it adds the Insight menu, the "lost information" panels toggle, rank and
+nullity in the arithmetic box (computed off the GUI thread), click-to-inspect with its
+dock, and the dialogs (spectrum, check my code, the question's example). Nothing here
+does math: it calls ``deconv_gui.core``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from ...core import Result, exact_rank_feasible, rank_bounds, rank_info
 from ...core.pipeline import INSIGHT_METHODS
+from ..panels.grid import PanelGrid
+from ..state import AppState
 from .inspector import InspectDock, Inspector
 from .jobs import JobRunner
 
-__all__ = ["Insight", "install_insight"]
+__all__ = ["Insight", "InsightHooks", "install_insight"]
+
+
+@dataclass(frozen=True)
+class InsightHooks:
+    """What the Insight views may do to the window besides reading the state.
+
+    Attributes
+    ----------
+    panels : PanelGrid
+        The panels (click to inspect, overlays, the forward channel).
+    show_arithmetic : callable
+        Shows a line of shape arithmetic (with rank and nullity) under the geometry.
+    set_extra_methods : callable
+        Adds methods (insight panels) to the computation and recomputes.
+    load_seed_example : callable
+        Loads the question's 7×7×3 image and filter at stride 2, no padding.
+    set_zero_padding : callable
+        Sets the padding to 0 (the question's deConv supports no padding).
+    """
+
+    panels: PanelGrid
+    show_arithmetic: Callable[[str], None]
+    set_extra_methods: Callable[[tuple[str, ...]], None]
+    load_seed_example: Callable[[], None]
+    set_zero_padding: Callable[[], None]
 
 
 class Insight(QtCore.QObject):
-    """Everything the Insight menu adds to one window (kept as ``window.insight``)."""
+    """Everything the Insight menu adds to one window (kept as ``window.insight``).
 
-    def __init__(self, window: QtWidgets.QMainWindow) -> None:
+    Parameters
+    ----------
+    window : QMainWindow
+        Gets the menu, the inspect dock and the Esc shortcut; parent of the dialogs.
+    state : AppState
+        The result on screen.
+    hooks : InsightHooks
+        What the views may do to the window.
+    """
+
+    def __init__(self, window: QtWidgets.QMainWindow, state: AppState, hooks: InsightHooks) -> None:
         super().__init__(window)
         self.window = window
+        self.state = state
+        self.hooks = hooks
         self.dialogs: dict[str, QtWidgets.QWidget] = {}
         self.rank_text = ""
         self._rank_for: Result | None = None
@@ -35,14 +77,14 @@ class Insight(QtCore.QObject):
         self.dock = InspectDock(window)
         self.dock.setVisible(False)
         window.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
-        self.inspector = Inspector(window, self.dock)
+        self.inspector = Inspector(state, hooks.panels, self.dock, self)
         self._build_menu()
         self._escape = QtWidgets.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key_Escape), window)
         self._escape.setContext(QtCore.Qt.WindowShortcut)
         self._escape.activated.connect(self.inspector.clear)
-        window.resultShown.connect(self._on_result)
-        if window.result is not None:
-            self._on_result(window.result)
+        state.resultChanged.connect(self._on_result)
+        if state.result is not None:
+            self._on_result(state.result)
 
     # -- building --------------------------------------------------------------------------
     def _action(self, text: str, tip: str, slot, shortcut: str | None = None, checkable=False):
@@ -109,8 +151,7 @@ class Insight(QtCore.QObject):
             self.panels_action.setChecked(bool(visible))  # re-enters through toggled
             return
         extra = ("normalized_transposed", *INSIGHT_METHODS) if visible else ()
-        self.window.extra_methods = extra
-        self.window.schedule_update()
+        self.hooks.set_extra_methods(extra)
 
     def _on_result(self, result: Result) -> None:
         if self.inspector.selection is not None:
@@ -138,11 +179,11 @@ class Insight(QtCore.QObject):
         self._show_rank(info.describe(), self._rank_for)  # type: ignore[attr-defined]
 
     def _show_rank(self, text: str, result: Result | None = None) -> None:
-        result = result if result is not None else self.window.result
-        if result is None or result is not self.window.result:
+        result = result if result is not None else self.state.result
+        if result is None or result is not self.state.result:
             return
         self.rank_text = text
-        self.window.geometry_editor.show_arithmetic(f"{result.geometry.describe()} · {text}")
+        self.hooks.show_arithmetic(f"{result.geometry.describe()} · {text}")
 
     # -- dialogs (each in its own module, imported when first opened) ----------------------
     def open_seed_example(self) -> None:
@@ -153,7 +194,9 @@ class Insight(QtCore.QObject):
     def open_check_dialog(self) -> QtWidgets.QWidget:
         from .check import CheckDialog
 
-        return self._show_dialog("check", lambda: CheckDialog(self.window))
+        return self._show_dialog(
+            "check", lambda: CheckDialog(self.state, self.hooks.set_zero_padding, self.window)
+        )
 
     def open_question_deconv(self) -> QtWidgets.QWidget:
         dialog = self.open_check_dialog()
@@ -163,7 +206,7 @@ class Insight(QtCore.QObject):
     def open_spectrum(self) -> QtWidgets.QWidget:
         from .spectrum import SpectrumWindow
 
-        return self._show_dialog("spectrum", lambda: SpectrumWindow(self.window))
+        return self._show_dialog("spectrum", lambda: SpectrumWindow(self.state, self.window))
 
     def _show_dialog(self, key: str, make) -> QtWidgets.QWidget:
         dialog = self.dialogs.get(key)
@@ -186,10 +229,10 @@ class Insight(QtCore.QObject):
             dialog.close()
 
 
-def install_insight(window: QtWidgets.QMainWindow) -> Insight:
+def install_insight(window: QtWidgets.QMainWindow, state: AppState, hooks: InsightHooks) -> Insight:
     """Add the Insight menu, panels, inspector and dialogs to ``window``.
 
     Returns the :class:`Insight`. Call once, after the window is built; the window
     stores it as ``window.insight`` and calls :meth:`Insight.shutdown` when it closes.
     """
-    return Insight(window)
+    return Insight(window, state, hooks)

@@ -84,12 +84,12 @@ class SeedExampleView(QtWidgets.QDialog):
 
 def open_seed_example(insight) -> SeedExampleView:
     """Load the seed's set-up in the window and open the matrices view."""
-    window = insight.window
-    window.geometry_editor.set_values(stride=(2, 2), padding=(0, 0), dilation=(1, 1))
-    window.filter_editor.set_preset("seed_question")
-    window.load_sample("seed_toy")
-    params = window.current_params()
-    geometry = params.geometry(window.loaded.pixels.shape)
-    view = insight._show_dialog("seed", lambda: SeedExampleView(window))
+    insight.hooks.load_seed_example()
+    state = insight.state
+    params, image = state.params, state.image
+    if params is None or image is None:
+        raise ValueError("the seed example did not load")
+    geometry = params.geometry(image.pixels.shape)
+    view = insight._show_dialog("seed", lambda: SeedExampleView(insight.window))
     view.show_problem(geometry, params.weights)
     return view

@@ -14,6 +14,7 @@ import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
 from ...core import Result, SingularValues, TikhonovCurve, singular_values, tikhonov_curve
+from ..state import AppState
 from .jobs import JobRunner
 from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
@@ -41,9 +42,9 @@ def _curve_key(result: Result) -> tuple:
 class SpectrumWindow(QtWidgets.QDialog):
     """Singular values of ``A`` with the current reg, and the L-curve on demand."""
 
-    def __init__(self, window: QtWidgets.QMainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, state: AppState, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
         self.setObjectName("spectrum")
         self.setWindowTitle("Spectrum and regularisation")
         self.spectrum: SingularValues | None = None
@@ -60,8 +61,8 @@ class SpectrumWindow(QtWidgets.QDialog):
         self.curve_jobs.failed.connect(lambda _r, msg: self._curve_done(f"Failed: {msg}"))
         self.curve_jobs.progress.connect(self._on_curve_progress)
         self._build()
-        window.resultShown.connect(self._on_result)
-        self._on_result(window.result)
+        state.resultChanged.connect(self._on_result)
+        self._on_result(state.result)
         self.resize(1100, 720)
 
     # -- building --------------------------------------------------------------------------
@@ -120,7 +121,7 @@ class SpectrumWindow(QtWidgets.QDialog):
 
     def compute_curve(self) -> None:
         """Start the L-curve for the current result (cancels a running one)."""
-        result = self.window.result
+        result = self.state.result
         if result is None:
             return
         p = result.params
@@ -221,7 +222,7 @@ class SpectrumWindow(QtWidgets.QDialog):
         self.spectrum_status.setText(f"Could not compute the singular values: {message}")
 
     def _show_reg(self) -> None:
-        result = self.window.result
+        result = self.state.result
         if self.spectrum is None or result is None:
             return
         reg = result.params.reg

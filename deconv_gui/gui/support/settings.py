@@ -1,20 +1,21 @@
-"""What the window remembers between runs (``QSettings``): layout, recent files, last settings."""
+"""What the window remembers between runs (``QSettings``): layout, recent files, last settings.
+
+:func:`save_window` and :func:`restore_window` take the main window without importing
+its class (it imports this module): they use its public widgets and its ``state``.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PyQt5 import QtCore
 
 from ...core import Params
 from ...core.registry import METHODS
 from ...io.session import dumps_json
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
 
 __all__ = [
     "MAX_RECENT",
@@ -102,7 +103,7 @@ def _bool(value: object) -> bool:
     return value in (True, "true", "1", 1)
 
 
-def save_window(window: MainWindow) -> None:
+def save_window(window: Any) -> None:
     """Store the window layout, the view toggles and the current settings."""
     s = window.settings
     try:
@@ -111,7 +112,7 @@ def save_window(window: MainWindow) -> None:
         s.setValue("view/layout", window.panels.layout_mode)
         s.setValue("view/shared_levels", window.panels.shared_levels)
         s.setValue("view/scaling", window.panels.scaling)
-        kind, value = window._origin
+        kind, value = window.state.origin
         s.setValue("last/origin_kind", kind if kind in ("sample", "file") else "sample")
         s.setValue("last/origin", str(value) if kind in ("sample", "file") else "astronaut")
         s.setValue("last/work_size", json.dumps(window.image_controls.work_size()))
@@ -125,7 +126,7 @@ def save_window(window: MainWindow) -> None:
         log.exception("could not save the settings")
 
 
-def restore_window(window: MainWindow, *, restore_last: bool = True) -> None:
+def restore_window(window: Any, *, restore_last: bool = True) -> None:
     """Restore what :func:`save_window` stored; bad or missing values are skipped.
 
     With ``restore_last=False`` nothing is restored (reproducible screenshots).

@@ -1,0 +1,156 @@
+"""Where the input image comes from: samples, files, the clipboard, drops, recent files.
+
+:class:`ImageActions` loads an image (through :mod:`deconv_gui.io`, which does every
+conversion) and puts it into the :class:`~deconv_gui.gui.state.AppState` with its
+origin, so that a new work size can load it again. Failures are told to the user
+through the state and keep the previous image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from ...io import (
+    FILE_EXTENSIONS,
+    LoadedImage,
+    apply_work_size,
+    convert_image,
+    load_image,
+    load_sample,
+)
+from ...io.session import SESSION_SUFFIX
+from ..state import AppState, ImageOrigin
+from ..support import settings as stored
+from ..support.qimage import qimage_to_array
+
+__all__ = ["FILE_FILTER", "ImageActions"]
+
+FILE_FILTER = "Images ({});;All files (*)".format(" ".join(f"*{e}" for e in FILE_EXTENSIONS))
+
+
+class ImageActions(QtCore.QObject):
+    """Load images into ``state``.
+
+    Parameters
+    ----------
+    state : AppState
+        Receives the image and its origin; messages go through it.
+    work_size : callable
+        Returns the long side images are resized to (None: original size).
+    open_session : callable
+        Opens a ``*.deconv.json`` file that was dropped or pasted; returns success.
+    parent : QWidget
+        The parent of the file dialog.
+    """
+
+    def __init__(
+        self,
+        state: AppState,
+        work_size: Callable[[], int | None],
+        open_session: Callable[[str], bool],
+        parent: QtWidgets.QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._work_size = work_size
+        self._open_session = open_session
+        self._parent = parent
+
+    def load_sample(self, name: str) -> bool:
+        """Load a built-in sample at the current work size."""
+        try:
+            loaded = load_sample(name, self._work_size())
+        except ValueError as exc:
+            self._state.notify(f"Could not load sample: {exc}")
+            return False
+        self._state.set_image(loaded, ImageOrigin("sample", name))
+        return True
+
+    def load_path(self, path: str | Path) -> bool:
+        """Load an image file; on failure say why and keep the previous image."""
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
+        try:
+            loaded = load_image(path, self._work_size())
+        except ValueError as exc:
+            self._state.notify(f"Could not open the image (previous image kept): {exc}")
+            return False
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        stored.add_recent(self._state.settings, str(Path(path).resolve()))
+        self._state.set_image(loaded, ImageOrigin("file", str(path)))
+        return True
+
+    def load_array(self, raw: np.ndarray, source: str) -> bool:
+        """Use in-memory pixels (clipboard, drop); converted like a file."""
+        try:
+            pixels, note = convert_image(raw)
+        except ValueError as exc:
+            self._state.notify(f"Could not use the image (previous image kept): {exc}")
+            return False
+        self._set_pixels(pixels, source, note)
+        return True
+
+    def _set_pixels(self, pixels: np.ndarray, source: str, note: str) -> None:
+        origin = ImageOrigin("array", (pixels, source, note))
+        pixels, resized = apply_work_size(pixels, self._work_size())
+        self._state.set_image(LoadedImage(pixels, source, note + resized), origin)
+
+    def reload(self) -> None:
+        """Load the current image again from its origin (after a work-size change)."""
+        kind, value = self._state.origin
+        if kind == "sample":
+            self.load_sample(str(value))
+        elif kind == "file":
+            self.load_path(str(value))
+        elif kind == "array":
+            pixels, source, note = value  # type: ignore[misc]
+            self._set_pixels(pixels, source, note)
+
+    def open_dialog(self) -> None:
+        """File → Open: pick an image file."""
+        start = stored.last_directory(self._state.settings)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self._parent, "Open image", start, FILE_FILTER
+        )
+        if path:
+            self.load_path(path)
+
+    def paste(self) -> bool:
+        """Edit → Paste: use the clipboard's image (or an image file path on it)."""
+        mime = QtWidgets.QApplication.clipboard().mimeData()
+        return self.load_mime(mime, "clipboard")
+
+    def load_mime(self, mime: QtCore.QMimeData | None, source: str) -> bool:
+        """Load what was pasted or dropped: a file (image or session), an image, a path."""
+        if mime is not None and mime.hasUrls():
+            for url in mime.urls():
+                if url.isLocalFile():
+                    path = url.toLocalFile()
+                    if path.lower().endswith(SESSION_SUFFIX):
+                        return self._open_session(path)
+                    return self.load_path(path)
+        if mime is not None and mime.hasImage():
+            try:
+                raw = qimage_to_array(QtGui.QImage(mime.imageData()))
+            except ValueError as exc:
+                self._state.notify(str(exc))
+                return False
+            return self.load_array(raw, source)
+        if mime is not None and mime.hasText() and Path(mime.text().strip()).is_file():
+            return self.load_path(mime.text().strip())
+        self._state.notify(f"The {source} holds no image.", error=False)
+        return False
+
+    def fill_recent_menu(self, menu: QtWidgets.QMenu) -> None:
+        """Rebuild File → Open recent from the settings."""
+        menu.clear()
+        for path in stored.recent_files(self._state.settings):
+            action = menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.load_path(p))
+        if menu.isEmpty():
+            menu.addAction("(no recent files)").setEnabled(False)

@@ -1,0 +1,57 @@
+"""The left dock: the four control sections in one scrolling column."""
+
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+from .filter_editor import FilterEditor
+from .geometry import GeometryEditor
+from .image import ImageControls
+from .recon_options import ReconOptions
+
+__all__ = ["ControlsDock"]
+
+
+class ControlsDock(QtWidgets.QDockWidget):
+    """Image, filter, geometry and reconstruction options, top to bottom.
+
+    Attributes
+    ----------
+    image_controls : ImageControls
+    filter_editor : FilterEditor
+    geometry_editor : GeometryEditor
+    recon_options : ReconOptions
+    """
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__("Controls", parent)
+        self.setObjectName("controls_dock")
+        self.image_controls = ImageControls()
+        self.filter_editor = FilterEditor()
+        self.geometry_editor = GeometryEditor()
+        self.recon_options = ReconOptions()
+        holder = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(holder)
+        column.setContentsMargins(4, 4, 4, 4)
+        for widget in (
+            self.image_controls,
+            self.filter_editor,
+            self.geometry_editor,
+            self.recon_options,
+        ):
+            # never squeezed below their natural height: the dock scrolls instead
+            policy = widget.sizePolicy()
+            policy.setVerticalPolicy(QtWidgets.QSizePolicy.Minimum)
+            widget.setSizePolicy(policy)
+            column.addWidget(widget)
+        column.addStretch(1)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(holder.sizeHint().width() + 24)
+        self.setWidget(scroll)
+        self.setFeatures(
+            QtWidgets.QDockWidget.DockWidgetMovable | QtWidgets.QDockWidget.DockWidgetFloatable
+        )
+        self.toggleViewAction().setText("Show &controls")

@@ -1,0 +1,180 @@
+"""Live updates: every edit → a short debounce → the pipeline off the GUI thread → the panels.
+
+:class:`LiveUpdates` owns the debounce timer and the runner, and draws the newest
+:class:`~deconv_gui.core.Result` one panel per event-loop pass, so the window stays
+responsive while it draws. When every panel shows the result it goes into the
+:class:`~deconv_gui.gui.state.AppState` (whose ``resultChanged`` tells the rest). It
+reports what happens through signals; the window turns them into text and progress
+bars. Nothing here does math.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from PyQt5 import QtCore
+
+from ..core import ConvGeometry, Params, Result
+from .panels.grid import PanelGrid
+from .runner import PipelineRunner
+from .state import AppState
+
+__all__ = ["DEBOUNCE_MS", "LiveUpdates"]
+
+#: Delay between the last edit and the computation.
+DEBOUNCE_MS = 150
+
+
+class LiveUpdates(QtCore.QObject):
+    """Recompute after edits and draw the newest result, panel by panel.
+
+    Parameters
+    ----------
+    state : AppState
+        Where the image comes from and where the drawn result goes.
+    panels : PanelGrid
+        Where the result is drawn.
+    read_params : callable
+        Returns the widgets' values as :class:`~deconv_gui.core.Params` (ValueError
+        when they are invalid).
+    parent : QObject, optional
+        The Qt parent.
+
+    Signals
+    -------
+    started(object)
+        A computation started for this :class:`~deconv_gui.core.ConvGeometry`.
+    invalid(str)
+        The settings are invalid (the panels keep the previous result).
+    failed(str)
+        The computation failed (the panels keep the previous result).
+    cancelled()
+        The newest computation was cancelled and no new one is pending.
+    progress(int, float)
+        Solver iteration and relative residual of the running computation.
+    drawFailed(str)
+        A bug while drawing; the previous state is kept.
+    """
+
+    started = QtCore.pyqtSignal(object)
+    invalid = QtCore.pyqtSignal(str)
+    failed = QtCore.pyqtSignal(str)
+    cancelled = QtCore.pyqtSignal()
+    progress = QtCore.pyqtSignal(int, float)
+    drawFailed = QtCore.pyqtSignal(str)
+
+    def __init__(
+        self,
+        state: AppState,
+        panels: PanelGrid,
+        read_params: Callable[[], Params],
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._panels = panels
+        self._read_params = read_params
+        self._submitted: dict[int, float] = {}
+        self.runner = PipelineRunner(self, hold_busy=True)  # busy until drawn
+        self.runner.resultReady.connect(self.on_result)
+        self.runner.failed.connect(lambda _rid, message: self.failed.emit(message))
+        self.runner.progress.connect(lambda _rid, it, res: self.progress.emit(it, res))
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.busyChanged.connect(state.set_busy)
+        self._debounce = QtCore.QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.compute_now)
+        # the result being drawn panel by panel: (request id, result, steps, compute time)
+        self._drawing: tuple[int, Result, Iterator[str], float | None] | None = None
+        #: GUI-thread seconds spent drawing the latest result (for benchmarks)
+        self.draw_seconds = 0.0
+        #: seconds from submit to the arrival of the result on screen (None: unknown)
+        self.last_wall: float | None = None
+        self._draw_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._draw_timer.timeout.connect(self._draw_next)
+
+    @property
+    def pending(self) -> bool:
+        """True while an edit waits for the debounce timer."""
+        return self._debounce.isActive()
+
+    # -- requests ----------------------------------------------------------------------------
+    def schedule(self) -> None:
+        """Restart the debounce timer; a running solve is cancelled (it is stale now)."""
+        self.runner.cancel()
+        self._debounce.start()
+
+    def compute_now(self) -> int | None:
+        """Validate the current settings and start the computation; returns the request id.
+
+        Invalid settings emit :attr:`invalid` (the panels keep the previous result) and
+        None is returned.
+        """
+        self._debounce.stop()
+        image = self._state.image
+        if image is None:
+            return None
+        try:
+            params = self._read_params()
+            geometry: ConvGeometry = params.geometry(image.pixels.shape)
+        except ValueError as exc:
+            self.invalid.emit(str(exc))
+            return None
+        self.started.emit(geometry)
+        self._state.set_params(params)
+        rid = self.runner.submit(image.pixels, params)
+        self._submitted = {rid: time.perf_counter()}
+        return rid
+
+    def cancel(self) -> None:
+        """Stop the running computation (the panels keep the previous result)."""
+        self._debounce.stop()
+        self.runner.cancel()
+
+    def shutdown(self) -> None:
+        """Stop the timers and the runner; nothing is drawn or reported afterwards."""
+        self._debounce.stop()
+        self._draw_timer.stop()
+        self._drawing = None
+        self.runner.shutdown()
+
+    # -- drawing -----------------------------------------------------------------------------
+    def on_result(self, rid: int, result: Result) -> None:
+        """Start drawing ``result``: one panel now, the others in later event-loop passes."""
+        started = self._submitted.pop(rid, None)
+        wall = None if started is None else time.perf_counter() - started
+        self._drawing = (rid, result, self._panels.draw_steps(result), wall)
+        self.draw_seconds = 0.0
+        self._draw_next()
+
+    def _draw_next(self) -> None:
+        """Draw the next panel of the result being drawn; finish when all are drawn.
+
+        Each step is a separate event-loop pass (a zero-delay timer), so input, timers and
+        the panels' own paints run in between and the window never freezes for the
+        whole result. A newer result replaces the one being drawn.
+        """
+        if self._drawing is None:
+            return
+        rid, result, steps, wall = self._drawing
+        start = time.perf_counter()
+        try:
+            finished = next(steps, None) is None
+            if finished:
+                self._drawing = None
+                self.last_wall = wall
+                self._state.set_result(result)
+                self.runner.release(rid)
+        except Exception as exc:  # a drawing bug must not lose the previous state
+            self._drawing = None
+            self.runner.release(rid)
+            self.drawFailed.emit(f"Could not draw the result: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            self.draw_seconds += time.perf_counter() - start
+        if not finished:
+            self._draw_timer.start()
+
+    def _on_cancelled(self, _rid: int) -> None:
+        if not self._debounce.isActive():
+            self.cancelled.emit()

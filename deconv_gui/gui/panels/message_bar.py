@@ -1,0 +1,45 @@
+"""The bar above the panels that shows an error or a notice for a while."""
+
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+__all__ = ["MESSAGE_MS", "MessageBar"]
+
+#: How long a message stays in the bar (milliseconds).
+MESSAGE_MS = 12_000
+
+
+class MessageBar(QtWidgets.QLabel):
+    """One line of text, coloured by level (style sheet ``level`` property); click to dismiss."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageBar")
+        self.setWordWrap(True)
+        self.setVisible(False)
+        self.setToolTip("Click to dismiss")
+        # a child timer dies with the bar: never fires on a deleted widget
+        self._timer = QtCore.QTimer(self, singleShot=True, interval=MESSAGE_MS)
+        self._timer.timeout.connect(self.dismiss)
+
+    def show_text(self, text: str, error: bool = True) -> None:
+        """Show the first line of ``text`` (all of it in the tooltip) for a while."""
+        self.setProperty("level", "error" if error else "info")
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setText(text.splitlines()[0] if text else "")
+        self.setToolTip(text + "\n\n(click to dismiss)")
+        self.setVisible(True)
+        self._timer.start()
+
+    def dismiss(self) -> None:
+        """Hide the bar."""
+        self.setVisible(False)
+
+    def stop(self) -> None:
+        """Stop the timer (the window is closing)."""
+        self._timer.stop()
+
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+        self.dismiss()

@@ -1,0 +1,52 @@
+"""The window's status bar: the cursor read-out, what the computation does, the export folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+__all__ = ["StatusWidgets"]
+
+
+class StatusWidgets(QtCore.QObject):
+    """The widgets of the status bar, added to ``bar``.
+
+    Attributes
+    ----------
+    readout : QLabel
+        The value under the cursor in every panel (and the last message).
+    state_label : QLabel
+        What the computation is doing ("computing…", "ready", …).
+    open_folder_button : QToolButton
+        Opens the last export folder; hidden until something was exported.
+    """
+
+    def __init__(self, bar: QtWidgets.QStatusBar) -> None:
+        super().__init__(bar)
+        self.readout = QtWidgets.QLabel("Move the mouse over a panel to read the values")
+        self.readout.setObjectName("readout")
+        self.readout.setToolTip(
+            "The value at the corresponding pixel of every panel: x = column, y = row of "
+            "the input; y[row, col] indexes the forward output"
+        )
+        self.state_label = QtWidgets.QLabel("starting…")
+        self.state_label.setToolTip("What the computation is doing")
+        self._folder: Path | None = None
+        self.open_folder_button = QtWidgets.QToolButton()
+        self.open_folder_button.setText("Open export folder…")
+        self.open_folder_button.setVisible(False)
+        self.open_folder_button.clicked.connect(self._open_folder)
+        bar.addWidget(self.readout, 1)
+        bar.addPermanentWidget(self.open_folder_button)
+        bar.addPermanentWidget(self.state_label)
+
+    def offer_open_folder(self, folder: Path) -> None:
+        """Show the "Open folder" button for ``folder``."""
+        self._folder = Path(folder)
+        self.open_folder_button.setToolTip(f"Open {folder} in the file manager")
+        self.open_folder_button.setVisible(True)
+
+    def _open_folder(self) -> None:
+        if self._folder is not None:
+            QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(self._folder)))

@@ -1,0 +1,144 @@
+"""The application state: what the window shows, in one object with change signals.
+
+:class:`AppState` holds the facts that several parts of the window need: the image
+(and where it came from), the parameters last computed, the result on screen, whether a
+computation is running, and the user's settings. Actions, menus, insight views and
+dialogs receive the state (and, where they must act on widgets, a few narrow callbacks)
+instead of the window, so none of them imports the window and the package has no
+import cycles. The window is the only writer of image, params, result and busy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+from PyQt5 import QtCore
+
+from ..core import Params, Result
+from ..io import LoadedImage
+
+__all__ = ["AppState", "ImageOrigin"]
+
+
+class ImageOrigin(NamedTuple):
+    """Where the current image came from, so it can be loaded again at another work size.
+
+    Attributes
+    ----------
+    kind : str
+        ``"sample"`` (``value`` is the sample's name), ``"file"`` (``value`` is the
+        path) or ``"array"`` (pasted or dropped pixels: ``value`` is
+        ``(pixels, source, note)``).
+    value : object
+        See ``kind``.
+    """
+
+    kind: str
+    value: object
+
+    @property
+    def path(self) -> str:
+        """The file's path for ``"file"`` origins, else ``""``."""
+        return str(self.value) if self.kind == "file" else ""
+
+
+class AppState(QtCore.QObject):
+    """Image, params, result and busy flag of one window, with a signal for each change.
+
+    Parameters
+    ----------
+    settings : QSettings
+        Where the user's choices live (recent files, folders, last settings).
+    parent : QObject, optional
+        The Qt parent (the window).
+
+    Signals
+    -------
+    imageChanged(object)
+        A new :class:`~deconv_gui.io.LoadedImage` is the input.
+    paramsChanged(object)
+        The :class:`~deconv_gui.core.Params` of the newest computation.
+    resultChanged(object)
+        A :class:`~deconv_gui.core.Result` is on screen (every panel drawn).
+    metricsCompleted(object)
+        The result on screen got its slower metrics (SSIM): the completed result.
+    busyChanged(bool)
+        A computation started (True) or the newest one is on screen, failed or was
+        cancelled (False).
+    messageRequested(str, bool)
+        Something to tell the user; the flag is True for errors.
+    exported(object)
+        Files were written into a folder (a :class:`~pathlib.Path`).
+    """
+
+    imageChanged = QtCore.pyqtSignal(object)
+    paramsChanged = QtCore.pyqtSignal(object)
+    resultChanged = QtCore.pyqtSignal(object)
+    metricsCompleted = QtCore.pyqtSignal(object)
+    busyChanged = QtCore.pyqtSignal(bool)
+    messageRequested = QtCore.pyqtSignal(str, bool)
+    exported = QtCore.pyqtSignal(object)
+
+    def __init__(self, settings: QtCore.QSettings, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.image: LoadedImage | None = None
+        self.origin = ImageOrigin("sample", "astronaut")
+        self.params: Params | None = None
+        self.result: Result | None = None
+        self.busy = False
+        #: the last message shown to the user (tests and the session actions read it)
+        self.last_message = ""
+
+    # -- writers (the window) ---------------------------------------------------------------
+    def set_image(self, image: LoadedImage, origin: ImageOrigin) -> None:
+        """Make ``image`` the input; ``origin`` says how to load it again."""
+        self.image = image
+        self.origin = origin
+        self.imageChanged.emit(image)
+
+    def set_params(self, params: Params) -> None:
+        """Record the parameters of the newest computation."""
+        self.params = params
+        self.paramsChanged.emit(params)
+
+    def set_result(self, result: Result) -> None:
+        """``result`` is on screen."""
+        self.result = result
+        self.resultChanged.emit(result)
+
+    def complete_result(self, result: Result) -> None:
+        """The result on screen got its slower metrics; ``result`` replaces it."""
+        self.result = result
+        self.metricsCompleted.emit(result)
+
+    def set_busy(self, busy: bool) -> None:
+        """Whether a computation is running (emits only on a change)."""
+        if bool(busy) != self.busy:
+            self.busy = bool(busy)
+            self.busyChanged.emit(self.busy)
+
+    # -- for everyone -----------------------------------------------------------------------
+    def notify(self, text: str, error: bool = True) -> None:
+        """Ask the window to show ``text`` (an error unless ``error`` is False)."""
+        self.last_message = text
+        self.messageRequested.emit(text, bool(error))
+
+    def announce_export(self, folder: Path) -> None:
+        """Files were written into ``folder`` (the window offers to open it)."""
+        self.exported.emit(Path(folder))
+
+    @property
+    def image_source(self) -> tuple[str, str]:
+        """``(kind, source)`` of the image: a sample name, a resolved path, or a label.
+
+        ``kind`` is ``"sample"``, ``"file"`` or ``"array"`` (pasted or dropped pixels,
+        which cannot be loaded again from a session).
+        """
+        kind, value = self.origin
+        if kind == "sample":
+            return "sample", str(value)
+        if kind == "file":
+            return "file", str(Path(str(value)).resolve())
+        return "array", "" if self.image is None else self.image.source

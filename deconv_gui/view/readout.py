@@ -1,0 +1,125 @@
+"""What the status bar and the metrics table say, as plain text and data (no Qt).
+
+The cursor read-out (the value at the corresponding pixel of every panel), the rows of
+the metrics table, and the adjoint badge's text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Result, corresponding_pixels
+from .display import fmt
+
+__all__ = [
+    "ADJOINT_TOLERANCE",
+    "adjoint_badge",
+    "format_number_or_dash",
+    "format_readout",
+    "metrics_rows",
+]
+
+_SHORT = {"transposed": "Aᵀ", "normalized_transposed": "Aᵀ⊘Aᵀ1", "pinv": "A⁺"}
+
+
+def _values(array: np.ndarray) -> str:
+    flat = np.atleast_1d(array)
+    if flat.size == 1:
+        return fmt(flat[0])
+    return "(" + ", ".join(fmt(v) for v in flat) + ")"
+
+
+def format_readout(result: Result, panel: str, row: int, col: int, channel: int = 0) -> str:
+    """One line with the value at the corresponding pixel of every panel.
+
+    For example ``x=131 y=87 · input (0.62, 0.41, 0.33) · y[43,65] = 0.48 · Aᵀ (…) · A⁺ (…)``;
+    ``x`` is the column and ``y`` the row of the input pixel, ``y[row, col]`` indexes the
+    forward output. With several output channels, ``y`` shows up to four of them, else
+    only ``channel``.
+    """
+    (r, c), (o_r, o_c) = corresponding_pixels(
+        result.geometry, row, col, in_output=panel == "forward"
+    )
+    y_values = result.forward_output[o_r, o_c]
+    if y_values.size > 4:
+        y_text = f"y[{o_r},{o_c},{channel}] = {fmt(y_values[channel])}"
+    else:
+        y_text = f"y[{o_r},{o_c}] = {_values(y_values)}"
+    parts = [f"x={c} y={r}", f"input {_values(result.image[r, c])}", y_text]
+    for name, short in _SHORT.items():
+        data = getattr(result, name)
+        if data is not None:
+            parts.append(f"{short} {_values(data[r, c])}")
+    return "  ·  ".join(parts)
+
+
+#: Relative dot-test mismatch above which the adjoint badge turns red.
+ADJOINT_TOLERANCE = 1e-6
+
+_ROW_NAMES = {
+    "transposed": "transposed  Aᵀ(y − b)",
+    "normalized_transposed": "normalised  Aᵀ(y − b) ⊘ Aᵀ1",
+    "pinv": "pseudo-inverse  A⁺(y − b)",
+}
+
+
+def format_number_or_dash(value: object, spec: str) -> str:
+    """``value`` formatted with ``spec``; ``–`` for None and ``∞`` for infinity."""
+    if value is None:
+        return "–"
+    value = float(value)  # type: ignore[arg-type]
+    if value == float("inf"):
+        return "∞"
+    return format(value, spec)
+
+
+def metrics_rows(result: Result) -> list[dict[str, object]]:
+    """The table's rows as data: name, psnr, ssim, residual, iterations, seconds, notes.
+
+    Nothing is computed here: every number comes from ``result.metrics`` (the worker
+    thread filled it with the core functions) or ``result.timings``.
+    """
+    rows: list[dict[str, object]] = [
+        {
+            "name": "forward",
+            "label": "forward  y = A x + b",
+            "psnr": None,
+            "ssim": None,
+            "residual": None,
+            "iterations": None,
+            "seconds": result.timings.get("forward"),
+            "notes": (),
+        }
+    ]
+    scores = result.metrics.get("reconstructions", {}) if result.metrics else {}
+    for name, entry in scores.items():
+        label = _ROW_NAMES.get(name, name)
+        if name == "pinv" and result.params.reg > 0:
+            label = f"Tikhonov  λ = {fmt(result.params.reg)}"
+        if name == "pinv" and result.solver is not None:
+            label += f"  [{result.solver.method}]"
+        rows.append(
+            {
+                "name": name,
+                "label": label,
+                "psnr": entry.get("psnr"),
+                "ssim": entry.get("ssim"),
+                "residual": entry.get("relative_residual"),
+                "iterations": entry.get("iterations"),
+                "seconds": entry.get("seconds"),
+                "notes": tuple(entry.get("notes", ())),
+                "converged": None
+                if name != "pinv" or result.solver is None
+                else result.solver.converged,
+            }
+        )
+    return rows
+
+
+def adjoint_badge(value: float | None) -> tuple[str, bool]:
+    """The badge text and whether it is good (green) for a dot-test value."""
+    if value is None:
+        return "adjoint: not tested", False
+    good = bool(value <= ADJOINT_TOLERANCE)
+    word = "adjoint exact" if good else "adjoint MISMATCH"
+    return f"{word}: ⟨Ax,y⟩ − ⟨x,Aᵀy⟩ = {value:.0e}", good
