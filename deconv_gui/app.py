@@ -19,10 +19,12 @@ from .cli import parse_pair as _pair  # noqa: F401 (the old name, kept for calle
 from .cli import positive_pair as _positive
 from .xcb_check import missing_xcb_packages, uses_xcb
 
-__all__ = ["CLI_COMMANDS", "build_parser", "main"]
+__all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
 
 #: First words of ``argv`` that are handed to the command-line interface.
 CLI_COMMANDS: tuple[str, ...] = ("run", "info", "code")
+#: What ``--screenshot`` can picture (``--view``).
+SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check")
 _SCREENSHOT_TIMEOUT_MS = 60_000
 
 
@@ -56,7 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="render the window offscreen after the first result, save it as PNG and exit "
         "(remembered settings are not used)",
     )
+    parser.add_argument(
+        "--view",
+        choices=SCREENSHOT_VIEWS,
+        default="main",
+        help="with --screenshot: what to picture: the main window, the question's 7×7×3 "
+        "matrices, the lost-information panels, the spectrum/L-curve window or check-my-code "
+        "on the question's deConv (default main)",
+    )
+    parser.add_argument(
+        "--size",
+        type=_window_size,
+        metavar="WxH",
+        help="with --screenshot: width x height in pixels of what is pictured (default: the "
+        "window at 1600x1000, dialogs at their own size)",
+    )
     return parser
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    """``"1280x800"`` as ``(1280, 800)`` (width, height), each from 200 to 8000 pixels."""
+    width, height = _positive(text)
+    if not (200 <= width <= 8000 and 200 <= height <= 8000):
+        raise argparse.ArgumentTypeError(f"size: expected WxH from 200 to 8000, got {text!r}")
+    return width, height
 
 
 def _apply_arguments(window, args: argparse.Namespace) -> str | None:
@@ -146,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(restore=args.screenshot is None)
         error = _apply_arguments(window, args)
         if args.screenshot:
-            return _screenshot(app, window, Path(args.screenshot), error)
+            return _screenshot(app, window, Path(args.screenshot), error, args.view, args.size)
         if error:
             window.show_message(error)
         window.show()
@@ -160,41 +185,76 @@ def main(argv: list[str] | None = None) -> int:
         sys.excepthook = previous_hook
 
 
-def _screenshot(app, window, path: Path, error: str | None) -> int:
-    """Show the window offscreen, wait for the first result, save the PNG, return 0."""
+def _open_view(window, view: str):
+    """Open ``--view`` in ``window``; returns the widget to picture and when it is ready."""
+    insight = window.insight
+    if view == "lost":
+        insight.set_panels_visible(True)
+        return window, lambda: window.result.nullspace is not None
+    if view == "seed":
+        insight.open_seed_example()
+        seed_loaded = lambda: window.result.image.shape == (7, 7, 3)  # noqa: E731
+        return insight.dialogs["seed"], seed_loaded
+    if view == "spectrum":
+        dialog = insight.open_spectrum()
+        dialog.compute_curve()  # the L-curve too: the picture shows both halves
+        return dialog, lambda: not dialog.busy
+    if view == "check":
+        dialog = insight.open_question_deconv()
+        return dialog, lambda: not dialog.jobs.busy
+    return window, lambda: True
+
+
+def _screenshot(app, window, path: Path, error: str | None, view: str = "main", size=None) -> int:
+    """Show the window offscreen, open ``view``, wait until it is computed, save the PNG."""
     from PyQt5 import QtCore
 
     if error:
         print(f"deconv-gui: {error}", file=sys.stderr)
         return 2
-    status = {"code": 1}
+    status = {"code": 1, "calm": 0}
+    target: dict = {}
 
-    def save() -> None:
-        if status["code"] == 1 and window.result is not None:
-            app.processEvents()  # let pending paints run before grabbing
-            ok = window.save_screenshot(path)
-            status["code"] = 0 if ok else 3
-            if not ok:
-                print(f"deconv-gui: could not write {path}", file=sys.stderr)
-            app.exit(status["code"])
+    def poll() -> None:
+        if window.result is None or window.runner.busy:
+            status["calm"] = 0
+            return
+        if not target:  # the first result is on screen: open the view
+            widget, ready = _open_view(window, view)
+            if size is not None:
+                widget.resize(*size)
+            target.update(widget=widget, ready=ready)
+            return
+        # three calm polls in a row: nothing queued, every job of the view reported back
+        status["calm"] = status["calm"] + 1 if target["ready"]() else 0
+        if status["calm"] < 3:
+            return
+        app.processEvents()  # let pending paints run before grabbing
+        widget = target["widget"]
+        ok = (
+            widget.grab().save(str(path), "PNG")
+            if widget is not window
+            else (window.save_screenshot(path))
+        )
+        status["code"] = 0 if ok else 3
+        if not ok:
+            print(f"deconv-gui: could not write {path}", file=sys.stderr)
+        app.exit(status["code"])
 
-    window.resize(1600, 1000)
+    window.resize(*(size or (1600, 1000)))
     window.show()
     # timers owned by the window: none can fire after it is gone or in a later event loop
-    shoot = QtCore.QTimer(window, singleShot=True, interval=50)
-    shoot.timeout.connect(save)
+    ticks = QtCore.QTimer(window, interval=100)
+    ticks.timeout.connect(poll)
     give_up = QtCore.QTimer(window, singleShot=True, interval=_SCREENSHOT_TIMEOUT_MS)
     give_up.timeout.connect(app.quit)
-    window.resultShown.connect(shoot.start)
-    if window.result is not None:
-        shoot.start()
+    ticks.start()
     give_up.start()
     app.exec_()
-    shoot.stop()
+    ticks.stop()
     give_up.stop()
-    window.resultShown.disconnect(shoot.start)
     if status["code"] == 1:
-        print("deconv-gui: no result to take a screenshot of (timed out)", file=sys.stderr)
+        print("deconv-gui: nothing to take a screenshot of (timed out)", file=sys.stderr)
     return status["code"]  # main() closes and deletes the window
 
 

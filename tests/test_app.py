@@ -56,3 +56,21 @@ def test_screenshot_with_a_missing_image_fails_cleanly(qtbot, tmp_path, capsys):
     assert code == 2
     assert "not found" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.gui
+def test_screenshot_of_a_view_at_a_given_size(qtbot, tmp_path):
+    from PyQt5 import QtGui
+
+    path = tmp_path / "seed.png"
+    assert app.main(["--screenshot", str(path), "--view", "seed", "--size", "800x500"]) == 0
+    image = QtGui.QImage(str(path))
+    assert (image.width(), image.height()) == (800, 500)  # the matrices dialog, not the window
+
+
+def test_view_and_size_are_checked(capsys):
+    assert app.main(["--view", "nowhere"]) == 2
+    assert "view" in capsys.readouterr().err
+    assert app.main(["--size", "10x10"]) == 2
+    assert "size" in capsys.readouterr().err
+    assert app._window_size("1280x800") == (1280, 800)

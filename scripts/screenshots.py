@@ -1,0 +1,91 @@
+"""Render the documentation's pictures with the app's own ``--screenshot``.
+
+    python scripts/screenshots.py                 # every picture into docs/images/
+    python scripts/screenshots.py --only lost     # one of them
+    python scripts/screenshots.py --out /tmp/pics # somewhere else
+
+Each picture is one run of ``python -m deconv_gui --screenshot PATH --view VIEW --size WxH``
+(offscreen: no display needed) with the source tree first on the path, so the pictures show
+the code of this checkout. The PNGs are then reduced to a 256-colour palette (Pillow, which
+scikit-image already needs), which keeps them small enough to commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+#: The seed question's set-up: the 7×7×3 toy image, its 3×3×3 filter, stride 2, no padding.
+SEED = ("--image", "seed_toy", "--filter", "seed_question", "--stride", "2", "--padding", "0")
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One picture: its file name, the ``--view``, the size and the window's settings."""
+
+    name: str
+    view: str
+    size: str | None = "1600x1000"
+    args: tuple[str, ...] = ()
+    about: str = ""
+
+
+SHOTS: tuple[Shot, ...] = (
+    Shot("window.png", "main", about="the default window: astronaut, Gaussian, stride 2"),
+    Shot("seed-window.png", "main", args=SEED, about="the window on the question's set-up"),
+    Shot("seed-matrices.png", "seed", None, about="A, Aᵀ and A⁺ of the question as matrices"),
+    Shot("lost.png", "lost", about="the lost-information panels"),
+    Shot("spectrum.png", "spectrum", None, about="singular values and the L-curve"),
+    Shot("check.png", "check", None, SEED, about="check-my-code on the question's deConv"),
+)
+
+
+def render(shot: Shot, out: Path) -> None:
+    """Run the app once for ``shot`` and write the optimised PNG to ``out``."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / shot.name
+        command = [sys.executable, "-m", "deconv_gui", "--screenshot", str(raw)]
+        command += ["--view", shot.view, *shot.args]
+        if shot.size:
+            command += ["--size", shot.size]
+        done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{shot.name}: {' '.join(command[1:])} failed:\n{done.stderr}")
+        optimise(raw, out)
+
+
+def optimise(source: Path, out: Path) -> None:
+    """Save ``source`` as a 256-colour PNG at ``out`` (screenshots lose nothing visible)."""
+    from PIL import Image
+
+    with Image.open(source) as image:
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+        palette.save(out, optimize=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
+    names = [shot.name.removesuffix(".png") for shot in SHOTS]
+    parser.add_argument("--only", choices=names, action="append", help="repeatable")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for shot in SHOTS:
+        if args.only and shot.name.removesuffix(".png") not in args.only:
+            continue
+        target = args.out / shot.name
+        render(shot, target)
+        print(f"{target}: {target.stat().st_size // 1024} KiB ({shot.about})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
