@@ -174,7 +174,7 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         z_bufs = []
         for p in plan.phases:
             n_rows = rows_max + p.b_max - p.b_min
-            shape = (len(p.offsets) * c_out, n_rows, pitch)
+            shape: tuple[int, ...] = (len(p.offsets) * c_out, n_rows, pitch)
             if not planar:
                 shape = (len(p.offsets), n_rows, pitch, c_out)
             z_bufs.append(np.zeros(shape, dtype=xb.dtype))

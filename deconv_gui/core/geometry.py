@@ -7,6 +7,7 @@ message names the argument and the rule it broke.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,7 +160,7 @@ def _as_shape(value: Any, name: str, rank: int, labels: str) -> tuple[int, ...]:
     return shape
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ConvGeometry:
     """The shapes and hyper-parameters of one strided 2-D cross-correlation.
 
@@ -195,15 +196,24 @@ class ConvGeometry:
     padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
 
-    def __post_init__(self) -> None:
-        input_shape = _as_shape(self.input_shape, "input_shape", 3, "(H, W, C_in)")
-        filt = self.filter_shape
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        filter_shape: Sequence[int],
+        stride: int | Sequence[int] = 1,
+        padding: int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+    ) -> None:
+        # Written out (not generated) so that the arguments may be loose (ints, lists)
+        # while the fields are always normalised pairs and tuples.
+        input_shape = _as_shape(input_shape, "input_shape", 3, "(H, W, C_in)")
+        filt = filter_shape
         if isinstance(filt, (tuple, list)) and len(filt) == 3:
             filt = (*filt, 1)  # a 3-D filter means C_out = 1
         filter_shape = _as_shape(filt, "filter_shape", 4, "(f_h, f_w, C_in, C_out)")
-        stride = as_pair(self.stride, "stride", minimum=1)
-        padding = as_pair(self.padding, "padding", minimum=0)
-        dilation = as_pair(self.dilation, "dilation", minimum=1)
+        stride = as_pair(stride, "stride", minimum=1)
+        padding = as_pair(padding, "padding", minimum=0)
+        dilation = as_pair(dilation, "dilation", minimum=1)
         if filter_shape[2] != input_shape[2]:
             raise ValueError(
                 "channel mismatch: the image has C_in = "

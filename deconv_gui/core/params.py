@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
 
@@ -281,7 +282,7 @@ class Params:
 
     __hash__ = None  # type: ignore[assignment]  # holds an array
 
-    def geometry(self, input_shape: tuple[int, int, int]) -> ConvGeometry:
+    def geometry(self, input_shape: Sequence[int]) -> ConvGeometry:
         """The :class:`ConvGeometry` of these params for an image of ``input_shape``."""
         return ConvGeometry(
             tuple(input_shape), self.weights.shape, self.stride, self.padding, self.dilation
@@ -338,7 +339,9 @@ class Params:
             raise ValueError(
                 f"params.weights has shape {list(weights.shape)} but weights_shape says {shape}"
             )
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        kwargs: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
         kwargs.pop("weights_shape", None)
         kwargs["weights"] = weights
         try:

@@ -24,7 +24,7 @@ from .params import Params
 from .reconstruct import (
     coverage_map,
     normalized_transposed_reconstruction,
-    pinv_reconstruction,
+    solve_pinv,
     transposed_reconstruction,
 )
 from .registry import INSIGHT_METHODS, METHODS
@@ -208,16 +208,15 @@ def run_pipeline(
     if "pinv" in params.methods:
         check_cancel()
         start = time.perf_counter()
-        solved = pinv_reconstruction(
-            y,
+        solved = solve_pinv(
             op,
+            y,
             params.bias,
             reg=params.reg,
             rtol=params.rtol,
             max_iter=params.max_iter,
             progress=progress,
             cancel=cancel,
-            return_report=True,
         )
         outputs["pinv"], outputs["solver"] = solved.image, solved.report
         timings["pinv"] = time.perf_counter() - start
@@ -264,7 +263,7 @@ def _split(
     """
     pinv = outputs.get("pinv")
     reuse = pinv is not None and params.noise_sigma == 0 and params.reg == 0
-    if reuse:
+    if reuse and pinv is not None:
         split = split_from_recoverable(x, pinv, outputs["solver"])
     else:
         split = split_components(

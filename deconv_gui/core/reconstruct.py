@@ -43,6 +43,7 @@ __all__ = [
     "make_pinv_solver",
     "normalized_transposed_reconstruction",
     "pinv_reconstruction",
+    "solve_pinv",
     "transposed_reconstruction",
 ]
 
@@ -304,6 +305,57 @@ def pinv_reconstruction(
         When ``return_report`` is False and the iteration limit stopped the solve
         before ``rtol``.
     """
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    solved = solve_pinv(
+        op,
+        y,
+        bias,
+        reg=reg,
+        rtol=rtol,
+        max_iter=max_iter,
+        progress=progress,
+        cancel=cancel,
+        method=method,
+    )
+    if return_report:
+        return solved
+    if not solved.report.converged:
+        warnings.warn(solved.report.message, NotConvergedWarning, stacklevel=2)
+    return solved.image
+
+
+def solve_pinv(
+    op: ConvOperator,
+    y: Any,
+    bias: Any = None,
+    *,
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    max_iter: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    method: str = "auto",
+) -> PinvResult:
+    """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and its report, for a ready operator.
+
+    The operator-first form of :func:`pinv_reconstruction` (which builds ``op`` from
+    loose arguments and calls this); the other analyses call it with their operator.
+    Arguments and errors are those of :func:`pinv_reconstruction`; the result is
+    always a :class:`PinvResult` (no warning: the report says whether it converged).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator, conv2d
+    >>> from deconv_gui.core.reconstruct import solve_pinv
+    >>> w = np.ones((2, 2, 1))
+    >>> op = ConvOperator.from_weights(w, input_shape=(4, 4, 1), stride=2)
+    >>> solved = solve_pinv(op, conv2d(np.ones((4, 4, 1)), w, stride=2))
+    >>> bool(np.allclose(solved.image, 1.0)), solved.report.method
+    (True, 'dense')
+    """
+    if not isinstance(op, ConvOperator):
+        raise ValueError(f"op must be a ConvOperator, got {type(op).__name__}")
     try:
         reg = float(reg)
         rtol = float(rtol)
@@ -319,7 +371,7 @@ def pinv_reconstruction(
         raise ValueError(f"max_iter must be an int >= 1 or None, got {max_iter!r}")
     if method not in PINV_METHODS:
         raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
-    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation)
+    centred = centred_output(y, op.geometry, bias)
     rhs = centred.astype(np.float64)
     n_unknowns = op.geometry.n_unknowns
     if method == "dense" or (method == "auto" and n_unknowns <= DENSE_COLUMN_LIMIT):
@@ -327,12 +379,7 @@ def pinv_reconstruction(
     else:
         solver = make_pinv_solver(op, reg=reg, rtol=rtol, progress=progress, cancel=cancel)
         image, report = solver.solve(rhs, max_iter)
-    image = image.astype(centred.dtype, copy=False)
-    if return_report:
-        return PinvResult(image, report)
-    if not report.converged:
-        warnings.warn(report.message, NotConvergedWarning, stacklevel=2)
-    return image
+    return PinvResult(image.astype(centred.dtype, copy=False), report)
 
 
 def _dense_solve(op: ConvOperator, rhs: np.ndarray, reg: float) -> tuple[np.ndarray, SolverReport]:

@@ -227,7 +227,7 @@ class Session:
         """
         if self.is_sample:
             return load_sample(self.image_source, self.work_size)
-        if self.image_missing:
+        if self.image_missing or self.image_path is None:
             raise ValueError(f"the session's image file is missing: {self.image_source}")
         return load_image(self.image_path, self.work_size)
 

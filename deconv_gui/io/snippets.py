@@ -292,11 +292,11 @@ def make_snippet(
     ValueError
         On an unknown language.
     """
-    options = {"image_path": image_path, "save_path": save_path}
-    if language == "numpy":
-        return numpy_snippet(params, image_shape, standalone=True, **options)
-    if language == "api":
-        return numpy_snippet(params, image_shape, standalone=False, **options)
+    if language in ("numpy", "api"):
+        standalone = language == "numpy"
+        return numpy_snippet(
+            params, image_shape, standalone=standalone, image_path=image_path, save_path=save_path
+        )
     if language == "torch":
-        return torch_snippet(params, image_shape, **options)
+        return torch_snippet(params, image_shape, image_path=image_path, save_path=save_path)
     raise ValueError(f"language must be one of {', '.join(SNIPPET_LANGUAGES)}, got {language!r}")

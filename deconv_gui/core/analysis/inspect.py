@@ -8,7 +8,7 @@ import numpy as np
 
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator, as_operator
-from ..reconstruct import pinv_reconstruction
+from ..reconstruct import solve_pinv
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 from ..solvers.preconditioner import SymbolPreconditioner
 from .pixels import as_pixel
@@ -251,14 +251,7 @@ def _symbol_pcg(
         rz = rz_new
     projected = ""
     if reg == 0 and not _full_row_rank(geom):
-        solved = pinv_reconstruction(
-            v,
-            op,
-            rtol=rtol,
-            max_iter=limit,
-            cancel=cancel,
-            return_report=True,
-        )
+        solved = solve_pinv(op, v, rtol=rtol, max_iter=limit, cancel=cancel)
         v = forward(solved.image)
         converged = converged and solved.report.converged
         projected = ", projected onto range(A)"

@@ -10,7 +10,7 @@ import numpy as np
 from ..geometry import as_float_array, centred_output
 from ..norms import relative_norm
 from ..operator import as_operator
-from ..reconstruct import pinv_reconstruction
+from ..reconstruct import solve_pinv
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 from .metrics import reconstruction_metrics
 
@@ -109,14 +109,13 @@ def split_components(
     """
     image = _as_single_image(x)
     op = as_operator(weights, image.shape, stride, padding, dilation)
-    solved = pinv_reconstruction(
-        op.apply(image.astype(np.float64, copy=False)),
+    solved = solve_pinv(
         op,
+        op.apply(image.astype(np.float64, copy=False)),
         rtol=rtol,
         max_iter=max_iter,
         progress=progress,
         cancel=cancel,
-        return_report=True,
     )
     return split_from_recoverable(image, solved.image, solved.report)
 
@@ -267,20 +266,13 @@ def tikhonov_curve(
     scale = float(np.linalg.norm(centred))
     count = values.size
     residuals, solutions = np.zeros(count), np.zeros(count)
-    psnr = np.full(count, np.nan) if ref is not None else None
-    ssim = np.full(count, np.nan) if ref is not None else None
+    psnr, ssim = np.full(count, np.nan), np.full(count, np.nan)
     reports: list[SolverReport] = []
     for k, reg in enumerate(values):
         if is_cancelled(cancel):
             raise SolveCancelled("Tikhonov curve cancelled")
-        solved = pinv_reconstruction(
-            centred,
-            op,
-            reg=float(reg),
-            rtol=rtol,
-            max_iter=max_iter,
-            cancel=cancel,
-            return_report=True,
+        solved = solve_pinv(
+            op, centred, reg=float(reg), rtol=rtol, max_iter=max_iter, cancel=cancel
         )
         estimate = np.asarray(solved.image, dtype=np.float64)
         residuals[k] = np.linalg.norm(op.apply(estimate) - centred)
@@ -293,4 +285,6 @@ def tikhonov_curve(
         if progress is not None:
             progress(k + 1, (k + 1) / count)
     relative = np.array([relative_norm(r, scale) for r in residuals])
+    if ref is None:
+        return TikhonovCurve(values, residuals, relative, solutions, None, None, tuple(reports))
     return TikhonovCurve(values, residuals, relative, solutions, psnr, ssim, tuple(reports))

@@ -57,7 +57,7 @@ def as_pixel(value: Any, name: str, shape: tuple[int, int, int]) -> tuple[int, i
     pixel = (*(int(v) for v in items), 0)[:3]
     if not all(0 <= p < s for p, s in zip(pixel, shape, strict=True)):
         raise ValueError(f"{name} {tuple(items)} is outside the grid of shape {shape}")
-    return pixel
+    return pixel[0], pixel[1], pixel[2]
 
 
 def receptive_field(

@@ -90,12 +90,13 @@ def question_deconv(
         raise ValueError(
             f"y has {z.shape[3]} channels but weights have n_C = {c_out} output channels"
         )
-    s = as_pair(stride, "stride", minimum=1)
-    if s[0] != s[1]:
+    s_h, s_w = as_pair(stride, "stride", minimum=1)
+    if s_h != s_w:
         raise ValueError(f"stride must be a single int s in the question's loop, got {stride!r}")
-    s = s[0]
+    s = s_h
     shape = _input_shape(input_shape, z.shape[0], batched, c_prev)
     b = normalize_bias(bias if bias is not None else 0.0, c_out, z.dtype)
+    assert b is not None  # a scalar bias always gives a (C_out,) array
     m, n_h, n_w, _ = z.shape
     h_prev, w_prev = shape
     for label, count, size in (("height", n_h, h_prev), ("width", n_w, w_prev)):

@@ -343,7 +343,8 @@ class PseudoInverseSolver(IterativeSolver):
         if self.reg == 0:
             if rel < self.best_rel:
                 self.best_rel = rel
-                if rel > _SNAPSHOT_BELOW * previous:  # slow progress: keep a copy
+                # slow progress: keep a copy (best_z exists whenever reg == 0)
+                if rel > _SNAPSHOT_BELOW * previous and self.best_z is not None:
                     np.copyto(self.best_z, self.z)
             if rel > _DIVERGENCE_FACTOR * self.best_rel or self._plateau():
                 self._switch_to_cgls()
@@ -365,6 +366,7 @@ class PseudoInverseSolver(IterativeSolver):
 
     def _norm_estimate(self) -> float:
         if self.operator_norm is None:
+            assert self.x is not None  # only the CGLS phase (which sets x) needs the norm
             v = np.random.default_rng(0).standard_normal(self.x.shape)
             value = 0.0
             for _ in range(20):
@@ -407,6 +409,7 @@ class PseudoInverseSolver(IterativeSolver):
             self.stop_reason = "normal"
             return
         alpha = self.gamma / delta
+        assert self.x is not None and self.scratch is not None  # set by _switch_to_cgls
         _axpy(alpha, p, self.x, self.scratch)
         _axpy(-alpha, q, self.residual)
         gradient = self.adjoint(self.residual)
@@ -425,7 +428,10 @@ class PseudoInverseSolver(IterativeSolver):
     # -- result ---------------------------------------------------------------------
     def finalize(self) -> tuple[np.ndarray, SolverReport]:
         """Return ``(x, report)``; ``x`` is a fresh float64 array owned by the caller."""
-        x = self.adjoint(self.z) if self.phase == "pcg" else self.x.copy()
+        if self.phase == "pcg" or self.x is None:
+            x = self.adjoint(self.z)
+        else:
+            x = self.x.copy()
         rel = relative_norm(_norm(self.y - self.forward(x)), self.y_norm)
         method = "pcg" if self.phase == "pcg" else "pcg+cgls"
         what = "Tikhonov " if self.reg else ""
