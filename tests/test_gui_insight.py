@@ -52,7 +52,9 @@ def window(qtbot, tmp_path):
     delete_now(win)  # closeEvent shuts the insight jobs down and closes its dialogs
 
 
-def test_metrics_table_shows_the_pipeline_metrics(window):
+def test_metrics_table_shows_the_pipeline_metrics(qtbot, window):
+    # SSIM arrives in a second pass, after the live result is on screen
+    qtbot.waitUntil(lambda: window.metrics.rows[-1]["ssim"] is not None, timeout=TIMEOUT)
     result = window.result
     rows = {row["name"]: row for row in window.metrics.rows}
     for name in ("transposed", "pinv"):
@@ -62,6 +64,49 @@ def test_metrics_table_shows_the_pipeline_metrics(window):
     assert rows["pinv"]["iterations"] == result.solver.iterations
     assert "adjoint exact" in window.metrics.badge.text()
     assert f"{expected['psnr']:.1f} dB" in window.metrics.text()
+
+
+def test_ssim_is_filled_in_after_the_live_result_and_stale_passes_are_dropped(qtbot, window):
+    shown = []
+    window.resultShown.connect(shown.append)
+    stride_3 = lambda result: result.params.stride == (3, 3)  # noqa: E731
+    with qtbot.waitSignal(
+        window.state.metricsCompleted, timeout=TIMEOUT, check_params_cb=stride_3
+    ) as completed:
+        window.geometry_editor.set_values(stride=(3, 3))
+    live, full = shown[-1], completed.args[0]
+    assert live.params.stride == (3, 3) and live.params == window.current_params()
+    for name in ("transposed", "pinv"):
+        entry = live.metrics["reconstructions"][name]
+        assert entry.get("ssim") is None and entry["ssim_skipped"]  # the live pass skipped it
+        expected = reconstruction_metrics(live.image, getattr(live, name))
+        assert full.metrics["reconstructions"][name]["ssim"] == expected["ssim"]
+        assert full.metrics["reconstructions"][name]["psnr"] == entry["psnr"]
+    assert window.result is full and full.pinv is live.pinv  # same arrays, SSIM added
+    rows = {row["name"]: row for row in window.metrics.rows}
+    assert rows["pinv"]["ssim"] == full.metrics["reconstructions"]["pinv"]["ssim"]
+    assert window.state.is_shown(live) and window.state.is_shown(full)
+    # a second pass for a result that is no longer on screen changes nothing
+    window.geometry_editor.set_values(stride=(2, 2))
+    qtbot.waitUntil(lambda: window.result.params.stride == (2, 2), timeout=TIMEOUT)
+    newest = window.result
+    assert not window.state.complete_result(full, full)  # stale: dropped
+    assert window.result is newest and not window.state.is_shown(full)
+
+
+def test_after_quick_edits_the_newest_result_gets_its_ssim(qtbot, window):
+    metrics_runner = window.live.metrics_runner
+    with qtbot.waitSignal(window.resultShown, timeout=TIMEOUT):
+        window.geometry_editor.set_values(stride=(3, 3))
+    first = metrics_runner.latest_id  # the second pass of that result was submitted
+    window.geometry_editor.set_values(stride=(2, 2))  # cancels it; it reports nothing
+    stride_2 = lambda result: result.params.stride == (2, 2)  # noqa: E731
+    with qtbot.waitSignal(
+        window.state.metricsCompleted, timeout=TIMEOUT, check_params_cb=stride_2
+    ) as completed:
+        pass
+    assert metrics_runner.latest_id > first
+    assert completed.args[0].params.stride == (2, 2) and window.result is completed.args[0]
 
 
 def test_lost_information_panels_and_nullspace_equals_x_minus_pinv(qtbot, window):

@@ -111,7 +111,7 @@ def test_a_held_runner_is_busy_until_the_newest_request_is_released(qtbot):
     runner = PipelineRunner(hold_busy=True)
     image = np.linspace(0, 1, 8 * 8 * 3).reshape(8, 8, 3)
     with qtbot.waitSignal(runner.resultReady, timeout=TIMEOUT) as ready:
-        rid = runner.submit(image, Params(weights=np.ones((2, 2, 3)), stride=2))
+        rid = runner.compute(image, Params(weights=np.ones((2, 2, 3)), stride=2))
     assert ready.args[0] == rid and runner.busy
     runner.release(rid - 1)  # an older request: ignored
     assert runner.busy

@@ -6,6 +6,12 @@ responsive while it draws. When every panel shows the result it goes into the
 :class:`~deconv_gui.gui.state.AppState` (whose ``resultChanged`` tells the rest). It
 reports what happens through signals; the window turns them into text and progress
 bars. Nothing here does math.
+
+Two passes: SSIM is most of the metrics' cost (a few hundred milliseconds on a large
+image), so the live pass runs with ``Params(ssim=False)`` and, once the result is on
+screen, :func:`~deconv_gui.core.complete_metrics` fills SSIM in as a second,
+cancellable job of lower priority on the same one-thread pool. Any edit cancels it, and
+a second pass whose result is no longer on screen is dropped.
 """
 
 from __future__ import annotations
@@ -15,9 +21,9 @@ from collections.abc import Callable, Iterator
 
 from PyQt5 import QtCore
 
-from ..core import ConvGeometry, Params, Result
+from ..core import ConvGeometry, Params, Result, complete_metrics
 from .panels.grid import PanelGrid
-from .runner import PipelineRunner
+from .runner import JobRunner, PipelineRunner
 from .state import AppState
 
 __all__ = ["DEBOUNCE_MS", "LiveUpdates"]
@@ -76,10 +82,15 @@ class LiveUpdates(QtCore.QObject):
         self._panels = panels
         self._read_params = read_params
         self._submitted: dict[int, float] = {}
-        self.runner = PipelineRunner(self, hold_busy=True)  # busy until drawn
+        pool = QtCore.QThreadPool(self)
+        pool.setMaxThreadCount(1)  # one job at a time: the machine is shared
+        self.runner = PipelineRunner(self, hold_busy=True, pool=pool)  # busy until drawn
+        #: the second pass: SSIM filled in after the live result is on screen
+        self.metrics_runner = JobRunner(self, pool=pool, priority=-1)
+        self.metrics_runner.resultReady.connect(self._on_metrics)
         self.runner.resultReady.connect(self.on_result)
         self.runner.failed.connect(lambda _rid, message: self.failed.emit(message))
-        self.runner.progress.connect(lambda _rid, it, res: self.progress.emit(it, res))
+        self.runner.progress.connect(lambda _rid, value: self.progress.emit(*value))
         self.runner.cancelled.connect(self._on_cancelled)
         self.runner.busyChanged.connect(state.set_busy)
         self._debounce = QtCore.QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
@@ -102,6 +113,7 @@ class LiveUpdates(QtCore.QObject):
     def schedule(self) -> None:
         """Restart the debounce timer; a running solve is cancelled (it is stale now)."""
         self.runner.cancel()
+        self.metrics_runner.cancel()
         self._debounce.start()
 
     def compute_now(self) -> int | None:
@@ -122,7 +134,8 @@ class LiveUpdates(QtCore.QObject):
             return None
         self.started.emit(geometry)
         self._state.set_params(params)
-        rid = self.runner.submit(image.pixels, params)
+        self.metrics_runner.cancel()
+        rid = self.runner.compute(image.pixels, params, ssim=False)
         self._submitted = {rid: time.perf_counter()}
         return rid
 
@@ -130,12 +143,14 @@ class LiveUpdates(QtCore.QObject):
         """Stop the running computation (the panels keep the previous result)."""
         self._debounce.stop()
         self.runner.cancel()
+        self.metrics_runner.cancel()
 
     def shutdown(self) -> None:
-        """Stop the timers and the runner; nothing is drawn or reported afterwards."""
+        """Stop the timers and the runners; nothing is drawn or reported afterwards."""
         self._debounce.stop()
         self._draw_timer.stop()
         self._drawing = None
+        self.metrics_runner.shutdown()
         self.runner.shutdown()
 
     # -- drawing -----------------------------------------------------------------------------
@@ -165,6 +180,7 @@ class LiveUpdates(QtCore.QObject):
                 self.last_wall = wall
                 self._state.set_result(result)
                 self.runner.release(rid)
+                self._complete_metrics(result)
         except Exception as exc:  # a drawing bug must not lose the previous state
             self._drawing = None
             self.runner.release(rid)
@@ -174,6 +190,20 @@ class LiveUpdates(QtCore.QObject):
             self.draw_seconds += time.perf_counter() - start
         if not finished:
             self._draw_timer.start()
+
+    # -- second pass -------------------------------------------------------------------------
+    def _complete_metrics(self, result: Result) -> None:
+        """Fill in the SSIM the live pass skipped, off the GUI thread, at low priority."""
+
+        def job(cancel: object, _progress: object) -> tuple[Result, Result]:
+            return result, complete_metrics(result, cancel=cancel)
+
+        self.metrics_runner.submit(job)
+
+    def _on_metrics(self, _rid: int, value: tuple[Result, Result]) -> None:
+        source, completed = value
+        if completed is not source:  # complete_metrics returns its input when done already
+            self._state.complete_result(source, completed)
 
     def _on_cancelled(self, _rid: int) -> None:
         if not self._debounce.isActive():

@@ -180,6 +180,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels.hovered.connect(self._on_hover)
         self.state.imageChanged.connect(self._on_image)
         self.state.resultChanged.connect(self._on_result_shown)
+        self.state.metricsCompleted.connect(
+            lambda result: self.metrics.show_result(result, self.live.last_wall)
+        )
         self.state.busyChanged.connect(self._on_busy)
         self.state.messageRequested.connect(self._show_message_now)
         self.state.exported.connect(self.status_widgets.offer_open_folder)

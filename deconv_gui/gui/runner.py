@@ -1,16 +1,27 @@
-"""Runs :func:`~deconv_gui.core.run_pipeline` off the GUI thread, newest request wins.
+"""Runs jobs off the GUI thread; the newest request wins.
 
-Each :meth:`PipelineRunner.submit` gets a request id and a fresh ``threading.Event``;
-submitting again sets the previous event, so a running solve stops at its next
-iteration (the core raises :class:`~deconv_gui.core.SolveCancelled`). Results,
-progress and errors travel back to the GUI thread as queued signals that carry the
-request id; anything from an older request is dropped here, so the window only ever
-sees the newest one.
+Each :meth:`JobRunner.submit` gets a request id and a fresh ``threading.Event``;
+submitting again sets the previous event, so a running job stops at its next check
+(the core's solvers check between iterations and raise
+:class:`~deconv_gui.core.SolveCancelled`). Results, progress and errors travel back to
+the GUI thread as queued signals that carry the request id; anything from an older
+request is dropped here, so the listeners only ever see the newest one. After
+:meth:`JobRunner.shutdown` nothing is started and nothing more is reported.
+
+:class:`PipelineRunner` is the runner of the window's live computation
+(:func:`~deconv_gui.core.run_pipeline`). Runners can share one thread pool: the
+window's live computation and its second, lower-priority metrics pass never run at
+the same time, and a queued live request starts before a queued metrics pass.
 
 The window's process keeps the BLAS library (OpenBLAS) at one thread per calling
 thread (:func:`limit_blas_threads`): the convolution already splits its work over its
 own threads, and OpenBLAS's extra threads spin between calls, so on a 2-core machine
 they took the GUI thread's core and froze the event loop for 60–130 ms at a time.
+
+Why not superqt's ``thread_worker``: it starts every worker on Qt's global thread pool
+(after a timer tick when an event loop runs), so jobs could neither be kept to one
+thread on a shared machine nor be waited for alone at shutdown, and its cancellation
+is a generator's ``quit()`` where the core checks a ``threading.Event``.
 """
 
 from __future__ import annotations
@@ -18,15 +29,20 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from PyQt5 import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
 
-__all__ = ["PipelineRunner", "limit_blas_threads"]
+__all__ = ["Job", "JobRunner", "PipelineRunner", "limit_blas_threads"]
 
-_PROGRESS_INTERVAL = 0.05  # seconds between progress signals (the solver may iterate faster)
+#: ``job(cancel, progress)``: check ``cancel`` (a ``threading.Event``) between steps and
+#: pass anything to ``progress``; the return value is reported by ``resultReady``.
+Job = Callable[[threading.Event, Callable[[object], None]], Any]
 
 
 def limit_blas_threads(threads: int = 1) -> int:
@@ -57,61 +73,59 @@ def limit_blas_threads(threads: int = 1) -> int:
 
 
 class _Signals(QtCore.QObject):
-    """Lives in the GUI thread; the worker thread emits, Qt queues the calls."""
+    """Lives in the GUI thread; the pool thread emits, Qt queues the calls."""
 
-    progress = QtCore.pyqtSignal(int, int, float)
     finished = QtCore.pyqtSignal(int, object)
     failed = QtCore.pyqtSignal(int, str)
+    progress = QtCore.pyqtSignal(int, object)
     cancelled = QtCore.pyqtSignal(int)
 
 
-class _Job(QtCore.QRunnable):
+class _Runnable(QtCore.QRunnable):
     def __init__(
         self,
-        request_id: int,
-        image: np.ndarray,
-        params: Params,
+        rid: int,
+        job: Job,
         cancel: threading.Event,
         signals: _Signals,
+        progress_interval: float,
     ) -> None:
         super().__init__()
-        self.request_id = request_id
-        self.image = image
-        self.params = params
-        self.cancel = cancel
-        self.signals = signals
+        self.rid, self.job, self.cancel, self.signals = rid, job, cancel, signals
+        self.progress_interval = progress_interval
         self._last_progress = 0.0
 
-    def _progress(self, iteration: int, residual: float) -> None:
+    def _progress(self, value: object) -> None:
         now = time.perf_counter()
-        if now - self._last_progress >= _PROGRESS_INTERVAL:
+        if now - self._last_progress >= self.progress_interval:
             self._last_progress = now
-            self.signals.progress.emit(self.request_id, int(iteration), float(residual))
+            self.signals.progress.emit(self.rid, value)
 
     def run(self) -> None:  # runs in a pool thread
-        rid = self.request_id
+        rid, signals = self.rid, self.signals
         try:
             if self.cancel.is_set():
-                self.signals.cancelled.emit(rid)
+                signals.cancelled.emit(rid)
                 return
-            result = run_pipeline(
-                self.image, self.params, progress=self._progress, cancel=self.cancel
-            )
+            value = self.job(self.cancel, self._progress)
         except SolveCancelled:
-            self.signals.cancelled.emit(rid)
+            signals.cancelled.emit(rid)
         except ValueError as exc:
-            self.signals.failed.emit(rid, str(exc))
+            signals.failed.emit(rid, str(exc))
         except MemoryError:
-            self.signals.failed.emit(rid, "out of memory: try a smaller work size")
+            signals.failed.emit(rid, "out of memory: try a smaller work size")
         except Exception as exc:  # never let a worker exception vanish or kill the app
             detail = traceback.format_exc(limit=4)
-            self.signals.failed.emit(rid, f"{type(exc).__name__}: {exc}\n{detail}")
+            signals.failed.emit(rid, f"{type(exc).__name__}: {exc}\n{detail}")
         else:
-            self.signals.finished.emit(rid, result)
+            if self.cancel.is_set():  # asked to stop while it finished: nothing to show
+                signals.cancelled.emit(rid)
+            else:
+                signals.finished.emit(rid, value)
 
 
-class PipelineRunner(QtCore.QObject):
-    """Submits pipeline runs to a one-thread pool; only the newest request reports back.
+class JobRunner(QtCore.QObject):
+    """Runs one kind of job off the GUI thread; only the newest request reports back.
 
     Parameters
     ----------
@@ -121,15 +135,22 @@ class PipelineRunner(QtCore.QObject):
         Stay busy after :attr:`resultReady` until :meth:`release` is called with the
         request id (the window draws a result over several event-loop passes, and
         "not busy" then means "the newest result is on screen").
+    progress_interval : float
+        Seconds between two :attr:`progress` signals (a solver may iterate faster than
+        the screen needs); 0 reports every call.
+    pool : QThreadPool, optional
+        Share this pool with other runners (default: a pool of one thread of its own).
+    priority : int
+        The jobs' priority in the pool: among queued jobs, higher runs first.
 
     Signals
     -------
     resultReady(int, object)
-        Request id and its :class:`~deconv_gui.core.Result`.
+        Request id and the job's return value.
     failed(int, str)
-        Request id and a one-line (or traceback) message.
-    progress(int, int, float)
-        Request id, solver iteration and relative residual.
+        Request id and a message (a ``ValueError``'s text, or a short traceback).
+    progress(int, object)
+        Request id and whatever the job passed to its ``progress`` callback.
     cancelled(int)
         The newest request was cancelled (an older one is dropped silently).
     busyChanged(bool)
@@ -138,21 +159,32 @@ class PipelineRunner(QtCore.QObject):
 
     resultReady = QtCore.pyqtSignal(int, object)
     failed = QtCore.pyqtSignal(int, str)
-    progress = QtCore.pyqtSignal(int, int, float)
+    progress = QtCore.pyqtSignal(int, object)
     cancelled = QtCore.pyqtSignal(int)
     busyChanged = QtCore.pyqtSignal(bool)
 
-    def __init__(self, parent: QtCore.QObject | None = None, *, hold_busy: bool = False) -> None:
+    def __init__(
+        self,
+        parent: QtCore.QObject | None = None,
+        *,
+        hold_busy: bool = False,
+        progress_interval: float = 0.0,
+        pool: QtCore.QThreadPool | None = None,
+        priority: int = 0,
+    ) -> None:
         super().__init__(parent)
         self._hold_busy = bool(hold_busy)
-        self._pool = QtCore.QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # one solve at a time: the machine is shared
-        limit_blas_threads(1)  # spinning BLAS threads starved the GUI thread (module doc)
+        self._progress_interval = float(progress_interval)
+        self._priority = int(priority)
+        if pool is None:
+            pool = QtCore.QThreadPool(self)
+            pool.setMaxThreadCount(1)  # one job at a time: the machine is shared
+        self.pool = pool
         # owned by the runner (GUI thread); shutdown() waits for the jobs that emit on it
         self._signals = _Signals(self)
-        self._signals.progress.connect(self._on_progress)
         self._signals.finished.connect(self._on_finished)
         self._signals.failed.connect(self._on_failed)
+        self._signals.progress.connect(self._on_progress)
         self._signals.cancelled.connect(self._on_cancelled)
         self._latest = 0
         self._cancel: threading.Event | None = None
@@ -167,11 +199,11 @@ class PipelineRunner(QtCore.QObject):
 
     @property
     def busy(self) -> bool:
-        """True while the newest request has not reported back."""
+        """True while the newest request has not reported back (or is not released)."""
         return self._busy
 
-    def submit(self, image: np.ndarray, params: Params) -> int:
-        """Start computing ``params`` on ``image``; cancels the previous request.
+    def submit(self, job: Job) -> int:
+        """Run ``job(cancel_event, progress)`` in the pool; cancels the previous request.
 
         After :meth:`shutdown` nothing is started and the id of the last request is returned.
         """
@@ -180,8 +212,10 @@ class PipelineRunner(QtCore.QObject):
             return self._latest
         self._latest += 1
         self._cancel = threading.Event()
-        job = _Job(self._latest, image, params, self._cancel, self._signals)
-        self._pool.start(job)
+        runnable = _Runnable(
+            self._latest, job, self._cancel, self._signals, self._progress_interval
+        )
+        self.pool.start(runnable, self._priority)
         self._set_busy(True)
         return self._latest
 
@@ -192,17 +226,17 @@ class PipelineRunner(QtCore.QObject):
 
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until the pool is idle (for shutdown and tests)."""
-        return self._pool.waitForDone(msecs)
+        return self.pool.waitForDone(msecs)
 
     def shutdown(self) -> None:
-        """Cancel, refuse new requests, and wait: call before the window goes away.
+        """Cancel, refuse new requests, and wait: call before the listeners go away.
 
         Signals the finished job queued before it stopped are dropped, so nothing is
-        drawn into a window that is being closed or deleted.
+        reported to widgets that are being closed or deleted.
         """
         self._closed = True
         self.cancel()
-        self.wait(5_000)
+        self.wait(10_000)
 
     def release(self, request_id: int) -> None:
         """The result of ``request_id`` has been dealt with (only with ``hold_busy``).
@@ -217,26 +251,69 @@ class PipelineRunner(QtCore.QObject):
             self._busy = busy
             self.busyChanged.emit(busy)
 
-    def _on_progress(self, rid: int, iteration: int, residual: float) -> None:
-        if rid == self._latest and not self._closed:
-            self.progress.emit(rid, iteration, residual)
+    def _current(self, rid: int) -> bool:
+        return rid == self._latest and not self._closed
 
-    def _on_finished(self, rid: int, result: object) -> None:
-        if rid != self._latest or self._closed:  # stale, or the window is closing
+    def _on_progress(self, rid: int, value: object) -> None:
+        if self._current(rid):
+            self.progress.emit(rid, value)
+
+    def _on_finished(self, rid: int, value: object) -> None:
+        if not self._current(rid):  # stale, or the listeners are going away
             self.dropped += 1
             return
         if not self._hold_busy:
             self._set_busy(False)
-        self.resultReady.emit(rid, result)
+        self.resultReady.emit(rid, value)
 
     def _on_failed(self, rid: int, message: str) -> None:
-        if rid != self._latest or self._closed:
-            return
-        self._set_busy(False)
-        self.failed.emit(rid, message)
+        if self._current(rid):
+            self._set_busy(False)
+            self.failed.emit(rid, message)
 
     def _on_cancelled(self, rid: int) -> None:
-        if rid != self._latest or self._closed:
-            return
-        self._set_busy(False)
-        self.cancelled.emit(rid)
+        if self._current(rid):
+            self._set_busy(False)
+            self.cancelled.emit(rid)
+
+
+class PipelineRunner(JobRunner):
+    """A :class:`JobRunner` for :func:`~deconv_gui.core.run_pipeline`.
+
+    :meth:`compute` takes an image and :class:`~deconv_gui.core.Params`; :attr:`progress`
+    carries ``(iteration, relative residual)`` of the pseudo-inverse solve, at most 20
+    times a second. Creating one limits the process's BLAS threads to one
+    (:func:`limit_blas_threads`).
+    """
+
+    def __init__(
+        self,
+        parent: QtCore.QObject | None = None,
+        *,
+        hold_busy: bool = False,
+        pool: QtCore.QThreadPool | None = None,
+    ) -> None:
+        super().__init__(parent, hold_busy=hold_busy, progress_interval=0.05, pool=pool)
+        limit_blas_threads(1)  # spinning BLAS threads starved the GUI thread (module doc)
+
+    def compute(self, image: np.ndarray, params: Params, **overrides: Any) -> int:
+        """Start computing ``params`` on ``image`` (cancels the previous request).
+
+        Returns the request id; the :class:`~deconv_gui.core.Result` reports ``params``
+        as its own.
+
+        ``overrides`` change the computation without changing what the result says it
+        is (the window runs live updates with ``ssim=False`` and fills SSIM in later).
+        """
+        run = params.replace(**overrides) if overrides else params
+
+        def job(cancel: threading.Event, progress: Callable[[object], None]) -> Any:
+            result = run_pipeline(
+                image,
+                run,
+                progress=lambda it, res: progress((int(it), float(res))),
+                cancel=cancel,
+            )
+            return result if run is params else replace(result, params=params)
+
+        return self.submit(job)

@@ -87,6 +87,7 @@ class AppState(QtCore.QObject):
         self.origin = ImageOrigin("sample", "astronaut")
         self.params: Params | None = None
         self.result: Result | None = None
+        self._completed_from: Result | None = None
         self.busy = False
         #: the last message shown to the user (tests and the session actions read it)
         self.last_message = ""
@@ -106,12 +107,24 @@ class AppState(QtCore.QObject):
     def set_result(self, result: Result) -> None:
         """``result`` is on screen."""
         self.result = result
+        self._completed_from = None
         self.resultChanged.emit(result)
 
-    def complete_result(self, result: Result) -> None:
-        """The result on screen got its slower metrics; ``result`` replaces it."""
-        self.result = result
-        self.metricsCompleted.emit(result)
+    def complete_result(self, source: Result, completed: Result) -> bool:
+        """``completed`` (``source`` with its slower metrics) replaces ``source`` on screen.
+
+        Returns False, and changes nothing, when ``source`` is no longer on screen.
+        """
+        if source is not self.result:
+            return False
+        self._completed_from = source
+        self.result = completed
+        self.metricsCompleted.emit(completed)
+        return True
+
+    def is_shown(self, result: Result | None) -> bool:
+        """True if ``result`` is on screen, or the result whose metrics completed it is."""
+        return result is not None and (result is self.result or result is self._completed_from)
 
     def set_busy(self, busy: bool) -> None:
         """Whether a computation is running (emits only on a change)."""

@@ -18,6 +18,7 @@ import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
 from ...core import Result
+from ..runner import JobRunner
 from ..state import AppState
 from .check_jobs import (
     KINDS,
@@ -28,7 +29,6 @@ from .check_jobs import (
     question_job,
 )
 from .check_views import Triptych
-from .jobs import JobRunner
 
 __all__ = ["VERDICT_COLORS", "CheckDialog", "load_user_array", "verdict_level"]
 
@@ -93,7 +93,7 @@ class CheckDialog(QtWidgets.QDialog):
         self.outcome: CheckOutcome | None = None
         self.message = ""
         self.jobs = JobRunner(self)
-        self.jobs.finished.connect(self._on_outcome)
+        self.jobs.resultReady.connect(self._on_outcome)
         self.jobs.failed.connect(lambda _rid, msg: self._show_problem(msg))
         self._build()
         state.resultChanged.connect(self._on_result)

@@ -16,8 +16,8 @@ from PyQt5 import QtCore, QtWidgets
 from ...core import Result, effective_kernel, receptive_field, touching_outputs
 from ...view.display import fmt
 from ..panels.grid import PanelGrid, _colormap
+from ..runner import JobRunner
 from ..state import AppState
-from .jobs import JobRunner
 
 __all__ = ["LABEL_TAP_LIMIT", "InspectDock", "Inspector"]
 
@@ -106,7 +106,7 @@ class Inspector(QtCore.QObject):
         self.panels = panels
         self.dock = dock
         self.jobs = JobRunner(self)
-        self.jobs.finished.connect(self._on_kernel)
+        self.jobs.resultReady.connect(self._on_kernel)
         self.jobs.failed.connect(self._on_kernel_failed)
         self.jobs.progress.connect(self._on_kernel_progress)
         self.selection: tuple[str, int, int] | None = None

@@ -18,9 +18,9 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from ...core import Result, exact_rank_feasible, rank_bounds, rank_info
 from ...core.pipeline import INSIGHT_METHODS
 from ..panels.grid import PanelGrid
+from ..runner import JobRunner
 from ..state import AppState
 from .inspector import InspectDock, Inspector
-from .jobs import JobRunner
 
 __all__ = ["Insight", "InsightHooks", "install_insight"]
 
@@ -72,7 +72,7 @@ class Insight(QtCore.QObject):
         self.rank_text = ""
         self._rank_for: Result | None = None
         self.rank_jobs = JobRunner(self)
-        self.rank_jobs.finished.connect(self._on_rank)
+        self.rank_jobs.resultReady.connect(self._on_rank)
         self.rank_jobs.failed.connect(lambda _rid, msg: self._show_rank(f"rank: {msg}"))
         self.dock = InspectDock(window)
         self.dock.setVisible(False)
@@ -180,7 +180,7 @@ class Insight(QtCore.QObject):
 
     def _show_rank(self, text: str, result: Result | None = None) -> None:
         result = result if result is not None else self.state.result
-        if result is None or result is not self.state.result:
+        if not self.state.is_shown(result):
             return
         self.rank_text = text
         self.hooks.show_arithmetic(f"{result.geometry.describe()} · {text}")

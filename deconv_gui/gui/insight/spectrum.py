@@ -14,8 +14,8 @@ import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
 from ...core import Result, SingularValues, TikhonovCurve, singular_values, tikhonov_curve
+from ..runner import JobRunner
 from ..state import AppState
-from .jobs import JobRunner
 from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
 __all__ = ["CURVE_REGS", "SpectrumWindow", "curve_regs"]
@@ -54,10 +54,10 @@ class SpectrumWindow(QtWidgets.QDialog):
         self._curve_key: tuple | None = None
         self._curve_pending: int | None = None
         self.spectrum_jobs = JobRunner(self)
-        self.spectrum_jobs.finished.connect(self._on_spectrum)
+        self.spectrum_jobs.resultReady.connect(self._on_spectrum)
         self.spectrum_jobs.failed.connect(lambda _r, msg: self._spectrum_failed(msg))
         self.curve_jobs = JobRunner(self)
-        self.curve_jobs.finished.connect(self._on_curve)
+        self.curve_jobs.resultReady.connect(self._on_curve)
         self.curve_jobs.failed.connect(lambda _r, msg: self._curve_done(f"Failed: {msg}"))
         self.curve_jobs.progress.connect(self._on_curve_progress)
         self._build()

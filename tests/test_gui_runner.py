@@ -1,0 +1,146 @@
+"""The job runner: newest request wins, cancellation, shutdown, a shared pool with priorities."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from deconv_gui.core import SolveCancelled
+from deconv_gui.gui.runner import JobRunner
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 10_000  # ms
+
+
+def _gate():
+    """A job that waits for the returned event (or its cancel event), then returns ``value``."""
+    release = threading.Event()
+
+    def make(value):
+        def job(cancel, progress):
+            progress(value)
+            while not release.wait(0.005):
+                if cancel.is_set():
+                    raise SolveCancelled("cancelled")
+            return value
+
+        return job
+
+    return release, make
+
+
+def test_only_the_newest_request_reports_and_older_ones_are_dropped(qtbot):
+    runner = JobRunner()
+    release, make = _gate()
+    results, cancelled = [], []
+    runner.resultReady.connect(lambda rid, value: results.append((rid, value)))
+    runner.cancelled.connect(cancelled.append)
+    first = runner.submit(make("old"))
+    second = runner.submit(make("new"))  # cancels the first
+    assert runner.busy and runner.latest_id == second > first
+    release.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT)
+    runner.wait()
+    qtbot.wait(20)  # any queued signal of the first request arrives, and is dropped
+    assert results == [(second, "new")] and cancelled == []
+    runner.shutdown()
+
+
+def test_a_job_that_returns_after_cancel_reports_cancelled_not_its_value(qtbot):
+    runner = JobRunner()
+    started = threading.Event()
+
+    def job(cancel, _progress):
+        started.set()
+        cancel.wait(5)  # ignores the request, returns anyway
+        return "late"
+
+    results = []
+    runner.resultReady.connect(lambda _rid, value: results.append(value))
+    rid = runner.submit(job)
+    started.wait(5)
+    with qtbot.waitSignal(runner.cancelled, timeout=TIMEOUT) as signal:
+        runner.cancel()
+    assert signal.args == [rid] and results == [] and not runner.busy
+    runner.shutdown()
+
+
+def test_errors_become_messages(qtbot):
+    runner = JobRunner()
+
+    def bad(_cancel, _progress):
+        raise ValueError("stride must be positive")
+
+    with qtbot.waitSignal(runner.failed, timeout=TIMEOUT) as failed:
+        runner.submit(bad)
+    assert failed.args[1] == "stride must be positive" and not runner.busy
+
+    def bug(_cancel, _progress):
+        return 1 / 0
+
+    with qtbot.waitSignal(runner.failed, timeout=TIMEOUT) as failed:
+        runner.submit(bug)
+    assert failed.args[1].startswith("ZeroDivisionError") and "Traceback" in failed.args[1]
+    runner.shutdown()
+
+
+def test_shutdown_drops_what_arrives_later_and_refuses_new_jobs(qtbot):
+    runner = JobRunner()
+    reported = []
+    runner.resultReady.connect(lambda *args: reported.append(args))
+    runner.failed.connect(lambda *args: reported.append(args))
+    runner.cancelled.connect(lambda *args: reported.append(args))
+    rid = runner.submit(lambda _cancel, _progress: "done")
+    runner.wait()  # finished: its signal is queued, not delivered yet
+    runner.shutdown()
+    assert runner.submit(lambda _c, _p: "never") == rid  # nothing started
+    qtbot.wait(50)
+    assert reported == [] and runner.dropped == 1
+
+
+def test_progress_reaches_the_gui_thread_for_the_newest_request(qtbot):
+    runner = JobRunner()
+
+    def job(_cancel, progress):
+        for k in range(3):
+            progress(k / 2)
+        return "ok"
+
+    values = []
+    runner.progress.connect(lambda _rid, value: values.append(value))
+    with qtbot.waitSignal(runner.resultReady, timeout=TIMEOUT):
+        runner.submit(job)
+    assert values == [0.0, 0.5, 1.0]  # progress_interval=0: every call
+    runner.shutdown()
+
+
+def test_runners_sharing_a_pool_run_one_job_at_a_time_higher_priority_first(qtbot):
+    live = JobRunner()
+    background = JobRunner(pool=live.pool, priority=-1)
+    release, make = _gate()
+    order = []
+    live.resultReady.connect(lambda _rid, value: order.append(value))
+    background.resultReady.connect(lambda _rid, value: order.append(value))
+    live.submit(make("blocking"))  # occupies the pool's only thread
+    background.submit(lambda _c, _p: "metrics")  # queued first, low priority
+    live_second = JobRunner(pool=live.pool)
+    live_second.resultReady.connect(lambda _rid, value: order.append(value))
+    live_second.submit(lambda _c, _p: "live")  # queued later, normal priority
+    release.set()
+    qtbot.waitUntil(lambda: len(order) == 3, timeout=TIMEOUT)
+    assert order == ["blocking", "live", "metrics"]
+    for runner in (background, live_second, live):
+        runner.shutdown()
+
+
+def test_hold_busy_keeps_busy_until_release(qtbot):
+    runner = JobRunner(hold_busy=True)
+    with qtbot.waitSignal(runner.resultReady, timeout=TIMEOUT) as ready:
+        rid = runner.submit(lambda _c, _p: 42)
+    assert ready.args == [rid, 42] and runner.busy
+    runner.release(rid - 1)
+    assert runner.busy
+    runner.release(rid)
+    assert not runner.busy
+    runner.shutdown()
