@@ -6,7 +6,7 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["deconv_gui.core", "deconv_gui.io"])
+@pytest.mark.parametrize("module", ["deconv_gui.core", "deconv_gui.io", "deconv_gui.view"])
 def test_layer_does_not_import_qt(module):
     code = (
         f"import sys, {module}; "
