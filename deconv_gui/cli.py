@@ -370,19 +370,20 @@ def _unique_folder(out: Path, stem: str, used: set[str]) -> Path:
     return out / name
 
 
-def _summary(source: str, folder: Path, metrics: dict[str, Any]) -> str:
+def _summary(source: str, folder: Path, result) -> str:
+    """One line per image: where it went, the solve, and the PSNR of each reconstruction."""
     parts = [f"{source} → {folder}"]
-    solver = metrics.get("solver")
-    if solver:
-        state = "converged" if solver["converged"] else "NOT converged"
+    solver = result.solver
+    if solver is not None:
+        state = "converged" if solver.converged else "NOT converged"
         parts.append(
-            f"pinv: {solver['iterations']} iterations, relative residual "
-            f"{float(solver['relative_residual']):.2g}, {state}"
+            f"pinv: {solver.iterations} iterations, relative residual "
+            f"{float(solver.relative_residual):.2g}, {state}"
         )
     psnr = [
-        f"{name} {q['psnr_db']:.2f} dB"
-        for name, q in metrics.get("quality", {}).items()
-        if isinstance(q.get("psnr_db"), float)
+        f"{name} {score.psnr:.2f} dB"
+        for name, score in result.metrics.reconstructions.items()
+        if score.psnr is not None and np.isfinite(score.psnr)
     ]
     if psnr:
         parts.append("PSNR " + ", ".join(psnr))
@@ -399,7 +400,8 @@ def _make_folders(folder: Path) -> list[Path]:
     return missing
 
 
-def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[str, Any], str]:
+    """Compute and export one image: its JSON record and its summary line."""
     from .core import run_pipeline
     from .io import export_result, result_metrics
     from .io.export import EXPORT_FORMATS as FORMATS
@@ -427,12 +429,13 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
             except OSError:
                 break
         raise
-    return {
+    record = {
         "image": loaded.source,
         "folder": str(folder),
         "files": [p.name for p in files],
         "metrics": result_metrics(result),
     }
+    return record, _summary(loaded.source, folder, result)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -459,7 +462,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                record = _run_one(spec, args, folder)
+                record, summary = _run_one(spec, args, folder)
         except (ValueError, UsageError) as exc:
             errors.append({"image": spec, "error": _one_line(exc)})
             tqdm.write(f"{PROG}: error: {spec}: {_one_line(exc)}", file=sys.stderr)
@@ -476,7 +479,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             tqdm.write(f"{PROG}: warning: {spec}: {text}", file=sys.stderr)
         results.append(record)
         if not args.json:
-            tqdm.write(_summary(record["image"], folder, record["metrics"]), file=sys.stdout)
+            tqdm.write(summary, file=sys.stdout)
     bar.close()
     if args.json:
         document = {

@@ -96,7 +96,7 @@ def test_file_source_is_hashed_by_file_bytes(tmp_path):
     # 4×4 is below SSIM's 7×7 window: a 3×3 window (as in the window's table), and the
     # sidecar says so
     quality = json.loads((out / "params.json").read_text())["metrics"]["quality"]["pinv"]
-    assert quality["ssim"] == result.metrics["reconstructions"]["pinv"]["ssim"]
+    assert quality["ssim"] == result.metrics.reconstructions["pinv"].ssim
     assert "SSIM window reduced from 7 to 3" in quality["note"]
 
 
@@ -234,7 +234,7 @@ def test_sidecar_reuses_result_metrics_and_fills_skipped_ssim(tmp_path):
     for name in ("transposed", "pinv"):
         expected = reconstruction_metrics(image, getattr(live, name))
         assert quality[name]["ssim"] == expected["ssim"] is not None  # filled in for export
-        assert quality[name]["psnr_db"] == live.metrics["reconstructions"][name]["psnr"]
+        assert quality[name]["psnr_db"] == live.metrics.reconstructions[name].psnr
         assert "note" not in quality[name]
 
 

@@ -120,7 +120,7 @@ def test_lost_information_panels_and_nullspace_equals_x_minus_pinv(qtbot, window
         assert name in window.panels.visible_names()
     shown = window.panels.panel("nullspace").data
     np.testing.assert_array_equal(shown, result.image - result.pinv)
-    lost = 100 * result.metrics["split"]["lost_fraction"]
+    lost = 100 * result.metrics.split.lost_fraction
     assert f"{lost:.1f} % of ‖x‖" in window.panels.panel("nullspace").title_text
     window.insight.set_panels_visible(False)
     qtbot.waitUntil(lambda: window.result.nullspace is None, timeout=TIMEOUT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import FrozenInstanceError, replace
 
 import numpy as np
 import pytest
@@ -165,10 +166,10 @@ def test_pipeline_insight_arrays_equal_the_core_functions():
     np.testing.assert_allclose(
         result.nullspace, nullspace_component(image, params.weights, **hyper), atol=1e-10
     )
-    info = result.metrics["split"]
-    assert info["reused_pinv"]
-    assert info["lost_fraction"] == pytest.approx(split.lost_fraction, rel=1e-9)
-    assert info["recoverable_fraction"] ** 2 + info["lost_fraction"] ** 2 == pytest.approx(1)
+    info = result.metrics.split
+    assert info.reused_pinv
+    assert info.lost_fraction == pytest.approx(split.lost_fraction, rel=1e-9)
+    assert info.recoverable_fraction**2 + info.lost_fraction**2 == pytest.approx(1)
     for name in ("coverage", "nullspace", "recoverable"):
         assert not getattr(result, name).flags.writeable
     assert {"coverage", "nullspace", "metrics"} <= set(result.timings)
@@ -182,7 +183,7 @@ def test_pipeline_nullspace_solves_again_when_y_is_noisy():
     split = split_components(image, params.weights.astype(np.float32), stride=2, padding=1)
     np.testing.assert_array_equal(result.recoverable, split.recoverable)
     np.testing.assert_array_equal(result.nullspace, split.lost)
-    assert not result.metrics["split"]["reused_pinv"]
+    assert not result.metrics.split.reused_pinv
     assert result.coverage is None  # not requested
 
 
@@ -191,28 +192,30 @@ def test_pipeline_metrics_equal_the_core_functions():
     params = _insight_params(noise_sigma=0.01)
     result = run_pipeline(image, params)
     hyper = {"stride": 2, "padding": 1, "dilation": 1}
-    scores = result.metrics["reconstructions"]
+    scores = result.metrics.reconstructions
     assert set(scores) == {"transposed", "normalized_transposed", "pinv"}
     for name, entry in scores.items():
         estimate = getattr(result, name)
         expected = reconstruction_metrics(image, estimate)
-        assert entry["psnr"] == expected["psnr"] and entry["ssim"] == expected["ssim"]
+        assert entry.psnr == expected["psnr"] and entry.ssim == expected["ssim"]
         expected_residual = relative_residual(
             estimate, result.forward_output, params.weights.astype(np.float32), params.bias, **hyper
         )
         if name == "pinv":  # the solver's report: float64 solution before the float32 cast
-            assert entry["relative_residual"] == result.solver.relative_residual
-            assert entry["relative_residual"] == pytest.approx(expected_residual, abs=1e-6)
+            assert entry.relative_residual == result.solver.relative_residual
+            assert entry.relative_residual == pytest.approx(expected_residual, abs=1e-6)
         else:  # one float32 forward in the pipeline vs float64 here: float32 rounding
-            assert entry["relative_residual"] == pytest.approx(expected_residual, rel=1e-5)
-    assert scores["pinv"]["iterations"] == result.solver.iterations
-    assert scores["transposed"]["iterations"] is None
-    assert result.metrics["adjoint_dot_test"] == adjoint_dot_test(
+            assert entry.relative_residual == pytest.approx(expected_residual, rel=1e-5)
+    assert scores["pinv"].iterations == result.solver.iterations
+    assert scores["transposed"].iterations is None
+    assert result.metrics.adjoint_dot_test == adjoint_dot_test(
         params.weights, input_shape=image.shape, **hyper
     )
-    assert result.metrics["adjoint_dot_test"] < 1e-12  # float64 dot test: rounding level
+    assert result.metrics.adjoint_dot_test < 1e-12  # float64 dot test: rounding level
+    with pytest.raises(FrozenInstanceError):
+        result.metrics.adjoint_dot_test = 0.0  # read-only
     with pytest.raises(TypeError):
-        result.metrics["adjoint_dot_test"] = 0.0  # read-only
+        result.metrics.reconstructions["pinv"] = scores["transposed"]  # read-only
 
 
 def test_pipeline_skips_ssim_on_large_images():
@@ -221,9 +224,9 @@ def test_pipeline_skips_ssim_on_large_images():
     side = int(np.sqrt(SSIM_PIXEL_LIMIT)) + 1
     image = _image((side, side, 1))
     result = run_pipeline(image, Params(weights=make_filter("box", in_channels=1), stride=2))
-    entry = result.metrics["reconstructions"]["transposed"]
-    assert entry["ssim"] is None and "SSIM skipped" in entry["notes"][0]
-    assert entry["psnr"] == reconstruction_metrics(image, result.transposed)["psnr"]
+    entry = result.metrics.reconstructions["transposed"]
+    assert entry.ssim is None and "SSIM skipped" in entry.notes[0]
+    assert entry.psnr == reconstruction_metrics(image, result.transposed)["psnr"]
 
 
 def test_live_params_skip_ssim_and_complete_metrics_fills_it_in():
@@ -232,17 +235,17 @@ def test_live_params_skip_ssim_and_complete_metrics_fills_it_in():
     image = _image((16, 16, 3))
     full = run_pipeline(image, Params(make_filter("gaussian"), stride=2, padding=1))
     live = run_pipeline(image, Params(make_filter("gaussian"), stride=2, padding=1, ssim=False))
-    for name, entry in live.metrics["reconstructions"].items():
-        assert entry["ssim"] is None and entry["ssim_skipped"]
-        assert "params.ssim is False" in entry["notes"][-1]
-        assert entry["psnr"] == full.metrics["reconstructions"][name]["psnr"]
+    for name, entry in live.metrics.reconstructions.items():
+        assert entry.ssim is None and entry.ssim_skipped
+        assert "params.ssim is False" in entry.notes[-1]
+        assert entry.psnr == full.metrics.reconstructions[name].psnr
     with pytest.raises(SolveCancelled):
         complete_metrics(live, cancel=lambda: True)
     done = complete_metrics(live)
     assert done.pinv is live.pinv and done.params is live.params  # arrays shared
-    for name, entry in done.metrics["reconstructions"].items():
-        expected = dict(full.metrics["reconstructions"][name], seconds=entry["seconds"])
-        assert dict(entry) == expected  # the same numbers as a full run (timings aside)
+    for name, entry in done.metrics.reconstructions.items():
+        expected = replace(full.metrics.reconstructions[name], seconds=entry.seconds)
+        assert entry == expected  # the same numbers as a full run (timings aside)
     assert complete_metrics(full) is full  # nothing skipped: nothing to do
     with pytest.raises(ValueError, match="ssim"):
         Params(make_filter("gaussian"), ssim="no")
@@ -265,7 +268,7 @@ def test_dot_test_is_cached_per_weights_and_geometry(monkeypatch):
     first = run_pipeline(image, Params(weights, stride=2, reg=0.1))
     second = run_pipeline(image * 2, Params(weights, stride=2, reg=0.0, noise_sigma=0.1))
     assert len(calls) == 1  # image, reg and noise do not change A
-    assert second.metrics["adjoint_dot_test"] == first.metrics["adjoint_dot_test"]
+    assert second.metrics.adjoint_dot_test == first.metrics.adjoint_dot_test
     run_pipeline(image, Params(weights * 2, stride=2))  # new weights: tested again
     run_pipeline(image, Params(weights, stride=1))  # new geometry: tested again
     run_pipeline(image[:10], Params(weights, stride=2))  # new image shape: tested again

@@ -4,6 +4,7 @@ Only numpy and scipy are imported here; a test enforces that neither PyQt5 nor
 pyqtgraph is ever loaded by ``import deconv_gui.core``.
 """
 
+from . import params, registry
 from .analysis import (
     DENSE_ENTRY_LIMIT,
     EFFECTIVE_KERNEL_DENSE_LIMIT,
@@ -56,6 +57,7 @@ from .reconstruct import (
     pinv_reconstruction,
     transposed_reconstruction,
 )
+from .scores import Metrics, ReconstructionScore, SplitScore
 from .solvers import NotConvergedWarning, PseudoInverseSolver, SolveCancelled, SolverReport
 
 __all__ = [
@@ -73,16 +75,19 @@ __all__ = [
     "ConvOperator",
     "DenseMatrices",
     "EffectiveKernel",
+    "Metrics",
     "NotConvergedWarning",
     "Params",
     "PinvResult",
     "PixelLinks",
     "PseudoInverseSolver",
     "RankInfo",
+    "ReconstructionScore",
     "Result",
     "SingularValues",
     "SolveCancelled",
     "SolverReport",
+    "SplitScore",
     "TikhonovCurve",
     "adjoint_dot_test",
     "as_operator",
@@ -100,6 +105,7 @@ __all__ = [
     "normalized_transposed_reconstruction",
     "nullspace_component",
     "operator_rank",
+    "params",
     "pinv_reconstruction",
     "prepare_image",
     "question_deconv",
@@ -108,6 +114,7 @@ __all__ = [
     "receptive_field",
     "reconstruction_metrics",
     "recoverable_component",
+    "registry",
     "relative_residual",
     "run_pipeline",
     "singular_values",

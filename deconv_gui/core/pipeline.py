@@ -15,19 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from . import registry
 from ._kernels import forward as _forward
-from .analysis.lost import split_components, split_from_recoverable
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
 from .geometry import ConvGeometry, as_float_array
+from .methods import COMPUTE, Stage
 from .operator import ConvOperator
 from .params import Params
-from .reconstruct import (
-    coverage_map,
-    normalized_transposed_reconstruction,
-    solve_pinv,
-    transposed_reconstruction,
-)
 from .registry import INSIGHT_METHODS, METHODS
+from .scores import Metrics, ReconstructionScore, SplitScore
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 
 __all__ = [
@@ -75,8 +71,8 @@ class Result:
     nullspace, recoverable : numpy.ndarray or None
         ``x − A⁺Ax`` (what no method can recover) and ``A⁺Ax`` (what ``y`` determines),
         ``(H, W, C_in)`` (method ``"nullspace"``).
-    metrics : Mapping[str, Any]
-        Read-only quality numbers, always computed (see :func:`run_pipeline`).
+    metrics : Metrics
+        Typed quality numbers, always computed (see :func:`run_pipeline`).
     """
 
     params: Params
@@ -91,7 +87,7 @@ class Result:
     coverage: np.ndarray | None = None
     nullspace: np.ndarray | None = None
     recoverable: np.ndarray | None = None
-    metrics: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def prepare_image(image: Any) -> np.ndarray:
@@ -133,16 +129,15 @@ def run_pipeline(
     Returns
     -------
     Result
-        ``metrics`` holds (all read-only mappings): ``"reconstructions"``, for each
-        reconstruction computed, ``psnr``/``ssim``/``data_range``/``ssim_win_size``/
-        ``notes`` from :func:`reconstruction_metrics` against the input (PSNR only,
-        with a note and ``ssim_skipped = True``, above :data:`SSIM_PIXEL_LIMIT`
-        pixels or with ``params.ssim = False``), ``relative_residual``
-        ``‖A x̂ − (y − b)‖ / ‖y − b‖``, ``iterations`` (the solve's, None for direct
-        methods) and ``seconds``; ``"adjoint_dot_test"``, the relative mismatch of
-        :func:`adjoint_dot_test` (float64); ``"split"`` (None without
-        ``"nullspace"``): ``lost_fraction`` and ``recoverable_fraction`` (norms as
-        fractions of ``‖x‖``), ``iterations``, ``converged`` and ``reused_pinv``.
+        ``metrics`` is a :class:`~deconv_gui.core.scores.Metrics`:
+        ``reconstructions`` holds, for each reconstruction computed, a
+        :class:`~deconv_gui.core.scores.ReconstructionScore` (PSNR/SSIM from
+        :func:`reconstruction_metrics` against the input; PSNR only, with a note and
+        ``ssim_skipped = True``, above :data:`SSIM_PIXEL_LIMIT` pixels or with
+        ``params.ssim = False``; the relative residual ``‖A x̂ − (y − b)‖ / ‖y − b‖``,
+        the solve's iterations and the seconds); ``adjoint_dot_test`` is the relative
+        mismatch of :func:`adjoint_dot_test` (float64); ``split`` (None without
+        ``"nullspace"``) is a :class:`~deconv_gui.core.scores.SplitScore`.
 
     Raises
     ------
@@ -194,46 +189,16 @@ def run_pipeline(
         y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
     timings["forward"] = time.perf_counter() - start
 
-    outputs: dict[str, Any] = {}
-    if "transposed" in params.methods:
+    stage = Stage(x, y, op, params, progress, cancel)
+    for name in params.methods:  # in the registry's order
         check_cancel()
         start = time.perf_counter()
-        outputs["transposed"] = transposed_reconstruction(y, op, params.bias)
-        timings["transposed"] = time.perf_counter() - start
-    if "normalized_transposed" in params.methods:
-        check_cancel()
-        start = time.perf_counter()
-        outputs["normalized_transposed"] = normalized_transposed_reconstruction(y, op, params.bias)
-        timings["normalized_transposed"] = time.perf_counter() - start
-    if "pinv" in params.methods:
-        check_cancel()
-        start = time.perf_counter()
-        solved = solve_pinv(
-            op,
-            y,
-            params.bias,
-            reg=params.reg,
-            rtol=params.rtol,
-            max_iter=params.max_iter,
-            progress=progress,
-            cancel=cancel,
-        )
-        outputs["pinv"], outputs["solver"] = solved.image, solved.report
-        timings["pinv"] = time.perf_counter() - start
-    if "coverage" in params.methods:
-        check_cancel()
-        start = time.perf_counter()
-        outputs["coverage"] = coverage_map(op)
-        timings["coverage"] = time.perf_counter() - start
-    split_info: dict[str, Any] | None = None
-    if "nullspace" in params.methods:
-        check_cancel()
-        start = time.perf_counter()
-        split_info = _split(x, op, params, outputs, progress, cancel)
-        timings["nullspace"] = time.perf_counter() - start
+        COMPUTE[name](stage)
+        timings[name] = time.perf_counter() - start
+    outputs = stage.outputs
     check_cancel()
     start = time.perf_counter()
-    metrics = _metrics(x, y, weights, geometry, params, outputs, timings, split_info)
+    metrics = _metrics(x, y, weights, geometry, params, outputs, timings, stage.split)
     timings["metrics"] = time.perf_counter() - start
     for array in (x, y, *(v for v in outputs.values() if isinstance(v, np.ndarray))):
         array.flags.writeable = False
@@ -246,43 +211,6 @@ def run_pipeline(
         metrics=metrics,
         **outputs,
     )
-
-
-def _split(
-    x: np.ndarray,
-    op: ConvOperator,
-    params: Params,
-    outputs: dict[str, Any],
-    progress: ProgressCallback | None,
-    cancel: CancelCheck | None,
-) -> dict[str, Any]:
-    """Fill ``outputs`` with ``recoverable`` and ``nullspace``; return the split's numbers.
-
-    With an exact measurement (no noise) and ``reg = 0``, ``A⁺(y − b) = A⁺Ax``: the
-    pseudo-inverse panel already is the recoverable part, so it is reused.
-    """
-    pinv = outputs.get("pinv")
-    reuse = pinv is not None and params.noise_sigma == 0 and params.reg == 0
-    if reuse and pinv is not None:
-        split = split_from_recoverable(x, pinv, outputs["solver"])
-    else:
-        split = split_components(
-            x,
-            op,
-            rtol=params.rtol,
-            max_iter=params.max_iter,
-            progress=progress,
-            cancel=cancel,
-        )
-    report = split.report
-    outputs["recoverable"], outputs["nullspace"] = split.recoverable, split.lost
-    return {
-        "recoverable_fraction": split.recoverable_fraction,
-        "lost_fraction": split.lost_fraction,
-        "iterations": int(report.iterations),
-        "converged": bool(report.converged),
-        "reused_pinv": bool(reuse),
-    }
 
 
 #: Cached adjoint dot tests: (weights bytes, weights shape, geometry) -> value.
@@ -330,38 +258,41 @@ def _metrics(
     params: Params,
     outputs: dict[str, Any],
     timings: Mapping[str, float],
-    split_info: dict[str, Any] | None,
-) -> Mapping[str, Any]:
-    """The read-only :attr:`Result.metrics` mapping (see :func:`run_pipeline`)."""
+    split: SplitScore | None,
+) -> Metrics:
+    """The :attr:`Result.metrics` (see :func:`run_pipeline`)."""
     pixels = x.shape[0] * x.shape[1]
     with_ssim = params.ssim and pixels <= SSIM_PIXEL_LIMIT
     centred = y - np.asarray(params.bias, dtype=y.dtype)
     centred_norm = float(np.linalg.norm(centred.astype(np.float64, copy=False)))
-    scores: dict[str, Any] = {}
-    for name in METHODS:
-        estimate = outputs.get(name)
+    scores: dict[str, ReconstructionScore] = {}
+    for spec in registry.PANELS:
+        estimate = outputs.get(spec.attribute) if spec.scored else None
         if estimate is None or estimate.shape != x.shape:
             continue
-        entry = reconstruction_metrics(x, estimate, ssim=with_ssim)
-        if not with_ssim and entry["data_range"] > 0:
-            entry["notes"] = (*entry["notes"], _skip_ssim_note(params, pixels))
-            entry["ssim_skipped"] = True
-        report = outputs.get("solver") if name == "pinv" else None
+        quality = reconstruction_metrics(x, estimate, ssim=with_ssim)
+        skipped = not with_ssim and quality["data_range"] > 0
+        if skipped:
+            quality["notes"] = (*quality["notes"], _skip_ssim_note(params, pixels))
+        report = outputs.get("solver") if spec.name == "pinv" else None
         if report is not None:
-            entry["relative_residual"] = float(report.relative_residual)
+            residual = float(report.relative_residual)
         else:
             reproduced = _forward(estimate[np.newaxis], weights, geometry)[0]
             difference = (reproduced - centred).astype(np.float64, copy=False)
-            entry["relative_residual"] = _ratio(float(np.linalg.norm(difference)), centred_norm)
-        entry["iterations"] = None if report is None else int(report.iterations)
-        entry["seconds"] = timings.get(name)
-        scores[name] = MappingProxyType(entry)
-    metrics: dict[str, Any] = {
-        "reconstructions": MappingProxyType(scores),
-        "adjoint_dot_test": _cached_dot_test(params.weights, geometry),
-        "split": None if split_info is None else MappingProxyType(split_info),
-    }
-    return MappingProxyType(metrics)
+            residual = _ratio(float(np.linalg.norm(difference)), centred_norm)
+        scores[spec.name] = ReconstructionScore.from_quality(
+            quality,
+            relative_residual=residual,
+            iterations=None if report is None else int(report.iterations),
+            seconds=timings.get(spec.name),
+            ssim_skipped=skipped,
+        )
+    return Metrics(
+        reconstructions=scores,
+        adjoint_dot_test=_cached_dot_test(params.weights, geometry),
+        split=split,
+    )
 
 
 def complete_metrics(
@@ -390,9 +321,9 @@ def complete_metrics(
     Returns
     -------
     Result
-        A new result whose ``metrics["reconstructions"]`` entries marked
+        A new result whose ``metrics.reconstructions`` scores marked
         ``ssim_skipped`` now hold ``ssim``, ``ssim_win_size`` and the notes of
-        :func:`reconstruction_metrics` (``ssim_skipped`` removed); every array is
+        :func:`reconstruction_metrics` (``ssim_skipped`` False); every array is
         shared with ``result``. ``result`` itself when there was nothing to do.
 
     Raises
@@ -405,21 +336,16 @@ def complete_metrics(
     pixels = result.image.shape[0] * result.image.shape[1]
     if pixel_limit is not None and pixels > pixel_limit:
         return result
-    scores = result.metrics.get("reconstructions", {}) if result.metrics else {}
-    updated: dict[str, Any] = {}
-    for name, entry in scores.items():
-        if not entry.get("ssim_skipped"):
-            updated[name] = entry
+    scores = result.metrics.reconstructions
+    updated: dict[str, ReconstructionScore] = {}
+    for name, score in scores.items():
+        if not score.ssim_skipped:
+            updated[name] = score
             continue
         if is_cancelled(cancel):
             raise SolveCancelled("metrics cancelled")
-        fresh = reconstruction_metrics(result.image, getattr(result, name))
-        merged = {k: v for k, v in entry.items() if k != "ssim_skipped"}
-        merged.update(ssim=fresh["ssim"], ssim_win_size=fresh["ssim_win_size"])
-        merged["notes"] = fresh["notes"]
-        updated[name] = MappingProxyType(merged)
+        estimate = getattr(result, registry.panel(name).attribute)
+        updated[name] = score.with_quality(reconstruction_metrics(result.image, estimate))
     if all(updated[name] is scores[name] for name in scores):
         return result
-    metrics = dict(result.metrics)
-    metrics["reconstructions"] = MappingProxyType(updated)
-    return replace(result, metrics=MappingProxyType(metrics))
+    return replace(result, metrics=result.metrics.replace_scores(updated))

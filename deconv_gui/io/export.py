@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..core import METHODS, Result, complete_metrics, reconstruction_metrics
+from ..core import METHODS, Result, complete_metrics, reconstruction_metrics, registry
+from ..core.scores import ReconstructionScore
 from .images import SAMPLES, LoadedImage, sha256_of
 from .render import encode_png, render_array
 from .session import dumps_json, new_file_mode, params_to_dict
@@ -39,19 +40,10 @@ __all__ = [
     "result_metrics",
 ]
 
-#: Panels in display order; ``input`` is the image as used. The last three are the
-#: insight panels (methods ``"coverage"`` and ``"nullspace"``): ``Aᵀ1``, ``A⁺Ax`` and
-#: ``x − A⁺Ax``.
-PANELS: tuple[str, ...] = (
-    "input",
-    "forward_output",
-    "transposed",
-    "normalized_transposed",
-    "pinv",
-    "coverage",
-    "recoverable",
-    "nullspace",
-)
+#: Exported panels (file stems) in display order, from the registry: ``input`` is the
+#: image as used, ``forward_output`` the forward panel, then the reconstructions and the
+#: insight panels (``coverage`` ``Aᵀ1``, ``recoverable`` ``A⁺Ax``, ``nullspace`` ``x − A⁺Ax``).
+PANELS: tuple[str, ...] = tuple(p.export_name for p in registry.PANELS)
 EXPORT_FORMATS: tuple[str, ...] = ("npy", "tif", "png")
 SIDECAR_NAME = "params.json"
 EXPORT_SCHEMA = "deconv_gui.export"
@@ -75,11 +67,11 @@ class ExistingFilesError(ValueError):
 
 def panel_arrays(result: Result) -> dict[str, np.ndarray]:
     """The result's panels that are present, by name, in :data:`PANELS` order."""
-    arrays = {"input": result.image, "forward_output": result.forward_output}
-    for name in PANELS[2:]:
-        value = getattr(result, name)
+    arrays = {}
+    for spec in registry.PANELS:
+        value = getattr(result, spec.attribute)
         if value is not None:
-            arrays[name] = value
+            arrays[spec.export_name] = value
     return arrays
 
 
@@ -88,17 +80,15 @@ def _json_number(value: float) -> float | str:
     return value if np.isfinite(value) else str(value)  # "inf" (PSNR of equal images)
 
 
-def _quality(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """One ``quality`` item from a ``Result.metrics["reconstructions"]`` entry."""
-    psnr = entry.get("psnr")
+def _quality(score: ReconstructionScore) -> dict[str, Any]:
+    """One ``quality`` item of ``params.json`` from a reconstruction's score."""
     out: dict[str, Any] = {
-        "data_range": float(entry["data_range"]),
-        "psnr_db": None if psnr is None else _json_number(psnr),
-        "ssim": None if entry.get("ssim") is None else float(entry["ssim"]),
+        "data_range": float(score.data_range),
+        "psnr_db": None if score.psnr is None else _json_number(score.psnr),
+        "ssim": None if score.ssim is None else float(score.ssim),
     }
-    notes = tuple(entry.get("notes", ()))
-    if notes:
-        out["note"] = "; ".join(notes)
+    if score.notes:
+        out["note"] = "; ".join(score.notes)
     return out
 
 
@@ -133,14 +123,16 @@ def result_metrics(result: Result) -> dict[str, Any]:
             "converged": bool(solver.converged),
             "message": solver.message,
         }
-    scores = complete_metrics(result).metrics.get("reconstructions", {}) if result.metrics else {}
+    scores = complete_metrics(result).metrics.reconstructions
     quality = {}
     for name in METHODS:
-        array = arrays.get(name)
+        array = arrays.get(registry.panel(name).export_name)
         if array is None or array.shape != result.image.shape:
             continue
-        entry = scores.get(name) or reconstruction_metrics(result.image, array)
-        quality[name] = _quality(entry)
+        score = scores.get(name)
+        if score is None:
+            score = ReconstructionScore.from_quality(reconstruction_metrics(result.image, array))
+        quality[name] = _quality(score)
     return {
         "shapes": {name: list(array.shape) for name, array in arrays.items()},
         "equations": result.geometry.n_equations,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Result, corresponding_pixels
+from ..core import Result, corresponding_pixels, registry
 from .display import fmt
 
 __all__ = [
@@ -19,7 +19,8 @@ __all__ = [
     "metrics_rows",
 ]
 
-_SHORT = {"transposed": "Aᵀ", "normalized_transposed": "Aᵀ⊘Aᵀ1", "pinv": "A⁺"}
+#: The read-out's short names of the image-sized panels it lists (after the input).
+_SHORT = {p.name: p.short for p in registry.PANELS if p.scored}
 
 
 def _values(array: np.ndarray) -> str:
@@ -56,12 +57,6 @@ def format_readout(result: Result, panel: str, row: int, col: int, channel: int 
 #: Relative dot-test mismatch above which the adjoint badge turns red.
 ADJOINT_TOLERANCE = 1e-6
 
-_ROW_NAMES = {
-    "transposed": "transposed  Aᵀ(y − b)",
-    "normalized_transposed": "normalised  Aᵀ(y − b) ⊘ Aᵀ1",
-    "pinv": "pseudo-inverse  A⁺(y − b)",
-}
-
 
 def format_number_or_dash(value: object, spec: str) -> str:
     """``value`` formatted with ``spec``; ``–`` for None and ``∞`` for infinity."""
@@ -82,7 +77,7 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = [
         {
             "name": "forward",
-            "label": "forward  y = A x + b",
+            "label": registry.panel("forward").row_label,
             "psnr": None,
             "ssim": None,
             "residual": None,
@@ -91,9 +86,8 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
             "notes": (),
         }
     ]
-    scores = result.metrics.get("reconstructions", {}) if result.metrics else {}
-    for name, entry in scores.items():
-        label = _ROW_NAMES.get(name, name)
+    for name, score in result.metrics.reconstructions.items():
+        label = registry.panel(name).row_label
         if name == "pinv" and result.params.reg > 0:
             label = f"Tikhonov  λ = {fmt(result.params.reg)}"
         if name == "pinv" and result.solver is not None:
@@ -102,12 +96,12 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
             {
                 "name": name,
                 "label": label,
-                "psnr": entry.get("psnr"),
-                "ssim": entry.get("ssim"),
-                "residual": entry.get("relative_residual"),
-                "iterations": entry.get("iterations"),
-                "seconds": entry.get("seconds"),
-                "notes": tuple(entry.get("notes", ())),
+                "psnr": score.psnr,
+                "ssim": score.ssim,
+                "residual": score.relative_residual,
+                "iterations": score.iterations,
+                "seconds": score.seconds,
+                "notes": score.notes,
                 "converged": None
                 if name != "pinv" or result.solver is None
                 else result.solver.converged,

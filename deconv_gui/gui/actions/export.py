@@ -15,6 +15,7 @@ from typing import Any
 
 from PyQt5 import QtWidgets
 
+from ...core import registry
 from ...io.export import EXPORT_FORMATS, ExistingFilesError, export_result, panel_arrays
 from ..dialogs.export import ExportDialog
 from ..panels.capture import comparison_figure, displayed_pixels, panel_levels
@@ -33,8 +34,11 @@ __all__ = [
     "window_panel",
 ]
 
-#: Export panel names (files) that differ from the window's panel names.
-EXPORT_TO_PANEL: dict[str, str] = {"forward_output": "forward"}
+#: Export panel names (file stems) that differ from the window's panel names (from the
+#: registry, kept for callers of the old name).
+EXPORT_TO_PANEL: dict[str, str] = {
+    p.export_name: p.name for p in registry.PANELS if p.export_name != p.name
+}
 
 
 def window_panel(panels: PanelGrid, name: str) -> ImagePanel | None:
@@ -43,7 +47,10 @@ def window_panel(panels: PanelGrid, name: str) -> ImagePanel | None:
     None when the window has no such panel (its PNG is then rendered with default
     levels by :func:`~deconv_gui.io.render.render_array`).
     """
-    gui_name = EXPORT_TO_PANEL.get(name, name)
+    try:
+        gui_name = registry.panel_for_export_name(name).name
+    except ValueError:
+        return None
     return panels.panels.get(gui_name)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ...core import Result, effective_kernel, receptive_field, touching_outputs
+from ...core import Result, effective_kernel, receptive_field, registry, touching_outputs
 from ...view.display import fmt
 from ..panels.grid import PanelGrid, _colormap
 from ..runner import JobRunner
@@ -25,8 +25,8 @@ __all__ = ["LABEL_TAP_LIMIT", "InspectDock", "Inspector"]
 LABEL_TAP_LIMIT = 49
 #: ... on images of at most this many pixels (the labels have a fixed screen size).
 LABEL_IMAGE_LIMIT = 64 * 64
-_INPUT_SIZED = ("input", "transposed", "normalized_transposed", "pinv", "coverage")
-_INPUT_SIZED += ("nullspace", "recoverable")
+# the panels with the input's size (linked to it): a click there is an input pixel
+_INPUT_SIZED = tuple(p.name for p in registry.PANELS if p.linked)
 
 
 class InspectDock(QtWidgets.QDockWidget):

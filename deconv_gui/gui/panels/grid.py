@@ -16,68 +16,22 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ...core import Result
+from ...core import Result, registry
 from ...view.display import DisplaySpec, data_range, display_spec, fmt
 
 __all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "ImagePanel", "PanelGrid"]
 
-#: Panel names, in reading order.
-PANEL_NAMES: tuple[str, ...] = (
-    "input",
-    "forward",
-    "transposed",
-    "normalized_transposed",
-    "pinv",
-    "coverage",
-    "nullspace",
-    "recoverable",
+#: Panel names, in reading order (from the registry).
+PANEL_NAMES: tuple[str, ...] = registry.PANEL_NAMES
+#: The "lost information" panels, drawn in a third row when computed.
+INSIGHT_PANELS: tuple[str, ...] = tuple(
+    p.name for p in registry.PANELS if p.method in registry.INSIGHT_METHODS
 )
-#: The "lost information" panels (issue 6), drawn in a third row when computed.
-INSIGHT_PANELS: tuple[str, ...] = ("coverage", "recoverable", "nullspace")
-_RECONSTRUCTION_PANELS = ("transposed", "normalized_transposed", "pinv")
+_RECONSTRUCTION_PANELS = tuple(p.name for p in registry.PANELS if p.method in registry.METHODS)
 # panels not in image units: never drawn with the shared levels
-_OWN_LEVELS = ("forward", "coverage", "nullspace")
-
-_TEXT: dict[str, tuple[str, str, str]] = {
-    # name: (title, subtitle, kind)
-    "input": ("Input  x", "the image you loaded: the unknowns", "input"),
-    "forward": (
-        "Forward output  y = A x + b",
-        "the strided convolution, drawn at its own (smaller) scale: one pixel per equation",
-        "forward",
-    ),
-    "transposed": (
-        "Transposed  Aᵀ(y − b)",
-        "the adjoint: what 'deconvolution' (transposed convolution) layers compute; not an inverse",
-        "adjoint",
-    ),
-    "normalized_transposed": (
-        "Normalised  Aᵀ(y − b) ⊘ Aᵀ1",
-        "the transposed result divided by the coverage Aᵀ1 (removes the checkerboard)",
-        "reconstruction",
-    ),
-    "pinv": (
-        "Pseudo-inverse  A⁺(y − b)",
-        "the minimum-norm image with A x = y − b exactly; what y cannot see is set to 0",
-        "reconstruction",
-    ),
-    "coverage": (
-        "Coverage  Aᵀ1",
-        "how much filter weight touches each input pixel; a checkerboard when the "
-        "kernel size is not a multiple of the stride",
-        "adjoint",
-    ),
-    "nullspace": (
-        "Lost  x − A⁺Ax",
-        "the null-space part of the input: A maps it to 0, so no method can recover it",
-        "signed",
-    ),
-    "recoverable": (
-        "Recoverable  A⁺Ax",
-        "the part of the input that y determines (its projection on the row space of A)",
-        "reconstruction",
-    ),
-}
+_OWN_LEVELS = tuple(p.name for p in registry.PANELS if p.own_levels)
+# panels whose zoom and pan follow the input's
+_LINKED = tuple(p.name for p in registry.PANELS if p.linked and p.name != "input")
 _TIKHONOV = (
     "Tikhonov  (AᵀA + λI)⁻¹Aᵀ(y − b)",
     "regularised least squares with λ = {reg}: trades exactness for stability",
@@ -138,7 +92,8 @@ class ImagePanel(QtWidgets.QFrame):
     def __init__(self, name: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        title, subtitle, self.kind = _TEXT[name]
+        spec = registry.panel(name)
+        title, subtitle, self.kind = spec.title, spec.text, spec.display
         self.description = subtitle
         self.data: np.ndarray | None = None
         self.spec: DisplaySpec | None = None
@@ -455,7 +410,7 @@ class PanelGrid(QtWidgets.QWidget):
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
         base = self.panels["input"].view
-        for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
+        for name in _LINKED:
             self.panels[name].view.setXLink(base)
             self.panels[name].view.setYLink(base)
         for panel in self.panels.values():
@@ -552,12 +507,16 @@ class PanelGrid(QtWidgets.QWidget):
         if reg > 0:
             self.panels["pinv"].set_title(_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
         else:
-            self.panels["pinv"].set_title(_TEXT["pinv"][0], _TEXT["pinv"][1])
-        split = result.metrics.get("split") if result.metrics else None
-        for name, key in (("nullspace", "lost_fraction"), ("recoverable", "recoverable_fraction")):
-            title = _TEXT[name][0]
+            pinv = registry.panel("pinv")
+            self.panels["pinv"].set_title(pinv.title, pinv.text)
+        split = result.metrics.split
+        for name in ("nullspace", "recoverable"):
+            title = registry.panel(name).title
             if split is not None:
-                title += f"  ·  {100 * split[key]:.1f} % of ‖x‖"
+                fraction = (
+                    split.lost_fraction if name == "nullspace" else split.recoverable_fraction
+                )
+                title += f"  ·  {100 * fraction:.1f} % of ‖x‖"
             self.panels[name].set_title(title)
         before = self.visible_names()
         for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
@@ -588,9 +547,7 @@ class PanelGrid(QtWidgets.QWidget):
     def _draw_panel(self, name: str, result: Result, reference: tuple[float, float]) -> bool:
         """Draw ``name``'s array of ``result`` (or clear the panel); True if it was drawn."""
         panel = self.panels[name]
-        data = result.image if name == "input" else getattr(result, name, None)
-        if name == "forward":
-            data = result.forward_output
+        data = getattr(result, registry.panel(name).attribute, None)
         if data is None:
             panel.clear()
             return False

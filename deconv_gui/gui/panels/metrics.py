@@ -138,7 +138,7 @@ class MetricsStrip(QtWidgets.QWidget):
             self.table.columnWidth(c) for c in range(self.table.columnCount())
         )
         self.table.setFixedWidth(width)
-        dot = result.metrics.get("adjoint_dot_test") if result.metrics else None
+        dot = result.metrics.adjoint_dot_test
         self._set_badge(dot)
         total = "" if wall_seconds is None else f"  ·  total {wall_seconds * 1000:.0f} ms"
         self.info.setText(f"{result.geometry.describe()}{total}")

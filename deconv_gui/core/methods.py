@@ -1,0 +1,124 @@
+"""How each method of the registry is computed: one function per method.
+
+:func:`~deconv_gui.core.run_pipeline` calls ``COMPUTE[name](stage)`` for every method
+of ``Params.methods`` in the registry's order; each function reads the image, the
+measurement and the params from the :class:`Stage` and puts its arrays in
+``stage.outputs`` (by :class:`~deconv_gui.core.Result` attribute). A new method is one
+:class:`~deconv_gui.core.registry.MethodSpec` plus one function here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .analysis.lost import split_components, split_from_recoverable
+from .operator import ConvOperator
+from .params import Params
+from .reconstruct import (
+    coverage_map,
+    normalized_transposed_reconstruction,
+    solve_pinv,
+    transposed_reconstruction,
+)
+from .scores import SplitScore
+from .solvers import CancelCheck, ProgressCallback
+
+__all__ = [
+    "COMPUTE",
+    "Stage",
+    "coverage",
+    "normalized_transposed",
+    "nullspace",
+    "pinv",
+    "transposed",
+]
+
+
+@dataclass
+class Stage:
+    """What the methods' compute functions read, and the outputs they fill in."""
+
+    x: np.ndarray
+    y: np.ndarray
+    op: ConvOperator
+    params: Params
+    progress: ProgressCallback | None
+    cancel: CancelCheck | None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    split: SplitScore | None = None
+
+
+def transposed(s: Stage) -> None:
+    """``Aᵀ(y − b)``."""
+    s.outputs["transposed"] = transposed_reconstruction(s.y, s.op, s.params.bias)
+
+
+def normalized_transposed(s: Stage) -> None:
+    """``Aᵀ(y − b) ⊘ Aᵀ1``."""
+    s.outputs["normalized_transposed"] = normalized_transposed_reconstruction(
+        s.y, s.op, s.params.bias
+    )
+
+
+def pinv(s: Stage) -> None:
+    """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and the solver's report."""
+    p = s.params
+    solved = solve_pinv(
+        s.op,
+        s.y,
+        p.bias,
+        reg=p.reg,
+        rtol=p.rtol,
+        max_iter=p.max_iter,
+        progress=s.progress,
+        cancel=s.cancel,
+    )
+    s.outputs["pinv"], s.outputs["solver"] = solved.image, solved.report
+
+
+def coverage(s: Stage) -> None:
+    """``Aᵀ1``."""
+    s.outputs["coverage"] = coverage_map(s.op)
+
+
+def nullspace(s: Stage) -> None:
+    """``recoverable`` and ``nullspace``, and the split's numbers.
+
+    With an exact measurement (no noise) and ``reg = 0``, ``A⁺(y − b) = A⁺Ax``: the
+    pseudo-inverse panel already is the recoverable part, so it is reused.
+    """
+    p, pinv = s.params, s.outputs.get("pinv")
+    reuse = pinv is not None and p.noise_sigma == 0 and p.reg == 0
+    if reuse and pinv is not None:
+        split = split_from_recoverable(s.x, pinv, s.outputs["solver"])
+    else:
+        split = split_components(
+            s.x,
+            s.op,
+            rtol=p.rtol,
+            max_iter=p.max_iter,
+            progress=s.progress,
+            cancel=s.cancel,
+        )
+    s.outputs["recoverable"], s.outputs["nullspace"] = split.recoverable, split.lost
+    s.split = SplitScore(
+        recoverable_fraction=split.recoverable_fraction,
+        lost_fraction=split.lost_fraction,
+        iterations=int(split.report.iterations),
+        converged=bool(split.report.converged),
+        reused_pinv=bool(reuse),
+    )
+
+
+#: The compute function of each method of the registry (a test checks none is missing).
+COMPUTE: dict[str, Callable[[Stage], None]] = {
+    "transposed": transposed,
+    "normalized_transposed": normalized_transposed,
+    "pinv": pinv,
+    "coverage": coverage,
+    "nullspace": nullspace,
+}

@@ -1,0 +1,99 @@
+"""The one registry of methods and panels: each entry reaches the CLI, the export, the window."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from deconv_gui.core import INSIGHT_METHODS, METHODS, Params, make_filter, registry, run_pipeline
+from deconv_gui.core.methods import COMPUTE
+from deconv_gui.core.scores import Metrics, ReconstructionScore, SplitScore
+
+
+def test_names_are_unique_and_every_method_has_panels_and_a_compute_function():
+    assert len(set(registry.PANEL_NAMES)) == len(registry.PANELS)
+    assert len({p.export_name for p in registry.PANELS}) == len(registry.PANELS)
+    assert set(COMPUTE) == set(registry.ALL_METHODS)
+    assert registry.ALL_METHODS == METHODS + INSIGHT_METHODS
+    for spec in registry.METHOD_SPECS:
+        assert spec.panels and all(registry.panel(p).method == spec.name for p in spec.panels)
+    for spec in registry.PANELS:
+        assert spec.method is None or spec.name in registry.method(spec.method).panels
+        assert spec.display in registry.DISPLAY_KINDS
+
+
+def test_lookups_refuse_unknown_names_naming_the_argument():
+    with pytest.raises(ValueError, match="name"):
+        registry.panel("forward_output")
+    with pytest.raises(ValueError, match="export_name"):
+        registry.panel_for_export_name("forward")
+    with pytest.raises(ValueError, match="name"):
+        registry.method("magic")
+    assert registry.panel_for_export_name("forward_output").name == "forward"
+
+
+def test_every_panel_is_computed_exported_and_reachable_from_the_cli(tmp_path, capsys):
+    from deconv_gui.cli import METHOD_CHOICES, main
+
+    assert set(registry.ALL_METHODS) < set(METHOD_CHOICES)
+    out = tmp_path / "out"
+    argv = ["run", "--image", "seed_toy", "--filter", "gaussian", "--methods", "all"]
+    assert main([*argv, "--out", str(out), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)["results"][0]
+    for spec in registry.PANELS:
+        for fmt in ("npy", "tif", "png"):
+            assert f"{spec.export_name}.{fmt}" in record["files"]
+        assert record["metrics"]["shapes"][spec.export_name]
+    scored = {p.name for p in registry.PANELS if p.scored}
+    assert set(record["metrics"]["quality"]) == scored
+
+
+def test_every_panel_is_an_array_of_the_result():
+    image = np.random.default_rng(0).random((9, 8, 3))
+    result = run_pipeline(image, Params(make_filter("gaussian"), methods=registry.ALL_METHODS))
+    for spec in registry.PANELS:
+        assert isinstance(getattr(result, spec.attribute), np.ndarray), spec.name
+    metrics = result.metrics
+    assert isinstance(metrics, Metrics) and isinstance(metrics.split, SplitScore)
+    assert set(metrics.reconstructions) == {p.name for p in registry.PANELS if p.scored}
+    assert all(isinstance(s, ReconstructionScore) for s in metrics.reconstructions.values())
+    document = json.loads(json.dumps(metrics.to_dict()))
+    assert document["split"]["reused_pinv"] is True
+    assert document["reconstructions"]["pinv"]["iterations"] == result.solver.iterations
+
+
+@pytest.mark.gui
+def test_every_panel_has_a_window_panel_and_an_export_choice(qtbot, tmp_path):
+    pytest.importorskip("pytestqt")
+    from PyQt5 import QtCore
+
+    from deconv_gui.gui.actions.export import available_panels, window_panel
+    from deconv_gui.gui.main_window import MainWindow
+    from deconv_gui.gui.panels.grid import PANEL_NAMES
+    from deconv_gui.gui.support.teardown import delete_now
+
+    assert PANEL_NAMES == registry.PANEL_NAMES
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    window = MainWindow(settings, restore=False)
+    try:
+        window.recon_options.set_values(methods=METHODS)
+        window.extra_methods = INSIGHT_METHODS
+        window.compute_now()
+        qtbot.waitUntil(
+            lambda: (
+                window.result is not None
+                and window.result.nullspace is not None
+                and not window.runner.busy
+            ),
+            timeout=60_000,
+        )
+        exported = [name for name, _title in available_panels(window)]
+        assert exported == [p.export_name for p in registry.PANELS]
+        for spec in registry.PANELS:
+            panel = window_panel(window, spec.export_name)
+            assert panel is window.panels.panel(spec.name)
+            assert panel.data is not None and spec.title.split("  ")[0] in panel.title_text
+    finally:
+        delete_now(window)
