@@ -89,10 +89,10 @@ def test_every_panel_has_a_window_panel_and_an_export_choice(qtbot, tmp_path):
             ),
             timeout=60_000,
         )
-        exported = [name for name, _title in available_panels(window)]
+        exported = [name for name, _ in available_panels(window.state, window.panels)]
         assert exported == [p.export_name for p in registry.PANELS]
         for spec in registry.PANELS:
-            panel = window_panel(window, spec.export_name)
+            panel = window_panel(window.panels, spec.export_name)
             assert panel is window.panels.panel(spec.name)
             assert panel.data is not None and spec.title.split("  ")[0] in panel.title_text
     finally:
