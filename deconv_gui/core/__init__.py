@@ -2,6 +2,15 @@
 
 Only numpy and scipy are imported here; a test enforces that neither PyQt5 nor
 pyqtgraph is ever loaded by ``import deconv_gui.core``.
+
+The operator is the centre: a :class:`ConvOperator` holds a :class:`ConvGeometry` and a
+filter, validated once, and every reconstruction and analysis accepts it in place of
+``weights`` (the loose ``input_shape, stride, padding, dilation`` arguments build one
+through :func:`as_operator`). The modules: :mod:`.geometry` and :mod:`.operator`;
+:mod:`.conv` (the public convolution) over the internal :mod:`._kernels`;
+:mod:`.reconstruct` and :mod:`.pseudo_inverse`; :mod:`.solvers` (the iterative solver
+and its preconditioner); :mod:`.analysis` (rank, lost information, pixels, metrics,
+dense matrices, the question); :mod:`.params`, :mod:`.registry` and :mod:`.pipeline`.
 """
 
 from . import params, registry

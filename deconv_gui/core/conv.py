@@ -83,6 +83,17 @@ def conv2d(
     one partial plane per group of filter taps, and the output is the sum of those planes
     shifted by each group's offset. Both steps run in cache-sized row blocks on two
     threads; there is no ``im2col`` buffer and no loop over pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import conv2d
+    >>> x = np.arange(16.0).reshape(4, 4, 1)
+    >>> conv2d(x, np.ones((2, 2, 1)), stride=2)[:, :, 0]
+    array([[10., 18.],
+           [42., 50.]])
+    >>> conv2d(np.ones((7, 7, 3)), np.ones((3, 3, 3, 4)), 0.5, stride=2, padding=1).shape
+    (4, 4, 4)
     """
     xb, batched = _as_batch(x, "x", "(H, W, C_in)")
     w = normalize_weights(weights)
@@ -135,6 +146,18 @@ def conv2d_transpose(
     reproduces ``input_shape``. It runs the forward algorithm backwards: shifted copies
     of ``y`` per group of taps, then one GEMM per stride phase of the input, so each
     input pixel is written exactly once (no scatter-add).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import conv2d, conv2d_transpose
+    >>> rng = np.random.default_rng(0)
+    >>> x, w, y = rng.random((7, 7, 3)), rng.random((3, 3, 3)), rng.random((3, 3, 1))
+    >>> x_t = conv2d_transpose(y, w, input_shape=x.shape, stride=2)
+    >>> x_t.shape
+    (7, 7, 3)
+    >>> bool(np.isclose(np.vdot(conv2d(x, w, stride=2), y), np.vdot(x, x_t)))  # <Ax, y> = <x, Aᵀy>
+    True
     """
     yb, batched = _as_batch(y, "y", "(H_out, W_out, C_out)")
     w = normalize_weights(weights)

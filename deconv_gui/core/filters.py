@@ -109,6 +109,14 @@ def make_filter(
     ``seed_question`` with its defaults (3×3, three input channels, one output channel,
     seed 0) is the question's filter of ``resources/seed_question.json``; other shapes or
     seeds draw seeded integers in [-2, 2] the same way, like a hand-made example.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import make_filter
+    >>> make_filter("box", size=3, in_channels=3).shape
+    (3, 3, 3, 1)
+    >>> round(float(make_filter("box", size=3, in_channels=3).sum()), 12)
+    1.0
     """
     fh, fw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
     if not (1 <= fh <= 7 and 1 <= fw <= 7):

@@ -188,6 +188,15 @@ class ConvGeometry:
 
     the rule of PyTorch's ``conv2d``. The operator maps ``H W C_in`` unknowns to
     ``H_out W_out C_out`` equations.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry
+    >>> geometry = ConvGeometry((7, 7, 3), (3, 3, 3), stride=2)
+    >>> geometry.output_shape, geometry.n_equations, geometry.n_unknowns
+    ((3, 3, 1), 9, 147)
+    >>> geometry.describe()
+    '7×7×3 → 3×3×1 · 9 equations, 147 unknowns · at least 138 dimensions lost'
     """
 
     input_shape: tuple[int, int, int]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator, as_operator
-from ..reconstruct import solve_pinv
+from ..pseudo_inverse import solve_pinv
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 from ..solvers.preconditioner import SymbolPreconditioner
 from .pixels import as_pixel
@@ -107,6 +107,16 @@ def effective_kernel(
     :math:`\\mathrm{range}(A)`, so it needs no projection.
     The report's ``relative_residual`` is :math:`\\|A^T v - e_i\\|`, the part of
     :math:`e_i` outside the row space (not small when the nullity is positive).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import dense_matrices, effective_kernel, make_filter
+    >>> w = make_filter("seed_question")
+    >>> row = effective_kernel(w, (3, 3, 0), input_shape=(7, 7, 3), stride=2)
+    >>> a_pinv = dense_matrices(w, input_shape=(7, 7, 3), stride=2).A_pinv
+    >>> bool(np.allclose(row.ravel(), a_pinv[(3 * 7 + 3) * 3 + 0]))
+    True
     """
     if method not in ("auto", "dense", "iterative", "cgls"):
         raise ValueError(f"method must be 'auto', 'dense', 'iterative' or 'cgls', got {method!r}")

@@ -93,6 +93,13 @@ def receptive_field(
     -----
     Tap :math:`(i, j)` of output :math:`(h, w)` reads input
     :math:`(s_h h + d_h i - p_h,\\; s_w w + d_w j - p_w)`.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import receptive_field
+    >>> field = receptive_field((1, 1), input_shape=(7, 7, 3), filter_shape=(3, 3, 3), stride=2)
+    >>> [(int(r), int(c)) for r, c in zip(field.rows, field.cols)]
+    [(2, 2), (2, 3), (2, 4), (3, 2), (3, 3), (3, 4), (4, 2), (4, 3), (4, 4)]
     """
     geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
     h, w, _ = as_pixel(output_pixel, "output_pixel", geom.output_shape)
@@ -136,6 +143,13 @@ def touching_outputs(
     Output :math:`h` reads input row :math:`r` through tap :math:`i` when
     :math:`s_h h + d_h i - p_h = r`, i.e. :math:`h = (r + p_h - d_h i) / s_h` is an
     integer in :math:`[0, H_{out})`; the same per column.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import touching_outputs
+    >>> links = touching_outputs((2, 2), input_shape=(7, 7, 3), filter_shape=(3, 3, 3), stride=2)
+    >>> sorted({(int(r), int(c)) for r, c in zip(links.rows, links.cols)})
+    [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
     geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
     r, c, _ = as_pixel(input_pixel, "input_pixel", geom.input_shape)

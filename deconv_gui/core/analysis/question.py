@@ -70,6 +70,19 @@ def question_deconv(
 
     The loop over pixels is vectorised as one scatter per filter tap ``(a, b)``:
     ``X[a::s, b::s] += Z @ W[b, a].T``.
+
+    Examples
+    --------
+    The loop as written is the adjoint only for symmetric kernel slices, no bias and a
+    non-negative result:
+
+    >>> import numpy as np
+    >>> from deconv_gui.core import conv2d_transpose, question_deconv
+    >>> w = np.ones((3, 3, 3, 1))
+    >>> y = np.random.default_rng(0).random((3, 3, 1))
+    >>> bool(np.allclose(question_deconv(y, w, input_shape=(7, 7, 3), stride=2),
+    ...                  conv2d_transpose(y, w, input_shape=(7, 7, 3), stride=2)))
+    True
     """
     z = as_float_array(y, "y")
     batched = z.ndim == 4
@@ -186,6 +199,15 @@ def compare_arrays(
     ValueError
         Naming ``candidate`` when its shape cannot be the reference's, or when it is
         not a finite numeric array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import compare_arrays
+    >>> compare_arrays(np.ones((3, 3)), np.ones((3, 3, 1)), what="y").verdict
+    'matches y to float64 rounding'
+    >>> compare_arrays(np.zeros(3), np.ones(3)).matches
+    False
     """
     cand = as_float_array(candidate, "candidate").astype(np.float64, copy=False)
     ref = as_float_array(reference, "reference").astype(np.float64, copy=False)

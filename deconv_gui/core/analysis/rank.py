@@ -99,6 +99,12 @@ def rank_bounds(geometry: ConvGeometry) -> RankInfo:
     RankInfo
         With ``exact=False``: ``rank ≤ min(equations, unknowns)`` and
         ``nullity ≥ max(0, unknowns − equations)``.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry, rank_bounds
+    >>> rank_bounds(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2, padding=1)).describe()
+    'rank ≤ 16,384, nullity ≥ 180,224 (bound: too large for the dense matrix)'
     """
     if not isinstance(geometry, ConvGeometry):
         raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
@@ -199,6 +205,12 @@ def operator_rank(
     The SVD is cached per geometry and filter, so :func:`singular_values` and
     :func:`rank_info` on the same problem are free afterwards. Near the column
     limit the SVD takes tens of seconds: call it from a worker thread.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import make_filter, operator_rank
+    >>> operator_rank(make_filter("box", in_channels=1), input_shape=(8, 8, 1), stride=2)
+    9
     """
     op = as_operator(weights, input_shape, stride, padding, dilation)
     if not exact_rank_feasible(op.geometry):
@@ -281,6 +293,18 @@ def singular_values(
     :math:`R[s\\Delta]` is measured by applying ``A Aᵀ`` to impulses
     (:func:`~deconv_gui.core.solvers.preconditioner.periodic_symbol`, the same symbol the
     pseudo-inverse solver's preconditioner inverts).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import make_filter, singular_values
+    >>> w = make_filter("gaussian", in_channels=1)
+    >>> exact = singular_values(w, input_shape=(16, 16, 1), stride=2, padding=1)
+    >>> exact.exact, exact.values.shape
+    (True, (64,))
+    >>> approx = singular_values(w, input_shape=(16, 16, 1), stride=2, padding=1, method="symbol")
+    >>> bool(abs(approx.values[0] - exact.values[0]) < 0.05 * exact.values[0])
+    True
     """
     if method not in ("auto", "exact", "symbol"):
         raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")

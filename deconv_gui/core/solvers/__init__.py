@@ -1,7 +1,9 @@
 """Solvers for the pseudo-inverse: the iterative solver and its FFT preconditioner.
 
+- :mod:`.base`: what every solver shares: progress, cancel, :class:`SolverReport`, the
+  ``setup`` / ``step`` / ``run`` / ``finalize`` loop;
 - :mod:`.pinv`: :class:`PseudoInverseSolver` (preconditioned CG on ``A Aᵀ``, switching
-  to CGLS when ``y`` is outside the range of ``A``), its report, progress and cancel;
+  to CGLS when ``y`` is outside the range of ``A``);
 - :mod:`.preconditioner`: the symbol of ``A Aᵀ`` on the output grid and
   :class:`SymbolPreconditioner`, which inverts it by FFT.
 
@@ -12,16 +14,16 @@ adjoint as callables); :func:`~deconv_gui.core.make_pinv_solver` builds one for 
 
 from __future__ import annotations
 
-from .pinv import (
+from .base import (
     CancelCheck,
     IterativeSolver,
     NotConvergedWarning,
     ProgressCallback,
-    PseudoInverseSolver,
     SolveCancelled,
     SolverReport,
     is_cancelled,
 )
+from .pinv import PseudoInverseSolver
 from .preconditioner import SymbolPreconditioner, periodic_symbol, stationary_kernel
 
 __all__ = [

@@ -56,34 +56,22 @@ The progress callback receives the monitored relative residual of the current ph
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..norms import relative_norm
+from .base import (
+    CancelCheck,
+    IterativeSolver,
+    LinearMap,
+    ProgressCallback,
+    SolverReport,
+    axpy,
+    dot,
+    norm,
+)
 
-__all__ = [
-    "CancelCheck",
-    "IterativeSolver",
-    "NotConvergedWarning",
-    "ProgressCallback",
-    "PseudoInverseSolver",
-    "SolveCancelled",
-    "SolverReport",
-    "is_cancelled",
-]
+__all__ = ["PseudoInverseSolver"]
 
-#: ``progress(iteration, relative_residual)``, called after every iteration.
-ProgressCallback = Callable[[int, float], None]
-#: A callable returning True to stop, or a :class:`threading.Event`.
-CancelCheck = Callable[[], bool] | threading.Event
-#: A linear map on numpy arrays (the operator, its adjoint, a preconditioner).
-LinearMap = Callable[[np.ndarray], np.ndarray]
-
-#: Iteration limit when the caller gives none.
-DEFAULT_MAX_ITER = 300
 #: Plateau detection: no more than 1 % progress over this many iterations.
 _PLATEAU_WINDOW = 10
 _PLATEAU_FACTOR = 0.99
@@ -92,146 +80,6 @@ _PLATEAU_FACTOR = 0.99
 _SNAPSHOT_BELOW = 0.5
 #: Divergence detection: the residual grew this much above the best one seen.
 _DIVERGENCE_FACTOR = 10.0
-
-
-class SolveCancelled(Exception):
-    """Raised when a solve is cancelled between iterations; no partial result escapes."""
-
-
-class NotConvergedWarning(RuntimeWarning):
-    """The iteration limit stopped a solve before it reached ``rtol``."""
-
-
-@dataclass(frozen=True)
-class SolverReport:
-    """What a pseudo-inverse solve did.
-
-    Attributes
-    ----------
-    method : str
-        ``"dense"`` (numpy.linalg on the explicit matrix), ``"pcg"`` (preconditioned
-        CG on ``A Aᵀ``), ``"pcg+cgls"`` (switched to CGLS for a ``y`` outside the range).
-    iterations : int
-        Iterations run (0 for dense); each costs one forward and one adjoint.
-    relative_residual : float
-        ``‖A x̂ − y‖ / ‖y‖`` of the returned image (0 when ``y`` is zero).
-    converged : bool
-        Whether the stopping rule ``rtol`` was met.
-    residual_history : tuple of float
-        The monitored relative residual after each iteration.
-    message : str
-        A one-line human-readable summary.
-    normal_residual : float
-        ``‖Aᵀ(y − A x̂)‖ / (‖A‖ ‖y − A x̂‖)`` when it was computed (the least-squares
-        optimality measure for a ``y`` outside the range of ``A``), else NaN.
-    """
-
-    method: str
-    iterations: int
-    relative_residual: float
-    converged: bool
-    residual_history: tuple[float, ...] = ()
-    message: str = ""
-    normal_residual: float = float("nan")
-
-
-def is_cancelled(cancel: CancelCheck | None) -> bool:
-    """Evaluate a cancel check: None never cancels."""
-    if cancel is None:
-        return False
-    if isinstance(cancel, threading.Event):
-        return cancel.is_set()
-    return bool(cancel())
-
-
-# Level-1 kernels without BLAS: OpenBLAS' threaded ddot/daxpy stall badly when the
-# cores are busy (measured here: 22 ms for a 200k-element dot on a loaded machine, vs
-# 0.1 ms for einsum), and the convolution already runs its own worker threads.
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
-
-
-def _norm(a: np.ndarray) -> float:
-    return float(np.sqrt(_dot(a, a)))
-
-
-def _axpy(alpha: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray | None = None) -> None:
-    """``y += alpha * x`` in place; ``scratch`` (shaped like ``x``) avoids a temporary."""
-    if scratch is None or scratch.shape != x.shape:
-        y += alpha * x
-    else:
-        np.multiply(x, alpha, out=scratch)
-        y += scratch
-
-
-class IterativeSolver:
-    """Base class: the ``setup`` / ``step`` / ``run`` / ``finalize`` protocol.
-
-    Parameters
-    ----------
-    progress : callable, optional
-        ``progress(iteration, relative_residual)`` after every iteration.
-    cancel : callable or threading.Event, optional
-        Checked before every iteration; :meth:`run` raises :class:`SolveCancelled`.
-
-    Attributes
-    ----------
-    iiter : int
-        Iterations done so far.
-    history : list of float
-        The monitored relative residual after each iteration.
-    converged : bool
-        Whether the stopping rule has been met.
-    """
-
-    def __init__(
-        self, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
-    ) -> None:
-        self.progress = progress
-        self.cancel = cancel
-        self.iiter = 0
-        self.history: list[float] = []
-        self.converged = False
-
-    def setup(self, y: np.ndarray) -> None:  # pragma: no cover - abstract
-        """Initialise the iteration for right-hand side ``y``."""
-        raise NotImplementedError
-
-    def step(self) -> None:  # pragma: no cover - abstract
-        """Run one iteration; append to :attr:`history`; set :attr:`converged`."""
-        raise NotImplementedError
-
-    def finalize(self):  # pragma: no cover - abstract
-        """Return the solution and a :class:`SolverReport`."""
-        raise NotImplementedError
-
-    def run(self, max_iter: int | None = None) -> None:
-        """Iterate until convergence or ``max_iter`` more iterations.
-
-        Raises
-        ------
-        SolveCancelled
-            When the cancel check fires (checked before every iteration). The
-            solver's arrays are private; nothing half-written is handed out.
-        """
-        limit = DEFAULT_MAX_ITER if max_iter is None else int(max_iter)
-        if limit < 1:
-            raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
-        self.max_iter = limit
-        for _ in range(limit):
-            if self.converged:
-                break
-            if is_cancelled(self.cancel):
-                raise SolveCancelled(f"solve cancelled after {self.iiter} iterations")
-            self.step()
-            if self.progress is not None:
-                self.progress(self.iiter, self.history[-1])
-
-    def solve(self, y: np.ndarray, max_iter: int | None = None):
-        """``setup(y)``, ``run(max_iter)`` and ``finalize()`` in one call."""
-        self.setup(y)
-        self.run(max_iter)
-        return self.finalize()
 
 
 class PseudoInverseSolver(IterativeSolver):
@@ -292,7 +140,7 @@ class PseudoInverseSolver(IterativeSolver):
     def setup(self, y: np.ndarray) -> None:
         """Start from ``z = 0``, i.e. ``x = Aᵀz = 0`` (what keeps the result minimum-norm)."""
         self.y = np.array(y, dtype=np.float64, copy=True)
-        self.y_norm = _norm(self.y)
+        self.y_norm = norm(self.y)
         self.iiter = 0
         self.history = []
         self.phase = "pcg"
@@ -307,7 +155,7 @@ class PseudoInverseSolver(IterativeSolver):
             return
         u = self.preconditioner(self.residual)
         self.direction = u
-        self.rho = _dot(self.residual, u)
+        self.rho = dot(self.residual, u)
         self.best_rel = 1.0
         self.best_z = np.zeros_like(self.z) if self.reg == 0 else None
 
@@ -325,16 +173,16 @@ class PseudoInverseSolver(IterativeSolver):
         q = self.forward(self.adjoint(p))
         if self.reg:
             q += self.reg * p
-        curvature = _dot(p, q)
+        curvature = dot(p, q)
         if not curvature > 0:  # p in the null space of A Aᵀ: only for y outside the range
             self.history.append(self.best_rel)
             self._switch_to_cgls()
             return
         alpha = self.rho / curvature
-        _axpy(alpha, p, self.z)
-        _axpy(-alpha, q, self.residual)
+        axpy(alpha, p, self.z)
+        axpy(-alpha, q, self.residual)
         previous = self.history[-1] if self.history else 1.0
-        rel = _norm(self.residual) / self.y_norm
+        rel = norm(self.residual) / self.y_norm
         self.history.append(rel)
         if rel <= self.rtol:
             self.converged = True
@@ -350,7 +198,7 @@ class PseudoInverseSolver(IterativeSolver):
                 self._switch_to_cgls()
                 return
         u = self.preconditioner(self.residual)
-        rho_new = _dot(self.residual, u)
+        rho_new = dot(self.residual, u)
         beta = rho_new / self.rho
         self.rho = rho_new
         p *= beta
@@ -371,7 +219,7 @@ class PseudoInverseSolver(IterativeSolver):
             value = 0.0
             for _ in range(20):
                 v = self.adjoint(self.forward(v))
-                value = _norm(v)
+                value = norm(v)
                 if value == 0:
                     break
                 v /= value
@@ -387,7 +235,7 @@ class PseudoInverseSolver(IterativeSolver):
         self.scratch = np.empty_like(self.x)
         self.residual = self.y - self.forward(self.x)  # the true residual, no drift
         gradient = self.adjoint(self.residual)
-        self.gamma = _dot(gradient, gradient)
+        self.gamma = dot(gradient, gradient)
         self.direction = gradient
         self._update_normal(gradient)
         if self.normal_residual <= self.rtol:
@@ -395,26 +243,26 @@ class PseudoInverseSolver(IterativeSolver):
             self.stop_reason = "normal"
 
     def _update_normal(self, gradient: np.ndarray) -> None:
-        r_norm = _norm(self.residual)
+        r_norm = norm(self.residual)
         scale = self._norm_estimate() * r_norm
-        self.normal_residual = np.sqrt(_dot(gradient, gradient)) / scale if scale > 0 else 0.0
+        self.normal_residual = np.sqrt(dot(gradient, gradient)) / scale if scale > 0 else 0.0
 
     def _cgls_step(self) -> None:
         p = self.direction
         q = self.forward(p)
-        delta = _dot(q, q)
+        delta = dot(q, q)
         if delta == 0.0:  # the gradient Aᵀr vanished: x is the least-squares solution
-            self.history.append(_norm(self.residual) / self.y_norm)
+            self.history.append(norm(self.residual) / self.y_norm)
             self.converged = True
             self.stop_reason = "normal"
             return
         alpha = self.gamma / delta
         assert self.x is not None and self.scratch is not None  # set by _switch_to_cgls
-        _axpy(alpha, p, self.x, self.scratch)
-        _axpy(-alpha, q, self.residual)
+        axpy(alpha, p, self.x, self.scratch)
+        axpy(-alpha, q, self.residual)
         gradient = self.adjoint(self.residual)
-        gamma_new = _dot(gradient, gradient)
-        rel = _norm(self.residual) / self.y_norm
+        gamma_new = dot(gradient, gradient)
+        rel = norm(self.residual) / self.y_norm
         self.history.append(rel)
         self._update_normal(gradient)
         if rel <= self.rtol or self.normal_residual <= self.rtol:
@@ -432,7 +280,7 @@ class PseudoInverseSolver(IterativeSolver):
             x = self.adjoint(self.z)
         else:
             x = self.x.copy()
-        rel = relative_norm(_norm(self.y - self.forward(x)), self.y_norm)
+        rel = relative_norm(norm(self.y - self.forward(x)), self.y_norm)
         method = "pcg" if self.phase == "pcg" else "pcg+cgls"
         what = "Tikhonov " if self.reg else ""
         if self.converged:

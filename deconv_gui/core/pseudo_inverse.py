@@ -1,0 +1,285 @@
+"""The pseudo-inverse ``A⁺(y − b)`` (or Tikhonov), dense for small problems, else iterative.
+
+Below ``DENSE_COLUMN_LIMIT`` unknowns by ``numpy.linalg.pinv`` of the explicit matrix
+(exact to rounding), above it by :class:`~deconv_gui.core.solvers.PseudoInverseSolver`:
+preconditioned CG on the small output-grid system ``A Aᵀ z = y − b`` with ``x = Aᵀ z``,
+preconditioned by the FFT of the stationary symbol of ``A Aᵀ``
+(:class:`~deconv_gui.core.solvers.preconditioner.SymbolPreconditioner`), switching to
+CGLS when ``y`` is outside the range of ``A``. :mod:`deconv_gui.core.solvers.pinv`
+explains why this gives the minimum-norm solution and what the report's numbers mean.
+Everything is computed in float64 and returned in the dtype of ``y``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .geometry import ConvGeometry, centred_output
+from .norms import relative_norm
+from .operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
+from .solvers import (
+    CancelCheck,
+    NotConvergedWarning,
+    ProgressCallback,
+    PseudoInverseSolver,
+    SolverReport,
+)
+from .solvers.preconditioner import SymbolPreconditioner
+
+__all__ = [
+    "PINV_METHODS",
+    "PinvResult",
+    "make_pinv_solver",
+    "pinv_reconstruction",
+    "solve_pinv",
+]
+
+Hyper = int | tuple[int, int]
+
+
+class PinvResult(NamedTuple):
+    """The pseudo-inverse image and the report of the solve that produced it."""
+
+    image: np.ndarray
+    report: SolverReport
+
+
+def make_pinv_solver(
+    geometry: ConvGeometry | ConvOperator,
+    weights: Any = None,
+    *,
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    preconditioned: bool = True,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> PseudoInverseSolver:
+    """The matrix-free pseudo-inverse solver for one convolution geometry.
+
+    Parameters
+    ----------
+    geometry : ConvGeometry or ConvOperator
+        Shapes and hyper-parameters of ``A``, or the operator itself (then leave
+        ``weights`` out).
+    weights : array_like, optional
+        The filter, matching ``geometry.filter_shape``; used in float64.
+    reg, rtol, progress, cancel
+        As for :func:`pinv_reconstruction`.
+    preconditioned : bool
+        Use the FFT symbol preconditioner (True) or none (plain CG on ``A Aᵀ``).
+
+    Returns
+    -------
+    PseudoInverseSolver
+        Call ``solve(y_centred, max_iter)`` on an ``(H_out, W_out, C_out)`` array to
+        get ``(x, report)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator, conv2d, make_filter, make_pinv_solver
+    >>> w = make_filter("gaussian", in_channels=1)
+    >>> op = ConvOperator.from_weights(w, input_shape=(64, 64, 1), stride=2, padding=1)
+    >>> y = conv2d(np.random.default_rng(0).random((64, 64, 1)), w, stride=2, padding=1)
+    >>> x, report = make_pinv_solver(op, rtol=1e-10).solve(y, 300)
+    >>> report.converged, report.relative_residual < 1e-9
+    (True, True)
+    """
+    if isinstance(geometry, ConvOperator):
+        if weights is not None:
+            raise ValueError("weights must be left out when geometry is a ConvOperator")
+        op = geometry
+    else:
+        op = ConvOperator(geometry, weights)
+    preconditioner = (
+        SymbolPreconditioner(op.geometry, op.weights.astype(np.float64), reg)
+        if preconditioned
+        else None
+    )
+    return PseudoInverseSolver(
+        op.apply,
+        op.apply_adjoint,
+        preconditioner=preconditioner,
+        reg=reg,
+        rtol=rtol,
+        operator_norm=preconditioner.operator_norm if preconditioner is not None else None,
+        progress=progress,
+        cancel=cancel,
+    )
+
+
+#: Values of ``pinv_reconstruction(method=...)``.
+PINV_METHODS = ("auto", "dense", "iterative")
+
+
+def pinv_reconstruction(
+    y: Any,
+    weights: Any,
+    bias: Any = None,
+    *,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    max_iter: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    return_report: bool = False,
+    method: str = "auto",
+) -> np.ndarray | PinvResult:
+    """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
+
+    Parameters
+    ----------
+    y, weights, bias, input_shape, stride, padding, dilation
+        As for :func:`transposed_reconstruction` (``weights`` may be a
+        :class:`~deconv_gui.core.ConvOperator`).
+    reg : float
+        Tikhonov weight (>= 0): argmin ‖A x − (y − b)‖² + reg ‖x‖².
+    rtol : float
+        Relative tolerance of the iterative solve (see
+        :mod:`deconv_gui.core.solvers` for the exact stopping rules).
+    max_iter : int, optional
+        Iteration limit (default 300; one iteration costs one forward and one adjoint).
+    progress : callable, optional
+        ``progress(iteration, relative_residual)`` after each iteration.
+    cancel : callable or threading.Event, optional
+        Checked between iterations; raises :class:`SolveCancelled` when set.
+    return_report : bool
+        Return a :class:`PinvResult` ``(image, report)`` instead of the image.
+    method : {"auto", "dense", "iterative"}
+        ``"auto"``: dense ``numpy.linalg`` up to ``DENSE_COLUMN_LIMIT`` unknowns,
+        iterative above. The other two force one path (dense refuses big problems).
+
+    Returns
+    -------
+    numpy.ndarray or PinvResult
+        The image, of ``input_shape`` and the dtype of ``y``.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (the message names the argument).
+    SolveCancelled
+        When ``cancel`` fired during the iterative solve.
+
+    Warns
+    -----
+    NotConvergedWarning
+        When ``return_report`` is False and the iteration limit stopped the solve
+        before ``rtol``.
+
+    Examples
+    --------
+    The seed question: 9 equations cannot pin down 147 unknowns, but ``A⁺`` gives the
+    minimum-norm image that reproduces the output exactly.
+
+    >>> import numpy as np
+    >>> from deconv_gui.core import conv2d, make_filter, pinv_reconstruction
+    >>> x, w = np.random.default_rng(0).random((7, 7, 3)), make_filter("seed_question")
+    >>> y = conv2d(x, w, stride=2)
+    >>> x_pinv = pinv_reconstruction(y, w, input_shape=x.shape, stride=2)
+    >>> bool(np.allclose(conv2d(x_pinv, w, stride=2), y))
+    True
+    >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
+    True
+    """
+    op = as_operator(weights, input_shape, stride, padding, dilation)
+    solved = solve_pinv(
+        op,
+        y,
+        bias,
+        reg=reg,
+        rtol=rtol,
+        max_iter=max_iter,
+        progress=progress,
+        cancel=cancel,
+        method=method,
+    )
+    if return_report:
+        return solved
+    if not solved.report.converged:
+        warnings.warn(solved.report.message, NotConvergedWarning, stacklevel=2)
+    return solved.image
+
+
+def solve_pinv(
+    op: ConvOperator,
+    y: Any,
+    bias: Any = None,
+    *,
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    max_iter: int | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    method: str = "auto",
+) -> PinvResult:
+    """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and its report, for a ready operator.
+
+    The operator-first form of :func:`pinv_reconstruction` (which builds ``op`` from
+    loose arguments and calls this); the other analyses call it with their operator.
+    Arguments and errors are those of :func:`pinv_reconstruction`; the result is
+    always a :class:`PinvResult` (no warning: the report says whether it converged).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator, conv2d
+    >>> from deconv_gui.core.reconstruct import solve_pinv
+    >>> w = np.ones((2, 2, 1))
+    >>> op = ConvOperator.from_weights(w, input_shape=(4, 4, 1), stride=2)
+    >>> solved = solve_pinv(op, conv2d(np.ones((4, 4, 1)), w, stride=2))
+    >>> bool(np.allclose(solved.image, 1.0)), solved.report.method
+    (True, 'dense')
+    """
+    if not isinstance(op, ConvOperator):
+        raise ValueError(f"op must be a ConvOperator, got {type(op).__name__}")
+    try:
+        reg = float(reg)
+        rtol = float(rtol)
+    except (TypeError, ValueError):
+        raise ValueError(f"reg and rtol must be numbers, got reg={reg!r}, rtol={rtol!r}") from None
+    if not np.isfinite(reg) or reg < 0:
+        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
+    if not np.isfinite(rtol) or rtol <= 0:
+        raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
+    if max_iter is not None and (
+        not isinstance(max_iter, (int, np.integer)) or isinstance(max_iter, bool) or max_iter < 1
+    ):
+        raise ValueError(f"max_iter must be an int >= 1 or None, got {max_iter!r}")
+    if method not in PINV_METHODS:
+        raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
+    centred = centred_output(y, op.geometry, bias)
+    rhs = centred.astype(np.float64)
+    n_unknowns = op.geometry.n_unknowns
+    if method == "dense" or (method == "auto" and n_unknowns <= DENSE_COLUMN_LIMIT):
+        image, report = _dense_solve(op, rhs, reg)
+    else:
+        solver = make_pinv_solver(op, reg=reg, rtol=rtol, progress=progress, cancel=cancel)
+        image, report = solver.solve(rhs, max_iter)
+    return PinvResult(image.astype(centred.dtype, copy=False), report)
+
+
+def _dense_solve(op: ConvOperator, rhs: np.ndarray, reg: float) -> tuple[np.ndarray, SolverReport]:
+    matrix = op.to_dense(np.float64)
+    b = rhs.ravel()
+    if reg > 0:
+        m = matrix.shape[0]
+        # (AᵀA + reg I)⁻¹ Aᵀ = Aᵀ (A Aᵀ + reg I)⁻¹: solve on the smaller side
+        if m <= matrix.shape[1]:
+            x = matrix.T @ np.linalg.solve(matrix @ matrix.T + reg * np.eye(m), b)
+        else:
+            n = matrix.shape[1]
+            x = np.linalg.solve(matrix.T @ matrix + reg * np.eye(n), matrix.T @ b)
+    else:
+        x = np.linalg.pinv(matrix) @ b
+    rel = relative_norm(float(np.linalg.norm(matrix @ x - b)), float(np.linalg.norm(b)))
+    what = "Tikhonov " if reg > 0 else ""
+    report = SolverReport("dense", 0, rel, True, (rel,), f"{what}dense solve, residual {rel:.1e}")
+    return x.reshape(op.geometry.input_shape), report
