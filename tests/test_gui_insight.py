@@ -77,14 +77,14 @@ def test_ssim_is_filled_in_after_the_live_result_and_stale_passes_are_dropped(qt
     live, full = shown[-1], completed.args[0]
     assert live.params.stride == (3, 3) and live.params == window.current_params()
     for name in ("transposed", "pinv"):
-        entry = live.metrics["reconstructions"][name]
-        assert entry.get("ssim") is None and entry["ssim_skipped"]  # the live pass skipped it
+        entry = live.metrics.reconstructions[name]
+        assert entry.ssim is None and entry.ssim_skipped  # the live pass skipped it
         expected = reconstruction_metrics(live.image, getattr(live, name))
-        assert full.metrics["reconstructions"][name]["ssim"] == expected["ssim"]
-        assert full.metrics["reconstructions"][name]["psnr"] == entry["psnr"]
+        assert full.metrics.reconstructions[name].ssim == expected["ssim"]
+        assert full.metrics.reconstructions[name].psnr == entry.psnr
     assert window.result is full and full.pinv is live.pinv  # same arrays, SSIM added
     rows = {row["name"]: row for row in window.metrics.rows}
-    assert rows["pinv"]["ssim"] == full.metrics["reconstructions"]["pinv"]["ssim"]
+    assert rows["pinv"]["ssim"] == full.metrics.reconstructions["pinv"].ssim
     assert window.state.is_shown(live) and window.state.is_shown(full)
     # a second pass for a result that is no longer on screen changes nothing
     window.geometry_editor.set_values(stride=(2, 2))
