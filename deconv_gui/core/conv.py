@@ -99,12 +99,25 @@ def conv2d(
     w = normalize_weights(weights)
     geom = ConvGeometry(xb.shape[1:], w.shape, stride, padding, dilation)
     dtype = xb.dtype
-    w = w.astype(dtype, copy=False)
-    b = normalize_bias(bias, w.shape[3], dtype)
-    out = forward(xb, w, geom)
-    if b is not None:
-        out += b
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        w = w.astype(dtype, copy=False)
+        b = normalize_bias(bias, w.shape[3], dtype)
+        out = forward(xb, w, geom)
+        if b is not None:
+            out += b
+    _check_finite(out, "x, weights and bias" if b is not None else "x and weights")
     return out if batched else out[0]
+
+
+def _check_finite(out: np.ndarray, names: str) -> None:
+    """A ``ValueError`` naming the inputs when finite inputs overflowed the dtype."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = out.sum()
+    if not np.isfinite(total) and not np.isfinite(out).all():
+        raise ValueError(
+            f"{names}: the result overflows {out.dtype} (values too large in magnitude; "
+            "rescale them or use float64)"
+        )
 
 
 def conv2d_transpose(
@@ -171,5 +184,7 @@ def conv2d_transpose(
     geom = ConvGeometry(shape, w.shape, stride, padding, dilation)
     check_output_shape(yb.shape[1:], geom)
     dtype = yb.dtype
-    x = adjoint(yb, w.astype(dtype, copy=False), geom)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = adjoint(yb, w.astype(dtype, copy=False), geom)
+    _check_finite(x, "y and weights")
     return x if batched else x[0]

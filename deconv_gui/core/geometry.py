@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_ARRAY_BYTES",
     "ConvGeometry",
     "as_float_array",
     "as_pair",
@@ -65,6 +66,65 @@ def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
         rule = "non-negative" if minimum == 0 else f">= {minimum}"
         raise ValueError(f"{name} must be {rule}, got {value!r}")
     return pair
+
+
+#: The largest array a geometry may call for, in bytes of float64: the zero-padded image
+#: and the output are each checked against it before anything is allocated.
+MAX_ARRAY_BYTES = 2 * 1024**3
+#: Stride and dilation may exceed the padded image (one output row, or one tap, per axis)
+#: up to this value; beyond it only the index arithmetic grows.
+MAX_STEP = 1024
+
+
+def _check_sizes(
+    input_shape: tuple[int, ...],
+    filter_shape: tuple[int, ...],
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+) -> None:
+    """Refuse hyper-parameters whose arrays would not fit, before any allocation.
+
+    Raises
+    ------
+    ValueError
+        Naming ``stride``, ``dilation``, ``padding`` or ``input_shape`` and the size it
+        would need.
+    """
+    h, w, c_in = input_shape
+    padded = (h + 2 * padding[0], w + 2 * padding[1])
+    for name, pair in (("stride", stride), ("dilation", dilation)):
+        for axis, label in ((0, "height"), (1, "width")):
+            # a step beyond the padded image reads one pixel per output row or column
+            # anyway; larger values only make the index arithmetic overflow
+            bound = max(padded[axis], MAX_STEP)
+            if pair[axis] > bound:
+                raise ValueError(
+                    f"{name} must be at most {bound:,} (the larger of the padded image "
+                    f"{label} and {MAX_STEP:,}), got {pair[axis]:,}"
+                )
+    limit = MAX_ARRAY_BYTES // 8
+    padded_size = padded[0] * padded[1] * c_in
+    if padded_size > limit:
+        name = "padding" if max(padding) > 0 else "input_shape"
+        raise ValueError(
+            f"{name}: the zero-padded image would be {padded[0]:,}×{padded[1]:,}×{c_in} = "
+            f"{padded_size:,} values ({_gib(padded_size * 8)}), more than the limit of "
+            f"{_gib(MAX_ARRAY_BYTES)} per array"
+        )
+    outs = [(padded[a] - dilation[a] * (filter_shape[a] - 1) - 1) // stride[a] + 1 for a in (0, 1)]
+    out_size = max(outs[0], 0) * max(outs[1], 0) * filter_shape[3]
+    if out_size > limit:
+        name = "padding" if max(padding) > 0 else "input_shape"
+        raise ValueError(
+            f"{name}: the output would be {outs[0]:,}×{outs[1]:,}×{filter_shape[3]} = "
+            f"{out_size:,} values ({_gib(out_size * 8)}), more than the limit of "
+            f"{_gib(MAX_ARRAY_BYTES)} per array"
+        )
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 1024**3:,.1f} GiB"
 
 
 def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -234,6 +294,7 @@ class ConvGeometry:
         object.__setattr__(self, "stride", stride)
         object.__setattr__(self, "padding", padding)
         object.__setattr__(self, "dilation", dilation)
+        _check_sizes(input_shape, filter_shape, stride, padding, dilation)
         for axis, label in ((0, "height"), (1, "width")):
             n_out = output_size(
                 input_shape[axis], filter_shape[axis], stride[axis], padding[axis], dilation[axis]

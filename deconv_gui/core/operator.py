@@ -115,7 +115,9 @@ class ConvOperator(LinearOperator):
         self.geometry = geometry
         self.weights = w.astype(dtype, copy=False)
         # one copy per float dtype, made once: apply() runs in the data's own precision
-        self._weights_as = {d: w.astype(d, copy=False) for d in _FLOATS}
+        with np.errstate(over="ignore"):  # float32 data with such weights overflows later,
+            # where conv2d reports it in one sentence
+            self._weights_as = {d: w.astype(d, copy=False) for d in _FLOATS}
         super().__init__(dtype=dtype, shape=(geometry.n_equations, geometry.n_unknowns))
 
     # -- on images ------------------------------------------------------------------------

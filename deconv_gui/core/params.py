@@ -451,7 +451,8 @@ def _in_range(name: str, rule_: Rule, value: float, shown: Any) -> None:
     if (
         (low is not None and (value < low or (rule_.positive and value == low)))
         or (high is not None and value > high)
-        or not np.isfinite(value)
+        # Python ints of any size are finite (np.isfinite refuses those beyond int64)
+        or not (isinstance(value, (int, np.integer)) or np.isfinite(value))
     ):
         raise ValueError(f"{name} must be {rule_.describe()}, got {shown!r}")
 

@@ -19,6 +19,7 @@ from . import registry
 from ._kernels import forward as _forward
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
 from .geometry import ConvGeometry, as_float_array
+from .limits import check_magnitudes, check_memory
 from .methods import COMPUTE, Stage
 from .operator import ConvOperator
 from .params import Params
@@ -173,6 +174,8 @@ def run_pipeline(
         raise ValueError(f"params must be a Params, got {type(params).__name__}")
     x = np.array(prepare_image(image), copy=True)  # frozen below: never freeze the caller's
     geometry = params.geometry(x.shape)
+    check_magnitudes(x, params.weights)
+    check_memory(x.shape, geometry, params.methods)
     timings: dict[str, float] = {}
     weights = params.weights.astype(x.dtype)
     op = ConvOperator(geometry, weights)  # validated once; every stage below reuses it

@@ -1,13 +1,16 @@
-"""The pseudo-inverse ``A⁺(y − b)`` (or Tikhonov), dense for small problems, else iterative.
+"""The pseudo-inverse ``A⁺(y − b)`` (or Tikhonov), dense where that is fast, else iterative.
 
-Below ``DENSE_COLUMN_LIMIT`` unknowns by ``numpy.linalg.pinv`` of the explicit matrix
-(exact to rounding), above it by :class:`~deconv_gui.core.solvers.PseudoInverseSolver`:
+Where a dense solve is fast (:func:`~deconv_gui.core.solvers.dense.dense_is_fast`) by
+the SVD of the explicit matrix cut at the data's precision and ``rtol``
+(:mod:`~deconv_gui.core.solvers.dense`), else by
+:class:`~deconv_gui.core.solvers.PseudoInverseSolver`:
 preconditioned CG on the small output-grid system ``A Aᵀ z = y − b`` with ``x = Aᵀ z``,
 preconditioned by the FFT of the stationary symbol of ``A Aᵀ``
 (:class:`~deconv_gui.core.solvers.preconditioner.SymbolPreconditioner`), switching to
 CGLS when ``y`` is outside the range of ``A``. :mod:`deconv_gui.core.solvers.pinv`
 explains why this gives the minimum-norm solution and what the report's numbers mean.
-Everything is computed in float64 and returned in the dtype of ``y``.
+Everything is computed in float64, on ``y`` (and an extreme filter) scaled to unit size,
+and returned in the dtype of ``y``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from .solvers import (
     PseudoInverseSolver,
     SolverReport,
 )
+from .solvers.dense import dense_is_fast, dense_solve
 from .solvers.preconditioner import SymbolPreconditioner
 
 __all__ = [
@@ -153,8 +157,13 @@ def pinv_reconstruction(
     return_report : bool
         Return a :class:`PinvResult` ``(image, report)`` instead of the image.
     method : {"auto", "dense", "iterative"}
-        ``"auto"``: dense ``numpy.linalg`` up to ``DENSE_COLUMN_LIMIT`` unknowns,
-        iterative above. The other two force one path (dense refuses big problems).
+        ``"auto"``: a dense SVD solve where it is fast (``m n min(m, n)`` up to
+        :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`), iterative above (it
+        can be cancelled). The other two force one path (dense refuses more than
+        ``DENSE_COLUMN_LIMIT`` unknowns). The dense solve drops singular values below
+        ``max(ε max(m, n), rtol) σ_max`` (ε of the coarser of the filter's and ``y``'s
+        dtype), so the two paths solve the same problem: on noiseless data both give
+        ``A⁺A x`` with ``‖A⁺A x‖ ≤ ‖x‖``.
 
     Returns
     -------
@@ -256,30 +265,56 @@ def solve_pinv(
     if method not in PINV_METHODS:
         raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
     centred = centred_output(y, op.geometry, bias)
+    # the solution is linear in y and scales as 1/c with the filter: solving for unit-size
+    # data keeps every norm and dot product far from overflow and underflow
     rhs = centred.astype(np.float64)
-    n_unknowns = op.geometry.n_unknowns
-    if method == "dense" or (method == "auto" and n_unknowns <= DENSE_COLUMN_LIMIT):
-        image, report = _dense_solve(op, rhs, reg)
+    y_scale = float(np.abs(rhs).max()) if rhs.size else 0.0
+    if y_scale > 0:
+        rhs /= y_scale
+    solve_op, w_scale = _unit_operator(op)
+    geom = op.geometry
+    if method == "dense" or (
+        method == "auto"
+        and geom.n_unknowns <= DENSE_COLUMN_LIMIT
+        and dense_is_fast(geom.n_equations, geom.n_unknowns)
+    ):
+        # the coarser of the filter's and the data's precision bounds what can be resolved
+        coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
+        image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
     else:
-        solver = make_pinv_solver(op, reg=reg, rtol=rtol, progress=progress, cancel=cancel)
+        solver = make_pinv_solver(
+            solve_op, reg=reg / w_scale**2, rtol=rtol, progress=progress, cancel=cancel
+        )
         image, report = solver.solve(rhs, max_iter)
-    return PinvResult(image.astype(centred.dtype, copy=False), report)
+    with np.errstate(over="ignore"):
+        image = (image * (y_scale / w_scale if y_scale > 0 else 1.0)).astype(centred.dtype)
+    if not np.isfinite(image).all():
+        raise ValueError(
+            f"y: its pseudo-inverse has values beyond the range of {centred.dtype} "
+            f"(|y| up to {y_scale:.3g}, |weights| up to {w_scale:.3g}); rescale y or weights"
+        )
+    return PinvResult(image, report)
 
 
-def _dense_solve(op: ConvOperator, rhs: np.ndarray, reg: float) -> tuple[np.ndarray, SolverReport]:
+def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:
+    """``op`` with its weights divided by their largest magnitude when that is extreme."""
+    w_scale = float(np.abs(op.weights).max()) if op.weights.size else 0.0
+    if w_scale == 0 or 1e-30 <= w_scale <= 1e30:
+        return op, 1.0
+    return ConvOperator(op.geometry, op.weights.astype(np.float64) / w_scale), w_scale
+
+
+def _dense_solve(
+    op: ConvOperator, rhs: np.ndarray, reg: float, dtype: np.dtype, rtol: float
+) -> tuple[np.ndarray, SolverReport]:
     matrix = op.to_dense(np.float64)
     b = rhs.ravel()
-    if reg > 0:
-        m = matrix.shape[0]
-        # (AᵀA + reg I)⁻¹ Aᵀ = Aᵀ (A Aᵀ + reg I)⁻¹: solve on the smaller side
-        if m <= matrix.shape[1]:
-            x = matrix.T @ np.linalg.solve(matrix @ matrix.T + reg * np.eye(m), b)
-        else:
-            n = matrix.shape[1]
-            x = np.linalg.solve(matrix.T @ matrix + reg * np.eye(n), matrix.T @ b)
-    else:
-        x = np.linalg.pinv(matrix) @ b
+    x, rank, cutoff = dense_solve(matrix, b, reg=reg, dtype=dtype, rtol=rtol)
     rel = relative_norm(float(np.linalg.norm(matrix @ x - b)), float(np.linalg.norm(b)))
     what = "Tikhonov " if reg > 0 else ""
-    report = SolverReport("dense", 0, rel, True, (rel,), f"{what}dense solve, residual {rel:.1e}")
+    message = (
+        f"{what}dense SVD solve, residual {rel:.1e} (rank {rank:,} of {min(matrix.shape):,} "
+        f"at the cut-off {cutoff:.1e}·σ_max)"
+    )
+    report = SolverReport("dense", 0, rel, True, (rel,), message)
     return x.reshape(op.geometry.input_shape), report

@@ -8,8 +8,10 @@ Notes
   (transposed convolution) layer computes; :func:`normalized_transposed_reconstruction`
   divides it by the coverage ``Aᵀ1``.
 * :func:`pinv_reconstruction` (in :mod:`deconv_gui.core.pseudo_inverse`, re-exported
-  here) is ``A⁺(y − b)``: below ``DENSE_COLUMN_LIMIT`` unknowns
-  by ``numpy.linalg.pinv`` of the explicit matrix (exact to rounding), above it by
+  here) is ``A⁺(y − b)``: when a dense solve is fast
+  (:func:`~deconv_gui.core.solvers.dense.dense_is_fast`, well under a second) by the SVD
+  of the explicit matrix cut at the data's precision and ``rtol``
+  (:mod:`~deconv_gui.core.solvers.dense`), else by
   :class:`~deconv_gui.core.solvers.PseudoInverseSolver`: preconditioned CG on the
   small output-grid system ``A Aᵀ z = y − b`` with ``x = Aᵀ z``, preconditioned by
   the FFT of the stationary symbol of ``A Aᵀ``

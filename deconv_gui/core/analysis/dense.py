@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..operator import DENSE_COLUMN_LIMIT, as_operator
+from ..solvers.dense import dense_pinv
 
 __all__ = ["DenseMatrices", "dense_matrices"]
 
@@ -52,11 +53,12 @@ def dense_matrices(
     Notes
     -----
     ``A`` is :meth:`ConvOperator.to_dense` (the operator applied to the identity), and
-    ``A⁺`` is ``numpy.linalg.pinv(A)`` (SVD with numpy's default cut-off
-    ``rcond = 1e-15 · max(m, n)`` relative to the largest singular value), so it is the
-    Moore–Penrose inverse also when ``A`` is rank-deficient. For the seed's 7×7×3
-    image, 3×3×3 filter and stride 2, ``A`` is 9×147 and this takes well under a
-    millisecond.
+    ``A⁺`` is the SVD pseudo-inverse with singular values below
+    ``ε max(m, n) σ_max`` treated as zero (ε of the filter's dtype;
+    :func:`~deconv_gui.core.solvers.dense.dense_pinv`), so it is the Moore–Penrose
+    inverse also when ``A`` is rank-deficient, without inverting rounding noise. For the
+    seed's 7×7×3 image, 3×3×3 filter and stride 2, ``A`` is 9×147 and this takes well
+    under a millisecond.
 
     Examples
     --------
@@ -75,7 +77,7 @@ def dense_matrices(
         )
     matrix = op.to_dense(np.float64)
     transpose = np.ascontiguousarray(matrix.T)
-    pinv = np.linalg.pinv(matrix)
+    pinv = dense_pinv(matrix, dtype=op.dtype)
     for array in (matrix, transpose, pinv):
         array.flags.writeable = False
     return DenseMatrices(matrix, transpose, pinv)

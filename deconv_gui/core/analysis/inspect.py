@@ -10,6 +10,7 @@ from ..geometry import ConvGeometry
 from ..operator import ConvOperator, as_operator
 from ..pseudo_inverse import solve_pinv
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from ..solvers.dense import dense_pinv
 from ..solvers.preconditioner import SymbolPreconditioner
 from .pixels import as_pixel
 
@@ -64,7 +65,8 @@ def effective_kernel(
     max_iter : int, optional
         Iteration limit of the iterative solve (default 1000).
     method : {"auto", "dense", "iterative", "cgls"}
-        ``"dense"``: :func:`numpy.linalg.pinv` of the explicit matrix (small problems).
+        ``"dense"``: the SVD pseudo-inverse of the explicit matrix, cut at the filter's
+        precision (:func:`~deconv_gui.core.solvers.dense.dense_pinv`; small problems).
         ``"iterative"``: matrix-free conjugate gradients on ``A Aᵀ`` with an FFT
         preconditioner from the operator's symbol. ``"cgls"``: plain CGLS on ``Aᵀ``
         (no preconditioner; slow on ill-conditioned filters, kept as a reference).
@@ -150,7 +152,7 @@ def _dense_row(op: ConvOperator, index: int, reg: float) -> tuple[np.ndarray, So
         m = matrix.shape[0]
         row = np.linalg.solve(matrix @ matrix.T + reg * np.eye(m), matrix[:, index])
     else:
-        row = np.linalg.pinv(matrix)[index]
+        row = dense_pinv(matrix, dtype=op.dtype)[index]
     unit = np.zeros(matrix.shape[1])
     unit[index] = 1.0
     rel = float(np.linalg.norm(matrix.T @ row - unit))

@@ -131,7 +131,9 @@ class PseudoInverseSolver(IterativeSolver):
         self.preconditioner = preconditioner if preconditioner is not None else (lambda r: r)
         self.reg = float(reg)
         self.rtol = float(rtol)
-        self.operator_norm = operator_norm
+        # a bound of 0 (a symbol estimate that vanished) would certify any x: estimate instead
+        usable = operator_norm is not None and np.isfinite(operator_norm) and operator_norm > 0
+        self.operator_norm = float(operator_norm) if usable else None
         self.phase = "pcg"
         self.normal_residual = float("nan")
         self.stop_reason = ""
@@ -244,8 +246,12 @@ class PseudoInverseSolver(IterativeSolver):
 
     def _update_normal(self, gradient: np.ndarray) -> None:
         r_norm = norm(self.residual)
+        g_norm = norm(gradient)
         scale = self._norm_estimate() * r_norm
-        self.normal_residual = np.sqrt(dot(gradient, gradient)) / scale if scale > 0 else 0.0
+        if scale > 0:
+            self.normal_residual = g_norm / scale
+        else:  # r = 0 is solved; a zero norm estimate with a gradient certifies nothing
+            self.normal_residual = 0.0 if r_norm == 0 or g_norm == 0 else float("inf")
 
     def _cgls_step(self) -> None:
         p = self.direction
