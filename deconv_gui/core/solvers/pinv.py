@@ -132,8 +132,9 @@ class PseudoInverseSolver(IterativeSolver):
         self.reg = float(reg)
         self.rtol = float(rtol)
         # a bound of 0 (a symbol estimate that vanished) would certify any x: estimate instead
-        usable = operator_norm is not None and np.isfinite(operator_norm) and operator_norm > 0
-        self.operator_norm = float(operator_norm) if usable else None
+        self.operator_norm: float | None = None
+        if operator_norm is not None and np.isfinite(operator_norm) and operator_norm > 0:
+            self.operator_norm = float(operator_norm)
         self.phase = "pcg"
         self.normal_residual = float("nan")
         self.stop_reason = ""
