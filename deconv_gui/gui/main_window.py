@@ -37,6 +37,7 @@ from .panels.status_bar import StatusWidgets
 from .runner import PipelineRunner
 from .state import AppState
 from .support import settings as stored
+from .support.screen import available_geometry, fit_to_screen, initial_size
 
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
 
@@ -108,8 +109,9 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self._connect()
         self.insight = install_insight(self, self.state, self._insight_hooks())
-        self.resize(1500, 950)
+        self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
+        fit_to_screen(self)  # a stored geometry may come from a larger screen
         if self.loaded is None:
             self.load_sample("astronaut")
 

@@ -48,7 +48,8 @@ class InspectDock(QtWidgets.QDockWidget):
         self.text.setToolTip("What the last click on a panel showed")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#15171a")
-        self.graphics.setMinimumSize(220, 220)
+        # small minimum: the dock must fit beside the controls and panels on a laptop
+        self.graphics.setMinimumSize(150, 150)
         self.graphics.setToolTip(
             "Row of A⁺ for the clicked input pixel, on the output grid: the pseudo-inverse "
             "value there is Σ (this image) ⊙ (y − b). Blue < 0 < red. Unlike Aᵀ's row "

@@ -106,11 +106,14 @@ class ImagePanel(QtWidgets.QFrame):
 
         self.title_label = QtWidgets.QLabel()
         self.title_label.setTextFormat(QtCore.Qt.RichText)
-        # a long title must not set the window's minimum width (one-row layout on a laptop):
-        # it is clipped instead, and the full text stays in the panel's tooltip
+        # a long title must not set the window's minimum width (one-row or three-column
+        # layout on a laptop): it wraps onto a second line instead of being cut
+        self.title_label.setWordWrap(True)
         self.title_label.setSizePolicy(
             QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred
         )
+        # ... without raising the panel's minimum height to that of the narrowest wrap
+        self.title_label.setMinimumHeight(self.title_label.fontMetrics().lineSpacing() + 2)
         self.subtitle_label = QtWidgets.QLabel()
         self.subtitle_label.setObjectName("subtitle")
         self.subtitle_label.setWordWrap(True)
@@ -403,9 +406,12 @@ class PanelGrid(QtWidgets.QWidget):
         self.scaling = "clip"
         self.shared_levels = False
         self.result: Result | None = None
+        #: True until the user zooms or pans: the panels then refit whenever their size
+        #: or their image's shape changes (launch, window resize, maximise, layout switch)
+        self.auto_fit = True
         # a child timer dies with the grid: never fires on a deleted widget
         self._fit_timer = QtCore.QTimer(self, singleShot=True, interval=0)
-        self._fit_timer.timeout.connect(self.fit_all)
+        self._fit_timer.timeout.connect(self._refit)
         self._grid = QtWidgets.QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
@@ -417,6 +423,8 @@ class PanelGrid(QtWidgets.QWidget):
             panel.hovered.connect(self.hovered)
             panel.clicked.connect(self.clicked)
             panel.levelsEdited.connect(self._on_levels_edited)
+            panel.view.sigResized.connect(self._schedule_refit)
+            panel.view.sigRangeChangedManually.connect(self._on_manual_range)
         self.panels["forward"].channelChanged.connect(lambda _: self.redraw())
         for name in ("normalized_transposed", *INSIGHT_PANELS):
             self.panels[name].setVisible(False)
@@ -442,7 +450,7 @@ class PanelGrid(QtWidgets.QWidget):
             raise ValueError(f"layout mode must be 'grid' or 'row', got {mode!r}")
         self.layout_mode = mode
         self._arrange()
-        self._fit_timer.start(50)  # linked views: refit once the panels have their new sizes
+        self._schedule_refit()  # linked views: refit once the panels have their new sizes
 
     def _arrange(self) -> None:
         for panel in self.panels.values():
@@ -496,7 +504,9 @@ class PanelGrid(QtWidgets.QWidget):
         milliseconds of GUI-thread work; five in a row held the loop for 40 ms). Until
         the generator is exhausted, some panels still show the previous result.
         """
-        self.result = result
+        previous, self.result = self.result, result
+        if previous is None or previous.image.shape[:2] != result.image.shape[:2]:
+            self.auto_fit = True  # a new image: the old zoom means nothing for it
         c_out = result.forward_output.shape[2]
         box = self.panels["forward"].channel_box
         box.blockSignals(True)
@@ -532,8 +542,8 @@ class PanelGrid(QtWidgets.QWidget):
             if self._draw_panel(name, result, reference):
                 yield name
         if changed:  # linked views: refit once the new layout has its sizes
-            self.fit_all()
-            self._fit_timer.start()
+            self._refit()
+            self._schedule_refit()
 
     def redraw(self) -> None:
         """Draw the current result again with the current scaling and levels settings."""
@@ -571,9 +581,25 @@ class PanelGrid(QtWidgets.QWidget):
         self._fit_timer.stop()
 
     def fit_all(self) -> None:
-        """Zoom every panel to show its whole image."""
+        """Zoom every panel to show its whole image, and keep them fitted (F)."""
+        self.auto_fit = True
+        self._refit()
+
+    def _refit(self) -> None:
+        if not self.auto_fit:
+            return
         for panel in self.panels.values():
-            panel.fit()
+            if not panel.isHidden():
+                panel.fit()
+
+    def _schedule_refit(self, *_args: object) -> None:
+        # once per event-loop pass, after every panel of a layout change has its size
+        if self.auto_fit:
+            self._fit_timer.start(0)
+
+    def _on_manual_range(self, *_args: object) -> None:
+        """The user zoomed or panned: stop refitting until F (or a new image shape)."""
+        self.auto_fit = False
 
     def _on_levels_edited(self, name: str, low: float, high: float) -> None:
         if not self.shared_levels or name in _OWN_LEVELS:

@@ -17,6 +17,8 @@ class MessageBar(QtWidgets.QLabel):
         super().__init__(parent)
         self.setObjectName("messageBar")
         self.setWordWrap(True)
+        # a long path (no space to wrap at) is clipped, never widens the window
+        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
         self.setVisible(False)
         self.setToolTip("Click to dismiss")
         # a child timer dies with the bar: never fires on a deleted widget

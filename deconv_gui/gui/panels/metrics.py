@@ -61,7 +61,7 @@ class MetricsStrip(QtWidgets.QWidget):
         self.badge = QtWidgets.QLabel("adjoint: not tested")
         self.badge.setObjectName("adjoint_badge")
         self.badge.setToolTip(
-            "The dot test: for random x and y, ⟨Ax, y⟩ − ⟨x, Aᵀy⟩ relative to ‖Ax‖‖y‖ "
+            "The dot test: for random x and y, |⟨Ax, y⟩ − ⟨x, Aᵀy⟩| relative to ‖Ax‖‖y‖ "
             f"(float64). Rounding-level values (green, ≤ {ADJOINT_TOLERANCE:.0e}) prove "
             "that the transposed convolution is exactly the adjoint Aᵀ of the forward one."
         )

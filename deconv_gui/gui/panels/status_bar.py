@@ -26,6 +26,8 @@ class StatusWidgets(QtCore.QObject):
         super().__init__(bar)
         self.readout = QtWidgets.QLabel("Move the mouse over a panel to read the values")
         self.readout.setObjectName("readout")
+        # a long read-out is clipped, never widens the window past a laptop screen
+        self.readout.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
         self.readout.setToolTip(
             "The value at the corresponding pixel of every panel: x = column, y = row of "
             "the input; y[row, col] indexes the forward output"

@@ -1,0 +1,62 @@
+"""Fitting the window to a laptop screen: its first size, and clamping a restored geometry."""
+
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+__all__ = ["PREFERRED_SIZE", "available_geometry", "clamp_rect", "fit_to_screen", "initial_size"]
+
+#: Size of a fresh window on a screen large enough for it.
+PREFERRED_SIZE = QtCore.QSize(1500, 950)
+# room left for the window manager's frame (title bar, borders) around the client area
+_FRAME_MARGIN = QtCore.QSize(16, 48)
+
+
+def initial_size(available: QtCore.QRect) -> QtCore.QSize:
+    """The size of a fresh window: :data:`PREFERRED_SIZE`, shrunk to fit ``available``.
+
+    ``available`` is the screen's available geometry (without the desktop's own panels);
+    the window manager's frame is kept inside it too.
+    """
+    return PREFERRED_SIZE.boundedTo(available.size() - _FRAME_MARGIN)
+
+
+def clamp_rect(rect: QtCore.QRect, available: QtCore.QRect) -> QtCore.QRect:
+    """``rect`` moved and shrunk so that it lies inside ``available``, frame included.
+
+    A geometry restored from a larger screen (or from a monitor that is gone) would
+    otherwise open partly or wholly off screen.
+    """
+    room = available.size() - _FRAME_MARGIN
+    size = rect.size().boundedTo(room)
+    right = available.left() + room.width() - size.width()
+    bottom = available.top() + room.height() - size.height()
+    left = min(max(rect.left(), available.left()), right)
+    top = min(max(rect.top(), available.top()), bottom)
+    return QtCore.QRect(QtCore.QPoint(left, top), size)
+
+
+def available_geometry(widget: QtWidgets.QWidget) -> QtCore.QRect:
+    """The available geometry of the screen ``widget`` is on (else the primary screen)."""
+    handle = widget.windowHandle()
+    screen = handle.screen() if handle is not None else None
+    if screen is None:
+        screen = QtWidgets.QApplication.screenAt(widget.geometry().center())
+    if screen is None:
+        screen = QtWidgets.QApplication.primaryScreen()
+    if screen is None:  # no screen at all: nothing to fit into
+        return QtCore.QRect(QtCore.QPoint(0, 0), PREFERRED_SIZE + _FRAME_MARGIN)
+    return screen.availableGeometry()
+
+
+def fit_to_screen(window: QtWidgets.QWidget) -> None:
+    """Move and shrink ``window`` into its screen's available geometry.
+
+    A maximised or full-screen window is left to the window manager.
+    """
+    if window.windowState() & (QtCore.Qt.WindowMaximized | QtCore.Qt.WindowFullScreen):
+        return
+    rect = window.geometry()
+    fitted = clamp_rect(rect, available_geometry(window))
+    if fitted != rect:
+        window.setGeometry(fitted)
