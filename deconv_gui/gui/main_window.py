@@ -41,6 +41,9 @@ from .support.screen import available_geometry, fit_to_screen, initial_size
 
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
 
+# how the image choice names pixels that came from no file
+_ARRAY_LABELS = {"clipboard": "pasted image", "dropped image": "dropped image"}
+
 
 class MainWindow(QtWidgets.QMainWindow):
     """The Deconvolution Explorer window.
@@ -81,6 +84,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._hover: tuple[str, int, int] | None = None
         #: methods added to the reconstruction options' choice (the Insight panels set these)
         self.extra_methods: tuple[str, ...] = ()
+        self._had_normalised = True  # the user had ticked the normalised panel himself
         self.controls_dock = ControlsDock(self)
         self.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.controls_dock)
         self.image_controls = self.controls_dock.image_controls
@@ -155,7 +159,17 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _insight_hooks(self) -> InsightHooks:
         def set_extra_methods(methods: tuple[str, ...]) -> None:
-            self.extra_methods = tuple(methods)
+            # the normalised panel is the options' checkbox: tick it (and untick it again
+            # on hide unless the user had ticked it), so the checkbox tells what is shown
+            options, normalised = self.recon_options, "normalized_transposed"
+            shown = options.methods()
+            if normalised in methods:
+                self._had_normalised = normalised in shown
+                if not self._had_normalised:
+                    options.set_values(methods=(*shown, normalised))
+            elif not self._had_normalised:
+                options.set_values(methods=tuple(m for m in shown if m != normalised))
+            self.extra_methods = tuple(m for m in methods if m != normalised)
             self.schedule_update()
 
         def load_seed_example() -> None:
@@ -340,7 +354,12 @@ class MainWindow(QtWidgets.QMainWindow):
         shape = "×".join(map(str, loaded.pixels.shape))
         name = loaded.source if loaded.is_sample else Path(loaded.source).name
         self.image_controls.set_info(f"{name}  {shape}\n{loaded.note}")
-        self.image_controls.set_current_sample(loaded.source if loaded.is_sample else None)
+        if loaded.is_sample:
+            self.image_controls.set_current_sample(loaded.source)
+        else:
+            kind = self.state.origin[0]
+            other = "opened file" if kind == "file" else _ARRAY_LABELS.get(loaded.source, "image")
+            self.image_controls.set_current_sample(None, other)
         self.readout.setText(f"Loaded {name} ({shape}): {loaded.note}")
         self.filter_editor.set_in_channels(loaded.pixels.shape[2])
         self.compute_now()

@@ -14,6 +14,7 @@ from PyQt5 import QtGui, QtWidgets
 
 from ... import __version__
 from ...io import SAMPLES
+from ..dialogs.shortcuts import ShortcutsDialog
 
 __all__ = ["MenuHandlers", "WindowActions", "build_menus", "show_about"]
 
@@ -54,6 +55,7 @@ class WindowActions:
     scaling_clip: QtWidgets.QAction
     scaling_auto: QtWidgets.QAction
     about: QtWidgets.QAction
+    shortcuts: QtWidgets.QAction
     recent_menu: QtWidgets.QMenu
     save_session: QtWidgets.QAction
     open_session: QtWidgets.QAction
@@ -167,6 +169,13 @@ def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> Window
     a_clip.toggled.connect(lambda on: on and handlers.set_scaling("clip"))
     a_auto.toggled.connect(lambda on: on and handlers.set_scaling("auto"))
     a_about = _action(window, "&About", "Version and what this application shows", handlers.about)
+    a_shortcuts = _action(
+        window,
+        "&Keyboard shortcuts",
+        "Every keyboard shortcut of the window (F1)",
+        lambda: ShortcutsDialog(window).exec_(),
+        keys.HelpContents,
+    )
 
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -205,6 +214,7 @@ def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> Window
         view_menu.addAction(toggle)
 
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(a_shortcuts)
     help_menu.addAction(a_about)
 
     toolbar = window.addToolBar("Main")
@@ -239,6 +249,7 @@ def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> Window
         scaling_clip=a_clip,
         scaling_auto=a_auto,
         about=a_about,
+        shortcuts=a_shortcuts,
         recent_menu=recent,
         save_session=a_save_session,
         open_session=a_open_session,

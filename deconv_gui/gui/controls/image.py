@@ -141,10 +141,16 @@ class ImageControls(QWidget):
         """The sample shown in the combo, or None when a file is loaded."""
         return self._sample.currentData()
 
-    def set_current_sample(self, name: str | None) -> None:
-        """Show which sample is loaded (None: a file, shown as "(opened file)"). No signal."""
+    def set_current_sample(self, name: str | None, other: str = "opened file") -> None:
+        """Show which sample is loaded; no signal.
+
+        ``None`` means the image is not a sample: the choice then reads ``(other)``, e.g.
+        "(opened file)" or "(pasted image)".
+        """
         if name is None:
-            self._sample.setCurrentIndex(self._sample.count() - 1)
+            last = self._sample.count() - 1
+            self._sample.setItemText(last, f"({other})")
+            self._sample.setCurrentIndex(last)
             return
         index = self._sample.findData(name)
         if index < 0:

@@ -29,6 +29,12 @@ LABEL_IMAGE_LIMIT = 64 * 64
 _INPUT_SIZED = tuple(p.name for p in registry.PANELS if p.linked)
 
 
+_HINT = (
+    "Click a pixel of the forward output to see the input pixels it reads, or a "
+    "pixel of a reconstruction to see which outputs touched it. Esc clears."
+)
+
+
 class InspectDock(QtWidgets.QDockWidget):
     """The "Inspect" dock: what the last click showed, and the row of ``A⁺`` as an image."""
 
@@ -39,10 +45,7 @@ class InspectDock(QtWidgets.QDockWidget):
         holder = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(holder)
         column.setContentsMargins(4, 4, 4, 4)
-        self.text = QtWidgets.QLabel(
-            "Click a pixel of the forward output to see the input pixels it reads, or a "
-            "pixel of a reconstruction to see which outputs touched it. Esc clears."
-        )
+        self.text = QtWidgets.QLabel(_HINT)
         self.text.setWordWrap(True)
         self.text.setTextFormat(QtCore.Qt.RichText)
         self.text.setToolTip("What the last click on a panel showed")
@@ -62,7 +65,14 @@ class InspectDock(QtWidgets.QDockWidget):
         self.view.addItem(self.item)
         column.addWidget(self.text)
         column.addWidget(self.graphics, 1)
+        column.addStretch(0)
+        self.graphics.setVisible(False)  # only a row of A⁺ is drawn; no empty black area
         self.setWidget(holder)
+
+    def reset(self) -> None:
+        """Back to the hint, with no kernel (Esc, or a new image)."""
+        self.show_kernel(None)
+        self.show_text(_HINT)
 
     def show_text(self, html: str) -> None:
         """Replace the explanation."""
@@ -71,6 +81,7 @@ class InspectDock(QtWidgets.QDockWidget):
     def show_kernel(self, kernel: np.ndarray | None, channel: int = 0) -> None:
         """Draw one output channel of an effective kernel ``(H_out, W_out, C_out)``."""
         self.kernel = kernel
+        self.graphics.setVisible(kernel is not None)
         if kernel is None:
             self.item.clear()
             return
@@ -174,11 +185,13 @@ class Inspector(QtCore.QObject):
         self.dock.show_text(text)
 
     def clear(self) -> None:
-        """Remove every overlay and stop a running effective-kernel job (Esc)."""
+        """Remove every overlay, stop a running effective-kernel job and reset the dock (Esc)."""
         self.jobs.cancel()
         self.selection = None
+        self._kernel_request = None
         for name in self.panels.panels:
             self.panels.panel(name).clear_overlay()
+        self.dock.reset()
 
     def shutdown(self) -> None:
         """Stop the background job and wait for it."""

@@ -70,6 +70,7 @@ class Insight(QtCore.QObject):
         self.hooks = hooks
         self.dialogs: dict[str, QtWidgets.QWidget] = {}
         self.rank_text = ""
+        self._image_seen: object = None  # the window's image when the last result was drawn
         self._rank_for: Result | None = None
         self.rank_jobs = JobRunner(self)
         self.rank_jobs.resultReady.connect(self._on_rank)
@@ -81,6 +82,7 @@ class Insight(QtCore.QObject):
         self._build_menu()
         self._escape = QtWidgets.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key_Escape), window)
         self._escape.setContext(QtCore.Qt.WindowShortcut)
+        self._escape.setWhatsThis("Clear the inspected pixel")
         self._escape.activated.connect(self.inspector.clear)
         state.resultChanged.connect(self._on_result)
         if state.result is not None:
@@ -154,7 +156,12 @@ class Insight(QtCore.QObject):
         self.hooks.set_extra_methods(extra)
 
     def _on_result(self, result: Result) -> None:
-        if self.inspector.selection is not None:
+        loaded = self.state.image
+        new_image = loaded is not self._image_seen
+        self._image_seen = loaded
+        if new_image:  # the inspected pixel belonged to the previous image
+            self.inspector.clear()
+        elif self.inspector.selection is not None:
             self.inspector.inspect(*self.inspector.selection)
         if not exact_rank_feasible(result.geometry):
             self.rank_jobs.cancel()

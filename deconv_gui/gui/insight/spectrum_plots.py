@@ -12,7 +12,7 @@ from PyQt5 import QtCore, QtWidgets
 
 from ...core import SingularValues, TikhonovCurve
 
-__all__ = ["FLOOR_RATIO", "CurvePlots", "SpectrumPlot", "floored"]
+__all__ = ["FLOOR_RATIO", "CurvePlots", "LogAxis", "SpectrumPlot", "floored"]
 
 #: Values at or below ``FLOOR_RATIO · max`` are drawn at that floor on log axes.
 FLOOR_RATIO = 1e-16
@@ -28,8 +28,42 @@ def floored(values: np.ndarray) -> np.ndarray:
     return np.maximum(values, (top or 1.0) * FLOOR_RATIO)
 
 
+class LogAxis(pg.AxisItem):
+    """An axis whose log mode still labels a range narrower than one 1-2-…-9 step.
+
+    pyqtgraph labels a log axis only at 1, 2, …, 9 × 10ᵏ: a solution norm that goes
+    from 60.2 to 61.5 got no label at all. Such a range gets linear "nice" ticks
+    (60.5, 61, 61.5) placed on the log scale instead.
+    """
+
+    _linear_ticks = False
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        labelled = sum(len(values) for spacing, values in ticks if spacing is None or spacing >= 1)
+        self._linear_ticks = labelled < 2 and maxVal - minVal < 1
+        if not self._linear_ticks:
+            return ticks
+        self.logMode = False  # the linear algorithm on the values themselves
+        try:
+            linear = pg.AxisItem.tickValues(self, 10.0**minVal, 10.0**maxVal, size)
+        finally:
+            self.logMode = True
+        # the two coarsest levels: labels and a light grid, not a dense mesh
+        return [(None, [float(np.log10(v)) for v in values if v > 0]) for _, values in linear[:2]]
+
+    def logTickStrings(self, values, scale, spacing):
+        if not self._linear_ticks:
+            return super().logTickStrings(values, scale, spacing)
+        return [f"{10.0**v * scale:.4g}" for v in values]
+
+
+def _axes() -> dict[str, LogAxis]:
+    return {"left": LogAxis("left"), "bottom": LogAxis("bottom")}
+
+
 def _plot(title: str, bottom: str, left: str, tip: str) -> pg.PlotWidget:
-    plot = pg.PlotWidget(title=title)
+    plot = pg.PlotWidget(title=title, axisItems=_axes())
     plot.setBackground("#15171a")
     plot.setLabel("bottom", bottom)
     plot.setLabel("left", left)
@@ -45,7 +79,7 @@ class SpectrumPlot(pg.PlotWidget):
     """Singular values of ``A`` (largest first) on a log-y axis, with the √reg line."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent, title="Singular values σ of A")
+        super().__init__(parent, title="Singular values σ of A", axisItems=_axes())
         self.setBackground("#15171a")
         self.setLabel("bottom", "index (largest first)")
         self.setLabel("left", "σ")

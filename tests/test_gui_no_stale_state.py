@@ -1,0 +1,133 @@
+"""No stale or confusing state, offscreen: the Inspect dock, Ctrl+I, pasted images, axes, shortcuts.
+
+Every wait is on a condition, never a sleep; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from deconv_gui.gui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from deconv_gui.gui.insight.spectrum_plots import LogAxis
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.support.teardown import delete_now
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    wait_idle(qtbot, win)
+    yield win
+    delete_now(win)
+
+
+def wait_idle(qtbot, win):
+    qtbot.waitUntil(
+        lambda: win.result is not None and not win.live.pending and not win.runner.busy,
+        timeout=TIMEOUT,
+    )
+
+
+def test_esc_and_a_new_image_reset_the_inspect_dock(qtbot, window):
+    insight = window.insight
+    dock, inspector = insight.dock, insight.inspector
+    dock.setVisible(True)
+    hint = dock.text.text()
+    assert not dock.graphics.isVisible()  # no kernel yet: no empty black area
+    inspector.inspect("forward", 5, 7)
+    assert "y[5, 7]" in dock.text.text() and not dock.graphics.isVisible()
+    assert window.panels.panel("input").overlay_items
+    qtbot.keyClick(window, QtCore.Qt.Key_Escape)
+    assert dock.text.text() == hint and dock.kernel is None
+    assert not window.panels.panel("input").overlay_items and inspector.selection is None
+    # a row of A⁺ is drawn in the dock; a new image then clears it
+    window.load_sample("seed_toy")
+    wait_idle(qtbot, window)
+    inspector.inspect("pinv", 3, 3)
+    qtbot.waitUntil(lambda: dock.kernel is not None, timeout=TIMEOUT)
+    assert dock.graphics.isVisible()
+    inspector.inspect("input", 1, 1)  # a click outside the pinv panel: no stale A⁺ row
+    assert dock.kernel is None and not dock.graphics.isVisible()
+    assert "Input pixel (1, 1)" in dock.text.text()
+    window.load_sample("camera")
+    qtbot.waitUntil(lambda: window.result.image.shape[2] == 1, timeout=TIMEOUT)
+    wait_idle(qtbot, window)
+    assert inspector.selection is None and dock.text.text() == hint
+    assert not window.panels.panel("forward").overlay_items
+
+
+def test_ctrl_i_ticks_the_normalised_checkbox_it_shows(qtbot, window):
+    options = window.recon_options
+    assert "normalized_transposed" not in options.methods()
+    window.insight.panels_action.trigger()  # Ctrl+I
+    qtbot.waitUntil(lambda: window.result.nullspace is not None, timeout=TIMEOUT)
+    assert "normalized_transposed" in options.methods()
+    assert "normalized_transposed" in window.panels.visible_names()
+    window.insight.panels_action.trigger()
+    wait_idle(qtbot, window)
+    assert "normalized_transposed" not in options.methods()
+    assert "normalized_transposed" not in window.panels.visible_names()
+    # ticked by the user first: hiding the insight panels leaves it ticked
+    options.set_values(methods=("transposed", "normalized_transposed", "pinv"))
+    window.insight.panels_action.trigger()
+    window.insight.panels_action.trigger()
+    wait_idle(qtbot, window)
+    assert "normalized_transposed" in options.methods()
+
+
+def test_a_pasted_image_is_not_called_an_opened_file(qtbot, window, tmp_path):
+    image = QtGui.QImage(30, 20, QtGui.QImage.Format_RGB32)
+    image.fill(QtGui.QColor(0, 128, 255))
+    QtWidgets.QApplication.clipboard().setImage(image)
+    assert window.paste_image()
+    wait_idle(qtbot, window)
+    assert window.image_controls._sample.currentText() == "(pasted image)"
+    path = tmp_path / "photo.npy"
+    np.save(path, np.zeros((12, 10, 3)))
+    assert window.load_path(path)
+    assert window.image_controls._sample.currentText() == "(opened file)"
+
+
+def test_a_log_axis_labels_a_range_narrower_than_one_step(qtbot):
+    plot = pg.PlotWidget(axisItems={"left": LogAxis("left")})
+    qtbot.addWidget(plot)
+    axis = plot.getAxis("left")
+    axis.setLogMode(True)
+    low, high = np.log10(60.2), np.log10(61.5)  # no 1-2-…-9 × 10ᵏ value in between
+    levels = axis.tickValues(low, high, 300)
+    values = [v for _, vs in levels for v in vs]
+    assert len(values) >= 2 and all(low <= v <= high for v in values)
+    labels = axis.tickStrings(levels[0][1], 1.0, levels[0][0])
+    assert all(60.2 <= float(text) <= 61.5 for text in labels)
+    # a range over several decades keeps pyqtgraph's powers of ten
+    axis.tickValues(-3.0, 2.0, 300)
+    assert not axis._linear_ticks
+
+
+def test_help_lists_every_shortcut_of_the_readme(qtbot, window):
+    rows = dict(shortcut_rows(window))
+    for keys in ("F", "F1", "Esc", "Ctrl+I", "Ctrl+E", "Ctrl+Q"):
+        assert keys in rows, keys
+    table = README.read_text(encoding="utf-8").split("| shortcut | action |")[1].split("\n\n")[0]
+    for cell in re.findall(r"^\| ([^|]+) \|", table, flags=re.MULTILINE):
+        for keys in cell.split(" / "):
+            if set(keys.strip()) - {"-", " "}:
+                assert keys.strip() in rows, keys
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    assert dialog.rows == shortcut_rows(window)
