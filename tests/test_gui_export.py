@@ -181,7 +181,8 @@ def test_export_dialog_collects_and_remembers_choices(window, tmp_path, monkeypa
             check.setChecked(name == "pinv")
         self.format_checks["tif"].setChecked(False)
         self.figure_check.setChecked(False)
-        return QtWidgets.QDialog.Accepted
+        self.accept()  # Export: writes the files, closes on success
+        return self.result()
 
     monkeypatch.setattr(export_dialog.ExportDialog, "exec_", fake_exec)
     window.actions.export.trigger()

@@ -131,3 +131,32 @@ def test_help_lists_every_shortcut_of_the_readme(qtbot, window):
     dialog = ShortcutsDialog(window)
     qtbot.addWidget(dialog)
     assert dialog.rows == shortcut_rows(window)
+
+
+def test_export_dialog_stays_open_with_the_error_and_makes_a_missing_folder(
+    qtbot, window, tmp_path
+):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    dialog = window.make_export_dialog(run=True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    ok = dialog.buttons.button(QtWidgets.QDialogButtonBox.Ok)
+    dialog.folder_edit.setText(str(blocker / "sub"))
+    ok.click()
+    assert dialog.isVisible() and dialog.result() != QtWidgets.QDialog.Accepted
+    assert "nothing was written" in dialog.error_text()
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".ini"] == ["a_file"]
+    out = tmp_path / "new" / "exports"
+    dialog.folder_edit.setText(str(out))
+    ok.click()
+    assert not dialog.isVisible() and dialog.result() == QtWidgets.QDialog.Accepted
+    assert (out / "params.json").is_file() and (out / "pinv.npy").is_file()
+
+
+def test_save_session_to_a_folder_writes_inside_it(window, tmp_path):
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    written = window.save_session_to(folder)
+    assert written is not None and written.parent == folder
+    assert not (tmp_path / "sessions.deconv.json").exists()

@@ -398,9 +398,21 @@ class MainWindow(QtWidgets.QMainWindow):
         """File → Export…: ask where and what (:class:`ExportDialog`), then :meth:`export_to`."""
         export_actions.export_with_dialog(self.state, self.panels, parent=self)
 
-    def make_export_dialog(self) -> ExportDialog:
-        """The export dialog, filled with the current panels and the remembered choices."""
-        return export_actions.make_export_dialog(self.state, self.panels, parent=self)
+    def make_export_dialog(self, *, run: bool = False) -> ExportDialog:
+        """The export dialog, filled with the current panels and the remembered choices.
+
+        With ``run`` its Export button writes the files and the dialog stays open,
+        showing the error, when that fails or is cancelled.
+        """
+        return export_actions.make_export_dialog(self.state, self.panels, parent=self, run=run)
+
+    def _export_choices(self, choices) -> str | None:
+        """Export what the dialog chose; None on success, else the message to show."""
+        stored.set_export_choices(self.settings, choices.to_settings())
+        written = self.export_to(
+            choices.folder, panels=choices.panels, formats=choices.formats, figure=choices.figure
+        )
+        return None if written is not None else (self.last_message or "Nothing was exported.")
 
     def export_to(
         self,

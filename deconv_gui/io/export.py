@@ -3,7 +3,8 @@ plus a ``params.json`` sidecar with every parameter, the image's SHA-256 and the
 
 Writes are all-or-nothing: every target name is checked first, every file is written
 to a temp file in the destination folder, and only when all of them succeeded are
-they renamed into place with ``os.replace``.
+they renamed into place with ``os.replace``; a file that was there before is first
+renamed aside, so that a rename failing half-way puts every earlier one back.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,10 @@ import numpy as np
 from .. import __version__
 from ..core import METHODS, Result, complete_metrics, reconstruction_metrics, registry
 from ..core.scores import ReconstructionScore
+from .files import make_folders, write_all_or_nothing
 from .images import SAMPLES, LoadedImage, sha256_of
 from .render import encode_png, render_array
-from .session import dumps_json, new_file_mode, params_to_dict
+from .session import dumps_json, params_to_dict
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -276,6 +276,7 @@ def export_result(
     formats: Iterable[str] = EXPORT_FORMATS,
     figures: Mapping[str, bytes] | None = None,
     extra: Mapping[str, Any] | None = None,
+    make_folder: bool = False,
 ) -> list[Path]:
     """Write the result's panels and a ``params.json`` sidecar into ``folder``, all or nothing.
 
@@ -284,7 +285,7 @@ def export_result(
     result : Result
         What :func:`~deconv_gui.core.run_pipeline` returned.
     folder : str or Path
-        An existing, writable folder (it is not created).
+        A writable folder; it must exist unless ``make_folder``.
     overwrite : bool
         Replace existing files. Without it, any existing target is an error and
         nothing is written.
@@ -305,6 +306,9 @@ def export_result(
     extra : mapping, optional
         JSON-serialisable data recorded under ``"extra"`` in ``params.json``
         (levels, colormaps...).
+    make_folder : bool
+        Create ``folder`` (and its missing parents) first; the folders created are
+        removed again when the export fails.
 
     Returns
     -------
@@ -314,25 +318,34 @@ def export_result(
     Raises
     ------
     ValueError
-        When ``folder`` is missing, not a folder or not writable; when targets exist
-        and ``overwrite`` is False (an :class:`ExistingFilesError` naming them); on a
-        bad argument. In
-        every case no target file was created or changed and no temp file is left.
+        When ``folder`` is missing (without ``make_folder``), not a folder or not
+        writable; when targets exist and ``overwrite`` is False (an
+        :class:`ExistingFilesError` naming them); on a bad argument. In every case no
+        target file was created or changed and no temp file is left.
     """
     if not isinstance(result, Result):
         raise ValueError(f"result must be a Result, got {type(result).__name__}")
     folder = Path(folder)
     targets = planned_files(result, folder, panels=panels, formats=formats, figures=figures)
-    if not folder.exists():
-        raise ValueError(f"export folder does not exist: {folder}")
-    if not folder.is_dir():
+    if folder.exists() and not folder.is_dir():
         raise ValueError(f"export folder is not a folder: {folder}")
     if not overwrite:
         existing = [path for path in targets if path.exists()]
         if existing:
             raise ExistingFilesError(existing)
     blobs = _render_all(result, targets, displayed, image_source, figures, extra)
-    _write_all(folder, blobs)
+    created = make_folders(folder) if make_folder else []
+    if not folder.is_dir():
+        raise ValueError(f"export folder does not exist: {folder}")
+    try:
+        write_all_or_nothing(folder, blobs)
+    except ValueError:
+        for made in created:  # deepest first; only folders this call made, and still empty
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
     return targets
 
 
@@ -354,24 +367,3 @@ def _render_all(result, targets, displayed, image_source, figures, extra) -> dic
     document = export_metadata(result, image_source, files=[*blobs, SIDECAR_NAME], extra=extra)
     blobs[SIDECAR_NAME] = dumps_json(document).encode("utf-8")
     return blobs
-
-
-def _write_all(folder: Path, blobs: dict[str, bytes]) -> None:
-    """Write every blob to a temp file, then rename all into place; clean up on failure."""
-    temps: dict[str, str] = {}
-    mode = new_file_mode()
-    try:
-        for name, data in blobs.items():
-            with tempfile.NamedTemporaryFile(
-                dir=folder, prefix=f".{name}.", suffix=".tmp", delete=False
-            ) as handle:
-                temps[name] = handle.name
-                handle.write(data)
-            os.chmod(temps[name], mode)  # not tempfile's private 0o600
-        for name in list(temps):
-            os.replace(temps[name], folder / name)
-            del temps[name]
-    except OSError as exc:
-        for tmp in temps.values():
-            Path(tmp).unlink(missing_ok=True)
-        raise ValueError(f"cannot write to export folder {folder}: {exc.strerror or exc}") from None

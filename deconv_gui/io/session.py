@@ -245,8 +245,9 @@ def save_session(
     Parameters
     ----------
     path : str or Path
-        The file; ``.deconv.json`` is appended when the name does not end in ``.json``.
-        An existing file is replaced (the GUI's save dialog asks first).
+        The file; ``.deconv.json`` is appended when the name does not end in ``.json``,
+        and an existing folder gets ``session.deconv.json`` inside it. An existing file
+        is replaced (the GUI's save dialog asks first).
     params : Params
         The set-up to restore.
     image_source : str, optional
@@ -263,7 +264,9 @@ def save_session(
         missing or not writable (nothing is written then).
     """
     path = Path(path)
-    if not path.name.endswith(".json"):
+    if path.is_dir():  # a folder: the session goes inside it, never beside it
+        path = path / f"session{SESSION_SUFFIX}"
+    elif not path.name.endswith(".json"):
         path = path.with_name(path.name + SESSION_SUFFIX)
     source = params.image_source if image_source is None else str(image_source)
     digest = None

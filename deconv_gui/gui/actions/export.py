@@ -17,7 +17,7 @@ from PyQt5 import QtWidgets
 
 from ...core import registry
 from ...io.export import EXPORT_FORMATS, ExistingFilesError, export_result, panel_arrays
-from ..dialogs.export import ExportDialog
+from ..dialogs.export import ExportChoices, ExportDialog
 from ..panels.capture import comparison_figure, displayed_pixels, panel_levels
 from ..panels.grid import ImagePanel, PanelGrid
 from ..state import AppState
@@ -169,12 +169,14 @@ def export_to(
             extra={"display": display_options(panels, names)},
         )
         try:
-            written = export_result(result, folder, overwrite=overwrite, **options)
+            written = export_result(
+                result, folder, overwrite=overwrite, make_folder=True, **options
+            )
         except ExistingFilesError as exc:
             if overwrite or not ask_overwrite(parent, exc.paths):
                 state.notify("Export cancelled: no file was written.", error=False)
                 return None
-            written = export_result(result, folder, overwrite=True, **options)
+            written = export_result(result, folder, overwrite=True, make_folder=True, **options)
     except ValueError as exc:
         state.notify(f"Export failed, nothing was written: {exc}")
         return None
@@ -185,35 +187,49 @@ def export_to(
 
 
 def make_export_dialog(
-    state: AppState, panels: PanelGrid, parent: QtWidgets.QWidget | None = None
+    state: AppState,
+    panels: PanelGrid,
+    parent: QtWidgets.QWidget | None = None,
+    *,
+    run: bool = False,
 ) -> ExportDialog:
-    """The export dialog, filled with the current panels and the remembered choices."""
-    return ExportDialog(
+    """The export dialog, filled with the current panels and the remembered choices.
+
+    With ``run``, its Export button exports (:func:`export_to`): the dialog closes on
+    success and otherwise stays open with the message, so another folder can be tried.
+    """
+
+    def export(choices: ExportChoices) -> str | None:
+        stored.set_export_choices(state.settings, choices.to_settings())
+        written = export_to(
+            state,
+            panels,
+            choices.folder,
+            names=choices.panels,
+            formats=choices.formats,
+            figure=choices.figure,
+            parent=dialog,
+        )
+        return None if written is not None else (state.last_message or "Nothing was exported.")
+
+    dialog = ExportDialog(
         stored.folder_for(state.settings, "export"),
         available_panels(state, panels),
         stored.export_choices(state.settings),
         parent=parent,
+        run=export if run else None,
     )
+    return dialog
 
 
 def export_with_dialog(
     state: AppState, panels: PanelGrid, parent: QtWidgets.QWidget | None = None
-) -> list[Path] | None:
-    """File → Export…: ask where and what (:class:`ExportDialog`), then :func:`export_to`."""
+) -> bool:
+    """File → Export…: the dialog, which exports and stays open until that succeeds.
+
+    True when files were written (False: cancelled, or nothing to export).
+    """
     if state.result is None:
         state.notify("Nothing to export yet: wait until the panels show a result.")
-        return None
-    dialog = make_export_dialog(state, panels, parent)
-    if dialog.exec_() != QtWidgets.QDialog.Accepted:
-        return None
-    choices = dialog.choices()
-    stored.set_export_choices(state.settings, choices.to_settings())
-    return export_to(
-        state,
-        panels,
-        choices.folder,
-        names=choices.panels,
-        formats=choices.formats,
-        figure=choices.figure,
-        parent=parent,
-    )
+        return False
+    return make_export_dialog(state, panels, parent, run=True).exec_() == QtWidgets.QDialog.Accepted

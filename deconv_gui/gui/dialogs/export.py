@@ -1,12 +1,13 @@
-"""File → Export…: a dialog that only collects choices (folder, panels, formats, figure).
+"""File → Export…: a dialog that collects choices (folder, panels, formats, figure).
 
 The writing is done by :meth:`~deconv_gui.gui.main_window.MainWindow.export_to`, which
-tests call directly; this dialog never touches the disk.
+tests call directly; this dialog never touches the disk. Given a ``run`` callback, it
+stays open when the export fails and shows why, so the user can pick another folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,9 @@ class ExportDialog(QtWidgets.QDialog):
         The last choices (``panels``, ``formats``, ``figure``); all panels and formats
         are checked when missing.
     parent : QWidget, optional
+    run : callable, optional
+        ``run(choices) -> error or None``, called on Export: the dialog closes when it
+        returns None and otherwise stays open with the error shown.
     """
 
     def __init__(
@@ -79,15 +83,17 @@ class ExportDialog(QtWidgets.QDialog):
         panels: Sequence[tuple[str, str]],
         remembered: dict | None = None,
         parent: QtWidgets.QWidget | None = None,
+        run: Callable[[ExportChoices], str | None] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._run = run
         self.setWindowTitle("Export the panels")
         remembered = remembered or {}
         chosen_panels = set(remembered.get("panels", [name for name, _ in panels]))
         chosen_formats = set(remembered.get("formats", list(FORMAT_LABELS)))
 
         self.folder_edit = QtWidgets.QLineEdit(folder)
-        self.folder_edit.setToolTip("The folder the files are written to (it must exist)")
+        self.folder_edit.setToolTip("The folder the files are written to (created if missing)")
         self.folder_edit.setMinimumWidth(360)
         browse = QtWidgets.QPushButton("&Browse…")
         browse.setToolTip("Pick the export folder")
@@ -136,6 +142,11 @@ class ExportDialog(QtWidgets.QDialog):
         sidecar.setObjectName("exportNote")
         sidecar.setStyleSheet("color: #555;")
 
+        self.error_label = QtWidgets.QLabel()
+        self.error_label.setObjectName("messageBar")  # the window's error look
+        self.error_label.setWordWrap(True)
+        self.error_label.setVisible(False)
+
         self.buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel
         )
@@ -158,8 +169,24 @@ class ExportDialog(QtWidgets.QDialog):
         form.addWidget(self.figure_check)
         form.addSpacing(4)
         form.addWidget(sidecar)
+        form.addWidget(self.error_label)
         form.addWidget(self.buttons)
         self._update_ok()
+
+    def accept(self) -> None:
+        """Export (with a ``run`` callback): close on success, else show why and stay open."""
+        if self._run is not None:
+            error = self._run(self.choices())
+            if error:
+                self.error_label.setText(error)
+                self.error_label.setToolTip(error)
+                self.error_label.setVisible(True)
+                return
+        super().accept()
+
+    def error_text(self) -> str:
+        """The error shown in the dialog ("" when none)."""
+        return self.error_label.text() if not self.error_label.isHidden() else ""
 
     def _browse(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(
