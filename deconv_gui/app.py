@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The window's command-line options."""
     from .core import PRESETS
     from .io import SAMPLES
+    from .io.session import SESSION_SUFFIX
 
     parser = _Parser(
         prog="deconv-gui",
@@ -43,7 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help=f"an image file, or a session (*{SESSION_SUFFIX}) to open: what a file manager's "
+        "'Open with' passes",
+    )
+    parser.add_argument(
         "--image", metavar="PATH|SAMPLE", help=f"an image file or a sample: {', '.join(SAMPLES)}"
+    )
+    parser.add_argument(
+        "--session",
+        metavar="PATH",
+        help=f"open a saved session (*{SESSION_SUFFIX}); --image, --filter, --stride... "
+        "given too are applied on top of it",
     )
     parser.add_argument("--filter", metavar="PRESET", choices=PRESETS, help=", ".join(PRESETS))
     for name, kind, tip in (
@@ -84,10 +98,40 @@ def _window_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _resolve_path(args: argparse.Namespace) -> None:
+    """Turn the positional ``PATH`` into ``args.session`` or ``args.image``.
+
+    Raises
+    ------
+    UsageError
+        When it names the same thing as ``--session`` or ``--image`` also given.
+    """
+    from .io.session import SESSION_SUFFIX
+
+    path = args.path
+    if not path:
+        return
+    if str(path).lower().endswith(SESSION_SUFFIX):
+        if args.session:
+            raise UsageError(f"give the session once: {path} or --session {args.session}")
+        args.session = path
+    else:
+        if args.image:
+            raise UsageError(f"give the image once: {path} or --image {args.image}")
+        args.image = path
+
+
 def _apply_arguments(window, args: argparse.Namespace) -> str | None:
-    """Apply ``--image/--filter/--stride/...``; returns an error message or None."""
+    """Apply ``--session``, then ``--image/--filter/--stride/...``; an error message or None.
+
+    A session that cannot be restored completely (unreadable, invalid, its image
+    missing) is an error: the window says why, and ``--screenshot`` exits non-zero.
+    """
     from .io import SAMPLES
 
+    if args.session:
+        if not window.open_session(Path(args.session).expanduser()):
+            return window.last_message.splitlines()[0] if window.last_message else "bad session"
     if args.filter:
         window.filter_editor.set_preset(args.filter)
     if args.stride or args.padding or args.dilation:
@@ -126,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(cli.main(args_list) or 0)
     try:
         args = build_parser().parse_args([str(a) for a in args_list])
+        _resolve_path(args)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except UsageError as exc:  # the command line's one line, never a traceback
@@ -210,7 +255,7 @@ def _screenshot(app, window, path: Path, error: str | None, view: str = "main", 
     from PyQt5 import QtCore
 
     if error:
-        print(f"deconv-gui: {error}", file=sys.stderr)
+        print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
         return 2
     status = {"code": 1, "calm": 0}
     target: dict = {}

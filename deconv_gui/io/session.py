@@ -318,6 +318,10 @@ def load_session(path: str | Path) -> Session:
             f"{path.name} is not a valid session file: corrupt JSON ({exc.msg} at line "
             f"{exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:  # "[[[[…" thousands deep: no session nests like that
+        raise ValueError(
+            f"{path.name} is not a valid session file: JSON nested too deeply"
+        ) from None
     if not isinstance(document, dict) or document.get("schema") != SESSION_SCHEMA:
         raise ValueError(f"{path.name} is not a deconv_gui session file (no '{SESSION_SCHEMA}')")
     version = document.get("version")
