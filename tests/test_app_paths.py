@@ -20,8 +20,8 @@ def seen(monkeypatch):
     record = {}
     original = app._screenshot
 
-    def spy(qt_app, window, path, error):
-        code = original(qt_app, window, path, error)
+    def spy(qt_app, window, path, error, *args):
+        code = original(qt_app, window, path, error, *args)
         record["params"] = window.current_params()
         record["source"] = None if window.loaded is None else window.loaded.source
         record["shape"] = None if window.loaded is None else window.loaded.pixels.shape
