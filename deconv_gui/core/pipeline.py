@@ -7,7 +7,6 @@ Data flows one way: a frozen :class:`Params` and an image go into the pure
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -16,11 +15,13 @@ from typing import Any
 import numpy as np
 
 from . import registry
+from ._cache import LRUCache
 from ._kernels import forward as _forward
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
 from .geometry import ConvGeometry, as_float_array
 from .limits import check_magnitudes, check_memory
 from .methods import COMPUTE, Stage
+from .norms import relative_norm
 from .operator import ConvOperator
 from .params import Params
 from .registry import INSIGHT_METHODS, METHODS
@@ -216,35 +217,24 @@ def run_pipeline(
     )
 
 
-#: Cached adjoint dot tests: (weights bytes, weights shape, geometry) -> value.
-_DOT_TESTS: OrderedDict[tuple[bytes, tuple[int, ...], ConvGeometry], float] = OrderedDict()
-_DOT_TEST_CACHE_SIZE = 8
+#: Cached adjoint dot tests per (weights bytes, weights shape, geometry). The live
+#: pipeline and the window's insight jobs run on different threads: the cache is locked.
+_DOT_TESTS: LRUCache[float] = LRUCache(maxsize=8)
 
 
 def _cached_dot_test(weights: np.ndarray, geometry: ConvGeometry) -> float:
     """:func:`adjoint_dot_test` (float64) of these weights and geometry, cached."""
     key = (weights.tobytes(), weights.shape, geometry)
-    value = _DOT_TESTS.get(key)
-    if value is None:
-        value = adjoint_dot_test(
+    return _DOT_TESTS.get_or_compute(
+        key,
+        lambda: adjoint_dot_test(
             weights,
             input_shape=geometry.input_shape,
             stride=geometry.stride,
             padding=geometry.padding,
             dilation=geometry.dilation,
-        )
-        _DOT_TESTS[key] = value
-        while len(_DOT_TESTS) > _DOT_TEST_CACHE_SIZE:
-            _DOT_TESTS.popitem(last=False)
-    else:
-        _DOT_TESTS.move_to_end(key)
-    return value
-
-
-def _ratio(residual: float, scale: float) -> float:
-    if scale == 0:
-        return 0.0 if residual == 0 else float("inf")
-    return residual / scale
+        ),
+    )
 
 
 def _skip_ssim_note(params: Params, pixels: int) -> str:
@@ -283,7 +273,7 @@ def _metrics(
         else:
             reproduced = _forward(estimate[np.newaxis], weights, geometry)[0]
             difference = (reproduced - centred).astype(np.float64, copy=False)
-            residual = _ratio(float(np.linalg.norm(difference)), centred_norm)
+            residual = relative_norm(float(np.linalg.norm(difference)), centred_norm)
         scores[spec.name] = ReconstructionScore.from_quality(
             quality,
             relative_residual=residual,
