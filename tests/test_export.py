@@ -185,7 +185,7 @@ def test_render_levels_and_diverging_colormap():
     signed = np.array([[-2.0, 0.0, 2.0]])
     rgb = render_array(signed)  # default: symmetric levels, blue-white-red
     assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8
-    assert tuple(rgb[0, 1]) == (255, 255, 255)  # zero is white
+    assert tuple(rgb[0, 1]) == (247, 247, 247)  # zero is the window's near-white
     assert rgb[0, 0, 2] > rgb[0, 0, 0] and rgb[0, 2, 0] > rgb[0, 2, 2]  # blue, then red
     grey = render_array(np.array([[0.0, 0.5, 1.0, 2.0]]), levels=(0.0, 1.0))
     assert grey[0, :, 0].tolist() == [0, 128, 255, 255]  # clipped above the top level

@@ -1,7 +1,8 @@
 """Numpy-only rendering of a float array to an RGB uint8 image, and a tiny PNG encoder.
 
 The command line uses this to write the ``<panel>.png`` files of an export when no
-window supplied the pixels as displayed. No Qt, no matplotlib.
+window supplied the pixels as displayed. The colours come from
+:mod:`deconv_gui.view.colormaps`, the window's own. No Qt, no matplotlib.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..view.colormaps import apply_colormap, colormap_anchors
+
 __all__ = [
     "DIVERGING_ANCHORS",
     "default_levels",
@@ -20,10 +23,9 @@ __all__ = [
     "render_array",
 ]
 
-#: Blue, white and red anchors of the diverging colormap (at -1, 0 and +1), RGB in 0..255.
-DIVERGING_ANCHORS: np.ndarray = np.array(
-    [[59.0, 76.0, 192.0], [255.0, 255.0, 255.0], [180.0, 4.0, 38.0]]
-)
+#: The anchors of the diverging colormap (evenly spaced from -1 to +1, the middle one
+#: at 0), RGB in 0..255: the window's, see :data:`deconv_gui.view.colormaps.COLORMAPS`.
+DIVERGING_ANCHORS: np.ndarray = colormap_anchors("diverging")[1]
 
 
 def default_levels(array: Any) -> tuple[float, float]:
@@ -50,11 +52,7 @@ def diverging_colormap(t: np.ndarray) -> np.ndarray:
 
     Piecewise linear between :data:`DIVERGING_ANCHORS`; ``t`` is clipped to [0, 1].
     """
-    t = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)[..., np.newaxis]
-    low, mid, high = DIVERGING_ANCHORS
-    lower = low + (mid - low) * (2.0 * t)
-    upper = mid + (high - mid) * (2.0 * t - 1.0)
-    return np.where(t < 0.5, lower, upper)
+    return apply_colormap("diverging", t)
 
 
 def render_array(
@@ -73,10 +71,11 @@ def render_array(
     levels : (float, float), optional
         The values shown as black and white (or blue and red); values outside are
         clipped. Default: :func:`default_levels`.
-    colormap : {"grey", "diverging"}, optional
+    colormap : {"grey", "diverging", "rgb"}, optional
         For single-channel data: ``"grey"``, or ``"diverging"`` (blue–white–red centred
         on the middle of ``levels``). Default: ``"diverging"`` when the data has
-        negative values, else ``"grey"``. Three-channel data is always shown as RGB.
+        negative values, else ``"grey"``. Three-channel data is always shown as RGB
+        (``"rgb"``, what :func:`~deconv_gui.view.display.display_spec` says for it).
     channel : int
         For data with 2 or more than 3 channels, the channel shown.
 
@@ -109,8 +108,8 @@ def render_array(
         raise ValueError(f"levels must be finite with low < high, got {levels!r}")
     if colormap is None:
         colormap = "diverging" if arr.shape[2] == 1 and arr.min() < 0 else "grey"
-    if colormap not in ("grey", "diverging"):
-        raise ValueError(f"colormap must be 'grey' or 'diverging', got {colormap!r}")
+    if colormap not in ("grey", "diverging", "rgb"):
+        raise ValueError(f"colormap must be 'grey', 'diverging' or 'rgb', got {colormap!r}")
     t = (arr - low) / (high - low)
     if arr.shape[2] == 3:
         rgb = np.clip(t, 0.0, 1.0) * 255.0

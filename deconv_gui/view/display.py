@@ -24,8 +24,9 @@ __all__ = [
 #: Display scalings offered in the View menu.
 SCALINGS: tuple[str, ...] = ("clip", "auto")
 #: What a panel shows: the input image, the forward output, the adjoint (not in image
-#: units), or a reconstruction that estimates the image (in image units).
-KINDS: tuple[str, ...] = ("input", "forward", "adjoint", "reconstruction")
+#: units), a reconstruction that estimates the image (in image units), or a signed
+#: difference drawn around 0 (the lost part ``x − A⁺Ax``).
+KINDS: tuple[str, ...] = ("input", "forward", "adjoint", "reconstruction", "signed")
 
 _SAMPLE_LIMIT = 65_536  # values used for percentiles: enough for levels, cheap on the GUI thread
 
@@ -135,7 +136,9 @@ def display_spec(
     Notes
     -----
     One channel with values of both signs is drawn with a diverging colormap with
-    symmetric levels ``±m`` so that 0 is white. The adjoint ``Aᵀ(y − b)`` is not in
+    symmetric levels ``±m`` so that 0 is white. A ``"signed"`` panel always has
+    symmetric levels ``±max|value|`` (0 is white, or mid-grey in colour), whatever the
+    scaling or the shared levels. The adjoint ``Aᵀ(y − b)`` is not in
     image units (its brightness is the image's times the coverage ``Aᵀ1``), so in
     ``"clip"`` mode it is stretched to its own range, and the note says so.
     """
@@ -158,6 +161,13 @@ def display_spec(
         prefix = f"channel {channel} of {channels} · "
     low, high = data_range(image)
     values = f"values {fmt(low)} … {fmt(high)}"
+    if kind == "signed":
+        m = max(abs(low), abs(high)) or 1.0
+        if image.ndim == 2:
+            note = f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})"
+            return DisplaySpec(image, (-m, m), "diverging", note)
+        note = f"{prefix}0 = mid-grey, ±{fmt(m)} per channel ({values})"
+        return DisplaySpec(image, (-m, m), "rgb", note)
     signed = image.ndim == 2 and _is_signed(low, high)
 
     if shared_levels is not None:

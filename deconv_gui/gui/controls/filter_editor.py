@@ -8,46 +8,27 @@ the editor only keeps and shows them. Every change is announced once with
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import QSize, Qt, pyqtSignal
+from PyQt5.QtCore import QSize, pyqtSignal
 from PyQt5.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
-    QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
-from ...core import PRESET_DESCRIPTIONS, PRESETS, make_filter
+from ...core import PRESETS, make_filter
 from ...view import filter_ops as ops
-from .common import DOCK_WIDTH, format_number, section_header
+from .common import DOCK_WIDTH, format_number
+from .filter_form import (
+    CUSTOM,
+    MAX_IN_CHANNELS,
+    MAX_OUT_CHANNELS,
+    MAX_SIZE,
+    PRESET_LABELS,
+    FilterForm,
+)
 from .kernel_grid import KernelGrid
 
 __all__ = ["CUSTOM", "MAX_OUT_CHANNELS", "PRESET_LABELS", "FilterEditor", "channel_names"]
 
-#: The preset name reported once the user has edited the weights by hand.
-CUSTOM = "custom"
-MAX_OUT_CHANNELS = 8
-MAX_IN_CHANNELS = 4
-MAX_SIZE = 7
-#: How the preset combo spells each preset.
-PRESET_LABELS: dict[str, str] = {
-    "gaussian": "Gaussian",
-    "identity": "identity",
-    "box": "box (mean)",
-    "sharpen": "sharpen",
-    "sobel_x": "Sobel x",
-    "sobel_y": "Sobel y",
-    "laplacian": "Laplacian",
-    "emboss": "emboss",
-    "random": "random",
-    "seed_question": "seed question",
-    CUSTOM: "custom",
-}
 _SEEDED = ("random", "seed_question")
 
 
@@ -81,119 +62,30 @@ class FilterEditor(QWidget):
         self._bias = [0.0]
         self._grids: list[KernelGrid] = []
         self._grid_shape: tuple[int, int, int] | None = None
-        self._build()
+        self.ui = FilterForm(self)
+        self.ui.preset_combo.activated.connect(self._on_preset_activated)
+        self.ui.seed_spin.valueChanged.connect(self._on_seed_changed)
+        self.ui.normalise_button.clicked.connect(self.normalise)
+        self.ui.same_check.toggled.connect(self._on_same_toggled)
+        self.ui.c_out_spin.valueChanged.connect(self._on_c_out_changed)
+        self.ui.out_combo.currentIndexChanged.connect(self._on_out_selected)
+        self.ui.bias_spin.valueChanged.connect(self._on_bias_changed)
+        for spin in (self.ui.size_h, self.ui.size_w):
+            spin.valueChanged.connect(self._on_size_changed)
         names = {
-            "preset": self._preset_combo,
-            "seed": self._seed_spin,
-            "size_h": self._size_h,
-            "size_w": self._size_w,
-            "same": self._same_check,
-            "normalise": self._normalise_button,
-            "c_out": self._c_out_spin,
-            "output": self._out_combo,
-            "bias": self._bias_spin,
+            "preset": self.ui.preset_combo,
+            "seed": self.ui.seed_spin,
+            "size_h": self.ui.size_h,
+            "size_w": self.ui.size_w,
+            "same": self.ui.same_check,
+            "normalise": self.ui.normalise_button,
+            "c_out": self.ui.c_out_spin,
+            "output": self.ui.out_combo,
+            "bias": self.ui.bias_spin,
         }
         for name, widget in names.items():
             widget.setObjectName(name)  # for tests, QSettings and style sheets
         self._sync()
-
-    # ----------------------------------------------------------------------------- building
-    def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(5)
-        self._header = section_header("Filter")
-        layout.addWidget(self._header)
-
-        preset_row = QHBoxLayout()
-        preset_row.addWidget(QLabel("preset"))
-        self._preset_combo = QComboBox()
-        for name in (*PRESETS, CUSTOM):
-            self._preset_combo.addItem(PRESET_LABELS.get(name, name.replace("_", " ")), name)
-            tip = PRESET_DESCRIPTIONS.get(name, "weights edited by hand")
-            self._preset_combo.setItemData(self._preset_combo.count() - 1, tip, Qt.ToolTipRole)
-        self._preset_combo.setToolTip(
-            "Filter preset (from make_filter). Editing any cell switches this to 'custom'."
-        )
-        self._preset_combo.activated.connect(self._on_preset_activated)
-        preset_row.addWidget(self._preset_combo, 1)
-        self._seed_label = QLabel("seed")
-        preset_row.addWidget(self._seed_label)
-        self._seed_spin = QSpinBox()
-        self._seed_spin.setRange(0, 99_999)
-        self._seed_spin.setMaximumWidth(
-            self._seed_spin.fontMetrics().horizontalAdvance("99999") + 30
-        )
-        self._seed_spin.setToolTip("Random seed of the 'random' and 'seed question' presets.")
-        self._seed_spin.valueChanged.connect(self._on_seed_changed)
-        preset_row.addWidget(self._seed_spin)
-        layout.addLayout(preset_row)
-
-        self._grid_box = QWidget()
-        self._grid_layout = QGridLayout(self._grid_box)
-        self._grid_layout.setContentsMargins(0, 0, 0, 0)
-        self._grid_layout.setHorizontalSpacing(4)
-        self._grid_layout.setVerticalSpacing(2)
-        layout.addWidget(self._grid_box, 0, Qt.AlignLeft)
-
-        size_row = QHBoxLayout()
-        size_row.addWidget(QLabel("size"))
-        self._size_h = self._spin(1, MAX_SIZE, "Kernel height f_h (1–7).")
-        self._size_w = self._spin(1, MAX_SIZE, "Kernel width f_w (1–7); rectangular is allowed.")
-        size_row.addWidget(self._size_h)
-        size_row.addWidget(QLabel("×"))
-        size_row.addWidget(self._size_w)
-        for spin in (self._size_h, self._size_w):
-            spin.valueChanged.connect(self._on_size_changed)
-        size_row.addStretch(1)
-        self._normalise_button = QPushButton("Normalise")
-        self._normalise_button.clicked.connect(self.normalise)
-        size_row.addWidget(self._normalise_button)
-        layout.addLayout(size_row)
-
-        self._same_check = QCheckBox("same in all channels")
-        self._same_check.setChecked(True)
-        self._same_check.setToolTip(
-            "Edits to one channel's grid are copied to every channel.\n"
-            "Turning it on copies the first channel's grid to the others."
-        )
-        self._same_check.toggled.connect(self._on_same_toggled)
-        layout.addWidget(self._same_check)
-
-        out_row = QHBoxLayout()
-        out_row.addWidget(QLabel("C_out"))
-        self._c_out_spin = self._spin(1, MAX_OUT_CHANNELS, "")
-        self._c_out_spin.setToolTip(
-            "Number of output channels C_out (1–8). Presets fill new channels with rotated "
-            "copies; for a custom filter new channels start at 0."
-        )
-        self._c_out_spin.valueChanged.connect(self._on_c_out_changed)
-        out_row.addWidget(self._c_out_spin)
-        self._out_combo = QComboBox()
-        self._out_combo.setToolTip("Which output channel the grids and the bias show and edit.")
-        self._out_combo.currentIndexChanged.connect(self._on_out_selected)
-        out_row.addWidget(self._out_combo)
-        out_row.addSpacing(4)
-        out_row.addWidget(QLabel("bias"))
-        self._bias_spin = QDoubleSpinBox()
-        self._bias_spin.setRange(-100.0, 100.0)
-        self._bias_spin.setDecimals(3)
-        self._bias_spin.setSingleStep(0.01)
-        self._bias_spin.setToolTip(
-            "Bias b added to the selected output channel: y = A x + b. "
-            "The reconstructions subtract it again (they use y − b)."
-        )
-        self._bias_spin.valueChanged.connect(self._on_bias_changed)
-        out_row.addWidget(self._bias_spin)
-        out_row.addStretch(1)
-        layout.addLayout(out_row)
-
-    @staticmethod
-    def _spin(low: int, high: int, tip: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setRange(low, high)
-        spin.setToolTip(tip)
-        return spin
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
@@ -214,15 +106,15 @@ class FilterEditor(QWidget):
 
     def seed(self) -> int:
         """The seed of the random presets."""
-        return int(self._seed_spin.value())
+        return int(self.ui.seed_spin.value())
 
     def current_output(self) -> int:
         """The output channel (0-based) the grids and the bias spin box show."""
-        return max(0, self._out_combo.currentIndex())
+        return max(0, self.ui.out_combo.currentIndex())
 
     def same_in_all_channels(self) -> bool:
         """Whether edits are mirrored to every input channel."""
-        return self._same_check.isChecked()
+        return self.ui.same_check.isChecked()
 
     def set_preset(self, name: str, *, seed: int | None = None) -> None:
         """Fill the weights from a preset at the current size, ``C_in`` and ``C_out``.
@@ -239,9 +131,9 @@ class FilterEditor(QWidget):
         if name not in PRESETS:
             raise ValueError(f"name must be one of {', '.join(PRESETS)}, got {name!r}")
         if seed is not None:
-            self._seed_spin.blockSignals(True)
-            self._seed_spin.setValue(int(seed))
-            self._seed_spin.blockSignals(False)
+            self.ui.seed_spin.blockSignals(True)
+            self.ui.seed_spin.setValue(int(seed))
+            self.ui.seed_spin.blockSignals(False)
         self._apply_preset(name)
 
     def set_filter(self, weights: np.ndarray, bias=0.0, preset: str = CUSTOM) -> None:
@@ -365,9 +257,9 @@ class FilterEditor(QWidget):
             seed=self.seed(),
         )
         if not ops.channels_equal(weights):
-            self._same_check.blockSignals(True)
-            self._same_check.setChecked(False)
-            self._same_check.blockSignals(False)
+            self.ui.same_check.blockSignals(True)
+            self.ui.same_check.setChecked(False)
+            self.ui.same_check.blockSignals(False)
         self._commit(weights, self._bias, name)
 
     def _commit(self, weights: np.ndarray, bias: list[float], preset: str) -> None:
@@ -389,37 +281,37 @@ class FilterEditor(QWidget):
     def _sync(self) -> None:
         """Make every control show the stored state, without emitting anything."""
         fh, fw, c_in, c_out = self._weights.shape
-        self._header.setText(f"Filter  {fh}×{fw}×{c_in}×{c_out}")
-        self._header.setToolTip("kernel height × width × input channels × output channels")
+        self.ui.header.setText(f"Filter  {fh}×{fw}×{c_in}×{c_out}")
+        self.ui.header.setToolTip("kernel height × width × input channels × output channels")
         controls = (
-            self._preset_combo,
-            self._seed_spin,
-            self._size_h,
-            self._size_w,
-            self._c_out_spin,
-            self._out_combo,
-            self._bias_spin,
-            self._same_check,
+            self.ui.preset_combo,
+            self.ui.seed_spin,
+            self.ui.size_h,
+            self.ui.size_w,
+            self.ui.c_out_spin,
+            self.ui.out_combo,
+            self.ui.bias_spin,
+            self.ui.same_check,
         )
         for control in controls:
             control.blockSignals(True)
         try:
-            index = self._preset_combo.findData(self._preset)
-            self._preset_combo.setCurrentIndex(index)
+            index = self.ui.preset_combo.findData(self._preset)
+            self.ui.preset_combo.setCurrentIndex(index)
             seeded = self._preset in _SEEDED
-            self._seed_spin.setEnabled(seeded)
-            self._seed_label.setEnabled(seeded)
-            self._size_h.setValue(fh)
-            self._size_w.setValue(fw)
-            self._c_out_spin.setValue(c_out)
+            self.ui.seed_spin.setEnabled(seeded)
+            self.ui.seed_label.setEnabled(seeded)
+            self.ui.size_h.setValue(fh)
+            self.ui.size_w.setValue(fw)
+            self.ui.c_out_spin.setValue(c_out)
             current = min(self.current_output(), c_out - 1)
-            if self._out_combo.count() != c_out:
-                self._out_combo.clear()
-                self._out_combo.addItems([f"out {o + 1}" for o in range(c_out)])
-            self._out_combo.setCurrentIndex(current)
-            self._out_combo.setEnabled(c_out > 1)
-            self._bias_spin.setValue(self._bias[current])
-            self._same_check.setEnabled(c_in > 1)
+            if self.ui.out_combo.count() != c_out:
+                self.ui.out_combo.clear()
+                self.ui.out_combo.addItems([f"out {o + 1}" for o in range(c_out)])
+            self.ui.out_combo.setCurrentIndex(current)
+            self.ui.out_combo.setEnabled(c_out > 1)
+            self.ui.bias_spin.setValue(self._bias[current])
+            self.ui.same_check.setEnabled(c_in > 1)
         finally:
             for control in controls:
                 control.blockSignals(False)
@@ -430,8 +322,8 @@ class FilterEditor(QWidget):
 
     def _rebuild_grids(self) -> None:
         fh, fw, c_in, _ = self._weights.shape
-        while self._grid_layout.count():
-            widget = self._grid_layout.takeAt(0).widget()
+        while self.ui.grid_layout.count():
+            widget = self.ui.grid_layout.takeAt(0).widget()
             if widget is not None:
                 widget.hide()
                 widget.setParent(None)
@@ -446,8 +338,8 @@ class FilterEditor(QWidget):
             caption = QLabel(name)
             caption.setToolTip(f"Weights applied to the input's {name}")
             row, column = divmod(channel, per_row)
-            self._grid_layout.addWidget(caption, 2 * row, column)
-            self._grid_layout.addWidget(grid, 2 * row + 1, column)
+            self.ui.grid_layout.addWidget(caption, 2 * row, column)
+            self.ui.grid_layout.addWidget(grid, 2 * row + 1, column)
             caption.show()  # the layout would only show them after the next event loop turn
             grid.show()
             self._grids.append(grid)
@@ -470,11 +362,11 @@ class FilterEditor(QWidget):
                 "zero": "all zero: nothing to do",
             }[why]
             lines.append(f"output {o + 1}: {text}")
-        self._normalise_button.setToolTip("\n".join(lines))
+        self.ui.normalise_button.setToolTip("\n".join(lines))
 
     # ----------------------------------------------------------------------------- slots
     def _on_preset_activated(self, index: int) -> None:
-        name = self._preset_combo.itemData(index)
+        name = self.ui.preset_combo.itemData(index)
         if name == CUSTOM:
             self._preset = CUSTOM
             return
@@ -485,7 +377,7 @@ class FilterEditor(QWidget):
             self._apply_preset(self._preset)
 
     def _on_size_changed(self, _value: int) -> None:
-        size = (self._size_h.value(), self._size_w.value())
+        size = (self.ui.size_h.value(), self.ui.size_w.value())
         if self._preset in PRESETS:
             self._apply_preset(self._preset, size=size)
         else:

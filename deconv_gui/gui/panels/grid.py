@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtGui, QtWidgets
 
 from ...core import Result, registry
+from ...view.colormaps import colormap_anchors
 from ...view.display import DisplaySpec, data_range, display_spec, fmt
 
 __all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "ImagePanel", "PanelGrid"]
@@ -46,10 +47,8 @@ _HISTOGRAM_MIN_PANEL_WIDTH = 360
 
 
 def _colormap(name: str) -> pg.ColorMap:
-    if name == "diverging":  # ColorBrewer RdBu, reversed: blue < 0 < red
-        colors = [(33, 102, 172), (146, 197, 222), (247, 247, 247), (244, 165, 130), (178, 24, 43)]
-        return pg.ColorMap(np.linspace(0.0, 1.0, len(colors)), colors)
-    return pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)])
+    """The view layer's colormap ``name`` as a pyqtgraph colormap (the PNG export's colours)."""
+    return pg.ColorMap(*colormap_anchors(name))
 
 
 def _signed_spec(data: np.ndarray) -> DisplaySpec:
