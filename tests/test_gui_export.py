@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("pytestqt")
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from deconv_gui.core import run_pipeline
+from deconv_gui.core import registry, run_pipeline
 from deconv_gui.gui.actions.export import window_panel
 from deconv_gui.gui.dialogs import export as export_dialog
 from deconv_gui.gui.dialogs.code import PLACEHOLDER_IMAGE
@@ -24,6 +24,7 @@ from deconv_gui.gui.panels.capture import displayed_pixels
 from deconv_gui.gui.support.qimage import qimage_to_array
 from deconv_gui.gui.support.teardown import delete_now
 from deconv_gui.io.export import panel_arrays
+from deconv_gui.io.render import render_panel
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
@@ -109,6 +110,20 @@ def test_export_round_trip_from_the_window(window, tmp_path):
     svg = (out / "figure.svg").read_text()
     assert "<svg" in svg and svg.count("<image") >= 4
     assert window.settings.value("folders/export") == str(out.resolve())
+
+
+def test_a_png_from_the_command_line_looks_like_the_window(qtbot, window):
+    # every panel, the lost-information ones too (the signed "lost" panel among them)
+    window.insight.set_panels_visible(True)
+    qtbot.waitUntil(lambda: window.result.nullspace is not None, timeout=TIMEOUT)
+    _idle(qtbot, window)
+    result = window.result
+    for name, array in panel_arrays(result).items():
+        spec = registry.panel_for_export_name(name)
+        headless = render_panel(array, spec.display, result.image)  # what the CLI writes
+        shown = displayed_pixels(window_panel(window.panels, name)).astype(int)
+        # pyqtgraph rounds levels and colormap lookups its own way: one step at most
+        assert np.abs(shown - headless).max() <= 1, name
 
 
 def test_existing_files_are_not_overwritten_without_asking(window, tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ from ..core import METHODS, Result, complete_metrics, reconstruction_metrics, re
 from ..core.scores import ReconstructionScore
 from .files import make_folders, write_all_or_nothing
 from .images import SAMPLES, LoadedImage, sha256_of
-from .render import encode_png, render_array
+from .render import encode_png, render_panel
 from .session import dumps_json, params_to_dict
 
 __all__ = [
@@ -253,7 +253,9 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _png_bytes(panel: str, array: np.ndarray, displayed: Mapping[str, Any] | None) -> bytes:
+def _png_bytes(
+    panel: str, array: np.ndarray, displayed: Mapping[str, Any] | None, image: np.ndarray
+) -> bytes:
     if displayed is not None and panel in displayed:
         pixels = np.asarray(displayed[panel])
         if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
@@ -262,7 +264,8 @@ def _png_bytes(panel: str, array: np.ndarray, displayed: Mapping[str, Any] | Non
                 f"got dtype {pixels.dtype} and shape {pixels.shape}"
             )
         return encode_png(pixels)
-    return encode_png(render_array(array))
+    kind = registry.panel_for_export_name(panel).display
+    return encode_png(render_panel(array, kind, image))
 
 
 def export_result(
@@ -291,8 +294,8 @@ def export_result(
         nothing is written.
     displayed : mapping of str to uint8 array, optional
         Panel name → the pixels exactly as displayed (``(H, W, 3)`` uint8, levels and
-        colormap applied). Panels not in it are rendered by
-        :func:`~deconv_gui.io.render.render_array` with default levels.
+        colormap applied). Panels not in it are rendered as the window first draws
+        them, by :func:`~deconv_gui.io.render.render_panel`.
     image_source : LoadedImage or str, optional
         Where the image came from (default ``result.params.image_source``); a
         :class:`LoadedImage` also contributes its conversion note.
@@ -363,7 +366,7 @@ def _render_all(result, targets, displayed, image_source, figures, extra) -> dic
         elif fmt == "tif":
             blobs[name] = _tif_bytes(arrays[panel])
         else:
-            blobs[name] = _png_bytes(panel, arrays[panel], displayed)
+            blobs[name] = _png_bytes(panel, arrays[panel], displayed, result.image)
     document = export_metadata(result, image_source, files=[*blobs, SIDECAR_NAME], extra=extra)
     blobs[SIDECAR_NAME] = dumps_json(document).encode("utf-8")
     return blobs

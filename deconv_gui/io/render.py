@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..view.colormaps import apply_colormap, colormap_anchors
+from ..view.display import data_range, display_spec
 
 __all__ = [
     "DIVERGING_ANCHORS",
@@ -21,6 +22,7 @@ __all__ = [
     "diverging_colormap",
     "encode_png",
     "render_array",
+    "render_panel",
 ]
 
 #: The anchors of the diverging colormap (evenly spaced from -1 to +1, the middle one
@@ -118,6 +120,36 @@ def render_array(
     else:
         rgb = np.repeat(np.clip(t, 0.0, 1.0) * 255.0, 3, axis=2)
     return np.round(rgb).astype(np.uint8)
+
+
+def render_panel(array: Any, kind: str, reference: Any) -> np.ndarray:
+    """Render a panel's array as the window first draws it: ``(H, W, 3)`` uint8.
+
+    The levels and the colormap come from
+    :func:`~deconv_gui.view.display.display_spec` with the window's defaults (scaling
+    "clip" to the input's range, own levels, channel 0), so a PNG written by the command
+    line looks like the panel on screen.
+
+    Parameters
+    ----------
+    array : array_like
+        The panel's data, ``(H, W, C)``.
+    kind : str
+        How the panel is drawn: one of :data:`~deconv_gui.view.display.KINDS`
+        (the registry's ``PanelSpec.display``).
+    reference : array_like
+        The input image (its range is the "clip" scaling's levels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lost = np.array([[[-1.0], [0.0], [1.0]]])
+    >>> render_panel(lost, "signed", reference=np.zeros((1, 3, 1)))[0, 1].tolist()
+    [247, 247, 247]
+    """
+    reference_range = data_range(np.asarray(reference))
+    spec = display_spec(np.asarray(array), kind, reference_range=reference_range)
+    return render_array(spec.image, spec.levels, spec.colormap)
 
 
 def encode_png(rgb: Any) -> bytes:
