@@ -33,7 +33,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
 from deconv_gui.gui.main_window import MainWindow
-from deconv_gui.gui.panels.grid import ImagePanel
+from deconv_gui.gui.panels.image_panel import ImagePanel
 from deconv_gui.gui.support.style import apply_style
 
 

@@ -261,7 +261,7 @@ def _screenshot(app, window, path: Path, error: str | None, view: str = "main", 
     target: dict = {}
 
     def poll() -> None:
-        if window.result is None or window.runner.busy:
+        if window.result is None or not window.live.idle:  # SSIM filled in too
             status["calm"] = 0
             return
         if not target:  # the first result is on screen: open the view

@@ -33,7 +33,7 @@ ALL_FILES = 4 * 3 + 3  # four panels × (npy, tif, png) + figure.png + figure.sv
 
 def _idle(qtbot, win):
     qtbot.waitUntil(
-        lambda: win.result is not None and not win.live.pending and not win.runner.busy,
+        lambda: win.result is not None and win.live.idle,
         timeout=TIMEOUT,
     )
 

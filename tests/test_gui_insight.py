@@ -29,12 +29,7 @@ TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
 def _idle(qtbot, win):
     ins = win.insight
     qtbot.waitUntil(
-        lambda: (
-            not win.live.pending
-            and not win.runner.busy
-            and not ins.rank_jobs.busy
-            and not ins.inspector.jobs.busy
-        ),
+        lambda: win.live.idle and not ins.rank_jobs.busy and not ins.inspector.jobs.busy,
         timeout=TIMEOUT,
     )
 

@@ -33,7 +33,7 @@ def _settled(qtbot, win) -> None:
     """Wait until the window shows a result for its current settings."""
 
     def done() -> bool:
-        if win.live.pending or win.runner.busy or win.result is None:
+        if not win.live.idle or win.result is None:
             return False
         return win.result.params == win.current_params()
 

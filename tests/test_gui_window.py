@@ -40,10 +40,7 @@ def window(qtbot, tmp_path):
 
 def wait_idle(qtbot, win):
     # the SSIM pass after a live result replaces window.result too: wait for it as well
-    qtbot.waitUntil(
-        lambda: not (win.live.pending or win.runner.busy or win.live.metrics_runner.busy),
-        timeout=TIMEOUT,
-    )
+    qtbot.waitUntil(lambda: win.live.idle, timeout=TIMEOUT)
 
 
 def test_default_window_shows_four_panels_with_the_right_shapes(window):

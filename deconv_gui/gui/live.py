@@ -109,6 +109,11 @@ class LiveUpdates(QtCore.QObject):
         """True while an edit waits for the debounce timer."""
         return self._debounce.isActive()
 
+    @property
+    def idle(self) -> bool:
+        """True when nothing waits or runs: the newest result is on screen with its SSIM."""
+        return not (self.pending or self.runner.busy or self.metrics_runner.busy)
+
     # -- requests ----------------------------------------------------------------------------
     def schedule(self) -> None:
         """Restart the debounce timer; a running solve is cancelled (it is stale now)."""

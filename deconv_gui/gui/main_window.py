@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
 from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
-from ..core import ConvGeometry, Params, Result
+from ..core import Params, Result
 from ..io import LoadedImage
 from ..view.readout import format_readout
 from .actions import export as export_actions
@@ -28,6 +27,7 @@ from .controls.dock import ControlsDock
 from .controls.filter_editor import CUSTOM
 from .dialogs.code import CodeDialog, code_dialog_for
 from .dialogs.export import ExportDialog
+from .feedback import ComputeFeedback
 from .insight.menu import InsightHooks, install_insight
 from .live import DEBOUNCE_MS, LiveUpdates
 from .panels.grid import PanelGrid
@@ -195,19 +195,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.image_controls.workSizeChanged.connect(lambda _size: self.images.reload())
         self.panels.hovered.connect(self._on_hover)
         self.state.imageChanged.connect(self._on_image)
-        self.state.resultChanged.connect(self._on_result_shown)
-        self.state.metricsCompleted.connect(
-            lambda result: self.metrics.show_result(result, self.live.last_wall)
+        self.feedback = ComputeFeedback(
+            self.state,
+            self.live,
+            self.recon_options,
+            self.geometry_editor,
+            self.state_label,
+            self.metrics,
         )
-        self.state.busyChanged.connect(self._on_busy)
+        self.state.resultChanged.connect(self._on_result_shown)  # after the feedback's
         self.state.messageRequested.connect(self._show_message_now)
         self.state.exported.connect(self.status_widgets.offer_open_folder)
-        self.live.started.connect(self._on_started)
         self.live.invalid.connect(self._on_invalid)
-        self.live.failed.connect(self._on_failed)
-        self.live.cancelled.connect(self._on_cancelled)
-        self.live.progress.connect(self._on_progress)
-        self.live.drawFailed.connect(self.show_message)
 
     # ------------------------------------------------------------------------------ state
     @property
@@ -288,45 +287,15 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop the running computation (the panels keep the previous result)."""
         self.live.cancel()
 
-    def _on_started(self, geometry: ConvGeometry) -> None:
-        self.geometry_editor.show_arithmetic(geometry.describe())
-
     def _on_invalid(self, message: str) -> None:
-        self.geometry_editor.show_arithmetic(message, error=True)
-        self.state_label.setText("invalid settings: previous result kept")
         self.state.last_message = message
         self.messageShown.emit(message)
 
     def _on_result_shown(self, result: Result) -> None:
-        """Every panel shows ``result``: update the read-outs and announce it."""
-        self.metrics.show_result(result, self.live.last_wall)
-        report = result.solver
-        if report is not None:
-            limit = self.recon_options.max_iter()
-            self.recon_options.set_progress(report.iterations, limit, report.relative_residual)
-        self.recon_options.set_report(report.message if report is not None else "")
-        self.state_label.setText("ready")
+        """Every panel shows ``result``: update the read-out and announce it."""
         if self._hover is not None:
             self._on_hover(*self._hover)
         self.resultShown.emit(result)
-
-    def _on_failed(self, message: str) -> None:
-        self.show_message(f"Computation failed (previous result kept): {message}")
-        self.state_label.setText("failed")
-
-    def _on_cancelled(self) -> None:
-        self.state_label.setText("cancelled: previous result kept")
-        self.recon_options.set_report("cancelled")
-
-    def _on_progress(self, iteration: int, residual: float) -> None:
-        limit = self.recon_options.max_iter()
-        self.recon_options.set_progress(iteration, limit, residual)
-        self.state_label.setText(f"solving: iteration {iteration}, residual {residual:.1e}")
-
-    def _on_busy(self, busy: bool) -> None:
-        self.recon_options.set_busy(busy)
-        if busy:
-            self.state_label.setText("computing…")
 
     # ------------------------------------------------------------------------------ images
     def load_sample(self, name: str) -> bool:
@@ -336,10 +305,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def load_path(self, path: str | Path) -> bool:
         """Load an image file; on failure show why and keep the previous image."""
         return self.images.load_path(path)
-
-    def load_array(self, raw: np.ndarray, source: str) -> bool:
-        """Use in-memory pixels (clipboard, drop); converted like a file."""
-        return self.images.load_array(raw, source)
 
     def paste_image(self) -> bool:
         """Edit → Paste: use the clipboard's image (or an image file path on it)."""
@@ -453,13 +418,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def make_code_dialog(self) -> CodeDialog | None:
         """The "Copy as code" dialog for the current set-up (None, with a message, if invalid)."""
         return code_dialog_for(self.state, self.current_params, parent=self)
-
-    def save_panels_png(self, path: str | Path) -> bool:
-        """Save a picture of the panels and the metrics strip."""
-        ok = self.centralWidget().grab().save(str(path), "PNG")
-        if not ok:
-            self.show_message(f"Could not write {path}")
-        return ok
 
     def save_screenshot(self, path: str | Path) -> bool:
         """Save a picture of the whole window."""

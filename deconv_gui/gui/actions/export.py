@@ -19,7 +19,8 @@ from ...core import registry
 from ...io.export import EXPORT_FORMATS, ExistingFilesError, export_result, panel_arrays
 from ..dialogs.export import ExportChoices, ExportDialog
 from ..panels.capture import comparison_figure, displayed_pixels, panel_levels
-from ..panels.grid import ImagePanel, PanelGrid
+from ..panels.grid import PanelGrid
+from ..panels.image_panel import ImagePanel
 from ..state import AppState
 from ..support import settings as stored
 

@@ -11,8 +11,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtWidgets
 
+from ...view.colormaps import lookup_table
 from ...view.display import fmt
-from ..panels.grid import _colormap
 
 __all__ = ["Triptych"]
 
@@ -51,7 +51,7 @@ class Triptych(QtWidgets.QWidget):
             view.addItem(item)
             self.items.append(item)
             self.captions.append(self.graphics.addLabel("", row=2, col=col, size="8pt"))
-        self.items[2].setLookupTable(_colormap("diverging").getLookupTable(nPts=256))
+        self.items[2].setLookupTable(lookup_table("diverging"))
         self.channel = QtWidgets.QSpinBox()
         self.channel.setPrefix("showing channel ")
         self.channel.setToolTip("Which channel of the arrays to draw (all channels are compared)")

@@ -14,8 +14,9 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
 from ...core import Result, effective_kernel, receptive_field, registry, touching_outputs
+from ...view.colormaps import lookup_table
 from ...view.display import fmt
-from ..panels.grid import PanelGrid, _colormap
+from ..panels.grid import PanelGrid
 from ..runner import JobRunner
 from ..state import AppState
 
@@ -61,7 +62,7 @@ class InspectDock(QtWidgets.QDockWidget):
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
         self.view.setMenuEnabled(False)
         self.item = pg.ImageItem(axisOrder="row-major")
-        self.item.setLookupTable(_colormap("diverging").getLookupTable(nPts=256))
+        self.item.setLookupTable(lookup_table("diverging"))
         self.view.addItem(self.item)
         column.addWidget(self.text)
         column.addWidget(self.graphics, 1)

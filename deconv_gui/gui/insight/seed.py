@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
 from ...core import ConvGeometry, dense_matrices
-from ..panels.grid import _colormap
+from ...view.colormaps import lookup_table
 
 __all__ = ["SeedExampleView", "open_seed_example"]
 
@@ -50,7 +50,7 @@ class SeedExampleView(QtWidgets.QDialog):
             view = self.graphics.addViewBox(row=1, col=col, invertY=True)
             view.setMenuEnabled(False)
             item = pg.ImageItem(axisOrder="row-major")
-            item.setLookupTable(_colormap("diverging").getLookupTable(nPts=256))
+            item.setLookupTable(lookup_table("diverging"))
             view.addItem(item)
             self.views[key] = item
         self.text = QtWidgets.QLabel(_EXPLANATION)

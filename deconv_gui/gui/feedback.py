@@ -1,0 +1,98 @@
+"""What the window says while it computes: the state line, the solver's progress, the metrics.
+
+:class:`ComputeFeedback` listens to :class:`~deconv_gui.gui.live.LiveUpdates` and the
+:class:`~deconv_gui.gui.state.AppState` and writes into the widgets that report on the
+computation: the status bar's state line, the reconstruction options' progress bar and
+report, the geometry editor's arithmetic line and the metrics table.
+"""
+
+from __future__ import annotations
+
+from PyQt5 import QtCore, QtWidgets
+
+from ..core import ConvGeometry, Result
+from .controls.geometry import GeometryEditor
+from .controls.recon_options import ReconOptions
+from .live import LiveUpdates
+from .panels.metrics import MetricsStrip
+from .state import AppState
+
+__all__ = ["ComputeFeedback"]
+
+
+class ComputeFeedback(QtCore.QObject):
+    """Connects the computation's events to the widgets that report on it.
+
+    Parameters
+    ----------
+    state : AppState
+        Busy flag, results on screen, messages.
+    live : LiveUpdates
+        Started, invalid, failed, cancelled and progress events.
+    recon_options : ReconOptions
+        Shows the solver's progress and report, and is disabled while busy.
+    geometry_editor : GeometryEditor
+        Shows the shape arithmetic (or why the settings are invalid).
+    state_label : QLabel
+        The status bar's one line about the computation.
+    metrics : MetricsStrip
+        The table under the panels.
+    """
+
+    def __init__(
+        self,
+        state: AppState,
+        live: LiveUpdates,
+        recon_options: ReconOptions,
+        geometry_editor: GeometryEditor,
+        state_label: QtWidgets.QLabel,
+        metrics: MetricsStrip,
+    ) -> None:
+        super().__init__(live)
+        self._state, self._live = state, live
+        self._recon, self._geometry = recon_options, geometry_editor
+        self._label, self._metrics = state_label, metrics
+        live.started.connect(self._on_started)
+        live.invalid.connect(self._on_invalid)
+        live.failed.connect(self._on_failed)
+        live.cancelled.connect(self._on_cancelled)
+        live.progress.connect(self._on_progress)
+        live.drawFailed.connect(state.notify)
+        state.busyChanged.connect(self._on_busy)
+        state.resultChanged.connect(self._on_result)
+        state.metricsCompleted.connect(
+            lambda result: metrics.show_result(result, self._live.last_wall)
+        )
+
+    def _on_started(self, geometry: ConvGeometry) -> None:
+        self._geometry.show_arithmetic(geometry.describe())
+
+    def _on_invalid(self, message: str) -> None:
+        self._geometry.show_arithmetic(message, error=True)
+        self._label.setText("invalid settings: previous result kept")
+
+    def _on_result(self, result: Result) -> None:
+        self._metrics.show_result(result, self._live.last_wall)
+        report = result.solver
+        if report is not None:
+            limit = self._recon.max_iter()
+            self._recon.set_progress(report.iterations, limit, report.relative_residual)
+        self._recon.set_report(report.message if report is not None else "")
+        self._label.setText("ready")
+
+    def _on_failed(self, message: str) -> None:
+        self._state.notify(f"Computation failed (previous result kept): {message}")
+        self._label.setText("failed")
+
+    def _on_cancelled(self) -> None:
+        self._label.setText("cancelled: previous result kept")
+        self._recon.set_report("cancelled")
+
+    def _on_progress(self, iteration: int, residual: float) -> None:
+        self._recon.set_progress(iteration, self._recon.max_iter(), residual)
+        self._label.setText(f"solving: iteration {iteration}, residual {residual:.1e}")
+
+    def _on_busy(self, busy: bool) -> None:
+        self._recon.set_busy(busy)
+        if busy:
+            self._label.setText("computing…")

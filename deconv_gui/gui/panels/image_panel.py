@@ -1,0 +1,355 @@
+"""One image panel: title with the shape, what it is and how it is scaled, image, levels.
+
+An :class:`ImagePanel` is a title with the array's shape, a one-line subtitle that says
+what the panel is and how its colours map to values, a pyqtgraph ``ImageItem`` in an
+aspect-locked ``ViewBox``, and a ``HistogramLUTItem`` for the levels. Its colours come
+from :mod:`deconv_gui.view.colormaps` (as the exported PNGs' do).
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from ...core import registry
+from ...view.colormaps import colormap_anchors
+from ...view.display import DisplaySpec, fmt
+
+__all__ = ["ImagePanel", "pg_colormap"]
+
+_ANNOTATE_LIMIT = 144  # draw the values on the pixels of images with at most this many pixels
+
+
+#: Width of each panel's level histogram, and the panel width below which it is folded
+#: away (one-row layout on a laptop screen): the image needs the room more.
+_HISTOGRAM_WIDTH = 90
+_HISTOGRAM_MIN_PANEL_WIDTH = 360
+
+
+def pg_colormap(name: str) -> pg.ColorMap:
+    """The view layer's colormap ``name`` as a pyqtgraph colormap (the PNG export's colours)."""
+    return pg.ColorMap(*colormap_anchors(name))
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in shape)
+
+
+class ImagePanel(QtWidgets.QFrame):
+    """One labelled image view with its own levels histogram.
+
+    Signals
+    -------
+    hovered(str, int, int)
+        Panel name, row and column of the pixel under the cursor (``-1, -1`` when the
+        cursor leaves the image).
+    levelsEdited(str, float, float)
+        The user dragged the levels of this panel.
+    channelChanged(int)
+        The user picked another channel to draw (several output channels).
+    clicked(str, int, int)
+        Panel name, row and column of a left click on the image.
+    """
+
+    hovered = QtCore.pyqtSignal(str, int, int)
+    clicked = QtCore.pyqtSignal(str, int, int)
+    levelsEdited = QtCore.pyqtSignal(str, float, float)
+    channelChanged = QtCore.pyqtSignal(int)
+
+    def __init__(self, name: str, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        spec = registry.panel(name)
+        title, subtitle, self.kind = spec.title, spec.text, spec.display
+        self.description = subtitle
+        self.data: np.ndarray | None = None
+        self.spec: DisplaySpec | None = None
+        self._updating = False
+        self._labels: list[pg.TextItem] = []
+        self.overlay_items: list[QtWidgets.QGraphicsItem] = []
+        self.overlay_pixels: tuple[np.ndarray, np.ndarray] | None = None
+        self.setObjectName(f"panel_{name}")
+        self.setFrameShape(QtWidgets.QFrame.StyledPanel)
+
+        self.title_label = QtWidgets.QLabel()
+        self.title_label.setTextFormat(QtCore.Qt.RichText)
+        # a long title must not set the window's minimum width (one-row or three-column
+        # layout on a laptop): it wraps onto a second line instead of being cut
+        self.title_label.setWordWrap(True)
+        self.title_label.setSizePolicy(
+            QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred
+        )
+        # ... without raising the panel's minimum height to that of the narrowest wrap
+        self.title_label.setMinimumHeight(self.title_label.fontMetrics().lineSpacing() + 2)
+        self.subtitle_label = QtWidgets.QLabel()
+        self.subtitle_label.setObjectName("subtitle")
+        self.subtitle_label.setWordWrap(True)
+        self.channel_box = QtWidgets.QSpinBox()
+        self.channel_box.setPrefix("channel ")
+        self.channel_box.setToolTip("Which output channel of y to draw")
+        self.channel_box.setVisible(False)
+        self.channel_box.valueChanged.connect(self.channelChanged)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("#15171a")
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.item)
+        self.view.sigRangeChanged.connect(lambda *_: self._update_label_visibility())
+        self.view.sigResized.connect(lambda *_: self._update_label_visibility())
+        self.histogram = pg.HistogramLUTItem(image=self.item)
+        self.histogram.setMaximumWidth(_HISTOGRAM_WIDTH)
+        self.graphics.addItem(self.histogram, row=0, col=1)
+        self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.graphics.setToolTip(
+            "Scroll to zoom, drag to pan, F to fit. Drag the histogram handles on the "
+            "right to change the levels."
+        )
+
+        header = QtWidgets.QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(self.title_label, 1)
+        header.addWidget(self.channel_box)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self.subtitle_label)
+        layout.addWidget(self.graphics, 1)
+        self.set_title(title)
+        self.subtitle_label.setText(subtitle)
+        self.setToolTip(subtitle)
+
+    # -- content ---------------------------------------------------------------------------
+    def set_title(self, title: str, subtitle: str | None = None) -> None:
+        """Set the bold title (the shape is appended) and optionally the description."""
+        self._title = title
+        if subtitle is not None:
+            self.description = subtitle
+            self.setToolTip(subtitle)
+        self._refresh_title()
+
+    def _refresh_title(self) -> None:
+        shape = "" if self.data is None else _shape_text(self.data.shape)
+        self.title_label.setText(
+            f"<b>{html.escape(self._title)}</b>&nbsp;&nbsp;"
+            f"<span style='color:#8fb3ff'>{shape}</span>"
+        )
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Shape of the array shown, or None."""
+        return None if self.data is None else tuple(self.data.shape)
+
+    @property
+    def title_text(self) -> str:
+        """The title as plain text (with the shape)."""
+        shape = "" if self.data is None else "  " + _shape_text(self.data.shape)
+        return self._title + shape
+
+    def show_array(self, data: np.ndarray, spec: DisplaySpec) -> None:
+        """Draw ``data`` (kept for the cursor read-out) as described by ``spec``."""
+        reset_view = self.data is None or self.data.shape[:2] != data.shape[:2]
+        self.data = data
+        self.spec = spec
+        self._updating = True
+        try:
+            if spec.colormap == "rgb":
+                self.histogram.gradient.setVisible(False)
+                self.item.setLookupTable(None)
+            else:
+                self.histogram.gradient.setVisible(True)
+                self.histogram.gradient.setColorMap(pg_colormap(spec.colormap))
+            self.item.setImage(spec.image, autoLevels=False, levels=spec.levels)
+            self.histogram.setLevels(*spec.levels)
+        finally:
+            self._updating = False
+        self._show_subtitle()
+        self._refresh_title()
+        self._annotate(data)
+        if reset_view:
+            self.fit()
+
+    def set_compact(self, compact: bool) -> None:
+        """Compact: the subtitle shows only the scaling note (the description stays a tooltip)."""
+        self.compact = bool(compact)
+        self._show_subtitle()
+
+    def _show_subtitle(self) -> None:
+        # rich text: escape the notes ("blue < 0 < red" would otherwise open a tag)
+        note = "" if self.spec is None else f"<i>{html.escape(self.spec.note)}</i>"
+        description = html.escape(self.description)
+        if getattr(self, "compact", False):
+            self.subtitle_label.setText(note)
+        else:
+            self.subtitle_label.setText(f"{description}<br>{note}" if note else description)
+
+    def set_levels(self, low: float, high: float) -> None:
+        """Set the levels without emitting :attr:`levelsEdited`."""
+        self._updating = True
+        try:
+            self.histogram.setLevels(low, high)
+        finally:
+            self._updating = False
+
+    def clear(self) -> None:
+        """Forget the data (the panel keeps its title)."""
+        self.data = None
+        self.item.clear()
+        self._annotate(None)
+        self._refresh_title()
+
+    def fit(self) -> None:
+        """Zoom to show the whole image."""
+        if self.data is not None:
+            self.view.autoRange(padding=0.02)
+
+    def value_at(self, row: int, col: int) -> np.ndarray | None:
+        """The channel values at ``(row, col)``, or None outside the image."""
+        if self.data is None:
+            return None
+        h, w = self.data.shape[:2]
+        if not (0 <= row < h and 0 <= col < w):
+            return None
+        return np.asarray(self.data[row, col])
+
+    def _annotate(self, data: np.ndarray | None) -> None:
+        for label in self._labels:
+            self.view.removeItem(label)
+        self._labels = []
+        if data is None or data.shape[0] * data.shape[1] > _ANNOTATE_LIMIT:
+            return
+        channels = data.shape[2] if data.ndim == 3 else 1
+        if channels > 3:
+            return
+        for row in range(data.shape[0]):
+            for col in range(data.shape[1]):
+                values = np.atleast_1d(data[row, col])
+                text = "\n".join(fmt(round(float(v), 2)) for v in values)
+                label = pg.TextItem(text, color="w", anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
+                label.setFont(self._label_font(channels))
+                label.setPos(col + 0.5, row + 0.5)
+                self.view.addItem(label)
+                self._labels.append(label)
+        self._update_label_visibility()
+
+    @staticmethod
+    def _label_font(lines: int) -> QtGui.QFont:
+        font = QtGui.QFont()
+        font.setPointSize(8 if lines == 1 else 7)
+        return font
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        """Fold the level histogram away in narrow panels, so the image keeps the room."""
+        super().resizeEvent(event)
+        show = event.size().width() >= _HISTOGRAM_MIN_PANEL_WIDTH
+        if show != self.histogram.isVisible():
+            self.histogram.setVisible(show)
+            self.graphics.ci.layout.setColumnMaximumWidth(1, _HISTOGRAM_WIDTH if show else 0)
+
+    def _update_label_visibility(self) -> None:
+        """Show the value labels only while a data pixel is large enough on screen."""
+        if not self._labels or self.data is None:
+            return
+        size = self.view.viewPixelSize()[1]  # data units per screen pixel
+        lines = self.data.shape[2] if self.data.ndim == 3 else 1
+        visible = size > 0 and 1.0 / size >= 13 * lines + 4
+        for label in self._labels:
+            label.setVisible(visible)
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_levels_changed(self) -> None:
+        if not self._updating and self.data is not None:
+            low, high = self.histogram.getLevels()
+            self.levelsEdited.emit(self.name, float(low), float(high))
+
+    def pixel_at(self, scene_pos: QtCore.QPointF) -> tuple[int, int] | None:
+        """The ``(row, col)`` of the image pixel at a scene position, or None."""
+        if self.data is None or not self.view.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = self.view.mapSceneToView(scene_pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        h, w = self.data.shape[:2]
+        return (row, col) if 0 <= row < h and 0 <= col < w else None
+
+    def _on_mouse_clicked(self, event: object) -> None:
+        if event.button() != QtCore.Qt.LeftButton:  # type: ignore[attr-defined]
+            return
+        pixel = self.pixel_at(event.scenePos())  # type: ignore[attr-defined]
+        if pixel is not None:
+            self.clicked.emit(self.name, *pixel)
+
+    # -- overlay (click to inspect) --------------------------------------------------------
+    def set_overlay(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        *,
+        labels: list[str] | None = None,
+        color: str = "#ffd54a",
+        outline: bool = True,
+    ) -> None:
+        """Mark pixels ``(rows[k], cols[k])`` with squares (and ``labels[k]`` in them).
+
+        A rectangle around all of them stays visible when the pixels are too small to
+        see at the current zoom.
+        """
+        self.clear_overlay()
+        rows, cols = np.asarray(rows, dtype=float), np.asarray(cols, dtype=float)
+        self.overlay_pixels = (rows.astype(int), cols.astype(int))
+        if rows.size == 0:
+            return
+        pen = pg.mkPen(color, width=2)
+        pen.setCosmetic(True)
+        squares = pg.ScatterPlotItem(
+            x=cols + 0.5,
+            y=rows + 0.5,
+            symbol="s",
+            size=0.92,
+            pxMode=False,
+            pen=pen,
+            brush=pg.mkBrush(255, 213, 74, 50),
+        )
+        items: list[QtWidgets.QGraphicsItem] = [squares]
+        if outline:
+            box = QtWidgets.QGraphicsRectItem(
+                cols.min() - 0.5, rows.min() - 0.5, np.ptp(cols) + 2, np.ptp(rows) + 2
+            )
+            dashed = pg.mkPen(color, width=1, style=QtCore.Qt.DashLine)
+            dashed.setCosmetic(True)
+            box.setPen(dashed)
+            items.append(box)
+        for k, text in enumerate(labels or []):
+            label = pg.TextItem(text, color=color, anchor=(0.5, 0.5), fill=(0, 0, 0, 170))
+            label.setPos(cols[k] + 0.5, rows[k] + 0.5)
+            items.append(label)
+        for item in items:
+            item.setZValue(20)
+            self.view.addItem(item)
+        self.overlay_items = items
+
+    def clear_overlay(self) -> None:
+        """Remove the inspection markers."""
+        for item in self.overlay_items:
+            self.view.removeItem(item)
+        self.overlay_items = []
+        self.overlay_pixels = None
+
+    def _on_mouse_moved(self, pos: QtCore.QPointF) -> None:
+        if self.data is None or not self.view.sceneBoundingRect().contains(pos):
+            self.hovered.emit(self.name, -1, -1)
+            return
+        point = self.view.mapSceneToView(pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        h, w = self.data.shape[:2]
+        if 0 <= row < h and 0 <= col < w:
+            self.hovered.emit(self.name, row, col)
+        else:
+            self.hovered.emit(self.name, -1, -1)
