@@ -98,11 +98,7 @@ def make_pinv_solver(
         op = geometry
     else:
         op = ConvOperator(geometry, weights)
-    preconditioner = (
-        SymbolPreconditioner(op.geometry, op.weights.astype(np.float64), reg)
-        if preconditioned
-        else None
-    )
+    preconditioner = SymbolPreconditioner(op, reg) if preconditioned else None
     return PseudoInverseSolver(
         op.apply,
         op.apply_adjoint,

@@ -139,11 +139,23 @@ def effective_kernel(
     if dense:
         row, report = _dense_row(op, index, reg)
     elif method == "cgls":
-        row, report = _adjoint_cgls(op, (r, c, ch), reg, rtol, limit, progress, cancel)
+        row, report = _adjoint_cgls(_RowSolve(op, (r, c, ch), reg, rtol, limit, progress, cancel))
     else:
-        row, report = _symbol_pcg(op, (r, c, ch), reg, rtol, limit, progress, cancel)
+        row, report = _symbol_pcg(_RowSolve(op, (r, c, ch), reg, rtol, limit, progress, cancel))
     image = row.reshape(geom.output_shape)
     return EffectiveKernel(image, report) if return_report else image
+
+
+class _RowSolve(NamedTuple):
+    """One iterative solve for a row of ``A⁺``: the operator, the pixel and the options."""
+
+    op: ConvOperator
+    pixel: tuple[int, int, int]
+    reg: float
+    rtol: float
+    limit: int
+    progress: ProgressCallback | None
+    cancel: CancelCheck | None
 
 
 def _dense_row(op: ConvOperator, index: int, reg: float) -> tuple[np.ndarray, SolverReport]:
@@ -160,16 +172,9 @@ def _dense_row(op: ConvOperator, index: int, reg: float) -> tuple[np.ndarray, So
     return row, report
 
 
-def _adjoint_cgls(
-    op: ConvOperator,
-    pixel: tuple[int, int, int],
-    reg: float,
-    rtol: float,
-    limit: int,
-    progress: ProgressCallback | None,
-    cancel: CancelCheck | None,
-) -> tuple[np.ndarray, SolverReport]:
+def _adjoint_cgls(task: _RowSolve) -> tuple[np.ndarray, SolverReport]:
     """CGLS for min ‖Aᵀ v − e_i‖² + reg ‖v‖², v in the output space."""
+    op, pixel, reg, rtol, limit, progress, cancel = task
     geom, forward, adjoint = op.geometry, op.apply, op.apply_adjoint  # Bᵀ = A, B = Aᵀ
     v = np.zeros(geom.output_shape)
     residual = np.zeros(geom.input_shape)
@@ -213,21 +218,14 @@ def _full_row_rank(geom: ConvGeometry) -> bool:
     return geom.output_shape[2] == 1 and geom.padding == (0, 0)
 
 
-def _symbol_pcg(
-    op: ConvOperator,
-    pixel: tuple[int, int, int],
-    reg: float,
-    rtol: float,
-    limit: int,
-    progress: ProgressCallback | None,
-    cancel: CancelCheck | None,
-) -> tuple[np.ndarray, SolverReport]:
+def _symbol_pcg(task: _RowSolve) -> tuple[np.ndarray, SolverReport]:
     """Preconditioned CG for ``(A Aᵀ + reg I) v = A e_i`` on the output grid."""
+    op, pixel, reg, rtol, limit, progress, cancel = task
     geom, forward, adjoint = op.geometry, op.apply, op.apply_adjoint
     unit = np.zeros(geom.input_shape)
     unit[pixel] = 1.0
     rhs = forward(unit)
-    precondition = SymbolPreconditioner(geom, op.weights, reg)
+    precondition = SymbolPreconditioner(op, reg)
     if precondition.operator_norm == 0:  # zero filter: A = 0, so A⁺ = 0
         report = SolverReport("pcg-adjoint", 0, 1.0, True, (), "zero filter: A⁺ = 0")
         return np.zeros(geom.output_shape), report
@@ -247,7 +245,7 @@ def _symbol_pcg(
         q = forward(adjoint(direction)) + reg * direction
         curvature = float(np.vdot(direction, q))
         if not curvature > 0:  # a direction in null(A Aᵀ): fall back to CGLS
-            return _adjoint_cgls(op, pixel, reg, rtol, limit, progress, cancel)
+            return _adjoint_cgls(task)
         alpha = rz / curvature
         v += alpha * direction
         residual -= alpha * q

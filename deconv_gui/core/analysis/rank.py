@@ -314,14 +314,15 @@ def singular_values(
         if not exact_rank_feasible(geom):
             raise ValueError(_too_large_message(geom, "an exact SVD"))
         return SingularValues(_exact_singular_values(op), True)
-    return SingularValues(_symbol_singular_values(geom, op.weights), False)
+    return SingularValues(_symbol_singular_values(op), False)
 
 
-def _symbol_singular_values(geom: ConvGeometry, w: np.ndarray) -> np.ndarray:
+def _symbol_singular_values(op: ConvOperator) -> np.ndarray:
     """The periodic symbol approximation described in :func:`singular_values`."""
+    geom = op.geometry
     c_out = geom.output_shape[2]
     eigenvalues = np.linalg.eigvalsh(
-        periodic_symbol(geom, w, onesided=False).reshape(-1, c_out, c_out)
+        periodic_symbol(op, onesided=False).reshape(-1, c_out, c_out)
     ).ravel()
     values = np.sqrt(np.clip(eigenvalues, 0.0, None))
     values = np.sort(values)[::-1][: min(geom.n_equations, geom.n_unknowns)]

@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from .. import _kernels
 from ..geometry import ConvGeometry
+from ..operator import ConvOperator
 
 __all__ = ["SymbolPreconditioner", "periodic_symbol", "stationary_kernel"]
 
@@ -36,14 +36,15 @@ __all__ = ["SymbolPreconditioner", "periodic_symbol", "stationary_kernel"]
 SYMBOL_FLOOR = 1e-6
 
 
-def stationary_kernel(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarray:
-    """The kernel of ``A Aᵀ`` on the output grid, ``(L_h, L_w, C_out, C_out)``.
+def stationary_kernel(op: ConvOperator) -> np.ndarray:
+    """The kernel of ``A Aᵀ`` on the output grid, ``(L_h, L_w, C_out, C_out)``, in float64.
 
     ``k[R_h + u_h, R_w + u_w, o, o']`` is the weight with which output channel ``o'``
     at offset ``u`` contributes to channel ``o``; ``R`` is the kernel's radius.
     """
+    weights = op.weights.astype(np.float64, copy=False)
     fh, fw, c_in, c_out = weights.shape
-    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    (sh, sw), (dh, dw) = op.geometry.stride, op.geometry.dilation
     rh = -(-dh * (fh - 1) // sh)
     rw = -(-dw * (fw - 1) // sw)
     lh, lw = 2 * rh + 1, 2 * rw + 1
@@ -56,13 +57,13 @@ def stationary_kernel(geometry: ConvGeometry, weights: np.ndarray) -> np.ndarray
     )
     impulses = np.zeros((c_out, lh, lw, c_out))
     impulses[np.arange(c_out), rh, rw, np.arange(c_out)] = 1.0
-    responses = _kernels.forward(_kernels.adjoint(impulses, weights, small), weights, small)
+    small_op = ConvOperator(small, weights)
+    responses = small_op.apply(small_op.apply_adjoint(impulses))
     return responses.transpose(1, 2, 3, 0).copy()  # [u, o, o'] from [o', u, o]
 
 
 def periodic_symbol(
-    geometry: ConvGeometry,
-    weights: np.ndarray,
+    op: ConvOperator,
     grid: tuple[int, int] | None = None,
     *,
     onesided: bool = True,
@@ -71,10 +72,8 @@ def periodic_symbol(
 
     Parameters
     ----------
-    geometry : ConvGeometry
-        The operator's geometry.
-    weights : numpy.ndarray
-        The 4-D filter (used in float64).
+    op : ConvOperator
+        The operator ``A`` (its filter is used in float64).
     grid : (int, int), optional
         The periodic grid; default ``(H_out, W_out)``. A kernel wider than the grid
         wraps around (aliases), as a circulant matrix on that grid would.
@@ -88,9 +87,9 @@ def periodic_symbol(
         Complex ``(G_h, G_w or G_w // 2 + 1, C_out, C_out)``, Hermitian at every
         frequency (made exactly so); for ``C_out = 1`` real up to rounding.
     """
-    h_out, w_out, c_out = geometry.output_shape
+    h_out, w_out, c_out = op.geometry.output_shape
     grid = (h_out, w_out) if grid is None else (int(grid[0]), int(grid[1]))
-    kernel = stationary_kernel(geometry, np.asarray(weights, dtype=np.float64))
+    kernel = stationary_kernel(op)
     lh, lw = kernel.shape[:2]
     periodic = np.zeros((*grid, c_out, c_out))
     rows = (np.arange(lh) - lh // 2) % grid[0]
@@ -106,10 +105,8 @@ class SymbolPreconditioner:
 
     Parameters
     ----------
-    geometry : ConvGeometry
-        The operator's geometry.
-    weights : numpy.ndarray
-        The 4-D filter (used in float64).
+    op : ConvOperator
+        The operator ``A`` (its filter is used in float64).
     reg : float
         Tikhonov weight added to the symbol.
 
@@ -120,11 +117,11 @@ class SymbolPreconditioner:
         the preconditioner is ``1 / (reg or 1)`` times the identity).
     """
 
-    def __init__(self, geometry: ConvGeometry, weights: np.ndarray, reg: float = 0.0) -> None:
-        h_out, w_out, c_out = geometry.output_shape
+    def __init__(self, op: ConvOperator, reg: float = 0.0) -> None:
+        h_out, w_out, c_out = op.geometry.output_shape
         self.grid = (scipy.fft.next_fast_len(h_out, True), scipy.fft.next_fast_len(w_out, True))
         self.output_hw = (h_out, w_out)
-        symbol = periodic_symbol(geometry, weights, self.grid)
+        symbol = periodic_symbol(op, self.grid)
         if c_out == 1:
             values = np.maximum(symbol[..., 0, 0].real, 0.0)
         else:
