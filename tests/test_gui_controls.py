@@ -248,7 +248,7 @@ def test_geometry_set_values(qtbot):
     assert geometry.pair_control("padding").is_linked()
     geometry.set_values((2, 3), 0, (1, 2))
     assert changes.count == 1  # nothing changed, no signal
-    for bad in ({"stride": 0}, {"padding": (1, 9)}, {"dilation": 1.5}):
+    for bad in ({"stride": 0}, {"padding": (1, 1025)}, {"dilation": 1.5}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             geometry.set_values(**bad)
 

@@ -12,6 +12,7 @@ from PyQt5 import QtCore
 
 from deconv_gui.core import Params, make_filter
 from deconv_gui.core import params as schema
+from deconv_gui.gui.controls.geometry import GeometryEditor
 from deconv_gui.gui.controls.recon_options import ReconOptions
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
@@ -61,6 +62,20 @@ def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
     for bad in ({"noise_seed": -1}, {"noise_seed": "abc"}, {"max_iter": 0}, {"rtol": 0.0}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             options.set_values(**bad)
+
+
+def test_geometry_holds_every_value_the_schema_accepts(qtbot):
+    geometry = GeometryEditor()
+    qtbot.addWidget(geometry)
+    for name in geometry.FIELDS:
+        rule = schema.rule(name)
+        for value in ((int(rule.minimum), int(rule.maximum)), (int(rule.maximum), 3)):
+            geometry.set_values(**{name: value})
+            assert geometry.values()[name] == value
+        with pytest.raises(ValueError, match=name):
+            geometry.set_values(**{name: int(rule.maximum) + 1})
+        with pytest.raises(ValueError, match=name):
+            Params(make_filter("gaussian"), **{name: int(rule.maximum) + 1})
 
 
 def test_every_field_round_trips_through_the_stored_settings(qtbot, tmp_path):

@@ -33,9 +33,9 @@ CHANGED = {
 #: Values each field must refuse (the message names the field).
 INVALID = {
     "bias": ["a", [1.0, 2.0], float("nan"), None, True],
-    "stride": [0, (1, 0), (1, 2, 3), "2", 1.5, True, (2.0, 2.0)],
-    "padding": [-1, (0, -1), "1", None],
-    "dilation": [0, (1, 0), 2.5],
+    "stride": [0, (1, 0), (1, 2, 3), "2", 1.5, True, (2.0, 2.0), 1025],
+    "padding": [-1, (0, -1), "1", None, (0, 10**12)],
+    "dilation": [0, (1, 0), 2.5, 1025],
     "methods": [["magic"], [1], 5],
     "reg": [-1e-3, float("inf"), float("nan"), "0.1", None, True],
     "rtol": [0.0, -1.0, float("nan"), "1e-8"],

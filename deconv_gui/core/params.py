@@ -32,6 +32,8 @@ from .geometry import ConvGeometry, normalize_weights
 from .registry import ALL_METHODS
 
 __all__ = [
+    "GEOMETRY_MAX",
+    "INT_MAX",
     "KINDS",
     "Params",
     "Rule",
@@ -57,6 +59,9 @@ KINDS: tuple[str, ...] = (
 
 #: The largest seed (and other int) a Qt spin box can hold: ``2**31 − 1``.
 INT_MAX = 2**31 - 1
+#: The largest stride, padding and dilation: far beyond any useful set-up, and what the
+#: window's spin boxes hold (a bound here keeps every accepted value editable there).
+GEOMETRY_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -185,13 +190,37 @@ class Params:
         ),
     )
     stride: tuple[int, int] = _field(
-        (2, 2), Rule("pair", minimum=1, help="stride", cli="--stride", metavar="S|SH,SW")
+        (2, 2),
+        Rule(
+            "pair",
+            minimum=1,
+            maximum=GEOMETRY_MAX,
+            help="stride",
+            cli="--stride",
+            metavar="S|SH,SW",
+        ),
     )
     padding: tuple[int, int] = _field(
-        (1, 1), Rule("pair", minimum=0, help="zero padding", cli="--padding", metavar="P|PH,PW")
+        (1, 1),
+        Rule(
+            "pair",
+            minimum=0,
+            maximum=GEOMETRY_MAX,
+            help="zero padding",
+            cli="--padding",
+            metavar="P|PH,PW",
+        ),
     )
     dilation: tuple[int, int] = _field(
-        (1, 1), Rule("pair", minimum=1, help="dilation", cli="--dilation", metavar="D|DH,DW")
+        (1, 1),
+        Rule(
+            "pair",
+            minimum=1,
+            maximum=GEOMETRY_MAX,
+            help="dilation",
+            cli="--dilation",
+            metavar="D|DH,DW",
+        ),
     )
     methods: tuple[str, ...] = _field(
         ("transposed", "pinv"),

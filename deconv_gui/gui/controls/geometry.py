@@ -26,11 +26,16 @@ _ARITHMETIC_ERROR = (
     "padding: 4px; color: #8a1010; }"
 )
 
-#: name -> (minimum, maximum, what it does)
+_TIPS: dict[str, str] = {
+    "stride": "Step of the filter in pixels; stride s keeps about 1/s² of the positions.",
+    "padding": "Zeros added around the image before filtering.",
+    "dilation": "Spacing between filter taps (1 = adjacent taps).",
+}
+#: name -> (minimum, maximum, what it does): the ranges are the Params schema's, so the
+#: editor holds every stride, padding and dilation a session or the CLI can have.
 _FIELDS: dict[str, tuple[int, int, str]] = {
-    "stride": (1, 8, "Step of the filter in pixels; stride s keeps about 1/s² of the positions."),
-    "padding": (0, 8, "Zeros added around the image before filtering."),
-    "dilation": (1, 4, "Spacing between filter taps (1 = adjacent taps)."),
+    name: (int(schema.rule(name).minimum or 0), int(schema.rule(name).maximum or 0), tip)
+    for name, tip in _TIPS.items()
 }
 
 
@@ -208,7 +213,7 @@ class GeometryEditor(QWidget):
         Raises
         ------
         ValueError
-            Naming the argument, when out of range (stride 1–8, padding 0–8, dilation 1–4).
+            Naming the argument, when out of the schema's range (see :data:`_FIELDS`).
         """
         new = {}
         for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
