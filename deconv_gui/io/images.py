@@ -110,6 +110,16 @@ def apply_work_size(pixels: np.ndarray, work_size: int | None) -> tuple[np.ndarr
         The same array when it already fits (or ``work_size`` is None), else the resized one.
     note : str
         ``"; resized W×H → W'×H' (work size)"`` when resized, else ``""``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.io import apply_work_size
+    >>> small, note = apply_work_size(np.zeros((300, 400, 3), np.float32), 200)
+    >>> small.shape, small.dtype, note
+    ((150, 200, 3), dtype('float32'), '; resized 400×300 → 200×150 (work size)')
+    >>> apply_work_size(small, 512)[0] is small  # never enlarged
+    True
     """
     if work_size is None or max(pixels.shape[:2]) <= work_size:
         return pixels, ""
