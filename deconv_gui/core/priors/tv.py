@@ -1,0 +1,282 @@
+"""Total-variation reconstruction: argmin ½‖A x − (y − b)‖² + λ TV(x), optionally with x ≥ 0.
+
+Notes
+-----
+**The TV.** Isotropic in space, summed over channels, with forward differences and a
+zero difference past the last row and column:
+
+.. math:: TV(x) = \\sum_c \\sum_{ij} \\sqrt{(x_{i+1,j,c} - x_{ij c})^2 + (x_{i,j+1,c} - x_{ijc})^2}.
+
+**The method: FISTA with a warm-started inner TV prox** (Beck & Teboulle, "Fast
+gradient-based algorithms for constrained total variation image denoising and
+deblurring problems", IEEE TIP 2009), with O'Donoghue & Candès' gradient restart.
+Each outer iteration takes one gradient step on the data term (one forward, one
+adjoint, step ``1/L`` with ``L`` an upper bound of ``‖A‖²`` from the operator's
+symbol) and then the proximal map of ``(λ/L) TV + ι_{x ≥ 0}`` by a few iterations of
+the fast dual projected gradient (FGP) on the TV's dual field, warm-started from the
+previous outer iteration's field.
+
+Why not Chambolle–Pock (PDHG) on ``K = [A; ∇]``: measured here on a 256² camera,
+Gaussian 3×3, stride 2, σ = 0.01, λ = 10⁻³, diagonally preconditioned PDHG was still
+0.2 % above the minimum after 2000 iterations, while FISTA was within 10⁻⁴ after 50.
+The weak prior (small λ) leaves the problem almost a least-squares problem with a large
+null space, where only the O(1/k²) rate of an accelerated gradient on the data term
+converges quickly; PDHG's O(1/k) rate pays for the same ill-conditioning. The inner
+prox is cheap (no operator applications) and, warm-started, needs only a few steps.
+PyProximal's TV prox and scikit-image's ``denoise_tv_chambolle`` solve the same inner
+problem, but neither can be warm-started from the previous dual field nor combines
+the prox with ``x ≥ 0``, so each outer step would pay for a cold solve.
+
+**Stopping rule.** The relative change ``‖x_k − x_{k−1}‖ / ‖x_k‖ ≤ tol``. On small
+problems the default ``tol`` puts the objective within 10⁻⁴ (relative) of a general
+convex solver's (cvxpy; see the tests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..operator import ConvOperator
+from ..solvers import CancelCheck, ProgressCallback
+from .base import PriorResult, check_count, check_number, deliver, prepare
+from .fista import FistaSolver, initial_image
+
+__all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_reconstruction"]
+
+#: Inner dual iterations per outer step (warm-started; see the module Notes): at least
+#: MIN_INNER, then until a step moves x by less than INNER_FRACTION of the last outer step.
+MIN_INNER = 2
+MAX_INNER = 50
+INNER_FRACTION = 0.03
+DEFAULT_MAX_ITER = 500
+DEFAULT_TOL = 2e-4
+
+
+def gradient(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Forward differences of an ``(H, W, C)`` image: ``(2, H, W, C)``, zero past the edge.
+
+    ``out[0]`` holds ``x[i+1, j] − x[i, j]`` (0 in the last row), ``out[1]`` holds
+    ``x[i, j+1] − x[i, j]`` (0 in the last column). ``out``, when given, must have its
+    last row of ``out[0]`` and last column of ``out[1]`` zero (they are never written).
+    """
+    if out is None:
+        out = np.zeros((2, *x.shape), dtype=x.dtype)
+    np.subtract(x[1:], x[:-1], out=out[0, :-1])
+    np.subtract(x[:, 1:], x[:, :-1], out=out[1, :, :-1])
+    return out
+
+
+def gradient_adjoint(p: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``∇ᵀ p`` (minus the divergence) of a ``(2, H, W, C)`` field whose edge entries are zero."""
+    if out is None:
+        out = np.empty(p.shape[1:], dtype=p.dtype)
+    np.negative(p[0], out=out)
+    out[1:] += p[0, :-1]
+    out -= p[1]
+    out[:, 1:] += p[1, :, :-1]
+    return out
+
+
+def total_variation(x: Any) -> float:
+    """The isotropic TV of an ``(H, W, C)`` image, summed over channels (see the module Notes)."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 3:
+        raise ValueError(f"x must be an (H, W, C) image, got shape {arr.shape}")
+    g = gradient(arr)
+    return float(np.hypot(g[0], g[1]).sum())
+
+
+class _TVProx:
+    """``argmin_x ½‖x − v‖² + μ TV(x)`` (with ``x ≥ 0`` when ``nonneg``) by warm-started FGP.
+
+    The dual field ``p`` (``|p_ij| ≤ 1`` per pixel and channel) is kept between calls;
+    the primal answer is ``x = P(v − μ ∇ᵀ p)``. Buffers are allocated once.
+    """
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, mu: float, nonneg: bool) -> None:
+        self.mu = mu
+        self.nonneg = nonneg
+        self.p = np.zeros((2, *shape), dtype=dtype)
+        self.p_old = np.zeros_like(self.p)
+        self.r = np.zeros_like(self.p)
+        self.g = np.zeros_like(self.p)
+        self.norm = np.empty(shape, dtype=dtype)
+        self.div = np.empty(shape, dtype=dtype)
+        self.last = np.empty(shape, dtype=dtype)
+        self.inner = 0
+
+    def _primal(self, v: np.ndarray, field: np.ndarray, out: np.ndarray) -> np.ndarray:
+        gradient_adjoint(field, out=self.div)
+        self.div *= -self.mu
+        np.add(self.div, v, out=out)
+        if self.nonneg:
+            np.maximum(out, 0, out=out)
+        return out
+
+    def __call__(self, v: np.ndarray, out: np.ndarray, target: float) -> np.ndarray:
+        """The prox at ``v`` into ``out``: inner steps until one moves ``x`` by ``<= target``."""
+        step = 1.0 / (8.0 * self.mu)
+        np.copyto(self.r, self.p)
+        t = 1.0
+        self._primal(v, self.r, out)
+        self.inner = 0
+        for _ in range(MAX_INNER):
+            gradient(out, out=self.g)
+            self.g *= step
+            self.g += self.r
+            np.einsum("kijc,kijc->ijc", self.g, self.g, out=self.norm)
+            np.sqrt(self.norm, out=self.norm)
+            np.maximum(self.norm, 1.0, out=self.norm)
+            self.g /= self.norm  # projection onto the unit ball per pixel and channel
+            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+            self.p, self.p_old, self.g = self.g, self.p, self.p_old
+            np.subtract(self.p, self.p_old, out=self.r)
+            self.r *= (t - 1.0) / t_new
+            self.r += self.p
+            t = t_new
+            np.copyto(self.last, out)
+            self._primal(v, self.p, out)
+            self.inner += 1
+            self.last -= out
+            if self.inner >= MIN_INNER and float(np.vdot(self.last, self.last)) <= target**2:
+                break
+        return out
+
+
+class TVSolver(FistaSolver):
+    """FISTA with a warm-started TV prox for ½‖A x − y‖² + λ TV(x) (+ x ≥ 0).
+
+    Parameters
+    ----------
+    op : ConvOperator
+        The forward operator ``A``.
+    lam : float
+        The TV weight λ (> 0).
+    nonneg : bool
+        Constrain ``x ≥ 0``.
+    tol, progress, cancel
+        See :class:`~deconv_gui.core.priors.base.PriorSolver`.
+
+    Attributes
+    ----------
+    inner_total : int
+        Inner (TV dual) iterations run so far.
+    """
+
+    method = "fista+tv-dual"
+
+    def __init__(
+        self,
+        op: ConvOperator,
+        *,
+        lam: float,
+        nonneg: bool = False,
+        tol: float = DEFAULT_TOL,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> None:
+        super().__init__(op, tol=tol, progress=progress, cancel=cancel)
+        self.lam = float(lam)
+        self.nonneg = bool(nonneg)
+        self.inner_total = 0
+
+    def objective(self, x: np.ndarray) -> float:
+        """``½‖A x − y‖² + λ TV(x)`` (in float64)."""
+        r = (self.forward(x) - self.y).astype(np.float64)
+        return 0.5 * float(np.vdot(r, r)) + self.lam * total_variation(x)
+
+    def start(self, y: np.ndarray) -> np.ndarray:
+        """The cheap starting image, clipped at 0 when ``nonneg``."""
+        x0 = initial_image(self.op, y)
+        return np.maximum(x0, 0, out=x0) if self.nonneg else x0
+
+    def setup(self, y: np.ndarray) -> None:
+        """Start from :meth:`start` with a zero dual field."""
+        super().setup(y)
+        self.inner_total = 0
+        self.tv_prox = _TVProx(self.shape, self.op.dtype, self.lam * self.step_size, self.nonneg)
+
+    def prox(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The TV prox, to an accuracy that follows the outer steps (see the module Notes)."""
+        self.tv_prox(v, out, INNER_FRACTION * self.last_step)
+        self.inner_total += self.tv_prox.inner
+        return out
+
+
+def tv_reconstruction(
+    y: Any,
+    weights: Any,
+    bias: Any = None,
+    *,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    lam: float,
+    nonneg: bool = False,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    return_report: bool = False,
+) -> np.ndarray | PriorResult:
+    """Total-variation reconstruction: argmin ½‖A x − (y − b)‖² + λ TV(x) (x ≥ 0 if ``nonneg``).
+
+    Parameters
+    ----------
+    y, weights, bias, input_shape, stride, padding, dilation
+        As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
+        ready :class:`~deconv_gui.core.ConvOperator`).
+    lam : float
+        The TV weight λ (> 0). TV is isotropic in space and summed over channels.
+    nonneg : bool
+        Constrain the image to ``x ≥ 0``.
+    max_iter : int
+        Iteration limit (each iteration: one forward, one adjoint, a few TV steps).
+    tol : float
+        Stop when ``‖x_k − x_{k−1}‖ ≤ tol ‖x_k‖``.
+    progress : callable, optional
+        ``progress(iteration, relative_change)`` after each iteration.
+    cancel : callable or threading.Event, optional
+        Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.
+    return_report : bool
+        Return a :class:`~deconv_gui.core.priors.PriorResult` ``(image, report)``.
+
+    Returns
+    -------
+    numpy.ndarray or PriorResult
+        The image of ``input_shape`` in the dtype of ``y``.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (the message names the argument).
+    SolveCancelled
+        When ``cancel`` fired.
+
+    Warns
+    -----
+    NotConvergedWarning
+        When ``return_report`` is False and ``max_iter`` stopped the solve before ``tol``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import conv2d, make_filter, tv_reconstruction
+    >>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
+    >>> w = make_filter("gaussian", size=3, in_channels=1)
+    >>> y = conv2d(x, w, stride=2, padding=1)
+    >>> x_tv = tv_reconstruction(y, w, input_shape=x.shape, stride=2, padding=1, lam=1e-3)
+    >>> x_tv.shape
+    (16, 16, 1)
+    """
+    lam = check_number(lam, "lam", strict=True)
+    tol = check_number(tol, "tol", strict=True)
+    max_iter = check_count(max_iter, "max_iter")
+    if not isinstance(nonneg, (bool, np.bool_)):
+        raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
+    op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    solver = TVSolver(op, lam=lam, nonneg=bool(nonneg), tol=tol, progress=progress, cancel=cancel)
+    return deliver(solver.solve(centred, max_iter), centred.dtype, return_report)
