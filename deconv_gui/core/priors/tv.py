@@ -12,24 +12,28 @@ gradient-based algorithms for constrained total variation image denoising and
 deblurring problems", IEEE TIP 2009), with O'Donoghue & Candès' gradient restart.
 Each outer iteration takes one gradient step on the data term (one forward, one
 adjoint, step ``1/L`` with ``L`` an upper bound of ``‖A‖²`` from the operator's
-symbol) and then the proximal map of ``(λ/L) TV + ι_{x ≥ 0}`` by a few iterations of
-the fast dual projected gradient (FGP) on the TV's dual field, warm-started from the
-previous outer iteration's field.
+symbol) and then the proximal map of ``(λ/L) TV + ι_{x ≥ 0}`` by Beck and Teboulle's
+fast dual projected gradient (FGP) on the TV's dual field, warm-started from the
+previous outer iteration's field. The inner loop runs until one of its steps moves
+``x`` by less than 3 % of the last outer step: the prox errors then shrink with the
+outer steps, which is what keeps an inexact FISTA converging to the minimiser (a
+fixed 1–3 inner steps stalled 0.1–1 % above it in our measurements).
 
 Why not Chambolle–Pock (PDHG) on ``K = [A; ∇]``: measured here on a 256² camera,
 Gaussian 3×3, stride 2, σ = 0.01, λ = 10⁻³, diagonally preconditioned PDHG was still
-0.2 % above the minimum after 2000 iterations, while FISTA was within 10⁻⁴ after 50.
+0.2 % above the minimum after 2000 iterations, while FISTA was within 10⁻⁴ after 100.
 The weak prior (small λ) leaves the problem almost a least-squares problem with a large
 null space, where only the O(1/k²) rate of an accelerated gradient on the data term
 converges quickly; PDHG's O(1/k) rate pays for the same ill-conditioning. The inner
-prox is cheap (no operator applications) and, warm-started, needs only a few steps.
-PyProximal's TV prox and scikit-image's ``denoise_tv_chambolle`` solve the same inner
-problem, but neither can be warm-started from the previous dual field nor combines
-the prox with ``x ≥ 0``, so each outer step would pay for a cold solve.
+steps need no operator applications. PyProximal's TV prox and scikit-image's
+``denoise_tv_chambolle`` solve the same inner problem, but neither can be warm-started
+from the previous dual field nor takes ``x ≥ 0``, so each outer step would pay for a
+cold solve.
 
-**Stopping rule.** The relative change ``‖x_k − x_{k−1}‖ / ‖x_k‖ ≤ tol``. On small
-problems the default ``tol`` puts the objective within 10⁻⁴ (relative) of a general
-convex solver's (cvxpy; see the tests).
+**Stopping rule.** The relative change ``‖x_k − x_{k−1}‖ / ‖x_k‖ ≤ tol``. The
+objective's relative gap to the minimum measured about 1–2× the relative change, so
+the default ``tol = 3·10⁻⁴`` stops well within 10⁻³ of the minimum; the tests compare
+with a general convex solver (cvxpy).
 """
 
 from __future__ import annotations
@@ -47,11 +51,14 @@ __all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_re
 
 #: Inner dual iterations per outer step (warm-started; see the module Notes): at least
 #: MIN_INNER, then until a step moves x by less than INNER_FRACTION of the last outer step.
-MIN_INNER = 2
+MIN_INNER = 1
 MAX_INNER = 50
 INNER_FRACTION = 0.03
+#: The dual step in units of 1/μ: 1/8 = 1/‖∇‖² (1/4, which Chambolle found stable in
+#: practice, needed more inner steps here).
+DUAL_STEP = 0.125
 DEFAULT_MAX_ITER = 500
-DEFAULT_TOL = 2e-4
+DEFAULT_TOL = 3e-4
 
 
 def gradient(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -91,58 +98,64 @@ def total_variation(x: Any) -> float:
 class _TVProx:
     """``argmin_x ½‖x − v‖² + μ TV(x)`` (with ``x ≥ 0`` when ``nonneg``) by warm-started FGP.
 
-    The dual field ``p`` (``|p_ij| ≤ 1`` per pixel and channel) is kept between calls;
-    the primal answer is ``x = P(v − μ ∇ᵀ p)``. Buffers are allocated once.
+    Beck and Teboulle's fast dual projected gradient with step ``1/8`` (``‖∇‖² ≤ 8``),
+    on the dual field scaled by ``8μ`` so that no step needs a multiplication: ``q``
+    with ``|q_ij| ≤ R = 8μ`` per pixel and channel, ``x(q) = P(v − ∇ᵀq / 8)`` and
+    ``q ← Π_R(r + ∇x(r))`` at the extrapolated field ``r``. ``q`` is kept between calls
+    (the warm start). Plain projected gradient (no momentum) costs a third less per step
+    but stalled on stronger priors (λ = 0.05 on a random filter), so FISTA did not converge.
     """
 
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype, mu: float, nonneg: bool) -> None:
-        self.mu = mu
+        self.radius = mu / DUAL_STEP
         self.nonneg = nonneg
-        self.p = np.zeros((2, *shape), dtype=dtype)
-        self.p_old = np.zeros_like(self.p)
-        self.r = np.zeros_like(self.p)
-        self.g = np.zeros_like(self.p)
+        self.q = np.zeros((2, *shape), dtype=dtype)
+        self.g = np.zeros_like(self.q)
+        self.r = np.zeros_like(self.q)
         self.norm = np.empty(shape, dtype=dtype)
         self.div = np.empty(shape, dtype=dtype)
         self.last = np.empty(shape, dtype=dtype)
         self.inner = 0
 
-    def _primal(self, v: np.ndarray, field: np.ndarray, out: np.ndarray) -> np.ndarray:
-        gradient_adjoint(field, out=self.div)
-        self.div *= -self.mu
-        np.add(self.div, v, out=out)
+    def _primal(self, v: np.ndarray, q: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``x(q) = P(v − ∇ᵀq / 8)``, with ``−∇ᵀq`` the divergence of ``q`` (edges are zero)."""
+        div = self.div
+        np.add(q[0], q[1], out=div)
+        div[1:] -= q[0, :-1]
+        div[:, 1:] -= q[1, :, :-1]
+        div *= DUAL_STEP
+        np.add(v, div, out=out)
         if self.nonneg:
             np.maximum(out, 0, out=out)
         return out
 
     def __call__(self, v: np.ndarray, out: np.ndarray, target: float) -> np.ndarray:
-        """The prox at ``v`` into ``out``: inner steps until one moves ``x`` by ``<= target``."""
-        step = 1.0 / (8.0 * self.mu)
-        np.copyto(self.r, self.p)
-        t = 1.0
-        self._primal(v, self.r, out)
+        """The prox at ``v`` into ``out``: FGP steps until one moves ``x`` by ``<= target``."""
+        self._primal(v, self.q, out)
+        np.copyto(self.r, self.q)
         self.inner = 0
+        t = 1.0
         for _ in range(MAX_INNER):
             gradient(out, out=self.g)
-            self.g *= step
             self.g += self.r
             np.einsum("kijc,kijc->ijc", self.g, self.g, out=self.norm)
             np.sqrt(self.norm, out=self.norm)
-            np.maximum(self.norm, 1.0, out=self.norm)
-            self.g /= self.norm  # projection onto the unit ball per pixel and channel
+            np.maximum(self.norm, self.radius, out=self.norm)
+            np.divide(self.radius, self.norm, out=self.norm)
+            self.g *= self.norm  # projection onto the ball of radius R per pixel and channel
+            self.q, self.g = self.g, self.q  # g now holds the previous field
             t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-            self.p, self.p_old, self.g = self.g, self.p, self.p_old
-            np.subtract(self.p, self.p_old, out=self.r)
+            np.subtract(self.q, self.g, out=self.r)
             self.r *= (t - 1.0) / t_new
-            self.r += self.p
+            self.r += self.q
             t = t_new
             np.copyto(self.last, out)
-            self._primal(v, self.p, out)
+            self._primal(v, self.r, out)
             self.inner += 1
             self.last -= out
             if self.inner >= MIN_INNER and float(np.vdot(self.last, self.last)) <= target**2:
                 break
-        return out
+        return self._primal(v, self.q, out)
 
 
 class TVSolver(FistaSolver):
