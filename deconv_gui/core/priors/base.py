@@ -180,6 +180,7 @@ class PriorSolver(IterativeSolver):
         self.tol = float(tol)
         self.shape = op.geometry.input_shape
         self.x = np.zeros(self.shape, dtype=op.dtype)
+        self.y = np.zeros(op.geometry.output_shape, dtype=op.dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``A x`` on an image, as an output-space array."""
@@ -205,7 +206,9 @@ class PriorSolver(IterativeSolver):
     def finalize(self) -> PriorResult:
         """The image (a fresh array owned by the caller) and its :class:`PriorReport`."""
         x = self.x.copy()
-        rel = relative_norm(np.linalg.norm(self.forward(x) - self.y), np.linalg.norm(self.y))
+        rel = relative_norm(
+            float(np.linalg.norm(self.forward(x) - self.y)), float(np.linalg.norm(self.y))
+        )
         objective = self.objective(x)
         if self.converged:
             state = f"converged (relative change <= {self.tol:.0e})"
