@@ -46,17 +46,13 @@ from ..operator import ConvOperator
 from ..solvers import CancelCheck, ProgressCallback
 from .base import PriorResult, check_count, check_number, deliver, prepare
 from .fista import FistaSolver, initial_image
+from .tv_prox import TVProx
 
 __all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_reconstruction"]
 
-#: Inner dual iterations per outer step (warm-started; see the module Notes): at least
-#: MIN_INNER, then until a step moves x by less than INNER_FRACTION of the last outer step.
-MIN_INNER = 1
-MAX_INNER = 50
+#: Inner steps per outer step (warm-started; see the module Notes): until one moves x by
+#: less than INNER_FRACTION of the last outer step.
 INNER_FRACTION = 0.03
-#: The dual step in units of 1/μ: 1/8 = 1/‖∇‖² (1/4, which Chambolle found stable in
-#: practice, needed more inner steps here).
-DUAL_STEP = 0.125
 DEFAULT_MAX_ITER = 500
 DEFAULT_TOL = 3e-4
 
@@ -93,69 +89,6 @@ def total_variation(x: Any) -> float:
         raise ValueError(f"x must be an (H, W, C) image, got shape {arr.shape}")
     g = gradient(arr)
     return float(np.hypot(g[0], g[1]).sum())
-
-
-class _TVProx:
-    """``argmin_x ½‖x − v‖² + μ TV(x)`` (with ``x ≥ 0`` when ``nonneg``) by warm-started FGP.
-
-    Beck and Teboulle's fast dual projected gradient with step ``1/8`` (``‖∇‖² ≤ 8``),
-    on the dual field scaled by ``8μ`` so that no step needs a multiplication: ``q``
-    with ``|q_ij| ≤ R = 8μ`` per pixel and channel, ``x(q) = P(v − ∇ᵀq / 8)`` and
-    ``q ← Π_R(r + ∇x(r))`` at the extrapolated field ``r``. ``q`` is kept between calls
-    (the warm start). Plain projected gradient (no momentum) costs a third less per step
-    but stalled on stronger priors (λ = 0.05 on a random filter), so FISTA did not converge.
-    """
-
-    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, mu: float, nonneg: bool) -> None:
-        self.radius = mu / DUAL_STEP
-        self.nonneg = nonneg
-        self.q = np.zeros((2, *shape), dtype=dtype)
-        self.g = np.zeros_like(self.q)
-        self.r = np.zeros_like(self.q)
-        self.norm = np.empty(shape, dtype=dtype)
-        self.div = np.empty(shape, dtype=dtype)
-        self.last = np.empty(shape, dtype=dtype)
-        self.inner = 0
-
-    def _primal(self, v: np.ndarray, q: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """``x(q) = P(v − ∇ᵀq / 8)``, with ``−∇ᵀq`` the divergence of ``q`` (edges are zero)."""
-        div = self.div
-        np.add(q[0], q[1], out=div)
-        div[1:] -= q[0, :-1]
-        div[:, 1:] -= q[1, :, :-1]
-        div *= DUAL_STEP
-        np.add(v, div, out=out)
-        if self.nonneg:
-            np.maximum(out, 0, out=out)
-        return out
-
-    def __call__(self, v: np.ndarray, out: np.ndarray, target: float) -> np.ndarray:
-        """The prox at ``v`` into ``out``: FGP steps until one moves ``x`` by ``<= target``."""
-        self._primal(v, self.q, out)
-        np.copyto(self.r, self.q)
-        self.inner = 0
-        t = 1.0
-        for _ in range(MAX_INNER):
-            gradient(out, out=self.g)
-            self.g += self.r
-            np.einsum("kijc,kijc->ijc", self.g, self.g, out=self.norm)
-            np.sqrt(self.norm, out=self.norm)
-            np.maximum(self.norm, self.radius, out=self.norm)
-            np.divide(self.radius, self.norm, out=self.norm)
-            self.g *= self.norm  # projection onto the ball of radius R per pixel and channel
-            self.q, self.g = self.g, self.q  # g now holds the previous field
-            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-            np.subtract(self.q, self.g, out=self.r)
-            self.r *= (t - 1.0) / t_new
-            self.r += self.q
-            t = t_new
-            np.copyto(self.last, out)
-            self._primal(v, self.r, out)
-            self.inner += 1
-            self.last -= out
-            if self.inner >= MIN_INNER and float(np.vdot(self.last, self.last)) <= target**2:
-                break
-        return self._primal(v, self.q, out)
 
 
 class TVSolver(FistaSolver):
@@ -209,7 +142,7 @@ class TVSolver(FistaSolver):
         """Start from :meth:`start` with a zero dual field."""
         super().setup(y)
         self.inner_total = 0
-        self.tv_prox = _TVProx(self.shape, self.op.dtype, self.lam * self.step_size, self.nonneg)
+        self.tv_prox = TVProx(self.shape, self.op.dtype, self.lam * self.step_size, self.nonneg)
 
     def prox(self, v: np.ndarray, out: np.ndarray) -> np.ndarray:
         """The TV prox, to an accuracy that follows the outer steps (see the module Notes)."""
