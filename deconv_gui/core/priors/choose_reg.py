@@ -43,7 +43,7 @@ RULES = ("auto", "discrepancy", "gcv")
 #: Values of ``choose_reg(method=...)``.
 METHODS = ("auto", "dense", "iterative")
 #: The searched range of ``log10(reg / ‖A‖²)``.
-_LOG_RANGE = (-10.0, 2.0)
+_LOG_RANGE = (-8.0, 2.0)
 #: Relative tolerance of the matrix-free Tikhonov solves.
 _SOLVE_RTOL = 1e-7
 
@@ -163,7 +163,7 @@ def choose_reg(
     sigma: float | None = None,
     rule: str = "auto",
     method: str = "auto",
-    n_probes: int = 4,
+    n_probes: int = 3,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool = False,
