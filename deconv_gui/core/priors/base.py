@@ -143,7 +143,7 @@ def operator_norm_bound(op: ConvOperator, grid: int = 128) -> float:
     iterations are still ~3 % low for a Gaussian filter), and a too small constant makes
     accelerated gradient methods diverge.
     """
-    symbol = periodic_symbol(op.geometry, op.weights, (grid, grid), onesided=False)
+    symbol = periodic_symbol(op, (grid, grid), onesided=False)
     top = float(np.linalg.eigvalsh(symbol).max())
     return 1.01 * max(top, 0.0)
 
