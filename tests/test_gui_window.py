@@ -143,6 +143,8 @@ def test_impossible_geometry_shows_a_message_and_keeps_the_panels(qtbot, window)
     window.load_sample("seed_toy")  # 7×7×3: a dilated 3×3 filter can outgrow it
     qtbot.waitUntil(lambda: window.result.image.shape == (7, 7, 3), timeout=TIMEOUT)
     wait_idle(qtbot, window)
+    # the second pass (SSIM) replaces the result once: let it land before comparing
+    qtbot.waitUntil(lambda: not window.live.metrics_runner.busy, timeout=TIMEOUT)
     before = window.result
     window.geometry_editor.set_values(padding=(0, 0), dilation=(4, 4))  # spans 9 > 7
     qtbot.waitUntil(lambda: "empty output" in window.geometry_editor.arithmetic_text())
