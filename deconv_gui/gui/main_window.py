@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
-from ..core import Params, Result
+from ..core import INSIGHT_METHODS, Params, Result
 from ..io import LoadedImage
 from ..view.readout import format_readout
 from .actions import export as export_actions
@@ -37,7 +37,12 @@ from .panels.status_bar import StatusWidgets
 from .runner import PipelineRunner
 from .state import AppState
 from .support import settings as stored
-from .support.screen import available_geometry, fit_to_screen, initial_size
+from .support.screen import (
+    available_geometry,
+    fit_to_screen,
+    initial_size,
+    keep_frame_on_screen,
+)
 
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
 
@@ -116,6 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
+        keep_frame_on_screen(self)  # ... and the frame is only known once shown
         if self.loaded is None:
             self.load_sample("astronaut")
 
@@ -263,6 +269,12 @@ class MainWindow(QtWidgets.QMainWindow):
             When a widget cannot show a value (e.g. a filter larger than 7×7).
         """
         values = {f.name: getattr(params, f.name) for f in fields(params)}
+        # the Insight panels are a menu toggle, not options: show them first (which may
+        # tick the normalised panel), then the forms show the exact methods saved
+        insight = [m for m in params.methods if m in INSIGHT_METHODS]
+        values["methods"] = tuple(m for m in params.methods if m not in INSIGHT_METHODS)
+        self.insight.set_panels_visible(bool(insight))
+        self._had_normalised = "normalized_transposed" in values["methods"]
         for form in self.forms:
             mine = {name: values[name] for name in form.FIELDS}
             if form is self.filter_editor:

@@ -116,6 +116,10 @@ class FilterEditor(QWidget):
         """Whether edits are mirrored to every input channel."""
         return self.ui.same_check.isChecked()
 
+    def set_same_in_all_channels(self, same: bool) -> None:
+        """Tick or untick "same in all channels" as the user would (ticking copies channel 1)."""
+        self.ui.same_check.setChecked(bool(same))
+
     def set_preset(self, name: str, *, seed: int | None = None) -> None:
         """Fill the weights from a preset at the current size, ``C_in`` and ``C_out``.
 
@@ -296,6 +300,9 @@ class FilterEditor(QWidget):
         for control in controls:
             control.blockSignals(True)
         try:
+            if self.ui.same_check.isChecked() and not ops.channels_equal(self._weights):
+                # ticked while the channels differ, an edit of R would overwrite G and B
+                self.ui.same_check.setChecked(False)
             index = self.ui.preset_combo.findData(self._preset)
             self.ui.preset_combo.setCurrentIndex(index)
             seeded = self._preset in _SEEDED

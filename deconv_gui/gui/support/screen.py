@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtWidgets
 
-__all__ = ["PREFERRED_SIZE", "available_geometry", "clamp_rect", "fit_to_screen", "initial_size"]
+__all__ = [
+    "PREFERRED_SIZE",
+    "available_geometry",
+    "clamp_rect",
+    "fit_to_screen",
+    "initial_size",
+    "keep_frame_on_screen",
+]
 
 #: Size of a fresh window on a screen large enough for it.
 PREFERRED_SIZE = QtCore.QSize(1500, 950)
@@ -60,3 +67,55 @@ def fit_to_screen(window: QtWidgets.QWidget) -> None:
     fitted = clamp_rect(rect, available_geometry(window))
     if fitted != rect:
         window.setGeometry(fitted)
+
+
+class _FrameGuard(QtCore.QObject):
+    """Moves a window whose frame (title bar included) sticks out of its screen, once shown.
+
+    Before the window is shown its frame is unknown, and on X11 a restored geometry put
+    the client at the screen's top with the title bar above it, out of reach. The
+    window manager reports its frame some time after mapping the window, without a
+    move event when only the frame changed, so the frame is checked a few times a
+    second for the first seconds after showing.
+    """
+
+    def __init__(self, window: QtWidgets.QWidget, checks: int, interval_ms: int) -> None:
+        super().__init__(window)
+        self._window = window
+        self._checks = checks
+        # a child timer dies with the window: never fires on a deleted widget
+        self._timer = QtCore.QTimer(self, interval=interval_ms)
+        self._timer.timeout.connect(self._check)
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Show and self._checks > 0:
+            self._timer.start()
+        elif event.type() == QtCore.QEvent.Hide:
+            self._timer.stop()
+        return False
+
+    def _check(self) -> None:
+        self._checks -= 1
+        if self._checks <= 0:
+            self._timer.stop()
+        window = self._window
+        if window.windowState() & (QtCore.Qt.WindowMaximized | QtCore.Qt.WindowFullScreen):
+            return
+        frame, available = window.frameGeometry(), available_geometry(window)
+        if available.contains(frame):
+            return
+        border = frame.size() - window.size()  # the window manager's decorations
+        size = window.size().boundedTo(available.size() - border)
+        if size != window.size():
+            window.resize(size)
+        outer = size + border
+        left = min(max(frame.left(), available.left()), available.right() + 1 - outer.width())
+        top = min(max(frame.top(), available.top()), available.bottom() + 1 - outer.height())
+        window.move(left, top)  # move() places the frame's top-left corner
+
+
+def keep_frame_on_screen(window: QtWidgets.QWidget, seconds: float = 6.0) -> None:
+    """For a few seconds after ``window`` is shown, keep its frame inside its screen."""
+    interval = 250
+    _FrameGuard(window, max(1, int(seconds * 1000 / interval)), interval)

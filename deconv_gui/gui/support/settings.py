@@ -14,7 +14,6 @@ from typing import Any
 from PyQt5 import QtCore
 
 from ...core import Params
-from ...core.registry import METHODS
 from ...io.session import dumps_json
 
 __all__ = [
@@ -94,11 +93,6 @@ def set_export_choices(settings: QtCore.QSettings, choices: dict) -> None:
     settings.setValue("export/choices", json.dumps(choices))
 
 
-def _reconstructions(params: Params) -> tuple[str, ...]:
-    """The methods the options form shows (the Insight panels start off in a new window)."""
-    return tuple(m for m in params.methods if m in METHODS)
-
-
 def _bool(value: object) -> bool:
     return value in (True, "true", "1", 1)
 
@@ -119,6 +113,7 @@ def save_window(window: Any) -> None:
         # the same serializer as session files, so every Params field is stored
         s.setValue("last/params", dumps_json(window.current_params().to_dict()))
         s.setValue("last/preset", window.filter_editor.preset())
+        s.setValue("last/same_in_all", window.filter_editor.same_in_all_channels())
         for old in ("last/weights", "last/bias", "last/geometry", "last/recon"):
             s.remove(old)  # written field by field by earlier versions
         s.sync()
@@ -150,7 +145,10 @@ def restore_window(window: Any, *, restore_last: bool = True) -> None:
         if s.contains("last/params"):
             params = Params.from_dict(json.loads(str(s.value("last/params"))))
             preset = str(s.value("last/preset", "custom"))
-            window.apply_params(params.replace(methods=_reconstructions(params)), preset)
+            same = s.value("last/same_in_all")
+            if same is not None:  # before the weights: ticking it would copy channel R
+                window.filter_editor.set_same_in_all_channels(_bool(same))
+            window.apply_params(params, preset)  # the Insight panels included
         if s.contains("last/work_size"):
             window.image_controls.set_work_size(json.loads(s.value("last/work_size")))
         kind, origin = s.value("last/origin_kind"), s.value("last/origin")
