@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtWidgets
+from PyQt5 import QtCore, QtGui, QtWidgets
 
 __all__ = [
     "PREFERRED_SIZE",
@@ -116,6 +116,12 @@ class _FrameGuard(QtCore.QObject):
 
 
 def keep_frame_on_screen(window: QtWidgets.QWidget, seconds: float = 6.0) -> None:
-    """For a few seconds after ``window`` is shown, keep its frame inside its screen."""
+    """For a few seconds after ``window`` is shown, keep its frame inside its screen.
+
+    Not on the offscreen platform: its "screen" is a fixed 800×600 nobody looks at, and
+    screenshots there choose their own size.
+    """
+    if QtGui.QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return
     interval = 250
     _FrameGuard(window, max(1, int(seconds * 1000 / interval)), interval)
