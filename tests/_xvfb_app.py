@@ -37,12 +37,7 @@ def _wait_until(condition, timeout_ms: int = _TIMEOUT_MS) -> bool:
 
 
 def _idle(window) -> bool:
-    return (
-        window.result is not None
-        and not window.live.pending
-        and not window.runner.busy
-        and window.live._drawing is None
-    )
+    return window.result is not None and window.live.idle and window.live._drawing is None
 
 
 def _fitted(panel) -> bool:
