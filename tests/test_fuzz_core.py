@@ -258,3 +258,32 @@ def test_a_huge_image_is_refused_with_the_memory_it_needs(monkeypatch):
     image = np.zeros((512, 512, 3), np.float32)
     with pytest.raises(ValueError, match=r"image: a 512×512×3 image .* needs about [\d.]+ GiB"):
         run_pipeline(image, Params(make_filter("gaussian"), stride=1, padding=1))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(
+    problem=problems(max_side=24),
+    size=st.tuples(st.integers(6, 12), st.integers(6, 12)),
+    dtype=st.sampled_from(["float32", "float64"]),
+    seed=st.integers(0, 2**16),
+)
+def test_large_filters_match_the_loops_both_ways(problem, size, dtype, seed):
+    """Filters large enough for the FFT kernels give the loops' numbers, forward and back."""
+    shape, filt, s, p, d = problem
+    fh, fw = size
+    h = max(shape[0], d[0] * (fh - 1) + 1 - 2 * p[0])
+    w = max(shape[1], d[1] * (fw - 1) + 1 - 2 * p[1])
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, h, w, filt[2])).astype(dtype)
+    weights = rng.standard_normal((fh, fw, filt[2], filt[3])).astype(dtype)
+    hyper = {"stride": s, "padding": p, "dilation": d}
+    y = conv2d(x, weights, **hyper)
+    eps = np.finfo(dtype).eps
+    scale = np.abs(weights.astype(np.float64)).sum()
+    expected = conv2d_loop(x.astype(np.float64), weights.astype(np.float64), **hyper)
+    assert np.abs(y - expected).max() <= 64 * eps * scale * np.abs(x).max()
+    back = conv2d_transpose(y, weights, input_shape=x.shape, **hyper)
+    reference = conv2d_transpose_loop(
+        y.astype(np.float64), weights.astype(np.float64), x.shape, **hyper
+    )
+    assert np.abs(back - reference).max() <= 64 * eps * scale * np.abs(y).max()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _fft_kernels as _fft
 from .geometry import ConvGeometry
 
 __all__ = ["adjoint", "forward"]
@@ -152,6 +153,8 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     row writes them all); for many it holds one channels-last plane per group (one GEMM
     per row and group), which spares the final transpose to channels-last.
     """
+    if _fft.use_fft(w, geom):  # large filters: a few FFTs instead of one add per tap group
+        return _fft.forward(xb, w, geom)
     m, height, width, c_in = xb.shape
     h_out, w_out, c_out = geom.output_shape
     sh, sw = geom.stride
@@ -226,6 +229,8 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     buffer, gathers one shifted flat slice of it per group of taps into ``t_buf``, and
     multiplies by the phase's weights straight into the rows of the result.
     """
+    if _fft.use_fft(w, geom):  # large filters: as in forward
+        return _fft.adjoint(yb, w, geom)
     m, h_out, w_out, c_out = yb.shape
     height, width, c_in = geom.input_shape
     sh, sw = geom.stride

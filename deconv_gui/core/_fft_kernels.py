@@ -1,0 +1,101 @@
+"""FFT kernels for large filters: the forward pass and its adjoint by ``scipy.fft`` (internal).
+
+The direct kernels of :mod:`deconv_gui.core._kernels` cost one shifted add (forward) or
+copy (adjoint) per group of filter taps: fine for the usual 3×3 to 7×7 filters, slow for a
+100×100 one (10,000 groups). Here both directions cost a few FFTs of the padded image,
+whatever the filter size:
+
+* forward: the stride-1 cross-correlation of the zero-padded image with the dilated
+  filter is ``irfft2(X · conj(K))`` on a grid of the padded size (the valid part never
+  wraps around), summed over the input channels; the output keeps every ``s``-th row
+  and column of it;
+* adjoint: the output is spread back onto the stride-1 grid (zeros in between) and
+  convolved with the dilated filter, ``irfft2(Y · K)`` summed over the output channels,
+  then cropped to the image (what lands in the padding is dropped).
+
+Both are exact up to the FFT's rounding, ``O(ε log N)`` relative to ``Σ|w| max|x|``;
+tests compare them with the literal loops of ``tests/reference.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import fft as sfft
+
+from .geometry import ConvGeometry
+
+__all__ = ["adjoint", "forward", "use_fft"]
+
+def use_fft(w: np.ndarray, geom: ConvGeometry) -> bool:
+    """True when the FFT kernels are expected to beat the direct ones.
+
+    The direct forward costs about ``f_h f_w H_out W_out C_in C_out`` (one shifted
+    plane per tap group and output channel, plus the GEMMs); the FFT about
+    ``G (log₂ G (C_in + C_out) + C_in C_out)`` on a grid of ``G`` pixels. The two are
+    compared as they are: measured break-even (``benchmarks/bench_limits.py``) is at 5×5
+    filters at stride 1 and 11×11 at stride 2 on a 256×256×3 image. Filters of 1 or 2
+    taps always run directly (the FFT could only lose there).
+    """
+    fh, fw, c_in, c_out = w.shape
+    if fh * fw <= 2:
+        return False
+    h_out, w_out, _ = geom.output_shape
+    g_h, g_w = _grid(geom)
+    grid = g_h * g_w
+    direct = fh * fw * h_out * w_out * c_in * c_out
+    fft = grid * (np.log2(grid) * (c_in + c_out) + c_in * c_out)
+    return direct > fft
+
+
+def _grid(geom: ConvGeometry) -> tuple[int, int]:
+    """The FFT grid: the padded image, rounded up to sizes scipy.fft handles fast."""
+    h, w, _ = geom.input_shape
+    ph, pw = geom.padding
+    return sfft.next_fast_len(h + 2 * ph, real=True), sfft.next_fast_len(w + 2 * pw, real=True)
+
+
+def _kernel_spectrum(
+    w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]
+) -> np.ndarray:
+    """rfft2 of the dilated filter placed at the origin of the grid: ``(G_h, G_w', C_in, C_out)``."""
+    dh, dw = geom.dilation
+    fh, fw = w.shape[:2]
+    dilated = np.zeros((grid[0], grid[1], *w.shape[2:]), dtype=w.dtype)
+    dilated[: dh * (fh - 1) + 1 : dh, : dw * (fw - 1) + 1 : dw] = w
+    return sfft.rfft2(dilated, axes=(0, 1), workers=2)
+
+
+def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """Batched forward pass ``(m, H, W, C_in) → (m, H_out, W_out, C_out)``, no bias."""
+    m, h, wd, _ = xb.shape
+    h_out, w_out, _ = geom.output_shape
+    (sh, sw), (ph, pw) = geom.stride, geom.padding
+    grid = _grid(geom)
+    spectrum = np.conj(_kernel_spectrum(w, geom, grid))
+    out = np.empty((m, h_out, w_out, w.shape[3]), dtype=xb.dtype)
+    for k in range(m):  # one image at a time bounds the complex buffers
+        padded = np.zeros((grid[0], grid[1], xb.shape[3]), dtype=xb.dtype)
+        padded[ph : ph + h, pw : pw + wd] = xb[k]
+        image = sfft.rfft2(padded, axes=(0, 1), workers=2)
+        product = np.einsum("uvc,uvco->uvo", image, spectrum)
+        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=2)
+        out[k] = full[: sh * (h_out - 1) + 1 : sh, : sw * (w_out - 1) + 1 : sw]
+    return out
+
+
+def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """Batched adjoint ``(m, H_out, W_out, C_out) → (m, H, W, C_in)``."""
+    m, h_out, w_out, c_out = yb.shape
+    h, wd, c_in = geom.input_shape
+    (sh, sw), (ph, pw) = geom.stride, geom.padding
+    grid = _grid(geom)
+    spectrum = _kernel_spectrum(w, geom, grid)
+    out = np.empty((m, h, wd, c_in), dtype=yb.dtype)
+    for k in range(m):
+        spread = np.zeros((grid[0], grid[1], c_out), dtype=yb.dtype)
+        spread[: sh * (h_out - 1) + 1 : sh, : sw * (w_out - 1) + 1 : sw] = yb[k]
+        data = sfft.rfft2(spread, axes=(0, 1), workers=2)
+        product = np.einsum("uvo,uvco->uvc", data, spectrum)
+        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=2)
+        out[k] = full[ph : ph + h, pw : pw + wd]
+    return out
