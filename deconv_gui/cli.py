@@ -402,7 +402,7 @@ def _make_folders(folder: Path) -> list[Path]:
 
 def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[str, Any], str]:
     """Compute and export one image: its JSON record and its summary line."""
-    from .core import run_pipeline
+    from .core import complete_metrics, run_pipeline
     from .io import export_result, result_metrics
     from .io.export import EXPORT_FORMATS as FORMATS
     from .io.export import SIDECAR_NAME, ExistingFilesError
@@ -415,7 +415,8 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
         existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
         if existing:
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
-    result = run_pipeline(loaded.pixels, params)
+    # SSIM once, here: the export's sidecar and the JSON record then share the numbers
+    result = complete_metrics(run_pipeline(loaded.pixels, params))
     created = _make_folders(folder)
     try:
         files = export_result(result, folder, overwrite=args.overwrite, image_source=loaded)

@@ -26,6 +26,7 @@ from .geometry import ConvGeometry
 
 __all__ = ["adjoint", "forward", "use_fft"]
 
+
 def use_fft(w: np.ndarray, geom: ConvGeometry) -> bool:
     """True when the FFT kernels are expected to beat the direct ones.
 
@@ -54,10 +55,8 @@ def _grid(geom: ConvGeometry) -> tuple[int, int]:
     return sfft.next_fast_len(h + 2 * ph, real=True), sfft.next_fast_len(w + 2 * pw, real=True)
 
 
-def _kernel_spectrum(
-    w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]
-) -> np.ndarray:
-    """rfft2 of the dilated filter placed at the origin of the grid: ``(G_h, G_w', C_in, C_out)``."""
+def _kernel_spectrum(w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]) -> np.ndarray:
+    """rfft2 of the dilated filter at the grid's origin: ``(G_h, G_w', C_in, C_out)``."""
     dh, dw = geom.dilation
     fh, fw = w.shape[:2]
     dilated = np.zeros((grid[0], grid[1], *w.shape[2:]), dtype=w.dtype)
