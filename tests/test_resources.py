@@ -39,6 +39,8 @@ def test_presets_come_from_the_data_file_in_order():
     assert PRESETS[0] == "gaussian" and "seed_question" in PRESETS
     for entry in data["presets"]:
         assert PRESET_DESCRIPTIONS[entry["name"]] == entry["description"]
+        assert filters.PRESET_LABELS[entry["name"]] == entry["label"]
+    assert filters.PRESET_LABELS["sobel_x"] == "Sobel x"
 
 
 @pytest.mark.parametrize("name", [n for n in PRESETS if n not in ("random", "seed_question")])

@@ -1,6 +1,6 @@
 """Named filter presets in HWIO layout ``(f_h, f_w, C_in, C_out)``.
 
-Names, descriptions and the 3×3 kernels are data, read from ``resources/presets.json``;
+Names, labels, descriptions and the 3×3 kernels are data, read from ``resources/presets.json``;
 the rules here extend each kernel to the other sizes.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from .resources import read_json
 
-__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "make_filter", "seed_question_filter"]
+__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "PRESET_LABELS", "make_filter", "seed_question_filter"]
 
 #: The presets as written in ``resources/presets.json``, keyed by name.
 _ENTRIES: dict[str, dict[str, Any]] = {e["name"]: e for e in read_json("presets.json")["presets"]}
@@ -22,6 +22,9 @@ PRESETS: tuple[str, ...] = tuple(_ENTRIES)
 
 #: One line per preset saying what it does.
 PRESET_DESCRIPTIONS: dict[str, str] = {name: e["description"] for name, e in _ENTRIES.items()}
+
+#: The name the window shows for each preset ("Sobel x" for ``sobel_x``).
+PRESET_LABELS: dict[str, str] = {name: e["label"] for name, e in _ENTRIES.items()}
 
 
 def seed_question_filter() -> np.ndarray:

@@ -20,7 +20,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from ...core import PRESET_DESCRIPTIONS, PRESETS
+from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
 from .common import section_header
 
 __all__ = [
@@ -37,20 +37,8 @@ CUSTOM = "custom"
 MAX_OUT_CHANNELS = 8
 MAX_IN_CHANNELS = 4
 MAX_SIZE = 7
-#: How the preset combo spells each preset.
-PRESET_LABELS: dict[str, str] = {
-    "gaussian": "Gaussian",
-    "identity": "identity",
-    "box": "box (mean)",
-    "sharpen": "sharpen",
-    "sobel_x": "Sobel x",
-    "sobel_y": "Sobel y",
-    "laplacian": "Laplacian",
-    "emboss": "emboss",
-    "random": "random",
-    "seed_question": "seed question",
-    CUSTOM: "custom",
-}
+#: The preset combo's entries: the presets' labels (from resources/presets.json) and custom.
+PRESET_LABELS: dict[str, str] = {**filters.PRESET_LABELS, CUSTOM: "custom"}
 
 
 def _spin(low: int, high: int, tip: str) -> QSpinBox:
@@ -74,7 +62,7 @@ class FilterForm:
         preset_row.addWidget(QLabel("preset"))
         self.preset_combo = QComboBox()
         for name in (*PRESETS, CUSTOM):
-            self.preset_combo.addItem(PRESET_LABELS.get(name, name.replace("_", " ")), name)
+            self.preset_combo.addItem(PRESET_LABELS[name], name)
             tip = PRESET_DESCRIPTIONS.get(name, "weights edited by hand")
             self.preset_combo.setItemData(self.preset_combo.count() - 1, tip, Qt.ToolTipRole)
         self.preset_combo.setToolTip(
