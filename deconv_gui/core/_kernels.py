@@ -3,9 +3,10 @@
 Nothing outside :mod:`deconv_gui.core` imports this module: callers use
 :func:`~deconv_gui.core.conv2d`, :func:`~deconv_gui.core.conv2d_transpose` or
 :class:`~deconv_gui.core.ConvOperator`. Inside the core, code that has already
-validated its arguments (a :class:`~deconv_gui.core.ConvGeometry` and a 4-D filter of
-the right dtype) calls :func:`forward` and :func:`adjoint` directly, so that the
-checks run once per operator and not once per application.
+validated its arguments calls them through :meth:`ConvOperator.apply
+<deconv_gui.core.ConvOperator.apply>` and :meth:`~deconv_gui.core.ConvOperator.apply_adjoint`
+(the geometry and filter are checked once, when the operator is built); only
+:mod:`deconv_gui.core.conv` and :mod:`deconv_gui.core.operator` import this module.
 
 Both functions take batches: ``forward`` maps ``(m, H, W, C_in)`` to
 ``(m, H_out, W_out, C_out)`` (no bias) and ``adjoint`` maps back, for a filter

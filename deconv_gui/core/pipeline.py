@@ -16,7 +16,6 @@ import numpy as np
 
 from . import registry
 from ._cache import LRUCache
-from ._kernels import forward as _forward
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
 from .geometry import ConvGeometry, as_float_array
 from .limits import check_magnitudes, check_memory
@@ -202,7 +201,7 @@ def run_pipeline(
     outputs = stage.outputs
     check_cancel()
     start = time.perf_counter()
-    metrics = _metrics(x, y, weights, geometry, params, outputs, timings, stage.split)
+    metrics = _metrics(x, y, op, params, outputs, timings, stage.split)
     timings["metrics"] = time.perf_counter() - start
     for array in (x, y, *(v for v in outputs.values() if isinstance(v, np.ndarray))):
         array.flags.writeable = False
@@ -246,8 +245,7 @@ def _skip_ssim_note(params: Params, pixels: int) -> str:
 def _metrics(
     x: np.ndarray,
     y: np.ndarray,
-    weights: np.ndarray,
-    geometry: ConvGeometry,
+    op: ConvOperator,
     params: Params,
     outputs: dict[str, Any],
     timings: Mapping[str, float],
@@ -271,7 +269,7 @@ def _metrics(
         if report is not None:
             residual = float(report.relative_residual)
         else:
-            reproduced = _forward(estimate[np.newaxis], weights, geometry)[0]
+            reproduced = op.apply(estimate)
             difference = (reproduced - centred).astype(np.float64, copy=False)
             residual = relative_norm(float(np.linalg.norm(difference)), centred_norm)
         scores[spec.name] = ReconstructionScore.from_quality(
@@ -283,7 +281,7 @@ def _metrics(
         )
     return Metrics(
         reconstructions=scores,
-        adjoint_dot_test=_cached_dot_test(params.weights, geometry),
+        adjoint_dot_test=_cached_dot_test(params.weights, op.geometry),
         split=split,
     )
 

@@ -4,7 +4,7 @@ The solver class :class:`PseudoInverseSolver` follows the shape of PyLops'
 ``Solver`` (``setup``, ``step``, ``run``, ``finalize``). It knows nothing about
 convolutions: it takes the operator ``A`` and its adjoint as callables on arrays, and
 an optional symmetric positive definite preconditioner for ``A Aᵀ`` on the output
-space. :mod:`deconv_gui.core.reconstruct` builds those for the strided convolution.
+space. :func:`~deconv_gui.core.make_pinv_solver` builds them from a ``ConvOperator``.
 
 Notes
 -----
