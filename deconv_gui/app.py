@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cli import UsageError, _Parser
-from .cli import non_negative_pair as _non_negative
+from .cli import UsageError, _Parser, field_type, shown_default
 from .cli import parse_pair as _pair  # noqa: F401 (the old name, kept for callers)
 from .cli import positive_pair as _positive
+from .core import params as schema
 from .xcb_check import missing_xcb_packages, uses_xcb
 
 __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
@@ -60,12 +60,18 @@ def build_parser() -> argparse.ArgumentParser:
         "given too are applied on top of it",
     )
     parser.add_argument("--filter", metavar="PRESET", choices=PRESETS, help=", ".join(PRESETS))
-    for name, kind, tip in (
-        ("stride", _positive, "stride, e.g. 2 or 2,1 (default 2)"),
-        ("padding", _non_negative, "zero padding on each side, e.g. 1 or 1,0 (default 1)"),
-        ("dilation", _positive, "dilation, e.g. 1 or 2,1 (default 1)"),
+    defaults = schema.defaults()  # the window's defaults are the schema's, as the CLI's
+    for name, tip in (
+        ("stride", "stride, e.g. 2 or 2,1"),
+        ("padding", "zero padding on each side, e.g. 1 or 1,0"),
+        ("dilation", "dilation, e.g. 1 or 2,1"),
     ):
-        parser.add_argument(f"--{name}", type=kind, metavar="N|H,W", help=tip)
+        parser.add_argument(
+            f"--{name}",
+            type=field_type(name),
+            metavar="N|H,W",
+            help=f"{tip} (default {shown_default(defaults[name])})",
+        )
     parser.add_argument(
         "--screenshot",
         metavar="PATH",

@@ -28,7 +28,15 @@ from . import __version__
 from .core import params as schema
 from .core.registry import ALL_METHODS, METHOD_SPECS, PANELS, panel
 
-__all__ = ["build_parser", "main", "non_negative_pair", "parse_pair", "positive_pair"]
+__all__ = [
+    "build_parser",
+    "field_type",
+    "main",
+    "non_negative_pair",
+    "parse_pair",
+    "positive_pair",
+    "shown_default",
+]
 
 PROG = "deconv-gui"
 #: ``--methods`` names: ``forward`` (always computed, accepted for clarity), then every
@@ -92,7 +100,7 @@ def non_negative_pair(text: str) -> tuple[int, int]:
     return parse_pair(text, 0, "each number")
 
 
-def _field_type(name: str):
+def field_type(name: str):
     """The argparse ``type`` of Params field ``name``: the schema's parser and checks."""
 
     def parse(text: str) -> Any:
@@ -117,7 +125,7 @@ def _methods(text: str) -> tuple[str, ...]:
     return tuple(n for n in names if n != "forward")
 
 
-def _shown(value: Any) -> str:
+def shown_default(value: Any) -> str:
     """A default as typed on the command line: ``2``, ``2,1``, ``transposed,pinv``."""
     if isinstance(value, tuple):
         if len(value) == 2 and value[0] == value[1] and not isinstance(value[0], str):
@@ -137,16 +145,16 @@ def _add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
                 default=default,
                 metavar=rule.metavar,
                 help=f"comma-separated among {', '.join(METHOD_CHOICES)} or 'all' (default "
-                f"{_shown(default)}; the forward output is always computed; {tips})",
+                f"{shown_default(default)}; the forward output is always computed; {tips})",
             )
             continue
         parser.add_argument(
             rule.cli,
-            type=_field_type(name),
+            type=field_type(name),
             default=default,
             metavar=rule.metavar,
             dest=name,
-            help=f"{rule.help} (default {_shown(default)})",
+            help=f"{rule.help} (default {shown_default(default)})",
         )
 
 

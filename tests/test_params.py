@@ -175,3 +175,12 @@ def test_cli_refuses_a_bad_seed_naming_it(capsys):
     argv = ["code", "--image", "seed_toy", "--filter", "box", "--noise-seed", "-1"]
     assert main(argv) == 2
     assert "noise_seed" in capsys.readouterr().err
+
+
+def test_window_options_take_the_schemas_parser_and_show_its_defaults(capsys):
+    from deconv_gui import app
+
+    text = " ".join(app.build_parser().format_help().split())
+    assert "zero padding on each side, e.g. 1 or 1,0 (default 1)" in text
+    assert app.main(["--padding", "-1"]) == 2
+    assert "padding must be" in capsys.readouterr().err

@@ -444,7 +444,7 @@ def parse_text(name: str, text: str) -> Any:
         elif rule_.kind == "floats":
             value = tuple(float(v) for v in text.split(","))
             if len(value) == 1:  # one number: broadcast, as Params does with a number
-                return _check(name, rule_, value)[0]
+                value = value[0]
         elif rule_.kind == "methods":
             value = tuple(v.strip() for v in text.split(",") if v.strip())
         elif rule_.kind == "float":
@@ -459,9 +459,11 @@ def parse_text(name: str, text: str) -> Any:
             value = text.lower() in ("true", "1", "yes")
         else:
             value = text
+        checked = _check(name, rule_, value)
     except ValueError:
         raise ValueError(f"{name} must be {rule_.describe()}, got {text!r}") from None
-    return _check(name, rule_, value)
+    # one number stays a number: Params broadcasts it to every output channel
+    return checked[0] if rule_.kind == "floats" and not isinstance(value, tuple) else checked
 
 
 # ---------------------------------------------------------------------- validation
