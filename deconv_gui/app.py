@@ -244,8 +244,7 @@ def _open_view(window, view: str):
         return window, lambda: window.result.nullspace is not None
     if view == "seed":
         insight.open_seed_example()
-        seed_loaded = lambda: window.result.image.shape == (7, 7, 3)  # noqa: E731
-        return insight.dialogs["seed"], seed_loaded
+        return insight.dialogs["seed"], lambda: window.result.image.shape == (7, 7, 3)
     if view == "spectrum":
         dialog = insight.open_spectrum()
         dialog.compute_curve()  # the L-curve too: the picture shows both halves
