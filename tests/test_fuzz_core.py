@@ -287,3 +287,80 @@ def test_large_filters_match_the_loops_both_ways(problem, size, dtype, seed):
         y.astype(np.float64), weights.astype(np.float64), x.shape, **hyper
     )
     assert np.abs(back - reference).max() <= 64 * eps * scale * np.abs(y).max()
+
+
+ODD_VALUES = st.sampled_from(
+    [
+        0,
+        1,
+        2,
+        -1,
+        2**40,
+        10**21,
+        0.5,
+        -0.0,
+        1e300,
+        float("nan"),
+        float("inf"),
+        True,
+        None,
+        "2",
+        "abc",
+        (1, 2),
+        (0, 1),
+        (1, 2, 3),
+        [2, 2],
+        np.int64(3),
+        np.float32(1e-3),
+        1j,
+    ]
+)
+FIELDS = [
+    "bias",
+    "stride",
+    "padding",
+    "dilation",
+    "reg",
+    "rtol",
+    "max_iter",
+    "noise_sigma",
+    "noise_seed",
+    "methods",
+    "ssim",
+]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(field=st.sampled_from(FIELDS), value=ODD_VALUES, dtype=st.sampled_from(DTYPES))
+def test_params_accepts_a_value_or_names_the_field(field, value, dtype):
+    """Any value for any field: a Params that runs, or a ValueError naming that field."""
+    weights = np.ones((2, 2, 1, 2)).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            params = Params(weights, **{field: value})
+        except ValueError as exc:
+            text = str(exc)
+            assert field in text or "weights" in text, text
+            return
+        image = np.random.default_rng(0).random((9, 8, 1))
+        try:
+            result = run_pipeline(image, params)
+        except ValueError as exc:  # a valid Params that does not fit this image
+            assert _names_an_argument(exc) or field in str(exc), exc
+            return
+    assert np.isfinite(result.forward_output).all()
+
+
+def test_a_cancelled_solve_never_runs_the_dense_path():
+    import threading
+
+    from deconv_gui.core import SolveCancelled
+
+    cancel = threading.Event()
+    cancel.set()
+    y = conv2d(np.ones((7, 7, 3)), make_filter("seed_question"), stride=2)
+    with pytest.raises(SolveCancelled):
+        pinv_reconstruction(
+            y, make_filter("seed_question"), input_shape=(7, 7, 3), stride=2, cancel=cancel
+        )

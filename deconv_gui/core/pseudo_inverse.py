@@ -28,7 +28,9 @@ from .solvers import (
     NotConvergedWarning,
     ProgressCallback,
     PseudoInverseSolver,
+    SolveCancelled,
     SolverReport,
+    is_cancelled,
 )
 from .solvers.dense import dense_is_fast, dense_solve
 from .solvers.preconditioner import SymbolPreconditioner
@@ -274,6 +276,10 @@ def solve_pinv(
         and geom.n_unknowns <= DENSE_COLUMN_LIMIT
         and dense_is_fast(geom.n_equations, geom.n_unknowns)
     ):
+        # the dense solve cannot stop halfway: it is only chosen where it is fast, and a
+        # cancel that came before it is honoured
+        if is_cancelled(cancel):
+            raise SolveCancelled("pseudo-inverse cancelled")
         # the coarser of the filter's and the data's precision bounds what can be resolved
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
         image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
