@@ -18,7 +18,6 @@ from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
 from ..core import INSIGHT_METHODS, Params, Result
 from ..io import LoadedImage
-from ..view.readout import format_readout
 from .actions import export as export_actions
 from .actions import session as session_actions
 from .actions.image import ImageActions
@@ -86,10 +85,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state = AppState(settings if settings is not None else stored.make_settings(), self)
         self.settings = self.state.settings
         self.remember = restore
-        self._hover: tuple[str, int, int] | None = None
         #: methods added to the reconstruction options' choice (the Insight panels set these)
         self.extra_methods: tuple[str, ...] = ()
-        self._had_normalised = True  # the user had ticked the normalised panel himself
         self.controls_dock = ControlsDock(self)
         self.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.controls_dock)
         self.image_controls = self.controls_dock.image_controls
@@ -165,17 +162,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _insight_hooks(self) -> InsightHooks:
         def set_extra_methods(methods: tuple[str, ...]) -> None:
-            # the normalised panel is the options' checkbox: tick it (and untick it again
-            # on hide unless the user had ticked it), so the checkbox tells what is shown
-            options, normalised = self.recon_options, "normalized_transposed"
-            shown = options.methods()
-            if normalised in methods:
-                self._had_normalised = normalised in shown
-                if not self._had_normalised:
-                    options.set_values(methods=(*shown, normalised))
-            elif not self._had_normalised:
-                options.set_values(methods=tuple(m for m in shown if m != normalised))
-            self.extra_methods = tuple(m for m in methods if m != normalised)
+            self.extra_methods = tuple(methods)
             self.schedule_update()
 
         def load_seed_example() -> None:
@@ -185,6 +172,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         return InsightHooks(
             panels=self.panels,
+            recon_options=self.recon_options,
             show_arithmetic=self.geometry_editor.show_arithmetic,
             set_extra_methods=set_extra_methods,
             load_seed_example=load_seed_example,
@@ -199,7 +187,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.image_controls.sampleRequested.connect(self.load_sample)
         self.image_controls.openRequested.connect(self.images.open_dialog)
         self.image_controls.workSizeChanged.connect(lambda _size: self.images.reload())
-        self.panels.hovered.connect(self._on_hover)
+        self.panels.hovered.connect(
+            lambda panel, row, col: self.status_widgets.show_values_at(
+                self.result, panel, row, col, self.panels.forward_channel
+            )
+        )
         self.state.imageChanged.connect(self._on_image)
         self.feedback = ComputeFeedback(
             self.state,
@@ -305,8 +297,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_result_shown(self, result: Result) -> None:
         """Every panel shows ``result``: update the read-out and announce it."""
-        if self._hover is not None:
-            self._on_hover(*self._hover)
+        self.status_widgets.refresh_values(result, self.panels.forward_channel)
         self.resultShown.emit(result)
 
     # ------------------------------------------------------------------------------ images
@@ -351,16 +342,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.images.load_mime(event.mimeData(), "dropped image")
 
     # ------------------------------------------------------------------------------ view
-    def _on_hover(self, panel: str, row: int, col: int) -> None:
-        if row < 0 or self.result is None:
-            return
-        self._hover = (panel, row, col)
-        try:
-            text = format_readout(self.result, panel, row, col, self.panels.forward_channel)
-        except (IndexError, ValueError):
-            return
-        self.readout.setText(text)
-
     def show_message(self, text: str, error: bool = True) -> None:
         """Show a message in the bar above the panels and in the status bar."""
         self.state.notify(text, error)
@@ -382,14 +363,6 @@ class MainWindow(QtWidgets.QMainWindow):
         showing the error, when that fails or is cancelled.
         """
         return export_actions.make_export_dialog(self.state, self.panels, parent=self, run=run)
-
-    def _export_choices(self, choices) -> str | None:
-        """Export what the dialog chose; None on success, else the message to show."""
-        stored.set_export_choices(self.settings, choices.to_settings())
-        written = self.export_to(
-            choices.folder, panels=choices.panels, formats=choices.formats, figure=choices.figure
-        )
-        return None if written is not None else (self.last_message or "Nothing was exported.")
 
     def export_to(
         self,

@@ -17,6 +17,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from ...core import Result, exact_rank_feasible, rank_bounds, rank_info
 from ...core.pipeline import INSIGHT_METHODS
+from ..controls.recon_options import ReconOptions
 from ..panels.grid import PanelGrid
 from ..runner import JobRunner
 from ..state import AppState
@@ -33,6 +34,8 @@ class InsightHooks:
     ----------
     panels : PanelGrid
         The panels (click to inspect, overlays, the forward channel).
+    recon_options : ReconOptions
+        Its "normalised" checkbox is ticked while the lost-information panels show.
     show_arithmetic : callable
         Shows a line of shape arithmetic (with rank and nullity) under the geometry.
     set_extra_methods : callable
@@ -44,6 +47,7 @@ class InsightHooks:
     """
 
     panels: PanelGrid
+    recon_options: ReconOptions
     show_arithmetic: Callable[[str], None]
     set_extra_methods: Callable[[tuple[str, ...]], None]
     load_seed_example: Callable[[], None]
@@ -68,6 +72,7 @@ class Insight(QtCore.QObject):
         self.window = window
         self.state = state
         self.hooks = hooks
+        self._had_normalised = True  # the user had ticked the normalised panel himself
         self.dialogs: dict[str, QtWidgets.QWidget] = {}
         self.rank_text = ""
         self._image_seen: object = None  # the window's image when the last result was drawn
@@ -152,8 +157,17 @@ class Insight(QtCore.QObject):
         if self.panels_action.isChecked() != bool(visible):
             self.panels_action.setChecked(bool(visible))  # re-enters through toggled
             return
-        extra = ("normalized_transposed", *INSIGHT_METHODS) if visible else ()
-        self.hooks.set_extra_methods(extra)
+        # the normalised panel is the options' checkbox: tick it (and untick it again on
+        # hide unless the user had ticked it), so the checkbox tells what is shown
+        options, normalised = self.hooks.recon_options, "normalized_transposed"
+        shown = options.methods()
+        if visible:
+            self._had_normalised = normalised in shown
+            if not self._had_normalised:
+                options.set_values(methods=(*shown, normalised))
+        elif not self._had_normalised:
+            options.set_values(methods=tuple(m for m in shown if m != normalised))
+        self.hooks.set_extra_methods(INSIGHT_METHODS if visible else ())
 
     def _on_result(self, result: Result) -> None:
         loaded = self.state.image

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
+from ...core import Result
+from ...view.readout import format_readout
+
 __all__ = ["StatusWidgets"]
 
 
@@ -35,6 +38,7 @@ class StatusWidgets(QtCore.QObject):
         self.state_label = QtWidgets.QLabel("starting…")
         self.state_label.setToolTip("What the computation is doing")
         self._folder: Path | None = None
+        self._hover: tuple[str, int, int] | None = None
         self.open_folder_button = QtWidgets.QToolButton()
         self.open_folder_button.setText("Open export folder…")
         self.open_folder_button.setVisible(False)
@@ -42,6 +46,24 @@ class StatusWidgets(QtCore.QObject):
         bar.addWidget(self.readout, 1)
         bar.addPermanentWidget(self.open_folder_button)
         bar.addPermanentWidget(self.state_label)
+
+    def show_values_at(
+        self, result: Result | None, panel: str, row: int, col: int, channel: int = 0
+    ) -> None:
+        """The read-out of every panel at the pixel hovered in ``panel`` (row < 0: left)."""
+        if row < 0 or result is None:
+            return
+        self._hover = (panel, row, col)
+        try:
+            text = format_readout(result, panel, row, col, channel)
+        except (IndexError, ValueError):
+            return
+        self.readout.setText(text)
+
+    def refresh_values(self, result: Result, channel: int = 0) -> None:
+        """Read the last hovered pixel again in a new result."""
+        if self._hover is not None:
+            self.show_values_at(result, *self._hover, channel)
 
     def offer_open_folder(self, folder: Path) -> None:
         """Show the "Open folder" button for ``folder``."""
