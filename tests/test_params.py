@@ -53,6 +53,12 @@ def test_every_field_is_covered_by_these_tests():
     assert set(schema.defaults()) == names
 
 
+def test_the_old_import_paths_give_the_same_class():
+    from deconv_gui.core import pipeline
+
+    assert pipeline.Params is Params is schema.Params
+
+
 def test_defaults_are_the_windows():
     p = Params(W)
     assert (p.stride, p.padding, p.dilation) == ((2, 2), (1, 1), (1, 1))
