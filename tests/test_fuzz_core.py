@@ -364,3 +364,35 @@ def test_a_cancelled_solve_never_runs_the_dense_path():
         pinv_reconstruction(
             y, make_filter("seed_question"), input_shape=(7, 7, 3), stride=2, cancel=cancel
         )
+
+
+@FAST
+@given(
+    problem=problems(),
+    dtype=st.sampled_from(DTYPES),
+    with_bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_transposed_reconstructions_and_coverage_match_the_loops(problem, dtype, with_bias, seed):
+    from deconv_gui.core import coverage_map, normalized_transposed_reconstruction
+
+    shape, filt, s, p, d = problem
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(filt)
+    hyper = {"input_shape": shape, "stride": s, "padding": p, "dilation": d}
+    out_shape = conv2d_loop(np.zeros(shape), w, stride=s, padding=p, dilation=d).shape
+    y = _values(rng, out_shape, dtype, 2.0)
+    bias = rng.standard_normal(filt[3]) if with_bias else None
+    try:
+        adjoint = transposed_reconstruction(y, w, bias, **hyper)
+    except ValueError as exc:
+        assert _names_an_argument(exc), exc
+        return
+    centred = y.astype(np.float64) - (bias if with_bias else 0.0)
+    loop = conv2d_transpose_loop(centred, w, shape, stride=s, padding=p, dilation=d)
+    np.testing.assert_allclose(adjoint, loop, rtol=1e-5, atol=1e-5 * np.abs(loop).max() + 1e-12)
+    ones = conv2d_transpose_loop(np.ones(out_shape), w, shape, stride=s, padding=p, dilation=d)
+    np.testing.assert_allclose(coverage_map(w, **hyper), ones, rtol=1e-12, atol=1e-12)
+    normalized = normalized_transposed_reconstruction(y, w, bias, **hyper)
+    seen = np.abs(ones) > 1e-12 * np.abs(ones).max()
+    np.testing.assert_allclose(normalized[seen], loop[seen] / ones[seen], rtol=1e-4, atol=1e-6)

@@ -93,5 +93,5 @@ def check_memory(
         raise ValueError(
             f"image: a {shape} image with this filter needs about {need / 1024**3:,.1f} GiB "
             f"of memory, more than the budget of {budget / 1024**3:,.1f} GiB (half of this "
-            "machine's memory); use a smaller work size"
+            "machine's memory); use a smaller work size (--work-size N on the command line)"
         )
