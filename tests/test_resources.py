@@ -107,7 +107,8 @@ def test_desktop_entry_and_metainfo_agree():
     entry.optionxform = str  # keys are case-sensitive
     entry.read_string(resource("deconv-gui.desktop").read_text(encoding="utf-8"))
     desktop = entry["Desktop Entry"]
-    assert desktop["Type"] == "Application" and desktop["Exec"] == "deconv-gui"
+    assert desktop["Type"] == "Application" and desktop["Exec"] == "deconv-gui %f"
+    assert "image/png" in desktop["MimeType"].split(";")  # 'Open with' passes the file
     assert desktop["Icon"] == "deconv-gui" and desktop["Categories"].endswith(";")
     info = ET.fromstring(resource("deconv-gui.metainfo.xml").read_bytes())
     assert info.get("type") == "desktop-application"
