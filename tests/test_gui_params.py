@@ -20,7 +20,8 @@ from deconv_gui.gui.support.teardown import delete_now
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000
 #: Fields the window sets itself rather than through a form.
-NOT_IN_A_FORM = {"image_source", "ssim"}
+# photons: its widget (next to the noise σ) comes with the window's "with a prior" controls
+NOT_IN_A_FORM = {"image_source", "ssim", "photons"}
 
 
 @pytest.fixture

@@ -273,3 +273,31 @@ def test_dot_test_is_cached_per_weights_and_geometry(monkeypatch):
     run_pipeline(image, Params(weights, stride=1))  # new geometry: tested again
     run_pipeline(image[:10], Params(weights, stride=2))  # new image shape: tested again
     assert len(calls) == 4
+
+
+def test_photon_noise_is_poisson_counts_then_the_gaussian_noise():
+    x = np.random.default_rng(7).random((24, 20, 1))  # float64: counts stay exact
+    w = make_filter("gaussian", in_channels=1)
+    clean = conv2d(x, w, stride=2, padding=1)
+    params = Params(w, stride=2, photons=50.0, noise_seed=5, methods=("transposed",))
+    y = run_pipeline(x, params).forward_output
+    rng = np.random.default_rng(5)
+    expected = rng.poisson(np.maximum(clean, 0) * 50.0) / 50.0
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-12)
+    assert not np.allclose(y, clean)
+    # Gaussian noise on top comes from the same generator, after the Poisson draws
+    both = run_pipeline(x, params.replace(noise_sigma=0.01)).forward_output
+    np.testing.assert_allclose(both, expected + 0.01 * rng.standard_normal(y.shape), atol=1e-12)
+    # without photons the Gaussian noise is what it always was
+    gaussian = run_pipeline(x, params.replace(photons=0.0, noise_sigma=0.01)).forward_output
+    draw = np.random.default_rng(5).standard_normal(y.shape)
+    np.testing.assert_allclose(gaussian, clean + 0.01 * draw, atol=1e-12)
+
+
+def test_photon_noise_disables_the_exact_measurement_shortcut():
+    image = _image((14, 12, 3))
+    params = _insight_params(photons=30.0, methods=("pinv", "nullspace"))
+    result = run_pipeline(image, params)
+    split = split_components(image, params.weights.astype(np.float32), stride=2, padding=1)
+    np.testing.assert_array_equal(result.recoverable, split.recoverable)
+    assert not result.metrics.split.reused_pinv

@@ -34,6 +34,11 @@ CASES = {
             noise_seed=3,
         ),
     ),
+    # photon (Poisson) noise, then Gaussian noise from the same generator
+    "photons": (
+        np.random.default_rng(2).random((9, 10, 1)),
+        Params(make_filter("gaussian", in_channels=1), stride=2, photons=40.0, noise_sigma=0.01),
+    ),
 }
 
 

@@ -92,7 +92,7 @@ def nullspace(s: Stage) -> None:
     pseudo-inverse panel already is the recoverable part, so it is reused.
     """
     p, pinv = s.params, s.outputs.get("pinv")
-    reuse = pinv is not None and p.noise_sigma == 0 and p.reg == 0
+    reuse = pinv is not None and p.noise_sigma == 0 and p.photons == 0 and p.reg == 0
     if reuse and pinv is not None:
         split = split_from_recoverable(s.x, pinv, s.outputs["solver"])
     else:

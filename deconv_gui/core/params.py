@@ -155,8 +155,12 @@ class Params:
     noise_sigma : float
         Standard deviation of Gaussian noise added to the forward output, in image
         units, to simulate a noisy measurement (0 = exact).
+    photons : float
+        Photon count of a pixel of intensity 1, to simulate photon (Poisson) noise:
+        ``y`` becomes ``Poisson(photons · max(y, 0)) / photons`` before any Gaussian
+        noise (0 = no Poisson noise; more photons, less noise).
     noise_seed : int
-        Seed of that noise, so that a result is reproducible.
+        Seed of that noise (both kinds), so that a result is reproducible.
     image_source : str
         Where the image came from (a sample name or a file path): for the record only.
     ssim : bool
@@ -265,6 +269,18 @@ class Params:
             cli="--noise",
             group="solver",
             metavar="SIGMA",
+        ),
+    )
+    photons: float = _field(
+        0.0,
+        Rule(
+            "float",
+            minimum=0.0,
+            maximum=1e12,
+            help="photons counted at intensity 1: Poisson noise on y (0: none)",
+            cli="--photons",
+            group="solver",
+            metavar="N",
         ),
     )
     noise_seed: int = _field(

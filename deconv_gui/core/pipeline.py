@@ -57,7 +57,7 @@ class Result:
     image : numpy.ndarray
         The input image ``x`` as used, ``(H, W, C_in)``.
     forward_output : numpy.ndarray
-        ``y = A x + b`` (plus the simulated noise when ``noise_sigma > 0``),
+        ``y = A x + b`` (plus the simulated noise: ``photons``, ``noise_sigma``),
         ``(H_out, W_out, C_out)``.
     transposed, normalized_transposed, pinv : numpy.ndarray or None
         ``Aᵀ(y − b)``, ``Aᵀ(y − b) ⊘ Aᵀ1`` and ``A⁺(y − b)`` (Tikhonov when
@@ -187,8 +187,12 @@ def run_pipeline(
     start = time.perf_counter()
     y = op.apply(x)
     y += np.asarray(params.bias, dtype=y.dtype)
+    rng = np.random.default_rng(params.noise_seed)
+    if params.photons > 0:
+        # photon counting: counts of the non-negative intensity, back in image units
+        counts = rng.poisson(np.maximum(y, 0).astype(np.float64) * params.photons)
+        y = (counts / params.photons).astype(y.dtype)
     if params.noise_sigma > 0:
-        rng = np.random.default_rng(params.noise_seed)
         y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
     timings["forward"] = time.perf_counter() - start
 

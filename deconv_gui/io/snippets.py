@@ -79,24 +79,31 @@ def _common_top(params: Params, image_path: str, save_path: str | None) -> list[
 
 
 def _noise_lines(params: Params, target: str, to_tensor: bool) -> list[str]:
-    if params.noise_sigma <= 0:
+    """The pipeline's simulated noise: Poisson (``photons``), then Gaussian (``noise_sigma``)."""
+    if params.noise_sigma <= 0 and params.photons <= 0:
         return []
-    draw = (
-        f"np.random.default_rng({params.noise_seed}).standard_normal({target}_shape)"
-        if to_tensor
-        else f"np.random.default_rng({params.noise_seed}).standard_normal({target}.shape)"
-    )
+    lines = [f"rng = np.random.default_rng({params.noise_seed})  # simulated measurement noise"]
+    values = target
     if to_tensor:
-        return [
-            "# simulated measurement noise, drawn in (H_out, W_out, C_out) order like the app",
-            f"{target}_shape = ({target}.shape[2], {target}.shape[3], {target}.shape[1])",
-            f"noise = ({params.noise_sigma!r} * {draw}).astype(x_hwc.dtype)",
-            f"{target} = {target} + torch.from_numpy(noise).permute(2, 0, 1)[None]",
+        values = f"{target}_hwc"
+        lines.append(f"{values} = {target}[0].permute(1, 2, 0).numpy()  # drawn in the app's order")
+    if params.photons > 0:
+        n = repr(params.photons)
+        lines += [
+            "# photon counting: Poisson counts of the non-negative intensity, in image units",
+            f"counts = rng.poisson(np.maximum({values}, 0).astype(np.float64) * {n})",
+            f"{values} = (counts / {n}).astype({values}.dtype)",
         ]
-    return [
-        "# simulated measurement noise",
-        f"{target} = {target} + ({params.noise_sigma!r} * {draw}).astype({target}.dtype)",
-    ]
+    if params.noise_sigma > 0:
+        draw = f"rng.standard_normal({values}.shape)"
+        lines.append(
+            f"{values} = {values} + ({params.noise_sigma!r} * {draw}).astype({values}.dtype)"
+        )
+    if to_tensor:
+        lines.append(
+            f"{target} = torch.from_numpy(np.ascontiguousarray({values})).permute(2, 0, 1)[None]"
+        )
+    return lines
 
 
 _NUMPY_FUNCTIONS = '''

@@ -36,6 +36,7 @@ __all__ = [
     "check_count",
     "check_number",
     "deliver",
+    "dot",
     "operator_norm_bound",
     "prepare",
 ]
@@ -80,6 +81,16 @@ class PriorResult(NamedTuple):
 
     image: np.ndarray
     report: PriorReport
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``⟨a, b⟩`` of two arrays of the same shape, summed without BLAS.
+
+    OpenBLAS' threaded ``ddot`` (what ``np.vdot`` calls for float64) stalls when the
+    cores are busy: a whole TV solve ran 7× slower in float64 than in float32 on a loaded
+    machine, for its dot products alone. ``einsum`` does not.
+    """
+    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
 
 
 def check_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
@@ -192,8 +203,8 @@ class PriorSolver(IterativeSolver):
 
     def record_change(self, new: np.ndarray, diff: np.ndarray) -> None:
         """Append ``‖diff‖ / ‖new‖`` (``diff = new − old``); converged when ``<= tol``."""
-        top = float(np.sqrt(np.vdot(diff, diff)))
-        bottom = float(np.sqrt(np.vdot(new, new)))
+        top = float(np.sqrt(dot(diff, diff)))
+        bottom = float(np.sqrt(dot(new, new)))
         change = top / bottom if bottom > 0 else (0.0 if top == 0 else 1.0)
         self.history.append(change)
         self.iiter += 1

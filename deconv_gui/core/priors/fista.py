@@ -13,7 +13,7 @@ import numpy as np
 
 from ..operator import ConvOperator
 from ..solvers import CancelCheck, ProgressCallback
-from .base import PriorSolver, operator_norm_bound
+from .base import PriorSolver, dot, operator_norm_bound
 
 __all__ = ["FistaSolver", "initial_image"]
 
@@ -35,8 +35,8 @@ def initial_image(op: ConvOperator, y: np.ndarray) -> np.ndarray:
         np.divide(back, cover, out=out, where=cover > 1e-6 * top)
         return out
     image = op.matvec(back.ravel())
-    denominator = float(np.vdot(image, image))
-    alpha = float(np.vdot(back, back)) / denominator if denominator > 0 else 0.0
+    denominator = float(dot(image, image))
+    alpha = float(dot(back, back)) / denominator if denominator > 0 else 0.0
     return back * op.dtype.type(alpha)
 
 
@@ -99,12 +99,12 @@ class FistaSolver(PriorSolver):
         x_new = self.prox(self.v, self.x_new)
         np.subtract(x_new, self.x, out=self.diff)
         np.subtract(self.z, x_new, out=self.z)
-        if float(np.vdot(self.z, self.diff)) > 0:  # momentum points uphill: restart
+        if float(dot(self.z, self.diff)) > 0:  # momentum points uphill: restart
             self.t = 1.0
         t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * self.t * self.t))
         np.multiply(self.diff, (self.t - 1.0) / t_new, out=self.z)
         self.z += x_new
         self.t = t_new
         self.x, self.x_new = x_new, self.x
-        self.last_step = float(np.sqrt(np.vdot(self.diff, self.diff)))
+        self.last_step = float(np.sqrt(dot(self.diff, self.diff)))
         self.record_change(self.x, self.diff)

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .base import dot
+
 __all__ = ["DUAL_STEP", "MAX_INNER", "MIN_INNER", "TVProx"]
 
 #: Inner steps per call: at least MIN_INNER, at most MAX_INNER.
@@ -74,7 +76,7 @@ class TVProx:
         self.r = np.zeros_like(self.q)
         self.norm = np.empty(shape, dtype=dtype)
         self.div = np.empty(shape, dtype=dtype)
-        self.last = np.empty(shape, dtype=dtype)
+        self.last = np.zeros(shape, dtype=dtype)
         self.inner = 0
         n_bands = _N_BANDS if int(np.prod(shape)) >= _THREAD_MIN_SIZE and shape[0] >= 8 else 1
         edges = np.linspace(0, shape[0], n_bands + 1).astype(int)
@@ -118,7 +120,7 @@ class TVProx:
             np.maximum(out[a:b], 0, out=out[a:b])
         moved = self.last[a:b]
         moved -= out[a:b]
-        return float(np.vdot(moved, moved))
+        return dot(moved, moved)
 
     def __call__(self, v: np.ndarray, out: np.ndarray, target: float) -> np.ndarray:
         """The prox at ``v`` into ``out``: FGP steps until one moves ``x`` by ``<= target``."""
