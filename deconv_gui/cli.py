@@ -408,9 +408,16 @@ def _make_folders(folder: Path) -> list[Path]:
     return missing
 
 
+#: ``run`` warns (on stderr, through tqdm) before a problem estimated above this size.
+LARGE_RUN_BYTES = 1024**3
+
+
 def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[str, Any], str]:
     """Compute and export one image: its JSON record and its summary line."""
+    from tqdm import tqdm
+
     from .core import complete_metrics, run_pipeline
+    from .core.limits import estimate_pipeline_bytes
     from .io import export_result, result_metrics
     from .io.export import EXPORT_FORMATS as FORMATS
     from .io.export import SIDECAR_NAME, ExistingFilesError
@@ -423,6 +430,14 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
         existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
         if existing:
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
+    need = estimate_pipeline_bytes(params.geometry(loaded.pixels.shape), params.methods)
+    if need > LARGE_RUN_BYTES:  # allowed (run_pipeline refuses beyond its budget): say so now
+        tqdm.write(
+            f"{PROG}: warning: {spec}: {'×'.join(map(str, loaded.pixels.shape))} image: this "
+            f"run needs about {need / 1024**3:.1f} GiB of memory (--work-size N makes it "
+            "smaller)",
+            file=sys.stderr,
+        )
     # SSIM once, here: the export's sidecar and the JSON record then share the numbers
     result = complete_metrics(run_pipeline(loaded.pixels, params))
     created = _make_folders(folder)

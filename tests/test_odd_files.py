@@ -295,3 +295,13 @@ def test_convert_image_keeps_values_or_names_the_problem(dtype, shape, image_typ
         kept /= np.iinfo(dtype).max
         assert "[0, 1]" in note
     np.testing.assert_allclose(pixels, kept, rtol=1e-6)
+
+
+def test_run_warns_with_the_memory_a_large_problem_needs(tmp_path, capsys, monkeypatch):
+    from deconv_gui import cli
+
+    monkeypatch.setattr(cli, "LARGE_RUN_BYTES", 1000)
+    code = main(["run", "--image", "seed_toy", "--filter", "box", "--out", str(tmp_path / "o")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "warning: seed_toy: 7×7×3 image: this run needs about" in err and "GiB" in err
