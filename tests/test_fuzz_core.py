@@ -8,6 +8,7 @@ small (``max_examples``) so that the whole file runs in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import warnings
@@ -315,19 +316,8 @@ ODD_VALUES = st.sampled_from(
         1j,
     ]
 )
-FIELDS = [
-    "bias",
-    "stride",
-    "padding",
-    "dilation",
-    "reg",
-    "rtol",
-    "max_iter",
-    "noise_sigma",
-    "noise_seed",
-    "methods",
-    "ssim",
-]
+#: Every Params field but the filter and the image's name, read from the dataclass.
+FIELDS = [f.name for f in dataclasses.fields(Params) if f.name not in ("weights", "image_source")]
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
