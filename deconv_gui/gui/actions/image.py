@@ -84,6 +84,12 @@ class ImageActions(QtCore.QObject):
         self._state.set_image(loaded, ImageOrigin("file", str(path)))
         return True
 
+    def use(self, loaded: LoadedImage, origin: ImageOrigin) -> None:
+        """Make an image loaded elsewhere (a session, checked first) the input."""
+        if origin.kind == "file":
+            stored.add_recent(self._state.settings, str(Path(str(origin.value)).resolve()))
+        self._state.set_image(loaded, origin)
+
     def load_array(self, raw: np.ndarray, source: str) -> bool:
         """Use in-memory pixels (clipboard, drop); converted like a file."""
         try:

@@ -18,13 +18,14 @@ from typing import Any
 from PyQt5 import QtWidgets
 
 from ...core import Params
+from ...io import LoadedImage, load_image, load_sample
 from ...io.session import SESSION_SUFFIX, Session, load_session, save_session
 from ..controls.filter_editor import CUSTOM, FilterEditor
 from ..controls.geometry import GeometryEditor
 from ..controls.image import ImageControls
 from ..controls.recon_options import ReconOptions
 from ..panels.grid import PanelGrid
-from ..state import AppState
+from ..state import AppState, ImageOrigin
 from ..support import settings as stored
 from .export import display_options
 from .image import ImageActions
@@ -92,6 +93,7 @@ def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
         "image_note": "" if loaded is None else loaded.note,
         "filter_preset": form.filter_editor.preset(),
         "filter_seed": int(form.filter_editor.seed()),
+        "same_in_all": form.filter_editor.same_in_all_channels(),
         "display": display_options(form.panels),
     }
     try:
@@ -143,59 +145,75 @@ def _apply_display(form: SessionForm, display: Any) -> None:
         )
 
 
-def _restore_image(form: SessionForm, session: Session) -> str | None:
-    """Load the session's image; returns why it could not be (None when it was)."""
+def _read_image(session: Session) -> tuple[LoadedImage | None, str | None]:
+    """The session's image, loaded but not shown: ``(image, None)`` or ``(None, why not)``.
+
+    Raises
+    ------
+    ValueError
+        When the image exists but cannot be loaded (the session is then refused).
+    """
     if not session.is_sample and session.image_missing:
         if session.extra.get("image_kind") == "array":
-            return (
+            return None, (
                 f"its image ({session.image_source or 'pasted'}) was pasted or dropped and "
                 "is not stored in session files"
             )
-        return session.image_problem() or f"its image file is missing: {session.image_source}"
-    controls = form.image_controls
-    previous_size = controls.work_size()
-    controls.set_work_size(session.work_size)
+        return None, session.image_problem() or f"its image file is missing: {session.image_source}"
     if session.is_sample:
-        ok = form.images.load_sample(session.image_source)
-    else:
-        ok = form.images.load_path(session.image_path)
-    if not ok:
-        controls.set_work_size(previous_size)
-        return f"its image could not be loaded ({form.state.last_message})"
-    return None
+        return load_sample(session.image_source, session.work_size), None
+    return load_image(session.image_path, session.work_size), None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
 
 
 def open_session_from(form: SessionForm, path: str | Path) -> bool:
-    """Restore a session file; True when everything, image included, was restored.
+    """Restore a session file, all or nothing; True when everything was restored.
 
-    A file that cannot be read (missing, corrupt, not a session, newer schema) shows a
-    message and changes nothing. When the image cannot be restored the message says
-    why, and the filter, geometry and options are applied to the current image (the
-    filter is adapted to its channels when they differ).
+    Everything that can refuse the session is checked before anything changes: the
+    file is read, its image loaded and its settings shown in the widgets (put back as
+    they were when one of them refuses a value). Any error then (not only ValueError:
+    deeply nested JSON, a path too long for the system, a number too large) leaves the
+    window as it was and says why. Only a *missing* image is not a refusal: the
+    filter, geometry and options are applied to the current image, with a message.
     """
     state = form.state
+    name = Path(str(path)).name[:80]
     try:
         session = load_session(path)
-    except ValueError as exc:
-        state.notify(f"Could not open the session (nothing changed): {exc}")
+        loaded, image_problem = _read_image(session)
+    except Exception as exc:  # the window must survive any file
+        state.notify(f"Could not open the session {name} (nothing changed): {_one_line(exc)}")
         return False
     try:
         before: Params | None = form.read_params()
-    except ValueError:
+    except ValueError:  # the current settings are invalid: nothing valid to go back to
         before = None
     before_preset = form.filter_editor.preset()
-    image_problem = _restore_image(form, session)
-    changed_note = None
-    if image_problem is None and not session.is_sample:
-        changed_note = session.image_problem()  # the file changed since the session was saved
+    before_same = form.filter_editor.same_in_all_channels()
     preset = session.extra.get("filter_preset", CUSTOM)
+    same = session.extra.get("same_in_all")
     try:
+        if isinstance(same, bool):  # before the weights: ticking it copies channel 1
+            form.filter_editor.set_same_in_all_channels(same)
         apply_params(form, session.params, preset if isinstance(preset, str) else CUSTOM)
-    except ValueError as exc:
+    except Exception as exc:
+        form.filter_editor.set_same_in_all_channels(before_same)
         if before is not None:
             apply_params(form, before, before_preset)
-        state.notify(f"Could not apply the session {Path(path).name}: {exc}")
+        state.notify(f"Could not open the session {name} (nothing changed): {_one_line(exc)}")
         return False
+    changed_note = None
+    if loaded is not None:
+        form.image_controls.set_work_size(session.work_size)
+        kind = "sample" if session.is_sample else "file"
+        value = session.image_source if session.is_sample else str(session.image_path)
+        form.images.use(loaded, ImageOrigin(kind, value))
+        if not session.is_sample:
+            changed_note = session.image_problem()  # the file changed since it was saved
     adapted = ""
     if state.image is not None:
         channels = state.image.pixels.shape[2]
@@ -208,7 +226,6 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
     _apply_display(form, session.extra.get("display"))
     stored.set_folder_for(state.settings, "session", str(Path(path).resolve().parent))
     form.compute_now()
-    name = Path(path).name
     if image_problem is not None:
         state.notify(
             f"Session {name}: {image_problem}. The filter, geometry and options were "
