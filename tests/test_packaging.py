@@ -75,7 +75,7 @@ _SEED_QUESTION = (
 )
 
 # Run in the installed copy, with the source tree out of sight: the package, its resources,
-# the presets and the question's example must all come from the install.
+# the presets, the question's example and the icon must all come from the install.
 _INSTALLED_CHECK = """
 import sys
 from pathlib import Path
@@ -91,6 +91,10 @@ assert Path(str(resources_root())).resolve() == site / "deconv_gui" / "resources
 assert files("deconv_gui.resources").joinpath("presets.json").is_file()
 assert make_filter("sobel_x")[1, 0, 0, 0] == -2 / 3
 assert load_sample("seed_toy").pixels.shape == (7, 7, 3)
+from PyQt5 import QtWidgets
+from deconv_gui.gui.support.style import app_icon
+app = QtWidgets.QApplication([])
+assert len(app_icon().availableSizes()) == 6  # every PNG of the installed icon
 print(" ".join(PRESETS))
 """
 
@@ -135,7 +139,7 @@ def test_the_wheel_carries_resources_and_an_installed_copy_finds_them(tmp_path):
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {**os.environ, "PYTHONPATH": str(site), "QT_QPA_PLATFORM": "offscreen"}
     check = subprocess.run(
         [sys.executable, "-c", _INSTALLED_CHECK, str(site)],
         capture_output=True,
