@@ -176,3 +176,17 @@ def test_seed_example_loads_the_question_and_shows_the_matrices(qtbot, window):
     np.testing.assert_allclose(view.matrices["A"] @ view.matrices["Apinv"], np.eye(9), atol=1e-10)
     assert "138 dimensions are lost" in view.text.text()
     assert "rank 9, nullity 138 (exact)" in window.geometry_editor.arithmetic_text()
+
+
+@pytest.mark.parametrize("ticked", [True, False])
+def test_restored_insight_panels_keep_the_normalised_choice_when_hidden(qtbot, window, ticked):
+    from deconv_gui.core import INSIGHT_METHODS
+
+    chosen = ("transposed", "normalized_transposed", "pinv") if ticked else ("transposed", "pinv")
+    window.apply_params(window.current_params().replace(methods=(*chosen, *INSIGHT_METHODS)))
+    assert window.insight.panels_action.isChecked()
+    assert window.recon_options.methods() == chosen  # exactly what was saved
+    window.insight.set_panels_visible(False)
+    # a normalised panel the user had ticked stays; one the Insight panels ticked goes
+    assert ("normalized_transposed" in window.recon_options.methods()) is ticked
+    _idle(qtbot, window)

@@ -266,7 +266,7 @@ class MainWindow(QtWidgets.QMainWindow):
         insight = [m for m in params.methods if m in INSIGHT_METHODS]
         values["methods"] = tuple(m for m in params.methods if m not in INSIGHT_METHODS)
         self.insight.set_panels_visible(bool(insight))
-        self._had_normalised = "normalized_transposed" in values["methods"]
+        self.insight.user_ticked_normalised = "normalized_transposed" in values["methods"]
         for form in self.forms:
             mine = {name: values[name] for name in form.FIELDS}
             if form is self.filter_editor:

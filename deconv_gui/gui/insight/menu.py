@@ -72,7 +72,8 @@ class Insight(QtCore.QObject):
         self.window = window
         self.state = state
         self.hooks = hooks
-        self._had_normalised = True  # the user had ticked the normalised panel himself
+        #: the user ticked the normalised panel himself (hiding the Insight panels keeps it)
+        self.user_ticked_normalised = True
         self.dialogs: dict[str, QtWidgets.QWidget] = {}
         self.rank_text = ""
         self._image_seen: object = None  # the window's image when the last result was drawn
@@ -162,10 +163,10 @@ class Insight(QtCore.QObject):
         options, normalised = self.hooks.recon_options, "normalized_transposed"
         shown = options.methods()
         if visible:
-            self._had_normalised = normalised in shown
-            if not self._had_normalised:
+            self.user_ticked_normalised = normalised in shown
+            if not self.user_ticked_normalised:
                 options.set_values(methods=(*shown, normalised))
-        elif not self._had_normalised:
+        elif not self.user_ticked_normalised:
             options.set_values(methods=tuple(m for m in shown if m != normalised))
         self.hooks.set_extra_methods(INSIGHT_METHODS if visible else ())
 
