@@ -127,3 +127,12 @@ def test_a_session_with_the_insight_panels_reopens_exactly(qtbot, window, tmp_pa
     red = editor.weights()[0, 0, 1, 0]
     editor.set_weight(0, 0, 0, 0.75)  # R[0, 0] only: G and B keep theirs
     assert editor.weights()[0, 0, 1, 0] == red and editor.weights()[0, 0, 0, 0] == 0.75
+
+
+def test_a_field_without_a_widget_survives_a_session(qtbot, window, tmp_path):
+    params = Params(make_filter("box", in_channels=3), photons=1000.0, noise_seed=7)
+    path = save_session(tmp_path / "photons.deconv.json", params, image_source="astronaut")
+    assert window.open_session(path), window.last_message
+    _idle(qtbot, window)
+    assert window.current_params().photons == 1000.0
+    assert window.result.params.photons == 1000.0

@@ -87,6 +87,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.remember = restore
         #: methods added to the reconstruction options' choice (the Insight panels set these)
         self.extra_methods: tuple[str, ...] = ()
+        #: Params fields without a widget, as the last apply_params gave them
+        self._carried: dict[str, object] = {}
         self.controls_dock = ControlsDock(self)
         self.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.controls_dock)
         self.image_controls = self.controls_dock.image_controls
@@ -250,7 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
             values.update(form.values())
         values["methods"] = (*values.get("methods", ()), *self.extra_methods)
         source = "" if self.loaded is None else self.loaded.source
-        return Params(**values, image_source=source)
+        return Params(**{**self._carried, **values}, image_source=source)
 
     def apply_params(self, params: Params, preset: str = CUSTOM) -> None:
         """Show ``params`` in the forms (``preset``: the filter preset's name to show).
@@ -267,6 +269,13 @@ class MainWindow(QtWidgets.QMainWindow):
         values["methods"] = tuple(m for m in params.methods if m not in INSIGHT_METHODS)
         self.insight.set_panels_visible(bool(insight))
         self.insight.user_ticked_normalised = "normalized_transposed" in values["methods"]
+        # fields no widget edits (yet) are kept as given, never reset to their defaults
+        shown = {name for form in self.forms for name in form.FIELDS}
+        self._carried = {
+            name: value
+            for name, value in values.items()
+            if name not in shown and name not in ("methods", "image_source")
+        }
         for form in self.forms:
             mine = {name: values[name] for name in form.FIELDS}
             if form is self.filter_editor:
