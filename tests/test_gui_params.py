@@ -20,8 +20,9 @@ from deconv_gui.gui.support.teardown import delete_now
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000
 #: Fields the window sets itself rather than through a form.
-# photons: its widget (next to the noise σ) comes with the window's "with a prior" controls
-NOT_IN_A_FORM = {"image_source", "ssim", "photons"}
+# photons, prior_lam, prior_iter: their widgets (next to the noise σ; a λ slider with
+# "auto" and an iteration box) come with the window's "with a prior" controls
+NOT_IN_A_FORM = {"image_source", "ssim", "photons", "prior_lam", "prior_iter"}
 
 
 @pytest.fixture

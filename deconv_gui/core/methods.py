@@ -18,6 +18,7 @@ import numpy as np
 from .analysis.lost import split_components, split_from_recoverable
 from .operator import ConvOperator
 from .params import Params
+from .priors import nonneg_reconstruction, richardson_lucy, tv_reconstruction
 from .reconstruct import (
     coverage_map,
     normalized_transposed_reconstruction,
@@ -31,10 +32,13 @@ __all__ = [
     "COMPUTE",
     "Stage",
     "coverage",
+    "nonneg",
     "normalized_transposed",
     "nullspace",
     "pinv",
+    "rl",
     "transposed",
+    "tv",
 ]
 
 
@@ -80,6 +84,55 @@ def pinv(s: Stage) -> None:
     s.outputs["pinv"], s.outputs["solver"] = solved.image, solved.report
 
 
+def tv(s: Stage) -> None:
+    """``argmin ½‖Ax − (y − b)‖² + λ TV(x)`` with ``λ = prior_lam``."""
+    p = s.params
+    s.outputs["tv"] = tv_reconstruction(
+        s.y,
+        s.op,
+        p.bias,
+        lam=p.prior_lam,
+        max_iter=p.prior_iter,
+        progress=s.progress,
+        cancel=s.cancel,
+        return_report=True,
+    ).image
+
+
+def nonneg(s: Stage) -> None:
+    """``argmin ‖Ax − (y − b)‖² + reg‖x‖²`` subject to ``x ≥ 0``."""
+    p = s.params
+    s.outputs["nonneg"] = nonneg_reconstruction(
+        s.y,
+        s.op,
+        p.bias,
+        reg=p.reg,
+        max_iter=p.prior_iter,
+        progress=s.progress,
+        cancel=s.cancel,
+        return_report=True,
+    ).image
+
+
+def rl(s: Stage) -> None:
+    """``prior_iter`` Richardson–Lucy iterations on ``max(y − b, 0)``.
+
+    Simulated noise makes some of ``y − b`` negative, which the Poisson model cannot
+    hold: those values are clipped to 0 (a negative filter is still refused, with a
+    ``ValueError`` naming ``weights``).
+    """
+    p = s.params
+    centred = np.maximum(s.y - np.asarray(p.bias, dtype=s.y.dtype), 0)
+    s.outputs["richardson_lucy"] = richardson_lucy(
+        centred,
+        s.op,
+        n_iter=p.prior_iter,
+        progress=s.progress,
+        cancel=s.cancel,
+        return_report=True,
+    ).image
+
+
 def coverage(s: Stage) -> None:
     """``Aᵀ1``."""
     s.outputs["coverage"] = coverage_map(s.op)
@@ -119,6 +172,9 @@ COMPUTE: dict[str, Callable[[Stage], None]] = {
     "transposed": transposed,
     "normalized_transposed": normalized_transposed,
     "pinv": pinv,
+    "tv": tv,
+    "nonneg": nonneg,
+    "richardson_lucy": rl,
     "coverage": coverage,
     "nullspace": nullspace,
 }

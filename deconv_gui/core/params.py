@@ -152,6 +152,11 @@ class Params:
         Relative tolerance of the iterative pseudo-inverse solve.
     max_iter : int or None
         Iteration limit of the solve (None: the solver's default, 300).
+    prior_lam : float
+        The weight λ of the total-variation prior (method ``"tv"``), > 0.
+    prior_iter : int
+        Iteration limit of the ``"tv"`` and ``"nonneg"`` solves, and the number of
+        Richardson–Lucy iterations (fewer regularise more).
     noise_sigma : float
         Standard deviation of Gaussian noise added to the forward output, in image
         units, to simulate a noisy measurement (0 = exact).
@@ -257,6 +262,31 @@ class Params:
             cli="--max-iter",
             group="solver",
             metavar="N|none",
+        ),
+    )
+    prior_lam: float = _field(
+        1e-3,
+        Rule(
+            "float",
+            minimum=0.0,
+            maximum=1e6,
+            positive=True,
+            help="λ of the TV prior (method tv)",
+            cli="--prior-lam",
+            group="solver",
+            metavar="LAMBDA",
+        ),
+    )
+    prior_iter: int = _field(
+        100,
+        Rule(
+            "int",
+            minimum=1,
+            maximum=100_000,
+            help="iteration limit of the priors (tv, nonneg; richardson_lucy runs exactly this)",
+            cli="--prior-iter",
+            group="solver",
+            metavar="N",
         ),
     )
     noise_sigma: float = _field(

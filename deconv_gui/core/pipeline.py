@@ -62,6 +62,10 @@ class Result:
     transposed, normalized_transposed, pinv : numpy.ndarray or None
         ``Aᵀ(y − b)``, ``Aᵀ(y − b) ⊘ Aᵀ1`` and ``A⁺(y − b)`` (Tikhonov when
         ``params.reg > 0``), each ``(H, W, C_in)``; None when not requested.
+    tv, nonneg, richardson_lucy : numpy.ndarray or None
+        The reconstructions with a prior (``Params.prior_lam``, ``Params.prior_iter``):
+        total variation, non-negative least squares and Richardson–Lucy, each
+        ``(H, W, C_in)``; None when not requested.
     solver : SolverReport or None
         The pseudo-inverse solve's report (iterations, relative residual, converged).
     timings : Mapping[str, float]
@@ -83,6 +87,9 @@ class Result:
     transposed: np.ndarray | None = None
     normalized_transposed: np.ndarray | None = None
     pinv: np.ndarray | None = None
+    tv: np.ndarray | None = None
+    nonneg: np.ndarray | None = None
+    richardson_lucy: np.ndarray | None = None
     solver: SolverReport | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
     coverage: np.ndarray | None = None

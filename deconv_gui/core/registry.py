@@ -12,7 +12,7 @@ Examples
 --------
 >>> from deconv_gui.core.registry import panel, METHODS
 >>> METHODS
-('transposed', 'normalized_transposed', 'pinv')
+('transposed', 'normalized_transposed', 'pinv', 'tv', 'nonneg', 'richardson_lucy')
 >>> panel("forward").export_name
 'forward_output'
 """
@@ -185,6 +185,41 @@ PANELS: tuple[PanelSpec, ...] = (
         scored=True,
     ),
     PanelSpec(
+        "tv",
+        "TV prior  argmin ½‖Ax − (y − b)‖² + λ TV(x)",
+        "argmin ½‖Ax − (y − b)‖² + λ TV(x)",
+        "total variation: fits y while preferring flat regions with sharp edges; "
+        "it fills the null space that A⁺ leaves at 0",
+        "TV",
+        "tv",
+        "tv",
+        "reconstruction",
+        scored=True,
+    ),
+    PanelSpec(
+        "nonneg",
+        "Non-negative  argmin ‖Ax − (y − b)‖² + λ‖x‖², x ≥ 0",
+        "argmin ‖Ax − (y − b)‖² + λ‖x‖², x ≥ 0",
+        "least squares (Tikhonov with λ = reg) over images with no negative pixel",
+        "x≥0",
+        "nonneg",
+        "nonneg",
+        "reconstruction",
+        scored=True,
+    ),
+    PanelSpec(
+        "richardson_lucy",
+        "Richardson–Lucy  x ← x ⊙ Aᵀ((y − b) ⊘ Ax) ⊘ Aᵀ1",
+        "x ← x ⊙ Aᵀ((y − b) ⊘ Ax) ⊘ Aᵀ1",
+        "the multiplicative EM iteration for non-negative filters and data (Poisson "
+        "likelihood); fewer iterations regularise more",
+        "RL",
+        "richardson_lucy",
+        "richardson_lucy",
+        "reconstruction",
+        scored=True,
+    ),
+    PanelSpec(
         "coverage",
         "Coverage  Aᵀ1",
         "Aᵀ1",
@@ -241,6 +276,29 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "pseudo-inverse A⁺",
         "A⁺(y − b): the minimum-norm image that reproduces y exactly (iterative solve).",
         ("pinv",),
+        True,
+    ),
+    MethodSpec(
+        "tv",
+        "TV prior",
+        "argmin ½‖Ax − (y − b)‖² + λ TV(x) with λ = prior_lam (isotropic total variation, "
+        "at most prior_iter iterations).",
+        ("tv",),
+        True,
+    ),
+    MethodSpec(
+        "nonneg",
+        "non-negative x ≥ 0",
+        "argmin ‖Ax − (y − b)‖² + reg‖x‖² subject to x ≥ 0 (at most prior_iter iterations).",
+        ("nonneg",),
+        True,
+    ),
+    MethodSpec(
+        "richardson_lucy",
+        "Richardson–Lucy",
+        "prior_iter multiplicative EM steps x ← x ⊙ Aᵀ((y − b) ⊘ Ax) ⊘ Aᵀ1; needs a "
+        "non-negative filter (negative data from noise are clipped to 0).",
+        ("richardson_lucy",),
         True,
     ),
     MethodSpec(

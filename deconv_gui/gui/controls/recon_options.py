@@ -35,6 +35,7 @@ __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
 #: Checkbox text of each reconstruction (from the registry).
 METHOD_LABELS: dict[str, str] = {m.name: m.label for m in METHOD_SPECS if m.reconstruction}
 _METHOD_TIPS: dict[str, str] = {m.name: m.tip for m in METHOD_SPECS if m.reconstruction}
+_FIRST_ROWS = ("transposed", "pinv", "normalized_transposed")
 RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
 _DEFAULTS = schema.defaults()  # the one set of defaults, shared with the command line
 _REPORT_OK = "color: #1d5e20;"
@@ -72,14 +73,16 @@ class ReconOptions(QWidget):
         layout.addWidget(section_header("Reconstruction"))
 
         self._method_checks: dict[str, QCheckBox] = {}
-        rows = [QHBoxLayout(), QHBoxLayout()]
+        rows = [QHBoxLayout(), QHBoxLayout(), QHBoxLayout()]
         for name in METHODS:
             check = QCheckBox(METHOD_LABELS.get(name, name))
             check.setToolTip(_METHOD_TIPS.get(name, name))
             check.setChecked(name in _DEFAULTS["methods"])
             check.toggled.connect(self.optionsChanged)
-            # transposed and pinv side by side, the normalised variant below
-            rows[name == "normalized_transposed"].addWidget(check)
+            # transposed and pinv side by side, the normalised variant below, then the
+            # reconstructions with a prior (every other method of the registry)
+            row = 0 if name in ("transposed", "pinv") else 1
+            rows[row if name in _FIRST_ROWS else 2].addWidget(check)
             self._method_checks[name] = check
         self._method_checks["transposed"].setEnabled(False)  # cheap; always computed
         for row in rows:
