@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from .analysis.lost import split_components, split_from_recoverable
 from .operator import ConvOperator
 from .params import Params
-from .priors import nonneg_reconstruction, richardson_lucy, tv_reconstruction
+from .priors import PriorResult, nonneg_reconstruction, richardson_lucy, tv_reconstruction
 from .reconstruct import (
     coverage_map,
     normalized_transposed_reconstruction,
@@ -84,10 +84,15 @@ def pinv(s: Stage) -> None:
     s.outputs["pinv"], s.outputs["solver"] = solved.image, solved.report
 
 
+def _image(solved: np.ndarray | PriorResult) -> np.ndarray:
+    """The image of a prior's ``return_report=True`` result (no not-converged warning)."""
+    return cast(PriorResult, solved).image
+
+
 def tv(s: Stage) -> None:
     """``argmin ½‖Ax − (y − b)‖² + λ TV(x)`` with ``λ = prior_lam``."""
     p = s.params
-    s.outputs["tv"] = tv_reconstruction(
+    solved = tv_reconstruction(
         s.y,
         s.op,
         p.bias,
@@ -96,13 +101,14 @@ def tv(s: Stage) -> None:
         progress=s.progress,
         cancel=s.cancel,
         return_report=True,
-    ).image
+    )
+    s.outputs["tv"] = _image(solved)
 
 
 def nonneg(s: Stage) -> None:
     """``argmin ‖Ax − (y − b)‖² + reg‖x‖²`` subject to ``x ≥ 0``."""
     p = s.params
-    s.outputs["nonneg"] = nonneg_reconstruction(
+    solved = nonneg_reconstruction(
         s.y,
         s.op,
         p.bias,
@@ -111,7 +117,8 @@ def nonneg(s: Stage) -> None:
         progress=s.progress,
         cancel=s.cancel,
         return_report=True,
-    ).image
+    )
+    s.outputs["nonneg"] = _image(solved)
 
 
 def rl(s: Stage) -> None:
@@ -123,14 +130,15 @@ def rl(s: Stage) -> None:
     """
     p = s.params
     centred = np.maximum(s.y - np.asarray(p.bias, dtype=s.y.dtype), 0)
-    s.outputs["richardson_lucy"] = richardson_lucy(
+    solved = richardson_lucy(
         centred,
         s.op,
         n_iter=p.prior_iter,
         progress=s.progress,
         cancel=s.cancel,
         return_report=True,
-    ).image
+    )
+    s.outputs["richardson_lucy"] = _image(solved)
 
 
 def coverage(s: Stage) -> None:

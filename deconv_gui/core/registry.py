@@ -288,7 +288,7 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
     ),
     MethodSpec(
         "nonneg",
-        "non-negative x ≥ 0",
+        "x ≥ 0",
         "argmin ‖Ax − (y − b)‖² + reg‖x‖² subject to x ≥ 0 (at most prior_iter iterations).",
         ("nonneg",),
         True,
