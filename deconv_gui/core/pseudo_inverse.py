@@ -15,7 +15,6 @@ and returned in the dtype of ``y``.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -25,11 +24,11 @@ from .norms import relative_norm
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
 from .solvers import (
     CancelCheck,
-    NotConvergedWarning,
     ProgressCallback,
     PseudoInverseSolver,
     SolveCancelled,
     SolverReport,
+    deliver,
     is_cancelled,
 )
 from .solvers.dense import dense_is_fast, dense_solve
@@ -208,11 +207,7 @@ def pinv_reconstruction(
         cancel=cancel,
         method=method,
     )
-    if return_report:
-        return solved
-    if not solved.report.converged:
-        warnings.warn(solved.report.message, NotConvergedWarning, stacklevel=2)
-    return solved.image
+    return deliver(solved, return_report)
 
 
 def solve_pinv(

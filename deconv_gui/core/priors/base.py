@@ -12,9 +12,10 @@ with nothing half-written handed out).
 
 from __future__ import annotations
 
-import warnings
+import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -24,10 +25,11 @@ from ..operator import ConvOperator, as_operator
 from ..solvers import (
     CancelCheck,
     IterativeSolver,
-    NotConvergedWarning,
     ProgressCallback,
+    deliver,
     periodic_symbol,
 )
+from ..solvers.base import dot
 
 __all__ = [
     "PriorReport",
@@ -35,10 +37,12 @@ __all__ = [
     "PriorSolver",
     "check_count",
     "check_number",
+    "check_stopping",
     "deliver",
     "dot",
     "operator_norm_bound",
     "prepare",
+    "shared_doc",
 ]
 
 
@@ -83,14 +87,50 @@ class PriorResult(NamedTuple):
     report: PriorReport
 
 
-def dot(a: np.ndarray, b: np.ndarray) -> float:
-    """``⟨a, b⟩`` of two arrays of the same shape, summed without BLAS.
+#: The docstring sections the convenience functions share, by ``%(name)s`` place.
+_SHARED_DOC = {
+    "problem": """\
+y, weights, bias, input_shape, stride, padding, dilation
+    As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
+    ready :class:`~deconv_gui.core.ConvOperator`).""",
+    "monitor": """\
+progress : callable, optional
+    ``progress(iteration, relative_change)`` after each iteration.
+cancel : callable or threading.Event, optional
+    Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.""",
+    "report": """\
+return_report : bool
+    Return a :class:`~deconv_gui.core.priors.PriorResult` ``(image, report)``.""",
+    "raises": """\
+Raises
+------
+ValueError
+    On bad arguments (the message names the argument).
+SolveCancelled
+    When ``cancel`` fired.
 
-    OpenBLAS' threaded ``ddot`` (what ``np.vdot`` calls for float64) stalls when the
-    cores are busy: a whole TV solve ran 7× slower in float64 than in float32 on a loaded
-    machine, for its dot products alone. ``einsum`` does not.
+Warns
+-----
+NotConvergedWarning
+    When ``return_report`` is False and ``max_iter`` stopped the solve before ``tol``.""",
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shared_doc(func: F) -> F:
+    """Fill the ``%(name)s`` places of ``func``'s docstring with the shared sections.
+
+    One text for what the reconstructions document alike (the problem arguments,
+    ``progress`` and ``cancel``, the report, the errors); the filled docstring is what
+    ``help`` and the doctests read.
     """
-    return float(np.einsum("i,i->", a.ravel(), b.ravel()))
+    if func.__doc__:
+        doc = func.__doc__
+        for name, text in _SHARED_DOC.items():
+            doc = doc.replace(f"%({name})s", textwrap.indent(text, "    ").lstrip())
+        func.__doc__ = doc
+    return func
 
 
 def check_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
@@ -120,6 +160,11 @@ def check_count(value: Any, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_stopping(max_iter: Any, tol: Any) -> tuple[int, float]:
+    """``max_iter`` as an int ``>= 1`` and ``tol`` as a float ``> 0`` (ValueError otherwise)."""
+    return check_count(max_iter, "max_iter"), check_number(tol, "tol", strict=True)
 
 
 def prepare(
@@ -201,6 +246,13 @@ class PriorSolver(IterativeSolver):
         """``Aᵀ r`` on an output-space array, as an image."""
         return self.op.rmatvec(r.ravel()).reshape(self.shape)
 
+    def reset(self, y: np.ndarray) -> None:
+        """Take the data ``y`` (in the operator's dtype) and clear the iteration state."""
+        self.y = np.asarray(y, dtype=self.op.dtype)
+        self.iiter = 0
+        self.history = []
+        self.converged = False
+
     def record_change(self, new: np.ndarray, diff: np.ndarray) -> None:
         """Append ``‖diff‖ / ‖new‖`` (``diff = new − old``); converged when ``<= tol``."""
         top = float(np.sqrt(dot(diff, diff)))
@@ -221,17 +273,6 @@ class PriorSolver(IterativeSolver):
             float(np.linalg.norm(self.forward(x) - self.y)), float(np.linalg.norm(self.y))
         )
         objective = self.objective(x)
-        if self.converged:
-            state = f"converged (relative change <= {self.tol:.0e})"
-        else:
-            state = (
-                f"NOT converged: stopped at the iteration limit before tol={self.tol:.0e} "
-                "(returning the last iterate)"
-            )
-        message = (
-            f"{self.method} {state} after {self.iiter} iterations, objective {objective:.6g}, "
-            f"relative residual {rel:.1e}"
-        )
         report = PriorReport(
             self.method,
             self.iiter,
@@ -239,16 +280,20 @@ class PriorSolver(IterativeSolver):
             objective,
             rel,
             tuple(self.history),
-            message,
+            self.describe(objective, rel),
         )
         return PriorResult(x, report)
 
-
-def deliver(result: PriorResult, dtype: np.dtype, return_report: bool) -> np.ndarray | PriorResult:
-    """Cast the image to ``dtype``; warn when not converged unless the report is returned."""
-    image = result.image.astype(dtype, copy=False)
-    if return_report:
-        return PriorResult(image, result.report)
-    if not result.report.converged:
-        warnings.warn(result.report.message, NotConvergedWarning, stacklevel=3)
-    return image
+    def describe(self, objective: float, relative_residual: float) -> str:
+        """The report's one-line message."""
+        if self.converged:
+            state = f"converged (relative change <= {self.tol:.0e})"
+        else:
+            state = (
+                f"NOT converged: stopped at the iteration limit before tol={self.tol:.0e} "
+                "(returning the last iterate)"
+            )
+        return (
+            f"{self.method} {state} after {self.iiter} iterations, objective {objective:.6g}, "
+            f"relative residual {relative_residual:.1e}"
+        )

@@ -34,7 +34,7 @@ from scipy.optimize import brentq, minimize_scalar
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..reconstruct import solve_pinv
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
-from .base import check_count, check_number, operator_norm_bound, prepare
+from .base import check_count, check_number, operator_norm_bound, prepare, shared_doc
 
 __all__ = ["RULES", "RegChoice", "choose_reg"]
 
@@ -151,6 +151,7 @@ def _gcv(gcv: Callable[[float], float]) -> float:
     return float(found.x) if found.fun <= values[best] else float(grid[best])
 
 
+@shared_doc
 def choose_reg(
     y: Any,
     weights: Any,
@@ -172,9 +173,7 @@ def choose_reg(
 
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation
-        As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
-        ready :class:`~deconv_gui.core.ConvOperator`).
+    %(problem)s
     sigma : float, optional
         The noise standard deviation per output value (> 0), for the discrepancy principle.
     rule : {"auto", "discrepancy", "gcv"}

@@ -77,10 +77,7 @@ class FistaSolver(PriorSolver):
 
     def setup(self, y: np.ndarray) -> None:
         """Start from :meth:`start` with zero momentum."""
-        self.y = np.asarray(y, dtype=self.op.dtype)
-        self.iiter = 0
-        self.history = []
-        self.converged = False
+        self.reset(y)
         self.x = np.ascontiguousarray(self.start(self.y), dtype=self.op.dtype)
         self.z = self.x.copy()
         self.v = np.empty_like(self.x)

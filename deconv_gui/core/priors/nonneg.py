@@ -20,7 +20,7 @@ import numpy as np
 
 from ..operator import ConvOperator
 from ..solvers import CancelCheck, ProgressCallback
-from .base import PriorResult, check_count, check_number, deliver, prepare
+from .base import PriorResult, check_number, check_stopping, deliver, prepare, shared_doc
 from .fista import FistaSolver, initial_image
 
 __all__ = ["NonnegSolver", "nonneg_reconstruction"]
@@ -72,6 +72,7 @@ class NonnegSolver(FistaSolver):
         return np.maximum(v, 0, out=out)
 
 
+@shared_doc
 def nonneg_reconstruction(
     y: Any,
     weights: Any,
@@ -92,38 +93,22 @@ def nonneg_reconstruction(
 
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation
-        As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
-        ready :class:`~deconv_gui.core.ConvOperator`).
+    %(problem)s
     reg : float
         Tikhonov weight (>= 0), the same meaning as in ``pinv_reconstruction``.
     max_iter : int
         Iteration limit (each iteration: one forward and one adjoint).
     tol : float
         Stop when ``‖x_k − x_{k−1}‖ ≤ tol ‖x_k‖``.
-    progress : callable, optional
-        ``progress(iteration, relative_change)`` after each iteration.
-    cancel : callable or threading.Event, optional
-        Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.
-    return_report : bool
-        Return a :class:`~deconv_gui.core.priors.PriorResult` ``(image, report)``.
+    %(monitor)s
+    %(report)s
 
     Returns
     -------
     numpy.ndarray or PriorResult
         The image of ``input_shape`` in the dtype of ``y``; every value ``>= 0``.
 
-    Raises
-    ------
-    ValueError
-        On bad arguments (the message names the argument).
-    SolveCancelled
-        When ``cancel`` fired.
-
-    Warns
-    -----
-    NotConvergedWarning
-        When ``return_report`` is False and ``max_iter`` stopped the solve before ``tol``.
+    %(raises)s
 
     Examples
     --------
@@ -137,8 +122,7 @@ def nonneg_reconstruction(
     True
     """
     reg = check_number(reg, "reg")
-    tol = check_number(tol, "tol", strict=True)
-    max_iter = check_count(max_iter, "max_iter")
+    max_iter, tol = check_stopping(max_iter, tol)
     op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
     solver = NonnegSolver(op, reg=reg, tol=tol, progress=progress, cancel=cancel)
-    return deliver(solver.solve(centred, max_iter), centred.dtype, return_report)
+    return deliver(solver.solve(centred, max_iter), return_report, centred.dtype)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..operator import ConvOperator
 from ..solvers import CancelCheck, ProgressCallback
-from .base import PriorReport, PriorResult, PriorSolver, check_count, deliver, prepare
+from .base import PriorResult, PriorSolver, check_count, deliver, prepare, shared_doc
 
 __all__ = ["RichardsonLucySolver", "kl_divergence", "richardson_lucy"]
 
@@ -77,10 +77,7 @@ class RichardsonLucySolver(PriorSolver):
 
     def setup(self, y: np.ndarray) -> None:
         """Start from the flux-preserving constant image on the covered pixels."""
-        self.y = np.asarray(y, dtype=self.op.dtype)
-        self.iiter = 0
-        self.history = []
-        self.converged = False
+        self.reset(y)
         total_cover = float(self.cover[self.seen].sum())
         level = float(self.y.sum()) / total_cover if total_cover > 0 else 0.0
         self.x = np.where(self.seen, level, 0.0).astype(self.op.dtype)
@@ -102,26 +99,18 @@ class RichardsonLucySolver(PriorSolver):
 
     def finalize(self) -> PriorResult:
         """The image and its report (``objective`` is the KL divergence)."""
-        self.converged = True
-        image, report = super().finalize()
-        message = (
-            f"Richardson–Lucy: {report.iterations} iterations, KL divergence "
-            f"{report.objective:.6g}, relative residual {report.relative_residual:.1e}"
-        )
-        return PriorResult(
-            image,
-            PriorReport(
-                report.method,
-                report.iterations,
-                True,
-                report.objective,
-                report.relative_residual,
-                report.history,
-                message,
-            ),
+        self.converged = True  # the iteration count is the rule: it was met
+        return super().finalize()
+
+    def describe(self, objective: float, relative_residual: float) -> str:
+        """The report's message: the iterations run and the KL divergence."""
+        return (
+            f"Richardson–Lucy: {self.iiter} iterations, KL divergence "
+            f"{objective:.6g}, relative residual {relative_residual:.1e}"
         )
 
 
+@shared_doc
 def richardson_lucy(
     y: Any,
     weights: Any,
@@ -146,10 +135,7 @@ def richardson_lucy(
         ``y − b`` must be non-negative.
     n_iter : int
         Number of iterations (>= 1); fewer iterations regularise more.
-    progress : callable, optional
-        ``progress(iteration, relative_change)`` after each iteration.
-    cancel : callable or threading.Event, optional
-        Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.
+    %(monitor)s
     return_report : bool
         Return a :class:`~deconv_gui.core.priors.PriorResult` ``(image, report)``; its
         ``objective`` is ``KL(y − b ‖ A x)``.
@@ -191,4 +177,4 @@ def richardson_lucy(
             f"{float(centred.min()):g}); clip it or use a least-squares method"
         )
     solver = RichardsonLucySolver(op, progress=progress, cancel=cancel)
-    return deliver(solver.solve(centred, n_iter), centred.dtype, return_report)
+    return deliver(solver.solve(centred, n_iter), return_report, centred.dtype)

@@ -44,7 +44,7 @@ import numpy as np
 
 from ..operator import ConvOperator
 from ..solvers import CancelCheck, ProgressCallback
-from .base import PriorResult, check_count, check_number, deliver, prepare
+from .base import PriorResult, check_number, check_stopping, deliver, prepare, shared_doc
 from .fista import FistaSolver, initial_image
 from .tv_prox import TVProx
 
@@ -151,6 +151,7 @@ class TVSolver(FistaSolver):
         return out
 
 
+@shared_doc
 def tv_reconstruction(
     y: Any,
     weights: Any,
@@ -172,9 +173,7 @@ def tv_reconstruction(
 
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation
-        As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
-        ready :class:`~deconv_gui.core.ConvOperator`).
+    %(problem)s
     lam : float
         The TV weight λ (> 0). TV is isotropic in space and summed over channels.
     nonneg : bool
@@ -183,29 +182,15 @@ def tv_reconstruction(
         Iteration limit (each iteration: one forward, one adjoint, a few TV steps).
     tol : float
         Stop when ``‖x_k − x_{k−1}‖ ≤ tol ‖x_k‖``.
-    progress : callable, optional
-        ``progress(iteration, relative_change)`` after each iteration.
-    cancel : callable or threading.Event, optional
-        Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.
-    return_report : bool
-        Return a :class:`~deconv_gui.core.priors.PriorResult` ``(image, report)``.
+    %(monitor)s
+    %(report)s
 
     Returns
     -------
     numpy.ndarray or PriorResult
         The image of ``input_shape`` in the dtype of ``y``.
 
-    Raises
-    ------
-    ValueError
-        On bad arguments (the message names the argument).
-    SolveCancelled
-        When ``cancel`` fired.
-
-    Warns
-    -----
-    NotConvergedWarning
-        When ``return_report`` is False and ``max_iter`` stopped the solve before ``tol``.
+    %(raises)s
 
     Examples
     --------
@@ -219,10 +204,9 @@ def tv_reconstruction(
     (16, 16, 1)
     """
     lam = check_number(lam, "lam", strict=True)
-    tol = check_number(tol, "tol", strict=True)
-    max_iter = check_count(max_iter, "max_iter")
+    max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
     op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
     solver = TVSolver(op, lam=lam, nonneg=bool(nonneg), tol=tol, progress=progress, cancel=cancel)
-    return deliver(solver.solve(centred, max_iter), centred.dtype, return_report)
+    return deliver(solver.solve(centred, max_iter), return_report, centred.dtype)

@@ -21,6 +21,7 @@ from .base import (
     ProgressCallback,
     SolveCancelled,
     SolverReport,
+    deliver,
     is_cancelled,
 )
 from .pinv import PseudoInverseSolver
@@ -35,6 +36,7 @@ __all__ = [
     "SolveCancelled",
     "SolverReport",
     "SymbolPreconditioner",
+    "deliver",
     "is_cancelled",
     "periodic_symbol",
     "stationary_kernel",

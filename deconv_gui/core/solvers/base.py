@@ -9,8 +9,10 @@ avoid BLAS (see the note above them).
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,6 +26,7 @@ __all__ = [
     "SolveCancelled",
     "SolverReport",
     "axpy",
+    "deliver",
     "dot",
     "is_cancelled",
     "norm",
@@ -79,6 +82,23 @@ class SolverReport:
     residual_history: tuple[float, ...] = ()
     message: str = ""
     normal_residual: float = float("nan")
+
+
+def deliver(result: Any, return_report: bool, dtype: Any = None) -> Any:
+    """What a convenience reconstruction hands out: the image, or the whole result.
+
+    ``result`` is an ``(image, report)`` named tuple whose report has ``converged`` and
+    ``message``; the image is cast to ``dtype`` when one is given. Without the report,
+    a solve stopped by its iteration limit warns (:class:`NotConvergedWarning`, pointing
+    at the caller of the public function that called this).
+    """
+    if dtype is not None:
+        result = result._replace(image=result.image.astype(dtype, copy=False))
+    if return_report:
+        return result
+    if not result.report.converged:
+        warnings.warn(result.report.message, NotConvergedWarning, stacklevel=3)
+    return result.image
 
 
 def is_cancelled(cancel: CancelCheck | None) -> bool:
