@@ -15,6 +15,7 @@ dense matrices, the question); :mod:`.params`, :mod:`.registry` and :mod:`.pipel
 
 from . import params, registry
 from .analysis import (
+    ANIMATION_MODES,
     DENSE_ENTRY_LIMIT,
     EFFECTIVE_KERNEL_DENSE_LIMIT,
     ArrayComparison,
@@ -23,6 +24,8 @@ from .analysis import (
     PixelLinks,
     RankInfo,
     SingularValues,
+    Step,
+    StepAnimation,
     TikhonovCurve,
     adjoint_dot_test,
     compare_arrays,
@@ -81,6 +84,7 @@ from .scores import Metrics, ReconstructionScore, SplitScore
 from .solvers import NotConvergedWarning, PseudoInverseSolver, SolveCancelled, SolverReport
 
 __all__ = [
+    "ANIMATION_MODES",
     "DENSE_COLUMN_LIMIT",
     "DENSE_ENTRY_LIMIT",
     "EFFECTIVE_KERNEL_DENSE_LIMIT",
@@ -111,6 +115,8 @@ __all__ = [
     "SolveCancelled",
     "SolverReport",
     "SplitScore",
+    "Step",
+    "StepAnimation",
     "TikhonovCurve",
     "adjoint_dot_test",
     "as_operator",

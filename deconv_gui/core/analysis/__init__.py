@@ -12,7 +12,9 @@ One import point for the window's insight panels; the code lives in small module
 - :mod:`.question`: the seed question's ``deConv`` as written, and the
   "check my code" comparison;
 - :mod:`.metrics`: PSNR/SSIM, relative residual and the adjoint dot test;
-- :mod:`.dense`: the explicit ``A``, ``Aᵀ`` and ``A⁺`` of a small example.
+- :mod:`.dense`: the explicit ``A``, ``Aᵀ`` and ``A⁺`` of a small example;
+- :mod:`.steps`: step-by-step models of ``A`` and ``Aᵀ`` (forward, scatter, zero
+  insertion) for animations.
 
 ``coverage_map`` (``Aᵀ1``) lives in :mod:`deconv_gui.core.reconstruct` and is
 re-exported here.
@@ -43,16 +45,21 @@ from .rank import (
     rank_info,
     singular_values,
 )
+from .steps import ANIMATION_MODES, MAX_STEPS, Step, StepAnimation
 
 __all__ = [
+    "ANIMATION_MODES",
     "DENSE_ENTRY_LIMIT",
     "EFFECTIVE_KERNEL_DENSE_LIMIT",
+    "MAX_STEPS",
     "ArrayComparison",
     "ComponentSplit",
     "EffectiveKernel",
     "PixelLinks",
     "RankInfo",
     "SingularValues",
+    "Step",
+    "StepAnimation",
     "TikhonovCurve",
     "adjoint_dot_test",
     "compare_arrays",
