@@ -1,6 +1,6 @@
 """Application entry point: ``main(argv) -> int``.
 
-``deconv-gui`` opens the window; ``deconv-gui run|info|code …`` runs the headless
+``deconv-gui`` opens the window; ``deconv-gui run|info|code|animate …`` runs the headless
 commands of :mod:`deconv_gui.cli`.
 """
 
@@ -22,7 +22,7 @@ from .xcb_check import missing_xcb_packages, uses_xcb
 __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
 
 #: First words of ``argv`` that are handed to the command-line interface.
-CLI_COMMANDS: tuple[str, ...] = ("run", "info", "code")
+CLI_COMMANDS: tuple[str, ...] = ("run", "info", "code", "animate")
 #: What ``--screenshot`` can picture (``--view``).
 SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check")
 _SCREENSHOT_TIMEOUT_MS = 60_000

@@ -1,8 +1,9 @@
-"""Headless commands: ``deconv-gui run``, ``deconv-gui info`` and ``deconv-gui code``.
+"""Headless commands: ``deconv-gui run``, ``info``, ``code`` and ``animate``.
 
 ``run`` computes the same pipeline as the window and writes the same files as its
 export; ``info`` prints the shape arithmetic (equations, unknowns, rank, nullity);
-``code`` prints a runnable NumPy or PyTorch snippet. Bad input gives a one-line
+``code`` prints a runnable NumPy or PyTorch snippet; ``animate`` writes a GIF of the
+convolution or its transpose, one frame per step. Bad input gives a one-line
 message on stderr and a non-zero exit code, never a traceback.
 
 Exit codes (the same for every command): 0 success; 1 a failure with valid arguments
@@ -265,6 +266,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     code.add_argument("--save", default=None, metavar="PATH.npz", help="make the snippet save")
     code.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    from .core import ANIMATION_MODES
+
+    animate = commands.add_parser(
+        "animate", help="write a GIF of the convolution or its transpose, step by step"
+    )
+    _add_problem_options(animate, batch=False)
+    animate.add_argument(
+        "--mode",
+        choices=ANIMATION_MODES,
+        default="forward",
+        help="forward: the window over the padded input; scatter: the transpose as "
+        "kernel × value added into the result; zero-insertion: the transpose as a stride-1 "
+        "correlation of the spread y with the flipped kernel (default forward)",
+    )
+    animate.add_argument("--out", required=True, type=_out_folder, metavar="PATH.gif")
+    animate.add_argument("--frame-ms", type=int, default=500, metavar="MS",
+                         help="milliseconds per step (default 500)")  # fmt: skip
+    animate.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    animate.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -650,8 +671,30 @@ def _write_input(path: Path, pixels: np.ndarray) -> Path:
     return path
 
 
+def _cmd_animate(args: argparse.Namespace) -> int:
+    from .core import StepAnimation
+    from .io.animation import TITLE_FRAMES, animation_frames, write_gif
+
+    out: Path = args.out
+    if out.suffix.lower() != ".gif":
+        raise UsageError(f"--out must name a .gif file, got {out}")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"{out} already exists (use --overwrite to replace it)")
+    if args.frame_ms < 1:
+        raise UsageError(f"--frame-ms must be >= 1, got {args.frame_ms}")
+    loaded, params, geometry = _problem(args)
+    try:
+        anim = StepAnimation(geometry, params.weights, loaded.pixels, args.mode)
+        frames = list(animation_frames(anim))
+    except ValueError as exc:
+        raise ValueError(f"{exc}; try --work-size 16") from None
+    write_gif(out, frames, step_ms=args.frame_ms)
+    print(f"{out}: {len(anim)} steps + {TITLE_FRAMES} title frames ({args.mode})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a headless command; ``argv`` includes the subcommand (``run``, ``info``, ``code``).
+    """Run a headless command; ``argv`` includes the subcommand (``run``, ``info``, …).
 
     Returns
     -------
@@ -662,7 +705,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_list
     try:
         args = build_parser().parse_args(args_list)
-        command = {"run": _cmd_run, "info": _cmd_info, "code": _cmd_code}[args.command]
+        command = {"run": _cmd_run, "info": _cmd_info, "code": _cmd_code, "animate": _cmd_animate}[
+            args.command
+        ]
         return command(args)
     except SystemExit as exc:  # --help and --version
         return exc.code if isinstance(exc.code, int) else 0

@@ -147,7 +147,8 @@ class StepAnimation:
         if n > MAX_STEPS:
             raise ValueError(
                 f"geometry: the {mode} animation would have {n:,} steps, more than "
-                f"{MAX_STEPS:,}; use a smaller image (input_shape {geometry.input_shape})"
+                f"{MAX_STEPS:,}; animate a smaller image or a crop (input_shape "
+                f"{geometry.input_shape})"
             )
         (ph, pw) = geometry.padding
         self.padded_input = np.pad(x, ((ph, ph), (pw, pw), (0, 0)))

@@ -1,0 +1,368 @@
+"""Drawing the steps of a :class:`~deconv_gui.core.StepAnimation` as RGB frames, and GIFs.
+
+Qt-free: the grids are drawn with Pillow as coloured cells (the window's diverging
+colormap, zero white), with the structural zeros marked (padding hatched grey, the
+zeros inserted between spread outputs light grey), the window's taps outlined, and the
+numbers written in the cells when the grids are small. :func:`write_gif` saves the
+frames through imageio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ..core import StepAnimation, conv2d_transpose
+from ..core.analysis.steps import Step
+from ..view.colormaps import apply_colormap
+
+__all__ = [
+    "MAX_GIF_STEPS",
+    "TITLE_FRAMES",
+    "animation_frames",
+    "render_step",
+    "render_title",
+    "write_gif",
+]
+
+#: The most steps drawn into one GIF: at half a second each, a few minutes to watch.
+MAX_GIF_STEPS = 400
+#: Title frames around the steps: one that says what is shown, one with the result.
+TITLE_FRAMES = 2
+_HIGHLIGHT = (230, 120, 0)
+_PADDING, _INSERTED, _PENDING = (190, 190, 190), (232, 232, 232), (244, 244, 244)
+_WIDTH_LIMIT, _HEIGHT_LIMIT = 960, 340
+_GAP, _LABEL = 12, 20
+_TITLES = {
+    "forward": "Forward: the window slides over the padded input; each output is a sum of products",
+    "scatter": "Transposed, as scatter: each output value × the kernel is added into the result",
+    "zero-insertion": "Transposed, as zero insertion: spread y, pad, correlate with the flipped "
+    "kernel",
+}
+
+
+#: The fallback font has no glyphs for these; ASCII stands in for them.
+_ASCII = str.maketrans({"ᵀ": "^T", "×": "x", "·": "*", "−": "-", "–": "-", "Σ": "sum"})
+
+
+def _font(size: int) -> Any:
+    """DejaVu Sans when installed (it has ᵀ, ×, −), else Pillow's own font."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        pass
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without FreeType sizes
+        return ImageFont.load_default()
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: Any, text: str, font: Any, **kw: Any) -> None:
+    if "DejaVu" not in str(getattr(font, "path", "")):
+        text = text.translate(_ASCII)
+    draw.text(xy, text, font=font, **kw)
+
+
+def _number(value: float) -> str:
+    if value == round(value) and abs(value) < 1e4:
+        return str(round(value))
+    return f"{value:.2g}" if abs(value) < 10 else f"{value:.3g}"
+
+
+class _Layout:
+    """Cell size and section positions, fixed for all frames of one animation."""
+
+    def __init__(self, anim: StepAnimation) -> None:
+        self.sections = _section_shapes(anim)
+        cell = min(
+            [40, _HEIGHT_LIMIT // max(h for s in self.sections for h, _ in s)]
+            + [(_WIDTH_LIMIT - _GAP * (len(s) + 1)) // sum(w for _, w in s) for s in self.sections]
+        )
+        self.cell = max(cell, 3)
+        self.numbers = self.cell >= 26
+        self.font = _font(max(9, self.cell // 3))
+        self.text_font = _font(14)
+        grids = max(sum(w for _, w in s) * self.cell + _GAP * (len(s) + 1) for s in self.sections)
+        self.width = max(960, grids)
+        top = 3 * _LABEL + _GAP
+        self.tops = []
+        for shapes in self.sections:
+            self.tops.append(top + _LABEL)
+            top += _LABEL + max(h for h, _ in shapes) * self.cell + _GAP
+        self.height = top + _GAP
+        # one colour scale per section for the whole animation, so frames compare
+        if anim.mode == "scatter":
+            self.levels = (_level(anim.output), _level(anim.weights), _level(anim.grid))
+        else:
+            result = anim.output if anim.mode == "forward" else anim.transposed()
+            self.levels = (_level(anim.grid), _level(anim.weights), _level(result))
+
+
+def _level(array: np.ndarray) -> float:
+    top = float(np.nanmax(np.abs(array))) if np.size(array) else 0.0
+    return top if top > 0 else 1.0
+
+
+def _section_shapes(anim: StepAnimation) -> tuple[list[tuple[int, int]], ...]:
+    g = anim.geometry
+    fh, fw, c_in, c_out = g.filter_shape
+    grid = anim.grid.shape
+    h_out, w_out, _ = g.output_shape
+    h, w, _ = g.input_shape
+    if anim.mode == "forward":
+        return [grid[:2]] * c_in, [(fh, fw)] * c_in, [(h_out, w_out)] * c_out
+    if anim.mode == "scatter":
+        return [(h_out, w_out)] * c_out, [(fh, fw)] * c_in, [grid[:2]] * c_in
+    return [grid[:2]] * c_out, [(fh, fw)] * (c_in * c_out), [(h, w)] * c_in
+
+
+def _draw_grid(
+    draw: ImageDraw.ImageDraw,
+    layout: _Layout,
+    origin: tuple[int, int],
+    values: np.ndarray,
+    level: float,
+    codes: np.ndarray | None = None,
+) -> None:
+    """One ``(rows, cols)`` grid of cells at pixel ``origin`` (x, y)."""
+    cell, (x0, y0) = layout.cell, origin
+    colours = np.round(apply_colormap("diverging", 0.5 + 0.5 * np.nan_to_num(values) / level))
+    for (r, c), value in np.ndenumerate(values):
+        box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1)
+        code = 0 if codes is None else int(codes[r, c])
+        if code == 1:
+            draw.rectangle(box, fill=_PADDING)
+            for t in range(-cell + 1, cell, max(4, cell // 4)):  # hatching: not image data
+                u0, u1 = max(0, -t), min(cell - 1, cell - 1 - t)
+                draw.line(
+                    (box[0] + t + u0, box[3] - u0, box[0] + t + u1, box[3] - u1),
+                    fill=(150, 150, 150),
+                )
+        elif code == 2:
+            draw.rectangle(box, fill=_INSERTED)
+        elif np.isnan(value):
+            draw.rectangle(box, fill=_PENDING)
+        else:
+            draw.rectangle(box, fill=tuple(int(v) for v in colours[r, c]))
+        if cell >= 6:
+            draw.rectangle(box, outline=(255, 255, 255))
+        if layout.numbers and not np.isnan(value) and code != 1:
+            text = _number(float(value))
+            _text(
+                draw,
+                ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
+                text,
+                layout.font,
+                fill=(140, 140, 140) if code else (0, 0, 0),
+                anchor="mm",
+            )
+
+
+def _outline(draw, layout: _Layout, origin, cells: Sequence[tuple[int, int]], width: int = 3):
+    cell, (x0, y0) = layout.cell, origin
+    for r, c in cells:
+        box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1)
+        draw.rectangle(box, outline=_HIGHLIGHT, width=min(width, max(1, cell // 4)))
+
+
+def _row(layout: _Layout, index: int, shapes) -> list[tuple[int, int]]:
+    """The top-left pixel of each grid of section ``index``."""
+    x, out = _GAP, []
+    for _, w in shapes:
+        out.append((x, layout.tops[index]))
+        x += w * layout.cell + _GAP
+    return out
+
+
+def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> np.ndarray:
+    """Draw one step (or, for ``step=None``, the finished result) as ``(H, W, 3)`` uint8.
+
+    Parameters
+    ----------
+    anim : StepAnimation
+        The animation.
+    step : Step or None
+        One of its steps; None draws the complete result without a window.
+    layout : optional
+        A layout from an earlier call (the same for every frame); built when None.
+    """
+    layout = layout or _Layout(anim)
+    image = Image.new("RGB", (layout.width, layout.height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    g, mode = anim.geometry, anim.mode
+    fh, fw = g.filter_shape[:2]
+    last = anim.step(len(anim) - 1) if step is None else step
+    taps = [(last.origin[0] + g.dilation[0] * i, last.origin[1] + g.dilation[1] * j)
+            for i in range(fh) for j in range(fw)]  # fmt: skip
+    labels, grids = _section_content(anim, last)
+    texts = _step_text(anim, step)
+    for n, line in enumerate(texts):
+        _text(draw, (_GAP, 6 + n * _LABEL), line, layout.text_font, fill=(0, 0, 0))
+    for index, (label, arrays) in enumerate(zip(labels, grids, strict=True)):
+        _text(draw, (_GAP, layout.tops[index] - _LABEL + 2), label, layout.text_font,
+              fill=(60, 60, 60))  # fmt: skip
+        positions = _row(layout, index, [a.shape for a in arrays])
+        for n, (pos, values) in enumerate(zip(positions, arrays, strict=True)):
+            grid_window = (index == 0 and mode != "scatter") or (index == 2 and mode == "scatter")
+            codes = anim.structural_zeros if grid_window else None
+            _draw_grid(draw, layout, pos, values, layout.levels[index], codes)
+            if step is None:
+                continue
+            if grid_window:
+                _outline(draw, layout, pos, taps)
+            elif index == 0 and n == step.channel:  # scatter: the value spread
+                _outline(draw, layout, pos, [step.pixel])
+            elif index == 2 and (mode == "zero-insertion" or n == step.channel):
+                _outline(draw, layout, pos, [step.pixel])
+    return np.asarray(image)
+
+
+def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[list[np.ndarray]]]:
+    g = anim.geometry
+    _, _, c_in, c_out = g.filter_shape
+    o = step.channel
+    if anim.mode == "forward":
+        return (
+            [
+                f"padded input x (padding {g.padding[0]},{g.padding[1]} hatched), "
+                f"channels 0–{c_in - 1}",
+                f"filter w[:, :, c, {o}] for each input channel c",
+                "output y (one cell per step)",
+            ],
+            [
+                [anim.grid[:, :, c] for c in range(c_in)],
+                [anim.weights[:, :, c, o] for c in range(c_in)],
+                [step.canvas[:, :, k] for k in range(c_out)],
+            ],
+        )
+    if anim.mode == "scatter":
+        return (
+            ["y = A x (each value in turn)", f"filter w[:, :, c, {o}]",
+             "result Aᵀy, accumulated on the padded grid (padding hatched, then cut off)"],
+            [
+                [anim.output[:, :, k] for k in range(c_out)],
+                [anim.weights[:, :, c, o] for c in range(c_in)],
+                [step.canvas[:, :, c] for c in range(c_in)],
+            ],
+        )  # fmt: skip
+    flipped = anim.weights[::-1, ::-1]
+    return (
+        ["y spread with stride − 1 zeros (light), padded by d·(f − 1) − p (+ output_padding)",
+         "flipped filter w[::-1, ::-1, c, o] for each (c, o)",
+         "result Aᵀy (stride-1 correlation, one pixel per step)"],
+        [
+            [anim.grid[:, :, k] for k in range(c_out)],
+            [flipped[:, :, c, k] for c in range(c_in) for k in range(c_out)],
+            [step.canvas[:, :, c] for c in range(c_in)],
+        ],
+    )  # fmt: skip
+
+
+def _step_text(anim: StepAnimation, step: Step | None) -> list[str]:
+    g = anim.geometry
+    head = [
+        _TITLES[anim.mode],
+        f"{g.describe()} · stride {g.stride[0]},{g.stride[1]} · padding "
+        f"{g.padding[0]},{g.padding[1]} · dilation {g.dilation[0]},{g.dilation[1]}",
+    ]
+    if step is None:
+        return [*head, _summary(anim)]
+    (a, b), n = step.pixel, f"step {step.index + 1} of {len(anim)}"
+    if anim.mode == "forward":
+        terms = step.products.size
+        line = (
+            f"y[{a}, {b}, {step.channel}] = sum of {terms} products w·x = {float(step.result):.4g}"
+        )
+    elif anim.mode == "scatter":
+        line = (
+            f"add y[{a}, {b}, {step.channel}] = {float(step.result):.4g} × w[:, :, :, "
+            f"{step.channel}] into the outlined cells; overlaps add up"
+        )
+    else:
+        values = ", ".join(f"{v:.3g}" for v in step.result)
+        line = f"(Aᵀy)[{a}, {b}, :] = sum over the window of flipped w · spread y = ({values})"
+    return [*head, f"{n}: {line}"]
+
+
+def _summary(anim: StepAnimation) -> str:
+    g = anim.geometry
+    if anim.mode == "forward":
+        return f"done: y = A x has {g.n_equations} values for {g.n_unknowns} unknowns"
+    reference = conv2d_transpose(
+        anim.output, anim.weights, input_shape=g.input_shape, stride=g.stride,
+        padding=g.padding, dilation=g.dilation,
+    )  # fmt: skip
+    diff = float(np.abs(anim.transposed() - reference).max())
+    other = "zero insertion" if anim.mode == "scatter" else "scatter"
+    return (
+        f"done: the same Aᵀy as conv2d_transpose and the {other} view "
+        f"(max difference {diff:.1e}); Aᵀy is not x"
+    )
+
+
+def render_title(anim: StepAnimation, layout: Any = None) -> np.ndarray:
+    """The opening frame: what is animated, on which geometry, and how many steps."""
+    layout = layout or _Layout(anim)
+    image = Image.new("RGB", (layout.width, layout.height), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    g = anim.geometry
+    lines = [
+        _TITLES[anim.mode],
+        g.describe(),
+        f"stride {g.stride}, padding {g.padding}, dilation {g.dilation}, filter "
+        f"{'×'.join(map(str, g.filter_shape))}",
+        f"{len(anim)} steps, one per "
+        + ("result pixel" if anim.mode == "zero-insertion" else "output value"),
+    ]
+    for n, line in enumerate(lines):
+        _text(draw, (2 * _GAP, layout.height // 3 + n * 24), line, _font(16), fill=(0, 0, 0))
+    return np.asarray(image)
+
+
+def animation_frames(anim: StepAnimation) -> Iterator[np.ndarray]:
+    """The title frame, one frame per step, then the finished result (``TITLE_FRAMES``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``anim`` when it has more than :data:`MAX_GIF_STEPS` steps.
+    """
+    if len(anim) > MAX_GIF_STEPS:
+        raise ValueError(
+            f"anim: {len(anim):,} steps ({anim.mode} on input_shape "
+            f"{anim.geometry.input_shape}) are more than the {MAX_GIF_STEPS} a GIF shows; "
+            "animate a smaller image or a crop"
+        )
+    layout = _Layout(anim)
+    yield render_title(anim, layout)
+    for step in anim:
+        yield render_step(anim, step, layout)
+    yield render_step(anim, None, layout)
+
+
+def write_gif(
+    path: Any, frames: Sequence[np.ndarray], *, step_ms: int = 500, title_ms: int = 2500
+) -> Path:
+    """Write ``frames`` (title, steps, result) as a looping GIF; returns the path.
+
+    Raises
+    ------
+    ValueError
+        Naming ``path`` when it cannot be written, or ``frames`` when there are none.
+    """
+    import imageio.v3 as iio
+
+    if len(frames) == 0:
+        raise ValueError("frames must hold at least one frame")
+    path = Path(path)
+    durations = [step_ms] * len(frames)
+    durations[0] = durations[-1] = title_ms
+    try:
+        iio.imwrite(path, np.stack(frames), extension=".gif", duration=durations, loop=0)
+    except OSError as exc:
+        raise ValueError(f"path: cannot write {path}: {exc.strerror or exc}") from None
+    return path
