@@ -229,7 +229,7 @@ def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[l
         return (
             [
                 f"padded input x (padding {g.padding[0]},{g.padding[1]} hatched), "
-                f"channels 0–{c_in - 1}",
+                + (f"channels 0–{c_in - 1}" if c_in > 1 else "channel 0"),
                 f"filter w[:, :, c, {o}] for each input channel c",
                 "output y (one cell per step)",
             ],
