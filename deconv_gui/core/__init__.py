@@ -81,6 +81,7 @@ from .reconstruct import (
     transposed_reconstruction,
 )
 from .scores import Metrics, ReconstructionScore, SplitScore
+from .sizes import matching_input_sizes
 from .solvers import NotConvergedWarning, PseudoInverseSolver, SolveCancelled, SolverReport
 
 __all__ = [
@@ -133,6 +134,7 @@ __all__ = [
     "kl_divergence",
     "make_filter",
     "make_pinv_solver",
+    "matching_input_sizes",
     "nonneg_reconstruction",
     "normalized_transposed_reconstruction",
     "nullspace_component",

@@ -140,7 +140,12 @@ def conv2d_transpose(
         as it is: no spatial flip or transpose is needed by the caller.
     input_shape : tuple of int
         ``(H, W, C_in)`` (or ``(m, H, W, C_in)``) of the forward input. This removes
-        the output-size ambiguity that PyTorch resolves with ``output_padding``.
+        the output-size ambiguity that PyTorch resolves with ``output_padding``: per
+        axis, :func:`~deconv_gui.core.matching_input_sizes` lists the (at most ``stride``)
+        sizes that give ``y``'s size, and ``output_padding = n - n_min`` where ``n`` is
+        ``input_shape``'s size and ``n_min = (n_out - 1) s - 2p + d(f - 1) + 1`` the
+        smallest of them that PyTorch can return (``conv_transpose2d`` with
+        ``output_padding = 0``); it is always below the stride.
     stride, padding, dilation : int or (int, int)
         The forward operator's hyper-parameters.
 

@@ -13,7 +13,7 @@ import pprint
 from collections.abc import Sequence
 
 from .. import __version__
-from ..core import ConvGeometry, Params
+from ..core import ConvGeometry, Params, matching_input_sizes
 
 __all__ = [
     "SNIPPET_LANGUAGES",
@@ -40,11 +40,31 @@ def torch_output_padding(geometry: ConvGeometry) -> tuple[int, int]:
     h_out, w_out, _ = geometry.output_shape
     pads = []
     for axis, n_out in ((0, h_out), (1, w_out)):
-        n = geometry.input_shape[axis]
-        f = geometry.filter_shape[axis]
-        s, p, d = geometry.stride[axis], geometry.padding[axis], geometry.dilation[axis]
-        pads.append(n - ((n_out - 1) * s - 2 * p + d * (f - 1) + 1))
+        sizes = _matching_sizes(geometry, axis, n_out)
+        # the largest size is output_padding = stride - 1 (the smallest may be cut off at 1)
+        pads.append(geometry.input_shape[axis] - (sizes[-1] - geometry.stride[axis] + 1))
     return pads[0], pads[1]
+
+
+def _matching_sizes(geometry: ConvGeometry, axis: int, n_out: int) -> list[int]:
+    return matching_input_sizes(
+        n_out,
+        geometry.filter_shape[axis],
+        geometry.stride[axis],
+        geometry.padding[axis],
+        geometry.dilation[axis],
+    )
+
+
+def _ambiguity(geometry: ConvGeometry) -> str:
+    """E.g. ``Inputs of 7 or 8 rows give 3 rows; ...`` for the docstring of a snippet."""
+    parts = []
+    for axis, label in ((0, "rows"), (1, "columns")):
+        n_out = geometry.output_shape[axis]
+        sizes = _matching_sizes(geometry, axis, n_out)
+        listed = ", ".join(map(str, sizes[:-1])) + (" or " if len(sizes) > 1 else "")
+        parts.append(f"inputs of {listed}{sizes[-1]} {label} give {n_out} {label}")
+    return "; ".join(parts).capitalize() + "."
 
 
 def _literal(value: object, indent: int) -> str:
@@ -239,7 +259,9 @@ def torch_snippet(
     what = "Forward output and transposed reconstruction with torch.nn.functional."
     lines = _header(params, image_shape, what)
     if image_shape is not None:
-        pad = torch_output_padding(params.geometry(tuple(image_shape)))
+        geometry = params.geometry(tuple(image_shape))
+        pad = torch_output_padding(geometry)
+        lines.insert(-2, _ambiguity(geometry))
         lines.insert(-2, f"For this image, output_padding = {pad}.")
     lines += ["import numpy as np", "import torch", "import torch.nn.functional as F", ""]
     lines += _common_top(params, image_path, save_path)
