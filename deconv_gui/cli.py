@@ -243,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="print the shape arithmetic, rank and nullity")
     _add_problem_options(info, batch=False)
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument(
+        "--save-matrix",
+        type=Path,
+        default=None,
+        metavar="PATH.npz",
+        help="save A (without bias) as a scipy.sparse matrix (scipy.sparse.load_npz reads it)",
+    )
     info.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     code = commands.add_parser("code", help="print a runnable NumPy or PyTorch snippet")
@@ -585,6 +592,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     loaded, params, geometry = _problem(args)
     report = rank_report(geometry, params.weights)
     report["image"] = loaded.source
+    if args.save_matrix is not None:
+        report["matrix"] = str(_save_matrix(args.save_matrix, geometry, params.weights))
     if args.json:
         print(json.dumps(report))
         return 0
@@ -614,8 +623,26 @@ def _cmd_info(args: argparse.Namespace) -> int:
             f"up to {DENSE_COLUMN_LIMIT:,} unknowns and {DENSE_ENTRY_LIMIT:,} matrix entries)",
             f"nullity    ≥ {report['nullity_at_least']:,} (bound: nullity ≥ unknowns − equations)",
         ]
+    if args.save_matrix is not None:
+        lines.append(f"matrix     {report['matrix']} (scipy.sparse.load_npz; rows y, columns x)")
     print("\n".join(lines))
     return 0
+
+
+def _save_matrix(path: Path, geometry, weights: np.ndarray) -> Path:
+    """Write ``A`` as a CSR ``.npz`` (``.npz`` added when missing) and return the path."""
+    from scipy import sparse
+
+    from .core import ConvOperator
+
+    if path.suffix.lower() != ".npz":
+        path = path.with_name(path.name + ".npz")
+    matrix = ConvOperator(geometry, weights, dtype=np.float64).to_sparse()
+    try:
+        sparse.save_npz(path, matrix)
+    except OSError as exc:
+        raise ValueError(f"--save-matrix: cannot write {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def _cmd_code(args: argparse.Namespace) -> int:

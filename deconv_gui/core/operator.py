@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from scipy.sparse.linalg import LinearOperator
 
 from . import _kernels
@@ -187,6 +188,53 @@ class ConvOperator(LinearOperator):
         eye = np.eye(n, dtype=np.dtype(dtype if dtype is not None else self.dtype))
         return self.apply(eye.reshape((n, *self.geometry.input_shape))).reshape(n, -1).T
 
+    def to_sparse(self, dtype: Any = None) -> sparse.csr_array:
+        """The explicit matrix as a ``scipy.sparse.csr_array``, equal to :meth:`to_dense`.
+
+        Built from the filter taps' index arithmetic (no dense intermediate): row
+        ``(h W_out + w) C_out + o`` holds ``w[i, j, c, o]`` in column
+        ``(r W + q) C_in + c`` for every tap whose input pixel ``(r, q)`` is inside the
+        image (padding contributes nothing). It has at most ``H_out W_out C_out f_h f_w
+        C_in`` stored entries (zero weights are not stored), which must fit in memory.
+        ``dtype`` is float32 or float64 (default: the operator's).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from deconv_gui.core import ConvOperator
+        >>> op = ConvOperator.from_weights(np.ones((3, 3, 1)), input_shape=(4, 4, 1), padding=1)
+        >>> a = op.to_sparse()
+        >>> a.shape, a.nnz
+        ((16, 16), 100)
+        >>> bool(np.array_equal(a.toarray(), op.to_dense()))
+        True
+        """
+        g = self.geometry
+        dtype = np.dtype(dtype if dtype is not None else self.dtype)
+        if dtype not in _FLOATS:
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        height, width, c_in = g.input_shape
+        h_out, w_out, c_out = g.output_shape
+        fh, fw = g.filter_shape[:2]
+        # input row (column) read by tap i (j) for output row h (column w), -1 outside
+        rows_in = _tap_index(height, fh, h_out, g.stride[0], g.padding[0], g.dilation[0])
+        cols_in = _tap_index(width, fw, w_out, g.stride[1], g.padding[1], g.dilation[1])
+        # axes (h, w, o, i, j, c): the row index grows with (h, w, o), so CSR order is free
+        r = rows_in[:, None, None, :, None, None]
+        q = cols_in[None, :, None, None, :, None]
+        c = np.arange(c_in)[None, None, None, None, None, :]
+        w = self._weights_as[dtype].transpose(3, 0, 1, 2)[None, None]  # (1, 1, o, i, j, c)
+        keep = (r >= 0) & (q >= 0) & (w != 0)
+        shape = (h_out, w_out, c_out, fh, fw, c_in)
+        keep = np.broadcast_to(keep, shape)
+        out_index = np.arange(h_out * w_out * c_out).reshape(h_out, w_out, c_out, 1, 1, 1)
+        row = np.broadcast_to(out_index, shape)[keep]
+        col = np.broadcast_to((r * width + q) * c_in + c, shape)[keep]
+        data = np.broadcast_to(w, shape)[keep]
+        matrix = sparse.coo_array((data, (row, col)), shape=self.shape).tocsr()
+        matrix.sum_duplicates()
+        return matrix
+
 
 def as_operator(
     weights: Any,
@@ -249,3 +297,9 @@ def as_operator(
                 f"{name} {pair} disagrees with the operator's {name} {getattr(geometry, name)}"
             )
     return weights
+
+
+def _tap_index(n: int, f: int, n_out: int, stride: int, padding: int, dilation: int) -> np.ndarray:
+    """``(n_out, f)``: the input index tap ``i`` reads for output ``h`` (one axis), -1 outside."""
+    padded = stride * np.arange(n_out)[:, None] + dilation * np.arange(f)[None, :] - padding
+    return np.where((padded >= 0) & (padded < n), padded, -1)
