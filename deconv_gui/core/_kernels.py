@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _fft_kernels as _fft
+from . import padding as _padding
 from .geometry import ConvGeometry
 
 __all__ = ["adjoint", "forward"]
@@ -144,8 +145,16 @@ def _blocks(n_rows: int, bytes_per_row: int, n_images: int) -> list[tuple[int, i
     ]
 
 
+def _padded(geom: ConvGeometry) -> bool:
+    """Whether the image must be padded first: a mode other than zeros, with padding."""
+    return geom.padding_mode != "zeros" and max(geom.padding) > 0
+
+
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """Batched forward pass on validated arrays (no bias).
+
+    Zero padding is built into the kernels; the other padding modes copy the border
+    (``F.pad``) and convolve the padded image without padding.
 
     Each output row block reads, per row phase, the super-rows it needs into a zero-
     bordered buffer ``z`` of pitch ``pitch`` (the GEMM), then sums the groups' shifted
@@ -154,6 +163,8 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     row writes them all); for many it holds one channels-last plane per group (one GEMM
     per row and group), which spares the final transpose to channels-last.
     """
+    if _padded(geom):
+        return forward(_padding.pad(xb, geom.padding, geom.padding_mode), w, geom.unpadded())
     if _fft.use_fft(w, geom):  # large filters: a few FFTs instead of one add per tap group
         return _fft.forward(xb, w, geom)
     m, height, width, c_in = xb.shape
@@ -228,8 +239,13 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
 
     Each block of super-rows copies the rows of ``y`` it needs into a zero-bordered
     buffer, gathers one shifted flat slice of it per group of taps into ``t_buf``, and
-    multiplies by the phase's weights straight into the rows of the result.
+    multiplies by the phase's weights straight into the rows of the result. For a
+    padding mode other than zeros, the padded image's adjoint is folded back: each
+    border pixel is added to the image pixel it copied.
     """
+    if _padded(geom):
+        xp = adjoint(yb, w, geom.unpadded())
+        return _padding.fold(xp, geom.padding, geom.padding_mode)
     if _fft.use_fft(w, geom):  # large filters: as in forward
         return _fft.adjoint(yb, w, geom)
     m, h_out, w_out, c_out = yb.shape

@@ -42,6 +42,7 @@ def conv2d(
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
     dilation: int | tuple[int, int] = 1,
+    padding_mode: str = "zeros",
 ) -> np.ndarray:
     """Cross-correlate an image with a filter bank, as PyTorch's ``conv2d`` does.
 
@@ -55,7 +56,10 @@ def conv2d(
     bias : float or array_like, optional
         Scalar or ``(C_out,)``, added to every output pixel of its channel.
     stride, padding, dilation : int or (int, int)
-        Stride (>= 1), zero padding on each side (>= 0), dilation (>= 1).
+        Stride (>= 1), padding on each side (>= 0), dilation (>= 1).
+    padding_mode : str
+        ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``, as PyTorch's
+        ``nn.Conv2d(padding_mode=...)``: ``F.pad`` of the image, then no padding.
 
     Returns
     -------
@@ -97,7 +101,7 @@ def conv2d(
     """
     xb, batched = _as_batch(x, "x", "(H, W, C_in)")
     w = normalize_weights(weights)
-    geom = ConvGeometry(xb.shape[1:], w.shape, stride, padding, dilation)
+    geom = ConvGeometry(xb.shape[1:], w.shape, stride, padding, dilation, padding_mode)
     dtype = xb.dtype
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
         w = w.astype(dtype, copy=False)
@@ -128,6 +132,7 @@ def conv2d_transpose(
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
     dilation: int | tuple[int, int] = 1,
+    padding_mode: str = "zeros",
 ) -> np.ndarray:
     """Apply the exact adjoint ``Aᵀ`` of the linear part of :func:`conv2d`.
 
@@ -148,6 +153,9 @@ def conv2d_transpose(
         ``output_padding = 0``); it is always below the stride.
     stride, padding, dilation : int or (int, int)
         The forward operator's hyper-parameters.
+    padding_mode : str
+        The forward operator's padding mode; for a mode other than zeros the padded
+        border's share is folded back onto the image pixels it copied.
 
     Returns
     -------
@@ -186,7 +194,7 @@ def conv2d_transpose(
                 f"input_shape {shape} has a batch axis that does not match y's shape {yb.shape}"
             )
         shape = shape[1:]
-    geom = ConvGeometry(shape, w.shape, stride, padding, dilation)
+    geom = ConvGeometry(shape, w.shape, stride, padding, dilation, padding_mode)
     check_output_shape(yb.shape[1:], geom)
     dtype = yb.dtype
     with np.errstate(over="ignore", invalid="ignore"):

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .padding import check_padding_mode
+
 __all__ = [
     "MAX_ARRAY_BYTES",
     "ConvGeometry",
@@ -231,13 +233,18 @@ class ConvGeometry:
     filter_shape : tuple of int
         ``(f_h, f_w, C_in, C_out)``; a 3-tuple means ``C_out = 1``.
     stride, padding, dilation : int or (int, int)
-        Stride (>= 1), zero padding on each side (>= 0) and dilation (>= 1),
+        Stride (>= 1), padding on each side (>= 0) and dilation (>= 1),
         for both axes or as an ``(h, w)`` pair. Stored as pairs.
+    padding_mode : str
+        ``"zeros"`` (default), ``"reflect"``, ``"replicate"`` or ``"circular"``, as in
+        PyTorch's ``nn.Conv2d``: the image is padded so (``F.pad``), then convolved
+        without padding.
 
     Raises
     ------
     ValueError
-        On a wrong rank, a channel mismatch, an out-of-range hyper-parameter, or a
+        On a wrong rank, a channel mismatch, an out-of-range hyper-parameter, an
+        unknown ``padding_mode`` (or reflect padding not smaller than the image), or a
         dilated filter larger than the padded image (an empty output).
 
     Notes
@@ -264,6 +271,7 @@ class ConvGeometry:
     stride: Pair = (1, 1)
     padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
+    padding_mode: str = "zeros"
 
     def __init__(
         self,
@@ -272,6 +280,7 @@ class ConvGeometry:
         stride: int | Sequence[int] = 1,
         padding: int | Sequence[int] = 0,
         dilation: int | Sequence[int] = 1,
+        padding_mode: str = "zeros",
     ) -> None:
         # Written out (not generated) so that the arguments may be loose (ints, lists)
         # while the fields are always normalised pairs and tuples.
@@ -283,6 +292,7 @@ class ConvGeometry:
         stride = as_pair(stride, "stride", minimum=1)
         padding = as_pair(padding, "padding", minimum=0)
         dilation = as_pair(dilation, "dilation", minimum=1)
+        padding_mode = check_padding_mode(padding_mode, padding, (input_shape[0], input_shape[1]))
         if filter_shape[2] != input_shape[2]:
             raise ValueError(
                 "channel mismatch: the image has C_in = "
@@ -294,6 +304,7 @@ class ConvGeometry:
         object.__setattr__(self, "stride", stride)
         object.__setattr__(self, "padding", padding)
         object.__setattr__(self, "dilation", dilation)
+        object.__setattr__(self, "padding_mode", padding_mode)
         _check_sizes(input_shape, filter_shape, stride, padding, dilation)
         for axis, label in ((0, "height"), (1, "width")):
             n_out = output_size(
@@ -318,6 +329,12 @@ class ConvGeometry:
             output_size(w, fw, self.stride[1], self.padding[1], self.dilation[1]),
             c_out,
         )
+
+    def unpadded(self) -> ConvGeometry:
+        """The same convolution on the padded image, without padding (``F.pad`` done)."""
+        (h, w, c_in), (ph, pw) = self.input_shape, self.padding
+        shape = (h + 2 * ph, w + 2 * pw, c_in)
+        return ConvGeometry(shape, self.filter_shape, self.stride, 0, self.dilation)
 
     @property
     def n_unknowns(self) -> int:

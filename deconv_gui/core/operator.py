@@ -18,6 +18,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from . import _kernels
 from .geometry import ConvGeometry, as_pair, normalize_weights, weights_for
+from .padding import padded_index
 
 __all__ = ["DENSE_COLUMN_LIMIT", "ConvOperator", "as_operator"]
 
@@ -74,6 +75,7 @@ class ConvOperator(LinearOperator):
         padding: Any = 0,
         dilation: Any = 1,
         dtype: Any = None,
+        padding_mode: str = "zeros",
     ) -> ConvOperator:
         """The operator of ``conv2d(·, weights, stride=…, …)`` on images of ``input_shape``.
 
@@ -87,6 +89,8 @@ class ConvOperator(LinearOperator):
             As for :func:`~deconv_gui.core.conv2d`.
         dtype : numpy dtype, optional
             float32 or float64; defaults to the weights' dtype.
+        padding_mode : str
+            ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
 
         Raises
         ------
@@ -104,7 +108,7 @@ class ConvOperator(LinearOperator):
         w = normalize_weights(weights)
         if input_shape is None:
             raise ValueError("input_shape is required: (H, W, C_in) of one image")
-        geometry = ConvGeometry(input_shape, w.shape, stride, padding, dilation)
+        geometry = ConvGeometry(input_shape, w.shape, stride, padding, dilation, padding_mode)
         op = cls.__new__(cls)
         op._setup(geometry, w, dtype)
         return op
@@ -194,7 +198,8 @@ class ConvOperator(LinearOperator):
         Built from the filter taps' index arithmetic (no dense intermediate): row
         ``(h W_out + w) C_out + o`` holds ``w[i, j, c, o]`` in column
         ``(r W + q) C_in + c`` for every tap whose input pixel ``(r, q)`` is inside the
-        image (padding contributes nothing). It has at most ``H_out W_out C_out f_h f_w
+        image (zero padding contributes nothing; the other padding modes add the tap to
+        the image pixel the border copies). It has at most ``H_out W_out C_out f_h f_w
         C_in`` stored entries (zero weights are not stored), which must fit in memory.
         ``dtype`` is float32 or float64 (default: the operator's).
 
@@ -217,8 +222,8 @@ class ConvOperator(LinearOperator):
         h_out, w_out, c_out = g.output_shape
         fh, fw = g.filter_shape[:2]
         # input row (column) read by tap i (j) for output row h (column w), -1 outside
-        rows_in = _tap_index(height, fh, h_out, g.stride[0], g.padding[0], g.dilation[0])
-        cols_in = _tap_index(width, fw, w_out, g.stride[1], g.padding[1], g.dilation[1])
+        rows_in = _tap_index(height, fh, h_out, g, 0)
+        cols_in = _tap_index(width, fw, w_out, g, 1)
         # axes (h, w, o, i, j, c): the row index grows with (h, w, o), so CSR order is free
         r = rows_in[:, None, None, :, None, None]
         q = cols_in[None, :, None, None, :, None]
@@ -231,8 +236,11 @@ class ConvOperator(LinearOperator):
         row = np.broadcast_to(out_index, shape)[keep]
         col = np.broadcast_to((r * width + q) * c_in + c, shape)[keep]
         data = np.broadcast_to(w, shape)[keep]
+        # the other padding modes read some image pixels through several taps: the
+        # conversion sums those duplicates
         matrix = sparse.coo_array((data, (row, col)), shape=self.shape).tocsr()
         matrix.sum_duplicates()
+        matrix.eliminate_zeros()
         return matrix
 
 
@@ -242,6 +250,7 @@ def as_operator(
     stride: Any = 1,
     padding: Any = 0,
     dilation: Any = 1,
+    padding_mode: str = "zeros",
 ) -> ConvOperator:
     """``weights`` as a :class:`ConvOperator`: built from loose arguments, or checked.
 
@@ -258,6 +267,8 @@ def as_operator(
     stride, padding, dilation : int or (int, int)
         With a filter, as for :func:`~deconv_gui.core.conv2d`. With an operator,
         its geometry is used: a value other than the default must agree with it.
+    padding_mode : str
+        Likewise (``"zeros"`` is the default).
 
     Raises
     ------
@@ -278,7 +289,12 @@ def as_operator(
     """
     if not isinstance(weights, ConvOperator):
         return ConvOperator.from_weights(
-            weights, input_shape=input_shape, stride=stride, padding=padding, dilation=dilation
+            weights,
+            input_shape=input_shape,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            padding_mode=padding_mode,
         )
     geometry = weights.geometry
     if input_shape is not None and tuple(input_shape) != geometry.input_shape:
@@ -296,10 +312,16 @@ def as_operator(
             raise ValueError(
                 f"{name} {pair} disagrees with the operator's {name} {getattr(geometry, name)}"
             )
+    if padding_mode != "zeros" and padding_mode != geometry.padding_mode:
+        raise ValueError(
+            f"padding_mode {padding_mode!r} disagrees with the operator's padding_mode "
+            f"{geometry.padding_mode!r}"
+        )
     return weights
 
 
-def _tap_index(n: int, f: int, n_out: int, stride: int, padding: int, dilation: int) -> np.ndarray:
+def _tap_index(n: int, f: int, n_out: int, g: ConvGeometry, axis: int) -> np.ndarray:
     """``(n_out, f)``: the input index tap ``i`` reads for output ``h`` (one axis), -1 outside."""
-    padded = stride * np.arange(n_out)[:, None] + dilation * np.arange(f)[None, :] - padding
-    return np.where((padded >= 0) & (padded < n), padded, -1)
+    s, d = g.stride[axis], g.dilation[axis]
+    padded = s * np.arange(n_out)[:, None] + d * np.arange(f)[None, :]
+    return padded_index(n, g.padding[axis], g.padding_mode)[padded]

@@ -125,6 +125,7 @@ def pinv_reconstruction(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
@@ -137,7 +138,7 @@ def pinv_reconstruction(
 
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation
+    y, weights, bias, input_shape, stride, padding, dilation, padding_mode
         As for :func:`transposed_reconstruction` (``weights`` may be a
         :class:`~deconv_gui.core.ConvOperator`).
     reg : float
@@ -195,7 +196,7 @@ def pinv_reconstruction(
     >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
     True
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
     solved = solve_pinv(
         op,
         y,

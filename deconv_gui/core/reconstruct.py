@@ -58,9 +58,10 @@ def _centred(
     stride: Hyper,
     padding: Hyper,
     dilation: Hyper,
+    padding_mode: str,
 ) -> tuple[ConvOperator, np.ndarray]:
     """The operator (built or checked once) and the validated ``y − b``."""
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
     return op, centred_output(y, op.geometry, bias)
 
 
@@ -73,6 +74,7 @@ def transposed_reconstruction(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
 ) -> np.ndarray:
     """``Aᵀ(y − b)``: what a "deconvolution" (transposed convolution) layer computes.
 
@@ -90,6 +92,8 @@ def transposed_reconstruction(
         ``(H, W, C_in)`` of the forward input (required with a filter).
     stride, padding, dilation : int or (int, int)
         As for :func:`~deconv_gui.core.conv2d`.
+    padding_mode : str
+        As for :func:`~deconv_gui.core.conv2d` (``"zeros"``, ``"reflect"``, ...).
 
     Returns
     -------
@@ -111,7 +115,7 @@ def transposed_reconstruction(
            [1, 1, 2, 1, 2, 1, 1],
            [1, 1, 2, 1, 2, 1, 1]])
     """
-    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation, padding_mode)
     return op.apply_adjoint(centred)
 
 
@@ -122,6 +126,7 @@ def coverage_map(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
 ) -> np.ndarray:
     """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map).
 
@@ -139,7 +144,7 @@ def coverage_map(
            [1., 1., 1., 1.],
            [1., 1., 1., 1.]])
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
     return op.apply_adjoint(np.ones(op.geometry.output_shape, dtype=op.dtype))
 
 
@@ -152,6 +157,7 @@ def normalized_transposed_reconstruction(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
 ) -> np.ndarray:
     """``Aᵀ(y − b) ⊘ Aᵀ1``, with 0 where the coverage is (numerically) zero.
 
@@ -171,7 +177,7 @@ def normalized_transposed_reconstruction(
     >>> bool(np.allclose(x_n, 1.0))
     True
     """
-    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation, padding_mode)
     adjoint = op.apply_adjoint(centred)
     cover = coverage_map(op).astype(adjoint.dtype, copy=False)
     scale = np.abs(cover).max() if cover.size else 0.0
