@@ -573,6 +573,7 @@ def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
         "output_shape": list(geometry.output_shape),
         "stride": list(geometry.stride),
         "padding": list(geometry.padding),
+        "padding_mode": geometry.padding_mode,
         "dilation": list(geometry.dilation),
         "equations": info.n_equations,
         "unknowns": info.n_unknowns,
@@ -605,7 +606,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     lines = [
         f"image      {loaded.source}: {shape(geometry.input_shape)}",
         f"filter     {shape(geometry.filter_shape)} (f_h×f_w×C_in×C_out) · stride "
-        f"{shape(geometry.stride)} · padding {shape(geometry.padding)} · dilation "
+        f"{shape(geometry.stride)} · padding {shape(geometry.padding)} "
+        f"({geometry.padding_mode}) · dilation "
         f"{shape(geometry.dilation)}",
         f"output     {shape(geometry.output_shape)}",
         f"equations  {eq:,} (H_out·W_out·C_out)",

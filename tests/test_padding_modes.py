@@ -179,3 +179,26 @@ def test_large_filters_take_the_fft_path_with_every_mode():
         assert abs(lhs - rhs) <= 1e-10 * abs(lhs)
         xs = op.to_sparse()
         np.testing.assert_allclose(xs @ x.ravel(), op.apply(x).ravel(), rtol=1e-9, atol=1e-9)
+
+
+def test_params_cli_and_session_carry_the_padding_mode(tmp_path, capsys):
+    import json
+
+    from deconv_gui.cli import main
+    from deconv_gui.core import Params, make_filter, run_pipeline
+
+    argv = ["info", "--image", "seed_toy", "--filter", "box", "--padding", "2", "--json"]
+    assert main([*argv, "--padding-mode", "circular"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["padding_mode"] == "circular"
+    assert main([*argv, "--padding-mode", "mirror"]) == 2
+    assert "padding_mode" in capsys.readouterr().err
+    assert main([*argv, "--padding", "7", "--padding-mode", "reflect"]) == 1
+    assert "padding" in capsys.readouterr().err
+    params = Params(make_filter("gaussian"), padding_mode="replicate", stride=1)
+    assert Params.from_dict(json.loads(json.dumps(params.to_dict()))) == params
+    x = np.random.default_rng(0).random((8, 8, 3))
+    result = run_pipeline(x, params.replace(methods=("transposed",)))
+    op = ConvOperator(result.geometry, params.weights)
+    np.testing.assert_allclose(result.forward_output, op.apply(x), atol=1e-12)
+    assert result.geometry.padding_mode == "replicate"

@@ -20,6 +20,7 @@ CHANGED = {
     "stride": (3, 1),
     "padding": (0, 2),
     "dilation": (2, 1),
+    "padding_mode": "reflect",
     "methods": ("normalized_transposed", "pinv", "coverage"),
     "reg": 1.5e-3,
     "rtol": 1e-5,
@@ -39,6 +40,7 @@ INVALID = {
     "stride": [0, (1, 0), (1, 2, 3), "2", 1.5, True, (2.0, 2.0), 1025],
     "padding": [-1, (0, -1), "1", None, (0, 10**12)],
     "dilation": [0, (1, 0), 2.5, 1025],
+    "padding_mode": ["mirror", "", None, 0, "Reflect"],
     "methods": [["magic"], [1], 5],
     "reg": [-1e-3, float("inf"), float("nan"), "0.1", None, True],
     "rtol": [0.0, -1.0, float("nan"), "1e-8"],
@@ -177,7 +179,8 @@ def test_cli_help_shows_the_defaults(capsys):
     assert main(["run", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "--stride S|SH,SW stride (default 2)" in text
-    assert "--padding P|PH,PW zero padding (default 1)" in text
+    assert "--padding P|PH,PW padding on each side (default 1)" in text
+    assert "--padding-mode zeros|reflect|replicate|circular" in text and "(default zeros)" in text
     assert "(default transposed,pinv;" in text
 
 

@@ -258,7 +258,7 @@ def test_dot_test_is_cached_per_weights_and_geometry(monkeypatch):
     real = pipeline.adjoint_dot_test
 
     def counting(*args, **kwargs):
-        calls.append(kwargs["input_shape"])
+        calls.append(args[0].geometry.input_shape)  # the operator
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "adjoint_dot_test", counting)

@@ -39,6 +39,26 @@ CASES = {
         np.random.default_rng(2).random((9, 10, 1)),
         Params(make_filter("gaussian", in_channels=1), stride=2, photons=40.0, noise_sigma=0.01),
     ),
+    # every padding mode other than zeros, with noise in one of them
+    **{
+        f"padded_{mode}": (
+            np.random.default_rng(2).random((9, 10, 2)).astype(dtype),
+            Params(
+                make_filter("random", size=3, in_channels=2, out_channels=2, seed=5),
+                bias=(0.25, -0.5),
+                stride=(2, 1),
+                padding=(2, 3),
+                dilation=(1, 2),
+                padding_mode=mode,
+                noise_sigma=0.1 if mode == "circular" else 0.0,
+            ),
+        )
+        for mode, dtype in (
+            ("reflect", np.float64),
+            ("replicate", np.float32),
+            ("circular", np.float64),
+        )
+    },
 }
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .geometry import ConvGeometry, normalize_weights
+from .padding import PADDING_MODES
 from .registry import ALL_METHODS
 
 __all__ = [
@@ -55,6 +56,7 @@ KINDS: tuple[str, ...] = (
     "optional_int",
     "str",
     "bool",
+    "choice",
 )
 
 #: The largest seed (and other int) a Qt spin box can hold: ``2**31 − 1``.
@@ -85,6 +87,8 @@ class Rule:
         ``code``) or ``"run"``.
     metavar : str or None
         Shown in ``--help``.
+    choices : tuple of str
+        The allowed values of a ``"choice"`` field.
     """
 
     kind: str
@@ -95,6 +99,7 @@ class Rule:
     cli: str | None = None
     group: str = "problem"
     metavar: str | None = None
+    choices: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The allowed range in words: ``"an int from 0 to 2147483647"``."""
@@ -108,6 +113,7 @@ class Rule:
             "str": "a string",
             "bool": "True or False",
             "weights": "a 3-D or 4-D array of numbers",
+            "choice": f"one of {', '.join(self.choices)}",
         }[self.kind]
         low, high = self.minimum, self.maximum
         if low is not None and high is not None and not self.positive:
@@ -143,6 +149,8 @@ class Params:
         channel; stored as a tuple of ``C_out`` floats.
     stride, padding, dilation : int or (int, int)
         Stored as ``(h, w)`` pairs.
+    padding_mode : str
+        ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"`` (PyTorch's).
     methods : sequence of str
         What to compute, from :data:`~deconv_gui.core.registry.ALL_METHODS`. The
         forward output and :attr:`Result.metrics` are always computed.
@@ -215,7 +223,7 @@ class Params:
             "pair",
             minimum=0,
             maximum=GEOMETRY_MAX,
-            help="zero padding",
+            help="padding on each side",
             cli="--padding",
             metavar="P|PH,PW",
         ),
@@ -229,6 +237,16 @@ class Params:
             help="dilation",
             cli="--dilation",
             metavar="D|DH,DW",
+        ),
+    )
+    padding_mode: str = _field(
+        "zeros",
+        Rule(
+            "choice",
+            help="what the padding holds, as PyTorch's padding_mode",
+            cli="--padding-mode",
+            metavar="|".join(PADDING_MODES),
+            choices=PADDING_MODES,
         ),
     )
     methods: tuple[str, ...] = _field(
@@ -360,7 +378,12 @@ class Params:
     def geometry(self, input_shape: Sequence[int]) -> ConvGeometry:
         """The :class:`ConvGeometry` of these params for an image of ``input_shape``."""
         return ConvGeometry(
-            tuple(input_shape), self.weights.shape, self.stride, self.padding, self.dilation
+            tuple(input_shape),
+            self.weights.shape,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.padding_mode,
         )
 
     def replace(self, **changes: Any) -> Params:
@@ -586,4 +609,8 @@ def _check(name: str, rule_: Rule, value: Any) -> Any:
         if not isinstance(value, (bool, np.bool_)):
             raise wrong
         return bool(value)
+    if kind == "choice":
+        if not isinstance(value, str) or value not in rule_.choices:
+            raise wrong
+        return value
     raise ValueError(f"{name} has an unknown kind {kind!r}")

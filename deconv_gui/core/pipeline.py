@@ -237,13 +237,7 @@ def _cached_dot_test(weights: np.ndarray, geometry: ConvGeometry) -> float:
     key = (weights.tobytes(), weights.shape, geometry)
     return _DOT_TESTS.get_or_compute(
         key,
-        lambda: adjoint_dot_test(
-            weights,
-            input_shape=geometry.input_shape,
-            stride=geometry.stride,
-            padding=geometry.padding,
-            dilation=geometry.dilation,
-        ),
+        lambda: adjoint_dot_test(ConvOperator(geometry, weights, dtype=np.float64)),
     )
 
 

@@ -67,6 +67,10 @@ def _ambiguity(geometry: ConvGeometry) -> str:
     return "; ".join(parts).capitalize() + "."
 
 
+#: numpy.pad's names of PyTorch's padding modes.
+_NUMPY_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 def _literal(value: object, indent: int) -> str:
     text = pprint.pformat(value, width=92 - indent, compact=True)
     return text.replace("\n", "\n" + " " * indent)
@@ -127,11 +131,11 @@ def _noise_lines(params: Params, target: str, to_tensor: bool) -> list[str]:
 
 
 _NUMPY_FUNCTIONS = '''
-def conv2d(x, w, b, stride, padding, dilation):
+def conv2d(x, w, b, stride, padding, dilation, mode="constant"):
     """y[h, w, o] = b[o] + sum_ijc w[i, j, c, o] x_pad[s h + d i, s w + d j, c] (no flip)."""
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     fh, fw, _, c_out = w.shape
-    xp = np.pad(x, ((ph, ph), (pw, pw), (0, 0)))
+    xp = np.pad(x, ((ph, ph), (pw, pw), (0, 0)), mode=mode)  # numpy.pad's mode
     h_out = (xp.shape[0] - dh * (fh - 1) - 1) // sh + 1
     w_out = (xp.shape[1] - dw * (fw - 1) - 1) // sw + 1
     y = np.zeros((h_out, w_out, c_out), dtype=x.dtype)
@@ -143,7 +147,7 @@ def conv2d(x, w, b, stride, padding, dilation):
     return y + b
 
 
-def conv2d_transpose(y, w, input_shape, stride, padding, dilation):
+def conv2d_transpose(y, w, input_shape, stride, padding, dilation, mode="constant"):
     """The exact adjoint A^T of conv2d's linear part: scatter each tap back."""
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     fh, fw, _, _ = w.shape
@@ -155,7 +159,13 @@ def conv2d_transpose(y, w, input_shape, stride, padding, dilation):
             rows = slice(i * dh, i * dh + sh * (h_out - 1) + 1, sh)
             cols = slice(j * dw, j * dw + sw * (w_out - 1) + 1, sw)
             xp[rows, cols, :] += y @ w[i, j].T
-    return xp[ph : ph + h, pw : pw + wd, :]
+    if mode == "constant":
+        return xp[ph : ph + h, pw : pw + wd, :]
+    # the padded border copied image pixels: add its share back onto them
+    x = np.zeros(input_shape, dtype=y.dtype)
+    rows, cols = np.pad(np.arange(h), ph, mode=mode), np.pad(np.arange(wd), pw, mode=mode)
+    np.add.at(x, (rows[:, None], cols[None, :]), xp)
+    return x
 '''
 
 
@@ -207,18 +217,25 @@ def numpy_snippet(
         f"weights = np.array({_literal(params.weights.tolist(), 18)}).astype(x.dtype)",
         f"bias = np.array({list(params.bias)!r}, dtype=x.dtype)",
         f"stride, padding, dilation = {params.stride}, {params.padding}, {params.dilation}",
-        "",
     ]
+    mode = params.padding_mode
+    if mode != "zeros":
+        numpy_mode = _NUMPY_PAD_MODES[mode]
+        lines += [f"padding_mode = {(numpy_mode if standalone else mode)!r}  # PyTorch's {mode!r}"]
+    lines += [""]
     if standalone:
-        lines += ["y = conv2d(x, weights, bias, stride, padding, dilation)  # forward output"]
+        args = "stride, padding, dilation" + (", padding_mode" if mode != "zeros" else "")
+        lines += [f"y = conv2d(x, weights, bias, {args})  # forward output"]
         lines += _noise_lines(params, "y", to_tensor=False)
         lines += [
             "x_transposed = conv2d_transpose(",
-            "    y - bias, weights, x.shape, stride, padding, dilation",
+            f"    y - bias, weights, x.shape, {args}",
             ")",
         ]
     else:
         hyper = "stride=stride, padding=padding, dilation=dilation"
+        if mode != "zeros":
+            hyper += ", padding_mode=padding_mode"
         lines += [
             "# forward output",
             f"y = conv2d(x, weights, bias, {hyper})",
@@ -276,6 +293,12 @@ def torch_snippet(
         f"bias = torch.tensor({list(params.bias)!r}, dtype=x.dtype)",
         f"stride, padding, dilation = {params.stride}, {params.padding}, {params.dilation}",
         "",
+    ]
+    if params.padding_mode != "zeros":
+        lines += _torch_padded(params)
+        lines += _footer("y_hwc", "x_transposed_hwc")
+        return "\n".join(lines) + "\n"
+    lines += [
         "y = F.conv2d(x, weights, bias, stride=stride, padding=padding, dilation=dilation)",
     ]
     lines += _noise_lines(params, "y", to_tensor=True)
@@ -304,6 +327,35 @@ def torch_snippet(
     ]
     lines += _footer("y_hwc", "x_transposed_hwc")
     return "\n".join(lines) + "\n"
+
+
+def _torch_padded(params: Params) -> list[str]:
+    """Forward and adjoint with a padding mode: ``F.pad``, then an unpadded conv."""
+    mode = params.padding_mode
+    return [
+        f"padding_mode = {mode!r}  # as nn.Conv2d(padding_mode=...): F.pad, then no padding",
+        "pads = (padding[1], padding[1], padding[0], padding[0])  # F.pad: last axis first",
+        "",
+        "",
+        "def forward(x):",
+        "    x_padded = F.pad(x, pads, mode=padding_mode)",
+        "    return F.conv2d(x_padded, weights, stride=stride, dilation=dilation)",
+        "",
+        "",
+        "y = forward(x) + bias.view(1, -1, 1, 1)",
+        *_noise_lines(params, "y", to_tensor=True),
+        "",
+        "# conv_transpose2d knows only zero padding; the transpose A^T is the gradient of",
+        "# the padded forward (the border's share is added back onto the pixels it copied)",
+        "x_req = x.detach().clone().requires_grad_(True)",
+        "(x_transposed,) = torch.autograd.grad(",
+        "    forward(x_req), x_req, grad_outputs=y - bias.view(1, -1, 1, 1)",
+        ")",
+        "",
+        "# back to channels-last numpy arrays",
+        "y_hwc = y[0].permute(1, 2, 0).numpy()",
+        "x_transposed_hwc = x_transposed[0].permute(1, 2, 0).numpy()",
+    ]
 
 
 def make_snippet(

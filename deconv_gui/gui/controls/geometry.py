@@ -1,4 +1,4 @@
-"""Stride, padding and dilation controls (each linked h/w or separate) and the shape-arithmetic box.
+"""Stride, padding, dilation (each linked h/w or separate), padding mode and the arithmetic box.
 
 The window computes the arithmetic text (``ConvGeometry(...).describe()`` or a ``ValueError``'s
 message) and hands it to :meth:`GeometryEditor.show_arithmetic`; this widget does no math.
@@ -10,7 +10,15 @@ import html
 
 import numpy as np
 from PyQt5.QtCore import QSize, Qt, pyqtSignal
-from PyQt5.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core import params as schema
 from .common import DOCK_WIDTH, LinkButton, section_header
@@ -28,9 +36,13 @@ _ARITHMETIC_ERROR = (
 
 _TIPS: dict[str, str] = {
     "stride": "Step of the filter in pixels; stride s keeps about 1/s² of the positions.",
-    "padding": "Zeros added around the image before filtering.",
+    "padding": "Pixels added around the image before filtering (what they hold: the mode).",
     "dilation": "Spacing between filter taps (1 = adjacent taps).",
 }
+_MODE_TIP = (
+    "What the padding holds, as PyTorch's padding_mode: zeros; reflect (mirrored, the edge "
+    "not repeated); replicate (the edge repeated); circular (wrapped around)."
+)
 #: name -> (minimum, maximum, what it does): the ranges are the Params schema's, so the
 #: editor holds every stride, padding and dilation a session or the CLI can have.
 _FIELDS: dict[str, tuple[int, int, str]] = {
@@ -145,7 +157,7 @@ class GeometryEditor(QWidget):
 
     geometryChanged = pyqtSignal()
     #: The :class:`~deconv_gui.core.Params` fields this form edits.
-    FIELDS: tuple[str, ...] = tuple(_FIELDS)
+    FIELDS: tuple[str, ...] = (*_FIELDS, "padding_mode")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -165,6 +177,15 @@ class GeometryEditor(QWidget):
             grid.addWidget(label, row, 0)
             grid.addWidget(pair, row, 1)
             self._pairs[name] = pair
+        mode_label = QLabel("padding mode")
+        self._mode = QComboBox()
+        self._mode.addItems(schema.rule("padding_mode").choices)
+        self._mode.setToolTip(_MODE_TIP)
+        mode_label.setToolTip(_MODE_TIP)
+        self._mode.setCurrentText(schema.defaults()["padding_mode"])
+        self._mode.currentIndexChanged.connect(self.geometryChanged)
+        grid.addWidget(mode_label, len(_FIELDS), 0)
+        grid.addWidget(self._mode, len(_FIELDS), 1)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
         for name, value in schema.defaults().items():  # the one set of defaults
@@ -197,16 +218,28 @@ class GeometryEditor(QWidget):
         """``(d_h, d_w)``."""
         return self._pairs["dilation"].value()
 
-    def values(self) -> dict[str, tuple[int, int]]:
+    def padding_mode(self) -> str:
+        """``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``."""
+        return self._mode.currentText()
+
+    def mode_control(self) -> QComboBox:
+        """The padding mode's combo box (tests, focus)."""
+        return self._mode
+
+    def values(self) -> dict[str, tuple[int, int] | str]:
         """The :attr:`FIELDS` as ``Params`` keyword arguments."""
-        return {name: pair.value() for name, pair in self._pairs.items()}
+        values: dict[str, tuple[int, int] | str] = {
+            name: pair.value() for name, pair in self._pairs.items()
+        }
+        values["padding_mode"] = self.padding_mode()
+        return values
 
     def pair_control(self, name: str) -> PairControl:
         """The control of ``"stride"``, ``"padding"`` or ``"dilation"`` (tests, focus)."""
         return self._pairs[name]
 
-    def set_values(self, stride=None, padding=None, dilation=None) -> None:
-        """Set any of the three (an int or an ``(h, w)`` pair; None keeps the current value).
+    def set_values(self, stride=None, padding=None, dilation=None, padding_mode=None) -> None:
+        """Set any of the four (a pair: an int or ``(h, w)``; None keeps the current value).
 
         Emits :attr:`geometryChanged` once if something changed. Equal pairs are shown linked.
 
@@ -220,9 +253,16 @@ class GeometryEditor(QWidget):
             if value is not None:
                 low, high, _ = _FIELDS[name]
                 new[name] = _as_pair(value, name, low, high)
+        if padding_mode is not None:
+            padding_mode = schema.check("padding_mode", padding_mode)
         changed = False
         for name, pair in new.items():
             changed |= self._pairs[name].set_value(pair)
+        if padding_mode is not None and padding_mode != self.padding_mode():
+            self._mode.blockSignals(True)
+            self._mode.setCurrentText(padding_mode)
+            self._mode.blockSignals(False)
+            changed = True
         if changed:
             self.geometryChanged.emit()
 

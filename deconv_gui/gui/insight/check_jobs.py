@@ -77,6 +77,7 @@ def _adjoint(result: Result) -> np.ndarray:
         stride=p.stride,
         padding=p.padding,
         dilation=p.dilation,
+        padding_mode=p.padding_mode,
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ...core import Result, exact_rank_feasible, rank_bounds, rank_info
+from ...core import ConvOperator, Result, exact_rank_feasible, rank_bounds, rank_info
 from ...core.pipeline import INSIGHT_METHODS
 from ..controls.recon_options import ReconOptions
 from ..panels.grid import PanelGrid
@@ -187,13 +187,7 @@ class Insight(QtCore.QObject):
         self._show_rank("rank: computing…", result)
 
         def job(_cancel, _progress):
-            return rank_info(
-                params.weights,
-                input_shape=geom.input_shape,
-                stride=params.stride,
-                padding=params.padding,
-                dilation=params.dilation,
-            )
+            return rank_info(ConvOperator(geom, params.weights))
 
         self.rank_jobs.submit(job)
 

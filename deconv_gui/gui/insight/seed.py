@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ...core import ConvGeometry, dense_matrices
+from ...core import ConvGeometry, ConvOperator, dense_matrices
 from ...view.colormaps import lookup_table
 
 __all__ = ["SeedExampleView", "open_seed_example"]
@@ -68,13 +68,7 @@ class SeedExampleView(QtWidgets.QDialog):
 
     def show_problem(self, geometry: ConvGeometry, weights: np.ndarray) -> None:
         """Draw the matrices of ``geometry`` with ``weights`` (small problems only)."""
-        dense = dense_matrices(
-            weights,
-            input_shape=geometry.input_shape,
-            stride=geometry.stride,
-            padding=geometry.padding,
-            dilation=geometry.dilation,
-        )
+        dense = dense_matrices(ConvOperator(geometry, weights))
         self.matrices = {"A": dense.A, "At": dense.A_transpose, "Apinv": dense.A_pinv}
         for key, matrix in self.matrices.items():
             m = float(np.abs(matrix).max()) or 1.0

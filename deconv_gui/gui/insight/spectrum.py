@@ -13,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
-from ...core import Result, SingularValues, TikhonovCurve, singular_values, tikhonov_curve
+from ...core import (
+    ConvOperator,
+    Result,
+    SingularValues,
+    TikhonovCurve,
+    singular_values,
+    tikhonov_curve,
+)
 from ..runner import JobRunner
 from ..state import AppState
 from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
@@ -126,18 +133,14 @@ class SpectrumWindow(QtWidgets.QDialog):
             return
         p = result.params
         regs = curve_regs(p.reg)
-        y, image, shape = result.forward_output, result.image, result.geometry.input_shape
+        y, image = result.forward_output, result.image
 
         def job(cancel, progress):
             return tikhonov_curve(
                 y,
-                p.weights,
+                ConvOperator(result.geometry, p.weights),
                 p.bias,
                 regs,
-                input_shape=shape,
-                stride=p.stride,
-                padding=p.padding,
-                dilation=p.dilation,
                 reference=image,
                 rtol=p.rtol,
                 max_iter=p.max_iter,
@@ -193,13 +196,7 @@ class SpectrumWindow(QtWidgets.QDialog):
         p, geom = result.params, result.geometry
 
         def job(_cancel, _progress):
-            return singular_values(
-                p.weights,
-                input_shape=geom.input_shape,
-                stride=p.stride,
-                padding=p.padding,
-                dilation=p.dilation,
-            )
+            return singular_values(ConvOperator(geom, p.weights))
 
         self.spectrum = None
         self.spectrum_plot.clear_values()
