@@ -69,8 +69,15 @@ def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
 def test_geometry_holds_every_value_the_schema_accepts(qtbot):
     geometry = GeometryEditor()
     qtbot.addWidget(geometry)
+    for mode in schema.rule("padding_mode").choices:
+        geometry.set_values(padding_mode=mode)
+        assert geometry.values()["padding_mode"] == mode == geometry.mode_control().currentText()
+    with pytest.raises(ValueError, match="padding_mode"):
+        geometry.set_values(padding_mode="mirror")
     for name in geometry.FIELDS:
         rule = schema.rule(name)
+        if rule.kind == "choice":
+            continue  # the padding mode, above
         for value in ((int(rule.minimum), int(rule.maximum)), (int(rule.maximum), 3)):
             geometry.set_values(**{name: value})
             assert geometry.values()[name] == value

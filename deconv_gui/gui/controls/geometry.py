@@ -177,7 +177,7 @@ class GeometryEditor(QWidget):
             grid.addWidget(label, row, 0)
             grid.addWidget(pair, row, 1)
             self._pairs[name] = pair
-        mode_label = QLabel("padding mode")
+        mode_label = QLabel("mode")
         self._mode = QComboBox()
         self._mode.addItems(schema.rule("padding_mode").choices)
         self._mode.setToolTip(_MODE_TIP)
