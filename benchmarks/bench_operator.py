@@ -141,7 +141,75 @@ def main(argv: list[str] | None = None) -> int:
             f"{r_fwd:6.2f} (≤{fwd_target:.1f}) {ok_fwd:>4}  {r_adj:6.2f} (≤{adj_target:.1f}) "
             f"{ok_adj:>4}"
         )
+    padding_modes(args.repeats, args.size, rng, with_torch=name == "torch")
     return 0
+
+
+#: (stride, padding mode) rows of the padding-mode table: float32, 3×3×3×1, padding 1.
+MODE_ROWS = [(s, m) for s in (1, 2) for m in ("reflect", "circular", "replicate")]
+
+
+def padding_modes(repeats: int, size: int, rng, *, with_torch: bool) -> None:
+    """Our reflect/circular/replicate time over our zero-padding time (target ≤ 1.2×),
+    next to PyTorch's same ratio (``F.pad`` then an unpadded conv; adjoint by autograd)."""
+    print()
+    header = (
+        f"{'s':>2} {'mode':9} | {'fwd ms':>7} {'zeros':>7} {'ratio':>6} | {'adj ms':>7} "
+        f"{'zeros':>7} {'ratio':>6} | {'torch fwd ratio':>15} {'torch adj ratio':>15}"
+    )
+    print(header)
+    print("-" * len(header))
+    x = rng.standard_normal((size, size, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 1)).astype(np.float32)
+    for stride, mode in MODE_ROWS:
+        kw = {"stride": stride, "padding": 1}
+        mk = {**kw, "padding_mode": mode}
+        y = conv2d(x, w, **kw)
+        funcs = [
+            lambda mk=mk: conv2d(x, w, **mk),
+            lambda kw=kw: conv2d(x, w, **kw),
+            lambda mk=mk, y=y: conv2d_transpose(y, w, input_shape=x.shape, **mk),
+            lambda kw=kw, y=y: conv2d_transpose(y, w, input_shape=x.shape, **kw),
+        ]
+        if with_torch:
+            funcs += _torch_modes(x, w, y, stride, mode)
+        times = median_ms(funcs, repeats)
+        line = (
+            f"{stride:>2} {mode:9} | {times[0]:7.2f} {times[1]:7.2f} {times[0] / times[1]:6.2f} | "
+            f"{times[2]:7.2f} {times[3]:7.2f} {times[2] / times[3]:6.2f} |"
+        )
+        if with_torch:
+            line += f" {times[4] / times[5]:15.2f} {times[6] / times[7]:15.2f}"
+        print(line)
+
+
+def _torch_modes(x, w, y, stride, mode):
+    """PyTorch's padded forward and adjoint, and its zero-padding ones, as closures."""
+    import torch
+
+    functional = torch.nn.functional
+    x_t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis]))
+    w_t = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+    y_t = torch.from_numpy(np.ascontiguousarray(y.transpose(2, 0, 1)[np.newaxis]))
+
+    def padded(x_in):
+        return functional.conv2d(functional.pad(x_in, (1, 1, 1, 1), mode=mode), w_t, stride=stride)
+
+    def padded_adjoint():
+        x_req = x_t.clone().requires_grad_(True)
+        return torch.autograd.grad(padded(x_req), x_req, grad_outputs=y_t)[0]
+
+    def zeros_adjoint():
+        x_req = x_t.clone().requires_grad_(True)
+        out = functional.conv2d(x_req, w_t, stride=stride, padding=1)
+        return torch.autograd.grad(out, x_req, grad_outputs=y_t)[0]
+
+    return [
+        lambda: padded(x_t),
+        lambda: functional.conv2d(x_t, w_t, stride=stride, padding=1),
+        padded_adjoint,
+        zeros_adjoint,
+    ]
 
 
 if __name__ == "__main__":

@@ -55,34 +55,56 @@ def padded_index(n: int, padding: int, mode: str) -> np.ndarray:
 
 
 def pad(xb: np.ndarray, padding: tuple[int, int], mode: str) -> np.ndarray:
-    """Pad a batch ``(m, H, W, C)`` on both spatial axes (a border copy)."""
-    (ph, pw) = padding
-    widths = ((0, 0), (ph, ph), (pw, pw), (0, 0))
+    """Pad a batch ``(m, H, W, C)`` on both spatial axes: one copy, then the border.
+
+    The same values as ``numpy.pad`` (each axis padded in turn, rows first), which is
+    several times slower than this for large images.
+    """
+    (ph, pw), (m, h, w, c) = padding, xb.shape
+    out = np.empty((m, h + 2 * ph, w + 2 * pw, c), dtype=xb.dtype)
+    out[:, ph : ph + h, pw : pw + w] = xb
     if mode == "zeros":
-        return np.pad(xb, widths)
-    return np.pad(xb, widths, mode=_NUMPY_MODES[mode])  # type: ignore[call-overload]
+        for border in (np.s_[:, :ph], np.s_[:, ph + h :], np.s_[:, :, :pw], np.s_[:, :, pw + w :]):
+            out[border] = 0
+        return out
+    if ph:
+        rows = padded_index(h, ph, mode) + ph  # the rows of ``out`` each border row copies
+        out[:, :ph, pw : pw + w] = out[:, rows[:ph], pw : pw + w]
+        out[:, ph + h :, pw : pw + w] = out[:, rows[ph + h :], pw : pw + w]
+    if pw:
+        cols = padded_index(w, pw, mode) + pw
+        out[:, :, :pw] = out[:, :, cols[:pw]]
+        out[:, :, pw + w :] = out[:, :, cols[pw + w :]]
+    return out
 
 
 def fold(xp: np.ndarray, padding: tuple[int, int], mode: str) -> np.ndarray:
-    """The adjoint of :func:`pad`: each border pixel is added to the pixel it copied."""
-    out = xp
-    for axis, p in ((2, padding[1]), (1, padding[0])):
-        out = _fold_axis(out, axis, p, mode)
-    return np.ascontiguousarray(out)
+    """The adjoint of :func:`pad`: each border pixel is added to the pixel it copied.
+
+    One copy of the interior, then only border work: the border columns are folded onto
+    the columns they copied, and the border rows (folded the same way) onto their rows.
+    """
+    (ph, pw), (_, hp, wp, _) = padding, xp.shape
+    h, w = hp - 2 * ph, wp - 2 * pw
+    out = xp[:, ph : ph + h, pw : pw + w].copy()
+    if mode == "zeros":
+        return out
+    col_index, row_index = padded_index(w, pw, mode), padded_index(h, ph, mode)
+    col_segments = [s for s in (slice(0, pw), slice(w + pw, w + 2 * pw)) if pw]
+    for segment in col_segments:
+        _add_into(out, 2, col_index[segment], xp[:, ph : ph + h, segment])
+    for rows in (slice(0, ph), slice(h + ph, h + 2 * ph)) if ph else ():
+        band = xp[:, rows, pw : pw + w].copy()
+        for segment in col_segments:
+            _add_into(band, 2, col_index[segment], xp[:, rows, segment])
+        _add_into(out, 1, row_index[rows], band)
+    return out
 
 
-def _fold_axis(xp: np.ndarray, axis: int, p: int, mode: str) -> np.ndarray:
-    if p == 0:
-        return xp
-    n = xp.shape[axis] - 2 * p
-    src = np.moveaxis(xp, axis, 0)
-    result = np.array(src[p : p + n])  # the interior, copied
-    if mode != "zeros":
-        index = padded_index(n, p, mode)
-        for segment in (slice(0, p), slice(n + p, n + 2 * p)):
-            targets = index[segment]
-            if len(np.unique(targets)) == len(targets):
-                result[targets] += src[segment]
-            else:  # replicate: several border pixels copy the same edge pixel
-                np.add.at(result, targets, src[segment])
-    return np.moveaxis(result, 0, axis)
+def _add_into(target: np.ndarray, axis: int, where: np.ndarray, values: np.ndarray) -> None:
+    """``target[..., where, ...] += values`` along ``axis``, summing repeated indices."""
+    key: tuple[Any, ...] = (slice(None),) * axis + (where,)
+    if len(np.unique(where)) == len(where):
+        target[key] += values
+    else:  # replicate: several border pixels copy the same edge pixel
+        np.add.at(target, key, values)
