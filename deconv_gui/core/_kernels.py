@@ -26,6 +26,7 @@ import numpy as np
 from . import _fft_kernels as _fft
 from . import padding as _padding
 from .geometry import ConvGeometry
+from .groups import dense_filter
 
 __all__ = ["adjoint", "forward"]
 
@@ -163,6 +164,8 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     row writes them all); for many it holds one channels-last plane per group (one GEMM
     per row and group), which spares the final transpose to channels-last.
     """
+    if geom.groups != 1 or geom.flip:  # the block-diagonal and/or flipped filter
+        return forward(xb, dense_filter(w, geom.groups, geom.flip), geom.dense())
     if _padded(geom):
         return forward(_padding.pad(xb, geom.padding, geom.padding_mode), w, geom.unpadded())
     if _fft.use_fft(w, geom):  # large filters: a few FFTs instead of one add per tap group
@@ -243,6 +246,8 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     padding mode other than zeros, the padded image's adjoint is folded back: each
     border pixel is added to the image pixel it copied.
     """
+    if geom.groups != 1 or geom.flip:
+        return adjoint(yb, dense_filter(w, geom.groups, geom.flip), geom.dense())
     if _padded(geom):
         xp = adjoint(yb, w, geom.unpadded())
         return _padding.fold(xp, geom.padding, geom.padding_mode)

@@ -43,6 +43,8 @@ def conv2d(
     padding: int | tuple[int, int] = 0,
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> np.ndarray:
     """Cross-correlate an image with a filter bank, as PyTorch's ``conv2d`` does.
 
@@ -60,6 +62,11 @@ def conv2d(
     padding_mode : str
         ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``, as PyTorch's
         ``nn.Conv2d(padding_mode=...)``: ``F.pad`` of the image, then no padding.
+    groups : int
+        PyTorch's ``groups``: ``weights`` is ``(f_h, f_w, C_in/groups, C_out)`` and
+        output channel group ``k`` reads only input channel group ``k``.
+    flip : bool
+        True convolution (``scipy.signal.convolve``): the kernel is flipped first.
 
     Returns
     -------
@@ -101,7 +108,9 @@ def conv2d(
     """
     xb, batched = _as_batch(x, "x", "(H, W, C_in)")
     w = normalize_weights(weights)
-    geom = ConvGeometry(xb.shape[1:], w.shape, stride, padding, dilation, padding_mode)
+    geom = ConvGeometry(
+        xb.shape[1:], w.shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     dtype = xb.dtype
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
         w = w.astype(dtype, copy=False)
@@ -133,6 +142,8 @@ def conv2d_transpose(
     padding: int | tuple[int, int] = 0,
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> np.ndarray:
     """Apply the exact adjoint ``Aᵀ`` of the linear part of :func:`conv2d`.
 
@@ -156,6 +167,8 @@ def conv2d_transpose(
     padding_mode : str
         The forward operator's padding mode; for a mode other than zeros the padded
         border's share is folded back onto the image pixels it copied.
+    groups, flip : int, bool
+        The forward operator's groups and kernel flip.
 
     Returns
     -------
@@ -194,7 +207,7 @@ def conv2d_transpose(
                 f"input_shape {shape} has a batch axis that does not match y's shape {yb.shape}"
             )
         shape = shape[1:]
-    geom = ConvGeometry(shape, w.shape, stride, padding, dilation, padding_mode)
+    geom = ConvGeometry(shape, w.shape, stride, padding, dilation, padding_mode, groups, flip)
     check_output_shape(yb.shape[1:], geom)
     dtype = yb.dtype
     with np.errstate(over="ignore", invalid="ignore"):

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .groups import check_groups
 from .padding import check_padding_mode
 
 __all__ = [
@@ -239,6 +240,11 @@ class ConvGeometry:
         ``"zeros"`` (default), ``"reflect"``, ``"replicate"`` or ``"circular"``, as in
         PyTorch's ``nn.Conv2d``: the image is padded so (``F.pad``), then convolved
         without padding.
+    groups : int
+        PyTorch's ``groups``: the filter is ``(f_h, f_w, C_in/groups, C_out)`` and each
+        group of output channels sees only its group of input channels.
+    flip : bool
+        True convolution: the kernel is flipped in both spatial axes first.
 
     Raises
     ------
@@ -272,6 +278,8 @@ class ConvGeometry:
     padding: Pair = (0, 0)
     dilation: Pair = (1, 1)
     padding_mode: str = "zeros"
+    groups: int = 1
+    flip: bool = False
 
     def __init__(
         self,
@@ -281,6 +289,8 @@ class ConvGeometry:
         padding: int | Sequence[int] = 0,
         dilation: int | Sequence[int] = 1,
         padding_mode: str = "zeros",
+        groups: int = 1,
+        flip: bool = False,
     ) -> None:
         # Written out (not generated) so that the arguments may be loose (ints, lists)
         # while the fields are always normalised pairs and tuples.
@@ -293,6 +303,10 @@ class ConvGeometry:
         padding = as_pair(padding, "padding", minimum=0)
         dilation = as_pair(dilation, "dilation", minimum=1)
         padding_mode = check_padding_mode(padding_mode, padding, (input_shape[0], input_shape[1]))
+        if type(groups) is not int or groups != 1 or flip is not False:
+            c_in, c_out = input_shape[2], filter_shape[3]
+            groups = check_groups(groups, flip, c_in, c_out, filter_shape[2])
+            filter_shape = (*filter_shape[:2], c_in, c_out)  # validated above
         if filter_shape[2] != input_shape[2]:
             raise ValueError(
                 "channel mismatch: the image has C_in = "
@@ -305,6 +319,11 @@ class ConvGeometry:
         object.__setattr__(self, "padding", padding)
         object.__setattr__(self, "dilation", dilation)
         object.__setattr__(self, "padding_mode", padding_mode)
+        object.__setattr__(self, "groups", int(groups))
+        object.__setattr__(self, "flip", bool(flip))
+        if groups != 1:  # the filter as given: C_in / groups on its third axis
+            grouped = (*filter_shape[:2], filter_shape[2] // groups, filter_shape[3])
+            object.__setattr__(self, "filter_shape", grouped)
         _check_sizes(input_shape, filter_shape, stride, padding, dilation)
         for axis, label in ((0, "height"), (1, "width")):
             n_out = output_size(
@@ -334,7 +353,21 @@ class ConvGeometry:
         """The same convolution on the padded image, without padding (``F.pad`` done)."""
         (h, w, c_in), (ph, pw) = self.input_shape, self.padding
         shape = (h + 2 * ph, w + 2 * pw, c_in)
-        return ConvGeometry(shape, self.filter_shape, self.stride, 0, self.dilation)
+        return ConvGeometry(shape, self.dense().filter_shape, self.stride, 0, self.dilation)
+
+    def dense(self) -> ConvGeometry:
+        """The same geometry for the dense filter (groups 1, no flip; see ``groups``)."""
+        if self.groups == 1 and not self.flip:
+            return self
+        (fh, fw, _, c_out), c_in = self.filter_shape, self.input_shape[2]
+        return ConvGeometry(
+            self.input_shape,
+            (fh, fw, c_in, c_out),
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.padding_mode,
+        )
 
     @property
     def n_unknowns(self) -> int:

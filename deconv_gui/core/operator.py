@@ -18,6 +18,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from . import _kernels
 from .geometry import ConvGeometry, as_pair, normalize_weights, weights_for
+from .groups import dense_filter
 from .padding import padded_index
 
 __all__ = ["DENSE_COLUMN_LIMIT", "ConvOperator", "as_operator"]
@@ -76,6 +77,8 @@ class ConvOperator(LinearOperator):
         dilation: Any = 1,
         dtype: Any = None,
         padding_mode: str = "zeros",
+        groups: int = 1,
+        flip: bool = False,
     ) -> ConvOperator:
         """The operator of ``conv2d(·, weights, stride=…, …)`` on images of ``input_shape``.
 
@@ -91,6 +94,10 @@ class ConvOperator(LinearOperator):
             float32 or float64; defaults to the weights' dtype.
         padding_mode : str
             ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``.
+        groups : int
+            PyTorch's ``groups`` (the filter is ``(f_h, f_w, C_in/groups, C_out)``).
+        flip : bool
+            True convolution (the kernel flipped) instead of cross-correlation.
 
         Raises
         ------
@@ -108,7 +115,9 @@ class ConvOperator(LinearOperator):
         w = normalize_weights(weights)
         if input_shape is None:
             raise ValueError("input_shape is required: (H, W, C_in) of one image")
-        geometry = ConvGeometry(input_shape, w.shape, stride, padding, dilation, padding_mode)
+        geometry = ConvGeometry(
+            input_shape, w.shape, stride, padding, dilation, padding_mode, groups, flip
+        )
         op = cls.__new__(cls)
         op._setup(geometry, w, dtype)
         return op
@@ -214,10 +223,12 @@ class ConvOperator(LinearOperator):
         >>> bool(np.array_equal(a.toarray(), op.to_dense()))
         True
         """
-        g = self.geometry
+        g = self.geometry.dense()  # groups and flip as one dense filter
         dtype = np.dtype(dtype if dtype is not None else self.dtype)
         if dtype not in _FLOATS:
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        geom = self.geometry
+        weights = dense_filter(self._weights_as[dtype], geom.groups, geom.flip)
         height, width, c_in = g.input_shape
         h_out, w_out, c_out = g.output_shape
         fh, fw = g.filter_shape[:2]
@@ -228,7 +239,7 @@ class ConvOperator(LinearOperator):
         r = rows_in[:, None, None, :, None, None]
         q = cols_in[None, :, None, None, :, None]
         c = np.arange(c_in)[None, None, None, None, None, :]
-        w = self._weights_as[dtype].transpose(3, 0, 1, 2)[None, None]  # (1, 1, o, i, j, c)
+        w = weights.transpose(3, 0, 1, 2)[None, None]  # (1, 1, o, i, j, c)
         keep = (r >= 0) & (q >= 0) & (w != 0)
         shape = (h_out, w_out, c_out, fh, fw, c_in)
         keep = np.broadcast_to(keep, shape)
