@@ -99,6 +99,18 @@ print(" ".join(PRESETS))
 """
 
 
+def _setuptools_builds_wheels() -> bool:
+    """True if this environment's setuptools can build a wheel without pip's isolation."""
+    if importlib.util.find_spec("setuptools") is None:
+        return False
+    if importlib.util.find_spec("wheel") is not None:
+        return True
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("setuptools").split(".")[:2])
+    return (major, minor) >= (70, 1)
+
+
 @pytest.mark.packaging
 def test_the_wheel_carries_resources_and_an_installed_copy_finds_them(tmp_path):
     # build from a copy: setuptools leaves build/ behind, and stale files there would leak
@@ -112,9 +124,10 @@ def test_the_wheel_carries_resources_and_an_installed_copy_finds_them(tmp_path):
         ),
     )
     wheels = tmp_path / "wheels"
-    # the environment's setuptools builds offline and fast; a fresh venv without it (Python
-    # 3.12 venvs have none) builds in pip's isolated environment instead
-    isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
+    # the environment's setuptools builds offline and fast when it can make wheels by itself
+    # (70.1 and newer, or with the wheel package); otherwise (a fresh venv's old setuptools,
+    # or none, as in Python 3.12 venvs) pip builds in its isolated environment instead
+    isolation = ["--no-build-isolation"] if _setuptools_builds_wheels() else []
     build = subprocess.run(
         [*_PIP, "wheel", str(source), "--no-deps", *isolation, "-q", "-w", str(wheels)],
         capture_output=True,
