@@ -298,9 +298,9 @@ def test_convert_image_keeps_values_or_names_the_problem(dtype, shape, image_typ
 
 
 def test_run_warns_with_the_memory_a_large_problem_needs(tmp_path, capsys, monkeypatch):
-    from deconv_gui import cli
+    from deconv_gui.cli import run
 
-    monkeypatch.setattr(cli, "LARGE_RUN_BYTES", 1000)
+    monkeypatch.setattr(run, "LARGE_RUN_BYTES", 1000)
     code = main(["run", "--image", "seed_toy", "--filter", "box", "--out", str(tmp_path / "o")])
     assert code == 0
     err = capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""``deconv-gui code``: a runnable NumPy or PyTorch snippet of one problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .options import PROG, add_problem_options, add_solver_options, out_folder
+from .problem import load_problem
+
+__all__ = ["PLACEHOLDER_NPY", "add_parser", "command"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``code`` and its options to the subcommands ``commands``."""
+    code = commands.add_parser("code", help="print a runnable NumPy or PyTorch snippet")
+    add_problem_options(code, batch=False)
+    add_solver_options(code)
+    code.add_argument("--lang", choices=("numpy", "api", "torch"), default="numpy")
+    code.add_argument(
+        "--npy",
+        default=None,
+        metavar="PATH",
+        help="the .npy image the snippet loads (default: the --image if it is a .npy used "
+        "as is, else input.npy: see --write-input)",
+    )
+    code.add_argument(
+        "--write-input",
+        type=out_folder,
+        default=None,
+        metavar="PATH.npy",
+        help="write the image as used (converted, resized) there and make the snippet load it, "
+        "so that it runs as printed",
+    )
+    code.add_argument("--save", default=None, metavar="PATH.npz", help="make the snippet save")
+    code.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..io.snippets import make_snippet
+
+    loaded, params, _ = load_problem(args)
+    npy = args.npy
+    if args.write_input is not None:
+        npy = str(_write_input(args.write_input, loaded.pixels))
+    elif npy is None:
+        npy = _npy_as_used(loaded.source, loaded.pixels)
+    print(
+        make_snippet(args.lang, params, loaded.pixels.shape, image_path=npy, save_path=args.save),
+        end="",
+    )
+    if npy == PLACEHOLDER_NPY and not Path(npy).exists():
+        print(
+            f"{PROG}: note: the snippet loads {PLACEHOLDER_NPY}, which does not exist here; "
+            f"add --write-input {PLACEHOLDER_NPY} to write the image as used (converted and "
+            "resized), or take input.npy from 'run --out DIR'",
+            file=sys.stderr,
+        )
+    return 0
+
+
+#: The image file a snippet loads when the image is not a usable ``.npy`` file.
+PLACEHOLDER_NPY = "input.npy"
+
+
+def _npy_as_used(source: str, pixels: np.ndarray) -> str:
+    """``source`` if it is a ``.npy`` holding exactly these float pixels, else the placeholder."""
+    path = Path(source)
+    if path.suffix.lower() != ".npy" or not path.is_file():
+        return PLACEHOLDER_NPY
+    try:
+        stored = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return PLACEHOLDER_NPY
+    shape = stored.shape if stored.ndim == 3 else (*stored.shape, 1)
+    if stored.dtype.kind != "f" or tuple(shape) != pixels.shape:
+        return PLACEHOLDER_NPY
+    return str(path)
+
+
+def _write_input(path: Path, pixels: np.ndarray) -> Path:
+    """Save the image as used for the snippet (``.npy`` added when missing)."""
+    if path.suffix.lower() != ".npy":
+        path = path.with_name(path.name + ".npy")
+    try:
+        np.save(path, pixels, allow_pickle=False)
+    except OSError as exc:
+        raise ValueError(f"--write-input: cannot write {path}: {exc.strerror or exc}") from None
+    return path

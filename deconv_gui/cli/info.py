@@ -1,0 +1,125 @@
+"""``deconv-gui info``: the shape arithmetic, rank and nullity of one problem."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .options import add_problem_options
+from .problem import load_problem
+
+__all__ = ["add_parser", "command", "rank_report"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``info`` and its options to the subcommands ``commands``."""
+    info = commands.add_parser("info", help="print the shape arithmetic, rank and nullity")
+    add_problem_options(info, batch=False)
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument(
+        "--save-matrix",
+        type=Path,
+        default=None,
+        metavar="PATH.npz",
+        help="save A (without bias) as a scipy.sparse matrix (scipy.sparse.load_npz reads it)",
+    )
+    info.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
+    """Equations, unknowns, rank and nullity: exact when small, else stated as bounds.
+
+    Notes
+    -----
+    The numbers are :func:`~deconv_gui.core.rank_info`'s, the window's too: exact (the
+    SVD of the dense matrix, ``numpy.linalg.matrix_rank``'s tolerance
+    ``σ_max · max(m, n) · ε``) while :func:`~deconv_gui.core.exact_rank_feasible`,
+    else only ``rank ≤ min(equations, unknowns)`` and ``nullity ≥ unknowns −
+    equations`` are stated.
+    """
+    from ..core import ConvOperator, rank_info
+
+    info = rank_info(ConvOperator(geometry, weights, dtype=np.float64))
+    report: dict[str, Any] = {
+        "input_shape": list(geometry.input_shape),
+        "filter_shape": list(geometry.filter_shape),
+        "output_shape": list(geometry.output_shape),
+        "stride": list(geometry.stride),
+        "padding": list(geometry.padding),
+        "padding_mode": geometry.padding_mode,
+        "dilation": list(geometry.dilation),
+        "equations": info.n_equations,
+        "unknowns": info.n_unknowns,
+    }
+    if info.exact:
+        report.update(exact=True, rank=info.rank, nullity=info.nullity)
+    else:
+        report.update(
+            exact=False, rank_at_most=info.rank_upper, nullity_at_least=info.nullity_lower
+        )
+    return report
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT
+
+    loaded, params, geometry = load_problem(args)
+    report = rank_report(geometry, params.weights)
+    report["image"] = loaded.source
+    if args.save_matrix is not None:
+        report["matrix"] = str(_save_matrix(args.save_matrix, geometry, params.weights))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+
+    def shape(values: Sequence[int]) -> str:
+        return "×".join(map(str, values))
+
+    eq, unk = report["equations"], report["unknowns"]
+    lines = [
+        f"image      {loaded.source}: {shape(geometry.input_shape)}",
+        f"filter     {shape(geometry.filter_shape)} (f_h×f_w×C_in×C_out) · stride "
+        f"{shape(geometry.stride)} · padding {shape(geometry.padding)} "
+        f"({geometry.padding_mode}) · dilation "
+        f"{shape(geometry.dilation)}",
+        f"output     {shape(geometry.output_shape)}",
+        f"equations  {eq:,} (H_out·W_out·C_out)",
+        f"unknowns   {unk:,} (H·W·C_in)",
+    ]
+    if report["exact"]:
+        lines += [
+            f"rank       {report['rank']:,} (exact: numpy.linalg.matrix_rank of the dense "
+            f"{eq:,}×{unk:,} matrix)",
+            f"nullity    {report['nullity']:,} (exact: unknowns − rank)",
+        ]
+    else:
+        lines += [
+            f"rank       ≤ {report['rank_at_most']:,} (bound: rank ≤ equations; exact only "
+            f"up to {DENSE_COLUMN_LIMIT:,} unknowns and {DENSE_ENTRY_LIMIT:,} matrix entries)",
+            f"nullity    ≥ {report['nullity_at_least']:,} (bound: nullity ≥ unknowns − equations)",
+        ]
+    if args.save_matrix is not None:
+        lines.append(f"matrix     {report['matrix']} (scipy.sparse.load_npz; rows y, columns x)")
+    print("\n".join(lines))
+    return 0
+
+
+def _save_matrix(path: Path, geometry, weights: np.ndarray) -> Path:
+    """Write ``A`` as a CSR ``.npz`` (``.npz`` added when missing) and return the path."""
+    from scipy import sparse
+
+    from ..core import ConvOperator
+
+    if path.suffix.lower() != ".npz":
+        path = path.with_name(path.name + ".npz")
+    matrix = ConvOperator(geometry, weights, dtype=np.float64).to_sparse()
+    try:
+        sparse.save_npz(path, matrix)
+    except OSError as exc:
+        raise ValueError(f"--save-matrix: cannot write {path}: {exc.strerror or exc}") from None
+    return path

@@ -1,0 +1,223 @@
+"""The command line's shared vocabulary: the parser, value types and option groups.
+
+Every command reads its problem options (image, filter, geometry) and, where it solves,
+the solver options from the one :class:`~deconv_gui.core.Params` schema, so that a flag,
+its parser, its check and its default are written once.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ..core import params as schema
+from ..core.registry import ALL_METHODS, METHOD_SPECS, panel
+
+__all__ = [
+    "AUTO_WORK_SIZE",
+    "METHOD_CHOICES",
+    "METHOD_PANELS",
+    "PROG",
+    "UsageError",
+    "add_problem_options",
+    "add_schema_options",
+    "add_solver_options",
+    "field_type",
+    "non_negative_pair",
+    "one_line",
+    "out_folder",
+    "parse_pair",
+    "positive_pair",
+    "shown_default",
+]
+
+
+PROG = "deconv-gui"
+
+
+#: ``--methods`` names: ``forward`` (always computed, accepted for clarity), then every
+#: method of the registry (:data:`~deconv_gui.core.registry.ALL_METHODS`).
+METHOD_CHOICES = ("forward", *ALL_METHODS)
+
+
+#: The exported panels (file stems) of each method, from the registry.
+METHOD_PANELS = {m.name: tuple(panel(p).export_name for p in m.panels) for m in METHOD_SPECS}
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def parse_pair(text: str, minimum: int | None = None, name: str = "value") -> tuple[int, int]:
+    """Parse ``"2"`` as ``(2, 2)`` and ``"2,1"``, ``"2x1"`` or ``"2×1"`` as ``(2, 1)``.
+
+    Parameters
+    ----------
+    text : str
+        The option's text.
+    minimum : int, optional
+        The smallest value allowed for each number.
+    name : str
+        What the numbers are, for the message (e.g. ``"stride"``).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If the text is not one integer or two separated by ``,``, ``x`` or ``×``, or a
+        number is below ``minimum``.
+    """
+    parts = text.replace("×", ",").replace("x", ",").split(",")
+    try:
+        values = [int(v) for v in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}") from None
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"expected N or H,W integers, got {text!r}")
+    if minimum is not None and min(values) < minimum:
+        raise argparse.ArgumentTypeError(f"{name} must be >= {minimum}, got {text!r}")
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
+
+
+def positive_pair(text: str) -> tuple[int, int]:
+    """:func:`parse_pair` for stride and dilation: every number >= 1."""
+    return parse_pair(text, 1, "each number")
+
+
+def non_negative_pair(text: str) -> tuple[int, int]:
+    """:func:`parse_pair` for padding: every number >= 0."""
+    return parse_pair(text, 0, "each number")
+
+
+def field_type(name: str):
+    """The argparse ``type`` of Params field ``name``: the schema's parser and checks."""
+
+    def parse(text: str) -> Any:
+        try:
+            return schema.parse_text(name, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if names == ["all"]:
+        return ALL_METHODS
+    unknown = [n for n in names if n not in METHOD_CHOICES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHOD_CHOICES)}"
+        )
+    return tuple(n for n in names if n != "forward")
+
+
+def shown_default(value: Any) -> str:
+    """A default as typed on the command line: ``2``, ``2,1``, ``transposed,pinv``."""
+    if isinstance(value, tuple):
+        if len(value) == 2 and value[0] == value[1] and not isinstance(value[0], str):
+            return str(value[0])
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
+
+
+def add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
+    """One option per Params field of ``group``, with the schema's parser and default."""
+    for name, rule, default in schema.cli_fields(group):
+        if name == "methods":
+            tips = "; ".join(f"{m.name}: {m.tip}" for m in METHOD_SPECS if not m.reconstruction)
+            parser.add_argument(
+                rule.cli,
+                type=_methods,
+                default=default,
+                metavar=rule.metavar,
+                help=f"comma-separated among {', '.join(METHOD_CHOICES)} or 'all' (default "
+                f"{shown_default(default)}; the forward output is always computed; {tips})",
+            )
+            continue
+        parser.add_argument(
+            rule.cli,
+            type=field_type(name),
+            default=default,
+            metavar=rule.metavar,
+            dest=name,
+            help=f"{rule.help} (default {shown_default(default)})",
+        )
+
+
+#: ``--work-size`` default: a file keeps its size, a sample is shrunk to the window's 256.
+AUTO_WORK_SIZE = "auto"
+
+
+def _work_size(text: str) -> int | str | None:
+    if text.lower() in ("none", "full", "original"):
+        return None
+    if text.lower() == AUTO_WORK_SIZE:
+        return AUTO_WORK_SIZE
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a pixel count, 'none' or 'auto', got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def out_folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, got an empty string")
+    return Path(text)
+
+
+def add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> None:
+    from ..core import PRESETS
+    from ..io import DEFAULT_WORK_SIZE, SAMPLES
+
+    image_help = f"image file, sample ({', '.join(SAMPLES)})"
+    if batch:
+        image_help += " or folder; repeat or list several for a batch"
+    parser.add_argument(
+        "--image",
+        required=True,
+        action="extend" if batch else "store",
+        nargs="+" if batch else None,
+        metavar="PATH|SAMPLE",
+        help=image_help,
+    )
+    parser.add_argument(
+        "--filter",
+        required=True,
+        metavar="PRESET|weights.npy",
+        help=f"a preset ({', '.join(PRESETS)}) or a .npy (f_h, f_w, C_in, C_out) array",
+    )
+    parser.add_argument("--filter-size", type=parse_pair, default=(3, 3), metavar="N|H,W")
+    parser.add_argument("--out-channels", type=int, default=1, metavar="C_OUT")
+    parser.add_argument("--seed", type=int, default=0, help="seed of random presets")
+    add_schema_options(parser, "problem")
+    parser.add_argument(
+        "--work-size",
+        type=_work_size,
+        default=AUTO_WORK_SIZE,
+        metavar="N|none|auto",
+        help="shrink so the long side is at most N pixels (never enlarged); 'none' keeps the "
+        f"size; default {AUTO_WORK_SIZE}: a file keeps its size, a sample is shrunk to "
+        f"{DEFAULT_WORK_SIZE} as in the window",
+    )
+
+
+def add_solver_options(parser: argparse.ArgumentParser) -> None:
+    add_schema_options(parser, "solver")

@@ -1,0 +1,117 @@
+"""What the commands load alike: the images (folders expanded), the filter, the Params."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..core import params as schema
+from .options import AUTO_WORK_SIZE, UsageError
+
+__all__ = [
+    "check_filter",
+    "filter_weights",
+    "load_problem",
+    "load_spec",
+    "make_params",
+    "resolve_images",
+]
+
+
+def resolve_images(specs: Sequence[str]) -> tuple[list[str], bool]:
+    """Expand folders into their image files; return the list and whether it is a batch.
+
+    Raises
+    ------
+    UsageError
+        For a name that is neither a sample, a file nor a folder, or an empty folder.
+    """
+    from ..io import FILE_EXTENSIONS, SAMPLES
+
+    images: list[str] = []
+    batch = len(specs) > 1
+    for spec in specs:
+        path = Path(spec)
+        if spec in SAMPLES and not path.exists():
+            images.append(spec)
+        elif path.is_dir():
+            batch = True
+            found = sorted(
+                str(p)
+                for p in path.iterdir()
+                if p.is_file()
+                and p.suffix.lower() in FILE_EXTENSIONS
+                and not p.name.startswith(".")
+            )
+            if not found:
+                raise UsageError(f"no image files ({', '.join(FILE_EXTENSIONS)}) in folder {spec}")
+            images.extend(found)
+        elif path.is_file():
+            images.append(spec)
+        else:
+            raise UsageError(
+                f"image not found: {spec} (not a file, a folder or a sample: {', '.join(SAMPLES)})"
+            )
+    return images, batch
+
+
+def load_spec(spec: str, work_size: int | str | None):
+    from ..io import DEFAULT_WORK_SIZE, SAMPLES, load_image, load_sample
+
+    if spec in SAMPLES and not Path(spec).exists():
+        return load_sample(spec, DEFAULT_WORK_SIZE if work_size == AUTO_WORK_SIZE else work_size)
+    return load_image(spec, None if work_size == AUTO_WORK_SIZE else work_size)
+
+
+def filter_weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
+    from ..core import PRESETS, make_filter
+
+    name = args.filter
+    if name in PRESETS:
+        return make_filter(
+            name,
+            size=args.filter_size,
+            in_channels=in_channels,
+            out_channels=args.out_channels,
+            seed=args.seed,
+        )
+    from ..io.decode import read_npy
+
+    check_filter(args)
+    try:
+        return read_npy(Path(name))
+    except ValueError as exc:
+        raise ValueError(f"--filter: {exc}") from None
+
+
+def check_filter(args: argparse.Namespace) -> None:
+    """A usage error unless ``--filter`` names a preset or an existing ``.npy`` file."""
+    from ..core import PRESETS
+
+    path = Path(args.filter)
+    if args.filter in PRESETS:
+        return
+    if path.suffix.lower() != ".npy":
+        raise UsageError(
+            f"--filter must be a preset ({', '.join(PRESETS)}) or a .npy file: {args.filter}"
+        )
+    if not path.is_file():
+        raise UsageError(f"filter file not found: {args.filter}")
+
+
+def make_params(args: argparse.Namespace, in_channels: int, source: str):
+    from ..core import Params
+
+    options = {name: getattr(args, name) for name in schema.defaults() if hasattr(args, name)}
+    return Params(filter_weights(args, in_channels), image_source=source, **options)
+
+
+def load_problem(args: argparse.Namespace):
+    """Load the single image of ``info``/``code`` and build its Params and geometry."""
+    (spec,), _ = resolve_images([args.image])
+    loaded = load_spec(spec, args.work_size)
+    params = make_params(args, loaded.pixels.shape[2], loaded.source)
+    return loaded, params, params.geometry(loaded.pixels.shape)

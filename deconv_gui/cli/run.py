@@ -1,0 +1,194 @@
+"""``deconv-gui run``: compute the pipeline and export its panels, for one image or a batch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..core.registry import PANELS
+from .options import (
+    PROG,
+    UsageError,
+    add_problem_options,
+    add_schema_options,
+    add_solver_options,
+    one_line,
+    out_folder,
+)
+from .problem import check_filter, load_spec, make_params, resolve_images
+
+__all__ = ["LARGE_RUN_BYTES", "add_parser", "command"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``run`` and its options to the subcommands ``commands``."""
+    run = commands.add_parser("run", help="compute and export the panels (like Ctrl+E)")
+    add_problem_options(run, batch=True)
+    add_solver_options(run)
+    add_schema_options(run, "run")
+    run.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
+    run.add_argument("--overwrite", action="store_true", help="replace existing files")
+    run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def _unique_folder(out: Path, stem: str, used: set[str]) -> Path:
+    name, k = stem, 2
+    while name in used:
+        name, k = f"{stem}_{k}", k + 1
+    used.add(name)
+    return out / name
+
+
+def _summary(source: str, folder: Path, result) -> str:
+    """One line per image: where it went, the solve, and the PSNR of each reconstruction."""
+    parts = [f"{source} → {folder}"]
+    solver = result.solver
+    if solver is not None:
+        state = "converged" if solver.converged else "NOT converged"
+        parts.append(
+            f"pinv: {solver.iterations} iterations, relative residual "
+            f"{float(solver.relative_residual):.2g}, {state}"
+        )
+    psnr = [
+        f"{name} {score.psnr:.2f} dB"
+        for name, score in result.metrics.reconstructions.items()
+        if score.psnr is not None and np.isfinite(score.psnr)
+    ]
+    if psnr:
+        parts.append("PSNR " + ", ".join(psnr))
+    return " · ".join(parts)
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing parents; return the ones created, outermost first."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
+    return missing
+
+
+#: ``run`` warns (on stderr, through tqdm) before a problem estimated above this size.
+LARGE_RUN_BYTES = 1024**3
+
+
+def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[str, Any], str]:
+    """Compute and export one image: its JSON record and its summary line."""
+    from tqdm import tqdm
+
+    from ..core import complete_metrics, run_pipeline
+    from ..core.limits import estimate_pipeline_bytes
+    from ..io import export_result, result_metrics
+    from ..io.export import EXPORT_FORMATS as FORMATS
+    from ..io.export import SIDECAR_NAME, ExistingFilesError
+
+    loaded = load_spec(spec, args.work_size)
+    params = make_params(args, loaded.pixels.shape[2], loaded.source)
+    if not args.overwrite:  # refuse before computing; export_result checks again
+        panels = [p.export_name for p in PANELS if p.method in (None, *params.methods)]
+        names = [f"{p}.{e}" for p in panels for e in FORMATS]
+        existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
+        if existing:
+            raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
+    need = estimate_pipeline_bytes(params.geometry(loaded.pixels.shape), params.methods)
+    if need > LARGE_RUN_BYTES:  # allowed (run_pipeline refuses beyond its budget): say so now
+        tqdm.write(
+            f"{PROG}: warning: {spec}: {'×'.join(map(str, loaded.pixels.shape))} image: this "
+            f"run needs about {need / 1024**3:.1f} GiB of memory (--work-size N makes it "
+            "smaller)",
+            file=sys.stderr,
+        )
+    # SSIM once, here: the export's sidecar and the JSON record then share the numbers
+    result = complete_metrics(run_pipeline(loaded.pixels, params))
+    created = _make_folders(folder)
+    try:
+        files = export_result(result, folder, overwrite=args.overwrite, image_source=loaded)
+    except ExistingFilesError as exc:
+        raise ValueError(f"{exc} (use --overwrite to replace them)") from None
+    except BaseException:
+        # the export writes all or nothing; remove the folders made for it too
+        for made in reversed(created):
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
+    record = {
+        "image": loaded.source,
+        "folder": str(folder),
+        "files": [p.name for p in files],
+        "metrics": result_metrics(result),
+    }
+    return record, _summary(loaded.source, folder, result)
+
+
+def command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    images, batch = resolve_images(args.image)
+    check_filter(args)  # the same usage error as info and code, before any image
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out is not a folder: {out}")
+    results: list[dict[str, Any]] = []
+    errors: list[dict[str, str]] = []
+    used: set[str] = set()
+    folders = [_unique_folder(out, Path(s).stem, used) if batch else out for s in images]
+    bar = tqdm(
+        list(zip(images, folders, strict=True)),
+        desc="images",
+        unit="image",
+        file=sys.stderr,
+        disable=not batch,
+    )
+    for spec, folder in bar:
+        bar.set_postfix_str(Path(spec).name, refresh=False)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                record, summary = _run_one(spec, args, folder)
+        except (ValueError, UsageError) as exc:
+            errors.append({"image": spec, "error": one_line(exc)})
+            tqdm.write(f"{PROG}: error: {spec}: {one_line(exc)}", file=sys.stderr)
+            continue
+        except Exception as exc:  # report, keep going; --debug shows the traceback
+            if args.debug:
+                raise
+            message = f"{type(exc).__name__}: {one_line(exc)}"
+            errors.append({"image": spec, "error": message})
+            tqdm.write(f"{PROG}: error: {spec}: {message}", file=sys.stderr)
+            continue
+        # through tqdm.write, so that a warning never splits the progress bar's line
+        for text in dict.fromkeys(one_line(w.message) for w in caught):
+            tqdm.write(f"{PROG}: warning: {spec}: {text}", file=sys.stderr)
+        results.append(record)
+        if not args.json:
+            tqdm.write(summary, file=sys.stdout)
+    bar.close()
+    if args.json:
+        document = {
+            "command": "run",
+            "version": __version__,
+            "out": str(out),
+            "results": results,
+            "errors": errors,
+        }
+        print(json.dumps(document, allow_nan=False))
+    if errors:
+        if batch:
+            names = ", ".join(e["image"] for e in errors)
+            print(
+                f"{PROG}: {len(errors)} of {len(images)} image(s) failed: {names}",
+                file=sys.stderr,
+            )
+        return 1
+    return 0
