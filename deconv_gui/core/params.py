@@ -7,6 +7,8 @@ validation in ``__post_init__``, :meth:`Params.to_dict` / :meth:`Params.from_dic
 and defaults (:func:`cli_fields`, :func:`parse_text`) and the window's form (each
 control reports and accepts the fields it edits by name). Adding a field is one
 line here plus the widget that edits it.
+The rules themselves (:class:`Rule`, the checks, the reading of command-line
+text) are in :mod:`deconv_gui.core.rules`; their names are offered here too.
 
 Examples
 --------
@@ -20,8 +22,6 @@ True
 
 from __future__ import annotations
 
-import numbers
-import os
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any
@@ -30,7 +30,7 @@ import numpy as np
 
 from .geometry import ConvGeometry, normalize_weights
 from .padding import PADDING_MODES
-from .registry import ALL_METHODS
+from .rules import GEOMETRY_MAX, INT_MAX, KINDS, Rule, check_value, is_real, parse_value
 
 __all__ = [
     "GEOMETRY_MAX",
@@ -44,91 +44,6 @@ __all__ = [
     "parse_text",
     "rule",
 ]
-
-#: The kinds of value a field can hold (see :class:`Rule`).
-KINDS: tuple[str, ...] = (
-    "weights",
-    "floats",
-    "pair",
-    "methods",
-    "float",
-    "int",
-    "optional_int",
-    "str",
-    "bool",
-    "choice",
-)
-
-#: The largest seed (and other int) a Qt spin box can hold: ``2**31 − 1``.
-INT_MAX = 2**31 - 1
-#: The largest stride, padding and dilation: far beyond any useful set-up, and what the
-#: window's spin boxes hold (a bound here keeps every accepted value editable there).
-GEOMETRY_MAX = 1024
-
-
-@dataclass(frozen=True)
-class Rule:
-    """How one :class:`Params` field is checked, stored and offered on the command line.
-
-    Attributes
-    ----------
-    kind : str
-        One of :data:`KINDS`.
-    minimum, maximum : float or None
-        Inclusive bounds (None: unbounded); for pairs, of each element.
-    positive : bool
-        The value must be strictly greater than ``minimum``.
-    help : str
-        One line for ``--help`` and tooltips.
-    cli : str or None
-        The command-line flag (None: not an option).
-    group : str
-        Which commands offer the flag: ``"problem"`` (all), ``"solver"`` (``run`` and
-        ``code``) or ``"run"``.
-    metavar : str or None
-        Shown in ``--help``.
-    choices : tuple of str
-        The allowed values of a ``"choice"`` field.
-    """
-
-    kind: str
-    minimum: float | None = None
-    maximum: float | None = None
-    positive: bool = False
-    help: str = ""
-    cli: str | None = None
-    group: str = "problem"
-    metavar: str | None = None
-    choices: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        """The allowed range in words: ``"an int from 0 to 2147483647"``."""
-        noun = {
-            "float": "a finite number",
-            "int": "an int",
-            "optional_int": "an int or None",
-            "pair": "an int or an (h, w) pair of ints",
-            "floats": "a number or a sequence of numbers",
-            "methods": f"a sequence of names among {', '.join(ALL_METHODS)}",
-            "str": "a string",
-            "bool": "True or False",
-            "weights": "a 3-D or 4-D array of numbers",
-            "choice": f"one of {', '.join(self.choices)}",
-        }[self.kind]
-        low, high = self.minimum, self.maximum
-        if low is not None and high is not None and not self.positive:
-            return f"{noun} from {_num(low)} to {_num(high)}"
-        if low is not None and high is not None:
-            return f"{noun} > {_num(low)} and <= {_num(high)}"
-        if low is not None:
-            return f"{noun} {'>' if self.positive else '>='} {_num(low)}"
-        if high is not None:
-            return f"{noun} <= {_num(high)}"
-        return noun
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
 def _field(default: Any, rule_: Rule) -> Any:
@@ -351,9 +266,9 @@ class Params:
         frozen = np.array(weights, dtype=np.float64, copy=True)
         frozen.flags.writeable = False
         set_(self, "weights", frozen)
-        scalar_bias = _is_real(self.bias)
+        scalar_bias = is_real(self.bias)
         for f in fields(self)[1:]:
-            set_(self, f.name, _check(f.name, f.metadata["rule"], getattr(self, f.name)))
+            set_(self, f.name, check_value(f.name, f.metadata["rule"], getattr(self, f.name)))
         c_out = weights.shape[3]
         if scalar_bias:
             set_(self, "bias", self.bias * c_out)
@@ -473,7 +388,7 @@ def check(name: str, value: Any) -> Any:
     ValueError
         Naming the field, when the value has the wrong type or is out of range.
     """
-    return _check(name, rule(name), value)
+    return check_value(name, rule(name), value)
 
 
 def defaults() -> dict[str, Any]:
@@ -501,116 +416,4 @@ def parse_text(name: str, text: str) -> Any:
     ValueError
         Naming the field, when the text cannot be read or the value is out of range.
     """
-    rule_ = rule(name)
-    text = str(text).strip()
-    try:
-        if rule_.kind == "pair":
-            parts = text.replace("×", ",").replace("x", ",").split(",")
-            if len(parts) not in (1, 2):
-                raise ValueError
-            values = tuple(int(v) for v in parts)
-            value: Any = values * 2 if len(values) == 1 else values
-        elif rule_.kind == "floats":
-            value = tuple(float(v) for v in text.split(","))
-            if len(value) == 1:  # one number: broadcast, as Params does with a number
-                value = value[0]
-        elif rule_.kind == "methods":
-            value = tuple(v.strip() for v in text.split(",") if v.strip())
-        elif rule_.kind == "float":
-            value = float(text)
-        elif rule_.kind == "int":
-            value = int(text)
-        elif rule_.kind == "optional_int":
-            value = None if text.lower() in ("none", "auto") else int(text)
-        elif rule_.kind == "bool":
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            value = text.lower() in ("true", "1", "yes")
-        else:
-            value = text
-        checked = _check(name, rule_, value)
-    except ValueError:
-        raise ValueError(f"{name} must be {rule_.describe()}, got {text!r}") from None
-    # one number stays a number: Params broadcasts it to every output channel
-    return checked[0] if rule_.kind == "floats" and not isinstance(value, tuple) else checked
-
-
-# ---------------------------------------------------------------------- validation
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _in_range(name: str, rule_: Rule, value: float, shown: Any) -> None:
-    low, high = rule_.minimum, rule_.maximum
-    if (
-        (low is not None and (value < low or (rule_.positive and value == low)))
-        or (high is not None and value > high)
-        # Python ints of any size are finite (np.isfinite refuses those beyond int64)
-        or not (isinstance(value, (int, np.integer)) or np.isfinite(value))
-    ):
-        raise ValueError(f"{name} must be {rule_.describe()}, got {shown!r}")
-
-
-def _check(name: str, rule_: Rule, value: Any) -> Any:
-    """``value`` checked against ``rule_`` and normalised (tuples, plain Python types)."""
-    kind = rule_.kind
-    wrong = ValueError(f"{name} must be {rule_.describe()}, got {value!r}")
-    if kind == "float":
-        if not _is_real(value):
-            raise wrong
-        _in_range(name, rule_, float(value), value)
-        return float(value)
-    if kind == "int" or (kind == "optional_int" and value is not None):
-        if not _is_int(value):
-            raise wrong
-        _in_range(name, rule_, int(value), value)
-        return int(value)
-    if kind == "optional_int":
-        return None
-    if kind == "pair":
-        pair = (value, value) if _is_int(value) else value
-        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
-            raise wrong
-        if not all(_is_int(v) for v in pair):
-            raise wrong
-        for v in pair:
-            _in_range(name, rule_, int(v), value)
-        return (int(pair[0]), int(pair[1]))
-    if kind == "floats":
-        items = [value] if _is_real(value) else value
-        if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
-            raise wrong
-        items = list(np.asarray(items, dtype=object).reshape(-1))
-        if not items or not all(_is_real(v) and np.isfinite(float(v)) for v in items):
-            raise wrong
-        return tuple(float(v) for v in items)
-    if kind == "methods":
-        items = (value,) if isinstance(value, str) else value
-        if not hasattr(items, "__iter__") or not all(isinstance(m, str) for m in items):
-            raise wrong
-        items = tuple(items)
-        unknown = [m for m in items if m not in ALL_METHODS]
-        if unknown:
-            raise ValueError(f"{name} must be among {', '.join(ALL_METHODS)}; unknown: {unknown}")
-        return tuple(m for m in ALL_METHODS if m in items)
-    if kind == "str":
-        if isinstance(value, os.PathLike):
-            value = os.fspath(value)
-        if not isinstance(value, str):
-            raise wrong
-        return value
-    if kind == "bool":
-        if not isinstance(value, (bool, np.bool_)):
-            raise wrong
-        return bool(value)
-    if kind == "choice":
-        if not isinstance(value, str) or value not in rule_.choices:
-            raise wrong
-        return value
-    raise ValueError(f"{name} has an unknown kind {kind!r}")
+    return parse_value(name, rule(name), text)
