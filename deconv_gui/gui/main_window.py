@@ -11,7 +11,6 @@ and wires them together; nothing here does any math.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 from PyQt5 import QtCore, QtGui, QtWidgets, sip
@@ -29,9 +28,7 @@ from .dialogs.export import ExportDialog
 from .feedback import ComputeFeedback
 from .insight.menu import InsightHooks, install_insight
 from .live import DEBOUNCE_MS, LiveUpdates
-from .panels.grid import PanelGrid
-from .panels.message_bar import MessageBar
-from .panels.metrics import MetricsStrip
+from .panels.central import CentralArea
 from .panels.status_bar import StatusWidgets
 from .runner import PipelineRunner
 from .state import AppState
@@ -44,9 +41,6 @@ from .support.screen import (
 )
 
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
-
-# how the image choice names pixels that came from no file
-_ARRAY_LABELS = {"clipboard": "pasted image", "dropped image": "dropped image"}
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -81,25 +75,33 @@ class MainWindow(QtWidgets.QMainWindow):
         sip.transferto(self, None)
         self.setAttribute(QtCore.Qt.WA_DeleteOnClose)
         self.setWindowTitle("Deconvolution Explorer")
-        self.setAcceptDrops(True)
         self.state = AppState(settings if settings is not None else stored.make_settings(), self)
         self.settings = self.state.settings
         self.remember = restore
         #: methods added to the reconstruction options' choice (the Insight panels set these)
         self.extra_methods: tuple[str, ...] = ()
-        #: Params fields without a widget, as the last apply_params gave them
-        self._carried: dict[str, object] = {}
         self.controls_dock = ControlsDock(self)
         self.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.controls_dock)
         self.image_controls = self.controls_dock.image_controls
         self.filter_editor = self.controls_dock.filter_editor
         self.geometry_editor = self.controls_dock.geometry_editor
         self.recon_options = self.controls_dock.recon_options
-        self._build_central()
-        self._build_status_bar()
+        self.params_forms = self.controls_dock.params_forms
+        central = CentralArea()
+        self.setCentralWidget(central)
+        self.message_bar, self.panels, self.metrics = (
+            central.message_bar,
+            central.panels,
+            central.metrics,
+        )
+        self.status_widgets = StatusWidgets(self.statusBar())
+        self.readout = self.status_widgets.readout
+        self.state_label = self.status_widgets.state_label
+        self.open_folder_button = self.status_widgets.open_folder_button
         self.images = ImageActions(
             self.state, self.image_controls.work_size, self.open_session, self
         )
+        self.images.accept_drops_on(self)
         self.live = LiveUpdates(self.state, self.panels, self.current_params, self)
         self.actions = build_menus(self, self._menu_handlers())
         self.session_form = session_actions.SessionForm(
@@ -125,25 +127,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.load_sample("astronaut")
 
     # ------------------------------------------------------------------------------ building
-    def _build_central(self) -> None:
-        central = QtWidgets.QWidget()
-        column = QtWidgets.QVBoxLayout(central)
-        column.setContentsMargins(4, 4, 4, 0)
-        column.setSpacing(4)
-        self.message_bar = MessageBar()
-        self.panels = PanelGrid()
-        self.metrics = MetricsStrip()
-        column.addWidget(self.message_bar)
-        column.addWidget(self.panels, 1)
-        column.addWidget(self.metrics)
-        self.setCentralWidget(central)
-
-    def _build_status_bar(self) -> None:
-        self.status_widgets = StatusWidgets(self.statusBar())
-        self.readout = self.status_widgets.readout
-        self.state_label = self.status_widgets.state_label
-        self.open_folder_button = self.status_widgets.open_folder_button
-
     def _menu_handlers(self) -> MenuHandlers:
         return MenuHandlers(
             open_image=self.images.open_dialog,
@@ -241,18 +224,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @property
     def forms(self) -> tuple:
-        """The controls that edit :class:`Params` fields: each has ``FIELDS``, ``values()``
-        and ``set_values(**fields)``, so a new field needs only its widget and the schema."""
-        return (self.filter_editor, self.geometry_editor, self.recon_options)
+        """The controls that edit :class:`Params` fields (see :class:`ParamsForms`)."""
+        return self.params_forms.forms
 
     def current_params(self) -> Params:
         """The widgets' values as a frozen :class:`Params` (ValueError if invalid)."""
-        values: dict = {}
-        for form in self.forms:
-            values.update(form.values())
-        values["methods"] = (*values.get("methods", ()), *self.extra_methods)
         source = "" if self.loaded is None else self.loaded.source
-        return Params(**{**self._carried, **values}, image_source=source)
+        return self.params_forms.read(self.extra_methods, source)
 
     def apply_params(self, params: Params, preset: str = CUSTOM) -> None:
         """Show ``params`` in the forms (``preset``: the filter preset's name to show).
@@ -262,31 +240,13 @@ class MainWindow(QtWidgets.QMainWindow):
         ValueError
             When a widget cannot show a value (e.g. a filter larger than 7×7).
         """
-        values = {f.name: getattr(params, f.name) for f in fields(params)}
         # the Insight panels are a menu toggle, not options: show them first (which may
         # tick the normalised panel), then the forms show the exact methods saved
         insight = [m for m in params.methods if m in INSIGHT_METHODS]
-        values["methods"] = tuple(m for m in params.methods if m not in INSIGHT_METHODS)
+        methods = tuple(m for m in params.methods if m not in INSIGHT_METHODS)
         self.insight.set_panels_visible(bool(insight))
-        self.insight.user_ticked_normalised = "normalized_transposed" in values["methods"]
-        # fields no widget edits (yet) are kept as given, never reset to their defaults
-        shown = {name for form in self.forms for name in form.FIELDS}
-        self._carried = {
-            name: value
-            for name, value in values.items()
-            if name not in shown and name not in ("methods", "image_source")
-        }
-        for form in self.forms:
-            mine = {name: values[name] for name in form.FIELDS}
-            if form is self.filter_editor:
-                try:
-                    form.set_values(**mine, preset=preset)
-                except ValueError:
-                    if preset == CUSTOM:
-                        raise
-                    form.set_values(**mine)  # an unknown preset name: show "custom"
-            else:
-                form.set_values(**mine)
+        self.insight.user_ticked_normalised = "normalized_transposed" in methods
+        self.params_forms.show(params, methods, preset)
 
     def compute_now(self) -> int | None:
         """Validate the current settings and start the computation; returns the request id.
@@ -328,27 +288,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.images.reload()
 
     def _on_image(self, loaded: LoadedImage) -> None:
-        shape = "×".join(map(str, loaded.pixels.shape))
-        name = loaded.source if loaded.is_sample else Path(loaded.source).name
-        self.image_controls.set_info(f"{name}  {shape}\n{loaded.note}")
-        if loaded.is_sample:
-            self.image_controls.set_current_sample(loaded.source)
-        else:
-            kind = self.state.origin[0]
-            other = "opened file" if kind == "file" else _ARRAY_LABELS.get(loaded.source, "image")
-            self.image_controls.set_current_sample(None, other)
-        self.readout.setText(f"Loaded {name} ({shape}): {loaded.note}")
+        self.readout.setText(self.image_controls.show_image(loaded, self.state.origin.kind))
         self.filter_editor.set_in_channels(loaded.pixels.shape[2])
         self.compute_now()
-
-    def dragEnterEvent(self, event: QtGui.QDragEnterEvent) -> None:
-        mime = event.mimeData()
-        if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QtGui.QDropEvent) -> None:
-        event.acceptProposedAction()
-        self.images.load_mime(event.mimeData(), "dropped image")
 
     # ------------------------------------------------------------------------------ view
     def show_message(self, text: str, error: bool = True) -> None:

@@ -151,6 +151,23 @@ class ImageActions(QtCore.QObject):
         self._state.notify(f"The {source} holds no image.", error=False)
         return False
 
+    def accept_drops_on(self, widget: QtWidgets.QWidget) -> None:
+        """Load image files, session files and images dropped on ``widget``."""
+        widget.setAcceptDrops(True)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.DragEnter:
+            mime = event.mimeData()
+            if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+                event.acceptProposedAction()
+            return True
+        if event.type() == QtCore.QEvent.Drop:
+            event.acceptProposedAction()
+            self.load_mime(event.mimeData(), "dropped image")
+            return True
+        return super().eventFilter(watched, event)
+
     def fill_recent_menu(self, menu: QtWidgets.QMenu) -> None:
         """Rebuild File → Open recent from the settings."""
         menu.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PyQt5 import QtCore, QtWidgets
 
 from .filter_editor import FilterEditor
+from .forms import ParamsForms
 from .geometry import GeometryEditor
 from .image import ImageControls
 from .recon_options import ReconOptions
@@ -21,6 +22,8 @@ class ControlsDock(QtWidgets.QDockWidget):
     filter_editor : FilterEditor
     geometry_editor : GeometryEditor
     recon_options : ReconOptions
+    params_forms : ParamsForms
+        The filter, geometry and options forms read and shown as one ``Params``.
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -30,6 +33,9 @@ class ControlsDock(QtWidgets.QDockWidget):
         self.filter_editor = FilterEditor()
         self.geometry_editor = GeometryEditor()
         self.recon_options = ReconOptions()
+        self.params_forms = ParamsForms(
+            self.filter_editor, self.geometry_editor, self.recon_options
+        )
         holder = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(holder)
         column.setContentsMargins(4, 4, 4, 4)

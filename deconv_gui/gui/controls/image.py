@@ -8,10 +8,12 @@ the window loads the image and reports back with :meth:`~ImageControls.set_info`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PyQt5.QtCore import QSize, Qt, pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ...io import SAMPLES, WORK_SIZES
+from ...io import SAMPLES, WORK_SIZES, LoadedImage
 from .common import DOCK_WIDTH, section_header
 
 __all__ = ["SAMPLE_LABELS", "ImageControls"]
@@ -31,6 +33,9 @@ _SAMPLE_TIPS: dict[str, str] = {
     "camera": "scikit-image's cameraman (grey, one channel)",
     "seed_toy": "the question's 7×7×3 example with small integer values (not resized)",
 }
+
+# how the image choice names pixels that came from no file
+_ARRAY_LABELS = {"clipboard": "pasted image", "dropped image": "dropped image"}
 
 
 class ImageControls(QWidget):
@@ -166,6 +171,19 @@ class ImageControls(QWidget):
         self._info.setText(wrappable)
         self._info.setToolTip(text or "The image being used, its shape, and how it was converted.")
         self._info_plain = text
+
+    def show_image(self, loaded: LoadedImage, kind: str) -> str:
+        """Show what ``loaded`` is; ``kind`` is where it came from (``"sample"``, ``"file"``
+        or ``"array"``). Returns a one-line summary for the status bar."""
+        shape = "×".join(map(str, loaded.pixels.shape))
+        name = loaded.source if loaded.is_sample else Path(loaded.source).name
+        self.set_info(f"{name}  {shape}\n{loaded.note}")
+        if loaded.is_sample:
+            self.set_current_sample(loaded.source)
+        else:
+            other = "opened file" if kind == "file" else _ARRAY_LABELS.get(loaded.source, "image")
+            self.set_current_sample(None, other)
+        return f"Loaded {name} ({shape}): {loaded.note}"
 
     def info_text(self) -> str:
         """The info line shown (for tests)."""

@@ -1,0 +1,81 @@
+"""The controls that edit :class:`~deconv_gui.core.Params` fields, read and shown as one.
+
+Each form (filter editor, geometry editor, reconstruction options) has ``FIELDS``,
+``values()`` and ``set_values(**fields)``, so a new field needs only its widget and the
+schema. :class:`ParamsForms` turns the forms' values into one frozen ``Params`` and shows
+a ``Params`` in them; fields no widget edits yet are carried over unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from ...core import Params
+from .filter_editor import CUSTOM, FilterEditor
+from .geometry import GeometryEditor
+from .recon_options import ReconOptions
+
+__all__ = ["ParamsForms"]
+
+
+class ParamsForms:
+    """The filter editor, geometry editor and reconstruction options as one ``Params`` form.
+
+    Parameters
+    ----------
+    filter_editor, geometry_editor, recon_options
+        The forms; each owns the ``Params`` fields named in its ``FIELDS``.
+    """
+
+    def __init__(
+        self,
+        filter_editor: FilterEditor,
+        geometry_editor: GeometryEditor,
+        recon_options: ReconOptions,
+    ) -> None:
+        self.filter_editor = filter_editor
+        self.forms = (filter_editor, geometry_editor, recon_options)
+        #: Params fields without a widget, as the last :meth:`show` gave them
+        self.carried: dict[str, object] = {}
+
+    def read(self, extra_methods: tuple[str, ...] = (), image_source: str = "") -> Params:
+        """The forms' values as a frozen :class:`Params` (ValueError if invalid).
+
+        ``extra_methods`` are appended to the options' methods (the Insight panels).
+        """
+        values: dict = {}
+        for form in self.forms:
+            values.update(form.values())
+        values["methods"] = (*values.get("methods", ()), *extra_methods)
+        return Params(**{**self.carried, **values}, image_source=image_source)
+
+    def show(self, params: Params, methods: tuple[str, ...], preset: str = CUSTOM) -> None:
+        """Show ``params`` in the forms, with ``methods`` as the options' methods.
+
+        ``preset`` is the filter preset's name to show (an unknown name shows "custom").
+
+        Raises
+        ------
+        ValueError
+            When a widget cannot show a value (e.g. a filter larger than 7×7).
+        """
+        values = {f.name: getattr(params, f.name) for f in fields(params)}
+        values["methods"] = tuple(methods)
+        # fields no widget edits (yet) are kept as given, never reset to their defaults
+        shown = {name for form in self.forms for name in form.FIELDS}
+        self.carried = {
+            name: value
+            for name, value in values.items()
+            if name not in shown and name not in ("methods", "image_source")
+        }
+        for form in self.forms:
+            mine = {name: values[name] for name in form.FIELDS}
+            if form is self.filter_editor:
+                try:
+                    form.set_values(**mine, preset=preset)
+                except ValueError:
+                    if preset == CUSTOM:
+                        raise
+                    form.set_values(**mine)  # an unknown preset name: show "custom"
+            else:
+                form.set_values(**mine)
