@@ -22,7 +22,7 @@ TIMEOUT = 30_000
 #: Fields the window sets itself rather than through a form.
 # photons, prior_lam, prior_iter: their widgets (next to the noise σ; a λ slider with
 # "auto" and an iteration box) come with the window's "with a prior" controls
-NOT_IN_A_FORM = {"image_source", "ssim", "photons", "prior_lam", "prior_iter"}
+NOT_IN_A_FORM = {"image_source", "ssim", "photons", "prior_lam", "prior_iter", "groups", "flip"}
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from deconv_gui.core import params as schema
 from deconv_gui.core.registry import ALL_METHODS
 
 W = make_filter("gaussian")
+#: Weights for fields whose non-default value W does not allow (groups must divide C_out).
+WEIGHTS_OF = {"groups": make_filter("gaussian", in_channels=1, out_channels=2)}
 
 #: A non-default value of every field but weights (a test checks the list is complete).
 CHANGED = {
@@ -21,6 +23,8 @@ CHANGED = {
     "padding": (0, 2),
     "dilation": (2, 1),
     "padding_mode": "reflect",
+    "groups": 2,  # with WEIGHTS_OF["groups"]: C_out = 2
+    "flip": True,
     "methods": ("normalized_transposed", "pinv", "coverage"),
     "reg": 1.5e-3,
     "rtol": 1e-5,
@@ -41,6 +45,8 @@ INVALID = {
     "padding": [-1, (0, -1), "1", None, (0, 10**12)],
     "dilation": [0, (1, 0), 2.5, 1025],
     "padding_mode": ["mirror", "", None, 0, "Reflect"],
+    "groups": [0, -1, 1.5, "2", None, True, 2, 1025],  # 2 does not divide W's C_out = 1
+    "flip": [1, "true", None],
     "methods": [["magic"], [1], 5],
     "reg": [-1e-3, float("inf"), float("nan"), "0.1", None, True],
     "rtol": [0.0, -1.0, float("nan"), "1e-8"],
@@ -85,8 +91,9 @@ def test_default_bias_broadcasts_to_every_output_channel():
 
 @pytest.mark.parametrize("name", sorted(CHANGED))
 def test_each_field_round_trips_through_dict_and_json(name):
-    p = Params(W, **{name: CHANGED[name]})
-    assert getattr(p, name) == CHANGED[name] != getattr(Params(W), name)
+    w = WEIGHTS_OF.get(name, W)
+    p = Params(w, **{name: CHANGED[name]})
+    assert getattr(p, name) == CHANGED[name] != getattr(Params(w), name)
     assert Params.from_dict(p.to_dict()) == p
     text = json.dumps(p.to_dict(), allow_nan=False)
     assert Params.from_dict(json.loads(text)) == p
@@ -143,6 +150,7 @@ def test_methods_are_the_registrys_in_its_order():
         ("max_iter", "none", None),
         ("max_iter", "40", 40),
         ("noise_seed", "7", 7),
+        ("groups", "3", 3),
         ("methods", "pinv, coverage", ("pinv", "coverage")),
     ],
 )
@@ -152,7 +160,15 @@ def test_parse_text_reads_command_line_values(name, text, value):
 
 @pytest.mark.parametrize(
     ("name", "text"),
-    [("stride", "0"), ("stride", "a"), ("noise_seed", "-1"), ("noise_seed", "abc"), ("rtol", "0")],
+    [
+        ("stride", "0"),
+        ("stride", "a"),
+        ("noise_seed", "-1"),
+        ("noise_seed", "abc"),
+        ("rtol", "0"),
+        ("groups", "0"),
+        ("groups", "1.5"),
+    ],
 )
 def test_parse_text_refuses_naming_the_field(name, text):
     with pytest.raises(ValueError, match=name):

@@ -37,6 +37,7 @@ def add_parser(commands: Any) -> None:
 
 def command(args: argparse.Namespace) -> int:
     from ..core import StepAnimation
+    from ..core.groups import dense_filter
     from ..io.animation import TITLE_FRAMES, animation_frames, write_gif
 
     out: Path = args.out
@@ -48,7 +49,9 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError(f"--frame-ms must be >= 1, got {args.frame_ms}")
     loaded, params, geometry = load_problem(args)
     try:
-        anim = StepAnimation(geometry, params.weights, loaded.pixels, args.mode)
+        # groups and flip as the one dense kernel they apply: the frames show it as used
+        weights = dense_filter(params.weights, geometry.groups, geometry.flip)
+        anim = StepAnimation(geometry.dense(), weights, loaded.pixels, args.mode)
         frames = list(animation_frames(anim))
     except ValueError as exc:
         raise ValueError(f"{exc}; try --work-size 16") from None

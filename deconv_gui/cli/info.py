@@ -53,6 +53,8 @@ def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
         "padding": list(geometry.padding),
         "padding_mode": geometry.padding_mode,
         "dilation": list(geometry.dilation),
+        "groups": geometry.groups,
+        "flip": geometry.flip,
         "equations": info.n_equations,
         "unknowns": info.n_unknowns,
     }
@@ -83,10 +85,13 @@ def command(args: argparse.Namespace) -> int:
     eq, unk = report["equations"], report["unknowns"]
     lines = [
         f"image      {loaded.source}: {shape(geometry.input_shape)}",
-        f"filter     {shape(geometry.filter_shape)} (f_h×f_w×C_in×C_out) · stride "
+        f"filter     {shape(geometry.filter_shape)} "
+        f"(f_h×f_w×C_in{'/groups' if geometry.groups != 1 else ''}×C_out) · stride "
         f"{shape(geometry.stride)} · padding {shape(geometry.padding)} "
         f"({geometry.padding_mode}) · dilation "
-        f"{shape(geometry.dilation)}",
+        f"{shape(geometry.dilation)}"
+        + (f" · groups {geometry.groups}" if geometry.groups != 1 else "")
+        + (" · true convolution (flipped kernel)" if geometry.flip else ""),
         f"output     {shape(geometry.output_shape)}",
         f"equations  {eq:,} (H_out·W_out·C_out)",
         f"unknowns   {unk:,} (H·W·C_in)",

@@ -147,6 +147,15 @@ def add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
                 f"{shown_default(default)}; the forward output is always computed; {tips})",
             )
             continue
+        if rule.kind == "bool":  # a switch: --flip / --no-flip
+            parser.add_argument(
+                rule.cli,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                dest=name,
+                help=f"{rule.help} (default {'on' if default else 'off'})",
+            )
+            continue
         parser.add_argument(
             rule.cli,
             type=field_type(name),
@@ -205,7 +214,13 @@ def add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> None
         help=f"a preset ({', '.join(PRESETS)}) or a .npy (f_h, f_w, C_in, C_out) array",
     )
     parser.add_argument("--filter-size", type=parse_pair, default=(3, 3), metavar="N|H,W")
-    parser.add_argument("--out-channels", type=int, default=1, metavar="C_OUT")
+    parser.add_argument(
+        "--out-channels",
+        type=int,
+        default=None,
+        metavar="C_OUT",
+        help="output channels of a preset (default: --groups, so 1, or depthwise with groups)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of random presets")
     add_schema_options(parser, "problem")
     parser.add_argument(

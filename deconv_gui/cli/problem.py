@@ -70,12 +70,18 @@ def filter_weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
     from ..core import PRESETS, make_filter
 
     name = args.filter
+    groups = getattr(args, "groups", 1)
     if name in PRESETS:
+        if in_channels % groups:
+            raise ValueError(
+                f"--groups {groups} must divide the image's C_in = {in_channels} channels"
+            )
+        # a grouped preset sees C_in / groups channels; by default one output per group
         return make_filter(
             name,
             size=args.filter_size,
-            in_channels=in_channels,
-            out_channels=args.out_channels,
+            in_channels=in_channels // groups,
+            out_channels=groups if args.out_channels is None else args.out_channels,
             seed=args.seed,
         )
     from ..io.decode import read_npy

@@ -66,6 +66,14 @@ class Params:
         Stored as ``(h, w)`` pairs.
     padding_mode : str
         ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"`` (PyTorch's).
+    groups : int
+        PyTorch's ``groups``: the weights are ``(f_h, f_w, C_in/groups, C_out)`` and
+        each group of ``C_out/groups`` output channels sees only its ``C_in/groups``
+        input channels (``groups = C_in``: depthwise). ``C_out`` must be divisible by
+        it here; ``C_in`` is checked with the image (:meth:`geometry`).
+    flip : bool
+        True convolution (the kernel flipped in both spatial axes, as
+        ``scipy.signal.convolve``) instead of PyTorch's cross-correlation.
     methods : sequence of str
         What to compute, from :data:`~deconv_gui.core.registry.ALL_METHODS`. The
         forward output and :attr:`Result.metrics` are always computed.
@@ -162,6 +170,25 @@ class Params:
             cli="--padding-mode",
             metavar="|".join(PADDING_MODES),
             choices=PADDING_MODES,
+        ),
+    )
+    groups: int = _field(
+        1,
+        Rule(
+            "int",
+            minimum=1,
+            maximum=GEOMETRY_MAX,
+            help="PyTorch's groups: weights (f_h, f_w, C_in/groups, C_out); C_in for depthwise",
+            cli="--groups",
+            metavar="G",
+        ),
+    )
+    flip: bool = _field(
+        False,
+        Rule(
+            "bool",
+            help="true convolution: flip the kernel (default: cross-correlation, as PyTorch)",
+            cli="--flip",
         ),
     )
     methods: tuple[str, ...] = _field(
@@ -270,6 +297,11 @@ class Params:
         for f in fields(self)[1:]:
             set_(self, f.name, check_value(f.name, f.metadata["rule"], getattr(self, f.name)))
         c_out = weights.shape[3]
+        if c_out % self.groups:
+            raise ValueError(
+                f"groups {self.groups} must divide C_out = {c_out} (the weights' last axis, "
+                f"shape {weights.shape})"
+            )
         if scalar_bias:
             set_(self, "bias", self.bias * c_out)
         elif len(self.bias) != c_out:
@@ -299,6 +331,8 @@ class Params:
             self.padding,
             self.dilation,
             self.padding_mode,
+            self.groups,
+            self.flip,
         )
 
     def replace(self, **changes: Any) -> Params:

@@ -48,12 +48,15 @@ def stationary_kernel(op: ConvOperator) -> np.ndarray:
     rh = -(-dh * (fh - 1) // sh)
     rw = -(-dw * (fw - 1) // sw)
     lh, lw = 2 * rh + 1, 2 * rw + 1
+    groups, flip = op.geometry.groups, op.geometry.flip  # c_in is C_in / groups
     small = ConvGeometry(
-        (sh * (lh - 1) + dh * (fh - 1) + 1, sw * (lw - 1) + dw * (fw - 1) + 1, c_in),
+        (sh * (lh - 1) + dh * (fh - 1) + 1, sw * (lw - 1) + dw * (fw - 1) + 1, c_in * groups),
         weights.shape,
         (sh, sw),
         0,
         (dh, dw),
+        groups=groups,
+        flip=flip,
     )
     impulses = np.zeros((c_out, lh, lw, c_out))
     impulses[np.arange(c_out), rh, rw, np.arange(c_out)] = 1.0

@@ -217,10 +217,11 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
     adapted = ""
     if state.image is not None:
         channels = state.image.pixels.shape[2]
-        if session.params.weights.shape[2] != channels:
+        saved = session.params.weights.shape[2] * session.params.groups  # the layer's C_in
+        if saved != channels:
             form.filter_editor.set_in_channels(channels)
             adapted = (
-                f" The filter was adapted from {session.params.weights.shape[2]} to "
+                f" The filter was adapted from {saved} to "
                 f"{channels} input channel{'s' if channels != 1 else ''}."
             )
     _apply_display(form, session.extra.get("display"))

@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...core import ArrayComparison, Result, compare_arrays, question_deconv
+from ...core import ArrayComparison, ConvOperator, Result, compare_arrays, question_deconv
 from ...core import transposed_reconstruction as _transposed
+from ...core.groups import dense_filter
 
 __all__ = [
     "KINDS",
@@ -69,16 +70,8 @@ def reference_for(result: Result, kind: str) -> np.ndarray:
 
 def _adjoint(result: Result) -> np.ndarray:
     p = result.params
-    return _transposed(
-        result.forward_output,
-        p.weights,
-        p.bias,
-        input_shape=result.geometry.input_shape,
-        stride=p.stride,
-        padding=p.padding,
-        dilation=p.dilation,
-        padding_mode=p.padding_mode,
-    )
+    # the operator carries every geometry field (padding mode, groups, flip)
+    return _transposed(result.forward_output, ConvOperator(result.geometry, p.weights), p.bias)
 
 
 def compare_job(candidate: np.ndarray, result: Result, kind: str) -> CheckOutcome:
@@ -106,9 +99,10 @@ def question_job(result: Result) -> CheckOutcome:
         raise ValueError(
             f"the question's loop has one stride s for both axes, but the stride is {p.stride}"
         )
+    geom = result.geometry  # the loop knows one dense kernel: groups and flip as applied
     theirs = question_deconv(
         result.forward_output,
-        p.weights,
+        dense_filter(p.weights, geom.groups, geom.flip),
         p.bias,
         input_shape=result.geometry.input_shape,
         stride=p.stride[0],

@@ -13,7 +13,15 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ...core import Result, effective_kernel, receptive_field, registry, touching_outputs
+from ...core import (
+    ConvOperator,
+    Result,
+    effective_kernel,
+    receptive_field,
+    registry,
+    touching_outputs,
+)
+from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
 from ...view.display import fmt
 from ..panels.grid import PanelGrid
@@ -134,7 +142,7 @@ class Inspector(QtCore.QObject):
             return
         self.clear()
         self.selection = (panel, row, col)
-        geom = result.geometry
+        geom = result.geometry.dense()  # groups and flip as the dense kernel they apply
         shapes = {
             "input_shape": geom.input_shape,
             "filter_shape": geom.filter_shape,
@@ -201,12 +209,8 @@ class Inspector(QtCore.QObject):
     # -- effective kernel -------------------------------------------------------------------
     def _start_kernel(self, result: Result, row: int, col: int) -> None:
         params, geom = result.params, result.geometry
-        weights = params.weights
+        weights = ConvOperator(geom, params.weights)  # every geometry field, as the panels
         kwargs = {
-            "input_shape": geom.input_shape,
-            "stride": params.stride,
-            "padding": params.padding,
-            "dilation": params.dilation,
             "reg": params.reg,
             "rtol": 1e-6,
             "max_iter": 500,
@@ -255,7 +259,8 @@ class Inspector(QtCore.QObject):
         self.dock.show_text(f"Computing the row of A⁺… iteration {int(iteration)}")
 
     def _tap_labels(self, result: Result, links) -> list[str]:
-        weights = result.params.weights
+        geom = result.geometry  # the labels are the taps as applied (flipped, grouped)
+        weights = dense_filter(result.params.weights, geom.groups, geom.flip)
         channel = min(self.panels.forward_channel, weights.shape[3] - 1)
         labels = []
         for i, j in zip(links.tap_rows, links.tap_cols, strict=True):
