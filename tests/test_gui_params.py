@@ -20,9 +20,7 @@ from deconv_gui.gui.support.teardown import delete_now
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000
 #: Fields the window sets itself rather than through a form.
-# photons, prior_lam, prior_iter: their widgets (next to the noise σ; a λ slider with
-# "auto" and an iteration box) come with the window's "with a prior" controls
-NOT_IN_A_FORM = {"image_source", "ssim", "photons", "prior_lam", "prior_iter", "groups", "flip"}
+NOT_IN_A_FORM = {"image_source", "ssim", "groups", "flip"}
 
 
 @pytest.fixture
@@ -52,16 +50,37 @@ def test_window_starts_on_the_schemas_defaults(window):
 def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
     options = ReconOptions()
     qtbot.addWidget(options)
-    for name in ("max_iter", "noise_sigma", "noise_seed"):
+    for name in ("max_iter", "noise_sigma", "photons", "noise_seed", "prior_iter"):
         rule = schema.rule(name)
         for value in (rule.minimum, rule.maximum):
             value = int(value) if rule.kind != "float" else float(value)
             options.set_values(**{name: value})
             assert options.values()[name] == value, (name, value)
-    options.set_values(noise_sigma=1.234567e-7, rtol=3.3e-7, reg=2.5e-9)
-    assert options.noise_sigma() == 1.234567e-7
+    # reg has no upper bound, prior_lam is > 0: the smallest and largest floats they take
+    for name, values in {
+        "reg": (0.0, 5e-324, 3e-9, 1e3, 1.7e308),
+        "prior_lam": (5e-324, 2.5e-9, schema.rule("prior_lam").maximum),
+    }.items():
+        for value in values:
+            options.set_values(**{name: value})
+            assert options.values()[name] == value, (name, value)
+    for value in (True, False):
+        options.set_values(prior_nonneg=value)
+        assert options.values()["prior_nonneg"] is value
+    options.set_values(noise_sigma=1.234567e-7, rtol=3.3e-7, reg=2.5e-9, photons=12.345678)
+    assert options.noise_sigma() == 1.234567e-7 and options.photons() == 12.345678
     assert options.rtol() == 3.3e-7 and options.reg() == 2.5e-9
-    for bad in ({"noise_seed": -1}, {"noise_seed": "abc"}, {"max_iter": 0}, {"rtol": 0.0}):
+    bad_values = (
+        {"noise_seed": -1},
+        {"noise_seed": "abc"},
+        {"max_iter": 0},
+        {"rtol": 0.0},
+        {"prior_lam": 0.0},
+        {"prior_iter": 0},
+        {"photons": -1.0},
+        {"prior_nonneg": 1},
+    )
+    for bad in bad_values:
         with pytest.raises(ValueError, match=next(iter(bad))):
             options.set_values(**bad)
 
@@ -101,7 +120,11 @@ def test_every_field_round_trips_through_the_stored_settings(qtbot, tmp_path):
         rtol=1e-6,
         max_iter=None,
         noise_sigma=0.0123456789,
+        photons=250.5,
         noise_seed=2**31 - 1,
+        prior_lam=3.3e-9,
+        prior_iter=77,
+        prior_nonneg=True,
     )
     first = MainWindow(settings, restore=True)
     try:

@@ -116,7 +116,7 @@ def test_window_offers_computes_and_scores_the_priors(qtbot, tmp_path):
             timeout=60_000,
         )
         assert window.current_params().methods == ("transposed", *PRIORS)
-        # no widget edits them yet: a session's values are carried, not reset
+        # a session's values are shown in the "with a prior" widgets
         window.apply_params(window.current_params().replace(prior_lam=0.05, prior_iter=9))
         assert window.current_params().prior_lam == 0.05
         assert window.current_params().prior_iter == 9

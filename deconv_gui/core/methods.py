@@ -90,13 +90,14 @@ def _image(solved: np.ndarray | PriorResult) -> np.ndarray:
 
 
 def tv(s: Stage) -> None:
-    """``argmin ½‖Ax − (y − b)‖² + λ TV(x)`` with ``λ = prior_lam``."""
+    """``argmin ½‖Ax − (y − b)‖² + λ TV(x)``, ``λ = prior_lam`` (``x ≥ 0``: ``prior_nonneg``)."""
     p = s.params
     solved = tv_reconstruction(
         s.y,
         s.op,
         p.bias,
         lam=p.prior_lam,
+        nonneg=p.prior_nonneg,
         max_iter=p.prior_iter,
         progress=s.progress,
         cancel=s.cancel,

@@ -88,6 +88,8 @@ class Params:
     prior_iter : int
         Iteration limit of the ``"tv"`` and ``"nonneg"`` solves, and the number of
         Richardson–Lucy iterations (fewer regularise more).
+    prior_nonneg : bool
+        Constrain the total-variation image to ``x ≥ 0`` (method ``"tv"``).
     noise_sigma : float
         Standard deviation of Gaussian noise added to the forward output, in image
         units, to simulate a noisy measurement (0 = exact).
@@ -247,6 +249,16 @@ class Params:
             cli="--prior-iter",
             group="solver",
             metavar="N",
+        ),
+    )
+    prior_nonneg: bool = _field(
+        False,
+        Rule(
+            "bool",
+            help="constrain the TV image to x >= 0 (method tv)",
+            cli="--prior-nonneg",
+            group="solver",
+            metavar="yes|no",
         ),
     )
     noise_sigma: float = _field(

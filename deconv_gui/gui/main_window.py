@@ -21,6 +21,7 @@ from .actions import export as export_actions
 from .actions import session as session_actions
 from .actions.image import ImageActions
 from .actions.menus import MenuHandlers, build_menus, show_about
+from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
 from .controls.filter_editor import CUSTOM
 from .dialogs.code import CodeDialog, code_dialog_for
@@ -118,6 +119,7 @@ class MainWindow(QtWidgets.QMainWindow):
             actions=self.actions,
         )
         self._connect()
+        self.auto_weights = AutoWeights(self.state, self.recon_options, self)  # "auto" buttons
         self.insight = install_insight(self, self.state, self._insight_hooks())
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
@@ -366,6 +368,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.message_bar.stop()
         self.panels.stop_timers()
         self.insight.shutdown()
+        self.auto_weights.shutdown()
         if self.remember:
             stored.save_window(self)
         super().closeEvent(event)

@@ -14,7 +14,7 @@ __all__ = ["ControlsDock"]
 
 
 class ControlsDock(QtWidgets.QDockWidget):
-    """Image, filter, geometry and reconstruction options, top to bottom.
+    """Image, filter, geometry, reconstruction options and the priors, top to bottom.
 
     Attributes
     ----------
@@ -44,6 +44,7 @@ class ControlsDock(QtWidgets.QDockWidget):
             self.filter_editor,
             self.geometry_editor,
             self.recon_options,
+            self.recon_options.priors,
         ):
             # never squeezed below their natural height: the dock scrolls instead
             policy = widget.sizePolicy()

@@ -1,4 +1,4 @@
-"""Reconstruction options (methods, reg, rtol, iterations, noise) and the solver's progress.
+"""Reconstruction options (methods, reg, rtol, iterations, noise, priors) and the solve's progress.
 
 The widget only holds values; the window turns them into ``Params`` and reports the solve's
 progress back with :meth:`ReconOptions.set_progress`, :meth:`~ReconOptions.set_busy` and
@@ -7,10 +7,9 @@ progress back with :meth:`ReconOptions.set_progress`, :meth:`~ReconOptions.set_b
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from PyQt5.QtCore import QSize, Qt, pyqtSignal
+from PyQt5.QtCore import QSize, pyqtSignal
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -18,7 +17,6 @@ from PyQt5.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -28,7 +26,9 @@ from PyQt5.QtWidgets import (
 from ...core import params as schema
 from ...core.registry import METHOD_SPECS, METHODS
 from .common import DOCK_WIDTH, section_header
+from .prior_options import PriorOptions
 from .reg_slider import RegSlider
+from .solve_progress import SolveProgress
 
 __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
 
@@ -38,15 +38,6 @@ _METHOD_TIPS: dict[str, str] = {m.name: m.tip for m in METHOD_SPECS if m.reconst
 _FIRST_ROWS = ("transposed", "pinv", "normalized_transposed")
 RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
 _DEFAULTS = schema.defaults()  # the one set of defaults, shared with the command line
-_REPORT_OK = "color: #1d5e20;"
-_REPORT_WARN = "color: #b35900; font-weight: bold;"
-
-
-def _short(value: float) -> str:
-    """One significant digit, exponent without padding: ``3e-7``, ``0.5``."""
-    text = f"{value:.1g}"
-    mantissa, sep, exponent = text.partition("e")
-    return f"{mantissa}e{int(exponent)}" if sep else text
 
 
 class ReconOptions(QWidget):
@@ -58,12 +49,24 @@ class ReconOptions(QWidget):
         Once per change, by the user or by :meth:`set_values` when something changed.
     cancelRequested()
         The user pressed Cancel.
+    autoRegRequested()
+        The user pressed reg's "auto" (or "stop" while it runs).
     """
 
     optionsChanged = pyqtSignal()
     cancelRequested = pyqtSignal()
-    #: The :class:`~deconv_gui.core.Params` fields this form edits.
-    FIELDS: tuple[str, ...] = ("methods", "reg", "rtol", "max_iter", "noise_sigma", "noise_seed")
+    autoRegRequested = pyqtSignal()
+    _OWN_FIELDS: tuple[str, ...] = (
+        "methods",
+        "reg",
+        "rtol",
+        "max_iter",
+        "noise_sigma",
+        "photons",
+        "noise_seed",
+    )
+    #: The :class:`~deconv_gui.core.Params` fields this form edits (the priors' group too).
+    FIELDS: tuple[str, ...] = _OWN_FIELDS + PriorOptions.FIELDS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,7 +88,7 @@ class ReconOptions(QWidget):
             rows[row if name in _FIRST_ROWS else 2].addWidget(check)
             self._method_checks[name] = check
         self._method_checks["transposed"].setEnabled(False)  # cheap; always computed
-        for row in rows:
+        for row in rows[:2]:  # the third, the priors, goes into their group below
             row.setSpacing(12)
             row.addStretch(1)
             layout.addLayout(row)
@@ -97,8 +100,22 @@ class ReconOptions(QWidget):
         self._reg = RegSlider()
         reg_label.setToolTip(self._reg.slider.toolTip())
         self._reg.valueChanged.connect(self.optionsChanged)
-        form.addWidget(reg_label, 0, 0)
-        form.addWidget(self._reg, 0, 1, 1, 3)
+        self._reg.box.setObjectName("reg_box")
+        self.auto_reg = QPushButton("auto")
+        self.auto_reg.setObjectName("reg_auto")
+        self.auto_reg.setToolTip(
+            "Choose reg from the measurement y on screen: the discrepancy principle "
+            "(‖A x − (y − b)‖ = sqrt(m)·σ) when the noise is Gaussian with a known σ, "
+            "generalized cross-validation otherwise.\nRuns in the background; press again "
+            "to stop."
+        )
+        self.auto_reg.clicked.connect(self.autoRegRequested)
+        reg_row = QHBoxLayout()  # own row: the grid's columns below stay narrow
+        reg_row.setSpacing(6)
+        reg_row.addWidget(reg_label)
+        reg_row.addWidget(self._reg, 1)
+        reg_row.addWidget(self.auto_reg)
+        layout.addLayout(reg_row)
 
         form.addWidget(self._label("rtol", "Relative residual at which the solve stops."), 1, 0)
         self._rtol = QComboBox()
@@ -136,60 +153,65 @@ class ReconOptions(QWidget):
         )
         self._noise.valueChanged.connect(self._on_noise_changed)
         form.addWidget(self._noise, 2, 1)
-        form.addWidget(self._label("seed", "Seed of the simulated noise (reproducible)."), 2, 2)
+        photons_tip = (
+            "Simulated photon (Poisson) noise: the photons counted at intensity 1; y becomes "
+            "Poisson(photons · y) / photons before any Gaussian noise."
+        )
+        form.addWidget(self._label("photons", photons_tip), 2, 2)
+        self._photons = QDoubleSpinBox()
+        self._photons.setRange(0.0, schema.rule("photons").maximum)
+        self._photons_value = float(_DEFAULTS["photons"])  # exact, as for σ
+        self._photons.setDecimals(1)
+        self._photons.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+        self._photons.setSpecialValueText("off")
+        self._photons.setToolTip(
+            photons_tip + " 'off' (0) = no photon noise; fewer photons = more noise "
+            "(100: about 10 % at intensity 1)."
+        )
+        self._photons.valueChanged.connect(self._on_photons_changed)
+        form.addWidget(self._photons, 2, 3)
+        form.addWidget(self._label("seed", "Seed of the simulated noise (reproducible)."), 3, 0)
         self._noise_seed = QSpinBox()
         self._noise_seed.setRange(0, int(schema.rule("noise_seed").maximum))
         self._noise_seed.setValue(_DEFAULTS["noise_seed"])
-        self._noise_seed.setToolTip("Seed of the simulated noise, so a result is reproducible.")
+        self._noise_seed.setToolTip(
+            "Seed of the simulated noise (Gaussian and photon), so a result is reproducible."
+        )
         self._noise_seed.valueChanged.connect(self.optionsChanged)
-        form.addWidget(self._noise_seed, 2, 3)
-        for widget in (self._rtol, self._max_iter, self._noise, self._noise_seed):
+        form.addWidget(self._noise_seed, 3, 1)
+        for widget in (self._rtol, self._max_iter, self._noise, self._photons, self._noise_seed):
             widget.setMaximumWidth(widget.fontMetrics().horizontalAdvance("0.0000") + 40)
         form.setColumnStretch(1, 1)
         form.setColumnStretch(3, 1)
         layout.addLayout(form)
 
-        self._progress = QProgressBar()
-        self._progress.setRange(0, 1000)
-        self._progress.setTextVisible(True)
-        bar_font = self._progress.font()
-        bar_font.setPointSizeF(bar_font.pointSizeF() * 0.9)
-        self._progress.setFont(bar_font)
-        self._progress.setToolTip(
-            "Pseudo-inverse solve: iteration and relative residual. The bar shows how far the "
-            "residual has fallen towards rtol (log scale) or the iterations used, whichever is "
-            "further."
-        )
-        layout.addWidget(self._progress)
-        report_row = QHBoxLayout()
-        report_row.setSpacing(4)
-        self._report = QLabel()
-        self._report.setWordWrap(True)
-        self._report.setToolTip("What the last pseudo-inverse solve reported.")
-        self._cancel = QPushButton("Cancel")
-        self._cancel.setToolTip("Stop the running pseudo-inverse solve (a newer edit also does).")
-        self._cancel.clicked.connect(self.cancelRequested)
-        report_row.addWidget(self._report, 1)
-        report_row.addWidget(self._cancel, 0, Qt.AlignTop)
-        layout.addLayout(report_row)
+        self._solve = SolveProgress(self)
+        self._solve.cancelRequested.connect(self.cancelRequested)
+        self._report = self._solve.report
+        self._solve.add_to(layout)
+        #: the "with a prior" group: its fields are this form's too; the dock shows it
+        #: below this widget (nested, it was squeezed when the report wrapped)
+        self.priors = PriorOptions()
+        self.priors.optionsChanged.connect(self.optionsChanged)
+        for index in range(rows[2].count()):
+            check = rows[2].itemAt(index).widget()
+            if check is not None:
+                self.priors.method_row.addWidget(check)
+        self.priors.method_row.addStretch(1)
         names = {
             "rtol": self._rtol,
             "max_iter": self._max_iter,
             "noise_sigma": self._noise,
+            "photons": self._photons,
             "noise_seed": self._noise_seed,
-            "progress": self._progress,
-            "cancel": self._cancel,
-            "report": self._report,
         }
         names.update({f"method_{name}": check for name, check in self._method_checks.items()})
         for name, widget in names.items():
             widget.setObjectName(name)
         self._reg.slider.setObjectName("reg")
         self._noise.setValue(self._noise_value)
+        self._photons.setValue(self._photons_value)
         self._on_noise_changed(self._noise.value(), emit=False)
-        self.set_busy(False)
-        self._set_bar(0)
-        self._progress.setFormat("pinv: idle")
 
     @staticmethod
     def _label(text: str, tip: str) -> QLabel:
@@ -218,6 +240,10 @@ class ReconOptions(QWidget):
         """σ of the simulated measurement noise."""
         return self._noise_value
 
+    def photons(self) -> float:
+        """Photon count of the simulated Poisson noise (0: none)."""
+        return self._photons_value
+
     def noise_seed(self) -> int:
         """Seed of the simulated noise."""
         return int(self._noise_seed.value())
@@ -234,7 +260,9 @@ class ReconOptions(QWidget):
             "rtol": self.rtol(),
             "max_iter": self.max_iter(),
             "noise_sigma": self.noise_sigma(),
+            "photons": self.photons(),
             "noise_seed": self.noise_seed(),
+            **self.priors.values(),
         }
 
     def set_values(self, **values: Any) -> None:
@@ -255,8 +283,8 @@ class ReconOptions(QWidget):
             raise ValueError(f"values must be among {', '.join(self.FIELDS)}; unknown: {unknown}")
         checked = {name: schema.check(name, value) for name, value in values.items()}
         before = self.values()
-        blocked = [self._rtol, self._max_iter, self._noise, self._noise_seed]
-        blocked += list(self._method_checks.values())
+        blocked = [self._rtol, self._max_iter, self._noise, self._photons, self._noise_seed]
+        blocked += [*self._method_checks.values(), self.priors]
         for widget in blocked:
             widget.blockSignals(True)
         try:
@@ -270,11 +298,18 @@ class ReconOptions(QWidget):
                 self._noise_value = checked["noise_sigma"]
                 self._noise.setValue(self._noise_value)
                 self._on_noise_changed(self._noise.value(), emit=False)
+            if "photons" in checked:
+                self._photons_value = checked["photons"]
+                self._photons.setValue(self._photons_value)
+                self._on_noise_changed(self._noise.value(), emit=False)
             if "noise_seed" in checked:
                 self._noise_seed.setValue(checked["noise_seed"])
             if "methods" in checked:
                 for name, check in self._method_checks.items():
                     check.setChecked(name in checked["methods"] or name == "transposed")
+            mine = {k: v for k, v in checked.items() if k in PriorOptions.FIELDS}
+            if mine:
+                self.priors.set_values(**mine)
         finally:
             for widget in blocked:
                 widget.blockSignals(False)
@@ -291,65 +326,40 @@ class ReconOptions(QWidget):
     def _on_noise_changed(self, value: float, emit: bool = True) -> None:
         if emit:  # the user moved the spin box: its value is the value now
             self._noise_value = float(value)
-        self._noise_seed.setEnabled(self._noise_value > 0)
+        self._noise_seed.setEnabled(self._noise_value > 0 or self._photons_value > 0)
         if emit:
             self.optionsChanged.emit()
+
+    def _on_photons_changed(self, value: float) -> None:
+        self._photons_value = float(value)  # the user moved the spin box
+        self._on_noise_changed(self._noise.value(), emit=False)
+        self.optionsChanged.emit()
+
+    def set_auto_running(self, running: bool) -> None:
+        """reg's "auto" button shows "stop" while its job runs."""
+        self.auto_reg.setText("stop" if running else "auto")
 
     # ----------------------------------------------------------------------------- progress
     def set_progress(self, iteration: int, max_iter: int | None, relative_residual: float) -> None:
         """Show the solve's progress: "pinv: iteration 12, residual 3e-07"."""
-        fraction = 0.0
-        if max_iter:
-            fraction = iteration / max_iter
-        if relative_residual > 0 and math.isfinite(relative_residual):
-            towards_rtol = math.log10(relative_residual) / math.log10(self.rtol())
-            fraction = max(fraction, towards_rtol)
-        self._set_bar(round(1000 * min(max(fraction, 0.0), 1.0)))
-        self._progress.setFormat(
-            f"pinv: iteration {iteration}, residual {_short(relative_residual)}"
-        )
-
-    def _set_bar(self, value: int) -> None:
-        """Move the progress bar without a synchronous repaint.
-
-        ``QProgressBar.setValue`` repaints at once (flushing every pending paint of the
-        window, 7-45 ms) whenever the bar visibly moves; with updates disabled around it,
-        the bar is only marked dirty and painted with the next event-loop pass.
-        """
-        if self._progress.value() == value:
-            return
-        self._progress.setUpdatesEnabled(False)
-        self._progress.setValue(value)
-        self._progress.setUpdatesEnabled(True)  # schedules an ordinary update()
+        self._solve.set_progress(iteration, max_iter, relative_residual, self.rtol())
 
     def set_busy(self, busy: bool) -> None:
         """A solve is running (Cancel enabled) or not."""
-        self._cancel.setEnabled(bool(busy))
-        if busy:
-            self._set_bar(0)
-            self._progress.setFormat("pinv: starting…")
-            self._report.clear()
+        self._solve.set_busy(busy)
 
     def set_report(self, text: str, warning: bool | None = None) -> None:
-        """Show the solver's final message; orange when it did not converge.
+        """Show the solver's final message; orange when it did not converge."""
+        self._solve.set_report(text, warning)
 
-        ``warning=None`` decides from the text ("not converged", "cancelled", "stopped").
-        """
-        if warning is None:
-            lowered = text.lower()
-            warning = any(word in lowered for word in ("not converge", "cancel", "stopped"))
-        style = _REPORT_WARN if warning else _REPORT_OK
-        if self._report.styleSheet() != style:  # setStyleSheet re-polishes even if equal
-            self._report.setStyleSheet(style)
-        if self._report.text() != text:
-            self._report.setText(text)
-        if not warning and text:
-            self._set_bar(1000)
+    def show_progress_text(self, text: str) -> None:
+        """Show another job's progress in the bar (e.g. choosing reg)."""
+        self._solve.show_text(text)
 
     def report_text(self) -> str:
         """The report shown (for tests)."""
-        return self._report.text()
+        return self._solve.report.text()
 
     def progress_text(self) -> str:
         """The progress bar's text (for tests)."""
-        return self._progress.format()
+        return self._solve.bar.format()

@@ -1,0 +1,187 @@
+"""The total-variation weight λ from the data, by the discrepancy principle.
+
+Notes
+-----
+``x_λ = argmin ½‖A x − (y − b)‖² + λ TV(x)`` and ``r(λ) = ‖A x_λ − (y − b)‖``. For
+any convex penalty the residual of the minimiser does not decrease as its weight
+grows, so (as for Tikhonov in :mod:`.choose_reg`) Morozov's discrepancy principle
+picks the ``λ`` with ``r(λ) = sqrt(m) σ``, the expected norm of Gaussian noise of
+standard deviation ``σ`` on the ``m`` measured values. The root is found by Brent's
+method on ``log10 λ``; every evaluation is one :func:`~.tv.tv_reconstruction`.
+
+λ has the units of the data (scaling ``y`` by ``c`` scales the minimiser by ``c`` and
+the right ``λ`` by ``c``), so the search runs over ``λ = s·10^t`` with
+``s = sqrt(‖A‖²) · max|y − b|`` and ``t`` from −8 to 1.
+
+GCV has no closed form for a non-linear method such as TV, so without a noise level
+there is no rule here: the Tikhonov ``reg`` of :func:`~.choose_reg.choose_reg` has other
+units (a squared norm against ½‖·‖² + λ·TV) and is not a substitute.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
+from .base import (
+    PriorResult,
+    check_number,
+    check_stopping,
+    operator_norm_bound,
+    prepare,
+    shared_doc,
+)
+from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
+
+__all__ = ["LamChoice", "choose_tv_lam"]
+
+#: The searched range of ``log10(λ / s)`` (see the module Notes).
+_LOG_RANGE = (-8.0, 1.0)
+
+
+class LamChoice(NamedTuple):
+    """The chosen TV weight and how it was found.
+
+    Attributes
+    ----------
+    lam : float
+        The chosen λ.
+    residual : float
+        ``‖A x_λ − (y − b)‖`` at the chosen λ.
+    target : float
+        ``sqrt(m) σ``.
+    evaluations : int
+        TV reconstructions run.
+    """
+
+    lam: float
+    residual: float
+    target: float
+    evaluations: int
+
+
+@shared_doc
+def choose_tv_lam(
+    y: Any,
+    weights: Any,
+    bias: Any = None,
+    *,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    sigma: float,
+    nonneg: bool = False,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    xtol: float = 0.02,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    return_report: bool = False,
+) -> float | LamChoice:
+    """λ for :func:`~deconv_gui.core.tv_reconstruction` with ``r(λ) = sqrt(m)·sigma``.
+
+    Parameters
+    ----------
+    %(problem)s
+    sigma : float
+        The standard deviation of the Gaussian noise per output value (> 0).
+    nonneg, max_iter, tol
+        As for :func:`~deconv_gui.core.tv_reconstruction` (each evaluation's solve).
+    xtol : float
+        Accuracy of ``log10 λ`` (> 0): 0.02 is λ within about 5 %.
+    progress : callable, optional
+        ``progress(evaluation, log-ratio of residual to target)`` after each TV solve.
+    cancel : callable or threading.Event, optional
+        Checked before each evaluation and inside each solve; raises
+        :class:`~deconv_gui.core.SolveCancelled`.
+    return_report : bool
+        Return a :class:`LamChoice` instead of the float.
+
+    Returns
+    -------
+    float or LamChoice
+        The chosen λ (> 0).
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (naming them), data that are zero, or a ``sigma`` too large
+        for any λ in the searched range (the residual of a nearly constant image is
+        still below ``sqrt(m)·sigma``).
+    SolveCancelled
+        When ``cancel`` fired.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import conv2d, make_filter
+    >>> from deconv_gui.core.priors.choose_lam import choose_tv_lam
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
+    >>> w = make_filter("gaussian", size=3, in_channels=1)
+    >>> y = conv2d(x, w, padding=1) + 0.05 * rng.standard_normal((16, 16, 1))
+    >>> lam = choose_tv_lam(y, w, input_shape=x.shape, padding=1, sigma=0.05)
+    >>> bool(lam > 0)
+    True
+    """
+    sigma = check_number(sigma, "sigma", strict=True)
+    xtol = check_number(xtol, "xtol", strict=True)
+    max_iter, tol = check_stopping(max_iter, tol)
+    if not isinstance(nonneg, (bool, np.bool_)):
+        raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
+    op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    top = float(np.max(np.abs(centred)))
+    if top == 0:
+        raise ValueError("y − bias is zero: there is nothing to fit, so no λ to choose")
+    norm2 = operator_norm_bound(op)
+    if norm2 == 0:
+        raise ValueError("weights are all zero: A x = 0 for every image, so no λ to choose")
+    scale = float(np.sqrt(norm2)) * top
+    target = float(np.sqrt(op.shape[0]) * sigma)
+    y_norm = float(np.linalg.norm(centred))
+    evaluations = 0
+    seen: dict[float, float] = {}
+
+    def residual(t: float) -> float:
+        nonlocal evaluations
+        if t in seen:
+            return seen[t]
+        if is_cancelled(cancel):
+            raise SolveCancelled("choose_tv_lam cancelled")
+        solved = tv_reconstruction(
+            centred,
+            op,
+            lam=scale * 10.0**t,
+            nonneg=bool(nonneg),
+            max_iter=max_iter,
+            tol=tol,
+            cancel=cancel,
+            return_report=True,
+        )
+        assert isinstance(solved, PriorResult)
+        value = float(solved.report.relative_residual) * y_norm
+        evaluations += 1
+        seen[t] = value
+        if progress is not None:
+            progress(evaluations, float(np.log(max(value, 1e-300) / target)))
+        return value
+
+    lo, hi = _LOG_RANGE
+    if residual(hi) < target:
+        raise ValueError(
+            f"sigma is too large: sqrt(m)·sigma = {target:.3g} is above the residual "
+            f"{seen[hi]:.3g} of a nearly constant image (λ = {scale * 10.0**hi:.3g}); "
+            "no λ fits that noise level"
+        )
+    if residual(lo) > target:
+        t = lo  # even the smallest λ leaves more than the noise level: the least fit
+    else:
+        t = float(brentq(lambda t: np.log(residual(t) / target), lo, hi, xtol=xtol))
+    lam = float(scale * 10.0**t)
+    if not return_report:
+        return lam
+    return LamChoice(lam, residual(t), target, evaluations)
