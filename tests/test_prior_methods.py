@@ -104,7 +104,7 @@ def test_window_offers_computes_and_scores_the_priors(qtbot, tmp_path):
     window = MainWindow(settings, restore=False)
     try:
         for name in PRIORS:
-            assert window.recon_options.findChild(QtCore.QObject, f"method_{name}") is not None
+            assert window.recon_options.priors.findChild(QtCore.QObject, f"method_{name}")
         window.recon_options.set_values(methods=("transposed", *PRIORS))
         window.compute_now()
         qtbot.waitUntil(
