@@ -19,6 +19,8 @@ from ..core import INSIGHT_METHODS, Params, Result
 from ..io import LoadedImage
 from .actions import export as export_actions
 from .actions import session as session_actions
+from .actions.edit_menu import HistoryActions
+from .actions.history import EditHistory, HistoryHooks
 from .actions.image import ImageActions
 from .actions.menus import MenuHandlers, build_menus, show_about
 from .auto_weights import AutoWeights
@@ -121,12 +123,19 @@ class MainWindow(QtWidgets.QMainWindow):
         self._connect()
         self.auto_weights = AutoWeights(self.state, self.recon_options, self)  # "auto" buttons
         self.insight = install_insight(self, self.state, self._insight_hooks())
+        history_hooks = HistoryHooks(
+            *(self.state, self.current_params, self.apply_params, self.compute_now),
+            *(self.filter_editor, self.image_controls),
+        )
+        self.history = EditHistory(history_hooks, self.controls_dock, self)
+        self.history_actions = HistoryActions(self.history, self.actions.edit_menu, self)
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
         keep_frame_on_screen(self)  # ... and the frame is only known once shown
         if self.loaded is None:
             self.load_sample("astronaut")
+        self.history.reset()  # undo stops at the window as it opened
 
     # ------------------------------------------------------------------------------ building
     def _menu_handlers(self) -> MenuHandlers:
@@ -153,9 +162,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.schedule_update()
 
         def load_seed_example() -> None:
-            self.geometry_editor.set_values(stride=(2, 2), padding=(0, 0), dilation=(1, 1))
-            self.filter_editor.set_preset("seed_question")
-            self.load_sample("seed_toy")
+            with self.history.step("the question's 7×7×3 example"):
+                self.geometry_editor.set_values(stride=(2, 2), padding=(0, 0), dilation=(1, 1))
+                self.filter_editor.set_preset("seed_question")
+                self.load_sample("seed_toy")
 
         return InsightHooks(
             panels=self.panels,
@@ -344,7 +354,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_session(self, path: str | Path) -> bool:
         """Restore a session file; see :func:`.actions.session.open_session_from`."""
-        return session_actions.open_session_from(self.session_form, path)
+        with self.history.step(f"open session {Path(str(path)).name[:60]}"):
+            return session_actions.open_session_from(self.session_form, path)
 
     # ------------------------------------------------------------------------------ code
     def copy_as_code(self) -> None:

@@ -60,6 +60,8 @@ class WindowActions:
     save_session: QtWidgets.QAction
     open_session: QtWidgets.QAction
     copy_code: QtWidgets.QAction
+    #: the Edit menu (undo, redo and the history are added to it)
+    edit_menu: QtWidgets.QMenu
 
 
 def _action(
@@ -254,6 +256,7 @@ def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> Window
         save_session=a_save_session,
         open_session=a_open_session,
         copy_code=a_code,
+        edit_menu=edit_menu,
     )
 
 

@@ -120,6 +120,12 @@ class FilterEditor(QWidget):
         """Tick or untick "same in all channels" as the user would (ticking copies channel 1)."""
         self.ui.same_check.setChecked(bool(same))
 
+    def set_seed(self, seed: int) -> None:
+        """Show ``seed`` in the seed box without rebuilding the weights (undo sets them next)."""
+        self.ui.seed_spin.blockSignals(True)
+        self.ui.seed_spin.setValue(int(seed))
+        self.ui.seed_spin.blockSignals(False)
+
     def set_preset(self, name: str, *, seed: int | None = None) -> None:
         """Fill the weights from a preset at the current size, ``C_in`` and ``C_out``.
 

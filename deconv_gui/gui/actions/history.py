@@ -1,0 +1,359 @@
+"""Undo and redo of every edit: the window's state before and after, on a ``QUndoStack``.
+
+The window's state is the image and the :class:`~deconv_gui.core.Params` shown in the
+forms (plus what the forms show beside them: the filter preset's name, its seed, the
+"same in all channels" box and the work size). :class:`EditHistory` does not
+instrument each widget: it watches the change signals, and at the end of the
+event-loop pass in which something changed it compares the state with the one it last
+recorded. A difference becomes one :class:`EditCommand` holding both states, so an
+edit and what it causes (an image with fewer channels re-channels the filter) is one
+step. Undo and redo show a recorded state again through the same all-or-nothing path
+sessions use (``apply_params``), with recording switched off while they do.
+
+One gesture is one step: while a slider is held down, and for a short while after a
+number was typed or stepped, further changes of the same thing (the same key, see
+:mod:`deconv_gui.view.edits`) merge into the step on top of the stack.
+
+Memory stays bounded: at most :data:`UNDO_LIMIT` steps, states share the image arrays
+(nothing is copied), and when the images the steps hold exceed :data:`IMAGE_BUDGET`
+bytes the oldest steps keep only where their image came from and load it again when
+they are undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from ...core import Params
+from ..controls.filter_editor import FilterEditor
+from ..controls.image import ImageControls
+from ..state import AppState
+from .snapshot import Snapshot, describe, load_again
+
+__all__ = [
+    "BURST_MS",
+    "IMAGE_BUDGET",
+    "UNDO_LIMIT",
+    "EditCommand",
+    "EditHistory",
+    "HistoryHooks",
+]
+
+#: Steps kept on the stack (the oldest are dropped).
+UNDO_LIMIT = 100
+#: Bytes of image pixels the steps may hold; beyond, the oldest reload theirs when undone.
+IMAGE_BUDGET = 512 * 2**20
+#: Changes of the same number less than this many ms apart are one step (a burst of typing).
+BURST_MS = 1200
+_MERGE_ID = 1405  # any id: Qt merges only commands of equal ids (and -1 never merges)
+
+
+@dataclass(frozen=True)
+class HistoryHooks:
+    """What the history reads and drives (narrow callbacks instead of the window).
+
+    Attributes
+    ----------
+    state : AppState
+        The image, its origin and the messages.
+    read_params : callable
+        The forms' values as :class:`Params` (ValueError when invalid).
+    apply_params : callable
+        Shows ``(params, preset)`` in the forms, all of it or (ValueError) nothing.
+    compute_now : callable
+        Starts the computation of what the forms show.
+    filter_editor : FilterEditor
+        Its preset name, seed and "same in all channels" box are part of the state.
+    image_controls : ImageControls
+        Its work size is part of the state.
+    """
+
+    state: AppState
+    read_params: Callable[[], Params]
+    apply_params: Callable[[Params, str], None]
+    compute_now: Callable[[], object]
+    filter_editor: FilterEditor
+    image_controls: ImageControls
+
+
+class EditCommand(QtWidgets.QUndoCommand):
+    """One step: the state before and after an edit (or a merged burst of edits)."""
+
+    def __init__(self, history: EditHistory, before: Snapshot, after: Snapshot) -> None:
+        change = describe(before, after)
+        super().__init__(change.text)
+        self.history = history
+        self.before = before
+        self.after = after
+        self.key = change.key
+        #: whether this command may merge into the one below it (decided when pushed)
+        self.may_merge = False
+        self._pushed = False
+
+    def id(self) -> int:
+        return _MERGE_ID if self.key is not None else -1
+
+    def mergeWith(self, other: QtWidgets.QUndoCommand) -> bool:
+        if not isinstance(other, EditCommand) or not other.may_merge or other.key != self.key:
+            return False
+        self.after = other.after
+        if self.before == self.after:  # back where the burst started: no step at all
+            self.setObsolete(True)
+        else:
+            self.setText(describe(self.before, self.after).text)
+        return True
+
+    def redo(self) -> None:
+        if self._pushed:
+            self.history.show(self.after)
+        self._pushed = True  # QUndoStack.push calls redo: the state is already shown
+
+    def undo(self) -> None:
+        self.history.show(self.before)
+
+
+class EditHistory(QtCore.QObject):
+    """Records every edit of the window as an undo step, and undoes and redoes them.
+
+    Parameters
+    ----------
+    hooks : HistoryHooks
+        The state and forms to record, and how to show a recorded state again.
+    controls : QWidget, optional
+        The widget holding the controls: every control inside is watched (see
+        :meth:`watch`); changes made by code are recorded when they are computed.
+    parent : QObject, optional
+        The Qt parent.
+
+    Attributes
+    ----------
+    stack : QUndoStack
+        The steps (its ``QUndoView`` is the history list).
+    """
+
+    def __init__(
+        self,
+        hooks: HistoryHooks,
+        controls: QtWidgets.QWidget | None = None,
+        parent: QtCore.QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.hooks = hooks
+        self.stack = QtWidgets.QUndoStack(self)
+        self.stack.setUndoLimit(UNDO_LIMIT)
+        self._last: Snapshot | None = None
+        self._showing = False
+        self._label: str | None = None
+        self._held = 0  # sliders held down right now
+        self._commit = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._commit.timeout.connect(self.flush)
+        self._burst = QtCore.QTimer(self, singleShot=True, interval=BURST_MS)
+        # an image, a filter rewritten at once, anything computed: all may be edits
+        hooks.state.imageChanged.connect(self.changed)
+        hooks.state.paramsChanged.connect(self.changed)
+        hooks.filter_editor.filterChanged.connect(self.changed)
+        if controls is not None:
+            self.watch(controls)
+
+    # -- recording --------------------------------------------------------------------------
+    @property
+    def showing(self) -> bool:
+        """True while undo or redo puts a recorded state back (nothing is recorded then)."""
+        return self._showing
+
+    def capture(self) -> Snapshot | None:
+        """The window's state now (None while the forms hold invalid settings)."""
+        hooks = self.hooks
+        try:
+            params = hooks.read_params()
+        except ValueError:
+            return None
+        editor = hooks.filter_editor
+        return Snapshot(
+            image=hooks.state.image,
+            origin=hooks.state.origin,
+            work_size=hooks.image_controls.work_size(),
+            params=params,
+            preset=editor.preset(),
+            seed=editor.seed(),
+            same_in_all=editor.same_in_all_channels(),
+        )
+
+    def reset(self) -> None:
+        """Forget every step; the state now is where undo stops."""
+        self._commit.stop()
+        self._burst.stop()
+        self.stack.clear()
+        self._last = self.capture()
+
+    def changed(self, *_args: object) -> None:
+        """Something may have changed: record it at the end of this event-loop pass."""
+        if not self._showing:
+            self._commit.start()
+
+    def flush(self) -> None:
+        """Record what changed since the last step now (as one step), if anything did."""
+        self._commit.stop()
+        if self._showing:
+            return
+        now = self.capture()
+        if now is None:
+            return
+        before = self._last
+        first_image = before is not None and before.image is None and now.image is not None
+        if before is None or (first_image and not self.stack.count()):
+            self._last = now  # the first image arrived: that is the start, not a step
+            return
+        if before == now:
+            self._last = now  # the same state (e.g. a sample picked again): nothing to undo
+            return
+        command = EditCommand(self, before, now)
+        command.may_merge = (
+            self._label is None
+            and command.key is not None
+            and (self._held > 0 or self._burst.isActive())
+        )
+        if self._label is not None:
+            command.setText(self._label)
+            command.key = None
+        self._last = now
+        self.stack.push(command)
+        if command.key is not None:
+            self._burst.start()
+        else:
+            self._burst.stop()
+        self._bound_images()
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        """Everything changed inside the block is one step called ``label``.
+
+        >>> with history.step("open session a.deconv.json"):  # doctest: +SKIP
+        ...     open_session_from(form, path)
+        """
+        self.flush()
+        self._label = label
+        try:
+            yield
+        finally:
+            self.flush()
+            self._label = None
+
+    def end_burst(self) -> None:
+        """The next change starts a new step even if it changes the same number."""
+        self.flush()
+        self._burst.stop()
+
+    def watch(self, widget: QtWidgets.QWidget) -> None:
+        """Record the edits of every control inside ``widget``; a slider drag is one step.
+
+        Ctrl+Z and Ctrl+Shift+Z in a spin box undo the window's steps, not its text.
+        """
+        for child in widget.findChildren(QtWidgets.QWidget):
+            if isinstance(child, QtWidgets.QAbstractSpinBox):
+                child.installEventFilter(self)
+                signal = getattr(child, "valueChanged", None)
+                if signal is not None:
+                    signal.connect(self.changed)
+            elif isinstance(child, QtWidgets.QComboBox):
+                child.currentIndexChanged.connect(self.changed)
+            elif isinstance(child, QtWidgets.QAbstractButton) and child.isCheckable():
+                child.toggled.connect(self.changed)
+            elif isinstance(child, QtWidgets.QAbstractSlider) and not isinstance(
+                child, QtWidgets.QScrollBar
+            ):
+                child.valueChanged.connect(self.changed)
+                child.sliderPressed.connect(self._on_slider_pressed)
+                child.sliderReleased.connect(self._on_slider_released)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.ShortcutOverride and (
+            event.matches(QtGui.QKeySequence.Undo)
+            or event.matches(QtGui.QKeySequence.Redo)
+            or (event.key() == QtCore.Qt.Key_Z and event.modifiers() & QtCore.Qt.ControlModifier)
+        ):
+            event.ignore()  # not the spin box's own text undo: the window's shortcut
+            return True
+        return super().eventFilter(watched, event)
+
+    def _on_slider_pressed(self) -> None:
+        self.flush()  # what changed before the drag is a step of its own
+        self._burst.stop()
+        self._held += 1
+
+    def _on_slider_released(self) -> None:
+        self.flush()  # the drag's last positions still merge
+        self._held = max(0, self._held - 1)
+        self._burst.stop()
+
+    # -- undo and redo ----------------------------------------------------------------------
+    def undo(self) -> None:
+        """Record a pending change, then undo the newest step."""
+        self.flush()
+        self._burst.stop()
+        self.stack.undo()
+
+    def redo(self) -> None:
+        """Record a pending change (which ends the redo steps), then redo."""
+        self.flush()
+        self._burst.stop()
+        self.stack.redo()
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Put ``snapshot`` back into the window, all or nothing, without recording it."""
+        hooks = self.hooks
+        self._showing = True
+        self._burst.stop()
+        current = self._last
+        try:
+            try:
+                self._show(snapshot)
+            except Exception as exc:  # a file gone since: keep the window consistent
+                if current is not None:
+                    try:
+                        self._show(current)
+                    except Exception:  # nothing better to go back to
+                        pass
+                hooks.state.notify(f"Could not go back to that step: {exc}")
+        finally:
+            self._showing = False
+            self._commit.stop()
+            self._last = self.capture() or snapshot
+        hooks.compute_now()
+
+    def _show(self, snapshot: Snapshot) -> None:
+        hooks, editor = self.hooks, self.hooks.filter_editor
+        now = self._last
+        if now is None or not now.same_image(snapshot):
+            image = snapshot.image if snapshot.image is not None else load_again(snapshot)
+            hooks.image_controls.set_work_size(snapshot.work_size)
+            hooks.state.set_image(image, snapshot.origin)
+        elif snapshot.work_size != hooks.image_controls.work_size():
+            hooks.image_controls.set_work_size(snapshot.work_size)
+        editor.set_seed(snapshot.seed)
+        editor.set_same_in_all_channels(snapshot.same_in_all)  # before the weights
+        hooks.apply_params(snapshot.params, snapshot.preset)
+
+    # -- memory -----------------------------------------------------------------------------
+    def _bound_images(self) -> None:
+        """Drop the oldest steps' images (they reload from their origin) past the budget."""
+        commands = [self.stack.command(i) for i in range(self.stack.count())]
+        current = self.hooks.state.image
+        total, seen = 0, set()
+        if current is not None:
+            seen.add(id(current))
+            total += current.pixels.nbytes
+        for command in reversed(commands):  # the newest keep their images
+            for side in ("after", "before"):
+                snap: Snapshot = getattr(command, side)
+                if snap.image is None or id(snap.image) in seen:
+                    continue
+                if total + snap.image.pixels.nbytes > IMAGE_BUDGET:
+                    setattr(command, side, replace(snap, image=None))
+                    continue
+                seen.add(id(snap.image))
+                total += snap.image.pixels.nbytes

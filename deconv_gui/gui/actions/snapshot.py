@@ -1,0 +1,127 @@
+"""One state of the window (image and settings) for the undo history, and words for a step.
+
+A :class:`Snapshot` is what undo goes back to: the image (shared, never copied) and
+where it came from, the work size, the :class:`~deconv_gui.core.Params` the forms show,
+and what the filter editor shows beside them (preset name, seed, "same in all
+channels"). :func:`describe` names the step between two snapshots ("stride 2 → 3",
+"load sample coffee") and gives the key under which bursts of it merge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...core import Params
+from ...io import LoadedImage, apply_work_size, load_image, load_sample
+from ...view.edits import Change, describe_changes, summarise
+from ..controls.filter_editor import PRESET_LABELS, channel_names
+from ..state import ImageOrigin
+
+__all__ = ["Snapshot", "describe", "load_again"]
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """The window's state at one moment: what undo goes back to.
+
+    ``image`` is shared with the window (never copied); None once dropped to keep
+    memory bounded, then it is loaded again from ``origin`` at ``work_size``.
+    """
+
+    image: LoadedImage | None
+    origin: ImageOrigin
+    work_size: int | None
+    params: Params
+    preset: str
+    seed: int
+    same_in_all: bool
+
+    def same_image(self, other: Snapshot) -> bool:
+        """True when both show the same pixels from the same origin at the same work size."""
+        if self.work_size != other.work_size or not _same_origin(self.origin, other.origin):
+            return False
+        if self.image is other.image or self.image is None or other.image is None:
+            return True  # a dropped image is the one its origin gives
+        a, b = self.image.pixels, other.image.pixels
+        return a is b or (a.shape == b.shape and np.array_equal(a, b))
+
+    def same_settings(self, other: Snapshot) -> bool:
+        """True when the forms show the same values."""
+        return (
+            self.params == other.params
+            and self.preset == other.preset
+            and self.seed == other.seed
+            and self.same_in_all == other.same_in_all
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Snapshot):
+            return NotImplemented
+        return self.same_image(other) and self.same_settings(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _same_origin(a: ImageOrigin, b: ImageOrigin) -> bool:
+    if a.kind != b.kind:
+        return False
+    if a.kind == "array":
+        return a.value[0] is b.value[0]  # type: ignore[index]  # the pasted pixels
+    return a.value == b.value
+
+
+def _size_words(size: int | None) -> str:
+    return "original" if size is None else f"{size} px"
+
+
+def _image_words(before: Snapshot, after: Snapshot) -> str:
+    kind, value = after.origin
+    if _same_origin(before.origin, after.origin) and before.work_size != after.work_size:
+        old, new = (_size_words(s) for s in (before.work_size, after.work_size))
+        return f"work size {old} → {new}"
+    if kind == "sample":
+        return f"load sample {value}"
+    if kind == "file":
+        return f"open image {Path(str(value)).name}"
+    source = str(value[1]) if isinstance(value, tuple) else "image"  # type: ignore[index]
+    return {"clipboard": "paste image", "dropped image": "drop image"}.get(source, "use image")
+
+
+def describe(before: Snapshot, after: Snapshot) -> Change:
+    """The words and merge key of the step from ``before`` to ``after``."""
+    if not before.same_image(after):
+        # the filter follows the image's channels: that is part of loading it
+        return Change(_image_words(before, after), None)
+    names = channel_names(after.params.weights.shape[2])
+    changes = describe_changes(before.params, after.params, names)
+    if before.preset != after.preset and after.preset in PRESET_LABELS and after.preset != "custom":
+        old = PRESET_LABELS.get(before.preset, before.preset)
+        # the weights follow the preset: say only which preset
+        changes = [c for c in changes if not c.text.startswith("filter")]
+        changes.insert(0, Change(f"preset {old} → {PRESET_LABELS[after.preset]}", None))
+    if before.seed != after.seed:
+        changes = [c for c in changes if not c.text.startswith("filter")]
+        changes.insert(0, Change(f"seed {before.seed} → {after.seed}", "seed"))
+    if before.same_in_all != after.same_in_all:
+        changes = [c for c in changes if not c.text.startswith("filter")]
+        state = "on" if after.same_in_all else "off"
+        changes.insert(0, Change(f"same in all channels {state}", None))
+    if not changes:
+        return Change("filter preset name", None)
+    key = changes[0].key if len(changes) == 1 else None
+    return Change(summarise(changes), key)
+
+
+def load_again(snapshot: Snapshot) -> LoadedImage:
+    """Load a dropped step's image again from where it came from."""
+    kind, value = snapshot.origin
+    if kind == "sample":
+        return load_sample(str(value), snapshot.work_size)
+    if kind == "file":
+        return load_image(str(value), snapshot.work_size)
+    pixels, source, note = value  # type: ignore[misc]
+    resized, extra = apply_work_size(pixels, snapshot.work_size)
+    return LoadedImage(resized, source, note + extra)
