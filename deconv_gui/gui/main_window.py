@@ -126,6 +126,7 @@ class MainWindow(QtWidgets.QMainWindow):
         history_hooks = HistoryHooks(
             *(self.state, self.current_params, self.apply_params, self.compute_now),
             *(self.filter_editor, self.image_controls),
+            (self.geometry_editor.geometryChanged, self.recon_options.optionsChanged),
         )
         self.history = EditHistory(history_hooks, self.controls_dock, self)
         self.history_actions = HistoryActions(self.history, self.actions.edit_menu, self)

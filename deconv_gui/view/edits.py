@@ -30,11 +30,20 @@ import numpy as np
 from ..core import Params
 from ..core.registry import INSIGHT_METHODS, METHOD_SPECS
 
-__all__ = ["Change", "describe_changes", "format_value", "summarise"]
+__all__ = ["FIELD_WORDS", "Change", "describe_changes", "format_value", "summarise"]
 
 #: Fields that are only bookkeeping: they change with the image or the run, never by an edit.
 _SILENT = ("image_source", "ssim")
 _METHOD_LABELS = {spec.name: spec.label for spec in METHOD_SPECS}
+#: How a field is called in the window (its control's label), where that differs.
+FIELD_WORDS: dict[str, str] = {
+    "padding_mode": "padding mode",
+    "max_iter": "max iter",
+    "noise_sigma": "noise σ",
+    "noise_seed": "noise seed",
+    "prior_lam": "prior λ",
+    "prior_iter": "prior iterations",
+}
 
 
 class Change(NamedTuple):
@@ -148,7 +157,9 @@ def describe_changes(
             continue
         if name == "methods":
             changes += _methods_changes(old, new)
-        elif name == "bias" and len(old) == len(new):
+        elif name == "bias" and len(old) != len(new):
+            continue  # one bias per output channel: said by "C_out 1 → 2"
+        elif name == "bias":
             outs = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
             label = "bias" if len(new) == 1 else f"bias out {outs[0] + 1}"
             if len(outs) == 1:
@@ -160,7 +171,8 @@ def describe_changes(
             kind = f.metadata["rule"].kind
             # numbers typed or stepped merge; choices and switches are steps of their own
             key = name if kind in ("pair", "int", "float", "optional_int", "floats") else None
-            changes.append(Change(f"{name} {format_value(old)} → {format_value(new)}", key))
+            words = FIELD_WORDS.get(name, name.replace("_", " "))
+            changes.append(Change(f"{words} {format_value(old)} → {format_value(new)}", key))
     return changes
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from PyQt5 import QtCore, QtGui, QtWidgets, sip
 
 from ..dialogs.history import HistoryDialog
 from .history import EditHistory
@@ -80,6 +80,8 @@ class HistoryActions(QtCore.QObject):
 
     def _update(self) -> None:
         stack = self._stack
+        if sip.isdeleted(stack) or sip.isdeleted(self.undo):  # the window is going away
+            return
         for action, verb, text, can in (
             (self.undo, "Undo", stack.undoText(), stack.canUndo()),
             (self.redo, "Redo", stack.redoText(), stack.canRedo()),

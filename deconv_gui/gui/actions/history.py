@@ -70,6 +70,9 @@ class HistoryHooks:
         Its preset name, seed and "same in all channels" box are part of the state.
     image_controls : ImageControls
         Its work size is part of the state.
+    changed_signals : tuple of bound signals
+        Further signals meaning "the forms may have changed" (the geometry's, the
+        options'), so changes made by code are recorded at once, not when computed.
     """
 
     state: AppState
@@ -78,6 +81,7 @@ class HistoryHooks:
     compute_now: Callable[[], object]
     filter_editor: FilterEditor
     image_controls: ImageControls
+    changed_signals: tuple = ()
 
 
 class EditCommand(QtWidgets.QUndoCommand):
@@ -90,15 +94,17 @@ class EditCommand(QtWidgets.QUndoCommand):
         self.before = before
         self.after = after
         self.key = change.key
-        #: whether this command may merge into the one below it (decided when pushed)
-        self.may_merge = False
+        #: the gesture or burst it belongs to: only commands of one group merge
+        self.group: int | None = None
         self._pushed = False
 
     def id(self) -> int:
         return _MERGE_ID if self.key is not None else -1
 
     def mergeWith(self, other: QtWidgets.QUndoCommand) -> bool:
-        if not isinstance(other, EditCommand) or not other.may_merge or other.key != self.key:
+        if not isinstance(other, EditCommand) or other.key != self.key:
+            return False
+        if other.group is None or other.group != self.group:
             return False
         self.after = other.after
         if self.before == self.after:  # back where the burst started: no step at all
@@ -151,15 +157,28 @@ class EditHistory(QtCore.QObject):
         self._held = 0  # sliders held down right now
         self._commit = QtCore.QTimer(self, singleShot=True, interval=0)
         self._commit.timeout.connect(self.flush)
+        self._group = 0  # a new number ends a burst or a gesture
         self._burst = QtCore.QTimer(self, singleShot=True, interval=BURST_MS)
+        self._burst.timeout.connect(self._new_group)
         # an image, a filter rewritten at once, anything computed: all may be edits
         hooks.state.imageChanged.connect(self.changed)
         hooks.state.paramsChanged.connect(self.changed)
         hooks.filter_editor.filterChanged.connect(self.changed)
+        for signal in hooks.changed_signals:
+            signal.connect(self.changed)
         if controls is not None:
             self.watch(controls)
 
     # -- recording --------------------------------------------------------------------------
+    @property
+    def burst_ms(self) -> int:
+        """Changes of the same number less than this many ms apart merge into one step."""
+        return self._burst.interval()
+
+    @burst_ms.setter
+    def burst_ms(self, ms: int) -> None:
+        self._burst.setInterval(int(ms))
+
     @property
     def showing(self) -> bool:
         """True while undo or redo puts a recorded state back (nothing is recorded then)."""
@@ -186,7 +205,7 @@ class EditHistory(QtCore.QObject):
     def reset(self) -> None:
         """Forget every step; the state now is where undo stops."""
         self._commit.stop()
-        self._burst.stop()
+        self._new_group()
         self.stack.clear()
         self._last = self.capture()
 
@@ -212,20 +231,16 @@ class EditHistory(QtCore.QObject):
             self._last = now  # the same state (e.g. a sample picked again): nothing to undo
             return
         command = EditCommand(self, before, now)
-        command.may_merge = (
-            self._label is None
-            and command.key is not None
-            and (self._held > 0 or self._burst.isActive())
-        )
         if self._label is not None:
             command.setText(self._label)
             command.key = None
+        command.group = self._group if command.key is not None else None
         self._last = now
         self.stack.push(command)
-        if command.key is not None:
-            self._burst.start()
-        else:
-            self._burst.stop()
+        if command.key is None:
+            self._new_group()
+        elif not self._held:
+            self._burst.start()  # the same number changed again soon: the same step
         self._bound_images()
 
     @contextmanager
@@ -246,7 +261,11 @@ class EditHistory(QtCore.QObject):
     def end_burst(self) -> None:
         """The next change starts a new step even if it changes the same number."""
         self.flush()
+        self._new_group()
+
+    def _new_group(self) -> None:
         self._burst.stop()
+        self._group += 1
 
     def watch(self, widget: QtWidgets.QWidget) -> None:
         """Record the edits of every control inside ``widget``; a slider drag is one step.
@@ -281,33 +300,30 @@ class EditHistory(QtCore.QObject):
         return super().eventFilter(watched, event)
 
     def _on_slider_pressed(self) -> None:
-        self.flush()  # what changed before the drag is a step of its own
-        self._burst.stop()
+        self.end_burst()  # what changed before the drag is a step of its own
         self._held += 1
 
     def _on_slider_released(self) -> None:
         self.flush()  # the drag's last positions still merge
         self._held = max(0, self._held - 1)
-        self._burst.stop()
+        self._new_group()
 
     # -- undo and redo ----------------------------------------------------------------------
     def undo(self) -> None:
         """Record a pending change, then undo the newest step."""
-        self.flush()
-        self._burst.stop()
+        self.end_burst()
         self.stack.undo()
 
     def redo(self) -> None:
         """Record a pending change (which ends the redo steps), then redo."""
-        self.flush()
-        self._burst.stop()
+        self.end_burst()
         self.stack.redo()
 
     def show(self, snapshot: Snapshot) -> None:
         """Put ``snapshot`` back into the window, all or nothing, without recording it."""
         hooks = self.hooks
         self._showing = True
-        self._burst.stop()
+        self._new_group()  # nothing merges into a step across an undo
         current = self._last
         try:
             try:
