@@ -50,6 +50,8 @@ class HistoryActions(QtCore.QObject):
         self.history = QtWidgets.QAction("&History…", window)
         self.history.setShortcut(keys("Ctrl+H"))
         self.history.triggered.connect(self.open_dialog)
+        self.undo.setWhatsThis("Undo the last edit")
+        self.redo.setWhatsThis("Redo the undone edit")
         for action, tip in (
             (self.undo, "Go back one edit: filter, preset, geometry, options or image"),
             (self.redo, "Do the undone edit again"),

@@ -25,7 +25,8 @@ def shortcut_rows(window: QtWidgets.QWidget) -> list[tuple[str, str]]:
         for sequence in action.shortcuts():
             keys = sequence.toString(QtGui.QKeySequence.NativeText)
             if keys and keys not in rows:
-                rows[keys] = _plain(action.text())
+                # an action whose text changes (Undo names its step) says what it does
+                rows[keys] = action.whatsThis() or _plain(action.text())
     for shortcut in window.findChildren(QtWidgets.QShortcut):
         keys = shortcut.key().toString(QtGui.QKeySequence.NativeText)
         if keys and shortcut.whatsThis() and keys not in rows:
