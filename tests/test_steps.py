@@ -16,6 +16,7 @@ from deconv_gui.core import (
     receptive_field,
     touching_outputs,
 )
+from deconv_gui.core.analysis.steps import crop_window
 from deconv_gui.core.filters import seed_question_filter
 from deconv_gui.io.images import seed_toy_image
 
@@ -225,3 +226,148 @@ def test_bad_arguments_name_themselves():
     with pytest.raises(ValueError, match="steps"):
         StepAnimation(big, np.ones((1, 1, 1, 1)), np.zeros((100, 100, 1)))
     assert ANIMATION_MODES == ("forward", "scatter", "zero-insertion")
+
+
+# -- padding modes, groups and flip -----------------------------------------------------
+def _mode_cases(count: int = 24, seed: int = 5):
+    """Random small problems with every padding mode, groups and flip."""
+    rng = np.random.default_rng(seed)
+    made = 0
+    modes = ("reflect", "replicate", "circular", "zeros")
+    while made < count:
+        mode = modes[made % len(modes)]
+        groups = int(rng.choice([1, 1, 2]))
+        c_in, c_out = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+        f = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        shape = (int(rng.integers(3, 9)), int(rng.integers(3, 9)), c_in)
+        try:
+            geometry = ConvGeometry(
+                shape,
+                (*f, c_in // groups, c_out),
+                stride=(int(rng.integers(1, 4)), int(rng.integers(1, 4))),
+                padding=(int(rng.integers(0, 3)), int(rng.integers(0, 3))),
+                dilation=(int(rng.integers(1, 3)), int(rng.integers(1, 3))),
+                padding_mode=mode,
+                groups=groups,
+                flip=bool(rng.integers(0, 2)),
+            )
+        except ValueError:
+            continue
+        made += 1
+        yield geometry, rng.standard_normal(geometry.filter_shape), rng.standard_normal(shape)
+
+
+MODE_CASES = list(_mode_cases())
+
+
+@pytest.mark.parametrize("mode", ["forward", "scatter"])
+def test_padding_modes_cells_are_the_rows_of_the_dense_matrix(mode):
+    for geometry, weights, image in MODE_CASES:
+        dense = ConvOperator(geometry, weights).to_dense()
+        anim = StepAnimation(geometry, weights, image, mode)
+        assert len(anim) == dense.shape[0]
+        for k in range(len(anim)):
+            step = anim.step(k)
+            rows, cols, ti, tj = anim.input_cells(k)
+            # the row of A, rebuilt from the frame: each tap adds its weights at its cell
+            row = np.zeros(geometry.input_shape)
+            for r, c, i, j in zip(rows, cols, ti, tj, strict=True):
+                row[r, c] += step.kernel[i, j]
+            np.testing.assert_allclose(row.ravel(), dense[k], rtol=0, atol=1e-12)
+            if mode == "forward":  # the window reads the copied values
+                rr, cc = anim.padding_source()
+                fh, fw = geometry.filter_shape[:2]
+                for i, j in np.ndindex(fh, fw):
+                    pr = step.origin[0] + geometry.dilation[0] * i
+                    pc = step.origin[1] + geometry.dilation[1] * j
+                    expected = (
+                        image[rr[pr], cc[pc]] if rr[pr] >= 0 and cc[pc] >= 0 else 0.0 * image[0, 0]
+                    )
+                    np.testing.assert_array_equal(step.values[i, j], expected)
+
+
+@pytest.mark.parametrize("mode", ["scatter", "zero-insertion"])
+def test_padding_modes_transposed_views_equal_the_adjoint(mode):
+    for geometry, weights, image in MODE_CASES:
+        op = ConvOperator(geometry, weights)
+        anim = StepAnimation(geometry, weights, image, mode)
+        np.testing.assert_allclose(anim.output, op.apply(image), rtol=0, atol=1e-12)
+        expected = op.apply_adjoint(anim.output)
+        scale = np.abs(expected).max() + 1
+        np.testing.assert_allclose(anim.transposed(), expected, rtol=0, atol=1e-12 * scale)
+        if mode == "zero-insertion":  # both views give the same A^T y
+            other = StepAnimation(geometry, weights, image, "scatter").transposed()
+            np.testing.assert_allclose(anim.transposed(), other, rtol=0, atol=1e-12 * scale)
+
+
+def test_padding_modes_zero_insertion_cells_are_columns_of_the_padded_matrix():
+    for geometry, weights, image in MODE_CASES:
+        if geometry.padding_mode == "zeros":
+            continue
+        anim = StepAnimation(geometry, weights, image, "zero-insertion")
+        padded = geometry.unpadded()
+        dense = ConvOperator(padded, anim.weights).to_dense()
+        assert len(anim) == padded.input_shape[0] * padded.input_shape[1]
+        for k in range(len(anim)):
+            step = anim.step(k)
+            rows, cols, ti, tj = anim.input_cells(k)
+            for ch in range(geometry.input_shape[2]):
+                column = np.zeros(geometry.output_shape)
+                for r, c, i, j in zip(rows, cols, ti, tj, strict=True):
+                    column[r, c] += anim.weights[i, j, ch]
+                index = np.ravel_multi_index((*step.pixel, ch), padded.input_shape)
+                np.testing.assert_allclose(column.ravel(), dense[:, index], atol=1e-12)
+
+
+def test_padded_grid_shows_the_copied_values():
+    geometry = ConvGeometry((4, 5, 1), (3, 3, 1, 1), padding=2, padding_mode="reflect")
+    image = np.arange(20.0).reshape(4, 5, 1)
+    anim = StepAnimation(geometry, np.ones((3, 3, 1, 1)), image)
+    assert np.array_equal(anim.grid[:, :, 0], np.pad(image[:, :, 0], 2, mode="reflect"))
+    assert (anim.structural_zeros[:2] == 1).all() and (anim.structural_zeros[2:6, 2:7] == 0).all()
+    rows, _cols = anim.padding_source()
+    assert rows.tolist() == [2, 1, 0, 1, 2, 3, 2, 1]
+    assert (
+        anim.folds
+        and not StepAnimation(ConvGeometry((4, 5, 1), (3, 3, 1)), np.ones((3, 3, 1)), image).folds
+    )
+
+
+def test_crop_window_keeps_the_centre_and_the_stride_grid():
+    geometry = ConvGeometry((200, 90, 3), (3, 3, 3, 1), stride=3, padding=1, dilation=2)
+    for centre in [(0, 0), (199, 89), (100, 45), (57, 3)]:
+        r0, c0, h, w = crop_window(geometry, centre, 16)
+        assert (h, w) == (16, 16)
+        assert r0 <= centre[0] < r0 + h and c0 <= centre[1] < c0 + w
+        assert 0 <= r0 <= 200 - h and 0 <= c0 <= 90 - w
+    assert crop_window(geometry, (100, 45), 16)[0] % 3 == 0
+    # the crop is never larger than the image, and large enough for the dilated filter
+    assert crop_window(ConvGeometry((5, 40, 1), (3, 3, 1)), None, 16) == (0, 12, 5, 16)
+    big = ConvGeometry((64, 64, 1), (5, 5, 1), dilation=5)
+    assert crop_window(big, None, 8)[2:] == (21, 21)
+    with pytest.raises(ValueError, match="size"):
+        crop_window(big, None, 0)
+
+
+def test_pixel_links_follow_the_padding_mode():
+    """receptive_field and touching_outputs rebuild the rows and columns of A."""
+    for geometry, weights, _ in MODE_CASES:
+        if geometry.groups != 1 or geometry.flip:
+            continue
+        dense = ConvOperator(geometry, weights).to_dense()
+        links = {**_links(geometry), "padding_mode": geometry.padding_mode}
+        for k in range(dense.shape[0]):
+            h, w, o = np.unravel_index(k, geometry.output_shape)
+            field = receptive_field((int(h), int(w)), **links)
+            row = np.zeros(geometry.input_shape)
+            for r, c, i, j in zip(*field[:4], strict=True):
+                row[r, c] += weights[i, j, :, o]
+            np.testing.assert_allclose(row.ravel(), dense[k], atol=1e-12)
+        h_in, w_in, _c_in = geometry.input_shape
+        for r, c in np.ndindex(h_in, w_in):
+            touched = touching_outputs((r, c), **links)
+            column = np.zeros(geometry.output_shape)
+            for a, b, i, j in zip(*touched[:4], strict=True):
+                column[a, b] += weights[i, j, 0]
+            index = np.ravel_multi_index((r, c, 0), geometry.input_shape)
+            np.testing.assert_allclose(column.ravel(), dense[:, index], atol=1e-12)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..geometry import ConvGeometry
+from ..padding import padded_index
 
 __all__ = [
     "PixelLinks",
@@ -30,7 +31,8 @@ class PixelLinks(NamedTuple):
     Tap ``k`` is ``(tap_rows[k], tap_cols[k])``.
 
     For :func:`receptive_field` the pixels are input pixels inside the image (taps that
-    land in the zero padding are left out; ``clipped_taps`` counts them). For
+    land in the zero padding are left out; ``clipped_taps`` counts them; with a padding
+    mode that copies, a tap in the border gives the pixel it copies). For
     :func:`touching_outputs` they are output pixels. In both cases the weight linking
     the pair is ``weights[tap_rows[k], tap_cols[k], :, :]`` (all channels).
     """
@@ -68,6 +70,7 @@ def receptive_field(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
 ) -> PixelLinks:
     """The input pixels that one output pixel reads (its receptive field).
 
@@ -82,6 +85,9 @@ def receptive_field(
         ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
     stride, padding, dilation : int or (int, int)
         As for :func:`conv2d`.
+    padding_mode : str
+        As for :func:`conv2d`: a tap in a copied border reads the pixel it copies, so
+        a pixel may be listed twice (the matrix entry is the sum of both taps).
 
     Returns
     -------
@@ -101,13 +107,16 @@ def receptive_field(
     >>> [(int(r), int(c)) for r, c in zip(field.rows, field.cols)]
     [(2, 2), (2, 3), (2, 4), (3, 2), (3, 3), (3, 4), (4, 2), (4, 3), (4, 4)]
     """
-    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
+    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation, padding_mode)
     h, w, _ = as_pixel(output_pixel, "output_pixel", geom.output_shape)
     fh, fw = geom.filter_shape[:2]
     taps_i, taps_j = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
-    rows = geom.stride[0] * h + geom.dilation[0] * taps_i - geom.padding[0]
-    cols = geom.stride[1] * w + geom.dilation[1] * taps_j - geom.padding[1]
-    inside = (rows >= 0) & (rows < geom.input_shape[0]) & (cols >= 0) & (cols < geom.input_shape[1])
+    # positions in the padded image, then the image pixel each copies (-1: a zero)
+    rows = geom.stride[0] * h + geom.dilation[0] * taps_i
+    cols = geom.stride[1] * w + geom.dilation[1] * taps_j
+    rows = padded_index(geom.input_shape[0], geom.padding[0], geom.padding_mode)[rows]
+    cols = padded_index(geom.input_shape[1], geom.padding[1], geom.padding_mode)[cols]
+    inside = (rows >= 0) & (cols >= 0)
     return PixelLinks(
         rows[inside], cols[inside], taps_i[inside], taps_j[inside], int((~inside).sum())
     )
@@ -121,6 +130,7 @@ def touching_outputs(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
 ) -> PixelLinks:
     """The output pixels whose window reads one input pixel (what ``Aᵀ`` sums there).
 
@@ -128,8 +138,9 @@ def touching_outputs(
     ----------
     input_pixel : (row, col) or (row, col, channel)
         A pixel of the ``(H, W, C_in)`` input.
-    input_shape, filter_shape, stride, padding, dilation
-        As for :func:`receptive_field`.
+    input_shape, filter_shape, stride, padding, dilation, padding_mode
+        As for :func:`receptive_field` (a window also reads the pixel through the border
+        copies of it, so an output may be listed once per tap that reads it).
 
     Returns
     -------
@@ -151,12 +162,16 @@ def touching_outputs(
     >>> sorted({(int(r), int(c)) for r, c in zip(links.rows, links.cols)})
     [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
-    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation)
+    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation, padding_mode)
     r, c, _ = as_pixel(input_pixel, "input_pixel", geom.input_shape)
     axes = []
     for axis, coord in ((0, r), (1, c)):
+        # every padded position holding this pixel (itself, and its border copies)
+        source = padded_index(geom.input_shape[axis], geom.padding[axis], geom.padding_mode)
+        where = np.flatnonzero(source == coord)
         taps = np.arange(geom.filter_shape[axis])
-        offset = coord + geom.padding[axis] - geom.dilation[axis] * taps
+        offset = (where[:, np.newaxis] - geom.dilation[axis] * taps).ravel()
+        taps = np.broadcast_to(taps, (where.size, taps.size)).ravel()
         step = geom.stride[axis]
         ok = (offset >= 0) & (offset % step == 0) & (offset // step < geom.output_shape[axis])
         axes.append((offset[ok] // step, taps[ok]))

@@ -19,6 +19,13 @@ produces the steps of one of three views:
     never reads: PyTorch's ``output_padding``), and correlated with the flipped,
     channel-transposed kernel; each step fills one result pixel (all channels).
 
+Padding modes other than ``"zeros"`` copy image values into the border
+(:mod:`~deconv_gui.core.padding`): the forward window reads the copies, the scatter
+canvas is folded back (each border cell added onto the pixel it copied), and zero
+insertion runs on the padded grid (no padding of its own) and is folded the same way.
+Grouped and flipped filters are shown as their dense ``(f_h, f_w, C_in, C_out)``
+filter, which is the same ``A``.
+
 Only numpy: the views are computed here by literal index arithmetic, independent of
 :func:`~deconv_gui.core.conv2d_transpose`, which the tests compare them with.
 """
@@ -33,8 +40,10 @@ from typing import Any
 import numpy as np
 
 from ..geometry import ConvGeometry, as_float_array, weights_for
+from ..groups import dense_filter
+from ..padding import fold, pad, padded_index
 
-__all__ = ["ANIMATION_MODES", "MAX_STEPS", "Step", "StepAnimation"]
+__all__ = ["ANIMATION_MODES", "MAX_STEPS", "Step", "StepAnimation", "crop_window"]
 
 #: The views an animation can show, in menu order.
 ANIMATION_MODES: tuple[str, ...] = ("forward", "scatter", "zero-insertion")
@@ -107,7 +116,7 @@ class StepAnimation:
     Parameters
     ----------
     geometry : ConvGeometry
-        Shapes, stride, padding and dilation (zero padding).
+        Shapes, stride, padding, dilation, padding mode, groups and flip.
     weights : array_like
         The filter ``(f_h, f_w, C_in, C_out)`` matching ``geometry``.
     image : array_like
@@ -135,6 +144,9 @@ class StepAnimation:
         if mode not in ANIMATION_MODES:
             raise ValueError(f"mode must be one of {', '.join(ANIMATION_MODES)}, got {mode!r}")
         w = weights_for(geometry, weights).astype(np.float64)
+        # groups and flip are a rewrite of the filter: show the dense one, the same A
+        w = dense_filter(w, geometry.groups, geometry.flip)
+        geometry = geometry.dense()
         x = as_float_array(image, "image").astype(np.float64)
         if x.shape != geometry.input_shape:
             raise ValueError(
@@ -142,16 +154,18 @@ class StepAnimation:
                 f"got {x.shape}"
             )
         self.geometry, self.weights, self.image, self.mode = geometry, w, x, mode
-        (h, wd, _), (h_out, w_out, c_out) = geometry.input_shape, geometry.output_shape
-        n = h * wd if mode == "zero-insertion" else h_out * w_out * c_out
+        # zero insertion with copied borders runs on the padded image, then folds
+        zeros = geometry.padding_mode == "zeros"
+        self._zgeom = geometry if zeros else geometry.unpadded()
+        n = len(self)
         if n > MAX_STEPS:
             raise ValueError(
                 f"geometry: the {mode} animation would have {n:,} steps, more than "
                 f"{MAX_STEPS:,}; animate a smaller image or a crop (input_shape "
                 f"{geometry.input_shape})"
             )
-        (ph, pw) = geometry.padding
-        self.padded_input = np.pad(x, ((ph, ph), (pw, pw), (0, 0)))
+        self.padded_input = pad(x[np.newaxis], geometry.padding, geometry.padding_mode)[0]
+        self._scatter_cache: tuple[int, np.ndarray] | None = None
         self.output = self._forward()
         self.zero_inserted, self.inserted = self._zero_insert()
 
@@ -179,16 +193,37 @@ class StepAnimation:
         codes[ph : ph + h, pw : pw + w] = 0
         return codes
 
+    def padding_source(self) -> tuple[np.ndarray, np.ndarray]:
+        """The image row (column) each row (column) of the padded input copies (-1: zero).
+
+        Identity inside the image; in the border, what the padding mode copies.
+        """
+        g = self.geometry
+        (h, w, _), (ph, pw), mode = g.input_shape, g.padding, g.padding_mode
+        return padded_index(h, ph, mode), padded_index(w, pw, mode)
+
+    @property
+    def folds(self) -> bool:
+        """Whether a transposed view ends by folding a padded grid back onto the image."""
+        return self.geometry.padding_mode != "zeros" and max(self.geometry.padding) > 0
+
     def transposed(self) -> np.ndarray:
-        """``Aᵀy`` as this view computes it (scatter: the final crop; else zero insertion)."""
+        """``Aᵀy`` as this view computes it (scatter: the folded canvas; else zero insertion)."""
+        g = self.geometry
         if self.mode == "scatter":
-            (ph, pw), (h, w, _) = self.geometry.padding, self.geometry.input_shape
-            return self._scatter_canvas(len(self))[ph : ph + h, pw : pw + w]
-        return self._flipped_result.copy()
+            canvas = self._scatter_canvas(len(self))
+        else:
+            canvas = self._flipped_result
+            if g.padding_mode == "zeros":
+                return canvas.copy()
+        return fold(canvas[np.newaxis], g.padding, g.padding_mode)[0]
 
     def __len__(self) -> int:
-        (h, w, _), (h_out, w_out, c_out) = self.geometry.input_shape, self.geometry.output_shape
-        return h * w if self.mode == "zero-insertion" else h_out * w_out * c_out
+        if self.mode == "zero-insertion":
+            h, w, _ = self._zgeom.input_shape
+            return h * w
+        h_out, w_out, c_out = self.geometry.output_shape
+        return h_out * w_out * c_out
 
     def __iter__(self) -> Iterator[Step]:
         if self.mode != "scatter":
@@ -217,7 +252,7 @@ class StepAnimation:
     def _step(self, k: int, scatter_canvas: np.ndarray | None) -> Step:
         g = self.geometry
         if self.mode == "zero-insertion":
-            r, c = divmod(k, g.input_shape[1])
+            r, c = divmod(k, self._zgeom.input_shape[1])
             kernel = self.weights[::-1, ::-1]
             values = self._window(self.zero_inserted, (r, c))
             products = kernel * values[:, :, np.newaxis, :]
@@ -243,10 +278,12 @@ class StepAnimation:
         """``(rows, cols, tap_rows, tap_cols)`` of step ``k``'s window inside the image.
 
         For ``forward`` and ``scatter``: the input pixels read (or written) by output
-        ``k``, as :func:`~deconv_gui.core.receptive_field` lists them. For
-        ``zero-insertion``: the outputs ``(h, w)`` whose values are under the window
-        (not inserted zeros nor padding), with the forward tap linking them to pixel
-        ``k``, as :func:`~deconv_gui.core.touching_outputs` lists them.
+        ``k``, as :func:`~deconv_gui.core.receptive_field` lists them; with a padding
+        mode that copies, a tap in the border gives the pixel it copies (a pixel may
+        then appear twice). For ``zero-insertion``: the outputs ``(h, w)`` whose values
+        are under the window (not inserted zeros nor padding), with the forward tap
+        linking them to pixel ``k`` (of the padded image when the view folds), as
+        :func:`~deconv_gui.core.touching_outputs` lists them.
         """
         step, g = self.step(k), self.geometry
         fh, fw = g.filter_shape[:2]
@@ -260,8 +297,10 @@ class StepAnimation:
             out_c = (cols[keep] - lo[1]) // g.stride[1]
             # the window's tap (i, j) carries the forward tap (f − 1 − i, f − 1 − j)
             return out_r, out_c, fh - 1 - ti[keep], fw - 1 - tj[keep]
-        keep = self.structural_zeros[rows, cols] == 0
-        return rows[keep] - g.padding[0], cols[keep] - g.padding[1], ti[keep], tj[keep]
+        source_rows, source_cols = self.padding_source()
+        rows, cols = source_rows[rows], source_cols[cols]
+        keep = (rows >= 0) & (cols >= 0)
+        return rows[keep], cols[keep], ti[keep], tj[keep]
 
     # -- the computations, by index arithmetic ----------------------------------------
     def _window(self, grid: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
@@ -287,16 +326,23 @@ class StepAnimation:
         return canvas
 
     def _scatter_canvas(self, n_steps: int) -> np.ndarray:
-        """The padded result after the first ``n_steps`` outputs were spread."""
+        """The padded result after the first ``n_steps`` outputs were spread.
+
+        Scrubbing forward continues from the last canvas asked for, so playing the
+        animation costs one block per step, not a sum from the start.
+        """
         g = self.geometry
-        canvas = np.zeros(self.padded_input.shape)
+        done, canvas = 0, np.zeros(self.padded_input.shape)
+        if self._scatter_cache is not None and self._scatter_cache[0] <= n_steps:
+            done, canvas = self._scatter_cache[0], self._scatter_cache[1].copy()
         fh, fw = g.filter_shape[:2]
         (dh, dw) = g.dilation
-        for k in range(n_steps):
+        for k in range(done, n_steps):
             h, w, o = np.unravel_index(k, g.output_shape)
             r0, c0 = h * g.stride[0], w * g.stride[1]
             block = canvas[r0 : r0 + dh * (fh - 1) + 1 : dh, c0 : c0 + dw * (fw - 1) + 1 : dw]
             block += self.output[h, w, o] * self.weights[:, :, :, o]
+        self._scatter_cache = (n_steps, canvas.copy())
         return canvas
 
     def _zero_insertion_pad(self) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -305,7 +351,7 @@ class StepAnimation:
         Before: ``d (f − 1) − p``. After: the same plus ``output_padding``, the input
         rows (columns) past the last one the forward pass reads.
         """
-        g = self.geometry
+        g = self._zgeom
         before, after = [], []
         for a in (0, 1):
             n_out, f = g.output_shape[a], g.filter_shape[a]
@@ -316,7 +362,7 @@ class StepAnimation:
 
     def _zero_insert(self) -> tuple[np.ndarray, np.ndarray]:
         """The spread and padded ``y``, and its codes (0 value, 1 padding, 2 inserted)."""
-        g = self.geometry
+        g = self._zgeom
         h_out, w_out, c_out = g.output_shape
         (sh, sw) = g.stride
         spread = np.zeros(((h_out - 1) * sh + 1, (w_out - 1) * sw + 1, c_out))
@@ -332,7 +378,7 @@ class StepAnimation:
         return self._correlate_flipped()
 
     def _correlate_flipped(self) -> np.ndarray:
-        g = self.geometry
+        g = self._zgeom
         h, w, c_in = g.input_shape
         flipped = self.weights[::-1, ::-1]  # (f_h, f_w, C_in, C_out)
         out = np.empty((h, w, c_in))
@@ -340,3 +386,48 @@ class StepAnimation:
             patch = self._window(self.zero_inserted, (r, c))  # (f_h, f_w, C_out)
             out[r, c] = np.einsum("ijo,ijco->c", patch, flipped)
         return out
+
+
+def crop_window(
+    geometry: ConvGeometry, centre: tuple[int, int] | None = None, size: int = 16
+) -> tuple[int, int, int, int]:
+    """A crop of about ``size`` pixels a side to animate, around ``centre`` (default the middle).
+
+    Parameters
+    ----------
+    geometry : ConvGeometry
+        The whole image's geometry.
+    centre : (int, int), optional
+        The pixel to keep in the crop (the inspected pixel), clipped to the image.
+    size : int
+        The crop's side (>= 1); raised where the dilated filter or the padding mode
+        needs more, and never more than the image.
+
+    Returns
+    -------
+    (row, col, height, width)
+        The crop's top-left pixel and shape. The top-left is a multiple of the stride
+        where the image allows it, so that the crop's windows are the image's windows.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry
+    >>> from deconv_gui.core.analysis.steps import crop_window
+    >>> crop_window(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2, padding=1), (100, 7))
+    (92, 0, 16, 16)
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be an int >= 1, got {size!r}")
+    out = []
+    for axis in (0, 1):
+        n = geometry.input_shape[axis]
+        p, s = geometry.padding[axis], geometry.stride[axis]
+        span = geometry.dilation[axis] * (geometry.filter_shape[axis] - 1) + 1
+        need = max(int(size), span - 2 * p, p + 1 if geometry.padding_mode != "zeros" else 1)
+        side = min(n, need)
+        middle = n // 2 if centre is None else min(max(int(centre[axis]), 0), n - 1)
+        start = min(max(middle - side // 2, 0), n - side)
+        aligned = start - start % s
+        out.append((aligned if aligned + side > middle else start, side))
+    (r0, h), (c0, w) = out
+    return r0, c0, h, w

@@ -128,7 +128,9 @@ class PseudoInverseSolver(IterativeSolver):
             raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
         self.forward = forward
         self.adjoint = adjoint
-        self.preconditioner = preconditioner if preconditioner is not None else (lambda r: r)
+        # the identity must return a copy: the search direction starts as M⁻¹r and is
+        # updated in place, and an alias of the residual would be changed with it
+        self.preconditioner = preconditioner if preconditioner is not None else (lambda r: r.copy())
         self.reg = float(reg)
         self.rtol = float(rtol)
         # a bound of 0 (a symbol estimate that vanished) would certify any x: estimate instead
@@ -281,12 +283,15 @@ class PseudoInverseSolver(IterativeSolver):
         self.gamma = gamma_new
 
     # -- result ---------------------------------------------------------------------
+    def current(self) -> np.ndarray:
+        """The current iterate ``x_k`` as a fresh array (``Aᵀz`` in the PCG phase)."""
+        if self.phase == "pcg" or self.x is None:
+            return self.adjoint(self.z)
+        return self.x.copy()
+
     def finalize(self) -> tuple[np.ndarray, SolverReport]:
         """Return ``(x, report)``; ``x`` is a fresh float64 array owned by the caller."""
-        if self.phase == "pcg" or self.x is None:
-            x = self.adjoint(self.z)
-        else:
-            x = self.x.copy()
+        x = self.current()
         rel = relative_norm(norm(self.y - self.forward(x)), self.y_norm)
         method = "pcg" if self.phase == "pcg" else "pcg+cgls"
         what = "Tikhonov " if self.reg else ""

@@ -149,6 +149,7 @@ class Inspector(QtCore.QObject):
             "stride": geom.stride,
             "padding": geom.padding,
             "dilation": geom.dilation,
+            "padding_mode": geom.padding_mode,
         }
         panels = self.panels
         if panel == "forward":
