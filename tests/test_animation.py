@@ -96,3 +96,79 @@ def test_cli_animate(tmp_path, capsys):
     assert main([*big, "--out", str(tmp_path / "b.gif")]) == 1
     err = capsys.readouterr().err.strip()
     assert "steps" in err and "--work-size" in err and "\n" not in err
+    assert "--crop" in err
+
+
+def test_pinv_frames_and_files(tmp_path):
+    from deconv_gui.core import PinvAnimation
+    from deconv_gui.io.video import FrameRenderer, export_frames, write_animation
+
+    anim = PinvAnimation(TOY, seed_question_filter(), seed_toy_image(), preconditioned=False)
+    renderer = FrameRenderer(anim)
+    assert len(renderer) == len(anim) + 1
+    frames = list(export_frames(anim))
+    assert len(frames) == len(anim) + TITLE_FRAMES
+    assert len({f.shape for f in frames}) == 1
+    for a, b in itertools.pairwise(frames):
+        assert not np.array_equal(a, b)
+    path = write_animation(tmp_path / "pinv.gif", frames)
+    assert iio.imread(path, index=None).shape[0] == len(frames)
+    with pytest.raises(ValueError, match="path"):
+        write_animation(tmp_path / "pinv.avi", frames)
+    with pytest.raises(ValueError, match="k must"):
+        renderer.render(len(renderer))
+
+
+def test_mp4_has_the_frames(tmp_path):
+    pytest.importorskip("imageio_ffmpeg")
+    from deconv_gui.io.video import export_frames, write_mp4
+
+    anim = StepAnimation(TOY, seed_question_filter(), seed_toy_image(), "scatter")
+    frames = list(export_frames(anim))
+    path = write_mp4(tmp_path / "steps.mp4", frames, step_ms=500, title_ms=1000)
+    read = iio.imread(path, plugin="FFMPEG", index=None)
+    # the title and result frames are held twice as long as a step: 9 steps + 2 × 2
+    assert read.shape[0] == 9 + 2 * 2
+    assert read.shape[1:3] == (frames[0].shape[0] + frames[0].shape[0] % 2,
+                               frames[0].shape[1] + frames[0].shape[1] % 2)  # fmt: skip
+    steps = read[2:-2].astype(int)
+    for a, b in itertools.pairwise(steps):
+        assert np.abs(a - b).max() > 50  # the window moved: not a repeated frame
+
+
+def test_cli_animate_pinv_crop_and_mp4(tmp_path, capsys):
+    argv = ["animate", "--image", "seed_toy", "--filter", "seed_question", "--stride", "2"]
+    argv += ["--padding", "0", "--mode", "pinv", "--out", str(tmp_path / "p.gif")]
+    assert main(argv) == 0
+    assert "iterations" in capsys.readouterr().out
+    big = ["animate", "--image", "camera", "--filter", "gaussian", "--work-size", "48"]
+    out = tmp_path / "c.gif"
+    assert main([*big, "--crop", "40,3", "--crop-size", "8", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "8×8 crop at (" in text
+    assert iio.imread(out, index=None).shape[0] > TITLE_FRAMES
+    assert main([*big, "--crop", "99,3", "--out", str(tmp_path / "d.gif")]) == 2
+    assert "outside" in capsys.readouterr().err
+    mp4 = tmp_path / "c.mp4"
+    code = main([*big, "--crop", "4,4", "--crop-size", "6", "--out", str(mp4)])
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        assert code == 2 and "imageio-ffmpeg" in capsys.readouterr().err
+    else:
+        assert code == 0 and mp4.stat().st_size > 0
+
+
+def test_padding_mode_frames_show_the_copied_values():
+    geometry = ConvGeometry((5, 5, 1), (3, 3, 1, 1), padding=1, padding_mode="replicate")
+    image = np.full((5, 5, 1), 5.0)
+    anim = StepAnimation(geometry, np.ones((3, 3, 1, 1)), image, "forward")
+    frame = render_step(anim, anim.step(0))
+    # the border cells copy 5: they are tinted (not the plain grey of zero padding)
+    plain = int(np.all(frame == (190, 190, 190), axis=2).sum())
+    zeros = StepAnimation(ConvGeometry((5, 5, 1), (3, 3, 1, 1), padding=1),
+                          np.ones((3, 3, 1, 1)), image)  # fmt: skip
+    assert plain < int(np.all(render_step(zeros, zeros.step(0)) == (190, 190, 190), axis=2).sum())
+    # the end of a folding scatter shows the image-sized A^T y
+    scatter = StepAnimation(geometry, np.ones((3, 3, 1, 1)), image, "scatter")
+    assert render_step(scatter, None).shape == render_step(scatter, scatter.step(0)).shape

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..core import StepAnimation, conv2d_transpose
+from ..core import ConvOperator, StepAnimation
 from ..core.analysis.steps import Step
 from ..view.colormaps import apply_colormap
 
@@ -26,6 +26,7 @@ __all__ = [
     "animation_frames",
     "render_step",
     "render_title",
+    "same_transpose_line",
     "write_gif",
 ]
 
@@ -127,15 +128,22 @@ def _draw_grid(
     values: np.ndarray,
     level: float,
     codes: np.ndarray | None = None,
+    copied: bool = False,
 ) -> None:
-    """One ``(rows, cols)`` grid of cells at pixel ``origin`` (x, y)."""
+    """One ``(rows, cols)`` grid of cells at pixel ``origin`` (x, y).
+
+    ``codes`` marks padding (1) and inserted zeros (2); with ``copied`` the padding
+    cells hold values (a padding mode's copies, or a border to be folded back), drawn
+    as a paler colour under the hatching, with their numbers.
+    """
     cell, (x0, y0) = layout.cell, origin
     colours = np.round(apply_colormap("diverging", 0.5 + 0.5 * np.nan_to_num(values) / level))
     for (r, c), value in np.ndenumerate(values):
         box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1)
         code = 0 if codes is None else int(codes[r, c])
         if code == 1:
-            draw.rectangle(box, fill=_PADDING)
+            pale = (np.asarray(colours[r, c]) + np.asarray(_PADDING)) / 2 if copied else None
+            draw.rectangle(box, fill=_PADDING if pale is None else tuple(int(v) for v in pale))
             for t in range(-cell + 1, cell, max(4, cell // 4)):  # hatching: not image data
                 u0, u1 = max(0, -t), min(cell - 1, cell - 1 - t)
                 draw.line(
@@ -150,7 +158,7 @@ def _draw_grid(
             draw.rectangle(box, fill=tuple(int(v) for v in colours[r, c]))
         if cell >= 6:
             draw.rectangle(box, outline=(255, 255, 255))
-        if layout.numbers and not np.isnan(value) and code != 1:
+        if layout.numbers and not np.isnan(value) and (code != 1 or copied):
             text = _number(float(value))
             _text(
                 draw,
@@ -199,6 +207,18 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
     taps = [(last.origin[0] + g.dilation[0] * i, last.origin[1] + g.dilation[1] * j)
             for i in range(fh) for j in range(fw)]  # fmt: skip
     labels, grids = _section_content(anim, last)
+    result_index = 2
+    if step is None and mode != "forward":  # the end: the border cut off or folded back
+        labels[result_index] = (
+            "result Aᵀy: the border folded back onto the pixels it copied"
+            if anim.folds
+            else "result Aᵀy (the padding cut off)"
+            if mode == "scatter" and max(g.padding) > 0
+            else "result Aᵀy"
+        )
+        final = anim.transposed()
+        grids[result_index] = [final[:, :, c] for c in range(final.shape[2])]
+    copied = g.padding_mode != "zeros" and mode != "zero-insertion"
     texts = _step_text(anim, step)
     for n, line in enumerate(texts):
         _text(draw, (_GAP, 6 + n * _LABEL), line, layout.text_font, fill=(0, 0, 0))
@@ -208,8 +228,9 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
         positions = _row(layout, index, [a.shape for a in arrays])
         for n, (pos, values) in enumerate(zip(positions, arrays, strict=True)):
             grid_window = (index == 0 and mode != "scatter") or (index == 2 and mode == "scatter")
-            codes = anim.structural_zeros if grid_window else None
-            _draw_grid(draw, layout, pos, values, layout.levels[index], codes)
+            shaped = values.shape == anim.structural_zeros.shape
+            codes = anim.structural_zeros if grid_window and shaped else None
+            _draw_grid(draw, layout, pos, values, layout.levels[index], codes, copied)
             if step is None:
                 continue
             if grid_window:
@@ -228,7 +249,12 @@ def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[l
     if anim.mode == "forward":
         return (
             [
-                f"padded input x (padding {g.padding[0]},{g.padding[1]} hatched), "
+                (
+                    f"padded input x (padding {g.padding[0]},{g.padding[1]} hatched), "
+                    if g.padding_mode == "zeros"
+                    else f"padded input x ({g.padding_mode} padding: the hatched cells copy "
+                    "image pixels), "
+                )
                 + (f"channels 0–{c_in - 1}" if c_in > 1 else "channel 0"),
                 f"filter w[:, :, c, {o}] for each input channel c",
                 "output y (one cell per step)",
@@ -242,7 +268,9 @@ def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[l
     if anim.mode == "scatter":
         return (
             ["y = A x (each value in turn)", f"filter w[:, :, c, {o}]",
-             "result Aᵀy, accumulated on the padded grid (padding hatched, then cut off)"],
+             "result Aᵀy, accumulated on the padded grid (border hatched: "
+             + ("added back onto the pixels it copied at the end)" if anim.folds
+                else "cut off at the end)")],
             [
                 [anim.output[:, :, k] for k in range(c_out)],
                 [anim.weights[:, :, c, o] for c in range(c_in)],
@@ -251,9 +279,12 @@ def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[l
         )  # fmt: skip
     flipped = anim.weights[::-1, ::-1]
     return (
-        ["y spread with stride − 1 zeros (light), padded by d·(f − 1) − p (+ output_padding)",
+        ["y spread with stride − 1 zeros (light), padded by d·(f − 1) − p (+ output_padding)"
+         if not anim.folds else
+         "y spread with stride − 1 zeros (light), padded by d·(f − 1) (the padded image's grid)",
          "flipped filter w[::-1, ::-1, c, o] for each (c, o)",
-         "result Aᵀy (stride-1 correlation, one pixel per step)"],
+         "result Aᵀy (stride-1 correlation, one pixel per step)" if not anim.folds else
+         f"result on the {g.padding_mode}-padded grid (one pixel per step; folded at the end)"],
         [
             [anim.grid[:, :, k] for k in range(c_out)],
             [flipped[:, :, c, k] for c in range(c_in) for k in range(c_out)],
@@ -292,14 +323,18 @@ def _summary(anim: StepAnimation) -> str:
     g = anim.geometry
     if anim.mode == "forward":
         return f"done: y = A x has {g.n_equations} values for {g.n_unknowns} unknowns"
-    reference = conv2d_transpose(
-        anim.output, anim.weights, input_shape=g.input_shape, stride=g.stride,
-        padding=g.padding, dilation=g.dilation,
-    )  # fmt: skip
-    diff = float(np.abs(anim.transposed() - reference).max())
-    other = "zero insertion" if anim.mode == "scatter" else "scatter"
+    return same_transpose_line(anim)
+
+
+def same_transpose_line(anim: StepAnimation) -> str:
+    """The line that says scatter and zero insertion give the same ``Aᵀy`` (measured)."""
+    reference = ConvOperator(anim.geometry, anim.weights).apply_adjoint(anim.output)
+    other_mode = "zero-insertion" if anim.mode == "scatter" else "scatter"
+    other = StepAnimation(anim.geometry, anim.weights, anim.image, other_mode).transposed()
+    mine = anim.transposed()
+    diff = max(float(np.abs(mine - reference).max()), float(np.abs(other - mine).max()))
     return (
-        f"done: the same Aᵀy as conv2d_transpose and the {other} view "
+        "done: scatter and zero insertion give the same Aᵀy as conv2d_transpose "
         f"(max difference {diff:.1e}); Aᵀy is not x"
     )
 

@@ -14,7 +14,8 @@ One import point for the window's insight panels; the code lives in small module
 - :mod:`.metrics`: PSNR/SSIM, relative residual and the adjoint dot test;
 - :mod:`.dense`: the explicit ``A``, ``Aᵀ`` and ``A⁺`` of a small example;
 - :mod:`.steps`: step-by-step models of ``A`` and ``Aᵀ`` (forward, scatter, zero
-  insertion) for animations.
+  insertion) for animations, and the crop they animate on large images;
+- :mod:`.pinv_steps`: the pseudo-inverse solve, one frame per iteration.
 
 ``coverage_map`` (``Aᵀ1``) lives in :mod:`deconv_gui.core.reconstruct` and is
 re-exported here.
@@ -33,6 +34,7 @@ from .lost import (
     tikhonov_curve,
 )
 from .metrics import adjoint_dot_test, reconstruction_metrics, relative_residual
+from .pinv_steps import PinvAnimation, PinvStep
 from .pixels import PixelLinks, corresponding_pixels, receptive_field, touching_outputs
 from .question import ArrayComparison, compare_arrays, question_deconv
 from .rank import (
@@ -45,7 +47,7 @@ from .rank import (
     rank_info,
     singular_values,
 )
-from .steps import ANIMATION_MODES, MAX_STEPS, Step, StepAnimation
+from .steps import ANIMATION_MODES, MAX_STEPS, Step, StepAnimation, crop_window
 
 __all__ = [
     "ANIMATION_MODES",
@@ -55,6 +57,8 @@ __all__ = [
     "ArrayComparison",
     "ComponentSplit",
     "EffectiveKernel",
+    "PinvAnimation",
+    "PinvStep",
     "PixelLinks",
     "RankInfo",
     "SingularValues",
@@ -65,6 +69,7 @@ __all__ = [
     "compare_arrays",
     "corresponding_pixels",
     "coverage_map",
+    "crop_window",
     "effective_kernel",
     "exact_rank_feasible",
     "nullspace_component",
