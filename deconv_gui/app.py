@@ -24,7 +24,7 @@ __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
 #: First words of ``argv`` that are handed to the command-line interface.
 CLI_COMMANDS: tuple[str, ...] = ("run", "info", "code", "animate")
 #: What ``--screenshot`` can picture (``--view``).
-SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check")
+SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check", "steps")
 _SCREENSHOT_TIMEOUT_MS = 60_000
 
 
@@ -83,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SCREENSHOT_VIEWS,
         default="main",
         help="with --screenshot: what to picture: the main window, the question's 7×7×3 "
-        "matrices, the lost-information panels, the spectrum/L-curve window or check-my-code "
-        "on the question's deConv (default main)",
+        "matrices, the lost-information panels, the spectrum/L-curve window, check-my-code "
+        "on the question's deConv or the How it is computed animation (default main)",
     )
     parser.add_argument(
         "--size",
@@ -252,6 +252,17 @@ def _open_view(window, view: str):
     if view == "check":
         dialog = insight.open_question_deconv()
         return dialog, lambda: not dialog.jobs.busy
+    if view == "steps":
+        steps = window.steps.open()
+
+        def ready() -> bool:  # a few steps in: the window has moved, the output is filling
+            if steps.renderer is None or steps.jobs.busy:
+                return False
+            if steps.index == 0 and steps.frame_count > 2:
+                steps.set_index(min(4, steps.frame_count - 2))
+            return True
+
+        return steps, ready
     return window, lambda: True
 
 

@@ -23,6 +23,7 @@ from .actions.edit_menu import HistoryActions
 from .actions.history import EditHistory, HistoryHooks
 from .actions.image import ImageActions
 from .actions.menus import MenuHandlers, build_menus, show_about
+from .animation import install_steps_view
 from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
 from .controls.filter_editor import CUSTOM
@@ -130,6 +131,10 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.history = EditHistory(history_hooks, self.controls_dock, self)
         self.history_actions = HistoryActions(self.history, self.actions.edit_menu, self)
+        self.steps = install_steps_view(
+            self, self.state, self.panels, lambda: self.insight.inspector.selection
+        )
+        self.geometry_editor.stepsRequested.connect(self.steps.open)
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
@@ -381,6 +386,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels.stop_timers()
         self.insight.shutdown()
         self.auto_weights.shutdown()
+        self.steps.shutdown()
         if self.remember:
             stored.save_window(self)
         super().closeEvent(event)

@@ -69,38 +69,52 @@ def _text(draw: ImageDraw.ImageDraw, xy: Any, text: str, font: Any, **kw: Any) -
 
 
 def _number(value: float) -> str:
-    if value == round(value) and abs(value) < 1e4:
+    """A short label for a cell: at most about five characters."""
+    size = abs(value)
+    if value == round(value) and size < 1e4:
         return str(round(value))
-    return f"{value:.2g}" if abs(value) < 10 else f"{value:.3g}"
+    if size < 0.005:
+        return f"{value:.0e}".replace("e-0", "e-")
+    if size < 1:
+        return f"{value:.2f}"
+    return f"{value:.2g}" if size < 10 else f"{value:.3g}"
 
 
 class _Layout:
-    """Cell size and section positions, fixed for all frames of one animation."""
+    """Cell size and section positions, fixed for all frames of one animation.
 
-    def __init__(self, anim: StepAnimation) -> None:
+    ``scale`` multiplies the size limits (the window draws larger frames, to zoom in).
+    """
+
+    def __init__(self, anim: StepAnimation, scale: float = 1.0) -> None:
         self.sections = _section_shapes(anim)
+        width, height = int(_WIDTH_LIMIT * scale), int(_HEIGHT_LIMIT * scale)
         cell = min(
-            [40, _HEIGHT_LIMIT // max(h for s in self.sections for h, _ in s)]
-            + [(_WIDTH_LIMIT - _GAP * (len(s) + 1)) // sum(w for _, w in s) for s in self.sections]
+            [40, height // max(h for s in self.sections for h, _ in s)]
+            + [(width - _GAP * (len(s) + 1)) // sum(w for _, w in s) for s in self.sections]
         )
         self.cell = max(cell, 3)
         self.numbers = self.cell >= 26
-        self.font = _font(max(9, self.cell // 3))
-        self.text_font = _font(14)
+        self.font = _font(max(9, round(self.cell * 0.38)))
+        self.label = max(_LABEL, round(_LABEL * scale))  # text lines grow with the frame
+        self.text_font = _font(max(14, round(14 * scale)))
         grids = max(sum(w for _, w in s) * self.cell + _GAP * (len(s) + 1) for s in self.sections)
         self.width = max(960, grids)
-        top = 3 * _LABEL + _GAP
+        top = 3 * self.label + _GAP
         self.tops = []
         for shapes in self.sections:
-            self.tops.append(top + _LABEL)
-            top += _LABEL + max(h for h, _ in shapes) * self.cell + _GAP
+            self.tops.append(top + self.label)
+            top += self.label + max(h for h, _ in shapes) * self.cell + _GAP
         self.height = top + _GAP
         # one colour scale per section for the whole animation, so frames compare
         if anim.mode == "scatter":
-            self.levels = (_level(anim.output), _level(anim.weights), _level(anim.grid))
+            final = max(_level(anim.grid), _level(anim.transposed()))
+            self.levels = (_level(anim.output), _level(anim.weights), final)
+            self.product_level = _level(anim.output) * _level(anim.weights)
         else:
             result = anim.output if anim.mode == "forward" else anim.transposed()
             self.levels = (_level(anim.grid), _level(anim.weights), _level(result))
+            self.product_level = _level(anim.grid) * _level(anim.weights)
 
 
 def _level(array: np.ndarray) -> float:
@@ -114,10 +128,12 @@ def _section_shapes(anim: StepAnimation) -> tuple[list[tuple[int, int]], ...]:
     grid = anim.grid.shape
     h_out, w_out, _ = g.output_shape
     h, w, _ = g.input_shape
+    # forward and scatter: each channel's filter, then the products (the terms summed,
+    # or the block added)
     if anim.mode == "forward":
-        return [grid[:2]] * c_in, [(fh, fw)] * c_in, [(h_out, w_out)] * c_out
+        return [grid[:2]] * c_in, [(fh, fw)] * (2 * c_in), [(h_out, w_out)] * c_out
     if anim.mode == "scatter":
-        return [(h_out, w_out)] * c_out, [(fh, fw)] * c_in, [grid[:2]] * c_in
+        return [(h_out, w_out)] * c_out, [(fh, fw)] * (2 * c_in), [grid[:2]] * c_in
     return [grid[:2]] * c_out, [(fh, fw)] * (c_in * c_out), [(h, w)] * c_in
 
 
@@ -221,16 +237,18 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
     copied = g.padding_mode != "zeros" and mode != "zero-insertion"
     texts = _step_text(anim, step)
     for n, line in enumerate(texts):
-        _text(draw, (_GAP, 6 + n * _LABEL), line, layout.text_font, fill=(0, 0, 0))
+        _text(draw, (_GAP, 6 + n * layout.label), line, layout.text_font, fill=(0, 0, 0))
     for index, (label, arrays) in enumerate(zip(labels, grids, strict=True)):
-        _text(draw, (_GAP, layout.tops[index] - _LABEL + 2), label, layout.text_font,
+        _text(draw, (_GAP, layout.tops[index] - layout.label + 2), label, layout.text_font,
               fill=(60, 60, 60))  # fmt: skip
         positions = _row(layout, index, [a.shape for a in arrays])
         for n, (pos, values) in enumerate(zip(positions, arrays, strict=True)):
             grid_window = (index == 0 and mode != "scatter") or (index == 2 and mode == "scatter")
             shaped = values.shape == anim.structural_zeros.shape
             codes = anim.structural_zeros if grid_window and shaped else None
-            _draw_grid(draw, layout, pos, values, layout.levels[index], codes, copied)
+            products = index == 1 and mode != "zero-insertion" and n >= g.filter_shape[2]
+            level = layout.product_level if products else layout.levels[index]
+            _draw_grid(draw, layout, pos, values, level, codes, copied)
             if step is None:
                 continue
             if grid_window:
@@ -250,30 +268,36 @@ def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[l
         return (
             [
                 (
-                    f"padded input x (padding {g.padding[0]},{g.padding[1]} hatched), "
+                    "input x (no padding), "
+                    if max(g.padding) == 0
+                    else f"padded input x (padding {g.padding[0]},{g.padding[1]} hatched), "
                     if g.padding_mode == "zeros"
                     else f"padded input x ({g.padding_mode} padding: the hatched cells copy "
                     "image pixels), "
                 )
                 + (f"channels 0–{c_in - 1}" if c_in > 1 else "channel 0"),
-                f"filter w[:, :, c, {o}] for each input channel c",
+                f"filter w[:, :, c, {o}] for each input channel c, then the products w·x "
+                "under the window (summed into one output)",
                 "output y (one cell per step)",
             ],
             [
                 [anim.grid[:, :, c] for c in range(c_in)],
-                [anim.weights[:, :, c, o] for c in range(c_in)],
+                [anim.weights[:, :, c, o] for c in range(c_in)]
+                + [step.products[:, :, c] for c in range(c_in)],
                 [step.canvas[:, :, k] for k in range(c_out)],
             ],
         )
     if anim.mode == "scatter":
         return (
-            ["y = A x (each value in turn)", f"filter w[:, :, c, {o}]",
+            ["y = A x (each value in turn)",
+             f"filter w[:, :, c, {o}], then the block y·w added into the result",
              "result Aᵀy, accumulated on the padded grid (border hatched: "
              + ("added back onto the pixels it copied at the end)" if anim.folds
                 else "cut off at the end)")],
             [
                 [anim.output[:, :, k] for k in range(c_out)],
-                [anim.weights[:, :, c, o] for c in range(c_in)],
+                [anim.weights[:, :, c, o] for c in range(c_in)]
+                + [step.products[:, :, c] for c in range(c_in)],
                 [step.canvas[:, :, c] for c in range(c_in)],
             ],
         )  # fmt: skip

@@ -27,20 +27,21 @@ _TITLE = "Pseudo-inverse: the solver keeps correcting x_k until A x_k = y"
 class PinvLayout:
     """Cell size, positions and colour scales, fixed for every frame of one animation."""
 
-    def __init__(self, anim: PinvAnimation) -> None:
+    def __init__(self, anim: PinvAnimation, scale: float = 1.0) -> None:
         (h, w, c_in), (h_out, w_out, c_out) = anim.image.shape, anim.y.shape
-        widths = (2 * c_in * w + 2 * c_in * _GAP, 3 * c_out * w_out + 3 * c_out * _GAP)
+        width = int(_WIDTH * scale)
+        gaps = (2 * c_in * _GAP, 3 * c_out * _GAP + 200)  # 200: room for the labels
         cell = min(
             40,
-            (_WIDTH - widths[0] + 2 * c_in * w) // max(1, 2 * c_in * w + 1),
-            (_WIDTH - widths[1] + 3 * c_out * w_out) // max(1, 3 * c_out * w_out + 1),
-            220 // max(h, h_out),
+            (width - gaps[0]) // max(1, 2 * c_in * w),
+            (width - gaps[1]) // max(1, 3 * c_out * w_out),
+            int(220 * scale) // max(h, h_out),
         )
         self.cell = max(cell, 2)
         self.numbers = self.cell >= 26
         self.font = _font(max(9, self.cell // 3))
         self.text_font = _font(14)
-        self.width = _WIDTH
+        self.width = width
         self.top_x = 3 * _LABEL + _GAP + _LABEL
         self.top_y = self.top_x + h * self.cell + _GAP + _LABEL
         self.top_plot = self.top_y + h_out * self.cell + _GAP + _LABEL

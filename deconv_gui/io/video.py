@@ -40,6 +40,9 @@ class FrameRenderer:
     ----------
     anim : StepAnimation or PinvAnimation
         The animation.
+    scale : float
+        Multiplies the frame's size limits (1: files; the window draws larger frames,
+        with numbers in more cells, and zooms).
 
     Examples
     --------
@@ -53,14 +56,18 @@ class FrameRenderer:
     (5, True)
     """
 
-    def __init__(self, anim: StepAnimation | PinvAnimation) -> None:
+    def __init__(self, anim: StepAnimation | PinvAnimation, scale: float = 1.0) -> None:
         if not isinstance(anim, (StepAnimation, PinvAnimation)):
             raise ValueError(
                 f"anim must be a StepAnimation or a PinvAnimation, got {type(anim).__name__}"
             )
         self.anim = anim
         self.pinv = isinstance(anim, PinvAnimation)
-        self.layout: Any = PinvLayout(anim) if self.pinv else _Layout(anim)  # type: ignore[arg-type]
+        if not np.isfinite(scale) or not 0.25 <= scale <= 8:
+            raise ValueError(f"scale must be between 0.25 and 8, got {scale!r}")
+        self.layout: Any = (
+            PinvLayout(anim, scale) if self.pinv else _Layout(anim, scale)  # type: ignore[arg-type]
+        )
 
     def __len__(self) -> int:
         return len(self.anim) + 1

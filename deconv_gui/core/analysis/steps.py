@@ -333,8 +333,9 @@ class StepAnimation:
         """
         g = self.geometry
         done, canvas = 0, np.zeros(self.padded_input.shape)
-        if self._scatter_cache is not None and self._scatter_cache[0] <= n_steps:
-            done, canvas = self._scatter_cache[0], self._scatter_cache[1].copy()
+        cache = self._scatter_cache  # read once: a drawing thread may replace it
+        if cache is not None and cache[0] <= n_steps:
+            done, canvas = cache[0], cache[1].copy()
         fh, fw = g.filter_shape[:2]
         (dh, dw) = g.dilation
         for k in range(done, n_steps):

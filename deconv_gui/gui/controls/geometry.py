@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -156,6 +157,8 @@ class GeometryEditor(QWidget):
     """
 
     geometryChanged = pyqtSignal()
+    #: the "How it is computed…" button was pressed (the window opens the animation)
+    stepsRequested = pyqtSignal()
     #: The :class:`~deconv_gui.core.Params` fields this form edits.
     FIELDS: tuple[str, ...] = (*_FIELDS, "padding_mode")
 
@@ -201,6 +204,14 @@ class GeometryEditor(QWidget):
             "difference is lost: those directions of the image cannot be recovered."
         )
         layout.addWidget(self._arithmetic)
+        self.steps_button = QPushButton("How it is computed…")
+        self.steps_button.setToolTip(
+            "Watch this convolution step by step: the window over the padded input, the "
+            "transpose as scatter or zero insertion, the pseudo-inverse's iterations "
+            "(View → How it is computed, Ctrl+Shift+H)"
+        )
+        self.steps_button.clicked.connect(self.stepsRequested)
+        layout.addWidget(self.steps_button)
         self.show_arithmetic("")
 
     def sizeHint(self) -> QSize:

@@ -1,0 +1,407 @@
+"""The "How it is computed" window: the current set-up's convolution, step by step.
+
+It animates the geometry, filter and image on screen: the forward window over the
+padded input, the transpose as scatter or as zero insertion, or the pseudo-inverse
+solver's iterations. Large images are animated on a crop around the inspected pixel
+(or the centre), outlined in the main panels. The model and its first drawing are
+built by a :class:`~deconv_gui.gui.runner.JobRunner`; each frame is drawn when it is
+shown (:class:`~deconv_gui.io.video.FrameRenderer`), never all frames up front.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5 import QtCore, QtGui, QtWidgets
+
+from ...io.video import FrameRenderer, mp4_available
+from ..runner import JobRunner
+from ..state import AppState
+from .jobs import StepsRequest, build_renderer, export_animation, make_request
+
+__all__ = ["MODES", "SPEEDS", "StepsWindow"]
+
+#: (mode, label, tooltip) in menu order.
+MODES = (
+    ("forward", "Forward: y = A x",
+     "The dilated window slides over the padded input; each output value is the sum of "
+     "the products of the filter and the pixels under it, over all input channels"),
+    ("scatter", "Transposed Aᵀy: scatter",
+     "Each output value times the filter is added into the result; where windows overlap "
+     "the sums pile up (the checkerboard of uneven coverage)"),
+    ("zero-insertion", "Transposed Aᵀy: zero insertion",
+     "y spread out with stride − 1 zeros between its values, padded, then a stride-1 "
+     "correlation with the flipped filter (the conv_arithmetic picture): the same Aᵀy"),
+    ("pinv", "Pseudo-inverse A⁺y: solver iterations",
+     "The solver of the pseudo-inverse panel, one frame per iteration: it keeps correcting "
+     "x_k until A x_k = y, which Aᵀ does not"),
+)  # fmt: skip
+#: Steps per second offered by the speed box.
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+_STEP_MS = 500
+
+
+class StepsWindow(QtWidgets.QWidget):
+    """The animation window (one per main window, shown from View → How it is computed).
+
+    Parameters
+    ----------
+    state : AppState
+        The result on screen (geometry, filter, image).
+    selection : callable
+        Returns the inspector's selection ``(panel, row, col)`` or None.
+    parent : QWidget, optional
+        The main window (the animation is a separate top-level window).
+
+    Signals
+    -------
+    animationReady(object)
+        A new :class:`~deconv_gui.gui.animation.jobs.StepsRequest` is shown.
+    frameShown(int)
+        Frame ``k`` is on screen.
+    cropChanged(object)
+        The crop animated ``(row, col, height, width)`` and its request, or None.
+    exported(str)
+        A file was written (its path).
+    """
+
+    animationReady = QtCore.pyqtSignal(object)
+    frameShown = QtCore.pyqtSignal(int)
+    cropChanged = QtCore.pyqtSignal(object)
+    exported = QtCore.pyqtSignal(str)
+
+    def __init__(self, state: AppState, selection, parent: QtWidgets.QWidget | None = None):
+        super().__init__(parent, QtCore.Qt.Window)
+        self.setObjectName("steps_window")
+        self.setWindowTitle("How it is computed")
+        self.state = state
+        self.selection = selection
+        self.request: StepsRequest | None = None
+        self.renderer: FrameRenderer | None = None
+        self.index = 0
+        self.frame: np.ndarray | None = None
+        self._pending: StepsRequest | None = None
+        self._stale = True
+        self.jobs = JobRunner(self, progress_interval=0.1)
+        self.jobs.resultReady.connect(self._on_built)
+        self.jobs.failed.connect(lambda _rid, msg: self.show_message(msg.splitlines()[0], True))
+        self.export_jobs = JobRunner(self, progress_interval=0.1)
+        self.export_jobs.resultReady.connect(self._on_exported)
+        self.export_jobs.failed.connect(
+            lambda _rid, msg: self.show_message(f"Export failed: {msg.splitlines()[0]}", True)
+        )
+        self.export_jobs.progress.connect(
+            lambda _rid, v: self.show_message(f"Exporting… frame {v[0]} of {v[1]}")
+        )
+        self.timer = QtCore.QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self._build()
+        state.resultChanged.connect(self._on_result)
+        # the frames are drawn 1200 px wide: about 1:1 on a laptop screen
+        screen = QtWidgets.QApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1280, 800)
+        self.resize(min(1280, room.width() - 40), min(860, room.height() - 60))
+
+    # -- building ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        column = QtWidgets.QVBoxLayout(self)
+        top = QtWidgets.QHBoxLayout()
+        self.mode_box = QtWidgets.QComboBox()
+        for n, (mode, label, tip) in enumerate(MODES):
+            self.mode_box.addItem(label, mode)
+            self.mode_box.setItemData(n, tip, QtCore.Qt.ToolTipRole)
+        self.mode_box.setToolTip("What to watch: the convolution, its transpose (two ways) or "
+                                 "the pseudo-inverse solver")  # fmt: skip
+        self.mode_box.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.crop_box = QtWidgets.QSpinBox()
+        self.crop_box.setRange(4, 32)
+        self.crop_box.setValue(8)
+        self.crop_box.setPrefix("crop ")
+        self.crop_box.setSuffix(" px")
+        self.crop_box.setToolTip(
+            "Side of the crop animated on a large image (around the inspected pixel, or "
+            "the centre): small enough to read the numbers and to watch every step"
+        )
+        self.crop_box.valueChanged.connect(lambda _v: self.refresh())
+        self.precondition_box = QtWidgets.QCheckBox("preconditioned")
+        self.precondition_box.setChecked(True)
+        self.precondition_box.setToolTip(
+            "Pseudo-inverse: use the app's FFT preconditioner (a few iterations, as in the "
+            "pinv panel); untick for plain conjugate gradients, whose slower corrections "
+            "are easier to follow"
+        )
+        self.precondition_box.toggled.connect(lambda _on: self.refresh())
+        self.precondition_box.setVisible(False)
+        self.export_button = QtWidgets.QPushButton("Export…")
+        formats = "GIF or MP4" if mp4_available() else 'GIF (MP4: pip install "deconv-gui[mp4]")'
+        self.export_button.setToolTip(f"Write every frame as a {formats} file")
+        self.export_button.clicked.connect(self.export_dialog)
+        top.addWidget(QtWidgets.QLabel("Show:"))
+        top.addWidget(self.mode_box, 1)
+        top.addWidget(self.precondition_box)
+        top.addWidget(self.crop_box)
+        top.addWidget(self.export_button)
+        column.addLayout(top)
+        self.header = QtWidgets.QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(QtCore.Qt.PlainText)
+        column.addWidget(self.header)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.graphics.setToolTip("Scroll to zoom into the numbers, drag to pan; double-click "
+                                 "or F fits the frame")  # fmt: skip
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
+        self.view.setMenuEnabled(False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.item)
+        column.addWidget(self.graphics, 1)
+        column.addLayout(self._playback_row())
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        column.addWidget(self.message)
+        self._shortcuts()
+
+    def _button(self, icon: QtWidgets.QStyle.StandardPixmap, tip: str, slot):
+        button = QtWidgets.QToolButton()
+        button.setIcon(self.style().standardIcon(icon))
+        button.setToolTip(tip)
+        button.setFocusPolicy(QtCore.Qt.NoFocus)  # Space and the arrows stay shortcuts
+        button.clicked.connect(slot)
+        return button
+
+    def _playback_row(self) -> QtWidgets.QHBoxLayout:
+        style = QtWidgets.QStyle
+        row = QtWidgets.QHBoxLayout()
+        self.first_button = self._button(style.SP_MediaSkipBackward, "First step (Home)",
+                                         lambda: self.set_index(0))  # fmt: skip
+        self.back_button = self._button(style.SP_MediaSeekBackward, "Step back (Left)",
+                                        self.step_back)  # fmt: skip
+        self.play_button = self._button(style.SP_MediaPlay, "Play / pause (Space)",
+                                        self.toggle_play)  # fmt: skip
+        self.forward_button = self._button(style.SP_MediaSeekForward, "Step forward (Right)",
+                                           self.step_forward)  # fmt: skip
+        self.last_button = self._button(style.SP_MediaSkipForward, "The result (End)",
+                                        lambda: self.set_index(self.frame_count - 1))  # fmt: skip
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.slider.setToolTip("Drag to any step; the last position is the finished result")
+        self.slider.valueChanged.connect(self.set_index)
+        self.position = QtWidgets.QLabel()
+        self.position.setMinimumWidth(110)
+        self.speed_box = QtWidgets.QComboBox()
+        for speed in SPEEDS:
+            self.speed_box.addItem(f"{speed:g} steps/s", speed)
+        self.speed_box.setCurrentIndex(SPEEDS.index(2.0))
+        self.speed_box.setToolTip("Playing speed")
+        self.speed_box.currentIndexChanged.connect(lambda _i: self._apply_speed())
+        for widget in (self.first_button, self.back_button, self.play_button,
+                       self.forward_button, self.last_button):  # fmt: skip
+            row.addWidget(widget)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.position)
+        row.addWidget(self.speed_box)
+        return row
+
+    def _shortcuts(self) -> None:
+        keys = (
+            (QtCore.Qt.Key_Space, self.toggle_play, "Play / pause"),
+            (QtCore.Qt.Key_Left, self.step_back, "Step back"),
+            (QtCore.Qt.Key_Right, self.step_forward, "Step forward"),
+            (QtCore.Qt.Key_Home, lambda: self.set_index(0), "First step"),
+            (QtCore.Qt.Key_End, lambda: self.set_index(self.frame_count - 1), "The result"),
+            (QtCore.Qt.Key_F, lambda: self.view.autoRange(padding=0.01), "Fit the frame"),
+        )
+        self.shortcuts = []
+        for key, slot, what in keys:
+            shortcut = QtWidgets.QShortcut(QtGui.QKeySequence(key), self)
+            shortcut.setWhatsThis(what)
+            shortcut.activated.connect(slot)
+            self.shortcuts.append(shortcut)
+
+    # -- what is animated ------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return str(self.mode_box.currentData())
+
+    def set_mode(self, mode: str) -> None:
+        """Show ``mode`` (one of :data:`MODES`)."""
+        index = self.mode_box.findData(mode)
+        if index < 0:
+            raise ValueError(f"mode must be one of {', '.join(m for m, _, _ in MODES)}")
+        self.mode_box.setCurrentIndex(index)
+
+    @property
+    def frame_count(self) -> int:
+        """Frames of the animation shown: its steps, then the finished result."""
+        return 0 if self.renderer is None else len(self.renderer)
+
+    def refresh(self) -> None:
+        """Rebuild the animation for the result on screen (off the GUI thread)."""
+        self._stale = not self.isVisible()
+        result = self.state.result
+        if self._stale or result is None:
+            return
+        try:
+            request = make_request(
+                result,
+                self.mode,
+                selection=self.selection(),
+                crop_size=self.crop_box.value(),
+                preconditioned=self.precondition_box.isChecked(),
+            )
+        except ValueError as exc:
+            self.show_message(str(exc), True)
+            return
+        self._pending = request
+        self.precondition_box.setVisible(request.mode == "pinv")
+        self.crop_box.setEnabled(request.crop is not None)
+        self.show_message("Preparing the steps…")
+        self.jobs.submit(lambda cancel, progress: build_renderer(request, cancel, progress))
+
+    def _on_result(self, _result: object) -> None:
+        self.refresh()
+
+    def _on_built(self, _rid: int, renderer: FrameRenderer) -> None:
+        keep = self.request is not None and self.request.mode == self._pending.mode  # type: ignore[union-attr]
+        self.request, self.renderer = self._pending, renderer
+        self.pause()
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, len(renderer) - 1)
+        self.slider.blockSignals(False)
+        self.header.setText(self._header())
+        self.show_message("")
+        self.set_index(min(self.index, len(renderer) - 1) if keep else 0, force=True)
+        self.view.autoRange(padding=0.01)
+        self.cropChanged.emit(self.request)
+        self.animationReady.emit(self.request)
+
+    def _header(self) -> str:
+        request, anim = self.request, self.renderer.anim  # type: ignore[union-attr]
+        text = f"On {request.describe()}."  # type: ignore[union-attr]
+        if request.mode in ("scatter", "zero-insertion"):  # type: ignore[union-attr]
+            text += (" Scatter and zero insertion are two ways to compute the same Aᵀy "
+                     "(the last frame checks it); Aᵀy is not the image.")  # fmt: skip
+        if request.mode == "pinv":  # type: ignore[union-attr]
+            text += f" {anim.report.message}."  # type: ignore[union-attr]
+        return text
+
+    # -- playback ---------------------------------------------------------------------------
+    def set_index(self, k: int, force: bool = False) -> None:
+        """Show frame ``k`` (clamped to the animation)."""
+        if self.renderer is None:
+            return
+        k = int(min(max(k, 0), len(self.renderer) - 1))
+        if k == self.index and not force and self.frame is not None:
+            return
+        self.index = k
+        self.frame = self.renderer.render(k)
+        self.item.setImage(self.frame, autoLevels=False, levels=(0, 255))
+        self.slider.blockSignals(True)
+        self.slider.setValue(k)
+        self.slider.blockSignals(False)
+        last = len(self.renderer) - 1
+        unit = "iteration" if self.request is not None and self.request.mode == "pinv" else "step"
+        shown = k if unit == "iteration" else k + 1
+        total = last - 1 if unit == "iteration" else last
+        self.position.setText("result" if k == last else f"{unit} {shown} of {total}")
+        self.frameShown.emit(k)
+
+    def step_forward(self) -> None:
+        self.set_index(self.index + 1)
+
+    def step_back(self) -> None:
+        self.set_index(self.index - 1)
+
+    @property
+    def playing(self) -> bool:
+        return self.timer.isActive()
+
+    def toggle_play(self) -> None:
+        """Play from the current step (from the start when at the end), or pause."""
+        if self.playing:
+            self.pause()
+            return
+        if self.renderer is None:
+            return
+        if self.index >= self.frame_count - 1:
+            self.set_index(0)
+        self._apply_speed()
+        self.timer.start()
+        self.play_button.setIcon(self.style().standardIcon(QtWidgets.QStyle.SP_MediaPause))
+
+    def pause(self) -> None:
+        self.timer.stop()
+        self.play_button.setIcon(self.style().standardIcon(QtWidgets.QStyle.SP_MediaPlay))
+
+    def _apply_speed(self) -> None:
+        self.timer.setInterval(int(1000 / float(self.speed_box.currentData())))
+
+    def _tick(self) -> None:
+        if self.index >= self.frame_count - 1:
+            self.pause()
+            return
+        self.step_forward()
+
+    # -- export ------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        """Ask for a .gif (or .mp4) file and write every frame into it."""
+        if self.request is None:
+            self.show_message("Nothing to export yet.", True)
+            return
+        settings = self.state.settings
+        start = str(settings.value("animation/export_path", str(Path.home() / "steps.gif")))
+        filters = "GIF animation (*.gif)" + (";;MP4 video (*.mp4)" if mp4_available() else "")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the animation", start,
+                                                        filters)  # fmt: skip
+        if path:
+            settings.setValue("animation/export_path", path)
+            self.export_to(path)
+
+    def export_to(self, path: str | Path) -> int | None:
+        """Write the animation shown into ``path`` (.gif, or .mp4) off the GUI thread."""
+        request = self.request
+        if request is None:
+            return None
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".gif", ".mp4"):
+            self.show_message(f"Export: the file must end in .gif or .mp4, got {path}", True)
+            return None
+        step_ms = int(1000 / float(self.speed_box.currentData()))
+        self.show_message("Exporting…")
+        return self.export_jobs.submit(
+            lambda cancel, progress: export_animation(request, path, step_ms, cancel, progress)
+        )
+
+    def _on_exported(self, _rid: int, value: object) -> None:
+        path, count = value  # type: ignore[misc]
+        self.show_message(f"Wrote {path} ({count} frames).")
+        self.exported.emit(str(path))
+
+    # -- messages and life -----------------------------------------------------------------
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #b00020;" if error else "")
+
+    @property
+    def message_text(self) -> str:
+        return self.message.text()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale or self.request is None:
+            self._stale = False
+            self.refresh()
+        else:
+            self.cropChanged.emit(self.request)
+
+    def hideEvent(self, event: QtGui.QHideEvent) -> None:
+        self.pause()
+        self.cropChanged.emit(None)
+        super().hideEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop playing and every job (the main window is closing)."""
+        self.pause()
+        self.jobs.shutdown()
+        self.export_jobs.shutdown()

@@ -1,0 +1,221 @@
+"""The "How it is computed" window, offscreen: open, step, scrub, play, modes, crop, export.
+
+Every wait is ``qtbot.waitUntil`` on a condition; nothing is timed. The frames shown are
+compared with the io renderer on the same model, and the crop with ``crop_window``.
+"""
+
+from __future__ import annotations
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PyQt5 import QtCore, QtGui
+
+from deconv_gui.core import StepAnimation, crop_window
+from deconv_gui.gui.animation import CROP_COLOUR
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.support.teardown import delete_now
+from deconv_gui.io.video import FrameRenderer
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
+
+
+def _settled(qtbot, win) -> None:
+    def done() -> bool:
+        if not win.live.idle or win.result is None:
+            return False
+        return win.result.params == win.current_params()
+
+    qtbot.waitUntil(done, timeout=TIMEOUT)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.set_work_size(64)  # small and quick
+    win.show()
+    _settled(qtbot, win)
+    yield win
+    delete_now(win)
+
+
+def _ready(qtbot, steps, mode=None) -> None:
+    def done() -> bool:
+        if steps.renderer is None or steps.jobs.busy:
+            return False
+        return mode is None or steps.request.mode == mode
+
+    qtbot.waitUntil(done, timeout=TIMEOUT)
+
+
+def _seed(qtbot, win) -> None:
+    win.insight.hooks.load_seed_example()
+    qtbot.waitUntil(lambda: win.result is not None and win.result.image.shape == (7, 7, 3),
+                    timeout=TIMEOUT)  # fmt: skip
+    _settled(qtbot, win)
+
+
+def test_open_from_the_view_menu_and_the_geometry_button(qtbot, window):
+    texts = [a.text() for m in window.menuBar().actions() if m.menu() for a in m.menu().actions()]
+    assert "How it is &computed…" in texts
+    window.geometry_editor.steps_button.click()
+    steps = window.steps.window
+    assert steps.isVisible()
+    _ready(qtbot, steps)
+    assert steps.frame_count > 2 and steps.slider.maximum() == steps.frame_count - 1
+    for widget in (steps.mode_box, steps.slider, steps.speed_box, steps.export_button,
+                   steps.play_button, steps.crop_box):  # fmt: skip
+        assert widget.toolTip()
+
+
+def test_seed_toy_step_scrub_and_keys(qtbot, window):
+    _seed(qtbot, window)
+    steps = window.steps.open()
+    _ready(qtbot, steps, "forward")
+    assert steps.request.crop is None  # 7×7: the whole image
+    assert steps.frame_count == 9 + 1  # nine outputs, then the result
+    expected = FrameRenderer(StepAnimation(window.result.geometry, window.result.params.weights,
+                                           window.result.image), scale=1.25)  # fmt: skip
+    np.testing.assert_array_equal(steps.frame, expected.render(0))
+    steps.step_forward()
+    assert steps.index == 1
+    np.testing.assert_array_equal(steps.frame, expected.render(1))
+    steps.slider.setValue(6)  # the scrubber
+    assert steps.index == 6 and steps.position.text() == "step 7 of 9"
+    np.testing.assert_array_equal(steps.frame, expected.render(6))
+    steps.activateWindow()
+    qtbot.keyClick(steps, QtCore.Qt.Key_Left)
+    qtbot.waitUntil(lambda: steps.index == 5, timeout=TIMEOUT)
+    qtbot.keyClick(steps, QtCore.Qt.Key_End)
+    qtbot.waitUntil(lambda: steps.index == 9, timeout=TIMEOUT)
+    assert steps.position.text() == "result"
+    steps.step_forward()  # clamped at the end
+    assert steps.index == 9
+
+
+def test_play_runs_to_the_end_and_pauses(qtbot, window):
+    _seed(qtbot, window)
+    steps = window.steps.open()
+    _ready(qtbot, steps)
+    steps.speed_box.setCurrentIndex(steps.speed_box.count() - 1)  # the fastest
+    shown = []
+    steps.frameShown.connect(shown.append)
+    steps.toggle_play()
+    assert steps.playing
+    qtbot.waitUntil(lambda: not steps.playing, timeout=TIMEOUT)
+    assert steps.index == steps.frame_count - 1
+    assert shown == list(range(1, steps.frame_count))
+    steps.toggle_play()  # at the end: play again from the start
+    qtbot.waitUntil(lambda: len(shown) > steps.frame_count + 1, timeout=TIMEOUT)
+    steps.toggle_play()
+    assert not steps.playing
+
+
+@pytest.mark.parametrize("mode", ["scatter", "zero-insertion", "pinv"])
+def test_every_mode(qtbot, window, mode):
+    _seed(qtbot, window)
+    steps = window.steps.open()
+    steps.set_mode(mode)
+    _ready(qtbot, steps, mode)
+    anim = steps.renderer.anim
+    expected = {"scatter": 9, "zero-insertion": 49}.get(mode, len(anim))
+    assert len(anim) == expected and steps.frame_count == expected + 1
+    frames = [steps.frame.copy()]
+    steps.step_forward()
+    frames.append(steps.frame.copy())
+    assert not np.array_equal(*frames)
+    if mode != "pinv":
+        assert "same Aᵀy" in steps.header.text()
+    else:
+        assert "converged" in steps.header.text()
+        assert steps.position.text() == "iteration 1 of " + str(len(anim) - 1)
+
+
+def test_large_image_animates_a_crop_around_the_inspected_pixel(qtbot, window):
+    steps = window.steps.open()
+    _ready(qtbot, steps)
+    geometry = window.result.geometry
+    assert steps.request.crop == crop_window(geometry, None, steps.crop_box.value())
+    marks = window.steps.marks
+    assert {view for view, _ in marks} >= {window.panels.panel("input").view,
+                                           window.panels.panel("forward").view}  # fmt: skip
+    assert all(item.pen().color() == QtGui.QColor(CROP_COLOUR) for _, item in marks)
+    # a click on the input moves the crop there
+    window.panels.clicked.emit("input", 50, 9)
+    qtbot.waitUntil(
+        lambda: (
+            steps.request.crop == crop_window(geometry, (50, 9), steps.crop_box.value())
+            and not steps.jobs.busy
+        ),
+        timeout=TIMEOUT,
+    )
+    r0, c0, h, w = steps.request.crop
+    np.testing.assert_array_equal(
+        steps.request.pixels, window.result.image[r0 : r0 + h, c0 : c0 + w]
+    )
+    box = next(item for view, item in window.steps.marks
+           if view is window.panels.panel("input").view).rect()  # fmt: skip
+    assert (box.x(), box.y(), box.width(), box.height()) == (c0, r0, w, h)
+    steps.crop_box.setValue(6)
+    qtbot.waitUntil(lambda: steps.request.crop[2:] == (6, 6), timeout=TIMEOUT)
+    steps.close()  # the outlines go with the window
+    assert window.steps.marks == []
+
+
+def test_follows_the_settings_and_shows_copied_padding(qtbot, window):
+    _seed(qtbot, window)
+    steps = window.steps.open()
+    _ready(qtbot, steps)
+    window.geometry_editor.set_values(padding=(1, 1), padding_mode="reflect")
+    _settled(qtbot, window)
+    qtbot.waitUntil(lambda: steps.request.geometry.padding_mode == "reflect"
+                    and not steps.jobs.busy, timeout=TIMEOUT)  # fmt: skip
+    anim = steps.renderer.anim
+    assert anim.grid.shape == (9, 9, 3)
+    np.testing.assert_array_equal(anim.grid[0, 1:-1], window.result.image[1])  # copied row
+
+
+def test_export_gif_and_mp4_and_errors(qtbot, window, tmp_path):
+    _seed(qtbot, window)
+    steps = window.steps.open()
+    _ready(qtbot, steps)
+    written = []
+    steps.exported.connect(written.append)
+    steps.export_to(tmp_path / "steps.gif")
+    qtbot.waitUntil(lambda: len(written) == 1, timeout=TIMEOUT)
+    read = iio.imread(tmp_path / "steps.gif", index=None)
+    assert read.shape[0] == 9 + 2
+    assert "Wrote" in steps.message_text
+    steps.export_to(tmp_path / "no" / "such" / "folder" / "a.gif")
+    qtbot.waitUntil(lambda: "Export failed" in steps.message_text, timeout=TIMEOUT)
+    assert "Traceback" not in steps.message_text
+    steps.export_to(tmp_path / "a.png")
+    assert ".gif or .mp4" in steps.message_text
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return
+    steps.export_to(tmp_path / "steps.mp4")
+    qtbot.waitUntil(lambda: len(written) == 2, timeout=TIMEOUT)
+    assert iio.imread(tmp_path / "steps.mp4", plugin="FFMPEG", index=None).shape[0] > 9
+
+
+def test_pinv_without_the_preconditioner_shows_more_iterations(qtbot, window):
+    _seed(qtbot, window)
+    steps = window.steps.open()
+    steps.set_mode("pinv")
+    _ready(qtbot, steps, "pinv")
+    assert steps.precondition_box.isVisible() and not steps.crop_box.isEnabled()
+    with_fft = len(steps.renderer.anim)
+    steps.precondition_box.setChecked(False)
+    qtbot.waitUntil(lambda: not steps.request.preconditioned and not steps.jobs.busy,
+                    timeout=TIMEOUT)  # fmt: skip
+    anim = steps.renderer.anim
+    assert anim.report.converged and len(anim) != with_fft
+    # what the solver guarantees, on the frames shown: the error never grows in a phase
+    assert np.all(np.diff(anim.error_norms) <= 1e-9 * anim.error_norms[0])
