@@ -161,8 +161,12 @@ def test_large_image_animates_a_crop_around_the_inspected_pixel(qtbot, window):
     box = next(item for view, item in window.steps.marks
            if view is window.panels.panel("input").view).rect()  # fmt: skip
     assert (box.x(), box.y(), box.width(), box.height()) == (c0, r0, w, h)
-    steps.crop_box.setValue(6)
-    qtbot.waitUntil(lambda: steps.request.crop[2:] == (6, 6), timeout=TIMEOUT)
+    steps.crop_box.setValue(10)
+    qtbot.waitUntil(lambda: steps.request.crop[2:] == (10, 10), timeout=TIMEOUT)
+    # smaller than four outputs a side needs (stride 2, 3×3, padding 1: 7 px): enlarged, shown
+    steps.crop_box.setValue(5)
+    qtbot.waitUntil(lambda: steps.request.crop[2:] == (7, 7), timeout=TIMEOUT)
+    assert steps.crop_box.value() == 7 and steps.request.geometry.output_shape[:2] == (4, 4)
     steps.close()  # the outlines go with the window
     assert window.steps.marks == []
 

@@ -13,10 +13,10 @@ from deconv_gui.core import (
     StepAnimation,
     conv2d,
     conv2d_transpose,
+    crop_window,
     receptive_field,
     touching_outputs,
 )
-from deconv_gui.core.analysis.steps import crop_window
 from deconv_gui.core.filters import seed_question_filter
 from deconv_gui.io.images import seed_toy_image
 

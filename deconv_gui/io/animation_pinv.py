@@ -15,7 +15,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..core import PinvAnimation, PinvStep
-from .animation import _draw_grid, _font, _level, _text
+from .cells import draw_grid as _draw_grid
+from .cells import font as _font
+from .cells import level as _level
+from .cells import text as _text
 
 __all__ = ["PinvLayout", "render_pinv_step", "render_pinv_title"]
 
@@ -57,7 +60,7 @@ def _grids(draw, layout: PinvLayout, top: int, groups, level: float) -> None:
         _text(draw, (x, top - _LABEL + 2), label, layout.text_font, fill=(60, 60, 60))
         start = x
         for values in arrays:
-            _draw_grid(draw, layout, (x, top), values, level)  # type: ignore[arg-type]
+            _draw_grid(draw, layout, (x, top), values, level)
             x += values.shape[1] * layout.cell + _GAP // 2
         # the next group starts after this one's label too (small grids, long labels)
         x = max(x, start + int(draw.textlength(label, font=layout.text_font))) + _GAP

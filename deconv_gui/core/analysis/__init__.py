@@ -14,7 +14,7 @@ One import point for the window's insight panels; the code lives in small module
 - :mod:`.metrics`: PSNR/SSIM, relative residual and the adjoint dot test;
 - :mod:`.dense`: the explicit ``A``, ``Aᵀ`` and ``A⁺`` of a small example;
 - :mod:`.steps`: step-by-step models of ``A`` and ``Aᵀ`` (forward, scatter, zero
-  insertion) for animations, and the crop they animate on large images;
+  insertion) for animations, and :mod:`.crop`, the crop they animate on large images;
 - :mod:`.pinv_steps`: the pseudo-inverse solve, one frame per iteration.
 
 ``coverage_map`` (``Aᵀ1``) lives in :mod:`deconv_gui.core.reconstruct` and is
@@ -24,6 +24,7 @@ re-exported here.
 from __future__ import annotations
 
 from ..reconstruct import coverage_map
+from .crop import crop_window
 from .inspect import EFFECTIVE_KERNEL_DENSE_LIMIT, EffectiveKernel, effective_kernel
 from .lost import (
     ComponentSplit,
@@ -47,7 +48,7 @@ from .rank import (
     rank_info,
     singular_values,
 )
-from .steps import ANIMATION_MODES, MAX_STEPS, Step, StepAnimation, crop_window
+from .steps import ANIMATION_MODES, MAX_STEPS, Step, StepAnimation
 
 __all__ = [
     "ANIMATION_MODES",

@@ -43,7 +43,7 @@ from ..geometry import ConvGeometry, as_float_array, weights_for
 from ..groups import dense_filter
 from ..padding import fold, pad, padded_index
 
-__all__ = ["ANIMATION_MODES", "MAX_STEPS", "Step", "StepAnimation", "crop_window"]
+__all__ = ["ANIMATION_MODES", "MAX_STEPS", "Step", "StepAnimation"]
 
 #: The views an animation can show, in menu order.
 ANIMATION_MODES: tuple[str, ...] = ("forward", "scatter", "zero-insertion")
@@ -387,48 +387,3 @@ class StepAnimation:
             patch = self._window(self.zero_inserted, (r, c))  # (f_h, f_w, C_out)
             out[r, c] = np.einsum("ijo,ijco->c", patch, flipped)
         return out
-
-
-def crop_window(
-    geometry: ConvGeometry, centre: tuple[int, int] | None = None, size: int = 16
-) -> tuple[int, int, int, int]:
-    """A crop of about ``size`` pixels a side to animate, around ``centre`` (default the middle).
-
-    Parameters
-    ----------
-    geometry : ConvGeometry
-        The whole image's geometry.
-    centre : (int, int), optional
-        The pixel to keep in the crop (the inspected pixel), clipped to the image.
-    size : int
-        The crop's side (>= 1); raised where the dilated filter or the padding mode
-        needs more, and never more than the image.
-
-    Returns
-    -------
-    (row, col, height, width)
-        The crop's top-left pixel and shape. The top-left is a multiple of the stride
-        where the image allows it, so that the crop's windows are the image's windows.
-
-    Examples
-    --------
-    >>> from deconv_gui.core import ConvGeometry
-    >>> from deconv_gui.core.analysis.steps import crop_window
-    >>> crop_window(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2, padding=1), (100, 7))
-    (92, 0, 16, 16)
-    """
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"size must be an int >= 1, got {size!r}")
-    out = []
-    for axis in (0, 1):
-        n = geometry.input_shape[axis]
-        p, s = geometry.padding[axis], geometry.stride[axis]
-        span = geometry.dilation[axis] * (geometry.filter_shape[axis] - 1) + 1
-        need = max(int(size), span - 2 * p, p + 1 if geometry.padding_mode != "zeros" else 1)
-        side = min(n, need)
-        middle = n // 2 if centre is None else min(max(int(centre[axis]), 0), n - 1)
-        start = min(max(middle - side // 2, 0), n - side)
-        aligned = start - start % s
-        out.append((aligned if aligned + side > middle else start, side))
-    (r0, h), (c0, w) = out
-    return r0, c0, h, w

@@ -29,6 +29,7 @@ from ...io.video import FrameRenderer, export_frames, write_animation
 
 __all__ = [
     "CROP_ABOVE",
+    "MODES",
     "PINV_FRAMES",
     "StepsRequest",
     "build_renderer",
@@ -36,6 +37,21 @@ __all__ = [
     "make_request",
 ]
 
+#: (mode, label, tooltip) in menu order.
+MODES = (
+    ("forward", "Forward: y = A x",
+     "The dilated window slides over the padded input; each output value is the sum of "
+     "the products of the filter and the pixels under it, over all input channels"),
+    ("scatter", "Transposed Aᵀy: scatter",
+     "Each output value times the filter is added into the result; where windows overlap "
+     "the sums pile up (the checkerboard of uneven coverage)"),
+    ("zero-insertion", "Transposed Aᵀy: zero insertion",
+     "y spread out with stride − 1 zeros between its values, padded, then a stride-1 "
+     "correlation with the flipped filter (the conv_arithmetic picture): the same Aᵀy"),
+    ("pinv", "Pseudo-inverse A⁺y: solver iterations",
+     "The solver of the pseudo-inverse panel, one frame per iteration: it keeps correcting "
+     "x_k until A x_k = y, which Aᵀ does not"),
+)  # fmt: skip
 #: Images with a side longer than this are animated on a crop (numbers stay readable).
 CROP_ABOVE = 16
 #: The most solver iterations the pseudo-inverse mode shows.
@@ -121,7 +137,16 @@ def make_request(
     crop = None
     if max(h, w) > CROP_ABOVE:
         centre = inspected_pixel(selection, geometry)
-        crop = crop_window(geometry, centre, crop_size)
+        # at least four outputs a side, so that the window is seen to move (stride 3 and a
+        # dilated filter need more than the 8 px that suit stride 2)
+        enough = max(
+            3 * geometry.stride[a]
+            + geometry.dilation[a] * (geometry.filter_shape[a] - 1)
+            + 1
+            - 2 * geometry.padding[a]
+            for a in (0, 1)
+        )
+        crop = crop_window(geometry, centre, max(int(crop_size), enough))
         r0, c0, ch, cw = crop
         pixels = np.ascontiguousarray(pixels[r0 : r0 + ch, c0 : c0 + cw])
     cropped = result.params.geometry(pixels.shape) if crop is not None else geometry

@@ -19,25 +19,10 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner
 from ..state import AppState
-from .jobs import StepsRequest, build_renderer, export_animation, make_request
+from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
 
 __all__ = ["MODES", "SPEEDS", "StepsWindow"]
 
-#: (mode, label, tooltip) in menu order.
-MODES = (
-    ("forward", "Forward: y = A x",
-     "The dilated window slides over the padded input; each output value is the sum of "
-     "the products of the filter and the pixels under it, over all input channels"),
-    ("scatter", "Transposed Aᵀy: scatter",
-     "Each output value times the filter is added into the result; where windows overlap "
-     "the sums pile up (the checkerboard of uneven coverage)"),
-    ("zero-insertion", "Transposed Aᵀy: zero insertion",
-     "y spread out with stride − 1 zeros between its values, padded, then a stride-1 "
-     "correlation with the flipped filter (the conv_arithmetic picture): the same Aᵀy"),
-    ("pinv", "Pseudo-inverse A⁺y: solver iterations",
-     "The solver of the pseudo-inverse panel, one frame per iteration: it keeps correcting "
-     "x_k until A x_k = y, which Aᵀ does not"),
-)  # fmt: skip
 #: Steps per second offered by the speed box.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _STEP_MS = 500
@@ -122,7 +107,8 @@ class StepsWindow(QtWidgets.QWidget):
         self.crop_box.setSuffix(" px")
         self.crop_box.setToolTip(
             "Side of the crop animated on a large image (around the inspected pixel, or "
-            "the centre): small enough to read the numbers and to watch every step"
+            "the centre): small enough to read the numbers and to watch every step. Made "
+            "larger where the stride and filter need it for four outputs a side"
         )
         self.crop_box.valueChanged.connect(lambda _v: self.refresh())
         self.precondition_box = QtWidgets.QCheckBox("preconditioned")
@@ -215,7 +201,7 @@ class StepsWindow(QtWidgets.QWidget):
         self.shortcuts = []
         for key, slot, what in keys:
             shortcut = QtWidgets.QShortcut(QtGui.QKeySequence(key), self)
-            shortcut.setWhatsThis(what)
+            shortcut.setWhatsThis(f"How it is computed: {what.lower()}")
             shortcut.activated.connect(slot)
             self.shortcuts.append(shortcut)
 
@@ -253,6 +239,11 @@ class StepsWindow(QtWidgets.QWidget):
         except ValueError as exc:
             self.show_message(str(exc), True)
             return
+        if request.crop is not None and max(request.crop[2:]) != self.crop_box.value():
+            # the crop may be larger than asked (the stride and filter need room): say so
+            self.crop_box.blockSignals(True)
+            self.crop_box.setValue(max(request.crop[2:]))
+            self.crop_box.blockSignals(False)
         self._pending = request
         self.precondition_box.setVisible(request.mode == "pinv")
         self.crop_box.setEnabled(request.crop is not None)

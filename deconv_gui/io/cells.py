@@ -1,0 +1,112 @@
+"""Drawing grids of numbers as coloured cells (Pillow), shared by every animation's frames.
+
+Values are coloured with the window's diverging colormap (zero white, one scale per
+grid), structural zeros are marked (padding hatched grey, inserted zeros light grey),
+and numbers are written in the cells when they are large enough. Fonts: DejaVu Sans
+when installed (it has ᵀ, ×, −), else Pillow's own with ASCII stand-ins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import ImageDraw, ImageFont
+
+from ..view.colormaps import apply_colormap
+
+__all__ = ["PADDING_FILL", "draw_grid", "font", "level", "number", "text"]
+
+#: Cell fills: zero padding, zeros inserted between spread outputs, not yet computed.
+PADDING_FILL, _INSERTED, _PENDING = (190, 190, 190), (232, 232, 232), (244, 244, 244)
+_PADDING = PADDING_FILL
+
+
+#: The fallback font has no glyphs for these; ASCII stands in for them.
+_ASCII = str.maketrans({"ᵀ": "^T", "×": "x", "·": "*", "−": "-", "–": "-", "Σ": "sum"})
+
+
+def font(size: int) -> Any:
+    """DejaVu Sans when installed (it has ᵀ, ×, −), else Pillow's own font."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        pass
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow without FreeType sizes
+        return ImageFont.load_default()
+
+
+def text(draw: ImageDraw.ImageDraw, xy: Any, text: str, font: Any, **kw: Any) -> None:
+    """Write ``text`` at ``xy`` (ASCII stand-ins when the font lacks the glyphs)."""
+    if "DejaVu" not in str(getattr(font, "path", "")):
+        text = text.translate(_ASCII)
+    draw.text(xy, text, font=font, **kw)
+
+
+def number(value: float) -> str:
+    """A short label for a cell: at most about five characters."""
+    size = abs(value)
+    if value == round(value) and size < 1e4:
+        return str(round(value))
+    if size < 0.005:
+        return f"{value:.0e}".replace("e-0", "e-")
+    if size < 1:
+        return f"{value:.2f}"
+    return f"{value:.2g}" if size < 10 else f"{value:.3g}"
+
+
+def level(array: np.ndarray) -> float:
+    """The colour scale of ``array``: its largest magnitude (1 for an all-zero array)."""
+    top = float(np.nanmax(np.abs(array))) if np.size(array) else 0.0
+    return top if top > 0 else 1.0
+
+
+def draw_grid(
+    draw: ImageDraw.ImageDraw,
+    layout: Any,
+    origin: tuple[int, int],
+    values: np.ndarray,
+    level: float,
+    codes: np.ndarray | None = None,
+    copied: bool = False,
+) -> None:
+    """One ``(rows, cols)`` grid of cells at pixel ``origin`` (x, y).
+
+    ``codes`` marks padding (1) and inserted zeros (2); with ``copied`` the padding
+    cells hold values (a padding mode's copies, or a border to be folded back), drawn
+    as a paler colour under the hatching, with their numbers.
+    """
+    cell, (x0, y0) = layout.cell, origin
+    colours = np.round(apply_colormap("diverging", 0.5 + 0.5 * np.nan_to_num(values) / level))
+    for (r, c), value in np.ndenumerate(values):
+        box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1)
+        code = 0 if codes is None else int(codes[r, c])
+        if code == 1:
+            pale = (np.asarray(colours[r, c]) + np.asarray(_PADDING)) / 2 if copied else None
+            draw.rectangle(box, fill=_PADDING if pale is None else tuple(int(v) for v in pale))
+            for t in range(-cell + 1, cell, max(4, cell // 4)):  # hatching: not image data
+                u0, u1 = max(0, -t), min(cell - 1, cell - 1 - t)
+                draw.line(
+                    (box[0] + t + u0, box[3] - u0, box[0] + t + u1, box[3] - u1),
+                    fill=(150, 150, 150),
+                )
+        elif code == 2:
+            draw.rectangle(box, fill=_INSERTED)
+        elif np.isnan(value):
+            draw.rectangle(box, fill=_PENDING)
+        else:
+            draw.rectangle(box, fill=tuple(int(v) for v in colours[r, c]))
+        if cell >= 6:
+            draw.rectangle(box, outline=(255, 255, 255))
+        if layout.numbers and not np.isnan(value) and (code != 1 or copied):
+            label = number(float(value))
+            text(
+                draw,
+                ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
+                label,
+                layout.font,
+                fill=(140, 140, 140) if code else (0, 0, 0),
+                anchor="mm",
+            )
