@@ -127,16 +127,21 @@ def _resolve_path(args: argparse.Namespace) -> None:
         args.image = path
 
 
-def _apply_arguments(window, args: argparse.Namespace) -> str | None:
+def _apply_arguments(window, args: argparse.Namespace, wait: bool = False) -> str | None:
     """Apply ``--session``, then ``--image/--filter/--stride/...``; an error message or None.
 
     A session that cannot be restored completely (unreadable, invalid, its image
     missing) is an error: the window says why, and ``--screenshot`` exits non-zero.
+    Image files load off the GUI thread; with ``wait`` (``--screenshot``) this waits for
+    them, so their errors are returned too.
     """
     from .io import SAMPLES
 
     if args.session:
-        if not window.open_session(Path(args.session).expanduser()):
+        opened = window.open_session(Path(args.session).expanduser())
+        if opened and wait:  # its image file loads off the GUI thread
+            opened = window.images.loader.wait()
+        if not opened:
             return window.last_message.splitlines()[0] if window.last_message else "bad session"
     if args.filter:
         window.filter_editor.set_preset(args.filter)
@@ -151,6 +156,8 @@ def _apply_arguments(window, args: argparse.Namespace) -> str | None:
             if args.image in SAMPLES
             else window.load_path(Path(args.image).expanduser())
         )
+        if ok and wait:
+            ok = window.images.loader.wait()
         if not ok:
             return window.last_message
     window.compute_now()
@@ -220,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     previous_hook = install_excepthook(lambda: window)
     try:
         window = MainWindow(restore=args.screenshot is None)
-        error = _apply_arguments(window, args)
+        error = _apply_arguments(window, args, wait=bool(args.screenshot))
         if args.screenshot:
             return _screenshot(app, window, Path(args.screenshot), error, args.view, args.size)
         if error:

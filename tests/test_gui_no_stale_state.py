@@ -100,6 +100,7 @@ def test_a_pasted_image_is_not_called_an_opened_file(qtbot, window, tmp_path):
     path = tmp_path / "photo.npy"
     np.save(path, np.zeros((12, 10, 3)))
     assert window.load_path(path)
+    qtbot.waitUntil(lambda: window.loaded.source == str(path), timeout=TIMEOUT)
     assert window.image_controls._sample.currentText() == "(opened file)"
 
 

@@ -131,9 +131,11 @@ def test_bad_file_shows_a_message_and_keeps_the_previous_image(
 ):
     path = tmp_path / name
     path.write_bytes(content)
+    wait_idle(qtbot, window)  # the SSIM pass must not land while the file is read
     before_image, before_result = window.loaded, window.result
     with qtbot.waitSignal(window.messageShown, timeout=TIMEOUT):
-        assert window.load_path(path) is False
+        window.load_path(path)  # the file is read off the GUI thread: the message follows
+    assert not window.images.busy and window.images.loader.outcome is False
     assert name in window.last_message
     assert window.message_bar.isVisible()
     assert window.loaded is before_image and window.result is before_result

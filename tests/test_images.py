@@ -121,3 +121,63 @@ def test_sha256_of_matches_hashlib(tmp_path):
     path = tmp_path / "x.bin"
     path.write_bytes(b"deconv" * 1000)
     assert sha256_of(path) == hashlib.sha256(b"deconv" * 1000).hexdigest()
+
+
+def test_box_reduce_is_the_mean_of_each_block_literal_loops():
+    from deconv_gui.io.images import box_reduce
+
+    pixels = np.random.default_rng(1).random((23, 17, 2)).astype(np.float32)
+    for factor in (1, 2, 3, 5, 30):
+        out = box_reduce(pixels, factor)
+        expected = np.empty(out.shape)
+        for i in range(out.shape[0]):
+            for j in range(out.shape[1]):
+                block = pixels[i * factor : (i + 1) * factor, j * factor : (j + 1) * factor]
+                expected[i, j] = block.reshape(-1, 2).astype(np.float64).mean(axis=0)
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_box_reduce_in_strips_equals_one_strip(monkeypatch):
+    import deconv_gui.io.images as images
+
+    pixels = np.random.default_rng(2).random((101, 37, 3))
+    whole = images.box_reduce(pixels, 4)
+    monkeypatch.setattr(images, "_STRIP_VALUES", 37 * 3 * 8)  # 8 rows a strip
+    np.testing.assert_allclose(images.box_reduce(pixels, 4), whole, rtol=1e-12)
+
+
+def test_a_large_shrink_matches_scikit_images_resize():
+    from skimage.transform import resize
+
+    y, x = np.mgrid[0:1300, 0:900] / 120.0
+    smooth = np.stack([np.sin(x) * np.cos(0.7 * y), np.sin(0.3 * x + 0.2 * y)], -1)
+    out = resize_long_side(smooth.astype(np.float32), 100)  # box-averaged by 6 first
+    reference = resize(smooth, out.shape, order=1, anti_aliasing=True, preserve_range=True)
+    assert out.shape == (100, 69, 2) and out.dtype == np.float32
+    # values span [-1, 1]; the two anti-aliasing filters differ a little in how much they blur
+    assert np.abs(out - reference).max() < 0.02 and np.abs(out - reference).mean() < 0.005
+
+
+def test_load_image_reports_progress_and_stops_when_cancelled(tmp_path):
+    import threading
+
+    from deconv_gui.core import SolveCancelled
+
+    path = tmp_path / "big.png"
+    skio.imsave(path, np.random.default_rng(0).integers(0, 255, (600, 500, 3), dtype=np.uint8))
+    stages = []
+    loaded = load_image(path, 64, progress=lambda fraction, stage: stages.append((fraction, stage)))
+    assert loaded.pixels.shape == (64, 53, 3)
+    assert stages[0] == (0.0, "reading") and stages[-1] == (1.0, "done")
+    assert "resizing" in [s for _f, s in stages]
+    fractions = [f for f, _s in stages]
+    assert fractions == sorted(fractions)
+    cancel = threading.Event()
+
+    def cancel_while_converting(fraction, stage):
+        if stage == "converting":
+            cancel.set()
+
+    with pytest.raises(SolveCancelled):
+        load_image(path, 64, progress=cancel_while_converting, cancel=cancel)

@@ -92,6 +92,13 @@ class ComputeFeedback(QtCore.QObject):
         self._recon.set_progress(iteration, self._recon.max_iter(), residual)
         self._label.setText(f"solving: iteration {iteration}, residual {residual:.1e}")
 
+    def show_loading(self, text: str) -> None:
+        """One line about an image that loads ("" when it ended)."""
+        if text:
+            self._label.setText(text)
+        elif not self._state.busy:
+            self._label.setText("ready" if self._state.result is not None else "")
+
     def _on_busy(self, busy: bool) -> None:
         self._recon.set_busy(busy)
         if busy:

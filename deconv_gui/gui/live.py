@@ -106,8 +106,8 @@ class LiveUpdates(QtCore.QObject):
 
     @property
     def pending(self) -> bool:
-        """True while an edit waits for the debounce timer."""
-        return self._debounce.isActive()
+        """True while an edit waits for the debounce timer or a new image is loading."""
+        return self._debounce.isActive() or self._state.loading
 
     @property
     def idle(self) -> bool:

@@ -139,7 +139,7 @@ class MainWindow(QtWidgets.QMainWindow):
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
         keep_frame_on_screen(self)  # ... and the frame is only known once shown
-        if self.loaded is None:
+        if self.loaded is None and not self.images.busy:
             self.load_sample("astronaut")
         self.history.reset()  # undo stops at the window as it opened
 
@@ -207,6 +207,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.state.resultChanged.connect(self._on_result_shown)  # after the feedback's
         self.state.messageRequested.connect(self._show_message_now)
         self.state.exported.connect(self.status_widgets.offer_open_folder)
+        self.images.loader.statusChanged.connect(self.feedback.show_loading)
         self.live.invalid.connect(self._on_invalid)
 
     # ------------------------------------------------------------------------------ state
@@ -293,7 +294,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.images.load_sample(name)
 
     def load_path(self, path: str | Path) -> bool:
-        """Load an image file; on failure show why and keep the previous image."""
+        """Start loading an image file off the GUI thread (see :meth:`ImageActions.load_path`)."""
         return self.images.load_path(path)
 
     def paste_image(self) -> bool:
@@ -381,6 +382,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         # nothing may fire or arrive after this: timers stop, every pool is cancelled
         # and waited for, and results queued by a finished job are dropped
+        self.images.loader.shutdown()
         self.live.shutdown()
         self.message_bar.stop()
         self.panels.stop_timers()

@@ -219,6 +219,21 @@ class JobRunner(QtCore.QObject):
         self._set_busy(True)
         return self._latest
 
+    def run_now(self, job: Job) -> int:
+        """Run ``job`` in the calling thread as the newest request, for work too small to
+        send to a thread; it reports (in this thread) before this returns.
+
+        Like :meth:`submit`, it cancels the previous request, whose result is dropped.
+        """
+        self.cancel()
+        if self._closed:
+            return self._latest
+        self._latest += 1
+        self._cancel = threading.Event()
+        self._set_busy(True)
+        _Runnable(self._latest, job, self._cancel, self._signals, 0.0).run()
+        return self._latest
+
     def cancel(self) -> None:
         """Ask the running request to stop (it reports :attr:`cancelled`)."""
         if self._cancel is not None:

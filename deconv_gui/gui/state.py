@@ -63,6 +63,8 @@ class AppState(QtCore.QObject):
         A :class:`~deconv_gui.core.Result` is on screen (every panel drawn).
     metricsCompleted(object)
         The result on screen got its slower metrics (SSIM): the completed result.
+    loadingChanged(bool)
+        An image (or a session's image) started loading (True), or that load ended.
     busyChanged(bool)
         A computation started (True) or the newest one is on screen, failed or was
         cancelled (False).
@@ -77,6 +79,7 @@ class AppState(QtCore.QObject):
     resultChanged = QtCore.pyqtSignal(object)
     metricsCompleted = QtCore.pyqtSignal(object)
     busyChanged = QtCore.pyqtSignal(bool)
+    loadingChanged = QtCore.pyqtSignal(bool)
     messageRequested = QtCore.pyqtSignal(str, bool)
     exported = QtCore.pyqtSignal(object)
 
@@ -89,6 +92,8 @@ class AppState(QtCore.QObject):
         self.result: Result | None = None
         self._completed_from: Result | None = None
         self.busy = False
+        #: True while an image loads off the GUI thread (a new image will come)
+        self.loading = False
         #: the last message shown to the user (tests and the session actions read it)
         self.last_message = ""
 
@@ -131,6 +136,12 @@ class AppState(QtCore.QObject):
         if bool(busy) != self.busy:
             self.busy = bool(busy)
             self.busyChanged.emit(self.busy)
+
+    def set_loading(self, loading: bool) -> None:
+        """Whether an image is loading (emits only on a change)."""
+        if bool(loading) != self.loading:
+            self.loading = bool(loading)
+            self.loadingChanged.emit(self.loading)
 
     # -- for everyone -----------------------------------------------------------------------
     def notify(self, text: str, error: bool = True) -> None:

@@ -2,12 +2,14 @@
 
 :class:`ImageActions` loads an image (through :mod:`deconv_gui.io`, which does every
 conversion) and puts it into the :class:`~deconv_gui.gui.state.AppState` with its
-origin, so that a new work size can load it again. Failures are told to the user
-through the state and keep the previous image.
+origin, so that a new work size can load it again. Files load off the GUI thread
+(:class:`~.loading.ImageLoader`); failures are told to the user through the state and
+keep the previous image.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from ...io.session import SESSION_SUFFIX
 from ..state import AppState, ImageOrigin
 from ..support import settings as stored
 from ..support.qimage import qimage_to_array
+from .loading import ImageLoader
 
 __all__ = ["FILE_FILTER", "ImageActions"]
 
@@ -59,51 +62,75 @@ class ImageActions(QtCore.QObject):
         self._work_size = work_size
         self._open_session = open_session
         self._parent = parent
+        #: runs every load: files off the GUI thread, the newest load winning
+        self.loader = ImageLoader(state, parent)
+        self.loader.finished.connect(self._on_load_finished)
+
+    @property
+    def busy(self) -> bool:
+        """True while an image loads in the background."""
+        return self.loader.busy
 
     def load_sample(self, name: str) -> bool:
-        """Load a built-in sample at the current work size."""
-        try:
-            loaded = load_sample(name, self._work_size())
-        except ValueError as exc:
-            self._state.notify(f"Could not load sample: {exc}")
-            return False
-        self._state.set_image(loaded, ImageOrigin("sample", name))
-        return True
+        """Load a built-in sample at the current work size (small: in the GUI thread)."""
+        work_size = self._work_size()
+        return self.loader.run_now(
+            name,
+            lambda _cancel, _progress: load_sample(name, work_size),
+            lambda loaded: self._state.set_image(loaded, ImageOrigin("sample", name)),
+            "Could not load sample",
+        )
 
     def load_path(self, path: str | Path) -> bool:
-        """Load an image file; on failure say why and keep the previous image."""
-        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
-        try:
-            loaded = load_image(path, self._work_size())
-        except ValueError as exc:
-            self._state.notify(f"Could not open the image (previous image kept): {exc}")
-            return False
-        finally:
-            QtWidgets.QApplication.restoreOverrideCursor()
-        stored.add_recent(self._state.settings, str(Path(path).resolve()))
-        self._state.set_image(loaded, ImageOrigin("file", str(path)))
+        """Start loading an image file off the GUI thread (True: started).
+
+        The image replaces the current one when it is loaded; a failure says why and
+        keeps the previous image. A load started later (another file, a sample) wins.
+        """
+        work_size = self._work_size()
+
+        def job(cancel: threading.Event, progress: Callable[[object], None]) -> LoadedImage:
+            report = lambda fraction, stage: progress((fraction, stage))  # noqa: E731
+            return load_image(path, work_size, progress=report, cancel=cancel)
+
+        self.loader.start(
+            Path(path).name,
+            job,
+            lambda loaded: self.use(loaded, ImageOrigin("file", str(path))),
+            "Could not open the image (previous image kept)",
+        )
         return True
 
     def use(self, loaded: LoadedImage, origin: ImageOrigin) -> None:
-        """Make an image loaded elsewhere (a session, checked first) the input."""
+        """Make a loaded image the input (a file's is added to the recent files)."""
         if origin.kind == "file":
             stored.add_recent(self._state.settings, str(Path(str(origin.value)).resolve()))
         self._state.set_image(loaded, origin)
 
+    def _on_load_finished(self, taken: bool) -> None:
+        if not taken and self._state.image is None:  # the file restored at start-up failed
+            self.load_sample("astronaut")
+
     def load_array(self, raw: np.ndarray, source: str) -> bool:
         """Use in-memory pixels (clipboard, drop); converted like a file."""
-        try:
-            pixels, note = convert_image(raw)
-        except ValueError as exc:
-            self._state.notify(f"Could not use the image (previous image kept): {exc}")
-            return False
-        self._set_pixels(pixels, source, note)
-        return True
+        return self._use_pixels(raw, source, None)
 
-    def _set_pixels(self, pixels: np.ndarray, source: str, note: str) -> None:
-        origin = ImageOrigin("array", (pixels, source, note))
-        pixels, resized = apply_work_size(pixels, self._work_size())
-        self._state.set_image(LoadedImage(pixels, source, note + resized), origin)
+    def _use_pixels(self, raw: np.ndarray, source: str, note: str | None) -> bool:
+        """Pixels held in memory as the input (``note`` None: convert ``raw`` first)."""
+        work_size = self._work_size()
+
+        def job(_cancel: threading.Event, _progress: object) -> tuple[LoadedImage, ImageOrigin]:
+            pixels, how = convert_image(raw) if note is None else (raw, note)
+            origin = ImageOrigin("array", (pixels, source, how))
+            shrunk, resized = apply_work_size(pixels, work_size)
+            return LoadedImage(shrunk, source, how + resized), origin
+
+        return self.loader.run_now(
+            source,
+            job,
+            lambda image_origin: self._state.set_image(*image_origin),
+            "Could not use the image (previous image kept)",
+        )
 
     def reload(self) -> None:
         """Load the current image again from its origin (after a work-size change)."""
@@ -114,7 +141,7 @@ class ImageActions(QtCore.QObject):
             self.load_path(str(value))
         elif kind == "array":
             pixels, source, note = value  # type: ignore[misc]
-            self._set_pixels(pixels, source, note)
+            self._use_pixels(pixels, source, note)
 
     def open_dialog(self) -> None:
         """File → Open: pick an image file."""

@@ -10,6 +10,7 @@ options are still applied to the current image. The functions read the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,24 +146,16 @@ def _apply_display(form: SessionForm, display: Any) -> None:
         )
 
 
-def _read_image(session: Session) -> tuple[LoadedImage | None, str | None]:
-    """The session's image, loaded but not shown: ``(image, None)`` or ``(None, why not)``.
-
-    Raises
-    ------
-    ValueError
-        When the image exists but cannot be loaded (the session is then refused).
-    """
-    if not session.is_sample and session.image_missing:
-        if session.extra.get("image_kind") == "array":
-            return None, (
-                f"its image ({session.image_source or 'pasted'}) was pasted or dropped and "
-                "is not stored in session files"
-            )
-        return None, session.image_problem() or f"its image file is missing: {session.image_source}"
-    if session.is_sample:
-        return load_sample(session.image_source, session.work_size), None
-    return load_image(session.image_path, session.work_size), None
+def _image_problem(session: Session) -> str | None:
+    """Why the session's image cannot be loaded (missing), or None."""
+    if session.is_sample or not session.image_missing:
+        return None
+    if session.extra.get("image_kind") == "array":
+        return (
+            f"its image ({session.image_source or 'pasted'}) was pasted or dropped and "
+            "is not stored in session files"
+        )
+    return session.image_problem() or f"its image file is missing: {session.image_source}"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -179,15 +172,50 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
     deeply nested JSON, a path too long for the system, a number too large) leaves the
     window as it was and says why. Only a *missing* image is not a refusal: the
     filter, geometry and options are applied to the current image, with a message.
+
+    An image file is loaded off the GUI thread: True then means the load started, and
+    the session is applied (or refused, with a message) when it is loaded.
     """
     state = form.state
     name = Path(str(path)).name[:80]
+    refused = f"Could not open the session {name} (nothing changed)"
     try:
         session = load_session(path)
-        loaded, image_problem = _read_image(session)
+        image_problem = _image_problem(session)
     except Exception as exc:  # the window must survive any file
-        state.notify(f"Could not open the session {name} (nothing changed): {_one_line(exc)}")
+        state.notify(f"{refused}: {_one_line(exc)}")
         return False
+    loader = form.images.loader
+
+    def apply(loaded: LoadedImage | None) -> bool:
+        return _apply_session(form, session, loaded, image_problem, path)
+
+    if image_problem is not None:
+        return loader.run_now(name, lambda _c, _p: None, apply, refused)
+    if session.is_sample:
+        sample = session.image_source
+        return loader.run_now(
+            name, lambda _c, _p: load_sample(sample, session.work_size), apply, refused
+        )
+
+    def job(cancel: threading.Event, progress: Callable[[object], None]) -> LoadedImage:
+        report = lambda fraction, stage: progress((fraction, stage))  # noqa: E731
+        return load_image(session.image_path, session.work_size, progress=report, cancel=cancel)
+
+    loader.start(name, job, apply, refused)
+    return True
+
+
+def _apply_session(
+    form: SessionForm,
+    session: Session,
+    loaded: LoadedImage | None,
+    image_problem: str | None,
+    path: str | Path,
+) -> bool:
+    """Show a read session (its image loaded, or None when missing): all or nothing."""
+    state = form.state
+    name = Path(str(path)).name[:80]
     try:
         before: Params | None = form.read_params()
     except ValueError:  # the current settings are invalid: nothing valid to go back to
