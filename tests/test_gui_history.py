@@ -286,8 +286,8 @@ def test_undo_after_image_loads_restores_the_previous_image(qtbot, win, tmp_path
     assert history.stack.undoText() == "load sample camera"
     path = tmp_path / "stripes.png"
     skio.imsave(path, np.tile(np.arange(0, 250, 10, dtype=np.uint8), (20, 1)))
-    assert win.load_path(path)
-    qtbot.wait(1)
+    assert win.load_path(path)  # read off the GUI thread
+    qtbot.waitUntil(lambda: win.loaded.source == str(path), timeout=TIMEOUT)
     assert history.stack.undoText() == "open image stripes.png"
     image = QtGui.QImage(12, 9, QtGui.QImage.Format_RGB32)
     image.fill(QtGui.QColor(200, 30, 60))

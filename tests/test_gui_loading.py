@@ -223,3 +223,18 @@ def test_a_session_with_an_image_file_loads_it_off_the_gui_thread(
     assert ended.args == [True]
     assert window.loaded.source == str(image) and window.current_params().stride == (1, 1)
     assert "Opened session s.deconv.json" in window.last_message
+
+
+def test_an_image_set_elsewhere_makes_a_running_load_stale(qtbot, window, tmp_path, monkeypatch):
+    gate = _Gate(monkeypatch, "slow.png")
+    path = _png(tmp_path / "slow.png", 40, 30)
+    other = window.loaded
+    window.load_sample("seed_toy")
+    window.load_path(path)
+    assert gate.started.wait(TIMEOUT / 1000)
+    window.state.set_image(other, window.state.origin)  # what undo does
+    assert not window.state.loading and not window.images.busy
+    gate.release.set()
+    qtbot.waitUntil(lambda: window.images.loader.runner.pool.activeThreadCount() == 0)
+    qtbot.wait(50)  # let a (wrong) late report arrive, if one were sent
+    assert window.loaded is other

@@ -64,6 +64,9 @@ class ImageLoader(QtCore.QObject):
         self._dialog: QtWidgets.QProgressDialog | None = None
         self._delay = QtCore.QTimer(self, singleShot=True, interval=DIALOG_DELAY_MS)
         self._delay.timeout.connect(self._show_dialog)
+        self._delivering = False
+        # an image set elsewhere (undo, redo) makes the running load stale
+        state.imageChanged.connect(self._on_image_changed)
 
     @property
     def busy(self) -> bool:
@@ -135,8 +138,17 @@ class ImageLoader(QtCore.QObject):
     def _on_result(self, _rid: int, value: object) -> None:
         self._close_dialog()
         self._state.set_loading(False)  # before done(): the image it sets starts a computation
-        taken = self._done(value)
+        self._delivering = True
+        try:
+            taken = self._done(value)
+        finally:
+            self._delivering = False
         self._end(taken is not False)
+
+    def _on_image_changed(self, _image: object) -> None:
+        if self.busy and not self._delivering:  # drop the running load, silently
+            self._prepare(self._label, lambda _value: None, self._failure)
+            self.runner.run_now(lambda _cancel, _progress: None)
 
     def _on_failed(self, _rid: int, message: str) -> None:
         self._end(False)
