@@ -399,3 +399,48 @@ def test_history_dialog_lists_the_steps(qtbot, win):
     dialog.view.setCurrentIndex(model.index(0, 0))  # a click on the start
     assert win.geometry_editor.stride() == (2, 2) and win.filter_editor.preset() == "gaussian"
     dialog.close()
+
+
+def test_typing_in_the_reg_box_is_a_step_and_ctrl_z_there_undoes_it(qtbot, win):
+    box = win.recon_options.findChild(QtWidgets.QLineEdit, "reg_box")
+    win.activateWindow()
+    box.setFocus()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.focusWidget() is box, timeout=5000)
+    box.selectAll()
+    qtbot.keyClicks(box, "0.02")
+    qtbot.keyClick(box, QtCore.Qt.Key_Return)
+    qtbot.wait(1)
+    assert win.recon_options.reg() == 0.02
+    assert win.history.stack.undoText() == "reg 0 → 0.02"
+    qtbot.keyClick(box, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    assert win.recon_options.reg() == 0.0 and win.history.stack.index() == 0
+
+
+def test_a_work_size_whose_image_comes_later_is_one_step(qtbot, win, monkeypatch):
+    """The combo may change before the image at that size arrives (loading off the GUI
+    thread): the step is the image's arrival, with the size it was loaded at."""
+    start = win.loaded
+    reloads = []
+    monkeypatch.setattr(win.images, "reload", lambda: reloads.append(1))
+    work = win.image_controls.findChild(QtWidgets.QComboBox, "work_size")
+    _pick(work, work.findData(128))
+    qtbot.wait(5)
+    assert reloads and win.history.stack.count() == 0  # nothing arrived yet: no step
+    monkeypatch.undo()
+    win.images.reload()  # the image at 128 px arrives
+    qtbot.wait(1)
+    assert win.history.stack.count() == 1
+    assert win.history.stack.undoText() == "work size 24 px → 128 px"
+    win.history.undo()
+    assert win.loaded is start and win.image_controls.work_size() == 24
+
+
+def test_the_questions_example_is_one_named_step(qtbot, win):
+    before = _state(win)
+    win.insight.seed_action.trigger()
+    qtbot.wait(1)
+    assert win.loaded.source == "seed_toy" and win.filter_editor.preset() == "seed_question"
+    assert win.history.stack.count() == 1
+    assert win.history.stack.undoText() == "the question's 7×7×3 example"
+    win.history.undo()
+    _assert_same_state(_state(win), before)

@@ -160,6 +160,10 @@ class EditHistory(QtCore.QObject):
         self._group = 0  # a new number ends a burst or a gesture
         self._burst = QtCore.QTimer(self, singleShot=True, interval=BURST_MS)
         self._burst.timeout.connect(self._new_group)
+        #: the image shown and the work size it was loaded at (the combo may run ahead
+        #: of an image still loading: the step is the image's arrival, not the click)
+        self._image_size: tuple[object, int | None] = (None, None)
+        hooks.state.imageChanged.connect(self._on_image)
         # an image, a filter rewritten at once, anything computed: all may be edits
         hooks.state.imageChanged.connect(self.changed)
         hooks.state.paramsChanged.connect(self.changed)
@@ -192,10 +196,13 @@ class EditHistory(QtCore.QObject):
         except ValueError:
             return None
         editor = hooks.filter_editor
+        image, work_size = self._image_size
+        if image is not hooks.state.image:
+            work_size = hooks.image_controls.work_size()
         return Snapshot(
             image=hooks.state.image,
             origin=hooks.state.origin,
-            work_size=hooks.image_controls.work_size(),
+            work_size=work_size,
             params=params,
             preset=editor.preset(),
             seed=editor.seed(),
@@ -208,6 +215,9 @@ class EditHistory(QtCore.QObject):
         self._new_group()
         self.stack.clear()
         self._last = self.capture()
+
+    def _on_image(self, image: object) -> None:
+        self._image_size = (image, self.hooks.image_controls.work_size())
 
     def changed(self, *_args: object) -> None:
         """Something may have changed: record it at the end of this event-loop pass."""
@@ -270,10 +280,13 @@ class EditHistory(QtCore.QObject):
     def watch(self, widget: QtWidgets.QWidget) -> None:
         """Record the edits of every control inside ``widget``; a slider drag is one step.
 
-        Ctrl+Z and Ctrl+Shift+Z in a spin box undo the window's steps, not its text.
+        Ctrl+Z and Ctrl+Shift+Z in a spin box or a number box undo the window's steps,
+        not the box's text.
         """
         for child in widget.findChildren(QtWidgets.QWidget):
-            if isinstance(child, QtWidgets.QAbstractSpinBox):
+            if isinstance(child, QtWidgets.QLineEdit):
+                child.installEventFilter(self)  # committed by its owner (optionsChanged)
+            elif isinstance(child, QtWidgets.QAbstractSpinBox):
                 child.installEventFilter(self)
                 signal = getattr(child, "valueChanged", None)
                 if signal is not None:
@@ -295,7 +308,7 @@ class EditHistory(QtCore.QObject):
             or event.matches(QtGui.QKeySequence.Redo)
             or (event.key() == QtCore.Qt.Key_Z and event.modifiers() & QtCore.Qt.ControlModifier)
         ):
-            event.ignore()  # not the spin box's own text undo: the window's shortcut
+            event.ignore()  # not the box's own text undo: the window's shortcut
             return True
         return super().eventFilter(watched, event)
 
