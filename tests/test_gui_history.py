@@ -444,3 +444,30 @@ def test_the_questions_example_is_one_named_step(qtbot, win):
     assert win.history.stack.undoText() == "the question's 7×7×3 example"
     win.history.undo()
     _assert_same_state(_state(win), before)
+
+
+def test_a_step_whose_image_file_is_gone_says_so_and_keeps_the_window_whole(
+    qtbot, win, tmp_path, monkeypatch
+):
+    from skimage import io as skio
+
+    path = tmp_path / "gone.png"
+    skio.imsave(path, np.full((30, 20), 128, dtype=np.uint8), check_contrast=False)
+    assert win.load_path(path)  # read off the GUI thread
+    qtbot.waitUntil(lambda: win.loaded.source == str(path), timeout=TIMEOUT)
+    win.load_sample("coffee")
+    qtbot.wait(1)
+    # room for the image shown only: the file's step keeps only its path
+    monkeypatch.setattr(history_module, "IMAGE_BUDGET", win.loaded.pixels.nbytes + 1)
+    win.geometry_editor.pair_control("stride").h_spin.setValue(3)
+    qtbot.wait(1)
+    assert win.history.stack.command(1).before.image is None
+    path.unlink()
+    win.history.undo()  # stride: fine
+    shown = _state(win)
+    win.history.undo()  # back to the file's image: it cannot be loaded again
+    assert "Could not go back to that step" in win.last_message
+    assert "gone.png" in win.last_message
+    _assert_same_state(_state(win), shown)
+    _idle(qtbot, win)
+    assert win.history.stack.count() == 3

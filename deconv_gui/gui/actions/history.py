@@ -32,7 +32,7 @@ from ...core import Params
 from ..controls.filter_editor import FilterEditor
 from ..controls.image import ImageControls
 from ..state import AppState
-from .snapshot import Snapshot, describe, load_again
+from .snapshot import Snapshot, describe, load_again, same_origin
 
 __all__ = [
     "BURST_MS",
@@ -338,26 +338,34 @@ class EditHistory(QtCore.QObject):
         self._showing = True
         self._new_group()  # nothing merges into a step across an undo
         current = self._last
+        # called by QUndoStack from C++: nothing may escape (and the window stays whole)
         try:
+            self._show(snapshot)
+        except Exception as exc:  # e.g. its image file was deleted since
             try:
-                self._show(snapshot)
-            except Exception as exc:  # a file gone since: keep the window consistent
                 if current is not None:
-                    try:
-                        self._show(current)
-                    except Exception:  # nothing better to go back to
-                        pass
-                hooks.state.notify(f"Could not go back to that step: {exc}")
+                    self._show(current)
+            except Exception:  # the message below says what went wrong
+                pass
+            hooks.state.notify(f"Could not go back to that step: {_one_line(exc)}")
         finally:
             self._showing = False
             self._commit.stop()
             self._last = self.capture() or snapshot
         hooks.compute_now()
 
+    def _shows_image_of(self, snapshot: Snapshot) -> bool:
+        """Whether the window shows ``snapshot``'s image now (not what was last recorded:
+        a failed undo may have stopped half-way)."""
+        state = self.hooks.state
+        if snapshot.image is not None:
+            return snapshot.image is state.image
+        shown_size = self._image_size[1] if self._image_size[0] is state.image else None
+        return same_origin(snapshot.origin, state.origin) and snapshot.work_size == shown_size
+
     def _show(self, snapshot: Snapshot) -> None:
         hooks, editor = self.hooks, self.hooks.filter_editor
-        now = self._last
-        if now is None or not now.same_image(snapshot):
+        if not self._shows_image_of(snapshot):
             image = snapshot.image if snapshot.image is not None else load_again(snapshot)
             hooks.image_controls.set_work_size(snapshot.work_size)
             hooks.state.set_image(image, snapshot.origin)
@@ -386,3 +394,8 @@ class EditHistory(QtCore.QObject):
                     continue
                 seen.add(id(snap.image))
                 total += snap.image.pixels.nbytes
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"

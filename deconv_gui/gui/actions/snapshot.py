@@ -20,7 +20,7 @@ from ...view.edits import Change, describe_changes, summarise
 from ..controls.filter_editor import PRESET_LABELS, channel_names
 from ..state import ImageOrigin
 
-__all__ = ["Snapshot", "describe", "load_again"]
+__all__ = ["Snapshot", "describe", "load_again", "same_origin"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +41,7 @@ class Snapshot:
 
     def same_image(self, other: Snapshot) -> bool:
         """True when both show the same pixels from the same origin at the same work size."""
-        if self.work_size != other.work_size or not _same_origin(self.origin, other.origin):
+        if self.work_size != other.work_size or not same_origin(self.origin, other.origin):
             return False
         if self.image is other.image or self.image is None or other.image is None:
             return True  # a dropped image is the one its origin gives
@@ -65,7 +65,8 @@ class Snapshot:
     __hash__ = None  # type: ignore[assignment]
 
 
-def _same_origin(a: ImageOrigin, b: ImageOrigin) -> bool:
+def same_origin(a: ImageOrigin, b: ImageOrigin) -> bool:
+    """True when ``a`` and ``b`` load the same pixels (the same sample, file or paste)."""
     if a.kind != b.kind:
         return False
     if a.kind == "array":
@@ -79,7 +80,7 @@ def _size_words(size: int | None) -> str:
 
 def _image_words(before: Snapshot, after: Snapshot) -> str:
     kind, value = after.origin
-    if _same_origin(before.origin, after.origin) and before.work_size != after.work_size:
+    if same_origin(before.origin, after.origin) and before.work_size != after.work_size:
         old, new = (_size_words(s) for s in (before.work_size, after.work_size))
         return f"work size {old} → {new}"
     if kind == "sample":
