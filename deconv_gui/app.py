@@ -73,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{tip} (default {shown_default(defaults[name])})",
         )
     parser.add_argument(
+        "--groups",
+        type=field_type("groups"),
+        metavar="G",
+        help="PyTorch's groups, e.g. 3 for depthwise on an RGB image (default 1)",
+    )
+    parser.add_argument(
+        "--flip",
+        action="store_true",
+        help="true convolution: flip the kernel (default: cross-correlation, as PyTorch)",
+    )
+    parser.add_argument(
         "--screenshot",
         metavar="PATH",
         help="render the window offscreen after the first result, save it as PNG and exit "
@@ -160,6 +171,13 @@ def _apply_arguments(window, args: argparse.Namespace, wait: bool = False) -> st
             ok = window.images.loader.wait()
         if not ok:
             return window.last_message
+    if args.flip:
+        window.filter_editor.set_flip(True)
+    if args.groups:
+        try:  # after the image: groups must divide its channel count
+            window.filter_editor.set_groups(args.groups)
+        except ValueError as exc:
+            return str(exc)
     window.compute_now()
     return None
 

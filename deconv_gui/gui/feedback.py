@@ -11,6 +11,7 @@ from __future__ import annotations
 from PyQt5 import QtCore, QtWidgets
 
 from ..core import ConvGeometry, Result
+from ..view.arithmetic import channel_summary, size_ambiguity
 from .controls.geometry import GeometryEditor
 from .controls.recon_options import ReconOptions
 from .live import LiveUpdates
@@ -65,6 +66,7 @@ class ComputeFeedback(QtCore.QObject):
         )
 
     def _on_started(self, geometry: ConvGeometry) -> None:
+        self._geometry.set_notes(channel_summary(geometry), size_ambiguity(geometry))
         self._geometry.show_arithmetic(geometry.describe())
 
     def _on_invalid(self, message: str) -> None:

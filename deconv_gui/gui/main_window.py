@@ -170,6 +170,8 @@ class MainWindow(QtWidgets.QMainWindow):
         def load_seed_example() -> None:
             with self.history.step("the question's 7×7×3 example"):
                 self.geometry_editor.set_values(stride=(2, 2), padding=(0, 0), dilation=(1, 1))
+                self.filter_editor.set_groups(1)  # the question's layer sums every channel
+                self.filter_editor.set_flip(False)
                 self.filter_editor.set_preset("seed_question")
                 self.load_sample("seed_toy")
 

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.groups import dense_filter
+
 __all__ = [
+    "channel_links",
     "channels_equal",
     "copy_first_channel",
+    "group_choices",
     "normalisation_divisors",
+    "output_inputs",
     "rechannel",
+    "regroup",
     "resize_kernel",
     "resize_outputs",
 ]
@@ -88,3 +94,67 @@ def normalisation_divisors(weights: np.ndarray) -> list[tuple[float, str]]:
         else:
             result.append((magnitude, "abs"))
     return result
+
+
+def group_choices(in_channels: int) -> list[int]:
+    """The ``groups`` an image of ``in_channels`` channels allows: its divisors, ascending."""
+    return [g for g in range(1, in_channels + 1) if in_channels % g == 0]
+
+
+def output_inputs(output: int, in_channels: int, out_channels: int, groups: int) -> range:
+    """The input channels that output channel ``output`` reads with ``groups``.
+
+    PyTorch's rule: output ``o`` belongs to group ``o // (C_out / g)`` and reads that
+    group's ``C_in / g`` consecutive input channels.
+
+    Examples
+    --------
+    >>> list(output_inputs(1, 3, 3, 3)), list(output_inputs(1, 3, 1, 1))
+    ([1], [])
+    >>> list(output_inputs(0, 3, 1, 1))
+    [0, 1, 2]
+    """
+    if not 0 <= output < out_channels:
+        return range(0)
+    per_in, per_out = in_channels // groups, out_channels // groups
+    group = output // per_out
+    return range(group * per_in, (group + 1) * per_in)
+
+
+def channel_links(in_channels: int, out_channels: int, groups: int) -> list[tuple[int, int]]:
+    """Every ``(input channel, output channel)`` pair that a weight connects."""
+    return [
+        (i, o)
+        for o in range(out_channels)
+        for i in output_inputs(o, in_channels, out_channels, groups)
+    ]
+
+
+def regroup(weights: np.ndarray, groups: int, new_groups: int, out_channels: int) -> np.ndarray:
+    """The filter for ``new_groups`` (and ``out_channels``) closest to a grouped one.
+
+    ``weights`` is ``(f_h, f_w, C_in/groups, C_out)``. It is written as the dense filter
+    it applies (zero between groups); new output channels repeat the existing ones in
+    turn; each output then keeps the weights on its new group's inputs. So a summed
+    ``3 → 1`` filter becomes depthwise with each channel's own kernel, and a depthwise
+    filter becomes the same layer again with ``new_groups = 1`` (block-diagonal).
+
+    Examples
+    --------
+    >>> w = np.arange(3.0).reshape(1, 1, 3, 1)  # R·0 + G·1 + B·2 summed
+    >>> regroup(w, 1, 3, 3)[0, 0]  # depthwise: R·0, G·1, B·2
+    array([[0., 1., 2.]])
+    >>> regroup(regroup(w, 1, 3, 3), 3, 1, 3)[0, 0]  # block-diagonal
+    array([[0., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 2.]])
+    """
+    dense = dense_filter(weights, groups, False)
+    c_in, c_out = dense.shape[2], dense.shape[3]
+    dense = dense[..., [o % c_out for o in range(out_channels)]]
+    per_in, per_out = c_in // new_groups, out_channels // new_groups
+    out = np.empty((*dense.shape[:2], per_in, out_channels))
+    for o in range(out_channels):
+        first = (o // per_out) * per_in
+        out[:, :, :, o] = dense[:, :, first : first + per_in, o]
+    return out

@@ -1,4 +1,5 @@
-"""The left dock's filter editor: presets, one weight grid per input channel, size, bias, C_out.
+"""The left dock's filter editor: presets, one weight grid per input channel, size, bias, C_out,
+how input channels reach outputs (``groups``) and whether the kernel is flipped (``flip``).
 
 The weights come from :func:`deconv_gui.core.make_filter` (presets) or from the user's edits;
 the editor only keeps and shows them. Every change is announced once with
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import QSize, pyqtSignal
-from PyQt5.QtWidgets import (
-    QLabel,
-    QWidget,
-)
+from PyQt5.QtWidgets import QWidget
 
 from ...core import PRESETS, make_filter
+from ...core import params as schema
 from ...view import filter_ops as ops
 from .common import DOCK_WIDTH, format_number
 from .filter_form import (
@@ -23,26 +22,17 @@ from .filter_form import (
     MAX_OUT_CHANNELS,
     MAX_SIZE,
     PRESET_LABELS,
+    SEEDED,
     FilterForm,
 )
+from .filter_grids import FilterGrids, channel_names
 from .kernel_grid import KernelGrid
 
 __all__ = ["CUSTOM", "MAX_OUT_CHANNELS", "PRESET_LABELS", "FilterEditor", "channel_names"]
 
-_SEEDED = ("random", "seed_question")
-
-
-def channel_names(in_channels: int) -> list[str]:
-    """Grid captions: "grey" for 1 channel, "channel R/G/B(/A)" for 3–4, else numbered."""
-    if in_channels == 1:
-        return ["grey"]
-    if in_channels in (3, 4):
-        return [f"channel {name}" for name in "RGBA"[:in_channels]]
-    return [f"channel {i + 1}" for i in range(in_channels)]
-
 
 class FilterEditor(QWidget):
-    """Edit a filter ``(f_h, f_w, C_in, C_out)`` and its bias.
+    """Edit a filter ``(f_h, f_w, C_in/groups, C_out)``, its bias, ``groups`` and ``flip``.
 
     Signals
     -------
@@ -53,16 +43,17 @@ class FilterEditor(QWidget):
 
     filterChanged = pyqtSignal()
     #: The :class:`~deconv_gui.core.Params` fields this form edits.
-    FIELDS: tuple[str, ...] = ("weights", "bias")
+    FIELDS: tuple[str, ...] = ("weights", "bias", "groups", "flip")
 
     def __init__(self, parent: QWidget | None = None, *, in_channels: int = 3) -> None:
         super().__init__(parent)
         self._preset = "gaussian"
         self._weights = make_filter(self._preset, size=3, in_channels=in_channels)
         self._bias = [0.0]
-        self._grids: list[KernelGrid] = []
-        self._grid_shape: tuple[int, int, int] | None = None
+        self._groups = 1
+        self._flip = False
         self.ui = FilterForm(self)
+        self._grids = FilterGrids(self.ui.grid_layout, self.ui.applied_layout, self.set_weight)
         self.ui.preset_combo.activated.connect(self._on_preset_activated)
         self.ui.seed_spin.valueChanged.connect(self._on_seed_changed)
         self.ui.normalise_button.clicked.connect(self.normalise)
@@ -70,6 +61,11 @@ class FilterEditor(QWidget):
         self.ui.c_out_spin.valueChanged.connect(self._on_c_out_changed)
         self.ui.out_combo.currentIndexChanged.connect(self._on_out_selected)
         self.ui.bias_spin.valueChanged.connect(self._on_bias_changed)
+        self.ui.groups_combo.activated.connect(
+            lambda index: self.set_groups(int(self.ui.groups_combo.itemData(index)))
+        )
+        self.ui.flip_check.toggled.connect(self.set_flip)
+        self.ui.channel_map.outputClicked.connect(self.ui.out_combo.setCurrentIndex)
         for spin in (self.ui.size_h, self.ui.size_w):
             spin.valueChanged.connect(self._on_size_changed)
         names = {
@@ -82,6 +78,9 @@ class FilterEditor(QWidget):
             "c_out": self.ui.c_out_spin,
             "output": self.ui.out_combo,
             "bias": self.ui.bias_spin,
+            "groups": self.ui.groups_combo,
+            "flip": self.ui.flip_check,
+            "channel_map": self.ui.channel_map,
         }
         for name, widget in names.items():
             widget.setObjectName(name)  # for tests, QSettings and style sheets
@@ -93,8 +92,20 @@ class FilterEditor(QWidget):
 
     # ----------------------------------------------------------------------------- public API
     def weights(self) -> np.ndarray:
-        """A copy of the weights, float64 ``(f_h, f_w, C_in, C_out)``."""
+        """A copy of the weights, float64 ``(f_h, f_w, C_in/groups, C_out)``."""
         return self._weights.copy()
+
+    def groups(self) -> int:
+        """PyTorch's ``groups``: 1 sums every input channel into each output."""
+        return self._groups
+
+    def flip(self) -> bool:
+        """True convolution (the kernel flipped) instead of cross-correlation."""
+        return self._flip
+
+    def in_channels(self) -> int:
+        """The image's ``C_in`` these weights are for (``C_in/groups`` per output)."""
+        return self._weights.shape[2] * self._groups
 
     def bias(self) -> tuple[float, ...]:
         """One bias per output channel."""
@@ -146,30 +157,51 @@ class FilterEditor(QWidget):
             self.ui.seed_spin.blockSignals(False)
         self._apply_preset(name)
 
-    def set_filter(self, weights: np.ndarray, bias=0.0, preset: str = CUSTOM) -> None:
+    def set_filter(
+        self,
+        weights: np.ndarray,
+        bias=0.0,
+        preset: str = CUSTOM,
+        *,
+        groups: int | None = None,
+        flip: bool | None = None,
+    ) -> None:
         """Show given weights and bias (e.g. from a saved session).
 
         Parameters
         ----------
         weights : array_like
-            ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``; sizes 1–7, ``C_in`` 1–4,
-            ``C_out`` 1–8.
+            ``(f_h, f_w, C_in/groups, C_out)`` or ``(f_h, f_w, C_in)``; sizes 1–7,
+            ``C_in`` 1–4, ``C_out`` 1–8.
         bias : float or sequence of float
             A scalar or one value per output channel.
         preset : str
             The name to show in the preset combo (``"custom"`` by default).
+        groups : int, optional
+            PyTorch's ``groups`` (None keeps the current one): it must divide ``C_out``.
+        flip : bool, optional
+            True convolution (None keeps the current choice).
 
         Raises
         ------
         ValueError
-            Naming ``weights``, ``bias`` or ``preset`` when they do not fit.
+            Naming ``weights``, ``bias``, ``groups``, ``flip`` or ``preset`` when they do
+            not fit.
         """
+        groups = self._groups if groups is None else schema.check("groups", groups)
+        flip = self._flip if flip is None else schema.check("flip", flip)
         array = np.asarray(weights, dtype=np.float64)
         if array.ndim == 3:
             array = array[..., np.newaxis]
         if array.ndim != 4:
             raise ValueError(f"weights must be 3-D or 4-D, got shape {array.shape}")
-        fh, fw, c_in, c_out = array.shape
+        fh, fw, c_group, c_out = array.shape
+        c_in = c_group * groups
+        if c_out % groups or c_in > MAX_IN_CHANNELS:
+            raise ValueError(
+                f"groups {groups} does not fit weights of shape {array.shape}: C_out must be "
+                f"a multiple of it and C_in = {c_group}·{groups} at most {MAX_IN_CHANNELS}"
+            )
         if not (1 <= fh <= MAX_SIZE and 1 <= fw <= MAX_SIZE):
             raise ValueError(f"weights must be 1–7 taps high and wide, got shape {array.shape}")
         if not (1 <= c_in <= MAX_IN_CHANNELS and 1 <= c_out <= MAX_OUT_CHANNELS):
@@ -185,25 +217,74 @@ class FilterEditor(QWidget):
             raise ValueError(f"bias must be a number or {c_out} numbers, got {bias!r}")
         if preset != CUSTOM and preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)} or custom")
-        self._commit(array.copy(), list(bias_array), preset)
+        self._commit(array.copy(), list(bias_array), preset, groups=groups, flip=flip)
 
     def values(self) -> dict[str, object]:
         """The :attr:`FIELDS` as ``Params`` keyword arguments."""
-        return {"weights": self.weights(), "bias": self.bias()}
+        return {
+            "weights": self.weights(),
+            "bias": self.bias(),
+            "groups": self._groups,
+            "flip": self._flip,
+        }
 
-    def set_values(self, *, weights=None, bias=None, preset: str = CUSTOM) -> None:
-        """Show ``weights`` and ``bias`` (None keeps the current one); see :meth:`set_filter`.
+    def set_values(
+        self, *, weights=None, bias=None, groups=None, flip=None, preset: str = CUSTOM
+    ) -> None:
+        """Show the fields given (None keeps the current one); see :meth:`set_filter`.
 
         Raises
         ------
         ValueError
-            Naming ``weights``, ``bias`` or ``preset`` when they do not fit.
+            Naming ``weights``, ``bias``, ``groups``, ``flip`` or ``preset`` when they do
+            not fit.
         """
         self.set_filter(
             self.weights() if weights is None else weights,
             self.bias() if bias is None else bias,
             preset,
+            groups=groups,
+            flip=flip,
         )
+
+    def set_groups(self, groups: int) -> None:
+        """Choose how input channels reach outputs, as the channels combo does.
+
+        ``C_out`` becomes a multiple of ``groups`` (depthwise from ``3 → 1`` gives
+        ``3 → 3``); a preset is rebuilt, custom weights keep what the new grouping can
+        hold (see :func:`~deconv_gui.view.filter_ops.regroup`).
+
+        Raises
+        ------
+        ValueError
+            Naming ``groups`` unless it divides the image's channel count.
+        """
+        groups = schema.check("groups", groups)
+        c_in, c_out = self.in_channels(), self._weights.shape[3]
+        if groups not in ops.group_choices(c_in):
+            raise ValueError(f"groups must divide C_in = {c_in}, got {groups}")
+        if groups == self._groups:
+            return
+        most = MAX_OUT_CHANNELS // groups * groups
+        new_c_out = min(most, -(-c_out // groups) * groups)
+        bias = [self._bias[o % c_out] for o in range(new_c_out)]
+        if self._preset in PRESETS:
+            self._bias = bias
+            self._apply_preset(self._preset, out_channels=new_c_out, groups=groups)
+        else:
+            weights = ops.regroup(self._weights, self._groups, groups, new_c_out)
+            self._commit(weights, bias, CUSTOM, groups=groups)
+
+    def set_flip(self, flip: bool) -> None:
+        """Turn true convolution (the kernel flipped) on or off, as the check box does.
+
+        Raises
+        ------
+        ValueError
+            Naming ``flip`` unless it is True or False.
+        """
+        flip = schema.check("flip", flip)
+        self._commit(self._weights, self._bias, self._preset, flip=flip)
 
     def set_in_channels(self, n: int) -> None:
         """Change ``C_in`` (a new image with ``n`` channels was loaded).
@@ -218,12 +299,18 @@ class FilterEditor(QWidget):
         """
         if not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_IN_CHANNELS:
             raise ValueError(f"n must be an int between 1 and 4, got {n!r}")
-        if int(n) == self._weights.shape[2]:
+        n = int(n)
+        if n == self.in_channels():
             return
+        # groups that do not divide the new count fall back to summing every channel
+        groups = self._groups if n % self._groups == 0 else 1
         if self._preset in PRESETS:
-            self._apply_preset(self._preset, in_channels=int(n))
-        else:
-            self._commit(ops.rechannel(self._weights, int(n)), self._bias, CUSTOM)
+            self._apply_preset(self._preset, in_channels=n, groups=groups)
+            return
+        weights = self._weights
+        if groups != self._groups:
+            weights = ops.regroup(weights, self._groups, groups, weights.shape[3])
+        self._commit(ops.rechannel(weights, n // groups), self._bias, CUSTOM, groups=groups)
 
     def set_weight(
         self, row: int, column: int, in_channel: int, value: float, out_channel: int | None = None
@@ -247,7 +334,11 @@ class FilterEditor(QWidget):
 
     def grid(self, in_channel: int) -> KernelGrid:
         """The grid widget of one input channel (for tests and keyboard focus)."""
-        return self._grids[in_channel]
+        return self._grids.grids[in_channel]
+
+    def applied_grid(self, in_channel: int) -> KernelGrid:
+        """The read-only grid of the kernel as applied (flipped when ``flip`` is on)."""
+        return self._grids.applied[in_channel]
 
     # ----------------------------------------------------------------------------- internals
     def _apply_preset(
@@ -257,113 +348,63 @@ class FilterEditor(QWidget):
         size: tuple[int, int] | None = None,
         in_channels: int | None = None,
         out_channels: int | None = None,
+        groups: int | None = None,
     ) -> None:
-        fh, fw, c_in, c_out = self._weights.shape
+        fh, fw, _, c_out = self._weights.shape
+        groups = self._groups if groups is None else groups
+        c_in = self.in_channels() if in_channels is None else in_channels
+        c_out = c_out if out_channels is None else out_channels
+        # each group gets the preset's C_out/groups outputs (depthwise: the same kernel
+        # for every channel)
         weights = make_filter(
             name,
             size=(fh, fw) if size is None else size,
-            in_channels=c_in if in_channels is None else in_channels,
-            out_channels=c_out if out_channels is None else out_channels,
+            in_channels=c_in // groups,
+            out_channels=c_out // groups,
             seed=self.seed(),
         )
+        weights = np.tile(weights, (1, 1, 1, groups))
         if not ops.channels_equal(weights):
             self.ui.same_check.blockSignals(True)
             self.ui.same_check.setChecked(False)
             self.ui.same_check.blockSignals(False)
-        self._commit(weights, self._bias, name)
+        self._commit(weights, self._bias, name, groups=groups)
 
-    def _commit(self, weights: np.ndarray, bias: list[float], preset: str) -> None:
+    def _commit(
+        self,
+        weights: np.ndarray,
+        bias: list[float],
+        preset: str,
+        *,
+        groups: int | None = None,
+        flip: bool | None = None,
+    ) -> None:
         """Store new state, redraw, and emit ``filterChanged`` once if anything changed."""
         c_out = weights.shape[3]
         bias = [float(b) for b in bias][:c_out] + [0.0] * max(0, c_out - len(bias))
+        groups = self._groups if groups is None else int(groups)
+        flip = self._flip if flip is None else bool(flip)
         changed = (
             weights.shape != self._weights.shape
             or not np.array_equal(weights, self._weights)
             or bias != self._bias
+            or (groups, flip) != (self._groups, self._flip)
         )
         self._weights = weights
         self._bias = bias
         self._preset = preset
+        self._groups, self._flip = groups, flip
         self._sync()
         if changed:
             self.filterChanged.emit()
 
     def _sync(self) -> None:
         """Make every control show the stored state, without emitting anything."""
-        fh, fw, c_in, c_out = self._weights.shape
-        self.ui.header.setText(f"Filter  {fh}×{fw}×{c_in}×{c_out}")
-        self.ui.header.setToolTip("kernel height × width × input channels × output channels")
-        controls = (
-            self.ui.preset_combo,
-            self.ui.seed_spin,
-            self.ui.size_h,
-            self.ui.size_w,
-            self.ui.c_out_spin,
-            self.ui.out_combo,
-            self.ui.bias_spin,
-            self.ui.same_check,
+        current = self.ui.show_state(
+            self._weights, self._bias[:], self._preset, self._groups, self._flip
         )
-        for control in controls:
-            control.blockSignals(True)
-        try:
-            if self.ui.same_check.isChecked() and not ops.channels_equal(self._weights):
-                # ticked while the channels differ, an edit of R would overwrite G and B
-                self.ui.same_check.setChecked(False)
-            index = self.ui.preset_combo.findData(self._preset)
-            self.ui.preset_combo.setCurrentIndex(index)
-            seeded = self._preset in _SEEDED
-            self.ui.seed_spin.setEnabled(seeded)
-            self.ui.seed_label.setEnabled(seeded)
-            self.ui.size_h.setValue(fh)
-            self.ui.size_w.setValue(fw)
-            self.ui.c_out_spin.setValue(c_out)
-            current = min(self.current_output(), c_out - 1)
-            if self.ui.out_combo.count() != c_out:
-                self.ui.out_combo.clear()
-                self.ui.out_combo.addItems([f"out {o + 1}" for o in range(c_out)])
-            self.ui.out_combo.setCurrentIndex(current)
-            self.ui.out_combo.setEnabled(c_out > 1)
-            self.ui.bias_spin.setValue(self._bias[current])
-            self.ui.same_check.setEnabled(c_in > 1)
-        finally:
-            for control in controls:
-                control.blockSignals(False)
-        if self._grid_shape != (fh, fw, c_in):
-            self._rebuild_grids()
-        self._show_grids()
+        self._grids.show(self._weights, current, self._groups, self._flip)
         self._update_normalise_tip()
-
-    def _rebuild_grids(self) -> None:
-        fh, fw, c_in, _ = self._weights.shape
-        while self.ui.grid_layout.count():
-            widget = self.ui.grid_layout.takeAt(0).widget()
-            if widget is not None:
-                widget.hide()
-                widget.setParent(None)
-                widget.deleteLater()
-        self._grids = []
-        per_row = max(1, min(c_in, 9 // fw))
-        for channel, name in enumerate(channel_names(c_in)):
-            grid = KernelGrid(fh, fw)
-            grid.cellEdited.connect(
-                lambda row, column, value, c=channel: self.set_weight(row, column, c, value)
-            )
-            caption = QLabel(name)
-            caption.setToolTip(f"Weights applied to the input's {name}")
-            row, column = divmod(channel, per_row)
-            self.ui.grid_layout.addWidget(caption, 2 * row, column)
-            self.ui.grid_layout.addWidget(grid, 2 * row + 1, column)
-            caption.show()  # the layout would only show them after the next event loop turn
-            grid.show()
-            self._grids.append(grid)
-        self._grid_shape = (fh, fw, c_in)
-
-    def _show_grids(self) -> None:
-        out = self.current_output()
-        shown = self._weights[..., out]
-        scale = float(np.max(np.abs(shown))) if shown.size else 0.0
-        for channel, grid in enumerate(self._grids):
-            grid.set_values(shown[:, :, channel], scale)
 
     def _update_normalise_tip(self) -> None:
         lines = ["Divide each output channel's weights by their sum (so a flat image keeps its"]
@@ -386,7 +427,7 @@ class FilterEditor(QWidget):
         self._apply_preset(name)
 
     def _on_seed_changed(self, _value: int) -> None:
-        if self._preset in _SEEDED:
+        if self._preset in SEEDED:
             self._apply_preset(self._preset)
 
     def _on_size_changed(self, _value: int) -> None:
@@ -397,6 +438,7 @@ class FilterEditor(QWidget):
             self._commit(ops.resize_kernel(self._weights, size), self._bias, CUSTOM)
 
     def _on_c_out_changed(self, value: int) -> None:
+        value = -(-value // self._groups) * self._groups  # typed: the next multiple of groups
         if self._preset in PRESETS:
             self._apply_preset(self._preset, out_channels=value)
         else:

@@ -1,11 +1,14 @@
-"""The filter editor's widgets, laid out: preset and seed, the grids' box, size, C_out, bias.
+"""The filter editor's widgets, laid out: preset and seed, the grids' box, size, flip, C_out,
+bias, the channels (groups) choice and the channel map.
 
-:class:`FilterForm` only builds the widgets; :class:`~.filter_editor.FilterEditor` keeps
-the filter, connects the widgets' signals and keeps them in step with it.
+:class:`FilterForm` builds the widgets and shows a state in them
+(:meth:`FilterForm.show_state`); :class:`~.filter_editor.FilterEditor` keeps the filter,
+connects the widgets' signals and keeps them in step with it.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -21,7 +24,10 @@ from PyQt5.QtWidgets import (
 )
 
 from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
+from ...view import filter_ops as ops
+from .channel_map import ChannelMap
 from .common import section_header
+from .filter_grids import group_label
 
 __all__ = [
     "CUSTOM",
@@ -37,6 +43,8 @@ CUSTOM = "custom"
 MAX_OUT_CHANNELS = 8
 MAX_IN_CHANNELS = 4
 MAX_SIZE = 7
+#: The presets that take a seed.
+SEEDED = ("random", "seed_question")
 #: The preset combo's entries: the presets' labels (from resources/presets.json) and custom.
 PRESET_LABELS: dict[str, str] = {**filters.PRESET_LABELS, CUSTOM: "custom"}
 
@@ -105,6 +113,38 @@ class FilterForm:
         )
         layout.addWidget(self.same_check)
 
+        self.flip_check = QCheckBox("true convolution (flip kernel)")
+        self.flip_check.setToolTip(
+            "Off: cross-correlation, as PyTorch's conv2d: the kernel is used as drawn.\n"
+            "On: true convolution, as scipy.signal.convolve and textbooks: the kernel is\n"
+            "flipped in both axes (rotated 180°) before it slides. The flipped kernel is\n"
+            "shown under it. A symmetric kernel (box, Gaussian) gives the same result."
+        )
+        layout.addWidget(self.flip_check)
+        self.correlation_note = QLabel("off: cross-correlation, as PyTorch")
+        self.correlation_note.setWordWrap(True)
+        self.correlation_note.setToolTip(self.flip_check.toolTip())
+        layout.addWidget(self.correlation_note)
+
+        self.applied_box = QWidget()
+        applied_column = QVBoxLayout(self.applied_box)
+        applied_column.setContentsMargins(0, 0, 0, 0)
+        applied_column.setSpacing(2)
+        self.applied_caption = QLabel("as applied: flipped 180° (read-only)")
+        applied_column.addWidget(self.applied_caption)
+        self.applied_layout = QGridLayout()
+        self.applied_layout.setContentsMargins(0, 0, 0, 0)
+        self.applied_layout.setHorizontalSpacing(4)
+        self.applied_layout.setAlignment(Qt.AlignLeft)
+        applied_column.addLayout(self.applied_layout)
+        layout.addWidget(self.applied_box, 0, Qt.AlignLeft)
+        self.applied_box.hide()
+        for note in (self.correlation_note, self.applied_caption):
+            font = note.font()
+            font.setPointSizeF(font.pointSizeF() * 0.9)
+            note.setFont(font)
+            note.setStyleSheet("color: #606070; margin-left: 22px;")  # under the box's text
+
         out_row = QHBoxLayout()
         out_row.addWidget(QLabel("C_out"))
         self.c_out_spin = _spin(1, MAX_OUT_CHANNELS, "")
@@ -129,3 +169,88 @@ class FilterForm:
         out_row.addWidget(self.bias_spin)
         out_row.addStretch(1)
         layout.addLayout(out_row)
+
+        groups_row = QHBoxLayout()
+        groups_row.addWidget(QLabel("channels"))
+        self.groups_combo = QComboBox()
+        self.groups_combo.setToolTip(
+            "How input channels reach output channels (PyTorch's groups):\n"
+            "summed: every output sums all input channels (groups 1);\n"
+            "depthwise: each input channel has its own output(s) (groups = C_in);\n"
+            "the weights are then (f_h, f_w, C_in/groups, C_out)."
+        )
+        # long labels must not widen the dock: the popup shows them in full
+        self.groups_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.groups_combo.setMinimumContentsLength(14)
+        groups_row.addWidget(self.groups_combo, 1)
+        layout.addLayout(groups_row)
+        self.channel_map = ChannelMap()
+        layout.addWidget(self.channel_map)
+
+    def show_state(
+        self, weights: np.ndarray, bias: list[float], preset: str, groups: int, flip: bool
+    ) -> int:
+        """Show a filter's state in every control, without emitting; returns the output shown.
+
+        ``weights`` is ``(f_h, f_w, C_in/groups, C_out)`` and ``bias`` one value per output.
+        """
+        fh, fw, c_group, c_out = weights.shape
+        c_in = c_group * groups
+        self.header.setText(f"Filter  {fh}×{fw}×{c_group}×{c_out}")
+        self.header.setToolTip(
+            "kernel height × width × input channels × output channels"
+            if groups == 1
+            else "kernel height × width × input channels per group "
+            f"(C_in/groups = {c_in}/{groups}) × output channels"
+        )
+        controls = (
+            self.preset_combo,
+            self.seed_spin,
+            self.size_h,
+            self.size_w,
+            self.c_out_spin,
+            self.out_combo,
+            self.bias_spin,
+            self.same_check,
+            self.groups_combo,
+            self.flip_check,
+        )
+        for control in controls:
+            control.blockSignals(True)
+        try:
+            if self.same_check.isChecked() and not ops.channels_equal(weights):
+                # ticked while the channels differ, an edit of R would overwrite G and B
+                self.same_check.setChecked(False)
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(preset))
+            self.seed_spin.setEnabled(preset in SEEDED)
+            self.seed_label.setEnabled(preset in SEEDED)
+            self.size_h.setValue(fh)
+            self.size_w.setValue(fw)
+            # C_out moves in steps of groups (each group has C_out/groups outputs)
+            self.c_out_spin.setRange(groups, MAX_OUT_CHANNELS // groups * groups)
+            self.c_out_spin.setSingleStep(groups)
+            self.c_out_spin.setValue(c_out)
+            current = min(max(0, self.out_combo.currentIndex()), c_out - 1)
+            if self.out_combo.count() != c_out:
+                self.out_combo.clear()
+                self.out_combo.addItems([f"out {o + 1}" for o in range(c_out)])
+            self.out_combo.setCurrentIndex(current)
+            self.out_combo.setEnabled(c_out > 1)
+            self.bias_spin.setValue(bias[current])
+            self.same_check.setEnabled(c_group > 1)
+            choices = ops.group_choices(c_in)
+            combo = self.groups_combo
+            if [combo.itemData(k) for k in range(combo.count())] != choices:
+                combo.clear()
+                for g in choices:
+                    combo.addItem(group_label(g, c_in), g)
+            combo.setCurrentIndex(max(0, combo.findData(groups)))
+            combo.setEnabled(len(choices) > 1)
+            self.flip_check.setChecked(flip)
+        finally:
+            for control in controls:
+                control.blockSignals(False)
+        self.correlation_note.setVisible(not flip)
+        self.applied_box.setVisible(flip)
+        self.channel_map.set_channels(c_in, c_out, groups, current)
+        return current

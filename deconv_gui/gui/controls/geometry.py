@@ -212,6 +212,7 @@ class GeometryEditor(QWidget):
         )
         self.steps_button.clicked.connect(self.stepsRequested)
         layout.addWidget(self.steps_button)
+        self._notes: tuple[str, ...] = ()
         self.show_arithmetic("")
 
     def sizeHint(self) -> QSize:
@@ -277,10 +278,16 @@ class GeometryEditor(QWidget):
         if changed:
             self.geometryChanged.emit()
 
+    def set_notes(self, *lines: str) -> None:
+        """Lines shown under the arithmetic from the next :meth:`show_arithmetic` on (how
+        channels connect, which input sizes give the output size)."""
+        self._notes = tuple(str(line) for line in lines if line)
+
     def show_arithmetic(self, text: str, error: bool = False) -> None:
         """Show the shape arithmetic (pale yellow box), or an error message (pale red).
 
-        The part before the first ``" · "`` (the shapes) is shown in bold on its own line.
+        The part before the first ``" · "`` (the shapes) is shown in bold on its own line,
+        and the notes (:meth:`set_notes`) on the last ones.
         """
         if self._arithmetic.property("error") != bool(error):
             self._arithmetic.setProperty("error", bool(error))
@@ -296,6 +303,8 @@ class GeometryEditor(QWidget):
             body = f"<b>{html.escape(head)}</b>"
             if rest:
                 body += f"<br><small>{html.escape(rest)}</small>"
+            for note in self._notes:
+                body += f"<br><small><i>{html.escape(note)}</i></small>"
         if self._arithmetic.text() != body:
             self._arithmetic.setText(body)
 

@@ -120,8 +120,11 @@ class KernelGrid(QTableWidget):
 
     cellEdited = pyqtSignal(int, int, float)
 
-    def __init__(self, rows: int, columns: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, rows: int, columns: int, parent: QWidget | None = None, *, editable: bool = True
+    ) -> None:
         super().__init__(rows, columns, parent)
+        self._editable = editable
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
         font.setStretch(QFont.Condensed)
@@ -142,6 +145,10 @@ class KernelGrid(QTableWidget):
             | QAbstractItemView.EditKeyPressed
             | QAbstractItemView.AnyKeyPressed
         )
+        if not editable:  # a view of weights derived from the editable ones
+            self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+            self.setSelectionMode(QAbstractItemView.NoSelection)
+            self.setFocusPolicy(Qt.NoFocus)
         self.setFrameShape(QFrame.Box)
         self.setLineWidth(1)
         self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
@@ -195,13 +202,19 @@ class KernelGrid(QTableWidget):
                     item.setText(format_number(value))
                     item.setBackground(QBrush(diverging_colour(value, scale)))
                     item.setForeground(QBrush(QColor(Qt.black)))
-                    item.setToolTip(
-                        f"row {row + 1}, column {column + 1}: {value:.10g}\n"
+                    hint = (
                         "Double-click or type to edit; numbers only (e.g. 0.25, -1, 1e-3)."
+                        if self._editable
+                        else "Read-only: the weight as applied; edit the grid above."
                     )
+                    item.setToolTip(f"row {row + 1}, column {column + 1}: {value:.10g}\n{hint}")
         finally:
             self.blockSignals(False)
         self.viewport().update()
+
+    def is_editable(self) -> bool:
+        """False for a read-only view (the kernel as applied)."""
+        return self._editable
 
     def value(self, row: int, column: int) -> float:
         """The weight shown in a cell (full precision)."""
@@ -217,7 +230,11 @@ class KernelGrid(QTableWidget):
             False when it was rejected, in which case nothing changes.
         """
         value = parse_weight(text)
-        if value is None or not (0 <= row < self.rowCount() and 0 <= column < self.columnCount()):
+        if (
+            not self._editable
+            or value is None
+            or not (0 <= row < self.rowCount() and 0 <= column < self.columnCount())
+        ):
             return False
         self.cellEdited.emit(row, column, value)
         return True

@@ -1,0 +1,108 @@
+"""The filter editor's weight grids: one editable grid per input channel of the shown output,
+and under them, when the kernel is flipped, the same kernels as applied (read-only).
+
+With ``groups`` an output reads only ``C_in/groups`` input channels: there is one grid
+for each, captioned with the image channel it multiplies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from PyQt5.QtWidgets import QGridLayout, QLabel
+
+from ...view import filter_ops as ops
+from .kernel_grid import KernelGrid
+
+__all__ = ["FilterGrids", "channel_names", "group_label"]
+
+
+def channel_names(in_channels: int) -> list[str]:
+    """Grid captions: "grey" for 1 channel, "channel R/G/B(/A)" for 3–4, else numbered."""
+    if in_channels == 1:
+        return ["grey"]
+    if in_channels in (3, 4):
+        return [f"channel {name}" for name in "RGBA"[:in_channels]]
+    return [f"channel {i + 1}" for i in range(in_channels)]
+
+
+def group_label(groups: int, in_channels: int) -> str:
+    """The channels combo's text for ``groups``: summed, depthwise or groups g."""
+    if groups == 1:
+        return "summed (groups 1)"
+    if groups == in_channels:
+        return f"depthwise (groups {groups})"
+    return f"groups {groups}: {in_channels // groups} inputs each"
+
+
+class FilterGrids:
+    """The grids in ``editable`` (captions above) and ``applied`` layouts.
+
+    Parameters
+    ----------
+    editable, applied : QGridLayout
+        Where the editable grids and their read-only applied copies go.
+    on_edit : callable
+        ``on_edit(row, column, channel, value)`` after the user edits a cell of grid
+        ``channel`` (an index among the shown output's inputs).
+    """
+
+    def __init__(
+        self,
+        editable: QGridLayout,
+        applied: QGridLayout,
+        on_edit: Callable[[int, int, int, float], None],
+    ) -> None:
+        self._editable, self._applied_layout, self._on_edit = editable, applied, on_edit
+        self.grids: list[KernelGrid] = []
+        self.captions: list[QLabel] = []
+        self.applied: list[KernelGrid] = []
+        self._shape: tuple[int, int, int] | None = None
+
+    def show(self, weights: np.ndarray, output: int, groups: int, flip: bool) -> None:
+        """Show output ``output`` of ``weights`` ``(f_h, f_w, C_in/groups, C_out)``."""
+        fh, fw, c_group, c_out = weights.shape
+        if self._shape != (fh, fw, c_group):
+            self._rebuild(fh, fw, c_group)
+        shown = weights[..., output]
+        scale = float(np.max(np.abs(shown))) if shown.size else 0.0
+        names = channel_names(c_group * groups)
+        inputs = ops.output_inputs(output, c_group * groups, c_out, groups)
+        for channel, grid in enumerate(self.grids):
+            kernel = shown[:, :, channel]
+            grid.set_values(kernel, scale)
+            name = names[inputs[channel]]
+            self.captions[channel].setText(name)
+            self.captions[channel].setToolTip(
+                f"Weights applied to the input's {name} for output {output + 1}"
+            )
+            self.applied[channel].set_values(kernel[::-1, ::-1] if flip else kernel, scale)
+
+    def _rebuild(self, fh: int, fw: int, c_group: int) -> None:
+        for layout in (self._editable, self._applied_layout):
+            while layout.count():
+                widget = layout.takeAt(0).widget()
+                if widget is not None:
+                    widget.hide()
+                    widget.setParent(None)
+                    widget.deleteLater()
+        self.grids, self.captions, self.applied = [], [], []
+        per_row = max(1, min(c_group, 9 // fw))
+        for channel in range(c_group):
+            grid = KernelGrid(fh, fw)
+            grid.cellEdited.connect(
+                lambda row, column, value, c=channel: self._on_edit(row, column, c, value)
+            )
+            caption = QLabel()
+            row, column = divmod(channel, per_row)
+            self._editable.addWidget(caption, 2 * row, column)
+            self._editable.addWidget(grid, 2 * row + 1, column)
+            applied = KernelGrid(fh, fw, editable=False)
+            self._applied_layout.addWidget(applied, row, column)
+            for widget in (caption, grid, applied):
+                widget.show()  # the layout would only show them after the next event loop turn
+            self.grids.append(grid)
+            self.captions.append(caption)
+            self.applied.append(applied)
+        self._shape = (fh, fw, c_group)

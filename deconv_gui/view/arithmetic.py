@@ -1,0 +1,87 @@
+"""The arithmetic box's words about the channels and the output size's ambiguity (no Qt).
+
+Several input sizes give the same output size when the stride does not divide the
+padded size evenly; a transposed convolution must then be told which one to return
+(PyTorch's ``output_padding``). :func:`size_ambiguity` says so for a geometry, with the
+numbers of :func:`~deconv_gui.core.matching_input_sizes`.
+"""
+
+from __future__ import annotations
+
+from ..core import ConvGeometry, matching_input_sizes
+
+__all__ = ["channel_summary", "size_ambiguity"]
+
+
+def _either(values: list[int]) -> str:
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _axis(geometry: ConvGeometry, axis: int) -> tuple[list[int], list[int], int]:
+    """The matching input sizes, their ``output_padding`` and this image's, on one axis."""
+    n_out = geometry.output_shape[axis]
+    f, s = geometry.filter_shape[axis], geometry.stride[axis]
+    p, d = geometry.padding[axis], geometry.dilation[axis]
+    sizes = matching_input_sizes(n_out, f, s, p, d)
+    first = d * (f - 1) + 1 - 2 * p + (n_out - 1) * s  # the size output_padding 0 gives
+    return sizes, [n - first for n in sizes], geometry.input_shape[axis] - first
+
+
+def size_ambiguity(geometry: ConvGeometry) -> str:
+    """Which input sizes give this output size, and the ``output_padding`` that picks ours.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry
+    >>> size_ambiguity(ConvGeometry((7, 7, 3), (3, 3, 3), stride=2))
+    'inputs of 7 or 8 rows/columns give 3: a transposed conv needs output_padding 0 or 1 (here 0)'
+    >>> size_ambiguity(ConvGeometry((8, 6, 1), (3, 3, 1), stride=(2, 1)))
+    'inputs of 7 or 8 rows give 3 rows: a transposed conv needs output_padding 0 or 1 (here 1)'
+    >>> size_ambiguity(ConvGeometry((8, 8, 1), (3, 3, 1), padding=1))
+    'each output size has one input size: a transposed conv needs no output_padding'
+    """
+    rows, columns = _axis(geometry, 0), _axis(geometry, 1)
+    same = rows == columns and geometry.output_shape[0] == geometry.output_shape[1]
+    parts = []
+    for axis, (sizes, paddings, here) in ((0, rows), (1, columns)):
+        if len(sizes) < 2 or (same and axis == 1):
+            continue
+        noun = "rows/columns" if same else ("rows", "columns")[axis]
+        n_out = geometry.output_shape[axis]
+        gives = f"{n_out}" if same else f"{n_out} {noun}"
+        parts.append(
+            f"inputs of {_either(sizes)} {noun} give {gives}: a transposed conv needs "
+            f"output_padding {_either(paddings)} (here {here})"
+        )
+    if not parts:
+        return "each output size has one input size: a transposed conv needs no output_padding"
+    return "; ".join(parts)
+
+
+def channel_summary(geometry: ConvGeometry) -> str:
+    """How input channels reach output channels: summed, depthwise, grouped, or K filters.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry
+    >>> channel_summary(ConvGeometry((7, 7, 3), (3, 3, 3), stride=2))
+    'channels 3 → 1: one filter sums all 3'
+    >>> channel_summary(ConvGeometry((7, 7, 3), (3, 3, 3, 4), stride=2))
+    'channels 3 → 4: 4 filters, each sums all 3'
+    >>> channel_summary(ConvGeometry((7, 7, 3), (3, 3, 1, 3), stride=2, groups=3))
+    'channels 3 → 3: depthwise, 1 input per output'
+    >>> channel_summary(ConvGeometry((7, 7, 4), (3, 3, 2, 4), groups=2, flip=True))
+    'channels 4 → 4: groups 2, 2 inputs per output · true convolution'
+    """
+    c_in, c_out, groups = geometry.input_shape[2], geometry.output_shape[2], geometry.groups
+    head = f"channels {c_in} → {c_out}: "
+    if groups == 1 and c_out == 1:
+        text = head + (f"one filter sums all {c_in}" if c_in > 1 else "one filter")
+    elif groups == 1:
+        text = head + f"{c_out} filters" + (f", each sums all {c_in}" if c_in > 1 else "")
+    else:
+        per = c_in // groups
+        kind = "depthwise" if groups == c_in else f"groups {groups}"
+        text = head + f"{kind}, {per} input{'s' if per > 1 else ''} per output"
+    return text + (" · true convolution" if geometry.flip else "")
