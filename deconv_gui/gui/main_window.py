@@ -344,6 +344,7 @@ class MainWindow(QtWidgets.QMainWindow):
         formats=("npy", "tif", "png"),
         figure: bool = True,
         overwrite: bool = False,
+        matrix: bool = False,
     ) -> list[Path] | None:
         """Write the current result into ``folder``; see :func:`.actions.export.export_to`."""
         return export_actions.export_to(
@@ -355,6 +356,7 @@ class MainWindow(QtWidgets.QMainWindow):
             figure=figure,
             overwrite=overwrite,
             parent=self,
+            matrix=matrix,
         )
 
     def save_session_to(self, path: str | Path) -> Path | None:

@@ -23,6 +23,7 @@ from ..core import METHODS, Result, complete_metrics, reconstruction_metrics, re
 from ..core.scores import ReconstructionScore
 from .files import make_folders, write_all_or_nothing
 from .images import SAMPLES, LoadedImage, sha256_of
+from .matrix import MATRIX_NAME, check_matrix_size, matrix_npz_bytes
 from .render import encode_png, render_panel
 from .session import dumps_json, params_to_dict
 
@@ -208,6 +209,7 @@ def planned_files(
     panels: Iterable[str] | None = None,
     formats: Iterable[str] = EXPORT_FORMATS,
     figures: Mapping[str, bytes] | None = None,
+    matrix: bool = False,
 ) -> list[Path]:
     """Every path :func:`export_result` would write, so a GUI can ask before overwriting.
 
@@ -230,9 +232,11 @@ def planned_files(
             raise ValueError(f"formats must be among {', '.join(EXPORT_FORMATS)}; got {fmt!r}")
     names = [f"{panel}.{fmt}" for panel in chosen for fmt in formats]
     for name in figures or {}:
-        if Path(name).name != name or name in names or name == SIDECAR_NAME:
+        if Path(name).name != name or name in names or name in (SIDECAR_NAME, MATRIX_NAME):
             raise ValueError(f"figure names must be plain, unused file names, got {name!r}")
         names.append(name)
+    if matrix:
+        names.append(MATRIX_NAME)
     names.append(SIDECAR_NAME)
     return [folder / name for name in names]
 
@@ -280,6 +284,7 @@ def export_result(
     figures: Mapping[str, bytes] | None = None,
     extra: Mapping[str, Any] | None = None,
     make_folder: bool = False,
+    matrix: bool = False,
 ) -> list[Path]:
     """Write the result's panels and a ``params.json`` sidecar into ``folder``, all or nothing.
 
@@ -312,6 +317,9 @@ def export_result(
     make_folder : bool
         Create ``folder`` (and its missing parents) first; the folders created are
         removed again when the export fails.
+    matrix : bool
+        Also write the matrix ``A`` as ``A.npz`` (``scipy.sparse.load_npz``; see
+        :mod:`deconv_gui.io.matrix`), refused with a ``ValueError`` when too large.
 
     Returns
     -------
@@ -329,9 +337,13 @@ def export_result(
     if not isinstance(result, Result):
         raise ValueError(f"result must be a Result, got {type(result).__name__}")
     folder = Path(folder)
-    targets = planned_files(result, folder, panels=panels, formats=formats, figures=figures)
+    targets = planned_files(
+        result, folder, panels=panels, formats=formats, figures=figures, matrix=matrix
+    )
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"export folder is not a folder: {folder}")
+    if matrix:
+        check_matrix_size(result.geometry)  # before any panel is rendered
     if not overwrite:
         existing = [path for path in targets if path.exists()]
         if existing:
@@ -359,6 +371,9 @@ def _render_all(result, targets, displayed, image_source, figures, extra) -> dic
         name = path.name
         if figures and name in figures:
             blobs[name] = bytes(figures[name])
+            continue
+        if name == MATRIX_NAME:
+            blobs[name] = matrix_npz_bytes(result.geometry, result.params.weights)
             continue
         panel, fmt = name.rsplit(".", 1)
         if fmt == "npy":

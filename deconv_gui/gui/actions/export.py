@@ -118,6 +118,7 @@ def export_to(
     figure: bool = True,
     overwrite: bool = False,
     parent: QtWidgets.QWidget | None = None,
+    matrix: bool = False,
 ) -> list[Path] | None:
     """Write the current result into ``folder``; the files written, or None (message shown).
 
@@ -141,6 +142,8 @@ def export_to(
         "Overwrite N files?" question, and nothing is written on No.
     parent : QWidget, optional
         The parent of the "Overwrite?" question.
+    matrix : bool
+        Also write the matrix ``A`` as ``A.npz`` (refused, with a message, when too large).
     """
     result = state.result
     if result is None:
@@ -168,6 +171,7 @@ def export_to(
             formats=formats,
             figures=figures,
             extra={"display": display_options(panels, names)},
+            matrix=matrix,
         )
         try:
             written = export_result(
@@ -210,6 +214,7 @@ def make_export_dialog(
             formats=choices.formats,
             figure=choices.figure,
             parent=dialog,
+            matrix=choices.matrix,
         )
         return None if written is not None else (state.last_message or "Nothing was exported.")
 

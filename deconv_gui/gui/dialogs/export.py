@@ -47,16 +47,24 @@ class ExportChoices:
         Among ``"png"``, ``"npy"``, ``"tif"``.
     figure : bool
         Also write the comparison figure (``figure.png`` and ``figure.svg``).
+    matrix : bool
+        Also write the matrix ``A`` as a sparse ``A.npz``.
     """
 
     folder: str
     panels: tuple[str, ...]
     formats: tuple[str, ...]
     figure: bool
+    matrix: bool = False
 
     def to_settings(self) -> dict:
         """The choices worth remembering (not the folder, which is stored on its own)."""
-        return {"panels": list(self.panels), "formats": list(self.formats), "figure": self.figure}
+        return {
+            "panels": list(self.panels),
+            "formats": list(self.formats),
+            "figure": self.figure,
+            "matrix": self.matrix,
+        }
 
 
 class ExportDialog(QtWidgets.QDialog):
@@ -134,6 +142,16 @@ class ExportDialog(QtWidgets.QDialog):
         )
         self.figure_check.setChecked(bool(remembered.get("figure", True)))
         self.figure_check.toggled.connect(self._update_ok)
+        self.matrix_check = QtWidgets.QCheckBox(
+            "Also save the &matrix A as a sparse A.npz (scipy.sparse.load_npz)"
+        )
+        self.matrix_check.setToolTip(
+            "A maps the image flattened as (H, W, C_in) to the output flattened as\n"
+            "(H_out, W_out, C_out), without the bias: y = A x + b. Written as a compressed\n"
+            "CSR matrix (scipy.sparse.save_npz) to study it in your own tools; refused\n"
+            "above 2,000,000 non-zeros (shrink the work size)."
+        )
+        self.matrix_check.setChecked(bool(remembered.get("matrix", False)))
         sidecar = QtWidgets.QLabel(
             "<i>params.json</i> is always written: every parameter, the filter weights, "
             "the image source with its SHA-256, the version and the metrics."
@@ -167,6 +185,7 @@ class ExportDialog(QtWidgets.QDialog):
         form.addSpacing(6)
         form.addLayout(choices_row)
         form.addWidget(self.figure_check)
+        form.addWidget(self.matrix_check)
         form.addSpacing(4)
         form.addWidget(sidecar)
         form.addWidget(self.error_label)
@@ -207,6 +226,7 @@ class ExportDialog(QtWidgets.QDialog):
             panels=tuple(n for n, c in self.panel_checks.items() if c.isChecked()),
             formats=tuple(f for f, c in self.format_checks.items() if c.isChecked()),
             figure=self.figure_check.isChecked(),
+            matrix=self.matrix_check.isChecked(),
         )
 
     def sizeHint(self) -> QtCore.QSize:
