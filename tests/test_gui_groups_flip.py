@@ -258,3 +258,19 @@ def test_matrix_bytes_equal_to_sparse():
     )
     with pytest.raises(ValueError, match="non-zeros"):
         matrix_npz_bytes(geometry, params.weights, limit=10)
+
+
+def test_groups_and_flip_are_undo_steps(qtbot, window):
+    before = window.current_params()
+    choose_groups(window, 3)
+    window.history.flush()
+    window.filter_editor.ui.flip_check.click()
+    window.history.flush()
+    assert "true convolution off → on" in window.history.stack.undoText()
+    window.history.undo()
+    assert not window.current_params().flip and window.current_params().groups == 3
+    window.history.undo()
+    assert window.current_params() == before
+    assert window.filter_editor.ui.groups_combo.currentData() == 1
+    window.history.redo()
+    assert window.current_params().weights.shape == (3, 3, 1, 3)

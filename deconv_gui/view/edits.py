@@ -43,6 +43,7 @@ FIELD_WORDS: dict[str, str] = {
     "noise_seed": "noise seed",
     "prior_lam": "prior λ",
     "prior_iter": "prior iterations",
+    "flip": "true convolution",
 }
 
 
