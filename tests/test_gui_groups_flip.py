@@ -274,3 +274,23 @@ def test_groups_and_flip_are_undo_steps(qtbot, window):
     assert window.filter_editor.ui.groups_combo.currentData() == 1
     window.history.redo()
     assert window.current_params().weights.shape == (3, 3, 1, 3)
+
+
+def test_click_to_inspect_follows_groups_and_flip(qtbot, window):
+    editor = window.filter_editor
+    editor.set_preset("random", seed=6)
+    choose_groups(window, 3)
+    editor.set_flip(True)
+    settle(qtbot, window, groups=3, flip=True)
+    result = window.result
+    inspector = window.insight.inspector
+    inspector.inspect("forward", 1, 1)  # the taps as applied: flipped, R/G/B per group
+    rows, cols = window.panels.panel("input").overlay_pixels
+    assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == [
+        (r, c) for r in (2, 3, 4) for c in (2, 3, 4)
+    ]
+    inspector.inspect("pinv", 3, 2)
+    qtbot.waitUntil(lambda: window.insight.dock.kernel is not None, timeout=TIMEOUT)
+    a = ConvOperator(result.geometry, result.params.weights).to_dense()
+    row = np.linalg.pinv(a)[(3 * 7 + 2) * 3 + 0]  # channel 0 of input pixel (3, 2)
+    np.testing.assert_allclose(window.insight.dock.kernel.ravel(), row, atol=1e-8)

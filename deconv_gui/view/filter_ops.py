@@ -14,6 +14,7 @@ from ..core.groups import dense_filter
 __all__ = [
     "channel_links",
     "channels_equal",
+    "checked_filter",
     "copy_first_channel",
     "group_choices",
     "normalisation_divisors",
@@ -158,3 +159,48 @@ def regroup(weights: np.ndarray, groups: int, new_groups: int, out_channels: int
         first = (o // per_out) * per_in
         out[:, :, :, o] = dense[:, :, first : first + per_in, o]
     return out
+
+
+def checked_filter(
+    weights: object, bias: object, groups: int, max_size: int, max_in: int, max_out: int
+) -> tuple[np.ndarray, list[float]]:
+    """A filter the editor can show: a float64 4-D copy and one bias per output channel.
+
+    ``weights`` is ``(f_h, f_w, C_in/groups, C_out)`` (3-D: ``C_out = 1``) with sizes up
+    to ``max_size``, ``C_in`` up to ``max_in`` and ``C_out`` up to ``max_out``, a multiple
+    of ``groups``; ``bias`` is a number or one per output channel.
+
+    Raises
+    ------
+    ValueError
+        Naming ``weights``, ``groups`` or ``bias`` when they do not fit.
+    """
+    array = np.array(weights, dtype=np.float64)
+    if array.ndim == 3:
+        array = array[..., np.newaxis]
+    if array.ndim != 4:
+        raise ValueError(f"weights must be 3-D or 4-D, got shape {array.shape}")
+    fh, fw, c_group, c_out = array.shape
+    c_in = c_group * groups
+    if c_out % groups or c_in > max_in:
+        raise ValueError(
+            f"groups {groups} does not fit weights of shape {array.shape}: C_out must be "
+            f"a multiple of it and C_in = {c_group}·{groups} at most {max_in}"
+        )
+    if not (1 <= fh <= max_size and 1 <= fw <= max_size):
+        raise ValueError(
+            f"weights must be 1–{max_size} taps high and wide, got shape {array.shape}"
+        )
+    if not (1 <= c_in <= max_in and 1 <= c_out <= max_out):
+        raise ValueError(
+            f"weights must have 1–{max_in} input and 1–{max_out} output channels, "
+            f"got shape {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError("weights must be finite numbers")
+    bias_array = np.atleast_1d(np.asarray(bias, dtype=np.float64)).ravel()
+    if bias_array.size == 1:
+        bias_array = np.repeat(bias_array, c_out)
+    if bias_array.size != c_out or not np.all(np.isfinite(bias_array)):
+        raise ValueError(f"bias must be a number or {c_out} numbers, got {bias!r}")
+    return array, [float(b) for b in bias_array]

@@ -15,7 +15,7 @@ from PyQt5.QtWidgets import QWidget
 from ...core import PRESETS, make_filter
 from ...core import params as schema
 from ...view import filter_ops as ops
-from .common import DOCK_WIDTH, format_number
+from .common import DOCK_WIDTH
 from .filter_form import (
     CUSTOM,
     MAX_IN_CHANNELS,
@@ -190,34 +190,12 @@ class FilterEditor(QWidget):
         """
         groups = self._groups if groups is None else schema.check("groups", groups)
         flip = self._flip if flip is None else schema.check("flip", flip)
-        array = np.asarray(weights, dtype=np.float64)
-        if array.ndim == 3:
-            array = array[..., np.newaxis]
-        if array.ndim != 4:
-            raise ValueError(f"weights must be 3-D or 4-D, got shape {array.shape}")
-        fh, fw, c_group, c_out = array.shape
-        c_in = c_group * groups
-        if c_out % groups or c_in > MAX_IN_CHANNELS:
-            raise ValueError(
-                f"groups {groups} does not fit weights of shape {array.shape}: C_out must be "
-                f"a multiple of it and C_in = {c_group}·{groups} at most {MAX_IN_CHANNELS}"
-            )
-        if not (1 <= fh <= MAX_SIZE and 1 <= fw <= MAX_SIZE):
-            raise ValueError(f"weights must be 1–7 taps high and wide, got shape {array.shape}")
-        if not (1 <= c_in <= MAX_IN_CHANNELS and 1 <= c_out <= MAX_OUT_CHANNELS):
-            raise ValueError(
-                f"weights must have 1–4 input and 1–8 output channels, got shape {array.shape}"
-            )
-        if not np.all(np.isfinite(array)):
-            raise ValueError("weights must be finite numbers")
-        bias_array = np.atleast_1d(np.asarray(bias, dtype=np.float64)).ravel()
-        if bias_array.size == 1:
-            bias_array = np.repeat(bias_array, c_out)
-        if bias_array.size != c_out or not np.all(np.isfinite(bias_array)):
-            raise ValueError(f"bias must be a number or {c_out} numbers, got {bias!r}")
+        array, bias_list = ops.checked_filter(
+            weights, bias, groups, MAX_SIZE, MAX_IN_CHANNELS, MAX_OUT_CHANNELS
+        )
         if preset != CUSTOM and preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)} or custom")
-        self._commit(array.copy(), list(bias_array), preset, groups=groups, flip=flip)
+        self._commit(array, bias_list, preset, groups=groups, flip=flip)
 
     def values(self) -> dict[str, object]:
         """The :attr:`FIELDS` as ``Params`` keyword arguments."""
@@ -404,19 +382,6 @@ class FilterEditor(QWidget):
             self._weights, self._bias[:], self._preset, self._groups, self._flip
         )
         self._grids.show(self._weights, current, self._groups, self._flip)
-        self._update_normalise_tip()
-
-    def _update_normalise_tip(self) -> None:
-        lines = ["Divide each output channel's weights by their sum (so a flat image keeps its"]
-        lines.append("level), or by the sum of |w| when the sum is ≈ 0 (edge filters).")
-        for o, (divisor, why) in enumerate(ops.normalisation_divisors(self._weights)):
-            text = {
-                "sum": f"sum of weights = {format_number(divisor, 4)}",
-                "abs": f"sum ≈ 0, so sum of |w| = {format_number(divisor, 4)}",
-                "zero": "all zero: nothing to do",
-            }[why]
-            lines.append(f"output {o + 1}: {text}")
-        self.ui.normalise_button.setToolTip("\n".join(lines))
 
     # ----------------------------------------------------------------------------- slots
     def _on_preset_activated(self, index: int) -> None:

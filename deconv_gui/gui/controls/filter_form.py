@@ -26,7 +26,7 @@ from PyQt5.QtWidgets import (
 from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
 from ...view import filter_ops as ops
 from .channel_map import ChannelMap
-from .common import section_header
+from .common import format_number, section_header
 from .filter_grids import group_label
 
 __all__ = [
@@ -253,4 +253,17 @@ class FilterForm:
         self.correlation_note.setVisible(not flip)
         self.applied_box.setVisible(flip)
         self.channel_map.set_channels(c_in, c_out, groups, current)
+        self._update_normalise_tip(weights)
         return current
+
+    def _update_normalise_tip(self, weights: np.ndarray) -> None:
+        lines = ["Divide each output channel's weights by their sum (so a flat image keeps its"]
+        lines.append("level), or by the sum of |w| when the sum is ≈ 0 (edge filters).")
+        for o, (divisor, why) in enumerate(ops.normalisation_divisors(weights)):
+            text = {
+                "sum": f"sum of weights = {format_number(divisor, 4)}",
+                "abs": f"sum ≈ 0, so sum of |w| = {format_number(divisor, 4)}",
+                "zero": "all zero: nothing to do",
+            }[why]
+            lines.append(f"output {o + 1}: {text}")
+        self.normalise_button.setToolTip("\n".join(lines))
