@@ -11,6 +11,8 @@ One import point for the window's insight panels; the code lives in small module
 - :mod:`.inspect`: rows of ``A⁺`` ("effective kernels") for click-to-inspect;
 - :mod:`.question`: the seed question's ``deConv`` as written, and the
   "check my code" comparison;
+- :mod:`.second_guess`: the question's commented-out per-slice ``np.linalg.pinv``
+  measured against ``Aᵀ`` and ``A⁺``;
 - :mod:`.metrics`: PSNR/SSIM, relative residual and the adjoint dot test;
 - :mod:`.dense`: the explicit ``A``, ``Aᵀ`` and ``A⁺`` of a small example;
 - :mod:`.steps`: step-by-step models of ``A`` and ``Aᵀ`` (forward, scatter, zero
@@ -37,7 +39,7 @@ from .lost import (
 from .metrics import adjoint_dot_test, reconstruction_metrics, relative_residual
 from .pinv_steps import PinvAnimation, PinvStep
 from .pixels import PixelLinks, corresponding_pixels, receptive_field, touching_outputs
-from .question import ArrayComparison, compare_arrays, question_deconv
+from .question import QUESTION_SLICES, ArrayComparison, compare_arrays, question_deconv
 from .rank import (
     DENSE_ENTRY_LIMIT,
     RankInfo,
@@ -48,16 +50,20 @@ from .rank import (
     rank_info,
     singular_values,
 )
+from .second_guess import INVERSE_CANDIDATES, InverseCandidate, question_inverse_check
 from .steps import ANIMATION_MODES, MAX_STEPS, Step, StepAnimation
 
 __all__ = [
     "ANIMATION_MODES",
     "DENSE_ENTRY_LIMIT",
     "EFFECTIVE_KERNEL_DENSE_LIMIT",
+    "INVERSE_CANDIDATES",
     "MAX_STEPS",
+    "QUESTION_SLICES",
     "ArrayComparison",
     "ComponentSplit",
     "EffectiveKernel",
+    "InverseCandidate",
     "PinvAnimation",
     "PinvStep",
     "PixelLinks",
@@ -76,6 +82,7 @@ __all__ = [
     "nullspace_component",
     "operator_rank",
     "question_deconv",
+    "question_inverse_check",
     "rank_bounds",
     "rank_info",
     "receptive_field",

@@ -9,7 +9,12 @@ import numpy as np
 from ..geometry import as_float_array, as_pair, normalize_bias, normalize_weights
 from ..norms import relative_norm
 
-__all__ = ["ArrayComparison", "compare_arrays", "question_deconv"]
+__all__ = ["QUESTION_SLICES", "ArrayComparison", "compare_arrays", "question_deconv"]
+
+#: What the question's loop does to each ``f × f`` kernel slice ``W[:, :, x, c]``:
+#: ``"transpose"`` (``np.transpose``, as written) or ``"pinv"`` (the commented-out
+#: second guess, ``np.linalg.pinv``).
+QUESTION_SLICES: tuple[str, ...] = ("transpose", "pinv")
 
 
 def question_deconv(
@@ -19,6 +24,7 @@ def question_deconv(
     *,
     input_shape: tuple[int, ...],
     stride: int = 1,
+    slices: str = "transpose",
 ) -> np.ndarray:
     """The asker's ``deConv`` from the seed question, exactly as written (vectorised).
 
@@ -36,6 +42,11 @@ def question_deconv(
     stride : int
         ``s``. (The cache's padding ``p`` is ignored by the loop, so there is no
         padding argument.)
+    slices : str
+        ``"transpose"``: each kernel slice is ``np.transpose(W[:, :, x, c])``, as the
+        loop is written. ``"pinv"``: the asker's commented-out second guess,
+        ``inverse_W = np.linalg.pinv(W[:, :, x, c])`` (the matrix pseudo-inverse of
+        each slice), used in its place; the rest (bias, ReLU) is unchanged.
 
     Returns
     -------
@@ -46,9 +57,10 @@ def question_deconv(
     Raises
     ------
     ValueError
-        On a non-square filter, mismatched channels, or windows that run past the
-        image (the literal loop crashes there with a numpy broadcasting error; this
-        happens when the forward pass used padding, which the loop ignores).
+        On a non-square filter, mismatched channels, an unknown ``slices``, or
+        windows that run past the image (the literal loop crashes there with a numpy
+        broadcasting error; this happens when the forward pass used padding, which
+        the loop ignores).
 
     Notes
     -----
@@ -69,7 +81,10 @@ def question_deconv(
     pixel) into every channel, and ReLU clips the negative half of the adjoint.
 
     The loop over pixels is vectorised as one scatter per filter tap ``(a, b)``:
-    ``X[a::s, b::s] += Z @ W[b, a].T``.
+    ``X[a::s, b::s] += Z @ W[b, a].T``. With ``slices="pinv"`` the tap is
+    ``P[a, b]`` with ``P[:, :, x, c] = pinv(W[:, :, x, c])``: the inverse of a
+    3×3 block of numbers, which has nothing to do with inverting the layer (see
+    :func:`~deconv_gui.core.analysis.second_guess.question_inverse_check`).
 
     Examples
     --------
@@ -92,6 +107,8 @@ def question_deconv(
         raise ValueError(
             f"y must have shape (n_H, n_W, n_C) or (m, n_H, n_W, n_C), got shape {z.shape}"
         )
+    if slices not in QUESTION_SLICES:
+        raise ValueError(f"slices must be one of {', '.join(QUESTION_SLICES)}, got {slices!r}")
     w = normalize_weights(weights).astype(z.dtype, copy=False)
     f, f_w, c_prev, c_out = w.shape
     if f != f_w:
@@ -121,12 +138,17 @@ def question_deconv(
             )
     x_curr = np.zeros((m, h_prev, w_prev, c_prev), dtype=z.dtype)
     bias_sum = b.sum()
+    if slices == "transpose":
+        # transpose_W = W[:, :, x, c].T, so its entry (a, bb) is W[bb, a, x, c]
+        taps = w.transpose(1, 0, 2, 3)
+    else:
+        # inverse_W = np.linalg.pinv(W[:, :, x, c]), for every (x, c) at once
+        taps = np.linalg.pinv(w.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1).astype(z.dtype)
     for a in range(f):
         for bb in range(f):
             rows = slice(a, a + s * (n_h - 1) + 1, s)
             cols = slice(bb, bb + s * (n_w - 1) + 1, s)
-            # transpose_W = W[:, :, x, c].T, so its entry (a, bb) is W[bb, a, x, c]
-            x_curr[:, rows, cols, :] += z @ w[bb, a].T + bias_sum
+            x_curr[:, rows, cols, :] += z @ taps[a, bb].T + bias_sum
     np.maximum(x_curr, 0, out=x_curr)
     return x_curr if batched else x_curr[0]
 
