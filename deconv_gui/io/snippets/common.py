@@ -1,0 +1,218 @@
+"""What every flavour of snippet shares: the settings it reproduces, its header and footer.
+
+:class:`Settings` reads from :class:`~deconv_gui.core.Params` what a snippet must
+reproduce (the geometry with padding mode, groups and flip; which reconstructions;
+their solver settings), so that the NumPy and PyTorch writers never look at the
+params themselves.
+"""
+
+from __future__ import annotations
+
+import pprint
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ... import __version__
+from ...core import ConvGeometry, Params, matching_input_sizes
+
+__all__ = [
+    "SNIPPET_METHODS",
+    "Settings",
+    "ambiguity",
+    "common_top",
+    "footer",
+    "header",
+    "literal",
+    "noise_lines",
+    "torch_output_padding",
+]
+
+#: The reconstructions a snippet reproduces (with the transposed one, always), by the
+#: :class:`~deconv_gui.core.Result` attribute they are saved under.
+SNIPPET_METHODS: tuple[str, ...] = ("pinv", "nonneg", "richardson_lucy", "tv")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a snippet reproduces of one :class:`~deconv_gui.core.Params`.
+
+    Attributes
+    ----------
+    params : Params
+        The params themselves (filter, bias, geometry, noise, solver settings).
+    groups : int
+        PyTorch's ``groups`` (1: every input channel feeds every output channel).
+    flip : bool
+        True convolution (the kernel flipped), not cross-correlation.
+    prior_nonneg : bool
+        The TV image is constrained to ``x ≥ 0``.
+    methods : tuple of str
+        The entries of :data:`SNIPPET_METHODS` that ``params.methods`` asks for
+        (Richardson–Lucy only with a non-negative filter, as the app requires).
+    rl_left_out : bool
+        Richardson–Lucy was asked for but the filter has negative weights.
+    """
+
+    params: Params
+    groups: int
+    flip: bool
+    prior_nonneg: bool
+    methods: tuple[str, ...]
+    rl_left_out: bool = False
+
+    @classmethod
+    def of(cls, params: Params) -> Settings:
+        """The settings of ``params``."""
+        methods = tuple(m for m in SNIPPET_METHODS if m in params.methods)
+        rl_left_out = "richardson_lucy" in methods and bool(np.any(params.weights < 0))
+        if rl_left_out:
+            methods = tuple(m for m in methods if m != "richardson_lucy")
+        return cls(
+            params,
+            params.groups,
+            params.flip,
+            # the TV's x >= 0 constraint, where the params have it
+            bool(getattr(params, "prior_nonneg", False)),
+            methods,
+            rl_left_out,
+        )
+
+    @property
+    def mode(self) -> str:
+        """PyTorch's padding mode."""
+        return self.params.padding_mode
+
+    def geometry(self, image_shape: Sequence[int]) -> ConvGeometry:
+        """The geometry for an image of ``image_shape``, groups and flip included."""
+        return self.params.geometry(image_shape)
+
+    def describe(self) -> str:
+        """The layer in one line, e.g. ``stride (2, 2), padding (1, 1), dilation (1, 1)``."""
+        p = self.params
+        text = f"stride {p.stride}, padding {p.padding}, dilation {p.dilation}"
+        if p.padding_mode != "zeros":
+            text += f", padding_mode {p.padding_mode!r}"
+        if self.groups != 1:
+            text += f", groups {self.groups}"
+        if self.flip:
+            text += ", true convolution (flipped kernel)"
+        return text
+
+
+def torch_output_padding(geometry: ConvGeometry) -> tuple[int, int]:
+    """The ``output_padding`` that makes ``conv_transpose2d`` return the input's size.
+
+    Notes
+    -----
+    ``conv_transpose2d`` returns :math:`(n_{out} - 1)s - 2p + d(f - 1) + 1 + o_p` rows;
+    several input sizes give the same :math:`n_{out}` when the stride does not divide
+    evenly, and :math:`o_p = (n + 2p - d(f - 1) - 1) \\bmod s` picks ours (always
+    smaller than the stride, as PyTorch requires).
+    """
+    h_out, w_out, _ = geometry.output_shape
+    pads = []
+    for axis, n_out in ((0, h_out), (1, w_out)):
+        sizes = _matching_sizes(geometry, axis, n_out)
+        # the largest size is output_padding = stride - 1 (the smallest may be cut off at 1)
+        pads.append(geometry.input_shape[axis] - (sizes[-1] - geometry.stride[axis] + 1))
+    return pads[0], pads[1]
+
+
+def _matching_sizes(geometry: ConvGeometry, axis: int, n_out: int) -> list[int]:
+    return matching_input_sizes(
+        n_out,
+        geometry.filter_shape[axis],
+        geometry.stride[axis],
+        geometry.padding[axis],
+        geometry.dilation[axis],
+    )
+
+
+def ambiguity(geometry: ConvGeometry) -> str:
+    """E.g. ``Inputs of 7 or 8 rows give 3 rows; ...`` for the docstring of a snippet."""
+    parts = []
+    for axis, label in ((0, "rows"), (1, "columns")):
+        n_out = geometry.output_shape[axis]
+        sizes = _matching_sizes(geometry, axis, n_out)
+        listed = ", ".join(map(str, sizes[:-1])) + (" or " if len(sizes) > 1 else "")
+        parts.append(f"inputs of {listed}{sizes[-1]} {label} give {n_out} {label}")
+    return "; ".join(parts).capitalize() + "."
+
+
+def literal(value: object, indent: int) -> str:
+    """``value`` as a Python literal (exact: ``repr`` round-trips), wrapped at ``indent``."""
+    text = pprint.pformat(value, width=92 - indent, compact=True)
+    return text.replace("\n", "\n" + " " * indent)
+
+
+def header(settings: Settings, image_shape: Sequence[int] | None, what: str) -> list[str]:
+    """The snippet's docstring: what it computes, the filter, the layer and the shapes."""
+    params = settings.params
+    layout = "(f_h, f_w, C_in/groups, C_out)" if settings.groups != 1 else "(f_h, f_w, C_in, C_out)"
+    lines = [
+        f'"""{what}',
+        "",
+        f"Generated by deconv_gui {__version__}.",
+        f"Filter {'×'.join(map(str, params.weights.shape))} {layout}, {settings.describe()}.",
+    ]
+    if image_shape is not None:
+        geometry = settings.geometry(image_shape)
+        lines.append(f"Image {params.image_source or '(array)'}: {geometry.describe()}.")
+    lines += ['"""', ""]
+    return lines
+
+
+def common_top(params: Params, image_path: str, save_path: str | None) -> list[str]:
+    """``IMAGE_PATH`` and ``SAVE_PATH``, the two lines a user edits."""
+    note = ""
+    if params.image_source and not params.image_source.endswith(".npy"):
+        note = f"  # the input panel of {params.image_source!r}, as exported"
+    return [
+        f"IMAGE_PATH = {image_path!r}{note}",
+        f"SAVE_PATH = {save_path!r}  # set to a .npz path to save the results",
+        "",
+    ]
+
+
+def noise_lines(params: Params, target: str, to_tensor: bool) -> list[str]:
+    """The pipeline's simulated noise: Poisson (``photons``), then Gaussian (``noise_sigma``)."""
+    if params.noise_sigma <= 0 and params.photons <= 0:
+        return []
+    lines = [f"rng = np.random.default_rng({params.noise_seed})  # simulated measurement noise"]
+    values = target
+    if to_tensor:
+        values = f"{target}_hwc"
+        lines.append(f"{values} = {target}[0].permute(1, 2, 0).numpy()  # drawn in the app's order")
+    if params.photons > 0:
+        n = repr(params.photons)
+        lines += [
+            "# photon counting: Poisson counts of the non-negative intensity, in image units",
+            f"counts = rng.poisson(np.maximum({values}, 0).astype(np.float64) * {n})",
+            f"{values} = (counts / {n}).astype({values}.dtype)",
+        ]
+    if params.noise_sigma > 0:
+        draw = f"rng.standard_normal({values}.shape)"
+        lines.append(
+            f"{values} = {values} + ({params.noise_sigma!r} * {draw}).astype({values}.dtype)"
+        )
+    if to_tensor:
+        lines.append(
+            f"{target} = torch.from_numpy(np.ascontiguousarray({values})).permute(2, 0, 1)[None]"
+        )
+    return lines
+
+
+def footer(arrays: dict[str, str]) -> list[str]:
+    """Print the shapes and save ``arrays`` (saved name → variable) when ``SAVE_PATH`` is set."""
+    lines = ["", "results = {"]
+    lines += [f"    {name!r}: {var}," for name, var in arrays.items()]
+    return [
+        *lines,
+        "}",
+        "for name, array in results.items():",
+        '    print(f"{name:16} {array.shape}")',
+        "if SAVE_PATH:",
+        "    np.savez(SAVE_PATH, **results)",
+    ]

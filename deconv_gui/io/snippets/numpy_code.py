@@ -1,0 +1,255 @@
+"""The NumPy snippets: NumPy/SciPy only, or over this package's API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...core import Params
+from .common import Settings, common_top, footer, header, literal, noise_lines
+from .templates import (
+    NUMPY_CONV,
+    NUMPY_DENSE_FILTER,
+    NUMPY_FISTA,
+    NUMPY_LAYER,
+    NUMPY_PINV,
+    NUMPY_RL,
+    NUMPY_TV,
+)
+
+__all__ = ["numpy_snippet"]
+
+#: numpy.pad's names of PyTorch's padding modes.
+NUMPY_PAD_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+}
+
+#: What each reconstruction is saved as, and the variable holding it.
+_VARIABLES = {
+    "pinv": "x_pinv",
+    "nonneg": "x_nonneg",
+    "richardson_lucy": "x_rl",
+    "tv": "x_tv",
+}
+
+#: LSQR has no preconditioner, so it may take more iterations than the app's solver.
+LSQR_MIN_ITER = 2000
+
+
+def _block(text: str) -> list[str]:
+    return [*text.strip("\n").splitlines(), "", ""]
+
+
+def numpy_snippet(
+    params: Params,
+    image_shape: Sequence[int] | None = None,
+    *,
+    image_path: str = "input.npy",
+    save_path: str | None = None,
+    standalone: bool = True,
+) -> str:
+    """A runnable NumPy script: ``y = A x + b``, ``Aᵀ(y − b)`` and the reconstructions.
+
+    Parameters
+    ----------
+    params : Params
+        Filter, bias, geometry (padding mode, groups, flip), noise, and the methods:
+        ``pinv`` (the pseudo-inverse, Tikhonov when ``reg > 0``), ``nonneg``,
+        ``richardson_lucy`` and ``tv`` are reproduced when ``params.methods`` has them.
+    image_shape : sequence of int, optional
+        ``(H, W, C_in)``, only for the description in the docstring.
+    image_path : str
+        The ``.npy`` file (``(H, W, C_in)`` float) the script loads, set in
+        ``IMAGE_PATH`` at its top.
+    save_path : str, optional
+        When given, the script saves ``forward_output``, ``transposed`` and each
+        reconstruction (``pinv``, ``nonneg``, ``richardson_lucy``, ``tv``) to this
+        ``.npz`` file (``SAVE_PATH``).
+    standalone : bool
+        True: NumPy and SciPy only, with the convolution, its adjoint, the
+        pseudo-inverse (a ``scipy.sparse.linalg.LinearOperator`` solved by LSQR) and
+        the priors written out. False: ``deconv_gui.core``'s functions.
+
+    Returns
+    -------
+    str
+        Python source code.
+    """
+    settings = Settings.of(params)
+    what = "A strided convolution in NumPy: forward output y = A x + b, transposed A^T(y - b)"
+    if "pinv" in settings.methods:
+        what += ",\nand the pseudo-inverse A+(y - b): the image back, as far as y determines it"
+    lines = header(settings, image_shape, what + ".")
+    if standalone:
+        lines += _standalone(settings, image_path, save_path)
+    else:
+        lines += _api(settings, image_path, save_path)
+    return "\n".join(lines) + "\n"
+
+
+def _data_lines(settings: Settings, weights_dtype: str) -> list[str]:
+    """Load ``x``; the filter, bias and hyper-parameters as literals."""
+    p = settings.params
+    layout = "(f_h, f_w, C_in/groups, C_out)" if settings.groups != 1 else "(f_h, f_w, C_in, C_out)"
+    return [
+        "x = np.load(IMAGE_PATH)  # (H, W, C_in) float",
+        "if x.ndim == 2:",
+        "    x = x[:, :, None]",
+        f"# filter in HWIO layout {layout}",
+        f"weights = np.array({literal(p.weights.tolist(), 18)}){weights_dtype}",
+        f"bias = np.array({list(p.bias)!r}, dtype=x.dtype)",
+        f"stride, padding, dilation = {p.stride}, {p.padding}, {p.dilation}",
+    ]
+
+
+def _solver_lines(settings: Settings, standalone: bool) -> list[str]:
+    p = settings.params
+    lines = []
+    if "pinv" in settings.methods or "nonneg" in settings.methods:
+        lines.append(f"reg = {p.reg!r}  # Tikhonov weight (0: the exact pseudo-inverse)")
+    if "pinv" in settings.methods and standalone:
+        limit = max(LSQR_MIN_ITER, p.max_iter or 0)
+        lines.append(
+            f"rtol, max_iter = {p.rtol!r}, {limit}  # LSQR, unpreconditioned: more iterations "
+            "than the app's solver"
+        )
+    elif "pinv" in settings.methods:
+        lines.append(f"rtol, max_iter = {p.rtol!r}, {p.max_iter!r}  # the app's solver settings")
+    if settings.methods and settings.methods != ("pinv",):
+        lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
+    if "tv" in settings.methods:
+        lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
+    return lines
+
+
+def _standalone(settings: Settings, image_path: str, save_path: str | None) -> list[str]:
+    p, methods = settings.params, settings.methods
+    lines = ["import numpy as np"]
+    if "pinv" in methods:
+        lines.append("from scipy.sparse.linalg import LinearOperator, lsqr")
+    lines += ["", *common_top(p, image_path, save_path), ""]
+    lines += _block(NUMPY_CONV)
+    if settings.groups != 1:
+        lines += _block(NUMPY_DENSE_FILTER)
+    lines += _data_lines(settings, ".astype(x.dtype)")
+    mode = settings.mode
+    lines.append(
+        f"padding_mode = {NUMPY_PAD_MODES[mode]!r}  # numpy.pad's name of PyTorch's {mode!r}"
+    )
+    lines += _solver_lines(settings, standalone=True)
+    if settings.flip:
+        lines += [
+            "# true convolution (scipy.signal.convolve, textbooks): the kernel flipped in both",
+            "# spatial axes; conv2d itself is a cross-correlation, as in PyTorch",
+            "weights = weights[::-1, ::-1]",
+        ]
+    if settings.groups != 1:
+        lines += [
+            f"# groups={settings.groups} (PyTorch's): each group of C_out/{settings.groups} output "
+            f"channels sees only its C_in/{settings.groups} input channels",
+            f"weights = dense_filter(weights, {settings.groups})",
+        ]
+    lines += ["", "", *_block(NUMPY_LAYER)]
+    lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=False)]
+    lines += ["x_transposed = adjoint(y - bias)"]
+    if "pinv" in methods:
+        lines += NUMPY_PINV.rstrip("\n").splitlines()
+    if set(methods) & {"nonneg", "tv"}:
+        lines += ["", "", *_block(NUMPY_FISTA)]
+        lines += ["lipschitz = norm_bound()"]
+    if "nonneg" in methods:
+        lines += [
+            "",
+            "# non-negative least squares: argmin |A x - (y - b)|^2 + reg |x|^2 with x >= 0,",
+            "# by projected accelerated gradient (the projection onto x >= 0 is the prox)",
+            "project = lambda v, step: np.maximum(v, 0)  # noqa: E731",
+            "x_nonneg, n_iter = fista(project, np.zeros_like(x), lipschitz, prior_iter, 1e-5, reg)",
+            'print(f"non-negative: {n_iter} iterations")',
+        ]
+    if "richardson_lucy" in methods:
+        lines += _rl_lines(settings)
+    lines += _rl_note(settings)
+    if "tv" in methods:
+        lines += ["", "", *_block(NUMPY_TV)]
+        lines += [
+            "# total variation: argmin 1/2 |A x - (y - b)|^2 + lam TV(x) (x >= 0 if tv_nonneg),",
+            "# by FISTA with the TV prox (PyProximal's TV or scikit-image's denoise_tv_chambolle",
+            "# also solve the inner problem, without the warm start)",
+            "x_tv, n_iter = fista(tv_prox(lam, tv_nonneg), np.zeros_like(x), lipschitz, "
+            "prior_iter, 3e-4)",
+            "misfit = forward(x_tv) - (y - bias)",
+            "objective = 0.5 * np.sum(misfit**2) + lam * total_variation(x_tv)",
+            'print(f"total variation: {n_iter} iterations, objective {objective:.6g}")',
+        ]
+    return lines + footer(_saved(methods))
+
+
+def _rl_note(settings: Settings) -> list[str]:
+    if not settings.rl_left_out:
+        return []
+    return ["# Richardson-Lucy is left out: it needs a filter without negative weights"]
+
+
+def _rl_lines(settings: Settings) -> list[str]:
+    return [
+        "",
+        "",
+        *_block(NUMPY_RL),
+        "# the Poisson model has no negative data: simulated noise is clipped at 0",
+        "x_rl = richardson_lucy(np.maximum(y - bias, 0), prior_iter)",
+    ]
+
+
+def _saved(methods: Sequence[str]) -> dict[str, str]:
+    arrays = {"forward_output": "y", "transposed": "x_transposed"}
+    arrays.update({m: _VARIABLES[m] for m in methods})
+    return arrays
+
+
+def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str]:
+    p, methods = settings.params, settings.methods
+    names = ["conv2d", "conv2d_transpose"]
+    recon = {
+        "pinv": "pinv_reconstruction",
+        "nonneg": "nonneg_reconstruction",
+        "richardson_lucy": "richardson_lucy",
+        "tv": "tv_reconstruction",
+    }
+    if methods:
+        names += ["ConvOperator", *sorted(recon[m] for m in methods)]
+    lines = ["import numpy as np", "", f"from deconv_gui.core import {', '.join(sorted(names))}"]
+    lines += ["", *common_top(p, image_path, save_path)]
+    lines += _data_lines(settings, ".astype(x.dtype)")
+    layer = ["stride=stride", "padding=padding", "dilation=dilation"]
+    if settings.mode != "zeros":
+        layer.append(f"padding_mode={settings.mode!r}")
+    if settings.groups != 1:
+        layer.append(f"groups={settings.groups}")
+    if settings.flip:
+        layer.append("flip=True")
+    lines += [f"layer = dict({', '.join(layer)})", *_solver_lines(settings, standalone=False), ""]
+    lines += ["y = conv2d(x, weights, bias, **layer)  # the forward output"]
+    lines += noise_lines(p, "y", to_tensor=False)
+    lines += ["x_transposed = conv2d_transpose(y - bias, weights, input_shape=x.shape, **layer)"]
+    if methods:
+        lines += [
+            "",
+            "# the layer as one operator A, validated once, for the reconstructions",
+            "op = ConvOperator.from_weights(weights, input_shape=x.shape, **layer)",
+        ]
+    if "pinv" in methods:
+        lines.append(
+            "x_pinv = pinv_reconstruction(y, op, bias, reg=reg, rtol=rtol, max_iter=max_iter)"
+        )
+    if "nonneg" in methods:
+        lines.append("x_nonneg = nonneg_reconstruction(y, op, bias, reg=reg, max_iter=prior_iter)")
+    if "richardson_lucy" in methods:
+        lines.append("x_rl = richardson_lucy(np.maximum(y - bias, 0), op, n_iter=prior_iter)")
+    lines += _rl_note(settings)
+    if "tv" in methods:
+        lines.append(
+            "x_tv = tv_reconstruction(y, op, bias, lam=lam, max_iter=prior_iter, nonneg=tv_nonneg)"
+        )
+    return lines + footer(_saved(methods))

@@ -1,0 +1,202 @@
+"""The blocks of code the NumPy snippets are assembled from, as they are printed.
+
+Kept as literal text (not generated) so that they read like code written by hand;
+``numpy_code`` picks the blocks a problem needs and fills in the numbers around them.
+Each block is tested by running whole snippets in a subprocess (``tests/test_snippets*.py``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NUMPY_CONV",
+    "NUMPY_DENSE_FILTER",
+    "NUMPY_FISTA",
+    "NUMPY_LAYER",
+    "NUMPY_PINV",
+    "NUMPY_RL",
+    "NUMPY_TV",
+]
+
+NUMPY_CONV = '''
+def conv2d(x, w, b, stride, padding, dilation, mode="constant"):
+    """y[h, w, o] = b[o] + sum_ijc w[i, j, c, o] x_pad[s h + d i, s w + d j, c] (no flip)."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    fh, fw, _, c_out = w.shape
+    xp = np.pad(x, ((ph, ph), (pw, pw), (0, 0)), mode=mode)  # numpy.pad's mode
+    h_out = (xp.shape[0] - dh * (fh - 1) - 1) // sh + 1
+    w_out = (xp.shape[1] - dw * (fw - 1) - 1) // sw + 1
+    y = np.zeros((h_out, w_out, c_out), dtype=x.dtype)
+    for i in range(fh):
+        for j in range(fw):
+            rows = slice(i * dh, i * dh + sh * (h_out - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (w_out - 1) + 1, sw)
+            y += xp[rows, cols, :] @ w[i, j]
+    return y + b
+
+
+def conv2d_transpose(y, w, input_shape, stride, padding, dilation, mode="constant"):
+    """The exact adjoint A^T of conv2d's linear part: scatter each tap back."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    fh, fw, _, _ = w.shape
+    h, wd, c_in = input_shape
+    h_out, w_out, _ = y.shape
+    xp = np.zeros((h + 2 * ph, wd + 2 * pw, c_in), dtype=y.dtype)
+    for i in range(fh):
+        for j in range(fw):
+            rows = slice(i * dh, i * dh + sh * (h_out - 1) + 1, sh)
+            cols = slice(j * dw, j * dw + sw * (w_out - 1) + 1, sw)
+            xp[rows, cols, :] += y @ w[i, j].T
+    if mode == "constant":
+        return xp[ph : ph + h, pw : pw + wd, :]
+    # the padded border copied image pixels: add its share back onto them
+    x = np.zeros(input_shape, dtype=y.dtype)
+    rows, cols = np.pad(np.arange(h), ph, mode=mode), np.pad(np.arange(wd), pw, mode=mode)
+    np.add.at(x, (rows[:, None], cols[None, :]), xp)
+    return x
+'''
+
+NUMPY_DENSE_FILTER = '''
+def dense_filter(w, groups):
+    """PyTorch's groups as one (f_h, f_w, C_in, C_out) filter, zero between the groups."""
+    fh, fw, c_group, c_out = w.shape
+    out_group = c_out // groups
+    dense = np.zeros((fh, fw, c_group * groups, c_out), dtype=w.dtype)
+    for k in range(groups):
+        outs = slice(k * out_group, (k + 1) * out_group)
+        dense[:, :, k * c_group : (k + 1) * c_group, outs] = w[:, :, :, outs]
+    return dense
+'''
+
+NUMPY_LAYER = '''
+def forward(v, w=weights):
+    """A v: the layer's linear part (no bias)."""
+    return conv2d(v, w, 0, stride, padding, dilation, padding_mode)
+
+
+def adjoint(r, w=weights):
+    """A^T r: the transposed convolution (the adjoint, not an inverse)."""
+    return conv2d_transpose(r, w, x.shape, stride, padding, dilation, padding_mode)
+'''
+
+NUMPY_PINV = """
+
+# How to get the image back: the pseudo-inverse A+(y - b), the smallest image that the
+# layer maps to y - b. It is exact on what y determines; the part of x in the null space
+# of A (at least x.size - y.size dimensions) is lost, and A+ sets it to 0.
+# A is a scipy LinearOperator over forward and adjoint (no matrix is ever formed).
+# LSQR started at 0 stays in the row space of A, so it converges to the minimum-norm
+# least-squares solution; damp**2 = reg adds Tikhonov: argmin |A x - (y - b)|^2 + reg |x|^2.
+# It runs in float64 (LSQR's tolerance needs the precision), the result in x's dtype.
+A = LinearOperator(
+    (y.size, x.size),
+    matvec=lambda v: forward(v.reshape(x.shape)).ravel(),
+    rmatvec=lambda r: adjoint(r.reshape(y.shape)).ravel(),
+    dtype=np.float64,
+)
+found = lsqr(
+    A,
+    (y - bias).astype(np.float64).ravel(),
+    damp=np.sqrt(reg),
+    atol=rtol,
+    btol=rtol,
+    iter_lim=max_iter,
+)
+x_pinv = found[0].reshape(x.shape).astype(x.dtype)
+residual = np.linalg.norm(forward(x_pinv) - (y - bias)) / max(np.linalg.norm(y - bias), 1e-300)
+state = "converged" if found[1] in (1, 2) else "NOT converged (raise max_iter)"
+print(f"pseudo-inverse: LSQR {state} in {found[2]} iterations, |A x - (y - b)| / |y - b| = "
+      f"{residual:.1e}")
+"""
+
+NUMPY_FISTA = '''
+def norm_bound():
+    """An upper bound of |A|^2 (Schur's test: max row sum times max column sum of |A|)."""
+    w_abs = np.abs(weights)
+    rows = forward(np.ones(x.shape), w_abs).max()
+    cols = adjoint(np.ones(y.shape), w_abs).max()
+    return float(rows * cols)
+
+
+def fista(prox, x0, lipschitz, n_iter, tol, reg=0.0):
+    """Accelerated proximal gradient on 1/2 |A x - (y - b)|^2 + reg/2 |x|^2 + g(x).
+
+    prox(v, step) is the proximal map of step * g; the momentum restarts whenever it
+    points uphill (O'Donoghue and Candes). Stops when |x_k - x_k-1| <= tol |x_k|.
+    """
+    data = (y - bias).astype(x0.dtype)
+    step = 1.0 / (lipschitz + reg)
+    x_k, z, t = x0, x0.copy(), 1.0
+    for k in range(1, n_iter + 1):
+        grad = adjoint(forward(z) - data) + reg * z
+        x_new = prox(z - step * grad, step)
+        if np.vdot(z - x_new, x_new - x_k) > 0:
+            t = 1.0  # restart
+        t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        z = x_new + ((t - 1) / t_new) * (x_new - x_k)
+        change = np.linalg.norm(x_new - x_k) / max(np.linalg.norm(x_new), 1e-300)
+        x_k, t = x_new, t_new
+        if change <= tol:
+            break
+    return x_k, k
+'''
+
+NUMPY_RL = '''
+def richardson_lucy(data, n_iter):
+    """n_iter steps of x <- x * A^T(data / A x) / A^T 1, from the flat image of data's flux.
+
+    Needs a non-negative filter and data; pixels that no output sees stay 0.
+    """
+    cover = adjoint(np.ones_like(data))
+    seen = cover > 1e-12 * cover.max()
+    x_k = np.where(seen, float(data.sum()) / float(cover[seen].sum()), 0.0).astype(data.dtype)
+    for _ in range(n_iter):
+        prediction = forward(x_k)
+        ratio = np.divide(data, prediction, out=np.zeros_like(data), where=prediction > 0)
+        x_k = x_k * np.divide(adjoint(ratio), cover, out=np.zeros_like(x_k), where=seen)
+    return x_k
+'''
+
+NUMPY_TV = '''
+def grad2d(u):
+    """Forward differences (2, H, W, C), zero past the last row and column."""
+    g = np.zeros((2, *u.shape), dtype=u.dtype)
+    g[0, :-1] = u[1:] - u[:-1]
+    g[1, :, :-1] = u[:, 1:] - u[:, :-1]
+    return g
+
+
+def grad2d_adjoint(p):
+    """The adjoint of grad2d (minus the divergence)."""
+    d = np.zeros(p.shape[1:], dtype=p.dtype)
+    d[:-1] -= p[0, :-1]
+    d[1:] += p[0, :-1]
+    d[:, :-1] -= p[1, :, :-1]
+    d[:, 1:] += p[1, :, :-1]
+    return d
+
+
+def total_variation(u):
+    """Isotropic in space, summed over channels."""
+    g = grad2d(u)
+    return float(np.sqrt(g[0] ** 2 + g[1] ** 2).sum())
+
+
+def tv_prox(lam, nonneg, n_inner=20):
+    """The prox of step * lam * TV (and of x >= 0): Beck and Teboulle's dual projected
+    gradient on the field q (|q| <= 1 per pixel and channel), warm-started at every call."""
+    q = np.zeros((2, *x.shape), dtype=x.dtype)
+
+    def prox(v, step):
+        nonlocal q
+        mu = step * lam
+        for _ in range(n_inner):
+            u = v - mu * grad2d_adjoint(q)
+            if nonneg:
+                u = np.maximum(u, 0)
+            q = q + grad2d(u) / (8 * mu)  # 8 >= |grad2d|^2
+            q /= np.maximum(1, np.sqrt(q[0] ** 2 + q[1] ** 2))
+        u = v - mu * grad2d_adjoint(q)
+        return np.maximum(u, 0) if nonneg else u
+
+    return prox
+'''
