@@ -15,12 +15,14 @@ from PyQt5 import QtCore
 
 from deconv_gui.core import (
     effective_kernel,
+    question_inverse_check,
     receptive_field,
     reconstruction_metrics,
     touching_outputs,
 )
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
+from deconv_gui.view.inverse_table import format_fraction
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
@@ -176,6 +178,15 @@ def test_seed_example_loads_the_question_and_shows_the_matrices(qtbot, window):
     np.testing.assert_allclose(view.matrices["A"] @ view.matrices["Apinv"], np.eye(9), atol=1e-10)
     assert "138 dimensions are lost" in view.text.text()
     assert "rank 9, nullity 138 (exact)" in window.geometry_editor.arithmetic_text()
+    # the asker's second guess, with the numbers of question_inverse_check
+    rows = question_inverse_check(
+        window.loaded.pixels, window.result.params.weights, window.result.params.bias, stride=2
+    )
+    text = view.inverses.text()
+    assert view.inverses.isVisibleTo(view) and "second guess" in text
+    for row in rows:
+        assert row.label in text and format_fraction(row.residual) in text
+    assert "misses y by 503" in text  # the guide's figure
 
 
 @pytest.mark.parametrize("ticked", [True, False])

@@ -139,6 +139,7 @@ def test_question_deconv_refuses_padding_with_its_reason(qtbot, window, check):
     _compared(qtbot, check)
     assert "refuses" in check.message and "padding" in check.message
     assert not check.padding_button.isHidden()
+    assert check.inverses.isHidden()
 
 
 def test_question_deconv_departs_for_a_non_symmetric_kernel(qtbot, window, check):
@@ -161,6 +162,14 @@ def test_question_deconv_departs_for_a_non_symmetric_kernel(qtbot, window, check
     assert not comp.matches and comp.max_abs_error > 0.1
     assert "not symmetric" in check.explanation.text()
     assert check.explanation.isVisible()
+    # the second guess: only A⁺ (the window's own panel) gives y back
+    rows = {row.key: row for row in check.outcome.inverses}
+    assert rows["pinv"].residual < 1e-4 < 0.1 < rows["pinv_slices"].residual
+    np.testing.assert_array_equal(rows["pinv"].image, result.pinv.astype(np.float64))
+    assert not check.inverses.isHidden() and "second guess" in check.inverses.text()
+    check.set_candidate(theirs)  # file mode: the table goes
+    _compared(qtbot, check)
+    assert check.inverses.isHidden()
 
 
 # -- spectrum and regularisation ---------------------------------------------------------

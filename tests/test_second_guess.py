@@ -134,3 +134,16 @@ def test_noisy_measurement_and_bad_arguments():
         question_inverse_check(np.ones((7, 7)), w, stride=2)
     with pytest.raises(ValueError, match="slices"):
         question_deconv(np.ones((3, 3, 1)), w, input_shape=(7, 7, 3), stride=2, slices="inv")
+
+
+def test_a_known_pseudo_inverse_is_used_and_checked():
+    x = np.random.default_rng(2).random((7, 7, 3))
+    w = make_filter("seed_question")
+    rows = question_inverse_check(x, w, stride=2)
+    shifted = rows[-1].image + 1.0  # not A⁺y: the given image is measured as it is
+    again = question_inverse_check(x, w, stride=2, x_pinv=shifted)
+    assert again[-1].error == pytest.approx(np.linalg.norm(shifted - x) / np.linalg.norm(x))
+    assert again[-1].residual > rows[-1].residual
+    assert [r.residual for r in again[:-1]] == [r.residual for r in rows[:-1]]
+    with pytest.raises(ValueError, match="x_pinv"):
+        question_inverse_check(x, w, stride=2, x_pinv=np.ones((7, 7, 1)))

@@ -30,13 +30,10 @@ __all__ = ["INVERSE_CANDIDATES", "InverseCandidate", "question_inverse_check"]
 #: The candidates, in the order :func:`question_inverse_check` returns them:
 #: key → (label, formula).
 INVERSE_CANDIDATES: dict[str, tuple[str, str]] = {
-    "pinv_slices": (
-        "the question's loop with np.linalg.pinv(W[:, :, x, c])",
-        "loop with pinv slices",
-    ),
-    "question": ("the question's loop as written (transposed slices)", "loop as written"),
-    "transposed": ("the transposed convolution", "Aᵀ(y − b)"),
-    "pinv": ("the pseudo-inverse", "A⁺(y − b)"),
+    "pinv_slices": ("the loop with np.linalg.pinv(W[:, :, x, c])", "loop with pinv slices"),
+    "question": ("the loop as written, np.transpose(W[:, :, x, c])", "loop as written"),
+    "transposed": ("the transposed convolution Aᵀ(y − b)", "Aᵀ(y − b)"),
+    "pinv": ("the pseudo-inverse A⁺(y − b)", "A⁺(y − b)"),
 }
 
 
@@ -79,6 +76,7 @@ def question_inverse_check(
     *,
     stride: int = 1,
     y: Any = None,
+    x_pinv: Any = None,
 ) -> tuple[InverseCandidate, ...]:
     """Run the asker's per-slice ``np.linalg.pinv`` variant and measure it against ``A⁺``.
 
@@ -96,6 +94,9 @@ def question_inverse_check(
     y : array_like, optional
         The measurement ``(H_out, W_out, C_out)``; by default the layer's exact output
         ``conv2d(x, W, b, stride=s)`` (pass a noisy one to see the same with noise).
+    x_pinv : array_like, optional
+        ``A⁺(y − b)`` when it is already known (the window's pseudo-inverse panel);
+        solved here otherwise.
 
     Returns
     -------
@@ -156,7 +157,7 @@ def question_inverse_check(
         ),
         "question": question_deconv(y_arr, w, b, input_shape=x_arr.shape, stride=s_h),
         "transposed": op.apply_adjoint(centred),
-        "pinv": solve_pinv(op, centred).image,
+        "pinv": solve_pinv(op, centred).image if x_pinv is None else _known(x_pinv, x_arr.shape),
     }
     size = float(np.linalg.norm(centred))
     truth = float(np.linalg.norm(x_arr))
@@ -180,3 +181,10 @@ def question_inverse_check(
             )
         )
     return tuple(rows)
+
+
+def _known(x_pinv: Any, shape: tuple[int, ...]) -> np.ndarray:
+    arr = as_float_array(x_pinv, "x_pinv").astype(np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"x_pinv must have the image's shape {shape}, got {arr.shape}")
+    return arr

@@ -18,6 +18,7 @@ import numpy as np
 from PyQt5 import QtCore, QtWidgets
 
 from ...core import Result
+from ...view.inverse_table import inverse_check_html
 from ..runner import JobRunner
 from ..state import AppState
 from .check_jobs import (
@@ -98,7 +99,7 @@ class CheckDialog(QtWidgets.QDialog):
         self._build()
         state.resultChanged.connect(self._on_result)
         self._on_result(state.result)
-        self.resize(1000, 620)
+        self.resize(1000, 720)
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -119,7 +120,8 @@ class CheckDialog(QtWidgets.QDialog):
         self.question_button = QtWidgets.QPushButton("The question's deConv")
         self.question_button.setToolTip(
             "Run the asker's deConv loop (transposed kernel, bias added, ReLU) on the current "
-            "y and compare it with the true adjoint Aᵀ(y − b)"
+            "y and compare it with the true adjoint Aᵀ(y − b); its commented-out second guess "
+            "(np.linalg.pinv of each kernel slice) is measured against A⁺ below"
         )
         self.question_button.clicked.connect(self.run_question_deconv)
         self.expected = QtWidgets.QLabel()
@@ -158,6 +160,15 @@ class CheckDialog(QtWidgets.QDialog):
         self.explanation.setTextFormat(QtCore.Qt.RichText)
         self.explanation.setToolTip("Why the question's loop is not the transposed convolution")
         self.explanation.setVisible(False)
+        self.inverses = QtWidgets.QLabel()
+        self.inverses.setWordWrap(True)
+        self.inverses.setTextFormat(QtCore.Qt.RichText)
+        self.inverses.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.inverses.setToolTip(
+            "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
+            "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
+        )
+        self.inverses.setVisible(False)
         self.padding_button = QtWidgets.QPushButton("Set padding to 0 and retry")
         self.padding_button.setToolTip(
             "The question's loop ignores padding: set the window's padding to 0 and run again"
@@ -174,10 +185,22 @@ class CheckDialog(QtWidgets.QDialog):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(top)
-        layout.addWidget(self.stack, 1)
+        # the question mode's words scroll, so that they never squeeze the images away
+        words = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(words)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.explanation)
+        column.addWidget(self.inverses)
+        column.addStretch(1)
+        self.words = QtWidgets.QScrollArea()
+        self.words.setWidget(words)
+        self.words.setWidgetResizable(True)
+        self.words.setFrameShape(QtWidgets.QFrame.NoFrame)
+        self.words.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        layout.addWidget(self.stack, 2)
         layout.addWidget(self.verdict)
         layout.addWidget(self.errors)
-        layout.addWidget(self.explanation)
+        layout.addWidget(self.words, 3)
         layout.addLayout(bottom)
 
     # -- public ----------------------------------------------------------------------------
@@ -262,6 +285,7 @@ class CheckDialog(QtWidgets.QDialog):
             return
         self.setWindowTitle("Check my code")
         self.explanation.setVisible(False)
+        self.inverses.setVisible(False)
         if self.candidate is None:
             self.jobs.cancel()
             self.views.clear()
@@ -295,6 +319,10 @@ class CheckDialog(QtWidgets.QDialog):
         if outcome.facts is not None:
             self.explanation.setText(explain_question(outcome.facts))
             self.explanation.setVisible(True)
+        result = self.state.result
+        if outcome.inverses is not None and result is not None:
+            self.inverses.setText(inverse_check_html(outcome.inverses, result.geometry.min_nullity))
+        self.inverses.setVisible(outcome.inverses is not None)
 
     def _show_problem(self, message: str) -> None:
         self.outcome = None
@@ -311,6 +339,7 @@ class CheckDialog(QtWidgets.QDialog):
             )
             self.padding_button.setVisible(padded)
             self.explanation.setVisible(False)
+            self.inverses.setVisible(False)
         else:
             self.message = message
         self.problem.setText(self.message)

@@ -12,7 +12,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...core import ArrayComparison, ConvOperator, Result, compare_arrays, question_deconv
+from ...core import (
+    ArrayComparison,
+    ConvOperator,
+    InverseCandidate,
+    Result,
+    compare_arrays,
+    question_deconv,
+    question_inverse_check,
+)
 from ...core import transposed_reconstruction as _transposed
 from ...core.groups import dense_filter
 
@@ -23,6 +31,7 @@ __all__ = [
     "compare_job",
     "expected_shape",
     "explain_question",
+    "inverse_candidates",
     "question_job",
     "reference_for",
 ]
@@ -45,12 +54,17 @@ class QuestionFacts(NamedTuple):
 
 
 class CheckOutcome(NamedTuple):
-    """A finished comparison: the two arrays, the comparison and (question mode) facts."""
+    """A finished comparison: the two arrays, the comparison and (question mode) facts.
+
+    ``inverses`` (question mode, unpadded layers) are the candidate inverses of
+    :func:`~deconv_gui.core.question_inverse_check`, the asker's second guess first.
+    """
 
     candidate: np.ndarray
     reference: np.ndarray
     comparison: ArrayComparison
     facts: QuestionFacts | None = None
+    inverses: tuple[InverseCandidate, ...] | None = None
 
 
 def expected_shape(result: Result, kind: str) -> tuple[int, ...]:
@@ -117,7 +131,28 @@ def question_job(result: Result) -> CheckOutcome:
         padding=tuple(p.padding),
         dilation=tuple(p.dilation),
     )
-    return CheckOutcome(theirs, adjoint, comparison, facts)
+    return CheckOutcome(theirs, adjoint, comparison, facts, inverse_candidates(result))
+
+
+def inverse_candidates(result: Result) -> tuple[InverseCandidate, ...] | None:
+    """The asker's second guess against ``Aᵀ`` and ``A⁺`` on ``result``'s y.
+
+    None when the layer has padding or dilation: the question's loop ignores both, so
+    its layer would not be the window's.
+    """
+    p, geom = result.params, result.geometry
+    if geom.padding != (0, 0) or geom.dilation != (1, 1):
+        return None
+    # the window's A⁺ panel, when it is the exact pseudo-inverse of this y
+    known = result.pinv if p.reg == 0 else None
+    return question_inverse_check(
+        result.image,
+        dense_filter(p.weights, geom.groups, geom.flip),
+        p.bias,
+        stride=p.stride[0],
+        y=result.forward_output,
+        x_pinv=known,
+    )
 
 
 def explain_question(facts: QuestionFacts) -> str:

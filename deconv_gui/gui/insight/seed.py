@@ -11,8 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5 import QtCore, QtWidgets
 
-from ...core import ConvGeometry, ConvOperator, dense_matrices
+from ...core import ConvGeometry, ConvOperator, dense_matrices, question_inverse_check
+from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
+from ...view.inverse_table import inverse_check_html
 
 __all__ = ["SeedExampleView", "open_seed_example"]
 
@@ -57,17 +59,48 @@ class SeedExampleView(QtWidgets.QDialog):
         self.text.setWordWrap(True)
         self.text.setTextFormat(QtCore.Qt.RichText)
         self.text.setToolTip("Why the question's deConv cannot give the image back")
+        self.inverses = QtWidgets.QLabel()
+        self.inverses.setWordWrap(True)
+        self.inverses.setTextFormat(QtCore.Qt.RichText)
+        self.inverses.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.inverses.setToolTip(
+            "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
+            "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
+        )
+        self.inverses.setVisible(False)
         close = QtWidgets.QPushButton("Close")
         close.setToolTip("Close this view (the window keeps the example loaded)")
         close.clicked.connect(self.close)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.graphics, 3)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.inverses, 1)
         layout.addWidget(close, 0, QtCore.Qt.AlignRight)
-        self.resize(900, 640)
+        self.resize(960, 780)
 
-    def show_problem(self, geometry: ConvGeometry, weights: np.ndarray) -> None:
-        """Draw the matrices of ``geometry`` with ``weights`` (small problems only)."""
+    def show_problem(
+        self,
+        geometry: ConvGeometry,
+        weights: np.ndarray,
+        image: np.ndarray | None = None,
+        bias: object = 0.0,
+    ) -> None:
+        """Draw the matrices of ``geometry`` with ``weights`` (small problems only).
+
+        With the ``image``, also the table of the asker's second guess (each kernel
+        slice pseudo-inverted) against ``Aᵀ`` and ``A⁺``, for an unpadded layer.
+        """
+        self.inverses.setVisible(False)
+        plain = geometry.padding == (0, 0) and geometry.dilation == (1, 1)
+        if image is not None and plain and geometry.stride[0] == geometry.stride[1]:
+            rows = question_inverse_check(
+                image,
+                dense_filter(np.asarray(weights), geometry.groups, geometry.flip),
+                bias,
+                stride=geometry.stride[0],
+            )
+            self.inverses.setText(inverse_check_html(rows, geometry.min_nullity))
+            self.inverses.setVisible(True)
         dense = dense_matrices(ConvOperator(geometry, weights))
         self.matrices = {"A": dense.A, "At": dense.A_transpose, "Apinv": dense.A_pinv}
         for key, matrix in self.matrices.items():
@@ -85,5 +118,5 @@ def open_seed_example(insight) -> SeedExampleView:
         raise ValueError("the seed example did not load")
     geometry = params.geometry(image.pixels.shape)
     view = insight._show_dialog("seed", lambda: SeedExampleView(insight.window))
-    view.show_problem(geometry, params.weights)
+    view.show_problem(geometry, params.weights, image.pixels, params.bias)
     return view
