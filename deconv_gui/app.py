@@ -24,7 +24,7 @@ __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
 #: First words of ``argv`` that are handed to the command-line interface.
 CLI_COMMANDS: tuple[str, ...] = ("run", "info", "code", "animate")
 #: What ``--screenshot`` can picture (``--view``).
-SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check", "steps")
+SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check", "steps", "code")
 _SCREENSHOT_TIMEOUT_MS = 60_000
 
 
@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="main",
         help="with --screenshot: what to picture: the main window, the question's 7×7×3 "
         "matrices, the lost-information panels, the spectrum/L-curve window, check-my-code "
-        "on the question's deConv or the How it is computed animation (default main)",
+        "on the question's deConv, the How it is computed animation or the Copy-as-code scripts "
+        "(default main)",
     )
     parser.add_argument(
         "--size",
@@ -288,6 +289,10 @@ def _open_view(window, view: str):
             return True
 
         return steps, ready
+    if view == "code":
+        code = window.make_code_dialog()
+        code.show()  # not exec_(): the screenshot's timer keeps running
+        return code, lambda: True
     return window, lambda: True
 
 

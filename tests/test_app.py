@@ -68,6 +68,17 @@ def test_screenshot_of_a_view_at_a_given_size(qtbot, tmp_path):
     assert (image.width(), image.height()) == (800, 500)  # the matrices dialog, not the window
 
 
+@pytest.mark.gui
+def test_screenshot_of_the_code_scripts(qtbot, tmp_path):
+    from PyQt5 import QtGui
+
+    path = tmp_path / "code.png"
+    argv = ["--screenshot", str(path), "--view", "code", "--size", "700x420", "--image", "seed_toy"]
+    assert app.main(argv) == 0
+    image = QtGui.QImage(str(path))
+    assert (image.width(), image.height()) == (700, 420)
+
+
 def test_view_and_size_are_checked(capsys):
     assert app.main(["--view", "nowhere"]) == 2
     assert "view" in capsys.readouterr().err

@@ -141,6 +141,12 @@ def test_code_prints_a_snippet(tmp_path, capsys):
     code = capsys.readouterr().out
     assert "F.conv_transpose2d" in code and "output_padding" in code
     compile(code, "<snippet>", "exec")
+    # --methods chooses what the snippet writes out: the pseudo-inverse and the priors
+    assert main([*argv, "--padding", "0", "--methods", "pinv,tv", "--groups", "3"]) == 0
+    code = capsys.readouterr().out
+    assert "lsqr(" in code and "tv_prox(" in code and "dense_filter(weights, 3)" in code
+    assert "richardson_lucy(" not in code
+    compile(code, "<snippet>", "exec")
 
 
 @pytest.mark.parametrize(

@@ -326,6 +326,7 @@ def test_copy_as_code_puts_compilable_code_on_the_clipboard(qtbot, window, tmp_p
     dialog = window.make_code_dialog()
     try:
         assert dialog.image_path == PLACEHOLDER_IMAGE  # a sample is not in a .npy file
+        assert "pseudo-inverse A⁺(y − b)" in dialog.summary.text()
         for lang in ("numpy", "api", "torch"):
             dialog.select(lang)
             text = dialog.copy_current()
@@ -344,6 +345,7 @@ def test_copy_as_code_puts_compilable_code_on_the_clipboard(qtbot, window, tmp_p
         reference = run_pipeline(window.loaded.pixels, window.current_params())
         # float32 sums in another order: agree to float32 rounding
         np.testing.assert_allclose(namespace["y"], reference.forward_output, rtol=1e-5, atol=1e-6)
+        assert namespace["x_pinv"].shape == reference.pinv.shape  # and the pseudo-inverse
         script = dialog.save_code_to(tmp_path / "script")
         assert script.read_text() == text and script.suffix == ".py"
         assert window.settings.value("folders/code") == str(tmp_path.resolve())

@@ -138,6 +138,7 @@ def _prior_case(dtype) -> tuple[np.ndarray, Params]:
         reg=1e-3,  # nonneg is then strictly convex: one minimiser to compare
         prior_lam=0.01,
         prior_iter=500,
+        prior_nonneg=dtype == np.float32,  # TV with x >= 0 in one of the two
         methods=("transposed", "pinv", "nonneg", "richardson_lucy", "tv"),
     )
     return image, params
@@ -173,9 +174,16 @@ def test_prior_snippets(tmp_path, language):
             return 0.5 * float(np.vdot(misfit, misfit)) + lam * total_variation(x)
 
         best = tv_reconstruction(
-            data.astype(np.float64), op, lam=params.prior_lam, max_iter=20000, tol=1e-9
+            data.astype(np.float64),
+            op,
+            lam=params.prior_lam,
+            nonneg=params.prior_nonneg,
+            max_iter=20000,
+            tol=1e-9,
         )
         floor = objective(best)
+        if params.prior_nonneg:
+            assert got["tv"].min() >= 0 and result.tv.min() >= 0
         assert objective(got["tv"]) <= floor * (1 + 2e-3), name
         assert objective(result.tv) <= floor * (1 + 2e-3), name
 

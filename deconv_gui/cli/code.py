@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .options import PROG, add_problem_options, add_solver_options, out_folder
+from .options import PROG, add_problem_options, add_schema_options, add_solver_options, out_folder
 from .problem import load_problem
 
 __all__ = ["PLACEHOLDER_NPY", "add_parser", "command"]
@@ -20,6 +20,7 @@ def add_parser(commands: Any) -> None:
     code = commands.add_parser("code", help="print a runnable NumPy or PyTorch snippet")
     add_problem_options(code, batch=False)
     add_solver_options(code)
+    add_schema_options(code, "run")  # --methods: pinv and the priors are written out too
     code.add_argument("--lang", choices=("numpy", "api", "torch"), default="numpy")
     code.add_argument(
         "--npy",

@@ -15,23 +15,58 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from ...core import Params
 from ...io.session import atomic_write_bytes
-from ...io.snippets import make_snippet
+from ...io.snippets import SNIPPET_METHODS, make_snippet
 from ..state import AppState
 from ..support import settings as stored
 
-__all__ = ["LANGUAGE_TABS", "PLACEHOLDER_IMAGE", "CodeDialog", "npy_bytes", "snippet_image_path"]
+__all__ = [
+    "LANGUAGE_TABS",
+    "PLACEHOLDER_IMAGE",
+    "CodeDialog",
+    "code_summary",
+    "npy_bytes",
+    "snippet_image_path",
+]
 
 #: Tab label and tooltip per snippet language, in tab order.
 LANGUAGE_TABS: dict[str, tuple[str, str]] = {
-    "numpy": ("NumPy", "NumPy only: conv2d and its adjoint written out in a few lines"),
-    "api": ("deconv_gui API", "NumPy with deconv_gui.core.conv2d / conv2d_transpose"),
+    "numpy": (
+        "NumPy",
+        "NumPy and SciPy only: conv2d and its adjoint written out in a few lines, the "
+        "pseudo-inverse by LSQR over a scipy LinearOperator, and the priors",
+    ),
+    "api": (
+        "deconv_gui API",
+        "NumPy with deconv_gui.core: conv2d / conv2d_transpose and the same reconstruction "
+        "functions the window calls",
+    ),
     "torch": (
         "PyTorch",
-        "torch.nn.functional.conv2d / conv_transpose2d (weights HWIO → OIHW, output_padding)",
+        "torch.nn.functional.conv2d / conv_transpose2d (weights HWIO → OIHW, output_padding) "
+        "and the pseudo-inverse by conjugate gradients (CGLS)",
     ),
 }
 #: The image path the scripts use when the image did not come from a usable .npy file.
 PLACEHOLDER_IMAGE = "input.npy"
+
+
+#: How the summary names what the scripts reproduce besides y and Aᵀ(y − b).
+_SUMMARY_NAMES = {
+    "pinv": "the pseudo-inverse A⁺(y − b) (your image back, as far as y determines it)",
+    "nonneg": "non-negative least squares",
+    "richardson_lucy": "Richardson–Lucy",
+    "tv": "total variation",
+}
+
+
+def code_summary(params: Params) -> str:
+    """One sentence: what the scripts compute for ``params`` (rich text)."""
+    parts = ["the forward output y = A x + b", "the transposed Aᵀ(y − b)"]
+    parts += [_SUMMARY_NAMES[m] for m in SNIPPET_METHODS if m in params.methods]
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1]
+    priors = [m for m in ("nonneg", "richardson_lucy", "tv") if m in params.methods]
+    note = " The priors are in the NumPy scripts." if priors else ""
+    return f"Each script computes {listed}, as the window does.{note}"
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -82,6 +117,9 @@ class CodeDialog(QtWidgets.QDialog):
         self.image_path = image_path
         self.start_folder = start_folder or str(Path.home())
         self.editors: dict[str, QtWidgets.QPlainTextEdit] = {}
+        self.summary = QtWidgets.QLabel(code_summary(params))
+        self.summary.setWordWrap(True)
+        self.summary.setToolTip("What every script computes; the window's methods decide")
         self.tabs = QtWidgets.QTabWidget()
         font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
         font.setPointSize(max(font.pointSize(), 9))
@@ -121,6 +159,7 @@ class CodeDialog(QtWidgets.QDialog):
         buttons.addStretch(1)
         buttons.addWidget(close)
         layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.summary)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.path_label)
         layout.addLayout(buttons)

@@ -73,8 +73,7 @@ class Settings:
             params,
             params.groups,
             params.flip,
-            # the TV's x >= 0 constraint, where the params have it
-            bool(getattr(params, "prior_nonneg", False)),
+            params.prior_nonneg,
             methods,
             rl_left_out,
         )
