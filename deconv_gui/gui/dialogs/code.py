@@ -43,7 +43,7 @@ LANGUAGE_TABS: dict[str, tuple[str, str]] = {
     "torch": (
         "PyTorch",
         "torch.nn.functional.conv2d / conv_transpose2d (weights HWIO → OIHW, output_padding) "
-        "and the pseudo-inverse by conjugate gradients (CGLS)",
+        "the pseudo-inverse by conjugate gradients (CGLS), and the priors",
     ),
 }
 #: The image path the scripts use when the image did not come from a usable .npy file.
@@ -64,9 +64,7 @@ def code_summary(params: Params) -> str:
     parts = ["the forward output y = A x + b", "the transposed Aᵀ(y − b)"]
     parts += [_SUMMARY_NAMES[m] for m in SNIPPET_METHODS if m in params.methods]
     listed = ", ".join(parts[:-1]) + " and " + parts[-1]
-    priors = [m for m in ("nonneg", "richardson_lucy", "tv") if m in params.methods]
-    note = " The priors are in the NumPy scripts." if priors else ""
-    return f"Each script computes {listed}, as the window does.{note}"
+    return f"Each script computes {listed}, as the window does."
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

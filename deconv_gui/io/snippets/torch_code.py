@@ -15,6 +15,7 @@ from .common import (
     noise_lines,
     torch_output_padding,
 )
+from .templates_torch import TORCH_CGLS, TORCH_FISTA, TORCH_RL, TORCH_TV
 
 __all__ = ["torch_snippet"]
 
@@ -62,31 +63,6 @@ def adjoint(r, w=weights):
     return grad
 '''
 
-_CGLS = '''
-def pinv_cgls(data, reg, rtol, max_iter):
-    """The least-norm argmin |A x - data|^2 + reg |x|^2 by CGLS (conjugate gradients on
-    (A^T A + reg I) x = A^T data, in float64). Started at 0, the iterates stay in the row
-    space of A, so with reg = 0 it converges to the pseudo-inverse A+ data."""
-    w = weights.double()
-    x_k = torch.zeros(x.shape, dtype=torch.float64)
-    r = data.double().clone()
-    s = adjoint(r, w)
-    p = s.clone()
-    gamma = gamma_0 = torch.sum(s * s)
-    k = 0
-    while k < max_iter and gamma > rtol**2 * gamma_0:
-        k += 1
-        q = forward(p, w)
-        alpha = gamma / (torch.sum(q * q) + reg * torch.sum(p * p))
-        x_k += alpha * p
-        r -= alpha * q
-        s = adjoint(r, w) - reg * x_k
-        gamma_new = torch.sum(s * s)
-        p = s + (gamma_new / gamma) * p
-        gamma = gamma_new
-    return x_k.to(x.dtype), k
-'''
-
 
 def torch_snippet(
     params: Params,
@@ -103,8 +79,8 @@ def torch_snippet(
     ``F.pad`` and their adjoint through ``torch.autograd.grad``; ``groups`` and the
     flip of true convolution are passed to ``F.conv2d`` as PyTorch has them. When
     ``params.methods`` has ``pinv``, the pseudo-inverse (Tikhonov when ``reg > 0``) is
-    solved by CGLS over the script's own forward and adjoint. The priors are in the
-    NumPy snippet. Arguments as in :func:`numpy_snippet`; the saved arrays are
+    solved by CGLS over the script's own forward and adjoint; the priors are the NumPy
+    snippet's, on tensors. Arguments as in :func:`numpy_snippet`; the saved arrays are
     converted back to the channels-last layout.
     """
     settings = Settings.of(params)
@@ -118,6 +94,8 @@ def torch_snippet(
         geometry = settings.geometry(tuple(image_shape))
         lines.insert(-2, ambiguity(geometry))
         lines.insert(-2, f"For this image, output_padding = {torch_output_padding(geometry)}.")
+    priors = [m for m in settings.methods if m != "pinv"]
+    lines += ["import math", ""] if set(priors) & {"nonneg", "tv"} else []
     lines += ["import numpy as np", "import torch", "import torch.nn.functional as F", ""]
     lines += common_top(p, image_path, save_path)
     layout = "C_in/groups" if settings.groups != 1 else "C_in"
@@ -143,18 +121,14 @@ def torch_snippet(
     ]
     if settings.mode != "zeros":
         lines.append(f"padding_mode = {settings.mode!r}  # as nn.Conv2d(padding_mode=...)")
-    if pinv:
-        lines.append(
-            f"reg, rtol, max_iter = {p.reg!r}, {p.rtol!r}, {max(2000, p.max_iter or 0)}"
-            "  # Tikhonov weight (0: the exact A+), CGLS's tolerance and limit"
-        )
+    lines += _solver_lines(settings)
     body = _FORWARD_ZEROS if settings.mode == "zeros" else _FORWARD_PADDED
     lines += ["", "", *body.strip("\n").splitlines(), "", ""]
     lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=True)]
     lines += ["x_transposed = adjoint(y - bias)"]
     arrays = {"forward_output": "y", "transposed": "x_transposed"}
     if pinv:
-        lines += ["", "", *_CGLS.strip("\n").splitlines(), "", ""]
+        lines += ["", "", *_block(TORCH_CGLS)]
         lines += [
             "x_pinv, n_iter = pinv_cgls(y - bias, reg, rtol, max_iter)",
             "misfit = torch.linalg.norm(forward(x_pinv) - (y - bias))",
@@ -163,12 +137,73 @@ def torch_snippet(
             '{float(residual):.1e}")',
         ]
         arrays["pinv"] = "x_pinv"
-    others = [m for m in settings.methods if m != "pinv"]
-    if others:
-        lines.append(f"# {', '.join(others)}: see the NumPy snippet (Copy as code → NumPy)")
+    lines += _prior_lines(settings)
+    arrays.update({m: _VARIABLES[m] for m in priors})
     lines += ["", "# back to channels-last numpy arrays"]
     hwc = {}
     for name, var in arrays.items():
         lines.append(f"{var}_hwc = {var}[0].permute(1, 2, 0).detach().numpy()")
         hwc[name] = f"{var}_hwc"
     return "\n".join(lines + footer(hwc)) + "\n"
+
+
+#: What each prior is saved as, and the variable holding it.
+_VARIABLES = {"nonneg": "x_nonneg", "richardson_lucy": "x_rl", "tv": "x_tv"}
+
+
+def _block(text: str) -> list[str]:
+    return [*text.strip("\n").splitlines(), "", ""]
+
+
+def _solver_lines(settings: Settings) -> list[str]:
+    p, methods = settings.params, settings.methods
+    lines = []
+    if "pinv" in methods or "nonneg" in methods:
+        lines.append(f"reg = {p.reg!r}  # Tikhonov weight (0: the exact pseudo-inverse)")
+    if "pinv" in methods:
+        limit = max(2000, p.max_iter or 0)
+        lines.append(f"rtol, max_iter = {p.rtol!r}, {limit}  # CGLS's tolerance and limit")
+    if any(m != "pinv" for m in methods):
+        lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
+    if "tv" in methods:
+        lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
+    return lines
+
+
+def _prior_lines(settings: Settings) -> list[str]:
+    """Non-negative least squares, Richardson–Lucy and TV, as in the NumPy snippet."""
+    methods = settings.methods
+    lines: list[str] = []
+    if {"nonneg", "tv"} & set(methods):
+        lines += ["", "", *_block(TORCH_FISTA), "lipschitz = norm_bound()"]
+    if "nonneg" in methods:
+        lines += [
+            "",
+            "# non-negative least squares: argmin |A x - (y - b)|^2 + reg |x|^2 with x >= 0,",
+            "# by projected accelerated gradient (the projection onto x >= 0 is the prox)",
+            "project = lambda v, step: v.clamp(min=0)  # noqa: E731",
+            "x0 = torch.zeros_like(x)",
+            "x_nonneg, n_iter = fista(project, x0, lipschitz, prior_iter, 1e-5, reg)",
+            'print(f"non-negative: {n_iter} iterations")',
+        ]
+    if "richardson_lucy" in methods:
+        lines += [
+            "",
+            "",
+            *_block(TORCH_RL),
+            "# the Poisson model has no negative data: simulated noise is clipped at 0",
+            "x_rl = richardson_lucy((y - bias).clamp(min=0), prior_iter)",
+        ]
+    if settings.rl_left_out:
+        lines.append("# Richardson-Lucy is left out: it needs a filter without negative weights")
+    if "tv" in methods:
+        lines += ["", "", *_block(TORCH_TV)]
+        lines += [
+            "# total variation: argmin 1/2 |A x - (y - b)|^2 + lam TV(x) (x >= 0 if tv_nonneg)",
+            "x_tv, n_iter = fista(tv_prox(lam, tv_nonneg), torch.zeros_like(x), lipschitz, "
+            "prior_iter, 3e-4)",
+            "misfit = forward(x_tv) - (y - bias)",
+            "objective = 0.5 * float(torch.sum(misfit**2)) + lam * total_variation(x_tv)",
+            'print(f"total variation: {n_iter} iterations, objective {objective:.6g}")',
+        ]
+    return lines

@@ -1,0 +1,128 @@
+"""The blocks of the PyTorch snippet, as they are printed (see :mod:`.templates`).
+
+The priors are the NumPy snippet's, on ``(N, C, H, W)`` tensors: the same FISTA, the
+same Richardson–Lucy iteration and the same TV prox.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TORCH_CGLS", "TORCH_FISTA", "TORCH_RL", "TORCH_TV"]
+
+TORCH_CGLS = '''
+def pinv_cgls(data, reg, rtol, max_iter):
+    """The least-norm argmin |A x - data|^2 + reg |x|^2 by CGLS (conjugate gradients on
+    (A^T A + reg I) x = A^T data, in float64). Started at 0, the iterates stay in the row
+    space of A, so with reg = 0 it converges to the pseudo-inverse A+ data."""
+    w = weights.double()
+    x_k = torch.zeros(x.shape, dtype=torch.float64)
+    r = data.double().clone()
+    s = adjoint(r, w)
+    p = s.clone()
+    gamma = gamma_0 = torch.sum(s * s)
+    k = 0
+    while k < max_iter and gamma > rtol**2 * gamma_0:
+        k += 1
+        q = forward(p, w)
+        alpha = gamma / (torch.sum(q * q) + reg * torch.sum(p * p))
+        x_k += alpha * p
+        r -= alpha * q
+        s = adjoint(r, w) - reg * x_k
+        gamma_new = torch.sum(s * s)
+        p = s + (gamma_new / gamma) * p
+        gamma = gamma_new
+    return x_k.to(x.dtype), k
+'''
+
+TORCH_FISTA = '''
+def norm_bound():
+    """An upper bound of |A|^2 (Schur's test: max row sum times max column sum of |A|)."""
+    w_abs = weights.abs()
+    rows = forward(torch.ones_like(x), w_abs).max()
+    cols = adjoint(torch.ones_like(y), w_abs).max()
+    return float(rows * cols)
+
+
+def fista(prox, x0, lipschitz, n_iter, tol, reg=0.0):
+    """Accelerated proximal gradient on 1/2 |A x - (y - b)|^2 + reg/2 |x|^2 + g(x).
+
+    prox(v, step) is the proximal map of step * g; the momentum restarts whenever it
+    points uphill (O'Donoghue and Candes). Stops when |x_k - x_k-1| <= tol |x_k|.
+    """
+    data = y - bias
+    step = 1.0 / (lipschitz + reg)
+    x_k, z, t = x0, x0.clone(), 1.0
+    for k in range(1, n_iter + 1):
+        grad = adjoint(forward(z) - data) + reg * z
+        x_new = prox(z - step * grad, step)
+        if float(torch.sum((z - x_new) * (x_new - x_k))) > 0:
+            t = 1.0  # restart
+        t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        z = x_new + ((t - 1) / t_new) * (x_new - x_k)
+        change = float(torch.linalg.norm(x_new - x_k))
+        change /= max(float(torch.linalg.norm(x_new)), 1e-300)
+        x_k, t = x_new, t_new
+        if change <= tol:
+            break
+    return x_k, k
+'''
+
+TORCH_RL = '''
+def richardson_lucy(data, n_iter):
+    """n_iter steps of x <- x * A^T(data / A x) / A^T 1, from the flat image of data's flux.
+
+    Needs a non-negative filter and data; pixels that no output sees stay 0.
+    """
+    cover = adjoint(torch.ones_like(data))
+    seen = cover > 1e-12 * cover.max()
+    x_k = seen.to(data.dtype) * (float(data.sum()) / float(cover[seen].sum()))
+    for _ in range(n_iter):
+        prediction = forward(x_k)
+        ratio = torch.where(prediction > 0, data / prediction, torch.zeros_like(data))
+        x_k = x_k * torch.where(seen, adjoint(ratio) / cover, torch.zeros_like(cover))
+    return x_k
+'''
+
+TORCH_TV = '''
+def grad2d(u):
+    """Forward differences (2, N, C, H, W), zero past the last row and column."""
+    g = torch.zeros((2, *u.shape), dtype=u.dtype)
+    g[0, ..., :-1, :] = u[..., 1:, :] - u[..., :-1, :]
+    g[1, ..., :-1] = u[..., 1:] - u[..., :-1]
+    return g
+
+
+def grad2d_adjoint(p):
+    """The adjoint of grad2d (minus the divergence)."""
+    d = torch.zeros(p.shape[1:], dtype=p.dtype)
+    d[..., :-1, :] -= p[0, ..., :-1, :]
+    d[..., 1:, :] += p[0, ..., :-1, :]
+    d[..., :-1] -= p[1, ..., :-1]
+    d[..., 1:] += p[1, ..., :-1]
+    return d
+
+
+def total_variation(u):
+    """Isotropic in space, summed over channels."""
+    g = grad2d(u)
+    return float(torch.sqrt(g[0] ** 2 + g[1] ** 2).sum())
+
+
+def tv_prox(lam, nonneg, n_inner=20):
+    """The prox of step * lam * TV (and of x >= 0): Beck and Teboulle's dual projected
+    gradient on the field q (|q| <= 1 per pixel and channel), warm-started at every call."""
+    q = torch.zeros((2, *x.shape), dtype=x.dtype)
+
+    def prox(v, step):
+        nonlocal q
+        mu = step * lam
+        for _ in range(n_inner):
+            u = v - mu * grad2d_adjoint(q)
+            if nonneg:
+                u = u.clamp(min=0)
+            q = q + grad2d(u) / (8 * mu)  # 8 >= |grad2d|^2
+            q = q / torch.sqrt(q[0] ** 2 + q[1] ** 2).clamp(min=1)
+        u = v - mu * grad2d_adjoint(q)
+        return u.clamp(min=0) if nonneg else u
+
+    return prox
+'''
