@@ -219,7 +219,7 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
     }
     if methods:
         names += ["ConvOperator", *sorted(recon[m] for m in methods)]
-    lines = ["import numpy as np", "", f"from deconv_gui.core import {', '.join(sorted(names))}"]
+    lines = ["import numpy as np", "", *_wrapped("from deconv_gui.core import ", sorted(names))]
     lines += ["", *common_top(p, image_path, save_path)]
     lines += _data_lines(settings, ".astype(x.dtype)")
     layer = ["stride=stride", "padding=padding", "dilation=dilation"]
@@ -229,7 +229,7 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
         layer.append(f"groups={settings.groups}")
     if settings.flip:
         layer.append("flip=True")
-    lines += [f"layer = dict({', '.join(layer)})", *_solver_lines(settings, standalone=False), ""]
+    lines += [*_wrapped("layer = dict", layer), *_solver_lines(settings, standalone=False), ""]
     lines += ["y = conv2d(x, weights, bias, **layer)  # the forward output"]
     lines += noise_lines(p, "y", to_tensor=False)
     lines += ["x_transposed = conv2d_transpose(y - bias, weights, input_shape=x.shape, **layer)"]
@@ -253,3 +253,13 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
             "x_tv = tv_reconstruction(y, op, bias, lam=lam, max_iter=prior_iter, nonneg=tv_nonneg)"
         )
     return lines + footer(_saved(methods))
+
+
+def _wrapped(head: str, items: Sequence[str]) -> list[str]:
+    """``head(a, b)`` on one line, or one item per line when that is over 88 characters."""
+    one = f"{head}({', '.join(items)})"
+    if head.startswith("from "):
+        one = head + ", ".join(items)
+    if len(one) <= 88:
+        return [one]
+    return [f"{head}(", *(f"    {item}," for item in items), ")"]
