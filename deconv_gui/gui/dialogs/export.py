@@ -200,6 +200,8 @@ class ExportDialog(QtWidgets.QDialog):
                 self.error_label.setText(error)
                 self.error_label.setToolTip(error)
                 self.error_label.setVisible(True)
+                # grow to hold the message rather than squeeze the panel list
+                self.resize(self.width(), max(self.height(), self.sizeHint().height()))
                 return
         super().accept()
 
