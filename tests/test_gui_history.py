@@ -471,3 +471,28 @@ def test_a_step_whose_image_file_is_gone_says_so_and_keeps_the_window_whole(
     _assert_same_state(_state(win), shown)
     _idle(qtbot, win)
     assert win.history.stack.count() == 3
+
+
+def test_a_session_whose_image_loads_later_is_one_step(qtbot, win, tmp_path):
+    from skimage import io as skio
+
+    before = _state(win)
+    path = tmp_path / "ramp.png"
+    skio.imsave(path, np.tile(np.arange(0, 240, 8, dtype=np.uint8), (18, 1)))
+    assert win.load_path(path)
+    qtbot.waitUntil(lambda: win.loaded.source == str(path), timeout=TIMEOUT)
+    win.geometry_editor.set_values(stride=3, dilation=2)
+    qtbot.wait(1)
+    saved = _state(win)
+    session = win.save_session_to(tmp_path / "ramp.deconv.json")
+    while win.history.stack.canUndo():
+        win.history.undo()
+    _assert_same_state(_state(win), before)
+    assert win.open_session(session)  # the image is read off the GUI thread
+    qtbot.waitUntil(lambda: win.loaded.source == str(path), timeout=TIMEOUT)
+    qtbot.wait(1)
+    assert win.history.stack.count() == 1
+    assert win.history.stack.undoText() == "open session ramp.deconv.json"
+    assert _state(win)[0] == saved[0]
+    win.history.undo()
+    _assert_same_state(_state(win), before)

@@ -120,6 +120,7 @@ class MainWindow(QtWidgets.QMainWindow):
             recon_options=self.recon_options,
             panels=self.panels,
             actions=self.actions,
+            as_one_step=lambda label: self.history.step(label),
         )
         self._connect()
         self.auto_weights = AutoWeights(self.state, self.recon_options, self)  # "auto" buttons
@@ -365,8 +366,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def open_session(self, path: str | Path) -> bool:
         """Restore a session file; see :func:`.actions.session.open_session_from`."""
-        with self.history.step(f"open session {Path(str(path)).name[:60]}"):
-            return session_actions.open_session_from(self.session_form, path)
+        return session_actions.open_session_from(self.session_form, path)
 
     # ------------------------------------------------------------------------------ code
     def copy_as_code(self) -> None:

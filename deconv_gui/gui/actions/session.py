@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ class SessionForm:
         Start the computation of the current settings.
     images : ImageActions
         Loads the session's image.
+    as_one_step : callable
+        ``as_one_step(label)`` is a context manager: what changes inside it is one undo
+        step called ``label`` (the session is applied when its image has loaded).
     """
 
     state: AppState
@@ -72,6 +76,7 @@ class SessionForm:
     recon_options: ReconOptions
     panels: PanelGrid
     actions: WindowActions
+    as_one_step: Callable[[str], AbstractContextManager[object]] = lambda _label: nullcontext()
 
 
 def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
@@ -188,7 +193,8 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
     loader = form.images.loader
 
     def apply(loaded: LoadedImage | None) -> bool:
-        return _apply_session(form, session, loaded, image_problem, path)
+        with form.as_one_step(f"open session {name}"):
+            return _apply_session(form, session, loaded, image_problem, path)
 
     if image_problem is not None:
         return loader.run_now(name, lambda _c, _p: None, apply, refused)
