@@ -183,3 +183,36 @@ def test_lam_auto_sets_what_choose_tv_lam_returns(qtbot, window):
     )
     assert chosen.args == ["prior_lam", expected]
     assert options.priors.values()["prior_lam"] == expected
+
+
+def test_the_table_and_status_show_the_priors_iterations(qtbot, window):
+    options = window.recon_options
+    options.set_values(methods=("transposed", "tv", "richardson_lucy"), prior_iter=2)
+    result = _shown(qtbot, window, prior_iter=2, methods=("transposed", "tv", "richardson_lucy"))
+    rows = {row["name"]: row for row in window.metrics.rows}
+    for name in ("tv", "richardson_lucy"):
+        assert rows[name]["iterations"] == result.prior_reports[name].iterations == 2
+    assert rows["tv"]["converged"] is False and rows["richardson_lucy"]["converged"] is True
+    assert "(not converged)" in window.metrics.text().splitlines()[2]  # the TV row
+    assert "TV prior NOT converged in 2 iterations" in window.state_label.text()
+    options.set_values(prior_iter=5000)
+    result = _shown(qtbot, window, prior_iter=5000)
+    assert result.prior_reports["tv"].converged and window.state_label.text() == "ready"
+
+
+def test_the_lost_view_shows_what_the_prior_invented(qtbot, window):
+    window.recon_options.set_values(methods=("transposed", "pinv", "tv"), noise_sigma=0.01)
+    window.insight.panels_action.trigger()
+    qtbot.waitUntil(
+        lambda: window.live.idle and window.result.invented is not None, timeout=TIMEOUT
+    )
+    result = window.result
+    assert {"tv", "nullspace"} <= set(result.params.methods)
+    panel = window.panels.panel("invented")
+    assert not panel.isHidden()
+    fresh = run_pipeline(window.loaded.pixels, result.params)
+    np.testing.assert_allclose(panel.data, fresh.invented, atol=1e-6)
+    assert "Invented by the prior (TV)" in panel.title_text and "% of ‖x̂‖" in panel.title_text
+    window.recon_options.set_values(methods=("transposed", "pinv"))  # no prior: hidden
+    qtbot.waitUntil(lambda: window.live.idle and window.result.tv is None, timeout=TIMEOUT)
+    assert window.result.nullspace is not None and panel.isHidden()

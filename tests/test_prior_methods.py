@@ -129,3 +129,67 @@ def test_window_offers_computes_and_scores_the_priors(qtbot, tmp_path):
             assert registry.panel(name).row_label in table
     finally:
         delete_now(window)
+
+
+def test_the_priors_iterations_and_convergence_are_in_the_metrics():
+    x = _image()
+    geom = dict(input_shape=x.shape, stride=2, padding=1)
+    for prior_iter in (3, 3000):  # stopped by the limit, then converged (RL: always "met")
+        params = Params(W, stride=2, padding=1, methods=PRIORS, prior_iter=prior_iter)
+        result = run_pipeline(x, params)
+        y = result.forward_output
+        expected = {
+            "tv": tv_reconstruction(
+                y, W, lam=1e-3, max_iter=prior_iter, return_report=True, **geom
+            ),
+            "nonneg": nonneg_reconstruction(y, W, max_iter=prior_iter, return_report=True, **geom),
+            "richardson_lucy": richardson_lucy(y, W, n_iter=prior_iter, return_report=True, **geom),
+        }
+        for name in PRIORS:
+            report = expected[name].report
+            assert result.prior_reports[name] == report
+            score = result.metrics.reconstructions[name]
+            assert score.iterations == report.iterations <= prior_iter
+            assert score.converged is report.converged
+            assert score.to_dict()["converged"] is report.converged
+        assert result.prior_reports["richardson_lucy"].iterations == prior_iter
+        assert result.prior_reports["tv"].converged is (prior_iter == 3000)
+    direct = run_pipeline(x, Params(W, methods=("transposed",)))
+    assert direct.metrics.reconstructions["transposed"].converged is None
+    assert dict(direct.prior_reports) == {}
+
+
+@pytest.mark.parametrize(
+    ("shape", "methods"),
+    [
+        ((9, 8, 2), ("tv", "nonneg", "nullspace")),  # TV first; the dense split
+        ((40, 36, 1), ("richardson_lucy", "nullspace")),  # the iterative split
+    ],
+)
+def test_what_the_prior_invented_is_its_null_space_part_by_dense_pinv(shape, methods):
+    from deconv_gui.core import ConvOperator
+
+    x = np.random.default_rng(1).random(shape)
+    w = make_filter("gaussian", size=3, in_channels=shape[2])
+    params = Params(w, stride=2, padding=1, methods=methods, noise_sigma=0.01, prior_iter=40)
+    result = run_pipeline(x, params)
+    prior = methods[0]
+    a = ConvOperator(params.geometry(x.shape), params.weights).to_dense()
+    estimate = getattr(result, prior).ravel()
+    expected = estimate - np.linalg.pinv(a) @ (a @ estimate)
+    np.testing.assert_allclose(
+        result.invented.ravel(), expected, atol=1e-6 * np.abs(estimate).max()
+    )
+    np.testing.assert_allclose(a @ result.invented.ravel(), 0, atol=1e-6)  # A maps it to 0
+    split = result.metrics.split
+    assert split.invented_by == prior
+    fraction = np.linalg.norm(expected) / np.linalg.norm(estimate)
+    assert split.invented_fraction == pytest.approx(fraction, rel=1e-5)
+    assert split.to_dict()["invented_by"] == prior
+
+
+def test_no_prior_no_invented_panel():
+    x = _image()
+    result = run_pipeline(x, Params(W, methods=("pinv", "nullspace")))
+    assert result.invented is None and result.metrics.split.invented_by is None
+    assert result.nullspace is not None

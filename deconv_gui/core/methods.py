@@ -18,7 +18,13 @@ import numpy as np
 from .analysis.lost import split_components, split_from_recoverable
 from .operator import ConvOperator
 from .params import Params
-from .priors import PriorResult, nonneg_reconstruction, richardson_lucy, tv_reconstruction
+from .priors import (
+    PriorReport,
+    PriorResult,
+    nonneg_reconstruction,
+    richardson_lucy,
+    tv_reconstruction,
+)
 from .reconstruct import (
     coverage_map,
     normalized_transposed_reconstruction,
@@ -30,6 +36,7 @@ from .solvers import CancelCheck, ProgressCallback
 
 __all__ = [
     "COMPUTE",
+    "PRIORS",
     "Stage",
     "coverage",
     "nonneg",
@@ -54,6 +61,8 @@ class Stage:
     cancel: CancelCheck | None
     outputs: dict[str, Any] = field(default_factory=dict)
     split: SplitScore | None = None
+    #: each prior method's report (iterations, converged), by method name
+    reports: dict[str, PriorReport] = field(default_factory=dict)
 
 
 def transposed(s: Stage) -> None:
@@ -84,9 +93,11 @@ def pinv(s: Stage) -> None:
     s.outputs["pinv"], s.outputs["solver"] = solved.image, solved.report
 
 
-def _image(solved: np.ndarray | PriorResult) -> np.ndarray:
-    """The image of a prior's ``return_report=True`` result (no not-converged warning)."""
-    return cast(PriorResult, solved).image
+def _keep(s: Stage, name: str, solved: np.ndarray | PriorResult) -> None:
+    """Store a prior's ``return_report=True`` result (no not-converged warning) as ``name``."""
+    result = cast(PriorResult, solved)
+    s.outputs[name] = result.image
+    s.reports[name] = result.report
 
 
 def tv(s: Stage) -> None:
@@ -103,7 +114,7 @@ def tv(s: Stage) -> None:
         cancel=s.cancel,
         return_report=True,
     )
-    s.outputs["tv"] = _image(solved)
+    _keep(s, "tv", solved)
 
 
 def nonneg(s: Stage) -> None:
@@ -119,7 +130,7 @@ def nonneg(s: Stage) -> None:
         cancel=s.cancel,
         return_report=True,
     )
-    s.outputs["nonneg"] = _image(solved)
+    _keep(s, "nonneg", solved)
 
 
 def rl(s: Stage) -> None:
@@ -139,7 +150,7 @@ def rl(s: Stage) -> None:
         cancel=s.cancel,
         return_report=True,
     )
-    s.outputs["richardson_lucy"] = _image(solved)
+    _keep(s, "richardson_lucy", solved)
 
 
 def coverage(s: Stage) -> None:
@@ -147,11 +158,17 @@ def coverage(s: Stage) -> None:
     s.outputs["coverage"] = coverage_map(s.op)
 
 
+#: The priors whose image the split shows "invented", in order of preference.
+PRIORS = ("tv", "nonneg", "richardson_lucy")
+
+
 def nullspace(s: Stage) -> None:
-    """``recoverable`` and ``nullspace``, and the split's numbers.
+    """``recoverable``, ``nullspace`` and (with a prior) ``invented``, and the split's numbers.
 
     With an exact measurement (no noise) and ``reg = 0``, ``A⁺(y − b) = A⁺Ax``: the
-    pseudo-inverse panel already is the recoverable part, so it is reused.
+    pseudo-inverse panel already is the recoverable part, so it is reused. With a prior
+    computed (the first of :data:`PRIORS`), its image ``x̂`` is split the same way and
+    ``invented = x̂ − A⁺Ax̂``: what the prior put where ``y`` has no information.
     """
     p, pinv = s.params, s.outputs.get("pinv")
     reuse = pinv is not None and p.noise_sigma == 0 and p.photons == 0 and p.reg == 0
@@ -167,12 +184,27 @@ def nullspace(s: Stage) -> None:
             cancel=s.cancel,
         )
     s.outputs["recoverable"], s.outputs["nullspace"] = split.recoverable, split.lost
+    prior = next((name for name in PRIORS if s.outputs.get(name) is not None), None)
+    invented_fraction = None
+    if prior is not None:
+        invented = split_components(
+            s.outputs[prior],
+            s.op,
+            rtol=p.rtol,
+            max_iter=p.max_iter,
+            progress=s.progress,
+            cancel=s.cancel,
+        )
+        s.outputs["invented"] = invented.lost
+        invented_fraction = invented.lost_fraction
     s.split = SplitScore(
         recoverable_fraction=split.recoverable_fraction,
         lost_fraction=split.lost_fraction,
         iterations=int(split.report.iterations),
         converged=bool(split.report.converged),
         reused_pinv=bool(reuse),
+        invented_by=prior,
+        invented_fraction=invented_fraction,
     )
 
 

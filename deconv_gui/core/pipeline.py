@@ -23,6 +23,7 @@ from .methods import COMPUTE, Stage
 from .norms import relative_norm
 from .operator import ConvOperator
 from .params import Params
+from .priors import PriorReport
 from .registry import INSIGHT_METHODS, METHODS
 from .scores import Metrics, ReconstructionScore, SplitScore
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
@@ -68,6 +69,9 @@ class Result:
         ``(H, W, C_in)``; None when not requested.
     solver : SolverReport or None
         The pseudo-inverse solve's report (iterations, relative residual, converged).
+    prior_reports : Mapping[str, PriorReport]
+        The report of each prior computed (``"tv"``, ``"nonneg"``,
+        ``"richardson_lucy"``): iterations, converged, objective.
     timings : Mapping[str, float]
         Seconds spent in each stage, by stage name.
     coverage : numpy.ndarray or None
@@ -76,6 +80,10 @@ class Result:
     nullspace, recoverable : numpy.ndarray or None
         ``x − A⁺Ax`` (what no method can recover) and ``A⁺Ax`` (what ``y`` determines),
         ``(H, W, C_in)`` (method ``"nullspace"``).
+    invented : numpy.ndarray or None
+        ``x̂ − A⁺Ax̂`` for the image ``x̂`` of the first prior computed (``tv``, else
+        ``nonneg``, else ``richardson_lucy``): the part ``y`` does not determine, which
+        the prior chose (method ``"nullspace"`` with a prior).
     metrics : Metrics
         Typed quality numbers, always computed (see :func:`run_pipeline`).
     """
@@ -91,10 +99,12 @@ class Result:
     nonneg: np.ndarray | None = None
     richardson_lucy: np.ndarray | None = None
     solver: SolverReport | None = None
+    prior_reports: Mapping[str, PriorReport] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
     coverage: np.ndarray | None = None
     nullspace: np.ndarray | None = None
     recoverable: np.ndarray | None = None
+    invented: np.ndarray | None = None
     metrics: Metrics = field(default_factory=Metrics)
 
 
@@ -212,7 +222,7 @@ def run_pipeline(
     outputs = stage.outputs
     check_cancel()
     start = time.perf_counter()
-    metrics = _metrics(x, y, op, params, outputs, timings, stage.split)
+    metrics = _metrics(x, y, op, params, outputs, timings, stage.split, stage.reports)
     timings["metrics"] = time.perf_counter() - start
     for array in (x, y, *(v for v in outputs.values() if isinstance(v, np.ndarray))):
         array.flags.writeable = False
@@ -222,6 +232,7 @@ def run_pipeline(
         image=x,
         forward_output=y,
         timings=MappingProxyType(timings),
+        prior_reports=MappingProxyType(dict(stage.reports)),
         metrics=metrics,
         **outputs,
     )
@@ -255,6 +266,7 @@ def _metrics(
     outputs: dict[str, Any],
     timings: Mapping[str, float],
     split: SplitScore | None,
+    reports: Mapping[str, PriorReport],
 ) -> Metrics:
     """The :attr:`Result.metrics` (see :func:`run_pipeline`)."""
     pixels = x.shape[0] * x.shape[1]
@@ -271,24 +283,30 @@ def _metrics(
         if skipped:
             quality["notes"] = (*quality["notes"], _skip_ssim_note(params, pixels))
         report = outputs.get("solver") if spec.name == "pinv" else None
+        solved = report or reports.get(spec.name)
         if report is not None:
             residual = float(report.relative_residual)
-        else:
+        else:  # a prior's own residual is on its data (RL's are clipped): the one rule here
             reproduced = op.apply(estimate)
             difference = (reproduced - centred).astype(np.float64, copy=False)
             residual = relative_norm(float(np.linalg.norm(difference)), centred_norm)
         scores[spec.name] = ReconstructionScore.from_quality(
             quality,
             relative_residual=residual,
-            iterations=None if report is None else int(report.iterations),
+            iterations=_iterations(solved),
             seconds=timings.get(spec.name),
             ssim_skipped=skipped,
+            converged=None if solved is None else bool(solved.converged),
         )
     return Metrics(
         reconstructions=scores,
         adjoint_dot_test=_cached_dot_test(params.weights, op.geometry),
         split=split,
     )
+
+
+def _iterations(report: SolverReport | PriorReport | None) -> int | None:
+    return None if report is None else int(report.iterations)
 
 
 def complete_metrics(

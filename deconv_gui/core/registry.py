@@ -252,6 +252,18 @@ PANELS: tuple[PanelSpec, ...] = (
         "signed",
         own_levels=True,
     ),
+    PanelSpec(
+        "invented",
+        "Invented by the prior  x̂ − A⁺Ax̂",
+        "x̂ − A⁺Ax̂",
+        "the null-space part of the prior's image x̂ (TV, else x ≥ 0, else Richardson–Lucy): "
+        "y says nothing about it, the prior chose it",
+        "x̂ − A⁺Ax̂",
+        "invented",
+        "nullspace",
+        "signed",
+        own_levels=True,
+    ),
 )
 
 #: Every method, reconstructions first, in display order.
@@ -311,8 +323,9 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
     MethodSpec(
         "nullspace",
         "split x = A⁺Ax + (x − A⁺Ax)",
-        "the recoverable part A⁺Ax and the lost part x − A⁺Ax of the input.",
-        ("recoverable", "nullspace"),
+        "the recoverable part A⁺Ax and the lost part x − A⁺Ax of the input; with a prior, "
+        "the part x̂ − A⁺Ax̂ of its image x̂ that lies in the null space (what it invented).",
+        ("recoverable", "nullspace", "invented"),
         False,
     ),
 )

@@ -45,11 +45,15 @@ class ReconstructionScore:
     relative_residual : float or None
         ``‖A x̂ − (y − b)‖ / ‖y − b‖``.
     iterations : int or None
-        The solve's iterations (None for direct methods).
+        The solve's iterations: the pseudo-inverse's or the prior's (None for direct
+        methods).
     seconds : float or None
         Time spent computing the reconstruction.
     ssim_skipped : bool
         SSIM was skipped (large image or a live update) and can be filled in later.
+    converged : bool or None
+        Whether that solve met its stopping rule (None for direct methods; always True
+        for Richardson–Lucy, which runs a fixed number of iterations).
     """
 
     psnr: float | None
@@ -61,6 +65,7 @@ class ReconstructionScore:
     iterations: int | None = None
     seconds: float | None = None
     ssim_skipped: bool = False
+    converged: bool | None = None
 
     @classmethod
     def from_quality(cls, quality: Mapping[str, Any], **more: Any) -> ReconstructionScore:
@@ -105,6 +110,11 @@ class SplitScore:
         Whether that solve converged.
     reused_pinv : bool
         ``A⁺Ax`` was the pseudo-inverse panel (exact data, ``reg = 0``): no extra solve.
+    invented_by : str or None
+        The prior whose image ``x̂`` was split too (``"tv"``, else ``"nonneg"``, else
+        ``"richardson_lucy"``; None without a prior).
+    invented_fraction : float or None
+        ``‖x̂ − A⁺Ax̂‖ / ‖x̂‖``: how much of the prior's image ``y`` does not determine.
     """
 
     recoverable_fraction: float
@@ -112,6 +122,8 @@ class SplitScore:
     iterations: int
     converged: bool
     reused_pinv: bool
+    invented_by: str | None = None
+    invented_fraction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every attribute by name."""

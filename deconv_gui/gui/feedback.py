@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PyQt5 import QtCore, QtWidgets
 
-from ..core import ConvGeometry, Result
+from ..core import ConvGeometry, Result, registry
 from ..view.arithmetic import channel_summary, size_ambiguity
 from .controls.geometry import GeometryEditor
 from .controls.recon_options import ReconOptions
@@ -18,7 +18,17 @@ from .live import LiveUpdates
 from .panels.metrics import MetricsStrip
 from .state import AppState
 
-__all__ = ["ComputeFeedback"]
+__all__ = ["ComputeFeedback", "prior_status"]
+
+
+def prior_status(result: Result) -> str:
+    """The status line after a result: "ready", and which prior stopped at its limit."""
+    stopped = [
+        f"{registry.method(name).label} NOT converged in {report.iterations} iterations"
+        for name, report in result.prior_reports.items()
+        if not report.converged
+    ]
+    return "; ".join(["ready", *stopped])
 
 
 class ComputeFeedback(QtCore.QObject):
@@ -80,7 +90,7 @@ class ComputeFeedback(QtCore.QObject):
             limit = self._recon.max_iter()
             self._recon.set_progress(report.iterations, limit, report.relative_residual)
         self._recon.set_report(report.message if report is not None else "")
-        self._label.setText("ready")
+        self._label.setText(prior_status(result))
 
     def _on_failed(self, message: str) -> None:
         self._state.notify(f"Computation failed (previous result kept): {message}")

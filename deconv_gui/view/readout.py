@@ -102,9 +102,7 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
                 "iterations": score.iterations,
                 "seconds": score.seconds,
                 "notes": score.notes,
-                "converged": None
-                if name != "pinv" or result.solver is None
-                else result.solver.converged,
+                "converged": score.converged,
             }
         )
     return rows

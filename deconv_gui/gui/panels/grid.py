@@ -179,6 +179,13 @@ class PanelGrid(QtWidgets.QWidget):
                 )
                 title += f"  ·  {100 * fraction:.1f} % of ‖x‖"
             self.panels[name].set_title(title)
+        invented = registry.panel("invented")
+        title = invented.title
+        if split is not None and split.invented_by is not None:
+            by = registry.panel(split.invented_by).short
+            title = f"{invented.title.split('  ')[0]} ({by})  {invented.formula}"
+            title += f"  ·  {100 * float(split.invented_fraction or 0.0):.1f} % of ‖x̂‖"
+        self.panels["invented"].set_title(title)
         before = self.visible_names()
         for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
             self.panels[name].setVisible(getattr(result, name) is not None)

@@ -19,7 +19,12 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
         "Relative residual: how well the reconstruction x̂ reproduces the measured output "
         "(0 = exactly). The pseudo-inverse reproduces y; Aᵀ does not.",
     ),
-    ("iterations", "Iterations of the pseudo-inverse solve (– for direct methods)"),
+    (
+        "iterations",
+        "Iterations of the pseudo-inverse solve or of the prior's solve (TV, x ≥ 0, "
+        "Richardson–Lucy); – for direct methods. 'not converged' (orange residual): the "
+        "iteration limit stopped it first",
+    ),
     ("time", "Seconds spent computing this row, in the worker thread"),
 )
 
