@@ -216,3 +216,18 @@ def test_the_lost_view_shows_what_the_prior_invented(qtbot, window):
     window.recon_options.set_values(methods=("transposed", "pinv"))  # no prior: hidden
     qtbot.waitUntil(lambda: window.live.idle and window.result.tv is None, timeout=TIMEOUT)
     assert window.result.nullspace is not None and panel.isHidden()
+
+
+def test_the_progress_bar_names_the_method_that_iterates(qtbot, window):
+    options = window.recon_options
+    seen = []
+    window.live.progress.connect(lambda it, value, method: seen.append(method))
+    options.set_values(methods=("transposed", "pinv", "tv"), prior_iter=400)
+    _shown(qtbot, window, prior_iter=400)
+    assert "tv" in seen and "pinv" in seen
+    assert seen.index("pinv") < seen.index("tv")  # in the registry's order
+    window.feedback._on_progress(7, 2e-5, "tv")
+    assert options.progress_text() == "TV prior: iteration 7 / 400, change 2e-5"
+    assert window.state_label.text() == "TV prior: iteration 7 of at most 400"
+    window.feedback._on_progress(3, 1e-5, "pinv")
+    assert options.progress_text() == "pinv: iteration 3, residual 1e-5"

@@ -193,3 +193,18 @@ def test_no_prior_no_invented_panel():
     result = run_pipeline(x, Params(W, methods=("pinv", "nullspace")))
     assert result.invented is None and result.metrics.split.invented_by is None
     assert result.nullspace is not None
+
+
+def test_run_pipeline_says_which_method_runs_before_its_progress():
+    events = []
+    params = Params(W, methods=("pinv", "tv", "nullspace"), prior_iter=5, noise_sigma=0.01)
+    run_pipeline(
+        _image(),
+        params,
+        progress=lambda it, value: events.append(("progress", it)),
+        on_method=lambda name: events.append(("method", name)),
+    )
+    methods = [name for kind, name in events if kind == "method"]
+    assert methods == ["pinv", "tv", "nullspace"]
+    first = events.index(("method", "tv"))
+    assert events[first + 1 : first + 6] == [("progress", k) for k in range(1, 6)]

@@ -7,7 +7,7 @@ Data flows one way: a frozen :class:`Params` and an image go into the pure
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
@@ -130,6 +130,7 @@ def run_pipeline(
     *,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    on_method: Callable[[str], None] | None = None,
 ) -> Result:
     """Compute the forward output and the requested reconstructions.
 
@@ -143,6 +144,10 @@ def run_pipeline(
         ``progress(iteration, relative_residual)`` during the pseudo-inverse solve.
     cancel : callable or threading.Event, optional
         Checked between stages and between solver iterations.
+    on_method : callable, optional
+        ``on_method(name)`` before each method of ``params.methods`` runs, so that a
+        caller can say whose iterations ``progress`` reports (the pseudo-inverse's
+        residual, a prior's relative change, the split's solve).
 
     Returns
     -------
@@ -216,6 +221,8 @@ def run_pipeline(
     stage = Stage(x, y, op, params, progress, cancel)
     for name in params.methods:  # in the registry's order
         check_cancel()
+        if on_method is not None:
+            on_method(name)
         start = time.perf_counter()
         COMPUTE[name](stage)
         timings[name] = time.perf_counter() - start

@@ -100,9 +100,16 @@ class ComputeFeedback(QtCore.QObject):
         self._label.setText("cancelled: previous result kept")
         self._recon.set_report("cancelled")
 
-    def _on_progress(self, iteration: int, residual: float) -> None:
-        self._recon.set_progress(iteration, self._recon.max_iter(), residual)
-        self._label.setText(f"solving: iteration {iteration}, residual {residual:.1e}")
+    def _on_progress(self, iteration: int, value: float, method: str = "pinv") -> None:
+        if method in ("pinv", "nullspace"):
+            self._recon.set_progress(iteration, self._recon.max_iter(), value)
+            what = "solving" if method == "pinv" else "splitting x = A⁺Ax + (x − A⁺Ax)"
+            self._label.setText(f"{what}: iteration {iteration}, residual {value:.1e}")
+            return
+        label = registry.method(method).label
+        limit = int(self._recon.values()["prior_iter"])
+        self._recon.set_prior_progress(label, iteration, limit, value)
+        self._label.setText(f"{label}: iteration {iteration} of at most {limit}")
 
     def show_loading(self, text: str) -> None:
         """One line about an image that loads ("" when it ended)."""

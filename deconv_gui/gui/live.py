@@ -57,8 +57,9 @@ class LiveUpdates(QtCore.QObject):
         The computation failed (the panels keep the previous result).
     cancelled()
         The newest computation was cancelled and no new one is pending.
-    progress(int, float)
-        Solver iteration and relative residual of the running computation.
+    progress(int, float, str)
+        Solver iteration, its value (the pseudo-inverse's relative residual, a prior's
+        relative change) and the method iterating (``"pinv"``, ``"tv"``, ...).
     drawFailed(str)
         A bug while drawing; the previous state is kept.
     """
@@ -67,7 +68,7 @@ class LiveUpdates(QtCore.QObject):
     invalid = QtCore.pyqtSignal(str)
     failed = QtCore.pyqtSignal(str)
     cancelled = QtCore.pyqtSignal()
-    progress = QtCore.pyqtSignal(int, float)
+    progress = QtCore.pyqtSignal(int, float, str)
     drawFailed = QtCore.pyqtSignal(str)
 
     def __init__(

@@ -296,9 +296,10 @@ class PipelineRunner(JobRunner):
     """A :class:`JobRunner` for :func:`~deconv_gui.core.run_pipeline`.
 
     :meth:`compute` takes an image and :class:`~deconv_gui.core.Params`; :attr:`progress`
-    carries ``(iteration, relative residual)`` of the pseudo-inverse solve, at most 20
-    times a second. Creating one limits the process's BLAS threads to one
-    (:func:`limit_blas_threads`).
+    carries ``(iteration, value, method)``, at most 20 times a second: the relative
+    residual of the pseudo-inverse solve (or of the split's, method ``"nullspace"``), or
+    a prior's relative change between iterations. Creating one limits the process's BLAS
+    threads to one (:func:`limit_blas_threads`).
     """
 
     def __init__(
@@ -323,11 +324,17 @@ class PipelineRunner(JobRunner):
         run = params.replace(**overrides) if overrides else params
 
         def job(cancel: threading.Event, progress: Callable[[object], None]) -> Any:
+            running = ["pinv"]  # whose iterations progress reports
+
+            def on_method(name: str) -> None:
+                running[0] = name
+
             result = run_pipeline(
                 image,
                 run,
-                progress=lambda it, res: progress((int(it), float(res))),
+                progress=lambda it, res: progress((int(it), float(res), running[0])),
                 cancel=cancel,
+                on_method=on_method,
             )
             return result if run is params else replace(result, params=params)
 

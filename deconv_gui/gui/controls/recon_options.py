@@ -344,6 +344,10 @@ class ReconOptions(QWidget):
         """Show the solve's progress: "pinv: iteration 12, residual 3e-07"."""
         self._solve.set_progress(iteration, max_iter, relative_residual, self.rtol())
 
+    def set_prior_progress(self, label: str, iteration: int, limit: int, change: float) -> None:
+        """Show a prior's progress: "TV prior: iteration 12 / 100, change 3e-4"."""
+        self._solve.set_prior_progress(label, iteration, limit, change)
+
     def set_busy(self, busy: bool) -> None:
         """A solve is running (Cancel enabled) or not."""
         self._solve.set_busy(busy)

@@ -89,6 +89,13 @@ class SolveProgress(QObject):
             f"pinv: iteration {iteration}, residual {short_number(relative_residual)}"
         )
 
+    def set_prior_progress(self, label: str, iteration: int, limit: int, change: float) -> None:
+        """A prior's iterations (the bar: how many of its limit)."""
+        self._set_bar(round(1000 * min(max(iteration / max(limit, 1), 0.0), 1.0)))
+        self.bar.setFormat(
+            f"{label}: iteration {iteration} / {limit}, change {short_number(change)}"
+        )
+
     def show_text(self, text: str) -> None:
         """Show ``text`` in the bar (another job's progress, e.g. choosing reg)."""
         self.bar.setFormat(text)
