@@ -231,3 +231,12 @@ def test_the_progress_bar_names_the_method_that_iterates(qtbot, window):
     assert window.state_label.text() == "TV prior: iteration 7 of at most 400"
     window.feedback._on_progress(3, 1e-5, "pinv")
     assert options.progress_text() == "pinv: iteration 3, residual 1e-5"
+
+
+def test_ctrl_z_in_a_value_box_is_the_windows_undo(qtbot, window):
+    box = window.recon_options.findChild(QLineEdit, "reg_box")
+    _type(box, "0.125")
+    _shown(qtbot, window, reg=0.125)
+    box.setFocus()
+    qtbot.keyClick(box, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.recon_options.reg() == 0.0, timeout=TIMEOUT)
