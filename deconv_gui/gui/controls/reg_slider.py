@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 
-from PyQt5.QtCore import QEvent, QObject, Qt, pyqtSignal
-from PyQt5.QtGui import QKeyEvent, QKeySequence
+from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
 
 from ...core import params as schema
@@ -94,23 +93,9 @@ class LogSlider(QWidget):
         self.box.setToolTip(self._box_tip)
         self.box.editingFinished.connect(self._on_box)
         self.box.textEdited.connect(lambda _text: self.box.setStyleSheet(""))
-        self.box.installEventFilter(self)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.box)
         self._show()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # Ctrl+Z / Ctrl+Shift+Z in the box are the window's undo and redo (as in its spin
-        # boxes), not the line edit's own text undo
-        if (
-            watched is self.box
-            and event.type() == QEvent.ShortcutOverride
-            and isinstance(event, QKeyEvent)
-            and (event.matches(QKeySequence.Undo) or event.matches(QKeySequence.Redo))
-        ):
-            event.ignore()
-            return True
-        return super().eventFilter(watched, event)
 
     def _top(self) -> int:
         return (self.log_max - self.log_min) * self.steps + (1 if self._zero else 0)
