@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deconv_gui.core import SolveCancelled, conv2d, make_filter, tv_reconstruction
-from deconv_gui.core.priors import choose_tv_lam
+from deconv_gui.core import SolveCancelled, choose_tv_lam, conv2d, make_filter, tv_reconstruction
 
 W = make_filter("gaussian", size=3, in_channels=1)
 GEOM = dict(stride=2, padding=1)

@@ -9,9 +9,15 @@ pytest.importorskip("pytestqt")
 from PyQt5 import QtCore
 from PyQt5.QtWidgets import QCheckBox, QDoubleSpinBox, QLineEdit, QPushButton, QSlider, QSpinBox
 
-from deconv_gui.core import ConvOperator, Params, choose_reg, make_filter, run_pipeline
+from deconv_gui.core import (
+    ConvOperator,
+    Params,
+    choose_reg,
+    choose_tv_lam,
+    make_filter,
+    run_pipeline,
+)
 from deconv_gui.core import params as schema
-from deconv_gui.core.priors import choose_tv_lam
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
 

@@ -67,10 +67,12 @@ from .pipeline import (
     run_pipeline,
 )
 from .priors import (
+    LamChoice,
     PriorReport,
     PriorResult,
     RegChoice,
     choose_reg,
+    choose_tv_lam,
     kl_divergence,
     nonneg_reconstruction,
     richardson_lucy,
@@ -106,6 +108,7 @@ __all__ = [
     "DenseMatrices",
     "EffectiveKernel",
     "InverseCandidate",
+    "LamChoice",
     "Metrics",
     "NotConvergedWarning",
     "Params",
@@ -130,6 +133,7 @@ __all__ = [
     "adjoint_dot_test",
     "as_operator",
     "choose_reg",
+    "choose_tv_lam",
     "compare_arrays",
     "complete_metrics",
     "conv2d",
