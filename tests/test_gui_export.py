@@ -18,7 +18,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from deconv_gui.core import registry, run_pipeline
 from deconv_gui.gui.actions.export import window_panel
 from deconv_gui.gui.dialogs import export as export_dialog
-from deconv_gui.gui.dialogs.code import PLACEHOLDER_IMAGE
+from deconv_gui.gui.dialogs.code import PLACEHOLDER_IMAGE, code_summary
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.panels.capture import displayed_pixels
 from deconv_gui.gui.support.qimage import qimage_to_array
@@ -351,6 +351,16 @@ def test_copy_as_code_puts_compilable_code_on_the_clipboard(qtbot, window, tmp_p
         assert window.settings.value("folders/code") == str(tmp_path.resolve())
     finally:
         dialog.close()
+
+
+def test_copy_as_code_summary_names_every_method():
+    from deconv_gui.core import Params, make_filter
+
+    params = Params(make_filter("gaussian"), methods=registry.ALL_METHODS)
+    text = code_summary(params)
+    for words in ("y = A x + b", "A⁺(y − b)", "Richardson–Lucy", "coverage", "x − A⁺Ax"):
+        assert words in text
+    assert "A⁺" not in code_summary(params.replace(methods=("transposed",)))
 
 
 def test_copy_as_code_uses_a_matching_npy_file(qtbot, window, tmp_path):

@@ -53,7 +53,7 @@ def _geometry_case(mode: str, groups: int, flip: bool) -> tuple[np.ndarray, Para
         flip=flip,
         noise_sigma=0.05 if seed % 4 == 0 else 0.0,
         noise_seed=seed,
-        methods=("transposed", "pinv"),
+        methods=("transposed", "normalized_transposed", "pinv", "coverage", "nullspace"),
     )
     return image, params
 
@@ -112,7 +112,7 @@ def test_every_padding_mode_groups_and_flip(tmp_path, language):
         result = run_pipeline(image, params)
         assert result.solver is not None and result.solver.method == "dense"
         got = saved[name]
-        for key in ("forward_output", "transposed"):
+        for key in ("forward_output", "transposed", "normalized_transposed", "coverage"):
             expected = getattr(result, key)
             assert got[key].shape == expected.shape, (name, key)
             # rounding only: other summation orders (torch: its own kernels)
@@ -121,6 +121,10 @@ def test_every_padding_mode_groups_and_flip(tmp_path, language):
         # the API snippet calls the very function the pipeline calls
         tolerance = 1e-6 if language == "api" else PINV_RTOL
         assert _relative(got["pinv"], result.pinv) <= tolerance, name
+        # the split x = A⁺Ax + lost: the same minimum-norm solve, of A x
+        for key in ("recoverable", "nullspace"):
+            miss = np.linalg.norm(got[key].astype(np.float64) - getattr(result, key))
+            assert miss <= tolerance * np.linalg.norm(image), (name, key)
 
 
 def _prior_case(dtype) -> tuple[np.ndarray, Params]:

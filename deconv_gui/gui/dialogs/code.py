@@ -52,10 +52,13 @@ PLACEHOLDER_IMAGE = "input.npy"
 
 #: How the summary names what the scripts reproduce besides y and Aᵀ(y − b).
 _SUMMARY_NAMES = {
+    "normalized_transposed": "the normalised transpose Aᵀ(y − b) ⊘ Aᵀ1",
     "pinv": "the pseudo-inverse A⁺(y − b) (your image back, as far as y determines it)",
     "nonneg": "non-negative least squares",
     "richardson_lucy": "Richardson–Lucy",
     "tv": "total variation",
+    "coverage": "the coverage Aᵀ1",
+    "nullspace": "the recoverable and lost parts A⁺Ax and x − A⁺Ax",
 }
 
 

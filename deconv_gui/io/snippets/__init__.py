@@ -6,7 +6,8 @@ reproduces the forward output and the transposed reconstruction for every paddin
 mode, ``groups`` and true convolution (flip), and, when ``Params.methods`` asks for
 them, the pseudo-inverse (a ``scipy.sparse.linalg.LinearOperator`` solved by LSQR, or
 CGLS in PyTorch; Tikhonov when ``reg > 0``) and the priors (non-negative least
-squares, Richardson–Lucy, total variation). The filter weights are
+squares, Richardson–Lucy, total variation), the normalised transpose, the coverage
+``Aᵀ1`` and the split into recoverable and lost parts. The filter weights are
 embedded as literals (Python's round-trip ``repr``, so they are exact); the image is
 read from a ``.npy`` path set at the top of the script (an export writes the input as
 ``input.npy``).

@@ -26,12 +26,43 @@ __all__ = [
     "header",
     "literal",
     "noise_lines",
+    "saved_arrays",
     "torch_output_padding",
 ]
 
 #: The reconstructions a snippet reproduces (with the transposed one, always), by the
 #: :class:`~deconv_gui.core.Result` attribute they are saved under.
-SNIPPET_METHODS: tuple[str, ...] = ("pinv", "nonneg", "richardson_lucy", "tv")
+SNIPPET_METHODS: tuple[str, ...] = (
+    "normalized_transposed",
+    "pinv",
+    "nonneg",
+    "richardson_lucy",
+    "tv",
+    "coverage",
+    "nullspace",
+)
+
+
+#: The arrays each method saves: (name in the .npz, the Result attribute) → variable.
+SAVED: dict[str, tuple[tuple[str, str], ...]] = {
+    "normalized_transposed": (("normalized_transposed", "x_normalized"),),
+    "pinv": (("pinv", "x_pinv"),),
+    "nonneg": (("nonneg", "x_nonneg"),),
+    "richardson_lucy": (("richardson_lucy", "x_rl"),),
+    "tv": (("tv", "x_tv"),),
+    "coverage": (("coverage", "cover"),),
+    "nullspace": (("recoverable", "x_recoverable"), ("nullspace", "x_lost")),
+}
+#: The priors among :data:`SNIPPET_METHODS`.
+PRIORS: tuple[str, ...] = ("nonneg", "richardson_lucy", "tv")
+
+
+def saved_arrays(methods: Sequence[str]) -> dict[str, str]:
+    """What a snippet saves for ``methods``: name → variable, forward and transposed first."""
+    arrays = {"forward_output": "y", "transposed": "x_transposed"}
+    for method in methods:
+        arrays.update(SAVED[method])
+    return arrays
 
 
 @dataclass(frozen=True)
@@ -50,7 +81,8 @@ class Settings:
         The TV image is constrained to ``x ≥ 0``.
     methods : tuple of str
         The entries of :data:`SNIPPET_METHODS` that ``params.methods`` asks for
-        (Richardson–Lucy only with a non-negative filter, as the app requires).
+        (Richardson–Lucy only with a non-negative filter, as the app requires), in
+        that order.
     rl_left_out : bool
         Richardson–Lucy was asked for but the filter has negative weights.
     """
@@ -86,6 +118,21 @@ class Settings:
     def geometry(self, image_shape: Sequence[int]) -> ConvGeometry:
         """The geometry for an image of ``image_shape``, groups and flip included."""
         return self.params.geometry(image_shape)
+
+    @property
+    def solves(self) -> bool:
+        """A pseudo-inverse is solved: for ``pinv`` or for the null-space split."""
+        return "pinv" in self.methods or "nullspace" in self.methods
+
+    @property
+    def priors(self) -> tuple[str, ...]:
+        """The priors among the methods."""
+        return tuple(m for m in self.methods if m in PRIORS)
+
+    @property
+    def covers(self) -> bool:
+        """The coverage ``Aᵀ1`` is needed (itself, or to normalise the transpose)."""
+        return "coverage" in self.methods or "normalized_transposed" in self.methods
 
     def describe(self) -> str:
         """The layer in one line, e.g. ``stride (2, 2), padding (1, 1), dilation (1, 1)``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...core import Params
-from .common import Settings, common_top, footer, header, literal, noise_lines
+from .common import Settings, common_top, footer, header, literal, noise_lines, saved_arrays
 from .templates import (
     NUMPY_CONV,
     NUMPY_DENSE_FILTER,
@@ -24,14 +24,6 @@ NUMPY_PAD_MODES = {
     "reflect": "reflect",
     "replicate": "edge",
     "circular": "wrap",
-}
-
-#: What each reconstruction is saved as, and the variable holding it.
-_VARIABLES = {
-    "pinv": "x_pinv",
-    "nonneg": "x_nonneg",
-    "richardson_lucy": "x_rl",
-    "tv": "x_tv",
 }
 
 #: LSQR has no preconditioner, so it may take more iterations than the app's solver.
@@ -57,16 +49,17 @@ def numpy_snippet(
     params : Params
         Filter, bias, geometry (padding mode, groups, flip), noise, and the methods:
         ``pinv`` (the pseudo-inverse, Tikhonov when ``reg > 0``), ``nonneg``,
-        ``richardson_lucy`` and ``tv`` are reproduced when ``params.methods`` has them.
+        ``richardson_lucy``, ``tv``, ``normalized_transposed``, ``coverage`` and
+        ``nullspace`` are reproduced when ``params.methods`` has them.
     image_shape : sequence of int, optional
         ``(H, W, C_in)``, only for the description in the docstring.
     image_path : str
         The ``.npy`` file (``(H, W, C_in)`` float) the script loads, set in
         ``IMAGE_PATH`` at its top.
     save_path : str, optional
-        When given, the script saves ``forward_output``, ``transposed`` and each
-        reconstruction (``pinv``, ``nonneg``, ``richardson_lucy``, ``tv``) to this
-        ``.npz`` file (``SAVE_PATH``).
+        When given, the script saves ``forward_output``, ``transposed`` and every
+        other array under its :class:`~deconv_gui.core.Result` name (``pinv``,
+        ``recoverable``, ``nullspace``, ...) to this ``.npz`` file (``SAVE_PATH``).
     standalone : bool
         True: NumPy and SciPy only, with the convolution, its adjoint, the
         pseudo-inverse (a ``scipy.sparse.linalg.LinearOperator`` solved by LSQR) and
@@ -109,15 +102,15 @@ def _solver_lines(settings: Settings, standalone: bool) -> list[str]:
     lines = []
     if "pinv" in settings.methods or "nonneg" in settings.methods:
         lines.append(f"reg = {p.reg!r}  # Tikhonov weight (0: the exact pseudo-inverse)")
-    if "pinv" in settings.methods and standalone:
+    if settings.solves and standalone:
         limit = max(LSQR_MIN_ITER, p.max_iter or 0)
         lines.append(
             f"rtol, max_iter = {p.rtol!r}, {limit}  # LSQR, unpreconditioned: more iterations "
             "than the app's solver"
         )
-    elif "pinv" in settings.methods:
+    elif settings.solves:
         lines.append(f"rtol, max_iter = {p.rtol!r}, {p.max_iter!r}  # the app's solver settings")
-    if settings.methods and settings.methods != ("pinv",):
+    if settings.priors:
         lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
     if "tv" in settings.methods:
         lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
@@ -127,7 +120,7 @@ def _solver_lines(settings: Settings, standalone: bool) -> list[str]:
 def _standalone(settings: Settings, image_path: str, save_path: str | None) -> list[str]:
     p, methods = settings.params, settings.methods
     lines = ["import numpy as np"]
-    if "pinv" in methods:
+    if settings.solves:
         lines.append("from scipy.sparse.linalg import LinearOperator, lsqr")
     lines += ["", *common_top(p, image_path, save_path), ""]
     lines += _block(NUMPY_CONV)
@@ -154,8 +147,27 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
     lines += ["", "", *_block(NUMPY_LAYER)]
     lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=False)]
     lines += ["x_transposed = adjoint(y - bias)"]
+    if settings.covers:
+        lines.append(
+            "cover = adjoint(np.ones_like(y))  # the coverage A^T 1 (filter weight per pixel)"
+        )
+    if "normalized_transposed" in methods:
+        lines += [
+            "# the transpose divided by the coverage: no checkerboard (0 where nothing reaches)",
+            "seen = np.abs(cover) > 1e-12 * max(np.abs(cover).max(), 1e-300)",
+            "x_normalized = np.divide(x_transposed, cover, out=np.zeros_like(cover), where=seen)",
+        ]
+    if settings.solves:
+        lines += ["", "", *_block(NUMPY_PINV)]
     if "pinv" in methods:
-        lines += NUMPY_PINV.rstrip("\n").splitlines()
+        lines += [
+            "# How to get the image back: A+(y - b), exact on what y determines. The part of x",
+            "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
+            "x_pinv = pinv(y - bias, reg)",
+            "misfit = np.linalg.norm(forward(x_pinv) - (y - bias))",
+            'print(f"pseudo-inverse: |A x - (y - b)| / |y - b| = '
+            '{misfit / max(np.linalg.norm(y - bias), 1e-300):.1e}")',
+        ]
     if set(methods) & {"nonneg", "tv"}:
         lines += ["", "", *_block(NUMPY_FISTA)]
         lines += ["lipschitz = norm_bound()"]
@@ -183,7 +195,17 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
             "objective = 0.5 * np.sum(misfit**2) + lam * total_variation(x_tv)",
             'print(f"total variation: {n_iter} iterations, objective {objective:.6g}")',
         ]
-    return lines + footer(_saved(methods))
+    if "nullspace" in methods:
+        lines += [
+            "",
+            "# what is lost: x = A+A x (what y determines) + (x - A+A x) (the null space of A,",
+            "# which no method can recover)",
+            "x_recoverable = pinv(forward(x))",
+            "x_lost = x - x_recoverable",
+            "share = np.linalg.norm(x_lost) / np.linalg.norm(x)",
+            'print(f"lost: {share:.0%} of |x| lies in the null space")',
+        ]
+    return lines + footer(saved_arrays(methods))
 
 
 def _rl_note(settings: Settings) -> list[str]:
@@ -202,20 +224,17 @@ def _rl_lines(settings: Settings) -> list[str]:
     ]
 
 
-def _saved(methods: Sequence[str]) -> dict[str, str]:
-    arrays = {"forward_output": "y", "transposed": "x_transposed"}
-    arrays.update({m: _VARIABLES[m] for m in methods})
-    return arrays
-
-
 def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str]:
     p, methods = settings.params, settings.methods
     names = ["conv2d", "conv2d_transpose"]
     recon = {
+        "normalized_transposed": "normalized_transposed_reconstruction",
         "pinv": "pinv_reconstruction",
         "nonneg": "nonneg_reconstruction",
         "richardson_lucy": "richardson_lucy",
         "tv": "tv_reconstruction",
+        "coverage": "coverage_map",
+        "nullspace": "split_components",
     }
     if methods:
         names += ["ConvOperator", *sorted(recon[m] for m in methods)]
@@ -239,6 +258,8 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
             "# the layer as one operator A, validated once, for the reconstructions",
             "op = ConvOperator.from_weights(weights, input_shape=x.shape, **layer)",
         ]
+    if "normalized_transposed" in methods:
+        lines.append("x_normalized = normalized_transposed_reconstruction(y, op, bias)")
     if "pinv" in methods:
         lines.append(
             "x_pinv = pinv_reconstruction(y, op, bias, reg=reg, rtol=rtol, max_iter=max_iter)"
@@ -252,7 +273,14 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
         lines.append(
             "x_tv = tv_reconstruction(y, op, bias, lam=lam, max_iter=prior_iter, nonneg=tv_nonneg)"
         )
-    return lines + footer(_saved(methods))
+    if "coverage" in methods:
+        lines.append("cover = coverage_map(op)  # A^T 1")
+    if "nullspace" in methods:
+        lines += [
+            "split = split_components(x, op, rtol=rtol, max_iter=max_iter)  # x = A+A x + lost",
+            "x_recoverable, x_lost = split.recoverable, split.lost",
+        ]
+    return lines + footer(saved_arrays(methods))
 
 
 def _wrapped(head: str, items: Sequence[str]) -> list[str]:

@@ -78,35 +78,33 @@ def adjoint(r, w=weights):
     return conv2d_transpose(r, w, x.shape, stride, padding, dilation, padding_mode)
 '''
 
-NUMPY_PINV = """
+NUMPY_PINV = '''
+def pinv(data, reg=0.0):
+    """A+ data: the smallest image that the layer maps to data (Tikhonov when reg > 0).
 
-# How to get the image back: the pseudo-inverse A+(y - b), the smallest image that the
-# layer maps to y - b. It is exact on what y determines; the part of x in the null space
-# of A (at least x.size - y.size dimensions) is lost, and A+ sets it to 0.
-# A is a scipy LinearOperator over forward and adjoint (no matrix is ever formed).
-# LSQR started at 0 stays in the row space of A, so it converges to the minimum-norm
-# least-squares solution; damp**2 = reg adds Tikhonov: argmin |A x - (y - b)|^2 + reg |x|^2.
-# It runs in float64 (LSQR's tolerance needs the precision), the result in x's dtype.
-A = LinearOperator(
-    (y.size, x.size),
-    matvec=lambda v: forward(v.reshape(x.shape)).ravel(),
-    rmatvec=lambda r: adjoint(r.reshape(y.shape)).ravel(),
-    dtype=np.float64,
-)
-found = lsqr(
-    A,
-    (y - bias).astype(np.float64).ravel(),
-    damp=np.sqrt(reg),
-    atol=rtol,
-    btol=rtol,
-    iter_lim=max_iter,
-)
-x_pinv = found[0].reshape(x.shape).astype(x.dtype)
-residual = np.linalg.norm(forward(x_pinv) - (y - bias)) / max(np.linalg.norm(y - bias), 1e-300)
-state = "converged" if found[1] in (1, 2) else "NOT converged (raise max_iter)"
-print(f"pseudo-inverse: LSQR {state} in {found[2]} iterations, |A x - (y - b)| / |y - b| = "
-      f"{residual:.1e}")
-"""
+    A is a scipy LinearOperator over forward and adjoint (no matrix is ever formed).
+    LSQR started at 0 stays in the row space of A, so it converges to the minimum-norm
+    least-squares solution; damp**2 = reg gives argmin |A x - data|^2 + reg |x|^2.
+    It runs in float64 (LSQR's tolerance needs the precision), the result in x's dtype.
+    """
+    A = LinearOperator(
+        (y.size, x.size),
+        matvec=lambda v: forward(v.reshape(x.shape)).ravel(),
+        rmatvec=lambda r: adjoint(r.reshape(y.shape)).ravel(),
+        dtype=np.float64,
+    )
+    found = lsqr(
+        A,
+        data.astype(np.float64).ravel(),
+        damp=np.sqrt(reg),
+        atol=rtol,
+        btol=rtol,
+        iter_lim=max_iter,
+    )
+    if found[1] not in (1, 2):
+        print(f"LSQR did NOT converge in {found[2]} iterations: raise max_iter")
+    return found[0].reshape(x.shape).astype(x.dtype)
+'''
 
 NUMPY_FISTA = '''
 def norm_bound():

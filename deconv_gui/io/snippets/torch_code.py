@@ -13,6 +13,7 @@ from .common import (
     header,
     literal,
     noise_lines,
+    saved_arrays,
     torch_output_padding,
 )
 from .templates_torch import TORCH_CGLS, TORCH_FISTA, TORCH_RL, TORCH_TV
@@ -94,8 +95,7 @@ def torch_snippet(
         geometry = settings.geometry(tuple(image_shape))
         lines.insert(-2, ambiguity(geometry))
         lines.insert(-2, f"For this image, output_padding = {torch_output_padding(geometry)}.")
-    priors = [m for m in settings.methods if m != "pinv"]
-    lines += ["import math", ""] if set(priors) & {"nonneg", "tv"} else []
+    lines += ["import math", ""] if {"nonneg", "tv"} & set(settings.methods) else []
     lines += ["import numpy as np", "import torch", "import torch.nn.functional as F", ""]
     lines += common_top(p, image_path, save_path)
     layout = "C_in/groups" if settings.groups != 1 else "C_in"
@@ -126,29 +126,43 @@ def torch_snippet(
     lines += ["", "", *body.strip("\n").splitlines(), "", ""]
     lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=True)]
     lines += ["x_transposed = adjoint(y - bias)"]
-    arrays = {"forward_output": "y", "transposed": "x_transposed"}
-    if pinv:
-        lines += ["", "", *_block(TORCH_CGLS)]
+    if settings.covers:
+        lines.append("cover = adjoint(torch.ones_like(y))  # the coverage A^T 1: weight per pixel")
+    if "normalized_transposed" in settings.methods:
         lines += [
+            "# the transpose divided by the coverage: no checkerboard (0 where nothing reaches)",
+            "seen = cover.abs() > 1e-12 * max(float(cover.abs().max()), 1e-300)",
+            "x_normalized = torch.where(seen, x_transposed / cover, torch.zeros_like(cover))",
+        ]
+    if settings.solves:
+        lines += ["", "", *_block(TORCH_CGLS)]
+    if pinv:
+        lines += [
+            "# How to get the image back: A+(y - b), exact on what y determines. The part of x",
+            "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
             "x_pinv, n_iter = pinv_cgls(y - bias, reg, rtol, max_iter)",
             "misfit = torch.linalg.norm(forward(x_pinv) - (y - bias))",
             "residual = misfit / torch.linalg.norm(y - bias)",
             'print(f"pseudo-inverse: {n_iter} CGLS iterations, |A x - (y - b)| / |y - b| = '
             '{float(residual):.1e}")',
         ]
-        arrays["pinv"] = "x_pinv"
     lines += _prior_lines(settings)
-    arrays.update({m: _VARIABLES[m] for m in priors})
+    if "nullspace" in settings.methods:
+        lines += [
+            "",
+            "# what is lost: x = A+A x (what y determines) + (x - A+A x) (the null space of A,",
+            "# which no method can recover)",
+            "x_recoverable, _ = pinv_cgls(forward(x), 0.0, rtol, max_iter)",
+            "x_lost = x - x_recoverable",
+            "share = float(torch.linalg.norm(x_lost) / torch.linalg.norm(x))",
+            'print(f"lost: {share:.0%} of |x| lies in the null space")',
+        ]
     lines += ["", "# back to channels-last numpy arrays"]
     hwc = {}
-    for name, var in arrays.items():
+    for name, var in saved_arrays(settings.methods).items():
         lines.append(f"{var}_hwc = {var}[0].permute(1, 2, 0).detach().numpy()")
         hwc[name] = f"{var}_hwc"
     return "\n".join(lines + footer(hwc)) + "\n"
-
-
-#: What each prior is saved as, and the variable holding it.
-_VARIABLES = {"nonneg": "x_nonneg", "richardson_lucy": "x_rl", "tv": "x_tv"}
 
 
 def _block(text: str) -> list[str]:
@@ -160,10 +174,10 @@ def _solver_lines(settings: Settings) -> list[str]:
     lines = []
     if "pinv" in methods or "nonneg" in methods:
         lines.append(f"reg = {p.reg!r}  # Tikhonov weight (0: the exact pseudo-inverse)")
-    if "pinv" in methods:
+    if settings.solves:
         limit = max(2000, p.max_iter or 0)
         lines.append(f"rtol, max_iter = {p.rtol!r}, {limit}  # CGLS's tolerance and limit")
-    if any(m != "pinv" for m in methods):
+    if settings.priors:
         lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
     if "tv" in methods:
         lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
