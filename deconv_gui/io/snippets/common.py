@@ -258,7 +258,7 @@ def footer(arrays: dict[str, str]) -> list[str]:
         *lines,
         "}",
         "for name, array in results.items():",
-        '    print(f"{name:16} {array.shape}")',
+        '    print(f"{name:22} {array.shape}")',
         "if SAVE_PATH:",
         "    np.savez(SAVE_PATH, **results)",
     ]
