@@ -165,8 +165,8 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
             "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
             "x_pinv = pinv(y - bias, reg)",
             "misfit = np.linalg.norm(forward(x_pinv) - (y - bias))",
-            'print(f"pseudo-inverse: |A x - (y - b)| / |y - b| = '
-            '{misfit / max(np.linalg.norm(y - bias), 1e-300):.1e}")',
+            "residual = misfit / max(np.linalg.norm(y - bias), 1e-300)",
+            'print(f"pseudo-inverse: |A x - (y - b)| / |y - b| = {residual:.1e}")',
         ]
     if set(methods) & {"nonneg", "tv"}:
         lines += ["", "", *_block(NUMPY_FISTA)]
