@@ -30,7 +30,17 @@ import numpy as np
 
 from .geometry import ConvGeometry, normalize_weights
 from .padding import PADDING_MODES
-from .rules import GEOMETRY_MAX, INT_MAX, KINDS, Rule, check_value, is_real, parse_value
+from .rules import (
+    GEOMETRY_MAX,
+    INT_MAX,
+    KINDS,
+    Rule,
+    check_value,
+    fields_from_dict,
+    fields_to_dict,
+    is_real,
+    parse_value,
+)
 
 __all__ = [
     "GEOMETRY_MAX",
@@ -358,16 +368,7 @@ class Params:
         ``Params.from_dict(p.to_dict()) == p``, also through ``json`` (floats are
         written as their shortest round-trip ``repr``).
         """
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "weights":
-                out["weights_shape"] = list(value.shape)
-                value = value.tolist()
-            elif isinstance(value, tuple):
-                value = list(value)
-            out[f.name] = value
-        return out
+        return fields_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> Params:
@@ -381,32 +382,7 @@ class Params:
             Naming the field (``params.<name>``), on a missing ``weights``, an unknown
             field, a wrong type or a value out of range.
         """
-        if not isinstance(data, dict):
-            raise ValueError(f"params must be a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)} | {"weights_shape"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"params has unknown fields: {', '.join(map(str, unknown))}")
-        if "weights" not in data:
-            raise ValueError("params.weights is missing")
-        try:
-            weights = np.array(data["weights"], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("params.weights must be nested lists of numbers") from None
-        shape = data.get("weights_shape")
-        if shape is not None and list(weights.shape) != shape:
-            raise ValueError(
-                f"params.weights has shape {list(weights.shape)} but weights_shape says {shape}"
-            )
-        kwargs: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
-        }
-        kwargs.pop("weights_shape", None)
-        kwargs["weights"] = weights
-        try:
-            return cls(**kwargs)
-        except ValueError as exc:
-            raise ValueError(f"params.{exc}") from None
+        return fields_from_dict(cls, data)
 
 
 def rule(name: str) -> Rule:

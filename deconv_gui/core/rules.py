@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,8 @@ __all__ = [
     "KINDS",
     "Rule",
     "check_value",
+    "fields_from_dict",
+    "fields_to_dict",
     "is_int",
     "is_real",
     "parse_value",
@@ -231,3 +233,52 @@ def check_value(name: str, rule_: Rule, value: Any) -> Any:
             raise wrong
         return value
     raise ValueError(f"{name} has an unknown kind {kind!r}")
+
+
+def fields_to_dict(params: Any) -> dict[str, Any]:
+    """The fields of ``params`` as JSON-ready values (see ``Params.to_dict``)."""
+    out: dict[str, Any] = {}
+    for f in fields(params):
+        value = getattr(params, f.name)
+        if f.name == "weights":
+            out["weights_shape"] = list(value.shape)
+            value = value.tolist()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def fields_from_dict(cls: Any, data: Any) -> Any:
+    """``cls`` (``Params``) rebuilt from :func:`fields_to_dict` output (see ``Params.from_dict``).
+
+    Raises
+    ------
+    ValueError
+        Naming the field (``params.<name>``), on a missing ``weights``, an unknown field,
+        a wrong type or a value out of range.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"params must be a JSON object, got {type(data).__name__}")
+    known = {f.name for f in fields(cls)} | {"weights_shape"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"params has unknown fields: {', '.join(map(str, unknown))}")
+    if "weights" not in data:
+        raise ValueError("params.weights is missing")
+    try:
+        weights = np.array(data["weights"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("params.weights must be nested lists of numbers") from None
+    shape = data.get("weights_shape")
+    if shape is not None and list(weights.shape) != shape:
+        raise ValueError(
+            f"params.weights has shape {list(weights.shape)} but weights_shape says {shape}"
+        )
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    kwargs.pop("weights_shape", None)
+    kwargs["weights"] = weights
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        raise ValueError(f"params.{exc}") from None
