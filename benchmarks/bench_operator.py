@@ -25,6 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from deconv_gui.core import conv2d, conv2d_transpose
+from deconv_gui.core.groups import dense_filter
 
 __all__ = ["ROWS", "main"]
 
@@ -142,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{ok_adj:>4}"
         )
     padding_modes(args.repeats, args.size, rng, with_torch=name == "torch")
+    depthwise(args.repeats, args.size, rng, with_torch=name == "torch")
     return 0
 
 
@@ -209,6 +211,82 @@ def _torch_modes(x, w, y, stride, mode):
         lambda: functional.conv2d(x_t, w_t, stride=stride, padding=1),
         padded_adjoint,
         zeros_adjoint,
+    ]
+
+
+def depthwise(repeats: int, size: int, rng, *, with_torch: bool) -> None:
+    """Depthwise ``groups=3`` (3×3×1×3, padding 1) against PyTorch's same layer.
+
+    Target: our time over PyTorch's within the float32 3×3×3×1 zero-padding rows' targets
+    of the same stride (``ROWS``). Also shown: PyTorch's 3→1 time, the depthwise layer over
+    our own 3→1 layer (three output channels instead of one) and over the same layer run
+    as one dense block-diagonal 3×3×3×3 filter (what the kernels did before).
+    """
+    print()
+    header = (
+        f"{'s':>2} {'dir':3} | {'dw ms':>7} {'3→1 ms':>7} {'dense ms':>8} | "
+        f"{'torch dw':>8} {'torch 3→1':>9} | {'dw/torch (target)':>18} | "
+        f"{'dw/3→1':>6} {'dw/dense':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    x = rng.standard_normal((size, size, 3)).astype(np.float32)
+    w_dw = rng.standard_normal((3, 3, 1, 3)).astype(np.float32)
+    w_one = rng.standard_normal((3, 3, 3, 1)).astype(np.float32)
+    w_dense = dense_filter(w_dw, 3, False)
+    targets = {
+        row[2]: row[5:7]
+        for row in ROWS
+        if row[0] == np.float32 and row[1] == (3, 3, 3, 1) and row[3:5] == (1, 1)
+    }
+    for stride in (1, 2):
+        kw = {"stride": stride, "padding": 1}
+        y_dw, y_one = conv2d(x, w_dw, groups=3, **kw), conv2d(x, w_one, **kw)
+        funcs = [
+            lambda kw=kw: conv2d(x, w_dw, groups=3, **kw),
+            lambda kw=kw: conv2d(x, w_one, **kw),
+            lambda kw=kw: conv2d(x, w_dense, **kw),
+            lambda kw=kw, y=y_dw: conv2d_transpose(y, w_dw, input_shape=x.shape, groups=3, **kw),
+            lambda kw=kw, y=y_one: conv2d_transpose(y, w_one, input_shape=x.shape, **kw),
+            lambda kw=kw, y=y_dw: conv2d_transpose(y, w_dense, input_shape=x.shape, **kw),
+        ]
+        if with_torch:
+            funcs += _torch_depthwise(x, w_dw, w_one, y_dw, y_one, stride)
+        times = median_ms(funcs, repeats)
+        for k, direction in enumerate(("fwd", "adj")):
+            ours, one, dense = times[3 * k : 3 * k + 3]
+            line = f"{stride:>2} {direction:3} | {ours:7.2f} {one:7.2f} {dense:8.2f} | "
+            if with_torch:
+                t_dw, t_one = times[6 + 2 * k : 8 + 2 * k]
+                ratio, target = ours / t_dw, targets[stride][k]
+                ok = "ok" if ratio <= target else "MISS"
+                line += f"{t_dw:8.2f} {t_one:9.2f} | {ratio:6.2f} (≤{target:.1f}) {ok:>4} | "
+            else:
+                line += f"{'':8} {'':9} | {'':18} | "
+            print(line + f"{ours / one:6.2f} {ours / dense:8.2f}")
+
+
+def _torch_depthwise(x, w_dw, w_one, y_dw, y_one, stride):
+    """PyTorch's depthwise and 3→1 forward and transposed passes, as closures."""
+    import torch
+
+    functional = torch.nn.functional
+
+    def nchw(a):
+        return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)[np.newaxis]))
+
+    def oihw(w):
+        return torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+
+    x_t, y_dw_t, y_one_t = nchw(x), nchw(y_dw), nchw(y_one)
+    w_dw_t, w_one_t = oihw(w_dw), oihw(w_one)
+    kw = {"stride": stride, "padding": 1}
+    pad = x.shape[0] - ((y_dw.shape[0] - 1) * stride - 2 + 3)
+    return [
+        lambda: functional.conv2d(x_t, w_dw_t, groups=3, **kw),
+        lambda: functional.conv2d(x_t, w_one_t, **kw),
+        lambda: functional.conv_transpose2d(y_dw_t, w_dw_t, groups=3, output_padding=pad, **kw),
+        lambda: functional.conv_transpose2d(y_one_t, w_one_t, output_padding=pad, **kw),
     ]
 
 
