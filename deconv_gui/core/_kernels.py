@@ -24,9 +24,8 @@ from functools import cached_property
 
 import numpy as np
 
-from . import _depthwise
+from . import _borders, _depthwise
 from . import _fft_kernels as _fft
-from . import padding as _padding
 from .geometry import ConvGeometry
 from .groups import dense_filter
 
@@ -162,32 +161,41 @@ _DEPTHWISE_MAX_TAPS = 64
 _DEPTHWISE_MIN_CHANNELS = 16
 
 
-def _depthwise_geometry(w: np.ndarray, geom: ConvGeometry, adjoint: bool) -> ConvGeometry | None:
-    """For a depthwise layer that the depthwise kernels run faster, the geometry they run on.
+def _depthwise_unflipped(
+    w: np.ndarray, geom: ConvGeometry, adjoint: bool
+) -> tuple[np.ndarray, ConvGeometry] | None:
+    """For a depthwise layer that the depthwise kernels run faster: the filter and geometry
+    with any flip applied to the filter; None when the dense filter is faster.
 
-    That is the padded image's for a padding mode other than zeros; None means the dense
-    filter is faster. Measured on 1024² images (``benchmarks/bench_operator.py``): at
-    stride 1 the depthwise forward is 1.4x faster for 2-3 channels and the adjoint from 4
-    channels on (below, the dense GEMM writes the image's pixels in one go); at stride 2
-    the dense filter's GEMM over the column phases keeps it ahead up to ~16 channels.
+    Measured on 1024² images (``benchmarks/bench_operator.py``): at stride 1 the depthwise
+    forward is 1.4x faster for 2-3 channels and the adjoint from 4 channels on (below, the
+    dense GEMM writes the image's pixels in one go); at stride 2 the dense filter's GEMM
+    over the column phases keeps it ahead up to ~16 channels.
     """
     if not _depthwise.applies(w, geom) or w.shape[0] * w.shape[1] > _DEPTHWISE_MAX_TAPS:
         return None
     c = geom.input_shape[2]
     if c < _DEPTHWISE_MIN_CHANNELS and (geom.stride != (1, 1) or (adjoint and c < 4)):
         return None
-    if not _padded(geom):
-        return geom
-    (h, wd, _), (ph, pw) = geom.input_shape, geom.padding
-    shape = (h + 2 * ph, wd + 2 * pw, c)
-    return ConvGeometry(shape, w.shape, geom.stride, 0, geom.dilation, "zeros", geom.groups)
+    if not geom.flip:
+        return w, geom
+    g = ConvGeometry(
+        geom.input_shape,
+        geom.filter_shape,
+        geom.stride,
+        geom.padding,
+        geom.dilation,
+        geom.padding_mode,
+        geom.groups,
+    )
+    return w[::-1, ::-1], g
 
 
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """Batched forward pass on validated arrays (no bias).
 
-    Zero padding is built into the kernels; the other padding modes copy the border
-    (``F.pad``) and convolve the padded image without padding.
+    Zero padding is built into the kernels; the other padding modes add the border
+    strips' share to it (:mod:`._borders`), without a padded copy of the image.
 
     Each output row block reads, per row phase, the super-rows it needs into a zero-
     bordered buffer ``z`` of pitch ``pitch`` (the GEMM), then sums the groups' shifted
@@ -196,15 +204,16 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     row writes them all); for many it holds one channels-last plane per group (one GEMM
     per row and group), which spares the final transpose to channels-last.
     """
-    depthwise = _depthwise_geometry(w, geom, adjoint=False)
+    depthwise = _depthwise_unflipped(w, geom, adjoint=False)
     if depthwise is not None:
-        if depthwise is not geom:
-            xb = _padding.pad(xb, geom.padding, geom.padding_mode)
-        return _depthwise.forward(xb, w[::-1, ::-1] if geom.flip else w, depthwise, _pool_map)
+        w, geom = depthwise
+        if _padded(geom):
+            return _borders.forward(xb, w, geom, forward)
+        return _depthwise.forward(xb, w, geom, _pool_map)
     if geom.groups != 1 or geom.flip:  # the block-diagonal and/or flipped filter
         return forward(xb, dense_filter(w, geom.groups, geom.flip), geom.dense())
-    if _padded(geom):
-        return forward(_padding.pad(xb, geom.padding, geom.padding_mode), w, geom.unpadded())
+    if _padded(geom):  # zero padding plus the border strips' share
+        return _borders.forward(xb, w, geom, forward)
     if _fft.use_fft(w, geom):  # large filters: a few FFTs instead of one add per tap group
         return _fft.forward(xb, w, geom)
     m, height, width, c_in = xb.shape
@@ -283,15 +292,16 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     padding mode other than zeros, the padded image's adjoint is folded back: each
     border pixel is added to the image pixel it copied.
     """
-    depthwise = _depthwise_geometry(w, geom, adjoint=True)
+    depthwise = _depthwise_unflipped(w, geom, adjoint=True)
     if depthwise is not None:
-        x = _depthwise.adjoint(yb, w[::-1, ::-1] if geom.flip else w, depthwise, _pool_map)
-        return x if depthwise is geom else _padding.fold(x, geom.padding, geom.padding_mode)
+        w, geom = depthwise
+        if _padded(geom):
+            return _borders.adjoint(yb, w, geom, adjoint)
+        return _depthwise.adjoint(yb, w, geom, _pool_map)
     if geom.groups != 1 or geom.flip:
         return adjoint(yb, dense_filter(w, geom.groups, geom.flip), geom.dense())
     if _padded(geom):
-        xp = adjoint(yb, w, geom.unpadded())
-        return _padding.fold(xp, geom.padding, geom.padding_mode)
+        return _borders.adjoint(yb, w, geom, adjoint)
     if _fft.use_fft(w, geom):  # large filters: as in forward
         return _fft.adjoint(yb, w, geom)
     m, h_out, w_out, c_out = yb.shape

@@ -1,0 +1,117 @@
+"""Padding modes as zero padding plus a correction on the border strips (internal).
+
+A padding mode other than zeros pads the image with copies of its own pixels. The padded
+image is the zero-padded one plus a *border image* ``D`` that is zero inside and holds
+the copies on the border, so by linearity
+
+    A_mode x   = A_zeros x + A_unpadded D(x)
+    A_modeᵀ y  = A_zerosᵀ y + Dᵀ A_unpaddedᵀ y.
+
+``A_zeros`` is the kernels' built-in zero padding (no copy of the image at all), and the
+correction only involves the output rows (columns) whose receptive field reaches the
+border: per side, a strip of ``D`` a few rows (columns) thick is convolved without padding
+and added to those outputs; the adjoint convolves the same outputs back onto the strip
+and adds each border pixel onto the image pixel it copied. The four sides are disjoint
+parts of ``D``: the top and bottom strips span the padded width (corners included), the
+left and right strips only the image's rows. So a padding mode costs the zero-padding
+pass plus work proportional to the border, instead of a padded copy of the whole image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from . import padding as _padding
+from .geometry import ConvGeometry
+
+__all__ = ["adjoint", "forward"]
+
+Kernel = Callable[[np.ndarray, np.ndarray, ConvGeometry], np.ndarray]
+
+
+def _sides(geom: ConvGeometry, axis: int) -> Iterator[tuple[slice, slice, range]]:
+    """Per side of ``axis``: the outputs that read its border, the padded-image positions
+    they read, and the border positions among them (all along ``axis``)."""
+    n, p = geom.input_shape[axis], geom.padding[axis]
+    s, d = geom.stride[axis], geom.dilation[axis]
+    span = d * (geom.filter_shape[axis] - 1) + 1
+    n_out = geom.output_shape[axis]
+    if p == 0:
+        return
+    low = min(n_out, -(-p // s))  # outputs h with s h < p
+    if low > 0:
+        yield slice(0, low), slice(0, s * (low - 1) + span), range(0, p)
+    high = max(0, -(-(p + n - span + 1) // s))  # outputs reaching position p + n or beyond
+    if high < n_out:
+        reads = slice(s * high, s * (n_out - 1) + span)
+        yield slice(high, n_out), reads, range(p + n, n + 2 * p)
+
+
+def _zeros(geom: ConvGeometry) -> ConvGeometry:
+    """The same layer with zero padding."""
+    g = geom
+    return ConvGeometry(
+        g.input_shape, g.filter_shape, g.stride, g.padding, g.dilation, "zeros", g.groups
+    )
+
+
+def _strip_geometry(geom: ConvGeometry, w: np.ndarray, shape: tuple[int, ...]) -> ConvGeometry:
+    return ConvGeometry(shape, w.shape, geom.stride, 0, geom.dilation, "zeros", geom.groups)
+
+
+def _column_geometry(geom: ConvGeometry, w_t: np.ndarray, shape: tuple[int, ...]) -> ConvGeometry:
+    """A left or right strip, transposed (its columns as rows: the kernels run row blocks)."""
+    stride, dilation = geom.stride[::-1], geom.dilation[::-1]
+    return ConvGeometry(shape, w_t.shape, stride, 0, dilation, "zeros", geom.groups)
+
+
+def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -> np.ndarray:
+    """``A_mode x`` (a dense or grouped filter, not flipped): zero padding plus the strips."""
+    (ph, pw), mode = geom.padding, geom.padding_mode
+    m, height, width, c = xb.shape
+    out = kernel(xb, w, _zeros(geom))
+    rows = _padding.padded_index(height, ph, mode)
+    cols = _padding.padded_index(width, pw, mode)
+    for outputs, reads, border in _sides(geom, 0):
+        strip = np.zeros((m, reads.stop - reads.start, width + 2 * pw, c), dtype=xb.dtype)
+        for k in border:
+            if reads.start <= k < reads.stop:
+                band = xb[:, rows[k] : rows[k] + 1]
+                strip[:, k - reads.start] = _padding.pad(band, (0, pw), mode)[:, 0]
+        out[:, outputs] += kernel(strip, w, _strip_geometry(geom, w, strip.shape[1:]))
+    w_t = w.transpose(1, 0, 2, 3)
+    for outputs, reads, border in _sides(geom, 1):
+        strip = np.zeros((m, reads.stop - reads.start, height + 2 * ph, c), dtype=xb.dtype)
+        for k in border:
+            if reads.start <= k < reads.stop:
+                strip[:, k - reads.start, ph : ph + height] = xb[:, :, cols[k]]
+        share = kernel(strip, w_t, _column_geometry(geom, w_t, strip.shape[1:]))
+        out[:, :, outputs] += share.transpose(0, 2, 1, 3)
+    return out
+
+
+def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -> np.ndarray:
+    """``A_modeᵀ y`` (a dense or grouped filter, not flipped): zero padding plus the strips'."""
+    (ph, pw), mode = geom.padding, geom.padding_mode
+    height, width, _ = geom.input_shape
+    x = kernel(yb, w, _zeros(geom))
+    rows = _padding.padded_index(height, ph, mode)
+    cols = _padding.padded_index(width, pw, mode)
+    for outputs, reads, border in _sides(geom, 0):
+        shape = (reads.stop - reads.start, width + 2 * pw, geom.input_shape[2])
+        grad = kernel(np.ascontiguousarray(yb[:, outputs]), w, _strip_geometry(geom, w, shape))
+        for k in border:
+            if reads.start <= k < reads.stop:
+                band = grad[:, k - reads.start : k - reads.start + 1]
+                x[:, rows[k]] += _padding.fold(band, (0, pw), mode)[:, 0]
+    w_t = w.transpose(1, 0, 2, 3)
+    for outputs, reads, border in _sides(geom, 1):
+        shape = (reads.stop - reads.start, height + 2 * ph, geom.input_shape[2])
+        y_t = np.ascontiguousarray(yb[:, :, outputs].transpose(0, 2, 1, 3))
+        grad = kernel(y_t, w_t, _column_geometry(geom, w_t, shape))
+        for k in border:
+            if reads.start <= k < reads.stop:
+                x[:, :, cols[k]] += grad[:, k - reads.start, ph : ph + height]
+    return x
