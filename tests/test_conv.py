@@ -333,3 +333,26 @@ def test_finite_check_survives_an_overflowing_sum_and_finds_a_single_nan():
         x[300, 7, 2] = bad
         with pytest.raises(ValueError, match="x contains NaN or inf"):
             conv2d(x, w)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_in_x_is_found_through_zero_weights_unread_pixels_and_groups(bad):
+    # conv2d looks for NaN/inf in x through the result when every pixel of x is read;
+    # a pixel read only by zero weights, or never read at all, must still be reported.
+    rng = np.random.default_rng(3)
+    cross = np.zeros((3, 3, 3, 2))
+    cross[1, :] = cross[:, 1] = 1.0  # zero corners
+    cases = [
+        ({"weights": cross, "stride": 2, "padding": 1}, (0, 0, 1)),  # corner taps only
+        ({"weights": cross, "stride": 2, "padding": 0}, (4, 4, 0)),
+        ({"weights": np.ones((1, 1, 3, 1)), "stride": 3}, (1, 1, 2)),  # never read
+        ({"weights": np.ones((3, 3, 3, 1)), "stride": 4}, (3, 5, 0)),  # never read
+        ({"weights": rng.standard_normal((3, 3, 1, 3)), "groups": 3, "padding": 1}, (2, 3, 1)),
+        ({"weights": cross, "padding": 2, "padding_mode": "reflect"}, (6, 0, 2)),
+    ]
+    for kwargs, pixel in cases:
+        for dtype in (np.float32, np.float64):
+            x = rng.standard_normal((7, 8, 3)).astype(dtype)
+            x[pixel] = bad
+            with pytest.raises(ValueError, match="x contains NaN or inf"):
+                conv2d(x, **kwargs)

@@ -139,8 +139,10 @@ def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def as_float_array(array: Any, name: str) -> np.ndarray:
+def as_float_array(array: Any, name: str, *, finite: bool = True) -> np.ndarray:
     """Convert ``array`` to a float ndarray, keeping float32/float64, else float64.
+
+    ``finite=False`` leaves the NaN/inf check to the caller.
 
     Raises
     ------
@@ -164,7 +166,7 @@ def as_float_array(array: Any, name: str) -> np.ndarray:
     # The sum of finite numbers is finite unless it overflows, and NaN or inf makes it
     # non-finite: one cheap reduction clears almost every array, the full check
     # (a boolean temporary as large as the array) runs only when the sum is not finite.
-    if arr.size:
+    if finite and arr.size:
         with np.errstate(over="ignore", invalid="ignore"):
             total = arr.sum()
         if not np.isfinite(total) and not np.isfinite(arr).all():

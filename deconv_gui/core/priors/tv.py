@@ -15,9 +15,12 @@ adjoint, step ``1/L`` with ``L`` an upper bound of ``‖A‖²`` from the operat
 symbol) and then the proximal map of ``(λ/L) TV + ι_{x ≥ 0}`` by Beck and Teboulle's
 fast dual projected gradient (FGP) on the TV's dual field, warm-started from the
 previous outer iteration's field. The inner loop runs until one of its steps moves
-``x`` by less than 3 % of the last outer step: the prox errors then shrink with the
+``x`` by less than 5 % of the last outer step: the prox errors then shrink with the
 outer steps, which is what keeps an inexact FISTA converging to the minimiser (a
-fixed 1–3 inner steps stalled 0.1–1 % above it in our measurements).
+fixed 1–3 inner steps stalled 0.1–1 % above it in our measurements). On astronaut
+RGB, stride 2, λ = 10⁻³, at the default ``tol``: 3 % took 225 inner steps and stopped
+1.3·10⁻⁴ above the minimum, 5 % 184 steps and 1.7·10⁻⁴, 10 % 172 steps but 4·10⁻⁴
+(more outer steps), 30 % no longer converged.
 
 Why not Chambolle–Pock (PDHG) on ``K = [A; ∇]``: measured here on a 256² camera,
 Gaussian 3×3, stride 2, σ = 0.01, λ = 10⁻³, diagonally preconditioned PDHG was still
@@ -52,7 +55,7 @@ __all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_re
 
 #: Inner steps per outer step (warm-started; see the module Notes): until one moves x by
 #: less than INNER_FRACTION of the last outer step.
-INNER_FRACTION = 0.03
+INNER_FRACTION = 0.05
 DEFAULT_MAX_ITER = 500
 DEFAULT_TOL = 3e-4
 

@@ -1,4 +1,4 @@
-"""The proximal map of the TV (and of ``x ≥ 0``) for the TV solver, on two threads.
+"""The proximal map of the TV (and of ``x ≥ 0``) for the TV solver, in cache-sized row blocks.
 
 ``argmin_x ½‖x − v‖² + μ TV(x)`` (with ``x ≥ 0`` when ``nonneg``) by Beck and Teboulle's
 fast dual projected gradient (FGP) with step ``1/8`` (``‖∇‖² ≤ 8``), on the dual field
@@ -8,14 +8,23 @@ extrapolated field ``r``. ``q`` is kept between calls (the warm start). Plain pr
 gradient (no momentum) costs a third less per step but stalled on stronger priors
 (λ = 0.05 on a random filter), so the outer FISTA did not converge.
 
-Every step is local up to one row (the dual step reads the next row of ``x``, the
-primal step the previous row of the field), so both run as two bands of rows on two
-threads (numpy releases the GIL in its loops), with a barrier between them. Bands are
-fixed by the image's height, never by timing, so results are reproducible.
+**One pass per step.** A step's dual update at a row reads ``x`` at that row and the next
+one, and its primal update reads the new field at that row and the one above. So both
+run in one sweep over blocks of rows, each block small enough (~64 KiB per array) that
+its numbers stay in the L2 cache between the ~20 numpy operations of the step: the
+field, ``x`` and the extrapolated field are double-buffered (a step reads the old ones
+and writes the new ones), so a block needs nothing written by a later block. The image
+is split into two bands of blocks, one per thread (numpy releases the GIL in its loops);
+the second band recomputes the new field's row above it (its halo) instead of waiting
+for the first. Blocks and bands are fixed by the image's height, never by timing, so
+results are reproducible. Measured on a 512² RGB image: ~4× fewer seconds per step than
+whole-image operations (a full-image array does not fit in the cache; every operation
+then streams it from memory).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,6 +43,9 @@ DUAL_STEP = 0.125
 #: Below this many numbers per image, a second thread costs more than it saves.
 _THREAD_MIN_SIZE = 1 << 17
 _N_BANDS = 2
+#: Target bytes of one block of one image-sized array (~L2 / 16: a step touches ~12).
+_BLOCK_BYTES = 1 << 16
+_MIN_BLOCK_ROWS = 4
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -62,6 +74,8 @@ class TVProx:
 
     Attributes
     ----------
+    q : numpy.ndarray
+        The dual field ``(2, H, W, C)`` (the warm start of the next call).
     inner : int
         The number of FGP steps the last call ran.
     """
@@ -69,73 +83,127 @@ class TVProx:
     def __init__(self, shape: tuple[int, ...], dtype: np.dtype, mu: float, nonneg: bool) -> None:
         self.radius = mu / DUAL_STEP
         self.nonneg = nonneg
-        self.height = shape[0]
+        height, width, channels = shape
+        self.height, self.channels = height, channels
         # edge entries (last row of q[0], last column of q[1]) start at 0 and stay 0
         self.q = np.zeros((2, *shape), dtype=dtype)
-        self.g = np.zeros_like(self.q)
+        self.q_new = np.zeros_like(self.q)
         self.r = np.zeros_like(self.q)
-        self.norm = np.empty(shape, dtype=dtype)
-        self.div = np.empty(shape, dtype=dtype)
-        self.last = np.zeros(shape, dtype=dtype)
+        self.r_new = np.zeros_like(self.q)
+        self.x = np.zeros(shape, dtype=dtype)
+        self.x_new = np.zeros(shape, dtype=dtype)
         self.inner = 0
-        n_bands = _N_BANDS if int(np.prod(shape)) >= _THREAD_MIN_SIZE and shape[0] >= 8 else 1
-        edges = np.linspace(0, shape[0], n_bands + 1).astype(int)
-        self.bands = list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+        row_bytes = width * channels * np.dtype(dtype).itemsize
+        step = max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // max(1, row_bytes))
+        parallel = height * width * channels >= _THREAD_MIN_SIZE and height >= 2 * step
+        edges = np.linspace(0, height, (_N_BANDS if parallel else 1) + 1).astype(int).tolist()
+        self.bands = [
+            [(a, min(a + step, b1)) for a in range(b0, b1, step)]
+            for b0, b1 in itertools.pairwise(edges)
+        ]
+        self.scratch = [_Scratch(step, shape[1:], dtype) for _ in self.bands]
 
     def _run(self, func, *args) -> list[float]:
-        if len(self.bands) == 1:
-            return [func(*self.bands[0], *args)]
-        return list(_executor().map(lambda band: func(*band, *args), self.bands))
+        jobs = list(zip(self.bands, self.scratch, strict=True))
+        if len(jobs) == 1:
+            return [func(*jobs[0], *args)]
+        return list(_executor().map(lambda job: func(*job, *args), jobs))
 
-    def _dual(self, a: int, b: int, x: np.ndarray, beta: float) -> float:
-        """Rows ``a:b``: ``g = Π_R(r + ∇x)``, then ``r = g + β (g − q)``; keep ``x`` in last."""
-        g, q, r, norm = self.g, self.q, self.r, self.norm
+    def _dual(self, a: int, b: int, s: _Scratch, beta: float, g, r_out) -> None:
+        """Rows ``a:b`` of ``g = Π_R(r + ∇x)`` and ``r_out = g + β (g − q)``.
+
+        ``g`` and ``r_out`` hold those rows only: views of the new field and extrapolated
+        field, or a band's halo buffers. Their edge entries stay 0 (never written).
+        """
+        x = self.x
         top = min(b, self.height - 1)
         if a < top:
-            np.subtract(x[a + 1 : top + 1], x[a:top], out=g[0, a:top])
-        np.subtract(x[a:b, 1:], x[a:b, :-1], out=g[1, a:b, :-1])
-        band = g[:, a:b]
-        band += r[:, a:b]
-        np.einsum("kijc,kijc->ijc", band, band, out=norm[a:b])
-        np.sqrt(norm[a:b], out=norm[a:b])
-        np.maximum(norm[a:b], self.radius, out=norm[a:b])
-        np.divide(self.radius, norm[a:b], out=norm[a:b])
-        band *= norm[a:b]  # projection onto the ball of radius R per pixel and channel
-        np.subtract(band, q[:, a:b], out=r[:, a:b])
-        r[:, a:b] *= beta
-        r[:, a:b] += band
-        np.copyto(self.last[a:b], x[a:b])
-        return 0.0
+            np.subtract(x[a + 1 : top + 1], x[a:top], out=g[0, : top - a])
+        # the column differences as one flat difference over the rows (about twice as
+        # fast as on 2-D slices); the last column then holds wrapped values: zeroed
+        flat, k = x[a:b].reshape(-1), self.channels
+        np.subtract(flat[k:], flat[:-k], out=g[1].reshape(-1)[:-k])
+        g[1, :, -1] = 0
+        g += self.r[:, a:b]
+        n, t = s.norm[: b - a], s.tmp[: b - a]
+        np.multiply(g[0], g[0], out=n)
+        np.multiply(g[1], g[1], out=t)
+        n += t
+        np.sqrt(n, out=n)
+        np.maximum(n, self.radius, out=n)
+        np.divide(self.radius, n, out=n)
+        g *= n  # the projection onto the ball of radius R per pixel and channel
+        np.subtract(g, self.q[:, a:b], out=r_out)
+        r_out *= beta
+        r_out += g
 
-    def _primal(self, a: int, b: int, v: np.ndarray, field: np.ndarray, out: np.ndarray) -> float:
-        """Rows ``a:b`` of ``x(field) = P(v − ∇ᵀfield / 8)``; returns ``‖x − last‖²`` there."""
-        div = self.div[a:b]
+    def _primal_rows(self, a: int, b: int, s: _Scratch, v, field, above, out) -> None:
+        """Rows ``a:b`` of ``x(field) = P(v − ∇ᵀfield / 8)`` into ``out``.
+
+        ``above`` is the field's row ``a − 1`` (None at the top of the image).
+        """
+        div = s.div[: b - a]
         np.add(field[0, a:b], field[1, a:b], out=div)
-        start = max(a, 1)
-        self.div[start:b] -= field[0, start - 1 : b - 1]
-        div[:, 1:] -= field[1, a:b, :-1]
+        if above is not None:
+            div[0] -= above
+        div[1:] -= field[0, a : b - 1]
+        k = self.channels  # flat, as in _dual: the wrap adds the last column's 0
+        div.reshape(-1)[k:] -= field[1, a:b].reshape(-1)[:-k]
         div *= DUAL_STEP
         np.add(v[a:b], div, out=out[a:b])
         if self.nonneg:
             np.maximum(out[a:b], 0, out=out[a:b])
-        moved = self.last[a:b]
-        moved -= out[a:b]
-        return dot(moved, moved)
+
+    def _sweep(self, blocks, s: _Scratch, v, beta: float) -> float:
+        """One FGP step on a band of row blocks; returns ``‖x_new − x‖²`` there."""
+        q_new, r_new = self.q_new, self.r_new
+        start = blocks[0][0]
+        above = None
+        if start > 0:  # the halo: the new field's row above the band, computed here
+            self._dual(start - 1, start, s, beta, s.halo_q, s.halo)
+            above = s.halo[0, 0]
+        moved = 0.0
+        for a, b in blocks:
+            self._dual(a, b, s, beta, q_new[:, a:b], r_new[:, a:b])
+            row_above = above if a == start else r_new[0, a - 1]
+            self._primal_rows(a, b, s, v, r_new, row_above, self.x_new)
+            diff = s.tmp[: b - a]
+            np.subtract(self.x_new[a:b], self.x[a:b], out=diff)
+            moved += dot(diff, diff)
+        return moved
+
+    def _primal_all(self, blocks, s: _Scratch, v, field, out) -> float:
+        for a, b in blocks:
+            above = field[0, a - 1] if a > 0 else None
+            self._primal_rows(a, b, s, v, field, above, out)
+        return 0.0
 
     def __call__(self, v: np.ndarray, out: np.ndarray, target: float) -> np.ndarray:
         """The prox at ``v`` into ``out``: FGP steps until one moves ``x`` by ``<= target``."""
-        self._run(self._primal, v, self.q, out)
+        self._run(self._primal_all, v, self.q, self.x)
         np.copyto(self.r, self.q)
         self.inner = 0
         t = 1.0
         for _ in range(MAX_INNER):
             t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-            self._run(self._dual, out, (t - 1.0) / t_new)
-            self.q, self.g = self.g, self.q  # the new field; g keeps the old one as scratch
+            moved = sum(self._run(self._sweep, v, (t - 1.0) / t_new))
+            self.q, self.q_new = self.q_new, self.q
+            self.r, self.r_new = self.r_new, self.r
+            self.x, self.x_new = self.x_new, self.x
             t = t_new
-            moved = sum(self._run(self._primal, v, self.r, out))
             self.inner += 1
             if self.inner >= MIN_INNER and moved <= target**2:
                 break
-        self._run(self._primal, v, self.q, out)
+        self._run(self._primal_all, v, self.q, out)
         return out
+
+
+class _Scratch:
+    """One thread's block-sized work arrays."""
+
+    def __init__(self, rows: int, row_shape: tuple[int, ...], dtype: np.dtype) -> None:
+        self.norm = np.empty((rows, *row_shape), dtype=dtype)
+        self.tmp = np.empty_like(self.norm)
+        self.div = np.empty_like(self.norm)
+        self.halo = np.zeros((2, 1, *row_shape), dtype=dtype)
+        self.halo_q = np.zeros((2, 1, *row_shape), dtype=dtype)
