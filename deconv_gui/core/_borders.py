@@ -67,6 +67,19 @@ def _column_geometry(geom: ConvGeometry, w_t: np.ndarray, shape: tuple[int, ...]
     return ConvGeometry(shape, w_t.shape, stride, 0, dilation, "zeros", geom.groups)
 
 
+def _convolve(
+    kernel: Kernel, arrays: list[np.ndarray], w: np.ndarray, geoms: list[ConvGeometry]
+) -> list[np.ndarray]:
+    """``kernel`` on each array; strips of one shape (both sides, usually) in one call,
+    since on such thin arrays the kernels' set-up costs about as much as the work."""
+    if len(arrays) > 1 and all(
+        a.shape == arrays[0].shape and g.input_shape == geoms[0].input_shape
+        for a, g in zip(arrays, geoms, strict=True)
+    ):
+        return np.split(kernel(np.concatenate(arrays), w, geoms[0]), len(arrays))
+    return [kernel(a, w, g) for a, g in zip(arrays, geoms, strict=True)]
+
+
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -> np.ndarray:
     """``A_mode x`` (a dense or grouped filter, not flipped): zero padding plus the strips."""
     (ph, pw), mode = geom.padding, geom.padding_mode
@@ -74,20 +87,29 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -
     out = kernel(xb, w, _zeros(geom))
     rows = _padding.padded_index(height, ph, mode)
     cols = _padding.padded_index(width, pw, mode)
-    for outputs, reads, border in _sides(geom, 0):
+    sides = list(_sides(geom, 0))
+    strips = []
+    for _, reads, border in sides:
         strip = np.zeros((m, reads.stop - reads.start, width + 2 * pw, c), dtype=xb.dtype)
         for k in border:
             if reads.start <= k < reads.stop:
                 band = xb[:, rows[k] : rows[k] + 1]
                 strip[:, k - reads.start] = _padding.pad(band, (0, pw), mode)[:, 0]
-        out[:, outputs] += kernel(strip, w, _strip_geometry(geom, w, strip.shape[1:]))
+        strips.append(strip)
+    geoms = [_strip_geometry(geom, w, a.shape[1:]) for a in strips]
+    for (outputs, _, _), share in zip(sides, _convolve(kernel, strips, w, geoms), strict=True):
+        out[:, outputs] += share
     w_t = w.transpose(1, 0, 2, 3)
-    for outputs, reads, border in _sides(geom, 1):
+    sides = list(_sides(geom, 1))
+    strips = []
+    for _, reads, border in sides:
         strip = np.zeros((m, reads.stop - reads.start, height + 2 * ph, c), dtype=xb.dtype)
         for k in border:
             if reads.start <= k < reads.stop:
                 strip[:, k - reads.start, ph : ph + height] = xb[:, :, cols[k]]
-        share = kernel(strip, w_t, _column_geometry(geom, w_t, strip.shape[1:]))
+        strips.append(strip)
+    geoms = [_column_geometry(geom, w_t, a.shape[1:]) for a in strips]
+    for (outputs, _, _), share in zip(sides, _convolve(kernel, strips, w_t, geoms), strict=True):
         out[:, :, outputs] += share.transpose(0, 2, 1, 3)
     return out
 
@@ -95,22 +117,31 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -
 def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -> np.ndarray:
     """``A_modeᵀ y`` (a dense or grouped filter, not flipped): zero padding plus the strips'."""
     (ph, pw), mode = geom.padding, geom.padding_mode
-    height, width, _ = geom.input_shape
+    height, width, c = geom.input_shape
     x = kernel(yb, w, _zeros(geom))
     rows = _padding.padded_index(height, ph, mode)
     cols = _padding.padded_index(width, pw, mode)
-    for outputs, reads, border in _sides(geom, 0):
-        shape = (reads.stop - reads.start, width + 2 * pw, geom.input_shape[2])
-        grad = kernel(np.ascontiguousarray(yb[:, outputs]), w, _strip_geometry(geom, w, shape))
+    sides = list(_sides(geom, 0))
+    parts = [np.ascontiguousarray(yb[:, outputs]) for outputs, _, _ in sides]
+    geoms = [
+        _strip_geometry(geom, w, (reads.stop - reads.start, width + 2 * pw, c))
+        for _, reads, _ in sides
+    ]
+    for (_, reads, border), grad in zip(sides, _convolve(kernel, parts, w, geoms), strict=True):
         for k in border:
             if reads.start <= k < reads.stop:
                 band = grad[:, k - reads.start : k - reads.start + 1]
                 x[:, rows[k]] += _padding.fold(band, (0, pw), mode)[:, 0]
     w_t = w.transpose(1, 0, 2, 3)
-    for outputs, reads, border in _sides(geom, 1):
-        shape = (reads.stop - reads.start, height + 2 * ph, geom.input_shape[2])
-        y_t = np.ascontiguousarray(yb[:, :, outputs].transpose(0, 2, 1, 3))
-        grad = kernel(y_t, w_t, _column_geometry(geom, w_t, shape))
+    sides = list(_sides(geom, 1))
+    parts = [
+        np.ascontiguousarray(yb[:, :, outputs].transpose(0, 2, 1, 3)) for outputs, _, _ in sides
+    ]
+    geoms = [
+        _column_geometry(geom, w_t, (reads.stop - reads.start, height + 2 * ph, c))
+        for _, reads, _ in sides
+    ]
+    for (_, reads, border), grad in zip(sides, _convolve(kernel, parts, w_t, geoms), strict=True):
         for k in border:
             if reads.start <= k < reads.stop:
                 x[:, :, cols[k]] += grad[:, k - reads.start, ph : ph + height]
