@@ -2,8 +2,10 @@
 
 Run ``python benchmarks/bench_operator.py [--repeats N]``. PyTorch is optional (never a
 dependency of the package): without it the baseline is a plain
-``sliding_window_view`` + ``einsum`` implementation. Each time is the median of
-``--repeats`` runs after one warm-up; PyTorch runs on 2 threads to match the targets.
+``sliding_window_view`` + ``einsum`` implementation. Each time is the minimum (default)
+or the median (``--median``) of ``--repeats`` interleaved runs after one warm-up; PyTorch
+runs on 2 threads to match the targets. On a shared, loaded machine the minimum is the
+run least disturbed by other processes, and ratios are only compared within one run.
 
 Ratio columns are our time divided by the baseline's, next to the issue's target
 (``fwd ≤ 0.3×`` means the forward pass must take at most 0.3 times PyTorch's time).
@@ -42,8 +44,13 @@ ROWS = [
 ]
 
 
+#: How the repeated times of one function are summarised (``main`` may set the median).
+SUMMARY: list[Callable[[list[float]], float]] = [min]
+
+
 def median_ms(funcs: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median wall time of each ``func()`` in milliseconds, after one warm-up call each.
+    """Summarised (minimum by default) wall time of each ``func()`` in milliseconds, after
+    one warm-up call each.
 
     The functions run interleaved (``f0, f1, f2, f0, f1, …``) so that background load on
     the machine hits all of them alike: the ratios are fairer than the absolute times.
@@ -56,7 +63,7 @@ def median_ms(funcs: list[Callable[[], object]], repeats: int) -> list[float]:
             start = time.perf_counter()
             func()
             bucket.append(time.perf_counter() - start)
-    return [1e3 * float(np.median(bucket)) for bucket in times]
+    return [1e3 * float(SUMMARY[0](bucket)) for bucket in times]
 
 
 def torch_baseline(x, w, y, stride, padding, dilation):
@@ -102,7 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--median", action="store_true", help="median instead of minimum")
     args = parser.parse_args(argv)
+    if args.median:
+        SUMMARY[0] = np.median
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"{'median' if args.median else 'minimum'} of {args.repeats} interleaved runs; "
+        f"load average {load:.1f} on {os.cpu_count()} CPUs at the start"
+    )
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the module docstring
     try:
         import torch  # noqa: F401
