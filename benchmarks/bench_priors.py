@@ -28,6 +28,7 @@ every time here, ours and PyProximal's alike.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -294,13 +295,18 @@ def main() -> None:
     big = sample("astronaut", 512)
     weights, y = problem(big)
     kw = {"input_shape": big.shape, "stride": STRIDE, "padding": PADDING}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    cpu_start = time.process_time()
     big_sec, big_res = timed(
         lambda: tv_reconstruction(y, weights, **kw, lam=args.lam, nonneg=True, return_report=True),
         max(args.repeat, 1),
     )
+    cpu = (time.process_time() - cpu_start) / max(args.repeat, 1)
     print(
-        f"\nastronaut 512² RGB, TV λ={args.lam:g}, x≥0: {big_sec:.3f} s, "
-        f"{big_res.report.iterations} iterations, {big_res.report.message}"
+        f"\nastronaut 512² RGB, TV λ={args.lam:g}, x≥0: {big_sec:.3f} s "
+        f"({cpu:.2f} s of CPU per run on all threads; load average {load:.1f} on "
+        f"{os.cpu_count()} CPUs before), {big_res.report.iterations} iterations, "
+        f"{big_res.report.message}"
     )
 
     print("\nTargets")
