@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from deconv_gui.core import ConvOperator, Params, make_filter, run_pipeline
+from deconv_gui.core import ConvOperator, Params, make_filter, run_pipeline, split_components
 from deconv_gui.core.priors import total_variation, tv_reconstruction
 from deconv_gui.io.snippets import make_snippet
 
@@ -143,7 +143,7 @@ def _prior_case(dtype) -> tuple[np.ndarray, Params]:
         prior_lam=0.01,
         prior_iter=500,
         prior_nonneg=dtype == np.float32,  # TV with x >= 0 in one of the two
-        methods=("transposed", "pinv", "nonneg", "richardson_lucy", "tv"),
+        methods=("transposed", "pinv", "nonneg", "richardson_lucy", "tv", "nullspace"),
     )
     return image, params
 
@@ -160,8 +160,13 @@ def test_prior_snippets(tmp_path, language):
         op = ConvOperator(result.geometry, params.weights)
         data = result.forward_output - np.asarray(params.bias)
         f32 = image.dtype == np.float32
+        # what the prior invented: the null-space part of the (first) prior's own image
+        assert result.metrics.split is not None and result.metrics.split.invented_by == "tv"
+        invented = split_components(got["tv"].astype(np.float64), op).lost
+        miss = np.linalg.norm(got["invented"] - invented)
+        assert miss <= PINV_RTOL * np.linalg.norm(got["tv"]), name
         if language == "api":  # the same functions as the pipeline: rounding only
-            for key in ("pinv", "nonneg", "richardson_lucy", "tv"):
+            for key in ("pinv", "nonneg", "richardson_lucy", "tv", "invented"):
                 assert _relative(got[key], getattr(result, key)) <= 1e-6, (name, key)
             continue
         # Richardson–Lucy: the same iteration from the same start, so the same image up to

@@ -24,6 +24,7 @@ __all__ = [
     "common_top",
     "footer",
     "header",
+    "invented_by",
     "literal",
     "noise_lines",
     "saved_arrays",
@@ -53,8 +54,18 @@ SAVED: dict[str, tuple[tuple[str, str], ...]] = {
     "coverage": (("coverage", "cover"),),
     "nullspace": (("recoverable", "x_recoverable"), ("nullspace", "x_lost")),
 }
-#: The priors among :data:`SNIPPET_METHODS`.
-PRIORS: tuple[str, ...] = ("nonneg", "richardson_lucy", "tv")
+#: The priors among :data:`SNIPPET_METHODS`, in the order the null-space split prefers
+#: one for its "invented" part (as the pipeline does).
+PRIORS: tuple[str, ...] = ("tv", "nonneg", "richardson_lucy")
+#: The variable of each prior's image.
+PRIOR_VARIABLES = {"tv": "x_tv", "nonneg": "x_nonneg", "richardson_lucy": "x_rl"}
+
+
+def invented_by(methods: Sequence[str]) -> str | None:
+    """The prior whose image the null-space split also splits (``invented``), if any."""
+    if "nullspace" not in methods:
+        return None
+    return next((m for m in PRIORS if m in methods), None)
 
 
 def saved_arrays(methods: Sequence[str]) -> dict[str, str]:
@@ -62,6 +73,8 @@ def saved_arrays(methods: Sequence[str]) -> dict[str, str]:
     arrays = {"forward_output": "y", "transposed": "x_transposed"}
     for method in methods:
         arrays.update(SAVED[method])
+    if invented_by(methods) is not None:
+        arrays["invented"] = "x_invented"
     return arrays
 
 

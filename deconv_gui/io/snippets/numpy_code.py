@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...core import Params
-from .common import Settings, common_top, footer, header, literal, noise_lines, saved_arrays
+from .common import (
+    PRIOR_VARIABLES,
+    Settings,
+    common_top,
+    footer,
+    header,
+    invented_by,
+    literal,
+    noise_lines,
+    saved_arrays,
+)
 from .templates import (
     NUMPY_CONV,
     NUMPY_DENSE_FILTER,
@@ -205,6 +215,14 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
             "share = np.linalg.norm(x_lost) / np.linalg.norm(x)",
             'print(f"lost: {share:.0%} of |x| lies in the null space")',
         ]
+    prior = invented_by(methods)
+    if prior is not None:
+        image = PRIOR_VARIABLES[prior]
+        lines += [
+            "# what the prior invented: the part of its image in the null space (y says nothing",
+            "# there), the same split of its image",
+            f"x_invented = {image} - pinv(forward({image}))",
+        ]
     return lines + footer(saved_arrays(methods))
 
 
@@ -279,6 +297,13 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
         lines += [
             "split = split_components(x, op, rtol=rtol, max_iter=max_iter)  # x = A+A x + lost",
             "x_recoverable, x_lost = split.recoverable, split.lost",
+        ]
+    prior = invented_by(methods)
+    if prior is not None:
+        lines += [
+            "# what the prior invented: the null-space part of its image (y says nothing there)",
+            f"x_invented = split_components({PRIOR_VARIABLES[prior]}, op, rtol=rtol, "
+            "max_iter=max_iter).lost",
         ]
     return lines + footer(saved_arrays(methods))
 

@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 from ...core import Params
 from .common import (
+    PRIOR_VARIABLES,
     Settings,
     ambiguity,
     common_top,
     footer,
     header,
+    invented_by,
     literal,
     noise_lines,
     saved_arrays,
@@ -156,6 +158,14 @@ def torch_snippet(
             "x_lost = x - x_recoverable",
             "share = float(torch.linalg.norm(x_lost) / torch.linalg.norm(x))",
             'print(f"lost: {share:.0%} of |x| lies in the null space")',
+        ]
+    prior = invented_by(settings.methods)
+    if prior is not None:
+        image = PRIOR_VARIABLES[prior]
+        lines += [
+            "# what the prior invented: the part of its image in the null space (y says nothing",
+            "# there), the same split of its image",
+            f"x_invented = {image} - pinv_cgls(forward({image}), 0.0, rtol, max_iter)[0]",
         ]
     lines += ["", "# back to channels-last numpy arrays"]
     hwc = {}
