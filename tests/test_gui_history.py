@@ -18,6 +18,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core import PRESETS
 from deconv_gui.gui.actions import history as history_module
+from deconv_gui.gui.dialogs.shortcuts import shortcut_rows
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
 
@@ -74,7 +75,7 @@ def _pick(combo: QtWidgets.QComboBox, index: int) -> None:
 def _edit(rng: np.random.Generator, win: MainWindow) -> None:
     """One random edit through a widget, as a user would make it."""
     editor, geometry, options = win.filter_editor, win.geometry_editor, win.recon_options
-    kind = int(rng.integers(15))
+    kind = int(rng.integers(18))
     if kind == 0:  # a preset from the combo
         combo = editor.findChild(QtWidgets.QComboBox, "preset")
         _pick(combo, combo.findData(str(rng.choice(PRESETS))))
@@ -114,6 +115,27 @@ def _edit(rng: np.random.Generator, win: MainWindow) -> None:
         _pick(options.findChild(QtWidgets.QComboBox, "rtol"), int(rng.integers(3)))
     elif kind == 13:
         win.insight.panels_action.trigger()
+    elif kind == 15:  # true convolution, or the channels (groups) choice
+        if rng.integers(2):
+            editor.findChild(QtWidgets.QCheckBox, "flip").click()
+        else:
+            combo = editor.findChild(QtWidgets.QComboBox, "groups")
+            _pick(combo, int(rng.integers(combo.count())))
+    elif kind == 16:  # the prior's λ slider, iterations, x ≥ 0
+        which = int(rng.integers(3))
+        if which == 0:
+            slider = win.controls_dock.findChild(QtWidgets.QSlider, "prior_lam")
+            slider.setValue(int(rng.integers(slider.minimum(), slider.maximum() + 1)))
+        elif which == 1:
+            win.controls_dock.findChild(QtWidgets.QSpinBox, "prior_iter").setValue(
+                int(rng.integers(1, 50))
+            )
+        else:
+            win.controls_dock.findChild(QtWidgets.QCheckBox, "prior_nonneg").click()
+    elif kind == 17:
+        options.findChild(QtWidgets.QAbstractSpinBox, "photons").setValue(
+            float(rng.choice([0, 1e3]))
+        )
     else:
         combo = win.image_controls.findChild(QtWidgets.QComboBox, "sample")
         _pick(combo, combo.findData(str(rng.choice(["seed_toy", "camera", "coffee", "astronaut"]))))
@@ -202,6 +224,10 @@ def test_menu_texts_name_the_edit(qtbot, win):
     _pick(combo, combo.findData("sobel_x"))
     qtbot.wait(1)
     assert actions.undo.text() == "&Undo preset Gaussian → Sobel x"
+    # Help → Keyboard shortcuts says what the keys do, not the step of the moment
+    rows = dict(shortcut_rows(win))
+    assert rows["Ctrl+Z"] == "Undo the last edit" and rows["Ctrl+H"] == "History"
+    assert rows["Ctrl+Shift+Z"] == "Redo the undone edit"
 
 
 def test_a_slider_drag_is_one_step(qtbot, win):
