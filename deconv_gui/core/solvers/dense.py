@@ -97,7 +97,9 @@ def dense_solve(
     cutoff : float
         The relative cut-off used (:func:`pinv_cutoff`).
     """
-    cutoff = pinv_cutoff(matrix.shape, dtype, rtol)
+    # Tikhonov damps the small singular values itself (σ / (σ² + reg) → 0): cutting them
+    # at rtol would drop directions the closed form (AᵀA + reg I)⁻¹ Aᵀ keeps
+    cutoff = pinv_cutoff(matrix.shape, dtype, rtol if reg == 0 else 0.0)
     u, s, vt, rank = _svd(np.asarray(matrix, dtype=np.float64), cutoff)
     coefficients = (u.T @ rhs) * (s / (s * s + float(reg)))
     return vt.T @ coefficients, rank, cutoff
