@@ -172,3 +172,18 @@ def test_padding_mode_frames_show_the_copied_values():
     # the end of a folding scatter shows the image-sized A^T y
     scatter = StepAnimation(geometry, np.ones((3, 3, 1, 1)), image, "scatter")
     assert render_step(scatter, None).shape == render_step(scatter, scatter.step(0)).shape
+
+
+@pytest.mark.parametrize("mode", ["forward", "scatter", "zero-insertion"])
+def test_frames_drawn_from_cached_tiles_equal_fresh_drawings(mode):
+    from deconv_gui.io.video import FrameRenderer
+
+    geometry = ConvGeometry((6, 6, 2), (3, 3, 2, 2), stride=2, padding=1, padding_mode="reflect")
+    rng = np.random.default_rng(3)
+    anim = StepAnimation(geometry, rng.standard_normal(geometry.filter_shape),
+                         rng.standard_normal(geometry.input_shape), mode)  # fmt: skip
+    cached, fresh = FrameRenderer(anim), FrameRenderer(anim)
+    fresh.layout.tiles = None  # every grid drawn cell by cell
+    for k in [*range(len(cached)), 3, 0]:  # forward, the end, then back
+        np.testing.assert_array_equal(cached.render(k), fresh.render(k))
+    assert 0 < len(cached.layout.tiles) <= 96

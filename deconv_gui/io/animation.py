@@ -64,6 +64,7 @@ class _Layout:
         self.cell = max(cell, 3)
         self.numbers = self.cell >= 26
         self.font = _font(max(9, round(self.cell * 0.38)))
+        self.tiles: dict = {}  # grids drawn once (cells.draw_grid)
         self.label = max(_LABEL, round(_LABEL * scale))  # text lines grow with the frame
         self.text_font = _font(max(14, round(14 * scale)))
         grids = max(sum(w for _, w in s) * self.cell + _GAP * (len(s) + 1) for s in self.sections)

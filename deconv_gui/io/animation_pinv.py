@@ -44,6 +44,7 @@ class PinvLayout:
         self.numbers = self.cell >= 26
         self.font = _font(max(9, self.cell // 3))
         self.text_font = _font(14)
+        self.tiles: dict = {}  # grids drawn once (cells.draw_grid)
         self.width = width
         self.top_x = 3 * _LABEL + _GAP + _LABEL
         self.top_y = self.top_x + h * self.cell + _GAP + _LABEL

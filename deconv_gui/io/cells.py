@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PIL import ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from ..view.colormaps import apply_colormap
 
-__all__ = ["PADDING_FILL", "draw_grid", "font", "level", "number", "text"]
+__all__ = ["PADDING_FILL", "TILE_CACHE", "draw_grid", "font", "level", "number", "text"]
+
+#: Grids kept drawn per animation (most are the same in every frame).
+TILE_CACHE = 96
 
 #: Cell fills: zero padding, zeros inserted between spread outputs, not yet computed.
 PADDING_FILL, _INSERTED, _PENDING = (190, 190, 190), (232, 232, 232), (244, 244, 244)
@@ -77,7 +80,43 @@ def draw_grid(
     ``codes`` marks padding (1) and inserted zeros (2); with ``copied`` the padding
     cells hold values (a padding mode's copies, or a border to be folded back), drawn
     as a paler colour under the hatching, with their numbers.
+
+    Most grids of an animation are the same from frame to frame (the input, the filter):
+    each grid is drawn once as a tile, kept in ``layout.tiles`` (when the layout has
+    that dict) by its content, and pasted; only grids that changed are drawn again.
     """
+    image = getattr(draw, "_image", None)
+    tiles = getattr(layout, "tiles", None)
+    if image is None or tiles is None:
+        _draw_cells(draw, layout, origin, values, level, codes, copied)
+        return
+    key = (
+        values.shape,
+        values.tobytes(),
+        None if codes is None else codes.tobytes(),
+        float(level),
+        bool(copied),
+    )
+    tile = tiles.pop(key, None)
+    if tile is None:
+        h, w = values.shape
+        tile = Image.new("RGB", (w * layout.cell, h * layout.cell), (255, 255, 255))
+        _draw_cells(ImageDraw.Draw(tile), layout, (0, 0), values, level, codes, copied)
+        if len(tiles) >= TILE_CACHE:
+            tiles.pop(next(iter(tiles)))  # the oldest
+    tiles[key] = tile  # most recently used last
+    image.paste(tile, (int(origin[0]), int(origin[1])))
+
+
+def _draw_cells(
+    draw: ImageDraw.ImageDraw,
+    layout: Any,
+    origin: tuple[int, int],
+    values: np.ndarray,
+    level: float,
+    codes: np.ndarray | None,
+    copied: bool,
+) -> None:
     cell, (x0, y0) = layout.cell, origin
     colours = np.round(apply_colormap("diverging", 0.5 + 0.5 * np.nan_to_num(values) / level))
     for (r, c), value in np.ndenumerate(values):
