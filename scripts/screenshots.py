@@ -43,6 +43,7 @@ SHOTS: tuple[Shot, ...] = (
     Shot("lost.png", "lost", about="the lost-information panels"),
     Shot("spectrum.png", "spectrum", None, about="singular values and the L-curve"),
     Shot("check.png", "check", None, SEED, about="check-my-code on the question's deConv"),
+    Shot("steps.png", "steps", "1280x860", SEED, about="How it is computed: the forward steps"),
 )
 
 

@@ -67,8 +67,8 @@ class _Layout:
         self.tiles: dict = {}  # grids drawn once (cells.draw_grid)
         self.label = max(_LABEL, round(_LABEL * scale))  # text lines grow with the frame
         self.text_font = _font(max(14, round(14 * scale)))
-        grids = max(sum(w for _, w in s) * self.cell + _GAP * (len(s) + 1) for s in self.sections)
-        self.width = max(960, grids)
+        grids = max(sum(w for _, w in s) * self.cell + _GAP * (len(s) + 3) for s in self.sections)
+        self.width = max(width, grids)
         top = 3 * self.label + _GAP
         self.tops = []
         for shapes in self.sections:
@@ -108,10 +108,15 @@ def _outline(draw, layout: _Layout, origin, cells: Sequence[tuple[int, int]], wi
         draw.rectangle(box, outline=_HIGHLIGHT, width=min(width, max(1, cell // 4)))
 
 
-def _row(layout: _Layout, index: int, shapes) -> list[tuple[int, int]]:
-    """The top-left pixel of each grid of section ``index``."""
+def _row(layout: _Layout, index: int, shapes, split: int = 0) -> list[tuple[int, int]]:
+    """The top-left pixel of each grid of section ``index``.
+
+    A wider gap before grid ``split`` (the products after the filters) groups them.
+    """
     x, out = _GAP, []
-    for _, w in shapes:
+    for n, (_, w) in enumerate(shapes):
+        if split and n == split:
+            x += 2 * _GAP
         out.append((x, layout.tops[index]))
         x += w * layout.cell + _GAP
     return out
@@ -156,7 +161,8 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
     for index, (label, arrays) in enumerate(zip(labels, grids, strict=True)):
         _text(draw, (_GAP, layout.tops[index] - layout.label + 2), label, layout.text_font,
               fill=(60, 60, 60))  # fmt: skip
-        positions = _row(layout, index, [a.shape for a in arrays])
+        split = g.filter_shape[2] if index == 1 and mode != "zero-insertion" else 0
+        positions = _row(layout, index, [a.shape for a in arrays], split)
         for n, (pos, values) in enumerate(zip(positions, arrays, strict=True)):
             grid_window = (index == 0 and mode != "scatter") or (index == 2 and mode == "scatter")
             shaped = values.shape == anim.structural_zeros.shape
