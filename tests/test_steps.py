@@ -344,7 +344,15 @@ def test_crop_window_keeps_the_centre_and_the_stride_grid():
     # the crop is never larger than the image, and large enough for the dilated filter
     assert crop_window(ConvGeometry((5, 40, 1), (3, 3, 1)), None, 16) == (0, 12, 5, 16)
     big = ConvGeometry((64, 64, 1), (5, 5, 1), dilation=5)
-    assert crop_window(big, None, 8)[2:] == (21, 21)
+    assert crop_window(big, None, 8, min_outputs=1)[2:] == (21, 21)
+    # four outputs a side by default: stride 3, dilation 2, 3×3, padding 1 needs 12
+    strided = ConvGeometry((64, 64, 1), (3, 3, 1), stride=3, padding=1, dilation=2)
+    r0, c0, h, w = crop_window(strided, None, 8)
+    assert (h, w) == (12, 12)
+    assert ConvGeometry((h, w, 1), (3, 3, 1), stride=3, padding=1, dilation=2).output_shape[:2] == (
+        4,
+        4,
+    )
     with pytest.raises(ValueError, match="size"):
         crop_window(big, None, 0)
 

@@ -10,7 +10,10 @@ __all__ = ["crop_window"]
 
 
 def crop_window(
-    geometry: ConvGeometry, centre: tuple[int, int] | None = None, size: int = 16
+    geometry: ConvGeometry,
+    centre: tuple[int, int] | None = None,
+    size: int = 16,
+    min_outputs: int = 4,
 ) -> tuple[int, int, int, int]:
     """A crop of about ``size`` pixels a side to animate, around ``centre`` (default the middle).
 
@@ -21,8 +24,11 @@ def crop_window(
     centre : (int, int), optional
         The pixel to keep in the crop (the inspected pixel), clipped to the image.
     size : int
-        The crop's side (>= 1); raised where the dilated filter or the padding mode
-        needs more, and never more than the image.
+        The crop's side (>= 1); raised where the padding mode or ``min_outputs`` needs
+        more, and never more than the image.
+    min_outputs : int
+        The fewest output positions a side the crop should give (so that the window is
+        seen to move: stride 3 and a dilated filter need more than stride 2).
 
     Returns
     -------
@@ -44,7 +50,8 @@ def crop_window(
         n = geometry.input_shape[axis]
         p, s = geometry.padding[axis], geometry.stride[axis]
         span = geometry.dilation[axis] * (geometry.filter_shape[axis] - 1) + 1
-        need = max(int(size), span - 2 * p, p + 1 if geometry.padding_mode != "zeros" else 1)
+        outputs = (max(int(min_outputs), 1) - 1) * s + span - 2 * p
+        need = max(int(size), outputs, p + 1 if geometry.padding_mode != "zeros" else 1)
         side = min(n, need)
         middle = n // 2 if centre is None else min(max(int(centre[axis]), 0), n - 1)
         start = min(max(middle - side // 2, 0), n - side)

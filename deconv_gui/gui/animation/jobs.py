@@ -137,16 +137,8 @@ def make_request(
     crop = None
     if max(h, w) > CROP_ABOVE:
         centre = inspected_pixel(selection, geometry)
-        # at least four outputs a side, so that the window is seen to move (stride 3 and a
-        # dilated filter need more than the 8 px that suit stride 2)
-        enough = max(
-            3 * geometry.stride[a]
-            + geometry.dilation[a] * (geometry.filter_shape[a] - 1)
-            + 1
-            - 2 * geometry.padding[a]
-            for a in (0, 1)
-        )
-        crop = crop_window(geometry, centre, max(int(crop_size), enough))
+        # at least four outputs a side (stride 3 and a dilated filter need more than 8 px)
+        crop = crop_window(geometry, centre, crop_size, min_outputs=4)
         r0, c0, ch, cw = crop
         pixels = np.ascontiguousarray(pixels[r0 : r0 + ch, c0 : c0 + cw])
     cropped = result.params.geometry(pixels.shape) if crop is not None else geometry
