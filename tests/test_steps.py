@@ -379,3 +379,16 @@ def test_pixel_links_follow_the_padding_mode():
                 column[a, b] += weights[i, j, 0]
             index = np.ravel_multi_index((r, c, 0), geometry.input_shape)
             np.testing.assert_allclose(column.ravel(), dense[:, index], atol=1e-12)
+
+
+def test_window_counts_are_the_coverage_of_a_ones_filter():
+    for geometry, _, image in CASES[:12]:
+        anim = StepAnimation(geometry, np.ones(geometry.filter_shape), image)
+        single = ConvGeometry(geometry.input_shape, (*geometry.filter_shape[:3], 1),
+                              geometry.stride, geometry.padding, geometry.dilation)  # fmt: skip
+        coverage = ConvOperator(single, np.ones(single.filter_shape)).apply_adjoint(
+            np.ones(single.output_shape)
+        )
+        (ph, pw), (h, w, _) = geometry.padding, geometry.input_shape
+        counts = anim.window_counts()[ph : ph + h, pw : pw + w]
+        np.testing.assert_array_equal(counts, coverage[:, :, 0])

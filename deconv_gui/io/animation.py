@@ -278,10 +278,12 @@ def same_transpose_line(anim: StepAnimation) -> str:
     other = StepAnimation(anim.geometry, anim.weights, anim.image, other_mode).transposed()
     mine = anim.transposed()
     diff = max(float(np.abs(mine - reference).max()), float(np.abs(other - mine).max()))
-    return (
-        "done: scatter and zero insertion give the same Aᵀy as conv2d_transpose "
-        f"(max difference {diff:.1e}); Aᵀy is not x"
-    )
+    line = f"done: scatter = zero insertion = conv2d_transpose (max difference {diff:.0e})"
+    (ph, pw), (h, w, _) = anim.geometry.padding, anim.geometry.input_shape
+    counts = anim.window_counts()[ph : ph + h, pw : pw + w]
+    if counts.min() != counts.max():  # the uneven coverage behind the checkerboard
+        line += f" · {counts.min()} to {counts.max()} windows per pixel (the checkerboard)"
+    return line + " · Aᵀy is not x"
 
 
 def render_title(anim: StepAnimation, layout: Any = None) -> np.ndarray:

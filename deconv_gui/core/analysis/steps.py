@@ -193,6 +193,14 @@ class StepAnimation:
         codes[ph : ph + h, pw : pw + w] = 0
         return codes
 
+    def window_counts(self) -> np.ndarray:
+        """``(H_p, W_p)``: how many windows cover each padded cell (uneven: the checkerboard)."""
+        g = self.geometry
+        counts = np.zeros(self.padded_input.shape[:2], dtype=np.int64)
+        for h, w in np.ndindex(*g.output_shape[:2]):
+            self._window(counts[:, :, np.newaxis], (h * g.stride[0], w * g.stride[1]))[...] += 1
+        return counts
+
     def padding_source(self) -> tuple[np.ndarray, np.ndarray]:
         """The image row (column) each row (column) of the padded input copies (-1: zero).
 
