@@ -124,11 +124,9 @@ class StepsWindow(QtWidgets.QWidget):
         formats = "GIF or MP4" if mp4_available() else 'GIF (MP4: pip install "deconv-gui[mp4]")'
         self.export_button.setToolTip(f"Write every frame as a {formats} file")
         self.export_button.clicked.connect(self.export_dialog)
-        top.addWidget(QtWidgets.QLabel("Show:"))
-        top.addWidget(self.mode_box, 1)
-        top.addWidget(self.precondition_box)
-        top.addWidget(self.crop_box)
-        top.addWidget(self.export_button)
+        for widget in (QtWidgets.QLabel("Show:"), self.mode_box, self.precondition_box,
+                       self.crop_box, self.export_button):  # fmt: skip
+            top.addWidget(widget, int(widget is self.mode_box))
         column.addLayout(top)
         self.header = QtWidgets.QLabel()
         self.header.setWordWrap(True)
@@ -142,6 +140,9 @@ class StepsWindow(QtWidgets.QWidget):
         self.view.setMenuEnabled(False)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.item)
+        self.graphics.scene().sigMouseClicked.connect(
+            lambda event: event.double() and self.view.autoRange(padding=0.01)
+        )
         column.addWidget(self.graphics, 1)
         column.addLayout(self._playback_row())
         self.message = QtWidgets.QLabel()
