@@ -187,3 +187,42 @@ def test_frames_drawn_from_cached_tiles_equal_fresh_drawings(mode):
     for k in [*range(len(cached)), 3, 0]:  # forward, the end, then back
         np.testing.assert_array_equal(cached.render(k), fresh.render(k))
     assert 0 < len(cached.layout.tiles) <= 96
+
+
+def test_describe_cell_names_the_arrays_under_the_mouse():
+    from deconv_gui.io.video import FrameRenderer
+
+    geometry = ConvGeometry((5, 5, 2), (3, 3, 2, 1), stride=2, padding=1, padding_mode="reflect")
+    rng = np.random.default_rng(4)
+    weights, image = rng.standard_normal(geometry.filter_shape), rng.standard_normal((5, 5, 2))
+    anim = StepAnimation(geometry, weights, image, "forward")
+    frames = FrameRenderer(anim)
+    layout, cell = frames.layout, frames.layout.cell
+
+    def at(index, grid, r, c, k=2):
+        left = 12 + grid * (7 * cell + 12)  # the padded input grids are 7 cells wide
+        return frames.describe(k, left + (c + 0.5) * cell, layout.tops[index] + (r + 0.5) * cell)
+
+    for r, c, ch in [(0, 0, 0), (4, 2, 1), (2, 3, 0)]:
+        assert at(0, ch, r + 1, c + 1) == f"input x[{r}, {c}, channel {ch}] = {image[r, c, ch]:.4g}"
+    # the reflected border: row 0 of the padded grid copies image row 1
+    assert at(0, 1, 0, 2) == f"padding: a copy of x[1, 1, channel 1] = {image[1, 1, 1]:.4g}"
+    step = anim.step(2)
+    assert frames.describe(2, 12 + 0.5 * cell, layout.tops[1] + 0.5 * cell) == (
+        f"filter w[0, 0, 0, 0] = {weights[0, 0, 0, 0]:.4g}"
+    )
+    products_left = 12 + 2 * (3 * cell + 12) + 2 * 12
+    text = frames.describe(2, products_left + 1.5 * cell, layout.tops[1] + 2.5 * cell)
+    assert text == f"product w·x at tap (2, 1), channel 0 = {step.products[2, 1, 0]:.4g}"
+    y = anim.output
+    assert frames.describe(2, 12 + 1.5 * cell, layout.tops[2] + 0.5 * cell) == (
+        f"y[0, 1, 0] = {y[0, 1, 0]:.4g}"
+    )
+    assert "not computed yet" in frames.describe(2, 12 + 2.5 * cell, layout.tops[2] + 2.5 * cell)
+    assert frames.describe(2, 1, 1) is None  # the title text
+    zero = StepAnimation(TOY, seed_question_filter(), seed_toy_image(), "zero-insertion")
+    z = FrameRenderer(zero)
+    top, cell = z.layout.tops[0], z.layout.cell
+    assert z.describe(0, 12 + 3.5 * cell, top + 2.5 * cell).startswith("an inserted zero")
+    assert z.describe(0, 12 + 2.5 * cell, top + 2.5 * cell) == "a value of y spread out: 7"
+    assert z.describe(0, 12 + 0.5 * cell, top + 0.5 * cell) == "zero padding of the spread y"

@@ -223,3 +223,16 @@ def test_pinv_without_the_preconditioner_shows_more_iterations(qtbot, window):
     assert anim.report.converged and len(anim) != with_fft
     # what the solver guarantees, on the frames shown: the error never grows in a phase
     assert np.all(np.diff(anim.error_norms) <= 1e-9 * anim.error_norms[0])
+
+
+def test_hovering_a_cell_names_it(qtbot, window):
+    _seed(qtbot, window)
+    steps = window.steps.open()
+    _ready(qtbot, steps, "forward")
+    layout = steps.renderer.layout
+    x, y = 12 + 1.5 * layout.cell, layout.tops[0] + 2.5 * layout.cell
+    steps._on_hover(steps.view.mapViewToScene(QtCore.QPointF(x, y)))
+    value = window.result.image[2, 1, 0]
+    assert steps.hover.text() == f"input x[2, 1, channel 0] = {value:.4g}"
+    steps._on_hover(steps.view.mapViewToScene(QtCore.QPointF(-50, -50)))
+    assert steps.hover.text().strip() == ""

@@ -142,18 +142,7 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
     last = anim.step(len(anim) - 1) if step is None else step
     taps = [(last.origin[0] + g.dilation[0] * i, last.origin[1] + g.dilation[1] * j)
             for i in range(fh) for j in range(fw)]  # fmt: skip
-    labels, grids = _section_content(anim, last)
-    result_index = 2
-    if step is None and mode != "forward":  # the end: the border cut off or folded back
-        labels[result_index] = (
-            "result Aᵀy: the border folded back onto the pixels it copied"
-            if anim.folds
-            else "result Aᵀy (the padding cut off)"
-            if mode == "scatter" and max(g.padding) > 0
-            else "result Aᵀy"
-        )
-        final = anim.transposed()
-        grids[result_index] = [final[:, :, c] for c in range(final.shape[2])]
+    labels, grids = frame_grids(anim, step)
     copied = g.padding_mode != "zeros" and mode != "zero-insertion"
     texts = _step_text(anim, step)
     for n, line in enumerate(texts):
@@ -161,8 +150,7 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
     for index, (label, arrays) in enumerate(zip(labels, grids, strict=True)):
         _text(draw, (_GAP, layout.tops[index] - layout.label + 2), label, layout.text_font,
               fill=(60, 60, 60))  # fmt: skip
-        split = g.filter_shape[2] if index == 1 and mode != "zero-insertion" else 0
-        positions = _row(layout, index, [a.shape for a in arrays], split)
+        positions = grid_positions(anim, layout, index, arrays)
         for n, (pos, values) in enumerate(zip(positions, arrays, strict=True)):
             grid_window = (index == 0 and mode != "scatter") or (index == 2 and mode == "scatter")
             shaped = values.shape == anim.structural_zeros.shape
@@ -179,6 +167,30 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
             elif index == 2 and (mode == "zero-insertion" or n == step.channel):
                 _outline(draw, layout, pos, [step.pixel])
     return np.asarray(image)
+
+
+def frame_grids(anim: StepAnimation, step: Step | None) -> tuple[list[str], list[list[np.ndarray]]]:
+    """The three sections' labels and grids of a frame (``step=None``: the finished one)."""
+    g, mode = anim.geometry, anim.mode
+    labels, grids = _section_content(anim, anim.step(len(anim) - 1) if step is None else step)
+    if step is None and mode != "forward":  # the end: the border cut off or folded back
+        labels[2] = (
+            "result Aᵀy: the border folded back onto the pixels it copied"
+            if anim.folds
+            else "result Aᵀy (the padding cut off)"
+            if mode == "scatter" and max(g.padding) > 0
+            else "result Aᵀy"
+        )
+        final = anim.transposed()
+        grids[2] = [final[:, :, c] for c in range(final.shape[2])]
+    return labels, grids
+
+
+def grid_positions(anim: StepAnimation, layout: Any, index: int, arrays) -> list[tuple[int, int]]:
+    """The top-left pixel of each grid of section ``index`` of a frame."""
+    g = anim.geometry
+    split = g.filter_shape[2] if index == 1 and anim.mode != "zero-insertion" else 0
+    return _row(layout, index, [a.shape for a in arrays], split)
 
 
 def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[list[np.ndarray]]]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core import PinvAnimation, StepAnimation
 from .animation import MAX_GIF_STEPS, _Layout, render_step, render_title, write_gif
+from .animation_hover import describe_cell
 from .animation_pinv import PinvLayout, render_pinv_step, render_pinv_title
 
 __all__ = [
@@ -86,6 +87,13 @@ class FrameRenderer:
         if self.pinv:
             return render_pinv_step(self.anim, step, self.layout)  # type: ignore[arg-type]
         return render_step(self.anim, step, self.layout)  # type: ignore[arg-type]
+
+    def describe(self, k: int, x: float, y: float) -> str | None:
+        """One line about the cell at pixel ``(x, y)`` of frame ``k`` (None: no cell there)."""
+        if self.pinv or not 0 <= k < len(self):
+            return None
+        step = self.anim.step(int(k)) if k < len(self.anim) else None
+        return describe_cell(self.anim, step, self.layout, x, y)  # type: ignore[arg-type]
 
     def title(self) -> np.ndarray:
         """The opening frame of a file: what is animated, on which geometry."""

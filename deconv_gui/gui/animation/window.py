@@ -1,11 +1,8 @@
 """The "How it is computed" window: the current set-up's convolution, step by step.
 
-It animates the geometry, filter and image on screen: the forward window over the
-padded input, the transpose as scatter or as zero insertion, or the pseudo-inverse
-solver's iterations. Large images are animated on a crop around the inspected pixel
-(or the centre), outlined in the main panels. The model and its first drawing are
-built by a :class:`~deconv_gui.gui.runner.JobRunner`; each frame is drawn when it is
-shown (:class:`~deconv_gui.io.video.FrameRenderer`), never all frames up front.
+The model (on a crop of a large image) is built by a
+:class:`~deconv_gui.gui.runner.JobRunner`; each frame is drawn when it is shown
+(:class:`~deconv_gui.io.video.FrameRenderer`), never all frames up front.
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner
 from ..state import AppState
+from .export_path import ask_export_path
 from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
 
 __all__ = ["MODES", "SPEEDS", "StepsWindow"]
@@ -83,7 +81,7 @@ class StepsWindow(QtWidgets.QWidget):
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self._tick)
         self._build()
-        state.resultChanged.connect(self._on_result)
+        state.resultChanged.connect(lambda _result: self.refresh())
         # the frames are drawn 1200 px wide: about 1:1 on a laptop screen
         screen = QtWidgets.QApplication.primaryScreen()
         room = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1280, 800)
@@ -143,10 +141,14 @@ class StepsWindow(QtWidgets.QWidget):
         self.graphics.scene().sigMouseClicked.connect(
             lambda event: event.double() and self.view.autoRange(padding=0.01)
         )
+        self.graphics.scene().sigMouseMoved.connect(self._on_hover)
         column.addWidget(self.graphics, 1)
         column.addLayout(self._playback_row())
+        self.hover = QtWidgets.QLabel(" ")
+        self.hover.setToolTip("The cell under the mouse: which array, which index, its value")
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
+        column.addWidget(self.hover)
         column.addWidget(self.message)
         self._shortcuts()
 
@@ -251,9 +253,6 @@ class StepsWindow(QtWidgets.QWidget):
         self.show_message("Preparing the steps…")
         self.jobs.submit(lambda cancel, progress: build_renderer(request, cancel, progress))
 
-    def _on_result(self, _result: object) -> None:
-        self.refresh()
-
     def _on_built(self, _rid: int, renderer: FrameRenderer) -> None:
         keep = self.request is not None and self.request.mode == self._pending.mode  # type: ignore[union-attr]
         self.request, self.renderer = self._pending, renderer
@@ -277,6 +276,13 @@ class StepsWindow(QtWidgets.QWidget):
         if request.mode == "pinv":  # type: ignore[union-attr]
             text += f" {anim.report.message}."  # type: ignore[union-attr]
         return text
+
+    def _on_hover(self, pos: QtCore.QPointF) -> None:
+        text = None
+        if self.renderer is not None and self.view.sceneBoundingRect().contains(pos):
+            point = self.view.mapSceneToView(pos)
+            text = self.renderer.describe(self.index, point.x(), point.y())
+        self.hover.setText(text or " ")
 
     # -- playback ---------------------------------------------------------------------------
     def set_index(self, k: int, force: bool = False) -> None:
@@ -341,13 +347,8 @@ class StepsWindow(QtWidgets.QWidget):
         if self.request is None:
             self.show_message("Nothing to export yet.", True)
             return
-        settings = self.state.settings
-        start = str(settings.value("animation/export_path", str(Path.home() / "steps.gif")))
-        filters = "GIF animation (*.gif)" + (";;MP4 video (*.mp4)" if mp4_available() else "")
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export the animation", start,
-                                                        filters)  # fmt: skip
+        path = ask_export_path(self, self.state.settings)
         if path:
-            settings.setValue("animation/export_path", path)
             self.export_to(path)
 
     def export_to(self, path: str | Path) -> int | None:
