@@ -236,3 +236,21 @@ def test_hovering_a_cell_names_it(qtbot, window):
     assert steps.hover.text() == f"input x[2, 1, channel 0] = {value:.4g}"
     steps._on_hover(steps.view.mapViewToScene(QtCore.QPointF(-50, -50)))
     assert steps.hover.text().strip() == ""
+
+
+def test_choices_are_remembered(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    first = MainWindow(settings, restore=False)
+    steps = first.steps.window
+    steps.set_mode("zero-insertion")
+    steps.speed_box.setCurrentIndex(0)
+    steps.crop_box.setValue(14)
+    steps.precondition_box.setChecked(False)
+    settings.sync()
+    delete_now(first)
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)  # as read anew
+    second = MainWindow(settings, restore=False)
+    again = second.steps.window
+    assert again.mode == "zero-insertion" and again.speed_box.currentIndex() == 0
+    assert again.crop_box.value() == 14 and not again.precondition_box.isChecked()
+    delete_now(second)

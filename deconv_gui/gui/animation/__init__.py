@@ -50,6 +50,7 @@ class StepsView(QtCore.QObject):
         super().__init__(window)
         self.panels = panels
         self.window = StepsWindow(state, selection, window)
+        self._remember(state.settings)
         self.marks: list[tuple[pg.ViewBox, QtWidgets.QGraphicsItem]] = []
         self.window.cropChanged.connect(self.mark_crop)
         # the inspector (connected first) has recorded the click: move the crop there
@@ -64,6 +65,32 @@ class StepsView(QtCore.QObject):
         menu = _view_menu(window)
         menu.addSeparator()
         menu.addAction(self.action)
+
+    def _remember(self, settings: QtCore.QSettings) -> None:
+        """Restore the mode, speed, crop and preconditioner last used, and keep them."""
+        steps = self.window
+        boxes = (("mode", steps.mode_box), ("speed", steps.speed_box))
+        for key, box in boxes:
+            stored = str(settings.value(f"animation/{key}", ""))  # an INI file gives text
+            for index in range(box.count()):
+                if _same(box.itemData(index), stored):
+                    box.setCurrentIndex(index)
+            box.currentIndexChanged.connect(
+                lambda _i, key=key, box=box: settings.setValue(
+                    f"animation/{key}", box.currentData()
+                )
+            )
+        try:
+            steps.crop_box.setValue(int(settings.value("animation/crop", steps.crop_box.value())))
+        except (TypeError, ValueError):
+            pass  # a hand-edited settings file: keep the default
+        steps.crop_box.valueChanged.connect(lambda v: settings.setValue("animation/crop", v))
+        steps.precondition_box.setChecked(
+            str(settings.value("animation/preconditioned", "true")).lower() != "false"
+        )
+        steps.precondition_box.toggled.connect(
+            lambda on: settings.setValue("animation/preconditioned", bool(on))
+        )
 
     def open(self) -> StepsWindow:
         """Show the animation window (it follows the result on screen while open)."""
@@ -103,6 +130,16 @@ class StepsView(QtCore.QObject):
         """Stop the animation's jobs and close its window (the main window is closing)."""
         self.window.shutdown()
         self.window.close()
+
+
+def _same(data: object, stored: str) -> bool:
+    """Whether a combo box's item data is the value stored as text (numbers as numbers)."""
+    if isinstance(data, float):
+        try:
+            return float(stored) == data
+        except ValueError:
+            return False
+    return str(data) == stored
 
 
 def _view_menu(window: QtWidgets.QMainWindow) -> QtWidgets.QMenu:
