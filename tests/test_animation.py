@@ -141,6 +141,11 @@ def test_cli_animate_pinv_crop_and_mp4(tmp_path, capsys):
     argv += ["--padding", "0", "--mode", "pinv", "--out", str(tmp_path / "p.gif")]
     assert main(argv) == 0
     assert "iterations" in capsys.readouterr().out
+    # the pinv panel's iteration limit bounds the frames
+    short = [*argv[:-1], str(tmp_path / "p2.gif"), "--max-iter", "2"]
+    assert main(short) == 0
+    assert "2 iterations" in capsys.readouterr().out
+    assert iio.imread(tmp_path / "p2.gif", index=None).shape[0] == 3 + TITLE_FRAMES
     big = ["animate", "--image", "camera", "--filter", "gaussian", "--work-size", "48"]
     out = tmp_path / "c.gif"
     assert main([*big, "--crop", "40,3", "--crop-size", "8", "--out", str(out)]) == 0

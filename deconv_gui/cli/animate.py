@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .options import UsageError, add_problem_options, out_folder
+from .options import UsageError, add_problem_options, add_solver_options, out_folder
 from .problem import load_problem
 
 __all__ = ["PINV_FRAMES", "add_parser", "command"]
@@ -35,6 +35,7 @@ def add_parser(commands: Any) -> None:
         "step by step",
     )
     add_problem_options(animate, batch=False)
+    add_solver_options(animate)  # --reg, --rtol, --max-iter: the pinv mode's solver
     animate.add_argument(
         "--mode",
         choices=(*ANIMATION_MODES, "pinv"),
@@ -96,8 +97,10 @@ def command(args: argparse.Namespace) -> int:
     hint = "; try --crop ROW,COL (a small crop around that pixel) or --work-size 16"
     try:
         if args.mode == "pinv":
+            # the pinv panel's solver settings, at most PINV_FRAMES frames
+            limit = min(PINV_FRAMES, params.max_iter or PINV_FRAMES)
             anim: Any = PinvAnimation(
-                geometry, params.weights, pixels, max_iter=PINV_FRAMES, reg=params.reg
+                geometry, params.weights, pixels, max_iter=limit, reg=params.reg, rtol=params.rtol
             )
         else:
             anim = StepAnimation(geometry, params.weights, pixels, args.mode)

@@ -80,6 +80,8 @@ class StepsRequest:
         The Tikhonov weight of the pinv panel.
     preconditioned : bool
         The pinv mode's solver uses the FFT preconditioner (as the pinv panel does).
+    rtol, max_iter
+        The pinv panel's tolerance and iteration limit (at most :data:`PINV_FRAMES`).
     """
 
     mode: str
@@ -90,6 +92,8 @@ class StepsRequest:
     full_geometry: ConvGeometry
     reg: float = 0.0
     preconditioned: bool = True
+    rtol: float = 1e-8
+    max_iter: int = PINV_FRAMES
 
     def describe(self) -> str:
         """Where the animation runs, for the window's header."""
@@ -151,6 +155,8 @@ def make_request(
         geometry,
         float(result.params.reg),
         bool(preconditioned),
+        float(result.params.rtol),
+        min(PINV_FRAMES, result.params.max_iter or PINV_FRAMES),
     )
 
 
@@ -165,8 +171,9 @@ def build_renderer(
             request.geometry,
             request.weights,
             request.pixels,
-            max_iter=PINV_FRAMES,
+            max_iter=request.max_iter,
             reg=request.reg,
+            rtol=request.rtol,
             preconditioned=request.preconditioned,
             cancel=cancel,
             progress=None if progress is None else (lambda it, res: progress((it, res))),
