@@ -209,18 +209,18 @@ def test_export_gif_and_mp4_and_errors(qtbot, window, tmp_path):
     assert iio.imread(tmp_path / "steps.mp4", plugin="FFMPEG", index=None).shape[0] > 9
 
 
-def test_pinv_without_the_preconditioner_shows_more_iterations(qtbot, window):
+def test_pinv_without_the_preconditioner_takes_other_steps(qtbot, window):
     _seed(qtbot, window)
     steps = window.steps.open()
     steps.set_mode("pinv")
     _ready(qtbot, steps, "pinv")
     assert steps.precondition_box.isVisible() and not steps.crop_box.isEnabled()
-    with_fft = len(steps.renderer.anim)
+    with_fft = steps.renderer.anim.iterates[1].copy()
     steps.precondition_box.setChecked(False)
     qtbot.waitUntil(lambda: not steps.request.preconditioned and not steps.jobs.busy,
                     timeout=TIMEOUT)  # fmt: skip
     anim = steps.renderer.anim
-    assert anim.report.converged and len(anim) != with_fft
+    assert anim.report.converged and not np.allclose(anim.iterates[1], with_fft)
     # what the solver guarantees, on the frames shown: the error never grows in a phase
     assert np.all(np.diff(anim.error_norms) <= 1e-9 * anim.error_norms[0])
 
