@@ -94,11 +94,16 @@ class _Runnable(QtCore.QRunnable):
         self.rid, self.job, self.cancel, self.signals = rid, job, cancel, signals
         self.progress_interval = progress_interval
         self._last_progress = 0.0
+        self._phase: object = None
 
     def _progress(self, value: object) -> None:
+        # A tuple names its phase in its last item (the pipeline: which method iterates).
+        # A new phase always gets through the throttle, so that a fast second solver is
+        # still named, however soon after the first one's last report it starts.
+        phase = value[-1] if isinstance(value, tuple) and value else None
         now = time.perf_counter()
-        if now - self._last_progress >= self.progress_interval:
-            self._last_progress = now
+        if now - self._last_progress >= self.progress_interval or phase != self._phase:
+            self._last_progress, self._phase = now, phase
             self.signals.progress.emit(self.rid, value)
 
     def run(self) -> None:  # runs in a pool thread
@@ -137,7 +142,8 @@ class JobRunner(QtCore.QObject):
         "not busy" then means "the newest result is on screen").
     progress_interval : float
         Seconds between two :attr:`progress` signals (a solver may iterate faster than
-        the screen needs); 0 reports every call.
+        the screen needs); 0 reports every call. A tuple value whose last item (its
+        phase) differs from the last report's is always reported.
     pool : QThreadPool, optional
         Share this pool with other runners (default: a pool of one thread of its own).
     priority : int
