@@ -14,8 +14,10 @@ pytest.importorskip("pytestqt")
 from PyQt5 import QtCore
 
 from deconv_gui.core import (
+    ConvOperator,
     effective_kernel,
     question_inverse_check,
+    rank_info,
     receptive_field,
     reconstruction_metrics,
     touching_outputs,
@@ -201,3 +203,26 @@ def test_restored_insight_panels_keep_the_normalised_choice_when_hidden(qtbot, w
     # a normalised panel the user had ticked stays; one the Insight panels ticked goes
     assert ("normalized_transposed" in window.recon_options.methods()) is ticked
     _idle(qtbot, window)
+
+
+def test_the_rank_job_runs_only_a_quick_svd_and_the_newest_wins(qtbot, window):
+    from deconv_gui.core.solvers.dense import DENSE_SOLVE_COST
+
+    window.load_sample("camera")
+    window.set_work_size(48)  # 48×48×1: A is 2,304 columns
+    window.geometry_editor.set_values(stride=(1, 1), padding=(1, 1), dilation=(1, 1))
+    _idle(qtbot, window)
+    geometry = window.result.geometry
+    m, n = geometry.n_equations, geometry.n_unknowns
+    assert m * n * min(m, n) > DENSE_SOLVE_COST  # a slow SVD: only the bound is shown
+    assert "(bound: too large for an exact SVD)" in window.insight.rank_text
+    window.geometry_editor.set_values(stride=(4, 4))  # 12×12 outputs: quick again
+    _idle(qtbot, window)
+    assert "(exact)" in window.insight.rank_text
+    for stride in (5, 4, 5, 4):  # rapid edits: older rank jobs are superseded
+        window.geometry_editor.set_values(stride=(stride, stride))
+        window.compute_now()
+    _idle(qtbot, window)
+    expected = rank_info(ConvOperator(window.result.geometry, window.result.params.weights))
+    assert window.result.params.stride == (4, 4)
+    assert window.insight.rank_text == expected.describe()

@@ -37,6 +37,7 @@ import numpy as np
 from PyQt5 import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
+from ..core.lapack import LAPACK_LOCK
 
 __all__ = ["Job", "JobRunner", "PipelineRunner", "limit_blas_threads"]
 
@@ -68,8 +69,13 @@ def limit_blas_threads(threads: int = 1) -> int:
         raise ValueError(f"threads must be at least 1, got {threads!r}")
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    threadpool_limits(limits=int(threads), user_api="blas")
-    return sum(1 for info in threadpool_info() if info["user_api"] == "blas")
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    if any(info["num_threads"] != threads for info in blas):
+        # only when it changes anything: OpenBLAS must not be re-threaded while another
+        # thread is inside one of its calls (a second window's runner used to do it)
+        with LAPACK_LOCK:
+            threadpool_limits(limits=int(threads), user_api="blas")
+    return len(blas)
 
 
 class _Signals(QtCore.QObject):

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import lapack
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator, as_operator
 from ..pseudo_inverse import solve_pinv
@@ -162,7 +163,7 @@ def _dense_row(op: ConvOperator, index: int, reg: float) -> tuple[np.ndarray, So
     matrix = op.to_dense(np.float64)
     if reg > 0:
         m = matrix.shape[0]
-        row = np.linalg.solve(matrix @ matrix.T + reg * np.eye(m), matrix[:, index])
+        row = lapack.solve(matrix @ matrix.T + reg * np.eye(m), matrix[:, index])
     else:
         row = dense_pinv(matrix, dtype=op.dtype)[index]
     unit = np.zeros(matrix.shape[1])

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import lapack
 from .._cache import LRUCache
 from ..geometry import ConvGeometry
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
@@ -67,7 +68,7 @@ class RankInfo(NamedTuple):
             return f"rank {self.rank:,}, nullity {self.nullity:,} (exact)"
         return (
             f"rank ≤ {self.rank_upper:,}, nullity ≥ {self.nullity_lower:,} "
-            "(bound: too large for the dense matrix)"
+            "(bound: too large for an exact SVD)"
         )
 
 
@@ -104,7 +105,7 @@ def rank_bounds(geometry: ConvGeometry) -> RankInfo:
     --------
     >>> from deconv_gui.core import ConvGeometry, rank_bounds
     >>> rank_bounds(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2, padding=1)).describe()
-    'rank ≤ 16,384, nullity ≥ 180,224 (bound: too large for the dense matrix)'
+    'rank ≤ 16,384, nullity ≥ 180,224 (bound: too large for an exact SVD)'
     """
     if not isinstance(geometry, ConvGeometry):
         raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
@@ -112,11 +113,15 @@ def rank_bounds(geometry: ConvGeometry) -> RankInfo:
     return RankInfo(None, None, min(m, n), geometry.min_nullity, False, m, n)
 
 
-def exact_rank_feasible(geometry: ConvGeometry) -> bool:
+def exact_rank_feasible(geometry: ConvGeometry, *, max_cost: float | None = None) -> bool:
     """Whether :func:`rank_info` and :func:`singular_values` can be exact for ``geometry``.
 
     True when the dense matrix is small enough for an SVD: at most
-    ``DENSE_COLUMN_LIMIT`` columns and ``DENSE_ENTRY_LIMIT`` entries. When False, only
+    ``DENSE_COLUMN_LIMIT`` columns and ``DENSE_ENTRY_LIMIT`` entries, and, with
+    ``max_cost``, an SVD cost ``m n min(m, n)`` of at most ``max_cost`` (the window's
+    background rank job passes the dense solve's
+    :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`: near the size limits an SVD
+    takes a minute on a loaded machine and cannot be interrupted). When False, only
     :func:`rank_bounds` is known (cheaply, at once).
 
     Examples
@@ -126,9 +131,13 @@ def exact_rank_feasible(geometry: ConvGeometry) -> bool:
     True
     >>> exact_rank_feasible(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2))
     False
+    >>> exact_rank_feasible(ConvGeometry((40, 40, 1), (3, 3, 1)), max_cost=5e7)
+    False
     """
-    n = geometry.n_unknowns
-    return n <= DENSE_COLUMN_LIMIT and n * geometry.n_equations <= DENSE_ENTRY_LIMIT
+    m, n = geometry.n_equations, geometry.n_unknowns
+    if max_cost is not None and m * n * min(m, n) > max_cost:
+        return False
+    return n <= DENSE_COLUMN_LIMIT and n * m <= DENSE_ENTRY_LIMIT
 
 
 def _too_large_message(geom: ConvGeometry, what: str) -> str:
@@ -151,7 +160,7 @@ def _exact_singular_values(op: ConvOperator) -> np.ndarray:
     w = op.weights.astype(np.float64, copy=False)
 
     def compute() -> np.ndarray:
-        values = np.linalg.svd(op.to_dense(np.float64), compute_uv=False)
+        values = lapack.svd(op.to_dense(np.float64), compute_uv=False)
         values.flags.writeable = False
         return values
 
@@ -225,11 +234,13 @@ def rank_info(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    max_cost: float | None = None,
 ) -> RankInfo:
     """Rank and nullity of ``A``: exact when the dense matrix is small, else bounds.
 
-    Parameters are as for :func:`operator_rank`. Never raises for size; invalid
-    arguments still raise ``ValueError``.
+    Parameters are as for :func:`operator_rank`; ``max_cost`` also bounds the SVD's
+    cost (see :func:`exact_rank_feasible`). Never raises for size; invalid arguments
+    still raise ``ValueError``.
 
     Examples
     --------
@@ -242,7 +253,7 @@ def rank_info(
     op = as_operator(weights, input_shape, stride, padding, dilation)
     geom = op.geometry
     bounds = rank_bounds(geom)
-    if not exact_rank_feasible(geom):
+    if not exact_rank_feasible(geom, max_cost=max_cost):
         return bounds
     rank = _numerical_rank(_exact_singular_values(op), geom)
     return bounds._replace(rank=rank, nullity=geom.n_unknowns - rank, exact=True)
@@ -321,7 +332,7 @@ def _symbol_singular_values(op: ConvOperator) -> np.ndarray:
     """The periodic symbol approximation described in :func:`singular_values`."""
     geom = op.geometry
     c_out = geom.output_shape[2]
-    eigenvalues = np.linalg.eigvalsh(
+    eigenvalues = lapack.eigvalsh(
         periodic_symbol(op, onesided=False).reshape(-1, c_out, c_out)
     ).ravel()
     values = np.sqrt(np.clip(eigenvalues, 0.0, None))

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from .. import lapack
 from ..geometry import centred_output
 from ..norms import relative_norm
 from ..operator import ConvOperator, as_operator
@@ -200,7 +201,7 @@ def operator_norm_bound(op: ConvOperator, grid: int = 128) -> float:
     accelerated gradient methods diverge.
     """
     symbol = periodic_symbol(op, (grid, grid), onesided=False)
-    top = float(np.linalg.eigvalsh(symbol).max())
+    top = float(lapack.eigvalsh(symbol).max())
     return 1.01 * max(top, 0.0)
 
 

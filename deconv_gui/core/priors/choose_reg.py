@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
+from .. import lapack
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..reconstruct import solve_pinv
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
@@ -90,7 +91,7 @@ class _Curve:
         self.m = op.shape[0]
         if dense:
             matrix = self.op.to_dense()
-            u, s, _ = np.linalg.svd(matrix, full_matrices=False)
+            u, s, _ = lapack.svd(matrix, full_matrices=False)
             self.s2 = s**2
             self.beta = u.T @ self.y.ravel()
             self.outside = max(float(self.y.ravel() @ self.y.ravel() - self.beta @ self.beta), 0.0)

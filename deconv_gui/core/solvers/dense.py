@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import lapack
+
 __all__ = [
     "DENSE_SOLVE_COST",
     "dense_is_fast",
@@ -59,7 +61,7 @@ def pinv_cutoff(shape: tuple[int, int], dtype: Any = np.float64, rtol: float = 0
 
 
 def _svd(matrix: np.ndarray, cutoff: float):
-    u, s, vt = np.linalg.svd(matrix, full_matrices=False)
+    u, s, vt = lapack.svd(matrix, full_matrices=False)
     keep = s > cutoff * s[0] if s.size and s[0] > 0 else np.zeros(s.shape, bool)
     return u[:, keep], s[keep], vt[keep], int(keep.sum())
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
+from .. import lapack
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator
 
@@ -128,7 +129,7 @@ class SymbolPreconditioner:
         if c_out == 1:
             values = np.maximum(symbol[..., 0, 0].real, 0.0)
         else:
-            values, vectors = np.linalg.eigh(symbol)
+            values, vectors = lapack.eigh(symbol)
             values = np.maximum(values, 0.0)
         top = float(values.max())
         floor = SYMBOL_FLOOR * top if top > 0 or reg > 0 else 1.0

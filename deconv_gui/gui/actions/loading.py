@@ -65,6 +65,7 @@ class ImageLoader(QtCore.QObject):
         self._delay = QtCore.QTimer(self, singleShot=True, interval=DIALOG_DELAY_MS)
         self._delay.timeout.connect(self._show_dialog)
         self._delivering = False
+        self._stage = "reading"
         # an image set elsewhere (undo, redo) makes the running load stale
         state.imageChanged.connect(self._on_image_changed)
 
@@ -125,6 +126,7 @@ class ImageLoader(QtCore.QObject):
     # -- reports ------------------------------------------------------------------------------
     def _prepare(self, label: str, done: Callable[[Any], bool | None], failure: str) -> None:
         self._label, self._done, self._failure = label, done, failure
+        self._stage = "reading"
         self.outcome = None
 
     def _end(self, outcome: bool) -> None:
@@ -162,9 +164,9 @@ class ImageLoader(QtCore.QObject):
         fraction, stage = value  # type: ignore[misc]
         percent = round(100 * float(fraction))
         self.statusChanged.emit(f"loading {self._label}: {stage} ({percent} %)")
+        self._stage = str(stage)
         if self._dialog is not None:
-            self._dialog.setLabelText(f"Loading {self._label}: {stage}…")
-            self._dialog.setValue(percent)
+            self._show_stage(self._dialog, percent)
 
     # -- the dialog ---------------------------------------------------------------------------
     def _show_dialog(self) -> None:
@@ -179,9 +181,19 @@ class ImageLoader(QtCore.QObject):
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.setMinimumDuration(0)
+        dialog.setMinimumWidth(380)  # the title and a long file name fit
         dialog.canceled.connect(self.cancel)
+        self._show_stage(dialog, 0)
         dialog.show()
         self._dialog = dialog
+
+    def _show_stage(self, dialog: QtWidgets.QProgressDialog, percent: int) -> None:
+        dialog.setLabelText(f"Loading {self._label}: {self._stage}…")
+        if self._stage == "reading":  # one step of unknown length: a busy bar
+            dialog.setRange(0, 0)
+        else:
+            dialog.setRange(0, 100)
+            dialog.setValue(percent)
 
     def _close_dialog(self) -> None:
         dialog, self._dialog = self._dialog, None

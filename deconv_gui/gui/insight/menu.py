@@ -15,8 +15,16 @@ from dataclasses import dataclass
 
 from PyQt5 import QtCore, QtGui, QtWidgets
 
-from ...core import ConvOperator, Result, exact_rank_feasible, rank_bounds, rank_info
+from ...core import (
+    ConvOperator,
+    Result,
+    SolveCancelled,
+    exact_rank_feasible,
+    rank_bounds,
+    rank_info,
+)
 from ...core.pipeline import INSIGHT_METHODS
+from ...core.solvers.dense import DENSE_SOLVE_COST
 from ..controls.recon_options import ReconOptions
 from ..panels.grid import PanelGrid
 from ..runner import JobRunner
@@ -178,7 +186,8 @@ class Insight(QtCore.QObject):
             self.inspector.clear()
         elif self.inspector.selection is not None:
             self.inspector.inspect(*self.inspector.selection)
-        if not exact_rank_feasible(result.geometry):
+        # an SVD cannot be interrupted: only one that ends quickly is started
+        if not exact_rank_feasible(result.geometry, max_cost=DENSE_SOLVE_COST):
             self.rank_jobs.cancel()
             self._show_rank(rank_bounds(result.geometry).describe(), result)
             return
@@ -186,8 +195,10 @@ class Insight(QtCore.QObject):
         self._rank_for = result
         self._show_rank("rank: computing…", result)
 
-        def job(_cancel, _progress):
-            return rank_info(ConvOperator(geom, params.weights))
+        def job(cancel, _progress):
+            if cancel.is_set():  # superseded while queued
+                raise SolveCancelled("a newer result is on screen")
+            return rank_info(ConvOperator(geom, params.weights), max_cost=DENSE_SOLVE_COST)
 
         self.rank_jobs.submit(job)
 
