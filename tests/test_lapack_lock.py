@@ -25,7 +25,7 @@ class _Overlap:
         self.most = 0
         self.calls = 0
         self._count = threading.Lock()
-        for name in ("svd", "eigh", "eigvalsh", "solve"):
+        for name in ("svd", "eigh", "eigvalsh", "solve", "pinv"):
             monkeypatch.setattr(np.linalg, name, self._wrap(getattr(np.linalg, name)))
 
     def _wrap(self, func):
@@ -60,6 +60,7 @@ def test_dense_factorisations_never_overlap(monkeypatch):
                 dense_solve(matrix, rng.standard_normal(12))
                 lapack.eigh(np.eye(3)[None].repeat(4, 0))
                 lapack.solve(np.eye(4) * 2.0, np.ones(4))
+                lapack.pinv(np.ones((2, 3, 3)))
         except BaseException as exc:
             errors.append(exc)
 

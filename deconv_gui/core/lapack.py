@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LAPACK_LOCK", "eigh", "eigvalsh", "solve", "svd"]
+__all__ = ["LAPACK_LOCK", "eigh", "eigvalsh", "pinv", "solve", "svd"]
 
 #: Held around every dense factorisation of the package (re-entrant).
 LAPACK_LOCK = threading.RLock()
@@ -47,6 +47,12 @@ def eigvalsh(matrix: np.ndarray) -> np.ndarray:
     """:func:`numpy.linalg.eigvalsh` under :data:`LAPACK_LOCK` (stacks of matrices too)."""
     with LAPACK_LOCK:
         return np.linalg.eigvalsh(matrix)
+
+
+def pinv(matrix: np.ndarray, **options: Any) -> np.ndarray:
+    """:func:`numpy.linalg.pinv` (an SVD) under :data:`LAPACK_LOCK` (stacks of matrices too)."""
+    with LAPACK_LOCK:
+        return np.linalg.pinv(matrix, **options)
 
 
 def solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:

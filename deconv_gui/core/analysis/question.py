@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import lapack
 from ..geometry import as_float_array, as_pair, normalize_bias, normalize_weights
 from ..norms import relative_norm
 
@@ -143,7 +144,7 @@ def question_deconv(
         taps = w.transpose(1, 0, 2, 3)
     else:
         # inverse_W = np.linalg.pinv(W[:, :, x, c]), for every (x, c) at once
-        taps = np.linalg.pinv(w.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1).astype(z.dtype)
+        taps = lapack.pinv(w.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1).astype(z.dtype)
     for a in range(f):
         for bb in range(f):
             rows = slice(a, a + s * (n_h - 1) + 1, s)
