@@ -100,8 +100,15 @@ class ImageLoader(QtCore.QObject):
         return bool(self.outcome)
 
     def cancel(self) -> None:
-        """Stop the running load (the current image stays)."""
+        """Stop the running load (the current image stays).
+
+        Decoding is one step: the load stops after it, but the dialog closes at once.
+        """
         self.runner.cancel()
+        if self.busy:
+            self._delay.stop()
+            self._close_dialog()
+            self.statusChanged.emit(f"cancelling the load of {self._label}…")
 
     def wait(self, msecs: int = 120_000) -> bool:
         """Keep the event loop running until the newest load ended; returns :attr:`outcome`.
@@ -158,12 +165,15 @@ class ImageLoader(QtCore.QObject):
 
     def _on_cancelled(self, _rid: int) -> None:
         self._end(False)
-        self._state.notify(f"Loading {self._label} was cancelled.", error=False)
+        self._state.notify(
+            f"Loading {self._label} was cancelled; the image is unchanged.", error=False
+        )
 
     def _on_progress(self, _rid: int, value: object) -> None:
         fraction, stage = value  # type: ignore[misc]
         percent = round(100 * float(fraction))
-        self.statusChanged.emit(f"loading {self._label}: {stage} ({percent} %)")
+        done = "" if stage == "reading" else f" ({percent} %)"  # decoding is one step
+        self.statusChanged.emit(f"loading {self._label}: {stage}…{done}")
         self._stage = str(stage)
         if self._dialog is not None:
             self._show_stage(self._dialog, percent)
