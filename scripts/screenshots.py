@@ -7,7 +7,8 @@
 Each picture is one run of ``python -m deconv_gui --screenshot PATH --view VIEW --size WxH``
 (offscreen: no display needed) with the source tree first on the path, so the pictures show
 the code of this checkout. The PNGs are then reduced to a 256-colour palette (Pillow, which
-scikit-image already needs), which keeps them small enough to commit.
+scikit-image already needs), which keeps them small enough to commit. The animation is one
+run of ``deconv-gui animate``, its frames reduced to one shared 64-colour palette.
 """
 
 from __future__ import annotations
@@ -34,7 +35,17 @@ class Shot:
     size: str | None = "1600x1000"
     args: tuple[str, ...] = ()
     about: str = ""
+    #: Params fields for a session the window opens first (what has no command-line flag).
+    session: tuple[tuple[str, object], ...] = ()
 
+
+#: A photo where a prior visibly helps: camera, Gaussian blur, stride 2, a little noise.
+PRIORS = (
+    ("image_source", "camera"),
+    ("methods", ("transposed", "pinv", "tv", "nonneg")),
+    ("noise_sigma", 0.01),
+    ("prior_nonneg", True),
+)
 
 SHOTS: tuple[Shot, ...] = (
     Shot("window.png", "main", about="the default window: astronaut, Gaussian, stride 2"),
@@ -44,7 +55,10 @@ SHOTS: tuple[Shot, ...] = (
     Shot("spectrum.png", "spectrum", None, about="singular values and the L-curve"),
     Shot("check.png", "check", None, SEED, about="check-my-code on the question's deConv"),
     Shot("steps.png", "steps", "1280x860", SEED, about="How it is computed: the forward steps"),
+    Shot("priors.png", "main", session=PRIORS, about="camera with TV and x ≥ 0 next to A⁺"),
 )
+#: ``deconv-gui animate`` arguments of the animation in the README and the guide.
+ANIMATION = ("animate", *SEED, "--mode", "scatter")
 
 
 def render(shot: Shot, out: Path) -> None:
@@ -55,12 +69,50 @@ def render(shot: Shot, out: Path) -> None:
         raw = Path(tmp) / shot.name
         command = [sys.executable, "-m", "deconv_gui", "--screenshot", str(raw)]
         command += ["--view", shot.view, *shot.args]
+        if shot.session:
+            command += ["--session", str(_session_file(dict(shot.session), Path(tmp)))]
         if shot.size:
             command += ["--size", shot.size]
         done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{shot.name}: {' '.join(command[1:])} failed:\n{done.stderr}")
         optimise(raw, out)
+
+
+def _session_file(fields: dict[str, object], folder: Path) -> Path:
+    """Write a session with the defaults plus ``fields`` into ``folder``."""
+    sys.path.insert(0, str(REPO))
+    from deconv_gui.core import Params, make_filter
+    from deconv_gui.io.session import save_session
+
+    params = Params(weights=make_filter("gaussian"), **fields)  # type: ignore[arg-type]
+    return save_session(folder / "shot", params)
+
+
+def animate(out: Path) -> None:
+    """Render :data:`ANIMATION` to ``out`` as a GIF with one shared 64-colour palette."""
+    from PIL import Image, ImageSequence
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / out.name
+        command = [sys.executable, "-m", "deconv_gui", *ANIMATION, "--out", str(raw)]
+        done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{out.name}: {' '.join(command[1:])} failed:\n{done.stderr}")
+        with Image.open(raw) as gif:
+            frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(gif)]
+            durations = [frame.info.get("duration", 500) for frame in ImageSequence.Iterator(gif)]
+    # one palette for all frames (a montage of them), so colours do not flicker between frames
+    width, height = frames[0].size
+    montage = Image.new("RGB", (width, height * len(frames)))
+    for index, frame in enumerate(frames):
+        montage.paste(frame, (0, height * index))
+    palette = montage.quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    small = [frame.quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
+    small[0].save(
+        out, save_all=True, append_images=small[1:], duration=durations, loop=0, optimize=True
+    )
 
 
 def optimise(source: Path, out: Path) -> None:
@@ -75,7 +127,7 @@ def optimise(source: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "images")
-    names = [shot.name.removesuffix(".png") for shot in SHOTS]
+    names = [shot.name.removesuffix(".png") for shot in SHOTS] + ["scatter"]
     parser.add_argument("--only", choices=names, action="append", help="repeatable")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -85,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         target = args.out / shot.name
         render(shot, target)
         print(f"{target}: {target.stat().st_size // 1024} KiB ({shot.about})")
+    if not args.only or "scatter" in args.only:
+        target = args.out / "scatter.gif"
+        animate(target)
+        print(f"{target}: {target.stat().st_size // 1024} KiB (the transposed conv as scatter)")
     return 0
 
 

@@ -228,6 +228,10 @@ def test_display_rules():
     signed = np.array([[-2.0, 1.0], [0.5, 0.0]])[:, :, None]
     spec = display_spec(signed, "forward")
     assert spec.colormap == "diverging" and spec.levels == (-2.0, 2.0)
+    # noise just below 0 on a photo: still grey, at its own range
+    photo = np.array([[-0.015, 0.98], [0.5, 0.2]])[:, :, None]
+    spec = display_spec(photo, "forward")
+    assert spec.colormap == "grey" and spec.levels == (-0.015, 0.98)
     rgb = np.random.default_rng(0).uniform(-0.2, 1.5, (4, 4, 3))
     clip = display_spec(rgb, "reconstruction", scaling="clip", reference_range=(0.0, 1.0))
     assert clip.levels == (0.0, 1.0) and "clipped to the input range" in clip.note

@@ -95,9 +95,15 @@ def _widen(levels: tuple[float, float]) -> tuple[float, float]:
     return low - pad, high + pad
 
 
+#: Both signs must reach this fraction of the largest magnitude for a diverging colormap:
+#: a little noise below 0 on a blurred photo should not turn the whole panel red.
+SIGNED_FRACTION = 0.05
+
+
 def _is_signed(low: float, high: float) -> bool:
     scale = max(abs(low), abs(high))
-    return scale > 0 and low < -1e-6 * scale and high > 1e-6 * scale
+    bound = SIGNED_FRACTION * scale
+    return scale > 0 and low < -bound and high > bound
 
 
 def display_spec(
@@ -135,12 +141,13 @@ def display_spec(
 
     Notes
     -----
-    One channel with values of both signs is drawn with a diverging colormap with
-    symmetric levels ``±m`` so that 0 is white. A ``"signed"`` panel always has
-    symmetric levels ``±max|value|`` (0 is white, or mid-grey in colour), whatever the
-    scaling or the shared levels. The adjoint ``Aᵀ(y − b)`` is not in
-    image units (its brightness is the image's times the coverage ``Aᵀ1``), so in
-    ``"clip"`` mode it is stretched to its own range, and the note says so.
+    One channel with values of both signs (each beyond 5 % of the largest magnitude) is
+    drawn with a diverging colormap with symmetric levels ``±m`` so that 0 is white. A
+    ``"signed"`` panel always has symmetric levels ``±max|value|`` (0 is white, or
+    mid-grey in colour), whatever the scaling or the shared levels. The adjoint
+    ``Aᵀ(y − b)`` is not in image units (its brightness is the image's times the
+    coverage ``Aᵀ1``), so in ``"clip"`` mode it is stretched to its own range, and the
+    note says so.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
