@@ -6,11 +6,14 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["deconv_gui.core", "deconv_gui.io", "deconv_gui.view"])
+@pytest.mark.parametrize(
+    "module", ["deconv_gui.core", "deconv_gui.io", "deconv_gui.document", "deconv_gui.view"]
+)
 def test_layer_does_not_import_qt(module):
     code = (
         f"import sys, {module}; "
-        "bad = [m for m in ('PyQt5', 'pyqtgraph', 'superqt', 'deconv_gui.gui') "
+        "bad = [m for m in ('PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'qtpy', 'pyqtgraph', "
+        "'superqt', 'deconv_gui.gui') "
         "if m in sys.modules]; "
         "print(','.join(bad))"
     )

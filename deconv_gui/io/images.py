@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core import SolveCancelled
 from ..core.resources import read_json
+from ..document.records import DEFAULT_WORK_SIZE, SAMPLES
 from .decode import read_file
 
 __all__ = [
@@ -34,12 +35,8 @@ __all__ = [
     "sha256_of",
 ]
 
-#: Sample names, in menu order. ``seed_toy`` is the question's 7×7×3 example.
-SAMPLES: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "camera", "seed_toy")
 #: Work sizes offered for the long side (None keeps the original size); they only shrink.
 WORK_SIZES: tuple[int | None, ...] = (128, 256, 512, 1024, None)
-#: The window's work size, and the command line's for samples.
-DEFAULT_WORK_SIZE = 256
 #: File extensions :func:`load_image` reads.
 FILE_EXTENSIONS: tuple[str, ...] = (
     ".png",

@@ -1,0 +1,36 @@
+"""The window's state as one Qt-free, evented :class:`Document` (gui, cli and io use it).
+
+See :mod:`deconv_gui.document.model` for the document, :mod:`.records` for its parts
+and :mod:`.migrate` for reading what earlier versions wrote.
+"""
+
+from .migrate import DOCUMENT_VERSION, migrate
+from .model import Document
+from .records import (
+    DEFAULT_PRESET,
+    DEFAULT_WORK_SIZE,
+    IMAGE_KINDS,
+    LAYOUTS,
+    SAMPLES,
+    Display,
+    ImageSource,
+    Insight,
+    Layer,
+    default_params,
+)
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "DEFAULT_WORK_SIZE",
+    "DOCUMENT_VERSION",
+    "IMAGE_KINDS",
+    "LAYOUTS",
+    "SAMPLES",
+    "Display",
+    "Document",
+    "ImageSource",
+    "Insight",
+    "Layer",
+    "default_params",
+    "migrate",
+]

@@ -1,0 +1,104 @@
+"""Older documents brought up to the current version, one version at a time.
+
+Version 1 is the session file written before the document existed: ``image``
+(``source``, ``sha256``), ``work_size``, ``params`` (one layer) and ``extra`` (what the
+window stored beside them: the image's kind, shape and note, the filter preset, its
+seed, "same in all channels", the display choices). Version 2 is
+:meth:`~deconv_gui.document.Document.to_dict`. Each step is a function from one
+version's dict to the next's; :func:`migrate` runs the steps a dict needs.
+
+Examples
+--------
+>>> old = {"version": 1, "image": {"source": "coffee"}, "work_size": 128,
+...        "params": {"weights": [[[[1.0]]]]}, "extra": {"filter_preset": "custom"}}
+>>> new = migrate(old)
+>>> new["version"], new["image"]["kind"], new["image"]["work_size"], new["layers"][0]["preset"]
+(2, 'sample', 128, 'custom')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .records import SAMPLES
+
+__all__ = ["DOCUMENT_VERSION", "migrate"]
+
+#: The version this code writes and the newest it reads.
+DOCUMENT_VERSION = 2
+
+_V1_KEYS = ("schema", "version", "image", "work_size", "params", "extra")
+_V1_DISPLAY = ("layout", "shared_levels", "scaling", "forward_channel")
+
+
+def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """The session file of version 1 (one layer, the window's choices under ``extra``)."""
+    unknown = sorted(set(map(str, data)) - set(_V1_KEYS))
+    if unknown:
+        raise ValueError(f"document has unknown fields: {', '.join(unknown)}")
+    image = data.get("image", {})
+    if not isinstance(image, dict) or not isinstance(image.get("source", ""), str):
+        raise ValueError("document.image.source must be a string")
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ValueError(f"document.extra must be a JSON object, got {type(extra).__name__}")
+    source = image.get("source", "")
+    kind = extra.get("image_kind")
+    if kind not in ("sample", "file", "array"):
+        kind = "sample" if source in SAMPLES else "file"
+    if kind == "array" and not source:
+        source = "pasted"
+    new_image: dict[str, Any] = {"kind": kind, "source": source, "sha256": image.get("sha256")}
+    if "work_size" in data:
+        new_image["work_size"] = data["work_size"]
+    if isinstance(extra.get("image_shape"), list):
+        new_image["shape"] = extra["image_shape"]
+    if isinstance(extra.get("image_note"), str):
+        new_image["note"] = extra["image_note"]
+    if "params" not in data:
+        raise ValueError("document.params is missing")
+    layer: dict[str, Any] = {"params": data["params"]}
+    if isinstance(extra.get("filter_preset"), str):
+        layer["preset"] = extra["filter_preset"]
+    seed = extra.get("filter_seed")
+    if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
+        layer["filter_seed"] = seed
+    if isinstance(extra.get("same_in_all"), bool):
+        layer["same_in_all"] = extra["same_in_all"]
+    display = extra.get("display")
+    new: dict[str, Any] = {"version": 2, "image": new_image, "layers": [layer]}
+    if isinstance(display, dict):  # the window only ever wrote valid ones; others are dropped
+        new["display"] = {k: display[k] for k in _V1_DISPLAY if k in display}
+    return new
+
+
+#: ``_STEPS[v]`` turns a version-``v`` dict into a version-``v + 1`` dict.
+_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_v1}
+
+
+def migrate(data: Any) -> dict[str, Any]:
+    """``data`` (a document dict of any version) as a dict of :data:`DOCUMENT_VERSION`.
+
+    A dict without ``version`` is taken as the current version.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` is not a JSON object, its version is not an int >= 1, or it is
+        newer than this code reads.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"document must be a JSON object, got {type(data).__name__}")
+    version = data.get("version", DOCUMENT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"document.version must be an int >= 1, got {version!r}")
+    if version > DOCUMENT_VERSION:
+        raise ValueError(
+            f"the document was written by a newer deconv_gui (version {version}); this "
+            f"version reads up to {DOCUMENT_VERSION}: please upgrade"
+        )
+    while version < DOCUMENT_VERSION:
+        data = _STEPS[version](data)
+        version += 1
+    return data

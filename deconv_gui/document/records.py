@@ -1,0 +1,271 @@
+"""The document's immutable parts: where the image came from, a layer, the display choices.
+
+Each record is a frozen dataclass that checks its values when it is made, so a
+:class:`~deconv_gui.document.Document` never holds an invalid one; changing a part
+means replacing it (``dataclasses.replace``), which is what makes the document's
+snapshots (undo, sessions) cheap and exact. Each has ``to_dict``/``from_dict`` giving
+JSON-ready values; the errors name the key.
+
+Examples
+--------
+>>> from deconv_gui.document import Display, ImageSource
+>>> ImageSource("sample", "coffee", work_size=128).to_dict()["source"]
+'coffee'
+>>> Display.from_dict({"layout": "row"}).layout
+'row'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from ..core import Params, make_filter
+from ..view.display import SCALINGS
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "DEFAULT_WORK_SIZE",
+    "IMAGE_KINDS",
+    "LAYOUTS",
+    "SAMPLES",
+    "Display",
+    "ImageSource",
+    "Insight",
+    "Layer",
+    "default_params",
+]
+
+#: The built-in sample images, in menu order (:mod:`deconv_gui.io` loads them);
+#: ``seed_toy`` is the question's 7×7×3 example.
+SAMPLES: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "camera", "seed_toy")
+#: The window's work size (the image's long side), and the command line's for samples.
+DEFAULT_WORK_SIZE = 256
+#: Where an image can come from: a built-in sample, a file, or pixels pasted or dropped
+#: (those cannot be loaded again from a session; only their label, shape and note are kept).
+IMAGE_KINDS: tuple[str, ...] = ("sample", "file", "array")
+#: How the panels are laid out: a grid, or one row.
+LAYOUTS: tuple[str, ...] = ("grid", "row")
+#: The filter preset a new layer starts from.
+DEFAULT_PRESET = "gaussian"
+
+
+def default_params(in_channels: int = 3) -> Params:
+    """The window's starting set-up: a 3×3 Gaussian over ``in_channels``, the schema's defaults.
+
+    >>> default_params().weights.shape
+    (3, 3, 3, 1)
+    """
+    return Params(make_filter(DEFAULT_PRESET, size=3, in_channels=in_channels))
+
+
+def _object(name: str, data: Any, known: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(map(str, data)) - set(known))
+    if unknown:
+        raise ValueError(f"{name} has unknown fields: {', '.join(unknown)}")
+    return data
+
+
+def _names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_type(name: str, value: Any, kind: type | tuple[type, ...], words: str) -> None:
+    wrong_bool = isinstance(value, bool) and kind in (int, (int, type(None)))
+    if wrong_bool or not isinstance(value, kind):
+        raise ValueError(f"{name} must be {words}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where the image came from, so that it can be loaded again.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`IMAGE_KINDS`.
+    source : str
+        The sample's name, the file's path, or a label for pasted pixels ("clipboard").
+    work_size : int or None
+        The long side the image is resized to (None: its original size).
+    shape : tuple of int or None
+        ``(H, W, C)`` of the image as loaded, when known (for the record).
+    note : str
+        What loading did to it (a conversion, a resize), for the record.
+    sha256 : str or None
+        The file's SHA-256 when it was recorded (None for samples and pasted pixels).
+    """
+
+    kind: str = "sample"
+    source: str = "astronaut"
+    work_size: int | None = DEFAULT_WORK_SIZE
+    shape: tuple[int, ...] | None = None
+    note: str = ""
+    sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in IMAGE_KINDS:
+            raise ValueError(
+                f"image.kind must be one of {', '.join(IMAGE_KINDS)}, got {self.kind!r}"
+            )
+        _check_type("image.source", self.source, str, "a string")
+        if self.kind == "sample" and self.source not in SAMPLES:
+            raise ValueError(
+                f"image.source must be one of {', '.join(SAMPLES)}, got {self.source!r}"
+            )
+        _check_type("image.work_size", self.work_size, (int, type(None)), "an int >= 1 or null")
+        if self.work_size is not None and self.work_size < 1:
+            raise ValueError(f"image.work_size must be an int >= 1 or null, got {self.work_size!r}")
+        if self.shape is not None:
+            shape = tuple(self.shape)
+            if not all(_is_int(n) and n >= 0 for n in shape):
+                raise ValueError(f"image.shape must be a list of ints >= 0, got {self.shape!r}")
+            object.__setattr__(self, "shape", shape)
+        _check_type("image.note", self.note, str, "a string")
+        _check_type("image.sha256", self.sha256, (str, type(None)), "a string or null")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (lists for tuples)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["shape"] = None if self.shape is None else list(self.shape)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ImageSource:
+        """Rebuild from :meth:`to_dict` output; missing keys take their defaults."""
+        values = dict(_object("image", data, _names(cls)))
+        if isinstance(values.get("shape"), list):
+            values["shape"] = tuple(values["shape"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One convolution layer: its :class:`~deconv_gui.core.Params` and how its filter was made.
+
+    Parameters
+    ----------
+    params : Params
+        Filter, geometry, methods and their options (the one schema).
+    name : str
+        Shown where layers are listed.
+    preset : str
+        The filter preset the weights came from (``"custom"`` after a hand edit).
+    filter_seed : int
+        The seed of the random filter presets (not the noise seed: that is
+        ``params.noise_seed``).
+    same_in_all : bool
+        Whether edits of the filter are mirrored to every input channel.
+    """
+
+    params: Params = field(default_factory=default_params)
+    name: str = "layer 1"
+    preset: str = DEFAULT_PRESET
+    filter_seed: int = 0
+    same_in_all: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, Params):
+            raise ValueError(f"layer.params must be a Params, got {type(self.params).__name__}")
+        _check_type("layer.name", self.name, str, "a string")
+        _check_type("layer.preset", self.preset, str, "a string")
+        _check_type("layer.filter_seed", self.filter_seed, int, "an int >= 0")
+        if self.filter_seed < 0:
+            raise ValueError(f"layer.filter_seed must be an int >= 0, got {self.filter_seed!r}")
+        _check_type("layer.same_in_all", self.same_in_all, bool, "true or false")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values; ``params`` is :meth:`Params.to_dict`."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["params"] = self.params.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Layer:
+        """Rebuild from :meth:`to_dict` output; ``params`` is required."""
+        values = dict(_object("layer", data, _names(cls)))
+        if "params" not in values:
+            raise ValueError("layer.params is missing")
+        values["params"] = Params.from_dict(values["params"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Display:
+    """How the panels are drawn.
+
+    Parameters
+    ----------
+    layout : str
+        One of :data:`LAYOUTS`.
+    shared_levels : bool
+        One brightness range for every reconstruction panel.
+    scaling : str
+        ``"clip"`` (the input's range) or ``"auto"`` (each panel's own range).
+    forward_channel : int
+        The output channel the forward panel shows (0-based).
+    """
+
+    layout: str = "grid"
+    shared_levels: bool = False
+    scaling: str = "clip"
+    forward_channel: int = 0
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(
+                f"display.layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}"
+            )
+        _check_type("display.shared_levels", self.shared_levels, bool, "true or false")
+        if self.scaling not in SCALINGS:
+            raise ValueError(
+                f"display.scaling must be one of {', '.join(SCALINGS)}, got {self.scaling!r}"
+            )
+        _check_type("display.forward_channel", self.forward_channel, int, "an int >= 0")
+        if self.forward_channel < 0:
+            raise ValueError(f"display.forward_channel must be >= 0, got {self.forward_channel!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Display:
+        """Rebuild from :meth:`to_dict` output; missing keys take their defaults."""
+        return cls(**_object("display", data, _names(cls)))
+
+
+@dataclass(frozen=True)
+class Insight:
+    """The Insight menu's toggles that are not a method.
+
+    Whether the lost-information panels are shown is not stored here: it is whether the
+    selected layer's methods include them (:attr:`Document.insight_panels`).
+
+    Parameters
+    ----------
+    normalised_by_user : bool
+        The user ticked the normalised-transposed panel themselves (showing the
+        lost-information panels ticks it too, and hiding them unticks it unless this is
+        true).
+    """
+
+    normalised_by_user: bool = False
+
+    def __post_init__(self) -> None:
+        _check_type("insight.normalised_by_user", self.normalised_by_user, bool, "true or false")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Insight:
+        """Rebuild from :meth:`to_dict` output; missing keys take their defaults."""
+        return cls(**_object("insight", data, _names(cls)))
