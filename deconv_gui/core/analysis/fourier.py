@@ -1,0 +1,269 @@
+"""The Fourier view of a strided layer: its filter's spectrum, how the stride folds
+frequencies together, which input frequencies survive, and a transposed layer's phases.
+
+Notes
+-----
+A stride-``s`` convolution is a filter followed by decimation. On an ``H × W`` input
+with an ``H' × W'`` output (``H = s_h H'``), the input frequency ``(k, l)`` lands on the
+output frequency ``(k mod H', l mod W')``: ``s_h s_w`` input frequencies (of every input
+channel) fold onto each output frequency and are mixed there by the small matrix
+``M(ω)`` of :mod:`deconv_gui.core.solvers.polyphase`. What the layer keeps of the input
+frequency ``(k, l)`` in channel ``c`` is the squared length of its projection onto the
+row space of ``A``: 1 when it can be recovered, 0 when it is lost, in between when it
+shares its output frequency with others (aliasing) and only their mixture survives.
+
+For a transposed convolution (a decoder's upsampling layer), output pixel ``i`` gets
+the taps ``u`` with ``u d ≡ i + p (mod s)``: ``s_h s_w`` *sub-kernels*, one per phase of
+the output (the PixelShuffle form of the layer: ``s²`` stride-1 convolutions whose
+outputs are interleaved). When they have different numbers of taps, a constant input
+gives a periodic output: the checkerboard.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from ..geometry import ConvGeometry, as_pair, normalize_weights
+from ..groups import dense_filter
+from ..operator import ConvOperator
+from ..solvers.polyphase import is_periodic, polyphase_blocks
+
+__all__ = [
+    "alias_order",
+    "filter_spectrum",
+    "periodic_twin",
+    "recoverable_fraction",
+    "transposed_overlaps",
+    "transposed_subkernels",
+]
+
+
+def filter_spectrum(
+    weights: Any, grid: tuple[int, int], *, dilation: Any = 1, groups: int = 1, flip: bool = False
+) -> np.ndarray:
+    """``|Ŵ(ω)|``: the magnitude of each input→output channel filter's DFT, centred.
+
+    Parameters
+    ----------
+    weights : array_like
+        ``(f_h, f_w, C_in/groups, C_out)`` or ``(f_h, f_w, C_in)``.
+    grid : (int, int)
+        The frequency grid (usually the input's ``(H, W)``).
+    dilation : int or (int, int)
+        Dilated taps sit ``d`` pixels apart.
+    groups : int
+        PyTorch's groups: channels outside a filter's group get a zero spectrum.
+    flip : bool
+        True convolution (the kernel flipped; only the phase changes).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(G_h, G_w, C_in, C_out)``, zero frequency at the centre (``fftshift``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = filter_spectrum(np.ones((3, 3, 1)) / 9, (8, 8))
+    >>> s.shape, float(s[4, 4, 0, 0])  # the box filter passes the mean unchanged
+    ((8, 8, 1, 1), 1.0)
+    """
+    w = dense_filter(normalize_weights(weights).astype(np.float64), groups, flip)
+    (dh, dw), (gh, gw) = as_pair(dilation, "dilation", minimum=1), grid
+    taps = np.zeros((gh, gw, *w.shape[2:]))
+    rows = (np.arange(w.shape[0]) * dh) % gh
+    cols = (np.arange(w.shape[1]) * dw) % gw
+    np.add.at(taps, (rows[:, None], cols[None, :]), w)
+    return np.fft.fftshift(np.abs(np.fft.fft2(taps, axes=(0, 1))), axes=(0, 1))
+
+
+def alias_order(input_hw: tuple[int, int], stride: Any) -> np.ndarray:
+    """Which fold each input frequency is in: ``α s_w + β`` for ``(k' + α H', l' + β W')``.
+
+    Frequencies with the same ``(k', l')`` and different orders land on the same output
+    frequency. Returned centred (``fftshift``) as ``(H, W)`` integers in ``[0, s_h s_w)``;
+    ``H`` and ``W`` must be multiples of the stride.
+
+    Examples
+    --------
+    >>> alias_order((4, 4), 2)[0]  # along a row: two folds, each a band of two columns
+    array([3, 3, 2, 2])
+    """
+    (h, w), (sh, sw) = input_hw, as_pair(stride, "stride", minimum=1)
+    if h % sh or w % sw:
+        raise ValueError(f"input_hw {input_hw} must be a multiple of the stride {(sh, sw)}")
+    rows = np.arange(h) // (h // sh)
+    cols = np.arange(w) // (w // sw)
+    return np.fft.fftshift(rows[:, None] * sw + cols[None, :])
+
+
+def periodic_twin(op: ConvOperator) -> ConvOperator:
+    """``op`` made periodic: circular padding on an input cropped to a multiple of the stride.
+
+    The twin has the same filter, stride, dilation, groups and flip; its spectrum is
+    what ``op`` does away from the borders. Periodic operators are returned unchanged.
+
+    Raises
+    ------
+    ValueError
+        When no symmetric padding makes the output tile the input (an even kernel
+        span at stride 1).
+    """
+    g = op.geometry
+    if is_periodic(g):
+        return op
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    h, w = max(g.input_shape[0] // sh, 1) * sh, max(g.input_shape[1] // sw, 1) * sw
+    pad = ((g.filter_shape[0] - 1) * dh // 2, (g.filter_shape[1] - 1) * dw // 2)
+    twin = _replace(g, input_shape=(h, w, g.input_shape[2]), padding=pad, padding_mode="circular")
+    if not is_periodic(twin):
+        raise ValueError(
+            f"op has no periodic twin with symmetric padding ({g.describe()}): "
+            "an even kernel span at stride 1 needs one more pixel on one side"
+        )
+    return ConvOperator(twin, op.weights)
+
+
+def _replace(geometry: ConvGeometry, **changes: Any) -> ConvGeometry:
+    return dataclasses.replace(geometry, **changes)
+
+
+def recoverable_fraction(op: ConvOperator, *, rtol: float = 1e-8) -> np.ndarray:
+    """How much of each input frequency the layer keeps, in ``[0, 1]``, centred.
+
+    Parameters
+    ----------
+    op : ConvOperator
+        The layer; a non-periodic one is analysed through :func:`periodic_twin`.
+    rtol : float
+        Singular values below ``rtol σ_max`` count as zero (lost).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, C_in)`` for the (twin's) input grid: ``‖P e_{k,l,c}‖²`` with ``P`` the
+        projector onto the row space of ``A`` and ``e`` the unit Fourier vector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op = ConvOperator.from_weights(np.ones((1, 1, 1)), input_shape=(4, 4, 1), stride=2)
+    >>> f = recoverable_fraction(op)  # plain subsampling: every frequency shares with 3
+    >>> bool(np.allclose(f, 0.25))
+    True
+    """
+    twin = periodic_twin(op)
+    g = twin.geometry
+    (sh, sw), (h, w, c_in) = g.stride, g.input_shape
+    h_out, w_out = h // sh, w // sw
+    blocks = polyphase_blocks(twin)  # (H', W'//2 + 1, C_out, S), S = (a, b, c)
+    _, s, vh = np.linalg.svd(blocks, full_matrices=False)
+    keep = s > rtol * s.max() if s.size and s.max() > 0 else np.zeros(s.shape, bool)
+    # rows of Vᴴ from the polyphase basis to the aliased-frequency basis (α, β, c)
+    t_h = _fold_transform(np.arange(h_out), sh, h_out)  # (H', a, α)
+    t_w = _fold_transform(np.arange(blocks.shape[1]), sw, w_out)  # (W'', b, β)
+    v = vh.reshape(*vh.shape[:3], sh, sw, c_in)
+    v_alias = np.einsum("xyiabc,xaA,ybB->xyiABc", v, t_h, t_w)
+    energy = (np.abs(v_alias) ** 2 * keep[..., None, None, None]).sum(axis=2)  # (H', W'', α, β, c)
+    half = np.moveaxis(energy, 2, 0).reshape(h, blocks.shape[1], sw, c_in)  # rows α H' + k'
+    full = np.zeros((h, w, c_in))
+    for beta in range(sw):
+        full[:, beta * w_out + np.arange(blocks.shape[1])] = half[:, :, beta]
+    # the other half by conjugate symmetry: (k, l) keeps what (−k, −l) keeps
+    cols = np.arange(w)
+    mirrored = (cols % w_out) > w_out // 2
+    full[:, mirrored] = full[(-np.arange(h)) % h][:, (-cols[mirrored]) % w]
+    return np.clip(np.fft.fftshift(full, axes=(0, 1)), 0.0, 1.0)
+
+
+def _fold_transform(freqs: np.ndarray, stride: int, n_out: int) -> np.ndarray:
+    """``T[ω, a, α] = exp(2πi (ω + α n') a / n) / √s``: polyphase ← aliased frequencies.
+
+    The DFT of the polyphase component ``a`` at ``ω`` is ``Σ_α T[ω, a, α]`` times the
+    full DFT at ``ω + α n'`` (both unitary); ``T`` is unitary for each ``ω``.
+    """
+    a = np.arange(stride)[None, :, None]
+    alpha = np.arange(stride)[None, None, :]
+    angle = 2 * np.pi * (freqs[:, None, None] + alpha * n_out) * a / (stride * n_out)
+    return np.exp(1j * angle) / np.sqrt(stride)
+
+
+def _phase_taps(kernel: int, stride: int, padding: int, dilation: int) -> list[list[int]]:
+    """For each output phase ``a``, the taps ``u`` with ``u d ≡ a + p (mod s)``."""
+    return [
+        [u for u in range(kernel) if (u * dilation - padding - a) % stride == 0]
+        for a in range(stride)
+    ]
+
+
+def transposed_overlaps(
+    kernel_hw: Any, stride: Any, padding: Any = 0, dilation: Any = 1
+) -> np.ndarray:
+    """How many taps of a transposed convolution reach each output phase ``(a, b)``.
+
+    Away from the borders a constant input gives an output proportional to these
+    counts (for a constant kernel): equal counts, no checkerboard.
+
+    Examples
+    --------
+    >>> transposed_overlaps(3, 2)  # 3×3 at stride 2: 4, 2, 2, 1 taps: the checkerboard
+    array([[4, 2],
+           [2, 1]])
+    >>> transposed_overlaps(4, 2)  # 4×4 at stride 2: even coverage
+    array([[4, 4],
+           [4, 4]])
+    """
+    (kh, kw), (sh, sw) = (
+        as_pair(kernel_hw, "kernel_hw", minimum=1),
+        as_pair(stride, "stride", minimum=1),
+    )
+    (ph, pw), (dh, dw) = (
+        as_pair(padding, "padding", minimum=0),
+        as_pair(dilation, "dilation", minimum=1),
+    )
+    rows = [len(t) for t in _phase_taps(kh, sh, ph, dh)]
+    cols = [len(t) for t in _phase_taps(kw, sw, pw, dw)]
+    return np.outer(rows, cols)
+
+
+def transposed_subkernels(
+    weights: Any, stride: Any, padding: Any = 0, dilation: Any = 1
+) -> list[list[np.ndarray]]:
+    """The ``s_h × s_w`` stride-1 sub-kernels of a transposed convolution (PixelShuffle form).
+
+    Parameters
+    ----------
+    weights : array_like
+        ``(k_h, k_w, C_out, C_in)`` of the transposed layer in this project's layout
+        (PyTorch's ``ConvTranspose2d.weight.permute(2, 3, 1, 0)``), or 3-D.
+    stride, padding, dilation : int or (int, int)
+        The transposed layer's.
+
+    Returns
+    -------
+    list of list of numpy.ndarray
+        ``sub[a][b]``: the taps that reach output phase ``(a, b)``, in kernel order
+        (possibly empty along an axis).
+
+    Examples
+    --------
+    >>> w = np.arange(9.0).reshape(3, 3, 1)
+    >>> sub = transposed_subkernels(w, 2)
+    >>> sub[0][0][..., 0, 0]
+    array([[0., 2.],
+           [6., 8.]])
+    >>> sub[1][1][..., 0, 0]
+    array([[4.]])
+    """
+    w = normalize_weights(weights)
+    (sh, sw), (ph, pw) = (
+        as_pair(stride, "stride", minimum=1),
+        as_pair(padding, "padding", minimum=0),
+    )
+    (dh, dw) = as_pair(dilation, "dilation", minimum=1)
+    rows = _phase_taps(w.shape[0], sh, ph, dh)
+    cols = _phase_taps(w.shape[1], sw, pw, dw)
+    return [[w[np.ix_(r, c)] for c in cols] for r in rows]
