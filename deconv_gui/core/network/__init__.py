@@ -1,0 +1,29 @@
+"""Networks of layers: a chain's forward pass, its local linear map ``J`` at an image, and
+the backward rules people use to see what a unit responds to (backprop, deconvnet,
+guided backprop), beside ``J⁺``.
+
+- :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
+  ReLU, max-pool (with its switches) and average pool;
+- :mod:`.chain`: :class:`Network`, :class:`Linearization` and the receptive field.
+"""
+
+from __future__ import annotations
+
+from .chain import RULES, Linearization, Network, ReceptiveField, receptive_field
+from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, ReLU
+
+__all__ = [
+    "RULES",
+    "Affine",
+    "AvgPool",
+    "Conv",
+    "ConvTranspose",
+    "Layer",
+    "LeakyReLU",
+    "Linearization",
+    "MaxPool",
+    "Network",
+    "ReLU",
+    "ReceptiveField",
+    "receptive_field",
+]

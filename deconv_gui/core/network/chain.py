@@ -1,0 +1,238 @@
+"""A chain of layers, and its local linear map ``J`` at an image.
+
+A network of convolutions, batch norms, (leaky) ReLUs and poolings is piecewise linear:
+on the linear region of an image ``x₀`` it is exactly ``f(x) = J x + c``. ``J`` is a
+matrix-free operator (each layer's Jacobian at its recorded input), so everything this
+tool shows for one layer applies to it: its transpose is backprop, ``J⁺ J x₀`` is the
+minimum-norm image with the same features (on that region), ``x₀ − J⁺ J x₀`` what the
+features cannot see.
+
+Examples
+--------
+>>> import numpy as np
+>>> from deconv_gui.core import ConvOperator
+>>> from deconv_gui.core.network import Conv, Network, ReLU
+>>> w = np.random.default_rng(0).standard_normal((3, 3, 1, 2))
+>>> net = Network([Conv(ConvOperator.from_weights(w, input_shape=(6, 6, 1), padding=1)), ReLU()])
+>>> x0 = np.random.default_rng(1).random((6, 6, 1))
+>>> lin = net.linearize(x0)
+>>> bool(np.allclose(lin.apply(x0) + lin.offset, net.forward(x0)))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from ..solvers import CancelCheck, ProgressCallback, PseudoInverseSolver, SolverReport
+from .layers import Conv, ConvTranspose, Layer, Shape
+
+__all__ = ["RULES", "Linearization", "Network", "ReceptiveField", "receptive_field"]
+
+#: Backward rules of :meth:`Linearization.project`.
+RULES = ("backprop", "deconvnet", "guided_backprop")
+
+
+class Network:
+    """Layers applied in order to images of one shape.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        The chain; each layer's ``output_shape`` must accept its predecessor's.
+    input_shape : (int, int, int), optional
+        ``(H, W, C)``; default: the first convolution's input shape.
+    """
+
+    def __init__(self, layers: Sequence[Layer], input_shape: Shape | None = None) -> None:
+        if not layers:
+            raise ValueError("layers must not be empty")
+        self.layers = list(layers)
+        if input_shape is None:
+            first = self.layers[0]
+            if not isinstance(first, (Conv, ConvTranspose)):
+                raise ValueError(
+                    "input_shape is required when the first layer is not a convolution"
+                )
+            g = first.op.geometry
+            input_shape = g.input_shape if isinstance(first, Conv) else g.output_shape
+        self.input_shape: Shape = tuple(int(v) for v in input_shape)  # type: ignore[assignment]
+        self.shapes = [self.input_shape]
+        for layer in self.layers:
+            self.shapes.append(layer.output_shape(self.shapes[-1]))
+
+    def prefix(self, upto: int | str) -> Network:
+        """The network up to layer ``upto`` (an index, or a layer's name), included."""
+        index = self.index(upto)
+        return Network(self.layers[: index + 1], self.input_shape)
+
+    def index(self, upto: int | str) -> int:
+        """The index of layer ``upto`` (an index, negative allowed, or a name)."""
+        if isinstance(upto, str):
+            names = [layer.name for layer in self.layers]
+            if upto not in names:
+                raise ValueError(f"layer {upto!r} not found; the layers are {', '.join(names)}")
+            return names.index(upto)
+        n = len(self.layers)
+        if not -n <= int(upto) < n:
+            raise ValueError(f"layer index {upto} out of range for {n} layers")
+        return int(upto) % n
+
+    def forward(self, x: Any) -> np.ndarray:
+        """``f(x)``, the last layer's output."""
+        return self._run(x)[0]
+
+    def _run(self, x: Any) -> tuple[np.ndarray, list[Any]]:
+        arr = np.asarray(x, dtype=np.float64)
+        if arr.shape[-3:] != self.input_shape:
+            raise ValueError(f"x must have shape {self.input_shape}, got {arr.shape}")
+        states = []
+        for layer in self.layers:
+            arr, state = layer.forward(arr)
+            states.append(state)
+        return arr, states
+
+    def linearize(self, x0: Any) -> Linearization:
+        """The linear map ``J`` of the network at ``x₀`` and its offset ``c = f(x₀) − J x₀``."""
+        x = np.asarray(x0, dtype=np.float64)
+        out, states = self._run(x)
+        lin = Linearization(self, states, x, out)
+        lin.offset = out - lin.apply(x)
+        return lin
+
+
+class Linearization:
+    """``J`` at ``x₀``: products with ``J`` and ``Jᵀ``, the backward rules, ``J⁺``."""
+
+    def __init__(self, network: Network, states: list[Any], x0: np.ndarray, output: np.ndarray):
+        self.network = network
+        self.states = states
+        self.x0 = x0
+        self.output = output
+        self.offset = np.zeros_like(output)
+        self.input_shape = network.input_shape
+        self.output_shape = network.shapes[-1]
+
+    def apply(self, v: Any) -> np.ndarray:
+        """``J v`` for an image (or batch) of the input shape."""
+        arr = np.asarray(v, dtype=np.float64)
+        for layer, state in zip(self.network.layers, self.states, strict=True):
+            arr = layer.jvp(arr, state)
+        return arr
+
+    def apply_adjoint(self, u: Any) -> np.ndarray:
+        """``Jᵀ u``: backprop of ``u`` through the recorded masks and switches."""
+        return self.project(u, "backprop")
+
+    def project(self, signal: Any, rule: str = "backprop") -> np.ndarray:
+        """Send ``signal`` (output-shaped) back to the input by one of :data:`RULES`.
+
+        ``"backprop"`` is ``Jᵀ signal``; ``"deconvnet"`` applies each ReLU to the signal
+        instead of masking by the forward input (Zeiler & Fergus 2014);
+        ``"guided_backprop"`` does both (Springenberg et al. 2015). Convolutions are
+        transposed (biases unused) and max-pools unpooled to their switches in all three.
+        """
+        if rule not in RULES:
+            raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
+        arr = np.asarray(signal, dtype=np.float64)
+        if arr.shape[-3:] != self.output_shape:
+            raise ValueError(f"signal must have shape {self.output_shape}, got {arr.shape}")
+        method = {"backprop": "vjp", "deconvnet": "deconvnet", "guided_backprop": "guided"}[rule]
+        for layer, state in zip(self.network.layers[::-1], self.states[::-1], strict=True):
+            arr = getattr(layer, method)(arr, state)
+        return arr
+
+    def as_linear_operator(self) -> LinearOperator:
+        """``J`` on flattened vectors (``scipy.sparse.linalg.LinearOperator``)."""
+        n_in, n_out = int(np.prod(self.input_shape)), int(np.prod(self.output_shape))
+        return LinearOperator(
+            (n_out, n_in),
+            matvec=lambda v: self.apply(np.reshape(v, self.input_shape)).ravel(),
+            rmatvec=lambda u: self.apply_adjoint(np.reshape(u, self.output_shape)).ravel(),
+            dtype=np.float64,
+        )
+
+    def to_dense(self) -> np.ndarray:
+        """The explicit ``J`` (small networks only: one product per input pixel)."""
+        n_in = int(np.prod(self.input_shape))
+        if n_in > 20_000:
+            raise ValueError(f"to_dense is for small networks: {n_in} unknowns (limit 20000)")
+        basis = np.eye(n_in).reshape(n_in, *self.input_shape)
+        return self.apply(basis).reshape(n_in, -1).T
+
+    def pinv(
+        self,
+        signal: Any,
+        *,
+        reg: float = 0.0,
+        rtol: float = 1e-8,
+        max_iter: int = 300,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> tuple[np.ndarray, SolverReport]:
+        """``J⁺ signal`` (Tikhonov when ``reg > 0``), matrix-free, with progress and cancel."""
+        solver = PseudoInverseSolver(
+            self.apply, self.apply_adjoint, reg=reg, rtol=rtol, progress=progress, cancel=cancel
+        )
+        return solver.solve(np.asarray(signal, dtype=np.float64), max_iter)
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """The theoretical receptive field of one unit after a layer, per axis ``(h, w)``."""
+
+    size: tuple[int, int]
+    jump: tuple[int, int]
+    start: tuple[float, float]
+
+
+def receptive_field(network: Network) -> list[ReceptiveField]:
+    """The receptive field after each layer (size, the stride between units, first centre).
+
+    Convolutions and poolings grow it by ``(k_eff − 1) · jump`` and multiply the jump by
+    their stride; point-wise layers leave it; a transposed convolution divides the jump
+    (and its field is reported for the convolution it transposes, rounded up).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> from deconv_gui.core.network import Conv, MaxPool, Network, ReLU
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1)), input_shape=(16, 16, 1), padding=1)
+    >>> net = Network([Conv(op), ReLU(), MaxPool(2)])
+    >>> [f.size for f in receptive_field(net)]
+    [(3, 3), (3, 3), (4, 4)]
+    """
+    size, jump, start = [1, 1], [1, 1], [0.5, 0.5]
+    fields = []
+    for layer in network.layers:
+        geometry = _window(layer)
+        if geometry is not None:
+            kernel, stride, pad, transposed = geometry
+            for axis in range(2):
+                if transposed:
+                    jump[axis] = max(jump[axis] // stride[axis], 1)
+                    continue
+                size[axis] += (kernel[axis] - 1) * jump[axis]
+                start[axis] += ((kernel[axis] - 1) / 2 - pad[axis]) * jump[axis]
+                jump[axis] *= stride[axis]
+        fields.append(ReceptiveField((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1])))
+    return fields
+
+
+def _window(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], bool] | None:
+    if isinstance(layer, (Conv, ConvTranspose)):
+        g = layer.op.geometry
+        kernel = (
+            g.dilation[0] * (g.filter_shape[0] - 1) + 1,
+            g.dilation[1] * (g.filter_shape[1] - 1) + 1,
+        )
+        return kernel, g.stride, g.padding, isinstance(layer, ConvTranspose)
+    if hasattr(layer, "kernel") and hasattr(layer, "stride"):
+        return layer.kernel, layer.stride, layer.padding, False  # type: ignore[attr-defined]
+    return None

@@ -1,0 +1,304 @@
+"""The layers of a network, each with its forward pass and the linear maps around an input.
+
+Every layer maps an image ``(H, W, C)`` (or a batch ``(m, H, W, C)``) to another and, at
+a given input, is *piecewise linear*: a convolution is affine, a ReLU multiplies by a
+0/1 mask, a max-pool selects one pixel per window (its *switches*). ``forward`` returns
+the output and a ``state`` (the mask, the switches) from which the layer gives
+
+- ``jvp(v, state)``: its Jacobian ``J v`` at that input;
+- ``vjp(u, state)``: ``Jᵀ u`` (backprop);
+- ``deconvnet(u, state)``: Zeiler & Fergus's backward rule (a ReLU applied to the
+  signal instead of masking by the forward input);
+- ``guided(u, state)``: Springenberg et al.'s guided backprop (both).
+
+The three backward rules differ only at the nonlinearities; a convolution is always
+its transpose (biases unused), a pooling layer its own adjoint with the switches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..geometry import as_pair
+from ..operator import ConvOperator
+
+__all__ = [
+    "Affine",
+    "AvgPool",
+    "Conv",
+    "ConvTranspose",
+    "Layer",
+    "LeakyReLU",
+    "MaxPool",
+    "ReLU",
+]
+
+Shape = tuple[int, int, int]
+
+
+class Layer:
+    """Base: a linear layer whose backward rules are all its adjoint."""
+
+    name: str = ""
+    kind: str = ""
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        raise NotImplementedError
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def deconvnet(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self.vjp(u, state)
+
+    def guided(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self.vjp(u, state)
+
+    @property
+    def is_linear(self) -> bool:
+        """True when ``jvp`` does not depend on the input (conv, pooling by average)."""
+        return True
+
+
+@dataclass
+class Conv(Layer):
+    """``A x + b``: a :class:`~deconv_gui.core.ConvOperator` and a bias ``(C_out,)``."""
+
+    op: ConvOperator
+    bias: np.ndarray | None = None
+    name: str = "conv"
+    kind: str = field(default="conv", init=False)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return self.op.geometry.output_shape
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        y = self.op.apply(x)
+        return (y if self.bias is None else y + self.bias), None
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        return self.op.apply(v)
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self.op.apply_adjoint(u)
+
+
+@dataclass
+class ConvTranspose(Layer):
+    """``Bᵀ y + b``: the transpose of a convolution ``B`` (PyTorch's ConvTranspose2d)."""
+
+    op: ConvOperator  # the convolution whose transpose this layer is
+    bias: np.ndarray | None = None
+    name: str = "conv_transpose"
+    kind: str = field(default="conv_transpose", init=False)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return self.op.geometry.input_shape
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        y = self.op.apply_adjoint(x)
+        return (y if self.bias is None else y + self.bias), None
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        return self.op.apply_adjoint(v)
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self.op.apply(u)
+
+
+@dataclass
+class Affine(Layer):
+    """Per-channel ``scale · x + shift``: a batch norm in inference mode."""
+
+    scale: np.ndarray
+    shift: np.ndarray
+    name: str = "batchnorm"
+    kind: str = field(default="batchnorm", init=False)
+
+    @classmethod
+    def from_batchnorm(
+        cls, gamma: Any, beta: Any, mean: Any, var: Any, eps: float = 1e-5, name: str = "batchnorm"
+    ) -> Affine:
+        """The affine map of ``γ (x − μ) / √(σ² + ε) + β``."""
+        scale = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(var, np.float64) + eps)
+        return cls(scale, np.asarray(beta, np.float64) - scale * np.asarray(mean, np.float64), name)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        return x * self.scale + self.shift, None
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        return v * self.scale
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return u * self.scale
+
+
+@dataclass
+class LeakyReLU(Layer):
+    """``max(x, 0) + slope · min(x, 0)``; ``slope = 0`` is the ReLU."""
+
+    slope: float = 0.01
+    name: str = "leaky_relu"
+    kind: str = field(default="leaky_relu", init=False)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def _gain(self, positive: np.ndarray) -> np.ndarray:
+        return np.where(positive, 1.0, self.slope)
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        positive = x > 0
+        return x * self._gain(positive), positive
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        return v * self._gain(state)
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return u * self._gain(state)
+
+    def deconvnet(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return u * self._gain(u > 0)  # the nonlinearity applied to the signal
+
+    def guided(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self.deconvnet(u, state) * self._gain(state)
+
+    @property
+    def is_linear(self) -> bool:
+        return False
+
+
+@dataclass
+class ReLU(LeakyReLU):
+    """``max(x, 0)``."""
+
+    slope: float = 0.0
+    name: str = "relu"
+    kind: str = field(default="relu", init=False)
+
+
+def _pool_windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], pad, fill):
+    """Windows ``(m, H_out, W_out, C, k_h, k_w)`` of ``x`` padded with ``fill``."""
+    (ph, pw) = pad
+    padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=fill)
+    windows = sliding_window_view(padded, kernel, axis=(1, 2))
+    return windows[:, :: stride[0], :: stride[1]], padded.shape
+
+
+@dataclass
+class _Pool(Layer):
+    kernel: Any = 2
+    stride: Any = None
+    padding: Any = 0
+
+    def __post_init__(self) -> None:
+        self.kernel = as_pair(self.kernel, "kernel", minimum=1)
+        self.stride = as_pair(
+            self.kernel if self.stride is None else self.stride, "stride", minimum=1
+        )
+        self.padding = as_pair(self.padding, "padding", minimum=0)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel, strict=True)):
+            raise ValueError(
+                f"padding {self.padding} must be at most half the kernel {self.kernel}"
+            )
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        h, w, c = input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        return ((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1, c)
+
+
+def _switch_index(m: int, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Fancy index of the winners for ``m`` images (switches recorded on one or on ``m``)."""
+    channels = np.arange(rows.shape[-1])[None, None, None, :]
+    return (np.arange(m)[:, None, None, None], rows, cols, channels)
+
+
+@dataclass
+class MaxPool(_Pool):
+    """Max over each window; the switches (which pixel won) make it linear at ``x``."""
+
+    name: str = "maxpool"
+    kind: str = field(default="maxpool", init=False)
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        batch = x[None] if x.ndim == 3 else x
+        windows, padded_shape = _pool_windows(
+            batch, self.kernel, self.stride, self.padding, -np.inf
+        )
+        flat = windows.reshape(*windows.shape[:4], -1)
+        winner = flat.argmax(axis=-1)  # first maximum, as PyTorch
+        out = np.take_along_axis(flat, winner[..., None], -1)[..., 0]
+        # the switches: row and column of each winner in the padded input
+        a, b = np.divmod(winner, self.kernel[1])
+        rows = np.arange(winner.shape[1])[None, :, None, None] * self.stride[0] + a
+        cols = np.arange(winner.shape[2])[None, None, :, None] * self.stride[1] + b
+        state = (rows, cols, padded_shape)
+        return (out[0] if x.ndim == 3 else out), state
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        rows, cols, _ = state
+        batch = v[None] if v.ndim == 3 else v
+        (ph, pw) = self.padding
+        padded = np.pad(batch, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+        picked = padded[_switch_index(batch.shape[0], rows, cols)]
+        return picked[0] if v.ndim == 3 else picked
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        rows, cols, padded_shape = state
+        batch = u[None] if u.ndim == 3 else u
+        shape = (batch.shape[0], *padded_shape[1:])
+        out = np.zeros(shape, dtype=np.result_type(batch, np.float32))
+        np.add.at(out, _switch_index(batch.shape[0], rows, cols), batch)
+        (ph, pw) = self.padding
+        out = out[:, ph : out.shape[1] - ph, pw : out.shape[2] - pw]
+        return out[0] if u.ndim == 3 else out
+
+    @property
+    def is_linear(self) -> bool:
+        return False
+
+
+@dataclass
+class AvgPool(_Pool):
+    """Mean over each window (zero padding counted, as PyTorch's default)."""
+
+    name: str = "avgpool"
+    kind: str = field(default="avgpool", init=False)
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        return self.jvp(x, None), x.shape[-3:]
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        batch = v[None] if v.ndim == 3 else v
+        windows, _ = _pool_windows(batch, self.kernel, self.stride, self.padding, 0.0)
+        out = windows.mean(axis=(-2, -1))
+        return out[0] if v.ndim == 3 else out
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        """Each output spread evenly over its window (``state``: the input's shape)."""
+        batch = u[None] if u.ndim == 3 else u
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        h, w, c = state
+        dtype = np.result_type(batch, np.float32)
+        out = np.zeros((batch.shape[0], h + 2 * ph, w + 2 * pw, c), dtype=dtype)
+        share = batch / (kh * kw)
+        ho, wo = batch.shape[1:3]
+        for a in range(kh):
+            for b in range(kw):
+                out[:, a : a + sh * (ho - 1) + 1 : sh, b : b + sw * (wo - 1) + 1 : sw] += share
+        out = out[:, ph : ph + h, pw : pw + w]
+        return out[0] if u.ndim == 3 else out
