@@ -4,13 +4,15 @@ guided backprop), beside ``J⁺``.
 
 - :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
   ReLU, max-pool (with its switches) and average pool;
-- :mod:`.chain`: :class:`Network`, :class:`Linearization` and the receptive field.
+- :mod:`.chain`: :class:`Network`, :class:`Linearization` and the receptive field;
+- :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output.
 """
 
 from __future__ import annotations
 
 from .chain import RULES, Linearization, Network, ReceptiveField, receptive_field
 from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, ReLU
+from .relu_preimage import ReluPreimage, relu_preimage
 
 __all__ = [
     "RULES",
@@ -25,5 +27,7 @@ __all__ = [
     "Network",
     "ReLU",
     "ReceptiveField",
+    "ReluPreimage",
     "receptive_field",
+    "relu_preimage",
 ]
