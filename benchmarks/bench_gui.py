@@ -30,7 +30,7 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.panels.image_panel import ImagePanel
@@ -42,7 +42,7 @@ class Heartbeat:
 
     def __init__(self) -> None:
         self.timer = QtCore.QTimer(interval=10)
-        self.timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self.last = time.perf_counter()
         self.worst = 0.0
@@ -72,7 +72,7 @@ def spin(msecs: int) -> None:
     """Run the event loop for ``msecs`` (0: one pass over what is pending)."""
     loop = QtCore.QEventLoop()
     QtCore.QTimer.singleShot(msecs, loop.quit)
-    loop.exec_()
+    loop.exec()
 
 
 def edits(window: MainWindow, count: int):
@@ -138,7 +138,7 @@ class PaintLog:
         self.listener = check
         QtCore.QTimer.singleShot(timeout_ms, loop.quit)
         if len(first_paints()) < len(targets):
-            loop.exec_()
+            loop.exec()
         self.listener = None
         ends = first_paints()
         if len(ends) < len(targets):
@@ -195,7 +195,7 @@ def wait_for_result(window: MainWindow, timeout_ms: int = 60_000) -> None:
     window.resultShown.connect(loop.quit)
     QtCore.QTimer.singleShot(timeout_ms, loop.quit)
     if window.runner.busy or window.live.pending:
-        loop.exec_()
+        loop.exec()
     window.resultShown.disconnect(loop.quit)
 
 
@@ -208,7 +208,7 @@ def main() -> None:
     pg.setConfigOptions(imageAxisOrder="row-major")
     apply_style(app)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = QtCore.QSettings(os.path.join(tmp, "s.ini"), QtCore.QSettings.IniFormat)
+        settings = QtCore.QSettings(os.path.join(tmp, "s.ini"), QtCore.QSettings.Format.IniFormat)
         window = MainWindow(settings, restore=False)
         window.resize(1600, 1000)
         window.show()

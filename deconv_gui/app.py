@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
 
     import pyqtgraph as pg
-    from PyQt5 import QtWidgets
+    from qtpy import QtWidgets
 
     from .gui.main_window import MainWindow
     from .gui.support.excepthook import install_excepthook
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         if error:
             window.show_message(error)
         window.show()
-        return int(app.exec_())
+        return int(app.exec())
     finally:
         if window is not None and args.screenshot:
             # close and destroy it now, in this thread: never later inside a GC pass
@@ -291,14 +291,14 @@ def _open_view(window, view: str):
         return steps, ready
     if view == "code":
         code = window.make_code_dialog()
-        code.show()  # not exec_(): the screenshot's timer keeps running
+        code.show()  # not exec(): the screenshot's timer keeps running
         return code, lambda: True
     return window, lambda: True
 
 
 def _screenshot(app, window, path: Path, error: str | None, view: str = "main", size=None) -> int:
     """Show the window offscreen, open ``view``, wait until it is computed, save the PNG."""
-    from PyQt5 import QtCore
+    from qtpy import QtCore
 
     if error:
         print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
@@ -341,7 +341,7 @@ def _screenshot(app, window, path: Path, error: str | None, view: str = "main", 
     give_up.timeout.connect(app.quit)
     ticks.start()
     give_up.start()
-    app.exec_()
+    app.exec()
     ticks.stop()
     give_up.stop()
     if status["code"] == 1:

@@ -2,7 +2,7 @@
 
 ``resources/icons/deconv-gui.svg`` is the one drawing; this writes
 ``resources/icons/deconv-gui-<N>.png`` for the sizes desktops and Qt ask for. Run it after
-editing the SVG and commit both. Needs PyQt5 (QtSvg); no display (offscreen platform).
+editing the SVG and commit both. Needs QtSvg (through qtpy); no display (offscreen platform).
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ SIZES = (16, 32, 48, 64, 128, 256)
 
 def render(svg: Path, size: int, out: Path) -> None:
     """Draw ``svg`` into a transparent ``size``×``size`` PNG at ``out``."""
-    from PyQt5 import QtCore, QtGui, QtSvg
+    from qtpy import QtCore, QtGui, QtSvg
 
     renderer = QtSvg.QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise ValueError(f"svg: not a valid SVG file: {svg}")
-    image = QtGui.QImage(size, size, QtGui.QImage.Format_ARGB32_Premultiplied)
-    image.fill(QtCore.Qt.transparent)
+    image = QtGui.QImage(size, size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(QtCore.Qt.GlobalColor.transparent)
     painter = QtGui.QPainter(image)
-    painter.setRenderHint(QtGui.QPainter.Antialiasing)
+    painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
     renderer.render(painter)
     painter.end()
     if not image.save(str(out), "PNG"):
@@ -34,7 +34,7 @@ def render(svg: Path, size: int, out: Path) -> None:
 
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt5 import QtGui
+    from qtpy import QtGui
 
     app = QtGui.QGuiApplication.instance() or QtGui.QGuiApplication(sys.argv[:1])
     svg = ICONS / "deconv-gui.svg"

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import traceback
 
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 _TIMEOUT_MS = 120_000
 
@@ -32,7 +32,7 @@ def _wait_until(condition, timeout_ms: int = _TIMEOUT_MS) -> bool:
     while not condition():
         if clock.elapsed() > timeout_ms:
             return False
-        QtWidgets.QApplication.processEvents(QtCore.QEventLoop.AllEvents, 20)
+        QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
     return True
 
 

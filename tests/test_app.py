@@ -37,12 +37,12 @@ def test_cli_commands_are_delegated(monkeypatch, command):
 
 @pytest.mark.gui
 def test_screenshot_writes_a_non_uniform_png(qtbot, tmp_path):
-    from PyQt5 import QtGui
+    from qtpy import QtGui
 
     path = tmp_path / "shot.png"
     assert app.main(["--screenshot", str(path), "--stride", "2"]) == 0
     assert path.stat().st_size > 10_000
-    image = QtGui.QImage(str(path)).convertToFormat(QtGui.QImage.Format_RGB888)
+    image = QtGui.QImage(str(path)).convertToFormat(QtGui.QImage.Format.Format_RGB888)
     assert image.width() >= 800 and image.height() >= 600
     pointer = image.constBits()
     pointer.setsize(image.height() * image.bytesPerLine())
@@ -60,7 +60,7 @@ def test_screenshot_with_a_missing_image_fails_cleanly(qtbot, tmp_path, capsys):
 
 @pytest.mark.gui
 def test_screenshot_of_a_view_at_a_given_size(qtbot, tmp_path):
-    from PyQt5 import QtGui
+    from qtpy import QtGui
 
     path = tmp_path / "seed.png"
     assert app.main(["--screenshot", str(path), "--view", "seed", "--size", "800x500"]) == 0
@@ -70,7 +70,7 @@ def test_screenshot_of_a_view_at_a_given_size(qtbot, tmp_path):
 
 @pytest.mark.gui
 def test_screenshot_of_the_code_scripts(qtbot, tmp_path):
-    from PyQt5 import QtGui
+    from qtpy import QtGui
 
     path = tmp_path / "code.png"
     argv = ["--screenshot", str(path), "--view", "code", "--size", "700x420", "--image", "seed_toy"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PyQt5.QtCore import QEvent, QObject, Qt
-from PyQt5.QtWidgets import (
+from qtpy.QtCore import QEvent, QObject, Qt
+from qtpy.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
@@ -77,7 +77,7 @@ def type_into_cell(qtbot, editor: FilterEditor, channel: int, row: int, column: 
     assert line_edit is not None
     line_edit.selectAll()
     qtbot.keyClicks(line_edit, text)
-    qtbot.keyClick(line_edit, Qt.Key_Return)
+    qtbot.keyClick(line_edit, Qt.Key.Key_Return)
     QApplication.processEvents()  # the delegate commits through a queued call
 
 
@@ -269,7 +269,7 @@ def test_geometry_arithmetic_restyles_only_on_change(qtbot):
     geometry.show()  # a hidden widget is re-polished lazily, without StyleChange events
     qtbot.waitExposed(geometry)
     box = geometry._arithmetic
-    restyles = EventCounter(box, QEvent.StyleChange)
+    restyles = EventCounter(box, QEvent.Type.StyleChange)
     geometry.show_arithmetic("7×7×3 → 3×3×1 · 9 equations", error=True)
     assert restyles.count == 1
     shown = geometry.arithmetic_text()
@@ -331,7 +331,7 @@ def test_progress_cancel_and_report(qtbot):
     options.set_busy(True)
     options.set_progress(12, 200, 3e-7)
     assert options.progress_text() == "pinv: iteration 12, residual 3e-7"
-    qtbot.mouseClick(cancel, Qt.LeftButton)
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     assert cancels.count == 1
     options.set_busy(False)
     assert not cancel.isEnabled()
@@ -348,8 +348,8 @@ def test_progress_defers_paints_and_restyles_only_on_change(qtbot):
     qtbot.waitExposed(options)
     bar = options.findChild(QProgressBar, "progress")
     report = options.findChild(type(options._report), "report")
-    paints = EventCounter(bar, QEvent.Paint)
-    restyles = EventCounter(report, QEvent.StyleChange)
+    paints = EventCounter(bar, QEvent.Type.Paint)
+    restyles = EventCounter(report, QEvent.Type.StyleChange)
     options.set_busy(True)
     for iteration in (1, 50, 120):
         options.set_progress(iteration, 200, 0.5)  # residual far from rtol: iterations lead
@@ -376,7 +376,7 @@ def test_image_controls_signals(qtbot):
     combo.activated.emit(combo.findData("seed_toy"))
     assert samples.calls == [("seed_toy",)]
     opens = Counter(controls.openRequested)
-    qtbot.mouseClick(controls.findChild(QPushButton, "open"), Qt.LeftButton)
+    qtbot.mouseClick(controls.findChild(QPushButton, "open"), Qt.MouseButton.LeftButton)
     assert opens.count == 1
     sizes = Counter(controls.workSizeChanged)
     work = controls.findChild(QComboBox, "work_size")

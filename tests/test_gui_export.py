@@ -2,7 +2,7 @@
 
 Dialogs are never executed: the tests call the methods that do the work
 (``export_to``, ``save_session_to``, ``open_session``, ``make_code_dialog``) and
-monkeypatch ``QMessageBox.question``/``QDialog.exec_``. Every wait is on a condition.
+monkeypatch ``QMessageBox.question``/``QDialog.exec``. Every wait is on a condition.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core import registry, run_pipeline
 from deconv_gui.gui.actions.export import window_panel
@@ -43,7 +43,9 @@ def make_window(qtbot, tmp_path):
     made = []
 
     def make(name="settings"):
-        settings = QtCore.QSettings(str(tmp_path / f"{name}.ini"), QtCore.QSettings.IniFormat)
+        settings = QtCore.QSettings(
+            str(tmp_path / f"{name}.ini"), QtCore.QSettings.Format.IniFormat
+        )
         win = MainWindow(settings, restore=False)
         qtbot.addWidget(win)
         win.show()
@@ -138,12 +140,16 @@ def test_existing_files_are_not_overwritten_without_asking(window, tmp_path, mon
 
         return question
 
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer(QtWidgets.QMessageBox.No))
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "question", answer(QtWidgets.QMessageBox.StandardButton.No)
+    )
     assert window.export_to(tmp_path, formats=("npy",), figure=False) is None
     assert len(questions) == 1 and "Overwrite 5 files" in questions[0]
     assert _snapshot(tmp_path) == before  # params.json (with its timestamp) untouched
     assert "no file was written" in window.last_message
-    monkeypatch.setattr(QtWidgets.QMessageBox, "question", answer(QtWidgets.QMessageBox.Yes))
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox, "question", answer(QtWidgets.QMessageBox.StandardButton.Yes)
+    )
     assert len(window.export_to(tmp_path, formats=("npy",), figure=False)) == 5
     assert len(questions) == 2
 
@@ -157,7 +163,7 @@ def test_unwritable_folder_shows_a_message_and_writes_nothing(window, tmp_path):
 
 
 def test_export_before_any_result_shows_a_message(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)  # the first result is still being computed
     try:
         assert win.result is None
@@ -176,7 +182,7 @@ def test_export_dialog_collects_and_remembers_choices(window, tmp_path, monkeypa
     out.mkdir()
     dialog = window.make_export_dialog()
     assert list(dialog.panel_checks) == ["input", "forward_output", "transposed", "pinv"]
-    ok = dialog.buttons.button(QtWidgets.QDialogButtonBox.Ok)
+    ok = dialog.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
     for check in dialog.panel_checks.values():
         check.setChecked(False)
     assert not ok.isEnabled()  # nothing to export
@@ -189,7 +195,7 @@ def test_export_dialog_collects_and_remembers_choices(window, tmp_path, monkeypa
     assert choices.panels == ("pinv",) and choices.formats == ("png", "npy")
     dialog.close()
 
-    # the menu action: the dialog's exec_ is bypassed, its choices are used and remembered
+    # the menu action: the dialog's exec is bypassed, its choices are used and remembered
     def fake_exec(self):
         self.folder_edit.setText(str(out))
         for name, check in self.panel_checks.items():
@@ -199,7 +205,7 @@ def test_export_dialog_collects_and_remembers_choices(window, tmp_path, monkeypa
         self.accept()  # Export: writes the files, closes on success
         return self.result()
 
-    monkeypatch.setattr(export_dialog.ExportDialog, "exec_", fake_exec)
+    monkeypatch.setattr(export_dialog.ExportDialog, "exec", fake_exec)
     window.actions.export.trigger()
     assert sorted(p.name for p in out.iterdir()) == ["params.json", "pinv.npy", "pinv.png"]
     again = window.make_export_dialog()
@@ -303,7 +309,7 @@ def test_missing_image_file_is_reported_and_the_rest_restored(qtbot, make_window
 
 
 def test_pasted_image_session_says_the_image_is_not_stored(qtbot, window, tmp_path):
-    image = QtGui.QImage(12, 10, QtGui.QImage.Format_RGB32)
+    image = QtGui.QImage(12, 10, QtGui.QImage.Format.Format_RGB32)
     image.fill(QtGui.QColor(0, 128, 255))
     QtWidgets.QApplication.clipboard().setImage(image)
     assert window.paste_image()

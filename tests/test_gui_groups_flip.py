@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore
+from qtpy import QtCore
 from scipy import sparse
 
 from deconv_gui.core import ConvOperator, Params, make_filter, run_pipeline
@@ -28,7 +28,7 @@ TIMEOUT = 30_000
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.show()
@@ -200,7 +200,7 @@ def test_groups_and_flip_survive_a_session_and_the_stored_settings(qtbot, window
     assert window.open_session(path)
     assert window.current_params().replace(image_source="") == saved.replace(image_source="")
     assert window.filter_editor.ui.flip_check.isChecked()
-    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.Format.IniFormat)
     first = MainWindow(settings, restore=True)
     try:
         first.apply_params(saved)

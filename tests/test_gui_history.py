@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core import PRESETS
 from deconv_gui.gui.actions import history as history_module
@@ -28,7 +28,7 @@ TIMEOUT = 60_000  # ms; generous because the 2 CPU cores are shared
 
 @pytest.fixture
 def win(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "history.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "history.ini"), QtCore.QSettings.Format.IniFormat)
     window = MainWindow(settings, restore=False)
     window.show()
     _idle(qtbot, window)
@@ -207,7 +207,7 @@ def test_each_step_goes_back_exactly_one_edit(qtbot, win):
 def test_menu_texts_name_the_edit(qtbot, win):
     actions = win.history_actions
     assert not actions.undo.isEnabled() and actions.undo.text() == "&Undo"
-    assert actions.undo.shortcut() == QtGui.QKeySequence(QtGui.QKeySequence.Undo)
+    assert actions.undo.shortcut() == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Undo)
     assert QtGui.QKeySequence("Ctrl+Shift+Z") in actions.redo.shortcuts()
     edit_menu = win.actions.edit_menu
     assert edit_menu.actions()[:3] == [actions.undo, actions.redo, actions.history]
@@ -294,9 +294,13 @@ def test_ctrl_z_in_a_spin_box_undoes_the_window_step(qtbot, win):
     win.activateWindow()
     spin.setFocus()
     qtbot.waitUntil(lambda: QtWidgets.QApplication.focusWidget() is spin, timeout=5000)
-    qtbot.keyClick(spin, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    qtbot.keyClick(spin, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
     assert spin.value() == 1 and win.history.stack.index() == 0
-    qtbot.keyClick(spin, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+    qtbot.keyClick(
+        spin,
+        QtCore.Qt.Key.Key_Z,
+        QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.ShiftModifier,
+    )
     assert spin.value() == 2 and win.history.stack.index() == 1
 
 
@@ -315,7 +319,7 @@ def test_undo_after_image_loads_restores_the_previous_image(qtbot, win, tmp_path
     assert win.load_path(path)  # read off the GUI thread
     qtbot.waitUntil(lambda: win.loaded.source == str(path), timeout=TIMEOUT)
     assert history.stack.undoText() == "open image stripes.png"
-    image = QtGui.QImage(12, 9, QtGui.QImage.Format_RGB32)
+    image = QtGui.QImage(12, 9, QtGui.QImage.Format.Format_RGB32)
     image.fill(QtGui.QColor(200, 30, 60))
     QtWidgets.QApplication.clipboard().setImage(image)
     assert win.paste_image()
@@ -434,11 +438,11 @@ def test_typing_in_the_reg_box_is_a_step_and_ctrl_z_there_undoes_it(qtbot, win):
     qtbot.waitUntil(lambda: QtWidgets.QApplication.focusWidget() is box, timeout=5000)
     box.selectAll()
     qtbot.keyClicks(box, "0.02")
-    qtbot.keyClick(box, QtCore.Qt.Key_Return)
+    qtbot.keyClick(box, QtCore.Qt.Key.Key_Return)
     qtbot.wait(1)
     assert win.recon_options.reg() == 0.02
     assert win.history.stack.undoText() == "reg 0 → 0.02"
-    qtbot.keyClick(box, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    qtbot.keyClick(box, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
     assert win.recon_options.reg() == 0.0 and win.history.stack.index() == 0
 
 

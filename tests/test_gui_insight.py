@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from deconv_gui.core import (
     ConvOperator,
@@ -40,7 +40,7 @@ def _idle(qtbot, win):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)  # MainWindow installs the Insight menu itself
     win.set_work_size(128)  # small and quick

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.screen import PREFERRED_SIZE, clamp_rect, initial_size
@@ -28,7 +28,7 @@ def window(qtbot, tmp_path):
     app = QtWidgets.QApplication.instance()
     previous = app.styleSheet()
     app.setStyleSheet(STYLE_SHEET)  # the fonts and sizes of the real app
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.show()
@@ -124,9 +124,9 @@ def _wheel(panel) -> None:
         QtCore.QPointF(viewport.mapToGlobal(centre.toPoint())),
         QtCore.QPoint(0, 0),
         QtCore.QPoint(0, 240),
-        QtCore.Qt.NoButton,
-        QtCore.Qt.NoModifier,
-        QtCore.Qt.NoScrollPhase,
+        QtCore.Qt.MouseButton.NoButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
+        QtCore.Qt.ScrollPhase.NoScrollPhase,
         False,
     )
     QtWidgets.QApplication.sendEvent(viewport, event)

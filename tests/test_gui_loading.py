@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PIL import Image
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
@@ -23,7 +23,7 @@ TIMEOUT = 30_000  # ms; generous because the CPU cores are shared
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.show()
@@ -36,17 +36,21 @@ def _drop(widget: QtWidgets.QWidget, mime: QtCore.QMimeData) -> bool:
     """Send a drag-enter then a drop of ``mime``; returns whether the enter was accepted."""
     point = QtCore.QPoint(10, 10)
     enter = QtGui.QDragEnterEvent(
-        point, QtCore.Qt.CopyAction, mime, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier
+        point,
+        QtCore.Qt.DropAction.CopyAction,
+        mime,
+        QtCore.Qt.MouseButton.LeftButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
     )
     QtWidgets.QApplication.sendEvent(widget, enter)
     if not enter.isAccepted():
         return False
     drop = QtGui.QDropEvent(
         QtCore.QPointF(point),
-        QtCore.Qt.CopyAction,
+        QtCore.Qt.DropAction.CopyAction,
         mime,
-        QtCore.Qt.LeftButton,
-        QtCore.Qt.NoModifier,
+        QtCore.Qt.MouseButton.LeftButton,
+        QtCore.Qt.KeyboardModifier.NoModifier,
     )
     QtWidgets.QApplication.sendEvent(widget, drop)
     return True

@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.gui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
 from deconv_gui.gui.insight.spectrum_plots import LogAxis
@@ -27,7 +27,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.show()
@@ -52,7 +52,7 @@ def test_esc_and_a_new_image_reset_the_inspect_dock(qtbot, window):
     inspector.inspect("forward", 5, 7)
     assert "y[5, 7]" in dock.text.text() and not dock.graphics.isVisible()
     assert window.panels.panel("input").overlay_items
-    qtbot.keyClick(window, QtCore.Qt.Key_Escape)
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)
     assert dock.text.text() == hint and dock.kernel is None
     assert not window.panels.panel("input").overlay_items and inspector.selection is None
     # a row of A⁺ is drawn in the dock; a new image then clears it
@@ -91,7 +91,7 @@ def test_ctrl_i_ticks_the_normalised_checkbox_it_shows(qtbot, window):
 
 
 def test_a_pasted_image_is_not_called_an_opened_file(qtbot, window, tmp_path):
-    image = QtGui.QImage(30, 20, QtGui.QImage.Format_RGB32)
+    image = QtGui.QImage(30, 20, QtGui.QImage.Format.Format_RGB32)
     image.fill(QtGui.QColor(0, 128, 255))
     QtWidgets.QApplication.clipboard().setImage(image)
     assert window.paste_image()
@@ -142,16 +142,16 @@ def test_export_dialog_stays_open_with_the_error_and_makes_a_missing_folder(
     dialog = window.make_export_dialog(run=True)
     qtbot.addWidget(dialog)
     dialog.show()
-    ok = dialog.buttons.button(QtWidgets.QDialogButtonBox.Ok)
+    ok = dialog.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
     dialog.folder_edit.setText(str(blocker / "sub"))
     ok.click()
-    assert dialog.isVisible() and dialog.result() != QtWidgets.QDialog.Accepted
+    assert dialog.isVisible() and dialog.result() != QtWidgets.QDialog.DialogCode.Accepted
     assert "nothing was written" in dialog.error_text()
     assert [p.name for p in tmp_path.iterdir() if p.suffix != ".ini"] == ["a_file"]
     out = tmp_path / "new" / "exports"
     dialog.folder_edit.setText(str(out))
     ok.click()
-    assert not dialog.isVisible() and dialog.result() == QtWidgets.QDialog.Accepted
+    assert not dialog.isVisible() and dialog.result() == QtWidgets.QDialog.DialogCode.Accepted
     assert (out / "params.json").is_file() and (out / "pinv.npy").is_file()
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from deconv_gui.core import Params, make_filter
 from deconv_gui.core import params as schema
@@ -25,7 +25,7 @@ NOT_IN_A_FORM = {"image_source", "ssim"}
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.show()
@@ -107,7 +107,7 @@ def test_geometry_holds_every_value_the_schema_accepts(qtbot):
 
 
 def test_every_field_round_trips_through_the_stored_settings(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.Format.IniFormat)
     rng = np.random.default_rng(5)
     chosen = Params(
         rng.standard_normal((3, 2, 3, 2)),
@@ -142,7 +142,7 @@ def test_every_field_round_trips_through_the_stored_settings(qtbot, tmp_path):
 
 
 def test_a_corrupt_stored_params_falls_back_to_the_defaults(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "bad.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "bad.ini"), QtCore.QSettings.Format.IniFormat)
     settings.setValue("last/params", '{"weights": [[[1.0]]], "noise_seed": -1}')
     settings.sync()
     win = MainWindow(settings, restore=True)

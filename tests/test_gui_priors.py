@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore
-from PyQt5.QtWidgets import QCheckBox, QDoubleSpinBox, QLineEdit, QPushButton, QSlider, QSpinBox
+from qtpy import QtCore
+from qtpy.QtWidgets import QCheckBox, QDoubleSpinBox, QLineEdit, QPushButton, QSlider, QSpinBox
 
 from deconv_gui.core import (
     ConvOperator,
@@ -27,7 +27,7 @@ TIMEOUT = 60_000
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.show()
@@ -246,5 +246,5 @@ def test_ctrl_z_in_a_value_box_is_the_windows_undo(qtbot, window):
     _type(box, "0.125")
     _shown(qtbot, window, reg=0.125)
     box.setFocus()
-    qtbot.keyClick(box, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    qtbot.keyClick(box, QtCore.Qt.Key.Key_Z, QtCore.Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.recon_options.reg() == 0.0, timeout=TIMEOUT)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from deconv_gui.core import PRESETS, run_pipeline
 from deconv_gui.gui.main_window import MainWindow
@@ -23,7 +23,7 @@ EDITS = 300
 
 
 def _window(qtbot, tmp_path, name):
-    settings = QtCore.QSettings(str(tmp_path / f"{name}.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / f"{name}.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)  # deleted by the test (delete_now)
     win.show()
     _idle(qtbot, win)

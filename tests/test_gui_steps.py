@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore, QtGui
+from qtpy import QtCore, QtGui
 
 from deconv_gui.core import StepAnimation, crop_window
 from deconv_gui.gui.animation import CROP_COLOUR
@@ -34,7 +34,7 @@ def _settled(qtbot, win) -> None:
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.set_work_size(64)  # small and quick
@@ -89,9 +89,9 @@ def test_seed_toy_step_scrub_and_keys(qtbot, window):
     assert steps.index == 6 and steps.position.text() == "step 7 of 9"
     np.testing.assert_array_equal(steps.frame, expected.render(6))
     steps.activateWindow()
-    qtbot.keyClick(steps, QtCore.Qt.Key_Left)
+    qtbot.keyClick(steps, QtCore.Qt.Key.Key_Left)
     qtbot.waitUntil(lambda: steps.index == 5, timeout=TIMEOUT)
-    qtbot.keyClick(steps, QtCore.Qt.Key_End)
+    qtbot.keyClick(steps, QtCore.Qt.Key.Key_End)
     qtbot.waitUntil(lambda: steps.index == 9, timeout=TIMEOUT)
     assert steps.position.text() == "result"
     steps.step_forward()  # clamped at the end
@@ -239,7 +239,7 @@ def test_hovering_a_cell_names_it(qtbot, window):
 
 
 def test_choices_are_remembered(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
     first = MainWindow(settings, restore=False)
     steps = first.steps.window
     steps.set_mode("zero-insertion")
@@ -248,7 +248,9 @@ def test_choices_are_remembered(qtbot, tmp_path):
     steps.precondition_box.setChecked(False)
     settings.sync()
     delete_now(first)
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)  # as read anew
+    settings = QtCore.QSettings(
+        str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat
+    )  # as read anew
     second = MainWindow(settings, restore=False)
     again = second.steps.window
     assert again.mode == "zero-insertion" and again.speed_box.currentIndex() == 0

@@ -13,7 +13,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core import ConvGeometry, run_pipeline
 from deconv_gui.gui.main_window import MainWindow
@@ -29,7 +29,7 @@ TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     qtbot.addWidget(win)
     win.show()
@@ -171,7 +171,7 @@ def test_a_good_file_and_the_work_size(qtbot, window, tmp_path):
 
 
 def test_paste_an_image_from_the_clipboard(qtbot, window):
-    image = QtGui.QImage(30, 20, QtGui.QImage.Format_RGB32)
+    image = QtGui.QImage(30, 20, QtGui.QImage.Format.Format_RGB32)
     image.fill(QtGui.QColor(255, 0, 0))
     QtWidgets.QApplication.clipboard().setImage(image)
     window.set_work_size(None)
@@ -192,7 +192,7 @@ def test_the_window_keeps_blas_at_one_thread_per_caller(window):
 
 
 def test_qimage_to_array_keeps_pixel_values():
-    image = QtGui.QImage(3, 2, QtGui.QImage.Format_ARGB32)
+    image = QtGui.QImage(3, 2, QtGui.QImage.Format.Format_ARGB32)
     image.fill(QtGui.QColor(10, 20, 30, 40))
     image.setPixelColor(2, 1, QtGui.QColor(200, 100, 50, 255))
     pixels = qimage_to_array(image)
@@ -261,7 +261,7 @@ def test_excepthook_shows_a_message_box_and_keeps_running(qtbot, window):
 
 
 def test_settings_are_remembered(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "remember.ini"), QtCore.QSettings.Format.IniFormat)
     first = MainWindow(settings, restore=True)
     try:
         first.geometry_editor.set_values(stride=(3, 3))

@@ -91,7 +91,7 @@ assert Path(str(resources_root())).resolve() == site / "deconv_gui" / "resources
 assert files("deconv_gui.resources").joinpath("presets.json").is_file()
 assert make_filter("sobel_x")[1, 0, 0, 0] == -2 / 3
 assert load_sample("seed_toy").pixels.shape == (7, 7, 3)
-from PyQt5 import QtWidgets
+from qtpy import QtWidgets
 from deconv_gui.gui.support.style import app_icon
 app = QtWidgets.QApplication([])
 assert len(app_icon().availableSizes()) == 6  # every PNG of the installed icon

@@ -95,12 +95,12 @@ def test_session_round_trip_keeps_the_prior_fields(tmp_path):
 @pytest.mark.gui
 def test_window_offers_computes_and_scores_the_priors(qtbot, tmp_path):
     pytest.importorskip("pytestqt")
-    from PyQt5 import QtCore
+    from qtpy import QtCore
 
     from deconv_gui.gui.main_window import MainWindow
     from deconv_gui.gui.support.teardown import delete_now
 
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
     window = MainWindow(settings, restore=False)
     try:
         for name in PRIORS:

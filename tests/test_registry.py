@@ -67,7 +67,7 @@ def test_every_panel_is_an_array_of_the_result():
 @pytest.mark.gui
 def test_every_panel_has_a_window_panel_and_an_export_choice(qtbot, tmp_path):
     pytest.importorskip("pytestqt")
-    from PyQt5 import QtCore
+    from qtpy import QtCore
 
     from deconv_gui.gui.actions.export import available_panels, window_panel
     from deconv_gui.gui.main_window import MainWindow
@@ -75,7 +75,7 @@ def test_every_panel_has_a_window_panel_and_an_export_choice(qtbot, tmp_path):
     from deconv_gui.gui.support.teardown import delete_now
 
     assert PANEL_NAMES == registry.PANEL_NAMES
-    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
     window = MainWindow(settings, restore=False)
     try:
         window.recon_options.set_values(methods=METHODS)

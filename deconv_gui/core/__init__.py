@@ -1,7 +1,7 @@
 """The Qt-free math core: strided convolution, its adjoint, reconstructions, the pipeline.
 
-Only numpy and scipy are imported here; a test enforces that neither PyQt5 nor
-pyqtgraph is ever loaded by ``import deconv_gui.core``.
+Only numpy and scipy are imported here; a test enforces that neither Qt (any binding,
+qtpy) nor pyqtgraph is ever loaded by ``import deconv_gui.core``.
 
 The operator is the centre: a :class:`ConvOperator` holds a :class:`ConvGeometry` and a
 filter, validated once, and every reconstruction and analysis accepts it in place of

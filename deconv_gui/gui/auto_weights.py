@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from ..core import ConvOperator, Result, choose_reg
 from ..core.priors import LamChoice, RegChoice, choose_tv_lam
@@ -59,7 +59,7 @@ class AutoWeights(QtCore.QObject):
         The field (``"reg"`` or ``"prior_lam"``) and the value set.
     """
 
-    chosen = QtCore.pyqtSignal(str, float)
+    chosen = QtCore.Signal(str, float)
 
     def __init__(
         self, state: AppState, options: ReconOptions, parent: QtCore.QObject | None = None

@@ -8,7 +8,7 @@ report, the geometry editor's arithmetic line and the metrics table.
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ..core import ConvGeometry, Result, registry
 from ..view.arithmetic import channel_summary, size_ambiguity

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from ..core import ConvGeometry, Params, Result, complete_metrics
 from .panels.grid import PanelGrid
@@ -64,12 +64,12 @@ class LiveUpdates(QtCore.QObject):
         A bug while drawing; the previous state is kept.
     """
 
-    started = QtCore.pyqtSignal(object)
-    invalid = QtCore.pyqtSignal(str)
-    failed = QtCore.pyqtSignal(str)
-    cancelled = QtCore.pyqtSignal()
-    progress = QtCore.pyqtSignal(int, float, str)
-    drawFailed = QtCore.pyqtSignal(str)
+    started = QtCore.Signal(object)
+    invalid = QtCore.Signal(str)
+    failed = QtCore.Signal(str)
+    cancelled = QtCore.Signal()
+    progress = QtCore.Signal(int, float, str)
+    drawFailed = QtCore.Signal(str)
 
     def __init__(
         self,

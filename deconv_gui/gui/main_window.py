@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5 import QtCore, QtGui, QtWidgets, sip
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ..core import INSIGHT_METHODS, Params, Result
 from ..io import LoadedImage
@@ -43,6 +43,7 @@ from .support.screen import (
     initial_size,
     keep_frame_on_screen,
 )
+from .support.teardown import give_to_qt
 
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
 
@@ -67,17 +68,17 @@ class MainWindow(QtWidgets.QMainWindow):
         After an error or a notice was shown to the user.
     """
 
-    resultShown = QtCore.pyqtSignal(object)
-    messageShown = QtCore.pyqtSignal(str)
+    resultShown = QtCore.Signal(object)
+    messageShown = QtCore.Signal(str)
 
     def __init__(self, settings: QtCore.QSettings | None = None, *, restore: bool = True) -> None:
         super().__init__()
-        # Qt, not Python's garbage collector, destroys the window: C++ owns it (sip keeps
+        # Qt, not Python's garbage collector, destroys the window: C++ owns it (the binding keeps
         # the wrapper alive) and close() schedules deleteLater() in the GUI thread. Left to
         # the collector, the widget tree (pyqtgraph scenes included) was torn down inside
         # a GC pass, in any thread, with the items' weak references already cleared.
-        sip.transferto(self, None)
-        self.setAttribute(QtCore.Qt.WA_DeleteOnClose)
+        give_to_qt(self)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Deconvolution Explorer")
         self.state = AppState(settings if settings is not None else stored.make_settings(), self)
         self.settings = self.state.settings
@@ -85,7 +86,7 @@ class MainWindow(QtWidgets.QMainWindow):
         #: methods added to the reconstruction options' choice (the Insight panels set these)
         self.extra_methods: tuple[str, ...] = ()
         self.controls_dock = ControlsDock(self)
-        self.addDockWidget(QtCore.Qt.LeftDockWidgetArea, self.controls_dock)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
         self.image_controls = self.controls_dock.image_controls
         self.filter_editor = self.controls_dock.filter_editor
         self.geometry_editor = self.controls_dock.geometry_editor
@@ -373,7 +374,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Edit → Copy as code: the NumPy / API / PyTorch scripts of the current set-up."""
         dialog = self.make_code_dialog()
         if dialog is not None:
-            dialog.exec_()
+            dialog.exec()
 
     def make_code_dialog(self) -> CodeDialog | None:
         """The "Copy as code" dialog for the current set-up (None, with a message, if invalid)."""

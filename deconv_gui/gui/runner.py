@@ -34,7 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
 from ..core.lapack import LAPACK_LOCK
@@ -81,10 +81,10 @@ def limit_blas_threads(threads: int = 1) -> int:
 class _Signals(QtCore.QObject):
     """Lives in the GUI thread; the pool thread emits, Qt queues the calls."""
 
-    finished = QtCore.pyqtSignal(int, object)
-    failed = QtCore.pyqtSignal(int, str)
-    progress = QtCore.pyqtSignal(int, object)
-    cancelled = QtCore.pyqtSignal(int)
+    finished = QtCore.Signal(int, object)
+    failed = QtCore.Signal(int, str)
+    progress = QtCore.Signal(int, object)
+    cancelled = QtCore.Signal(int)
 
 
 class _Runnable(QtCore.QRunnable):
@@ -169,11 +169,11 @@ class JobRunner(QtCore.QObject):
         True while the newest request is running (or, with ``hold_busy``, not released).
     """
 
-    resultReady = QtCore.pyqtSignal(int, object)
-    failed = QtCore.pyqtSignal(int, str)
-    progress = QtCore.pyqtSignal(int, object)
-    cancelled = QtCore.pyqtSignal(int)
-    busyChanged = QtCore.pyqtSignal(bool)
+    resultReady = QtCore.Signal(int, object)
+    failed = QtCore.Signal(int, str)
+    progress = QtCore.Signal(int, object)
+    cancelled = QtCore.Signal(int)
+    busyChanged = QtCore.Signal(bool)
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from ..core import Params, Result
 from ..io import LoadedImage
@@ -74,14 +74,14 @@ class AppState(QtCore.QObject):
         Files were written into a folder (a :class:`~pathlib.Path`).
     """
 
-    imageChanged = QtCore.pyqtSignal(object)
-    paramsChanged = QtCore.pyqtSignal(object)
-    resultChanged = QtCore.pyqtSignal(object)
-    metricsCompleted = QtCore.pyqtSignal(object)
-    busyChanged = QtCore.pyqtSignal(bool)
-    loadingChanged = QtCore.pyqtSignal(bool)
-    messageRequested = QtCore.pyqtSignal(str, bool)
-    exported = QtCore.pyqtSignal(object)
+    imageChanged = QtCore.Signal(object)
+    paramsChanged = QtCore.Signal(object)
+    resultChanged = QtCore.Signal(object)
+    metricsCompleted = QtCore.Signal(object)
+    busyChanged = QtCore.Signal(bool)
+    loadingChanged = QtCore.Signal(bool)
+    messageRequested = QtCore.Signal(str, bool)
+    exported = QtCore.Signal(object)
 
     def __init__(self, settings: QtCore.QSettings, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtGui, QtWidgets, sip
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ..dialogs.history import HistoryDialog
+from ..support.teardown import is_deleted
 from .history import EditHistory
 
 __all__ = ["HistoryActions"]
@@ -35,16 +36,17 @@ class HistoryActions(QtCore.QObject):
     ) -> None:
         super().__init__(window)
         keys = QtGui.QKeySequence
+        std = QtGui.QKeySequence.StandardKey
         self._stack = history.stack
         self._window = window
         self.dialog: HistoryDialog | None = None
         self.undo = QtWidgets.QAction("&Undo", window)
-        self.undo.setShortcut(keys(keys.Undo))
+        self.undo.setShortcut(keys(std.Undo))
         self.undo.triggered.connect(history.undo)
         self.redo = QtWidgets.QAction("&Redo", window)
         redo_keys = [keys("Ctrl+Shift+Z")]
-        if keys(keys.Redo) not in redo_keys and not keys(keys.Redo).isEmpty():
-            redo_keys.append(keys(keys.Redo))
+        if keys(std.Redo) not in redo_keys and not keys(std.Redo).isEmpty():
+            redo_keys.append(keys(std.Redo))
         self.redo.setShortcuts(redo_keys)
         self.redo.triggered.connect(history.redo)
         self.history = QtWidgets.QAction("&History…", window)
@@ -82,7 +84,7 @@ class HistoryActions(QtCore.QObject):
 
     def _update(self) -> None:
         stack = self._stack
-        if sip.isdeleted(stack) or sip.isdeleted(self.undo):  # the window is going away
+        if is_deleted(stack) or is_deleted(self.undo):  # the window is going away
             return
         for action, verb, text, can in (
             (self.undo, "Undo", stack.undoText(), stack.canUndo()),
@@ -90,6 +92,6 @@ class HistoryActions(QtCore.QObject):
         ):
             action.setText(f"&{verb} {text.replace('&', '&&')}" if text else f"&{verb}")
             action.setEnabled(can)
-            shortcut = action.shortcut().toString(QtGui.QKeySequence.NativeText)
+            shortcut = action.shortcut().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
             tip = f"{verb} {text} ({shortcut})" if text else f"Nothing to {verb.lower()}"
             action.setToolTip(tip)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from PyQt5 import QtWidgets
+from qtpy import QtWidgets
 
 from ...core import registry
 from ...io.export import EXPORT_FORMATS, ExistingFilesError, export_result, panel_arrays
@@ -102,10 +102,10 @@ def ask_overwrite(parent: QtWidgets.QWidget | None, paths: list[Path]) -> bool:
         "Overwrite files?",
         f"Overwrite {len(paths)} file{'s' if len(paths) != 1 else ''} in "
         f"{paths[0].parent}?\n\n{shown}",
-        QtWidgets.QMessageBox.Yes | QtWidgets.QMessageBox.No,
-        QtWidgets.QMessageBox.No,
+        QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
+        QtWidgets.QMessageBox.StandardButton.No,
     )
-    return answer == QtWidgets.QMessageBox.Yes
+    return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
 
 def export_to(
@@ -238,4 +238,7 @@ def export_with_dialog(
     if state.result is None:
         state.notify("Nothing to export yet: wait until the panels show a result.")
         return False
-    return make_export_dialog(state, panels, parent, run=True).exec_() == QtWidgets.QDialog.Accepted
+    return (
+        make_export_dialog(state, panels, parent, run=True).exec()
+        == QtWidgets.QDialog.DialogCode.Accepted
+    )

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Params
 from ..controls.filter_editor import FilterEditor
@@ -303,10 +303,13 @@ class EditHistory(QtCore.QObject):
                 child.sliderReleased.connect(self._on_slider_released)
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.ShortcutOverride and (
-            event.matches(QtGui.QKeySequence.Undo)
-            or event.matches(QtGui.QKeySequence.Redo)
-            or (event.key() == QtCore.Qt.Key_Z and event.modifiers() & QtCore.Qt.ControlModifier)
+        if event.type() == QtCore.QEvent.Type.ShortcutOverride and (
+            event.matches(QtGui.QKeySequence.StandardKey.Undo)
+            or event.matches(QtGui.QKeySequence.StandardKey.Redo)
+            or (
+                event.key() == QtCore.Qt.Key.Key_Z
+                and event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier
+            )
         ):
             event.ignore()  # not the box's own text undo: the window's shortcut
             return True

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...io import (
     FILE_EXTENSIONS,
@@ -184,12 +184,12 @@ class ImageActions(QtCore.QObject):
         widget.installEventFilter(self)
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.DragEnter:
+        if event.type() == QtCore.QEvent.Type.DragEnter:
             mime = event.mimeData()
             if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
                 event.acceptProposedAction()
             return True
-        if event.type() == QtCore.QEvent.Drop:
+        if event.type() == QtCore.QEvent.Type.Drop:
             event.acceptProposedAction()
             self.load_mime(event.mimeData(), "dropped image")
             return True

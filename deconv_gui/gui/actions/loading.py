@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ..runner import Job, JobRunner
 from ..state import AppState
@@ -44,8 +44,8 @@ class ImageLoader(QtCore.QObject):
         The newest load ended: True when its image (or session) was taken.
     """
 
-    statusChanged = QtCore.pyqtSignal(str)
-    finished = QtCore.pyqtSignal(bool)
+    statusChanged = QtCore.Signal(str)
+    finished = QtCore.Signal(bool)
 
     def __init__(self, state: AppState, parent: QtWidgets.QWidget) -> None:
         super().__init__(parent)
@@ -120,7 +120,7 @@ class ImageLoader(QtCore.QObject):
             loop = QtCore.QEventLoop()
             self.finished.connect(loop.quit)
             QtCore.QTimer.singleShot(msecs, loop.quit)
-            loop.exec_()
+            loop.exec()
             self.finished.disconnect(loop.quit)
         return bool(self.outcome)
 
@@ -187,7 +187,9 @@ class ImageLoader(QtCore.QObject):
         )
         dialog.setObjectName("loadProgress")
         dialog.setWindowTitle("Loading image")
-        dialog.setWindowModality(QtCore.Qt.NonModal)  # the window stays usable meanwhile
+        dialog.setWindowModality(
+            QtCore.Qt.WindowModality.NonModal
+        )  # the window stays usable meanwhile
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         dialog.setMinimumDuration(0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PyQt5 import QtGui, QtWidgets
+from qtpy import QtGui, QtWidgets
 
 from ... import __version__
 from ...io import SAMPLES
@@ -85,7 +85,7 @@ def _action(
 
 def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> WindowActions:
     """Create the File, Edit, View and Help menus and the toolbar of ``window``."""
-    keys = QtGui.QKeySequence
+    keys = QtGui.QKeySequence.StandardKey
     a_open = _action(
         window,
         "&Open image…",
@@ -175,7 +175,7 @@ def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> Window
         window,
         "&Keyboard shortcuts",
         "Every keyboard shortcut of the window (F1)",
-        lambda: ShortcutsDialog(window).exec_(),
+        lambda: ShortcutsDialog(window).exec(),
         keys.HelpContents,
     )
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PyQt5 import QtWidgets
+from qtpy import QtWidgets
 
 from ...core import Params
 from ...io import LoadedImage, load_image, load_sample

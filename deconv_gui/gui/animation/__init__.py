@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import registry
 from ..panels.grid import PanelGrid
@@ -113,7 +113,7 @@ class StepsView(QtCore.QObject):
         o1, p1 = min(o0 + h_out, full.output_shape[0]), min(p0 + w_out, full.output_shape[1])
         boxes = {name: (c0, r0, w, h) for name in _INPUT_SIZED}
         boxes["forward"] = (p0, o0, p1 - p0, o1 - o0)
-        pen = pg.mkPen(CROP_COLOUR, width=2, style=QtCore.Qt.DashLine)
+        pen = pg.mkPen(CROP_COLOUR, width=2, style=QtCore.Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         for name, (x, y, width, height) in boxes.items():
             if name not in self.panels.panels:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner
@@ -50,13 +50,13 @@ class StepsWindow(QtWidgets.QWidget):
         A file was written (its path).
     """
 
-    animationReady = QtCore.pyqtSignal(object)
-    frameShown = QtCore.pyqtSignal(int)
-    cropChanged = QtCore.pyqtSignal(object)
-    exported = QtCore.pyqtSignal(str)
+    animationReady = QtCore.Signal(object)
+    frameShown = QtCore.Signal(int)
+    cropChanged = QtCore.Signal(object)
+    exported = QtCore.Signal(str)
 
     def __init__(self, state: AppState, selection, parent: QtWidgets.QWidget | None = None):
-        super().__init__(parent, QtCore.Qt.Window)
+        super().__init__(parent, QtCore.Qt.WindowType.Window)
         self.setObjectName("steps_window")
         self.setWindowTitle("How it is computed")
         self.state = state
@@ -94,7 +94,7 @@ class StepsWindow(QtWidgets.QWidget):
         self.mode_box = QtWidgets.QComboBox()
         for n, (mode, label, tip) in enumerate(MODES):
             self.mode_box.addItem(label, mode)
-            self.mode_box.setItemData(n, tip, QtCore.Qt.ToolTipRole)
+            self.mode_box.setItemData(n, tip, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.mode_box.setToolTip("What to watch: the convolution, its transpose (two ways) or "
                                  "the pseudo-inverse solver")  # fmt: skip
         self.mode_box.currentIndexChanged.connect(lambda _i: self.refresh())
@@ -128,7 +128,7 @@ class StepsWindow(QtWidgets.QWidget):
         column.addLayout(top)
         self.header = QtWidgets.QLabel()
         self.header.setWordWrap(True)
-        self.header.setTextFormat(QtCore.Qt.PlainText)
+        self.header.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         column.addWidget(self.header)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
@@ -156,12 +156,12 @@ class StepsWindow(QtWidgets.QWidget):
         button = QtWidgets.QToolButton()
         button.setIcon(self.style().standardIcon(icon))
         button.setToolTip(tip)
-        button.setFocusPolicy(QtCore.Qt.NoFocus)  # Space and the arrows stay shortcuts
+        button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space and the arrows stay shortcuts
         button.clicked.connect(slot)
         return button
 
     def _playback_row(self) -> QtWidgets.QHBoxLayout:
-        style = QtWidgets.QStyle
+        style = QtWidgets.QStyle.StandardPixmap
         row = QtWidgets.QHBoxLayout()
         self.first_button = self._button(style.SP_MediaSkipBackward, "First step (Home)",
                                          lambda: self.set_index(0))  # fmt: skip
@@ -173,7 +173,7 @@ class StepsWindow(QtWidgets.QWidget):
                                            self.step_forward)  # fmt: skip
         self.last_button = self._button(style.SP_MediaSkipForward, "The result (End)",
                                         lambda: self.set_index(self.frame_count - 1))  # fmt: skip
-        self.slider = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setToolTip("Drag to any step; the last position is the finished result")
         self.slider.valueChanged.connect(self.set_index)
         self.position = QtWidgets.QLabel()
@@ -194,12 +194,12 @@ class StepsWindow(QtWidgets.QWidget):
 
     def _shortcuts(self) -> None:
         keys = (
-            (QtCore.Qt.Key_Space, self.toggle_play, "Play / pause"),
-            (QtCore.Qt.Key_Left, self.step_back, "Step back"),
-            (QtCore.Qt.Key_Right, self.step_forward, "Step forward"),
-            (QtCore.Qt.Key_Home, lambda: self.set_index(0), "First step"),
-            (QtCore.Qt.Key_End, lambda: self.set_index(self.frame_count - 1), "The result"),
-            (QtCore.Qt.Key_F, lambda: self.view.autoRange(padding=0.01), "Fit the frame"),
+            (QtCore.Qt.Key.Key_Space, self.toggle_play, "Play / pause"),
+            (QtCore.Qt.Key.Key_Left, self.step_back, "Step back"),
+            (QtCore.Qt.Key.Key_Right, self.step_forward, "Step forward"),
+            (QtCore.Qt.Key.Key_Home, lambda: self.set_index(0), "First step"),
+            (QtCore.Qt.Key.Key_End, lambda: self.set_index(self.frame_count - 1), "The result"),
+            (QtCore.Qt.Key.Key_F, lambda: self.view.autoRange(padding=0.01), "Fit the frame"),
         )
         self.shortcuts = []
         for key, slot, what in keys:
@@ -326,11 +326,15 @@ class StepsWindow(QtWidgets.QWidget):
             self.set_index(0)
         self._apply_speed()
         self.timer.start()
-        self.play_button.setIcon(self.style().standardIcon(QtWidgets.QStyle.SP_MediaPause))
+        self.play_button.setIcon(
+            self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPause)
+        )
 
     def pause(self) -> None:
         self.timer.stop()
-        self.play_button.setIcon(self.style().standardIcon(QtWidgets.QStyle.SP_MediaPlay))
+        self.play_button.setIcon(
+            self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPlay)
+        )
 
     def _apply_speed(self) -> None:
         self.timer.setInterval(int(1000 / float(self.speed_box.currentData())))

@@ -8,9 +8,9 @@ grids show is drawn in a stronger colour; clicking an output shows its weights.
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
-from PyQt5.QtWidgets import QSizePolicy, QWidget
+from qtpy.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from qtpy.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
+from qtpy.QtWidgets import QSizePolicy, QWidget
 
 from ...view import filter_ops as ops
 
@@ -59,13 +59,13 @@ class ChannelMap(QWidget):
         The output channel (0-based) the user clicked.
     """
 
-    outputClicked = pyqtSignal(int)
+    outputClicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._shape = (3, 1, 1)  # C_in, C_out, groups
         self._selected = 0
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
         self.setFont(font)
@@ -121,11 +121,13 @@ class ChannelMap(QWidget):
         top, bottom = self._rows()
         xs_in, xs_out = self._xs(c_in), self._xs(c_out)
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         metrics = self.fontMetrics()
         painter.setPen(QColor("#606070"))
         for label, y in (("inputs", top), ("outputs", bottom)):
-            painter.drawText(QRectF(0, y - 8, self._label_width(), 16), Qt.AlignVCenter, label)
+            painter.drawText(
+                QRectF(0, y - 8, self._label_width(), 16), Qt.AlignmentFlag.AlignVCenter, label
+            )
         for selected_pass in (False, True):  # the selected output's links on top
             for i, o in self.links():
                 if (o == self._selected) != selected_pass:
@@ -140,7 +142,9 @@ class ChannelMap(QWidget):
             painter.drawEllipse(QPointF(x, top), _RADIUS, _RADIUS)
             width = metrics.horizontalAdvance(name)
             painter.drawText(
-                QRectF(x - width / 2 - 2, 0, width + 4, top - _RADIUS), Qt.AlignCenter, name
+                QRectF(x - width / 2 - 2, 0, width + 4, top - _RADIUS),
+                Qt.AlignmentFlag.AlignCenter,
+                name,
             )
         for o, x in enumerate(xs_out):
             chosen = o == self._selected
@@ -152,7 +156,7 @@ class ChannelMap(QWidget):
             painter.setPen(_OUTPUT_COLOUR)
             painter.drawText(
                 QRectF(x - width / 2 - 2, bottom + _RADIUS, width + 4, self.height() - bottom),
-                Qt.AlignHCenter | Qt.AlignTop,
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                 name,
             )
         painter.end()
@@ -168,6 +172,6 @@ class ChannelMap(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         output = self.output_at(event.pos().x(), event.pos().y())
-        if output is not None and event.button() == Qt.LeftButton:
+        if output is not None and event.button() == Qt.MouseButton.LeftButton:
             self.outputClicked.emit(output)
         super().mousePressEvent(event)

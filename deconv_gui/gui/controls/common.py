@@ -5,9 +5,9 @@ Plain Qt only (no pyqtgraph), no math beyond choosing a colour.
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QPointF, QRectF, QSize, Qt
-from PyQt5.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
-from PyQt5.QtWidgets import QLabel, QToolButton, QWidget
+from qtpy.QtCore import QPointF, QRectF, QSize, Qt
+from qtpy.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
+from qtpy.QtWidgets import QLabel, QToolButton, QWidget
 
 __all__ = [
     "DOCK_WIDTH",
@@ -45,7 +45,7 @@ def diverging_colour(value: float, scale: float) -> QColor:
     A non-positive or non-finite ``scale`` (an all-zero filter) gives white.
     """
     if not scale > 0 or value != value:  # value != value: NaN
-        return QColor(Qt.white)
+        return QColor(Qt.GlobalColor.white)
     t = max(-1.0, min(1.0, value / scale))
     end = _POSITIVE if t > 0 else _NEGATIVE
     blend = abs(t) * _MAX_BLEND
@@ -67,9 +67,9 @@ def format_number(value: float, decimals: int = 3) -> str:
 def link_icon(linked: bool, size: int = 18) -> QIcon:
     """A chain-link icon drawn with QPainter: two interlocked links, or two apart when broken."""
     pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.transparent)
+    pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     colour = QColor("#1c2a5a") if linked else QColor("#8a8a8a")
     painter.setPen(QPen(colour, 1.8))
     painter.translate(size / 2, size / 2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from .filter_editor import FilterEditor
 from .forms import ParamsForms
@@ -48,17 +48,18 @@ class ControlsDock(QtWidgets.QDockWidget):
         ):
             # never squeezed below their natural height: the dock scrolls instead
             policy = widget.sizePolicy()
-            policy.setVerticalPolicy(QtWidgets.QSizePolicy.Minimum)
+            policy.setVerticalPolicy(QtWidgets.QSizePolicy.Policy.Minimum)
             widget.setSizePolicy(policy)
             column.addWidget(widget)
         column.addStretch(1)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(holder.sizeHint().width() + 24)
         self.setWidget(scroll)
         self.setFeatures(
-            QtWidgets.QDockWidget.DockWidgetMovable | QtWidgets.QDockWidget.DockWidgetFloatable
+            QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.toggleViewAction().setText("Show &controls")

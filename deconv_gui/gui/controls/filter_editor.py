@@ -9,8 +9,8 @@ the editor only keeps and shows them. Every change is announced once with
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import QSize, pyqtSignal
-from PyQt5.QtWidgets import QWidget
+from qtpy.QtCore import QSize, Signal
+from qtpy.QtWidgets import QWidget
 
 from ...core import PRESETS, make_filter
 from ...core import params as schema
@@ -41,7 +41,7 @@ class FilterEditor(QWidget):
         changed something.
     """
 
-    filterChanged = pyqtSignal()
+    filterChanged = Signal()
     #: The :class:`~deconv_gui.core.Params` fields this form edits.
     FIELDS: tuple[str, ...] = ("weights", "bias", "groups", "flip")
 

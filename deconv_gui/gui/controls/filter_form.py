@@ -9,8 +9,8 @@ connects the widgets' signals and keeps them in step with it.
 from __future__ import annotations
 
 import numpy as np
-from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import (
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -72,7 +72,9 @@ class FilterForm:
         for name in (*PRESETS, CUSTOM):
             self.preset_combo.addItem(PRESET_LABELS[name], name)
             tip = PRESET_DESCRIPTIONS.get(name, "weights edited by hand")
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, tip, Qt.ToolTipRole)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
+            )
         self.preset_combo.setToolTip(
             "Filter preset (from make_filter). Editing any cell switches this to 'custom'."
         )
@@ -91,7 +93,7 @@ class FilterForm:
         self.grid_layout.setContentsMargins(0, 0, 0, 0)
         self.grid_layout.setHorizontalSpacing(4)
         self.grid_layout.setVerticalSpacing(2)
-        layout.addWidget(self.grid_box, 0, Qt.AlignLeft)
+        layout.addWidget(self.grid_box, 0, Qt.AlignmentFlag.AlignLeft)
 
         size_row = QHBoxLayout()
         size_row.addWidget(QLabel("size"))
@@ -135,9 +137,9 @@ class FilterForm:
         self.applied_layout = QGridLayout()
         self.applied_layout.setContentsMargins(0, 0, 0, 0)
         self.applied_layout.setHorizontalSpacing(4)
-        self.applied_layout.setAlignment(Qt.AlignLeft)
+        self.applied_layout.setAlignment(Qt.AlignmentFlag.AlignLeft)
         applied_column.addLayout(self.applied_layout)
-        layout.addWidget(self.applied_box, 0, Qt.AlignLeft)
+        layout.addWidget(self.applied_box, 0, Qt.AlignmentFlag.AlignLeft)
         self.applied_box.hide()
         for note in (self.correlation_note, self.applied_caption):
             font = note.font()
@@ -180,7 +182,9 @@ class FilterForm:
             "the weights are then (f_h, f_w, C_in/groups, C_out)."
         )
         # long labels must not widen the dock: the popup shows them in full
-        self.groups_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.groups_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.groups_combo.setMinimumContentsLength(14)
         groups_row.addWidget(self.groups_combo, 1)
         layout.addLayout(groups_row)

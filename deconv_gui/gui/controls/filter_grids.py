@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PyQt5.QtWidgets import QGridLayout, QLabel
+from qtpy.QtWidgets import QGridLayout, QLabel
 
 from ...view import filter_ops as ops
 from .kernel_grid import KernelGrid

@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PyQt5.QtCore import QSize, Qt, pyqtSignal
-from PyQt5.QtWidgets import (
+from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -78,7 +78,7 @@ class PairControl(QWidget):
         When the pair changes.
     """
 
-    valueChanged = pyqtSignal()
+    valueChanged = Signal()
 
     def __init__(self, name: str, low: int, high: int, tip: str, parent=None) -> None:
         super().__init__(parent)
@@ -156,9 +156,9 @@ class GeometryEditor(QWidget):
         Once per change, by the user or by :meth:`set_values` when a value changed.
     """
 
-    geometryChanged = pyqtSignal()
+    geometryChanged = Signal()
     #: the "How it is computed…" button was pressed (the window opens the animation)
-    stepsRequested = pyqtSignal()
+    stepsRequested = Signal()
     #: The :class:`~deconv_gui.core.Params` fields this form edits.
     FIELDS: tuple[str, ...] = (*_FIELDS, "padding_mode")
 
@@ -197,7 +197,7 @@ class GeometryEditor(QWidget):
 
         self._arithmetic = QLabel()
         self._arithmetic.setWordWrap(True)
-        self._arithmetic.setTextFormat(Qt.RichText)
+        self._arithmetic.setTextFormat(Qt.TextFormat.RichText)
         self._arithmetic.setToolTip(
             "Input shape → forward output shape; equations (output values) versus unknowns "
             "(input values). When there are fewer equations than unknowns, at least the "

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5.QtCore import QSize, Qt, pyqtSignal
-from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...io import SAMPLES, WORK_SIZES, LoadedImage
 from .common import DOCK_WIDTH, section_header
@@ -52,9 +52,9 @@ class ImageControls(QWidget):
         The user picked a different work size: an int (long side in pixels) or None (original size).
     """
 
-    sampleRequested = pyqtSignal(str)
-    openRequested = pyqtSignal()
-    workSizeChanged = pyqtSignal(object)
+    sampleRequested = Signal(str)
+    openRequested = Signal()
+    workSizeChanged = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,7 +69,7 @@ class ImageControls(QWidget):
         for name in SAMPLES:
             self._sample.addItem(SAMPLE_LABELS.get(name, name), name)
             tip = _SAMPLE_TIPS.get(name, name)
-            self._sample.setItemData(self._sample.count() - 1, tip, Qt.ToolTipRole)
+            self._sample.setItemData(self._sample.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         # shown while a file (not a sample) is loaded; not selectable
         self._sample.addItem("(opened file)", None)
         self._sample.model().item(self._sample.count() - 1).setEnabled(False)

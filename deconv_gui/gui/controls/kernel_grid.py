@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PyQt5.QtCore import QAbstractItemModel, QEvent, QLocale, QModelIndex, Qt, pyqtSignal
-from PyQt5.QtGui import (
+from qtpy.QtCore import QAbstractItemModel, QEvent, QLocale, QModelIndex, Qt, Signal
+from qtpy.QtGui import (
     QBrush,
     QColor,
     QDoubleValidator,
@@ -23,7 +23,7 @@ from PyQt5.QtGui import (
     QPen,
     QValidator,
 )
-from PyQt5.QtWidgets import (
+from qtpy.QtWidgets import (
     QAbstractItemView,
     QFrame,
     QHeaderView,
@@ -49,9 +49,9 @@ _WIDEST_TEXT = "-0.000"
 def make_weight_validator(parent: QWidget | None = None) -> QDoubleValidator:
     """A validator for one weight: a number in ±1e6, C locale (dot decimal, ``e`` exponent)."""
     validator = QDoubleValidator(-WEIGHT_LIMIT, WEIGHT_LIMIT, 12, parent)
-    validator.setNotation(QDoubleValidator.ScientificNotation)
+    validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
     locale = QLocale.c()
-    locale.setNumberOptions(QLocale.RejectGroupSeparator)
+    locale.setNumberOptions(QLocale.NumberOption.RejectGroupSeparator)
     validator.setLocale(locale)
     return validator
 
@@ -60,7 +60,7 @@ def parse_weight(text: str) -> float | None:
     """The weight typed as ``text``, or None when it is not an acceptable number."""
     text = text.strip()
     state = make_weight_validator().validate(text, 0)[0]
-    if state != QValidator.Acceptable:
+    if state != QValidator.State.Acceptable:
         return None
     try:
         value = float(text)
@@ -81,12 +81,16 @@ class _WeightDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         """Background colour and centred text with no margins, so 3 decimals fit narrow cells."""
         painter.save()
-        brush = index.data(Qt.BackgroundRole)
-        painter.fillRect(option.rect, brush if brush is not None else QBrush(Qt.white))
+        brush = index.data(Qt.ItemDataRole.BackgroundRole)
+        painter.fillRect(option.rect, brush if brush is not None else QBrush(Qt.GlobalColor.white))
         painter.setFont(option.font)
-        painter.setPen(QColor(Qt.black))
-        painter.drawText(option.rect, Qt.AlignCenter, str(index.data(Qt.DisplayRole) or ""))
-        if option.state & QStyle.State_Selected:
+        painter.setPen(QColor(Qt.GlobalColor.black))
+        painter.drawText(
+            option.rect,
+            Qt.AlignmentFlag.AlignCenter,
+            str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
+        )
+        if option.state & QStyle.StateFlag.State_Selected:
             painter.setPen(QPen(QColor("#1c2a5a"), 2))
             painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
         painter.restore()
@@ -97,11 +101,11 @@ class _WeightDelegate(QStyledItemDelegate):
         editor = QLineEdit(parent)
         editor.setValidator(make_weight_validator(editor))
         editor.setFrame(False)
-        editor.setAlignment(Qt.AlignCenter)
+        editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return editor
 
     def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
-        value = index.data(Qt.UserRole)
+        value = index.data(Qt.ItemDataRole.UserRole)
         editor.setText("" if value is None else repr(float(value)))  # exact round trip
         editor.selectAll()
 
@@ -118,7 +122,7 @@ class KernelGrid(QTableWidget):
         Row, column and new value after the user typed an acceptable number.
     """
 
-    cellEdited = pyqtSignal(int, int, float)
+    cellEdited = Signal(int, int, float)
 
     def __init__(
         self, rows: int, columns: int, parent: QWidget | None = None, *, editable: bool = True
@@ -127,7 +131,7 @@ class KernelGrid(QTableWidget):
         self._editable = editable
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
-        font.setStretch(QFont.Condensed)
+        font.setStretch(QFont.Stretch.Condensed)
         self.setFont(font)
         metrics = QFontMetrics(font)
         self._cell_w = metrics.horizontalAdvance(_WIDEST_TEXT) + 4
@@ -135,23 +139,23 @@ class KernelGrid(QTableWidget):
         self.horizontalHeader().hide()
         self.verticalHeader().hide()
         for header in (self.horizontalHeader(), self.verticalHeader()):
-            header.setSectionResizeMode(QHeaderView.Fixed)
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             header.setMinimumSectionSize(10)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(
-            QAbstractItemView.DoubleClicked
-            | QAbstractItemView.EditKeyPressed
-            | QAbstractItemView.AnyKeyPressed
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
         if not editable:  # a view of weights derived from the editable ones
-            self.setEditTriggers(QAbstractItemView.NoEditTriggers)
-            self.setSelectionMode(QAbstractItemView.NoSelection)
-            self.setFocusPolicy(Qt.NoFocus)
-        self.setFrameShape(QFrame.Box)
+            self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+            self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+            self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setFrameShape(QFrame.Shape.Box)
         self.setLineWidth(1)
-        self.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setItemDelegate(_WeightDelegate(self))
         self.setStyleSheet(
             "QTableWidget { gridline-color: #b8b8c8; } QTableWidget::item { padding: 0px; }"
@@ -162,8 +166,8 @@ class KernelGrid(QTableWidget):
         for row in range(self.rowCount()):
             for column in range(self.columnCount()):
                 item = QTableWidgetItem()
-                item.setTextAlignment(Qt.AlignCenter)
-                item.setData(Qt.UserRole, 0.0)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                item.setData(Qt.ItemDataRole.UserRole, 0.0)
                 self.setItem(row, column, item)
         self._fit()
 
@@ -185,7 +189,7 @@ class KernelGrid(QTableWidget):
     def event(self, event: QEvent) -> bool:
         """Re-fit after the style polishes the table (first show, style or font changes)."""
         handled = super().event(event)
-        refit = (QEvent.Polish, QEvent.StyleChange, QEvent.FontChange)
+        refit = (QEvent.Type.Polish, QEvent.Type.StyleChange, QEvent.Type.FontChange)
         if event.type() in refit and hasattr(self, "_cell_w"):  # not during __init__
             self._fit()
         return handled
@@ -198,10 +202,10 @@ class KernelGrid(QTableWidget):
                 for column in range(self.columnCount()):
                     value = float(values[row, column])
                     item = self.item(row, column)
-                    item.setData(Qt.UserRole, value)
+                    item.setData(Qt.ItemDataRole.UserRole, value)
                     item.setText(format_number(value))
                     item.setBackground(QBrush(diverging_colour(value, scale)))
-                    item.setForeground(QBrush(QColor(Qt.black)))
+                    item.setForeground(QBrush(QColor(Qt.GlobalColor.black)))
                     hint = (
                         "Double-click or type to edit; numbers only (e.g. 0.25, -1, 1e-3)."
                         if self._editable
@@ -218,7 +222,7 @@ class KernelGrid(QTableWidget):
 
     def value(self, row: int, column: int) -> float:
         """The weight shown in a cell (full precision)."""
-        return float(self.item(row, column).data(Qt.UserRole))
+        return float(self.item(row, column).data(Qt.ItemDataRole.UserRole))
 
     def set_cell_text(self, row: int, column: int, text: str) -> bool:
         """Apply typed text to a cell, as the user's edit would.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt5.QtCore import pyqtSignal
-from PyQt5.QtWidgets import (
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
     QCheckBox,
     QGridLayout,
     QHBoxLayout,
@@ -42,8 +42,8 @@ class PriorOptions(QWidget):
         The user pressed λ's "auto" (or "stop" while it runs).
     """
 
-    optionsChanged = pyqtSignal()
-    autoLamRequested = pyqtSignal()
+    optionsChanged = Signal()
+    autoLamRequested = Signal()
     #: The :class:`~deconv_gui.core.Params` fields this group edits.
     FIELDS: tuple[str, ...] = ("prior_lam", "prior_iter", "prior_nonneg")
 

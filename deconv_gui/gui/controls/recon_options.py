@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt5.QtCore import QSize, pyqtSignal
-from PyQt5.QtWidgets import (
+from qtpy.QtCore import QSize, Signal
+from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -53,9 +53,9 @@ class ReconOptions(QWidget):
         The user pressed reg's "auto" (or "stop" while it runs).
     """
 
-    optionsChanged = pyqtSignal()
-    cancelRequested = pyqtSignal()
-    autoRegRequested = pyqtSignal()
+    optionsChanged = Signal()
+    cancelRequested = Signal()
+    autoRegRequested = Signal()
     _OWN_FIELDS: tuple[str, ...] = (
         "methods",
         "reg",
@@ -162,7 +162,7 @@ class ReconOptions(QWidget):
         self._photons.setRange(0.0, schema.rule("photons").maximum)
         self._photons_value = float(_DEFAULTS["photons"])  # exact, as for σ
         self._photons.setDecimals(1)
-        self._photons.setStepType(QDoubleSpinBox.AdaptiveDecimalStepType)
+        self._photons.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
         self._photons.setSpecialValueText("off")
         self._photons.setToolTip(
             photons_tip + " 'off' (0) = no photon noise; fewer photons = more noise "

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 
-from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
 
 from ...core import params as schema
 
@@ -51,7 +51,7 @@ class LogSlider(QWidget):
         The user moved the slider or typed a new value (not emitted by :meth:`set_value`).
     """
 
-    valueChanged = pyqtSignal(float)
+    valueChanged = Signal(float)
 
     def __init__(
         self,
@@ -77,13 +77,13 @@ class LogSlider(QWidget):
             zero = QLabel(zero_label)
             zero.setToolTip(f"left end: {field} = 0")
             layout.addWidget(zero)
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, self._top())
         self.slider.setPageStep(self.steps)
         self.slider.setToolTip(tip)
         self.slider.valueChanged.connect(self._on_slider)
         self.box = QLineEdit()
-        self.box.setAlignment(Qt.AlignRight)
+        self.box.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.box.setFixedWidth(self.box.fontMetrics().horizontalAdvance("8.88e-88") + 14)
         self._box_tip = (
             f"{tip}\nType any value ({schema.rule(field).describe()}) and press Enter; "

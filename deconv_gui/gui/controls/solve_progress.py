@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from PyQt5.QtCore import QObject, Qt, pyqtSignal
-from PyQt5.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton
+from qtpy.QtCore import QObject, Qt, Signal
+from qtpy.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
 __all__ = ["SolveProgress", "short_number"]
 
@@ -32,7 +32,7 @@ class SolveProgress(QObject):
         The user pressed Cancel.
     """
 
-    cancelRequested = pyqtSignal()
+    cancelRequested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -64,7 +64,7 @@ class SolveProgress(QObject):
         # dock's scrolling column does not follow a wrapped label's growing height, and
         # a longer report squeezed the rows above it
         self.report.setMinimumHeight(2 * self.report.fontMetrics().lineSpacing() + 4)
-        self.report.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.report.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.set_busy(False)
         self._set_bar(0)
         self.bar.setFormat("pinv: idle")

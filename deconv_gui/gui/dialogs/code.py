@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Params
 from ...io.session import atomic_write_bytes
@@ -101,7 +101,7 @@ class CodeDialog(QtWidgets.QDialog):
         A file was saved into this folder (the window remembers it).
     """
 
-    folderUsed = QtCore.pyqtSignal(str)
+    folderUsed = QtCore.Signal(str)
 
     def __init__(
         self,
@@ -122,13 +122,13 @@ class CodeDialog(QtWidgets.QDialog):
         self.summary.setWordWrap(True)
         self.summary.setToolTip("What every script computes; the window's methods decide")
         self.tabs = QtWidgets.QTabWidget()
-        font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont)
+        font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         font.setPointSize(max(font.pointSize(), 9))
         for index, (lang, (label, tip)) in enumerate(LANGUAGE_TABS.items()):
             editor = QtWidgets.QPlainTextEdit()
             editor.setReadOnly(True)
             editor.setFont(font)
-            editor.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
+            editor.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
             editor.setToolTip("Read-only: copy it, or save it as a .py file")
             self.editors[lang] = editor
             self.tabs.addTab(editor, label)
@@ -136,13 +136,13 @@ class CodeDialog(QtWidgets.QDialog):
 
         self.path_label = QtWidgets.QLabel()
         self.path_label.setWordWrap(True)
-        self.path_label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.path_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copy_button = QtWidgets.QPushButton("&Copy")
         self.copy_button.setToolTip("Copy the whole script of the open tab to the clipboard")
         self.copy_button.clicked.connect(self.copy_current)
         self.save_button = QtWidgets.QPushButton("&Save as .py…")
         self.save_button.setToolTip("Write the script of the open tab to a Python file (Ctrl+S)")
-        self.save_button.setShortcut(QtGui.QKeySequence.Save)
+        self.save_button.setShortcut(QtGui.QKeySequence.StandardKey.Save)
         self.save_button.clicked.connect(self._save_code_dialog)
         self.input_button = QtWidgets.QPushButton("Save &input as .npy…")
         self.input_button.setToolTip(

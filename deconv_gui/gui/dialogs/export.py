@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 __all__ = ["FORMAT_LABELS", "ExportChoices", "ExportDialog"]
 
@@ -166,12 +166,15 @@ class ExportDialog(QtWidgets.QDialog):
         self.error_label.setVisible(False)
 
         self.buttons = QtWidgets.QDialogButtonBox(
-            QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
-        ok = self.buttons.button(QtWidgets.QDialogButtonBox.Ok)
+        ok = self.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
         ok.setText("&Export")
         ok.setToolTip("Write the files (you are asked before any file is replaced)")
-        self.buttons.button(QtWidgets.QDialogButtonBox.Cancel).setToolTip("Write nothing")
+        self.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Cancel).setToolTip(
+            "Write nothing"
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.folder_edit.textChanged.connect(self._update_ok)
@@ -219,7 +222,7 @@ class ExportDialog(QtWidgets.QDialog):
     def _update_ok(self, *_args: object) -> None:
         choices = self.choices()
         ready = bool(choices.folder and choices.panels and (choices.formats or choices.figure))
-        self.buttons.button(QtWidgets.QDialogButtonBox.Ok).setEnabled(ready)
+        self.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setEnabled(ready)
 
     def choices(self) -> ExportChoices:
         """The current choices."""

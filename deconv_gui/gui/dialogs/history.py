@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 __all__ = ["HistoryDialog"]
 
@@ -22,7 +22,7 @@ class HistoryDialog(QtWidgets.QDialog):
         super().__init__(parent)
         self.setObjectName("history_dialog")
         self.setWindowTitle("Edit history")
-        self.setWindowFlag(QtCore.Qt.WindowContextHelpButtonHint, False)
+        self.setWindowFlag(QtCore.Qt.WindowType.WindowContextHelpButtonHint, False)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         hint = QtWidgets.QLabel(
@@ -36,7 +36,7 @@ class HistoryDialog(QtWidgets.QDialog):
         self.view.setToolTip("Click a step to show the window as it was after it")
         self.view.setAlternatingRowColors(True)
         layout.addWidget(self.view, 1)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         layout.addWidget(buttons)
         self.resize(340, 420)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 __all__ = ["ShortcutsDialog", "shortcut_rows"]
 
@@ -23,12 +23,12 @@ def shortcut_rows(window: QtWidgets.QWidget) -> list[tuple[str, str]]:
     rows: dict[str, str] = {}
     for action in window.findChildren(QtWidgets.QAction):
         for sequence in action.shortcuts():
-            keys = sequence.toString(QtGui.QKeySequence.NativeText)
+            keys = sequence.toString(QtGui.QKeySequence.SequenceFormat.NativeText)
             if keys and keys not in rows:
                 # an action whose text changes (Undo names its step) says what it does
                 rows[keys] = action.whatsThis() or _plain(action.text())
     for shortcut in window.findChildren(QtWidgets.QShortcut):
-        keys = shortcut.key().toString(QtGui.QKeySequence.NativeText)
+        keys = shortcut.key().toString(QtGui.QKeySequence.SequenceFormat.NativeText)
         if keys and shortcut.whatsThis() and keys not in rows:
             rows[keys] = shortcut.whatsThis()
     return sorted(rows.items(), key=lambda row: (len(row[0]), row[0]))
@@ -47,8 +47,8 @@ class ShortcutsDialog(QtWidgets.QDialog):
             for keys, text in self.rows
         )
         label = QtWidgets.QLabel(f"<table>{cells}</table>")
-        label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
+        label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(label)

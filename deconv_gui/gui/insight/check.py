@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...core import Result
 from ...view.inverse_table import inverse_check_html
@@ -136,10 +136,10 @@ class CheckDialog(QtWidgets.QDialog):
         self.views = Triptych()
         self.problem = QtWidgets.QLabel()
         self.problem.setWordWrap(True)
-        self.problem.setAlignment(QtCore.Qt.AlignCenter)
+        self.problem.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.problem.setStyleSheet(f"color: {VERDICT_COLORS['close']}; font-size: 12pt;")
         self.problem.setToolTip("Why nothing could be compared")
-        self.problem.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.problem.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self.views)
         self.stack.addWidget(self.problem)
@@ -149,21 +149,21 @@ class CheckDialog(QtWidgets.QDialog):
             "red: differs"
         )
         self.verdict.setWordWrap(True)
-        self.verdict.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.verdict.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.errors = QtWidgets.QLabel()
         self.errors.setToolTip(
             "max abs error = max |yours − ours|; relative error = ‖yours − ours‖ / ‖ours‖"
         )
-        self.errors.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.errors.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.explanation = QtWidgets.QLabel()
         self.explanation.setWordWrap(True)
-        self.explanation.setTextFormat(QtCore.Qt.RichText)
+        self.explanation.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.explanation.setToolTip("Why the question's loop is not the transposed convolution")
         self.explanation.setVisible(False)
         self.inverses = QtWidgets.QLabel()
         self.inverses.setWordWrap(True)
-        self.inverses.setTextFormat(QtCore.Qt.RichText)
-        self.inverses.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.inverses.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.inverses.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.inverses.setToolTip(
             "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
             "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
@@ -195,8 +195,8 @@ class CheckDialog(QtWidgets.QDialog):
         self.words = QtWidgets.QScrollArea()
         self.words.setWidget(words)
         self.words.setWidgetResizable(True)
-        self.words.setFrameShape(QtWidgets.QFrame.NoFrame)
-        self.words.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self.words.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.words.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.stack, 2)
         layout.addWidget(self.verdict)
         layout.addWidget(self.errors)

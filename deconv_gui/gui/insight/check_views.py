@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtWidgets
+from qtpy import QtWidgets
 
 from ...view.colormaps import lookup_table
 from ...view.display import fmt

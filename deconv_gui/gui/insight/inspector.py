@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...core import (
     ConvOperator,
@@ -56,7 +56,7 @@ class InspectDock(QtWidgets.QDockWidget):
         column.setContentsMargins(4, 4, 4, 4)
         self.text = QtWidgets.QLabel(_HINT)
         self.text.setWordWrap(True)
-        self.text.setTextFormat(QtCore.Qt.RichText)
+        self.text.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.text.setToolTip("What the last click on a panel showed")
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#15171a")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import (
     ConvOperator,
@@ -91,11 +91,11 @@ class Insight(QtCore.QObject):
         self.rank_jobs.failed.connect(lambda _rid, msg: self._show_rank(f"rank: {msg}"))
         self.dock = InspectDock(window)
         self.dock.setVisible(False)
-        window.addDockWidget(QtCore.Qt.RightDockWidgetArea, self.dock)
+        window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.inspector = Inspector(state, hooks.panels, self.dock, self)
         self._build_menu()
-        self._escape = QtWidgets.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key_Escape), window)
-        self._escape.setContext(QtCore.Qt.WindowShortcut)
+        self._escape = QtWidgets.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape), window)
+        self._escape.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         self._escape.setWhatsThis("Clear the inspected pixel")
         self._escape.activated.connect(self.inspector.clear)
         state.resultChanged.connect(self._on_result)

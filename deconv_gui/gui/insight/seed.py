@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...core import ConvGeometry, ConvOperator, dense_matrices, question_inverse_check
 from ...core.groups import dense_filter
@@ -57,12 +57,12 @@ class SeedExampleView(QtWidgets.QDialog):
             self.views[key] = item
         self.text = QtWidgets.QLabel(_EXPLANATION)
         self.text.setWordWrap(True)
-        self.text.setTextFormat(QtCore.Qt.RichText)
+        self.text.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.text.setToolTip("Why the question's deConv cannot give the image back")
         self.inverses = QtWidgets.QLabel()
         self.inverses.setWordWrap(True)
-        self.inverses.setTextFormat(QtCore.Qt.RichText)
-        self.inverses.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.inverses.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.inverses.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.inverses.setToolTip(
             "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
             "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
@@ -75,7 +75,7 @@ class SeedExampleView(QtWidgets.QDialog):
         layout.addWidget(self.graphics, 3)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.inverses, 1)
-        layout.addWidget(close, 0, QtCore.Qt.AlignRight)
+        layout.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignRight)
         self.resize(960, 780)
 
     def show_problem(

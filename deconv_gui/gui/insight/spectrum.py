@@ -11,7 +11,7 @@ math runs in :class:`JobRunner` threads; :meth:`SpectrumWindow.shutdown` stops t
 from __future__ import annotations
 
 import numpy as np
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...core import (
     ConvOperator,
@@ -118,7 +118,7 @@ class SpectrumWindow(QtWidgets.QDialog):
         layout.addLayout(status_row)
         layout.addWidget(self.curve_plots, 3)
         layout.addLayout(curve_row)
-        layout.addWidget(close, 0, QtCore.Qt.AlignRight)
+        layout.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignRight)
 
     # -- public ----------------------------------------------------------------------------
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...core import SingularValues, TikhonovCurve
 
@@ -17,7 +17,7 @@ __all__ = ["FLOOR_RATIO", "CurvePlots", "LogAxis", "SpectrumPlot", "floored"]
 #: Values at or below ``FLOOR_RATIO · max`` are drawn at that floor on log axes.
 FLOOR_RATIO = 1e-16
 _LINE = pg.mkPen("#79c0ff", width=2)
-_REG = pg.mkPen("#d29922", width=2, style=QtCore.Qt.DashLine)
+_REG = pg.mkPen("#d29922", width=2, style=QtCore.Qt.PenStyle.DashLine)
 _HIGHLIGHT = {"symbol": "o", "symbolSize": 14, "symbolBrush": "#d29922", "pen": None}
 
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtGui
 from pyqtgraph.exporters import ImageExporter, SVGExporter
+from qtpy import QtCore, QtGui
 
 from ..support.qimage import qimage_to_array
 
@@ -60,7 +60,7 @@ def panel_levels(panel) -> list[float] | None:
 def _png_bytes(image: QtGui.QImage) -> bytes:
     data = QtCore.QByteArray()
     buffer = QtCore.QBuffer(data)
-    buffer.open(QtCore.QIODevice.WriteOnly)
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buffer, "PNG"):
         raise ValueError("could not encode the figure as PNG")
     buffer.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtWidgets
+from qtpy import QtWidgets
 
 from .grid import PanelGrid
 from .message_bar import MessageBar

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...core import Result, registry
 from ...view.display import data_range, display_spec, fmt
@@ -47,8 +47,8 @@ class PanelGrid(QtWidgets.QWidget):
         Forwarded from the panels (left click on a pixel).
     """
 
-    hovered = QtCore.pyqtSignal(str, int, int)
-    clicked = QtCore.pyqtSignal(str, int, int)
+    hovered = QtCore.Signal(str, int, int)
+    clicked = QtCore.Signal(str, int, int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)

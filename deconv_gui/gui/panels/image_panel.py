@@ -12,7 +12,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import registry
 from ...view.colormaps import colormap_anchors
@@ -54,10 +54,10 @@ class ImagePanel(QtWidgets.QFrame):
         Panel name, row and column of a left click on the image.
     """
 
-    hovered = QtCore.pyqtSignal(str, int, int)
-    clicked = QtCore.pyqtSignal(str, int, int)
-    levelsEdited = QtCore.pyqtSignal(str, float, float)
-    channelChanged = QtCore.pyqtSignal(int)
+    hovered = QtCore.Signal(str, int, int)
+    clicked = QtCore.Signal(str, int, int)
+    levelsEdited = QtCore.Signal(str, float, float)
+    channelChanged = QtCore.Signal(int)
 
     def __init__(self, name: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,15 +72,15 @@ class ImagePanel(QtWidgets.QFrame):
         self.overlay_items: list[QtWidgets.QGraphicsItem] = []
         self.overlay_pixels: tuple[np.ndarray, np.ndarray] | None = None
         self.setObjectName(f"panel_{name}")
-        self.setFrameShape(QtWidgets.QFrame.StyledPanel)
+        self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
 
         self.title_label = QtWidgets.QLabel()
-        self.title_label.setTextFormat(QtCore.Qt.RichText)
+        self.title_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
         # a long title must not set the window's minimum width (one-row or three-column
         # layout on a laptop): it wraps onto a second line instead of being cut
         self.title_label.setWordWrap(True)
         self.title_label.setSizePolicy(
-            QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
         # ... without raising the panel's minimum height to that of the narrowest wrap
         self.title_label.setMinimumHeight(self.title_label.fontMetrics().lineSpacing() + 2)
@@ -280,7 +280,7 @@ class ImagePanel(QtWidgets.QFrame):
         return (row, col) if 0 <= row < h and 0 <= col < w else None
 
     def _on_mouse_clicked(self, event: object) -> None:
-        if event.button() != QtCore.Qt.LeftButton:  # type: ignore[attr-defined]
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
             return
         pixel = self.pixel_at(event.scenePos())  # type: ignore[attr-defined]
         if pixel is not None:
@@ -322,7 +322,7 @@ class ImagePanel(QtWidgets.QFrame):
             box = QtWidgets.QGraphicsRectItem(
                 cols.min() - 0.5, rows.min() - 0.5, np.ptp(cols) + 2, np.ptp(rows) + 2
             )
-            dashed = pg.mkPen(color, width=1, style=QtCore.Qt.DashLine)
+            dashed = pg.mkPen(color, width=1, style=QtCore.Qt.PenStyle.DashLine)
             dashed.setCosmetic(True)
             box.setPen(dashed)
             items.append(box)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 __all__ = ["MESSAGE_MS", "MessageBar"]
 
@@ -18,7 +18,9 @@ class MessageBar(QtWidgets.QLabel):
         self.setObjectName("messageBar")
         self.setWordWrap(True)
         # a long path (no space to wrap at) is clipped, never widens the window
-        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
+        self.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         self.setVisible(False)
         self.setToolTip("Click to dismiss")
         # a child timer dies with the bar: never fires on a deleted widget

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Result
 from ...view.readout import ADJOINT_TOLERANCE, adjoint_badge, metrics_rows
@@ -44,20 +44,22 @@ class MetricsStrip(QtWidgets.QWidget):
         self.rows: list[dict[str, object]] = []
         self.table = QtWidgets.QTableWidget(0, len(_COLUMNS))
         self.table.setObjectName("metrics_table")
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.NoEditTriggers)
-        self.table.setSelectionMode(QtWidgets.QAbstractItemView.NoSelection)
-        self.table.setFocusPolicy(QtCore.Qt.NoFocus)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.table.verticalHeader().setVisible(False)
         self.table.setShowGrid(False)
-        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
-        self.table.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Fixed
+        )
         for col, (title, tip) in enumerate(_COLUMNS):
             item = QtWidgets.QTableWidgetItem(title)
             item.setToolTip(tip)
             self.table.setHorizontalHeaderItem(col, item)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
         self.table.setToolTip(
             "Quality of each result against the input x, and how well it reproduces the "
@@ -77,7 +79,7 @@ class MetricsStrip(QtWidgets.QWidget):
         self.info.setToolTip("Shape arithmetic of the current result and the total time")
         side = QtWidgets.QVBoxLayout()
         side.setSpacing(4)
-        side.addWidget(self.badge, 0, QtCore.Qt.AlignLeft)
+        side.addWidget(self.badge, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
         side.addWidget(self.info)
         side.addStretch(1)
         layout = QtWidgets.QHBoxLayout(self)
@@ -127,8 +129,12 @@ class MetricsStrip(QtWidgets.QWidget):
             for c, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
                 item.setTextAlignment(
-                    int(QtCore.Qt.AlignLeft if c == 0 else QtCore.Qt.AlignRight)
-                    | int(QtCore.Qt.AlignVCenter)
+                    int(
+                        QtCore.Qt.AlignmentFlag.AlignLeft
+                        if c == 0
+                        else QtCore.Qt.AlignmentFlag.AlignRight
+                    )
+                    | int(QtCore.Qt.AlignmentFlag.AlignVCenter)
                 )
                 item.setToolTip(notes or _COLUMNS[c][1])
                 if c == 3 and row.get("converged") is False:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Result
 from ...view.readout import format_readout
@@ -30,7 +30,9 @@ class StatusWidgets(QtCore.QObject):
         self.readout = QtWidgets.QLabel("Move the mouse over a panel to read the values")
         self.readout.setObjectName("readout")
         # a long read-out is clipped, never widens the window past a laptop screen
-        self.readout.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
+        self.readout.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
         self.readout.setToolTip(
             "The value at the corresponding pixel of every panel: x = column, y = row of "
             "the input; y[row, col] indexes the forward output"

@@ -1,6 +1,6 @@
 """A ``sys.excepthook`` that logs an uncaught exception and shows it; the app keeps running.
 
-PyQt5 aborts the process when a slot raises and the default hook is in place; with
+PyQt aborts the process when a slot raises and the default hook is in place; with
 this hook the error is logged, shown in a (non-modal) message box, and the event loop
 goes on.
 """
@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from types import TracebackType
 
-from PyQt5 import QtWidgets
+from qtpy import QtWidgets
 
 __all__ = ["install_excepthook", "show_exception"]
 
@@ -33,7 +33,7 @@ def show_exception(
     if QtWidgets.QApplication.instance() is None:
         return None
     box = QtWidgets.QMessageBox(parent)
-    box.setIcon(QtWidgets.QMessageBox.Warning)
+    box.setIcon(QtWidgets.QMessageBox.Icon.Warning)
     box.setWindowTitle("Unexpected error")
     box.setText(f"Something went wrong: {exc_type.__name__}: {exc}")
     box.setInformativeText("The window keeps its previous state. Details are in the log.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PyQt5 import QtGui
+from qtpy import QtGui
 
 __all__ = ["qimage_to_array"]
 
@@ -19,7 +19,7 @@ def qimage_to_array(image: QtGui.QImage) -> np.ndarray:
     if image is None or image.isNull() or image.width() == 0 or image.height() == 0:
         raise ValueError("the clipboard or drop holds no image")
     has_alpha = image.hasAlphaChannel()
-    converted = image.convertToFormat(QtGui.QImage.Format_RGBA8888)
+    converted = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
     height, width = converted.height(), converted.width()
     stride = converted.bytesPerLine()
     pointer = converted.constBits()

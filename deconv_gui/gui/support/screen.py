@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 __all__ = [
     "PREFERRED_SIZE",
@@ -61,7 +61,9 @@ def fit_to_screen(window: QtWidgets.QWidget) -> None:
 
     A maximised or full-screen window is left to the window manager.
     """
-    if window.windowState() & (QtCore.Qt.WindowMaximized | QtCore.Qt.WindowFullScreen):
+    if window.windowState() & (
+        QtCore.Qt.WindowState.WindowMaximized | QtCore.Qt.WindowState.WindowFullScreen
+    ):
         return
     rect = window.geometry()
     fitted = clamp_rect(rect, available_geometry(window))
@@ -89,9 +91,9 @@ class _FrameGuard(QtCore.QObject):
         window.installEventFilter(self)
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.Show and self._checks > 0:
+        if event.type() == QtCore.QEvent.Type.Show and self._checks > 0:
             self._timer.start()
-        elif event.type() == QtCore.QEvent.Hide:
+        elif event.type() == QtCore.QEvent.Type.Hide:
             self._timer.stop()
         return False
 
@@ -100,7 +102,9 @@ class _FrameGuard(QtCore.QObject):
         if self._checks <= 0:
             self._timer.stop()
         window = self._window
-        if window.windowState() & (QtCore.Qt.WindowMaximized | QtCore.Qt.WindowFullScreen):
+        if window.windowState() & (
+            QtCore.Qt.WindowState.WindowMaximized | QtCore.Qt.WindowState.WindowFullScreen
+        ):
             return
         frame, available = window.frameGeometry(), available_geometry(window)
         if available.contains(frame):

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from ...core import Params
 from ...io.session import dumps_json
@@ -37,7 +37,10 @@ MAX_RECENT = 8
 def make_settings() -> QtCore.QSettings:
     """The user's settings file (INI, so tests can redirect it with ``QSettings.setPath``)."""
     return QtCore.QSettings(
-        QtCore.QSettings.IniFormat, QtCore.QSettings.UserScope, "deconv-gui", "deconv-gui"
+        QtCore.QSettings.Format.IniFormat,
+        QtCore.QSettings.Scope.UserScope,
+        "deconv-gui",
+        "deconv-gui",
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt5 import QtGui, QtWidgets
+from qtpy import QtGui, QtWidgets
 
 from ...core.resources import resources_root
 

@@ -16,9 +16,34 @@ thread, while every Python object it uses is still intact.
 
 from __future__ import annotations
 
-from PyQt5 import QtCore, QtWidgets, sip
+from qtpy import PYQT5, PYQT6, QtCore, QtWidgets
+from qtpy.compat import isalive
 
-__all__ = ["delete_now"]
+__all__ = ["delete_now", "give_to_qt", "is_deleted"]
+
+#: Windows handed to Qt under PySide, which has no ownership transfer: a reference held
+#: here until Qt destroys the window keeps the collector from tearing it down.
+_OWNED_BY_QT: set[QtCore.QObject] = set()
+
+
+def is_deleted(obj: QtCore.QObject) -> bool:
+    """Whether the C++ object behind ``obj`` is gone (the Python wrapper may remain)."""
+    return not isalive(obj)
+
+
+def give_to_qt(obj: QtCore.QObject) -> None:
+    """Let Qt, not Python's garbage collector, own ``obj`` (a top-level window).
+
+    Qt then destroys it (``deleteLater`` on close, in the GUI thread) and the wrapper
+    stays alive while the C++ object lives.
+    """
+    if PYQT5 or PYQT6:
+        from qtpy import sip
+
+        sip.transferto(obj, None)
+        return
+    _OWNED_BY_QT.add(obj)
+    obj.destroyed.connect(lambda *_: _OWNED_BY_QT.discard(obj))
 
 
 def delete_now(widget: QtWidgets.QWidget | None) -> None:
@@ -28,10 +53,10 @@ def delete_now(widget: QtWidgets.QWidget | None) -> None:
     thread. The Python wrapper stays usable for plain attributes; Qt methods raise
     ``RuntimeError`` afterwards.
     """
-    if widget is None or sip.isdeleted(widget):
+    if widget is None or is_deleted(widget):
         return
     widget.close()  # closeEvent: stops timers and waits for background jobs
-    if sip.isdeleted(widget):  # WA_DeleteOnClose, or deleted by a slot
+    if is_deleted(widget):  # WA_DeleteOnClose, or deleted by a slot
         return
     widget.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
