@@ -1,7 +1,7 @@
 """Application entry point: ``main(argv) -> int``.
 
-``deconv-gui`` opens the window; ``deconv-gui run|info|code|animate …`` runs the headless
-commands of :mod:`deconv_gui.cli`.
+``deconv-gui`` opens the window; ``deconv-gui run|info|code|animate|… …`` runs the headless
+commands of :mod:`deconv_gui.cli` (:data:`CLI_COMMANDS`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cli import UsageError, _Parser, field_type, shown_default
+from .cli import COMMANDS, UsageError, _Parser, field_type, shown_default
 from .cli import parse_pair as _pair  # noqa: F401 (the old name, kept for callers)
 from .cli import positive_pair as _positive
 from .core import params as schema
@@ -21,8 +21,8 @@ from .xcb_check import missing_xcb_packages, uses_xcb
 
 __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
 
-#: First words of ``argv`` that are handed to the command-line interface.
-CLI_COMMANDS: tuple[str, ...] = ("run", "info", "code", "animate")
+#: First words of ``argv`` that are handed to the command-line interface (its commands).
+CLI_COMMANDS: tuple[str, ...] = tuple(COMMANDS)
 #: What ``--screenshot`` can picture (``--view``).
 SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check", "steps", "code")
 _SCREENSHOT_TIMEOUT_MS = 60_000

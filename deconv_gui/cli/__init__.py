@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import animate, code, info, run
+from . import animate, code, fit_decoder, info, run
 from .code import PLACEHOLDER_NPY
 from .info import rank_report
 from .options import (
@@ -65,7 +65,13 @@ __all__ = [
 ]
 
 #: Each subcommand's module: ``add_parser(commands)`` and ``command(args) -> int``.
-COMMANDS = {"run": run, "info": info, "code": code, "animate": animate}
+COMMANDS = {
+    "run": run,
+    "info": info,
+    "code": code,
+    "animate": animate,
+    "fit-decoder": fit_decoder,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -192,7 +192,9 @@ def out_folder(text: str) -> Path:
     return Path(text)
 
 
-def add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> None:
+def add_problem_options(
+    parser: argparse.ArgumentParser, *, batch: bool, image_flag: str = "--image"
+) -> None:
     from ..core import PRESETS
     from ..io import DEFAULT_WORK_SIZE, SAMPLES
 
@@ -200,7 +202,8 @@ def add_problem_options(parser: argparse.ArgumentParser, *, batch: bool) -> None
     if batch:
         image_help += " or folder; repeat or list several for a batch"
     parser.add_argument(
-        "--image",
+        image_flag,
+        dest="image",
         required=True,
         action="extend" if batch else "store",
         nargs="+" if batch else None,

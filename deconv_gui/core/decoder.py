@@ -25,7 +25,15 @@ import numpy as np
 from .conv import conv2d_transpose
 from .geometry import as_pair
 
-__all__ = ["Decoder", "DecoderFit", "decoder_geometry", "fit_decoder"]
+__all__ = [
+    "Decoder",
+    "DecoderFit",
+    "NormalEquations",
+    "decoder_geometry",
+    "fit_decoder",
+    "normal_equations",
+    "solve_decoder",
+]
 
 #: Bytes of design rows built at once (rows of output are processed in blocks).
 DESIGN_BLOCK_BYTES = 64 * 2**20
@@ -140,6 +148,70 @@ def _design_blocks(y: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> Iterabl
         yield np.hstack([block, np.ones((block.shape[0], 1))])
 
 
+@dataclass(frozen=True)
+class NormalEquations:
+    """``G = Σ ΦᵀΦ``, ``R = Σ Φᵀ x``, ``Σ ‖x‖²`` and the counts, for pairs of one size.
+
+    Sums of these (``+``) in a fixed order give the same decoder whoever computed the
+    terms: image by image here, or on the workers of a cluster.
+    """
+
+    gram: np.ndarray
+    rhs: np.ndarray
+    sum_squares: float
+    n_values: int
+    n_images: int
+    shapes: tuple[tuple[int, ...], tuple[int, ...]]
+
+    def __add__(self, other: NormalEquations) -> NormalEquations:
+        if other.shapes != self.shapes:
+            raise ValueError(
+                f"images must all have one size: {other.shapes[0]} after {self.shapes[0]}"
+            )
+        return NormalEquations(
+            self.gram + other.gram,
+            self.rhs + other.rhs,
+            self.sum_squares + other.sum_squares,
+            self.n_values + other.n_values,
+            self.n_images + other.n_images,
+            self.shapes,
+        )
+
+
+def normal_equations(x_in: Any, y_in: Any, *, stride: Any, kernel_size: Any) -> NormalEquations:
+    """The decoder's normal equations for one pair ``(x, y)`` (see :func:`fit_decoder`)."""
+    x, y = np.asarray(x_in, dtype=np.float64), np.asarray(y_in, dtype=np.float64)
+    if x.ndim != 3 or y.ndim != 3 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("images must be finite (H, W, C) arrays, and so must their outputs")
+    padding, _ = decoder_geometry(x.shape[:2], y.shape[:2], stride, kernel_size)
+    targets = x.reshape(-1, x.shape[2])
+    n_params = int(np.prod(as_pair(kernel_size, "kernel_size", minimum=1))) * y.shape[2] + 1
+    gram = np.zeros((n_params, n_params))
+    rhs = np.zeros((n_params, x.shape[2]))
+    start = 0
+    for phi in _design_blocks(y, *_sources(x.shape, y.shape, stride, kernel_size, padding)):
+        gram += phi.T @ phi
+        rhs += phi.T @ targets[start : start + phi.shape[0]]
+        start += phi.shape[0]
+    return NormalEquations(gram, rhs, float(np.vdot(x, x)), x.size, 1, (x.shape, y.shape))
+
+
+def solve_decoder(terms: NormalEquations, *, stride: Any, kernel_size: Any) -> DecoderFit:
+    """The minimum-norm least-squares decoder of summed normal equations."""
+    theta = np.linalg.lstsq(terms.gram, terms.rhs, rcond=None)[0]
+    residual = (
+        terms.sum_squares
+        - 2.0 * float(np.vdot(theta, terms.rhs))
+        + float(np.vdot(theta, terms.gram @ theta))
+    )
+    (x_shape, y_shape) = terms.shapes
+    geometry = decoder_geometry(
+        (x_shape[0], x_shape[1]), (y_shape[0], y_shape[1]), stride, kernel_size
+    )
+    decoder = _decoder(theta, terms.shapes, stride, kernel_size, geometry)
+    return DecoderFit(decoder, max(residual, 0.0) / terms.n_values, terms.n_images)
+
+
 def fit_decoder(
     pairs: Iterable[tuple[Any, Any]],
     *,
@@ -184,48 +256,22 @@ def fit_decoder(
     >>> round(fit.mse, 12), np.round(fit.decoder.apply(np.full((2, 2, 1), 5.0))[0, :, 0], 9)
     (0.0, array([5., 5., 5., 5.]))
     """
-    gram: np.ndarray | None = None
-    rhs: np.ndarray | None = None
-    total, count, values, shapes = 0.0, 0, 0, None
-    geometry = None
-    for x_in, y_in in pairs:
+    total: NormalEquations | None = None
+    for x, y in pairs:
         if cancel is not None and cancel():
             raise InterruptedError("fitting the decoder was cancelled")
-        x, y = np.asarray(x_in, dtype=np.float64), np.asarray(y_in, dtype=np.float64)
-        if x.ndim != 3 or y.ndim != 3 or not (np.isfinite(x).all() and np.isfinite(y).all()):
-            raise ValueError("images must be finite (H, W, C) arrays, and so must their outputs")
-        if shapes is None:  # the taps' sources depend only on the sizes: found once
-            shapes = (x.shape, y.shape)
-            geometry = decoder_geometry(x.shape[:2], y.shape[:2], stride, kernel_size)
-            design = _sources(x.shape, y.shape, stride, kernel_size, geometry[0])
-        elif (x.shape, y.shape) != shapes:
-            raise ValueError(f"images must all have one size: {x.shape} after {shapes[0]}")
-        targets = x.reshape(-1, x.shape[2])
-        start = 0
-        for phi in _design_blocks(y, *design):
-            block = targets[start : start + phi.shape[0]]
-            start += phi.shape[0]
-            gram = phi.T @ phi if gram is None else gram + phi.T @ phi
-            rhs = phi.T @ block if rhs is None else rhs + phi.T @ block
-        total += float(np.vdot(x, x))
-        values += x.size
-        count += 1
+        term = normal_equations(x, y, stride=stride, kernel_size=kernel_size)
+        total = term if total is None else total + term
         if progress is not None:
-            progress(count)
-    if gram is None or rhs is None or shapes is None or geometry is None:
+            progress(total.n_images)
+    if total is None:
         raise ValueError("images: no images to fit the decoder on")
-    theta = np.linalg.lstsq(gram, rhs, rcond=None)[0]
-    residual = total - 2.0 * float(np.vdot(theta, rhs)) + float(np.vdot(theta, gram @ theta))
-    return DecoderFit(
-        _decoder(theta, shapes, stride, kernel_size, geometry), max(residual, 0.0) / values, count
-    )
+    return solve_decoder(total, stride=stride, kernel_size=kernel_size)
 
 
 def _sources(x_shape, y_shape, stride, kernel_size, padding) -> tuple[np.ndarray, np.ndarray]:
-    (sh, sw), (kh, kw) = (
-        as_pair(stride, "stride", minimum=1),
-        as_pair(kernel_size, "kernel_size", minimum=1),
-    )
+    (sh, sw) = as_pair(stride, "stride", minimum=1)
+    (kh, kw) = as_pair(kernel_size, "kernel_size", minimum=1)
     rows = _tap_sources(x_shape[0], y_shape[0], sh, padding[0], kh)
     cols = _tap_sources(x_shape[1], y_shape[1], sw, padding[1], kw)
     return rows, cols

@@ -1,0 +1,222 @@
+"""``deconv-gui fit-decoder``: the transposed convolution a network would learn to undo a layer.
+
+Over a folder of images (each centre-cropped to a square and resized to ``--size``), it
+fits the ``K × K`` transposed convolution with bias that minimises ``Σ ‖x − D(A x + b)‖²``
+(:func:`~deconv_gui.core.decoder.fit_decoder`; noise is added to ``A x + b`` only when
+``--noise-sigma``/``--photons`` ask for it), saves it as ``.npz`` and compares it with
+``Aᵀ`` and ``A⁺`` on held-out images (PSNR). The per-image work runs serially, or on a
+dask cluster with ``--workers``/``--scheduler`` (:mod:`.cluster`), with the same result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .cluster import add_cluster_options, map_in_order
+from .options import PROG, UsageError, add_problem_options, one_line, out_folder, parse_pair
+from .problem import check_filter, load_spec, make_params, resolve_images
+
+__all__ = ["add_parser", "command"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``fit-decoder`` and its options to the subcommands ``commands``."""
+    sub = commands.add_parser(
+        "fit-decoder", help="fit the least-squares ConvTranspose2d that undoes the layer"
+    )
+    add_problem_options(sub, batch=True, image_flag="--images")
+    sub.add_argument(
+        "--decoder-size", type=parse_pair, required=True, metavar="K|KH,KW", help="decoder kernel"
+    )
+    sub.add_argument(
+        "--size",
+        type=int,
+        default=128,
+        metavar="N",
+        help="images are cropped square, resized to N²",
+    )
+    sub.add_argument(
+        "--holdout",
+        type=float,
+        default=0.2,
+        metavar="FRACTION",
+        help="share of the images (the last ones, sorted) kept out of the fit and compared on",
+    )
+    sub.add_argument("--out", required=True, type=out_folder, metavar="PATH.npz")
+    sub.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    add_cluster_options(sub)
+    sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def _square(spec: str, size: int) -> np.ndarray:
+    from skimage.transform import resize
+
+    pixels = np.asarray(load_spec(spec, None).pixels, dtype=np.float64)
+    h, w = pixels.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    crop = pixels[top : top + side, left : left + side]
+    return np.asarray(resize(crop, (size, size), anti_aliasing=side > size), dtype=np.float64)
+
+
+def _measure(job: tuple[str, int, Any, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)``: the prepared image and the layer's (noisy, when asked) output."""
+    from ..core import ConvOperator
+
+    spec, size, params, index = job
+    x = _square(spec, size)
+    op = ConvOperator(params.geometry(x.shape), params.weights)
+    y = op.apply(x) + np.asarray(params.bias)
+    rng = np.random.default_rng([params.noise_seed, index])
+    if params.photons > 0:
+        y = rng.poisson(np.maximum(y, 0) * params.photons) / params.photons
+    if params.noise_sigma > 0:
+        y = y + rng.normal(0.0, params.noise_sigma, y.shape)
+    return x, y
+
+
+def _terms(job: tuple[str, int, Any, int, Any, Any]):
+    from ..core.decoder import normal_equations
+
+    *measure, stride, kernel = job
+    x, y = _measure((measure[0], measure[1], measure[2], measure[3]))
+    return normal_equations(x, y, stride=stride, kernel_size=kernel)
+
+
+def _compare(job: tuple[str, int, Any, int, Any]) -> dict[str, float]:
+    """PSNR of Aᵀ(y − b), A⁺(y − b) and the decoder on one held-out image."""
+    from skimage.metrics import peak_signal_noise_ratio as psnr
+
+    from ..core import ConvOperator, pinv_reconstruction
+
+    *measure, decoder = job
+    x, y = _measure((measure[0], measure[1], measure[2], measure[3]))
+    params = measure[2]
+    op = ConvOperator(params.geometry(x.shape), params.weights)
+    centred = y - np.asarray(params.bias)
+    images = {
+        "transposed": op.apply_adjoint(centred),
+        "pinv": np.asarray(pinv_reconstruction(y, op, params.bias)),
+        "decoder": decoder.apply(y),
+    }
+    return {name: float(psnr(x, np.clip(im, 0, 1), data_range=1.0)) for name, im in images.items()}
+
+
+def command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..core.decoder import solve_decoder
+    from ..io.decoder_file import write_decoder
+
+    images, _ = resolve_images(args.image)
+    check_filter(args)
+    if not 8 <= args.size <= 4096:
+        raise UsageError(f"--size must be between 8 and 4096, got {args.size}")
+    if not 0.0 <= args.holdout < 1.0:
+        raise UsageError(f"--holdout must be in [0, 1), got {args.holdout}")
+    out: Path = args.out
+    if out.suffix.lower() != ".npz" or out.is_dir():
+        raise UsageError(f"--out must be a .npz file path: {out}")
+    source, first = _first_usable(images, args.size)  # the others are reported by the run
+    params = make_params(args, first.shape[2], source)
+    params.geometry(first.shape)  # a geometry error now, in one line, before any work
+    n_hold = round(args.holdout * len(images)) if len(images) > 1 else 0
+    n_hold = min(max(n_hold, 1 if args.holdout > 0 and len(images) > 1 else 0), len(images) - 1)
+    train, held = images[: len(images) - n_hold], images[len(images) - n_hold :]
+    stride, kernel = params.stride, args.decoder_size
+    errors: list[dict[str, str]] = []
+    bar = tqdm(total=len(images), desc="images", unit="image", file=sys.stderr)
+
+    def done(outcome) -> None:
+        bar.update(1)
+        index, _, error = outcome
+        if error is not None:
+            tqdm.write(f"{PROG}: error: {images[index]}: {error}", file=sys.stderr)
+
+    jobs = [(spec, args.size, params, i, stride, kernel) for i, spec in enumerate(train)]
+    outcomes = map_in_order(
+        _terms, jobs, workers=args.workers, scheduler=args.scheduler, on_done=done
+    )
+    terms = [result for _, result, error in outcomes if error is None]
+    errors += [{"image": train[i], "error": e} for i, _, e in outcomes if e is not None]
+    if not terms:
+        bar.close()
+        raise ValueError("--images: no image could be used to fit the decoder")
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    fit = solve_decoder(total, stride=stride, kernel_size=kernel)
+    held_jobs = [
+        (spec, args.size, params, len(train) + i, fit.decoder) for i, spec in enumerate(held)
+    ]
+    compared = map_in_order(
+        _compare,
+        held_jobs,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        on_done=lambda o: done((o[0] + len(train), o[1], o[2])),
+    )
+    bar.close()
+    errors += [{"image": held[i], "error": e} for i, _, e in compared if e is not None]
+    scores = [r for _, r, e in compared if e is None]
+    metadata = {
+        "version": __version__,
+        "layer": params.to_dict(),
+        "size": args.size,
+        "images": [Path(train[i]).name for i, _, error in outcomes if error is None],
+        "mse": fit.mse,
+    }
+    write_decoder(out, fit.decoder, metadata)
+    _report(args, fit, out, held, scores, errors)
+    return 1 if errors else 0
+
+
+def _first_usable(images: list[str], size: int) -> tuple[str, np.ndarray]:
+    """The first image that loads: it sets the channel count the filter is made for."""
+    for spec in images:
+        try:
+            return spec, _square(spec, size)
+        except ValueError:
+            continue
+    raise ValueError(f"--images: none of the {len(images)} image(s) could be read")
+
+
+def _report(args, fit, out: Path, held, scores, errors) -> None:
+    mean = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]} if scores else {}
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "command": "fit-decoder",
+                    "out": str(out),
+                    "n_images": fit.n_images,
+                    "mse": fit.mse,
+                    "stride": list(fit.decoder.stride),
+                    "padding": list(fit.decoder.padding),
+                    "output_padding": list(fit.decoder.output_padding),
+                    "heldout": [{"image": h, **s} for h, s in zip(held, scores, strict=False)],
+                    "heldout_mean_psnr": mean,
+                    "errors": errors,
+                },
+                allow_nan=False,
+            )
+        )
+        return
+    d = fit.decoder
+    print(
+        f"{out}: {d.weights.shape[0]}×{d.weights.shape[1]} decoder, stride {d.stride}, padding "
+        f"{d.padding}, output_padding {d.output_padding}; fitted on {fit.n_images} image(s), "
+        f"mean squared error {fit.mse:.3g}"
+    )
+    if mean:
+        row = " · ".join(f"{name} {value:.2f} dB" for name, value in mean.items())
+        print(f"held-out PSNR ({len(scores)} image(s)): {row}")
+    for error in errors:
+        print(f"{PROG}: {error['image']} failed: {one_line(error['error'])}", file=sys.stderr)

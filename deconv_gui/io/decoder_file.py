@@ -1,0 +1,88 @@
+"""A learned decoder on disk: ``.npz`` with its weights, bias and geometry, no pickle.
+
+Written all or nothing (a temp file renamed into place); read with ``allow_pickle=False``
+and every field checked (shapes, integer geometry, finite values) before use, since the
+file may come from anyone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.decoder import Decoder
+from .files import make_folders, write_all_or_nothing
+
+__all__ = ["MAX_DECODER_BYTES", "read_decoder", "write_decoder"]
+
+#: A decoder file larger than this is refused before it is read.
+MAX_DECODER_BYTES = 512 * 2**20
+
+_PAIRS = ("stride", "padding", "output_padding")
+
+
+def write_decoder(path: Path, decoder: Decoder, metadata: dict[str, Any] | None = None) -> None:
+    """Save ``decoder`` (and a JSON ``metadata`` dict) to ``path`` atomically."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    arrays: dict[str, np.ndarray] = {"weights": decoder.weights, "bias": decoder.bias}
+    for name in _PAIRS:
+        arrays[name] = np.asarray(getattr(decoder, name), dtype=np.int64)
+    arrays["metadata"] = np.asarray(json.dumps(metadata or {}, allow_nan=False))
+    np.savez(buffer, allow_pickle=False, **arrays)
+    created = make_folders(path.parent)
+    try:
+        write_all_or_nothing(path.parent, {path.name: buffer.getvalue()})
+    except ValueError:
+        for folder in created:  # deepest first
+            folder.rmdir()
+        raise
+
+
+def read_decoder(path: Path) -> tuple[Decoder, dict[str, Any]]:
+    """Load a decoder written by :func:`write_decoder`.
+
+    Raises
+    ------
+    ValueError
+        ``"decoder PATH: REASON"`` for a missing, oversized, corrupt or inconsistent file.
+    """
+    path = Path(path)
+    where = f"decoder {path.name}"
+    try:
+        if path.stat().st_size > MAX_DECODER_BYTES:
+            raise ValueError(f"{where}: larger than {MAX_DECODER_BYTES // 2**20} MiB")
+        with np.load(path, allow_pickle=False) as data:
+            fields = {name: data[name] for name in ("weights", "bias", *_PAIRS, "metadata")}
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{where}: cannot be read ({exc})") from None
+    except KeyError as exc:
+        raise ValueError(f"{where}: missing field {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{where}: not a decoder file ({exc})") from None
+    weights, bias = fields["weights"], fields["bias"]
+    if weights.ndim != 4 or weights.dtype.kind != "f" or not np.isfinite(weights).all():
+        raise ValueError(f"{where}: weights must be finite floats (K_h, K_w, C_x, C_y)")
+    if bias.shape != (weights.shape[2],) or not np.isfinite(bias).all():
+        raise ValueError(f"{where}: bias must be {weights.shape[2]} finite values")
+    pairs = {}
+    for name in _PAIRS:
+        value = fields[name]
+        if value.shape != (2,) or value.dtype.kind not in "iu" or (value < 0).any():
+            raise ValueError(f"{where}: {name} must be two non-negative integers")
+        pairs[name] = (int(value[0]), int(value[1]))
+    if min(pairs["stride"]) < 1 or any(
+        o >= s for o, s in zip(pairs["output_padding"], pairs["stride"], strict=True)
+    ):
+        raise ValueError(f"{where}: stride must be >= 1 and output_padding below it")
+    try:
+        metadata = json.loads(str(fields["metadata"]))
+    except ValueError:
+        raise ValueError(f"{where}: its metadata is not JSON") from None
+    decoder = Decoder(weights.astype(np.float64), bias.astype(np.float64), **pairs)
+    return decoder, metadata if isinstance(metadata, dict) else {}

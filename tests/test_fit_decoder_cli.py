@@ -1,0 +1,118 @@
+"""``deconv-gui fit-decoder``: the file it writes, the cluster path against the serial one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from skimage import data
+
+from deconv_gui.cli import main
+from deconv_gui.core.decoder import Decoder
+from deconv_gui.io.decoder_file import read_decoder, write_decoder
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("camera", "coins", "moon", "page"):
+        iio.imwrite(images / f"{name}.png", getattr(data, name)())
+    return images
+
+
+def _fit(folder: Path, out: Path, *extra: str) -> int:
+    return main(
+        [
+            "fit-decoder",
+            "--images",
+            str(folder),
+            "--filter",
+            "gaussian",
+            "--stride",
+            "2",
+            "--padding",
+            "1",
+            "--decoder-size",
+            "4",
+            "--size",
+            "32",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
+
+
+def test_writes_a_decoder_that_beats_the_transpose(folder, tmp_path, capsys):
+    out = tmp_path / "dec.npz"
+    assert _fit(folder, out, "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    decoder, metadata = read_decoder(out)
+    assert decoder.weights.shape == (4, 4, 1, 1) and decoder.stride == (2, 2)
+    assert report["n_images"] == 3 and len(report["heldout"]) == 1
+    assert report["heldout_mean_psnr"]["decoder"] > report["heldout_mean_psnr"]["transposed"]
+    assert metadata["layer"]["stride"] == [2, 2] and metadata["size"] == 32
+
+
+def test_a_local_cluster_gives_the_serial_result(folder, tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    serial, cluster = tmp_path / "serial.npz", tmp_path / "cluster.npz"
+    assert _fit(folder, serial) == 0
+    assert _fit(folder, cluster, "--workers", "2") == 0
+    a, b = np.load(serial), np.load(cluster)
+    assert all(np.array_equal(a[k], b[k]) for k in ("weights", "bias", "padding"))
+
+
+def test_a_failing_image_is_named_and_the_others_finish(folder, tmp_path, capsys):
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    out = tmp_path / "dec.npz"
+    assert _fit(folder, out, "--holdout", "0") == 1
+    err = capsys.readouterr().err
+    assert "broken.png" in err and out.exists()
+    assert read_decoder(out)[1]["images"] == ["camera.png", "coins.png", "moon.png", "page.png"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "4"], "--size"),
+        (["--holdout", "1.5"], "--holdout"),
+        (["--workers", "0"], "--workers"),
+    ],
+)
+def test_usage_errors_exit_2(folder, tmp_path, capsys, args, message):
+    assert _fit(folder, tmp_path / "dec.npz", *args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "dec.npz").exists()
+
+
+def test_hostile_decoder_files_are_refused_in_one_line(tmp_path):
+    good = Decoder(np.ones((3, 3, 1, 1)), np.zeros(1), (2, 2), (1, 1), (1, 1))
+    path = tmp_path / "dec.npz"
+    write_decoder(path, good)
+    decoder, _ = read_decoder(path)
+    assert np.array_equal(decoder.weights, good.weights) and decoder.output_padding == (1, 1)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"decoder truncated\.npz"):
+        read_decoder(truncated)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, weights=np.array([object()], dtype=object))
+    with pytest.raises(ValueError, match=r"decoder pickled\.npz"):
+        read_decoder(pickled)
+    bad = tmp_path / "bad.npz"
+    np.savez(
+        bad,
+        weights=np.ones((3, 3, 1, 1)),
+        bias=np.zeros(1),
+        stride=[2, 2],
+        padding=[1, 1],
+        output_padding=[2, 0],
+        metadata=np.asarray("{}"),
+    )
+    with pytest.raises(ValueError, match="output_padding"):
+        read_decoder(bad)
