@@ -26,7 +26,7 @@ from deconv_gui.core import (
     ConvGeometry,
     ConvOperator,
     NotConvergedWarning,
-    PriorResult,
+    Reconstruction,
     RegChoice,
     SolveCancelled,
     choose_reg,
@@ -312,7 +312,7 @@ def test_progress_is_called_every_iteration_and_cancel_stops_within_one(name):
     run = _runs(w, y, kw)[name]
     calls = []
     result = run(progress=lambda k, v: calls.append((k, v)), return_report=True)
-    assert isinstance(result, PriorResult)
+    assert isinstance(result, Reconstruction)
     assert [k for k, _ in calls] == list(range(1, result.report.iterations + 1))
     assert [v for _, v in calls] == list(result.report.history)
     event = threading.Event()

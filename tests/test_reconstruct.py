@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from deconv_gui.core import (
     ConvGeometry,
     ConvOperator,
-    PinvResult,
+    Reconstruction,
     coverage_map,
     make_filter,
     normalized_transposed_reconstruction,
@@ -182,7 +182,7 @@ def test_returns_pinv_result():
     geom = ConvGeometry((7, 7, 3), (3, 3, 3, 1), 2, 0)
     y = np.ones(geom.output_shape)
     out = pinv_reconstruction(y, make_filter("random"), **_kw(geom), return_report=True)
-    assert isinstance(out, PinvResult) and out.image.shape == (7, 7, 3)
+    assert isinstance(out, Reconstruction) and out.image.shape == (7, 7, 3)
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,7 @@ def test_solver_class_both_variants_match_dense(preconditioned):
     image, report = solver.solve(y, 2000)
     assert isinstance(report, SolverReport)
     assert report.converged and solver.converged
-    assert solver.iiter == report.iterations == len(report.residual_history)
+    assert solver.iiter == report.iterations == len(report.history)
     np.testing.assert_allclose(
         image.ravel(), pinv @ y.ravel(), atol=50 * kappa * RTOL * np.abs(image).max()
     )
@@ -238,7 +238,7 @@ def test_progress_reports_every_iteration_with_the_history():
     seen: list[tuple[int, float]] = []
     _, report = _solve(geom, weights, y, progress=lambda i, r: seen.append((i, r)))
     assert [i for i, _ in seen] == list(range(1, report.iterations + 1))
-    assert tuple(r for _, r in seen) == report.residual_history
+    assert tuple(r for _, r in seen) == report.history
     assert report.converged
 
 
@@ -285,3 +285,56 @@ def test_converged_run_emits_no_warning():
 def test_solver_rejects_bad_options(kwargs, name):
     with pytest.raises(ValueError, match=name):
         PseudoInverseSolver(lambda v: v, lambda v: v, **kwargs)
+
+
+def test_one_callbacks_object_carries_progress_cancel_and_the_hooks():
+    """Every solver reports through one Callbacks: setup, each step, finalize; cancel stops."""
+    from deconv_gui.core import Callbacks, ConvOperator, SolveCancelled, nonneg_reconstruction
+    from deconv_gui.core.solvers import FistaSolver, make_pinv_solver
+
+    class Recorder(Callbacks):
+        def __init__(self):
+            super().__init__()
+            self.events = []
+
+        def on_setup(self, solver):
+            self.events.append("setup")
+
+        def on_step(self, solver):
+            self.events.append(solver.iiter)
+
+        def on_finalize(self, solver, result):
+            self.events.append(("finalize", result.report.iterations))
+
+    rng = np.random.default_rng(3)
+    op = ConvOperator.from_weights(rng.random((3, 3, 1)), input_shape=(12, 12, 1), stride=2)
+    y = op.apply(rng.random((12, 12, 1)))
+    for solver in (make_pinv_solver(op, callbacks=Recorder()), None):
+        if solver is None:
+            recorder = Recorder()
+            result = nonneg_reconstruction(
+                y, op, max_iter=5, tol=1e-30, callbacks=recorder, return_report=True
+            )
+            events, n = recorder.events, result.report.iterations
+        else:
+            _, report = solver.solve(y, 50)
+            events, n = solver.callbacks.events, report.iterations
+        assert events == ["setup", *range(1, n + 1), ("finalize", n)]
+    stop = Callbacks(cancel=lambda: True)
+    with pytest.raises(SolveCancelled):
+        FistaSolver(op, tol=1e-6, callbacks=stop).solve(y, 5)
+    with pytest.raises(ValueError, match="callbacks"):
+        make_pinv_solver(op, callbacks=stop, progress=print)
+
+
+def test_old_result_and_report_names_warn_and_still_work():
+    import deconv_gui.core as core
+    from deconv_gui.core import Reconstruction, SolverReport
+
+    for old, new in (
+        ("PinvResult", Reconstruction),
+        ("PriorResult", Reconstruction),
+        ("PriorReport", SolverReport),
+    ):
+        with pytest.warns(DeprecationWarning, match=old):
+            assert getattr(core, old) is new

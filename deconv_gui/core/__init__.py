@@ -8,8 +8,10 @@ filter, validated once, and every reconstruction and analysis accepts it in plac
 ``weights`` (the loose ``input_shape, stride, padding, dilation`` arguments build one
 through :func:`as_operator`). The modules: :mod:`.geometry` and :mod:`.operator`;
 :mod:`.conv` (the public convolution) over the internal :mod:`._kernels`;
-:mod:`.reconstruct` and :mod:`.pseudo_inverse`; :mod:`.solvers` (the iterative solver
-and its preconditioner); :mod:`.analysis` (rank, lost information, pixels, metrics,
+:mod:`.reconstruct` (transposed, normalised, pseudo-inverse); :mod:`.solvers` (the
+pseudo-inverse's dense and CG/CGLS solves, FISTA, Richardson–Lucy: one report, one
+result, one callbacks object); :mod:`.priors` (the regularisers and the rules for their
+weights); :mod:`.analysis` (rank, lost information, pixels, metrics,
 dense matrices, the question); :mod:`.params`, :mod:`.registry` and :mod:`.pipeline`.
 """
 
@@ -53,6 +55,7 @@ from .analysis import (
 )
 from .analysis.dense import DenseMatrices, dense_matrices
 from .conv import conv2d, conv2d_transpose
+from .deprecation import module_aliases
 from .filters import PRESET_DESCRIPTIONS, PRESETS, make_filter
 from .geometry import ConvGeometry
 from .operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
@@ -68,8 +71,6 @@ from .pipeline import (
 )
 from .priors import (
     LamChoice,
-    PriorReport,
-    PriorResult,
     RegChoice,
     choose_reg,
     choose_tv_lam,
@@ -80,7 +81,6 @@ from .priors import (
     tv_reconstruction,
 )
 from .reconstruct import (
-    PinvResult,
     coverage_map,
     make_pinv_solver,
     normalized_transposed_reconstruction,
@@ -89,7 +89,14 @@ from .reconstruct import (
 )
 from .scores import Metrics, ReconstructionScore, SplitScore
 from .sizes import matching_input_sizes
-from .solvers import NotConvergedWarning, PseudoInverseSolver, SolveCancelled, SolverReport
+from .solvers import (
+    Callbacks,
+    NotConvergedWarning,
+    PseudoInverseSolver,
+    Reconstruction,
+    SolveCancelled,
+    SolverReport,
+)
 
 __all__ = [
     "ANIMATION_MODES",
@@ -102,6 +109,7 @@ __all__ = [
     "PRESET_DESCRIPTIONS",
     "SSIM_PIXEL_LIMIT",
     "ArrayComparison",
+    "Callbacks",
     "ComponentSplit",
     "ConvGeometry",
     "ConvOperator",
@@ -113,13 +121,11 @@ __all__ = [
     "NotConvergedWarning",
     "Params",
     "PinvAnimation",
-    "PinvResult",
     "PinvStep",
     "PixelLinks",
-    "PriorReport",
-    "PriorResult",
     "PseudoInverseSolver",
     "RankInfo",
+    "Reconstruction",
     "ReconstructionScore",
     "RegChoice",
     "Result",
@@ -174,3 +180,13 @@ __all__ = [
     "transposed_reconstruction",
     "tv_reconstruction",
 ]
+
+#: Old names of the one result and report types (warn, keep working).
+__getattr__ = module_aliases(
+    __name__,
+    {
+        "PinvResult": ("Reconstruction", Reconstruction),
+        "PriorResult": ("Reconstruction", Reconstruction),
+        "PriorReport": ("SolverReport", SolverReport),
+    },
+)

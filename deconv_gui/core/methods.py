@@ -18,13 +18,7 @@ import numpy as np
 from .analysis.lost import split_components, split_from_recoverable
 from .operator import ConvOperator
 from .params import Params
-from .priors import (
-    PriorReport,
-    PriorResult,
-    nonneg_reconstruction,
-    richardson_lucy,
-    tv_reconstruction,
-)
+from .priors import nonneg_reconstruction, richardson_lucy, tv_reconstruction
 from .reconstruct import (
     coverage_map,
     normalized_transposed_reconstruction,
@@ -32,7 +26,7 @@ from .reconstruct import (
     transposed_reconstruction,
 )
 from .scores import SplitScore
-from .solvers import CancelCheck, ProgressCallback
+from .solvers import CancelCheck, ProgressCallback, Reconstruction, SolverReport
 
 __all__ = [
     "COMPUTE",
@@ -62,7 +56,7 @@ class Stage:
     outputs: dict[str, Any] = field(default_factory=dict)
     split: SplitScore | None = None
     #: each prior method's report (iterations, converged), by method name
-    reports: dict[str, PriorReport] = field(default_factory=dict)
+    reports: dict[str, SolverReport] = field(default_factory=dict)
 
 
 def transposed(s: Stage) -> None:
@@ -93,9 +87,9 @@ def pinv(s: Stage) -> None:
     s.outputs["pinv"], s.outputs["solver"] = solved.image, solved.report
 
 
-def _keep(s: Stage, name: str, solved: np.ndarray | PriorResult) -> None:
+def _keep(s: Stage, name: str, solved: np.ndarray | Reconstruction) -> None:
     """Store a prior's ``return_report=True`` result (no not-converged warning) as ``name``."""
-    result = cast(PriorResult, solved)
+    result = cast(Reconstruction, solved)
     s.outputs[name] = result.image
     s.reports[name] = result.report
 

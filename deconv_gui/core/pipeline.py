@@ -23,7 +23,6 @@ from .methods import COMPUTE, Stage
 from .norms import relative_norm
 from .operator import ConvOperator
 from .params import Params
-from .priors import PriorReport
 from .registry import INSIGHT_METHODS, METHODS
 from .scores import Metrics, ReconstructionScore, SplitScore
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
@@ -69,7 +68,7 @@ class Result:
         ``(H, W, C_in)``; None when not requested.
     solver : SolverReport or None
         The pseudo-inverse solve's report (iterations, relative residual, converged).
-    prior_reports : Mapping[str, PriorReport]
+    prior_reports : Mapping[str, SolverReport]
         The report of each prior computed (``"tv"``, ``"nonneg"``,
         ``"richardson_lucy"``): iterations, converged, objective.
     timings : Mapping[str, float]
@@ -99,7 +98,7 @@ class Result:
     nonneg: np.ndarray | None = None
     richardson_lucy: np.ndarray | None = None
     solver: SolverReport | None = None
-    prior_reports: Mapping[str, PriorReport] = field(default_factory=dict)
+    prior_reports: Mapping[str, SolverReport] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
     coverage: np.ndarray | None = None
     nullspace: np.ndarray | None = None
@@ -273,7 +272,7 @@ def _metrics(
     outputs: dict[str, Any],
     timings: Mapping[str, float],
     split: SplitScore | None,
-    reports: Mapping[str, PriorReport],
+    reports: Mapping[str, SolverReport],
 ) -> Metrics:
     """The :attr:`Result.metrics` (see :func:`run_pipeline`)."""
     pixels = x.shape[0] * x.shape[1]
@@ -312,7 +311,7 @@ def _metrics(
     )
 
 
-def _iterations(report: SolverReport | PriorReport | None) -> int | None:
+def _iterations(report: SolverReport | None) -> int | None:
     return None if report is None else int(report.iterations)
 
 

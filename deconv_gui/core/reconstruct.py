@@ -7,8 +7,8 @@ Notes
 * :func:`transposed_reconstruction` is ``Aᵀ(y − b)``, what a "deconvolution"
   (transposed convolution) layer computes; :func:`normalized_transposed_reconstruction`
   divides it by the coverage ``Aᵀ1``.
-* :func:`pinv_reconstruction` (in :mod:`deconv_gui.core.pseudo_inverse`, re-exported
-  here) is ``A⁺(y − b)``: when a dense solve is fast
+* :func:`pinv_reconstruction` is ``A⁺(y − b)`` (through
+  :func:`~deconv_gui.core.solvers.solve_pinv`): when a dense solve is fast
   (:func:`~deconv_gui.core.solvers.dense.dense_is_fast`, well under a second) by the SVD
   of the explicit matrix cut at the data's precision and ``rtol``
   (:mod:`~deconv_gui.core.solvers.dense`), else by
@@ -27,17 +27,20 @@ from typing import Any
 
 import numpy as np
 
+from .deprecation import module_aliases
 from .geometry import centred_output
 from .operator import ConvOperator, as_operator
-from .pseudo_inverse import (
-    PinvResult,
+from .solvers import (
+    Callbacks,
+    CancelCheck,
+    ProgressCallback,
+    Reconstruction,
+    deliver,
     make_pinv_solver,
-    pinv_reconstruction,
     solve_pinv,
 )
 
 __all__ = [
-    "PinvResult",
     "coverage_map",
     "make_pinv_solver",
     "normalized_transposed_reconstruction",
@@ -185,3 +188,108 @@ def normalized_transposed_reconstruction(
     out = np.zeros_like(adjoint)
     np.divide(adjoint, cover, out=out, where=nonzero)
     return out
+
+
+def pinv_reconstruction(
+    y: Any,
+    weights: Any,
+    bias: Any = None,
+    *,
+    input_shape: tuple[int, int, int] | None = None,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    max_iter: int | None = None,
+    callbacks: Callbacks | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    return_report: bool = False,
+    method: str = "auto",
+) -> np.ndarray | Reconstruction:
+    """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
+
+    Parameters
+    ----------
+    y, weights, bias, input_shape, stride, padding, dilation, padding_mode
+        As for :func:`transposed_reconstruction` (``weights`` may be a
+        :class:`~deconv_gui.core.ConvOperator`).
+    reg : float
+        Tikhonov weight (>= 0): argmin ‖A x − (y − b)‖² + reg ‖x‖².
+    rtol : float
+        Relative tolerance of the iterative solve (see
+        :mod:`deconv_gui.core.solvers` for the exact stopping rules).
+    max_iter : int, optional
+        Iteration limit (default 300; one iteration costs one forward and one adjoint).
+    callbacks : Callbacks, optional
+        One :class:`~deconv_gui.core.Callbacks` (progress, cancel, hooks); or give
+        ``progress`` and ``cancel``.
+    progress : callable, optional
+        ``progress(iteration, relative_residual)`` after each iteration.
+    cancel : callable or threading.Event, optional
+        Checked between iterations; raises :class:`~deconv_gui.core.SolveCancelled` when set.
+    return_report : bool
+        Return a :class:`~deconv_gui.core.solvers.Reconstruction` ``(image, report)``
+        instead of the image.
+    method : {"auto", "dense", "iterative"}
+        ``"auto"``: a dense SVD solve where it is fast (``m n min(m, n)`` up to
+        :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`), iterative above (it
+        can be cancelled). The other two force one path (dense refuses more than
+        ``DENSE_COLUMN_LIMIT`` unknowns). The dense solve drops singular values below
+        ``max(ε max(m, n), rtol) σ_max`` (ε of the coarser of the filter's and ``y``'s
+        dtype), so the two paths solve the same problem: on noiseless data both give
+        ``A⁺A x`` with ``‖A⁺A x‖ ≤ ‖x‖``.
+
+    Returns
+    -------
+    numpy.ndarray or Reconstruction
+        The image, of ``input_shape`` and the dtype of ``y``.
+
+    Raises
+    ------
+    ValueError
+        On bad arguments (the message names the argument).
+    SolveCancelled
+        When ``cancel`` fired during the iterative solve.
+
+    Warns
+    -----
+    NotConvergedWarning
+        When ``return_report`` is False and the iteration limit stopped the solve
+        before ``rtol``.
+
+    Examples
+    --------
+    The seed question: 9 equations cannot pin down 147 unknowns, but ``A⁺`` gives the
+    minimum-norm image that reproduces the output exactly.
+
+    >>> import numpy as np
+    >>> from deconv_gui.core import conv2d, make_filter, pinv_reconstruction
+    >>> x, w = np.random.default_rng(0).random((7, 7, 3)), make_filter("seed_question")
+    >>> y = conv2d(x, w, stride=2)
+    >>> x_pinv = pinv_reconstruction(y, w, input_shape=x.shape, stride=2)
+    >>> bool(np.allclose(conv2d(x_pinv, w, stride=2), y))
+    True
+    >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
+    True
+    """
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
+    solved = solve_pinv(
+        op,
+        y,
+        bias,
+        reg=reg,
+        rtol=rtol,
+        max_iter=max_iter,
+        callbacks=callbacks,
+        progress=progress,
+        cancel=cancel,
+        method=method,
+    )
+    return deliver(solved, return_report)
+
+
+#: The name the one result type had here before.
+__getattr__ = module_aliases(__name__, {"PinvResult": ("Reconstruction", Reconstruction)})

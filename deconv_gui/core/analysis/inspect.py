@@ -9,8 +9,14 @@ import numpy as np
 from .. import lapack
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator, as_operator
-from ..pseudo_inverse import solve_pinv
-from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from ..solvers import (
+    CancelCheck,
+    ProgressCallback,
+    SolveCancelled,
+    SolverReport,
+    is_cancelled,
+    solve_pinv,
+)
 from ..solvers.dense import dense_pinv
 from ..solvers.preconditioner import SymbolPreconditioner
 from .pixels import as_pixel

@@ -10,8 +10,14 @@ import numpy as np
 from ..geometry import as_float_array, centred_output
 from ..norms import relative_norm
 from ..operator import as_operator
-from ..pseudo_inverse import solve_pinv
-from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from ..solvers import (
+    CancelCheck,
+    ProgressCallback,
+    SolveCancelled,
+    SolverReport,
+    is_cancelled,
+    solve_pinv,
+)
 from .metrics import reconstruction_metrics
 
 __all__ = [

@@ -23,8 +23,14 @@ import numpy as np
 
 from ..geometry import ConvGeometry, as_float_array, weights_for
 from ..operator import ConvOperator
-from ..pseudo_inverse import make_pinv_solver
-from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from ..solvers import (
+    CancelCheck,
+    ProgressCallback,
+    SolveCancelled,
+    SolverReport,
+    is_cancelled,
+    make_pinv_solver,
+)
 
 __all__ = ["MAX_PINV_VALUES", "PinvAnimation", "PinvStep"]
 

@@ -22,7 +22,7 @@ from ..conv import conv2d
 from ..geometry import as_float_array, as_pair, centred_output, normalize_bias, normalize_weights
 from ..norms import relative_norm
 from ..operator import ConvOperator
-from ..pseudo_inverse import solve_pinv
+from ..solvers import solve_pinv
 from .question import question_deconv
 
 __all__ = ["INVERSE_CANDIDATES", "InverseCandidate", "question_inverse_check"]

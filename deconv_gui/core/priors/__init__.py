@@ -1,16 +1,21 @@
 """Reconstructions with a prior: what to put into the null space that ``A⁺`` leaves at zero.
 
-- :mod:`.tv`: total variation, ``argmin ½‖A x − (y − b)‖² + λ TV(x)`` (optionally ``x ≥ 0``);
+The regularisers and the rules for their weights; the iterations themselves (FISTA,
+Richardson–Lucy) are in :mod:`deconv_gui.core.solvers`.
+
+- :mod:`.tv`: total variation, ``argmin ½‖A x − (y − b)‖² + λ TV(x)`` (optionally
+  ``x ≥ 0``), with its proximal map in :mod:`.tv_prox`;
 - :mod:`.nonneg`: non-negative (Tikhonov) least squares;
 - :mod:`.richardson_lucy`: the multiplicative EM iteration for non-negative data;
 - :mod:`.choose_reg`: the Tikhonov weight by the discrepancy principle or GCV;
 - :mod:`.choose_lam`: the TV weight λ by the discrepancy principle;
-- :mod:`.base`: what they share (validation into one operator, the solver base, the report).
+- :mod:`.base`: what they share (validation into one operator, the shared docs).
 """
 
 from __future__ import annotations
 
-from .base import PriorReport, PriorResult
+from ..deprecation import module_aliases
+from ..solvers import Reconstruction, SolverReport
 from .choose_lam import LamChoice, choose_tv_lam
 from .choose_reg import RegChoice, choose_reg
 from .nonneg import nonneg_reconstruction
@@ -19,8 +24,6 @@ from .tv import total_variation, tv_reconstruction
 
 __all__ = [
     "LamChoice",
-    "PriorReport",
-    "PriorResult",
     "RegChoice",
     "choose_reg",
     "choose_tv_lam",
@@ -30,3 +33,12 @@ __all__ = [
     "total_variation",
     "tv_reconstruction",
 ]
+
+#: The names the merged report and result had before.
+__getattr__ = module_aliases(
+    __name__,
+    {
+        "PriorReport": ("SolverReport", SolverReport),
+        "PriorResult": ("Reconstruction", Reconstruction),
+    },
+)

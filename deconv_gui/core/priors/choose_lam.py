@@ -25,15 +25,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.optimize import brentq
 
-from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
-from .base import (
-    PriorResult,
-    check_number,
-    check_stopping,
-    operator_norm_bound,
-    prepare,
-    shared_doc,
-)
+from ..solvers import CancelCheck, ProgressCallback, Reconstruction, SolveCancelled, is_cancelled
+from ..solvers.first_order import operator_norm_bound
+from .base import check_number, check_stopping, prepare, shared_doc
 from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
 
 __all__ = ["LamChoice", "choose_tv_lam"]
@@ -162,7 +156,7 @@ def choose_tv_lam(
             cancel=cancel,
             return_report=True,
         )
-        assert isinstance(solved, PriorResult)
+        assert isinstance(solved, Reconstruction)
         value = float(solved.report.relative_residual) * y_norm
         evaluations += 1
         seen[t] = value

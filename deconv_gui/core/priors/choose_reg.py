@@ -35,7 +35,8 @@ from .. import lapack
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..reconstruct import solve_pinv
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
-from .base import check_count, check_number, operator_norm_bound, prepare, shared_doc
+from ..solvers.first_order import operator_norm_bound
+from .base import check_count, check_number, prepare, shared_doc
 
 __all__ = ["RULES", "RegChoice", "choose_reg"]
 

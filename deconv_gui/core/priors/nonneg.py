@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..operator import ConvOperator
-from ..solvers import CancelCheck, ProgressCallback
-from .base import PriorResult, check_number, check_stopping, deliver, prepare, shared_doc
-from .fista import FistaSolver, initial_image
+from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
+from ..solvers.fista import FistaSolver, initial_image
+from .base import check_number, check_stopping, deliver, prepare, shared_doc
 
 __all__ = ["NonnegSolver", "nonneg_reconstruction"]
 
@@ -38,8 +38,8 @@ class NonnegSolver(FistaSolver):
         The forward operator ``A``.
     reg : float
         Tikhonov weight (>= 0), as in :func:`~deconv_gui.core.pinv_reconstruction`.
-    tol, progress, cancel
-        See :class:`~deconv_gui.core.priors.base.PriorSolver`.
+    tol, callbacks, progress, cancel
+        See :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
     """
 
     method = "fista-nonneg"
@@ -50,11 +50,14 @@ class NonnegSolver(FistaSolver):
         *,
         reg: float = 0.0,
         tol: float = DEFAULT_TOL,
+        callbacks: Callbacks | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
     ) -> None:
         # ‖A x − y‖² + reg ‖x‖² is twice the smooth part FISTA sees with weight reg
-        super().__init__(op, reg=reg, tol=tol, progress=progress, cancel=cancel)
+        super().__init__(
+            op, reg=reg, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel
+        )
 
     def objective(self, x: np.ndarray) -> float:
         """``‖A x − y‖² + reg ‖x‖²`` (in float64)."""
@@ -85,10 +88,11 @@ def nonneg_reconstruction(
     reg: float = 0.0,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
+    callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool = False,
-) -> np.ndarray | PriorResult:
+) -> np.ndarray | Reconstruction:
     """Non-negative (Tikhonov) least squares: argmin ‖A x − (y − b)‖² + reg ‖x‖², x ≥ 0.
 
     Parameters
@@ -105,7 +109,7 @@ def nonneg_reconstruction(
 
     Returns
     -------
-    numpy.ndarray or PriorResult
+    numpy.ndarray or Reconstruction
         The image of ``input_shape`` in the dtype of ``y``; every value ``>= 0``.
 
     %(raises)s
@@ -124,5 +128,7 @@ def nonneg_reconstruction(
     reg = check_number(reg, "reg")
     max_iter, tol = check_stopping(max_iter, tol)
     op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
-    solver = NonnegSolver(op, reg=reg, tol=tol, progress=progress, cancel=cancel)
+    solver = NonnegSolver(
+        op, reg=reg, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel
+    )
     return deliver(solver.solve(centred, max_iter), return_report, centred.dtype)

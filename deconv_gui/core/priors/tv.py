@@ -46,9 +46,9 @@ from typing import Any
 import numpy as np
 
 from ..operator import ConvOperator
-from ..solvers import CancelCheck, ProgressCallback
-from .base import PriorResult, check_number, check_stopping, deliver, prepare, shared_doc
-from .fista import FistaSolver, initial_image
+from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
+from ..solvers.fista import FistaSolver, initial_image
+from .base import check_number, check_stopping, deliver, prepare, shared_doc
 from .tv_prox import TVProx
 
 __all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_reconstruction"]
@@ -105,8 +105,8 @@ class TVSolver(FistaSolver):
         The TV weight λ (> 0).
     nonneg : bool
         Constrain ``x ≥ 0``.
-    tol, progress, cancel
-        See :class:`~deconv_gui.core.priors.base.PriorSolver`.
+    tol, callbacks, progress, cancel
+        See :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
 
     Attributes
     ----------
@@ -123,10 +123,11 @@ class TVSolver(FistaSolver):
         lam: float,
         nonneg: bool = False,
         tol: float = DEFAULT_TOL,
+        callbacks: Callbacks | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
     ) -> None:
-        super().__init__(op, tol=tol, progress=progress, cancel=cancel)
+        super().__init__(op, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel)
         self.lam = float(lam)
         self.nonneg = bool(nonneg)
         self.inner_total = 0
@@ -168,10 +169,11 @@ def tv_reconstruction(
     nonneg: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
+    callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool = False,
-) -> np.ndarray | PriorResult:
+) -> np.ndarray | Reconstruction:
     """Total-variation reconstruction: argmin ½‖A x − (y − b)‖² + λ TV(x) (x ≥ 0 if ``nonneg``).
 
     Parameters
@@ -190,7 +192,7 @@ def tv_reconstruction(
 
     Returns
     -------
-    numpy.ndarray or PriorResult
+    numpy.ndarray or Reconstruction
         The image of ``input_shape`` in the dtype of ``y``.
 
     %(raises)s
@@ -211,5 +213,13 @@ def tv_reconstruction(
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
     op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
-    solver = TVSolver(op, lam=lam, nonneg=bool(nonneg), tol=tol, progress=progress, cancel=cancel)
+    solver = TVSolver(
+        op,
+        lam=lam,
+        nonneg=bool(nonneg),
+        tol=tol,
+        callbacks=callbacks,
+        progress=progress,
+        cancel=cancel,
+    )
     return deliver(solver.solve(centred, max_iter), return_report, centred.dtype)

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .base import dot
+from ..solvers.base import dot
 
 __all__ = ["DUAL_STEP", "MAX_INNER", "MIN_INNER", "TVProx"]
 

@@ -1,9 +1,11 @@
-"""What every iterative solver of the core shares: progress, cancel, the report, the loop.
+"""What every iterative solver of the core shares: callbacks, the report, the result, the loop.
 
 :class:`IterativeSolver` follows the shape of PyLops' ``Solver`` (``setup``, ``step``,
-``run``, ``finalize``); :class:`~deconv_gui.core.solvers.pinv.PseudoInverseSolver` is
-the one the app uses. The level-1 helpers :func:`dot`, :func:`norm` and :func:`axpy`
-avoid BLAS (see the note above them).
+``run``, ``finalize``) and reports through one :class:`Callbacks` object (progress and
+cancel, PyLops' ``on_setup`` / ``on_step`` / ``on_finalize`` hooks). Every solve ends in
+one :class:`SolverReport` inside one :class:`Reconstruction` ``(image, report)``. The
+level-1 helpers :func:`dot`, :func:`norm` and :func:`axpy` avoid BLAS (see the note
+above them).
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
     "DEFAULT_MAX_ITER",
+    "Callbacks",
     "CancelCheck",
     "IterativeSolver",
     "LinearMap",
     "NotConvergedWarning",
     "ProgressCallback",
+    "Reconstruction",
     "SolveCancelled",
     "SolverReport",
+    "as_callbacks",
     "axpy",
     "deliver",
     "dot",
@@ -53,35 +58,119 @@ class NotConvergedWarning(RuntimeWarning):
 
 @dataclass(frozen=True)
 class SolverReport:
-    """What a pseudo-inverse solve did.
+    """What a solve did: the one report of every solver of the core.
 
     Attributes
     ----------
     method : str
-        ``"dense"`` (numpy.linalg on the explicit matrix), ``"pcg"`` (preconditioned
-        CG on ``A Aᵀ``), ``"pcg+cgls"`` (switched to CGLS for a ``y`` outside the range).
+        The algorithm: ``"dense"`` (numpy.linalg on the explicit matrix), ``"pcg"``
+        (preconditioned CG on ``A Aᵀ``), ``"pcg+cgls"`` (switched to CGLS for a ``y``
+        outside the range), ``"fista+tv-dual"``, ``"fista-nonneg"``, ``"richardson-lucy"``.
     iterations : int
         Iterations run (0 for dense); each costs one forward and one adjoint.
     relative_residual : float
-        ``‖A x̂ − y‖ / ‖y‖`` of the returned image (0 when ``y`` is zero).
+        ``‖A x̂ − y‖ / ‖y‖`` of the returned image, ``y`` the centred data (0 when it
+        is zero).
     converged : bool
-        Whether the stopping rule ``rtol`` was met.
-    residual_history : tuple of float
-        The monitored relative residual after each iteration.
+        Whether the stopping rule was met (always True for Richardson–Lucy, whose rule
+        is its iteration count).
+    history : tuple of float
+        The monitored measure after each iteration (what ``progress`` received): the
+        relative residual for the pseudo-inverse, the relative change
+        ``‖x_k − x_{k−1}‖ / ‖x_k‖`` for the prior solvers.
     message : str
         A one-line human-readable summary.
     normal_residual : float
         ``‖Aᵀ(y − A x̂)‖ / (‖A‖ ‖y − A x̂‖)`` when it was computed (the least-squares
         optimality measure for a ``y`` outside the range of ``A``), else NaN.
+    objective : float
+        The objective of the returned image, for the solvers that minimise one (for
+        Richardson–Lucy the Kullback–Leibler divergence ``KL(y ‖ A x̂)``), else NaN.
     """
 
     method: str
     iterations: int
     relative_residual: float
     converged: bool
-    residual_history: tuple[float, ...] = ()
+    history: tuple[float, ...] = ()
     message: str = ""
     normal_residual: float = float("nan")
+    objective: float = float("nan")
+
+    @property
+    def residual_history(self) -> tuple[float, ...]:
+        """The pseudo-inverse's name for :attr:`history` (the monitored residuals)."""
+        return self.history
+
+
+class Reconstruction(NamedTuple):
+    """The reconstructed image and the :class:`SolverReport` of the solve that produced it."""
+
+    image: np.ndarray
+    report: SolverReport
+
+
+class Callbacks:
+    """What a solver tells its caller, and how the caller stops it (PyLops' callbacks).
+
+    The solver calls :meth:`on_setup` after ``setup``, :meth:`cancelled` before and
+    :meth:`on_step` after every iteration, and :meth:`on_finalize` with the result.
+    Subclass to watch the iterates; give ``progress`` and ``cancel`` for the common case.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(iteration, measure)`` after every iteration (the measure the
+        solver monitors; see :attr:`SolverReport.history`).
+    cancel : callable or threading.Event, optional
+        Checked before every iteration; when it fires, the solve raises
+        :class:`SolveCancelled`.
+
+    Examples
+    --------
+    >>> import threading
+    >>> from deconv_gui.core.solvers import Callbacks
+    >>> stop = threading.Event()
+    >>> callbacks = Callbacks(progress=lambda k, r: None, cancel=stop)
+    >>> callbacks.cancelled(), (stop.set(), callbacks.cancelled())[1]
+    (False, True)
+    """
+
+    def __init__(
+        self, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
+    ) -> None:
+        self.progress = progress
+        self.cancel = cancel
+
+    def cancelled(self) -> bool:
+        """Whether the caller asked to stop."""
+        return is_cancelled(self.cancel)
+
+    def on_setup(self, solver: IterativeSolver) -> None:
+        """After ``setup``: the solver's state is initialised."""
+
+    def on_step(self, solver: IterativeSolver) -> None:
+        """After every iteration: hand ``progress`` the iteration and the measure."""
+        if self.progress is not None:
+            self.progress(solver.iiter, solver.history[-1])
+
+    def on_finalize(self, solver: IterativeSolver, result: Any) -> None:
+        """After ``finalize``, with what it returned."""
+
+
+def as_callbacks(
+    callbacks: Callbacks | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> Callbacks:
+    """One :class:`Callbacks` from either a ready object or loose ``progress``/``cancel``."""
+    if callbacks is None:
+        return Callbacks(progress, cancel)
+    if progress is not None or cancel is not None:
+        raise ValueError("give either callbacks or progress/cancel, not both")
+    if not isinstance(callbacks, Callbacks):
+        raise ValueError(f"callbacks must be a Callbacks, got {type(callbacks).__name__}")
+    return callbacks
 
 
 def deliver(result: Any, return_report: bool, dtype: Any = None) -> Any:
@@ -135,26 +224,29 @@ class IterativeSolver:
 
     Parameters
     ----------
-    progress : callable, optional
-        ``progress(iteration, relative_residual)`` after every iteration.
-    cancel : callable or threading.Event, optional
-        Checked before every iteration; :meth:`run` raises :class:`SolveCancelled`.
+    callbacks : Callbacks, optional
+        Progress and cancel (and any hooks); or give ``progress`` and ``cancel``.
+    progress, cancel
+        As for :class:`Callbacks` (folded into one).
 
     Attributes
     ----------
     iiter : int
         Iterations done so far.
     history : list of float
-        The monitored relative residual after each iteration.
+        The monitored measure after each iteration.
     converged : bool
         Whether the stopping rule has been met.
     """
 
     def __init__(
-        self, *, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
+        self,
+        *,
+        callbacks: Callbacks | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
     ) -> None:
-        self.progress = progress
-        self.cancel = cancel
+        self.callbacks = as_callbacks(callbacks, progress, cancel)
         self.iiter = 0
         self.history: list[float] = []
         self.converged = False
@@ -167,7 +259,7 @@ class IterativeSolver:
         """Run one iteration; append to :attr:`history`; set :attr:`converged`."""
         raise NotImplementedError
 
-    def finalize(self):  # pragma: no cover - abstract
+    def finalize(self) -> Any:  # pragma: no cover - abstract
         """Return the solution and a :class:`SolverReport`."""
         raise NotImplementedError
 
@@ -187,14 +279,16 @@ class IterativeSolver:
         for _ in range(limit):
             if self.converged:
                 break
-            if is_cancelled(self.cancel):
+            if self.callbacks.cancelled():
                 raise SolveCancelled(f"solve cancelled after {self.iiter} iterations")
             self.step()
-            if self.progress is not None:
-                self.progress(self.iiter, self.history[-1])
+            self.callbacks.on_step(self)
 
-    def solve(self, y: np.ndarray, max_iter: int | None = None):
+    def solve(self, y: np.ndarray, max_iter: int | None = None) -> Any:
         """``setup(y)``, ``run(max_iter)`` and ``finalize()`` in one call."""
         self.setup(y)
+        self.callbacks.on_setup(self)
         self.run(max_iter)
-        return self.finalize()
+        result = self.finalize()
+        self.callbacks.on_finalize(self, result)
+        return result

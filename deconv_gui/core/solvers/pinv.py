@@ -60,10 +60,12 @@ import numpy as np
 
 from ..norms import relative_norm
 from .base import (
+    Callbacks,
     CancelCheck,
     IterativeSolver,
     LinearMap,
     ProgressCallback,
+    Reconstruction,
     SolverReport,
     axpy,
     dot,
@@ -99,8 +101,8 @@ class PseudoInverseSolver(IterativeSolver):
     operator_norm : float, optional
         An estimate (or upper bound) of ``‖A‖``, used to scale the normal-equation
         residual; estimated by power iteration on first need when None.
-    progress, cancel
-        See :class:`IterativeSolver`.
+    callbacks, progress, cancel
+        See :class:`~deconv_gui.core.solvers.base.IterativeSolver`.
 
     Notes
     -----
@@ -118,10 +120,11 @@ class PseudoInverseSolver(IterativeSolver):
         reg: float = 0.0,
         rtol: float = 1e-8,
         operator_norm: float | None = None,
+        callbacks: Callbacks | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
     ) -> None:
-        super().__init__(progress=progress, cancel=cancel)
+        super().__init__(callbacks=callbacks, progress=progress, cancel=cancel)
         if not np.isfinite(reg) or reg < 0:
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
         if not np.isfinite(rtol) or rtol <= 0:
@@ -289,7 +292,7 @@ class PseudoInverseSolver(IterativeSolver):
             return self.adjoint(self.z)
         return self.x.copy()
 
-    def finalize(self) -> tuple[np.ndarray, SolverReport]:
+    def finalize(self) -> Reconstruction:
         """Return ``(x, report)``; ``x`` is a fresh float64 array owned by the caller."""
         x = self.current()
         rel = relative_norm(norm(self.y - self.forward(x)), self.y_norm)
@@ -317,8 +320,8 @@ class PseudoInverseSolver(IterativeSolver):
             iterations=self.iiter,
             relative_residual=rel,
             converged=bool(self.converged),
-            residual_history=tuple(self.history),
+            history=tuple(self.history),
             message=message,
             normal_residual=float(self.normal_residual),
         )
-        return x, report
+        return Reconstruction(x, report)

@@ -15,41 +15,27 @@ and returned in the dtype of ``y``.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from .geometry import ConvGeometry, centred_output
-from .norms import relative_norm
-from .operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
-from .solvers import (
+from ..geometry import ConvGeometry, centred_output
+from ..norms import relative_norm
+from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
+from .base import (
+    Callbacks,
     CancelCheck,
     ProgressCallback,
-    PseudoInverseSolver,
+    Reconstruction,
     SolveCancelled,
     SolverReport,
-    deliver,
-    is_cancelled,
+    as_callbacks,
 )
-from .solvers.dense import dense_is_fast, dense_solve
-from .solvers.preconditioner import SymbolPreconditioner
+from .dense import dense_is_fast, dense_solve
+from .pinv import PseudoInverseSolver
+from .preconditioner import SymbolPreconditioner
 
-__all__ = [
-    "PINV_METHODS",
-    "PinvResult",
-    "make_pinv_solver",
-    "pinv_reconstruction",
-    "solve_pinv",
-]
-
-Hyper = int | tuple[int, int]
-
-
-class PinvResult(NamedTuple):
-    """The pseudo-inverse image and the report of the solve that produced it."""
-
-    image: np.ndarray
-    report: SolverReport
+__all__ = ["PINV_METHODS", "make_pinv_solver", "solve_pinv"]
 
 
 def make_pinv_solver(
@@ -59,6 +45,7 @@ def make_pinv_solver(
     reg: float = 0.0,
     rtol: float = 1e-8,
     preconditioned: bool = True,
+    callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> PseudoInverseSolver:
@@ -71,8 +58,8 @@ def make_pinv_solver(
         ``weights`` out).
     weights : array_like, optional
         The filter, matching ``geometry.filter_shape``; used in float64.
-    reg, rtol, progress, cancel
-        As for :func:`pinv_reconstruction`.
+    reg, rtol, callbacks, progress, cancel
+        As for :func:`~deconv_gui.core.pinv_reconstruction`.
     preconditioned : bool
         Use the FFT symbol preconditioner (True) or none (plain CG on ``A Aᵀ``).
 
@@ -107,108 +94,12 @@ def make_pinv_solver(
         reg=reg,
         rtol=rtol,
         operator_norm=preconditioner.operator_norm if preconditioner is not None else None,
-        progress=progress,
-        cancel=cancel,
+        callbacks=as_callbacks(callbacks, progress, cancel),
     )
 
 
 #: Values of ``pinv_reconstruction(method=...)``.
 PINV_METHODS = ("auto", "dense", "iterative")
-
-
-def pinv_reconstruction(
-    y: Any,
-    weights: Any,
-    bias: Any = None,
-    *,
-    input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Hyper = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    reg: float = 0.0,
-    rtol: float = 1e-8,
-    max_iter: int | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool = False,
-    method: str = "auto",
-) -> np.ndarray | PinvResult:
-    """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
-
-    Parameters
-    ----------
-    y, weights, bias, input_shape, stride, padding, dilation, padding_mode
-        As for :func:`transposed_reconstruction` (``weights`` may be a
-        :class:`~deconv_gui.core.ConvOperator`).
-    reg : float
-        Tikhonov weight (>= 0): argmin ‖A x − (y − b)‖² + reg ‖x‖².
-    rtol : float
-        Relative tolerance of the iterative solve (see
-        :mod:`deconv_gui.core.solvers` for the exact stopping rules).
-    max_iter : int, optional
-        Iteration limit (default 300; one iteration costs one forward and one adjoint).
-    progress : callable, optional
-        ``progress(iteration, relative_residual)`` after each iteration.
-    cancel : callable or threading.Event, optional
-        Checked between iterations; raises :class:`SolveCancelled` when set.
-    return_report : bool
-        Return a :class:`PinvResult` ``(image, report)`` instead of the image.
-    method : {"auto", "dense", "iterative"}
-        ``"auto"``: a dense SVD solve where it is fast (``m n min(m, n)`` up to
-        :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`), iterative above (it
-        can be cancelled). The other two force one path (dense refuses more than
-        ``DENSE_COLUMN_LIMIT`` unknowns). The dense solve drops singular values below
-        ``max(ε max(m, n), rtol) σ_max`` (ε of the coarser of the filter's and ``y``'s
-        dtype), so the two paths solve the same problem: on noiseless data both give
-        ``A⁺A x`` with ``‖A⁺A x‖ ≤ ‖x‖``.
-
-    Returns
-    -------
-    numpy.ndarray or PinvResult
-        The image, of ``input_shape`` and the dtype of ``y``.
-
-    Raises
-    ------
-    ValueError
-        On bad arguments (the message names the argument).
-    SolveCancelled
-        When ``cancel`` fired during the iterative solve.
-
-    Warns
-    -----
-    NotConvergedWarning
-        When ``return_report`` is False and the iteration limit stopped the solve
-        before ``rtol``.
-
-    Examples
-    --------
-    The seed question: 9 equations cannot pin down 147 unknowns, but ``A⁺`` gives the
-    minimum-norm image that reproduces the output exactly.
-
-    >>> import numpy as np
-    >>> from deconv_gui.core import conv2d, make_filter, pinv_reconstruction
-    >>> x, w = np.random.default_rng(0).random((7, 7, 3)), make_filter("seed_question")
-    >>> y = conv2d(x, w, stride=2)
-    >>> x_pinv = pinv_reconstruction(y, w, input_shape=x.shape, stride=2)
-    >>> bool(np.allclose(conv2d(x_pinv, w, stride=2), y))
-    True
-    >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
-    True
-    """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
-    solved = solve_pinv(
-        op,
-        y,
-        bias,
-        reg=reg,
-        rtol=rtol,
-        max_iter=max_iter,
-        progress=progress,
-        cancel=cancel,
-        method=method,
-    )
-    return deliver(solved, return_report)
 
 
 def solve_pinv(
@@ -219,22 +110,24 @@ def solve_pinv(
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
+    callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     method: str = "auto",
-) -> PinvResult:
+) -> Reconstruction:
     """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and its report, for a ready operator.
 
-    The operator-first form of :func:`pinv_reconstruction` (which builds ``op`` from
-    loose arguments and calls this); the other analyses call it with their operator.
-    Arguments and errors are those of :func:`pinv_reconstruction`; the result is
-    always a :class:`PinvResult` (no warning: the report says whether it converged).
+    The operator-first form of :func:`~deconv_gui.core.pinv_reconstruction` (which
+    builds ``op`` from loose arguments and calls this); the other analyses call it with
+    their operator. Arguments and errors are those of ``pinv_reconstruction``; the
+    result is always a :class:`Reconstruction` (no warning: the report says whether it
+    converged).
 
     Examples
     --------
     >>> import numpy as np
     >>> from deconv_gui.core import ConvOperator, conv2d
-    >>> from deconv_gui.core.reconstruct import solve_pinv
+    >>> from deconv_gui.core.solvers import solve_pinv
     >>> w = np.ones((2, 2, 1))
     >>> op = ConvOperator.from_weights(w, input_shape=(4, 4, 1), stride=2)
     >>> solved = solve_pinv(op, conv2d(np.ones((4, 4, 1)), w, stride=2))
@@ -243,6 +136,7 @@ def solve_pinv(
     """
     if not isinstance(op, ConvOperator):
         raise ValueError(f"op must be a ConvOperator, got {type(op).__name__}")
+    callbacks = as_callbacks(callbacks, progress, cancel)
     try:
         reg = float(reg)
         rtol = float(rtol)
@@ -274,15 +168,13 @@ def solve_pinv(
     ):
         # the dense solve cannot stop halfway: it is only chosen where it is fast, and a
         # cancel that came before it is honoured
-        if is_cancelled(cancel):
+        if callbacks.cancelled():
             raise SolveCancelled("pseudo-inverse cancelled")
         # the coarser of the filter's and the data's precision bounds what can be resolved
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
         image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
     else:
-        solver = make_pinv_solver(
-            solve_op, reg=reg / w_scale**2, rtol=rtol, progress=progress, cancel=cancel
-        )
+        solver = make_pinv_solver(solve_op, reg=reg / w_scale**2, rtol=rtol, callbacks=callbacks)
         image, report = solver.solve(rhs, max_iter)
     with np.errstate(over="ignore"):
         image = (image * (y_scale / w_scale if y_scale > 0 else 1.0)).astype(centred.dtype)
@@ -291,7 +183,7 @@ def solve_pinv(
             f"y: its pseudo-inverse has values beyond the range of {centred.dtype} "
             f"(|y| up to {y_scale:.3g}, |weights| up to {w_scale:.3g}); rescale y or weights"
         )
-    return PinvResult(image, report)
+    return Reconstruction(image, report)
 
 
 def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:

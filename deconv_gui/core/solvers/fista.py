@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..operator import ConvOperator
-from ..solvers import CancelCheck, ProgressCallback
-from .base import PriorSolver, dot, operator_norm_bound
+from .base import Callbacks, CancelCheck, ProgressCallback, dot
+from .first_order import FirstOrderSolver, operator_norm_bound
 
 __all__ = ["FistaSolver", "initial_image"]
 
@@ -40,7 +40,7 @@ def initial_image(op: ConvOperator, y: np.ndarray) -> np.ndarray:
     return back * op.dtype.type(alpha)
 
 
-class FistaSolver(PriorSolver):
+class FistaSolver(FirstOrderSolver):
     """FISTA on ``½‖A x − y‖² + ½ reg ‖x‖² + g(x)``; subclasses define ``prox`` for ``g``.
 
     Parameters
@@ -49,8 +49,8 @@ class FistaSolver(PriorSolver):
         The forward operator ``A``.
     reg : float
         Weight of ``½ reg ‖x‖²`` in the smooth part (>= 0).
-    tol, progress, cancel
-        See :class:`~deconv_gui.core.priors.base.PriorSolver`.
+    tol, callbacks, progress, cancel
+        See :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
     """
 
     def __init__(
@@ -59,10 +59,11 @@ class FistaSolver(PriorSolver):
         *,
         reg: float = 0.0,
         tol: float,
+        callbacks: Callbacks | None = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
     ) -> None:
-        super().__init__(op, tol=tol, progress=progress, cancel=cancel)
+        super().__init__(op, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel)
         self.reg = float(reg)
         self.lipschitz = operator_norm_bound(op) + self.reg
         self.step_size = 1.0 / self.lipschitz if self.lipschitz > 0 else 1.0
