@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from deconv_gui.core import SolveCancelled
-from deconv_gui.gui.runner import JobRunner
+from deconv_gui.gui.runner import JobPool, JobRunner, Priority, app_pool
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 10_000  # ms
@@ -116,15 +116,15 @@ def test_progress_reaches_the_gui_thread_for_the_newest_request(qtbot):
 
 
 def test_runners_sharing_a_pool_run_one_job_at_a_time_higher_priority_first(qtbot):
-    live = JobRunner()
-    background = JobRunner(pool=live.pool, priority=-1)
+    live = JobRunner(pool=JobPool(1), priority=Priority.LIVE)
+    background = JobRunner(pool=live.pool, priority=Priority.METRICS)
     release, make = _gate()
     order = []
     live.resultReady.connect(lambda _rid, value: order.append(value))
     background.resultReady.connect(lambda _rid, value: order.append(value))
     live.submit(make("blocking"))  # occupies the pool's only thread
     background.submit(lambda _c, _p: "metrics")  # queued first, low priority
-    live_second = JobRunner(pool=live.pool)
+    live_second = JobRunner(pool=live.pool, priority=Priority.LIVE)
     live_second.resultReady.connect(lambda _rid, value: order.append(value))
     live_second.submit(lambda _c, _p: "live")  # queued later, normal priority
     release.set()
@@ -144,3 +144,51 @@ def test_hold_busy_keeps_busy_until_release(qtbot):
     runner.release(rid)
     assert not runner.busy
     runner.shutdown()
+
+
+def test_every_runner_shares_the_one_application_pool():
+    runners = [JobRunner(), JobRunner(priority=Priority.INSIGHT)]
+    assert all(r.pool is app_pool() for r in runners)
+    assert app_pool().maxThreadCount() >= 2
+    for runner in runners:
+        runner.shutdown()
+
+
+def test_background_jobs_leave_a_thread_for_the_live_pipeline(qtbot):
+    pool = JobPool(2)
+    release, make = _gate()
+    exports = [JobRunner(pool=pool, priority=Priority.BACKGROUND) for _ in range(2)]
+    done = []
+    for i, runner in enumerate(exports):
+        runner.resultReady.connect(lambda _rid, value: done.append(value))
+        runner.submit(make(f"export {i}"))
+    assert pool.activeThreadCount() == 2  # one runs, the other waits its turn
+    live = JobRunner(pool=pool, priority=Priority.LIVE)
+    live.resultReady.connect(lambda _rid, value: done.append(value))
+    live.submit(lambda _c, _p: "live")
+    qtbot.waitUntil(lambda: done == ["live"], timeout=TIMEOUT)  # not behind the exports
+    release.set()
+    qtbot.waitUntil(lambda: len(done) == 3, timeout=TIMEOUT)
+    assert sorted(done[1:]) == ["export 0", "export 1"]
+    for runner in (*exports, live):
+        runner.shutdown()
+
+
+def test_a_job_still_waiting_for_a_thread_is_dropped_when_cancelled(qtbot):
+    pool = JobPool(1)
+    release, make = _gate()
+    blocker = JobRunner(pool=pool)
+    blocker.submit(make("blocking"))
+    waiting = JobRunner(pool=pool)
+    ran, cancelled = [], []
+    waiting.cancelled.connect(cancelled.append)
+    rid = waiting.submit(lambda _c, _p: ran.append(1))
+    assert waiting.busy
+    waiting.cancel()
+    assert cancelled == [rid] and not waiting.busy
+    assert waiting.wait(0)  # nothing of its own left to wait for, while the blocker runs
+    release.set()
+    blocker.shutdown()
+    qtbot.wait(20)
+    assert ran == []
+    waiting.shutdown()

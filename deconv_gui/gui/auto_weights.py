@@ -24,7 +24,7 @@ from ..core import ConvOperator, Result, choose_reg
 from ..core.priors import LamChoice, RegChoice, choose_tv_lam
 from .controls.recon_options import ReconOptions
 from .controls.reg_slider import format_reg
-from .runner import JobRunner
+from .runner import JobRunner, Priority
 from .state import AppState
 
 __all__ = ["AutoWeights", "known_sigma"]
@@ -66,7 +66,7 @@ class AutoWeights(QtCore.QObject):
     ) -> None:
         super().__init__(parent)
         self._state, self._options = state, options
-        self.jobs = JobRunner(self, progress_interval=0.1)
+        self.jobs = JobRunner(self, progress_interval=0.1, priority=Priority.BACKGROUND)
         self._field: str | None = None  # what the running job chooses
         self._applying = False
         options.autoRegRequested.connect(lambda: self._toggle("reg"))

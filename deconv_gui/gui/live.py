@@ -10,7 +10,7 @@ bars. Nothing here does math.
 Two passes: SSIM is most of the metrics' cost (a few hundred milliseconds on a large
 image), so the live pass runs with ``Params(ssim=False)`` and, once the result is on
 screen, :func:`~deconv_gui.core.complete_metrics` fills SSIM in as a second,
-cancellable job of lower priority on the same one-thread pool. Any edit cancels it, and
+cancellable job of the lowest priority in the application's pool. Any edit cancels it, and
 a second pass whose result is no longer on screen is dropped.
 """
 
@@ -23,7 +23,7 @@ from qtpy import QtCore
 
 from ..core import ConvGeometry, Params, Result, complete_metrics
 from .panels.grid import PanelGrid
-from .runner import JobRunner, PipelineRunner
+from .runner import JobRunner, PipelineRunner, Priority
 from .state import AppState
 
 __all__ = ["DEBOUNCE_MS", "LiveUpdates"]
@@ -83,11 +83,9 @@ class LiveUpdates(QtCore.QObject):
         self._panels = panels
         self._read_params = read_params
         self._submitted: dict[int, float] = {}
-        pool = QtCore.QThreadPool(self)
-        pool.setMaxThreadCount(1)  # one job at a time: the machine is shared
-        self.runner = PipelineRunner(self, hold_busy=True, pool=pool)  # busy until drawn
+        self.runner = PipelineRunner(self, hold_busy=True)  # busy until drawn
         #: the second pass: SSIM filled in after the live result is on screen
-        self.metrics_runner = JobRunner(self, pool=pool, priority=-1)
+        self.metrics_runner = JobRunner(self, priority=Priority.METRICS)
         self.metrics_runner.resultReady.connect(self._on_metrics)
         self.runner.resultReady.connect(self.on_result)
         self.runner.failed.connect(lambda _rid, message: self.failed.emit(message))

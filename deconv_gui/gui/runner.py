@@ -9,9 +9,13 @@ request is dropped here, so the listeners only ever see the newest one. After
 :meth:`JobRunner.shutdown` nothing is started and nothing more is reported.
 
 :class:`PipelineRunner` is the runner of the window's live computation
-(:func:`~deconv_gui.core.run_pipeline`). Runners can share one thread pool: the
-window's live computation and its second, lower-priority metrics pass never run at
-the same time, and a queued live request starts before a queued metrics pass.
+(:func:`~deconv_gui.core.run_pipeline`).
+
+Every runner of the application starts its jobs on one :class:`JobPool` (:func:`app_pool`),
+one ``QThreadPool`` of :data:`POOL_THREADS` threads, by priority (:class:`Priority`): the
+live pipeline and image loads first, then the Insight jobs, then exports and the second
+metrics pass. Background jobs (below :attr:`Priority.LOAD`) never take the last thread, so
+a live update never waits for an animation export or a spectrum to finish.
 
 The window's process keeps the BLAS library (OpenBLAS) at one thread per calling
 thread (:func:`limit_blas_threads`): the convolution already splits its work over its
@@ -26,11 +30,14 @@ is a generator's ``quit()`` where the core checks a ``threading.Event``.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
+from enum import IntEnum
 from typing import Any
 
 import numpy as np
@@ -39,7 +46,16 @@ from qtpy import QtCore
 from ..core import Params, SolveCancelled, run_pipeline
 from ..core.lapack import LAPACK_LOCK
 
-__all__ = ["Job", "JobRunner", "PipelineRunner", "limit_blas_threads"]
+__all__ = [
+    "POOL_THREADS",
+    "Job",
+    "JobPool",
+    "JobRunner",
+    "PipelineRunner",
+    "Priority",
+    "app_pool",
+    "limit_blas_threads",
+]
 
 #: ``job(cancel, progress)``: check ``cancel`` (a ``threading.Event``) between steps and
 #: pass anything to ``progress``; the return value is reported by ``resultReady``.
@@ -78,6 +94,110 @@ def limit_blas_threads(threads: int = 1) -> int:
     return len(blas)
 
 
+#: Threads of the application's pool: the live pipeline, an image load and background jobs.
+POOL_THREADS = 3
+
+
+class Priority(IntEnum):
+    """Which queued job starts first (higher first); background jobs leave a thread free."""
+
+    #: the window's live computation
+    LIVE = 30
+    #: loading an image (the user waits for it)
+    LOAD = 20
+    #: the Insight jobs that follow a result (rank, inspection, check, spectrum)
+    INSIGHT = 10
+    #: exports, animations, automatic weights
+    BACKGROUND = 0
+    #: the second, slower metrics pass of the live result
+    METRICS = -10
+
+
+class JobPool:
+    """One ``QThreadPool`` for every runner, ordered by :class:`Priority`.
+
+    Jobs of at least :attr:`Priority.LOAD` start at once (the pool orders them by
+    priority); background jobs run at most ``threads - 1`` at a time and wait their
+    turn here, highest priority first, so a thread is always left for the live pipeline.
+
+    Parameters
+    ----------
+    threads : int
+        The pool's threads (at least 1; with 1, background jobs share it).
+    parent : QObject, optional
+        The Qt parent of the ``QThreadPool``.
+    """
+
+    def __init__(self, threads: int = POOL_THREADS, parent: QtCore.QObject | None = None) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads!r}")
+        self.pool = QtCore.QThreadPool(parent)
+        self.pool.setMaxThreadCount(int(threads))
+        self._background_limit = max(1, int(threads) - 1)
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[int, int, QtCore.QRunnable, int]] = []
+        self._count = itertools.count()
+        self._background = 0
+
+    def start(self, runnable: _Runnable, priority: int) -> None:
+        """Run ``runnable`` when a thread is free for its ``priority``."""
+        if priority >= Priority.LOAD:
+            self.pool.start(runnable, priority)
+            return
+        runnable.on_done = self._background_done
+        with self._lock:
+            if self._background >= self._background_limit:
+                heapq.heappush(self._waiting, (-priority, next(self._count), runnable, priority))
+                return
+            self._background += 1
+        self.pool.start(runnable, priority)
+
+    def take(self, runnable: QtCore.QRunnable) -> bool:
+        """Remove ``runnable`` if it still waits its turn here; True when it was removed."""
+        with self._lock:
+            for i, entry in enumerate(self._waiting):
+                if entry[2] is runnable:
+                    self._waiting.pop(i)
+                    heapq.heapify(self._waiting)
+                    return True
+        return False
+
+    def _background_done(self) -> None:  # in the pool thread, at the end of a background job
+        with self._lock:
+            if not self._waiting:
+                self._background -= 1
+                return
+            _, _, runnable, priority = heapq.heappop(self._waiting)
+        self.pool.start(runnable, priority)  # it takes over the finished job's place
+
+    def activeThreadCount(self) -> int:  # as QThreadPool's
+        """Threads running a job now, plus background jobs waiting their turn."""
+        with self._lock:
+            waiting = len(self._waiting)
+        return self.pool.activeThreadCount() + waiting
+
+    def maxThreadCount(self) -> int:  # as QThreadPool's
+        """The pool's threads."""
+        return self.pool.maxThreadCount()
+
+
+_APP_POOL: JobPool | None = None
+
+
+def app_pool() -> JobPool:
+    """The application's one :class:`JobPool` (made on first use, owned by the application)."""
+    global _APP_POOL
+    if _APP_POOL is None:
+        _APP_POOL = JobPool(POOL_THREADS, QtCore.QCoreApplication.instance())
+        _APP_POOL.pool.destroyed.connect(_forget_app_pool)
+    return _APP_POOL
+
+
+def _forget_app_pool(*_args: object) -> None:
+    global _APP_POOL
+    _APP_POOL = None
+
+
 class _Signals(QtCore.QObject):
     """Lives in the GUI thread; the pool thread emits, Qt queues the calls."""
 
@@ -101,6 +221,9 @@ class _Runnable(QtCore.QRunnable):
         self.progress_interval = progress_interval
         self._last_progress = 0.0
         self._phase: object = None
+        #: called at the very end of :meth:`run`, in its thread (the pool and the runner count)
+        self.on_done: Callable[[], None] | None = None
+        self.on_finished: Callable[[], None] | None = None
 
     def _progress(self, value: object) -> None:
         # A tuple names its phase in its last item (the pipeline: which method iterates).
@@ -113,6 +236,14 @@ class _Runnable(QtCore.QRunnable):
             self.signals.progress.emit(self.rid, value)
 
     def run(self) -> None:  # runs in a pool thread
+        try:
+            self._run()
+        finally:
+            for done in (self.on_finished, self.on_done):
+                if done is not None:
+                    done()
+
+    def _run(self) -> None:
         rid, signals = self.rid, self.signals
         try:
             if self.cancel.is_set():
@@ -150,10 +281,10 @@ class JobRunner(QtCore.QObject):
         Seconds between two :attr:`progress` signals (a solver may iterate faster than
         the screen needs); 0 reports every call. A tuple value whose last item (its
         phase) differs from the last report's is always reported.
-    pool : QThreadPool, optional
-        Share this pool with other runners (default: a pool of one thread of its own).
+    pool : JobPool, optional
+        Where the jobs run (default: the application's one pool, :func:`app_pool`).
     priority : int
-        The jobs' priority in the pool: among queued jobs, higher runs first.
+        The jobs' :class:`Priority` in the pool: among queued jobs, higher runs first.
 
     Signals
     -------
@@ -181,17 +312,18 @@ class JobRunner(QtCore.QObject):
         *,
         hold_busy: bool = False,
         progress_interval: float = 0.0,
-        pool: QtCore.QThreadPool | None = None,
-        priority: int = 0,
+        pool: JobPool | None = None,
+        priority: int = Priority.BACKGROUND,
     ) -> None:
         super().__init__(parent)
         self._hold_busy = bool(hold_busy)
         self._progress_interval = float(progress_interval)
         self._priority = int(priority)
-        if pool is None:
-            pool = QtCore.QThreadPool(self)
-            pool.setMaxThreadCount(1)  # one job at a time: the machine is shared
-        self.pool = pool
+        self.pool = app_pool() if pool is None else pool
+        #: this runner's jobs started and not yet returned (wait() waits for these only)
+        self._running = 0
+        self._idle = threading.Condition()
+        self._queued: _Runnable | None = None  # the newest job, until it is taken back
         # owned by the runner (GUI thread); shutdown() waits for the jobs that emit on it
         self._signals = _Signals(self)
         self._signals.finished.connect(self._on_finished)
@@ -227,6 +359,10 @@ class JobRunner(QtCore.QObject):
         runnable = _Runnable(
             self._latest, job, self._cancel, self._signals, self._progress_interval
         )
+        runnable.on_finished = self._job_returned
+        self._queued = runnable
+        with self._idle:
+            self._running += 1
         self.pool.start(runnable, self._priority)
         self._set_busy(True)
         return self._latest
@@ -247,13 +383,29 @@ class JobRunner(QtCore.QObject):
         return self._latest
 
     def cancel(self) -> None:
-        """Ask the running request to stop (it reports :attr:`cancelled`)."""
+        """Ask the running request to stop (it reports :attr:`cancelled`).
+
+        A job still waiting for a thread is dropped before it starts.
+        """
         if self._cancel is not None:
             self._cancel.set()
+        queued, self._queued = self._queued, None
+        if queued is not None and self.pool.take(queued):
+            self._job_returned()
+            self._signals.cancelled.emit(queued.rid)
 
     def wait(self, msecs: int = 30_000) -> bool:
-        """Block until the pool is idle (for shutdown and tests)."""
-        return self.pool.waitForDone(msecs)
+        """Block until this runner's jobs have returned (for shutdown and tests).
+
+        Other runners' jobs in the shared pool are not waited for.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, msecs / 1000)
+
+    def _job_returned(self) -> None:  # in the pool thread
+        with self._idle:
+            self._running -= 1
+            self._idle.notify_all()
 
     def shutdown(self) -> None:
         """Cancel, refuse new requests, and wait: call before the listeners go away.
@@ -319,9 +471,12 @@ class PipelineRunner(JobRunner):
         parent: QtCore.QObject | None = None,
         *,
         hold_busy: bool = False,
-        pool: QtCore.QThreadPool | None = None,
+        pool: JobPool | None = None,
+        priority: int = Priority.LIVE,
     ) -> None:
-        super().__init__(parent, hold_busy=hold_busy, progress_interval=0.05, pool=pool)
+        super().__init__(
+            parent, hold_busy=hold_busy, progress_interval=0.05, pool=pool, priority=priority
+        )
         limit_blas_threads(1)  # spinning BLAS threads starved the GUI thread (module doc)
 
     def compute(self, image: np.ndarray, params: Params, **overrides: Any) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from qtpy import QtCore, QtWidgets
 
-from ..runner import Job, JobRunner
+from ..runner import Job, JobRunner, Priority
 from ..state import AppState
 
 __all__ = ["DIALOG_DELAY_MS", "ImageLoader"]
@@ -51,7 +51,7 @@ class ImageLoader(QtCore.QObject):
         super().__init__(parent)
         self._state = state
         self._parent = parent
-        self.runner = JobRunner(self, progress_interval=0.1)
+        self.runner = JobRunner(self, progress_interval=0.1, priority=Priority.LOAD)
         self.runner.resultReady.connect(self._on_result)
         self.runner.failed.connect(self._on_failed)
         self.runner.cancelled.connect(self._on_cancelled)

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ...io.video import FrameRenderer, mp4_available
-from ..runner import JobRunner
+from ..runner import JobRunner, Priority
 from ..state import AppState
 from .export_path import ask_export_path
 from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
@@ -67,10 +67,10 @@ class StepsWindow(QtWidgets.QWidget):
         self.frame: np.ndarray | None = None
         self._pending: StepsRequest | None = None
         self._stale = True
-        self.jobs = JobRunner(self, progress_interval=0.1)
+        self.jobs = JobRunner(self, progress_interval=0.1, priority=Priority.BACKGROUND)
         self.jobs.resultReady.connect(self._on_built)
         self.jobs.failed.connect(lambda _rid, msg: self.show_message(msg.splitlines()[0], True))
-        self.export_jobs = JobRunner(self, progress_interval=0.1)
+        self.export_jobs = JobRunner(self, progress_interval=0.1, priority=Priority.BACKGROUND)
         self.export_jobs.resultReady.connect(self._on_exported)
         self.export_jobs.failed.connect(
             lambda _rid, msg: self.show_message(f"Export failed: {msg.splitlines()[0]}", True)

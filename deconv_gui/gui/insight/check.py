@@ -19,7 +19,7 @@ from qtpy import QtCore, QtWidgets
 
 from ...core import Result
 from ...view.inverse_table import inverse_check_html
-from ..runner import JobRunner
+from ..runner import JobRunner, Priority
 from ..state import AppState
 from .check_jobs import (
     KINDS,
@@ -93,7 +93,7 @@ class CheckDialog(QtWidgets.QDialog):
         self.candidate_name = ""
         self.outcome: CheckOutcome | None = None
         self.message = ""
-        self.jobs = JobRunner(self)
+        self.jobs = JobRunner(self, priority=Priority.INSIGHT)
         self.jobs.resultReady.connect(self._on_outcome)
         self.jobs.failed.connect(lambda _rid, msg: self._show_problem(msg))
         self._build()

@@ -25,7 +25,7 @@ from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
 from ...view.display import fmt
 from ..panels.grid import PanelGrid
-from ..runner import JobRunner
+from ..runner import JobRunner, Priority
 from ..state import AppState
 
 __all__ = ["LABEL_TAP_LIMIT", "InspectDock", "Inspector"]
@@ -126,7 +126,7 @@ class Inspector(QtCore.QObject):
         self.state = state
         self.panels = panels
         self.dock = dock
-        self.jobs = JobRunner(self)
+        self.jobs = JobRunner(self, priority=Priority.INSIGHT)
         self.jobs.resultReady.connect(self._on_kernel)
         self.jobs.failed.connect(self._on_kernel_failed)
         self.jobs.progress.connect(self._on_kernel_progress)

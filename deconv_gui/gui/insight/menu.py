@@ -27,7 +27,7 @@ from ...core.pipeline import INSIGHT_METHODS
 from ...core.solvers.dense import DENSE_SOLVE_COST
 from ..controls.recon_options import ReconOptions
 from ..panels.grid import PanelGrid
-from ..runner import JobRunner
+from ..runner import JobRunner, Priority
 from ..state import AppState
 from .inspector import InspectDock, Inspector
 
@@ -86,7 +86,7 @@ class Insight(QtCore.QObject):
         self.rank_text = ""
         self._image_seen: object = None  # the window's image when the last result was drawn
         self._rank_for: Result | None = None
-        self.rank_jobs = JobRunner(self)
+        self.rank_jobs = JobRunner(self, priority=Priority.INSIGHT)
         self.rank_jobs.resultReady.connect(self._on_rank)
         self.rank_jobs.failed.connect(lambda _rid, msg: self._show_rank(f"rank: {msg}"))
         self.dock = InspectDock(window)

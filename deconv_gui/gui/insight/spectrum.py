@@ -21,7 +21,7 @@ from ...core import (
     singular_values,
     tikhonov_curve,
 )
-from ..runner import JobRunner
+from ..runner import JobRunner, Priority
 from ..state import AppState
 from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
@@ -60,10 +60,10 @@ class SpectrumWindow(QtWidgets.QDialog):
         self._spectrum_key: tuple | None = None
         self._curve_key: tuple | None = None
         self._curve_pending: int | None = None
-        self.spectrum_jobs = JobRunner(self)
+        self.spectrum_jobs = JobRunner(self, priority=Priority.INSIGHT)
         self.spectrum_jobs.resultReady.connect(self._on_spectrum)
         self.spectrum_jobs.failed.connect(lambda _r, msg: self._spectrum_failed(msg))
-        self.curve_jobs = JobRunner(self)
+        self.curve_jobs = JobRunner(self, priority=Priority.INSIGHT)
         self.curve_jobs.resultReady.connect(self._on_curve)
         self.curve_jobs.failed.connect(lambda _r, msg: self._curve_done(f"Failed: {msg}"))
         self.curve_jobs.progress.connect(self._on_curve_progress)
