@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from deconv_gui.core import Params, make_filter
+from deconv_gui.document import Display, Document, ImageSource, Layer
 from deconv_gui.io import Session, load_session, save_session
-from deconv_gui.io.session import SESSION_VERSION, params_from_dict, params_to_dict
+from deconv_gui.io.session import (
+    SESSION_VERSION,
+    params_from_dict,
+    params_to_dict,
+    save_document,
+)
 
 
 def _params(**changes) -> Params:
@@ -92,6 +98,18 @@ def _document(tmp_path) -> dict:
     return json.loads(path.read_text())
 
 
+def _version_1(params: Params, extra: dict | None = None) -> dict:
+    """A session file as deconv_gui wrote it before the document (schema version 1)."""
+    return {
+        "schema": "deconv_gui.session",
+        "version": 1,
+        "image": {"source": "astronaut", "sha256": None},
+        "work_size": 64,
+        "params": params.to_dict(),
+        "extra": dict(extra or {}),
+    }
+
+
 def test_newer_schema_version_is_refused(tmp_path):
     doc = _document(tmp_path)
     doc["version"] = SESSION_VERSION + 1
@@ -114,9 +132,14 @@ def test_newer_schema_version_is_refused(tmp_path):
         ("ssim", 1, "params.ssim must be True or False"),
     ],
 )
-def test_wrong_types_are_named(tmp_path, field, value, message):
-    doc = _document(tmp_path)
-    doc["params"][field] = value
+@pytest.mark.parametrize("version", [1, SESSION_VERSION])
+def test_wrong_types_are_named(tmp_path, field, value, message, version):
+    if version == 1:
+        doc = _version_1(_params())
+        doc["params"][field] = value
+    else:
+        doc = _document(tmp_path)
+        doc["layers"][0]["params"][field] = value
     path = tmp_path / "typed.deconv.json"
     path.write_text(json.dumps(doc))
     with pytest.raises(ValueError, match=message):
@@ -169,3 +192,46 @@ def test_live_ssim_flag_round_trips(tmp_path):
     params = _params(ssim=False)
     session = load_session(save_session(tmp_path / "live", params))
     assert session.params == params and session.params.ssim is False
+
+
+def test_a_version_1_session_still_opens_with_what_the_window_stored(tmp_path):
+    extra = {
+        "image_kind": "sample",
+        "image_shape": [64, 64, 3],
+        "image_note": "",
+        "filter_preset": "random",
+        "filter_seed": 3,
+        "same_in_all": True,
+        "display": {
+            "scaling": "auto",
+            "shared_levels": True,
+            "layout": "row",
+            "forward_channel": 0,
+        },
+    }
+    path = tmp_path / "old.deconv.json"
+    path.write_text(json.dumps(_version_1(_params(), extra), indent=1))
+    session = load_session(path)
+    assert session.schema_version == 1 and session.params == _params()
+    assert (session.image_source, session.work_size, session.is_sample) == ("astronaut", 64, True)
+    layer = session.document.layer
+    assert (layer.preset, layer.filter_seed, layer.same_in_all) == ("random", 3, True)
+    assert session.document.display == Display("row", True, "auto", 0)
+    assert session.document.image.shape == (64, 64, 3)
+    # saved again, it is the current version, and reads back the same
+    again = load_session(save_document(tmp_path / "new", session.document))
+    assert again.schema_version == SESSION_VERSION and again.document == session.document
+
+
+def test_a_document_of_two_layers_round_trips_and_a_file_gets_its_hash(tmp_path):
+    image = tmp_path / "photo.npy"
+    np.save(image, np.zeros((8, 8, 3), np.float32))
+    doc = Document(
+        image=ImageSource("file", str(image), None),
+        layers=(Layer(_params()), Layer(_params(stride=3), name="second", preset="custom")),
+        selected=1,
+    )
+    session = load_session(save_document(tmp_path / "two", doc, extra={"x": 1}))
+    assert session.document.layers == doc.layers and session.document.selected == 1
+    assert session.params == _params(stride=3) and session.extra == {"x": 1}
+    assert session.image_sha256 and session.image_problem() is None

@@ -1,9 +1,12 @@
 """Sessions: a small, versioned JSON file (``*.deconv.json``) that restores a set-up exactly.
 
-A session holds the image source (a sample name or a file path), the work size and
-every :class:`~deconv_gui.core.Params` field, with the filter weights as nested lists
-of floats (JSON writes Python's shortest round-trip ``repr``, so they come back to
-the bit). Never pickle: a session file is plain text a user can read and diff.
+A session is a :class:`~deconv_gui.document.Document` (its ``to_dict()``: the image's
+origin and work size, the layers with every :class:`~deconv_gui.core.Params` field,
+the filter presets, the display choices) under ``"schema"``, plus free-form
+``"extra"``. The filter weights are nested lists of floats (JSON writes Python's
+shortest round-trip ``repr``, so they come back to the bit). Files of earlier
+versions are migrated by the document (:func:`~deconv_gui.document.migrate`). Never pickle: a
+session file is plain text a user can read and diff.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core import Params
+from ..document import DOCUMENT_VERSION, Document, ImageSource, Layer
 from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
 
 __all__ = [
@@ -30,12 +34,13 @@ __all__ = [
     "load_session",
     "params_from_dict",
     "params_to_dict",
+    "save_document",
     "save_session",
 ]
 
 SESSION_SCHEMA = "deconv_gui.session"
-#: The schema version this code writes and the newest it reads.
-SESSION_VERSION = 1
+#: The schema version this code writes and the newest it reads (the document's).
+SESSION_VERSION = DOCUMENT_VERSION
 SESSION_SUFFIX = ".deconv.json"
 
 
@@ -158,35 +163,51 @@ class Session:
 
     Attributes
     ----------
-    params : Params
-        Filter, geometry and options, exactly as saved.
-    image_source : str
-        A sample name (see :data:`~deconv_gui.io.SAMPLES`) or an image file path
-        (absolute when saved; a path relative to the session file is tried too).
-    work_size : int or None
-        The long side the image was resized to (None: original size).
+    document : Document
+        Everything the file restores (older files migrated).
     schema_version : int
-        The file's schema version.
-    image_sha256 : str or None
-        SHA-256 of the image file when it was saved (None for samples).
+        The file's schema version (older than :data:`SESSION_VERSION` when migrated).
     extra : dict
-        Free-form data the GUI stored (window state, levels...).
+        Free-form data stored beside the document.
     path : Path or None
         The session file it was read from.
     """
 
-    params: Params
-    image_source: str
-    work_size: int | None
+    document: Document
     schema_version: int = SESSION_VERSION
-    image_sha256: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
     @property
+    def params(self) -> Params:
+        """The selected layer's filter, geometry and options, exactly as saved."""
+        return self.document.params
+
+    @property
+    def image_source(self) -> str:
+        """A sample name (see :data:`~deconv_gui.io.SAMPLES`) or an image file path
+        (absolute when saved; a path relative to the session file is tried too)."""
+        return self.document.image.source
+
+    @property
+    def work_size(self) -> int | None:
+        """The long side the image was resized to (None: original size)."""
+        return self.document.image.work_size
+
+    @property
+    def image_sha256(self) -> str | None:
+        """SHA-256 of the image file when it was saved (None for samples)."""
+        return self.document.image.sha256
+
+    @property
     def is_sample(self) -> bool:
         """True when the image is a built-in sample."""
-        return self.image_source in SAMPLES
+        return self.document.image.kind == "sample"
+
+    @property
+    def is_pasted(self) -> bool:
+        """True when the image was pasted or dropped pixels (not stored in the file)."""
+        return self.document.image.kind == "array"
 
     @property
     def image_path(self) -> Path | None:
@@ -232,6 +253,43 @@ class Session:
         return load_image(self.image_path, self.work_size)
 
 
+def _session_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.is_dir():  # a folder: the session goes inside it, never beside it
+        return path / f"session{SESSION_SUFFIX}"
+    if not path.name.endswith(".json"):
+        return path.with_name(path.name + SESSION_SUFFIX)
+    return path
+
+
+def save_document(
+    path: str | Path, document: Document, *, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write ``document`` as a session file, atomically, and return its path.
+
+    An image file's path is stored absolute, with its SHA-256 (to tell when it changed).
+    ``path`` is completed as :func:`save_session` does.
+
+    Raises
+    ------
+    ValueError
+        On data that is not JSON-serialisable, or a folder that is missing or not
+        writable (nothing is written then).
+    """
+    path = _session_path(path)
+    image = document.image
+    if image.kind == "file":
+        file = Path(image.source)
+        if file.is_file():
+            image = replace(image, source=str(file.resolve()), sha256=sha256_of(file))
+    data = {
+        "schema": SESSION_SCHEMA,
+        **Document(**{**document.values(), "image": image}).to_dict(),
+        "extra": dict(extra or {}),
+    }
+    return atomic_write_bytes(path, dumps_json(data).encode("utf-8"))
+
+
 def save_session(
     path: str | Path,
     params: Params,
@@ -240,7 +298,7 @@ def save_session(
     work_size: int | None = 256,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a session file atomically and return its path.
+    """Write a session of one layer atomically and return its path (see :func:`save_document`).
 
     Parameters
     ----------
@@ -263,31 +321,17 @@ def save_session(
         On a bad argument, data that is not JSON-serialisable, or a folder that is
         missing or not writable (nothing is written then).
     """
-    path = Path(path)
-    if path.is_dir():  # a folder: the session goes inside it, never beside it
-        path = path / f"session{SESSION_SUFFIX}"
-    elif not path.name.endswith(".json"):
-        path = path.with_name(path.name + SESSION_SUFFIX)
-    source = params.image_source if image_source is None else str(image_source)
-    digest = None
-    if source and source not in SAMPLES:
-        file = Path(source)
-        if file.is_file():
-            digest = sha256_of(file)
-            source = str(file.resolve())
+    if not isinstance(params, Params):
+        raise ValueError(f"params must be a Params, got {type(params).__name__}")
     if work_size is not None and (
         not isinstance(work_size, (int, np.integer)) or isinstance(work_size, bool) or work_size < 1
     ):
         raise ValueError(f"work_size must be an int >= 1 or None, got {work_size!r}")
-    document = {
-        "schema": SESSION_SCHEMA,
-        "version": SESSION_VERSION,
-        "image": {"source": source, "sha256": digest},
-        "work_size": None if work_size is None else int(work_size),
-        "params": params_to_dict(params),
-        "extra": dict(extra or {}),
-    }
-    return atomic_write_bytes(path, dumps_json(document).encode("utf-8"))
+    source = params.image_source if image_source is None else str(image_source)
+    kind = "sample" if source in SAMPLES else "file"
+    image = ImageSource(kind, source, None if work_size is None else int(work_size))
+    document = Document(image=image, layers=(Layer(params, preset="custom"),))
+    return save_document(path, document, extra=extra)
 
 
 def _reject_constant(name: str) -> float:
@@ -295,7 +339,7 @@ def _reject_constant(name: str) -> float:
 
 
 def load_session(path: str | Path) -> Session:
-    """Read a session file.
+    """Read a session file (of this version or an earlier one).
 
     Raises
     ------
@@ -312,7 +356,7 @@ def load_session(path: str | Path) -> Session:
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"cannot read session file {path.name}: {exc}") from None
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(
             f"{path.name} is not a valid session file: corrupt JSON ({exc.msg} at line "
@@ -322,9 +366,9 @@ def load_session(path: str | Path) -> Session:
         raise ValueError(
             f"{path.name} is not a valid session file: JSON nested too deeply"
         ) from None
-    if not isinstance(document, dict) or document.get("schema") != SESSION_SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") != SESSION_SCHEMA:
         raise ValueError(f"{path.name} is not a deconv_gui session file (no '{SESSION_SCHEMA}')")
-    version = document.get("version")
+    version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError(f"{path.name}: session version must be an int >= 1, got {version!r}")
     if version > SESSION_VERSION:
@@ -332,34 +376,14 @@ def load_session(path: str | Path) -> Session:
             f"{path.name} was written by a newer deconv_gui (session schema version {version}); "
             f"this version reads up to {SESSION_VERSION}: please upgrade"
         )
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ValueError(f"{path.name}: extra must be a JSON object, got {type(extra).__name__}")
+    # version 1 kept the window's choices in "extra": the migration reads them there
+    body = dict(data) if version == 1 else {k: v for k, v in data.items() if k != "extra"}
+    body.pop("schema", None)
     try:
-        return _session_from_document(document, path, version)
+        document = Document.from_dict(body)
     except ValueError as exc:
         raise ValueError(f"{path.name}: {exc}") from None
-
-
-def _session_from_document(document: dict[str, Any], path: Path, version: int) -> Session:
-    image = document.get("image")
-    if not isinstance(image, dict) or not isinstance(image.get("source"), str):
-        raise ValueError("image.source must be a string")
-    digest = image.get("sha256")
-    if digest is not None and not isinstance(digest, str):
-        raise ValueError(f"image.sha256 must be a string or null, got {digest!r}")
-    work_size = document.get("work_size")
-    if work_size is not None and (
-        not isinstance(work_size, int) or isinstance(work_size, bool) or work_size < 1
-    ):
-        raise ValueError(f"work_size must be an int >= 1 or null, got {work_size!r}")
-    extra = document.get("extra", {})
-    if not isinstance(extra, dict):
-        raise ValueError(f"extra must be a JSON object, got {type(extra).__name__}")
-    params = params_from_dict(document.get("params"))
-    return Session(
-        params=params,
-        image_source=image["source"],
-        work_size=work_size,
-        schema_version=version,
-        image_sha256=digest,
-        extra=extra,
-        path=path,
-    )
+    return Session(document=document, schema_version=version, extra=extra, path=path)
