@@ -89,7 +89,14 @@ def test_groups_and_flip_round_trip_through_a_session(tmp_path):
     assert session.params == params
     assert (session.params.groups, session.params.flip) == (3, True)
     # a session written before the fields existed reads as summed cross-correlation
-    data = json.loads((tmp_path / "grouped.deconv.json").read_text())
+    saved = json.loads((tmp_path / "grouped.deconv.json").read_text())
+    data = {  # as version 1 wrote it: one layer's params beside the image
+        "schema": "deconv_gui.session",
+        "version": 1,
+        "image": {"source": saved["image"]["source"], "sha256": None},
+        "work_size": 64,
+        "params": saved["layers"][0]["params"],
+    }
     for name in ("groups", "flip"):
         data["params"].pop(name)
     data["params"]["weights"] = make_filter("box").tolist()

@@ -61,7 +61,8 @@ def _corruptions(tmp_path):
 
     def changed(section: str, key: str, value: object) -> str:
         document = json.loads(text)
-        (document if section == "" else document[section])[key] = value
+        part = {"params": lambda d: d["layers"][0]["params"], "image": lambda d: d["image"]}
+        part[section](document)[key] = value
         return json.dumps(document)
 
     return {
@@ -75,7 +76,7 @@ def _corruptions(tmp_path):
         "negative noise seed": changed("params", "noise_seed", -5),
         "huge reg": changed("params", "reg", 1e308 * 10),
         "unknown method": changed("params", "methods", ["transposed", "magic"]),
-        "huge work size": changed("", "work_size", 10**6),
+        "huge work size": changed("image", "work_size", 10**6),
         "long image path": changed("image", "source", "/" + "x" * 5000 + ".png"),
         "filter too large": changed("params", "weights", np.ones((9, 9, 1)).tolist()),
     }
