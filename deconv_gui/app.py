@@ -24,7 +24,16 @@ __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
 #: First words of ``argv`` that are handed to the command-line interface (its commands).
 CLI_COMMANDS: tuple[str, ...] = tuple(COMMANDS)
 #: What ``--screenshot`` can picture (``--view``).
-SCREENSHOT_VIEWS: tuple[str, ...] = ("main", "seed", "lost", "spectrum", "check", "steps", "code")
+SCREENSHOT_VIEWS: tuple[str, ...] = (
+    "main",
+    "seed",
+    "lost",
+    "spectrum",
+    "fourier",
+    "check",
+    "steps",
+    "code",
+)
 _SCREENSHOT_TIMEOUT_MS = 60_000
 
 
@@ -275,6 +284,9 @@ def _open_view(window, view: str):
         dialog = insight.open_spectrum()
         dialog.compute_curve()  # the L-curve too: the picture shows both halves
         return dialog, lambda: not dialog.busy
+    if view == "fourier":
+        dialog = insight.open_fourier()
+        return dialog, lambda: dialog.summary is not None and not dialog.busy
     if view == "check":
         dialog = insight.open_question_deconv()
         return dialog, lambda: not dialog.jobs.busy

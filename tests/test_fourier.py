@@ -130,3 +130,21 @@ def test_subkernels_partition_the_kernel():
             assert sub[a][b].shape[0] * sub[a][b].shape[1] == counts[a, b]
             total += sub[a][b].size
     assert total == w.size
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [(3, 2, 1), (4, 2, 1), (5, 3, 2)])
+def test_summary_coverage_is_the_checkerboard_and_resize_is_flat(kernel, stride, padding):
+    from deconv_gui.core.analysis.fourier import fourier_summary
+
+    op = ConvOperator.from_weights(
+        np.ones((kernel, kernel, 2)), input_shape=(30, 24, 2), stride=stride, padding=padding
+    )
+    s = fourier_summary(op, max_side=64)
+    assert s.spectrum.shape == s.alias.shape == s.recoverable.shape == s.grid
+    inner = s.coverage[kernel:-kernel, kernel:-kernel] / 2  # two input channels summed
+    rows = np.arange(kernel, s.grid[0] - kernel)
+    cols = np.arange(kernel, s.grid[1] - kernel)
+    assert np.array_equal(inner, s.overlaps[np.ix_(rows % stride, cols % stride)])
+    flat = s.resize_coverage[kernel:-kernel, kernel:-kernel]
+    assert np.all(flat == 2 * kernel * kernel)  # every tap of both channels, everywhere
+    assert 0 <= s.recoverable.min() and s.recoverable.max() <= 1

@@ -22,6 +22,7 @@ gives a periodic output: the checkerboard.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,10 @@ from ..operator import ConvOperator
 from ..solvers.polyphase import is_periodic, polyphase_blocks
 
 __all__ = [
+    "FourierSummary",
     "alias_order",
     "filter_spectrum",
+    "fourier_summary",
     "periodic_twin",
     "recoverable_fraction",
     "transposed_overlaps",
@@ -267,3 +270,109 @@ def transposed_subkernels(
     rows = _phase_taps(w.shape[0], sh, ph, dh)
     cols = _phase_taps(w.shape[1], sw, pw, dw)
     return [[w[np.ix_(r, c)] for c in cols] for r in rows]
+
+
+@dataclass(frozen=True)
+class FourierSummary:
+    """What the Fourier view draws for one layer (all maps centred, for display).
+
+    Attributes
+    ----------
+    spectrum : numpy.ndarray
+        ``(H, W)``: ``|Ŵ|`` summed over the input channels of output channel 0, on the
+        analysed grid.
+    alias : numpy.ndarray
+        ``(H, W)`` integers: :func:`alias_order`.
+    recoverable : numpy.ndarray
+        ``(H, W)``: :func:`recoverable_fraction`, averaged over the input channels.
+    overlaps : numpy.ndarray
+        ``(s_h, s_w)``: taps of the transposed layer ``Aᵀ`` per output phase.
+    coverage : numpy.ndarray
+        ``Aᵀ 1`` on the analysed grid (zero padding: the checkerboard with its borders).
+    resize_coverage : numpy.ndarray
+        The same taps applied after nearest-neighbour upsampling (a stride-1 convolution):
+        flat away from the borders (Odena et al.'s fix).
+    phase_variation : float
+        ``(max − min) / max`` of ``coverage`` away from the borders: 0 when ``Aᵀ`` of a
+        constant is constant, else the depth of its checkerboard (taps of unequal count
+        or weight per phase).
+    grid : (int, int)
+        The analysed grid: the image, cropped to a multiple of the stride and to at most
+        ``max_side`` a side.
+    periodic : bool
+        True when the layer itself is periodic (else its periodic twin was analysed).
+    """
+
+    spectrum: np.ndarray
+    alias: np.ndarray
+    recoverable: np.ndarray
+    overlaps: np.ndarray
+    coverage: np.ndarray
+    resize_coverage: np.ndarray
+    phase_variation: float
+    grid: tuple[int, int]
+    periodic: bool
+
+
+def fourier_summary(op: ConvOperator, *, max_side: int = 128) -> FourierSummary:
+    """The Fourier view's maps for ``op``, on a crop of at most ``max_side`` pixels a side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 3)), input_shape=(40, 30, 3), stride=2,
+    ...                                padding=1)
+    >>> s = fourier_summary(op)
+    >>> s.grid, s.overlaps.tolist(), s.periodic
+    ((40, 30), [[1, 2], [2, 4]], False)
+    """
+    g = op.geometry
+    (sh, sw) = g.stride
+    h = max(min(g.input_shape[0], max_side) // sh, 1) * sh
+    w = max(min(g.input_shape[1], max_side) // sw, 1) * sw
+    crop = ConvOperator(_replace(g, input_shape=(h, w, g.input_shape[2])), op.weights)
+    twin = periodic_twin(crop)
+    spectrum = filter_spectrum(
+        op.weights, (h, w), dilation=g.dilation, groups=g.groups, flip=g.flip
+    )
+    ones = np.ones(crop.geometry.output_shape)
+    coverage = crop.apply_adjoint(ones).sum(axis=-1)
+    (fh, fw), (dh, dw) = g.filter_shape[:2], g.dilation
+    # the same taps as Aᵀ1 (summed over the channels), applied after upsampling instead
+    support = np.zeros(((fh - 1) * dh + 1, (fw - 1) * dw + 1))
+    taps = dense_filter(np.asarray(op.weights, np.float64), g.groups, g.flip).sum(axis=(2, 3))
+    support[::dh, ::dw] = taps
+    upsampled = np.kron(np.ones(crop.geometry.output_shape[:2]), np.ones((sh, sw)))
+    resize = _correlate_same(upsampled, support)
+    pad = g.padding
+    return FourierSummary(
+        spectrum=spectrum[..., 0].sum(axis=-1),
+        alias=alias_order((h, w), (sh, sw)),
+        recoverable=recoverable_fraction(twin).mean(axis=-1),
+        overlaps=transposed_overlaps((fh, fw), (sh, sw), pad, (dh, dw)),
+        coverage=coverage,
+        resize_coverage=resize,
+        phase_variation=_interior_variation(coverage, support.shape),
+        grid=(h, w),
+        periodic=is_periodic(g),
+    )
+
+
+def _interior_variation(coverage: np.ndarray, span: tuple[int, int]) -> float:
+    inner = coverage[span[0] : coverage.shape[0] - span[0], span[1] : coverage.shape[1] - span[1]]
+    if inner.size == 0:
+        inner = coverage
+    top = float(np.abs(inner).max())
+    return float(inner.max() - inner.min()) / top if top > 0 else 0.0
+
+
+def _correlate_same(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Zero-padded 'same' correlation of a 2-D image with a small kernel (by shifts)."""
+    kh, kw = kernel.shape
+    padded = np.pad(image, ((kh // 2, kh - 1 - kh // 2), (kw // 2, kw - 1 - kw // 2)))
+    out = np.zeros_like(image, dtype=np.float64)
+    for a in range(kh):
+        for b in range(kw):
+            if kernel[a, b] != 0:
+                out += kernel[a, b] * padded[a : a + image.shape[0], b : b + image.shape[1]]
+    return out

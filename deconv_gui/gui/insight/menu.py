@@ -151,12 +151,24 @@ class Insight(QtCore.QObject):
             "Singular values of A with the current reg, and an L-curve / PSNR-versus-reg plot",
             self.open_spectrum,
         )
+        self.fourier_action = self._action(
+            "&Fourier view…",
+            "The filter's spectrum, how the stride folds frequencies together, which survive, "
+            "and the transposed layer's checkerboard",
+            self.open_fourier,
+        )
         menu = self.window.menuBar().addMenu("&Insight")
         menu.setToolTipsVisible(True)
         for action in (self.panels_action, self.inspect_action, None, self.seed_action):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu.addSeparator()
-        for action in (self.check_action, self.question_action, None, self.spectrum_action):
+        for action in (
+            self.check_action,
+            self.question_action,
+            None,
+            self.spectrum_action,
+            self.fourier_action,
+        ):
             menu.addSeparator() if action is None else menu.addAction(action)
         self.menu = menu
 
@@ -234,6 +246,11 @@ class Insight(QtCore.QObject):
         from .spectrum import SpectrumWindow
 
         return self._show_dialog("spectrum", lambda: SpectrumWindow(self.state, self.window))
+
+    def open_fourier(self) -> QtWidgets.QWidget:
+        from .fourier import FourierWindow
+
+        return self._show_dialog("fourier", lambda: FourierWindow(self.state, self.window))
 
     def _show_dialog(self, key: str, make) -> QtWidgets.QWidget:
         dialog = self.dialogs.get(key)

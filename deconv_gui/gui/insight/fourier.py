@@ -1,0 +1,213 @@
+"""Insight → "Fourier view": the stride as aliasing, and the transposed layer's checkerboard.
+
+:class:`FourierWindow` draws, for the window's current layer, the maps of
+:func:`~deconv_gui.core.analysis.fourier.fourier_summary`: the filter's spectrum, how
+the stride folds the input frequencies onto the output's (one colour per fold), what
+fraction of each input frequency the layer keeps, and beside them the transposed layer's
+coverage ``Aᵀ1`` (the checkerboard) against resize-then-convolve. The maps are computed
+off the GUI thread through the one job runner, again whenever the result changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from qtpy import QtCore, QtWidgets
+
+from ...core import ConvOperator, Result
+from ...core.analysis.fourier import FourierSummary, fourier_summary
+from ...view.colormaps import lookup_table
+from ..runner import JobRunner
+from ..state import AppState
+
+__all__ = ["FourierWindow", "describe"]
+
+#: (attribute, title, tooltip, colormap) of the six maps, in reading order.
+MAPS = (
+    (
+        "spectrum",
+        "Filter spectrum |Ŵ(ω)|",
+        "Magnitude of the filter's Fourier transform (summed over the input channels of output "
+        "channel 0); zero frequency at the centre",
+        "grey",
+    ),
+    (
+        "alias",
+        "How the stride folds frequencies",
+        "Each colour is one fold: input frequencies k′ + αH′ of every colour land on the same "
+        "output frequency k′ and are mixed there",
+        "diverging",
+    ),
+    (
+        "recoverable",
+        "Kept of each input frequency (0–1)",
+        "White: recoverable from the output; black: lost; grey: mixed with the frequencies "
+        "that fold onto the same output frequency (only their mixture survives)",
+        "grey",
+    ),
+    (
+        "coverage",
+        "Transposed layer: Aᵀ1 (checkerboard)",
+        "How many filter taps of the transposed convolution reach each pixel: uneven counts "
+        "per stride phase print a checkerboard on any smooth input",
+        "grey",
+    ),
+    (
+        "resize_coverage",
+        "Resize, then convolve",
+        "Nearest-neighbour upsampling followed by a stride-1 convolution: every pixel gets the "
+        "same number of taps away from the borders, so no checkerboard",
+        "grey",
+    ),
+    (
+        "overlaps",
+        "Taps per output phase of Aᵀ",
+        "The transposed convolution as s_h × s_w stride-1 sub-kernels (the PixelShuffle form): "
+        "how many taps each phase of the output gets",
+        "grey",
+    ),
+)
+
+#: The coverage maps are shown on a crop this many pixels a side, so the pattern is visible.
+COVERAGE_CROP = 24
+
+
+def describe(summary: FourierSummary, stride: tuple[int, int]) -> str:
+    """The sentence under the maps: folds, what is kept, the transposed layer's phases."""
+    folds = stride[0] * stride[1]
+    kept = float(summary.recoverable.mean())
+    counts = summary.overlaps
+    phases = ", ".join(str(int(c)) for c in counts.ravel())
+    twin = "" if summary.periodic else " (analysed as its periodic twin: circular borders)"
+    depth = summary.phase_variation
+    if depth < 1e-9:
+        verdict = "Aᵀ of a constant is constant: no checkerboard."
+    elif counts.min() == counts.max():
+        verdict = (
+            f"equal counts, but the taps' weights differ: Aᵀ1 varies by {depth:.0%} "
+            "across phases (a checkerboard)."
+        )
+    else:
+        verdict = f"uneven, so Aᵀ1 varies by {depth:.0%} across phases (a checkerboard)."
+    return (
+        f"Stride {stride[0]}×{stride[1]}: {folds} input frequencies fold onto each output "
+        f"frequency; the layer keeps {kept:.0%} of the input's frequency content{twin}. "
+        f"Its transpose reaches the {folds} output phases with {phases} taps: {verdict}"
+    )
+
+
+def _levels(values: np.ndarray) -> tuple[float, float]:
+    low, high = float(values.min()), float(values.max())
+    return low, (high if high > low else low + 1.0)
+
+
+def _centre_crop(image: np.ndarray, side: int = COVERAGE_CROP) -> np.ndarray:
+    """A ``side × side`` crop from the centre (the whole image when smaller)."""
+    h, w = image.shape
+    top, left = max((h - side) // 2, 0), max((w - side) // 2, 0)
+    return image[top : top + side, left : left + side]
+
+
+class FourierWindow(QtWidgets.QDialog):
+    """The Fourier view of the current layer."""
+
+    def __init__(self, state: AppState, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setObjectName("fourier")
+        self.setWindowTitle("Fourier view: aliasing and checkerboards")
+        self.summary: FourierSummary | None = None
+        self._key: tuple | None = None
+        self.jobs = JobRunner(self)
+        self.jobs.resultReady.connect(self._on_summary)
+        self.jobs.failed.connect(lambda _rid, message: self._failed(message))
+        self._build()
+        state.resultChanged.connect(self._on_result)
+        self._on_result(state.result)
+        self.resize(1100, 720)
+
+    @property
+    def busy(self) -> bool:
+        """True while the maps are being computed."""
+        return self.jobs.busy
+
+    def _build(self) -> None:
+        self.plots = pg.GraphicsLayoutWidget()
+        self.images: dict[str, pg.ImageItem] = {}
+        self.views: dict[str, pg.PlotItem] = {}
+        self.labels: list[pg.TextItem] = []
+        for index, (name, title, tip, cmap) in enumerate(MAPS):
+            view = self.plots.addPlot(row=index // 3, col=index % 3, title=title)
+            view.setAspectLocked(True)
+            view.invertY(True)
+            view.hideAxis("left")
+            view.hideAxis("bottom")
+            item = pg.ImageItem(axisOrder="row-major")
+            item.setLookupTable(lookup_table(cmap))
+            item.setToolTip(tip)
+            view.addItem(item)
+            self.images[name] = item
+            self.views[name] = view
+        self.status = QtWidgets.QLabel("Computing…")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        close = QtWidgets.QPushButton("Close")
+        close.setToolTip("Close this window (background work stops)")
+        close.clicked.connect(self.close)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.plots, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignRight)
+
+    def shutdown(self) -> None:
+        """Stop the job (the window is closing)."""
+        self.jobs.shutdown()
+
+    def _on_result(self, result: Result | None) -> None:
+        if result is None:
+            return
+        p = result.params
+        key = (result.geometry, p.weights.tobytes())
+        if key == self._key:
+            return
+        self._key = key
+        op = ConvOperator(result.geometry, p.weights)
+        self.status.setText("Computing the Fourier maps…")
+        self.jobs.submit(lambda _cancel, _progress: fourier_summary(op))
+
+    def _on_summary(self, _rid: int, summary: FourierSummary) -> None:
+        self.summary = summary
+        for name in ("spectrum", "alias"):
+            values = np.asarray(getattr(summary, name), dtype=np.float64)
+            if name == "spectrum":  # log scale: the zeros of the response stay visible
+                values = np.log1p(values / max(float(values.max()), 1e-300) * 100)
+            self.images[name].setImage(values, levels=_levels(values))
+        kept = summary.recoverable
+        self.images["recoverable"].setImage(kept, levels=(0.0, 1.0))
+        self.views["recoverable"].setTitle(
+            f"Kept of each input frequency (0–1, most {kept.max():.2f})"
+        )
+        crops = [_centre_crop(getattr(summary, n)) for n in ("coverage", "resize_coverage")]
+        top = max(float(c.max()) for c in crops)
+        for name, crop in zip(("coverage", "resize_coverage"), crops, strict=True):
+            self.images[name].setImage(crop, levels=(0.0, top if top > 0 else 1.0))
+        self._show_overlaps(summary.overlaps)
+        result = self.state.result
+        stride = result.geometry.stride if result is not None else (1, 1)
+        self.status.setText(describe(summary, stride))
+
+    def _show_overlaps(self, counts: np.ndarray) -> None:
+        view = self.views["overlaps"]
+        for label in self.labels:
+            view.removeItem(label)
+        self.labels = []
+        values = counts.astype(np.float64)
+        self.images["overlaps"].setImage(values, levels=(0.0, max(float(values.max()), 1.0)))
+        for (row, col), count in np.ndenumerate(counts):
+            label = pg.TextItem(str(int(count)), color=(220, 60, 60), anchor=(0.5, 0.5))
+            label.setPos(col + 0.5, row + 0.5)
+            view.addItem(label)
+            self.labels.append(label)
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(f"Could not compute the Fourier maps: {message}")

@@ -1,0 +1,60 @@
+"""Insight → Fourier view, offscreen: its maps are the core's, and it follows the settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from qtpy import QtCore
+
+from deconv_gui.core import ConvOperator
+from deconv_gui.core.analysis.fourier import fourier_summary
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.support.teardown import delete_now
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
+
+
+def _settled(qtbot, win) -> None:
+    def done() -> bool:
+        return (
+            win.live.idle and win.result is not None and win.result.params == win.current_params()
+        )
+
+    qtbot.waitUntil(done, timeout=TIMEOUT)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.set_work_size(128)
+    win.show()
+    _settled(qtbot, win)
+    yield win
+    for dialog in win.insight.dialogs.values():
+        stop = getattr(dialog, "shutdown", None)
+        if stop is not None:
+            stop()
+    delete_now(win)
+
+
+def test_maps_are_the_cores_and_follow_the_stride(qtbot, window):
+    dialog = window.insight.open_fourier()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=TIMEOUT)
+    result = window.result
+    expected = fourier_summary(ConvOperator(result.geometry, result.params.weights))
+    np.testing.assert_array_equal(dialog.summary.recoverable, expected.recoverable)
+    np.testing.assert_array_equal(dialog.images["recoverable"].image, expected.recoverable)
+    assert f"Stride {result.params.stride[0]}×" in dialog.status.text()
+    assert "checkerboard" in dialog.status.text()
+    before = dialog.summary
+    window.geometry_editor.set_values(stride=(3, 3))
+    _settled(qtbot, window)
+    qtbot.waitUntil(lambda: dialog.summary is not before and not dialog.busy, timeout=TIMEOUT)
+    assert "Stride 3×3: 9 input frequencies" in dialog.status.text()
+    assert dialog.summary.overlaps.shape == (3, 3)
