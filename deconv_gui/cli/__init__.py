@@ -1,10 +1,11 @@
-"""Headless commands: ``deconv-gui run``, ``info``, ``code`` and ``animate``.
+"""Headless commands: ``deconv-gui run``, ``info``, ``code``, ``animate`` and ``layers``.
 
 ``run`` computes the same pipeline as the window and writes the same files as its
 export; ``info`` prints the shape arithmetic (equations, unknowns, rank, nullity);
 ``code`` prints a runnable NumPy or PyTorch snippet; ``animate`` writes a GIF of the
-convolution or its transpose, one frame per step. Bad input gives a one-line
-message on stderr and a non-zero exit code, never a traceback.
+convolution or its transpose, one frame per step; ``layers`` lists a model file's conv
+layers. Bad input gives a one-line message on stderr and a non-zero exit code, never a
+traceback.
 
 Exit codes (the same for every command): 0 success; 1 a failure with valid arguments
 (an image or filter file that cannot be read or used, a problem too large, an output that
@@ -12,9 +13,10 @@ cannot be written; in a batch the other images are still processed); 2 bad comma
 input (unknown option, malformed or out-of-range value, missing file or sample name);
 130 interrupted.
 
-One module per command (:mod:`.run`, :mod:`.info`, :mod:`.code`, :mod:`.animate`: its
-options and what it does), over :mod:`.problem` (loading the image, filter and Params)
-and :mod:`.options` (the parser, value types and the option groups from the schema).
+One module per command (:mod:`.run`, :mod:`.info`, :mod:`.code`, :mod:`.animate`,
+:mod:`.layers`, …: its options and what it does), over :mod:`.problem` (loading the image,
+filter and Params; :mod:`.model_problem` for a layer of a model file) and :mod:`.options`
+(the parser, value types and the option groups from the schema).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import animate, code, fit_decoder, info, run
+from . import animate, code, fit_decoder, info, layers, run
 from .code import PLACEHOLDER_NPY
 from .info import rank_report
 from .options import (
@@ -71,6 +73,7 @@ COMMANDS = {
     "code": code,
     "animate": animate,
     "fit-decoder": fit_decoder,
+    "layers": layers,
 }
 
 

@@ -1,0 +1,115 @@
+"""``deconv-gui layers``: the conv layers of a model file (ONNX, PyTorch, safetensors, Keras)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from .options import UsageError
+
+__all__ = ["add_parser", "command", "layer_table"]
+
+
+def add_parser(commands: Any) -> None:
+    """Add ``layers`` and its options to the subcommands ``commands``."""
+    layers = commands.add_parser(
+        "layers",
+        help="list the conv layers of a model file (.onnx, .pt/.pth, .safetensors, .keras, .h5)",
+        description=(
+            "List every 2-D conv and transposed-conv layer of a model file in graph order, "
+            "with its geometry; a field the file does not store is shown as '?' (null in "
+            "JSON). Pickles are never executed: a .pt file that needs code is refused."
+        ),
+    )
+    layers.add_argument("model", metavar="MODEL", help="the model file")
+    layers.add_argument("--json", action="store_true", help="print one JSON object")
+    layers.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "?"
+    if isinstance(value, tuple):
+        return "×".join(
+            _text(v) if not isinstance(v, tuple) else ",".join(map(str, v)) for v in value
+        )
+    return str(value)
+
+
+def _padding(layer) -> str:
+    if layer.padding is None:
+        return layer.padding_rule or "?"
+    (top, bottom), (left, right) = layer.padding
+    if top == bottom == left == right:
+        return str(top)
+    return f"t{top} b{bottom} l{left} r{right}"
+
+
+def layer_table(model) -> list[str]:
+    """The lines ``deconv-gui layers`` prints: one header, one line per layer, the notes."""
+    header = (
+        "name",
+        "kind",
+        "C_in→C_out",
+        "kernel",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+        "mode",
+        "out_pad",
+    )
+    rows = [header]
+    for layer in model.layers:
+        rows.append(
+            (
+                layer.name,
+                layer.kind,
+                f"{_text(layer.in_channels)}→{_text(layer.out_channels)}",
+                _text(layer.kernel),
+                _text(layer.stride),
+                _padding(layer),
+                _text(layer.dilation),
+                _text(layer.groups),
+                _text(layer.padding_mode),
+                "" if layer.kind == "conv" else _text(layer.output_padding),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    notes = [f"{layer.name}: {note}" for layer in model.layers for note in layer.notes]
+    shared = {n.split(": ", 1)[1] for n in notes}
+    if len(shared) == 1 and len(notes) == len(model.layers) > 1:
+        notes = [f"all layers: {shared.pop()}"]
+    return lines + [f"note: {n}" for n in [*notes, *model.notes]]
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..io.models import read_model
+
+    path = Path(args.model)
+    if not path.is_file():
+        raise UsageError(f"model file not found: {args.model}")
+    model = read_model(path)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "model": str(path),
+                    "format": model.format,
+                    "input_shape": None if model.input_shape is None else list(model.input_shape),
+                    "layers": [layer.to_json() for layer in model.layers],
+                    "notes": list(model.notes),
+                }
+            )
+        )
+        return 0
+    print(f"{path} ({model.format}, {len(model.layers)} conv layers)")
+    for line in layer_table(model):
+        print(line)
+    return 0
