@@ -53,6 +53,7 @@ SHOTS: tuple[Shot, ...] = (
     Shot("seed-matrices.png", "seed", None, about="A, Aᵀ and A⁺ of the question as matrices"),
     Shot("lost.png", "lost", about="the lost-information panels"),
     Shot("spectrum.png", "spectrum", None, about="singular values and the L-curve"),
+    Shot("fourier.png", "fourier", None, about="the Fourier view: aliasing and checkerboards"),
     Shot("check.png", "check", None, SEED, about="check-my-code on the question's deConv"),
     Shot("steps.png", "steps", "1280x860", SEED, about="How it is computed: the forward steps"),
     Shot("priors.png", "main", session=PRIORS, about="camera with TV and x ≥ 0 next to A⁺"),
