@@ -34,26 +34,24 @@ Kernel = Callable[[np.ndarray, np.ndarray, ConvGeometry], np.ndarray]
 def _sides(geom: ConvGeometry, axis: int) -> Iterator[tuple[slice, slice, range]]:
     """Per side of ``axis``: the outputs that read its border, the padded-image positions
     they read, and the border positions among them (all along ``axis``)."""
-    n, p = geom.input_shape[axis], geom.padding[axis]
+    n, (p, q) = geom.input_shape[axis], geom.pads[axis]
     s, d = geom.stride[axis], geom.dilation[axis]
     span = d * (geom.filter_shape[axis] - 1) + 1
     n_out = geom.output_shape[axis]
-    if p == 0:
-        return
     low = min(n_out, -(-p // s))  # outputs h with s h < p
     if low > 0:
         yield slice(0, low), slice(0, s * (low - 1) + span), range(0, p)
     high = max(0, -(-(p + n - span + 1) // s))  # outputs reaching position p + n or beyond
-    if high < n_out:
+    if q > 0 and high < n_out:
         reads = slice(s * high, s * (n_out - 1) + span)
-        yield slice(high, n_out), reads, range(p + n, n + 2 * p)
+        yield slice(high, n_out), reads, range(p + n, n + p + q)
 
 
 def _zeros(geom: ConvGeometry) -> ConvGeometry:
     """The same layer with zero padding."""
     g = geom
     return ConvGeometry(
-        g.input_shape, g.filter_shape, g.stride, g.padding, g.dilation, "zeros", g.groups
+        g.input_shape, g.filter_shape, g.stride, g.pads, g.dilation, "zeros", g.groups
     )
 
 
@@ -82,19 +80,20 @@ def _convolve(
 
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -> np.ndarray:
     """``A_mode x`` (a dense or grouped filter, not flipped): zero padding plus the strips."""
-    (ph, pw), mode = geom.padding, geom.padding_mode
+    (rows_pad, cols_pad), mode = geom.pads, geom.padding_mode
     m, height, width, c = xb.shape
     out = kernel(xb, w, _zeros(geom))
-    rows = _padding.padded_index(height, ph, mode)
-    cols = _padding.padded_index(width, pw, mode)
+    rows = _padding.padded_index(height, rows_pad, mode)
+    cols = _padding.padded_index(width, cols_pad, mode)
+    padded_h, padded_w, _ = geom.padded_shape
     sides = list(_sides(geom, 0))
     strips = []
     for _, reads, border in sides:
-        strip = np.zeros((m, reads.stop - reads.start, width + 2 * pw, c), dtype=xb.dtype)
+        strip = np.zeros((m, reads.stop - reads.start, padded_w, c), dtype=xb.dtype)
         for k in border:
             if reads.start <= k < reads.stop:
                 band = xb[:, rows[k] : rows[k] + 1]
-                strip[:, k - reads.start] = _padding.pad(band, (0, pw), mode)[:, 0]
+                strip[:, k - reads.start] = _padding.pad(band, ((0, 0), cols_pad), mode)[:, 0]
         strips.append(strip)
     geoms = [_strip_geometry(geom, w, a.shape[1:]) for a in strips]
     for (outputs, _, _), share in zip(sides, _convolve(kernel, strips, w, geoms), strict=True):
@@ -103,10 +102,11 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -
     sides = list(_sides(geom, 1))
     strips = []
     for _, reads, border in sides:
-        strip = np.zeros((m, reads.stop - reads.start, height + 2 * ph, c), dtype=xb.dtype)
+        strip = np.zeros((m, reads.stop - reads.start, padded_h, c), dtype=xb.dtype)
+        top = rows_pad[0]
         for k in border:
             if reads.start <= k < reads.stop:
-                strip[:, k - reads.start, ph : ph + height] = xb[:, :, cols[k]]
+                strip[:, k - reads.start, top : top + height] = xb[:, :, cols[k]]
         strips.append(strip)
     geoms = [_column_geometry(geom, w_t, a.shape[1:]) for a in strips]
     for (outputs, _, _), share in zip(sides, _convolve(kernel, strips, w_t, geoms), strict=True):
@@ -116,33 +116,33 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -
 
 def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry, kernel: Kernel) -> np.ndarray:
     """``A_modeᵀ y`` (a dense or grouped filter, not flipped): zero padding plus the strips'."""
-    (ph, pw), mode = geom.padding, geom.padding_mode
+    (rows_pad, cols_pad), mode = geom.pads, geom.padding_mode
     height, width, c = geom.input_shape
     x = kernel(yb, w, _zeros(geom))
-    rows = _padding.padded_index(height, ph, mode)
-    cols = _padding.padded_index(width, pw, mode)
+    rows = _padding.padded_index(height, rows_pad, mode)
+    cols = _padding.padded_index(width, cols_pad, mode)
+    (padded_h, padded_w, _), top = geom.padded_shape, rows_pad[0]
     sides = list(_sides(geom, 0))
     parts = [np.ascontiguousarray(yb[:, outputs]) for outputs, _, _ in sides]
     geoms = [
-        _strip_geometry(geom, w, (reads.stop - reads.start, width + 2 * pw, c))
-        for _, reads, _ in sides
+        _strip_geometry(geom, w, (reads.stop - reads.start, padded_w, c)) for _, reads, _ in sides
     ]
     for (_, reads, border), grad in zip(sides, _convolve(kernel, parts, w, geoms), strict=True):
         for k in border:
             if reads.start <= k < reads.stop:
                 band = grad[:, k - reads.start : k - reads.start + 1]
-                x[:, rows[k]] += _padding.fold(band, (0, pw), mode)[:, 0]
+                x[:, rows[k]] += _padding.fold(band, ((0, 0), cols_pad), mode)[:, 0]
     w_t = w.transpose(1, 0, 2, 3)
     sides = list(_sides(geom, 1))
     parts = [
         np.ascontiguousarray(yb[:, :, outputs].transpose(0, 2, 1, 3)) for outputs, _, _ in sides
     ]
     geoms = [
-        _column_geometry(geom, w_t, (reads.stop - reads.start, height + 2 * ph, c))
+        _column_geometry(geom, w_t, (reads.stop - reads.start, padded_h, c))
         for _, reads, _ in sides
     ]
     for (_, reads, border), grad in zip(sides, _convolve(kernel, parts, w_t, geoms), strict=True):
         for k in border:
             if reads.start <= k < reads.stop:
-                x[:, :, cols[k]] += grad[:, k - reads.start, ph : ph + height]
+                x[:, :, cols[k]] += grad[:, k - reads.start, top : top + height]
     return x

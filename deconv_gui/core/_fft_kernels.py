@@ -50,9 +50,8 @@ def use_fft(w: np.ndarray, geom: ConvGeometry) -> bool:
 
 def _grid(geom: ConvGeometry) -> tuple[int, int]:
     """The FFT grid: the padded image, rounded up to sizes scipy.fft handles fast."""
-    h, w, _ = geom.input_shape
-    ph, pw = geom.padding
-    return sfft.next_fast_len(h + 2 * ph, real=True), sfft.next_fast_len(w + 2 * pw, real=True)
+    h, w, _ = geom.padded_shape
+    return sfft.next_fast_len(h, real=True), sfft.next_fast_len(w, real=True)
 
 
 def _kernel_spectrum(w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]) -> np.ndarray:

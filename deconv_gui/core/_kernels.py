@@ -149,7 +149,7 @@ def _blocks(n_rows: int, bytes_per_row: int, n_images: int) -> list[tuple[int, i
 
 def _padded(geom: ConvGeometry) -> bool:
     """Whether the image must be padded first: a mode other than zeros, with padding."""
-    return geom.padding_mode != "zeros" and max(geom.padding) > 0
+    return geom.padding_mode != "zeros" and geom.padded_shape != geom.input_shape
 
 
 #: Depthwise filters up to this many taps may run on the depthwise kernels (one
@@ -183,7 +183,7 @@ def _depthwise_unflipped(
         geom.input_shape,
         geom.filter_shape,
         geom.stride,
-        geom.padding,
+        geom.pads,
         geom.dilation,
         geom.padding_mode,
         geom.groups,

@@ -13,6 +13,7 @@ import numpy as np
 from ._kernels import adjoint, forward
 from .geometry import (
     ConvGeometry,
+    Padding,
     as_float_array,
     check_output_shape,
     normalize_bias,
@@ -40,7 +41,7 @@ def conv2d(
     bias: Any = None,
     *,
     stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
+    padding: Padding = 0,
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -57,8 +58,14 @@ def conv2d(
         Filter ``(f_h, f_w, C_in, C_out)``, or ``(f_h, f_w, C_in)`` for ``C_out = 1``.
     bias : float or array_like, optional
         Scalar or ``(C_out,)``, added to every output pixel of its channel.
-    stride, padding, dilation : int or (int, int)
-        Stride (>= 1), padding on each side (>= 0), dilation (>= 1).
+    stride, dilation : int or (int, int)
+        Stride (>= 1), dilation (>= 1).
+    padding : int, (int, int), ((top, bottom), (left, right)) or str
+        Padding on each side (>= 0), per axis, or per side; or ``"same"`` (TF/Keras,
+        ONNX ``SAME_UPPER``, PyTorch ``'same'``: ``ceil(n / s)`` outputs, the odd pixel
+        at the bottom/right), ``"same_lower"`` (the odd pixel at the top/left) or
+        ``"valid"``. Asymmetric padding is PyTorch's ``F.pad`` followed by an unpadded
+        ``conv2d``.
     padding_mode : str
         ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``, as PyTorch's
         ``nn.Conv2d(padding_mode=...)``: ``F.pad`` of the image, then no padding.
@@ -166,7 +173,7 @@ def conv2d_transpose(
     *,
     input_shape: tuple[int, ...],
     stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
+    padding: Padding = 0,
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

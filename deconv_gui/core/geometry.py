@@ -8,28 +8,40 @@ message names the argument and the rule it broke.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .groups import check_groups
-from .padding import check_padding_mode
+from .padding import as_sides, check_padding_mode
 
 __all__ = [
     "MAX_ARRAY_BYTES",
+    "PADDING_NAMES",
     "ConvGeometry",
+    "Padding",
     "as_float_array",
+    "as_padding",
     "as_pair",
     "centred_output",
     "check_output_shape",
     "normalize_bias",
     "normalize_weights",
     "output_size",
+    "resolve_padding",
+    "same_padding",
     "weights_for",
 ]
 
 Pair = tuple[int, int]
+Sides = tuple[Pair, Pair]
+#: Padding in any form :func:`as_padding` accepts.
+Padding = int | Pair | Sides | Sequence[int] | Sequence[Sequence[int]] | str
+#: How frameworks name their padding: ``"same"`` (TF/Keras, ONNX ``SAME_UPPER``, PyTorch
+#: ``'same'``: the odd pixel at the bottom/right), ``"same_lower"`` (ONNX ``SAME_LOWER``:
+#: at the top/left) and ``"valid"`` (none).
+PADDING_NAMES: tuple[str, ...] = ("same", "same_lower", "valid")
 
 
 def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
@@ -71,6 +83,106 @@ def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
     return pair
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+_PADDING_FORMS = "an int, an (h, w) pair, ((top, bottom), (left, right)) or one of " + ", ".join(
+    repr(n) for n in PADDING_NAMES
+)
+
+
+def as_padding(value: Any) -> str | Sides:
+    """``value`` as a padding name (lower case) or ``((top, bottom), (left, right))``.
+
+    Accepts an int (every side), an ``(h, w)`` pair (both sides of each axis),
+    ``((top, bottom), (left, right))``, or a name of :data:`PADDING_NAMES` (any case;
+    ONNX's ``"SAME_UPPER"`` is ``"same"``). A name is resolved for a given image by
+    :func:`resolve_padding`.
+
+    Raises
+    ------
+    ValueError
+        Naming ``padding``, for anything else or a negative side.
+
+    Examples
+    --------
+    >>> from deconv_gui.core.geometry import as_padding
+    >>> as_padding(1), as_padding((0, 2)), as_padding("SAME_UPPER")
+    (((1, 1), (1, 1)), ((0, 0), (2, 2)), 'same')
+    """
+    if isinstance(value, str):
+        name = value.strip().lower()
+        name = "same" if name == "same_upper" else name
+        if name not in PADDING_NAMES:
+            raise ValueError(f"padding must be {_PADDING_FORMS}, got {value!r}")
+        return name
+    if _is_int(value):
+        return as_sides(as_pair(value, "padding", minimum=0))
+    try:
+        items = list(value)
+    except TypeError:
+        raise ValueError(f"padding must be {_PADDING_FORMS}, got {value!r}") from None
+    if len(items) == 2 and all(_is_int(v) for v in items):
+        return as_sides(as_pair(items, "padding", minimum=0))
+    if len(items) == 2 and not any(isinstance(v, str) or _is_int(v) for v in items):
+        try:
+            axes = [list(v) for v in items]
+        except TypeError:
+            axes = []
+        if len(axes) == 2 and all(len(a) == 2 and all(_is_int(v) for v in a) for a in axes):
+            sides = ((int(axes[0][0]), int(axes[0][1])), (int(axes[1][0]), int(axes[1][1])))
+            if min(min(sides[0]), min(sides[1])) < 0:
+                raise ValueError(f"padding must be non-negative, got {value!r}")
+            return sides
+    raise ValueError(f"padding must be {_PADDING_FORMS}, got {value!r}")
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int, lower: bool = False) -> Pair:
+    """``(before, after)`` of TF/Keras's and ONNX's ``'same'`` padding on one axis.
+
+    The output has ``ceil(size / stride)`` pixels; the padding that needs is
+    ``max((out − 1) s + d (f − 1) + 1 − size, 0)``, split in halves with the odd pixel
+    after (``'same'``, ONNX ``SAME_UPPER``, PyTorch ``padding='same'``) or before
+    (``lower``: ONNX ``SAME_LOWER``).
+
+    Examples
+    --------
+    >>> from deconv_gui.core.geometry import same_padding
+    >>> same_padding(56, 3, 2, 1), same_padding(56, 3, 2, 1, lower=True), same_padding(7, 3, 1, 1)
+    ((0, 1), (1, 0), (1, 1))
+    """
+    n_out = -(-size // stride)
+    total = max((n_out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    small, large = total // 2, total - total // 2
+    return (large, small) if lower else (small, large)
+
+
+def resolve_padding(
+    padding: Any, size: Sequence[int], kernel: Sequence[int], stride: Pair, dilation: Pair
+) -> Sides:
+    """``((top, bottom), (left, right))`` of ``padding`` (any form of :func:`as_padding`)
+    for an image of ``size = (H, W)``, a filter ``kernel = (f_h, f_w)``, ``stride`` and
+    ``dilation`` (pairs).
+
+    Examples
+    --------
+    >>> from deconv_gui.core.geometry import resolve_padding
+    >>> resolve_padding("same", (56, 56), (3, 3), (2, 2), (1, 1))
+    ((0, 1), (0, 1))
+    """
+    value = as_padding(padding)
+    if not isinstance(value, str):
+        return value
+    if value == "valid":
+        return (0, 0), (0, 0)
+    lower = value == "same_lower"
+    h_pads, w_pads = (
+        same_padding(size[a], kernel[a], stride[a], dilation[a], lower) for a in (0, 1)
+    )
+    return h_pads, w_pads
+
+
 #: The largest array a geometry may call for, in bytes of float64: the zero-padded image
 #: and the output are each checked against it before anything is allocated.
 MAX_ARRAY_BYTES = 2 * 1024**3
@@ -83,7 +195,7 @@ def _check_sizes(
     input_shape: tuple[int, ...],
     filter_shape: tuple[int, ...],
     stride: Pair,
-    padding: Pair,
+    padding: Sides,
     dilation: Pair,
 ) -> None:
     """Refuse hyper-parameters whose arrays would not fit, before any allocation.
@@ -95,7 +207,7 @@ def _check_sizes(
         would need.
     """
     h, w, c_in = input_shape
-    padded = (h + 2 * padding[0], w + 2 * padding[1])
+    padded = (h + sum(padding[0]), w + sum(padding[1]))
     for name, pair in (("stride", stride), ("dilation", dilation)):
         for axis, label in ((0, "height"), (1, "width")):
             # a step beyond the padded image reads one pixel per output row or column
@@ -109,7 +221,7 @@ def _check_sizes(
     limit = MAX_ARRAY_BYTES // 8
     padded_size = padded[0] * padded[1] * c_in
     if padded_size > limit:
-        name = "padding" if max(padding) > 0 else "input_shape"
+        name = "padding" if max(max(padding[0]), max(padding[1])) > 0 else "input_shape"
         raise ValueError(
             f"{name}: the zero-padded image would be {padded[0]:,}×{padded[1]:,}×{c_in} = "
             f"{padded_size:,} values ({_gib(padded_size * 8)}), more than the limit of "
@@ -118,7 +230,7 @@ def _check_sizes(
     outs = [(padded[a] - dilation[a] * (filter_shape[a] - 1) - 1) // stride[a] + 1 for a in (0, 1)]
     out_size = max(outs[0], 0) * max(outs[1], 0) * filter_shape[3]
     if out_size > limit:
-        name = "padding" if max(padding) > 0 else "input_shape"
+        name = "padding" if max(max(padding[0]), max(padding[1])) > 0 else "input_shape"
         raise ValueError(
             f"{name}: the output would be {outs[0]:,}×{outs[1]:,}×{filter_shape[3]} = "
             f"{out_size:,} values ({_gib(out_size * 8)}), more than the limit of "
@@ -130,13 +242,15 @@ def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 1024**3:,.1f} GiB"
 
 
-def output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
-    """One axis of the output size: ``floor((size + 2p - d(f - 1) - 1) / s) + 1``.
+def output_size(size: int, kernel: int, stride: int, padding: int | Pair, dilation: int) -> int:
+    """One axis of the output size: ``floor((size + p_0 + p_1 - d(f - 1) - 1) / s) + 1``.
 
-    May be zero or negative when the dilated kernel is larger than the padded input;
-    callers turn that into an error.
+    ``padding`` is an int (``p_0 = p_1``) or ``(before, after)``. May be zero or
+    negative when the dilated kernel is larger than the padded input; callers turn that
+    into an error.
     """
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+    total = 2 * padding if isinstance(padding, (int, np.integer)) else sum(padding)
+    return (size + total - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def as_float_array(array: Any, name: str, *, finite: bool = True) -> np.ndarray:
@@ -235,9 +349,18 @@ class ConvGeometry:
         ``(H, W, C_in)`` of one image.
     filter_shape : tuple of int
         ``(f_h, f_w, C_in, C_out)``; a 3-tuple means ``C_out = 1``.
-    stride, padding, dilation : int or (int, int)
-        Stride (>= 1), padding on each side (>= 0) and dilation (>= 1),
-        for both axes or as an ``(h, w)`` pair. Stored as pairs.
+    stride, dilation : int or (int, int)
+        Stride (>= 1) and dilation (>= 1), for both axes or as an ``(h, w)`` pair.
+        Stored as pairs.
+    padding : int, (int, int), ((int, int), (int, int)) or str
+        Padding on each side (>= 0): an int, an ``(h, w)`` pair (the same on both sides
+        of an axis), ``((top, bottom), (left, right))``, or as frameworks name it:
+        ``"same"`` (TF/Keras, ONNX ``SAME_UPPER``, PyTorch ``'same'``: ``ceil(n / s)``
+        outputs, the odd pixel at the bottom/right), ``"same_lower"`` (ONNX
+        ``SAME_LOWER``: the odd pixel at the top/left) or ``"valid"`` (none); see
+        :func:`resolve_padding`. The four sides are stored in :attr:`pads`;
+        :attr:`padding` holds ``(top, left)``, the padding before the image, which is
+        the padding on each side when :attr:`symmetric`.
     padding_mode : str
         ``"zeros"`` (default), ``"reflect"``, ``"replicate"`` or ``"circular"``, as in
         PyTorch's ``nn.Conv2d``: the image is padded so (``F.pad``), then convolved
@@ -259,7 +382,7 @@ class ConvGeometry:
     -----
     Per axis the output size is
 
-    .. math:: n_{out} = \\lfloor (n + 2p - d(f - 1) - 1) / s \\rfloor + 1,
+    .. math:: n_{out} = \\lfloor (n + p_0 + p_1 - d(f - 1) - 1) / s \\rfloor + 1,
 
     the rule of PyTorch's ``conv2d``. The operator maps ``H W C_in`` unknowns to
     ``H_out W_out C_out`` equations.
@@ -272,6 +395,9 @@ class ConvGeometry:
     ((3, 3, 1), 9, 147)
     >>> geometry.describe()
     '7×7×3 → 3×3×1 · 9 equations, 147 unknowns · at least 138 dimensions lost'
+    >>> same = ConvGeometry((56, 56, 64), (3, 3, 64, 128), stride=2, padding="same")
+    >>> same.pads, same.output_shape
+    (((0, 1), (0, 1)), (28, 28, 128))
     """
 
     input_shape: tuple[int, int, int]
@@ -282,13 +408,15 @@ class ConvGeometry:
     padding_mode: str = "zeros"
     groups: int = 1
     flip: bool = False
+    #: ``((top, bottom), (left, right))``: the padding on each of the four sides.
+    pads: Sides = field(default=((0, 0), (0, 0)), init=False)
 
     def __init__(
         self,
         input_shape: Sequence[int],
         filter_shape: Sequence[int],
         stride: int | Sequence[int] = 1,
-        padding: int | Sequence[int] = 0,
+        padding: Any = 0,
         dilation: int | Sequence[int] = 1,
         padding_mode: str = "zeros",
         groups: int = 1,
@@ -302,9 +430,9 @@ class ConvGeometry:
             filt = (*filt, 1)  # a 3-D filter means C_out = 1
         filter_shape = _as_shape(filt, "filter_shape", 4, "(f_h, f_w, C_in, C_out)")
         stride = as_pair(stride, "stride", minimum=1)
-        padding = as_pair(padding, "padding", minimum=0)
         dilation = as_pair(dilation, "dilation", minimum=1)
-        padding_mode = check_padding_mode(padding_mode, padding, (input_shape[0], input_shape[1]))
+        pads = resolve_padding(padding, input_shape[:2], filter_shape[:2], stride, dilation)
+        padding_mode = check_padding_mode(padding_mode, pads, (input_shape[0], input_shape[1]))
         if type(groups) is not int or groups != 1 or flip is not False:
             c_in, c_out = input_shape[2], filter_shape[3]
             groups = check_groups(groups, flip, c_in, c_out, filter_shape[2])
@@ -318,7 +446,8 @@ class ConvGeometry:
         object.__setattr__(self, "input_shape", input_shape)
         object.__setattr__(self, "filter_shape", filter_shape)
         object.__setattr__(self, "stride", stride)
-        object.__setattr__(self, "padding", padding)
+        object.__setattr__(self, "padding", (pads[0][0], pads[1][0]))
+        object.__setattr__(self, "pads", pads)
         object.__setattr__(self, "dilation", dilation)
         object.__setattr__(self, "padding_mode", padding_mode)
         object.__setattr__(self, "groups", int(groups))
@@ -326,18 +455,19 @@ class ConvGeometry:
         if groups != 1:  # the filter as given: C_in / groups on its third axis
             grouped = (*filter_shape[:2], filter_shape[2] // groups, filter_shape[3])
             object.__setattr__(self, "filter_shape", grouped)
-        _check_sizes(input_shape, filter_shape, stride, padding, dilation)
+        _check_sizes(input_shape, filter_shape, stride, pads, dilation)
         for axis, label in ((0, "height"), (1, "width")):
             n_out = output_size(
-                input_shape[axis], filter_shape[axis], stride[axis], padding[axis], dilation[axis]
+                input_shape[axis], filter_shape[axis], stride[axis], pads[axis], dilation[axis]
             )
             if n_out < 1:
                 span = dilation[axis] * (filter_shape[axis] - 1) + 1
+                p = pads[axis][0] if pads[axis][0] == pads[axis][1] else pads[axis]
                 raise ValueError(
                     f"empty output: the dilated filter {label} {span} is larger than the padded "
-                    f"image {label} {input_shape[axis] + 2 * padding[axis]} "
+                    f"image {label} {input_shape[axis] + sum(pads[axis])} "
                     f"(weights {filter_shape[axis]} with dilation {dilation[axis]}, "
-                    f"input_shape {input_shape[axis]} with padding {padding[axis]})"
+                    f"input_shape {input_shape[axis]} with padding {p})"
                 )
 
     @property
@@ -346,15 +476,33 @@ class ConvGeometry:
         h, w, _ = self.input_shape
         fh, fw, _, c_out = self.filter_shape
         return (
-            output_size(h, fh, self.stride[0], self.padding[0], self.dilation[0]),
-            output_size(w, fw, self.stride[1], self.padding[1], self.dilation[1]),
+            output_size(h, fh, self.stride[0], self.pads[0], self.dilation[0]),
+            output_size(w, fw, self.stride[1], self.pads[1], self.dilation[1]),
             c_out,
         )
 
+    def __repr__(self) -> str:
+        padding = self.padding if self.symmetric else self.pads
+        return (
+            f"ConvGeometry(input_shape={self.input_shape}, filter_shape={self.filter_shape}, "
+            f"stride={self.stride}, padding={padding}, dilation={self.dilation}, "
+            f"padding_mode={self.padding_mode!r}, groups={self.groups}, flip={self.flip})"
+        )
+
+    @property
+    def symmetric(self) -> bool:
+        """Whether each axis has the same padding on both sides (PyTorch's ``padding=``)."""
+        return self.pads[0][0] == self.pads[0][1] and self.pads[1][0] == self.pads[1][1]
+
+    @property
+    def padded_shape(self) -> tuple[int, int, int]:
+        """``(top + H + bottom, left + W + right, C_in)``: the image after ``F.pad``."""
+        (h, w, c_in), ((pt, pb), (pl, pr)) = self.input_shape, self.pads
+        return (pt + h + pb, pl + w + pr, c_in)
+
     def unpadded(self) -> ConvGeometry:
         """The same convolution on the padded image, without padding (``F.pad`` done)."""
-        (h, w, c_in), (ph, pw) = self.input_shape, self.padding
-        shape = (h + 2 * ph, w + 2 * pw, c_in)
+        shape = self.padded_shape
         return ConvGeometry(shape, self.dense().filter_shape, self.stride, 0, self.dilation)
 
     def dense(self) -> ConvGeometry:
@@ -366,7 +514,7 @@ class ConvGeometry:
             self.input_shape,
             (fh, fw, c_in, c_out),
             self.stride,
-            self.padding,
+            self.pads,
             self.dilation,
             self.padding_mode,
         )

@@ -17,7 +17,14 @@ from scipy import sparse
 from scipy.sparse.linalg import LinearOperator
 
 from . import _kernels
-from .geometry import ConvGeometry, as_pair, normalize_weights, weights_for
+from .geometry import (
+    ConvGeometry,
+    as_padding,
+    as_pair,
+    normalize_weights,
+    resolve_padding,
+    weights_for,
+)
 from .groups import dense_filter
 from .padding import padded_index
 
@@ -88,8 +95,11 @@ class ConvOperator(LinearOperator):
             Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
         input_shape : tuple of int
             ``(H, W, C_in)`` of one image.
-        stride, padding, dilation : int or (int, int)
+        stride, dilation : int or (int, int)
             As for :func:`~deconv_gui.core.conv2d`.
+        padding : int, (int, int), ((top, bottom), (left, right)) or str
+            As for :func:`~deconv_gui.core.conv2d` (``"same"``, ``"same_lower"``,
+            ``"valid"`` too).
         dtype : numpy dtype, optional
             float32 or float64; defaults to the weights' dtype.
         padding_mode : str
@@ -313,15 +323,19 @@ def as_operator(
             f"input_shape {tuple(input_shape)} disagrees with the operator's input_shape "
             f"{geometry.input_shape}"
         )
-    for name, value, default, minimum in (
-        ("stride", stride, 1, 1),
-        ("padding", padding, 0, 0),
-        ("dilation", dilation, 1, 1),
-    ):
+    for name, value, default, minimum in (("stride", stride, 1, 1), ("dilation", dilation, 1, 1)):
         pair = as_pair(value, name, minimum=minimum)
         if pair != (default, default) and pair != getattr(geometry, name):
             raise ValueError(
                 f"{name} {pair} disagrees with the operator's {name} {getattr(geometry, name)}"
+            )
+    if as_padding(padding) != ((0, 0), (0, 0)):
+        g = geometry
+        pads = resolve_padding(padding, g.input_shape[:2], g.filter_shape[:2], g.stride, g.dilation)
+        if pads != g.pads:
+            raise ValueError(
+                f"padding {padding!r} disagrees with the operator's padding "
+                f"{g.padding if g.symmetric else g.pads}"
             )
     if padding_mode != "zeros" and padding_mode != geometry.padding_mode:
         raise ValueError(
@@ -335,4 +349,4 @@ def _tap_index(n: int, f: int, n_out: int, g: ConvGeometry, axis: int) -> np.nda
     """``(n_out, f)``: the input index tap ``i`` reads for output ``h`` (one axis), -1 outside."""
     s, d = g.stride[axis], g.dilation[axis]
     padded = s * np.arange(n_out)[:, None] + d * np.arange(f)[None, :]
-    return padded_index(n, g.padding[axis], g.padding_mode)[padded]
+    return padded_index(n, g.pads[axis], g.padding_mode)[padded]

@@ -12,14 +12,32 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PADDING_MODES", "check_padding_mode", "fold", "pad", "padded_index"]
+__all__ = ["PADDING_MODES", "as_sides", "check_padding_mode", "fold", "pad", "padded_index"]
 
 #: The padding modes, as PyTorch's ``nn.Conv2d(padding_mode=...)`` spells them.
 PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
 
+Sides = tuple[tuple[int, int], tuple[int, int]]
 
-def check_padding_mode(mode: Any, padding: tuple[int, int], size: tuple[int, int]) -> str:
-    """Validate ``mode`` for ``padding`` on an image of ``size = (H, W)``.
+
+def as_sides(padding: Any) -> Sides:
+    """``((top, bottom), (left, right))`` of validated padding: an ``(h, w)`` pair of ints
+    (the same on both sides of each axis) or already the four sides."""
+    ph, pw = padding
+    if isinstance(ph, (int, np.integer)):
+        return (int(ph), int(ph)), (int(pw), int(pw))
+    return (int(ph[0]), int(ph[1])), (int(pw[0]), int(pw[1]))
+
+
+def _axis(padding: Any) -> tuple[int, int]:
+    """``(before, after)`` of one axis: an int (both sides) or a pair."""
+    if isinstance(padding, (int, np.integer)):
+        return int(padding), int(padding)
+    return int(padding[0]), int(padding[1])
+
+
+def check_padding_mode(mode: Any, padding: Any, size: tuple[int, int]) -> str:
+    """Validate ``mode`` for ``padding`` (see :func:`as_sides`) on an image of ``size = (H, W)``.
 
     Raises
     ------
@@ -30,7 +48,9 @@ def check_padding_mode(mode: Any, padding: tuple[int, int], size: tuple[int, int
     """
     if not isinstance(mode, str) or mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
-    for p, n, label in zip(padding, size, ("height", "width"), strict=True):
+    sides = as_sides(padding)
+    for pair, n, label in zip(sides, size, ("height", "width"), strict=True):
+        p = max(pair)
         if mode == "reflect" and p >= n:
             raise ValueError(
                 f"padding {p} must be smaller than the image {label} {n} with "
@@ -44,15 +64,16 @@ def check_padding_mode(mode: Any, padding: tuple[int, int], size: tuple[int, int
     return mode
 
 
-def padded_index(n: int, padding: int, mode: str) -> np.ndarray:
-    """The image index that each of the ``n + 2 padding`` padded positions copies (-1: zero)."""
+def padded_index(n: int, padding: Any, mode: str) -> np.ndarray:
+    """The image index that each of the ``before + n + after`` padded positions copies
+    (-1: zero); ``padding`` is an int (both sides) or ``(before, after)``."""
+    before, after = _axis(padding)
+    index = np.arange(-before, n + after)
     if mode == "zeros":
-        index = np.arange(-padding, n + padding)
         index[(index < 0) | (index >= n)] = -1
         return index
     # numpy.pad(np.arange(n), padding, mode=...)'s values, by index arithmetic (numpy.pad
     # costs tens of microseconds, paid several times per padded convolution)
-    index = np.arange(-padding, n + padding)
     if mode == "replicate":
         return np.clip(index, 0, n - 1)
     if mode == "circular":
@@ -64,47 +85,49 @@ def padded_index(n: int, padding: int, mode: str) -> np.ndarray:
     return np.minimum(index, period - index)
 
 
-def pad(xb: np.ndarray, padding: tuple[int, int], mode: str) -> np.ndarray:
+def pad(xb: np.ndarray, padding: Any, mode: str) -> np.ndarray:
     """Pad a batch ``(m, H, W, C)`` on both spatial axes: one copy, then the border.
 
-    The same values as ``numpy.pad`` (each axis padded in turn, rows first), which is
-    several times slower than this for large images.
+    ``padding`` is an ``(h, w)`` pair or ``((top, bottom), (left, right))``. The same
+    values as ``numpy.pad`` (each axis padded in turn, rows first), which is several
+    times slower than this for large images.
     """
-    (ph, pw), (m, h, w, c) = padding, xb.shape
-    out = np.empty((m, h + 2 * ph, w + 2 * pw, c), dtype=xb.dtype)
-    out[:, ph : ph + h, pw : pw + w] = xb
+    ((pt, pb), (pl, pr)), (m, h, w, c) = as_sides(padding), xb.shape
+    out = np.empty((m, pt + h + pb, pl + w + pr, c), dtype=xb.dtype)
+    out[:, pt : pt + h, pl : pl + w] = xb
     if mode == "zeros":
-        for border in (np.s_[:, :ph], np.s_[:, ph + h :], np.s_[:, :, :pw], np.s_[:, :, pw + w :]):
+        for border in (np.s_[:, :pt], np.s_[:, pt + h :], np.s_[:, :, :pl], np.s_[:, :, pl + w :]):
             out[border] = 0
         return out
-    if ph:
-        rows = padded_index(h, ph, mode) + ph  # the rows of ``out`` each border row copies
-        out[:, :ph, pw : pw + w] = out[:, rows[:ph], pw : pw + w]
-        out[:, ph + h :, pw : pw + w] = out[:, rows[ph + h :], pw : pw + w]
-    if pw:
-        cols = padded_index(w, pw, mode) + pw
-        out[:, :, :pw] = out[:, :, cols[:pw]]
-        out[:, :, pw + w :] = out[:, :, cols[pw + w :]]
+    if pt or pb:
+        rows = padded_index(h, (pt, pb), mode) + pt  # the rows of ``out`` each border row copies
+        out[:, :pt, pl : pl + w] = out[:, rows[:pt], pl : pl + w]
+        out[:, pt + h :, pl : pl + w] = out[:, rows[pt + h :], pl : pl + w]
+    if pl or pr:
+        cols = padded_index(w, (pl, pr), mode) + pl
+        out[:, :, :pl] = out[:, :, cols[:pl]]
+        out[:, :, pl + w :] = out[:, :, cols[pl + w :]]
     return out
 
 
-def fold(xp: np.ndarray, padding: tuple[int, int], mode: str) -> np.ndarray:
+def fold(xp: np.ndarray, padding: Any, mode: str) -> np.ndarray:
     """The adjoint of :func:`pad`: each border pixel is added to the pixel it copied.
 
     One copy of the interior, then only border work: the border columns are folded onto
     the columns they copied, and the border rows (folded the same way) onto their rows.
     """
-    (ph, pw), (_, hp, wp, _) = padding, xp.shape
-    h, w = hp - 2 * ph, wp - 2 * pw
-    out = xp[:, ph : ph + h, pw : pw + w].copy()
+    ((pt, pb), (pl, pr)), (_, hp, wp, _) = as_sides(padding), xp.shape
+    h, w = hp - pt - pb, wp - pl - pr
+    out = xp[:, pt : pt + h, pl : pl + w].copy()
     if mode == "zeros":
         return out
-    col_index, row_index = padded_index(w, pw, mode), padded_index(h, ph, mode)
-    col_segments = [s for s in (slice(0, pw), slice(w + pw, w + 2 * pw)) if pw]
+    col_index, row_index = padded_index(w, (pl, pr), mode), padded_index(h, (pt, pb), mode)
+    col_segments = [s for s in (slice(0, pl), slice(w + pl, w + pl + pr)) if s.stop > s.start]
     for segment in col_segments:
-        _add_into(out, 2, col_index[segment], xp[:, ph : ph + h, segment])
-    for rows in (slice(0, ph), slice(h + ph, h + 2 * ph)) if ph else ():
-        band = xp[:, rows, pw : pw + w].copy()
+        _add_into(out, 2, col_index[segment], xp[:, pt : pt + h, segment])
+    row_segments = [s for s in (slice(0, pt), slice(h + pt, h + pt + pb)) if s.stop > s.start]
+    for rows in row_segments:
+        band = xp[:, rows, pl : pl + w].copy()
         for segment in col_segments:
             _add_into(band, 2, col_index[segment], xp[:, rows, segment])
         _add_into(out, 1, row_index[rows], band)

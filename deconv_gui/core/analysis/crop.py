@@ -48,10 +48,10 @@ def crop_window(
     out = []
     for axis in (0, 1):
         n = geometry.input_shape[axis]
-        p, s = geometry.padding[axis], geometry.stride[axis]
+        pads, s = geometry.pads[axis], geometry.stride[axis]
         span = geometry.dilation[axis] * (geometry.filter_shape[axis] - 1) + 1
-        outputs = (max(int(min_outputs), 1) - 1) * s + span - 2 * p
-        need = max(int(size), outputs, p + 1 if geometry.padding_mode != "zeros" else 1)
+        outputs = (max(int(min_outputs), 1) - 1) * s + span - sum(pads)
+        need = max(int(size), outputs, max(pads) + 1 if geometry.padding_mode != "zeros" else 1)
         side = min(n, need)
         middle = n // 2 if centre is None else min(max(int(centre[axis]), 0), n - 1)
         start = min(max(middle - side // 2, 0), n - side)

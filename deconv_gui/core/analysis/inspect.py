@@ -222,7 +222,7 @@ def _adjoint_cgls(task: _RowSolve) -> tuple[np.ndarray, SolverReport]:
 
 def _full_row_rank(geom: ConvGeometry) -> bool:
     """Sufficient condition (the filter being non-zero): one output channel, no padding."""
-    return geom.output_shape[2] == 1 and geom.padding == (0, 0)
+    return geom.output_shape[2] == 1 and geom.pads == ((0, 0), (0, 0))
 
 
 def _symbol_pcg(task: _RowSolve) -> tuple[np.ndarray, SolverReport]:

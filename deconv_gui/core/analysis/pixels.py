@@ -114,8 +114,8 @@ def receptive_field(
     # positions in the padded image, then the image pixel each copies (-1: a zero)
     rows = geom.stride[0] * h + geom.dilation[0] * taps_i
     cols = geom.stride[1] * w + geom.dilation[1] * taps_j
-    rows = padded_index(geom.input_shape[0], geom.padding[0], geom.padding_mode)[rows]
-    cols = padded_index(geom.input_shape[1], geom.padding[1], geom.padding_mode)[cols]
+    rows = padded_index(geom.input_shape[0], geom.pads[0], geom.padding_mode)[rows]
+    cols = padded_index(geom.input_shape[1], geom.pads[1], geom.padding_mode)[cols]
     inside = (rows >= 0) & (cols >= 0)
     return PixelLinks(
         rows[inside], cols[inside], taps_i[inside], taps_j[inside], int((~inside).sum())
@@ -167,7 +167,7 @@ def touching_outputs(
     axes = []
     for axis, coord in ((0, r), (1, c)):
         # every padded position holding this pixel (itself, and its border copies)
-        source = padded_index(geom.input_shape[axis], geom.padding[axis], geom.padding_mode)
+        source = padded_index(geom.input_shape[axis], geom.pads[axis], geom.padding_mode)
         where = np.flatnonzero(source == coord)
         taps = np.arange(geom.filter_shape[axis])
         offset = (where[:, np.newaxis] - geom.dilation[axis] * taps).ravel()

@@ -164,7 +164,7 @@ class StepAnimation:
                 f"{MAX_STEPS:,}; animate a smaller image or a crop (input_shape "
                 f"{geometry.input_shape})"
             )
-        self.padded_input = pad(x[np.newaxis], geometry.padding, geometry.padding_mode)[0]
+        self.padded_input = pad(x[np.newaxis], geometry.pads, geometry.padding_mode)[0]
         self._scatter_cache: tuple[int, np.ndarray] | None = None
         self.output = self._forward()
         self.zero_inserted, self.inserted = self._zero_insert()
@@ -207,13 +207,14 @@ class StepAnimation:
         Identity inside the image; in the border, what the padding mode copies.
         """
         g = self.geometry
-        (h, w, _), (ph, pw), mode = g.input_shape, g.padding, g.padding_mode
-        return padded_index(h, ph, mode), padded_index(w, pw, mode)
+        (h, w, _), (rows, cols), mode = g.input_shape, g.pads, g.padding_mode
+        return padded_index(h, rows, mode), padded_index(w, cols, mode)
 
     @property
     def folds(self) -> bool:
         """Whether a transposed view ends by folding a padded grid back onto the image."""
-        return self.geometry.padding_mode != "zeros" and max(self.geometry.padding) > 0
+        g = self.geometry
+        return g.padding_mode != "zeros" and g.padded_shape != g.input_shape
 
     def transposed(self) -> np.ndarray:
         """``Aᵀy`` as this view computes it (scatter: the folded canvas; else zero insertion)."""
@@ -224,7 +225,7 @@ class StepAnimation:
             canvas = self._flipped_result
             if g.padding_mode == "zeros":
                 return canvas.copy()
-        return fold(canvas[np.newaxis], g.padding, g.padding_mode)[0]
+        return fold(canvas[np.newaxis], g.pads, g.padding_mode)[0]
 
     def __len__(self) -> int:
         if self.mode == "zero-insertion":
