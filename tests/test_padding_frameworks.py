@@ -9,9 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deconv_gui.core import ConvGeometry, ConvOperator, conv2d, conv2d_transpose
+from deconv_gui.core import (
+    ConvGeometry,
+    ConvOperator,
+    conv2d,
+    conv2d_transpose,
+    pinv_reconstruction,
+)
 from deconv_gui.core.geometry import as_padding, resolve_padding
-from deconv_gui.core.pseudo_inverse import pinv_reconstruction
 
 MODES = ("zeros", "reflect", "replicate", "circular")
 
