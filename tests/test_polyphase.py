@@ -190,3 +190,26 @@ def test_bad_reg_and_shape_are_named():
         polyphase_solve(op, np.zeros((3, 3, 1)), reg=-1.0)
     with pytest.raises(ValueError, match="y must have shape"):
         polyphase_solve(op, np.zeros((4, 3, 1)))
+
+
+def test_pinv_reconstruction_uses_the_per_frequency_solve_for_periodic_layers():
+    from deconv_gui.core import pinv_reconstruction
+
+    rng = np.random.default_rng(11)
+    w = rng.random((3, 3, 3))
+    op = ConvOperator.from_weights(
+        w, input_shape=(48, 40, 3), stride=2, padding=1, padding_mode="circular"
+    )
+    x = rng.random((48, 40, 3))
+    y = op.apply(x) + 0.5
+    auto = pinv_reconstruction(y, op, 0.5, return_report=True)
+    assert auto.report.method == "fourier" and auto.report.converged
+    iterative = pinv_reconstruction(y, op, 0.5, method="iterative", rtol=1e-12, return_report=True)
+    assert np.allclose(auto.image, iterative.image, atol=1e-8)
+    tikhonov = pinv_reconstruction(y, op, 0.5, reg=0.1, return_report=True)
+    assert tikhonov.report.method == "fourier"
+    dense_ref = polyphase_solve(op, y - 0.5, reg=0.1).image
+    assert np.allclose(tikhonov.image, dense_ref, atol=1e-10)
+    with pytest.raises(ValueError, match="op must be periodic"):
+        zeros = ConvOperator.from_weights(w, input_shape=(48, 40, 3), stride=2, padding=1)
+        pinv_reconstruction(zeros.apply(x), zeros, method="fourier")

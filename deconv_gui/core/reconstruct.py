@@ -233,14 +233,17 @@ def pinv_reconstruction(
     return_report : bool
         Return a :class:`~deconv_gui.core.solvers.Reconstruction` ``(image, report)``
         instead of the image.
-    method : {"auto", "dense", "iterative"}
+    method : {"auto", "dense", "fourier", "iterative"}
         ``"auto"``: a dense SVD solve where it is fast (``m n min(m, n)`` up to
-        :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`), iterative above (it
-        can be cancelled). The other two force one path (dense refuses more than
-        ``DENSE_COLUMN_LIMIT`` unknowns). The dense solve drops singular values below
-        ``max(ε max(m, n), rtol) σ_max`` (ε of the coarser of the filter's and ``y``'s
-        dtype), so the two paths solve the same problem: on noiseless data both give
-        ``A⁺A x`` with ``‖A⁺A x‖ ≤ ‖x‖``.
+        :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`); else, for a periodic
+        layer (circular padding, an output grid that tiles the input), the exact
+        per-frequency solve (:mod:`~deconv_gui.core.solvers.polyphase`); else iterative
+        (it can be cancelled). The others force one path (dense refuses more than
+        ``DENSE_COLUMN_LIMIT`` unknowns, fourier a layer that is not periodic). The
+        dense solve drops singular values below ``max(ε max(m, n), rtol) σ_max`` (ε of
+        the coarser of the filter's and ``y``'s dtype), the per-frequency one the same
+        rule for each block, so the paths solve the same problem: on noiseless data all
+        give ``A⁺A x`` with ``‖A⁺A x‖ ≤ ‖x‖``.
 
     Returns
     -------

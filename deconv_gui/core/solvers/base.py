@@ -63,7 +63,8 @@ class SolverReport:
     Attributes
     ----------
     method : str
-        The algorithm: ``"dense"`` (numpy.linalg on the explicit matrix), ``"pcg"``
+        The algorithm: ``"dense"`` (numpy.linalg on the explicit matrix), ``"fourier"``
+        (one small SVD per frequency of a periodic layer), ``"pcg"``
         (preconditioned CG on ``A Aᵀ``), ``"pcg+cgls"`` (switched to CGLS for a ``y``
         outside the range), ``"fista+tv-dual"``, ``"fista-nonneg"``, ``"richardson-lucy"``.
     iterations : int

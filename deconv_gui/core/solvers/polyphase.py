@@ -43,6 +43,7 @@ from .dense import pinv_cutoff
 
 __all__ = [
     "PolyphaseSolution",
+    "fourier_is_possible",
     "is_periodic",
     "polyphase_blocks",
     "polyphase_singular_values",
@@ -79,6 +80,11 @@ def is_periodic(geometry: ConvGeometry) -> bool:
     h_out, w_out = geometry.output_shape[:2]
     (sh, sw) = geometry.stride
     return h_out * sh == h and w_out * sw == w
+
+
+def fourier_is_possible(geometry: ConvGeometry) -> bool:
+    """True when the per-frequency solve applies: periodic, and its blocks fit in memory."""
+    return is_periodic(geometry) and _block_bytes(geometry) <= BLOCK_MEMORY_LIMIT
 
 
 def _probe_geometry(geometry: ConvGeometry) -> tuple[ConvGeometry, tuple[int, int]]:
