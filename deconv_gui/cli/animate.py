@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> None:
         help="write a GIF or MP4 of the convolution, its transpose or the pseudo-inverse, "
         "step by step",
     )
-    add_problem_options(animate, batch=False)
+    add_problem_options(animate, batch=False, model=True)
     add_solver_options(animate)  # --reg, --rtol, --max-iter: the pinv mode's solver
     animate.add_argument(
         "--mode",

@@ -18,7 +18,7 @@ __all__ = ["PLACEHOLDER_NPY", "add_parser", "command"]
 def add_parser(commands: Any) -> None:
     """Add ``code`` and its options to the subcommands ``commands``."""
     code = commands.add_parser("code", help="print a runnable NumPy or PyTorch snippet")
-    add_problem_options(code, batch=False)
+    add_problem_options(code, batch=False, model=True)
     add_solver_options(code)
     add_schema_options(code, "run")  # --methods: pinv and the priors are written out too
     code.add_argument("--lang", choices=("numpy", "api", "torch"), default="numpy")

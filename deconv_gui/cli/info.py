@@ -19,7 +19,7 @@ __all__ = ["add_parser", "command", "rank_report"]
 def add_parser(commands: Any) -> None:
     """Add ``info`` and its options to the subcommands ``commands``."""
     info = commands.add_parser("info", help="print the shape arithmetic, rank and nullity")
-    add_problem_options(info, batch=False)
+    add_problem_options(info, batch=False, model=True)
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.add_argument(
         "--save-matrix",

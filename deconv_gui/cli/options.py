@@ -133,6 +133,15 @@ def shown_default(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
+class _Given(argparse.Action):
+    """Store the value and record that the option was typed (``args.given_options``): a
+    model layer's geometry yields only to options the user actually gave."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.given_options = {*getattr(namespace, "given_options", set()), self.dest}
+
+
 def add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
     """One option per Params field of ``group``, with the schema's parser and default."""
     for name, rule, default in schema.cli_fields(group):
@@ -160,6 +169,7 @@ def add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
             rule.cli,
             type=field_type(name),
             default=default,
+            action=_Given,
             metavar=rule.metavar,
             dest=name,
             help=f"{rule.help} (default {shown_default(default)})",
@@ -193,7 +203,11 @@ def out_folder(text: str) -> Path:
 
 
 def add_problem_options(
-    parser: argparse.ArgumentParser, *, batch: bool, image_flag: str = "--image"
+    parser: argparse.ArgumentParser,
+    *,
+    batch: bool,
+    image_flag: str = "--image",
+    model: bool = False,
 ) -> None:
     from ..core import PRESETS
     from ..io import DEFAULT_WORK_SIZE, SAMPLES
@@ -212,10 +226,16 @@ def add_problem_options(
     )
     parser.add_argument(
         "--filter",
-        required=True,
+        required=not model,
+        default=None,
         metavar="PRESET|weights.npy",
-        help=f"a preset ({', '.join(PRESETS)}) or a .npy (f_h, f_w, C_in, C_out) array",
+        help=f"a preset ({', '.join(PRESETS)}) or a .npy (f_h, f_w, C_in, C_out) array"
+        + (" (or --model and --layer)" if model else ""),
     )
+    if model:
+        from .model_problem import add_model_options
+
+        add_model_options(parser)
     parser.add_argument("--filter-size", type=parse_pair, default=(3, 3), metavar="N|H,W")
     parser.add_argument(
         "--out-channels",

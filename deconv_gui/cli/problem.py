@@ -94,8 +94,20 @@ def filter_weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
 
 
 def check_filter(args: argparse.Namespace) -> None:
-    """A usage error unless ``--filter`` names a preset or an existing ``.npy`` file."""
+    """A usage error unless ``--filter`` names a preset or an existing ``.npy`` file
+    (or, instead, ``--model`` names a model file)."""
     from ..core import PRESETS
+
+    if getattr(args, "model", None) is not None:
+        if args.filter is not None:
+            raise UsageError("give --filter or --model, not both")
+        if not Path(args.model).is_file():
+            raise UsageError(f"model file not found: {args.model}")
+        if getattr(args, "layer", None) is None:
+            raise UsageError(f"--model needs --layer (deconv-gui layers {args.model} lists them)")
+        return
+    if args.filter is None:
+        raise UsageError("--filter is required (or --model with --layer)")
 
     path = Path(args.filter)
     if args.filter in PRESETS:
@@ -118,6 +130,12 @@ def make_params(args: argparse.Namespace, in_channels: int, source: str):
 def load_problem(args: argparse.Namespace):
     """Load the single image of ``info``/``code`` and build its Params and geometry."""
     (spec,), _ = resolve_images([args.image])
+    check_filter(args)
+    if getattr(args, "model", None) is not None:
+        from .model_problem import load_model_problem
+
+        loaded, params = load_model_problem(spec, args)
+        return loaded, params, params.geometry(loaded.pixels.shape)
     loaded = load_spec(spec, args.work_size)
     params = make_params(args, loaded.pixels.shape[2], loaded.source)
     return loaded, params, params.geometry(loaded.pixels.shape)

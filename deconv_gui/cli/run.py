@@ -30,7 +30,7 @@ __all__ = ["LARGE_RUN_BYTES", "add_parser", "command"]
 def add_parser(commands: Any) -> None:
     """Add ``run`` and its options to the subcommands ``commands``."""
     run = commands.add_parser("run", help="compute and export the panels (like Ctrl+E)")
-    add_problem_options(run, batch=True)
+    add_problem_options(run, batch=True, model=True)
     add_solver_options(run)
     add_schema_options(run, "run")
     run.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
@@ -91,8 +91,13 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
     from ..io.export import EXPORT_FORMATS as FORMATS
     from ..io.export import SIDECAR_NAME, ExistingFilesError
 
-    loaded = load_spec(spec, args.work_size)
-    params = make_params(args, loaded.pixels.shape[2], loaded.source)
+    if args.model is not None:
+        from .model_problem import load_model_problem
+
+        loaded, params = load_model_problem(spec, args)
+    else:
+        loaded = load_spec(spec, args.work_size)
+        params = make_params(args, loaded.pixels.shape[2], loaded.source)
     if not args.overwrite:  # refuse before computing; export_result checks again
         panels = [p.export_name for p in PANELS if p.method in (None, *params.methods)]
         names = [f"{p}.{e}" for p in panels for e in FORMATS]

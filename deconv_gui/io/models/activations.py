@@ -9,8 +9,11 @@ tool's (H, W, C) layout; NCHW is only used to talk to the runtimes.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,20 +84,26 @@ def model_input(image: np.ndarray, model: Model, scaling: str = "unit") -> np.nd
     return x.astype(np.float32)
 
 
-def onnx_tensors(path: str | Path, x: np.ndarray, names: list[str]) -> list[np.ndarray]:
-    """Tensors ``names`` of the ONNX model at ``path`` run on ``x`` (H, W, C), as (H, W, C).
+#: Sessions kept for reuse, keyed by the file's identity and the tensors exposed: choosing
+#: another layer or image of the same model does not rebuild the session.
+_SESSIONS: OrderedDict[tuple, tuple[Any, str, np.dtype]] = OrderedDict()
+_KEEP_SESSIONS = 2
 
-    A copy of the model gets the tensors as extra graph outputs; onnxruntime runs it on
-    the batch of one ``x`` in NCHW.
-    """
+
+def _session(path: Path, names: Sequence[str]) -> tuple[Any, str, np.dtype]:
+    """An onnxruntime session of a copy of the model with ``names`` as extra outputs."""
     import onnx
     import onnxruntime as ort
 
     from .onnx_model import MAX_ONNX_BYTES
 
-    path = Path(path)
     what = f"model {path.name}"
-    if path.stat().st_size > MAX_ONNX_BYTES:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, tuple(sorted(set(names))))
+    if key in _SESSIONS:
+        _SESSIONS.move_to_end(key)
+        return _SESSIONS[key]
+    if stat.st_size > MAX_ONNX_BYTES:
         raise ValueError(f"{what}: more than protobuf's 2 GB limit; refused")
     try:
         model = onnx.load(str(path))
@@ -111,23 +120,45 @@ def onnx_tensors(path: str | Path, x: np.ndarray, names: list[str]) -> list[np.n
             present.add(name)
     elem = feeds[0].type.tensor_type.elem_type
     dtype = onnx.helper.tensor_dtype_to_np_dtype(elem) if elem else np.dtype(np.float32)
-    batch = np.ascontiguousarray(np.transpose(x, (2, 0, 1))[None]).astype(dtype)
     try:
         options = ort.SessionOptions()
         options.log_severity_level = 3
         session = ort.InferenceSession(
             model.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
-        results = session.run(names, {feeds[0].name: batch})
     except Exception as exc:  # onnxruntime's own exception types
-        raise ValueError(
-            f"{what}: onnxruntime cannot run it ({' '.join(str(exc).split())[:300]})"
-        ) from None
+        raise ValueError(f"{what}: onnxruntime cannot load it ({_short(exc)})") from None
+    _SESSIONS[key] = (session, feeds[0].name, dtype)
+    while len(_SESSIONS) > _KEEP_SESSIONS:
+        _SESSIONS.popitem(last=False)
+    return _SESSIONS[key]
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def onnx_tensors(
+    path: str | Path, x: np.ndarray, names: list[str], expose: Sequence[str] = ()
+) -> list[np.ndarray]:
+    """Tensors ``names`` of the ONNX model at ``path`` run on ``x`` (H, W, C), as (H, W, C).
+
+    A copy of the model gets ``names`` and ``expose`` as extra graph outputs (a session
+    exposing every conv layer's tensors serves every layer); onnxruntime runs it on the
+    batch of one ``x`` in NCHW.
+    """
+    path = Path(path)
+    session, feed, dtype = _session(path, [*names, *expose])
+    batch = np.ascontiguousarray(np.transpose(x, (2, 0, 1))[None]).astype(dtype)
+    try:
+        results = session.run(names, {feed: batch})
+    except Exception as exc:  # onnxruntime's own exception types
+        raise ValueError(f"model {path.name}: onnxruntime cannot run it ({_short(exc)})") from None
     out = []
     for name, value in zip(names, results, strict=True):
         value = np.asarray(value)
         if value.ndim != 4 or value.shape[0] != 1:
-            raise ValueError(f"{what}: tensor {name!r} is not one (C, H, W) map: {value.shape}")
+            raise ValueError(f"model {path.name}: tensor {name!r} is not one (C, H, W) map")
         out.append(np.ascontiguousarray(np.transpose(value[0], (1, 2, 0)), dtype=np.float64))
     return out
 
@@ -147,7 +178,8 @@ def layer_activation(
     if model.format == "onnx":
         if layer.input is None or layer.output is None:
             raise ValueError(f"layer {layer.name!r} has no tensor names to run to")
-        fed, out = onnx_tensors(model.path, x, [layer.input, layer.output])
+        every = [n for item in model.layers for n in (item.input, item.output) if n]
+        fed, out = onnx_tensors(model.path, x, [layer.input, layer.output], every)
         return Activation(fed, out, "onnxruntime")
     if model.format == "keras":
         from .keras_run import run_keras
