@@ -159,3 +159,86 @@ def test_cli_layers_table_and_exit_codes(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not an ONNX model" in err
     assert cli_main(["layers"]) == 2
+
+
+def _mutations(data: bytes, seed: int, count: int):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        buf = bytearray(data)
+        for _ in range(int(rng.integers(1, 6))):
+            buf[int(rng.integers(len(buf)))] = int(rng.integers(256))
+        if rng.random() < 0.2:
+            buf = buf[: int(rng.integers(1, len(buf)))]
+        yield bytes(buf)
+
+
+def _only_value_errors(path, variants):
+    """Every corrupted file is either read or refused with a one-line ValueError."""
+    for content in variants:
+        path.write_bytes(content)
+        try:
+            model = read_model(path)
+            for layer in model.layers:
+                layer.load()
+        except ValueError as exc:
+            assert "\n" not in str(exc)
+
+
+def test_corrupted_torch_pickles_only_raise_value_errors(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save({"c.weight": torch.randn(2, 3, 3, 3), "c.bias": torch.zeros(2)}, tmp_path / "ok.pt")
+    with zipfile.ZipFile(tmp_path / "ok.pt") as src:
+        members = {info.filename: src.read(info) for info in src.infolist()}
+    (pkl,) = [n for n in members if n.endswith("data.pkl")]
+    variants = []
+    for mutated in _mutations(members[pkl], 0, 150):
+        out = tmp_path / "m.zip"
+        with zipfile.ZipFile(out, "w") as dst:
+            for name, data in members.items():
+                dst.writestr(name, mutated if name == pkl else data)
+        variants.append(out.read_bytes())
+    _only_value_errors(tmp_path / "fuzz.pt", variants)
+
+
+def test_corrupted_onnx_and_safetensors_only_raise_value_errors(tmp_path):
+    pytest.importorskip("torch")
+    st = pytest.importorskip("safetensors.numpy")
+    _, path = _onnx_file(tmp_path)
+    _only_value_errors(tmp_path / "fuzz.onnx", _mutations(path.read_bytes(), 1, 60))
+    st.save_file({"c.weight": np.ones((2, 3, 3, 3), np.float32)}, tmp_path / "ok.safetensors")
+    data = (tmp_path / "ok.safetensors").read_bytes()
+    _only_value_errors(tmp_path / "fuzz.safetensors", _mutations(data, 2, 150))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c["config"]["layers"][1]["config"].update(kernel_size="x"),
+        lambda c: c["config"]["layers"][1]["config"].update(strides=None, padding=7),
+        lambda c: c["config"]["layers"][1].update(build_config={"input_shape": "??"}),
+        lambda c: c["config"].update(layers=5),
+        lambda c: c.update(config=[1, 2]),
+    ],
+)
+def test_malformed_keras_configs_are_one_line_errors(tmp_path, change):
+    import os
+
+    os.environ["KERAS_BACKEND"] = "torch"
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((8, 8, 2)), keras.layers.Conv2D(3, 3, name="c")])
+    model.save(tmp_path / "ok.keras")
+    with zipfile.ZipFile(tmp_path / "ok.keras") as src:
+        members = {info.filename: src.read(info) for info in src.infolist()}
+    config = json.loads(members["config.json"])
+    change(config)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "bad.keras", "w") as dst:
+        for name, data in members.items():
+            dst.writestr(name, data)
+    try:
+        for layer in read_model(tmp_path / "bad.keras").layers:
+            layer.load()
+    except ValueError as exc:
+        assert "\n" not in str(exc)
+    data = (tmp_path / "ok.keras").read_bytes()
+    _only_value_errors(tmp_path / "fuzz.keras", _mutations(data, 3, 20))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .record import LayerWeights, Model, ModelLayer, Pads
+from .record import MALFORMED, LayerWeights, Model, ModelLayer, Pads
 from .safety import file_size
 
 __all__ = [
@@ -71,6 +71,8 @@ def read_model(path: str | Path) -> Model:
         raise ValueError(f"model {path.name}: {text}") from None
     except RecursionError:
         raise ValueError(f"model {path.name}: nested too deeply to read") from None
+    except MALFORMED as exc:  # a reader met a structure it did not expect: the file is bad
+        raise ValueError(f"model {path.name}: malformed ({type(exc).__name__}: {exc})") from None
 
 
 def _read(path: Path) -> Model:

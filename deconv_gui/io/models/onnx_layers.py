@@ -85,6 +85,7 @@ def conv_layer(
     rule = _text(attrs.get("auto_pad"), "NOTSET")
     pads = [int(p) for p in attrs.get("pads", (0, 0, 0, 0))]
     output_padding = tuple(int(p) for p in attrs.get("output_padding", (0, 0)))
+    _check_attrs(label, group, shape, stride, dilation, pads, output_padding)
     source, mode, layer_notes = node.input[0], "zeros", []
     fused = _fused_pad(node, consts, consumers, outputs)
     if fused is not None and rule in ("NOTSET", "VALID") and not transpose:
@@ -142,6 +143,23 @@ def conv_layer(
         notes=tuple(layer_notes),
         loader=_loader(node, bn, consts, read, transpose, group),
     )
+
+
+def _check_attrs(label, group, shape, stride, dilation, pads, output_padding) -> None:
+    """A one-line ValueError for attributes no runtime would accept."""
+    problems = []
+    if len(stride) != 2 or min(stride) < 1:
+        problems.append(f"strides {list(stride)}")
+    if len(dilation) != 2 or min(dilation) < 1:
+        problems.append(f"dilations {list(dilation)}")
+    if len(pads) != 4 or min(pads) < 0:
+        problems.append(f"pads {pads}")
+    if len(output_padding) != 2 or min(output_padding) < 0:
+        problems.append(f"output_padding {list(output_padding)}")
+    if group < 1 or shape[0] % group:  # Conv's C_out, ConvTranspose's C_in
+        problems.append(f"group {group}")
+    if problems:
+        raise ValueError(f"{label!r} has invalid {', '.join(problems)}")
 
 
 def _spatial(dims: tuple | None) -> tuple[int, int] | None:

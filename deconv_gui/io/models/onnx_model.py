@@ -61,7 +61,11 @@ def read_onnx(path: Path) -> Model:
     for node in graph.node:
         if node.op_type not in ("Conv", "ConvTranspose"):
             continue
-        layer = conv_layer(node, consts, shapes, consumers, outputs, read, notes)
+        try:
+            layer = conv_layer(node, consts, shapes, consumers, outputs, read, notes)
+        except (TypeError, IndexError, KeyError, AttributeError, OverflowError):
+            label = node.name or (node.output[0] if node.output else "?")
+            raise ValueError(f"{what}: {node.op_type} {label!r} is malformed") from None
         if layer is not None:
             layers.append(layer)
     return Model(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MALFORMED",
     "MAX_TENSOR_ELEMENTS",
     "LayerWeights",
     "Model",
@@ -30,6 +31,19 @@ __all__ = [
     "check_shape",
     "torch_to_ours",
 ]
+
+#: What a reader raises when an untrusted file's structure is not what it expects; turned
+#: into one-line ValueErrors at the readers' boundary (listing and loading).
+MALFORMED = (
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    EOFError,
+    UnicodeError,
+    OSError,
+)
 
 #: Largest tensor a model file may ask for (2**31 elements, 8 GB in float32): an absurd
 #: shape is refused before anything is allocated.
@@ -124,8 +138,12 @@ class ModelLayer:
     loader: Callable[[], LayerWeights] = field(default=_no_weights, repr=False, compare=False)
 
     def load(self) -> LayerWeights:
-        """Read the weights (and bias) in this tool's layout."""
-        return self.loader()
+        """Read the weights (and bias) in this tool's layout (a one-line ValueError if bad)."""
+        try:
+            return self.loader()
+        except MALFORMED as exc:
+            text = " ".join(str(exc).split())
+            raise ValueError(f"layer {self.name!r}: cannot read its weights ({text})") from None
 
     @property
     def geometry_known(self) -> bool:
