@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .options import UsageError, add_problem_options, add_solver_options, out_folder
-from .problem import load_problem
+from .problem import load_problem, problem_geometry
 
 __all__ = ["PINV_FRAMES", "add_parser", "command"]
 
@@ -92,7 +92,7 @@ def command(args: argparse.Namespace) -> int:
             raise UsageError(f"--crop {args.crop[0]},{args.crop[1]} is outside the {h}×{w} image")
         r0, c0, ch, cw = crop_window(geometry, args.crop, args.crop_size)
         pixels = np.ascontiguousarray(pixels[r0 : r0 + ch, c0 : c0 + cw])
-        geometry = params.geometry(pixels.shape)
+        geometry = problem_geometry(params, pixels.shape)
         where = f" of the {ch}×{cw} crop at ({r0}, {c0})"
     hint = "; try --crop ROW,COL (a small crop around that pixel) or --work-size 16"
     try:

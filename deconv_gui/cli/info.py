@@ -50,7 +50,9 @@ def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
         "filter_shape": list(geometry.filter_shape),
         "output_shape": list(geometry.output_shape),
         "stride": list(geometry.stride),
-        "padding": list(geometry.padding),
+        "padding": (
+            list(geometry.padding) if geometry.symmetric else [list(p) for p in geometry.pads]
+        ),
         "padding_mode": geometry.padding_mode,
         "dilation": list(geometry.dilation),
         "groups": geometry.groups,
@@ -65,6 +67,14 @@ def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
             exact=False, rank_at_most=info.rank_upper, nullity_at_least=info.nullity_lower
         )
     return report
+
+
+def _padding_words(geometry: Any) -> str:
+    """``1×1`` when each axis is symmetric, else ``top 0, bottom 1, left 0, right 1``."""
+    if geometry.symmetric:
+        return "×".join(map(str, geometry.padding))
+    (top, bottom), (left, right) = geometry.pads
+    return f"top {top}, bottom {bottom}, left {left}, right {right}"
 
 
 def command(args: argparse.Namespace) -> int:
@@ -87,7 +97,7 @@ def command(args: argparse.Namespace) -> int:
         f"image      {loaded.source}: {shape(geometry.input_shape)}",
         f"filter     {shape(geometry.filter_shape)} "
         f"(f_h×f_w×C_in{'/groups' if geometry.groups != 1 else ''}×C_out) · stride "
-        f"{shape(geometry.stride)} · padding {shape(geometry.padding)} "
+        f"{shape(geometry.stride)} · padding {_padding_words(geometry)} "
         f"({geometry.padding_mode}) · dilation "
         f"{shape(geometry.dilation)}"
         + (f" · groups {geometry.groups}" if geometry.groups != 1 else "")

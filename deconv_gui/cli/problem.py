@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,6 +128,19 @@ def make_params(args: argparse.Namespace, in_channels: int, source: str):
     return Params(filter_weights(args, in_channels), image_source=source, **options)
 
 
+def problem_geometry(params: Any, shape: tuple[int, ...]):
+    """``params.geometry(shape)``; a padding the image cannot take is a usage error
+    (``--padding``, ``--output-padding``: exit 2), other refusals stay ``ValueError``."""
+    try:
+        return params.geometry(shape)
+    except ValueError as exc:
+        for name in ("output_padding", "padding"):
+            if str(exc).startswith(name):
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{flag}: {exc}") from None
+        raise
+
+
 def load_problem(args: argparse.Namespace):
     """Load the single image of ``info``/``code`` and build its Params and geometry."""
     (spec,), _ = resolve_images([args.image])
@@ -138,4 +152,4 @@ def load_problem(args: argparse.Namespace):
         return loaded, params, params.geometry(loaded.pixels.shape)
     loaded = load_spec(spec, args.work_size)
     params = make_params(args, loaded.pixels.shape[2], loaded.source)
-    return loaded, params, params.geometry(loaded.pixels.shape)
+    return loaded, params, problem_geometry(params, loaded.pixels.shape)

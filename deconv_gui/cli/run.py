@@ -22,7 +22,7 @@ from .options import (
     one_line,
     out_folder,
 )
-from .problem import check_filter, load_spec, make_params, resolve_images
+from .problem import check_filter, load_spec, make_params, problem_geometry, resolve_images
 
 __all__ = ["LARGE_RUN_BYTES", "add_parser", "command"]
 
@@ -104,7 +104,7 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
         existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
         if existing:
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
-    need = estimate_pipeline_bytes(params.geometry(loaded.pixels.shape), params.methods)
+    need = estimate_pipeline_bytes(problem_geometry(params, loaded.pixels.shape), params.methods)
     if need > LARGE_RUN_BYTES:  # allowed (run_pipeline refuses beyond its budget): say so now
         tqdm.write(
             f"{PROG}: warning: {spec}: {'×'.join(map(str, loaded.pixels.shape))} image: this "
@@ -146,6 +146,7 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError(f"--out is not a folder: {out}")
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
+    usage = False  # a single image refused a command-line value: a usage error
     used: set[str] = set()
     folders = [_unique_folder(out, Path(s).stem, used) if batch else out for s in images]
     bar = tqdm(
@@ -162,6 +163,7 @@ def command(args: argparse.Namespace) -> int:
                 warnings.simplefilter("always")
                 record, summary = _run_one(spec, args, folder)
         except (ValueError, UsageError) as exc:
+            usage = usage or isinstance(exc, UsageError)
             errors.append({"image": spec, "error": one_line(exc)})
             tqdm.write(f"{PROG}: error: {spec}: {one_line(exc)}", file=sys.stderr)
             continue
@@ -195,5 +197,5 @@ def command(args: argparse.Namespace) -> int:
                 f"{PROG}: {len(errors)} of {len(images)} image(s) failed: {names}",
                 file=sys.stderr,
             )
-        return 1
+        return 2 if usage and not batch else 1
     return 0

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import ConvGeometry, normalize_weights
+from .geometry import ConvGeometry, Sides, normalize_weights
 from .padding import PADDING_MODES
 from .rules import (
     GEOMETRY_MAX,
@@ -48,12 +48,17 @@ __all__ = [
     "KINDS",
     "Params",
     "Rule",
+    "StoredPadding",
     "check",
     "cli_fields",
     "defaults",
     "parse_text",
     "rule",
 ]
+
+
+#: How ``Params.padding`` is stored: a pair (symmetric), the four sides, or a name.
+StoredPadding = tuple[int, int] | Sides | str
 
 
 def _field(default: Any, rule_: Rule) -> Any:
@@ -72,8 +77,14 @@ class Params:
     bias : float or sequence of float
         A number (broadcast to every output channel) or one value per output
         channel; stored as a tuple of ``C_out`` floats.
-    stride, padding, dilation : int or (int, int)
+    stride, dilation : int or (int, int)
         Stored as ``(h, w)`` pairs.
+    padding : int, (int, int), ((int, int), (int, int)) or str
+        As :class:`~deconv_gui.core.ConvGeometry` takes it: stored as an ``(h, w)`` pair
+        when each axis has the same padding on both sides, else as
+        ``((top, bottom), (left, right))``; or a name, ``"same"`` (TF/Keras, ONNX
+        ``SAME_UPPER``), ``"same_lower"`` or ``"valid"``, kept as a name (resolved for
+        each image by :meth:`geometry`).
     padding_mode : str
         ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"`` (PyTorch's).
     groups : int
@@ -152,15 +163,19 @@ class Params:
             metavar="S|SH,SW",
         ),
     )
-    padding: tuple[int, int] = _field(
+    padding: StoredPadding = _field(
         (1, 1),
         Rule(
-            "pair",
+            "padding",
             minimum=0,
             maximum=GEOMETRY_MAX,
-            help="padding on each side",
+            help=(
+                "padding: P on every side, PH,PW per axis, T,B,L,R per side (top, bottom, "
+                "left, right), same (TF/Keras, ONNX SAME_UPPER: ceil(n/stride) outputs, the "
+                "odd pixel bottom/right), same_lower (odd pixel top/left) or valid (none)"
+            ),
             cli="--padding",
-            metavar="P|PH,PW",
+            metavar="same|same_lower|valid|P|PH,PW|T,B,L,R",
         ),
     )
     dilation: tuple[int, int] = _field(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .geometry import PADDING_NAMES, as_padding
 from .registry import ALL_METHODS
 
 __all__ = [
@@ -35,6 +36,7 @@ KINDS: tuple[str, ...] = (
     "weights",
     "floats",
     "pair",
+    "padding",
     "methods",
     "float",
     "int",
@@ -96,6 +98,7 @@ class Rule:
             "int": "an int",
             "optional_int": "an int or None",
             "pair": "an int or an (h, w) pair of ints",
+            "padding": "an int, an (h, w) pair or ((top, bottom), (left, right)) of ints",
             "floats": "a number or a sequence of numbers",
             "methods": f"a sequence of names among {', '.join(ALL_METHODS)}",
             "str": "a string",
@@ -104,6 +107,10 @@ class Rule:
             "choice": f"one of {', '.join(self.choices)}",
         }[self.kind]
         low, high = self.minimum, self.maximum
+        if self.kind == "padding":
+            return (
+                f"{noun} from {_num(low or 0)} to {_num(high or 0)}, or {', '.join(PADDING_NAMES)}"
+            )
         if low is not None and high is not None and not self.positive:
             return f"{noun} from {_num(low)} to {_num(high)}"
         if low is not None and high is not None:
@@ -126,12 +133,22 @@ def parse_value(name: str, rule_: Rule, text: str) -> Any:
     """
     text = str(text).strip()
     try:
-        if rule_.kind == "pair":
+        if rule_.kind == "padding" and text.lower() in (*PADDING_NAMES, "same_upper"):
+            value: Any = text
+        elif rule_.kind == "padding":
+            parts = [int(v) for v in text.replace("×", ",").replace("x", ",").split(",")]
+            if len(parts) not in (1, 2, 4):
+                raise ValueError
+            if len(parts) == 4:  # T,B,L,R: top, bottom, left, right
+                value = ((parts[0], parts[1]), (parts[2], parts[3]))
+            else:
+                value = tuple(parts) * (3 - len(parts))
+        elif rule_.kind == "pair":
             parts = text.replace("×", ",").replace("x", ",").split(",")
             if len(parts) not in (1, 2):
                 raise ValueError
             values = tuple(int(v) for v in parts)
-            value: Any = values * 2 if len(values) == 1 else values
+            value = values * 2 if len(values) == 1 else values
         elif rule_.kind == "floats":
             value = tuple(float(v) for v in text.split(","))
             if len(value) == 1:  # one number: broadcast, as Params does with a number
@@ -201,6 +218,8 @@ def check_value(name: str, rule_: Rule, value: Any) -> Any:
         for v in pair:
             _in_range(name, rule_, int(v), value)
         return (int(pair[0]), int(pair[1]))
+    if kind == "padding":
+        return _check_padding(name, rule_, value)
     if kind == "floats":
         items = [value] if is_real(value) else value
         if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
@@ -233,6 +252,21 @@ def check_value(name: str, rule_: Rule, value: Any) -> Any:
             raise wrong
         return value
     raise ValueError(f"{name} has an unknown kind {kind!r}")
+
+
+def _check_padding(name: str, rule_: Rule, value: Any) -> Any:
+    """A padding name (lower case), an ``(h, w)`` pair when each axis is symmetric, else
+    ``((top, bottom), (left, right))``."""
+    try:
+        padding = as_padding(value)
+    except ValueError:
+        raise ValueError(f"{name} must be {rule_.describe()}, got {value!r}") from None
+    if isinstance(padding, str):
+        return padding
+    for side in (*padding[0], *padding[1]):
+        _in_range(name, rule_, side, value)
+    (top, bottom), (left, right) = padding
+    return (top, left) if top == bottom and left == right else padding
 
 
 def fields_to_dict(params: Any) -> dict[str, Any]:

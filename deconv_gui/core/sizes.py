@@ -24,7 +24,11 @@ def _as_int(value: Any, name: str, minimum: int) -> int:
 
 
 def matching_input_sizes(
-    output_size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+    output_size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int = 1,
 ) -> list[int]:
     """Every input size (ascending) that a convolution maps to ``output_size``, one axis.
 
@@ -34,13 +38,15 @@ def matching_input_sizes(
         The output size along the axis (>= 1).
     kernel_size : int
         The filter size along the axis (>= 1).
-    stride, padding, dilation : int
-        Stride (>= 1), padding on each side (>= 0) and dilation (>= 1).
+    stride, dilation : int
+        Stride (>= 1) and dilation (>= 1).
+    padding : int or (int, int)
+        Padding on each side (>= 0), or ``(before, after)``.
 
     Returns
     -------
     list of int
-        The sizes ``n >= 1`` with ``floor((n + 2p - d(f - 1) - 1) / s) + 1 == output_size``:
+        The sizes ``n >= 1`` with ``floor((n + p_0 + p_1 - d(f - 1) - 1) / s) + 1 == output_size``:
         at most ``stride`` consecutive sizes, possibly none (when the padding alone is
         larger than the output needs). A transposed convolution with PyTorch's
         ``output_padding = k`` returns the ``k``-th of the full run of ``stride`` sizes.
@@ -62,9 +68,12 @@ def matching_input_sizes(
     n_out = _as_int(output_size, "output_size", 1)
     f = _as_int(kernel_size, "kernel_size", 1)
     s = _as_int(stride, "stride", 1)
-    p = _as_int(padding, "padding", 0)
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        total = _as_int(padding[0], "padding", 0) + _as_int(padding[1], "padding", 0)
+    else:
+        total = 2 * _as_int(padding, "padding", 0)
     d = _as_int(dilation, "dilation", 1)
-    # floor((n - first) / s) = n_out - 1 with first = d(f - 1) + 1 - 2p, the smallest
-    # input whose padded size holds the dilated filter once
-    first = d * (f - 1) + 1 - 2 * p + (n_out - 1) * s
+    # floor((n - first) / s) = n_out - 1 with first = d(f - 1) + 1 - p_0 - p_1, the
+    # smallest input whose padded size holds the dilated filter once
+    first = d * (f - 1) + 1 - total + (n_out - 1) * s
     return list(range(max(first, 1), first + s))

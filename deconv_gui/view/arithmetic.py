@@ -22,9 +22,9 @@ def _axis(geometry: ConvGeometry, axis: int) -> tuple[list[int], list[int], int]
     """The matching input sizes, their ``output_padding`` and this image's, on one axis."""
     n_out = geometry.output_shape[axis]
     f, s = geometry.filter_shape[axis], geometry.stride[axis]
-    p, d = geometry.padding[axis], geometry.dilation[axis]
+    p, d = geometry.pads[axis], geometry.dilation[axis]
     sizes = matching_input_sizes(n_out, f, s, p, d)
-    first = d * (f - 1) + 1 - 2 * p + (n_out - 1) * s  # the size output_padding 0 gives
+    first = d * (f - 1) + 1 - sum(p) + (n_out - 1) * s  # the size output_padding 0 gives
     return sizes, [n - first for n in sizes], geometry.input_shape[axis] - first
 
 

@@ -184,7 +184,7 @@ def _matching_sizes(geometry: ConvGeometry, axis: int, n_out: int) -> list[int]:
         n_out,
         geometry.filter_shape[axis],
         geometry.stride[axis],
-        geometry.padding[axis],
+        geometry.pads[axis],
         geometry.dilation[axis],
     )
 
