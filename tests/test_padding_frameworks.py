@@ -6,6 +6,8 @@ the TF/ONNX 'same' formula written out here, dense matrices and ``numpy.linalg.p
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -188,3 +190,61 @@ def test_bad_padding_names_padding(padding: object, mode: str, words: str) -> No
         ConvGeometry((5, 5, 1), (3, 3, 1), padding=padding, padding_mode=mode)
     with pytest.raises(ValueError, match=words):
         conv2d(np.ones((5, 5, 1)), np.ones((3, 3, 1)), padding=padding, padding_mode=mode)
+
+
+# -- Params, the command line, sessions -------------------------------------------------------
+
+
+def test_params_keep_each_form_and_round_trip_through_json() -> None:
+    from deconv_gui.core import Params, make_filter
+    from deconv_gui.core.params import parse_text
+
+    w = make_filter("gaussian")
+    assert Params(w, padding=((1, 1), (2, 2))).padding == (1, 2)  # symmetric: a pair
+    assert Params(w, padding="SAME_UPPER").padding == "same"
+    assert Params(w, padding=[[0, 1], [2, 3]]).padding == ((0, 1), (2, 3))
+    for text, value in (
+        ("same", "same"),
+        ("same_lower", "same_lower"),
+        ("valid", "valid"),
+        ("2", (2, 2)),
+        ("1,0", (1, 0)),
+        ("0,1,2,3", ((0, 1), (2, 3))),
+    ):
+        assert parse_text("padding", text) == value
+        p = Params(w, stride=2, padding=value)
+        assert Params.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+    assert Params(w, stride=2, padding="same").geometry((56, 56, 3)).pads == ((0, 1), (0, 1))
+    for bad in ("same_upperish", "1,2,3", "-1", "1025", "1,x"):
+        with pytest.raises(ValueError, match=r"^padding must be"):
+            parse_text("padding", bad)
+    with pytest.raises(ValueError, match=r"^padding must be"):
+        Params(w, padding=((0, 1), (2, 2000)))
+
+
+def test_sessions_keep_the_four_sides_and_open_old_pairs(tmp_path) -> None:
+    from deconv_gui.core import Params, make_filter
+    from deconv_gui.io import load_session, save_session
+
+    for padding in (((0, 1), (2, 0)), "same_lower", (1, 0)):
+        params = Params(make_filter("gaussian"), stride=2, padding=padding)
+        path = save_session(tmp_path / f"s{len(str(padding))}", params)
+        assert load_session(path).params == params
+        if padding == (1, 0):  # written as before: an old reader's [1, 0]
+            assert '"padding": [1, 0]' in path.read_text().replace("\n", "").replace("  ", "")
+
+
+def test_cli_padding_forms_and_exit_codes(capsys) -> None:
+    from deconv_gui.cli import main
+
+    base = ["info", "--image", "seed_toy", "--filter", "box", "--json"]
+    assert main([*base, "--stride", "2", "--padding", "same"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["padding"] in ([[0, 1], [0, 1]], [1, 1], [[1, 1], [0, 1]], [[0, 1], [1, 1]])
+    assert main([*base, "--padding", "0,2,1,0"]) == 0
+    assert json.loads(capsys.readouterr().out)["padding"] == [[0, 2], [1, 0]]
+    assert main([*base, "--padding", "nonsense"]) == 2
+    assert "padding must be" in capsys.readouterr().err
+    assert main([*base, "--padding", "0,900,0,0", "--padding-mode", "reflect"]) == 2
+    err = capsys.readouterr().err
+    assert "--padding" in err and "smaller than the image" in err and "Traceback" not in err

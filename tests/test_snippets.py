@@ -59,6 +59,28 @@ CASES = {
             ("circular", np.float64),
         )
     },
+    # padding as TF/Keras/ONNX write it: four sides, 'same' at stride 2, same_lower + reflect
+    "four_sides": (
+        np.random.default_rng(6).random((8, 9, 2)),
+        Params(
+            make_filter("random", size=3, in_channels=2, out_channels=2, seed=6),
+            stride=2,
+            padding=((0, 2), (1, 0)),
+        ),
+    ),
+    "same": (
+        np.random.default_rng(7).random((10, 9, 1)).astype(np.float32),
+        Params(make_filter("gaussian", in_channels=1), stride=2, padding="same"),
+    ),
+    "same_lower_reflect": (
+        np.random.default_rng(8).random((10, 7, 2)),
+        Params(
+            make_filter("random", size=(3, 4), in_channels=2, out_channels=1, seed=8),
+            stride=(2, 1),
+            padding="same_lower",
+            padding_mode="reflect",
+        ),
+    ),
 }
 
 

@@ -163,7 +163,7 @@ class Params:
             metavar="S|SH,SW",
         ),
     )
-    padding: StoredPadding = _field(
+    padding: StoredPadding = _field(  # noqa: RUF009  (a str or tuples: immutable)
         (1, 1),
         Rule(
             "padding",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from qtpy import QtCore, QtWidgets
 
 from ..core import ConvGeometry, Result, registry
-from ..view.arithmetic import channel_summary, size_ambiguity
+from ..view.arithmetic import channel_summary, padding_summary, size_ambiguity
 from .controls.geometry import GeometryEditor
 from .controls.recon_options import ReconOptions
 from .live import LiveUpdates
@@ -76,7 +76,9 @@ class ComputeFeedback(QtCore.QObject):
         )
 
     def _on_started(self, geometry: ConvGeometry) -> None:
-        self._geometry.set_notes(channel_summary(geometry), size_ambiguity(geometry))
+        self._geometry.set_notes(
+            channel_summary(geometry), padding_summary(geometry), size_ambiguity(geometry)
+        )
         self._geometry.show_arithmetic(geometry.describe())
 
     def _on_invalid(self, message: str) -> None:

@@ -9,8 +9,13 @@ numbers of :func:`~deconv_gui.core.matching_input_sizes`.
 from __future__ import annotations
 
 from ..core import ConvGeometry, matching_input_sizes
+from ..core.geometry import same_padding
 
-__all__ = ["channel_summary", "size_ambiguity"]
+__all__ = ["channel_summary", "padding_summary", "size_ambiguity"]
+
+#: How each framework names the padding modes (None: no built-in padding of that kind).
+_TF_PAD = {"reflect": "REFLECT", "replicate": None, "circular": None}
+_ONNX_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _either(values: list[int]) -> str:
@@ -85,3 +90,87 @@ def channel_summary(geometry: ConvGeometry) -> str:
         kind = "depthwise" if groups == c_in else f"groups {groups}"
         text = head + f"{kind}, {per} input{'s' if per > 1 else ''} per output"
     return text + (" · true convolution" if geometry.flip else "")
+
+
+def _same_name(geometry: ConvGeometry) -> str | None:
+    """``"same"`` or ``"same_lower"`` when the pads are that rule's (and not zero), else None."""
+    g = geometry
+    for name, lower in (("same", False), ("same_lower", True)):
+        rule = tuple(
+            same_padding(g.input_shape[a], g.filter_shape[a], g.stride[a], g.dilation[a], lower)
+            for a in (0, 1)
+        )
+        if rule == g.pads and g.pads != ((0, 0), (0, 0)):
+            return name
+    return None
+
+
+def padding_summary(geometry: ConvGeometry) -> str:
+    """The four sides of the padding and how PyTorch, Keras and ONNX write this layer.
+
+    PyTorch's ``Conv2d(padding=)`` is the same on both sides of an axis; otherwise it is
+    ``F.pad`` then ``Conv2d(padding=0)``. Keras has ``'same'``/``'valid'`` or a
+    ``ZeroPadding2D``; ONNX lists ``pads=[top, left, bottom, right]``.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry
+    >>> text = padding_summary(ConvGeometry((56, 56, 64), (3, 3, 64, 128), 2, "same"))
+    >>> print(text.replace(" · ", "\\n"))
+    padding top 0, bottom 1, left 0, right 1
+    PyTorch: F.pad(x, (0, 1, 0, 1)) then Conv2d(padding=0)
+    Keras: padding='same'
+    ONNX: pads=[0, 0, 1, 1] (auto_pad='SAME_UPPER')
+    >>> print(padding_summary(ConvGeometry((8, 8, 3), (3, 3, 3), 2, 1)).replace(" · ", "\\n"))
+    padding 1 on every side
+    PyTorch: Conv2d(padding=1)
+    Keras: ZeroPadding2D(1) then padding='valid'
+    ONNX: pads=[1, 1, 1, 1]
+    """
+    g = geometry
+    (top, bottom), (left, right) = g.pads
+    mode = g.padding_mode
+    if g.symmetric and top == left:
+        sides = f"padding {top} on every side"
+        torch_arg = f"{top}"
+    elif g.symmetric:
+        sides = f"padding {top} rows, {left} columns on each side"
+        torch_arg = f"({top}, {left})"
+    else:
+        sides = f"padding top {top}, bottom {bottom}, left {left}, right {right}"
+        torch_arg = ""
+    if g.pads == ((0, 0), (0, 0)):
+        return (
+            "no padding · PyTorch: Conv2d(padding=0) · Keras: padding='valid' · "
+            "ONNX: pads=[0, 0, 0, 0]"
+        )
+    mode_arg = f", padding_mode='{mode}'" if mode != "zeros" else ""
+    if torch_arg:
+        torch = f"Conv2d(padding={torch_arg}{mode_arg})"
+    else:
+        pad_mode = f", mode='{mode}'" if mode != "zeros" else ""
+        torch = f"F.pad(x, ({left}, {right}, {top}, {bottom}){pad_mode}) then Conv2d(padding=0)"
+    same = _same_name(g)
+    keras_pads = (
+        f"{top}" if g.symmetric and top == left else f"(({top}, {bottom}), ({left}, {right}))"
+    )
+    if mode != "zeros":
+        tf_mode = _TF_PAD[mode]
+        keras = (
+            f"tf.pad(x, ..., mode='{tf_mode}') then padding='valid'"
+            if tf_mode
+            else f"no {mode} padding layer (pad by hand, then padding='valid')"
+        )
+    elif same == "same":
+        keras = "padding='same'"
+    else:
+        keras = f"ZeroPadding2D({keras_pads}) then padding='valid'"
+    onnx = f"pads=[{top}, {left}, {bottom}, {right}]"
+    if mode != "zeros":
+        onnx = (
+            f"Pad(mode='{_ONNX_PAD[mode]}', pads=[0, 0, {top}, {left}, 0, 0, {bottom}, "
+            f"{right}]) then Conv pads=[0, 0, 0, 0]"
+        )
+    elif same:
+        onnx += f" (auto_pad='{'SAME_UPPER' if same == 'same' else 'SAME_LOWER'}')"
+    return f"{sides} · PyTorch: {torch} · Keras: {keras} · ONNX: {onnx}"

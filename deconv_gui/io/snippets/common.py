@@ -23,11 +23,13 @@ __all__ = [
     "ambiguity",
     "common_top",
     "footer",
+    "geometry_lines",
     "header",
     "invented_by",
     "literal",
     "noise_lines",
     "saved_arrays",
+    "symmetric_padding",
     "torch_output_padding",
 ]
 
@@ -150,7 +152,8 @@ class Settings:
     def describe(self) -> str:
         """The layer in one line, e.g. ``stride (2, 2), padding (1, 1), dilation (1, 1)``."""
         p = self.params
-        text = f"stride {p.stride}, padding {p.padding}, dilation {p.dilation}"
+        padding = repr(p.padding) if isinstance(p.padding, str) else str(p.padding)
+        text = f"stride {p.stride}, padding {padding}, dilation {p.dilation}"
         if p.padding_mode != "zeros":
             text += f", padding_mode {p.padding_mode!r}"
         if self.groups != 1:
@@ -158,6 +161,45 @@ class Settings:
         if self.flip:
             text += ", true convolution (flipped kernel)"
         return text
+
+
+_SAME_HELPER = '''
+def same_padding(n, f, s, d, lower):
+    """TF/Keras/ONNX 'same': ceil(n / s) outputs; the odd pixel after (before if lower)."""
+    total = max((-(-n // s) - 1) * s + d * (f - 1) + 1 - n, 0)
+    return (total - total // 2, total // 2) if lower else (total // 2, total - total // 2)
+
+'''
+
+
+def symmetric_padding(params: Params) -> bool:
+    """Whether ``params.padding`` is an ``(h, w)`` pair (PyTorch's ``Conv2d(padding=)``)."""
+    return not isinstance(params.padding, str) and isinstance(params.padding[0], int)
+
+
+def geometry_lines(params: Params, image_hw: str, kernel_hw: str) -> list[str]:
+    """``stride, padding, dilation = …`` for a script; ``padding`` is an ``(h, w)`` pair or
+    ``((top, bottom), (left, right))``, a name resolved in the script for ``image_hw``
+    and ``kernel_hw`` (the expressions of the image's ``(H, W)`` and the filter's)."""
+    p = params
+    if symmetric_padding(p):
+        return [f"stride, padding, dilation = {p.stride}, {p.padding}, {p.dilation}"]
+    lines = [f"stride, dilation = {p.stride}, {p.dilation}"]
+    if p.padding == "valid":
+        return [*lines, "padding = (0, 0)  # 'valid': no padding"]
+    if isinstance(p.padding, str):
+        lower = p.padding == "same_lower"
+        return [
+            *_SAME_HELPER.strip("\n").splitlines(),
+            "",
+            *lines,
+            f"# {p.padding!r}: ((top, bottom), (left, right)) for this image",
+            "padding = tuple(",
+            f"    same_padding(n, f, s, d, lower={lower})",
+            f"    for n, f, s, d in zip({image_hw}, {kernel_hw}, stride, dilation)",
+            ")",
+        ]
+    return [*lines, f"padding = {p.padding}  # ((top, bottom), (left, right))"]
 
 
 def torch_output_padding(geometry: ConvGeometry) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from .common import (
     Settings,
     common_top,
     footer,
+    geometry_lines,
     header,
     invented_by,
     literal,
@@ -103,7 +104,7 @@ def _data_lines(settings: Settings, weights_dtype: str) -> list[str]:
         f"# filter in HWIO layout {layout}",
         f"weights = np.array({literal(p.weights.tolist(), 18)}){weights_dtype}",
         f"bias = np.array({list(p.bias)!r}, dtype=x.dtype)",
-        f"stride, padding, dilation = {p.stride}, {p.padding}, {p.dilation}",
+        *geometry_lines(p, "x.shape[:2]", "weights.shape[:2]"),
     ]
 
 

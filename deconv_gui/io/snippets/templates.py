@@ -18,11 +18,16 @@ __all__ = [
 ]
 
 NUMPY_CONV = '''
+def sides(padding):
+    """((top, bottom), (left, right)) of an (h, w) pair or of the four sides."""
+    return np.broadcast_to(np.reshape(padding, (2, -1)), (2, 2)).tolist()
+
+
 def conv2d(x, w, b, stride, padding, dilation, mode="constant"):
     """y[h, w, o] = b[o] + sum_ijc w[i, j, c, o] x_pad[s h + d i, s w + d j, c] (no flip)."""
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    (sh, sw), (dh, dw) = stride, dilation
     fh, fw, _, c_out = w.shape
-    xp = np.pad(x, ((ph, ph), (pw, pw), (0, 0)), mode=mode)  # numpy.pad's mode
+    xp = np.pad(x, (*sides(padding), (0, 0)), mode=mode)  # numpy.pad's mode
     h_out = (xp.shape[0] - dh * (fh - 1) - 1) // sh + 1
     w_out = (xp.shape[1] - dw * (fw - 1) - 1) // sw + 1
     y = np.zeros((h_out, w_out, c_out), dtype=x.dtype)
@@ -36,21 +41,22 @@ def conv2d(x, w, b, stride, padding, dilation, mode="constant"):
 
 def conv2d_transpose(y, w, input_shape, stride, padding, dilation, mode="constant"):
     """The exact adjoint A^T of conv2d's linear part: scatter each tap back."""
-    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    (sh, sw), ((pt, pb), (pl, pr)), (dh, dw) = stride, sides(padding), dilation
     fh, fw, _, _ = w.shape
     h, wd, c_in = input_shape
     h_out, w_out, _ = y.shape
-    xp = np.zeros((h + 2 * ph, wd + 2 * pw, c_in), dtype=y.dtype)
+    xp = np.zeros((h + pt + pb, wd + pl + pr, c_in), dtype=y.dtype)
     for i in range(fh):
         for j in range(fw):
             rows = slice(i * dh, i * dh + sh * (h_out - 1) + 1, sh)
             cols = slice(j * dw, j * dw + sw * (w_out - 1) + 1, sw)
             xp[rows, cols, :] += y @ w[i, j].T
     if mode == "constant":
-        return xp[ph : ph + h, pw : pw + wd, :]
+        return xp[pt : pt + h, pl : pl + wd, :]
     # the padded border copied image pixels: add its share back onto them
     x = np.zeros(input_shape, dtype=y.dtype)
-    rows, cols = np.pad(np.arange(h), ph, mode=mode), np.pad(np.arange(wd), pw, mode=mode)
+    rows = np.pad(np.arange(h), (pt, pb), mode=mode)
+    cols = np.pad(np.arange(wd), (pl, pr), mode=mode)
     np.add.at(x, (rows[:, None], cols[None, :]), xp)
     return x
 '''

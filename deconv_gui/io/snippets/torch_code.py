@@ -11,11 +11,13 @@ from .common import (
     ambiguity,
     common_top,
     footer,
+    geometry_lines,
     header,
     invented_by,
     literal,
     noise_lines,
     saved_arrays,
+    symmetric_padding,
     torch_output_padding,
 )
 from .templates_torch import TORCH_CGLS, TORCH_FISTA, TORCH_RL, TORCH_TV
@@ -49,7 +51,8 @@ def adjoint(r, w=weights):
 '''
 
 _FORWARD_PADDED = '''
-pads = (padding[1], padding[1], padding[0], padding[0])  # F.pad: last axis first
+(top, bottom), (left, right) = np.broadcast_to(np.reshape(padding, (2, -1)), (2, 2)).tolist()
+pads = (left, right, top, bottom)  # F.pad: last axis first
 
 
 def forward(v, w=weights):
@@ -118,13 +121,19 @@ def torch_snippet(
         ]
     lines += [
         f"bias = torch.tensor({list(p.bias)!r}, dtype=x.dtype).view(1, -1, 1, 1)",
-        f"stride, padding, dilation = {p.stride}, {p.padding}, {p.dilation}",
+        *geometry_lines(p, "x_hwc.shape[:2]", "weights_hwio.shape[:2]"),
         f"groups = {settings.groups}  # each group of C_out/groups outputs sees C_in/groups inputs",
     ]
+    symmetric = symmetric_padding(p)
     if settings.mode != "zeros":
         lines.append(f"padding_mode = {settings.mode!r}  # as nn.Conv2d(padding_mode=...)")
+    elif not symmetric:
+        lines += [
+            "# padding differs between the sides: F.pad (zeros), then Conv2d(padding=0)",
+            'padding_mode = "constant"',
+        ]
     lines += _solver_lines(settings)
-    body = _FORWARD_ZEROS if settings.mode == "zeros" else _FORWARD_PADDED
+    body = _FORWARD_ZEROS if settings.mode == "zeros" and symmetric else _FORWARD_PADDED
     lines += ["", "", *body.strip("\n").splitlines(), "", ""]
     lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=True)]
     lines += ["x_transposed = adjoint(y - bias)"]
