@@ -136,13 +136,13 @@ def parse_value(name: str, rule_: Rule, text: str) -> Any:
         if rule_.kind == "padding" and text.lower() in (*PADDING_NAMES, "same_upper"):
             value: Any = text
         elif rule_.kind == "padding":
-            parts = [int(v) for v in text.replace("×", ",").replace("x", ",").split(",")]
-            if len(parts) not in (1, 2, 4):
+            sides = [int(v) for v in text.replace("×", ",").replace("x", ",").split(",")]
+            if len(sides) not in (1, 2, 4):
                 raise ValueError
-            if len(parts) == 4:  # T,B,L,R: top, bottom, left, right
-                value = ((parts[0], parts[1]), (parts[2], parts[3]))
+            if len(sides) == 4:  # T,B,L,R: top, bottom, left, right
+                value = ((sides[0], sides[1]), (sides[2], sides[3]))
             else:
-                value = tuple(parts) * (3 - len(parts))
+                value = tuple(sides) * (3 - len(sides))
         elif rule_.kind == "pair":
             parts = text.replace("×", ",").replace("x", ",").split(",")
             if len(parts) not in (1, 2):
