@@ -197,7 +197,8 @@ def test_cli_help_shows_the_defaults(capsys):
     assert main(["run", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "--stride S|SH,SW stride (default 2)" in text
-    assert "--padding P|PH,PW padding on each side (default 1)" in text
+    assert "--padding same|same_lower|valid|P|PH,PW|T,B,L,R padding: P on every side" in text
+    assert "or valid (none) (default 1)" in text
     assert "--padding-mode zeros|reflect|replicate|circular" in text and "(default zeros)" in text
     assert "(default transposed,pinv;" in text
 
