@@ -98,15 +98,7 @@ def _geometry(layer, args: argparse.Namespace, height: int, width: int) -> dict[
         if name in given or value is None:
             out[name] = getattr(args, name)
             continue
-        if name == "padding":
-            (top, bottom), (left, right) = value
-            if top != bottom or left != right:
-                raise ValueError(
-                    f"layer {layer.name!r} pads t{top} b{bottom} l{left} r{right} (asymmetric), "
-                    "which this version's Params cannot hold yet; give --padding to override"
-                )
-            value = (top, left)
-        out[name] = value
+        out[name] = value  # Params keeps asymmetric padding as its four sides
     return out
 
 

@@ -149,7 +149,7 @@ def load_problem(args: argparse.Namespace):
         from .model_problem import load_model_problem
 
         loaded, params = load_model_problem(spec, args)
-        return loaded, params, params.geometry(loaded.pixels.shape)
+        return loaded, params, problem_geometry(params, loaded.pixels.shape)
     loaded = load_spec(spec, args.work_size)
     params = make_params(args, loaded.pixels.shape[2], loaded.source)
     return loaded, params, problem_geometry(params, loaded.pixels.shape)
