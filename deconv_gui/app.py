@@ -247,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     from .gui.support.style import apply_style
 
     pg.setConfigOptions(imageAxisOrder="row-major")
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    existing = QtWidgets.QApplication.instance()
+    app = (
+        existing
+        if isinstance(existing, QtWidgets.QApplication)
+        else QtWidgets.QApplication([sys.argv[0]])
+    )
     app.setApplicationName("Deconvolution Explorer")
     app.setOrganizationName("deconv-gui")
     apply_style(app)
@@ -310,7 +315,8 @@ def _open_view(window, view: str):
 
 def _screenshot(app, window, path: Path, error: str | None, view: str = "main", size=None) -> int:
     """Show the window offscreen, open ``view``, wait until it is computed, save the PNG."""
-    from qtpy import QtCore
+
+    from .gui.support.qthelp import make_timer
 
     if error:
         print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
@@ -347,9 +353,9 @@ def _screenshot(app, window, path: Path, error: str | None, view: str = "main", 
     window.resize(*(size or (1600, 1000)))
     window.show()
     # timers owned by the window: none can fire after it is gone or in a later event loop
-    ticks = QtCore.QTimer(window, interval=100)
+    ticks = make_timer(window, 100)
     ticks.timeout.connect(poll)
-    give_up = QtCore.QTimer(window, singleShot=True, interval=_SCREENSHOT_TIMEOUT_MS)
+    give_up = make_timer(window, _SCREENSHOT_TIMEOUT_MS, single_shot=True)
     give_up.timeout.connect(app.quit)
     ticks.start()
     give_up.start()

@@ -88,7 +88,7 @@ def _edits(window) -> None:
         methods=("transposed", "normalized_transposed", "pinv"),
     )
     window.insight.panels_action.trigger()  # Ctrl+I: the lost-information panels
-    window.actions.layout_row.trigger()
+    window.menu_actions.layout_row.trigger()
 
 
 def _report(window, phase: str) -> dict:

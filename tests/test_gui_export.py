@@ -206,7 +206,7 @@ def test_export_dialog_collects_and_remembers_choices(window, tmp_path, monkeypa
         return self.result()
 
     monkeypatch.setattr(export_dialog.ExportDialog, "exec", fake_exec)
-    window.actions.export.trigger()
+    window.menu_actions.export.trigger()
     assert sorted(p.name for p in out.iterdir()) == ["params.json", "pinv.npy", "pinv.png"]
     again = window.make_export_dialog()
     assert again.folder_edit.text() == str(out.resolve())
@@ -220,7 +220,7 @@ def _customise(qtbot, win):
     win.filter_editor.set_weight(0, 0, 0, 0.25)  # a custom value, not a preset
     win.geometry_editor.set_values(stride=(3, 2), padding=(0, 1))
     win.recon_options.set_values(reg=3.7e-4, noise_sigma=0.01, noise_seed=5, max_iter=77)
-    win.actions.layout_row.setChecked(True)
+    win.menu_actions.layout_row.setChecked(True)
     _idle(qtbot, win)
 
 
@@ -384,7 +384,7 @@ def test_copy_as_code_uses_a_matching_npy_file(qtbot, window, tmp_path):
 
 
 def test_new_actions_have_shortcuts_and_tooltips(window):
-    actions = window.actions
+    actions = window.menu_actions
     expected = {
         actions.export: "Ctrl+E",
         actions.save_session: "Ctrl+S",

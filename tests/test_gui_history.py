@@ -209,7 +209,7 @@ def test_menu_texts_name_the_edit(qtbot, win):
     assert not actions.undo.isEnabled() and actions.undo.text() == "&Undo"
     assert actions.undo.shortcut() == QtGui.QKeySequence(QtGui.QKeySequence.StandardKey.Undo)
     assert QtGui.QKeySequence("Ctrl+Shift+Z") in actions.redo.shortcuts()
-    edit_menu = win.actions.edit_menu
+    edit_menu = win.menu_actions.edit_menu
     assert edit_menu.actions()[:3] == [actions.undo, actions.redo, actions.history]
     win.geometry_editor.pair_control("stride").h_spin.setValue(3)
     qtbot.wait(1)

@@ -150,6 +150,6 @@ def test_panels_stay_fitted_until_the_user_zooms(qtbot, window):
     QtWidgets.QApplication.processEvents()
     qtbot.waitUntil(lambda: not window.panels._fit_timer.isActive(), timeout=TIMEOUT)
     assert not _fitted(panel) and window.panels.auto_fit is False
-    window.actions.fit.trigger()  # F: fitted again, and kept so
+    window.menu_actions.fit.trigger()  # F: fitted again, and kept so
     assert window.panels.auto_fit
     qtbot.waitUntil(lambda: all(_fitted(window.panels.panel(n)) for n in names), timeout=TIMEOUT)

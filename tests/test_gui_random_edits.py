@@ -69,11 +69,11 @@ def _edit(rng: np.random.Generator, win: MainWindow) -> None:
     elif kind == 8:
         win.load_sample(str(rng.choice(["seed_toy", "camera", "coffee"])))
     elif kind == 9:
-        (win.actions.layout_row if rng.integers(2) else win.actions.layout_grid).trigger()
+        (win.menu_actions.layout_row if rng.integers(2) else win.menu_actions.layout_grid).trigger()
     elif kind == 10:
         win.insight.inspector.inspect("forward", 0, 0)
     else:
-        win.actions.fit.trigger()
+        win.menu_actions.fit.trigger()
 
 
 def test_random_edits_end_on_exactly_what_run_pipeline_computes(qtbot, tmp_path):

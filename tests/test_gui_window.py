@@ -201,12 +201,12 @@ def test_qimage_to_array_keeps_pixel_values():
 
 
 def test_view_toggles_and_the_normalised_panel(qtbot, window):
-    window.actions.layout_row.trigger()
+    window.menu_actions.layout_row.trigger()
     assert window.panels.layout_mode == "row"
-    window.actions.shared_levels.trigger()
+    window.menu_actions.shared_levels.trigger()
     levels = window.panels.panel("input").spec.levels
     assert window.panels.panel("transposed").spec.levels == levels
-    window.actions.scaling_auto.trigger()
+    window.menu_actions.scaling_auto.trigger()
     assert "auto" in window.panels.panel("pinv").spec.note or window.panels.shared_levels
     window.recon_options.set_values(
         methods=("transposed", "normalized_transposed", "pinv"), reg=0.1
@@ -266,7 +266,7 @@ def test_settings_are_remembered(qtbot, tmp_path):
     try:
         first.geometry_editor.set_values(stride=(3, 3))
         first.filter_editor.set_preset("box")
-        first.actions.layout_row.trigger()
+        first.menu_actions.layout_row.trigger()
         first.close()  # saves the settings
     finally:
         delete_now(first)

@@ -1,8 +1,8 @@
 """The project's habits, enforced by the one test command: types, import contracts, lint.
 
 Each check runs the tool as a subprocess from the repository root with the
-configuration in ``pyproject.toml``: mypy on the Qt-free ``core`` and ``io`` layers,
-import-linter's contracts (no Qt below the GUI, the kernels internal to the core, no
+configuration in ``pyproject.toml``: mypy on the whole package (the GUI checked against
+the installed binding's stubs through qtpy), import-linter's contracts (no Qt below the GUI, the kernels internal to the core, no
 import cycles) and ruff. The tools come with the ``test`` extra.
 """
 
@@ -30,7 +30,7 @@ def _tool(name: str) -> str:
     return path
 
 
-def test_core_and_io_type_check_with_mypy():
+def test_the_package_type_checks_with_mypy():
     out = _run([sys.executable, "-m", "mypy"])  # files and options: [tool.mypy]
     assert out.returncode == 0, out.stdout + out.stderr
 

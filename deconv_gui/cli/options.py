@@ -54,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException | Warning | str) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 
@@ -145,6 +145,7 @@ class _Given(argparse.Action):
 def add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
     """One option per Params field of ``group``, with the schema's parser and default."""
     for name, rule, default in schema.cli_fields(group):
+        assert rule.cli is not None  # cli_fields lists only the fields with a flag
         if name == "methods":
             tips = "; ".join(f"{m.name}: {m.tip}" for m in METHOD_SPECS if not m.reconstruction)
             parser.add_argument(

@@ -62,9 +62,11 @@ def resolve_images(specs: Sequence[str]) -> tuple[list[str], bool]:
 def load_spec(spec: str, work_size: int | str | None):
     from ..io import DEFAULT_WORK_SIZE, SAMPLES, load_image, load_sample
 
+    auto = work_size == AUTO_WORK_SIZE
+    size = None if auto or work_size is None else int(work_size)
     if spec in SAMPLES and not Path(spec).exists():
-        return load_sample(spec, DEFAULT_WORK_SIZE if work_size == AUTO_WORK_SIZE else work_size)
-    return load_image(spec, None if work_size == AUTO_WORK_SIZE else work_size)
+        return load_sample(spec, DEFAULT_WORK_SIZE if auto else size)
+    return load_image(spec, size)
 
 
 def filter_weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from qtpy import QtCore
 
@@ -120,7 +120,7 @@ class AutoWeights(QtCore.QObject):
                 y,
                 op,
                 bias,
-                sigma=float(sigma),  # checked above
+                sigma=float(cast(float, sigma)),  # not None: checked above
                 nonneg=p.prior_nonneg,
                 max_iter=p.prior_iter,
                 progress=report,

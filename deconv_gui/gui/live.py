@@ -16,6 +16,7 @@ a second pass whose result is no longer on screen is dropped.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -25,6 +26,7 @@ from ..core import ConvGeometry, Params, Result, complete_metrics
 from .panels.grid import PanelGrid
 from .runner import JobRunner, PipelineRunner, Priority
 from .state import AppState
+from .support.qthelp import make_timer
 
 __all__ = ["DEBOUNCE_MS", "LiveUpdates"]
 
@@ -92,15 +94,15 @@ class LiveUpdates(QtCore.QObject):
         self.runner.progress.connect(lambda _rid, value: self.progress.emit(*value))
         self.runner.cancelled.connect(self._on_cancelled)
         self.runner.busyChanged.connect(state.set_busy)
-        self._debounce = QtCore.QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.compute_now)
+        self._debounce = make_timer(self, DEBOUNCE_MS, single_shot=True)
+        self._debounce.timeout.connect(self.compute_now)  # type: ignore[arg-type]  # result unused
         # the result being drawn panel by panel: (request id, result, steps, compute time)
         self._drawing: tuple[int, Result, Iterator[str], float | None] | None = None
         #: GUI-thread seconds spent drawing the latest result (for benchmarks)
         self.draw_seconds = 0.0
         #: seconds from submit to the arrival of the result on screen (None: unknown)
         self.last_wall: float | None = None
-        self._draw_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._draw_timer = make_timer(self, 0, single_shot=True)
         self._draw_timer.timeout.connect(self._draw_next)
 
     @property
@@ -199,7 +201,7 @@ class LiveUpdates(QtCore.QObject):
     def _complete_metrics(self, result: Result) -> None:
         """Fill in the SSIM the live pass skipped, off the GUI thread, at low priority."""
 
-        def job(cancel: object, _progress: object) -> tuple[Result, Result]:
+        def job(cancel: threading.Event, _progress: object) -> tuple[Result, Result]:
             return result, complete_metrics(result, cancel=cancel)
 
         self.metrics_runner.submit(job)

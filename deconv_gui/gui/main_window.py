@@ -37,6 +37,7 @@ from .panels.status_bar import StatusWidgets
 from .runner import PipelineRunner
 from .state import AppState
 from .support import settings as stored
+from .support.qthelp import nonnull
 from .support.screen import (
     available_geometry,
     fit_to_screen,
@@ -99,7 +100,7 @@ class MainWindow(QtWidgets.QMainWindow):
             central.panels,
             central.metrics,
         )
-        self.status_widgets = StatusWidgets(self.statusBar())
+        self.status_widgets = StatusWidgets(nonnull(self.statusBar(), "status bar"))
         self.readout = self.status_widgets.readout
         self.state_label = self.status_widgets.state_label
         self.open_folder_button = self.status_widgets.open_folder_button
@@ -108,7 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.images.accept_drops_on(self)
         self.live = LiveUpdates(self.state, self.panels, self.current_params, self)
-        self.actions = build_menus(self, self._menu_handlers())
+        self.menu_actions = build_menus(self, self._menu_handlers())
         self.session_form = session_actions.SessionForm(
             state=self.state,
             read_params=self.current_params,
@@ -120,7 +121,7 @@ class MainWindow(QtWidgets.QMainWindow):
             geometry_editor=self.geometry_editor,
             recon_options=self.recon_options,
             panels=self.panels,
-            actions=self.actions,
+            actions=self.menu_actions,
             as_one_step=lambda label: self.history.step(label),
         )
         self._connect()
@@ -132,11 +133,11 @@ class MainWindow(QtWidgets.QMainWindow):
             (self.geometry_editor.geometryChanged, self.recon_options.optionsChanged),
         )
         self.history = EditHistory(history_hooks, self.controls_dock, self)
-        self.history_actions = HistoryActions(self.history, self.actions.edit_menu, self)
+        self.history_actions = HistoryActions(self.history, self.menu_actions.edit_menu, self)
         self.steps = install_steps_view(
             self, self.state, self.panels, lambda: self.insight.inspector.selection
         )
-        self.geometry_editor.stepsRequested.connect(self.steps.open)
+        self.geometry_editor.stepsRequested.connect(self.steps.open)  # type: ignore[arg-type]  # result unused
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
@@ -161,7 +162,7 @@ class MainWindow(QtWidgets.QMainWindow):
             about=lambda: show_about(self),
             fill_recent_menu=self.images.fill_recent_menu,
             load_sample=self.load_sample,
-            view_toggles=(self.controls_dock.toggleViewAction(),),
+            view_toggles=(nonnull(self.controls_dock.toggleViewAction()),),
         )
 
     def _insight_hooks(self) -> InsightHooks:
@@ -191,7 +192,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.geometry_editor.geometryChanged.connect(self.schedule_update)
         self.recon_options.optionsChanged.connect(self.schedule_update)
         self.recon_options.cancelRequested.connect(self.cancel)
-        self.image_controls.sampleRequested.connect(self.load_sample)
+        self.image_controls.sampleRequested.connect(self.load_sample)  # type: ignore[arg-type]  # result unused
         self.image_controls.openRequested.connect(self.images.open_dialog)
         self.image_controls.workSizeChanged.connect(lambda _size: self.images.reload())
         self.panels.hovered.connect(
@@ -384,7 +385,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Save a picture of the whole window."""
         return self.grab().save(str(path), "PNG")
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+    def closeEvent(self, event: QtGui.QCloseEvent | None) -> None:
         # nothing may fire or arrive after this: timers stop, every pool is cancelled
         # and waited for, and results queued by a finished job are dropped
         self.images.loader.shutdown()

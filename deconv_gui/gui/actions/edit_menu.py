@@ -51,7 +51,7 @@ class HistoryActions(QtCore.QObject):
         self.redo.triggered.connect(history.redo)
         self.history = QtWidgets.QAction("&History…", window)
         self.history.setShortcut(keys("Ctrl+H"))
-        self.history.triggered.connect(self.open_dialog)
+        self.history.triggered.connect(self.open_dialog)  # type: ignore[arg-type]  # result unused
         self.undo.setWhatsThis("Undo the last edit")
         self.redo.setWhatsThis("Redo the undone edit")
         for action, tip in (

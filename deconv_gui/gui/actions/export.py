@@ -102,7 +102,7 @@ def ask_overwrite(parent: QtWidgets.QWidget | None, paths: list[Path]) -> bool:
         "Overwrite files?",
         f"Overwrite {len(paths)} file{'s' if len(paths) != 1 else ''} in "
         f"{paths[0].parent}?\n\n{shown}",
-        QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
+        QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,  # type: ignore[arg-type]  # PyQt5 stubs: flag | flag is int
         QtWidgets.QMessageBox.StandardButton.No,
     )
     return answer == QtWidgets.QMessageBox.StandardButton.Yes
@@ -159,12 +159,12 @@ def export_to(
         for name in names:
             panel = window_panel(panels, name)
             pixels = None if panel is None else displayed_pixels(panel)
-            if pixels is not None:
+            if panel is not None and pixels is not None:
                 displayed[name] = pixels
                 note = "" if panel.spec is None else panel.spec.note
                 pictures.append((panel.title_text, note, pixels))
         figures = comparison_figure(pictures) if figure and pictures else None
-        options = dict(
+        options: dict[str, Any] = dict(
             displayed=displayed,
             image_source=state.image,
             panels=names,

@@ -32,6 +32,7 @@ from ...core import Params
 from ..controls.filter_editor import FilterEditor
 from ..controls.image import ImageControls
 from ..state import AppState
+from ..support.qthelp import make_timer
 from .snapshot import Snapshot, describe, load_again, same_origin
 
 __all__ = [
@@ -101,7 +102,7 @@ class EditCommand(QtWidgets.QUndoCommand):
     def id(self) -> int:
         return _MERGE_ID if self.key is not None else -1
 
-    def mergeWith(self, other: QtWidgets.QUndoCommand) -> bool:
+    def mergeWith(self, other: QtWidgets.QUndoCommand | None) -> bool:
         if not isinstance(other, EditCommand) or other.key != self.key:
             return False
         if other.group is None or other.group != self.group:
@@ -155,10 +156,10 @@ class EditHistory(QtCore.QObject):
         self._showing = False
         self._label: str | None = None
         self._held = 0  # sliders held down right now
-        self._commit = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._commit = make_timer(self, 0, single_shot=True)
         self._commit.timeout.connect(self.flush)
         self._group = 0  # a new number ends a burst or a gesture
-        self._burst = QtCore.QTimer(self, singleShot=True, interval=BURST_MS)
+        self._burst = make_timer(self, BURST_MS, single_shot=True)
         self._burst.timeout.connect(self._new_group)
         #: the image shown and the work size it was loaded at (the combo may run ahead
         #: of an image still loading: the step is the image's arrival, not the click)
@@ -302,13 +303,17 @@ class EditHistory(QtCore.QObject):
                 child.sliderPressed.connect(self._on_slider_pressed)
                 child.sliderReleased.connect(self._on_slider_released)
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.Type.ShortcutOverride and (
-            event.matches(QtGui.QKeySequence.StandardKey.Undo)
-            or event.matches(QtGui.QKeySequence.StandardKey.Redo)
-            or (
-                event.key() == QtCore.Qt.Key.Key_Z
-                and event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier
+    def eventFilter(self, watched: QtCore.QObject | None, event: QtCore.QEvent | None) -> bool:
+        if (
+            isinstance(event, QtGui.QKeyEvent)
+            and (event.type() == QtCore.QEvent.Type.ShortcutOverride)
+            and (
+                event.matches(QtGui.QKeySequence.StandardKey.Undo)
+                or event.matches(QtGui.QKeySequence.StandardKey.Redo)
+                or (
+                    event.key() == QtCore.Qt.Key.Key_Z
+                    and event.modifiers() & QtCore.Qt.KeyboardModifier.ControlModifier
+                )
             )
         ):
             event.ignore()  # not the box's own text undo: the window's shortcut

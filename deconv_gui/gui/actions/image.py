@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
@@ -28,6 +29,7 @@ from ...io.session import SESSION_SUFFIX
 from ..state import AppState, ImageOrigin
 from ..support import settings as stored
 from ..support.qimage import qimage_to_array
+from ..support.qthelp import nonnull
 from .loading import ImageLoader
 
 __all__ = ["FILE_FILTER", "ImageActions"]
@@ -140,7 +142,7 @@ class ImageActions(QtCore.QObject):
         elif kind == "file":
             self.load_path(str(value))
         elif kind == "array":
-            pixels, source, note = value  # type: ignore[misc]
+            pixels, source, note = cast("tuple[np.ndarray, str, str]", value)
             self._use_pixels(pixels, source, note)
 
     def open_dialog(self) -> None:
@@ -154,7 +156,7 @@ class ImageActions(QtCore.QObject):
 
     def paste(self) -> bool:
         """Edit → Paste: use the clipboard's image (or an image file path on it)."""
-        mime = QtWidgets.QApplication.clipboard().mimeData()
+        mime = nonnull(QtWidgets.QApplication.clipboard(), "clipboard").mimeData()
         return self.load_mime(mime, "clipboard")
 
     def load_mime(self, mime: QtCore.QMimeData | None, source: str) -> bool:
@@ -183,13 +185,14 @@ class ImageActions(QtCore.QObject):
         widget.setAcceptDrops(True)
         widget.installEventFilter(self)
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.Type.DragEnter:
+    def eventFilter(self, watched: QtCore.QObject | None, event: QtCore.QEvent | None) -> bool:
+        if isinstance(event, QtGui.QDragEnterEvent):
             mime = event.mimeData()
-            if mime.hasImage() or any(u.isLocalFile() for u in mime.urls()):
+            if mime is not None and (mime.hasImage() or any(u.isLocalFile() for u in mime.urls())):
                 event.acceptProposedAction()
             return True
-        if event.type() == QtCore.QEvent.Type.Drop:
+        if event is not None and event.type() == QtCore.QEvent.Type.Drop:
+            assert isinstance(event, QtGui.QDropEvent)
             event.acceptProposedAction()
             self.load_mime(event.mimeData(), "dropped image")
             return True
@@ -199,8 +202,11 @@ class ImageActions(QtCore.QObject):
         """Rebuild File → Open recent from the settings."""
         menu.clear()
         for path in stored.recent_files(self._state.settings):
-            action = menu.addAction(Path(path).name)
+            action = nonnull(menu.addAction(Path(path).name))
             action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.load_path(p))
+            action.triggered.connect(lambda _=False, p=path: self._open_recent(p))
         if menu.isEmpty():
-            menu.addAction("(no recent files)").setEnabled(False)
+            nonnull(menu.addAction("(no recent files)")).setEnabled(False)
+
+    def _open_recent(self, path: str) -> None:
+        self.load_path(path)

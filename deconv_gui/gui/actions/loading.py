@@ -13,12 +13,13 @@ thread (:meth:`ImageLoader.run_now`), which supersedes a running load the same w
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from qtpy import QtCore, QtWidgets
 
 from ..runner import Job, JobRunner, Priority
 from ..state import AppState
+from ..support.qthelp import make_timer
 
 __all__ = ["DIALOG_DELAY_MS", "ImageLoader"]
 
@@ -62,7 +63,7 @@ class ImageLoader(QtCore.QObject):
         #: True/False: how the newest load ended; None while it runs (or before any)
         self.outcome: bool | None = None
         self._dialog: QtWidgets.QProgressDialog | None = None
-        self._delay = QtCore.QTimer(self, singleShot=True, interval=DIALOG_DELAY_MS)
+        self._delay = make_timer(self, DIALOG_DELAY_MS, single_shot=True)
         self._delay.timeout.connect(self._show_dialog)
         self._delivering = False
         self._stage = "reading"
@@ -170,7 +171,7 @@ class ImageLoader(QtCore.QObject):
         )
 
     def _on_progress(self, _rid: int, value: object) -> None:
-        fraction, stage = value  # type: ignore[misc]
+        fraction, stage = cast("tuple[float, str]", value)
         percent = round(100 * float(fraction))
         done = "" if stage == "reading" else f" ({percent} %)"  # decoding is one step
         self.statusChanged.emit(f"loading {self._label}: {stage}…{done}")

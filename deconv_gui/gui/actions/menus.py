@@ -1,22 +1,36 @@
-"""Menus, shortcuts and the toolbar of the main window.
+"""Menus, shortcuts and the toolbar of the main window, built from one table.
 
-:func:`build_menus` gets the window (a ``QMainWindow``: its menu bar and toolbar) and a
-:class:`MenuHandlers` with the callbacks the actions trigger, so it never imports the
-window's class.
+:data:`ACTIONS` lists every action once (its text, tip, shortcut and what it calls);
+:data:`MENUS` and :data:`TOOLBAR` place the actions by id. :func:`build_menus` gets
+the window (a ``QMainWindow``: its menu bar and toolbar) and a :class:`MenuHandlers`
+with the callbacks, so it never imports the window's class. Help → Keyboard shortcuts
+reads the live actions, so it lists what this table made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from qtpy import QtGui, QtWidgets
 
 from ... import __version__
 from ...io import SAMPLES
 from ..dialogs.shortcuts import ShortcutsDialog
+from ..support.qthelp import nonnull
 
-__all__ = ["MenuHandlers", "WindowActions", "build_menus", "show_about"]
+__all__ = [
+    "ACTIONS",
+    "MENUS",
+    "TOOLBAR",
+    "ActionSpec",
+    "MenuHandlers",
+    "WindowActions",
+    "build_menus",
+    "show_about",
+]
+
+_KEYS = QtGui.QKeySequence.StandardKey
 
 
 @dataclass(frozen=True)
@@ -40,224 +54,214 @@ class MenuHandlers:
     view_toggles: tuple[QtWidgets.QAction, ...] = ()
 
 
+@dataclass(frozen=True)
+class ActionSpec:
+    """One action of the window: the row of :data:`ACTIONS` that makes it.
+
+    ``handler`` names a :class:`MenuHandlers` field (or ``"close"`` and
+    ``"show_shortcuts"``, the window's own). A ``choice`` action is one of an exclusive
+    group (``choice = (group, value)``): when checked it calls the handler with
+    ``value``; the first of a group starts checked. A ``checkable`` action calls its
+    handler with the new state. Tips end with the shortcut, read from the keys.
+    """
+
+    id: str
+    text: str
+    tip: str
+    handler: str
+    shortcut: str | QtGui.QKeySequence.StandardKey | None = None
+    icon_text: str | None = None
+    checkable: bool = False
+    choice: tuple[str, str] | None = None
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open", "&Open image…", "Open a PNG, JPEG, TIFF, BMP or .npy image",
+               "open_image", _KEYS.Open),
+    ActionSpec("paste", "&Paste image", "Use the image on the clipboard", "paste_image",
+               _KEYS.Paste),
+    ActionSpec("export", "&Export…", "Write the panels (PNG as displayed, .npy, 32-bit TIFF), "
+               "a comparison figure and params.json into a folder", "export", "Ctrl+E",
+               icon_text="Export"),
+    ActionSpec("save_session", "&Save session…", "Save the image source, filter, geometry, "
+               "options and view to a .deconv.json file", "save_session", _KEYS.Save),
+    ActionSpec("open_session", "Open sess&ion…", "Restore a .deconv.json session: image, "
+               "filter, geometry, options and view", "open_session", "Ctrl+Shift+O"),
+    ActionSpec("copy_code", "Copy as &code…", "Show NumPy, deconv_gui and PyTorch scripts that "
+               "reproduce the forward output and the transposed reconstruction",
+               "copy_as_code", "Ctrl+Shift+C", icon_text="Copy as code"),
+    ActionSpec("quit", "&Quit", "Quit the application", "close", "Ctrl+Q"),
+    ActionSpec("fit", "&Fit view", "Zoom every panel to show the whole image", "fit_view", "F"),
+    ActionSpec("layout_grid", "2×2 &grid", "Input and forward output on top, reconstructions "
+               "below", "set_layout_mode", choice=("layout", "grid")),
+    ActionSpec("layout_row", "One &row", "All panels side by side in one row",
+               "set_layout_mode", choice=("layout", "row")),
+    ActionSpec("shared_levels", "&Shared levels", "Draw every image-sized panel with the "
+               "input's levels, and move them together", "set_shared_levels", checkable=True),
+    ActionSpec("scaling_clip", "Scaling: &clip to input range", "Reconstructions use the "
+               "input's black and white points (values outside are clipped)", "set_scaling",
+               icon_text="clip to input", choice=("scaling", "clip")),
+    ActionSpec("scaling_auto", "Scaling: &auto", "Each panel stretched to its own 0.5–99.5 % "
+               "percentiles", "set_scaling", icon_text="auto", choice=("scaling", "auto")),
+    ActionSpec("shortcuts", "&Keyboard shortcuts", "Every keyboard shortcut of the window",
+               "show_shortcuts", _KEYS.HelpContents),
+    ActionSpec("about", "&About", "Version and what this application shows", "about"),
+)  # fmt: skip
+
+#: The menus, in order: action ids, ``"-"`` for a separator, and the submenus
+#: ``"@recent"`` (File → Open recent), ``"@samples"`` and ``"@toggles"`` (the
+#: handlers' view toggles).
+MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("&File", ("open", "paste", "@recent", "@samples", "-", "open_session", "save_session",
+               "-", "export", "-", "quit")),
+    ("&Edit", ("paste", "copy_code")),
+    ("&View", ("fit", "-", "layout_grid", "layout_row", "-", "shared_levels", "scaling_clip",
+               "scaling_auto", "-", "@toggles")),
+    ("&Help", ("shortcuts", "about")),
+)  # fmt: skip
+
+#: The toolbar: action ids, ``"-"`` for a separator, other text for a label.
+TOOLBAR: tuple[str, ...] = (
+    "open", "paste", "export", "copy_code", "-", " Layout: ", "layout_grid", "layout_row",
+    "-", "shared_levels", "-", " Scaling: ", "scaling_clip", "scaling_auto", "-", "fit",
+)  # fmt: skip
+
+
 @dataclass
 class WindowActions:
-    """The actions that other code reads or toggles."""
+    """The window's actions by :attr:`ActionSpec.id` (``actions.layout_row``), and menus."""
 
-    open: QtWidgets.QAction
-    paste: QtWidgets.QAction
-    export: QtWidgets.QAction
-    quit: QtWidgets.QAction
-    fit: QtWidgets.QAction
-    layout_grid: QtWidgets.QAction
-    layout_row: QtWidgets.QAction
-    shared_levels: QtWidgets.QAction
-    scaling_clip: QtWidgets.QAction
-    scaling_auto: QtWidgets.QAction
-    about: QtWidgets.QAction
-    shortcuts: QtWidgets.QAction
+    by_id: dict[str, QtWidgets.QAction]
+    #: File → Open recent (filled when it opens)
     recent_menu: QtWidgets.QMenu
-    save_session: QtWidgets.QAction
-    open_session: QtWidgets.QAction
-    copy_code: QtWidgets.QAction
     #: the Edit menu (undo, redo and the history are added to it)
     edit_menu: QtWidgets.QMenu
+    groups: dict[str, QtWidgets.QActionGroup] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> QtWidgets.QAction:
+        try:
+            return self.__dict__["by_id"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
-def _action(
-    parent: QtWidgets.QWidget,
-    text: str,
-    tip: str,
-    slot=None,
-    shortcut: QtGui.QKeySequence | str | None = None,
-    checkable: bool = False,
+def _keys_text(shortcut: str | QtGui.QKeySequence.StandardKey) -> str:
+    return QtGui.QKeySequence(shortcut).toString(QtGui.QKeySequence.SequenceFormat.NativeText)
+
+
+def _call(run: Callable[..., object], *args: object) -> Callable[..., None]:
+    """A slot that calls ``run(*args)``, whatever the signal sends and ``run`` returns."""
+
+    def slot(*_: object) -> None:
+        run(*args)
+
+    return slot
+
+
+def _connect(action: QtWidgets.QAction, spec: ActionSpec, run: Callable[..., object]) -> None:
+    """Call ``run`` as the spec says: with nothing, the new state, or the choice's value."""
+    if spec.choice is not None:
+        value = spec.choice[1]
+
+        def chosen(on: bool) -> None:
+            if on:
+                run(value)
+
+        action.toggled.connect(chosen)
+    elif spec.checkable:
+
+        def toggled(on: bool) -> None:
+            run(bool(on))
+
+        action.toggled.connect(toggled)
+    else:
+        action.triggered.connect(_call(run))
+
+
+def make_action(
+    parent: QtWidgets.QWidget, spec: ActionSpec, run: Callable[..., object]
 ) -> QtWidgets.QAction:
-    action = QtWidgets.QAction(text, parent)
+    """The ``QAction`` of one :data:`ACTIONS` row, connected to ``run``."""
+    action = QtWidgets.QAction(spec.text, parent)
+    action.setObjectName(f"action_{spec.id}")
+    tip = spec.tip
+    if spec.shortcut is not None:
+        action.setShortcut(QtGui.QKeySequence(spec.shortcut))
+        keys = _keys_text(spec.shortcut)
+        tip = f"{tip} ({keys})" if keys else tip
     action.setToolTip(tip)
     action.setStatusTip(tip)
-    if shortcut is not None:
-        action.setShortcut(QtGui.QKeySequence(shortcut))
-    action.setCheckable(checkable)
-    if slot is not None:
-        (action.toggled if checkable else action.triggered).connect(slot)
+    if spec.icon_text:
+        action.setIconText(spec.icon_text)
+    action.setCheckable(spec.checkable or spec.choice is not None)
+    _connect(action, spec, run)
     return action
 
 
+def _handlers(
+    window: QtWidgets.QMainWindow, handlers: MenuHandlers
+) -> dict[str, Callable[..., object]]:
+    named: dict[str, Callable[..., object]] = {
+        f.name: getattr(handlers, f.name) for f in fields(handlers)
+    }
+    named["close"] = window.close
+    named["show_shortcuts"] = lambda: ShortcutsDialog(window).exec()
+    return named
+
+
 def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> WindowActions:
-    """Create the File, Edit, View and Help menus and the toolbar of ``window``."""
-    keys = QtGui.QKeySequence.StandardKey
-    a_open = _action(
-        window,
-        "&Open image…",
-        "Open a PNG, JPEG, TIFF, BMP or .npy image",
-        handlers.open_image,
-        keys.Open,
-    )
-    a_paste = _action(
-        window, "&Paste image", "Use the image on the clipboard", handlers.paste_image, keys.Paste
-    )
-    a_export = _action(
-        window,
-        "&Export…",
-        "Write the panels (PNG as displayed, .npy, 32-bit TIFF), a comparison figure and "
-        "params.json into a folder (Ctrl+E)",
-        handlers.export,
-        "Ctrl+E",
-    )
-    a_save_session = _action(
-        window,
-        "&Save session…",
-        "Save the image source, filter, geometry, options and view to a .deconv.json file (Ctrl+S)",
-        handlers.save_session,
-        keys.Save,
-    )
-    a_open_session = _action(
-        window,
-        "Open sess&ion…",
-        "Restore a .deconv.json session: image, filter, geometry, options and view (Ctrl+Shift+O)",
-        handlers.open_session,
-        "Ctrl+Shift+O",
-    )
-    a_code = _action(
-        window,
-        "Copy as &code…",
-        "Show NumPy, deconv_gui and PyTorch scripts that reproduce the forward output and "
-        "the transposed reconstruction (Ctrl+Shift+C)",
-        handlers.copy_as_code,
-        "Ctrl+Shift+C",
-    )
-    a_export.setIconText("Export")
-    a_code.setIconText("Copy as code")
-    a_quit = _action(window, "&Quit", "Quit the application", window.close, "Ctrl+Q")
-    a_fit = _action(
-        window, "&Fit view", "Zoom every panel to show the whole image", handlers.fit_view, "F"
-    )
-    a_grid = _action(
-        window,
-        "2×2 &grid",
-        "Input and forward output on top, reconstructions below",
-        checkable=True,
-    )
-    a_row = _action(window, "One &row", "All panels side by side in one row", checkable=True)
-    layout_group = QtWidgets.QActionGroup(window)
-    for action in (a_grid, a_row):
-        layout_group.addAction(action)
-    a_grid.setChecked(True)
-    a_grid.toggled.connect(lambda on: on and handlers.set_layout_mode("grid"))
-    a_row.toggled.connect(lambda on: on and handlers.set_layout_mode("row"))
-    a_shared = _action(
-        window,
-        "&Shared levels",
-        "Draw every image-sized panel with the input's levels, and move them together",
-        handlers.set_shared_levels,
-        checkable=True,
-    )
-    a_clip = _action(
-        window,
-        "Scaling: &clip to input range",
-        "Reconstructions use the input's black and white points (values outside are clipped)",
-        checkable=True,
-    )
-    a_auto = _action(
-        window,
-        "Scaling: &auto",
-        "Each panel stretched to its own 0.5–99.5 % percentiles",
-        checkable=True,
-    )
-    scaling_group = QtWidgets.QActionGroup(window)
-    for action in (a_clip, a_auto):
-        scaling_group.addAction(action)
-    a_clip.setChecked(True)
-    a_clip.toggled.connect(lambda on: on and handlers.set_scaling("clip"))
-    a_auto.toggled.connect(lambda on: on and handlers.set_scaling("auto"))
-    a_about = _action(window, "&About", "Version and what this application shows", handlers.about)
-    a_shortcuts = _action(
-        window,
-        "&Keyboard shortcuts",
-        "Every keyboard shortcut of the window (F1)",
-        lambda: ShortcutsDialog(window).exec(),
-        keys.HelpContents,
-    )
-
-    bar = window.menuBar()
-    file_menu = bar.addMenu("&File")
-    file_menu.addAction(a_open)
-    file_menu.addAction(a_paste)
-    recent = file_menu.addMenu("Open &recent")
-    recent.setToolTipsVisible(True)
-    recent.aboutToShow.connect(lambda: handlers.fill_recent_menu(recent))
-    samples = file_menu.addMenu("&Samples")
-    for name in SAMPLES:
-        action = samples.addAction(name)
-        action.triggered.connect(lambda _=False, n=name: handlers.load_sample(n))
-    file_menu.addSeparator()
-    file_menu.addAction(a_open_session)
-    file_menu.addAction(a_save_session)
-    file_menu.addSeparator()
-    file_menu.addAction(a_export)
-    file_menu.addSeparator()
-    file_menu.addAction(a_quit)
-
-    edit_menu = bar.addMenu("&Edit")
-    edit_menu.addAction(a_paste)
-    edit_menu.addAction(a_code)
-
-    view_menu = bar.addMenu("&View")
-    view_menu.addAction(a_fit)
-    view_menu.addSeparator()
-    view_menu.addAction(a_grid)
-    view_menu.addAction(a_row)
-    view_menu.addSeparator()
-    view_menu.addAction(a_shared)
-    view_menu.addAction(a_clip)
-    view_menu.addAction(a_auto)
-    view_menu.addSeparator()
-    for toggle in handlers.view_toggles:
-        view_menu.addAction(toggle)
-
-    help_menu = bar.addMenu("&Help")
-    help_menu.addAction(a_shortcuts)
-    help_menu.addAction(a_about)
-
-    toolbar = window.addToolBar("Main")
+    """Create the menus and the toolbar of ``window`` from :data:`ACTIONS`."""
+    named = _handlers(window, handlers)
+    by_id = {spec.id: make_action(window, spec, named[spec.handler]) for spec in ACTIONS}
+    groups: dict[str, QtWidgets.QActionGroup] = {}
+    for spec in ACTIONS:
+        if spec.choice is not None:
+            if spec.choice[0] not in groups:
+                groups[spec.choice[0]] = QtWidgets.QActionGroup(window)
+                by_id[spec.id].setChecked(True)  # the first of a group is the default
+            groups[spec.choice[0]].addAction(by_id[spec.id])
+    bar = nonnull(window.menuBar(), "menu bar")
+    menus: dict[str, QtWidgets.QMenu] = {}
+    for title, entries in MENUS:
+        menu = menus[title] = nonnull(bar.addMenu(title))
+        for entry in entries:
+            _add_entry(menu, entry, by_id, handlers, menus)
+    toolbar = nonnull(window.addToolBar("Main"))
     toolbar.setObjectName("main_toolbar")
     toolbar.setMovable(False)
-    for action in (a_open, a_paste, a_export, a_code):
-        toolbar.addAction(action)
-    toolbar.addSeparator()
-    toolbar.addWidget(QtWidgets.QLabel(" Layout: "))
-    toolbar.addAction(a_grid)
-    toolbar.addAction(a_row)
-    toolbar.addSeparator()
-    toolbar.addAction(a_shared)
-    toolbar.addSeparator()
-    toolbar.addWidget(QtWidgets.QLabel(" Scaling: "))
-    a_clip.setIconText("clip to input")
-    a_auto.setIconText("auto")
-    toolbar.addAction(a_clip)
-    toolbar.addAction(a_auto)
-    toolbar.addSeparator()
-    toolbar.addAction(a_fit)
+    for entry in TOOLBAR:
+        if entry == "-":
+            toolbar.addSeparator()
+        elif entry in by_id:
+            toolbar.addAction(by_id[entry])
+        else:
+            toolbar.addWidget(QtWidgets.QLabel(entry))
+    return WindowActions(by_id, menus["@recent"], menus["&Edit"], groups)
 
-    return WindowActions(
-        open=a_open,
-        paste=a_paste,
-        export=a_export,
-        quit=a_quit,
-        fit=a_fit,
-        layout_grid=a_grid,
-        layout_row=a_row,
-        shared_levels=a_shared,
-        scaling_clip=a_clip,
-        scaling_auto=a_auto,
-        about=a_about,
-        shortcuts=a_shortcuts,
-        recent_menu=recent,
-        save_session=a_save_session,
-        open_session=a_open_session,
-        copy_code=a_code,
-        edit_menu=edit_menu,
-    )
+
+def _add_entry(
+    menu: QtWidgets.QMenu,
+    entry: str,
+    by_id: dict[str, QtWidgets.QAction],
+    handlers: MenuHandlers,
+    menus: dict[str, QtWidgets.QMenu],
+) -> None:
+    if entry == "-":
+        menu.addSeparator()
+    elif entry == "@recent":
+        recent = menus[entry] = nonnull(menu.addMenu("Open &recent"))
+        recent.setObjectName("recent_menu")
+        recent.setToolTipsVisible(True)
+        recent.aboutToShow.connect(_call(handlers.fill_recent_menu, recent))
+    elif entry == "@samples":
+        samples = nonnull(menu.addMenu("&Samples"))
+        for name in SAMPLES:
+            nonnull(samples.addAction(name)).triggered.connect(_call(handlers.load_sample, name))
+    elif entry == "@toggles":
+        for toggle in handlers.view_toggles:
+            menu.addAction(toggle)
+    else:
+        menu.addAction(by_id[entry])
 
 
 def show_about(parent: QtWidgets.QWidget | None) -> None:

@@ -204,9 +204,12 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
             name, lambda _c, _p: load_sample(sample, session.work_size), apply, refused
         )
 
+    image_path = session.image_path
+    assert image_path is not None  # neither a sample nor missing (_image_problem)
+
     def job(cancel: threading.Event, progress: Callable[[object], None]) -> LoadedImage:
         report = lambda fraction, stage: progress((fraction, stage))  # noqa: E731
-        return load_image(session.image_path, session.work_size, progress=report, cancel=cancel)
+        return load_image(image_path, session.work_size, progress=report, cancel=cancel)
 
     loader.start(name, job, apply, refused)
     return True

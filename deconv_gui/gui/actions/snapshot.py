@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -87,7 +88,7 @@ def _image_words(before: Snapshot, after: Snapshot) -> str:
         return f"load sample {value}"
     if kind == "file":
         return f"open image {Path(str(value)).name}"
-    source = str(value[1]) if isinstance(value, tuple) else "image"  # type: ignore[index]
+    source = str(value[1]) if isinstance(value, tuple) else "image"
     return {"clipboard": "paste image", "dropped image": "drop image"}.get(source, "use image")
 
 
@@ -123,6 +124,6 @@ def load_again(snapshot: Snapshot) -> LoadedImage:
         return load_sample(str(value), snapshot.work_size)
     if kind == "file":
         return load_image(str(value), snapshot.work_size)
-    pixels, source, note = value  # type: ignore[misc]
+    pixels, source, note = cast("tuple[np.ndarray, str, str]", value)
     resized, extra = apply_work_size(pixels, snapshot.work_size)
     return LoadedImage(resized, source, note + extra)

@@ -15,6 +15,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...core import registry
 from ..panels.grid import PanelGrid
 from ..state import AppState
+from ..support.qthelp import nonnull
 from .jobs import StepsRequest
 from .window import StepsWindow
 
@@ -53,15 +54,14 @@ class StepsView(QtCore.QObject):
         self._remember(state.settings)
         self.marks: list[tuple[pg.ViewBox, QtWidgets.QGraphicsItem]] = []
         self.window.cropChanged.connect(self.mark_crop)
-        # the inspector (connected first) has recorded the click: move the crop there
-        panels.clicked.connect(lambda *_: self.window.isVisible() and self.window.refresh())
+        panels.clicked.connect(self._follow_click)
         self.action = QtWidgets.QAction("How it is &computed…", window)
         tip = ("Watch the convolution, its transpose or the pseudo-inverse step by step on "
                "this geometry, filter and image (Ctrl+Shift+H)")  # fmt: skip
         self.action.setToolTip(tip)
         self.action.setStatusTip(tip)
         self.action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+H"))
-        self.action.triggered.connect(self.open)
+        self.action.triggered.connect(self.open)  # type: ignore[arg-type]  # result unused
         menu = _view_menu(window)
         menu.addSeparator()
         menu.addAction(self.action)
@@ -91,6 +91,11 @@ class StepsView(QtCore.QObject):
         steps.precondition_box.toggled.connect(
             lambda on: settings.setValue("animation/preconditioned", bool(on))
         )
+
+    def _follow_click(self, *_: object) -> None:
+        # the inspector (connected first) has recorded the click: move the crop there
+        if self.window.isVisible():
+            self.window.refresh()
 
     def open(self) -> StepsWindow:
         """Show the animation window (it follows the result on screen while open)."""
@@ -143,10 +148,12 @@ def _same(data: object, stored: str) -> bool:
 
 
 def _view_menu(window: QtWidgets.QMainWindow) -> QtWidgets.QMenu:
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "") == "View":
-            return action.menu()
-    return window.menuBar().addMenu("&View")
+    bar = nonnull(window.menuBar(), "menu bar")
+    for action in bar.actions():
+        menu = action.menu()
+        if menu is not None and action.text().replace("&", "") == "View":
+            return menu
+    return nonnull(bar.addMenu("&View"))
 
 
 def install_steps_view(

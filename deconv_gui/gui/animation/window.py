@@ -8,6 +8,7 @@ The model (on a crop of a large image) is built by a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,6 +17,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner, Priority
 from ..state import AppState
+from ..support.qthelp import nonnull
 from .export_path import ask_export_path
 from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
 
@@ -154,7 +156,7 @@ class StepsWindow(QtWidgets.QWidget):
 
     def _button(self, icon: QtWidgets.QStyle.StandardPixmap, tip: str, slot):
         button = QtWidgets.QToolButton()
-        button.setIcon(self.style().standardIcon(icon))
+        button.setIcon(nonnull(self.style()).standardIcon(icon))
         button.setToolTip(tip)
         button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space and the arrows stay shortcuts
         button.clicked.connect(slot)
@@ -327,13 +329,13 @@ class StepsWindow(QtWidgets.QWidget):
         self._apply_speed()
         self.timer.start()
         self.play_button.setIcon(
-            self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPause)
+            nonnull(self.style()).standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPause)
         )
 
     def pause(self) -> None:
         self.timer.stop()
         self.play_button.setIcon(
-            self.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPlay)
+            nonnull(self.style()).standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPlay)
         )
 
     def _apply_speed(self) -> None:
@@ -371,7 +373,7 @@ class StepsWindow(QtWidgets.QWidget):
         )
 
     def _on_exported(self, _rid: int, value: object) -> None:
-        path, count = value  # type: ignore[misc]
+        path, count = cast("tuple[str, int]", value)
         self.show_message(f"Wrote {path} ({count} frames).")
         self.exported.emit(str(path))
 
@@ -384,7 +386,7 @@ class StepsWindow(QtWidgets.QWidget):
     def message_text(self) -> str:
         return self.message.text()
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:
+    def showEvent(self, event: QtGui.QShowEvent | None) -> None:
         super().showEvent(event)
         if self._stale or self.request is None:
             self._stale = False
@@ -392,7 +394,7 @@ class StepsWindow(QtWidgets.QWidget):
         else:
             self.cropChanged.emit(self.request)
 
-    def hideEvent(self, event: QtGui.QHideEvent) -> None:
+    def hideEvent(self, event: QtGui.QHideEvent | None) -> None:
         self.pause()
         self.cropChanged.emit(None)
         super().hideEvent(event)

@@ -116,7 +116,7 @@ class ChannelMap(QWidget):
         return text + _RADIUS + 2, self.height() - text - _RADIUS - 2
 
     # -- painting and clicks -------------------------------------------------------------------
-    def paintEvent(self, _event: QPaintEvent) -> None:
+    def paintEvent(self, _event: QPaintEvent | None) -> None:
         c_in, c_out, _ = self._shape
         top, bottom = self._rows()
         xs_in, xs_out = self._xs(c_in), self._xs(c_out)
@@ -170,7 +170,9 @@ class ChannelMap(QWidget):
         nearest = min(range(len(xs)), key=lambda o: abs(xs[o] - x))
         return nearest if abs(xs[nearest] - x) <= 2 * _RADIUS else None
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:
+    def mousePressEvent(self, event: QMouseEvent | None) -> None:
+        if event is None:
+            return
         output = self.output_at(event.pos().x(), event.pos().y())
         if output is not None and event.button() == Qt.MouseButton.LeftButton:
             self.outputClicked.emit(output)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qtpy import QtCore, QtWidgets
 
+from ..support.qthelp import nonnull
 from .filter_editor import FilterEditor
 from .forms import ParamsForms
 from .geometry import GeometryEditor
@@ -58,8 +59,9 @@ class ControlsDock(QtWidgets.QDockWidget):
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(holder.sizeHint().width() + 24)
         self.setWidget(scroll)
-        self.setFeatures(
+        features = (
             QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        self.toggleViewAction().setText("Show &controls")
+        self.setFeatures(features)  # type: ignore[arg-type]  # PyQt5 stubs: flag | flag is int
+        nonnull(self.toggleViewAction()).setText("Show &controls")

@@ -82,7 +82,8 @@ class FilterGrids:
     def _rebuild(self, fh: int, fw: int, c_group: int) -> None:
         for layout in (self._editable, self._applied_layout):
             while layout.count():
-                widget = layout.takeAt(0).widget()
+                item = layout.takeAt(0)
+                widget = None if item is None else item.widget()
                 if widget is not None:
                     widget.hide()
                     widget.setParent(None)

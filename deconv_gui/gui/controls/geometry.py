@@ -7,6 +7,7 @@ message) and hands it to :meth:`GeometryEditor.show_arithmetic`; this widget doe
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 
 import numpy as np
 from qtpy.QtCore import QSize, Qt, Signal
@@ -52,21 +53,19 @@ _FIELDS: dict[str, tuple[int, int, str]] = {
 }
 
 
-def _as_pair(value: int | tuple[int, int], name: str, low: int, high: int) -> tuple[int, int]:
+def _as_pair(value: object, name: str, low: int, high: int) -> tuple[int, int]:
     message = f"{name} must be an int or a pair of ints from {low} to {high}, got {value!r}"
+    items: tuple[object, ...]
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
+        items = (value, value)
+    elif isinstance(value, Iterable):
+        items = tuple(value)
     else:
-        try:
-            pair = tuple(value)
-        except TypeError:
-            raise ValueError(message) from None
-    ok = len(pair) == 2 and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
-    )
-    if not ok or not all(low <= v <= high for v in pair):
         raise ValueError(message)
-    return (int(pair[0]), int(pair[1]))
+    pair = [int(v) for v in items if isinstance(v, (int, np.integer)) and not isinstance(v, bool)]
+    if len(items) != 2 or len(pair) != 2 or not all(low <= v <= high for v in pair):
+        raise ValueError(message)
+    return (pair[0], pair[1])
 
 
 class PairControl(QWidget):

@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtGui import QStandardItemModel
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ...io import SAMPLES, WORK_SIZES, LoadedImage
+from ..support.qthelp import nonnull
 from .common import DOCK_WIDTH, section_header
 
 __all__ = ["SAMPLE_LABELS", "ImageControls"]
@@ -72,7 +74,9 @@ class ImageControls(QWidget):
             self._sample.setItemData(self._sample.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         # shown while a file (not a sample) is loaded; not selectable
         self._sample.addItem("(opened file)", None)
-        self._sample.model().item(self._sample.count() - 1).setEnabled(False)
+        model = self._sample.model()
+        assert isinstance(model, QStandardItemModel)  # a combo box's own model
+        nonnull(model.item(self._sample.count() - 1)).setEnabled(False)
         self._sample.setToolTip("Load a built-in sample image.")
         self._sample.activated.connect(self._on_sample_activated)
         sample_label = QLabel("Sample")

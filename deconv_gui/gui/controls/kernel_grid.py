@@ -37,6 +37,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..support.qthelp import nonnull
 from .common import diverging_colour, format_number
 
 __all__ = ["WEIGHT_LIMIT", "KernelGrid", "make_weight_validator"]
@@ -78,8 +79,12 @@ class _WeightDelegate(QStyledItemDelegate):
         super().__init__(grid)
         self._grid = grid
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self, painter: QPainter | None, option: QStyleOptionViewItem, index: QModelIndex
+    ) -> None:
         """Background colour and centred text with no margins, so 3 decimals fit narrow cells."""
+        if painter is None:
+            return
         painter.save()
         brush = index.data(Qt.ItemDataRole.BackgroundRole)
         painter.fillRect(option.rect, brush if brush is not None else QBrush(Qt.GlobalColor.white))
@@ -96,7 +101,7 @@ class _WeightDelegate(QStyledItemDelegate):
         painter.restore()
 
     def createEditor(
-        self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex
+        self, parent: QWidget | None, option: QStyleOptionViewItem, index: QModelIndex
     ) -> QWidget:
         editor = QLineEdit(parent)
         editor.setValidator(make_weight_validator(editor))
@@ -104,12 +109,16 @@ class _WeightDelegate(QStyledItemDelegate):
         editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
         return editor
 
-    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
+    def setEditorData(self, editor: QWidget | None, index: QModelIndex) -> None:
+        assert isinstance(editor, QLineEdit)  # made by createEditor
         value = index.data(Qt.ItemDataRole.UserRole)
         editor.setText("" if value is None else repr(float(value)))  # exact round trip
         editor.selectAll()
 
-    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: QModelIndex) -> None:
+    def setModelData(
+        self, editor: QWidget | None, model: QAbstractItemModel | None, index: QModelIndex
+    ) -> None:
+        assert isinstance(editor, QLineEdit)  # made by createEditor
         self._grid.set_cell_text(index.row(), index.column(), editor.text())
 
 
@@ -136,19 +145,19 @@ class KernelGrid(QTableWidget):
         metrics = QFontMetrics(font)
         self._cell_w = metrics.horizontalAdvance(_WIDEST_TEXT) + 4
         self._cell_h = metrics.height() + 5
-        self.horizontalHeader().hide()
-        self.verticalHeader().hide()
-        for header in (self.horizontalHeader(), self.verticalHeader()):
+        for header in self._headers():
+            header.hide()
             header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
             header.setMinimumSectionSize(10)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(
+        triggers = (
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
+        self.setEditTriggers(triggers)  # type: ignore[arg-type]  # PyQt5 stubs: flag | flag is int
         if not editable:  # a view of weights derived from the editable ones
             self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
             self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -174,10 +183,7 @@ class KernelGrid(QTableWidget):
     def _fit(self) -> None:
         """Size cells and the table to the numbers. Styles (e.g. an application style sheet)
         reset header section sizes when they polish the widget, so this runs again then."""
-        for header, size in (
-            (self.horizontalHeader(), self._cell_w),
-            (self.verticalHeader(), self._cell_h),
-        ):
+        for header, size in zip(self._headers(), (self._cell_w, self._cell_h), strict=True):
             header.setDefaultSectionSize(size)
             for section in range(header.count()):
                 header.resizeSection(section, size)
@@ -186,11 +192,19 @@ class KernelGrid(QTableWidget):
             self.columnCount() * self._cell_w + frame, self.rowCount() * self._cell_h + frame
         )
 
-    def event(self, event: QEvent) -> bool:
+    def _headers(self) -> tuple[QHeaderView, QHeaderView]:
+        return nonnull(self.horizontalHeader()), nonnull(self.verticalHeader())
+
+    def _item(self, row: int, column: int) -> QTableWidgetItem:
+        return nonnull(self.item(row, column), f"cell ({row}, {column})")
+
+    def event(self, event: QEvent | None) -> bool:
         """Re-fit after the style polishes the table (first show, style or font changes)."""
         handled = super().event(event)
         refit = (QEvent.Type.Polish, QEvent.Type.StyleChange, QEvent.Type.FontChange)
-        if event.type() in refit and hasattr(self, "_cell_w"):  # not during __init__
+        if (
+            event is not None and event.type() in refit and hasattr(self, "_cell_w")
+        ):  # not during __init__
             self._fit()
         return handled
 
@@ -201,7 +215,7 @@ class KernelGrid(QTableWidget):
             for row in range(self.rowCount()):
                 for column in range(self.columnCount()):
                     value = float(values[row, column])
-                    item = self.item(row, column)
+                    item = self._item(row, column)
                     item.setData(Qt.ItemDataRole.UserRole, value)
                     item.setText(format_number(value))
                     item.setBackground(QBrush(diverging_colour(value, scale)))
@@ -214,7 +228,7 @@ class KernelGrid(QTableWidget):
                     item.setToolTip(f"row {row + 1}, column {column + 1}: {value:.10g}\n{hint}")
         finally:
             self.blockSignals(False)
-        self.viewport().update()
+        nonnull(self.viewport()).update()
 
     def is_editable(self) -> bool:
         """False for a read-only view (the kernel as applied)."""
@@ -222,7 +236,7 @@ class KernelGrid(QTableWidget):
 
     def value(self, row: int, column: int) -> float:
         """The weight shown in a cell (full precision)."""
-        return float(self.item(row, column).data(Qt.ItemDataRole.UserRole))
+        return float(self._item(row, column).data(Qt.ItemDataRole.UserRole))
 
     def set_cell_text(self, row: int, column: int, text: str) -> bool:
         """Apply typed text to a cell, as the user's edit would.

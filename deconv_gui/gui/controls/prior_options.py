@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...core import params as schema
-from .common import section_header
+from .common import rule_range, section_header
 from .reg_slider import LogSlider
 
 __all__ = ["PriorOptions"]
@@ -97,12 +97,12 @@ class PriorOptions(QWidget):
         )
         iter_label = QLabel("iterations")
         iter_label.setToolTip(iter_tip)
-        rule = schema.rule("prior_iter")
+        low, high = (int(v) for v in rule_range("prior_iter"))
         self._iter = QSpinBox()
         self._iter.setObjectName("prior_iter")
-        self._iter.setRange(int(rule.minimum), int(rule.maximum))
+        self._iter.setRange(low, high)
         self._iter.setValue(_DEFAULTS["prior_iter"])
-        self._iter.setToolTip(f"{iter_tip} ({int(rule.minimum)}–{int(rule.maximum)})")
+        self._iter.setToolTip(f"{iter_tip} ({low}–{high})")
         self._iter.setMaximumWidth(self._iter.fontMetrics().horizontalAdvance("100000") + 40)
         self._iter.valueChanged.connect(self.optionsChanged)
         self._nonneg = QCheckBox("TV with x ≥ 0")

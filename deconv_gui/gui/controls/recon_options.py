@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 
 from ...core import params as schema
 from ...core.registry import METHOD_SPECS, METHODS
-from .common import DOCK_WIDTH, section_header
+from .common import DOCK_WIDTH, rule_range, section_header
 from .prior_options import PriorOptions
 from .reg_slider import RegSlider
 from .solve_progress import SolveProgress
@@ -88,10 +88,10 @@ class ReconOptions(QWidget):
             rows[row if name in _FIRST_ROWS else 2].addWidget(check)
             self._method_checks[name] = check
         self._method_checks["transposed"].setEnabled(False)  # cheap; always computed
-        for row in rows[:2]:  # the third, the priors, goes into their group below
-            row.setSpacing(12)
-            row.addStretch(1)
-            layout.addLayout(row)
+        for box in rows[:2]:  # the third, the priors, goes into their group below
+            box.setSpacing(12)
+            box.addStretch(1)
+            layout.addLayout(box)
 
         form = QGridLayout()
         form.setHorizontalSpacing(6)
@@ -130,7 +130,7 @@ class ReconOptions(QWidget):
         form.addWidget(self._rtol, 1, 1)
         form.addWidget(self._label("max iter", "Iteration limit of the solve."), 1, 2)
         self._max_iter = QSpinBox()
-        most = int(schema.rule("max_iter").maximum)
+        most = int(rule_range("max_iter")[1])
         self._max_iter.setRange(0, most)
         self._max_iter.setSpecialValueText("auto")
         self._max_iter.setValue(_DEFAULTS["max_iter"] or 0)
@@ -143,7 +143,7 @@ class ReconOptions(QWidget):
         noise_tip = "Simulated measurement noise: Gaussian σ added to y, in image units."
         form.addWidget(self._label("noise σ", noise_tip), 2, 0)
         self._noise = QDoubleSpinBox()
-        self._noise.setRange(0.0, schema.rule("noise_sigma").maximum)
+        self._noise.setRange(0.0, rule_range("noise_sigma")[1])
         # what set_values was given, exactly (the spin box shows it rounded)
         self._noise_value = float(_DEFAULTS["noise_sigma"])
         self._noise.setSingleStep(0.005)
@@ -159,7 +159,7 @@ class ReconOptions(QWidget):
         )
         form.addWidget(self._label("photons", photons_tip), 2, 2)
         self._photons = QDoubleSpinBox()
-        self._photons.setRange(0.0, schema.rule("photons").maximum)
+        self._photons.setRange(0.0, rule_range("photons")[1])
         self._photons_value = float(_DEFAULTS["photons"])  # exact, as for σ
         self._photons.setDecimals(1)
         self._photons.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
@@ -172,7 +172,7 @@ class ReconOptions(QWidget):
         form.addWidget(self._photons, 2, 3)
         form.addWidget(self._label("seed", "Seed of the simulated noise (reproducible)."), 3, 0)
         self._noise_seed = QSpinBox()
-        self._noise_seed.setRange(0, int(schema.rule("noise_seed").maximum))
+        self._noise_seed.setRange(0, int(rule_range("noise_seed")[1]))
         self._noise_seed.setValue(_DEFAULTS["noise_seed"])
         self._noise_seed.setToolTip(
             "Seed of the simulated noise (Gaussian and photon), so a result is reproducible."
@@ -194,9 +194,10 @@ class ReconOptions(QWidget):
         self.priors = PriorOptions()
         self.priors.optionsChanged.connect(self.optionsChanged)
         for index in range(rows[2].count()):
-            check = rows[2].itemAt(index).widget()
-            if check is not None:
-                self.priors.method_row.addWidget(check)
+            item = rows[2].itemAt(index)
+            moved = None if item is None else item.widget()
+            if moved is not None:
+                self.priors.method_row.addWidget(moved)
         self.priors.method_row.addStretch(1)
         names = {
             "rtol": self._rtol,

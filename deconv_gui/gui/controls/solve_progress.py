@@ -64,7 +64,8 @@ class SolveProgress(QObject):
         # dock's scrolling column does not follow a wrapped label's growing height, and
         # a longer report squeezed the rows above it
         self.report.setMinimumHeight(2 * self.report.fontMetrics().lineSpacing() + 4)
-        self.report.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        top_left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+        self.report.setAlignment(top_left)  # type: ignore[arg-type]  # PyQt5 stubs: flag | flag is int
         self.set_busy(False)
         self._set_bar(0)
         self.bar.setFormat("pinv: idle")

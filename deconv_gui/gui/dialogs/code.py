@@ -18,6 +18,7 @@ from ...io.session import atomic_write_bytes
 from ...io.snippets import SNIPPET_METHODS, make_snippet
 from ..state import AppState
 from ..support import settings as stored
+from ..support.qthelp import nonnull
 
 __all__ = [
     "LANGUAGE_TABS",
@@ -139,7 +140,7 @@ class CodeDialog(QtWidgets.QDialog):
         self.path_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.copy_button = QtWidgets.QPushButton("&Copy")
         self.copy_button.setToolTip("Copy the whole script of the open tab to the clipboard")
-        self.copy_button.clicked.connect(self.copy_current)
+        self.copy_button.clicked.connect(self.copy_current)  # type: ignore[arg-type]  # result unused
         self.save_button = QtWidgets.QPushButton("&Save as .py…")
         self.save_button.setToolTip("Write the script of the open tab to a Python file (Ctrl+S)")
         self.save_button.setShortcut(QtGui.QKeySequence.StandardKey.Save)
@@ -194,7 +195,7 @@ class CodeDialog(QtWidgets.QDialog):
     def copy_current(self) -> str:
         """Put the open tab's script on the clipboard and return it."""
         text = self.text()
-        QtWidgets.QApplication.clipboard().setText(text)
+        nonnull(QtWidgets.QApplication.clipboard(), "clipboard").setText(text)
         self.copy_button.setText("&Copied ✓")
         return text
 

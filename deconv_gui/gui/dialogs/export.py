@@ -165,10 +165,11 @@ class ExportDialog(QtWidgets.QDialog):
         self.error_label.setWordWrap(True)
         self.error_label.setVisible(False)
 
-        self.buttons = QtWidgets.QDialogButtonBox(
+        buttons = (
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
         )
+        self.buttons = QtWidgets.QDialogButtonBox(buttons)  # type: ignore[call-overload]  # PyQt5 stubs: flag | flag is int
         ok = self.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok)
         ok.setText("&Export")
         ok.setToolTip("Write the files (you are asked before any file is replaced)")

@@ -37,6 +37,6 @@ class HistoryDialog(QtWidgets.QDialog):
         self.view.setAlternatingRowColors(True)
         layout.addWidget(self.view, 1)
         buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.close)
+        buttons.rejected.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
         layout.addWidget(buttons)
         self.resize(340, 420)

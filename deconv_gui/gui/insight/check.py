@@ -177,7 +177,7 @@ class CheckDialog(QtWidgets.QDialog):
         self.padding_button.setVisible(False)
         close = QtWidgets.QPushButton("Close")
         close.setToolTip("Close this dialog")
-        close.clicked.connect(self.close)
+        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
         bottom = QtWidgets.QHBoxLayout()
         bottom.addWidget(self.padding_button)
         bottom.addStretch(1)
@@ -330,10 +330,10 @@ class CheckDialog(QtWidgets.QDialog):
         self.errors.setText("")
         if self.mode == "question":
             result = self.state.result
-            padded = result is not None and tuple(result.params.padding) != (0, 0)
+            padding = None if result is None else tuple(result.params.padding)
+            padded = padding is not None and padding != (0, 0)
             self.message = f"The question's deConv refuses this set-up: {message}." + (
-                f"\n\nThe padding here is {tuple(result.params.padding)}: press "
-                "'Set padding to 0 and retry' below."
+                f"\n\nThe padding here is {padding}: press 'Set padding to 0 and retry' below."
                 if padded
                 else ""
             )

@@ -128,8 +128,8 @@ def question_job(result: Result) -> CheckOutcome:
         symmetric=bool(np.allclose(w, w.transpose(1, 0, 2, 3))),
         bias_sum=float(np.sum(p.bias)),
         negative_fraction=float(np.mean(adjoint < 0)),
-        padding=tuple(p.padding),
-        dilation=tuple(p.dilation),
+        padding=(int(p.padding[0]), int(p.padding[1])),
+        dilation=(int(p.dilation[0]), int(p.dilation[1])),
     )
     return CheckOutcome(theirs, adjoint, comparison, facts, inverse_candidates(result))
 

@@ -9,6 +9,8 @@ job and drawn in the "Inspect" dock. Esc clears. All math is in ``deconv_gui.cor
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
@@ -143,7 +145,7 @@ class Inspector(QtCore.QObject):
         self.clear()
         self.selection = (panel, row, col)
         geom = result.geometry.dense()  # groups and flip as the dense kernel they apply
-        shapes = {
+        shapes: dict[str, Any] = {  # the geometry's fields, as the functions' keywords
             "input_shape": geom.input_shape,
             "filter_shape": geom.filter_shape,
             "stride": geom.stride,
@@ -161,7 +163,9 @@ class Inspector(QtCore.QObject):
                 else None
             )
             panels.panel("input").set_overlay(links.rows, links.cols, labels=labels)
-            panels.panel("forward").set_overlay([row], [col], color="#7fdbff", outline=False)
+            panels.panel("forward").set_overlay(
+                np.array([row]), np.array([col]), color="#7fdbff", outline=False
+            )
             clipped = (
                 f"; {links.clipped_taps} tap(s) fall in the zero padding"
                 if links.clipped_taps
@@ -178,9 +182,13 @@ class Inspector(QtCore.QObject):
             return
         links = touching_outputs((row, col), **shapes)
         panels.panel("forward").set_overlay(links.rows, links.cols)
-        panels.panel(panel).set_overlay([row], [col], color="#7fdbff", outline=False)
+        panels.panel(panel).set_overlay(
+            np.array([row]), np.array([col]), color="#7fdbff", outline=False
+        )
         if panel != "input":
-            panels.panel("input").set_overlay([row], [col], color="#7fdbff", outline=False)
+            panels.panel("input").set_overlay(
+                np.array([row]), np.array([col]), color="#7fdbff", outline=False
+            )
         touched = (
             f"was touched by {links.rows.size} output pixel(s) (marked on the forward output)"
             if links.rows.size
@@ -211,7 +219,7 @@ class Inspector(QtCore.QObject):
     def _start_kernel(self, result: Result, row: int, col: int) -> None:
         params, geom = result.params, result.geometry
         weights = ConvOperator(geom, params.weights)  # every geometry field, as the panels
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "reg": params.reg,
             "rtol": 1e-6,
             "max_iter": 500,
@@ -233,7 +241,7 @@ class Inspector(QtCore.QObject):
         self.jobs.submit(job)
 
     def _on_kernel(self, _rid: int, value: object) -> None:
-        kernel, report = value  # type: ignore[misc]
+        kernel, report = cast("tuple[np.ndarray, Any]", value)
         channel = self.panels.forward_channel
         self.dock.show_kernel(kernel, channel)
         (row, col), _ = self._kernel_request or ((0, 0), None)

@@ -29,6 +29,7 @@ from ..controls.recon_options import ReconOptions
 from ..panels.grid import PanelGrid
 from ..runner import JobRunner, Priority
 from ..state import AppState
+from ..support.qthelp import nonnull
 from .inspector import InspectDock, Inspector
 
 __all__ = ["Insight", "InsightHooks", "install_insight"]
@@ -157,7 +158,7 @@ class Insight(QtCore.QObject):
             "and the transposed layer's checkerboard",
             self.open_fourier,
         )
-        menu = self.window.menuBar().addMenu("&Insight")
+        menu = nonnull(nonnull(self.window.menuBar()).addMenu("&Insight"))
         menu.setToolTipsVisible(True)
         for action in (self.panels_action, self.inspect_action, None, self.seed_action):
             menu.addSeparator() if action is None else menu.addAction(action)
@@ -219,7 +220,7 @@ class Insight(QtCore.QObject):
 
     def _show_rank(self, text: str, result: Result | None = None) -> None:
         result = result if result is not None else self.state.result
-        if not self.state.is_shown(result):
+        if result is None or not self.state.is_shown(result):
             return
         self.rank_text = text
         self.hooks.show_arithmetic(f"{result.geometry.describe()} · {text}")

@@ -70,7 +70,7 @@ class SeedExampleView(QtWidgets.QDialog):
         self.inverses.setVisible(False)
         close = QtWidgets.QPushButton("Close")
         close.setToolTip("Close this view (the window keeps the example loaded)")
-        close.clicked.connect(self.close)
+        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.graphics, 3)
         layout.addWidget(self.text, 1)

@@ -112,7 +112,7 @@ class SpectrumWindow(QtWidgets.QDialog):
         curve_row.addWidget(self.curve_status, 1)
         close = QtWidgets.QPushButton("Close")
         close.setToolTip("Close this window (background work stops)")
-        close.clicked.connect(self.close)
+        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.spectrum_plot, 3)
         layout.addLayout(status_row)
@@ -140,7 +140,7 @@ class SpectrumWindow(QtWidgets.QDialog):
                 y,
                 ConvOperator(result.geometry, p.weights),
                 p.bias,
-                regs,
+                [float(r) for r in regs],
                 reference=image,
                 rtol=p.rtol,
                 max_iter=p.max_iter,

@@ -15,6 +15,7 @@ from qtpy import QtCore, QtWidgets
 
 from ...core import Result, registry
 from ...view.display import data_range, display_spec, fmt
+from ..support.qthelp import make_timer
 from .image_panel import ImagePanel
 
 __all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "PanelGrid"]
@@ -61,7 +62,7 @@ class PanelGrid(QtWidgets.QWidget):
         #: or their image's shape changes (launch, window resize, maximise, layout switch)
         self.auto_fit = True
         # a child timer dies with the grid: never fires on a deleted widget
-        self._fit_timer = QtCore.QTimer(self, singleShot=True, interval=0)
+        self._fit_timer = make_timer(self, 0, single_shot=True)
         self._fit_timer.timeout.connect(self._refit)
         self._grid = QtWidgets.QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)

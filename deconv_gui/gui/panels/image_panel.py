@@ -246,10 +246,10 @@ class ImagePanel(QtWidgets.QFrame):
         font.setPointSize(8 if lines == 1 else 7)
         return font
 
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         """Fold the level histogram away in narrow panels, so the image keeps the room."""
         super().resizeEvent(event)
-        show = event.size().width() >= _HISTOGRAM_MIN_PANEL_WIDTH
+        show = self.width() >= _HISTOGRAM_MIN_PANEL_WIDTH
         if show != self.histogram.isVisible():
             self.histogram.setVisible(show)
             self.graphics.ci.layout.setColumnMaximumWidth(1, _HISTOGRAM_WIDTH if show else 0)

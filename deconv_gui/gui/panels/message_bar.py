@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qtpy import QtCore, QtGui, QtWidgets
+from qtpy import QtGui, QtWidgets
+
+from ..support.qthelp import make_timer, nonnull
 
 __all__ = ["MESSAGE_MS", "MessageBar"]
 
@@ -24,14 +26,15 @@ class MessageBar(QtWidgets.QLabel):
         self.setVisible(False)
         self.setToolTip("Click to dismiss")
         # a child timer dies with the bar: never fires on a deleted widget
-        self._timer = QtCore.QTimer(self, singleShot=True, interval=MESSAGE_MS)
+        self._timer = make_timer(self, MESSAGE_MS, single_shot=True)
         self._timer.timeout.connect(self.dismiss)
 
     def show_text(self, text: str, error: bool = True) -> None:
         """Show the first line of ``text`` (all of it in the tooltip) for a while."""
         self.setProperty("level", "error" if error else "info")
-        self.style().unpolish(self)
-        self.style().polish(self)
+        style = nonnull(self.style())
+        style.unpolish(self)
+        style.polish(self)
         self.setText(text.splitlines()[0] if text else "")
         self.setToolTip(text + "\n\n(click to dismiss)")
         self.setVisible(True)
@@ -45,5 +48,5 @@ class MessageBar(QtWidgets.QLabel):
         """Stop the timer (the window is closing)."""
         self._timer.stop()
 
-    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
+    def mousePressEvent(self, event: QtGui.QMouseEvent | None) -> None:
         self.dismiss()

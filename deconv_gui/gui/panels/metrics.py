@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Result
 from ...view.readout import ADJOINT_TOLERANCE, adjoint_badge, metrics_rows
 from ...view.readout import format_number_or_dash as _num
+from ..support.qthelp import nonnull
 
 __all__ = ["MetricsStrip"]
 
@@ -47,7 +50,7 @@ class MetricsStrip(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        self.table.verticalHeader().setVisible(False)
+        nonnull(self.table.verticalHeader()).setVisible(False)
         self.table.setShowGrid(False)
         self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -58,7 +61,7 @@ class MetricsStrip(QtWidgets.QWidget):
             item = QtWidgets.QTableWidgetItem(title)
             item.setToolTip(tip)
             self.table.setHorizontalHeaderItem(col, item)
-        header = self.table.horizontalHeader()
+        header = nonnull(self.table.horizontalHeader())
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(False)
         self.table.setToolTip(
@@ -92,7 +95,9 @@ class MetricsStrip(QtWidgets.QWidget):
         """The table as plain text (one line per row), for tests and copying."""
         lines = []
         for row in range(self.table.rowCount()):
-            cells = [self.table.item(row, c).text() for c in range(self.table.columnCount())]
+            cells = [
+                nonnull(self.table.item(row, c)).text() for c in range(self.table.columnCount())
+            ]
             lines.append("  ".join(cells))
         return "\n".join([*lines, self.badge.text()])
 
@@ -123,7 +128,7 @@ class MetricsStrip(QtWidgets.QWidget):
                 _num(row["ssim"], ".3f"),
                 residual,
                 "–" if row["iterations"] is None else str(row["iterations"]),
-                "–" if seconds is None else f"{float(seconds) * 1000:.0f} ms",
+                "–" if seconds is None else f"{float(cast(float, seconds)) * 1000:.0f} ms",
             )
             notes = "\n".join(row["notes"])  # type: ignore[arg-type]
             for c, text in enumerate(cells):
@@ -142,7 +147,7 @@ class MetricsStrip(QtWidgets.QWidget):
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()
-        height = self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
+        height = nonnull(self.table.horizontalHeader()).height() + 2 * self.table.frameWidth()
         height += sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
         self.table.setFixedHeight(height)
         width = 2 * self.table.frameWidth() + sum(

@@ -22,8 +22,12 @@ def qimage_to_array(image: QtGui.QImage) -> np.ndarray:
     converted = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
     height, width = converted.height(), converted.width()
     stride = converted.bytesPerLine()
-    pointer = converted.constBits()
-    pointer.setsize(height * stride)
-    rows = np.frombuffer(pointer, dtype=np.uint8).reshape(height, stride)
+    bits = converted.constBits()
+    if bits is None:
+        raise ValueError("the clipboard or drop holds no image")
+    if hasattr(bits, "setsize"):  # PyQt's sip.voidptr; PySide gives a sized memoryview
+        bits.setsize(height * stride)
+    # the stubs' voidptr does not declare the buffer protocol it has
+    rows = np.frombuffer(bits, dtype=np.uint8).reshape(height, stride)  # type: ignore[call-overload]
     pixels = rows[:, : width * 4].reshape(height, width, 4).copy()
     return pixels if has_alpha else pixels[:, :, :3].copy()

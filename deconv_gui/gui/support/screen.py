@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qtpy import QtCore, QtGui, QtWidgets
 
+from .qthelp import make_timer
+
 __all__ = [
     "PREFERRED_SIZE",
     "available_geometry",
@@ -86,11 +88,13 @@ class _FrameGuard(QtCore.QObject):
         self._window = window
         self._checks = checks
         # a child timer dies with the window: never fires on a deleted widget
-        self._timer = QtCore.QTimer(self, interval=interval_ms)
+        self._timer = make_timer(self, interval_ms)
         self._timer.timeout.connect(self._check)
         window.installEventFilter(self)
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+    def eventFilter(self, watched: QtCore.QObject | None, event: QtCore.QEvent | None) -> bool:
+        if event is None:
+            return False
         if event.type() == QtCore.QEvent.Type.Show and self._checks > 0:
             self._timer.start()
         elif event.type() == QtCore.QEvent.Type.Hide:

@@ -140,11 +140,11 @@ def restore_window(window: Any, *, restore_last: bool = True) -> None:
         if isinstance(state, QtCore.QByteArray):
             window.restoreState(state)
         if s.value("view/layout") == "row":
-            window.actions.layout_row.setChecked(True)
+            window.menu_actions.layout_row.setChecked(True)
         if _bool(s.value("view/shared_levels", False)):
-            window.actions.shared_levels.setChecked(True)
+            window.menu_actions.shared_levels.setChecked(True)
         if s.value("view/scaling") == "auto":
-            window.actions.scaling_auto.setChecked(True)
+            window.menu_actions.scaling_auto.setChecked(True)
         if s.contains("last/params"):
             params = Params.from_dict(json.loads(str(s.value("last/params"))))
             preset = str(s.value("last/preset", "custom"))

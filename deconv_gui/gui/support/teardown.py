@@ -40,7 +40,7 @@ def give_to_qt(obj: QtCore.QObject) -> None:
     if PYQT5 or PYQT6:
         from qtpy import sip
 
-        sip.transferto(obj, None)
+        sip.transferto(obj, None)  # type: ignore[arg-type]  # None: to C++, as sip documents
         return
     _OWNED_BY_QT.add(obj)
     obj.destroyed.connect(lambda *_: _OWNED_BY_QT.discard(obj))

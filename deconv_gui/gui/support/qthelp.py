@@ -1,0 +1,56 @@
+"""Small typed helpers over Qt: one-call timers, and Qt's nullable returns made explicit.
+
+Qt's type stubs mark every returned pointer as possibly null (``QMainWindow.menuBar()``,
+``QTableWidget.item()``); :func:`nonnull` states where the window's own structure
+guarantees an object, and fails loudly where it does not.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from qtpy import QtCore
+
+__all__ = ["make_timer", "nonnull"]
+
+T = TypeVar("T")
+
+
+def make_timer(
+    parent: QtCore.QObject, interval_ms: int, *, single_shot: bool = False
+) -> QtCore.QTimer:
+    """A stopped ``QTimer`` owned by ``parent``, firing every ``interval_ms`` (or once).
+
+    Examples
+    --------
+    >>> from qtpy import QtCore
+    >>> timer = make_timer(QtCore.QObject(), 250, single_shot=True)
+    >>> timer.interval(), timer.isSingleShot(), timer.isActive()
+    (250, True, False)
+    """
+    timer = QtCore.QTimer(parent)
+    timer.setInterval(interval_ms)
+    timer.setSingleShot(single_shot)
+    return timer
+
+
+def nonnull(obj: T | None, what: str = "Qt object") -> T:
+    """``obj``, which Qt may type as nullable but the caller knows exists.
+
+    Raises
+    ------
+    RuntimeError
+        If ``obj`` is None (a null pointer from Qt).
+
+    Examples
+    --------
+    >>> nonnull(3)
+    3
+    >>> nonnull(None, "menu bar")
+    Traceback (most recent call last):
+    ...
+    RuntimeError: Qt returned no menu bar
+    """
+    if obj is None:
+        raise RuntimeError(f"Qt returned no {what}")
+    return obj
