@@ -1,9 +1,10 @@
 """The project's habits, enforced by the one test command: types, import contracts, lint.
 
 Each check runs the tool as a subprocess from the repository root with the
-configuration in ``pyproject.toml``: mypy on the whole package (the GUI checked against
-the installed binding's stubs through qtpy), import-linter's contracts (no Qt below the GUI, the kernels internal to the core, no
-import cycles) and ruff. The tools come with the ``test`` extra.
+configuration in ``pyproject.toml``: mypy on the whole package (the GUI against the
+installed binding's stubs, through qtpy), import-linter's contracts (no Qt below the GUI,
+the kernels internal to the core, no import cycles) and ruff. The tools come with the
+``test`` extra.
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ class FourierWindow(QtWidgets.QDialog):
         self.status.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         close = QtWidgets.QPushButton("Close")
         close.setToolTip("Close this window (background work stops)")
-        close.clicked.connect(self.close)
+        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.status)
