@@ -75,7 +75,7 @@ def _layer_input(spec: str, args: argparse.Namespace, model, layer):
 def _geometry(layer, args: argparse.Namespace, height: int, width: int) -> dict[str, Any]:
     from ..io.models.onnx_layers import auto_pads
 
-    given = getattr(args, "given_options", set())
+    given: set[str] = getattr(args, "given_options", set())
     padding = layer.padding
     if padding is None and layer.padding_rule is not None and layer.stride and layer.dilation:
         rule = "SAME_UPPER" if layer.padding_rule == "same" else "SAME_LOWER"

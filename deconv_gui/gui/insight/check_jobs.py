@@ -49,7 +49,7 @@ class QuestionFacts(NamedTuple):
     symmetric: bool
     bias_sum: float
     negative_fraction: float
-    padding: tuple[int, int]
+    padding: tuple[int, int] | tuple[tuple[int, int], tuple[int, int]]
     dilation: tuple[int, int]
 
 
@@ -128,8 +128,9 @@ def question_job(result: Result) -> CheckOutcome:
         symmetric=bool(np.allclose(w, w.transpose(1, 0, 2, 3))),
         bias_sum=float(np.sum(p.bias)),
         negative_fraction=float(np.mean(adjoint < 0)),
-        padding=(int(p.padding[0]), int(p.padding[1])),
-        dilation=(int(p.dilation[0]), int(p.dilation[1])),
+        # (ph, pw), or the four sides ((top, bottom), (left, right)) when they differ
+        padding=geom.padding if geom.symmetric else geom.pads,
+        dilation=geom.dilation,
     )
     return CheckOutcome(theirs, adjoint, comparison, facts, inverse_candidates(result))
 
@@ -173,7 +174,7 @@ def explain_question(facts: QuestionFacts) -> str:
             f"ReLU sets the {100 * facts.negative_fraction:.0f}% of pixels where the adjoint "
             "is negative to 0"
         )
-    if facts.padding != (0, 0):
+    if facts.padding not in ((0, 0), ((0, 0), (0, 0))):
         reasons.append(f"the loop ignores the padding {facts.padding}, so its windows are shifted")
     if facts.dilation != (1, 1):
         reasons.append(f"the loop ignores the dilation {facts.dilation}")
