@@ -73,7 +73,7 @@ def _layer_input(spec: str, args: argparse.Namespace, model, layer):
 
 
 def _geometry(layer, args: argparse.Namespace, height: int, width: int) -> dict[str, Any]:
-    from ..io.models.onnx_layers import auto_pads
+    from ..io.models.record import auto_pads
 
     given: set[str] = getattr(args, "given_options", set())
     padding = layer.padding

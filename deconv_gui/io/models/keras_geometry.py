@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .onnx_layers import auto_pads
+from .record import auto_pads
 
 __all__ = ["conv_geometry", "input_sizes", "output_size", "transpose_pads"]
 

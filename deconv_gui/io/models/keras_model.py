@@ -9,7 +9,9 @@ never unpacked into memory as a whole.
 
 from __future__ import annotations
 
+import io
 import json
+import struct
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +32,49 @@ _CONTAINERS = ("Sequential", "Functional", "Model")
 MAX_CONFIG_BYTES = 64 * 2**20
 
 
+class _Window(io.RawIOBase):
+    """A read-only, seekable view of ``size`` bytes of ``raw`` from ``start``: the stored
+    HDF5 member of a zip, which h5py then reads in place (a zip member's own file object
+    rewinds and re-reads from its start on every backward seek)."""
+
+    def __init__(self, raw: Any, start: int, size: int) -> None:
+        super().__init__()
+        self.raw, self.start, self.size, self.position = raw, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        count = max(0, min(len(buffer), self.size - self.position))
+        self.raw.seek(self.start + self.position)
+        data = self.raw.read(count)
+        buffer[: len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+def _data_offset(raw: Any, info: zipfile.ZipInfo) -> int:
+    """Where a member's bytes start: after its local header (whose lengths may differ from
+    the central directory's)."""
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise ValueError("a zip member without its local header")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
 @contextmanager
 def _weights_file(path: Path, what: str) -> Iterator[h5py.File]:
     """The model's HDF5 weights, read in place (inside the zip for ``.keras``)."""
@@ -39,7 +84,14 @@ def _weights_file(path: Path, what: str) -> Iterator[h5py.File]:
                 check_zip(archive, what)
                 if "model.weights.h5" not in archive.namelist():
                     raise ValueError(f"{what}: a .keras file without model.weights.h5")
-                with archive.open("model.weights.h5") as member, h5py.File(member, "r") as h5:
+                info = archive.getinfo("model.weights.h5")
+                if info.compress_type == zipfile.ZIP_STORED:  # Keras stores it: read in place
+                    with open(path, "rb") as raw:
+                        window = _Window(raw, _data_offset(raw, info), info.file_size)
+                        with h5py.File(window, "r") as h5:
+                            yield h5
+                    return
+                with archive.open(info) as member, h5py.File(member, "r") as h5:
                     yield h5
         else:
             with h5py.File(path, "r") as h5:

@@ -17,8 +17,7 @@ import numpy as np
 from ...core import conv2d, conv2d_transpose
 from .keras_geometry import _pair, _sides
 from .keras_model import _config, keras_layers, layer_variables
-from .onnx_layers import auto_pads
-from .record import Model, ModelLayer
+from .record import Model, ModelLayer, auto_pads
 
 __all__ = ["ACTIVATIONS", "apply_activation", "run_keras"]
 

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 
 from .onnx_consts import Constants
-from .record import LayerWeights, ModelLayer, Pads, torch_to_ours
+from .record import LayerWeights, ModelLayer, Pads, auto_pads, torch_to_ours
 
 __all__ = ["auto_pads", "conv_layer"]
 
@@ -30,20 +30,6 @@ def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
 
 def _text(value: Any, default: str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or default)
-
-
-def auto_pads(rule: str, size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """ONNX ``auto_pad`` SAME_UPPER/SAME_LOWER (and TF/Keras 'same') for one axis of a Conv.
-
-    Examples
-    --------
-    >>> auto_pads("SAME_UPPER", 32, 3, 2, 1), auto_pads("SAME_LOWER", 32, 3, 2, 1)
-    ((0, 1), (1, 0))
-    """
-    out = -(-size // stride)
-    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    small = total // 2
-    return (small, total - small) if rule == "SAME_UPPER" else (total - small, small)
 
 
 def _transpose_pads(

@@ -28,6 +28,7 @@ __all__ = [
     "Model",
     "ModelLayer",
     "Pads",
+    "auto_pads",
     "check_shape",
     "torch_to_ours",
 ]
@@ -43,6 +44,7 @@ MALFORMED = (
     EOFError,
     UnicodeError,
     OSError,
+    RuntimeError,  # h5py on a corrupted file
 )
 
 #: Largest tensor a model file may ask for (2**31 elements, 8 GB in float32): an absurd
@@ -79,6 +81,20 @@ def check_shape(shape: Any, what: str) -> tuple[int, ...]:
             f"{what}: shape {dims} is absurd (more than {MAX_TENSOR_ELEMENTS} elements)"
         )
     return dims
+
+
+def auto_pads(rule: str, size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """ONNX ``auto_pad`` SAME_UPPER/SAME_LOWER (and TF/Keras 'same') for one axis of a Conv.
+
+    Examples
+    --------
+    >>> auto_pads("SAME_UPPER", 32, 3, 2, 1), auto_pads("SAME_LOWER", 32, 3, 2, 1)
+    ((0, 1), (1, 0))
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    small = total // 2
+    return (small, total - small) if rule == "SAME_UPPER" else (total - small, small)
 
 
 def torch_to_ours(weight: np.ndarray) -> np.ndarray:
