@@ -111,7 +111,8 @@ def test_keras_layer_run_matches_keras(tmp_path, image):
             keras.Input((20, 18, 3)),
             layers.Conv2D(5, 3, padding="same", activation="relu"),
             layers.MaxPooling2D(2),
-            layers.Conv2D(4, 3, padding="same", name="deep", activation="relu"),
+            # 'same' at stride 2 on 10 × 9: top 0, bottom 1, left 1, right 1
+            layers.Conv2D(4, 3, strides=2, padding="same", name="deep", activation="relu"),
         ]
     )
     model.save(tmp_path / "k.keras")
@@ -129,10 +130,10 @@ def test_keras_layer_run_matches_keras(tmp_path, image):
 
     want = (
         F.conv2d(
-            torch.from_numpy(fed.transpose(2, 0, 1)[None].copy()),
+            F.pad(torch.from_numpy(fed.transpose(2, 0, 1)[None].copy()), (1, 1, 0, 1)),
             torch.from_numpy(w.transpose(3, 2, 0, 1).copy()),
             torch.from_numpy(b),
-            padding=1,
+            stride=2,
         )[0]
         .numpy()
         .transpose(1, 2, 0)
@@ -153,3 +154,20 @@ def test_usage_and_data_errors(tmp_path, image, capsys):
     assert _run(tmp_path, "--model", w, "--layer", "nope", "--image", str(image))[0] == 1
     err = capsys.readouterr().err
     assert "no conv layer 'nope'" in err and not (tmp_path / "out" / "input.npy").exists()
+
+
+def test_asymmetric_padding_layers_run(tmp_path, image):
+    """A fused ZeroPad2d (ONNX) and Keras 'same' at stride 2 on an odd size: four sides."""
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.ZeroPad2d((1, 2, 0, 3)), nn.Conv2d(3, 4, 3, stride=2)).eval()
+    path = tmp_path / "pad.onnx"
+    torch.onnx.export(net, torch.randn(1, 3, 20, 18), str(path), dynamo=False)
+    code, out = _run(tmp_path, "--model", str(path), "--layer", "/1/Conv", "--image", str(image))
+    assert code == 0
+    pixels = load_image(str(image)).pixels
+    with torch.no_grad():
+        want = net(torch.from_numpy(pixels.transpose(2, 0, 1)[None].copy()))[0]
+    np.testing.assert_allclose(
+        np.load(out / "forward_output.npy"), want.numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(np.load(out / "input.npy"), pixels, rtol=1e-6)
