@@ -1,6 +1,10 @@
-"""Time conv2d and conv2d_transpose on a 1024×1024×3 image against PyTorch's CPU kernels.
+"""Time conv2d and conv2d_transpose against PyTorch's CPU kernels.
 
-Run ``python benchmarks/bench_operator.py [--repeats N]``. PyTorch is optional (never a
+Run ``python benchmarks/bench_operator.py [--repeats N] [--tables ...]``. Tables: a
+1024×1024×3 image (``size``), its padding modes (``modes``), a depthwise layer
+(``depthwise``), and layers with 32-256 channels as real networks have them
+(``channels``: target ≤ 2× PyTorch forward and adjoint, float32 and float64, with
+every padding mode and with groups). PyTorch is optional (never a
 dependency of the package): without it the baseline is a plain
 ``sliding_window_view`` + ``einsum`` implementation. Each time is the minimum (default)
 or the median (``--median``) of ``--repeats`` interleaved runs after one warm-up; PyTorch
@@ -28,8 +32,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from deconv_gui.core import conv2d, conv2d_transpose
 from deconv_gui.core.groups import dense_filter
+from deconv_gui.core.threads import set_num_threads
 
-__all__ = ["ROWS", "main"]
+__all__ = ["CHANNEL_ROWS", "ROWS", "main"]
 
 # (dtype, filter shape, stride, padding, dilation, forward target, adjoint target)
 ROWS = [
@@ -49,6 +54,8 @@ SUMMARY: list[Callable[[list[float]], float]] = [min]
 #: The clock: wall time, or with ``--clock cpu`` this process's CPU time (all its threads),
 #: which other processes on a loaded machine disturb much less.
 CLOCK: list[Callable[[], float]] = [time.perf_counter]
+#: Threads for both sides (``--threads``).
+THREADS = [2]
 
 
 def median_ms(funcs: list[Callable[[], object]], repeats: int) -> list[float]:
@@ -73,7 +80,7 @@ def torch_baseline(x, w, y, stride, padding, dilation):
     """Closures running PyTorch's conv2d / conv_transpose2d on the same data (NCHW)."""
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS[0])
     functional = torch.nn.functional
     x_t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis]))
     w_t = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
@@ -114,6 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--median", action="store_true", help="median instead of minimum")
     parser.add_argument(
+        "--tables",
+        nargs="+",
+        choices=("size", "modes", "depthwise", "channels"),
+        default=["size", "modes", "depthwise", "channels"],
+        help="which tables to print",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads for us (kernels and BLAS) and PyTorch"
+    )
+    parser.add_argument(
         "--clock", choices=("wall", "cpu"), default="wall", help="wall time or process CPU time"
     )
     args = parser.parse_args(argv)
@@ -121,11 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         SUMMARY[0] = np.median
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
+    THREADS[0] = args.threads
+    set_num_threads(args.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{args.clock} time, {'median' if args.median else 'minimum'} of {args.repeats} "
         "interleaved runs; "
-        f"load average {load:.1f} on {os.cpu_count()} CPUs at the start"
+        f"load average {load:.1f} on {os.cpu_count()} CPUs at the start; {args.threads} threads"
     )
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the module docstring
     try:
@@ -135,6 +154,19 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         baseline, name = einsum_baseline, "einsum"
     rng = np.random.default_rng(0)
+    if "size" in args.tables:
+        size_table(args.repeats, args.size, rng, baseline, name)
+    if "modes" in args.tables:
+        padding_modes(args.repeats, args.size, rng, with_torch=name == "torch")
+    if "depthwise" in args.tables:
+        depthwise(args.repeats, args.size, rng, with_torch=name == "torch")
+    if "channels" in args.tables and name == "torch":
+        channels(args.repeats, rng)
+    return 0
+
+
+def size_table(repeats: int, size: int, rng, baseline, name: str) -> None:
+    """The 1024² RGB rows (``ROWS``) against the baseline, with their targets."""
     header = (
         f"{'dtype':8} {'filter':9} {'s':>2} {'p':>2} {'d':>2} | {'fwd ms':>7} {'adj ms':>7} | "
         f"{name + ' fwd':>10} {name + ' adj':>10} | {'fwd ratio (target)':>19} "
@@ -143,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print("-" * len(header))
     for dtype, fshape, stride, padding, dilation, fwd_target, adj_target in ROWS:
-        x = rng.standard_normal((args.size, args.size, 3)).astype(dtype)
+        x = rng.standard_normal((size, size, 3)).astype(dtype)
         w = rng.standard_normal(fshape).astype(dtype)
         kw = {"stride": stride, "padding": padding, "dilation": dilation}
         y = conv2d(x, w, **kw)
@@ -155,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 base_fwd,
                 base_adj,
             ],
-            args.repeats,
+            repeats,
         )
         r_fwd, r_adj = t_fwd / b_fwd, t_adj / b_adj
         ok_fwd = "ok" if r_fwd <= fwd_target else "MISS"
@@ -166,9 +198,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{r_fwd:6.2f} (≤{fwd_target:.1f}) {ok_fwd:>4}  {r_adj:6.2f} (≤{adj_target:.1f}) "
             f"{ok_adj:>4}"
         )
-    padding_modes(args.repeats, args.size, rng, with_torch=name == "torch")
-    depthwise(args.repeats, args.size, rng, with_torch=name == "torch")
-    return 0
 
 
 #: (stride, padding mode) rows of the padding-mode table: float32, 3×3×3×1, padding 1.
@@ -312,6 +341,87 @@ def _torch_depthwise(x, w_dw, w_one, y_dw, y_one, stride):
         lambda: functional.conv_transpose2d(y_dw_t, w_dw_t, groups=3, output_padding=pad, **kw),
         lambda: functional.conv_transpose2d(y_one_t, w_one_t, output_padding=pad, **kw),
     ]
+
+
+#: (input (H, W, C_in), filter (f_h, f_w, C_in/groups, C_out), stride, padding, mode,
+#: groups) of the many-channel table: ResNet-like layers, then padding modes and groups.
+CHANNEL_ROWS = [
+    ((56, 56, 64), (3, 3, 64, 64), 1, 1, "zeros", 1),
+    ((56, 56, 64), (3, 3, 64, 128), 2, 1, "zeros", 1),
+    ((112, 112, 32), (3, 3, 32, 64), 2, 1, "zeros", 1),
+    ((28, 28, 128), (3, 3, 128, 256), 2, 1, "zeros", 1),
+    ((224, 224, 3), (7, 7, 3, 64), 2, 3, "zeros", 1),
+    ((56, 56, 64), (3, 3, 64, 64), 1, 1, "reflect", 1),
+    ((56, 56, 64), (3, 3, 64, 128), 2, 1, "replicate", 1),
+    ((56, 56, 64), (3, 3, 64, 64), 1, 1, "circular", 1),
+    ((56, 56, 64), (3, 3, 32, 64), 1, 1, "zeros", 2),
+    ((56, 56, 128), (3, 3, 32, 128), 2, 1, "zeros", 4),
+]
+#: Target of the many-channel table: our time at most this many times PyTorch's.
+CHANNEL_TARGET = 2.0
+
+
+def channels(repeats: int, rng) -> None:
+    """Layers with many channels, float32 and float64: our time over PyTorch's (forward:
+    ``F.pad`` then ``conv2d``; adjoint: ``conv_transpose2d`` for zeros, else autograd)."""
+    print()
+    header = (
+        f"{'dtype':8} {'input':12} {'filter':12} {'s':>1} {'mode':9} {'g':>2} | "
+        f"{'fwd ms':>7} {'torch':>7} {'ratio':>6} | {'adj ms':>7} {'torch':>7} {'ratio':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for dtype in (np.float32, np.float64):
+        for shape, fshape, stride, padding, mode, groups in CHANNEL_ROWS:
+            x = rng.standard_normal(shape).astype(dtype)
+            w = rng.standard_normal(fshape).astype(dtype)
+            kw = {"stride": stride, "padding": padding, "padding_mode": mode, "groups": groups}
+            y = conv2d(x, w, **kw)
+            funcs = [
+                lambda x=x, w=w, kw=kw: conv2d(x, w, **kw),
+                lambda y=y, w=w, kw=kw, s=x.shape: conv2d_transpose(y, w, input_shape=s, **kw),
+                *_torch_layer(x, w, y, kw),
+            ]
+            ours_f, ours_a, torch_f, torch_a = median_ms(funcs, repeats)
+            r_f, r_a = ours_f / torch_f, ours_a / torch_a
+            marks = ["ok" if r <= CHANNEL_TARGET else "MISS" for r in (r_f, r_a)]
+            print(
+                f"{np.dtype(dtype).name:8} {'×'.join(map(str, shape)):12} "
+                f"{'×'.join(map(str, fshape)):12} {stride:>1} {mode:9} {groups:>2} | "
+                f"{ours_f:7.2f} {torch_f:7.2f} {r_f:6.2f} {marks[0]:>4} | "
+                f"{ours_a:7.2f} {torch_a:7.2f} {r_a:6.2f} {marks[1]:>4}"
+            )
+
+
+def _torch_layer(x, w, y, kw):
+    """PyTorch's forward and adjoint of one layer (NCHW), as closures."""
+    import torch
+
+    torch.set_num_threads(THREADS[0])
+    functional = torch.nn.functional
+    x_t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis]))
+    w_t = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+    y_t = torch.from_numpy(np.ascontiguousarray(y.transpose(2, 0, 1)[np.newaxis]))
+    stride, p, mode, groups = kw["stride"], kw["padding"], kw["padding_mode"], kw["groups"]
+    if mode == "zeros":
+        out_pad = tuple(
+            x.shape[a] - ((y.shape[a] - 1) * stride - 2 * p + (w.shape[a] - 1) + 1) for a in (0, 1)
+        )
+        conv = {"stride": stride, "padding": p, "groups": groups}
+        return (
+            lambda: functional.conv2d(x_t, w_t, **conv),
+            lambda: functional.conv_transpose2d(y_t, w_t, output_padding=out_pad, **conv),
+        )
+
+    def forward(x_in):
+        padded = functional.pad(x_in, (p, p, p, p), mode=mode)
+        return functional.conv2d(padded, w_t, stride=stride, groups=groups)
+
+    def adjoint():
+        x_req = x_t.clone().requires_grad_(True)
+        return torch.autograd.grad(forward(x_req), x_req, grad_outputs=y_t)[0]
+
+    return (lambda: forward(x_t), adjoint)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,11 @@ geometry, never by the number of threads, so results are bit-for-bit reproducibl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import threads
 from .geometry import ConvGeometry
 
 __all__ = ["adjoint", "applies", "forward"]
@@ -37,8 +37,6 @@ __all__ = ["adjoint", "applies", "forward"]
 #: within this many bytes, so that all of them together fit in the L2 cache.
 _BLOCK_BYTES = 1 << 17
 _MIN_BLOCK_ROWS = 2
-
-PoolMap = Callable[[Callable[[int, int], None], int, bool], None]
 
 
 def applies(w: np.ndarray, geom: ConvGeometry) -> bool:
@@ -99,7 +97,7 @@ def _as_super(xb: np.ndarray, sw: int, n_cols: int) -> np.ndarray:
     return np.ascontiguousarray(xb).reshape(m, height, n_cols, sw, c)
 
 
-def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pool_map: PoolMap) -> np.ndarray:
+def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """Batched depthwise forward pass with zero padding (``w``: ``(f_h, f_w, 1, C)``)."""
     m, height, width, c = xb.shape
     h_out, w_out, _ = geom.output_shape
@@ -148,11 +146,11 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pool_map: PoolMap
             grid = total.reshape(n_rows, row_len)[:, : w_out * c]
             out[n, h0:h1] = grid.reshape(n_rows, w_out, c)
 
-    pool_map(run, len(tasks), height * width * c >= 1 << 17)
+    threads.map_chunks(run, len(tasks), height * width * c >= 1 << 17)
     return out
 
 
-def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pool_map: PoolMap) -> np.ndarray:
+def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """Batched depthwise adjoint with zero padding: the taps' windows run backwards."""
     m, h_out, w_out, c = yb.shape
     height, width, _ = geom.input_shape
@@ -206,6 +204,6 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pool_map: PoolMap
                 rows = x_super[n, r + sh * g0 : r + sh * (g0 + count - 1) + 1 : sh, :, v]
                 np.copyto(_pixels(rows), _pixels(grid.reshape(count, n_cols, c)))
 
-    pool_map(run, len(tasks), height * width * c >= 1 << 17)
+    threads.map_chunks(run, len(tasks), height * width * c >= 1 << 17)
     x = x_super.reshape(m, height, n_cols * sw, c)
     return np.ascontiguousarray(x[:, :, :width]) if n_cols * sw != width else x

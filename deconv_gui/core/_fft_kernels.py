@@ -22,12 +22,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 
+from . import threads
 from .geometry import ConvGeometry
 
 __all__ = ["adjoint", "forward", "use_fft"]
 
 
-def use_fft(w: np.ndarray, geom: ConvGeometry) -> bool:
+def use_fft(w: np.ndarray, geom: ConvGeometry, speedup: float = 1.0) -> bool:
     """True when the FFT kernels are expected to beat the direct ones.
 
     The direct forward costs about ``f_h f_w H_out W_out C_in C_out`` (one shifted
@@ -35,7 +36,9 @@ def use_fft(w: np.ndarray, geom: ConvGeometry) -> bool:
     ``G (log₂ G (C_in + C_out) + C_in C_out)`` on a grid of ``G`` pixels. The two are
     compared as they are: measured break-even (``benchmarks/bench_limits.py``) is at 5×5
     filters at stride 1 and 11×11 at stride 2 on a 256×256×3 image. Filters of 1 or 2
-    taps always run directly (the FFT could only lose there).
+    taps always run directly (the FFT could only lose there). ``speedup`` is how many
+    times faster than that count the direct kernel runs (the GEMM kernels of
+    :mod:`._gemm` multiply at BLAS speed).
     """
     fh, fw, c_in, c_out = w.shape
     if fh * fw <= 2:
@@ -43,7 +46,7 @@ def use_fft(w: np.ndarray, geom: ConvGeometry) -> bool:
     h_out, w_out, _ = geom.output_shape
     g_h, g_w = _grid(geom)
     grid = g_h * g_w
-    direct = fh * fw * h_out * w_out * c_in * c_out
+    direct = fh * fw * h_out * w_out * c_in * c_out / speedup
     fft = grid * (np.log2(grid) * (c_in + c_out) + c_in * c_out)
     return direct > fft
 
@@ -60,7 +63,7 @@ def _kernel_spectrum(w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]) -
     fh, fw = w.shape[:2]
     dilated = np.zeros((grid[0], grid[1], *w.shape[2:]), dtype=w.dtype)
     dilated[: dh * (fh - 1) + 1 : dh, : dw * (fw - 1) + 1 : dw] = w
-    return sfft.rfft2(dilated, axes=(0, 1), workers=2)
+    return sfft.rfft2(dilated, axes=(0, 1), workers=threads.get_num_threads())
 
 
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
@@ -74,9 +77,9 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     for k in range(m):  # one image at a time bounds the complex buffers
         padded = np.zeros((grid[0], grid[1], xb.shape[3]), dtype=xb.dtype)
         padded[ph : ph + h, pw : pw + wd] = xb[k]
-        image = sfft.rfft2(padded, axes=(0, 1), workers=2)
+        image = sfft.rfft2(padded, axes=(0, 1), workers=threads.get_num_threads())
         product = np.einsum("uvc,uvco->uvo", image, spectrum)
-        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=2)
+        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=threads.get_num_threads())
         out[k] = full[: sh * (h_out - 1) + 1 : sh, : sw * (w_out - 1) + 1 : sw]
     return out
 
@@ -92,8 +95,8 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     for k in range(m):
         spread = np.zeros((grid[0], grid[1], c_out), dtype=yb.dtype)
         spread[: sh * (h_out - 1) + 1 : sh, : sw * (w_out - 1) + 1 : sw] = yb[k]
-        data = sfft.rfft2(spread, axes=(0, 1), workers=2)
+        data = sfft.rfft2(spread, axes=(0, 1), workers=threads.get_num_threads())
         product = np.einsum("uvo,uvco->uvc", data, spectrum)
-        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=2)
+        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=threads.get_num_threads())
         out[k] = full[ph : ph + h, pw : pw + wd]
     return out

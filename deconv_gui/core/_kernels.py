@@ -15,16 +15,12 @@ Both functions take batches: ``forward`` maps ``(m, H, W, C_in)`` to
 
 from __future__ import annotations
 
-import itertools
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
-from . import _borders, _depthwise
+from . import _borders, _depthwise, _gemm, threads
 from . import _fft_kernels as _fft
 from .geometry import ConvGeometry
 from .groups import dense_filter
@@ -59,9 +55,6 @@ _MIN_BLOCK_ROWS = 8
 _THREAD_MIN_SIZE = 1 << 17
 #: From this many output channels the forward GEMM writes channels-last planes per group.
 _CHANNELS_LAST_MIN_C_OUT = 5
-_N_WORKERS = 2
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -124,21 +117,6 @@ def _plan(w: np.ndarray, geom: ConvGeometry) -> _Plan:
     return _Plan(tuple(phases), -(-width // sw), min(a_all), max(a_all))
 
 
-def _pool_map(func: Callable[[int, int], None], n_items: int, parallel: bool) -> None:
-    """Call ``func(start, stop)`` on contiguous chunks of ``range(n_items)``."""
-    global _pool
-    if not parallel or n_items < 2:
-        func(0, n_items)
-        return
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_N_WORKERS, thread_name_prefix="deconv-conv")
-    cuts = np.linspace(0, n_items, _N_WORKERS + 1).round().astype(int)
-    futures = [_pool.submit(func, int(a), int(b)) for a, b in itertools.pairwise(cuts) if b > a]
-    for future in futures:
-        future.result()
-
-
 def _blocks(n_rows: int, bytes_per_row: int, n_images: int) -> list[tuple[int, int, int]]:
     """(image, first row, stop row) tasks of about ``_BLOCK_BYTES`` each."""
     step = max(_MIN_BLOCK_ROWS, min(n_rows, _BLOCK_BYTES // max(1, bytes_per_row)))
@@ -177,6 +155,11 @@ def _depthwise_unflipped(
     c = geom.input_shape[2]
     if c < _DEPTHWISE_MIN_CHANNELS and (geom.stride != (1, 1) or (adjoint and c < 4)):
         return None
+    return _unflipped(w, geom)
+
+
+def _unflipped(w: np.ndarray, geom: ConvGeometry) -> tuple[np.ndarray, ConvGeometry]:
+    """The filter with any flip applied, and the geometry without the flip."""
     if not geom.flip:
         return w, geom
     g = ConvGeometry(
@@ -209,7 +192,12 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         w, geom = depthwise
         if _padded(geom):
             return _borders.forward(xb, w, geom, forward)
-        return _depthwise.forward(xb, w, geom, _pool_map)
+        return _depthwise.forward(xb, w, geom)
+    if _gemm.applies(w, geom, adjoint=False):  # many channels: one BLAS product per tap
+        w, geom = _unflipped(w, geom)
+        if _padded(geom):
+            return _borders.forward(xb, w, geom, forward)
+        return _gemm.forward(xb, w, geom)
     if geom.groups != 1 or geom.flip:  # the block-diagonal and/or flipped filter
         return forward(xb, dense_filter(w, geom.groups, geom.flip), geom.dense())
     if _padded(geom):  # zero padding plus the border strips' share
@@ -279,7 +267,7 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                     :, :w_out
                 ]
 
-    _pool_map(run, len(tasks), parallel=height * width * c_in >= _THREAD_MIN_SIZE)
+    threads.map_chunks(run, len(tasks), height * width * c_in >= _THREAD_MIN_SIZE)
     return out
 
 
@@ -297,7 +285,12 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         w, geom = depthwise
         if _padded(geom):
             return _borders.adjoint(yb, w, geom, adjoint)
-        return _depthwise.adjoint(yb, w, geom, _pool_map)
+        return _depthwise.adjoint(yb, w, geom)
+    if _gemm.applies(w, geom, adjoint=True):
+        w, geom = _unflipped(w, geom)
+        if _padded(geom):
+            return _borders.adjoint(yb, w, geom, adjoint)
+        return _gemm.adjoint(yb, w, geom)
     if geom.groups != 1 or geom.flip:
         return adjoint(yb, dense_filter(w, geom.groups, geom.flip), geom.dense())
     if _padded(geom):
@@ -347,6 +340,6 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                 rows = x_super[n, phase.row + sh * g0 : phase.row + sh * (g0 + count - 1) + 1 : sh]
                 np.matmul(t_grid[:, :count, :n_cols].transpose(1, 2, 0), phase.weights_t, out=rows)
 
-    _pool_map(run, len(tasks), parallel=height * width * c_in >= _THREAD_MIN_SIZE)
+    threads.map_chunks(run, len(tasks), height * width * c_in >= _THREAD_MIN_SIZE)
     x = x_super.reshape(m, height, n_cols * sw, c_in)
     return np.ascontiguousarray(x[:, :, :width]) if n_cols * sw != width else x

@@ -14,10 +14,11 @@ run in one sweep over blocks of rows, each block small enough (~64 KiB per array
 its numbers stay in the L2 cache between the ~20 numpy operations of the step: the
 field, ``x`` and the extrapolated field are double-buffered (a step reads the old ones
 and writes the new ones), so a block needs nothing written by a later block. The image
-is split into two bands of blocks, one per thread (numpy releases the GIL in its loops);
-the second band recomputes the new field's row above it (its halo) instead of waiting
-for the first. Blocks and bands are fixed by the image's height, never by timing, so
-results are reproducible. Measured on a 512² RGB image: ~4× fewer seconds per step than
+is split into bands of blocks, one per kernel thread (:mod:`deconv_gui.core.threads`;
+numpy releases the GIL in its loops); each band but the first recomputes the new field's
+row above it (its halo) instead of waiting for the band above. Blocks and bands are
+fixed by the image's height and the thread setting when the prox is built, never by
+timing, so results are reproducible. Measured on a 512² RGB image: ~4× fewer seconds per step than
 whole-image operations (a full-image array does not fit in the cache; every operation
 then streams it from memory).
 """
@@ -25,11 +26,10 @@ then streams it from memory).
 from __future__ import annotations
 
 import itertools
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .. import threads
 from ..solvers.base import dot
 
 __all__ = ["DUAL_STEP", "MAX_INNER", "MIN_INNER", "TVProx"]
@@ -42,20 +42,9 @@ MAX_INNER = 50
 DUAL_STEP = 0.125
 #: Below this many numbers per image, a second thread costs more than it saves.
 _THREAD_MIN_SIZE = 1 << 17
-_N_BANDS = 2
 #: Target bytes of one block of one image-sized array (~L2 / 16: a step touches ~12).
 _BLOCK_BYTES = 1 << 16
 _MIN_BLOCK_ROWS = 4
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_N_BANDS, thread_name_prefix="tv-prox")
-        return _pool
 
 
 class TVProx:
@@ -95,8 +84,10 @@ class TVProx:
         self.inner = 0
         row_bytes = width * channels * np.dtype(dtype).itemsize
         step = max(_MIN_BLOCK_ROWS, _BLOCK_BYTES // max(1, row_bytes))
-        parallel = height * width * channels >= _THREAD_MIN_SIZE and height >= 2 * step
-        edges = np.linspace(0, height, (_N_BANDS if parallel else 1) + 1).astype(int).tolist()
+        n_bands = min(threads.get_num_threads(), height // step)
+        if height * width * channels < _THREAD_MIN_SIZE:
+            n_bands = 1
+        edges = np.linspace(0, height, max(1, n_bands) + 1).astype(int).tolist()
         self.bands = [
             [(a, min(a + step, b1)) for a in range(b0, b1, step)]
             for b0, b1 in itertools.pairwise(edges)
@@ -107,7 +98,11 @@ class TVProx:
         jobs = list(zip(self.bands, self.scratch, strict=True))
         if len(jobs) == 1:
             return [func(*jobs[0], *args)]
-        return list(_executor().map(lambda job: func(*job, *args), jobs))
+
+        def chunk(start: int, stop: int) -> list[float]:
+            return [func(*job, *args) for job in jobs[start:stop]]
+
+        return [r for part in threads.map_chunks(chunk, len(jobs)) for r in part]
 
     def _dual(self, a: int, b: int, s: _Scratch, beta: float, g, r_out) -> None:
         """Rows ``a:b`` of ``g = Π_R(r + ∇x)`` and ``r_out = g + β (g − q)``.

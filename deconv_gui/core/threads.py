@@ -1,0 +1,178 @@
+"""How many threads the numerical kernels use: one setting, one shared pool.
+
+The convolution kernels, the FFTs and the TV prox split their work into blocks fixed by
+the data (never by the number of threads, so results do not depend on it) and hand
+contiguous runs of blocks to one shared :class:`~concurrent.futures.ThreadPoolExecutor`
+(numpy, scipy.fft and BLAS release the GIL). :func:`set_num_threads` sets its size, and
+the BLAS libraries' (OpenBLAS under numpy and scipy) with it; :func:`limit_blas_threads`
+sets the BLAS alone (the window keeps BLAS at one thread, since it runs several jobs at
+once, and lets the kernels use the pool).
+
+A kernel called from inside one of the pool's threads runs its blocks in that thread:
+the pool never waits on itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+__all__ = [
+    "blas_threads",
+    "get_num_threads",
+    "limit_blas_threads",
+    "map_chunks",
+    "set_num_threads",
+]
+
+_lock = threading.Lock()
+_state: dict[str, int | None] = {"threads": max(1, os.cpu_count() or 1), "blas": None}
+_pool: list[ThreadPoolExecutor] = []  # the current pool, created on first use
+_local = threading.local()
+T = TypeVar("T")
+
+
+def _check(n: object, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{name} must be an int of at least 1, got {n!r}")
+    return n
+
+
+def get_num_threads() -> int:
+    """The number of threads the kernels use (default: ``os.cpu_count()``).
+
+    Examples
+    --------
+    >>> from deconv_gui.core.threads import get_num_threads
+    >>> get_num_threads() >= 1
+    True
+    """
+    threads = _state["threads"]
+    assert threads is not None
+    return threads
+
+
+def set_num_threads(n: int, *, blas: bool = True) -> int:
+    """Use ``n`` threads for the kernels (and for BLAS unless ``blas=False``).
+
+    Parameters
+    ----------
+    n : int
+        Threads, at least 1 (1: every kernel runs in the calling thread).
+    blas : bool
+        Also limit the loaded BLAS libraries to ``n`` threads (:func:`limit_blas_threads`).
+
+    Returns
+    -------
+    int
+        The previous number of kernel threads.
+
+    Raises
+    ------
+    ValueError
+        Naming ``n`` when it is not a positive int.
+
+    Examples
+    --------
+    >>> from deconv_gui.core.threads import get_num_threads, set_num_threads
+    >>> old = set_num_threads(1, blas=False)
+    >>> get_num_threads()
+    1
+    >>> _ = set_num_threads(old, blas=False)
+    """
+    _check(n, "n")
+    with _lock:
+        old = get_num_threads()
+        _state["threads"] = n
+        if _pool and n != old:
+            _pool.pop().shutdown(wait=False)  # running blocks finish; new calls get a new pool
+    if blas:
+        limit_blas_threads(n)
+    return old
+
+
+def limit_blas_threads(threads: int = 1) -> int:
+    """Set every loaded BLAS library (numpy's, scipy's) to ``threads`` threads.
+
+    Uses threadpoolctl, which knows the symbol names of every BLAS build numpy and scipy
+    ship. The setting is process-wide. OpenBLAS is re-threaded only when that changes
+    anything, and never while a dense factorisation of the package runs (it must not be
+    re-threaded while another thread is inside one of its calls).
+
+    Returns
+    -------
+    int
+        The number of BLAS libraries found (0 where none is loaded).
+    """
+    _check(threads, "threads")
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from .lapack import LAPACK_LOCK
+
+    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    if any(info["num_threads"] != threads for info in blas):
+        with LAPACK_LOCK:
+            threadpool_limits(limits=int(threads), user_api="blas")
+    _state["blas"] = threads
+    return len(blas)
+
+
+def blas_threads() -> int:
+    """The BLAS libraries' thread count (as last set here, else asked once of threadpoolctl)."""
+    known = _state["blas"]
+    if known is None:
+        from threadpoolctl import threadpool_info
+
+        counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+        known = _state["blas"] = min(counts, default=1)
+    return known
+
+
+def _executor() -> ThreadPoolExecutor:
+    with _lock:
+        if not _pool:
+            _pool.append(
+                ThreadPoolExecutor(max_workers=get_num_threads(), thread_name_prefix="deconv")
+            )
+        return _pool[0]
+
+
+def _in_worker(func: Callable[[int, int], T], start: int, stop: int) -> T:
+    _local.inside = True
+    return func(start, stop)
+
+
+def map_chunks(func: Callable[[int, int], T], n_items: int, parallel: bool = True) -> list[T]:
+    """Call ``func(start, stop)`` on contiguous chunks of ``range(n_items)``, one per thread.
+
+    The chunks run in the shared pool (the first one in the calling thread); with
+    ``parallel`` false, one thread, fewer than two items or when called from a pool thread,
+    ``func(0, n_items)`` runs alone in the calling thread. Returns the chunks' results in
+    order; the first exception raised by a chunk is raised here after all have finished.
+
+    Examples
+    --------
+    >>> from deconv_gui.core.threads import map_chunks
+    >>> sum(map_chunks(lambda a, b: sum(range(a, b)), 100))
+    4950
+    """
+    threads = get_num_threads()
+    if not parallel or n_items < 2 or threads < 2 or getattr(_local, "inside", False):
+        return [func(0, n_items)]
+    n_chunks = min(threads, n_items)
+    cuts = [round(k * n_items / n_chunks) for k in range(n_chunks + 1)]
+    pairs = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+    pool = _executor()
+    futures: list[Future[T]] = [pool.submit(_in_worker, func, a, b) for a, b in pairs[1:]]
+    try:
+        first = func(*pairs[0])
+    finally:
+        results = [f.exception() for f in futures]  # wait for every chunk
+    errors = [e for e in results if e is not None]
+    if errors:
+        raise errors[0]
+    return [first, *(f.result() for f in futures)]

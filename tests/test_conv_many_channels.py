@@ -1,0 +1,163 @@
+"""Layers with many channels (the GEMM kernels) against PyTorch, its autograd and dot tests.
+
+Small images keep the tests quick; the channel counts (8 to 48 per group) are those at
+which the kernels multiply by BLAS, one product per filter tap. Forward: ``F.pad`` then
+an unpadded ``conv2d`` for every padding mode; adjoint: ``conv_transpose2d`` (zeros) and
+the gradient of the forward pass (every mode), as torch computes them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deconv_gui.core import ConvGeometry, _gemm, conv2d, conv2d_transpose
+from deconv_gui.core.padding import PADDING_MODES
+
+
+def _case(rng: np.random.Generator, mode: str) -> ConvGeometry:
+    """A random many-channel geometry valid for ``mode`` that the GEMM kernels run."""
+    while True:
+        groups = int(rng.choice([1, 1, 2, 4]))
+        c_in = groups * int(rng.integers(8, 33))
+        c_out = groups * int(rng.integers(16, 49))
+        h, w = (int(v) for v in rng.integers(3, 13, 2))
+        fh, fw = (int(v) for v in rng.integers(1, 6, 2))
+        stride = tuple(int(v) for v in rng.integers(1, 4, 2))
+        padding = tuple(int(v) for v in rng.integers(0, 4, 2))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+        try:
+            g = ConvGeometry(
+                (h, w, c_in),
+                (fh, fw, c_in // groups, c_out),
+                stride,
+                padding,
+                dilation,
+                mode,
+                groups,
+            )
+        except ValueError:
+            continue
+        w_probe = np.zeros(g.filter_shape)
+        if _gemm.applies(w_probe, g, adjoint=False) and _gemm.applies(w_probe, g, adjoint=True):
+            return g
+
+
+def _torch_layer(torch, g: ConvGeometry, w: np.ndarray):
+    """torch's forward on an NCHW tensor: F.pad with the mode, then conv2d."""
+    functional = torch.nn.functional
+    wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
+    (ph, pw) = g.padding
+
+    def forward(xt):
+        if g.padding_mode == "zeros":
+            return functional.conv2d(
+                xt, wt, stride=g.stride, padding=g.padding, dilation=g.dilation, groups=g.groups
+            )
+        xt = functional.pad(xt, (pw, pw, ph, ph), mode=g.padding_mode)
+        return functional.conv2d(xt, wt, stride=g.stride, dilation=g.dilation, groups=g.groups)
+
+    return forward, wt
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(6))
+def test_many_channels_match_torch_and_autograd(mode, dtype, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(100 + seed)
+    g = _case(rng, mode)
+    w = rng.standard_normal(g.filter_shape).astype(dtype)
+    x = rng.standard_normal((2, *g.input_shape)).astype(dtype)
+    kw = {
+        "stride": g.stride,
+        "padding": g.padding,
+        "dilation": g.dilation,
+        "padding_mode": mode,
+        "groups": g.groups,
+    }
+    ours = conv2d(x, w, **kw)
+    forward, wt = _torch_layer(torch, g, w)
+    xt = torch.from_numpy(x).permute(0, 3, 1, 2).requires_grad_(True)
+    theirs = forward(xt)
+    rtol, atol = (2e-4, 2e-4) if dtype == np.float32 else (1e-11, 1e-10)
+    np.testing.assert_allclose(ours, theirs.detach().permute(0, 2, 3, 1).numpy(), rtol, atol)
+
+    y = rng.standard_normal(ours.shape).astype(dtype)
+    yt = torch.from_numpy(y).permute(0, 3, 1, 2)
+    back = conv2d_transpose(y, w, input_shape=x.shape, **kw)
+    (grad,) = torch.autograd.grad(theirs, xt, yt)
+    np.testing.assert_allclose(back, grad.permute(0, 2, 3, 1).numpy(), rtol, atol)
+    if mode == "zeros":
+        out_pad = tuple(
+            g.input_shape[a]
+            - (
+                (g.output_shape[a] - 1) * g.stride[a]
+                - 2 * g.padding[a]
+                + g.dilation[a] * (g.filter_shape[a] - 1)
+                + 1
+            )
+            for a in (0, 1)
+        )
+        if max(out_pad[a] - max(g.stride[a], g.dilation[a]) for a in (0, 1)) < 0:
+            transposed = torch.nn.functional.conv_transpose2d(
+                yt,
+                wt,
+                stride=g.stride,
+                padding=g.padding,
+                dilation=g.dilation,
+                groups=g.groups,
+                output_padding=out_pad,
+            )
+            np.testing.assert_allclose(back, transposed.permute(0, 2, 3, 1).numpy(), rtol, atol)
+
+
+@pytest.mark.parametrize("mode", PADDING_MODES)
+@pytest.mark.parametrize("seed", range(4))
+def test_many_channels_dot_test(mode, seed):
+    """<A x, y> = <x, Aᵀ y> to rounding, flipped filters included."""
+    rng = np.random.default_rng(200 + seed)
+    g = _case(rng, mode)
+    w = rng.standard_normal(g.filter_shape)
+    x = rng.standard_normal(g.input_shape)
+    kw = {
+        "stride": g.stride,
+        "padding": g.padding,
+        "dilation": g.dilation,
+        "padding_mode": mode,
+        "groups": g.groups,
+        "flip": bool(seed % 2),
+    }
+    ax = conv2d(x, w, **kw)
+    y = rng.standard_normal(ax.shape)
+    aty = conv2d_transpose(y, w, input_shape=x.shape, **kw)
+    lhs, rhs = np.vdot(ax, y), np.vdot(x, aty)
+    assert abs(lhs - rhs) <= 1e-12 * np.linalg.norm(ax) * np.linalg.norm(y) * 10
+
+
+def test_the_benchmark_layers_run_on_the_gemm_kernels():
+    """The many-channel layers of ``benchmarks/bench_operator.py`` take this path."""
+    for shape, filt, stride in [
+        ((56, 56, 64), (3, 3, 64, 64), 1),
+        ((56, 56, 64), (3, 3, 64, 128), 2),
+        ((112, 112, 32), (3, 3, 32, 64), 2),
+        ((28, 28, 128), (3, 3, 128, 256), 2),
+    ]:
+        g = ConvGeometry(shape, filt, stride, 1)
+        assert _gemm.applies(np.zeros(filt), g, adjoint=False)
+        assert _gemm.applies(np.zeros(filt), g, adjoint=True)
+
+
+def test_gemm_kernels_run_in_place_on_blocks(monkeypatch):
+    """Several row blocks (a small block size) give the same result as one."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 19, 17, 24))
+    w = rng.standard_normal((3, 3, 12, 32))
+    kw = {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2), "groups": 2}
+    whole = conv2d(x, w, **kw)
+    y = rng.standard_normal(whole.shape)
+    back = conv2d_transpose(y, w, input_shape=x.shape, **kw)
+    monkeypatch.setattr(_gemm, "_BLOCK_BYTES", 1)
+    np.testing.assert_allclose(conv2d(x, w, **kw), whole, rtol=1e-13, atol=1e-12)
+    again = conv2d_transpose(y, w, input_shape=x.shape, **kw)
+    np.testing.assert_allclose(again, back, rtol=1e-13, atol=1e-12)
