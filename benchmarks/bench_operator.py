@@ -18,21 +18,29 @@ Ratio columns are our time divided by the baseline's, next to the issue's target
 default active policy PyTorch's OpenMP workers keep spinning after each call, and since
 the runs are interleaved on 2 cores that spinning steals a core from the next numpy call
 (measured: our stride-2 forward 5.7 ms instead of 3.7 ms, PyTorch's times unchanged).
+``OPENBLAS_THREAD_TIMEOUT`` defaults to 4 for the same reason (set before numpy loads
+OpenBLAS): OpenBLAS's worker threads otherwise spin for about 2²⁸ cycles after each
+product; on a loaded 2-core machine that made our many-channel rows 2-30× slower from
+one run to the next, in CPU time as much as in wall time.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import time
-from collections.abc import Callable
 
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+# Before numpy loads OpenBLAS (see the module docstring).
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from deconv_gui.core import conv2d, conv2d_transpose
-from deconv_gui.core.groups import dense_filter
-from deconv_gui.core.threads import set_num_threads
+import argparse  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
+
+from deconv_gui.core import conv2d, conv2d_transpose  # noqa: E402
+from deconv_gui.core.groups import dense_filter  # noqa: E402
+from deconv_gui.core.threads import set_num_threads  # noqa: E402
 
 __all__ = ["CHANNEL_ROWS", "ROWS", "main"]
 

@@ -1,33 +1,36 @@
-"""GEMM kernels for layers with many channels: one BLAS product per filter tap (internal).
+"""GEMM kernels for layers with many channels: BLAS does the multiply-adds (internal).
 
 The kernels of :mod:`deconv_gui.core._kernels` multiply each pixel by a matrix of all
 the taps of a group at once and add shifted planes afterwards: right for a few channels,
 where the planes are thin, but at 64 channels the plane additions cost ten times the
-products. Here every addition happens inside BLAS (``gemm`` with ``beta = 1``):
+products. Here every addition happens inside BLAS:
 
 * the input is split into its ``s_h s_w`` stride phases (input row ``s_h g + r``,
   column ``s_w u + v`` is pixel ``(g, u)`` of phase ``(r, v)``); tap (i, j) reads phase
   ``(r, v)`` at offset ``(b, a)``, where ``d_h i - p_top = s_h b + r`` and
-  ``d_w j - p_left = s_w a + v``;
-* each phase is copied, one row block at a time, into a zero-bordered channels-last
-  buffer with a common row pitch, so that for every output pixel ``(h, w)`` of the block
-  the pixel that tap reads sits at the same flat offset: the tap's input is one
-  contiguous ``(rows · pitch, C_in)`` slice, and
-  ``Y_ext += X_slice @ W[i, j]`` runs as one ``gemm`` into the block's output
-  (``pitch - W_out`` columns of it are discarded);
-* the adjoint is the same in reverse: ``y`` goes into a zero-bordered buffer, and each
-  input phase is the sum over its taps of ``Y_slice @ W[i, j]ᵀ``: each input pixel is
-  written once, with no scatter.
+  ``d_w j - p_left = s_w a + v``; each phase is copied, one block of rows at a time,
+  into a zero-bordered channels-last buffer (zero padding without a padded image);
+* forward: each tap's window of its phase goes into its ``C_in`` columns of the block's
+  matrix (``im2col`` on contiguous runs of channels) and one ``matmul`` by the filter
+  ``(f_h f_w C_in, C_out)`` writes the output rows. With few input channels the runs
+  are whole rows of taps in super-columns of ``s_w`` pixels instead (:func:`_forward_rows`);
+* adjoint: ``y`` goes into a zero-bordered buffer whose rows have a common pitch, so
+  that the ``y`` pixel a tap sends to each input pixel of a phase sits at one flat
+  offset: each tap's input is one contiguous ``(rows · pitch, C_out)`` slice, and
+  ``X_phase += Y_slice @ W[i, j]ᵀ`` is one ``gemm`` with ``beta = 1`` (no scatter; each
+  input pixel is written once; ``pitch - n_cols`` columns of the result are dropped).
 
 Groups run as separate products on channel groups laid out one after the other in the
 buffers. Blocks are fixed by the geometry, never by the number of threads, so results are
-bit-for-bit reproducible; when BLAS has threads of its own, they share each product,
-otherwise the blocks are shared among :mod:`deconv_gui.core.threads`'s pool. No buffer
-exceeds a few megabytes.
+bit-for-bit reproducible: when BLAS has threads of its own they share each product,
+otherwise the forward blocks are shared among :mod:`deconv_gui.core.threads`'s pool
+(scipy's ``gemm`` holds the GIL, so the adjoint then runs on one thread). Work buffers
+are about ``_BLOCK_BYTES`` each and kept per thread for the next call.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from . import _fft_kernels as _fft
+from . import threads
 from .geometry import ConvGeometry
 
 __all__ = ["adjoint", "applies", "forward"]
@@ -42,10 +46,18 @@ __all__ = ["adjoint", "applies", "forward"]
 #: How many times faster than one multiply-add per :func:`._fft_kernels.use_fft` count
 #: these kernels run (BLAS speed), when the FFT competes for large filters.
 _GEMM_SPEEDUP = 32.0
+#: Up to this many input channels (and no groups) the forward pass gathers whole rows of
+#: taps into one matrix: a product per tap would be too thin for BLAS.
+_ROWS_MAX_C_IN = 8
 
 #: Target bytes of one block's output (or input, for the adjoint) buffer: large enough
 #: for BLAS to share each product among its threads, small enough for the L2/L3 caches.
-_BLOCK_BYTES = 1 << 21
+_BLOCK_BYTES = 1 << 19
+#: Work buffers up to this size are kept per thread for the next call: a fresh multi-
+#: megabyte buffer costs a page fault per 4 KiB, which on a loaded machine took longer
+#: than the products themselves.
+_KEEP_BYTES = 1 << 25
+_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -73,20 +85,36 @@ def _gemm(dtype: np.dtype) -> Any:
     return blas.sgemm if dtype == np.float32 else blas.dgemm
 
 
-def _group_weights(
-    w: np.ndarray, taps: list[_Tap], groups: int, transpose: bool
-) -> list[list[np.ndarray]]:
-    """Per tap and group, the Fortran-ordered matrix BLAS multiplies by: ``W[i, j]ᵀ``
-    ``(C_out/g, C_in/g)`` for the forward pass, ``W[i, j]`` for the adjoint."""
+def _group_weights(w: np.ndarray, taps: list[_Tap], groups: int) -> list[list[np.ndarray]]:
+    """Per tap and group, ``W[i, j]`` ``(C_in/g, C_out/g)`` in Fortran order (for BLAS)."""
     cgo = w.shape[3] // groups
     out = []
     for t in taps:
         per_group = []
         for g in range(groups):
             block = w[t.i, t.j, :, g * cgo : (g + 1) * cgo]
-            per_group.append(np.asfortranarray(block.T if transpose else block))
+            per_group.append(np.asfortranarray(block))
         out.append(per_group)
     return out
+
+
+def _buffer(key: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A work array of ``shape`` (not initialised), reusing this thread's buffer ``key``
+    when it is large enough."""
+    size = int(np.prod(shape))
+    cache: dict[object, np.ndarray] = _local.__dict__.setdefault("buffers", {})
+    kept = cache.get((key, dtype))
+    if kept is None or kept.size < size:
+        kept = np.empty(size, dtype)
+        if size * kept.itemsize <= _KEEP_BYTES:
+            cache[(key, dtype)] = kept
+    return kept[:size].reshape(shape)
+
+
+def _zero_columns(buf: np.ndarray, start: int, stop: int) -> None:
+    """Zero the columns (axis -2) of ``buf`` outside ``start:stop``: its zero border."""
+    buf[..., :start, :] = 0
+    buf[..., stop:, :] = 0
 
 
 def _tasks(n_rows: int, bytes_per_row: int, n_images: int) -> list[tuple[int, int, int]]:
@@ -118,11 +146,25 @@ def applies(w: np.ndarray, geom: ConvGeometry, adjoint: bool) -> bool:
 
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """Batched forward pass with zero padding, ``w`` grouped ``(f_h, f_w, C_in/g, C_out)``."""
+    if _by_rows(geom):
+        return _forward_rows(xb, w, geom)
+    return _forward_taps(xb, w, geom)
+
+
+def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """The forward pass gathering one slice per tap: ``im2col`` of a block, one product.
+
+    Each block copies the stride phases it reads into zero-bordered buffers, then each
+    tap's window of its phase (``C_in/g`` contiguous numbers per pixel) into its columns
+    of the block's matrix, which one ``matmul`` per group multiplies by the filter
+    ``(f_h f_w C_in/g, C_out/g)`` straight into the output's rows.
+    """
     m, height, width, c_in = xb.shape
     h_out, w_out, c_out = geom.output_shape
     (sh, sw), groups = geom.stride, geom.groups
     cg, cgo = c_in // groups, c_out // groups
     taps = _taps(geom)
+    n_taps = len(taps)
     b_min, b_max = min(t.b for t in taps), max(t.b for t in taps)
     a_min, a_max = min(t.a for t in taps), max(t.a for t in taps)
     phases = sorted({t.phase for t in taps})
@@ -130,17 +172,21 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     n_cols = {v: len(range(v, width, sw)) for _, v in phases}
     left = max(0, -a_min)
     pitch = max(left + max(n_cols.values()), left + a_max + w_out)
-    weights = _group_weights(w, taps, groups, transpose=True)
-    gemm = _gemm(xb.dtype)
-    tasks = _tasks(h_out, pitch * c_out * xb.itemsize, m)
+    flat_w = w.reshape(n_taps * cg, groups, cgo)
+    mats = np.ascontiguousarray(flat_w.transpose(1, 0, 2))  # (groups, taps · C_in/g, C_out/g)
+    tasks = _tasks(h_out, w_out * n_taps * c_in * xb.itemsize, m)
     step = max(t[2] - t[1] for t in tasks)
-    n_buf = step + b_max - b_min + 1  # one spare row: the last slice runs past the block
+    n_buf = step + b_max - b_min
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
 
     def run(start: int, stop: int) -> None:
-        bufs = {p: np.zeros((groups, n_buf, pitch, cg), xb.dtype) for p in phases}
-        flats = {p: buf.reshape(groups, -1, cg) for p, buf in bufs.items()}
-        ext = np.empty((groups, step * pitch, cgo), xb.dtype)
+        bufs = {p: _buffer(p, (groups, n_buf, pitch, cg), xb.dtype) for p in phases}
+        for (_, v), buf in bufs.items():
+            _zero_columns(buf, left, left + n_cols[v])
+        cols = _buffer("cols", (groups, step, w_out, n_taps, cg), xb.dtype)
+        prod = None
+        if groups > 1:
+            prod = _buffer("prod", (groups, step * w_out, cgo), xb.dtype)
         for n, h0, h1 in tasks[start:stop]:
             g0, rows = h0 + b_min, h1 - h0
             for (r, v), buf in bufs.items():
@@ -151,18 +197,97 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                     src = xb[n, r + sh * lo : r + sh * (hi - 1) + 1 : sh, v::sw]
                     dst = buf[:, lo - g0 : hi - g0, left : left + n_cols[v]]
                     np.copyto(dst.transpose(1, 2, 0, 3), src.reshape(*src.shape[:2], groups, cg))
-            size = rows * pitch
-            for g in range(groups):
-                c = ext[g, :size].T
-                for k, t in enumerate(taps):
-                    begin = (t.b - b_min) * pitch + t.a + left
-                    src = flats[t.phase][g, begin : begin + size].T
-                    gemm(1.0, weights[k][g], src, 1.0 if k else 0.0, c, overwrite_c=1)
-            grid = ext[:, :size].reshape(groups, rows, pitch, cgo)[:, :, :w_out]
-            dst = out[n, h0:h1].reshape(rows, w_out, groups, cgo)
-            np.copyto(dst, grid.transpose(1, 2, 0, 3))
+            for k, t in enumerate(taps):
+                row0, col0 = t.b - b_min, t.a + left
+                window = bufs[t.phase][:, row0 : row0 + rows, col0 : col0 + w_out]
+                np.copyto(cols[:, :rows, :, k], window)
+            size = rows * w_out
+            lhs = cols[:, :rows].reshape(groups, size, n_taps * cg)
+            if prod is None:
+                np.matmul(lhs[0], mats[0], out=out[n, h0:h1].reshape(size, c_out))
+            else:
+                np.matmul(lhs, mats, out=prod[:, :size])
+                grid = prod[:, :size].reshape(groups, rows, w_out, cgo)
+                np.copyto(
+                    out[n, h0:h1].reshape(rows, w_out, groups, cgo), grid.transpose(1, 2, 0, 3)
+                )
 
-    run(0, len(tasks))  # BLAS shares each product among its threads
+    threads.map_chunks(run, len(tasks), parallel=threads.blas_threads() == 1)
+    return out
+
+
+def _by_rows(geom: ConvGeometry) -> bool:
+    """Whether the forward pass gathers whole rows of taps (few input channels, no groups,
+    and the taps' columns leave few gaps: dilation 1, or a stride that takes it up)."""
+    if geom.groups != 1 or geom.input_shape[2] > _ROWS_MAX_C_IN:
+        return False
+    fw, sw, dw = geom.filter_shape[1], geom.stride[1], geom.dilation[1]
+    span = (dw * (fw - 1)) // sw + 2  # super-columns a row of taps covers, at most
+    return span * sw <= 2 * fw
+
+
+def _forward_rows(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """The forward pass for few input channels: one GEMM per block over all the taps.
+
+    The image's columns are grouped in super-columns of ``s_w`` pixels (``K = s_w C_in``
+    numbers, as in :mod:`._kernels`), so a row of taps reads ``span`` consecutive
+    super-columns: one contiguous run of ``span K`` numbers per output pixel. Each block
+    of output rows gathers those runs for every row of taps into one matrix (``im2col``
+    by rows, without a copy per tap) and multiplies it by the filter's matrix (zero rows
+    for the sub-positions no tap reads) straight into the output.
+    """
+    m, height, width, c_in = xb.shape
+    h_out, w_out, c_out = geom.output_shape
+    sh, sw = geom.stride
+    taps = _taps(geom)
+    fh = geom.filter_shape[0]
+    b_min, b_max = min(t.b for t in taps), max(t.b for t in taps)
+    a_min, a_max = min(t.a for t in taps), max(t.a for t in taps)
+    span, k = a_max - a_min + 1, sw * c_in
+    matrix = np.zeros((fh, span, sw, c_in, c_out), dtype=xb.dtype)
+    for t in taps:
+        matrix[t.i, t.a - a_min, t.phase[1]] = w[t.i, t.j]
+    matrix = matrix.reshape(fh * span * k, c_out)
+    row_tap = {t.i: (t.phase[0], t.b) for t in taps}
+    n_cols = -(-width // sw)
+    left = max(0, -a_min)
+    pitch = max(left + n_cols, left + a_max + w_out) * k  # numbers per buffer row
+    n_rows = {r: len(range(r, height, sh)) for r, _ in row_tap.values()}
+    tasks = _tasks(h_out, w_out * fh * span * k * xb.itemsize, m)
+    step = max(t[2] - t[1] for t in tasks)
+    n_buf = step + b_max - b_min
+    out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
+    isz = xb.itemsize
+
+    def run(start: int, stop: int) -> None:
+        bufs = {r: _buffer(r, (n_buf, pitch, 1), xb.dtype) for r in n_rows}
+        for buf in bufs.values():
+            _zero_columns(buf, left * k, left * k + width * c_in)
+        bufs = {r: buf[..., 0] for r, buf in bufs.items()}
+        cols = _buffer("cols", (step, w_out, fh, span * k), xb.dtype)
+        for n, h0, h1 in tasks[start:stop]:
+            g0, rows = h0 + b_min, h1 - h0
+            for r, buf in bufs.items():
+                lo, hi = max(g0, 0), min(h1 + b_max, n_rows[r])
+                buf[: max(0, lo - g0)] = 0
+                buf[max(0, hi - g0) :] = 0
+                if lo < hi:
+                    src = xb[n, r + sh * lo : r + sh * (hi - 1) + 1 : sh]
+                    dst = buf[lo - g0 : hi - g0, left * k : left * k + width * c_in]
+                    np.copyto(dst, src.reshape(hi - lo, width * c_in))
+            for i, (r, b) in row_tap.items():
+                begin = (b - b_min) * pitch + (a_min + left) * k
+                window = np.lib.stride_tricks.as_strided(
+                    bufs[r].reshape(-1)[begin:],
+                    shape=(rows, w_out, span * k),
+                    strides=(pitch * isz, k * isz, isz),
+                    writeable=False,
+                )
+                np.copyto(cols[:rows, :, i], window)
+            product = cols[:rows].reshape(rows * w_out, -1)
+            np.matmul(product, matrix, out=out[n, h0:h1].reshape(rows * w_out, c_out))
+
+    threads.map_chunks(run, len(tasks), parallel=threads.blas_threads() == 1)
     return out
 
 
@@ -182,7 +307,7 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     n_cols = {v: len(range(v, width, sw)) for v in range(sw)}
     left = max(0, a_max)  # y's column q sits at buffer column q + left
     pitch = max(left + w_out, left + max(n_cols.values()) - a_min)
-    weights = _group_weights(w, taps, groups, transpose=False)
+    weights = _group_weights(w, taps, groups)
     gemm = _gemm(yb.dtype)
     g_rows = max(n_rows.values())
     tasks = _tasks(g_rows, pitch * max(c_in, c_out) * yb.itemsize, m)
@@ -195,9 +320,10 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                 x[:, r::sh, v::sw] = 0  # pixels no tap reads
 
     def run(start: int, stop: int) -> None:
-        buf = np.zeros((groups, n_buf, pitch, cgo), yb.dtype)
+        buf = _buffer("y", (groups, n_buf, pitch, cgo), yb.dtype)
+        _zero_columns(buf, left, left + w_out)
         flat = buf.reshape(groups, -1, cgo)
-        ext = np.empty((groups, step * pitch, cg), yb.dtype)
+        ext = _buffer("ext", (groups, step * pitch, cg), yb.dtype)
         for n, g0, g1 in tasks[start:stop]:
             y0 = g0 - b_max  # the row of y in the buffer's first row
             lo, hi = max(y0, 0), min(g1 - b_min, h_out)
