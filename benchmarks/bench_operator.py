@@ -31,16 +31,16 @@ import os
 # Before numpy loads OpenBLAS (see the module docstring).
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+import argparse
+import time
+from collections.abc import Callable
 
-import numpy as np  # noqa: E402
-from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-from deconv_gui.core import conv2d, conv2d_transpose  # noqa: E402
-from deconv_gui.core.groups import dense_filter  # noqa: E402
-from deconv_gui.core.threads import set_num_threads  # noqa: E402
+from deconv_gui.core import conv2d, conv2d_transpose
+from deconv_gui.core.groups import dense_filter
+from deconv_gui.core.threads import set_num_threads
 
 __all__ = ["CHANNEL_ROWS", "ROWS", "main"]
 
