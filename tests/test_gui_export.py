@@ -317,8 +317,8 @@ def test_pasted_image_session_says_the_image_is_not_stored(qtbot, window, tmp_pa
     saved = window.save_session_to(tmp_path / "pasted.deconv.json")
     assert "cannot be stored in a session" in window.last_message
     stored = json.loads(saved.read_text())
-    assert stored["extra"]["image_kind"] == "array"
-    assert stored["extra"]["image_shape"] == list(window.loaded.pixels.shape)
+    assert stored["image"]["kind"] == "array"
+    assert stored["image"]["shape"] == list(window.loaded.pixels.shape)
     window.load_sample("astronaut")
     _idle(qtbot, window)
     assert window.open_session(saved) is False

@@ -204,6 +204,62 @@ def test_each_step_goes_back_exactly_one_edit(qtbot, win):
         _assert_same_state(_state(win), expected)
 
 
+def _document(win: MainWindow):
+    """The window's document as the widgets show it now (a snapshot)."""
+    return win.sync.read().copy()
+
+
+def _same_document(got, expected) -> None:
+    assert got.to_dict()["layers"] == expected.to_dict()["layers"]
+    assert got.layers == expected.layers and got.selected == expected.selected
+    assert got.image == expected.image
+
+
+def test_undo_and_redo_give_back_the_document_of_every_step(qtbot, win):
+    rng = np.random.default_rng(19)
+    documents = [_document(win)]
+    for _ in range(30):
+        count = win.history.stack.count()
+        _edit(rng, win)
+        win.history.end_burst()
+        qtbot.wait(1)
+        if win.history.stack.count() > count:
+            documents.append(_document(win))
+        else:  # nothing changed, or merged into the step on top
+            documents[-1] = _document(win)
+    assert win.history.stack.count() == len(documents) - 1 > 5
+    command = win.history.stack.command(len(documents) - 2)
+    _same_document(command.after.document, documents[-1])  # the steps hold documents
+    for expected in reversed(documents[:-1]):
+        win.history.undo()
+        _same_document(_document(win), expected)
+        assert win.document.params == expected.params  # the document follows the widgets
+    for expected in documents[1:]:
+        win.history.redo()
+        _same_document(_document(win), expected)
+
+
+def test_a_step_that_cannot_be_shown_leaves_the_document_and_the_history_where_they_were(
+    qtbot, win, monkeypatch
+):
+    win.geometry_editor.pair_control("stride").h_spin.setValue(3)
+    win.history.end_burst()
+    qtbot.wait(1)
+    shown = _document(win)
+
+    def refuse(_snapshot):
+        raise ValueError("a widget refused the value")
+
+    monkeypatch.setattr(win.history, "_show", refuse)
+    win.history.undo()
+    assert "Could not go back to that step: a widget refused the value" in win.last_message
+    _same_document(_document(win), shown)
+    assert win.history.stack.index() == 1  # still at the step the window shows
+    monkeypatch.undo()
+    win.history.undo()  # and it works again once the step can be shown
+    assert win.geometry_editor.stride() == (2, 2) and win.history.stack.index() == 0
+
+
 def test_menu_texts_name_the_edit(qtbot, win):
     actions = win.history_actions
     assert not actions.undo.isEnabled() and actions.undo.text() == "&Undo"

@@ -16,9 +16,11 @@ from pathlib import Path
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ..core import INSIGHT_METHODS, Params, Result
+from ..document import Display, Document, Insight
 from ..io import LoadedImage
 from .actions import export as export_actions
 from .actions import session as session_actions
+from .actions.document import DocumentForms, DocumentSync
 from .actions.edit_menu import HistoryActions
 from .actions.history import EditHistory, HistoryHooks
 from .actions.image import ImageActions
@@ -110,26 +112,34 @@ class MainWindow(QtWidgets.QMainWindow):
         self.images.accept_drops_on(self)
         self.live = LiveUpdates(self.state, self.panels, self.current_params, self)
         self.menu_actions = build_menus(self, self._menu_handlers())
+        #: the widgets written into ``state.document`` and shown from a document
+        self.sync = DocumentSync(
+            DocumentForms(
+                self.state,
+                self.params_forms,
+                self.filter_editor,
+                self.image_controls,
+                self.panels,
+                extra_methods=lambda: self.extra_methods,
+                normalised_by_user=lambda: self.insight.user_ticked_normalised,
+                show_params=self._show_params,
+                show_display=self._show_display,
+            )
+        )
         self.session_form = session_actions.SessionForm(
             state=self.state,
-            read_params=self.current_params,
-            apply_params=self.apply_params,
+            sync=self.sync,
             compute_now=self.compute_now,
             images=self.images,
             image_controls=self.image_controls,
             filter_editor=self.filter_editor,
-            geometry_editor=self.geometry_editor,
-            recon_options=self.recon_options,
-            panels=self.panels,
-            actions=self.menu_actions,
             as_one_step=lambda label: self.history.step(label),
         )
         self._connect()
         self.auto_weights = AutoWeights(self.state, self.recon_options, self)  # "auto" buttons
         self.insight = install_insight(self, self.state, self._insight_hooks())
         history_hooks = HistoryHooks(
-            *(self.state, self.current_params, self.apply_params, self.compute_now),
-            *(self.filter_editor, self.image_controls),
+            *(self.state, self.sync, self.compute_now, self.filter_editor, self.image_controls),
             (self.geometry_editor.geometryChanged, self.recon_options.optionsChanged),
         )
         self.history = EditHistory(history_hooks, self.controls_dock, self)
@@ -251,10 +261,17 @@ class MainWindow(QtWidgets.QMainWindow):
         """The controls that edit :class:`Params` fields (see :class:`ParamsForms`)."""
         return self.params_forms.forms
 
+    @property
+    def document(self) -> Document:
+        """The window's state (see :class:`~deconv_gui.document.Document`)."""
+        return self.state.document
+
     def current_params(self) -> Params:
-        """The widgets' values as a frozen :class:`Params` (ValueError if invalid)."""
-        source = "" if self.loaded is None else self.loaded.source
-        return self.params_forms.read(self.extra_methods, source)
+        """The selected layer's :class:`Params`, as the widgets show them (ValueError if invalid).
+
+        Reading writes the widgets' values into :attr:`document`.
+        """
+        return self.sync.read().params
 
     def apply_params(self, params: Params, preset: str = CUSTOM) -> None:
         """Show ``params`` in the forms (``preset``: the filter preset's name to show).
@@ -271,6 +288,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.insight.set_panels_visible(bool(insight))
         self.insight.user_ticked_normalised = "normalized_transposed" in methods
         self.params_forms.show(params, methods, preset)
+
+    def _show_params(self, params: Params, preset: str, insight: Insight) -> None:
+        self.apply_params(params, preset)
+        self.insight.user_ticked_normalised = insight.normalised_by_user
+
+    def _show_display(self, display: Display) -> None:
+        actions = self.menu_actions
+        (actions.layout_row if display.layout == "row" else actions.layout_grid).setChecked(True)
+        actions.shared_levels.setChecked(display.shared_levels)
+        scaling = actions.scaling_auto if display.scaling == "auto" else actions.scaling_clip
+        scaling.setChecked(True)
+        self.panels.panel("forward").channel_box.setValue(display.forward_channel)
 
     def compute_now(self) -> int | None:
         """Validate the current settings and start the computation; returns the request id.
@@ -312,6 +341,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.images.reload()
 
     def _on_image(self, loaded: LoadedImage) -> None:
+        self.sync.image_arrived(loaded)
         self.readout.setText(self.image_controls.show_image(loaded, self.state.origin.kind))
         self.filter_editor.set_in_channels(loaded.pixels.shape[2])
         self.compute_now()

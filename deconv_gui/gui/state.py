@@ -1,7 +1,9 @@
 """The application state: what the window shows, in one object with change signals.
 
-:class:`AppState` holds the facts that several parts of the window need: the image
-(and where it came from), the parameters last computed, the result on screen, whether a
+:class:`AppState` holds the facts that several parts of the window need: the window's
+:class:`~deconv_gui.document.Document` (what the widgets show: layers, the image's
+origin, display choices), the image pixels (and how to load them again), the
+parameters last computed, the result on screen, whether a
 computation is running, and the user's settings. Actions, menus, insight views and
 dialogs receive the state (and, where they must act on widgets, a few narrow callbacks)
 instead of the window, so none of them imports the window and the package has no
@@ -16,6 +18,7 @@ from typing import NamedTuple
 from qtpy import QtCore
 
 from ..core import Params, Result
+from ..document import Document
 from ..io import LoadedImage
 
 __all__ = ["AppState", "ImageOrigin"]
@@ -86,6 +89,8 @@ class AppState(QtCore.QObject):
     def __init__(self, settings: QtCore.QSettings, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        #: the window's state (layers, image origin, display): the widgets mirror it
+        self.document = Document()
         self.image: LoadedImage | None = None
         self.origin = ImageOrigin("sample", "astronaut")
         self.params: Params | None = None

@@ -1,14 +1,16 @@
-"""Undo and redo of every edit: the window's state before and after, on a ``QUndoStack``.
+"""Undo and redo of every edit: the window's document before and after, on a ``QUndoStack``.
 
-The window's state is the image and the :class:`~deconv_gui.core.Params` shown in the
-forms (plus what the forms show beside them: the filter preset's name, its seed, the
-"same in all channels" box and the work size). :class:`EditHistory` does not
-instrument each widget: it watches the change signals, and at the end of the
-event-loop pass in which something changed it compares the state with the one it last
-recorded. A difference becomes one :class:`EditCommand` holding both states, so an
+The window's state is its :class:`~deconv_gui.document.Document` (the layers with their
+:class:`~deconv_gui.core.Params`, filter presets and seeds, the image's origin and work
+size) and the image it shows. :class:`EditHistory` does not instrument each widget: it
+watches the change signals, and at the end of the event-loop pass in which something
+changed it reads the widgets into the document and compares it with the one it last
+recorded. A difference becomes one :class:`EditCommand` holding both snapshots, so an
 edit and what it causes (an image with fewer channels re-channels the filter) is one
-step. Undo and redo show a recorded state again through the same all-or-nothing path
-sessions use (``apply_params``), with recording switched off while they do.
+step. Undo and redo show a recorded document again through the same all-or-nothing
+path sessions use (:class:`~.document.DocumentSync`), with recording switched off while
+they do. A step that cannot be shown again (its image file was deleted) changes
+nothing, says why, and leaves the history where it was.
 
 One gesture is one step: while a slider is held down, and for a short while after a
 number was typed or stepped, further changes of the same thing (the same key, see
@@ -28,11 +30,12 @@ from dataclasses import dataclass, replace
 
 from qtpy import QtCore, QtGui, QtWidgets
 
-from ...core import Params
+from ...document import Document
 from ..controls.filter_editor import FilterEditor
 from ..controls.image import ImageControls
 from ..state import AppState
 from ..support.qthelp import make_timer
+from .document import DocumentSync
 from .snapshot import Snapshot, describe, load_again, same_origin
 
 __all__ = [
@@ -61,24 +64,22 @@ class HistoryHooks:
     ----------
     state : AppState
         The image, its origin and the messages.
-    read_params : callable
-        The forms' values as :class:`Params` (ValueError when invalid).
-    apply_params : callable
-        Shows ``(params, preset)`` in the forms, all of it or (ValueError) nothing.
+    sync : DocumentSync
+        Reads the widgets into the document, and shows a document in them (all of it
+        or, raising, nothing).
     compute_now : callable
         Starts the computation of what the forms show.
     filter_editor : FilterEditor
-        Its preset name, seed and "same in all channels" box are part of the state.
+        Its ``filterChanged`` means "the filter may have changed".
     image_controls : ImageControls
-        Its work size is part of the state.
+        Shows the work size of a step's image.
     changed_signals : tuple of bound signals
         Further signals meaning "the forms may have changed" (the geometry's, the
         options'), so changes made by code are recorded at once, not when computed.
     """
 
     state: AppState
-    read_params: Callable[[], Params]
-    apply_params: Callable[[Params, str], None]
+    sync: DocumentSync
     compute_now: Callable[[], object]
     filter_editor: FilterEditor
     image_controls: ImageControls
@@ -116,11 +117,16 @@ class EditCommand(QtWidgets.QUndoCommand):
 
     def redo(self) -> None:
         if self._pushed:
-            self.history.show(self.after)
+            self.history.show(self.after, self._index() + 1)
         self._pushed = True  # QUndoStack.push calls redo: the state is already shown
 
     def undo(self) -> None:
-        self.history.show(self.before)
+        self.history.show(self.before, self._index())
+
+    def _index(self) -> int:
+        """This command's position on the stack (the index before it)."""
+        stack = self.history.stack
+        return next((i for i in range(stack.count()) if stack.command(i) is self), 0)
 
 
 class EditHistory(QtCore.QObject):
@@ -161,10 +167,10 @@ class EditHistory(QtCore.QObject):
         self._group = 0  # a new number ends a burst or a gesture
         self._burst = make_timer(self, BURST_MS, single_shot=True)
         self._burst.timeout.connect(self._new_group)
-        #: the image shown and the work size it was loaded at (the combo may run ahead
-        #: of an image still loading: the step is the image's arrival, not the click)
-        self._image_size: tuple[object, int | None] = (None, None)
-        hooks.state.imageChanged.connect(self._on_image)
+        #: the stack index whose state the window shows
+        self._shown_index = 0
+        #: while a failed step is being undone: the index to go back to
+        self._failed: int | None = None
         # an image, a filter rewritten at once, anything computed: all may be edits
         hooks.state.imageChanged.connect(self.changed)
         hooks.state.paramsChanged.connect(self.changed)
@@ -190,35 +196,25 @@ class EditHistory(QtCore.QObject):
         return self._showing
 
     def capture(self) -> Snapshot | None:
-        """The window's state now (None while the forms hold invalid settings)."""
+        """The window's state now (None while the forms hold invalid settings).
+
+        The document's image records the work size the image was loaded at (the combo
+        may run ahead of an image still loading: the step is the image's arrival).
+        """
         hooks = self.hooks
         try:
-            params = hooks.read_params()
+            document = hooks.sync.read()
         except ValueError:
             return None
-        editor = hooks.filter_editor
-        image, work_size = self._image_size
-        if image is not hooks.state.image:
-            work_size = hooks.image_controls.work_size()
-        return Snapshot(
-            image=hooks.state.image,
-            origin=hooks.state.origin,
-            work_size=work_size,
-            params=params,
-            preset=editor.preset(),
-            seed=editor.seed(),
-            same_in_all=editor.same_in_all_channels(),
-        )
+        return Snapshot(hooks.state.image, hooks.state.origin, document.copy())
 
     def reset(self) -> None:
         """Forget every step; the state now is where undo stops."""
         self._commit.stop()
         self._new_group()
         self.stack.clear()
+        self._shown_index = 0
         self._last = self.capture()
-
-    def _on_image(self, image: object) -> None:
-        self._image_size = (image, self.hooks.image_controls.work_size())
 
     def changed(self, *_args: object) -> None:
         """Something may have changed: record it at the end of this event-loop pass."""
@@ -248,6 +244,7 @@ class EditHistory(QtCore.QObject):
         command.group = self._group if command.key is not None else None
         self._last = now
         self.stack.push(command)
+        self._shown_index = self.stack.index()
         if command.key is None:
             self._new_group()
         elif not self._held:
@@ -334,54 +331,82 @@ class EditHistory(QtCore.QObject):
         """Record a pending change, then undo the newest step."""
         self.end_burst()
         self.stack.undo()
+        self._return_to_shown()
 
     def redo(self) -> None:
         """Record a pending change (which ends the redo steps), then redo."""
         self.end_burst()
         self.stack.redo()
+        self._return_to_shown()
 
-    def show(self, snapshot: Snapshot) -> None:
-        """Put ``snapshot`` back into the window, all or nothing, without recording it."""
+    def show(self, snapshot: Snapshot, index: int | None = None) -> None:
+        """Put ``snapshot`` back into the window, all or nothing, without recording it.
+
+        ``index`` is the stack index whose state it is. A snapshot that cannot be shown
+        (its image file was deleted, a widget refuses a value) changes nothing: the
+        status bar says why, and the history goes back to the step the window shows.
+        """
+        if self._failed is not None:  # a step of this move failed: the rest is skipped
+            return
         hooks = self.hooks
         self._showing = True
         self._new_group()  # nothing merges into a step across an undo
-        current = self._last
         # called by QUndoStack from C++: nothing may escape (and the window stays whole)
         try:
             self._show(snapshot)
         except Exception as exc:  # e.g. its image file was deleted since
-            try:
-                if current is not None:
-                    self._show(current)
-            except Exception:  # the message below says what went wrong
-                pass
+            self._failed = self._shown_index
             hooks.state.notify(f"Could not go back to that step: {_one_line(exc)}")
+            QtCore.QTimer.singleShot(0, self._return_to_shown)  # after QUndoStack's move
+        else:
+            if index is not None:
+                self._shown_index = index
         finally:
             self._showing = False
             self._commit.stop()
-            self._last = self.capture() or snapshot
+            self._last = self.capture() or self._last
         hooks.compute_now()
 
+    def _return_to_shown(self) -> None:
+        """After a step failed: the stack's index back to the step the window shows."""
+        index, self._failed = self._failed, None
+        if index is None or index == self.stack.index():
+            return
+        self._failed = index  # the commands undone or redone now show nothing
+        try:
+            self.stack.setIndex(index)
+        finally:
+            self._failed = None
+
     def _shows_image_of(self, snapshot: Snapshot) -> bool:
-        """Whether the window shows ``snapshot``'s image now (not what was last recorded:
-        a failed undo may have stopped half-way)."""
+        """Whether the window shows ``snapshot``'s image now."""
         state = self.hooks.state
         if snapshot.image is not None:
             return snapshot.image is state.image
-        shown_size = self._image_size[1] if self._image_size[0] is state.image else None
+        shown_size = state.document.image.work_size
         return same_origin(snapshot.origin, state.origin) and snapshot.work_size == shown_size
 
     def _show(self, snapshot: Snapshot) -> None:
-        hooks, editor = self.hooks, self.hooks.filter_editor
-        if not self._shows_image_of(snapshot):
-            image = snapshot.image if snapshot.image is not None else load_again(snapshot)
-            hooks.image_controls.set_work_size(snapshot.work_size)
-            hooks.state.set_image(image, snapshot.origin)
-        elif snapshot.work_size != hooks.image_controls.work_size():
-            hooks.image_controls.set_work_size(snapshot.work_size)
-        editor.set_seed(snapshot.seed)
-        editor.set_same_in_all_channels(snapshot.same_in_all)  # before the weights
-        hooks.apply_params(snapshot.params, snapshot.preset)
+        """Show ``snapshot``: its image, then its layers (the display choices stay)."""
+        hooks, state = self.hooks, self.hooks.state
+        image, origin, document = state.image, state.origin, state.document.copy()
+        new_image = not self._shows_image_of(snapshot)
+        loaded = None
+        if new_image:  # loading is what fails most: before anything changes
+            loaded = snapshot.image if snapshot.image is not None else load_again(snapshot)
+        wanted = Document(**{**snapshot.document.values(), "display": document.display})
+        try:
+            if snapshot.work_size != hooks.image_controls.work_size():
+                hooks.image_controls.set_work_size(snapshot.work_size)
+            if loaded is not None:
+                state.set_image(loaded, snapshot.origin)
+            hooks.sync.show(wanted)
+        except Exception:
+            hooks.image_controls.set_work_size(document.image.work_size)
+            if image is not None and state.image is not image:
+                state.set_image(image, origin)
+            hooks.sync.show(document)  # raises, chained, if even that fails
+            raise
 
     # -- memory -----------------------------------------------------------------------------
     def _bound_images(self) -> None:

@@ -1,11 +1,11 @@
-"""File → Save Session / Open Session: the window's state to and from a ``*.deconv.json`` file.
+"""File → Save Session / Open Session: the window's document to and from a ``*.deconv.json`` file.
 
-The file format (versioned JSON, never pickle) lives in :mod:`deconv_gui.io.session`;
-here we gather the widgets' values and put them back. Opening is careful: a corrupt or
+The file format (versioned JSON, never pickle) lives in :mod:`deconv_gui.io.session`:
+a session file is the window's :class:`~deconv_gui.document.Document`. Saving reads the
+widgets into the document and writes it; opening shows the file's document in the
+widgets through :class:`~.document.DocumentSync`. Opening is careful: a corrupt or
 newer file changes nothing; a missing image is reported and the filter, geometry and
-options are still applied to the current image. The functions read the
-:class:`~deconv_gui.gui.state.AppState` and reach the widgets through a
-:class:`SessionForm`.
+options are still applied to the current image.
 """
 
 from __future__ import annotations
@@ -15,28 +15,21 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from qtpy import QtWidgets
 
-from ...core import Params
 from ...io import LoadedImage, load_image, load_sample
-from ...io.session import SESSION_SUFFIX, Session, load_session, save_session
-from ..controls.filter_editor import CUSTOM, FilterEditor
-from ..controls.geometry import GeometryEditor
+from ...io.session import SESSION_SUFFIX, Session, load_session, save_document
+from ..controls.filter_editor import FilterEditor
 from ..controls.image import ImageControls
-from ..controls.recon_options import ReconOptions
-from ..panels.grid import PanelGrid
 from ..state import AppState, ImageOrigin
 from ..support import settings as stored
-from .export import display_options
+from .document import DocumentSync
 from .image import ImageActions
-from .menus import WindowActions
 
 __all__ = [
     "SESSION_FILTER",
     "SessionForm",
-    "apply_params",
     "open_session_dialog",
     "open_session_from",
     "save_session_dialog",
@@ -46,77 +39,57 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SessionForm:
-    """The widgets a session is read from and written to, and how to recompute.
+    """What a session is read from and shown in, and how to recompute.
 
     Attributes
     ----------
     state : AppState
-        Image, result, settings and messages.
-    read_params : callable
-        The widgets' values as :class:`~deconv_gui.core.Params` (ValueError if invalid).
-    apply_params : callable
-        Shows ``(params, preset)`` in the widgets (ValueError if a widget cannot).
+        The document, the image and the messages.
+    sync : DocumentSync
+        Reads the widgets into the document, and shows a document (all or nothing).
     compute_now : callable
         Start the computation of the current settings.
     images : ImageActions
         Loads the session's image.
+    image_controls : ImageControls
+        Shows the session's work size.
+    filter_editor : FilterEditor
+        Adapts the filter to the image's channels.
     as_one_step : callable
         ``as_one_step(label)`` is a context manager: what changes inside it is one undo
         step called ``label`` (the session is applied when its image has loaded).
     """
 
     state: AppState
-    read_params: Callable[[], Params]
-    apply_params: Callable[[Params, str], None]
+    sync: DocumentSync
     compute_now: Callable[[], object]
     images: ImageActions
     image_controls: ImageControls
     filter_editor: FilterEditor
-    geometry_editor: GeometryEditor
-    recon_options: ReconOptions
-    panels: PanelGrid
-    actions: WindowActions
     as_one_step: Callable[[str], AbstractContextManager[object]] = lambda _label: nullcontext()
 
 
 def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
-    """Write the window's set-up to ``path``; returns the file written, or None (message shown).
+    """Write the window's document to ``path``; returns the file written, or None (message shown).
 
     Pasted or dropped images cannot be restored from a session (only their source
     name, shape and conversion note are stored); the message says so.
     """
     state = form.state
     try:
-        params = form.read_params()
+        document = form.sync.read()
     except ValueError as exc:
         state.notify(f"Could not save the session: the settings are invalid: {exc}")
         return None
-    kind, source = state.image_source
-    loaded = state.image
-    extra: dict[str, Any] = {
-        "image_kind": kind,
-        "image_shape": None if loaded is None else list(loaded.pixels.shape),
-        "image_note": "" if loaded is None else loaded.note,
-        "filter_preset": form.filter_editor.preset(),
-        "filter_seed": int(form.filter_editor.seed()),
-        "same_in_all": form.filter_editor.same_in_all_channels(),
-        "display": display_options(form.panels),
-    }
     try:
-        written = save_session(
-            path,
-            params,
-            image_source=source,
-            work_size=form.image_controls.work_size(),
-            extra=extra,
-        )
+        written = save_document(path, document)
     except ValueError as exc:
         state.notify(f"Could not save the session: {exc}")
         return None
     stored.set_folder_for(state.settings, "session", str(written.resolve().parent))
-    if kind == "array":
+    if document.image.kind == "array":
         state.notify(
-            f"Saved the session to {written}. The {source or 'pasted'} image itself cannot "
+            f"Saved the session to {written}. The {document.image.source} image itself cannot "
             "be stored in a session: opening it restores the filter, geometry and options "
             "on the image shown then (export the input as .npy to keep it).",
             error=False,
@@ -126,36 +99,11 @@ def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
     return written
 
 
-def apply_params(form: SessionForm, params: Params, preset: str = CUSTOM) -> None:
-    """Show ``params`` in the filter, geometry and reconstruction widgets.
-
-    Raises
-    ------
-    ValueError
-        When a widget cannot show a value (e.g. a filter larger than 7×7).
-    """
-    form.apply_params(params, preset)
-
-
-def _apply_display(form: SessionForm, display: Any) -> None:
-    if not isinstance(display, dict):
-        return
-    actions = form.actions
-    if display.get("layout") in ("grid", "row"):
-        (actions.layout_row if display["layout"] == "row" else actions.layout_grid).setChecked(True)
-    if isinstance(display.get("shared_levels"), bool):
-        actions.shared_levels.setChecked(display["shared_levels"])
-    if display.get("scaling") in ("clip", "auto"):
-        (actions.scaling_auto if display["scaling"] == "auto" else actions.scaling_clip).setChecked(
-            True
-        )
-
-
 def _image_problem(session: Session) -> str | None:
     """Why the session's image cannot be loaded (missing), or None."""
     if session.is_sample or not session.image_missing:
         return None
-    if session.extra.get("image_kind") == "array":
+    if session.is_pasted:
         return (
             f"its image ({session.image_source or 'pasted'}) was pasted or dropped and "
             "is not stored in session files"
@@ -226,21 +174,8 @@ def _apply_session(
     state = form.state
     name = Path(str(path)).name[:80]
     try:
-        before: Params | None = form.read_params()
-    except ValueError:  # the current settings are invalid: nothing valid to go back to
-        before = None
-    before_preset = form.filter_editor.preset()
-    before_same = form.filter_editor.same_in_all_channels()
-    preset = session.extra.get("filter_preset", CUSTOM)
-    same = session.extra.get("same_in_all")
-    try:
-        if isinstance(same, bool):  # before the weights: ticking it copies channel 1
-            form.filter_editor.set_same_in_all_channels(same)
-        apply_params(form, session.params, preset if isinstance(preset, str) else CUSTOM)
+        form.sync.show(session.document)  # all of it, or nothing
     except Exception as exc:
-        form.filter_editor.set_same_in_all_channels(before_same)
-        if before is not None:
-            apply_params(form, before, before_preset)
         state.notify(f"Could not open the session {name} (nothing changed): {_one_line(exc)}")
         return False
     changed_note = None
@@ -261,7 +196,6 @@ def _apply_session(
                 f" The filter was adapted from {saved} to "
                 f"{channels} input channel{'s' if channels != 1 else ''}."
             )
-    _apply_display(form, session.extra.get("display"))
     stored.set_folder_for(state.settings, "session", str(Path(path).resolve().parent))
     form.compute_now()
     if image_problem is not None:

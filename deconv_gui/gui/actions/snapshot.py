@@ -1,10 +1,10 @@
-"""One state of the window (image and settings) for the undo history, and words for a step.
+"""One state of the window for the undo history: a document and its image; words for a step.
 
-A :class:`Snapshot` is what undo goes back to: the image (shared, never copied) and
-where it came from, the work size, the :class:`~deconv_gui.core.Params` the forms show,
-and what the filter editor shows beside them (preset name, seed, "same in all
-channels"). :func:`describe` names the step between two snapshots ("stride 2 → 3",
-"load sample coffee") and gives the key under which bursts of it merge.
+A :class:`Snapshot` is what undo goes back to: a copy of the window's
+:class:`~deconv_gui.document.Document` (which is cheap: its parts are immutable) and the
+image it showed (shared, never copied) with where that came from. :func:`describe`
+names the step between two snapshots ("stride 2 → 3", "load sample coffee") and gives
+the key under which bursts of it merge.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import cast
 import numpy as np
 
 from ...core import Params
+from ...document import Document
 from ...io import LoadedImage, apply_work_size, load_image, load_sample
 from ...view.edits import Change, describe_changes, summarise
 from ..controls.filter_editor import PRESET_LABELS, channel_names
@@ -28,17 +29,39 @@ __all__ = ["Snapshot", "describe", "load_again", "same_origin"]
 class Snapshot:
     """The window's state at one moment: what undo goes back to.
 
+    ``document`` is a copy of the window's document (never changed afterwards).
     ``image`` is shared with the window (never copied); None once dropped to keep
     memory bounded, then it is loaded again from ``origin`` at ``work_size``.
     """
 
     image: LoadedImage | None
     origin: ImageOrigin
-    work_size: int | None
-    params: Params
-    preset: str
-    seed: int
-    same_in_all: bool
+    document: Document
+
+    @property
+    def work_size(self) -> int | None:
+        """The long side the image was loaded at (None: its original size)."""
+        return self.document.image.work_size
+
+    @property
+    def params(self) -> Params:
+        """The selected layer's Params."""
+        return self.document.params
+
+    @property
+    def preset(self) -> str:
+        """The selected layer's filter preset."""
+        return self.document.layer.preset
+
+    @property
+    def seed(self) -> int:
+        """The selected layer's filter seed."""
+        return self.document.layer.filter_seed
+
+    @property
+    def same_in_all(self) -> bool:
+        """The selected layer's "same in all channels"."""
+        return self.document.layer.same_in_all
 
     def same_image(self, other: Snapshot) -> bool:
         """True when both show the same pixels from the same origin at the same work size."""
@@ -50,13 +73,9 @@ class Snapshot:
         return a is b or (a.shape == b.shape and np.array_equal(a, b))
 
     def same_settings(self, other: Snapshot) -> bool:
-        """True when the forms show the same values."""
-        return (
-            self.params == other.params
-            and self.preset == other.preset
-            and self.seed == other.seed
-            and self.same_in_all == other.same_in_all
-        )
+        """True when the layers are the same (the display choices are not undone)."""
+        mine, theirs = self.document, other.document
+        return mine.layers == theirs.layers and mine.selected == theirs.selected
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Snapshot):

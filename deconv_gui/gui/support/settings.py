@@ -1,7 +1,12 @@
-"""What the window remembers between runs (``QSettings``): layout, recent files, last settings.
+"""What the window remembers between runs (``QSettings``): layout, recent files, last document.
 
-:func:`save_window` and :func:`restore_window` take the main window without importing
-its class (it imports this module): they use its public widgets and its ``state``.
+The last settings are the window's :class:`~deconv_gui.document.Document`, stored as
+its ``to_dict()`` JSON under ``last/document`` and shown again with
+``Document.from_dict`` (settings written by earlier versions, one key per choice, are
+read through the document's migration). :func:`save_window` and :func:`restore_window`
+take the main window without importing its class (it imports this module): they use
+its ``sync`` (:class:`~deconv_gui.gui.actions.document.DocumentSync`), its ``state``
+and a few of its methods.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 
 from qtpy import QtCore
 
-from ...core import Params
+from ...document import Document
 from ...io.session import dumps_json
 
 __all__ = [
@@ -28,6 +33,7 @@ __all__ = [
     "save_window",
     "set_export_choices",
     "set_folder_for",
+    "stored_document",
 ]
 
 log = logging.getLogger("deconv_gui")
@@ -100,32 +106,87 @@ def _bool(value: object) -> bool:
     return value in (True, "true", "1", 1)
 
 
+#: Keys of earlier versions (one per choice), read once and then removed.
+_LEGACY_KEYS = (
+    "last/params",
+    "last/preset",
+    "last/same_in_all",
+    "last/origin_kind",
+    "last/origin",
+    "last/work_size",
+    "view/layout",
+    "view/shared_levels",
+    "view/scaling",
+    "last/weights",
+    "last/bias",
+    "last/geometry",
+    "last/recon",
+)
+
+
 def save_window(window: Any) -> None:
-    """Store the window layout, the view toggles and the current settings."""
+    """Store the window layout and the window's document."""
     s = window.settings
     try:
         s.setValue("window/geometry", window.saveGeometry())
         s.setValue("window/state", window.saveState())
-        s.setValue("view/layout", window.panels.layout_mode)
-        s.setValue("view/shared_levels", window.panels.shared_levels)
-        s.setValue("view/scaling", window.panels.scaling)
-        kind, value = window.state.origin
-        s.setValue("last/origin_kind", kind if kind in ("sample", "file") else "sample")
-        s.setValue("last/origin", str(value) if kind in ("sample", "file") else "astronaut")
-        s.setValue("last/work_size", json.dumps(window.image_controls.work_size()))
-        # the same serializer as session files, so every Params field is stored
-        s.setValue("last/params", dumps_json(window.current_params().to_dict()))
-        s.setValue("last/preset", window.filter_editor.preset())
-        s.setValue("last/same_in_all", window.filter_editor.same_in_all_channels())
-        for old in ("last/weights", "last/bias", "last/geometry", "last/recon"):
-            s.remove(old)  # written field by field by earlier versions
+        try:
+            document = window.sync.read()
+        except ValueError:  # invalid settings in a form: the last valid document
+            document = window.state.document
+        s.setValue("last/document", dumps_json(document.to_dict()))
+        for old in _LEGACY_KEYS:
+            s.remove(old)
         s.sync()
     except Exception:  # settings must never stop the app from closing
         log.exception("could not save the settings")
 
 
+def _legacy_document(s: QtCore.QSettings) -> Document | None:
+    """The document of settings stored one key per choice (earlier versions), or None."""
+    if not s.contains("last/params"):
+        return None
+    kind = s.value("last/origin_kind")
+    display: dict[str, object] = {}
+    if s.value("view/layout") in ("grid", "row"):
+        display["layout"] = s.value("view/layout")
+    if s.contains("view/shared_levels"):
+        display["shared_levels"] = _bool(s.value("view/shared_levels"))
+    if s.value("view/scaling") in ("clip", "auto"):
+        display["scaling"] = s.value("view/scaling")
+    extra: dict[str, object] = {
+        "image_kind": kind if kind in ("sample", "file") else "sample",
+        "filter_preset": str(s.value("last/preset", "custom")),
+        "display": display,
+    }
+    if s.value("last/same_in_all") is not None:
+        extra["same_in_all"] = _bool(s.value("last/same_in_all"))
+    old = {
+        "version": 1,
+        "image": {"source": str(s.value("last/origin", "astronaut"))},
+        "params": json.loads(str(s.value("last/params"))),
+        "extra": extra,
+    }
+    if s.contains("last/work_size"):
+        old["work_size"] = json.loads(str(s.value("last/work_size")))
+    return Document.from_dict(old)
+
+
+def stored_document(settings: QtCore.QSettings) -> Document | None:
+    """The document stored by :func:`save_window` (or by an earlier version), or None.
+
+    Raises
+    ------
+    ValueError
+        When the stored document cannot be read (the caller keeps its defaults).
+    """
+    if settings.contains("last/document"):
+        return Document.from_json(str(settings.value("last/document")))
+    return _legacy_document(settings)
+
+
 def restore_window(window: Any, *, restore_last: bool = True) -> None:
-    """Restore what :func:`save_window` stored; bad or missing values are skipped.
+    """Restore what :func:`save_window` stored; a bad or missing document is skipped.
 
     With ``restore_last=False`` nothing is restored (reproducible screenshots).
     """
@@ -139,25 +200,15 @@ def restore_window(window: Any, *, restore_last: bool = True) -> None:
         state = s.value("window/state")
         if isinstance(state, QtCore.QByteArray):
             window.restoreState(state)
-        if s.value("view/layout") == "row":
-            window.menu_actions.layout_row.setChecked(True)
-        if _bool(s.value("view/shared_levels", False)):
-            window.menu_actions.shared_levels.setChecked(True)
-        if s.value("view/scaling") == "auto":
-            window.menu_actions.scaling_auto.setChecked(True)
-        if s.contains("last/params"):
-            params = Params.from_dict(json.loads(str(s.value("last/params"))))
-            preset = str(s.value("last/preset", "custom"))
-            same = s.value("last/same_in_all")
-            if same is not None:  # before the weights: ticking it would copy channel R
-                window.filter_editor.set_same_in_all_channels(_bool(same))
-            window.apply_params(params, preset)  # the Insight panels included
-        if s.contains("last/work_size"):
-            window.image_controls.set_work_size(json.loads(s.value("last/work_size")))
-        kind, origin = s.value("last/origin_kind"), s.value("last/origin")
-        if kind == "file" and origin and Path(origin).is_file():
-            window.load_path(origin)
-        elif kind == "sample" and origin:
-            window.load_sample(str(origin))
+        document = stored_document(s)
+        if document is None:
+            return
+        window.sync.show(document)  # all of it, or nothing
+        image = document.image
+        window.image_controls.set_work_size(image.work_size)
+        if image.kind == "file" and Path(image.source).is_file():
+            window.load_path(image.source)
+        elif image.kind == "sample":
+            window.load_sample(image.source)
     except Exception:  # a corrupt settings file must not stop the app from starting
         log.exception("could not restore the settings; using the defaults")

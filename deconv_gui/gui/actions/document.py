@@ -1,0 +1,158 @@
+"""The window's widgets and its :class:`~deconv_gui.document.Document`: read into it, shown from it.
+
+The document (``state.document``) is the window's state. The widgets write to it: every
+read (:meth:`DocumentSync.read`, which the undo history, sessions, stored settings and
+the live computation call) puts the forms' :class:`~deconv_gui.core.Params`, the filter's
+preset, seed and "same in all channels", the Insight toggle and the display choices into
+the document. :meth:`DocumentSync.show` puts a document back into the widgets (undo and
+redo, sessions, stored settings): all of it, or, when a widget refuses a value, nothing
+(the widgets show the document as it was, and the error is raised to the caller, which
+says it). The image is not shown here: loading one may take a while, so the caller
+loads it first and calls :meth:`DocumentSync.image_arrived` when it is the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ...core import Params
+from ...document import Display, Document, ImageSource, Insight
+from ...io import LoadedImage
+from ..controls.filter_editor import FilterEditor
+from ..controls.forms import ParamsForms
+from ..controls.image import ImageControls
+from ..panels.grid import PanelGrid
+from ..state import AppState
+
+__all__ = ["DocumentForms", "DocumentSync"]
+
+
+@dataclass(frozen=True)
+class DocumentForms:
+    """The widgets that show a document, and the window's narrow hooks.
+
+    Attributes
+    ----------
+    state : AppState
+        Holds the document and the image.
+    forms : ParamsForms
+        The filter, geometry and options forms, read and shown as one ``Params``.
+    filter_editor : FilterEditor
+        Its preset, seed and "same in all channels" belong to the layer.
+    image_controls : ImageControls
+        Its work size belongs to the image's origin.
+    panels : PanelGrid
+        Its layout, shared levels, scaling and forward channel are the display choices.
+    extra_methods : callable
+        The methods the Insight panels add (appended to the options' methods).
+    normalised_by_user : callable
+        Whether the user ticked the normalised panel themselves.
+    show_params : callable
+        ``show_params(params, preset, insight)`` shows the Insight panels the methods
+        ask for, then the forms (ValueError, with nothing changed, if a form refuses).
+    show_display : callable
+        Shows a :class:`~deconv_gui.document.Display` (the View menu's toggles).
+    """
+
+    state: AppState
+    forms: ParamsForms
+    filter_editor: FilterEditor
+    image_controls: ImageControls
+    panels: PanelGrid
+    extra_methods: Callable[[], tuple[str, ...]]
+    normalised_by_user: Callable[[], bool]
+    show_params: Callable[[Params, str, Insight], None]
+    show_display: Callable[[Display], None]
+
+
+class DocumentSync:
+    """Reads the widgets into ``state.document`` and shows a document in them.
+
+    Parameters
+    ----------
+    forms : DocumentForms
+        The widgets and hooks.
+    """
+
+    def __init__(self, forms: DocumentForms) -> None:
+        self.forms = forms
+
+    @property
+    def document(self) -> Document:
+        """The window's document (``state.document``)."""
+        return self.forms.state.document
+
+    def read(self) -> Document:
+        """Put what the widgets show into the document, and return it.
+
+        Raises
+        ------
+        ValueError
+            When the forms hold invalid settings (the document keeps its last valid
+            state).
+        """
+        f, doc = self.forms, self.document
+        loaded = f.state.image
+        params = f.forms.read(f.extra_methods(), "" if loaded is None else loaded.source)
+        editor = f.filter_editor
+        layer = replace(
+            doc.layer,
+            params=params,
+            preset=editor.preset(),
+            filter_seed=editor.seed(),
+            same_in_all=editor.same_in_all_channels(),
+        )
+        layers = (*doc.layers[: doc.selected], layer, *doc.layers[doc.selected + 1 :])
+        panels = f.panels
+        display = Display(
+            panels.layout_mode,
+            bool(panels.shared_levels),
+            panels.scaling,
+            max(0, int(panels.forward_channel)),
+        )
+        doc.update(layers=layers, display=display, insight=Insight(bool(f.normalised_by_user())))
+        return doc
+
+    def show(self, document: Document) -> None:
+        """Show ``document``'s layers, Insight and display choices, and make them the document's.
+
+        The image (and its work size) is the caller's: see :meth:`image_arrived`.
+
+        Raises
+        ------
+        ValueError or another exception
+            When a widget refuses a value; the widgets then show the document as it
+            was, which is unchanged.
+        """
+        try:
+            before = self.read().copy()
+        except ValueError:  # invalid settings: put back what was last valid
+            before = self.document.copy()
+        try:
+            self._show(document)
+        except Exception:
+            self._show(before)
+            raise
+        self.document.update(document, image=self.document.image)
+
+    def _show(self, document: Document) -> None:
+        f, layer = self.forms, document.layer
+        f.filter_editor.set_seed(layer.filter_seed)
+        f.filter_editor.set_same_in_all_channels(layer.same_in_all)  # before the weights
+        f.show_params(layer.params, layer.preset, document.insight)
+        f.show_display(document.display)
+
+    def image_arrived(self, loaded: LoadedImage) -> None:
+        """The input is ``loaded`` now: record where it came from and its work size."""
+        state = self.forms.state
+        kind, source = state.image_source
+        if kind == "array":
+            source = source or "pasted"
+        self.document.image = ImageSource(
+            kind,
+            source,
+            self.forms.image_controls.work_size(),
+            tuple(int(n) for n in loaded.pixels.shape),
+            loaded.note,
+        )
