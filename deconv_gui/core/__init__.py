@@ -97,6 +97,7 @@ from .solvers import (
     SolveCancelled,
     SolverReport,
 )
+from .threads import get_num_threads, set_num_threads
 
 __all__ = [
     "ANIMATION_MODES",
@@ -150,6 +151,7 @@ __all__ = [
     "dense_matrices",
     "effective_kernel",
     "exact_rank_feasible",
+    "get_num_threads",
     "kl_divergence",
     "make_filter",
     "make_pinv_solver",
@@ -172,6 +174,7 @@ __all__ = [
     "relative_residual",
     "richardson_lucy",
     "run_pipeline",
+    "set_num_threads",
     "singular_values",
     "split_components",
     "tikhonov_curve",

@@ -99,8 +99,10 @@ def conv2d(
     There is no kernel flip. The input is split into its :math:`s_h s_w` stride phases;
     per row phase one GEMM over the channels (and the column phases) of each pixel gives
     one partial plane per group of filter taps, and the output is the sum of those planes
-    shifted by each group's offset. Both steps run in cache-sized row blocks on two
-    threads; there is no ``im2col`` buffer and no loop over pixels.
+    shifted by each group's offset. Both steps run in cache-sized row blocks on the
+    kernel threads (:mod:`deconv_gui.core.threads`); there is no loop over pixels. With
+    many channels (from about 16 on each side) the taps' windows of a row block are
+    gathered into one matrix instead, and BLAS multiplies it by the filter.
 
     Examples
     --------

@@ -44,7 +44,7 @@ import numpy as np
 from qtpy import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
-from ..core.lapack import LAPACK_LOCK
+from ..core.threads import limit_blas_threads
 
 __all__ = [
     "POOL_THREADS",
@@ -60,38 +60,6 @@ __all__ = [
 #: ``job(cancel, progress)``: check ``cancel`` (a ``threading.Event``) between steps and
 #: pass anything to ``progress``; the return value is reported by ``resultReady``.
 Job = Callable[[threading.Event, Callable[[object], None]], Any]
-
-
-def limit_blas_threads(threads: int = 1) -> int:
-    """Set every loaded BLAS library (numpy's, scipy's) to ``threads`` threads.
-
-    Parameters
-    ----------
-    threads : int
-        Threads each BLAS call may use (1: the calling thread only).
-
-    Returns
-    -------
-    int
-        The number of BLAS libraries changed (0 where none is loaded).
-
-    Notes
-    -----
-    Uses threadpoolctl, which knows the symbol names of every BLAS build numpy and
-    scipy ship. The setting is process-wide and kept for the process's life, so only
-    the window calls it (headless commands and benchmarks keep their BLAS threads).
-    """
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, got {threads!r}")
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    blas = [info for info in threadpool_info() if info["user_api"] == "blas"]
-    if any(info["num_threads"] != threads for info in blas):
-        # only when it changes anything: OpenBLAS must not be re-threaded while another
-        # thread is inside one of its calls (a second window's runner used to do it)
-        with LAPACK_LOCK:
-            threadpool_limits(limits=int(threads), user_api="blas")
-    return len(blas)
 
 
 #: Threads of the application's pool: the live pipeline, an image load and background jobs.
