@@ -1,19 +1,77 @@
-"""Shared test set-up: Qt runs offscreen, so the suite needs no display; the user's settings
-are never touched.
+"""Shared test set-up: Qt runs offscreen, and nothing touches the user's own files.
 
-Every window that makes its own settings (``MainWindow()`` without a ``settings``
-argument, ``deconv-gui`` run in a subprocess) writes them under ``$XDG_CONFIG_HOME``,
-which points into a temporary folder for the whole run (subprocesses inherit it).
+Every test gets a fresh home folder of its own (``HOME`` and the XDG folders, which
+subprocesses inherit), and Qt's settings paths point into it: the window's remembered
+settings, recent files and dialog folders never reach the user's
+``~/.config/deconv-gui``. Fixtures wider than one test (and code run at collection) see
+a home folder made for the whole session, removed at its end.
 """
 
-import atexit
+from __future__ import annotations
+
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-#: where the tests' own settings, recent files and dialog folders go
-TEST_CONFIG_HOME = tempfile.mkdtemp(prefix="deconv-gui-tests-config-")
-os.environ["XDG_CONFIG_HOME"] = TEST_CONFIG_HOME
-atexit.register(shutil.rmtree, TEST_CONFIG_HOME, ignore_errors=True)
+#: The variables that place a user's settings, data, caches and runtime files.
+HOME_VARIABLES = (
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+)
+
+
+def home_environment(home: Path) -> dict[str, str]:
+    """``HOME`` and the XDG folders, all inside ``home`` (created, runtime folder 0700)."""
+    folders = {
+        "HOME": home,
+        "XDG_CONFIG_HOME": home / ".config",
+        "XDG_DATA_HOME": home / ".local" / "share",
+        "XDG_CACHE_HOME": home / ".cache",
+        "XDG_STATE_HOME": home / ".local" / "state",
+        "XDG_RUNTIME_DIR": home / "runtime",
+    }
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
+    folders["XDG_RUNTIME_DIR"].chmod(0o700)  # Qt warns about any other mode
+    return {name: str(folder) for name, folder in folders.items()}
+
+
+def _point_qt_settings_at(config: str) -> None:
+    """Qt reads the settings folder once per process: set it again for each test."""
+    if "PyQt5.QtCore" not in sys.modules:  # not imported yet: Qt will read the variables
+        return
+    from PyQt5 import QtCore
+
+    for fmt in (QtCore.QSettings.NativeFormat, QtCore.QSettings.IniFormat):
+        QtCore.QSettings.setPath(fmt, QtCore.QSettings.UserScope, config)
+
+
+#: Where the user's own files are (as the test run found the variables), never written.
+USER_ENVIRONMENT: dict[str, str | None] = {name: os.environ.get(name) for name in HOME_VARIABLES}
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="deconv-gui-tests-home-"))
+os.environ.update(home_environment(_SESSION_HOME))
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch) -> Path:
+    """A home folder for this test alone (settings, recent files, dialog folders)."""
+    home = tmp_path_factory.mktemp("home")
+    environment = home_environment(home)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    _point_qt_settings_at(environment["XDG_CONFIG_HOME"])
+    return home
