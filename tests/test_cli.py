@@ -234,3 +234,30 @@ def test_run_insight_methods_and_all_write_their_panels(tmp_path, capsys):
     names = {p.name for p in out.iterdir()}
     panels = ("transposed", "normalized_transposed", "pinv", "coverage", "recoverable", "nullspace")
     assert {f"{p}.tif" for p in panels} <= names
+
+
+def test_run_all_on_the_question_leaves_out_richardson_lucy_with_a_note(tmp_path, capsys):
+    # the documented example: the question's filter has negative weights
+    base = ["run", "--image", "seed_toy", "--filter", "seed_question", "--stride", "2"]
+    base += ["--padding", "0"]
+    out = tmp_path / "question"
+    assert main([*base, "--methods", "all", "--out", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    note = "note: --methods all: richardson_lucy left out: Richardson–Lucy needs a filter"
+    assert captured.err.count(note) == 1, captured.err
+    (record,) = json.loads(captured.out)["results"]
+    assert set(record["skipped"]) == {"richardson_lucy"}
+    names = {p.name for p in out.iterdir()}
+    assert {"tv.npy", "nonneg.npy", "pinv.npy", "nullspace.npy"} <= names
+    assert not any(n.startswith("richardson_lucy") for n in names)
+    saved = json.loads((out / "params.json").read_text())
+    assert "richardson_lucy" not in json.dumps(saved)
+    # asked for by name, it is an error that says why
+    named = tmp_path / "named"
+    assert main([*base, "--methods", "richardson_lucy", "--out", str(named)]) == 1
+    assert "non-negative for Richardson–Lucy" in capsys.readouterr().err
+    # a blur keeps it under all
+    blur = tmp_path / "blur"
+    assert main([*base[:4], "gaussian", *base[5:], "--methods", "all", "--out", str(blur)]) == 0
+    assert "richardson_lucy.npy" in {p.name for p in blur.iterdir()}
+    assert "left out" not in capsys.readouterr().err

@@ -45,6 +45,17 @@ METHOD_CHOICES = ("forward", *ALL_METHODS)
 METHOD_PANELS = {m.name: tuple(panel(p).export_name for p in m.panels) for m in METHOD_SPECS}
 
 
+class AllMethods(tuple):
+    """``--methods all``: every method, less those that do not apply to the filter.
+
+    A tuple like any ``--methods`` value; ``run`` drops (with a note) the methods whose
+    conditions the filter fails (see :func:`deconv_gui.cli.problem.skipped_methods`),
+    where a method named explicitly fails with its error.
+    """
+
+    __slots__ = ()
+
+
 class UsageError(Exception):
     """Bad command-line input: reported in one line, exit code 2."""
 
@@ -115,7 +126,7 @@ def field_type(name: str):
 def _methods(text: str) -> tuple[str, ...]:
     names = [v.strip() for v in text.split(",") if v.strip()]
     if names == ["all"]:
-        return ALL_METHODS
+        return AllMethods(ALL_METHODS)
     unknown = [n for n in names if n not in METHOD_CHOICES]
     if unknown:
         raise argparse.ArgumentTypeError(

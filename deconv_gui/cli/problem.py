@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core import params as schema
-from .options import AUTO_WORK_SIZE, UsageError
+from .options import AUTO_WORK_SIZE, AllMethods, UsageError
 
 __all__ = [
     "check_filter",
@@ -19,6 +19,7 @@ __all__ = [
     "load_spec",
     "make_params",
     "resolve_images",
+    "skipped_methods",
 ]
 
 
@@ -141,6 +142,33 @@ def problem_geometry(params: Any, shape: tuple[int, ...]):
                 flag = "--" + name.replace("_", "-")
                 raise UsageError(f"{flag}: {exc}") from None
         raise
+
+
+def skipped_methods(methods: Sequence[str], weights: np.ndarray) -> dict[str, str]:
+    """The methods of ``--methods all`` that do not apply to ``weights``, with the reason.
+
+    Richardson–Lucy's multiplicative steps need a filter without negative weights (a
+    blur); an explicit ``--methods richardson_lucy`` fails with the solver's own error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.cli.options import AllMethods
+    >>> sobel = np.array([[-1.0, 0.0, 1.0]] * 3)[:, :, None, None]
+    >>> skipped_methods(AllMethods(("pinv", "richardson_lucy")), sobel)["richardson_lucy"]
+    'Richardson–Lucy needs a filter without negative weights (its minimum is -1)'
+    >>> skipped_methods(("pinv", "richardson_lucy"), sobel)
+    {}
+    """
+    skipped: dict[str, str] = {}
+    if not isinstance(methods, AllMethods):
+        return skipped
+    lowest = float(np.min(weights)) if np.size(weights) else 0.0
+    if "richardson_lucy" in methods and lowest < 0:
+        skipped["richardson_lucy"] = (
+            f"Richardson–Lucy needs a filter without negative weights (its minimum is {lowest:g})"
+        )
+    return skipped
 
 
 def load_problem(args: argparse.Namespace):

@@ -22,7 +22,14 @@ from .options import (
     one_line,
     out_folder,
 )
-from .problem import check_filter, load_spec, make_params, problem_geometry, resolve_images
+from .problem import (
+    check_filter,
+    load_spec,
+    make_params,
+    problem_geometry,
+    resolve_images,
+    skipped_methods,
+)
 
 __all__ = ["LARGE_RUN_BYTES", "add_parser", "command"]
 
@@ -77,6 +84,18 @@ def _make_folders(folder: Path) -> list[Path]:
     return missing
 
 
+_NOTES_SHOWN: set[str] = set()
+
+
+def _note(text: str) -> None:
+    """Say ``text`` on stderr once per run (a batch repeats it for every image)."""
+    from tqdm import tqdm
+
+    if text not in _NOTES_SHOWN:
+        _NOTES_SHOWN.add(text)
+        tqdm.write(f"{PROG}: note: {text}", file=sys.stderr)
+
+
 #: ``run`` warns (on stderr, through tqdm) before a problem estimated above this size.
 LARGE_RUN_BYTES = 1024**3
 
@@ -98,6 +117,11 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
     else:
         loaded = load_spec(spec, args.work_size)
         params = make_params(args, loaded.pixels.shape[2], loaded.source)
+    skipped = skipped_methods(args.methods, params.weights)
+    if skipped:  # --methods all: what does not apply to this filter is left out, with a note
+        params = params.replace(methods=tuple(m for m in params.methods if m not in skipped))
+        for name, reason in skipped.items():
+            _note(f"--methods all: {name} left out: {reason}")
     if not args.overwrite:  # refuse before computing; export_result checks again
         panels = [p.export_name for p in PANELS if p.method in (None, *params.methods)]
         names = [f"{p}.{e}" for p in panels for e in FORMATS]
@@ -131,6 +155,7 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
         "image": loaded.source,
         "folder": str(folder),
         "files": [p.name for p in files],
+        "skipped": skipped,
         "metrics": result_metrics(result),
     }
     return record, _summary(loaded.source, folder, result)
@@ -140,6 +165,7 @@ def command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     images, batch = resolve_images(args.image)
+    _NOTES_SHOWN.clear()
     check_filter(args)  # the same usage error as info and code, before any image
     out: Path = args.out
     if out.exists() and not out.is_dir():
