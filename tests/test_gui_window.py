@@ -225,13 +225,22 @@ def test_status_bar_reads_every_panel_at_the_corresponding_pixel(window):
 
 
 def test_display_rules():
+    # what a panel means chooses the colormap: a filter with both signs gives signed outputs
     signed = np.array([[-2.0, 1.0], [0.5, 0.0]])[:, :, None]
+    for kind in ("forward", "adjoint"):
+        spec = display_spec(signed, kind, signed_filter=True)
+        assert spec.colormap == "diverging" and spec.levels == (-2.0, 2.0), kind
+    # ... a blur's output is an intensity, grey whatever its values (noise below 0)
     spec = display_spec(signed, "forward")
-    assert spec.colormap == "diverging" and spec.levels == (-2.0, 2.0)
-    # noise just below 0 on a photo: still grey, at its own range
-    photo = np.array([[-0.015, 0.98], [0.5, 0.2]])[:, :, None]
+    assert spec.colormap == "grey" and spec.levels == (-2.0, 1.0)
+    photo = np.array([[-0.061, 1.05], [0.5, 0.2]])[:, :, None]
     spec = display_spec(photo, "forward")
-    assert spec.colormap == "grey" and spec.levels == (-0.015, 0.98)
+    assert spec.colormap == "grey" and spec.levels == (-0.061, 1.05)
+    # a reconstruction estimates the image, even with a signed filter; the lost part is signed
+    spec = display_spec(signed, "reconstruction", scaling="auto", signed_filter=True)
+    assert spec.colormap == "grey"
+    tiny = np.array([[-1e-9, 1.0], [0.5, 0.2]])[:, :, None]
+    assert display_spec(tiny, "signed").colormap == "diverging"
     rgb = np.random.default_rng(0).uniform(-0.2, 1.5, (4, 4, 3))
     clip = display_spec(rgb, "reconstruction", scaling="clip", reference_range=(0.0, 1.0))
     assert clip.levels == (0.0, 1.0) and "clipped to the input range" in clip.note

@@ -21,6 +21,7 @@ import numpy as np
 from .. import __version__
 from ..core import METHODS, Result, complete_metrics, reconstruction_metrics, registry
 from ..core.scores import ReconstructionScore
+from ..view.display import filter_is_signed
 from .files import make_folders, write_all_or_nothing
 from .images import SAMPLES, LoadedImage, sha256_of
 from .matrix import MATRIX_NAME, check_matrix_size, matrix_npz_bytes
@@ -258,7 +259,7 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 
 def _png_bytes(
-    panel: str, array: np.ndarray, displayed: Mapping[str, Any] | None, image: np.ndarray
+    panel: str, array: np.ndarray, displayed: Mapping[str, Any] | None, result: Result
 ) -> bytes:
     if displayed is not None and panel in displayed:
         pixels = np.asarray(displayed[panel])
@@ -269,7 +270,8 @@ def _png_bytes(
             )
         return encode_png(pixels)
     kind = registry.panel_for_export_name(panel).display
-    return encode_png(render_panel(array, kind, image))
+    signed = filter_is_signed(result.params.weights)
+    return encode_png(render_panel(array, kind, result.image, signed_filter=signed))
 
 
 def export_result(
@@ -381,7 +383,7 @@ def _render_all(result, targets, displayed, image_source, figures, extra) -> dic
         elif fmt == "tif":
             blobs[name] = _tif_bytes(arrays[panel])
         else:
-            blobs[name] = _png_bytes(panel, arrays[panel], displayed, result.image)
+            blobs[name] = _png_bytes(panel, arrays[panel], displayed, result)
     document = export_metadata(result, image_source, files=[*blobs, SIDECAR_NAME], extra=extra)
     blobs[SIDECAR_NAME] = dumps_json(document).encode("utf-8")
     return blobs

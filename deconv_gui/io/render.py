@@ -122,7 +122,9 @@ def render_array(
     return np.round(rgb).astype(np.uint8)
 
 
-def render_panel(array: Any, kind: str, reference: Any) -> np.ndarray:
+def render_panel(
+    array: Any, kind: str, reference: Any, *, signed_filter: bool = False
+) -> np.ndarray:
     """Render a panel's array as the window first draws it: ``(H, W, 3)`` uint8.
 
     The levels and the colormap come from
@@ -139,6 +141,9 @@ def render_panel(array: Any, kind: str, reference: Any) -> np.ndarray:
         (the registry's ``PanelSpec.display``).
     reference : array_like
         The input image (its range is the "clip" scaling's levels).
+    signed_filter : bool
+        The filter has weights of both signs: the forward and adjoint panels are then
+        drawn diverging (:func:`~deconv_gui.view.display.filter_is_signed`).
 
     Examples
     --------
@@ -148,7 +153,9 @@ def render_panel(array: Any, kind: str, reference: Any) -> np.ndarray:
     [247, 247, 247]
     """
     reference_range = data_range(np.asarray(reference))
-    spec = display_spec(np.asarray(array), kind, reference_range=reference_range)
+    spec = display_spec(
+        np.asarray(array), kind, reference_range=reference_range, signed_filter=signed_filter
+    )
     return render_array(spec.image, spec.levels, spec.colormap)
 
 

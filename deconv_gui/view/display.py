@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "FILTER_SIGNED_KINDS",
     "KINDS",
     "SCALINGS",
     "DisplaySpec",
     "data_range",
     "display_spec",
+    "filter_is_signed",
     "fmt",
     "robust_range",
 ]
@@ -95,15 +97,25 @@ def _widen(levels: tuple[float, float]) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-#: Both signs must reach this fraction of the largest magnitude for a diverging colormap:
-#: a little noise below 0 on a blurred photo should not turn the whole panel red.
-SIGNED_FRACTION = 0.05
+def filter_is_signed(weights: np.ndarray) -> bool:
+    """True when the filter has weights of both signs (an edge or sharpening filter).
+
+    Its output and the adjoint of that output are signed quantities, drawn diverging;
+    a blur's are intensities, drawn grey however a little noise dips below 0.
+
+    Examples
+    --------
+    >>> filter_is_signed(np.array([[-1.0, 0.0, 1.0]]))
+    True
+    >>> filter_is_signed(np.full((3, 3), 1 / 9))
+    False
+    """
+    w = np.asarray(weights)
+    return bool(w.size) and float(np.min(w)) < 0 < float(np.max(w))
 
 
-def _is_signed(low: float, high: float) -> bool:
-    scale = max(abs(low), abs(high))
-    bound = SIGNED_FRACTION * scale
-    return scale > 0 and low < -bound and high > bound
+#: Panel kinds whose meaning is signed when the filter is (see :func:`filter_is_signed`).
+FILTER_SIGNED_KINDS: tuple[str, ...] = ("forward", "adjoint")
 
 
 def display_spec(
@@ -114,6 +126,7 @@ def display_spec(
     reference_range: tuple[float, float] | None = None,
     shared_levels: tuple[float, float] | None = None,
     channel: int = 0,
+    signed_filter: bool = False,
 ) -> DisplaySpec:
     """Decide how to draw ``data`` (``(H, W, C)``) in a panel of the given ``kind``.
 
@@ -134,6 +147,9 @@ def display_spec(
     channel : int
         The channel drawn when ``data`` has neither 1 nor 3 channels (for example
         the forward output with several output channels).
+    signed_filter : bool
+        The filter has weights of both signs (:func:`filter_is_signed`): the forward
+        output and the adjoint panels are then signed quantities.
 
     Returns
     -------
@@ -141,10 +157,13 @@ def display_spec(
 
     Notes
     -----
-    One channel with values of both signs (each beyond 5 % of the largest magnitude) is
-    drawn with a diverging colormap with symmetric levels ``±m`` so that 0 is white. A
-    ``"signed"`` panel always has symmetric levels ``±max|value|`` (0 is white, or
-    mid-grey in colour), whatever the scaling or the shared levels. The adjoint
+    The colormap follows what the panel means, never a threshold on its values: a
+    ``"signed"`` panel (the lost part, what a prior invented) and, with a
+    ``signed_filter``, the ``"forward"`` and ``"adjoint"`` panels are signed quantities,
+    drawn (one channel) with a diverging colormap centred on 0 (white), with symmetric
+    levels ``±m``; a ``"signed"`` panel always uses ``±max|value|`` (0 mid-grey in
+    colour), whatever the scaling or the shared levels. Everything else is an intensity,
+    drawn grey (or RGB) however a little noise dips below 0. The adjoint
     ``Aᵀ(y − b)`` is not in image units (its brightness is the image's times the
     coverage ``Aᵀ1``), so in ``"clip"`` mode it is stretched to its own range, and the
     note says so.
@@ -175,7 +194,7 @@ def display_spec(
             return DisplaySpec(image, (-m, m), "diverging", note)
         note = f"{prefix}0 = mid-grey, ±{fmt(m)} per channel ({values})"
         return DisplaySpec(image, (-m, m), "rgb", note)
-    signed = image.ndim == 2 and _is_signed(low, high)
+    signed = image.ndim == 2 and signed_filter and kind in FILTER_SIGNED_KINDS
 
     if shared_levels is not None:
         levels = _widen(shared_levels)
@@ -185,7 +204,7 @@ def display_spec(
             "rgb" if image.ndim == 3 else "grey",
             f"{prefix}shared levels {fmt(levels[0])} … {fmt(levels[1])} ({values})",
         )
-    if signed and (kind in ("forward", "adjoint", "input") or scaling == "auto"):
+    if signed:
         if scaling == "auto":
             bound = robust_range(image)
             m = max(abs(bound[0]), abs(bound[1]))

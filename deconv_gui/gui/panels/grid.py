@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from qtpy import QtCore, QtWidgets
 
 from ...core import Result, registry
-from ...view.display import data_range, display_spec, fmt
+from ...view.display import data_range, display_spec, filter_is_signed, fmt
 from ..support.qthelp import make_timer
 from .image_panel import ImagePanel
 
@@ -231,6 +231,7 @@ class PanelGrid(QtWidgets.QWidget):
             reference_range=reference,
             shared_levels=shared if name not in _OWN_LEVELS else None,
             channel=self.forward_channel,
+            signed_filter=filter_is_signed(result.params.weights),
         )
         panel.show_array(data, spec)
         return True
