@@ -76,6 +76,9 @@ def test_batch_folder_with_a_corrupt_file(tmp_path, capsys):
     assert [Path(r["image"]).name for r in document["results"]] == ["a.npy", "c.npy"]
     assert [Path(e["image"]).name for e in document["errors"]] == ["b.png"]
     assert "b.png" in captured.err and "Traceback" not in captured.err
+    # stderr is not a terminal here (a log): whole lines, no progress bar running into them
+    lines = captured.err.splitlines()
+    assert all(line.startswith("deconv-gui: ") and "\r" not in line for line in lines), lines
     assert sorted(p.name for p in out.iterdir()) == ["a", "c"]  # one subfolder per image
     assert np.load(out / "c" / "forward_output.npy").shape == (4, 7, 1)  # (9-3)//2+1, (9-3)//1+1
 

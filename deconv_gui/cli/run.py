@@ -161,6 +161,13 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
     return record, _summary(loaded.source, folder, result)
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+
+
 def command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -180,7 +187,8 @@ def command(args: argparse.Namespace) -> int:
         desc="images",
         unit="image",
         file=sys.stderr,
-        disable=not batch,
+        # on a terminal only: in a log, its redrawn lines would run into the error lines
+        disable=not (batch and _is_terminal(sys.stderr)),
     )
     for spec, folder in bar:
         bar.set_postfix_str(Path(spec).name, refresh=False)
