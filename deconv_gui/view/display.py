@@ -20,6 +20,7 @@ __all__ = [
     "display_spec",
     "filter_is_signed",
     "fmt",
+    "fmt_range",
     "robust_range",
 ]
 
@@ -65,6 +66,30 @@ def fmt(value: float) -> str:
     if 1e-3 <= abs(value) < 1e4:
         return f"{value:.3g}" if abs(value) >= 1 else f"{value:.2g}"
     return f"{value:.2g}"
+
+
+#: An end of a range this much smaller than the other end is rounding: shown as 0.
+NEGLIGIBLE = 1e-4
+
+
+def fmt_range(low: float, high: float) -> str:
+    """``"low … high"`` with :func:`fmt`, an end that is rounding next to the other as 0.
+
+    Examples
+    --------
+    >>> fmt_range(8.4e-07, 1.0)
+    '0 … 1'
+    >>> fmt_range(-3e-16, 0.5)
+    '0 … 0.5'
+    >>> fmt_range(1e-7, 2e-7)
+    '1e-07 … 2e-07'
+    """
+    scale = max(abs(float(low)), abs(float(high)))
+
+    def shown(value: float) -> str:
+        return "0" if abs(value) < NEGLIGIBLE * scale else fmt(value)
+
+    return f"{shown(low)} … {shown(high)}"
 
 
 def _subsample(array: np.ndarray) -> np.ndarray:
@@ -186,7 +211,7 @@ def display_spec(
         image = array[:, :, channel]
         prefix = f"channel {channel} of {channels} · "
     low, high = data_range(image)
-    values = f"values {fmt(low)} … {fmt(high)}"
+    values = f"values {fmt_range(low, high)}"
     if kind == "signed":
         m = max(abs(low), abs(high)) or 1.0
         if image.ndim == 2:
@@ -202,7 +227,7 @@ def display_spec(
             image,
             levels,
             "rgb" if image.ndim == 3 else "grey",
-            f"{prefix}shared levels {fmt(levels[0])} … {fmt(levels[1])} ({values})",
+            f"{prefix}shared levels {fmt_range(*levels)} ({values})",
         )
     if signed:
         if scaling == "auto":
@@ -225,7 +250,7 @@ def display_spec(
             image,
             levels,
             colormap,
-            f"{prefix}auto: 0.5–99.5 % → {fmt(levels[0])} … {fmt(levels[1])} ({values})",
+            f"{prefix}auto: 0.5–99.5 % → {fmt_range(*levels)} ({values})",
         )
     if kind == "adjoint":
         levels = _widen((low, high))
@@ -233,7 +258,7 @@ def display_spec(
             image,
             levels,
             colormap,
-            f"{prefix}stretched to its own range {fmt(low)} … {fmt(high)} "
+            f"{prefix}stretched to its own range {fmt_range(low, high)} "
             "(Aᵀ changes the brightness)",
         )
     ref = _widen(reference_range if reference_range is not None else (low, high))
@@ -241,5 +266,5 @@ def display_spec(
         image,
         ref,
         colormap,
-        f"{prefix}clipped to the input range {fmt(ref[0])} … {fmt(ref[1])} ({values})",
+        f"{prefix}clipped to the input range {fmt_range(*ref)} ({values})",
     )
