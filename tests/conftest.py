@@ -10,7 +10,9 @@ a home folder made for the whole session, removed at its end.
 from __future__ import annotations
 
 import os
+import select
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -75,3 +77,77 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
         monkeypatch.setenv(name, value)
     _point_qt_settings_at(environment["XDG_CONFIG_HOME"])
     return home
+
+
+#: The real-X tests' screen: a laptop's 1280×800.
+XVFB_SCREEN = (1280, 800)
+_START_TIMEOUT = 60  # seconds for Xvfb to report its display
+
+
+def _skip_reason() -> str | None:
+    from deconv_gui.xcb_check import missing_xcb_packages
+
+    if not sys.platform.startswith("linux"):
+        return "Xvfb runs on Linux"
+    if shutil.which("Xvfb") is None:
+        return "Xvfb is not installed (apt-get install xvfb)"
+    missing = missing_xcb_packages()
+    if missing:
+        return f"Qt's X11 plugin needs {' '.join(missing)}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def display():
+    """A private Xvfb display (and openbox on it when installed); its ``DISPLAY`` string."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_end),
+            "-screen",
+            "0",
+            "{}x{}x24".format(*XVFB_SCREEN),
+            "-nolisten",
+            "tcp",
+        ],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    number = b""
+    while not number.endswith(b"\n"):
+        ready, _, _ = select.select([read_end], [], [], _START_TIMEOUT)
+        chunk = os.read(read_end, 16) if ready else b""
+        if not chunk:
+            break
+        number += chunk
+    os.close(read_end)
+    if not number.strip():
+        xvfb.kill()
+        xvfb.wait()
+        pytest.skip("Xvfb did not start")
+    name = f":{int(number)}"
+    helpers = []
+    if shutil.which("openbox"):
+        helpers.append(
+            subprocess.Popen(
+                ["openbox", "--sm-disable"],
+                env={**os.environ, "DISPLAY": name},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    yield name
+    for process in [*helpers, xvfb]:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -112,7 +112,13 @@ def _fitted(panel) -> bool:
     h, w = panel.data.shape[:2]
     inside = x0 <= 0 and y0 <= 0 and x1 >= w and y1 >= h
     tight = min((x1 - x0) / w, (y1 - y0) / h) <= 1.1
-    return inside and tight
+    # ... at the view's present size (not one a pending layout pass is about to change)
+    size = panel.view.size()
+    laid_out = size.width() > 1 and size.height() > 1
+    square = laid_out and abs((x1 - x0) / size.width() - (y1 - y0) / size.height()) < 1e-3 * (
+        (x1 - x0) / size.width()
+    )
+    return inside and tight and square
 
 
 def _wheel(panel) -> None:

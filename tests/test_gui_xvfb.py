@@ -11,91 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import select
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-from deconv_gui.xcb_check import missing_xcb_packages
+from conftest import XVFB_SCREEN as SCREEN
 
 pytestmark = pytest.mark.gui
 DRIVER = Path(__file__).with_name("_xvfb_app.py")
 ROOT = Path(__file__).resolve().parents[1]
-SCREEN = (1280, 800)
-_SCREEN_SPEC = f"{SCREEN[0]}x{SCREEN[1]}x24"
-_START_TIMEOUT = 60  # seconds for Xvfb to report its display
 _RUN_TIMEOUT = 600  # seconds for one run of the app (2 shared cores, cold imports)
-
-
-def _skip_reason() -> str | None:
-    if not sys.platform.startswith("linux"):
-        return "Xvfb runs on Linux"
-    if shutil.which("Xvfb") is None:
-        return "Xvfb is not installed (apt-get install xvfb)"
-    missing = missing_xcb_packages()
-    if missing:
-        return f"Qt's X11 plugin needs {' '.join(missing)}"
-    return None
-
-
-@pytest.fixture(scope="module")
-def display():
-    """A private Xvfb display (and openbox on it when installed); its ``DISPLAY`` string."""
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    read_end, write_end = os.pipe()
-    xvfb = subprocess.Popen(
-        [
-            "Xvfb",
-            "-displayfd",
-            str(write_end),
-            "-screen",
-            "0",
-            "{}x{}x24".format(*SCREEN),
-            "-nolisten",
-            "tcp",
-        ],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    number = b""
-    while not number.endswith(b"\n"):
-        ready, _, _ = select.select([read_end], [], [], _START_TIMEOUT)
-        chunk = os.read(read_end, 16) if ready else b""
-        if not chunk:
-            break
-        number += chunk
-    os.close(read_end)
-    if not number.strip():
-        xvfb.kill()
-        xvfb.wait()
-        pytest.skip("Xvfb did not start")
-    name = f":{int(number)}"
-    helpers = []
-    if shutil.which("openbox"):
-        helpers.append(
-            subprocess.Popen(
-                ["openbox", "--sm-disable"],
-                env={**os.environ, "DISPLAY": name},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-    yield name
-    for process in [*helpers, xvfb]:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _run(display: str, home: Path, phase: str) -> dict:

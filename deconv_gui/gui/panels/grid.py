@@ -15,6 +15,15 @@ from qtpy import QtCore, QtWidgets
 
 from ...core import Result, registry
 from ...view.display import data_range, display_spec, filter_is_signed, fmt
+from ...view.linking import (
+    IDENTITY,
+    PanelMap,
+    Zoom,
+    forward_map,
+    proportional_map,
+    view_range,
+    zoom_of,
+)
 from ..support.qthelp import make_timer
 from .image_panel import ImagePanel
 
@@ -29,8 +38,6 @@ INSIGHT_PANELS: tuple[str, ...] = tuple(
 _RECONSTRUCTION_PANELS = tuple(p.name for p in registry.PANELS if p.method in registry.METHODS)
 # panels not in image units: never drawn with the shared levels
 _OWN_LEVELS = tuple(p.name for p in registry.PANELS if p.own_levels)
-# panels whose zoom and pan follow the input's
-_LINKED = tuple(p.name for p in registry.PANELS if p.linked and p.name != "input")
 _TIKHONOV = (
     "Tikhonov  (AᵀA + λI)⁻¹Aᵀ(y − b)",
     "regularised least squares with λ = {reg}: trades exactness for stability",
@@ -67,16 +74,16 @@ class PanelGrid(QtWidgets.QWidget):
         self._grid = QtWidgets.QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
-        base = self.panels["input"].view
-        for name in _LINKED:
-            self.panels[name].view.setXLink(base)
-            self.panels[name].view.setYLink(base)
-        for panel in self.panels.values():
+        #: what the user zoomed or panned to, shared by every panel (None: each fitted)
+        self.zoom: Zoom | None = None
+        for name, panel in self.panels.items():
             panel.hovered.connect(self.hovered)
             panel.clicked.connect(self.clicked)
             panel.levelsEdited.connect(self._on_levels_edited)
             panel.view.sigResized.connect(self._schedule_refit)
-            panel.view.sigRangeChangedManually.connect(self._on_manual_range)
+            panel.view.sigRangeChangedManually.connect(
+                lambda *_, name=name: self._on_manual_range(name)
+            )
         self.panels["forward"].channelChanged.connect(lambda _: self.redraw())
         for name in ("normalized_transposed", *INSIGHT_PANELS):
             self.panels[name].setVisible(False)
@@ -159,6 +166,7 @@ class PanelGrid(QtWidgets.QWidget):
         previous, self.result = self.result, result
         if previous is None or previous.image.shape[:2] != result.image.shape[:2]:
             self.auto_fit = True  # a new image: the old zoom means nothing for it
+            self.zoom = None
         c_out = result.forward_output.shape[2]
         box = self.panels["forward"].channel_box
         box.blockSignals(True)
@@ -200,9 +208,11 @@ class PanelGrid(QtWidgets.QWidget):
         for name in PANEL_NAMES:
             if self._draw_panel(name, result, reference):
                 yield name
-        if changed:  # linked views: refit once the new layout has its sizes
+        if changed:
             self._refit()
-            self._schedule_refit()
+        # fitted (or at the user's zoom) once the layout has its sizes: a new shape of
+        # the forward output or a panel shown or hidden moves the others too
+        self._schedule_refit()
 
     def redraw(self) -> None:
         """Draw the current result again with the current scaling and levels settings."""
@@ -243,23 +253,57 @@ class PanelGrid(QtWidgets.QWidget):
     def fit_all(self) -> None:
         """Zoom every panel to show its whole image, and keep them fitted (F)."""
         self.auto_fit = True
+        self.zoom = None
         self._refit()
 
     def _refit(self) -> None:
-        if not self.auto_fit:
-            return
-        for panel in self.panels.values():
-            if not panel.isHidden():
+        """Fit every panel, or show the user's zoom in every panel (after any change)."""
+        for name, panel in self.panels.items():
+            if panel.isHidden() or panel.data is None:
+                continue
+            if self.auto_fit or self.zoom is None:
                 panel.fit()
+                continue
+            panel_map = self._panel_map(name)
+            if panel_map is not None:
+                panel.show_range(
+                    *view_range(self.zoom, panel_map, panel.shape[:2], panel.view_size())
+                )
 
     def _schedule_refit(self, *_args: object) -> None:
         # once per event-loop pass, after every panel of a layout change has its size
-        if self.auto_fit:
-            self._fit_timer.start(0)
+        self._fit_timer.start(0)
 
-    def _on_manual_range(self, *_args: object) -> None:
-        """The user zoomed or panned: stop refitting until F (or a new image shape)."""
+    def _panel_map(self, name: str) -> PanelMap | None:
+        """How ``name``'s pixels sit on the input's (the forward output: through the stride)."""
+        panel, source = self.panels[name], self.panels["input"]
+        if panel.data is None or source.data is None:
+            return None
+        if panel.shape[:2] == source.shape[:2]:
+            return IDENTITY
+        geometry = None if self.result is None else self.result.geometry
+        if name == "forward" and geometry is not None:
+            filter_size = geometry.filter_shape[:2]
+            return forward_map(geometry.stride, geometry.padding, geometry.dilation, filter_size)
+        return proportional_map(panel.shape[:2], source.shape[:2])
+
+    def _on_manual_range(self, name: str) -> None:
+        """The user zoomed or panned ``name``: every other panel follows, until F."""
+        panel = self.panels[name]
+        panel_map = self._panel_map(name)
+        if panel_map is None:
+            return
         self.auto_fit = False
+        (x0, x1), (y0, y1) = panel.view.viewRange()
+        self.zoom = zoom_of((x0, x1, y0, y1), panel_map, panel.shape[:2], panel.view_size())
+        for other, follower in self.panels.items():
+            if other == name or follower.isHidden() or follower.data is None:
+                continue
+            other_map = self._panel_map(other)
+            if other_map is not None:
+                follower.show_range(
+                    *view_range(self.zoom, other_map, follower.shape[:2], follower.view_size())
+                )
 
     def _on_levels_edited(self, name: str, low: float, high: float) -> None:
         if not self.shared_levels or name in _OWN_LEVELS:

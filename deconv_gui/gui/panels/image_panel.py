@@ -17,6 +17,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...core import registry
 from ...view.colormaps import colormap_anchors
 from ...view.display import DisplaySpec, fmt
+from ...view.linking import FIT_PADDING
 
 __all__ = ["ImagePanel", "pg_colormap"]
 
@@ -27,6 +28,8 @@ _ANNOTATE_LIMIT = 144  # draw the values on the pixels of images with at most th
 #: away (one-row layout on a laptop screen): the image needs the room more.
 _HISTOGRAM_WIDTH = 90
 _HISTOGRAM_MIN_PANEL_WIDTH = 360
+#: Panels lower than this show only the scaling note under the title, not the description.
+_DESCRIPTION_MIN_PANEL_HEIGHT = 300
 
 
 def pg_colormap(name: str) -> pg.ColorMap:
@@ -36,6 +39,16 @@ def pg_colormap(name: str) -> pg.ColorMap:
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(n) for n in shape)
+
+
+class _LevelsView(pg.GraphicsView):
+    """The levels histogram's view: never what sets a panel's (or the window's) minimum."""
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(_HISTOGRAM_WIDTH, 0)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(0, 0)
 
 
 class ImagePanel(QtWidgets.QFrame):
@@ -68,6 +81,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.data: np.ndarray | None = None
         self.spec: DisplaySpec | None = None
         self._updating = False
+        self._roomy = True  # wide and high enough for the description (see resizeEvent)
         self._labels: list[pg.TextItem] = []
         self.overlay_items: list[QtWidgets.QGraphicsItem] = []
         self.overlay_pixels: tuple[np.ndarray, np.ndarray] | None = None
@@ -102,9 +116,12 @@ class ImagePanel(QtWidgets.QFrame):
         self.view.addItem(self.item)
         self.view.sigRangeChanged.connect(lambda *_: self._update_label_visibility())
         self.view.sigResized.connect(lambda *_: self._update_label_visibility())
+        # the levels in a widget of their own beside the image: hidden in a narrow panel,
+        # its room goes to the image (an item hidden in the view's layout kept its room)
         self.histogram = pg.HistogramLUTItem(image=self.item)
-        self.histogram.setMaximumWidth(_HISTOGRAM_WIDTH)
-        self.graphics.addItem(self.histogram, row=0, col=1)
+        self.levels_view = _LevelsView(background="#15171a")
+        self.levels_view.setCentralItem(self.histogram)
+        self.levels_view.setMaximumWidth(_HISTOGRAM_WIDTH)
         self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -122,7 +139,12 @@ class ImagePanel(QtWidgets.QFrame):
         layout.setSpacing(2)
         layout.addLayout(header)
         layout.addWidget(self.subtitle_label)
-        layout.addWidget(self.graphics, 1)
+        body = QtWidgets.QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.graphics, 1)
+        body.addWidget(self.levels_view)
+        layout.addLayout(body, 1)
         self.set_title(title)
         self.subtitle_label.setText(subtitle)
         self.setToolTip(subtitle)
@@ -186,7 +208,7 @@ class ImagePanel(QtWidgets.QFrame):
         # rich text: escape the notes ("blue < 0 < red" would otherwise open a tag)
         note = "" if self.spec is None else f"<i>{html.escape(self.spec.note)}</i>"
         description = html.escape(self.description)
-        if getattr(self, "compact", False):
+        if getattr(self, "compact", False) or not self._roomy:
             self.subtitle_label.setText(note)
         else:
             self.subtitle_label.setText(f"{description}<br>{note}" if note else description)
@@ -207,9 +229,20 @@ class ImagePanel(QtWidgets.QFrame):
         self._refresh_title()
 
     def fit(self) -> None:
-        """Zoom to show the whole image."""
+        """Show the whole image, letterboxed, whatever the view's size (now and later)."""
         if self.data is not None:
-            self.view.autoRange(padding=0.02)
+            h, w = self.data.shape[:2]
+            # the view keeps this target through resizes (aspect locked: it letterboxes)
+            self.view.setRange(QtCore.QRectF(0, 0, w, h), padding=FIT_PADDING)
+
+    def view_size(self) -> tuple[float, float]:
+        """The image view's size on screen: ``(width, height)`` pixels."""
+        size = self.view.size()
+        return float(size.width()), float(size.height())
+
+    def show_range(self, x0: float, x1: float, y0: float, y1: float) -> None:
+        """Show ``[x0, x1] × [y0, y1]`` (image pixels), as a linked zoom asks."""
+        self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
 
     def value_at(self, row: int, col: int) -> np.ndarray | None:
         """The channel values at ``(row, col)``, or None outside the image."""
@@ -247,12 +280,17 @@ class ImagePanel(QtWidgets.QFrame):
         return font
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
-        """Fold the level histogram away in narrow panels, so the image keeps the room."""
+        """Fold the level histogram away in narrow panels, so the image gets its room."""
         super().resizeEvent(event)
         show = self.width() >= _HISTOGRAM_MIN_PANEL_WIDTH
-        if show != self.histogram.isVisible():
+        if show != self.levels_view.isVisibleTo(self):
+            self.levels_view.setVisible(show)
             self.histogram.setVisible(show)
-            self.graphics.ci.layout.setColumnMaximumWidth(1, _HISTOGRAM_WIDTH if show else 0)
+        # ... and the description (its tooltip stays) when the panel is small
+        roomy = show and self.height() >= _DESCRIPTION_MIN_PANEL_HEIGHT
+        if roomy != self._roomy:
+            self._roomy = roomy
+            self._show_subtitle()
 
     def _update_label_visibility(self) -> None:
         """Show the value labels only while a data pixel is large enough on screen."""
