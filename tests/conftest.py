@@ -50,12 +50,13 @@ def home_environment(home: Path) -> dict[str, str]:
 
 def _point_qt_settings_at(config: str) -> None:
     """Qt reads the settings folder once per process: set it again for each test."""
-    if "PyQt5.QtCore" not in sys.modules:  # not imported yet: Qt will read the variables
+    if "qtpy.QtCore" not in sys.modules:  # not imported yet: Qt will read the variables
         return
-    from PyQt5 import QtCore
+    from qtpy import QtCore
 
-    for fmt in (QtCore.QSettings.NativeFormat, QtCore.QSettings.IniFormat):
-        QtCore.QSettings.setPath(fmt, QtCore.QSettings.UserScope, config)
+    user = QtCore.QSettings.Scope.UserScope
+    for fmt in (QtCore.QSettings.Format.NativeFormat, QtCore.QSettings.Format.IniFormat):
+        QtCore.QSettings.setPath(fmt, user, config)
 
 
 #: Where the user's own files are (as the test run found the variables), never written.

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # a user quitting does) once the first result is drawn
 _RUN_APP = """
 import sys
-from PyQt5 import QtCore, QtWidgets
+from qtpy import QtCore, QtWidgets
 qt_app = QtWidgets.QApplication([sys.argv[0]])
 from deconv_gui import app
 
@@ -65,9 +65,10 @@ def _outside_roots(*temporary: Path) -> list[Path]:
 
 def _recent(path: Path) -> list[str]:
     """The recent files stored in the settings file ``path``."""
-    from PyQt5 import QtCore
+    from qtpy import QtCore
 
-    value = QtCore.QSettings(str(path), QtCore.QSettings.IniFormat).value("recent_files", [])
+    ini = QtCore.QSettings.Format.IniFormat
+    value = QtCore.QSettings(str(path), ini).value("recent_files", [])
     return [value] if isinstance(value, str) else list(value or [])
 
 
