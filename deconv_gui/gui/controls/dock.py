@@ -10,6 +10,7 @@ from .forms import ParamsForms
 from .geometry import GeometryEditor
 from .image import ImageControls
 from .recon_options import ReconOptions
+from .wheel import WheelGuard
 
 __all__ = ["ControlsDock"]
 
@@ -25,6 +26,8 @@ class ControlsDock(QtWidgets.QDockWidget):
     recon_options : ReconOptions
     params_forms : ParamsForms
         The filter, geometry and options forms read and shown as one ``Params``.
+    scroll_area : QScrollArea
+        The scrolling column; the wheel over an input without focus scrolls it.
     """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
@@ -59,6 +62,10 @@ class ControlsDock(QtWidgets.QDockWidget):
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(holder.sizeHint().width() + 24)
         self.setWidget(scroll)
+        self.scroll_area = scroll
+        # the wheel scrolls the column; it changes an input only once clicked
+        self.wheel_guard = WheelGuard(scroll)
+        self.wheel_guard.watch(holder)
         features = (
             QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
