@@ -138,6 +138,13 @@ def _resolve_path(args: argparse.Namespace) -> None:
     path = args.path
     if not path:
         return
+    if not Path(path).expanduser().exists():
+        if not Path(path).suffix:  # a word, not a file name: a mistyped command
+            raise UsageError(
+                f"unknown command or file: {path} (commands: {', '.join(CLI_COMMANDS)}; "
+                "or an image or a session file to open)"
+            )
+        raise UsageError(f"file not found: {path}")
     if str(path).lower().endswith(SESSION_SUFFIX):
         if args.session:
             raise UsageError(f"give the session once: {path} or --session {args.session}")
@@ -146,6 +153,33 @@ def _resolve_path(args: argparse.Namespace) -> None:
         if args.image:
             raise UsageError(f"give the image once: {path} or --image {args.image}")
         args.image = path
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    """Before any window: the files named must exist, the screenshot's folder too.
+
+    Raises
+    ------
+    UsageError
+        For a missing ``--image`` (not a sample) or ``--session``.
+    OSError
+        When ``--screenshot`` cannot be written (a missing or read-only folder).
+    """
+    from .io import SAMPLES
+
+    if args.image and args.image not in SAMPLES and not Path(args.image).expanduser().exists():
+        raise UsageError(f"image not found: {args.image} (not a file or a sample)")
+    if args.session and not Path(args.session).expanduser().exists():
+        raise UsageError(f"session not found: {args.session}")
+    if args.screenshot:
+        target = Path(args.screenshot).expanduser()
+        folder = target.parent
+        if target.is_dir():
+            raise OSError(f"cannot write the screenshot {target}: it is a folder")
+        if not folder.is_dir():
+            raise OSError(f"cannot write the screenshot {target}: no folder {folder}")
+        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+            raise OSError(f"cannot write the screenshot {target}: permission denied")
 
 
 def _apply_arguments(window, args: argparse.Namespace, wait: bool = False) -> str | None:
@@ -212,11 +246,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args([str(a) for a in args_list])
         _resolve_path(args)
+        _check_files(args)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except UsageError as exc:  # the command line's one line, never a traceback
         print(f"deconv-gui: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except OSError as exc:  # valid arguments, an output that cannot be written
+        print(f"deconv-gui: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
@@ -238,7 +276,17 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
+    from .gui.support.qt_messages import install_message_filter
 
+    restore_messages = install_message_filter()  # before Qt starts: it warns while starting
+    try:
+        return _run_window(args)
+    finally:
+        restore_messages()
+
+
+def _run_window(args: argparse.Namespace) -> int:
+    """Make the application and the window; show it, or take the screenshot."""
     import pyqtgraph as pg
     from qtpy import QtWidgets
 
@@ -321,7 +369,7 @@ def _screenshot(app, window, path: Path, error: str | None, view: str = "main", 
     if error:
         print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
         return 2
-    status = {"code": 1, "calm": 0}
+    status = {"code": -1, "calm": 0}  # -1: no picture taken yet
     target: dict = {}
 
     def poll() -> None:
@@ -345,7 +393,7 @@ def _screenshot(app, window, path: Path, error: str | None, view: str = "main", 
             if widget is not window
             else (window.save_screenshot(path))
         )
-        status["code"] = 0 if ok else 3
+        status["code"] = 0 if ok else 1
         if not ok:
             print(f"deconv-gui: could not write {path}", file=sys.stderr)
         app.exit(status["code"])
@@ -362,7 +410,8 @@ def _screenshot(app, window, path: Path, error: str | None, view: str = "main", 
     app.exec()
     ticks.stop()
     give_up.stop()
-    if status["code"] == 1:
+    if status["code"] == -1:
+        status["code"] = 1
         print("deconv-gui: nothing to take a screenshot of (timed out)", file=sys.stderr)
     return status["code"]  # main() closes and deletes the window
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from deconv_gui import app
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_help_and_usage_errors_return_exit_codes(capsys):
@@ -85,3 +90,54 @@ def test_view_and_size_are_checked(capsys):
     assert app.main(["--size", "10x10"]) == 2
     assert "size" in capsys.readouterr().err
     assert app._window_size("1280x800") == (1280, 800)
+
+
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_a_screenshot_that_cannot_be_written_is_one_line_and_exit_1(tmp_path, capsys):
+    for target in (tmp_path / "missing" / "x.png", tmp_path):
+        assert app.main(["--screenshot", str(target)]) == 1
+        line = _one_line(capsys.readouterr().err)
+        assert line.startswith("deconv-gui: error: cannot write the screenshot"), line
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.gui
+def test_a_screenshot_that_fails_at_the_end_is_exit_1(qtbot, tmp_path, capsys, monkeypatch):
+    from deconv_gui.gui.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "save_screenshot", lambda self, path: False)
+    assert app.main(["--screenshot", str(tmp_path / "x.png"), "--image", "seed_toy"]) == 1
+    assert "could not write" in _one_line(capsys.readouterr().err)
+
+
+def test_an_unknown_word_without_a_display_names_the_command(capsys, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert app.main(["bogus"]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "unknown command or file: bogus" in line and "run, info" in line
+    assert app.main(["no-such-photo.png"]) == 2
+    assert "file not found: no-such-photo.png" in _one_line(capsys.readouterr().err)
+
+
+@pytest.mark.gui
+def test_a_screenshot_prints_nothing_but_its_errors(tmp_path):
+    # Qt's offscreen platform and a missing runtime folder make harmless noise
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "deconv_gui", "--image", "seed_toy", "--screenshot", "x.png"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and (tmp_path / "x.png").is_file()
