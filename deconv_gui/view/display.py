@@ -150,7 +150,7 @@ def display_spec(
     scaling: str = "clip",
     reference_range: tuple[float, float] | None = None,
     shared_levels: tuple[float, float] | None = None,
-    channel: int = 0,
+    channel: int | None = None,
     signed_filter: bool = False,
 ) -> DisplaySpec:
     """Decide how to draw ``data`` (``(H, W, C)``) in a panel of the given ``kind``.
@@ -169,9 +169,9 @@ def display_spec(
         The input image's ``(min, max)``; required for ``"clip"``.
     shared_levels : (float, float), optional
         When given, these levels are used as they are (the "shared levels" toggle).
-    channel : int
-        The channel drawn when ``data`` has neither 1 nor 3 channels (for example
-        the forward output with several output channels).
+    channel : int, optional
+        The one channel to draw of several (the forward output with several output
+        channels). By default three channels are drawn as RGB, others from channel 0.
     signed_filter : bool
         The filter has weights of both signs (:func:`filter_is_signed`): the forward
         output and the adjoint panels are then signed quantities.
@@ -187,7 +187,8 @@ def display_spec(
     ``signed_filter``, the ``"forward"`` and ``"adjoint"`` panels are signed quantities,
     drawn (one channel) with a diverging colormap centred on 0 (white), with symmetric
     levels ``±m``; a ``"signed"`` panel always uses ``±max|value|`` (0 mid-grey in
-    colour), whatever the scaling or the shared levels. Everything else is an intensity,
+    colour, as a signed panel of three channels), whatever the scaling or the shared
+    levels. Everything else is an intensity,
     drawn grey (or RGB) however a little noise dips below 0. The adjoint
     ``Aᵀ(y − b)`` is not in image units (its brightness is the image's times the
     coverage ``Aᵀ1``), so in ``"clip"`` mode it is stretched to its own range, and the
@@ -202,17 +203,18 @@ def display_spec(
         array = array[:, :, np.newaxis]
     channels = array.shape[2]
     prefix = ""
-    if channels == 3:
+    if channels == 3 and channel is None:
         image = array
     elif channels == 1:
         image = array[:, :, 0]
     else:
-        channel = int(np.clip(channel, 0, channels - 1))
+        channel = int(np.clip(channel or 0, 0, channels - 1))
         image = array[:, :, channel]
         prefix = f"channel {channel} of {channels} · "
     low, high = data_range(image)
     values = f"values {fmt_range(low, high)}"
-    if kind == "signed":
+    colour_signed = image.ndim == 3 and signed_filter and kind in FILTER_SIGNED_KINDS
+    if kind == "signed" or colour_signed:
         m = max(abs(low), abs(high)) or 1.0
         if image.ndim == 2:
             note = f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})"

@@ -99,8 +99,13 @@ class PanelGrid(QtWidgets.QWidget):
 
     @property
     def forward_channel(self) -> int:
-        """The output channel drawn in the forward panel."""
-        return self.panels["forward"].channel_box.value()
+        """The output channel drawn in the forward panel (0 while three are drawn as RGB)."""
+        return max(self.panels["forward"].channel_box.value(), 0)
+
+    @property
+    def forward_composite(self) -> bool:
+        """Three output channels drawn together as RGB (the channel box's first entry)."""
+        return self.panels["forward"].channel_box.value() < 0
 
     # -- arrangement -----------------------------------------------------------------------
     def set_layout_mode(self, mode: str) -> None:
@@ -167,12 +172,7 @@ class PanelGrid(QtWidgets.QWidget):
         if previous is None or previous.image.shape[:2] != result.image.shape[:2]:
             self.auto_fit = True  # a new image: the old zoom means nothing for it
             self.zoom = None
-        c_out = result.forward_output.shape[2]
-        box = self.panels["forward"].channel_box
-        box.blockSignals(True)
-        box.setRange(0, c_out - 1)
-        box.blockSignals(False)
-        box.setVisible(c_out > 1)
+        self._set_channel_choice(result.forward_output.shape[2], previous)
         reg = result.params.reg
         if reg > 0:
             self.panels["pinv"].set_title(_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
@@ -214,6 +214,24 @@ class PanelGrid(QtWidgets.QWidget):
         # the forward output or a panel shown or hidden moves the others too
         self._schedule_refit()
 
+    def _set_channel_choice(self, c_out: int, previous: Result | None) -> None:
+        """The forward panel's channel box: each channel, and all three as RGB for three."""
+        box = self.panels["forward"].channel_box
+        before = None if previous is None else previous.forward_output.shape[2]
+        box.blockSignals(True)
+        box.setRange(-1 if c_out == 3 else 0, c_out - 1)
+        box.setSpecialValueText("all three (RGB)" if c_out == 3 else "")
+        if c_out == 3 and before != 3:
+            box.setValue(-1)  # the RGB picture first, as for an RGB image
+        box.blockSignals(False)
+        box.setVisible(c_out > 1)
+
+    def _channel_of(self, name: str) -> int | None:
+        """The one channel the panel draws (None: all, as RGB for three)."""
+        if name != "forward" or self.forward_composite:
+            return None
+        return self.forward_channel
+
     def redraw(self) -> None:
         """Draw the current result again with the current scaling and levels settings."""
         result = self.result
@@ -240,7 +258,7 @@ class PanelGrid(QtWidgets.QWidget):
             scaling=self.scaling,
             reference_range=reference,
             shared_levels=shared if name not in _OWN_LEVELS else None,
-            channel=self.forward_channel,
+            channel=self._channel_of(name),
             signed_filter=filter_is_signed(result.params.weights),
         )
         panel.show_array(data, spec)

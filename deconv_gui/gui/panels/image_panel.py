@@ -103,7 +103,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.subtitle_label.setWordWrap(True)
         self.channel_box = QtWidgets.QSpinBox()
         self.channel_box.setPrefix("channel ")
-        self.channel_box.setToolTip("Which output channel of y to draw")
+        self.channel_box.setToolTip("Which output channel of y to draw (three: or all as RGB)")
         self.channel_box.setVisible(False)
         self.channel_box.valueChanged.connect(self.channelChanged)
 
