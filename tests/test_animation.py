@@ -231,3 +231,23 @@ def test_describe_cell_names_the_arrays_under_the_mouse():
     assert z.describe(0, 12 + 3.5 * cell, top + 2.5 * cell).startswith("an inserted zero")
     assert z.describe(0, 12 + 2.5 * cell, top + 2.5 * cell) == "a value of y spread out: 7"
     assert z.describe(0, 12 + 0.5 * cell, top + 0.5 * cell) == "zero padding of the spread y"
+
+
+@pytest.mark.parametrize("mode", ["forward", "scatter", "zero-insertion"])
+def test_every_line_of_every_frame_is_whole(mode):
+    from deconv_gui.io.animation import _Layout, _step_text
+
+    geometry = ConvGeometry((7, 7, 3), (3, 3, 3, 1), stride=2)
+    anim = StepAnimation(geometry, seed_question_filter(), seed_toy_image(), mode)
+    layout = _Layout(anim)
+    for step in [None, *(anim.step(k) for k in range(len(anim)))]:
+        lines = layout.lines(_step_text(anim, step))
+        for line in lines:  # within the frame's right margin ...
+            assert layout.text_font.getlength(line) <= layout.width - 24, line
+        # ... and above the first grid's label
+        assert 6 + len(lines) * layout.label <= layout.tops[0] - layout.label + 2
+        frame = render_step(anim, step, layout)
+        assert (frame[: layout.tops[0] - layout.label, -8:] == 255).all()
+    summary = " ".join(layout.lines(_step_text(anim, None)))
+    if mode == "scatter":
+        assert summary.endswith("1 to 4 windows per pixel (the checkerboard) · Aᵀy is not x")

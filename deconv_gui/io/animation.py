@@ -19,8 +19,10 @@ from PIL import Image, ImageDraw
 from ..core import ConvOperator, StepAnimation
 from ..core.analysis.steps import Step
 from .cells import draw_grid as _draw_grid
+from .cells import fitting_font, wrap
 from .cells import font as _font
 from .cells import level as _level
+from .cells import number as _number
 from .cells import text as _text
 
 __all__ = [
@@ -63,13 +65,17 @@ class _Layout:
         )
         self.cell = max(cell, 3)
         self.numbers = self.cell >= 26
-        self.font = _font(max(9, round(self.cell * 0.38)))
+        # the values as large as the cells allow: the widest label fits its cell
+        self.font = fitting_font(_labels(anim), self.cell)
         self.tiles: dict = {}  # grids drawn once (cells.draw_grid)
         self.label = max(_LABEL, round(_LABEL * scale))  # text lines grow with the frame
         self.text_font = _font(max(14, round(14 * scale)))
         grids = max(sum(w for _, w in s) * self.cell + _GAP * (len(s) + 3) for s in self.sections)
         self.width = max(width, grids)
-        top = 3 * self.label + _GAP
+        # room for the longest text of any frame, wrapped to the frame's width
+        steps = [None, *(anim.step(k) for k in {0, len(anim) - 1} if len(anim))]
+        lines = max(len(self.lines(_step_text(anim, step))) for step in steps)
+        top = max(3, lines) * self.label + _GAP
         self.tops = []
         for shapes in self.sections:
             self.tops.append(top + self.label)
@@ -84,6 +90,20 @@ class _Layout:
             result = anim.output if anim.mode == "forward" else anim.transposed()
             self.levels = (_level(anim.grid), _level(anim.weights), _level(result))
             self.product_level = _level(anim.grid) * _level(anim.weights)
+
+    def lines(self, texts: Sequence[str]) -> list[str]:
+        """``texts`` wrapped to the frame's width (none runs off its right edge)."""
+        room = self.width - 2 * _GAP
+        return [line for text in texts for line in wrap(text, self.text_font, room)]
+
+
+def _labels(anim: StepAnimation) -> set[str]:
+    """Every number a cell of the animation can show (the products by their bound)."""
+    arrays = (anim.grid, anim.weights, anim.output, anim.transposed())
+    labels = {_number(float(v)) for a in arrays for v in np.ravel(a) if np.isfinite(v)}
+    for data in (anim.grid, anim.output):
+        labels.add(_number(-_level(data) * _level(anim.weights)))
+    return labels
 
 
 def _section_shapes(anim: StepAnimation) -> tuple[list[tuple[int, int]], ...]:
@@ -144,7 +164,7 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
             for i in range(fh) for j in range(fw)]  # fmt: skip
     labels, grids = frame_grids(anim, step)
     copied = g.padding_mode != "zeros" and mode != "zero-insertion"
-    texts = _step_text(anim, step)
+    texts = layout.lines(_step_text(anim, step))
     for n, line in enumerate(texts):
         _text(draw, (_GAP, 6 + n * layout.label), line, layout.text_font, fill=(0, 0, 0))
     for index, (label, arrays) in enumerate(zip(labels, grids, strict=True)):
@@ -312,8 +332,10 @@ def render_title(anim: StepAnimation, layout: Any = None) -> np.ndarray:
         f"{len(anim)} steps, one per "
         + ("result pixel" if anim.mode == "zero-insertion" else "output value"),
     ]
+    title_font = _font(16)
+    lines = [part for line in lines for part in wrap(line, title_font, layout.width - 4 * _GAP)]
     for n, line in enumerate(lines):
-        _text(draw, (2 * _GAP, layout.height // 3 + n * 24), line, _font(16), fill=(0, 0, 0))
+        _text(draw, (2 * _GAP, layout.height // 3 + n * 24), line, title_font, fill=(0, 0, 0))
     return np.asarray(image)
 
 

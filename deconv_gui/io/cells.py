@@ -15,7 +15,17 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..view.colormaps import apply_colormap
 
-__all__ = ["PADDING_FILL", "TILE_CACHE", "draw_grid", "font", "level", "number", "text"]
+__all__ = [
+    "PADDING_FILL",
+    "TILE_CACHE",
+    "draw_grid",
+    "fitting_font",
+    "font",
+    "level",
+    "number",
+    "text",
+    "wrap",
+]
 
 #: Grids kept drawn per animation (most are the same in every frame).
 TILE_CACHE = 96
@@ -46,6 +56,71 @@ def text(draw: ImageDraw.ImageDraw, xy: Any, text: str, font: Any, **kw: Any) ->
     if "DejaVu" not in str(getattr(font, "path", "")):
         text = text.translate(_ASCII)
     draw.text(xy, text, font=font, **kw)
+
+
+def wrap(text_: str, font_: Any, width: float) -> list[str]:
+    """``text_`` in lines no wider than ``width`` pixels, broken at " · " or else at spaces.
+
+    A single word wider than ``width`` keeps a line of its own.
+
+    Examples
+    --------
+    >>> f = font(14)
+    >>> wrap("short", f, 500)
+    ['short']
+    >>> lines = wrap("first part · second part · third part", f, 2 * f.getlength("first part"))
+    >>> lines
+    ['first part ·', 'second part ·', 'third part']
+    """
+    lines: list[str] = []
+    for part in _pieces(text_, " · "):
+        line = lines.pop() if lines else ""
+        candidate = f"{line} {part}".strip() if line else part
+        if not line or _width(candidate, font_) <= width:
+            lines.append(candidate)
+            continue
+        lines.append(line)
+        lines.extend(_by_words(part, font_, width))
+    return [line.strip() for line in lines] or [""]
+
+
+def _pieces(text_: str, separator: str) -> list[str]:
+    """``a · b · c`` as ``["a ·", "b ·", "c"]``: a break after a separator keeps it."""
+    parts = text_.split(separator)
+    return [p + " ·" for p in parts[:-1]] + parts[-1:]
+
+
+def _by_words(part: str, font_: Any, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in part.split(" "):
+        if lines and _width(f"{lines[-1]} {word}", font_) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def _width(text_: str, font_: Any) -> float:
+    try:
+        return float(font_.getlength(text_))
+    except AttributeError:  # Pillow's bitmap font without getlength
+        return 6.0 * len(text_)
+
+
+def fitting_font(labels: Any, cell: int, fill: float = 0.86) -> Any:
+    """The largest font (at most half a cell high) in which every label fits a cell.
+
+    Examples
+    --------
+    >>> small, large = fitting_font(["-240"], 26), fitting_font(["7"], 40)
+    >>> small.size < large.size <= 20
+    True
+    """
+    widest = max((str(label) for label in labels), key=len, default="0")
+    size = max(9, cell // 2)
+    while size > 9 and _width(widest, font(size)) > fill * cell:
+        size -= 1
+    return font(size)
 
 
 def number(value: float) -> str:
