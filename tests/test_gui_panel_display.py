@@ -68,3 +68,48 @@ def test_a_noisy_blur_stays_grey_and_an_edge_filter_is_drawn_signed(qtbot, win):
     pinv = win.panels.panel("pinv").spec  # an estimate of the image: its range
     assert pinv.colormap == "rgb" and pinv.levels == data_range(win.result.image)
     assert win.panels.panel("input").spec.image.shape[2] == 3
+
+
+def _wheel(panel, steps: int = 3) -> None:
+    from qtpy import QtGui, QtWidgets
+
+    viewport = panel.graphics.viewport()
+    pos = QtCore.QPointF(viewport.width() * 0.7, viewport.height() * 0.35)
+    for _ in range(steps):
+        event = QtGui.QWheelEvent(
+            pos,
+            QtCore.QPointF(viewport.mapToGlobal(pos.toPoint())),
+            QtCore.QPoint(0, 0),
+            QtCore.QPoint(0, 120),
+            QtCore.Qt.MouseButton.NoButton,
+            QtCore.Qt.KeyboardModifier.NoModifier,
+            QtCore.Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QtWidgets.QApplication.sendEvent(viewport, event)
+
+
+def _centre(panel):
+    (x0, x1), (y0, y1) = panel.view.viewRange()
+    return np.array([(x0 + x1) / 2, (y0 + y1) / 2]), (y1 - y0) / panel.shape[0]
+
+
+@pytest.mark.parametrize("source", ["input", "forward"])
+def test_zoom_and_pan_are_shared_the_forward_output_through_the_stride(qtbot, win, source):
+    panels = win.panels
+    _wheel(panels.panel(source))
+    assert not panels.auto_fit and panels.zoom is not None and panels.zoom.factor > 1.5
+    centre, share = _centre(panels.panel("input"))
+    for name in ("transposed", "pinv"):
+        other, other_share = _centre(panels.panel(name))
+        np.testing.assert_allclose(other, centre, atol=1e-6)
+        assert other_share == pytest.approx(share, rel=0.1)
+    # the forward output's pixel j sits on its window's centre: 2j + 0.5 - 1 on the input
+    forward, _ = _centre(panels.panel("forward"))
+    np.testing.assert_allclose(2 * forward - 0.5, centre, atol=1e-6)
+    win.actions.fit.trigger()  # F: every panel shows its whole image again
+    for name in panels.visible_names():
+        panel = panels.panel(name)
+        (x0, x1), (y0, y1) = panel.view.viewRange()
+        h, w = panel.shape[:2]
+        assert x0 <= 0 and y0 <= 0 and x1 >= w and y1 >= h, name

@@ -274,8 +274,22 @@ class PanelGrid(QtWidgets.QWidget):
         self.zoom = None
         self._refit()
 
+    def _align_heads(self) -> None:
+        """The panels of a row give their titles one height: their images start level."""
+        rows: dict[int, list[ImagePanel]] = {}
+        for panel in self.panels.values():
+            index = self._grid.indexOf(panel)
+            if index >= 0 and not panel.isHidden():
+                row = self._grid.getItemPosition(index)[0]
+                rows.setdefault(row, []).append(panel)
+        for panels in rows.values():
+            height = max(panel.head_height() for panel in panels)
+            for panel in panels:
+                panel.set_head_height(height)
+
     def _refit(self) -> None:
         """Fit every panel, or show the user's zoom in every panel (after any change)."""
+        self._align_heads()
         for name, panel in self.panels.items():
             if panel.isHidden() or panel.data is None:
                 continue

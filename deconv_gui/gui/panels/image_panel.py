@@ -130,15 +130,23 @@ class ImagePanel(QtWidgets.QFrame):
             "right to change the levels."
         )
 
+        # the title row and the subtitle in one block, so that the panels of a row can
+        # give theirs one height and their images start on one line
+        self.head = QtWidgets.QWidget()
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.title_label, 1)
         header.addWidget(self.channel_box)
+        head = QtWidgets.QVBoxLayout(self.head)
+        head.setContentsMargins(0, 0, 0, 0)
+        head.setSpacing(2)
+        head.addLayout(header)
+        head.addWidget(self.subtitle_label)
+        head.addStretch(1)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(2)
-        layout.addLayout(header)
-        layout.addWidget(self.subtitle_label)
+        layout.addWidget(self.head)
         body = QtWidgets.QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -234,6 +242,19 @@ class ImagePanel(QtWidgets.QFrame):
             h, w = self.data.shape[:2]
             # the view keeps this target through resizes (aspect locked: it letterboxes)
             self.view.setRange(QtCore.QRectF(0, 0, w, h), padding=FIT_PADDING)
+
+    def head_height(self) -> int:
+        """The height the title and subtitle need at the panel's present width."""
+        layout = self.head.layout()
+        width = self.head.width()
+        if layout is not None and layout.hasHeightForWidth() and width > 0:
+            return int(layout.heightForWidth(width))
+        return int(self.head.sizeHint().height())
+
+    def set_head_height(self, height: int) -> None:
+        """Give the title block at least ``height`` pixels (the tallest of its row)."""
+        if self.head.minimumHeight() != height:
+            self.head.setMinimumHeight(height)
 
     def view_size(self) -> tuple[float, float]:
         """The image view's size on screen: ``(width, height)`` pixels."""
