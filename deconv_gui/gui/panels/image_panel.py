@@ -304,7 +304,7 @@ class ImagePanel(QtWidgets.QFrame):
         """Fold the level histogram away in narrow panels, so the image gets its room."""
         super().resizeEvent(event)
         show = self.width() >= _HISTOGRAM_MIN_PANEL_WIDTH
-        if show != self.levels_view.isVisibleTo(self):
+        if show != self.levels_view.isVisibleTo(self) or show != self.histogram.isVisible():
             self.levels_view.setVisible(show)
             self.histogram.setVisible(show)
         # ... and the description (its tooltip stays) when the panel is small
