@@ -25,6 +25,7 @@ from deconv_gui.io import (
 from deconv_gui.io.export import ExistingFilesError, panel_arrays
 from deconv_gui.io.render import encode_png, render_panel
 from deconv_gui.io.session import params_from_dict
+from deconv_gui.view.display import filter_is_signed
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +80,11 @@ def test_png_is_the_displayed_pixels_when_given(tmp_path, sample_result):
     shown = np.random.default_rng(0).integers(0, 256, (*result.pinv.shape[:2], 3), dtype=np.uint8)
     export_result(result, tmp_path, displayed={"pinv": shown}, formats=("png",))
     assert np.array_equal(skio.imread(tmp_path / "pinv.png"), shown)
-    # without displayed pixels, the window's first look: the adjoint on its own range
-    default = render_panel(result.transposed, "adjoint", result.image)
+    # without displayed pixels, the window's first look: the adjoint of this filter with
+    # both signs is signed (0 at mid-grey in colour)
+    signed = filter_is_signed(result.params.weights)
+    assert signed
+    default = render_panel(result.transposed, "adjoint", result.image, signed_filter=signed)
     assert np.array_equal(skio.imread(tmp_path / "transposed.png"), default)
 
 
