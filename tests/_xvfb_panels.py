@@ -70,7 +70,7 @@ def _apply(window, case: dict) -> None:
         window.showNormal()
         window.resize(*case["size"])
     if "layout" in case:
-        getattr(window.actions, f"layout_{case['layout']}").trigger()
+        getattr(window.menu_actions, f"layout_{case['layout']}").trigger()
     if "methods" in case:
         window.recon_options.set_values(methods=tuple(case["methods"]))
     if "insight" in case:

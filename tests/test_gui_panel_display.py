@@ -107,7 +107,7 @@ def test_zoom_and_pan_are_shared_the_forward_output_through_the_stride(qtbot, wi
     # the forward output's pixel j sits on its window's centre: 2j + 0.5 - 1 on the input
     forward, _ = _centre(panels.panel("forward"))
     np.testing.assert_allclose(2 * forward - 0.5, centre, atol=1e-6)
-    win.actions.fit.trigger()  # F: every panel shows its whole image again
+    win.menu_actions.fit.trigger()  # F: every panel shows its whole image again
     for name in panels.visible_names():
         panel = panels.panel(name)
         (x0, x1), (y0, y1) = panel.view.viewRange()

@@ -36,12 +36,15 @@ class WheelGuard(QtCore.QObject):
                 child.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
                 child.installEventFilter(self)
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+    def eventFilter(self, watched: QtCore.QObject | None, event: QtCore.QEvent | None) -> bool:
         if (
-            event.type() == QtCore.QEvent.Type.Wheel
+            event is not None
+            and event.type() == QtCore.QEvent.Type.Wheel
             and isinstance(watched, QtWidgets.QWidget)
             and not watched.hasFocus()
         ):
-            QtWidgets.QApplication.sendEvent(self.area.verticalScrollBar(), event)
+            bar = self.area.verticalScrollBar()
+            if bar is not None:
+                QtWidgets.QApplication.sendEvent(bar, event)
             return True  # the input keeps its value
         return super().eventFilter(watched, event)

@@ -57,8 +57,9 @@ def _text_height(text: str, font: QtGui.QFont, width: int) -> int:
 def _qimage(pixels: np.ndarray) -> QtGui.QImage:
     rgb = np.ascontiguousarray(np.asarray(pixels, dtype=np.uint8)[:, :, :3])
     height, width = rgb.shape[:2]
-    image = QtGui.QImage(rgb.data, width, height, 3 * width, QtGui.QImage.Format.Format_RGB888)
-    return image.copy()  # owns its pixels: ``rgb`` may go
+    data = rgb.tobytes()
+    image = QtGui.QImage(data, width, height, 3 * width, QtGui.QImage.Format.Format_RGB888)
+    return image.copy()  # owns its pixels: ``data`` may go
 
 
 def _fitted(image: QtGui.QImage, width: int, height: int) -> QtGui.QImage:

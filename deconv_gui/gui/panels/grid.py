@@ -279,8 +279,8 @@ class PanelGrid(QtWidgets.QWidget):
         rows: dict[int, list[ImagePanel]] = {}
         for panel in self.panels.values():
             index = self._grid.indexOf(panel)
-            if index >= 0 and not panel.isHidden():
-                row = self._grid.getItemPosition(index)[0]
+            row = self._grid.getItemPosition(index)[0] if index >= 0 else None
+            if row is not None and not panel.isHidden():
                 rows.setdefault(row, []).append(panel)
         for panels in rows.values():
             height = max(panel.head_height() for panel in panels)
@@ -295,12 +295,8 @@ class PanelGrid(QtWidgets.QWidget):
                 continue
             if self.auto_fit or self.zoom is None:
                 panel.fit()
-                continue
-            panel_map = self._panel_map(name)
-            if panel_map is not None:
-                panel.show_range(
-                    *view_range(self.zoom, panel_map, panel.shape[:2], panel.view_size())
-                )
+            else:
+                self._show_zoom(name, self.zoom)
 
     def _schedule_refit(self, *_args: object) -> None:
         # once per event-loop pass, after every panel of a layout change has its size
@@ -308,8 +304,8 @@ class PanelGrid(QtWidgets.QWidget):
 
     def _panel_map(self, name: str) -> PanelMap | None:
         """How ``name``'s pixels sit on the input's (the forward output: through the stride)."""
-        panel, source = self.panels[name], self.panels["input"]
-        if panel.data is None or source.data is None:
+        panel, source = self.panels[name].data, self.panels["input"].data
+        if panel is None or source is None:
             return None
         if panel.shape[:2] == source.shape[:2]:
             return IDENTITY
@@ -319,23 +315,27 @@ class PanelGrid(QtWidgets.QWidget):
             return forward_map(geometry.stride, geometry.padding, geometry.dilation, filter_size)
         return proportional_map(panel.shape[:2], source.shape[:2])
 
+    def _show_zoom(self, name: str, zoom: Zoom) -> None:
+        """Show ``zoom`` in panel ``name`` (mapped onto its pixels, at its own size)."""
+        panel = self.panels[name]
+        panel_map = self._panel_map(name)
+        if panel_map is not None and panel.data is not None:
+            shape = panel.data.shape[:2]
+            panel.show_range(*view_range(zoom, panel_map, shape, panel.view_size()))
+
     def _on_manual_range(self, name: str) -> None:
         """The user zoomed or panned ``name``: every other panel follows, until F."""
         panel = self.panels[name]
         panel_map = self._panel_map(name)
-        if panel_map is None:
+        if panel_map is None or panel.data is None:
             return
         self.auto_fit = False
         (x0, x1), (y0, y1) = panel.view.viewRange()
-        self.zoom = zoom_of((x0, x1, y0, y1), panel_map, panel.shape[:2], panel.view_size())
+        shape = panel.data.shape[:2]
+        self.zoom = zoom_of((x0, x1, y0, y1), panel_map, shape, panel.view_size())
         for other, follower in self.panels.items():
-            if other == name or follower.isHidden() or follower.data is None:
-                continue
-            other_map = self._panel_map(other)
-            if other_map is not None:
-                follower.show_range(
-                    *view_range(self.zoom, other_map, follower.shape[:2], follower.view_size())
-                )
+            if other != name and not follower.isHidden() and follower.data is not None:
+                self._show_zoom(other, self.zoom)
 
     def _on_levels_edited(self, name: str, low: float, high: float) -> None:
         if not self.shared_levels or name in _OWN_LEVELS:

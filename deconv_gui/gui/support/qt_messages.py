@@ -34,7 +34,10 @@ def install_message_filter() -> Callable[[], None]:
     """Drop :data:`NOISE` from Qt's messages; returns a function that restores the handler."""
     previous: Any = None
 
-    def handler(mode: Any, context: Any, message: str) -> None:
+    def handler(
+        mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str | None
+    ) -> None:
+        message = message or ""
         if message.startswith(NOISE):
             log.debug("Qt: %s", message)
         elif previous is not None:
