@@ -8,7 +8,10 @@ from ..dialogs.history import HistoryDialog
 from ..support.teardown import is_deleted
 from .history import EditHistory
 
-__all__ = ["HistoryActions"]
+__all__ = ["STATUS_MS", "HistoryActions"]
+
+#: How long the status bar says what Undo or Redo did, in milliseconds.
+STATUS_MS = 6000
 
 
 class HistoryActions(QtCore.QObject):
@@ -42,13 +45,14 @@ class HistoryActions(QtCore.QObject):
         self.dialog: HistoryDialog | None = None
         self.undo = QtWidgets.QAction("&Undo", window)
         self.undo.setShortcut(keys(std.Undo))
-        self.undo.triggered.connect(history.undo)
+        self._history = history
+        self.undo.triggered.connect(self._undo)
         self.redo = QtWidgets.QAction("&Redo", window)
         redo_keys = [keys("Ctrl+Shift+Z")]
         if keys(std.Redo) not in redo_keys and not keys(std.Redo).isEmpty():
             redo_keys.append(keys(std.Redo))
         self.redo.setShortcuts(redo_keys)
-        self.redo.triggered.connect(history.redo)
+        self.redo.triggered.connect(self._redo)
         self.history = QtWidgets.QAction("&History…", window)
         self.history.setShortcut(keys("Ctrl+H"))
         self.history.triggered.connect(self.open_dialog)  # type: ignore[arg-type]  # result unused
@@ -81,6 +85,25 @@ class HistoryActions(QtCore.QObject):
         self.dialog.raise_()
         self.dialog.activateWindow()
         return self.dialog
+
+    def _undo(self) -> None:
+        before = self._stack.index()
+        self._history.undo()
+        moved = self._stack.index() != before
+        self._say(f"Undone: {self._stack.redoText()}" if moved else "Nothing to undo")
+
+    def _redo(self) -> None:
+        before = self._stack.index()
+        self._history.redo()
+        moved = self._stack.index() != before
+        self._say(f"Redone: {self._stack.undoText()}" if moved else "Nothing to redo")
+
+    def _say(self, text: str) -> None:
+        """Undo and redo say in the status bar what they did (the panels change quietly)."""
+        status = getattr(self._window, "statusBar", None)
+        bar = status() if callable(status) else None
+        if isinstance(bar, QtWidgets.QStatusBar):
+            bar.showMessage(text, STATUS_MS)
 
     def _update(self) -> None:
         stack = self._stack

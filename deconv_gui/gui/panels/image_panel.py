@@ -82,6 +82,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.spec: DisplaySpec | None = None
         self._updating = False
         self._roomy = True  # wide and high enough for the description (see resizeEvent)
+        self._label_room = (1, 1)  # screen pixels a value label needs (see _annotate)
         self._labels: list[pg.TextItem] = []
         self.overlay_items: list[QtWidgets.QGraphicsItem] = []
         self.overlay_pixels: tuple[np.ndarray, np.ndarray] | None = None
@@ -283,15 +284,22 @@ class ImagePanel(QtWidgets.QFrame):
         channels = data.shape[2] if data.ndim == 3 else 1
         if channels > 3:
             return
+        font = self._label_font(channels)
+        metrics = QtGui.QFontMetrics(font)
+        widest = 0
         for row in range(data.shape[0]):
             for col in range(data.shape[1]):
                 values = np.atleast_1d(data[row, col])
-                text = "\n".join(fmt(round(float(v), 2)) for v in values)
+                lines = [fmt(round(float(v), 2)) for v in values]
+                widest = max(widest, *(metrics.horizontalAdvance(line) for line in lines))
+                text = "\n".join(lines)
                 label = pg.TextItem(text, color="w", anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
-                label.setFont(self._label_font(channels))
+                label.setFont(font)
                 label.setPos(col + 0.5, row + 0.5)
                 self.view.addItem(label)
                 self._labels.append(label)
+        # the room a label needs (its box's margins included): shown only where it fits
+        self._label_room = (widest + 8, metrics.lineSpacing() * channels + 6)
         self._update_label_visibility()
 
     @staticmethod
@@ -317,9 +325,10 @@ class ImagePanel(QtWidgets.QFrame):
         """Show the value labels only while a data pixel is large enough on screen."""
         if not self._labels or self.data is None:
             return
-        size = self.view.viewPixelSize()[1]  # data units per screen pixel
-        lines = self.data.shape[2] if self.data.ndim == 3 else 1
-        visible = size > 0 and 1.0 / size >= 13 * lines + 4
+        # a data pixel on screen must hold its label: side by side, labels never overlap
+        units_x, units_y = self.view.viewPixelSize()  # data units per screen pixel
+        width, height = self._label_room
+        visible = 0 < units_x <= 1.0 / width and 0 < units_y <= 1.0 / height
         for label in self._labels:
             label.setVisible(visible)
 
