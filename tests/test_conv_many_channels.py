@@ -147,6 +147,26 @@ def test_the_benchmark_layers_run_on_the_gemm_kernels():
         assert _gemm.applies(np.zeros(filt), g, adjoint=True)
 
 
+@pytest.mark.parametrize("c_in", [3, 24])  # whole rows of taps, one window per tap
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_both_ways_of_threading_agree(monkeypatch, c_in, dtype):
+    """BLAS on one thread: numpy's matmul on the pool's threads; else scipy's gemm."""
+    from deconv_gui.core import threads
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 33, 30, c_in)).astype(dtype)
+    groups = 1 if c_in == 3 else 2
+    w = rng.standard_normal((3, 3, c_in // groups, 32)).astype(dtype)
+    kw = {"stride": (2, 1), "padding": 1, "groups": groups}
+    results = []
+    for blas_threads in (1, 2):
+        monkeypatch.setattr(threads, "blas_threads", lambda n=blas_threads: n)
+        assert _gemm.applies(w, ConvGeometry(x.shape[1:], w.shape, **kw), adjoint=False)
+        results.append(conv2d(x, w, **kw))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(results[0], results[1], rtol=tol, atol=tol)
+
+
 def test_gemm_kernels_run_in_place_on_blocks(monkeypatch):
     """Several row blocks (a small block size) give the same result as one."""
     rng = np.random.default_rng(7)

@@ -53,6 +53,10 @@ _ROWS_MAX_C_IN = 8
 #: Target bytes of one block's output (or input, for the adjoint) buffer: large enough
 #: for BLAS to share each product among its threads, small enough for the L2/L3 caches.
 _BLOCK_BYTES = 1 << 19
+#: The forward pass's gathered matrix stays below this many bytes (it is ``f_h f_w``
+#: times the block's input): fewer, larger products; each multi-threaded BLAS call costs
+#: a wake-up of BLAS's threads, which on a loaded machine took milliseconds.
+_MATRIX_BYTES = 1 << 23
 #: Work buffers up to this size are kept per thread for the next call: a fresh multi-
 #: megabyte buffer costs a page fault per 4 KiB, which on a loaded machine took longer
 #: than the products themselves.
@@ -117,8 +121,29 @@ def _zero_columns(buf: np.ndarray, start: int, stop: int) -> None:
     buf[..., stop:, :] = 0
 
 
-def _tasks(n_rows: int, bytes_per_row: int, n_images: int) -> list[tuple[int, int, int]]:
-    step = max(1, min(n_rows, _BLOCK_BYTES // max(1, bytes_per_row)))
+def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray, pooled: bool) -> None:
+    """``out = a @ b`` for C-contiguous matrices.
+
+    With BLAS on one thread, blocks run in the pool and numpy's ``matmul`` (which releases
+    the GIL) multiplies; otherwise BLAS's threads share the product, through scipy's
+    ``gemm`` as in the adjoint (numpy's bundled OpenBLAS kept spinning between the many
+    small products of the padding modes' border strips).
+    """
+    if pooled:
+        np.matmul(a, b, out=out)
+    else:
+        _gemm(a.dtype)(1.0, b.T, a.T, 0.0, out.T, overwrite_c=1)
+
+
+def _tasks(
+    n_rows: int, bytes_per_row: int, n_images: int, matrix_row: int = 0
+) -> list[tuple[int, int, int]]:
+    """(image, first row, stop row) blocks of about ``_BLOCK_BYTES`` (``bytes_per_row`` a
+    row), whose gathered matrix (``matrix_row`` bytes a row) fits in ``_MATRIX_BYTES``."""
+    step = _BLOCK_BYTES // max(1, bytes_per_row)
+    if matrix_row:
+        step = min(step, _MATRIX_BYTES // matrix_row)
+    step = max(1, min(n_rows, step))
     starts = range(0, n_rows, step)
     return [(n, r0, min(r0 + step, n_rows)) for n in range(n_images) for r0 in starts]
 
@@ -174,10 +199,11 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarr
     pitch = max(left + max(n_cols.values()), left + a_max + w_out)
     flat_w = w.reshape(n_taps * cg, groups, cgo)
     mats = np.ascontiguousarray(flat_w.transpose(1, 0, 2))  # (groups, taps · C_in/g, C_out/g)
-    tasks = _tasks(h_out, w_out * n_taps * c_in * xb.itemsize, m)
+    tasks = _tasks(h_out, w_out * c_out * xb.itemsize, m, w_out * n_taps * c_in * xb.itemsize)
     step = max(t[2] - t[1] for t in tasks)
     n_buf = step + b_max - b_min
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
+    pooled = threads.blas_threads() == 1
 
     def run(start: int, stop: int) -> None:
         bufs = {p: _buffer(p, (groups, n_buf, pitch, cg), xb.dtype) for p in phases}
@@ -204,15 +230,16 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarr
             size = rows * w_out
             lhs = cols[:, :rows].reshape(groups, size, n_taps * cg)
             if prod is None:
-                np.matmul(lhs[0], mats[0], out=out[n, h0:h1].reshape(size, c_out))
+                _product(lhs[0], mats[0], out[n, h0:h1].reshape(size, c_out), pooled)
             else:
-                np.matmul(lhs, mats, out=prod[:, :size])
+                for g in range(groups):
+                    _product(lhs[g], mats[g], prod[g, :size], pooled)
                 grid = prod[:, :size].reshape(groups, rows, w_out, cgo)
                 np.copyto(
                     out[n, h0:h1].reshape(rows, w_out, groups, cgo), grid.transpose(1, 2, 0, 3)
                 )
 
-    threads.map_chunks(run, len(tasks), parallel=threads.blas_threads() == 1)
+    threads.map_chunks(run, len(tasks), parallel=pooled)
     return out
 
 
@@ -253,10 +280,11 @@ def _forward_rows(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarr
     left = max(0, -a_min)
     pitch = max(left + n_cols, left + a_max + w_out) * k  # numbers per buffer row
     n_rows = {r: len(range(r, height, sh)) for r, _ in row_tap.values()}
-    tasks = _tasks(h_out, w_out * fh * span * k * xb.itemsize, m)
+    tasks = _tasks(h_out, w_out * c_out * xb.itemsize, m, w_out * fh * span * k * xb.itemsize)
     step = max(t[2] - t[1] for t in tasks)
     n_buf = step + b_max - b_min
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
+    pooled = threads.blas_threads() == 1
     isz = xb.itemsize
 
     def run(start: int, stop: int) -> None:
@@ -285,9 +313,9 @@ def _forward_rows(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarr
                 )
                 np.copyto(cols[:rows, :, i], window)
             product = cols[:rows].reshape(rows * w_out, -1)
-            np.matmul(product, matrix, out=out[n, h0:h1].reshape(rows * w_out, c_out))
+            _product(product, matrix, out[n, h0:h1].reshape(rows * w_out, c_out), pooled)
 
-    threads.map_chunks(run, len(tasks), parallel=threads.blas_threads() == 1)
+    threads.map_chunks(run, len(tasks), parallel=pooled)
     return out
 
 
