@@ -69,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
         "given too are applied on top of it",
     )
     parser.add_argument("--filter", metavar="PRESET", choices=PRESETS, help=", ".join(PRESETS))
+    parser.add_argument(
+        "--model",
+        metavar="MODEL",
+        help="a model file (.onnx, .pt/.pth, .safetensors, .keras, .h5): with --layer, study "
+        "that layer on what the model feeds it; without, list its layers",
+    )
+    parser.add_argument("--layer", metavar="NAME", help="the layer of --model")
+    parser.add_argument(
+        "--scaling",
+        choices=("unit", "255", "imagenet"),
+        default="unit",
+        help="how --model expects the image (default unit: floats in [0, 1])",
+    )
     defaults = schema.defaults()  # the window's defaults are the schema's, as the CLI's
     for name, tip in (
         ("stride", "stride, e.g. 2 or 2,1"),
@@ -222,8 +235,21 @@ def _apply_arguments(window, args: argparse.Namespace, wait: bool = False) -> st
             window.filter_editor.set_groups(args.groups)
         except ValueError as exc:
             return str(exc)
+    if args.model:
+        return _apply_model(window, args, wait)
     window.compute_now()
     return None
+
+
+def _apply_model(window, args: argparse.Namespace, wait: bool) -> str | None:
+    """``--model`` with ``--layer``: that layer on what the model feeds it; else the list."""
+    path = Path(args.model).expanduser()
+    if args.layer is None:
+        return None if window.models.open_path(path) else window.last_message
+    ok = window.models.load_layer(path, args.layer, args.scaling)
+    if ok and wait:
+        ok = window.images.loader.wait()
+    return None if ok else window.last_message
 
 
 def _display_available() -> bool:

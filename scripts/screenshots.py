@@ -37,6 +37,8 @@ class Shot:
     about: str = ""
     #: Params fields for a session the window opens first (what has no command-line flag).
     session: tuple[tuple[str, object], ...] = ()
+    #: Open a layer of the small ONNX model :func:`_model_file` makes (needs torch).
+    model: bool = False
 
 
 #: A photo where a prior visibly helps: camera, Gaussian blur, stride 2, a little noise.
@@ -57,6 +59,13 @@ SHOTS: tuple[Shot, ...] = (
     Shot("check.png", "check", None, SEED, about="check-my-code on the question's deConv"),
     Shot("steps.png", "steps", "1280x860", SEED, about="How it is computed: the forward steps"),
     Shot("priors.png", "main", session=PRIORS, about="camera with TV and x ≥ 0 next to A⁺"),
+    Shot(
+        "model-layer.png",
+        "main",
+        args=("--image", "astronaut"),
+        model=True,
+        about="File → Open model…: a stride-2 layer on the activation the model feeds it",
+    ),
 )
 #: ``deconv-gui animate`` arguments of the animation in the README and the guide.
 ANIMATION = ("animate", *SEED, "--mode", "scatter")
@@ -72,6 +81,8 @@ def render(shot: Shot, out: Path) -> None:
         command += ["--view", shot.view, *shot.args]
         if shot.session:
             command += ["--session", str(_session_file(dict(shot.session), Path(tmp)))]
+        if shot.model:
+            command += ["--model", str(_model_file(Path(tmp))), "--layer", "/stage2/Conv"]
         if shot.size:
             command += ["--size", shot.size]
         done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
@@ -88,6 +99,39 @@ def _session_file(fields: dict[str, object], folder: Path) -> Path:
 
     params = Params(weights=make_filter("gaussian"), **fields)  # type: ignore[arg-type]
     return save_session(folder / "shot", params)
+
+
+def _model_file(folder: Path) -> Path:
+    """A small ONNX encoder (torch.onnx.export): a 5×5 smoothing conv with BatchNorm and ReLU,
+    then the stride-2 3×3 layer the picture studies."""
+    import torch
+    from torch import nn
+
+    class Encoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stage1 = nn.Conv2d(3, 3, 5, padding=2)
+            self.bn = nn.BatchNorm2d(3)
+            self.stage2 = nn.Conv2d(3, 3, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            return self.stage2(torch.relu(self.bn(self.stage1(x))))
+
+    torch.manual_seed(0)
+    net = Encoder().eval()
+    with (
+        torch.no_grad()
+    ):  # stage 1 smooths each channel (its activation still looks like the photo)
+        net.stage1.weight.zero_()
+        for c in range(3):
+            net.stage1.weight[c, c] = 1 / 25
+        net.stage1.bias.zero_()
+        net.stage2.weight.normal_(0, 0.3)
+    path = folder / "encoder.onnx"
+    x = torch.zeros(1, 3, 64, 64)
+    axes = {"image": {2: "height", 3: "width"}}
+    torch.onnx.export(net, x, str(path), dynamo=False, input_names=["image"], dynamic_axes=axes)
+    return path
 
 
 def animate(out: Path) -> None:

@@ -28,65 +28,17 @@ def add_parser(commands: Any) -> None:
     layers.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "?"
-    if isinstance(value, tuple):
-        return "×".join(
-            _text(v) if not isinstance(v, tuple) else ",".join(map(str, v)) for v in value
-        )
-    return str(value)
-
-
-def _padding(layer) -> str:
-    if layer.padding is None:
-        return layer.padding_rule or "?"
-    (top, bottom), (left, right) = layer.padding
-    if top == bottom == left == right:
-        return str(top)
-    return f"t{top} b{bottom} l{left} r{right}"
-
-
 def layer_table(model) -> list[str]:
     """The lines ``deconv-gui layers`` prints: one header, one line per layer, the notes."""
-    header = (
-        "name",
-        "kind",
-        "C_in→C_out",
-        "kernel",
-        "stride",
-        "padding",
-        "dilation",
-        "groups",
-        "mode",
-        "out_pad",
-    )
-    rows = [header]
-    for layer in model.layers:
-        rows.append(
-            (
-                layer.name,
-                layer.kind,
-                f"{_text(layer.in_channels)}→{_text(layer.out_channels)}",
-                _text(layer.kernel),
-                _text(layer.stride),
-                _padding(layer),
-                _text(layer.dilation),
-                _text(layer.groups),
-                _text(layer.padding_mode),
-                "" if layer.kind == "conv" else _text(layer.output_padding),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    from ..io.models.table import LAYER_COLUMNS, layer_notes, layer_row
+
+    rows = [LAYER_COLUMNS, *(layer_row(layer) for layer in model.layers)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(LAYER_COLUMNS))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
-    notes = [f"{layer.name}: {note}" for layer in model.layers for note in layer.notes]
-    shared = {n.split(": ", 1)[1] for n in notes}
-    if len(shared) == 1 and len(notes) == len(model.layers) > 1:
-        notes = [f"all layers: {shared.pop()}"]
-    return lines + [f"note: {n}" for n in [*notes, *model.notes]]
+    return lines + [f"note: {n}" for n in layer_notes(model)]
 
 
 def command(args: argparse.Namespace) -> int:

@@ -73,33 +73,13 @@ def _layer_input(spec: str, args: argparse.Namespace, model, layer):
 
 
 def _geometry(layer, args: argparse.Namespace, height: int, width: int) -> dict[str, Any]:
-    from ..io.models.record import auto_pads
-
+    """The file's geometry, where the user typed no option of their own."""
     given: set[str] = getattr(args, "given_options", set())
-    padding = layer.padding
-    if padding is None and layer.padding_rule is not None and layer.stride and layer.dilation:
-        rule = "SAME_UPPER" if layer.padding_rule == "same" else "SAME_LOWER"
-        padding = tuple(
-            auto_pads(rule, n, k, s, d)
-            for n, k, s, d in zip(
-                (height, width), layer.kernel, layer.stride, layer.dilation, strict=True
-            )
-        )
-    stored = {
-        "stride": layer.stride,
-        "dilation": layer.dilation,
-        "groups": layer.groups,
-        "padding_mode": layer.padding_mode,
-        "padding": padding,
+    stored = layer.params_fields(height, width)
+    return {
+        name: stored[name] if name in stored and name not in given else getattr(args, name)
+        for name in GEOMETRY_FIELDS
     }
-    out = {}
-    for name in GEOMETRY_FIELDS:
-        value = stored[name]
-        if name in given or value is None:
-            out[name] = getattr(args, name)
-            continue
-        out[name] = value  # Params keeps asymmetric padding as its four sides
-    return out
 
 
 def load_model_problem(spec: str, args: argparse.Namespace):

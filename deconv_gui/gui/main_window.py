@@ -25,6 +25,7 @@ from .actions.edit_menu import HistoryActions
 from .actions.history import EditHistory, HistoryHooks
 from .actions.image import ImageActions
 from .actions.menus import MenuHandlers, build_menus, show_about
+from .actions.model import ModelActions
 from .animation import install_steps_view
 from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
@@ -111,6 +112,9 @@ class MainWindow(QtWidgets.QMainWindow):
         )
         self.images.accept_drops_on(self)
         self.live = LiveUpdates(self.state, self.panels, self.current_params, self)
+        self.models = ModelActions(
+            self.state, self.images, self.current_params, self.apply_params, self.compute_now, self
+        )
         self.menu_actions = build_menus(self, self._menu_handlers())
         #: the widgets written into ``state.document`` and shown from a document
         self.sync = DocumentSync(
@@ -160,6 +164,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _menu_handlers(self) -> MenuHandlers:
         return MenuHandlers(
             open_image=self.images.open_dialog,
+            open_model=self.models.open_dialog,
             paste_image=self.paste_image,
             export=self.export,
             save_session=lambda: session_actions.save_session_dialog(self.session_form, self),

@@ -38,6 +38,7 @@ class MenuHandlers:
     """What the menu and toolbar actions do (each a callable of the window)."""
 
     open_image: Callable[[], object]
+    open_model: Callable[[], object]
     paste_image: Callable[[], object]
     export: Callable[[], object]
     save_session: Callable[[], object]
@@ -78,6 +79,9 @@ class ActionSpec:
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open", "&Open image…", "Open a PNG, JPEG, TIFF, BMP or .npy image",
                "open_image", _KEYS.Open),
+    ActionSpec("open_model", "Open &model…", "List the conv layers of an ONNX, PyTorch, "
+               "safetensors or Keras file and study one on what the model feeds it",
+               "open_model", "Ctrl+Shift+M"),
     ActionSpec("paste", "&Paste image", "Use the image on the clipboard", "paste_image",
                _KEYS.Paste),
     ActionSpec("export", "&Export…", "Write the panels (PNG as displayed, .npy, 32-bit TIFF), "
@@ -112,8 +116,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
 #: ``"@recent"`` (File → Open recent), ``"@samples"`` and ``"@toggles"`` (the
 #: handlers' view toggles).
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("open", "paste", "@recent", "@samples", "-", "open_session", "save_session",
-               "-", "export", "-", "quit")),
+    ("&File", ("open", "open_model", "paste", "@recent", "@samples", "-", "open_session",
+               "save_session", "-", "export", "-", "quit")),
     ("&Edit", ("paste", "copy_code")),
     ("&View", ("fit", "-", "layout_grid", "layout_row", "-", "shared_levels", "scaling_clip",
                "scaling_auto", "-", "@toggles")),

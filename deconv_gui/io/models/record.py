@@ -166,6 +166,25 @@ class ModelLayer:
         """Whether the file stores everything that a convolution needs."""
         return None not in (self.stride, self.padding, self.dilation, self.groups)
 
+    def params_fields(self, height: int, width: int) -> dict[str, Any]:
+        """The :class:`~deconv_gui.core.Params` geometry the file stores, for an input of
+        ``height × width``: a size-dependent 'same' resolved to its four sides, unknown
+        fields left out (the caller keeps its own)."""
+        padding = self.padding
+        if padding is None and self.padding_rule and self.kernel and self.stride and self.dilation:
+            rule = "SAME_UPPER" if self.padding_rule == "same" else "SAME_LOWER"
+            axes = zip((height, width), self.kernel, self.stride, self.dilation, strict=True)
+            sides = [auto_pads(rule, n, k, s, d) for n, k, s, d in axes]
+            padding = (sides[0], sides[1])
+        stored = {
+            "stride": self.stride,
+            "padding": padding,
+            "dilation": self.dilation,
+            "groups": self.groups,
+            "padding_mode": self.padding_mode,
+        }
+        return {name: value for name, value in stored.items() if value is not None}
+
     def to_json(self) -> dict[str, Any]:
         """The record as ``deconv-gui layers --json`` prints it."""
 

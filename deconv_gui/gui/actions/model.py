@@ -1,0 +1,168 @@
+"""File → Open model…: pick a conv layer of a model file and study it on what the model
+feeds it.
+
+Listing reads shapes only (fast, in the GUI thread); choosing a layer runs the current
+image through the model up to it off the GUI thread (the image loader's job, with its
+progress and cancel), then the activation becomes the input and the layer's weights,
+bias and stored geometry the forms' values. A weights-only file (state_dict,
+safetensors) cannot be run: its layer gets the image itself when the channels fit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qtpy import QtCore, QtWidgets
+
+from ...core import Params
+from ...io import LoadedImage
+from ...io.images import MAX_CHANNELS
+from ...io.models import MODEL_EXTENSIONS, Model, read_model
+from ..dialogs.model_layers import ModelLayersDialog
+from ..state import AppState, ImageOrigin
+from ..support import settings as stored
+from .image import ImageActions
+
+__all__ = ["MODEL_FILTER", "ModelActions", "layer_problem"]
+
+MODEL_FILTER = (
+    f"Model files ({' '.join('*' + e for e in MODEL_EXTENSIONS)});;"
+    "ONNX (*.onnx);;PyTorch (*.pt *.pth);;safetensors (*.safetensors);;Keras (*.keras *.h5)"
+)
+
+
+def layer_problem(
+    model: Model, name: str, scaling: str, image: LoadedImage, base: Params
+) -> tuple[LoadedImage, Params]:
+    """The input the model feeds layer ``name`` and ``base`` with the layer's filter."""
+    from ...io.models.activations import layer_activation
+
+    layer = model.layer(name)
+    if layer.kind != "conv":
+        raise ValueError(f"layer {name!r} is a transposed convolution, not studied here yet")
+    weights = layer.load()
+    pixels = image.pixels
+    note = f"the image itself, for {name}"
+    if model.format in ("onnx", "keras"):
+        act = layer_activation(model, layer, pixels, scaling)
+        pixels, note = act.input, f"what the model feeds {name} ({act.runner})"
+    if pixels.shape[2] > MAX_CHANNELS:
+        raise ValueError(
+            f"layer {name!r} takes {pixels.shape[2]} channels and the window shows at most "
+            f"{MAX_CHANNELS}: study it with deconv-gui run --model … --layer …"
+        )
+    c_in = weights.weights.shape[2] * (layer.groups or 1)
+    if pixels.shape[2] != c_in and layer.groups is not None:
+        raise ValueError(
+            f"layer {name!r} takes {c_in} channels, the image has {pixels.shape[2]} "
+            f"(a {model.format} file stores weights only and cannot be run)"
+        )
+    fields: dict[str, Any] = layer.params_fields(*pixels.shape[:2])
+    c_out = weights.weights.shape[3]
+    bias = (0.0,) * c_out if weights.bias is None else tuple(float(b) for b in weights.bias)
+    params = replace(base, weights=weights.weights, bias=bias, **fields)
+    # the source is shown as a file name: the layer's name (often a path) stays in the note
+    source = f"{Path(image.source).name} through {Path(model.path).name}"
+    loaded = LoadedImage(np.asarray(pixels, np.float32), source, note)
+    return loaded, params
+
+
+class ModelActions(QtCore.QObject):
+    """Open a model file, list its layers, load the chosen one into the window."""
+
+    def __init__(
+        self,
+        state: AppState,
+        images: ImageActions,
+        read_params: Callable[[], Params],
+        apply_params: Callable[[Params], None],
+        compute_now: Callable[[], object],
+        parent: QtWidgets.QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._state, self._images, self._parent = state, images, parent
+        self._read_params, self._apply_params = read_params, apply_params
+        self._compute_now = compute_now
+        self.dialog: ModelLayersDialog | None = None
+
+    def open_dialog(self) -> None:
+        """File → Open model…: pick a model file."""
+        start = stored.last_directory(self._state.settings)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self._parent, "Open model", start, MODEL_FILTER
+        )
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> ModelLayersDialog | None:
+        """List the conv layers of ``path`` in the layer dialog (shown, not modal)."""
+        QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            model = read_model(path)
+        except ValueError as exc:
+            self._state.notify(f"Could not open the model: {exc}", True)
+            return None
+        finally:
+            QtWidgets.QApplication.restoreOverrideCursor()
+        dialog = ModelLayersDialog(model, self._parent)
+
+        def chosen(name: str, scaling: str) -> None:
+            self.use_layer(model, name, scaling)
+
+        dialog.layerChosen.connect(chosen)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def load_layer(self, path: str | Path, name: str, scaling: str = "unit") -> bool:
+        """Study layer ``name`` of the model at ``path`` (``--model``/``--layer``); False
+        with a message when the file or the layer cannot be used."""
+        try:
+            model = read_model(path)
+            model.layer(name)
+        except ValueError as exc:
+            self._state.notify(f"Could not open the model: {exc}", True)
+            return False
+        return self.use_layer(model, name, scaling)
+
+    def use_layer(self, model: Model, name: str, scaling: str) -> bool:
+        """Run the current image up to layer ``name`` and study that layer."""
+        image = self._state.image
+        if image is None:
+            self._state.notify("Open an image first: the model runs on it", True)
+            return False
+        try:
+            base = self._read_params()
+        except ValueError as exc:
+            self._state.notify(f"Could not use the layer: {exc}", True)
+            return False
+
+        def job(_cancel: threading.Event, _progress: object) -> tuple[LoadedImage, Params]:
+            return layer_problem(model, name, scaling, image, base)
+
+        self._images.loader.start(name, job, self._take, "Could not use the layer")
+        return True
+
+    def _take(self, value: tuple[LoadedImage, Params]) -> bool:
+        """Use the layer: all of it, or (when a form cannot show a value) none of it."""
+        loaded, params = value
+        before = (self._state.image, self._state.origin, self._read_params())
+        origin = ImageOrigin("array", (loaded.pixels, loaded.source, loaded.note))
+        self._state.set_image(loaded, origin)
+        try:
+            self._apply_params(params)
+        except ValueError as exc:
+            image, old_origin, old_params = before
+            if image is not None and old_origin is not None:
+                self._state.set_image(image, old_origin)
+            self._apply_params(old_params)
+            self._state.notify(f"Could not use the layer (nothing changed): {exc}", True)
+            return False
+        self._compute_now()
+        return True

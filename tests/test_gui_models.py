@@ -1,0 +1,129 @@
+"""File → Open model…: the layer table, and a chosen layer studied on what the model feeds it.
+
+Every wait is on a condition, never a sleep; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+pytest.importorskip("torch")
+import torch
+from model_reference import ours_to_torch
+from qtpy import QtCore
+
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.support.teardown import delete_now
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 60_000  # ms; generous because the CPU cores are shared
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    yield win
+    delete_now(win)
+
+
+def _net(tmp_path):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(4, 2, 3, stride=2, padding=1),
+    ).eval()
+    path = tmp_path / "net.onnx"
+    torch.onnx.export(
+        net,
+        torch.randn(1, 3, 16, 16),
+        str(path),
+        dynamo=False,
+        dynamic_axes={"input": {2: "h", 3: "w"}},
+        input_names=["input"],
+    )
+    return net, path
+
+
+def test_open_model_lists_layers_and_loads_the_chosen_one(qtbot, window, tmp_path):
+    net, path = _net(tmp_path)
+    image = window.loaded.pixels.copy()
+    dialog = window.models.open_path(path)
+    assert dialog is not None and dialog.table.rowCount() == 2
+    assert dialog.table.item(1, 4).text() == "2×2"  # the stride column
+    name = dialog.model.layers[1].name
+    dialog.select(name)
+    dialog.accept()
+    qtbot.waitUntil(lambda: not window.images.busy, timeout=TIMEOUT)
+    assert "net.onnx" in window.loaded.source, window.last_message
+    qtbot.waitUntil(
+        lambda: (
+            "net.onnx" in window.loaded.source
+            and window.result is not None
+            and not window.runner.busy
+            and not window.images.busy
+        ),
+        timeout=TIMEOUT,
+    )
+    with torch.no_grad():
+        fed = torch.relu(net[0](torch.from_numpy(image.transpose(2, 0, 1)[None].copy())))
+    np.testing.assert_allclose(
+        window.loaded.pixels, fed[0].numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-5
+    )
+    params = window.current_params()
+    assert params.stride == (2, 2)
+    np.testing.assert_allclose(
+        ours_to_torch(np.asarray(params.weights)), net[2].weight.detach().numpy(), rtol=1e-6
+    )
+
+
+def test_a_bad_model_file_is_a_message(window, tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"\xff" * 100)
+    assert window.models.open_path(tmp_path / "bad.onnx") is None
+    assert "not an ONNX model" in window.last_message
+
+
+def test_a_layer_the_forms_cannot_show_changes_nothing_or_everything(qtbot, window, tmp_path):
+    """Asymmetric padding (a fused ZeroPad2d): used whole, or refused leaving all as it was."""
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.ZeroPad2d((0, 1, 0, 1)), torch.nn.Conv2d(3, 3, 3, stride=2))
+    path = tmp_path / "asym.onnx"
+    torch.onnx.export(
+        net.eval(),
+        torch.randn(1, 3, 16, 16),
+        str(path),
+        dynamo=False,
+        dynamic_axes={"input": {2: "h", 3: "w"}},
+        input_names=["input"],
+    )
+    before_image, before_params = window.loaded, window.current_params()
+    assert window.models.load_layer(path, "/1/Conv")
+    qtbot.waitUntil(lambda: not window.images.busy, timeout=TIMEOUT)
+    if "nothing changed" in window.last_message:
+        assert window.loaded.pixels is before_image.pixels
+        assert window.current_params() == before_params
+    else:
+        assert window.current_params().padding == ((0, 1), (0, 1))
+
+
+def test_a_layer_with_more_channels_than_the_window_shows_is_refused(qtbot, window, tmp_path):
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 2, 3)).eval()
+    path = tmp_path / "wide.onnx"
+    torch.onnx.export(
+        net,
+        torch.randn(1, 3, 16, 16),
+        str(path),
+        dynamo=False,
+        dynamic_axes={"input": {2: "h", 3: "w"}},
+        input_names=["input"],
+    )
+    source = window.loaded.source
+    assert window.models.load_layer(path, "/1/Conv")
+    qtbot.waitUntil(lambda: not window.images.busy, timeout=TIMEOUT)
+    assert "takes 8 channels" in window.last_message and window.loaded.source == source
