@@ -234,7 +234,10 @@ class Params:
             "float",
             minimum=0.0,
             positive=True,
-            help="relative tolerance of the pseudo-inverse solve",
+            help="relative tolerance of the pseudo-inverse solve: it stops when "
+            "‖y − A x‖ ≤ rtol·‖y‖ or ‖Aᵀ(y − A x)‖ ≤ rtol·‖A‖·‖y − A x‖ (least squares; "
+            "with reg > 0, the regularised system's residual); a dense solve drops singular "
+            "values below rtol·σ_max",
             cli="--rtol",
             group="solver",
         ),

@@ -9,15 +9,12 @@ from qtpy.QtCore import QPointF, QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from qtpy.QtWidgets import QLabel, QToolButton, QWidget
 
-from ...core import params as schema
-
 __all__ = [
     "DOCK_WIDTH",
     "LinkButton",
     "diverging_colour",
     "format_number",
     "link_icon",
-    "rule_range",
     "section_header",
 ]
 
@@ -105,11 +102,3 @@ class LinkButton(QToolButton):
         self.setIcon(link_icon(linked))
         state = "linked: one value sets height and width" if linked else "separate height and width"
         self.setToolTip(f"{self._what} {state}. Click to {'unlink' if linked else 'link'}.")
-
-
-def rule_range(name: str) -> tuple[float, float]:
-    """The ``(minimum, maximum)`` of a Params field whose rule bounds it on both sides."""
-    rule = schema.rule(name)
-    if rule.minimum is None or rule.maximum is None:
-        raise ValueError(f"the rule of {name} has no range")
-    return rule.minimum, rule.maximum

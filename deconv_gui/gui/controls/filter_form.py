@@ -27,6 +27,7 @@ from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
 from ...view import filter_ops as ops
 from .channel_map import ChannelMap
 from .common import format_number, section_header
+from .fields import field_tip
 from .filter_grids import group_label
 
 __all__ = [
@@ -47,6 +48,21 @@ MAX_SIZE = 7
 SEEDED = ("random", "seed_question")
 #: The preset combo's entries: the presets' labels (from resources/presets.json) and custom.
 PRESET_LABELS: dict[str, str] = {**filters.PRESET_LABELS, CUSTOM: "custom"}
+# what the widgets add to the rules' help (the tooltips start with that)
+_FLIP_NOTE = (
+    "Off: cross-correlation, as PyTorch's conv2d: the kernel is used as drawn.\n"
+    "On: true convolution, as scipy.signal.convolve and textbooks: the kernel is\n"
+    "flipped in both axes (rotated 180°) before it slides. The flipped kernel is\n"
+    "shown under it. A symmetric kernel (box, Gaussian) gives the same result."
+)
+_BIAS_NOTE = (
+    "This box: the bias b of the selected output channel, y = A x + b. "
+    "The reconstructions subtract it again (they use y − b)."
+)
+_GROUPS_NOTE = (
+    "summed: every output sums all input channels (groups 1);\n"
+    "depthwise: each input channel has its own output(s) (groups = C_in)."
+)
 
 
 def _spin(low: int, high: int, tip: str) -> QSpinBox:
@@ -65,9 +81,30 @@ class FilterForm:
         layout.setSpacing(5)
         self.header = section_header("Filter")
         layout.addWidget(self.header)
+        layout.addLayout(self._preset_row())
+        self.grid_box = QWidget()
+        self.grid_layout = QGridLayout(self.grid_box)
+        self.grid_layout.setContentsMargins(0, 0, 0, 0)
+        self.grid_layout.setHorizontalSpacing(4)
+        self.grid_layout.setVerticalSpacing(2)
+        layout.addWidget(self.grid_box, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(self._size_row())
+        self.same_check = QCheckBox("same in all channels")
+        self.same_check.setChecked(True)
+        self.same_check.setToolTip(
+            "Edits to one channel's grid are copied to every channel.\n"
+            "Turning it on copies the first channel's grid to the others."
+        )
+        layout.addWidget(self.same_check)
+        self._add_flip(layout)
+        layout.addLayout(self._output_row())
+        layout.addLayout(self._groups_row())
+        self.channel_map = ChannelMap()
+        layout.addWidget(self.channel_map)
 
-        preset_row = QHBoxLayout()
-        preset_row.addWidget(QLabel("preset"))
+    def _preset_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("preset"))
         self.preset_combo = QComboBox()
         for name in (*PRESETS, CUSTOM):
             self.preset_combo.addItem(PRESET_LABELS[name], name)
@@ -78,56 +115,40 @@ class FilterForm:
         self.preset_combo.setToolTip(
             "Filter preset (from make_filter). Editing any cell switches this to 'custom'."
         )
-        preset_row.addWidget(self.preset_combo, 1)
+        row.addWidget(self.preset_combo, 1)
         self.seed_label = QLabel("seed")
-        preset_row.addWidget(self.seed_label)
-        self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 99_999)
+        row.addWidget(self.seed_label)
+        self.seed_spin = _spin(
+            0, 99_999, "Random seed of the 'random' and 'seed question' presets."
+        )
         self.seed_spin.setMaximumWidth(self.seed_spin.fontMetrics().horizontalAdvance("99999") + 30)
-        self.seed_spin.setToolTip("Random seed of the 'random' and 'seed question' presets.")
-        preset_row.addWidget(self.seed_spin)
-        layout.addLayout(preset_row)
+        row.addWidget(self.seed_spin)
+        return row
 
-        self.grid_box = QWidget()
-        self.grid_layout = QGridLayout(self.grid_box)
-        self.grid_layout.setContentsMargins(0, 0, 0, 0)
-        self.grid_layout.setHorizontalSpacing(4)
-        self.grid_layout.setVerticalSpacing(2)
-        layout.addWidget(self.grid_box, 0, Qt.AlignmentFlag.AlignLeft)
-
-        size_row = QHBoxLayout()
-        size_row.addWidget(QLabel("size"))
-        self.size_h = _spin(1, MAX_SIZE, "Kernel height f_h (1–7).")
-        self.size_w = _spin(1, MAX_SIZE, "Kernel width f_w (1–7); rectangular is allowed.")
-        size_row.addWidget(self.size_h)
-        size_row.addWidget(QLabel("×"))
-        size_row.addWidget(self.size_w)
-        size_row.addStretch(1)
+    def _size_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("size"))
+        self.size_h = _spin(1, MAX_SIZE, f"Kernel height f_h (1–{MAX_SIZE}).")
+        self.size_w = _spin(
+            1, MAX_SIZE, f"Kernel width f_w (1–{MAX_SIZE}); rectangular is allowed."
+        )
+        row.addWidget(self.size_h)
+        row.addWidget(QLabel("×"))
+        row.addWidget(self.size_w)
+        row.addStretch(1)
         self.normalise_button = QPushButton("Normalise")
-        size_row.addWidget(self.normalise_button)
-        layout.addLayout(size_row)
+        row.addWidget(self.normalise_button)
+        return row
 
-        self.same_check = QCheckBox("same in all channels")
-        self.same_check.setChecked(True)
-        self.same_check.setToolTip(
-            "Edits to one channel's grid are copied to every channel.\n"
-            "Turning it on copies the first channel's grid to the others."
-        )
-        layout.addWidget(self.same_check)
-
+    def _add_flip(self, layout: QVBoxLayout) -> None:
+        """The flip checkbox, the note under it and the kernel as applied (when flipped)."""
         self.flip_check = QCheckBox("true convolution (flip kernel)")
-        self.flip_check.setToolTip(
-            "Off: cross-correlation, as PyTorch's conv2d: the kernel is used as drawn.\n"
-            "On: true convolution, as scipy.signal.convolve and textbooks: the kernel is\n"
-            "flipped in both axes (rotated 180°) before it slides. The flipped kernel is\n"
-            "shown under it. A symmetric kernel (box, Gaussian) gives the same result."
-        )
+        self.flip_check.setToolTip(field_tip("flip", _FLIP_NOTE))
         layout.addWidget(self.flip_check)
         self.correlation_note = QLabel("off: cross-correlation, as PyTorch")
         self.correlation_note.setWordWrap(True)
         self.correlation_note.setToolTip(self.flip_check.toolTip())
         layout.addWidget(self.correlation_note)
-
         self.applied_box = QWidget()
         applied_column = QVBoxLayout(self.applied_box)
         applied_column.setContentsMargins(0, 0, 0, 0)
@@ -147,49 +168,43 @@ class FilterForm:
             note.setFont(font)
             note.setStyleSheet("color: #606070; margin-left: 22px;")  # under the box's text
 
-        out_row = QHBoxLayout()
-        out_row.addWidget(QLabel("C_out"))
-        self.c_out_spin = _spin(1, MAX_OUT_CHANNELS, "")
-        self.c_out_spin.setToolTip(
-            "Number of output channels C_out (1–8). Presets fill new channels with rotated "
-            "copies; for a custom filter new channels start at 0."
+    def _output_row(self) -> QHBoxLayout:
+        """C_out, which output channel is shown, and its bias."""
+        row = QHBoxLayout()
+        row.addWidget(QLabel("C_out"))
+        self.c_out_spin = _spin(
+            1,
+            MAX_OUT_CHANNELS,
+            f"Number of output channels C_out (1–{MAX_OUT_CHANNELS}). Presets fill new "
+            "channels with rotated copies; for a custom filter new channels start at 0.",
         )
-        out_row.addWidget(self.c_out_spin)
+        row.addWidget(self.c_out_spin)
         self.out_combo = QComboBox()
         self.out_combo.setToolTip("Which output channel the grids and the bias show and edit.")
-        out_row.addWidget(self.out_combo)
-        out_row.addSpacing(4)
-        out_row.addWidget(QLabel("bias"))
+        row.addWidget(self.out_combo)
+        row.addSpacing(4)
+        row.addWidget(QLabel("bias"))
         self.bias_spin = QDoubleSpinBox()
         self.bias_spin.setRange(-100.0, 100.0)
         self.bias_spin.setDecimals(3)
         self.bias_spin.setSingleStep(0.01)
-        self.bias_spin.setToolTip(
-            "Bias b added to the selected output channel: y = A x + b. "
-            "The reconstructions subtract it again (they use y − b)."
-        )
-        out_row.addWidget(self.bias_spin)
-        out_row.addStretch(1)
-        layout.addLayout(out_row)
+        self.bias_spin.setToolTip(field_tip("bias", _BIAS_NOTE))
+        row.addWidget(self.bias_spin)
+        row.addStretch(1)
+        return row
 
-        groups_row = QHBoxLayout()
-        groups_row.addWidget(QLabel("channels"))
+    def _groups_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("channels"))
         self.groups_combo = QComboBox()
-        self.groups_combo.setToolTip(
-            "How input channels reach output channels (PyTorch's groups):\n"
-            "summed: every output sums all input channels (groups 1);\n"
-            "depthwise: each input channel has its own output(s) (groups = C_in);\n"
-            "the weights are then (f_h, f_w, C_in/groups, C_out)."
-        )
+        self.groups_combo.setToolTip(field_tip("groups", _GROUPS_NOTE))
         # long labels must not widen the dock: the popup shows them in full
         self.groups_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.groups_combo.setMinimumContentsLength(14)
-        groups_row.addWidget(self.groups_combo, 1)
-        layout.addLayout(groups_row)
-        self.channel_map = ChannelMap()
-        layout.addWidget(self.channel_map)
+        row.addWidget(self.groups_combo, 1)
+        return row
 
     def show_state(
         self, weights: np.ndarray, bias: list[float], preset: str, groups: int, flip: bool

@@ -17,13 +17,13 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core import params as schema
-from .common import rule_range, section_header
+from .common import section_header
+from .fields import FieldRow, field_label, field_tip, int_spin
 from .reg_slider import LogSlider
 
 __all__ = ["PriorOptions"]
@@ -67,10 +67,10 @@ class PriorOptions(QWidget):
         form = QGridLayout()
         form.setHorizontalSpacing(6)
         form.setVerticalSpacing(3)
-        lam_tip = (
-            "Weight λ of the total-variation prior (TV method): minimise "
-            "½‖A x − (y − b)‖² + λ·TV(x).\nLarger λ: flatter regions, less noise, lost fine "
-            "detail; smaller λ: closer to the least-squares fit."
+        lam_tip = field_tip(
+            "prior_lam",
+            "The TV method minimises ½‖A x − (y − b)‖² + λ·TV(x). Larger λ: flatter regions, "
+            "less noise, lost fine detail; smaller λ: closer to the least-squares fit.",
         )
         lam_label = QLabel("TV λ")
         lam_label.setToolTip(lam_tip)
@@ -91,26 +91,25 @@ class PriorOptions(QWidget):
         form.addWidget(self._lam, 0, 1, 1, 2)
         form.addWidget(self.auto_lam, 0, 3)
 
-        iter_tip = (
-            "Iteration limit of the TV and x ≥ 0 solves (they stop earlier when converged), "
-            "and the exact number of Richardson–Lucy iterations (fewer regularise more)."
+        iter_row = FieldRow(
+            "prior_iter",
+            "iterations",
+            "TV and x ≥ 0 stop earlier when converged; fewer Richardson–Lucy iterations "
+            "regularise more.",
         )
-        iter_label = QLabel("iterations")
-        iter_label.setToolTip(iter_tip)
-        low, high = (int(v) for v in rule_range("prior_iter"))
-        self._iter = QSpinBox()
-        self._iter.setObjectName("prior_iter")
-        self._iter.setRange(low, high)
-        self._iter.setValue(_DEFAULTS["prior_iter"])
-        self._iter.setToolTip(f"{iter_tip} ({low}–{high})")
+        iter_label = field_label(iter_row)
+        self._iter = int_spin(iter_row)
         self._iter.setMaximumWidth(self._iter.fontMetrics().horizontalAdvance("100000") + 40)
         self._iter.valueChanged.connect(self.optionsChanged)
         self._nonneg = QCheckBox("TV with x ≥ 0")
         self._nonneg.setObjectName("prior_nonneg")
         self._nonneg.setChecked(_DEFAULTS["prior_nonneg"])
         self._nonneg.setToolTip(
-            "Constrain the TV image to non-negative pixels (intensities cannot be "
-            "negative): usually a further gain where the image has dark regions."
+            field_tip(
+                "prior_nonneg",
+                "Intensities cannot be negative: usually a further gain where the image has "
+                "dark regions.",
+            )
         )
         self._nonneg.toggled.connect(self.optionsChanged)
         form.addWidget(iter_label, 1, 0)

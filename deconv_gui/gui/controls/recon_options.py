@@ -13,19 +13,18 @@ from qtpy.QtCore import QSize, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ...core import params as schema
 from ...core.registry import METHOD_SPECS, METHODS
-from .common import DOCK_WIDTH, rule_range, section_header
+from .common import DOCK_WIDTH, section_header
+from .fields import FieldRow, field_label, field_tip, float_spin, int_spin
 from .prior_options import PriorOptions
 from .reg_slider import RegSlider
 from .solve_progress import SolveProgress
@@ -38,6 +37,17 @@ _METHOD_TIPS: dict[str, str] = {m.name: m.tip for m in METHOD_SPECS if m.reconst
 _FIRST_ROWS = ("transposed", "pinv", "normalized_transposed")
 RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
 _DEFAULTS = schema.defaults()  # the one set of defaults, shared with the command line
+#: The grid's fields and where they go (row, column); the rules give ranges and tips.
+_ROWS: tuple[tuple[FieldRow, tuple[int, int]], ...] = (
+    (FieldRow("rtol", "rtol", "Smaller: more exact, slower."), (1, 0)),
+    (FieldRow("max_iter", "max iter", "'auto' (0) uses the solver's default.", "auto"), (1, 2)),
+    (FieldRow("noise_sigma", "noise σ", "0 = exact. The pseudo-inverse amplifies noise; "
+              "reg > 0 damps it.", step=0.005), (2, 0)),
+    (FieldRow("photons", "photons", "y becomes Poisson(photons · y) / photons before any "
+              "Gaussian noise. 'off' (0) = no photon noise; fewer photons = more noise (100: "
+              "about 10 % at intensity 1).", "off", decimals=1), (2, 2)),
+    (FieldRow("noise_seed", "seed", "Both noises, so that a result is reproducible."), (3, 0)),
+)  # fmt: skip
 
 
 class ReconOptions(QWidget):
@@ -74,32 +84,58 @@ class ReconOptions(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(5)
         layout.addWidget(section_header("Reconstruction"))
+        prior_checks = self._add_method_checks(layout)
+        layout.addLayout(self._reg_row())
+        # what set_values was given, exactly (the spin boxes show it rounded)
+        self._noise_value = float(_DEFAULTS["noise_sigma"])
+        self._photons_value = float(_DEFAULTS["photons"])
+        layout.addLayout(self._form())
+        self._solve = SolveProgress(self)
+        self._solve.cancelRequested.connect(self.cancelRequested)
+        self._report = self._solve.report
+        self._solve.add_to(layout)
+        #: the "with a prior" group: its fields are this form's too; the dock shows it
+        #: below this widget (nested, it was squeezed when the report wrapped)
+        self.priors = PriorOptions()
+        self.priors.optionsChanged.connect(self.optionsChanged)
+        for check in prior_checks:
+            self.priors.method_row.addWidget(check)
+        self.priors.method_row.addStretch(1)
+        self._noise.setValue(self._noise_value)
+        self._photons.setValue(self._photons_value)
+        self._on_noise_changed(self._noise.value(), emit=False)
 
+    def _add_method_checks(self, layout: QVBoxLayout) -> list[QCheckBox]:
+        """A checkbox per reconstruction; returns those of the priors (for their group)."""
         self._method_checks: dict[str, QCheckBox] = {}
-        rows = [QHBoxLayout(), QHBoxLayout(), QHBoxLayout()]
+        rows = [QHBoxLayout(), QHBoxLayout()]
+        prior_checks = []
         for name in METHODS:
             check = QCheckBox(METHOD_LABELS.get(name, name))
+            check.setObjectName(f"method_{name}")
             check.setToolTip(_METHOD_TIPS.get(name, name))
             check.setChecked(name in _DEFAULTS["methods"])
             check.toggled.connect(self.optionsChanged)
             # transposed and pinv side by side, the normalised variant below, then the
             # reconstructions with a prior (every other method of the registry)
-            row = 0 if name in ("transposed", "pinv") else 1
-            rows[row if name in _FIRST_ROWS else 2].addWidget(check)
+            if name in _FIRST_ROWS:
+                rows[0 if name in ("transposed", "pinv") else 1].addWidget(check)
+            else:
+                prior_checks.append(check)
             self._method_checks[name] = check
         self._method_checks["transposed"].setEnabled(False)  # cheap; always computed
-        for box in rows[:2]:  # the third, the priors, goes into their group below
+        for box in rows:
             box.setSpacing(12)
             box.addStretch(1)
             layout.addLayout(box)
+        return prior_checks
 
-        form = QGridLayout()
-        form.setHorizontalSpacing(6)
-        form.setVerticalSpacing(3)
+    def _reg_row(self) -> QHBoxLayout:
         reg_label = QLabel("reg λ")
         self._reg = RegSlider()
         reg_label.setToolTip(self._reg.slider.toolTip())
         self._reg.valueChanged.connect(self.optionsChanged)
+        self._reg.slider.setObjectName("reg")
         self._reg.box.setObjectName("reg_box")
         self.auto_reg = QPushButton("auto")
         self.auto_reg.setObjectName("reg_auto")
@@ -115,110 +151,43 @@ class ReconOptions(QWidget):
         reg_row.addWidget(reg_label)
         reg_row.addWidget(self._reg, 1)
         reg_row.addWidget(self.auto_reg)
-        layout.addLayout(reg_row)
+        return reg_row
 
-        form.addWidget(self._label("rtol", "Relative residual at which the solve stops."), 1, 0)
+    def _form(self) -> QGridLayout:
+        """rtol, max iter, the noise and its seed: a grid of :data:`_ROWS`."""
         self._rtol = QComboBox()
+        self._rtol.setObjectName("rtol")
         for value in RTOL_CHOICES:
             self._rtol.addItem(f"{value:.0e}", value)
         self._set_rtol(_DEFAULTS["rtol"])
-        self._rtol.setToolTip(
-            "Relative tolerance of the pseudo-inverse solve: it stops when "
-            "‖Aᵀ(A x − y)‖ falls below rtol times its starting value. Smaller = more exact, slower."
-        )
+        self._rtol.setToolTip(field_tip("rtol", _ROWS[0][0].note))
         self._rtol.currentIndexChanged.connect(self.optionsChanged)
-        form.addWidget(self._rtol, 1, 1)
-        form.addWidget(self._label("max iter", "Iteration limit of the solve."), 1, 2)
-        self._max_iter = QSpinBox()
-        most = int(rule_range("max_iter")[1])
-        self._max_iter.setRange(0, most)
-        self._max_iter.setSpecialValueText("auto")
-        self._max_iter.setValue(_DEFAULTS["max_iter"] or 0)
-        self._max_iter.setToolTip(
-            f"Largest number of solver iterations (1–{most}); 'auto' (0) uses the solver's default."
-        )
+        self._max_iter = int_spin(_ROWS[1][0])
         self._max_iter.valueChanged.connect(self.optionsChanged)
-        form.addWidget(self._max_iter, 1, 3)
-
-        noise_tip = "Simulated measurement noise: Gaussian σ added to y, in image units."
-        form.addWidget(self._label("noise σ", noise_tip), 2, 0)
-        self._noise = QDoubleSpinBox()
-        self._noise.setRange(0.0, rule_range("noise_sigma")[1])
-        # what set_values was given, exactly (the spin box shows it rounded)
-        self._noise_value = float(_DEFAULTS["noise_sigma"])
-        self._noise.setSingleStep(0.005)
-        self._noise.setDecimals(3)
-        self._noise.setToolTip(
-            noise_tip + " 0 = exact. The pseudo-inverse amplifies noise; reg > 0 damps it."
-        )
+        self._noise = float_spin(_ROWS[2][0])
         self._noise.valueChanged.connect(self._on_noise_changed)
-        form.addWidget(self._noise, 2, 1)
-        photons_tip = (
-            "Simulated photon (Poisson) noise: the photons counted at intensity 1; y becomes "
-            "Poisson(photons · y) / photons before any Gaussian noise."
-        )
-        form.addWidget(self._label("photons", photons_tip), 2, 2)
-        self._photons = QDoubleSpinBox()
-        self._photons.setRange(0.0, rule_range("photons")[1])
-        self._photons_value = float(_DEFAULTS["photons"])  # exact, as for σ
-        self._photons.setDecimals(1)
-        self._photons.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        self._photons.setSpecialValueText("off")
-        self._photons.setToolTip(
-            photons_tip + " 'off' (0) = no photon noise; fewer photons = more noise "
-            "(100: about 10 % at intensity 1)."
-        )
+        self._photons = float_spin(_ROWS[3][0])
         self._photons.valueChanged.connect(self._on_photons_changed)
-        form.addWidget(self._photons, 2, 3)
-        form.addWidget(self._label("seed", "Seed of the simulated noise (reproducible)."), 3, 0)
-        self._noise_seed = QSpinBox()
-        self._noise_seed.setRange(0, int(rule_range("noise_seed")[1]))
-        self._noise_seed.setValue(_DEFAULTS["noise_seed"])
-        self._noise_seed.setToolTip(
-            "Seed of the simulated noise (Gaussian and photon), so a result is reproducible."
-        )
+        self._noise_seed = int_spin(_ROWS[4][0])
         self._noise_seed.valueChanged.connect(self.optionsChanged)
-        form.addWidget(self._noise_seed, 3, 1)
-        for widget in (self._rtol, self._max_iter, self._noise, self._photons, self._noise_seed):
-            widget.setMaximumWidth(widget.fontMetrics().horizontalAdvance("0.0000") + 40)
-        form.setColumnStretch(1, 1)
-        form.setColumnStretch(3, 1)
-        layout.addLayout(form)
-
-        self._solve = SolveProgress(self)
-        self._solve.cancelRequested.connect(self.cancelRequested)
-        self._report = self._solve.report
-        self._solve.add_to(layout)
-        #: the "with a prior" group: its fields are this form's too; the dock shows it
-        #: below this widget (nested, it was squeezed when the report wrapped)
-        self.priors = PriorOptions()
-        self.priors.optionsChanged.connect(self.optionsChanged)
-        for index in range(rows[2].count()):
-            item = rows[2].itemAt(index)
-            moved = None if item is None else item.widget()
-            if moved is not None:
-                self.priors.method_row.addWidget(moved)
-        self.priors.method_row.addStretch(1)
-        names = {
+        widgets: dict[str, QWidget] = {
             "rtol": self._rtol,
             "max_iter": self._max_iter,
             "noise_sigma": self._noise,
             "photons": self._photons,
             "noise_seed": self._noise_seed,
         }
-        names.update({f"method_{name}": check for name, check in self._method_checks.items()})
-        for name, widget in names.items():
-            widget.setObjectName(name)
-        self._reg.slider.setObjectName("reg")
-        self._noise.setValue(self._noise_value)
-        self._photons.setValue(self._photons_value)
-        self._on_noise_changed(self._noise.value(), emit=False)
-
-    @staticmethod
-    def _label(text: str, tip: str) -> QLabel:
-        label = QLabel(text)
-        label.setToolTip(tip)
-        return label
+        form = QGridLayout()
+        form.setHorizontalSpacing(6)
+        form.setVerticalSpacing(3)
+        for row, (r, c) in _ROWS:
+            widget = widgets[row.name]
+            widget.setMaximumWidth(widget.fontMetrics().horizontalAdvance("0.0000") + 40)
+            form.addWidget(field_label(row), r, c)
+            form.addWidget(widget, r, c + 1)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
+        return form
 
     def sizeHint(self) -> QSize:
         return QSize(DOCK_WIDTH, super().sizeHint().height())

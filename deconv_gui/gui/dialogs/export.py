@@ -97,9 +97,6 @@ class ExportDialog(QtWidgets.QDialog):
         self._run = run
         self.setWindowTitle("Export the panels")
         remembered = remembered or {}
-        chosen_panels = set(remembered.get("panels", [name for name, _ in panels]))
-        chosen_formats = set(remembered.get("formats", list(FORMAT_LABELS)))
-
         self.folder_edit = QtWidgets.QLineEdit(folder)
         self.folder_edit.setToolTip("The folder the files are written to (created if missing)")
         self.folder_edit.setMinimumWidth(360)
@@ -109,30 +106,70 @@ class ExportDialog(QtWidgets.QDialog):
         folder_row = QtWidgets.QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(browse)
+        choices_row = QtWidgets.QHBoxLayout()
+        choices_row.addWidget(self._panel_box(panels, remembered), 3)
+        choices_row.addWidget(self._format_box(remembered), 2)
+        self._make_extras(remembered)
+        sidecar = QtWidgets.QLabel(
+            "<i>params.json</i> is always written: every parameter, the filter weights, "
+            "the image source with its SHA-256, the version and the metrics."
+        )
+        sidecar.setWordWrap(True)
+        sidecar.setObjectName("exportNote")
+        sidecar.setStyleSheet("color: #555;")
+        self.error_label = QtWidgets.QLabel()
+        self.error_label.setObjectName("messageBar")  # the window's error look
+        self.error_label.setWordWrap(True)
+        self.error_label.setVisible(False)
+        self._make_buttons()
+        self.folder_edit.textChanged.connect(self._update_ok)
+        form = QtWidgets.QVBoxLayout(self)
+        form.addWidget(QtWidgets.QLabel("<b>Folder</b>"))
+        form.addLayout(folder_row)
+        form.addSpacing(6)
+        form.addLayout(choices_row)
+        form.addWidget(self.figure_check)
+        form.addWidget(self.matrix_check)
+        form.addSpacing(4)
+        form.addWidget(sidecar)
+        form.addWidget(self.error_label)
+        form.addWidget(self.buttons)
+        self._update_ok()
 
+    def _panel_box(
+        self, panels: Sequence[tuple[str, str]], remembered: dict
+    ) -> QtWidgets.QGroupBox:
+        chosen = set(remembered.get("panels", [name for name, _ in panels]))
+        none_known = not chosen & {name for name, _ in panels}  # then every panel is ticked
         self.panel_checks: dict[str, QtWidgets.QCheckBox] = {}
-        panel_box = QtWidgets.QGroupBox("Panels")
-        panel_layout = QtWidgets.QVBoxLayout(panel_box)
+        box = QtWidgets.QGroupBox("Panels")
+        column = QtWidgets.QVBoxLayout(box)
         for name, label in panels:
             check = QtWidgets.QCheckBox(label)
             check.setToolTip(f"Write the files of this panel, named {name}.<format>")
-            check.setChecked(name in chosen_panels or not chosen_panels & {n for n, _ in panels})
+            check.setChecked(name in chosen or none_known)
             check.toggled.connect(self._update_ok)
             self.panel_checks[name] = check
-            panel_layout.addWidget(check)
+            column.addWidget(check)
+        return box
 
+    def _format_box(self, remembered: dict) -> QtWidgets.QGroupBox:
+        chosen = set(remembered.get("formats", list(FORMAT_LABELS)))
         self.format_checks: dict[str, QtWidgets.QCheckBox] = {}
-        format_box = QtWidgets.QGroupBox("Formats")
-        format_layout = QtWidgets.QVBoxLayout(format_box)
+        box = QtWidgets.QGroupBox("Formats")
+        column = QtWidgets.QVBoxLayout(box)
         for fmt, (label, tip) in FORMAT_LABELS.items():
             check = QtWidgets.QCheckBox(label)
             check.setToolTip(tip)
-            check.setChecked(fmt in chosen_formats)
+            check.setChecked(fmt in chosen)
             check.toggled.connect(self._update_ok)
             self.format_checks[fmt] = check
-            format_layout.addWidget(check)
-        format_layout.addStretch(1)
+            column.addWidget(check)
+        column.addStretch(1)
+        return box
 
+    def _make_extras(self, remembered: dict) -> None:
+        """The comparison figure's and the matrix's checkboxes."""
         self.figure_check = QtWidgets.QCheckBox(
             "Also save the comparison &figure (figure.png + figure.svg)"
         )
@@ -152,19 +189,8 @@ class ExportDialog(QtWidgets.QDialog):
             "above 2,000,000 non-zeros (shrink the work size)."
         )
         self.matrix_check.setChecked(bool(remembered.get("matrix", False)))
-        sidecar = QtWidgets.QLabel(
-            "<i>params.json</i> is always written: every parameter, the filter weights, "
-            "the image source with its SHA-256, the version and the metrics."
-        )
-        sidecar.setWordWrap(True)
-        sidecar.setObjectName("exportNote")
-        sidecar.setStyleSheet("color: #555;")
 
-        self.error_label = QtWidgets.QLabel()
-        self.error_label.setObjectName("messageBar")  # the window's error look
-        self.error_label.setWordWrap(True)
-        self.error_label.setVisible(False)
-
+    def _make_buttons(self) -> None:
         buttons = (
             QtWidgets.QDialogButtonBox.StandardButton.Ok
             | QtWidgets.QDialogButtonBox.StandardButton.Cancel
@@ -178,23 +204,6 @@ class ExportDialog(QtWidgets.QDialog):
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.folder_edit.textChanged.connect(self._update_ok)
-
-        choices_row = QtWidgets.QHBoxLayout()
-        choices_row.addWidget(panel_box, 3)
-        choices_row.addWidget(format_box, 2)
-        form = QtWidgets.QVBoxLayout(self)
-        form.addWidget(QtWidgets.QLabel("<b>Folder</b>"))
-        form.addLayout(folder_row)
-        form.addSpacing(6)
-        form.addLayout(choices_row)
-        form.addWidget(self.figure_check)
-        form.addWidget(self.matrix_check)
-        form.addSpacing(4)
-        form.addWidget(sidecar)
-        form.addWidget(self.error_label)
-        form.addWidget(self.buttons)
-        self._update_ok()
 
     def accept(self) -> None:
         """Export (with a ``run`` callback): close on success, else show why and stay open."""

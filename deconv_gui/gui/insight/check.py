@@ -74,6 +74,20 @@ def load_user_array(path: str | Path) -> np.ndarray:
     return array
 
 
+def _label(
+    text: str, tip: str, *, wrap: bool = False, selectable: bool = False, rich: bool = False
+) -> QtWidgets.QLabel:
+    label = QtWidgets.QLabel(text)
+    if tip:
+        label.setToolTip(tip)
+    label.setWordWrap(wrap)
+    if selectable:
+        label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+    if rich:
+        label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+    return label
+
+
 class CheckDialog(QtWidgets.QDialog):
     """Compare the user's array, or the question's deConv, with the app's result."""
 
@@ -103,12 +117,43 @@ class CheckDialog(QtWidgets.QDialog):
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
-        self.intro = QtWidgets.QLabel(
+        self.intro = _label(
             "Save what your own code computed for the <b>current image and filter</b> with "
             "<code>np.save('mine.npy', array)</code>, say what it is, and load it. Or press "
-            "<i>The question's deConv</i> to compare the asker's loop with the true adjoint."
+            "<i>The question's deConv</i> to compare the asker's loop with the true adjoint.",
+            "",
+            wrap=True,
         )
-        self.intro.setWordWrap(True)
+        self.views = Triptych()
+        self.problem = _label("", "Why nothing could be compared", wrap=True, selectable=True)
+        self.problem.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.problem.setStyleSheet(f"color: {VERDICT_COLORS['close']}; font-size: 12pt;")
+        self.stack = QtWidgets.QStackedWidget()
+        self.stack.addWidget(self.views)
+        self.stack.addWidget(self.problem)
+        self.verdict = _label(
+            "Load a .npy to compare.",
+            "Green: matches to rounding (relative error ≤ 1e-5); orange: close (< 1 %); "
+            "red: differs",
+            wrap=True,
+            selectable=True,
+        )
+        self.errors = _label(
+            "",
+            "max abs error = max |yours − ours|; relative error = ‖yours − ours‖ / ‖ours‖",
+            selectable=True,
+        )
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addLayout(self._top_row())
+        layout.addWidget(self.stack, 2)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.errors)
+        layout.addWidget(self._words(), 3)
+        layout.addLayout(self._bottom_row())
+
+    def _top_row(self) -> QtWidgets.QHBoxLayout:
+        """What the array is, Load, the shape it must have, and the question's deConv."""
         self.kind = QtWidgets.QComboBox()
         for key, (text, _phrase) in KINDS.items():
             self.kind.addItem(text, key)
@@ -124,51 +169,44 @@ class CheckDialog(QtWidgets.QDialog):
             "(np.linalg.pinv of each kernel slice) is measured against A⁺ below"
         )
         self.question_button.clicked.connect(self.run_question_deconv)
-        self.expected = QtWidgets.QLabel()
-        self.expected.setToolTip("The shape your array must have (singleton axes are forgiven)")
+        self.expected = _label("", "The shape your array must have (singleton axes are forgiven)")
         top = QtWidgets.QHBoxLayout()
-        kind_label = QtWidgets.QLabel("My array is the")
-        kind_label.setToolTip(self.kind.toolTip())
+        kind_label = _label("My array is the", self.kind.toolTip())
         for widget in (kind_label, self.kind, self.load_button, self.expected):
             top.addWidget(widget)
         top.addStretch(1)
         top.addWidget(self.question_button)
-        self.views = Triptych()
-        self.problem = QtWidgets.QLabel()
-        self.problem.setWordWrap(True)
-        self.problem.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.problem.setStyleSheet(f"color: {VERDICT_COLORS['close']}; font-size: 12pt;")
-        self.problem.setToolTip("Why nothing could be compared")
-        self.problem.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stack = QtWidgets.QStackedWidget()
-        self.stack.addWidget(self.views)
-        self.stack.addWidget(self.problem)
-        self.verdict = QtWidgets.QLabel("Load a .npy to compare.")
-        self.verdict.setToolTip(
-            "Green: matches to rounding (relative error ≤ 1e-5); orange: close (< 1 %); "
-            "red: differs"
+        return top
+
+    def _words(self) -> QtWidgets.QScrollArea:
+        """The question mode's explanation and inverses, scrolling (never squeezing the images)."""
+        self.explanation = _label(
+            "", "Why the question's loop is not the transposed convolution", wrap=True, rich=True
         )
-        self.verdict.setWordWrap(True)
-        self.verdict.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.errors = QtWidgets.QLabel()
-        self.errors.setToolTip(
-            "max abs error = max |yours − ours|; relative error = ‖yours − ours‖ / ‖ours‖"
-        )
-        self.errors.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.explanation = QtWidgets.QLabel()
-        self.explanation.setWordWrap(True)
-        self.explanation.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.explanation.setToolTip("Why the question's loop is not the transposed convolution")
-        self.explanation.setVisible(False)
-        self.inverses = QtWidgets.QLabel()
-        self.inverses.setWordWrap(True)
-        self.inverses.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.inverses.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.inverses.setToolTip(
+        self.inverses = _label(
+            "",
             "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
-            "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
+            "gives y back (0 %). 'At its best scale' forgives a wrong overall size.",
+            wrap=True,
+            selectable=True,
+            rich=True,
         )
-        self.inverses.setVisible(False)
+        for label in (self.explanation, self.inverses):
+            label.setVisible(False)
+        words = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(words)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.explanation)
+        column.addWidget(self.inverses)
+        column.addStretch(1)
+        self.words = QtWidgets.QScrollArea()
+        self.words.setWidget(words)
+        self.words.setWidgetResizable(True)
+        self.words.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.words.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        return self.words
+
+    def _bottom_row(self) -> QtWidgets.QHBoxLayout:
         self.padding_button = QtWidgets.QPushButton("Set padding to 0 and retry")
         self.padding_button.setToolTip(
             "The question's loop ignores padding: set the window's padding to 0 and run again"
@@ -182,26 +220,7 @@ class CheckDialog(QtWidgets.QDialog):
         bottom.addWidget(self.padding_button)
         bottom.addStretch(1)
         bottom.addWidget(close)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.intro)
-        layout.addLayout(top)
-        # the question mode's words scroll, so that they never squeeze the images away
-        words = QtWidgets.QWidget()
-        column = QtWidgets.QVBoxLayout(words)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.explanation)
-        column.addWidget(self.inverses)
-        column.addStretch(1)
-        self.words = QtWidgets.QScrollArea()
-        self.words.setWidget(words)
-        self.words.setWidgetResizable(True)
-        self.words.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        self.words.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        layout.addWidget(self.stack, 2)
-        layout.addWidget(self.verdict)
-        layout.addWidget(self.errors)
-        layout.addWidget(self.words, 3)
-        layout.addLayout(bottom)
+        return bottom
 
     # -- public ----------------------------------------------------------------------------
     def current_kind(self) -> str:

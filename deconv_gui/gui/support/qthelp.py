@@ -24,7 +24,8 @@ def make_timer(
     Examples
     --------
     >>> from qtpy import QtCore
-    >>> timer = make_timer(QtCore.QObject(), 250, single_shot=True)
+    >>> owner = QtCore.QObject()
+    >>> timer = make_timer(owner, 250, single_shot=True)
     >>> timer.interval(), timer.isSingleShot(), timer.isActive()
     (250, True, False)
     """

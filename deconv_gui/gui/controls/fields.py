@@ -1,0 +1,109 @@
+"""Form rows made from the ``Params`` schema's rules: range, special value and tooltip.
+
+A :class:`FieldRow` names a ``Params`` field and says only what the form adds (its label,
+a note on how the widget shows the value, decimals); the range comes from the field's
+:class:`~deconv_gui.core.rules.Rule` and the tooltip starts with its ``help``, so the
+window and ``--help`` describe a field the same way.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+from qtpy.QtWidgets import QDoubleSpinBox, QLabel, QSpinBox
+
+from ...core import params as schema
+
+__all__ = ["FieldRow", "field_label", "field_tip", "float_spin", "int_spin"]
+
+_DEFAULTS = schema.defaults()
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """How a form shows one ``Params`` field.
+
+    Attributes
+    ----------
+    name : str
+        The field.
+    label : str
+        The form's short label.
+    note : str
+        What the widget adds to the rule's help (e.g. what its special value means).
+    special : str or None
+        Text shown at the lowest value (0), which then stands for "none" or "off".
+    decimals : int
+        Decimals of a float field's spin box.
+    step : float or None
+        Step of a float field's spin box (None: adaptive, by decade).
+    """
+
+    name: str
+    label: str
+    note: str = ""
+    special: str | None = None
+    decimals: int = 3
+    step: float | None = None
+
+
+def field_tip(name: str, note: str = "") -> str:
+    """The tooltip of field ``name``: its rule's help, what it accepts, then the form's note.
+
+    Examples
+    --------
+    >>> print(field_tip("noise_seed", "Reproducible."))
+    Seed of the simulated noise.
+    noise_seed: an int from 0 to 2147483647
+    Reproducible.
+    """
+    rule = schema.rule(name)
+    first = rule.help[:1]
+    text = (first.upper() if first.isascii() else first) + rule.help[1:] + "."
+    lines = [textwrap.fill(text, 80), f"{name}: {rule.describe()}"]  # plain tips never wrap
+    return "\n".join([*lines, note] if note else lines)
+
+
+def field_label(row: FieldRow) -> QLabel:
+    """The row's label, with the field's tooltip."""
+    label = QLabel(row.label)
+    label.setToolTip(field_tip(row.name))
+    return label
+
+
+def _bounds(name: str) -> tuple[float, float]:
+    rule = schema.rule(name)
+    if rule.minimum is None or rule.maximum is None:
+        raise ValueError(f"the rule of {name} has no range for a spin box")
+    return rule.minimum, rule.maximum
+
+
+def int_spin(row: FieldRow) -> QSpinBox:
+    """A spin box over the field's range (0 = ``row.special`` for an optional int)."""
+    low, high = _bounds(row.name)
+    spin = QSpinBox()
+    spin.setObjectName(row.name)
+    spin.setRange(0 if row.special else int(low), int(high))
+    if row.special:
+        spin.setSpecialValueText(row.special)
+    spin.setValue(_DEFAULTS[row.name] or 0)
+    spin.setToolTip(field_tip(row.name, row.note))
+    return spin
+
+
+def float_spin(row: FieldRow) -> QDoubleSpinBox:
+    """A spin box over the field's range with ``row.decimals``; 0 shows ``row.special``."""
+    low, high = _bounds(row.name)
+    spin = QDoubleSpinBox()
+    spin.setObjectName(row.name)
+    spin.setRange(low, high)
+    spin.setDecimals(row.decimals)
+    if row.step is None:
+        spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
+    else:
+        spin.setSingleStep(row.step)
+    if row.special:
+        spin.setSpecialValueText(row.special)
+    spin.setToolTip(field_tip(row.name, row.note))
+    return spin
