@@ -127,3 +127,23 @@ def test_a_layer_with_more_channels_than_the_window_shows_is_refused(qtbot, wind
     assert window.models.load_layer(path, "/1/Conv")
     qtbot.waitUntil(lambda: not window.images.busy, timeout=TIMEOUT)
     assert "takes 8 channels" in window.last_message and window.loaded.source == source
+
+
+def test_a_dropped_model_file_lists_its_layers(window, tmp_path):
+    from qtpy import QtGui, QtWidgets
+
+    _, path = _net(tmp_path)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    point = QtCore.QPoint(10, 10)
+    buttons = QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier
+    action = QtCore.Qt.DropAction.CopyAction
+    enter = QtGui.QDragEnterEvent(point, action, mime, *buttons)
+    QtWidgets.QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    QtWidgets.QApplication.sendEvent(
+        window, QtGui.QDropEvent(QtCore.QPointF(point), action, mime, *buttons)
+    )
+    dialog = window.models.dialog
+    assert dialog is not None and dialog.table.rowCount() == 2
+    assert dialog.model.path == str(path)

@@ -115,6 +115,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.models = ModelActions(
             self.state, self.images, self.current_params, self.apply_params, self.compute_now, self
         )
+        self.models.accept_drops_on(self)  # model files; other drops go to the images
         self.menu_actions = build_menus(self, self._menu_handlers())
         #: the widgets written into ``state.document`` and shown from a document
         self.sync = DocumentSync(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from qtpy import QtCore, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Params
 from ...io import LoadedImage
@@ -72,6 +72,17 @@ def layer_problem(
     return loaded, params
 
 
+def _model_path(mime: QtCore.QMimeData | None) -> str | None:
+    """The first dropped local file whose suffix is a model file's, if any."""
+    if mime is None or not mime.hasUrls():
+        return None
+    for url in mime.urls():
+        path = url.toLocalFile() if url.isLocalFile() else ""
+        if path and Path(path).suffix.lower() in MODEL_EXTENSIONS:
+            return path
+    return None
+
+
 class ModelActions(QtCore.QObject):
     """Open a model file, list its layers, load the chosen one into the window."""
 
@@ -89,6 +100,21 @@ class ModelActions(QtCore.QObject):
         self._read_params, self._apply_params = read_params, apply_params
         self._compute_now = compute_now
         self.dialog: ModelLayersDialog | None = None
+
+    def accept_drops_on(self, widget: QtWidgets.QWidget) -> None:
+        """Open model files dropped on ``widget`` (other drops go on to the image actions,
+        whose filter was installed first and so runs after this one)."""
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject | None, event: QtCore.QEvent | None) -> bool:
+        if event is not None and event.type() == QtCore.QEvent.Type.Drop:
+            assert isinstance(event, QtGui.QDropEvent)
+            path = _model_path(event.mimeData())
+            if path is not None:
+                event.acceptProposedAction()
+                self.open_path(path)
+                return True
+        return super().eventFilter(watched, event)
 
     def open_dialog(self) -> None:
         """File → Open model…: pick a model file."""
