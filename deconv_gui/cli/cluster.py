@@ -78,16 +78,18 @@ def map_in_order(
     workers: int | None = None,
     scheduler: str | None = None,
     on_done: Callable[[Outcome], None] | None = None,
+    reraise: bool = False,
 ) -> list[Outcome]:
     """``func`` on every item, in input order; exceptions become one-line errors.
 
     ``on_done`` is called as each item finishes (in completion order), for a progress
-    bar; the returned list is in input order.
+    bar; the returned list is in input order. ``reraise`` (serial runs only) lets an
+    exception through, for ``--debug``'s traceback.
     """
     outcomes: list[Outcome] = []
     if workers is None and scheduler is None:
         for index, item in enumerate(items):
-            outcome = _attempt(func, index, item)
+            outcome = (index, func(item), None) if reraise else _attempt(func, index, item)
             outcomes.append(outcome)
             if on_done is not None:
                 on_done(outcome)

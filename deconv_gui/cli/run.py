@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import __version__
 from ..core.registry import PANELS
+from .cluster import add_cluster_options, map_in_order
 from .options import (
     PROG,
     UsageError,
@@ -43,6 +44,7 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
     run.add_argument("--overwrite", action="store_true", help="replace existing files")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    add_cluster_options(run)
     run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -87,23 +89,27 @@ def _make_folders(folder: Path) -> list[Path]:
 _NOTES_SHOWN: set[str] = set()
 
 
-def _note(text: str) -> None:
-    """Say ``text`` on stderr once per run (a batch repeats it for every image)."""
+def _say_once(text: str) -> None:
+    """Say ``text`` on stderr once per run (a batch repeats notes for every image)."""
     from tqdm import tqdm
 
     if text not in _NOTES_SHOWN:
         _NOTES_SHOWN.add(text)
-        tqdm.write(f"{PROG}: note: {text}", file=sys.stderr)
+        tqdm.write(text, file=sys.stderr)
 
 
 #: ``run`` warns (on stderr, through tqdm) before a problem estimated above this size.
 LARGE_RUN_BYTES = 1024**3
 
 
-def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[str, Any], str]:
-    """Compute and export one image: its JSON record and its summary line."""
-    from tqdm import tqdm
+def _run_one(
+    spec: str, args: argparse.Namespace, folder: Path, notes: list[str]
+) -> tuple[dict[str, Any], str]:
+    """Compute and export one image: its JSON record and its summary line.
 
+    What it has to say besides (notes, warnings) goes into ``notes``, for the caller to
+    print: on a cluster this runs in another process.
+    """
     from ..core import complete_metrics, run_pipeline
     from ..core.limits import estimate_pipeline_bytes
     from ..io import export_result, result_metrics
@@ -121,7 +127,7 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
     if skipped:  # --methods all: what does not apply to this filter is left out, with a note
         params = params.replace(methods=tuple(m for m in params.methods if m not in skipped))
         for name, reason in skipped.items():
-            _note(f"--methods all: {name} left out: {reason}")
+            notes.append(f"{PROG}: note: --methods all: {name} left out: {reason}")
     if not args.overwrite:  # refuse before computing; export_result checks again
         panels = [p.export_name for p in PANELS if p.method in (None, *params.methods)]
         names = [f"{p}.{e}" for p in panels for e in FORMATS]
@@ -130,11 +136,10 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
     need = estimate_pipeline_bytes(problem_geometry(params, loaded.pixels.shape), params.methods)
     if need > LARGE_RUN_BYTES:  # allowed (run_pipeline refuses beyond its budget): say so now
-        tqdm.write(
+        notes.append(
             f"{PROG}: warning: {spec}: {'×'.join(map(str, loaded.pixels.shape))} image: this "
             f"run needs about {need / 1024**3:.1f} GiB of memory (--work-size N makes it "
-            "smaller)",
-            file=sys.stderr,
+            "smaller)"
         )
     # SSIM once, here: the export's sidecar and the JSON record then share the numbers
     result = complete_metrics(run_pipeline(loaded.pixels, params))
@@ -161,6 +166,28 @@ def _run_one(spec: str, args: argparse.Namespace, folder: Path) -> tuple[dict[st
     return record, _summary(loaded.source, folder, result)
 
 
+def _job(item: tuple[str, argparse.Namespace, Path]) -> tuple[Any, str, list[str], Any, bool]:
+    """One image, its failure caught: ``(record, summary, notes, error, usage_error)``.
+
+    A module-level function of plain values, so that a dask worker can run it.
+    """
+    spec, args, folder = item
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            record, summary = _run_one(spec, args, folder, notes)
+    except (ValueError, UsageError) as exc:
+        return None, "", notes, one_line(exc), isinstance(exc, UsageError)
+    except Exception as exc:  # report, keep going; --debug shows the traceback
+        if args.debug:
+            raise
+        return None, "", notes, f"{type(exc).__name__}: {one_line(exc)}", False
+    for text in dict.fromkeys(one_line(w.message) for w in caught):
+        notes.append(f"{PROG}: warning: {spec}: {text}")
+    return record, summary, notes, None, False
+
+
 def _is_terminal(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -183,34 +210,38 @@ def command(args: argparse.Namespace) -> int:
     used: set[str] = set()
     folders = [_unique_folder(out, Path(s).stem, used) if batch else out for s in images]
     bar = tqdm(
-        list(zip(images, folders, strict=True)),
+        total=len(images),
         desc="images",
         unit="image",
         file=sys.stderr,
         # on a terminal only: in a log, its redrawn lines would run into the error lines
         disable=not (batch and _is_terminal(sys.stderr)),
     )
-    for spec, folder in bar:
-        bar.set_postfix_str(Path(spec).name, refresh=False)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                record, summary = _run_one(spec, args, folder)
-        except (ValueError, UsageError) as exc:
-            usage = usage or isinstance(exc, UsageError)
-            errors.append({"image": spec, "error": one_line(exc)})
-            tqdm.write(f"{PROG}: error: {spec}: {one_line(exc)}", file=sys.stderr)
+    jobs = [(spec, args, folder) for spec, folder in zip(images, folders, strict=True)]
+    outcomes = map_in_order(
+        _job,
+        jobs,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        on_done=lambda _outcome: bar.update(1),
+        reraise=args.debug,
+    )
+    for (_, done, crashed), spec in zip(outcomes, images, strict=True):
+        if crashed is not None:  # an error the job itself did not expect
+            errors.append({"image": spec, "error": crashed})
+            tqdm.write(f"{PROG}: error: {spec}: {crashed}", file=sys.stderr)
             continue
-        except Exception as exc:  # report, keep going; --debug shows the traceback
-            if args.debug:
-                raise
-            message = f"{type(exc).__name__}: {one_line(exc)}"
-            errors.append({"image": spec, "error": message})
-            tqdm.write(f"{PROG}: error: {spec}: {message}", file=sys.stderr)
+        record, summary, notes, error, refused = done
+        for text in notes:
+            if ": note: " in text:
+                _say_once(text)
+            else:
+                tqdm.write(text, file=sys.stderr)
+        if error is not None:
+            usage = usage or refused
+            errors.append({"image": spec, "error": error})
+            tqdm.write(f"{PROG}: error: {spec}: {error}", file=sys.stderr)
             continue
-        # through tqdm.write, so that a warning never splits the progress bar's line
-        for text in dict.fromkeys(one_line(w.message) for w in caught):
-            tqdm.write(f"{PROG}: warning: {spec}: {text}", file=sys.stderr)
         results.append(record)
         if not args.json:
             tqdm.write(summary, file=sys.stdout)

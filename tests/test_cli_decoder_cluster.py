@@ -1,4 +1,4 @@
-"""``deconv-gui fit-decoder``: the file it writes, the cluster path against the serial one."""
+"""``deconv-gui fit-decoder`` and batches on a dask cluster: files written, cluster = serial."""
 
 from __future__ import annotations
 
@@ -116,3 +116,34 @@ def test_hostile_decoder_files_are_refused_in_one_line(tmp_path):
     )
     with pytest.raises(ValueError, match="output_padding"):
         read_decoder(bad)
+
+
+def test_run_on_a_local_cluster_writes_what_the_serial_run_writes(folder, tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    outs = {}
+    for name, extra in (("serial", []), ("cluster", ["--workers", "2"])):
+        outs[name] = tmp_path / name
+        code = main(
+            [
+                "run",
+                "--image",
+                str(folder),
+                "--filter",
+                "gaussian",
+                "--stride",
+                "2",
+                "--work-size",
+                "32",
+                "--out",
+                str(outs[name]),
+                *extra,
+            ]
+        )
+        assert code == 1  # the broken image failed, by name; the others were written
+        assert "broken.png" in capsys.readouterr().err
+    serial = sorted(p.relative_to(outs["serial"]) for p in outs["serial"].rglob("*.npy"))
+    cluster = sorted(p.relative_to(outs["cluster"]) for p in outs["cluster"].rglob("*.npy"))
+    assert serial == cluster and len(serial) >= 4 * 3
+    for rel in serial:
+        assert np.array_equal(np.load(outs["serial"] / rel), np.load(outs["cluster"] / rel))
