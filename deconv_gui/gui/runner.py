@@ -11,11 +11,10 @@ request is dropped here, so the listeners only ever see the newest one. After
 :class:`PipelineRunner` is the runner of the window's live computation
 (:func:`~deconv_gui.core.run_pipeline`).
 
-Every runner of the application starts its jobs on one :class:`JobPool` (:func:`app_pool`),
-one ``QThreadPool`` of :data:`POOL_THREADS` threads, by priority (:class:`Priority`): the
-live pipeline and image loads first, then the Insight jobs, then exports and the second
-metrics pass. Background jobs (below :attr:`Priority.LOAD`) never take the last thread, so
-a live update never waits for an animation export or a spectrum to finish.
+Every runner starts its jobs on the application's one pool
+(:func:`~deconv_gui.gui.jobpool.app_pool`), by :class:`~deconv_gui.gui.jobpool.Priority`:
+the live pipeline and image loads first, then the Insight jobs, then exports and the
+second metrics pass; background jobs never take the pool's last thread.
 
 The window's process keeps the BLAS library (OpenBLAS) at one thread per calling
 thread (:func:`limit_blas_threads`): the convolution already splits its work over its
@@ -30,14 +29,11 @@ is a generator's ``quit()`` where the core checks a ``threading.Event``.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
-from enum import IntEnum
 from typing import Any
 
 import numpy as np
@@ -45,6 +41,7 @@ from qtpy import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
 from ..core.threads import limit_blas_threads
+from .jobpool import POOL_THREADS, JobPool, PoolRunnable, Priority, app_pool
 
 __all__ = [
     "POOL_THREADS",
@@ -62,110 +59,6 @@ __all__ = [
 Job = Callable[[threading.Event, Callable[[object], None]], Any]
 
 
-#: Threads of the application's pool: the live pipeline, an image load and background jobs.
-POOL_THREADS = 3
-
-
-class Priority(IntEnum):
-    """Which queued job starts first (higher first); background jobs leave a thread free."""
-
-    #: the window's live computation
-    LIVE = 30
-    #: loading an image (the user waits for it)
-    LOAD = 20
-    #: the Insight jobs that follow a result (rank, inspection, check, spectrum)
-    INSIGHT = 10
-    #: exports, animations, automatic weights
-    BACKGROUND = 0
-    #: the second, slower metrics pass of the live result
-    METRICS = -10
-
-
-class JobPool:
-    """One ``QThreadPool`` for every runner, ordered by :class:`Priority`.
-
-    Jobs of at least :attr:`Priority.LOAD` start at once (the pool orders them by
-    priority); background jobs run at most ``threads - 1`` at a time and wait their
-    turn here, highest priority first, so a thread is always left for the live pipeline.
-
-    Parameters
-    ----------
-    threads : int
-        The pool's threads (at least 1; with 1, background jobs share it).
-    parent : QObject, optional
-        The Qt parent of the ``QThreadPool``.
-    """
-
-    def __init__(self, threads: int = POOL_THREADS, parent: QtCore.QObject | None = None) -> None:
-        if threads < 1:
-            raise ValueError(f"threads must be at least 1, got {threads!r}")
-        self.pool = QtCore.QThreadPool(parent)
-        self.pool.setMaxThreadCount(int(threads))
-        self._background_limit = max(1, int(threads) - 1)
-        self._lock = threading.Lock()
-        self._waiting: list[tuple[int, int, QtCore.QRunnable, int]] = []
-        self._count = itertools.count()
-        self._background = 0
-
-    def start(self, runnable: _Runnable, priority: int) -> None:
-        """Run ``runnable`` when a thread is free for its ``priority``."""
-        if priority >= Priority.LOAD:
-            self.pool.start(runnable, priority)
-            return
-        runnable.on_done = self._background_done
-        with self._lock:
-            if self._background >= self._background_limit:
-                heapq.heappush(self._waiting, (-priority, next(self._count), runnable, priority))
-                return
-            self._background += 1
-        self.pool.start(runnable, priority)
-
-    def take(self, runnable: QtCore.QRunnable) -> bool:
-        """Remove ``runnable`` if it still waits its turn here; True when it was removed."""
-        with self._lock:
-            for i, entry in enumerate(self._waiting):
-                if entry[2] is runnable:
-                    self._waiting.pop(i)
-                    heapq.heapify(self._waiting)
-                    return True
-        return False
-
-    def _background_done(self) -> None:  # in the pool thread, at the end of a background job
-        with self._lock:
-            if not self._waiting:
-                self._background -= 1
-                return
-            _, _, runnable, priority = heapq.heappop(self._waiting)
-        self.pool.start(runnable, priority)  # it takes over the finished job's place
-
-    def activeThreadCount(self) -> int:  # as QThreadPool's
-        """Threads running a job now, plus background jobs waiting their turn."""
-        with self._lock:
-            waiting = len(self._waiting)
-        return self.pool.activeThreadCount() + waiting
-
-    def maxThreadCount(self) -> int:  # as QThreadPool's
-        """The pool's threads."""
-        return self.pool.maxThreadCount()
-
-
-_APP_POOL: JobPool | None = None
-
-
-def app_pool() -> JobPool:
-    """The application's one :class:`JobPool` (made on first use, owned by the application)."""
-    global _APP_POOL
-    if _APP_POOL is None:
-        _APP_POOL = JobPool(POOL_THREADS, QtCore.QCoreApplication.instance())
-        _APP_POOL.pool.destroyed.connect(_forget_app_pool)
-    return _APP_POOL
-
-
-def _forget_app_pool(*_args: object) -> None:
-    global _APP_POOL
-    _APP_POOL = None
-
-
 class _Signals(QtCore.QObject):
     """Lives in the GUI thread; the pool thread emits, Qt queues the calls."""
 
@@ -175,7 +68,7 @@ class _Signals(QtCore.QObject):
     cancelled = QtCore.Signal(int)
 
 
-class _Runnable(QtCore.QRunnable):
+class _Runnable(PoolRunnable):
     def __init__(
         self,
         rid: int,
@@ -189,8 +82,7 @@ class _Runnable(QtCore.QRunnable):
         self.progress_interval = progress_interval
         self._last_progress = 0.0
         self._phase: object = None
-        #: called at the very end of :meth:`run`, in its thread (the pool and the runner count)
-        self.on_done: Callable[[], None] | None = None
+        #: called at the very end of :meth:`run`, in its thread (the runner counts its jobs)
         self.on_finished: Callable[[], None] | None = None
 
     def _progress(self, value: object) -> None:

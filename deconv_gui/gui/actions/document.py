@@ -25,7 +25,13 @@ from ..controls.image import ImageControls
 from ..panels.grid import PanelGrid
 from ..state import AppState
 
-__all__ = ["DocumentForms", "DocumentSync"]
+__all__ = ["DocumentForms", "DocumentSync", "error_line"]
+
+
+def error_line(exc: BaseException) -> str:
+    """A refusal in one line: a ValueError's text, or any other error's type and text."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from qtpy import QtCore, QtGui, QtWidgets
 
@@ -35,8 +35,8 @@ from ..controls.filter_editor import FilterEditor
 from ..controls.image import ImageControls
 from ..state import AppState
 from ..support.qthelp import make_timer
-from .document import DocumentSync
-from .snapshot import Snapshot, describe, load_again, same_origin
+from .document import DocumentSync, error_line
+from .snapshot import Snapshot, describe, drop_old_images, load_again, same_origin
 
 __all__ = [
     "BURST_MS",
@@ -356,7 +356,7 @@ class EditHistory(QtCore.QObject):
             self._show(snapshot)
         except Exception as exc:  # e.g. its image file was deleted since
             self._failed = self._shown_index
-            hooks.state.notify(f"Could not go back to that step: {_one_line(exc)}")
+            hooks.state.notify(f"Could not go back to that step: {error_line(exc)}")
             QtCore.QTimer.singleShot(0, self._return_to_shown)  # after QUndoStack's move
         else:
             if index is not None:
@@ -412,23 +412,4 @@ class EditHistory(QtCore.QObject):
     def _bound_images(self) -> None:
         """Drop the oldest steps' images (they reload from their origin) past the budget."""
         commands = [self.stack.command(i) for i in range(self.stack.count())]
-        current = self.hooks.state.image
-        total, seen = 0, set()
-        if current is not None:
-            seen.add(id(current))
-            total += current.pixels.nbytes
-        for command in reversed(commands):  # the newest keep their images
-            for side in ("after", "before"):
-                snap: Snapshot = getattr(command, side)
-                if snap.image is None or id(snap.image) in seen:
-                    continue
-                if total + snap.image.pixels.nbytes > IMAGE_BUDGET:
-                    setattr(command, side, replace(snap, image=None))
-                    continue
-                seen.add(id(snap.image))
-                total += snap.image.pixels.nbytes
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
+        drop_old_images(commands, self.hooks.state.image, IMAGE_BUDGET)

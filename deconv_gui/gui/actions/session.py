@@ -24,7 +24,7 @@ from ..controls.filter_editor import FilterEditor
 from ..controls.image import ImageControls
 from ..state import AppState, ImageOrigin
 from ..support import settings as stored
-from .document import DocumentSync
+from .document import DocumentSync, error_line
 from .image import ImageActions
 
 __all__ = [
@@ -111,11 +111,6 @@ def _image_problem(session: Session) -> str | None:
     return session.image_problem() or f"its image file is missing: {session.image_source}"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
-
-
 def open_session_from(form: SessionForm, path: str | Path) -> bool:
     """Restore a session file, all or nothing; True when everything was restored.
 
@@ -136,7 +131,7 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
         session = load_session(path)
         image_problem = _image_problem(session)
     except Exception as exc:  # the window must survive any file
-        state.notify(f"{refused}: {_one_line(exc)}")
+        state.notify(f"{refused}: {error_line(exc)}")
         return False
     loader = form.images.loader
 
@@ -176,7 +171,7 @@ def _apply_session(
     try:
         form.sync.show(session.document)  # all of it, or nothing
     except Exception as exc:
-        state.notify(f"Could not open the session {name} (nothing changed): {_one_line(exc)}")
+        state.notify(f"Could not open the session {name} (nothing changed): {error_line(exc)}")
         return False
     changed_note = None
     if loaded is not None:

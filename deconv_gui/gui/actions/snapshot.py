@@ -9,7 +9,8 @@ the key under which bursts of it merge.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
@@ -22,7 +23,7 @@ from ...view.edits import Change, describe_changes, summarise
 from ..controls.filter_editor import PRESET_LABELS, channel_names
 from ..state import ImageOrigin
 
-__all__ = ["Snapshot", "describe", "load_again", "same_origin"]
+__all__ = ["Snapshot", "describe", "drop_old_images", "load_again", "same_origin"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -146,3 +147,26 @@ def load_again(snapshot: Snapshot) -> LoadedImage:
     pixels, source, note = cast("tuple[np.ndarray, str, str]", value)
     resized, extra = apply_work_size(pixels, snapshot.work_size)
     return LoadedImage(resized, source, note + extra)
+
+
+def drop_old_images(commands: Sequence[object], current: LoadedImage | None, budget: int) -> None:
+    """Keep the newest steps' images within ``budget`` bytes; older steps keep only their origin.
+
+    ``commands`` (oldest first) have ``before`` and ``after`` snapshots; a dropped image
+    is loaded again (:func:`load_again`) when its step is shown. The image on screen
+    (``current``) counts first, and an image shared by several steps counts once.
+    """
+    total, seen = 0, set()
+    if current is not None:
+        seen.add(id(current))
+        total += current.pixels.nbytes
+    for command in reversed(commands):  # the newest keep their images
+        for side in ("after", "before"):
+            snap: Snapshot = getattr(command, side)
+            if snap.image is None or id(snap.image) in seen:
+                continue
+            if total + snap.image.pixels.nbytes > budget:
+                setattr(command, side, replace(snap, image=None))
+                continue
+            seen.add(id(snap.image))
+            total += snap.image.pixels.nbytes
