@@ -192,3 +192,24 @@ def test_a_job_still_waiting_for_a_thread_is_dropped_when_cancelled(qtbot):
     qtbot.wait(20)
     assert ran == []
     waiting.shutdown()
+
+
+def test_a_runner_deleted_without_shutdown_waits_for_its_running_job(qtbot):
+    started, release, ended = threading.Event(), threading.Event(), threading.Event()
+
+    def job(_cancel, _progress):
+        started.set()
+        release.wait(5)
+        ended.set()
+        return "late"
+
+    runner = JobRunner()
+    runner.submit(job)
+    assert started.wait(5)
+    seen = []
+    runner.destroyed.connect(lambda *_args: seen.append(ended.is_set()))  # after its own
+    threading.Timer(0.1, release.set).start()
+    runner.deleteLater()  # its window went away: the job still emits on its signals object
+    qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT)
+    assert seen == [True]
+    qtbot.wait(20)  # the late result is dropped, nothing crashes

@@ -126,6 +126,44 @@ class _Runnable(PoolRunnable):
                 signals.finished.emit(rid, value)
 
 
+class _Jobs:
+    """One runner's jobs in the shared pool: counted, so that it waits for its own only."""
+
+    def __init__(self, pool: JobPool) -> None:
+        self.pool = pool
+        self.running = 0
+        self.idle = threading.Condition()
+        self.queued: _Runnable | None = None  # the newest job, until it is taken back
+
+    def started(self, runnable: _Runnable) -> None:
+        runnable.on_finished = self.returned
+        self.queued = runnable
+        with self.idle:
+            self.running += 1
+
+    def returned(self) -> None:  # in the pool thread, as the job ends
+        with self.idle:
+            self.running -= 1
+            self.idle.notify_all()
+
+    def take_queued(self) -> _Runnable | None:
+        """The newest job if it still waited for a thread (it will not run now), else None."""
+        queued, self.queued = self.queued, None
+        if queued is None or not self.pool.take(queued):
+            return None
+        self.returned()
+        return queued
+
+    def wait(self, seconds: float) -> bool:
+        with self.idle:
+            return self.idle.wait_for(lambda: self.running == 0, seconds)
+
+    def close(self) -> None:
+        """Drop the job still waiting for a thread, and wait for the running ones."""
+        self.take_queued()
+        self.wait(10.0)
+
+
 class JobRunner(QtCore.QObject):
     """Runs one kind of job off the GUI thread; only the newest request reports back.
 
@@ -180,12 +218,14 @@ class JobRunner(QtCore.QObject):
         self._progress_interval = float(progress_interval)
         self._priority = int(priority)
         self.pool = app_pool() if pool is None else pool
-        #: this runner's jobs started and not yet returned (wait() waits for these only)
-        self._running = 0
-        self._idle = threading.Condition()
-        self._queued: _Runnable | None = None  # the newest job, until it is taken back
+        #: this runner's jobs in the shared pool (wait() waits for these only)
+        self._jobs = _Jobs(self.pool)
         # owned by the runner (GUI thread); shutdown() waits for the jobs that emit on it
         self._signals = _Signals(self)
+        # a runner deleted without shutdown() (its window or dialog went away) still waits
+        # for its jobs before its signals object goes: they emit on it from the pool
+        jobs = self._jobs
+        self.destroyed.connect(lambda *_args: jobs.close())
         self._signals.finished.connect(self._on_finished)
         self._signals.failed.connect(self._on_failed)
         self._signals.progress.connect(self._on_progress)
@@ -219,10 +259,7 @@ class JobRunner(QtCore.QObject):
         runnable = _Runnable(
             self._latest, job, self._cancel, self._signals, self._progress_interval
         )
-        runnable.on_finished = self._job_returned
-        self._queued = runnable
-        with self._idle:
-            self._running += 1
+        self._jobs.started(runnable)
         self.pool.start(runnable, self._priority)
         self._set_busy(True)
         return self._latest
@@ -249,9 +286,8 @@ class JobRunner(QtCore.QObject):
         """
         if self._cancel is not None:
             self._cancel.set()
-        queued, self._queued = self._queued, None
-        if queued is not None and self.pool.take(queued):
-            self._job_returned()
+        queued = self._jobs.take_queued()
+        if queued is not None:
             self._signals.cancelled.emit(queued.rid)
 
     def wait(self, msecs: int = 30_000) -> bool:
@@ -259,13 +295,7 @@ class JobRunner(QtCore.QObject):
 
         Other runners' jobs in the shared pool are not waited for.
         """
-        with self._idle:
-            return self._idle.wait_for(lambda: self._running == 0, msecs / 1000)
-
-    def _job_returned(self) -> None:  # in the pool thread
-        with self._idle:
-            self._running -= 1
-            self._idle.notify_all()
+        return self._jobs.wait(msecs / 1000)
 
     def shutdown(self) -> None:
         """Cancel, refuse new requests, and wait: call before the listeners go away.
