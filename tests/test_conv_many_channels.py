@@ -150,7 +150,8 @@ def test_the_benchmark_layers_run_on_the_gemm_kernels():
 @pytest.mark.parametrize("c_in", [3, 24])  # whole rows of taps, one window per tap
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_both_ways_of_threading_agree(monkeypatch, c_in, dtype):
-    """BLAS on one thread: numpy's matmul on the pool's threads; else scipy's gemm."""
+    """BLAS on one thread: numpy's matmul on the pool's threads; else scipy's gemm, on a
+    gathered matrix or one product per tap accumulated in place."""
     from deconv_gui.core import threads
 
     rng = np.random.default_rng(8)
@@ -159,12 +160,15 @@ def test_both_ways_of_threading_agree(monkeypatch, c_in, dtype):
     w = rng.standard_normal((3, 3, c_in // groups, 32)).astype(dtype)
     kw = {"stride": (2, 1), "padding": 1, "groups": groups}
     results = []
-    for blas_threads in (1, 2):
+    # numpy's matmul on the pool; scipy's gemm on gathered blocks; one gemm per tap
+    for blas_threads, accumulate_from in ((1, 0), (2, 10**9), (2, 0)):
         monkeypatch.setattr(threads, "blas_threads", lambda n=blas_threads: n)
+        monkeypatch.setattr(_gemm, "_ACCUMULATE_MIN_PIXELS", accumulate_from)
         assert _gemm.applies(w, ConvGeometry(x.shape[1:], w.shape, **kw), adjoint=False)
         results.append(conv2d(x, w, **kw))
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(results[0], results[1], rtol=tol, atol=tol)
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], rtol=tol, atol=tol)
 
 
 def test_gemm_kernels_run_in_place_on_blocks(monkeypatch):
@@ -176,7 +180,10 @@ def test_gemm_kernels_run_in_place_on_blocks(monkeypatch):
     whole = conv2d(x, w, **kw)
     y = rng.standard_normal(whole.shape)
     back = conv2d_transpose(y, w, input_shape=x.shape, **kw)
-    monkeypatch.setattr(_gemm, "_BLOCK_BYTES", 1)
+    from deconv_gui.core import _gemm_util
+
+    monkeypatch.setattr(_gemm_util, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(_gemm_util, "MATRIX_BYTES", 1)
     np.testing.assert_allclose(conv2d(x, w, **kw), whole, rtol=1e-13, atol=1e-12)
     again = conv2d_transpose(y, w, input_shape=x.shape, **kw)
     np.testing.assert_allclose(again, back, rtol=1e-13, atol=1e-12)

@@ -120,3 +120,15 @@ def test_tv_prox_has_one_band_per_thread(kernel_threads):
         outs.append(prox(v, np.empty_like(v), target=0.0))
     for out in outs[1:]:
         np.testing.assert_allclose(out, outs[0], rtol=0, atol=1e-12)
+
+
+def test_a_pool_shut_down_meanwhile_runs_the_chunks_inline(kernel_threads, monkeypatch):
+    """set_num_threads from another thread may retire the pool a call is about to use."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    kernel_threads(3)
+    retired = ThreadPoolExecutor(max_workers=1)
+    retired.shutdown()
+    monkeypatch.setattr(threads, "_executor", lambda: retired)
+    parts = threads.map_chunks(lambda a, b: list(range(a, b)), 10)
+    assert [i for part in parts for i in part] == list(range(10))

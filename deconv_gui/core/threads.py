@@ -167,12 +167,19 @@ def map_chunks(func: Callable[[int, int], T], n_items: int, parallel: bool = Tru
     cuts = [round(k * n_items / n_chunks) for k in range(n_chunks + 1)]
     pairs = [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
     pool = _executor()
-    futures: list[Future[T]] = [pool.submit(_in_worker, func, a, b) for a, b in pairs[1:]]
+    futures: list[Future[T]] = []
+    inline = []  # chunks a pool shut down meanwhile (set_num_threads) would not take
+    for a, b in pairs[1:]:
+        try:
+            futures.append(pool.submit(_in_worker, func, a, b))
+        except RuntimeError:
+            inline.append((a, b))
     try:
         first = func(*pairs[0])
+        rest = [func(a, b) for a, b in inline]
     finally:
         results = [f.exception() for f in futures]  # wait for every chunk
     errors = [e for e in results if e is not None]
     if errors:
         raise errors[0]
-    return [first, *(f.result() for f in futures)]
+    return [first, *(f.result() for f in futures), *rest]

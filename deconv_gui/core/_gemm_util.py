@@ -1,0 +1,129 @@
+"""Blocks, taps, work buffers and products shared by the GEMM kernels (internal).
+
+See :mod:`deconv_gui.core._gemm` for the method.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.linalg import blas
+
+from .geometry import ConvGeometry
+
+__all__ = [
+    "BLOCK_BYTES",
+    "KEEP_BYTES",
+    "MATRIX_BYTES",
+    "Tap",
+    "buffer",
+    "gemm_of",
+    "group_weights",
+    "product",
+    "taps",
+    "tasks",
+    "zero_columns",
+]
+
+#: Target bytes of one block's output (or input, for the adjoint) buffer: large enough
+#: for BLAS to share each product among its threads, small enough for the L2/L3 caches.
+BLOCK_BYTES = 1 << 19
+#: The forward pass's gathered matrix stays below this many bytes (it is ``f_h f_w``
+#: times the block's input): fewer, larger products; each multi-threaded BLAS call costs
+#: a wake-up of BLAS's threads, which on a loaded machine took milliseconds.
+MATRIX_BYTES = 1 << 23
+#: Work buffers up to this size are kept per thread for the next call: a fresh multi-
+#: megabyte buffer costs a page fault per 4 KiB, which on a loaded machine took longer
+#: than the products themselves.
+KEEP_BYTES = 1 << 25
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Tap:
+    i: int
+    j: int
+    phase: tuple[int, int]  # (r, v)
+    b: int
+    a: int
+
+
+def taps(geom: ConvGeometry) -> list[Tap]:
+    (sh, sw), (pt, pl), (dh, dw) = geom.stride, geom.padding, geom.dilation
+    fh, fw = geom.filter_shape[:2]
+    taps = []
+    for i in range(fh):
+        b, r = divmod(dh * i - pt, sh)
+        for j in range(fw):
+            a, v = divmod(dw * j - pl, sw)
+            taps.append(Tap(i, j, (r, v), b, a))
+    return taps
+
+
+def gemm_of(dtype: np.dtype) -> Any:
+    return blas.sgemm if dtype == np.float32 else blas.dgemm
+
+
+def group_weights(
+    w: np.ndarray, taps: list[Tap], groups: int, transpose: bool = False
+) -> list[list[np.ndarray]]:
+    """Per tap and group, ``W[i, j]`` ``(C_in/g, C_out/g)`` (or its transpose) in Fortran
+    order, as BLAS takes it."""
+    cgo = w.shape[3] // groups
+    out = []
+    for t in taps:
+        per_group = []
+        for g in range(groups):
+            block = w[t.i, t.j, :, g * cgo : (g + 1) * cgo]
+            per_group.append(np.asfortranarray(block.T if transpose else block))
+        out.append(per_group)
+    return out
+
+
+def buffer(key: object, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A work array of ``shape`` (not initialised), reusing this thread's buffer ``key``
+    when it is large enough."""
+    size = int(np.prod(shape))
+    cache: dict[object, np.ndarray] = _local.__dict__.setdefault("buffers", {})
+    kept = cache.get((key, dtype))
+    if kept is None or kept.size < size:
+        kept = np.empty(size, dtype)
+        if size * kept.itemsize <= KEEP_BYTES:
+            cache[(key, dtype)] = kept
+    return kept[:size].reshape(shape)
+
+
+def zero_columns(buf: np.ndarray, start: int, stop: int) -> None:
+    """Zero the columns (axis -2) of ``buf`` outside ``start:stop``: its zero border."""
+    buf[..., :start, :] = 0
+    buf[..., stop:, :] = 0
+
+
+def product(a: np.ndarray, b: np.ndarray, out: np.ndarray, pooled: bool) -> None:
+    """``out = a @ b`` for C-contiguous matrices.
+
+    With BLAS on one thread, blocks run in the pool and numpy's ``matmul`` (which releases
+    the GIL) multiplies; otherwise BLAS's threads share the product, through scipy's
+    ``gemm`` as in the adjoint (numpy's bundled OpenBLAS kept spinning between the many
+    small products of the padding modes' border strips).
+    """
+    if pooled:
+        np.matmul(a, b, out=out)
+    else:
+        gemm_of(a.dtype)(1.0, b.T, a.T, 0.0, out.T, overwrite_c=1)
+
+
+def tasks(
+    n_rows: int, bytes_per_row: int, n_images: int, matrix_row: int = 0
+) -> list[tuple[int, int, int]]:
+    """(image, first row, stop row) blocks of about ``BLOCK_BYTES`` (``bytes_per_row`` a
+    row), whose gathered matrix (``matrix_row`` bytes a row) fits in ``MATRIX_BYTES``."""
+    step = BLOCK_BYTES // max(1, bytes_per_row)
+    if matrix_row:
+        step = min(step, MATRIX_BYTES // matrix_row)
+    step = max(1, min(n_rows, step))
+    starts = range(0, n_rows, step)
+    return [(n, r0, min(r0 + step, n_rows)) for n in range(n_images) for r0 in starts]
