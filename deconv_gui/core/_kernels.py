@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _borders, _depthwise, _gemm, threads
 from . import _fft_kernels as _fft
+from . import padding as _padding
 from .geometry import ConvGeometry
 from .groups import dense_filter
 
@@ -158,6 +159,23 @@ def _depthwise_unflipped(
     return _unflipped(w, geom)
 
 
+#: The GEMM kernels pad a copy of the image (as ``F.pad`` does) when it stays under this
+#: size: many small border-strip products cost more than the copy at these channel counts.
+_PAD_COPY_BYTES = 1 << 26
+
+
+def _pad_first(batch: np.ndarray, geom: ConvGeometry) -> bool:
+    """Whether a padded copy of the image (``m`` of them) fits in ``_PAD_COPY_BYTES``."""
+    height, width, c_in = geom.padded_shape
+    return len(batch) * height * width * c_in * batch.itemsize <= _PAD_COPY_BYTES
+
+
+def _unpadded(geom: ConvGeometry) -> ConvGeometry:
+    """The same layer (groups kept, no flip) on the padded image, without padding."""
+    g = geom
+    return ConvGeometry(g.padded_shape, g.filter_shape, g.stride, 0, g.dilation, "zeros", g.groups)
+
+
 def _unflipped(w: np.ndarray, geom: ConvGeometry) -> tuple[np.ndarray, ConvGeometry]:
     """The filter with any flip applied, and the geometry without the flip."""
     if not geom.flip:
@@ -193,8 +211,11 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         if _padded(geom):
             return _borders.forward(xb, w, geom, forward)
         return _depthwise.forward(xb, w, geom)
-    if _gemm.applies(w, geom, adjoint=False):  # many channels: one BLAS product per tap
+    if _gemm.applies(w, geom, adjoint=False):  # many channels: BLAS products
         w, geom = _unflipped(w, geom)
+        if _padded(geom) and _pad_first(xb, geom):
+            xp = _padding.pad(xb, geom.pads, geom.padding_mode)
+            return _gemm.forward(xp, w, _unpadded(geom))
         if _padded(geom):
             return _borders.forward(xb, w, geom, forward)
         return _gemm.forward(xb, w, geom)
@@ -288,6 +309,9 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         return _depthwise.adjoint(yb, w, geom)
     if _gemm.applies(w, geom, adjoint=True):
         w, geom = _unflipped(w, geom)
+        if _padded(geom) and _pad_first(yb, geom):
+            xp = _gemm.adjoint(yb, w, _unpadded(geom))
+            return _padding.fold(xp, geom.pads, geom.padding_mode)
         if _padded(geom):
             return _borders.adjoint(yb, w, geom, adjoint)
         return _gemm.adjoint(yb, w, geom)
