@@ -68,7 +68,8 @@ def _layer_input(spec: str, args: argparse.Namespace, model, layer):
     if model.format in ("onnx", "keras"):
         act = layer_activation(model, layer, loaded.pixels, args.scaling)
         note = f"the activation {Path(model.path).name} feeds {layer.name} ({act.runner})"
-        return LoadedImage(act.input.astype(np.float32), loaded.source, note)
+        source = f"{loaded.source} through {Path(model.path).name}"
+        return LoadedImage(act.input.astype(np.float32), source, note)
     return loaded  # weights only: the image itself, if its channels fit (checked by Params)
 
 
