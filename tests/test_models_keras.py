@@ -156,3 +156,66 @@ def test_functional_model_and_unknown_layers(tmp_path):
     np.testing.assert_allclose(act.output, got, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match=r"Add.*not one the Keras executor runs"):
         layer_activation(model, model.layers[2], image)
+
+
+def test_keras2_style_h5(tmp_path):
+    """A Keras 2 file (written here with h5py as Keras 2 wrote it): batch_input_shape in the
+    first layer, weights named ``kernel:0``/``depthwise_kernel:0``, no build_config."""
+    import json
+
+    import h5py
+
+    rng = np.random.default_rng(8)
+    kernel = rng.standard_normal((3, 3, 3, 4))
+    depthwise = rng.standard_normal((3, 3, 4, 1))
+    config = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "sequential",
+            "layers": [
+                {
+                    "class_name": "Conv2D",
+                    "config": {
+                        "name": "conv",
+                        "batch_input_shape": [None, 9, 9, 3],
+                        "filters": 4,
+                        "kernel_size": [3, 3],
+                        "strides": [2, 2],
+                        "padding": "same",
+                        "dilation_rate": [1, 1],
+                        "use_bias": True,
+                        "activation": "relu",
+                    },
+                },
+                {
+                    "class_name": "DepthwiseConv2D",
+                    "config": {
+                        "name": "dw",
+                        "kernel_size": [3, 3],
+                        "strides": [1, 1],
+                        "padding": "valid",
+                        "depth_multiplier": 1,
+                        "use_bias": False,
+                    },
+                },
+            ],
+        },
+    }
+    with h5py.File(tmp_path / "k2.h5", "w") as h5:
+        h5.attrs["model_config"] = json.dumps(config)
+        weights = h5.create_group("model_weights")
+        conv = weights.create_group("conv")
+        conv.attrs["weight_names"] = [b"conv/kernel:0", b"conv/bias:0"]
+        conv["conv/kernel:0"] = kernel
+        conv["conv/bias:0"] = np.arange(4.0)
+        dw = weights.create_group("dw")
+        dw.attrs["weight_names"] = [b"dw/depthwise_kernel:0"]
+        dw["dw/depthwise_kernel:0"] = depthwise
+    model = read_model(tmp_path / "k2.h5")
+    conv_layer, dw_layer = model.layers
+    assert model.input_shape == (3, 9, 9) and conv_layer.activation == "relu"
+    assert conv_layer.padding == ((1, 1), (1, 1)) and conv_layer.input_size == (9, 9)
+    assert dw_layer.input_size == (5, 5) and dw_layer.groups == 4
+    np.testing.assert_array_equal(conv_layer.load().weights, kernel)
+    np.testing.assert_array_equal(conv_layer.load().bias, np.arange(4.0))
+    assert dw_layer.load().weights.shape == (3, 3, 1, 4) and dw_layer.load().bias is None

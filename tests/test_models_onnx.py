@@ -224,3 +224,16 @@ def test_model_input_resizes_and_scales():
     )
     with pytest.raises(ValueError, match="scaling"):
         model_input(np.ones((4, 6, 3)), model, "half")
+
+
+@pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER"])
+def test_conv_transpose_auto_pad_as_onnxruntime_runs_it(tmp_path, auto_pad):
+    path = tmp_path / "t_same.onnx"
+    _conv_model(path, auto_pad, (5, 6), op="ConvTranspose")
+    (layer,) = read_model(path).layers
+    assert layer.padding is not None
+    x = np.random.default_rng(7).random((5, 6, 3))
+    (y,) = onnx_tensors(path, x, ["y"])
+    ours = torch_forward(layer, layer.load(), x.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+    assert ours.shape == y.shape == (10, 12, 5)
+    np.testing.assert_allclose(ours, y, rtol=1e-5, atol=1e-5)
