@@ -45,7 +45,7 @@ def _every_field_changed() -> Document:
         image_source="/tmp/x.png",
         ssim=False,
     )
-    second = Layer(params.replace(stride=3, methods=("pinv",)), "conv2", "custom", 4, True)
+    second = Layer(params.replace(stride=3, methods=("pinv",)), "conv2", "custom", 4, False)
     return Document(
         image=ImageSource("file", "/tmp/x.png", None, (10, 12, 2), "grey → RGB", "ab" * 32),
         layers=(Layer(Params(np.ones((1, 1, 2, 1)))), second),
@@ -143,7 +143,11 @@ def test_a_version_1_session_without_extra_guesses_sample_or_file():
     assert doc.image.kind == "sample" and doc.image.work_size == 256
     bare["image"] = {"source": "me.png"}
     assert Document.from_dict(bare).image.kind == "file"
+    assert Document.from_dict(bare).layer.same_in_all  # one input channel: the same
+    bare["params"] = {"weights": [[[0.5, 0.25]]]}  # two input channels that differ
+    assert not Document.from_dict(bare).layer.same_in_all
     pasted = {**bare, "extra": {"image_kind": "array"}, "image": {"source": ""}}
+
     assert Document.from_dict(pasted).image == ImageSource("array", "pasted", 256)
 
 

@@ -121,3 +121,19 @@ def test_a_document_a_widget_refuses_changes_nothing(qtbot, tmp_path):
         assert after.layers == before.layers and after.display == before.display
     finally:
         delete_now(window)
+
+
+def test_stored_settings_that_cannot_be_read_are_said_and_change_nothing(qtbot, tmp_path):
+    settings = _settings(tmp_path)
+    settings.setValue("last/document", '{"version": 2, "selected": 5}')
+    settings.sync()
+    window = MainWindow(settings, restore=True)
+    try:
+        _idle(qtbot, window)
+        assert "Could not restore the last settings" in window.last_message
+        assert "selected" in window.last_message
+        layer = window.sync.read().layer  # the window's start, which is the document's default
+        assert layer.params.replace(image_source="") == Document().params
+        assert (layer.preset, layer.filter_seed, layer.same_in_all) == ("gaussian", 0, True)
+    finally:
+        delete_now(window)

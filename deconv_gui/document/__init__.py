@@ -17,6 +17,7 @@ from .records import (
     Insight,
     Layer,
     default_params,
+    same_in_all_channels,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "Layer",
     "default_params",
     "migrate",
+    "same_in_all_channels",
 ]

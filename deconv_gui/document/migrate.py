@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .records import SAMPLES
+from .records import SAMPLES, same_in_all_channels
 
 __all__ = ["DOCUMENT_VERSION", "migrate"]
 
@@ -66,6 +66,8 @@ def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
         layer["filter_seed"] = seed
     if isinstance(extra.get("same_in_all"), bool):
         layer["same_in_all"] = extra["same_in_all"]
+    elif isinstance(data["params"], dict):  # not recorded: what the weights say
+        layer["same_in_all"] = same_in_all_channels(data["params"].get("weights"))
     display = extra.get("display")
     new: dict[str, Any] = {"version": 2, "image": new_image, "layers": [layer]}
     if isinstance(display, dict):  # the window only ever wrote valid ones; others are dropped

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 from ..core import Params, make_filter
 from ..view.display import SCALINGS
 
@@ -34,6 +36,7 @@ __all__ = [
     "Insight",
     "Layer",
     "default_params",
+    "same_in_all_channels",
 ]
 
 #: The built-in sample images, in menu order (:mod:`deconv_gui.io` loads them);
@@ -57,6 +60,24 @@ def default_params(in_channels: int = 3) -> Params:
     (3, 3, 3, 1)
     """
     return Params(make_filter(DEFAULT_PRESET, size=3, in_channels=in_channels))
+
+
+def same_in_all_channels(weights: Any) -> bool:
+    """Whether every input channel of ``weights`` holds the same kernel (False if unreadable).
+
+    What "same in all channels" starts as for a layer whose filter came from elsewhere.
+
+    >>> import numpy as np
+    >>> same_in_all_channels(np.ones((3, 3, 2, 1))), same_in_all_channels(np.eye(2)[None])
+    (True, False)
+    """
+    try:
+        array = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if array.ndim == 3:
+        array = array[..., None]
+    return array.ndim == 4 and bool(np.all(array == array[:, :, :1]))
 
 
 def _object(name: str, data: Any, known: tuple[str, ...]) -> dict[str, Any]:
@@ -168,7 +189,7 @@ class Layer:
     name: str = "layer 1"
     preset: str = DEFAULT_PRESET
     filter_seed: int = 0
-    same_in_all: bool = False
+    same_in_all: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.params, Params):

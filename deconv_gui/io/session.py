@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Params
-from ..document import DOCUMENT_VERSION, Document, ImageSource, Layer
+from ..document import DOCUMENT_VERSION, Document, ImageSource, Layer, same_in_all_channels
 from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
 
 __all__ = [
@@ -330,7 +330,8 @@ def save_session(
     source = params.image_source if image_source is None else str(image_source)
     kind = "sample" if source in SAMPLES else "file"
     image = ImageSource(kind, source, None if work_size is None else int(work_size))
-    document = Document(image=image, layers=(Layer(params, preset="custom"),))
+    same = same_in_all_channels(params.weights)
+    document = Document(image=image, layers=(Layer(params, preset="custom", same_in_all=same),))
     return save_document(path, document, extra=extra)
 
 

@@ -210,5 +210,7 @@ def restore_window(window: Any, *, restore_last: bool = True) -> None:
             window.load_path(image.source)
         elif image.kind == "sample":
             window.load_sample(image.source)
-    except Exception:  # a corrupt settings file must not stop the app from starting
+    except Exception as exc:  # a corrupt settings file must not stop the app from starting
         log.exception("could not restore the settings; using the defaults")
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        window.state.notify(f"Could not restore the last settings (the defaults are used): {text}")
