@@ -147,7 +147,6 @@ def test_a_version_1_session_without_extra_guesses_sample_or_file():
     bare["params"] = {"weights": [[[0.5, 0.25]]]}  # two input channels that differ
     assert not Document.from_dict(bare).layer.same_in_all
     pasted = {**bare, "extra": {"image_kind": "array"}, "image": {"source": ""}}
-
     assert Document.from_dict(pasted).image == ImageSource("array", "pasted", 256)
 
 
