@@ -58,16 +58,17 @@ def applies(w: np.ndarray, geom: ConvGeometry, adjoint: bool) -> bool:
     A tap's product is ``(pixels, C_in/g) @ (C_in/g, C_out/g)`` (forward) or its
     transpose (adjoint); BLAS needs a few channels on both sides to pay for the call.
     Measured on 96² images (single thread; ``benchmarks/bench_operator.py`` has the
-    many-channel rows): at stride 1 from 3 → 8 and 8 → 3 channels, 1 → 16 forward and
-    1 → 32 adjoint; at stride 2 the planes' GEMM over the column phases stays ahead
-    until about 16 output channels.
+    many-channel rows): at stride 1 from 3 → 16 and 16 → 3 channels (3 → 8 on a 1024²
+    image ran faster on the planes' two threads), 1 → 16 forward and 1 → 32 adjoint; at
+    stride 2 the planes' GEMM over the column phases stays ahead until about 16 output
+    channels.
     """
     c_in, c_out = w.shape[2], w.shape[3] // geom.groups
     product, big = c_in * c_out, 16 if not adjoint else 32
     if c_out < 3:
         return False
     if geom.stride == (1, 1):
-        fits = product >= 24 and (c_in >= 3 or c_out >= big)
+        fits = product >= 48 and (c_in >= 3 or c_out >= big)
     else:
         fits = c_out >= 16 and product >= 64 and (not adjoint or c_in >= 16 or c_out >= 32)
     return fits and not _fft.use_fft(w, geom, speedup=_GEMM_SPEEDUP)
