@@ -34,7 +34,7 @@ from ...document import Document
 from ..controls.filter_editor import FilterEditor
 from ..controls.image import ImageControls
 from ..state import AppState
-from ..support.qthelp import make_timer
+from ..support.qthelp import QUndoStack, make_timer
 from .document import DocumentSync, error_line
 from .snapshot import Snapshot, describe, drop_old_images, load_again, same_origin
 
@@ -156,7 +156,7 @@ class EditHistory(QtCore.QObject):
     ) -> None:
         super().__init__(parent)
         self.hooks = hooks
-        self.stack = QtWidgets.QUndoStack(self)
+        self.stack = QUndoStack(self)
         self.stack.setUndoLimit(UNDO_LIMIT)
         self._last: Snapshot | None = None
         self._showing = False

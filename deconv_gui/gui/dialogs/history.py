@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qtpy import QtCore, QtWidgets
 
+from ..support.qthelp import QUndoStack
+
 __all__ = ["HistoryDialog"]
 
 
@@ -18,7 +20,7 @@ class HistoryDialog(QtWidgets.QDialog):
         The window (the dialog stays on top of it).
     """
 
-    def __init__(self, stack: QtWidgets.QUndoStack, parent: QtWidgets.QWidget | None = None):
+    def __init__(self, stack: QUndoStack, parent: QtWidgets.QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("history_dialog")
         self.setWindowTitle("Edit history")

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from qtpy import QtCore
+from qtpy import PYQT6, PYSIDE6, QtCore
 
-__all__ = ["make_timer", "nonnull"]
+if PYQT6 or PYSIDE6:  # moved from QtWidgets in Qt 6 (qtpy maps QUndoCommand, not this)
+    from qtpy.QtGui import QUndoStack
+else:
+    from qtpy.QtWidgets import QUndoStack
+
+__all__ = ["QUndoStack", "make_timer", "nonnull"]
 
 T = TypeVar("T")
 
