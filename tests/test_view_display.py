@@ -37,3 +37,12 @@ def test_rounding_next_to_the_other_end_of_a_range_reads_as_zero():
     assert spec.note == "clipped to the input range 0 … 1 (values 0 … 1)"
     tiny = np.array([[1e-7, 2e-7]])[:, :, None]
     assert "values 1e-07 … 2e-07" in display_spec(tiny, "forward").note
+
+
+def test_a_lost_part_that_is_only_rounding_is_drawn_as_nothing():
+    rounding = np.random.default_rng(1).normal(0, 1e-15, (6, 6, 1))
+    spec = display_spec(rounding, "signed", reference_range=(0.0, 1.0))
+    assert spec.levels == (-1.0, 1.0) and spec.note.startswith("≈ 0 (every value within ±")
+    real = rounding + np.eye(6)[:, :, None] * 0.01  # a real lost part keeps its own scale
+    spec = display_spec(real, "signed", reference_range=(0.0, 1.0))
+    assert spec.levels[1] < 0.02 and spec.note.startswith("blue < 0 < red")

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "FILTER_SIGNED_KINDS",
     "KINDS",
+    "NOTHING",
     "SCALINGS",
     "DisplaySpec",
     "data_range",
@@ -70,6 +71,11 @@ def fmt(value: float) -> str:
 
 #: An end of a range this much smaller than the other end is rounding: shown as 0.
 NEGLIGIBLE = 1e-4
+
+
+#: A signed panel (the lost part) whose values all stay below this fraction of the input's
+#: scale holds nothing but the solver's rounding: it is drawn on the input's scale.
+NOTHING = 1e-6
 
 
 def fmt_range(low: float, high: float) -> str:
@@ -188,8 +194,10 @@ def display_spec(
     drawn (one channel) with a diverging colormap centred on 0 (white), with symmetric
     levels ``±m``; a ``"signed"`` panel always uses ``±max|value|`` (0 mid-grey in
     colour, as a signed panel of three channels), whatever the scaling or the shared
-    levels. Everything else is an intensity,
-    drawn grey (or RGB) however a little noise dips below 0. The adjoint
+    levels, unless all its values stay below :data:`NOTHING` times the input's scale
+    (nothing lost: the solver's rounding is drawn at the input's scale, near white).
+    Everything else is an intensity, drawn grey (or RGB) however a little noise dips
+    below 0. The adjoint
     ``Aᵀ(y − b)`` is not in image units (its brightness is the image's times the
     coverage ``Aᵀ1``), so in ``"clip"`` mode it is stretched to its own range, and the
     note says so.
@@ -216,6 +224,12 @@ def display_spec(
     colour_signed = image.ndim == 3 and signed_filter and kind in FILTER_SIGNED_KINDS
     if kind == "signed" or colour_signed:
         m = max(abs(low), abs(high)) or 1.0
+        scale = 0.0 if reference_range is None else max(abs(v) for v in reference_range)
+        if kind == "signed" and m < NOTHING * scale:  # e.g. nothing lost: do not paint noise
+            note = f"{prefix}≈ 0 (every value within ±{fmt(m)}), drawn at the input's ±{fmt(scale)}"
+            return DisplaySpec(
+                image, (-scale, scale), "rgb" if image.ndim == 3 else "diverging", note
+            )
         if image.ndim == 2:
             note = f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})"
             return DisplaySpec(image, (-m, m), "diverging", note)

@@ -249,7 +249,7 @@ class PanelGrid(QtWidgets.QWidget):
             panel.clear()
             return False
         if panel.kind == "signed":
-            panel.show_array(data, display_spec(data, "signed"))
+            panel.show_array(data, display_spec(data, "signed", reference_range=reference))
             return True
         shared = reference if self.shared_levels else None
         spec = display_spec(
