@@ -18,6 +18,7 @@ from ...core import registry
 from ...view.colormaps import colormap_anchors
 from ...view.display import DisplaySpec, fmt
 from ...view.linking import FIT_PADDING
+from ..support.qthelp import make_timer
 
 __all__ = ["ImagePanel", "pg_colormap"]
 
@@ -82,6 +83,8 @@ class ImagePanel(QtWidgets.QFrame):
         self.spec: DisplaySpec | None = None
         self._updating = False
         self._roomy = True  # wide and high enough for the description (see resizeEvent)
+        self._fold_timer = make_timer(self, 0, single_shot=True)
+        self._fold_timer.timeout.connect(self._fold)
         self._label_room = (1, 1)  # screen pixels a value label needs (see _annotate)
         self._labels: list[pg.TextItem] = []
         self.overlay_items: list[QtWidgets.QGraphicsItem] = []
@@ -111,6 +114,11 @@ class ImagePanel(QtWidgets.QFrame):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#15171a")
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        # repaint the whole view on any change: with the minimal updates, a view resized
+        # while its range changed (a layout switch) kept stale dark patches over the image
+        self.graphics.setViewportUpdateMode(
+            QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
+        )
         self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
         self.view.setMenuEnabled(False)
         self.item = pg.ImageItem(axisOrder="row-major")
@@ -123,6 +131,9 @@ class ImagePanel(QtWidgets.QFrame):
         self.levels_view = _LevelsView(background="#15171a")
         self.levels_view.setCentralItem(self.histogram)
         self.levels_view.setMaximumWidth(_HISTOGRAM_WIDTH)
+        self.levels_view.setViewportUpdateMode(
+            QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
+        )
         self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -256,6 +267,7 @@ class ImagePanel(QtWidgets.QFrame):
         """Give the title block at least ``height`` pixels (the tallest of its row)."""
         if self.head.minimumHeight() != height:
             self.head.setMinimumHeight(height)
+            self.update()  # the strip the image view leaves is painted anew, not kept
 
     def view_size(self) -> tuple[float, float]:
         """The image view's size on screen: ``(width, height)`` pixels."""
@@ -311,9 +323,20 @@ class ImagePanel(QtWidgets.QFrame):
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         """Fold the level histogram away in narrow panels, so the image gets its room."""
         super().resizeEvent(event)
+        self._fold()
+        # ... and again once the layout pass is over: a switch of layout passes the panel
+        # through sizes it does not keep, and the histogram must follow the last one
+        self._fold_timer.start(0)
+
+    def _fold(self) -> None:
         show = self.width() >= _HISTOGRAM_MIN_PANEL_WIDTH
-        if show != self.levels_view.isVisibleTo(self) or show != self.histogram.isVisible():
-            self.levels_view.setVisible(show)
+        view = self.levels_view
+        if view.isHidden() and view.isVisible():
+            # hidden while its parents were being shown, Qt left it on screen (and ignores
+            # a second hide): show it, so that hiding it takes
+            view.setVisible(True)
+        if show != (not view.isHidden()) or show != self.histogram.isVisible():
+            view.setVisible(show)
             self.histogram.setVisible(show)
         # ... and the description (its tooltip stays) when the panel is small
         roomy = show and self.height() >= _DESCRIPTION_MIN_PANEL_HEIGHT
