@@ -144,18 +144,20 @@ def _resolve_path(args: argparse.Namespace) -> None:
     Raises
     ------
     UsageError
-        When it names the same thing as ``--session`` or ``--image`` also given.
+        When it names the same thing as ``--session`` or ``--image`` also given, or
+        neither an existing file nor a sample (a mistyped command says so).
     """
+    from .io import SAMPLES
     from .io.session import SESSION_SUFFIX
 
     path = args.path
     if not path:
         return
-    if not Path(path).expanduser().exists():
+    if path not in SAMPLES and not Path(path).expanduser().exists():
         if not Path(path).suffix:  # a word, not a file name: a mistyped command
             raise UsageError(
                 f"unknown command or file: {path} (commands: {', '.join(CLI_COMMANDS)}; "
-                "or an image or a session file to open)"
+                f"an image or a session file to open; or a sample: {', '.join(SAMPLES)})"
             )
         raise UsageError(f"file not found: {path}")
     if str(path).lower().endswith(SESSION_SUFFIX):

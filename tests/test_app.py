@@ -123,6 +123,9 @@ def test_an_unknown_word_without_a_display_names_the_command(capsys, monkeypatch
     assert "unknown command or file: bogus" in line and "run, info" in line
     assert app.main(["no-such-photo.png"]) == 2
     assert "file not found: no-such-photo.png" in _one_line(capsys.readouterr().err)
+    # a sample's name is not a mistake: without a display, that is what is said
+    assert app.main(["camera"]) == 2
+    assert "no display found" in _one_line(capsys.readouterr().err)
 
 
 @pytest.mark.gui
