@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..core import params as schema
+from ..core.filters import MAX_PRESET_OUT_CHANNELS, MAX_PRESET_SIZE
 from ..core.registry import ALL_METHODS, METHOD_SPECS, panel
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "one_line",
     "out_folder",
     "parse_pair",
+    "path_failure",
     "positive_pair",
     "shown_default",
 ]
@@ -63,6 +65,16 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def path_failure(option: str, path: str | Path, exc: OSError) -> ValueError:
+    """The one-line failure of an option's path the system refuses (too long, say).
+
+    Exit 1 (a failure, not a usage error); the path is cut to 60 characters.
+    """
+    text = str(path)
+    shown = text if len(text) <= 60 else f"{text[:59]}… ({len(text):,} characters)"
+    return ValueError(f"{option} {shown}: {exc.strerror or type(exc).__name__}")
 
 
 def one_line(exc: BaseException | Warning | str) -> str:
@@ -214,6 +226,32 @@ def out_folder(text: str) -> Path:
     return Path(text)
 
 
+def _preset_size(text: str) -> tuple[int, int]:
+    size = parse_pair(text, 1, "each number")
+    if max(size) > MAX_PRESET_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"each number must be at most {MAX_PRESET_SIZE} (the largest preset), got {text!r}"
+        )
+    return size
+
+
+def _count(what: str, minimum: int, maximum: int | None):
+    """An argparse type: an int from ``minimum`` to ``maximum`` (None: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+            raise argparse.ArgumentTypeError(f"{what} must be {bound}, got {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
 def add_problem_options(
     parser: argparse.ArgumentParser,
     *,
@@ -248,15 +286,27 @@ def add_problem_options(
         from .model_problem import add_model_options
 
         add_model_options(parser)
-    parser.add_argument("--filter-size", type=parse_pair, default=(3, 3), metavar="N|H,W")
+    parser.add_argument(
+        "--filter-size",
+        type=_preset_size,
+        default=(3, 3),
+        metavar="N|H,W",
+        help=f"kernel size of a preset, 1 to {MAX_PRESET_SIZE} on each axis (default 3)",
+    )
     parser.add_argument(
         "--out-channels",
-        type=int,
+        type=_count("output channels", 1, MAX_PRESET_OUT_CHANNELS),
         default=None,
         metavar="C_OUT",
-        help="output channels of a preset (default: --groups, so 1, or depthwise with groups)",
+        help=f"output channels of a preset, 1 to {MAX_PRESET_OUT_CHANNELS} (default: --groups, "
+        "so 1, or depthwise with groups)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of random presets")
+    parser.add_argument(
+        "--seed",
+        type=_count("the seed", 0, None),
+        default=0,
+        help="seed of random presets (an int >= 0)",
+    )
     add_schema_options(parser, "problem")
     parser.add_argument(
         "--work-size",

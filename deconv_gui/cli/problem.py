@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core import params as schema
-from .options import AUTO_WORK_SIZE, AllMethods, UsageError
+from .options import AUTO_WORK_SIZE, AllMethods, UsageError, path_failure
 
 __all__ = [
     "check_filter",
@@ -30,34 +30,43 @@ def resolve_images(specs: Sequence[str]) -> tuple[list[str], bool]:
     ------
     UsageError
         For a name that is neither a sample, a file nor a folder, or an empty folder.
+    ValueError
+        For a path the system refuses to look at (too long, say): naming ``--image``.
     """
-    from ..io import FILE_EXTENSIONS, SAMPLES
-
     images: list[str] = []
     batch = len(specs) > 1
     for spec in specs:
-        path = Path(spec)
-        if spec in SAMPLES and not path.exists():
-            images.append(spec)
-        elif path.is_dir():
-            batch = True
-            found = sorted(
-                str(p)
-                for p in path.iterdir()
-                if p.is_file()
-                and p.suffix.lower() in FILE_EXTENSIONS
-                and not p.name.startswith(".")
-            )
-            if not found:
-                raise UsageError(f"no image files ({', '.join(FILE_EXTENSIONS)}) in folder {spec}")
-            images.extend(found)
-        elif path.is_file():
-            images.append(spec)
-        else:
-            raise UsageError(
-                f"image not found: {spec} (not a file, a folder or a sample: {', '.join(SAMPLES)})"
-            )
+        try:
+            batch = _resolve_one(spec, images) or batch
+        except OSError as exc:
+            raise path_failure("--image", spec, exc) from None
     return images, batch
+
+
+def _resolve_one(spec: str, images: list[str]) -> bool:
+    """Append the image(s) ``spec`` names to ``images``; True when it is a folder."""
+    from ..io import FILE_EXTENSIONS, SAMPLES
+
+    path = Path(spec)
+    if spec in SAMPLES and not path.exists():
+        images.append(spec)
+        return False
+    if path.is_dir():
+        found = sorted(
+            str(p)
+            for p in path.iterdir()
+            if p.is_file() and p.suffix.lower() in FILE_EXTENSIONS and not p.name.startswith(".")
+        )
+        if not found:
+            raise UsageError(f"no image files ({', '.join(FILE_EXTENSIONS)}) in folder {spec}")
+        images.extend(found)
+        return True
+    if not path.is_file():
+        raise UsageError(
+            f"image not found: {spec} (not a file, a folder or a sample: {', '.join(SAMPLES)})"
+        )
+    images.append(spec)
+    return False
 
 
 def load_spec(spec: str, work_size: int | str | None):
@@ -120,7 +129,11 @@ def check_filter(args: argparse.Namespace) -> None:
         raise UsageError(
             f"--filter must be a preset ({', '.join(PRESETS)}) or a .npy file: {args.filter}"
         )
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:
+        raise path_failure("--filter", args.filter, exc) from None
+    if not found:
         raise UsageError(f"filter file not found: {args.filter}")
 
 

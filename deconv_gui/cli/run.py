@@ -22,6 +22,7 @@ from .options import (
     add_solver_options,
     one_line,
     out_folder,
+    path_failure,
 )
 from .problem import (
     check_filter,
@@ -202,7 +203,11 @@ def command(args: argparse.Namespace) -> int:
     _NOTES_SHOWN.clear()
     check_filter(args)  # the same usage error as info and code, before any image
     out: Path = args.out
-    if out.exists() and not out.is_dir():
+    try:
+        not_folder = out.exists() and not out.is_dir()
+    except OSError as exc:
+        raise path_failure("--out", out, exc) from None
+    if not_folder:
         raise UsageError(f"--out is not a folder: {out}")
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []

@@ -12,7 +12,15 @@ import numpy as np
 
 from .resources import read_json
 
-__all__ = ["PRESETS", "PRESET_DESCRIPTIONS", "PRESET_LABELS", "make_filter", "seed_question_filter"]
+__all__ = [
+    "MAX_PRESET_OUT_CHANNELS",
+    "MAX_PRESET_SIZE",
+    "PRESETS",
+    "PRESET_DESCRIPTIONS",
+    "PRESET_LABELS",
+    "make_filter",
+    "seed_question_filter",
+]
 
 #: The presets as written in ``resources/presets.json``, keyed by name.
 _ENTRIES: dict[str, dict[str, Any]] = {e["name"]: e for e in read_json("presets.json")["presets"]}
@@ -81,6 +89,11 @@ def _rule(name: str, size: tuple[int, int]) -> np.ndarray:
     raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
 
 
+#: The largest preset kernel side and output channel count :func:`make_filter` builds.
+MAX_PRESET_SIZE = 7
+MAX_PRESET_OUT_CHANNELS = 16
+
+
 def make_filter(
     preset: str,
     *,
@@ -122,12 +135,14 @@ def make_filter(
     1.0
     """
     fh, fw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if not (1 <= fh <= 7 and 1 <= fw <= 7):
-        raise ValueError(f"size must be between 1 and 7 on each axis, got {size!r}")
+    if not (1 <= fh <= MAX_PRESET_SIZE and 1 <= fw <= MAX_PRESET_SIZE):
+        raise ValueError(f"size must be between 1 and {MAX_PRESET_SIZE} on each axis, got {size!r}")
     if not 1 <= in_channels <= 4:
         raise ValueError(f"in_channels must be between 1 and 4, got {in_channels}")
-    if not 1 <= out_channels <= 16:
-        raise ValueError(f"out_channels must be between 1 and 16, got {out_channels}")
+    if not 1 <= out_channels <= MAX_PRESET_OUT_CHANNELS:
+        raise ValueError(
+            f"out_channels must be between 1 and {MAX_PRESET_OUT_CHANNELS}, got {out_channels}"
+        )
     rng = np.random.default_rng(seed)
     shape = (fh, fw, in_channels, out_channels)
     if preset == "random":

@@ -306,17 +306,22 @@ def normalize_weights(weights: Any) -> np.ndarray:
     return w
 
 
-def normalize_bias(bias: Any, c_out: int, dtype: np.dtype) -> np.ndarray | None:
+def normalize_bias(
+    bias: Any, c_out: int, dtype: np.dtype, *, leading_ones: bool = False
+) -> np.ndarray | None:
     """Return the bias as a ``(C_out,)`` array of ``dtype``, or None for no bias.
 
-    A scalar is broadcast to every output channel.
+    A scalar is broadcast to every output channel. Any other shape than ``(C_out,)``
+    is refused (a ``(1, 1)`` array is a shape mistake worth naming), except
+    ``(1, …, 1, C_out)`` with ``leading_ones`` (the question's TensorFlow-style bias).
     """
     if bias is None:
         return None
     b = as_float_array(bias, "bias")
     if b.ndim == 0:
         b = np.full(c_out, b, dtype=dtype)
-    b = b.reshape(-1) if b.ndim > 1 and b.size == b.shape[-1] else b
+    if leading_ones and b.ndim > 1 and b.size == b.shape[-1]:
+        b = b.reshape(-1)
     if b.ndim != 1 or b.shape[0] != c_out:
         raise ValueError(
             f"bias must be a scalar or have shape (C_out,) = ({c_out},), got shape {b.shape}"

@@ -195,7 +195,7 @@ def run_pipeline(
         raise ValueError(f"params must be a Params, got {type(params).__name__}")
     x = np.array(prepare_image(image), copy=True)  # frozen below: never freeze the caller's
     geometry = params.geometry(x.shape)
-    check_magnitudes(x, params.weights)
+    check_magnitudes(x, params.weights, params.bias)
     check_memory(x.shape, geometry, params.methods)
     timings: dict[str, float] = {}
     weights = params.weights.astype(x.dtype)

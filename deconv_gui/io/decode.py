@@ -7,11 +7,13 @@ turns that into the pipeline's float ``(H, W, C)``. No Qt here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["DecodedFile", "read_file", "read_npy"]
+__all__ = ["DecodedFile", "read_file", "read_npy", "short_name"]
 
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -82,8 +84,14 @@ def read_npy(path: Path) -> np.ndarray:
         file, say), an object array, or a truncated or corrupt file.
     """
     path = Path(path)
-    with open(path, "rb") as handle:
-        head = handle.read(len(_NPY_MAGIC))
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_NPY_MAGIC))
+            handle.seek(0)
+            if head == _NPY_MAGIC:
+                _check_npy_header(handle, path.name)
+    except OSError as exc:
+        raise ValueError(f"could not read {short_name(path.name)}: {exc.strerror or exc}") from None
     if head != _NPY_MAGIC:
         raise ValueError(
             f"could not read {path.name}: not a NumPy .npy file (no .npy header; "
@@ -107,9 +115,51 @@ def read_npy(path: Path) -> np.ndarray:
         raise ValueError(
             f"could not read {path.name}: the .npy file is truncated or corrupt"
         ) from None
+    except MemoryError:
+        raise ValueError(f"could not read {path.name}: not enough memory to hold it") from None
     if not isinstance(raw, np.ndarray):
         raise ValueError(f"could not read {path.name}: it does not hold one array")
     return raw
+
+
+def short_name(name: str, limit: int = 80) -> str:
+    """A file name cut to ``limit`` characters for a one-line message."""
+    return name if len(name) <= limit else f"{name[: limit - 1]}…"
+
+
+def _check_npy_header(handle: BinaryIO, name: str) -> None:
+    """Refuse a ``.npy`` whose header claims more data than the file holds or memory takes.
+
+    Checked before numpy allocates the array: a header of a few bytes can claim terabytes.
+    """
+    from ..core.limits import memory_budget
+
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:  # a newer header version: numpy's own reader decides
+            return
+    except (ValueError, OSError, EOFError):
+        raise ValueError(f"could not read {name}: the .npy header is corrupt") from None
+    if dtype.hasobject:
+        return  # np.load refuses it with its own reason (no pickle)
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    size = os.fstat(handle.fileno()).st_size - handle.tell()
+    shown = "×".join(map(str, shape)) or "scalar"
+    if need > memory_budget():
+        raise ValueError(
+            f"could not read {name}: its header claims a {shown} {dtype} array "
+            f"({need / 1024**3:,.1f} GiB), more than this machine's memory budget "
+            f"({memory_budget() / 1024**3:,.1f} GiB)"
+        )
+    if need > size:
+        raise ValueError(
+            f"could not read {name}: the file is truncated (its header claims a {shown} "
+            f"{dtype} array of {need:,} bytes, the file holds {size:,})"
+        )
 
 
 def _read_tiff(path: Path) -> tuple[np.ndarray, list[str]]:

@@ -17,7 +17,7 @@ import numpy as np
 from ..core import SolveCancelled
 from ..core.resources import read_json
 from ..document.records import DEFAULT_WORK_SIZE, SAMPLES
-from .decode import read_file
+from .decode import read_file, short_name
 
 __all__ = [
     "DEFAULT_WORK_SIZE",
@@ -346,7 +346,13 @@ def load_image(
             f"unsupported file type {suffix or '(none)'!r} for {path.name}; "
             f"expected one of {', '.join(FILE_EXTENSIONS)}"
         )
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError as exc:  # a name too long for the system, say
+        raise ValueError(
+            f"could not read {short_name(path.name)}: {exc.strerror or type(exc).__name__}"
+        ) from None
+    if not found:
         raise ValueError(f"image file not found: {path}")
     step = _Steps(progress, cancel)
     step(0.0, "reading")

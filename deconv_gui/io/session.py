@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from ..core import Params
+from ..core.limits import check_filter_magnitudes, check_magnitudes
 from ..document import DOCUMENT_VERSION, Document, ImageSource, Layer, same_in_all_channels
+from .decode import short_name
 from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
 
 __all__ = [
@@ -238,8 +240,22 @@ class Session:
             return f"the session's image file changed since the session was saved: {path}"
         return None
 
+    def check_numbers(self, pixels: np.ndarray) -> None:
+        """Refuse this set-up on ``pixels`` when the pipeline could not compute it.
+
+        The pipeline's own magnitude checks
+        (:func:`~deconv_gui.core.limits.check_magnitudes`), run before the session is
+        applied, so that a refusal changes nothing.
+
+        Raises
+        ------
+        ValueError
+            Naming ``image``, ``weights`` or ``bias``.
+        """
+        check_magnitudes(np.asarray(pixels), self.params.weights, self.params.bias)
+
     def load_image(self) -> LoadedImage:
-        """Load the session's image at its work size.
+        """Load the session's image at its work size (checked with :meth:`check_numbers`).
 
         Raises
         ------
@@ -247,10 +263,13 @@ class Session:
             When the file is missing or unreadable (message from :func:`load_image`).
         """
         if self.is_sample:
-            return load_sample(self.image_source, self.work_size)
-        if self.image_missing or self.image_path is None:
+            loaded = load_sample(self.image_source, self.work_size)
+        elif self.image_missing or self.image_path is None:
             raise ValueError(f"the session's image file is missing: {self.image_source}")
-        return load_image(self.image_path, self.work_size)
+        else:
+            loaded = load_image(self.image_path, self.work_size)
+        self.check_numbers(loaded.pixels)
+        return loaded
 
 
 def _session_path(path: str | Path) -> Path:
@@ -354,8 +373,11 @@ def load_session(path: str | Path) -> Session:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValueError(f"session file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read session file {path.name}: {exc}") from None
+    except OSError as exc:  # the text, not str(exc): that repeats the whole path
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"cannot read session file {short_name(path.name)}: {reason}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"cannot read session file {short_name(path.name)}: {exc}") from None
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -387,4 +409,10 @@ def load_session(path: str | Path) -> Session:
         document = Document.from_dict(body)
     except ValueError as exc:
         raise ValueError(f"{path.name}: {exc}") from None
+    # what no image can be computed with is refused here, before anything is applied
+    for layer in document.layers:
+        try:
+            check_filter_magnitudes(layer.params.weights, layer.params.bias)
+        except ValueError as exc:
+            raise ValueError(f"{path.name}: {exc}") from None
     return Session(document=document, schema_version=version, extra=extra, path=path)

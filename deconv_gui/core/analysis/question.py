@@ -126,7 +126,7 @@ def question_deconv(
         raise ValueError(f"stride must be a single int s in the question's loop, got {stride!r}")
     s = s_h
     shape = _input_shape(input_shape, z.shape[0], batched, c_prev)
-    b = normalize_bias(bias if bias is not None else 0.0, c_out, z.dtype)
+    b = normalize_bias(bias if bias is not None else 0.0, c_out, z.dtype, leading_ones=True)
     assert b is not None  # a scalar bias always gives a (C_out,) array
     m, n_h, n_w, _ = z.shape
     h_prev, w_prev = shape

@@ -145,7 +145,9 @@ def question_inverse_check(
     if s_h != s_w:
         raise ValueError(f"stride must be a single int s in the question's loop, got {stride!r}")
     op = ConvOperator.from_weights(w, input_shape=x_arr.shape, stride=s_h)
-    b = normalize_bias(0.0 if bias is None else bias, w.shape[3], np.dtype(np.float64))
+    b = normalize_bias(
+        0.0 if bias is None else bias, w.shape[3], np.dtype(np.float64), leading_ones=True
+    )
     if y is None:
         y_arr = conv2d(x_arr, w, b, stride=s_h)
     else:

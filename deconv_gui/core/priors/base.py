@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..geometry import centred_output
+from ..limits import check_solver_data
 from ..operator import ConvOperator, as_operator
 from ..solvers import deliver
 
@@ -82,12 +83,15 @@ def shared_doc(func: F) -> F:
 def check_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
     """``value`` as a finite float ``>= minimum`` (``> minimum`` when ``strict``).
 
+    A string is refused even when it spells a number (``"0.1"``): the Python API takes
+    numbers, and text belongs to the parsers of the command line and the window.
+
     Raises
     ------
     ValueError
         Naming ``name``, for anything else (bools, strings, NaN, inf, out of range).
     """
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_, str, bytes)):
         raise ValueError(f"{name} must be a number, got {value!r}")
     try:
         number = float(value)
@@ -126,6 +130,7 @@ def prepare(
     """
     op = as_operator(weights, input_shape, stride, padding, dilation)
     centred = centred_output(y, op.geometry, bias)
+    check_solver_data(centred, op.weights, bias)
     if op.dtype != centred.dtype:
         op = ConvOperator(op.geometry, op.weights, dtype=centred.dtype)
     return op, centred

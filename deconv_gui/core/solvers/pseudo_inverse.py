@@ -187,9 +187,12 @@ def solve_pinv(
     with np.errstate(over="ignore"):
         image = (image * (y_scale / w_scale if y_scale > 0 else 1.0)).astype(centred.dtype)
     if not np.isfinite(image).all():
+        top = float(np.abs(np.asarray(bias, dtype=np.float64)).max(initial=0.0))
+        name = "bias" if bias is not None and not top < y_scale / 2 else "y"
         raise ValueError(
-            f"y: its pseudo-inverse has values beyond the range of {centred.dtype} "
-            f"(|y| up to {y_scale:.3g}, |weights| up to {w_scale:.3g}); rescale y or weights"
+            f"{name}: the pseudo-inverse of y − b has values beyond the range of "
+            f"{centred.dtype} (|y − b| up to {y_scale:.3g}, |weights| up to {w_scale:.3g}); "
+            f"rescale {'the bias' if name == 'bias' else 'y'} or the weights"
         )
     return Reconstruction(image, report)
 

@@ -168,6 +168,13 @@ def _apply_session(
     """Show a read session (its image loaded, or None when missing): all or nothing."""
     state = form.state
     name = Path(str(path)).name[:80]
+    pixels = loaded.pixels if loaded is not None else getattr(state.image, "pixels", None)
+    try:  # numbers the pipeline cannot compute are refused before anything changes
+        if pixels is not None:
+            session.check_numbers(pixels)
+    except ValueError as exc:
+        state.notify(f"Could not open the session {name} (nothing changed): {_one_line(exc)}")
+        return False
     try:
         form.sync.show(session.document)  # all of it, or nothing
     except Exception as exc:
