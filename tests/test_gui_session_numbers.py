@@ -38,8 +38,9 @@ def _session(tmp_path, name, weights, bias=0.0):
     params = Params(make_filter("box", in_channels=3), bias=0.0)
     path = save_session(tmp_path / "good.deconv.json", params, image_source="astronaut")
     document = json.loads(path.read_text())
-    document["params"]["weights"] = np.asarray(weights).tolist()
-    document["params"]["bias"] = [bias]
+    layer = document["layers"][0]["params"]
+    layer["weights"] = np.asarray(weights).tolist()
+    layer["bias"] = [bias]
     target = tmp_path / f"{name}.deconv.json"
     target.write_text(json.dumps(document))
     return target

@@ -150,7 +150,7 @@ def test_a_path_too_long_for_the_system_is_one_line(tmp_path):
 def _session_with(tmp_path, name, **changes):
     path = save_session(tmp_path / "good.deconv.json", Params(W), image_source="seed_toy")
     document = json.loads(path.read_text())
-    document["params"].update(changes)
+    document["layers"][0]["params"].update(changes)
     target = tmp_path / f"{name}.deconv.json"
     target.write_text(json.dumps(document))
     return target
