@@ -173,7 +173,7 @@ def _apply_session(
         if pixels is not None:
             session.check_numbers(pixels)
     except ValueError as exc:
-        state.notify(f"Could not open the session {name} (nothing changed): {_one_line(exc)}")
+        state.notify(f"Could not open the session {name} (nothing changed): {error_line(exc)}")
         return False
     try:
         form.sync.show(session.document)  # all of it, or nothing
