@@ -8,6 +8,13 @@ its threads. Every dense factorisation of the package goes through this module, 
 holds :data:`LAPACK_LOCK` around it, so no two run at the same time: on this project's
 small dense problems (see :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`) the
 wait is short, and the matrix products (BLAS level 3) still run in parallel.
+
+The lock stays although 8 threads running unlocked SVDs, eigendecompositions, solves and
+pseudo-inverses together for four CPU-minutes (numpy's OpenBLAS 0.3.31, a machine loaded
+20-fold) did not crash: the crash it answers was rare, so a passing stress proves
+little, and :func:`~deconv_gui.core.threads.limit_blas_threads` also takes it, so that
+OpenBLAS is never re-threaded while a factorisation runs (which OpenBLAS does not
+support).
 """
 
 from __future__ import annotations
