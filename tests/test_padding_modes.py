@@ -193,8 +193,9 @@ def test_params_cli_and_session_carry_the_padding_mode(tmp_path, capsys):
     assert report["padding_mode"] == "circular"
     assert main([*argv, "--padding-mode", "mirror"]) == 2
     assert "padding_mode" in capsys.readouterr().err
-    assert main([*argv, "--padding", "7", "--padding-mode", "reflect"]) == 1
-    assert "padding" in capsys.readouterr().err
+    # a padding the image cannot take is a usage error naming --padding (exit 2)
+    assert main([*argv, "--padding", "7", "--padding-mode", "reflect"]) == 2
+    assert "--padding" in capsys.readouterr().err
     params = Params(make_filter("gaussian"), padding_mode="replicate", stride=1)
     assert Params.from_dict(json.loads(json.dumps(params.to_dict()))) == params
     x = np.random.default_rng(0).random((8, 8, 3))
