@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from PyQt5 import QtCore
+from qtpy import QtCore
 
 from deconv_gui.core import Params, make_filter
 from deconv_gui.gui.main_window import MainWindow
@@ -26,7 +26,7 @@ TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)
     win.show()
     qtbot.waitUntil(lambda: win.result is not None and win.live.idle, timeout=TIMEOUT)

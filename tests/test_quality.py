@@ -56,3 +56,16 @@ def test_nothing_outside_the_core_uses_its_internal_kernels():
         if path.name != "test_quality.py" and uses.search(path.read_text(encoding="utf-8"))
     ]
     assert users == []
+
+
+def test_qt_comes_through_qtpy():
+    # a direct binding import ties the code to PyQt5 (end of life); qtpy keeps PyQt6 and
+    # PySide6 open
+    direct = re.compile(r"^\s*(from|import)\s+(PyQt5|PyQt6|PySide2|PySide6)\b", re.MULTILINE)
+    users = [
+        path.relative_to(ROOT).as_posix()
+        for folder in ("deconv_gui", "tests", "scripts", "benchmarks")
+        for path in sorted((ROOT / folder).glob("**/*.py"))
+        if direct.search(path.read_text(encoding="utf-8"))
+    ]
+    assert users == []
