@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         "given too are applied on top of it",
     )
     parser.add_argument("--filter", metavar="PRESET", choices=PRESETS, help=", ".join(PRESETS))
+    _add_model_options(parser)
+    _add_geometry_options(parser)
+    _add_screenshot_options(parser)
+    return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         metavar="MODEL",
@@ -82,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="unit",
         help="how --model expects the image (default unit: floats in [0, 1])",
     )
+
+
+def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
     defaults = schema.defaults()  # the window's defaults are the schema's, as the CLI's
     for name, tip in (
         ("stride", "stride, e.g. 2 or 2,1"),
@@ -105,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="true convolution: flip the kernel (default: cross-correlation, as PyTorch)",
     )
+
+
+def _add_screenshot_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--screenshot",
         metavar="PATH",
@@ -116,9 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SCREENSHOT_VIEWS,
         default="main",
         help="with --screenshot: what to picture: the main window, the question's 7×7×3 "
-        "matrices, the lost-information panels, the spectrum/L-curve window, check-my-code "
-        "on the question's deConv, the How it is computed animation or the Copy-as-code scripts "
-        "(default main)",
+        "matrices, the lost-information panels, the spectrum/L-curve window, the Fourier view, "
+        "check-my-code on the question's deConv, the How it is computed animation or the "
+        "Copy-as-code scripts (default main)",
     )
     parser.add_argument(
         "--size",
@@ -127,7 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --screenshot: width x height in pixels of what is pictured (default: the "
         "window at 1600x1000, dialogs at their own size)",
     )
-    return parser
 
 
 def _window_size(text: str) -> tuple[int, int]:
