@@ -149,6 +149,41 @@ def filter_is_signed(weights: np.ndarray) -> bool:
 FILTER_SIGNED_KINDS: tuple[str, ...] = ("forward", "adjoint")
 
 
+def _shown_channels(array: np.ndarray, channel: int | None) -> tuple[np.ndarray, str]:
+    """The image a panel draws (three channels as RGB, else one) and its caption prefix."""
+    if array.ndim == 2:
+        array = array[:, :, np.newaxis]
+    channels = array.shape[2]
+    if channels == 3 and channel is None:
+        return array, ""
+    if channels == 1:
+        return array[:, :, 0], ""
+    channel = int(np.clip(channel or 0, 0, channels - 1))
+    return array[:, :, channel], f"channel {channel} of {channels} · "
+
+
+def _signed_spec(
+    image: np.ndarray,
+    kind: str,
+    value_range: tuple[float, float],
+    reference_range: tuple[float, float] | None,
+    prefix: str,
+    values: str,
+) -> DisplaySpec:
+    """A signed quantity: diverging (one channel) or mid-grey 0 (RGB), symmetric levels."""
+    low, high = value_range
+    m = max(abs(low), abs(high)) or 1.0
+    scale = 0.0 if reference_range is None else max(abs(v) for v in reference_range)
+    if kind == "signed" and m < NOTHING * scale:  # e.g. nothing lost: do not paint noise
+        note = f"{prefix}≈ 0 (every value within ±{fmt(m)}), drawn at the input's ±{fmt(scale)}"
+        return DisplaySpec(image, (-scale, scale), "rgb" if image.ndim == 3 else "diverging", note)
+    if image.ndim == 2:
+        note = f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})"
+        return DisplaySpec(image, (-m, m), "diverging", note)
+    note = f"{prefix}0 = mid-grey, ±{fmt(m)} per channel ({values})"
+    return DisplaySpec(image, (-m, m), "rgb", note)
+
+
 def display_spec(
     data: np.ndarray,
     kind: str,
@@ -206,35 +241,12 @@ def display_spec(
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if scaling not in SCALINGS:
         raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
-    array = np.asarray(data)
-    if array.ndim == 2:
-        array = array[:, :, np.newaxis]
-    channels = array.shape[2]
-    prefix = ""
-    if channels == 3 and channel is None:
-        image = array
-    elif channels == 1:
-        image = array[:, :, 0]
-    else:
-        channel = int(np.clip(channel or 0, 0, channels - 1))
-        image = array[:, :, channel]
-        prefix = f"channel {channel} of {channels} · "
+    image, prefix = _shown_channels(np.asarray(data), channel)
     low, high = data_range(image)
     values = f"values {fmt_range(low, high)}"
     colour_signed = image.ndim == 3 and signed_filter and kind in FILTER_SIGNED_KINDS
     if kind == "signed" or colour_signed:
-        m = max(abs(low), abs(high)) or 1.0
-        scale = 0.0 if reference_range is None else max(abs(v) for v in reference_range)
-        if kind == "signed" and m < NOTHING * scale:  # e.g. nothing lost: do not paint noise
-            note = f"{prefix}≈ 0 (every value within ±{fmt(m)}), drawn at the input's ±{fmt(scale)}"
-            return DisplaySpec(
-                image, (-scale, scale), "rgb" if image.ndim == 3 else "diverging", note
-            )
-        if image.ndim == 2:
-            note = f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})"
-            return DisplaySpec(image, (-m, m), "diverging", note)
-        note = f"{prefix}0 = mid-grey, ±{fmt(m)} per channel ({values})"
-        return DisplaySpec(image, (-m, m), "rgb", note)
+        return _signed_spec(image, kind, (low, high), reference_range, prefix, values)
     signed = image.ndim == 2 and signed_filter and kind in FILTER_SIGNED_KINDS
 
     if shared_levels is not None:
