@@ -99,8 +99,8 @@ def dense_table(repeats: int) -> None:
         runs = {}
         for method in ("dense", "iterative"):
             runs[method] = median_ms(
-                lambda method=method, y=y, w=w, shape=shape, hyper=hyper: pinv_reconstruction(
-                    y, w, input_shape=shape, method=method, **hyper
+                lambda method=method, y=y, w=w, shape=shape, hyper=hyper: (
+                    pinv_reconstruction(y, w, input_shape=shape, method=method, **hyper).image
                 ),
                 repeats,
             )

@@ -61,7 +61,6 @@ def ours(image, weights, stride, padding, repeat, **kw):
             rtol=kw.get("rtol", RTOL),
             reg=kw.get("reg", 0.0),
             max_iter=kw.get("max_iter"),
-            return_report=True,
         ),
         repeat,
     )

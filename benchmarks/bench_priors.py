@@ -93,14 +93,14 @@ def rows_for(name: str, image: np.ndarray, lam: float, repeat: int) -> list[tupl
         return peak_signal_noise_ratio(image, np.clip(x, 0, 1).astype(np.float32), data_range=1)
 
     rows = []
-    sec, res = timed(lambda: pinv_reconstruction(y, weights, **kw, return_report=True), repeat)
+    sec, res = timed(lambda: pinv_reconstruction(y, weights, **kw), repeat)
     rows.append((name, "pinv A⁺y", psnr(res.image), sec, res.report.iterations, ""))
     for rule in ("discrepancy", "gcv"):
         sigma = SIGMA if rule == "discrepancy" else None
 
         def tikhonov(sigma=sigma, rule=rule):
-            choice = choose_reg(y, weights, **kw, sigma=sigma, rule=rule, return_report=True)
-            out = pinv_reconstruction(y, weights, **kw, reg=choice.reg, return_report=True)
+            choice = choose_reg(y, weights, **kw, sigma=sigma, rule=rule)
+            out = pinv_reconstruction(y, weights, **kw, reg=choice.reg)
             return choice, out
 
         sec, (choice, res) = timed(tikhonov, repeat)
@@ -115,7 +115,7 @@ def rows_for(name: str, image: np.ndarray, lam: float, repeat: int) -> list[tupl
             )
         )
     sec, res = timed(
-        lambda: tv_reconstruction(y, weights, **kw, lam=lam, nonneg=True, return_report=True),
+        lambda: tv_reconstruction(y, weights, **kw, lam=lam, nonneg=True),
         repeat,
     )
     rows.append(
@@ -128,7 +128,7 @@ def rows_for(name: str, image: np.ndarray, lam: float, repeat: int) -> list[tupl
             f"objective {res.report.objective:.6g}",
         )
     )
-    sec, res = timed(lambda: nonneg_reconstruction(y, weights, **kw, return_report=True), repeat)
+    sec, res = timed(lambda: nonneg_reconstruction(y, weights, **kw), repeat)
     rows.append(
         (
             name,
@@ -140,9 +140,7 @@ def rows_for(name: str, image: np.ndarray, lam: float, repeat: int) -> list[tupl
         )
     )
     clipped = np.maximum(y, 0)
-    sec, res = timed(
-        lambda: richardson_lucy(clipped, weights, **kw, n_iter=50, return_report=True), repeat
-    )
+    sec, res = timed(lambda: richardson_lucy(clipped, weights, **kw, n_iter=50), repeat)
     rows.append(
         (
             name,
@@ -192,9 +190,7 @@ def compare_pyproximal(name: str, image: np.ndarray, lam: float, budget: float) 
     results = {}
     for dtype in (np.float32, np.float64):
         sec, res = timed(
-            lambda dtype=dtype: tv_reconstruction(
-                y.astype(dtype), weights, **kw, lam=lam, return_report=True
-            ),
+            lambda dtype=dtype: tv_reconstruction(y.astype(dtype), weights, **kw, lam=lam),
             1,
         )
         results[dtype] = (sec, res.report.iterations, tv_objective(op, y, res.image, lam))
@@ -298,7 +294,7 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     cpu_start = time.process_time()
     big_sec, big_res = timed(
-        lambda: tv_reconstruction(y, weights, **kw, lam=args.lam, nonneg=True, return_report=True),
+        lambda: tv_reconstruction(y, weights, **kw, lam=args.lam, nonneg=True),
         max(args.repeat, 1),
     )
     cpu = (time.process_time() - cpu_start) / max(args.repeat, 1)

@@ -388,7 +388,9 @@ def test_effective_kernel_is_a_row_of_the_dense_pinv(geometry, method):
     geom = ConvGeometry(x.shape, w.shape, **hyper)
     tol = 1e-10 if method == "dense" else 1e-7
     for pixel in [(0, 0, 0), (height // 2, width // 2, c_in - 1), (height - 1, width - 1, 0)]:
-        row = effective_kernel(w, pixel, input_shape=x.shape, method=method, rtol=1e-12, **hyper)
+        row = effective_kernel(
+            w, pixel, input_shape=x.shape, method=method, rtol=1e-12, **hyper
+        ).image
         assert row.shape == geom.output_shape
         expected = pinv[(pixel[0] * width + pixel[1]) * c_in + pixel[2]]
         np.testing.assert_allclose(row.ravel(), expected, atol=tol * np.abs(pinv).max())
@@ -401,7 +403,7 @@ def test_effective_kernel_with_reg_is_a_row_of_the_tikhonov_inverse():
     for method in ("dense", "iterative", "cgls"):
         kernel = effective_kernel(
             w, (4, 3, 1), input_shape=x.shape, reg=reg, method=method, rtol=1e-12, **hyper
-        )
+        ).image
         expected = tikhonov[(4 * x.shape[1] + 3) * x.shape[2] + 1]
         np.testing.assert_allclose(kernel.ravel(), expected, atol=1e-9 * np.abs(expected).max())
 
@@ -409,9 +411,7 @@ def test_effective_kernel_with_reg_is_a_row_of_the_tikhonov_inverse():
 def test_effective_kernel_is_non_local_unlike_the_adjoint_row():
     # stride 1, 3×3 filter on 10×10: Aᵀ's row touches 9 outputs, A⁺'s spreads further
     w = np.random.default_rng(2).standard_normal((3, 3, 1))
-    result = effective_kernel(
-        w, (5, 5), input_shape=(10, 10, 1), method="iterative", rtol=1e-10, return_report=True
-    )
+    result = effective_kernel(w, (5, 5), input_shape=(10, 10, 1), method="iterative", rtol=1e-10)
     assert result.report.converged and result.report.method == "pcg-adjoint"
     significant = np.abs(result.image) > 1e-3 * np.abs(result.image).max()
     assert significant.sum() > 9

@@ -22,7 +22,7 @@ def _problem(sigma: float, seed: int = 0):
 def _residual(y, lam, **kw):
     x = tv_reconstruction(
         y, W, input_shape=(20, 20, 1), lam=lam, tol=1e-7, max_iter=3000, **GEOM, **kw
-    )
+    ).image
     return float(np.linalg.norm(conv2d(x, W, **GEOM) - y))
 
 
@@ -38,7 +38,6 @@ def test_the_chosen_lam_leaves_the_noise_level_as_residual(nonneg):
         nonneg=nonneg,
         tol=1e-7,
         max_iter=3000,
-        return_report=True,
         **GEOM,
     )
     target = np.sqrt(y.size) * sigma
@@ -56,7 +55,7 @@ def test_progress_cancel_and_float():
     calls = []
     lam = choose_tv_lam(
         y, W, input_shape=(20, 20, 1), sigma=0.05, progress=lambda i, v: calls.append(i), **GEOM
-    )
+    ).lam
     assert isinstance(lam, float) and lam > 0
     assert calls == list(range(1, len(calls) + 1)) and len(calls) >= 3
     with pytest.raises(SolveCancelled):

@@ -131,7 +131,7 @@ def test_pinv_is_minimum_norm_and_dense_equals_iterative(problem, dtype, preset,
     norm_x = float(np.linalg.norm(x.astype(np.float64)))
     solutions = {}
     for method in ("dense", "iterative"):
-        result = pinv_reconstruction(y, w, method=method, return_report=True, **hyper)
+        result = pinv_reconstruction(y, w, method=method, **hyper)
         assert result.report.converged
         solutions[method] = result.image.astype(np.float64)
         recovered = float(np.linalg.norm(solutions[method]))
@@ -161,7 +161,7 @@ def test_float32_data_never_inverts_its_rounding(shape, preset, filt, stride, pa
     hyper = {"stride": stride, "padding": padding, "dilation": dilation}
     y = conv2d(x, w, **hyper)
     for method in ("dense", "iterative"):
-        image = pinv_reconstruction(y, w, input_shape=shape, method=method, **hyper)
+        image = pinv_reconstruction(y, w, input_shape=shape, method=method, **hyper).image
         assert np.linalg.norm(image) <= np.linalg.norm(x) * (1 + 1e-5)
         np.testing.assert_allclose(conv2d(image, w, **hyper), y, atol=1e-5 * np.abs(y).max())
 
@@ -181,8 +181,10 @@ def test_pinv_is_scale_invariant(magnitude, w_scale, reg, method):
     hyper = {"input_shape": (6, 6, 2), "stride": 2, "padding": 1, "method": method}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        unit = pinv_reconstruction(y, w, reg=reg, **hyper)
-        scaled = pinv_reconstruction(y * magnitude, w * w_scale, reg=reg * w_scale**2, **hyper)
+        unit = pinv_reconstruction(y, w, reg=reg, **hyper).image
+        scaled = pinv_reconstruction(
+            y * magnitude, w * w_scale, reg=reg * w_scale**2, **hyper
+        ).image
     np.testing.assert_allclose(scaled * w_scale / magnitude, unit, rtol=1e-6, atol=1e-9)
 
 

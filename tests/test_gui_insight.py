@@ -165,7 +165,7 @@ def test_clicking_the_pinv_shows_touching_outputs_and_the_effective_kernel(qtbot
     np.testing.assert_array_equal(cols, links.cols)
     expected = effective_kernel(
         result.params.weights, (3, 2), input_shape=geom.input_shape, stride=2, padding=0
-    )
+    ).image
     np.testing.assert_allclose(window.insight.dock.kernel, expected, atol=1e-10)
 
 

@@ -150,7 +150,7 @@ def test_reg_auto_sets_what_choose_reg_returns(qtbot, window):
         options.findChild(QPushButton, "reg_auto").click()
         assert window.auto_weights.running == "reg"
         assert options.auto_reg.text() == "stop"
-    expected = choose_reg(result.forward_output, _op(result), result.params.bias, sigma=0.02)
+    expected = choose_reg(result.forward_output, _op(result), result.params.bias, sigma=0.02).reg
     assert chosen.args == ["reg", expected] and options.reg() == expected > 0
     assert "discrepancy" in window.last_message and options.auto_reg.text() == "auto"
     _shown(qtbot, window, reg=expected)
@@ -159,7 +159,7 @@ def test_reg_auto_sets_what_choose_reg_returns(qtbot, window):
     result = _shown(qtbot, window, photons=50.0)
     with qtbot.waitSignal(window.auto_weights.chosen, timeout=TIMEOUT) as chosen:
         options.auto_reg.click()
-    expected = choose_reg(result.forward_output, _op(result), result.params.bias, rule="gcv")
+    expected = choose_reg(result.forward_output, _op(result), result.params.bias, rule="gcv").reg
     assert options.reg() == expected and "GCV" in window.last_message
 
 
@@ -186,7 +186,7 @@ def test_lam_auto_sets_what_choose_tv_lam_returns(qtbot, window):
         options.priors.findChild(QPushButton, "prior_lam_auto").click()
     expected = choose_tv_lam(
         result.forward_output, _op(result), result.params.bias, sigma=0.03, max_iter=60
-    )
+    ).lam
     assert chosen.args == ["prior_lam", expected]
     assert options.priors.values()["prior_lam"] == expected
 

@@ -114,7 +114,7 @@ def test_pinv_matches_numpy_pinv(mode, seed):
     op = ConvOperator(g, rng.standard_normal(g.filter_shape))
     y = rng.standard_normal(g.output_shape)
     expected = (np.linalg.pinv(op.to_dense()) @ y.ravel()).reshape(g.input_shape)
-    got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=5000)
+    got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=5000).image
     np.testing.assert_allclose(got, expected, atol=1e-6 * max(1.0, np.abs(expected).max()))
 
 

@@ -39,7 +39,7 @@ def test_last_frame_is_the_pseudo_inverse(geometry, seed, preconditioned):
         anim.y, weights, input_shape=geometry.input_shape, stride=geometry.stride,
         padding=geometry.padding, dilation=geometry.dilation,
         padding_mode=geometry.padding_mode, method="dense",
-    )  # fmt: skip
+    ).image  # fmt: skip
     np.testing.assert_allclose(last.iterate, reference, rtol=0, atol=1e-7 * scale)
     assert anim.report.converged and last.relative_residual < 1e-9
     # frame 0 is the start x_0 = 0, whose residual is y itself

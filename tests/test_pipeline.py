@@ -61,7 +61,7 @@ def test_pipeline_matches_direct_calls(reg):
         result.normalized_transposed,
         normalized_transposed_reconstruction(y, w32, params.bias, **common),
     )
-    direct = pinv_reconstruction(y, w32, params.bias, **common, reg=reg, return_report=True)
+    direct = pinv_reconstruction(y, w32, params.bias, **common, reg=reg)
     np.testing.assert_array_equal(result.pinv, direct.image)
     assert result.solver == direct.report
     assert result.pinv.dtype == np.float32

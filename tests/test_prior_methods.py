@@ -35,9 +35,9 @@ def test_pipeline_panels_are_the_core_functions_results():
     )
     result = run_pipeline(x, params)
     y, geom = result.forward_output, dict(input_shape=x.shape, stride=2, padding=1)
-    tv = tv_reconstruction(y, W, 0.05, lam=2e-3, max_iter=30, return_report=True, **geom).image
-    nn = nonneg_reconstruction(y, W, 0.05, max_iter=30, return_report=True, **geom).image
-    rl = richardson_lucy(y, W, 0.05, n_iter=30, return_report=True, **geom).image
+    tv = tv_reconstruction(y, W, 0.05, lam=2e-3, max_iter=30, **geom).image
+    nn = nonneg_reconstruction(y, W, 0.05, max_iter=30, **geom).image
+    rl = richardson_lucy(y, W, 0.05, n_iter=30, **geom).image
     np.testing.assert_allclose(result.tv, tv, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(result.nonneg, nn, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(result.richardson_lucy, rl, rtol=1e-6, atol=1e-9)
@@ -139,11 +139,9 @@ def test_the_priors_iterations_and_convergence_are_in_the_metrics():
         result = run_pipeline(x, params)
         y = result.forward_output
         expected = {
-            "tv": tv_reconstruction(
-                y, W, lam=1e-3, max_iter=prior_iter, return_report=True, **geom
-            ),
-            "nonneg": nonneg_reconstruction(y, W, max_iter=prior_iter, return_report=True, **geom),
-            "richardson_lucy": richardson_lucy(y, W, n_iter=prior_iter, return_report=True, **geom),
+            "tv": tv_reconstruction(y, W, lam=1e-3, max_iter=prior_iter, **geom),
+            "nonneg": nonneg_reconstruction(y, W, max_iter=prior_iter, **geom),
+            "richardson_lucy": richardson_lucy(y, W, n_iter=prior_iter, **geom),
         }
         for name in PRIORS:
             report = expected[name].report

@@ -117,22 +117,20 @@ def test_tv_reaches_the_convex_solvers_minimum(shape, preset, lam, nonneg):
     # the reference's own objective, computed by us: the two TV definitions agree
     check = 0.5 * np.sum((a @ x_ref.ravel() - y.ravel()) ** 2) + lam * _tv_loop(x_ref)
     assert check == pytest.approx(reference, rel=1e-6)
-    image, report = tv_reconstruction(
-        y, w, **kw, lam=lam, nonneg=nonneg, tol=1e-8, max_iter=5000, return_report=True
-    )
+    image, report = tv_reconstruction(y, w, **kw, lam=lam, nonneg=nonneg, tol=1e-8, max_iter=5000)
     ours = 0.5 * np.sum((a @ image.ravel() - y.ravel()) ** 2) + lam * _tv_loop(image)
     assert report.converged
     assert report.objective == pytest.approx(ours, rel=1e-10)
     assert ours == pytest.approx(reference, rel=1e-4)
     if nonneg:
         assert image.min() >= 0
-    default = tv_reconstruction(y, w, **kw, lam=lam, nonneg=nonneg, return_report=True)
+    default = tv_reconstruction(y, w, **kw, lam=lam, nonneg=nonneg)
     assert default.report.objective == pytest.approx(reference, rel=1e-3)
 
 
 def test_tv_float32_data_gives_float32_image():
     _, w, y, _, kw = _problem((8, 8, 1), "gaussian")
-    image = tv_reconstruction(y.astype(np.float32), w, **kw, lam=0.01)
+    image = tv_reconstruction(y.astype(np.float32), w, **kw, lam=0.01).image
     assert image.dtype == np.float32 and image.shape == (8, 8, 1)
 
 
@@ -144,9 +142,7 @@ def test_nonneg_matches_lsq_linear_and_cvxpy(reg):
     rhs = np.concatenate([y.ravel(), np.zeros(n)])
     ref = lsq_linear(stacked, rhs, bounds=(0, np.inf), tol=1e-12, lsmr_tol="auto").x
     ref_objective = np.sum((a @ ref - y.ravel()) ** 2) + reg * ref @ ref
-    image, report = nonneg_reconstruction(
-        y, w, **kw, reg=reg, tol=1e-9, max_iter=20000, return_report=True
-    )
+    image, report = nonneg_reconstruction(y, w, **kw, reg=reg, tol=1e-9, max_iter=20000)
     assert image.min() >= 0
     assert report.objective == pytest.approx(ref_objective, rel=1e-6)
     if reg > 0:  # strongly convex: the minimiser is unique
@@ -173,7 +169,6 @@ def test_nonneg_with_nonnegative_pinv_is_the_pinv():
         padding=1,
         tol=1e-10,
         max_iter=5000,
-        return_report=True,
     )
     assert image.min() >= 0
     assert report.relative_residual < 1e-4
@@ -199,7 +194,7 @@ def test_richardson_lucy_matches_the_dense_update_with_stride_and_channels():
     w = np.abs(rng.standard_normal((3, 3, 2, 2)))
     y = conv2d(x, w, stride=2, padding=1)
     a = ConvOperator(ConvGeometry(x.shape, w.shape, 2, 1), w).to_dense()
-    image = richardson_lucy(y, w, input_shape=x.shape, stride=2, padding=1, n_iter=15)
+    image = richardson_lucy(y, w, input_shape=x.shape, stride=2, padding=1, n_iter=15).image
     np.testing.assert_allclose(image.ravel(), _rl_dense(a, y.ravel(), 15), rtol=1e-9, atol=1e-12)
 
 
@@ -215,7 +210,7 @@ def test_richardson_lucy_kl_divergence_never_increases():
         values.append(solver.objective(solver.x))
     assert np.all(np.diff(values) <= 1e-12 * max(values))
     assert values[-1] < 0.5 * values[0]
-    result = richardson_lucy(y, w, **kw, n_iter=40, return_report=True)
+    result = richardson_lucy(y, w, **kw, n_iter=40)
     assert result.report.objective == pytest.approx(values[-1], rel=1e-10)
     assert result.report.objective == pytest.approx(
         kl_divergence(y, conv2d(result.image, w, stride=2, padding=1)), rel=1e-10
@@ -239,21 +234,21 @@ def _tikhonov_dense(a, y, reg):
 def test_discrepancy_hits_sqrt_m_sigma_dense():
     sigma = 0.02
     _, w, y, a, kw = _problem((16, 16, 1), "gaussian", stride=1, sigma=sigma)
-    choice = choose_reg(y, w, **kw, sigma=sigma, return_report=True)
+    choice = choose_reg(y, w, **kw, sigma=sigma)
     assert isinstance(choice, RegChoice) and choice.rule == "discrepancy"
     assert choice.method == "dense"
     target = np.sqrt(a.shape[0]) * sigma
     residual = np.linalg.norm(a @ _tikhonov_dense(a, y.ravel(), choice.reg) - y.ravel())
     assert residual == pytest.approx(target, rel=0.01)
-    assert choose_reg(y, w, **kw, sigma=sigma) == pytest.approx(choice.reg)
+    assert choose_reg(y, w, **kw, sigma=sigma).reg == pytest.approx(choice.reg)
 
 
 def test_discrepancy_hits_sqrt_m_sigma_matrix_free():
     sigma = 0.02
     _, w, y, _, kw = _problem((72, 72, 1), "gaussian", sigma=sigma, dense=False)  # 5184 unknowns
-    choice = choose_reg(y, w, **kw, sigma=sigma, return_report=True)
+    choice = choose_reg(y, w, **kw, sigma=sigma)
     assert choice.method == "iterative"
-    tik = pinv_reconstruction(y, w, **kw, reg=choice.reg, rtol=1e-10)
+    tik = pinv_reconstruction(y, w, **kw, reg=choice.reg, rtol=1e-10).image
     residual = np.linalg.norm(conv2d(tik, w, stride=2, padding=1) - y)
     assert residual == pytest.approx(np.sqrt(y.size) * sigma, rel=0.02)
 
@@ -270,7 +265,7 @@ def _brute_gcv(a, y, regs):
 
 def test_gcv_choice_minimises_the_brute_force_curve():
     _, w, y, a, kw = _problem((14, 14, 1), "gaussian", stride=1, sigma=0.05)
-    choice = choose_reg(y, w, **kw, return_report=True)
+    choice = choose_reg(y, w, **kw)
     assert choice.rule == "gcv" and choice.method == "dense"
     regs = np.logspace(-8, 1, 91)
     curve = _brute_gcv(a, y.ravel(), regs)
@@ -279,7 +274,7 @@ def test_gcv_choice_minimises_the_brute_force_curve():
     assert _brute_gcv(a, y.ravel(), [choice.reg])[0] <= curve.min() * (1 + 1e-6)
     assert choice.reg == pytest.approx(best, rel=0.3)  # the grid's spacing is 26 %
     # the matrix-free path (Hutchinson trace) lands on the same flat minimum
-    iterative = choose_reg(y, w, **kw, method="iterative", n_probes=8)
+    iterative = choose_reg(y, w, **kw, method="iterative", n_probes=8).reg
     assert _brute_gcv(a, y.ravel(), [iterative])[0] <= curve.min() * 1.05
 
 
@@ -289,7 +284,7 @@ def test_discrepancy_below_the_least_squares_residual_gives_zero_and_huge_sigma_
     x = rng.random((8, 8, 1))
     y = conv2d(x, w, padding=1) + 0.1 * rng.standard_normal((8, 8, 2))
     kw = {"input_shape": x.shape, "padding": 1}
-    choice = choose_reg(y, w, **kw, sigma=1e-6, return_report=True)
+    choice = choose_reg(y, w, **kw, sigma=1e-6)
     assert choice.reg == 0.0 and choice.residual > choice.target
     with pytest.raises(ValueError, match="sigma"):
         choose_reg(y, w, **kw, sigma=np.linalg.norm(y))
@@ -300,9 +295,11 @@ def test_discrepancy_below_the_least_squares_residual_gives_zero_and_huge_sigma_
 
 def _runs(w, y, kw):
     return {
-        "tv": lambda **c: tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=50, **c),
-        "nonneg": lambda **c: nonneg_reconstruction(y, w, **kw, tol=1e-12, max_iter=50, **c),
-        "rl": lambda **c: richardson_lucy(np.abs(y), w, **kw, n_iter=50, **c),
+        "tv": lambda **c: (
+            tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=50, **c).image
+        ),
+        "nonneg": lambda **c: nonneg_reconstruction(y, w, **kw, tol=1e-12, max_iter=50, **c).image,
+        "rl": lambda **c: richardson_lucy(np.abs(y), w, **kw, n_iter=50, **c).image,
     }
 
 
@@ -333,7 +330,7 @@ def test_progress_is_called_every_iteration_and_cancel_stops_within_one(name):
 def test_choose_reg_progress_and_cancel():
     _, w, y, _, kw = _problem((10, 10, 1), "gaussian", stride=1)
     calls = []
-    choice = choose_reg(y, w, **kw, progress=lambda k, v: calls.append(k), return_report=True)
+    choice = choose_reg(y, w, **kw, progress=lambda k, v: calls.append(k))
     assert calls == list(range(1, choice.evaluations + 1))
     with pytest.raises(SolveCancelled):
         choose_reg(y, w, **kw, cancel=lambda: True)
@@ -345,7 +342,7 @@ def test_iteration_limit_warns_unless_the_report_is_returned():
         tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=3)
     with pytest.warns(NotConvergedWarning):
         nonneg_reconstruction(y, w, **kw, tol=1e-12, max_iter=3)
-    result = tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=3, return_report=True)
+    result = tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=3)
     assert not result.report.converged and "NOT converged" in result.report.message
 
 
@@ -431,12 +428,15 @@ def test_choose_reg_rejects_zero_data_and_zero_filter():
 def test_a_ready_operator_can_stand_for_the_weights():
     _, w, y, _, kw = _problem((10, 10, 1), "gaussian")
     op = ConvOperator.from_weights(w, **kw)
-    loose = tv_reconstruction(y, w, **kw, lam=0.01)
-    np.testing.assert_array_equal(tv_reconstruction(y, op, lam=0.01), loose)
-    np.testing.assert_array_equal(nonneg_reconstruction(y, op), nonneg_reconstruction(y, w, **kw))
+    loose = tv_reconstruction(y, w, **kw, lam=0.01).image
+    np.testing.assert_array_equal(tv_reconstruction(y, op, lam=0.01).image, loose)
     np.testing.assert_array_equal(
-        richardson_lucy(np.abs(y), op, n_iter=5), richardson_lucy(np.abs(y), w, **kw, n_iter=5)
+        nonneg_reconstruction(y, op).image, nonneg_reconstruction(y, w, **kw).image
     )
-    assert choose_reg(y, op, sigma=0.01) == choose_reg(y, w, **kw, sigma=0.01)
+    np.testing.assert_array_equal(
+        richardson_lucy(np.abs(y), op, n_iter=5).image,
+        richardson_lucy(np.abs(y), w, **kw, n_iter=5).image,
+    )
+    assert choose_reg(y, op, sigma=0.01).reg == choose_reg(y, w, **kw, sigma=0.01).reg
     with pytest.raises(ValueError, match="stride"):
         tv_reconstruction(y, op, stride=3, lam=0.01)

@@ -96,7 +96,7 @@ def test_pinv_equals_numpy_pinv_of_dense_matrix(case):
     singular = np.linalg.svd(matrix, compute_uv=False)
     nonzero = singular[singular > 1e-9 * singular[0]]
     assume(nonzero[0] / nonzero[-1] < 1e3)  # avoid near-rank-ambiguous matrices
-    got, report = pinv_reconstruction(y, weights, bias, **_kw(geom), return_report=True)
+    got, report = pinv_reconstruction(y, weights, bias, **_kw(geom))
     expected = np.linalg.pinv(matrix, rcond=1e-9) @ (y - bias).ravel()
     assert report.method == "dense" and report.converged
     np.testing.assert_allclose(got.ravel(), expected, atol=1e-9 * max(1, np.abs(expected).max()))
@@ -107,7 +107,7 @@ def test_pinv_equals_numpy_pinv_of_dense_matrix(case):
 def test_tikhonov_equals_closed_form(case, reg):
     geom, weights, bias, y = case
     matrix = ConvOperator(geom, weights).to_dense()
-    got = pinv_reconstruction(y, weights, bias, **_kw(geom), reg=reg)
+    got = pinv_reconstruction(y, weights, bias, **_kw(geom), reg=reg).image
     n = matrix.shape[1]
     expected = np.linalg.solve(matrix.T @ matrix + reg * np.eye(n), matrix.T @ (y - bias).ravel())
     np.testing.assert_allclose(got.ravel(), expected, atol=1e-9 * max(1, np.abs(expected).max()))
@@ -139,7 +139,7 @@ def test_seed_example():
     for method in ("dense", "iterative"):
         pinv = pinv_reconstruction(
             y, weights, input_shape=(7, 7, 3), stride=2, method=method, rtol=1e-12
-        )
+        ).image
         np.testing.assert_allclose(matrix @ pinv.ravel(), y.ravel(), rtol=1e-9, atol=1e-9)
     transposed = transposed_reconstruction(y, weights, input_shape=(7, 7, 3), stride=2)
     gram = matrix @ matrix.T
@@ -155,7 +155,7 @@ def test_seed_geometry_with_orthogonal_rows_makes_pinv_equal_transposed():
     matrix = ConvOperator(geom, weights).to_dense()
     np.testing.assert_allclose(matrix @ matrix.T, np.eye(9))
     y = np.random.default_rng(1).standard_normal(geom.output_shape)
-    pinv = pinv_reconstruction(y, weights, input_shape=(7, 7, 3), stride=2)
+    pinv = pinv_reconstruction(y, weights, input_shape=(7, 7, 3), stride=2).image
     transposed = transposed_reconstruction(y, weights, input_shape=(7, 7, 3), stride=2)
     np.testing.assert_allclose(pinv, transposed, atol=1e-12)
 
@@ -165,7 +165,7 @@ def test_seed_geometry_with_orthogonal_rows_makes_pinv_equal_transposed():
 def test_dtype_follows_y(dtype, method):
     geom = ConvGeometry((9, 9, 3), (3, 3, 3, 1), 2, 1)
     y = np.random.default_rng(0).standard_normal(geom.output_shape).astype(dtype)
-    got = pinv_reconstruction(y, make_filter("random"), **_kw(geom), method=method)
+    got = pinv_reconstruction(y, make_filter("random"), **_kw(geom), method=method).image
     assert got.dtype == dtype
     assert transposed_reconstruction(y, make_filter("random"), **_kw(geom)).dtype == dtype
 
@@ -173,7 +173,7 @@ def test_dtype_follows_y(dtype, method):
 def test_auto_uses_iterative_above_dense_limit():
     geom = ConvGeometry((48, 40, 3), (3, 3, 3, 1), 2, 1)
     y = np.random.default_rng(0).standard_normal(geom.output_shape)
-    _, report = pinv_reconstruction(y, make_filter("random"), **_kw(geom), return_report=True)
+    _, report = pinv_reconstruction(y, make_filter("random"), **_kw(geom))
     assert report.method == "pcg" and report.converged
     assert report.relative_residual <= 1e-8
 
@@ -181,7 +181,7 @@ def test_auto_uses_iterative_above_dense_limit():
 def test_returns_pinv_result():
     geom = ConvGeometry((7, 7, 3), (3, 3, 3, 1), 2, 0)
     y = np.ones(geom.output_shape)
-    out = pinv_reconstruction(y, make_filter("random"), **_kw(geom), return_report=True)
+    out = pinv_reconstruction(y, make_filter("random"), **_kw(geom))
     assert isinstance(out, Reconstruction) and out.image.shape == (7, 7, 3)
 
 
@@ -217,7 +217,7 @@ def test_missing_input_shape_is_a_value_error_everywhere():
     y = np.zeros((3, 3, 1))
     calls = [
         lambda: transposed_reconstruction(y, w, input_shape=None),
-        lambda: pinv_reconstruction(y, w, input_shape=None),
+        lambda: pinv_reconstruction(y, w, input_shape=None).image,
         lambda: coverage_map(w, input_shape=None),
         lambda: receptive_field((0, 0), input_shape=None, filter_shape=w.shape),
         lambda: adjoint_dot_test(w, input_shape=None),
@@ -237,7 +237,7 @@ def test_dense_tikhonov_keeps_the_singular_values_below_rtol():
     matrix = ConvOperator(geom, weights).to_dense()
     assert np.linalg.svd(matrix, compute_uv=False)[-1] < 1e-8  # below the default rtol
     y = np.random.default_rng(3).normal(size=(3, 4, 2))
-    got = pinv_reconstruction(y, weights, 0.0, **_kw(geom), reg=0.01)
+    got = pinv_reconstruction(y, weights, 0.0, **_kw(geom), reg=0.01).image
     n = matrix.shape[1]
     expected = np.linalg.solve(matrix.T @ matrix + 0.01 * np.eye(n), matrix.T @ y.ravel())
     np.testing.assert_allclose(got.ravel(), expected, atol=1e-9 * np.abs(expected).max())

@@ -191,7 +191,7 @@ def test_prior_snippets(tmp_path, language):
             nonneg=params.prior_nonneg,
             max_iter=20000,
             tol=1e-9,
-        )
+        ).image
         floor = objective(best)
         if params.prior_nonneg:
             assert got["tv"].min() >= 0 and result.tv.min() >= 0

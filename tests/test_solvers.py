@@ -89,7 +89,6 @@ def _solve(geom, weights, y, **kw):
         padding=geom.padding,
         dilation=geom.dilation,
         method="iterative",
-        return_report=True,
         **kw,
     )
 
@@ -312,9 +311,7 @@ def test_one_callbacks_object_carries_progress_cancel_and_the_hooks():
     for solver in (make_pinv_solver(op, callbacks=Recorder()), None):
         if solver is None:
             recorder = Recorder()
-            result = nonneg_reconstruction(
-                y, op, max_iter=5, tol=1e-30, callbacks=recorder, return_report=True
-            )
+            result = nonneg_reconstruction(y, op, max_iter=5, tol=1e-30, callbacks=recorder)
             events, n = recorder.events, result.report.iterations
         else:
             _, report = solver.solve(y, 50)

@@ -103,7 +103,7 @@ def _compare(job: tuple[str, int, Any, int, Any]) -> dict[str, float]:
     centred = y - np.asarray(params.bias)
     images = {
         "transposed": op.apply_adjoint(centred),
-        "pinv": np.asarray(pinv_reconstruction(y, op, params.bias)),
+        "pinv": np.asarray(pinv_reconstruction(y, op, params.bias).image),
         "decoder": decoder.apply(y),
     }
     return {name: float(psnr(x, np.clip(im, 0, 1), data_range=1.0)) for name, im in images.items()}

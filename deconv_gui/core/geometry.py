@@ -20,6 +20,7 @@ __all__ = [
     "MAX_ARRAY_BYTES",
     "PADDING_NAMES",
     "ConvGeometry",
+    "Hyper",
     "Padding",
     "as_float_array",
     "as_padding",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 Pair = tuple[int, int]
+#: A stride or dilation as the public functions take it: one int for both axes, or
+#: ``(rows, columns)``.
+Hyper = int | tuple[int, int]
 Sides = tuple[Pair, Pair]
 #: Padding in any form :func:`as_padding` accepts.
 Padding = int | Pair | Sides | Sequence[int] | Sequence[Sequence[int]] | str

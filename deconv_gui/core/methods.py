@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -87,11 +87,10 @@ def pinv(s: Stage) -> None:
     s.outputs["pinv"], s.outputs["solver"] = solved.image, solved.report
 
 
-def _keep(s: Stage, name: str, solved: np.ndarray | Reconstruction) -> None:
-    """Store a prior's ``return_report=True`` result (no not-converged warning) as ``name``."""
-    result = cast(Reconstruction, solved)
-    s.outputs[name] = result.image
-    s.reports[name] = result.report
+def _keep(s: Stage, name: str, solved: Reconstruction) -> None:
+    """Store a prior's image and report as ``name``."""
+    s.outputs[name] = solved.image
+    s.reports[name] = solved.report
 
 
 def tv(s: Stage) -> None:
@@ -106,7 +105,6 @@ def tv(s: Stage) -> None:
         max_iter=p.prior_iter,
         progress=s.progress,
         cancel=s.cancel,
-        return_report=True,
     )
     _keep(s, "tv", solved)
 
@@ -122,7 +120,6 @@ def nonneg(s: Stage) -> None:
         max_iter=p.prior_iter,
         progress=s.progress,
         cancel=s.cancel,
-        return_report=True,
     )
     _keep(s, "nonneg", solved)
 
@@ -142,7 +139,6 @@ def rl(s: Stage) -> None:
         n_iter=p.prior_iter,
         progress=s.progress,
         cancel=s.cancel,
-        return_report=True,
     )
     _keep(s, "richardson_lucy", solved)
 

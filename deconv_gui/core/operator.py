@@ -19,6 +19,7 @@ from scipy.sparse.linalg import LinearOperator
 from . import _kernels
 from .geometry import (
     ConvGeometry,
+    Hyper,
     as_padding,
     as_pair,
     normalize_weights,
@@ -121,7 +122,7 @@ class ConvOperator(LinearOperator):
         >>> op = ConvOperator.from_weights(np.ones((3, 3, 3)), input_shape=(7, 7, 3), stride=2)
         >>> op.geometry.output_shape
         (3, 3, 1)
-        """
+    """
         w = normalize_weights(weights)
         if input_shape is None:
             raise ValueError("input_shape is required: (H, W, C_in) of one image")
@@ -268,10 +269,12 @@ class ConvOperator(LinearOperator):
 def as_operator(
     weights: Any,
     input_shape: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> ConvOperator:
     """``weights`` as a :class:`ConvOperator`: built from loose arguments, or checked.
 
@@ -285,11 +288,9 @@ def as_operator(
     input_shape : tuple of int, optional
         ``(H, W, C_in)``: required with a filter; with an operator, it may be left
         out and must otherwise equal the operator's.
-    stride, padding, dilation : int or (int, int)
-        With a filter, as for :func:`~deconv_gui.core.conv2d`. With an operator,
-        its geometry is used: a value other than the default must agree with it.
-    padding_mode : str
-        Likewise (``"zeros"`` is the default).
+    stride, padding, dilation, padding_mode, groups, flip
+        With a filter, as for :func:`~deconv_gui.core.conv2d`. With an operator, its
+        geometry is used: a value other than the default must agree with it.
 
     Raises
     ------
@@ -316,6 +317,8 @@ def as_operator(
             padding=padding,
             dilation=dilation,
             padding_mode=padding_mode,
+            groups=groups,
+            flip=flip,
         )
     geometry = weights.geometry
     if input_shape is not None and tuple(input_shape) != geometry.input_shape:
@@ -337,11 +340,16 @@ def as_operator(
                 f"padding {padding!r} disagrees with the operator's padding "
                 f"{g.padding if g.symmetric else g.pads}"
             )
-    if padding_mode != "zeros" and padding_mode != geometry.padding_mode:
-        raise ValueError(
-            f"padding_mode {padding_mode!r} disagrees with the operator's padding_mode "
-            f"{geometry.padding_mode!r}"
-        )
+    others: tuple[tuple[str, Any, Any], ...] = (
+        ("padding_mode", padding_mode, "zeros"),
+        ("groups", groups, 1),
+        ("flip", flip, False),
+    )
+    for name, given, default in others:
+        if given != default and given != getattr(geometry, name):
+            raise ValueError(
+                f"{name} {given!r} disagrees with the operator's {name} {getattr(geometry, name)!r}"
+            )
     return weights
 
 

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from .deprecation import module_aliases
-from .geometry import centred_output
-from .operator import ConvOperator, as_operator
+from .geometry import Hyper, centred_output
+from .operator import as_operator
 from .solvers import (
     Callbacks,
     CancelCheck,
@@ -50,24 +50,6 @@ __all__ = [
 ]
 
 
-Hyper = int | tuple[int, int]
-
-
-def _centred(
-    y: Any,
-    weights: Any,
-    bias: Any,
-    input_shape: Any,
-    stride: Hyper,
-    padding: Hyper,
-    dilation: Hyper,
-    padding_mode: str,
-) -> tuple[ConvOperator, np.ndarray]:
-    """The operator (built or checked once) and the validated ``y − b``."""
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
-    return op, centred_output(y, op.geometry, bias)
-
-
 def transposed_reconstruction(
     y: Any,
     weights: Any,
@@ -78,6 +60,8 @@ def transposed_reconstruction(
     padding: Hyper = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> np.ndarray:
     """``Aᵀ(y − b)``: what a "deconvolution" (transposed convolution) layer computes.
 
@@ -97,6 +81,8 @@ def transposed_reconstruction(
         As for :func:`~deconv_gui.core.conv2d`.
     padding_mode : str
         As for :func:`~deconv_gui.core.conv2d` (``"zeros"``, ``"reflect"``, ...).
+    groups, flip
+        As for :func:`~deconv_gui.core.conv2d`.
 
     Returns
     -------
@@ -118,7 +104,8 @@ def transposed_reconstruction(
            [1, 1, 2, 1, 2, 1, 1],
            [1, 1, 2, 1, 2, 1, 1]])
     """
-    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation, padding_mode)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    centred = centred_output(y, op.geometry, bias)
     return op.apply_adjoint(centred)
 
 
@@ -130,6 +117,8 @@ def coverage_map(
     padding: Hyper = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> np.ndarray:
     """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map).
 
@@ -147,7 +136,7 @@ def coverage_map(
            [1., 1., 1., 1.],
            [1., 1., 1., 1.]])
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     return op.apply_adjoint(np.ones(op.geometry.output_shape, dtype=op.dtype))
 
 
@@ -161,6 +150,8 @@ def normalized_transposed_reconstruction(
     padding: Hyper = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> np.ndarray:
     """``Aᵀ(y − b) ⊘ Aᵀ1``, with 0 where the coverage is (numerically) zero.
 
@@ -180,7 +171,8 @@ def normalized_transposed_reconstruction(
     >>> bool(np.allclose(x_n, 1.0))
     True
     """
-    op, centred = _centred(y, weights, bias, input_shape, stride, padding, dilation, padding_mode)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    centred = centred_output(y, op.geometry, bias)
     adjoint = op.apply_adjoint(centred)
     cover = coverage_map(op).astype(adjoint.dtype, copy=False)
     scale = np.abs(cover).max() if cover.size else 0.0
@@ -200,20 +192,22 @@ def pinv_reconstruction(
     padding: Hyper = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    return_report: bool = False,
+    return_report: bool | None = None,
     method: str = "auto",
-) -> np.ndarray | Reconstruction:
+) -> Reconstruction:
     """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
 
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation, padding_mode
+    y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`transposed_reconstruction` (``weights`` may be a
         :class:`~deconv_gui.core.ConvOperator`).
     reg : float
@@ -230,9 +224,9 @@ def pinv_reconstruction(
         ``progress(iteration, relative_residual)`` after each iteration.
     cancel : callable or threading.Event, optional
         Checked between iterations; raises :class:`~deconv_gui.core.SolveCancelled` when set.
-    return_report : bool
-        Return a :class:`~deconv_gui.core.solvers.Reconstruction` ``(image, report)``
-        instead of the image.
+    return_report : bool, optional
+        Deprecated (warns): the result is always a :class:`Reconstruction`; False still
+        returns the bare image.
     method : {"auto", "dense", "fourier", "iterative"}
         ``"auto"``: a dense SVD solve where it is fast (``m n min(m, n)`` up to
         :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`); else, for a periodic
@@ -247,8 +241,10 @@ def pinv_reconstruction(
 
     Returns
     -------
-    numpy.ndarray or Reconstruction
-        The image, of ``input_shape`` and the dtype of ``y``.
+    Reconstruction
+        ``image`` (of ``input_shape``, in the dtype of ``y``) and the solve's
+        :class:`~deconv_gui.core.SolverReport` (``report.converged`` says whether
+        ``rtol`` was met).
 
     Raises
     ------
@@ -260,8 +256,8 @@ def pinv_reconstruction(
     Warns
     -----
     NotConvergedWarning
-        When ``return_report`` is False and the iteration limit stopped the solve
-        before ``rtol``.
+        Only with the deprecated ``return_report=False``, when the iteration limit
+        stopped the solve before ``rtol``.
 
     Examples
     --------
@@ -272,13 +268,13 @@ def pinv_reconstruction(
     >>> from deconv_gui.core import conv2d, make_filter, pinv_reconstruction
     >>> x, w = np.random.default_rng(0).random((7, 7, 3)), make_filter("seed_question")
     >>> y = conv2d(x, w, stride=2)
-    >>> x_pinv = pinv_reconstruction(y, w, input_shape=x.shape, stride=2)
+    >>> x_pinv = pinv_reconstruction(y, w, input_shape=x.shape, stride=2).image
     >>> bool(np.allclose(conv2d(x_pinv, w, stride=2), y))
     True
     >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
     True
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     solved = solve_pinv(
         op,
         y,

@@ -113,9 +113,7 @@ class AutoWeights(QtCore.QObject):
                 progress(int(evaluation))
 
             if field == "reg":
-                return choose_reg(
-                    y, op, bias, sigma=sigma, progress=report, cancel=cancel, return_report=True
-                )
+                return choose_reg(y, op, bias, sigma=sigma, progress=report, cancel=cancel)
             return choose_tv_lam(
                 y,
                 op,
@@ -125,7 +123,6 @@ class AutoWeights(QtCore.QObject):
                 max_iter=p.prior_iter,
                 progress=report,
                 cancel=cancel,
-                return_report=True,
             )
 
         self._field = field

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..geometry import Hyper
 from ..operator import DENSE_COLUMN_LIMIT, as_operator
 from ..solvers.dense import dense_pinv
 
@@ -24,15 +25,18 @@ def dense_matrices(
     weights: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> DenseMatrices:
     """The explicit ``A``, ``Aᵀ`` and ``A⁺`` of :func:`conv2d` for a small image.
 
     Parameters
     ----------
-    weights, input_shape, stride, padding, dilation
+    weights, input_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`~deconv_gui.core.conv2d_transpose`; ``weights`` may be a
         :class:`~deconv_gui.core.ConvOperator`.
 
@@ -67,7 +71,7 @@ def dense_matrices(
     >>> mats.A.shape, mats.A_pinv.shape
     ((9, 147), (147, 9))
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     geometry = op.geometry
     if geometry.n_unknowns > DENSE_COLUMN_LIMIT:
         raise ValueError(

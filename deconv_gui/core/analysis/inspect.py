@@ -7,13 +7,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import lapack
-from ..geometry import ConvGeometry
+from ..geometry import ConvGeometry, Hyper
 from ..operator import ConvOperator, as_operator
 from ..solvers import (
     CancelCheck,
     ProgressCallback,
     SolveCancelled,
     SolverReport,
+    deliver,
     is_cancelled,
     solve_pinv,
 )
@@ -23,7 +24,6 @@ from .pixels import as_pixel
 
 __all__ = ["EFFECTIVE_KERNEL_DENSE_LIMIT", "EffectiveKernel", "effective_kernel"]
 
-Hyper = int | tuple[int, int]
 
 #: :func:`effective_kernel` uses ``numpy.linalg`` on the dense matrix up to this many
 #: unknowns (``method="auto"``), the matrix-free solve above it.
@@ -45,14 +45,17 @@ def effective_kernel(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
     method: str = "auto",
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    return_report: bool = False,
-) -> np.ndarray | EffectiveKernel:
+    return_report: bool | None = None,
+) -> EffectiveKernel:
     """Row ``i`` of ``A⁺`` (the weights the pseudo-inverse gives each output for one input pixel).
 
     Parameters
@@ -62,7 +65,7 @@ def effective_kernel(
         :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
     pixel : (row, col) or (row, col, channel)
         The input pixel ``i`` (channel 0 when omitted).
-    input_shape, stride, padding, dilation
+    input_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`conv2d_transpose`.
     reg : float
         Tikhonov weight (>= 0): the row of ``(AᵀA + reg I)⁻¹ Aᵀ`` instead.
@@ -84,15 +87,16 @@ def effective_kernel(
         quantity ``rtol`` bounds).
     cancel : callable or threading.Event, optional
         Checked between iterations; raises :class:`SolveCancelled`.
-    return_report : bool
-        Return an :class:`EffectiveKernel` ``(image, report)``.
+    return_report : bool, optional
+        Deprecated (warns): an :class:`EffectiveKernel` ``(image, report)`` is always
+        returned; False still returns the bare image.
 
     Returns
     -------
-    numpy.ndarray or EffectiveKernel
-        ``(H_out, W_out, C_out)`` float64: the pseudo-inverse reconstruction at pixel
-        ``i`` is ``Σ image ⊙ (y − b)``. Unlike ``Aᵀ``'s row (the filter, local), it
-        spreads over the whole output.
+    EffectiveKernel
+        ``image`` ``(H_out, W_out, C_out)`` float64 and the solve's report: the
+        pseudo-inverse reconstruction at pixel ``i`` is ``Σ image ⊙ (y − b)``. Unlike
+        ``Aᵀ``'s row (the filter, local), it spreads over the whole output.
 
     Notes
     -----
@@ -124,7 +128,7 @@ def effective_kernel(
     >>> w = make_filter("seed_question")
     >>> row = effective_kernel(w, (3, 3, 0), input_shape=(7, 7, 3), stride=2)
     >>> a_pinv = dense_matrices(w, input_shape=(7, 7, 3), stride=2).A_pinv
-    >>> bool(np.allclose(row.ravel(), a_pinv[(3 * 7 + 3) * 3 + 0]))
+    >>> bool(np.allclose(row.image.ravel(), a_pinv[(3 * 7 + 3) * 3 + 0]))
     True
     """
     if method not in ("auto", "dense", "iterative", "cgls"):
@@ -135,7 +139,7 @@ def effective_kernel(
         raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
     if max_iter is not None and int(max_iter) < 1:
         raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     geom = op.geometry
     r, c, ch = as_pixel(pixel, "pixel", geom.input_shape)
     index = (r * geom.input_shape[1] + c) * geom.input_shape[2] + ch
@@ -150,7 +154,7 @@ def effective_kernel(
     else:
         row, report = _symbol_pcg(_RowSolve(op, (r, c, ch), reg, rtol, limit, progress, cancel))
     image = row.reshape(geom.output_shape)
-    return EffectiveKernel(image, report) if return_report else image
+    return deliver(EffectiveKernel(image, report), return_report)
 
 
 class _RowSolve(NamedTuple):

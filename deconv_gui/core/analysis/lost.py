@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import as_float_array, centred_output
+from ..geometry import Hyper, as_float_array, centred_output
 from ..norms import relative_norm
 from ..operator import as_operator
 from ..solvers import (
@@ -28,8 +28,6 @@ __all__ = [
     "split_components",
     "tikhonov_curve",
 ]
-
-Hyper = int | tuple[int, int]
 
 
 class ComponentSplit(NamedTuple):
@@ -71,6 +69,9 @@ def split_components(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     rtol: float = 1e-8,
     max_iter: int | None = None,
     progress: ProgressCallback | None = None,
@@ -87,6 +88,8 @@ def split_components(
         :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
     stride, padding, dilation : int or (int, int)
         As for :func:`conv2d`. The bias plays no part: ``A⁺(y − b) = A⁺ A x``.
+    padding_mode, groups, flip
+        As for :func:`~deconv_gui.core.conv2d`.
     rtol, max_iter, progress, cancel
         Passed to :func:`pinv_reconstruction` (dense for tiny problems, matrix-free
         otherwise).
@@ -125,7 +128,7 @@ def split_components(
     1.0
     """
     image = _as_single_image(x)
-    op = as_operator(weights, image.shape, stride, padding, dilation)
+    op = as_operator(weights, image.shape, stride, padding, dilation, padding_mode, groups, flip)
     solved = solve_pinv(
         op,
         op.apply(image.astype(np.float64, copy=False)),
@@ -227,6 +230,9 @@ def tikhonov_curve(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     reference: Any = None,
     rtol: float = 1e-8,
     max_iter: int | None = None,
@@ -237,7 +243,7 @@ def tikhonov_curve(
 
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation
+    y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`pinv_reconstruction`.
     regs : sequence of float
         Regularisation weights (>= 0; 0 is the pseudo-inverse), typically log-spaced.
@@ -281,7 +287,7 @@ def tikhonov_curve(
     True
     """
     values = _validate_regs(regs)
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     geom = op.geometry
     target = as_float_array(y, "y").astype(np.float64, copy=False)
     centred = centred_output(target, geom, bias)

@@ -6,13 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import as_float_array, centred_output
+from ..geometry import Hyper, as_float_array, centred_output
 from ..norms import relative_norm
 from ..operator import as_operator
 
 __all__ = ["adjoint_dot_test", "reconstruction_metrics", "relative_residual"]
-
-Hyper = int | tuple[int, int]
 
 
 def _as_image(array: Any, name: str) -> np.ndarray:
@@ -138,6 +136,9 @@ def relative_residual(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> float:
     """``‖A x̂ − (y − b)‖ / ‖y − b‖``: how well a reconstruction reproduces the output.
 
@@ -147,7 +148,7 @@ def relative_residual(
         The reconstruction ``x̂``, ``(H, W, C_in)``.
     y : array_like
         The forward output ``(H_out, W_out, C_out)`` it should reproduce.
-    weights, bias, stride, padding, dilation
+    weights, bias, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`conv2d` (``weights`` may be a
         :class:`~deconv_gui.core.ConvOperator`).
 
@@ -170,7 +171,7 @@ def relative_residual(
     x = as_float_array(estimate, "estimate").astype(np.float64, copy=False)
     if x.ndim != 3:
         raise ValueError(f"estimate must have shape (H, W, C_in), got shape {x.shape}")
-    op = as_operator(weights, x.shape, stride, padding, dilation)
+    op = as_operator(weights, x.shape, stride, padding, dilation, padding_mode, groups, flip)
     centred = centred_output(
         as_float_array(y, "y").astype(np.float64, copy=False), op.geometry, bias
     )
@@ -185,6 +186,9 @@ def adjoint_dot_test(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     seed: int = 0,
     dtype: Any = np.float64,
 ) -> float:
@@ -192,7 +196,7 @@ def adjoint_dot_test(
 
     Parameters
     ----------
-    weights, input_shape, stride, padding, dilation
+    weights, input_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`conv2d_transpose` (``weights`` may be a
         :class:`~deconv_gui.core.ConvOperator`).
     seed : int
@@ -226,7 +230,7 @@ def adjoint_dot_test(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     geom = op.geometry
     rng = np.random.default_rng(seed)
     x = rng.random((1, *geom.input_shape), dtype=dtype)

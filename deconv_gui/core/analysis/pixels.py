@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import ConvGeometry
+from ..geometry import ConvGeometry, Hyper
 from ..padding import padded_index
 
 __all__ = [
@@ -21,8 +21,6 @@ __all__ = [
     "receptive_field",
     "touching_outputs",
 ]
-
-Hyper = int | tuple[int, int]
 
 
 class PixelLinks(NamedTuple):
@@ -34,7 +32,8 @@ class PixelLinks(NamedTuple):
     land in the zero padding are left out; ``clipped_taps`` counts them; with a padding
     mode that copies, a tap in the border gives the pixel it copies). For
     :func:`touching_outputs` they are output pixels. In both cases the weight linking
-    the pair is ``weights[tap_rows[k], tap_cols[k], :, :]`` (all channels).
+    the pair is ``weights[tap_rows[k], tap_cols[k], :, :]`` (the channels of the group;
+    with ``flip`` the tap is already mirrored).
     """
 
     rows: np.ndarray
@@ -71,6 +70,8 @@ def receptive_field(
     padding: Hyper = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> PixelLinks:
     """The input pixels that one output pixel reads (its receptive field).
 
@@ -78,16 +79,23 @@ def receptive_field(
     ----------
     output_pixel : (row, col) or (row, col, channel)
         A pixel of the ``(H_out, W_out, C_out)`` output; the channel does not change
-        the spatial field (every output channel reads all ``C_in`` input channels).
+        the spatial field (every output channel reads the input channels of its group).
     input_shape : tuple of int
         ``(H, W, C_in)``.
     filter_shape : tuple of int
-        ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``.
+        ``(f_h, f_w, C_in / groups, C_out)`` or ``(f_h, f_w, C_in)``.
     stride, padding, dilation : int or (int, int)
+        As for :func:`conv2d`.
+    padding_mode, groups, flip
+        As for :func:`~deconv_gui.core.conv2d`.
+    groups : int
         As for :func:`conv2d`.
     padding_mode : str
         As for :func:`conv2d`: a tap in a copied border reads the pixel it copies, so
         a pixel may be listed twice (the matrix entry is the sum of both taps).
+    flip : bool
+        As for :func:`conv2d`: the taps returned are those of the weights array
+        (mirrored), so ``weights[tap]`` is the matrix entry.
 
     Returns
     -------
@@ -107,7 +115,9 @@ def receptive_field(
     >>> [(int(r), int(c)) for r, c in zip(field.rows, field.cols)]
     [(2, 2), (2, 3), (2, 4), (3, 2), (3, 3), (3, 4), (4, 2), (4, 3), (4, 4)]
     """
-    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation, padding_mode)
+    geom = ConvGeometry(
+        input_shape, filter_shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     h, w, _ = as_pixel(output_pixel, "output_pixel", geom.output_shape)
     fh, fw = geom.filter_shape[:2]
     taps_i, taps_j = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
@@ -117,9 +127,8 @@ def receptive_field(
     rows = padded_index(geom.input_shape[0], geom.pads[0], geom.padding_mode)[rows]
     cols = padded_index(geom.input_shape[1], geom.pads[1], geom.padding_mode)[cols]
     inside = (rows >= 0) & (cols >= 0)
-    return PixelLinks(
-        rows[inside], cols[inside], taps_i[inside], taps_j[inside], int((~inside).sum())
-    )
+    tap_r, tap_c = _weight_taps(geom, taps_i[inside], taps_j[inside])
+    return PixelLinks(rows[inside], cols[inside], tap_r, tap_c, int((~inside).sum()))
 
 
 def touching_outputs(
@@ -131,6 +140,8 @@ def touching_outputs(
     padding: Hyper = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> PixelLinks:
     """The output pixels whose window reads one input pixel (what ``Aᵀ`` sums there).
 
@@ -138,7 +149,7 @@ def touching_outputs(
     ----------
     input_pixel : (row, col) or (row, col, channel)
         A pixel of the ``(H, W, C_in)`` input.
-    input_shape, filter_shape, stride, padding, dilation, padding_mode
+    input_shape, filter_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`receptive_field` (a window also reads the pixel through the border
         copies of it, so an output may be listed once per tap that reads it).
 
@@ -162,7 +173,9 @@ def touching_outputs(
     >>> sorted({(int(r), int(c)) for r, c in zip(links.rows, links.cols)})
     [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
-    geom = ConvGeometry(input_shape, filter_shape, stride, padding, dilation, padding_mode)
+    geom = ConvGeometry(
+        input_shape, filter_shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     r, c, _ = as_pixel(input_pixel, "input_pixel", geom.input_shape)
     axes = []
     for axis, coord in ((0, r), (1, c)):
@@ -178,7 +191,15 @@ def touching_outputs(
     (out_rows, taps_i), (out_cols, taps_j) = axes
     grid_r, grid_c = np.meshgrid(out_rows, out_cols, indexing="ij")
     tap_r, tap_c = np.meshgrid(taps_i, taps_j, indexing="ij")
-    return PixelLinks(grid_r.ravel(), grid_c.ravel(), tap_r.ravel(), tap_c.ravel(), 0)
+    tap_r, tap_c = _weight_taps(geom, tap_r.ravel(), tap_c.ravel())
+    return PixelLinks(grid_r.ravel(), grid_c.ravel(), tap_r, tap_c, 0)
+
+
+def _weight_taps(geom: ConvGeometry, rows: np.ndarray, cols: np.ndarray) -> tuple[Any, Any]:
+    """The filter taps of window positions: mirrored for a true convolution (``flip``)."""
+    if not geom.flip:
+        return rows, cols
+    return geom.filter_shape[0] - 1 - rows, geom.filter_shape[1] - 1 - cols
 
 
 def corresponding_pixels(

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import lapack
 from .._cache import LRUCache
-from ..geometry import ConvGeometry
+from ..geometry import ConvGeometry, Hyper
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
 from ..solvers.preconditioner import periodic_symbol
 
@@ -31,8 +31,6 @@ __all__ = [
 #: The exact (dense) rank and SVD also refuse matrices with more entries than this
 #: (4096², 128 MiB in float64), whatever the number of columns.
 DENSE_ENTRY_LIMIT = DENSE_COLUMN_LIMIT * DENSE_COLUMN_LIMIT
-
-Hyper = int | tuple[int, int]
 
 
 class RankInfo(NamedTuple):
@@ -182,6 +180,9 @@ def operator_rank(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
 ) -> int:
     """The exact numerical rank of ``A`` (the linear part of :func:`conv2d`).
 
@@ -194,6 +195,8 @@ def operator_rank(
         ``(H, W, C_in)`` (required with a filter).
     stride, padding, dilation : int or (int, int)
         As for :func:`conv2d`.
+    padding_mode, groups, flip
+        As for :func:`~deconv_gui.core.conv2d`.
 
     Returns
     -------
@@ -221,7 +224,7 @@ def operator_rank(
     >>> operator_rank(make_filter("box", in_channels=1), input_shape=(8, 8, 1), stride=2)
     9
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     if not exact_rank_feasible(op.geometry):
         raise ValueError(_too_large_message(op.geometry, "an exact rank"))
     return _numerical_rank(_exact_singular_values(op), op.geometry)
@@ -234,6 +237,9 @@ def rank_info(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     max_cost: float | None = None,
 ) -> RankInfo:
     """Rank and nullity of ``A``: exact when the dense matrix is small, else bounds.
@@ -250,7 +256,7 @@ def rank_info(
     >>> rank_info(make_filter("seed_question"), input_shape=(7, 7, 3), stride=2).describe()
     'rank 9, nullity 138 (exact)'
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     geom = op.geometry
     bounds = rank_bounds(geom)
     if not exact_rank_feasible(geom, max_cost=max_cost):
@@ -266,13 +272,16 @@ def singular_values(
     stride: Hyper = 1,
     padding: Hyper = 0,
     dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     method: str = "auto",
 ) -> SingularValues:
     """The singular values of ``A``, exact for small problems, approximate otherwise.
 
     Parameters
     ----------
-    weights, input_shape, stride, padding, dilation
+    weights, input_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`operator_rank`.
     method : {"auto", "exact", "symbol"}
         ``"exact"``: SVD of the dense matrix (ValueError when too large).
@@ -319,7 +328,7 @@ def singular_values(
     """
     if method not in ("auto", "exact", "symbol"):
         raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
     geom = op.geometry
     if method == "exact" or (method == "auto" and exact_rank_feasible(geom)):
         if not exact_rank_feasible(geom):

@@ -46,8 +46,10 @@ progress : callable, optional
 cancel : callable or threading.Event, optional
     Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.""",
     "report": """\
-return_report : bool
-    Return a :class:`~deconv_gui.core.solvers.Reconstruction` ``(image, report)``.""",
+return_report : bool, optional
+    Deprecated (warns): the result is always a
+    :class:`~deconv_gui.core.Reconstruction` ``(image, report)``; False still returns
+    the bare image.""",
     "raises": """\
 Raises
 ------
@@ -59,7 +61,8 @@ SolveCancelled
 Warns
 -----
 NotConvergedWarning
-    When ``return_report`` is False and ``max_iter`` stopped the solve before ``tol``.""",
+    Only with the deprecated ``return_report=False``, when ``max_iter`` stopped the
+    solve before ``tol`` (otherwise ``report.converged`` says so).""",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -117,18 +120,17 @@ def check_stopping(max_iter: Any, tol: Any) -> tuple[int, float]:
     return check_count(max_iter, "max_iter"), check_number(tol, "tol", strict=True)
 
 
-def prepare(
-    y: Any, weights: Any, bias: Any, input_shape: Any, stride: Any, padding: Any, dilation: Any
-) -> tuple[ConvOperator, np.ndarray]:
+def prepare(y: Any, weights: Any, bias: Any, *geometry: Any) -> tuple[ConvOperator, np.ndarray]:
     """Validate the arguments once: the operator and the centred data ``y − b``.
 
-    ``weights`` is a filter (with ``input_shape`` and the hyper-parameters) or a ready
-    :class:`~deconv_gui.core.ConvOperator` (see :func:`~deconv_gui.core.as_operator`).
+    ``weights`` is a filter (with ``input_shape`` and the geometry keywords, in the order
+    of :func:`~deconv_gui.core.as_operator`) or a ready
+    :class:`~deconv_gui.core.ConvOperator`.
     The operator returned works in the dtype of ``y`` (float32 stays float32, anything
     else is float64): first-order methods need no more than float32 for their
     tolerances, and float32 halves the memory traffic that dominates their iterations.
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation)
+    op = as_operator(weights, *geometry)
     centred = centred_output(y, op.geometry, bias)
     check_solver_data(centred, op.weights, bias)
     if op.dtype != centred.dtype:

@@ -25,7 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.optimize import brentq
 
-from ..solvers import CancelCheck, ProgressCallback, Reconstruction, SolveCancelled, is_cancelled
+from ..geometry import Hyper
+from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, deliver, is_cancelled
 from ..solvers.first_order import operator_norm_bound
 from .base import check_number, check_stopping, prepare, shared_doc
 from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
@@ -64,9 +65,12 @@ def choose_tv_lam(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     sigma: float,
     nonneg: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -74,8 +78,8 @@ def choose_tv_lam(
     xtol: float = 0.02,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    return_report: bool = False,
-) -> float | LamChoice:
+    return_report: bool | None = None,
+) -> LamChoice:
     """λ for :func:`~deconv_gui.core.tv_reconstruction` with ``r(λ) = sqrt(m)·sigma``.
 
     Parameters
@@ -92,13 +96,14 @@ def choose_tv_lam(
     cancel : callable or threading.Event, optional
         Checked before each evaluation and inside each solve; raises
         :class:`~deconv_gui.core.SolveCancelled`.
-    return_report : bool
-        Return a :class:`LamChoice` instead of the float.
+    return_report : bool, optional
+        Deprecated (warns): a :class:`LamChoice` is always returned; False still
+        returns the bare ``lam``.
 
     Returns
     -------
-    float or LamChoice
-        The chosen λ (> 0).
+    LamChoice
+        The chosen λ (> 0) and how it was found.
 
     Raises
     ------
@@ -118,8 +123,8 @@ def choose_tv_lam(
     >>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
     >>> w = make_filter("gaussian", size=3, in_channels=1)
     >>> y = conv2d(x, w, padding=1) + 0.05 * rng.standard_normal((16, 16, 1))
-    >>> lam = choose_tv_lam(y, w, input_shape=x.shape, padding=1, sigma=0.05)
-    >>> bool(lam > 0)
+    >>> choice = choose_tv_lam(y, w, input_shape=x.shape, padding=1, sigma=0.05)
+    >>> bool(choice.lam > 0)
     True
     """
     sigma = check_number(sigma, "sigma", strict=True)
@@ -127,7 +132,9 @@ def choose_tv_lam(
     max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
-    op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = prepare(
+        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     top = float(np.max(np.abs(centred)))
     if top == 0:
         raise ValueError("y − bias is zero: there is nothing to fit, so no λ to choose")
@@ -154,9 +161,7 @@ def choose_tv_lam(
             max_iter=max_iter,
             tol=tol,
             cancel=cancel,
-            return_report=True,
         )
-        assert isinstance(solved, Reconstruction)
         value = float(solved.report.relative_residual) * y_norm
         evaluations += 1
         seen[t] = value
@@ -176,6 +181,4 @@ def choose_tv_lam(
     else:
         t = float(brentq(lambda t: np.log(residual(t) / target), lo, hi, xtol=xtol))
     lam = float(scale * 10.0**t)
-    if not return_report:
-        return lam
-    return LamChoice(lam, residual(t), target, evaluations)
+    return deliver(LamChoice(lam, residual(t), target, evaluations), return_report, plain="lam")

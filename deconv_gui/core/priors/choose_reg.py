@@ -32,9 +32,16 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from .. import lapack
+from ..geometry import Hyper
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
-from ..reconstruct import solve_pinv
-from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
+from ..solvers import (
+    CancelCheck,
+    ProgressCallback,
+    SolveCancelled,
+    deliver,
+    is_cancelled,
+    solve_pinv,
+)
 from ..solvers.first_order import operator_norm_bound
 from .base import check_count, check_number, prepare, shared_doc
 
@@ -160,17 +167,20 @@ def choose_reg(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     sigma: float | None = None,
     rule: str = "auto",
     method: str = "auto",
     n_probes: int = 3,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    return_report: bool = False,
-) -> float | RegChoice:
+    return_report: bool | None = None,
+) -> RegChoice:
     """The Tikhonov weight ``reg`` for :func:`~deconv_gui.core.pinv_reconstruction`, from the data.
 
     Parameters
@@ -190,13 +200,14 @@ def choose_reg(
     cancel : callable or threading.Event, optional
         Checked before each evaluation and inside each solve; raises
         :class:`~deconv_gui.core.SolveCancelled`.
-    return_report : bool
-        Return a :class:`RegChoice` instead of the float.
+    return_report : bool, optional
+        Deprecated (warns): a :class:`RegChoice` is always returned; False still
+        returns the bare ``reg``.
 
     Returns
     -------
-    float or RegChoice
-        The chosen ``reg`` (>= 0).
+    RegChoice
+        The chosen ``reg`` (>= 0) and how it was found.
 
     Raises
     ------
@@ -214,8 +225,8 @@ def choose_reg(
     >>> x = rng.random((12, 12, 1))
     >>> w = make_filter("gaussian", size=3, in_channels=1)
     >>> y = conv2d(x, w, padding=1) + 0.01 * rng.standard_normal((12, 12, 1))
-    >>> reg = choose_reg(y, w, input_shape=x.shape, padding=1, sigma=0.01)
-    >>> bool(reg > 0)
+    >>> choice = choose_reg(y, w, input_shape=x.shape, padding=1, sigma=0.01)
+    >>> bool(choice.reg > 0), choice.rule
     True
     """
     if rule not in RULES:
@@ -229,7 +240,9 @@ def choose_reg(
     if rule == "discrepancy" and sigma is None:
         raise ValueError("sigma is required for rule='discrepancy' (the noise level per value)")
     n_probes = check_count(n_probes, "n_probes")
-    op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = prepare(
+        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     dense = method == "dense" or (method == "auto" and op.shape[1] <= DENSE_COLUMN_LIMIT)
     if dense and op.shape[1] > DENSE_COLUMN_LIMIT:
         raise ValueError(
@@ -259,9 +272,8 @@ def choose_reg(
     else:
         t = _gcv(lambda t: evaluated(curve.gcv(scale * 10.0**t)))
     reg = float(scale * 10.0**t) if np.isfinite(t) else 0.0
-    if not return_report:
-        return reg
     if rule == "gcv":
         gcv_value = curve.gcv(reg)
     kind = "dense" if dense else "iterative"
-    return RegChoice(reg, rule, curve.residual(reg), target, gcv_value, evaluations, kind)
+    choice = RegChoice(reg, rule, curve.residual(reg), target, gcv_value, evaluations, kind)
+    return deliver(choice, return_report, plain="reg")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..geometry import Hyper
 from ..operator import ConvOperator
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.fista import FistaSolver, initial_image
@@ -82,17 +83,20 @@ def nonneg_reconstruction(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     reg: float = 0.0,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    return_report: bool = False,
-) -> np.ndarray | Reconstruction:
+    return_report: bool | None = None,
+) -> Reconstruction:
     """Non-negative (Tikhonov) least squares: argmin ‖A x − (y − b)‖² + reg ‖x‖², x ≥ 0.
 
     Parameters
@@ -109,8 +113,9 @@ def nonneg_reconstruction(
 
     Returns
     -------
-    numpy.ndarray or Reconstruction
-        The image of ``input_shape`` in the dtype of ``y``; every value ``>= 0``.
+    Reconstruction
+        ``image`` (of ``input_shape``, in the dtype of ``y``; every value ``>= 0``) and
+        the solve's :class:`~deconv_gui.core.SolverReport`.
 
     %(raises)s
 
@@ -122,12 +127,14 @@ def nonneg_reconstruction(
     >>> w = make_filter("gaussian", size=3, in_channels=1)
     >>> y = conv2d(x, w, stride=2, padding=1)
     >>> x_nn = nonneg_reconstruction(y, w, input_shape=x.shape, stride=2, padding=1)
-    >>> bool(x_nn.min() >= 0)
+    >>> bool(x_nn.image.min() >= 0)
     True
     """
     reg = check_number(reg, "reg")
     max_iter, tol = check_stopping(max_iter, tol)
-    op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = prepare(
+        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     solver = NonnegSolver(
         op, reg=reg, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..geometry import Hyper
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.richardson_lucy import RichardsonLucySolver, kl_divergence
 from .base import check_count, deliver, prepare, shared_doc
@@ -27,34 +28,39 @@ def richardson_lucy(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     n_iter: int = DEFAULT_N_ITER,
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    return_report: bool = False,
-) -> np.ndarray | Reconstruction:
+    return_report: bool | None = None,
+) -> Reconstruction:
     """Richardson–Lucy deconvolution: ``n_iter`` steps of ``x ← x ⊙ Aᵀ(y ⊘ A x) ⊘ Aᵀ1``.
 
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation
+    y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
         As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
         ready :class:`~deconv_gui.core.ConvOperator`); the weights and the data
         ``y − b`` must be non-negative.
     n_iter : int
         Number of iterations (>= 1); fewer iterations regularise more.
     %(monitor)s
-    return_report : bool
-        Return a :class:`~deconv_gui.core.solvers.Reconstruction` ``(image, report)``; its
-        ``objective`` is ``KL(y − b ‖ A x)``.
+    %(report)s
+
+    The report's ``objective`` is ``KL(y − b ‖ A x)``.
 
     Returns
     -------
-    numpy.ndarray or Reconstruction
-        The non-negative image of ``input_shape`` in the dtype of ``y``.
+    Reconstruction
+        ``image`` (non-negative, of ``input_shape``, in the dtype of ``y``) and the
+        solve's :class:`~deconv_gui.core.SolverReport` (its ``objective`` is
+        ``KL(y − b ‖ A x)``).
 
     Raises
     ------
@@ -71,11 +77,13 @@ def richardson_lucy(
     >>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
     >>> w = make_filter("gaussian", size=3, in_channels=1)
     >>> y = conv2d(x, w, stride=2, padding=1)
-    >>> richardson_lucy(y, w, input_shape=x.shape, stride=2, padding=1, n_iter=20).shape
+    >>> richardson_lucy(y, w, input_shape=x.shape, stride=2, padding=1, n_iter=20).image.shape
     (16, 16, 1)
     """
     n_iter = check_count(n_iter, "n_iter")
-    op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = prepare(
+        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     if np.any(op.weights < 0):
         raise ValueError(
             "weights must be non-negative for Richardson–Lucy (a blur or averaging filter), "

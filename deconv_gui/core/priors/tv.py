@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ..geometry import Hyper
 from ..operator import ConvOperator
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.fista import FistaSolver, initial_image
@@ -162,9 +163,12 @@ def tv_reconstruction(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: Hyper = 1,
+    padding: Hyper = 0,
+    dilation: Hyper = 1,
+    padding_mode: str = "zeros",
+    groups: int = 1,
+    flip: bool = False,
     lam: float,
     nonneg: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -172,8 +176,8 @@ def tv_reconstruction(
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    return_report: bool = False,
-) -> np.ndarray | Reconstruction:
+    return_report: bool | None = None,
+) -> Reconstruction:
     """Total-variation reconstruction: argmin ½‖A x − (y − b)‖² + λ TV(x) (x ≥ 0 if ``nonneg``).
 
     Parameters
@@ -192,8 +196,9 @@ def tv_reconstruction(
 
     Returns
     -------
-    numpy.ndarray or Reconstruction
-        The image of ``input_shape`` in the dtype of ``y``.
+    Reconstruction
+        ``image`` (of ``input_shape``, in the dtype of ``y``) and the solve's
+        :class:`~deconv_gui.core.SolverReport`.
 
     %(raises)s
 
@@ -205,14 +210,16 @@ def tv_reconstruction(
     >>> w = make_filter("gaussian", size=3, in_channels=1)
     >>> y = conv2d(x, w, stride=2, padding=1)
     >>> x_tv = tv_reconstruction(y, w, input_shape=x.shape, stride=2, padding=1, lam=1e-3)
-    >>> x_tv.shape
-    (16, 16, 1)
+    >>> x_tv.image.shape, x_tv.report.method
+    ((16, 16, 1), 'fista+tv-dual')
     """
     lam = check_number(lam, "lam", strict=True)
     max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
-    op, centred = prepare(y, weights, bias, input_shape, stride, padding, dilation)
+    op, centred = prepare(
+        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
+    )
     solver = TVSolver(
         op,
         lam=lam,

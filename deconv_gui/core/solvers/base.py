@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..deprecation import warn_deprecated
+
 __all__ = [
     "DEFAULT_MAX_ITER",
     "Callbacks",
@@ -174,21 +176,29 @@ def as_callbacks(
     return callbacks
 
 
-def deliver(result: Any, return_report: bool, dtype: Any = None) -> Any:
-    """What a convenience reconstruction hands out: the image, or the whole result.
+def deliver(
+    result: Any, return_report: bool | None, dtype: Any = None, plain: str = "image"
+) -> Any:
+    """What a public function hands out: its one result type, whatever the keywords.
 
-    ``result`` is an ``(image, report)`` named tuple whose report has ``converged`` and
-    ``message``; the image is cast to ``dtype`` when one is given. Without the report,
-    a solve stopped by its iteration limit warns (:class:`NotConvergedWarning`, pointing
-    at the caller of the public function that called this).
+    ``return_report`` is the retired keyword: None (left out) gives ``result``; True or
+    False warn (:class:`DeprecationWarning`, at the caller of the public function), and
+    False still gives the old plain value ``result.<plain>`` (the image), with a
+    :class:`NotConvergedWarning` when the solve stopped at its iteration limit. The
+    image is cast to ``dtype`` when one is given.
     """
     if dtype is not None:
         result = result._replace(image=result.image.astype(dtype, copy=False))
+    if return_report is None:
+        return result
+    kind = type(result).__name__
+    warn_deprecated("return_report", f".{plain} of the {kind} always returned", stacklevel=4)
     if return_report:
         return result
-    if not result.report.converged:
-        warnings.warn(result.report.message, NotConvergedWarning, stacklevel=3)
-    return result.image
+    report = getattr(result, "report", None)
+    if report is not None and not report.converged:
+        warnings.warn(report.message, NotConvergedWarning, stacklevel=3)
+    return getattr(result, plain)
 
 
 def is_cancelled(cancel: CancelCheck | None) -> bool:

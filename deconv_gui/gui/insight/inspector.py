@@ -235,7 +235,6 @@ class Inspector(QtCore.QObject):
                 **kwargs,
                 cancel=cancel,
                 progress=lambda it, res: progress(float(it)),
-                return_report=True,
             )
 
         self.jobs.submit(job)

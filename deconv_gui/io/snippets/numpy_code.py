@@ -281,16 +281,19 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
         lines.append("x_normalized = normalized_transposed_reconstruction(y, op, bias)")
     if "pinv" in methods:
         lines.append(
-            "x_pinv = pinv_reconstruction(y, op, bias, reg=reg, rtol=rtol, max_iter=max_iter)"
+            "x_pinv = pinv_reconstruction(y, op, bias, reg=reg, rtol=rtol, max_iter=max_iter).image"
         )
     if "nonneg" in methods:
-        lines.append("x_nonneg = nonneg_reconstruction(y, op, bias, reg=reg, max_iter=prior_iter)")
+        lines.append(
+            "x_nonneg = nonneg_reconstruction(y, op, bias, reg=reg, max_iter=prior_iter).image"
+        )
     if "richardson_lucy" in methods:
-        lines.append("x_rl = richardson_lucy(np.maximum(y - bias, 0), op, n_iter=prior_iter)")
+        lines.append("x_rl = richardson_lucy(np.maximum(y - bias, 0), op, n_iter=prior_iter).image")
     lines += _rl_note(settings)
     if "tv" in methods:
         lines.append(
-            "x_tv = tv_reconstruction(y, op, bias, lam=lam, max_iter=prior_iter, nonneg=tv_nonneg)"
+            "x_tv = tv_reconstruction("
+            "y, op, bias, lam=lam, max_iter=prior_iter, nonneg=tv_nonneg).image"
         )
     if "coverage" in methods:
         lines.append("cover = coverage_map(op)  # A^T 1")
