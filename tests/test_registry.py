@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 
 from deconv_gui.core import INSIGHT_METHODS, METHODS, Params, make_filter, registry, run_pipeline
-from deconv_gui.core.methods import COMPUTE
 from deconv_gui.core.scores import Metrics, ReconstructionScore, SplitScore
 
 
 def test_names_are_unique_and_every_method_has_panels_and_a_compute_function():
     assert len(set(registry.PANEL_NAMES)) == len(registry.PANELS)
     assert len({p.export_name for p in registry.PANELS}) == len(registry.PANELS)
-    assert set(COMPUTE) == set(registry.ALL_METHODS)
+    assert all(callable(spec.compute) for spec in registry.METHOD_SPECS)
     assert registry.ALL_METHODS == METHODS + INSIGHT_METHODS
     for spec in registry.METHOD_SPECS:
         assert spec.panels and all(registry.panel(p).method == spec.name for p in spec.panels)
@@ -54,7 +53,9 @@ def test_every_panel_is_an_array_of_the_result():
     image = np.random.default_rng(0).random((9, 8, 3))
     result = run_pipeline(image, Params(make_filter("gaussian"), methods=registry.ALL_METHODS))
     for spec in registry.PANELS:
-        assert isinstance(getattr(result, spec.attribute), np.ndarray), spec.name
+        assert isinstance(result.panel(spec.name), np.ndarray), spec.name
+        assert result.panel(spec.name) is getattr(result, spec.attribute)
+        assert result.images[spec.name] is result.panel(spec.name)
     metrics = result.metrics
     assert isinstance(metrics, Metrics) and isinstance(metrics.split, SplitScore)
     assert set(metrics.reconstructions) == {p.name for p in registry.PANELS if p.scored}
@@ -97,3 +98,22 @@ def test_every_panel_has_a_window_panel_and_an_export_choice(qtbot, tmp_path):
             assert panel.data is not None and spec.title.split("  ")[0] in panel.title_text
     finally:
         delete_now(window)
+
+
+def test_the_registry_derives_the_priors_and_what_the_scripts_reproduce():
+    from deconv_gui.io.snippets import SNIPPET_METHODS
+    from deconv_gui.io.snippets.common import PRIOR_VARIABLES, saved_arrays
+
+    assert registry.PRIORS == ("tv", "nonneg", "richardson_lucy")
+    assert SNIPPET_METHODS == registry.SNIPPET_METHODS
+    assert set(PRIOR_VARIABLES) == set(registry.PRIORS)
+    saved = saved_arrays(registry.SNIPPET_METHODS)
+    assert set(saved) - {"forward_output", "transposed", "invented"} <= set(registry.PANEL_NAMES)
+    for name in registry.SNIPPET_METHODS:
+        spec = registry.method(name)
+        assert spec.summary and spec.api and spec.saved
+    result = run_pipeline(np.ones((6, 6, 1)), Params(np.ones((2, 2, 1)), methods=("pinv",)))
+    assert result.pinv is result.images["pinv"] and result.tv is None
+    assert result.solver is not None and result.prior_reports == {}
+    with pytest.raises(AttributeError):
+        result.no_such_panel  # noqa: B018

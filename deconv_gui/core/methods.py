@@ -1,23 +1,22 @@
 """How each method of the registry is computed: one function per method.
 
-:func:`~deconv_gui.core.run_pipeline` calls ``COMPUTE[name](stage)`` for every method
-of ``Params.methods`` in the registry's order; each function reads the image, the
+Each :class:`~deconv_gui.core.registry.MethodSpec` carries its function from here;
+:func:`~deconv_gui.core.run_pipeline` calls ``spec.compute(stage)`` for every method of
+``Params.methods`` in the registry's order. A function reads the image, the
 measurement and the params from the :class:`Stage` and puts its arrays in
-``stage.outputs`` (by :class:`~deconv_gui.core.Result` attribute). A new method is one
-:class:`~deconv_gui.core.registry.MethodSpec` plus one function here.
+``stage.images`` by panel name (its reports in ``stage.reports`` by method name). A new
+method is one ``MethodSpec`` plus one function here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .analysis.lost import split_components, split_from_recoverable
 from .operator import ConvOperator
-from .params import Params
 from .priors import nonneg_reconstruction, richardson_lucy, tv_reconstruction
 from .reconstruct import (
     coverage_map,
@@ -29,8 +28,7 @@ from .scores import SplitScore
 from .solvers import CancelCheck, ProgressCallback, Reconstruction, SolverReport
 
 __all__ = [
-    "COMPUTE",
-    "PRIORS",
+    "MethodParams",
     "Stage",
     "coverage",
     "nonneg",
@@ -43,6 +41,33 @@ __all__ = [
 ]
 
 
+class MethodParams(Protocol):
+    """What the compute functions read of :class:`~deconv_gui.core.Params`.
+
+    A protocol, not ``Params`` itself: the registry holds these functions, and the
+    params' rules read the registry.
+    """
+
+    @property
+    def bias(self) -> Any: ...
+    @property
+    def reg(self) -> float: ...
+    @property
+    def rtol(self) -> float: ...
+    @property
+    def max_iter(self) -> int | None: ...
+    @property
+    def prior_lam(self) -> float: ...
+    @property
+    def prior_nonneg(self) -> bool: ...
+    @property
+    def prior_iter(self) -> int: ...
+    @property
+    def noise_sigma(self) -> float: ...
+    @property
+    def photons(self) -> float: ...
+
+
 @dataclass
 class Stage:
     """What the methods' compute functions read, and the outputs they fill in."""
@@ -50,23 +75,26 @@ class Stage:
     x: np.ndarray
     y: np.ndarray
     op: ConvOperator
-    params: Params
+    params: MethodParams
     progress: ProgressCallback | None
     cancel: CancelCheck | None
-    outputs: dict[str, Any] = field(default_factory=dict)
+    #: the priors, in the order the null-space split prefers one (the registry's)
+    priors: tuple[str, ...] = ()
+    #: the arrays computed, by panel name
+    images: dict[str, np.ndarray] = field(default_factory=dict)
     split: SplitScore | None = None
-    #: each prior method's report (iterations, converged), by method name
+    #: each solve's report (iterations, converged), by method name
     reports: dict[str, SolverReport] = field(default_factory=dict)
 
 
 def transposed(s: Stage) -> None:
     """``Aᵀ(y − b)``."""
-    s.outputs["transposed"] = transposed_reconstruction(s.y, s.op, s.params.bias)
+    s.images["transposed"] = transposed_reconstruction(s.y, s.op, s.params.bias)
 
 
 def normalized_transposed(s: Stage) -> None:
     """``Aᵀ(y − b) ⊘ Aᵀ1``."""
-    s.outputs["normalized_transposed"] = normalized_transposed_reconstruction(
+    s.images["normalized_transposed"] = normalized_transposed_reconstruction(
         s.y, s.op, s.params.bias
     )
 
@@ -84,12 +112,12 @@ def pinv(s: Stage) -> None:
         progress=s.progress,
         cancel=s.cancel,
     )
-    s.outputs["pinv"], s.outputs["solver"] = solved.image, solved.report
+    _keep(s, "pinv", solved)
 
 
 def _keep(s: Stage, name: str, solved: Reconstruction) -> None:
-    """Store a prior's image and report as ``name``."""
-    s.outputs[name] = solved.image
+    """Store a solve's image (panel ``name``) and report (method ``name``)."""
+    s.images[name] = solved.image
     s.reports[name] = solved.report
 
 
@@ -145,11 +173,7 @@ def rl(s: Stage) -> None:
 
 def coverage(s: Stage) -> None:
     """``Aᵀ1``."""
-    s.outputs["coverage"] = coverage_map(s.op)
-
-
-#: The priors whose image the split shows "invented", in order of preference.
-PRIORS = ("tv", "nonneg", "richardson_lucy")
+    s.images["coverage"] = coverage_map(s.op)
 
 
 def nullspace(s: Stage) -> None:
@@ -157,13 +181,13 @@ def nullspace(s: Stage) -> None:
 
     With an exact measurement (no noise) and ``reg = 0``, ``A⁺(y − b) = A⁺Ax``: the
     pseudo-inverse panel already is the recoverable part, so it is reused. With a prior
-    computed (the first of :data:`PRIORS`), its image ``x̂`` is split the same way and
+    computed (the first of ``stage.priors``), its image ``x̂`` is split the same way and
     ``invented = x̂ − A⁺Ax̂``: what the prior put where ``y`` has no information.
     """
-    p, pinv = s.params, s.outputs.get("pinv")
+    p, pinv = s.params, s.images.get("pinv")
     reuse = pinv is not None and p.noise_sigma == 0 and p.photons == 0 and p.reg == 0
     if reuse and pinv is not None:
-        split = split_from_recoverable(s.x, pinv, s.outputs["solver"])
+        split = split_from_recoverable(s.x, pinv, s.reports["pinv"])
     else:
         split = split_components(
             s.x,
@@ -173,19 +197,19 @@ def nullspace(s: Stage) -> None:
             progress=s.progress,
             cancel=s.cancel,
         )
-    s.outputs["recoverable"], s.outputs["nullspace"] = split.recoverable, split.lost
-    prior = next((name for name in PRIORS if s.outputs.get(name) is not None), None)
+    s.images["recoverable"], s.images["nullspace"] = split.recoverable, split.lost
+    prior = next((name for name in s.priors if s.images.get(name) is not None), None)
     invented_fraction = None
     if prior is not None:
         invented = split_components(
-            s.outputs[prior],
+            s.images[prior],
             s.op,
             rtol=p.rtol,
             max_iter=p.max_iter,
             progress=s.progress,
             cancel=s.cancel,
         )
-        s.outputs["invented"] = invented.lost
+        s.images["invented"] = invented.lost
         invented_fraction = invented.lost_fraction
     s.split = SplitScore(
         recoverable_fraction=split.recoverable_fraction,
@@ -196,16 +220,3 @@ def nullspace(s: Stage) -> None:
         invented_by=prior,
         invented_fraction=invented_fraction,
     )
-
-
-#: The compute function of each method of the registry (a test checks none is missing).
-COMPUTE: dict[str, Callable[[Stage], None]] = {
-    "transposed": transposed,
-    "normalized_transposed": normalized_transposed,
-    "pinv": pinv,
-    "tv": tv,
-    "nonneg": nonneg,
-    "richardson_lucy": rl,
-    "coverage": coverage,
-    "nullspace": nullspace,
-}

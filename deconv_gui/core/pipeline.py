@@ -19,11 +19,11 @@ from ._cache import LRUCache
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
 from .geometry import ConvGeometry, as_float_array
 from .limits import check_magnitudes, check_memory
-from .methods import COMPUTE, Stage
+from .methods import Stage
 from .norms import relative_norm
 from .operator import ConvOperator
 from .params import Params
-from .registry import INSIGHT_METHODS, METHODS
+from .registry import INSIGHT_METHODS, METHODS, PANEL_NAMES, PRIORS
 from .scores import Metrics, ReconstructionScore, SplitScore
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 
@@ -59,13 +59,11 @@ class Result:
     forward_output : numpy.ndarray
         ``y = A x + b`` (plus the simulated noise: ``photons``, ``noise_sigma``),
         ``(H_out, W_out, C_out)``.
-    transposed, normalized_transposed, pinv : numpy.ndarray or None
-        ``Aᵀ(y − b)``, ``Aᵀ(y − b) ⊘ Aᵀ1`` and ``A⁺(y − b)`` (Tikhonov when
-        ``params.reg > 0``), each ``(H, W, C_in)``; None when not requested.
-    tv, nonneg, richardson_lucy : numpy.ndarray or None
-        The reconstructions with a prior (``Params.prior_lam``, ``Params.prior_iter``):
-        total variation, non-negative least squares and Richardson–Lucy, each
-        ``(H, W, C_in)``; None when not requested.
+    images : Mapping[str, numpy.ndarray]
+        Every array computed, by panel name (:data:`~deconv_gui.core.registry.PANELS`),
+        ``"input"`` and ``"forward"`` included; a panel whose method was not requested
+        is absent. Each panel is also an attribute (``result.pinv``, None when absent),
+        and :meth:`panel` reads one by name.
     solver : SolverReport or None
         The pseudo-inverse solve's report (iterations, relative residual, converged).
     prior_reports : Mapping[str, SolverReport]
@@ -73,38 +71,53 @@ class Result:
         ``"richardson_lucy"``): iterations, converged, objective.
     timings : Mapping[str, float]
         Seconds spent in each stage, by stage name.
-    coverage : numpy.ndarray or None
-        ``Aᵀ1`` ``(H, W, C_in)``: how much filter weight touches each input pixel
-        (method ``"coverage"``).
-    nullspace, recoverable : numpy.ndarray or None
-        ``x − A⁺Ax`` (what no method can recover) and ``A⁺Ax`` (what ``y`` determines),
-        ``(H, W, C_in)`` (method ``"nullspace"``).
-    invented : numpy.ndarray or None
-        ``x̂ − A⁺Ax̂`` for the image ``x̂`` of the first prior computed (``tv``, else
-        ``nonneg``, else ``richardson_lucy``): the part ``y`` does not determine, which
-        the prior chose (method ``"nullspace"`` with a prior).
     metrics : Metrics
         Typed quality numbers, always computed (see :func:`run_pipeline`).
+
+    Notes
+    -----
+    The panels (see the registry for each one's formula): ``transposed``,
+    ``normalized_transposed``, ``pinv`` (Tikhonov when ``params.reg > 0``), the priors
+    ``tv``, ``nonneg``, ``richardson_lucy``, ``coverage`` (``Aᵀ1``), ``recoverable`` and
+    ``nullspace`` (``A⁺Ax`` and ``x − A⁺Ax``) and ``invented`` (``x̂ − A⁺Ax̂`` of the first
+    prior computed), each ``(H, W, C_in)``.
     """
 
     params: Params
     geometry: ConvGeometry
     image: np.ndarray
     forward_output: np.ndarray
-    transposed: np.ndarray | None = None
-    normalized_transposed: np.ndarray | None = None
-    pinv: np.ndarray | None = None
-    tv: np.ndarray | None = None
-    nonneg: np.ndarray | None = None
-    richardson_lucy: np.ndarray | None = None
+    images: Mapping[str, np.ndarray] = field(default_factory=dict)
     solver: SolverReport | None = None
     prior_reports: Mapping[str, SolverReport] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
-    coverage: np.ndarray | None = None
-    nullspace: np.ndarray | None = None
-    recoverable: np.ndarray | None = None
-    invented: np.ndarray | None = None
     metrics: Metrics = field(default_factory=Metrics)
+
+    def panel(self, name: str) -> np.ndarray | None:
+        """The array of panel ``name`` (None when its method was not requested).
+
+        Raises
+        ------
+        ValueError
+            Naming ``name`` when there is no such panel.
+        """
+        registry.panel(name)
+        if name == "input":
+            return self.image
+        if name == "forward":
+            return self.forward_output
+        return self.images.get(name)
+
+    def __getattr__(self, name: str) -> np.ndarray | None:
+        # only called for names that are not fields: the panels' arrays
+        if name in _ARRAY_PANELS:
+            return self.images.get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+#: The panels whose arrays a Result gives as attributes (the input and the forward
+#: output are fields).
+_ARRAY_PANELS = frozenset(PANEL_NAMES) - {"input", "forward"}
 
 
 def prepare_image(image: Any) -> np.ndarray:
@@ -217,30 +230,31 @@ def run_pipeline(
         y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
     timings["forward"] = time.perf_counter() - start
 
-    stage = Stage(x, y, op, params, progress, cancel)
+    stage = Stage(x, y, op, params, progress, cancel, PRIORS)
     for name in params.methods:  # in the registry's order
         check_cancel()
         if on_method is not None:
             on_method(name)
         start = time.perf_counter()
-        COMPUTE[name](stage)
+        registry.method(name).compute(stage)
         timings[name] = time.perf_counter() - start
-    outputs = stage.outputs
     check_cancel()
     start = time.perf_counter()
-    metrics = _metrics(x, y, op, params, outputs, timings, stage.split, stage.reports)
+    metrics = _metrics(x, y, op, params, stage.images, timings, stage.split, stage.reports)
     timings["metrics"] = time.perf_counter() - start
-    for array in (x, y, *(v for v in outputs.values() if isinstance(v, np.ndarray))):
+    for array in (x, y, *stage.images.values()):
         array.flags.writeable = False
+    reports = dict(stage.reports)
     return Result(
         params=params,
         geometry=geometry,
         image=x,
         forward_output=y,
+        images=MappingProxyType({"input": x, "forward": y, **stage.images}),
+        solver=reports.pop("pinv", None),
         timings=MappingProxyType(timings),
-        prior_reports=MappingProxyType(dict(stage.reports)),
+        prior_reports=MappingProxyType(reports),
         metrics=metrics,
-        **outputs,
     )
 
 
@@ -269,7 +283,7 @@ def _metrics(
     y: np.ndarray,
     op: ConvOperator,
     params: Params,
-    outputs: dict[str, Any],
+    images: Mapping[str, np.ndarray],
     timings: Mapping[str, float],
     split: SplitScore | None,
     reports: Mapping[str, SolverReport],
@@ -281,17 +295,16 @@ def _metrics(
     centred_norm = float(np.linalg.norm(centred.astype(np.float64, copy=False)))
     scores: dict[str, ReconstructionScore] = {}
     for spec in registry.PANELS:
-        estimate = outputs.get(spec.attribute) if spec.scored else None
+        estimate = images.get(spec.name) if spec.scored else None
         if estimate is None or estimate.shape != x.shape:
             continue
         quality = reconstruction_metrics(x, estimate, ssim=with_ssim)
         skipped = not with_ssim and quality["data_range"] > 0
         if skipped:
             quality["notes"] = (*quality["notes"], _skip_ssim_note(params, pixels))
-        report = outputs.get("solver") if spec.name == "pinv" else None
-        solved = report or reports.get(spec.name)
-        if report is not None:
-            residual = float(report.relative_residual)
+        solved = reports.get(spec.name)
+        if spec.name == "pinv" and solved is not None:
+            residual = float(solved.relative_residual)
         else:  # a prior's own residual is on its data (RL's are clipped): the one rule here
             reproduced = op.apply(estimate)
             difference = (reproduced - centred).astype(np.float64, copy=False)
@@ -364,7 +377,7 @@ def complete_metrics(
             continue
         if is_cancelled(cancel):
             raise SolveCancelled("metrics cancelled")
-        estimate = getattr(result, registry.panel(name).attribute)
+        estimate = result.images[name]
         updated[name] = score.with_quality(reconstruction_metrics(result.image, estimate))
     if all(updated[name] is scores[name] for name in scores):
         return result

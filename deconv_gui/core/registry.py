@@ -1,12 +1,15 @@
 """The one list of what the app can compute and show: methods and panels.
 
 Every other list of names (the window's panels and checkboxes, the metrics table's
-rows, the cursor read-out, the export's files, the command line's ``--methods``) is
+rows, the cursor read-out, the export's files, the command line's ``--methods``, the
+pipeline's compute order, the priors, what the code scripts compute and save) is
 derived from :data:`PANELS` and :data:`METHOD_SPECS` here, so that a panel is spelled
 one way everywhere. Qt-free: plain data that the GUI, ``io`` and the CLI read.
 
-A new method is one :class:`MethodSpec` (plus its panels and its compute function in
-:mod:`deconv_gui.core.pipeline`, which a test checks exists for every entry).
+A new method is one :class:`MethodSpec` here (its panels, its compute function from
+:mod:`deconv_gui.core.methods`, whether it is a prior, what the scripts call and
+save) plus that function; :class:`~deconv_gui.core.Result` holds its images by panel
+name without a new field.
 
 Examples
 --------
@@ -19,7 +22,11 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from . import methods as compute
+from .methods import Stage
 
 __all__ = [
     "ALL_METHODS",
@@ -29,6 +36,8 @@ __all__ = [
     "METHOD_SPECS",
     "PANELS",
     "PANEL_NAMES",
+    "PRIORS",
+    "SNIPPET_METHODS",
     "MethodSpec",
     "PanelSpec",
     "method",
@@ -59,8 +68,6 @@ class PanelSpec:
         One line saying what the panel is (the panel's subtitle).
     short : str
         A few characters for the cursor read-out (``"A⁺"``).
-    attribute : str
-        The :class:`~deconv_gui.core.Result` attribute holding the array.
     method : str or None
         The method of :data:`METHOD_SPECS` that computes it (None: always computed).
     display : str
@@ -80,7 +87,6 @@ class PanelSpec:
     formula: str
     text: str
     short: str
-    attribute: str
     method: str | None
     display: str
     own_levels: bool = False
@@ -93,6 +99,15 @@ class PanelSpec:
             raise ValueError(f"display must be one of {DISPLAY_KINDS}, got {self.display!r}")
         if not self.export_name:
             object.__setattr__(self, "export_name", self.name)
+
+    @property
+    def attribute(self) -> str:
+        """The :class:`~deconv_gui.core.Result` attribute holding the array.
+
+        The panel's name, but for the input (``image``) and the forward output
+        (``forward_output``); :meth:`~deconv_gui.core.Result.panel` takes the name.
+        """
+        return _ATTRIBUTES.get(self.name, self.name)
 
     @property
     def row_label(self) -> str:
@@ -117,6 +132,19 @@ class MethodSpec:
     reconstruction : bool
         A reconstruction of the image (one checkbox in the window's options); else an
         insight (the lost-information panels, switched on by the Insight menu).
+    compute : callable
+        ``compute(stage)``, from :mod:`deconv_gui.core.methods`: fills ``stage.images``
+        (by panel name) and ``stage.reports``.
+    prior : bool
+        A reconstruction with a prior: its image has a null-space part the prior
+        invented (the split shows the first prior computed, in registry order).
+    summary : str
+        How the code dialog names it ("" for a method the scripts do not reproduce).
+    api : str
+        The :mod:`deconv_gui.core` function the NumPy script with the package calls.
+    saved : tuple of (str, str)
+        What the scripts save for it: ``(name in the .npz, script variable)``; the
+        name is a panel name.
     """
 
     name: str
@@ -124,6 +152,11 @@ class MethodSpec:
     tip: str
     panels: tuple[str, ...]
     reconstruction: bool
+    compute: Callable[[Stage], None]
+    prior: bool = False
+    summary: str = ""
+    api: str = ""
+    saved: tuple[tuple[str, str], ...] = ()
 
 
 #: Every panel, in reading order.
@@ -134,7 +167,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "x",
         "the image you loaded: the unknowns",
         "input",
-        "image",
         None,
         "input",
     ),
@@ -144,7 +176,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "y = A x + b",
         "the strided convolution, drawn at its own (smaller) scale: one pixel per equation",
         "y",
-        "forward_output",
         None,
         "forward",
         own_levels=True,
@@ -158,7 +189,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "the adjoint: what 'deconvolution' (transposed convolution) layers compute; not an inverse",
         "Aᵀ",
         "transposed",
-        "transposed",
         "adjoint",
         scored=True,
     ),
@@ -169,7 +199,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "the transposed result divided by the coverage Aᵀ1 (removes the checkerboard)",
         "Aᵀ⊘Aᵀ1",
         "normalized_transposed",
-        "normalized_transposed",
         "reconstruction",
         scored=True,
     ),
@@ -179,7 +208,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "A⁺(y − b)",
         "the minimum-norm image with A x = y − b exactly; what y cannot see is set to 0",
         "A⁺",
-        "pinv",
         "pinv",
         "reconstruction",
         scored=True,
@@ -192,7 +220,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "it fills the null space that A⁺ leaves at 0",
         "TV",
         "tv",
-        "tv",
         "reconstruction",
         scored=True,
     ),
@@ -202,7 +229,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "argmin ‖Ax − (y − b)‖² + λ‖x‖², x ≥ 0",
         "least squares (Tikhonov with λ = reg) over images with no negative pixel",
         "x≥0",
-        "nonneg",
         "nonneg",
         "reconstruction",
         scored=True,
@@ -215,7 +241,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "likelihood); fewer iterations regularise more",
         "RL",
         "richardson_lucy",
-        "richardson_lucy",
         "reconstruction",
         scored=True,
     ),
@@ -227,7 +252,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "kernel size is not a multiple of the stride",
         "Aᵀ1",
         "coverage",
-        "coverage",
         "adjoint",
         own_levels=True,
     ),
@@ -237,7 +261,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "A⁺Ax",
         "the part of the input that y determines (its projection on the row space of A)",
         "A⁺Ax",
-        "recoverable",
         "nullspace",
         "reconstruction",
     ),
@@ -247,7 +270,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "x − A⁺Ax",
         "the null-space part of the input: A maps it to 0, so no method can recover it",
         "x − A⁺Ax",
-        "nullspace",
         "nullspace",
         "signed",
         own_levels=True,
@@ -259,7 +281,6 @@ PANELS: tuple[PanelSpec, ...] = (
         "the null-space part of the prior's image x̂ (TV, else x ≥ 0, else Richardson–Lucy): "
         "y says nothing about it, the prior chose it",
         "x̂ − A⁺Ax̂",
-        "invented",
         "nullspace",
         "signed",
         own_levels=True,
@@ -274,6 +295,7 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "Aᵀ(y − b): the adjoint, what 'deconvolution' layers compute. Always shown.",
         ("transposed",),
         True,
+        compute=compute.transposed,
     ),
     MethodSpec(
         "normalized_transposed",
@@ -282,6 +304,10 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "which removes the checkerboard of uneven coverage.",
         ("normalized_transposed",),
         True,
+        compute=compute.normalized_transposed,
+        summary="the normalised transpose Aᵀ(y − b) ⊘ Aᵀ1",
+        api="normalized_transposed_reconstruction",
+        saved=(("normalized_transposed", "x_normalized"),),
     ),
     MethodSpec(
         "pinv",
@@ -289,6 +315,10 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "A⁺(y − b): the minimum-norm image that reproduces y exactly (iterative solve).",
         ("pinv",),
         True,
+        compute=compute.pinv,
+        summary="the pseudo-inverse A⁺(y − b) (your image back, as far as y determines it)",
+        api="pinv_reconstruction",
+        saved=(("pinv", "x_pinv"),),
     ),
     MethodSpec(
         "tv",
@@ -297,6 +327,11 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "at most prior_iter iterations).",
         ("tv",),
         True,
+        compute=compute.tv,
+        prior=True,
+        summary="total variation",
+        api="tv_reconstruction",
+        saved=(("tv", "x_tv"),),
     ),
     MethodSpec(
         "nonneg",
@@ -304,6 +339,11 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "argmin ‖Ax − (y − b)‖² + reg‖x‖² subject to x ≥ 0 (at most prior_iter iterations).",
         ("nonneg",),
         True,
+        compute=compute.nonneg,
+        prior=True,
+        summary="non-negative least squares",
+        api="nonneg_reconstruction",
+        saved=(("nonneg", "x_nonneg"),),
     ),
     MethodSpec(
         "richardson_lucy",
@@ -312,6 +352,11 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "non-negative filter (negative data from noise are clipped to 0).",
         ("richardson_lucy",),
         True,
+        compute=compute.rl,
+        prior=True,
+        summary="Richardson–Lucy",
+        api="richardson_lucy",
+        saved=(("richardson_lucy", "x_rl"),),
     ),
     MethodSpec(
         "coverage",
@@ -319,6 +364,10 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "Aᵀ1: how much filter weight touches each input pixel.",
         ("coverage",),
         False,
+        compute=compute.coverage,
+        summary="the coverage Aᵀ1",
+        api="coverage_map",
+        saved=(("coverage", "cover"),),
     ),
     MethodSpec(
         "nullspace",
@@ -327,6 +376,10 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "the part x̂ − A⁺Ax̂ of its image x̂ that lies in the null space (what it invented).",
         ("recoverable", "nullspace", "invented"),
         False,
+        compute=compute.nullspace,
+        summary="the recoverable and lost parts A⁺Ax and x − A⁺Ax",
+        api="split_components",
+        saved=(("recoverable", "x_recoverable"), ("nullspace", "x_lost")),
     ),
 )
 
@@ -338,8 +391,13 @@ METHODS: tuple[str, ...] = tuple(m.name for m in METHOD_SPECS if m.reconstructio
 INSIGHT_METHODS: tuple[str, ...] = tuple(m.name for m in METHOD_SPECS if not m.reconstruction)
 #: Everything ``Params.methods`` accepts, in the order results are computed.
 ALL_METHODS: tuple[str, ...] = METHODS + INSIGHT_METHODS
+#: The priors, in the order the null-space split prefers one for its "invented" part.
+PRIORS: tuple[str, ...] = tuple(m.name for m in METHOD_SPECS if m.prior)
+#: The methods the code scripts reproduce besides ``y`` and ``Aᵀ(y − b)``, in order.
+SNIPPET_METHODS: tuple[str, ...] = tuple(m.name for m in METHOD_SPECS if m.saved)
 
 _PANELS = {p.name: p for p in PANELS}
+_ATTRIBUTES = {"input": "image", "forward": "forward_output"}
 _BY_EXPORT = {p.export_name: p for p in PANELS}
 _METHODS = {m.name: m for m in METHOD_SPECS}
 

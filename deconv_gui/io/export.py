@@ -71,7 +71,7 @@ def panel_arrays(result: Result) -> dict[str, np.ndarray]:
     """The result's panels that are present, by name, in :data:`PANELS` order."""
     arrays = {}
     for spec in registry.PANELS:
-        value = getattr(result, spec.attribute)
+        value = result.panel(spec.name)
         if value is not None:
             arrays[spec.export_name] = value
     return arrays

@@ -244,7 +244,7 @@ class PanelGrid(QtWidgets.QWidget):
     def _draw_panel(self, name: str, result: Result, reference: tuple[float, float]) -> bool:
         """Draw ``name``'s array of ``result`` (or clear the panel); True if it was drawn."""
         panel = self.panels[name]
-        data = getattr(result, registry.panel(name).attribute, None)
+        data = result.panel(name)
         if data is None:
             panel.clear()
             return False

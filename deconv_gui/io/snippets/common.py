@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import __version__
-from ...core import ConvGeometry, Params, matching_input_sizes
+from ...core import ConvGeometry, Params, matching_input_sizes, registry
 
 __all__ = [
+    "PLACEHOLDER_NPY",
     "SNIPPET_METHODS",
     "Settings",
     "ambiguity",
@@ -33,48 +34,28 @@ __all__ = [
     "torch_output_padding",
 ]
 
-#: The reconstructions a snippet reproduces (with the transposed one, always), by the
-#: :class:`~deconv_gui.core.Result` attribute they are saved under.
-SNIPPET_METHODS: tuple[str, ...] = (
-    "normalized_transposed",
-    "pinv",
-    "nonneg",
-    "richardson_lucy",
-    "tv",
-    "coverage",
-    "nullspace",
-)
-
-
-#: The arrays each method saves: (name in the .npz, the Result attribute) → variable.
-SAVED: dict[str, tuple[tuple[str, str], ...]] = {
-    "normalized_transposed": (("normalized_transposed", "x_normalized"),),
-    "pinv": (("pinv", "x_pinv"),),
-    "nonneg": (("nonneg", "x_nonneg"),),
-    "richardson_lucy": (("richardson_lucy", "x_rl"),),
-    "tv": (("tv", "x_tv"),),
-    "coverage": (("coverage", "cover"),),
-    "nullspace": (("recoverable", "x_recoverable"), ("nullspace", "x_lost")),
-}
-#: The priors among :data:`SNIPPET_METHODS`, in the order the null-space split prefers
-#: one for its "invented" part (as the pipeline does).
-PRIORS: tuple[str, ...] = ("tv", "nonneg", "richardson_lucy")
-#: The variable of each prior's image.
-PRIOR_VARIABLES = {"tv": "x_tv", "nonneg": "x_nonneg", "richardson_lucy": "x_rl"}
+#: The methods a snippet reproduces (with the transposed one, always): the registry's
+#: methods that the scripts save (``MethodSpec.saved``), in its order.
+SNIPPET_METHODS: tuple[str, ...] = registry.SNIPPET_METHODS
+#: The image file a script loads when the image is not a usable ``.npy`` file: the
+#: input as an export writes it.
+PLACEHOLDER_NPY = f"{registry.panel('input').export_name}.npy"
+#: The variable of each prior's image in the scripts.
+PRIOR_VARIABLES = {m: registry.method(m).saved[0][1] for m in registry.PRIORS}
 
 
 def invented_by(methods: Sequence[str]) -> str | None:
     """The prior whose image the null-space split also splits (``invented``), if any."""
     if "nullspace" not in methods:
         return None
-    return next((m for m in PRIORS if m in methods), None)
+    return next((m for m in registry.PRIORS if m in methods), None)
 
 
 def saved_arrays(methods: Sequence[str]) -> dict[str, str]:
     """What a snippet saves for ``methods``: name → variable, forward and transposed first."""
     arrays = {"forward_output": "y", "transposed": "x_transposed"}
     for method in methods:
-        arrays.update(SAVED[method])
+        arrays.update(registry.method(method).saved)
     if invented_by(methods) is not None:
         arrays["invented"] = "x_invented"
     return arrays
@@ -142,7 +123,7 @@ class Settings:
     @property
     def priors(self) -> tuple[str, ...]:
         """The priors among the methods."""
-        return tuple(m for m in self.methods if m in PRIORS)
+        return tuple(m for m in self.methods if m in registry.PRIORS)
 
     @property
     def covers(self) -> bool:

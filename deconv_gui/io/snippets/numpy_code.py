@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...core import Params
+from ...core import Params, registry
 from .common import (
+    PLACEHOLDER_NPY,
     PRIOR_VARIABLES,
     Settings,
     common_top,
@@ -49,7 +50,7 @@ def numpy_snippet(
     params: Params,
     image_shape: Sequence[int] | None = None,
     *,
-    image_path: str = "input.npy",
+    image_path: str = PLACEHOLDER_NPY,
     save_path: str | None = None,
     standalone: bool = True,
 ) -> str:
@@ -246,17 +247,8 @@ def _rl_lines(settings: Settings) -> list[str]:
 def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str]:
     p, methods = settings.params, settings.methods
     names = ["conv2d", "conv2d_transpose"]
-    recon = {
-        "normalized_transposed": "normalized_transposed_reconstruction",
-        "pinv": "pinv_reconstruction",
-        "nonneg": "nonneg_reconstruction",
-        "richardson_lucy": "richardson_lucy",
-        "tv": "tv_reconstruction",
-        "coverage": "coverage_map",
-        "nullspace": "split_components",
-    }
     if methods:
-        names += ["ConvOperator", *sorted(recon[m] for m in methods)]
+        names += ["ConvOperator", *sorted(registry.method(m).api for m in methods)]
     lines = ["import numpy as np", "", *_wrapped("from deconv_gui.core import ", sorted(names))]
     lines += ["", *common_top(p, image_path, save_path)]
     lines += _data_lines(settings, ".astype(x.dtype)")
