@@ -188,7 +188,7 @@ def test_figures_are_written_with_the_panels(tmp_path, sample_result):
 
 def test_render_levels_and_diverging_colormap():
     signed = np.array([[-2.0, 0.0, 2.0]])
-    rgb = render_array(signed)  # default: symmetric levels, blue-white-red
+    rgb = render_array(signed, kind="signed")  # default: symmetric levels, blue-white-red
     assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8
     assert tuple(rgb[0, 1]) == (247, 247, 247)  # zero is the window's near-white
     assert rgb[0, 0, 2] > rgb[0, 0, 0] and rgb[0, 2, 0] > rgb[0, 2, 2]  # blue, then red
@@ -198,6 +198,20 @@ def test_render_levels_and_diverging_colormap():
     assert colour[0, 0].tolist() == [0, 255, 128]
     with pytest.raises(ValueError, match="levels"):
         render_array(signed, levels=(1.0, 1.0))
+
+
+def test_render_default_colormap_follows_the_window_rule():
+    """By default a panel is drawn as the window draws its kind: grey, whatever its signs."""
+    from deconv_gui.view.display import display_spec
+
+    both = np.array([[-1.0, 0.0, 1.0]])
+    for kind, signed_filter in [("adjoint", False), ("adjoint", True), ("signed", False)]:
+        expected = display_spec(both[:, :, None], kind, scaling="auto", signed_filter=signed_filter)
+        rgb = render_array(both, kind=kind, signed_filter=signed_filter)
+        grey = bool((rgb[..., 0] == rgb[..., 2]).all())
+        assert grey == (expected.colormap != "diverging"), (kind, signed_filter)
+    with pytest.raises(ValueError, match="kind"):
+        render_array(both, kind="photo")
 
 
 def test_png_encoder_round_trips(tmp_path):

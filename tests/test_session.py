@@ -170,7 +170,7 @@ def test_save_into_missing_folder_writes_nothing(tmp_path):
 
 
 def test_written_files_get_the_umask_mode_not_tempfile_0600(tmp_path):
-    from deconv_gui.io.session import atomic_write_bytes
+    from deconv_gui.io.files import atomic_write_bytes
 
     old = os.umask(0o027)  # set/reset in the test: the mode must follow the umask
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..io.snippets import PLACEHOLDER_NPY
 from .options import PROG, add_problem_options, add_schema_options, add_solver_options, out_folder
 from .problem import load_problem
 
@@ -27,7 +28,7 @@ def add_parser(commands: Any) -> None:
         default=None,
         metavar="PATH",
         help="the .npy image the snippet loads (default: the --image if it is a .npy used "
-        "as is, else input.npy: see --write-input)",
+        f"as is, else {PLACEHOLDER_NPY}: see --write-input)",
     )
     code.add_argument(
         "--write-input",
@@ -58,14 +59,10 @@ def command(args: argparse.Namespace) -> int:
         print(
             f"{PROG}: note: the snippet loads {PLACEHOLDER_NPY}, which does not exist here; "
             f"add --write-input {PLACEHOLDER_NPY} to write the image as used (converted and "
-            "resized), or take input.npy from 'run --out DIR'",
+            f"resized), or take {PLACEHOLDER_NPY} from 'run --out DIR'",
             file=sys.stderr,
         )
     return 0
-
-
-#: The image file a snippet loads when the image is not a usable ``.npy`` file.
-PLACEHOLDER_NPY = "input.npy"
 
 
 def _npy_as_used(source: str, pixels: np.ndarray) -> str:

@@ -122,7 +122,7 @@ class ConvOperator(LinearOperator):
         >>> op = ConvOperator.from_weights(np.ones((3, 3, 3)), input_shape=(7, 7, 3), stride=2)
         >>> op.geometry.output_shape
         (3, 3, 1)
-    """
+        """
         w = normalize_weights(weights)
         if input_shape is None:
             raise ValueError("input_shape is required: (H, W, C_in) of one image")

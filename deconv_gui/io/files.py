@@ -1,4 +1,4 @@
-"""Files written all or nothing: a set of files into one folder, and the folders they need."""
+"""Files written all or nothing: one file, a set of files into one folder, their folders."""
 
 from __future__ import annotations
 
@@ -6,9 +6,59 @@ import os
 import tempfile
 from pathlib import Path
 
-from .session import new_file_mode
+__all__ = ["atomic_write_bytes", "make_folders", "new_file_mode", "write_all_or_nothing"]
 
-__all__ = ["make_folders", "write_all_or_nothing"]
+
+def _current_umask() -> int:
+    """The process umask, without changing it where the OS can tell (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting and restoring it at once
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """``0o666 & ~umask``: the mode ``open(path, "w")`` would give a new file.
+
+    Temp files from :mod:`tempfile` are created ``0o600`` (private); files renamed
+    into place from them are chmod-ed to this mode first, so that an export or a
+    session is as readable as any other file the user saves.
+    """
+    return 0o666 & ~_current_umask()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
+
+    Raises
+    ------
+    ValueError
+        If the folder is missing or not writable (the temp file is removed).
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"folder does not exist or is not a folder: {folder}")
+    tmp_name = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as handle:
+            tmp_name = handle.name
+            handle.write(data)
+        os.chmod(tmp_name, new_file_mode())  # not tempfile's private 0o600
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def make_folders(folder: Path) -> list[Path]:

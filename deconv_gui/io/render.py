@@ -1,20 +1,20 @@
-"""Numpy-only rendering of a float array to an RGB uint8 image, and a tiny PNG encoder.
+"""Rendering of a float array to an RGB uint8 image, and its PNG bytes (Pillow).
 
 The command line uses this to write the ``<panel>.png`` files of an export when no
-window supplied the pixels as displayed. The colours come from
-:mod:`deconv_gui.view.colormaps`, the window's own. No Qt, no matplotlib.
+window supplied the pixels as displayed. The colours and the rule for a diverging
+colormap come from :mod:`deconv_gui.view`, the window's own. No Qt, no matplotlib.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from ..view.colormaps import apply_colormap, colormap_anchors
-from ..view.display import data_range, display_spec
+from ..view.display import KINDS, data_range, display_spec
 
 __all__ = [
     "DIVERGING_ANCHORS",
@@ -30,18 +30,18 @@ __all__ = [
 DIVERGING_ANCHORS: np.ndarray = colormap_anchors("diverging")[1]
 
 
-def default_levels(array: Any) -> tuple[float, float]:
+def default_levels(array: Any, diverging: bool = False) -> tuple[float, float]:
     """The display levels used when none are given.
 
-    Non-negative data maps ``[min, max]``; data with negative values maps
-    ``[-m, m]`` with ``m = max |a|``, so that zero sits in the middle (white in the
-    diverging colormap). A constant array gets a unit-wide range around its value.
+    For the diverging colormap ``[-m, m]`` with ``m = max |a|``, so that zero sits in the
+    middle (white); else ``[min, max]``. A constant array gets a unit-wide range around
+    its value.
     """
     arr = np.asarray(array, dtype=np.float64)
     if arr.size == 0:
         return 0.0, 1.0
     low, high = float(arr.min()), float(arr.max())
-    if low < 0:
+    if diverging and (low < 0 or high > 0):
         top = max(abs(low), abs(high))
         return -top, top
     if high <= low:
@@ -63,6 +63,8 @@ def render_array(
     colormap: str | None = None,
     *,
     channel: int = 0,
+    kind: str = "adjoint",
+    signed_filter: bool = False,
 ) -> np.ndarray:
     """Render an ``(H, W)`` or ``(H, W, C)`` float array as an ``(H, W, 3)`` uint8 image.
 
@@ -75,11 +77,18 @@ def render_array(
         clipped. Default: :func:`default_levels`.
     colormap : {"grey", "diverging", "rgb"}, optional
         For single-channel data: ``"grey"``, or ``"diverging"`` (blue–white–red centred
-        on the middle of ``levels``). Default: ``"diverging"`` when the data has
-        negative values, else ``"grey"``. Three-channel data is always shown as RGB
-        (``"rgb"``, what :func:`~deconv_gui.view.display.display_spec` says for it).
+        on the middle of ``levels``). Default: what the window draws for a panel of
+        ``kind`` (:func:`~deconv_gui.view.display.display_spec`): diverging for a
+        ``"signed"`` panel, or a ``"forward"``/``"adjoint"`` one of a ``signed_filter``;
+        grey otherwise, however the data dips below 0. Three-channel data is always
+        shown as RGB.
     channel : int
         For data with 2 or more than 3 channels, the channel shown.
+    kind : str
+        The panel kind the default colormap is the window's for (one of
+        :data:`~deconv_gui.view.display.KINDS`).
+    signed_filter : bool
+        The filter has weights of both signs (see ``display_spec``).
 
     Returns
     -------
@@ -100,16 +109,19 @@ def render_array(
         if not 0 <= channel < arr.shape[2]:
             raise ValueError(f"channel must be in 0..{arr.shape[2] - 1}, got {channel}")
         arr = arr[:, :, channel : channel + 1]
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if colormap is None:
+        spec = display_spec(arr, kind, scaling="auto", signed_filter=signed_filter)
+        colormap = "diverging" if arr.shape[2] == 1 and spec.colormap == "diverging" else "grey"
     if levels is None:
-        levels = default_levels(arr)
+        levels = default_levels(arr, colormap == "diverging")
     try:
         low, high = (float(v) for v in levels)
     except (TypeError, ValueError):
         raise ValueError(f"levels must be a (low, high) pair of numbers, got {levels!r}") from None
     if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
         raise ValueError(f"levels must be finite with low < high, got {levels!r}")
-    if colormap is None:
-        colormap = "diverging" if arr.shape[2] == 1 and arr.min() < 0 else "grey"
     if colormap not in ("grey", "diverging", "rgb"):
         raise ValueError(f"colormap must be 'grey', 'diverging' or 'rgb', got {colormap!r}")
     t = (arr - low) / (high - low)
@@ -169,34 +181,17 @@ def encode_png(rgb: Any) -> bytes:
 
     Notes
     -----
-    A minimal, lossless encoder (8-bit grey, RGB or RGBA, filter type 0, zlib level 6),
-    so that exports need no imaging library and can be written atomically from bytes.
+    Lossless, by Pillow; bytes, so that exports can be written atomically.
     """
     arr = np.asarray(rgb)
     if arr.dtype != np.uint8:
         raise ValueError(f"PNG pixels must be uint8, got dtype {arr.dtype}")
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
-    if arr.ndim == 2:
-        color_type, channels = 0, 1
-    elif arr.ndim == 3 and arr.shape[2] in (3, 4):
-        color_type, channels = (2, 3) if arr.shape[2] == 3 else (6, 4)
-    else:
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
         raise ValueError(f"PNG pixels must be (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}")
-    height, width = arr.shape[:2]
-    if height < 1 or width < 1:
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"PNG pixels must not be empty, got {arr.shape}")
-    rows = np.ascontiguousarray(arr).reshape(height, width * channels)
-    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1).tobytes()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 6))
-        + chunk(b"IEND", b"")
-    )
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(arr)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -12,8 +12,6 @@ session file is plain text a user can read and diff.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,10 @@ from typing import Any
 import numpy as np
 
 from ..core import Params
+from ..core.deprecation import module_aliases
 from ..core.limits import check_filter_magnitudes, check_magnitudes
 from ..document import DOCUMENT_VERSION, Document, ImageSource, Layer, same_in_all_channels
+from . import files
 from .decode import short_name
 from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
 
@@ -31,7 +31,6 @@ __all__ = [
     "SESSION_SUFFIX",
     "SESSION_VERSION",
     "Session",
-    "atomic_write_bytes",
     "dumps_json",
     "load_session",
     "params_from_dict",
@@ -105,58 +104,6 @@ def dumps_json(document: Any) -> str:
         return _format_json(document, 0) + "\n"
     except (TypeError, ValueError) as exc:
         raise ValueError(f"data is not JSON-serialisable: {exc}") from None
-
-
-def _current_umask() -> int:
-    """The process umask, without changing it where the OS can tell (Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # elsewhere: read it by setting and restoring it at once
-    os.umask(mask)
-    return mask
-
-
-def new_file_mode() -> int:
-    """``0o666 & ~umask``: the mode ``open(path, "w")`` would give a new file.
-
-    Temp files from :mod:`tempfile` are created ``0o600`` (private); files renamed
-    into place from them are chmod-ed to this mode first, so that an export or a
-    session is as readable as any other file the user saves.
-    """
-    return 0o666 & ~_current_umask()
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then ``os.replace``.
-
-    Raises
-    ------
-    ValueError
-        If the folder is missing or not writable (the temp file is removed).
-    """
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f"folder does not exist or is not a folder: {folder}")
-    tmp_name = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        ) as handle:
-            tmp_name = handle.name
-            handle.write(data)
-        os.chmod(tmp_name, new_file_mode())  # not tempfile's private 0o600
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        if tmp_name is not None:
-            Path(tmp_name).unlink(missing_ok=True)
-        raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return path
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,7 +253,7 @@ def save_document(
         **Document(**{**document.values(), "image": image}).to_dict(),
         "extra": dict(extra or {}),
     }
-    return atomic_write_bytes(path, dumps_json(data).encode("utf-8"))
+    return files.atomic_write_bytes(path, dumps_json(data).encode("utf-8"))
 
 
 def save_session(
@@ -416,3 +363,10 @@ def load_session(path: str | Path) -> Session:
         except ValueError as exc:
             raise ValueError(f"{path.name}: {exc}") from None
     return Session(document=document, schema_version=version, extra=extra, path=path)
+
+
+#: Where the atomic write used to live (now :mod:`deconv_gui.io.files`).
+__getattr__ = module_aliases(
+    __name__,
+    {"atomic_write_bytes": ("deconv_gui.io.files.atomic_write_bytes", files.atomic_write_bytes)},
+)

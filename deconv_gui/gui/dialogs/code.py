@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
-from ...core import Params
-from ...io.session import atomic_write_bytes
-from ...io.snippets import SNIPPET_METHODS, make_snippet
+from ...core import Params, registry
+from ...io.files import atomic_write_bytes
+from ...io.snippets import PLACEHOLDER_NPY, SNIPPET_METHODS, make_snippet
 from ..state import AppState
 from ..support import settings as stored
 from ..support.qthelp import nonnull
@@ -48,25 +48,13 @@ LANGUAGE_TABS: dict[str, tuple[str, str]] = {
     ),
 }
 #: The image path the scripts use when the image did not come from a usable .npy file.
-PLACEHOLDER_IMAGE = "input.npy"
-
-
-#: How the summary names what the scripts reproduce besides y and Aᵀ(y − b).
-_SUMMARY_NAMES = {
-    "normalized_transposed": "the normalised transpose Aᵀ(y − b) ⊘ Aᵀ1",
-    "pinv": "the pseudo-inverse A⁺(y − b) (your image back, as far as y determines it)",
-    "nonneg": "non-negative least squares",
-    "richardson_lucy": "Richardson–Lucy",
-    "tv": "total variation",
-    "coverage": "the coverage Aᵀ1",
-    "nullspace": "the recoverable and lost parts A⁺Ax and x − A⁺Ax",
-}
+PLACEHOLDER_IMAGE = PLACEHOLDER_NPY
 
 
 def code_summary(params: Params) -> str:
     """One sentence: what the scripts compute for ``params`` (rich text)."""
     parts = ["the forward output y = A x + b", "the transposed Aᵀ(y − b)"]
-    parts += [_SUMMARY_NAMES[m] for m in SNIPPET_METHODS if m in params.methods]
+    parts += [registry.method(m).summary for m in SNIPPET_METHODS if m in params.methods]
     listed = ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Each script computes {listed}, as the window does."
 
@@ -176,7 +164,8 @@ class CodeDialog(QtWidgets.QDialog):
         if self.image_path == PLACEHOLDER_IMAGE:
             self.path_label.setText(
                 f"The scripts load the image from <b>{PLACEHOLDER_IMAGE}</b>: save the input "
-                "with <i>Save input as .npy…</i> (or File → Export, which writes input.npy)."
+                "with <i>Save input as .npy…</i> (or File → Export, which writes "
+                f"{PLACEHOLDER_NPY})."
             )
         else:
             self.path_label.setText(f"The scripts load the image from <b>{self.image_path}</b>.")

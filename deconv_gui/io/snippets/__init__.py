@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...core import Params
-from .common import SNIPPET_METHODS, torch_output_padding
+from .common import PLACEHOLDER_NPY, SNIPPET_METHODS, torch_output_padding
 from .numpy_code import numpy_snippet
 from .torch_code import torch_snippet
 
 __all__ = [
+    "PLACEHOLDER_NPY",
     "SNIPPET_LANGUAGES",
     "SNIPPET_METHODS",
     "make_snippet",
@@ -44,7 +45,7 @@ def make_snippet(
     params: Params,
     image_shape: Sequence[int] | None = None,
     *,
-    image_path: str = "input.npy",
+    image_path: str = PLACEHOLDER_NPY,
     save_path: str | None = None,
 ) -> str:
     """The snippet in ``language`` (one of :data:`SNIPPET_LANGUAGES`).

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from ...core import Params
 from .common import (
+    PLACEHOLDER_NPY,
     PRIOR_VARIABLES,
     Settings,
     ambiguity,
@@ -74,7 +75,7 @@ def torch_snippet(
     params: Params,
     image_shape: Sequence[int] | None = None,
     *,
-    image_path: str = "input.npy",
+    image_path: str = PLACEHOLDER_NPY,
     save_path: str | None = None,
 ) -> str:
     """A runnable PyTorch script: ``F.conv2d``, ``F.conv_transpose2d`` and the pseudo-inverse.
