@@ -45,7 +45,7 @@ def _row(label: str, op: ConvOperator, x: np.ndarray, max_iter: int) -> None:
     t_closed = time.perf_counter() - start
     res_closed = np.linalg.norm(op.apply(closed.astype(np.float32)) - y) / np.linalg.norm(y)
     start = time.perf_counter()
-    result = pinv_reconstruction(y, op, method="iterative", max_iter=max_iter, return_report=True)
+    result = pinv_reconstruction(y, op, method="iterative", max_iter=max_iter)
     t_iter = time.perf_counter() - start
     image, report = result  # type: ignore[misc]
     gap = np.linalg.norm(image - closed) / np.linalg.norm(closed)

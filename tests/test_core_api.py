@@ -24,6 +24,8 @@ GEOMETRY_KEYWORDS = ("stride", "padding", "dilation", "padding_mode", "groups", 
 NOT_A_GEOMETRY = {
     # one axis of integer size arithmetic: padding mode, groups and flip change no size
     "deconv_gui.core.geometry.output_size",
+    "deconv_gui.core.geometry.resolve_padding",
+    "deconv_gui.core.geometry.same_padding",
     "deconv_gui.core.sizes.matching_input_sizes",
     # the seed question's own loop, as written: its cache has only ``s``
     "deconv_gui.core.analysis.question.question_deconv",

@@ -169,7 +169,7 @@ def test_pinv_of_an_asymmetric_layer_is_numpys(padding: object) -> None:
     y = rng.standard_normal(op.geometry.output_shape)
     expect = np.linalg.pinv(op.to_dense()) @ y.ravel()
     for method in ("dense", "iterative"):
-        got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=2000, method=method)
+        got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=2000, method=method).image
         np.testing.assert_allclose(got.ravel(), expect, atol=1e-7)
 
 

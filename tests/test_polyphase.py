@@ -202,11 +202,11 @@ def test_pinv_reconstruction_uses_the_per_frequency_solve_for_periodic_layers():
     )
     x = rng.random((48, 40, 3))
     y = op.apply(x) + 0.5
-    auto = pinv_reconstruction(y, op, 0.5, return_report=True)
+    auto = pinv_reconstruction(y, op, 0.5)
     assert auto.report.method == "fourier" and auto.report.converged
-    iterative = pinv_reconstruction(y, op, 0.5, method="iterative", rtol=1e-12, return_report=True)
+    iterative = pinv_reconstruction(y, op, 0.5, method="iterative", rtol=1e-12)
     assert np.allclose(auto.image, iterative.image, atol=1e-8)
-    tikhonov = pinv_reconstruction(y, op, 0.5, reg=0.1, return_report=True)
+    tikhonov = pinv_reconstruction(y, op, 0.5, reg=0.1)
     assert tikhonov.report.method == "fourier"
     dense_ref = polyphase_solve(op, y - 0.5, reg=0.1).image
     assert np.allclose(tikhonov.image, dense_ref, atol=1e-10)

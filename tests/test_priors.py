@@ -16,6 +16,7 @@ at 1e-3). Where the minimiser is unique (``reg > 0``) the images are compared to
 from __future__ import annotations
 
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -295,11 +296,9 @@ def test_discrepancy_below_the_least_squares_residual_gives_zero_and_huge_sigma_
 
 def _runs(w, y, kw):
     return {
-        "tv": lambda **c: (
-            tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=50, **c).image
-        ),
-        "nonneg": lambda **c: nonneg_reconstruction(y, w, **kw, tol=1e-12, max_iter=50, **c).image,
-        "rl": lambda **c: richardson_lucy(np.abs(y), w, **kw, n_iter=50, **c).image,
+        "tv": lambda **c: tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=50, **c),
+        "nonneg": lambda **c: nonneg_reconstruction(y, w, **kw, tol=1e-12, max_iter=50, **c),
+        "rl": lambda **c: richardson_lucy(np.abs(y), w, **kw, n_iter=50, **c),
     }
 
 
@@ -308,7 +307,7 @@ def test_progress_is_called_every_iteration_and_cancel_stops_within_one(name):
     _, w, y, _, kw = _problem((12, 12, 1), "gaussian")
     run = _runs(w, y, kw)[name]
     calls = []
-    result = run(progress=lambda k, v: calls.append((k, v)), return_report=True)
+    result = run(progress=lambda k, v: calls.append((k, v)))
     assert isinstance(result, Reconstruction)
     assert [k for k, _ in calls] == list(range(1, result.report.iterations + 1))
     assert [v for _, v in calls] == list(result.report.history)
@@ -336,13 +335,15 @@ def test_choose_reg_progress_and_cancel():
         choose_reg(y, w, **kw, cancel=lambda: True)
 
 
-def test_iteration_limit_warns_unless_the_report_is_returned():
+def test_iteration_limit_is_in_the_report_and_warns_only_for_the_bare_image():
     _, w, y, _, kw = _problem((12, 12, 1), "gaussian")
     with pytest.warns(NotConvergedWarning):
-        tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=3)
+        tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=3, return_report=False)
     with pytest.warns(NotConvergedWarning):
-        nonneg_reconstruction(y, w, **kw, tol=1e-12, max_iter=3)
-    result = tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=3)
+        nonneg_reconstruction(y, w, **kw, tol=1e-12, max_iter=3, return_report=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = tv_reconstruction(y, w, **kw, lam=0.01, tol=1e-12, max_iter=3)
     assert not result.report.converged and "NOT converged" in result.report.message
 
 
@@ -350,9 +351,9 @@ def test_zero_data_gives_zero_images():
     w = make_filter("gaussian", size=3, in_channels=1)
     y = np.zeros((4, 4, 1))
     kw = {"input_shape": (8, 8, 1), "stride": 2, "padding": 1}
-    assert not tv_reconstruction(y, w, **kw, lam=0.1).any()
-    assert not nonneg_reconstruction(y, w, **kw).any()
-    assert not richardson_lucy(y, w, **kw, n_iter=3).any()
+    assert not tv_reconstruction(y, w, **kw, lam=0.1).image.any()
+    assert not nonneg_reconstruction(y, w, **kw).image.any()
+    assert not richardson_lucy(y, w, **kw, n_iter=3).image.any()
 
 
 # --- every bad argument is a ValueError naming it ----------------------------------------

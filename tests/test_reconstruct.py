@@ -121,7 +121,7 @@ def test_pinv_reproduces_consistent_y_and_has_no_null_component(method):
     matrix = ConvOperator(geom, weights).to_dense()
     x_true = rng.standard_normal(geom.input_shape)
     y = (matrix @ x_true.ravel()).reshape(geom.output_shape)
-    got = pinv_reconstruction(y, weights, **_kw(geom), method=method, rtol=1e-12).ravel()
+    got = pinv_reconstruction(y, weights, **_kw(geom), method=method, rtol=1e-12).image.ravel()
     np.testing.assert_allclose(matrix @ got, y.ravel(), atol=1e-9)  # A A⁺ y = y
     projector = np.linalg.pinv(matrix) @ matrix
     np.testing.assert_allclose(projector @ got, got, atol=1e-9)  # x̂ = A⁺ A x̂

@@ -20,6 +20,7 @@ from . import _kernels
 from .geometry import (
     ConvGeometry,
     Hyper,
+    Padding,
     as_padding,
     as_pair,
     normalize_weights,
@@ -270,7 +271,7 @@ def as_operator(
     weights: Any,
     input_shape: Any = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .deprecation import module_aliases
-from .geometry import Hyper, centred_output
+from .geometry import Hyper, Padding, centred_output
 from .operator import as_operator
 from .solvers import (
     Callbacks,
@@ -57,7 +57,7 @@ def transposed_reconstruction(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -114,7 +114,7 @@ def coverage_map(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -147,7 +147,7 @@ def normalized_transposed_reconstruction(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -189,7 +189,7 @@ def pinv_reconstruction(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import Hyper
+from ..geometry import Hyper, Padding
 from ..operator import DENSE_COLUMN_LIMIT, as_operator
 from ..solvers.dense import dense_pinv
 
@@ -26,7 +26,7 @@ def dense_matrices(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import lapack
-from ..geometry import ConvGeometry, Hyper
+from ..geometry import ConvGeometry, Hyper, Padding
 from ..operator import ConvOperator, as_operator
 from ..solvers import (
     CancelCheck,
@@ -43,7 +43,7 @@ def effective_kernel(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import Hyper, as_float_array, centred_output
+from ..geometry import Hyper, Padding, as_float_array, centred_output
 from ..norms import relative_norm
 from ..operator import as_operator
 from ..solvers import (
@@ -67,7 +67,7 @@ def split_components(
     weights: Any,
     *,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -228,7 +228,7 @@ def tikhonov_curve(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

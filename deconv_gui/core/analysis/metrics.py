@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import Hyper, as_float_array, centred_output
+from ..geometry import Hyper, Padding, as_float_array, centred_output
 from ..norms import relative_norm
 from ..operator import as_operator
 
@@ -134,7 +134,7 @@ def relative_residual(
     bias: Any = None,
     *,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -184,7 +184,7 @@ def adjoint_dot_test(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import ConvGeometry, Hyper
+from ..geometry import ConvGeometry, Hyper, Padding
 from ..padding import padded_index
 
 __all__ = [
@@ -67,7 +67,7 @@ def receptive_field(
     input_shape: tuple[int, int, int],
     filter_shape: tuple[int, ...],
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -137,7 +137,7 @@ def touching_outputs(
     input_shape: tuple[int, int, int],
     filter_shape: tuple[int, ...],
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

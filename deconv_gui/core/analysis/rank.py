@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import lapack
 from .._cache import LRUCache
-from ..geometry import ConvGeometry, Hyper
+from ..geometry import ConvGeometry, Hyper, Padding
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
 from ..solvers.preconditioner import periodic_symbol
 
@@ -178,7 +178,7 @@ def operator_rank(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -235,7 +235,7 @@ def rank_info(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
@@ -270,7 +270,7 @@ def singular_values(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy.optimize import brentq
 
-from ..geometry import Hyper
+from ..geometry import Hyper, Padding
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, deliver, is_cancelled
 from ..solvers.first_order import operator_norm_bound
 from .base import check_number, check_stopping, prepare, shared_doc
@@ -66,7 +66,7 @@ def choose_tv_lam(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from .. import lapack
-from ..geometry import Hyper
+from ..geometry import Hyper, Padding
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..solvers import (
     CancelCheck,
@@ -168,7 +168,7 @@ def choose_reg(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

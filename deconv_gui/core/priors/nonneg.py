@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import Hyper
+from ..geometry import Hyper, Padding
 from ..operator import ConvOperator
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.fista import FistaSolver, initial_image
@@ -84,7 +84,7 @@ def nonneg_reconstruction(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import Hyper
+from ..geometry import Hyper, Padding
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.richardson_lucy import RichardsonLucySolver, kl_divergence
 from .base import check_count, deliver, prepare, shared_doc
@@ -29,7 +29,7 @@ def richardson_lucy(
     *,
     input_shape: tuple[int, int, int] | None = None,
     stride: Hyper = 1,
-    padding: Hyper = 0,
+    padding: Padding = 0,
     dilation: Hyper = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
