@@ -227,7 +227,7 @@ def choose_reg(
     >>> y = conv2d(x, w, padding=1) + 0.01 * rng.standard_normal((12, 12, 1))
     >>> choice = choose_reg(y, w, input_shape=x.shape, padding=1, sigma=0.01)
     >>> bool(choice.reg > 0), choice.rule
-    True
+    (True, 'discrepancy')
     """
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
