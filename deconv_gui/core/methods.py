@@ -25,7 +25,7 @@ from .reconstruct import (
     transposed_reconstruction,
 )
 from .scores import SplitScore
-from .solvers import CancelCheck, ProgressCallback, Reconstruction, SolverReport
+from .solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction, SolverReport
 
 __all__ = [
     "MethodParams",
@@ -86,6 +86,16 @@ class Stage:
     #: each solve's report (iterations, converged), by method name
     reports: dict[str, SolverReport] = field(default_factory=dict)
 
+    @property
+    def callbacks(self) -> Callbacks:
+        """The caller's progress and cancel, for every solve of the stage."""
+        return Callbacks(self.progress, self.cancel)
+
+    def keep(self, name: str, solved: Reconstruction) -> None:
+        """Store a solve's image (panel ``name``) and report (method ``name``)."""
+        self.images[name] = solved.image
+        self.reports[name] = solved.report
+
 
 def transposed(s: Stage) -> None:
     """``Aᵀ(y − b)``."""
@@ -102,54 +112,26 @@ def normalized_transposed(s: Stage) -> None:
 def pinv(s: Stage) -> None:
     """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and the solver's report."""
     p = s.params
-    solved = solve_pinv(
-        s.op,
-        s.y,
-        p.bias,
-        reg=p.reg,
-        rtol=p.rtol,
-        max_iter=p.max_iter,
-        progress=s.progress,
-        cancel=s.cancel,
-    )
-    _keep(s, "pinv", solved)
-
-
-def _keep(s: Stage, name: str, solved: Reconstruction) -> None:
-    """Store a solve's image (panel ``name``) and report (method ``name``)."""
-    s.images[name] = solved.image
-    s.reports[name] = solved.report
+    options: dict[str, Any] = {"reg": p.reg, "rtol": p.rtol, "max_iter": p.max_iter}
+    s.keep("pinv", solve_pinv(s.op, s.y, p.bias, **options, callbacks=s.callbacks))
 
 
 def tv(s: Stage) -> None:
     """``argmin ½‖Ax − (y − b)‖² + λ TV(x)``, ``λ = prior_lam`` (``x ≥ 0``: ``prior_nonneg``)."""
     p = s.params
-    solved = tv_reconstruction(
-        s.y,
-        s.op,
-        p.bias,
-        lam=p.prior_lam,
-        nonneg=p.prior_nonneg,
-        max_iter=p.prior_iter,
-        progress=s.progress,
-        cancel=s.cancel,
-    )
-    _keep(s, "tv", solved)
+    options: dict[str, Any] = {
+        "lam": p.prior_lam,
+        "nonneg": p.prior_nonneg,
+        "max_iter": p.prior_iter,
+    }
+    s.keep("tv", tv_reconstruction(s.y, s.op, p.bias, **options, callbacks=s.callbacks))
 
 
 def nonneg(s: Stage) -> None:
     """``argmin ‖Ax − (y − b)‖² + reg‖x‖²`` subject to ``x ≥ 0``."""
     p = s.params
-    solved = nonneg_reconstruction(
-        s.y,
-        s.op,
-        p.bias,
-        reg=p.reg,
-        max_iter=p.prior_iter,
-        progress=s.progress,
-        cancel=s.cancel,
-    )
-    _keep(s, "nonneg", solved)
+    options: dict[str, Any] = {"reg": p.reg, "max_iter": p.prior_iter}
+    s.keep("nonneg", nonneg_reconstruction(s.y, s.op, p.bias, **options, callbacks=s.callbacks))
 
 
 def rl(s: Stage) -> None:
@@ -161,14 +143,8 @@ def rl(s: Stage) -> None:
     """
     p = s.params
     centred = np.maximum(s.y - np.asarray(p.bias, dtype=s.y.dtype), 0)
-    solved = richardson_lucy(
-        centred,
-        s.op,
-        n_iter=p.prior_iter,
-        progress=s.progress,
-        cancel=s.cancel,
-    )
-    _keep(s, "richardson_lucy", solved)
+    solved = richardson_lucy(centred, s.op, n_iter=p.prior_iter, callbacks=s.callbacks)
+    s.keep("richardson_lucy", solved)
 
 
 def coverage(s: Stage) -> None:
@@ -185,30 +161,22 @@ def nullspace(s: Stage) -> None:
     ``invented = x̂ − A⁺Ax̂``: what the prior put where ``y`` has no information.
     """
     p, pinv = s.params, s.images.get("pinv")
+    solve: dict[str, Any] = {
+        "rtol": p.rtol,
+        "max_iter": p.max_iter,
+        "progress": s.progress,
+        "cancel": s.cancel,
+    }
     reuse = pinv is not None and p.noise_sigma == 0 and p.photons == 0 and p.reg == 0
     if reuse and pinv is not None:
         split = split_from_recoverable(s.x, pinv, s.reports["pinv"])
     else:
-        split = split_components(
-            s.x,
-            s.op,
-            rtol=p.rtol,
-            max_iter=p.max_iter,
-            progress=s.progress,
-            cancel=s.cancel,
-        )
+        split = split_components(s.x, s.op, **solve)
     s.images["recoverable"], s.images["nullspace"] = split.recoverable, split.lost
     prior = next((name for name in s.priors if s.images.get(name) is not None), None)
     invented_fraction = None
     if prior is not None:
-        invented = split_components(
-            s.images[prior],
-            s.op,
-            rtol=p.rtol,
-            max_iter=p.max_iter,
-            progress=s.progress,
-            cancel=s.cancel,
-        )
+        invented = split_components(s.images[prior], s.op, **solve)
         s.images["invented"] = invented.lost
         invented_fraction = invented.lost_fraction
     s.split = SplitScore(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from . import methods as compute
 from .methods import Stage
@@ -403,43 +404,28 @@ _METHODS = {m.name: m for m in METHOD_SPECS}
 
 
 def panel(name: str) -> PanelSpec:
-    """The panel called ``name``.
-
-    Raises
-    ------
-    ValueError
-        Naming ``name`` when there is no such panel.
-    """
-    try:
-        return _PANELS[name]
-    except KeyError:
-        raise ValueError(f"name must be one of {', '.join(PANEL_NAMES)}, got {name!r}") from None
+    """The panel called ``name`` (a ValueError naming ``name`` if there is none)."""
+    return _lookup(_PANELS, name, "name")
 
 
 def panel_for_export_name(export_name: str) -> PanelSpec:
     """The panel whose files are called ``export_name`` (``"forward_output"`` → forward).
 
-    Raises
-    ------
-    ValueError
-        Naming ``export_name`` when no panel is exported under it.
+    A ValueError naming ``export_name`` when no panel is exported under it.
     """
-    try:
-        return _BY_EXPORT[export_name]
-    except KeyError:
-        names = ", ".join(_BY_EXPORT)
-        raise ValueError(f"export_name must be one of {names}, got {export_name!r}") from None
+    return _lookup(_BY_EXPORT, export_name, "export_name")
 
 
 def method(name: str) -> MethodSpec:
-    """The method called ``name``.
+    """The method called ``name`` (a ValueError naming ``name`` if there is none)."""
+    return _lookup(_METHODS, name, "name")
 
-    Raises
-    ------
-    ValueError
-        Naming ``name`` when there is no such method.
-    """
+
+T = TypeVar("T")
+
+
+def _lookup(table: dict[str, T], key: str, argument: str) -> T:
     try:
-        return _METHODS[name]
-    except KeyError:
-        raise ValueError(f"name must be one of {', '.join(ALL_METHODS)}, got {name!r}") from None
+        return table[key]
+    except (KeyError, TypeError):
+        raise ValueError(f"{argument} must be one of {', '.join(table)}, got {key!r}") from None
