@@ -57,9 +57,12 @@ def rank_report(geometry, weights: np.ndarray) -> dict[str, Any]:
         "dilation": list(geometry.dilation),
         "groups": geometry.groups,
         "flip": geometry.flip,
+        "layer_kind": getattr(geometry, "kind", "conv"),
         "equations": info.n_equations,
         "unknowns": info.n_unknowns,
     }
+    if report["layer_kind"] == "conv_transpose":
+        report["output_padding"] = list(geometry.output_padding)
     if info.exact:
         report.update(exact=True, rank=info.rank, nullity=info.nullity)
     else:
@@ -101,7 +104,12 @@ def command(args: argparse.Namespace) -> int:
         f"({geometry.padding_mode}) · dilation "
         f"{shape(geometry.dilation)}"
         + (f" · groups {geometry.groups}" if geometry.groups != 1 else "")
-        + (" · true convolution (flipped kernel)" if geometry.flip else ""),
+        + (" · true convolution (flipped kernel)" if geometry.flip else "")
+        + (
+            f" · transposed conv (ConvTranspose2d), output_padding {geometry.output_padding}"
+            if getattr(geometry, "kind", "conv") == "conv_transpose"
+            else ""
+        ),
         f"output     {shape(geometry.output_shape)}",
         f"equations  {eq:,} (H_out·W_out·C_out)",
         f"unknowns   {unk:,} (H·W·C_in)",

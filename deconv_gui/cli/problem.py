@@ -89,12 +89,24 @@ def filter_weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
             raise ValueError(
                 f"--groups {groups} must divide the image's C_in = {in_channels} channels"
             )
+        outputs = groups if args.out_channels is None else args.out_channels
+        if getattr(args, "layer_kind", "conv") == "conv_transpose":
+            # ConvTranspose2d: the image is the layer's input, the filter's last axis
+            if outputs % groups:
+                raise ValueError(f"--groups {groups} must divide --out-channels {outputs}")
+            return make_filter(
+                name,
+                size=args.filter_size,
+                in_channels=outputs // groups,
+                out_channels=in_channels,
+                seed=args.seed,
+            )
         # a grouped preset sees C_in / groups channels; by default one output per group
         return make_filter(
             name,
             size=args.filter_size,
             in_channels=in_channels // groups,
-            out_channels=groups if args.out_channels is None else args.out_channels,
+            out_channels=outputs,
             seed=args.seed,
         )
     from ..io.decode import read_npy

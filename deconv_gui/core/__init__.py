@@ -98,6 +98,7 @@ from .solvers import (
     SolverReport,
 )
 from .threads import get_num_threads, set_num_threads
+from .transposed import ConvTransposeOperator, TransposedGeometry
 
 __all__ = [
     "ANIMATION_MODES",
@@ -114,6 +115,7 @@ __all__ = [
     "ComponentSplit",
     "ConvGeometry",
     "ConvOperator",
+    "ConvTransposeOperator",
     "DenseMatrices",
     "EffectiveKernel",
     "InverseCandidate",
@@ -137,6 +139,7 @@ __all__ = [
     "Step",
     "StepAnimation",
     "TikhonovCurve",
+    "TransposedGeometry",
     "adjoint_dot_test",
     "as_operator",
     "choose_reg",

@@ -18,9 +18,10 @@ from .geometry import (
     check_output_shape,
     normalize_bias,
     normalize_weights,
+    transpose_input_shape,
 )
 
-__all__ = ["conv2d", "conv2d_transpose"]
+__all__ = ["conv2d", "conv2d_transpose", "short_output"]
 
 
 def _as_batch(array: Any, name: str, layout: str, finite: bool = True) -> tuple[np.ndarray, bool]:
@@ -173,15 +174,17 @@ def conv2d_transpose(
     y: Any,
     weights: Any,
     *,
-    input_shape: tuple[int, ...],
+    input_shape: tuple[int, ...] | None = None,
     stride: int | tuple[int, int] = 1,
     padding: Padding = 0,
+    output_padding: int | tuple[int, int] | None = None,
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
     groups: int = 1,
     flip: bool = False,
 ) -> np.ndarray:
-    """Apply the exact adjoint ``Aᵀ`` of the linear part of :func:`conv2d`.
+    """Apply the exact adjoint ``Aᵀ`` of the linear part of :func:`conv2d`: PyTorch's
+    ``conv_transpose2d``.
 
     Parameters
     ----------
@@ -190,16 +193,27 @@ def conv2d_transpose(
     weights : array_like
         The forward filter ``(f_h, f_w, C_in, C_out)`` (or 3-D for ``C_out = 1``), used
         as it is: no spatial flip or transpose is needed by the caller.
-    input_shape : tuple of int
+    input_shape : tuple of int, optional
         ``(H, W, C_in)`` (or ``(m, H, W, C_in)``) of the forward input. This removes
         the output-size ambiguity that PyTorch resolves with ``output_padding``: per
         axis, :func:`~deconv_gui.core.matching_input_sizes` lists the (at most ``stride``)
         sizes that give ``y``'s size, and ``output_padding = n - n_min`` where ``n`` is
-        ``input_shape``'s size and ``n_min = (n_out - 1) s - 2p + d(f - 1) + 1`` the
-        smallest of them that PyTorch can return (``conv_transpose2d`` with
-        ``output_padding = 0``); it is always below the stride.
+        ``input_shape``'s size and ``n_min = (n_out - 1) s - p_0 - p_1 + d(f - 1) + 1``
+        the smallest of them that PyTorch can return (``conv_transpose2d`` with
+        ``output_padding = 0``). Give this or ``output_padding`` (or both, agreeing).
     stride, padding, dilation : int or (int, int)
-        The forward operator's hyper-parameters.
+        The forward operator's hyper-parameters (``padding`` in any form of
+        :func:`conv2d`; ``"same"`` without ``input_shape`` or ``output_padding`` returns
+        ``n_out · s`` rows and columns, as Keras's ``Conv2DTranspose``).
+    output_padding : int or (int, int), optional
+        PyTorch's ``output_padding``: the result has ``n_min + output_padding`` rows
+        (columns), each below ``max(stride, dilation)`` as PyTorch requires (default 0
+        when ``input_shape`` is not given). Then, with ``W_t`` PyTorch's
+        ``(C_in_t, C_out_t / groups, k_h, k_w)`` weight of ``ConvTranspose2d``,
+        ``conv2d_transpose(y, W_t.permute(2, 3, 1, 0), stride=…, padding=…,
+        output_padding=…, dilation=…, groups=…)`` is ``F.conv_transpose2d(y, W_t, …)``
+        (channels last). With a name for ``padding``, it picks among the sizes that
+        name gives ``y``'s size: ``(n_out − 1) s + 1 + output_padding``.
     padding_mode : str
         The forward operator's padding mode; for a mode other than zeros the padded
         border's share is folded back onto the image pixels it copied.
@@ -236,17 +250,61 @@ def conv2d_transpose(
     """
     yb, batched = _as_batch(y, "y", "(H_out, W_out, C_out)")
     w = normalize_weights(weights)
-    shape = tuple(input_shape) if input_shape is not None else ()
-    if len(shape) == 4:
-        if not batched or shape[0] != yb.shape[0]:
-            raise ValueError(
-                f"input_shape {shape} has a batch axis that does not match y's shape {yb.shape}"
-            )
-        shape = shape[1:]
+    if input_shape is None:
+        c_in = w.shape[2] * groups if isinstance(groups, int) and groups > 0 else w.shape[2]
+        shape: tuple[int, ...] = transpose_input_shape(
+            yb.shape[1:], w.shape, stride, padding, output_padding, dilation, c_in
+        )
+    else:
+        shape = tuple(input_shape)
+        if len(shape) == 4:
+            if not batched or shape[0] != yb.shape[0]:
+                raise ValueError(
+                    f"input_shape {shape} has a batch axis that does not match y's shape {yb.shape}"
+                )
+            shape = shape[1:]
     geom = ConvGeometry(shape, w.shape, stride, padding, dilation, padding_mode, groups, flip)
-    check_output_shape(yb.shape[1:], geom)
+    if input_shape is not None and output_padding is not None:
+        implied = transpose_input_shape(
+            yb.shape[1:], w.shape, stride, padding, output_padding, dilation, shape[2]
+        )
+        if implied != geom.input_shape:
+            raise ValueError(
+                f"output_padding {output_padding!r} gives an input of {implied[:2]}, but "
+                f"input_shape is {geom.input_shape[:2]}: give one of them, or both agreeing"
+            )
+    yb = _extend_output(yb, geom)
     dtype = yb.dtype
     with np.errstate(over="ignore", invalid="ignore"):
         x = adjoint(yb, w.astype(dtype, copy=False), geom)
     _check_finite(x, "y and weights")
     return x if batched else x[0]
+
+
+def _extend_output(yb: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """``y`` zero-extended to the forward output of ``geom``.
+
+    An ``output_padding`` of at least the stride (PyTorch allows it below the dilation)
+    gives an input whose forward output is longer than ``y``: the transpose is then that
+    of the conv with its last outputs cropped. Any other mismatch is an error.
+    """
+    if not short_output(yb.shape[1:], geom):
+        check_output_shape(yb.shape[1:], geom)
+        return yb
+    full = geom.output_shape
+    extra = ((0, 0), (0, full[0] - yb.shape[1]), (0, full[1] - yb.shape[2]), (0, 0))
+    return np.pad(yb, extra)
+
+
+def short_output(y_shape: tuple[int, ...], geom: ConvGeometry) -> bool:
+    """Whether ``y_shape`` is ``geom``'s output cropped by an ``output_padding`` from the
+    stride up to the dilation (the conv_transpose2d sizes a strided conv cannot return)."""
+    full = geom.output_shape
+    if len(y_shape) != 3 or y_shape[2] != full[2] or y_shape[:2] == full[:2]:
+        return False
+    for a in (0, 1):
+        s, d, f = geom.stride[a], geom.dilation[a], geom.filter_shape[a]
+        n_min = (y_shape[a] - 1) * s - sum(geom.pads[a]) + d * (f - 1) + 1
+        if not 0 <= geom.input_shape[a] - n_min < max(s, d):
+            return False
+    return True

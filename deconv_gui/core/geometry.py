@@ -32,6 +32,7 @@ __all__ = [
     "output_size",
     "resolve_padding",
     "same_padding",
+    "transpose_input_shape",
     "weights_for",
 ]
 
@@ -554,6 +555,67 @@ class ConvGeometry:
         if self.min_nullity:
             text += f" · at least {self.min_nullity:,} dimensions lost"
         return text
+
+
+def transpose_input_shape(
+    y_shape: Sequence[int],
+    filter_shape: Sequence[int],
+    stride: Any,
+    padding: Any,
+    output_padding: Any,
+    dilation: Any,
+    c_in: int,
+) -> tuple[int, int, int]:
+    """``(H, W, C_in)`` that PyTorch's ``conv_transpose2d`` returns for ``y`` of ``y_shape``.
+
+    Per axis ``(n_y − 1) s − p_0 − p_1 + d (f − 1) + 1 + output_padding``, with
+    ``0 ≤ output_padding < max(s, d)`` (None: 0). With a padding name the size is
+    ``(n_y − 1) s + 1 + output_padding`` (``output_padding < s``; None: ``n_y s``, as
+    Keras's ``Conv2DTranspose(padding='same')``) and ``'valid'`` is no padding.
+
+    Raises
+    ------
+    ValueError
+        Naming ``output_padding`` (out of range) or ``padding`` (an empty result).
+
+    Examples
+    --------
+    >>> from deconv_gui.core.geometry import transpose_input_shape
+    >>> transpose_input_shape((28, 28, 128), (3, 3, 64, 128), 2, 1, 1, 1, 64)
+    (56, 56, 64)
+    >>> transpose_input_shape((28, 28, 128), (3, 3, 64, 128), 2, "same", None, 1, 64)
+    (56, 56, 64)
+    """
+    s = as_pair(stride, "stride", minimum=1)
+    d = as_pair(dilation, "dilation", minimum=1)
+    value = as_padding(padding)
+    named = isinstance(value, str) and value != "valid"
+    if output_padding is None:
+        op = (0, 0)
+    else:
+        op = as_pair(output_padding, "output_padding", minimum=0)
+        limit = s if named else (max(s[0], d[0]), max(s[1], d[1]))
+        if op[0] >= limit[0] or op[1] >= limit[1]:
+            rule = "the stride" if named else "max(stride, dilation)"
+            raise ValueError(
+                f"output_padding must be smaller than {rule} {limit} on each axis (PyTorch's "
+                f"rule), got {output_padding!r}"
+            )
+    sizes = []
+    for a in (0, 1):
+        n_y, f = int(y_shape[a]), int(filter_shape[a])
+        if named:
+            n = (n_y - 1) * s[a] + 1 + op[a] if output_padding is not None else n_y * s[a]
+        else:
+            total = 0 if isinstance(value, str) else sum(value[a])
+            n = (n_y - 1) * s[a] - total + d[a] * (f - 1) + 1 + op[a]
+        if n < 1:
+            raise ValueError(
+                f"padding {padding!r} is too large: the transposed output would have {n} "
+                f"{('rows', 'columns')[a]} (y has {n_y})"
+            )
+        sizes.append(n)
+    return sizes[0], sizes[1], int(c_in)
 
 
 def weights_for(geometry: Any, weights: Any) -> np.ndarray:

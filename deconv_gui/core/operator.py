@@ -72,7 +72,18 @@ class ConvOperator(LinearOperator):
     27.0
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        geometry = args[0] if args else kwargs.get("geometry")
+        if cls is ConvOperator and getattr(geometry, "kind", "conv") == "conv_transpose":
+            # the geometry of a ConvTranspose2d layer: its operator, B = Aᵀ
+            from .transposed import operator_of
+
+            return operator_of(*args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, geometry: ConvGeometry, weights: Any, dtype: Any = None) -> None:
+        if getattr(geometry, "kind", "conv") == "conv_transpose":
+            return  # built by __new__
         self._setup(geometry, weights_for(geometry, weights), dtype)
 
     @classmethod
@@ -145,6 +156,22 @@ class ConvOperator(LinearOperator):
             # where conv2d reports it in one sentence
             self._weights_as = {d: w.astype(d, copy=False) for d in _FLOATS}
         super().__init__(dtype=dtype, shape=(geometry.n_equations, geometry.n_unknowns))
+
+    def replace(self, weights: Any = None, dtype: Any = None) -> ConvOperator:
+        """The same geometry with other weights (of the same shape) and/or dtype."""
+        w = self.weights if weights is None else weights
+        return ConvOperator(self.geometry, w, dtype if dtype is not None else self.dtype)
+
+    @property
+    def transposed(self) -> bool:
+        """True for a ConvTranspose2d layer (:class:`~deconv_gui.core.ConvTransposeOperator`)."""
+        return False
+
+    @property
+    def conv(self) -> ConvOperator:
+        """The strided conv ``A`` behind this operator: itself (its transpose for a
+        ConvTranspose2d layer), e.g. for bounds that ``A`` and ``Aᵀ`` share."""
+        return self
 
     # -- on images ------------------------------------------------------------------------
     def apply(self, x: Any) -> np.ndarray:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .geometry import ConvGeometry, Sides, normalize_weights
+from .operator import ConvOperator
 from .padding import PADDING_MODES
 from .rules import (
     GEOMETRY_MAX,
@@ -46,6 +47,7 @@ __all__ = [
     "GEOMETRY_MAX",
     "INT_MAX",
     "KINDS",
+    "LAYER_KINDS",
     "Params",
     "Rule",
     "StoredPadding",
@@ -59,6 +61,10 @@ __all__ = [
 
 #: How ``Params.padding`` is stored: a pair (symmetric), the four sides, or a name.
 StoredPadding = tuple[int, int] | Sides | str
+
+
+#: The layers a Params can describe: PyTorch's Conv2d and ConvTranspose2d.
+LAYER_KINDS: tuple[str, ...] = ("conv", "conv_transpose")
 
 
 def _field(default: Any, rule_: Rule) -> Any:
@@ -187,6 +193,34 @@ class Params:
             help="dilation",
             cli="--dilation",
             metavar="D|DH,DW",
+        ),
+    )
+    layer_kind: str = _field(
+        "conv",
+        Rule(
+            "choice",
+            help=(
+                "the layer under study: conv (Conv2d) or conv_transpose (ConvTranspose2d: the "
+                "image is its input map, weights (f_h, f_w, C_out/groups, C_in) as "
+                "W_t.permute(2, 3, 1, 0))"
+            ),
+            cli="--layer-kind",
+            metavar="|".join(LAYER_KINDS),
+            choices=LAYER_KINDS,
+        ),
+    )
+    output_padding: tuple[int, int] | None = _field(
+        None,
+        Rule(
+            "optional_pair",
+            minimum=0,
+            maximum=GEOMETRY_MAX,
+            help=(
+                "PyTorch's output_padding of a conv_transpose layer, below max(stride, "
+                "dilation) (none: 0, or Keras's n·stride for padding same)"
+            ),
+            cli="--output-padding",
+            metavar="none|P|PH,PW",
         ),
     )
     padding_mode: str = _field(
@@ -336,11 +370,15 @@ class Params:
         scalar_bias = is_real(self.bias)
         for f in fields(self)[1:]:
             set_(self, f.name, check_value(f.name, f.metadata["rule"], getattr(self, f.name)))
+        # the bias is per channel of the layer's output: A's output for a conv, its input
+        # (the weights' third axis times groups) for a transposed conv
         c_out = weights.shape[3]
-        if c_out % self.groups:
+        if self.layer_kind == "conv_transpose":
+            c_out = weights.shape[2] * self.groups
+        if weights.shape[3] % self.groups:
             raise ValueError(
-                f"groups {self.groups} must divide C_out = {c_out} (the weights' last axis, "
-                f"shape {weights.shape})"
+                f"groups {self.groups} must divide C_out = {weights.shape[3]} (the weights' "
+                f"last axis, shape {weights.shape})"
             )
         if scalar_bias:
             set_(self, "bias", self.bias * c_out)
@@ -363,7 +401,14 @@ class Params:
     __hash__ = None  # type: ignore[assignment]  # holds an array
 
     def geometry(self, input_shape: Sequence[int]) -> ConvGeometry:
-        """The :class:`ConvGeometry` of these params for an image of ``input_shape``."""
+        """The :class:`ConvGeometry` of these params for an image of ``input_shape``.
+
+        For a ``conv_transpose`` layer, a
+        :class:`~deconv_gui.core.transposed.TransposedGeometry` (the image is the layer's
+        input map; the same attributes, ``conv`` the strided conv it transposes).
+        """
+        if self.layer_kind == "conv_transpose":
+            return self.operator(input_shape).geometry
         return ConvGeometry(
             tuple(input_shape),
             self.weights.shape,
@@ -374,6 +419,28 @@ class Params:
             self.groups,
             self.flip,
         )
+
+    def operator(self, input_shape: Sequence[int], dtype: Any = None) -> ConvOperator:
+        """The layer's operator for an image of ``input_shape`` (no bias): a
+        :class:`~deconv_gui.core.ConvOperator`, or for ``conv_transpose`` a
+        :class:`~deconv_gui.core.ConvTransposeOperator` (``dtype``: the weights' float64
+        by default)."""
+        if self.layer_kind == "conv_transpose":
+            from .transposed import ConvTransposeOperator
+
+            return ConvTransposeOperator.from_weights(
+                self.weights,
+                input_shape=tuple(input_shape),
+                stride=self.stride,
+                padding=self.padding,
+                output_padding=self.output_padding,
+                dilation=self.dilation,
+                dtype=dtype,
+                padding_mode=self.padding_mode,
+                groups=self.groups,
+                flip=self.flip,
+            )
+        return ConvOperator(self.geometry(input_shape), self.weights, dtype)
 
     def replace(self, **changes: Any) -> Params:
         """A copy with some fields changed (validated again)."""

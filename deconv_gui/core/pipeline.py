@@ -26,6 +26,7 @@ from .params import Params
 from .registry import INSIGHT_METHODS, METHODS, PANEL_NAMES, PRIORS
 from .scores import Metrics, ReconstructionScore, SplitScore
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
+from .transposed import operator_of
 
 __all__ = [
     "INSIGHT_METHODS",
@@ -211,8 +212,7 @@ def run_pipeline(
     check_magnitudes(x, params.weights, params.bias)
     check_memory(x.shape, geometry, params.methods)
     timings: dict[str, float] = {}
-    weights = params.weights.astype(x.dtype)
-    op = ConvOperator(geometry, weights)  # validated once; every stage below reuses it
+    op = params.operator(x.shape, x.dtype)  # validated once; every stage below reuses it
 
     def check_cancel() -> None:
         if is_cancelled(cancel):
@@ -268,7 +268,7 @@ def _cached_dot_test(weights: np.ndarray, geometry: ConvGeometry) -> float:
     key = (weights.tobytes(), weights.shape, geometry)
     return _DOT_TESTS.get_or_compute(
         key,
-        lambda: adjoint_dot_test(ConvOperator(geometry, weights, dtype=np.float64)),
+        lambda: adjoint_dot_test(operator_of(geometry, weights, np.float64)),
     )
 
 

@@ -36,6 +36,7 @@ KINDS: tuple[str, ...] = (
     "weights",
     "floats",
     "pair",
+    "optional_pair",
     "padding",
     "methods",
     "float",
@@ -98,6 +99,7 @@ class Rule:
             "int": "an int",
             "optional_int": "an int or None",
             "pair": "an int or an (h, w) pair of ints",
+            "optional_pair": "None, an int or an (h, w) pair of ints",
             "padding": "an int, an (h, w) pair or ((top, bottom), (left, right)) of ints",
             "floats": "a number or a sequence of numbers",
             "methods": f"a sequence of names among {', '.join(ALL_METHODS)}",
@@ -143,7 +145,9 @@ def parse_value(name: str, rule_: Rule, text: str) -> Any:
                 value = ((sides[0], sides[1]), (sides[2], sides[3]))
             else:
                 value = tuple(sides) * (3 - len(sides))
-        elif rule_.kind == "pair":
+        elif rule_.kind == "optional_pair" and text.lower() in ("none", "auto"):
+            value = None
+        elif rule_.kind in ("pair", "optional_pair"):
             parts = text.replace("×", ",").replace("x", ",").split(",")
             if len(parts) not in (1, 2):
                 raise ValueError
@@ -209,7 +213,9 @@ def check_value(name: str, rule_: Rule, value: Any) -> Any:
         return int(value)
     if kind == "optional_int":
         return None
-    if kind == "pair":
+    if kind == "optional_pair" and value is None:
+        return None
+    if kind in ("pair", "optional_pair"):
         pair = (value, value) if is_int(value) else value
         if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
             raise wrong

@@ -8,6 +8,8 @@ numbers of :func:`~deconv_gui.core.matching_input_sizes`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..core import ConvGeometry, matching_input_sizes
 from ..core.geometry import same_padding
 
@@ -46,6 +48,14 @@ def size_ambiguity(geometry: ConvGeometry) -> str:
     >>> size_ambiguity(ConvGeometry((8, 8, 1), (3, 3, 1), padding=1))
     'each output size has one input size: a transposed conv needs no output_padding'
     """
+    if getattr(geometry, "kind", "conv") == "conv_transpose":
+        op = geometry.output_padding  # type: ignore[attr-defined]
+        limit = [max(s, d) - 1 for s, d in zip(geometry.stride, geometry.dilation, strict=True)]
+        h, w, _ = geometry.output_shape
+        return (
+            f"a transposed conv: output_padding {op} gives {h}×{w} (PyTorch takes 0 to "
+            f"{limit[0]} rows, 0 to {limit[1]} columns)"
+        )
     rows, columns = _axis(geometry, 0), _axis(geometry, 1)
     same = rows == columns and geometry.output_shape[0] == geometry.output_shape[1]
     parts = []
@@ -127,6 +137,8 @@ def padding_summary(geometry: ConvGeometry) -> str:
     Keras: ZeroPadding2D(1) then padding='valid'
     ONNX: pads=[1, 1, 1, 1]
     """
+    if getattr(geometry, "kind", "conv") == "conv_transpose":
+        return _transposed_padding(geometry)
     g = geometry
     (top, bottom), (left, right) = g.pads
     mode = g.padding_mode
@@ -174,3 +186,35 @@ def padding_summary(geometry: ConvGeometry) -> str:
     elif same:
         onnx += f" (auto_pad='{'SAME_UPPER' if same == 'same' else 'SAME_LOWER'}')"
     return f"{sides} · PyTorch: {torch} · Keras: {keras} · ONNX: {onnx}"
+
+
+def _transposed_padding(geometry: Any) -> str:
+    """:func:`padding_summary` of a ConvTranspose2d layer: the padding crops its output."""
+    g = geometry.conv
+    (top, bottom), (left, right) = g.pads
+    op = geometry.output_padding
+    sides = f"padding top {top}, bottom {bottom}, left {left}, right {right} (cropped)"
+    if g.symmetric:
+        torch = f"ConvTranspose2d(padding={g.padding}, output_padding={op})"
+    else:
+        rows, cols = _span(top, bottom), _span(left, right)
+        torch = f"ConvTranspose2d(padding=0, output_padding={op}) then [{rows}, {cols}]"
+    doubled = all(
+        g.input_shape[a] == geometry.input_shape[a] * g.stride[a] for a in (0, 1)
+    )  # Keras's 'same' transpose returns n · stride
+    same = _same_name(g) == "same" and doubled
+    keras = (
+        "Conv2DTranspose(padding='same')"
+        if same
+        else (
+            f"Conv2DTranspose(padding='valid') then Cropping2D((({top}, {bottom}), "
+            f"({left}, {right})))"
+        )
+    )
+    onnx = f"ConvTranspose pads=[{top}, {left}, {bottom}, {right}], output_padding={list(op)}"
+    return f"{sides} · PyTorch: {torch} · Keras: {keras} · ONNX: {onnx}"
+
+
+def _span(before: int, after: int) -> str:
+    """A crop as a slice: ``1:-2``, ``1:``, ``:-2`` or ``:``."""
+    return f"{before or ''}:{-after if after else ''}"

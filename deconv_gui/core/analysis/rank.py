@@ -105,7 +105,9 @@ def rank_bounds(geometry: ConvGeometry) -> RankInfo:
     >>> rank_bounds(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2, padding=1)).describe()
     'rank ≤ 16,384, nullity ≥ 180,224 (bound: too large for an exact SVD)'
     """
-    if not isinstance(geometry, ConvGeometry):
+    if not isinstance(geometry, ConvGeometry) and getattr(geometry, "kind", "") != (
+        "conv_transpose"
+    ):
         raise ValueError(f"geometry must be a ConvGeometry, got {type(geometry).__name__}")
     m, n = geometry.n_equations, geometry.n_unknowns
     return RankInfo(None, None, min(m, n), geometry.min_nullity, False, m, n)

@@ -134,5 +134,5 @@ def prepare(y: Any, weights: Any, bias: Any, *geometry: Any) -> tuple[ConvOperat
     centred = centred_output(y, op.geometry, bias)
     check_solver_data(centred, op.weights, bias)
     if op.dtype != centred.dtype:
-        op = ConvOperator(op.geometry, op.weights, dtype=centred.dtype)
+        op = op.replace(dtype=centred.dtype)
     return op, centred

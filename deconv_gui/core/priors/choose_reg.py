@@ -94,7 +94,7 @@ class _Curve:
 
     def __init__(self, op: ConvOperator, y: np.ndarray, dense: bool, n_probes: int, cancel):
         # float64 throughout: the curve's differences are small near its minimum
-        self.op = ConvOperator(op.geometry, op.weights, dtype=np.float64)
+        self.op = op.replace(dtype=np.float64)
         self.y, self.dense, self.cancel = y.astype(np.float64), dense, cancel
         self.m = op.shape[0]
         if dense:

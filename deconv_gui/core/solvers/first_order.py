@@ -42,7 +42,8 @@ def operator_norm_bound(op: ConvOperator, grid: int = 128) -> float:
     iterations are still ~3 % low for a Gaussian filter), and a too small constant makes
     accelerated gradient methods diverge.
     """
-    symbol = periodic_symbol(op, (grid, grid), onesided=False)
+    # ‖Aᵀ‖ = ‖A‖: a transposed conv is bounded by its conv's symbol
+    symbol = periodic_symbol(op.conv, (grid, grid), onesided=False)
     top = float(lapack.eigvalsh(symbol).max())
     return 1.01 * max(top, 0.0)
 

@@ -87,7 +87,10 @@ def make_pinv_solver(
         op = geometry
     else:
         op = ConvOperator(geometry, weights)
-    preconditioner = SymbolPreconditioner(op, reg) if preconditioned else None
+    # the symbol preconditioner inverts A Aᵀ on a conv's output grid; a transposed conv's
+    # B Bᵀ = Aᵀ A lives on the image and has no such inverse: plain CG there
+    use_symbol = preconditioned and not op.transposed
+    preconditioner = SymbolPreconditioner(op, reg) if use_symbol else None
     return PseudoInverseSolver(
         op.apply,
         op.apply_adjoint,
@@ -174,7 +177,9 @@ def solve_pinv(
         # the coarser of the filter's and the data's precision bounds what can be resolved
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
         image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
-    elif method == "fourier" or (method == "auto" and fourier_is_possible(geom)):
+    elif method == "fourier" or (
+        method == "auto" and not op.transposed and fourier_is_possible(geom)
+    ):
         # exact per frequency (a periodic layer is block-diagonal in Fourier space): a
         # few FFTs, so like the dense solve it only honours a cancel that came before it
         if callbacks.cancelled():
@@ -202,7 +207,7 @@ def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:
     w_scale = float(np.abs(op.weights).max()) if op.weights.size else 0.0
     if w_scale == 0 or 1e-30 <= w_scale <= 1e30:
         return op, 1.0
-    return ConvOperator(op.geometry, op.weights.astype(np.float64) / w_scale), w_scale
+    return op.replace(op.weights.astype(np.float64) / w_scale, np.float64), w_scale
 
 
 def _fourier_solve(

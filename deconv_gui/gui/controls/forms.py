@@ -47,6 +47,7 @@ class ParamsForms:
         for form in self.forms:
             values.update(form.values())
         values["methods"] = (*values.get("methods", ()), *extra_methods)
+        _one_bias_for_a_decoder(values)
         return Params(**{**self.carried, **values}, image_source=image_source)
 
     def show(self, params: Params, methods: tuple[str, ...], preset: str = CUSTOM) -> None:
@@ -61,6 +62,7 @@ class ParamsForms:
         """
         values = {f.name: getattr(params, f.name) for f in fields(params)}
         values["methods"] = tuple(methods)
+        _one_bias_for_a_decoder(values)
         # fields no widget edits (yet) are kept as given, never reset to their defaults
         shown = {name for form in self.forms for name in form.FIELDS}
         self.carried = {
@@ -79,3 +81,11 @@ class ParamsForms:
                     form.set_values(**mine)  # an unknown preset name: show "custom"
             else:
                 form.set_values(**mine)
+
+
+def _one_bias_for_a_decoder(values: dict) -> None:
+    """A ConvTranspose2d layer's bias is per channel of its output (the filter's third
+    axis), the filter editor's per last axis: one shared number passes as that number."""
+    bias = values.get("bias")
+    if values.get("layer_kind") == "conv_transpose" and bias and len(set(bias)) == 1:
+        values["bias"] = float(bias[0])

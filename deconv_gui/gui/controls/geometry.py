@@ -24,6 +24,7 @@ from qtpy.QtWidgets import (
 
 from ...core import params as schema
 from .common import DOCK_WIDTH, LinkButton, section_header
+from .layer_form import LayerKind, PaddingSides
 
 __all__ = ["GeometryEditor", "PairControl"]
 
@@ -82,6 +83,7 @@ class PairControl(QWidget):
     def __init__(self, name: str, low: int, high: int, tip: str, parent=None) -> None:
         super().__init__(parent)
         self.name = name
+        self._tip = tip
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
@@ -127,11 +129,9 @@ class PairControl(QWidget):
         self.w_spin.setVisible(not linked)
         self.times.setVisible(not linked)
         if linked:
-            self.h_spin.setToolTip(
-                f"{self.name} (height and width, linked). {_FIELDS[self.name][2]}"
-            )
+            self.h_spin.setToolTip(f"{self.name} (height and width, linked). {self._tip}")
         else:
-            self.h_spin.setToolTip(f"{self.name} along the height (rows). {_FIELDS[self.name][2]}")
+            self.h_spin.setToolTip(f"{self.name} along the height (rows). {self._tip}")
 
     def _on_link_toggled(self, linked: bool) -> None:
         self._show_linked(linked)
@@ -159,7 +159,7 @@ class GeometryEditor(QWidget):
     #: the "How it is computed…" button was pressed (the window opens the animation)
     stepsRequested = Signal()
     #: The :class:`~deconv_gui.core.Params` fields this form edits.
-    FIELDS: tuple[str, ...] = (*_FIELDS, "padding_mode")
+    FIELDS: tuple[str, ...] = (*_FIELDS, "padding_mode", "layer_kind", "output_padding")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -188,6 +188,13 @@ class GeometryEditor(QWidget):
         self._mode.currentIndexChanged.connect(self.geometryChanged)
         grid.addWidget(mode_label, len(_FIELDS), 0)
         grid.addWidget(self._mode, len(_FIELDS), 1)
+        # the padding's other forms (four sides, same, valid) and the layer kind
+        self._sides = PaddingSides(self._pairs["padding"], PairControl)
+        self._layer = LayerKind(PairControl)
+        self._sides.add_rows(grid, len(_FIELDS) + 1)
+        self._layer.add_rows(grid, len(_FIELDS) + 3)
+        self._sides.changed.connect(self.geometryChanged)
+        self._layer.changed.connect(self.geometryChanged)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
         for name, value in schema.defaults().items():  # the one set of defaults
@@ -221,9 +228,9 @@ class GeometryEditor(QWidget):
         """``(s_h, s_w)``."""
         return self._pairs["stride"].value()
 
-    def padding(self) -> tuple[int, int]:
-        """``(p_h, p_w)``."""
-        return self._pairs["padding"].value()
+    def padding(self) -> tuple[int, int] | tuple[tuple[int, int], tuple[int, int]] | str:
+        """``(p_h, p_w)``, ``((top, bottom), (left, right))`` or a name (``"same"``, …)."""
+        return self._sides.value()
 
     def dilation(self) -> tuple[int, int]:
         """``(d_h, d_w)``."""
@@ -239,18 +246,28 @@ class GeometryEditor(QWidget):
 
     def values(self) -> dict[str, tuple[int, int] | str]:
         """The :attr:`FIELDS` as ``Params`` keyword arguments."""
-        values: dict[str, tuple[int, int] | str] = {
-            name: pair.value() for name, pair in self._pairs.items()
-        }
+        values: dict = {name: pair.value() for name, pair in self._pairs.items()}
+        values["padding"] = self.padding()
         values["padding_mode"] = self.padding_mode()
+        values["layer_kind"], values["output_padding"] = self._layer.value()
         return values
 
     def pair_control(self, name: str) -> PairControl:
         """The control of ``"stride"``, ``"padding"`` or ``"dilation"`` (tests, focus)."""
         return self._pairs[name]
 
-    def set_values(self, stride=None, padding=None, dilation=None, padding_mode=None) -> None:
-        """Set any of the four (a pair: an int or ``(h, w)``; None keeps the current value).
+    def set_values(
+        self,
+        stride=None,
+        padding=None,
+        dilation=None,
+        padding_mode=None,
+        layer_kind=None,
+        output_padding=LayerKind.KEEP,
+    ) -> None:
+        """Set any of the fields (a pair: an int or ``(h, w)``; ``padding`` in any form of
+        the schema; None keeps the current value, except for ``output_padding``, whose
+        None is "auto").
 
         Emits :attr:`geometryChanged` once if something changed. Equal pairs are shown linked.
 
@@ -260,15 +277,20 @@ class GeometryEditor(QWidget):
             Naming the argument, when out of the schema's range (see :data:`_FIELDS`).
         """
         new = {}
-        for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        for name, value in (("stride", stride), ("dilation", dilation)):
             if value is not None:
                 low, high, _ = _FIELDS[name]
                 new[name] = _as_pair(value, name, low, high)
+        sides = schema.check("padding", padding) if padding is not None else None
         if padding_mode is not None:
             padding_mode = schema.check("padding_mode", padding_mode)
+        layer = self._layer.checked(layer_kind, output_padding)
         changed = False
         for name, pair in new.items():
             changed |= self._pairs[name].set_value(pair)
+        if sides is not None:
+            changed |= self._sides.set_value(sides)
+        changed |= self._layer.set_value(*layer)
         if padding_mode is not None and padding_mode != self.padding_mode():
             self._mode.blockSignals(True)
             self._mode.setCurrentText(padding_mode)

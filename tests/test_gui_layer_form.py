@@ -1,0 +1,68 @@
+"""The geometry form holds every padding form and the ConvTranspose2d layer; the window
+studies a decoder layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from qtpy import QtCore
+
+from deconv_gui.gui.controls.geometry import GeometryEditor
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.support.teardown import delete_now
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 60_000
+
+
+def test_geometry_form_holds_four_sides_names_and_the_layer_kind(qtbot):
+    form = GeometryEditor()
+    qtbot.addWidget(form)
+    for padding in (((0, 2), (1, 3)), "same", "same_lower", "valid", (2, 1)):
+        with qtbot.waitSignal(form.geometryChanged, timeout=1000):
+            form.set_values(padding=padding)
+        assert form.values()["padding"] == padding
+    form.set_values(padding=((1, 1), (2, 2)))  # symmetric sides are the (h, w) pair
+    assert form.padding() == (1, 2)
+    form.set_values(padding=((0, 1), (0, 1)))
+    form._sides.form.setCurrentIndex(0)  # back to "each side": top and left on both sides
+    assert form.padding() == (0, 0)
+    with pytest.raises(ValueError, match="padding"):
+        form.set_values(padding="middle")
+    assert form.values()["layer_kind"] == "conv" and form.values()["output_padding"] is None
+    form.set_values(layer_kind="conv_transpose", output_padding=(1, 0))
+    assert form.values()["layer_kind"] == "conv_transpose"
+    assert form.values()["output_padding"] == (1, 0)
+    form.set_values(output_padding=None)
+    assert form.values()["output_padding"] is None
+    with pytest.raises(ValueError, match="layer_kind"):
+        form.set_values(layer_kind="deconv")
+
+
+def test_the_window_studies_a_decoder_layer(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, restore=False)
+    try:
+        _study_a_decoder(qtbot, win)
+    finally:
+        delete_now(win)
+
+
+def _study_a_decoder(qtbot, win) -> None:
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    weights = np.abs(np.random.default_rng(0).standard_normal((4, 4, 2, 3))) / 4
+    win.filter_editor.set_values(weights=weights, bias=0.0)
+    win.geometry_editor.set_values(layer_kind="conv_transpose", stride=2, padding=1)
+
+    def decoded() -> bool:
+        r = win.result
+        return not win.runner.busy and r is not None and r.params.layer_kind == "conv_transpose"
+
+    qtbot.waitUntil(decoded, timeout=TIMEOUT)
+    h, w, _ = win.result.image.shape
+    assert win.result.forward_output.shape == (2 * h, 2 * w, 2)
+    assert "transposed conv" in win.geometry_editor.arithmetic_text()
+    assert "ConvTranspose2d(padding=(1, 1)" in win.geometry_editor.arithmetic_text()
