@@ -296,7 +296,6 @@ def test_conv2d_rejects_bad_input(kwargs, match):
         ({"input_shape": (5, 5)}, "input_shape"),
         ({"input_shape": (5, 5, 0)}, "input_shape"),
         ({"input_shape": (5, 5.0, 3)}, "input_shape"),
-        ({"input_shape": None}, "input_shape"),
         ({"input_shape": (5, 5, 2)}, "channel mismatch"),
         ({"input_shape": (1, 1, 3)}, "empty output"),
         ({"stride": 0}, "stride"),
