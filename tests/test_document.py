@@ -30,6 +30,8 @@ def _every_field_changed() -> Document:
         padding=(0, 2),
         dilation=(1, 2),
         padding_mode="reflect",
+        layer_kind="conv_transpose",
+        output_padding=(1, 0),
         groups=2,
         flip=True,
         methods=("transposed", "tv", "coverage"),
