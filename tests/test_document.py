@@ -25,7 +25,7 @@ def _every_field_changed() -> Document:
     """A document in which every field, of every part, differs from its default."""
     params = Params(
         make_filter("random", size=(3, 2), in_channels=2, out_channels=2, seed=7) / 3.0,
-        bias=(0.1, -1.0 / 3.0),
+        bias=(0.1, -1.0 / 3.0, 0.25, 2.0),  # a decoder's output: C_in/groups × groups
         stride=(2, 1),
         padding=(0, 2),
         dilation=(1, 2),
