@@ -171,7 +171,7 @@ def describe_changes(
         else:
             kind = f.metadata["rule"].kind
             # numbers typed or stepped merge; choices and switches are steps of their own
-            numbers = ("pair", "padding", "int", "float", "optional_int", "floats")
+            numbers = ("pair", "padding", "optional_pair", "int", "float", "optional_int", "floats")
             key = name if kind in numbers else None
             words = FIELD_WORDS.get(name, name.replace("_", " "))
             changes.append(Change(f"{words} {format_value(old)} → {format_value(new)}", key))
