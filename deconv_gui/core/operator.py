@@ -36,6 +36,8 @@ __all__ = ["DENSE_COLUMN_LIMIT", "ConvOperator", "as_operator"]
 DENSE_COLUMN_LIMIT = 4096
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: ``build(geometry, weights, dtype)`` of a transposed layer's geometry, set by .transposed
+_TRANSPOSED: dict[str, Any] = {}
 
 
 class ConvOperator(LinearOperator):
@@ -75,10 +77,9 @@ class ConvOperator(LinearOperator):
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         geometry = args[0] if args else kwargs.get("geometry")
         if cls is ConvOperator and getattr(geometry, "kind", "conv") == "conv_transpose":
-            # the geometry of a ConvTranspose2d layer: its operator, B = Aᵀ
-            from .transposed import operator_of
-
-            return operator_of(*args, **kwargs)
+            # the geometry of a ConvTranspose2d layer: its operator, B = Aᵀ (built by
+            # .transposed, which registers itself: this module never imports it)
+            return _TRANSPOSED["build"](*args, **kwargs)
         return super().__new__(cls)
 
     def __init__(self, geometry: ConvGeometry, weights: Any, dtype: Any = None) -> None:

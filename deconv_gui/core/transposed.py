@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from . import operator as _operator
 from .conv import short_output
 from .geometry import (
     ConvGeometry,
@@ -282,3 +283,6 @@ def operator_of(geometry: Any, weights: Any, dtype: Any = None) -> ConvOperator:
         conv = ConvOperator(geometry.conv, weights, dtype)
         return ConvTransposeOperator.of(conv, geometry.input_shape, geometry.output_padding)
     return ConvOperator(geometry, weights, dtype)
+
+
+_operator._TRANSPOSED["build"] = operator_of
