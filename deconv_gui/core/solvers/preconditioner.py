@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft
+from threadpoolctl import threadpool_limits
 
 from .. import lapack
 from ..geometry import ConvGeometry
@@ -105,7 +106,13 @@ def periodic_symbol(
 
 
 class SymbolPreconditioner:
-    """``r ↦ (K̂ + (reg + δ) I)⁻¹ r`` by FFT on the (padded) output grid.
+    """``r ↦ S (K̂ + (reg + δ) I)⁻¹ S r`` by FFT on the (padded) output grid.
+
+    ``S`` corrects the borders of a zero-padded layer: an output whose window reaches
+    into the padding has fewer taps, so its diagonal of ``A Aᵀ`` is a fraction ``ρ`` of
+    the symbol's; ``S = ρ^(−1/2)`` per output (a Jacobi correction of the circulant
+    preconditioner; ``S = I`` where every tap reads an image pixel). At 56²×64 → 128,
+    3×3, stride 2 it saves about a quarter of the iterations.
 
     Parameters
     ----------
@@ -129,7 +136,10 @@ class SymbolPreconditioner:
         if c_out == 1:
             values = np.maximum(symbol[..., 0, 0].real, 0.0)
         else:
-            values, vectors = lapack.eigh(symbol)
+            # many small Hermitian matrices: one BLAS thread is fastest (threads that
+            # synchronise per 128×128 matrix starve on a busy machine: 25× slower seen)
+            with threadpool_limits(limits=1, user_api="blas"):
+                values, vectors = lapack.eigh(symbol)
             values = np.maximum(values, 0.0)
         top = float(values.max())
         floor = SYMBOL_FLOOR * top if top > 0 or reg > 0 else 1.0
@@ -139,9 +149,12 @@ class SymbolPreconditioner:
         else:
             self.inverse = np.einsum("...ik,...k,...jk->...ij", vectors, scale, vectors.conj())
         self.operator_norm = float(np.sqrt(top))
+        self.border = _border_scale(op)
 
     def __call__(self, residual: np.ndarray) -> np.ndarray:
         """Apply the preconditioner to an output-space array ``(H_out, W_out, C_out)``."""
+        if self.border is not None:
+            residual = residual * self.border
         spectrum = scipy.fft.rfft2(residual, s=self.grid, axes=(0, 1))
         if self.inverse.ndim == 3:
             spectrum *= self.inverse
@@ -149,4 +162,23 @@ class SymbolPreconditioner:
             spectrum = np.einsum("...ij,...j->...i", self.inverse, spectrum)
         out = scipy.fft.irfft2(spectrum, s=self.grid, axes=(0, 1))
         h, w = self.output_hw
-        return np.ascontiguousarray(out[:h, :w])
+        out = np.ascontiguousarray(out[:h, :w])
+        if self.border is not None:
+            out *= self.border
+        return out
+
+
+def _border_scale(op: ConvOperator) -> np.ndarray | None:
+    """``ρ^(−1/2)`` per output ``(H_out, W_out, C_out)``, ``ρ`` the share of its filter's
+    energy on image pixels (1 inside; below 1 where the window reaches zero padding);
+    None when it is 1 everywhere."""
+    g = op.geometry
+    if g.padding_mode != "zeros" or g.pads == ((0, 0), (0, 0)):
+        return None
+    energy = ConvOperator(g, np.square(op.weights.astype(np.float64)))
+    reached = energy.apply(np.ones(g.input_shape))
+    total = np.square(op.weights.astype(np.float64)).sum(axis=(0, 1, 2))
+    ratio = np.divide(reached, total, out=np.ones_like(reached), where=total > 0)
+    if np.all(ratio >= 1 - 1e-12):
+        return None
+    return 1.0 / np.sqrt(np.clip(ratio, 1e-3, 1.0))
