@@ -277,6 +277,9 @@ def code_dialog_for(
     except ValueError as exc:
         state.notify(f"No code for invalid settings: {exc}")
         return None
+    if params.layer_kind != "conv":
+        state.notify("Copy as code writes Conv2d layers only, not yet a ConvTranspose2d layer.")
+        return None
     dialog = CodeDialog(
         params,
         loaded.pixels,

@@ -53,7 +53,8 @@ def make_snippet(
     Raises
     ------
     ValueError
-        On an unknown language.
+        On an unknown language, or a ConvTranspose2d layer (``layer_kind``), which the
+        snippets do not write yet.
 
     Examples
     --------
@@ -63,6 +64,11 @@ def make_snippet(
     >>> "lsqr(" in code and "import deconv_gui" not in code
     True
     """
+    if params.layer_kind != "conv":
+        raise ValueError(
+            f"layer_kind {params.layer_kind!r}: the code snippets write Conv2d layers only "
+            "(a ConvTranspose2d layer is F.conv_transpose2d forward, F.conv2d adjoint)"
+        )
     if language in ("numpy", "api"):
         standalone = language == "numpy"
         return numpy_snippet(
