@@ -211,3 +211,10 @@ def test_cli_layer_kind_and_output_padding(tmp_path, capsys) -> None:
     assert np.load(out / "forward_output.npy").shape == (14, 14, 1)
     assert main(["info", *base, "--stride", "2", "--output-padding", "2"]) == 2
     assert "output_padding must be smaller" in capsys.readouterr().err
+
+
+def test_snippets_refuse_a_decoder_layer_plainly() -> None:
+    from deconv_gui.io.snippets import make_snippet
+
+    with pytest.raises(ValueError, match="^layer_kind 'conv_transpose'"):
+        make_snippet("torch", _decoder_params(), (6, 5, 3))
