@@ -216,5 +216,5 @@ def test_cli_layer_kind_and_output_padding(tmp_path, capsys) -> None:
 def test_snippets_refuse_a_decoder_layer_plainly() -> None:
     from deconv_gui.io.snippets import make_snippet
 
-    with pytest.raises(ValueError, match="^layer_kind 'conv_transpose'"):
+    with pytest.raises(ValueError, match=r"^layer_kind 'conv_transpose'"):
         make_snippet("torch", _decoder_params(), (6, 5, 3))
