@@ -23,6 +23,8 @@ CHANGED = {
     "padding": (0, 2),
     "dilation": (2, 1),
     "padding_mode": "reflect",
+    "layer_kind": "conv_transpose",
+    "output_padding": (1, 0),
     "groups": 2,  # with WEIGHTS_OF["groups"]: C_out = 2
     "flip": True,
     "methods": ("normalized_transposed", "pinv", "coverage"),
@@ -46,6 +48,8 @@ INVALID = {
     "padding": [-1, (0, -1), "1", None, (0, 10**12)],
     "dilation": [0, (1, 0), 2.5, 1025],
     "padding_mode": ["mirror", "", None, 0, "Reflect"],
+    "layer_kind": ["deconv", "", None, 0],
+    "output_padding": [-1, (0, -1), "1", (0, 10**12), 1.5],
     "groups": [0, -1, 1.5, "2", None, True, 2, 1025],  # 2 does not divide W's C_out = 1
     "flip": [1, "true", None],
     "methods": [["magic"], [1], 5],
@@ -104,7 +108,8 @@ def test_each_field_round_trips_through_dict_and_json(name):
 def test_all_fields_at_once_and_weights_to_the_bit():
     rng = np.random.default_rng(3)
     weights = rng.standard_normal((2, 3, 3, 2))
-    p = Params(weights, **{**CHANGED, "bias": (0.1, -1 / 3)})
+    # a decoder (layer_kind conv_transpose): one bias per channel of its output, C_in
+    p = Params(weights, **{**CHANGED, "bias": (0.1, -1 / 3, 0.5, 2.0, -3.0, 0.25)})
     back = Params.from_dict(json.loads(json.dumps(p.to_dict())))
     assert back == p
     assert back.weights.tobytes() == p.weights.tobytes()
