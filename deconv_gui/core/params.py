@@ -424,12 +424,15 @@ class Params:
         """The layer's operator for an image of ``input_shape`` (no bias): a
         :class:`~deconv_gui.core.ConvOperator`, or for ``conv_transpose`` a
         :class:`~deconv_gui.core.ConvTransposeOperator` (``dtype``: the weights' float64
-        by default)."""
+        by default; the weights are rounded to it)."""
+        # the weights rounded to dtype first: every precision of the operator then
+        # computes with the same numbers (as conv2d with weights of that dtype does)
+        weights = self.weights.astype(dtype) if dtype is not None else self.weights
         if self.layer_kind == "conv_transpose":
             from .transposed import ConvTransposeOperator
 
             return ConvTransposeOperator.from_weights(
-                self.weights,
+                weights,
                 input_shape=tuple(input_shape),
                 stride=self.stride,
                 padding=self.padding,
@@ -440,7 +443,7 @@ class Params:
                 groups=self.groups,
                 flip=self.flip,
             )
-        return ConvOperator(self.geometry(input_shape), self.weights, dtype)
+        return ConvOperator(self.geometry(input_shape), weights, dtype)
 
     def replace(self, **changes: Any) -> Params:
         """A copy with some fields changed (validated again)."""
