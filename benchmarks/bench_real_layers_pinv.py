@@ -49,9 +49,7 @@ def main() -> None:
         op.apply_adjoint(op.apply(x))
         pair = time.perf_counter() - start
         start = time.perf_counter()
-        solved = pinv_reconstruction(
-            y, op, rtol=args.rtol, max_iter=args.max_iter, return_report=True
-        )
+        solved = pinv_reconstruction(y, op, rtol=args.rtol, max_iter=args.max_iter)
         seconds = time.perf_counter() - start
         x_hat = solved.image.astype(np.float64)
         residual = np.linalg.norm(op.apply(x_hat) - y) / np.linalg.norm(y)
@@ -75,7 +73,7 @@ def _priors(op: ConvOperator, y: np.ndarray) -> None:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a 20-iteration prior is not converged
-            image = run()
+            image = run().image
         residual = np.linalg.norm(op.apply(image) - y) / np.linalg.norm(y)
         print(f"  {label:38s} residual {residual:8.1e} {time.perf_counter() - start:8.2f} s")
 

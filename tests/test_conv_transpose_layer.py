@@ -126,13 +126,14 @@ def test_pinv_tikhonov_and_priors_of_the_transposed_layer(hyper: dict) -> None:
     a = op.to_dense()
     y = rng.standard_normal(op.geometry.output_shape)
     for method in ("dense", "iterative"):
-        got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=3000, method=method)
+        got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=3000, method=method).image
         np.testing.assert_allclose(got.ravel(), np.linalg.pinv(a) @ y.ravel(), atol=1e-8)
         reg = 0.3
         tik = pinv_reconstruction(y, op, reg=reg, rtol=1e-12, max_iter=3000, method=method)
+        tik = tik.image
         expect = np.linalg.solve(a.T @ a + reg * np.eye(a.shape[1]), a.T @ y.ravel())
         np.testing.assert_allclose(tik.ravel(), expect, atol=1e-8)
-    positive = nonneg_reconstruction(np.abs(y), op, max_iter=50)
+    positive = nonneg_reconstruction(np.abs(y), op, max_iter=50).image
     assert positive.shape == op.geometry.input_shape and positive.min() >= 0
 
 

@@ -53,5 +53,5 @@ def test_the_corrected_solve_is_numpys_pinv(padding: object) -> None:
         rng.standard_normal((3, 3, 2, 3)), input_shape=(9, 8, 2), stride=2, padding=padding
     )
     y = rng.standard_normal(op.geometry.output_shape)
-    got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=3000, method="iterative")
+    got = pinv_reconstruction(y, op, rtol=1e-12, max_iter=3000, method="iterative").image
     np.testing.assert_allclose(got.ravel(), np.linalg.pinv(op.to_dense()) @ y.ravel(), atol=1e-8)
