@@ -26,6 +26,7 @@ NOT_A_GEOMETRY = {
     "deconv_gui.core.geometry.output_size",
     "deconv_gui.core.geometry.resolve_padding",
     "deconv_gui.core.geometry.same_padding",
+    "deconv_gui.core.geometry.transpose_input_shape",
     "deconv_gui.core.sizes.matching_input_sizes",
     # the seed question's own loop, as written: its cache has only ``s``
     "deconv_gui.core.analysis.question.question_deconv",
