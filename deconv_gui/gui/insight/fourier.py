@@ -68,7 +68,8 @@ MAPS = (
     ),
 )
 
-#: The coverage maps are shown on a crop this many pixels a side, so the pattern is visible.
+#: The coverage maps are shown on their top-left corner, this many pixels a side: the
+#: pattern is visible, and the border beside it shows that a flat map is not blank.
 COVERAGE_CROP = 24
 
 
@@ -101,11 +102,9 @@ def _levels(values: np.ndarray) -> tuple[float, float]:
     return low, (high if high > low else low + 1.0)
 
 
-def _centre_crop(image: np.ndarray, side: int = COVERAGE_CROP) -> np.ndarray:
-    """A ``side × side`` crop from the centre (the whole image when smaller)."""
-    h, w = image.shape
-    top, left = max((h - side) // 2, 0), max((w - side) // 2, 0)
-    return image[top : top + side, left : left + side]
+def _corner(image: np.ndarray, side: int = COVERAGE_CROP) -> np.ndarray:
+    """The top-left ``side × side`` corner (the whole image when smaller)."""
+    return image[:side, :side]
 
 
 class FourierWindow(QtWidgets.QDialog):
@@ -187,7 +186,7 @@ class FourierWindow(QtWidgets.QDialog):
         self.views["recoverable"].setTitle(
             f"Kept of each input frequency (0–1, most {kept.max():.2f})"
         )
-        crops = [_centre_crop(getattr(summary, n)) for n in ("coverage", "resize_coverage")]
+        crops = [_corner(getattr(summary, n)) for n in ("coverage", "resize_coverage")]
         top = max(float(c.max()) for c in crops)
         for name, crop in zip(("coverage", "resize_coverage"), crops, strict=True):
             self.images[name].setImage(crop, levels=(0.0, top if top > 0 else 1.0))
