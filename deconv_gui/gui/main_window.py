@@ -89,6 +89,32 @@ class MainWindow(QtWidgets.QMainWindow):
         self.remember = restore
         #: methods added to the reconstruction options' choice (the Insight panels set these)
         self.extra_methods: tuple[str, ...] = ()
+        self._build_areas()
+        self._build_actions()
+        self._connect()
+        self.auto_weights = AutoWeights(self.state, self.recon_options, self)  # "auto" buttons
+        self.insight = install_insight(self, self.state, self._insight_hooks())
+        history_hooks = HistoryHooks(
+            *(self.state, self.sync, self.compute_now, self.filter_editor, self.image_controls),
+            (self.geometry_editor.geometryChanged, self.recon_options.optionsChanged),
+        )
+        self.history = EditHistory(history_hooks, self.controls_dock, self)
+        self.history_actions = HistoryActions(self.history, self.menu_actions.edit_menu, self)
+        self.steps = install_steps_view(
+            self, self.state, self.panels, lambda: self.insight.inspector.selection
+        )
+        self.geometry_editor.stepsRequested.connect(self.steps.open)  # type: ignore[arg-type]  # result unused
+        self.resize(initial_size(available_geometry(self)))
+        stored.restore_window(self, restore_last=restore)
+        fit_to_screen(self)  # a stored geometry may come from a larger screen
+        keep_frame_on_screen(self)  # ... and the frame is only known once shown
+        if self.loaded is None and not self.images.busy:
+            self.load_sample("astronaut")
+        self.history.reset()  # undo stops at the window as it opened
+
+    # ------------------------------------------------------------------------------ building
+    def _build_areas(self) -> None:
+        """The Controls dock, the panels' central area and the status bar."""
         self.controls_dock = ControlsDock(self)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
         self.image_controls = self.controls_dock.image_controls
@@ -107,6 +133,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.readout = self.status_widgets.readout
         self.state_label = self.status_widgets.state_label
         self.open_folder_button = self.status_widgets.open_folder_button
+
+    def _build_actions(self) -> None:
+        """What acts on the state: image and model loading, live updates, menus, sync."""
         self.images = ImageActions(
             self.state, self.image_controls.work_size, self.open_session, self
         )
@@ -140,28 +169,7 @@ class MainWindow(QtWidgets.QMainWindow):
             filter_editor=self.filter_editor,
             as_one_step=lambda label: self.history.step(label),
         )
-        self._connect()
-        self.auto_weights = AutoWeights(self.state, self.recon_options, self)  # "auto" buttons
-        self.insight = install_insight(self, self.state, self._insight_hooks())
-        history_hooks = HistoryHooks(
-            *(self.state, self.sync, self.compute_now, self.filter_editor, self.image_controls),
-            (self.geometry_editor.geometryChanged, self.recon_options.optionsChanged),
-        )
-        self.history = EditHistory(history_hooks, self.controls_dock, self)
-        self.history_actions = HistoryActions(self.history, self.menu_actions.edit_menu, self)
-        self.steps = install_steps_view(
-            self, self.state, self.panels, lambda: self.insight.inspector.selection
-        )
-        self.geometry_editor.stepsRequested.connect(self.steps.open)  # type: ignore[arg-type]  # result unused
-        self.resize(initial_size(available_geometry(self)))
-        stored.restore_window(self, restore_last=restore)
-        fit_to_screen(self)  # a stored geometry may come from a larger screen
-        keep_frame_on_screen(self)  # ... and the frame is only known once shown
-        if self.loaded is None and not self.images.busy:
-            self.load_sample("astronaut")
-        self.history.reset()  # undo stops at the window as it opened
 
-    # ------------------------------------------------------------------------------ building
     def _menu_handlers(self) -> MenuHandlers:
         return MenuHandlers(
             open_image=self.images.open_dialog,

@@ -91,7 +91,14 @@ class ImagePanel(QtWidgets.QFrame):
         self.overlay_pixels: tuple[np.ndarray, np.ndarray] | None = None
         self.setObjectName(f"panel_{name}")
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
+        self._build_header()
+        self._build_graphics()
+        self._lay_out()
+        self.set_title(title)
+        self.subtitle_label.setText(subtitle)
+        self.setToolTip(subtitle)
 
+    def _build_header(self) -> None:
         self.title_label = QtWidgets.QLabel()
         self.title_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
         # a long title must not set the window's minimum width (one-row or three-column
@@ -111,6 +118,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.channel_box.setVisible(False)
         self.channel_box.valueChanged.connect(self.channelChanged)
 
+    def _build_graphics(self) -> None:
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("#15171a")
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
@@ -142,6 +150,7 @@ class ImagePanel(QtWidgets.QFrame):
             "right to change the levels."
         )
 
+    def _lay_out(self) -> None:
         # the title row and the subtitle in one block, so that the panels of a row can
         # give theirs one height and their images start on one line
         self.head = QtWidgets.QWidget()
@@ -165,9 +174,6 @@ class ImagePanel(QtWidgets.QFrame):
         body.addWidget(self.graphics, 1)
         body.addWidget(self.levels_view)
         layout.addLayout(body, 1)
-        self.set_title(title)
-        self.subtitle_label.setText(subtitle)
-        self.setToolTip(subtitle)
 
     # -- content ---------------------------------------------------------------------------
     def set_title(self, title: str, subtitle: str | None = None) -> None:
