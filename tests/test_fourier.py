@@ -148,3 +148,13 @@ def test_summary_coverage_is_the_checkerboard_and_resize_is_flat(kernel, stride,
     flat = s.resize_coverage[kernel:-kernel, kernel:-kernel]
     assert np.all(flat == 2 * kernel * kernel)  # every tap of both channels, everywhere
     assert 0 <= s.recoverable.min() and s.recoverable.max() <= 1
+
+
+def test_periodic_twin_of_an_even_kernel_at_stride_1_pads_one_side_more():
+    op = ConvOperator.from_weights(
+        np.ones((2, 4, 1)), input_shape=(9, 10, 1), padding=((1, 0), (2, 1))
+    )
+    twin = periodic_twin(op)
+    assert twin.geometry.pads == ((0, 1), (1, 2)) and twin.geometry.output_shape == (9, 10, 1)
+    fraction = recoverable_fraction(op)
+    assert fraction.shape == (9, 10, 1) and 0 <= fraction.min() <= fraction.max() <= 1

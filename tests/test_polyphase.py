@@ -213,3 +213,30 @@ def test_pinv_reconstruction_uses_the_per_frequency_solve_for_periodic_layers():
     with pytest.raises(ValueError, match="op must be periodic"):
         zeros = ConvOperator.from_weights(w, input_shape=(48, 40, 3), stride=2, padding=1)
         pinv_reconstruction(zeros.apply(x), zeros, method="fourier")
+
+
+@pytest.mark.parametrize(
+    ("kernel", "pads", "stride"),
+    [
+        ((2, 2), ((0, 1), (1, 0)), (1, 1)),
+        ((4, 3), ((1, 2), (2, 0)), (2, 1)),
+        ((3, 3), ((2, 0), (0, 2)), (2, 2)),
+    ],
+)
+def test_asymmetric_circular_padding_is_exact_too(kernel, pads, stride):
+    rng = np.random.default_rng(sum(kernel))
+    w = rng.standard_normal((*kernel, 2, 2))
+    op = ConvOperator.from_weights(
+        w,
+        input_shape=(6 * stride[0], 4 * stride[1], 2),
+        stride=stride,
+        padding=pads,
+        padding_mode="circular",
+    )
+    assert is_periodic(op.geometry) and op.geometry.pads == pads
+    y = rng.standard_normal(op.geometry.output_shape)
+    solution = polyphase_solve(op, y)
+    reference = np.linalg.pinv(op.to_dense(), rcond=solution.cutoff) @ y.ravel()
+    assert np.allclose(
+        solution.image.ravel(), reference, atol=1e-9 * max(1, np.abs(reference).max())
+    )

@@ -112,26 +112,24 @@ def periodic_twin(op: ConvOperator) -> ConvOperator:
     Raises
     ------
     ValueError
-        When no symmetric padding makes the output tile the input (an even kernel
-        span at stride 1).
+        When the cropped input cannot take the circular padding (a kernel wider than
+        the image).
     """
     g = op.geometry
     if is_periodic(g):
         return op
     (sh, sw), (dh, dw) = g.stride, g.dilation
     h, w = max(g.input_shape[0] // sh, 1) * sh, max(g.input_shape[1] // sw, 1) * sw
-    pad = ((g.filter_shape[0] - 1) * dh // 2, (g.filter_shape[1] - 1) * dw // 2)
-    twin = _replace(g, input_shape=(h, w, g.input_shape[2]), padding=pad, padding_mode="circular")
-    if not is_periodic(twin):
-        raise ValueError(
-            f"op has no periodic twin with symmetric padding ({g.describe()}): "
-            "an even kernel span at stride 1 needs one more pixel on one side"
-        )
+    # (f − 1) d in all per axis, the odd pixel at the bottom/right: the output tiles the input
+    spans = ((g.filter_shape[0] - 1) * dh, (g.filter_shape[1] - 1) * dw)
+    pads = tuple((span // 2, span - span // 2) for span in spans)
+    twin = _replace(g, input_shape=(h, w, g.input_shape[2]), padding=pads, padding_mode="circular")
     return ConvOperator(twin, op.weights)
 
 
 def _replace(geometry: ConvGeometry, **changes: Any) -> ConvGeometry:
-    return dataclasses.replace(geometry, **changes)
+    """``geometry`` with ``changes``; its four padding sides kept unless they are changed."""
+    return dataclasses.replace(geometry, **{"padding": geometry.pads, **changes})
 
 
 def recoverable_fraction(op: ConvOperator, *, rtol: float = 1e-8) -> np.ndarray:

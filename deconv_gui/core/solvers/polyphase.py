@@ -97,7 +97,9 @@ def _probe_geometry(geometry: ConvGeometry) -> tuple[ConvGeometry, tuple[int, in
     reach = [-(-(d * (f - 1) + s - 1) // s) for f, s, d in ((fh, sh, dh), (fw, sw, dw))]
     lh, lw = (2 * r + 1 for r in reach)
     c_in = geometry.input_shape[2]
-    small = dataclasses.replace(geometry, input_shape=(sh * lh, sw * lw, c_in))
+    # the four sides passed on: replace() alone rebuilds the padding from its (top, left)
+    changes: dict[str, Any] = {"input_shape": (sh * lh, sw * lw, c_in), "padding": geometry.pads}
+    small = dataclasses.replace(geometry, **changes)
     return small, (lh, lw)
 
 
