@@ -158,7 +158,7 @@ class Insight(QtCore.QObject):
             "and the transposed layer's checkerboard",
             self.open_fourier,
         )
-        menu = nonnull(nonnull(self.window.menuBar()).addMenu("&Insight"))
+        menu = self._insight_menu()
         menu.setToolTipsVisible(True)
         for action in (self.panels_action, self.inspect_action, None, self.seed_action):
             menu.addSeparator() if action is None else menu.addAction(action)
@@ -172,6 +172,17 @@ class Insight(QtCore.QObject):
         ):
             menu.addSeparator() if action is None else menu.addAction(action)
         self.menu = menu
+
+    def _insight_menu(self) -> QtWidgets.QMenu:
+        """The Insight menu, placed before Help (which stays last, as users expect)."""
+        bar = nonnull(self.window.menuBar())
+        menu = QtWidgets.QMenu("&Insight", bar)
+        help_action = next((a for a in bar.actions() if a.text() == "&Help"), None)
+        if help_action is None:
+            bar.addMenu(menu)
+        else:
+            bar.insertMenu(help_action, menu)
+        return menu
 
     # -- panels and rank -------------------------------------------------------------------
     def set_panels_visible(self, visible: bool) -> None:
