@@ -216,7 +216,10 @@ def pinv_reconstruction(
         Relative tolerance of the iterative solve (see
         :mod:`deconv_gui.core.solvers` for the exact stopping rules).
     max_iter : int, optional
-        Iteration limit (default 300; one iteration costs one forward and one adjoint).
+        Iteration limit (one iteration costs one forward and one adjoint); default 300,
+        or up to 3 times the number of equations (at most 3000) for small problems, whose
+        ill-conditioned cases need more
+        (:func:`~deconv_gui.core.solvers.pseudo_inverse.default_iterations`).
     callbacks : Callbacks, optional
         One :class:`~deconv_gui.core.Callbacks` (progress, cancel, hooks); or give
         ``progress`` and ``cancel``.
@@ -229,7 +232,8 @@ def pinv_reconstruction(
         returns the bare image.
     method : {"auto", "dense", "fourier", "iterative"}
         ``"auto"``: a dense SVD solve where it is fast (``m n min(m, n)`` up to
-        :data:`~deconv_gui.core.solvers.dense.DENSE_SOLVE_COST`); else, for a periodic
+        :data:`~deconv_gui.core.solvers.dense.PINV_DENSE_COST`, about a second at most);
+        else, for a periodic
         layer (circular padding, an output grid that tiles the input), the exact
         per-frequency solve (:mod:`~deconv_gui.core.solvers.polyphase`); else iterative
         (it can be cancelled). The others force one path (dense refuses more than

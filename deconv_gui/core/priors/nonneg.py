@@ -9,7 +9,10 @@ Notes
 ``lsq_linear``), it never forms ``A``: each iteration costs one forward and one
 adjoint, so it runs on megapixel images.
 
-**Stopping rule.** The relative change ``‖x_k − x_{k−1}‖ / ‖x_k‖ ≤ tol``.
+**Stopping rule.** As for TV (:mod:`.tv`): the objective settled to 2·10⁻⁴ over the
+second half of the run, and the relative change ``‖x_k − x_{k−1}‖ / ‖x_k‖ ≤ tol`` or,
+where the minimiser is not unique and ``x`` drifts along minimisers, the objective
+settled to ``tol`` itself.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ def nonneg_reconstruction(
     max_iter : int
         Iteration limit (each iteration: one forward and one adjoint).
     tol : float
-        Stop when ``‖x_k − x_{k−1}‖ ≤ tol ‖x_k‖``.
+        Stop when ``‖x_k − x_{k−1}‖ ≤ tol ‖x_k‖`` and the objective has settled (see
+        the module Notes).
     %(monitor)s
     %(report)s
 

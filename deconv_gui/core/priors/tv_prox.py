@@ -94,6 +94,14 @@ class TVProx:
         ]
         self.scratch = [_Scratch(step, shape[1:], dtype) for _ in self.bands]
 
+    def set_mu(self, mu: float) -> None:
+        """Change the weight ``μ`` (a new step size), keeping the warm start's field in scale."""
+        radius = mu / DUAL_STEP
+        if self.radius > 0:
+            for field in (self.q, self.r):
+                field *= field.dtype.type(radius / self.radius)
+        self.radius = radius
+
     def _run(self, func, *args) -> list[float]:
         jobs = list(zip(self.bands, self.scratch, strict=True))
         if len(jobs) == 1:

@@ -261,6 +261,8 @@ class IterativeSolver:
         self.iiter = 0
         self.history: list[float] = []
         self.converged = False
+        #: Set by a solver that must stop without converging (a diverging iterate).
+        self.stopped = False
 
     def setup(self, y: np.ndarray) -> None:  # pragma: no cover - abstract
         """Initialise the iteration for right-hand side ``y``."""
@@ -288,7 +290,7 @@ class IterativeSolver:
             raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
         self.max_iter = limit
         for _ in range(limit):
-            if self.converged:
+            if self.converged or self.stopped:
                 break
             if self.callbacks.cancelled():
                 raise SolveCancelled(f"solve cancelled after {self.iiter} iterations")

@@ -25,6 +25,7 @@ from .. import lapack
 
 __all__ = [
     "DENSE_SOLVE_COST",
+    "PINV_DENSE_COST",
     "dense_is_fast",
     "dense_pinv",
     "dense_solve",
@@ -38,10 +39,20 @@ __all__ = [
 DENSE_SOLVE_COST = 5e7
 
 
-def dense_is_fast(n_equations: int, n_unknowns: int) -> bool:
-    """True when an ``n_equations × n_unknowns`` dense SVD solve costs well under a second."""
+#: ``m n min(m, n)`` up to which the pseudo-inverse takes the exact dense solve (its SVD
+#: cannot be cancelled, but is short): measured here (numpy's LAPACK, one core) 594×693
+#: (2.4·10⁸) in 0.25 s and 1000×1000 (10⁹) in about 1 s, a few times less with threaded
+#: LAPACK. Small but ill-conditioned problems (11×21×3, groups 3, replicate padding,
+#: dilation (2, 1): condition number ~10³) need well over a thousand CG iterations; the
+#: dense solve gives them exactly, in a fraction of a second.
+PINV_DENSE_COST = 1e9
+
+
+def dense_is_fast(n_equations: int, n_unknowns: int, cost: float = DENSE_SOLVE_COST) -> bool:
+    """True when an ``n_equations × n_unknowns`` dense SVD costs at most ``cost``
+    (``m n min(m, n)``; the default keeps it well under a second on a loaded machine)."""
     m, n = int(n_equations), int(n_unknowns)
-    return m * n * min(m, n) <= DENSE_SOLVE_COST
+    return m * n * min(m, n) <= cost
 
 
 def pinv_cutoff(shape: tuple[int, int], dtype: Any = np.float64, rtol: float = 0.0) -> float:
