@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..operator import ConvOperator
-from .base import Callbacks, CancelCheck, ProgressCallback, dot
+from .base import Callbacks, CancelCheck, ProgressCallback, Reconstruction, dot
 from .first_order import FirstOrderSolver, operator_norm_bound, starting_curvature
 
 __all__ = ["FistaSolver", "initial_image"]
@@ -98,6 +98,7 @@ class FistaSolver(FirstOrderSolver):
         self.reg = float(reg)
         self.norm_bound = operator_norm_bound(op)
         self.backtracks = 0
+        self.best: np.ndarray = np.zeros_like(self.x)
         # float32 sums of squares are good to ~1e-4 relative: a step is refused only beyond
         self.slack = 1e-3 if op.dtype == np.float32 else 1e-9
         self.set_curvature(starting_curvature(op, self.norm_bound))
@@ -149,7 +150,7 @@ class FistaSolver(FirstOrderSolver):
         scale = max(abs(now), 1e-9 * self.data_scale)
         return half - now <= tolerance * scale
 
-    def finalize(self):
+    def finalize(self) -> Reconstruction:
         """The best iterate seen (FISTA's objective is not monotone) and its report."""
         if self.objectives:  # finite: an overflowing iterate is never the best
             self.x, self.best = self.best, self.x
