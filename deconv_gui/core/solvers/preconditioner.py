@@ -216,6 +216,7 @@ class SymbolPreconditioner:
         self.kind = (
             "full" if c_out == 1 or frequencies * c_out**3 <= FULL_SYMBOL_COST else "diagonal"
         )
+        self.border = _border_scale(op)
         if self.kind == "diagonal":
             values = diagonal_symbol(op, self.grid)
             top = float(values.max())
@@ -252,7 +253,6 @@ class SymbolPreconditioner:
                 )
             self.inverse = inverse.reshape(symbol.shape)
         self.operator_norm = float(np.sqrt(top))
-        self.border = _border_scale(op)
 
     def __call__(self, residual: np.ndarray) -> np.ndarray:
         """Apply the preconditioner to an output-space array ``(H_out, W_out, C_out)``."""
