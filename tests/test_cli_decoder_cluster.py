@@ -147,3 +147,18 @@ def test_run_on_a_local_cluster_writes_what_the_serial_run_writes(folder, tmp_pa
     assert serial == cluster and len(serial) >= 4 * 3
     for rel in serial:
         assert np.array_equal(np.load(outs["serial"] / rel), np.load(outs["cluster"] / rel))
+
+
+def test_a_header_claiming_gigabytes_is_refused_before_allocating(tmp_path):
+    import io as _io
+    import zipfile
+
+    header = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000, 3, 3)}
+    )
+    forged = tmp_path / "forged.npz"
+    with zipfile.ZipFile(forged, "w") as archive:
+        archive.writestr("weights.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + b"\0" * 64)
+    with pytest.raises(ValueError, match=r"claims .* bytes"):
+        read_decoder(forged)

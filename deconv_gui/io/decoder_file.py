@@ -44,6 +44,30 @@ def write_decoder(path: Path, decoder: Decoder, metadata: dict[str, Any] | None 
         raise
 
 
+def _check_members(path: Path, where: str) -> None:
+    """Refuse members whose ``.npy`` header claims more data than the member holds.
+
+    ``np.load`` would allocate what a header claims before finding the data missing: a
+    few bytes could ask for gigabytes.
+    """
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.file_size > MAX_DECODER_BYTES:
+                raise ValueError(f"{where}: member {info.filename} is too large")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            claimed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if claimed > info.file_size:
+                raise ValueError(
+                    f"{where}: member {info.filename} claims {claimed:,} bytes but holds "
+                    f"{info.file_size:,} (truncated or forged)"
+                )
+
+
 def read_decoder(path: Path) -> tuple[Decoder, dict[str, Any]]:
     """Load a decoder written by :func:`write_decoder`.
 
@@ -57,6 +81,7 @@ def read_decoder(path: Path) -> tuple[Decoder, dict[str, Any]]:
     try:
         if path.stat().st_size > MAX_DECODER_BYTES:
             raise ValueError(f"{where}: larger than {MAX_DECODER_BYTES // 2**20} MiB")
+        _check_members(path, where)
         with np.load(path, allow_pickle=False) as data:
             fields = {name: data[name] for name in ("weights", "bias", *_PAIRS, "metadata")}
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
