@@ -23,12 +23,13 @@ Notes
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .deprecation import module_aliases
-from .geometry import Hyper, Padding, centred_output
+from .geometry import centred_output
+from .keywords import takes_geometry
 from .operator import as_operator
 from .solvers import (
     Callbacks,
@@ -40,6 +41,11 @@ from .solvers import (
     solve_pinv,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .keywords import GeometryKeywords
+
 __all__ = [
     "coverage_map",
     "make_pinv_solver",
@@ -50,18 +56,14 @@ __all__ = [
 ]
 
 
+@takes_geometry
 def transposed_reconstruction(
     y: Any,
     weights: Any,
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> np.ndarray:
     """``Aᵀ(y − b)``: what a "deconvolution" (transposed convolution) layer computes.
 
@@ -75,14 +77,8 @@ def transposed_reconstruction(
         left out; see :func:`~deconv_gui.core.as_operator`).
     bias : float or array_like, optional
         Scalar or ``(C_out,)``, subtracted from ``y`` first.
-    input_shape : tuple of int
-        ``(H, W, C_in)`` of the forward input (required with a filter).
-    stride, padding, dilation : int or (int, int)
-        As for :func:`~deconv_gui.core.conv2d`.
-    padding_mode : str
-        As for :func:`~deconv_gui.core.conv2d` (``"zeros"``, ``"reflect"``, ...).
-    groups, flip
-        As for :func:`~deconv_gui.core.conv2d`.
+    %(input_shape)s
+    %(geometry)s
 
     Returns
     -------
@@ -104,21 +100,17 @@ def transposed_reconstruction(
            [1, 1, 2, 1, 2, 1, 1],
            [1, 1, 2, 1, 2, 1, 1]])
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     centred = centred_output(y, op.geometry, bias)
     return op.apply_adjoint(centred)
 
 
+@takes_geometry
 def coverage_map(
     weights: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> np.ndarray:
     """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map).
 
@@ -136,22 +128,18 @@ def coverage_map(
            [1., 1., 1., 1.],
            [1., 1., 1., 1.]])
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     return op.apply_adjoint(np.ones(op.geometry.output_shape, dtype=op.dtype))
 
 
+@takes_geometry
 def normalized_transposed_reconstruction(
     y: Any,
     weights: Any,
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> np.ndarray:
     """``Aᵀ(y − b) ⊘ Aᵀ1``, with 0 where the coverage is (numerically) zero.
 
@@ -171,7 +159,7 @@ def normalized_transposed_reconstruction(
     >>> bool(np.allclose(x_n, 1.0))
     True
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     centred = centred_output(y, op.geometry, bias)
     adjoint = op.apply_adjoint(centred)
     cover = coverage_map(op).astype(adjoint.dtype, copy=False)
@@ -182,18 +170,13 @@ def normalized_transposed_reconstruction(
     return out
 
 
+@takes_geometry
 def pinv_reconstruction(
     y: Any,
     weights: Any,
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
@@ -202,6 +185,7 @@ def pinv_reconstruction(
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
     method: str = "auto",
+    **geometry: Unpack[GeometryKeywords],
 ) -> Reconstruction:
     """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
 
@@ -278,7 +262,7 @@ def pinv_reconstruction(
     >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
     True
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     solved = solve_pinv(
         op,
         y,

@@ -10,16 +10,21 @@ signature (``y, weights, bias`` plus the geometry keywords) is validated once in
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from ..geometry import centred_output
+from ..keywords import fill_doc, takes_geometry
 from ..limits import check_solver_data
 from ..operator import ConvOperator, as_operator
 from ..solvers import deliver
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = [
     "check_count",
@@ -34,9 +39,11 @@ __all__ = [
 #: The docstring sections the convenience functions share, by ``%(name)s`` place.
 _SHARED_DOC = {
     "problem": """\
-y, weights, bias, input_shape, stride, padding, dilation
+y, weights, bias
     As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
-    ready :class:`~deconv_gui.core.ConvOperator`).""",
+    ready :class:`~deconv_gui.core.ConvOperator`).
+%(input_shape)s
+%(geometry)s""",
     "monitor": """\
 callbacks : Callbacks, optional
     One :class:`~deconv_gui.core.Callbacks` (progress, cancel, hooks); or give
@@ -73,14 +80,10 @@ def shared_doc(func: F) -> F:
 
     One text for what the reconstructions document alike (the problem arguments,
     ``progress`` and ``cancel``, the report, the errors); the filled docstring is what
-    ``help`` and the doctests read.
+    ``help`` and the doctests read. ``func``'s ``**geometry`` is shown as the six
+    keywords (:func:`~deconv_gui.core.keywords.takes_geometry`).
     """
-    if func.__doc__:
-        doc = func.__doc__
-        for name, text in _SHARED_DOC.items():
-            doc = doc.replace(f"%({name})s", textwrap.indent(text, "    ").lstrip())
-        func.__doc__ = doc
-    return func
+    return takes_geometry(fill_doc(func, _SHARED_DOC))
 
 
 def check_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
@@ -120,17 +123,18 @@ def check_stopping(max_iter: Any, tol: Any) -> tuple[int, float]:
     return check_count(max_iter, "max_iter"), check_number(tol, "tol", strict=True)
 
 
-def prepare(y: Any, weights: Any, bias: Any, *geometry: Any) -> tuple[ConvOperator, np.ndarray]:
+def prepare(
+    y: Any, weights: Any, bias: Any, input_shape: Any, **geometry: Unpack[GeometryKeywords]
+) -> tuple[ConvOperator, np.ndarray]:
     """Validate the arguments once: the operator and the centred data ``y − b``.
 
-    ``weights`` is a filter (with ``input_shape`` and the geometry keywords, in the order
-    of :func:`~deconv_gui.core.as_operator`) or a ready
-    :class:`~deconv_gui.core.ConvOperator`.
+    ``weights`` is a filter (with ``input_shape`` and the geometry keywords) or a ready
+    :class:`~deconv_gui.core.ConvOperator`, as for :func:`~deconv_gui.core.as_operator`.
     The operator returned works in the dtype of ``y`` (float32 stays float32, anything
     else is float64): first-order methods need no more than float32 for their
     tolerances, and float32 halves the memory traffic that dominates their iterations.
     """
-    op = as_operator(weights, *geometry)
+    op = as_operator(weights, input_shape, **geometry)
     centred = centred_output(y, op.geometry, bias)
     check_solver_data(centred, op.weights, bias)
     if op.dtype != centred.dtype:

@@ -20,16 +20,20 @@ units (a squared norm against ½‖·‖² + λ·TV) and is not a substitute.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy.optimize import brentq
 
-from ..geometry import Hyper, Padding
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, deliver, is_cancelled
 from ..solvers.first_order import operator_norm_bound
 from .base import check_number, check_stopping, prepare, shared_doc
 from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["LamChoice", "choose_tv_lam"]
 
@@ -65,12 +69,6 @@ def choose_tv_lam(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     sigma: float,
     nonneg: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -79,6 +77,7 @@ def choose_tv_lam(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> LamChoice:
     """λ for :func:`~deconv_gui.core.tv_reconstruction` with ``r(λ) = sqrt(m)·sigma``.
 
@@ -132,9 +131,7 @@ def choose_tv_lam(
     max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
-    op, centred = prepare(
-        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
-    )
+    op, centred = prepare(y, weights, bias, input_shape, **geometry)
     top = float(np.max(np.abs(centred)))
     if top == 0:
         raise ValueError("y − bias is zero: there is nothing to fit, so no λ to choose")

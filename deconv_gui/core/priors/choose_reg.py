@@ -26,13 +26,12 @@ relative error is about ``sqrt(2 / (n_probes m))`` for a nearly diagonal ``A Aáµ
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from .. import lapack
-from ..geometry import Hyper, Padding
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..solvers import (
     CancelCheck,
@@ -44,6 +43,11 @@ from ..solvers import (
 )
 from ..solvers.first_order import operator_norm_bound
 from .base import check_count, check_number, prepare, shared_doc
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["RULES", "RegChoice", "choose_reg"]
 
@@ -167,12 +171,6 @@ def choose_reg(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     sigma: float | None = None,
     rule: str = "auto",
     method: str = "auto",
@@ -180,6 +178,7 @@ def choose_reg(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> RegChoice:
     """The Tikhonov weight ``reg`` for :func:`~deconv_gui.core.pinv_reconstruction`, from the data.
 
@@ -240,9 +239,7 @@ def choose_reg(
     if rule == "discrepancy" and sigma is None:
         raise ValueError("sigma is required for rule='discrepancy' (the noise level per value)")
     n_probes = check_count(n_probes, "n_probes")
-    op, centred = prepare(
-        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
-    )
+    op, centred = prepare(y, weights, bias, input_shape, **geometry)
     dense = method == "dense" or (method == "auto" and op.shape[1] <= DENSE_COLUMN_LIMIT)
     if dense and op.shape[1] > DENSE_COLUMN_LIMIT:
         raise ValueError(

@@ -17,15 +17,19 @@ settled to ``tol`` itself.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..geometry import Hyper, Padding
 from ..operator import ConvOperator
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.fista import FistaSolver, initial_image
 from .base import check_number, check_stopping, deliver, prepare, shared_doc
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["NonnegSolver", "nonneg_reconstruction"]
 
@@ -86,12 +90,6 @@ def nonneg_reconstruction(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     reg: float = 0.0,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
@@ -99,6 +97,7 @@ def nonneg_reconstruction(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> Reconstruction:
     """Non-negative (Tikhonov) least squares: argmin ‖A x − (y − b)‖² + reg ‖x‖², x ≥ 0.
 
@@ -136,9 +135,7 @@ def nonneg_reconstruction(
     """
     reg = check_number(reg, "reg")
     max_iter, tol = check_stopping(max_iter, tol)
-    op, centred = prepare(
-        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
-    )
+    op, centred = prepare(y, weights, bias, input_shape, **geometry)
     solver = NonnegSolver(
         op, reg=reg, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel
     )

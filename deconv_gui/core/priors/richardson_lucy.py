@@ -7,14 +7,18 @@ arguments into one operator and the centred data.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..geometry import Hyper, Padding
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.richardson_lucy import RichardsonLucySolver, kl_divergence
 from .base import check_count, deliver, prepare, shared_doc
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["RichardsonLucySolver", "kl_divergence", "richardson_lucy"]
 
@@ -28,17 +32,12 @@ def richardson_lucy(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     n_iter: int = DEFAULT_N_ITER,
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> Reconstruction:
     """Richardson–Lucy deconvolution: ``n_iter`` steps of ``x ← x ⊙ Aᵀ(y ⊘ A x) ⊘ Aᵀ1``.
 
@@ -81,9 +80,7 @@ def richardson_lucy(
     (16, 16, 1)
     """
     n_iter = check_count(n_iter, "n_iter")
-    op, centred = prepare(
-        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
-    )
+    op, centred = prepare(y, weights, bias, input_shape, **geometry)
     if np.any(op.weights < 0):
         raise ValueError(
             "weights must be non-negative for Richardson–Lucy (a blur or averaging filter), "

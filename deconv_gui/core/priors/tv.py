@@ -44,16 +44,20 @@ compare with a general convex solver (cvxpy) over every padding mode, stride and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..geometry import Hyper, Padding
 from ..operator import ConvOperator
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.fista import FistaSolver, initial_image
 from .base import check_number, check_stopping, deliver, prepare, shared_doc
 from .tv_prox import TVProx
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_reconstruction"]
 
@@ -181,12 +185,6 @@ def tv_reconstruction(
     bias: Any = None,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     lam: float,
     nonneg: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -195,6 +193,7 @@ def tv_reconstruction(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> Reconstruction:
     """Total-variation reconstruction: argmin ½‖A x − (y − b)‖² + λ TV(x) (x ≥ 0 if ``nonneg``).
 
@@ -236,9 +235,7 @@ def tv_reconstruction(
     max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
-    op, centred = prepare(
-        y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
-    )
+    op, centred = prepare(y, weights, bias, input_shape, **geometry)
     solver = TVSolver(
         op,
         lam=lam,
