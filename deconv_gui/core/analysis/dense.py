@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import Hyper, Padding
+from ..keywords import takes_geometry
 from ..operator import DENSE_COLUMN_LIMIT, as_operator
 from ..solvers.dense import dense_pinv
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["DenseMatrices", "dense_matrices"]
 
@@ -21,16 +26,12 @@ class DenseMatrices(NamedTuple):
     A_pinv: np.ndarray
 
 
+@takes_geometry
 def dense_matrices(
     weights: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> DenseMatrices:
     """The explicit ``A``, ``Aᵀ`` and ``A⁺`` of :func:`conv2d` for a small image.
 
@@ -71,11 +72,11 @@ def dense_matrices(
     >>> mats.A.shape, mats.A_pinv.shape
     ((9, 147), (147, 9))
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
-    geometry = op.geometry
-    if geometry.n_unknowns > DENSE_COLUMN_LIMIT:
+    op = as_operator(weights, input_shape, **geometry)
+    geom = op.geometry
+    if geom.n_unknowns > DENSE_COLUMN_LIMIT:
         raise ValueError(
-            f"input_shape {geometry.input_shape} has {geometry.n_unknowns:,} unknowns, more "
+            f"input_shape {geom.input_shape} has {geom.n_unknowns:,} unknowns, more "
             f"than the dense limit of {DENSE_COLUMN_LIMIT:,}: the explicit matrices are "
             "only built for small examples"
         )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from .. import lapack
-from ..geometry import ConvGeometry, Hyper, Padding
+from ..geometry import ConvGeometry
+from ..keywords import takes_geometry
 from ..operator import ConvOperator, as_operator
 from ..solvers import (
     CancelCheck,
@@ -21,6 +22,11 @@ from ..solvers import (
 from ..solvers.dense import dense_pinv
 from ..solvers.preconditioner import SymbolPreconditioner
 from .pixels import as_pixel
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["EFFECTIVE_KERNEL_DENSE_LIMIT", "EffectiveKernel", "effective_kernel"]
 
@@ -37,17 +43,12 @@ class EffectiveKernel(NamedTuple):
     report: SolverReport
 
 
+@takes_geometry
 def effective_kernel(
     weights: Any,
     pixel: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
@@ -55,6 +56,7 @@ def effective_kernel(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> EffectiveKernel:
     """Row ``i`` of ``A⁺`` (the weights the pseudo-inverse gives each output for one input pixel).
 
@@ -139,7 +141,7 @@ def effective_kernel(
         raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
     if max_iter is not None and int(max_iter) < 1:
         raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     geom = op.geometry
     r, c, ch = as_pixel(pixel, "pixel", geom.input_shape)
     index = (r * geom.input_shape[1] + c) * geom.input_shape[2] + ch

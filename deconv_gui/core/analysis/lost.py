@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import Hyper, Padding, as_float_array, centred_output
+from ..geometry import as_float_array, centred_output
+from ..keywords import takes_geometry
 from ..norms import relative_norm
 from ..operator import as_operator
 from ..solvers import (
@@ -19,6 +20,11 @@ from ..solvers import (
     solve_pinv,
 )
 from .metrics import reconstruction_metrics
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = [
     "ComponentSplit",
@@ -62,20 +68,16 @@ def _as_single_image(x: Any) -> np.ndarray:
     return arr
 
 
+@takes_geometry
 def split_components(
     x: Any,
     weights: Any,
     *,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     rtol: float = 1e-8,
     max_iter: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> ComponentSplit:
     """Split ``x`` into its recoverable part ``A⁺Ax`` and its null-space part.
 
@@ -86,10 +88,8 @@ def split_components(
     weights : array_like or ConvOperator
         Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
         :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
-    stride, padding, dilation : int or (int, int)
-        As for :func:`conv2d`. The bias plays no part: ``A⁺(y − b) = A⁺ A x``.
-    padding_mode, groups, flip
-        As for :func:`~deconv_gui.core.conv2d`.
+    %(geometry)s
+        The bias plays no part: ``A⁺(y − b) = A⁺ A x``.
     rtol, max_iter, progress, cancel
         Passed to :func:`pinv_reconstruction` (dense for tiny problems, matrix-free
         otherwise).
@@ -128,7 +128,7 @@ def split_components(
     1.0
     """
     image = _as_single_image(x)
-    op = as_operator(weights, image.shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, image.shape, **geometry)
     solved = solve_pinv(
         op,
         op.apply(image.astype(np.float64, copy=False)),
@@ -220,6 +220,7 @@ def _validate_regs(regs: Any) -> np.ndarray:
     return values
 
 
+@takes_geometry
 def tikhonov_curve(
     y: Any,
     weights: Any,
@@ -227,17 +228,12 @@ def tikhonov_curve(
     regs: Sequence[float],
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     reference: Any = None,
     rtol: float = 1e-8,
     max_iter: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> TikhonovCurve:
     """Solve ``argmin ‖A x − (y − b)‖² + λ‖x‖²`` for each ``λ`` in ``regs``.
 
@@ -287,7 +283,7 @@ def tikhonov_curve(
     True
     """
     values = _validate_regs(regs)
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     geom = op.geometry
     target = as_float_array(y, "y").astype(np.float64, copy=False)
     centred = centred_output(target, geom, bias)

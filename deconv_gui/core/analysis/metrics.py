@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..geometry import Hyper, Padding, as_float_array, centred_output
+from ..geometry import as_float_array, centred_output
+from ..keywords import takes_geometry
 from ..norms import relative_norm
 from ..operator import as_operator
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = ["adjoint_dot_test", "reconstruction_metrics", "relative_residual"]
 
@@ -127,18 +133,13 @@ def reconstruction_metrics(reference: Any, estimate: Any, *, ssim: bool = True) 
     return result
 
 
+@takes_geometry
 def relative_residual(
     estimate: Any,
     y: Any,
     weights: Any,
     bias: Any = None,
-    *,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> float:
     """``‖A x̂ − (y − b)‖ / ‖y − b‖``: how well a reconstruction reproduces the output.
 
@@ -171,7 +172,7 @@ def relative_residual(
     x = as_float_array(estimate, "estimate").astype(np.float64, copy=False)
     if x.ndim != 3:
         raise ValueError(f"estimate must have shape (H, W, C_in), got shape {x.shape}")
-    op = as_operator(weights, x.shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, x.shape, **geometry)
     centred = centred_output(
         as_float_array(y, "y").astype(np.float64, copy=False), op.geometry, bias
     )
@@ -179,18 +180,14 @@ def relative_residual(
     return relative_norm(residual, float(np.linalg.norm(centred)))
 
 
+@takes_geometry
 def adjoint_dot_test(
     weights: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     seed: int = 0,
     dtype: Any = np.float64,
+    **geometry: Unpack[GeometryKeywords],
 ) -> float:
     """The relative dot-test mismatch ``|⟨Ax, y⟩ − ⟨x, Aᵀy⟩| / (‖Ax‖ ‖y‖)``.
 
@@ -230,7 +227,7 @@ def adjoint_dot_test(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     geom = op.geometry
     rng = np.random.default_rng(seed)
     x = rng.random((1, *geom.input_shape), dtype=dtype)

@@ -7,12 +7,18 @@ arguments), never the filter values.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from ..geometry import ConvGeometry, Hyper, Padding
+from ..geometry import ConvGeometry
+from ..keywords import takes_geometry
 from ..padding import padded_index
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = [
     "PixelLinks",
@@ -61,17 +67,13 @@ def as_pixel(value: Any, name: str, shape: tuple[int, int, int]) -> tuple[int, i
     return pixel[0], pixel[1], pixel[2]
 
 
+@takes_geometry
 def receptive_field(
     output_pixel: Any,
     *,
     input_shape: tuple[int, int, int],
     filter_shape: tuple[int, ...],
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> PixelLinks:
     """The input pixels that one output pixel reads (its receptive field).
 
@@ -84,12 +86,7 @@ def receptive_field(
         ``(H, W, C_in)``.
     filter_shape : tuple of int
         ``(f_h, f_w, C_in / groups, C_out)`` or ``(f_h, f_w, C_in)``.
-    stride, padding, dilation : int or (int, int)
-        As for :func:`conv2d`.
-    padding_mode, groups, flip
-        As for :func:`~deconv_gui.core.conv2d`.
-    groups : int
-        As for :func:`conv2d`.
+    %(geometry)s
     padding_mode : str
         As for :func:`conv2d`: a tap in a copied border reads the pixel it copies, so
         a pixel may be listed twice (the matrix entry is the sum of both taps).
@@ -115,9 +112,7 @@ def receptive_field(
     >>> [(int(r), int(c)) for r, c in zip(field.rows, field.cols)]
     [(2, 2), (2, 3), (2, 4), (3, 2), (3, 3), (3, 4), (4, 2), (4, 3), (4, 4)]
     """
-    geom = ConvGeometry(
-        input_shape, filter_shape, stride, padding, dilation, padding_mode, groups, flip
-    )
+    geom = ConvGeometry(input_shape, filter_shape, **geometry)
     h, w, _ = as_pixel(output_pixel, "output_pixel", geom.output_shape)
     fh, fw = geom.filter_shape[:2]
     taps_i, taps_j = np.meshgrid(np.arange(fh), np.arange(fw), indexing="ij")
@@ -131,17 +126,13 @@ def receptive_field(
     return PixelLinks(rows[inside], cols[inside], tap_r, tap_c, int((~inside).sum()))
 
 
+@takes_geometry
 def touching_outputs(
     input_pixel: Any,
     *,
     input_shape: tuple[int, int, int],
     filter_shape: tuple[int, ...],
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> PixelLinks:
     """The output pixels whose window reads one input pixel (what ``Aᵀ`` sums there).
 
@@ -173,9 +164,7 @@ def touching_outputs(
     >>> sorted({(int(r), int(c)) for r, c in zip(links.rows, links.cols)})
     [(0, 0), (0, 1), (1, 0), (1, 1)]
     """
-    geom = ConvGeometry(
-        input_shape, filter_shape, stride, padding, dilation, padding_mode, groups, flip
-    )
+    geom = ConvGeometry(input_shape, filter_shape, **geometry)
     r, c, _ = as_pixel(input_pixel, "input_pixel", geom.input_shape)
     axes = []
     for axis, coord in ((0, r), (1, c)):

@@ -7,15 +7,21 @@ rank is only bounded. Every answer says which it is.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from .. import lapack
 from .._cache import LRUCache
-from ..geometry import ConvGeometry, Hyper, Padding
+from ..geometry import ConvGeometry
+from ..keywords import takes_geometry
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
 from ..solvers.preconditioner import periodic_symbol
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ..keywords import GeometryKeywords
 
 __all__ = [
     "DENSE_ENTRY_LIMIT",
@@ -175,16 +181,12 @@ def _numerical_rank(values: np.ndarray, geom: ConvGeometry) -> int:
     return int(np.count_nonzero(values > tol))
 
 
+@takes_geometry
 def operator_rank(
     weights: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
+    **geometry: Unpack[GeometryKeywords],
 ) -> int:
     """The exact numerical rank of ``A`` (the linear part of :func:`conv2d`).
 
@@ -193,12 +195,8 @@ def operator_rank(
     weights : array_like or ConvOperator
         Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
         :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
-    input_shape : tuple of int
-        ``(H, W, C_in)`` (required with a filter).
-    stride, padding, dilation : int or (int, int)
-        As for :func:`conv2d`.
-    padding_mode, groups, flip
-        As for :func:`~deconv_gui.core.conv2d`.
+    %(input_shape)s
+    %(geometry)s
 
     Returns
     -------
@@ -226,23 +224,19 @@ def operator_rank(
     >>> operator_rank(make_filter("box", in_channels=1), input_shape=(8, 8, 1), stride=2)
     9
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     if not exact_rank_feasible(op.geometry):
         raise ValueError(_too_large_message(op.geometry, "an exact rank"))
     return _numerical_rank(_exact_singular_values(op), op.geometry)
 
 
+@takes_geometry
 def rank_info(
     weights: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     max_cost: float | None = None,
+    **geometry: Unpack[GeometryKeywords],
 ) -> RankInfo:
     """Rank and nullity of ``A``: exact when the dense matrix is small, else bounds.
 
@@ -258,7 +252,7 @@ def rank_info(
     >>> rank_info(make_filter("seed_question"), input_shape=(7, 7, 3), stride=2).describe()
     'rank 9, nullity 138 (exact)'
     """
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     geom = op.geometry
     bounds = rank_bounds(geom)
     if not exact_rank_feasible(geom, max_cost=max_cost):
@@ -267,17 +261,13 @@ def rank_info(
     return bounds._replace(rank=rank, nullity=geom.n_unknowns - rank, exact=True)
 
 
+@takes_geometry
 def singular_values(
     weights: Any,
     *,
     input_shape: tuple[int, int, int] | None = None,
-    stride: Hyper = 1,
-    padding: Padding = 0,
-    dilation: Hyper = 1,
-    padding_mode: str = "zeros",
-    groups: int = 1,
-    flip: bool = False,
     method: str = "auto",
+    **geometry: Unpack[GeometryKeywords],
 ) -> SingularValues:
     """The singular values of ``A``, exact for small problems, approximate otherwise.
 
@@ -330,7 +320,7 @@ def singular_values(
     """
     if method not in ("auto", "exact", "symbol"):
         raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
-    op = as_operator(weights, input_shape, stride, padding, dilation, padding_mode, groups, flip)
+    op = as_operator(weights, input_shape, **geometry)
     geom = op.geometry
     if method == "exact" or (method == "auto" and exact_rank_feasible(geom)):
         if not exact_rank_feasible(geom):
