@@ -45,7 +45,7 @@ def test_undo_and_redo_say_what_they_did_in_the_status_bar(qtbot, win):
 
 
 def _label_boxes(panel):
-    return [label.sceneBoundingRect() for label in panel._labels if label.isVisible()]
+    return [label.sceneBoundingRect() for label in panel.values.items if label.isVisible()]
 
 
 def test_value_labels_show_only_where_they_fit(qtbot, win, tmp_path):

@@ -16,13 +16,12 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import registry
 from ...view.colormaps import colormap_anchors
-from ...view.display import DisplaySpec, fmt
+from ...view.display import DisplaySpec
 from ...view.linking import FIT_PADDING
 from ..support.qthelp import make_timer
+from .marks import PixelMarks, ValueLabels
 
 __all__ = ["ImagePanel", "pg_colormap"]
-
-_ANNOTATE_LIMIT = 144  # draw the values on the pixels of images with at most this many pixels
 
 
 #: Width of each panel's level histogram, and the panel width below which it is folded
@@ -85,10 +84,6 @@ class ImagePanel(QtWidgets.QFrame):
         self._roomy = True  # wide and high enough for the description (see resizeEvent)
         self._fold_timer = make_timer(self, 0, single_shot=True)
         self._fold_timer.timeout.connect(self._fold)
-        self._label_room = (1, 1)  # screen pixels a value label needs (see _annotate)
-        self._labels: list[pg.TextItem] = []
-        self.overlay_items: list[QtWidgets.QGraphicsItem] = []
-        self.overlay_pixels: tuple[np.ndarray, np.ndarray] | None = None
         self.setObjectName(f"panel_{name}")
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
         self._build_header()
@@ -131,8 +126,10 @@ class ImagePanel(QtWidgets.QFrame):
         self.view.setMenuEnabled(False)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.item)
-        self.view.sigRangeChanged.connect(lambda *_: self._update_label_visibility())
-        self.view.sigResized.connect(lambda *_: self._update_label_visibility())
+        self.values = ValueLabels(self.view)
+        self.marks = PixelMarks(self.view)
+        self.view.sigRangeChanged.connect(lambda *_: self.values.update_visibility())
+        self.view.sigResized.connect(lambda *_: self.values.update_visibility())
         # the levels in a widget of their own beside the image: hidden in a narrow panel,
         # its room goes to the image (an item hidden in the view's layout kept its room)
         self.histogram = pg.HistogramLUTItem(image=self.item)
@@ -221,7 +218,7 @@ class ImagePanel(QtWidgets.QFrame):
             self._updating = False
         self._show_subtitle()
         self._refresh_title()
-        self._annotate(data)
+        self.values.draw(data)
         if reset_view:
             self.fit()
 
@@ -251,7 +248,7 @@ class ImagePanel(QtWidgets.QFrame):
         """Forget the data (the panel keeps its title)."""
         self.data = None
         self.item.clear()
-        self._annotate(None)
+        self.values.draw(None)
         self._refresh_title()
 
     def fit(self) -> None:
@@ -293,39 +290,6 @@ class ImagePanel(QtWidgets.QFrame):
             return None
         return np.asarray(self.data[row, col])
 
-    def _annotate(self, data: np.ndarray | None) -> None:
-        for label in self._labels:
-            self.view.removeItem(label)
-        self._labels = []
-        if data is None or data.shape[0] * data.shape[1] > _ANNOTATE_LIMIT:
-            return
-        channels = data.shape[2] if data.ndim == 3 else 1
-        if channels > 3:
-            return
-        font = self._label_font(channels)
-        metrics = QtGui.QFontMetrics(font)
-        widest = 0
-        for row in range(data.shape[0]):
-            for col in range(data.shape[1]):
-                values = np.atleast_1d(data[row, col])
-                lines = [fmt(round(float(v), 2)) for v in values]
-                widest = max(widest, *(metrics.horizontalAdvance(line) for line in lines))
-                text = "\n".join(lines)
-                label = pg.TextItem(text, color="w", anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
-                label.setFont(font)
-                label.setPos(col + 0.5, row + 0.5)
-                self.view.addItem(label)
-                self._labels.append(label)
-        # the room a label needs (its box's margins included): shown only where it fits
-        self._label_room = (widest + 8, metrics.lineSpacing() * channels + 6)
-        self._update_label_visibility()
-
-    @staticmethod
-    def _label_font(lines: int) -> QtGui.QFont:
-        font = QtGui.QFont()
-        font.setPointSize(8 if lines == 1 else 7)
-        return font
-
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         """Fold the level histogram away in narrow panels, so the image gets its room."""
         super().resizeEvent(event)
@@ -350,17 +314,6 @@ class ImagePanel(QtWidgets.QFrame):
             self._roomy = roomy
             self._show_subtitle()
 
-    def _update_label_visibility(self) -> None:
-        """Show the value labels only while a data pixel is large enough on screen."""
-        if not self._labels or self.data is None:
-            return
-        # a data pixel on screen must hold its label: side by side, labels never overlap
-        units_x, units_y = self.view.viewPixelSize()  # data units per screen pixel
-        width, height = self._label_room
-        visible = 0 < units_x <= 1.0 / width and 0 < units_y <= 1.0 / height
-        for label in self._labels:
-            label.setVisible(visible)
-
     # -- events ----------------------------------------------------------------------------
     def _on_levels_changed(self) -> None:
         if not self._updating and self.data is not None:
@@ -383,7 +336,7 @@ class ImagePanel(QtWidgets.QFrame):
         if pixel is not None:
             self.clicked.emit(self.name, *pixel)
 
-    # -- overlay (click to inspect) --------------------------------------------------------
+    # -- marks (click to inspect) --------------------------------------------------------
     def set_overlay(
         self,
         rows: np.ndarray,
@@ -398,55 +351,22 @@ class ImagePanel(QtWidgets.QFrame):
         A rectangle around all of them stays visible when the pixels are too small to
         see at the current zoom.
         """
-        self.clear_overlay()
-        rows, cols = np.asarray(rows, dtype=float), np.asarray(cols, dtype=float)
-        self.overlay_pixels = (rows.astype(int), cols.astype(int))
-        if rows.size == 0:
-            return
-        pen = pg.mkPen(color, width=2)
-        pen.setCosmetic(True)
-        squares = pg.ScatterPlotItem(
-            x=cols + 0.5,
-            y=rows + 0.5,
-            symbol="s",
-            size=0.92,
-            pxMode=False,
-            pen=pen,
-            brush=pg.mkBrush(255, 213, 74, 50),
-        )
-        items: list[QtWidgets.QGraphicsItem] = [squares]
-        if outline:
-            box = QtWidgets.QGraphicsRectItem(
-                cols.min() - 0.5, rows.min() - 0.5, np.ptp(cols) + 2, np.ptp(rows) + 2
-            )
-            dashed = pg.mkPen(color, width=1, style=QtCore.Qt.PenStyle.DashLine)
-            dashed.setCosmetic(True)
-            box.setPen(dashed)
-            items.append(box)
-        for k, text in enumerate(labels or []):
-            label = pg.TextItem(text, color=color, anchor=(0.5, 0.5), fill=(0, 0, 0, 170))
-            label.setPos(cols[k] + 0.5, rows[k] + 0.5)
-            items.append(label)
-        for item in items:
-            item.setZValue(20)
-            self.view.addItem(item)
-        self.overlay_items = items
+        self.marks.mark(rows, cols, labels=labels, color=color, outline=outline)
 
     def clear_overlay(self) -> None:
         """Remove the inspection markers."""
-        for item in self.overlay_items:
-            self.view.removeItem(item)
-        self.overlay_items = []
-        self.overlay_pixels = None
+        self.marks.clear()
+
+    @property
+    def overlay_items(self) -> list[QtWidgets.QGraphicsItem]:
+        """The inspection markers drawn now."""
+        return self.marks.items
+
+    @property
+    def overlay_pixels(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(rows, cols)`` of the pixels marked, or None."""
+        return self.marks.pixels
 
     def _on_mouse_moved(self, pos: QtCore.QPointF) -> None:
-        if self.data is None or not self.view.sceneBoundingRect().contains(pos):
-            self.hovered.emit(self.name, -1, -1)
-            return
-        point = self.view.mapSceneToView(pos)
-        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
-        h, w = self.data.shape[:2]
-        if 0 <= row < h and 0 <= col < w:
-            self.hovered.emit(self.name, row, col)
-        else:
-            self.hovered.emit(self.name, -1, -1)
+        row, col = self.pixel_at(pos) or (-1, -1)
+        self.hovered.emit(self.name, row, col)
