@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from ..core import params as schema
 from ..core.filters import MAX_PRESET_OUT_CHANNELS, MAX_PRESET_SIZE
+from ..core.network.pipeline import PREFIX_METHODS
 from ..core.registry import ALL_METHODS, METHOD_SPECS, panel
 
 __all__ = [
@@ -139,10 +140,12 @@ def _methods(text: str) -> tuple[str, ...]:
     names = [v.strip() for v in text.split(",") if v.strip()]
     if names == ["all"]:
         return AllMethods(ALL_METHODS)
-    unknown = [n for n in names if n not in METHOD_CHOICES]
+    # a network prefix's methods (run --through) are accepted here, checked where used
+    choices = tuple(dict.fromkeys((*METHOD_CHOICES, *PREFIX_METHODS)))
+    unknown = [n for n in names if n not in choices]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHOD_CHOICES)}"
+            f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(choices)}"
         )
     return tuple(n for n in names if n != "forward")
 

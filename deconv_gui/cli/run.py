@@ -32,6 +32,7 @@ from .problem import (
     resolve_images,
     skipped_methods,
 )
+from .through import add_through_options, run_through
 
 __all__ = ["LARGE_RUN_BYTES", "add_parser", "command"]
 
@@ -42,6 +43,7 @@ def add_parser(commands: Any) -> None:
     add_problem_options(run, batch=True, model=True)
     add_solver_options(run)
     add_schema_options(run, "run")
+    add_through_options(run)
     run.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
     run.add_argument("--overwrite", action="store_true", help="replace existing files")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
@@ -117,6 +119,8 @@ def _run_one(
     from ..io.export import EXPORT_FORMATS as FORMATS
     from ..io.export import SIDECAR_NAME, ExistingFilesError
 
+    if getattr(args, "through", False):  # the network up to the layer, not the layer alone
+        return run_through(spec, args, folder, notes)
     if args.model is not None:
         from .model_problem import load_model_problem
 
@@ -201,6 +205,8 @@ def command(args: argparse.Namespace) -> int:
 
     images, batch = resolve_images(args.image)
     _NOTES_SHOWN.clear()
+    if args.through and args.model is None:
+        raise UsageError("--through needs --model MODEL --layer NAME")
     check_filter(args)  # the same usage error as info and code, before any image
     out: Path = args.out
     try:

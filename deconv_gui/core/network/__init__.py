@@ -5,16 +5,20 @@ guided backprop), beside ``J⁺``.
 - :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
   ReLU, max-pool (with its switches) and average pool;
 - :mod:`.chain`: :class:`Network`, :class:`Linearization` and the receptive field;
-- :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output.
+- :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output;
+- :mod:`.pipeline`: :func:`run_prefix`, a prefix's methods at an image by panel name.
 """
 
 from __future__ import annotations
 
 from .chain import RULES, Linearization, Network, ReceptiveField, receptive_field
 from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, ReLU
+from .pipeline import PREFIX_METHODS, PREFIX_PANELS, PrefixResult, run_prefix
 from .relu_preimage import ReluPreimage, relu_preimage
 
 __all__ = [
+    "PREFIX_METHODS",
+    "PREFIX_PANELS",
     "RULES",
     "Affine",
     "AvgPool",
@@ -25,9 +29,11 @@ __all__ = [
     "Linearization",
     "MaxPool",
     "Network",
+    "PrefixResult",
     "ReLU",
     "ReceptiveField",
     "ReluPreimage",
     "receptive_field",
     "relu_preimage",
+    "run_prefix",
 ]

@@ -1,0 +1,150 @@
+"""``run --model M --layer L --through``: the network up to the layer, as ``J`` at the image.
+
+The image is converted to the model's input as ``--model`` does (channels, size,
+``--scaling``); the model's chain up to the layer becomes a core
+:class:`~deconv_gui.core.network.Network` (:func:`~deconv_gui.io.models.network.
+model_network`), and :func:`~deconv_gui.core.network.run_prefix` computes the methods the
+window shows for a prefix. Each panel is written as ``NAME.npy`` and ``NAME.png`` (the
+registry's export names) with a ``through.json`` sidecar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from .options import UsageError
+
+__all__ = ["add_through_options", "prefix_methods", "run_through"]
+
+
+def add_through_options(parser: argparse.ArgumentParser) -> None:
+    """``--through`` (and ``--channel`` unless the schema already gives it)."""
+    parser.add_argument(
+        "--through",
+        action="store_true",
+        help="with --model and --layer: analyse the network up to the layer (its local linear "
+        "map J at the image: forward, transposed, pinv, nullspace, deconvnet, guided_backprop) "
+        "instead of the layer alone on its input activation",
+    )
+    if "--channel" not in parser._option_string_actions:  # the schema's field, once it has one
+        parser.add_argument(
+            "--channel",
+            type=int,
+            default=None,
+            metavar="C",
+            help="deconvnet and guided_backprop project only this output channel (0-based)",
+        )
+
+
+def prefix_methods(methods: Any) -> tuple[str, ...]:
+    """``--methods`` for a prefix: ``all`` is every prefix method; others are refused."""
+    from ..core.network import PREFIX_METHODS
+    from .options import AllMethods
+
+    if isinstance(methods, AllMethods):
+        return PREFIX_METHODS
+    other = [m for m in methods if m not in PREFIX_METHODS]
+    if other:
+        raise UsageError(
+            f"--through computes forward, {', '.join(PREFIX_METHODS)}; not {', '.join(other)}"
+        )
+    return tuple(methods)
+
+
+def _progress_bar(args: argparse.Namespace, label: str):
+    """A tqdm bar of the J⁺ iterations on a terminal (None elsewhere)."""
+    from tqdm import tqdm
+
+    if not sys.stderr.isatty():
+        return None
+    return tqdm(total=args.max_iter, desc=f"J⁺ {label}", unit="it", file=sys.stderr, leave=False)
+
+
+def run_through(
+    spec: str, args: argparse.Namespace, folder: Path, notes: list[str]
+) -> tuple[dict[str, Any], str]:
+    """Compute and export one image's prefix: its JSON record and its summary line."""
+    from ..core.network import PREFIX_PANELS, run_prefix
+    from ..io.models import read_model
+    from ..io.models.activations import model_input
+    from ..io.models.network import model_network, refuse_weights_only
+    from ..io.prefix_export import export_prefix, prefix_files
+    from .problem import load_spec
+
+    methods = prefix_methods(args.methods)
+    if not args.overwrite:  # refuse before computing; export_prefix checks again
+        panels = ["input", "forward", *(p for m in methods for p in PREFIX_PANELS[m])]
+        existing = [n for n in prefix_files(panels) if (folder / n).exists()]
+        if existing:
+            raise ValueError(
+                f"{', '.join(existing[:4])} exist in {folder} (use --overwrite to replace them)"
+            )
+    model = read_model(args.model)
+    try:
+        refuse_weights_only(model)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    loaded = load_spec(spec, args.work_size)
+    x0 = model_input(loaded.pixels, model, args.scaling)
+    network = model_network(model, args.layer, x0.shape)
+    channel = getattr(args, "channel", None)
+    c_out = network.shapes[-1][2]
+    if channel is not None and not 0 <= channel < c_out:
+        raise UsageError(
+            f"--channel must be from 0 to {c_out - 1} (layer {args.layer} has {c_out})"
+        )
+    bar = _progress_bar(args, args.layer) if "pinv" in methods or "nullspace" in methods else None
+    try:
+        result = run_prefix(
+            network,
+            x0,
+            methods,
+            channel=channel,
+            reg=args.reg,
+            rtol=args.rtol,
+            max_iter=args.max_iter,
+            progress=None if bar is None else (lambda i, _r: bar.update(i - bar.n)),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    extra = {
+        "command": "run --through",
+        "image": loaded.source,
+        "model": str(model.path),
+        "layer": args.layer,
+        "scaling": args.scaling,
+        "methods": list(methods),
+    }
+    files = export_prefix(result, folder, overwrite=args.overwrite, extra=extra)
+    record = {
+        "image": loaded.source,
+        "folder": str(folder),
+        "files": [p.name for p in files],
+        "layers": [layer.name for layer in network.layers],
+        "metrics": {k: v if math.isfinite(v) else None for k, v in result.metrics.items()},
+    }
+    return record, _summary(loaded.source, folder, result)
+
+
+def _summary(source: str, folder: Path, result) -> str:
+    net = result.network
+    parts = [
+        f"{source} → {folder}",
+        f"{len(net.layers)} layers, {'×'.join(map(str, net.input_shape))} → "
+        f"{'×'.join(map(str, net.shapes[-1]))}",
+    ]
+    report = result.solver
+    if report is not None:
+        state = "converged" if report.converged else "NOT converged"
+        parts.append(
+            f"J⁺: {report.iterations} iterations, relative residual "
+            f"{float(report.relative_residual):.2g}, {state}"
+        )
+    if "lost_fraction" in result.metrics:
+        parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
+    return " · ".join(parts)
