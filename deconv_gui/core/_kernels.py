@@ -193,17 +193,12 @@ def _unflipped(w: np.ndarray, geom: ConvGeometry) -> tuple[np.ndarray, ConvGeome
 
 
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """Batched forward pass on validated arrays (no bias).
+    """Batched forward pass on validated arrays (no bias): the kernel that fits the layer.
 
     Zero padding is built into the kernels; the other padding modes add the border
     strips' share to it (:mod:`._borders`), without a padded copy of the image.
-
-    Each output row block reads, per row phase, the super-rows it needs into a zero-
-    bordered buffer ``z`` of pitch ``pitch`` (the GEMM), then sums the groups' shifted
-    planes as flat 1-D slices into ``acc`` and copies the valid columns to ``out``.
-    For few output channels ``z`` holds one plane per group and channel (one GEMM per
-    row writes them all); for many it holds one channels-last plane per group (one GEMM
-    per row and group), which spares the final transpose to channels-last.
+    Depthwise layers, many channels (BLAS products) and large filters (FFT) have kernels
+    of their own; the rest runs :func:`_forward_phases`.
     """
     depthwise = _depthwise_unflipped(w, geom, adjoint=False)
     if depthwise is not None:
@@ -225,6 +220,20 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         return _borders.forward(xb, w, geom, forward)
     if _fft.use_fft(w, geom):  # large filters: a few FFTs instead of one add per tap group
         return _fft.forward(xb, w, geom)
+    return _forward_phases(xb, w, geom)
+
+
+def _forward_phases(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """The forward pass of an unpadded, ungrouped, unflipped layer, by row phases.
+
+    Each output row block reads, per row phase, the super-rows it needs into a zero-
+    bordered buffer ``z`` of pitch ``pitch`` (the GEMM, :func:`_fill_phase`), then sums
+    the groups' shifted planes as flat 1-D slices into ``acc`` and copies the valid
+    columns to ``out``. For few output channels ``z`` holds one plane per group and
+    channel (one GEMM per row writes them all); for many it holds one channels-last
+    plane per group (one GEMM per row and group), which spares the final transpose to
+    channels-last.
+    """
     m, height, width, c_in = xb.shape
     h_out, w_out, c_out = geom.output_shape
     sh, sw = geom.stride
@@ -256,29 +265,12 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
             n_flat = ((h1 - h0 - 1) * pitch + w_out) * scale
             sources = []
             for phase, z in zip(plan.phases, z_bufs, strict=True):
-                g0, g1 = h0 + phase.b_min, h1 + phase.b_max
-                lo, hi = max(g0, 0), min(g1, phase.n_rows)
-                z[:, : max(0, lo - g0)] = 0
-                z[:, max(0, hi - g0) : g1 - g0] = 0
-                if lo < hi:
-                    rows = x_super[n, phase.row + sh * lo : phase.row + sh * (hi - 1) + 1 : sh]
-                    target = z[:, lo - g0 : hi - g0, left : left + n_cols]
-                    if planar:
-                        out_rows = target.transpose(1, 0, 2)
-                        np.matmul(phase.weights_t, rows.transpose(0, 2, 1), out=out_rows)
-                    else:
-                        np.matmul(rows, phase.weights_g, out=target)
+                _fill_phase(z, phase, x_super[n], (h0, h1), (sh, left, n_cols), planar)
                 flat = z.reshape(len(phase.offsets), lanes, -1)
                 for k, (b, a) in enumerate(phase.offsets):
                     start_k = ((b - phase.b_min) * pitch + a + left) * scale
                     sources.append(flat[k, :, start_k : start_k + n_flat])
-            total = acc[:, :n_flat]
-            if len(sources) == 1:
-                np.copyto(total, sources[0])
-            else:
-                np.add(sources[0], sources[1], out=total)
-                for src in sources[2:]:
-                    np.add(total, src, out=total)
+            _sum_into(acc[:, :n_flat], sources)
             n_rows = h1 - h0
             if planar:
                 grid = acc[:, : n_rows * pitch].reshape(c_out, n_rows, pitch)
@@ -290,6 +282,43 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
 
     threads.map_chunks(run, len(tasks), height * width * c_in >= _THREAD_MIN_SIZE)
     return out
+
+
+def _fill_phase(
+    z: np.ndarray,
+    phase: _Phase,
+    x_super: np.ndarray,
+    block: tuple[int, int],
+    columns: tuple[int, int, int],
+    planar: bool,
+) -> None:
+    """One row phase's GEMM for output rows ``block``: ``z`` holds its tap groups' planes.
+
+    ``columns`` is ``(row stride, zero super-columns left of the data, super-columns)``;
+    the rows of ``z`` outside the image are zeroed.
+    """
+    (h0, h1), (sh, left, n_cols) = block, columns
+    g0, g1 = h0 + phase.b_min, h1 + phase.b_max
+    lo, hi = max(g0, 0), min(g1, phase.n_rows)
+    z[:, : max(0, lo - g0)] = 0
+    z[:, max(0, hi - g0) : g1 - g0] = 0
+    if lo < hi:
+        rows = x_super[phase.row + sh * lo : phase.row + sh * (hi - 1) + 1 : sh]
+        target = z[:, lo - g0 : hi - g0, left : left + n_cols]
+        if planar:
+            np.matmul(phase.weights_t, rows.transpose(0, 2, 1), out=target.transpose(1, 0, 2))
+        else:
+            np.matmul(rows, phase.weights_g, out=target)
+
+
+def _sum_into(total: np.ndarray, sources: list[np.ndarray]) -> None:
+    """``total = sum(sources)`` without temporaries."""
+    if len(sources) == 1:
+        np.copyto(total, sources[0])
+        return
+    np.add(sources[0], sources[1], out=total)
+    for src in sources[2:]:
+        np.add(total, src, out=total)
 
 
 def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
