@@ -147,3 +147,41 @@ def test_a_dropped_model_file_lists_its_layers(window, tmp_path):
     dialog = window.models.dialog
     assert dialog is not None and dialog.table.rowCount() == 2
     assert dialog.model.path == str(path)
+
+
+def test_a_conv_transpose_layer_is_studied_as_one(qtbot, window, tmp_path):
+    """Choosing a ConvTranspose node: layer_kind conv_transpose with the file's
+    output_padding, the map the model feeds it as the input, torch's output as forward."""
+    torch.manual_seed(2)
+    up = torch.nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2, padding=1), up).eval()
+    path = tmp_path / "dec.onnx"
+    torch.onnx.export(
+        net,
+        torch.randn(1, 3, 16, 16),
+        str(path),
+        dynamo=False,
+        dynamic_axes={"input": {2: "h", 3: "w"}},
+        input_names=["input"],
+    )
+    image = window.loaded.pixels.copy()
+    assert window.models.load_layer(path, "/1/ConvTranspose")
+    qtbot.waitUntil(
+        lambda: (
+            "dec.onnx" in window.loaded.source
+            and window.result is not None
+            and not window.runner.busy
+            and not window.images.busy
+        ),
+        timeout=TIMEOUT,
+    )
+    params = window.current_params()
+    assert params.layer_kind == "conv_transpose" and params.output_padding == (1, 1)
+    with torch.no_grad():
+        x = torch.from_numpy(image.transpose(2, 0, 1)[None].copy())
+        fed = net[0](x)
+        want = up(fed)[0].numpy().transpose(1, 2, 0)
+    np.testing.assert_allclose(
+        window.loaded.pixels, fed[0].numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(window.result.forward_output, want, rtol=1e-4, atol=1e-4)

@@ -19,8 +19,17 @@ from .options import UsageError
 
 __all__ = ["GEOMETRY_FIELDS", "add_model_options", "load_model_problem"]
 
-#: The Params fields a layer record fills (when the file stores them).
-GEOMETRY_FIELDS = ("stride", "padding", "dilation", "groups", "padding_mode")
+#: The Params fields a layer record fills (when the file stores them); a ConvTranspose
+#: layer sets ``layer_kind`` and its ``output_padding``.
+GEOMETRY_FIELDS = (
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "padding_mode",
+    "layer_kind",
+    "output_padding",
+)
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +89,7 @@ def _geometry(layer, args: argparse.Namespace, height: int, width: int) -> dict[
     return {
         name: stored[name] if name in stored and name not in given else getattr(args, name)
         for name in GEOMETRY_FIELDS
+        if name in stored or hasattr(args, name)
     }
 
 
@@ -95,11 +105,6 @@ def load_model_problem(spec: str, args: argparse.Namespace):
         raise UsageError(f"model file not found: {args.model}")
     model = read_model(args.model)
     layer = model.layer(args.layer)
-    if layer.kind != "conv":
-        raise ValueError(
-            f"layer {layer.name!r} is a transposed convolution, which this version's Params "
-            "cannot study yet"
-        )
     loaded = _layer_input(spec, args, model, layer)
     weights = layer.load()
     options = {name: getattr(args, name) for name in schema.defaults() if hasattr(args, name)}

@@ -43,8 +43,6 @@ def layer_problem(
     from ...io.models.activations import layer_activation
 
     layer = model.layer(name)
-    if layer.kind != "conv":
-        raise ValueError(f"layer {name!r} is a transposed convolution, not studied here yet")
     weights = layer.load()
     pixels = image.pixels
     note = f"the image itself, for {name}"
@@ -56,14 +54,18 @@ def layer_problem(
             f"layer {name!r} takes {pixels.shape[2]} channels and the window shows at most "
             f"{MAX_CHANNELS}: study it with deconv-gui run --model … --layer …"
         )
-    c_in = weights.weights.shape[2] * (layer.groups or 1)
+    groups = layer.groups or 1
+    # a ConvTranspose layer's weights are (f_h, f_w, C_out/groups, C_in): its input is
+    # the last axis, its output (and bias) the third times groups
+    transposed = layer.kind == "conv_transpose"
+    c_in = weights.weights.shape[3] if transposed else weights.weights.shape[2] * groups
     if pixels.shape[2] != c_in and layer.groups is not None:
         raise ValueError(
             f"layer {name!r} takes {c_in} channels, the image has {pixels.shape[2]} "
             f"(a {model.format} file stores weights only and cannot be run)"
         )
     fields: dict[str, Any] = layer.params_fields(*pixels.shape[:2])
-    c_out = weights.weights.shape[3]
+    c_out = weights.weights.shape[2] * groups if transposed else weights.weights.shape[3]
     bias = (0.0,) * c_out if weights.bias is None else tuple(float(b) for b in weights.bias)
     params = replace(base, weights=weights.weights, bias=bias, **fields)
     # the source is shown as a file name: the layer's name (often a path) stays in the note

@@ -37,6 +37,10 @@ class ParamsForms:
         self.forms = (filter_editor, geometry_editor, recon_options)
         #: Params fields without a widget, as the last :meth:`show` gave them
         self.carried: dict[str, object] = {}
+        #: A decoder's per-channel bias, which the filter editor (one bias per filter
+        #: output, i.e. per decoder input) cannot show: carried while the editor's bias
+        #: stays the 0 it was shown
+        self.decoder_bias: tuple[float, ...] | None = None
 
     def read(self, extra_methods: tuple[str, ...] = (), image_source: str = "") -> Params:
         """The forms' values as a frozen :class:`Params` (ValueError if invalid).
@@ -48,6 +52,14 @@ class ParamsForms:
             values.update(form.values())
         values["methods"] = (*values.get("methods", ()), *extra_methods)
         _one_bias_for_a_decoder(values)
+        carried = self.decoder_bias
+        if (
+            carried is not None
+            and values.get("layer_kind") == "conv_transpose"
+            and values.get("bias") == 0.0
+            and len(carried) == values["weights"].shape[2] * values.get("groups", 1)
+        ):
+            values["bias"] = carried
         return Params(**{**self.carried, **values}, image_source=image_source)
 
     def show(self, params: Params, methods: tuple[str, ...], preset: str = CUSTOM) -> None:
@@ -63,6 +75,9 @@ class ParamsForms:
         values = {f.name: getattr(params, f.name) for f in fields(params)}
         values["methods"] = tuple(methods)
         _one_bias_for_a_decoder(values)
+        self.decoder_bias = None
+        if values.get("layer_kind") == "conv_transpose" and not isinstance(values["bias"], float):
+            self.decoder_bias, values["bias"] = tuple(values["bias"]), 0.0
         # fields no widget edits (yet) are kept as given, never reset to their defaults
         shown = {name for form in self.forms for name in form.FIELDS}
         self.carried = {

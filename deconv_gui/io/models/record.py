@@ -31,6 +31,7 @@ __all__ = [
     "auto_pads",
     "check_shape",
     "torch_to_ours",
+    "transpose_auto_pads",
 ]
 
 #: What a reader raises when an untrusted file's structure is not what it expects; turned
@@ -93,6 +94,22 @@ def auto_pads(rule: str, size: int, kernel: int, stride: int, dilation: int) -> 
     """
     out = -(-size // stride)
     total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    small = total // 2
+    return (small, total - small) if rule == "SAME_UPPER" else (total - small, small)
+
+
+def transpose_auto_pads(
+    rule: str, size: int, kernel: int, stride: int, dilation: int
+) -> tuple[int, int]:
+    """ONNX ``auto_pad`` SAME_UPPER/SAME_LOWER of a ConvTranspose along one axis: the
+    crop that makes the output ``size · stride`` (never negative).
+
+    Examples
+    --------
+    >>> transpose_auto_pads("SAME_UPPER", 8, 3, 2, 1), transpose_auto_pads("SAME_LOWER", 8, 4, 2, 1)
+    ((0, 1), (1, 1))
+    """
+    total = max(stride * (size - 1) + (kernel - 1) * dilation + 1 - size * stride, 0)
     small = total // 2
     return (small, total - small) if rule == "SAME_UPPER" else (total - small, small)
 
@@ -169,12 +186,15 @@ class ModelLayer:
     def params_fields(self, height: int, width: int) -> dict[str, Any]:
         """The :class:`~deconv_gui.core.Params` geometry the file stores, for an input of
         ``height × width``: a size-dependent 'same' resolved to its four sides, unknown
-        fields left out (the caller keeps its own)."""
+        fields left out (the caller keeps its own). A ConvTranspose layer adds
+        ``layer_kind`` and its ``output_padding``; a conv whose file stores its geometry
+        says ``layer_kind`` conv (a weights-only file leaves the kind to the user)."""
         padding = self.padding
         if padding is None and self.padding_rule and self.kernel and self.stride and self.dilation:
             rule = "SAME_UPPER" if self.padding_rule == "same" else "SAME_LOWER"
             axes = zip((height, width), self.kernel, self.stride, self.dilation, strict=True)
-            sides = [auto_pads(rule, n, k, s, d) for n, k, s, d in axes]
+            pads = transpose_auto_pads if self.kind == "conv_transpose" else auto_pads
+            sides = [pads(rule, n, k, s, d) for n, k, s, d in axes]
             padding = (sides[0], sides[1])
         stored = {
             "stride": self.stride,
@@ -183,6 +203,11 @@ class ModelLayer:
             "groups": self.groups,
             "padding_mode": self.padding_mode,
         }
+        if self.kind == "conv_transpose":
+            stored["layer_kind"] = "conv_transpose"
+            stored["output_padding"] = self.output_padding or (0, 0)
+        elif self.geometry_known:  # a file with a graph says it is a plain conv
+            stored["layer_kind"] = "conv"
         return {name: value for name, value in stored.items() if value is not None}
 
     def to_json(self) -> dict[str, Any]:
