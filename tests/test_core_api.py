@@ -23,10 +23,10 @@ GEOMETRY_KEYWORDS = ("stride", "padding", "dilation", "padding_mode", "groups", 
 #: Public functions that take ``stride`` but are not a convolution geometry, with why.
 NOT_A_GEOMETRY = {
     # one axis of integer size arithmetic: padding mode, groups and flip change no size
-    "deconv_gui.core.geometry.output_size",
-    "deconv_gui.core.geometry.resolve_padding",
-    "deconv_gui.core.geometry.same_padding",
-    "deconv_gui.core.geometry.transpose_input_shape",
+    "deconv_gui.core.arguments.output_size",
+    "deconv_gui.core.arguments.resolve_padding",
+    "deconv_gui.core.arguments.same_padding",
+    "deconv_gui.core.arguments.transpose_input_shape",
     "deconv_gui.core.sizes.matching_input_sizes",
     # the seed question's own loop, as written: its cache has only ``s``
     "deconv_gui.core.analysis.question.question_deconv",

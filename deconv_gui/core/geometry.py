@@ -13,8 +13,20 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import (
+    PADDING_NAMES,
+    Pair,
+    Sides,
+    as_padding,
+    as_pair,
+    output_size,
+    resolve_padding,
+    same_padding,
+    transpose_input_shape,
+)
+from .arrays import as_float_array, normalize_bias, normalize_weights
 from .groups import check_groups
-from .padding import as_sides, check_padding_mode
+from .padding import check_padding_mode
 
 __all__ = [
     "MAX_ARRAY_BYTES",
@@ -22,6 +34,7 @@ __all__ = [
     "ConvGeometry",
     "Hyper",
     "Padding",
+    "ShapeCounts",
     "as_float_array",
     "as_padding",
     "as_pair",
@@ -36,156 +49,11 @@ __all__ = [
     "weights_for",
 ]
 
-Pair = tuple[int, int]
 #: A stride or dilation as the public functions take it: one int for both axes, or
 #: ``(rows, columns)``.
 Hyper = int | tuple[int, int]
-Sides = tuple[Pair, Pair]
 #: Padding in any form :func:`as_padding` accepts.
 Padding = int | Pair | Sides | Sequence[int] | Sequence[Sequence[int]] | str
-#: How frameworks name their padding: ``"same"`` (TF/Keras, ONNX ``SAME_UPPER``, PyTorch
-#: ``'same'``: the odd pixel at the bottom/right), ``"same_lower"`` (ONNX ``SAME_LOWER``:
-#: at the top/left) and ``"valid"`` (none).
-PADDING_NAMES: tuple[str, ...] = ("same", "same_lower", "valid")
-
-
-def as_pair(value: Any, name: str, *, minimum: int) -> Pair:
-    """Return ``value`` as an ``(h, w)`` pair of ints, each ``>= minimum``.
-
-    Parameters
-    ----------
-    value : int or sequence of two ints
-        The stride, padding or dilation as the user gave it.
-    name : str
-        The argument's name, used in error messages.
-    minimum : int
-        The smallest allowed value (1 for stride and dilation, 0 for padding).
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is not an int or a pair of ints, or is below ``minimum``.
-    """
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
-    if isinstance(value, (int, np.integer)):
-        pair = (int(value), int(value))
-    else:
-        try:
-            items = list(value)
-        except TypeError:
-            raise ValueError(
-                f"{name} must be an int or an (h, w) pair of ints, got {value!r}"
-            ) from None
-        if len(items) != 2 or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in items
-        ):
-            raise ValueError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
-        pair = (int(items[0]), int(items[1]))
-    if min(pair) < minimum:
-        rule = "non-negative" if minimum == 0 else f">= {minimum}"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return pair
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
-_PADDING_FORMS = "an int, an (h, w) pair, ((top, bottom), (left, right)) or one of " + ", ".join(
-    repr(n) for n in PADDING_NAMES
-)
-
-
-def as_padding(value: Any) -> str | Sides:
-    """``value`` as a padding name (lower case) or ``((top, bottom), (left, right))``.
-
-    Accepts an int (every side), an ``(h, w)`` pair (both sides of each axis),
-    ``((top, bottom), (left, right))``, or a name of :data:`PADDING_NAMES` (any case;
-    ONNX's ``"SAME_UPPER"`` is ``"same"``). A name is resolved for a given image by
-    :func:`resolve_padding`.
-
-    Raises
-    ------
-    ValueError
-        Naming ``padding``, for anything else or a negative side.
-
-    Examples
-    --------
-    >>> from deconv_gui.core.geometry import as_padding
-    >>> as_padding(1), as_padding((0, 2)), as_padding("SAME_UPPER")
-    (((1, 1), (1, 1)), ((0, 0), (2, 2)), 'same')
-    """
-    if isinstance(value, str):
-        name = value.strip().lower()
-        name = "same" if name == "same_upper" else name
-        if name not in PADDING_NAMES:
-            raise ValueError(f"padding must be {_PADDING_FORMS}, got {value!r}")
-        return name
-    if _is_int(value):
-        return as_sides(as_pair(value, "padding", minimum=0))
-    try:
-        items = list(value)
-    except TypeError:
-        raise ValueError(f"padding must be {_PADDING_FORMS}, got {value!r}") from None
-    if len(items) == 2 and all(_is_int(v) for v in items):
-        return as_sides(as_pair(items, "padding", minimum=0))
-    if len(items) == 2 and not any(isinstance(v, str) or _is_int(v) for v in items):
-        try:
-            axes = [list(v) for v in items]
-        except TypeError:
-            axes = []
-        if len(axes) == 2 and all(len(a) == 2 and all(_is_int(v) for v in a) for a in axes):
-            sides = ((int(axes[0][0]), int(axes[0][1])), (int(axes[1][0]), int(axes[1][1])))
-            if min(min(sides[0]), min(sides[1])) < 0:
-                raise ValueError(f"padding must be non-negative, got {value!r}")
-            return sides
-    raise ValueError(f"padding must be {_PADDING_FORMS}, got {value!r}")
-
-
-def same_padding(size: int, kernel: int, stride: int, dilation: int, lower: bool = False) -> Pair:
-    """``(before, after)`` of TF/Keras's and ONNX's ``'same'`` padding on one axis.
-
-    The output has ``ceil(size / stride)`` pixels; the padding that needs is
-    ``max((out − 1) s + d (f − 1) + 1 − size, 0)``, split in halves with the odd pixel
-    after (``'same'``, ONNX ``SAME_UPPER``, PyTorch ``padding='same'``) or before
-    (``lower``: ONNX ``SAME_LOWER``).
-
-    Examples
-    --------
-    >>> from deconv_gui.core.geometry import same_padding
-    >>> same_padding(56, 3, 2, 1), same_padding(56, 3, 2, 1, lower=True), same_padding(7, 3, 1, 1)
-    ((0, 1), (1, 0), (1, 1))
-    """
-    n_out = -(-size // stride)
-    total = max((n_out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
-    small, large = total // 2, total - total // 2
-    return (large, small) if lower else (small, large)
-
-
-def resolve_padding(
-    padding: Any, size: Sequence[int], kernel: Sequence[int], stride: Pair, dilation: Pair
-) -> Sides:
-    """``((top, bottom), (left, right))`` of ``padding`` (any form of :func:`as_padding`)
-    for an image of ``size = (H, W)``, a filter ``kernel = (f_h, f_w)``, ``stride`` and
-    ``dilation`` (pairs).
-
-    Examples
-    --------
-    >>> from deconv_gui.core.geometry import resolve_padding
-    >>> resolve_padding("same", (56, 56), (3, 3), (2, 2), (1, 1))
-    ((0, 1), (0, 1))
-    """
-    value = as_padding(padding)
-    if not isinstance(value, str):
-        return value
-    if value == "valid":
-        return (0, 0), (0, 0)
-    lower = value == "same_lower"
-    h_pads, w_pads = (
-        same_padding(size[a], kernel[a], stride[a], dilation[a], lower) for a in (0, 1)
-    )
-    return h_pads, w_pads
 
 
 #: The largest array a geometry may call for, in bytes of float64: the zero-padded image
@@ -247,93 +115,6 @@ def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 1024**3:,.1f} GiB"
 
 
-def output_size(size: int, kernel: int, stride: int, padding: int | Pair, dilation: int) -> int:
-    """One axis of the output size: ``floor((size + p_0 + p_1 - d(f - 1) - 1) / s) + 1``.
-
-    ``padding`` is an int (``p_0 = p_1``) or ``(before, after)``. May be zero or
-    negative when the dilated kernel is larger than the padded input; callers turn that
-    into an error.
-    """
-    total = 2 * padding if isinstance(padding, (int, np.integer)) else sum(padding)
-    return (size + total - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def as_float_array(array: Any, name: str, *, finite: bool = True) -> np.ndarray:
-    """Convert ``array`` to a float ndarray, keeping float32/float64, else float64.
-
-    ``finite=False`` leaves the NaN/inf check to the caller.
-
-    Raises
-    ------
-    ValueError
-        If the data is not numeric (strings, objects, complex) or holds NaN or inf.
-    """
-    try:
-        arr = np.asarray(array)
-    except Exception as exc:  # ragged lists and similar
-        raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    if arr.dtype == np.float32 or arr.dtype == np.float64:
-        pass
-    elif arr.dtype.kind in "biu" or arr.dtype == np.float16:
-        arr = arr.astype(np.float64)
-    elif arr.dtype.kind == "f":  # longdouble and friends
-        arr = arr.astype(np.float64)
-    else:
-        raise ValueError(
-            f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}"
-        )
-    # The sum of finite numbers is finite unless it overflows, and NaN or inf makes it
-    # non-finite: one cheap reduction clears almost every array, the full check
-    # (a boolean temporary as large as the array) runs only when the sum is not finite.
-    if finite and arr.size:
-        with np.errstate(over="ignore", invalid="ignore"):
-            total = arr.sum()
-        if not np.isfinite(total) and not np.isfinite(arr).all():
-            raise ValueError(f"{name} contains NaN or inf; every value must be finite")
-    return arr
-
-
-def normalize_weights(weights: Any) -> np.ndarray:
-    """Return the filter as a 4-D ``(f_h, f_w, C_in, C_out)`` float array.
-
-    A 3-D filter ``(f_h, f_w, C_in)`` means ``C_out = 1``.
-    """
-    w = as_float_array(weights, "weights")
-    if w.ndim == 3:
-        w = w[..., np.newaxis]
-    if w.ndim != 4:
-        raise ValueError(
-            "weights must have shape (f_h, f_w, C_in, C_out) or (f_h, f_w, C_in), "
-            f"got {w.ndim} dimensions with shape {w.shape}"
-        )
-    if min(w.shape) < 1:
-        raise ValueError(f"weights must have no empty axis, got shape {w.shape}")
-    return w
-
-
-def normalize_bias(
-    bias: Any, c_out: int, dtype: np.dtype, *, leading_ones: bool = False
-) -> np.ndarray | None:
-    """Return the bias as a ``(C_out,)`` array of ``dtype``, or None for no bias.
-
-    A scalar is broadcast to every output channel. Any other shape than ``(C_out,)``
-    is refused (a ``(1, 1)`` array is a shape mistake worth naming), except
-    ``(1, …, 1, C_out)`` with ``leading_ones`` (the question's TensorFlow-style bias).
-    """
-    if bias is None:
-        return None
-    b = as_float_array(bias, "bias")
-    if b.ndim == 0:
-        b = np.full(c_out, b, dtype=dtype)
-    if leading_ones and b.ndim > 1 and b.size == b.shape[-1]:
-        b = b.reshape(-1)
-    if b.ndim != 1 or b.shape[0] != c_out:
-        raise ValueError(
-            f"bias must be a scalar or have shape (C_out,) = ({c_out},), got shape {b.shape}"
-        )
-    return b.astype(dtype, copy=False)
-
-
 def _as_shape(value: Any, name: str, rank: int, labels: str) -> tuple[int, ...]:
     try:
         items = tuple(value)
@@ -349,8 +130,52 @@ def _as_shape(value: Any, name: str, rank: int, labels: str) -> tuple[int, ...]:
     return shape
 
 
+class ShapeCounts:
+    """Equations, unknowns and lost dimensions of a geometry: ``input_shape → output_shape``.
+
+    Shared by :class:`ConvGeometry` and the transposed layer's geometry; ``LAYER`` names
+    the layer in :meth:`describe` (empty for the conv).
+    """
+
+    input_shape: tuple[int, int, int]
+    LAYER = ""
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        """``(H_out, W_out, C_out)``: the subclass's."""
+        raise NotImplementedError
+
+    @property
+    def n_unknowns(self) -> int:
+        """Number of columns of A: ``H * W * C_in``."""
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_equations(self) -> int:
+        """Number of rows of A: ``H_out * W_out * C_out``."""
+        return int(np.prod(self.output_shape))
+
+    @property
+    def min_nullity(self) -> int:
+        """A lower bound on the null-space dimension: ``max(0, unknowns - equations)``."""
+        return max(0, self.n_unknowns - self.n_equations)
+
+    def describe(self) -> str:
+        """One line of shape arithmetic, e.g. ``7×7×3 → 3×3×1 · 9 equations, 147 unknowns``."""
+        shape_in = "×".join(map(str, self.input_shape))
+        shape_out = "×".join(map(str, self.output_shape))
+        layer = f" ({self.LAYER})" if self.LAYER else ""
+        text = (
+            f"{shape_in} → {shape_out}{layer} · {self.n_equations:,} equations, "
+            f"{self.n_unknowns:,} unknowns"
+        )
+        if self.min_nullity:
+            text += f" · at least {self.min_nullity:,} dimensions lost"
+        return text
+
+
 @dataclass(frozen=True, init=False)
-class ConvGeometry:
+class ConvGeometry(ShapeCounts):
     """The shapes and hyper-parameters of one strided 2-D cross-correlation.
 
     Parameters
@@ -528,94 +353,6 @@ class ConvGeometry:
             self.dilation,
             self.padding_mode,
         )
-
-    @property
-    def n_unknowns(self) -> int:
-        """Number of columns of A: ``H * W * C_in``."""
-        return int(np.prod(self.input_shape))
-
-    @property
-    def n_equations(self) -> int:
-        """Number of rows of A: ``H_out * W_out * C_out``."""
-        return int(np.prod(self.output_shape))
-
-    @property
-    def min_nullity(self) -> int:
-        """A lower bound on the null-space dimension: ``max(0, unknowns - equations)``."""
-        return max(0, self.n_unknowns - self.n_equations)
-
-    def describe(self) -> str:
-        """One line of shape arithmetic, e.g. ``7×7×3 → 3×3×1 · 9 equations, 147 unknowns``."""
-        shape_in = "×".join(map(str, self.input_shape))
-        shape_out = "×".join(map(str, self.output_shape))
-        text = (
-            f"{shape_in} → {shape_out} · {self.n_equations:,} equations, "
-            f"{self.n_unknowns:,} unknowns"
-        )
-        if self.min_nullity:
-            text += f" · at least {self.min_nullity:,} dimensions lost"
-        return text
-
-
-def transpose_input_shape(
-    y_shape: Sequence[int],
-    filter_shape: Sequence[int],
-    stride: Any,
-    padding: Any,
-    output_padding: Any,
-    dilation: Any,
-    c_in: int,
-) -> tuple[int, int, int]:
-    """``(H, W, C_in)`` that PyTorch's ``conv_transpose2d`` returns for ``y`` of ``y_shape``.
-
-    Per axis ``(n_y − 1) s − p_0 − p_1 + d (f − 1) + 1 + output_padding``, with
-    ``0 ≤ output_padding < max(s, d)`` (None: 0). With a padding name the size is
-    ``(n_y − 1) s + 1 + output_padding`` (``output_padding < s``; None: ``n_y s``, as
-    Keras's ``Conv2DTranspose(padding='same')``) and ``'valid'`` is no padding.
-
-    Raises
-    ------
-    ValueError
-        Naming ``output_padding`` (out of range) or ``padding`` (an empty result).
-
-    Examples
-    --------
-    >>> from deconv_gui.core.geometry import transpose_input_shape
-    >>> transpose_input_shape((28, 28, 128), (3, 3, 64, 128), 2, 1, 1, 1, 64)
-    (56, 56, 64)
-    >>> transpose_input_shape((28, 28, 128), (3, 3, 64, 128), 2, "same", None, 1, 64)
-    (56, 56, 64)
-    """
-    s = as_pair(stride, "stride", minimum=1)
-    d = as_pair(dilation, "dilation", minimum=1)
-    value = as_padding(padding)
-    named = isinstance(value, str) and value != "valid"
-    if output_padding is None:
-        op = (0, 0)
-    else:
-        op = as_pair(output_padding, "output_padding", minimum=0)
-        limit = s if named else (max(s[0], d[0]), max(s[1], d[1]))
-        if op[0] >= limit[0] or op[1] >= limit[1]:
-            rule = "the stride" if named else "max(stride, dilation)"
-            raise ValueError(
-                f"output_padding must be smaller than {rule} {limit} on each axis (PyTorch's "
-                f"rule), got {output_padding!r}"
-            )
-    sizes = []
-    for a in (0, 1):
-        n_y, f = int(y_shape[a]), int(filter_shape[a])
-        if named:
-            n = (n_y - 1) * s[a] + 1 + op[a] if output_padding is not None else n_y * s[a]
-        else:
-            total = 0 if isinstance(value, str) else sum(value[a])
-            n = (n_y - 1) * s[a] - total + d[a] * (f - 1) + 1 + op[a]
-        if n < 1:
-            raise ValueError(
-                f"padding {padding!r} is too large: the transposed output would have {n} "
-                f"{('rows', 'columns')[a]} (y has {n_y})"
-            )
-        sizes.append(n)
-    return sizes[0], sizes[1], int(c_in)
 
 
 def weights_for(geometry: Any, weights: Any) -> np.ndarray:

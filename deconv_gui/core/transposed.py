@@ -22,6 +22,7 @@ from .conv import short_output
 from .geometry import (
     ConvGeometry,
     Pair,
+    ShapeCounts,
     Sides,
     as_pair,
     normalize_weights,
@@ -33,7 +34,7 @@ __all__ = ["ConvTransposeOperator", "TransposedGeometry", "operator_of"]
 
 
 @dataclass(frozen=True)
-class TransposedGeometry:
+class TransposedGeometry(ShapeCounts):
     """The shapes of ``B = Aᵀ``: ``input_shape`` the small map, ``output_shape`` the image.
 
     ``conv`` is the geometry of ``A`` (its input is ``B``'s output); the filter, stride,
@@ -46,6 +47,7 @@ class TransposedGeometry:
     output_padding: Pair
 
     kind = "conv_transpose"
+    LAYER = "transposed conv"
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
@@ -86,30 +88,6 @@ class TransposedGeometry:
     @property
     def flip(self) -> bool:
         return self.conv.flip
-
-    @property
-    def n_unknowns(self) -> int:
-        return int(np.prod(self.input_shape))
-
-    @property
-    def n_equations(self) -> int:
-        return int(np.prod(self.output_shape))
-
-    @property
-    def min_nullity(self) -> int:
-        return max(0, self.n_unknowns - self.n_equations)
-
-    def describe(self) -> str:
-        """E.g. ``28×28×128 → 56×56×64 (transposed conv) · 200,704 equations, …``."""
-        shape_in = "×".join(map(str, self.input_shape))
-        shape_out = "×".join(map(str, self.output_shape))
-        text = (
-            f"{shape_in} → {shape_out} (transposed conv) · {self.n_equations:,} equations, "
-            f"{self.n_unknowns:,} unknowns"
-        )
-        if self.min_nullity:
-            text += f" · at least {self.min_nullity:,} dimensions lost"
-        return text
 
 
 class ConvTransposeOperator(ConvOperator):
