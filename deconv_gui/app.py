@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .cli import COMMANDS, UsageError, _Parser, field_type, shown_default
@@ -34,7 +35,6 @@ SCREENSHOT_VIEWS: tuple[str, ...] = (
     "steps",
     "code",
 )
-_SCREENSHOT_TIMEOUT_MS = 60_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -209,63 +209,6 @@ def _check_files(args: argparse.Namespace) -> None:
             raise OSError(f"cannot write the screenshot {target}: permission denied")
 
 
-def _apply_arguments(window, args: argparse.Namespace, wait: bool = False) -> str | None:
-    """Apply ``--session``, then ``--image/--filter/--stride/...``; an error message or None.
-
-    A session that cannot be restored completely (unreadable, invalid, its image
-    missing) is an error: the window says why, and ``--screenshot`` exits non-zero.
-    Image files load off the GUI thread; with ``wait`` (``--screenshot``) this waits for
-    them, so their errors are returned too.
-    """
-    from .io import SAMPLES
-
-    if args.session:
-        opened = window.open_session(Path(args.session).expanduser())
-        if opened and wait:  # its image file loads off the GUI thread
-            opened = window.images.loader.wait()
-        if not opened:
-            return window.last_message.splitlines()[0] if window.last_message else "bad session"
-    if args.filter:
-        window.filter_editor.set_preset(args.filter)
-    if args.stride or args.padding or args.dilation:
-        g = window.geometry_editor
-        window.geometry_editor.set_values(
-            args.stride or g.stride(), args.padding or g.padding(), args.dilation or g.dilation()
-        )
-    if args.image:
-        ok = (
-            window.load_sample(args.image)
-            if args.image in SAMPLES
-            else window.load_path(Path(args.image).expanduser())
-        )
-        if ok and wait:
-            ok = window.images.loader.wait()
-        if not ok:
-            return window.last_message
-    if args.flip:
-        window.filter_editor.set_flip(True)
-    if args.groups:
-        try:  # after the image: groups must divide its channel count
-            window.filter_editor.set_groups(args.groups)
-        except ValueError as exc:
-            return str(exc)
-    if args.model:
-        return _apply_model(window, args, wait)
-    window.compute_now()
-    return None
-
-
-def _apply_model(window, args: argparse.Namespace, wait: bool) -> str | None:
-    """``--model`` with ``--layer``: that layer on what the model feeds it; else the list."""
-    path = Path(args.model).expanduser()
-    if args.layer is None:
-        return None if window.models.open_path(path) else window.last_message
-    ok = window.models.load_layer(path, args.layer, args.scaling)
-    if ok and wait:
-        ok = window.images.loader.wait()
-    return None if ok else window.last_message
-
-
 def _display_available() -> bool:
     """False on Linux/BSD with no X11 or Wayland display and no Qt platform chosen.
 
@@ -330,6 +273,7 @@ def _run_window(args: argparse.Namespace) -> int:
     import pyqtgraph as pg
     from qtpy import QtWidgets
 
+    from .gui.launch import apply_arguments
     from .gui.main_window import MainWindow
     from .gui.support.excepthook import install_excepthook
     from .gui.support.style import apply_style
@@ -348,7 +292,7 @@ def _run_window(args: argparse.Namespace) -> int:
     previous_hook = install_excepthook(lambda: window)
     try:
         window = MainWindow(restore=args.screenshot is None)
-        error = _apply_arguments(window, args, wait=bool(args.screenshot))
+        error = apply_arguments(window, args, wait=bool(args.screenshot))
         if args.screenshot:
             return _screenshot(app, window, Path(args.screenshot), error, args.view, args.size)
         if error:
@@ -364,96 +308,18 @@ def _run_window(args: argparse.Namespace) -> int:
         sys.excepthook = previous_hook
 
 
-def _open_view(window, view: str):
-    """Open ``--view`` in ``window``; returns the widget to picture and when it is ready."""
-    insight = window.insight
-    if view == "lost":
-        insight.set_panels_visible(True)
-        return window, lambda: window.result.nullspace is not None
-    if view == "seed":
-        insight.open_seed_example()
-        return insight.dialogs["seed"], lambda: window.result.image.shape == (7, 7, 3)
-    if view == "spectrum":
-        dialog = insight.open_spectrum()
-        dialog.compute_curve()  # the L-curve too: the picture shows both halves
-        return dialog, lambda: not dialog.busy
-    if view == "fourier":
-        dialog = insight.open_fourier()
-        return dialog, lambda: dialog.summary is not None and not dialog.busy
-    if view == "check":
-        dialog = insight.open_question_deconv()
-        return dialog, lambda: not dialog.jobs.busy
-    if view == "steps":
-        steps = window.steps.open()
+def _screenshot(
+    app: Any,
+    window: Any,
+    path: Path,
+    error: str | None,
+    view: str = "main",
+    size: tuple[int, int] | None = None,
+) -> int:
+    """Take the ``--screenshot`` (:func:`deconv_gui.gui.launch.take_screenshot`)."""
+    from .gui.launch import take_screenshot
 
-        def ready() -> bool:  # a few steps in: the window has moved, the output is filling
-            if steps.renderer is None or steps.jobs.busy:
-                return False
-            if steps.index == 0 and steps.frame_count > 2:
-                steps.set_index(min(4, steps.frame_count - 2))
-            return True
-
-        return steps, ready
-    if view == "code":
-        code = window.make_code_dialog()
-        code.show()  # not exec(): the screenshot's timer keeps running
-        return code, lambda: True
-    return window, lambda: True
-
-
-def _screenshot(app, window, path: Path, error: str | None, view: str = "main", size=None) -> int:
-    """Show the window offscreen, open ``view``, wait until it is computed, save the PNG."""
-
-    from .gui.support.qthelp import make_timer
-
-    if error:
-        print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
-        return 2
-    status = {"code": -1, "calm": 0}  # -1: no picture taken yet
-    target: dict = {}
-
-    def poll() -> None:
-        if window.result is None or not window.live.idle:  # SSIM filled in too
-            status["calm"] = 0
-            return
-        if not target:  # the first result is on screen: open the view
-            widget, ready = _open_view(window, view)
-            if size is not None:
-                widget.resize(*size)
-            target.update(widget=widget, ready=ready)
-            return
-        # three calm polls in a row: nothing queued, every job of the view reported back
-        status["calm"] = status["calm"] + 1 if target["ready"]() else 0
-        if status["calm"] < 3:
-            return
-        app.processEvents()  # let pending paints run before grabbing
-        widget = target["widget"]
-        ok = (
-            widget.grab().save(str(path), "PNG")
-            if widget is not window
-            else (window.save_screenshot(path))
-        )
-        status["code"] = 0 if ok else 1
-        if not ok:
-            print(f"deconv-gui: could not write {path}", file=sys.stderr)
-        app.exit(status["code"])
-
-    window.resize(*(size or (1600, 1000)))
-    window.show()
-    # timers owned by the window: none can fire after it is gone or in a later event loop
-    ticks = make_timer(window, 100)
-    ticks.timeout.connect(poll)
-    give_up = make_timer(window, _SCREENSHOT_TIMEOUT_MS, single_shot=True)
-    give_up.timeout.connect(app.quit)
-    ticks.start()
-    give_up.start()
-    app.exec()
-    ticks.stop()
-    give_up.stop()
-    if status["code"] == -1:
-        status["code"] = 1
-        print("deconv-gui: nothing to take a screenshot of (timed out)", file=sys.stderr)
-    return status["code"]  # main() closes and deletes the window
+    return take_screenshot(app, window, path, error, view, size)
 
 
 if __name__ == "__main__":

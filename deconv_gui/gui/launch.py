@@ -1,0 +1,186 @@
+"""What the command line asks of the window: its arguments applied, ``--screenshot`` taken.
+
+:func:`apply_arguments` applies ``--session``, then ``--image/--filter/--stride/...`` and
+``--model`` to a :class:`~deconv_gui.gui.main_window.MainWindow`;
+:func:`take_screenshot` shows it offscreen, opens the ``--view`` (:func:`open_view`),
+waits until everything is computed and saves the PNG. ``deconv_gui.app`` calls them
+once the Qt application exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..io import SAMPLES
+from .support.qthelp import make_timer
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+__all__ = ["SCREENSHOT_TIMEOUT_MS", "apply_arguments", "open_view", "take_screenshot"]
+
+#: ``--screenshot`` gives up (exit 1) when nothing was pictured after this long.
+SCREENSHOT_TIMEOUT_MS = 60_000
+
+
+def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = False) -> str | None:
+    """Apply ``--session``, then ``--image/--filter/--stride/...``; an error message or None.
+
+    A session that cannot be restored completely (unreadable, invalid, its image
+    missing) is an error: the window says why, and ``--screenshot`` exits non-zero.
+    Image files load off the GUI thread; with ``wait`` (``--screenshot``) this waits for
+    them, so their errors are returned too.
+    """
+    if args.session:
+        opened = window.open_session(Path(args.session).expanduser())
+        if opened and wait:  # its image file loads off the GUI thread
+            opened = window.images.loader.wait()
+        if not opened:
+            return window.last_message.splitlines()[0] if window.last_message else "bad session"
+    if args.filter:
+        window.filter_editor.set_preset(args.filter)
+    if args.stride or args.padding or args.dilation:
+        g = window.geometry_editor
+        window.geometry_editor.set_values(
+            args.stride or g.stride(), args.padding or g.padding(), args.dilation or g.dilation()
+        )
+    if args.image:
+        ok = (
+            window.load_sample(args.image)
+            if args.image in SAMPLES
+            else window.load_path(Path(args.image).expanduser())
+        )
+        if ok and wait:
+            ok = window.images.loader.wait()
+        if not ok:
+            return window.last_message
+    if args.flip:
+        window.filter_editor.set_flip(True)
+    if args.groups:
+        try:  # after the image: groups must divide its channel count
+            window.filter_editor.set_groups(args.groups)
+        except ValueError as exc:
+            return str(exc)
+    if args.model:
+        return _apply_model(window, args, wait)
+    window.compute_now()
+    return None
+
+
+def _apply_model(window: MainWindow, args: argparse.Namespace, wait: bool) -> str | None:
+    """``--model`` with ``--layer``: that layer on what the model feeds it; else the list."""
+    path = Path(args.model).expanduser()
+    if args.layer is None:
+        return None if window.models.open_path(path) else window.last_message
+    ok = window.models.load_layer(path, args.layer, args.scaling)
+    if ok and wait:
+        ok = window.images.loader.wait()
+    return None if ok else window.last_message
+
+
+def open_view(window: MainWindow, view: str) -> tuple[Any, Callable[[], bool]]:
+    """Open ``--view`` in ``window``; returns the widget to picture and when it is ready."""
+    insight = window.insight
+    if view == "lost":
+        insight.set_panels_visible(True)
+        return window, lambda: window.result is not None and window.result.nullspace is not None
+    if view == "seed":
+        insight.open_seed_example()
+
+        def seeded() -> bool:  # the window holds the question's 7×7×3 image
+            return window.result is not None and window.result.image.shape == (7, 7, 3)
+
+        return insight.dialogs["seed"], seeded
+    if view == "spectrum":
+        dialog = insight.open_spectrum()
+        dialog.compute_curve()  # the L-curve too: the picture shows both halves
+        return dialog, lambda: not dialog.busy
+    if view == "fourier":
+        dialog = insight.open_fourier()
+        return dialog, lambda: dialog.summary is not None and not dialog.busy
+    if view == "check":
+        dialog = insight.open_question_deconv()
+        return dialog, lambda: not dialog.jobs.busy
+    if view == "steps":
+        steps = window.steps.open()
+
+        def ready() -> bool:  # a few steps in: the window has moved, the output is filling
+            if steps.renderer is None or steps.jobs.busy:
+                return False
+            if steps.index == 0 and steps.frame_count > 2:
+                steps.set_index(min(4, steps.frame_count - 2))
+            return True
+
+        return steps, ready
+    if view == "code":
+        code = window.make_code_dialog()
+        if code is not None:
+            code.show()  # not exec(): the screenshot's timer keeps running
+        return code or window, lambda: True
+    return window, lambda: True
+
+
+def take_screenshot(
+    app: Any,
+    window: MainWindow,
+    path: Path,
+    error: str | None,
+    view: str = "main",
+    size: tuple[int, int] | None = None,
+) -> int:
+    """Show the window offscreen, open ``view``, wait until it is computed, save the PNG.
+
+    Returns the exit status: 0 saved, 1 not written or timed out, 2 ``error`` (printed).
+    """
+    if error:
+        print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
+        return 2
+    status = {"code": -1, "calm": 0}  # -1: no picture taken yet
+    target: dict = {}
+
+    def poll() -> None:
+        if window.result is None or not window.live.idle:  # SSIM filled in too
+            status["calm"] = 0
+            return
+        if not target:  # the first result is on screen: open the view
+            widget, ready = open_view(window, view)
+            if size is not None:
+                widget.resize(*size)
+            target.update(widget=widget, ready=ready)
+            return
+        # three calm polls in a row: nothing queued, every job of the view reported back
+        status["calm"] = status["calm"] + 1 if target["ready"]() else 0
+        if status["calm"] < 3:
+            return
+        app.processEvents()  # let pending paints run before grabbing
+        widget = target["widget"]
+        ok = (
+            widget.grab().save(str(path), "PNG")
+            if widget is not window
+            else (window.save_screenshot(path))
+        )
+        status["code"] = 0 if ok else 1
+        if not ok:
+            print(f"deconv-gui: could not write {path}", file=sys.stderr)
+        app.exit(status["code"])
+
+    window.resize(*(size or (1600, 1000)))
+    window.show()
+    # timers owned by the window: none can fire after it is gone or in a later event loop
+    ticks = make_timer(window, 100)
+    ticks.timeout.connect(poll)
+    give_up = make_timer(window, SCREENSHOT_TIMEOUT_MS, single_shot=True)
+    give_up.timeout.connect(app.quit)
+    ticks.start()
+    give_up.start()
+    app.exec()
+    ticks.stop()
+    give_up.stop()
+    if status["code"] == -1:
+        status["code"] = 1
+        print("deconv-gui: nothing to take a screenshot of (timed out)", file=sys.stderr)
+    return status["code"]  # main() closes and deletes the window
