@@ -18,8 +18,8 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ..core import INSIGHT_METHODS, Params, Result
 from ..document import Display, Document, Insight
 from ..io import LoadedImage
-from .actions import export as export_actions
 from .actions import session as session_actions
+from .actions.commands import WindowCommands
 from .actions.document import DocumentForms, DocumentSync
 from .actions.edit_menu import HistoryActions
 from .actions.history import EditHistory, HistoryHooks
@@ -30,8 +30,6 @@ from .animation import install_steps_view
 from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
 from .controls.filter_editor import CUSTOM
-from .dialogs.code import CodeDialog, code_dialog_for
-from .dialogs.export import ExportDialog
 from .feedback import ComputeFeedback
 from .insight.menu import InsightHooks, install_insight
 from .live import DEBOUNCE_MS, LiveUpdates
@@ -52,7 +50,7 @@ from .support.teardown import give_to_qt
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     """The Deconvolution Explorer window.
 
     Parameters
@@ -369,61 +367,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.message_bar.show_text(text, error)
         self.readout.setText(text.splitlines()[0] if text else "")
         self.messageShown.emit(text)
-
-    # ------------------------------------------------------------------------------ files
-    def export(self) -> None:
-        """File → Export…: ask where and what (:class:`ExportDialog`), then :meth:`export_to`."""
-        export_actions.export_with_dialog(self.state, self.panels, parent=self)
-
-    def make_export_dialog(self, *, run: bool = False) -> ExportDialog:
-        """The export dialog, filled with the current panels and the remembered choices.
-
-        With ``run`` its Export button writes the files and the dialog stays open,
-        showing the error, when that fails or is cancelled.
-        """
-        return export_actions.make_export_dialog(self.state, self.panels, parent=self, run=run)
-
-    def export_to(
-        self,
-        folder: str | Path,
-        *,
-        panels=None,
-        formats=("npy", "tif", "png"),
-        figure: bool = True,
-        overwrite: bool = False,
-        matrix: bool = False,
-    ) -> list[Path] | None:
-        """Write the current result into ``folder``; see :func:`.actions.export.export_to`."""
-        return export_actions.export_to(
-            self.state,
-            self.panels,
-            folder,
-            names=panels,
-            formats=formats,
-            figure=figure,
-            overwrite=overwrite,
-            parent=self,
-            matrix=matrix,
-        )
-
-    def save_session_to(self, path: str | Path) -> Path | None:
-        """Save image source, filter, geometry, options, work size and view options to ``path``."""
-        return session_actions.save_session_to(self.session_form, path)
-
-    def open_session(self, path: str | Path) -> bool:
-        """Restore a session file; see :func:`.actions.session.open_session_from`."""
-        return session_actions.open_session_from(self.session_form, path)
-
-    # ------------------------------------------------------------------------------ code
-    def copy_as_code(self) -> None:
-        """Edit → Copy as code: the NumPy / API / PyTorch scripts of the current set-up."""
-        dialog = self.make_code_dialog()
-        if dialog is not None:
-            dialog.exec()
-
-    def make_code_dialog(self) -> CodeDialog | None:
-        """The "Copy as code" dialog for the current set-up (None, with a message, if invalid)."""
-        return code_dialog_for(self.state, self.current_params, parent=self)
 
     def save_screenshot(self, path: str | Path) -> bool:
         """Save a picture of the whole window."""

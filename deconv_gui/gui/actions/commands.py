@@ -1,0 +1,95 @@
+"""The window's file and code commands: export, sessions, Copy as code (a mixin).
+
+:class:`WindowCommands` gives :class:`~deconv_gui.gui.main_window.MainWindow` its public
+methods that write or read files and show the code scripts; each hands the window's
+state to the function of :mod:`.export`, :mod:`.session` or
+:mod:`deconv_gui.gui.dialogs.code` that does the work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..dialogs.code import CodeDialog, code_dialog_for
+from ..dialogs.export import ExportDialog
+from . import export as export_actions
+from . import session as session_actions
+
+if TYPE_CHECKING:
+    from qtpy import QtWidgets
+
+    from ...core import Params
+    from ..panels.grid import PanelGrid
+    from ..state import AppState
+
+    _Window = QtWidgets.QMainWindow
+else:
+    _Window = object
+
+__all__ = ["WindowCommands"]
+
+
+class WindowCommands(_Window):
+    """Export, sessions and code of a window with ``state``, ``panels`` and ``session_form``."""
+
+    state: AppState
+    panels: PanelGrid
+    session_form: session_actions.SessionForm
+
+    def current_params(self) -> Params:
+        """The window's :class:`Params` (the window defines it)."""
+        raise NotImplementedError
+
+    def export(self) -> None:
+        """File → Export…: ask where and what (:class:`ExportDialog`), then :meth:`export_to`."""
+        export_actions.export_with_dialog(self.state, self.panels, parent=self)
+
+    def make_export_dialog(self, *, run: bool = False) -> ExportDialog:
+        """The export dialog, filled with the current panels and the remembered choices.
+
+        With ``run`` its Export button writes the files and the dialog stays open,
+        showing the error, when that fails or is cancelled.
+        """
+        return export_actions.make_export_dialog(self.state, self.panels, parent=self, run=run)
+
+    def export_to(
+        self,
+        folder: str | Path,
+        *,
+        panels=None,
+        formats=("npy", "tif", "png"),
+        figure: bool = True,
+        overwrite: bool = False,
+        matrix: bool = False,
+    ) -> list[Path] | None:
+        """Write the current result into ``folder``; see :func:`.actions.export.export_to`."""
+        return export_actions.export_to(
+            self.state,
+            self.panels,
+            folder,
+            names=panels,
+            formats=formats,
+            figure=figure,
+            overwrite=overwrite,
+            parent=self,
+            matrix=matrix,
+        )
+
+    def save_session_to(self, path: str | Path) -> Path | None:
+        """Save image source, filter, geometry, options, work size and view options to ``path``."""
+        return session_actions.save_session_to(self.session_form, path)
+
+    def open_session(self, path: str | Path) -> bool:
+        """Restore a session file; see :func:`.actions.session.open_session_from`."""
+        return session_actions.open_session_from(self.session_form, path)
+
+    def copy_as_code(self) -> None:
+        """Edit → Copy as code: the NumPy / API / PyTorch scripts of the current set-up."""
+        dialog = self.make_code_dialog()
+        if dialog is not None:
+            dialog.exec()
+
+    def make_code_dialog(self) -> CodeDialog | None:
+        """The "Copy as code" dialog for the current set-up (None, with a message, if invalid)."""
+        return code_dialog_for(self.state, self.current_params, parent=self)
