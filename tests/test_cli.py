@@ -249,7 +249,7 @@ def test_run_all_on_the_question_leaves_out_richardson_lucy_with_a_note(tmp_path
     note = "note: --methods all: richardson_lucy left out: Richardson–Lucy needs a filter"
     assert captured.err.count(note) == 1, captured.err
     (record,) = json.loads(captured.out)["results"]
-    assert set(record["skipped"]) == {"richardson_lucy"}
+    assert set(record["skipped"]) == {"richardson_lucy", "decoder"}  # no --decoder given
     names = {p.name for p in out.iterdir()}
     assert {"tv.npy", "nonneg.npy", "pinv.npy", "nullspace.npy"} <= names
     assert not any(n.startswith("richardson_lucy") for n in names)
@@ -263,4 +263,4 @@ def test_run_all_on_the_question_leaves_out_richardson_lucy_with_a_note(tmp_path
     blur = tmp_path / "blur"
     assert main([*base[:4], "gaussian", *base[5:], "--methods", "all", "--out", str(blur)]) == 0
     assert "richardson_lucy.npy" in {p.name for p in blur.iterdir()}
-    assert "left out" not in capsys.readouterr().err
+    assert "richardson_lucy left out" not in capsys.readouterr().err

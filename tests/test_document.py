@@ -45,6 +45,7 @@ def _every_field_changed() -> Document:
         photons=50.0,
         noise_seed=5,
         image_source="/tmp/x.png",
+        decoder_path="/tmp/dec.npz",
         ssim=False,
     )
     second = Layer(params.replace(stride=3, methods=("pinv",)), "conv2", "custom", 4, False)

@@ -20,7 +20,7 @@ from deconv_gui.gui.support.teardown import delete_now
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000
 #: Fields the window sets itself rather than through a form.
-NOT_IN_A_FORM = {"image_source", "ssim"}
+NOT_IN_A_FORM = {"image_source", "ssim", "decoder_path"}  # decoder: File → Load decoder…
 
 
 @pytest.fixture

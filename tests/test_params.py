@@ -38,6 +38,7 @@ CHANGED = {
     "photons": 250.5,
     "noise_seed": 2**31 - 1,
     "image_source": "/tmp/some image ü.png",
+    "decoder_path": "/tmp/dec oder ü.npz",
     "ssim": False,
 }
 
@@ -63,6 +64,7 @@ INVALID = {
     "photons": [-1.0, float("nan"), "100", 1e13, None],
     "noise_seed": [-1, "abc", 1.5, 2**31, None, True],
     "image_source": [3, None],
+    "decoder_path": [3, None, ["a.npz"]],
     "ssim": [1, "yes", None],
 }
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from deconv_gui.core import INSIGHT_METHODS, METHODS, Params, make_filter, registry, run_pipeline
+from deconv_gui.core.decoder import fit_decoder
 from deconv_gui.core.scores import Metrics, ReconstructionScore, SplitScore
+from deconv_gui.io.decoder_file import write_decoder
 
 
 def test_names_are_unique_and_every_method_has_panels_and_a_compute_function():
@@ -39,6 +41,11 @@ def test_every_panel_is_computed_exported_and_reachable_from_the_cli(tmp_path, c
     assert set(registry.ALL_METHODS) < set(METHOD_CHOICES)
     out = tmp_path / "out"
     argv = ["run", "--image", "seed_toy", "--filter", "gaussian", "--methods", "all"]
+    assert main([*argv, "--out", str(out), "--json"]) == 0  # the decoder left out, with a note
+    capsys.readouterr()
+    x, y = np.load(out / "input.npy"), np.load(out / "forward_output.npy")
+    write_decoder(tmp_path / "dec.npz", fit_decoder([(x, y)], stride=2, kernel_size=4).decoder)
+    argv += ["--decoder", str(tmp_path / "dec.npz"), "--overwrite"]
     assert main([*argv, "--out", str(out), "--json"]) == 0
     record = json.loads(capsys.readouterr().out)["results"][0]
     for spec in registry.PANELS:
@@ -51,7 +58,10 @@ def test_every_panel_is_computed_exported_and_reachable_from_the_cli(tmp_path, c
 
 def test_every_panel_is_an_array_of_the_result():
     image = np.random.default_rng(0).random((9, 8, 3))
-    result = run_pipeline(image, Params(make_filter("gaussian"), methods=registry.ALL_METHODS))
+    params = Params(make_filter("gaussian"), methods=registry.ALL_METHODS)
+    y = params.operator(image.shape).apply(image)
+    decoder = fit_decoder([(image, y)], stride=2, kernel_size=3).decoder
+    result = run_pipeline(image, params, decoder=decoder)
     for spec in registry.PANELS:
         assert isinstance(result.panel(spec.name), np.ndarray), spec.name
         assert result.panel(spec.name) is getattr(result, spec.attribute)
@@ -79,6 +89,14 @@ def test_every_panel_has_a_window_panel_and_an_export_choice(qtbot, tmp_path):
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
     window = MainWindow(settings, restore=False)
     try:
+        qtbot.waitUntil(lambda: window.result is not None and window.live.idle, timeout=60_000)
+        x = np.asarray(window.result.image, dtype=np.float64)
+        params = window.current_params()
+        y = params.operator(x.shape).apply(x) + np.asarray(params.bias)
+        decoder = fit_decoder([(x, y)], stride=params.stride, kernel_size=4).decoder
+        write_decoder(tmp_path / "dec.npz", decoder)
+        window.decoders.load_path(tmp_path / "dec.npz")
+        qtbot.waitUntil(lambda: "decoder" in window.current_params().methods, timeout=60_000)
         window.recon_options.set_values(methods=METHODS)
         window.extra_methods = INSIGHT_METHODS
         window.compute_now()

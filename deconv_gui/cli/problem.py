@@ -13,8 +13,10 @@ from ..core import params as schema
 from .options import AUTO_WORK_SIZE, AllMethods, UsageError, path_failure
 
 __all__ = [
+    "check_decoder_option",
     "check_filter",
     "filter_weights",
+    "load_decoder",
     "load_problem",
     "load_spec",
     "make_params",
@@ -149,6 +151,48 @@ def check_filter(args: argparse.Namespace) -> None:
         raise UsageError(f"filter file not found: {args.filter}")
 
 
+def check_decoder_option(args: argparse.Namespace) -> None:
+    """``--decoder`` and method ``decoder`` go together: a usage error otherwise.
+
+    ``--decoder FILE`` alone adds method ``decoder`` to ``--methods``; ``--methods all``
+    without ``--decoder`` leaves it out (see :func:`skipped_methods`); an explicit
+    ``--methods …,decoder`` without ``--decoder``, or a file that is not there, is refused.
+    """
+    named = getattr(args, "decoder_path", "")
+    methods = getattr(args, "methods", ())
+    if not named:
+        if "decoder" in methods and not isinstance(methods, AllMethods):
+            raise UsageError("--methods decoder needs --decoder FILE.npz (from fit-decoder)")
+        return
+    try:
+        found = Path(named).is_file()
+    except OSError as exc:
+        raise path_failure("--decoder", named, exc) from None
+    if not found:
+        raise UsageError(f"decoder file not found: {named}")
+    if "decoder" not in methods:
+        args.methods = (*methods, "decoder")
+
+
+def load_decoder(params: Any, geometry: Any):
+    """The decoder of ``params`` checked against the layer (None without method decoder).
+
+    A decoder fitted for another stride, channel count or size is a usage error naming
+    ``--decoder`` (exit 2); an unreadable file a ``ValueError`` (exit 1).
+    """
+    from ..core.decoder import check_decoder
+    from ..io import decoder_for
+
+    decoder = decoder_for(params)
+    if decoder is not None:
+        try:
+            check_decoder(decoder, geometry)
+        except ValueError as exc:
+            reason = str(exc).removeprefix("decoder: ")
+            raise UsageError(f"--decoder {Path(params.decoder_path).name}: {reason}") from None
+    return decoder
+
+
 def make_params(args: argparse.Namespace, in_channels: int, source: str):
     from ..core import Params
 
@@ -169,11 +213,14 @@ def problem_geometry(params: Any, shape: tuple[int, ...]):
         raise
 
 
-def skipped_methods(methods: Sequence[str], weights: np.ndarray) -> dict[str, str]:
+def skipped_methods(
+    methods: Sequence[str], weights: np.ndarray, decoder_path: str = ""
+) -> dict[str, str]:
     """The methods of ``--methods all`` that do not apply to ``weights``, with the reason.
 
     Richardson–Lucy's multiplicative steps need a filter without negative weights (a
     blur); an explicit ``--methods richardson_lucy`` fails with the solver's own error.
+    The learned decoder needs a decoder file (``decoder_path``, ``--decoder``).
 
     Examples
     --------
@@ -189,6 +236,8 @@ def skipped_methods(methods: Sequence[str], weights: np.ndarray) -> dict[str, st
     if not isinstance(methods, AllMethods):
         return skipped
     lowest = float(np.min(weights)) if np.size(weights) else 0.0
+    if "decoder" in methods and not decoder_path:
+        skipped["decoder"] = "the learned decoder needs --decoder FILE.npz (from fit-decoder)"
     if "richardson_lucy" in methods and lowest < 0:
         skipped["richardson_lucy"] = (
             f"Richardson–Lucy needs a filter without negative weights (its minimum is {lowest:g})"

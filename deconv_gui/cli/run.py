@@ -25,7 +25,9 @@ from .options import (
     path_failure,
 )
 from .problem import (
+    check_decoder_option,
     check_filter,
+    load_decoder,
     load_spec,
     make_params,
     problem_geometry,
@@ -128,7 +130,7 @@ def _run_one(
     else:
         loaded = load_spec(spec, args.work_size)
         params = make_params(args, loaded.pixels.shape[2], loaded.source)
-    skipped = skipped_methods(args.methods, params.weights)
+    skipped = skipped_methods(args.methods, params.weights, params.decoder_path)
     if skipped:  # --methods all: what does not apply to this filter is left out, with a note
         params = params.replace(methods=tuple(m for m in params.methods if m not in skipped))
         for name, reason in skipped.items():
@@ -139,7 +141,9 @@ def _run_one(
         existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
         if existing:
             raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
-    need = estimate_pipeline_bytes(problem_geometry(params, loaded.pixels.shape), params.methods)
+    geometry = problem_geometry(params, loaded.pixels.shape)
+    decoder = load_decoder(params, geometry)
+    need = estimate_pipeline_bytes(geometry, params.methods)
     if need > LARGE_RUN_BYTES:  # allowed (run_pipeline refuses beyond its budget): say so now
         notes.append(
             f"{PROG}: warning: {spec}: {'×'.join(map(str, loaded.pixels.shape))} image: this "
@@ -147,7 +151,7 @@ def _run_one(
             "smaller)"
         )
     # SSIM once, here: the export's sidecar and the JSON record then share the numbers
-    result = complete_metrics(run_pipeline(loaded.pixels, params))
+    result = complete_metrics(run_pipeline(loaded.pixels, params, decoder=decoder))
     created = _make_folders(folder)
     try:
         files = export_result(result, folder, overwrite=args.overwrite, image_source=loaded)
@@ -208,6 +212,7 @@ def command(args: argparse.Namespace) -> int:
     if args.through and args.model is None:
         raise UsageError("--through needs --model MODEL --layer NAME")
     check_filter(args)  # the same usage error as info and code, before any image
+    check_decoder_option(args)
     out: Path = args.out
     try:
         not_folder = out.exists() and not out.is_dir()

@@ -29,6 +29,7 @@ __all__ = [
     "Decoder",
     "DecoderFit",
     "NormalEquations",
+    "check_decoder",
     "decoder_geometry",
     "fit_decoder",
     "normal_equations",
@@ -73,6 +74,48 @@ class Decoder:
             padding=self.padding,
         )
         return out + self.bias
+
+
+def check_decoder(decoder: Decoder, geometry: Any) -> None:
+    """Refuse, in one line, a decoder that does not undo the layer of ``geometry``.
+
+    Its stride must be the layer's, its channels ``C_y → C_x`` the layer's output and
+    input, and ``D(y)`` must have the image's size (its padding and output_padding then
+    fit the layer's sizes).
+
+    Parameters
+    ----------
+    decoder : Decoder
+        What ``fit-decoder`` wrote.
+    geometry : ConvGeometry
+        The layer on the image (its ``input_shape``, ``output_shape`` and ``stride``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``decoder`` and what differs.
+    """
+    x_shape, y_shape = geometry.input_shape, geometry.output_shape
+    strides = tuple(geometry.stride)
+    if tuple(decoder.stride) != strides:
+        raise ValueError(
+            f"decoder: its stride {decoder.stride} is not the layer's {strides} "
+            "(fitted for another layer)"
+        )
+    c_x, c_y = decoder.weights.shape[2], decoder.weights.shape[3]
+    if (c_x, c_y) != (x_shape[2], y_shape[2]):
+        raise ValueError(
+            f"decoder: it takes {c_y} channel(s) to {c_x}; this layer's output has "
+            f"{y_shape[2]}, its input {x_shape[2]}"
+        )
+    size = decoder.output_hw((y_shape[0], y_shape[1]))
+    if size != (x_shape[0], x_shape[1]):
+        raise ValueError(
+            f"decoder: with padding {decoder.padding} and output_padding "
+            f"{decoder.output_padding} it returns {size[0]}×{size[1]} from the layer's "
+            f"{y_shape[0]}×{y_shape[1]} output, not the image's {x_shape[0]}×{x_shape[1]} "
+            "(fitted for another image size or padding)"
+        )
 
 
 @dataclass(frozen=True)

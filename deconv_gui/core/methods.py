@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .analysis.lost import split_components, split_from_recoverable
+from .decoder import Decoder, check_decoder
 from .operator import ConvOperator
 from .priors import nonneg_reconstruction, richardson_lucy, tv_reconstruction
 from .reconstruct import (
@@ -31,6 +32,7 @@ __all__ = [
     "MethodParams",
     "Stage",
     "coverage",
+    "decoder",
     "nonneg",
     "normalized_transposed",
     "nullspace",
@@ -85,6 +87,9 @@ class Stage:
     split: SplitScore | None = None
     #: each solve's report (iterations, converged), by method name
     reports: dict[str, SolverReport] = field(default_factory=dict)
+    #: the learned decoder of method ``"decoder"`` (a
+    #: :class:`~deconv_gui.core.decoder.Decoder`, read by the caller), or None
+    decoder: Decoder | None = None
 
     @property
     def callbacks(self) -> Callbacks:
@@ -114,6 +119,21 @@ def pinv(s: Stage) -> None:
     p = s.params
     options: dict[str, Any] = {"reg": p.reg, "rtol": p.rtol, "max_iter": p.max_iter}
     s.keep("pinv", solve_pinv(s.op, s.y, p.bias, **options, callbacks=s.callbacks))
+
+
+def decoder(s: Stage) -> None:
+    """``D(y)``: the learned decoder applied to the measurement ``y`` as it was fitted.
+
+    ``fit-decoder`` fits ``D`` on ``y = A x + b`` itself (its own bias absorbs ``b``), so
+    ``y`` goes in unchanged. A decoder of another stride, channel count or size is
+    refused with a one-line ``ValueError`` naming ``decoder``.
+    """
+    if s.decoder is None:
+        raise ValueError(
+            "decoder: method decoder needs a decoder file (decoder_path, --decoder FILE.npz)"
+        )
+    check_decoder(s.decoder, s.op.geometry)
+    s.images["decoder"] = s.decoder.apply(s.y).astype(s.x.dtype, copy=False)
 
 
 def tv(s: Stage) -> None:

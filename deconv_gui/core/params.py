@@ -104,6 +104,10 @@ class Params:
     methods : sequence of str
         What to compute, from :data:`~deconv_gui.core.registry.ALL_METHODS`. The
         forward output and :attr:`Result.metrics` are always computed.
+    decoder_path : str
+        The decoder file (``fit-decoder``'s ``.npz``) of method ``"decoder"``: named
+        here, so that a session records which file; read by the caller (``io``), which
+        hands the decoder to :func:`~deconv_gui.core.run_pipeline` ("" = none).
     reg : float
         Tikhonov weight for the pseudo-inverse (0 = exact minimum-norm pseudo-inverse).
     rtol : float
@@ -255,6 +259,19 @@ class Params:
     methods: tuple[str, ...] = _field(
         ("transposed", "pinv"),
         Rule("methods", help="what to compute", cli="--methods", group="run", metavar="LIST"),
+    )
+    decoder_path: str = _field(
+        "",
+        Rule(
+            "str",
+            help=(
+                "a decoder file written by fit-decoder (.npz): the learned ConvTranspose2d "
+                "of method decoder, applied to y"
+            ),
+            cli="--decoder",
+            group="run",
+            metavar="PATH.npz",
+        ),
     )
     reg: float = _field(
         0.0,

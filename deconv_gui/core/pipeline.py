@@ -17,6 +17,7 @@ import numpy as np
 from . import registry
 from ._cache import LRUCache
 from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
+from .decoder import Decoder
 from .geometry import ConvGeometry, as_float_array
 from .limits import check_magnitudes, check_memory
 from .methods import Stage
@@ -78,7 +79,8 @@ class Result:
     Notes
     -----
     The panels (see the registry for each one's formula): ``transposed``,
-    ``normalized_transposed``, ``pinv`` (Tikhonov when ``params.reg > 0``), the priors
+    ``normalized_transposed``, ``pinv`` (Tikhonov when ``params.reg > 0``), ``decoder``
+    (the learned decoder ``D(y)``), the priors
     ``tv``, ``nonneg``, ``richardson_lucy``, ``coverage`` (``Aᵀ1``), ``recoverable`` and
     ``nullspace`` (``A⁺Ax`` and ``x − A⁺Ax``) and ``invented`` (``x̂ − A⁺Ax̂`` of the first
     prior computed), each ``(H, W, C_in)``.
@@ -144,6 +146,7 @@ def run_pipeline(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     on_method: Callable[[str], None] | None = None,
+    decoder: Decoder | None = None,
 ) -> Result:
     """Compute the forward output and the requested reconstructions.
 
@@ -161,6 +164,10 @@ def run_pipeline(
         ``on_method(name)`` before each method of ``params.methods`` runs, so that a
         caller can say whose iterations ``progress`` reports (the pseudo-inverse's
         residual, a prior's relative change, the split's solve).
+    decoder : Decoder, optional
+        The learned decoder of method ``"decoder"`` (the file ``params.decoder_path``
+        names, read by the caller: :func:`deconv_gui.io.decoder_for`); needed only when
+        ``params.methods`` has ``"decoder"``.
 
     Returns
     -------
@@ -230,7 +237,7 @@ def run_pipeline(
         y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
     timings["forward"] = time.perf_counter() - start
 
-    stage = Stage(x, y, op, params, progress, cancel, PRIORS)
+    stage = Stage(x, y, op, params, progress, cancel, PRIORS, decoder=decoder)
     for name in params.methods:  # in the registry's order
         check_cancel()
         if on_method is not None:

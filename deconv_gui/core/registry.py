@@ -15,7 +15,7 @@ Examples
 --------
 >>> from deconv_gui.core.registry import panel, METHODS
 >>> METHODS
-('transposed', 'normalized_transposed', 'pinv', 'tv', 'nonneg', 'richardson_lucy')
+('transposed', 'normalized_transposed', 'pinv', 'decoder', 'tv', 'nonneg', 'richardson_lucy')
 >>> panel("forward").export_name
 'forward_output'
 """
@@ -214,6 +214,17 @@ PANELS: tuple[PanelSpec, ...] = (
         scored=True,
     ),
     PanelSpec(
+        "decoder",
+        "Learned decoder  D(y)",
+        "D(y)",
+        "the ConvTranspose2d a network would learn (fit-decoder's least-squares optimum "
+        "over a set of images), applied to y: good on images like those, blind elsewhere",
+        "D",
+        "decoder",
+        "reconstruction",
+        scored=True,
+    ),
+    PanelSpec(
         "tv",
         "TV prior  argmin ½‖Ax − (y − b)‖² + λ TV(x)",
         "argmin ½‖Ax − (y − b)‖² + λ TV(x)",
@@ -320,6 +331,15 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         summary="the pseudo-inverse A⁺(y − b) (your image back, as far as y determines it)",
         api="pinv_reconstruction",
         saved=(("pinv", "x_pinv"),),
+    ),
+    MethodSpec(
+        "decoder",
+        "decoder D(y)",
+        "D(y): the learned ConvTranspose2d of a decoder file (deconv-gui fit-decoder; "
+        "--decoder FILE.npz, File → Load decoder… in the window), applied to y.",
+        ("decoder",),
+        True,
+        compute=compute.decoder,
     ),
     MethodSpec(
         "tv",

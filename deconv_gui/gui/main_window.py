@@ -20,6 +20,7 @@ from ..document import Display, Document, Insight
 from ..io import LoadedImage
 from .actions import session as session_actions
 from .actions.commands import WindowCommands
+from .actions.decoder import DecoderActions
 from .actions.document import DocumentForms, DocumentSync
 from .actions.edit_menu import HistoryActions
 from .actions.history import EditHistory, HistoryHooks
@@ -143,6 +144,14 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self.state, self.images, self.current_params, self.apply_params, self.compute_now, self
         )
         self.models.accept_drops_on(self)  # model files; other drops go to the images
+        self.decoders = DecoderActions(
+            self.state,
+            self.current_params,
+            self.apply_params,
+            self.compute_now,
+            lambda label: self.history.step(label),
+            self,
+        )
         self.menu_actions = build_menus(self, self._menu_handlers())
         #: the widgets written into ``state.document`` and shown from a document
         self.sync = DocumentSync(
@@ -172,6 +181,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         return MenuHandlers(
             open_image=self.images.open_dialog,
             open_model=self.models.open_dialog,
+            load_decoder=lambda: self.decoders.open_dialog(),
             paste_image=self.paste_image,
             export=self.export,
             save_session=lambda: session_actions.save_session_dialog(self.session_form, self),
@@ -376,6 +386,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         # nothing may fire or arrive after this: timers stop, every pool is cancelled
         # and waited for, and results queued by a finished job are dropped
         self.images.loader.shutdown()
+        self.decoders.shutdown()
         self.live.shutdown()
         self.message_bar.stop()
         self.panels.stop_timers()

@@ -41,6 +41,7 @@ from qtpy import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
 from ..core.threads import limit_blas_threads
+from ..io.decoder_file import decoder_for
 from .jobpool import POOL_THREADS, JobPool, PoolRunnable, Priority, app_pool
 
 __all__ = [
@@ -392,6 +393,7 @@ class PipelineRunner(JobRunner):
                 progress=lambda it, res: progress((int(it), float(res), running[0])),
                 cancel=cancel,
                 on_method=on_method,
+                decoder=decoder_for(run),  # read here, off the GUI thread (cached)
             )
             return result if run is params else replace(result, params=params)
 

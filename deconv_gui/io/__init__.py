@@ -1,5 +1,6 @@
 """Reading and writing files: images, exports, sessions. Never imports Qt."""
 
+from .decoder_file import decoder_for, read_decoder
 from .export import PANELS, export_result, planned_files, result_metrics
 from .images import (
     DEFAULT_WORK_SIZE,
@@ -27,11 +28,13 @@ __all__ = [
     "Session",
     "apply_work_size",
     "convert_image",
+    "decoder_for",
     "export_result",
     "load_image",
     "load_sample",
     "load_session",
     "planned_files",
+    "read_decoder",
     "render_array",
     "resize_long_side",
     "result_metrics",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 from ..core.decoder import Decoder
 from .files import make_folders, write_all_or_nothing
 
-__all__ = ["MAX_DECODER_BYTES", "read_decoder", "write_decoder"]
+__all__ = ["MAX_DECODER_BYTES", "decoder_for", "read_decoder", "write_decoder"]
 
 #: A decoder file larger than this is refused before it is read.
 MAX_DECODER_BYTES = 512 * 2**20
@@ -111,3 +112,49 @@ def read_decoder(path: Path) -> tuple[Decoder, dict[str, Any]]:
         raise ValueError(f"{where}: its metadata is not JSON") from None
     decoder = Decoder(weights.astype(np.float64), bias.astype(np.float64), **pairs)
     return decoder, metadata if isinstance(metadata, dict) else {}
+
+
+#: The last decoders read, by (resolved path, size, modification time): the window's
+#: live updates run the pipeline often and must not read the file each time.
+_CACHE: dict[tuple[str, int, int], Decoder] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 4
+
+
+def decoder_for(params: Any) -> Decoder | None:
+    """The decoder that ``params.decoder_path`` names, when ``params.methods`` needs one.
+
+    What the window and the command line hand to
+    :func:`~deconv_gui.core.run_pipeline`: None when method ``"decoder"`` is not asked
+    for. Read again when the file changed (size or modification time).
+
+    Raises
+    ------
+    ValueError
+        ``"decoder …"`` in one line: no file named, or a missing, unreadable or
+        inconsistent one (:func:`read_decoder`).
+    """
+    if "decoder" not in params.methods:
+        return None
+    if not params.decoder_path:
+        raise ValueError(
+            "decoder: method decoder needs a decoder file (decoder_path, --decoder FILE.npz)"
+        )
+    path = Path(params.decoder_path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ValueError(
+            f"decoder {path.name}: cannot be read ({exc.strerror or type(exc).__name__})"
+        ) from None
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    decoder, _ = read_decoder(path)
+    with _CACHE_LOCK:
+        while len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = decoder
+    return decoder

@@ -24,6 +24,7 @@ from ..core.limits import check_filter_magnitudes, check_magnitudes
 from ..document import DOCUMENT_VERSION, Document, ImageSource, Layer, same_in_all_channels
 from . import files
 from .decode import short_name
+from .decoder_file import read_decoder
 from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
 
 __all__ = [
@@ -250,7 +251,9 @@ def save_document(
             image = replace(image, source=str(file.resolve()), sha256=sha256_of(file))
     data = {
         "schema": SESSION_SCHEMA,
-        **Document(**{**document.values(), "image": image}).to_dict(),
+        **Document(
+            **{**document.values(), "image": image, "layers": _absolute_decoders(document.layers)}
+        ).to_dict(),
         "extra": dict(extra or {}),
     }
     return files.atomic_write_bytes(path, dumps_json(data).encode("utf-8"))
@@ -299,6 +302,28 @@ def save_session(
     same = same_in_all_channels(params.weights)
     document = Document(image=image, layers=(Layer(params, preset="custom", same_in_all=same),))
     return save_document(path, document, extra=extra)
+
+
+def _check_decoder_file(decoder_path: str) -> None:
+    """A session that names a decoder file is refused when that file cannot be read: its
+    decoder panel could not be what was saved."""
+    if decoder_path:
+        try:
+            read_decoder(Path(decoder_path))
+        except ValueError as exc:
+            raise ValueError(f"the session's decoder file: {exc}") from None
+
+
+def _absolute_decoders(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
+    """The layers with each decoder file named by its absolute path (as the image is)."""
+    out = []
+    for layer in layers:
+        named = layer.params.decoder_path
+        if named and Path(named).is_file() and not Path(named).is_absolute():
+            resolved = layer.params.replace(decoder_path=str(Path(named).resolve()))
+            layer = replace(layer, params=resolved)
+        out.append(layer)
+    return tuple(out)
 
 
 def _reject_constant(name: str) -> float:
@@ -360,6 +385,7 @@ def load_session(path: str | Path) -> Session:
     for layer in document.layers:
         try:
             check_filter_magnitudes(layer.params.weights, layer.params.bias)
+            _check_decoder_file(layer.params.decoder_path)
         except ValueError as exc:
             raise ValueError(f"{path.name}: {exc}") from None
     return Session(document=document, schema_version=version, extra=extra, path=path)

@@ -39,6 +39,7 @@ class MenuHandlers:
 
     open_image: Callable[[], object]
     open_model: Callable[[], object]
+    load_decoder: Callable[[], object]
     paste_image: Callable[[], object]
     export: Callable[[], object]
     save_session: Callable[[], object]
@@ -82,6 +83,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open_model", "Open &model…", "List the conv layers of an ONNX, PyTorch, "
                "safetensors or Keras file and study one on what the model feeds it",
                "open_model", "Ctrl+Shift+M"),
+    ActionSpec("load_decoder", "Load &decoder…", "Show the learned decoder D(y) of a "
+               "fit-decoder .npz file beside Aᵀ and A⁺, scored with them", "load_decoder"),
     ActionSpec("paste", "&Paste image", "Use the image on the clipboard", "paste_image",
                _KEYS.Paste),
     ActionSpec("export", "&Export…", "Write the panels (PNG as displayed, .npy, 32-bit TIFF), "
@@ -116,8 +119,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
 #: ``"@recent"`` (File → Open recent), ``"@samples"`` and ``"@toggles"`` (the
 #: handlers' view toggles).
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("open", "open_model", "paste", "@recent", "@samples", "-", "open_session",
-               "save_session", "-", "export", "-", "quit")),
+    ("&File", ("open", "open_model", "load_decoder", "paste", "@recent", "@samples", "-",
+               "open_session", "save_session", "-", "export", "-", "quit")),
     ("&Edit", ("paste", "copy_code")),
     ("&View", ("fit", "-", "layout_grid", "layout_row", "-", "shared_levels", "scaling_clip",
                "scaling_auto", "-", "@toggles")),

@@ -34,7 +34,7 @@ __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
 #: Checkbox text of each reconstruction (from the registry).
 METHOD_LABELS: dict[str, str] = {m.name: m.label for m in METHOD_SPECS if m.reconstruction}
 _METHOD_TIPS: dict[str, str] = {m.name: m.tip for m in METHOD_SPECS if m.reconstruction}
-_FIRST_ROWS = ("transposed", "pinv", "normalized_transposed")
+_FIRST_ROWS = ("transposed", "pinv", "decoder", "normalized_transposed")
 RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
 _DEFAULTS = schema.defaults()  # the one set of defaults, shared with the command line
 #: The grid's fields and where they go (row, column); the rules give ranges and tips.
@@ -116,8 +116,8 @@ class ReconOptions(QWidget):
             check.setToolTip(_METHOD_TIPS.get(name, name))
             check.setChecked(name in _DEFAULTS["methods"])
             check.toggled.connect(self.optionsChanged)
-            # transposed and pinv side by side, the normalised variant below, then the
-            # reconstructions with a prior (every other method of the registry)
+            # transposed and pinv side by side, the normalised variant and the learned
+            # decoder below, then the reconstructions with a prior (every other method)
             if name in _FIRST_ROWS:
                 rows[0 if name in ("transposed", "pinv") else 1].addWidget(check)
             else:
