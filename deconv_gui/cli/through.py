@@ -69,6 +69,7 @@ def run_through(
 ) -> tuple[dict[str, Any], str]:
     """Compute and export one image's prefix: its JSON record and its summary line."""
     from ..core.network import PREFIX_PANELS, run_prefix
+    from ..core.threads import limit_blas_threads
     from ..io.models import read_model
     from ..io.models.activations import model_input
     from ..io.models.network import model_network, refuse_weights_only
@@ -97,6 +98,9 @@ def run_through(
         raise UsageError(
             f"--channel must be from 0 to {c_out - 1} (layer {args.layer} has {c_out})"
         )
+    # one BLAS thread, as the window runs: with two, the per-tap products' spinning
+    # threads made the benchmark's J⁺ 115 s instead of 13 s on a busy machine
+    limit_blas_threads(1)
     bar = _progress_bar(args, args.layer) if "pinv" in methods or "nullspace" in methods else None
     try:
         result = run_prefix(

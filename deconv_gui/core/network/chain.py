@@ -174,10 +174,29 @@ class Linearization:
         max_iter: int = 300,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
+        preconditioner: Any = "auto",
     ) -> tuple[np.ndarray, SolverReport]:
-        """``J⁺ signal`` (Tikhonov when ``reg > 0``), matrix-free, with progress and cancel."""
+        """``J⁺ signal`` (Tikhonov when ``reg > 0``), matrix-free, with progress and cancel.
+
+        ``preconditioner``: ``"auto"`` (the last convolution's symbol, see
+        :mod:`.precondition`), None (plain CG) or a callable on output-space arrays.
+        """
+        if isinstance(preconditioner, str):
+            if preconditioner != "auto":
+                raise ValueError(
+                    f"preconditioner must be 'auto', None or a callable, got {preconditioner!r}"
+                )
+            from .precondition import prefix_preconditioner
+
+            preconditioner = prefix_preconditioner(self.network, reg=reg, cancel=cancel)
         solver = PseudoInverseSolver(
-            self.apply, self.apply_adjoint, reg=reg, rtol=rtol, progress=progress, cancel=cancel
+            self.apply,
+            self.apply_adjoint,
+            preconditioner=preconditioner,
+            reg=reg,
+            rtol=rtol,
+            progress=progress,
+            cancel=cancel,
         )
         return solver.solve(np.asarray(signal, dtype=np.float64), max_iter)
 
