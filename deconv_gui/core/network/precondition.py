@@ -38,7 +38,6 @@ from ..solvers.preconditioner import (
     periodic_symbol,
     symbol_grid,
 )
-from .chain import Network
 from .layers import Conv
 
 __all__ = ["PREFIX_FLOOR", "PrefixPreconditioner", "prefix_preconditioner"]
@@ -85,7 +84,7 @@ class PrefixPreconditioner:
 
 
 def prefix_preconditioner(
-    network: Network, *, reg: float = 0.0, floor: float = PREFIX_FLOOR, cancel: Any = None
+    network: Any, *, reg: float = 0.0, floor: float = PREFIX_FLOOR, cancel: Any = None
 ) -> PrefixPreconditioner | None:
     """The symbol preconditioner of the prefix's last convolution; None (plain CG) when
     the prefix does not end in one (a transposed convolution) or its symbol would cost
@@ -94,7 +93,7 @@ def prefix_preconditioner(
     Parameters
     ----------
     network : Network
-        The prefix.
+        The prefix (typed loosely: :mod:`.chain` imports this module).
     reg : float
         The solve's Tikhonov weight (added to the floor).
     floor : float
