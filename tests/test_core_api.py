@@ -164,3 +164,27 @@ def test_convenience_geometry_keywords_agree_with_the_operator():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert core.as_operator(op, x.shape, **keywords) is op
+
+
+@pytest.mark.parametrize(
+    "func, options",
+    [
+        (core.pinv_reconstruction, {"method": "iterative", "max_iter": 3}),
+        (core.tv_reconstruction, {"lam": 1e-3, "max_iter": 3}),
+        (core.nonneg_reconstruction, {"max_iter": 3}),
+        (core.richardson_lucy, {"n_iter": 3}),
+    ],
+)
+def test_reconstructions_show_and_check_their_shared_keywords(problem, func, options):
+    """The keywords declared once (problem, monitor) are in the signature; a typo is refused."""
+    parameters = inspect.signature(func).parameters
+    for name in ("input_shape", *GEOMETRY_KEYWORDS, "callbacks", "progress", "cancel"):
+        assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+    op, y = problem
+    with pytest.raises(TypeError, match="'strid'"):
+        func(y, op, strid=2, **options)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # three iterations do not converge
+        func(y, op, progress=lambda k, r: seen.append(k), **options)
+    assert seen  # the monitor's keyword reached the solver

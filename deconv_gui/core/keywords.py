@@ -25,8 +25,18 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 if TYPE_CHECKING:
     from .geometry import Hyper, Padding
+    from .solvers import Callbacks, CancelCheck, ProgressCallback
 
-__all__ = ["GEOMETRY_DEFAULTS", "GEOMETRY_DOCS", "GeometryKeywords", "takes_geometry"]
+__all__ = [
+    "GEOMETRY_DEFAULTS",
+    "GEOMETRY_DOCS",
+    "GeometryKeywords",
+    "MonitorKeywords",
+    "ProblemKeywords",
+    "SolveKeywords",
+    "split_options",
+    "takes_geometry",
+]
 
 
 class GeometryKeywords(TypedDict, total=False):
@@ -40,6 +50,27 @@ class GeometryKeywords(TypedDict, total=False):
     flip: bool
 
 
+class ProblemKeywords(GeometryKeywords, total=False):
+    """The geometry and ``input_shape``: what builds an operator from a filter."""
+
+    input_shape: tuple[int, int, int] | None
+
+
+class MonitorKeywords(TypedDict, total=False):
+    """How a caller watches and stops an iterative solve (all default to None)."""
+
+    callbacks: Callbacks | None
+    progress: ProgressCallback | None
+    cancel: CancelCheck | None
+
+
+class SolveKeywords(ProblemKeywords, MonitorKeywords, total=False):
+    """What every reconstruction takes besides its own options: the problem, the monitor,
+    and the deprecated ``return_report``."""
+
+    return_report: bool | None
+
+
 #: The keywords' defaults, in the order the signatures show them.
 GEOMETRY_DEFAULTS: dict[str, Any] = {
     "stride": 1,
@@ -49,7 +80,29 @@ GEOMETRY_DEFAULTS: dict[str, Any] = {
     "groups": 1,
     "flip": False,
 }
-_ANNOTATIONS = {"stride": "Hyper", "padding": "Padding", "dilation": "Hyper"}
+#: Each keyword's default and annotation, for the signatures shown: the problem's first
+#: (before the function's own keywords), the monitor's last.
+_FRONT: dict[str, tuple[Any, str]] = {
+    "input_shape": (None, "tuple[int, int, int] | None"),
+    "stride": (1, "Hyper"),
+    "padding": (0, "Padding"),
+    "dilation": (1, "Hyper"),
+    "padding_mode": ("zeros", "str"),
+    "groups": (1, "int"),
+    "flip": (False, "bool"),
+}
+_BACK: dict[str, tuple[Any, str]] = {
+    "callbacks": (None, "Callbacks | None"),
+    "progress": (None, "ProgressCallback | None"),
+    "cancel": (None, "CancelCheck | None"),
+    "return_report": (None, "bool | None"),
+}
+#: The keywords each ``**`` annotation stands for.
+_EXPANDS = {
+    "GeometryKeywords": tuple(GEOMETRY_DEFAULTS),
+    "ProblemKeywords": ("input_shape", *GEOMETRY_DEFAULTS),
+    "SolveKeywords": (*_FRONT, *_BACK),
+}
 
 #: The docstring sections the convenience functions share, by ``%(name)s`` place.
 GEOMETRY_DOCS = {
@@ -63,6 +116,26 @@ input_shape : tuple of int, optional
     ``(H, W, C_in)`` of the forward input: required with a filter, checked against a
     ready operator.""",
 }
+
+
+def split_options(
+    options: SolveKeywords, func: str
+) -> tuple[ProblemKeywords, MonitorKeywords, bool | None]:
+    """``options`` as the problem's keywords, the monitor's and ``return_report``.
+
+    Raises
+    ------
+    TypeError
+        For a keyword that is none of them, as Python does for a misspelt argument.
+    """
+    unknown = sorted(set(options) - set(_EXPANDS["SolveKeywords"]))
+    if unknown:
+        raise TypeError(f"{func}() got an unexpected keyword argument {unknown[0]!r}")
+    given: dict[str, Any] = dict(options)
+    problem = {k: given[k] for k in _FRONT if k in given}
+    monitor = {k: given[k] for k in ("callbacks", "progress", "cancel") if k in given}
+    return problem, monitor, given.get("return_report")  # type: ignore[return-value]
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,39 +151,43 @@ def fill_doc(func: F, sections: dict[str, str]) -> F:
 
 
 def takes_geometry(func: F) -> F:
-    """Show ``func``'s ``**geometry`` as the six keyword-only parameters; fill its doc.
+    """Show ``func``'s ``**`` keywords as keyword-only parameters; fill its docstring.
 
     ``func`` itself is returned (no wrapper: its type, globals and doctests stay its
-    own). Its signature for :func:`inspect.signature` lists ``stride, padding,
-    dilation, padding_mode, groups, flip`` with their defaults after ``input_shape``
-    (or first among the keyword-only parameters), and its docstring's
-    ``%(geometry)s`` and ``%(input_shape)s`` become :data:`GEOMETRY_DOCS`.
+    own). Its ``**`` parameter is annotated ``Unpack[GeometryKeywords]``,
+    ``Unpack[ProblemKeywords]`` or ``Unpack[SolveKeywords]``; :func:`inspect.signature`
+    then lists those keywords with their defaults: ``input_shape`` and the geometry
+    first among the keyword-only parameters (after an explicit ``input_shape``), the
+    monitor's and ``return_report`` last. The docstring's ``%(geometry)s`` and
+    ``%(input_shape)s`` become :data:`GEOMETRY_DOCS`.
 
     Raises
     ------
     TypeError
-        When ``func`` has no ``**geometry`` parameter (a programming error).
+        When ``func`` has no such ``**`` parameter (a programming error).
     """
     signature = inspect.signature(func)
     params = list(signature.parameters.values())
-    if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
-        raise TypeError(f"{func.__qualname__} has no **geometry parameter")
+    names = (
+        _EXPANDS.get(str(params[-1].annotation).removeprefix("Unpack[")[:-1]) if params else None
+    )
+    if names is None or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(f"{func.__qualname__} has no **Unpack[...Keywords] parameter")
     params.pop()
-    # after input_shape where there is one, else first among the keyword-only ones
     keyword = inspect.Parameter.KEYWORD_ONLY
+
+    def shown(table: dict[str, tuple[Any, str]]) -> list[inspect.Parameter]:
+        return [
+            inspect.Parameter(name, keyword, default=table[name][0], annotation=table[name][1])
+            for name in names
+            if name in table
+        ]
+
+    # after input_shape where there is one, else first among the keyword-only ones
     at = next(
         (i + (p.name == "input_shape") for i, p in enumerate(params) if p.kind is keyword),
         len(params),
     )
-    geometry = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=default,
-            annotation=_ANNOTATIONS.get(name, type(default).__name__),
-        )
-        for name, default in GEOMETRY_DEFAULTS.items()
-    ]
-    shown = signature.replace(parameters=params[:at] + geometry + params[at:])
-    func.__signature__ = shown  # type: ignore[attr-defined]
+    every = params[:at] + shown(_FRONT) + params[at:] + shown(_BACK)
+    func.__signature__ = signature.replace(parameters=every)  # type: ignore[attr-defined]
     return fill_doc(func, GEOMETRY_DOCS)

@@ -29,12 +29,9 @@ import numpy as np
 
 from .deprecation import module_aliases
 from .geometry import centred_output
-from .keywords import takes_geometry
+from .keywords import split_options, takes_geometry
 from .operator import as_operator
 from .solvers import (
-    Callbacks,
-    CancelCheck,
-    ProgressCallback,
     Reconstruction,
     deliver,
     make_pinv_solver,
@@ -44,7 +41,7 @@ from .solvers import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .keywords import GeometryKeywords
+    from .keywords import GeometryKeywords, SolveKeywords
 
 __all__ = [
     "coverage_map",
@@ -176,16 +173,11 @@ def pinv_reconstruction(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
-    callbacks: Callbacks | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool | None = None,
     method: str = "auto",
-    **geometry: Unpack[GeometryKeywords],
+    **options: Unpack[SolveKeywords],
 ) -> Reconstruction:
     """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
 
@@ -262,18 +254,10 @@ def pinv_reconstruction(
     >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
     True
     """
-    op = as_operator(weights, input_shape, **geometry)
+    problem, monitor, return_report = split_options(options, "pinv_reconstruction")
+    op = as_operator(weights, **problem)
     solved = solve_pinv(
-        op,
-        y,
-        bias,
-        reg=reg,
-        rtol=rtol,
-        max_iter=max_iter,
-        callbacks=callbacks,
-        progress=progress,
-        cancel=cancel,
-        method=method,
+        op, y, bias, reg=reg, rtol=rtol, max_iter=max_iter, method=method, **monitor
     )
     return deliver(solved, return_report)
 

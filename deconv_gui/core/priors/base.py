@@ -124,7 +124,7 @@ def check_stopping(max_iter: Any, tol: Any) -> tuple[int, float]:
 
 
 def prepare(
-    y: Any, weights: Any, bias: Any, input_shape: Any, **geometry: Unpack[GeometryKeywords]
+    y: Any, weights: Any, bias: Any, input_shape: Any = None, **geometry: Unpack[GeometryKeywords]
 ) -> tuple[ConvOperator, np.ndarray]:
     """Validate the arguments once: the operator and the centred data ``y − b``.
 

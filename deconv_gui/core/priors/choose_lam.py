@@ -33,7 +33,7 @@ from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import ProblemKeywords
 
 __all__ = ["LamChoice", "choose_tv_lam"]
 
@@ -68,7 +68,6 @@ def choose_tv_lam(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     sigma: float,
     nonneg: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
@@ -77,7 +76,7 @@ def choose_tv_lam(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> LamChoice:
     """λ for :func:`~deconv_gui.core.tv_reconstruction` with ``r(λ) = sqrt(m)·sigma``.
 
@@ -131,7 +130,7 @@ def choose_tv_lam(
     max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
-    op, centred = prepare(y, weights, bias, input_shape, **geometry)
+    op, centred = prepare(y, weights, bias, **problem)
     top = float(np.max(np.abs(centred)))
     if top == 0:
         raise ValueError("y − bias is zero: there is nothing to fit, so no λ to choose")

@@ -47,7 +47,7 @@ from .base import check_count, check_number, prepare, shared_doc
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import ProblemKeywords
 
 __all__ = ["RULES", "RegChoice", "choose_reg"]
 
@@ -170,7 +170,6 @@ def choose_reg(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     sigma: float | None = None,
     rule: str = "auto",
     method: str = "auto",
@@ -178,7 +177,7 @@ def choose_reg(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     return_report: bool | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> RegChoice:
     """The Tikhonov weight ``reg`` for :func:`~deconv_gui.core.pinv_reconstruction`, from the data.
 
@@ -239,7 +238,7 @@ def choose_reg(
     if rule == "discrepancy" and sigma is None:
         raise ValueError("sigma is required for rule='discrepancy' (the noise level per value)")
     n_probes = check_count(n_probes, "n_probes")
-    op, centred = prepare(y, weights, bias, input_shape, **geometry)
+    op, centred = prepare(y, weights, bias, **problem)
     dense = method == "dense" or (method == "auto" and op.shape[1] <= DENSE_COLUMN_LIMIT)
     if dense and op.shape[1] > DENSE_COLUMN_LIMIT:
         raise ValueError(

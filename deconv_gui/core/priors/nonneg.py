@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..keywords import split_options
 from ..operator import ConvOperator
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.fista import FistaSolver, initial_image
@@ -29,7 +30,7 @@ from .base import check_number, check_stopping, deliver, prepare, shared_doc
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import SolveKeywords
 
 __all__ = ["NonnegSolver", "nonneg_reconstruction"]
 
@@ -89,15 +90,10 @@ def nonneg_reconstruction(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     reg: float = 0.0,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
-    callbacks: Callbacks | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **options: Unpack[SolveKeywords],
 ) -> Reconstruction:
     """Non-negative (Tikhonov) least squares: argmin ‖A x − (y − b)‖² + reg ‖x‖², x ≥ 0.
 
@@ -135,8 +131,7 @@ def nonneg_reconstruction(
     """
     reg = check_number(reg, "reg")
     max_iter, tol = check_stopping(max_iter, tol)
-    op, centred = prepare(y, weights, bias, input_shape, **geometry)
-    solver = NonnegSolver(
-        op, reg=reg, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel
-    )
+    problem, monitor, return_report = split_options(options, "nonneg_reconstruction")
+    op, centred = prepare(y, weights, bias, **problem)
+    solver = NonnegSolver(op, reg=reg, tol=tol, **monitor)
     return deliver(solver.solve(centred, max_iter), return_report, centred.dtype)

@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
+from ..keywords import split_options
+from ..solvers import Reconstruction
 from ..solvers.richardson_lucy import RichardsonLucySolver, kl_divergence
 from .base import check_count, deliver, prepare, shared_doc
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import SolveKeywords
 
 __all__ = ["RichardsonLucySolver", "kl_divergence", "richardson_lucy"]
 
@@ -31,13 +32,8 @@ def richardson_lucy(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     n_iter: int = DEFAULT_N_ITER,
-    callbacks: Callbacks | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **options: Unpack[SolveKeywords],
 ) -> Reconstruction:
     """Richardson–Lucy deconvolution: ``n_iter`` steps of ``x ← x ⊙ Aᵀ(y ⊘ A x) ⊘ Aᵀ1``.
 
@@ -80,7 +76,8 @@ def richardson_lucy(
     (16, 16, 1)
     """
     n_iter = check_count(n_iter, "n_iter")
-    op, centred = prepare(y, weights, bias, input_shape, **geometry)
+    problem, monitor, return_report = split_options(options, "richardson_lucy")
+    op, centred = prepare(y, weights, bias, **problem)
     if np.any(op.weights < 0):
         raise ValueError(
             "weights must be non-negative for Richardson–Lucy (a blur or averaging filter), "
@@ -92,5 +89,5 @@ def richardson_lucy(
             f"y must be non-negative data for Richardson–Lucy ({what} has a minimum of "
             f"{float(centred.min()):g}); clip it or use a least-squares method"
         )
-    solver = RichardsonLucySolver(op, callbacks=callbacks, progress=progress, cancel=cancel)
+    solver = RichardsonLucySolver(op, **monitor)
     return deliver(solver.solve(centred, n_iter), return_report, centred.dtype)

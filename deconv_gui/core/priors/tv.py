@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..keywords import split_options
 from ..operator import ConvOperator
 from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
 from ..solvers.fista import FistaSolver, initial_image
@@ -57,7 +58,7 @@ from .tv_prox import TVProx
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import SolveKeywords
 
 __all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_reconstruction"]
 
@@ -184,16 +185,11 @@ def tv_reconstruction(
     weights: Any,
     bias: Any = None,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     lam: float,
     nonneg: bool = False,
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
-    callbacks: Callbacks | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **options: Unpack[SolveKeywords],
 ) -> Reconstruction:
     """Total-variation reconstruction: argmin ½‖A x − (y − b)‖² + λ TV(x) (x ≥ 0 if ``nonneg``).
 
@@ -235,14 +231,7 @@ def tv_reconstruction(
     max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
-    op, centred = prepare(y, weights, bias, input_shape, **geometry)
-    solver = TVSolver(
-        op,
-        lam=lam,
-        nonneg=bool(nonneg),
-        tol=tol,
-        callbacks=callbacks,
-        progress=progress,
-        cancel=cancel,
-    )
+    problem, monitor, return_report = split_options(options, "tv_reconstruction")
+    op, centred = prepare(y, weights, bias, **problem)
+    solver = TVSolver(op, lam=lam, nonneg=bool(nonneg), tol=tol, **monitor)
     return deliver(solver.solve(centred, max_iter), return_report, centred.dtype)
