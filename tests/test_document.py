@@ -17,6 +17,7 @@ from deconv_gui.document import (
     ImageSource,
     Insight,
     Layer,
+    ModelSource,
     migrate,
 )
 
@@ -48,7 +49,10 @@ def _every_field_changed() -> Document:
         decoder_path="/tmp/dec.npz",
         ssim=False,
     )
-    second = Layer(params.replace(stride=3, methods=("pinv",)), "conv2", "custom", 4, False)
+    model = ModelSource(
+        "/tmp/m.onnx", "/0/Conv", "cd" * 32, "imagenet", ImageSource("sample", "coffee")
+    )
+    second = Layer(params.replace(stride=3, methods=("pinv",)), "conv2", "custom", 4, False, model)
     return Document(
         image=ImageSource("file", "/tmp/x.png", None, (10, 12, 2), "grey → RGB", "ab" * 32),
         layers=(Layer(Params(np.ones((1, 1, 2, 1)))), second),

@@ -185,3 +185,52 @@ def test_a_conv_transpose_layer_is_studied_as_one(qtbot, window, tmp_path):
         window.loaded.pixels, fed[0].numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-5
     )
     np.testing.assert_allclose(window.result.forward_output, want, rtol=1e-4, atol=1e-4)
+
+
+def _settled(window):
+    return window.result is not None and not window.runner.busy and not window.images.busy
+
+
+def test_a_session_stores_the_model_and_reopening_reads_the_layer_again(qtbot, window, tmp_path):
+    import json
+
+    net, path = _net(tmp_path)
+    image = window.loaded.pixels.copy()
+    name = "/2/Conv"
+    assert window.models.load_layer(path, name)
+    qtbot.waitUntil(
+        lambda: "net.onnx" in window.loaded.source and _settled(window), timeout=TIMEOUT
+    )
+    session = window.save_session_to(tmp_path / "s.deconv.json")
+    data = json.loads(session.read_text())
+    model = data["layers"][0]["model"]
+    import hashlib
+
+    assert data["version"] == 3 and model["layer"] == name
+    assert model["path"] == str(path.resolve())
+    assert model["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert model["image"]["kind"] == "sample"
+    # another image, then the session: the model's activation of the sample comes back
+    window.images.load_sample("coffee")
+    qtbot.waitUntil(lambda: window.loaded.source == "coffee" and _settled(window), timeout=TIMEOUT)
+    assert window.state.document.layer.model is None  # the layer no longer reads the model
+    assert window.open_session(session)
+    qtbot.waitUntil(
+        lambda: "net.onnx" in window.loaded.source and _settled(window), timeout=TIMEOUT
+    )
+    with torch.no_grad():
+        fed = torch.relu(net[0](torch.from_numpy(image.transpose(2, 0, 1)[None].copy())))
+    np.testing.assert_allclose(
+        window.loaded.pixels, fed[0].numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-5
+    )
+    assert window.state.document.layer.model.layer == name
+    assert window.current_params().stride == (2, 2)
+    # the model file changed, then gone: one line, nothing changed
+    before = (window.loaded, window.current_params())
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert not window.open_session(session)
+    assert "model file changed" in window.last_message and "nothing changed" in window.last_message
+    path.unlink()
+    assert not window.open_session(session)
+    assert "model file is missing" in window.last_message
+    assert window.loaded is before[0] and window.current_params() == before[1]

@@ -3,8 +3,10 @@
 Version 1 is the session file written before the document existed: ``image``
 (``source``, ``sha256``), ``work_size``, ``params`` (one layer) and ``extra`` (what the
 window stored beside them: the image's kind, shape and note, the filter preset, its
-seed, "same in all channels", the display choices). Version 2 is
-:meth:`~deconv_gui.document.Document.to_dict`. Each step is a function from one
+seed, "same in all channels", the display choices). Version 2 is the document of
+one or more layers; version 3 (:meth:`~deconv_gui.document.Document.to_dict`) adds a
+layer's ``model`` (the model file it was read from: path, SHA-256, layer name, scaling
+and the image the model runs on), null for the layers of version 2. Each step is a function from one
 version's dict to the next's; :func:`migrate` runs the steps a dict needs.
 
 Examples
@@ -13,7 +15,7 @@ Examples
 ...        "params": {"weights": [[[[1.0]]]]}, "extra": {"filter_preset": "custom"}}
 >>> new = migrate(old)
 >>> new["version"], new["image"]["kind"], new["image"]["work_size"], new["layers"][0]["preset"]
-(2, 'sample', 128, 'custom')
+(3, 'sample', 128, 'custom')
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .records import SAMPLES, same_in_all_channels
 __all__ = ["DOCUMENT_VERSION", "migrate"]
 
 #: The version this code writes and the newest it reads.
-DOCUMENT_VERSION = 2
+DOCUMENT_VERSION = 3
 
 _V1_KEYS = ("schema", "version", "image", "work_size", "params", "extra")
 _V1_DISPLAY = ("layout", "shared_levels", "scaling", "forward_channel")
@@ -75,8 +77,13 @@ def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
     return new
 
 
+def _from_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 had no model files: every layer's ``model`` is null (the key may be absent)."""
+    return {**data, "version": 3}
+
+
 #: ``_STEPS[v]`` turns a version-``v`` dict into a version-``v + 1`` dict.
-_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_v1}
+_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_v1, 2: _from_v2}
 
 
 def migrate(data: Any) -> dict[str, Any]:

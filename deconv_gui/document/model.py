@@ -23,7 +23,7 @@ Examples
 >>> Document.from_dict(doc.to_dict()) == doc
 True
 >>> doc.to_dict()["version"]
-2
+3
 """
 
 from __future__ import annotations

@@ -30,11 +30,13 @@ __all__ = [
     "DEFAULT_WORK_SIZE",
     "IMAGE_KINDS",
     "LAYOUTS",
+    "MODEL_SCALINGS",
     "SAMPLES",
     "Display",
     "ImageSource",
     "Insight",
     "Layer",
+    "ModelSource",
     "default_params",
     "same_in_all_channels",
 ]
@@ -51,6 +53,9 @@ IMAGE_KINDS: tuple[str, ...] = ("sample", "file", "array")
 LAYOUTS: tuple[str, ...] = ("grid", "row")
 #: The filter preset a new layer starts from.
 DEFAULT_PRESET = "gaussian"
+#: How a model expects its input: ``unit`` the image as loaded (floats in [0, 1]),
+#: ``255`` the same times 255, ``imagenet`` (x − mean) / std per RGB channel.
+MODEL_SCALINGS: tuple[str, ...] = ("unit", "255", "imagenet")
 
 
 def default_params(in_channels: int = 3) -> Params:
@@ -167,6 +172,67 @@ class ImageSource:
 
 
 @dataclass(frozen=True)
+class ModelSource:
+    """Where a layer came from when it is a model file's: reopening reads it there again.
+
+    The layer's input is then ``image`` (a sample or a file, loaded as it says) run
+    through the model up to ``layer``.
+
+    Parameters
+    ----------
+    path : str
+        The model file (absolute when saved).
+    sha256 : str or None
+        The file's SHA-256 when it was recorded, to tell that it changed.
+    layer : str
+        The conv layer's name in the file (``deconv-gui layers`` lists them).
+    scaling : str
+        How the image is scaled for the model: one of :data:`MODEL_SCALINGS`.
+    image : ImageSource
+        The image the model runs on (a sample or a file; pixels are not stored).
+    """
+
+    path: str
+    layer: str
+    sha256: str | None = None
+    scaling: str = "unit"
+    image: ImageSource = field(default_factory=ImageSource)
+
+    def __post_init__(self) -> None:
+        _check_type("model.path", self.path, str, "a string")
+        if not self.path:
+            raise ValueError("model.path must be a model file's path, got ''")
+        _check_type("model.layer", self.layer, str, "a string")
+        _check_type("model.sha256", self.sha256, (str, type(None)), "a string or null")
+        if self.scaling not in MODEL_SCALINGS:
+            raise ValueError(
+                f"model.scaling must be one of {', '.join(MODEL_SCALINGS)}, got {self.scaling!r}"
+            )
+        if not isinstance(self.image, ImageSource) or self.image.kind == "array":
+            raise ValueError("model.image must be a sample or an image file")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (``image`` as :meth:`ImageSource.to_dict`)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["image"] = self.image.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ModelSource:
+        """Rebuild from :meth:`to_dict` output; ``path`` and ``layer`` are required."""
+        values = dict(_object("model", data, _names(cls)))
+        for key in ("path", "layer"):
+            if key not in values:
+                raise ValueError(f"model.{key} is missing")
+        if "image" in values:
+            try:
+                values["image"] = ImageSource.from_dict(values["image"])
+            except ValueError as exc:
+                raise ValueError(f"model.{exc}") from None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Layer:
     """One convolution layer: its :class:`~deconv_gui.core.Params` and how its filter was made.
 
@@ -183,6 +249,9 @@ class Layer:
         ``params.noise_seed``).
     same_in_all : bool
         Whether edits of the filter are mirrored to every input channel.
+    model : ModelSource or None
+        The model file the layer was read from (its input is the image run through the
+        model up to it), or None.
     """
 
     params: Params = field(default_factory=default_params)
@@ -190,8 +259,11 @@ class Layer:
     preset: str = DEFAULT_PRESET
     filter_seed: int = 0
     same_in_all: bool = True
+    model: ModelSource | None = None
 
     def __post_init__(self) -> None:
+        if self.model is not None and not isinstance(self.model, ModelSource):
+            raise ValueError(f"layer.model must be a ModelSource, got {type(self.model).__name__}")
         if not isinstance(self.params, Params):
             raise ValueError(f"layer.params must be a Params, got {type(self.params).__name__}")
         _check_type("layer.name", self.name, str, "a string")
@@ -205,6 +277,7 @@ class Layer:
         """JSON-ready values; ``params`` is :meth:`Params.to_dict`."""
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["params"] = self.params.to_dict()
+        out["model"] = None if self.model is None else self.model.to_dict()
         return out
 
     @classmethod
@@ -214,6 +287,11 @@ class Layer:
         if "params" not in values:
             raise ValueError("layer.params is missing")
         values["params"] = Params.from_dict(values["params"])
+        if values.get("model") is not None:
+            try:
+                values["model"] = ModelSource.from_dict(values["model"])
+            except ValueError as exc:
+                raise ValueError(f"layer.{exc}") from None
         return cls(**values)
 
 

@@ -175,6 +175,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             image_controls=self.image_controls,
             filter_editor=self.filter_editor,
             as_one_step=lambda label: self.history.step(label),
+            adopt_model=self.models.adopt,
         )
 
     def _menu_handlers(self) -> MenuHandlers:

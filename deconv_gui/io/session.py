@@ -2,9 +2,10 @@
 
 A session is a :class:`~deconv_gui.document.Document` (its ``to_dict()``: the image's
 origin and work size, the layers with every :class:`~deconv_gui.core.Params` field,
-the filter presets, the display choices) under ``"schema"``, plus free-form
-``"extra"``. The filter weights are nested lists of floats (JSON writes Python's
-shortest round-trip ``repr``, so they come back to the bit). Files of earlier
+the filter presets, a model file's layer (path, SHA-256, layer name), the display
+choices) under ``"schema"``, plus free-form ``"extra"``. The filter weights are nested
+lists of floats (JSON writes Python's shortest round-trip ``repr``, so they come back to
+the bit). Files of earlier
 versions are migrated by the document (:func:`~deconv_gui.document.migrate`). Never pickle: a
 session file is plain text a user can read and diff.
 """
@@ -21,7 +22,14 @@ import numpy as np
 from ..core import Params
 from ..core.deprecation import module_aliases
 from ..core.limits import check_filter_magnitudes, check_magnitudes
-from ..document import DOCUMENT_VERSION, Document, ImageSource, Layer, same_in_all_channels
+from ..document import (
+    DOCUMENT_VERSION,
+    Document,
+    ImageSource,
+    Layer,
+    ModelSource,
+    same_in_all_channels,
+)
 from . import files
 from .decode import short_name
 from .decoder_file import read_decoder
@@ -188,6 +196,47 @@ class Session:
             return f"the session's image file changed since the session was saved: {path}"
         return None
 
+    @property
+    def model(self) -> ModelSource | None:
+        """The model file the selected layer was read from (None: a layer of its own)."""
+        return self.document.layer.model
+
+    def model_problem(self) -> str | None:
+        """One line when the layer's model file, or the image it runs on, is missing or
+        changed since saving (the layer cannot be read again as it was), else None."""
+        model = self.model
+        if model is None:
+            return None
+        path = Path(model.path)
+        if not path.is_file():
+            return f"the session's model file is missing: {model.path}"
+        if model.sha256 and sha256_of(path) != model.sha256:
+            return f"the session's model file changed since the session was saved: {path}"
+        image = model.image
+        if image.kind == "file":
+            file = Path(image.source)
+            if not file.is_file():
+                return f"the image the model runs on is missing: {image.source}"
+            if image.sha256 and sha256_of(file) != image.sha256:
+                return f"the image the model runs on changed since the session was saved: {file}"
+        return None
+
+    def load_model_image(self) -> LoadedImage:
+        """The image the layer's model runs on, loaded as it was (sample or file).
+
+        Raises
+        ------
+        ValueError
+            When the session's layer has no model, or the image cannot be read.
+        """
+        model = self.model
+        if model is None:
+            raise ValueError("the session's layer is not a model file's")
+        image = model.image
+        if image.kind == "sample":
+            return load_sample(image.source, image.work_size)
+        return load_image(image.source, image.work_size)
+
     def check_numbers(self, pixels: np.ndarray) -> None:
         """Refuse this set-up on ``pixels`` when the pipeline could not compute it.
 
@@ -229,13 +278,26 @@ def _session_path(path: str | Path) -> Path:
     return path
 
 
+def _recorded(model: ModelSource) -> ModelSource:
+    """``model`` with its file (and the image's, when a file) absolute and hashed."""
+    image = model.image
+    if image.kind == "file" and Path(image.source).is_file():
+        file = Path(image.source)
+        image = replace(image, source=str(file.resolve()), sha256=sha256_of(file))
+    path = Path(model.path)
+    if not path.is_file():
+        raise ValueError(f"the layer's model file is missing: {model.path}")
+    return replace(model, path=str(path.resolve()), sha256=sha256_of(path), image=image)
+
+
 def save_document(
     path: str | Path, document: Document, *, extra: dict[str, Any] | None = None
 ) -> Path:
     """Write ``document`` as a session file, atomically, and return its path.
 
-    An image file's path is stored absolute, with its SHA-256 (to tell when it changed).
-    ``path`` is completed as :func:`save_session` does.
+    An image file's path is stored absolute, with its SHA-256 (to tell when it changed);
+    so is a layer's model file (and the image the model runs on). ``path`` is completed
+    as :func:`save_session` does.
 
     Raises
     ------
@@ -249,10 +311,14 @@ def save_document(
         file = Path(image.source)
         if file.is_file():
             image = replace(image, source=str(file.resolve()), sha256=sha256_of(file))
+    layers = tuple(
+        layer if layer.model is None else replace(layer, model=_recorded(layer.model))
+        for layer in document.layers
+    )
     data = {
         "schema": SESSION_SCHEMA,
         **Document(
-            **{**document.values(), "image": image, "layers": _absolute_decoders(document.layers)}
+            **{**document.values(), "image": image, "layers": _absolute_decoders(layers)}
         ).to_dict(),
         "extra": dict(extra or {}),
     }

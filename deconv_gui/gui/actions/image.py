@@ -103,6 +103,10 @@ class ImageActions(QtCore.QObject):
         )
         return True
 
+    def work_size(self) -> int | None:
+        """The long side images are loaded at (None: their own size)."""
+        return self._work_size()
+
     def use(self, loaded: LoadedImage, origin: ImageOrigin) -> None:
         """Make a loaded image the input (a file's is added to the recent files)."""
         if origin.kind == "file":

@@ -20,6 +20,7 @@ import numpy as np
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Params
+from ...document import ImageSource, ModelSource
 from ...io import LoadedImage
 from ...io.images import MAX_CHANNELS
 from ...io.models import MODEL_EXTENSIONS, Model, read_model
@@ -102,6 +103,40 @@ class ModelActions(QtCore.QObject):
         self._read_params, self._apply_params = read_params, apply_params
         self._compute_now = compute_now
         self.dialog: ModelLayersDialog | None = None
+        #: while a model's layer is studied: the activation shown as the input, and the
+        #: image (with its origin) that the model runs on, for the next layer chosen
+        self._active: tuple[LoadedImage, LoadedImage, ImageOrigin] | None = None
+        state.imageChanged.connect(self._image_changed)
+
+    def _image_changed(self, image: object) -> None:
+        """Another image is the input: the layer no longer reads the model's activation."""
+        if self._active is not None and image is not self._active[0]:
+            self._active = None
+            document = self._state.document
+            if document.layer.model is not None:
+                document.set_layer(model=None)
+
+    def adopt(self, activation: LoadedImage, image: LoadedImage, origin: ImageOrigin) -> None:
+        """``activation`` (the input now shown) is what the model makes of ``image``
+        (a reopened session's layer): choosing another layer runs the model on ``image``."""
+        self._active = (activation, image, origin)
+
+    def _model_source(self, model: Model, name: str, scaling: str) -> ModelSource | None:
+        """What a session records of the layer: None when the image cannot be reloaded."""
+        image, origin = self._source_image()
+        if image is None or origin is None or origin.kind not in ("sample", "file"):
+            return None
+        source = str(origin.value)
+        if origin.kind == "file":
+            source = str(Path(source).resolve())
+        image_source = ImageSource(origin.kind, source, self._images.work_size())
+        return ModelSource(str(Path(model.path).resolve()), name, None, scaling, image_source)
+
+    def _source_image(self) -> tuple[LoadedImage | None, ImageOrigin | None]:
+        """The image the model runs on: the current one, or the one under the activation."""
+        if self._active is not None and self._state.image is self._active[0]:
+            return self._active[1], self._active[2]
+        return self._state.image, self._state.origin
 
     def accept_drops_on(self, widget: QtWidgets.QWidget) -> None:
         """Open model files dropped on ``widget`` (other drops go on to the image actions,
@@ -161,8 +196,8 @@ class ModelActions(QtCore.QObject):
 
     def use_layer(self, model: Model, name: str, scaling: str) -> bool:
         """Run the current image up to layer ``name`` and study that layer."""
-        image = self._state.image
-        if image is None:
+        image, origin = self._source_image()
+        if image is None or origin is None:
             self._state.notify("Open an image first: the model runs on it", True)
             return False
         try:
@@ -170,27 +205,39 @@ class ModelActions(QtCore.QObject):
         except ValueError as exc:
             self._state.notify(f"Could not use the layer: {exc}", True)
             return False
+        record = self._model_source(model, name, scaling)
 
         def job(_cancel: threading.Event, _progress: object) -> tuple[LoadedImage, Params]:
             return layer_problem(model, name, scaling, image, base)
 
-        self._images.loader.start(name, job, self._take, "Could not use the layer")
+        def take(value: tuple[LoadedImage, Params]) -> bool:
+            return self._take(value, (image, origin), record)
+
+        self._images.loader.start(name, job, take, "Could not use the layer")
         return True
 
-    def _take(self, value: tuple[LoadedImage, Params]) -> bool:
+    def _take(
+        self,
+        value: tuple[LoadedImage, Params],
+        source: tuple[LoadedImage, ImageOrigin],
+        record: ModelSource | None,
+    ) -> bool:
         """Use the layer: all of it, or (when a form cannot show a value) none of it."""
         loaded, params = value
-        before = (self._state.image, self._state.origin, self._read_params())
+        before = (self._state.image, self._state.origin, self._read_params(), self._active)
         origin = ImageOrigin("array", (loaded.pixels, loaded.source, loaded.note))
+        self._active = (loaded, *source)
         self._state.set_image(loaded, origin)
         try:
             self._apply_params(params)
         except ValueError as exc:
-            image, old_origin, old_params = before
+            image, old_origin, old_params, active = before
+            self._active = active  # first: putting its image back keeps its model record
             if image is not None and old_origin is not None:
                 self._state.set_image(image, old_origin)
             self._apply_params(old_params)
             self._state.notify(f"Could not use the layer (nothing changed): {exc}", True)
             return False
+        self._state.document.set_layer(model=record)
         self._compute_now()
         return True

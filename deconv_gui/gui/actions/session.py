@@ -58,6 +58,9 @@ class SessionForm:
     as_one_step : callable
         ``as_one_step(label)`` is a context manager: what changes inside it is one undo
         step called ``label`` (the session is applied when its image has loaded).
+    adopt_model : callable
+        ``adopt_model(activation, image, origin)``: a reopened model layer's input is
+        ``activation``, what the model makes of ``image`` (the model actions keep it).
     """
 
     state: AppState
@@ -67,6 +70,9 @@ class SessionForm:
     image_controls: ImageControls
     filter_editor: FilterEditor
     as_one_step: Callable[[str], AbstractContextManager[object]] = lambda _label: nullcontext()
+    adopt_model: Callable[[LoadedImage, LoadedImage, ImageOrigin], None] = (
+        lambda _activation, _image, _origin: None
+    )
 
 
 def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
@@ -134,6 +140,8 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
         state.notify(f"{refused}: {error_line(exc)}")
         return False
     loader = form.images.loader
+    if session.model is not None:
+        return _open_model_session(form, session, path)
 
     def apply(loaded: LoadedImage | None) -> bool:
         with form.as_one_step(f"open session {name}"):
@@ -158,14 +166,60 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
     return True
 
 
+def _open_model_session(form: SessionForm, session: Session, path: str | Path) -> bool:
+    """A session whose layer is a model file's: its image run through the model again.
+
+    A missing or changed model file (or image) refuses the session in one line, nothing
+    changed: the layer could not be read as it was saved.
+    """
+    from ...io.models import read_model
+    from .model import layer_problem
+
+    state, model = form.state, session.model
+    assert model is not None
+    name = Path(str(path)).name[:80]
+    refused = f"Could not open the session {name} (nothing changed)"
+    try:
+        problem = session.model_problem()
+    except OSError as exc:
+        problem = f"the session's model file cannot be read: {exc.strerror or exc}"
+    if problem is not None:
+        state.notify(f"{refused}: {problem}")
+        return False
+    kind = model.image.kind
+    origin = ImageOrigin(kind, model.image.source)
+
+    def job(_cancel: threading.Event, _progress: object) -> tuple[LoadedImage, LoadedImage]:
+        image = session.load_model_image()
+        layer = read_model(model.path)
+        activation, _params = layer_problem(
+            layer, model.layer, model.scaling, image, session.params
+        )
+        return activation, image
+
+    def apply(value: tuple[LoadedImage, LoadedImage]) -> bool:
+        activation, image = value
+        array = ImageOrigin("array", (activation.pixels, activation.source, activation.note))
+        with form.as_one_step(f"open session {name}"):
+            form.adopt_model(activation, image, origin)
+            return _apply_session(form, session, activation, None, path, array)
+
+    form.images.loader.start(name, job, apply, refused)
+    return True
+
+
 def _apply_session(
     form: SessionForm,
     session: Session,
     loaded: LoadedImage | None,
     image_problem: str | None,
     path: str | Path,
+    origin: ImageOrigin | None = None,
 ) -> bool:
-    """Show a read session (its image loaded, or None when missing): all or nothing."""
+    """Show a read session (its image loaded, or None when missing): all or nothing.
+
+    ``origin`` is the loaded image's when it is not the session's image (a model's
+    activation)."""
     state = form.state
     name = Path(str(path)).name[:80]
     pixels = loaded.pixels if loaded is not None else getattr(state.image, "pixels", None)
@@ -181,7 +235,12 @@ def _apply_session(
         state.notify(f"Could not open the session {name} (nothing changed): {error_line(exc)}")
         return False
     changed_note = None
-    if loaded is not None:
+    if loaded is not None and origin is not None:
+        model = session.model
+        form.image_controls.set_work_size(None if model is None else model.image.work_size)
+        form.images.use(loaded, origin)
+        form.sync.document.set_layer(model=model)  # the new input reset it
+    elif loaded is not None:
         form.image_controls.set_work_size(session.work_size)
         kind = "sample" if session.is_sample else "file"
         value = session.image_source if session.is_sample else str(session.image_path)
@@ -191,7 +250,9 @@ def _apply_session(
     adapted = ""
     if state.image is not None:
         channels = state.image.pixels.shape[2]
-        saved = session.params.weights.shape[2] * session.params.groups  # the layer's C_in
+        params = session.params  # the layer's C_in (a decoder's: the weights' last axis)
+        transposed = params.layer_kind == "conv_transpose"
+        saved = params.weights.shape[3] if transposed else params.weights.shape[2] * params.groups
         if saved != channels:
             form.filter_editor.set_in_channels(channels)
             adapted = (

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ...document.records import MODEL_SCALINGS
 from .record import Model, ModelLayer
 
 __all__ = [
@@ -29,9 +30,10 @@ __all__ = [
     "onnx_tensors",
 ]
 
-#: How the model expects its input: ``unit`` the image as loaded (floats in [0, 1]),
-#: ``255`` the same times 255, ``imagenet`` (x − mean) / std per RGB channel.
-SCALINGS = ("unit", "255", "imagenet")
+#: How the model expects its input (the document's list, which sessions check):
+#: ``unit`` the image as loaded (floats in [0, 1]), ``255`` the same times 255,
+#: ``imagenet`` (x − mean) / std per RGB channel.
+SCALINGS = MODEL_SCALINGS
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
