@@ -34,6 +34,7 @@ from . import files
 from .decode import short_name
 from .decoder_file import read_decoder
 from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
+from .session_model import load_model_image, model_problem, recorded
 
 __all__ = [
     "SESSION_SCHEMA",
@@ -204,22 +205,7 @@ class Session:
     def model_problem(self) -> str | None:
         """One line when the layer's model file, or the image it runs on, is missing or
         changed since saving (the layer cannot be read again as it was), else None."""
-        model = self.model
-        if model is None:
-            return None
-        path = Path(model.path)
-        if not path.is_file():
-            return f"the session's model file is missing: {model.path}"
-        if model.sha256 and sha256_of(path) != model.sha256:
-            return f"the session's model file changed since the session was saved: {path}"
-        image = model.image
-        if image.kind == "file":
-            file = Path(image.source)
-            if not file.is_file():
-                return f"the image the model runs on is missing: {image.source}"
-            if image.sha256 and sha256_of(file) != image.sha256:
-                return f"the image the model runs on changed since the session was saved: {file}"
-        return None
+        return None if self.model is None else model_problem(self.model)
 
     def load_model_image(self) -> LoadedImage:
         """The image the layer's model runs on, loaded as it was (sample or file).
@@ -229,13 +215,9 @@ class Session:
         ValueError
             When the session's layer has no model, or the image cannot be read.
         """
-        model = self.model
-        if model is None:
+        if self.model is None:
             raise ValueError("the session's layer is not a model file's")
-        image = model.image
-        if image.kind == "sample":
-            return load_sample(image.source, image.work_size)
-        return load_image(image.source, image.work_size)
+        return load_model_image(self.model)
 
     def check_numbers(self, pixels: np.ndarray) -> None:
         """Refuse this set-up on ``pixels`` when the pipeline could not compute it.
@@ -278,18 +260,6 @@ def _session_path(path: str | Path) -> Path:
     return path
 
 
-def _recorded(model: ModelSource) -> ModelSource:
-    """``model`` with its file (and the image's, when a file) absolute and hashed."""
-    image = model.image
-    if image.kind == "file" and Path(image.source).is_file():
-        file = Path(image.source)
-        image = replace(image, source=str(file.resolve()), sha256=sha256_of(file))
-    path = Path(model.path)
-    if not path.is_file():
-        raise ValueError(f"the layer's model file is missing: {model.path}")
-    return replace(model, path=str(path.resolve()), sha256=sha256_of(path), image=image)
-
-
 def save_document(
     path: str | Path, document: Document, *, extra: dict[str, Any] | None = None
 ) -> Path:
@@ -312,7 +282,7 @@ def save_document(
         if file.is_file():
             image = replace(image, source=str(file.resolve()), sha256=sha256_of(file))
     layers = tuple(
-        layer if layer.model is None else replace(layer, model=_recorded(layer.model))
+        layer if layer.model is None else replace(layer, model=recorded(layer.model))
         for layer in document.layers
     )
     data = {
