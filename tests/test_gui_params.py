@@ -97,6 +97,13 @@ def test_geometry_holds_every_value_the_schema_accepts(qtbot):
         rule = schema.rule(name)
         if rule.kind == "choice":
             continue  # the padding mode, above
+        if rule.kind == "float":  # the leaky slope: its exact value, at its bounds
+            for value in (1e-7, 0.3, float(rule.maximum)):
+                geometry.set_values(**{name: value})
+                assert geometry.values()[name] == value
+            with pytest.raises(ValueError, match=name):
+                geometry.set_values(**{name: 0.0})
+            continue
         for value in ((int(rule.minimum), int(rule.maximum)), (int(rule.maximum), 3)):
             geometry.set_values(**{name: value})
             assert geometry.values()[name] == value

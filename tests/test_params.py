@@ -14,7 +14,10 @@ from deconv_gui.core.registry import ALL_METHODS
 
 W = make_filter("gaussian")
 #: Weights for fields whose non-default value W does not allow (groups must divide C_out).
-WEIGHTS_OF = {"groups": make_filter("gaussian", in_channels=1, out_channels=2)}
+WEIGHTS_OF = {
+    "groups": make_filter("gaussian", in_channels=1, out_channels=2),
+    "channel": make_filter("gaussian", in_channels=1, out_channels=2),
+}
 
 #: A non-default value of every field but weights (a test checks the list is complete).
 CHANGED = {
@@ -25,6 +28,9 @@ CHANGED = {
     "padding_mode": "reflect",
     "layer_kind": "conv_transpose",
     "output_padding": (1, 0),
+    "activation": "leaky_relu",
+    "leaky_slope": 0.3,
+    "channel": 1,  # with WEIGHTS_OF["channel"]: C_out = 2
     "groups": 2,  # with WEIGHTS_OF["groups"]: C_out = 2
     "flip": True,
     "methods": ("normalized_transposed", "pinv", "coverage"),
@@ -51,6 +57,9 @@ INVALID = {
     "padding_mode": ["mirror", "", None, 0, "Reflect"],
     "layer_kind": ["deconv", "", None, 0],
     "output_padding": [-1, (0, -1), "1", (0, 10**12), 1.5],
+    "activation": ["ReLU", "sigmoid", "", None, 0],
+    "leaky_slope": [0.0, -0.1, 1.5, float("nan"), "0.01", None, True],
+    "channel": [-1, 1.5, "0", True, 1],  # 1: W has one output channel
     "groups": [0, -1, 1.5, "2", None, True, 2, 1025],  # 2 does not divide W's C_out = 1
     "flip": [1, "true", None],
     "methods": [["magic"], [1], 5],

@@ -86,6 +86,9 @@ def command(args: argparse.Namespace) -> int:
     loaded, params, geometry = load_problem(args)
     report = rank_report(geometry, params.weights)
     report["image"] = loaded.source
+    report["activation"] = params.activation
+    if params.activation == "leaky_relu":
+        report["leaky_slope"] = params.leaky_slope
     if args.save_matrix is not None:
         report["matrix"] = str(_save_matrix(args.save_matrix, geometry, params.weights))
     if args.json:
@@ -126,6 +129,15 @@ def command(args: argparse.Namespace) -> int:
             f"up to {DENSE_COLUMN_LIMIT:,} unknowns and {DENSE_ENTRY_LIMIT:,} matrix entries)",
             f"nullity    ≥ {report['nullity_at_least']:,} (bound: nullity ≥ unknowns − equations)",
         ]
+    if params.activation != "none":
+        slope = f" (slope {params.leaky_slope:g})" if params.activation == "leaky_relu" else ""
+        lines.append(
+            f"activation {params.activation}{slope} after the layer: rank and nullity are A's; "
+            "at an image the ReLU's zeros free more directions (run --methods relu_preimage)"
+            if params.activation == "relu"
+            else f"activation {params.activation}{slope} after the layer: invertible, it loses "
+            "nothing more than A"
+        )
     if args.save_matrix is not None:
         lines.append(f"matrix     {report['matrix']} (scipy.sparse.load_npz; rows y, columns x)")
     print("\n".join(lines))

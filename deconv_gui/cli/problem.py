@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core import params as schema
+from ..core.registry import PRIORS
 from .options import AUTO_WORK_SIZE, AllMethods, UsageError, path_failure
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "load_problem",
     "load_spec",
     "make_params",
+    "methods_for_all",
     "resolve_images",
     "skipped_methods",
 ]
@@ -197,7 +199,13 @@ def make_params(args: argparse.Namespace, in_channels: int, source: str):
     from ..core import Params
 
     options = {name: getattr(args, name) for name in schema.defaults() if hasattr(args, name)}
-    return Params(filter_weights(args, in_channels), image_source=source, **options)
+    weights = filter_weights(args, in_channels)
+    try:
+        return Params(weights, image_source=source, **options)
+    except ValueError as exc:
+        if str(exc).startswith("channel "):  # the only field checked against the filter
+            raise UsageError(f"--channel: {exc}") from None
+        raise
 
 
 def problem_geometry(params: Any, shape: tuple[int, ...]):
@@ -214,13 +222,19 @@ def problem_geometry(params: Any, shape: tuple[int, ...]):
 
 
 def skipped_methods(
-    methods: Sequence[str], weights: np.ndarray, decoder_path: str = ""
+    methods: Sequence[str],
+    weights: np.ndarray,
+    decoder_path: str = "",
+    activation: str = "none",
 ) -> dict[str, str]:
-    """The methods of ``--methods all`` that do not apply to ``weights``, with the reason.
+    """The methods of ``--methods all`` that do not apply to ``weights`` and
+    ``activation``, with the reason.
 
     Richardson–Lucy's multiplicative steps need a filter without negative weights (a
     blur); an explicit ``--methods richardson_lucy`` fails with the solver's own error.
-    The learned decoder needs a decoder file (``decoder_path``, ``--decoder``).
+    The learned decoder needs a decoder file (``decoder_path``, ``--decoder``). With an
+    activation, the priors (which solve with the conv alone) are refused (without one,
+    :func:`methods_for_all` leaves out the activation's methods).
 
     Examples
     --------
@@ -242,7 +256,36 @@ def skipped_methods(
         skipped["richardson_lucy"] = (
             f"Richardson–Lucy needs a filter without negative weights (its minimum is {lowest:g})"
         )
+    if activation != "none":
+        for name in PRIORS:
+            if name in methods:
+                skipped[name] = (
+                    f"the priors need --activation none (they solve with the conv alone), "
+                    f"got {activation}"
+                )
     return skipped
+
+
+#: The activation's methods: without one they are ``Aᵀy`` (twice) and ``pinv`` again, so
+#: ``--methods all`` does not include them (quietly: nothing the user asked for is lost).
+ACTIVATION_METHODS = ("deconvnet", "guided_backprop", "relu_preimage")
+
+
+def methods_for_all(methods: Sequence[str], activation: str) -> tuple[str, ...]:
+    """``methods`` as given, but ``--methods all`` without an activation leaves out
+    :data:`ACTIVATION_METHODS`.
+
+    Examples
+    --------
+    >>> from deconv_gui.cli.options import AllMethods
+    >>> methods_for_all(AllMethods(("pinv", "deconvnet")), "none")
+    ('pinv',)
+    >>> methods_for_all(("pinv", "deconvnet"), "none")
+    ('pinv', 'deconvnet')
+    """
+    if isinstance(methods, AllMethods) and activation == "none":
+        return tuple(m for m in methods if m not in ACTIVATION_METHODS)
+    return tuple(methods)
 
 
 def load_problem(args: argparse.Namespace):

@@ -30,6 +30,7 @@ from .problem import (
     load_decoder,
     load_spec,
     make_params,
+    methods_for_all,
     problem_geometry,
     resolve_images,
     skipped_methods,
@@ -71,6 +72,9 @@ def _summary(source: str, folder: Path, result) -> str:
             f"pinv: {solver.iterations} iterations, relative residual "
             f"{float(solver.relative_residual):.2g}, {state}"
         )
+    preimage = result.metrics.preimage
+    if preimage is not None and preimage.activation == "relu":
+        parts.append(f"relu_preimage: {preimage.summary()}")
     psnr = [
         f"{name} {score.psnr:.2f} dB"
         for name, score in result.metrics.reconstructions.items()
@@ -130,8 +134,11 @@ def _run_one(
     else:
         loaded = load_spec(spec, args.work_size)
         params = make_params(args, loaded.pixels.shape[2], loaded.source)
-    skipped = skipped_methods(args.methods, params.weights, params.decoder_path)
-    if skipped:  # --methods all: what does not apply to this filter is left out, with a note
+    # --methods all without an activation: not the activation's methods (Aᵀy, pinv again)
+    kept = methods_for_all(args.methods, params.activation)
+    params = params.replace(methods=tuple(m for m in params.methods if m in kept))
+    skipped = skipped_methods(args.methods, params.weights, params.decoder_path, params.activation)
+    if skipped:  # --methods all: what does not apply to this layer is left out, with a note
         params = params.replace(methods=tuple(m for m in params.methods if m not in skipped))
         for name, reason in skipped.items():
             notes.append(f"{PROG}: note: --methods all: {name} left out: {reason}")

@@ -17,6 +17,8 @@ import numpy as np
 
 from .analysis.lost import split_components, split_from_recoverable
 from .decoder import Decoder, check_decoder
+from .network import Conv, Linearization
+from .network.single import invert_activation
 from .operator import ConvOperator
 from .priors import nonneg_reconstruction, richardson_lucy, tv_reconstruction
 from .reconstruct import (
@@ -25,7 +27,7 @@ from .reconstruct import (
     solve_pinv,
     transposed_reconstruction,
 )
-from .scores import SplitScore
+from .scores import PreimageScore, SplitScore
 from .solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction, SolverReport
 
 __all__ = [
@@ -33,10 +35,13 @@ __all__ = [
     "Stage",
     "coverage",
     "decoder",
+    "deconvnet",
+    "guided_backprop",
     "nonneg",
     "normalized_transposed",
     "nullspace",
     "pinv",
+    "relu_preimage",
     "rl",
     "transposed",
     "tv",
@@ -68,6 +73,12 @@ class MethodParams(Protocol):
     def noise_sigma(self) -> float: ...
     @property
     def photons(self) -> float: ...
+    @property
+    def activation(self) -> str: ...
+    @property
+    def leaky_slope(self) -> float: ...
+    @property
+    def channel(self) -> int | None: ...
 
 
 @dataclass
@@ -90,6 +101,44 @@ class Stage:
     #: the learned decoder of method ``"decoder"`` (a
     #: :class:`~deconv_gui.core.decoder.Decoder`, read by the caller), or None
     decoder: Decoder | None = None
+    #: with an activation, the layer's local linear map ``J = D A`` at the image (its
+    #: ``offset`` is ``c = D b``); None for a layer without one
+    lin: Linearization | None = None
+    preimage: PreimageScore | None = None
+
+    @property
+    def offset(self) -> Any:
+        """What the linear methods subtract from ``y``: ``b``, or ``c = D b`` with an activation."""
+        return self.params.bias if self.lin is None else self.lin.offset
+
+    def centred(self) -> np.ndarray:
+        """``y − c`` in float64 (with an activation)."""
+        return np.asarray(self.y, dtype=np.float64) - np.asarray(self.offset, dtype=np.float64)
+
+    def forward_linear(self, x: np.ndarray) -> np.ndarray:
+        """``A x``, or ``J x`` with an activation (in ``x``'s dtype)."""
+        if self.lin is None:
+            return self.op.apply(x)
+        return self.lin.apply(x).astype(x.dtype, copy=False)
+
+    def adjoint(self, u: Any) -> np.ndarray:
+        """``Jᵀ u`` with an activation (in ``y``'s dtype)."""
+        assert self.lin is not None
+        return self.lin.apply_adjoint(u).astype(self.y.dtype, copy=False)
+
+    def solve_j(self, rhs: np.ndarray, reg: float = 0.0) -> Reconstruction:
+        """``J⁺ rhs`` (Tikhonov with ``reg``) by the matrix-free solver, in ``y``'s dtype."""
+        assert self.lin is not None
+        p = self.params
+        image, report = self.lin.pinv(
+            rhs,
+            reg=reg,
+            rtol=p.rtol,
+            max_iter=300 if p.max_iter is None else p.max_iter,
+            progress=self.progress,
+            cancel=self.cancel,
+        )
+        return Reconstruction(image.astype(self.y.dtype, copy=False), report)
 
     @property
     def callbacks(self) -> Callbacks:
@@ -103,20 +152,40 @@ class Stage:
 
 
 def transposed(s: Stage) -> None:
-    """``Aᵀ(y − b)``."""
+    """``Aᵀ(y − b)``; with an activation ``Jᵀ(y − c)``."""
+    if s.lin is not None:
+        s.images["transposed"] = s.adjoint(s.centred())
+        return
     s.images["transposed"] = transposed_reconstruction(s.y, s.op, s.params.bias)
 
 
 def normalized_transposed(s: Stage) -> None:
-    """``Aᵀ(y − b) ⊘ Aᵀ1``."""
+    """``Aᵀ(y − b) ⊘ Aᵀ1``; with an activation ``Jᵀ(y − c) ⊘ Jᵀ1`` (0 where ``Jᵀ1 = 0``)."""
+    if s.lin is not None:
+        adjoint, cover = s.adjoint(s.centred()), _j_coverage(s)
+        scale = np.abs(cover).max() if cover.size else 0.0
+        nonzero = np.abs(cover) > 1e-12 * max(scale, 1e-300)
+        out = np.zeros_like(adjoint)
+        np.divide(adjoint, cover, out=out, where=nonzero)
+        s.images["normalized_transposed"] = out
+        return
     s.images["normalized_transposed"] = normalized_transposed_reconstruction(
         s.y, s.op, s.params.bias
     )
 
 
+def _j_coverage(s: Stage) -> np.ndarray:
+    """``Jᵀ1``: the coverage through the activation's slopes."""
+    return s.adjoint(np.ones(s.y.shape))
+
+
 def pinv(s: Stage) -> None:
-    """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and the solver's report."""
+    """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and the solver's report; with an
+    activation ``J⁺(y − c)`` by the matrix-free solver."""
     p = s.params
+    if s.lin is not None:
+        s.keep("pinv", s.solve_j(s.centred(), p.reg))
+        return
     options: dict[str, Any] = {"reg": p.reg, "rtol": p.rtol, "max_iter": p.max_iter}
     s.keep("pinv", solve_pinv(s.op, s.y, p.bias, **options, callbacks=s.callbacks))
 
@@ -136,8 +205,17 @@ def decoder(s: Stage) -> None:
     s.images["decoder"] = s.decoder.apply(s.y).astype(s.x.dtype, copy=False)
 
 
+def _no_prior_with_activation(s: Stage, name: str) -> None:
+    if s.lin is not None:
+        raise ValueError(
+            f"methods: {name} needs activation none (the priors solve with the conv alone); "
+            f"with activation {s.params.activation} use pinv or relu_preimage"
+        )
+
+
 def tv(s: Stage) -> None:
     """``argmin ½‖Ax − (y − b)‖² + λ TV(x)``, ``λ = prior_lam`` (``x ≥ 0``: ``prior_nonneg``)."""
+    _no_prior_with_activation(s, "tv")
     p = s.params
     options: dict[str, Any] = {
         "lam": p.prior_lam,
@@ -149,6 +227,7 @@ def tv(s: Stage) -> None:
 
 def nonneg(s: Stage) -> None:
     """``argmin ‖Ax − (y − b)‖² + reg‖x‖²`` subject to ``x ≥ 0``."""
+    _no_prior_with_activation(s, "nonneg")
     p = s.params
     options: dict[str, Any] = {"reg": p.reg, "max_iter": p.prior_iter}
     s.keep("nonneg", nonneg_reconstruction(s.y, s.op, p.bias, **options, callbacks=s.callbacks))
@@ -161,6 +240,7 @@ def rl(s: Stage) -> None:
     hold: those values are clipped to 0 (a negative filter is still refused, with a
     ``ValueError`` naming ``weights``).
     """
+    _no_prior_with_activation(s, "richardson_lucy")
     p = s.params
     centred = np.maximum(s.y - np.asarray(p.bias, dtype=s.y.dtype), 0)
     solved = richardson_lucy(centred, s.op, n_iter=p.prior_iter, callbacks=s.callbacks)
@@ -168,8 +248,8 @@ def rl(s: Stage) -> None:
 
 
 def coverage(s: Stage) -> None:
-    """``Aᵀ1``."""
-    s.images["coverage"] = coverage_map(s.op)
+    """``Aᵀ1``; with an activation ``Jᵀ1``."""
+    s.images["coverage"] = _j_coverage(s) if s.lin is not None else coverage_map(s.op)
 
 
 def nullspace(s: Stage) -> None:
@@ -190,6 +270,9 @@ def nullspace(s: Stage) -> None:
     reuse = pinv is not None and p.noise_sigma == 0 and p.photons == 0 and p.reg == 0
     if reuse and pinv is not None:
         split = split_from_recoverable(s.x, pinv, s.reports["pinv"])
+    elif s.lin is not None:  # J⁺J x on the noise-free J x
+        solved = s.solve_j(s.lin.apply(s.x))
+        split = split_from_recoverable(s.x, solved.image, solved.report)
     else:
         split = split_components(s.x, s.op, **solve)
     s.images["recoverable"], s.images["nullspace"] = split.recoverable, split.lost
@@ -208,3 +291,97 @@ def nullspace(s: Stage) -> None:
         invented_by=prior,
         invented_fraction=invented_fraction,
     )
+
+
+def _features(s: Stage) -> np.ndarray:
+    """The signal the backward rules project: ``f(x₀)`` as measured (``y``), only
+    ``params.channel`` when one is chosen (the other channels set to 0)."""
+    signal = np.array(s.y, dtype=np.float64)
+    channel = s.params.channel
+    if channel is not None:
+        keep = signal[..., channel].copy()
+        signal[...] = 0.0
+        signal[..., channel] = keep
+    return signal
+
+
+def _project(s: Stage, rule: str) -> None:
+    signal = _features(s)
+    if s.lin is None:  # a conv alone: every rule is its transpose Aᵀ (biases unused)
+        image = s.op.apply_adjoint(signal.astype(s.y.dtype, copy=False))
+    else:
+        image = s.lin.project(signal, rule).astype(s.y.dtype, copy=False)
+    s.images[rule] = image
+
+
+def deconvnet(s: Stage) -> None:
+    """Zeiler & Fergus's deconvnet of ``f(x₀)``: ``Aᵀ`` of the activation applied to the
+    signal (biases unused); without an activation ``Aᵀ y``."""
+    _project(s, "deconvnet")
+
+
+def guided_backprop(s: Stage) -> None:
+    """Springenberg et al.'s guided backprop of ``f(x₀)``: the deconvnet's rule and the
+    forward mask both; without an activation ``Aᵀ y``."""
+    _project(s, "guided_backprop")
+
+
+def _float64_operator(s: Stage) -> ConvOperator:
+    """The layer's conv in float64: the linearisation's (the stage's may be float32)."""
+    if s.lin is not None:
+        first = s.lin.network.layers[0]
+        if isinstance(first, Conv):
+            return first.op
+    return s.op
+
+
+def relu_preimage(s: Stage) -> None:
+    """The minimum-norm ``x`` with ``act(A x + b) = y``.
+
+    For a ReLU, the convex programme of
+    :func:`~deconv_gui.core.network.relu_preimage` (positive outputs are equations, zeros
+    only ``A_i x + b_i ≤ 0``; noise's negative values are clipped to 0). ``"none"`` and a
+    leaky ReLU are invertible: ``A⁺(act⁻¹(y) − b)``, the pseudo-inverse of the conv.
+    """
+    p = s.params
+    if p.activation != "relu":
+        target = invert_activation(s.y, p.activation, p.leaky_slope)
+        options: dict[str, Any] = {"reg": p.reg, "rtol": p.rtol, "max_iter": p.max_iter}
+        s.keep(
+            "relu_preimage",
+            solve_pinv(s.op, target, p.bias, **options, callbacks=s.callbacks),
+        )
+        size = int(np.prod(s.y.shape))
+        s.preimage = PreimageScore(p.activation, n_equalities=size)
+        return
+    from .network import relu_preimage as solve
+
+    found = solve(
+        np.maximum(s.y, 0),
+        _float64_operator(s),
+        p.bias,
+        rtol=p.rtol,
+        max_iter=2000 if p.max_iter is None else p.max_iter,
+        progress=s.progress,
+        cancel=s.cancel,
+    )
+    score = PreimageScore(
+        "relu",
+        n_equalities=found.n_equalities,
+        n_inequalities=found.n_inequalities,
+        n_tight=found.n_tight,
+        free_directions=found.free_directions,
+        rank_computed=found.rank_computed,
+        equality_residual=found.equality_residual,
+        max_violation=found.max_violation,
+    )
+    report = SolverReport(
+        method="relu-preimage",
+        iterations=found.iterations,
+        relative_residual=found.equality_residual,
+        converged=found.converged,
+        message=score.summary(),
+    )
+    s.images["relu_preimage"] = found.image.astype(s.y.dtype, copy=False)
+    s.reports["relu_preimage"] = report
+    s.preimage = score

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .geometry import ConvGeometry, Sides, normalize_weights
+from .network.single import ACTIVATIONS
 from .operator import ConvOperator
 from .padding import PADDING_MODES
 from .rules import (
@@ -44,6 +45,7 @@ from .rules import (
 )
 
 __all__ = [
+    "ACTIVATIONS",
     "GEOMETRY_MAX",
     "INT_MAX",
     "KINDS",
@@ -101,6 +103,15 @@ class Params:
     flip : bool
         True convolution (the kernel flipped in both spatial axes, as
         ``scipy.signal.convolve``) instead of PyTorch's cross-correlation.
+    activation : str
+        ``"none"``, ``"relu"`` or ``"leaky_relu"`` after the layer: the forward output is
+        ``act(A x + b)``. With an activation, the linear methods use the layer's local
+        linear map ``J = D A`` at the image (``D`` the activation's slope at each output,
+        ``c = D b``): ``transposed`` is ``Jᵀ(y − c)``, ``pinv`` ``J⁺(y − c)``, the split
+        ``J⁺J x`` and ``x − J⁺J x``; the priors need ``"none"``.
+    leaky_slope : float
+        The negative slope of ``"leaky_relu"``, in ``(0, 1]`` (PyTorch's default 0.01;
+        Keras's is 0.3).
     methods : sequence of str
         What to compute, from :data:`~deconv_gui.core.registry.ALL_METHODS`. The
         forward output and :attr:`Result.metrics` are always computed.
@@ -108,6 +119,9 @@ class Params:
         The decoder file (``fit-decoder``'s ``.npz``) of method ``"decoder"``: named
         here, so that a session records which file; read by the caller (``io``), which
         hands the decoder to :func:`~deconv_gui.core.run_pipeline` ("" = none).
+    channel : int or None
+        The output channel that ``deconvnet`` and ``guided_backprop`` project back (the
+        others set to 0); None: the whole output.
     reg : float
         Tikhonov weight for the pseudo-inverse (0 = exact minimum-norm pseudo-inverse).
     rtol : float
@@ -227,6 +241,35 @@ class Params:
             metavar="none|P|PH,PW",
         ),
     )
+    activation: str = _field(
+        "none",
+        Rule(
+            "choice",
+            help=(
+                "the activation after the layer: forward = act(A x + b); with relu or "
+                "leaky_relu, transposed, pinv, coverage and the split use the layer's local "
+                "linear map J = D A at the image (D: the activation's slope at each output)"
+            ),
+            cli="--activation",
+            metavar="|".join(ACTIVATIONS),
+            choices=ACTIVATIONS,
+        ),
+    )
+    leaky_slope: float = _field(
+        0.01,
+        Rule(
+            "float",
+            minimum=0.0,
+            maximum=1.0,
+            positive=True,
+            help=(
+                "negative slope of leaky_relu (PyTorch's default 0.01; Keras's LeakyReLU "
+                "defaults to 0.3)"
+            ),
+            cli="--leaky-slope",
+            metavar="SLOPE",
+        ),
+    )
     padding_mode: str = _field(
         "zeros",
         Rule(
@@ -271,6 +314,21 @@ class Params:
             cli="--decoder",
             group="run",
             metavar="PATH.npz",
+        ),
+    )
+    channel: int | None = _field(
+        None,
+        Rule(
+            "optional_int",
+            minimum=0,
+            maximum=INT_MAX,
+            help=(
+                "deconvnet and guided_backprop project only this output channel (0-based) "
+                "of f(x₀), as Zeiler & Fergus project one feature map (none: the whole map)"
+            ),
+            cli="--channel",
+            group="run",
+            metavar="C|none",
         ),
     )
     reg: float = _field(
@@ -403,6 +461,11 @@ class Params:
             raise ValueError(
                 f"bias must be a number or one value per output channel (C_out = {c_out}), "
                 f"got {len(self.bias)} values"
+            )
+        if self.channel is not None and self.channel >= c_out:
+            raise ValueError(
+                f"channel must be an output channel from 0 to {c_out - 1} (C_out = {c_out}), "
+                f"got {self.channel}"
             )
 
     def __eq__(self, other: object) -> bool:

@@ -21,11 +21,12 @@ from .decoder import Decoder
 from .geometry import ConvGeometry, as_float_array
 from .limits import check_magnitudes, check_memory
 from .methods import Stage
+from .network import Linearization
+from .network.single import layer_network
 from .norms import relative_norm
-from .operator import ConvOperator
 from .params import Params
 from .registry import INSIGHT_METHODS, METHODS, PANEL_NAMES, PRIORS
-from .scores import Metrics, ReconstructionScore, SplitScore
+from .scores import Metrics, ReconstructionScore
 from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
 from .transposed import operator_of
 
@@ -226,8 +227,12 @@ def run_pipeline(
             raise SolveCancelled("pipeline cancelled")
 
     start = time.perf_counter()
-    y = op.apply(x)
-    y += np.asarray(params.bias, dtype=y.dtype)
+    lin = _linearization(x, params)
+    if lin is None:
+        y = op.apply(x)
+        y += np.asarray(params.bias, dtype=y.dtype)
+    else:  # act(A x + b), computed in float64 with its local linear map J
+        y = lin.output.astype(x.dtype)
     rng = np.random.default_rng(params.noise_seed)
     if params.photons > 0:
         # photon counting: counts of the non-negative intensity, back in image units
@@ -237,7 +242,7 @@ def run_pipeline(
         y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
     timings["forward"] = time.perf_counter() - start
 
-    stage = Stage(x, y, op, params, progress, cancel, PRIORS, decoder=decoder)
+    stage = Stage(x, y, op, params, progress, cancel, PRIORS, decoder=decoder, lin=lin)
     for name in params.methods:  # in the registry's order
         check_cancel()
         if on_method is not None:
@@ -247,7 +252,7 @@ def run_pipeline(
         timings[name] = time.perf_counter() - start
     check_cancel()
     start = time.perf_counter()
-    metrics = _metrics(x, y, op, params, stage.images, timings, stage.split, stage.reports)
+    metrics = _metrics(stage, timings)
     timings["metrics"] = time.perf_counter() - start
     for array in (x, y, *stage.images.values()):
         array.flags.writeable = False
@@ -285,20 +290,24 @@ def _skip_ssim_note(params: Params, pixels: int) -> str:
     return f"SSIM skipped: {pixels:,} pixels > {SSIM_PIXEL_LIMIT:,} (too slow to be live)"
 
 
-def _metrics(
-    x: np.ndarray,
-    y: np.ndarray,
-    op: ConvOperator,
-    params: Params,
-    images: Mapping[str, np.ndarray],
-    timings: Mapping[str, float],
-    split: SplitScore | None,
-    reports: Mapping[str, SolverReport],
-) -> Metrics:
+def _linearization(x: np.ndarray, params: Params) -> Linearization | None:
+    """With an activation, the layer ``[conv, act]`` linearised at ``x`` (float64)."""
+    if params.activation == "none":
+        return None
+    net = layer_network(
+        params.operator(x.shape), params.bias, params.activation, params.leaky_slope
+    )
+    return net.linearize(x)
+
+
+def _metrics(stage: Stage, timings: Mapping[str, float]) -> Metrics:
     """The :attr:`Result.metrics` (see :func:`run_pipeline`)."""
+    x, y, params, images = stage.x, stage.y, stage.params, stage.images
+    reports, op = stage.reports, stage.op
+    assert isinstance(params, Params)
     pixels = x.shape[0] * x.shape[1]
     with_ssim = params.ssim and pixels <= SSIM_PIXEL_LIMIT
-    centred = y - np.asarray(params.bias, dtype=y.dtype)
+    centred = y - np.asarray(stage.offset, dtype=y.dtype)
     centred_norm = float(np.linalg.norm(centred.astype(np.float64, copy=False)))
     scores: dict[str, ReconstructionScore] = {}
     for spec in registry.PANELS:
@@ -313,7 +322,7 @@ def _metrics(
         if spec.name == "pinv" and solved is not None:
             residual = float(solved.relative_residual)
         else:  # a prior's own residual is on its data (RL's are clipped): the one rule here
-            reproduced = op.apply(estimate)
+            reproduced = stage.forward_linear(estimate)
             difference = (reproduced - centred).astype(np.float64, copy=False)
             residual = relative_norm(float(np.linalg.norm(difference)), centred_norm)
         scores[spec.name] = ReconstructionScore.from_quality(
@@ -327,7 +336,8 @@ def _metrics(
     return Metrics(
         reconstructions=scores,
         adjoint_dot_test=_cached_dot_test(params.weights, op.geometry),
-        split=split,
+        split=stage.split,
+        preimage=stage.preimage,
     )
 
 

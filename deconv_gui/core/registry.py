@@ -14,8 +14,10 @@ name without a new field.
 Examples
 --------
 >>> from deconv_gui.core.registry import panel, METHODS
->>> METHODS
+>>> METHODS[:7]
 ('transposed', 'normalized_transposed', 'pinv', 'decoder', 'tv', 'nonneg', 'richardson_lucy')
+>>> METHODS[7:]
+('deconvnet', 'guided_backprop', 'relu_preimage')
 >>> panel("forward").export_name
 'forward_output'
 """
@@ -81,6 +83,11 @@ class PanelSpec:
         The file stem of its exported files (``forward_output.npy``).
     scored : bool
         A reconstruction of the input: scored (PSNR, SSIM, residual) in the metrics.
+    with_activation : str
+        The formula when the layer has an activation (``Params.activation``): the
+        linear panels use its local map ``J = D A`` and ``c = D b`` ("": unchanged).
+    without_activation : str
+        The formula when it has none, where it differs ("": unchanged).
     """
 
     name: str
@@ -94,6 +101,8 @@ class PanelSpec:
     linked: bool = True
     export_name: str = ""
     scored: bool = False
+    with_activation: str = ""
+    without_activation: str = ""
 
     def __post_init__(self) -> None:
         if self.display not in DISPLAY_KINDS:
@@ -110,10 +119,22 @@ class PanelSpec:
         """
         return _ATTRIBUTES.get(self.name, self.name)
 
+    def title_for(self, activation: str) -> str:
+        """The title with the formula for a layer with ``activation`` (``"none"``, …)."""
+        formula = self.with_activation if activation != "none" else self.without_activation
+        if not formula:
+            return self.title
+        return f"{self.title.split('  ')[0]}  {formula}"
+
     @property
     def row_label(self) -> str:
         """The metrics table's row label: ``"pseudo-inverse  A⁺(y − b)"``."""
         return f"{self.title.split('  ')[0].lower()}  {self.formula}"
+
+    def row_label_for(self, activation: str) -> str:
+        """:attr:`row_label` with the formula for a layer with ``activation``."""
+        title = self.title_for(activation)
+        return f"{title.split('  ')[0].lower()}  {title.partition('  ')[2]}"
 
 
 @dataclass(frozen=True)
@@ -182,6 +203,7 @@ PANELS: tuple[PanelSpec, ...] = (
         own_levels=True,
         linked=False,
         export_name="forward_output",
+        with_activation="y = act(A x + b)",
     ),
     PanelSpec(
         "transposed",
@@ -192,6 +214,7 @@ PANELS: tuple[PanelSpec, ...] = (
         "transposed",
         "adjoint",
         scored=True,
+        with_activation="Jᵀ(y − c)",
     ),
     PanelSpec(
         "normalized_transposed",
@@ -202,6 +225,7 @@ PANELS: tuple[PanelSpec, ...] = (
         "normalized_transposed",
         "reconstruction",
         scored=True,
+        with_activation="Jᵀ(y − c) ⊘ Jᵀ1",
     ),
     PanelSpec(
         "pinv",
@@ -212,6 +236,7 @@ PANELS: tuple[PanelSpec, ...] = (
         "pinv",
         "reconstruction",
         scored=True,
+        with_activation="J⁺(y − c)",
     ),
     PanelSpec(
         "decoder",
@@ -257,6 +282,39 @@ PANELS: tuple[PanelSpec, ...] = (
         scored=True,
     ),
     PanelSpec(
+        "deconvnet",
+        "Deconvnet  Aᵀ ReLU(f(x₀))",
+        "Aᵀ ReLU(f(x₀))",
+        "Zeiler & Fergus: the features f(x₀) sent back through the transposed conv with the "
+        "ReLU applied to the signal (biases unused); a picture of what the units respond to",
+        "DN",
+        "deconvnet",
+        "adjoint",
+        without_activation="Aᵀy (no activation)",
+    ),
+    PanelSpec(
+        "guided_backprop",
+        "Guided backprop  Aᵀ(D ReLU(f(x₀)))",
+        "Aᵀ(D ReLU(f(x₀)))",
+        "Springenberg et al.: the deconvnet's ReLU on the signal and the forward mask D both",
+        "GB",
+        "guided_backprop",
+        "adjoint",
+        without_activation="Aᵀy (no activation)",
+    ),
+    PanelSpec(
+        "relu_preimage",
+        "ReLU preimage  argmin ‖x‖, ReLU(A x + b) = y",
+        "argmin ‖x‖, ReLU(A x + b) = y",
+        "the minimum-norm image the layer with its ReLU maps to y: positive outputs are "
+        "equations, zeros only A x + b ≤ 0 (each frees a direction)",
+        "ReLU⁻¹",
+        "relu_preimage",
+        "reconstruction",
+        scored=True,
+        without_activation="A⁺(y − b) (no activation)",
+    ),
+    PanelSpec(
         "coverage",
         "Coverage  Aᵀ1",
         "Aᵀ1",
@@ -266,6 +324,7 @@ PANELS: tuple[PanelSpec, ...] = (
         "coverage",
         "adjoint",
         own_levels=True,
+        with_activation="Jᵀ1",
     ),
     PanelSpec(
         "recoverable",
@@ -275,6 +334,7 @@ PANELS: tuple[PanelSpec, ...] = (
         "A⁺Ax",
         "nullspace",
         "reconstruction",
+        with_activation="J⁺J x",
     ),
     PanelSpec(
         "nullspace",
@@ -285,6 +345,7 @@ PANELS: tuple[PanelSpec, ...] = (
         "nullspace",
         "signed",
         own_levels=True,
+        with_activation="x − J⁺J x",
     ),
     PanelSpec(
         "invented",
@@ -378,6 +439,39 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         summary="Richardson–Lucy",
         api="richardson_lucy",
         saved=(("richardson_lucy", "x_rl"),),
+    ),
+    MethodSpec(
+        "deconvnet",
+        "deconvnet",
+        "Zeiler & Fergus's deconvnet of the features f(x₀) (or of one channel, --channel): "
+        "the transposed conv with the ReLU applied to the signal, biases unused. For one "
+        "conv + ReLU it equals guided backprop and backprop of f(x₀) (f(x₀) ≥ 0 is already 0 "
+        "where the ReLU was off); they differ with a leaky ReLU, noise or through a network. "
+        "With activation none it is Aᵀy: the transposed panel when the bias is 0.",
+        ("deconvnet",),
+        True,
+        compute=compute.deconvnet,
+    ),
+    MethodSpec(
+        "guided_backprop",
+        "guided backprop",
+        "Springenberg et al.'s guided backprop of f(x₀) (or of one channel, --channel): the "
+        "deconvnet's rule and the forward ReLU mask both. With activation none it is Aᵀy: "
+        "the transposed panel when the bias is 0.",
+        ("guided_backprop",),
+        True,
+        compute=compute.guided_backprop,
+    ),
+    MethodSpec(
+        "relu_preimage",
+        "ReLU preimage",
+        "The minimum-norm x with ReLU(A x + b) = y: equations where y > 0, A x + b ≤ 0 where "
+        "y = 0 (a convex QP, solved matrix-free); the report gives the zero outputs and the "
+        "free directions they leave. With activation none it is the pseudo-inverse A⁺(y − b); "
+        "a leaky ReLU is invertible: A⁺(act⁻¹(y) − b).",
+        ("relu_preimage",),
+        True,
+        compute=compute.relu_preimage,
     ),
     MethodSpec(
         "coverage",

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Metrics", "ReconstructionScore", "SplitScore"]
+__all__ = ["Metrics", "PreimageScore", "ReconstructionScore", "SplitScore"]
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,59 @@ class SplitScore:
 
 
 @dataclass(frozen=True)
+class PreimageScore:
+    """What method ``"relu_preimage"`` found about the layer's activation.
+
+    Attributes
+    ----------
+    activation : str
+        ``"relu"``, ``"leaky_relu"`` or ``"none"`` (the last two are invertible: the
+        preimage is then ``A⁺(act⁻¹(y) − b)``, and every output is an equation).
+    n_equalities : int
+        Outputs that are equations ``A_i x + b_i = act⁻¹(y_i)`` (for a ReLU, ``y_i > 0``).
+    n_inequalities : int
+        Zero outputs of a ReLU: only ``A_i x + b_i ≤ 0`` (0 without a ReLU).
+    n_tight : int
+        Inequalities that hold with equality at the preimage (active units of the QP).
+    free_directions : int or None
+        ``n − rank(A_E)``: directions of the image that no equation fixes (None when
+        not computed: an invertible activation adds none to the layer's own).
+    rank_computed : bool
+        ``free_directions`` is exact (the rank of ``A_E`` was computed; small layers),
+        else the bound ``n − n_equalities``.
+    equality_residual : float
+        ``‖A_E x + b_E − y_E‖ / ‖y_E‖`` of the preimage.
+    max_violation : float
+        ``max(A_I x + b_I, 0)`` relative to ``max |y|`` (0 when every bound holds).
+    """
+
+    activation: str
+    n_equalities: int
+    n_inequalities: int = 0
+    n_tight: int = 0
+    free_directions: int | None = None
+    rank_computed: bool = False
+    equality_residual: float = 0.0
+    max_violation: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every attribute by name."""
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line: ``"5 of 9 outputs are zero (bounds, 2 tight); 143 free directions"``."""
+        total = self.n_equalities + self.n_inequalities
+        if self.activation != "relu":
+            return f"{self.activation}: invertible, every one of the {total} outputs is an equation"
+        free = "?" if self.free_directions is None else f"{self.free_directions:,}"
+        bound = "" if self.rank_computed else " at most"
+        return (
+            f"{self.n_inequalities:,} of {total:,} outputs are zero (bounds, "
+            f"{self.n_tight:,} tight); {free}{bound} free directions"
+        )
+
+
+@dataclass(frozen=True)
 class Metrics:
     """Every quality number of a result.
 
@@ -143,6 +196,8 @@ class Metrics:
         Relative mismatch of ``⟨Ax, y⟩`` and ``⟨x, Aᵀy⟩`` (float64; None: not run).
     split : SplitScore or None
         None without method ``"nullspace"``.
+    preimage : PreimageScore or None
+        None without method ``"relu_preimage"``.
     """
 
     reconstructions: Mapping[str, ReconstructionScore] = field(
@@ -150,6 +205,7 @@ class Metrics:
     )
     adjoint_dot_test: float | None = None
     split: SplitScore | None = None
+    preimage: PreimageScore | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.reconstructions, MappingProxyType):
@@ -166,4 +222,5 @@ class Metrics:
             "reconstructions": {k: v.to_dict() for k, v in self.reconstructions.items()},
             "adjoint_dot_test": self.adjoint_dot_test,
             "split": None if self.split is None else self.split.to_dict(),
+            "preimage": None if self.preimage is None else self.preimage.to_dict(),
         }

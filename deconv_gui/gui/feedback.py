@@ -110,6 +110,8 @@ class ComputeFeedback(QtCore.QObject):
             return
         label = registry.method(method).label
         limit = int(self._recon.values()["prior_iter"])
+        if method == "relu_preimage":  # a solve of the layer: max iter's limit
+            limit = self._recon.max_iter() or 2000
         self._recon.set_prior_progress(label, iteration, limit, value)
         self._label.setText(f"{label}: iteration {iteration} of at most {limit}")
 

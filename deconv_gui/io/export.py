@@ -104,7 +104,9 @@ def result_metrics(result: Result) -> dict[str, Any]:
         iterations, relative_residual, converged, message; None without a pinv),
         ``timings_s`` (stage → seconds) and ``quality`` (reconstruction → ``psnr_db``,
         ``ssim``, ``data_range`` and, when there is something to say, ``note``) for
-        every reconstruction of :data:`~deconv_gui.core.METHODS` with the input's shape.
+        every reconstruction of :data:`~deconv_gui.core.METHODS` with the input's shape;
+        ``preimage`` (what ``relu_preimage`` found: outputs that are equations or bounds,
+        free directions; None without it).
 
     Notes
     -----
@@ -126,8 +128,11 @@ def result_metrics(result: Result) -> dict[str, Any]:
             "message": solver.message,
         }
     scores = complete_metrics(result).metrics.reconstructions
+    preimage = result.metrics.preimage
     quality = {}
     for name in METHODS:
+        if not registry.panel(name).scored:  # deconvnet, guided backprop: not in image units
+            continue
         array = arrays.get(registry.panel(name).export_name)
         if array is None or array.shape != result.image.shape:
             continue
@@ -142,6 +147,7 @@ def result_metrics(result: Result) -> dict[str, Any]:
         "solver": report,
         "timings_s": {name: float(seconds) for name, seconds in result.timings.items()},
         "quality": quality,
+        "preimage": None if preimage is None else preimage.to_dict(),
     }
 
 

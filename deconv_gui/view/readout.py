@@ -77,7 +77,7 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = [
         {
             "name": "forward",
-            "label": registry.panel("forward").row_label,
+            "label": registry.panel("forward").row_label_for(result.params.activation),
             "psnr": None,
             "ssim": None,
             "residual": None,
@@ -87,7 +87,7 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
         }
     ]
     for name, score in result.metrics.reconstructions.items():
-        label = registry.panel(name).row_label
+        label = registry.panel(name).row_label_for(result.params.activation)
         if name == "pinv" and result.params.reg > 0:
             label = f"Tikhonov  λ = {fmt(result.params.reg)}"
         if name == "pinv" and result.solver is not None:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
-from ..operator import ConvOperator
+from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
 
 __all__ = ["ReluPreimage", "relu_preimage"]
@@ -46,6 +46,8 @@ class ReluPreimage:
     free_directions : int
         ``n − rank(A_E)`` when the rank is computed (small layers), else the bound
         ``n − n_equalities``: directions no equation fixes.
+    rank_computed : bool
+        Whether ``free_directions`` is exact (the rank was computed) or the bound.
     equality_residual : float
         ``‖A_E x + b_E − y_E‖ / ‖y_E‖``.
     max_violation : float
@@ -63,6 +65,7 @@ class ReluPreimage:
     max_violation: float
     iterations: int
     converged: bool
+    rank_computed: bool = True
 
 
 def relu_preimage(
@@ -90,7 +93,7 @@ def relu_preimage(
     max_iter : int
         Iteration limit of L-BFGS-B.
     progress : callable, optional
-        ``progress(iteration, projected_gradient)``.
+        ``progress(iteration, change)``: the relative change of the dual variable.
     cancel : callable or threading.Event, optional
         Checked at each iteration; raises ``SolveCancelled``.
 
@@ -130,12 +133,16 @@ def relu_preimage(
         x = op.apply_adjoint(zz)
         return 0.5 * float(np.vdot(x, x)) + float(np.vdot(zz, r)), (op.apply(x) + r).ravel()
 
+    previous = [np.zeros(r.size)]
+
     def step(z: np.ndarray) -> None:
         count[0] += 1
         if is_cancelled(cancel):
             raise SolveCancelled("ReLU preimage cancelled")
-        if progress is not None:
-            progress(count[0], float("nan"))
+        if progress is not None:  # the relative change of the dual variable
+            change = float(np.linalg.norm(z - previous[0])) / max(float(np.linalg.norm(z)), 1e-300)
+            progress(count[0], change)
+        previous[0] = z.copy()
 
     scale = max(float(np.linalg.norm(r)), 1e-300)
     solved = scipy.optimize.minimize(
@@ -164,10 +171,11 @@ def _report(op, x, target, b, equal, z, solved) -> ReluPreimage:
     multipliers = z[~equal]
     tight = int((multipliers > 1e-9 * max(float(np.abs(z).max()), 1e-300)).sum())
     n = op.geometry.n_unknowns
-    free = n - n_eq
-    if n * max(n_eq, 1) <= 4e6 and n_eq:
+    free, exact = n - n_eq, not n_eq
+    # the rank from the dense rows: small layers only (to_dense refuses wide ones)
+    if n <= DENSE_COLUMN_LIMIT and n * max(n_eq, 1) <= 4e6 and n_eq:
         rows = op.to_dense().astype(np.float64)[equal.ravel()]
-        free = n - int(np.linalg.matrix_rank(rows))
+        free, exact = n - int(np.linalg.matrix_rank(rows)), True
     return ReluPreimage(
         image=x,
         n_equalities=n_eq,
@@ -178,4 +186,5 @@ def _report(op, x, target, b, equal, z, solved) -> ReluPreimage:
         max_violation=violation,
         iterations=int(solved.nit),
         converged=bool(solved.success),
+        rank_computed=exact,
     )

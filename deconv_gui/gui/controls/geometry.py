@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 
 from ...core import params as schema
 from .common import DOCK_WIDTH, LinkButton, section_header
-from .layer_form import LayerKind, PaddingSides
+from .layer_form import Activation, LayerKind, PaddingSides
 
 __all__ = ["GeometryEditor", "PairControl"]
 
@@ -159,7 +159,14 @@ class GeometryEditor(QWidget):
     #: the "How it is computed…" button was pressed (the window opens the animation)
     stepsRequested = Signal()
     #: The :class:`~deconv_gui.core.Params` fields this form edits.
-    FIELDS: tuple[str, ...] = (*_FIELDS, "padding_mode", "layer_kind", "output_padding")
+    FIELDS: tuple[str, ...] = (
+        *_FIELDS,
+        "padding_mode",
+        "layer_kind",
+        "output_padding",
+        "activation",
+        "leaky_slope",
+    )
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -193,8 +200,11 @@ class GeometryEditor(QWidget):
         self._layer = LayerKind(PairControl)
         self._sides.add_rows(grid, len(_FIELDS) + 1)
         self._layer.add_rows(grid, len(_FIELDS) + 3)
+        self._activation = Activation(self)
+        self._activation.add_rows(grid, len(_FIELDS) + 5)
         self._sides.changed.connect(self.geometryChanged)
         self._layer.changed.connect(self.geometryChanged)
+        self._activation.changed.connect(self.geometryChanged)
         grid.setColumnStretch(1, 1)
         layout.addLayout(grid)
         for name, value in schema.defaults().items():  # the one set of defaults
@@ -250,6 +260,7 @@ class GeometryEditor(QWidget):
         values["padding"] = self.padding()
         values["padding_mode"] = self.padding_mode()
         values["layer_kind"], values["output_padding"] = self._layer.value()
+        values["activation"], values["leaky_slope"] = self._activation.value()
         return values
 
     def pair_control(self, name: str) -> PairControl:
@@ -264,6 +275,8 @@ class GeometryEditor(QWidget):
         padding_mode=None,
         layer_kind=None,
         output_padding=LayerKind.KEEP,
+        activation=None,
+        leaky_slope=None,
     ) -> None:
         """Set any of the fields (a pair: an int or ``(h, w)``; ``padding`` in any form of
         the schema; None keeps the current value, except for ``output_padding``, whose
@@ -285,12 +298,17 @@ class GeometryEditor(QWidget):
         if padding_mode is not None:
             padding_mode = schema.check("padding_mode", padding_mode)
         layer = self._layer.checked(layer_kind, output_padding)
+        if activation is not None:
+            activation = schema.check("activation", activation)
+        if leaky_slope is not None:
+            leaky_slope = schema.check("leaky_slope", leaky_slope)
         changed = False
         for name, pair in new.items():
             changed |= self._pairs[name].set_value(pair)
         if sides is not None:
             changed |= self._sides.set_value(sides)
         changed |= self._layer.set_value(*layer)
+        changed |= self._activation.set_value(activation, leaky_slope)
         if padding_mode is not None and padding_mode != self.padding_mode():
             self._mode.blockSignals(True)
             self._mode.setCurrentText(padding_mode)

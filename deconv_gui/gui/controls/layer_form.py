@@ -5,6 +5,7 @@ same on both sides of each axis (PyTorch's ``Conv2d(padding=)``), four sides (th
 control then holds top and left, a second one bottom and right), or a framework's name
 (``same``, ``same_lower``, ``valid``). :class:`LayerKind` chooses between studying a
 ``Conv2d`` and a ``ConvTranspose2d`` and holds the latter's ``output_padding``.
+:class:`Activation` is the activation after the layer (none, ReLU, LeakyReLU, its slope).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import QObject, Signal
-from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QWidget
+from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QWidget
 
 from ...core import params as schema
+from .fields import FieldRow, field_tip, float_spin
 
-__all__ = ["LayerKind", "PaddingSides"]
+__all__ = ["Activation", "LayerKind", "PaddingSides"]
 
 #: (shown, data): data None is the symmetric pair, "sides" the four sides, else a name
 _PADDING_FORMS = (
@@ -44,6 +46,15 @@ _OUTPUT_PADDING_TIP = (
     "PyTorch's output_padding of ConvTranspose2d: extra rows/columns of the output, each "
     "below max(stride, dilation). auto: 0 (with padding same: n·stride, as Keras)."
 )
+
+_ACTIVATION_NOTE = (
+    "With ReLU or LeakyReLU, the transposed, pseudo-inverse, coverage and split panels use "
+    "the layer's local linear map J = D A at your image (D: 1 where the unit is on, 0 or the "
+    "slope where it is off), as through a network; the ReLU preimage, deconvnet and guided "
+    "backprop panels show what the activation changes. The priors need none."
+)
+#: (shown, Params value) of the activation's choices
+_ACTIVATION_ITEMS = (("none", "none"), ("ReLU", "relu"), ("LeakyReLU", "leaky_relu"))
 
 PairFactory = Callable[..., Any]
 
@@ -186,3 +197,81 @@ class LayerKind(QObject):
         transposed = self.kind.currentData() == "conv_transpose"
         for widget in (self.output_padding, self._op_label):
             widget.setVisible(transposed)
+
+
+class Activation(QObject):
+    """The activation after the layer, and the leaky ReLU's slope (shown for it only)."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = QComboBox()
+        self.kind.setObjectName("activation")
+        for text, data in _ACTIVATION_ITEMS:
+            self.kind.addItem(text, data)
+        tip = field_tip("activation", _ACTIVATION_NOTE)
+        self.kind.setToolTip(tip)
+        self._kind_label = QLabel("activation")
+        self._kind_label.setToolTip(tip)
+        self.slope: QDoubleSpinBox = float_spin(
+            FieldRow("leaky_slope", "slope", "Above 0 (0 is the ReLU).", decimals=4, step=0.01)
+        )
+        self.slope.setMinimum(1e-4)
+        #: the slope exactly as given (the spin box shows it rounded to 4 decimals)
+        self._slope = float(schema.defaults()["leaky_slope"])
+        self.slope.setValue(self._slope)
+        self._slope_label = QLabel("leaky slope")
+        self._slope_label.setToolTip(self.slope.toolTip())
+        self.kind.currentIndexChanged.connect(self._on_kind)
+        self.slope.valueChanged.connect(self._on_slope)
+        self._update()
+
+    def _on_slope(self, value: float) -> None:
+        self._slope = float(value)  # the user moved the spin box: its value is the value now
+        self.changed.emit()
+
+    def add_rows(self, grid: QGridLayout, row: int) -> None:
+        """Put the two rows into ``grid`` at ``row`` and ``row + 1``."""
+        grid.addWidget(self._kind_label, row, 0)
+        grid.addWidget(self.kind, row, 1)
+        grid.addWidget(self._slope_label, row + 1, 0)
+        grid.addWidget(self.slope, row + 1, 1)
+
+    def value(self) -> tuple[str, float]:
+        """``(activation, leaky_slope)``."""
+        return self.kind.currentData(), self._slope
+
+    def set_value(self, activation: Any = None, leaky_slope: Any = None) -> bool:
+        """Show values checked by the schema (None keeps one); True if something changed.
+
+        Raises
+        ------
+        ValueError
+            Naming the field, when the schema refuses a value (nothing changes).
+        """
+        if activation is not None:
+            activation = schema.check("activation", activation)
+        if leaky_slope is not None:
+            leaky_slope = schema.check("leaky_slope", leaky_slope)
+        before = self.value()
+        for widget in (self.kind, self.slope):
+            widget.blockSignals(True)
+        if activation is not None:
+            self.kind.setCurrentIndex(self.kind.findData(activation))
+        if leaky_slope is not None:
+            self._slope = leaky_slope
+            self.slope.setValue(leaky_slope)
+        for widget in (self.kind, self.slope):
+            widget.blockSignals(False)
+        self._update()
+        return self.value() != before
+
+    def _on_kind(self, _index: int) -> None:
+        self._update()
+        self.changed.emit()
+
+    def _update(self) -> None:
+        leaky = self.kind.currentData() == "leaky_relu"
+        for widget in (self.slope, self._slope_label):
+            widget.setVisible(leaky)

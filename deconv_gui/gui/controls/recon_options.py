@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +35,11 @@ __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
 #: Checkbox text of each reconstruction (from the registry).
 METHOD_LABELS: dict[str, str] = {m.name: m.label for m in METHOD_SPECS if m.reconstruction}
 _METHOD_TIPS: dict[str, str] = {m.name: m.tip for m in METHOD_SPECS if m.reconstruction}
+_PRIORS = tuple(m.name for m in METHOD_SPECS if m.prior)
+_CHANNEL_NOTE = (
+    "'all' projects the whole map f(x₀). One channel: the others set to 0 first, as Zeiler & "
+    "Fergus project one feature map."
+)
 _FIRST_ROWS = ("transposed", "pinv", "decoder", "normalized_transposed")
 RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
 _DEFAULTS = schema.defaults()  # the one set of defaults, shared with the command line
@@ -68,6 +74,7 @@ class ReconOptions(QWidget):
     autoRegRequested = Signal()
     _OWN_FIELDS: tuple[str, ...] = (
         "methods",
+        "channel",
         "reg",
         "rtol",
         "max_iter",
@@ -108,7 +115,7 @@ class ReconOptions(QWidget):
     def _add_method_checks(self, layout: QVBoxLayout) -> list[QCheckBox]:
         """A checkbox per reconstruction; returns those of the priors (for their group)."""
         self._method_checks: dict[str, QCheckBox] = {}
-        rows = [QHBoxLayout(), QHBoxLayout()]
+        rows = [QHBoxLayout(), QHBoxLayout(), QHBoxLayout(), QHBoxLayout()]
         prior_checks = []
         for name in METHODS:
             check = QCheckBox(METHOD_LABELS.get(name, name))
@@ -120,15 +127,42 @@ class ReconOptions(QWidget):
             # decoder below, then the reconstructions with a prior (every other method)
             if name in _FIRST_ROWS:
                 rows[0 if name in ("transposed", "pinv") else 1].addWidget(check)
-            else:
+            elif name in _PRIORS:
                 prior_checks.append(check)
+            else:  # the activation's: deconvnet and guided backprop, then the ReLU preimage
+                rows[3 if name == "relu_preimage" else 2].addWidget(check)
             self._method_checks[name] = check
         self._method_checks["transposed"].setEnabled(False)  # cheap; always computed
+        self._add_channel(rows[3])
         for box in rows:
             box.setSpacing(12)
             box.addStretch(1)
             layout.addLayout(box)
         return prior_checks
+
+    def _add_channel(self, row: QHBoxLayout) -> None:
+        """deconvnet's and guided backprop's channel: a spin box, -1 shown as "all"."""
+        self._channel = QSpinBox()
+        self._channel.setObjectName("channel")
+        self._channel.setRange(-1, int(schema.rule("channel").maximum or 0))
+        self._channel.setSpecialValueText("all")
+        self._channel.setValue(-1)
+        self._channel.setMaximumWidth(self._channel.fontMetrics().horizontalAdvance("00000") + 40)
+        tip = field_tip("channel", _CHANNEL_NOTE)
+        self._channel.setToolTip(tip)
+        self._channel.valueChanged.connect(self.optionsChanged)
+        label = QLabel("channel")
+        label.setToolTip(tip)
+        pair = QHBoxLayout()
+        pair.setSpacing(4)
+        pair.addWidget(label)
+        pair.addWidget(self._channel)
+        row.addLayout(pair)
+
+    def channel(self) -> int | None:
+        """The output channel deconvnet and guided backprop project (None: all)."""
+        value = self._channel.value()
+        return None if value < 0 else value
 
     def _reg_row(self) -> QHBoxLayout:
         reg_label = QLabel("reg λ")
@@ -226,6 +260,7 @@ class ReconOptions(QWidget):
         """The :attr:`FIELDS` as ``Params`` keyword arguments."""
         return {
             "methods": self.methods(),
+            "channel": self.channel(),
             "reg": self.reg(),
             "rtol": self.rtol(),
             "max_iter": self.max_iter(),
@@ -254,6 +289,7 @@ class ReconOptions(QWidget):
         checked = {name: schema.check(name, value) for name, value in values.items()}
         before = self.values()
         blocked = [self._rtol, self._max_iter, self._noise, self._photons, self._noise_seed]
+        blocked.append(self._channel)
         blocked += [*self._method_checks.values(), self.priors]
         for widget in blocked:
             widget.blockSignals(True)
@@ -272,6 +308,8 @@ class ReconOptions(QWidget):
                 self._photons_value = checked["photons"]
                 self._photons.setValue(self._photons_value)
                 self._on_noise_changed(self._noise.value(), emit=False)
+            if "channel" in checked:
+                self._channel.setValue(-1 if checked["channel"] is None else checked["channel"])
             if "noise_seed" in checked:
                 self._noise_seed.setValue(checked["noise_seed"])
             if "methods" in checked:

@@ -173,15 +173,15 @@ class PanelGrid(QtWidgets.QWidget):
             self.auto_fit = True  # a new image: the old zoom means nothing for it
             self.zoom = None
         self._set_channel_choice(result.forward_output.shape[2], previous)
-        reg = result.params.reg
-        if reg > 0:
+        reg, activation = result.params.reg, result.params.activation
+        for spec in registry.PANELS:  # the formulas of a layer with (or without) an activation
+            if spec.with_activation or spec.without_activation:
+                self.panels[spec.name].set_title(spec.title_for(activation), spec.text)
+        if reg > 0 and activation == "none":
             self.panels["pinv"].set_title(_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
-        else:
-            pinv = registry.panel("pinv")
-            self.panels["pinv"].set_title(pinv.title, pinv.text)
         split = result.metrics.split
         for name in ("nullspace", "recoverable"):
-            title = registry.panel(name).title
+            title = registry.panel(name).title_for(activation)
             if split is not None:
                 fraction = (
                     split.lost_fraction if name == "nullspace" else split.recoverable_fraction
