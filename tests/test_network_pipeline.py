@@ -135,3 +135,30 @@ def test_cli_through_refusals(tmp_path, onnx_model, capsys):
     assert "stores weights only, no graph: --through needs an ONNX or Keras model" in err
     assert len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_bounds_hold_for_every_sub_prefix_and_info_prints_them(onnx_model, capsys):
+    from deconv_gui.core.network import prefix_bounds
+
+    rng = np.random.default_rng(3)
+    net = _net(rng)
+    x0 = rng.standard_normal(net.input_shape)
+    bounds = prefix_bounds(net.linearize(x0))
+    for k, bound in enumerate(bounds):
+        sub = net.prefix(k).linearize(x0)
+        assert bound.output_shape == sub.output_shape
+        rank = np.linalg.matrix_rank(sub.to_dense())
+        assert rank <= bound.rank_at_most
+        assert bound.nullity_at_least == x0.size - bound.rank_at_most
+        if bound.kind == "relu":  # the units with a positive input at x0
+            before = net.prefix(k - 1).forward(x0)
+            assert bound.active == int((before > 0).sum())
+    assert [b.receptive_field for b in bounds] == [(3, 3), (3, 3), (4, 4), (8, 8)]
+    args = ["info", "--model", str(onnx_model), "--layer", "/3/Conv", "--image", "astronaut"]
+    assert cli_main([*args, "--through", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [b["kind"] for b in report["layers"]] == ["conv", "relu", "maxpool", "conv"]
+    assert report["exact"] and report["rank"] <= report["layers"][-1]["rank_at_most"]
+    assert report["rank"] + report["nullity"] == report["unknowns"] == 12 * 10 * 3
+    assert cli_main([*args, "--through"]) == 0
+    assert "nullity ≥" in capsys.readouterr().out

@@ -28,6 +28,12 @@ def add_parser(commands: Any) -> None:
         metavar="PATH.npz",
         help="save A (without bias) as a scipy.sparse matrix (scipy.sparse.load_npz reads it)",
     )
+    info.add_argument(
+        "--through",
+        action="store_true",
+        help="with --model and --layer: the network up to the layer, layer by layer (output "
+        "shape, units, ReLU units passed, receptive field, rank and nullity bounds)",
+    )
     info.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -83,6 +89,10 @@ def _padding_words(geometry: Any) -> str:
 def command(args: argparse.Namespace) -> int:
     from ..core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT
 
+    if args.through:  # the network up to the layer, not the layer alone
+        from .through_info import through_info
+
+        return through_info(args)
     loaded, params, geometry = load_problem(args)
     report = rank_report(geometry, params.weights)
     report["image"] = loaded.source

@@ -6,11 +6,14 @@ guided backprop), beside ``J⁺``.
   ReLU, max-pool (with its switches) and average pool;
 - :mod:`.chain`: :class:`Network`, :class:`Linearization` and the receptive field;
 - :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output;
-- :mod:`.pipeline`: :func:`run_prefix`, a prefix's methods at an image by panel name.
+- :mod:`.pipeline`: :func:`run_prefix`, a prefix's methods at an image by panel name;
+- :mod:`.bounds`: per layer, the output shape, receptive field and rank/nullity bounds;
+- :mod:`.precondition`: the ``J⁺`` solve's preconditioner.
 """
 
 from __future__ import annotations
 
+from .bounds import LayerBounds, exact_rank, prefix_bounds
 from .chain import RULES, Linearization, Network, ReceptiveField, receptive_field
 from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, ReLU
 from .pipeline import PREFIX_METHODS, PREFIX_PANELS, PrefixResult, run_prefix
@@ -25,6 +28,7 @@ __all__ = [
     "Conv",
     "ConvTranspose",
     "Layer",
+    "LayerBounds",
     "LeakyReLU",
     "Linearization",
     "MaxPool",
@@ -33,6 +37,8 @@ __all__ = [
     "ReLU",
     "ReceptiveField",
     "ReluPreimage",
+    "exact_rank",
+    "prefix_bounds",
     "receptive_field",
     "relu_preimage",
     "run_prefix",
