@@ -308,18 +308,11 @@ def _run_window(args: argparse.Namespace) -> int:
         sys.excepthook = previous_hook
 
 
-def _screenshot(
-    app: Any,
-    window: Any,
-    path: Path,
-    error: str | None,
-    view: str = "main",
-    size: tuple[int, int] | None = None,
-) -> int:
-    """Take the ``--screenshot`` (:func:`deconv_gui.gui.launch.take_screenshot`)."""
+def _screenshot(app: Any, window: Any, path: Path, *more: Any) -> int:
+    """Take the ``--screenshot``: :func:`deconv_gui.gui.launch.take_screenshot`."""
     from .gui.launch import take_screenshot
 
-    return take_screenshot(app, window, path, error, view, size)
+    return take_screenshot(app, window, path, *more)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,32 @@ def _phases(geom: ConvGeometry, taps: list[_u.Tap], n_out: int) -> tuple[int, in
     return left, max(left + max(n_cols.values()), left + a_max + n_out), n_cols
 
 
+def _read_rows(
+    bufs: dict[tuple[int, int], np.ndarray],
+    x: np.ndarray,
+    rows: tuple[int, int],
+    n_rows: dict[int, int],
+    n_cols: dict[int, int],
+    layout: tuple[int, int, int],
+) -> None:
+    """Copy super-rows ``rows = (first, stop)`` of image ``x`` into each phase's buffer.
+
+    ``bufs[(r, v)]`` is ``(groups, rows, pitch, C_in/g)``: phase ``(r, v)``'s pixels
+    (rows ``r::s_h``, columns ``v::s_w``) from column ``left``; ``layout`` is
+    ``(s_h, s_w, left)``. The buffer's rows outside the image are zeroed.
+    """
+    (g0, g1), (sh, sw, left) = rows, layout
+    for (r, v), buf in bufs.items():
+        groups, cg = buf.shape[0], buf.shape[3]
+        lo, hi = max(g0, 0), min(g1, n_rows[r])
+        buf[:, : max(0, lo - g0)] = 0
+        buf[:, max(0, hi - g0) :] = 0
+        if lo < hi:
+            src = x[r + sh * lo : r + sh * (hi - 1) + 1 : sh, v::sw]
+            dst = buf[:, lo - g0 : hi - g0, left : left + n_cols[v]]
+            np.copyto(dst.transpose(1, 2, 0, 3), src.reshape(*src.shape[:2], groups, cg))
+
+
 def _forward_accumulate(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """The forward pass as the adjoint runs: ``Y_ext += X_slice @ W[i, j]`` per tap.
 
@@ -122,14 +148,7 @@ def _forward_accumulate(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np
     ext = _u.buffer("ext", (groups, step * pitch, cgo), xb.dtype)
     for n, h0, h1 in tasks:
         g0, rows = h0 + b_min, h1 - h0
-        for (r, v), buf in bufs.items():
-            lo, hi = max(g0, 0), min(h1 + b_max, n_rows[r])
-            buf[:, : max(0, lo - g0)] = 0
-            buf[:, max(0, hi - g0) :] = 0
-            if lo < hi:
-                src = xb[n, r + sh * lo : r + sh * (hi - 1) + 1 : sh, v::sw]
-                dst = buf[:, lo - g0 : hi - g0, left : left + n_cols[v]]
-                np.copyto(dst.transpose(1, 2, 0, 3), src.reshape(*src.shape[:2], groups, cg))
+        _read_rows(bufs, xb[n], (g0, h1 + b_max), n_rows, n_cols, (sh, sw, left))
         size = rows * pitch
         for g in range(groups):
             for k, t in enumerate(taps):
@@ -180,14 +199,7 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarr
             prod = _u.buffer("prod", (groups, step * w_out, cgo), xb.dtype)
         for n, h0, h1 in tasks[start:stop]:
             g0, rows = h0 + b_min, h1 - h0
-            for (r, v), buf in bufs.items():
-                lo, hi = max(g0, 0), min(h1 + b_max, n_rows[r])
-                buf[:, : max(0, lo - g0)] = 0
-                buf[:, max(0, hi - g0) :] = 0
-                if lo < hi:
-                    src = xb[n, r + sh * lo : r + sh * (hi - 1) + 1 : sh, v::sw]
-                    dst = buf[:, lo - g0 : hi - g0, left : left + n_cols[v]]
-                    np.copyto(dst.transpose(1, 2, 0, 3), src.reshape(*src.shape[:2], groups, cg))
+            _read_rows(bufs, xb[n], (g0, h1 + b_max), n_rows, n_cols, (sh, sw, left))
             for k, t in enumerate(taps):
                 row0, col0 = t.b - b_min, t.a + left
                 window = bufs[t.phase][:, row0 : row0 + rows, col0 : col0 + w_out]

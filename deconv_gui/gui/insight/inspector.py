@@ -162,8 +162,8 @@ class Inspector(QtCore.QObject):
                 if small and links.rows.size <= LABEL_TAP_LIMIT
                 else None
             )
-            panels.panel("input").set_overlay(links.rows, links.cols, labels=labels)
-            panels.panel("forward").set_overlay(
+            panels.panel("input").marks.mark(links.rows, links.cols, labels=labels)
+            panels.panel("forward").marks.mark(
                 np.array([row]), np.array([col]), color="#7fdbff", outline=False
             )
             clipped = (
@@ -181,12 +181,12 @@ class Inspector(QtCore.QObject):
         if panel not in _INPUT_SIZED:
             return
         links = touching_outputs((row, col), **shapes)
-        panels.panel("forward").set_overlay(links.rows, links.cols)
-        panels.panel(panel).set_overlay(
+        panels.panel("forward").marks.mark(links.rows, links.cols)
+        panels.panel(panel).marks.mark(
             np.array([row]), np.array([col]), color="#7fdbff", outline=False
         )
         if panel != "input":
-            panels.panel("input").set_overlay(
+            panels.panel("input").marks.mark(
                 np.array([row]), np.array([col]), color="#7fdbff", outline=False
             )
         touched = (
@@ -208,7 +208,7 @@ class Inspector(QtCore.QObject):
         self.selection = None
         self._kernel_request = None
         for name in self.panels.panels:
-            self.panels.panel(name).clear_overlay()
+            self.panels.panel(name).marks.clear()
         self.dock.reset()
 
     def shutdown(self) -> None:

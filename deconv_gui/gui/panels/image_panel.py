@@ -337,26 +337,6 @@ class ImagePanel(QtWidgets.QFrame):
             self.clicked.emit(self.name, *pixel)
 
     # -- marks (click to inspect) --------------------------------------------------------
-    def set_overlay(
-        self,
-        rows: np.ndarray,
-        cols: np.ndarray,
-        *,
-        labels: list[str] | None = None,
-        color: str = "#ffd54a",
-        outline: bool = True,
-    ) -> None:
-        """Mark pixels ``(rows[k], cols[k])`` with squares (and ``labels[k]`` in them).
-
-        A rectangle around all of them stays visible when the pixels are too small to
-        see at the current zoom.
-        """
-        self.marks.mark(rows, cols, labels=labels, color=color, outline=outline)
-
-    def clear_overlay(self) -> None:
-        """Remove the inspection markers."""
-        self.marks.clear()
-
     @property
     def overlay_items(self) -> list[QtWidgets.QGraphicsItem]:
         """The inspection markers drawn now."""
