@@ -68,9 +68,13 @@ def _summary(source: str, folder: Path, result) -> str:
     solver = result.solver
     if solver is not None:
         state = "converged" if solver.converged else "NOT converged"
+        # why it stopped short (the estimated κ(A), Tikhonov), as the report says it
+        marks = [solver.message.find(m) for m in ("A is ill-conditioned", "estimated κ(A)")]
+        why = solver.message[min(i for i in marks if i >= 0) :] if max(marks) >= 0 else ""
         parts.append(
             f"pinv: {solver.iterations} iterations, relative residual "
             f"{float(solver.relative_residual):.2g}, {state}"
+            + (f" ({why})" if why and not solver.converged else "")
         )
     preimage = result.metrics.preimage
     if preimage is not None and preimage.activation == "relu":

@@ -177,6 +177,7 @@ def pinv_reconstruction(
     rtol: float = 1e-8,
     max_iter: int | None = None,
     method: str = "auto",
+    time_limit: float | None = None,
     **options: Unpack[SolveKeywords],
 ) -> Reconstruction:
     """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
@@ -218,6 +219,10 @@ def pinv_reconstruction(
         the coarser of the filter's and ``y``'s dtype), the per-frequency one the same
         rule for each block, so the paths solve the same problem: on noiseless data all
         give ``A⁺A x`` with ``‖A⁺A x‖ ≤ ‖x‖``.
+    time_limit : float, optional
+        Seconds after which the iterative solve stops as at its iteration limit (None:
+        no limit). A solve that stops short says why in ``report.message``: its
+        estimated condition number ``κ(A)`` and, when large, Tikhonov (``reg > 0``).
 
     Returns
     -------
@@ -257,7 +262,15 @@ def pinv_reconstruction(
     problem, monitor, return_report = split_options(options, "pinv_reconstruction")
     op = as_operator(weights, **problem)
     solved = solve_pinv(
-        op, y, bias, reg=reg, rtol=rtol, max_iter=max_iter, method=method, **monitor
+        op,
+        y,
+        bias,
+        reg=reg,
+        rtol=rtol,
+        max_iter=max_iter,
+        method=method,
+        time_limit=time_limit,
+        **monitor,
     )
     return deliver(solved, return_report)
 

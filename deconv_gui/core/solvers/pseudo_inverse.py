@@ -15,6 +15,8 @@ and returned in the dtype of ``y``.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,12 +28,14 @@ from .base import (
     DEFAULT_MAX_ITER,
     Callbacks,
     CancelCheck,
+    IterativeSolver,
     ProgressCallback,
     Reconstruction,
     SolveCancelled,
     SolverReport,
     as_callbacks,
 )
+from .condition import estimate_condition, tikhonov_advice
 from .dense import PINV_DENSE_COST, dense_is_fast, dense_solve
 from .pinv import PseudoInverseSolver
 from .polyphase import fourier_is_possible, polyphase_solve
@@ -121,6 +125,7 @@ def solve_pinv(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     method: str = "auto",
+    time_limit: float | None = None,
 ) -> Reconstruction:
     """``A⁺(y − b)`` (Tikhonov when ``reg > 0``) and its report, for a ready operator.
 
@@ -128,7 +133,11 @@ def solve_pinv(
     builds ``op`` from loose arguments and calls this); the other analyses call it with
     their operator. Arguments and errors are those of ``pinv_reconstruction``; the
     result is always a :class:`Reconstruction` (no warning: the report says whether it
-    converged).
+    converged). ``time_limit`` (seconds, None: none) stops the iterative solve after the
+    iteration that passes it, as the iteration limit does. An iterative solve that stops
+    short says why in its message: the estimated ``κ(A)``
+    (:func:`~deconv_gui.core.solvers.condition.estimate_condition`) and, when that is
+    large, Tikhonov as the remedy.
 
     Examples
     --------
@@ -157,6 +166,10 @@ def solve_pinv(
         not isinstance(max_iter, (int, np.integer)) or isinstance(max_iter, bool) or max_iter < 1
     ):
         raise ValueError(f"max_iter must be an int >= 1 or None, got {max_iter!r}")
+    if time_limit is not None and not (
+        isinstance(time_limit, (int, float, np.floating)) and time_limit >= 0
+    ):
+        raise ValueError(f"time_limit must be a number of seconds >= 0 or None, got {time_limit!r}")
     if method not in PINV_METHODS:
         raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
     centred = centred_output(y, op.geometry, bias)
@@ -190,10 +203,13 @@ def solve_pinv(
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
         image, report = _fourier_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
     else:
-        solver = make_pinv_solver(solve_op, reg=reg / w_scale**2, rtol=rtol, callbacks=callbacks)
+        limited = _TimeLimit(callbacks, time_limit)
+        solver = make_pinv_solver(solve_op, reg=reg / w_scale**2, rtol=rtol, callbacks=limited)
         image, report = solver.solve(
             rhs, default_iterations(geom) if max_iter is None else max_iter
         )
+        if not report.converged:
+            report = _explained(report, solve_op, limited)
     with np.errstate(over="ignore"):
         image = (image * (y_scale / w_scale if y_scale > 0 else 1.0)).astype(centred.dtype)
     if not np.isfinite(image).all():
@@ -205,6 +221,41 @@ def solve_pinv(
             f"rescale {'the bias' if name == 'bias' else 'y'} or the weights"
         )
     return Reconstruction(image, report)
+
+
+class _TimeLimit(Callbacks):
+    """The caller's callbacks, and a stop (as at the iteration limit) past ``seconds``."""
+
+    def __init__(self, inner: Callbacks, seconds: float | None) -> None:
+        super().__init__(inner.progress, inner.cancel)
+        self.inner, self.seconds, self.expired = inner, seconds, False
+        self.end = None if seconds is None else time.perf_counter() + float(seconds)
+
+    def cancelled(self) -> bool:
+        return self.inner.cancelled()
+
+    def on_setup(self, solver: IterativeSolver) -> None:
+        self.inner.on_setup(solver)
+
+    def on_step(self, solver: IterativeSolver) -> None:
+        self.inner.on_step(solver)
+        if self.end is not None and not solver.converged and time.perf_counter() >= self.end:
+            solver.stopped = self.expired = True
+
+    def on_finalize(self, solver: IterativeSolver, result: Any) -> None:
+        self.inner.on_finalize(solver, result)
+
+
+def _explained(report: SolverReport, op: ConvOperator, limit: _TimeLimit) -> SolverReport:
+    """The report of a solve that stopped short, saying why and what to do."""
+    message = report.message
+    if limit.expired:
+        message = message.replace(
+            f"stopped at the iteration limit ({report.iterations})",
+            f"stopped at the time limit ({limit.seconds:g} s)",
+        )
+    advice = tikhonov_advice(estimate_condition(op)) if not op.transposed else ""
+    return replace(report, message=f"{message}; {advice}" if advice else message)
 
 
 #: The largest default iteration limit (:func:`default_iterations`).
