@@ -181,3 +181,28 @@ def test_keras_chain_equals_keras_and_its_autograd(tmp_path):
     assert _close(lin.apply_adjoint(u), jtu)
     kinds = [layer.kind for layer in network.layers]
     assert kinds[:4] == ["batchnorm", "conv", "relu", "batchnorm"]
+
+
+def test_keras_branches_and_other_layers_are_refused(tmp_path):
+    os.environ["KERAS_BACKEND"] = "torch"
+    keras = pytest.importorskip("keras")
+    layers = keras.layers
+    inputs = keras.Input((8, 8, 3))
+    a = layers.Conv2D(3, 3, padding="same", name="a")(inputs)
+    joined = layers.Add(name="join")([a, inputs])
+    out = layers.Conv2D(2, 3, name="b")(joined)
+    keras.Model(inputs, out).save(tmp_path / "res.keras")
+    model = read_model(tmp_path / "res.keras")
+    assert len(model_network(model, "a", (8, 8, 3)).layers) == 1
+    with pytest.raises(ValueError, match=r"^the prefix up to b contains an Add layer 'join'"):
+        model_network(model, "b", (8, 8, 3))
+    chain = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            layers.Conv2D(2, 3, activation="sigmoid", name="c1"),
+            layers.Conv2D(2, 3, name="c2"),
+        ]
+    )
+    chain.save(tmp_path / "sig.keras")
+    with pytest.raises(ValueError, match="contains a sigmoid activation in layer 'c1'"):
+        model_network(read_model(tmp_path / "sig.keras"), "c2", (8, 8, 3))

@@ -64,6 +64,25 @@ def test_one_channel_is_projected_alone_and_bad_requests_are_refused():
         run_prefix(net, np.full(net.input_shape, np.nan))
 
 
+def test_progress_is_reported_and_cancel_stops_the_solve():
+    from deconv_gui.core.solvers import SolveCancelled
+
+    rng = np.random.default_rng(2)
+    net = _net(rng)
+    x0 = rng.standard_normal(net.input_shape)
+    seen = []
+    result = run_prefix(net, x0, ("pinv",), progress=lambda i, r: seen.append((i, r)))
+    assert result.solver is not None and len(seen) == result.solver.iterations > 0
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(SolveCancelled):
+        run_prefix(net, x0, ("nullspace",), cancel=cancel)
+
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
