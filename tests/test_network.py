@@ -180,3 +180,19 @@ def test_receptive_field_and_prefix():
         net.prefix("nope")
     with pytest.raises(ValueError, match="rule must be one of"):
         net.linearize(np.zeros((32, 32, 1))).project(np.zeros(net.shapes[-1]), "lrp")
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [(2, 2, 0), (3, 2, 1), (2, 3, 1)])
+def test_max_pool_switches_adjoint_equal_torch(kernel, stride, padding):
+    """Windows apart (the winners written once) or overlapping (accumulated)."""
+    rng = np.random.default_rng(kernel + 10 * stride)
+    pool = MaxPool(kernel, stride, padding)
+    x0 = rng.standard_normal((9, 11, 3))
+    out, state = pool.forward(x0)
+    u = rng.standard_normal(out.shape)
+    xt = _nchw(x0).requires_grad_(True)
+    y = F.max_pool2d(xt, kernel, stride, padding)
+    (y * _nchw(u)).sum().backward()
+    assert np.allclose(out, _hwc(y))
+    assert np.allclose(pool.vjp(u, state), _hwc(xt.grad))
+    assert np.allclose(pool.vjp(np.stack([u, 2 * u]), state)[1], 2 * _hwc(xt.grad))

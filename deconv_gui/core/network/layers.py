@@ -160,21 +160,28 @@ class LeakyReLU(Layer):
     def _gain(self, positive: np.ndarray) -> np.ndarray:
         return np.where(positive, 1.0, self.slope)
 
+    def _scale(self, v: np.ndarray, positive: np.ndarray) -> np.ndarray:
+        """``v`` times the gain; a ReLU multiplies by the mask itself (no gain array:
+        this runs twice per iteration of a ``J⁺`` solve)."""
+        if self.slope == 0:
+            return v * positive
+        return v * self._gain(positive)
+
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
         positive = x > 0
-        return x * self._gain(positive), positive
+        return self._scale(x, positive), positive
 
     def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
-        return v * self._gain(state)
+        return self._scale(v, state)
 
     def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
-        return u * self._gain(state)
+        return self._scale(u, state)
 
     def deconvnet(self, u: np.ndarray, state: Any) -> np.ndarray:
-        return u * self._gain(u > 0)  # the nonlinearity applied to the signal
+        return self._scale(u, u > 0)  # the nonlinearity applied to the signal
 
     def guided(self, u: np.ndarray, state: Any) -> np.ndarray:
-        return self.deconvnet(u, state) * self._gain(state)
+        return self._scale(self.deconvnet(u, state), state)
 
     @property
     def is_linear(self) -> bool:
@@ -262,7 +269,11 @@ class MaxPool(_Pool):
         batch = u[None] if u.ndim == 3 else u
         shape = (batch.shape[0], *padded_shape[1:])
         out = np.zeros(shape, dtype=np.result_type(batch, np.float32))
-        np.add.at(out, _switch_index(batch.shape[0], rows, cols), batch)
+        index = _switch_index(batch.shape[0], rows, cols)
+        if all(s >= k for s, k in zip(self.stride, self.kernel, strict=True)):
+            out[index] = batch  # windows apart: each pixel wins at most once
+        else:
+            np.add.at(out, index, batch)
         (ph, pw) = self.padding
         out = out[:, ph : out.shape[1] - ph, pw : out.shape[2] - pw]
         return out[0] if u.ndim == 3 else out
