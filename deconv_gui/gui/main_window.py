@@ -21,6 +21,7 @@ from ..io import LoadedImage
 from .actions import session as session_actions
 from .actions.commands import WindowCommands
 from .actions.decoder import DecoderActions
+from .actions.display import DisplayMirror
 from .actions.document import DocumentForms, DocumentSync
 from .actions.edit_menu import HistoryActions
 from .actions.history import EditHistory, HistoryHooks
@@ -152,7 +153,10 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             lambda label: self.history.step(label),
             self,
         )
+        #: the display choices: the document's, drawn by the panels, ticked in the menu
+        self.display = DisplayMirror(self.state.document, self.panels)
         self.menu_actions = build_menus(self, self._menu_handlers())
+        self.display.actions = self.menu_actions
         #: the widgets written into ``state.document`` and shown from a document
         self.sync = DocumentSync(
             DocumentForms(
@@ -189,9 +193,9 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             open_session=lambda: session_actions.open_session_dialog(self.session_form, self),
             copy_as_code=self.copy_as_code,
             fit_view=self.panels.fit_all,
-            set_layout_mode=self.panels.set_layout_mode,
-            set_shared_levels=self.panels.set_shared_levels,
-            set_scaling=self.panels.set_scaling,
+            set_layout_mode=self.display.set_layout_mode,
+            set_shared_levels=self.display.set_shared_levels,
+            set_scaling=self.display.set_scaling,
             about=lambda: show_about(self),
             fill_recent_menu=self.images.fill_recent_menu,
             load_sample=self.load_sample,
@@ -317,11 +321,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.insight.user_ticked_normalised = insight.normalised_by_user
 
     def _show_display(self, display: Display) -> None:
-        actions = self.menu_actions
-        (actions.layout_row if display.layout == "row" else actions.layout_grid).setChecked(True)
-        actions.shared_levels.setChecked(display.shared_levels)
-        scaling = actions.scaling_auto if display.scaling == "auto" else actions.scaling_clip
-        scaling.setChecked(True)
+        # the rest of ``display`` is drawn when the document takes it (DisplayMirror)
         self.panels.panel("forward").channel_box.setValue(display.forward_channel)
 
     def compute_now(self) -> int | None:

@@ -49,7 +49,8 @@ class DocumentForms:
     image_controls : ImageControls
         Its work size belongs to the image's origin.
     panels : PanelGrid
-        Its layout, shared levels, scaling and forward channel are the display choices.
+        Its forward channel is read into the display choices (the others are the
+        document's own: :class:`~deconv_gui.gui.actions.display.DisplayMirror`).
     extra_methods : callable
         The methods the Insight panels add (appended to the options' methods).
     normalised_by_user : callable
@@ -58,7 +59,8 @@ class DocumentForms:
         ``show_params(params, preset, insight)`` shows the Insight panels the methods
         ask for, then the forms (ValueError, with nothing changed, if a form refuses).
     show_display : callable
-        Shows a :class:`~deconv_gui.document.Display` (the View menu's toggles).
+        Shows what of a :class:`~deconv_gui.document.Display` the document does not
+        draw itself (the forward channel).
     """
 
     state: AppState
@@ -110,13 +112,9 @@ class DocumentSync:
             same_in_all=editor.same_in_all_channels(),
         )
         layers = (*doc.layers[: doc.selected], layer, *doc.layers[doc.selected + 1 :])
-        panels = f.panels
-        display = Display(
-            panels.layout_mode,
-            bool(panels.shared_levels),
-            panels.scaling,
-            max(0, int(panels.forward_channel)),
-        )
+        # the display choices are the document's own (DisplayMirror); only the channel
+        # box's channel is read, its range follows each result
+        display = replace(doc.display, forward_channel=max(0, int(f.panels.forward_channel)))
         doc.update(layers=layers, display=display, insight=Insight(bool(f.normalised_by_user())))
         return doc
 

@@ -1,0 +1,73 @@
+"""The display choices have one copy, ``document.display``: the panels and the View menu mirror it.
+
+The View menu's layout, shared-levels and scaling choices write the document
+(:meth:`DisplayMirror.set_layout_mode`, ...); every change of ``document.display``, made
+by the menu, a session, the stored settings or undo, is then drawn by
+:meth:`DisplayMirror.show`: the panels' arrangement and scaling and the menu's ticks.
+Nothing reads these choices back from the widgets. (The forward panel's channel box
+still writes its channel when the document is read: its range follows each result.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ...document import Display, Document
+from ..panels.grid import PanelGrid
+
+__all__ = ["DisplayMirror"]
+
+
+class DisplayMirror:
+    """Writes the View menu's display choices into ``document`` and shows the document's.
+
+    Parameters
+    ----------
+    document : Document
+        The window's document (its ``display`` is the one copy).
+    panels : PanelGrid
+        The panels that draw as ``display`` says.
+    """
+
+    def __init__(self, document: Document, panels: PanelGrid) -> None:
+        self.document = document
+        self.panels = panels
+        #: the View menu's actions (``layout_grid``, ...), once the menus exist
+        self.actions: Any = None
+        document.events.display.connect(self.show)
+
+    # -- the View menu writes ---------------------------------------------------------------
+    def set_layout_mode(self, mode: str) -> None:
+        """``"grid"`` or ``"row"`` (ValueError otherwise, nothing changed)."""
+        self._change(layout=mode)
+
+    def set_shared_levels(self, shared: bool) -> None:
+        """One brightness range for every image-sized panel, or each its own."""
+        self._change(shared_levels=bool(shared))
+
+    def set_scaling(self, scaling: str) -> None:
+        """``"clip"`` or ``"auto"`` (ValueError otherwise, nothing changed)."""
+        self._change(scaling=scaling)
+
+    def _change(self, **values: Any) -> None:
+        self.document.display = replace(self.document.display, **values)
+
+    # -- the widgets follow -----------------------------------------------------------------
+    def show(self, display: Display) -> None:
+        """Arrange and scale the panels as ``display`` says, and tick the menu to match."""
+        panels = self.panels
+        if panels.layout_mode != display.layout:
+            panels.set_layout_mode(display.layout)
+        if bool(panels.shared_levels) != display.shared_levels:
+            panels.set_shared_levels(display.shared_levels)
+        if panels.scaling != display.scaling:
+            panels.set_scaling(display.scaling)
+        actions = self.actions
+        if actions is None:
+            return
+        # a ticked action calls back with the value the document already holds: no event
+        (actions.layout_row if display.layout == "row" else actions.layout_grid).setChecked(True)
+        actions.shared_levels.setChecked(display.shared_levels)
+        scaling = actions.scaling_auto if display.scaling == "auto" else actions.scaling_clip
+        scaling.setChecked(True)
