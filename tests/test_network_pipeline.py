@@ -146,6 +146,8 @@ def test_cli_through_refusals(tmp_path, onnx_model, capsys):
     assert "--through computes forward" in capsys.readouterr().err
     assert cli_main([*base, *model, "--channel", "3", "--methods", "deconvnet"]) == 2
     assert "--channel must be from 0 to 2" in capsys.readouterr().err
+    assert cli_main([*base, *model, "--activation", "relu"]) == 2
+    assert "the prefix ends at the layer's output before its activation" in capsys.readouterr().err
     conv = torch.nn.Conv2d(3, 2, 3)
     torch.save({"c.weight": conv.weight.data, "c.bias": conv.bias.data}, tmp_path / "w.pt")
     weights = ["--model", str(tmp_path / "w.pt"), "--layer", "c"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from .options import UsageError
 
-__all__ = ["add_through_options", "prefix_methods", "run_through"]
+__all__ = ["add_through_options", "check_activation", "prefix_methods", "run_through"]
 
 
 def add_through_options(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +55,17 @@ def prefix_methods(methods: Any) -> tuple[str, ...]:
     return tuple(methods)
 
 
+def check_activation(args: argparse.Namespace) -> None:
+    """A usage error for ``--activation`` other than none: the prefix ends at the layer's
+    output before its activation (the next layer's ReLU is not part of it)."""
+    value = getattr(args, "activation", "none")
+    if "activation" in getattr(args, "given_options", set()) and value not in (None, "none"):
+        raise UsageError(
+            f"--activation {value}: with --through the prefix ends at the layer's output "
+            "before its activation; choose a later layer to go through it"
+        )
+
+
 def _progress_bar(args: argparse.Namespace, label: str):
     """A tqdm bar of the J⁺ iterations on a terminal (None elsewhere)."""
     from tqdm import tqdm
@@ -77,6 +88,7 @@ def run_through(
     from .problem import load_spec
 
     methods = prefix_methods(args.methods)
+    check_activation(args)
     if not args.overwrite:  # refuse before computing; export_prefix checks again
         panels = ["input", "forward", *(p for m in methods for p in PREFIX_PANELS[m])]
         existing = [n for n in prefix_files(panels) if (folder / n).exists()]

@@ -12,12 +12,13 @@ evens out ``C``'s frequency response instead of inverting it. Measured on the
 benchmark's three-conv prefix (conv, ReLU, strided conv, ReLU, max-pool, conv; CG
 iterations to a relative residual of 10⁻⁶): at 112², 16 channels, 74 without, 129 with
 a floor of 0.01, 52 with 0.1, 46 with 0.3, 52 with 1, 59 with 3; at 112², 8 channels,
-70 without, 47 with 0.3; at 224², 16 channels, 71 without, 45 with 0.3, 50 with 1.
+70 without, 47 with 0.3; at 224², 16 channels, 71 without, 45 with 0.3, 50 with 1; at
+112², 32 channels (a last layer of 64), 125 without, 75 with 0.3.
 
 Only the full matrix symbol helps: its diagonal alone (each channel on its own) gave 67
 iterations for every floor at 112². The set-up inverts the ``C_out × C_out`` matrices
 at once (LAPACK, batched) and skips the preconditioner (plain CG) when they would cost
-more than :data:`~deconv_gui.core.solvers.preconditioner.FULL_SYMBOL_COST`.
+more than :data:`MAX_SETUP_FLOPS` or :data:`MAX_BYTES`.
 
 Any symmetric positive definite preconditioner leaves ``J⁺`` as it is (CG's answer is
 the same); a poor one only costs iterations.
@@ -33,17 +34,26 @@ import scipy.fft
 from ..operator import ConvOperator
 from ..solvers.base import SolveCancelled, is_cancelled
 from ..solvers.preconditioner import (
-    FULL_SYMBOL_COST,
     diagonal_symbol,
     periodic_symbol,
     symbol_grid,
 )
 from .layers import Conv
 
-__all__ = ["PREFIX_FLOOR", "PrefixPreconditioner", "prefix_preconditioner"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_SETUP_FLOPS",
+    "PREFIX_FLOOR",
+    "PrefixPreconditioner",
+    "prefix_preconditioner",
+]
 
 #: The floor of the inverted symbol, as a share of its largest diagonal value.
 PREFIX_FLOOR = 0.3
+#: The set-up's budget: ``frequencies × C_out³`` (the batched inverses; 56² × 64
+#: channels is 5·10⁸, under a second) and the inverse symbol's bytes.
+MAX_SETUP_FLOPS = 2e9
+MAX_BYTES = 256 * 2**20
 #: Frequencies inverted per batch (the cancel check runs between batches).
 _BATCH = 512
 
@@ -88,7 +98,7 @@ def prefix_preconditioner(
 ) -> PrefixPreconditioner | None:
     """The symbol preconditioner of the prefix's last convolution; None (plain CG) when
     the prefix does not end in one (a transposed convolution) or its symbol would cost
-    more than ``FULL_SYMBOL_COST`` to invert (many output channels).
+    more than :data:`MAX_SETUP_FLOPS` or :data:`MAX_BYTES` to invert (many channels).
 
     Parameters
     ----------
@@ -107,7 +117,8 @@ def prefix_preconditioner(
     op = last.op
     grid = symbol_grid(op)
     c_out = op.geometry.output_shape[2]
-    if grid[0] * (grid[1] // 2 + 1) * c_out**3 > FULL_SYMBOL_COST:
+    frequencies = grid[0] * (grid[1] // 2 + 1)
+    if frequencies * c_out**3 > MAX_SETUP_FLOPS or frequencies * c_out**2 * 16 > MAX_BYTES:
         return None
     kernel_top = _diagonal_top(op)
     if kernel_top <= 0:
