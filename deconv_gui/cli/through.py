@@ -18,7 +18,13 @@ from typing import Any
 
 from .options import UsageError
 
-__all__ = ["add_through_options", "check_activation", "prefix_methods", "run_through"]
+__all__ = [
+    "add_through_options",
+    "check_activation",
+    "load_prefix",
+    "prefix_methods",
+    "run_through",
+]
 
 
 def add_through_options(parser: argparse.ArgumentParser) -> None:
@@ -75,27 +81,14 @@ def _progress_bar(args: argparse.Namespace, label: str):
     return tqdm(total=args.max_iter, desc=f"J⁺ {label}", unit="it", file=sys.stderr, leave=False)
 
 
-def run_through(
-    spec: str, args: argparse.Namespace, folder: Path, notes: list[str]
-) -> tuple[dict[str, Any], str]:
-    """Compute and export one image's prefix: its JSON record and its summary line."""
-    from ..core.network import PREFIX_PANELS, run_prefix
-    from ..core.threads import limit_blas_threads
+def load_prefix(spec: str, args: argparse.Namespace):
+    """``(loaded, model, network, x0)``: the image, the model file, its chain up to
+    ``--layer`` and the image as the model takes it."""
     from ..io.models import read_model
     from ..io.models.activations import model_input
     from ..io.models.network import model_network, refuse_weights_only
-    from ..io.prefix_export import export_prefix, prefix_files
     from .problem import load_spec
 
-    methods = prefix_methods(args.methods)
-    check_activation(args)
-    if not args.overwrite:  # refuse before computing; export_prefix checks again
-        panels = ["input", "forward", *(p for m in methods for p in PREFIX_PANELS[m])]
-        existing = [n for n in prefix_files(panels) if (folder / n).exists()]
-        if existing:
-            raise ValueError(
-                f"{', '.join(existing[:4])} exist in {folder} (use --overwrite to replace them)"
-            )
     model = read_model(args.model)
     try:
         refuse_weights_only(model)
@@ -103,19 +96,33 @@ def run_through(
         raise UsageError(str(exc)) from None
     loaded = load_spec(spec, args.work_size)
     x0 = model_input(loaded.pixels, model, args.scaling)
-    network = model_network(model, args.layer, x0.shape)
-    channel = getattr(args, "channel", None)
-    c_out = network.shapes[-1][2]
-    if channel is not None and not 0 <= channel < c_out:
-        raise UsageError(
-            f"--channel must be from 0 to {c_out - 1} (layer {args.layer} has {c_out})"
+    return loaded, model, model_network(model, args.layer, x0.shape), x0
+
+
+def _refuse_existing(folder: Path, methods: tuple[str, ...]) -> None:
+    """Existing output files, refused before computing (export_prefix checks again)."""
+    from ..core.network import PREFIX_PANELS
+    from ..io.prefix_export import prefix_files
+
+    panels = ["input", "forward", *(p for m in methods for p in PREFIX_PANELS[m])]
+    existing = [n for n in prefix_files(panels) if (folder / n).exists()]
+    if existing:
+        raise ValueError(
+            f"{', '.join(existing[:4])} exist in {folder} (use --overwrite to replace them)"
         )
+
+
+def _compute(network, x0, methods: tuple[str, ...], channel, args: argparse.Namespace):
+    """:func:`~deconv_gui.core.network.run_prefix` with a progress bar of the J⁺ solve."""
+    from ..core.network import run_prefix
+    from ..core.threads import limit_blas_threads
+
     # one BLAS thread, as the window runs: with two, the per-tap products' spinning
     # threads made the benchmark's J⁺ 115 s instead of 13 s on a busy machine
     limit_blas_threads(1)
     bar = _progress_bar(args, args.layer) if "pinv" in methods or "nullspace" in methods else None
     try:
-        result = run_prefix(
+        return run_prefix(
             network,
             x0,
             methods,
@@ -128,6 +135,26 @@ def run_through(
     finally:
         if bar is not None:
             bar.close()
+
+
+def run_through(
+    spec: str, args: argparse.Namespace, folder: Path, notes: list[str]
+) -> tuple[dict[str, Any], str]:
+    """Compute and export one image's prefix: its JSON record and its summary line."""
+    from ..io.prefix_export import export_prefix
+
+    methods = prefix_methods(args.methods)
+    check_activation(args)
+    if not args.overwrite:
+        _refuse_existing(folder, methods)
+    loaded, model, network, x0 = load_prefix(spec, args)
+    channel = getattr(args, "channel", None)
+    c_out = network.shapes[-1][2]
+    if channel is not None and not 0 <= channel < c_out:
+        raise UsageError(
+            f"--channel must be from 0 to {c_out - 1} (layer {args.layer} has {c_out})"
+        )
+    result = _compute(network, x0, methods, channel, args)
     extra = {
         "command": "run --through",
         "image": loaded.source,

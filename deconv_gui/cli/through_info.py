@@ -18,24 +18,16 @@ __all__ = ["through_info"]
 
 
 def _load(args: argparse.Namespace):
-    """The image (LoadedImage), the model's input x₀ and the prefix's linearization."""
-    from ..io.models import read_model
-    from ..io.models.activations import model_input
-    from ..io.models.network import model_network, refuse_weights_only
-    from .problem import check_filter, load_spec, resolve_images
+    """The image (LoadedImage) and the prefix's linearization at it."""
+    from .problem import check_filter, resolve_images
+    from .through import check_activation, load_prefix
 
     if args.model is None:
         raise UsageError("--through needs --model MODEL --layer NAME")
     (spec,), _ = resolve_images([args.image])
     check_filter(args)
-    model = read_model(args.model)
-    try:
-        refuse_weights_only(model)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    loaded = load_spec(spec, args.work_size)
-    x0 = model_input(loaded.pixels, model, args.scaling)
-    network = model_network(model, args.layer, x0.shape)
+    check_activation(args)
+    loaded, _model, network, x0 = load_prefix(spec, args)
     return loaded, network.linearize(x0)
 
 
