@@ -36,7 +36,8 @@ from ..controls.image import ImageControls
 from ..state import AppState
 from ..support.qthelp import QUndoStack, make_timer
 from .document import DocumentSync, error_line
-from .snapshot import Snapshot, describe, drop_old_images, load_again, same_origin
+from .edit_command import EditCommand
+from .snapshot import Snapshot, drop_old_images, load_again, same_origin
 
 __all__ = [
     "BURST_MS",
@@ -53,7 +54,6 @@ UNDO_LIMIT = 100
 IMAGE_BUDGET = 512 * 2**20
 #: Changes of the same number less than this many ms apart are one step (a burst of typing).
 BURST_MS = 1200
-_MERGE_ID = 1405  # any id: Qt merges only commands of equal ids (and -1 never merges)
 
 
 @dataclass(frozen=True)
@@ -84,49 +84,6 @@ class HistoryHooks:
     filter_editor: FilterEditor
     image_controls: ImageControls
     changed_signals: tuple = ()
-
-
-class EditCommand(QtWidgets.QUndoCommand):
-    """One step: the state before and after an edit (or a merged burst of edits)."""
-
-    def __init__(self, history: EditHistory, before: Snapshot, after: Snapshot) -> None:
-        change = describe(before, after)
-        super().__init__(change.text)
-        self.history = history
-        self.before = before
-        self.after = after
-        self.key = change.key
-        #: the gesture or burst it belongs to: only commands of one group merge
-        self.group: int | None = None
-        self._pushed = False
-
-    def id(self) -> int:
-        return _MERGE_ID if self.key is not None else -1
-
-    def mergeWith(self, other: QtWidgets.QUndoCommand | None) -> bool:
-        if not isinstance(other, EditCommand) or other.key != self.key:
-            return False
-        if other.group is None or other.group != self.group:
-            return False
-        self.after = other.after
-        if self.before == self.after:  # back where the burst started: no step at all
-            self.setObsolete(True)
-        else:
-            self.setText(describe(self.before, self.after).text)
-        return True
-
-    def redo(self) -> None:
-        if self._pushed:
-            self.history.show(self.after, self._index() + 1)
-        self._pushed = True  # QUndoStack.push calls redo: the state is already shown
-
-    def undo(self) -> None:
-        self.history.show(self.before, self._index())
-
-    def _index(self) -> int:
-        """This command's position on the stack (the index before it)."""
-        stack = self.history.stack
-        return next((i for i in range(stack.count()) if stack.command(i) is self), 0)
 
 
 class EditHistory(QtCore.QObject):
