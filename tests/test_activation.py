@@ -311,3 +311,32 @@ def _drop(data, names) -> None:
     elif isinstance(data, list):
         for value in data:
             _drop(value, names)
+
+
+def test_the_code_snippets_refuse_an_activation_in_one_line(capsys):
+    from deconv_gui.cli import main
+    from deconv_gui.io.snippets import make_snippet
+
+    with pytest.raises(ValueError, match="activation 'relu': the code snippets write the conv"):
+        make_snippet("torch", _params(), X.shape)
+    argv = ["code", "--image", "seed_toy", "--filter", "gaussian", "--activation", "relu"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "activation 'relu'" in err
+
+
+def test_relu_loss_on_the_questions_layer_against_the_dense_ranks():
+    from deconv_gui.core import make_filter
+    from deconv_gui.core.analysis import relu_loss
+
+    w = make_filter("seed_question")
+    op = Params(w, stride=2, padding=0).operator((7, 7, 3))
+    x = np.random.default_rng(1).random((7, 7, 3))
+    a = op.to_dense().astype(np.float64)
+    for bias in (0.0, -float(np.median(a @ x.ravel())), -1e9):
+        loss = relu_loss(op, x, bias)
+        positive = a @ x.ravel() + bias > 0
+        assert loss.lost == 147 - np.linalg.matrix_rank(a) == 138
+        assert loss.zeros == (~positive).sum()
+        rank_e = np.linalg.matrix_rank(a[positive]) if positive.any() else 0
+        assert loss.free == 147 - rank_e and loss.added == loss.free - 138

@@ -44,6 +44,8 @@ FIELD_WORDS: dict[str, str] = {
     "prior_lam": "prior λ",
     "prior_iter": "prior iterations",
     "flip": "true convolution",
+    "leaky_slope": "leaky slope",
+    "channel": "projected channel",
 }
 
 

@@ -39,7 +39,14 @@ from .lost import (
 from .metrics import adjoint_dot_test, reconstruction_metrics, relative_residual
 from .pinv_steps import PinvAnimation, PinvStep
 from .pixels import PixelLinks, corresponding_pixels, receptive_field, touching_outputs
-from .question import QUESTION_SLICES, ArrayComparison, compare_arrays, question_deconv
+from .question import (
+    QUESTION_SLICES,
+    ArrayComparison,
+    ReluLoss,
+    compare_arrays,
+    question_deconv,
+    relu_loss,
+)
 from .rank import (
     DENSE_ENTRY_LIMIT,
     RankInfo,
@@ -68,6 +75,7 @@ __all__ = [
     "PinvStep",
     "PixelLinks",
     "RankInfo",
+    "ReluLoss",
     "SingularValues",
     "Step",
     "StepAnimation",
@@ -89,6 +97,7 @@ __all__ = [
     "reconstruction_metrics",
     "recoverable_component",
     "relative_residual",
+    "relu_loss",
     "singular_values",
     "split_components",
     "tikhonov_curve",

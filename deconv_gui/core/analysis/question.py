@@ -10,7 +10,14 @@ from .. import lapack
 from ..geometry import as_float_array, as_pair, normalize_bias, normalize_weights
 from ..norms import relative_norm
 
-__all__ = ["QUESTION_SLICES", "ArrayComparison", "compare_arrays", "question_deconv"]
+__all__ = [
+    "QUESTION_SLICES",
+    "ArrayComparison",
+    "ReluLoss",
+    "compare_arrays",
+    "question_deconv",
+    "relu_loss",
+]
 
 #: What the question's loop does to each ``f × f`` kernel slice ``W[:, :, x, c]``:
 #: ``"transpose"`` (``np.transpose``, as written) or ``"pinv"`` (the commented-out
@@ -255,3 +262,55 @@ def compare_arrays(
     else:
         verdict = f"differs from {what}: relative error {relative:.2e}, max abs error {max_abs:.3g}"
     return ArrayComparison(difference, max_abs, relative, matches, verdict)
+
+
+class ReluLoss(NamedTuple):
+    """What a ReLU after the layer adds to its lost dimensions, at one image.
+
+    Attributes
+    ----------
+    outputs : int
+        Outputs of the layer.
+    zeros : int
+        Outputs the ReLU sets to 0: each says only ``A_i x + b_i ≤ 0``.
+    lost : int
+        ``n − rank(A)``: what the linear map already loses.
+    free : int
+        ``n − rank(A_E)`` (``E``: the positive outputs), from
+        :func:`~deconv_gui.core.network.relu_preimage`: directions no equation fixes.
+    """
+
+    outputs: int
+    zeros: int
+    lost: int
+    free: int
+
+    @property
+    def added(self) -> int:
+        """Directions the ReLU frees beyond the linear map's: ``free − lost``."""
+        return self.free - self.lost
+
+
+def relu_loss(op: Any, image: Any, bias: Any = 0.0) -> ReluLoss:
+    """How many directions ``ReLU(A x + b)`` leaves free at ``image`` (small layers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator, make_filter
+    >>> op = ConvOperator.from_weights(make_filter("seed_question"), input_shape=(7, 7, 3),
+    ...                                stride=2)
+    >>> x = np.random.default_rng(0).random((7, 7, 3))
+    >>> loss = relu_loss(op, x, -float(np.median(op.apply(x))))
+    >>> loss.lost, loss.zeros, loss.free, loss.added
+    (138, 5, 143, 5)
+    """
+    from ..network.relu_preimage import relu_preimage
+
+    b = np.broadcast_to(np.asarray(bias, dtype=np.float64), (op.geometry.output_shape[2],))
+    y = np.maximum(op.apply(np.asarray(image, dtype=np.float64)) + b, 0)
+    found = relu_preimage(y, op, b)
+    dense = op.to_dense().astype(np.float64)
+    n = dense.shape[1]
+    lost = n - int(np.linalg.matrix_rank(dense)) if dense.size else n
+    return ReluLoss(int(y.size), found.n_inequalities, lost, found.free_directions)

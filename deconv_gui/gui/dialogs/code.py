@@ -280,6 +280,12 @@ def code_dialog_for(
     if params.layer_kind != "conv":
         state.notify("Copy as code writes Conv2d layers only, not yet a ConvTranspose2d layer.")
         return None
+    if params.activation != "none":
+        state.notify(
+            f"Copy as code writes the conv alone, not yet its activation ({params.activation}): "
+            "set the activation to none for code."
+        )
+        return None
     dialog = CodeDialog(
         params,
         loaded.pixels,

@@ -12,11 +12,12 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
 from ...core import ConvGeometry, ConvOperator, dense_matrices, question_inverse_check
+from ...core.analysis import ReluLoss, relu_loss
 from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
 from ...view.inverse_table import inverse_check_html
 
-__all__ = ["SeedExampleView", "open_seed_example"]
+__all__ = ["SeedExampleView", "open_seed_example", "relu_html"]
 
 _EXPLANATION = (
     "<p><b>Transposed ≠ inverse.</b> The 7×7×3 image has 147 unknowns; a 3×3×3 filter "
@@ -31,6 +32,28 @@ _EXPLANATION = (
     "y = 0, so no method (Aᵀ, A⁺ or any other) can recover them. See the 'Lost' panel "
     "(Insight → Show lost-information panels).</p>"
 )
+
+
+def relu_html(here: ReluLoss, bias: float, half: ReluLoss, half_bias: float) -> str:
+    """The walkthrough's line on the ReLU: what it adds to the lost dimensions, at the
+    layer's bias (``here``) and at a bias that turns about half the units off (``half``)."""
+
+    def zeros(loss: ReluLoss) -> str:
+        return f"{loss.zeros} of the {loss.outputs} outputs are 0"
+
+    text = (
+        f"<p><b>With the ReLU</b> the question's deConv ends with (activation ReLU): y = "
+        f"ReLU(A x + b). A zero output only says A<sub>i</sub> x + b<sub>i</sub> ≤ 0, so it "
+        f"no longer pins a direction down. With b = {bias:g}, {zeros(here)}: the ReLU adds "
+        f"{here.added} to the {here.lost} lost dimensions ({here.free} free)."
+    )
+    if half.zeros != here.zeros:
+        text += (
+            f" With b = {half_bias:.3g}, {zeros(half)}: {half.lost} + {half.added} = "
+            f"{half.free} directions are free, each bounded on one side only (the ReLU "
+            "preimage panel: the smallest image with the same ReLU output)."
+        )
+    return text + "</p>"
 
 
 class SeedExampleView(QtWidgets.QDialog):
@@ -101,12 +124,25 @@ class SeedExampleView(QtWidgets.QDialog):
             )
             self.inverses.setText(inverse_check_html(rows, geometry.min_nullity))
             self.inverses.setVisible(True)
-        dense = dense_matrices(ConvOperator(geometry, weights))
+        operator = ConvOperator(geometry, weights)
+        dense = dense_matrices(operator)
+        self.text.setText(_EXPLANATION)
+        if image is not None and operator.shape[1] <= 4096:
+            self.text.setText(_EXPLANATION + _relu_losses(operator, image, bias))
         self.matrices = {"A": dense.A, "At": dense.A_transpose, "Apinv": dense.A_pinv}
         for key, matrix in self.matrices.items():
             m = float(np.abs(matrix).max()) or 1.0
             self.views[key].setImage(matrix, autoLevels=False, levels=(-m, m))
             self.views[key].getViewBox().autoRange(padding=0.02)
+
+
+def _relu_losses(operator: ConvOperator, image: np.ndarray, bias: object) -> str:
+    b = np.asarray(bias, dtype=np.float64)
+    pre = operator.apply(np.asarray(image, dtype=np.float64))
+    half_bias = -float(np.median(pre)) if pre.size else 0.0  # about half the units off
+    here = relu_loss(operator, image, b)
+    half = relu_loss(operator, image, np.full_like(b, half_bias))
+    return relu_html(here, float(b.mean()), half, half_bias)
 
 
 def open_seed_example(insight) -> SeedExampleView:

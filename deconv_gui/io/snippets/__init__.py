@@ -53,8 +53,8 @@ def make_snippet(
     Raises
     ------
     ValueError
-        On an unknown language, or a ConvTranspose2d layer (``layer_kind``), which the
-        snippets do not write yet.
+        On an unknown language, a ConvTranspose2d layer (``layer_kind``) or an
+        activation (``activation``), which the snippets do not write yet.
 
     Examples
     --------
@@ -68,6 +68,11 @@ def make_snippet(
         raise ValueError(
             f"layer_kind {params.layer_kind!r}: the code snippets write Conv2d layers only "
             "(a ConvTranspose2d layer is F.conv_transpose2d forward, F.conv2d adjoint)"
+        )
+    if params.activation != "none":
+        raise ValueError(
+            f"activation {params.activation!r}: the code snippets write the conv alone "
+            "(y = A x + b), not yet its activation and local map J = D A"
         )
     if language in ("numpy", "api"):
         standalone = language == "numpy"
