@@ -115,6 +115,13 @@ def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="true convolution: flip the kernel (default: cross-correlation, as PyTorch)",
     )
+    parser.add_argument(
+        "--layer-kind",
+        type=field_type("layer_kind"),
+        metavar="conv|conv_transpose",
+        help="the layer under study: conv (Conv2d, default) or conv_transpose "
+        "(ConvTranspose2d: the image is its input map)",
+    )
 
 
 def _add_screenshot_options(parser: argparse.ArgumentParser) -> None:

@@ -45,10 +45,7 @@ NOT_A_GEOMETRY = {
 }
 #: Geometry functions that still take only part of the geometry (a transposed layer's
 #: per-phase taps); the list may only shrink.
-PENDING = {
-    "deconv_gui.core.analysis.fourier.transposed_overlaps",
-    "deconv_gui.core.analysis.fourier.transposed_subkernels",
-}
+PENDING: set[str] = set()
 
 
 def _public_callables():

@@ -108,7 +108,7 @@ def test_overlaps_are_what_a_transposed_conv_of_ones_gives(kernel, stride, paddi
     out = conv2d_transpose(y, w, stride=stride, padding=padding, input_shape=(size, size, 1))[
         ..., 0
     ]
-    counts = transposed_overlaps(kernel, stride, padding)
+    counts = transposed_overlaps(kernel, stride=stride, padding=padding)
     # away from the borders the output repeats the counts with the stride's period
     margin = kernel
     for i in range(margin, out.shape[0] - margin):
@@ -118,8 +118,8 @@ def test_overlaps_are_what_a_transposed_conv_of_ones_gives(kernel, stride, paddi
 
 def test_subkernels_partition_the_kernel():
     w = np.random.default_rng(2).standard_normal((5, 4, 2, 3))
-    sub = transposed_subkernels(w, (2, 3), padding=(1, 0))
-    counts = transposed_overlaps((5, 4), (2, 3), (1, 0))
+    sub = transposed_subkernels(w, stride=(2, 3), padding=(1, 0))
+    counts = transposed_overlaps((5, 4), stride=(2, 3), padding=(1, 0))
     total = 0
     for a in range(2):
         for b in range(3):

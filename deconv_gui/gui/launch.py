@@ -58,6 +58,11 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
             ok = window.images.loader.wait()
         if not ok:
             return window.last_message
+    if args.layer_kind:
+        try:
+            window.geometry_editor.set_values(layer_kind=args.layer_kind)
+        except ValueError as exc:
+            return str(exc)
     if args.flip:
         window.filter_editor.set_flip(True)
     if args.groups:

@@ -47,7 +47,7 @@ MAPS = (
     ),
     (
         "coverage",
-        "Transposed layer: Aᵀ1 (checkerboard)",
+        "Aᵀ1: the transposed layer's checkerboard",
         "How many filter taps of the transposed convolution reach each pixel: uneven counts "
         "per stride phase print a checkerboard on any smooth input",
         "grey",
@@ -66,7 +66,24 @@ MAPS = (
         "how many taps each phase of the output gets",
         "grey",
     ),
+    (
+        "subkernels",
+        "Sub-kernels of Aᵀ (PixelShuffle form)",
+        "The s_h × s_w stride-1 kernels whose outputs, interleaved, are the transposed "
+        "convolution (Shi et al. 2016); each summed over its channels, blank where a phase "
+        "has fewer taps",
+        "diverging",
+    ),
 )
+
+#: The titles that change when the layer under study is a ConvTranspose2d ``B``: its own
+#: taps, not those of the transpose of a strided conv.
+TRANSPOSED_TITLES = {
+    "recoverable": "Output frequencies B can produce (0–1)",
+    "coverage": "B1: this layer's checkerboard",
+    "overlaps": "Taps per output phase of B",
+    "subkernels": "Sub-kernels of B (PixelShuffle form)",
+}
 
 #: The coverage maps are shown on their top-left corner, this many pixels a side: the
 #: pattern is visible, and the border beside it shows that a flat map is not blank.
@@ -90,11 +107,31 @@ def describe(summary: FourierSummary, stride: tuple[int, int]) -> str:
         )
     else:
         verdict = f"uneven, so Aᵀ1 varies by {depth:.0%} across phases (a checkerboard)."
+    if summary.transposed:
+        verdict = verdict.replace("Aᵀ", "B")
+        return (
+            f"ConvTranspose2d B, stride {stride[0]}×{stride[1]}: each input frequency is "
+            f"imaged onto {folds} output frequencies (the fold map read backwards); B can "
+            f"produce {kept:.0%} of its output's frequency content{twin}. It reaches its "
+            f"{folds} output phases with {phases} taps (its sub-kernels): {verdict}"
+        )
     return (
         f"Stride {stride[0]}×{stride[1]}: {folds} input frequencies fold onto each output "
         f"frequency; the layer keeps {kept:.0%} of the input's frequency content{twin}. "
         f"Its transpose reaches the {folds} output phases with {phases} taps: {verdict}"
     )
+
+
+def _mosaic(subkernels: np.ndarray) -> np.ndarray:
+    """The ``(s_h, s_w, n_h, n_w)`` sub-kernels side by side, one NaN row/column between."""
+    sh, sw, nh, nw = subkernels.shape
+    out = np.full((sh * (nh + 1) - 1, sw * (nw + 1) - 1), np.nan)
+    for a in range(sh):
+        for b in range(sw):
+            out[a * (nh + 1) : a * (nh + 1) + nh, b * (nw + 1) : b * (nw + 1) + nw] = subkernels[
+                a, b
+            ]
+    return out
 
 
 def _levels(values: np.ndarray) -> tuple[float, float]:
@@ -123,7 +160,7 @@ class FourierWindow(QtWidgets.QDialog):
         self._build()
         state.resultChanged.connect(self._on_result)
         self._on_result(state.result)
-        self.resize(1100, 720)
+        self.resize(1320, 720)
 
     @property
     def busy(self) -> bool:
@@ -136,7 +173,7 @@ class FourierWindow(QtWidgets.QDialog):
         self.views: dict[str, pg.PlotItem] = {}
         self.labels: list[pg.TextItem] = []
         for index, (name, title, tip, cmap) in enumerate(MAPS):
-            view = self.plots.addPlot(row=index // 3, col=index % 3, title=title)
+            view = self.plots.addPlot(row=index // 4, col=index % 4, title=title)
             view.setAspectLocked(True)
             view.invertY(True)
             view.hideAxis("left")
@@ -191,6 +228,17 @@ class FourierWindow(QtWidgets.QDialog):
         for name, crop in zip(("coverage", "resize_coverage"), crops, strict=True):
             self.images[name].setImage(crop, levels=(0.0, top if top > 0 else 1.0))
         self._show_overlaps(summary.overlaps)
+        mosaic = _mosaic(summary.subkernels)
+        top = float(np.nanmax(np.abs(mosaic))) if np.isfinite(mosaic).any() else 1.0
+        self.images["subkernels"].setImage(mosaic, levels=(-top, top) if top > 0 else (-1, 1))
+        titles = {name: title for name, title, _tip, _cmap in MAPS}
+        if summary.transposed:
+            titles.update(TRANSPOSED_TITLES)
+        for name, view in self.views.items():
+            if name != "recoverable":  # its title says the maximum, set above
+                view.setTitle(titles[name])
+        if summary.transposed:
+            self.views["recoverable"].setTitle(TRANSPOSED_TITLES["recoverable"])
         result = self.state.result
         stride = result.geometry.stride if result is not None else (1, 1)
         self.status.setText(describe(summary, stride))
