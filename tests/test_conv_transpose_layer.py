@@ -214,8 +214,11 @@ def test_cli_layer_kind_and_output_padding(tmp_path, capsys) -> None:
     assert "output_padding must be smaller" in capsys.readouterr().err
 
 
-def test_snippets_refuse_a_decoder_layer_plainly() -> None:
+def test_snippets_write_a_decoder_layer_as_conv_transpose2d() -> None:
+    """The scripts are run against the pipeline in test_snippets*.py; here, what they say."""
     from deconv_gui.io.snippets import make_snippet
 
-    with pytest.raises(ValueError, match=r"^layer_kind 'conv_transpose'"):
-        make_snippet("torch", _decoder_params(), (6, 5, 3))
+    code = make_snippet("torch", _decoder_params(), (6, 5, 3))
+    assert "F.conv_transpose2d(" in code and "output_padding = " in code
+    with pytest.raises(ValueError, match=r"^padding 'same'"):
+        make_snippet("numpy", _decoder_params(padding="same"))

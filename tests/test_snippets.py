@@ -81,6 +81,41 @@ CASES = {
             padding_mode="reflect",
         ),
     ),
+    # ConvTranspose2d layers: output_padding, groups and dilation; four sides with
+    # reflect; flip with Keras's asymmetric 'same' crop
+    "transposed": (
+        np.random.default_rng(9).random((5, 6, 4)),
+        Params(
+            make_filter("random", size=3, in_channels=1, out_channels=4, seed=9),
+            layer_kind="conv_transpose",
+            bias=(0.5, -0.25),
+            stride=2,
+            padding=1,
+            output_padding=(1, 0),
+            dilation=(1, 2),
+            groups=2,
+        ),
+    ),
+    "transposed_reflect": (
+        np.random.default_rng(10).random((6, 5, 2)).astype(np.float32),
+        Params(
+            make_filter("random", size=3, in_channels=3, out_channels=2, seed=10),
+            layer_kind="conv_transpose",
+            stride=(2, 1),
+            padding=((1, 2), (0, 1)),
+            padding_mode="reflect",
+        ),
+    ),
+    "transposed_flip_crop": (
+        np.random.default_rng(11).random((4, 5, 3)),
+        Params(
+            make_filter("random", size=3, in_channels=2, out_channels=3, seed=11),
+            layer_kind="conv_transpose",
+            stride=2,
+            padding=((0, 1), (0, 1)),
+            flip=True,
+        ),
+    ),
 }
 
 

@@ -205,3 +205,46 @@ def test_richardson_lucy_left_out_for_signed_filters():
         code = make_snippet(language, params, (8, 8, 3))
         assert "richardson_lucy(" not in code and "left out" in code
         compile(code, "<snippet>", "exec")
+
+
+def _transposed_case(mode: str, groups: int, flip: bool) -> tuple[np.ndarray, Params]:
+    """A ConvTranspose2d layer: the small map in, the upsampled image out."""
+    seed = 100 + MODES.index(mode) * 10 + groups * 2 + flip
+    rng = np.random.default_rng(seed)
+    image = rng.random((5, 4, 4)).astype(np.float32 if seed % 3 == 0 else np.float64)
+    params = Params(
+        rng.standard_normal((3, 3, 4 // groups, 4)),
+        layer_kind="conv_transpose",
+        bias=tuple(rng.standard_normal(4).round(3)),
+        stride=2,
+        padding=((1, 1), (1, 2)) if mode == "zeros" else 1,
+        output_padding=(1, 0),
+        padding_mode=mode,
+        groups=groups,
+        flip=flip,
+        methods=("transposed", "normalized_transposed", "pinv", "coverage", "nullspace"),
+    )
+    return image, params
+
+
+@pytest.mark.parametrize("language", ["numpy", "api", "torch"])
+def test_transposed_layers_pinv_coverage_and_nullspace(tmp_path, language):
+    """B = Aᵀ: forward the decoder, transposed the strided conv, B⁺ and B's null space."""
+    if language == "torch":
+        pytest.importorskip("torch")
+    combos = [("zeros", 1, False), ("zeros", 2, True), ("reflect", 1, True), ("circular", 2, False)]
+    cases = {f"t_{m}_g{g}_f{int(f)}": _transposed_case(m, g, f) for m, g, f in combos}
+    saved = _run_all(tmp_path, language, cases)
+    for name, (image, params) in cases.items():
+        result = run_pipeline(image, params)
+        got = saved[name]
+        for key in ("forward_output", "transposed", "normalized_transposed", "coverage"):
+            expected = getattr(result, key)
+            assert got[key].shape == expected.shape, (name, key)
+            atol = (1e-4 if expected.dtype == np.float32 else 1e-11) * np.abs(expected).max()
+            np.testing.assert_allclose(got[key], expected, rtol=0, atol=atol, err_msg=name)
+        tolerance = 1e-6 if language == "api" else PINV_RTOL
+        assert _relative(got["pinv"], result.pinv) <= tolerance, name
+        for key in ("recoverable", "nullspace"):
+            miss = np.linalg.norm(got[key].astype(np.float64) - getattr(result, key))
+            assert miss <= tolerance * np.linalg.norm(image), (name, key)

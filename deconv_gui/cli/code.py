@@ -39,6 +39,13 @@ def add_parser(commands: Any) -> None:
         "so that it runs as printed",
     )
     code.add_argument("--save", default=None, metavar="PATH.npz", help="make the snippet save")
+    code.add_argument(
+        "--weights",
+        default=None,
+        metavar="PATH.npz",
+        help="write the layer's weights and bias there and make the snippet load them (with "
+        "--model the default: LAYER.npz in the current folder; the weights are never inlined)",
+    )
     code.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -51,10 +58,18 @@ def command(args: argparse.Namespace) -> int:
         npy = str(_write_input(args.write_input, loaded.pixels))
     elif npy is None:
         npy = _npy_as_used(loaded.source, loaded.pixels)
-    print(
-        make_snippet(args.lang, params, loaded.pixels.shape, image_path=npy, save_path=args.save),
-        end="",
+    weights = _weights_file(args, params)
+    code = make_snippet(
+        args.lang,
+        params,
+        loaded.pixels.shape,
+        image_path=npy,
+        save_path=args.save,
+        weights_path=None if weights is None else str(weights),
     )
+    print(code, end="")
+    if weights is not None:
+        print(f"{PROG}: note: the layer's weights are in {weights}", file=sys.stderr)
     if npy == PLACEHOLDER_NPY and not Path(npy).exists():
         print(
             f"{PROG}: note: the snippet loads {PLACEHOLDER_NPY}, which does not exist here; "
@@ -63,6 +78,19 @@ def command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _weights_file(args: argparse.Namespace, params) -> Path | None:
+    """Write the weights for the snippet (``--weights``, or a model's layer); their path."""
+    from ..io.snippets import layer_weights_name, write_layer_weights
+
+    if args.weights is None and getattr(args, "model", None) is None:
+        return None
+    target = Path(args.weights or layer_weights_name(args.layer or "layer"))
+    try:
+        return write_layer_weights(target, params).resolve()
+    except ValueError as exc:
+        raise ValueError(f"--weights: {str(exc).removeprefix('path: ')}") from None
 
 
 def _npy_as_used(source: str, pixels: np.ndarray) -> str:

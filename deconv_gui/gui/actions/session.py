@@ -234,19 +234,7 @@ def _apply_session(
     except Exception as exc:
         state.notify(f"Could not open the session {name} (nothing changed): {error_line(exc)}")
         return False
-    changed_note = None
-    if loaded is not None and origin is not None:
-        model = session.model
-        form.image_controls.set_work_size(None if model is None else model.image.work_size)
-        form.images.use(loaded, origin)
-        form.sync.document.set_layer(model=model)  # the new input reset it
-    elif loaded is not None:
-        form.image_controls.set_work_size(session.work_size)
-        kind = "sample" if session.is_sample else "file"
-        value = session.image_source if session.is_sample else str(session.image_path)
-        form.images.use(loaded, ImageOrigin(kind, value))
-        if not session.is_sample:
-            changed_note = session.image_problem()  # the file changed since it was saved
+    changed_note = None if loaded is None else _use_image(form, session, loaded, origin)
     adapted = ""
     if state.image is not None:
         channels = state.image.pixels.shape[2]
@@ -272,6 +260,23 @@ def _apply_session(
     else:
         state.notify(f"Opened session {name}.", error=False)
     return True
+
+
+def _use_image(
+    form: SessionForm, session: Session, loaded: LoadedImage, origin: ImageOrigin | None
+) -> str | None:
+    """Make ``loaded`` the input; a note when the session's image file changed since."""
+    if origin is not None:  # a model's activation of the session's model image
+        model = session.model
+        form.image_controls.set_work_size(None if model is None else model.image.work_size)
+        form.images.use(loaded, origin)
+        form.sync.document.set_layer(model=model)  # the new input reset it
+        return None
+    form.image_controls.set_work_size(session.work_size)
+    kind = "sample" if session.is_sample else "file"
+    value = session.image_source if session.is_sample else str(session.image_path)
+    form.images.use(loaded, ImageOrigin(kind, value))
+    return None if session.is_sample else session.image_problem()
 
 
 SESSION_FILTER = f"Deconvolution sessions (*{SESSION_SUFFIX});;JSON files (*.json);;All files (*)"

@@ -277,9 +277,6 @@ def code_dialog_for(
     except ValueError as exc:
         state.notify(f"No code for invalid settings: {exc}")
         return None
-    if params.layer_kind != "conv":
-        state.notify("Copy as code writes Conv2d layers only, not yet a ConvTranspose2d layer.")
-        return None
     if params.activation != "none":
         state.notify(
             f"Copy as code writes the conv alone, not yet its activation ({params.activation}): "

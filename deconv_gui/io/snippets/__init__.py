@@ -19,7 +19,12 @@ The modules: :mod:`.common` (what a snippet reproduces, header, noise, footer),
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
 
 from ...core import Params
 from .common import PLACEHOLDER_NPY, SNIPPET_METHODS, torch_output_padding
@@ -30,10 +35,12 @@ __all__ = [
     "PLACEHOLDER_NPY",
     "SNIPPET_LANGUAGES",
     "SNIPPET_METHODS",
+    "layer_weights_name",
     "make_snippet",
     "numpy_snippet",
     "torch_output_padding",
     "torch_snippet",
+    "write_layer_weights",
 ]
 
 #: ``"numpy"`` (NumPy only), ``"api"`` (deconv_gui's API) and ``"torch"``.
@@ -47,14 +54,19 @@ def make_snippet(
     *,
     image_path: str = PLACEHOLDER_NPY,
     save_path: str | None = None,
+    weights_path: str | None = None,
 ) -> str:
     """The snippet in ``language`` (one of :data:`SNIPPET_LANGUAGES`).
+
+    ``weights_path``: a ``.npz`` holding ``weights`` and ``bias`` that the script loads
+    instead of holding the filter as a literal (a model's layer; see
+    :func:`write_layer_weights`).
 
     Raises
     ------
     ValueError
-        On an unknown language, a ConvTranspose2d layer (``layer_kind``) or an
-        activation (``activation``), which the snippets do not write yet.
+        On an unknown language, or an activation (``activation``), which the snippets
+        do not write yet.
 
     Examples
     --------
@@ -64,11 +76,6 @@ def make_snippet(
     >>> "lsqr(" in code and "import deconv_gui" not in code
     True
     """
-    if params.layer_kind != "conv":
-        raise ValueError(
-            f"layer_kind {params.layer_kind!r}: the code snippets write Conv2d layers only "
-            "(a ConvTranspose2d layer is F.conv_transpose2d forward, F.conv2d adjoint)"
-        )
     if params.activation != "none":
         raise ValueError(
             f"activation {params.activation!r}: the code snippets write the conv alone "
@@ -77,8 +84,60 @@ def make_snippet(
     if language in ("numpy", "api"):
         standalone = language == "numpy"
         return numpy_snippet(
-            params, image_shape, standalone=standalone, image_path=image_path, save_path=save_path
+            params,
+            image_shape,
+            standalone=standalone,
+            image_path=image_path,
+            save_path=save_path,
+            weights_path=weights_path,
         )
     if language == "torch":
-        return torch_snippet(params, image_shape, image_path=image_path, save_path=save_path)
+        return torch_snippet(
+            params,
+            image_shape,
+            image_path=image_path,
+            save_path=save_path,
+            weights_path=weights_path,
+        )
     raise ValueError(f"language must be one of {', '.join(SNIPPET_LANGUAGES)}, got {language!r}")
+
+
+def layer_weights_name(layer: str) -> str:
+    """A file name for a layer's weights: ``/2/ConvTranspose`` → ``2_ConvTranspose.npz``.
+
+    >>> layer_weights_name("/2/ConvTranspose"), layer_weights_name("../..")
+    ('2_ConvTranspose.npz', 'layer.npz')
+    """
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", layer).strip("_")[:80]
+    return f"{stem or 'layer'}.npz"
+
+
+def write_layer_weights(path: str | Path, params: Params) -> Path:
+    """Write ``params``' weights and bias as a ``.npz`` for a snippet's ``WEIGHTS_PATH``.
+
+    A model's layer is written beside its script rather than inlined (a 3×3×512×512
+    filter is two million literals) or read back from the model by the script (with
+    ``onnx.numpy_helper``, say): the layer as studied is not always a tensor of the file
+    (a BatchNormalization folded in, a Keras or PyTorch file, geometry flags, the
+    user's edits), and the ``.npz`` holds exactly the ``Params``' numbers, which the
+    script loads with NumPy alone. Written all or nothing (a temp file, then renamed).
+
+    Raises
+    ------
+    ValueError
+        Naming ``path`` when its folder is missing or not writable (nothing written).
+    """
+    from ..files import write_all_or_nothing
+
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        path = path.with_name(path.name + ".npz")
+    buffer = io.BytesIO()
+    np.savez(buffer, weights=np.asarray(params.weights), bias=np.asarray(params.bias))
+    if not path.parent.is_dir():
+        raise ValueError(f"path: the folder {path.parent} does not exist")
+    try:
+        write_all_or_nothing(path.parent, {path.name: buffer.getvalue()})
+    except OSError as exc:
+        raise ValueError(f"path: cannot write {path}: {exc.strerror or exc}") from None
+    return path

@@ -22,6 +22,7 @@ __all__ = [
     "SNIPPET_METHODS",
     "Settings",
     "ambiguity",
+    "bias_value",
     "common_top",
     "footer",
     "geometry_lines",
@@ -32,6 +33,7 @@ __all__ = [
     "saved_arrays",
     "symmetric_padding",
     "torch_output_padding",
+    "weights_lines",
 ]
 
 #: The methods a snippet reproduces (with the transposed one, always): the registry's
@@ -124,6 +126,11 @@ class Settings:
     def priors(self) -> tuple[str, ...]:
         """The priors among the methods."""
         return tuple(m for m in self.methods if m in registry.PRIORS)
+
+    @property
+    def transposed(self) -> bool:
+        """The layer is a ConvTranspose2d (``B = Aᵀ`` of the strided conv ``A``)."""
+        return self.params.layer_kind == "conv_transpose"
 
     @property
     def covers(self) -> bool:
@@ -246,16 +253,38 @@ def header(settings: Settings, image_shape: Sequence[int] | None, what: str) -> 
     return lines
 
 
-def common_top(params: Params, image_path: str, save_path: str | None) -> list[str]:
-    """``IMAGE_PATH`` and ``SAVE_PATH``, the two lines a user edits."""
+def common_top(
+    params: Params, image_path: str, save_path: str | None, weights_path: str | None = None
+) -> list[str]:
+    """``IMAGE_PATH``, ``SAVE_PATH`` (and ``WEIGHTS_PATH``): the lines a user edits."""
     note = ""
     if params.image_source and not params.image_source.endswith(".npy"):
         note = f"  # the input panel of {params.image_source!r}, as exported"
-    return [
+    lines = [
         f"IMAGE_PATH = {image_path!r}{note}",
         f"SAVE_PATH = {save_path!r}  # set to a .npz path to save the results",
-        "",
     ]
+    if weights_path is not None:
+        lines.append(f"WEIGHTS_PATH = {weights_path!r}  # the layer's weights and bias (.npz)")
+    return [*lines, ""]
+
+
+def weights_lines(
+    params: Params, weights_path: str | None, name: str, indent: int, cast: str
+) -> list[str]:
+    """``name = …``: the filter as a literal, or loaded from ``WEIGHTS_PATH`` (then the
+    bias too, as ``bias_stored``)."""
+    if weights_path is None:
+        return [f"{name} = np.array({literal(params.weights.tolist(), indent)}){cast}"]
+    return [
+        "with np.load(WEIGHTS_PATH) as stored:  # written beside this script",
+        f"    {name}, bias_stored = stored['weights']{cast}, stored['bias']",
+    ]
+
+
+def bias_value(params: Params, weights_path: str | None) -> str:
+    """The bias as a literal list, or the one stored with the weights."""
+    return "bias_stored" if weights_path is not None else repr(list(params.bias))
 
 
 def noise_lines(params: Params, target: str, to_tensor: bool) -> list[str]:

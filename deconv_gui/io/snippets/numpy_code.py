@@ -9,14 +9,15 @@ from .common import (
     PLACEHOLDER_NPY,
     PRIOR_VARIABLES,
     Settings,
+    bias_value,
     common_top,
     footer,
     geometry_lines,
     header,
     invented_by,
-    literal,
     noise_lines,
     saved_arrays,
+    weights_lines,
 )
 from .templates import (
     NUMPY_CONV,
@@ -27,6 +28,7 @@ from .templates import (
     NUMPY_RL,
     NUMPY_TV,
 )
+from .transposed import NUMPY_LAYER_TRANSPOSED, numpy_out_shape, transposed_geometry_lines
 
 __all__ = ["numpy_snippet"]
 
@@ -53,18 +55,20 @@ def numpy_snippet(
     image_path: str = PLACEHOLDER_NPY,
     save_path: str | None = None,
     standalone: bool = True,
+    weights_path: str | None = None,
 ) -> str:
     """A runnable NumPy script: ``y = A x + b``, ``Aᵀ(y − b)`` and the reconstructions.
 
     Parameters
     ----------
     params : Params
-        Filter, bias, geometry (padding mode, groups, flip), noise, and the methods:
-        ``pinv`` (the pseudo-inverse, Tikhonov when ``reg > 0``), ``nonneg``,
-        ``richardson_lucy``, ``tv``, ``normalized_transposed``, ``coverage`` and
-        ``nullspace`` are reproduced when ``params.methods`` has them.
+        Filter, bias, geometry (padding mode, groups, flip, a ConvTranspose2d layer),
+        noise, and the methods: ``pinv`` (the pseudo-inverse, Tikhonov when
+        ``reg > 0``), ``nonneg``, ``richardson_lucy``, ``tv``,
+        ``normalized_transposed``, ``coverage`` and ``nullspace`` are reproduced when
+        ``params.methods`` has them.
     image_shape : sequence of int, optional
-        ``(H, W, C_in)``, only for the description in the docstring.
+        ``(H, W, C_in)``, for the docstring (and a ConvTranspose2d layer's padding).
     image_path : str
         The ``.npy`` file (``(H, W, C_in)`` float) the script loads, set in
         ``IMAGE_PATH`` at its top.
@@ -76,6 +80,9 @@ def numpy_snippet(
         True: NumPy and SciPy only, with the convolution, its adjoint, the
         pseudo-inverse (a ``scipy.sparse.linalg.LinearOperator`` solved by LSQR) and
         the priors written out. False: ``deconv_gui.core``'s functions.
+    weights_path : str, optional
+        A ``.npz`` with ``weights`` and ``bias`` (a model's layer) that the script loads
+        (``WEIGHTS_PATH``) instead of holding the filter as a literal.
 
     Returns
     -------
@@ -83,30 +90,41 @@ def numpy_snippet(
         Python source code.
     """
     settings = Settings.of(params)
-    what = "A strided convolution in NumPy: forward output y = A x + b, transposed A^T(y - b)"
+    kind = "transposed convolution (ConvTranspose2d)" if settings.transposed else "convolution"
+    what = f"A strided {kind} in NumPy: forward output y = A x + b, transposed A^T(y - b)"
     if "pinv" in settings.methods:
         what += ",\nand the pseudo-inverse A+(y - b): the image back, as far as y determines it"
     lines = header(settings, image_shape, what + ".")
+    paths = (image_path, save_path, weights_path)
     if standalone:
-        lines += _standalone(settings, image_path, save_path)
+        lines += _standalone(settings, image_shape, paths)
     else:
-        lines += _api(settings, image_path, save_path)
+        lines += _api(settings, image_shape, paths)
     return "\n".join(lines) + "\n"
 
 
-def _data_lines(settings: Settings, weights_dtype: str) -> list[str]:
-    """Load ``x``; the filter, bias and hyper-parameters as literals."""
+Paths = tuple[str, str | None, str | None]
+
+
+def _data_lines(
+    settings: Settings, image_shape: Sequence[int] | None, weights_path: str | None
+) -> list[str]:
+    """Load ``x``; the filter, bias and hyper-parameters as literals (or from a file)."""
     p = settings.params
     layout = "(f_h, f_w, C_in/groups, C_out)" if settings.groups != 1 else "(f_h, f_w, C_in, C_out)"
-    return [
+    if settings.transposed:
+        layout = "(f_h, f_w, C_out/groups, C_in) = W_t.permute(2, 3, 1, 0)"
+    lines = [
         "x = np.load(IMAGE_PATH)  # (H, W, C_in) float",
         "if x.ndim == 2:",
         "    x = x[:, :, None]",
         f"# filter in HWIO layout {layout}",
-        f"weights = np.array({literal(p.weights.tolist(), 18)}){weights_dtype}",
-        f"bias = np.array({list(p.bias)!r}, dtype=x.dtype)",
-        *geometry_lines(p, "x.shape[:2]", "weights.shape[:2]"),
+        *weights_lines(p, weights_path, "weights", 18, ".astype(x.dtype)"),
+        f"bias = np.array({bias_value(p, weights_path)}, dtype=x.dtype)",
     ]
+    if settings.transposed:
+        return lines + transposed_geometry_lines(p, image_shape)[0]
+    return lines + geometry_lines(p, "x.shape[:2]", "weights.shape[:2]")
 
 
 def _solver_lines(settings: Settings, standalone: bool) -> list[str]:
@@ -129,16 +147,28 @@ def _solver_lines(settings: Settings, standalone: bool) -> list[str]:
     return lines
 
 
-def _standalone(settings: Settings, image_path: str, save_path: str | None) -> list[str]:
-    p, methods = settings.params, settings.methods
+def _standalone(settings: Settings, image_shape: Sequence[int] | None, paths: Paths) -> list[str]:
+    """The NumPy-only script: set-up, the layer, then what the methods ask for."""
+    lines = _standalone_setup(settings, image_shape, paths)
+    lines += _standalone_layer(settings)
+    lines += _standalone_solves(settings)
+    lines += _standalone_priors(settings)
+    lines += _lost_lines(settings.methods)
+    return lines + footer(saved_arrays(settings.methods))
+
+
+def _standalone_setup(
+    settings: Settings, image_shape: Sequence[int] | None, paths: Paths
+) -> list[str]:
+    """Imports, the convolution's code, the data and every setting as a literal."""
     lines = ["import numpy as np"]
     if settings.solves:
         lines.append("from scipy.sparse.linalg import LinearOperator, lsqr")
-    lines += ["", *common_top(p, image_path, save_path), ""]
+    lines += ["", *common_top(settings.params, *paths), ""]
     lines += _block(NUMPY_CONV)
     if settings.groups != 1:
         lines += _block(NUMPY_DENSE_FILTER)
-    lines += _data_lines(settings, ".astype(x.dtype)")
+    lines += _data_lines(settings, image_shape, paths[2])
     mode = settings.mode
     lines.append(
         f"padding_mode = {NUMPY_PAD_MODES[mode]!r}  # numpy.pad's name of PyTorch's {mode!r}"
@@ -151,27 +181,43 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
             "weights = weights[::-1, ::-1]",
         ]
     if settings.groups != 1:
+        what = "input" if settings.transposed else "output"
         lines += [
-            f"# groups={settings.groups} (PyTorch's): each group of C_out/{settings.groups} output "
-            f"channels sees only its C_in/{settings.groups} input channels",
+            f"# groups={settings.groups} (PyTorch's): each group of the conv's {what} channels "
+            "sees only its share of the other side",
             f"weights = dense_filter(weights, {settings.groups})",
         ]
-    lines += ["", "", *_block(NUMPY_LAYER)]
+    if settings.transposed:
+        lines += numpy_out_shape("weights.shape[2]")
+    return lines
+
+
+def _standalone_layer(settings: Settings) -> list[str]:
+    """forward and adjoint, the forward output, the transpose and the coverage."""
+    layer = NUMPY_LAYER_TRANSPOSED if settings.transposed else NUMPY_LAYER
+    lines = ["", "", *_block(layer)]
+    p = settings.params
     lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=False)]
     lines += ["x_transposed = adjoint(y - bias)"]
     if settings.covers:
         lines.append(
             "cover = adjoint(np.ones_like(y))  # the coverage A^T 1 (filter weight per pixel)"
         )
-    if "normalized_transposed" in methods:
+    if "normalized_transposed" in settings.methods:
         lines += [
             "# the transpose divided by the coverage: no checkerboard (0 where nothing reaches)",
             "seen = np.abs(cover) > 1e-12 * max(np.abs(cover).max(), 1e-300)",
             "x_normalized = np.divide(x_transposed, cover, out=np.zeros_like(cover), where=seen)",
         ]
-    if settings.solves:
-        lines += ["", "", *_block(NUMPY_PINV)]
-    if "pinv" in methods:
+    return lines
+
+
+def _standalone_solves(settings: Settings) -> list[str]:
+    """The pseudo-inverse by LSQR over forward and adjoint."""
+    if not settings.solves:
+        return []
+    lines = ["", "", *_block(NUMPY_PINV)]
+    if "pinv" in settings.methods:
         lines += [
             "# How to get the image back: A+(y - b), exact on what y determines. The part of x",
             "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
@@ -180,6 +226,13 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
             "residual = misfit / max(np.linalg.norm(y - bias), 1e-300)",
             'print(f"pseudo-inverse: |A x - (y - b)| / |y - b| = {residual:.1e}")',
         ]
+    return lines
+
+
+def _standalone_priors(settings: Settings) -> list[str]:
+    """Non-negative least squares, Richardson–Lucy and total variation."""
+    methods = settings.methods
+    lines: list[str] = []
     if set(methods) & {"nonneg", "tv"}:
         lines += ["", "", *_block(NUMPY_FISTA)]
         lines += ["lipschitz = norm_bound()"]
@@ -207,6 +260,12 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
             "objective = 0.5 * np.sum(misfit**2) + lam * total_variation(x_tv)",
             'print(f"total variation: {n_iter} iterations, objective {objective:.6g}")',
         ]
+    return lines
+
+
+def _lost_lines(methods: Sequence[str]) -> list[str]:
+    """The null-space split of x (and of a prior's image: what it invented)."""
+    lines: list[str] = []
     if "nullspace" in methods:
         lines += [
             "",
@@ -225,7 +284,7 @@ def _standalone(settings: Settings, image_path: str, save_path: str | None) -> l
             "# there), the same split of its image",
             f"x_invented = {image} - pinv(forward({image}))",
         ]
-    return lines + footer(saved_arrays(methods))
+    return lines
 
 
 def _rl_note(settings: Settings) -> list[str]:
@@ -244,14 +303,16 @@ def _rl_lines(settings: Settings) -> list[str]:
     ]
 
 
-def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str]:
+def _api(settings: Settings, image_shape: Sequence[int] | None, paths: Paths) -> list[str]:
+    """The script over ``deconv_gui.core``: the layer's functions, then the methods."""
     p, methods = settings.params, settings.methods
     names = ["conv2d", "conv2d_transpose"]
     if methods:
-        names += ["ConvOperator", *sorted(registry.method(m).api for m in methods)]
+        operator = "ConvTransposeOperator" if settings.transposed else "ConvOperator"
+        names += [operator, *sorted(registry.method(m).api for m in methods)]
     lines = ["import numpy as np", "", *_wrapped("from deconv_gui.core import ", sorted(names))]
-    lines += ["", *common_top(p, image_path, save_path)]
-    lines += _data_lines(settings, ".astype(x.dtype)")
+    lines += ["", *common_top(p, *paths)]
+    lines += _data_lines(settings, image_shape, paths[2])
     layer = ["stride=stride", "padding=padding", "dilation=dilation"]
     if settings.mode != "zeros":
         layer.append(f"padding_mode={settings.mode!r}")
@@ -260,15 +321,44 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
     if settings.flip:
         layer.append("flip=True")
     lines += [*_wrapped("layer = dict", layer), *_solver_lines(settings, standalone=False), ""]
-    lines += ["y = conv2d(x, weights, bias, **layer)  # the forward output"]
-    lines += noise_lines(p, "y", to_tensor=False)
-    lines += ["x_transposed = conv2d_transpose(y - bias, weights, input_shape=x.shape, **layer)"]
-    if methods:
-        lines += [
-            "",
-            "# the layer as one operator A, validated once, for the reconstructions",
-            "op = ConvOperator.from_weights(weights, input_shape=x.shape, **layer)",
+    lines += _api_layer(settings)
+    return lines + _api_methods(settings) + footer(saved_arrays(methods))
+
+
+def _api_layer(settings: Settings) -> list[str]:
+    """The forward output, the transpose and the operator of the reconstructions."""
+    p, transposed = settings.params, settings.transposed
+    if transposed:
+        lines = [
+            "# the layer: F.conv_transpose2d (conv2d_transpose without input_shape)",
+            "y = conv2d_transpose(x, weights, output_padding=output_padding, **layer) + bias",
         ]
+    else:
+        lines = ["y = conv2d(x, weights, bias, **layer)  # the forward output"]
+    lines += noise_lines(p, "y", to_tensor=False)
+    if transposed:
+        lines += ["x_transposed = conv2d(y - bias, weights, **layer)  # B^T: the strided conv"]
+    else:
+        lines += [
+            "x_transposed = conv2d_transpose(y - bias, weights, input_shape=x.shape, **layer)"
+        ]
+    if not settings.methods:
+        return lines
+    lines += ["", "# the layer as one operator A, validated once, for the reconstructions"]
+    if transposed:
+        lines += [
+            "op = ConvTransposeOperator.from_weights(",
+            "    weights, input_shape=x.shape, output_padding=output_padding, **layer",
+            ")",
+        ]
+    else:
+        lines.append("op = ConvOperator.from_weights(weights, input_shape=x.shape, **layer)")
+    return lines
+
+
+def _api_methods(settings: Settings) -> list[str]:
+    methods = settings.methods
+    lines = []
     if "normalized_transposed" in methods:
         lines.append("x_normalized = normalized_transposed_reconstruction(y, op, bias)")
     if "pinv" in methods:
@@ -301,7 +391,7 @@ def _api(settings: Settings, image_path: str, save_path: str | None) -> list[str
             f"x_invented = split_components({PRIOR_VARIABLES[prior]}, op, rtol=rtol, "
             "max_iter=max_iter).lost",
         ]
-    return lines + footer(saved_arrays(methods))
+    return lines
 
 
 def _wrapped(head: str, items: Sequence[str]) -> list[str]:

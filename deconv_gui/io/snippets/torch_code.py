@@ -10,18 +10,20 @@ from .common import (
     PRIOR_VARIABLES,
     Settings,
     ambiguity,
+    bias_value,
     common_top,
     footer,
     geometry_lines,
     header,
     invented_by,
-    literal,
     noise_lines,
     saved_arrays,
     symmetric_padding,
     torch_output_padding,
+    weights_lines,
 )
 from .templates_torch import TORCH_CGLS, TORCH_FISTA, TORCH_RL, TORCH_TV
+from .transposed import TORCH_TRANSPOSED_PADDED, TORCH_TRANSPOSED_ZEROS, transposed_geometry_lines
 
 __all__ = ["torch_snippet"]
 
@@ -77,6 +79,7 @@ def torch_snippet(
     *,
     image_path: str = PLACEHOLDER_NPY,
     save_path: str | None = None,
+    weights_path: str | None = None,
 ) -> str:
     """A runnable PyTorch script: ``F.conv2d``, ``F.conv_transpose2d`` and the pseudo-inverse.
 
@@ -84,34 +87,70 @@ def torch_snippet(
     ``output_padding`` is computed from the shapes in the script (see
     :func:`torch_output_padding`). Padding modes other than zeros go through
     ``F.pad`` and their adjoint through ``torch.autograd.grad``; ``groups`` and the
-    flip of true convolution are passed to ``F.conv2d`` as PyTorch has them. When
-    ``params.methods`` has ``pinv``, the pseudo-inverse (Tikhonov when ``reg > 0``) is
-    solved by CGLS over the script's own forward and adjoint; the priors are the NumPy
-    snippet's, on tensors. Arguments as in :func:`numpy_snippet`; the saved arrays are
-    converted back to the channels-last layout.
+    flip of true convolution are passed to ``F.conv2d`` as PyTorch has them. A
+    ConvTranspose2d layer (``layer_kind``) is ``F.conv_transpose2d`` with its
+    ``output_padding`` forward and ``F.conv2d`` as its adjoint. When ``params.methods``
+    has ``pinv``, the pseudo-inverse (Tikhonov when ``reg > 0``) is solved by CGLS over
+    the script's own forward and adjoint; the priors are the NumPy snippet's, on
+    tensors. Arguments as in :func:`numpy_snippet`; the saved arrays are converted back
+    to the channels-last layout.
     """
     settings = Settings.of(params)
-    p = params
-    what = "A strided convolution with torch.nn.functional: forward output, transposed"
-    pinv = "pinv" in settings.methods
-    if pinv:
+    lines = _torch_header(settings, image_shape)
+    data, symmetric = _torch_data(settings, image_shape, (image_path, save_path, weights_path))
+    lines += data
+    if settings.transposed:
+        zeros = settings.mode == "zeros" and symmetric
+        body = TORCH_TRANSPOSED_ZEROS if zeros else TORCH_TRANSPOSED_PADDED
+    else:
+        zeros = settings.mode == "zeros" and symmetric
+        body = _FORWARD_ZEROS if zeros else _FORWARD_PADDED
+    lines += ["", "", *body.strip("\n").splitlines(), "", ""]
+    lines += _torch_outputs(settings)
+    lines += _torch_solves(settings) + _prior_lines(settings) + _torch_lost(settings)
+    lines += ["", "# back to channels-last numpy arrays"]
+    hwc = {}
+    for name, var in saved_arrays(settings.methods).items():
+        lines.append(f"{var}_hwc = {var}[0].permute(1, 2, 0).detach().numpy()")
+        hwc[name] = f"{var}_hwc"
+    return "\n".join(lines + footer(hwc)) + "\n"
+
+
+def _torch_header(settings: Settings, image_shape: Sequence[int] | None) -> list[str]:
+    """The docstring and the imports."""
+    kind = "transposed convolution (ConvTranspose2d)" if settings.transposed else "convolution"
+    what = f"A strided {kind} with torch.nn.functional: forward output, transposed"
+    if "pinv" in settings.methods:
         what += ",\nand the pseudo-inverse A+(y - b) (the image back, as far as y determines it)"
     lines = header(settings, image_shape, what + ".")
-    if image_shape is not None:
+    if image_shape is not None and not settings.transposed:
         geometry = settings.geometry(tuple(image_shape))
         lines.insert(-2, ambiguity(geometry))
         lines.insert(-2, f"For this image, output_padding = {torch_output_padding(geometry)}.")
     lines += ["import math", ""] if {"nonneg", "tv"} & set(settings.methods) else []
-    lines += ["import numpy as np", "import torch", "import torch.nn.functional as F", ""]
-    lines += common_top(p, image_path, save_path)
+    return [*lines, "import numpy as np", "import torch", "import torch.nn.functional as F", ""]
+
+
+def _torch_data(
+    settings: Settings,
+    image_shape: Sequence[int] | None,
+    paths: tuple[str, str | None, str | None],
+) -> tuple[list[str], bool]:
+    """The image, the filter (OIHW), the bias and the geometry; and whether the padding is
+    a symmetric pair."""
+    p = settings.params
     layout = "C_in/groups" if settings.groups != 1 else "C_in"
-    lines += [
+    filter_layout = f"(f_h, f_w, {layout}, C_out); torch wants OIHW"
+    if settings.transposed:
+        filter_layout = "(f_h, f_w, C_out/groups, C_in); torch's W_t is (C_in, C_out/groups, …)"
+    lines = [
+        *common_top(p, *paths),
         "x_hwc = np.load(IMAGE_PATH)  # (H, W, C_in) float",
         "if x_hwc.ndim == 2:",
         "    x_hwc = x_hwc[:, :, None]",
         "x = torch.from_numpy(x_hwc).permute(2, 0, 1)[None]  # NCHW",
-        f"# filter given in HWIO (f_h, f_w, {layout}, C_out); torch wants OIHW",
-        f"weights_hwio = np.array({literal(p.weights.tolist(), 23)})",
+        f"# filter given in HWIO {filter_layout}",
+        *weights_lines(p, paths[2], "weights_hwio", 23, ""),
         "weights = torch.from_numpy(weights_hwio.astype(x_hwc.dtype)).permute(3, 2, 0, 1)",
     ]
     if settings.flip:
@@ -120,12 +159,16 @@ def torch_snippet(
             "# so flip the kernel in both spatial axes",
             "weights = weights.flip(2, 3)",
         ]
+    lines.append(f"bias = torch.tensor({bias_value(p, paths[2])}, dtype=x.dtype).view(1, -1, 1, 1)")
+    if settings.transposed:
+        geometry, symmetric = transposed_geometry_lines(p, image_shape)
+    else:
+        geometry = geometry_lines(p, "x_hwc.shape[:2]", "weights_hwio.shape[:2]")
+        symmetric = symmetric_padding(p)
     lines += [
-        f"bias = torch.tensor({list(p.bias)!r}, dtype=x.dtype).view(1, -1, 1, 1)",
-        *geometry_lines(p, "x_hwc.shape[:2]", "weights_hwio.shape[:2]"),
+        *geometry,
         f"groups = {settings.groups}  # each group of C_out/groups outputs sees C_in/groups inputs",
     ]
-    symmetric = symmetric_padding(p)
     if settings.mode != "zeros":
         lines.append(f"padding_mode = {settings.mode!r}  # as nn.Conv2d(padding_mode=...)")
     elif not symmetric:
@@ -133,10 +176,13 @@ def torch_snippet(
             "# padding differs between the sides: F.pad (zeros), then Conv2d(padding=0)",
             'padding_mode = "constant"',
         ]
-    lines += _solver_lines(settings)
-    body = _FORWARD_ZEROS if settings.mode == "zeros" and symmetric else _FORWARD_PADDED
-    lines += ["", "", *body.strip("\n").splitlines(), "", ""]
-    lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=True)]
+    return lines + _solver_lines(settings), symmetric
+
+
+def _torch_outputs(settings: Settings) -> list[str]:
+    """The forward output (with noise), the transpose, the coverage."""
+    p = settings.params
+    lines = ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=True)]
     lines += ["x_transposed = adjoint(y - bias)"]
     if settings.covers:
         lines.append("cover = adjoint(torch.ones_like(y))  # the coverage A^T 1: weight per pixel")
@@ -146,9 +192,13 @@ def torch_snippet(
             "seen = cover.abs() > 1e-12 * max(float(cover.abs().max()), 1e-300)",
             "x_normalized = torch.where(seen, x_transposed / cover, torch.zeros_like(cover))",
         ]
-    if settings.solves:
-        lines += ["", "", *_block(TORCH_CGLS)]
-    if pinv:
+    return lines
+
+
+def _torch_solves(settings: Settings) -> list[str]:
+    """CGLS, and the pseudo-inverse when asked for."""
+    lines = ["", "", *_block(TORCH_CGLS)] if settings.solves else []
+    if "pinv" in settings.methods:
         lines += [
             "# How to get the image back: A+(y - b), exact on what y determines. The part of x",
             "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
@@ -158,7 +208,12 @@ def torch_snippet(
             'print(f"pseudo-inverse: {n_iter} CGLS iterations, |A x - (y - b)| / |y - b| = '
             '{float(residual):.1e}")',
         ]
-    lines += _prior_lines(settings)
+    return lines
+
+
+def _torch_lost(settings: Settings) -> list[str]:
+    """The null-space split of x (and what a prior invented)."""
+    lines: list[str] = []
     if "nullspace" in settings.methods:
         lines += [
             "",
@@ -177,12 +232,7 @@ def torch_snippet(
             "# there), the same split of its image",
             f"x_invented = {image} - pinv_cgls(forward({image}), 0.0, rtol, max_iter)[0]",
         ]
-    lines += ["", "# back to channels-last numpy arrays"]
-    hwc = {}
-    for name, var in saved_arrays(settings.methods).items():
-        lines.append(f"{var}_hwc = {var}[0].permute(1, 2, 0).detach().numpy()")
-        hwc[name] = f"{var}_hwc"
-    return "\n".join(lines + footer(hwc)) + "\n"
+    return lines
 
 
 def _block(text: str) -> list[str]:
