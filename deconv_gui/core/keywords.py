@@ -19,8 +19,10 @@ Examples
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 if TYPE_CHECKING:
@@ -140,12 +142,18 @@ def split_options(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _indented(text: str, place: re.Match[str]) -> str:
+    return textwrap.indent(text, place.group(1))
+
+
 def fill_doc(func: F, sections: dict[str, str]) -> F:
     """Fill the ``%(name)s`` places of ``func``'s docstring with ``sections`` (in place)."""
     if func.__doc__:
         doc = func.__doc__
         for name, text in sections.items():
-            doc = doc.replace(f"%({name})s", textwrap.indent(text, "    ").lstrip())
+            # each line of the section at the place's own indentation (methods: deeper)
+            place = re.compile(rf"^([ \t]*)%\({name}\)s", re.MULTILINE)
+            doc = place.sub(partial(_indented, text), doc)
         func.__doc__ = doc
     return func
 
