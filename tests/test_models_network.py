@@ -206,3 +206,35 @@ def test_keras_branches_and_other_layers_are_refused(tmp_path):
     chain.save(tmp_path / "sig.keras")
     with pytest.raises(ValueError, match="contains a sigmoid activation in layer 'c1'"):
         model_network(read_model(tmp_path / "sig.keras"), "c2", (8, 8, 3))
+
+
+class _Normalised(nn.Module):
+    """A normalisation written in the graph (constants), then a chain."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.4, 0.5, 0.6]).reshape(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.2, 0.25, 0.3]).reshape(1, 3, 1, 1))
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 2, 3)
+
+    def forward(self, x):
+        y = self.conv((2.0 * x - self.mean) / self.std)
+        return self.conv2(1.0 - torch.relu(y) * 0.5)
+
+
+def test_arithmetic_by_constants_is_an_affine_layer(tmp_path):
+    torch.manual_seed(3)
+    net = _Normalised().eval()
+    torch.onnx.export(net, torch.randn(1, 3, 10, 8), str(tmp_path / "n.onnx"), dynamo=False)
+    model = read_model(tmp_path / "n.onnx")
+    x0 = np.random.default_rng(4).random((10, 8, 3))
+    network = model_network(model, model.layers[1].name, x0.shape)
+    assert [layer.kind for layer in network.layers].count("batchnorm") == 5  # the affine maps
+    (reference,) = onnx_tensors(
+        tmp_path / "n.onnx", x0.astype(np.float32), [model.layers[1].output]
+    )
+    assert _close(network.forward(x0), reference)
+    with torch.no_grad():
+        want = net.double()(_nchw(x0))
+    assert _close(network.forward(x0), _hwc(want))

@@ -5,9 +5,11 @@ ONNX graphs and Keras chains (Sequential, or Functional models that are chains) 
 read up to the layer's output before its activation (a batch norm that the reader
 folds into the layer included), one node or Keras layer at a time, back from the
 layer to the model's input. A chain of Conv, ConvTranspose, BatchNormalization, Relu,
-LeakyRelu, MaxPool, AveragePool and Pad (fused into the next conv) converts; Identity
-and Dropout are skipped; any other node in the prefix (Add, Concat, Gemm, Sigmoid, …)
-is refused in one line naming it. PyTorch state_dicts and safetensors have no graph
+LeakyRelu, MaxPool, AveragePool and Pad (fused into the next conv) converts, and so does
+an Add, Sub, Mul or Div by a stored scalar or per-channel constant (a normalisation
+written in the graph: an affine layer); Identity and Dropout are skipped; any other
+node in the prefix (an Add of two branches, Concat, Gemm, Sigmoid, …) is refused in one
+line naming it. PyTorch state_dicts and safetensors have no graph
 and are refused too.
 
 Examples
@@ -226,6 +228,9 @@ def affine_step(name: str, scale: Any, shift: Any) -> LayerStep:
 
     def build(shape: Shape, dtype: Any) -> Layer:
         c = shape[2]
+        for values in (scale, shift):
+            if np.size(values) not in (1, c):
+                raise ValueError(f"layer {name!r}: {np.size(values)} values for {c} channels")
         s = np.broadcast_to(np.asarray(scale, np.float64).reshape(-1), (c,)).copy()
         t = np.broadcast_to(np.asarray(shift, np.float64).reshape(-1), (c,)).copy()
         return Affine(s, t, name=name)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 
 from .network import (
     LayerStep,
+    affine_step,
     batchnorm_step,
     conv_step,
     pool_step,
@@ -31,6 +33,9 @@ __all__ = ["onnx_steps"]
 
 #: Nodes that compute nothing at inference.
 _PASS = ("Identity", "Dropout")
+#: Element-wise nodes that are affine when one operand is a stored scalar or per-channel
+#: constant (a normalisation in the graph); with two computed operands, a branch joins.
+_ARITHMETIC = ("Add", "Sub", "Mul", "Div")
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
@@ -73,6 +78,10 @@ def onnx_steps(model: Model, target: ModelLayer) -> list[LayerStep]:
         node = consts.producer.get(tensor or "")
         if node is None:
             raise ValueError(f"tensor {tensor!r} before {target.name} comes from no node")
+        if node.op_type in _ARITHMETIC:
+            affine, tensor = _arithmetic(node, consts, target.name, folder)
+            steps.append(affine)
+            continue
         step = _node_step(node, consts, target.name, folder)
         if step is not None:
             steps.append(step)
@@ -143,3 +152,44 @@ def _pool(node: onnx.NodeProto, attrs: dict[str, Any], target: str) -> LayerStep
         pads,
         bool(int(attrs.get("count_include_pad", 0))),
     )
+
+
+def _constant(name: str, consts: Constants, folder: Path) -> np.ndarray | None:
+    """The stored or foldable constant ``name``, None when it is computed from the input."""
+    if not name:
+        return None
+    value = consts.value(name)
+    if value is None and consts.tensor(name) is not None:
+        value = tensor_array(consts.tensor(name), folder, f"model {folder.name}")  # type: ignore[arg-type]
+    return None if value is None else np.asarray(value, dtype=np.float64)
+
+
+def _per_channel(value: np.ndarray) -> np.ndarray | None:
+    """A scalar, or one value per channel as NCHW broadcasts it ((C, 1, 1), (1, C, 1, 1))."""
+    if value.size == 1:
+        return value.reshape(1)
+    if value.ndim >= 3 and value.shape[-2:] == (1, 1) and value.size == value.shape[-3]:
+        return value.reshape(-1)
+    return None
+
+
+def _arithmetic(
+    node: onnx.NodeProto, consts: Constants, target: str, folder: Path
+) -> tuple[LayerStep, str]:
+    """An Add/Sub/Mul/Div with one constant operand as an affine step, and its data input."""
+    op, label = node.op_type, _label(node)
+    values = [_constant(n, consts, folder) for n in node.input[:2]]
+    if len(node.input) != 2 or (values[0] is None) == (values[1] is None):
+        raise refusal(target, f"{op} node", label)
+    first = values[0] is not None
+    constant = _per_channel(values[0] if first else values[1])  # type: ignore[arg-type]
+    if constant is None or (op == "Div" and (first or np.any(constant == 0))):
+        raise refusal(target, f"{op} node (not by a scalar or per-channel constant)", label)
+    one, zero = np.ones_like(constant), np.zeros_like(constant)
+    scale, shift = {
+        "Add": (one, constant),
+        "Sub": (-one, constant) if first else (one, -constant),
+        "Mul": (constant, zero),
+        "Div": (1.0 / constant, zero),
+    }[op]
+    return affine_step(label, scale, shift), node.input[0 if values[1] is not None else 1]
