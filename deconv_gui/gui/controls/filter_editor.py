@@ -68,22 +68,6 @@ class FilterEditor(QWidget):
         self.ui.channel_map.outputClicked.connect(self.ui.out_combo.setCurrentIndex)
         for spin in (self.ui.size_h, self.ui.size_w):
             spin.valueChanged.connect(self._on_size_changed)
-        names = {
-            "preset": self.ui.preset_combo,
-            "seed": self.ui.seed_spin,
-            "size_h": self.ui.size_h,
-            "size_w": self.ui.size_w,
-            "same": self.ui.same_check,
-            "normalise": self.ui.normalise_button,
-            "c_out": self.ui.c_out_spin,
-            "output": self.ui.out_combo,
-            "bias": self.ui.bias_spin,
-            "groups": self.ui.groups_combo,
-            "flip": self.ui.flip_check,
-            "channel_map": self.ui.channel_map,
-        }
-        for name, widget in names.items():
-            widget.setObjectName(name)  # for tests, QSettings and style sheets
         self._sync()
 
     def sizeHint(self) -> QSize:

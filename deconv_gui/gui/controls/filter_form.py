@@ -101,6 +101,26 @@ class FilterForm:
         layout.addLayout(self._groups_row())
         self.channel_map = ChannelMap()
         layout.addWidget(self.channel_map)
+        self._name_widgets()
+
+    def _name_widgets(self) -> None:
+        """Object names, for tests, QSettings and style sheets."""
+        names = {
+            "preset": self.preset_combo,
+            "seed": self.seed_spin,
+            "size_h": self.size_h,
+            "size_w": self.size_w,
+            "same": self.same_check,
+            "normalise": self.normalise_button,
+            "c_out": self.c_out_spin,
+            "output": self.out_combo,
+            "bias": self.bias_spin,
+            "groups": self.groups_combo,
+            "flip": self.flip_check,
+            "channel_map": self.channel_map,
+        }
+        for name, widget in names.items():
+            widget.setObjectName(name)
 
     def _preset_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
