@@ -74,17 +74,24 @@ def test_the_activation_reaches_the_panels_undo_and_the_stored_settings(qtbot, s
         delete_now(second)
 
 
-def test_a_prior_with_an_activation_says_why_in_one_line(qtbot, settings):
+def test_the_priors_are_greyed_out_with_an_activation_and_come_back_without(qtbot, settings):
     window = MainWindow(settings, restore=False)
     try:
         window.show()
         _idle(qtbot, window)
         window.set_work_size(24)
         _idle(qtbot, window)
-        shown = window.result
         window.apply_params(_chosen().replace(methods=("transposed", "tv"), channel=None))
-        qtbot.waitUntil(lambda: window.live.idle and not window.runner.busy, timeout=TIMEOUT)
-        assert window.result is shown  # the previous result is kept
+        _idle(qtbot, window)
+        tv = window.findChild(QtWidgets.QCheckBox, "method_tv")
+        assert tv.isChecked() and not tv.isEnabled() and "Needs activation none" in tv.toolTip()
+        assert window.result.params.activation == "leaky_relu"
+        assert "tv" not in window.current_params().methods and window.result.tv is None
+        combo = window.geometry_editor.findChild(QtWidgets.QComboBox, "activation")
+        combo.setCurrentIndex(combo.findData("none"))
+        _idle(qtbot, window)
+        qtbot.waitUntil(lambda: window.result.tv is not None, timeout=TIMEOUT)
+        assert tv.isEnabled() and "tv" in window.current_params().methods
     finally:
         delete_now(window)
 

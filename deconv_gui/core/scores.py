@@ -150,7 +150,7 @@ class PreimageScore:
         not computed: an invertible activation adds none to the layer's own).
     rank_computed : bool
         ``free_directions`` is exact (the rank of ``A_E`` was computed; small layers),
-        else the bound ``n − n_equalities``.
+        else the lower bound ``n − n_equalities``.
     equality_residual : float
         ``‖A_E x + b_E − y_E‖ / ‖y_E‖`` of the preimage.
     max_violation : float
@@ -176,10 +176,10 @@ class PreimageScore:
         if self.activation != "relu":
             return f"{self.activation}: invertible, every one of the {total} outputs is an equation"
         free = "?" if self.free_directions is None else f"{self.free_directions:,}"
-        bound = "" if self.rank_computed else " at most"
+        bound = "" if self.rank_computed else "at least "  # n − n_E ≤ n − rank(A_E)
         return (
             f"{self.n_inequalities:,} of {total:,} outputs are zero (bounds, "
-            f"{self.n_tight:,} tight); {free}{bound} free directions"
+            f"{self.n_tight:,} tight); {bound}{free} free directions"
         )
 
 

@@ -44,7 +44,7 @@ class ReluPreimage:
     n_tight : int
         Inequalities that hold with equality at ``x`` (active units of the QP).
     free_directions : int
-        ``n − rank(A_E)`` when the rank is computed (small layers), else the bound
+        ``n − rank(A_E)`` when the rank is computed (small layers), else the lower bound
         ``n − n_equalities``: directions no equation fixes.
     rank_computed : bool
         Whether ``free_directions`` is exact (the rank was computed) or the bound.

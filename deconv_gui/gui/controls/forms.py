@@ -34,6 +34,7 @@ class ParamsForms:
         recon_options: ReconOptions,
     ) -> None:
         self.filter_editor = filter_editor
+        self.recon_options = recon_options
         self.forms = (filter_editor, geometry_editor, recon_options)
         #: Params fields without a widget, as the last :meth:`show` gave them
         self.carried: dict[str, object] = {}
@@ -49,6 +50,8 @@ class ParamsForms:
         """
         values: dict = {}
         for form in self.forms:
+            if form is self.recon_options:  # the priors need a layer without activation
+                form.allow_priors(values.get("activation", "none") == "none")
             values.update(form.values())
         values["methods"] = (*values.get("methods", ()), *extra_methods)
         _one_bias_for_a_decoder(values)
@@ -96,6 +99,7 @@ class ParamsForms:
                     form.set_values(**mine)  # an unknown preset name: show "custom"
             else:
                 form.set_values(**mine)
+        self.recon_options.allow_priors(params.activation == "none")
 
 
 def _one_bias_for_a_decoder(values: dict) -> None:

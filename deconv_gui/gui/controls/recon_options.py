@@ -36,6 +36,7 @@ __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
 METHOD_LABELS: dict[str, str] = {m.name: m.label for m in METHOD_SPECS if m.reconstruction}
 _METHOD_TIPS: dict[str, str] = {m.name: m.tip for m in METHOD_SPECS if m.reconstruction}
 _PRIORS = tuple(m.name for m in METHOD_SPECS if m.prior)
+_NO_PRIOR = "the priors solve with the conv alone, not with the layer's activation."
 _CHANNEL_NOTE = (
     "'all' projects the whole map f(x₀). One channel: the others set to 0 first, as Zeiler & "
     "Fergus project one feature map."
@@ -115,6 +116,7 @@ class ReconOptions(QWidget):
     def _add_method_checks(self, layout: QVBoxLayout) -> list[QCheckBox]:
         """A checkbox per reconstruction; returns those of the priors (for their group)."""
         self._method_checks: dict[str, QCheckBox] = {}
+        self._priors_allowed = True
         rows = [QHBoxLayout(), QHBoxLayout(), QHBoxLayout(), QHBoxLayout()]
         prior_checks = []
         for name in METHODS:
@@ -253,8 +255,27 @@ class ReconOptions(QWidget):
         return int(self._noise_seed.value())
 
     def methods(self) -> tuple[str, ...]:
-        """Checked methods, in :data:`~deconv_gui.core.METHODS` order."""
-        return tuple(name for name in METHODS if self._method_checks[name].isChecked())
+        """Checked methods, in :data:`~deconv_gui.core.METHODS` order (not the priors
+        while :meth:`allow_priors` is off)."""
+        return tuple(
+            name
+            for name in METHODS
+            if self._method_checks[name].isChecked()
+            and (self._priors_allowed or name not in _PRIORS)
+        )
+
+    def allow_priors(self, allowed: bool) -> None:
+        """Offer the priors (True), or grey them out with the reason: they solve with the
+        conv alone, so a layer with an activation has none (their ticks are kept)."""
+        allowed = bool(allowed)
+        if allowed == self._priors_allowed:
+            return
+        self._priors_allowed = allowed
+        for name in _PRIORS:
+            check = self._method_checks[name]
+            check.setEnabled(allowed)
+            tip = _METHOD_TIPS.get(name, name)
+            check.setToolTip(tip if allowed else f"{tip}\nNeeds activation none: {_NO_PRIOR}")
 
     def values(self) -> dict[str, Any]:
         """The :attr:`FIELDS` as ``Params`` keyword arguments."""
