@@ -84,6 +84,15 @@ def test_screenshot_of_the_code_scripts(qtbot, tmp_path):
     assert (image.width(), image.height()) == (700, 420)
 
 
+@pytest.mark.gui
+def test_screenshot_of_the_fourier_view_of_a_conv_transpose_layer(qtbot, tmp_path):
+    path = tmp_path / "fourier.png"
+    argv = ["--screenshot", str(path), "--view", "fourier", "--image", "camera"]
+    argv += ["--layer-kind", "conv_transpose", "--stride", "2", "--padding", "1"]
+    assert app.main(argv) == 0 and path.stat().st_size > 0
+    assert app.main(["--layer-kind", "deconv"]) == 2
+
+
 def test_view_and_size_are_checked(capsys):
     assert app.main(["--view", "nowhere"]) == 2
     assert "view" in capsys.readouterr().err

@@ -164,3 +164,12 @@ def test_a_session_keeps_its_decoder_and_refuses_a_gone_one(decoder_file, tmp_pa
         load_session(path)
     text = str(refused.value)
     assert "\n" not in text and "decoder" in text and "dec.npz" in text
+
+
+def test_a_session_naming_an_unused_decoder_file_opens_without_it(decoder_file, tmp_path):
+    copy = tmp_path / "dec.npz"
+    copy.write_bytes(decoder_file.read_bytes())
+    params = _params(copy, methods=("transposed", "pinv"))
+    path = save_session(tmp_path / "s.deconv.json", params, image_source="camera", work_size=32)
+    copy.unlink()
+    assert load_session(path).params == params  # the decoder is not asked for: no refusal

@@ -58,3 +58,26 @@ def test_maps_are_the_cores_and_follow_the_stride(qtbot, window):
     qtbot.waitUntil(lambda: dialog.summary is not before and not dialog.busy, timeout=TIMEOUT)
     assert "Stride 3×3: 9 input frequencies" in dialog.status.text()
     assert dialog.summary.overlaps.shape == (3, 3)
+
+
+def test_a_conv_transpose_layer_shows_its_own_subkernels(qtbot, window):
+    window.load_sample("camera")  # one channel: the Gaussian fits both layer kinds
+    _settled(qtbot, window)
+    window.geometry_editor.set_values(stride=(2, 2), padding=(1, 1), layer_kind="conv_transpose")
+    _settled(qtbot, window)
+    dialog = window.insight.open_fourier()
+    qtbot.waitUntil(
+        lambda: dialog.summary is not None and dialog.summary.transposed and not dialog.busy,
+        timeout=TIMEOUT,
+    )
+    result = window.result
+    expected = fourier_summary(result.params.operator(result.image.shape))
+    np.testing.assert_array_equal(dialog.summary.subkernels, expected.subkernels)
+    assert dialog.views["subkernels"].titleLabel.text == "Sub-kernels of B (PixelShuffle form)"
+    assert dialog.views["coverage"].titleLabel.text.startswith("B1")
+    assert "ConvTranspose2d B, stride 2×2" in dialog.status.text()
+    # back to a conv: the titles of Aᵀ again
+    window.geometry_editor.set_values(layer_kind="conv")
+    _settled(qtbot, window)
+    qtbot.waitUntil(lambda: not dialog.summary.transposed and not dialog.busy, timeout=TIMEOUT)
+    assert dialog.views["subkernels"].titleLabel.text == "Sub-kernels of Aᵀ (PixelShuffle form)"

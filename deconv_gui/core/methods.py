@@ -199,7 +199,8 @@ def decoder(s: Stage) -> None:
     """
     if s.decoder is None:
         raise ValueError(
-            "decoder: method decoder needs a decoder file (decoder_path, --decoder FILE.npz)"
+            "decoder: method decoder needs a decoder file "
+            "(File → Load decoder…, or --decoder FILE.npz)"
         )
     check_decoder(s.decoder, s.op.geometry)
     s.images["decoder"] = s.decoder.apply(s.y).astype(s.x.dtype, copy=False)

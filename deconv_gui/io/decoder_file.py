@@ -138,7 +138,8 @@ def decoder_for(params: Any) -> Decoder | None:
         return None
     if not params.decoder_path:
         raise ValueError(
-            "decoder: method decoder needs a decoder file (decoder_path, --decoder FILE.npz)"
+            "decoder: method decoder needs a decoder file "
+            "(File → Load decoder…, or --decoder FILE.npz)"
         )
     path = Path(params.decoder_path)
     try:

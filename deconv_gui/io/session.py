@@ -421,7 +421,8 @@ def load_session(path: str | Path) -> Session:
     for layer in document.layers:
         try:
             check_filter_magnitudes(layer.params.weights, layer.params.bias)
-            _check_decoder_file(layer.params.decoder_path)
+            if "decoder" in layer.params.methods:  # a file named but unused is no refusal
+                _check_decoder_file(layer.params.decoder_path)
         except ValueError as exc:
             raise ValueError(f"{path.name}: {exc}") from None
     return Session(document=document, schema_version=version, extra=extra, path=path)
