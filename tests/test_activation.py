@@ -340,3 +340,37 @@ def test_relu_loss_on_the_questions_layer_against_the_dense_ranks():
         assert loss.zeros == (~positive).sum()
         rank_e = np.linalg.matrix_rank(a[positive]) if positive.any() else 0
         assert loss.free == 147 - rank_e and loss.added == loss.free - 138
+
+
+def test_relu_preimage_reports_progress_and_cancels():
+    import threading
+
+    from deconv_gui.core.solvers import SolveCancelled
+
+    params = _params(methods=("relu_preimage",), bias=(-0.1, 0.1, -0.3, 0.2))
+    seen: list[tuple[str, int, float]] = []
+    running = [""]
+    run_pipeline(
+        X,
+        params,
+        progress=lambda it, change: seen.append((running[0], it, change)),
+        on_method=lambda name: running.__setitem__(0, name),
+    )
+    assert seen and all(name == "relu_preimage" for name, _, _ in seen)
+    assert [it for _, it, _ in seen] == list(range(1, len(seen) + 1))
+    assert all(np.isfinite(change) and change >= 0 for _, _, change in seen)
+    stop = threading.Event()
+    with pytest.raises(SolveCancelled):
+        run_pipeline(X, params, progress=lambda it, change: stop.set(), cancel=stop)
+
+
+def test_info_names_the_activation(capsys):
+    from deconv_gui.cli import main
+
+    argv = ["info", "--image", "seed_toy", "--filter", "seed_question", "--stride", "2"]
+    assert main([*argv, "--padding", "0", "--activation", "leaky_relu", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["activation"] == "leaky_relu" and report["leaky_slope"] == 0.01
+    assert main([*argv, "--padding", "0", "--activation", "relu"]) == 0
+    out = capsys.readouterr().out
+    assert "nullity    138" in out and "activation relu after the layer" in out

@@ -113,3 +113,20 @@ def test_the_seed_view_says_what_the_relu_adds(qtbot):
     half = relu_loss(op, image, -float(np.median(op.apply(image))))
     assert half.lost == 138 and half.added == half.zeros > 0
     assert f"138 + {half.added} = {half.free} directions are free" in text
+
+
+def test_the_preimage_panel_says_how_many_zeros_and_free_directions(qtbot, settings):
+    window = MainWindow(settings, restore=False)
+    try:
+        window.show()
+        _idle(qtbot, window)
+        window.set_work_size(24)
+        _idle(qtbot, window)
+        window.apply_params(_chosen().replace(activation="relu"))
+        _idle(qtbot, window)
+        preimage = window.result.metrics.preimage
+        assert preimage is not None and preimage.activation == "relu"
+        title = window.panels.panel("relu_preimage").title_text
+        assert f"{preimage.n_inequalities:,} zeros" in title and "free" in title
+    finally:
+        delete_now(window)

@@ -304,8 +304,8 @@ PANELS: tuple[PanelSpec, ...] = (
     ),
     PanelSpec(
         "relu_preimage",
-        "ReLU preimage  argmin ‖x‖, ReLU(A x + b) = y",
-        "argmin ‖x‖, ReLU(A x + b) = y",
+        "ReLU preimage  min ‖x‖, ReLU(Ax + b) = y",
+        "min ‖x‖, ReLU(Ax + b) = y",
         "the minimum-norm image the layer with its ReLU maps to y: positive outputs are "
         "equations, zeros only A x + b ≤ 0 (each frees a direction)",
         "ReLU⁻¹",

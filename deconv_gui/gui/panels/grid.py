@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from qtpy import QtCore, QtWidgets
 
 from ...core import Result, registry
+from ...core.scores import PreimageScore
 from ...view.display import data_range, display_spec, filter_is_signed, fmt
 from ...view.linking import (
     IDENTITY,
@@ -42,6 +43,14 @@ _TIKHONOV = (
     "Tikhonov  (AᵀA + λI)⁻¹Aᵀ(y − b)",
     "regularised least squares with λ = {reg}: trades exactness for stability",
 )
+
+
+def _preimage_counts(preimage: PreimageScore) -> str:
+    """``"  ·  121 zeros, 633 free"`` for a ReLU (``≥`` when the rank was not computed)."""
+    if preimage.activation != "relu" or preimage.free_directions is None:
+        return ""
+    bound = "" if preimage.rank_computed else "≥ "
+    return f"  ·  {preimage.n_inequalities:,} zeros, {bound}{preimage.free_directions:,} free"
 
 
 class PanelGrid(QtWidgets.QWidget):
@@ -174,9 +183,14 @@ class PanelGrid(QtWidgets.QWidget):
             self.zoom = None
         self._set_channel_choice(result.forward_output.shape[2], previous)
         reg, activation = result.params.reg, result.params.activation
+        preimage = result.metrics.preimage
         for spec in registry.PANELS:  # the formulas of a layer with (or without) an activation
             if spec.with_activation or spec.without_activation:
-                self.panels[spec.name].set_title(spec.title_for(activation), spec.text)
+                title, text = spec.title_for(activation), spec.text
+                if spec.name == "relu_preimage" and preimage is not None:
+                    title += _preimage_counts(preimage)  # what the ReLU's zeros leave free
+                    text = f"{preimage.summary()}: {text}"
+                self.panels[spec.name].set_title(title, text)
         if reg > 0 and activation == "none":
             self.panels["pinv"].set_title(_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
         split = result.metrics.split
