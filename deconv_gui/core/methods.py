@@ -10,14 +10,14 @@ method is one ``MethodSpec`` plus one function here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from .analysis.lost import split_components, split_from_recoverable
 from .decoder import Decoder, check_decoder
-from .network import Conv, Linearization
+from .network import Conv, LeakyReLU, Linearization
 from .network.single import invert_activation
 from .operator import ConvOperator
 from .priors import nonneg_reconstruction, richardson_lucy, tv_reconstruction
@@ -126,10 +126,25 @@ class Stage:
         assert self.lin is not None
         return self.lin.apply_adjoint(u).astype(self.y.dtype, copy=False)
 
-    def solve_j(self, rhs: np.ndarray, reg: float = 0.0) -> Reconstruction:
-        """``J⁺ rhs`` (Tikhonov with ``reg``) by the matrix-free solver, in ``y``'s dtype."""
+    def solve_j(self, rhs: np.ndarray, reg: float = 0.0, in_range: bool = False) -> Reconstruction:
+        """``J⁺ rhs`` (Tikhonov with ``reg``) by the matrix-free solver, in ``y``'s dtype.
+
+        A leaky ReLU's ``D`` is invertible, so ``J = D A`` has ``A``'s row space: for a
+        ``rhs = J v`` in its range (``in_range``) and ``reg = 0``, ``J⁺ rhs = A⁺ D⁻¹ rhs``
+        (the projection of ``v`` on that row space), solved as the layer's own pseudo-inverse
+        (preconditioned, or exact when small): ``J``'s small slopes would slow CG down.
+        """
         assert self.lin is not None
         p = self.params
+        gain = self._gain()
+        if in_range and reg == 0 and gain is not None and (gain > 0).all():
+            options: dict[str, Any] = {"rtol": p.rtol, "max_iter": p.max_iter}
+            solved = solve_pinv(self.op, rhs / gain, None, **options, callbacks=self.callbacks)
+            image64 = np.asarray(solved.image, dtype=np.float64)
+            misfit = float(np.linalg.norm(self.lin.apply(image64) - rhs))
+            residual = misfit / max(float(np.linalg.norm(rhs)), 1e-300)
+            report = replace(solved.report, relative_residual=residual)
+            return Reconstruction(solved.image.astype(self.y.dtype, copy=False), report)
         image, report = self.lin.pinv(
             rhs,
             reg=reg,
@@ -139,6 +154,14 @@ class Stage:
             cancel=self.cancel,
         )
         return Reconstruction(image.astype(self.y.dtype, copy=False), report)
+
+    def _gain(self) -> np.ndarray | None:
+        """``D``'s diagonal: the activation's slope at each output (None: not a leaky ReLU)."""
+        assert self.lin is not None
+        act, positive = self.lin.network.layers[-1], self.lin.states[-1]
+        if not isinstance(act, LeakyReLU) or act.slope <= 0:
+            return None
+        return np.where(positive, 1.0, act.slope)
 
     @property
     def callbacks(self) -> Callbacks:
@@ -184,7 +207,8 @@ def pinv(s: Stage) -> None:
     activation ``J⁺(y − c)`` by the matrix-free solver."""
     p = s.params
     if s.lin is not None:
-        s.keep("pinv", s.solve_j(s.centred(), p.reg))
+        exact = p.noise_sigma == 0 and p.photons == 0  # y − c = J x: in J's range
+        s.keep("pinv", s.solve_j(s.centred(), p.reg, in_range=exact))
         return
     options: dict[str, Any] = {"reg": p.reg, "rtol": p.rtol, "max_iter": p.max_iter}
     s.keep("pinv", solve_pinv(s.op, s.y, p.bias, **options, callbacks=s.callbacks))
@@ -272,7 +296,7 @@ def nullspace(s: Stage) -> None:
     if reuse and pinv is not None:
         split = split_from_recoverable(s.x, pinv, s.reports["pinv"])
     elif s.lin is not None:  # J⁺J x on the noise-free J x
-        solved = s.solve_j(s.lin.apply(s.x))
+        solved = s.solve_j(s.lin.apply(s.x), in_range=True)
         split = split_from_recoverable(s.x, solved.image, solved.report)
     else:
         split = split_components(s.x, s.op, **solve)
