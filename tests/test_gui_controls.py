@@ -215,7 +215,10 @@ def test_set_filter_validates(editor):
     with pytest.raises(ValueError, match="weights"):
         editor.set_filter(np.ones((9, 3, 3, 1)))
     with pytest.raises(ValueError, match="weights"):
-        editor.set_filter(np.ones((3, 3, 3, 9)))
+        editor.set_filter(np.ones((3, 3, 3, 5000)))
+    # more outputs than the grids show: a deep layer, shown as a slice of the whole filter
+    editor.set_filter(np.ones((3, 3, 3, 9)))
+    assert editor.deep and editor.weights().shape == (3, 3, 3, 9)
     with pytest.raises(ValueError, match="bias"):
         editor.set_filter(np.ones((3, 3, 3, 2)), bias=(1.0, 2.0, 3.0))
     with pytest.raises(ValueError, match="name"):

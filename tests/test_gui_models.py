@@ -112,8 +112,11 @@ def test_a_layer_the_forms_cannot_show_changes_nothing_or_everything(qtbot, wind
         assert window.current_params().padding == ((0, 1), (0, 1))
 
 
-def test_a_layer_with_more_channels_than_the_window_shows_is_refused(qtbot, window, tmp_path):
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 2, 3)).eval()
+def test_a_deep_layer_is_studied_as_montages_and_a_filter_slice(qtbot, window, tmp_path):
+    """8 → 16 channels: the picked channels as montages, the filter editor's slice edits
+    the layer's filter, the forward output is torch's."""
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 16, 3, stride=2)).eval()
     path = tmp_path / "wide.onnx"
     torch.onnx.export(
         net,
@@ -123,10 +126,34 @@ def test_a_layer_with_more_channels_than_the_window_shows_is_refused(qtbot, wind
         dynamic_axes={"input": {2: "h", 3: "w"}},
         input_names=["input"],
     )
-    source = window.loaded.source
+    image = window.loaded.pixels.copy()
     assert window.models.load_layer(path, "/1/Conv")
-    qtbot.waitUntil(lambda: not window.images.busy, timeout=TIMEOUT)
-    assert "takes 8 channels" in window.last_message and window.loaded.source == source
+    qtbot.waitUntil(
+        lambda: "wide.onnx" in window.loaded.source and _settled(window), timeout=TIMEOUT
+    )
+    weights = net[1].weight.detach().numpy()
+    params = window.current_params()
+    np.testing.assert_allclose(ours_to_torch(np.asarray(params.weights)), weights, rtol=1e-6)
+    with torch.no_grad():
+        want = net(torch.from_numpy(image.transpose(2, 0, 1)[None].copy()))[0]
+    np.testing.assert_allclose(
+        window.result.forward_output, want.numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-4
+    )
+    editor = window.filter_editor
+    assert editor.deep and editor.picker.isVisibleTo(window)
+    editor.picker.pick("4-7, 2", "5")
+    assert window.panels.panel("input").spec.tiles == (4, 5, 6, 7, 2)
+    assert window.panels.panel("forward").spec.tiles == (5,)
+    # the grids show output 5 from inputs 4-7 (the first four picked)
+    shown = [[editor.grid(1).value(r, c) for c in range(3)] for r in range(3)]
+    np.testing.assert_allclose(shown, weights[5, 5], rtol=1e-6)
+    editor.set_weight(0, 0, 1, 0.5)
+    assert window.current_params().weights[0, 0, 5, 5] == 0.5
+    assert window.current_params().weights.shape == (3, 3, 8, 16)
+
+
+def _settled(window):
+    return window.result is not None and not window.runner.busy and not window.images.busy
 
 
 def test_a_dropped_model_file_lists_its_layers(window, tmp_path):
@@ -185,10 +212,6 @@ def test_a_conv_transpose_layer_is_studied_as_one(qtbot, window, tmp_path):
         window.loaded.pixels, fed[0].numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-5
     )
     np.testing.assert_allclose(window.result.forward_output, want, rtol=1e-4, atol=1e-4)
-
-
-def _settled(window):
-    return window.result is not None and not window.runner.busy and not window.images.busy
 
 
 def test_a_session_stores_the_model_and_reopening_reads_the_layer_again(qtbot, window, tmp_path):

@@ -32,6 +32,7 @@ from .animation import install_steps_view
 from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
 from .controls.filter_editor import CUSTOM
+from .controls.filter_form import MAX_IN_CHANNELS
 from .feedback import ComputeFeedback
 from .insight.menu import InsightHooks, install_insight
 from .live import DEBOUNCE_MS, LiveUpdates
@@ -226,6 +227,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
 
     def _connect(self) -> None:
         self.filter_editor.filterChanged.connect(self.schedule_update)
+        self.filter_editor.picker.channelsChanged.connect(self.panels.set_tiles)
         self.geometry_editor.geometryChanged.connect(self.schedule_update)
         self.recon_options.optionsChanged.connect(self.schedule_update)
         self.recon_options.cancelRequested.connect(self.cancel)
@@ -366,7 +368,9 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     def _on_image(self, loaded: LoadedImage) -> None:
         self.sync.image_arrived(loaded)
         self.readout.setText(self.image_controls.show_image(loaded, self.state.origin.kind))
-        self.filter_editor.set_in_channels(loaded.pixels.shape[2])
+        if loaded.pixels.shape[2] <= MAX_IN_CHANNELS or self.filter_editor.deep:
+            # a deeper feature map is a model layer's: its filter comes with it
+            self.filter_editor.set_in_channels(loaded.pixels.shape[2])
         self.compute_now()
 
     # ------------------------------------------------------------------------------ view

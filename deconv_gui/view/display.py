@@ -7,9 +7,12 @@ the user always knows how the colours map to values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .montage import MONTAGE_FROM, channels_text, default_channels, montage
 
 __all__ = [
     "FILTER_SIGNED_KINDS",
@@ -49,12 +52,15 @@ class DisplaySpec:
         ``"rgb"`` (colour image), ``"grey"`` or ``"diverging"`` (blue-white-red, centred on 0).
     note : str
         The stated scaling, e.g. ``"clipped to the input range 0–1"``.
+    tiles : tuple of int
+        The channels of a montage, in reading order (empty: not a montage).
     """
 
     image: np.ndarray
     levels: tuple[float, float]
     colormap: str
     note: str
+    tiles: tuple[int, ...] = ()
 
 
 def fmt(value: float) -> str:
@@ -149,17 +155,26 @@ def filter_is_signed(weights: np.ndarray) -> bool:
 FILTER_SIGNED_KINDS: tuple[str, ...] = ("forward", "adjoint")
 
 
-def _shown_channels(array: np.ndarray, channel: int | None) -> tuple[np.ndarray, str]:
-    """The image a panel draws (three channels as RGB, else one) and its caption prefix."""
+def _shown_channels(
+    array: np.ndarray, channel: int | None, tiles: Sequence[int] | None = None
+) -> tuple[np.ndarray, str, tuple[int, ...]]:
+    """The image a panel draws (three channels as RGB, a montage of the ``tiles`` of more
+    than :data:`~.montage.MONTAGE_FROM`, else one) and its caption prefix."""
     if array.ndim == 2:
         array = array[:, :, np.newaxis]
     channels = array.shape[2]
+    if channels > MONTAGE_FROM and channel is None:
+        shown = tuple(c for c in (tiles or ()) if 0 <= c < channels) or default_channels(channels)
+        low, high = data_range(array[:, :, list(shown)])
+        fill = 0.0 if low < 0 < high else low  # the gaps: white if signed, else black
+        picture = montage(array, shown, fill=fill)
+        return picture, f"channels {channels_text(shown)} of {channels} · ", shown
     if channels == 3 and channel is None:
-        return array, ""
+        return array, "", ()
     if channels == 1:
-        return array[:, :, 0], ""
+        return array[:, :, 0], "", ()
     channel = int(np.clip(channel or 0, 0, channels - 1))
-    return array[:, :, channel], f"channel {channel} of {channels} · "
+    return array[:, :, channel], f"channel {channel} of {channels} · ", ()
 
 
 def _signed_spec(
@@ -193,6 +208,7 @@ def display_spec(
     shared_levels: tuple[float, float] | None = None,
     channel: int | None = None,
     signed_filter: bool = False,
+    tiles: Sequence[int] | None = None,
 ) -> DisplaySpec:
     """Decide how to draw ``data`` (``(H, W, C)``) in a panel of the given ``kind``.
 
@@ -216,6 +232,9 @@ def display_spec(
     signed_filter : bool
         The filter has weights of both signs (:func:`filter_is_signed`): the forward
         output and the adjoint panels are then signed quantities.
+    tiles : sequence of int, optional
+        The channels of a deep array (more than :data:`~.montage.MONTAGE_FROM`) drawn
+        as a montage (:func:`~.montage.montage`); by default the first 16.
 
     Returns
     -------
@@ -241,7 +260,21 @@ def display_spec(
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if scaling not in SCALINGS:
         raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
-    image, prefix = _shown_channels(np.asarray(data), channel)
+    image, prefix, shown = _shown_channels(np.asarray(data), channel, tiles)
+    spec = _spec(image, kind, scaling, reference_range, shared_levels, signed_filter, prefix)
+    return replace(spec, tiles=shown) if shown else spec
+
+
+def _spec(
+    image: np.ndarray,
+    kind: str,
+    scaling: str,
+    reference_range: tuple[float, float] | None,
+    shared_levels: tuple[float, float] | None,
+    signed_filter: bool,
+    prefix: str,
+) -> DisplaySpec:
+    """:func:`display_spec` of the picture already chosen (``prefix``: its caption)."""
     low, high = data_range(image)
     values = f"values {fmt_range(low, high)}"
     colour_signed = image.ndim == 3 and signed_filter and kind in FILTER_SIGNED_KINDS

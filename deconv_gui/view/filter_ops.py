@@ -7,6 +7,8 @@ These are edits of the weight table, not image math; they live here so that
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..core.groups import dense_filter
@@ -16,6 +18,7 @@ __all__ = [
     "channels_equal",
     "checked_filter",
     "copy_first_channel",
+    "filter_slice",
     "group_choices",
     "normalisation_divisors",
     "output_inputs",
@@ -204,3 +207,20 @@ def checked_filter(
     if bias_array.size != c_out or not np.all(np.isfinite(bias_array)):
         raise ValueError(f"bias must be a number or {c_out} numbers, got {bias!r}")
     return array, [float(b) for b in bias_array]
+
+
+def filter_slice(
+    weights: np.ndarray, groups: int, output: int, inputs: Sequence[int], most: int = 4
+) -> tuple[int, ...]:
+    """The weights' input axis (``C_in/groups``) indices of a deep filter's slice: the
+    picked ``inputs`` that ``output`` sees (its group's), at most ``most``, else the
+    group's first ones.
+
+    >>> w = np.zeros((3, 3, 8, 4))  # groups 2: outputs 2, 3 see inputs 8-15
+    >>> filter_slice(w, 2, 3, (1, 9, 12)), filter_slice(w, 2, 0, (9,))
+    ((1, 4), (0, 1, 2, 3))
+    """
+    c_group, c_out = weights.shape[2], weights.shape[3]
+    first = (int(output) // (c_out // groups)) * c_group
+    local = [i - first for i in inputs if first <= i < first + c_group][:most]
+    return tuple(local) or tuple(range(min(most, c_group)))

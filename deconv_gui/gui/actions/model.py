@@ -22,14 +22,16 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...core import Params
 from ...document import ImageSource, ModelSource
 from ...io import LoadedImage
-from ...io.images import MAX_CHANNELS
 from ...io.models import MODEL_EXTENSIONS, Model, read_model
 from ..dialogs.model_layers import ModelLayersDialog
 from ..state import AppState, ImageOrigin
 from ..support import settings as stored
 from .image import ImageActions
 
-__all__ = ["MODEL_FILTER", "ModelActions", "layer_problem"]
+__all__ = ["MAX_LAYER_CHANNELS", "MODEL_FILTER", "ModelActions", "layer_problem"]
+
+#: The most input channels of a layer the window studies (montages, a filter slice).
+MAX_LAYER_CHANNELS = 512
 
 MODEL_FILTER = (
     f"Model files ({' '.join('*' + e for e in MODEL_EXTENSIONS)});;"
@@ -50,10 +52,10 @@ def layer_problem(
     if model.format in ("onnx", "keras"):
         act = layer_activation(model, layer, pixels, scaling)
         pixels, note = act.input, f"what the model feeds {name} ({act.runner})"
-    if pixels.shape[2] > MAX_CHANNELS:
+    if pixels.shape[2] > MAX_LAYER_CHANNELS:
         raise ValueError(
-            f"layer {name!r} takes {pixels.shape[2]} channels and the window shows at most "
-            f"{MAX_CHANNELS}: study it with deconv-gui run --model … --layer …"
+            f"layer {name!r} takes {pixels.shape[2]} channels and the window studies at most "
+            f"{MAX_LAYER_CHANNELS}: study it with deconv-gui run --model … --layer …"
         )
     groups = layer.groups or 1
     # a ConvTranspose layer's weights are (f_h, f_w, C_out/groups, C_in): its input is

@@ -15,7 +15,9 @@ from qtpy.QtWidgets import QWidget
 from ...core import PRESETS, make_filter
 from ...core import params as schema
 from ...view import filter_ops as ops
+from .channel_picker import ChannelPicker
 from .common import DOCK_WIDTH
+from .deep_slice import DEEP_CHANNELS, DeepSlice
 from .filter_form import (
     CUSTOM,
     MAX_IN_CHANNELS,
@@ -28,10 +30,17 @@ from .filter_form import (
 from .filter_grids import FilterGrids, channel_names
 from .kernel_grid import KernelGrid
 
-__all__ = ["CUSTOM", "MAX_OUT_CHANNELS", "PRESET_LABELS", "FilterEditor", "channel_names"]
+__all__ = [
+    "CUSTOM",
+    "DEEP_CHANNELS",
+    "MAX_OUT_CHANNELS",
+    "PRESET_LABELS",
+    "FilterEditor",
+    "channel_names",
+]
 
 
-class FilterEditor(QWidget):
+class FilterEditor(DeepSlice, QWidget):
     """Edit a filter ``(f_h, f_w, C_in/groups, C_out)``, its bias, ``groups`` and ``flip``.
 
     Signals
@@ -52,7 +61,14 @@ class FilterEditor(QWidget):
         self._bias = [0.0]
         self._groups = 1
         self._flip = False
+        #: a deep layer's whole filter (weights, bias, groups), shown as a slice; None else
+        self._deep: tuple[np.ndarray, list[float], int] | None = None
+        self._slice: tuple[int, tuple[int, ...]] = (0, (0,))  # output, weights' input indices
         self.ui = FilterForm(self)
+        self.picker = ChannelPicker(self)
+        self.picker.setVisible(False)
+        self.ui.layout.insertWidget(1, self.picker)
+        self.picker.channelsChanged.connect(self._on_channels_picked)
         self._grids = FilterGrids(self.ui.grid_layout, self.ui.applied_layout, self.set_weight)
         self.ui.preset_combo.activated.connect(self._on_preset_activated)
         self.ui.seed_spin.valueChanged.connect(self._on_seed_changed)
@@ -76,12 +92,18 @@ class FilterEditor(QWidget):
 
     # ----------------------------------------------------------------------------- public API
     def weights(self) -> np.ndarray:
-        """A copy of the weights, float64 ``(f_h, f_w, C_in/groups, C_out)``."""
-        return self._weights.copy()
+        """A copy of the weights, float64 ``(f_h, f_w, C_in/groups, C_out)`` (a deep
+        layer's whole filter, not the slice shown)."""
+        return (self._weights if self._deep is None else self._deep[0]).copy()
 
     def groups(self) -> int:
         """PyTorch's ``groups``: 1 sums every input channel into each output."""
-        return self._groups
+        return self._groups if self._deep is None else self._deep[2]
+
+    @property
+    def deep(self) -> bool:
+        """The filter has more channels than the grids show: a slice of it is shown."""
+        return self._deep is not None
 
     def flip(self) -> bool:
         """True convolution (the kernel flipped) instead of cross-correlation."""
@@ -89,11 +111,11 @@ class FilterEditor(QWidget):
 
     def in_channels(self) -> int:
         """The image's ``C_in`` these weights are for (``C_in/groups`` per output)."""
-        return self._weights.shape[2] * self._groups
+        return self.weights().shape[2] * self.groups()
 
     def bias(self) -> tuple[float, ...]:
         """One bias per output channel."""
-        return tuple(float(b) for b in self._bias)
+        return tuple(float(b) for b in (self._bias if self._deep is None else self._deep[1]))
 
     def preset(self) -> str:
         """The preset the weights came from, or ``"custom"`` after a hand edit."""
@@ -172,13 +194,21 @@ class FilterEditor(QWidget):
             Naming ``weights``, ``bias``, ``groups``, ``flip`` or ``preset`` when they do
             not fit.
         """
-        groups = self._groups if groups is None else schema.check("groups", groups)
+        groups = self.groups() if groups is None else schema.check("groups", groups)
         flip = self._flip if flip is None else schema.check("flip", flip)
-        array, bias_list = ops.checked_filter(
-            weights, bias, groups, MAX_SIZE, MAX_IN_CHANNELS, MAX_OUT_CHANNELS
-        )
+        try:
+            array, bias_list = ops.checked_filter(
+                weights, bias, groups, MAX_SIZE, MAX_IN_CHANNELS, MAX_OUT_CHANNELS
+            )
+        except ValueError:  # more channels than the grids show: a deep layer, or wrong
+            array, bias_list = ops.checked_filter(
+                weights, bias, groups, MAX_SIZE, DEEP_CHANNELS, DEEP_CHANNELS
+            )
+            self._set_deep(array, bias_list, groups, flip)
+            return
         if preset != CUSTOM and preset not in PRESETS:
             raise ValueError(f"preset must be one of {', '.join(PRESETS)} or custom")
+        self._leave_deep()
         self._commit(array, bias_list, preset, groups=groups, flip=flip)
 
     def values(self) -> dict[str, object]:
@@ -186,7 +216,7 @@ class FilterEditor(QWidget):
         return {
             "weights": self.weights(),
             "bias": self.bias(),
-            "groups": self._groups,
+            "groups": self.groups(),
             "flip": self._flip,
         }
 
@@ -222,6 +252,10 @@ class FilterEditor(QWidget):
             Naming ``groups`` unless it divides the image's channel count.
         """
         groups = schema.check("groups", groups)
+        if self._deep is not None:
+            if groups == self.groups():
+                return
+            raise ValueError(f"groups: a deep layer's grouping is the model's ({self.groups()})")
         c_in, c_out = self.in_channels(), self._weights.shape[3]
         if groups not in ops.group_choices(c_in):
             raise ValueError(f"groups must divide C_in = {c_in}, got {groups}")
@@ -259,9 +293,15 @@ class FilterEditor(QWidget):
         ValueError
             If ``n`` is not between 1 and 4.
         """
+        if self._deep is not None and n == self.in_channels():
+            return
         if not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_IN_CHANNELS:
             raise ValueError(f"n must be an int between 1 and 4, got {n!r}")
         n = int(n)
+        if self._deep is not None:  # a picture again: a preset filter for it
+            self._leave_deep()
+            self._apply_preset("gaussian", in_channels=n, groups=1)
+            return
         if n == self.in_channels():
             return
         # groups that do not divide the new count fall back to summing every channel
@@ -356,6 +396,11 @@ class FilterEditor(QWidget):
         self._bias = bias
         self._preset = preset
         self._groups, self._flip = groups, flip
+        if self._deep is not None:  # an edit of the slice is an edit of the whole filter
+            full, full_bias, _ = self._deep
+            output, local = self._slice
+            full[:, :, list(local), output] = weights[:, :, :, 0]
+            full_bias[output] = bias[0]
         self._sync()
         if changed:
             self.filterChanged.emit()
@@ -366,6 +411,9 @@ class FilterEditor(QWidget):
             self._weights, self._bias[:], self._preset, self._groups, self._flip
         )
         self._grids.show(self._weights, current, self._groups, self._flip)
+        self.ui.channel_map.setVisible(self._deep is None)
+        if self._deep is not None:
+            self._label_slice()
 
     # ----------------------------------------------------------------------------- slots
     def _on_preset_activated(self, index: int) -> None:

@@ -76,7 +76,7 @@ class FilterForm:
     """The widgets of a :class:`~.filter_editor.FilterEditor`, laid out in ``owner``."""
 
     def __init__(self, owner: QWidget) -> None:
-        layout = QVBoxLayout(owner)
+        self.layout = layout = QVBoxLayout(owner)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(5)
         self.header = section_header("Filter")

@@ -45,6 +45,11 @@ _TIKHONOV = (
 )
 
 
+#: Up to this many output channels the forward panel has its channel box; more (a deep
+#: layer) are a montage of the channels picked in the filter editor.
+MAX_BOX_CHANNELS = 8
+
+
 def _preimage_counts(preimage: PreimageScore) -> str:
     """``"  ·  121 zeros, 633 free"`` for a ReLU (``≥`` when the rank was not computed)."""
     if preimage.activation != "relu" or preimage.free_directions is None:
@@ -74,6 +79,8 @@ class PanelGrid(QtWidgets.QWidget):
         self.scaling = "clip"
         self.shared_levels = False
         self.result: Result | None = None
+        #: the picked channels of a deep layer (image side, forward): drawn as montages
+        self.tiles: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
         #: True until the user zooms or pans: the panels then refit whenever their size
         #: or their image's shape changes (launch, window resize, maximise, layout switch)
         self.auto_fit = True
@@ -238,13 +245,20 @@ class PanelGrid(QtWidgets.QWidget):
         if c_out == 3 and before != 3:
             box.setValue(-1)  # the RGB picture first, as for an RGB image
         box.blockSignals(False)
-        box.setVisible(c_out > 1)
+        box.setVisible(1 < c_out <= MAX_BOX_CHANNELS)  # deep: the channel picker's montage
 
-    def _channel_of(self, name: str) -> int | None:
-        """The one channel the panel draws (None: all, as RGB for three)."""
-        if name != "forward" or self.forward_composite:
+    def _channel_of(self, name: str, channels: int) -> int | None:
+        """The one channel the panel draws (None: all, as RGB for three, or a montage of
+        the picked channels of a deep layer's)."""
+        if name != "forward" or self.forward_composite or channels > MAX_BOX_CHANNELS:
             return None
         return self.forward_channel
+
+    def set_tiles(self, inputs: tuple[int, ...], outputs: tuple[int, ...]) -> None:
+        """The channels of a deep layer drawn as montages: ``inputs`` in the image-side
+        panels, ``outputs`` in the forward panel."""
+        self.tiles = (tuple(inputs), tuple(outputs))
+        self.redraw()
 
     def redraw(self) -> None:
         """Draw the current result again with the current scaling and levels settings."""
@@ -272,8 +286,9 @@ class PanelGrid(QtWidgets.QWidget):
             scaling=self.scaling,
             reference_range=reference,
             shared_levels=shared if name not in _OWN_LEVELS else None,
-            channel=self._channel_of(name),
+            channel=self._channel_of(name, data.shape[2]),
             signed_filter=filter_is_signed(result.params.weights),
+            tiles=self.tiles[1 if name == "forward" else 0],
         )
         panel.show_array(data, spec)
         return True

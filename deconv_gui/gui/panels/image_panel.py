@@ -18,6 +18,7 @@ from ...core import registry
 from ...view.colormaps import colormap_anchors
 from ...view.display import DisplaySpec
 from ...view.linking import FIT_PADDING
+from ...view.montage import tile_at
 from ..support.qthelp import make_timer
 from .marks import PixelMarks, ValueLabels
 
@@ -201,7 +202,8 @@ class ImagePanel(QtWidgets.QFrame):
 
     def show_array(self, data: np.ndarray, spec: DisplaySpec) -> None:
         """Draw ``data`` (kept for the cursor read-out) as described by ``spec``."""
-        reset_view = self.data is None or self.data.shape[:2] != data.shape[:2]
+        shown = self.spec.image.shape[:2] if self.spec is not None else None
+        reset_view = self.data is None or shown != spec.image.shape[:2]
         self.data = data
         self.spec = spec
         self._updating = True
@@ -254,7 +256,7 @@ class ImagePanel(QtWidgets.QFrame):
     def fit(self) -> None:
         """Show the whole image, letterboxed, whatever the view's size (now and later)."""
         if self.data is not None:
-            h, w = self.data.shape[:2]
+            h, w = (self.data if self.spec is None else self.spec.image).shape[:2]
             # the view keeps this target through resizes (aspect locked: it letterboxes)
             self.view.setRange(QtCore.QRectF(0, 0, w, h), padding=FIT_PADDING)
 
@@ -286,6 +288,9 @@ class ImagePanel(QtWidgets.QFrame):
         if self.data is None:
             return None
         h, w = self.data.shape[:2]
+        if self.spec is not None and self.spec.tiles:  # a montage: the tile's pixel
+            hit = tile_at(row, col, (h, w), self.spec.tiles)
+            return None if hit is None else np.asarray(self.data[hit[1], hit[2]])
         if not (0 <= row < h and 0 <= col < w):
             return None
         return np.asarray(self.data[row, col])
