@@ -174,7 +174,9 @@ class PreimageScore:
         """One line: ``"5 of 9 outputs are zero (bounds, 2 tight); 143 free directions"``."""
         total = self.n_equalities + self.n_inequalities
         if self.activation != "relu":
-            return f"{self.activation}: invertible, every one of the {total} outputs is an equation"
+            return (
+                f"{self.activation}: invertible, every one of the {total:,} outputs is an equation"
+            )
         free = "?" if self.free_directions is None else f"{self.free_directions:,}"
         bound = "" if self.rank_computed else "at least "  # n − n_E ≤ n − rank(A_E)
         return (

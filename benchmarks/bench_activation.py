@@ -1,0 +1,50 @@
+"""One layer with its activation through the pipeline: pinv (J⁺) and relu_preimage at 256².
+
+Run: ``PYTHONPATH=. python benchmarks/bench_activation.py [--size 256] [--channels 4]
+[--bias -0.1]``.
+
+A seeded random 3×3 filter (3 → ``channels``, stride 2, padding 1) on astronaut resized to
+``size²``, with activation relu and leaky_relu: the seconds, iterations and convergence of
+``pinv`` (``J⁺(y − c)``; a leaky ReLU's invertible ``D`` lets it use the conv's own
+preconditioned solve) and of ``relu_preimage`` (L-BFGS-B on the dual), and the preimage's
+zero outputs and free directions. Measured here (2 shared cores, 256², 4 channels, bias
+−0.1): relu pinv 0.3 s (21 iterations), relu_preimage 11-19 s (25 iterations), leaky pinv
+1.3 s (21 iterations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from deconv_gui.core import Params, make_filter, run_pipeline
+from deconv_gui.io import load_sample
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--channels", type=int, default=4)
+    parser.add_argument("--bias", type=float, default=-0.1)
+    args = parser.parse_args()
+    x = load_sample("astronaut", args.size).pixels
+    w = make_filter("random", in_channels=3, out_channels=args.channels, seed=1)
+    for activation in ("relu", "leaky_relu"):
+        for method in ("pinv", "relu_preimage"):
+            params = Params(w, bias=args.bias, stride=2, activation=activation, methods=(method,))
+            start = time.perf_counter()
+            result = run_pipeline(x, params)
+            seconds = time.perf_counter() - start
+            report = result.solver if method == "pinv" else result.prior_reports[method]
+            assert report is not None
+            state = "converged" if report.converged else "NOT converged"
+            line = (
+                f"{activation:10} {method:13} {seconds:6.2f} s  {report.iterations:4} it  {state}"
+            )
+            if method == "relu_preimage" and result.metrics.preimage is not None:
+                line += f"  {result.metrics.preimage.summary()}"
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
