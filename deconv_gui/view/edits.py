@@ -49,6 +49,10 @@ FIELD_WORDS: dict[str, str] = {
 }
 
 
+#: How a field's None reads where it is not "auto" (the channel: the whole map).
+_NONE_WORDS: dict[str, str] = {"channel": "all"}
+
+
 class Change(NamedTuple):
     """One thing an edit changed.
 
@@ -176,7 +180,10 @@ def describe_changes(
             numbers = ("pair", "padding", "optional_pair", "int", "float", "optional_int", "floats")
             key = name if kind in numbers else None
             words = FIELD_WORDS.get(name, name.replace("_", " "))
-            changes.append(Change(f"{words} {format_value(old)} → {format_value(new)}", key))
+            shown = [
+                _NONE_WORDS.get(name, "auto") if v is None else format_value(v) for v in (old, new)
+            ]
+            changes.append(Change(f"{words} {shown[0]} → {shown[1]}", key))
     return changes
 
 
