@@ -374,3 +374,17 @@ def test_info_names_the_activation(capsys):
     assert main([*argv, "--padding", "0", "--activation", "relu"]) == 0
     out = capsys.readouterr().out
     assert "nullity    138" in out and "activation relu after the layer" in out
+
+
+@pytest.mark.parametrize(("activation", "slope"), [("relu", 0.01), ("leaky_relu", 0.3)])
+def test_pinv_of_a_noisy_measurement_is_the_dense_least_squares_of_j(activation, slope):
+    params = _params(activation=activation, leaky_slope=slope, noise_sigma=0.05, rtol=1e-12)
+    params = params.replace(max_iter=3000, methods=("pinv",))
+    result = run_pipeline(X, params)
+    a = _dense_a(params, X.shape)
+    z = a @ X.ravel() + np.broadcast_to(BIAS, result.forward_output.shape).ravel()
+    gain = np.where(z > 0, 1.0, 0.0 if activation == "relu" else slope)
+    j = gain[:, None] * a
+    c = gain * np.broadcast_to(BIAS, result.forward_output.shape).ravel()
+    expected = np.linalg.pinv(j) @ (result.forward_output.ravel() - c)
+    assert np.allclose(result.pinv.ravel(), expected, atol=1e-6 * np.abs(expected).max())
