@@ -257,3 +257,38 @@ def test_a_session_stores_the_model_and_reopening_reads_the_layer_again(qtbot, w
     assert not window.open_session(session)
     assert "model file is missing" in window.last_message
     assert window.loaded is before[0] and window.current_params() == before[1]
+
+
+def test_a_deep_decoder_layer_picks_its_own_channels(qtbot, window, tmp_path):
+    """ConvTranspose 16 → 8: the picker's inputs are the map it is fed, its outputs what it
+    paints; the slice is W_t[input, outputs]; forward is torch's."""
+    torch.manual_seed(4)
+    up = torch.nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, stride=2, padding=1), up).eval()
+    path = tmp_path / "deepdec.onnx"
+    torch.onnx.export(
+        net,
+        torch.randn(1, 3, 16, 16),
+        str(path),
+        dynamo=False,
+        dynamic_axes={"input": {2: "h", 3: "w"}},
+        input_names=["input"],
+    )
+    image = window.loaded.pixels.copy()
+    assert window.models.load_layer(path, "/1/ConvTranspose")
+    qtbot.waitUntil(
+        lambda: "deepdec.onnx" in window.loaded.source and _settled(window), timeout=TIMEOUT
+    )
+    with torch.no_grad():
+        want = net(torch.from_numpy(image.transpose(2, 0, 1)[None].copy()))[0]
+    np.testing.assert_allclose(
+        window.result.forward_output, want.numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-4
+    )
+    editor = window.filter_editor
+    assert editor.deep and editor.picker.title().endswith("(of 16 → 8)")
+    editor.picker.pick("3", "2-5")
+    assert window.panels.panel("input").spec.tiles == (3,)
+    w_t = up.weight.detach().numpy()  # (C_in 16, C_out 8, 3, 3)
+    shown = [[editor.grid(0).value(r, c) for c in range(3)] for r in range(3)]
+    np.testing.assert_allclose(shown, w_t[3, 2], rtol=1e-6)
+    assert window.current_params().bias == tuple(float(b) for b in up.bias.detach().numpy())

@@ -48,15 +48,25 @@ class DeepSlice:
 
         def _sync(self) -> None: ...
 
+    #: a ConvTranspose2d layer: its image is the filter's last axis, its output the third
+    _transposed = False
+
+    def set_layer_kind(self, kind: str) -> None:
+        """``"conv_transpose"``: the picker's inputs are the filter's last axis (the
+        decoder's input map), its outputs the filter's third axis (what it paints)."""
+        self._transposed = kind == "conv_transpose"
+
     def _set_deep(self, weights: np.ndarray, bias: list[float], groups: int, flip: bool) -> None:
         """Keep a deep layer's whole filter and show a slice of it (see the picker)."""
         before = None if self._deep is None else (self._deep[0], self._deep[1], self._deep[2])
         c_in, c_out = weights.shape[2] * groups, weights.shape[3]
         self._deep = (weights.copy(), list(bias), groups)
-        self.picker.set_counts(c_in, c_out)
+        self.picker.set_counts(*((c_out, c_in) if self._transposed else (c_in, c_out)))
         self.picker.setVisible(True)
         for widget in self._locked_widgets():
             widget.setEnabled(False)
+        # a decoder's bias is per output channel, the filter's third axis: carried whole
+        self.ui.bias_spin.setEnabled(not self._transposed)
         changed = before is None or not (
             np.array_equal(before[0], weights) and before[1] == list(bias) and before[2] == groups
         )
@@ -67,7 +77,7 @@ class DeepSlice:
             return
         self._deep = None
         self.picker.setVisible(False)
-        for widget in self._locked_widgets():
+        for widget in [*self._locked_widgets(), self.ui.bias_spin]:
             widget.setEnabled(True)
 
     def _locked_widgets(self) -> list[QWidget]:
@@ -88,8 +98,11 @@ class DeepSlice:
         """Show output ``picker.outputs[0]`` from the first picked inputs it sees."""
         assert self._deep is not None
         full, bias, groups = self._deep
-        output = self.picker.outputs[0] if self.picker.outputs else 0
-        local = ops.filter_slice(full, groups, output, self.picker.inputs, MAX_IN_CHANNELS)
+        outputs, inputs = self.picker.outputs, self.picker.inputs
+        if self._transposed:  # the filter's axes are the decoder's the other way round
+            outputs, inputs = inputs, outputs
+        output = outputs[0] if outputs and outputs[0] < full.shape[3] else 0
+        local = ops.filter_slice(full, groups, output, inputs, MAX_IN_CHANNELS)
         self._slice = (output, local)
         self._weights = full[:, :, list(local), output : output + 1].copy()
         self._bias, self._preset = [bias[output]], CUSTOM
@@ -115,12 +128,14 @@ class DeepSlice:
         full, _, groups = self._deep
         output, local = self._slice
         first = (output // (full.shape[3] // groups)) * full.shape[2]
+        # a decoder's grids are its filter from input ``output`` to its outputs ``local``
+        word, other = ("output", "input") if self._transposed else ("input", "output")
         for caption, j in zip(self._grids.captions, local, strict=False):
-            caption.setText(f"input {first + j}")
+            caption.setText(f"{word} {first + j}")
         fh, fw, c_group, c_out = full.shape
         self.ui.header.setText(f"Filter  {fh}×{fw}×{c_group}×{c_out}")
         self.ui.header.setToolTip(
-            f"A deep layer: the grids show its output {output} from inputs "
-            f"{', '.join(str(first + j) for j in local)} (pick them under Channels shown); "
-            "edits change the layer's filter there"
+            f"A deep layer: the grids show the weights between its {other} {output} and its "
+            f"{word}s {', '.join(str(first + j) for j in local)} (pick them under Channels "
+            "shown); edits change the layer's filter there"
         )

@@ -88,6 +88,7 @@ class ParamsForms:
             for name, value in values.items()
             if name not in shown and name not in ("methods", "image_source")
         }
+        self.filter_editor.set_layer_kind(str(values.get("layer_kind", "conv")))
         for form in self.forms:
             mine = {name: values[name] for name in form.FIELDS}
             if form is self.filter_editor:
