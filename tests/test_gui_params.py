@@ -43,14 +43,17 @@ def test_every_field_has_exactly_one_form(window):
 def test_window_starts_on_the_schemas_defaults(window):
     params = window.current_params()
     for name, value in schema.defaults().items():
-        if name not in NOT_IN_A_FORM:
+        if name not in NOT_IN_A_FORM | {"time_limit"}:
             assert getattr(params, name) == schema.check(name, value), name
+    # but a budget for the solve, so that a live update answers (the CLI has no limit)
+    assert params.time_limit == schema.WINDOW_TIME_LIMIT > schema.defaults()["time_limit"]
+    assert "window" in schema.rule("time_limit").help
 
 
 def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
     options = ReconOptions()
     qtbot.addWidget(options)
-    for name in ("max_iter", "noise_sigma", "photons", "noise_seed", "prior_iter"):
+    for name in ("max_iter", "noise_sigma", "photons", "noise_seed", "prior_iter", "time_limit"):
         rule = schema.rule(name)
         for value in (rule.minimum, rule.maximum):
             value = int(value) if rule.kind != "float" else float(value)
@@ -60,6 +63,7 @@ def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
     for name, values in {
         "reg": (0.0, 5e-324, 3e-9, 1e3, 1.7e308),
         "prior_lam": (5e-324, 2.5e-9, schema.rule("prior_lam").maximum),
+        "time_limit": (0.0, 1e-9, 0.3333, 2.0),  # exact, though the spin box rounds
     }.items():
         for value in values:
             options.set_values(**{name: value})
@@ -79,6 +83,8 @@ def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
         {"prior_iter": 0},
         {"photons": -1.0},
         {"prior_nonneg": 1},
+        {"time_limit": -1.0},
+        {"time_limit": float("nan")},
     )
     for bad in bad_values:
         with pytest.raises(ValueError, match=next(iter(bad))):
@@ -132,6 +138,7 @@ def test_every_field_round_trips_through_the_stored_settings(qtbot, tmp_path):
         prior_lam=3.3e-9,
         prior_iter=77,
         prior_nonneg=True,
+        time_limit=0.125,
     )
     first = MainWindow(settings, restore=True)
     try:

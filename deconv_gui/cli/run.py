@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -68,6 +69,9 @@ def _summary(source: str, folder: Path, result) -> str:
     solver = result.solver
     if solver is not None:
         state = "converged" if solver.converged else "NOT converged"
+        timed = re.search(r"stopped at the time limit \([^)]*\)", solver.message)
+        if timed and not solver.converged:  # --time-limit stopped it, not --max-iter
+            state += f", {timed.group(0)}"
         # why it stopped short (the estimated κ(A), Tikhonov), as the report says it
         marks = [solver.message.find(m) for m in ("A is ill-conditioned", "estimated κ(A)")]
         why = solver.message[min(i for i in marks if i >= 0) :] if max(marks) >= 0 else ""

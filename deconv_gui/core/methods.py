@@ -60,6 +60,8 @@ class MethodParams(Protocol):
     @property
     def max_iter(self) -> int | None: ...
     @property
+    def time_limit(self) -> float: ...
+    @property
     def prior_lam(self) -> float: ...
     @property
     def prior_nonneg(self) -> bool: ...
@@ -135,6 +137,7 @@ class Stage:
         gain = self._gain()
         if in_range and reg == 0 and gain is not None and (gain > 0).all():
             options: dict[str, Any] = {"rtol": p.rtol, "max_iter": p.max_iter}
+            options["time_limit"] = _time_limit(p)
             solved = solve_pinv(self.op, rhs / gain, None, **options, callbacks=self.callbacks)
             image64 = np.asarray(solved.image, dtype=np.float64)
             misfit = float(np.linalg.norm(self.lin.apply(image64) - rhs))
@@ -168,6 +171,11 @@ class Stage:
         """Store a solve's image (panel ``name``) and report (method ``name``)."""
         self.images[name] = solved.image
         self.reports[name] = solved.report
+
+
+def _time_limit(params: MethodParams) -> float | None:
+    """The solves' time limit in seconds: ``params.time_limit``, None for 0 (no limit)."""
+    return params.time_limit or None
 
 
 def transposed(s: Stage) -> None:
@@ -207,6 +215,7 @@ def pinv(s: Stage) -> None:
         s.keep("pinv", s.solve_j(s.centred(), p.reg, in_range=exact))
         return
     options: dict[str, Any] = {"reg": p.reg, "rtol": p.rtol, "max_iter": p.max_iter}
+    options["time_limit"] = _time_limit(p)
     s.keep("pinv", solve_pinv(s.op, s.y, p.bias, **options, callbacks=s.callbacks))
 
 
@@ -285,6 +294,7 @@ def nullspace(s: Stage) -> None:
     solve: dict[str, Any] = {
         "rtol": p.rtol,
         "max_iter": p.max_iter,
+        "time_limit": _time_limit(p),
         "progress": s.progress,
         "cancel": s.cancel,
     }

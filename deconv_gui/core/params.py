@@ -50,6 +50,8 @@ __all__ = [
     "INT_MAX",
     "KINDS",
     "LAYER_KINDS",
+    "TIME_LIMIT_MAX",
+    "WINDOW_TIME_LIMIT",
     "Params",
     "Rule",
     "StoredPadding",
@@ -67,6 +69,15 @@ StoredPadding = tuple[int, int] | Sides | str
 
 #: The layers a Params can describe: PyTorch's Conv2d and ConvTranspose2d.
 LAYER_KINDS: tuple[str, ...] = ("conv", "conv_transpose")
+
+
+#: The window's time limit of the pseudo-inverse solve for a new layer (seconds): a live
+#: update at 1 MP either converges within it or stops and says why; the command line has
+#: none (``time_limit = 0``) unless asked.
+WINDOW_TIME_LIMIT = 2.0
+
+#: The largest time limit (seconds): a day.
+TIME_LIMIT_MAX = 86_400.0
 
 
 def _field(default: Any, rule_: Rule) -> Any:
@@ -128,6 +139,12 @@ class Params:
         Relative tolerance of the iterative pseudo-inverse solve.
     max_iter : int or None
         Iteration limit of the solve (None: the solver's default, 300).
+    time_limit : float
+        Seconds after which the iterative pseudo-inverse solve (``pinv`` and the
+        null-space split) stops as at its iteration limit, its report saying why (the
+        estimated ``κ(A)`` and, when large, Tikhonov); 0 = no limit (the default; the
+        window starts its layers at :data:`WINDOW_TIME_LIMIT`). A limited result
+        depends on the machine's speed.
     prior_lam : float
         The weight λ of the total-variation prior (method ``"tv"``), > 0.
     prior_iter : int
@@ -361,6 +378,22 @@ class Params:
             cli="--max-iter",
             group="solver",
             metavar="N|none",
+        ),
+    )
+    time_limit: float = _field(
+        0.0,
+        Rule(
+            "float",
+            minimum=0.0,
+            maximum=TIME_LIMIT_MAX,
+            help="seconds after which the iterative pseudo-inverse solve stops and says why "
+            "(its estimated condition number κ(A), and Tikhonov reg as the remedy); 0: no "
+            "limit, the command line's default; the window starts new layers at "
+            f"{WINDOW_TIME_LIMIT:g} s so that a live update of a 1-megapixel image answers "
+            "within seconds",
+            cli="--time-limit",
+            group="solver",
+            metavar="S",
         ),
     )
     prior_lam: float = _field(

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..core import Params, make_filter
+from ..core.params import WINDOW_TIME_LIMIT
 from ..view.display import SCALINGS
 
 __all__ = [
@@ -59,12 +60,15 @@ MODEL_SCALINGS: tuple[str, ...] = ("unit", "255", "imagenet")
 
 
 def default_params(in_channels: int = 3) -> Params:
-    """The window's starting set-up: a 3×3 Gaussian over ``in_channels``, the schema's defaults.
+    """The window's starting set-up: a 3×3 Gaussian over ``in_channels``, the schema's
+    defaults but the solve's time limit, :data:`~deconv_gui.core.params.WINDOW_TIME_LIMIT`
+    (a live update answers within seconds; the command line has none).
 
-    >>> default_params().weights.shape
-    (3, 3, 3, 1)
+    >>> default_params().weights.shape, default_params().time_limit
+    ((3, 3, 3, 1), 2.0)
     """
-    return Params(make_filter(DEFAULT_PRESET, size=3, in_channels=in_channels))
+    weights = make_filter(DEFAULT_PRESET, size=3, in_channels=in_channels)
+    return Params(weights, time_limit=WINDOW_TIME_LIMIT)
 
 
 def same_in_all_channels(weights: Any) -> bool:

@@ -12,6 +12,7 @@ from qtpy import QtCore, QtWidgets
 
 from ..core import ConvGeometry, Result, registry
 from ..view.arithmetic import channel_summary, padding_summary, size_ambiguity
+from ..view.readout import solve_stop_note
 from .controls.geometry import GeometryEditor
 from .controls.recon_options import ReconOptions
 from .live import LiveUpdates
@@ -22,8 +23,9 @@ __all__ = ["ComputeFeedback", "prior_status"]
 
 
 def prior_status(result: Result) -> str:
-    """The status line after a result: "ready", and which prior stopped at its limit."""
-    stopped = [
+    """The status line after a result: "ready", why the pseudo-inverse stopped short
+    (its limit, κ(A), the Tikhonov reg to try) and which prior stopped at its limit."""
+    stopped = [note for note in (solve_stop_note(result.solver),) if note] + [
         f"{registry.method(name).label} NOT converged in {report.iterations} iterations"
         for name, report in result.prior_reports.items()
         if not report.converged

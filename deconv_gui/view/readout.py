@@ -6,9 +6,11 @@ the metrics table, and the adjoint badge's text.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
-from ..core import Result, corresponding_pixels, registry
+from ..core import Result, SolverReport, corresponding_pixels, registry
 from .display import fmt
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "format_number_or_dash",
     "format_readout",
     "metrics_rows",
+    "solve_stop_note",
 ]
 
 #: The read-out's short names of the image-sized panels it lists (after the input).
@@ -90,8 +93,11 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
         label = registry.panel(name).row_label_for(result.params.activation)
         if name == "pinv" and result.params.reg > 0:
             label = f"Tikhonov  λ = {fmt(result.params.reg)}"
+        notes = tuple(score.notes)
         if name == "pinv" and result.solver is not None:
             label += f"  [{result.solver.method}]"
+            if not result.solver.converged:  # why it stopped short, in the row's tooltip
+                notes += (result.solver.message,)
         rows.append(
             {
                 "name": name,
@@ -101,7 +107,7 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
                 "residual": score.relative_residual,
                 "iterations": score.iterations,
                 "seconds": score.seconds,
-                "notes": score.notes,
+                "notes": notes,
                 "converged": score.converged,
             }
         )
@@ -116,3 +122,32 @@ def adjoint_badge(value: float | None) -> tuple[str, bool]:
     word = "adjoint exact" if good else "adjoint MISMATCH"
     # short: the badge sits beside the table under narrow panels; the formula is its tooltip
     return f"{word}  {value:.0e}", good
+
+
+def solve_stop_note(report: SolverReport | None, what: str = "pseudo-inverse") -> str:
+    """One short line on a solve that stopped short ("" when it converged or is None).
+
+    What stopped it (the time or the iteration limit), the estimated ``κ(A)`` and the
+    suggested Tikhonov ``reg``, read from the report's message.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import SolverReport
+    >>> message = ("pcg NOT converged: stopped at the time limit (2 s) before rtol=1e-08; "
+    ...     "A is ill-conditioned, estimated κ(A) ≈ 1.0e+04 (σ_max/σ_min of its symbol): "
+    ...     "...; try Tikhonov, reg > 0 (e.g. reg = σ_max·σ_min ≈ 1e-04, which caps ...)")
+    >>> solve_stop_note(SolverReport("pcg", 12, 1e-3, False, message=message))
+    'pseudo-inverse stopped at the time limit (2 s): estimated κ(A) ≈ 1.0e+04; try Tikhonov reg ≈ 1e-04'
+    """  # noqa: E501
+    if report is None or report.converged:
+        return ""
+    message = report.message
+    stop = re.search(r"stopped at the (?:time|iteration) limit \([^)]*\)", message)
+    kappa = re.search(r"estimated κ\(A\) ≈ (\S+)", message)
+    reg = re.search(r"reg = [^,;)]*≈ ([^,;) ]+)", message)
+    parts = [f"{what} {stop.group(0) if stop else 'did not converge'}"]
+    if kappa:
+        parts[0] += f": estimated κ(A) ≈ {kappa.group(1)}"
+    if reg:
+        parts.append(f"try Tikhonov reg ≈ {reg.group(1)}")
+    return "; ".join(parts)

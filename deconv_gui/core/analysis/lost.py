@@ -77,6 +77,7 @@ def split_components(
     max_iter: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    time_limit: float | None = None,
     **geometry: Unpack[GeometryKeywords],
 ) -> ComponentSplit:
     """Split ``x`` into its recoverable part ``A⁺Ax`` and its null-space part.
@@ -90,7 +91,7 @@ def split_components(
         :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
     %(geometry)s
         The bias plays no part: ``A⁺(y − b) = A⁺ A x``.
-    rtol, max_iter, progress, cancel
+    rtol, max_iter, progress, cancel, time_limit
         Passed to :func:`pinv_reconstruction` (dense for tiny problems, matrix-free
         otherwise).
 
@@ -136,6 +137,7 @@ def split_components(
         max_iter=max_iter,
         progress=progress,
         cancel=cancel,
+        time_limit=time_limit,
     )
     return split_from_recoverable(image, solved.image, solved.report)
 

@@ -1,4 +1,4 @@
-"""Reconstruction options (methods, reg, rtol, iterations, noise, priors) and the solve's progress.
+"""Reconstruction options (methods, reg, rtol, limits, noise, priors) and the solve's progress.
 
 The widget only holds values; the window turns them into ``Params`` and reports the solve's
 progress back with :meth:`ReconOptions.set_progress`, :meth:`~ReconOptions.set_busy` and
@@ -54,6 +54,8 @@ _ROWS: tuple[tuple[FieldRow, tuple[int, int]], ...] = (
               "Gaussian noise. 'off' (0) = no photon noise; fewer photons = more noise (100: "
               "about 10 % at intensity 1).", "off", decimals=1), (2, 2)),
     (FieldRow("noise_seed", "seed", "Both noises, so that a result is reproducible."), (3, 0)),
+    (FieldRow("time_limit", "time limit", "'none' (0): only max iter stops the solve. A "
+              "limited result depends on the machine's speed.", "none", step=0.5), (3, 2)),
 )  # fmt: skip
 
 
@@ -82,6 +84,7 @@ class ReconOptions(QWidget):
         "noise_sigma",
         "photons",
         "noise_seed",
+        "time_limit",
     )
     #: The :class:`~deconv_gui.core.Params` fields this form edits (the priors' group too).
     FIELDS: tuple[str, ...] = _OWN_FIELDS + PriorOptions.FIELDS
@@ -206,12 +209,19 @@ class ReconOptions(QWidget):
         self._photons.valueChanged.connect(self._on_photons_changed)
         self._noise_seed = int_spin(_ROWS[4][0])
         self._noise_seed.valueChanged.connect(self.optionsChanged)
+        self._time_limit = float_spin(_ROWS[5][0])
+        self._time_limit.setSuffix(" s")
+        # the window's budget, not the command line's "none": a live update answers soon
+        self._time_limit_value = schema.WINDOW_TIME_LIMIT  # exact, as for the noise
+        self._time_limit.setValue(self._time_limit_value)
+        self._time_limit.valueChanged.connect(self._on_time_limit_changed)
         widgets: dict[str, QWidget] = {
             "rtol": self._rtol,
             "max_iter": self._max_iter,
             "noise_sigma": self._noise,
             "photons": self._photons,
             "noise_seed": self._noise_seed,
+            "time_limit": self._time_limit,
         }
         form = QGridLayout()
         form.setHorizontalSpacing(6)
@@ -288,6 +298,7 @@ class ReconOptions(QWidget):
             "noise_sigma": self.noise_sigma(),
             "photons": self.photons(),
             "noise_seed": self.noise_seed(),
+            "time_limit": self._time_limit_value,
             **self.priors.values(),
         }
 
@@ -310,7 +321,7 @@ class ReconOptions(QWidget):
         checked = {name: schema.check(name, value) for name, value in values.items()}
         before = self.values()
         blocked = [self._rtol, self._max_iter, self._noise, self._photons, self._noise_seed]
-        blocked.append(self._channel)
+        blocked += [self._channel, self._time_limit]
         blocked += [*self._method_checks.values(), self.priors]
         for widget in blocked:
             widget.blockSignals(True)
@@ -333,6 +344,9 @@ class ReconOptions(QWidget):
                 self._channel.setValue(-1 if checked["channel"] is None else checked["channel"])
             if "noise_seed" in checked:
                 self._noise_seed.setValue(checked["noise_seed"])
+            if "time_limit" in checked:
+                self._time_limit_value = checked["time_limit"]
+                self._time_limit.setValue(self._time_limit_value)
             if "methods" in checked:
                 for name, check in self._method_checks.items():
                     check.setChecked(name in checked["methods"] or name == "transposed")
@@ -358,6 +372,10 @@ class ReconOptions(QWidget):
         self._noise_seed.setEnabled(self._noise_value > 0 or self._photons_value > 0)
         if emit:
             self.optionsChanged.emit()
+
+    def _on_time_limit_changed(self, value: float) -> None:
+        self._time_limit_value = float(value)  # the user moved the spin box
+        self.optionsChanged.emit()
 
     def _on_photons_changed(self, value: float) -> None:
         self._photons_value = float(value)  # the user moved the spin box
