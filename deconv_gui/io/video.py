@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core import PinvAnimation, StepAnimation
+from ..core.analysis.steps import frame_index
 from .animation import MAX_GIF_STEPS, _Layout, render_step, render_title, write_gif
 from .animation_hover import describe_cell
 from .animation_pinv import PinvLayout, render_pinv_step, render_pinv_title
@@ -81,9 +82,8 @@ class FrameRenderer:
         ValueError
             Naming ``k`` when it is out of range.
         """
-        if not isinstance(k, (int, np.integer)) or not 0 <= k < len(self):
-            raise ValueError(f"k must be an int in [0, {len(self)}), got {k!r}")
-        step = self.anim.step(int(k)) if k < len(self.anim) else None
+        k = frame_index(k, len(self))
+        step = self.anim.step(k) if k < len(self.anim) else None
         if self.pinv:
             return render_pinv_step(self.anim, step, self.layout)  # type: ignore[arg-type]
         return render_step(self.anim, step, self.layout)  # type: ignore[arg-type]

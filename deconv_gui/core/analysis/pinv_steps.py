@@ -31,6 +31,7 @@ from ..solvers import (
     is_cancelled,
     make_pinv_solver,
 )
+from .steps import frame_index
 
 __all__ = ["MAX_PINV_VALUES", "PinvAnimation", "PinvStep"]
 
@@ -195,9 +196,7 @@ class PinvAnimation:
         ValueError
             Naming ``k`` when it is out of range.
         """
-        if not isinstance(k, (int, np.integer)) or not 0 <= k < len(self):
-            raise ValueError(f"k must be an int in [0, {len(self)}), got {k!r}")
-        k = int(k)
+        k = frame_index(k, len(self))
         iterate = self.iterates[k]
         forward = self.operator.apply(iterate)
         return PinvStep(
