@@ -1,4 +1,4 @@
-"""The layer's hyper-parameter arguments: stride and dilation pairs, padding in its forms.
+"""Argument checks: stride and dilation pairs, padding in its forms, a frame's index.
 
 Padding comes as an int, an ``(h, w)`` pair, the four sides, or a name frameworks use
 (:data:`PADDING_NAMES`); :func:`as_padding` checks the form, :func:`resolve_padding`
@@ -23,6 +23,7 @@ __all__ = [
     "Sides",
     "as_padding",
     "as_pair",
+    "frame_index",
     "output_size",
     "resolve_padding",
     "same_padding",
@@ -245,3 +246,26 @@ def transpose_input_shape(
             )
         sizes.append(n)
     return sizes[0], sizes[1], int(c_in)
+
+
+def frame_index(k: Any, count: int) -> int:
+    """``k`` as the int index of one of ``count`` frames (or steps).
+
+    Raises
+    ------
+    ValueError
+        Naming ``k``, when it is not an int in ``[0, count)``.
+
+    Examples
+    --------
+    >>> from deconv_gui.core.arguments import frame_index
+    >>> frame_index(2, 3)
+    2
+    >>> frame_index(3, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be an int in [0, 3), got 3
+    """
+    if not isinstance(k, (int, np.integer)) or not 0 <= k < count:
+        raise ValueError(f"k must be an int in [0, {count}), got {k!r}")
+    return int(k)

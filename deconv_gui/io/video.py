@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..core import PinvAnimation, StepAnimation
-from ..core.analysis.steps import frame_index
+from ..core.arguments import frame_index
 from .animation import MAX_GIF_STEPS, _Layout, render_step, render_title, write_gif
 from .animation_hover import describe_cell
 from .animation_pinv import PinvLayout, render_pinv_step, render_pinv_title

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import frame_index
 from ..geometry import ConvGeometry, as_float_array, weights_for
 from ..operator import ConvOperator
 from ..solvers import (
@@ -31,7 +32,6 @@ from ..solvers import (
     is_cancelled,
     make_pinv_solver,
 )
-from .steps import frame_index
 
 __all__ = ["MAX_PINV_VALUES", "PinvAnimation", "PinvStep"]
 

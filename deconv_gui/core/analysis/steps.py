@@ -39,39 +39,17 @@ from typing import Any
 
 import numpy as np
 
+from ..arguments import frame_index
 from ..geometry import ConvGeometry, as_float_array, weights_for
 from ..groups import dense_filter
 from ..padding import fold, pad, padded_index
 
-__all__ = ["ANIMATION_MODES", "MAX_STEPS", "Step", "StepAnimation", "frame_index"]
+__all__ = ["ANIMATION_MODES", "MAX_STEPS", "Step", "StepAnimation"]
 
 #: The views an animation can show, in menu order.
 ANIMATION_MODES: tuple[str, ...] = ("forward", "scatter", "zero-insertion")
 #: The largest number of steps an animation is built for (one per output position).
 MAX_STEPS = 4096
-
-
-def frame_index(k: Any, count: int) -> int:
-    """``k`` as the int index of one of ``count`` frames (or steps).
-
-    Raises
-    ------
-    ValueError
-        Naming ``k``, when it is not an int in ``[0, count)``.
-
-    Examples
-    --------
-    >>> from deconv_gui.core.analysis.steps import frame_index
-    >>> frame_index(2, 3)
-    2
-    >>> frame_index(3, 3)
-    Traceback (most recent call last):
-    ...
-    ValueError: k must be an int in [0, 3), got 3
-    """
-    if not isinstance(k, (int, np.integer)) or not 0 <= k < count:
-        raise ValueError(f"k must be an int in [0, {count}), got {k!r}")
-    return int(k)
 
 
 @dataclass(frozen=True)
