@@ -292,3 +292,13 @@ def test_a_deep_decoder_layer_picks_its_own_channels(qtbot, window, tmp_path):
     shown = [[editor.grid(0).value(r, c) for c in range(3)] for r in range(3)]
     np.testing.assert_allclose(shown, w_t[3, 2], rtol=1e-6)
     assert window.current_params().bias == tuple(float(b) for b in up.bias.detach().numpy())
+
+
+def test_copy_as_code_of_a_huge_filter_points_to_the_command_line(window):
+    """Millions of literals would hang the window: the message names the CLI instead."""
+    from deconv_gui.gui.dialogs.code import code_dialog_for
+
+    window.filter_editor.set_filter(np.zeros((3, 3, 3, 3000)))
+    assert window.filter_editor.deep
+    assert code_dialog_for(window.state, window.current_params) is None
+    assert "deconv-gui code --model" in window.last_message

@@ -22,6 +22,7 @@ from ..support.qthelp import nonnull
 
 __all__ = [
     "LANGUAGE_TABS",
+    "MAX_INLINE_WEIGHTS",
     "PLACEHOLDER_IMAGE",
     "CodeDialog",
     "code_summary",
@@ -49,6 +50,11 @@ LANGUAGE_TABS: dict[str, tuple[str, str]] = {
 }
 #: The image path the scripts use when the image did not come from a usable .npy file.
 PLACEHOLDER_IMAGE = PLACEHOLDER_NPY
+
+
+#: The most weights a script holds as literals (a deep layer's are millions: its script
+#: is written by the command line, with the weights in a file beside it).
+MAX_INLINE_WEIGHTS = 65_536
 
 
 def code_summary(params: Params) -> str:
@@ -281,6 +287,14 @@ def code_dialog_for(
         state.notify(
             f"Copy as code writes the conv alone, not yet its activation ({params.activation}): "
             "set the activation to none for code."
+        )
+        return None
+    if params.weights.size > MAX_INLINE_WEIGHTS:
+        shape = "×".join(map(str, params.weights.shape))
+        state.notify(
+            f"Copy as code writes the filter into the script, and this one has {shape} = "
+            f"{params.weights.size:,} weights: write its script with deconv-gui code --model "
+            "MODEL --layer NAME, which keeps the weights in a .npz beside it."
         )
         return None
     dialog = CodeDialog(
