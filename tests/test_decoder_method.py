@@ -173,3 +173,37 @@ def test_a_session_naming_an_unused_decoder_file_opens_without_it(decoder_file, 
     path = save_session(tmp_path / "s.deconv.json", params, image_source="camera", work_size=32)
     copy.unlink()
     assert load_session(path).params == params  # the decoder is not asked for: no refusal
+
+
+def test_a_live_update_leaves_out_a_decoder_that_does_not_apply(decoder_file):
+    from deconv_gui.core.applicable import NEEDS_DECODER_FILE, inapplicable_methods
+    from deconv_gui.io.decoder_file import applicable_run
+
+    x = _image()[:, :, None]
+    fits = _params(decoder_file)
+    run, decoder, left_out = applicable_run(fits, x.shape)
+    assert run is fits and decoder is not None and left_out == {}
+    # another stride: the decoder is left out (with check_decoder's reason), the rest runs
+    for changed in (fits.replace(stride=3), fits.replace(padding=0)):
+        run, decoder, left_out = applicable_run(changed, x.shape)
+        assert set(left_out) == {"decoder"} and decoder is None
+        assert (
+            run.methods == ("transposed", "pinv")
+            and run.replace(methods=changed.methods) == changed
+        )
+        result = run_pipeline(x, run)
+        assert result.decoder is None and result.pinv is not None
+        with pytest.raises(ValueError, match="^decoder"):  # asked explicitly: refused
+            run_pipeline(x, changed, decoder=decoder_for(changed))
+    assert (
+        "stride (2, 2) is not the layer's (3, 3)"
+        in applicable_run(fits.replace(stride=3), x.shape)[2]["decoder"]
+    )
+    # ticked with no file named, or a file that is gone
+    for path, reason in (("", "needs a decoder file"), ("/nowhere/gone.npz", "cannot be read")):
+        run, decoder, left_out = applicable_run(fits.replace(decoder_path=path), x.shape)
+        assert reason in left_out["decoder"] and "decoder" not in run.methods
+    # the same mechanism as run --methods all
+    assert inapplicable_methods(("pinv", "decoder"), fits.weights) == {
+        "decoder": NEEDS_DECODER_FILE
+    }

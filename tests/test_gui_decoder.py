@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("pytestqt")
 from qtpy import QtCore
 
+from deconv_gui.core import run_pipeline
 from deconv_gui.core.decoder import fit_decoder
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
@@ -97,3 +98,54 @@ def test_a_session_whose_decoder_is_gone_changes_nothing(window, qtbot, tmp_path
     assert not window.open_session(session)
     assert "nothing changed" in window.last_message and "decoder" in window.last_message
     assert _snapshot(window) == before
+
+
+def _shown(qtbot, win, **expected):
+    """Wait for the live result of the current params (each ``expected`` field equal)."""
+    qtbot.waitUntil(
+        lambda: (
+            win.live.idle
+            and win.result is not None
+            and all(getattr(win.result.params, k) == v for k, v in expected.items())
+        ),
+        timeout=TIMEOUT,
+    )
+    return win.result
+
+
+def test_a_decoder_that_no_longer_fits_drops_only_its_panel(window, qtbot, tmp_path):
+    path = _decoder_file(window, tmp_path / "dec.npz")
+    assert window.decoders.load_path(path)
+    qtbot.waitUntil(lambda: window.result.decoder is not None, timeout=TIMEOUT)
+    # an edit the decoder cannot follow: stride 3 (it was fitted for stride 2)
+    window.geometry_editor.set_values(stride=(3, 3))
+    result = _shown(qtbot, window, stride=(3, 3))
+    params = window.current_params()
+    assert "decoder" in params.methods and params.decoder_path  # the user's choice is kept
+    assert result.decoder is None and result.pinv is not None and result.transposed is not None
+    assert "stride" in result.left_out["decoder"] and set(result.left_out) == {"decoder"}
+    assert not window.panels.panel("decoder").isVisible()
+    assert window.panels.panel("pinv").isVisible()
+    assert "decoder" not in result.metrics.reconstructions
+    status = window.state_label.text()
+    assert status.startswith("ready; decoder D(y) left out: ") and "stride" in status
+    assert "\n" not in status and "failed" not in window.last_message.lower()
+    # the pinv shown is the pipeline's for the same layer without the decoder
+    fresh = run_pipeline(window.loaded.pixels, params.replace(methods=("transposed", "pinv")))
+    np.testing.assert_array_equal(window.panels.panel("pinv").data, fresh.pinv)
+    # back to stride 2: the decoder fits again and its panel comes back
+    window.geometry_editor.set_values(stride=(2, 2))
+    result = _shown(qtbot, window, stride=(2, 2))
+    assert result.decoder is not None and not result.left_out
+    assert window.panels.panel("decoder").isVisible()
+    assert "left out" not in window.state_label.text()
+
+
+def test_the_decoder_ticked_without_a_file_is_left_out_with_the_reason(window, qtbot):
+    assert not window.current_params().decoder_path
+    window.recon_options.set_values(methods=("transposed", "pinv", "decoder"))
+    result = _shown(qtbot, window, methods=("transposed", "pinv", "decoder"))
+    assert result.decoder is None and result.pinv is not None
+    assert "File → Load decoder…" in result.left_out["decoder"]
+    assert "decoder D(y) left out" in window.state_label.text()
+    assert not window.panels.panel("decoder").isVisible()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..core import params as schema
-from ..core.registry import PRIORS
+from ..core.applicable import inapplicable_methods
 from .options import AUTO_WORK_SIZE, AllMethods, UsageError, path_failure
 
 __all__ = [
@@ -228,7 +228,8 @@ def skipped_methods(
     activation: str = "none",
 ) -> dict[str, str]:
     """The methods of ``--methods all`` that do not apply to ``weights`` and
-    ``activation``, with the reason.
+    ``activation``, with the reason (:func:`~deconv_gui.core.applicable.inapplicable_methods`,
+    which the window's live update uses too).
 
     Richardson–Lucy's multiplicative steps need a filter without negative weights (a
     blur); an explicit ``--methods richardson_lucy`` fails with the solver's own error.
@@ -246,24 +247,9 @@ def skipped_methods(
     >>> skipped_methods(("pinv", "richardson_lucy"), sobel)
     {}
     """
-    skipped: dict[str, str] = {}
     if not isinstance(methods, AllMethods):
-        return skipped
-    lowest = float(np.min(weights)) if np.size(weights) else 0.0
-    if "decoder" in methods and not decoder_path:
-        skipped["decoder"] = "the learned decoder needs --decoder FILE.npz (from fit-decoder)"
-    if "richardson_lucy" in methods and lowest < 0:
-        skipped["richardson_lucy"] = (
-            f"Richardson–Lucy needs a filter without negative weights (its minimum is {lowest:g})"
-        )
-    if activation != "none":
-        for name in PRIORS:
-            if name in methods:
-                skipped[name] = (
-                    f"the priors need --activation none (they solve with the conv alone), "
-                    f"got {activation}"
-                )
-    return skipped
+        return {}
+    return inapplicable_methods(methods, weights, activation=activation, decoder_path=decoder_path)
 
 
 #: The activation's methods: without one they are ``Aᵀy`` (twice) and ``pinv`` again, so

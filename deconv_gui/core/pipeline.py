@@ -76,6 +76,11 @@ class Result:
         Seconds spent in each stage, by stage name.
     metrics : Metrics
         Typed quality numbers, always computed (see :func:`run_pipeline`).
+    left_out : Mapping[str, str]
+        Methods of ``params.methods`` that were not computed because they do not apply
+        to the layer, with the reason (:func:`~deconv_gui.core.applicable.inapplicable_methods`);
+        :func:`run_pipeline` refuses those instead, a caller that leaves them out (the
+        window's live update) records them here.
 
     Notes
     -----
@@ -96,6 +101,7 @@ class Result:
     prior_reports: Mapping[str, SolverReport] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+    left_out: Mapping[str, str] = field(default_factory=dict)
 
     def panel(self, name: str) -> np.ndarray | None:
         """The array of panel ``name`` (None when its method was not requested).

@@ -23,9 +23,14 @@ __all__ = ["ComputeFeedback", "prior_status"]
 
 
 def prior_status(result: Result) -> str:
-    """The status line after a result: "ready", why the pseudo-inverse stopped short
-    (its limit, κ(A), the Tikhonov reg to try) and which prior stopped at its limit."""
-    stopped = [note for note in (solve_stop_note(result.solver),) if note] + [
+    """The status line after a result: "ready", what was left out and why (a decoder
+    that no longer fits the layer), why the pseudo-inverse stopped short (its limit, κ(A),
+    the Tikhonov reg to try) and which prior stopped at its limit."""
+    stopped = [
+        f"{registry.method(name).label} left out: {reason}"
+        for name, reason in getattr(result, "left_out", {}).items()
+    ]
+    stopped += [note for note in (solve_stop_note(result.solver),) if note] + [
         f"{registry.method(name).label} NOT converged in {report.iterations} iterations"
         for name, report in result.prior_reports.items()
         if not report.converged

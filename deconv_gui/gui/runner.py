@@ -41,7 +41,7 @@ from qtpy import QtCore
 
 from ..core import Params, SolveCancelled, run_pipeline
 from ..core.threads import limit_blas_threads
-from ..io.decoder_file import decoder_for
+from ..io.decoder_file import applicable_run
 from .jobpool import POOL_THREADS, JobPool, PoolRunnable, Priority, app_pool
 
 __all__ = [
@@ -374,7 +374,9 @@ class PipelineRunner(JobRunner):
         """Start computing ``params`` on ``image`` (cancels the previous request).
 
         Returns the request id; the :class:`~deconv_gui.core.Result` reports ``params``
-        as its own.
+        as its own. A method that does not apply (a decoder that no longer fits the
+        layer, or none loaded) is left out and named in ``Result.left_out``
+        (:func:`~deconv_gui.io.decoder_file.applicable_run`); the rest is computed.
 
         ``overrides`` change the computation without changing what the result says it
         is (the window runs live updates with ``ssim=False`` and fills SSIM in later).
@@ -387,14 +389,19 @@ class PipelineRunner(JobRunner):
             def on_method(name: str) -> None:
                 running[0] = name
 
+            # the decoder is read here, off the GUI thread (cached); what does not apply
+            # (a decoder that no longer fits the layer) is left out, with the reason
+            applicable, decoder, left_out = applicable_run(run, image.shape)
             result = run_pipeline(
                 image,
-                run,
+                applicable,
                 progress=lambda it, res: progress((int(it), float(res), running[0])),
                 cancel=cancel,
                 on_method=on_method,
-                decoder=decoder_for(run),  # read here, off the GUI thread (cached)
+                decoder=decoder,
             )
-            return result if run is params else replace(result, params=params)
+            if applicable is params:
+                return result
+            return replace(result, params=params, left_out=left_out)
 
         return self.submit(job)

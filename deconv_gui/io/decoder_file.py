@@ -16,10 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from ..core.applicable import inapplicable_methods
 from ..core.decoder import Decoder
 from .files import make_folders, write_all_or_nothing
 
-__all__ = ["MAX_DECODER_BYTES", "decoder_for", "read_decoder", "write_decoder"]
+__all__ = [
+    "MAX_DECODER_BYTES",
+    "applicable_run",
+    "decoder_for",
+    "read_decoder",
+    "write_decoder",
+]
 
 #: A decoder file larger than this is refused before it is read.
 MAX_DECODER_BYTES = 512 * 2**20
@@ -159,3 +166,42 @@ def decoder_for(params: Any) -> Decoder | None:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = decoder
     return decoder
+
+
+def applicable_run(params: Any, input_shape: tuple[int, ...]) -> tuple[Any, Decoder | None, dict]:
+    """``params`` without the methods that do not apply to the layer, for a live update.
+
+    What the window computes where the command line refuses: a decoder that is ticked
+    with no file named, that cannot be read, or that no longer fits the layer (another
+    stride, channel count or size after an edit) is left out, and so is anything else
+    :func:`~deconv_gui.core.applicable.inapplicable_methods` names; the rest is computed.
+
+    Returns
+    -------
+    tuple
+        ``(params to run, the decoder or None, {method: reason} of those left out)``;
+        ``params`` itself when everything applies.
+    """
+    left_out: dict[str, str] = {}
+    try:
+        decoder = decoder_for(params) if params.decoder_path else None  # none: see below
+    except ValueError as exc:  # a file gone or unreadable: say so, go on
+        decoder, left_out["decoder"] = None, str(exc).removeprefix("decoder: ")
+    try:
+        geometry = params.geometry(input_shape)
+    except ValueError:  # the pipeline says what is wrong with the geometry itself
+        geometry = None
+    left_out.update(
+        inapplicable_methods(
+            [m for m in params.methods if m not in left_out],
+            params.weights,
+            activation=params.activation,
+            decoder_path=params.decoder_path,
+            decoder=decoder,
+            geometry=geometry,
+        )
+    )
+    if not left_out:
+        return params, decoder, left_out
+    kept = tuple(m for m in params.methods if m not in left_out)
+    return params.replace(methods=kept), None if "decoder" in left_out else decoder, left_out
