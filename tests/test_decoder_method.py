@@ -193,7 +193,7 @@ def test_a_live_update_leaves_out_a_decoder_that_does_not_apply(decoder_file):
         )
         result = run_pipeline(x, run)
         assert result.decoder is None and result.pinv is not None
-        with pytest.raises(ValueError, match="^decoder"):  # asked explicitly: refused
+        with pytest.raises(ValueError, match=r"^decoder"):  # asked explicitly: refused
             run_pipeline(x, changed, decoder=decoder_for(changed))
     assert (
         "stride (2, 2) is not the layer's (3, 3)"
