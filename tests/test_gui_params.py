@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from qtpy import QtCore
+from qtpy.QtWidgets import QDoubleSpinBox
 
 from deconv_gui.core import Params, make_filter
 from deconv_gui.core import params as schema
@@ -71,6 +72,8 @@ def test_options_hold_every_value_the_schema_accepts_at_its_bounds(qtbot):
     for value in (True, False):
         options.set_values(prior_nonneg=value)
         assert options.values()["prior_nonneg"] is value
+    options.set_values(time_limit=1e-9)  # shown as the smallest limit, not as "none"
+    assert options.findChild(QDoubleSpinBox, "time_limit").text() != "none"
     options.set_values(noise_sigma=1.234567e-7, rtol=3.3e-7, reg=2.5e-9, photons=12.345678)
     assert options.noise_sigma() == 1.234567e-7 and options.photons() == 12.345678
     assert options.rtol() == 3.3e-7 and options.reg() == 2.5e-9

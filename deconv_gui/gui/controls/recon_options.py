@@ -345,8 +345,9 @@ class ReconOptions(QWidget):
             if "noise_seed" in checked:
                 self._noise_seed.setValue(checked["noise_seed"])
             if "time_limit" in checked:
-                self._time_limit_value = checked["time_limit"]
-                self._time_limit.setValue(self._time_limit_value)
+                self._time_limit_value = value = checked["time_limit"]
+                # a limit below the box's last decimal is still a limit, not "none"
+                self._time_limit.setValue(max(value, 0.001) if value > 0 else 0.0)
             if "methods" in checked:
                 for name, check in self._method_checks.items():
                     check.setChecked(name in checked["methods"] or name == "transposed")
