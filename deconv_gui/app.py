@@ -89,6 +89,13 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         default="unit",
         help="how --model expects the image (default unit: floats in [0, 1])",
     )
+    parser.add_argument(
+        "--through",
+        action="store_true",
+        help="with --model and --layer: show the network up to the layer (its local linear map "
+        "J at the image: f(x₀), Jᵀ, deconvnet, guided backprop, J⁺, null space) instead of "
+        "the layer alone",
+    )
 
 
 def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
@@ -203,6 +210,8 @@ def _check_files(args: argparse.Namespace) -> None:
 
     if args.image and args.image not in SAMPLES and not Path(args.image).expanduser().exists():
         raise UsageError(f"image not found: {args.image} (not a file or a sample)")
+    if args.through and not (args.model and args.layer):
+        raise UsageError("--through needs --model and --layer (the network up to that layer)")
     if args.session and not Path(args.session).expanduser().exists():
         raise UsageError(f"session not found: {args.session}")
     if args.screenshot:

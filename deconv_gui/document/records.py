@@ -194,6 +194,9 @@ class ModelSource:
         How the image is scaled for the model: one of :data:`MODEL_SCALINGS`.
     image : ImageSource
         The image the model runs on (a sample or a file; pixels are not stored).
+    through : bool
+        What the window studies: False the layer alone on its input activation, True
+        the network up to the layer (its local linear map ``J`` at the image).
     """
 
     path: str
@@ -201,6 +204,7 @@ class ModelSource:
     sha256: str | None = None
     scaling: str = "unit"
     image: ImageSource = field(default_factory=ImageSource)
+    through: bool = False
 
     def __post_init__(self) -> None:
         _check_type("model.path", self.path, str, "a string")
@@ -214,6 +218,7 @@ class ModelSource:
             )
         if not isinstance(self.image, ImageSource) or self.image.kind == "array":
             raise ValueError("model.image must be a sample or an image file")
+        _check_type("model.through", self.through, bool, "true or false")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values (``image`` as :meth:`ImageSource.to_dict`)."""

@@ -84,7 +84,13 @@ def _apply_model(window: MainWindow, args: argparse.Namespace, wait: bool) -> st
     ok = window.models.load_layer(path, args.layer, args.scaling)
     if ok and wait:
         ok = window.images.loader.wait()
-    return None if ok else window.last_message
+    if not ok:
+        return window.last_message
+    if getattr(args, "through", False):
+        if not wait:  # the layer is chosen once its activation arrives
+            window.images.loader.wait()
+        window.network.set_through(True)
+    return None
 
 
 def open_view(window: MainWindow, view: str) -> tuple[Any, Callable[[], bool]]:
@@ -126,7 +132,7 @@ def open_view(window: MainWindow, view: str) -> tuple[Any, Callable[[], bool]]:
         if code is not None:
             code.show()  # not exec(): the screenshot's timer keeps running
         return code or window, lambda: True
-    return window, lambda: True
+    return window, lambda: window.network.settled  # the network's panels, when it shows them
 
 
 def take_screenshot(

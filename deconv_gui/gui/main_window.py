@@ -36,6 +36,7 @@ from .controls.filter_form import MAX_IN_CHANNELS
 from .feedback import ComputeFeedback
 from .insight.menu import InsightHooks, install_insight
 from .live import DEBOUNCE_MS, LiveUpdates
+from .network import install_network_view
 from .panels.central import CentralArea
 from .panels.status_bar import StatusWidgets
 from .runner import PipelineRunner
@@ -105,6 +106,13 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self, self.state, self.panels, lambda: self.insight.inspector.selection
         )
         self.geometry_editor.stepsRequested.connect(self.steps.open)  # type: ignore[arg-type]  # result unused
+        self.network = install_network_view(
+            self,
+            self.centralWidget(),
+            self.state,
+            lambda: self.models._source_image()[0],
+            lambda label: self.history.step(label),
+        )
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
@@ -393,6 +401,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.images.loader.shutdown()
         self.decoders.shutdown()
         self.live.shutdown()
+        self.network.shutdown()
         self.message_bar.stop()
         self.panels.stop_timers()
         self.insight.shutdown()

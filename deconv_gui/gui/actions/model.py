@@ -132,7 +132,11 @@ class ModelActions(QtCore.QObject):
         if origin.kind == "file":
             source = str(Path(source).resolve())
         image_source = ImageSource(origin.kind, source, self._images.work_size())
-        return ModelSource(str(Path(model.path).resolve()), name, None, scaling, image_source)
+        current = self._state.document.layer.model  # another layer keeps the switch's side
+        through = current is not None and current.through
+        return ModelSource(
+            str(Path(model.path).resolve()), name, None, scaling, image_source, through
+        )
 
     def _source_image(self) -> tuple[LoadedImage | None, ImageOrigin | None]:
         """The image the model runs on: the current one, or the one under the activation."""

@@ -1,0 +1,48 @@
+"""The window's "network up to here" mode: the model's chain up to the layer as ``J`` at the
+image (:mod:`.view` the switch and the requests, :mod:`.panels` what is drawn,
+:mod:`.jobs` the Qt-free computations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from qtpy import QtWidgets
+
+from ...io import LoadedImage
+from ..panels.central import CentralArea
+from ..state import AppState
+from .panels import NetworkPanels
+from .view import NetworkBar, NetworkView
+
+__all__ = ["NetworkBar", "NetworkPanels", "NetworkView", "install_network_view"]
+
+
+def install_network_view(
+    window: QtWidgets.QMainWindow,
+    central: QtWidgets.QWidget | None,
+    state: AppState,
+    source_image: Callable[[], LoadedImage | None],
+    as_one_step: Callable[[str], AbstractContextManager[Any]],
+) -> NetworkView:
+    """Put the switch above the panels, the network's panels beside them (one shown at a
+    time) and the J⁺ progress in the status bar of ``window``."""
+    if not isinstance(central, CentralArea):
+        raise TypeError("the window's central widget must be its CentralArea")
+    view = NetworkView(state, source_image, as_one_step, window)
+    column = central.layout()
+    assert isinstance(column, QtWidgets.QVBoxLayout)
+    column.insertWidget(column.indexOf(central.panels), view.bar)
+    column.insertWidget(column.indexOf(central.panels) + 1, view.panels, 1)
+    bar = window.statusBar()
+    if bar is not None:
+        bar.addPermanentWidget(view.progress)
+
+    def show_mode(through: bool) -> None:
+        central.panels.setVisible(not through)
+        central.metrics.setVisible(not through)
+
+    view.modeChanged.connect(show_mode)
+    return view

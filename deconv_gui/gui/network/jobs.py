@@ -1,0 +1,152 @@
+"""What the window's "network up to here" mode computes, Qt-free: the jobs it sends off
+the GUI thread and the small geometry its overlays need.
+
+:func:`prefix_job` reads the model file, builds its chain up to the layer
+(:func:`~deconv_gui.io.models.network.model_network`) on the image as the model takes it
+(:func:`~deconv_gui.io.models.activations.model_input`) and runs
+:func:`~deconv_gui.core.network.run_prefix`, with its progress and cancel.
+:func:`effective_field` is ``Jᵀ e_unit`` (the gradient of one output unit with respect to
+the input) and :func:`field_rect` the theoretical receptive field of that unit
+(:func:`~deconv_gui.core.network.receptive_field`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...core.network import PREFIX_METHODS, Network, PrefixResult, receptive_field, run_prefix
+from ...document import ModelSource
+
+__all__ = [
+    "LAYER_SYMBOLS",
+    "PrefixRequest",
+    "chain_text",
+    "effective_field",
+    "field_rect",
+    "prefix_job",
+]
+
+#: How a layer of the chain reads in the one-line summary above the panels.
+LAYER_SYMBOLS = {
+    "conv": "conv",
+    "conv_transpose": "conv_T",
+    "batchnorm": "BN",
+    "affine": "affine",
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "maxpool": "maxpool",
+    "avgpool": "avgpool",
+}
+
+
+@dataclass(frozen=True)
+class PrefixRequest:
+    """One computation of the network up to a layer.
+
+    Attributes
+    ----------
+    model : ModelSource
+        The model file, its layer and the input scaling.
+    image : numpy.ndarray
+        The image the model runs on, ``(H, W, C)`` as loaded.
+    reg, rtol, max_iter
+        The ``J⁺`` solve's options (the layer's solver fields).
+    methods : tuple of str
+        The prefix methods (default: all of them).
+    """
+
+    model: ModelSource
+    image: np.ndarray
+    reg: float = 0.0
+    rtol: float = 1e-6
+    max_iter: int = 300
+    methods: tuple[str, ...] = PREFIX_METHODS
+
+
+Job = Callable[[threading.Event, Callable[[object], None]], Any]
+
+
+def prefix_job(request: PrefixRequest) -> Job:
+    """A job (``job(cancel, progress)``) returning the :class:`PrefixResult` of ``request``.
+
+    Progress reports ``(iteration, relative residual, "pinv")`` as the live pipeline's do.
+    """
+
+    def job(cancel: threading.Event, progress: Callable[[object], None]) -> PrefixResult:
+        from ...io.models import read_model
+        from ...io.models.activations import model_input
+        from ...io.models.network import model_network, refuse_weights_only
+
+        model = read_model(request.model.path)
+        refuse_weights_only(model)
+        x0 = model_input(request.image, model, request.model.scaling)
+        network = model_network(model, request.model.layer, x0.shape)
+        return run_prefix(
+            network,
+            x0,
+            request.methods,
+            reg=request.reg,
+            rtol=request.rtol,
+            max_iter=request.max_iter,
+            progress=lambda it, res: progress((int(it), float(res), "pinv")),
+            cancel=cancel,
+        )
+
+    return job
+
+
+def chain_text(network: Network) -> str:
+    """The chain in one line: ``input 64×64×3 → conv → ReLU → conv → ReLU → conv (J: 3 convs)``.
+
+    >>> from deconv_gui.core import ConvOperator
+    >>> from deconv_gui.core.network import Conv, ReLU
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1, 2)), input_shape=(8, 8, 1))
+    >>> chain_text(Network([Conv(op), ReLU()]))
+    'input 8×8×1 → conv → ReLU  (6×6×2; J is 72×64)'
+    """
+    steps = [LAYER_SYMBOLS.get(layer.kind, layer.kind) for layer in network.layers]
+    shape_in, shape_out = network.input_shape, network.shapes[-1]
+    rows, cols = int(np.prod(shape_out)), int(np.prod(shape_in))
+    return (
+        f"input {'×'.join(map(str, shape_in))} → {' → '.join(steps)}  "
+        f"({'×'.join(map(str, shape_out))}; J is {rows}×{cols})"
+    )
+
+
+def effective_field(network: Network, x0: np.ndarray, unit: tuple[int, int, int]) -> np.ndarray:
+    """``Jᵀ e_unit``: how each input pixel moves output unit ``(row, col, channel)`` at ``x₀``.
+
+    Raises
+    ------
+    ValueError
+        When ``unit`` is outside the output.
+    """
+    shape = network.shapes[-1]
+    if not all(0 <= int(u) < n for u, n in zip(unit, shape, strict=True)):
+        raise ValueError(f"unit must be inside the output {'×'.join(map(str, shape))}, got {unit}")
+    signal = np.zeros(shape)
+    signal[tuple(int(u) for u in unit)] = 1.0
+    return network.linearize(x0).apply_adjoint(signal)
+
+
+def field_rect(network: Network, row: int, col: int) -> tuple[float, float, float, float]:
+    """The theoretical receptive field of output unit ``(row, col)`` in input pixels:
+    ``(x, y, width, height)``, pixel ``i`` spanning ``[i, i + 1]`` (it may reach into the
+    padding, outside the image).
+
+    >>> from deconv_gui.core import ConvOperator
+    >>> from deconv_gui.core.network import Conv
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1)), input_shape=(8, 8, 1), padding=1)
+    >>> field_rect(Network([Conv(op)]), 0, 2)
+    (1.0, -1.0, 3.0, 3.0)
+    """
+    field = receptive_field(network)[-1]
+    centre_y = field.start[0] + row * field.jump[0]
+    centre_x = field.start[1] + col * field.jump[1]
+    height, width = field.size
+    return (centre_x - width / 2, centre_y - height / 2, float(width), float(height))

@@ -1,0 +1,352 @@
+"""The switch "this layer alone | the network up to here" and what the second one shows.
+
+The switch is the document's (``layer.model.through``): sessions, undo and the stored
+settings carry it, and the radio buttons mirror it. In "network up to here" mode the
+window's panels give way to :class:`~.panels.NetworkPanels`, filled off the GUI thread in
+two requests of one :class:`~deconv_gui.gui.runner.JobRunner` (only the newest reports):
+first the model's chain at the image with ``f(x₀)``, ``Jᵀ``, the deconvnet and guided
+backprop (one pass each), then ``J⁺`` and the null space, whose solve shows its
+progress in the status bar with a Cancel button (cancelling keeps the first panels).
+A click on a unit of ``f(x₀)`` computes its ``Jᵀ e_unit`` in a second runner.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from qtpy import QtCore, QtWidgets
+
+from ...core.network import PrefixResult, run_prefix
+from ...document import Document
+from ...io import LoadedImage
+from ..runner import JobRunner, Priority
+from ..state import AppState
+from .jobs import PrefixRequest, chain_text, effective_field, field_rect, prefix_job
+from .panels import NetworkPanels
+
+__all__ = ["FIRST_METHODS", "SOLVE_METHODS", "NetworkBar", "NetworkView"]
+
+#: The first request's methods (one pass each) and the second's (the J⁺ solve).
+FIRST_METHODS = ("transposed", "deconvnet", "guided_backprop")
+SOLVE_METHODS = ("pinv", "nullspace")
+
+
+class NetworkBar(QtWidgets.QWidget):
+    """The switch and the chain ``J`` is made of, in one strip above the panels."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("network_bar")
+        column = QtWidgets.QVBoxLayout(self)
+        column.setContentsMargins(4, 0, 4, 0)
+        column.setSpacing(0)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("<b>Study:</b>"))
+        self.alone = QtWidgets.QRadioButton("this layer alone")
+        self.alone.setToolTip("The layer under study on the activation the model feeds it: A")
+        self.through = QtWidgets.QRadioButton("the network up to here")
+        self.through.setToolTip(
+            "The model from its input up to this layer, as its local linear map J at the "
+            "image: f(x₀), Jᵀ (backprop), deconvnet, guided backprop, J⁺ and what J loses"
+        )
+        self.group = QtWidgets.QButtonGroup(self)
+        self.group.addButton(self.alone)
+        self.group.addButton(self.through)
+        self.alone.setChecked(True)
+        row.addWidget(self.alone)
+        row.addWidget(self.through)
+        row.addStretch(1)
+        column.addLayout(row)
+        self.chain = QtWidgets.QLabel()
+        self.chain.setObjectName("network_chain")
+        self.chain.setWordWrap(True)
+        self.chain.setToolTip("The layers J contains, from the model's input to this layer")
+        self.chain.setSizePolicy(
+            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
+        )
+        column.addWidget(self.chain)
+
+    def show_through(self, through: bool) -> None:
+        """Tick the button of ``through`` without emitting anything."""
+        for button in (self.alone, self.through):
+            button.blockSignals(True)
+        (self.through if through else self.alone).setChecked(True)
+        for button in (self.alone, self.through):
+            button.blockSignals(False)
+
+
+class NetworkView(QtCore.QObject):
+    """The "network up to here" mode of the window; see the module.
+
+    Parameters
+    ----------
+    state : AppState
+        The document (its selected layer's ``model``) and the messages.
+    source_image : callable
+        The image the model runs on (not the activation shown as the layer's input).
+    as_one_step : callable
+        ``as_one_step(label)``: a context in which a change is one undo step.
+    parent : QWidget
+        The window.
+
+    Signals
+    -------
+    modeChanged(bool)
+        The window shows the network (True) or the layer alone (False).
+    resultShown(object)
+        A :class:`PrefixResult` is drawn (twice per image: without and with ``J⁺``).
+    """
+
+    modeChanged = QtCore.Signal(bool)
+    resultShown = QtCore.Signal(object)
+
+    def __init__(
+        self,
+        state: AppState,
+        source_image: Callable[[], LoadedImage | None],
+        as_one_step: Callable[[str], AbstractContextManager[Any]],
+        parent: QtWidgets.QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self._state, self._source_image, self._as_one_step = state, source_image, as_one_step
+        self.bar = NetworkBar(parent)
+        self.bar.setVisible(False)
+        self.panels = NetworkPanels(parent)
+        self.panels.setVisible(False)
+        self._build_progress()
+        self.runner = JobRunner(self, progress_interval=0.05, priority=Priority.LIVE)
+        self.field_runner = JobRunner(self, priority=Priority.INSIGHT)
+        self.result: PrefixResult | None = None
+        self.field: np.ndarray | None = None
+        self.solved = False  # the newest request's J⁺ reported (or was cancelled, or failed)
+        self._phase: dict[int, str] = {}
+        self._key: tuple | None = None
+        self._showing = False
+        self.bar.through.toggled.connect(lambda on: self.set_through(bool(on)))
+        self.runner.resultReady.connect(self._on_result)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.runner.failed.connect(self._on_failed)
+        self.field_runner.resultReady.connect(self._on_field)
+        self.field_runner.failed.connect(lambda _rid, text: state.notify(text, True))
+        self.panels.unitClicked.connect(self._clicked)
+        # a session or a layer changes the document and the image in one pass: look once
+        self._refresh = QtCore.QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(0)
+        self._refresh.timeout.connect(self._on_document)
+        state.document.events.layers.connect(self._schedule)
+        state.document.events.selected.connect(self._schedule)
+        state.imageChanged.connect(self._schedule)
+
+    def _build_progress(self) -> None:
+        self.progress = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(self.progress)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.progress_bar = QtWidgets.QProgressBar()
+        self.progress_bar.setObjectName("network_progress")
+        self.progress_bar.setMaximumWidth(260)
+        self.progress_bar.setToolTip("The J⁺ solve of the network up to the layer")
+        self.cancel_button = QtWidgets.QToolButton()
+        self.cancel_button.setText("Cancel J⁺")
+        self.cancel_button.setToolTip("Stop the J⁺ solve (the other panels stay)")
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.progress_bar)
+        row.addWidget(self.cancel_button)
+        self.progress.setVisible(False)
+
+    # -- the switch --------------------------------------------------------------------------
+    @property
+    def document(self) -> Document:
+        """The window's document."""
+        return self._state.document
+
+    @property
+    def through(self) -> bool:
+        """Whether the window shows the network up to the selected layer."""
+        model = self.document.layer.model
+        return model is not None and model.through
+
+    @property
+    def settled(self) -> bool:
+        """Nothing of this mode is pending (for ``--screenshot``): off, or drawn and solved."""
+        if not self._showing:
+            return True
+        busy = self.runner.busy or self.field_runner.busy
+        return self.result is not None and self.solved and not busy
+
+    def set_through(self, through: bool) -> None:
+        """Study the network up to the layer (True) or the layer alone, as one undo step."""
+        model = self.document.layer.model
+        if model is None or model.through == through:
+            self.bar.show_through(self.through)
+            return
+        label = "the network up to here" if through else "this layer alone"
+        with self._as_one_step(label):
+            self.document.set_layer(model=replace(model, through=through))
+
+    def _schedule(self, *_args: object) -> None:
+        self._refresh.start()
+
+    def _on_document(self) -> None:
+        model = self.document.layer.model
+        self.bar.setVisible(model is not None)
+        self.bar.show_through(self.through)
+        if model is not None:
+            self.bar.chain.setText(f"layer {model.layer} of {model.path.rsplit('/', 1)[-1]}")
+        showing = self.through
+        if showing != self._showing:
+            self._showing = showing
+            self.panels.setVisible(showing)
+            self.modeChanged.emit(showing)
+        if not showing:
+            self.cancel()
+            return
+        image = self._source_image()
+        assert model is not None  # showing: the layer is a model's
+        key = (replace(model, through=False), id(image))
+        if key != self._key or self.result is None:
+            self._key = key
+            self.compute()
+
+    # -- computing ---------------------------------------------------------------------------
+    def compute(self, **solve: Any) -> int | None:
+        """Start computing the network up to the layer; the request id (None: nothing to run).
+
+        ``solve`` overrides the ``J⁺`` options the layer's fields give (``reg``, ``rtol``,
+        ``max_iter``).
+        """
+        model, image = self.document.layer.model, self._source_image()
+        if model is None or image is None:
+            return None
+        params = self.document.params
+        request = PrefixRequest(
+            replace(model, through=True),
+            image.pixels,
+            params.reg,
+            params.rtol,
+            params.max_iter or 300,
+            FIRST_METHODS,
+        )
+        request = replace(request, **solve)
+        self.solved = False
+        self.panels.clear_field()
+        rid = self.runner.submit(prefix_job(request))
+        self._phase = {rid: "first"}
+        self._request = request
+        self._state.notify(f"Computing the network up to {model.layer}…", False)
+        return rid
+
+    def cancel(self) -> None:
+        """Stop the running request (the J⁺ solve: the first panels stay)."""
+        self.runner.cancel()
+
+    def _solve(self, first: PrefixResult) -> int:
+        request = self._request
+
+        def job(cancel: threading.Event, progress: Callable[[object], None]) -> PrefixResult:
+            return run_prefix(
+                first.network,
+                first.image,
+                SOLVE_METHODS,
+                reg=request.reg,
+                rtol=request.rtol,
+                max_iter=request.max_iter,
+                progress=lambda it, res: progress((int(it), float(res), "pinv")),
+                cancel=cancel,
+            )
+
+        rid = self.runner.submit(job)
+        self._phase[rid] = "solve"
+        self.progress_bar.setRange(0, request.max_iter)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("J⁺: starting")
+        self.progress.setVisible(True)
+        return rid
+
+    def _on_result(self, rid: int, value: object) -> None:
+        assert isinstance(value, PrefixResult)
+        if self._phase.get(rid) == "first":
+            self.result = value
+            self.panels.show_result(value)
+            self.bar.chain.setText(f"J = {chain_text(value.network)}")
+            self._solve(value)
+            shape = value.forward_output.shape  # a first field to look at: the centre unit
+            self.show_unit(shape[0] // 2, shape[1] // 2, self.panels.channel)
+        else:
+            base = self.result if self.result is not None else value
+            self.result = replace(
+                base,
+                images={**base.images, **value.images},
+                solver=value.solver,
+                metrics={**base.metrics, **value.metrics},
+            )
+            self.panels.show_result(self.result)
+            self.solved = True
+            self.progress.setVisible(False)
+            self._state.notify(_summary(self.result), False)
+        self.resultShown.emit(self.result)
+
+    def _on_progress(self, rid: int, value: object) -> None:
+        if self._phase.get(rid) == "solve" and isinstance(value, tuple):
+            iteration, residual = int(value[0]), float(value[1])
+            self.progress_bar.setValue(min(iteration, self.progress_bar.maximum()))
+            self.progress_bar.setFormat(f"J⁺: iteration {iteration}, residual {residual:.1g}")
+
+    def _on_cancelled(self, rid: int) -> None:
+        self.progress.setVisible(False)
+        self.solved = True
+        if self._phase.get(rid) == "solve":
+            self._state.notify("J⁺ cancelled: its panels are empty (switch again to solve)", False)
+
+    def _on_failed(self, _rid: int, text: str) -> None:
+        self.progress.setVisible(False)
+        self.solved = True
+        self._state.notify(f"Could not compute the network up to the layer: {text}", True)
+
+    # -- the receptive field of a unit -------------------------------------------------------
+    def show_unit(self, row: int, col: int, channel: int) -> int | None:
+        """Compute and show ``Jᵀ e`` of output unit ``(row, col, channel)``; the request id."""
+        result = self.result
+        if result is None:
+            return None
+        unit = (int(row), int(col), int(channel))
+
+        def job(_cancel: threading.Event, _progress: object) -> tuple:
+            field = effective_field(result.network, result.image, unit)
+            return unit, field, field_rect(result.network, unit[0], unit[1])
+
+        return self.field_runner.submit(job)
+
+    def _clicked(self, row: int, col: int, channel: int) -> None:
+        self.show_unit(row, col, channel)
+
+    def _on_field(self, _rid: int, value: object) -> None:
+        assert isinstance(value, tuple)
+        unit, array, rect = value
+        self.field = array
+        self.panels.show_field(unit, array, rect)
+
+    def shutdown(self) -> None:
+        """Cancel and wait for both runners (the window is closing)."""
+        self.runner.shutdown()
+        self.field_runner.shutdown()
+
+
+def _summary(result: PrefixResult) -> str:
+    """The status line after ``J⁺``: its iterations and what the features lose."""
+    parts = [f"Network up to the layer: {len(result.network.layers)} layers"]
+    report = result.solver
+    if report is not None:
+        state = "converged" if report.converged else "NOT converged"
+        parts.append(f"J⁺ {report.iterations} iterations ({state})")
+    if "lost_fraction" in result.metrics:
+        parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
+    if "active_fraction" in result.metrics:
+        parts.append(f"ReLUs pass {100 * result.metrics['active_fraction']:.0f}% of units")
+    return " · ".join(parts)

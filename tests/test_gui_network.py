@@ -1,0 +1,198 @@
+"""The window's "network up to here" mode: the switch, its panels, the receptive field of a
+clicked unit, cancel, stale results, sessions and undo.
+
+Every wait is on a condition, never a sleep; nothing is timed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+pytest.importorskip("torch")
+import torch
+from qtpy import QtCore
+
+from deconv_gui.core.network import PREFIX_METHODS, run_prefix
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.network.jobs import field_rect
+from deconv_gui.gui.support.teardown import delete_now
+from deconv_gui.io.models import read_model
+from deconv_gui.io.models.activations import model_input
+from deconv_gui.io.models.network import model_network
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 120_000  # ms; generous because the CPU cores are shared
+LAYER = "/conv3/Conv"
+
+
+def _torch_net():
+    torch.manual_seed(1)
+
+    class Three(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.conv2 = torch.nn.Conv2d(4, 3, 3, stride=2, padding=1)
+            self.conv3 = torch.nn.Conv2d(3, 2, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv3(torch.relu(self.conv2(torch.relu(self.conv1(x)))))
+
+    return Three().eval().double()
+
+
+@pytest.fixture
+def net_file(tmp_path):
+    net = _torch_net()
+    path = tmp_path / "three.onnx"
+    torch.onnx.export(
+        net.float(),
+        torch.zeros(1, 3, 16, 16),
+        str(path),
+        dynamo=False,
+        input_names=["image"],
+        dynamic_axes={"image": {2: "h", 3: "w"}},
+    )
+    return net.double(), path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, net_file):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    win.set_work_size(24)
+    qtbot.waitUntil(lambda: win.loaded.pixels.shape[0] == 24, timeout=TIMEOUT)
+    assert win.models.load_layer(net_file[1], LAYER)
+    qtbot.waitUntil(
+        lambda: win.document.layer.model is not None and not win.images.busy, timeout=TIMEOUT
+    )
+    win.history.flush()
+    yield win
+    delete_now(win)
+
+
+def _through(qtbot, win, on=True):
+    win.network.set_through(on)
+    qtbot.waitUntil(lambda: win.network._showing == on, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: win.network.settled, timeout=TIMEOUT)
+
+
+def _reference(win, path):
+    image = win.models._source_image()[0].pixels
+    model = read_model(path)
+    x0 = model_input(image, model, "unit")
+    params = win.document.params
+    network = model_network(model, LAYER, x0.shape)
+    return run_prefix(
+        network,
+        x0,
+        PREFIX_METHODS,
+        reg=params.reg,
+        rtol=params.rtol,
+        max_iter=params.max_iter or 300,
+    )
+
+
+def test_switching_shows_the_prefix_panels(qtbot, window, net_file):
+    assert window.network.bar.isVisible() and not window.network.panels.isVisible()
+    _through(qtbot, window)
+    assert window.network.panels.isVisible() and not window.panels.isVisible()
+    ref = _reference(window, net_file[1])
+    panels = window.network.panels
+    np.testing.assert_allclose(panels.panel("forward").data, ref.forward_output, atol=1e-12)
+    for key in ("input", "transposed", "deconvnet", "guided_backprop", "pinv", "nullspace"):
+        np.testing.assert_allclose(panels.panel(key).data, ref.images[key], atol=1e-9)
+    assert "J" in panels.panel("pinv").title_text and "A" not in panels.panel("pinv").title_text
+    assert "conv → ReLU → conv → ReLU → conv" in window.network.bar.chain.text()
+    _through(qtbot, window, False)
+    assert window.panels.isVisible() and not window.network.panels.isVisible()
+
+
+def test_the_switch_round_trips_through_undo_and_a_session(qtbot, window, tmp_path):
+    _through(qtbot, window)
+    assert window.document.layer.model.through
+    window.history.undo()
+    qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
+    assert not window.document.layer.model.through
+    assert window.network.bar.alone.isChecked()
+    window.history.redo()
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    assert window.network.bar.through.isChecked()
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    saved = window.save_session_to(tmp_path / "net")
+    assert saved is not None
+    _through(qtbot, window, False)
+    assert window.open_session(saved)
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    assert window.document.layer.model.through
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    assert window.network.result is not None
+
+
+def test_a_click_shows_the_units_effective_receptive_field(qtbot, window, net_file):
+    _through(qtbot, window)
+    net = net_file[0]
+    view = window.network
+    unit = (5, 3, 1)
+    panel = view.panels.panel("forward")
+    panel.channel_box.setValue(unit[2])
+    with qtbot.waitSignal(view.field_runner.resultReady, timeout=TIMEOUT):
+        panel.clicked.emit("forward", unit[0], unit[1])
+    qtbot.waitUntil(lambda: view.panels.unit == unit, timeout=TIMEOUT)
+    x = torch.from_numpy(view.result.image.transpose(2, 0, 1)[None].copy()).requires_grad_()
+    net(x)[0, unit[2], unit[0], unit[1]].backward()
+    expected = x.grad[0].numpy().transpose(1, 2, 0)
+    np.testing.assert_allclose(view.field, expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(view.panels.panel("erf").data, expected, rtol=1e-4, atol=1e-6)
+    # the gradient lives inside the theoretical receptive field, drawn on two panels
+    rect = field_rect(view.result.network, unit[0], unit[1])
+    assert rect[2:] == (9.0, 9.0)  # 3, + 2 by the stride-2 conv, + 2·2 after its stride
+    rows, cols = np.nonzero(np.abs(expected).sum(axis=2))
+    assert rows.min() >= rect[1] and rows.max() + 1 <= rect[1] + rect[3]
+    assert cols.min() >= rect[0] and cols.max() + 1 <= rect[0] + rect[2]
+    assert view.panels.field_rects == [rect, rect]
+
+
+def test_cancel_stops_the_solve_and_keeps_the_other_panels(qtbot, window):
+    _through(qtbot, window)
+    view = window.network
+    with qtbot.waitSignal(view.runner.progress, timeout=TIMEOUT):
+        view.compute(rtol=1e-300, max_iter=10**7)  # a solve that only a cancel stops
+    assert view.progress.isVisibleTo(window) and not view.solved
+    with qtbot.waitSignal(view.runner.cancelled, timeout=TIMEOUT):
+        view.cancel_button.click()
+    assert view.solved and not view.progress.isVisibleTo(window)
+    assert view.panels.panel("pinv").data is None
+    assert view.panels.panel("transposed").data is not None
+
+
+def test_stale_results_are_dropped(qtbot, window):
+    _through(qtbot, window)
+    view = window.network
+    shown = view.result
+    old = view.runner.latest_id
+    view.compute()
+    view.compute()  # the newest request wins
+    qtbot.waitUntil(lambda: view.settled, timeout=TIMEOUT)
+    assert view.runner.latest_id > old
+    newest = view.result
+    dropped = view.runner.dropped
+    fake = replace(shown, images={**shown.images, "transposed": np.zeros_like(shown.image)})
+    view.runner._signals.finished.emit(old, fake)  # an answer to an older request
+    qtbot.waitUntil(lambda: view.runner.dropped == dropped + 1, timeout=TIMEOUT)
+    assert view.result is newest
+    assert np.any(view.panels.panel("transposed").data != 0)
+
+
+def test_through_without_a_model_layer_is_a_usage_error(capsys):
+    from deconv_gui.app import main
+
+    assert main(["--through", "--screenshot", "out.png"]) == 2
+    assert "--through needs --model and --layer" in capsys.readouterr().err
