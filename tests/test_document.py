@@ -42,6 +42,7 @@ def _every_field_changed() -> Document:
         reg=1e-3,
         rtol=1e-9,
         max_iter=None,
+        time_limit=2.5,
         prior_lam=0.25,
         prior_iter=7,
         prior_nonneg=True,
