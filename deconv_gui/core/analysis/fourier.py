@@ -264,7 +264,7 @@ def transposed_overlaps(kernel_hw: Any, **geometry: Unpack[GeometryKeywords]) ->
     >>> transposed_overlaps(4, stride=2, padding=1)  # 4×4 at stride 2: even coverage
     array([[4, 4],
            [4, 4]])
-    >>> transposed_overlaps((3, 1), stride=2, padding=1, flip=True)[:, 0]
+    >>> transposed_overlaps((3, 1), stride=2, padding=(1, 0), flip=True)[:, 0]
     array([1, 2])
     """
     # flip mirrors the weights over the same tap positions: the counts do not change
