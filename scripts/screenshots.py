@@ -39,6 +39,9 @@ class Shot:
     session: tuple[tuple[str, object], ...] = ()
     #: Open a layer of the small ONNX model :func:`_model_file` makes (needs torch).
     model: bool = False
+    #: The network up to the last layer of ``scripts/make_network_model.py``'s model, on
+    #: the photo at 128 px (the J⁺ solve of the picture stays within the screenshot's time).
+    network: bool = False
 
 
 #: A photo where a prior visibly helps: camera, Gaussian blur, stride 2, a little noise.
@@ -66,6 +69,13 @@ SHOTS: tuple[Shot, ...] = (
         model=True,
         about="File → Open model…: a stride-2 layer on the activation the model feeds it",
     ),
+    Shot(
+        "network.png",
+        "main",
+        "1280x800",
+        network=True,
+        about="the network up to a layer: f(x₀), Jᵀ, deconvnet, guided backprop, J⁺ side by side",
+    ),
 )
 #: ``deconv-gui animate`` arguments of the animation in the README and the guide.
 ANIMATION = ("animate", *SEED, "--mode", "scatter")
@@ -83,6 +93,8 @@ def render(shot: Shot, out: Path) -> None:
             command += ["--session", str(_session_file(dict(shot.session), Path(tmp)))]
         if shot.model:
             command += ["--model", str(_model_file(Path(tmp))), "--layer", "/stage2/Conv"]
+        if shot.network:
+            command += _network_args(Path(tmp))
         if shot.size:
             command += ["--size", shot.size]
         done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
@@ -99,6 +111,21 @@ def _session_file(fields: dict[str, object], folder: Path) -> Path:
 
     params = Params(weights=make_filter("gaussian"), **fields)  # type: ignore[arg-type]
     return save_session(folder / "shot", params)
+
+
+def _network_args(folder: Path) -> list[str]:
+    """``--session`` (astronaut at 128 px), ``--model``, ``--layer`` and ``--through``."""
+    sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(REPO / "scripts"))
+    from make_network_model import LAST_LAYER, make_network_model
+
+    from deconv_gui.core import Params, make_filter
+    from deconv_gui.io.session import save_session
+
+    params = Params(weights=make_filter("gaussian"))
+    session = save_session(folder / "network", params, image_source="astronaut", work_size=128)
+    model = make_network_model(folder / "three_convs.onnx")
+    return ["--session", str(session), "--model", str(model), "--layer", LAST_LAYER, "--through"]
 
 
 def _model_file(folder: Path) -> Path:

@@ -33,7 +33,7 @@ NETWORK_PANELS: tuple[tuple[str, str, str, str], ...] = (
     (
         "transposed",
         "transposed",
-        "Jᵀ: backprop",
+        "Backprop Jᵀ",
         "Jᵀ(f(x₀) − c) = JᵀJ x₀: the features sent back through every layer, each ReLU by its "
         "forward mask (the gradient)",
     ),
@@ -53,7 +53,7 @@ NETWORK_PANELS: tuple[tuple[str, str, str, str], ...] = (
     (
         "pinv",
         "pinv",
-        "J⁺: pseudo-inverse",
+        "Pseudoinverse J⁺",
         "J⁺(f(x₀) − c) = J⁺J x₀: the minimum-norm image with the same features (locally)",
     ),
     (
@@ -181,7 +181,7 @@ class NetworkPanels(QtWidgets.QWidget):
         self.unit = unit
         row, col, channel = unit
         panel = self.panels[ERF_PANEL]
-        panel.set_title(f"Receptive field of ({row}, {col}, ch {channel})")
+        panel.set_title(f"Field of unit ({row}, {col}, {channel})")
         panel.show_array(field, display_spec(field, "signed"))
         self.panels["forward"].marks.mark(np.array([row]), np.array([col]), outline=False)
         self._clear_rects()

@@ -47,6 +47,7 @@ class NetworkBar(QtWidgets.QWidget):
         column.setSpacing(0)
         row = QtWidgets.QHBoxLayout()
         row.addWidget(QtWidgets.QLabel("<b>Study:</b>"))
+        row.addSpacing(6)
         self.alone = QtWidgets.QRadioButton("this layer alone")
         self.alone.setToolTip("The layer under study on the activation the model feeds it: A")
         self.through = QtWidgets.QRadioButton("the network up to here")
