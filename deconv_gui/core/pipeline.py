@@ -81,6 +81,10 @@ class Result:
         to the layer, with the reason (:func:`~deconv_gui.core.applicable.inapplicable_methods`);
         :func:`run_pipeline` refuses those instead, a caller that leaves them out (the
         window's live update) records them here.
+    pending : tuple of str
+        Methods of ``params.methods`` still being computed: a partial result handed to
+        ``on_partial`` (:func:`run_pipeline`) has the slow ones here and empty
+        ``metrics``; () for a complete result.
 
     Notes
     -----
@@ -102,6 +106,7 @@ class Result:
     timings: Mapping[str, float] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
     left_out: Mapping[str, str] = field(default_factory=dict)
+    pending: tuple[str, ...] = ()
 
     def panel(self, name: str) -> np.ndarray | None:
         """The array of panel ``name`` (None when its method was not requested).
@@ -153,6 +158,7 @@ def run_pipeline(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     on_method: Callable[[str], None] | None = None,
+    on_partial: Callable[[Result], None] | None = None,
     decoder: Decoder | None = None,
 ) -> Result:
     """Compute the forward output and the requested reconstructions.
@@ -171,6 +177,12 @@ def run_pipeline(
         ``on_method(name)`` before each method of ``params.methods`` runs, so that a
         caller can say whose iterations ``progress`` reports (the pseudo-inverse's
         residual, a prior's relative change, the split's solve).
+    on_partial : callable, optional
+        ``on_partial(result)``, called once, in the calling thread, after the forward
+        output and the cheap methods (those not marked ``slow`` in the registry) and
+        before the slow ones: a frozen :class:`Result` without metrics whose
+        ``pending`` names the slow methods still to come, so that a window can show the
+        cheap panels at once. Not called when no slow method is requested.
     decoder : Decoder, optional
         The learned decoder of method ``"decoder"`` (the file ``params.decoder_path``
         names, read by the caller: :func:`deconv_gui.io.decoder_for`); needed only when
@@ -249,30 +261,52 @@ def run_pipeline(
     timings["forward"] = time.perf_counter() - start
 
     stage = Stage(x, y, op, params, progress, cancel, PRIORS, decoder=decoder, lin=lin)
-    for name in params.methods:  # in the registry's order
-        check_cancel()
-        if on_method is not None:
-            on_method(name)
-        start = time.perf_counter()
-        registry.method(name).compute(stage)
-        timings[name] = time.perf_counter() - start
+    # the cheap methods first (no cheap one reads a slow one's panel), each group in the
+    # registry's order: the slow ones depend on each other in that order (the split on pinv)
+    slow = tuple(name for name in params.methods if registry.method(name).slow)
+    cheap = tuple(name for name in params.methods if name not in slow)
+    for group in (cheap, slow):
+        if group is slow and slow and on_partial is not None:
+            check_cancel()
+            on_partial(_result(stage, geometry, timings, Metrics(), pending=slow))
+        for name in group:
+            check_cancel()
+            if on_method is not None:
+                on_method(name)
+            start = time.perf_counter()
+            registry.method(name).compute(stage)
+            timings[name] = time.perf_counter() - start
     check_cancel()
     start = time.perf_counter()
     metrics = _metrics(stage, timings)
     timings["metrics"] = time.perf_counter() - start
+    return _result(stage, geometry, timings, metrics)
+
+
+def _result(
+    stage: Stage,
+    geometry: ConvGeometry,
+    timings: Mapping[str, float],
+    metrics: Metrics,
+    pending: tuple[str, ...] = (),
+) -> Result:
+    """The frozen :class:`Result` of what ``stage`` holds now (copies of its mappings)."""
+    x, y = stage.x, stage.y
     for array in (x, y, *stage.images.values()):
         array.flags.writeable = False
+    assert isinstance(stage.params, Params)
     reports = dict(stage.reports)
     return Result(
-        params=params,
+        params=stage.params,
         geometry=geometry,
         image=x,
         forward_output=y,
         images=MappingProxyType({"input": x, "forward": y, **stage.images}),
         solver=reports.pop("pinv", None),
-        timings=MappingProxyType(timings),
+        timings=MappingProxyType(dict(timings)),
         prior_reports=MappingProxyType(reports),
         metrics=metrics,
+        pending=pending,
     )
 
 

@@ -132,6 +132,10 @@ class MethodSpec:
     saved : tuple of (str, str)
         What the scripts save for it: ``(name in the .npz, script variable)``; the
         name is a panel name.
+    slow : bool
+        Computed after the cheap methods (an iterative solve, or a decoder read from a
+        file): :func:`~deconv_gui.core.run_pipeline` hands the caller a partial result
+        without it first (``on_partial``), so the window shows the cheap panels at once.
     """
 
     name: str
@@ -144,6 +148,7 @@ class MethodSpec:
     summary: str = ""
     api: str = ""
     saved: tuple[tuple[str, str], ...] = ()
+    slow: bool = False
 
 
 #: The :class:`~deconv_gui.core.Result` attributes of the panels that are not their names.

@@ -7,6 +7,12 @@ responsive while it draws. When every panel shows the result it goes into the
 reports what happens through signals; the window turns them into text and progress
 bars. Nothing here does math.
 
+The cheap panels first: the pipeline hands over a partial result after the forward
+output and the non-iterative methods (``Result.pending`` names the slow ones), which is
+drawn at once; the slow panels keep their previous image, dimmed under a "computing…"
+label with the solve's iteration and residual, until the complete result replaces it. A
+cancelled or failed computation puts the last complete result back on screen.
+
 Two passes: SSIM is most of the metrics' cost (a few hundred milliseconds on a large
 image), so the live pass runs with ``Params(ssim=False)`` and, once the result is on
 screen, :func:`~deconv_gui.core.complete_metrics` fills SSIM in as a second,
@@ -90,8 +96,9 @@ class LiveUpdates(QtCore.QObject):
         self.metrics_runner = JobRunner(self, priority=Priority.METRICS)
         self.metrics_runner.resultReady.connect(self._on_metrics)
         self.runner.resultReady.connect(self.on_result)
-        self.runner.failed.connect(lambda _rid, message: self.failed.emit(message))
-        self.runner.progress.connect(lambda _rid, value: self.progress.emit(*value))
+        self.runner.partialReady.connect(self.on_partial)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.progress.connect(self._on_progress)
         self.runner.cancelled.connect(self._on_cancelled)
         self.runner.busyChanged.connect(state.set_busy)
         self._debounce = make_timer(self, DEBOUNCE_MS, single_shot=True)
@@ -160,6 +167,11 @@ class LiveUpdates(QtCore.QObject):
         self.runner.shutdown()
 
     # -- drawing -----------------------------------------------------------------------------
+    def on_partial(self, rid: int, result: Result) -> None:
+        """Draw the cheap panels of ``result`` now; its pending ones show a placeholder."""
+        self._drawing = (rid, result, self._panels.draw_steps(result), None)
+        self._draw_next()
+
     def on_result(self, rid: int, result: Result) -> None:
         """Start drawing ``result``: one panel now, the others in later event-loop passes."""
         started = self._submitted.pop(rid, None)
@@ -181,7 +193,9 @@ class LiveUpdates(QtCore.QObject):
         start = time.perf_counter()
         try:
             finished = next(steps, None) is None
-            if finished:
+            if finished and result.pending:  # a partial result: the rest is still to come
+                self._drawing = None
+            elif finished:
                 self._drawing = None
                 self.last_wall = wall
                 self._state.set_result(result)
@@ -211,6 +225,34 @@ class LiveUpdates(QtCore.QObject):
         if completed is not source:  # complete_metrics returns its input when done already
             self._state.complete_result(source, completed)
 
+    def _on_progress(self, _rid: int, value: tuple[int, float, str]) -> None:
+        shown = self._panels.result
+        if shown is not None and shown.pending:
+            self._panels.show_progress(value[2], value[0], value[1])
+        self.progress.emit(*value)
+
+    def _on_failed(self, _rid: int, message: str) -> None:
+        self._drop_partial("failed")
+        self.failed.emit(message)
+
     def _on_cancelled(self, _rid: int) -> None:
-        if not self._debounce.isActive():
+        if not self._debounce.isActive():  # else a newer request replaces the partial
+            self._drop_partial("cancelled")
             self.cancelled.emit()
+
+    def _drop_partial(self, why: str) -> None:
+        """The computation whose partial result is on screen stopped: the last complete
+        result goes back on screen (the one :class:`AppState` holds), so panels, metrics
+        and export agree; with none, the pending panels say ``why``."""
+        drawing = None if self._drawing is None else self._drawing[1]
+        shown = drawing or self._panels.result
+        if shown is None or not shown.pending:
+            return
+        self._drawing = None
+        previous = self._state.result
+        if previous is not None:
+            self._panels.show_result(previous)
+            return
+        for panel in self._panels.panels.values():
+            if panel.pending is not None:
+                panel.set_pending(f"{why}: not computed")

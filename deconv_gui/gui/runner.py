@@ -33,13 +33,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from qtpy import QtCore
 
-from ..core import Params, SolveCancelled, run_pipeline
+from ..core import Params, Result, SolveCancelled, run_pipeline
 from ..core.threads import limit_blas_threads
 from ..io.decoder_file import applicable_run
 from .jobpool import POOL_THREADS, JobPool, PoolRunnable, Priority, app_pool
@@ -49,6 +49,7 @@ __all__ = [
     "Job",
     "JobPool",
     "JobRunner",
+    "Partial",
     "PipelineRunner",
     "Priority",
     "app_pool",
@@ -58,6 +59,14 @@ __all__ = [
 #: ``job(cancel, progress)``: check ``cancel`` (a ``threading.Event``) between steps and
 #: pass anything to ``progress``; the return value is reported by ``resultReady``.
 Job = Callable[[threading.Event, Callable[[object], None]], Any]
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What a job passes to ``progress`` to report a partial result: never throttled,
+    reported by :attr:`JobRunner.partialReady` (the pipeline's cheap panels first)."""
+
+    value: Any
 
 
 class _Signals(QtCore.QObject):
@@ -92,7 +101,9 @@ class _Runnable(PoolRunnable):
         # still named, however soon after the first one's last report it starts.
         phase = value[-1] if isinstance(value, tuple) and value else None
         now = time.perf_counter()
-        if now - self._last_progress >= self.progress_interval or phase != self._phase:
+        if isinstance(value, Partial):  # a result, not a figure: never dropped
+            self.signals.progress.emit(self.rid, value)
+        elif now - self._last_progress >= self.progress_interval or phase != self._phase:
             self._last_progress, self._phase = now, phase
             self.signals.progress.emit(self.rid, value)
 
@@ -193,6 +204,8 @@ class JobRunner(QtCore.QObject):
         Request id and a message (a ``ValueError``'s text, or a short traceback).
     progress(int, object)
         Request id and whatever the job passed to its ``progress`` callback.
+    partialReady(int, object)
+        Request id and the value of a :class:`Partial` the job passed to ``progress``.
     cancelled(int)
         The newest request was cancelled (an older one is dropped silently).
     busyChanged(bool)
@@ -202,6 +215,7 @@ class JobRunner(QtCore.QObject):
     resultReady = QtCore.Signal(int, object)
     failed = QtCore.Signal(int, str)
     progress = QtCore.Signal(int, object)
+    partialReady = QtCore.Signal(int, object)
     cancelled = QtCore.Signal(int)
     busyChanged = QtCore.Signal(bool)
 
@@ -325,7 +339,11 @@ class JobRunner(QtCore.QObject):
         return rid == self._latest and not self._closed
 
     def _on_progress(self, rid: int, value: object) -> None:
-        if self._current(rid):
+        if not self._current(rid):
+            return
+        if isinstance(value, Partial):
+            self.partialReady.emit(rid, value.value)
+        else:
             self.progress.emit(rid, value)
 
     def _on_finished(self, rid: int, value: object) -> None:
@@ -353,8 +371,10 @@ class PipelineRunner(JobRunner):
     :meth:`compute` takes an image and :class:`~deconv_gui.core.Params`; :attr:`progress`
     carries ``(iteration, value, method)``, at most 20 times a second: the relative
     residual of the pseudo-inverse solve (or of the split's, method ``"nullspace"``), or
-    a prior's relative change between iterations. Creating one limits the process's BLAS
-    threads to one (:func:`limit_blas_threads`).
+    a prior's relative change between iterations; :attr:`partialReady` the partial
+    :class:`~deconv_gui.core.Result` of the cheap panels (``Result.pending`` names the
+    slow methods still running). Creating one limits the process's BLAS threads to one
+    (:func:`limit_blas_threads`).
     """
 
     def __init__(
@@ -392,16 +412,22 @@ class PipelineRunner(JobRunner):
             # the decoder is read here, off the GUI thread (cached); what does not apply
             # (a decoder that no longer fits the layer) is left out, with the reason
             applicable, decoder, left_out = applicable_run(run, image.shape)
-            result = run_pipeline(
-                image,
-                applicable,
-                progress=lambda it, res: progress((int(it), float(res), running[0])),
-                cancel=cancel,
-                on_method=on_method,
-                decoder=decoder,
+
+            def as_asked(result: Result) -> Result:
+                if applicable is params:
+                    return result
+                return replace(result, params=params, left_out=left_out)
+
+            return as_asked(
+                run_pipeline(
+                    image,
+                    applicable,
+                    progress=lambda it, res: progress((int(it), float(res), running[0])),
+                    cancel=cancel,
+                    on_method=on_method,
+                    on_partial=lambda part: progress(Partial(as_asked(part))),
+                    decoder=decoder,
+                )
             )
-            if applicable is params:
-                return result
-            return replace(result, params=params, left_out=left_out)
 
         return self.submit(job)

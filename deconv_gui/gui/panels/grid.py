@@ -58,6 +58,14 @@ def _preimage_counts(preimage: PreimageScore) -> str:
     return f"  ·  {preimage.n_inequalities:,} zeros, {bound}{preimage.free_directions:,} free"
 
 
+def _pending(result: Result, name: str) -> bool:
+    """Panel ``name``'s method is still computing (a partial result); the split's
+    "invented" panel only when a prior is computed too."""
+    if registry.panel(name).method not in result.pending:
+        return False
+    return name != "invented" or any(p in result.params.methods for p in registry.PRIORS)
+
+
 class PanelGrid(QtWidgets.QWidget):
     """All panels, arranged in a grid or a row, with linked views and optional shared levels.
 
@@ -218,7 +226,8 @@ class PanelGrid(QtWidgets.QWidget):
         self.panels["invented"].set_title(title)
         before = self.visible_names()
         for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
-            self.panels[name].setVisible(getattr(result, name) is not None)
+            shown = getattr(result, name) is not None or _pending(result, name)
+            self.panels[name].setVisible(shown)
         changed = self.visible_names() != before
         if changed:
             compact = any(not self.panels[n].isHidden() for n in INSIGHT_PANELS)
@@ -273,6 +282,9 @@ class PanelGrid(QtWidgets.QWidget):
         """Draw ``name``'s array of ``result`` (or clear the panel); True if it was drawn."""
         panel = self.panels[name]
         data = result.panel(name)
+        if data is None and _pending(result, name):
+            panel.set_pending(panel.pending or "computing…")  # the previous image, dimmed
+            return True
         if data is None:
             panel.clear()
             return False
@@ -292,6 +304,18 @@ class PanelGrid(QtWidgets.QWidget):
         )
         panel.show_array(data, spec)
         return True
+
+    def show_progress(self, method: str, iteration: int, value: float) -> None:
+        """Say in the placeholders of ``method``'s panels how far its solve is."""
+        what = "change" if method in registry.PRIORS else "residual"
+        text = f"computing…  (iteration {iteration}, {what} {value:.2e})"
+        for spec in registry.PANELS:
+            if (
+                spec.method == method
+                and self.result is not None
+                and _pending(self.result, spec.name)
+            ):
+                self.panels[spec.name].set_pending(text)
 
     def stop_timers(self) -> None:
         """Stop the pending refit (the window is closing)."""

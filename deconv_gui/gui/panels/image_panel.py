@@ -131,6 +131,18 @@ class ImagePanel(QtWidgets.QFrame):
         self.marks = PixelMarks(self.view)
         self.view.sigRangeChanged.connect(lambda *_: self.values.update_visibility())
         self.view.sigResized.connect(lambda *_: self.values.update_visibility())
+        # over the image while its method computes: the previous image stays, dimmed
+        self.pending_label = QtWidgets.QLabel(self.graphics)
+        self.pending_label.setObjectName("pending")
+        self.pending_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.pending_label.setWordWrap(True)
+        self.pending_label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.pending_label.setStyleSheet(
+            "QLabel#pending { color: #ffd27f; background: rgba(0, 0, 0, 170);"
+            " border-radius: 4px; padding: 6px; font-weight: bold; }"
+        )
+        self.pending_label.hide()
+        self.view.sigResized.connect(lambda *_: self._place_pending())
         # the levels in a widget of their own beside the image: hidden in a narrow panel,
         # its room goes to the image (an item hidden in the view's layout kept its room)
         self.histogram = pg.HistogramLUTItem(image=self.item)
@@ -200,8 +212,35 @@ class ImagePanel(QtWidgets.QFrame):
         shape = "" if self.data is None else "  " + _shape_text(self.data.shape)
         return self._title + shape
 
+    @property
+    def pending(self) -> str | None:
+        """The placeholder text while this panel's method computes, else None."""
+        return self.pending_label.text() if not self.pending_label.isHidden() else None
+
+    def set_pending(self, text: str | None) -> None:
+        """Mark the panel as computing (``text`` over the previous image, dimmed: stale),
+        or, with None, as showing its own result again."""
+        if text is None:
+            self.pending_label.hide()
+            self.item.setOpacity(1.0)
+            return
+        self.pending_label.setText(text)
+        self.item.setOpacity(0.3)
+        self.pending_label.show()
+        self._place_pending()
+
+    def _place_pending(self) -> None:
+        area = self.graphics.rect()
+        width = max(min(area.width() - 16, 320), 40)
+        self.pending_label.setFixedWidth(width)
+        self.pending_label.adjustSize()
+        self.pending_label.move(
+            (area.width() - width) // 2, (area.height() - self.pending_label.height()) // 2
+        )
+
     def show_array(self, data: np.ndarray, spec: DisplaySpec) -> None:
         """Draw ``data`` (kept for the cursor read-out) as described by ``spec``."""
+        self.set_pending(None)
         shown = self.spec.image.shape[:2] if self.spec is not None else None
         reset_view = self.data is None or shown != spec.image.shape[:2]
         self.data = data
@@ -248,6 +287,7 @@ class ImagePanel(QtWidgets.QFrame):
 
     def clear(self) -> None:
         """Forget the data (the panel keeps its title)."""
+        self.set_pending(None)
         self.data = None
         self.item.clear()
         self.values.draw(None)
