@@ -102,13 +102,13 @@ def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
     defaults = schema.defaults()  # the window's defaults are the schema's, as the CLI's
     for name, tip in (
         ("stride", "stride, e.g. 2 or 2,1"),
-        ("padding", "zero padding on each side, e.g. 1 or 1,0"),
+        ("padding", schema.rule("padding").help),  # every form the schema reads
         ("dilation", "dilation, e.g. 1 or 2,1"),
     ):
         parser.add_argument(
             f"--{name}",
             type=field_type(name),
-            metavar="N|H,W",
+            metavar=schema.rule(name).metavar or "N|H,W",
             help=f"{tip} (default {shown_default(defaults[name])})",
         )
     parser.add_argument(
