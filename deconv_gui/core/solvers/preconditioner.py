@@ -32,7 +32,6 @@ import scipy.fft
 from threadpoolctl import threadpool_limits
 
 from .. import lapack
-from ..geometry import ConvGeometry
 from ..operator import ConvOperator
 from .base import SolveCancelled, is_cancelled
 
@@ -54,28 +53,38 @@ def stationary_kernel(op: ConvOperator) -> np.ndarray:
 
     ``k[R_h + u_h, R_w + u_w, o, o']`` is the weight with which output channel ``o'``
     at offset ``u`` contributes to channel ``o``; ``R`` is the kernel's radius.
+
+    Notes
+    -----
+    Outputs ``p`` and ``p + u`` read the same input pixel through taps ``t`` and ``t'``
+    when ``d t = s u + d t'`` (per axis), so ``k[u] = Σ W_tᵀ W_t'`` over those tap pairs,
+    ``W_t`` the filter's ``(C_in/groups, C_out)`` slice at tap ``t`` (outputs of
+    different groups share no input). That is ``(f_h f_w)²`` small matrix products; the
+    impulse responses of the operator it replaces took seconds at 128 channels (a batch
+    of ``C_out`` tiny images through the GEMM kernels).
     """
     weights = op.weights.astype(np.float64, copy=False)
-    fh, fw, c_in, c_out = weights.shape
+    if op.geometry.flip:
+        weights = weights[::-1, ::-1]
+    fh, fw, _, c_out = weights.shape
     (sh, sw), (dh, dw) = op.geometry.stride, op.geometry.dilation
     rh = -(-dh * (fh - 1) // sh)
     rw = -(-dw * (fw - 1) // sw)
-    lh, lw = 2 * rh + 1, 2 * rw + 1
-    groups, flip = op.geometry.groups, op.geometry.flip  # c_in is C_in / groups
-    small = ConvGeometry(
-        (sh * (lh - 1) + dh * (fh - 1) + 1, sw * (lw - 1) + dw * (fw - 1) + 1, c_in * groups),
-        weights.shape,
-        (sh, sw),
-        0,
-        (dh, dw),
-        groups=groups,
-        flip=flip,
-    )
-    impulses = np.zeros((c_out, lh, lw, c_out))
-    impulses[np.arange(c_out), rh, rw, np.arange(c_out)] = 1.0
-    small_op = ConvOperator(small, weights)
-    responses = small_op.apply(small_op.apply_adjoint(impulses))
-    return responses.transpose(1, 2, 3, 0).copy()  # [u, o, o'] from [o', u, o]
+    kernel = np.zeros((2 * rh + 1, 2 * rw + 1, c_out, c_out))
+    rows = [
+        (a, b, dh * (a - b) // sh) for a in range(fh) for b in range(fh) if dh * (a - b) % sh == 0
+    ]
+    cols = [
+        (a, b, dw * (a - b) // sw) for a in range(fw) for b in range(fw) if dw * (a - b) % sw == 0
+    ]
+    for th, th2, uh in rows:
+        for tw, tw2, uw in cols:
+            kernel[rh + uh, rw + uw] += weights[th, tw].T @ weights[th2, tw2]
+    groups = op.geometry.groups
+    if groups > 1:
+        group = np.arange(c_out) // (c_out // groups)
+        kernel *= group[:, None] == group[None, :]
+    return kernel
 
 
 def periodic_symbol(
