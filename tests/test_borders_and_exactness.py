@@ -11,6 +11,7 @@ set-up is checked by what it builds (the diagonal symbol), not by a clock.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 
@@ -33,8 +34,10 @@ from deconv_gui.core.solvers.first_order import operator_norm_bound
 from deconv_gui.core.solvers.preconditioner import SymbolPreconditioner
 
 MODES = ("zeros", "reflect", "replicate", "circular")
+#: Examples per property test; raise for a local search (DECONV_PROPERTY_EXAMPLES=200).
+EXAMPLES = int(os.environ.get("DECONV_PROPERTY_EXAMPLES", "12"))
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -84,6 +87,16 @@ def _well_conditioned(a, limit=300.0):
     s = np.linalg.svd(a, compute_uv=False)
     kept = s[s > 1e-10 * s[0]] if s.size and s[0] > 0 else s[:0]
     return kept.size > 0 and s[0] / kept[-1] <= limit
+
+
+def _full_rank_well_conditioned(a, limit=300.0):
+    """Whether ``A`` has full column rank and a condition number of at most ``limit``: the
+    problem is then strongly convex and FISTA converges linearly. With a null space (fewer
+    equations, strides) TV's convergence can be arbitrarily slow (a strong prior pulls the
+    image to a constant along the null space at FISTA's sublinear rate), and the solve may
+    honestly say it did not converge."""
+    s = np.linalg.svd(a, compute_uv=False)
+    return a.shape[0] >= a.shape[1] and s[-1] > 0 and s[0] / s[-1] <= limit
 
 
 def _relative_excess(ours, ref, y):
@@ -136,9 +149,12 @@ def test_tv_with_circular_padding_converges_instead_of_diverging():
     x0 = rng.random((24, 24, 1))
     y = op.apply(x0)
     image, report = tv_reconstruction(y, op, lam=1e-4, max_iter=3000)
-    assert np.isfinite(image).all() and report.converged, report.message
+    assert np.isfinite(image).all() and "DIVERGED" not in report.message, report.message
     ref = _cvxpy_tv(op.to_dense(np.float64), y, x0.shape, 1e-4, False)
     assert _relative_excess(_tv_objective(op.to_dense(), y, image, 1e-4), ref, y) <= 1e-3
+    # λ = 1e-4 with an exact fit: within 1e-3 long before the duality gap can prove it
+    # (at 3000 iterations the gap is ~2e-3): "converged" only ever with the proof
+    assert report.converged == (report.gap <= 1e-3), report.message
 
 
 def test_a_diverging_solve_stops_and_says_so(monkeypatch):
@@ -186,13 +202,6 @@ def test_converged_tv_is_within_1e3_of_the_convex_optimum():
     assert report.converged, report.message
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap: the objective-settled rule can still stop TV (its inexact, "
-    "warm-started prox stalls between slow stretches) above 1e-3 on some small problems, "
-    "and some moderately conditioned ones need more than 5000 iterations; a duality-gap "
-    "certificate is the fix",
-)
 @SETTINGS
 @given(operators(), st.sampled_from([1e-2, 1e-3]), st.booleans())
 def test_tv_matches_cvxpy_for_every_padding_mode(case, lam, nonneg):
@@ -205,9 +214,10 @@ def test_tv_matches_cvxpy_for_every_padding_mode(case, lam, nonneg):
         warnings.simplefilter("ignore")
         image, report = tv_reconstruction(y, op, lam=lam, nonneg=nonneg, max_iter=5000)
     assert np.isfinite(image).all()
-    # "converged" always means within 1e-3 of the optimum; moderately conditioned
-    # problems must get there (badly conditioned ones may honestly say they did not)
-    assert report.converged or not _well_conditioned(a), report.message
+    # "converged" always means within 1e-3 of the optimum (the duality gap proves it);
+    # strongly convex, moderately conditioned problems must get there
+    assert report.converged or not _full_rank_well_conditioned(a), report.message
+    assert np.isnan(report.gap) or report.converged == (report.gap <= 1e-3)
     if report.converged:
         assert _relative_excess(_tv_objective(a, y, image, lam), ref, y) <= 1e-3
 
@@ -226,9 +236,14 @@ def test_nonneg_matches_lsq_linear_for_every_padding_mode(case, reg):
     ref = float(np.sum((a @ ref_x - y.ravel()) ** 2) + reg * ref_x @ ref_x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        image, report = nonneg_reconstruction(y, op, reg=reg, max_iter=5000, tol=1e-8)
+        image, report = nonneg_reconstruction(y, op, reg=reg, max_iter=5000)
     assert image.min() >= 0
-    assert report.converged or not _well_conditioned(a), report.message
+    # "converged" is proven by the duality gap; well-conditioned problems must get there,
+    # except without Tikhonov for a filter with negative weights, whose dual point needs
+    # Aᵀw ≥ 0 and may find no cheap direction to lift it there (the docs say so)
+    certifiable = reg > 0 or bool(np.all(op.weights >= 0))
+    assert report.converged or not (_well_conditioned(a) and certifiable), report.message
+    assert np.isnan(report.gap) or report.converged == (report.gap <= 1e-3)
     if report.converged:
         x = image.ravel()
         ours = float(np.sum((a @ x - y.ravel()) ** 2) + reg * x @ x)

@@ -89,6 +89,12 @@ class SolverReport:
     objective : float
         The objective of the returned image, for the solvers that minimise one (for
         Richardson–Lucy the Kullback–Leibler divergence ``KL(y ‖ A x̂)``), else NaN.
+    gap : float
+        For TV and non-negative least squares: the relative duality gap
+        ``(P(x̂) − D) / D`` of the returned image (``D`` the best dual bound found, ``P``
+        the objective), an upper bound of how far ``x̂`` is above the minimum, relative
+        to it; "converged" means ``gap <= tol``. Inf when no dual bound was found, NaN
+        when it was not measured (and for the other solvers).
     """
 
     method: str
@@ -99,6 +105,7 @@ class SolverReport:
     message: str = ""
     normal_residual: float = float("nan")
     objective: float = float("nan")
+    gap: float = float("nan")
 
     @property
     def residual_history(self) -> tuple[float, ...]:

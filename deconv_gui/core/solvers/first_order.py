@@ -183,6 +183,7 @@ class FirstOrderSolver(IterativeSolver):
             history=tuple(self.history),
             message=self.describe(objective, rel),
             objective=objective,
+            gap=float(getattr(self, "gap", np.nan)),
         )
         return Reconstruction(x, report)
 
@@ -204,7 +205,9 @@ class FirstOrderSolver(IterativeSolver):
                 f"NOT converged: stopped at the iteration limit before tol={self.tol:.0e} "
                 "(returning the last iterate)"
             )
+        gap = float(getattr(self, "gap", np.nan))
+        measured = f", relative duality gap {gap:.1e}" if not np.isnan(gap) else ""
         return (
             f"{self.method} {state} after {self.iiter} iterations, objective {objective:.6g}, "
-            f"relative residual {relative_residual:.1e}"
+            f"relative residual {relative_residual:.1e}{measured}"
         )
