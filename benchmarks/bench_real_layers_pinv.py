@@ -7,7 +7,9 @@ uniform noise, ``y = A x``; ``pinv_reconstruction`` with ``rtol`` and ``max_iter
 (one iteration = one forward + one adjoint). Prints iterations, the relative residual
 ‖A x̂ − y‖/‖y‖, seconds and the time of one forward+adjoint pair; with ``--priors`` also
 Tikhonov (``reg`` 1e-2), non-negative least squares and TV (20 iterations each) on the
-first layer. A benchmark, not a test.
+first layer; with ``--transposed`` also each layer's ConvTranspose2d (small map → big map,
+``output_padding = stride − 1``) solved with and without the conv's symbol
+preconditioner (CG on the normal equations). A benchmark, not a test.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy as np
 
 from deconv_gui.core import ConvOperator, pinv_reconstruction
 from deconv_gui.core.priors import nonneg_reconstruction, tv_reconstruction
+from deconv_gui.core.solvers import make_pinv_solver
+from deconv_gui.core.transposed import ConvTransposeOperator
 
 LAYERS = (
     ("56²×64 → 128, 3×3, stride 2", (56, 56, 64), (3, 3, 64, 128), 2, 1),
@@ -36,6 +40,12 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--only-first", action="store_true")
     parser.add_argument("--priors", action="store_true")
+    parser.add_argument(
+        "--transposed",
+        action="store_true",
+        help="also each layer's ConvTranspose2d (the decoder's upsampling), with and without "
+        "the conv's symbol preconditioner",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     print(f"{'layer':40s} {'pairs':>5s} {'residual':>9s} {'seconds':>8s} {'pair s':>7s}")
@@ -60,6 +70,28 @@ def main() -> None:
         )
         if args.priors and name == LAYERS[0][0]:
             _priors(op, y)
+        if args.transposed and isinstance(padding, int):
+            _transposed(name, w, shape, stride, padding, args, rng)
+
+
+def _transposed(name, w, shape, stride, padding, args, rng) -> None:
+    """The layer's transpose as the layer under study: the small map → the big one."""
+    h_out, w_out = ((n + 2 * padding - 3) // stride + 1 for n in shape[:2])
+    small = (h_out, w_out, w.shape[3])
+    op = ConvTransposeOperator.from_weights(
+        w, input_shape=small, stride=stride, padding=padding, output_padding=stride - 1
+    )
+    y = op.apply(rng.random(small).astype(args.dtype))
+    for flag in (False, True):
+        start = time.perf_counter()
+        solver = make_pinv_solver(op, rtol=args.rtol, preconditioned=flag)
+        _, report = solver.solve(y.astype(np.float64), args.max_iter)
+        seconds = time.perf_counter() - start
+        label = f"  transposed, {'preconditioned' if flag else 'plain CG'}"
+        print(
+            f"{label:40s} {report.iterations:5d} {report.relative_residual:9.1e} "
+            f"{seconds:8.2f}          {report.method} converged={report.converged}"
+        )
 
 
 def _priors(op: ConvOperator, y: np.ndarray) -> None:

@@ -205,6 +205,9 @@ class SymbolPreconditioner:
         ``sqrt(max K̂)``, an upper bound of ``‖A‖``; 0 for an all-zero filter (then
         the preconditioner is ``1 / (reg or 1)`` times the identity). With the diagonal
         symbol, ``sqrt(C_out max K̂_oo)`` (``λ_max ≤ trace``).
+    smallest : float
+        The symbol's smallest eigenvalue (NaN with the diagonal symbol, which does not
+        bound it).
     kind : str
         ``"full"`` (the matrix symbol inverted per frequency) or ``"diagonal"`` (each
         output channel's own symbol, when the full set-up would cost more than
@@ -230,6 +233,7 @@ class SymbolPreconditioner:
             values = diagonal_symbol(op, self.grid)
             top = float(values.max())
             self.operator_norm = float(np.sqrt(c_out * top))
+            self.smallest = float("nan")  # the diagonal does not bound the eigenvalues
             self.inverse = 1.0 / (values + reg + _floor(top, reg))
             return
         symbol = periodic_symbol(op, self.grid)
@@ -262,6 +266,7 @@ class SymbolPreconditioner:
                 )
             self.inverse = inverse.reshape(symbol.shape)
         self.operator_norm = float(np.sqrt(top))
+        self.smallest = float(values.min()) if values.size else 0.0
 
     def __call__(self, residual: np.ndarray) -> np.ndarray:
         """Apply the preconditioner to an output-space array ``(H_out, W_out, C_out)``."""

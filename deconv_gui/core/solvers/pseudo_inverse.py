@@ -37,6 +37,7 @@ from .base import (
 )
 from .condition import estimate_condition, tikhonov_advice
 from .dense import PINV_DENSE_COST, dense_is_fast, dense_solve
+from .normal_pcg import NormalPCGSolver, applies
 from .pinv import PseudoInverseSolver
 from .polyphase import fourier_is_possible, polyphase_solve
 from .preconditioner import SymbolPreconditioner
@@ -54,7 +55,7 @@ def make_pinv_solver(
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-) -> PseudoInverseSolver:
+) -> PseudoInverseSolver | NormalPCGSolver:
     """The matrix-free pseudo-inverse solver for one convolution geometry.
 
     Parameters
@@ -93,9 +94,15 @@ def make_pinv_solver(
     else:
         op = ConvOperator(geometry, weights)
     callbacks = as_callbacks(callbacks, progress, cancel)
-    # the symbol preconditioner inverts A Aᵀ on a conv's output grid; a transposed conv's
-    # B Bᵀ = Aᵀ A lives on the image and has no such inverse: plain CG there. Its set-up
-    # is bounded by its cost and checks the cancel between frequency batches.
+    # the symbol preconditioner inverts A Aᵀ on a conv's output grid (its set-up is bounded
+    # by its cost and checks the cancel between frequency batches). A transposed conv
+    # A = Bᵀ has A Aᵀ = Bᵀ B on the big map, not stationary: CG on the normal equations
+    # instead, on the small map where Aᵀ A = B Bᵀ is the conv's (see normal_pcg), when A
+    # has full column rank; plain CG on A Aᵀ otherwise
+    if preconditioned and op.transposed and op.shape[0] >= op.shape[1]:
+        conv_symbol = SymbolPreconditioner(op.conv, reg, callbacks.cancelled)
+        if applies(op, conv_symbol):
+            return NormalPCGSolver(op, conv_symbol, reg=reg, rtol=rtol, callbacks=callbacks)
     use_symbol = preconditioned and not op.transposed
     preconditioner = SymbolPreconditioner(op, reg, callbacks.cancelled) if use_symbol else None
     return PseudoInverseSolver(

@@ -1,0 +1,160 @@
+"""Preconditioned CG on the normal equations, for the transposed layer's pseudo-inverse.
+
+A transposed conv ``A = Bᵀ`` (``B`` the strided conv) upsamples: its ``A Aᵀ = Bᵀ B``
+lives on the big map, where it is not shift-invariant (the stride makes it periodic in
+blocks), so the conv's FFT preconditioner does not apply there. On the small map,
+``Aᵀ A = B Bᵀ`` is the conv's own stationary ``A Aᵀ``: its symbol is the conjugate
+transpose product of the conv's, and
+:class:`~deconv_gui.core.solvers.preconditioner.SymbolPreconditioner` of ``B`` inverts it.
+So the solve runs CG on ``(Aᵀ A + reg I) x = Aᵀ y`` with that preconditioner (CGNR); each
+iteration is one forward and one adjoint, like the conv's.
+
+**Minimum norm.** When ``A`` has full column rank (an upsampling layer whose conv ``B``
+reads every small-map value independently: more big-map values than small ones, and a
+symbol bounded away from zero), the normal equations have one solution, ``A⁺ y``, whatever
+the preconditioner. :func:`applies` says when to take this path; otherwise the plain
+output-space CG of :class:`~deconv_gui.core.solvers.pinv.PseudoInverseSolver` runs (its
+iterates stay in the range of ``Aᵀ``).
+
+**Stopping rule** (as for the conv): ``reg = 0``: ``‖y − A x‖ ≤ rtol ‖y‖`` or the normal
+residual ``‖Aᵀ(y − A x)‖ / (‖A‖ ‖y − A x‖) ≤ rtol``; ``reg > 0``:
+``‖Aᵀ y − (Aᵀ A + reg I) x‖ ≤ rtol ‖Aᵀ y‖``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..norms import relative_norm
+from ..operator import ConvOperator
+from .base import Callbacks, IterativeSolver, Reconstruction, SolverReport, dot
+from .preconditioner import SymbolPreconditioner
+
+__all__ = ["NormalPCGSolver", "applies"]
+
+#: The symbol's smallest eigenvalue must exceed this fraction of its largest.
+_SMALLEST = 1e-8
+
+
+def applies(op: ConvOperator, preconditioner: SymbolPreconditioner) -> bool:
+    """Whether ``op`` (a transposed layer) has full column rank as far as cheaply known:
+    at least as many equations as unknowns and, with the full symbol, no eigenvalue of
+    the conv's ``B Bᵀ`` symbol below 10⁻⁸ of its largest."""
+    if not op.transposed or op.shape[0] < op.shape[1]:
+        return False
+    smallest = preconditioner.smallest
+    return bool(np.isnan(smallest) or smallest > _SMALLEST * preconditioner.operator_norm**2)
+
+
+def _norm(a: np.ndarray) -> float:
+    return float(np.sqrt(dot(a, a)))
+
+
+class NormalPCGSolver(IterativeSolver):
+    """CG on ``(Aᵀ A + reg I) x = Aᵀ y`` preconditioned on the input (small map) grid.
+
+    Parameters
+    ----------
+    op : ConvOperator
+        A transposed layer (``op.transposed``); its ``conv`` gives the preconditioner.
+    preconditioner : SymbolPreconditioner
+        Of ``op.conv`` with the same ``reg``.
+    reg, rtol, callbacks
+        As for :class:`~deconv_gui.core.solvers.pinv.PseudoInverseSolver`.
+    """
+
+    method = "pcg-normal"
+    #: The phase (for the animation's labels; the output-space solver has two).
+    phase = "pcg-normal"
+
+    def __init__(
+        self,
+        op: ConvOperator,
+        preconditioner: SymbolPreconditioner,
+        *,
+        reg: float = 0.0,
+        rtol: float = 1e-8,
+        callbacks: Callbacks | None = None,
+    ) -> None:
+        super().__init__(callbacks=callbacks)
+        self.op = op
+        self.preconditioner = preconditioner
+        self.reg = float(reg)
+        self.rtol = float(rtol)
+        self.operator_norm = float(preconditioner.operator_norm)
+
+    def setup(self, y: np.ndarray) -> None:
+        """Start from ``x = 0``."""
+        self.y = np.array(y, dtype=np.float64, copy=True)
+        self.y_norm = _norm(self.y)
+        self.iiter, self.history = 0, []
+        self.residual = self.y.copy()  # y − A x
+        self.normal = np.asarray(self.op.apply_adjoint(self.y), np.float64)  # Aᵀy − (AᵀA+reg)x
+        self.x = np.zeros_like(self.normal)
+        self.rhs_norm = _norm(self.normal)
+        self.normal_residual = float("nan")
+        self.converged = self.y_norm == 0.0 or self.rhs_norm == 0.0
+        self.direction = self.preconditioner(self.normal)
+        self.rho = dot(self.normal, self.direction)
+
+    def step(self) -> None:
+        """One CG iteration: one forward, one adjoint, one preconditioner application."""
+        p = self.direction
+        q = np.asarray(self.op.apply(p), np.float64)
+        curved = np.asarray(self.op.apply_adjoint(q), np.float64)
+        if self.reg:
+            curved += self.reg * p
+        curvature = dot(p, curved)
+        self.iiter += 1
+        if not curvature > 0:  # p in the null space: nothing left to gain
+            self.history.append(_norm(self.residual) / self.y_norm)
+            self.stopped = True
+            return
+        alpha = self.rho / curvature
+        self.x += alpha * p
+        self.residual -= alpha * q
+        self.normal -= alpha * curved
+        rel = _norm(self.residual) / self.y_norm
+        self.history.append(rel)
+        if self.reg:
+            self.converged = _norm(self.normal) <= self.rtol * self.rhs_norm
+        else:
+            scale = self.operator_norm * _norm(self.residual)
+            self.normal_residual = _norm(self.normal) / scale if scale > 0 else 0.0
+            self.converged = rel <= self.rtol or self.normal_residual <= self.rtol
+        if self.converged:
+            return
+        u = self.preconditioner(self.normal)
+        rho = dot(self.normal, u)
+        p *= rho / self.rho
+        p += u
+        self.rho = rho
+
+    def current(self) -> np.ndarray:
+        """The current iterate ``x_k`` as a fresh array."""
+        return self.x.copy()
+
+    def finalize(self) -> Reconstruction:
+        """``(x, report)``; ``x`` a fresh float64 array owned by the caller."""
+        x = self.x.copy()
+        rel = relative_norm(_norm(self.y - self.op.apply(x)), self.y_norm)
+        what = "Tikhonov " if self.reg else ""
+        state = (
+            "converged"
+            if self.converged
+            else f"NOT converged: stopped before rtol={self.rtol:.0e} (returning the last iterate)"
+        )
+        message = (
+            f"{what}{self.method} (CG on the normal equations, preconditioned by the conv's "
+            f"symbol) {state} after {self.iiter} iterations, relative residual {rel:.1e}"
+        )
+        report = SolverReport(
+            method=self.method,
+            iterations=self.iiter,
+            relative_residual=rel,
+            converged=bool(self.converged),
+            history=tuple(self.history),
+            message=message,
+            normal_residual=float(self.normal_residual),
+        )
+        return Reconstruction(x, report)
