@@ -82,6 +82,18 @@ class NormalPCGSolver(IterativeSolver):
         self.reg = float(reg)
         self.rtol = float(rtol)
         self.operator_norm = float(preconditioner.operator_norm)
+        self.full = op.conv.geometry.output_shape
+
+    def precondition(self, r: np.ndarray) -> np.ndarray:
+        """The conv's symbol preconditioner on the small map. Where the map is a crop of
+        the conv's output (``A`` = crop ∘ ``Bᵀ`` adjoint), the compression
+        crop ∘ P ∘ extend-by-zero: still symmetric positive definite."""
+        if r.shape == self.full:
+            return self.preconditioner(r)
+        extended = np.zeros(self.full)
+        h, w = r.shape[:2]
+        extended[:h, :w] = r
+        return np.ascontiguousarray(self.preconditioner(extended)[:h, :w])
 
     def setup(self, y: np.ndarray) -> None:
         """Start from ``x = 0``."""
@@ -94,7 +106,7 @@ class NormalPCGSolver(IterativeSolver):
         self.rhs_norm = _norm(self.normal)
         self.normal_residual = float("nan")
         self.converged = self.y_norm == 0.0 or self.rhs_norm == 0.0
-        self.direction = self.preconditioner(self.normal)
+        self.direction = self.precondition(self.normal)
         self.rho = dot(self.normal, self.direction)
 
     def step(self) -> None:
@@ -124,7 +136,7 @@ class NormalPCGSolver(IterativeSolver):
             self.converged = rel <= self.rtol or self.normal_residual <= self.rtol
         if self.converged:
             return
-        u = self.preconditioner(self.normal)
+        u = self.precondition(self.normal)
         rho = dot(self.normal, u)
         p *= rho / self.rho
         p += u
