@@ -65,7 +65,7 @@ def test_the_pipeline_applies_groups_and_flip_like_literal_loops():
     assert result.solver.converged
 
 
-@pytest.mark.parametrize(("groups", "flip"), [(1, True), (3, False), (3, True)])
+@pytest.mark.parametrize(("groups", "flip"), [(1, False), (1, True), (3, False), (3, True)])
 def test_the_solvers_preconditioner_sees_groups_and_flip(groups, flip):
     # the symbol of A Aᵀ is the response to an impulse away from the borders
     w = make_filter("random", in_channels=3 // groups, out_channels=3, seed=1)

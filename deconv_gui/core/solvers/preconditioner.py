@@ -51,13 +51,14 @@ SYMBOL_FLOOR = 1e-6
 def stationary_kernel(op: ConvOperator) -> np.ndarray:
     """The kernel of ``A Aᵀ`` on the output grid, ``(L_h, L_w, C_out, C_out)``, in float64.
 
-    ``k[R_h + u_h, R_w + u_w, o, o']`` is the weight with which output channel ``o'``
-    at offset ``u`` contributes to channel ``o``; ``R`` is the kernel's radius.
+    ``k[R_h + u_h, R_w + u_w, o, o']`` is the response of ``A Aᵀ`` in output channel ``o``
+    at offset ``u`` to an impulse in channel ``o'`` (its impulse response); ``R`` is the
+    kernel's radius.
 
     Notes
     -----
-    Outputs ``p`` and ``p + u`` read the same input pixel through taps ``t`` and ``t'``
-    when ``d t = s u + d t'`` (per axis), so ``k[u] = Σ W_tᵀ W_t'`` over those tap pairs,
+    Outputs ``p + u`` and ``p`` read the same input pixel through taps ``t`` and ``t'``
+    when ``d t' = s u + d t`` (per axis), so ``k[u] = Σ W_tᵀ W_t'`` over those tap pairs,
     ``W_t`` the filter's ``(C_in/groups, C_out)`` slice at tap ``t`` (outputs of
     different groups share no input). That is ``(f_h f_w)²`` small matrix products; the
     impulse responses of the operator it replaces took seconds at 128 channels (a batch
@@ -79,7 +80,7 @@ def stationary_kernel(op: ConvOperator) -> np.ndarray:
     ]
     for th, th2, uh in rows:
         for tw, tw2, uw in cols:
-            kernel[rh + uh, rw + uw] += weights[th, tw].T @ weights[th2, tw2]
+            kernel[rh + uh, rw + uw] += weights[th2, tw2].T @ weights[th, tw]
     groups = op.geometry.groups
     if groups > 1:
         group = np.arange(c_out) // (c_out // groups)
