@@ -233,6 +233,7 @@ def test_window_options_take_the_schemas_parser_and_show_its_defaults(capsys):
     from deconv_gui import app
 
     text = " ".join(app.build_parser().format_help().split())
-    assert "zero padding on each side, e.g. 1 or 1,0 (default 1)" in text
+    # the padding's help is the schema's rule: every form it reads, and its default
+    assert " ".join(schema.rule("padding").help.split()) + " (default 1)" in text
     assert app.main(["--padding", "-1"]) == 2
     assert "padding must be" in capsys.readouterr().err

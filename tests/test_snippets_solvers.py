@@ -148,6 +148,13 @@ def _prior_case(dtype) -> tuple[np.ndarray, Params]:
     return image, params
 
 
+def _nonneg_objective(op: ConvOperator, data: np.ndarray, reg: float, x: np.ndarray) -> float:
+    """``‖A x − d‖² + reg ‖x‖²`` in float64."""
+    x64 = x.astype(np.float64)
+    residual = op.apply(x64) - data
+    return float(np.sum(residual**2) + reg * np.sum(x64**2))
+
+
 @pytest.mark.parametrize("language", ["numpy", "api", "torch"])
 def test_prior_snippets(tmp_path, language):
     if language == "torch":
@@ -174,10 +181,16 @@ def test_prior_snippets(tmp_path, language):
         assert _relative(got["richardson_lucy"], result.richardson_lucy) <= (
             1e-3 if f32 else 1e-8
         ), name
-        # non-negative least squares with reg > 0 has one minimiser; both stop at a
-        # relative change of 1e-5 (the snippet with another step size and start)
+        # non-negative least squares with reg > 0 has one minimiser; the package stops at a
+        # certified relative duality gap of 1e-3 (its objective within 1e-3 of the optimum),
+        # the snippet at a relative change of 1e-5: compare the objectives the gap bounds
         assert got["nonneg"].min() >= 0
-        assert _relative(got["nonneg"], result.nonneg) <= (1e-2 if f32 else 2e-3), name
+        assert result.prior_reports["nonneg"].converged
+        slack = 1e-2 if f32 else 2e-3
+        mine, theirs = (
+            _nonneg_objective(op, data, params.reg, x) for x in (result.nonneg, got["nonneg"])
+        )
+        assert mine <= (1 + slack) * theirs, name
 
         # TV: both are inexact first-order solves; compare objectives with a tight solve
         def objective(x, data=data, op=op, lam=params.prior_lam):
