@@ -25,9 +25,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
+from .solvers.base import MonitorKeywords
+
 if TYPE_CHECKING:
     from .geometry import Hyper, Padding
-    from .solvers import Callbacks, CancelCheck, ProgressCallback
 
 __all__ = [
     "GEOMETRY_DEFAULTS",
@@ -56,14 +57,6 @@ class ProblemKeywords(GeometryKeywords, total=False):
     """The geometry and ``input_shape``: what builds an operator from a filter."""
 
     input_shape: tuple[int, int, int] | None
-
-
-class MonitorKeywords(TypedDict, total=False):
-    """How a caller watches and stops an iterative solve (all default to None)."""
-
-    callbacks: Callbacks | None
-    progress: ProgressCallback | None
-    cancel: CancelCheck | None
 
 
 class SolveKeywords(ProblemKeywords, MonitorKeywords, total=False):

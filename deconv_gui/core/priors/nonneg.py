@@ -26,34 +26,23 @@ import numpy as np
 
 from ..keywords import split_options
 from ..operator import ConvOperator
-from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
+from ..solvers import Reconstruction
 from ..solvers.duality import nonneg_dual_bound
-from ..solvers.fista import FistaSolver, initial_image
+from ..solvers.fista import DEFAULT_MAX_ITER, DEFAULT_TOL, FistaSolver, initial_image
 from .base import check_number, check_stopping, deliver, prepare, shared_doc
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import SolveKeywords
+    from ..keywords import MonitorKeywords, SolveKeywords
 
 __all__ = ["NonnegSolver", "nonneg_reconstruction"]
 
-DEFAULT_MAX_ITER = 500
-DEFAULT_TOL = 1e-3
-
 
 class NonnegSolver(FistaSolver):
-    """Projected FISTA for ‖A x − y‖² + reg ‖x‖² with x ≥ 0.
-
-    Parameters
-    ----------
-    op : ConvOperator
-        The forward operator ``A``.
-    reg : float
-        Tikhonov weight (>= 0), as in :func:`~deconv_gui.core.pinv_reconstruction`.
-    tol, callbacks, progress, cancel
-        See :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
-    """
+    """Projected FISTA for ‖A x − y‖² + reg ‖x‖² with x ≥ 0 (``reg`` the Tikhonov weight of
+    :func:`~deconv_gui.core.pinv_reconstruction`); the parameters are
+    :class:`~deconv_gui.core.solvers.fista.FistaSolver`'s."""
 
     method = "fista-nonneg"
 
@@ -63,14 +52,10 @@ class NonnegSolver(FistaSolver):
         *,
         reg: float = 0.0,
         tol: float = DEFAULT_TOL,
-        callbacks: Callbacks | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelCheck | None = None,
+        **monitor: Unpack[MonitorKeywords],
     ) -> None:
         # ‖A x − y‖² + reg ‖x‖² is twice the smooth part FISTA sees with weight reg
-        super().__init__(
-            op, reg=reg, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel
-        )
+        super().__init__(op, reg=reg, tol=tol, **monitor)
 
     def objective(self, x: np.ndarray) -> float:
         """``‖A x − y‖² + reg ‖x‖²`` (in float64)."""

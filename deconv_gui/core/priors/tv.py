@@ -56,8 +56,8 @@ import numpy as np
 
 from ..keywords import split_options
 from ..operator import ConvOperator
-from ..solvers import Callbacks, CancelCheck, ProgressCallback, Reconstruction
-from ..solvers.fista import FistaSolver, initial_image
+from ..solvers import Reconstruction
+from ..solvers.fista import DEFAULT_MAX_ITER, DEFAULT_TOL, FistaSolver, initial_image
 from .base import check_number, check_stopping, deliver, prepare, shared_doc
 from .tv_gap import gradient, gradient_adjoint, tv_dual_bound
 from .tv_prox import TVProx
@@ -65,15 +65,13 @@ from .tv_prox import TVProx
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import SolveKeywords
+    from ..keywords import MonitorKeywords, SolveKeywords
 
 __all__ = ["TVSolver", "gradient", "gradient_adjoint", "total_variation", "tv_reconstruction"]
 
 #: Inner steps per outer step (warm-started; see the module Notes): until one moves x by
 #: less than INNER_FRACTION of the last outer step.
 INNER_FRACTION = 0.05
-DEFAULT_MAX_ITER = 500
-DEFAULT_TOL = 1e-3
 
 
 def total_variation(x: Any) -> float:
@@ -90,14 +88,12 @@ class TVSolver(FistaSolver):
 
     Parameters
     ----------
-    op : ConvOperator
-        The forward operator ``A``.
     lam : float
         The TV weight λ (> 0).
     nonneg : bool
         Constrain ``x ≥ 0``.
-    tol, callbacks, progress, cancel
-        See :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
+    op, tol, callbacks, progress, cancel
+        As for :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
 
     Attributes
     ----------
@@ -114,11 +110,9 @@ class TVSolver(FistaSolver):
         lam: float,
         nonneg: bool = False,
         tol: float = DEFAULT_TOL,
-        callbacks: Callbacks | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelCheck | None = None,
+        **monitor: Unpack[MonitorKeywords],
     ) -> None:
-        super().__init__(op, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel)
+        super().__init__(op, tol=tol, **monitor)
         self.lam = float(lam)
         self.nonneg = bool(nonneg)
         self.inner_total = 0

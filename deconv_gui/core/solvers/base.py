@@ -14,7 +14,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 import numpy as np
 
@@ -26,6 +26,7 @@ __all__ = [
     "CancelCheck",
     "IterativeSolver",
     "LinearMap",
+    "MonitorKeywords",
     "NotConvergedWarning",
     "ProgressCallback",
     "Reconstruction",
@@ -168,6 +169,15 @@ class Callbacks:
         """After ``finalize``, with what it returned."""
 
 
+class MonitorKeywords(TypedDict, total=False):
+    """How a caller watches and stops an iterative solve (all default to None): the
+    keywords of :class:`IterativeSolver`, which its subclasses hand on unchanged."""
+
+    callbacks: Callbacks | None
+    progress: ProgressCallback | None
+    cancel: CancelCheck | None
+
+
 def as_callbacks(
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
@@ -303,6 +313,25 @@ class IterativeSolver:
                 raise SolveCancelled(f"solve cancelled after {self.iiter} iterations")
             self.step()
             self.callbacks.on_step(self)
+
+    def result(
+        self, x: np.ndarray, method: str, relative_residual: float, message: str, **measures: float
+    ) -> Reconstruction:
+        """``(x, report)``: the :class:`SolverReport` of the iterations run so far.
+
+        ``measures`` are the report's optional numbers (``normal_residual``,
+        ``objective``, ``gap``).
+        """
+        report = SolverReport(
+            method=method,
+            iterations=self.iiter,
+            relative_residual=relative_residual,
+            converged=bool(self.converged),
+            history=tuple(self.history),
+            message=message,
+            **measures,
+        )
+        return Reconstruction(x, report)
 
     def solve(self, y: np.ndarray, max_iter: int | None = None) -> Any:
         """``setup(y)``, ``run(max_iter)`` and ``finalize()`` in one call."""

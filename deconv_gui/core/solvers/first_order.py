@@ -8,22 +8,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import lapack
 from ..norms import relative_norm
 from ..operator import ConvOperator
 from ..padding import padded_index
-from .base import (
-    Callbacks,
-    CancelCheck,
-    IterativeSolver,
-    ProgressCallback,
-    Reconstruction,
-    SolverReport,
-    dot,
-)
+from .base import IterativeSolver, Reconstruction, dot
 from .preconditioner import diagonal_symbol, periodic_symbol
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .base import MonitorKeywords
 
 __all__ = ["FirstOrderSolver", "operator_norm_bound", "starting_curvature"]
 
@@ -127,11 +126,9 @@ class FirstOrderSolver(IterativeSolver):
         op: ConvOperator,
         *,
         tol: float,
-        callbacks: Callbacks | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelCheck | None = None,
+        **monitor: Unpack[MonitorKeywords],
     ) -> None:
-        super().__init__(callbacks=callbacks, progress=progress, cancel=cancel)
+        super().__init__(**monitor)
         self.op = op
         self.tol = float(tol)
         self.shape = op.geometry.input_shape
@@ -175,17 +172,10 @@ class FirstOrderSolver(IterativeSolver):
             float(np.linalg.norm(self.forward(x) - self.y)), float(np.linalg.norm(self.y))
         )
         objective = self.objective(x)
-        report = SolverReport(
-            method=self.method,
-            iterations=self.iiter,
-            relative_residual=rel,
-            converged=bool(self.converged),
-            history=tuple(self.history),
-            message=self.describe(objective, rel),
-            objective=objective,
-            gap=float(getattr(self, "gap", np.nan)),
+        gap = float(getattr(self, "gap", np.nan))
+        return self.result(
+            x, self.method, rel, self.describe(objective, rel), objective=objective, gap=gap
         )
-        return Reconstruction(x, report)
 
     def converged_rule(self) -> str:
         """What "converged" meant, for the report."""

@@ -31,14 +31,26 @@ solve stops at once, keeps the last finite iterate and says so in its report.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..operator import ConvOperator
-from .base import Callbacks, CancelCheck, ProgressCallback, Reconstruction, dot
+from .base import Reconstruction, dot
 from .duality import CHECK_CHANGE, CHECK_EVERY, ConstantResponses, relative_gap
 from .first_order import FirstOrderSolver, operator_norm_bound, starting_curvature
 
-__all__ = ["FistaSolver", "initial_image"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .base import MonitorKeywords
+
+__all__ = ["DEFAULT_MAX_ITER", "DEFAULT_TOL", "FistaSolver", "initial_image"]
+
+#: The prior solves' defaults (TV, non-negative LS): at most 500 iterations, stopped at a
+#: relative duality gap of 10⁻³.
+DEFAULT_MAX_ITER = 500
+DEFAULT_TOL = 1e-3
 
 #: Backtracking: the factor by which L grows at least when a step fails.
 GROWTH = 1.5
@@ -71,12 +83,10 @@ class FistaSolver(FirstOrderSolver):
 
     Parameters
     ----------
-    op : ConvOperator
-        The forward operator ``A``.
+    op, tol, callbacks, progress, cancel
+        As for :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
     reg : float
         Weight of ``½ reg ‖x‖²`` in the smooth part (>= 0).
-    tol, callbacks, progress, cancel
-        See :class:`~deconv_gui.core.solvers.first_order.FirstOrderSolver`.
 
     Attributes
     ----------
@@ -92,11 +102,9 @@ class FistaSolver(FirstOrderSolver):
         *,
         reg: float = 0.0,
         tol: float,
-        callbacks: Callbacks | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelCheck | None = None,
+        **monitor: Unpack[MonitorKeywords],
     ) -> None:
-        super().__init__(op, tol=tol, callbacks=callbacks, progress=progress, cancel=cancel)
+        super().__init__(op, tol=tol, **monitor)
         self.reg = float(reg)
         self.norm_bound = operator_norm_bound(op)
         self.backtracks = 0

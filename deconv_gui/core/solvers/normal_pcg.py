@@ -27,7 +27,7 @@ import numpy as np
 
 from ..norms import relative_norm
 from ..operator import ConvOperator
-from .base import Callbacks, IterativeSolver, Reconstruction, SolverReport, dot
+from .base import Callbacks, IterativeSolver, Reconstruction, dot
 from .preconditioner import SymbolPreconditioner
 
 __all__ = ["NormalPCGSolver", "applies"]
@@ -160,13 +160,6 @@ class NormalPCGSolver(IterativeSolver):
             f"{what}{self.method} (CG on the normal equations, preconditioned by the conv's "
             f"symbol) {state} after {self.iiter} iterations, relative residual {rel:.1e}"
         )
-        report = SolverReport(
-            method=self.method,
-            iterations=self.iiter,
-            relative_residual=rel,
-            converged=bool(self.converged),
-            history=tuple(self.history),
-            message=message,
-            normal_residual=float(self.normal_residual),
+        return self.result(
+            x, self.method, rel, message, normal_residual=float(self.normal_residual)
         )
-        return Reconstruction(x, report)

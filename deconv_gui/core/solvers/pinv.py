@@ -56,21 +56,17 @@ The progress callback receives the monitored relative residual of the current ph
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..norms import relative_norm
-from .base import (
-    Callbacks,
-    CancelCheck,
-    IterativeSolver,
-    LinearMap,
-    ProgressCallback,
-    Reconstruction,
-    SolverReport,
-    axpy,
-    dot,
-    norm,
-)
+from .base import IterativeSolver, LinearMap, Reconstruction, axpy, dot, norm
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .base import MonitorKeywords
 
 __all__ = ["PseudoInverseSolver"]
 
@@ -120,11 +116,9 @@ class PseudoInverseSolver(IterativeSolver):
         reg: float = 0.0,
         rtol: float = 1e-8,
         operator_norm: float | None = None,
-        callbacks: Callbacks | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelCheck | None = None,
+        **monitor: Unpack[MonitorKeywords],
     ) -> None:
-        super().__init__(callbacks=callbacks, progress=progress, cancel=cancel)
+        super().__init__(**monitor)
         if not np.isfinite(reg) or reg < 0:
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
         if not np.isfinite(rtol) or rtol <= 0:
@@ -315,13 +309,4 @@ class PseudoInverseSolver(IterativeSolver):
         message = (
             f"{what}{method} {state} after {self.iiter} iterations, relative residual {rel:.1e}"
         )
-        report = SolverReport(
-            method=method,
-            iterations=self.iiter,
-            relative_residual=rel,
-            converged=bool(self.converged),
-            history=tuple(self.history),
-            message=message,
-            normal_residual=float(self.normal_residual),
-        )
-        return Reconstruction(x, report)
+        return self.result(x, method, rel, message, normal_residual=float(self.normal_residual))

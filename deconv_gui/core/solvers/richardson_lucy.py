@@ -18,13 +18,18 @@ runs exactly ``n_iter`` iterations.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..operator import ConvOperator
-from .base import Callbacks, CancelCheck, ProgressCallback, Reconstruction
+from .base import Reconstruction
 from .first_order import FirstOrderSolver
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .base import MonitorKeywords
 
 __all__ = ["RichardsonLucySolver", "kl_divergence"]
 
@@ -60,12 +65,9 @@ class RichardsonLucySolver(FirstOrderSolver):
     def __init__(
         self,
         op: ConvOperator,
-        *,
-        callbacks: Callbacks | None = None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelCheck | None = None,
+        **monitor: Unpack[MonitorKeywords],
     ) -> None:
-        super().__init__(op, tol=0.0, callbacks=callbacks, progress=progress, cancel=cancel)
+        super().__init__(op, tol=0.0, **monitor)
         self.cover = self.adjoint(np.ones(op.geometry.output_shape, dtype=op.dtype))
         top = float(self.cover.max()) if self.cover.size else 0.0
         self.seen = self.cover > 1e-12 * top if top > 0 else np.zeros(self.shape, dtype=bool)
