@@ -27,7 +27,7 @@ def test_geometry_form_holds_four_sides_names_and_the_layer_kind(qtbot):
     form.set_values(padding=((1, 1), (2, 2)))  # symmetric sides are the (h, w) pair
     assert form.padding() == (1, 2)
     form.set_values(padding=((0, 1), (0, 1)))
-    form._sides.form.setCurrentIndex(0)  # back to "each side": top and left on both sides
+    form._sides.choice.setCurrentIndex(0)  # back to "each side": top and left on both sides
     assert form.padding() == (0, 0)
     with pytest.raises(ValueError, match="padding"):
         form.set_values(padding="middle")

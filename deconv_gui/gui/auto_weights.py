@@ -143,10 +143,8 @@ class AutoWeights(QtCore.QObject):
         return "reg" if field == "reg" else "TV λ"
 
     def _set_running(self, field: str, running: bool) -> None:
-        if field == "reg":
-            self._options.set_auto_running(running)
-        else:
-            self._options.priors.set_auto_running(running)
+        options = self._options
+        (options.auto_reg if field == "reg" else options.priors.auto_lam).set_running(running)
 
     def _finish(self, text: str) -> None:
         field, self._field = self._field, None

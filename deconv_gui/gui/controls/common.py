@@ -1,4 +1,4 @@
-"""Small pieces shared by the left-dock control widgets: headers, colours, the link toggle.
+"""Small pieces shared by the left-dock control widgets: sections, colours, the link toggle.
 
 Plain Qt only (no pyqtgraph), no math beyond choosing a colour.
 """
@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from qtpy.QtCore import QPointF, QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
-from qtpy.QtWidgets import QLabel, QToolButton, QWidget
+from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
 __all__ = [
     "DOCK_WIDTH",
+    "DockSection",
     "LinkButton",
     "diverging_colour",
     "format_number",
@@ -37,6 +38,32 @@ def section_header(text: str, parent: QWidget | None = None) -> QLabel:
     label.setFont(font)
     label.setStyleSheet("color: #1c2a5a;")
     return label
+
+
+class DockSection(QWidget):
+    """A section of the left dock: a column under a bold header, :data:`DOCK_WIDTH` wide.
+
+    Attributes
+    ----------
+    column : QVBoxLayout
+        The section's rows, the header first.
+    header : QLabel
+        The section's title.
+    """
+
+    def __init__(
+        self, title: str, parent: QWidget | None = None, *, spacing: int = 5, tip: str = ""
+    ) -> None:
+        super().__init__(parent)
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(4, 4, 4, 4)
+        self.column.setSpacing(spacing)
+        self.header = section_header(title)
+        self.header.setToolTip(tip)
+        self.column.addWidget(self.header)
+
+    def sizeHint(self) -> QSize:
+        return QSize(DOCK_WIDTH, super().sizeHint().height())
 
 
 def diverging_colour(value: float, scale: float) -> QColor:

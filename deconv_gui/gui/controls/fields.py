@@ -3,7 +3,8 @@
 A :class:`FieldRow` names a ``Params`` field and says only what the form adds (its label,
 a note on how the widget shows the value, decimals); the range comes from the field's
 :class:`~deconv_gui.core.rules.Rule` and the tooltip starts with its ``help``, so the
-window and ``--help`` describe a field the same way.
+window and ``--help`` describe a field the same way. A float field's box is an
+:class:`ExactSpin`: it shows the value rounded and keeps it exact.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from qtpy.QtWidgets import QDoubleSpinBox, QLabel, QSpinBox
 
 from ...core import params as schema
+from ..support.qthelp import signals_blocked
 
-__all__ = ["FieldRow", "field_label", "field_tip", "float_spin", "int_spin"]
+__all__ = ["ExactSpin", "FieldRow", "field_label", "field_tip", "float_spin", "int_spin"]
 
 _DEFAULTS = schema.defaults()
 
@@ -92,10 +94,40 @@ def int_spin(row: FieldRow) -> QSpinBox:
     return spin
 
 
-def float_spin(row: FieldRow) -> QDoubleSpinBox:
-    """A spin box over the field's range with ``row.decimals``; 0 shows ``row.special``."""
+class ExactSpin(QDoubleSpinBox):
+    """A float spin box that keeps the value it was given exactly (it shows it rounded).
+
+    :meth:`exact` is the value of the last :meth:`set_exact`, or the box's own once the
+    user moves it; ``valueChanged`` reaches its listeners after :meth:`exact` has it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._exact = 0.0
+        self.valueChanged.connect(self._on_value)
+
+    def exact(self) -> float:
+        """The value, exactly as given (or as the user set it)."""
+        return self._exact
+
+    def set_exact(self, value: float) -> None:
+        """Show ``value`` without emitting; a positive value below the last decimal of a
+        box whose 0 reads as "none" or "off" shows as that decimal, not as none."""
+        smallest = 10.0 ** -self.decimals()
+        shown = smallest if 0 < value < smallest and self.specialValueText() else value
+        with signals_blocked(self):
+            self.setValue(shown)
+        self._exact = float(value)
+
+    def _on_value(self, value: float) -> None:
+        self._exact = float(value)  # the user moved the box: its value is the value now
+
+
+def float_spin(row: FieldRow) -> ExactSpin:
+    """An :class:`ExactSpin` over the field's range with ``row.decimals``, at the field's
+    default; 0 shows ``row.special``."""
     low, high = _bounds(row.name)
-    spin = QDoubleSpinBox()
+    spin = ExactSpin()
     spin.setObjectName(row.name)
     spin.setRange(low, high)
     spin.setDecimals(row.decimals)
@@ -105,5 +137,6 @@ def float_spin(row: FieldRow) -> QDoubleSpinBox:
         spin.setSingleStep(row.step)
     if row.special:
         spin.setSpecialValueText(row.special)
+    spin.set_exact(_DEFAULTS[row.name])
     spin.setToolTip(field_tip(row.name, row.note))
     return spin

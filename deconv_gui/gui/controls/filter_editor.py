@@ -16,7 +16,7 @@ from ...core import PRESETS, make_filter
 from ...core import params as schema
 from ...view import filter_ops as ops
 from .channel_picker import ChannelPicker
-from .common import DOCK_WIDTH
+from .common import DOCK_WIDTH, DockSection
 from .deep_slice import DEEP_CHANNELS, DeepSlice
 from .filter_form import (
     CUSTOM,
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-class FilterEditor(DeepSlice, QWidget):
+class FilterEditor(DeepSlice, DockSection):
     """Edit a filter ``(f_h, f_w, C_in/groups, C_out)``, its bias, ``groups`` and ``flip``.
 
     Signals
@@ -55,7 +55,7 @@ class FilterEditor(DeepSlice, QWidget):
     FIELDS: tuple[str, ...] = ("weights", "bias", "groups", "flip")
 
     def __init__(self, parent: QWidget | None = None, *, in_channels: int = 3) -> None:
-        super().__init__(parent)
+        super().__init__("Filter", parent)
         self._preset = "gaussian"
         self._weights = make_filter(self._preset, size=3, in_channels=in_channels)
         self._bias = [0.0]
@@ -87,7 +87,7 @@ class FilterEditor(DeepSlice, QWidget):
         self._sync()
 
     def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
+        hint = QWidget.sizeHint(self)
         return QSize(max(DOCK_WIDTH, min(hint.width(), 380)), hint.height())
 
     # ----------------------------------------------------------------------------- public API

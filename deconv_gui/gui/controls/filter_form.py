@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
 from ...view import filter_ops as ops
 from .channel_map import ChannelMap
-from .common import format_number, section_header
+from .common import DockSection, format_number
 from .fields import field_tip
 from .filter_grids import group_label
 
@@ -73,14 +73,11 @@ def _spin(low: int, high: int, tip: str) -> QSpinBox:
 
 
 class FilterForm:
-    """The widgets of a :class:`~.filter_editor.FilterEditor`, laid out in ``owner``."""
+    """The widgets of a :class:`~.filter_editor.FilterEditor`, laid out in its column."""
 
-    def __init__(self, owner: QWidget) -> None:
-        self.layout = layout = QVBoxLayout(owner)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(5)
-        self.header = section_header("Filter")
-        layout.addWidget(self.header)
+    def __init__(self, owner: DockSection) -> None:
+        self.layout = layout = owner.column
+        self.header = owner.header
         layout.addLayout(self._preset_row())
         self.grid_box = QWidget()
         self.grid_layout = QGridLayout(self.grid_box)

@@ -10,7 +10,7 @@ import html
 from collections.abc import Iterable
 
 import numpy as np
-from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -18,12 +18,11 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...core import params as schema
-from .common import DOCK_WIDTH, LinkButton, section_header
+from .common import DockSection, LinkButton
 from .layer_form import Activation, LayerKind, PaddingSides
 
 __all__ = ["GeometryEditor", "PairControl"]
@@ -146,7 +145,7 @@ class PairControl(QWidget):
         self.valueChanged.emit()
 
 
-class GeometryEditor(QWidget):
+class GeometryEditor(DockSection):
     """Stride, padding and dilation of the convolution, and the live shape arithmetic.
 
     Signals
@@ -169,11 +168,8 @@ class GeometryEditor(QWidget):
     )
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(5)
-        layout.addWidget(section_header("Geometry"))
+        super().__init__("Geometry", parent)
+        layout = self.column
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(3)
@@ -230,9 +226,6 @@ class GeometryEditor(QWidget):
         layout.addWidget(self.steps_button)
         self._notes: tuple[str, ...] = ()
         self.show_arithmetic("")
-
-    def sizeHint(self) -> QSize:
-        return QSize(DOCK_WIDTH, super().sizeHint().height())
 
     def stride(self) -> tuple[int, int]:
         """``(s_h, s_w)``."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QStandardItemModel
-from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ...io import SAMPLES, WORK_SIZES, LoadedImage
 from ..support.qthelp import nonnull
-from .common import DOCK_WIDTH, section_header
+from .common import DockSection
 
 __all__ = ["SAMPLE_LABELS", "ImageControls"]
 
@@ -40,7 +40,7 @@ _SAMPLE_TIPS: dict[str, str] = {
 _ARRAY_LABELS = {"clipboard": "pasted image", "dropped image": "dropped image"}
 
 
-class ImageControls(QWidget):
+class ImageControls(DockSection):
     """Pick a sample or open a file, choose the work size, and read what was loaded.
 
     Signals
@@ -59,11 +59,8 @@ class ImageControls(QWidget):
     workSizeChanged = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(5)
-        layout.addWidget(section_header("Image"))
+        super().__init__("Image", parent)
+        layout = self.column
 
         row = QHBoxLayout()
         row.setSpacing(4)
@@ -121,9 +118,6 @@ class ImageControls(QWidget):
         self._work_size.setObjectName("work_size")
         self.set_work_size(256)
         self.set_current_sample("astronaut")
-
-    def sizeHint(self) -> QSize:
-        return QSize(DOCK_WIDTH, super().sizeHint().height())
 
     def work_size(self) -> int | None:
         """Long side in pixels, or None for the original size."""

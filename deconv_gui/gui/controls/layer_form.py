@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import QObject, Signal
-from qtpy.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QWidget
+from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QWidget
 
 from ...core import params as schema
-from .fields import FieldRow, field_tip, float_spin
+from ..support.qthelp import signals_blocked
+from .fields import ExactSpin, FieldRow, field_tip, float_spin
 
 __all__ = ["Activation", "LayerKind", "PaddingSides"]
 
@@ -53,45 +54,81 @@ _ACTIVATION_NOTE = (
     "slope where it is off), as through a network; the ReLU preimage, deconvnet and guided "
     "backprop panels show what the activation changes. The priors need none."
 )
-#: (shown, Params value) of the activation's choices
+#: (shown, Params value) of the layer kinds and the activation's choices
+_LAYER_ITEMS = (("Conv2d", "conv"), ("ConvTranspose2d", "conv_transpose"))
 _ACTIVATION_ITEMS = (("none", "none"), ("ReLU", "relu"), ("LeakyReLU", "leaky_relu"))
 
 PairFactory = Callable[..., Any]
 
 
-class PaddingSides(QObject):
-    """The padding's form, and the bottom/right pair of the four-sides form."""
+class _ChoiceRows(QObject):
+    """A choice's row (a combo box) and a second row shown for some of its choices only.
+
+    Subclasses add the second row with :meth:`_second_row` and name in ``_SECOND_FOR``
+    the choices that show it.
+    """
 
     changed = Signal()
+    #: the choices (item data) that show the second row
+    _SECOND_FOR: tuple[Any, ...] = ()
+
+    def __init__(
+        self, label: str, items: tuple[tuple[str, Any], ...], tip: str, parent: QObject | None
+    ) -> None:
+        super().__init__(parent)
+        self.choice = QComboBox()
+        for text, data in items:
+            self.choice.addItem(text, data)
+        self.choice.setToolTip(tip)
+        choice_label = QLabel(label)
+        choice_label.setToolTip(tip)
+        self._rows: list[tuple[QLabel, QWidget]] = [(choice_label, self.choice)]
+        self.choice.currentIndexChanged.connect(self._on_choice)
+
+    def _second_row(self, label: str, widget: QWidget, tip: str) -> None:
+        second_label = QLabel(label)
+        second_label.setToolTip(tip)
+        self._rows.append((second_label, widget))
+        self._update()
+
+    def add_rows(self, grid: QGridLayout, row: int) -> None:
+        """Put the two rows into ``grid`` at ``row`` and ``row + 1``."""
+        for offset, (label, widget) in enumerate(self._rows):
+            grid.addWidget(label, row + offset, 0)
+            grid.addWidget(widget, row + offset, 1)
+
+    def _show_choice(self, data: Any) -> None:
+        with signals_blocked(self.choice):
+            self.choice.setCurrentIndex(self.choice.findData(data))
+
+    def _on_choice(self, _index: int) -> None:
+        self._update()
+        self.changed.emit()
+
+    def _update(self) -> None:
+        shown = self.choice.currentData() in self._SECOND_FOR
+        for widget in self._rows[1]:
+            widget.setVisible(shown)
+
+
+class PaddingSides(_ChoiceRows):
+    """The padding's form, and the bottom/right pair of the four-sides form."""
+
+    _SECOND_FOR = ("sides",)
 
     def __init__(self, pair: Any, make_pair: PairFactory) -> None:
-        super().__init__(pair)
+        super().__init__("sides", _PADDING_FORMS, _FORMS_TIP, pair)
         self._pair = pair
-        self.form = QComboBox()
-        for text, data in _PADDING_FORMS:
-            self.form.addItem(text, data)
-        self.form.setToolTip(_FORMS_TIP)
-        self._form_label = QLabel("sides")
-        self._form_label.setToolTip(_FORMS_TIP)
         low, high = pair.h_spin.minimum(), pair.h_spin.maximum()
         self.after = make_pair(
             "padding after", low, high, "The padding at the bottom (rows) and right (columns)."
         )
-        self._after_label = QLabel("bottom, right")
-        self.form.currentIndexChanged.connect(self._on_form)
         self.after.valueChanged.connect(self.changed)
-        self._update()
-
-    def add_rows(self, grid: QGridLayout, row: int) -> None:
-        """Put the form's two rows into ``grid`` at ``row`` and ``row + 1``."""
-        grid.addWidget(self._form_label, row, 0)
-        grid.addWidget(self.form, row, 1)
-        grid.addWidget(self._after_label, row + 1, 0)
-        grid.addWidget(self.after, row + 1, 1)
+        self._second_row("bottom, right", self.after, "")
 
     def value(self) -> Any:
         """``(h, w)``, ``((top, bottom), (left, right))`` or a padding name."""
-        form = self.form.currentData()
+        form = self.choice.currentData()
         if form is None:
             return self._pair.value()
         if form == "sides":
@@ -112,62 +149,41 @@ class PaddingSides(QObject):
             (top, bottom), (left, right) = value
             self._pair.set_value((top, left))
             self.after.set_value((bottom, right))
-        self.form.blockSignals(True)
-        self.form.setCurrentIndex(self.form.findData(form))
-        self.form.blockSignals(False)
+        self._show_choice(form)
         self._update()
         return self.value() != before
 
-    def _on_form(self, _index: int) -> None:
-        if self.form.currentData() == "sides":
+    def _on_choice(self, index: int) -> None:
+        if self.choice.currentData() == "sides":
             self.after.set_value(self._pair.value())  # the same layer, now per side
-        self._update()
-        self.changed.emit()
+        super()._on_choice(index)
 
     def _update(self) -> None:
-        form = self.form.currentData()
-        self._pair.setEnabled(form in (None, "sides"))
-        for widget in (self.after, self._after_label):
-            widget.setVisible(form == "sides")
+        self._pair.setEnabled(self.choice.currentData() in (None, "sides"))
+        super()._update()
 
 
-class LayerKind(QObject):
+class LayerKind(_ChoiceRows):
     """Conv2d or ConvTranspose2d, and the latter's ``output_padding`` (-1: auto)."""
 
-    changed = Signal()
     #: ``set_value``'s "leave output_padding as it is" (None means auto)
     KEEP = object()
+    _SECOND_FOR = ("conv_transpose",)
 
     def __init__(self, make_pair: PairFactory, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.kind = QComboBox()
-        self.kind.addItem("Conv2d", "conv")
-        self.kind.addItem("ConvTranspose2d", "conv_transpose")
-        self.kind.setToolTip(_LAYER_TIP)
-        self._kind_label = QLabel("layer")
-        self._kind_label.setToolTip(_LAYER_TIP)
+        super().__init__("layer", _LAYER_ITEMS, _LAYER_TIP, parent)
         high = int(schema.rule("output_padding").maximum or 0)
         self.output_padding = make_pair("output padding", -1, high, _OUTPUT_PADDING_TIP)
         for spin in (self.output_padding.h_spin, self.output_padding.w_spin):
             spin.setSpecialValueText("auto")
         self.output_padding.set_value((-1, -1))
-        self._op_label = QLabel("output pad")
-        self._op_label.setToolTip(_OUTPUT_PADDING_TIP)
-        self.kind.currentIndexChanged.connect(self._on_kind)
         self.output_padding.valueChanged.connect(self.changed)
-        self._update()
-
-    def add_rows(self, grid: QGridLayout, row: int) -> None:
-        """Put the two rows into ``grid`` at ``row`` and ``row + 1``."""
-        grid.addWidget(self._kind_label, row, 0)
-        grid.addWidget(self.kind, row, 1)
-        grid.addWidget(self._op_label, row + 1, 0)
-        grid.addWidget(self.output_padding, row + 1, 1)
+        self._second_row("output pad", self.output_padding, _OUTPUT_PADDING_TIP)
 
     def value(self) -> tuple[str, tuple[int, int] | None]:
         """``(layer_kind, output_padding)``; output_padding None when auto."""
         pair = self.output_padding.value()
-        return self.kind.currentData(), None if min(pair) < 0 else pair
+        return self.choice.currentData(), None if min(pair) < 0 else pair
 
     def checked(self, layer_kind: Any, output_padding: Any) -> tuple[Any, Any]:
         """Both checked by the schema (``ValueError`` naming the field); None/KEEP kept."""
@@ -180,67 +196,34 @@ class LayerKind(QObject):
         """Show checked values (None kind and KEEP leave them); True if something changed."""
         before = self.value()
         if layer_kind is not None:
-            self.kind.blockSignals(True)
-            self.kind.setCurrentIndex(self.kind.findData(layer_kind))
-            self.kind.blockSignals(False)
+            self._show_choice(layer_kind)
         if output_padding is not self.KEEP:
             pair = (-1, -1) if output_padding is None else output_padding
             self.output_padding.set_value(pair)
         self._update()
         return self.value() != before
 
-    def _on_kind(self, _index: int) -> None:
-        self._update()
-        self.changed.emit()
 
-    def _update(self) -> None:
-        transposed = self.kind.currentData() == "conv_transpose"
-        for widget in (self.output_padding, self._op_label):
-            widget.setVisible(transposed)
-
-
-class Activation(QObject):
+class Activation(_ChoiceRows):
     """The activation after the layer, and the leaky ReLU's slope (shown for it only)."""
 
-    changed = Signal()
+    _SECOND_FOR = ("leaky_relu",)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.kind = QComboBox()
-        self.kind.setObjectName("activation")
-        for text, data in _ACTIVATION_ITEMS:
-            self.kind.addItem(text, data)
-        tip = field_tip("activation", _ACTIVATION_NOTE)
-        self.kind.setToolTip(tip)
-        self._kind_label = QLabel("activation")
-        self._kind_label.setToolTip(tip)
-        self.slope: QDoubleSpinBox = float_spin(
+        super().__init__(
+            "activation", _ACTIVATION_ITEMS, field_tip("activation", _ACTIVATION_NOTE), parent
+        )
+        self.choice.setObjectName("activation")
+        self.slope: ExactSpin = float_spin(
             FieldRow("leaky_slope", "slope", "Above 0 (0 is the ReLU).", decimals=4, step=0.01)
         )
         self.slope.setMinimum(1e-4)
-        #: the slope exactly as given (the spin box shows it rounded to 4 decimals)
-        self._slope = float(schema.defaults()["leaky_slope"])
-        self.slope.setValue(self._slope)
-        self._slope_label = QLabel("leaky slope")
-        self._slope_label.setToolTip(self.slope.toolTip())
-        self.kind.currentIndexChanged.connect(self._on_kind)
-        self.slope.valueChanged.connect(self._on_slope)
-        self._update()
-
-    def _on_slope(self, value: float) -> None:
-        self._slope = float(value)  # the user moved the spin box: its value is the value now
-        self.changed.emit()
-
-    def add_rows(self, grid: QGridLayout, row: int) -> None:
-        """Put the two rows into ``grid`` at ``row`` and ``row + 1``."""
-        grid.addWidget(self._kind_label, row, 0)
-        grid.addWidget(self.kind, row, 1)
-        grid.addWidget(self._slope_label, row + 1, 0)
-        grid.addWidget(self.slope, row + 1, 1)
+        self.slope.valueChanged.connect(self.changed)
+        self._second_row("leaky slope", self.slope, self.slope.toolTip())
 
     def value(self) -> tuple[str, float]:
         """``(activation, leaky_slope)``."""
-        return self.kind.currentData(), self._slope
+        return self.choice.currentData(), self.slope.exact()
 
     def set_value(self, activation: Any = None, leaky_slope: Any = None) -> bool:
         """Show values checked by the schema (None keeps one); True if something changed.
@@ -255,23 +238,9 @@ class Activation(QObject):
         if leaky_slope is not None:
             leaky_slope = schema.check("leaky_slope", leaky_slope)
         before = self.value()
-        for widget in (self.kind, self.slope):
-            widget.blockSignals(True)
         if activation is not None:
-            self.kind.setCurrentIndex(self.kind.findData(activation))
+            self._show_choice(activation)
         if leaky_slope is not None:
-            self._slope = leaky_slope
-            self.slope.setValue(leaky_slope)
-        for widget in (self.kind, self.slope):
-            widget.blockSignals(False)
+            self.slope.set_exact(leaky_slope)
         self._update()
         return self.value() != before
-
-    def _on_kind(self, _index: int) -> None:
-        self._update()
-        self.changed.emit()
-
-    def _update(self) -> None:
-        leaky = self.kind.currentData() == "leaky_relu"
-        for widget in (self.slope, self._slope_label):
-            widget.setVisible(leaky)

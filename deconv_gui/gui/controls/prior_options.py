@@ -16,22 +16,26 @@ from qtpy.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ...core import params as schema
-from .common import section_header
+from ..support.qthelp import signals_blocked
+from .common import DockSection
 from .fields import FieldRow, field_label, field_tip, int_spin
-from .reg_slider import LogSlider
+from .reg_slider import AutoButton, LogSlider
 
 __all__ = ["PriorOptions"]
 
 _DEFAULTS = schema.defaults()
+_HEADER_TIP = (
+    "A⁺ sets every direction that y cannot see to 0. A prior chooses what to put there "
+    "instead: flat regions with sharp edges (TV), no negative pixels (x ≥ 0), or the "
+    "Poisson likelihood of photon counts (Richardson–Lucy)."
+)
 
 
-class PriorOptions(QWidget):
+class PriorOptions(DockSection):
     """λ of the TV prior (log slider, exact box, "auto"), the iteration limit and TV's x ≥ 0.
 
     Signals
@@ -48,17 +52,8 @@ class PriorOptions(QWidget):
     FIELDS: tuple[str, ...] = ("prior_lam", "prior_iter", "prior_nonneg")
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        header = section_header("With a prior")
-        header.setToolTip(
-            "A⁺ sets every direction that y cannot see to 0. A prior chooses what to put "
-            "there instead: flat regions with sharp edges (TV), no negative pixels (x ≥ 0), "
-            "or the Poisson likelihood of photon counts (Richardson–Lucy)."
-        )
-        layout.addWidget(header)
+        super().__init__("With a prior", parent, spacing=4, tip=_HEADER_TIP)
+        layout = self.column
         #: the prior methods' checkboxes (ReconOptions adds them)
         self.method_row = QHBoxLayout()
         self.method_row.setSpacing(8)
@@ -76,15 +71,12 @@ class PriorOptions(QWidget):
         lam_label.setToolTip(lam_tip)
         self._lam = LogSlider("prior_lam", -7, 1, tip=lam_tip)
         self._lam.valueChanged.connect(self.optionsChanged)
-        self._lam.slider.setObjectName("prior_lam")
-        self._lam.box.setObjectName("prior_lam_box")
-        self.auto_lam = QPushButton("auto")
-        self.auto_lam.setObjectName("prior_lam_auto")
-        self.auto_lam.setToolTip(
+        self.auto_lam = AutoButton(
+            "prior_lam",
             "Choose λ from the data by the discrepancy principle: the λ whose TV image "
             "leaves a residual ‖A x − (y − b)‖ equal to the noise, sqrt(m)·σ.\nNeeds a "
             "known Gaussian noise σ (and no photon noise); runs in the background "
-            "(press again to stop)."
+            "(press again to stop).",
         )
         self.auto_lam.clicked.connect(self.autoLamRequested)
         form.addWidget(lam_label, 0, 0)
@@ -146,21 +138,12 @@ class PriorOptions(QWidget):
             raise ValueError(f"values must be among {', '.join(self.FIELDS)}; unknown: {unknown}")
         checked = {name: schema.check(name, value) for name, value in values.items()}
         before = self.values()
-        for widget in (self._iter, self._nonneg):
-            widget.blockSignals(True)
-        try:
+        with signals_blocked(self._iter, self._nonneg):
             if "prior_lam" in checked:
                 self._lam.set_value(checked["prior_lam"])
             if "prior_iter" in checked:
                 self._iter.setValue(checked["prior_iter"])
             if "prior_nonneg" in checked:
                 self._nonneg.setChecked(checked["prior_nonneg"])
-        finally:
-            for widget in (self._iter, self._nonneg):
-                widget.blockSignals(False)
         if self.values() != before:
             self.optionsChanged.emit()
-
-    def set_auto_running(self, running: bool) -> None:
-        """λ's "auto" button shows "stop" while its job runs."""
-        self.auto_lam.setText("stop" if running else "auto")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtCore import QSize, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -24,10 +23,11 @@ from qtpy.QtWidgets import (
 
 from ...core import params as schema
 from ...core.registry import METHOD_SPECS, METHODS
-from .common import DOCK_WIDTH, section_header
-from .fields import FieldRow, field_label, field_tip, float_spin, int_spin
+from ..support.qthelp import signals_blocked
+from .common import DockSection
+from .fields import ExactSpin, FieldRow, field_label, field_tip, float_spin, int_spin
 from .prior_options import PriorOptions
-from .reg_slider import RegSlider
+from .reg_slider import AutoButton, RegSlider
 from .solve_progress import SolveProgress
 
 __all__ = ["METHOD_LABELS", "RTOL_CHOICES", "ReconOptions"]
@@ -59,7 +59,7 @@ _ROWS: tuple[tuple[FieldRow, tuple[int, int]], ...] = (
 )  # fmt: skip
 
 
-class ReconOptions(QWidget):
+class ReconOptions(DockSection):
     """Options of the reconstructions and the progress of the pseudo-inverse solve.
 
     Signals
@@ -90,16 +90,10 @@ class ReconOptions(QWidget):
     FIELDS: tuple[str, ...] = _OWN_FIELDS + PriorOptions.FIELDS
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(5)
-        layout.addWidget(section_header("Reconstruction"))
+        super().__init__("Reconstruction", parent)
+        layout = self.column
         prior_checks = self._add_method_checks(layout)
         layout.addLayout(self._reg_row())
-        # what set_values was given, exactly (the spin boxes show it rounded)
-        self._noise_value = float(_DEFAULTS["noise_sigma"])
-        self._photons_value = float(_DEFAULTS["photons"])
         layout.addLayout(self._form())
         self._solve = SolveProgress(self)
         self._solve.cancelRequested.connect(self.cancelRequested)
@@ -112,9 +106,7 @@ class ReconOptions(QWidget):
         for check in prior_checks:
             self.priors.method_row.addWidget(check)
         self.priors.method_row.addStretch(1)
-        self._noise.setValue(self._noise_value)
-        self._photons.setValue(self._photons_value)
-        self._on_noise_changed(self._noise.value(), emit=False)
+        self._enable_seed()
 
     def _add_method_checks(self, layout: QVBoxLayout) -> list[QCheckBox]:
         """A checkbox per reconstruction; returns those of the priors (for their group)."""
@@ -174,15 +166,12 @@ class ReconOptions(QWidget):
         self._reg = RegSlider()
         reg_label.setToolTip(self._reg.slider.toolTip())
         self._reg.valueChanged.connect(self.optionsChanged)
-        self._reg.slider.setObjectName("reg")
-        self._reg.box.setObjectName("reg_box")
-        self.auto_reg = QPushButton("auto")
-        self.auto_reg.setObjectName("reg_auto")
-        self.auto_reg.setToolTip(
+        self.auto_reg = AutoButton(
+            "reg",
             "Choose reg from the measurement y on screen: the discrepancy principle "
             "(‖A x − (y − b)‖ = sqrt(m)·σ) when the noise is Gaussian with a known σ, "
             "generalized cross-validation otherwise.\nRuns in the background; press again "
-            "to stop."
+            "to stop.",
         )
         self.auto_reg.clicked.connect(self.autoRegRequested)
         reg_row = QHBoxLayout()  # own row: the grid's columns below stay narrow
@@ -204,17 +193,17 @@ class ReconOptions(QWidget):
         self._max_iter = int_spin(_ROWS[1][0])
         self._max_iter.valueChanged.connect(self.optionsChanged)
         self._noise = float_spin(_ROWS[2][0])
-        self._noise.valueChanged.connect(self._on_noise_changed)
         self._photons = float_spin(_ROWS[3][0])
-        self._photons.valueChanged.connect(self._on_photons_changed)
+        for spin in (self._noise, self._photons):
+            spin.valueChanged.connect(self._enable_seed)
+            spin.valueChanged.connect(self.optionsChanged)
         self._noise_seed = int_spin(_ROWS[4][0])
         self._noise_seed.valueChanged.connect(self.optionsChanged)
         self._time_limit = float_spin(_ROWS[5][0])
         self._time_limit.setSuffix(" s")
         # the window's budget, not the command line's "none": a live update answers soon
-        self._time_limit_value = schema.WINDOW_TIME_LIMIT  # exact, as for the noise
-        self._time_limit.setValue(self._time_limit_value)
-        self._time_limit.valueChanged.connect(self._on_time_limit_changed)
+        self._time_limit.set_exact(schema.WINDOW_TIME_LIMIT)
+        self._time_limit.valueChanged.connect(self.optionsChanged)
         widgets: dict[str, QWidget] = {
             "rtol": self._rtol,
             "max_iter": self._max_iter,
@@ -235,9 +224,6 @@ class ReconOptions(QWidget):
         form.setColumnStretch(3, 1)
         return form
 
-    def sizeHint(self) -> QSize:
-        return QSize(DOCK_WIDTH, super().sizeHint().height())
-
     # ----------------------------------------------------------------------------- values
     def reg(self) -> float:
         """Tikhonov weight (0 = exact pseudo-inverse)."""
@@ -254,11 +240,11 @@ class ReconOptions(QWidget):
 
     def noise_sigma(self) -> float:
         """σ of the simulated measurement noise."""
-        return self._noise_value
+        return self._noise.exact()
 
     def photons(self) -> float:
         """Photon count of the simulated Poisson noise (0: none)."""
-        return self._photons_value
+        return self._photons.exact()
 
     def noise_seed(self) -> int:
         """Seed of the simulated noise."""
@@ -298,7 +284,7 @@ class ReconOptions(QWidget):
             "noise_sigma": self.noise_sigma(),
             "photons": self.photons(),
             "noise_seed": self.noise_seed(),
-            "time_limit": self._time_limit_value,
+            "time_limit": self._time_limit.exact(),
             **self.priors.values(),
         }
 
@@ -320,43 +306,28 @@ class ReconOptions(QWidget):
             raise ValueError(f"values must be among {', '.join(self.FIELDS)}; unknown: {unknown}")
         checked = {name: schema.check(name, value) for name, value in values.items()}
         before = self.values()
-        blocked = [self._rtol, self._max_iter, self._noise, self._photons, self._noise_seed]
-        blocked += [self._channel, self._time_limit]
-        blocked += [*self._method_checks.values(), self.priors]
-        for widget in blocked:
-            widget.blockSignals(True)
-        try:
+        blocked = (self._rtol, self._max_iter, self._noise_seed, self._channel, self.priors)
+        with signals_blocked(*blocked, *self._method_checks.values()):
             if "reg" in checked:
                 self._reg.set_value(checked["reg"])
             if "rtol" in checked:
                 self._set_rtol(checked["rtol"])
             if "max_iter" in checked:
                 self._max_iter.setValue(checked["max_iter"] or 0)
-            if "noise_sigma" in checked:
-                self._noise_value = checked["noise_sigma"]
-                self._noise.setValue(self._noise_value)
-                self._on_noise_changed(self._noise.value(), emit=False)
-            if "photons" in checked:
-                self._photons_value = checked["photons"]
-                self._photons.setValue(self._photons_value)
-                self._on_noise_changed(self._noise.value(), emit=False)
+            for name, spin in self._exact_spins().items():
+                if name in checked:
+                    spin.set_exact(checked[name])
             if "channel" in checked:
                 self._channel.setValue(-1 if checked["channel"] is None else checked["channel"])
             if "noise_seed" in checked:
                 self._noise_seed.setValue(checked["noise_seed"])
-            if "time_limit" in checked:
-                self._time_limit_value = value = checked["time_limit"]
-                # a limit below the box's last decimal is still a limit, not "none"
-                self._time_limit.setValue(max(value, 0.001) if value > 0 else 0.0)
             if "methods" in checked:
                 for name, check in self._method_checks.items():
                     check.setChecked(name in checked["methods"] or name == "transposed")
             mine = {k: v for k, v in checked.items() if k in PriorOptions.FIELDS}
             if mine:
                 self.priors.set_values(**mine)
-        finally:
-            for widget in blocked:
-                widget.blockSignals(False)
+        self._enable_seed()
         if self.values() != before:
             self.optionsChanged.emit()
 
@@ -367,25 +338,16 @@ class ReconOptions(QWidget):
             index = self._rtol.count() - 1
         self._rtol.setCurrentIndex(index)
 
-    def _on_noise_changed(self, value: float, emit: bool = True) -> None:
-        if emit:  # the user moved the spin box: its value is the value now
-            self._noise_value = float(value)
-        self._noise_seed.setEnabled(self._noise_value > 0 or self._photons_value > 0)
-        if emit:
-            self.optionsChanged.emit()
+    def _exact_spins(self) -> dict[str, ExactSpin]:
+        """The float fields whose boxes keep the exact value (they show it rounded)."""
+        return {
+            "noise_sigma": self._noise,
+            "photons": self._photons,
+            "time_limit": self._time_limit,
+        }
 
-    def _on_time_limit_changed(self, value: float) -> None:
-        self._time_limit_value = float(value)  # the user moved the spin box
-        self.optionsChanged.emit()
-
-    def _on_photons_changed(self, value: float) -> None:
-        self._photons_value = float(value)  # the user moved the spin box
-        self._on_noise_changed(self._noise.value(), emit=False)
-        self.optionsChanged.emit()
-
-    def set_auto_running(self, running: bool) -> None:
-        """reg's "auto" button shows "stop" while its job runs."""
-        self.auto_reg.setText("stop" if running else "auto")
+    def _enable_seed(self) -> None:
+        self._noise_seed.setEnabled(self.noise_sigma() > 0 or self.photons() > 0)
 
     # ----------------------------------------------------------------------------- progress
     def set_progress(self, iteration: int, max_iter: int | None, relative_residual: float) -> None:

@@ -1,4 +1,5 @@
-"""A logarithmic slider with an exact value box, for weights such as reg and prior λ.
+"""A logarithmic slider with an exact value box, for weights such as reg and prior λ, and
+the "auto" button that chooses such a weight from the data.
 
 The slider covers the useful decades; the box beside it holds any value the ``Params``
 schema accepts for the field (typed in, or given by a session), so nothing that can
@@ -10,11 +11,11 @@ from __future__ import annotations
 import math
 
 from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QWidget
 
 from ...core import params as schema
 
-__all__ = ["LogSlider", "RegSlider", "format_reg"]
+__all__ = ["AutoButton", "LogSlider", "RegSlider", "format_reg"]
 
 _BAD_BOX = "QLineEdit { background: #fde2e2; }"
 
@@ -34,7 +35,8 @@ class LogSlider(QWidget):
     Parameters
     ----------
     field : str
-        The :class:`~deconv_gui.core.Params` field it edits: its rule checks every value.
+        The :class:`~deconv_gui.core.Params` field it edits: its rule checks every value;
+        the slider is named after it, the box ``<field>_box``.
     log_min, log_max : int
         The slider's decades; the box holds any value the field's rule accepts.
     steps_per_decade : int
@@ -81,8 +83,10 @@ class LogSlider(QWidget):
         self.slider.setRange(0, self._top())
         self.slider.setPageStep(self.steps)
         self.slider.setToolTip(tip)
+        self.slider.setObjectName(field)
         self.slider.valueChanged.connect(self._on_slider)
         self.box = QLineEdit()
+        self.box.setObjectName(f"{field}_box")
         self.box.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.box.setFixedWidth(self.box.fontMetrics().horizontalAdvance("8.88e-88") + 14)
         self._box_tip = (
@@ -168,6 +172,20 @@ class LogSlider(QWidget):
             self.valueChanged.emit(value)
         else:
             self._show()
+
+
+class AutoButton(QPushButton):
+    """The "auto" button of ``field``'s weight (named ``<field>_auto``); it reads "stop"
+    while its job runs."""
+
+    def __init__(self, field: str, tip: str) -> None:
+        super().__init__("auto")
+        self.setObjectName(f"{field}_auto")
+        self.setToolTip(tip)
+
+    def set_running(self, running: bool) -> None:
+        """Show "stop" while the job runs, "auto" otherwise."""
+        self.setText("stop" if running else "auto")
 
 
 class RegSlider(LogSlider):

@@ -1,4 +1,5 @@
-"""Small typed helpers over Qt: one-call timers, and Qt's nullable returns made explicit.
+"""Small typed helpers over Qt: one-call timers, quiet updates, and Qt's nullable returns
+made explicit.
 
 Qt's type stubs mark every returned pointer as possibly null (``QMainWindow.menuBar()``,
 ``QTableWidget.item()``); :func:`nonnull` states where the window's own structure
@@ -7,6 +8,8 @@ guarantees an object, and fails loudly where it does not.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from qtpy import PYQT6, PYSIDE6, QtCore
@@ -16,7 +19,7 @@ if PYQT6 or PYSIDE6:  # moved from QtWidgets in Qt 6 (qtpy maps QUndoCommand, no
 else:
     from qtpy.QtWidgets import QUndoStack
 
-__all__ = ["QUndoStack", "make_timer", "nonnull"]
+__all__ = ["QUndoStack", "make_timer", "nonnull", "signals_blocked"]
 
 T = TypeVar("T")
 
@@ -60,3 +63,25 @@ def nonnull(obj: T | None, what: str = "Qt object") -> T:
     if obj is None:
         raise RuntimeError(f"Qt returned no {what}")
     return obj
+
+
+@contextmanager
+def signals_blocked(*objects: QtCore.QObject) -> Iterator[None]:
+    """Show values in ``objects`` without their signals; each is left as blocked as it was.
+
+    Examples
+    --------
+    >>> from qtpy import QtCore
+    >>> timer = QtCore.QTimer()
+    >>> with signals_blocked(timer):
+    ...     timer.signalsBlocked()
+    True
+    >>> timer.signalsBlocked()
+    False
+    """
+    before = [obj.blockSignals(True) for obj in objects]
+    try:
+        yield
+    finally:
+        for obj, was in zip(objects, before, strict=True):
+            obj.blockSignals(was)
