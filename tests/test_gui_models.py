@@ -229,7 +229,7 @@ def test_a_session_stores_the_model_and_reopening_reads_the_layer_again(qtbot, w
     model = data["layers"][0]["model"]
     import hashlib
 
-    assert data["version"] == 3 and model["layer"] == name
+    assert data["version"] == 4 and model["layer"] == name
     assert model["path"] == str(path.resolve())
     assert model["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert model["image"]["kind"] == "sample"

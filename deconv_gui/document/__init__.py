@@ -1,9 +1,11 @@
 """The window's state as one Qt-free, evented :class:`Document` (gui, cli and io use it).
 
-See :mod:`deconv_gui.document.model` for the document, :mod:`.records` for its parts
-and :mod:`.migrate` for reading what earlier versions wrote.
+See :mod:`deconv_gui.document.model` for the document, :mod:`.records` and :mod:`.layer`
+for its parts, :mod:`.network` for its chain as a network, and :mod:`.migrate` for
+reading what earlier versions wrote.
 """
 
+from .layer import CHAIN_KINDS, POOL_KINDS, Layer
 from .migrate import DOCUMENT_VERSION, migrate
 from .model import Document
 from .records import (
@@ -16,19 +18,20 @@ from .records import (
     Display,
     ImageSource,
     Insight,
-    Layer,
     ModelSource,
     default_params,
     same_in_all_channels,
 )
 
 __all__ = [
+    "CHAIN_KINDS",
     "DEFAULT_PRESET",
     "DEFAULT_WORK_SIZE",
     "DOCUMENT_VERSION",
     "IMAGE_KINDS",
     "LAYOUTS",
     "MODEL_SCALINGS",
+    "POOL_KINDS",
     "SAMPLES",
     "Display",
     "Document",

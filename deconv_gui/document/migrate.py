@@ -6,8 +6,11 @@ window stored beside them: the image's kind, shape and note, the filter preset, 
 seed, "same in all channels", the display choices). Version 2 is the document of
 one or more layers; version 3 (:meth:`~deconv_gui.document.Document.to_dict`) adds a
 layer's ``model`` (the model file it was read from: path, SHA-256, layer name, scaling
-and the image the model runs on), null for the layers of version 2. Each step is a function from one
-version's dict to the next's; :func:`migrate` runs the steps a dict needs.
+and the image the model runs on), null for the layers of version 2. Version 4 makes the
+layers a chain built by hand: a layer's ``kind`` (a convolution, as every earlier layer
+was, a ReLU or a pooling) and the document's ``through`` (study the network up to the
+selected layer), false before. Each step is a function from one version's dict to the
+next's; :func:`migrate` runs the steps a dict needs.
 
 Examples
 --------
@@ -15,7 +18,7 @@ Examples
 ...        "params": {"weights": [[[[1.0]]]]}, "extra": {"filter_preset": "custom"}}
 >>> new = migrate(old)
 >>> new["version"], new["image"]["kind"], new["image"]["work_size"], new["layers"][0]["preset"]
-(3, 'sample', 128, 'custom')
+(4, 'sample', 128, 'custom')
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from .records import SAMPLES, same_in_all_channels
 __all__ = ["DOCUMENT_VERSION", "migrate"]
 
 #: The version this code writes and the newest it reads.
-DOCUMENT_VERSION = 3
+DOCUMENT_VERSION = 4
 
 _V1_KEYS = ("schema", "version", "image", "work_size", "params", "extra")
 _V1_DISPLAY = ("layout", "shared_levels", "scaling", "forward_channel")
@@ -82,8 +85,18 @@ def _from_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 3}
 
 
+def _from_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3's layers were all convolutions, studied alone: every ``kind`` is
+    ``"conv"`` and ``through`` false (both are the defaults of absent keys)."""
+    return {**data, "version": 4}
+
+
 #: ``_STEPS[v]`` turns a version-``v`` dict into a version-``v + 1`` dict.
-_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _from_v1, 2: _from_v2}
+_STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _from_v1,
+    2: _from_v2,
+    3: _from_v3,
+}
 
 
 def migrate(data: Any) -> dict[str, Any]:

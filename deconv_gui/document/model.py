@@ -10,8 +10,11 @@ so widgets mirror it and write to it. Its parts are frozen records
 and costs nothing: undo is a stack of documents, sessions and stored settings are
 :meth:`Document.to_dict` / :meth:`Document.from_dict`.
 
-It is made for a list of layers; one layer is the default, and ``selected`` says which
-one the forms edit.
+Its ``layers`` are a chain applied to the image in order: one convolution is the
+default; ReLUs, poolings and further convolutions make a network built by hand
+(:mod:`deconv_gui.document.network` turns it into a core network). ``selected`` is the
+convolution under study, the one the forms edit; ``through`` says whether the window
+studies it alone (on what the layers before it make of the image) or the network up to it.
 
 Examples
 --------
@@ -23,7 +26,7 @@ Examples
 >>> Document.from_dict(doc.to_dict()) == doc
 True
 >>> doc.to_dict()["version"]
-3
+4
 """
 
 from __future__ import annotations
@@ -35,12 +38,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from psygnal import SignalGroup, evented
 
 from ..core import INSIGHT_METHODS, Params
+from .layer import Layer
 from .migrate import DOCUMENT_VERSION, migrate
-from .records import Display, ImageSource, Insight, Layer
+from .records import Display, ImageSource, Insight
 
 __all__ = ["DOCUMENT_VERSION", "Document"]
 
-_KEYS = ("version", "image", "layers", "selected", "insight", "display")
+_KEYS = ("version", "image", "layers", "selected", "insight", "display", "through")
 
 
 @evented
@@ -53,13 +57,17 @@ class Document:
     image : ImageSource
         Where the image came from and its work size.
     layers : tuple of Layer
-        At least one layer.
+        The chain, at least one layer.
     selected : int
-        The index of the layer the forms show and edit.
+        The index of the convolution under study (the forms show and edit it).
     insight : Insight
         The Insight menu's toggles that are not methods.
     display : Display
         Layout, shared levels, scaling, forward channel.
+    through : bool
+        Study the network of ``layers`` up to the selected one (its local linear map
+        ``J`` at the image) instead of the selected layer alone. A model file's layer
+        keeps its own switch (``layer.model.through``): its network is the file's.
 
     Raises
     ------
@@ -73,6 +81,7 @@ class Document:
     selected: int = 0
     insight: Insight = field(default_factory=Insight)
     display: Display = field(default_factory=Display)
+    through: bool = False
 
     if TYPE_CHECKING:  # added by psygnal's ``evented``: one signal per field
         events: ClassVar[SignalGroup]
@@ -162,6 +171,7 @@ class Document:
             "selected": self.selected,
             "insight": self.insight.to_dict(),
             "display": self.display.to_dict(),
+            "through": self.through,
         }
 
     def to_json(self) -> str:
@@ -203,6 +213,7 @@ class Document:
                 if name in data:
                     values[name] = part.from_dict(data[name])
             values["selected"] = data.get("selected", 0)
+            values["through"] = data.get("through", False)
             return cls(**values)
         except ValueError as exc:
             raise ValueError(f"document.{exc}") from None
@@ -240,6 +251,12 @@ def _check(doc: Document, values: dict[str, Any]) -> None:
         raise ValueError(
             f"selected must be a layer index from 0 to {len(layers) - 1}, got {selected!r}"
         )
+    if not layers[selected].is_conv:
+        raise ValueError(
+            f"selected must be a convolution's index: layer {selected} is a {layers[selected].kind}"
+        )
+    if not isinstance(values["through"], bool):
+        raise ValueError(f"through must be true or false, got {values['through']!r}")
 
 
 def _strip(exc: ValueError, prefix: str) -> str:

@@ -6,6 +6,8 @@ means replacing it (``dataclasses.replace``), which is what makes the document's
 snapshots (undo, sessions) cheap and exact. Each has ``to_dict``/``from_dict`` giving
 JSON-ready values; the errors name the key.
 
+A layer of the chain is :class:`~deconv_gui.document.layer.Layer` (its own module).
+
 Examples
 --------
 >>> from deconv_gui.document import Display, ImageSource
@@ -36,7 +38,6 @@ __all__ = [
     "Display",
     "ImageSource",
     "Insight",
-    "Layer",
     "ModelSource",
     "default_params",
     "same_in_all_channels",
@@ -238,69 +239,6 @@ class ModelSource:
                 values["image"] = ImageSource.from_dict(values["image"])
             except ValueError as exc:
                 raise ValueError(f"model.{exc}") from None
-        return cls(**values)
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One convolution layer: its :class:`~deconv_gui.core.Params` and how its filter was made.
-
-    Parameters
-    ----------
-    params : Params
-        Filter, geometry, methods and their options (the one schema).
-    name : str
-        Shown where layers are listed.
-    preset : str
-        The filter preset the weights came from (``"custom"`` after a hand edit).
-    filter_seed : int
-        The seed of the random filter presets (not the noise seed: that is
-        ``params.noise_seed``).
-    same_in_all : bool
-        Whether edits of the filter are mirrored to every input channel.
-    model : ModelSource or None
-        The model file the layer was read from (its input is the image run through the
-        model up to it), or None.
-    """
-
-    params: Params = field(default_factory=default_params)
-    name: str = "layer 1"
-    preset: str = DEFAULT_PRESET
-    filter_seed: int = 0
-    same_in_all: bool = True
-    model: ModelSource | None = None
-
-    def __post_init__(self) -> None:
-        if self.model is not None and not isinstance(self.model, ModelSource):
-            raise ValueError(f"layer.model must be a ModelSource, got {type(self.model).__name__}")
-        if not isinstance(self.params, Params):
-            raise ValueError(f"layer.params must be a Params, got {type(self.params).__name__}")
-        _check_type("layer.name", self.name, str, "a string")
-        _check_type("layer.preset", self.preset, str, "a string")
-        _check_type("layer.filter_seed", self.filter_seed, int, "an int >= 0")
-        if self.filter_seed < 0:
-            raise ValueError(f"layer.filter_seed must be an int >= 0, got {self.filter_seed!r}")
-        _check_type("layer.same_in_all", self.same_in_all, bool, "true or false")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values; ``params`` is :meth:`Params.to_dict`."""
-        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["params"] = self.params.to_dict()
-        out["model"] = None if self.model is None else self.model.to_dict()
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Layer:
-        """Rebuild from :meth:`to_dict` output; ``params`` is required."""
-        values = dict(_object("layer", data, _names(cls)))
-        if "params" not in values:
-            raise ValueError("layer.params is missing")
-        values["params"] = Params.from_dict(values["params"])
-        if values.get("model") is not None:
-            try:
-                values["model"] = ModelSource.from_dict(values["model"])
-            except ValueError as exc:
-                raise ValueError(f"layer.{exc}") from None
         return cls(**values)
 
 

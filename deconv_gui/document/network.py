@@ -1,0 +1,200 @@
+"""The document's chain of layers as a core :class:`~deconv_gui.core.network.Network`.
+
+A convolution becomes ``Conv(A, b)`` with its own activation after it when its Params
+name one (``act(A x + b)``, the single layer's definition), a ReLU, leaky ReLU or pooling
+the core layer of the same name. :func:`chain_network` builds the chain (or its prefix
+up to a layer) for an image shape, checking every layer against the map it receives:
+an impossible geometry is one ValueError naming the layer. :func:`adapt_channels` makes
+each convolution take the channels that reach it (a preset filter is rebuilt for them,
+a hand-made one keeps its response to a grey map), as a new image re-channels the
+filter. :func:`layer_input` is what the layers before one make of the image.
+
+Examples
+--------
+>>> from deconv_gui.core import Params, make_filter
+>>> from deconv_gui.document import Layer
+>>> conv = Layer(Params(make_filter("gaussian", in_channels=3, out_channels=2), stride=1))
+>>> chain = (conv, Layer(kind="relu"), Layer(kind="maxpool"), conv)
+>>> chain = adapt_channels(chain, 3)
+>>> [layer_text(layer) for layer in chain]
+['conv 3×3, 3→2', 'ReLU', 'max-pool 2×2, stride 2', 'conv 3×3, 2→2']
+>>> net = chain_network(chain, (16, 12, 3))
+>>> [layer.kind for layer in net.layers], net.shapes[-1]
+(['conv', 'relu', 'maxpool', 'conv'], (8, 6, 2))
+>>> chain_network(chain, (16, 12, 3), upto=0).shapes[-1]
+(16, 12, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..core import PRESETS, Params, make_filter
+from ..core import network as core
+from ..core.network.single import activation_layer
+from ..view import filter_ops
+from .layer import Layer
+
+__all__ = ["adapt_channels", "chain_network", "conv_channels", "layer_input", "layer_text"]
+
+Shape = tuple[int, int, int]
+
+_POOL_WORDS = {"maxpool": "max-pool", "avgpool": "avg-pool"}
+
+
+def conv_channels(params: Params) -> tuple[int, int]:
+    """``(C_in, C_out)`` of a convolution's (or transposed convolution's) Params."""
+    c_group, c_last = params.weights.shape[2:]
+    if params.layer_kind == "conv_transpose":
+        return c_last, c_group * params.groups
+    return c_group * params.groups, c_last
+
+
+def layer_text(layer: Layer) -> str:
+    """One line for a layer: ``conv 3×3, 3→4, stride 2``, ``ReLU``, ``max-pool 2×2, stride 2``.
+
+    >>> layer_text(Layer(kind="leaky_relu", slope=0.2))
+    'leaky ReLU (slope 0.2)'
+    """
+    if layer.kind == "relu":
+        return "ReLU"
+    if layer.kind == "leaky_relu":
+        return f"leaky ReLU (slope {layer.slope:g})"
+    if layer.kind in _POOL_WORDS:
+        k = layer.kernel
+        return f"{_POOL_WORDS[layer.kind]} {k}×{k}, stride {layer.stride}"
+    p = layer.params
+    c_in, c_out = conv_channels(p)
+    word = "transposed conv" if p.layer_kind == "conv_transpose" else "conv"
+    text = f"{word} {p.weights.shape[0]}×{p.weights.shape[1]}, {c_in}→{c_out}"
+    if p.stride != (1, 1):
+        sh, sw = p.stride
+        text += f", stride {sh}" if sh == sw else f", stride {sh}×{sw}"
+    if p.activation != "none":
+        text += " + ReLU" if p.activation == "relu" else " + leaky ReLU"
+    return text
+
+
+def _core_layers(layer: Layer, shape: Shape) -> list[core.Layer]:
+    """The core layers of one document layer receiving maps of ``shape`` (ValueError if
+    they cannot)."""
+    if layer.kind == "relu":
+        return [core.ReLU()]
+    if layer.kind == "leaky_relu":
+        return [core.LeakyReLU(layer.slope)]
+    if layer.kind in _POOL_WORDS:
+        if min(shape[:2]) < layer.kernel:
+            raise ValueError(
+                f"its input is {shape[0]}×{shape[1]}, smaller than its {layer.kernel}×"
+                f"{layer.kernel} window"
+            )
+        pool = core.MaxPool if layer.kind == "maxpool" else core.AvgPool
+        return [pool(layer.kernel, layer.stride)]
+    params = layer.params
+    c_in = conv_channels(params)[0]
+    if c_in != shape[2]:
+        raise ValueError(f"it takes {c_in} channels and {shape[2]} reach it")
+    bias = np.asarray(params.bias, dtype=np.float64)
+    out: list[core.Layer] = [core.Conv(params.operator(shape), bias)]
+    act = activation_layer(params.activation, params.leaky_slope)
+    return out if act is None else [*out, act]
+
+
+def chain_network(
+    layers: Sequence[Layer], input_shape: Sequence[int], upto: int | None = None
+) -> core.Network:
+    """The core network of ``layers`` (up to index ``upto``, included; default all) on
+    images of ``input_shape`` ``(H, W, C)``.
+
+    Raises
+    ------
+    ValueError
+        Naming the first layer that does not fit the map it receives:
+        ``layer 3 (max-pool 2×2, stride 2) does not fit: its input is 1×1, …``.
+    """
+    shape: Shape = tuple(int(n) for n in input_shape)  # type: ignore[assignment]
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (H, W, C) of positive sizes, got {input_shape!r}")
+    end = len(layers) if upto is None else int(upto) + 1
+    if not 1 <= end <= len(layers):
+        raise ValueError(f"upto must be a layer index below {len(layers)}, got {upto!r}")
+    built: list[core.Layer] = []
+    for index, layer in enumerate(layers[:end]):
+        try:
+            parts = _core_layers(layer, shape)
+            for part in parts:
+                shape = part.output_shape(shape)
+            if min(shape) < 1:
+                raise ValueError(f"its output would be {'×'.join(map(str, shape))}")
+        except ValueError as exc:
+            raise ValueError(
+                f"layer {index + 1} ({layer_text(layer)}) does not fit: {exc}"
+            ) from None
+        built.extend(parts)
+    return core.Network(built, tuple(int(n) for n in input_shape))  # type: ignore[arg-type]
+
+
+def layer_input(layers: Sequence[Layer], index: int, image: Any) -> np.ndarray:
+    """What layers ``0 … index − 1`` make of ``image`` (float64): layer ``index``'s input.
+
+    The image itself for the first layer.
+    """
+    x = np.asarray(image, dtype=np.float64)
+    if index == 0:
+        return x
+    return chain_network(layers, x.shape, upto=index - 1).forward(x)
+
+
+def _rechannelled(layer: Layer, c_in: int) -> Layer:
+    """``layer`` (a convolution) taking ``c_in`` channels: its preset rebuilt for them when
+    it can be, else its weights spread over them (the same response to a grey map)."""
+    params = layer.params
+    weights = params.weights
+    groups = params.groups if c_in % params.groups == 0 else 1
+    c_out = weights.shape[3]
+    if groups != params.groups:
+        weights = filter_ops.regroup(weights, params.groups, groups, c_out)
+    preset = layer.preset
+    if preset in PRESETS and c_in // groups <= 4:
+        rebuilt = make_filter(
+            preset,
+            size=weights.shape[:2],
+            in_channels=c_in // groups,
+            out_channels=c_out // groups,
+            seed=layer.filter_seed,
+        )
+        weights = np.tile(rebuilt, (1, 1, 1, groups))
+    else:
+        weights, preset = filter_ops.rechannel(weights, c_in // groups), "custom"
+    return replace(layer, params=params.replace(weights=weights, groups=groups), preset=preset)
+
+
+def adapt_channels(layers: Sequence[Layer], in_channels: int) -> tuple[Layer, ...]:
+    """``layers`` with each convolution taking the channels that reach it (images of
+    ``in_channels`` channels); layers that already do are returned as they are.
+
+    Raises
+    ------
+    ValueError
+        For a transposed convolution that does not take them (its channels are its
+        decoder's), naming the layer.
+    """
+    channels = int(in_channels)
+    out = []
+    for index, layer in enumerate(layers):
+        if layer.is_conv:
+            c_in = conv_channels(layer.params)[0]
+            if c_in != channels:
+                if layer.params.layer_kind == "conv_transpose":
+                    raise ValueError(
+                        f"layer {index + 1} ({layer_text(layer)}) takes {c_in} channels and "
+                        f"{channels} reach it (a transposed conv keeps its decoder's channels)"
+                    )
+                layer = _rechannelled(layer, channels)
+            channels = conv_channels(layer.params)[1]
+        out.append(layer)
+    return tuple(out)
