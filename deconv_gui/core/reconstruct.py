@@ -275,5 +275,6 @@ def pinv_reconstruction(
     return deliver(solved, return_report)
 
 
-#: The name the one result type had here before.
-__getattr__ = module_aliases(__name__, {"PinvResult": ("Reconstruction", Reconstruction)})
+#: The name the one result type had here before (``old: (new, object)``).
+OLD_NAMES = {"PinvResult": ("Reconstruction", Reconstruction)}
+__getattr__ = module_aliases(__name__, OLD_NAMES)

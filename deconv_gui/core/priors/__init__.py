@@ -34,11 +34,9 @@ __all__ = [
     "tv_reconstruction",
 ]
 
-#: The names the merged report and result had before.
-__getattr__ = module_aliases(
-    __name__,
-    {
-        "PriorReport": ("SolverReport", SolverReport),
-        "PriorResult": ("Reconstruction", Reconstruction),
-    },
-)
+#: The names the merged report and result had before (``old: (new, object)``).
+OLD_NAMES = {
+    "PriorReport": ("SolverReport", SolverReport),
+    "PriorResult": ("Reconstruction", Reconstruction),
+}
+__getattr__ = module_aliases(__name__, OLD_NAMES)
