@@ -12,7 +12,7 @@ an operator then studies ``B``: its transpose is the strided conv, its pseudo-in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 from scipy import sparse
@@ -31,6 +31,18 @@ from .geometry import (
 from .operator import ConvOperator
 
 __all__ = ["ConvTransposeOperator", "TransposedGeometry", "operator_of"]
+
+T = TypeVar("T")
+
+
+class _OfConv(Generic[T]):
+    """A read-only attribute of :class:`TransposedGeometry` that is its conv's, by name."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, geometry: Any, owner: type | None = None) -> T:
+        return cast(T, getattr(geometry.conv, self.name))
 
 
 @dataclass(frozen=True)
@@ -53,41 +65,16 @@ class TransposedGeometry(ShapeCounts):
     def output_shape(self) -> tuple[int, int, int]:
         return self.conv.input_shape
 
-    @property
-    def filter_shape(self) -> tuple[int, int, int, int]:
-        return self.conv.filter_shape
-
-    @property
-    def stride(self) -> Pair:
-        return self.conv.stride
-
-    @property
-    def padding(self) -> Pair:
-        return self.conv.padding
-
-    @property
-    def pads(self) -> Sides:
-        return self.conv.pads
-
-    @property
-    def symmetric(self) -> bool:
-        return self.conv.symmetric
-
-    @property
-    def dilation(self) -> Pair:
-        return self.conv.dilation
-
-    @property
-    def padding_mode(self) -> str:
-        return self.conv.padding_mode
-
-    @property
-    def groups(self) -> int:
-        return self.conv.groups
-
-    @property
-    def flip(self) -> bool:
-        return self.conv.flip
+    # the filter and the hyper-parameters are A's, as PyTorch's ConvTranspose2d names them
+    filter_shape = _OfConv[tuple[int, int, int, int]]()
+    stride = _OfConv[Pair]()
+    padding = _OfConv[Pair]()
+    pads = _OfConv[Sides]()
+    symmetric = _OfConv[bool]()
+    dilation = _OfConv[Pair]()
+    padding_mode = _OfConv[str]()
+    groups = _OfConv[int]()
+    flip = _OfConv[bool]()
 
 
 class ConvTransposeOperator(ConvOperator):
