@@ -6,9 +6,9 @@ pipeline's compute order, the priors, what the code scripts compute and save) is
 derived from :data:`PANELS` and :data:`METHOD_SPECS` here, so that a panel is spelled
 one way everywhere. Qt-free: plain data that the GUI, ``io`` and the CLI read.
 
-A new method is one :class:`MethodSpec` here (its panels, its compute function from
-:mod:`deconv_gui.core.methods`, whether it is a prior, what the scripts call and
-save) plus that function; :class:`~deconv_gui.core.Result` holds its images by panel
+A new method is one :class:`MethodSpec` here (built by :func:`~.specs.make_method`: its
+panels, its compute function from :mod:`deconv_gui.core.methods`, whether it is a prior,
+what the scripts call and save) plus that function; :class:`~deconv_gui.core.Result` holds its images by panel
 name without a new field.
 
 Examples
@@ -28,7 +28,7 @@ from typing import TypeVar
 
 from . import activation_methods
 from . import methods as compute
-from .specs import DISPLAY_KINDS, MethodSpec, PanelSpec
+from .specs import DISPLAY_KINDS, MethodSpec, PanelSpec, make_method, make_panel
 
 __all__ = [
     "ALL_METHODS",
@@ -47,20 +47,21 @@ __all__ = [
     "panel_for_export_name",
 ]
 
+
 #: Every panel, in reading order.
 PANELS: tuple[PanelSpec, ...] = (
-    PanelSpec(
+    make_panel(
         "input",
-        "Input  x",
+        "Input",
         "x",
         "the image you loaded: the unknowns",
         "input",
         None,
         "input",
     ),
-    PanelSpec(
+    make_panel(
         "forward",
-        "Forward output  y = A x + b",
+        "Forward output",
         "y = A x + b",
         "the strided convolution, drawn at its own (smaller) scale: one pixel per equation",
         "y",
@@ -71,9 +72,9 @@ PANELS: tuple[PanelSpec, ...] = (
         export_name="forward_output",
         with_activation="y = act(A x + b)",
     ),
-    PanelSpec(
+    make_panel(
         "transposed",
-        "Transposed  Aᵀ(y − b)",
+        "Transposed",
         "Aᵀ(y − b)",
         "the adjoint: what 'deconvolution' (transposed convolution) layers compute; not an inverse",
         "Aᵀ",
@@ -82,9 +83,9 @@ PANELS: tuple[PanelSpec, ...] = (
         scored=True,
         with_activation="Jᵀ(y − c)",
     ),
-    PanelSpec(
+    make_panel(
         "normalized_transposed",
-        "Normalised  Aᵀ(y − b) ⊘ Aᵀ1",
+        "Normalised",
         "Aᵀ(y − b) ⊘ Aᵀ1",
         "the transposed result divided by the coverage Aᵀ1 (removes the checkerboard)",
         "Aᵀ⊘Aᵀ1",
@@ -93,9 +94,9 @@ PANELS: tuple[PanelSpec, ...] = (
         scored=True,
         with_activation="Jᵀ(y − c) ⊘ Jᵀ1",
     ),
-    PanelSpec(
+    make_panel(
         "pinv",
-        "Pseudo-inverse  A⁺(y − b)",
+        "Pseudo-inverse",
         "A⁺(y − b)",
         "the minimum-norm image with A x = y − b exactly; what y cannot see is set to 0",
         "A⁺",
@@ -104,9 +105,9 @@ PANELS: tuple[PanelSpec, ...] = (
         scored=True,
         with_activation="J⁺(y − c)",
     ),
-    PanelSpec(
+    make_panel(
         "decoder",
-        "Learned decoder  D(y)",
+        "Learned decoder",
         "D(y)",
         "the ConvTranspose2d a network would learn (fit-decoder's least-squares optimum "
         "over a set of images), applied to y: good on images like those, blind elsewhere",
@@ -115,9 +116,9 @@ PANELS: tuple[PanelSpec, ...] = (
         "reconstruction",
         scored=True,
     ),
-    PanelSpec(
+    make_panel(
         "tv",
-        "TV prior  argmin ½‖Ax − (y − b)‖² + λ TV(x)",
+        "TV prior",
         "argmin ½‖Ax − (y − b)‖² + λ TV(x)",
         "total variation: fits y while preferring flat regions with sharp edges; "
         "it fills the null space that A⁺ leaves at 0",
@@ -126,9 +127,9 @@ PANELS: tuple[PanelSpec, ...] = (
         "reconstruction",
         scored=True,
     ),
-    PanelSpec(
+    make_panel(
         "nonneg",
-        "Non-negative  argmin ‖Ax − (y − b)‖² + λ‖x‖², x ≥ 0",
+        "Non-negative",
         "argmin ‖Ax − (y − b)‖² + λ‖x‖², x ≥ 0",
         "least squares (Tikhonov with λ = reg) over images with no negative pixel",
         "x≥0",
@@ -136,9 +137,9 @@ PANELS: tuple[PanelSpec, ...] = (
         "reconstruction",
         scored=True,
     ),
-    PanelSpec(
+    make_panel(
         "richardson_lucy",
-        "Richardson–Lucy  x ← x ⊙ Aᵀ((y − b) ⊘ Ax) ⊘ Aᵀ1",
+        "Richardson–Lucy",
         "x ← x ⊙ Aᵀ((y − b) ⊘ Ax) ⊘ Aᵀ1",
         "the multiplicative EM iteration for non-negative filters and data (Poisson "
         "likelihood); fewer iterations regularise more",
@@ -147,9 +148,9 @@ PANELS: tuple[PanelSpec, ...] = (
         "reconstruction",
         scored=True,
     ),
-    PanelSpec(
+    make_panel(
         "deconvnet",
-        "Deconvnet  Aᵀ ReLU(f(x₀))",
+        "Deconvnet",
         "Aᵀ ReLU(f(x₀))",
         "Zeiler & Fergus: the features f(x₀) sent back through the transposed conv with the "
         "ReLU applied to the signal (biases unused); a picture of what the units respond to",
@@ -158,9 +159,9 @@ PANELS: tuple[PanelSpec, ...] = (
         "adjoint",
         without_activation="Aᵀy (no activation)",
     ),
-    PanelSpec(
+    make_panel(
         "guided_backprop",
-        "Guided backprop  Aᵀ(D ReLU(f(x₀)))",
+        "Guided backprop",
         "Aᵀ(D ReLU(f(x₀)))",
         "Springenberg et al.: the deconvnet's ReLU on the signal and the forward mask D both",
         "GB",
@@ -168,9 +169,9 @@ PANELS: tuple[PanelSpec, ...] = (
         "adjoint",
         without_activation="Aᵀy (no activation)",
     ),
-    PanelSpec(
+    make_panel(
         "relu_preimage",
-        "ReLU preimage  min ‖x‖, ReLU(Ax + b) = y",
+        "ReLU preimage",
         "min ‖x‖, ReLU(Ax + b) = y",
         "the minimum-norm image the layer with its ReLU maps to y: positive outputs are "
         "equations, zeros only A x + b ≤ 0 (each frees a direction)",
@@ -180,9 +181,9 @@ PANELS: tuple[PanelSpec, ...] = (
         scored=True,
         without_activation="A⁺(y − b) (no activation)",
     ),
-    PanelSpec(
+    make_panel(
         "coverage",
-        "Coverage  Aᵀ1",
+        "Coverage",
         "Aᵀ1",
         "how much filter weight touches each input pixel; a checkerboard when the "
         "kernel size is not a multiple of the stride",
@@ -192,9 +193,9 @@ PANELS: tuple[PanelSpec, ...] = (
         own_levels=True,
         with_activation="Jᵀ1",
     ),
-    PanelSpec(
+    make_panel(
         "recoverable",
-        "Recoverable  A⁺Ax",
+        "Recoverable",
         "A⁺Ax",
         "the part of the input that y determines (its projection on the row space of A)",
         "A⁺Ax",
@@ -202,9 +203,9 @@ PANELS: tuple[PanelSpec, ...] = (
         "reconstruction",
         with_activation="J⁺J x",
     ),
-    PanelSpec(
+    make_panel(
         "nullspace",
-        "Lost  x − A⁺Ax",
+        "Lost",
         "x − A⁺Ax",
         "the null-space part of the input: A maps it to 0, so no method can recover it",
         "x − A⁺Ax",
@@ -213,9 +214,9 @@ PANELS: tuple[PanelSpec, ...] = (
         own_levels=True,
         with_activation="x − J⁺J x",
     ),
-    PanelSpec(
+    make_panel(
         "invented",
-        "Invented by the prior  x̂ − A⁺Ax̂",
+        "Invented by the prior",
         "x̂ − A⁺Ax̂",
         "the null-space part of the prior's image x̂ (TV, else x ≥ 0, else Richardson–Lucy): "
         "y says nothing about it, the prior chose it",
@@ -228,90 +229,73 @@ PANELS: tuple[PanelSpec, ...] = (
 
 #: Every method, reconstructions first, in display order.
 METHOD_SPECS: tuple[MethodSpec, ...] = (
-    MethodSpec(
+    make_method(
         "transposed",
         "transposed Aᵀ",
         "Aᵀ(y − b): the adjoint, what 'deconvolution' layers compute. Always shown.",
-        ("transposed",),
-        True,
         compute=compute.transposed,
     ),
-    MethodSpec(
+    make_method(
         "normalized_transposed",
         "normalised Aᵀ ⊘ Aᵀ1",
         "Aᵀ(y − b) divided pixel by pixel by Aᵀ1 (how much each input pixel is covered), "
         "which removes the checkerboard of uneven coverage.",
-        ("normalized_transposed",),
-        True,
         compute=compute.normalized_transposed,
         summary="the normalised transpose Aᵀ(y − b) ⊘ Aᵀ1",
         api="normalized_transposed_reconstruction",
-        saved=(("normalized_transposed", "x_normalized"),),
+        saved_as="x_normalized",
     ),
-    MethodSpec(
+    make_method(
         "pinv",
         "pseudo-inverse A⁺",
         "A⁺(y − b): the minimum-norm image that reproduces y exactly (iterative solve).",
-        ("pinv",),
-        True,
         compute=compute.pinv,
         slow=True,
         summary="the pseudo-inverse A⁺(y − b) (your image back, as far as y determines it)",
         api="pinv_reconstruction",
-        saved=(("pinv", "x_pinv"),),
+        saved_as="x_pinv",
     ),
-    MethodSpec(
+    make_method(
         "decoder",
         "decoder D(y)",
         "D(y): the learned ConvTranspose2d of a decoder file (deconv-gui fit-decoder; "
         "--decoder FILE.npz, File → Load decoder… in the window), applied to y.",
-        ("decoder",),
-        True,
         compute=compute.decoder,
         slow=True,
     ),
-    MethodSpec(
+    make_method(
         "tv",
         "TV prior",
         "argmin ½‖Ax − (y − b)‖² + λ TV(x) with λ = prior_lam (isotropic total variation, "
         "at most prior_iter iterations).",
-        ("tv",),
-        True,
         compute=compute.tv,
-        slow=True,
         prior=True,
         summary="total variation",
         api="tv_reconstruction",
-        saved=(("tv", "x_tv"),),
+        saved_as="x_tv",
     ),
-    MethodSpec(
+    make_method(
         "nonneg",
         "x ≥ 0",
         "argmin ‖Ax − (y − b)‖² + reg‖x‖² subject to x ≥ 0 (at most prior_iter iterations).",
-        ("nonneg",),
-        True,
         compute=compute.nonneg,
-        slow=True,
         prior=True,
         summary="non-negative least squares",
         api="nonneg_reconstruction",
-        saved=(("nonneg", "x_nonneg"),),
+        saved_as="x_nonneg",
     ),
-    MethodSpec(
+    make_method(
         "richardson_lucy",
         "Richardson–Lucy",
         "prior_iter multiplicative EM steps x ← x ⊙ Aᵀ((y − b) ⊘ Ax) ⊘ Aᵀ1; needs a "
         "non-negative filter (negative data from noise are clipped to 0).",
-        ("richardson_lucy",),
-        True,
         compute=compute.rl,
-        slow=True,
         prior=True,
         summary="Richardson–Lucy",
         api="richardson_lucy",
-        saved=(("richardson_lucy", "x_rl"),),
+        saved_as="x_rl",
     ),
-    MethodSpec(
+    make_method(
         "deconvnet",
         "deconvnet",
         "Zeiler & Fergus's deconvnet of the features f(x₀) (or of one channel, --channel): "
@@ -319,50 +303,43 @@ METHOD_SPECS: tuple[MethodSpec, ...] = (
         "conv + ReLU it equals guided backprop and backprop of f(x₀) (f(x₀) ≥ 0 is already 0 "
         "where the ReLU was off); they differ with a leaky ReLU, noise or through a network. "
         "With activation none it is Aᵀy: the transposed panel when the bias is 0.",
-        ("deconvnet",),
-        True,
         compute=activation_methods.deconvnet,
     ),
-    MethodSpec(
+    make_method(
         "guided_backprop",
         "guided backprop",
         "Springenberg et al.'s guided backprop of f(x₀) (or of one channel, --channel): the "
         "deconvnet's rule and the forward ReLU mask both. With activation none it is Aᵀy: "
         "the transposed panel when the bias is 0.",
-        ("guided_backprop",),
-        True,
         compute=activation_methods.guided_backprop,
     ),
-    MethodSpec(
+    make_method(
         "relu_preimage",
         "ReLU preimage",
         "The minimum-norm x with ReLU(A x + b) = y: equations where y > 0, A x + b ≤ 0 where "
         "y = 0 (a convex QP, solved matrix-free); the report gives the zero outputs and the "
         "free directions they leave. With activation none it is the pseudo-inverse A⁺(y − b); "
         "a leaky ReLU is invertible: A⁺(act⁻¹(y) − b).",
-        ("relu_preimage",),
-        True,
         compute=activation_methods.relu_preimage,
         slow=True,
     ),
-    MethodSpec(
+    make_method(
         "coverage",
         "coverage Aᵀ1",
         "Aᵀ1: how much filter weight touches each input pixel.",
-        ("coverage",),
-        False,
+        insight=True,
         compute=compute.coverage,
         summary="the coverage Aᵀ1",
         api="coverage_map",
-        saved=(("coverage", "cover"),),
+        saved_as="cover",
     ),
-    MethodSpec(
+    make_method(
         "nullspace",
         "split x = A⁺Ax + (x − A⁺Ax)",
         "the recoverable part A⁺Ax and the lost part x − A⁺Ax of the input; with a prior, "
         "the part x̂ − A⁺Ax̂ of its image x̂ that lies in the null space (what it invented).",
-        ("recoverable", "nullspace", "invented"),
-        False,
+        panels=("recoverable", "nullspace", "invented"),
+        insight=True,
         compute=compute.nullspace,
         slow=True,
         summary="the recoverable and lost parts A⁺Ax and x − A⁺Ax",

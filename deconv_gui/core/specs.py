@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .methods import Stage
 
-__all__ = ["DISPLAY_KINDS", "MethodSpec", "PanelSpec"]
+__all__ = ["DISPLAY_KINDS", "MethodSpec", "PanelSpec", "make_method", "make_panel"]
 
 #: How a panel is drawn: ``input`` and ``forward`` on their own range, ``adjoint``
 #: (not in image units: auto levels, diverging when signed), ``reconstruction`` (in
@@ -149,6 +150,56 @@ class MethodSpec:
     api: str = ""
     saved: tuple[tuple[str, str], ...] = ()
     slow: bool = False
+
+
+def make_panel(
+    name: str,
+    heading: str,
+    formula: str,
+    text: str,
+    short: str,
+    method: str | None,
+    display: str,
+    **options: Any,
+) -> PanelSpec:
+    """A :class:`PanelSpec` titled ``heading`` and ``formula``, two spaces apart."""
+    title = f"{heading}  {formula}"
+    return PanelSpec(name, title, formula, text, short, method, display, **options)
+
+
+def make_method(
+    name: str,
+    label: str,
+    tip: str,
+    *,
+    compute: Callable[[Stage], None],
+    insight: bool = False,
+    panels: tuple[str, ...] = (),
+    prior: bool = False,
+    slow: bool = False,
+    saved_as: str = "",
+    saved: tuple[tuple[str, str], ...] = (),
+    **options: Any,
+) -> MethodSpec:
+    """A :class:`MethodSpec` with the registry's defaults spelt once.
+
+    It fills its own panel unless ``panels`` says otherwise; ``insight`` marks a method
+    that is no reconstruction; a prior is an iterative solve, so it is ``slow``;
+    ``saved_as`` is the script variable saved under the method's own panel name
+    (``saved`` lists several).
+    """
+    return MethodSpec(
+        name,
+        label,
+        tip,
+        panels or (name,),
+        not insight,
+        compute,
+        prior=prior,
+        slow=slow or prior,
+        saved=saved or (((name, saved_as),) if saved_as else ()),
+        **options,
+    )
 
 
 #: The :class:`~deconv_gui.core.Result` attributes of the panels that are not their names.
