@@ -94,24 +94,15 @@ def filter_weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
                 f"--groups {groups} must divide the image's C_in = {in_channels} channels"
             )
         outputs = groups if args.out_channels is None else args.out_channels
+        # a grouped preset sees C_in / groups channels; by default one output per group
+        seen, made = in_channels // groups, outputs
         if getattr(args, "layer_kind", "conv") == "conv_transpose":
             # ConvTranspose2d: the image is the layer's input, the filter's last axis
             if outputs % groups:
                 raise ValueError(f"--groups {groups} must divide --out-channels {outputs}")
-            return make_filter(
-                name,
-                size=args.filter_size,
-                in_channels=outputs // groups,
-                out_channels=in_channels,
-                seed=args.seed,
-            )
-        # a grouped preset sees C_in / groups channels; by default one output per group
+            seen, made = outputs // groups, in_channels
         return make_filter(
-            name,
-            size=args.filter_size,
-            in_channels=in_channels // groups,
-            out_channels=outputs,
-            seed=args.seed,
+            name, size=args.filter_size, in_channels=seen, out_channels=made, seed=args.seed
         )
     from ..io.decode import read_npy
 

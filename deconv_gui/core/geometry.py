@@ -91,23 +91,19 @@ def _check_sizes(
                     f"{name} must be at most {bound:,} (the larger of the padded image "
                     f"{label} and {MAX_STEP:,}), got {pair[axis]:,}"
                 )
-    limit = MAX_ARRAY_BYTES // 8
-    padded_size = padded[0] * padded[1] * c_in
-    if padded_size > limit:
-        name = "padding" if max(max(padding[0]), max(padding[1])) > 0 else "input_shape"
-        raise ValueError(
-            f"{name}: the zero-padded image would be {padded[0]:,}×{padded[1]:,}×{c_in} = "
-            f"{padded_size:,} values ({_gib(padded_size * 8)}), more than the limit of "
-            f"{_gib(MAX_ARRAY_BYTES)} per array"
-        )
+    name = "padding" if max(max(padding[0]), max(padding[1])) > 0 else "input_shape"
+    _refuse_large(name, "the zero-padded image", (padded[0], padded[1], c_in))
     outs = [(padded[a] - dilation[a] * (filter_shape[a] - 1) - 1) // stride[a] + 1 for a in (0, 1)]
-    out_size = max(outs[0], 0) * max(outs[1], 0) * filter_shape[3]
-    if out_size > limit:
-        name = "padding" if max(max(padding[0]), max(padding[1])) > 0 else "input_shape"
+    _refuse_large(name, "the output", (max(outs[0], 0), max(outs[1], 0), filter_shape[3]))
+
+
+def _refuse_large(name: str, what: str, shape: tuple[int, int, int]) -> None:
+    """A ValueError naming ``name`` when an array of ``shape`` would pass the size limit."""
+    size = shape[0] * shape[1] * shape[2]
+    if size > MAX_ARRAY_BYTES // 8:
         raise ValueError(
-            f"{name}: the output would be {outs[0]:,}×{outs[1]:,}×{filter_shape[3]} = "
-            f"{out_size:,} values ({_gib(out_size * 8)}), more than the limit of "
-            f"{_gib(MAX_ARRAY_BYTES)} per array"
+            f"{name}: {what} would be {shape[0]:,}×{shape[1]:,}×{shape[2]} = {size:,} values "
+            f"({_gib(size * 8)}), more than the limit of {_gib(MAX_ARRAY_BYTES)} per array"
         )
 
 

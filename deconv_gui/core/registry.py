@@ -8,8 +8,8 @@ one way everywhere. Qt-free: plain data that the GUI, ``io`` and the CLI read.
 
 A new method is one :class:`MethodSpec` here (built by :func:`~.specs.make_method`: its
 panels, its compute function from :mod:`deconv_gui.core.methods`, whether it is a prior,
-what the scripts call and save) plus that function; :class:`~deconv_gui.core.Result` holds its images by panel
-name without a new field.
+what the scripts call and save) plus that function; :class:`~deconv_gui.core.Result`
+holds its images by panel name without a new field.
 
 Examples
 --------

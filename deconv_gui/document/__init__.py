@@ -6,7 +6,7 @@ reading what earlier versions wrote.
 """
 
 from .layer import CHAIN_KINDS, POOL_KINDS, Layer
-from .migrate import DOCUMENT_VERSION, migrate
+from .migrate import DOCUMENT_VERSION, check_version, migrate
 from .model import Document
 from .records import (
     DEFAULT_PRESET,
@@ -39,6 +39,7 @@ __all__ = [
     "Insight",
     "Layer",
     "ModelSource",
+    "check_version",
     "default_params",
     "migrate",
     "same_in_all_channels",

@@ -25,9 +25,11 @@ from ..core.rules import GEOMETRY_MAX
 from .records import (
     DEFAULT_PRESET,
     ModelSource,
+    _check_choice,
     _check_type,
     _is_int,
     _names,
+    _nested,
     _object,
     default_params,
 )
@@ -108,10 +110,7 @@ class Layer:
         if self.filter_seed < 0:
             raise ValueError(f"layer.filter_seed must be an int >= 0, got {self.filter_seed!r}")
         _check_type("layer.same_in_all", self.same_in_all, bool, "true or false")
-        if self.kind not in CHAIN_KINDS:
-            raise ValueError(
-                f"layer.kind must be one of {', '.join(CHAIN_KINDS)}, got {self.kind!r}"
-            )
+        _check_choice("layer.kind", self.kind, CHAIN_KINDS)
         if self.model is not None and self.kind != "conv":
             raise ValueError(f"layer.model: a {self.kind} layer is not read from a model file")
         for name in ("kernel", "stride"):
@@ -160,8 +159,5 @@ class Layer:
         elif kind == "conv":
             raise ValueError("layer.params is missing")
         if values.get("model") is not None:
-            try:
-                values["model"] = ModelSource.from_dict(values["model"])
-            except ValueError as exc:
-                raise ValueError(f"layer.{exc}") from None
+            values["model"] = _nested("layer", ModelSource.from_dict, values["model"])
         return cls(**values)

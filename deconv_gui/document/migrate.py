@@ -28,13 +28,32 @@ from typing import Any
 
 from .records import SAMPLES, same_in_all_channels
 
-__all__ = ["DOCUMENT_VERSION", "migrate"]
+__all__ = ["DOCUMENT_VERSION", "check_version", "migrate"]
 
 #: The version this code writes and the newest it reads.
 DOCUMENT_VERSION = 4
 
 _V1_KEYS = ("schema", "version", "image", "work_size", "params", "extra")
 _V1_DISPLAY = ("layout", "shared_levels", "scaling", "forward_channel")
+
+
+def check_version(version: Any, newest: int, where: str, what: str = "version") -> int:
+    """``version`` of a file this code reads: an int from 1 to ``newest``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``where`` (the document, a session file) and its ``what``, for a version
+        that is no int >= 1, or one newer than ``newest`` (written by a newer deconv_gui).
+    """
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{where}: {what} must be an int >= 1, got {version!r}")
+    if version > newest:
+        raise ValueError(
+            f"{where} was written by a newer deconv_gui ({what} {version}); this version "
+            f"reads up to {newest}: please upgrade"
+        )
+    return version
 
 
 def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -112,14 +131,7 @@ def migrate(data: Any) -> dict[str, Any]:
     """
     if not isinstance(data, dict):
         raise ValueError(f"document must be a JSON object, got {type(data).__name__}")
-    version = data.get("version", DOCUMENT_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"document.version must be an int >= 1, got {version!r}")
-    if version > DOCUMENT_VERSION:
-        raise ValueError(
-            f"the document was written by a newer deconv_gui (version {version}); this "
-            f"version reads up to {DOCUMENT_VERSION}: please upgrade"
-        )
+    version = check_version(data.get("version", DOCUMENT_VERSION), DOCUMENT_VERSION, "document")
     while version < DOCUMENT_VERSION:
         data = _STEPS[version](data)
         version += 1

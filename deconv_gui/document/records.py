@@ -19,8 +19,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -58,6 +59,8 @@ DEFAULT_PRESET = "gaussian"
 #: How a model expects its input: ``unit`` the image as loaded (floats in [0, 1]),
 #: ``255`` the same times 255, ``imagenet`` (x − mean) / std per RGB channel.
 MODEL_SCALINGS: tuple[str, ...] = ("unit", "255", "imagenet")
+
+T = TypeVar("T")
 
 
 def default_params(in_channels: int = 3) -> Params:
@@ -107,6 +110,24 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _values(record: Any) -> dict[str, Any]:
+    """The record's fields by name (JSON-ready when they are plain values)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _nested(owner: str, build: Callable[[Any], T], data: Any) -> T:
+    """``build(data)``, its errors named under ``owner`` (``model.image.kind …``)."""
+    try:
+        return build(data)
+    except ValueError as exc:
+        raise ValueError(f"{owner}.{exc}") from None
+
+
 def _check_type(name: str, value: Any, kind: type | tuple[type, ...], words: str) -> None:
     wrong_bool = isinstance(value, bool) and kind in (int, (int, type(None)))
     if wrong_bool or not isinstance(value, kind):
@@ -141,15 +162,10 @@ class ImageSource:
     sha256: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in IMAGE_KINDS:
-            raise ValueError(
-                f"image.kind must be one of {', '.join(IMAGE_KINDS)}, got {self.kind!r}"
-            )
+        _check_choice("image.kind", self.kind, IMAGE_KINDS)
         _check_type("image.source", self.source, str, "a string")
-        if self.kind == "sample" and self.source not in SAMPLES:
-            raise ValueError(
-                f"image.source must be one of {', '.join(SAMPLES)}, got {self.source!r}"
-            )
+        if self.kind == "sample":
+            _check_choice("image.source", self.source, SAMPLES)
         _check_type("image.work_size", self.work_size, (int, type(None)), "an int >= 1 or null")
         if self.work_size is not None and self.work_size < 1:
             raise ValueError(f"image.work_size must be an int >= 1 or null, got {self.work_size!r}")
@@ -163,7 +179,7 @@ class ImageSource:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values (lists for tuples)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = _values(self)
         out["shape"] = None if self.shape is None else list(self.shape)
         return out
 
@@ -213,17 +229,14 @@ class ModelSource:
             raise ValueError("model.path must be a model file's path, got ''")
         _check_type("model.layer", self.layer, str, "a string")
         _check_type("model.sha256", self.sha256, (str, type(None)), "a string or null")
-        if self.scaling not in MODEL_SCALINGS:
-            raise ValueError(
-                f"model.scaling must be one of {', '.join(MODEL_SCALINGS)}, got {self.scaling!r}"
-            )
+        _check_choice("model.scaling", self.scaling, MODEL_SCALINGS)
         if not isinstance(self.image, ImageSource) or self.image.kind == "array":
             raise ValueError("model.image must be a sample or an image file")
         _check_type("model.through", self.through, bool, "true or false")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values (``image`` as :meth:`ImageSource.to_dict`)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = _values(self)
         out["image"] = self.image.to_dict()
         return out
 
@@ -235,10 +248,7 @@ class ModelSource:
             if key not in values:
                 raise ValueError(f"model.{key} is missing")
         if "image" in values:
-            try:
-                values["image"] = ImageSource.from_dict(values["image"])
-            except ValueError as exc:
-                raise ValueError(f"model.{exc}") from None
+            values["image"] = _nested("model", ImageSource.from_dict, values["image"])
         return cls(**values)
 
 
@@ -264,22 +274,16 @@ class Display:
     forward_channel: int = 0
 
     def __post_init__(self) -> None:
-        if self.layout not in LAYOUTS:
-            raise ValueError(
-                f"display.layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}"
-            )
+        _check_choice("display.layout", self.layout, LAYOUTS)
         _check_type("display.shared_levels", self.shared_levels, bool, "true or false")
-        if self.scaling not in SCALINGS:
-            raise ValueError(
-                f"display.scaling must be one of {', '.join(SCALINGS)}, got {self.scaling!r}"
-            )
+        _check_choice("display.scaling", self.scaling, SCALINGS)
         _check_type("display.forward_channel", self.forward_channel, int, "an int >= 0")
         if self.forward_channel < 0:
             raise ValueError(f"display.forward_channel must be >= 0, got {self.forward_channel!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return _values(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> Display:
@@ -309,7 +313,7 @@ class Insight:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return _values(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> Insight:

@@ -28,6 +28,7 @@ from ..document import (
     ImageSource,
     Layer,
     ModelSource,
+    check_version,
     same_in_all_channels,
 )
 from . import files
@@ -399,14 +400,7 @@ def load_session(path: str | Path) -> Session:
         ) from None
     if not isinstance(data, dict) or data.get("schema") != SESSION_SCHEMA:
         raise ValueError(f"{path.name} is not a deconv_gui session file (no '{SESSION_SCHEMA}')")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{path.name}: session version must be an int >= 1, got {version!r}")
-    if version > SESSION_VERSION:
-        raise ValueError(
-            f"{path.name} was written by a newer deconv_gui (session schema version {version}); "
-            f"this version reads up to {SESSION_VERSION}: please upgrade"
-        )
+    version = check_version(data.get("version"), SESSION_VERSION, path.name, "session version")
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
         raise ValueError(f"{path.name}: extra must be a JSON object, got {type(extra).__name__}")
