@@ -12,7 +12,7 @@ an operator then studies ``B``: its transpose is the strided conv, its pseudo-in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 from scipy import sparse
@@ -41,8 +41,12 @@ class _OfConv(Generic[T]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, geometry: Any, owner: type | None = None) -> T:
-        return cast(T, getattr(geometry.conv, self.name))
+    @overload
+    def __get__(self, geometry: None, owner: type) -> _OfConv[T]: ...
+    @overload
+    def __get__(self, geometry: TransposedGeometry, owner: type | None = None) -> T: ...
+    def __get__(self, geometry: Any, owner: Any = None) -> Any:
+        return self if geometry is None else getattr(geometry.conv, self.name)
 
 
 @dataclass(frozen=True)
