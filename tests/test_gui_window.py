@@ -16,8 +16,8 @@ pytest.importorskip("pytestqt")
 from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core import ConvGeometry, run_pipeline
+from deconv_gui.core.threads import limit_blas_threads
 from deconv_gui.gui.main_window import MainWindow
-from deconv_gui.gui.runner import limit_blas_threads
 from deconv_gui.gui.support.excepthook import install_excepthook
 from deconv_gui.gui.support.qimage import qimage_to_array
 from deconv_gui.gui.support.teardown import delete_now
@@ -107,7 +107,7 @@ def test_cancel_stops_a_long_solve_and_keeps_the_previous_result(qtbot, window):
 
 def test_a_held_runner_is_busy_until_the_newest_request_is_released(qtbot):
     from deconv_gui.core import Params
-    from deconv_gui.gui.runner import PipelineRunner
+    from deconv_gui.gui.pipeline_runner import PipelineRunner
 
     runner = PipelineRunner(hold_busy=True)
     image = np.linspace(0, 1, 8 * 8 * 3).reshape(8, 8, 3)

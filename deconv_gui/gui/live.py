@@ -30,7 +30,8 @@ from qtpy import QtCore
 
 from ..core import ConvGeometry, Params, Result, complete_metrics
 from .panels.grid import PanelGrid
-from .runner import JobRunner, PipelineRunner, Priority
+from .pipeline_runner import PipelineRunner
+from .runner import JobRunner, Priority
 from .state import AppState
 from .support.qthelp import make_timer
 

@@ -39,7 +39,7 @@ from .live import DEBOUNCE_MS, LiveUpdates
 from .network import install_network_view
 from .panels.central import CentralArea
 from .panels.status_bar import StatusWidgets
-from .runner import PipelineRunner
+from .pipeline_runner import PipelineRunner
 from .state import AppState
 from .support import settings as stored
 from .support.qthelp import nonnull

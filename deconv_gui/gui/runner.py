@@ -8,18 +8,13 @@ the GUI thread as queued signals that carry the request id; anything from an old
 request is dropped here, so the listeners only ever see the newest one. After
 :meth:`JobRunner.shutdown` nothing is started and nothing more is reported.
 
-:class:`PipelineRunner` is the runner of the window's live computation
-(:func:`~deconv_gui.core.run_pipeline`).
+The window's live computation has its own kind of runner
+(:class:`~deconv_gui.gui.pipeline_runner.PipelineRunner`).
 
 Every runner starts its jobs on the application's one pool
 (:func:`~deconv_gui.gui.jobpool.app_pool`), by :class:`~deconv_gui.gui.jobpool.Priority`:
 the live pipeline and image loads first, then the Insight jobs, then exports and the
 second metrics pass; background jobs never take the pool's last thread.
-
-The window's process keeps the BLAS library (OpenBLAS) at one thread per calling
-thread (:func:`limit_blas_threads`): the convolution already splits its work over its
-own threads, and OpenBLAS's extra threads spin between calls, so on a 2-core machine
-they took the GUI thread's core and froze the event loop for 60–130 ms at a time.
 
 Why not superqt's ``thread_worker``: it starts every worker on Qt's global thread pool
 (after a timer tick when an event loop runs), so jobs could neither be kept to one
@@ -33,15 +28,12 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from qtpy import QtCore
 
-from ..core import Params, Result, SolveCancelled, run_pipeline
-from ..core.threads import limit_blas_threads
-from ..io.decoder_file import applicable_run
+from ..core import SolveCancelled
 from .jobpool import POOL_THREADS, JobPool, PoolRunnable, Priority, app_pool
 
 __all__ = [
@@ -50,10 +42,8 @@ __all__ = [
     "JobPool",
     "JobRunner",
     "Partial",
-    "PipelineRunner",
     "Priority",
     "app_pool",
-    "limit_blas_threads",
 ]
 
 #: ``job(cancel, progress)``: check ``cancel`` (a ``threading.Event``) between steps and
@@ -266,14 +256,10 @@ class JobRunner(QtCore.QObject):
 
         After :meth:`shutdown` nothing is started and the id of the last request is returned.
         """
-        self.cancel()
-        if self._closed:
+        cancel = self._next_request()
+        if cancel is None:
             return self._latest
-        self._latest += 1
-        self._cancel = threading.Event()
-        runnable = _Runnable(
-            self._latest, job, self._cancel, self._signals, self._progress_interval
-        )
+        runnable = _Runnable(self._latest, job, cancel, self._signals, self._progress_interval)
         self._jobs.started(runnable)
         self.pool.start(runnable, self._priority)
         self._set_busy(True)
@@ -285,14 +271,22 @@ class JobRunner(QtCore.QObject):
 
         Like :meth:`submit`, it cancels the previous request, whose result is dropped.
         """
+        cancel = self._next_request()
+        if cancel is None:
+            return self._latest
+        self._set_busy(True)
+        _Runnable(self._latest, job, cancel, self._signals, 0.0).run()
+        return self._latest
+
+    def _next_request(self) -> threading.Event | None:
+        """Cancel the previous request and number a new one; its cancel event, or None
+        after :meth:`shutdown`."""
         self.cancel()
         if self._closed:
-            return self._latest
+            return None
         self._latest += 1
         self._cancel = threading.Event()
-        self._set_busy(True)
-        _Runnable(self._latest, job, self._cancel, self._signals, 0.0).run()
-        return self._latest
+        return self._cancel
 
     def cancel(self) -> None:
         """Ask the running request to stop (it reports :attr:`cancelled`).
@@ -363,71 +357,3 @@ class JobRunner(QtCore.QObject):
         if self._current(rid):
             self._set_busy(False)
             self.cancelled.emit(rid)
-
-
-class PipelineRunner(JobRunner):
-    """A :class:`JobRunner` for :func:`~deconv_gui.core.run_pipeline`.
-
-    :meth:`compute` takes an image and :class:`~deconv_gui.core.Params`; :attr:`progress`
-    carries ``(iteration, value, method)``, at most 20 times a second: the relative
-    residual of the pseudo-inverse solve (or of the split's, method ``"nullspace"``), or
-    a prior's relative change between iterations; :attr:`partialReady` the partial
-    :class:`~deconv_gui.core.Result` of the cheap panels (``Result.pending`` names the
-    slow methods still running). Creating one limits the process's BLAS threads to one
-    (:func:`limit_blas_threads`).
-    """
-
-    def __init__(
-        self,
-        parent: QtCore.QObject | None = None,
-        *,
-        hold_busy: bool = False,
-        pool: JobPool | None = None,
-        priority: int = Priority.LIVE,
-    ) -> None:
-        super().__init__(
-            parent, hold_busy=hold_busy, progress_interval=0.05, pool=pool, priority=priority
-        )
-        limit_blas_threads(1)  # spinning BLAS threads starved the GUI thread (module doc)
-
-    def compute(self, image: np.ndarray, params: Params, **overrides: Any) -> int:
-        """Start computing ``params`` on ``image`` (cancels the previous request).
-
-        Returns the request id; the :class:`~deconv_gui.core.Result` reports ``params``
-        as its own. A method that does not apply (a decoder that no longer fits the
-        layer, or none loaded) is left out and named in ``Result.left_out``
-        (:func:`~deconv_gui.io.decoder_file.applicable_run`); the rest is computed.
-
-        ``overrides`` change the computation without changing what the result says it
-        is (the window runs live updates with ``ssim=False`` and fills SSIM in later).
-        """
-        run = params.replace(**overrides) if overrides else params
-
-        def job(cancel: threading.Event, progress: Callable[[object], None]) -> Any:
-            running = ["pinv"]  # whose iterations progress reports
-
-            def on_method(name: str) -> None:
-                running[0] = name
-
-            # the decoder is read here, off the GUI thread (cached); what does not apply
-            # (a decoder that no longer fits the layer) is left out, with the reason
-            applicable, decoder, left_out = applicable_run(run, image.shape)
-
-            def as_asked(result: Result) -> Result:
-                if applicable is params:
-                    return result
-                return replace(result, params=params, left_out=left_out)
-
-            return as_asked(
-                run_pipeline(
-                    image,
-                    applicable,
-                    progress=lambda it, res: progress((int(it), float(res), running[0])),
-                    cancel=cancel,
-                    on_method=on_method,
-                    on_partial=lambda part: progress(Partial(as_asked(part))),
-                    decoder=decoder,
-                )
-            )
-
-        return self.submit(job)

@@ -17,18 +17,14 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner, Priority
 from ..state import AppState
-from ..support.qthelp import nonnull
 from .export_path import ask_export_path
 from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
+from .playback import SPEEDS, Playback
 
 __all__ = ["MODES", "SPEEDS", "StepsWindow"]
 
-#: Steps per second offered by the speed box.
-SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-_STEP_MS = 500
 
-
-class StepsWindow(QtWidgets.QWidget):
+class StepsWindow(Playback):
     """The animation window (one per main window, shown from View → How it is computed).
 
     Parameters
@@ -154,62 +150,6 @@ class StepsWindow(QtWidgets.QWidget):
         column.addWidget(self.message)
         self._shortcuts()
 
-    def _button(self, icon: QtWidgets.QStyle.StandardPixmap, tip: str, slot):
-        button = QtWidgets.QToolButton()
-        button.setIcon(nonnull(self.style()).standardIcon(icon))
-        button.setToolTip(tip)
-        button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space and the arrows stay shortcuts
-        button.clicked.connect(slot)
-        return button
-
-    def _playback_row(self) -> QtWidgets.QHBoxLayout:
-        style = QtWidgets.QStyle.StandardPixmap
-        row = QtWidgets.QHBoxLayout()
-        self.first_button = self._button(style.SP_MediaSkipBackward, "First step (Home)",
-                                         lambda: self.set_index(0))  # fmt: skip
-        self.back_button = self._button(style.SP_MediaSeekBackward, "Step back (Left)",
-                                        self.step_back)  # fmt: skip
-        self.play_button = self._button(style.SP_MediaPlay, "Play / pause (Space)",
-                                        self.toggle_play)  # fmt: skip
-        self.forward_button = self._button(style.SP_MediaSeekForward, "Step forward (Right)",
-                                           self.step_forward)  # fmt: skip
-        self.last_button = self._button(style.SP_MediaSkipForward, "The result (End)",
-                                        lambda: self.set_index(self.frame_count - 1))  # fmt: skip
-        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.slider.setToolTip("Drag to any step; the last position is the finished result")
-        self.slider.valueChanged.connect(self.set_index)
-        self.position = QtWidgets.QLabel()
-        self.position.setMinimumWidth(110)
-        self.speed_box = QtWidgets.QComboBox()
-        for speed in SPEEDS:
-            self.speed_box.addItem(f"{speed:g} steps/s", speed)
-        self.speed_box.setCurrentIndex(SPEEDS.index(2.0))
-        self.speed_box.setToolTip("Playing speed")
-        self.speed_box.currentIndexChanged.connect(lambda _i: self._apply_speed())
-        for widget in (self.first_button, self.back_button, self.play_button,
-                       self.forward_button, self.last_button):  # fmt: skip
-            row.addWidget(widget)
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.position)
-        row.addWidget(self.speed_box)
-        return row
-
-    def _shortcuts(self) -> None:
-        keys = (
-            (QtCore.Qt.Key.Key_Space, self.toggle_play, "Play / pause"),
-            (QtCore.Qt.Key.Key_Left, self.step_back, "Step back"),
-            (QtCore.Qt.Key.Key_Right, self.step_forward, "Step forward"),
-            (QtCore.Qt.Key.Key_Home, lambda: self.set_index(0), "First step"),
-            (QtCore.Qt.Key.Key_End, lambda: self.set_index(self.frame_count - 1), "The result"),
-            (QtCore.Qt.Key.Key_F, lambda: self.view.autoRange(padding=0.01), "Fit the frame"),
-        )
-        self.shortcuts = []
-        for key, slot, what in keys:
-            shortcut = QtWidgets.QShortcut(QtGui.QKeySequence(key), self)
-            shortcut.setWhatsThis(f"How it is computed: {what.lower()}")
-            shortcut.activated.connect(slot)
-            self.shortcuts.append(shortcut)
-
     # -- what is animated ------------------------------------------------------------------
     @property
     def mode(self) -> str:
@@ -306,46 +246,6 @@ class StepsWindow(QtWidgets.QWidget):
         total = last - 1 if unit == "iteration" else last
         self.position.setText("result" if k == last else f"{unit} {shown} of {total}")
         self.frameShown.emit(k)
-
-    def step_forward(self) -> None:
-        self.set_index(self.index + 1)
-
-    def step_back(self) -> None:
-        self.set_index(self.index - 1)
-
-    @property
-    def playing(self) -> bool:
-        return self.timer.isActive()
-
-    def toggle_play(self) -> None:
-        """Play from the current step (from the start when at the end), or pause."""
-        if self.playing:
-            self.pause()
-            return
-        if self.renderer is None:
-            return
-        if self.index >= self.frame_count - 1:
-            self.set_index(0)
-        self._apply_speed()
-        self.timer.start()
-        self.play_button.setIcon(
-            nonnull(self.style()).standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPause)
-        )
-
-    def pause(self) -> None:
-        self.timer.stop()
-        self.play_button.setIcon(
-            nonnull(self.style()).standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPlay)
-        )
-
-    def _apply_speed(self) -> None:
-        self.timer.setInterval(int(1000 / float(self.speed_box.currentData())))
-
-    def _tick(self) -> None:
-        if self.index >= self.frame_count - 1:
-            self.pause()
-            return
-        self.step_forward()
 
     # -- export ------------------------------------------------------------------------------
     def export_dialog(self) -> None:

@@ -3,7 +3,10 @@ how input channels reach outputs (``groups``) and whether the kernel is flipped 
 
 The weights come from :func:`deconv_gui.core.make_filter` (presets) or from the user's edits;
 the editor only keeps and shows them. Every change is announced once with
-:attr:`FilterEditor.filterChanged`, also when a preset rewrites all cells at once.
+:attr:`FilterEditor.filterChanged`, also when a preset rewrites all cells at once. What
+rebuilds the weights (a preset, a new size, ``C_in``, ``C_out`` or grouping) is
+:class:`~.filter_shape.FilterShape`'s; a deep layer's slice is
+:class:`~.deep_slice.DeepSlice`'s.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ from .filter_form import (
     MAX_OUT_CHANNELS,
     MAX_SIZE,
     PRESET_LABELS,
-    SEEDED,
     FilterForm,
 )
 from .filter_grids import FilterGrids, channel_names
+from .filter_shape import FilterShape
 from .kernel_grid import KernelGrid
 
 __all__ = [
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 
-class FilterEditor(DeepSlice, DockSection):
+class FilterEditor(FilterShape, DeepSlice, DockSection):
     """Edit a filter ``(f_h, f_w, C_in/groups, C_out)``, its bias, ``groups`` and ``flip``.
 
     Signals
@@ -143,26 +146,6 @@ class FilterEditor(DeepSlice, DockSection):
         self.ui.seed_spin.setValue(int(seed))
         self.ui.seed_spin.blockSignals(False)
 
-    def set_preset(self, name: str, *, seed: int | None = None) -> None:
-        """Fill the weights from a preset at the current size, ``C_in`` and ``C_out``.
-
-        Raises
-        ------
-        ValueError
-            If ``name`` is neither one of :data:`~deconv_gui.core.PRESETS` nor ``"custom"``.
-        """
-        if name == CUSTOM:
-            self._preset = CUSTOM
-            self._sync()
-            return
-        if name not in PRESETS:
-            raise ValueError(f"name must be one of {', '.join(PRESETS)}, got {name!r}")
-        if seed is not None:
-            self.ui.seed_spin.blockSignals(True)
-            self.ui.seed_spin.setValue(int(seed))
-            self.ui.seed_spin.blockSignals(False)
-        self._apply_preset(name)
-
     def set_filter(
         self,
         weights: np.ndarray,
@@ -239,81 +222,6 @@ class FilterEditor(DeepSlice, DockSection):
             flip=flip,
         )
 
-    def set_groups(self, groups: int) -> None:
-        """Choose how input channels reach outputs, as the channels combo does.
-
-        ``C_out`` becomes a multiple of ``groups`` (depthwise from ``3 → 1`` gives
-        ``3 → 3``); a preset is rebuilt, custom weights keep what the new grouping can
-        hold (see :func:`~deconv_gui.view.filter_ops.regroup`).
-
-        Raises
-        ------
-        ValueError
-            Naming ``groups`` unless it divides the image's channel count.
-        """
-        groups = schema.check("groups", groups)
-        if self._deep is not None:
-            if groups == self.groups():
-                return
-            raise ValueError(f"groups: a deep layer's grouping is the model's ({self.groups()})")
-        c_in, c_out = self.in_channels(), self._weights.shape[3]
-        if groups not in ops.group_choices(c_in):
-            raise ValueError(f"groups must divide C_in = {c_in}, got {groups}")
-        if groups == self._groups:
-            return
-        most = MAX_OUT_CHANNELS // groups * groups
-        new_c_out = min(most, -(-c_out // groups) * groups)
-        bias = [self._bias[o % c_out] for o in range(new_c_out)]
-        if self._preset in PRESETS:
-            self._bias = bias
-            self._apply_preset(self._preset, out_channels=new_c_out, groups=groups)
-        else:
-            weights = ops.regroup(self._weights, self._groups, groups, new_c_out)
-            self._commit(weights, bias, CUSTOM, groups=groups)
-
-    def set_flip(self, flip: bool) -> None:
-        """Turn true convolution (the kernel flipped) on or off, as the check box does.
-
-        Raises
-        ------
-        ValueError
-            Naming ``flip`` unless it is True or False.
-        """
-        flip = schema.check("flip", flip)
-        self._commit(self._weights, self._bias, self._preset, flip=flip)
-
-    def set_in_channels(self, n: int) -> None:
-        """Change ``C_in`` (a new image with ``n`` channels was loaded).
-
-        A preset is rebuilt for ``n`` channels; custom weights keep their response to a
-        grey image (per tap, the channel sum is spread evenly over the new channels).
-
-        Raises
-        ------
-        ValueError
-            If ``n`` is not between 1 and 4.
-        """
-        if self._deep is not None and n == self.in_channels():
-            return
-        if not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_IN_CHANNELS:
-            raise ValueError(f"n must be an int between 1 and 4, got {n!r}")
-        n = int(n)
-        if self._deep is not None:  # a picture again: a preset filter for it
-            self._leave_deep()
-            self._apply_preset("gaussian", in_channels=n, groups=1)
-            return
-        if n == self.in_channels():
-            return
-        # groups that do not divide the new count fall back to summing every channel
-        groups = self._groups if n % self._groups == 0 else 1
-        if self._preset in PRESETS:
-            self._apply_preset(self._preset, in_channels=n, groups=groups)
-            return
-        weights = self._weights
-        if groups != self._groups:
-            weights = ops.regroup(weights, self._groups, groups, weights.shape[3])
-        self._commit(ops.rechannel(weights, n // groups), self._bias, CUSTOM, groups=groups)
-
     def set_weight(
         self, row: int, column: int, in_channel: int, value: float, out_channel: int | None = None
     ) -> None:
@@ -343,35 +251,6 @@ class FilterEditor(DeepSlice, DockSection):
         return self._grids.applied[in_channel]
 
     # ----------------------------------------------------------------------------- internals
-    def _apply_preset(
-        self,
-        name: str,
-        *,
-        size: tuple[int, int] | None = None,
-        in_channels: int | None = None,
-        out_channels: int | None = None,
-        groups: int | None = None,
-    ) -> None:
-        fh, fw, _, c_out = self._weights.shape
-        groups = self._groups if groups is None else groups
-        c_in = self.in_channels() if in_channels is None else in_channels
-        c_out = c_out if out_channels is None else out_channels
-        # each group gets the preset's C_out/groups outputs (depthwise: the same kernel
-        # for every channel)
-        weights = make_filter(
-            name,
-            size=(fh, fw) if size is None else size,
-            in_channels=c_in // groups,
-            out_channels=c_out // groups,
-            seed=self.seed(),
-        )
-        weights = np.tile(weights, (1, 1, 1, groups))
-        if not ops.channels_equal(weights):
-            self.ui.same_check.blockSignals(True)
-            self.ui.same_check.setChecked(False)
-            self.ui.same_check.blockSignals(False)
-        self._commit(weights, self._bias, name, groups=groups)
-
     def _commit(
         self,
         weights: np.ndarray,
@@ -416,31 +295,6 @@ class FilterEditor(DeepSlice, DockSection):
             self._label_slice()
 
     # ----------------------------------------------------------------------------- slots
-    def _on_preset_activated(self, index: int) -> None:
-        name = self.ui.preset_combo.itemData(index)
-        if name == CUSTOM:
-            self._preset = CUSTOM
-            return
-        self._apply_preset(name)
-
-    def _on_seed_changed(self, _value: int) -> None:
-        if self._preset in SEEDED:
-            self._apply_preset(self._preset)
-
-    def _on_size_changed(self, _value: int) -> None:
-        size = (self.ui.size_h.value(), self.ui.size_w.value())
-        if self._preset in PRESETS:
-            self._apply_preset(self._preset, size=size)
-        else:
-            self._commit(ops.resize_kernel(self._weights, size), self._bias, CUSTOM)
-
-    def _on_c_out_changed(self, value: int) -> None:
-        value = -(-value // self._groups) * self._groups  # typed: the next multiple of groups
-        if self._preset in PRESETS:
-            self._apply_preset(self._preset, out_channels=value)
-        else:
-            self._commit(ops.resize_outputs(self._weights, value), self._bias, CUSTOM)
-
     def _on_out_selected(self, _index: int) -> None:
         self._sync()
 
