@@ -25,7 +25,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
-from .solvers.base import MonitorKeywords
+from .solvers.base import CancelCheck, MonitorKeywords, ProgressCallback
 
 if TYPE_CHECKING:
     from .geometry import Hyper, Padding
@@ -37,6 +37,7 @@ __all__ = [
     "MonitorKeywords",
     "ProblemKeywords",
     "SolveKeywords",
+    "WatchedKeywords",
     "split_options",
     "takes_geometry",
 ]
@@ -63,6 +64,17 @@ class SolveKeywords(ProblemKeywords, MonitorKeywords, total=False):
     """What every reconstruction takes besides its own options: the problem, the monitor,
     and the deprecated ``return_report``."""
 
+    return_report: bool | None
+
+
+class WatchedKeywords(ProblemKeywords, total=False):
+    """What the functions that run their own loop (a weight rule's evaluations, an
+    analysis's iterations) take besides their own options: the problem, ``progress`` and
+    ``cancel`` (no :class:`~deconv_gui.core.Callbacks`: their steps are no solver's), and
+    the deprecated ``return_report``."""
+
+    progress: ProgressCallback | None
+    cancel: CancelCheck | None
     return_report: bool | None
 
 
@@ -97,10 +109,16 @@ _EXPANDS = {
     "GeometryKeywords": tuple(GEOMETRY_DEFAULTS),
     "ProblemKeywords": ("input_shape", *GEOMETRY_DEFAULTS),
     "SolveKeywords": (*_FRONT, *_BACK),
+    "WatchedKeywords": ("input_shape", *GEOMETRY_DEFAULTS, "progress", "cancel", "return_report"),
 }
 
-#: The docstring sections the convenience functions share, by ``%(name)s`` place.
+#: The docstring sections the convenience functions share, by ``%(name)s`` place: the
+#: problem's keywords, the monitor's and the retired ``return_report``.
 GEOMETRY_DOCS = {
+    "weights": """\
+weights : array_like or ConvOperator
+    Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
+    :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).""",
     "geometry": """\
 stride, padding, dilation, padding_mode, groups, flip
     The layer's geometry, as for :func:`~deconv_gui.core.conv2d`. With a ready
@@ -110,20 +128,36 @@ stride, padding, dilation, padding_mode, groups, flip
 input_shape : tuple of int, optional
     ``(H, W, C_in)`` of the forward input: required with a filter, checked against a
     ready operator.""",
+    "monitor": """\
+callbacks : Callbacks, optional
+    One :class:`~deconv_gui.core.Callbacks` (progress, cancel, hooks); or give
+    ``progress`` and ``cancel``.
+progress : callable, optional
+    ``progress(iteration, measure)`` after each iteration, the measure the solve
+    monitors (:attr:`~deconv_gui.core.SolverReport.history`).
+cancel : callable or threading.Event, optional
+    Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.""",
+    "report": """\
+return_report : bool, optional
+    Deprecated (warns): the result is always the one type under Returns; False still
+    gives its bare value (the image, or the chosen weight).""",
 }
 
 
 def split_options(
-    options: SolveKeywords, func: str
+    options: SolveKeywords | WatchedKeywords, func: str, declared: str = "SolveKeywords"
 ) -> tuple[ProblemKeywords, MonitorKeywords, bool | None]:
     """``options`` as the problem's keywords, the monitor's and ``return_report``.
+
+    ``func`` names the function for the error, ``declared`` the ``**`` annotation that
+    says which keywords it takes (``"SolveKeywords"`` or ``"WatchedKeywords"``).
 
     Raises
     ------
     TypeError
         For a keyword that is none of them, as Python does for a misspelt argument.
     """
-    unknown = sorted(set(options) - set(_EXPANDS["SolveKeywords"]))
+    unknown = sorted(set(options) - set(_EXPANDS[declared]))
     if unknown:
         raise TypeError(f"{func}() got an unexpected keyword argument {unknown[0]!r}")
     given: dict[str, Any] = dict(options)

@@ -41,7 +41,7 @@ from .solvers import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .keywords import GeometryKeywords, SolveKeywords
+    from .keywords import ProblemKeywords, SolveKeywords
 
 __all__ = [
     "coverage_map",
@@ -58,9 +58,7 @@ def transposed_reconstruction(
     y: Any,
     weights: Any,
     bias: Any = None,
-    *,
-    input_shape: tuple[int, int, int] | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> np.ndarray:
     """``Aᵀ(y − b)``: what a "deconvolution" (transposed convolution) layer computes.
 
@@ -97,7 +95,7 @@ def transposed_reconstruction(
            [1, 1, 2, 1, 2, 1, 1],
            [1, 1, 2, 1, 2, 1, 1]])
     """
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     centred = centred_output(y, op.geometry, bias)
     return op.apply_adjoint(centred)
 
@@ -105,9 +103,7 @@ def transposed_reconstruction(
 @takes_geometry
 def coverage_map(
     weights: Any,
-    *,
-    input_shape: tuple[int, int, int] | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> np.ndarray:
     """``Aᵀ1``: the sum of the weights that touch each input pixel (the coverage map).
 
@@ -125,7 +121,7 @@ def coverage_map(
            [1., 1., 1., 1.],
            [1., 1., 1., 1.]])
     """
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     return op.apply_adjoint(np.ones(op.geometry.output_shape, dtype=op.dtype))
 
 
@@ -134,9 +130,7 @@ def normalized_transposed_reconstruction(
     y: Any,
     weights: Any,
     bias: Any = None,
-    *,
-    input_shape: tuple[int, int, int] | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> np.ndarray:
     """``Aᵀ(y − b) ⊘ Aᵀ1``, with 0 where the coverage is (numerically) zero.
 
@@ -156,7 +150,7 @@ def normalized_transposed_reconstruction(
     >>> bool(np.allclose(x_n, 1.0))
     True
     """
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     centred = centred_output(y, op.geometry, bias)
     adjoint = op.apply_adjoint(centred)
     cover = coverage_map(op).astype(adjoint.dtype, copy=False)
@@ -197,16 +191,8 @@ def pinv_reconstruction(
         or up to 3 times the number of equations (at most 3000) for small problems, whose
         ill-conditioned cases need more
         (:func:`~deconv_gui.core.solvers.pseudo_inverse.default_iterations`).
-    callbacks : Callbacks, optional
-        One :class:`~deconv_gui.core.Callbacks` (progress, cancel, hooks); or give
-        ``progress`` and ``cancel``.
-    progress : callable, optional
-        ``progress(iteration, relative_residual)`` after each iteration.
-    cancel : callable or threading.Event, optional
-        Checked between iterations; raises :class:`~deconv_gui.core.SolveCancelled` when set.
-    return_report : bool, optional
-        Deprecated (warns): the result is always a :class:`Reconstruction`; False still
-        returns the bare image.
+    %(monitor)s
+    %(report)s
     method : {"auto", "dense", "fourier", "iterative"}
         ``"auto"``: a dense SVD solve where it is fast (``m n min(m, n)`` up to
         :data:`~deconv_gui.core.solvers.dense.PINV_DENSE_COST`, about a second at most);

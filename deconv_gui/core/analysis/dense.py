@@ -13,7 +13,7 @@ from ..solvers.dense import dense_pinv
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import ProblemKeywords
 
 __all__ = ["DenseMatrices", "dense_matrices"]
 
@@ -29,9 +29,7 @@ class DenseMatrices(NamedTuple):
 @takes_geometry
 def dense_matrices(
     weights: Any,
-    *,
-    input_shape: tuple[int, int, int] | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> DenseMatrices:
     """The explicit ``A``, ``Aᵀ`` and ``A⁺`` of :func:`conv2d` for a small image.
 
@@ -72,7 +70,7 @@ def dense_matrices(
     >>> mats.A.shape, mats.A_pinv.shape
     ((9, 147), (147, 9))
     """
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     geom = op.geometry
     if geom.n_unknowns > DENSE_COLUMN_LIMIT:
         raise ValueError(

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import lapack
 from ..geometry import ConvGeometry
-from ..keywords import takes_geometry
+from ..keywords import split_options, takes_geometry
 from ..operator import ConvOperator, as_operator
 from ..solvers import (
     CancelCheck,
@@ -26,7 +26,7 @@ from .pixels import as_pixel
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import WatchedKeywords
 
 __all__ = ["EFFECTIVE_KERNEL_DENSE_LIMIT", "EffectiveKernel", "effective_kernel"]
 
@@ -48,23 +48,17 @@ def effective_kernel(
     weights: Any,
     pixel: Any,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     reg: float = 0.0,
     rtol: float = 1e-8,
     max_iter: int | None = None,
     method: str = "auto",
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **options: Unpack[WatchedKeywords],
 ) -> EffectiveKernel:
     """Row ``i`` of ``A⁺`` (the weights the pseudo-inverse gives each output for one input pixel).
 
     Parameters
     ----------
-    weights : array_like or ConvOperator
-        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
-        :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
+    %(weights)s
     pixel : (row, col) or (row, col, channel)
         The input pixel ``i`` (channel 0 when omitted).
     input_shape, stride, padding, dilation, padding_mode, groups, flip
@@ -89,9 +83,7 @@ def effective_kernel(
         quantity ``rtol`` bounds).
     cancel : callable or threading.Event, optional
         Checked between iterations; raises :class:`SolveCancelled`.
-    return_report : bool, optional
-        Deprecated (warns): an :class:`EffectiveKernel` ``(image, report)`` is always
-        returned; False still returns the bare image.
+    %(report)s
 
     Returns
     -------
@@ -141,7 +133,9 @@ def effective_kernel(
         raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
     if max_iter is not None and int(max_iter) < 1:
         raise ValueError(f"max_iter must be >= 1 or None, got {max_iter!r}")
-    op = as_operator(weights, input_shape, **geometry)
+    problem, watch, return_report = split_options(options, "effective_kernel", "WatchedKeywords")
+    progress, cancel = watch.get("progress"), watch.get("cancel")
+    op = as_operator(weights, **problem)
     geom = op.geometry
     r, c, ch = as_pixel(pixel, "pixel", geom.input_shape)
     index = (r * geom.input_shape[1] + c) * geom.input_shape[2] + ch

@@ -24,7 +24,7 @@ from .metrics import reconstruction_metrics
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import GeometryKeywords, ProblemKeywords
 
 __all__ = [
     "ComponentSplit",
@@ -86,9 +86,7 @@ def split_components(
     ----------
     x : array_like
         Image ``(H, W, C_in)`` (or ``(H, W)`` for one channel).
-    weights : array_like or ConvOperator
-        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
-        :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
+    %(weights)s
     %(geometry)s
         The bias plays no part: ``A⁺(y − b) = A⁺ A x``.
     rtol, max_iter, progress, cancel, time_limit
@@ -229,13 +227,12 @@ def tikhonov_curve(
     bias: Any,
     regs: Sequence[float],
     *,
-    input_shape: tuple[int, int, int] | None = None,
     reference: Any = None,
     rtol: float = 1e-8,
     max_iter: int | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> TikhonovCurve:
     """Solve ``argmin ‖A x − (y − b)‖² + λ‖x‖²`` for each ``λ`` in ``regs``.
 
@@ -285,7 +282,7 @@ def tikhonov_curve(
     True
     """
     values = _validate_regs(regs)
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     geom = op.geometry
     target = as_float_array(y, "y").astype(np.float64, copy=False)
     centred = centred_output(target, geom, bias)

@@ -14,7 +14,7 @@ from ..operator import as_operator
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import GeometryKeywords, ProblemKeywords
 
 __all__ = ["adjoint_dot_test", "reconstruction_metrics", "relative_residual"]
 
@@ -184,10 +184,9 @@ def relative_residual(
 def adjoint_dot_test(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     seed: int = 0,
     dtype: Any = np.float64,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> float:
     """The relative dot-test mismatch ``|⟨Ax, y⟩ − ⟨x, Aᵀy⟩| / (‖Ax‖ ‖y‖)``.
 
@@ -227,7 +226,7 @@ def adjoint_dot_test(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     geom = op.geometry
     rng = np.random.default_rng(seed)
     x = rng.random((1, *geom.input_shape), dtype=dtype)

@@ -21,7 +21,7 @@ from ..solvers.preconditioner import periodic_symbol
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords
+    from ..keywords import ProblemKeywords
 
 __all__ = [
     "DENSE_ENTRY_LIMIT",
@@ -184,17 +184,13 @@ def _numerical_rank(values: np.ndarray, geom: ConvGeometry) -> int:
 @takes_geometry
 def operator_rank(
     weights: Any,
-    *,
-    input_shape: tuple[int, int, int] | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> int:
     """The exact numerical rank of ``A`` (the linear part of :func:`conv2d`).
 
     Parameters
     ----------
-    weights : array_like or ConvOperator
-        Filter ``(f_h, f_w, C_in, C_out)`` or ``(f_h, f_w, C_in)``, or a ready
-        :class:`~deconv_gui.core.ConvOperator` (then leave the geometry out).
+    %(weights)s
     %(input_shape)s
     %(geometry)s
 
@@ -224,7 +220,7 @@ def operator_rank(
     >>> operator_rank(make_filter("box", in_channels=1), input_shape=(8, 8, 1), stride=2)
     9
     """
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     if not exact_rank_feasible(op.geometry):
         raise ValueError(_too_large_message(op.geometry, "an exact rank"))
     return _numerical_rank(_exact_singular_values(op), op.geometry)
@@ -234,9 +230,8 @@ def operator_rank(
 def rank_info(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     max_cost: float | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> RankInfo:
     """Rank and nullity of ``A``: exact when the dense matrix is small, else bounds.
 
@@ -252,7 +247,7 @@ def rank_info(
     >>> rank_info(make_filter("seed_question"), input_shape=(7, 7, 3), stride=2).describe()
     'rank 9, nullity 138 (exact)'
     """
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     geom = op.geometry
     bounds = rank_bounds(geom)
     if not exact_rank_feasible(geom, max_cost=max_cost):
@@ -265,9 +260,8 @@ def rank_info(
 def singular_values(
     weights: Any,
     *,
-    input_shape: tuple[int, int, int] | None = None,
     method: str = "auto",
-    **geometry: Unpack[GeometryKeywords],
+    **problem: Unpack[ProblemKeywords],
 ) -> SingularValues:
     """The singular values of ``A``, exact for small problems, approximate otherwise.
 
@@ -320,7 +314,7 @@ def singular_values(
     """
     if method not in ("auto", "exact", "symbol"):
         raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
-    op = as_operator(weights, input_shape, **geometry)
+    op = as_operator(weights, **problem)
     geom = op.geometry
     if method == "exact" or (method == "auto" and exact_rank_feasible(geom)):
         if not exact_rank_feasible(geom):

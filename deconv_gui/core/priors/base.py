@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 
-#: The docstring sections the convenience functions share, by ``%(name)s`` place.
+#: The docstring sections the convenience functions of the priors share, by ``%(name)s``
+#: place (besides the keywords' own, :data:`~deconv_gui.core.keywords.GEOMETRY_DOCS`).
 _SHARED_DOC = {
     "problem": """\
 y, weights, bias
@@ -44,19 +45,11 @@ y, weights, bias
     ready :class:`~deconv_gui.core.ConvOperator`).
 %(input_shape)s
 %(geometry)s""",
-    "monitor": """\
-callbacks : Callbacks, optional
-    One :class:`~deconv_gui.core.Callbacks` (progress, cancel, hooks); or give
-    ``progress`` and ``cancel``.
-progress : callable, optional
-    ``progress(iteration, relative_change)`` after each iteration.
+    "choice_cancel": """\
 cancel : callable or threading.Event, optional
-    Checked before each iteration; raises :class:`~deconv_gui.core.SolveCancelled`.""",
-    "report": """\
-return_report : bool, optional
-    Deprecated (warns): the result is always a
-    :class:`~deconv_gui.core.Reconstruction` ``(image, report)``; False still returns
-    the bare image.""",
+    Checked before each evaluation and inside each solve; raises
+    :class:`~deconv_gui.core.SolveCancelled`.
+%(report)s""",
     "raises": """\
 Raises
 ------

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 from scipy.optimize import brentq
 
-from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, deliver, is_cancelled
+from ..keywords import split_options
+from ..solvers import SolveCancelled, deliver, is_cancelled
 from ..solvers.first_order import operator_norm_bound
 from .base import check_number, check_stopping, prepare, shared_doc
 from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
@@ -33,7 +34,7 @@ from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import ProblemKeywords
+    from ..keywords import WatchedKeywords
 
 __all__ = ["LamChoice", "choose_tv_lam"]
 
@@ -73,10 +74,7 @@ def choose_tv_lam(
     max_iter: int = DEFAULT_MAX_ITER,
     tol: float = DEFAULT_TOL,
     xtol: float = 0.02,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool | None = None,
-    **problem: Unpack[ProblemKeywords],
+    **options: Unpack[WatchedKeywords],
 ) -> LamChoice:
     """λ for :func:`~deconv_gui.core.tv_reconstruction` with ``r(λ) = sqrt(m)·sigma``.
 
@@ -91,12 +89,7 @@ def choose_tv_lam(
         Accuracy of ``log10 λ`` (> 0): 0.02 is λ within about 5 %.
     progress : callable, optional
         ``progress(evaluation, log-ratio of residual to target)`` after each TV solve.
-    cancel : callable or threading.Event, optional
-        Checked before each evaluation and inside each solve; raises
-        :class:`~deconv_gui.core.SolveCancelled`.
-    return_report : bool, optional
-        Deprecated (warns): a :class:`LamChoice` is always returned; False still
-        returns the bare ``lam``.
+    %(choice_cancel)s
 
     Returns
     -------
@@ -130,6 +123,8 @@ def choose_tv_lam(
     max_iter, tol = check_stopping(max_iter, tol)
     if not isinstance(nonneg, (bool, np.bool_)):
         raise ValueError(f"nonneg must be True or False, got {nonneg!r}")
+    problem, watch, return_report = split_options(options, "choose_tv_lam", "WatchedKeywords")
+    progress, cancel = watch.get("progress"), watch.get("cancel")
     op, centred = prepare(y, weights, bias, **problem)
     top = float(np.max(np.abs(centred)))
     if top == 0:

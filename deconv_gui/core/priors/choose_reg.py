@@ -32,10 +32,9 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from .. import lapack
+from ..keywords import split_options
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..solvers import (
-    CancelCheck,
-    ProgressCallback,
     SolveCancelled,
     deliver,
     is_cancelled,
@@ -47,7 +46,7 @@ from .base import check_count, check_number, prepare, shared_doc
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import ProblemKeywords
+    from ..keywords import WatchedKeywords
 
 __all__ = ["RULES", "RegChoice", "choose_reg"]
 
@@ -174,10 +173,7 @@ def choose_reg(
     rule: str = "auto",
     method: str = "auto",
     n_probes: int = 3,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    return_report: bool | None = None,
-    **problem: Unpack[ProblemKeywords],
+    **options: Unpack[WatchedKeywords],
 ) -> RegChoice:
     """The Tikhonov weight ``reg`` for :func:`~deconv_gui.core.pinv_reconstruction`, from the data.
 
@@ -195,12 +191,7 @@ def choose_reg(
     progress : callable, optional
         ``progress(evaluation, value)`` after each evaluated ``reg`` (value: the GCV
         function, or the log-ratio of residual to target at the end).
-    cancel : callable or threading.Event, optional
-        Checked before each evaluation and inside each solve; raises
-        :class:`~deconv_gui.core.SolveCancelled`.
-    return_report : bool, optional
-        Deprecated (warns): a :class:`RegChoice` is always returned; False still
-        returns the bare ``reg``.
+    %(choice_cancel)s
 
     Returns
     -------
@@ -238,6 +229,8 @@ def choose_reg(
     if rule == "discrepancy" and sigma is None:
         raise ValueError("sigma is required for rule='discrepancy' (the noise level per value)")
     n_probes = check_count(n_probes, "n_probes")
+    problem, watch, return_report = split_options(options, "choose_reg", "WatchedKeywords")
+    progress, cancel = watch.get("progress"), watch.get("cancel")
     op, centred = prepare(y, weights, bias, **problem)
     dense = method == "dense" or (method == "auto" and op.shape[1] <= DENSE_COLUMN_LIMIT)
     if dense and op.shape[1] > DENSE_COLUMN_LIMIT:
