@@ -2,18 +2,14 @@
 
 Notes
 -----
-With circular padding and an output grid that tiles the input exactly
-(``H_out · s_h = H`` and ``W_out · s_w = W``), shifting the image by one stride shifts
-the output by one pixel: ``A`` is *block-circulant*. Split the image into its
-``s_h s_w`` polyphase components ``x_{a,b}[m, n, c] = x[m s_h + a, n s_w + b, c]``; each
-is convolved (circularly, on the output grid) with the response ``g_{a,b,c}`` of ``A`` to
-an impulse at ``(a, b, c)``, and the results are summed. The DFT on the output grid
-turns that into one small matrix per output frequency ``ω``:
+A periodic layer (:func:`~deconv_gui.core.solvers.periodic.is_periodic`) is
+block-diagonal in Fourier space: with the image split into its ``s_h s_w`` polyphase
+components and the DFT taken on the output grid,
 
 .. math:: \\hat y(ω) = M(ω)\\, \\hat x_{poly}(ω), \\qquad
-          M(ω) \\in \\mathbb{C}^{C_{out} \\times s_h s_w C_{in}},
+          M(ω) \\in \\mathbb{C}^{C_{out} \\times s_h s_w C_{in}}
 
-whose columns are the DFTs of the impulse responses. The polyphase split is a
+(:func:`~deconv_gui.core.solvers.periodic.polyphase_blocks`). The polyphase split is a
 permutation and the DFT is unitary up to a factor that cancels, so
 ``A = U* M U P`` with unitary ``U`` and a permutation ``P``: the singular values of ``A``
 are those of all the blocks together, and
@@ -24,25 +20,45 @@ exact to rounding (Tikhonov likewise, with ``(M^*M + reg)^{-1} M^*`` per block).
 the closed form that aliasing gives: each output frequency mixes the ``s_h s_w`` input
 frequencies that fold onto it (and every input channel), and nothing else.
 
-The responses are measured on a small periodic copy of the geometry (a few strides a
-side), so no padding, flip, dilation or group convention is re-derived here: whatever
-the operator computes is what is inverted.
+**Cost.** The blocks are factorised in float64 (a one-row block, one output channel, in
+closed form: its pseudo-inverse is ``M^*/‖M‖²``; else by a batched SVD) into the
+per-frequency pseudo-inverse ``M(ω)^+``, which depends on the weights and the geometry
+only: the last few are kept (:data:`FACTOR_CACHE_SIZE`), so solving another image with
+the same layer costs only the transforms. These run in the precision of ``y``: float32
+data is transformed in complex64 (its rounding is then that of the float32 result the
+caller gets anyway).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.fft
+from threadpoolctl import threadpool_limits
 
-from ..geometry import ConvGeometry
+from .. import lapack, threads
+from .._cache import LRUCache
 from ..operator import ConvOperator
+from .base import CancelCheck, SolveCancelled, is_cancelled
 from .dense import pinv_cutoff
+from .periodic import (
+    BLOCK_MEMORY_LIMIT,
+    block_bytes,
+    block_rows,
+    fourier_is_possible,
+    is_periodic,
+    mirror_weight,
+    polyphase_blocks,
+)
 
 __all__ = [
+    "FACTOR_CACHE_SIZE",
     "PolyphaseSolution",
+    "clear_factor_cache",
     "fourier_is_possible",
     "is_periodic",
     "polyphase_blocks",
@@ -50,9 +66,16 @@ __all__ = [
     "polyphase_solve",
 ]
 
-#: Bytes of complex blocks (``H_out × (W_out/2 + 1) × C_out × s² C_in``) up to which the
-#: closed form is used; larger layers go to the iterative solver.
-BLOCK_MEMORY_LIMIT = 512 * 2**20
+#: Factorised layers kept between solves (each at most :data:`_CACHE_ENTRY_LIMIT` bytes).
+FACTOR_CACHE_SIZE = 4
+_CACHE_ENTRY_LIMIT = 128 * 2**20
+#: Frequencies per batched SVD: the cancel check runs between batches.
+_SVD_BATCH = 8192
+#: Up to this many output channels the blocks are applied channel by channel (a few
+#: vectorised multiply-adds); more go through one einsum.
+_LOOP_CHANNELS = 4
+#: Bytes of float64 blocks made at a time by the one-output-channel factorisation.
+_CHUNK_BYTES = 2**21
 
 
 class PolyphaseSolution(NamedTuple):
@@ -63,92 +86,19 @@ class PolyphaseSolution(NamedTuple):
     cutoff: float
 
 
-def is_periodic(geometry: ConvGeometry) -> bool:
-    """True when ``A`` commutes with shifts by one stride: circular padding, exact tiling.
+class _Factors(NamedTuple):
+    """``M(ω)^+`` as ``(C_out, H_out, s_h, W_out // 2 + 1, s_w, C_in)``, and its rank."""
 
-    Examples
-    --------
-    >>> from deconv_gui.core import ConvGeometry
-    >>> is_periodic(ConvGeometry((8, 8, 1), (3, 3, 1), 2, 1, padding_mode="circular"))
-    True
-    >>> is_periodic(ConvGeometry((8, 8, 1), (3, 3, 1), 2, 1))
-    False
-    """
-    if geometry.padding_mode != "circular":
-        return False
-    h, w = geometry.input_shape[:2]
-    h_out, w_out = geometry.output_shape[:2]
-    (sh, sw) = geometry.stride
-    return h_out * sh == h and w_out * sw == w
+    rows: np.ndarray
+    rank: int
 
 
-def fourier_is_possible(geometry: ConvGeometry) -> bool:
-    """True when the per-frequency solve applies: periodic, and its blocks fit in memory."""
-    return is_periodic(geometry) and _block_bytes(geometry) <= BLOCK_MEMORY_LIMIT
+_FACTORS: LRUCache[_Factors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
 
 
-def _probe_geometry(geometry: ConvGeometry) -> tuple[ConvGeometry, tuple[int, int]]:
-    """A small periodic copy of ``geometry`` and its output grid ``(L_h, L_w)``.
-
-    An impulse reaches outputs within ``R = ceil((d (f − 1) + s − 1) / s)`` of its own
-    cell on either side, so ``L = 2 R + 1`` outputs a side tell every offset apart.
-    """
-    (fh, fw), (sh, sw), (dh, dw) = geometry.filter_shape[:2], geometry.stride, geometry.dilation
-    reach = [-(-(d * (f - 1) + s - 1) // s) for f, s, d in ((fh, sh, dh), (fw, sw, dw))]
-    lh, lw = (2 * r + 1 for r in reach)
-    c_in = geometry.input_shape[2]
-    # the four sides passed on: replace() alone rebuilds the padding from its (top, left)
-    changes: dict[str, Any] = {"input_shape": (sh * lh, sw * lw, c_in), "padding": geometry.pads}
-    small = dataclasses.replace(geometry, **changes)
-    return small, (lh, lw)
-
-
-def polyphase_blocks(op: ConvOperator) -> np.ndarray:
-    """The blocks ``M(ω)`` of a periodic operator on the one-sided output frequencies.
-
-    Parameters
-    ----------
-    op : ConvOperator
-        A periodic operator (:func:`is_periodic`).
-
-    Returns
-    -------
-    numpy.ndarray
-        Complex ``(H_out, W_out // 2 + 1, C_out, s_h s_w C_in)``; column
-        ``(a s_w + b) C_in + c`` belongs to the input pixel ``(a, b)`` of each stride
-        cell, channel ``c``.
-
-    Raises
-    ------
-    ValueError
-        When ``op`` is not periodic.
-    """
-    geometry = op.geometry
-    if not is_periodic(geometry):
-        raise ValueError(
-            "op must be periodic: circular padding with an output grid that tiles the input "
-            f"(got padding_mode {geometry.padding_mode!r}, {geometry.describe()})"
-        )
-    small, (lh, lw) = _probe_geometry(geometry)
-    (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
-    h_out, w_out, c_out = geometry.output_shape
-    n_columns = sh * sw * c_in
-    impulses = np.zeros((n_columns, *small.input_shape))
-    a, b, c = np.unravel_index(np.arange(n_columns), (sh, sw, c_in))
-    impulses[np.arange(n_columns), a, b, c] = 1.0
-    responses = ConvOperator(small, op.weights.astype(np.float64)).apply(impulses)
-    # signed output offsets on the small grid, wrapped onto the real one
-    rows = np.where(np.arange(lh) <= lh // 2, np.arange(lh), np.arange(lh) - lh) % h_out
-    cols = np.where(np.arange(lw) <= lw // 2, np.arange(lw), np.arange(lw) - lw) % w_out
-    periodic = np.zeros((h_out, w_out, c_out, n_columns))
-    np.add.at(periodic, (rows[:, None], cols[None, :]), responses.transpose(1, 2, 3, 0))
-    return scipy.fft.rfft2(periodic, axes=(0, 1))
-
-
-def _block_bytes(geometry: ConvGeometry) -> int:
-    h_out, w_out, c_out = geometry.output_shape
-    (sh, sw) = geometry.stride
-    return 16 * h_out * (w_out // 2 + 1) * c_out * sh * sw * geometry.input_shape[2]
+def clear_factor_cache() -> None:
+    """Forget the factorised layers kept between solves."""
+    _FACTORS.clear()
 
 
 def polyphase_singular_values(op: ConvOperator) -> np.ndarray:
@@ -166,8 +116,8 @@ def polyphase_singular_values(op: ConvOperator) -> np.ndarray:
     True
     """
     blocks = polyphase_blocks(op)
-    values = np.linalg.svd(blocks, compute_uv=False)
-    weight = _mirror_weight(blocks.shape[1], op.geometry.output_shape[1])
+    values = lapack.svd(blocks, compute_uv=False)
+    weight = mirror_weight(blocks.shape[1], op.geometry.output_shape[1])
     counted = np.repeat(values.reshape(-1, values.shape[-1]), np.tile(weight, blocks.shape[0]), 0)
     return np.sort(counted.ravel())[::-1]
 
@@ -179,6 +129,7 @@ def polyphase_solve(
     reg: float = 0.0,
     rtol: float = 0.0,
     dtype: Any = np.float64,
+    cancel: CancelCheck | None = None,
 ) -> PolyphaseSolution:
     """``A⁺ y`` (or Tikhonov ``(AᵀA + reg I)⁻¹ Aᵀ y``) of a periodic operator, in closed form.
 
@@ -188,6 +139,7 @@ def polyphase_solve(
         A periodic operator (:func:`is_periodic`).
     y : array_like
         ``(H_out, W_out, C_out)`` or a batch ``(m, H_out, W_out, C_out)``, bias removed.
+        float32 data is transformed in complex64, anything else in complex128.
     reg : float
         Tikhonov weight (>= 0).
     rtol : float
@@ -197,17 +149,22 @@ def polyphase_solve(
     dtype : numpy dtype
         The coarsest dtype of the data, for the precision cut (``ε`` times the larger
         side of a block: each block is factorised on its own, to that accuracy).
+    cancel : callable or threading.Event, optional
+        Checked between batches of the factorisation (several output channels);
+        raises :class:`~deconv_gui.core.solvers.SolveCancelled`.
 
     Returns
     -------
     PolyphaseSolution
-        ``image`` in float64 (``(H, W, C_in)`` or batched), ``rank`` and the ``cutoff``.
+        ``image`` (``(H, W, C_in)`` or batched) in float32 for float32 ``y``, else
+        float64; ``rank`` and the ``cutoff``.
 
     Raises
     ------
     ValueError
         When ``op`` is not periodic, the blocks would exceed
-        :data:`BLOCK_MEMORY_LIMIT`, ``reg`` is negative or ``y`` has the wrong shape.
+        :data:`~deconv_gui.core.solvers.periodic.BLOCK_MEMORY_LIMIT`, ``reg`` is
+        negative or ``y`` has the wrong shape.
 
     Examples
     --------
@@ -224,56 +181,150 @@ def polyphase_solve(
     geometry = op.geometry
     if not (np.isfinite(reg) and reg >= 0):
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
-    if _block_bytes(geometry) > BLOCK_MEMORY_LIMIT:
+    if block_bytes(geometry) > BLOCK_MEMORY_LIMIT:
         raise ValueError(
-            f"op is too large for the per-frequency solve ({_block_bytes(geometry) / 2**20:.0f} "
+            f"op is too large for the per-frequency solve ({block_bytes(geometry) / 2**20:.0f} "
             f"MiB of blocks, limit {BLOCK_MEMORY_LIMIT / 2**20:.0f} MiB)"
         )
-    arr = np.asarray(y, dtype=np.float64)
+    arr = np.asarray(y)
+    if arr.dtype != np.float32:
+        arr = arr.astype(np.float64, copy=False)
     h_out, w_out, c_out = geometry.output_shape
     if arr.shape[-3:] != (h_out, w_out, c_out) or arr.ndim not in (3, 4):
         raise ValueError(f"y must have shape {geometry.output_shape} or (m, ...), got {arr.shape}")
-    blocks = polyphase_blocks(op)
-    cutoff = pinv_cutoff(blocks.shape[-2:], dtype, rtol if reg == 0 else 0.0)
-    spectrum = scipy.fft.rfft2(arr, axes=(-3, -2))
-    solved, keep = _solve_blocks(blocks, spectrum, float(reg), cutoff)
-    poly = scipy.fft.irfft2(solved, s=(h_out, w_out), axes=(-3, -2))
+    if not is_periodic(geometry):
+        polyphase_blocks(op)  # raises, naming op
     (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
-    lead = poly.shape[:-3]
-    image = poly.reshape(*lead, h_out, w_out, sh, sw, c_in)
-    image = np.moveaxis(image, -3, -4).reshape(*lead, h_out * sh, w_out * sw, c_in)
-    rank = int((keep * _mirror_weight(keep.shape[1], w_out)[None, :, None]).sum())
-    return PolyphaseSolution(np.ascontiguousarray(image), rank, float(cutoff))
+    cutoff = pinv_cutoff((c_out, sh * sw * c_in), dtype, rtol if reg == 0 else 0.0)
+    precision = np.complex64 if arr.dtype == np.float32 else np.complex128
+    factors = _factors(op, float(reg), cutoff, precision, cancel)
+    workers = threads.get_num_threads()
+    spectrum = scipy.fft.rfft2(arr, axes=(-3, -2), workers=workers)
+    # (…, H', s_h, W'', s_w, C_in): the inverse transform along H' and W'' leaves the
+    # image itself, (…, H', s_h, W', s_w, C_in), with no interleaving copy
+    rows = factors.rows
+    if c_out <= _LOOP_CHANNELS:
+        solved = rows[0] * spectrum[..., :, None, :, None, None, 0]
+        for o in range(1, c_out):
+            solved += rows[o] * spectrum[..., :, None, :, None, None, o]
+    else:
+        solved = np.einsum("ohaWbc,...hWo->...haWbc", rows, spectrum)
+    image = scipy.fft.irfft2(
+        solved, s=(h_out, w_out), axes=(-5, -3), workers=workers, overwrite_x=True
+    )
+    image = image.reshape(*arr.shape[:-3], h_out * sh, w_out * sw, c_in)
+    return PolyphaseSolution(image, factors.rank, float(cutoff))
 
 
-def _solve_blocks(
-    blocks: np.ndarray, spectrum: np.ndarray, reg: float, cutoff: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """``V diag(σ / (σ² + reg)) Uᴴ ŷ`` at every frequency, and the singular values kept.
+def _factors(
+    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
+) -> _Factors:
+    """``M(ω)^+`` of ``op`` in ``precision``, from the cache when it was factorised lately."""
 
-    Values at or below ``cutoff σ_max`` count as zero. One-row blocks (one output
-    channel) in closed form: their one singular value is the row's norm.
+    def compute() -> _Factors:
+        with _one_blas_thread():
+            if op.geometry.output_shape[2] == 1:
+                return _factorise_rows(op, reg, cutoff, precision, cancel)
+            return _factorise(op, reg, cutoff, precision, cancel)
+
+    size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)
+    if size > _CACHE_ENTRY_LIMIT:
+        return compute()
+    w = np.ascontiguousarray(op.weights)
+    digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
+    key = (op.geometry, w.dtype.str, w.shape, digest, reg, cutoff, np.dtype(precision).str)
+    return _FACTORS.get_or_compute(key, compute)
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS at one thread: the products and SVDs here are many small ones, which threads
+    that synchronise per call slow down (a frequency-row product took 10 ms instead of
+    0.2 ms on a busy machine). Re-threading waits for any running factorisation."""
+    if threads.blas_threads() <= 1:
+        yield
+        return
+    with lapack.LAPACK_LOCK, threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _layout(op: ConvOperator) -> tuple[int, int, int, int, int, int]:
+    """``(C_out, H', s_h, W'', s_w, C_in)``: the shape the factors are stored in."""
+    g = op.geometry
+    h_out, w_out, c_out = g.output_shape
+    return (c_out, h_out, g.stride[0], w_out // 2 + 1, g.stride[1], g.input_shape[2])
+
+
+def _factorise_rows(
+    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
+) -> _Factors:
+    """:func:`_factorise` of one-row blocks (one output channel), in closed form.
+
+    The pseudo-inverse of a row ``m`` is ``m^* / ‖m‖²`` (Tikhonov: ``m^* / (‖m‖² + reg)``);
+    its one singular value is ``‖m‖``. Worked through a few frequency rows at a time, so
+    the float64 blocks never exist whole.
     """
-    if blocks.shape[-2] == 1:
-        row = blocks[..., 0, :]
-        energy = np.einsum("...i,...i->...", row.real, row.real)
-        energy += np.einsum("...i,...i->...", row.imag, row.imag)
-        sigma = np.sqrt(energy)
-        keep = sigma > cutoff * sigma.max() if sigma.size and sigma.max() > 0 else sigma < 0
-        factor = np.where(keep, 1.0 / np.where(keep, energy + reg, 1.0), 0.0)
-        return row.conj() * (spectrum[..., 0] * factor)[..., None], keep[..., None]
-    u, s, vh = np.linalg.svd(blocks, full_matrices=False)
+    shape = _layout(op)
+    _, h_out, sh, n_w, sw, c_in = shape
+    rows = np.empty(shape, precision)
+    energy = np.empty((h_out, n_w))
+    blocks = block_rows(op, by_phase=True)
+    step = max(1, _CHUNK_BYTES // (16 * n_w * sh * sw * c_in))
+    for start in range(0, h_out, step):
+        if start and is_cancelled(cancel):
+            raise SolveCancelled("the per-frequency factorisation was cancelled")
+        part = blocks(start, start + step)[:, 0]  # (k, s_h, W'', s_w, C_in), contiguous
+        parts = part.view(np.float64)  # real and imaginary parts interleaved
+        chunk = energy[start : start + step] = np.einsum("kalbc,kalbc->kl", parts, parts)
+        with np.errstate(divide="ignore"):
+            factor = np.where(chunk > 0, 1.0 / (chunk + reg), 0.0)
+        target = rows[0, start : start + step]
+        np.multiply(part, factor[:, None, :, None, None], out=target, casting="same_kind")
+        np.conjugate(target, out=target)
+    sigma = np.sqrt(energy)
+    top = float(sigma.max()) if sigma.size else 0.0
+    keep = sigma > cutoff * top if top > 0 else np.zeros(sigma.shape, bool)
+    if not keep.all():
+        rows[0].transpose(0, 2, 1, 3, 4)[~keep] = 0
+    return _Factors(rows, _rank(keep[..., None], op))
+
+
+def _factorise(
+    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
+) -> _Factors:
+    """``V diag(σ / (σ² + reg)) Uᴴ`` at every frequency (transposed), and its rank.
+
+    Singular values at or below ``cutoff σ_max`` count as zero.
+    """
+    u, s, vh = _batched_svd(polyphase_blocks(op), cancel)
     top = float(s.max()) if s.size else 0.0
     keep = s > cutoff * top if top > 0 else np.zeros(s.shape, bool)
     gain = np.where(keep, s / np.where(keep, s * s + reg, 1.0), 0.0)
-    coeffs = np.einsum("...ji,...j->...i", u.conj(), spectrum) * gain
-    return np.einsum("...ij,...i->...j", vh.conj(), coeffs), keep
+    c_out, h_out, sh, n_w, sw, c_in = _layout(op)
+    rows = np.einsum("...oi,...i,...ij->o...j", u.conj(), gain, vh.conj())
+    rows = rows.reshape(c_out, h_out, n_w, sh, sw, c_in).transpose(0, 1, 3, 2, 4, 5)
+    return _Factors(np.ascontiguousarray(rows, precision), _rank(keep, op))
 
 
-def _mirror_weight(n_columns: int, w_out: int) -> np.ndarray:
-    """How many frequencies each one-sided column stands for: 2, except 0 and Nyquist."""
-    weight = np.full(n_columns, 2)
-    weight[0] = 1
-    if w_out % 2 == 0:
-        weight[-1] = 1
-    return weight
+def _rank(keep: np.ndarray, op: ConvOperator) -> int:
+    """The singular values kept, ``(H', W'', k)``, counted over all frequencies."""
+    weight = mirror_weight(keep.shape[1], op.geometry.output_shape[1])
+    return int((keep * weight[None, :, None]).sum())
+
+
+def _batched_svd(
+    blocks: np.ndarray, cancel: CancelCheck | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The thin SVD of every block, in batches of frequencies with a cancel check between."""
+    flat = blocks.reshape(-1, *blocks.shape[-2:])
+    m = min(flat.shape[-2:])
+    u = np.empty((len(flat), flat.shape[1], m), complex)
+    s = np.empty((len(flat), m))
+    vh = np.empty((len(flat), m, flat.shape[2]), complex)
+    for start in range(0, len(flat), _SVD_BATCH):
+        if is_cancelled(cancel):
+            raise SolveCancelled("the per-frequency factorisation was cancelled")
+        part = slice(start, start + _SVD_BATCH)
+        u[part], s[part], vh[part] = lapack.svd(flat[part], full_matrices=False)
+    lead = blocks.shape[:-2]
+    return u.reshape(*lead, *u.shape[1:]), s.reshape(*lead, m), vh.reshape(*lead, *vh.shape[1:])

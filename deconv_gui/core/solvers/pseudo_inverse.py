@@ -182,10 +182,7 @@ def solve_pinv(
     centred = centred_output(y, op.geometry, bias)
     # the solution is linear in y and scales as 1/c with the filter: solving for unit-size
     # data keeps every norm and dot product far from overflow and underflow
-    rhs = centred.astype(np.float64)
-    y_scale = float(np.abs(rhs).max()) if rhs.size else 0.0
-    if y_scale > 0:
-        rhs /= y_scale
+    y_scale = float(np.abs(centred).max()) if centred.size else 0.0
     solve_op, w_scale = _unit_operator(op)
     geom = op.geometry
     if method == "dense" or (
@@ -199,6 +196,7 @@ def solve_pinv(
             raise SolveCancelled("pseudo-inverse cancelled")
         # the coarser of the filter's and the data's precision bounds what can be resolved
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
+        rhs = _unit_data(centred, y_scale, np.float64)
         image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
     elif method == "fourier" or (
         method == "auto" and not op.transposed and fourier_is_possible(geom)
@@ -208,8 +206,12 @@ def solve_pinv(
         if callbacks.cancelled():
             raise SolveCancelled("pseudo-inverse cancelled")
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
-        image, report = _fourier_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
+        # in the data's own precision: float32 data is transformed in complex64
+        image, report = _fourier_solve(
+            solve_op, _unit_data(centred, y_scale, centred.dtype), reg / w_scale**2, coarse, rtol
+        )
     else:
+        rhs = _unit_data(centred, y_scale, np.float64)
         limited = _TimeLimit(callbacks, time_limit)
         solver = make_pinv_solver(solve_op, reg=reg / w_scale**2, rtol=rtol, callbacks=limited)
         image, report = solver.solve(
@@ -217,8 +219,11 @@ def solve_pinv(
         )
         if not report.converged:
             report = _explained(report, solve_op, limited)
+    factor = y_scale / w_scale if y_scale > 0 else 1.0
+    if not 1e-30 <= factor <= 1e30:  # a float32 image would overflow before the cast
+        image = image.astype(np.float64)
     with np.errstate(over="ignore"):
-        image = (image * (y_scale / w_scale if y_scale > 0 else 1.0)).astype(centred.dtype)
+        image = (image * factor).astype(centred.dtype, copy=False)
     if not np.isfinite(image).all():
         top = float(np.abs(np.asarray(bias, dtype=np.float64)).max(initial=0.0))
         name = "bias" if bias is not None and not top < y_scale / 2 else "y"
@@ -278,6 +283,14 @@ def default_iterations(geometry: ConvGeometry) -> int:
     groups) took 900–1700 here, more than 300, while each of their steps costs microseconds.
     """
     return max(DEFAULT_MAX_ITER, min(MAX_DEFAULT_ITER, 3 * geometry.n_equations))
+
+
+def _unit_data(centred: np.ndarray, y_scale: float, dtype: Any) -> np.ndarray:
+    """``centred / y_scale`` in ``dtype`` (a copy; unchanged when ``y_scale`` is 0)."""
+    data = centred.astype(dtype)
+    if y_scale > 0:
+        data /= data.dtype.type(y_scale)
+    return data
 
 
 def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:

@@ -1,0 +1,183 @@
+"""Periodic layers and their per-frequency blocks ``M(ω)``.
+
+Notes
+-----
+With circular padding and an output grid that tiles the input exactly
+(``H_out · s_h = H`` and ``W_out · s_w = W``), shifting the image by one stride shifts
+the output by one pixel: ``A`` is *block-circulant*. Split the image into its
+``s_h s_w`` polyphase components ``x_{a,b}[m, n, c] = x[m s_h + a, n s_w + b, c]``; each
+is convolved (circularly, on the output grid) with the response ``g_{a,b,c}`` of ``A`` to
+an impulse at ``(a, b, c)``, and the results are summed. The DFT on the output grid
+turns that into one small matrix per output frequency ``ω``, whose columns are the DFTs
+of the impulse responses (:func:`polyphase_blocks`);
+:mod:`~deconv_gui.core.solvers.polyphase` inverts them.
+
+The responses are measured on a small periodic copy of the geometry (a few strides a
+side), so no padding, flip, dilation or group convention is re-derived here: whatever
+the operator computes is what is inverted. An impulse reaches only a few outputs, so
+their DFT on the full output grid is a short sum per frequency (two small matrix
+products), not an FFT of a mostly-zero array of the blocks' size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..geometry import ConvGeometry
+from ..operator import ConvOperator
+
+__all__ = [
+    "BLOCK_MEMORY_LIMIT",
+    "block_bytes",
+    "block_rows",
+    "fourier_is_possible",
+    "is_periodic",
+    "mirror_weight",
+    "polyphase_blocks",
+]
+
+#: Bytes of complex blocks (``H_out × (W_out/2 + 1) × C_out × s² C_in``) up to which the
+#: closed form is used; larger layers go to the iterative solver.
+BLOCK_MEMORY_LIMIT = 512 * 2**20
+
+
+def is_periodic(geometry: ConvGeometry) -> bool:
+    """True when ``A`` commutes with shifts by one stride: circular padding, exact tiling.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry
+    >>> is_periodic(ConvGeometry((8, 8, 1), (3, 3, 1), 2, 1, padding_mode="circular"))
+    True
+    >>> is_periodic(ConvGeometry((8, 8, 1), (3, 3, 1), 2, 1))
+    False
+    """
+    if geometry.padding_mode != "circular":
+        return False
+    h, w = geometry.input_shape[:2]
+    h_out, w_out = geometry.output_shape[:2]
+    (sh, sw) = geometry.stride
+    return h_out * sh == h and w_out * sw == w
+
+
+def block_bytes(geometry: ConvGeometry) -> int:
+    """Bytes of the complex128 blocks of ``geometry`` (whether or not it is periodic)."""
+    h_out, w_out, c_out = geometry.output_shape
+    (sh, sw) = geometry.stride
+    return 16 * h_out * (w_out // 2 + 1) * c_out * sh * sw * geometry.input_shape[2]
+
+
+def fourier_is_possible(geometry: ConvGeometry) -> bool:
+    """True when the per-frequency solve applies: periodic, and its blocks fit in memory."""
+    return is_periodic(geometry) and block_bytes(geometry) <= BLOCK_MEMORY_LIMIT
+
+
+def _probe_geometry(geometry: ConvGeometry) -> tuple[ConvGeometry, tuple[int, int]]:
+    """A small periodic copy of ``geometry`` and its output grid ``(L_h, L_w)``.
+
+    An impulse reaches outputs within ``R = ceil((d (f − 1) + s − 1) / s)`` of its own
+    cell on either side, so ``L = 2 R + 1`` outputs a side tell every offset apart.
+    """
+    (fh, fw), (sh, sw), (dh, dw) = geometry.filter_shape[:2], geometry.stride, geometry.dilation
+    reach = [-(-(d * (f - 1) + s - 1) // s) for f, s, d in ((fh, sh, dh), (fw, sw, dw))]
+    lh, lw = (2 * r + 1 for r in reach)
+    c_in = geometry.input_shape[2]
+    # the four sides passed on: replace() alone rebuilds the padding from its (top, left)
+    changes: dict[str, Any] = {"input_shape": (sh * lh, sw * lw, c_in), "padding": geometry.pads}
+    small = dataclasses.replace(geometry, **changes)
+    return small, (lh, lw)
+
+
+def _phases(n_freq: int, length: int, period: int) -> np.ndarray:
+    """``exp(−2πi ω u / period)`` for ``ω < n_freq`` and the signed offsets ``u`` of a
+    probe of ``length`` outputs (``0, 1, …, −1``); ``ω u`` is reduced modulo the period
+    in integers first, so no angle is large."""
+    offsets = np.where(
+        np.arange(length) <= length // 2, np.arange(length), np.arange(length) - length
+    )
+    turns = (np.arange(n_freq)[:, None] * offsets[None, :]) % period
+    return np.exp(-2j * np.pi * turns / period)
+
+
+def polyphase_blocks(op: ConvOperator) -> np.ndarray:
+    """The blocks ``M(ω)`` of a periodic operator on the one-sided output frequencies.
+
+    Parameters
+    ----------
+    op : ConvOperator
+        A periodic operator (:func:`is_periodic`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex ``(H_out, W_out // 2 + 1, C_out, s_h s_w C_in)``; column
+        ``(a s_w + b) C_in + c`` belongs to the input pixel ``(a, b)`` of each stride
+        cell, channel ``c``.
+
+    Raises
+    ------
+    ValueError
+        When ``op`` is not periodic.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1)), input_shape=(4, 4, 1), stride=2,
+    ...                                padding=1, padding_mode="circular")
+    >>> m = polyphase_blocks(op)  # the mean of the four phases' responses: 9 taps
+    >>> m.shape, complex(m[0, 0].sum())
+    ((2, 2, 1, 4), (9+0j))
+    """
+    return block_rows(op)(0, op.geometry.output_shape[0])
+
+
+def block_rows(op: ConvOperator, *, by_phase: bool = False) -> Callable[[int, int], np.ndarray]:
+    """``rows(start, stop)``: the blocks of the output frequency rows ``start:stop``.
+
+    :func:`polyphase_blocks` in pieces, so that a factorisation can work through them
+    while each piece is still in the processor's cache: ``(k, W'', C_out, s_h s_w C_in)``,
+    or with ``by_phase`` ``(k, C_out, s_h, W'', s_w, C_in)`` (the layout of the image's
+    spectrum in :func:`~deconv_gui.core.solvers.polyphase.polyphase_solve`). Raises a
+    ``ValueError`` naming ``op`` when it is not periodic.
+    """
+    geometry = op.geometry
+    if not is_periodic(geometry):
+        raise ValueError(
+            "op must be periodic: circular padding with an output grid that tiles the input "
+            f"(got padding_mode {geometry.padding_mode!r}, {geometry.describe()})"
+        )
+    small, (lh, lw) = _probe_geometry(geometry)
+    (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
+    h_out, w_out, c_out = geometry.output_shape
+    n_columns = sh * sw * c_in
+    impulses = np.zeros((n_columns, *small.input_shape))
+    a, b, c = np.unravel_index(np.arange(n_columns), (sh, sw, c_in))
+    impulses[np.arange(n_columns), a, b, c] = 1.0
+    responses = ConvOperator(small, op.weights.astype(np.float64)).apply(impulses)
+    responses = responses.reshape(sh, sw, c_in, lh, lw, c_out)
+    # the DFT of each response on the output grid (offsets wrapped onto it), one axis at
+    # a time: columns first (few rows), then the rows by one matrix product
+    n_w = w_out // 2 + 1
+    layout = "pOalbc" if by_phase else "plOabc"
+    along_w = np.einsum(f"lq,abcpqO->{layout}", _phases(n_w, lw, w_out), responses)
+    along_w = along_w.reshape(lh, -1)
+    along_h = _phases(h_out, lh, h_out)
+    shape = (c_out, sh, n_w, sw, c_in) if by_phase else (n_w, c_out, n_columns)
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        return (along_h[start:stop] @ along_w).reshape(-1, *shape)
+
+    return rows
+
+
+def mirror_weight(n_columns: int, w_out: int) -> np.ndarray:
+    """How many frequencies each one-sided column stands for: 2, except 0 and Nyquist."""
+    weight = np.full(n_columns, 2)
+    weight[0] = 1
+    if w_out % 2 == 0:
+        weight[-1] = 1
+    return weight
