@@ -105,7 +105,7 @@ def test_every_panel_has_a_window_panel_and_an_export_choice(qtbot, tmp_path):
         window.decoders.load_path(tmp_path / "dec.npz")
         qtbot.waitUntil(lambda: "decoder" in window.current_params().methods, timeout=60_000)
         window.recon_options.set_values(methods=METHODS)
-        window.extra_methods = INSIGHT_METHODS
+        window.insight.set_panels_visible(True)
         window.compute_now()
         qtbot.waitUntil(
             lambda: (

@@ -89,8 +89,6 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.state = AppState(settings if settings is not None else stored.make_settings(), self)
         self.settings = self.state.settings
         self.remember = restore
-        #: methods added to the reconstruction options' choice (the Insight panels set these)
-        self.extra_methods: tuple[str, ...] = ()
         self._build_areas()
         self._build_actions()
         self._connect()
@@ -174,7 +172,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
                 self.filter_editor,
                 self.image_controls,
                 self.panels,
-                extra_methods=lambda: self.extra_methods,
+                extra_methods=lambda: self.insight.extra_methods(),
                 normalised_by_user=lambda: self.insight.user_ticked_normalised,
                 show_params=self._show_params,
                 show_display=self._show_display,
@@ -212,10 +210,6 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         )
 
     def _insight_hooks(self) -> InsightHooks:
-        def set_extra_methods(methods: tuple[str, ...]) -> None:
-            self.extra_methods = tuple(methods)
-            self.schedule_update()
-
         def load_seed_example() -> None:
             with self.history.step("the question's 7×7×3 example"):
                 self.geometry_editor.set_values(stride=(2, 2), padding=(0, 0), dilation=(1, 1))
@@ -228,7 +222,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             panels=self.panels,
             recon_options=self.recon_options,
             show_arithmetic=self.geometry_editor.show_arithmetic,
-            set_extra_methods=set_extra_methods,
+            recompute=self.schedule_update,
             load_seed_example=load_seed_example,
             set_zero_padding=lambda: self.geometry_editor.set_values(padding=(0, 0)),
         )
@@ -356,23 +350,6 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.resultShown.emit(result)
 
     # ------------------------------------------------------------------------------ images
-    def load_sample(self, name: str) -> bool:
-        """Load a built-in sample at the current work size."""
-        return self.images.load_sample(name)
-
-    def load_path(self, path: str | Path) -> bool:
-        """Start loading an image file off the GUI thread (see :meth:`ImageActions.load_path`)."""
-        return self.images.load_path(path)
-
-    def paste_image(self) -> bool:
-        """Edit → Paste: use the clipboard's image (or an image file path on it)."""
-        return self.images.paste()
-
-    def set_work_size(self, size: int | None) -> None:
-        """Resize the current image's long side to ``size`` (None: original) and recompute."""
-        self.image_controls.set_work_size(size)
-        self.images.reload()
-
     def _on_image(self, loaded: LoadedImage) -> None:
         self.sync.image_arrived(loaded)
         self.readout.setText(self.image_controls.show_image(loaded, self.state.origin.kind))

@@ -1,9 +1,9 @@
-"""The window's file and code commands: export, sessions, Copy as code (a mixin).
+"""The window's file and code commands: images, export, sessions, Copy as code (a mixin).
 
 :class:`WindowCommands` gives :class:`~deconv_gui.gui.main_window.MainWindow` its public
-methods that write or read files and show the code scripts; each hands the window's
-state to the function of :mod:`.export`, :mod:`.session` or
-:mod:`deconv_gui.gui.dialogs.code` that does the work.
+methods that read or write files and show the code scripts; each hands the window's
+state to what does the work: :class:`~.image.ImageActions`, or the function of
+:mod:`.export`, :mod:`.session` or :mod:`deconv_gui.gui.dialogs.code`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from qtpy import QtWidgets
 
     from ...core import Params
+    from ..controls.image import ImageControls
     from ..panels.grid import PanelGrid
     from ..state import AppState
+    from .image import ImageActions
 
     _Window = QtWidgets.QMainWindow
 else:
@@ -31,15 +33,35 @@ __all__ = ["WindowCommands"]
 
 
 class WindowCommands(_Window):
-    """Export, sessions and code of a window with ``state``, ``panels`` and ``session_form``."""
+    """Images, export, sessions and code of a window with ``state``, ``panels``,
+    ``session_form``, ``images`` and ``image_controls``."""
 
     state: AppState
     panels: PanelGrid
     session_form: session_actions.SessionForm
+    images: ImageActions
+    image_controls: ImageControls
 
     def current_params(self) -> Params:
         """The window's :class:`Params` (the window defines it)."""
         raise NotImplementedError
+
+    def load_sample(self, name: str) -> bool:
+        """Load a built-in sample at the current work size."""
+        return self.images.load_sample(name)
+
+    def load_path(self, path: str | Path) -> bool:
+        """Start loading an image file off the GUI thread (see :meth:`ImageActions.load_path`)."""
+        return self.images.load_path(path)
+
+    def paste_image(self) -> bool:
+        """Edit → Paste: use the clipboard's image (or an image file path on it)."""
+        return self.images.paste()
+
+    def set_work_size(self, size: int | None) -> None:
+        """Resize the current image's long side to ``size`` (None: original) and recompute."""
+        self.image_controls.set_work_size(size)
+        self.images.reload()
 
     def export(self) -> None:
         """File → Export…: ask where and what (:class:`ExportDialog`), then :meth:`export_to`."""

@@ -47,8 +47,8 @@ class InsightHooks:
         Its "normalised" checkbox is ticked while the lost-information panels show.
     show_arithmetic : callable
         Shows a line of shape arithmetic (with rank and nullity) under the geometry.
-    set_extra_methods : callable
-        Adds methods (insight panels) to the computation and recomputes.
+    recompute : callable
+        Recomputes (after the lost-information panels were shown or hidden).
     load_seed_example : callable
         Loads the question's 7×7×3 image and filter at stride 2, no padding.
     set_zero_padding : callable
@@ -58,7 +58,7 @@ class InsightHooks:
     panels: PanelGrid
     recon_options: ReconOptions
     show_arithmetic: Callable[[str], None]
-    set_extra_methods: Callable[[tuple[str, ...]], None]
+    recompute: Callable[[], None]
     load_seed_example: Callable[[], None]
     set_zero_padding: Callable[[], None]
 
@@ -200,7 +200,11 @@ class Insight(QtCore.QObject):
                 options.set_values(methods=(*shown, normalised))
         elif not self.user_ticked_normalised:
             options.set_values(methods=tuple(m for m in shown if m != normalised))
-        self.hooks.set_extra_methods(INSIGHT_METHODS if visible else ())
+        self.hooks.recompute()
+
+    def extra_methods(self) -> tuple[str, ...]:
+        """The methods the lost-information panels add to the computation (none hidden)."""
+        return INSIGHT_METHODS if self.panels_action.isChecked() else ()
 
     def _on_result(self, result: Result) -> None:
         loaded = self.state.image
