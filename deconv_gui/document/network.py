@@ -28,7 +28,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,15 @@ from ..core.network.single import activation_layer
 from ..view import filter_ops
 from .layer import Layer
 
-__all__ = ["adapt_channels", "chain_network", "conv_channels", "layer_input", "layer_text"]
+__all__ = [
+    "ChainCheck",
+    "adapt_channels",
+    "chain_network",
+    "check_chain",
+    "conv_channels",
+    "layer_input",
+    "layer_text",
+]
 
 Shape = tuple[int, int, int]
 
@@ -104,6 +112,64 @@ def _core_layers(layer: Layer, shape: Shape) -> list[core.Layer]:
     return out if act is None else [*out, act]
 
 
+@dataclass(frozen=True)
+class ChainCheck:
+    """How a chain fits an image: each layer's output shape up to the first that does not.
+
+    Attributes
+    ----------
+    shapes : tuple of (int, int, int)
+        The output shape of each layer that fits, in order.
+    failed : int or None
+        The index of the first layer that does not fit (None: they all do).
+    problem : str
+        Why, in one line naming it (``""`` when they all fit).
+    """
+
+    shapes: tuple[Shape, ...]
+    failed: int | None = None
+    problem: str = ""
+
+
+def _walk(layers: Sequence[Layer], shape: Shape) -> tuple[list[core.Layer], ChainCheck]:
+    """The core layers of every document layer that fits, and the check."""
+    built: list[core.Layer] = []
+    shapes: list[Shape] = []
+    for index, layer in enumerate(layers):
+        try:
+            parts = _core_layers(layer, shape)
+            for part in parts:
+                shape = part.output_shape(shape)
+            if min(shape) < 1:
+                raise ValueError(f"its output would be {'×'.join(map(str, shape))}")
+        except ValueError as exc:
+            problem = f"layer {index + 1} ({layer_text(layer)}) does not fit: {exc}"
+            return built, ChainCheck(tuple(shapes), index, problem)
+        built.extend(parts)
+        shapes.append(shape)
+    return built, ChainCheck(tuple(shapes))
+
+
+def _shape(input_shape: Sequence[int]) -> Shape:
+    shape = tuple(int(n) for n in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (H, W, C) of positive sizes, got {input_shape!r}")
+    return shape[0], shape[1], shape[2]
+
+
+def check_chain(layers: Sequence[Layer], input_shape: Sequence[int]) -> ChainCheck:
+    """Each layer's output shape on images of ``input_shape``, and the first that does not fit.
+
+    >>> from deconv_gui.document import Layer
+    >>> check = check_chain((Layer(kind="maxpool", kernel=4, stride=4),) * 2, (8, 12, 3))
+    >>> check.shapes, check.failed
+    (((2, 3, 3),), 1)
+    >>> check.problem
+    'layer 2 (max-pool 4×4, stride 4) does not fit: its input is 2×3, smaller than its 4×4 window'
+    """
+    return _walk(layers, _shape(input_shape))[1]
+
+
 def chain_network(
     layers: Sequence[Layer], input_shape: Sequence[int], upto: int | None = None
 ) -> core.Network:
@@ -116,26 +182,14 @@ def chain_network(
         Naming the first layer that does not fit the map it receives:
         ``layer 3 (max-pool 2×2, stride 2) does not fit: its input is 1×1, …``.
     """
-    shape: Shape = tuple(int(n) for n in input_shape)  # type: ignore[assignment]
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"input_shape must be (H, W, C) of positive sizes, got {input_shape!r}")
+    shape = _shape(input_shape)
     end = len(layers) if upto is None else int(upto) + 1
     if not 1 <= end <= len(layers):
         raise ValueError(f"upto must be a layer index below {len(layers)}, got {upto!r}")
-    built: list[core.Layer] = []
-    for index, layer in enumerate(layers[:end]):
-        try:
-            parts = _core_layers(layer, shape)
-            for part in parts:
-                shape = part.output_shape(shape)
-            if min(shape) < 1:
-                raise ValueError(f"its output would be {'×'.join(map(str, shape))}")
-        except ValueError as exc:
-            raise ValueError(
-                f"layer {index + 1} ({layer_text(layer)}) does not fit: {exc}"
-            ) from None
-        built.extend(parts)
-    return core.Network(built, tuple(int(n) for n in input_shape))  # type: ignore[arg-type]
+    built, check = _walk(layers[:end], shape)
+    if check.failed is not None:
+        raise ValueError(check.problem)
+    return core.Network(built, shape)
 
 
 def layer_input(layers: Sequence[Layer], index: int, image: Any) -> np.ndarray:
@@ -173,9 +227,10 @@ def _rechannelled(layer: Layer, c_in: int) -> Layer:
     return replace(layer, params=params.replace(weights=weights, groups=groups), preset=preset)
 
 
-def adapt_channels(layers: Sequence[Layer], in_channels: int) -> tuple[Layer, ...]:
-    """``layers`` with each convolution taking the channels that reach it (images of
-    ``in_channels`` channels); layers that already do are returned as they are.
+def adapt_channels(layers: Sequence[Layer], in_channels: int, start: int = 0) -> tuple[Layer, ...]:
+    """``layers`` with each convolution from index ``start`` on taking the channels that
+    reach it (``in_channels`` reach layer ``start``: the image's for 0); the others, and
+    layers that already do, are returned as they are.
 
     Raises
     ------
@@ -184,8 +239,8 @@ def adapt_channels(layers: Sequence[Layer], in_channels: int) -> tuple[Layer, ..
         decoder's), naming the layer.
     """
     channels = int(in_channels)
-    out = []
-    for index, layer in enumerate(layers):
+    out = list(layers[:start])
+    for index, layer in enumerate(layers[start:], start):
         if layer.is_conv:
             c_in = conv_channels(layer.params)[0]
             if c_in != channels:

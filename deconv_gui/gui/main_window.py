@@ -26,6 +26,7 @@ from .actions.document import DocumentForms, DocumentSync
 from .actions.edit_menu import HistoryActions
 from .actions.history import EditHistory, HistoryHooks
 from .actions.image import ImageActions
+from .actions.layers import LayerChain
 from .actions.menus import MenuHandlers, build_menus, show_about
 from .actions.model import ModelActions
 from .animation import install_steps_view
@@ -110,6 +111,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self.state,
             lambda: self.models._source_image()[0],
             lambda label: self.history.step(label),
+            self.menu_actions.through,
         )
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
@@ -176,8 +178,16 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
                 normalised_by_user=lambda: self.insight.user_ticked_normalised,
                 show_params=self._show_params,
                 show_display=self._show_display,
+                after_show=lambda: self.chain.refresh(),
             )
         )
+        #: the network built by hand: the Network menu and the dock's list of layers
+        self.chain = LayerChain(
+            *(self.state, self.sync, self.controls_dock.layers_panel),
+            lambda label: self.history.step(label),
+            self,
+        )
+        self.chain.set_actions(self.menu_actions.by_id)
         self.session_form = session_actions.SessionForm(
             state=self.state,
             sync=self.sync,
@@ -206,6 +216,11 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             about=lambda: show_about(self),
             fill_recent_menu=self.images.fill_recent_menu,
             load_sample=self.load_sample,
+            add_layer=lambda kind: self.chain.add(kind),
+            remove_layer=lambda: self.chain.remove(),
+            move_layer=lambda step: self.chain.move(step),
+            set_through=lambda on: self.network.set_through(on),
+            study_step=lambda step: self.chain.study_step(step),
             view_toggles=(nonnull(self.controls_dock.toggleViewAction()),),
         )
 
@@ -352,9 +367,13 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     # ------------------------------------------------------------------------------ images
     def _on_image(self, loaded: LoadedImage) -> None:
         self.sync.image_arrived(loaded)
-        self.readout.setText(self.image_controls.show_image(loaded, self.state.origin.kind))
-        if loaded.pixels.shape[2] <= MAX_IN_CHANNELS or self.filter_editor.deep:
-            # a deeper feature map is a model layer's: its filter comes with it
+        source = self.state.source or loaded  # the dock shows the image as loaded
+        self.readout.setText(self.image_controls.show_image(source, self.state.origin.kind))
+        # inside a network the layers before the studied one give its channels; a deeper
+        # feature map is a model layer's: its filter comes with it
+        deep = loaded.pixels.shape[2] > MAX_IN_CHANNELS and not self.filter_editor.deep
+        self.filter_editor.set_feature_maps(self.chain.owns_channels())
+        if not (self.chain.owns_channels() or deep):
             self.filter_editor.set_in_channels(loaded.pixels.shape[2])
         self.compute_now()
 

@@ -12,6 +12,7 @@ import cycles. The window is the only writer of image, params, result and busy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -59,7 +60,9 @@ class AppState(QtCore.QObject):
     Signals
     -------
     imageChanged(object)
-        A new :class:`~deconv_gui.io.LoadedImage` is the input.
+        A new :class:`~deconv_gui.io.LoadedImage` is the input of the layer under study:
+        the image itself, or (a layer of a network built by hand) what the layers before
+        it make of it.
     paramsChanged(object)
         The :class:`~deconv_gui.core.Params` of the newest computation.
     resultChanged(object)
@@ -91,8 +94,15 @@ class AppState(QtCore.QObject):
         self.settings = settings
         #: the window's state (layers, image origin, display): the widgets mirror it
         self.document = Document()
+        #: the input of the layer under study (:attr:`source`, or what the layers of the
+        #: document before it make of it: :attr:`input_of`)
         self.image: LoadedImage | None = None
+        #: the image as loaded (the first layer's input), and where it came from
+        self.source: LoadedImage | None = None
         self.origin = ImageOrigin("sample", "astronaut")
+        #: the layer under study's input for an image: the image itself unless the
+        #: document's chain says otherwise (the window installs the chain's)
+        self.input_of: Callable[[LoadedImage], LoadedImage] = lambda image: image
         self.params: Params | None = None
         self.result: Result | None = None
         self._completed_from: Result | None = None
@@ -104,10 +114,24 @@ class AppState(QtCore.QObject):
 
     # -- writers (the window) ---------------------------------------------------------------
     def set_image(self, image: LoadedImage, origin: ImageOrigin) -> None:
-        """Make ``image`` the input; ``origin`` says how to load it again."""
-        self.image = image
+        """Make ``image`` the source (``origin`` says how to load it again) and its
+        :attr:`input_of` the input."""
+        self.source = image
         self.origin = origin
+        self.image = self.input_of(image)
+        self.imageChanged.emit(self.image)
+
+    def refresh_input(self) -> bool:
+        """The layer under study changed: its input again from the source (True when it
+        is another image, announced by ``imageChanged``)."""
+        if self.source is None:
+            return False
+        image = self.input_of(self.source)
+        if image is self.image:
+            return False
+        self.image = image
         self.imageChanged.emit(image)
+        return True
 
     def set_params(self, params: Params) -> None:
         """Record the parameters of the newest computation."""
@@ -170,4 +194,4 @@ class AppState(QtCore.QObject):
             return "sample", str(value)
         if kind == "file":
             return "file", str(Path(str(value)).resolve())
-        return "array", "" if self.image is None else self.image.source
+        return "array", "" if self.source is None else self.source.source

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from ...core import Params
 from ...document import Display, Document, ImageSource, Insight
+from ...document.network import adapt_channels, conv_channels
 from ...io import LoadedImage
 from ..controls.filter_editor import FilterEditor
 from ..controls.forms import ParamsForms
@@ -61,6 +62,8 @@ class DocumentForms:
     show_display : callable
         Shows what of a :class:`~deconv_gui.document.Display` the document does not
         draw itself (the forward channel).
+    after_show : callable
+        Called once a document is shown (the layer under study may take another input).
     """
 
     state: AppState
@@ -72,6 +75,7 @@ class DocumentForms:
     normalised_by_user: Callable[[], bool]
     show_params: Callable[[Params, str, Insight], None]
     show_display: Callable[[Display], None]
+    after_show: Callable[[], object] = lambda: None
 
 
 class DocumentSync:
@@ -112,6 +116,11 @@ class DocumentSync:
             same_in_all=editor.same_in_all_channels(),
         )
         layers = (*doc.layers[: doc.selected], layer, *doc.layers[doc.selected + 1 :])
+        # the convolutions after it take the channels it makes now (a new C_out)
+        try:
+            layers = adapt_channels(layers, conv_channels(params)[1], doc.selected + 1)
+        except ValueError:  # a transposed conv further on: the chain says it does not fit
+            pass
         # the display choices are the document's own (DisplayMirror); only the channel
         # box's channel is read, its range follows each result
         display = replace(doc.display, forward_channel=max(0, int(f.panels.forward_channel)))
@@ -139,6 +148,7 @@ class DocumentSync:
             self._show(before)
             raise
         self.document.update(document, image=self.document.image)
+        self.forms.after_show()
 
     def _show(self, document: Document) -> None:
         f, layer = self.forms, document.layer
@@ -148,8 +158,10 @@ class DocumentSync:
         f.show_display(document.display)
 
     def image_arrived(self, loaded: LoadedImage) -> None:
-        """The input is ``loaded`` now: record where it came from and its work size."""
+        """The input is ``loaded`` now: record where the image came from and its work
+        size (the image as loaded: ``loaded`` may be what layers made of it)."""
         state = self.forms.state
+        loaded = state.source if state.source is not None else loaded
         kind, source = state.image_source
         if kind == "array":
             source = source or "pasted"

@@ -163,7 +163,8 @@ class EditHistory(QtCore.QObject):
             document = hooks.sync.read()
         except ValueError:
             return None
-        return Snapshot(hooks.state.image, hooks.state.origin, document.copy())
+        # the image as loaded: a layer's input inside a network is the document's to make
+        return Snapshot(hooks.state.source, hooks.state.origin, document.copy())
 
     def reset(self) -> None:
         """Forget every step; the state now is where undo stops."""
@@ -339,14 +340,14 @@ class EditHistory(QtCore.QObject):
         """Whether the window shows ``snapshot``'s image now."""
         state = self.hooks.state
         if snapshot.image is not None:
-            return snapshot.image is state.image
+            return snapshot.image is state.source
         shown_size = state.document.image.work_size
         return same_origin(snapshot.origin, state.origin) and snapshot.work_size == shown_size
 
     def _show(self, snapshot: Snapshot) -> None:
         """Show ``snapshot``: its image, then its layers (the display choices stay)."""
         hooks, state = self.hooks, self.hooks.state
-        image, origin, document = state.image, state.origin, state.document.copy()
+        image, origin, document = state.source, state.origin, state.document.copy()
         new_image = not self._shows_image_of(snapshot)
         loaded = None
         if new_image:  # loading is what fails most: before anything changes
@@ -360,7 +361,7 @@ class EditHistory(QtCore.QObject):
             hooks.sync.show(wanted)
         except Exception:
             hooks.image_controls.set_work_size(document.image.work_size)
-            if image is not None and state.image is not image:
+            if image is not None and state.source is not image:
                 state.set_image(image, origin)
             hooks.sync.show(document)  # raises, chained, if even that fails
             raise
@@ -369,4 +370,4 @@ class EditHistory(QtCore.QObject):
     def _bound_images(self) -> None:
         """Drop the oldest steps' images (they reload from their origin) past the budget."""
         commands = [self.stack.command(i) for i in range(self.stack.count())]
-        drop_old_images(commands, self.hooks.state.image, IMAGE_BUDGET)
+        drop_old_images(commands, self.hooks.state.source, IMAGE_BUDGET)

@@ -52,6 +52,14 @@ class MenuHandlers:
     about: Callable[[], object]
     fill_recent_menu: Callable[[QtWidgets.QMenu], object]
     load_sample: Callable[[str], object]
+    #: the Network menu: add a layer of a kind after the current row, remove the current
+    #: row, move it by a step, study the network up to the layer (or it alone), study the
+    #: previous or next convolution
+    add_layer: Callable[[str], object] = lambda _kind: None
+    remove_layer: Callable[[], object] = lambda: None
+    move_layer: Callable[[int], object] = lambda _step: None
+    set_through: Callable[[bool], object] = lambda _on: None
+    study_step: Callable[[int], object] = lambda _step: None
     #: extra actions at the end of the View menu (e.g. the controls dock's toggle)
     view_toggles: tuple[QtWidgets.QAction, ...] = ()
 
@@ -64,7 +72,8 @@ class ActionSpec:
     ``"show_shortcuts"``, the window's own). A ``choice`` action is one of an exclusive
     group (``choice = (group, value)``): when checked it calls the handler with
     ``value``; the first of a group starts checked. A ``checkable`` action calls its
-    handler with the new state. Tips end with the shortcut, read from the keys.
+    handler with the new state; another calls it with ``args``. Tips end with the
+    shortcut, read from the keys.
     """
 
     id: str
@@ -75,6 +84,7 @@ class ActionSpec:
     icon_text: str | None = None
     checkable: bool = False
     choice: tuple[str, str] | None = None
+    args: tuple[object, ...] = ()
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -98,6 +108,32 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "reproduce the forward output and the transposed reconstruction",
                "copy_as_code", "Ctrl+Shift+C", icon_text="Copy as code"),
     ActionSpec("quit", "&Quit", "Quit the application", "close", "Ctrl+Q"),
+    ActionSpec("add_conv", "Add &conv layer", "Add a convolution after the current layer, "
+               "its filter and geometry those of the layer under study, and study it",
+               "add_layer", "Ctrl+Alt+C", icon_text="+ Conv", args=("conv",)),
+    ActionSpec("add_relu", "Add &ReLU", "Add a ReLU after the current layer", "add_layer",
+               "Ctrl+Alt+R", icon_text="+ ReLU", args=("relu",)),
+    ActionSpec("add_leaky_relu", "Add &leaky ReLU", "Add a leaky ReLU (slope 0.01) after the "
+               "current layer", "add_layer", icon_text="+ leaky ReLU", args=("leaky_relu",)),
+    ActionSpec("add_maxpool", "Add &max-pool", "Add a 2×2 max-pool of stride 2 after the "
+               "current layer", "add_layer", "Ctrl+Alt+P", icon_text="+ Pool",
+               args=("maxpool",)),
+    ActionSpec("add_avgpool", "Add &average pool", "Add a 2×2 average pool of stride 2 after "
+               "the current layer", "add_layer", icon_text="+ avg-pool", args=("avgpool",)),
+    ActionSpec("remove_layer", "Re&move layer", "Remove the current layer of the network",
+               "remove_layer", "Ctrl+Alt+X", icon_text="Remove"),
+    ActionSpec("move_layer_up", "Move layer &up", "Move the current layer one place earlier",
+               "move_layer", "Alt+Up", icon_text="▲", args=(-1,)),
+    ActionSpec("move_layer_down", "Move layer &down", "Move the current layer one place later",
+               "move_layer", "Alt+Down", icon_text="▼", args=(1,)),
+    ActionSpec("through", "Study the &network up to here", "Study the network from the image "
+               "up to the layer (its local linear map J at the image: Jᵀ, deconvnet, guided "
+               "backprop, J⁺, what J loses) instead of the layer alone", "set_through", "Ctrl+T",
+               checkable=True),
+    ActionSpec("study_previous", "Study the &previous conv", "Study the convolution before the "
+               "one under study", "study_step", "Ctrl+[", args=(-1,)),
+    ActionSpec("study_next", "Study the ne&xt conv", "Study the convolution after the one under "
+               "study", "study_step", "Ctrl+]", args=(1,)),
     ActionSpec("fit", "&Fit view", "Zoom every panel to show the whole image", "fit_view", "F"),
     ActionSpec("layout_grid", "2×2 &grid", "Input and forward output on top, reconstructions "
                "below", "set_layout_mode", choice=("layout", "grid")),
@@ -124,6 +160,9 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Edit", ("paste", "copy_code")),
     ("&View", ("fit", "-", "layout_grid", "layout_row", "-", "shared_levels", "scaling_clip",
                "scaling_auto", "-", "@toggles")),
+    ("&Network", ("add_conv", "add_relu", "add_leaky_relu", "add_maxpool", "add_avgpool", "-",
+                  "remove_layer", "move_layer_up", "move_layer_down", "-", "study_previous",
+                  "study_next", "-", "through")),
     ("&Help", ("shortcuts", "about")),
 )  # fmt: skip
 
@@ -182,7 +221,7 @@ def _connect(action: QtWidgets.QAction, spec: ActionSpec, run: Callable[..., obj
 
         action.toggled.connect(toggled)
     else:
-        action.triggered.connect(_call(run))
+        action.triggered.connect(_call(run, *spec.args))
 
 
 def make_action(

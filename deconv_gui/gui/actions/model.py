@@ -142,7 +142,7 @@ class ModelActions(QtCore.QObject):
         """The image the model runs on: the current one, or the one under the activation."""
         if self._active is not None and self._state.image is self._active[0]:
             return self._active[1], self._active[2]
-        return self._state.image, self._state.origin
+        return self._state.source, self._state.origin
 
     def accept_drops_on(self, widget: QtWidgets.QWidget) -> None:
         """Open model files dropped on ``widget`` (other drops go on to the image actions,
@@ -230,7 +230,11 @@ class ModelActions(QtCore.QObject):
     ) -> bool:
         """Use the layer: all of it, or (when a form cannot show a value) none of it."""
         loaded, params = value
-        before = (self._state.image, self._state.origin, self._read_params(), self._active)
+        before = (self._state.source, self._state.origin, self._read_params(), self._active)
+        document = self._state.document
+        chain = document.copy()
+        if len(document.layers) > 1:  # a model's layer goes through the model's network
+            document.update(layers=(document.layer,), selected=0, through=False)
         origin = ImageOrigin("array", (loaded.pixels, loaded.source, loaded.note))
         self._active = (loaded, *source)
         self._state.set_image(loaded, origin)
@@ -239,6 +243,7 @@ class ModelActions(QtCore.QObject):
         except ValueError as exc:
             image, old_origin, old_params, active = before
             self._active = active  # first: putting its image back keeps its model record
+            document.update(layers=chain.layers, selected=chain.selected, through=chain.through)
             if image is not None and old_origin is not None:
                 self._state.set_image(image, old_origin)
             self._apply_params(old_params)

@@ -74,9 +74,14 @@ class Snapshot:
         return a is b or (a.shape == b.shape and np.array_equal(a, b))
 
     def same_settings(self, other: Snapshot) -> bool:
-        """True when the layers are the same (the display choices are not undone)."""
+        """True when the layers and the switch are the same (the display choices are not
+        undone)."""
         mine, theirs = self.document, other.document
-        return mine.layers == theirs.layers and mine.selected == theirs.selected
+        return (mine.layers, mine.selected, mine.through) == (
+            theirs.layers,
+            theirs.selected,
+            theirs.through,
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Snapshot):

@@ -1,4 +1,4 @@
-"""The left dock: the four control sections in one scrolling column."""
+"""The left dock: the control sections in one scrolling column."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .filter_editor import FilterEditor
 from .forms import ParamsForms
 from .geometry import GeometryEditor
 from .image import ImageControls
+from .layers import LayersPanel
 from .recon_options import ReconOptions
 from .wheel import WheelGuard
 
@@ -16,11 +17,13 @@ __all__ = ["ControlsDock"]
 
 
 class ControlsDock(QtWidgets.QDockWidget):
-    """Image, filter, geometry, reconstruction options and the priors, top to bottom.
+    """Image, network, filter, geometry, reconstruction options and the priors, top to bottom.
 
     Attributes
     ----------
     image_controls : ImageControls
+    layers_panel : LayersPanel
+        The layers applied to the image (the filter and geometry below are the studied one's).
     filter_editor : FilterEditor
     geometry_editor : GeometryEditor
     recon_options : ReconOptions
@@ -34,6 +37,7 @@ class ControlsDock(QtWidgets.QDockWidget):
         super().__init__("Controls", parent)
         self.setObjectName("controls_dock")
         self.image_controls = ImageControls()
+        self.layers_panel = LayersPanel()
         self.filter_editor = FilterEditor()
         self.geometry_editor = GeometryEditor()
         self.recon_options = ReconOptions()
@@ -45,6 +49,7 @@ class ControlsDock(QtWidgets.QDockWidget):
         column.setContentsMargins(4, 4, 4, 4)
         for widget in (
             self.image_controls,
+            self.layers_panel,
             self.filter_editor,
             self.geometry_editor,
             self.recon_options,

@@ -203,6 +203,12 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
             "flip": self._flip,
         }
 
+    def set_feature_maps(self, maps: bool) -> None:
+        """Name the inputs "map 1, 2, …" (the maps of a layer before), not the image's channels."""
+        if self._grids.maps != bool(maps):
+            self._grids.maps = bool(maps)
+            self._sync()
+
     def set_values(
         self, *, weights=None, bias=None, groups=None, flip=None, preset: str = CUSTOM
     ) -> None:

@@ -18,8 +18,11 @@ from .kernel_grid import KernelGrid
 __all__ = ["FilterGrids", "channel_names", "group_label"]
 
 
-def channel_names(in_channels: int) -> list[str]:
-    """Grid captions: "grey" for 1 channel, "channel R/G/B(/A)" for 3–4, else numbered."""
+def channel_names(in_channels: int, maps: bool = False) -> list[str]:
+    """Grid captions: "grey" for 1 channel, "channel R/G/B(/A)" for 3–4, else numbered;
+    ``maps``: the feature maps a layer before makes, "map 1", "map 2", …"""
+    if maps:
+        return [f"map {i + 1}" for i in range(in_channels)]
     if in_channels == 1:
         return ["grey"]
     if in_channels in (3, 4):
@@ -59,6 +62,8 @@ class FilterGrids:
         self.captions: list[QLabel] = []
         self.applied: list[KernelGrid] = []
         self._shape: tuple[int, int, int] | None = None
+        #: the inputs are the feature maps of a layer before (named map 1, 2, …)
+        self.maps = False
 
     def show(self, weights: np.ndarray, output: int, groups: int, flip: bool) -> None:
         """Show output ``output`` of ``weights`` ``(f_h, f_w, C_in/groups, C_out)``."""
@@ -67,7 +72,7 @@ class FilterGrids:
             self._rebuild(fh, fw, c_group)
         shown = weights[..., output]
         scale = float(np.max(np.abs(shown))) if shown.size else 0.0
-        names = channel_names(c_group * groups)
+        names = channel_names(c_group * groups, self.maps)
         inputs = ops.output_inputs(output, c_group * groups, c_out, groups)
         for channel, grid in enumerate(self.grids):
             kernel = shown[:, :, channel]

@@ -300,7 +300,10 @@ def code_dialog_for(
     dialog = CodeDialog(
         params,
         loaded.pixels,
-        snippet_image_path(state.origin.path, loaded.pixels.shape),
+        # a layer inside a network takes what the layers before it make, not the file
+        snippet_image_path(
+            state.origin.path if loaded is state.source else "", loaded.pixels.shape
+        ),
         stored.folder_for(state.settings, "code"),
         parent=parent,
     )

@@ -1,6 +1,6 @@
-"""The window's "network up to here" mode: the model's chain up to the layer as ``J`` at the
-image (:mod:`.view` the switch and the requests, :mod:`.panels` what is drawn,
-:mod:`.jobs` the Qt-free computations).
+"""The window's "network up to here" mode: the chain up to the layer (a model's, or the
+network built by hand) as ``J`` at the image (:mod:`.view` the switch and the requests,
+:mod:`.panels` what is drawn, :mod:`.jobs` the Qt-free computations).
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ def install_network_view(
     state: AppState,
     source_image: Callable[[], LoadedImage | None],
     as_one_step: Callable[[str], AbstractContextManager[Any]],
+    action: QtWidgets.QAction | None = None,
 ) -> NetworkView:
     """Put the switch above the panels, the network's panels beside them (one shown at a
-    time) and the J⁺ progress in the status bar of ``window``."""
+    time) and the J⁺ progress in the status bar of ``window`` (``action``: the menu's
+    check of the switch)."""
     if not isinstance(central, CentralArea):
         raise TypeError("the window's central widget must be its CentralArea")
-    view = NetworkView(state, source_image, as_one_step, window)
+    view = NetworkView(state, source_image, as_one_step, window, action)
     column = central.layout()
     assert isinstance(column, QtWidgets.QVBoxLayout)
     column.insertWidget(column.indexOf(central.panels), view.bar)

@@ -4,7 +4,9 @@ the GUI thread and the small geometry its overlays need.
 :func:`prefix_job` reads the model file, builds its chain up to the layer
 (:func:`~deconv_gui.io.models.network.model_network`) on the image as the model takes it
 (:func:`~deconv_gui.io.models.activations.model_input`) and runs
-:func:`~deconv_gui.core.network.run_prefix`, with its progress and cancel.
+:func:`~deconv_gui.core.network.run_prefix`, with its progress and cancel; a network built
+by hand in the document is its layers up to the one under study
+(:func:`~deconv_gui.document.network.chain_network`) on the image as loaded.
 :func:`effective_field` is ``Jᵀ e_unit`` (the gradient of one output unit with respect to
 the input) and :func:`field_rect` the theoretical receptive field of that unit
 (:func:`~deconv_gui.core.network.receptive_field`).
@@ -20,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from ...core.network import PREFIX_METHODS, Network, PrefixResult, receptive_field, run_prefix
-from ...document import ModelSource
+from ...document import Layer, ModelSource
+from ...document.network import chain_network
 
 __all__ = [
     "LAYER_SYMBOLS",
@@ -50,22 +53,25 @@ class PrefixRequest:
 
     Attributes
     ----------
-    model : ModelSource
-        The model file, its layer and the input scaling.
+    model : ModelSource or None
+        The model file, its layer and the input scaling (None: ``chain``).
     image : numpy.ndarray
-        The image the model runs on, ``(H, W, C)`` as loaded.
+        The image the model (or the chain) runs on, ``(H, W, C)`` as loaded.
     reg, rtol, max_iter
         The ``J⁺`` solve's options (the layer's solver fields).
     methods : tuple of str
         The prefix methods (default: all of them).
+    chain : tuple of Layer
+        Without a model: the document's layers up to the one under study, included.
     """
 
-    model: ModelSource
+    model: ModelSource | None
     image: np.ndarray
     reg: float = 0.0
     rtol: float = 1e-6
     max_iter: int = 300
     methods: tuple[str, ...] = PREFIX_METHODS
+    chain: tuple[Layer, ...] = ()
 
 
 Job = Callable[[threading.Event, Callable[[object], None]], Any]
@@ -78,14 +84,7 @@ def prefix_job(request: PrefixRequest) -> Job:
     """
 
     def job(cancel: threading.Event, progress: Callable[[object], None]) -> PrefixResult:
-        from ...io.models import read_model
-        from ...io.models.activations import model_input
-        from ...io.models.network import model_network, refuse_weights_only
-
-        model = read_model(request.model.path)
-        refuse_weights_only(model)
-        x0 = model_input(request.image, model, request.model.scaling)
-        network = model_network(model, request.model.layer, x0.shape)
+        x0, network = _prefix(request)
         return run_prefix(
             network,
             x0,
@@ -98,6 +97,21 @@ def prefix_job(request: PrefixRequest) -> Job:
         )
 
     return job
+
+
+def _prefix(request: PrefixRequest) -> tuple[np.ndarray, Network]:
+    """The image as the network takes it, and the network up to the layer."""
+    if request.model is None:
+        x0 = np.asarray(request.image, dtype=np.float64)
+        return x0, chain_network(request.chain, x0.shape)
+    from ...io.models import read_model
+    from ...io.models.activations import model_input
+    from ...io.models.network import model_network, refuse_weights_only
+
+    model = read_model(request.model.path)
+    refuse_weights_only(model)
+    x0 = model_input(request.image, model, request.model.scaling)
+    return x0, model_network(model, request.model.layer, x0.shape)
 
 
 def chain_text(network: Network) -> str:

@@ -1,7 +1,8 @@
 """The switch "this layer alone | the network up to here" and what the second one shows.
 
-The switch is the document's (``layer.model.through``): sessions, undo and the stored
-settings carry it, and the radio buttons mirror it. In "network up to here" mode the
+The switch is the document's (``layer.model.through`` for a model's layer, ``through``
+for a network built by hand in the window): sessions, undo and the stored settings carry
+it, and the radio buttons and the Network menu's check mirror it. In "network up to here" mode the
 window's panels give way to :class:`~.panels.NetworkPanels`, filled off the GUI thread in
 two requests of one :class:`~deconv_gui.gui.runner.JobRunner` (only the newest reports):
 first the model's chain at the image with ``f(x₀)``, ``Jᵀ``, the deconvnet and guided
@@ -26,6 +27,7 @@ from ...document import Document
 from ...io import LoadedImage
 from ..runner import JobRunner, Priority
 from ..state import AppState
+from ..support.qthelp import signals_blocked
 from .jobs import PrefixRequest, chain_text, effective_field, field_rect, prefix_job
 from .panels import NetworkPanels
 
@@ -49,11 +51,15 @@ class NetworkBar(QtWidgets.QWidget):
         row.addWidget(QtWidgets.QLabel("<b>Study:</b>"))
         row.addSpacing(6)
         self.alone = QtWidgets.QRadioButton("this layer alone")
-        self.alone.setToolTip("The layer under study on the activation the model feeds it: A")
+        self.alone.setToolTip(
+            "The layer under study alone, A, on its input: what the layers before it make "
+            "of the image"
+        )
         self.through = QtWidgets.QRadioButton("the network up to here")
         self.through.setToolTip(
-            "The model from its input up to this layer, as its local linear map J at the "
-            "image: f(x₀), Jᵀ (backprop), deconvnet, guided backprop, J⁺ and what J loses"
+            "The network from the image up to this layer, as its local linear map J at the "
+            "image: f(x₀), Jᵀ (backprop), deconvnet, guided backprop, J⁺ and what J loses "
+            "(Ctrl+T)"
         )
         self.group = QtWidgets.QButtonGroup(self)
         self.group.addButton(self.alone)
@@ -66,7 +72,7 @@ class NetworkBar(QtWidgets.QWidget):
         self.chain = QtWidgets.QLabel()
         self.chain.setObjectName("network_chain")
         self.chain.setWordWrap(True)
-        self.chain.setToolTip("The layers J contains, from the model's input to this layer")
+        self.chain.setToolTip("The layers J contains, from the image to this layer")
         self.chain.setSizePolicy(
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
@@ -87,13 +93,16 @@ class NetworkView(QtCore.QObject):
     Parameters
     ----------
     state : AppState
-        The document (its selected layer's ``model``) and the messages.
+        The document (its selected layer's ``model``, or its chain) and the messages.
     source_image : callable
-        The image the model runs on (not the activation shown as the layer's input).
+        The image the model or the chain runs on (not the layer's input).
     as_one_step : callable
         ``as_one_step(label)``: a context in which a change is one undo step.
     parent : QWidget
         The window.
+    action : QAction, optional
+        The Network menu's checkable "study the network up to here": it switches, and
+        shows the switch.
 
     Signals
     -------
@@ -112,9 +121,11 @@ class NetworkView(QtCore.QObject):
         source_image: Callable[[], LoadedImage | None],
         as_one_step: Callable[[str], AbstractContextManager[Any]],
         parent: QtWidgets.QWidget,
+        action: QtWidgets.QAction | None = None,
     ) -> None:
         super().__init__(parent)
         self._state, self._source_image, self._as_one_step = state, source_image, as_one_step
+        self.action = action
         self.bar = NetworkBar(parent)
         self.bar.setVisible(False)
         self.panels = NetworkPanels(parent)
@@ -143,6 +154,7 @@ class NetworkView(QtCore.QObject):
         self._refresh.timeout.connect(self._on_document)
         state.document.events.layers.connect(self._schedule)
         state.document.events.selected.connect(self._schedule)
+        state.document.events.through.connect(self._schedule)
         state.imageChanged.connect(self._schedule)
 
     def _build_progress(self) -> None:
@@ -168,10 +180,18 @@ class NetworkView(QtCore.QObject):
         return self._state.document
 
     @property
+    def chain(self) -> bool:
+        """Whether the document's layers are a network built by hand (more than one)."""
+        doc = self.document
+        return doc.layer.model is None and len(doc.layers) > 1
+
+    @property
     def through(self) -> bool:
         """Whether the window shows the network up to the selected layer."""
         model = self.document.layer.model
-        return model is not None and model.through
+        if model is not None:
+            return model.through
+        return self.chain and self.document.through
 
     @property
     def settled(self) -> bool:
@@ -184,22 +204,37 @@ class NetworkView(QtCore.QObject):
     def set_through(self, through: bool) -> None:
         """Study the network up to the layer (True) or the layer alone, as one undo step."""
         model = self.document.layer.model
-        if model is None or model.through == through:
-            self.bar.show_through(self.through)
+        if (not self.chain and model is None) or self.through == through:
+            self._show_switch()
             return
         label = "the network up to here" if through else "this layer alone"
         with self._as_one_step(label):
-            self.document.set_layer(model=replace(model, through=through))
+            if model is not None:
+                self.document.set_layer(model=replace(model, through=through))
+            else:
+                self.document.through = through
+
+    def _show_switch(self) -> None:
+        """The radio buttons and the menu's check show the document's switch."""
+        shown = self.document.layer.model is not None or self.chain
+        self.bar.setVisible(shown)
+        self.bar.show_through(self.through)
+        if self.action is not None:
+            self.action.setEnabled(shown)
+            with signals_blocked(self.action):
+                self.action.setChecked(self.through)
 
     def _schedule(self, *_args: object) -> None:
         self._refresh.start()
 
     def _on_document(self) -> None:
-        model = self.document.layer.model
-        self.bar.setVisible(model is not None)
-        self.bar.show_through(self.through)
+        doc = self.document
+        model = doc.layer.model
+        self._show_switch()
         if model is not None:
             self.bar.chain.setText(f"layer {model.layer} of {model.path.rsplit('/', 1)[-1]}")
+        elif self.chain:
+            self.bar.chain.setText(_chain_words(doc.selected, self.through))
         showing = self.through
         if showing != self._showing:
             self._showing = showing
@@ -209,8 +244,8 @@ class NetworkView(QtCore.QObject):
             self.cancel()
             return
         image = self._source_image()
-        assert model is not None  # showing: the layer is a model's
-        key = (replace(model, through=False), id(image))
+        what = doc.layers[: doc.selected + 1] if model is None else replace(model, through=False)
+        key = (what, id(image))
         if key != self._key or self.result is None:
             self._key = key
             self.compute()
@@ -222,17 +257,19 @@ class NetworkView(QtCore.QObject):
         ``solve`` overrides the ``J⁺`` options the layer's fields give (``reg``, ``rtol``,
         ``max_iter``).
         """
-        model, image = self.document.layer.model, self._source_image()
-        if model is None or image is None:
+        doc, image = self.document, self._source_image()
+        model = doc.layer.model
+        if (model is None and not self.chain) or image is None:
             return None
-        params = self.document.params
+        params = doc.params
         request = PrefixRequest(
-            replace(model, through=True),
+            None if model is None else replace(model, through=True),
             image.pixels,
             params.reg,
             params.rtol,
             params.max_iter or 300,
             FIRST_METHODS,
+            doc.layers[: doc.selected + 1] if model is None else (),
         )
         request = replace(request, **solve)
         self.solved = False
@@ -240,7 +277,8 @@ class NetworkView(QtCore.QObject):
         rid = self.runner.submit(prefix_job(request))
         self._phase = {rid: "first"}
         self._request = request
-        self._state.notify(f"Computing the network up to {model.layer}…", False)
+        name = f"layer {doc.selected + 1}" if model is None else model.layer
+        self._state.notify(f"Computing the network up to {name}…", False)
         return rid
 
     def cancel(self) -> None:
@@ -337,6 +375,16 @@ class NetworkView(QtCore.QObject):
         """Cancel and wait for both runners (the window is closing)."""
         self.runner.shutdown()
         self.field_runner.shutdown()
+
+
+def _chain_words(selected: int, through: bool) -> str:
+    """What the window studies of a network built by hand (before ``J``'s chain is known)."""
+    if through:
+        return f"layers 1–{selected + 1} of the network built by hand"
+    if selected == 0:
+        return "layer 1 of the network built by hand, alone on the image"
+    before = "layer 1" if selected == 1 else f"layers 1–{selected}"
+    return f"layer {selected + 1} alone, on what {before} make of the image (its input x)"
 
 
 def _summary(result: PrefixResult) -> str:

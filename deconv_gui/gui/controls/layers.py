@@ -1,0 +1,257 @@
+"""The dock's "Network" section: the layers applied to the image, in order, built by hand.
+
+A list of the document's layers (a convolution, a ReLU, a pooling…) with each one's
+output shape, the convolution under study marked ``▶``; tool buttons for the window's
+Network actions (add, remove, move); and under the list the window and stride of a
+pooling row, or the slope of a leaky ReLU row, when one is the current row. The widget
+only shows and asks: :meth:`LayersPanel.show_chain` draws what the window gives it, and
+the signals say what the user did (the ``show_*`` methods never emit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QFont
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QAction,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
+
+from ..support.qthelp import nonnull, signals_blocked
+from .common import DockSection
+
+__all__ = ["LAYER_BUTTONS", "LayerRow", "LayersPanel"]
+
+#: The Network actions the section's buttons show (ids of the window's action table).
+LAYER_BUTTONS: tuple[str, ...] = (
+    "add_conv",
+    "add_relu",
+    "add_maxpool",
+    "remove_layer",
+    "move_layer_up",
+    "move_layer_down",
+)
+#: The further choices behind the buttons' arrows: button id → action ids.
+_MORE = {"add_relu": ("add_leaky_relu",), "add_maxpool": ("add_avgpool",)}
+_VISIBLE_ROWS = (2, 6)  # the list shows this many rows at least and at most
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the list: the layer in words, its output shape, what it is."""
+
+    text: str
+    shape: str = ""
+    is_conv: bool = False
+    pool: tuple[int, int] | None = None  # a pooling's (window, stride)
+    slope: float | None = None  # a leaky ReLU's slope
+    fits: bool = True
+
+
+def _row_tip(row: LayerRow, studied: bool) -> str:
+    what = "under study" if studied else ("click to study it" if row.is_conv else "")
+    return f"{row.text}: output {row.shape or '—'}" + (f" ({what})" if what else "")
+
+
+class LayersPanel(DockSection):
+    """The list of layers and its buttons; see the module.
+
+    Signals
+    -------
+    studyRequested(int)
+        The user clicked (or pressed Enter on) the convolution of this row.
+    poolChanged(int, int, int)
+        The window and stride of the pooling of a row, as the user set them.
+    slopeChanged(int, float)
+        The slope of the leaky ReLU of a row, as the user set it.
+    currentChanged(int)
+        The current row (the one the editor row and Remove, Move act on).
+    """
+
+    studyRequested = Signal(int)
+    poolChanged = Signal(int, int, int)
+    slopeChanged = Signal(int, float)
+    currentChanged = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(
+            "Network",
+            parent,
+            tip="The layers applied to the image, in order: the convolution marked ▶ is "
+            "the one under study (the forms below edit it)",
+        )
+        self._rows: list[LayerRow] = []
+        self.list = QTreeWidget()
+        self.list.setObjectName("layers_list")
+        self.list.setColumnCount(3)
+        self.list.setHeaderLabels(["", "layer", "output"])
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = nonnull(self.list.header())
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.list.setToolTip(
+            "Click a convolution to study it (▶); click a ReLU or a pooling to edit it below"
+        )
+        self.list.itemClicked.connect(self._on_clicked)
+        self.list.itemActivated.connect(self._on_clicked)
+        self.list.currentItemChanged.connect(self._on_current)
+        self.column.addWidget(self.list)
+        self.buttons = QHBoxLayout()
+        self.buttons.setSpacing(2)
+        self.column.addLayout(self.buttons)
+        self.column.addWidget(self._build_editor())
+        self.problem = QLabel()
+        self.problem.setObjectName("layers_problem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b3261e;")
+        self.problem.setVisible(False)
+        self.column.addWidget(self.problem)
+
+    def _build_editor(self) -> QWidget:
+        self.editor = QWidget()
+        row = QHBoxLayout(self.editor)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.kernel_label = QLabel("window")
+        self.kernel_spin = QSpinBox()
+        self.kernel_spin.setRange(1, 64)
+        self.kernel_spin.setToolTip("The pooling's square window (k×k pixels)")
+        self.stride_label = QLabel("stride")
+        self.stride_spin = QSpinBox()
+        self.stride_spin.setRange(1, 64)
+        self.stride_spin.setToolTip("How far the pooling's window moves between outputs")
+        self.slope_label = QLabel("slope")
+        self.slope_spin = QDoubleSpinBox()
+        self.slope_spin.setDecimals(3)
+        self.slope_spin.setRange(0.001, 1.0)
+        self.slope_spin.setSingleStep(0.01)
+        self.slope_spin.setToolTip(
+            "The leaky ReLU's negative slope (PyTorch's default 0.01; Keras's 0.3)"
+        )
+        for widget in (
+            self.kernel_label,
+            self.kernel_spin,
+            self.stride_label,
+            self.stride_spin,
+            self.slope_label,
+            self.slope_spin,
+        ):
+            row.addWidget(widget)
+        row.addStretch(1)
+        self.kernel_spin.valueChanged.connect(self._on_pool)
+        self.stride_spin.valueChanged.connect(self._on_pool)
+        self.slope_spin.valueChanged.connect(self._on_slope)
+        self.editor.setVisible(False)
+        return self.editor
+
+    def set_actions(self, actions: Mapping[str, QAction]) -> None:
+        """Show the window's Network actions as the section's buttons (see
+        :data:`LAYER_BUTTONS`; an arrow offers the variants: leaky ReLU, average pool)."""
+        for name in LAYER_BUTTONS:
+            button = QToolButton()
+            button.setObjectName(f"layers_button_{name}")
+            button.setDefaultAction(actions[name])
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            for more in _MORE.get(name, ()):
+                button.addAction(actions[more])
+                button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+            self.buttons.addWidget(button)
+        self.buttons.addStretch(1)
+
+    # -- showing ---------------------------------------------------------------------------
+    def show_chain(
+        self, rows: Sequence[LayerRow], studied: int, current: int, problem: str = ""
+    ) -> None:
+        """Show ``rows`` with ``studied`` marked, ``current`` current, and ``problem``."""
+        self._rows = list(rows)
+        with signals_blocked(self.list):
+            self.list.clear()
+            for index, row in enumerate(rows):
+                mark = "▶" if index == studied else ""
+                item = QTreeWidgetItem([f"{mark} {index + 1}", row.text, row.shape or "—"])
+                item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight)
+                font = QFont(self.list.font())
+                font.setBold(index == studied)
+                for column in range(3):
+                    item.setFont(column, font)
+                    if not row.fits:
+                        item.setForeground(column, Qt.GlobalColor.red)
+                    item.setToolTip(column, _row_tip(row, index == studied))
+                self.list.addTopLevelItem(item)
+            chosen = self.list.topLevelItem(max(0, min(current, len(rows) - 1)))
+            if chosen is not None:
+                self.list.setCurrentItem(chosen)
+        self._fit_height(len(rows))
+        self.problem.setText(problem)
+        self.problem.setVisible(bool(problem))
+        self._show_editor()
+
+    def _fit_height(self, count: int) -> None:
+        """Tall enough for the rows (two to six; more scroll)."""
+        first = self.list.topLevelItem(0)
+        height = self.list.visualItemRect(first).height() if first is not None else 0
+        height = height or self.list.fontMetrics().height() + 6
+        header = nonnull(self.list.header()).sizeHint().height()
+        shown = max(_VISIBLE_ROWS[0], min(count, _VISIBLE_ROWS[1]))
+        self.list.setFixedHeight(header + height * shown + 2 * self.list.frameWidth() + 2)
+
+    def current_row(self) -> int:
+        """The current row (-1 when the list is empty)."""
+        item = self.list.currentItem()
+        return -1 if item is None else self.list.indexOfTopLevelItem(item)
+
+    def row_texts(self) -> list[str]:
+        """The rows as shown, their columns joined by two spaces (for tests)."""
+        items = [nonnull(self.list.topLevelItem(i)) for i in range(self.list.topLevelItemCount())]
+        return ["  ".join(item.text(c) for c in range(3)).strip() for item in items]
+
+    def _show_editor(self) -> None:
+        index = self.current_row()
+        row = self._rows[index] if 0 <= index < len(self._rows) else None
+        pool = row is not None and row.pool is not None
+        leaky = row is not None and row.slope is not None
+        for widget in (self.kernel_label, self.kernel_spin, self.stride_label, self.stride_spin):
+            widget.setVisible(pool)
+        self.slope_label.setVisible(leaky)
+        self.slope_spin.setVisible(leaky)
+        self.editor.setVisible(pool or leaky)
+        with signals_blocked(self.kernel_spin), signals_blocked(self.stride_spin):
+            if row is not None and row.pool is not None:
+                self.kernel_spin.setValue(row.pool[0])
+                self.stride_spin.setValue(row.pool[1])
+        with signals_blocked(self.slope_spin):
+            if row is not None and row.slope is not None:
+                self.slope_spin.setValue(row.slope)
+
+    # -- user actions ----------------------------------------------------------------------
+    def _on_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        index = self.list.indexOfTopLevelItem(item)
+        if 0 <= index < len(self._rows) and self._rows[index].is_conv:
+            self.studyRequested.emit(index)
+
+    def _on_current(self, *_items: object) -> None:
+        self._show_editor()
+        self.currentChanged.emit(self.current_row())
+
+    def _on_pool(self, _value: int) -> None:
+        self.poolChanged.emit(
+            self.current_row(), self.kernel_spin.value(), self.stride_spin.value()
+        )
+
+    def _on_slope(self, value: float) -> None:
+        self.slopeChanged.emit(self.current_row(), float(value))

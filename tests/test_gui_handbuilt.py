@@ -1,0 +1,195 @@
+"""A network built by hand in the window: the Network menu writes the document's chain, the
+layer under study takes what the layers before it make of the image, the network panels are
+run_prefix of the chain, and undo, sessions, the stored settings and refusals hold.
+
+Every wait is on a condition, never a sleep; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from qtpy import QtCore
+
+from deconv_gui.core.network import PREFIX_METHODS, run_prefix
+from deconv_gui.document.network import chain_network, layer_input
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.network.jobs import effective_field
+from deconv_gui.gui.support import settings as stored
+from deconv_gui.gui.support.teardown import delete_now
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 120_000  # ms; generous because the CPU cores are shared
+KINDS = ["conv", "relu", "maxpool", "conv"]
+
+
+def _settled(qtbot, win) -> None:
+    qtbot.waitUntil(
+        lambda: not win.runner.busy and not win.live.pending and win.network.settled,
+        timeout=TIMEOUT,
+    )
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    win.set_work_size(32)
+    win.load_sample("chelsea")  # not square: 21×32
+    qtbot.waitUntil(lambda: win.loaded.pixels.shape == (21, 32, 3), timeout=TIMEOUT)
+    win.filter_editor.set_preset("random", seed=2)
+    win.filter_editor.ui.c_out_spin.setValue(3)
+    win.geometry_editor.set_values(stride=(1, 1))
+    _settled(qtbot, win)
+    win.history.flush()
+    yield win
+    delete_now(win)
+
+
+def _build(qtbot, win) -> None:
+    """conv → ReLU → max-pool → conv, from the Network menu; the new conv is studied."""
+    for name in ("add_relu", "add_maxpool", "add_conv"):
+        getattr(win.menu_actions, name).trigger()
+    _settled(qtbot, win)
+
+
+def test_the_menu_builds_the_chain_and_the_layer_takes_what_the_others_make(qtbot, window):
+    _build(qtbot, window)
+    doc = window.document
+    assert [layer.kind for layer in doc.layers] == KINDS and doc.selected == 3
+    rows = window.controls_dock.layers_panel.row_texts()
+    assert rows[2] == "3  max-pool 2×2, stride 2  10×16×3" and rows[3].startswith("▶ 4  conv 3×3")
+    source = window.state.source
+    assert source is not None and source.pixels.shape == (21, 32, 3)
+    expected = layer_input(doc.layers, 3, source.pixels)
+    assert window.loaded.pixels.shape == (10, 16, 3)
+    np.testing.assert_allclose(window.loaded.pixels, expected, rtol=1e-6, atol=1e-7)
+    # the single-layer panels study the conv alone on that input
+    qtbot.waitUntil(lambda: window.result.image.shape == (10, 16, 3), timeout=TIMEOUT)
+    alone = chain_network(doc.layers[3:], expected.shape).forward(window.result.image)
+    np.testing.assert_allclose(window.result.forward_output, alone, rtol=1e-5, atol=1e-6)
+    assert "layer 4 alone, on what layers 1–3 make" in window.network.bar.chain.text()
+    # the dock still shows the image as loaded, and the document records it
+    assert window.image_controls.info_text().startswith("chelsea")
+    assert doc.image.shape == (21, 32, 3)
+    window.chain.study(0)
+    _settled(qtbot, window)
+    assert window.loaded is source and window.document.selected == 0
+    np.testing.assert_array_equal(window.filter_editor.weights(), doc.layers[0].params.weights)
+
+
+def test_the_network_panels_are_run_prefix_of_the_chain(qtbot, window):
+    _build(qtbot, window)
+    window.menu_actions.through.trigger()
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    _settled(qtbot, window)
+    assert window.document.through and window.menu_actions.through.isChecked()
+    doc, view = window.document, window.network
+    image = window.state.source.pixels.astype(np.float64)
+    net = chain_network(doc.layers, image.shape, upto=doc.selected)
+    params = doc.params
+    ref = run_prefix(
+        net, image, PREFIX_METHODS, reg=params.reg, rtol=params.rtol, max_iter=params.max_iter
+    )
+    panels = view.panels
+    np.testing.assert_allclose(panels.panel("forward").data, ref.forward_output, atol=1e-12)
+    for key in ("input", "transposed", "deconvnet", "guided_backprop", "pinv", "nullspace"):
+        np.testing.assert_allclose(panels.panel(key).data, ref.images[key], atol=1e-9)
+    assert "conv → ReLU → maxpool → conv" in view.bar.chain.text()
+    # a unit's effective receptive field is its row of the dense J
+    unit = (4, 9, 1)
+    with qtbot.waitSignal(view.field_runner.resultReady, timeout=TIMEOUT):
+        panels.panel("forward").channel_box.setValue(unit[2])
+        panels.panel("forward").clicked.emit("forward", unit[0], unit[1])
+    qtbot.waitUntil(lambda: view.panels.unit == unit, timeout=TIMEOUT)
+    dense = net.linearize(image).to_dense()
+    row = np.ravel_multi_index(unit, net.shapes[-1])
+    np.testing.assert_allclose(view.field.ravel(), dense[row], atol=1e-12)
+    np.testing.assert_allclose(effective_field(net, image, unit), view.field)
+    window.menu_actions.through.trigger()  # the menu's check switches back
+    qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
+    assert window.panels.isVisible() and not window.document.through
+
+
+def test_undo_and_redo_of_adding_and_removing_layers(qtbot, window):
+    start = window.history.stack.count()
+    _build(qtbot, window)
+    texts = [window.history.stack.text(i) for i in range(start, window.history.stack.count())]
+    assert texts == ["add ReLU", "add max-pool", "add conv layer"]
+    window.chain.current = 1
+    window.menu_actions.remove_layer.trigger()
+    _settled(qtbot, window)
+    assert [layer.kind for layer in window.document.layers] == ["conv", "maxpool", "conv"]
+    assert window.history.stack.text(window.history.stack.count() - 1) == ("remove layer 2 (ReLU)")
+    window.history.undo()
+    _settled(qtbot, window)
+    assert [layer.kind for layer in window.document.layers] == KINDS
+    assert window.document.selected == 3 and window.loaded.pixels.shape == (10, 16, 3)
+    window.history.redo()
+    _settled(qtbot, window)
+    assert [layer.kind for layer in window.document.layers] == ["conv", "maxpool", "conv"]
+    for _ in range(4):
+        window.history.undo()
+    _settled(qtbot, window)
+    assert len(window.document.layers) == 1 and window.loaded is window.state.source
+    assert window.controls_dock.layers_panel.row_texts()[0].startswith("▶ 1  conv")
+
+
+def test_impossible_geometry_is_refused_and_nothing_changes(qtbot, window):
+    _build(qtbot, window)
+    before, steps = window.document.copy(), window.history.stack.count()
+    assert not window.chain.set_pool(2, 24, 1)
+    message = window.last_message
+    assert message.startswith("Could not") and "(nothing changed)" in message
+    assert "layer 3 (max-pool 24×24, stride 1) does not fit: its input is 21×32" in message
+    assert "\n" not in message
+    assert window.document == before and window.history.stack.count() == steps
+    panel = window.controls_dock.layers_panel
+    window.chain.current = 2
+    window.chain.show()
+    assert panel.kernel_spin.value() == 2 and panel.kernel_spin.isVisibleTo(window)
+    # the conv under study goes: the one before it is studied; the last one stays
+    assert window.chain.remove(3)
+    _settled(qtbot, window)
+    assert window.document.selected == 0 and window.loaded is window.state.source
+    assert not window.chain.remove(0)
+    assert "needs a convolution to study" in window.last_message
+    assert [layer.kind for layer in window.document.layers] == KINDS[:3]
+
+
+def test_sessions_and_the_stored_settings_keep_the_chain(qtbot, window, tmp_path, settings):
+    _build(qtbot, window)
+    window.menu_actions.through.trigger()
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    _settled(qtbot, window)
+    saved = window.save_session_to(tmp_path / "chain")
+    assert saved is not None
+    built = window.document.copy()
+    for _ in range(4):
+        window.history.undo()
+    _settled(qtbot, window)
+    assert len(window.document.layers) == 1
+    assert window.open_session(saved)
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    _settled(qtbot, window)
+    assert window.document.layers == built.layers and window.document.through
+    assert window.network.result is not None and window.loaded.pixels.shape == (10, 16, 3)
+    stored.save_window(window)
+    again = MainWindow(settings, restore=True)
+    try:
+        qtbot.waitUntil(lambda: again.loaded is not None, timeout=TIMEOUT)
+        _settled(qtbot, again)
+        assert again.document.layers == built.layers and again.document.selected == 3
+        assert again.loaded.pixels.shape == (10, 16, 3)
+    finally:
+        again.remember = False
+        delete_now(again)
