@@ -17,6 +17,7 @@ from . import __version__
 from .cli import COMMANDS, UsageError, _Parser, field_type, shown_default
 from .cli import parse_pair as _pair  # noqa: F401 (the old name, kept for callers)
 from .cli import positive_pair as _positive
+from .cli.model_problem import add_model_options
 from .core import params as schema
 from .xcb_check import missing_xcb_packages, uses_xcb
 
@@ -76,19 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--model",
-        metavar="MODEL",
-        help="a model file (.onnx, .pt/.pth, .safetensors, .keras, .h5): with --layer, study "
-        "that layer on what the model feeds it; without, list its layers",
-    )
-    parser.add_argument("--layer", metavar="NAME", help="the layer of --model")
-    parser.add_argument(
-        "--scaling",
-        choices=("unit", "255", "imagenet"),
-        default="unit",
-        help="how --model expects the image (default unit: floats in [0, 1])",
-    )
+    study = "with --layer, study that layer on what the model feeds it; without, list its layers"
+    add_model_options(parser, study)
     parser.add_argument(
         "--through",
         action="store_true",

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .model_problem import MODEL_FILE
 from .options import UsageError
 
 __all__ = ["add_parser", "command", "layer_table"]
@@ -16,7 +17,7 @@ def add_parser(commands: Any) -> None:
     """Add ``layers`` and its options to the subcommands ``commands``."""
     layers = commands.add_parser(
         "layers",
-        help="list the conv layers of a model file (.onnx, .pt/.pth, .safetensors, .keras, .h5)",
+        help=f"list the conv layers of {MODEL_FILE}",
         description=(
             "List every 2-D conv and transposed-conv layer of a model file in graph order, "
             "with its geometry; a field the file does not store is shown as '?' (null in "

@@ -17,7 +17,10 @@ import numpy as np
 
 from .options import UsageError
 
-__all__ = ["GEOMETRY_FIELDS", "add_model_options", "load_model_problem"]
+__all__ = ["GEOMETRY_FIELDS", "MODEL_FILE", "add_model_options", "load_model_problem"]
+
+#: How the help names a model file: the common formats (the readers take a few more).
+MODEL_FILE = "a model file (.onnx, .pt/.pth, .safetensors, .keras, .h5)"
 
 #: The Params fields a layer record fills (when the file stores them); a ConvTranspose
 #: layer sets ``layer_kind`` and its ``output_padding``.
@@ -32,18 +35,17 @@ GEOMETRY_FIELDS = (
 )
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """``--model``, ``--layer`` and ``--scaling`` (with them, ``--filter`` is not needed)."""
+def add_model_options(
+    parser: argparse.ArgumentParser,
+    study: str = "study one of its layers on the activation the model feeds it "
+    "(deconv-gui layers MODEL lists them)",
+) -> None:
+    """``--model``, ``--layer`` and ``--scaling`` (with them, ``--filter`` is not needed);
+    ``study`` says what the program does with the model (the window's differs)."""
     from ..io.models.activations import SCALINGS
 
     group = parser.add_argument_group("model file (instead of --filter)")
-    group.add_argument(
-        "--model",
-        default=None,
-        metavar="MODEL",
-        help="a model file (.onnx, .pt/.pth, .safetensors, .keras, .h5): study one of its "
-        "layers on the activation the model feeds it (deconv-gui layers MODEL lists them)",
-    )
+    group.add_argument("--model", default=None, metavar="MODEL", help=f"{MODEL_FILE}: {study}")
     group.add_argument("--layer", default=None, metavar="NAME", help="the layer of --model")
     group.add_argument(
         "--scaling",

@@ -23,13 +23,17 @@ import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...core import Params
-from .common import PLACEHOLDER_NPY, SNIPPET_METHODS, torch_output_padding
+from .common import PLACEHOLDER_NPY, SNIPPET_METHODS, SnippetPaths, torch_output_padding
 from .numpy_code import numpy_snippet
 from .torch_code import torch_snippet
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "PLACEHOLDER_NPY",
@@ -51,16 +55,13 @@ def make_snippet(
     language: str,
     params: Params,
     image_shape: Sequence[int] | None = None,
-    *,
-    image_path: str = PLACEHOLDER_NPY,
-    save_path: str | None = None,
-    weights_path: str | None = None,
+    **paths: Unpack[SnippetPaths],
 ) -> str:
     """The snippet in ``language`` (one of :data:`SNIPPET_LANGUAGES`).
 
-    ``weights_path``: a ``.npz`` holding ``weights`` and ``bias`` that the script loads
-    instead of holding the filter as a literal (a model's layer; see
-    :func:`write_layer_weights`).
+    ``paths`` are the writer's ``image_path``, ``save_path`` and ``weights_path`` (a
+    ``.npz`` holding ``weights`` and ``bias`` that the script loads instead of holding
+    the filter as a literal: a model's layer; see :func:`write_layer_weights`).
 
     Raises
     ------
@@ -82,23 +83,9 @@ def make_snippet(
             "(y = A x + b), not yet its activation and local map J = D A"
         )
     if language in ("numpy", "api"):
-        standalone = language == "numpy"
-        return numpy_snippet(
-            params,
-            image_shape,
-            standalone=standalone,
-            image_path=image_path,
-            save_path=save_path,
-            weights_path=weights_path,
-        )
+        return numpy_snippet(params, image_shape, standalone=language == "numpy", **paths)
     if language == "torch":
-        return torch_snippet(
-            params,
-            image_shape,
-            image_path=image_path,
-            save_path=save_path,
-            weights_path=weights_path,
-        )
+        return torch_snippet(params, image_shape, **paths)
     raise ValueError(f"language must be one of {', '.join(SNIPPET_LANGUAGES)}, got {language!r}")
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from ...core import Params, registry
 from .common import (
+    NOTES,
     PLACEHOLDER_NPY,
     PRIOR_VARIABLES,
     Settings,
@@ -15,7 +16,10 @@ from .common import (
     geometry_lines,
     header,
     invented_by,
+    lost_lines,
     noise_lines,
+    normalized_lines,
+    rl_left_out,
     saved_arrays,
     weights_lines,
 )
@@ -153,7 +157,7 @@ def _standalone(settings: Settings, image_shape: Sequence[int] | None, paths: Pa
     lines += _standalone_layer(settings)
     lines += _standalone_solves(settings)
     lines += _standalone_priors(settings)
-    lines += _lost_lines(settings.methods)
+    lines += lost_lines(settings.methods, "pinv({})", "np.linalg.norm(x_lost) / np.linalg.norm(x)")
     return lines + footer(saved_arrays(settings.methods))
 
 
@@ -203,13 +207,9 @@ def _standalone_layer(settings: Settings) -> list[str]:
         lines.append(
             "cover = adjoint(np.ones_like(y))  # the coverage A^T 1 (filter weight per pixel)"
         )
-    if "normalized_transposed" in settings.methods:
-        lines += [
-            "# the transpose divided by the coverage: no checkerboard (0 where nothing reaches)",
-            "seen = np.abs(cover) > 1e-12 * max(np.abs(cover).max(), 1e-300)",
-            "x_normalized = np.divide(x_transposed, cover, out=np.zeros_like(cover), where=seen)",
-        ]
-    return lines
+    seen = "np.abs(cover) > 1e-12 * max(np.abs(cover).max(), 1e-300)"
+    divided = "np.divide(x_transposed, cover, out=np.zeros_like(cover), where=seen)"
+    return lines + normalized_lines(settings.methods, seen, divided)
 
 
 def _standalone_solves(settings: Settings) -> list[str]:
@@ -219,8 +219,7 @@ def _standalone_solves(settings: Settings) -> list[str]:
     lines = ["", "", *_block(NUMPY_PINV)]
     if "pinv" in settings.methods:
         lines += [
-            "# How to get the image back: A+(y - b), exact on what y determines. The part of x",
-            "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
+            *NOTES["pinv"],
             "x_pinv = pinv(y - bias, reg)",
             "misfit = np.linalg.norm(forward(x_pinv) - (y - bias))",
             "residual = misfit / max(np.linalg.norm(y - bias), 1e-300)",
@@ -239,15 +238,14 @@ def _standalone_priors(settings: Settings) -> list[str]:
     if "nonneg" in methods:
         lines += [
             "",
-            "# non-negative least squares: argmin |A x - (y - b)|^2 + reg |x|^2 with x >= 0,",
-            "# by projected accelerated gradient (the projection onto x >= 0 is the prox)",
+            *NOTES["nonneg"],
             "project = lambda v, step: np.maximum(v, 0)  # noqa: E731",
             "x_nonneg, n_iter = fista(project, np.zeros_like(x), lipschitz, prior_iter, 1e-5, reg)",
             'print(f"non-negative: {n_iter} iterations")',
         ]
     if "richardson_lucy" in methods:
         lines += _rl_lines(settings)
-    lines += _rl_note(settings)
+    lines += rl_left_out(settings)
     if "tv" in methods:
         lines += ["", "", *_block(NUMPY_TV)]
         lines += [
@@ -263,42 +261,12 @@ def _standalone_priors(settings: Settings) -> list[str]:
     return lines
 
 
-def _lost_lines(methods: Sequence[str]) -> list[str]:
-    """The null-space split of x (and of a prior's image: what it invented)."""
-    lines: list[str] = []
-    if "nullspace" in methods:
-        lines += [
-            "",
-            "# what is lost: x = A+A x (what y determines) + (x - A+A x) (the null space of A,",
-            "# which no method can recover)",
-            "x_recoverable = pinv(forward(x))",
-            "x_lost = x - x_recoverable",
-            "share = np.linalg.norm(x_lost) / np.linalg.norm(x)",
-            'print(f"lost: {share:.0%} of |x| lies in the null space")',
-        ]
-    prior = invented_by(methods)
-    if prior is not None:
-        image = PRIOR_VARIABLES[prior]
-        lines += [
-            "# what the prior invented: the part of its image in the null space (y says nothing",
-            "# there), the same split of its image",
-            f"x_invented = {image} - pinv(forward({image}))",
-        ]
-    return lines
-
-
-def _rl_note(settings: Settings) -> list[str]:
-    if not settings.rl_left_out:
-        return []
-    return ["# Richardson-Lucy is left out: it needs a filter without negative weights"]
-
-
 def _rl_lines(settings: Settings) -> list[str]:
     return [
         "",
         "",
         *_block(NUMPY_RL),
-        "# the Poisson model has no negative data: simulated noise is clipped at 0",
+        *NOTES["richardson_lucy"],
         "x_rl = richardson_lucy(np.maximum(y - bias, 0), prior_iter)",
     ]
 
@@ -371,7 +339,7 @@ def _api_methods(settings: Settings) -> list[str]:
         )
     if "richardson_lucy" in methods:
         lines.append("x_rl = richardson_lucy(np.maximum(y - bias, 0), op, n_iter=prior_iter).image")
-    lines += _rl_note(settings)
+    lines += rl_left_out(settings)
     if "tv" in methods:
         lines.append(
             "x_tv = tv_reconstruction("

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from ...core import Params
 from .common import (
+    NOTES,
     PLACEHOLDER_NPY,
-    PRIOR_VARIABLES,
     Settings,
     ambiguity,
     bias_value,
@@ -15,8 +15,10 @@ from .common import (
     footer,
     geometry_lines,
     header,
-    invented_by,
+    lost_lines,
     noise_lines,
+    normalized_lines,
+    rl_left_out,
     saved_arrays,
     symmetric_padding,
     torch_output_padding,
@@ -107,7 +109,12 @@ def torch_snippet(
         body = _FORWARD_ZEROS if zeros else _FORWARD_PADDED
     lines += ["", "", *body.strip("\n").splitlines(), "", ""]
     lines += _torch_outputs(settings)
-    lines += _torch_solves(settings) + _prior_lines(settings) + _torch_lost(settings)
+    lines += _torch_solves(settings) + _prior_lines(settings)
+    lines += lost_lines(
+        settings.methods,
+        "pinv_cgls({}, 0.0, rtol, max_iter)[0]",
+        "float(torch.linalg.norm(x_lost) / torch.linalg.norm(x))",
+    )
     lines += ["", "# back to channels-last numpy arrays"]
     hwc = {}
     for name, var in saved_arrays(settings.methods).items():
@@ -186,13 +193,9 @@ def _torch_outputs(settings: Settings) -> list[str]:
     lines += ["x_transposed = adjoint(y - bias)"]
     if settings.covers:
         lines.append("cover = adjoint(torch.ones_like(y))  # the coverage A^T 1: weight per pixel")
-    if "normalized_transposed" in settings.methods:
-        lines += [
-            "# the transpose divided by the coverage: no checkerboard (0 where nothing reaches)",
-            "seen = cover.abs() > 1e-12 * max(float(cover.abs().max()), 1e-300)",
-            "x_normalized = torch.where(seen, x_transposed / cover, torch.zeros_like(cover))",
-        ]
-    return lines
+    seen = "cover.abs() > 1e-12 * max(float(cover.abs().max()), 1e-300)"
+    divided = "torch.where(seen, x_transposed / cover, torch.zeros_like(cover))"
+    return lines + normalized_lines(settings.methods, seen, divided)
 
 
 def _torch_solves(settings: Settings) -> list[str]:
@@ -200,37 +203,12 @@ def _torch_solves(settings: Settings) -> list[str]:
     lines = ["", "", *_block(TORCH_CGLS)] if settings.solves else []
     if "pinv" in settings.methods:
         lines += [
-            "# How to get the image back: A+(y - b), exact on what y determines. The part of x",
-            "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
+            *NOTES["pinv"],
             "x_pinv, n_iter = pinv_cgls(y - bias, reg, rtol, max_iter)",
             "misfit = torch.linalg.norm(forward(x_pinv) - (y - bias))",
             "residual = misfit / torch.linalg.norm(y - bias)",
             'print(f"pseudo-inverse: {n_iter} CGLS iterations, |A x - (y - b)| / |y - b| = '
             '{float(residual):.1e}")',
-        ]
-    return lines
-
-
-def _torch_lost(settings: Settings) -> list[str]:
-    """The null-space split of x (and what a prior invented)."""
-    lines: list[str] = []
-    if "nullspace" in settings.methods:
-        lines += [
-            "",
-            "# what is lost: x = A+A x (what y determines) + (x - A+A x) (the null space of A,",
-            "# which no method can recover)",
-            "x_recoverable, _ = pinv_cgls(forward(x), 0.0, rtol, max_iter)",
-            "x_lost = x - x_recoverable",
-            "share = float(torch.linalg.norm(x_lost) / torch.linalg.norm(x))",
-            'print(f"lost: {share:.0%} of |x| lies in the null space")',
-        ]
-    prior = invented_by(settings.methods)
-    if prior is not None:
-        image = PRIOR_VARIABLES[prior]
-        lines += [
-            "# what the prior invented: the part of its image in the null space (y says nothing",
-            "# there), the same split of its image",
-            f"x_invented = {image} - pinv_cgls(forward({image}), 0.0, rtol, max_iter)[0]",
         ]
     return lines
 
@@ -263,8 +241,7 @@ def _prior_lines(settings: Settings) -> list[str]:
     if "nonneg" in methods:
         lines += [
             "",
-            "# non-negative least squares: argmin |A x - (y - b)|^2 + reg |x|^2 with x >= 0,",
-            "# by projected accelerated gradient (the projection onto x >= 0 is the prox)",
+            *NOTES["nonneg"],
             "project = lambda v, step: v.clamp(min=0)  # noqa: E731",
             "x0 = torch.zeros_like(x)",
             "x_nonneg, n_iter = fista(project, x0, lipschitz, prior_iter, 1e-5, reg)",
@@ -275,11 +252,10 @@ def _prior_lines(settings: Settings) -> list[str]:
             "",
             "",
             *_block(TORCH_RL),
-            "# the Poisson model has no negative data: simulated noise is clipped at 0",
+            *NOTES["richardson_lucy"],
             "x_rl = richardson_lucy((y - bias).clamp(min=0), prior_iter)",
         ]
-    if settings.rl_left_out:
-        lines.append("# Richardson-Lucy is left out: it needs a filter without negative weights")
+    lines += rl_left_out(settings)
     if "tv" in methods:
         lines += ["", "", *_block(TORCH_TV)]
         lines += [
