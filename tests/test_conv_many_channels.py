@@ -187,3 +187,34 @@ def test_gemm_kernels_run_in_place_on_blocks(monkeypatch):
     np.testing.assert_allclose(conv2d(x, w, **kw), whole, rtol=1e-13, atol=1e-12)
     again = conv2d_transpose(y, w, input_shape=x.shape, **kw)
     np.testing.assert_allclose(again, back, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("blas_threads", [1, 2])
+@pytest.mark.parametrize("seed", range(8))
+def test_few_input_channels_match_torch(monkeypatch, blas_threads, seed):
+    """The rows-of-taps forward pass (1-8 input channels, many output channels): each
+    output pixel's run of an image row, borders, dilation gaps and both threadings."""
+    torch = pytest.importorskip("torch")
+    from deconv_gui.core import _gemm_rows, threads
+
+    monkeypatch.setattr(threads, "blas_threads", lambda: blas_threads)
+    rng = np.random.default_rng(300 + seed)
+    while True:
+        c_in, c_out = int(rng.integers(1, 9)), int(rng.integers(16, 40))
+        stride = tuple(int(v) for v in rng.integers(1, 4, 2))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+        pads = tuple(tuple(int(v) for v in rng.integers(0, 4, 2)) for _ in range(2))
+        size = tuple(int(v) for v in rng.integers(5, 30, 2))
+        fshape = (*(int(v) for v in rng.integers(1, 8, 2)), c_in, c_out)
+        try:
+            g = ConvGeometry((*size, c_in), fshape, stride, pads, dilation)
+        except ValueError:
+            continue
+        if _gemm_rows.applies(g) and _gemm.applies(np.zeros(fshape), g, adjoint=False):
+            break
+    w = rng.standard_normal(fshape)
+    x = rng.standard_normal((2, *g.input_shape))
+    ours = conv2d(x, w, stride=stride, padding=pads, dilation=dilation)
+    forward, _ = _torch_layer(torch, g, w)
+    theirs = forward(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-11, atol=1e-10)

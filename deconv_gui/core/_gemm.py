@@ -10,12 +10,13 @@ products. Here every addition happens inside BLAS:
   ``(r, v)`` at offset ``(b, a)``, where ``d_h i - p_top = s_h b + r`` and
   ``d_w j - p_left = s_w a + v``; each phase is copied, one block of rows at a time,
   into a zero-bordered channels-last buffer (zero padding without a padded image);
-* forward: each tap's window of its phase goes into its ``C_in`` columns of the block's
-  matrix (``im2col`` on contiguous runs of channels) and one product by the filter
-  ``(f_h f_w C_in, C_out)`` writes the output rows. With few input channels the runs
-  are whole rows of taps in super-columns of ``s_w`` pixels (:mod:`._gemm_rows`). When
-  BLAS has threads and the image is not tiny, the forward pass runs as the adjoint does
-  (one ``gemm`` per tap accumulated in place), which spares the one-thread copy;
+* forward: each tap's window of the image (strided by the stride; zeros where it reads
+  the padding) goes into its ``C_in`` columns of the block's matrix (``im2col`` on
+  contiguous runs of channels) and one product by the filter ``(f_h f_w C_in, C_out)``
+  writes the output rows. With few input channels the runs are whole rows of taps
+  (:mod:`._gemm_rows`). When BLAS has threads and the image is not tiny, the forward
+  pass runs as the adjoint does, on the phases (one ``gemm`` per tap accumulated in
+  place), which spares the one-thread copy;
 * adjoint: ``y`` goes into a zero-bordered buffer whose rows have a common pitch, so
   that the ``y`` pixel a tap sends to each input pixel of a phase sits at one flat
   offset: each tap's input is one contiguous ``(rows · pitch, C_out)`` slice, and
@@ -163,61 +164,91 @@ def _forward_accumulate(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np
 def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """The forward pass gathering one slice per tap: ``im2col`` of a block, one product.
 
-    Each block copies the stride phases it reads into zero-bordered buffers, then each
-    tap's window of its phase (``C_in/g`` contiguous numbers per pixel) into its columns
-    of the block's matrix, which one ``matmul`` per group multiplies by the filter
+    Each block copies each tap's window of the image (``C_in/g`` contiguous numbers per
+    pixel and group; zeros where it reads the padding) into its columns of the block's
+    matrix, which one product per group multiplies by the filter
     ``(f_h f_w C_in/g, C_out/g)`` straight into the output's rows.
     """
-    m, height, width, c_in = xb.shape
-    h_out, w_out, c_out = geom.output_shape
-    (sh, sw), groups = geom.stride, geom.groups
-    cg, cgo = c_in // groups, c_out // groups
-    taps = _u.taps(geom)
-    n_taps = len(taps)
-    b_min, b_max = min(t.b for t in taps), max(t.b for t in taps)
-    a_min, a_max = min(t.a for t in taps), max(t.a for t in taps)
-    phases = sorted({t.phase for t in taps})
-    n_rows = {r: len(range(r, height, sh)) for r, _ in phases}
-    n_cols = {v: len(range(v, width, sw)) for _, v in phases}
-    left = max(0, -a_min)
-    pitch = max(left + max(n_cols.values()), left + a_max + w_out)
+    m, h_out, w_out, c_out = (xb.shape[0], *geom.output_shape)
+    c_in, groups = geom.input_shape[2], geom.groups
+    fh, fw = geom.filter_shape[:2]
+    n_taps, cg, cgo = fh * fw, c_in // groups, c_out // groups
     flat_w = w.reshape(n_taps * cg, groups, cgo)
     mats = np.ascontiguousarray(flat_w.transpose(1, 0, 2))  # (groups, taps · C_in/g, C_out/g)
     tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, w_out * n_taps * c_in * xb.itemsize)
     step = max(t[2] - t[1] for t in tasks)
-    n_buf = step + b_max - b_min
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
     pooled = threads.blas_threads() == 1
+    reads = [_reads(geom, axis) for axis in (0, 1)]  # per axis and tap: the pixels it reads
 
     def run(start: int, stop: int) -> None:
-        bufs = {p: _u.buffer(p, (groups, n_buf, pitch, cg), xb.dtype) for p in phases}
-        for (_, v), buf in bufs.items():
-            _u.zero_columns(buf, left, left + n_cols[v])
-        cols = _u.buffer("cols", (groups, step, w_out, n_taps, cg), xb.dtype)
+        cols = _u.buffer("cols", (groups, step, w_out, fh, fw, cg), xb.dtype)
         prod = None
-        if groups > 1:
+        if groups > 1 and not pooled:  # scipy's gemm writes contiguous matrices only
             prod = _u.buffer("prod", (groups, step * w_out, cgo), xb.dtype)
         for n, h0, h1 in tasks[start:stop]:
-            g0, rows = h0 + b_min, h1 - h0
-            _read_rows(bufs, xb[n], (g0, h1 + b_max), n_rows, n_cols, (sh, sw, left))
-            for k, t in enumerate(taps):
-                row0, col0 = t.b - b_min, t.a + left
-                window = bufs[t.phase][:, row0 : row0 + rows, col0 : col0 + w_out]
-                np.copyto(cols[:, :rows, :, k], window)
-            size = rows * w_out
+            rows, size = h1 - h0, (h1 - h0) * w_out
+            _gather(xb[n], (h0, h1), reads, geom.stride, cols[:, :rows])
             lhs = cols[:, :rows].reshape(groups, size, n_taps * cg)
-            if prod is None:
-                _u.product(lhs[0], mats[0], out[n, h0:h1].reshape(size, c_out), pooled)
+            dst = out[n, h0:h1].reshape(size, groups, cgo).transpose(1, 0, 2)
+            if pooled:  # numpy's matmul writes the groups' columns in place
+                np.matmul(lhs, mats, out=dst)
+            elif prod is None:
+                _u.product(lhs[0], mats[0], dst[0], pooled)
             else:
                 for g in range(groups):
                     _u.product(lhs[g], mats[g], prod[g, :size], pooled)
-                grid = prod[:, :size].reshape(groups, rows, w_out, cgo)
-                np.copyto(
-                    out[n, h0:h1].reshape(rows, w_out, groups, cgo), grid.transpose(1, 2, 0, 3)
-                )
+                np.copyto(dst, prod[:, :size])
 
     threads.map_chunks(run, len(tasks), parallel=pooled)
     return out
+
+
+def _reads(geom: ConvGeometry, axis: int) -> list[tuple[int, int, int]]:
+    """Per tap along ``axis``: ``(first, stop, pixel)``, the outputs ``first:stop`` whose
+    tap reads inside the image, the first of them reading image pixel ``pixel``."""
+    size, n_out = geom.input_shape[axis], geom.output_shape[axis]
+    s, p, d = geom.stride[axis], geom.padding[axis], geom.dilation[axis]
+    reads = []
+    for i in range(geom.filter_shape[axis]):
+        offset = d * i - p  # output o reads pixel s o + offset
+        first = min(n_out, max(0, -(offset // s)))
+        stop = max(first, min(n_out, (size - 1 - offset) // s + 1))
+        reads.append((first, stop, s * first + offset))
+    return reads
+
+
+def _gather(
+    x: np.ndarray,
+    block: tuple[int, int],
+    reads: list[list[tuple[int, int, int]]],
+    stride: tuple[int, int],
+    cols: np.ndarray,
+) -> None:
+    """Copy each tap's window for output rows ``block`` of image ``x`` (``C_in`` last) into
+    ``cols`` ``(groups, rows, W_out, f_h, f_w, C_in/g)``, zeros where it reads the padding."""
+    (h0, h1), (sh, sw) = block, stride
+    groups, cg = cols.shape[0], cols.shape[-1]
+    for i, (first, stop, pixel) in enumerate(reads[0]):
+        lo, hi = max(first, h0), min(stop, h1)
+        tap_row = cols[:, :, :, i]  # (groups, rows, W_out, f_w, C_in/g)
+        tap_row[:, : max(0, lo - h0)] = 0
+        tap_row[:, max(0, hi - h0) :] = 0
+        if lo >= hi:
+            continue
+        r0 = pixel + sh * (lo - first)
+        src_rows = x[r0 : r0 + sh * (hi - lo - 1) + 1 : sh]
+        for j, (first_j, stop_j, pixel_j) in enumerate(reads[1]):
+            dst = tap_row[:, lo - h0 : hi - h0, :, j]  # (groups, rows, W_out, C_in/g)
+            dst[:, :, :first_j] = 0
+            dst[:, :, stop_j:] = 0
+            if first_j < stop_j:
+                n = stop_j - first_j
+                src = src_rows[:, pixel_j : pixel_j + sw * (n - 1) + 1 : sw]
+                np.copyto(
+                    dst[:, :, first_j:stop_j],
+                    src.reshape(hi - lo, n, groups, cg).transpose(2, 0, 1, 3),
+                )
 
 
 def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:

@@ -1,9 +1,10 @@
 """The GEMM forward pass for few input channels: whole rows of taps at once (internal).
 
 Part of :mod:`deconv_gui.core._gemm`. With 3 input channels a product per tap would be
-3 numbers deep, too thin for BLAS; here the image's columns are grouped in super-columns
-of ``s_w`` pixels, so that a row of taps reads one contiguous run of numbers per output
-pixel, and a block's matrix holds those runs for every row of taps.
+3 numbers deep, too thin for BLAS, and a copy per tap would move 3 numbers at a time;
+here a row of taps reads one contiguous run of an image row per output pixel (its
+``f_w`` pixels' channels, the dilation's gaps included), and a block's matrix holds
+those runs for every row of taps: ``K = f_h f_w C_in`` at dilation 1, the filter's size.
 """
 
 from __future__ import annotations
@@ -23,75 +24,88 @@ MAX_C_IN = 8
 
 def applies(geom: ConvGeometry) -> bool:
     """Whether the forward pass gathers whole rows of taps (few input channels, no groups,
-    and the taps' columns leave few gaps: dilation 1, or a stride that takes it up)."""
+    and the dilation's gaps at most double a run)."""
     if geom.groups != 1 or geom.input_shape[2] > MAX_C_IN:
         return False
-    fw, sw, dw = geom.filter_shape[1], geom.stride[1], geom.dilation[1]
-    span = (dw * (fw - 1)) // sw + 2  # super-columns a row of taps covers, at most
-    return span * sw <= 2 * fw
+    fw, dw = geom.filter_shape[1], geom.dilation[1]
+    return dw * (fw - 1) + 1 <= 2 * fw
 
 
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """The forward pass for few input channels: one GEMM per block over all the taps.
 
-    The image's columns are grouped in super-columns of ``s_w`` pixels (``K = s_w C_in``
-    numbers, as in :mod:`._kernels`), so a row of taps reads ``span`` consecutive
-    super-columns: one contiguous run of ``span K`` numbers per output pixel. Each block
-    of output rows gathers those runs for every row of taps into one matrix (``im2col``
-    by rows, without a copy per tap) and multiplies it by the filter's matrix (zero rows
-    for the sub-positions no tap reads) straight into the output.
+    A row of taps reads, for output pixel ``w``, the image columns ``s_w w - p_left``
+    to ``s_w w - p_left + d_w (f_w - 1)``: one contiguous run of ``L = (d_w (f_w - 1) + 1)
+    C_in`` numbers of an image row (its left border included), ``s_w C_in`` numbers after
+    the previous pixel's. Each block of output rows gathers those runs for every row of
+    taps into one matrix (``im2col`` by rows, without a copy per tap) and multiplies it by
+    the filter's ``(f_h L, C_out)`` matrix (zero rows in the dilation's gaps) straight
+    into the output.
     """
-    m, height, width, c_in = xb.shape
-    h_out, w_out, c_out = geom.output_shape
-    sh, sw = geom.stride
-    taps = _u.taps(geom)
-    fh = geom.filter_shape[0]
-    b_min, b_max = min(t.b for t in taps), max(t.b for t in taps)
-    a_min, a_max = min(t.a for t in taps), max(t.a for t in taps)
-    span, k = a_max - a_min + 1, sw * c_in
-    matrix = np.zeros((fh, span, sw, c_in, c_out), dtype=xb.dtype)
-    for t in taps:
-        matrix[t.i, t.a - a_min, t.phase[1]] = w[t.i, t.j]
-    matrix = matrix.reshape(fh * span * k, c_out)
-    row_tap = {t.i: (t.phase[0], t.b) for t in taps}
-    n_cols = -(-width // sw)
-    left = max(0, -a_min)
-    pitch = max(left + n_cols, left + a_max + w_out) * k  # numbers per buffer row
-    n_rows = {r: len(range(r, height, sh)) for r, _ in row_tap.values()}
-    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, w_out * fh * span * k * xb.itemsize)
+    m, h_out, w_out, c_out = (xb.shape[0], *geom.output_shape)
+    layout = _Layout(geom)
+    fh, run_len = geom.filter_shape[0], layout.run_len
+    matrix = np.zeros((fh, run_len, c_out), dtype=xb.dtype)
+    for j in range(geom.filter_shape[1]):
+        start = j * geom.dilation[1] * geom.input_shape[2]
+        matrix[:, start : start + geom.input_shape[2]] = w[:, j]
+    matrix = matrix.reshape(fh * run_len, c_out)
+    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, w_out * fh * run_len * xb.itemsize)
     step = max(t[2] - t[1] for t in tasks)
-    n_buf = step + b_max - b_min
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
     pooled = threads.blas_threads() == 1
-    isz = xb.itemsize
 
     def run(start: int, stop: int) -> None:
-        bufs = {r: _u.buffer(r, (n_buf, pitch, 1), xb.dtype) for r in n_rows}
-        for buf in bufs.values():
-            _u.zero_columns(buf, left * k, left * k + width * c_in)
-        bufs = {r: buf[..., 0] for r, buf in bufs.items()}
-        cols = _u.buffer("cols", (step, w_out, fh, span * k), xb.dtype)
+        cols = _u.buffer("cols", (step, w_out, fh, run_len), xb.dtype)
         for n, h0, h1 in tasks[start:stop]:
-            g0, rows = h0 + b_min, h1 - h0
-            for r, buf in bufs.items():
-                lo, hi = max(g0, 0), min(h1 + b_max, n_rows[r])
-                buf[: max(0, lo - g0)] = 0
-                buf[max(0, hi - g0) :] = 0
-                if lo < hi:
-                    src = xb[n, r + sh * lo : r + sh * (hi - 1) + 1 : sh]
-                    dst = buf[lo - g0 : hi - g0, left * k : left * k + width * c_in]
-                    np.copyto(dst, src.reshape(hi - lo, width * c_in))
-            for i, (r, b) in row_tap.items():
-                begin = (b - b_min) * pitch + (a_min + left) * k
-                window = np.lib.stride_tricks.as_strided(
-                    bufs[r].reshape(-1)[begin:],
-                    shape=(rows, w_out, span * k),
-                    strides=(pitch * isz, k * isz, isz),
-                    writeable=False,
-                )
-                np.copyto(cols[:rows, :, i], window)
+            rows = h1 - h0
+            layout.gather(xb[n], (h0, h1), cols, step)
             product = cols[:rows].reshape(rows * w_out, -1)
             _u.product(product, matrix, out[n, h0:h1].reshape(rows * w_out, c_out), pooled)
 
     threads.map_chunks(run, len(tasks), parallel=pooled)
     return out
+
+
+class _Layout:
+    """Where each row of taps reads its runs: one zero-bordered buffer per row phase."""
+
+    def __init__(self, geom: ConvGeometry) -> None:
+        height, width, c_in = geom.input_shape
+        (sh, sw), (pt, pl), (dh, dw) = geom.stride, geom.padding, geom.dilation
+        fw, w_out = geom.filter_shape[1], geom.output_shape[1]
+        self.run_len = (dw * (fw - 1) + 1) * c_in  # L
+        self.row_tap = [divmod(dh * i - pt, sh)[::-1] for i in range(geom.filter_shape[0])]
+        self.b_min = min(b for _, b in self.row_tap)
+        self.b_max = max(b for _, b in self.row_tap)
+        # numbers per buffer row: the left border, the image row, the right border read
+        self.pitch = max(pl + width, sw * (w_out - 1) + dw * (fw - 1) + 1) * c_in
+        self.n_rows = {r: len(range(r, height, sh)) for r, _ in self.row_tap}
+        self.data = slice(pl * c_in, (pl + width) * c_in)  # an image row in a buffer row
+        self.sh, self.run_step, self.w_out = sh, sw * c_in, w_out
+
+    def gather(self, x: np.ndarray, block: tuple[int, int], cols: np.ndarray, step: int) -> None:
+        """Copy the runs of output rows ``block`` of image ``x`` into ``cols``
+        ``(rows, W_out, f_h, L)``, through this thread's phase buffers (``step`` rows)."""
+        (h0, h1), pitch, isz = block, self.pitch, x.itemsize
+        g0, rows = h0 + self.b_min, h1 - h0
+        bufs = {}
+        for r in self.n_rows:
+            buf = _u.buffer(("rows", r), (step + self.b_max - self.b_min, pitch), x.dtype)
+            buf[:, : self.data.start] = 0
+            buf[:, self.data.stop :] = 0
+            lo, hi = max(g0, 0), min(h1 + self.b_max, self.n_rows[r])
+            buf[: max(0, lo - g0)] = 0
+            buf[max(0, hi - g0) : rows + self.b_max - self.b_min] = 0
+            if lo < hi:
+                src = x[r + self.sh * lo : r + self.sh * (hi - 1) + 1 : self.sh]
+                np.copyto(buf[lo - g0 : hi - g0, self.data], src.reshape(hi - lo, -1))
+            bufs[r] = buf.reshape(-1)
+        for i, (r, b) in enumerate(self.row_tap):
+            window = np.lib.stride_tricks.as_strided(
+                bufs[r][(b - self.b_min) * pitch :],
+                shape=(rows, self.w_out, self.run_len),
+                strides=(pitch * isz, self.run_step * isz, isz),
+                writeable=False,
+            )
+            np.copyto(cols[:rows, :, i], window)
