@@ -26,6 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from .solvers.base import CancelCheck, MonitorKeywords, ProgressCallback
+from .solvers.pseudo_inverse import solve_pinv
 
 if TYPE_CHECKING:
     from .geometry import Hyper, Padding
@@ -35,9 +36,13 @@ __all__ = [
     "GEOMETRY_DOCS",
     "GeometryKeywords",
     "MonitorKeywords",
+    "PinvKeywords",
+    "PinvSolveKeywords",
     "ProblemKeywords",
     "SolveKeywords",
+    "SplitKeywords",
     "WatchedKeywords",
+    "pinv_options",
     "split_options",
     "takes_geometry",
 ]
@@ -78,6 +83,32 @@ class WatchedKeywords(ProblemKeywords, total=False):
     return_report: bool | None
 
 
+class PinvKeywords(TypedDict, total=False):
+    """How the pseudo-inverse is solved: the options of
+    :func:`~deconv_gui.core.solvers.solve_pinv` (its defaults are theirs)."""
+
+    reg: float
+    rtol: float
+    max_iter: int | None
+    method: str
+    time_limit: float | None
+
+
+class PinvSolveKeywords(SolveKeywords, PinvKeywords, total=False):
+    """:func:`~deconv_gui.core.pinv_reconstruction`'s: the problem, the solve, the monitor
+    and the deprecated ``return_report``."""
+
+
+class SplitKeywords(GeometryKeywords, MonitorKeywords, total=False):
+    """:func:`~deconv_gui.core.split_components`'s: the geometry (the image gives
+    ``input_shape``), the monitor and the solve but ``reg`` (the split is a projection)."""
+
+    rtol: float
+    max_iter: int | None
+    method: str
+    time_limit: float | None
+
+
 #: The keywords' defaults, in the order the signatures show them.
 GEOMETRY_DEFAULTS: dict[str, Any] = {
     "stride": 1,
@@ -98,7 +129,12 @@ _FRONT: dict[str, tuple[Any, str]] = {
     "groups": (1, "int"),
     "flip": (False, "bool"),
 }
+#: The solve's keywords take solve_pinv's defaults and annotations.
+_PINV = tuple(PinvKeywords.__annotations__)
+_SOLVE = inspect.signature(solve_pinv).parameters
+_MONITOR = ("callbacks", "progress", "cancel")
 _BACK: dict[str, tuple[Any, str]] = {
+    **{k: (_SOLVE[k].default, _SOLVE[k].annotation) for k in _PINV},
     "callbacks": (None, "Callbacks | None"),
     "progress": (None, "ProgressCallback | None"),
     "cancel": (None, "CancelCheck | None"),
@@ -108,7 +144,9 @@ _BACK: dict[str, tuple[Any, str]] = {
 _EXPANDS = {
     "GeometryKeywords": tuple(GEOMETRY_DEFAULTS),
     "ProblemKeywords": ("input_shape", *GEOMETRY_DEFAULTS),
-    "SolveKeywords": (*_FRONT, *_BACK),
+    "SolveKeywords": (*_FRONT, *_MONITOR, "return_report"),
+    "PinvSolveKeywords": (*_FRONT, *_PINV, *_MONITOR, "return_report"),
+    "SplitKeywords": (*GEOMETRY_DEFAULTS, *_PINV[1:], *_MONITOR),
     "WatchedKeywords": ("input_shape", *GEOMETRY_DEFAULTS, "progress", "cancel", "return_report"),
 }
 
@@ -145,12 +183,14 @@ return_report : bool, optional
 
 
 def split_options(
-    options: SolveKeywords | WatchedKeywords, func: str, declared: str = "SolveKeywords"
+    options: SolveKeywords | WatchedKeywords | SplitKeywords,
+    func: str,
+    declared: str = "SolveKeywords",
 ) -> tuple[ProblemKeywords, MonitorKeywords, bool | None]:
     """``options`` as the problem's keywords, the monitor's and ``return_report``.
 
     ``func`` names the function for the error, ``declared`` the ``**`` annotation that
-    says which keywords it takes (``"SolveKeywords"`` or ``"WatchedKeywords"``).
+    says which keywords it takes (the name of one of the ``…Keywords`` above).
 
     Raises
     ------
@@ -162,8 +202,15 @@ def split_options(
         raise TypeError(f"{func}() got an unexpected keyword argument {unknown[0]!r}")
     given: dict[str, Any] = dict(options)
     problem = {k: given[k] for k in _FRONT if k in given}
-    monitor = {k: given[k] for k in ("callbacks", "progress", "cancel") if k in given}
+    monitor = {k: given[k] for k in _MONITOR if k in given}
     return problem, monitor, given.get("return_report")  # type: ignore[return-value]
+
+
+def pinv_options(options: PinvSolveKeywords | SplitKeywords) -> PinvKeywords:
+    """The pseudo-inverse solve's keywords among ``options`` (checked by
+    :func:`split_options`), for :func:`~deconv_gui.core.solvers.solve_pinv`."""
+    given: dict[str, Any] = dict(options)
+    return {k: given[k] for k in _PINV if k in given}  # type: ignore[return-value]
 
 
 F = TypeVar("F", bound=Callable[..., Any])

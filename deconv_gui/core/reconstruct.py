@@ -29,7 +29,7 @@ import numpy as np
 
 from .deprecation import module_aliases
 from .geometry import centred_output
-from .keywords import split_options, takes_geometry
+from .keywords import pinv_options, split_options, takes_geometry
 from .operator import as_operator
 from .solvers import (
     Reconstruction,
@@ -41,7 +41,7 @@ from .solvers import (
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from .keywords import ProblemKeywords, SolveKeywords
+    from .keywords import PinvSolveKeywords, ProblemKeywords
 
 __all__ = [
     "coverage_map",
@@ -166,13 +166,7 @@ def pinv_reconstruction(
     y: Any,
     weights: Any,
     bias: Any = None,
-    *,
-    reg: float = 0.0,
-    rtol: float = 1e-8,
-    max_iter: int | None = None,
-    method: str = "auto",
-    time_limit: float | None = None,
-    **options: Unpack[SolveKeywords],
+    **options: Unpack[PinvSolveKeywords],
 ) -> Reconstruction:
     """The minimum-norm least-squares image ``A⁺(y − b)``, or Tikhonov when ``reg > 0``.
 
@@ -245,20 +239,10 @@ def pinv_reconstruction(
     >>> bool(np.linalg.norm(x_pinv) < np.linalg.norm(x))
     True
     """
-    problem, monitor, return_report = split_options(options, "pinv_reconstruction")
+    declared = "PinvSolveKeywords"
+    problem, monitor, return_report = split_options(options, "pinv_reconstruction", declared)
     op = as_operator(weights, **problem)
-    solved = solve_pinv(
-        op,
-        y,
-        bias,
-        reg=reg,
-        rtol=rtol,
-        max_iter=max_iter,
-        method=method,
-        time_limit=time_limit,
-        **monitor,
-    )
-    return deliver(solved, return_report)
+    return deliver(solve_pinv(op, y, bias, **pinv_options(options), **monitor), return_report)
 
 
 #: The name the one result type had here before (``old: (new, object)``).

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from ..geometry import as_float_array, centred_output
-from ..keywords import takes_geometry
+from ..keywords import pinv_options, split_options, takes_geometry
 from ..norms import relative_norm
 from ..operator import as_operator
 from ..solvers import (
@@ -24,7 +24,7 @@ from .metrics import reconstruction_metrics
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ..keywords import GeometryKeywords, ProblemKeywords
+    from ..keywords import ProblemKeywords, SplitKeywords
 
 __all__ = [
     "ComponentSplit",
@@ -72,13 +72,7 @@ def _as_single_image(x: Any) -> np.ndarray:
 def split_components(
     x: Any,
     weights: Any,
-    *,
-    rtol: float = 1e-8,
-    max_iter: int | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    time_limit: float | None = None,
-    **geometry: Unpack[GeometryKeywords],
+    **options: Unpack[SplitKeywords],
 ) -> ComponentSplit:
     """Split ``x`` into its recoverable part ``A⁺Ax`` and its null-space part.
 
@@ -89,8 +83,8 @@ def split_components(
     %(weights)s
     %(geometry)s
         The bias plays no part: ``A⁺(y − b) = A⁺ A x``.
-    rtol, max_iter, progress, cancel, time_limit
-        Passed to :func:`pinv_reconstruction` (dense for tiny problems, matrix-free
+    rtol, max_iter, method, time_limit, callbacks, progress, cancel
+        As for :func:`pinv_reconstruction` (dense for tiny problems, matrix-free
         otherwise).
 
     Returns
@@ -126,17 +120,13 @@ def split_components(
     >>> round(split.recoverable_fraction**2 + split.lost_fraction**2, 12)
     1.0
     """
+    problem, monitor, _ = split_options(options, "split_components", "SplitKeywords")
     image = _as_single_image(x)
-    op = as_operator(weights, image.shape, **geometry)
-    solved = solve_pinv(
-        op,
-        op.apply(image.astype(np.float64, copy=False)),
-        rtol=rtol,
-        max_iter=max_iter,
-        progress=progress,
-        cancel=cancel,
-        time_limit=time_limit,
-    )
+    h, w, c = image.shape
+    problem["input_shape"] = (h, w, c)  # x's (SplitKeywords has none)
+    op = as_operator(weights, **problem)
+    y = op.apply(image.astype(np.float64, copy=False))
+    solved = solve_pinv(op, y, **pinv_options(options), **monitor)
     return split_from_recoverable(image, solved.image, solved.report)
 
 
