@@ -193,3 +193,46 @@ def test_sessions_and_the_stored_settings_keep_the_chain(qtbot, window, tmp_path
     finally:
         again.remember = False
         delete_now(again)
+
+
+def test_a_model_layer_takes_the_place_of_the_chain(qtbot, window, tmp_path):
+    torch = pytest.importorskip("torch")
+    from deconv_gui.io.models import read_model
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3, padding=1)).eval()
+    path = tmp_path / "one.onnx"
+    torch.onnx.export(
+        net,
+        torch.zeros(1, 3, 8, 8),
+        str(path),
+        dynamo=False,
+        input_names=["image"],
+        dynamic_axes={"image": {2: "h", 3: "w"}},
+    )
+    _build(qtbot, window)
+    assert window.models.load_layer(path, read_model(path).layers[0].name)
+    qtbot.waitUntil(
+        lambda: window.document.layer.model is not None and not window.images.busy,
+        timeout=TIMEOUT,
+    )
+    _settled(qtbot, window)
+    # the model runs on the image as loaded, not on what the chain made of it
+    assert len(window.document.layers) == 1 and window.loaded.pixels.shape == (21, 32, 3)
+    assert not window.menu_actions.add_relu.isEnabled()
+    assert window.controls_dock.layers_panel.row_texts()[0].startswith("▶ 1  conv 3×3, 3→2")
+
+
+def test_another_image_runs_through_the_chain_the_first_conv_takes_its_channels(qtbot, window):
+    _build(qtbot, window)
+    window.load_sample("camera")  # grey: one channel, square
+    qtbot.waitUntil(lambda: window.state.source.source == "camera", timeout=TIMEOUT)
+    _settled(qtbot, window)
+    doc = window.document
+    assert doc.layers[0].params.weights.shape[2] == 1 and doc.selected == 3
+    assert window.loaded.pixels.shape == (16, 16, 3)
+    assert doc.image.source == "camera" and doc.image.shape == (32, 32, 1)
+    assert window.result.image.shape == (16, 16, 3)
+    window.history.undo()  # the image and the first conv's channels are one step
+    _settled(qtbot, window)
+    assert window.state.source.source == "chelsea"
+    assert window.document.layers[0].params.weights.shape[2] == 3

@@ -118,6 +118,12 @@ def check_filter(args: argparse.Namespace) -> None:
     (or, instead, ``--model`` names a model file)."""
     from ..core import PRESETS
 
+    if getattr(args, "network", None) is not None:
+        if args.filter is not None or getattr(args, "model", None) is not None:
+            raise UsageError("give one of --filter, --model and --network")
+        if not Path(args.network).is_file():
+            raise UsageError(f"--network: session file not found: {args.network}")
+        return
     if getattr(args, "model", None) is not None:
         if args.filter is not None:
             raise UsageError("give --filter or --model, not both")

@@ -15,6 +15,7 @@ import numpy as np
 from .. import __version__
 from ..core.registry import PANELS
 from .cluster import add_cluster_options, map_in_order
+from .network_problem import add_network_option, load_network_problem
 from .options import (
     PROG,
     UsageError,
@@ -48,6 +49,7 @@ def add_parser(commands: Any) -> None:
     add_solver_options(run)
     add_schema_options(run, "run")
     add_through_options(run)
+    add_network_option(run)
     run.add_argument("--out", required=True, type=out_folder, metavar="DIR", help="output folder")
     run.add_argument("--overwrite", action="store_true", help="replace existing files")
     run.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
@@ -139,6 +141,8 @@ def _run_one(
         from .model_problem import load_model_problem
 
         loaded, params = load_model_problem(spec, args)
+    elif args.network is not None:  # the layer under study of a network built by hand
+        loaded, params = load_network_problem(spec, args)
     else:
         loaded = load_spec(spec, args.work_size)
         params = make_params(args, loaded.pixels.shape[2], loaded.source)
@@ -224,8 +228,8 @@ def command(args: argparse.Namespace) -> int:
 
     images, batch = resolve_images(args.image)
     _NOTES_SHOWN.clear()
-    if args.through and args.model is None:
-        raise UsageError("--through needs --model MODEL --layer NAME")
+    if args.through and args.model is None and args.network is None:
+        raise UsageError("--through needs --model MODEL --layer NAME or --network SESSION")
     check_filter(args)  # the same usage error as info and code, before any image
     check_decoder_option(args)
     out: Path = args.out

@@ -83,7 +83,13 @@ def _progress_bar(args: argparse.Namespace, label: str):
 
 def load_prefix(spec: str, args: argparse.Namespace):
     """``(loaded, model, network, x0)``: the image, the model file, its chain up to
-    ``--layer`` and the image as the model takes it."""
+    ``--layer`` and the image as the model takes it (``--network``: no model, the session's
+    layers up to the one under study)."""
+    if getattr(args, "network", None) is not None:
+        from .network_problem import network_prefix
+
+        loaded, network, x0, _label = network_prefix(spec, args)
+        return loaded, None, network, x0
     from ..io.models import read_model
     from ..io.models.activations import model_input
     from ..io.models.network import model_network, refuse_weights_only
@@ -120,7 +126,8 @@ def _compute(network, x0, methods: tuple[str, ...], channel, args: argparse.Name
     # one BLAS thread, as the window runs: with two, the per-tap products' spinning
     # threads made the benchmark's J⁺ 115 s instead of 13 s on a busy machine
     limit_blas_threads(1)
-    bar = _progress_bar(args, args.layer) if "pinv" in methods or "nullspace" in methods else None
+    label = args.layer or "the layer"
+    bar = _progress_bar(args, label) if "pinv" in methods or "nullspace" in methods else None
     try:
         return run_prefix(
             network,
@@ -152,17 +159,19 @@ def run_through(
     c_out = network.shapes[-1][2]
     if channel is not None and not 0 <= channel < c_out:
         raise UsageError(
-            f"--channel must be from 0 to {c_out - 1} (layer {args.layer} has {c_out})"
+            f"--channel must be from 0 to {c_out - 1} (layer {args.layer or 'under study'} "
+            f"has {c_out})"
         )
     result = _compute(network, x0, methods, channel, args)
-    extra = {
+    extra: dict[str, Any] = {
         "command": "run --through",
         "image": loaded.source,
-        "model": str(model.path),
-        "layer": args.layer,
-        "scaling": args.scaling,
         "methods": list(methods),
     }
+    if model is None:  # a network built by hand, from its session
+        extra["network"] = str(Path(args.network).resolve())
+    else:
+        extra.update(model=str(model.path), layer=args.layer, scaling=args.scaling)
     files = export_prefix(result, folder, overwrite=args.overwrite, extra=extra)
     record = {
         "image": loaded.source,
