@@ -96,7 +96,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.auto_weights = AutoWeights(self.state, self.recon_options, self)  # "auto" buttons
         self.insight = install_insight(self, self.state, self._insight_hooks())
         history_hooks = HistoryHooks(
-            *(self.state, self.sync, self.compute_now, self.filter_editor, self.image_controls),
+            self.sync,
+            self.compute_now,
             (self.geometry_editor.geometryChanged, self.recon_options.optionsChanged),
         )
         self.history = EditHistory(history_hooks, self.controls_dock, self)
@@ -189,12 +190,9 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         )
         self.chain.set_actions(self.menu_actions.by_id)
         self.session_form = session_actions.SessionForm(
-            state=self.state,
             sync=self.sync,
             compute_now=self.compute_now,
             images=self.images,
-            image_controls=self.image_controls,
-            filter_editor=self.filter_editor,
             as_one_step=lambda label: self.history.step(label),
             adopt_model=self.models.adopt,
         )

@@ -69,9 +69,9 @@ class DecoderActions:
 
     def open_dialog(self) -> bool:
         """Ask for a decoder file, then :meth:`load_path`."""
-        start = stored.folder_for(self._state.settings, "decoder")
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self._parent, "Load decoder", start, DECODER_FILTER
+        settings = self._state.settings
+        path = stored.ask_file_to_open(
+            self._parent, settings, "Load decoder", DECODER_FILTER, "decoder"
         )
         return self.load_path(path) if path else False
 

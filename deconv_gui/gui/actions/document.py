@@ -91,6 +91,11 @@ class DocumentSync:
         self.forms = forms
 
     @property
+    def state(self) -> AppState:
+        """The window's state: the document, the image, the messages."""
+        return self.forms.state
+
+    @property
     def document(self) -> Document:
         """The window's document (``state.document``)."""
         return self.forms.state.document

@@ -31,9 +31,6 @@ from dataclasses import dataclass
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ...document import Document
-from ..controls.filter_editor import FilterEditor
-from ..controls.image import ImageControls
-from ..state import AppState
 from ..support.qthelp import QUndoStack, make_timer
 from .document import DocumentSync, error_line
 from .edit_command import EditCommand
@@ -62,27 +59,20 @@ class HistoryHooks:
 
     Attributes
     ----------
-    state : AppState
-        The image, its origin and the messages.
     sync : DocumentSync
         Reads the widgets into the document, and shows a document in them (all of it
-        or, raising, nothing).
+        or, raising, nothing); its state holds the image, its origin and the messages,
+        its filter editor's ``filterChanged`` means "the filter may have changed", its
+        image controls show the work size of a step's image.
     compute_now : callable
         Starts the computation of what the forms show.
-    filter_editor : FilterEditor
-        Its ``filterChanged`` means "the filter may have changed".
-    image_controls : ImageControls
-        Shows the work size of a step's image.
     changed_signals : tuple of bound signals
         Further signals meaning "the forms may have changed" (the geometry's, the
         options'), so changes made by code are recorded at once, not when computed.
     """
 
-    state: AppState
     sync: DocumentSync
     compute_now: Callable[[], object]
-    filter_editor: FilterEditor
-    image_controls: ImageControls
     changed_signals: tuple = ()
 
 
@@ -129,9 +119,9 @@ class EditHistory(QtCore.QObject):
         #: while a failed step is being undone: the index to go back to
         self._failed: int | None = None
         # an image, a filter rewritten at once, anything computed: all may be edits
-        hooks.state.imageChanged.connect(self.changed)
-        hooks.state.paramsChanged.connect(self.changed)
-        hooks.filter_editor.filterChanged.connect(self.changed)
+        hooks.sync.state.imageChanged.connect(self.changed)
+        hooks.sync.state.paramsChanged.connect(self.changed)
+        hooks.sync.forms.filter_editor.filterChanged.connect(self.changed)
         for signal in hooks.changed_signals:
             signal.connect(self.changed)
         if controls is not None:
@@ -164,7 +154,7 @@ class EditHistory(QtCore.QObject):
         except ValueError:
             return None
         # the image as loaded: a layer's input inside a network is the document's to make
-        return Snapshot(hooks.state.source, hooks.state.origin, document.copy())
+        return Snapshot(hooks.sync.state.source, hooks.sync.state.origin, document.copy())
 
     def reset(self) -> None:
         """Forget every step; the state now is where undo stops."""
@@ -314,7 +304,7 @@ class EditHistory(QtCore.QObject):
             self._show(snapshot)
         except Exception as exc:  # e.g. its image file was deleted since
             self._failed = self._shown_index
-            hooks.state.notify(f"Could not go back to that step: {error_line(exc)}")
+            hooks.sync.state.notify(f"Could not go back to that step: {error_line(exc)}")
             QtCore.QTimer.singleShot(0, self._return_to_shown)  # after QUndoStack's move
         else:
             if index is not None:
@@ -338,7 +328,7 @@ class EditHistory(QtCore.QObject):
 
     def _shows_image_of(self, snapshot: Snapshot) -> bool:
         """Whether the window shows ``snapshot``'s image now."""
-        state = self.hooks.state
+        state = self.hooks.sync.state
         if snapshot.image is not None:
             return snapshot.image is state.source
         shown_size = state.document.image.work_size
@@ -346,7 +336,7 @@ class EditHistory(QtCore.QObject):
 
     def _show(self, snapshot: Snapshot) -> None:
         """Show ``snapshot``: its image, then its layers (the display choices stay)."""
-        hooks, state = self.hooks, self.hooks.state
+        hooks, state = self.hooks, self.hooks.sync.state
         image, origin, document = state.source, state.origin, state.document.copy()
         new_image = not self._shows_image_of(snapshot)
         loaded = None
@@ -354,13 +344,13 @@ class EditHistory(QtCore.QObject):
             loaded = snapshot.image if snapshot.image is not None else load_again(snapshot)
         wanted = Document(**{**snapshot.document.values(), "display": document.display})
         try:
-            if snapshot.work_size != hooks.image_controls.work_size():
-                hooks.image_controls.set_work_size(snapshot.work_size)
+            if snapshot.work_size != hooks.sync.forms.image_controls.work_size():
+                hooks.sync.forms.image_controls.set_work_size(snapshot.work_size)
             if loaded is not None:
                 state.set_image(loaded, snapshot.origin)
             hooks.sync.show(wanted)
         except Exception:
-            hooks.image_controls.set_work_size(document.image.work_size)
+            hooks.sync.forms.image_controls.set_work_size(document.image.work_size)
             if image is not None and state.source is not image:
                 state.set_image(image, origin)
             hooks.sync.show(document)  # raises, chained, if even that fails
@@ -370,4 +360,4 @@ class EditHistory(QtCore.QObject):
     def _bound_images(self) -> None:
         """Drop the oldest steps' images (they reload from their origin) past the budget."""
         commands = [self.stack.command(i) for i in range(self.stack.count())]
-        drop_old_images(commands, self.hooks.state.source, IMAGE_BUDGET)
+        drop_old_images(commands, self.hooks.sync.state.source, IMAGE_BUDGET)

@@ -151,10 +151,8 @@ class ImageActions(QtCore.QObject):
 
     def open_dialog(self) -> None:
         """File → Open: pick an image file."""
-        start = stored.last_directory(self._state.settings)
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self._parent, "Open image", start, FILE_FILTER
-        )
+        settings = self._state.settings
+        path = stored.ask_file_to_open(self._parent, settings, "Open image", FILE_FILTER)
         if path:
             self.load_path(path)
 

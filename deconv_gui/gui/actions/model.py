@@ -161,10 +161,8 @@ class ModelActions(QtCore.QObject):
 
     def open_dialog(self) -> None:
         """File → Open model…: pick a model file."""
-        start = stored.last_directory(self._state.settings)
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self._parent, "Open model", start, MODEL_FILTER
-        )
+        settings = self._state.settings
+        path = stored.ask_file_to_open(self._parent, settings, "Open model", MODEL_FILTER)
         if path:
             self.open_path(path)
 

@@ -20,9 +20,7 @@ from qtpy import QtWidgets
 
 from ...io import LoadedImage, load_image, load_sample
 from ...io.session import SESSION_SUFFIX, Session, load_session, save_document
-from ..controls.filter_editor import FilterEditor
-from ..controls.image import ImageControls
-from ..state import AppState, ImageOrigin
+from ..state import ImageOrigin
 from ..support import settings as stored
 from .document import DocumentSync, error_line
 from .image import ImageActions
@@ -43,18 +41,15 @@ class SessionForm:
 
     Attributes
     ----------
-    state : AppState
-        The document, the image and the messages.
     sync : DocumentSync
-        Reads the widgets into the document, and shows a document (all or nothing).
+        Reads the widgets into the document, and shows a document (all or nothing);
+        its state holds the document, the image and the messages, its image controls
+        show the session's work size, its filter editor adapts the filter to the
+        image's channels.
     compute_now : callable
         Start the computation of the current settings.
     images : ImageActions
         Loads the session's image.
-    image_controls : ImageControls
-        Shows the session's work size.
-    filter_editor : FilterEditor
-        Adapts the filter to the image's channels.
     as_one_step : callable
         ``as_one_step(label)`` is a context manager: what changes inside it is one undo
         step called ``label`` (the session is applied when its image has loaded).
@@ -63,12 +58,9 @@ class SessionForm:
         ``activation``, what the model makes of ``image`` (the model actions keep it).
     """
 
-    state: AppState
     sync: DocumentSync
     compute_now: Callable[[], object]
     images: ImageActions
-    image_controls: ImageControls
-    filter_editor: FilterEditor
     as_one_step: Callable[[str], AbstractContextManager[object]] = lambda _label: nullcontext()
     adopt_model: Callable[[LoadedImage, LoadedImage, ImageOrigin], None] = (
         lambda _activation, _image, _origin: None
@@ -81,7 +73,7 @@ def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
     Pasted or dropped images cannot be restored from a session (only their source
     name, shape and conversion note are stored); the message says so.
     """
-    state = form.state
+    state = form.sync.state
     try:
         document = form.sync.read()
     except ValueError as exc:
@@ -130,7 +122,7 @@ def open_session_from(form: SessionForm, path: str | Path) -> bool:
     An image file is loaded off the GUI thread: True then means the load started, and
     the session is applied (or refused, with a message) when it is loaded.
     """
-    state = form.state
+    state = form.sync.state
     name = Path(str(path)).name[:80]
     refused = f"Could not open the session {name} (nothing changed)"
     try:
@@ -175,7 +167,7 @@ def _open_model_session(form: SessionForm, session: Session, path: str | Path) -
     from ...io.models import read_model
     from .model import layer_problem
 
-    state, model = form.state, session.model
+    state, model = form.sync.state, session.model
     assert model is not None
     name = Path(str(path)).name[:80]
     refused = f"Could not open the session {name} (nothing changed)"
@@ -220,7 +212,7 @@ def _apply_session(
 
     ``origin`` is the loaded image's when it is not the session's image (a model's
     activation)."""
-    state = form.state
+    state = form.sync.state
     name = Path(str(path)).name[:80]
     pixels = loaded.pixels if loaded is not None else getattr(state.image, "pixels", None)
     try:  # numbers the pipeline cannot compute are refused before anything changes
@@ -242,7 +234,7 @@ def _apply_session(
         transposed = params.layer_kind == "conv_transpose"
         saved = params.weights.shape[3] if transposed else params.weights.shape[2] * params.groups
         if saved != channels:
-            form.filter_editor.set_in_channels(channels)
+            form.sync.forms.filter_editor.set_in_channels(channels)
             adapted = (
                 f" The filter was adapted from {saved} to "
                 f"{channels} input channel{'s' if channels != 1 else ''}."
@@ -266,13 +258,14 @@ def _use_image(
     form: SessionForm, session: Session, loaded: LoadedImage, origin: ImageOrigin | None
 ) -> str | None:
     """Make ``loaded`` the input; a note when the session's image file changed since."""
+    controls = form.sync.forms.image_controls
     if origin is not None:  # a model's activation of the session's model image
         model = session.model
-        form.image_controls.set_work_size(None if model is None else model.image.work_size)
+        controls.set_work_size(None if model is None else model.image.work_size)
         form.images.use(loaded, origin)
         form.sync.document.set_layer(model=model)  # the new input reset it
         return None
-    form.image_controls.set_work_size(session.work_size)
+    controls.set_work_size(session.work_size)
     kind = "sample" if session.is_sample else "file"
     value = session.image_source if session.is_sample else str(session.image_path)
     form.images.use(loaded, ImageOrigin(kind, value))
@@ -284,7 +277,7 @@ SESSION_FILTER = f"Deconvolution sessions (*{SESSION_SUFFIX});;JSON files (*.jso
 
 def save_session_dialog(form: SessionForm, parent: QtWidgets.QWidget | None) -> Path | None:
     """File → Save Session…: pick a ``*.deconv.json`` file, then :func:`save_session_to`."""
-    settings = form.state.settings
+    settings = form.sync.state.settings
     start = Path(stored.folder_for(settings, "session")) / f"session{SESSION_SUFFIX}"
     path, _ = QtWidgets.QFileDialog.getSaveFileName(
         parent, "Save session", str(start), SESSION_FILTER
@@ -294,6 +287,6 @@ def save_session_dialog(form: SessionForm, parent: QtWidgets.QWidget | None) -> 
 
 def open_session_dialog(form: SessionForm, parent: QtWidgets.QWidget | None) -> bool:
     """File → Open Session…: pick a ``*.deconv.json`` file, then :func:`open_session_from`."""
-    start = stored.folder_for(form.state.settings, "session")
-    path, _ = QtWidgets.QFileDialog.getOpenFileName(parent, "Open session", start, SESSION_FILTER)
+    settings = form.sync.state.settings
+    path = stored.ask_file_to_open(parent, settings, "Open session", SESSION_FILTER, "session")
     return open_session_from(form, path) if path else False

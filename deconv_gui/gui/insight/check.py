@@ -30,6 +30,7 @@ from .check_jobs import (
     question_job,
 )
 from .check_views import Triptych
+from .dialog import InsightDialog
 
 __all__ = ["VERDICT_COLORS", "CheckDialog", "load_user_array", "verdict_level"]
 
@@ -88,7 +89,7 @@ def _label(
     return label
 
 
-class CheckDialog(QtWidgets.QDialog):
+class CheckDialog(InsightDialog):
     """Compare the user's array, or the question's deConv, with the app's result."""
 
     def __init__(
@@ -97,11 +98,8 @@ class CheckDialog(QtWidgets.QDialog):
         set_zero_padding: Callable[[], None],
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.state = state
+        super().__init__(state, "check_my_code", "Check my code", parent)
         self._set_zero_padding = set_zero_padding
-        self.setObjectName("check_my_code")
-        self.setWindowTitle("Check my code")
         self.mode = "file"  # or "question"
         self.candidate: np.ndarray | None = None
         self.candidate_name = ""
@@ -110,10 +108,7 @@ class CheckDialog(QtWidgets.QDialog):
         self.jobs = JobRunner(self, priority=Priority.INSIGHT)
         self.jobs.resultReady.connect(self._on_outcome)
         self.jobs.failed.connect(lambda _rid, msg: self._show_problem(msg))
-        self._build()
-        state.resultChanged.connect(self._on_result)
-        self._on_result(state.result)
-        self.resize(1000, 720)
+        self._follow_result(1000, 720)
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -254,10 +249,6 @@ class CheckDialog(QtWidgets.QDialog):
         """Switch to the question's-deConv mode and compare it with ``Aᵀ(y − b)``."""
         self.mode = "question"
         self._refresh()
-
-    def shutdown(self) -> None:
-        """Stop the comparison job (the window is closing)."""
-        self.jobs.shutdown()
 
     def closeEvent(self, event) -> None:
         self.jobs.cancel()

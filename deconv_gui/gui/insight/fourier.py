@@ -19,6 +19,7 @@ from ...core.analysis.fourier import FourierSummary, fourier_summary
 from ...view.colormaps import lookup_table
 from ..runner import JobRunner
 from ..state import AppState
+from .dialog import InsightDialog
 
 __all__ = ["FourierWindow", "describe"]
 
@@ -144,23 +145,17 @@ def _corner(image: np.ndarray, side: int = COVERAGE_CROP) -> np.ndarray:
     return image[:side, :side]
 
 
-class FourierWindow(QtWidgets.QDialog):
+class FourierWindow(InsightDialog):
     """The Fourier view of the current layer."""
 
     def __init__(self, state: AppState, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.setObjectName("fourier")
-        self.setWindowTitle("Fourier view: aliasing and checkerboards")
+        super().__init__(state, "fourier", "Fourier view: aliasing and checkerboards", parent)
         self.summary: FourierSummary | None = None
         self._key: tuple | None = None
         self.jobs = JobRunner(self)
         self.jobs.resultReady.connect(self._on_summary)
         self.jobs.failed.connect(lambda _rid, message: self._failed(message))
-        self._build()
-        state.resultChanged.connect(self._on_result)
-        self._on_result(state.result)
-        self.resize(1320, 720)
+        self._follow_result(1320, 720)
 
     @property
     def busy(self) -> bool:
@@ -194,10 +189,6 @@ class FourierWindow(QtWidgets.QDialog):
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.status)
         layout.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignRight)
-
-    def shutdown(self) -> None:
-        """Stop the job (the window is closing)."""
-        self.jobs.shutdown()
 
     def _on_result(self, result: Result | None) -> None:
         if result is None:

@@ -23,6 +23,7 @@ from ...core import (
 )
 from ..runner import JobRunner, Priority
 from ..state import AppState
+from .dialog import InsightDialog
 from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
 __all__ = ["CURVE_REGS", "SpectrumWindow", "curve_regs"]
@@ -46,14 +47,11 @@ def _curve_key(result: Result) -> tuple:
     return (*_problem_key(result), p.bias, result.forward_output.tobytes(), p.reg)
 
 
-class SpectrumWindow(QtWidgets.QDialog):
+class SpectrumWindow(InsightDialog):
     """Singular values of ``A`` with the current reg, and the L-curve on demand."""
 
     def __init__(self, state: AppState, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.state = state
-        self.setObjectName("spectrum")
-        self.setWindowTitle("Spectrum and regularisation")
+        super().__init__(state, "spectrum", "Spectrum and regularisation", parent)
         self.spectrum: SingularValues | None = None
         self.curve: TikhonovCurve | None = None
         self.curve_reg: float | None = None
@@ -67,10 +65,7 @@ class SpectrumWindow(QtWidgets.QDialog):
         self.curve_jobs.resultReady.connect(self._on_curve)
         self.curve_jobs.failed.connect(lambda _r, msg: self._curve_done(f"Failed: {msg}"))
         self.curve_jobs.progress.connect(self._on_curve_progress)
-        self._build()
-        state.resultChanged.connect(self._on_result)
-        self._on_result(state.result)
-        self.resize(1100, 720)
+        self._follow_result(1100, 720)
 
     # -- building --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -163,11 +158,6 @@ class SpectrumWindow(QtWidgets.QDialog):
         self.curve_jobs.cancel()
         self._curve_pending = None
         self._curve_done("Cancelled.")
-
-    def shutdown(self) -> None:
-        """Stop every job (the window is closing)."""
-        self.spectrum_jobs.shutdown()
-        self.curve_jobs.shutdown()
 
     def closeEvent(self, event) -> None:
         if self.curve_jobs.busy:

@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from qtpy import QtCore
+from qtpy import QtCore, QtWidgets
 
 from ...document import Document
 from ...io.session import dumps_json
@@ -24,6 +24,7 @@ from ...io.session import dumps_json
 __all__ = [
     "MAX_RECENT",
     "add_recent",
+    "ask_file_to_open",
     "export_choices",
     "folder_for",
     "last_directory",
@@ -78,6 +79,20 @@ def folder_for(settings: QtCore.QSettings, purpose: str) -> str:
     if isinstance(value, str) and value and Path(value).is_dir():
         return value
     return last_directory(settings)
+
+
+def ask_file_to_open(
+    parent: QtWidgets.QWidget | None,
+    settings: QtCore.QSettings,
+    title: str,
+    filters: str,
+    purpose: str = "",
+) -> str:
+    """Ask for a file to open, starting in the folder last used for ``purpose`` (see
+    :func:`folder_for`; none: the last opened image's); "" when cancelled."""
+    start = folder_for(settings, purpose) if purpose else last_directory(settings)
+    path, _ = QtWidgets.QFileDialog.getOpenFileName(parent, title, start, filters)
+    return path
 
 
 def set_folder_for(settings: QtCore.QSettings, purpose: str, folder: str | Path) -> None:
