@@ -8,6 +8,7 @@ preimage of :func:`~deconv_gui.core.network.relu_preimage` with its report.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -94,16 +95,9 @@ def relu_preimage(s: Stage) -> None:
         progress=s.progress,
         cancel=s.cancel,
     )
-    score = PreimageScore(
-        "relu",
-        n_equalities=found.n_equalities,
-        n_inequalities=found.n_inequalities,
-        n_tight=found.n_tight,
-        free_directions=found.free_directions,
-        rank_computed=found.rank_computed,
-        equality_residual=found.equality_residual,
-        max_violation=found.max_violation,
-    )
+    # the score's numbers are the preimage's, by the same names
+    shared = [f.name for f in fields(PreimageScore) if f.name != "activation"]
+    score = PreimageScore("relu", **{name: getattr(found, name) for name in shared})
     report = SolverReport(
         method="relu-preimage",
         iterations=found.iterations,

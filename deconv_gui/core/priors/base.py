@@ -45,6 +45,13 @@ y, weights, bias
     ready :class:`~deconv_gui.core.ConvOperator`).
 %(input_shape)s
 %(geometry)s""",
+    "fista_stop": """\
+max_iter : int
+    Iteration limit (each iteration: one forward and one adjoint; for TV also a few
+    steps of its prox).
+tol : float
+    Stop when the relative duality gap is at most ``tol`` (see the module Notes:
+    converged means the objective is proven within ``tol`` of the minimum).""",
     "choice_cancel": """\
 cancel : callable or threading.Event, optional
     Checked before each evaluation and inside each solve; raises

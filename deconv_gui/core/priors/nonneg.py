@@ -95,11 +95,7 @@ def nonneg_reconstruction(
     %(problem)s
     reg : float
         Tikhonov weight (>= 0), the same meaning as in ``pinv_reconstruction``.
-    max_iter : int
-        Iteration limit (each iteration: one forward and one adjoint).
-    tol : float
-        Stop when the relative duality gap is at most ``tol`` (see the module Notes:
-        converged means the objective is proven within ``tol`` of the minimum).
+    %(fista_stop)s
     %(monitor)s
     %(report)s
 

@@ -207,11 +207,7 @@ def tv_reconstruction(
         The TV weight λ (> 0). TV is isotropic in space and summed over channels.
     nonneg : bool
         Constrain the image to ``x ≥ 0``.
-    max_iter : int
-        Iteration limit (each iteration: one forward, one adjoint, a few TV steps).
-    tol : float
-        Stop when the relative duality gap is at most ``tol`` (see the module Notes:
-        converged means the objective is proven within ``tol`` of the minimum).
+    %(fista_stop)s
     %(monitor)s
     %(report)s
 
