@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qtpy import QtCore, QtGui, QtWidgets
 
-from ..core import INSIGHT_METHODS, Params, Result
+from ..core import Params, Result
 from ..document import Display, Document, Insight
 from ..io import LoadedImage
 from .actions import session as session_actions
@@ -134,11 +134,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.params_forms = self.controls_dock.params_forms
         central = CentralArea()
         self.setCentralWidget(central)
-        self.message_bar, self.panels, self.metrics = (
-            central.message_bar,
-            central.panels,
-            central.metrics,
-        )
+        self.message_bar, self.panels = central.message_bar, central.panels
+        self.metrics = central.metrics
         self.status_widgets = StatusWidgets(nonnull(self.statusBar(), "status bar"))
         self.readout = self.status_widgets.readout
         self.state_label = self.status_widgets.state_label
@@ -176,7 +173,6 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
                 self.image_controls,
                 self.panels,
                 extra_methods=lambda: self.insight.extra_methods(),
-                normalised_by_user=lambda: self.insight.user_ticked_normalised,
                 show_params=self._show_params,
                 show_display=self._show_display,
                 after_show=lambda: self.chain.refresh(),
@@ -325,13 +321,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         ValueError
             When a widget cannot show a value (e.g. a filter larger than 7×7).
         """
-        # the Insight panels are a menu toggle, not options: show them first (which may
-        # tick the normalised panel), then the forms show the exact methods saved
-        insight = [m for m in params.methods if m in INSIGHT_METHODS]
-        methods = tuple(m for m in params.methods if m not in INSIGHT_METHODS)
-        self.insight.set_panels_visible(bool(insight))
-        self.insight.user_ticked_normalised = "normalized_transposed" in methods
-        self.params_forms.show(params, methods, preset)
+        # the Insight panels first, then the forms show the exact methods saved
+        self.params_forms.show(params, self.insight.show_methods(params.methods), preset)
 
     def _show_params(self, params: Params, preset: str, insight: Insight) -> None:
         self.apply_params(params, preset)

@@ -3,11 +3,12 @@
 The document (``state.document``) is the window's state. The widgets write to it: every
 read (:meth:`DocumentSync.read`, which the undo history, sessions, stored settings and
 the live computation call) puts the forms' :class:`~deconv_gui.core.Params`, the filter's
-preset, seed and "same in all channels", the Insight toggle and the display choices into
-the document. :meth:`DocumentSync.show` puts a document back into the widgets (undo and
-redo, sessions, stored settings): all of it, or, when a widget refuses a value, nothing
-(the widgets show the document as it was, and the error is raised to the caller, which
-says it). The image is not shown here: loading one may take a while, so the caller
+preset, seed and "same in all channels" and the forward channel into the document (the
+menus write the other display choices and the Insight toggle there as they change).
+:meth:`DocumentSync.show` puts a document back into the widgets (undo and redo,
+sessions, stored settings): all of it, or, when a widget refuses a value, nothing (the
+widgets show the document as it was, and the error is raised to the caller, which says
+it). The image is not shown here: loading one may take a while, so the caller
 loads it first and calls :meth:`DocumentSync.image_arrived` when it is the input.
 """
 
@@ -54,8 +55,6 @@ class DocumentForms:
         document's own: :class:`~deconv_gui.gui.actions.display.DisplayMirror`).
     extra_methods : callable
         The methods the Insight panels add (appended to the options' methods).
-    normalised_by_user : callable
-        Whether the user ticked the normalised panel themselves.
     show_params : callable
         ``show_params(params, preset, insight)`` shows the Insight panels the methods
         ask for, then the forms (ValueError, with nothing changed, if a form refuses).
@@ -72,7 +71,6 @@ class DocumentForms:
     image_controls: ImageControls
     panels: PanelGrid
     extra_methods: Callable[[], tuple[str, ...]]
-    normalised_by_user: Callable[[], bool]
     show_params: Callable[[Params, str, Insight], None]
     show_display: Callable[[Display], None]
     after_show: Callable[[], object] = lambda: None
@@ -129,7 +127,7 @@ class DocumentSync:
         # the display choices are the document's own (DisplayMirror); only the channel
         # box's channel is read, its range follows each result
         display = replace(doc.display, forward_channel=max(0, int(f.panels.forward_channel)))
-        doc.update(layers=layers, display=display, insight=Insight(bool(f.normalised_by_user())))
+        doc.update(layers=layers, display=display)  # the Insight toggles are the document's
         return doc
 
     def show(self, document: Document) -> None:

@@ -25,6 +25,7 @@ from ...core import (
 )
 from ...core.pipeline import INSIGHT_METHODS
 from ...core.solvers.dense import DENSE_SOLVE_COST
+from ...document import Insight as InsightToggles
 from ..controls.recon_options import ReconOptions
 from ..panels.grid import PanelGrid
 from ..runner import JobRunner, Priority
@@ -81,7 +82,6 @@ class Insight(QtCore.QObject):
         self.window = window
         self.state = state
         self.hooks = hooks
-        #: the user ticked the normalised panel himself (hiding the Insight panels keeps it)
         self.user_ticked_normalised = True
         self.dialogs: dict[str, QtWidgets.QWidget] = {}
         self.rank_text = ""
@@ -185,6 +185,24 @@ class Insight(QtCore.QObject):
         return menu
 
     # -- panels and rank -------------------------------------------------------------------
+    @property
+    def user_ticked_normalised(self) -> bool:
+        """The user ticked the normalised panel themselves: hiding the lost-information
+        panels keeps it (the document's :class:`~deconv_gui.document.Insight`)."""
+        return self.state.document.insight.normalised_by_user
+
+    @user_ticked_normalised.setter
+    def user_ticked_normalised(self, ticked: bool) -> None:
+        self.state.document.insight = InsightToggles(bool(ticked))
+
+    def show_methods(self, methods: tuple[str, ...]) -> tuple[str, ...]:
+        """Show the lost-information panels when ``methods`` include theirs; returns the
+        other methods, for the forms (the panels are a menu toggle, not options)."""
+        rest = tuple(m for m in methods if m not in INSIGHT_METHODS)
+        self.set_panels_visible(len(rest) < len(methods))  # may tick the normalised panel
+        self.user_ticked_normalised = "normalized_transposed" in rest
+        return rest
+
     def set_panels_visible(self, visible: bool) -> None:
         """Show (compute) or hide the lost-information panels; recomputes."""
         if self.panels_action.isChecked() != bool(visible):
