@@ -50,14 +50,14 @@ def add_parser(commands: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..io.snippets import make_snippet
+    from ..io.snippets import make_snippet, snippet_image_path
 
     loaded, params, _ = load_problem(args)
     npy = args.npy
     if args.write_input is not None:
         npy = str(_write_input(args.write_input, loaded.pixels))
     elif npy is None:
-        npy = _npy_as_used(loaded.source, loaded.pixels)
+        npy = snippet_image_path(loaded.source, loaded.pixels.shape)
     weights = _weights_file(args, params)
     code = make_snippet(
         args.lang,
@@ -91,21 +91,6 @@ def _weights_file(args: argparse.Namespace, params) -> Path | None:
         return write_layer_weights(target, params).resolve()
     except ValueError as exc:
         raise ValueError(f"--weights: {str(exc).removeprefix('path: ')}") from None
-
-
-def _npy_as_used(source: str, pixels: np.ndarray) -> str:
-    """``source`` if it is a ``.npy`` holding exactly these float pixels, else the placeholder."""
-    path = Path(source)
-    if path.suffix.lower() != ".npy" or not path.is_file():
-        return PLACEHOLDER_NPY
-    try:
-        stored = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError):
-        return PLACEHOLDER_NPY
-    shape = stored.shape if stored.ndim == 3 else (*stored.shape, 1)
-    if stored.dtype.kind != "f" or tuple(shape) != pixels.shape:
-        return PLACEHOLDER_NPY
-    return str(path)
 
 
 def _write_input(path: Path, pixels: np.ndarray) -> Path:

@@ -13,6 +13,7 @@ read from a ``.npy`` path set at the top of the script (an export writes the inp
 ``input.npy``).
 
 The modules: :mod:`.common` (what a snippet reproduces, header, noise, footer),
+:mod:`.method_lines` (the lines every flavour prints alike for the methods),
 :mod:`.templates` and :mod:`.templates_torch` (the code blocks as printed),
 :mod:`.numpy_code` and :mod:`.torch_code`.
 """
@@ -42,6 +43,7 @@ __all__ = [
     "layer_weights_name",
     "make_snippet",
     "numpy_snippet",
+    "snippet_image_path",
     "torch_output_padding",
     "torch_snippet",
     "write_layer_weights",
@@ -87,6 +89,26 @@ def make_snippet(
     if language == "torch":
         return torch_snippet(params, image_shape, **paths)
     raise ValueError(f"language must be one of {', '.join(SNIPPET_LANGUAGES)}, got {language!r}")
+
+
+def snippet_image_path(source: str, image_shape: Sequence[int]) -> str:
+    """The ``.npy`` file a script can load for an image from ``source``.
+
+    ``source`` itself (resolved) when it is a ``.npy`` file holding a float array of
+    exactly the shape used (no conversion or resizing happened), else
+    :data:`PLACEHOLDER_NPY`.
+    """
+    path = Path(source) if source else None
+    if path is None or path.suffix.lower() != ".npy" or not path.is_file():
+        return PLACEHOLDER_NPY
+    try:
+        stored = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return PLACEHOLDER_NPY
+    shape = stored.shape if stored.ndim == 3 else (*stored.shape, 1)
+    if stored.dtype.kind != "f" or tuple(shape) != tuple(image_shape):
+        return PLACEHOLDER_NPY
+    return str(path.resolve())
 
 
 def layer_weights_name(layer: str) -> str:

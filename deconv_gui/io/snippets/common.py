@@ -19,7 +19,6 @@ from ... import __version__
 from ...core import ConvGeometry, Params, matching_input_sizes, registry
 
 __all__ = [
-    "NOTES",
     "PLACEHOLDER_NPY",
     "SNIPPET_METHODS",
     "Settings",
@@ -32,10 +31,7 @@ __all__ = [
     "header",
     "invented_by",
     "literal",
-    "lost_lines",
     "noise_lines",
-    "normalized_lines",
-    "rl_left_out",
     "saved_arrays",
     "symmetric_padding",
     "torch_output_padding",
@@ -48,20 +44,6 @@ SNIPPET_METHODS: tuple[str, ...] = registry.SNIPPET_METHODS
 #: The image file a script loads when the image is not a usable ``.npy`` file: the
 #: input as an export writes it.
 PLACEHOLDER_NPY = f"{registry.panel('input').export_name}.npy"
-#: The comment lines above a method's lines, the same in every flavour of script.
-NOTES: dict[str, tuple[str, ...]] = {
-    "pinv": (
-        "# How to get the image back: A+(y - b), exact on what y determines. The part of x",
-        "# in the null space of A (at least x.size - y.size dimensions) is lost: A+ gives 0",
-    ),
-    "nonneg": (
-        "# non-negative least squares: argmin |A x - (y - b)|^2 + reg |x|^2 with x >= 0,",
-        "# by projected accelerated gradient (the projection onto x >= 0 is the prox)",
-    ),
-    "richardson_lucy": (
-        "# the Poisson model has no negative data: simulated noise is clipped at 0",
-    ),
-}
 #: The variable of each prior's image in the scripts.
 PRIOR_VARIABLES = {m: registry.method(m).saved[0][1] for m in registry.PRIORS}
 
@@ -80,53 +62,6 @@ def invented_by(methods: Sequence[str]) -> str | None:
     if "nullspace" not in methods:
         return None
     return next((m for m in registry.PRIORS if m in methods), None)
-
-
-def normalized_lines(methods: Sequence[str], seen: str, divided: str) -> list[str]:
-    """The normalised transpose, when ``methods`` ask for it: ``seen`` is the script's
-    test of a covered pixel, ``divided`` its ``x_transposed ⊘ cover`` (0 elsewhere)."""
-    if "normalized_transposed" not in methods:
-        return []
-    return [
-        "# the transpose divided by the coverage: no checkerboard (0 where nothing reaches)",
-        f"seen = {seen}",
-        f"x_normalized = {divided}",
-    ]
-
-
-def rl_left_out(settings: Settings) -> list[str]:
-    """Why Richardson–Lucy is missing, when it was asked for and cannot run."""
-    if not settings.rl_left_out:
-        return []
-    return ["# Richardson-Lucy is left out: it needs a filter without negative weights"]
-
-
-def lost_lines(methods: Sequence[str], recovered: str, share: str) -> list[str]:
-    """The null-space split of ``x`` and what a prior invented, when ``methods`` ask.
-
-    ``recovered`` is the script's ``A⁺`` of an expression (``{}`` where it goes),
-    ``share`` its ``‖x_lost‖ / ‖x‖``.
-    """
-    lines: list[str] = []
-    if "nullspace" in methods:
-        lines += [
-            "",
-            "# what is lost: x = A+A x (what y determines) + (x - A+A x) (the null space of A,",
-            "# which no method can recover)",
-            f"x_recoverable = {recovered.format('forward(x)')}",
-            "x_lost = x - x_recoverable",
-            f"share = {share}",
-            'print(f"lost: {share:.0%} of |x| lies in the null space")',
-        ]
-    prior = invented_by(methods)
-    if prior is not None:
-        image = PRIOR_VARIABLES[prior]
-        lines += [
-            "# what the prior invented: the part of its image in the null space (y says nothing",
-            "# there), the same split of its image",
-            f"x_invented = {image} - {recovered.format(f'forward({image})')}",
-        ]
-    return lines
 
 
 def saved_arrays(methods: Sequence[str]) -> dict[str, str]:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from ...core import Params, registry
 from .common import (
-    NOTES,
     PLACEHOLDER_NPY,
     PRIOR_VARIABLES,
     Settings,
@@ -16,13 +15,11 @@ from .common import (
     geometry_lines,
     header,
     invented_by,
-    lost_lines,
     noise_lines,
-    normalized_lines,
-    rl_left_out,
     saved_arrays,
     weights_lines,
 )
+from .method_lines import NOTES, lost_lines, normalized_lines, rl_left_out
 from .templates import (
     NUMPY_CONV,
     NUMPY_DENSE_FILTER,

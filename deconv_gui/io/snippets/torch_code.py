@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from ...core import Params
 from .common import (
-    NOTES,
     PLACEHOLDER_NPY,
     Settings,
     ambiguity,
@@ -15,15 +14,13 @@ from .common import (
     footer,
     geometry_lines,
     header,
-    lost_lines,
     noise_lines,
-    normalized_lines,
-    rl_left_out,
     saved_arrays,
     symmetric_padding,
     torch_output_padding,
     weights_lines,
 )
+from .method_lines import NOTES, lost_lines, normalized_lines, rl_left_out
 from .templates_torch import TORCH_CGLS, TORCH_FISTA, TORCH_RL, TORCH_TV
 from .transposed import TORCH_TRANSPOSED_PADDED, TORCH_TRANSPOSED_ZEROS, transposed_geometry_lines
 
