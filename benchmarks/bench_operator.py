@@ -22,6 +22,14 @@ the runs are interleaved on 2 cores that spinning steals a core from the next nu
 OpenBLAS): OpenBLAS's worker threads otherwise spin for about 2²⁸ cycles after each
 product; on a loaded 2-core machine that made our many-channel rows 2-30× slower from
 one run to the next, in CPU time as much as in wall time.
+
+``--blas-threads 1`` measures the configuration the window runs in: BLAS on one thread,
+the kernel threads sharing the blocks of a layer (numpy's ``matmul`` in each). With BLAS
+threads of their own (the default, as many as ``--threads``) the threads of each product
+wait for each other in a busy loop (OpenBLAS's ``YIELDING`` is a run of ``nop`` on
+x86-64), so on a loaded machine a thread that loses its core stalls its partner: the
+many-channel rows then vary several-fold from run to run (medians up to 50× the minima
+were seen at a load of 9 on 2 CPUs), the one-thread-BLAS rows much less.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from deconv_gui.core import conv2d, conv2d_transpose
 from deconv_gui.core.groups import dense_filter
-from deconv_gui.core.threads import set_num_threads
+from deconv_gui.core.threads import limit_blas_threads, set_num_threads
 
 __all__ = ["CHANNEL_ROWS", "ROWS", "main"]
 
@@ -139,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=2, help="threads for us (kernels and BLAS) and PyTorch"
     )
     parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="BLAS threads (default: --threads; 1 is how the window runs, the kernel threads "
+        "then share the products)",
+    )
+    parser.add_argument(
         "--clock", choices=("wall", "cpu"), default="wall", help="wall time or process CPU time"
     )
     args = parser.parse_args(argv)
@@ -147,12 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.clock == "cpu":
         CLOCK[0] = time.process_time
     THREADS[0] = args.threads
-    set_num_threads(args.threads)
+    blas_threads = args.threads if args.blas_threads is None else args.blas_threads
+    set_num_threads(args.threads, blas=False)
+    limit_blas_threads(blas_threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{args.clock} time, {'median' if args.median else 'minimum'} of {args.repeats} "
         "interleaved runs; "
-        f"load average {load:.1f} on {os.cpu_count()} CPUs at the start; {args.threads} threads"
+        f"load average {load:.1f} on {os.cpu_count()} CPUs at the start; {args.threads} threads "
+        f"({blas_threads} for BLAS)"
     )
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the module docstring
     try:

@@ -50,10 +50,11 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         start = j * geom.dilation[1] * geom.input_shape[2]
         matrix[:, start : start + geom.input_shape[2]] = w[:, j]
     matrix = matrix.reshape(fh * run_len, c_out)
-    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, w_out * fh * run_len * xb.itemsize)
+    pooled = threads.blas_threads() == 1
+    matrix_row = w_out * fh * run_len * xb.itemsize
+    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, matrix_row, pooled)
     step = max(t[2] - t[1] for t in tasks)
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
-    pooled = threads.blas_threads() == 1
 
     def run(start: int, stop: int) -> None:
         cols = _u.buffer("cols", (step, w_out, fh, run_len), xb.dtype)

@@ -18,6 +18,7 @@ __all__ = [
     "BLOCK_BYTES",
     "KEEP_BYTES",
     "MATRIX_BYTES",
+    "SPLIT_BYTES",
     "Tap",
     "buffer",
     "gemm_of",
@@ -35,6 +36,9 @@ BLOCK_BYTES = 1 << 19
 #: times the block's input): fewer, larger products; each multi-threaded BLAS call costs
 #: a wake-up of BLAS's threads, which on a loaded machine took milliseconds.
 MATRIX_BYTES = 1 << 23
+#: A pooled pass splits an image whose output has at least this many bytes in two blocks
+#: or more (one per thread): below, one thread's block costs less than the handover.
+SPLIT_BYTES = 1 << 16
 #: Work buffers up to this size are kept per thread for the next call: a fresh multi-
 #: megabyte buffer costs a page fault per 4 KiB, which on a loaded machine took longer
 #: than the products themselves.
@@ -117,13 +121,21 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray, pooled: bool) -> None
 
 
 def tasks(
-    n_rows: int, bytes_per_row: int, n_images: int, matrix_row: int = 0
+    n_rows: int, bytes_per_row: int, n_images: int, matrix_row: int = 0, pooled: bool = False
 ) -> list[tuple[int, int, int]]:
     """(image, first row, stop row) blocks of about ``BLOCK_BYTES`` (``bytes_per_row`` a
-    row), whose gathered matrix (``matrix_row`` bytes a row) fits in ``MATRIX_BYTES``."""
+    row), whose gathered matrix (``matrix_row`` bytes a row) fits in ``MATRIX_BYTES``, all
+    of about the same size.
+
+    ``pooled`` (the blocks are shared among the kernel threads): an even number of blocks
+    per image, at least two from ``SPLIT_BYTES``, so that two threads get the same work.
+    """
     step = BLOCK_BYTES // max(1, bytes_per_row)
     if matrix_row:
         step = min(step, MATRIX_BYTES // matrix_row)
-    step = max(1, min(n_rows, step))
+    n_blocks = -(-n_rows // max(1, min(n_rows, step)))
+    if pooled and (n_blocks > 1 or n_rows * bytes_per_row >= SPLIT_BYTES):
+        n_blocks += n_blocks % 2
+    step = -(-n_rows // n_blocks)
     starts = range(0, n_rows, step)
     return [(n, r0, min(r0 + step, n_rows)) for n in range(n_images) for r0 in starts]
