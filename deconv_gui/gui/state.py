@@ -7,7 +7,11 @@ parameters last computed, the result on screen, whether a
 computation is running, and the user's settings. Actions, menus, insight views and
 dialogs receive the state (and, where they must act on widgets, a few narrow callbacks)
 instead of the window, so none of them imports the window and the package has no
-import cycles. The window is the only writer of image, params, result and busy.
+import cycles. Each fact has one kind of writer: the image and its origin the image,
+model and history actions (:meth:`AppState.set_image`), the network built by hand the
+layer under study's input (:meth:`AppState.refresh_input`), the params, result and busy
+flag the live updates (:class:`~deconv_gui.gui.live.LiveUpdates`), the loading flag the
+image loader; everything else reads them.
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ class AppState(QtCore.QObject):
         #: the last message shown to the user (tests and the session actions read it)
         self.last_message = ""
 
-    # -- writers (the window) ---------------------------------------------------------------
+    # -- writers (see the module's docstring) -----------------------------------------------
     def set_image(self, image: LoadedImage, origin: ImageOrigin) -> None:
         """Make ``image`` the source (``origin`` says how to load it again) and its
         :attr:`input_of` the input."""

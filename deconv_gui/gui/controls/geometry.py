@@ -7,9 +7,7 @@ message) and hands it to :meth:`GeometryEditor.show_arithmetic`; this widget doe
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 
-import numpy as np
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QComboBox,
@@ -23,6 +21,7 @@ from qtpy.QtWidgets import (
 
 from ...core import params as schema
 from .common import DockSection, LinkButton
+from .fields import field_tip
 from .layer_form import Activation, LayerKind, PaddingSides
 
 __all__ = ["GeometryEditor", "PairControl"]
@@ -36,14 +35,16 @@ _ARITHMETIC_ERROR = (
     "padding: 4px; color: #8a1010; }"
 )
 
+# what each pair does, beside its rule's help (the spin boxes' tooltips)
 _TIPS: dict[str, str] = {
     "stride": "Step of the filter in pixels; stride s keeps about 1/s² of the positions.",
     "padding": "Pixels added around the image before filtering (what they hold: the mode).",
     "dilation": "Spacing between filter taps (1 = adjacent taps).",
 }
-_MODE_TIP = (
-    "What the padding holds, as PyTorch's padding_mode: zeros; reflect (mirrored, the edge "
-    "not repeated); replicate (the edge repeated); circular (wrapped around)."
+_MODE_TIP = field_tip(
+    "padding_mode",
+    "zeros; reflect (mirrored, the edge not repeated); replicate (the edge repeated); "
+    "circular (wrapped around).",
 )
 #: name -> (minimum, maximum, what it does): the ranges are the Params schema's, so the
 #: editor holds every stride, padding and dilation a session or the CLI can have.
@@ -51,21 +52,6 @@ _FIELDS: dict[str, tuple[int, int, str]] = {
     name: (int(schema.rule(name).minimum or 0), int(schema.rule(name).maximum or 0), tip)
     for name, tip in _TIPS.items()
 }
-
-
-def _as_pair(value: object, name: str, low: int, high: int) -> tuple[int, int]:
-    message = f"{name} must be an int or a pair of ints from {low} to {high}, got {value!r}"
-    items: tuple[object, ...]
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        items = (value, value)
-    elif isinstance(value, Iterable):
-        items = tuple(value)
-    else:
-        raise ValueError(message)
-    pair = [int(v) for v in items if isinstance(v, (int, np.integer)) and not isinstance(v, bool)]
-    if len(items) != 2 or len(pair) != 2 or not all(low <= v <= high for v in pair):
-        raise ValueError(message)
-    return (pair[0], pair[1])
 
 
 class PairControl(QWidget):
@@ -176,7 +162,7 @@ class GeometryEditor(DockSection):
         self._pairs: dict[str, PairControl] = {}
         for row, (name, (low, high, tip)) in enumerate(_FIELDS.items()):
             label = QLabel(name)
-            label.setToolTip(tip)
+            label.setToolTip(field_tip(name, tip))
             pair = PairControl(name, low, high, tip)
             pair.valueChanged.connect(self.geometryChanged)
             grid.addWidget(label, row, 0)
@@ -285,8 +271,7 @@ class GeometryEditor(DockSection):
         new = {}
         for name, value in (("stride", stride), ("dilation", dilation)):
             if value is not None:
-                low, high, _ = _FIELDS[name]
-                new[name] = _as_pair(value, name, low, high)
+                new[name] = schema.check(name, value)
         sides = schema.check("padding", padding) if padding is not None else None
         if padding_mode is not None:
             padding_mode = schema.check("padding_mode", padding_mode)

@@ -30,29 +30,24 @@ _PADDING_FORMS = (
     ("same_lower (ONNX)", "same_lower"),
     ("valid (none)", "valid"),
 )
-_FORMS_TIP = (
-    "How the padding is given: the same on both sides of each axis (PyTorch's "
-    "Conv2d(padding=)); four sides (top and left above, bottom and right here: "
-    "F.pad then Conv2d(padding=0), ONNX pads=[t, l, b, r]); same (TF/Keras, ONNX "
-    "SAME_UPPER: ceil(n / stride) outputs, the odd pixel at the bottom/right); same_lower "
-    "(ONNX SAME_LOWER: the odd pixel at the top/left); valid (no padding)."
+# what the form adds to the rules' help (the tooltips start with that)
+_FORMS_TIP = field_tip(
+    "padding",
+    "each side: the same on both sides of each axis (PyTorch's Conv2d(padding=)); four "
+    "sides: top and left above, bottom and right below (F.pad then Conv2d(padding=0), ONNX "
+    "pads=[t, l, b, r]).",
 )
-_LAYER_TIP = (
-    "The layer under study. Conv2d: the image is its input. ConvTranspose2d (a decoder's "
-    "upsampling): the image is its small input map, the forward output the upsampled "
-    "image (its checkerboard visible), the transpose the strided conv; the filter is "
-    "W_t.permute(2, 3, 1, 0), so its C_out must equal the image's channels."
+_LAYER_TIP = field_tip(
+    "layer_kind",
+    "ConvTranspose2d (a decoder's upsampling): the forward output is the upsampled image "
+    "(its checkerboard visible), the transpose the strided conv; the filter's C_out must "
+    "equal the image's channels.",
 )
-_OUTPUT_PADDING_TIP = (
-    "PyTorch's output_padding of ConvTranspose2d: extra rows/columns of the output, each "
-    "below max(stride, dilation). auto: 0 (with padding same: n·stride, as Keras)."
-)
-
+_OUTPUT_PADDING_TIP = field_tip("output_padding", "auto here is none.")
 _ACTIVATION_NOTE = (
-    "With ReLU or LeakyReLU, the transposed, pseudo-inverse, coverage and split panels use "
-    "the layer's local linear map J = D A at your image (D: 1 where the unit is on, 0 or the "
-    "slope where it is off), as through a network; the ReLU preimage, deconvnet and guided "
-    "backprop panels show what the activation changes. The priors need none."
+    "D is 1 where the unit is on, 0 or the slope where it is off, as through a network; the "
+    "ReLU preimage, deconvnet and guided backprop panels show what the activation changes. "
+    "The priors need none."
 )
 #: (shown, Params value) of the layer kinds and the activation's choices
 _LAYER_ITEMS = (("Conv2d", "conv"), ("ConvTranspose2d", "conv_transpose"))
