@@ -7,7 +7,7 @@ and can save the input image as the ``.npy`` file the scripts load.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Params, registry
 from ...io.files import atomic_write_bytes
-from ...io.snippets import PLACEHOLDER_NPY, SNIPPET_METHODS, make_snippet
+from ...io.snippets import PLACEHOLDER_NPY, SNIPPET_METHODS, make_snippet, snippet_image_path
 from ..state import AppState
 from ..support import settings as stored
 from ..support.qthelp import nonnull
@@ -27,7 +27,6 @@ __all__ = [
     "CodeDialog",
     "code_summary",
     "npy_bytes",
-    "snippet_image_path",
 ]
 
 #: Tab label and tooltip per snippet language, in tab order.
@@ -238,25 +237,6 @@ class CodeDialog(QtWidgets.QDialog):
         )
         if path:
             self.save_input_to(path)
-
-
-def snippet_image_path(source: str, image_shape: Sequence[int]) -> str:
-    """The ``.npy`` file a script can load for an image from ``source``.
-
-    ``source`` itself when it is a ``.npy`` file holding a float array of exactly the
-    shape used (no conversion or resizing happened), else :data:`PLACEHOLDER_IMAGE`.
-    """
-    path = Path(source) if source else None
-    if path is None or path.suffix.lower() != ".npy" or not path.is_file():
-        return PLACEHOLDER_IMAGE
-    try:
-        stored = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError):
-        return PLACEHOLDER_IMAGE
-    shape = stored.shape if stored.ndim == 3 else (*stored.shape, 1)
-    if stored.dtype.kind != "f" or tuple(shape) != tuple(image_shape):
-        return PLACEHOLDER_IMAGE
-    return str(path.resolve())
 
 
 def code_dialog_for(
