@@ -82,9 +82,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--through",
         action="store_true",
-        help="with --model and --layer: show the network up to the layer (its local linear map "
-        "J at the image: f(x₀), Jᵀ, deconvnet, guided backprop, J⁺, null space) instead of "
-        "the layer alone",
+        help="with --model and --layer (or a --session of a network built by hand): show the "
+        "network up to the layer (its local linear map J at the image: f(x₀), Jᵀ, deconvnet, "
+        "guided backprop, J⁺, null space) instead of the layer alone",
     )
 
 
@@ -200,8 +200,11 @@ def _check_files(args: argparse.Namespace) -> None:
 
     if args.image and args.image not in SAMPLES and not Path(args.image).expanduser().exists():
         raise UsageError(f"image not found: {args.image} (not a file or a sample)")
-    if args.through and not (args.model and args.layer):
-        raise UsageError("--through needs --model and --layer (the network up to that layer)")
+    if args.through and not (args.model and args.layer) and not args.session:
+        raise UsageError(
+            "--through needs --model and --layer (the network up to that layer), or a "
+            "--session of a network built by hand"
+        )
     if args.session and not Path(args.session).expanduser().exists():
         raise UsageError(f"session not found: {args.session}")
     if args.screenshot:

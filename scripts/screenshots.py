@@ -42,6 +42,8 @@ class Shot:
     #: The network up to the last layer of ``scripts/make_network_model.py``'s model, on
     #: the photo at 128 px (the J⁺ solve of the picture stays within the screenshot's time).
     network: bool = False
+    #: The network built by hand of :func:`_chain_session`, up to its last conv.
+    chain: bool = False
 
 
 #: A photo where a prior visibly helps: camera, Gaussian blur, stride 2, a little noise.
@@ -76,6 +78,13 @@ SHOTS: tuple[Shot, ...] = (
         network=True,
         about="the network up to a layer: f(x₀), Jᵀ, deconvnet, guided backprop, J⁺ side by side",
     ),
+    Shot(
+        "handbuilt.png",
+        "main",
+        "1280x800",
+        chain=True,
+        about="a network built by hand in the dock (conv, ReLU, pools), the network up to it",
+    ),
 )
 #: ``deconv-gui animate`` arguments of the animation in the README and the guide.
 ANIMATION = ("animate", *SEED, "--mode", "scatter")
@@ -95,6 +104,8 @@ def render(shot: Shot, out: Path) -> None:
             command += ["--model", str(_model_file(Path(tmp))), "--layer", "/stage2/Conv"]
         if shot.network:
             command += _network_args(Path(tmp))
+        if shot.chain:
+            command += ["--session", str(_chain_session(Path(tmp))), "--through"]
         if shot.size:
             command += ["--size", shot.size]
         done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True)
@@ -126,6 +137,33 @@ def _network_args(folder: Path) -> list[str]:
     session = save_session(folder / "network", params, image_source="astronaut", work_size=128)
     model = make_network_model(folder / "three_convs.onnx")
     return ["--session", str(session), "--model", str(model), "--layer", LAST_LAYER, "--through"]
+
+
+def _chain_session(folder: Path) -> Path:
+    """A session of a network built by hand on the cat at 160 px: an edge conv, ReLU,
+    max-pool, a smoothing conv, ReLU, average pool and a sharpening conv (the one studied)."""
+    sys.path.insert(0, str(REPO))
+    from deconv_gui.core import Params, make_filter
+    from deconv_gui.document import Document, ImageSource, Layer
+    from deconv_gui.io.session import save_document
+
+    def conv(preset: str, c_in: int, c_out: int, bias: float = 0.0) -> Layer:
+        weights = make_filter(preset, in_channels=c_in, out_channels=c_out)
+        params = Params(weights, bias=bias, stride=1)
+        return Layer(params, preset=preset, same_in_all=False)
+
+    chain = (
+        conv("sobel_x", 3, 4, bias=0.02),  # four directions of edges
+        Layer(kind="relu"),
+        Layer(kind="maxpool"),
+        conv("gaussian", 4, 4),
+        Layer(kind="relu"),
+        Layer(kind="avgpool"),
+        conv("sharpen", 4, 3),
+    )
+    image = ImageSource("sample", "chelsea", 160)
+    document = Document(image=image, layers=chain, selected=len(chain) - 1, through=True)
+    return save_document(folder / "chain", document)
 
 
 def _model_file(folder: Path) -> Path:

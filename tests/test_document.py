@@ -62,7 +62,7 @@ def _every_field_changed() -> Document:
     pool = Layer(name="pool", kind="avgpool", kernel=3, stride=1)
     return Document(
         image=ImageSource("file", "/tmp/x.png", None, (10, 12, 2), "grey → RGB", "ab" * 32),
-        layers=(Layer(Params(np.ones((1, 1, 2, 1)))), leaky, pool, second),
+        layers=(Layer(Params(np.ones((1, 1, 2, 2)))), leaky, pool, second),
         selected=3,
         insight=Insight(normalised_by_user=True),
         display=Display("row", True, "auto", 1),
@@ -225,7 +225,7 @@ def test_events_one_per_changed_field_and_update_is_all_or_nothing():
     doc.set_params(doc.params.replace(stride=3))  # the same value: no event
     assert seen == ["layers"]
     seen.clear()
-    two = (doc.layer, Layer(name="layer 2"))
+    two = (doc.layer, Layer(Params(make_filter("box", in_channels=1)), name="layer 2"))
     doc.update(layers=two, selected=1, display=Display(scaling="auto"))
     assert sorted(seen) == ["display", "layers", "selected"] and doc.selected == 1
     seen.clear()

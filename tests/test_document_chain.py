@@ -151,6 +151,18 @@ def test_impossible_geometry_is_one_line_naming_the_layer(layers, words):
     assert "\n" not in str(info.value)
 
 
+def test_a_document_whose_convs_do_not_chain_their_channels_is_refused():
+    first = Layer(Params(make_filter("gaussian", out_channels=2), stride=1))
+    with pytest.raises(
+        ValueError, match=r"layers\[2\] \(conv 3×3, 3→1, stride 2\) takes 3 channels and 2"
+    ):
+        Document(layers=(first, Layer(kind="relu"), Layer()), selected=0)
+    data = Document(layers=adapt_channels((first, Layer()), 3)).to_dict()
+    data["layers"][1] = Layer().to_dict()
+    with pytest.raises(ValueError, match=r"^document.layers\[1\] \(conv"):
+        Document.from_dict(data)
+
+
 def test_each_conv_is_adapted_to_the_channels_that_reach_it():
     first = Layer(Params(make_filter("gaussian", out_channels=2), stride=1))
     custom = Layer(Params(np.arange(18.0).reshape(3, 3, 2, 1)), preset="custom")

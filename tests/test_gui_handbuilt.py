@@ -14,7 +14,7 @@ pytest.importorskip("pytestqt")
 from qtpy import QtCore
 
 from deconv_gui.core.network import PREFIX_METHODS, run_prefix
-from deconv_gui.document.network import chain_network, layer_input
+from deconv_gui.document.network import adapt_channels, chain_network, layer_input
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.network.jobs import effective_field
 from deconv_gui.gui.support import settings as stored
@@ -236,3 +236,21 @@ def test_another_image_runs_through_the_chain_the_first_conv_takes_its_channels(
     _settled(qtbot, window)
     assert window.state.source.source == "chelsea"
     assert window.document.layers[0].params.weights.shape[2] == 3
+
+
+def test_the_window_opens_a_sessions_network_through_from_the_command_line(qtbot, tmp_path):
+    from deconv_gui import app
+    from deconv_gui.core import Params, make_filter
+    from deconv_gui.document import Document, ImageSource, Layer
+    from deconv_gui.io.session import save_document
+
+    conv = Layer(Params(make_filter("sobel_x", out_channels=2), stride=1))
+    layers = adapt_channels((conv, Layer(kind="relu"), conv), 3)
+    image = ImageSource("sample", "chelsea", 40)
+    chain = Document(image=image, layers=layers, selected=2)
+    session = save_document(tmp_path / "chain", chain)
+    shot = tmp_path / "shot.png"
+    assert app.main(["--session", str(session), "--through", "--screenshot", str(shot)]) == 0
+    assert shot.stat().st_size > 0
+    one = save_document(tmp_path / "one", Document(image=image))
+    assert app.main(["--session", str(one), "--through", "--screenshot", str(shot)]) != 0

@@ -223,15 +223,20 @@ def test_a_version_1_session_still_opens_with_what_the_window_stored(tmp_path):
     assert again.schema_version == SESSION_VERSION and again.document == session.document
 
 
+def _second() -> Params:
+    return _params(stride=3, weights=_params().weights[:, :, :2])
+
+
 def test_a_document_of_two_layers_round_trips_and_a_file_gets_its_hash(tmp_path):
     image = tmp_path / "photo.npy"
     np.save(image, np.zeros((8, 8, 3), np.float32))
     doc = Document(
         image=ImageSource("file", str(image), None),
-        layers=(Layer(_params()), Layer(_params(stride=3), name="second", preset="custom")),
+        # a chain: the second conv takes the first's two output channels
+        layers=(Layer(_params()), Layer(_second(), name="second", preset="custom")),
         selected=1,
     )
     session = load_session(save_document(tmp_path / "two", doc, extra={"x": 1}))
     assert session.document.layers == doc.layers and session.document.selected == 1
-    assert session.params == _params(stride=3) and session.extra == {"x": 1}
+    assert session.params == _second() and session.extra == {"x": 1}
     assert session.image_sha256 and session.image_problem() is None

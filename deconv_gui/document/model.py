@@ -40,6 +40,7 @@ from psygnal import SignalGroup, evented
 from ..core import INSIGHT_METHODS, Params
 from .layer import Layer
 from .migrate import DOCUMENT_VERSION, migrate
+from .network import channels_problem
 from .records import Display, ImageSource, Insight
 
 __all__ = ["DOCUMENT_VERSION", "Document"]
@@ -257,6 +258,9 @@ def _check(doc: Document, values: dict[str, Any]) -> None:
         )
     if not isinstance(values["through"], bool):
         raise ValueError(f"through must be true or false, got {values['through']!r}")
+    problem = channels_problem(layers)
+    if problem:
+        raise ValueError(problem)
 
 
 def _strip(exc: ValueError, prefix: str) -> str:

@@ -43,6 +43,7 @@ __all__ = [
     "ChainCheck",
     "adapt_channels",
     "chain_network",
+    "channels_problem",
     "check_chain",
     "conv_channels",
     "layer_input",
@@ -225,6 +226,25 @@ def _rechannelled(layer: Layer, c_in: int) -> Layer:
     else:
         weights, preset = filter_ops.rechannel(weights, c_in // groups), "custom"
     return replace(layer, params=params.replace(weights=weights, groups=groups), preset=preset)
+
+
+def channels_problem(layers: Sequence[Layer]) -> str:
+    """Why a convolution after the first does not take the channels the layers before it
+    make (``""`` when each does): ``layers[3] (conv 3×3, 3→1) takes 3 channels and 2 reach it``.
+
+    The first convolution's are the image's, checked against each image.
+    """
+    channels = None
+    for index, layer in enumerate(layers):
+        if layer.is_conv:
+            c_in, c_out = conv_channels(layer.params)
+            if channels is not None and c_in != channels:
+                return (
+                    f"layers[{index}] ({layer_text(layer)}) takes {c_in} channels and "
+                    f"{channels} reach it"
+                )
+            channels = c_out
+    return ""
 
 
 def adapt_channels(layers: Sequence[Layer], in_channels: int, start: int = 0) -> tuple[Layer, ...]:

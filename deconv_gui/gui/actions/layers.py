@@ -86,6 +86,7 @@ class LayerChain(QtCore.QObject):
         self._as_one_step = as_one_step
         self.actions: Mapping[str, QtWidgets.QAction] = {}
         self.current = 0  # the list's current row: where layers are added, what moves
+        self._committing = False
         #: why the chain up to the layer under study cannot run on the image ("" if it can)
         self.problem = ""
         self._cache: tuple[tuple[Layer, ...], LoadedImage, LoadedImage] | None = None
@@ -153,7 +154,10 @@ class LayerChain(QtCore.QObject):
         return made
 
     def refresh(self) -> None:
-        """A document was shown: the layer under study takes its input again."""
+        """A document was shown: the layer under study takes its input again (and, unless
+        an operation of the list showed it, becomes the current row)."""
+        if not self._committing:
+            self.current = self.document.selected
         self._state.refresh_input()
         self.show()
 
@@ -340,7 +344,7 @@ class LayerChain(QtCore.QObject):
                 self.show()
                 return False
         wanted = Document(**{**doc.values(), "layers": layers, "selected": selected})
-        self.current = current
+        self.current, self._committing = current, True
         with self._as_one_step(label):
             try:
                 self._sync.show(wanted)
@@ -348,4 +352,6 @@ class LayerChain(QtCore.QObject):
                 state.notify(f"{refused}: {error_line(exc)}")
                 self.show()
                 return False
+            finally:
+                self._committing = False
         return True

@@ -121,7 +121,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("add_avgpool", "Add &average pool", "Add a 2×2 average pool of stride 2 after "
                "the current layer", "add_layer", icon_text="+ avg-pool", args=("avgpool",)),
     ActionSpec("remove_layer", "Re&move layer", "Remove the current layer of the network",
-               "remove_layer", "Ctrl+Alt+X", icon_text="Remove"),
+               "remove_layer", "Ctrl+Alt+X", icon_text="−"),
     ActionSpec("move_layer_up", "Move layer &up", "Move the current layer one place earlier",
                "move_layer", "Alt+Up", icon_text="▲", args=(-1,)),
     ActionSpec("move_layer_down", "Move layer &down", "Move the current layer one place later",

@@ -196,6 +196,7 @@ class LayersPanel(DockSection):
             chosen = self.list.topLevelItem(max(0, min(current, len(rows) - 1)))
             if chosen is not None:
                 self.list.setCurrentItem(chosen)
+                self.list.scrollToItem(chosen)
         self._fit_height(len(rows))
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
