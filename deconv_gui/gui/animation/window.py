@@ -17,6 +17,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner, Priority
 from ..state import AppState
+from ..support.qthelp import signals_blocked
 from .export_path import ask_export_path
 from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
 from .playback import SPEEDS, Playback
@@ -186,9 +187,8 @@ class StepsWindow(Playback):
             return
         if request.crop is not None and max(request.crop[2:]) != self.crop_box.value():
             # the crop may be larger than asked (the stride and filter need room): say so
-            self.crop_box.blockSignals(True)
-            self.crop_box.setValue(max(request.crop[2:]))
-            self.crop_box.blockSignals(False)
+            with signals_blocked(self.crop_box):
+                self.crop_box.setValue(max(request.crop[2:]))
         self._pending = request
         self.precondition_box.setVisible(request.mode == "pinv")
         self.crop_box.setEnabled(request.crop is not None)
@@ -199,9 +199,8 @@ class StepsWindow(Playback):
         keep = self.request is not None and self.request.mode == self._pending.mode  # type: ignore[union-attr]
         self.request, self.renderer = self._pending, renderer
         self.pause()
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, len(renderer) - 1)
-        self.slider.blockSignals(False)
+        with signals_blocked(self.slider):
+            self.slider.setRange(0, len(renderer) - 1)
         self.header.setText(self._header())
         self.show_message("")
         self.set_index(min(self.index, len(renderer) - 1) if keep else 0, force=True)
@@ -237,9 +236,8 @@ class StepsWindow(Playback):
         self.index = k
         self.frame = self.renderer.render(k)
         self.item.setImage(self.frame, autoLevels=False, levels=(0, 255))
-        self.slider.blockSignals(True)
-        self.slider.setValue(k)
-        self.slider.blockSignals(False)
+        with signals_blocked(self.slider):
+            self.slider.setValue(k)
         last = len(self.renderer) - 1
         unit = "iteration" if self.request is not None and self.request.mode == "pinv" else "step"
         shown = k if unit == "iteration" else k + 1

@@ -15,6 +15,7 @@ import numpy as np
 from qtpy.QtWidgets import QWidget
 
 from ...view import filter_ops as ops
+from ..support.qthelp import signals_blocked
 from .channel_picker import ChannelPicker
 from .filter_form import CUSTOM, MAX_IN_CHANNELS
 
@@ -114,9 +115,8 @@ class DeepSlice:
 
     def same_check_off(self) -> None:
         """A slice's edits go to one input channel each (the model's channels differ)."""
-        self.ui.same_check.blockSignals(True)
-        self.ui.same_check.setChecked(False)
-        self.ui.same_check.blockSignals(False)
+        with signals_blocked(self.ui.same_check):
+            self.ui.same_check.setChecked(False)
 
     def _on_channels_picked(self, _inputs: object, _outputs: object) -> None:
         if self._deep is not None:

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import QWidget
 from ...core import PRESETS, make_filter
 from ...core import params as schema
 from ...view import filter_ops as ops
+from ..support.qthelp import signals_blocked
 from .channel_picker import ChannelPicker
 from .common import DOCK_WIDTH, DockSection
 from .deep_slice import DEEP_CHANNELS, DeepSlice
@@ -142,9 +143,8 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
 
     def set_seed(self, seed: int) -> None:
         """Show ``seed`` in the seed box without rebuilding the weights (undo sets them next)."""
-        self.ui.seed_spin.blockSignals(True)
-        self.ui.seed_spin.setValue(int(seed))
-        self.ui.seed_spin.blockSignals(False)
+        with signals_blocked(self.ui.seed_spin):
+            self.ui.seed_spin.setValue(int(seed))
 
     def set_filter(
         self,

@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
 from ...view import filter_ops as ops
+from ..support.qthelp import signals_blocked
 from .channel_map import ChannelMap
 from .common import DockSection, format_number
 from .fields import field_tip
@@ -251,9 +252,7 @@ class FilterForm:
             self.groups_combo,
             self.flip_check,
         )
-        for control in controls:
-            control.blockSignals(True)
-        try:
+        with signals_blocked(*controls):
             if self.same_check.isChecked() and not ops.channels_equal(weights):
                 # ticked while the channels differ, an edit of R would overwrite G and B
                 self.same_check.setChecked(False)
@@ -283,9 +282,6 @@ class FilterForm:
             combo.setCurrentIndex(max(0, combo.findData(groups)))
             combo.setEnabled(len(choices) > 1)
             self.flip_check.setChecked(flip)
-        finally:
-            for control in controls:
-                control.blockSignals(False)
         self.correlation_note.setVisible(not flip)
         self.applied_box.setVisible(flip)
         self.channel_map.set_channels(c_in, c_out, groups, current)

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...core import params as schema
+from ..support.qthelp import signals_blocked
 from .common import DockSection, LinkButton
 from .fields import field_tip
 from .layer_form import Activation, LayerKind, PaddingSides
@@ -99,13 +100,10 @@ class PairControl(QWidget):
     def set_value(self, pair: tuple[int, int]) -> bool:
         """Show ``pair`` without emitting; links h/w when equal. Returns True if it changed."""
         changed = pair != self.value()
-        for widget in (self.h_spin, self.w_spin, self.link):
-            widget.blockSignals(True)
-        self.h_spin.setValue(pair[0])
-        self.w_spin.setValue(pair[1])
-        self.link.setChecked(pair[0] == pair[1])
-        for widget in (self.h_spin, self.w_spin, self.link):
-            widget.blockSignals(False)
+        with signals_blocked(self.h_spin, self.w_spin, self.link):
+            self.h_spin.setValue(pair[0])
+            self.w_spin.setValue(pair[1])
+            self.link.setChecked(pair[0] == pair[1])
         self._show_linked(self.link.isChecked())
         self.link._update_look(self.link.isChecked())
         return changed
@@ -125,9 +123,8 @@ class PairControl(QWidget):
 
     def _on_spin(self, _value: int) -> None:
         if self.is_linked() and self.w_spin.value() != self.h_spin.value():
-            self.w_spin.blockSignals(True)
-            self.w_spin.setValue(self.h_spin.value())
-            self.w_spin.blockSignals(False)
+            with signals_blocked(self.w_spin):
+                self.w_spin.setValue(self.h_spin.value())
         self.valueChanged.emit()
 
 
@@ -268,29 +265,31 @@ class GeometryEditor(DockSection):
         ValueError
             Naming the argument, when out of the schema's range (see :data:`_FIELDS`).
         """
-        new = {}
-        for name, value in (("stride", stride), ("dilation", dilation)):
-            if value is not None:
-                new[name] = schema.check(name, value)
-        sides = schema.check("padding", padding) if padding is not None else None
-        if padding_mode is not None:
-            padding_mode = schema.check("padding_mode", padding_mode)
+        given = {
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "padding_mode": padding_mode,
+            "activation": activation,
+            "leaky_slope": leaky_slope,
+        }
+        # everything is checked before anything is shown: a refusal changes nothing
+        new = {
+            name: schema.check(name, value) for name, value in given.items() if value is not None
+        }
         layer = self._layer.checked(layer_kind, output_padding)
-        if activation is not None:
-            activation = schema.check("activation", activation)
-        if leaky_slope is not None:
-            leaky_slope = schema.check("leaky_slope", leaky_slope)
         changed = False
-        for name, pair in new.items():
-            changed |= self._pairs[name].set_value(pair)
-        if sides is not None:
-            changed |= self._sides.set_value(sides)
+        for name in ("stride", "dilation"):
+            if name in new:
+                changed |= self._pairs[name].set_value(new[name])
+        if "padding" in new:
+            changed |= self._sides.set_value(new["padding"])
         changed |= self._layer.set_value(*layer)
-        changed |= self._activation.set_value(activation, leaky_slope)
-        if padding_mode is not None and padding_mode != self.padding_mode():
-            self._mode.blockSignals(True)
-            self._mode.setCurrentText(padding_mode)
-            self._mode.blockSignals(False)
+        changed |= self._activation.set_value(new.get("activation"), new.get("leaky_slope"))
+        mode = new.get("padding_mode")
+        if mode is not None and mode != self.padding_mode():
+            with signals_blocked(self._mode):
+                self._mode.setCurrentText(mode)
             changed = True
         if changed:
             self.geometryChanged.emit()

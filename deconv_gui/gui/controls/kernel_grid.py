@@ -37,7 +37,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..support.qthelp import nonnull
+from ..support.qthelp import nonnull, signals_blocked
 from .common import diverging_colour, format_number
 
 __all__ = ["WEIGHT_LIMIT", "KernelGrid", "make_weight_validator"]
@@ -210,8 +210,7 @@ class KernelGrid(QTableWidget):
 
     def set_values(self, values: np.ndarray, scale: float) -> None:
         """Show a 2-D array of weights, coloured against ``scale`` (the largest |weight|)."""
-        self.blockSignals(True)
-        try:
+        with signals_blocked(self):
             for row in range(self.rowCount()):
                 for column in range(self.columnCount()):
                     value = float(values[row, column])
@@ -226,8 +225,6 @@ class KernelGrid(QTableWidget):
                         else "Read-only: the weight as applied; edit the grid above."
                     )
                     item.setToolTip(f"row {row + 1}, column {column + 1}: {value:.10g}\n{hint}")
-        finally:
-            self.blockSignals(False)
         nonnull(self.viewport()).update()
 
     def is_editable(self) -> bool:

@@ -221,17 +221,7 @@ class Activation(_ChoiceRows):
         return self.choice.currentData(), self.slope.exact()
 
     def set_value(self, activation: Any = None, leaky_slope: Any = None) -> bool:
-        """Show values checked by the schema (None keeps one); True if something changed.
-
-        Raises
-        ------
-        ValueError
-            Naming the field, when the schema refuses a value (nothing changes).
-        """
-        if activation is not None:
-            activation = schema.check("activation", activation)
-        if leaky_slope is not None:
-            leaky_slope = schema.check("leaky_slope", leaky_slope)
+        """Show values checked by the schema (None keeps one); True if something changed."""
         before = self.value()
         if activation is not None:
             self._show_choice(activation)

@@ -14,6 +14,7 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QWidget
 
 from ...core import params as schema
+from ..support.qthelp import signals_blocked
 
 __all__ = ["AutoButton", "LogSlider", "RegSlider", "format_reg"]
 
@@ -139,9 +140,8 @@ class LogSlider(QWidget):
         return changed
 
     def _show(self) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(self.value_to_position(self._value))
-        self.slider.blockSignals(False)
+        with signals_blocked(self.slider):
+            self.slider.setValue(self.value_to_position(self._value))
         self.box.setText(format_reg(self._value))
         self.box.setStyleSheet("")
         self.box.setToolTip(self._box_tip)

@@ -13,6 +13,7 @@ from qtpy import QtWidgets
 
 from ...view.colormaps import lookup_table
 from ...view.display import fmt
+from ..support.qthelp import signals_blocked
 
 __all__ = ["Triptych"]
 
@@ -87,10 +88,9 @@ class Triptych(QtWidgets.QWidget):
         self.arrays = (_as_3d(candidate), _as_3d(reference), _as_3d(difference))
         self.rounding = rounding
         channels = self.arrays[1].shape[2]
-        self.channel.blockSignals(True)
-        self.channel.setRange(1, channels)
-        self.channel.setSuffix(f" of {channels}")
-        self.channel.blockSignals(False)
+        with signals_blocked(self.channel):
+            self.channel.setRange(1, channels)
+            self.channel.setSuffix(f" of {channels}")
         self.channel.setEnabled(channels > 1)
         self._draw()
         for item in self.items:

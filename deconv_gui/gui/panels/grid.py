@@ -25,7 +25,7 @@ from ...view.linking import (
     view_range,
     zoom_of,
 )
-from ..support.qthelp import make_timer
+from ..support.qthelp import make_timer, signals_blocked
 from .image_panel import ImagePanel
 
 __all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "PanelGrid"]
@@ -248,12 +248,11 @@ class PanelGrid(QtWidgets.QWidget):
         """The forward panel's channel box: each channel, and all three as RGB for three."""
         box = self.panels["forward"].channel_box
         before = None if previous is None else previous.forward_output.shape[2]
-        box.blockSignals(True)
-        box.setRange(-1 if c_out == 3 else 0, c_out - 1)
-        box.setSpecialValueText("all three (RGB)" if c_out == 3 else "")
-        if c_out == 3 and before != 3:
-            box.setValue(-1)  # the RGB picture first, as for an RGB image
-        box.blockSignals(False)
+        with signals_blocked(box):
+            box.setRange(-1 if c_out == 3 else 0, c_out - 1)
+            box.setSpecialValueText("all three (RGB)" if c_out == 3 else "")
+            if c_out == 3 and before != 3:
+                box.setValue(-1)  # the RGB picture first, as for an RGB image
         box.setVisible(1 < c_out <= MAX_BOX_CHANNELS)  # deep: the channel picker's montage
 
     def _channel_of(self, name: str, channels: int) -> int | None:
