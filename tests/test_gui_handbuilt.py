@@ -157,6 +157,12 @@ def test_impossible_geometry_is_refused_and_nothing_changes(qtbot, window):
     window.chain.current = 2
     window.chain.show()
     assert panel.kernel_spin.value() == 2 and panel.kernel_spin.isVisibleTo(window)
+    panel.stride_spin.setValue(1)  # the user's edit: one undo step, named
+    _settled(qtbot, window)
+    assert window.document.layers[2].stride == 1 and window.loaded.pixels.shape == (20, 31, 3)
+    assert window.history.stack.text(steps) == "max-pool of layer 3: window 2×2, stride 1"
+    window.history.undo()
+    _settled(qtbot, window)
     # the conv under study goes: the one before it is studied; the last one stays
     assert window.chain.remove(3)
     _settled(qtbot, window)

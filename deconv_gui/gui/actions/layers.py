@@ -305,7 +305,7 @@ class LayerChain(QtCore.QObject):
         edited = replace(layer, **changes)
         if edited == layer:
             return True
-        label = f"{layer_text(layer).split(' ')[0]} of layer {row + 1}: {words}"
+        label = f"{LAYER_WORDS[layer.kind]} of layer {row + 1}: {words}"
         read = self._read(label)
         if read is None:
             return False
