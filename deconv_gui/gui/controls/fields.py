@@ -63,8 +63,9 @@ def field_tip(name: str, note: str = "") -> str:
     rule = schema.rule(name)
     first = rule.help[:1]
     text = (first.upper() if first.isascii() else first) + rule.help[1:] + "."
-    lines = [textwrap.fill(text, 80), f"{name}: {rule.describe()}"]  # plain tips never wrap
-    return "\n".join([*lines, note] if note else lines)
+    # plain tips never wrap: the help and each line of the note are wrapped here
+    notes = [textwrap.fill(line, 80) for line in note.splitlines()]
+    return "\n".join([textwrap.fill(text, 80), f"{name}: {rule.describe()}", *notes])
 
 
 def field_label(row: FieldRow) -> QLabel:
