@@ -37,7 +37,9 @@ __all__ = [
 
 
 #: The docstring sections the convenience functions of the priors share, by ``%(name)s``
-#: place (besides the keywords' own, :data:`~deconv_gui.core.keywords.GEOMETRY_DOCS`).
+#: place (besides the keywords' own, :data:`~deconv_gui.core.keywords.GEOMETRY_DOCS`);
+#: a section may hold the place of one listed after it. ``example_problem`` is the
+#: blurred square the examples reconstruct.
 _SHARED_DOC = {
     "problem": """\
 y, weights, bias
@@ -62,14 +64,22 @@ Raises
 ------
 ValueError
     On bad arguments (the message names the argument).
-SolveCancelled
-    When ``cancel`` fired.
+%(cancelled)s
 
 Warns
 -----
 NotConvergedWarning
     Only with the deprecated ``return_report=False``, when ``max_iter`` stopped the
     solve before ``tol`` (otherwise ``report.converged`` says so).""",
+    "cancelled": """\
+SolveCancelled
+    When ``cancel`` fired.""",
+    "example_problem": """\
+>>> import numpy as np
+>>> from deconv_gui.core import conv2d, make_filter
+>>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
+>>> w = make_filter("gaussian", size=3, in_channels=1)
+>>> y = conv2d(x, w, stride=2, padding=1)""",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -102,8 +102,7 @@ def choose_tv_lam(
         On bad arguments (naming them), data that are zero, or a ``sigma`` too large
         for any λ in the searched range (the residual of a nearly constant image is
         still below ``sqrt(m)·sigma``).
-    SolveCancelled
-        When ``cancel`` fired.
+    %(cancelled)s
 
     Examples
     --------

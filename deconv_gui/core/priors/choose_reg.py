@@ -203,8 +203,7 @@ def choose_reg(
     ValueError
         On bad arguments (the message names the argument), ``rule="discrepancy"``
         without ``sigma``, or a ``sigma`` so large that no ``reg`` fits it.
-    SolveCancelled
-        When ``cancel`` fired.
+    %(cancelled)s
 
     Examples
     --------

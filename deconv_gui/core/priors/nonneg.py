@@ -109,11 +109,8 @@ def nonneg_reconstruction(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from deconv_gui.core import conv2d, make_filter, nonneg_reconstruction
-    >>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
-    >>> w = make_filter("gaussian", size=3, in_channels=1)
-    >>> y = conv2d(x, w, stride=2, padding=1)
+    %(example_problem)s
+    >>> from deconv_gui.core import nonneg_reconstruction
     >>> x_nn = nonneg_reconstruction(y, w, input_shape=x.shape, stride=2, padding=1)
     >>> bool(x_nn.image.min() >= 0)
     True

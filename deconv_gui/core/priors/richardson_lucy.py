@@ -37,12 +37,11 @@ def richardson_lucy(
 ) -> Reconstruction:
     """Richardson–Lucy deconvolution: ``n_iter`` steps of ``x ← x ⊙ Aᵀ(y ⊘ A x) ⊘ Aᵀ1``.
 
+    The weights and the data ``y − b`` must be non-negative.
+
     Parameters
     ----------
-    y, weights, bias, input_shape, stride, padding, dilation, padding_mode, groups, flip
-        As for :func:`~deconv_gui.core.pinv_reconstruction` (``weights`` may be a
-        ready :class:`~deconv_gui.core.ConvOperator`); the weights and the data
-        ``y − b`` must be non-negative.
+    %(problem)s
     n_iter : int
         Number of iterations (>= 1); fewer iterations regularise more.
     %(monitor)s
@@ -62,16 +61,12 @@ def richardson_lucy(
     ValueError
         On bad arguments, negative weights or negative data ``y − b`` (the message
         names the argument).
-    SolveCancelled
-        When ``cancel`` fired.
+    %(cancelled)s
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from deconv_gui.core import conv2d, make_filter, richardson_lucy
-    >>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
-    >>> w = make_filter("gaussian", size=3, in_channels=1)
-    >>> y = conv2d(x, w, stride=2, padding=1)
+    %(example_problem)s
+    >>> from deconv_gui.core import richardson_lucy
     >>> richardson_lucy(y, w, input_shape=x.shape, stride=2, padding=1, n_iter=20).image.shape
     (16, 16, 1)
     """

@@ -221,11 +221,8 @@ def tv_reconstruction(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from deconv_gui.core import conv2d, make_filter, tv_reconstruction
-    >>> x = np.zeros((16, 16, 1)); x[4:12, 4:12] = 1.0
-    >>> w = make_filter("gaussian", size=3, in_channels=1)
-    >>> y = conv2d(x, w, stride=2, padding=1)
+    %(example_problem)s
+    >>> from deconv_gui.core import tv_reconstruction
     >>> x_tv = tv_reconstruction(y, w, input_shape=x.shape, stride=2, padding=1, lam=1e-3)
     >>> x_tv.image.shape, x_tv.report.method
     ((16, 16, 1), 'fista+tv-dual')
