@@ -96,7 +96,6 @@ def _reference(win, path):
         PREFIX_METHODS,
         reg=params.reg,
         rtol=params.rtol,
-        max_iter=params.max_iter or 300,
     )
 
 
@@ -164,7 +163,7 @@ def test_cancel_stops_the_solve_and_keeps_the_other_panels(qtbot, window):
     _through(qtbot, window)
     view = window.network
     with qtbot.waitSignal(view.runner.progress, timeout=TIMEOUT):
-        view.compute(rtol=1e-300, max_iter=10**7)  # a solve that only a cancel stops
+        view.compute(rtol=1e-300, max_iter=10**7, time_limit=None)  # only a cancel stops it
     assert view.progress.isVisibleTo(window) and not view.solved
     with qtbot.waitSignal(view.runner.cancelled, timeout=TIMEOUT):
         view.cancel_button.click()
@@ -196,3 +195,24 @@ def test_through_without_a_model_layer_is_a_usage_error(capsys):
 
     assert main(["--through", "--screenshot", "out.png"]) == 2
     assert "--through needs --model and --layer" in capsys.readouterr().err
+
+
+def test_jplus_runs_by_the_network_limits_and_says_how_it_ended(qtbot, window):
+    from deconv_gui.gui.network.jobs import WINDOW_PREFIX_TIME_LIMIT
+
+    _through(qtbot, window)
+    view = window.network
+    # not the layer's live-update limits (200 iterations, 2 s): the prefix's own
+    assert view._request.max_iter is None
+    assert view._request.time_limit == WINDOW_PREFIX_TIME_LIMIT
+    report = view.result.solver
+    assert report.converged  # a small net: well within them
+    status = window.last_message
+    assert f"J⁺ converged in {report.iterations} iterations" in status
+    assert "The solve: " in view.panels.panel("pinv").toolTip()
+    # a limit that stops it is named in the status line and the panel's tooltip
+    view.compute(rtol=1e-300, max_iter=3)
+    qtbot.waitUntil(lambda: view.settled, timeout=TIMEOUT)
+    assert not view.result.solver.converged
+    assert "J⁺ stopped at its iteration limit after 3 iterations" in (window.last_message)
+    assert "raise the limit" in view.panels.panel("pinv").toolTip()

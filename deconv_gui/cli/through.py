@@ -72,13 +72,24 @@ def check_activation(args: argparse.Namespace) -> None:
         )
 
 
-def _progress_bar(args: argparse.Namespace, label: str):
+def _limits(args: argparse.Namespace) -> dict[str, Any]:
+    """The J⁺ solve's limits: ``--max-iter`` and ``--time-limit`` when typed; else the
+    prefix's iteration limit (the schema's default is one layer's: a network's J is worse
+    conditioned, its ReLU masks) and no time limit, the command line's rule."""
+    from ..core.network.solve import PREFIX_MAX_ITER
+
+    given: set[str] = getattr(args, "given_options", set())
+    max_iter = args.max_iter if "max_iter" in given and args.max_iter else PREFIX_MAX_ITER
+    return {"max_iter": max_iter, "time_limit": getattr(args, "time_limit", 0.0) or None}
+
+
+def _progress_bar(total: int, label: str):
     """A tqdm bar of the J⁺ iterations on a terminal (None elsewhere)."""
     from tqdm import tqdm
 
     if not sys.stderr.isatty():
         return None
-    return tqdm(total=args.max_iter, desc=f"J⁺ {label}", unit="it", file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=f"J⁺ {label}", unit="it", file=sys.stderr, leave=False)
 
 
 def load_prefix(spec: str, args: argparse.Namespace):
@@ -126,8 +137,9 @@ def _compute(network, x0, methods: tuple[str, ...], channel, args: argparse.Name
     # one BLAS thread, as the window runs: with two, the per-tap products' spinning
     # threads made the benchmark's J⁺ 115 s instead of 13 s on a busy machine
     limit_blas_threads(1)
-    label = args.layer or "the layer"
-    bar = _progress_bar(args, label) if "pinv" in methods or "nullspace" in methods else None
+    limits = _limits(args)
+    solving = "pinv" in methods or "nullspace" in methods
+    bar = _progress_bar(limits["max_iter"], args.layer or "the layer") if solving else None
     try:
         return run_prefix(
             network,
@@ -136,7 +148,7 @@ def _compute(network, x0, methods: tuple[str, ...], channel, args: argparse.Name
             channel=channel,
             reg=args.reg,
             rtol=args.rtol,
-            max_iter=args.max_iter,
+            **limits,
             progress=None if bar is None else (lambda i, _r: bar.update(i - bar.n)),
         )
     finally:
@@ -190,13 +202,10 @@ def _summary(source: str, folder: Path, result) -> str:
         f"{len(net.layers)} layers, {'×'.join(map(str, net.input_shape))} → "
         f"{'×'.join(map(str, net.shapes[-1]))}",
     ]
-    report = result.solver
-    if report is not None:
-        state = "converged" if report.converged else "NOT converged"
-        parts.append(
-            f"J⁺: {report.iterations} iterations, relative residual "
-            f"{float(report.relative_residual):.2g}, {state}"
-        )
+    if result.solver is not None:
+        from ..core.network.solve import stop_words
+
+        parts.append(stop_words(result.solver))
     if "lost_fraction" in result.metrics:
         parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
     return " · ".join(parts)

@@ -69,6 +69,7 @@ def sidecar(result: PrefixResult, extra: Mapping[str, Any]) -> dict[str, Any]:
             "iterations": int(report.iterations),
             "relative_residual": _finite(float(report.relative_residual)),
             "converged": bool(report.converged),
+            "message": report.message,
         },
         "metrics": {k: _finite(v) for k, v in result.metrics.items()},
         "timings": {k: round(v, 4) for k, v in result.timings.items()},

@@ -4,11 +4,14 @@ guided backprop), beside ``J⁺``.
 
 - :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
   ReLU, max-pool (with its switches) and average pool;
-- :mod:`.chain`: :class:`Network`, :class:`Linearization` and the receptive field;
+- :mod:`.chain`: :class:`Network` and :class:`Linearization`;
+- :mod:`.fields`: the theoretical receptive field of a unit;
 - :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output;
 - :mod:`.pipeline`: :func:`run_prefix`, a prefix's methods at an image by panel name;
 - :mod:`.bounds`: per layer, the output shape, receptive field and rank/nullity bounds;
-- :mod:`.precondition`: the ``J⁺`` solve's preconditioner.
+- :mod:`.solve`: the ``J⁺`` solve, its limits and why it stopped, with its
+  preconditioners (:mod:`.precondition`, the last convolution's symbol, and
+  :mod:`.block_jacobi`, ``J Jᵀ``'s blocks).
 """
 
 from __future__ import annotations

@@ -127,7 +127,8 @@ def run_prefix(
     channel: int | None = None,
     reg: float = 0.0,
     rtol: float = 1e-6,
-    max_iter: int = 300,
+    max_iter: int | None = None,
+    time_limit: float | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
 ) -> PrefixResult:
@@ -143,8 +144,11 @@ def run_prefix(
         Among :data:`PREFIX_METHODS` (``"forward"`` accepted, always computed).
     channel : int, optional
         Project only this output channel by the deconvnet and guided backprop.
-    reg, rtol, max_iter
-        The ``J⁺`` solve: Tikhonov weight, relative tolerance, iteration limit.
+    reg, rtol, max_iter, time_limit
+        The ``J⁺`` solve: Tikhonov weight, relative tolerance, iteration limit (None:
+        :data:`~deconv_gui.core.network.solve.PREFIX_MAX_ITER`) and seconds (None: no
+        limit); a solve that stops short says why in its report
+        (:func:`~deconv_gui.core.network.solve.solve_prefix_pinv`).
     progress, cancel
         Called by the ``J⁺`` solve each iteration / checked between iterations
         (:class:`~deconv_gui.core.solvers.SolveCancelled` when set).
@@ -172,7 +176,8 @@ def run_prefix(
         elif name in ("deconvnet", "guided_backprop"):
             images[name] = lin.project(_one_channel(lin.output, channel), name)
         elif "pinv" not in images:
-            solver = _pinv(lin, features, images, metrics, reg, rtol, max_iter, progress, cancel)
+            limits = {"reg": reg, "rtol": rtol, "max_iter": max_iter, "time_limit": time_limit}
+            solver = _pinv(lin, features, images, metrics, limits, progress, cancel)
         if name == "nullspace":
             images["recoverable"] = images["pinv"]
             images["nullspace"] = x - images["pinv"]
@@ -184,10 +189,9 @@ def run_prefix(
     return PrefixResult(network, x, lin.output, images, channel, solver, timings, metrics)
 
 
-def _pinv(lin: Linearization, features, images, metrics, reg, rtol, max_iter, progress, cancel):
-    x_hat, report = lin.pinv(
-        features, reg=reg, rtol=rtol, max_iter=max_iter, progress=progress, cancel=cancel
-    )
+def _pinv(lin: Linearization, features, images, metrics, limits, progress, cancel):
+    # J x₀ is in the range of J: the solver need not guard against a y outside it
+    x_hat, report = lin.pinv(features, consistent=True, progress=progress, cancel=cancel, **limits)
     images["pinv"] = x_hat
     metrics["pinv_relative_residual"] = _ratio(lin.apply(x_hat) - features, features)
     x0 = images["input"]

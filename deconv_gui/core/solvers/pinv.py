@@ -97,6 +97,9 @@ class PseudoInverseSolver(IterativeSolver):
     operator_norm : float, optional
         An estimate (or upper bound) of ``‖A‖``, used to scale the normal-equation
         residual; estimated by power iteration on first need when None.
+    consistent : bool
+        ``y`` is in the range of ``A`` (``y = A x₀`` for a known ``x₀``): never switch to
+        CGLS on a plateau (see the module Notes).
     callbacks, progress, cancel
         See :class:`~deconv_gui.core.solvers.base.IterativeSolver`.
 
@@ -116,9 +119,11 @@ class PseudoInverseSolver(IterativeSolver):
         reg: float = 0.0,
         rtol: float = 1e-8,
         operator_norm: float | None = None,
+        consistent: bool = False,
         **monitor: Unpack[MonitorKeywords],
     ) -> None:
         super().__init__(**monitor)
+        self.consistent = bool(consistent)
         if not np.isfinite(reg) or reg < 0:
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
         if not np.isfinite(rtol) or rtol <= 0:
@@ -159,7 +164,22 @@ class PseudoInverseSolver(IterativeSolver):
         self.direction = u
         self.rho = dot(self.residual, u)
         self.best_rel = 1.0
-        self.best_z = np.zeros_like(self.z) if self.reg == 0 else None
+        self.best_z = np.zeros_like(self.z) if self.reg == 0 and not self.consistent else None
+
+    def restart(self, preconditioner: LinearMap) -> None:
+        """Go on with another preconditioner, from the current ``z`` (PCG phase only).
+
+        The residual is recomputed (no drift) and the search starts afresh; ``x = Aᵀz``
+        stays in the range of ``Aᵀ``, so the answer is still the minimum-norm one.
+        """
+        if self.phase != "pcg" or self.converged:
+            return
+        self.preconditioner = preconditioner
+        self.residual = self.y - self.forward(self.adjoint(self.z))
+        if self.reg:
+            self.residual -= self.reg * self.z
+        self.direction = self.preconditioner(self.residual)
+        self.rho = dot(self.residual, self.direction)
 
     # -- iterations -----------------------------------------------------------------
     def step(self) -> None:
@@ -190,7 +210,7 @@ class PseudoInverseSolver(IterativeSolver):
             self.converged = True
             self.stop_reason = "residual"
             return
-        if self.reg == 0:
+        if self.reg == 0 and not self.consistent:
             if rel < self.best_rel:
                 self.best_rel = rel
                 # slow progress: keep a copy (best_z exists whenever reg == 0)

@@ -27,6 +27,7 @@ from ...document.network import chain_network
 
 __all__ = [
     "LAYER_SYMBOLS",
+    "WINDOW_PREFIX_TIME_LIMIT",
     "PrefixRequest",
     "chain_text",
     "effective_field",
@@ -47,6 +48,17 @@ LAYER_SYMBOLS = {
 }
 
 
+#: The window's time limit of a prefix's ``J⁺`` (seconds). It runs in the background with
+#: its progress and a Cancel button, after the other panels are drawn, so the live update's
+#: limits (the layer's iteration and time limits, which keep one layer's update within
+#: seconds) do not bound it: it runs to the layer's rtol, up to
+#: :data:`~deconv_gui.core.network.solve.PREFIX_MAX_ITER` iterations or this long, and the
+#: status line says which stopped it. On the guide's three-conv net at 128² (κ(J) in the
+#: thousands: its ReLU masks) that is a relative residual of about 10⁻⁵–10⁻⁶, where the
+#: image is exact to a small fraction of a grey level.
+WINDOW_PREFIX_TIME_LIMIT = 30.0
+
+
 @dataclass(frozen=True)
 class PrefixRequest:
     """One computation of the network up to a layer.
@@ -57,8 +69,11 @@ class PrefixRequest:
         The model file, its layer and the input scaling (None: ``chain``).
     image : numpy.ndarray
         The image the model (or the chain) runs on, ``(H, W, C)`` as loaded.
-    reg, rtol, max_iter
-        The ``J⁺`` solve's options (the layer's solver fields).
+    reg, rtol
+        The ``J⁺`` solve's Tikhonov weight and tolerance (the layer's solver fields).
+    max_iter, time_limit
+        Its limits (None: :data:`~deconv_gui.core.network.solve.PREFIX_MAX_ITER`
+        iterations, no time limit).
     methods : tuple of str
         The prefix methods (default: all of them).
     chain : tuple of Layer
@@ -69,9 +84,10 @@ class PrefixRequest:
     image: np.ndarray
     reg: float = 0.0
     rtol: float = 1e-6
-    max_iter: int = 300
+    max_iter: int | None = None
     methods: tuple[str, ...] = PREFIX_METHODS
     chain: tuple[Layer, ...] = ()
+    time_limit: float | None = WINDOW_PREFIX_TIME_LIMIT
 
 
 Job = Callable[[threading.Event, Callable[[object], None]], Any]
@@ -92,6 +108,7 @@ def prefix_job(request: PrefixRequest) -> Job:
             reg=request.reg,
             rtol=request.rtol,
             max_iter=request.max_iter,
+            time_limit=request.time_limit,
             progress=lambda it, res: progress((int(it), float(res), "pinv")),
             cancel=cancel,
         )

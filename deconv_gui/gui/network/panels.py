@@ -149,7 +149,16 @@ class NetworkPanels(QtWidgets.QWidget):
                 continue
             spec = display_spec(data, _KINDS[key], scaling="clip", reference_range=reference)
             self.panels[key].show_array(data, spec)
+        self._describe(result)
         self._draw_forward()
+
+    def _describe(self, result: PrefixResult) -> None:
+        """The J⁺ panel's tooltip: what it is, and how its solve ended (and why)."""
+        texts = {key: (title, text) for key, _look, title, text in NETWORK_PANELS}
+        title, text = texts["pinv"]
+        if result.solver is not None and "pinv" in result.images:
+            text = f"{text}\n\nThe solve: {result.solver.message}"
+        self.panels["pinv"].set_title(title, text)
 
     def _draw_forward(self) -> None:
         if self.result is None:

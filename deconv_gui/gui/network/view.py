@@ -13,7 +13,9 @@ A click on a unit of ``f(x₀)`` computes its ``Jᵀ e_unit`` in a second runner
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -23,6 +25,7 @@ import numpy as np
 from qtpy import QtCore, QtWidgets
 
 from ...core.network import PrefixResult, run_prefix
+from ...core.network.solve import PREFIX_MAX_ITER, stop_words
 from ...document import Document
 from ...io import LoadedImage
 from ..runner import JobRunner, Priority
@@ -36,6 +39,10 @@ __all__ = ["FIRST_METHODS", "SOLVE_METHODS", "NetworkBar", "NetworkView"]
 #: The first request's methods (one pass each) and the second's (the J⁺ solve).
 FIRST_METHODS = ("transposed", "deconvnet", "guided_backprop")
 SOLVE_METHODS = ("pinv", "nullspace")
+#: The panels the second request fills.
+_SOLVED = ("pinv", "recoverable", "nullspace")
+#: The J⁺ progress bar's steps.
+_STEPS = 1000
 
 
 class NetworkBar(QtWidgets.QWidget):
@@ -254,8 +261,9 @@ class NetworkView(QtCore.QObject):
     def compute(self, **solve: Any) -> int | None:
         """Start computing the network up to the layer; the request id (None: nothing to run).
 
-        ``solve`` overrides the ``J⁺`` options the layer's fields give (``reg``, ``rtol``,
-        ``max_iter``).
+        ``solve`` overrides the ``J⁺`` options: ``reg`` and ``rtol`` (the layer's fields),
+        ``max_iter`` and ``time_limit`` (:data:`~.jobs.WINDOW_PREFIX_TIME_LIMIT`: the layer's
+        limits are the live update's, see there).
         """
         doc, image = self.document, self._source_image()
         model = doc.layer.model
@@ -265,11 +273,10 @@ class NetworkView(QtCore.QObject):
         request = PrefixRequest(
             None if model is None else replace(model, through=True),
             image.pixels,
-            params.reg,
-            params.rtol,
-            params.max_iter or 300,
-            FIRST_METHODS,
-            doc.layers[: doc.selected + 1] if model is None else (),
+            reg=params.reg,
+            rtol=params.rtol,
+            methods=FIRST_METHODS,
+            chain=doc.layers[: doc.selected + 1] if model is None else (),
         )
         request = replace(request, **solve)
         self.solved = False
@@ -296,13 +303,15 @@ class NetworkView(QtCore.QObject):
                 reg=request.reg,
                 rtol=request.rtol,
                 max_iter=request.max_iter,
+                time_limit=request.time_limit,
                 progress=lambda it, res: progress((int(it), float(res), "pinv")),
                 cancel=cancel,
             )
 
         rid = self.runner.submit(job)
         self._phase[rid] = "solve"
-        self.progress_bar.setRange(0, request.max_iter)
+        self._started = time.perf_counter()
+        self.progress_bar.setRange(0, _STEPS)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("J⁺: starting")
         self.progress.setVisible(True)
@@ -318,23 +327,28 @@ class NetworkView(QtCore.QObject):
             shape = value.forward_output.shape  # a first field to look at: the centre unit
             self.show_unit(shape[0] // 2, shape[1] // 2, self.panels.channel)
         else:
-            base = self.result if self.result is not None else value
-            self.result = replace(
-                base,
-                images={**base.images, **value.images},
-                solver=value.solver,
-                metrics={**base.metrics, **value.metrics},
-            )
-            self.panels.show_result(self.result)
-            self.solved = True
-            self.progress.setVisible(False)
-            self._state.notify(_summary(self.result), False)
+            self._merge(value)
         self.resultShown.emit(self.result)
+
+    def _merge(self, solved: PrefixResult) -> None:
+        """Draw the J⁺ panels of ``solved`` beside the first request's."""
+        base = self.result if self.result is not None else solved
+        self.result = replace(
+            base,
+            images={**base.images, **{k: solved.images[k] for k in _SOLVED if k in solved.images}},
+            solver=solved.solver,
+            metrics={**base.metrics, **solved.metrics},
+        )
+        self.panels.show_result(self.result)
+        self.solved = True
+        self.progress.setVisible(False)
+        self._state.notify(_summary(self.result), False)
 
     def _on_progress(self, rid: int, value: object) -> None:
         if self._phase.get(rid) == "solve" and isinstance(value, tuple):
             iteration, residual = int(value[0]), float(value[1])
-            self.progress_bar.setValue(min(iteration, self.progress_bar.maximum()))
+            done = _done(self._request, iteration, residual, time.perf_counter() - self._started)
+            self.progress_bar.setValue(max(self.progress_bar.value(), round(done * _STEPS)))
             self.progress_bar.setFormat(f"J⁺: iteration {iteration}, residual {residual:.1g}")
 
     def _on_cancelled(self, rid: int) -> None:
@@ -387,13 +401,24 @@ def _chain_words(selected: int, through: bool) -> str:
     return f"layer {selected + 1} alone, on what {before} make of the image (its input x)"
 
 
+def _done(request: PrefixRequest, iteration: int, residual: float, seconds: float) -> float:
+    """How far the ``J⁺`` solve is from its end, 0 to 1: the nearest of its iteration limit,
+    its time limit and its tolerance (the residual's decades from 1 to ``rtol``)."""
+    limit = request.max_iter or PREFIX_MAX_ITER
+    shares = [iteration / limit]
+    if request.time_limit:
+        shares.append(seconds / request.time_limit)
+    if 0 < residual < 1 and 0 < request.rtol < 1:
+        shares.append(math.log(residual) / math.log(request.rtol))
+    return min(max(shares), 1.0)
+
+
 def _summary(result: PrefixResult) -> str:
-    """The status line after ``J⁺``: its iterations and what the features lose."""
+    """The status line after ``J⁺``: its iterations, why it stopped, what the features lose."""
     parts = [f"Network up to the layer: {len(result.network.layers)} layers"]
     report = result.solver
     if report is not None:
-        state = "converged" if report.converged else "NOT converged"
-        parts.append(f"J⁺ {report.iterations} iterations ({state})")
+        parts.append(stop_words(report))
     if "lost_fraction" in result.metrics:
         parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
     if "active_fraction" in result.metrics:

@@ -1,0 +1,67 @@
+"""The theoretical receptive field of a chain's units: how far back each one sees (its own
+module: :mod:`.chain` and the ``J⁺`` solve's preconditioner both need it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .layers import Conv, ConvTranspose, Layer
+
+__all__ = ["ReceptiveField", "receptive_field"]
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """The theoretical receptive field of one unit after a layer, per axis ``(h, w)``."""
+
+    size: tuple[int, int]
+    jump: tuple[int, int]
+    start: tuple[float, float]
+
+
+def receptive_field(network: Any) -> list[ReceptiveField]:
+    """The receptive field after each layer (size, the stride between units, first centre).
+
+    Convolutions and poolings grow it by ``(k_eff − 1) · jump`` and multiply the jump by
+    their stride; point-wise layers leave it; a transposed convolution divides the jump
+    (and its field is reported for the convolution it transposes, rounded up).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> from deconv_gui.core.network import Conv, MaxPool, Network, ReLU
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1)), input_shape=(16, 16, 1), padding=1)
+    >>> net = Network([Conv(op), ReLU(), MaxPool(2)])
+    >>> [f.size for f in receptive_field(net)]
+    [(3, 3), (3, 3), (4, 4)]
+    """
+    size, jump, start = [1, 1], [1, 1], [0.5, 0.5]
+    fields = []
+    for layer in network.layers:
+        geometry = _window(layer)
+        if geometry is not None:
+            kernel, stride, pad, transposed = geometry
+            for axis in range(2):
+                if transposed:
+                    jump[axis] = max(jump[axis] // stride[axis], 1)
+                    continue
+                size[axis] += (kernel[axis] - 1) * jump[axis]
+                start[axis] += ((kernel[axis] - 1) / 2 - pad[axis]) * jump[axis]
+                jump[axis] *= stride[axis]
+        fields.append(ReceptiveField((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1])))
+    return fields
+
+
+def _window(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], bool] | None:
+    if isinstance(layer, (Conv, ConvTranspose)):
+        g = layer.op.geometry
+        kernel = (
+            g.dilation[0] * (g.filter_shape[0] - 1) + 1,
+            g.dilation[1] * (g.filter_shape[1] - 1) + 1,
+        )
+        return kernel, g.stride, g.padding, isinstance(layer, ConvTranspose)
+    if hasattr(layer, "kernel") and hasattr(layer, "stride"):
+        return layer.kernel, layer.stride, layer.padding, False  # type: ignore[attr-defined]
+    return None

@@ -1,0 +1,192 @@
+"""``J⁺`` of a network prefix: preconditioned CG on ``J Jᵀ``, its limits, and why it stopped.
+
+The solve is :class:`~deconv_gui.core.solvers.PseudoInverseSolver` (Craig's method:
+``x = Jᵀz``, so the answer is the minimum-norm one with any symmetric positive definite
+preconditioner) with two preconditioners in turn. The symbol of the last convolution
+(:mod:`.precondition`) costs a few FFTs and is enough for an easy prefix (~50 iterations
+on the benchmark's); the exact diagonal blocks of ``J Jᵀ`` (:mod:`.block_jacobi`) follow
+the ReLU masks, but cost as many products with ``J Jᵀ`` as they have probes. So the solve
+runs the symbol for that many iterations first and builds the blocks only if it has not
+converged by then, going on from where it is: at worst twice the cost of the better
+choice made in advance (the ski-rental rule), and no guess of how hard the prefix is.
+
+``J x₀`` is in the range of ``J`` by construction; :func:`run_prefix
+<deconv_gui.core.network.run_prefix>` says so (``consistent``) and the solver stays on
+CG through the plateaus of its residual (the error still falls).
+
+A solve that stops short (the iteration limit or ``time_limit``) returns its last iterate
+and says why in the report's message, with what to change.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..solvers import (
+    Callbacks,
+    CancelCheck,
+    IterativeSolver,
+    ProgressCallback,
+    PseudoInverseSolver,
+    SolverReport,
+)
+from .block_jacobi import BlockJacobi, probe_count
+
+__all__ = ["PREFIX_MAX_ITER", "solve_prefix_pinv", "stop_words"]
+
+#: The iteration limit of a prefix's ``J⁺`` when the caller gives none.
+PREFIX_MAX_ITER = 3000
+
+
+class _PrefixCallbacks(Callbacks):
+    """Progress and cancel, the time limit, and the switch to the block preconditioner."""
+
+    def __init__(
+        self,
+        lin: Any,
+        reg: float,
+        switch_at: int,
+        time_limit: float | None,
+        progress: ProgressCallback | None,
+        cancel: CancelCheck | None,
+    ) -> None:
+        super().__init__(progress, cancel)
+        self.lin, self.reg, self.switch_at = lin, reg, switch_at
+        self.seconds = time_limit
+        self.end = None if not time_limit else time.perf_counter() + float(time_limit)
+        self.expired = False
+        self.switched_at: int | None = None
+
+    def on_step(self, solver: IterativeSolver) -> None:
+        super().on_step(solver)
+        if solver.converged:
+            return
+        if self.end is not None and time.perf_counter() >= self.end:
+            solver.stopped = self.expired = True
+            return
+        if solver.iiter == self.switch_at and isinstance(solver, PseudoInverseSolver):
+            solver.restart(BlockJacobi(self.lin, self.reg, self.cancel))
+            self.switched_at = solver.iiter
+
+
+def solve_prefix_pinv(
+    lin: Any,
+    signal: Any,
+    *,
+    reg: float = 0.0,
+    rtol: float = 1e-8,
+    max_iter: int | None = None,
+    time_limit: float | None = None,
+    consistent: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    preconditioner: Any = "auto",
+) -> tuple[np.ndarray, SolverReport]:
+    """``J⁺ signal`` (Tikhonov when ``reg > 0``) and its report; see the module.
+
+    Parameters
+    ----------
+    lin : Linearization
+        ``J`` at the image (typed loosely: :mod:`.chain`'s ``pinv`` calls this).
+    signal : array_like
+        Output-shaped.
+    reg, rtol : float
+        Tikhonov weight and relative tolerance.
+    max_iter : int, optional
+        Iteration limit (None: :data:`PREFIX_MAX_ITER`).
+    time_limit : float, optional
+        Seconds after which the solve stops as at the iteration limit (None or 0: none).
+    consistent : bool
+        ``signal`` is ``J x₀`` for a known ``x₀`` (see the module).
+    progress, cancel
+        ``progress(iteration, relative residual)``; the cancel check (between iterations
+        and the set-up's batches).
+    preconditioner : "auto", None or callable
+        ``"auto"``: the symbol, then the blocks (see the module); None: plain CG; a
+        callable on output-space arrays: that one throughout.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvOperator
+    >>> from deconv_gui.core.network import Conv, Network, ReLU
+    >>> w = np.random.default_rng(0).standard_normal((3, 3, 1, 2))
+    >>> op = ConvOperator.from_weights(w, input_shape=(8, 8, 1), stride=2, padding=1)
+    >>> net = Network([Conv(op), ReLU()])
+    >>> x0 = np.random.default_rng(1).random((8, 8, 1))
+    >>> lin = net.linearize(x0)
+    >>> x, report = solve_prefix_pinv(lin, lin.apply(x0), consistent=True)
+    >>> bool(np.allclose(lin.apply(x), lin.apply(x0))), report.converged
+    (True, True)
+    """
+    if max_iter is not None and (isinstance(max_iter, bool) or int(max_iter) < 1):
+        raise ValueError(f"max_iter must be an int >= 1 or None, got {max_iter!r}")
+    if time_limit is not None and not (np.isfinite(time_limit) and time_limit >= 0):
+        raise ValueError(f"time_limit must be a number of seconds >= 0 or None, got {time_limit!r}")
+    switch_at = 0
+    if isinstance(preconditioner, str):
+        if preconditioner != "auto":
+            raise ValueError(
+                f"preconditioner must be 'auto', None or a callable, got {preconditioner!r}"
+            )
+        from .precondition import prefix_preconditioner
+
+        preconditioner = prefix_preconditioner(lin.network, reg=reg, cancel=cancel)
+        switch_at = probe_count(lin)  # 0: the blocks would not fit in memory
+    callbacks = _PrefixCallbacks(lin, reg, switch_at, time_limit, progress, cancel)
+    solver = PseudoInverseSolver(
+        lin.apply,
+        lin.apply_adjoint,
+        preconditioner=preconditioner,
+        reg=reg,
+        rtol=rtol,
+        consistent=consistent and reg == 0,
+        callbacks=callbacks,
+    )
+    limit = PREFIX_MAX_ITER if max_iter is None else int(max_iter)
+    x, report = solver.solve(np.asarray(signal, dtype=np.float64), limit)
+    return x, _explained(report, callbacks)
+
+
+def _explained(report: SolverReport, callbacks: _PrefixCallbacks) -> SolverReport:
+    """The report with the preconditioners used and, when it stopped short, why."""
+    method = report.method
+    if callbacks.switched_at is not None:
+        method = f"{method} (symbol, then block-Jacobi from iteration {callbacks.switched_at})"
+    message = report.message.replace(report.method, method, 1)
+    if report.converged:
+        return replace(report, message=message)
+    if callbacks.expired:
+        message = message.replace(
+            f"stopped at the iteration limit ({report.iterations})",
+            f"stopped at the time limit ({callbacks.seconds:g} s, {report.iterations} iterations)",
+        )
+    advice = "J at this image is ill-conditioned (its ReLU masks and pooling switches): raise "
+    advice += (
+        "the limit or loosen rtol"
+        if callbacks.reg
+        else ("the limit, loosen rtol, or set reg > 0 for a Tikhonov J⁺, which converges fast")
+    )
+    return replace(report, message=f"{message}; {advice}")
+
+
+def stop_words(report: SolverReport) -> str:
+    """How a ``J⁺`` solve ended, in a few words (a status line; the message has the rest).
+
+    >>> from deconv_gui.core.solvers import SolverReport
+    >>> stop_words(SolverReport("pcg", 412, 8e-9, True))
+    'J⁺ converged in 412 iterations (relative residual 8e-09)'
+    >>> stop_words(SolverReport("pcg", 900, 3e-6, False, message="stopped at the time limit"))
+    'J⁺ stopped at its time limit after 900 iterations, relative residual 3e-06 (NOT converged)'
+    """
+    residual = f"relative residual {report.relative_residual:.0e}"
+    if report.converged:
+        return f"J⁺ converged in {report.iterations} iterations ({residual})"
+    limit = "time limit" if "at the time limit" in report.message else "iteration limit"
+    return (
+        f"J⁺ stopped at its {limit} after {report.iterations} iterations, {residual} "
+        "(NOT converged)"
+    )

@@ -1,0 +1,154 @@
+"""J⁺ of a prefix: the block-Jacobi preconditioner's blocks against the dense J Jᵀ, the
+switch to it from the symbol, the consistent solve, the time limit, the reason a solve
+stopped, cancel; every answer against numpy.linalg.pinv of the dense J."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from deconv_gui.core import ConvOperator
+from deconv_gui.core.network import Conv, MaxPool, Network, ReLU
+from deconv_gui.core.network.block_jacobi import BlockJacobi, probe_count, probe_spacing
+from deconv_gui.core.network.solve import solve_prefix_pinv, stop_words
+from deconv_gui.core.solvers import PseudoInverseSolver, SolveCancelled
+
+
+def _net(rng, stride=1, pool=True, size=12):
+    w1 = rng.standard_normal((3, 3, 2, 5))
+    op1 = ConvOperator.from_weights(w1, input_shape=(size, size, 2), padding=1)
+    half = size // 2 if pool else size
+    w2 = rng.standard_normal((3, 3, 5, 3))
+    op2 = ConvOperator.from_weights(w2, input_shape=(half, half, 5), stride=stride, padding=1)
+    layers = [Conv(op1, rng.standard_normal(5)), ReLU(), *([MaxPool(2)] if pool else []), Conv(op2)]
+    return Network(layers)
+
+
+def _blocks(dense: np.ndarray, shape) -> np.ndarray:
+    h, w, c = shape
+    gram = (dense @ dense.T).reshape(h, w, c, h, w, c)
+    return np.stack([np.stack([gram[i, j, :, i, j, :] for j in range(w)]) for i in range(h)])
+
+
+@pytest.mark.parametrize(("stride", "pool"), [(1, True), (2, True), (1, False), (2, False)])
+def test_the_blocks_are_those_of_the_dense_j_jt(stride, pool):
+    rng = np.random.default_rng(stride + 2 * pool)
+    net = _net(rng, stride, pool)
+    lin = net.linearize(rng.standard_normal(net.input_shape))
+    blocks = _blocks(lin.to_dense(), net.shapes[-1])
+    got = np.linalg.inv(BlockJacobi(lin).inverse)
+    np.testing.assert_allclose(got, blocks, atol=1e-9 * np.abs(blocks).max())
+    h, w, c = net.shapes[-1]
+    s_h, s_w = probe_spacing(lin)
+    assert probe_count(lin) == min(s_h, h) * min(s_w, w) * c
+
+
+def test_a_zero_row_gives_a_floored_block_and_the_preconditioner_stays_spd():
+    rng = np.random.default_rng(3)
+    net = _net(rng)
+    # every unit of the ReLU masked on the left half: units there see nothing
+    x0 = rng.standard_normal(net.input_shape)
+    lin = net.linearize(x0)
+    lin.states[1] = lin.states[1].copy()
+    lin.states[1][:, :6] = False
+    pre = BlockJacobi(lin, reg=0.0)
+    shape = net.shapes[-1]
+    n = int(np.prod(shape))
+    matrix = np.stack([pre(e.reshape(shape)).ravel() for e in np.eye(n)], axis=1)
+    assert np.allclose(matrix, matrix.T, atol=1e-9 * np.abs(matrix).max())
+    assert np.linalg.eigvalsh(0.5 * (matrix + matrix.T)).min() > 0
+
+
+@pytest.mark.parametrize("consistent", [True, False])
+def test_the_switch_to_the_blocks_keeps_the_minimum_norm_answer(consistent):
+    rng = np.random.default_rng(4)
+    net = _net(rng, stride=1, pool=False, size=8)
+    x0 = rng.standard_normal(net.input_shape)
+    lin = net.linearize(x0)
+    dense = lin.to_dense()
+    target = lin.apply(x0)
+    reference = np.linalg.pinv(dense) @ target.ravel()
+    x, report = solve_prefix_pinv(lin, target, rtol=1e-11, consistent=consistent)
+    assert report.converged
+    assert report.iterations > probe_count(lin)  # the symbol alone did not converge
+    assert "then block-Jacobi from iteration" in report.message
+    np.testing.assert_allclose(x.ravel(), reference, atol=1e-8 * np.linalg.norm(reference))
+    assert report.method == "pcg"  # J x₀ is in the range: no least-squares switch
+    reg = 0.3
+    tikhonov = np.linalg.solve(
+        dense.T @ dense + reg * np.eye(dense.shape[1]), dense.T @ target.ravel()
+    )
+    x, report = solve_prefix_pinv(lin, target, reg=reg, rtol=1e-12)
+    assert report.converged
+    np.testing.assert_allclose(x.ravel(), tikhonov, atol=1e-8 * np.linalg.norm(tikhonov))
+
+
+def test_restart_with_another_preconditioner_goes_on_to_the_same_answer():
+    rng = np.random.default_rng(5)
+    matrix = rng.standard_normal((20, 30))
+    y = matrix @ rng.standard_normal(30)
+    solver = PseudoInverseSolver(lambda v: matrix @ v, lambda u: matrix.T @ u, rtol=1e-12)
+    solver.setup(y)
+    solver.run(5)
+    scale = 1.0 / np.diag(matrix @ matrix.T)
+    solver.restart(lambda r: scale * r)
+    solver.run(200)
+    x, report = solver.finalize()
+    assert report.converged
+    np.testing.assert_allclose(x, np.linalg.pinv(matrix) @ y, atol=1e-9)
+
+
+def test_a_consistent_solve_stays_on_cg_through_a_residual_plateau():
+    # a rank-deficient J with y = J x₀: CG's residual settles for a while; without
+    # `consistent` the solver takes that for a y outside the range and goes to CGLS
+    rng = np.random.default_rng(6)
+    left, right = rng.standard_normal((40, 8)), rng.standard_normal((8, 60))
+    matrix = left @ np.diag(np.logspace(0, -4, 8)) @ right
+    y = matrix @ rng.standard_normal(60)
+    solver = PseudoInverseSolver(
+        lambda v: matrix @ v, lambda u: matrix.T @ u, rtol=1e-10, consistent=True
+    )
+    x, report = solver.solve(y, 500)
+    assert report.method == "pcg"
+    np.testing.assert_allclose(x, np.linalg.pinv(matrix, rcond=1e-12) @ y, atol=1e-6)
+
+
+def test_a_limit_stops_the_solve_and_says_why():
+    rng = np.random.default_rng(7)
+    net = _net(rng)
+    x0 = rng.standard_normal(net.input_shape)
+    lin = net.linearize(x0)
+    target = lin.apply(x0)
+    _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, max_iter=3, consistent=True)
+    assert not report.converged and report.iterations == 3
+    assert "stopped at the iteration limit (3)" in report.message
+    assert "set reg > 0" in report.message
+    assert stop_words(report).startswith("J⁺ stopped at its iteration limit after 3 iterations")
+    _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, time_limit=1e-9, consistent=True)
+    assert not report.converged and report.iterations == 1
+    assert "stopped at the time limit (1e-09 s, 1 iterations)" in report.message
+    assert "time limit" in stop_words(report)
+    with pytest.raises(ValueError, match=r"^time_limit must be"):
+        solve_prefix_pinv(lin, target, time_limit=-1.0)
+    with pytest.raises(ValueError, match=r"^max_iter must be"):
+        solve_prefix_pinv(lin, target, max_iter=0)
+
+
+def test_cancel_stops_the_block_set_up():
+    rng = np.random.default_rng(8)
+    net = _net(rng)
+    lin = net.linearize(rng.standard_normal(net.input_shape))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(SolveCancelled):
+        BlockJacobi(lin, cancel=stop)
+    calls = []
+
+    def cancel():  # let the symbol phase run, cancel in the blocks' set-up
+        calls.append(1)
+        return len(calls) > probe_count(lin) + 1
+
+    with pytest.raises(SolveCancelled):
+        solve_prefix_pinv(lin, lin.apply(lin.x0), rtol=1e-300, cancel=cancel)
