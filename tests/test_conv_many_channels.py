@@ -218,3 +218,16 @@ def test_few_input_channels_match_torch(monkeypatch, blas_threads, seed):
     forward, _ = _torch_layer(torch, g, w)
     theirs = forward(torch.from_numpy(x).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-11, atol=1e-10)
+
+
+@pytest.mark.parametrize("c_in", [3, 32])
+def test_strided_input_gives_the_contiguous_result(c_in):
+    """The windows are copied as runs of channels: an image whose channels are not
+    contiguous (a view) gives the result of its contiguous copy."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 15, 13, 2 * c_in))[..., ::2]
+    w = rng.standard_normal((3, 3, c_in // 2 if c_in > 3 else c_in, 32))
+    kw = {"stride": 2, "padding": 1, "groups": 2 if c_in > 3 else 1}
+    g = ConvGeometry(x.shape[1:], w.shape, **kw)
+    assert _gemm.applies(w, g, adjoint=False)
+    np.testing.assert_array_equal(conv2d(x, w, **kw), conv2d(np.ascontiguousarray(x), w, **kw))

