@@ -90,35 +90,23 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_geometry_options(parser: argparse.ArgumentParser) -> None:
     defaults = schema.defaults()  # the window's defaults are the schema's, as the CLI's
+    # the flags, metavars and help are the schema's (stride and dilation add examples);
+    # no argparse default: an option not typed leaves the remembered setting
     for name, tip in (
         ("stride", "stride, e.g. 2 or 2,1"),
         ("padding", schema.rule("padding").help),  # every form the schema reads
         ("dilation", "dilation, e.g. 1 or 2,1"),
+        ("groups", schema.rule("groups").help),
+        ("layer_kind", schema.rule("layer_kind").help),
     ):
+        rule = schema.rule(name)
         parser.add_argument(
-            f"--{name}",
+            rule.cli or f"--{name}",
             type=field_type(name),
-            metavar=schema.rule(name).metavar or "N|H,W",
+            metavar=rule.metavar or "N|H,W",
             help=f"{tip} (default {shown_default(defaults[name])})",
         )
-    parser.add_argument(
-        "--groups",
-        type=field_type("groups"),
-        metavar="G",
-        help="PyTorch's groups, e.g. 3 for depthwise on an RGB image (default 1)",
-    )
-    parser.add_argument(
-        "--flip",
-        action="store_true",
-        help="true convolution: flip the kernel (default: cross-correlation, as PyTorch)",
-    )
-    parser.add_argument(
-        "--layer-kind",
-        type=field_type("layer_kind"),
-        metavar="conv|conv_transpose",
-        help="the layer under study: conv (Conv2d, default) or conv_transpose "
-        "(ConvTranspose2d: the image is its input map)",
-    )
+    parser.add_argument("--flip", action="store_true", help=schema.rule("flip").help)
 
 
 def _add_screenshot_options(parser: argparse.ArgumentParser) -> None:
