@@ -363,3 +363,34 @@ def test_pinv_reconstruction_keeps_float32_data_in_float32_and_exact():
         kappa = np.linalg.cond(op.to_dense(np.float64))
         assert error <= 20 * np.finfo(np.float32).eps * kappa
         assert solved.report.relative_residual < 1e-5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_scales_of_data_and_weights_are_solved_to_rounding(dtype):
+    from deconv_gui.core import pinv_reconstruction
+
+    rng = np.random.default_rng(17)
+    w = rng.random((3, 3, 2)) + 0.5
+    x = rng.random((12, 10, 2))
+    base = ConvOperator.from_weights(
+        w, input_shape=x.shape, stride=2, padding=1, padding_mode="circular"
+    )
+    reference = np.linalg.pinv(base.to_dense()) @ base.apply(x).ravel()
+    for w_scale in (1e-25, 1e-12, 1.0, 1e12, 1e25):
+        for y_scale in (1e-30, 1e-12, 1.0, 1e12, 1e30):
+            if not 1e-30 < y_scale * w_scale < 1e30 and dtype == np.float32:
+                continue  # y itself would not be a normal float32
+            op = ConvOperator.from_weights(
+                (w * w_scale).astype(dtype),
+                input_shape=x.shape,
+                stride=2,
+                padding=1,
+                padding_mode="circular",
+            )
+            y = (base.apply(x) * (y_scale * w_scale)).astype(dtype)
+            expected = reference * y_scale
+            image = pinv_reconstruction(y, op, method="fourier").image
+            assert image.dtype == dtype
+            tol = 1e-5 if dtype == np.float32 else 1e-11
+            error = np.linalg.norm(image.ravel() - expected) / np.linalg.norm(expected)
+            assert error < tol, (w_scale, y_scale, error)

@@ -183,6 +183,7 @@ def solve_pinv(
     # the solution is linear in y and scales as 1/c with the filter: solving for unit-size
     # data keeps every norm and dot product far from overflow and underflow
     y_scale = float(np.abs(centred).max()) if centred.size else 0.0
+    unit = y_scale if y_scale > 0 else 1.0  # what the data is divided by
     solve_op, w_scale = _unit_operator(op)
     geom = op.geometry
     if method == "dense" or (
@@ -196,7 +197,7 @@ def solve_pinv(
             raise SolveCancelled("pseudo-inverse cancelled")
         # the coarser of the filter's and the data's precision bounds what can be resolved
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
-        rhs = _unit_data(centred, y_scale, np.float64)
+        rhs = _unit_data(centred, unit, np.float64)
         image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
     elif method == "fourier" or (
         method == "auto" and not op.transposed and fourier_is_possible(geom)
@@ -206,12 +207,17 @@ def solve_pinv(
         if callbacks.cancelled():
             raise SolveCancelled("pseudo-inverse cancelled")
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
-        # in the data's own precision: float32 data is transformed in complex64
-        image, report = _fourier_solve(
-            solve_op, _unit_data(centred, y_scale, centred.dtype), reg / w_scale**2, coarse, rtol
-        )
+        # in the data's own precision (float32 data is transformed in complex64), and
+        # without the unit scaling (a pass over the image) where the transforms of these
+        # scales cannot overflow or underflow: 1e10 · 1e9 pixels / (1e-6 cut · 1e-10) < 1e38
+        data = centred
+        if _moderate(y_scale) and _moderate(float(np.abs(op.weights).max())):
+            unit, solve_op, w_scale = 1.0, op, 1.0
+        else:
+            data = _unit_data(centred, unit, centred.dtype)
+        image, report = _fourier_solve(solve_op, data, reg / w_scale**2, coarse, rtol)
     else:
-        rhs = _unit_data(centred, y_scale, np.float64)
+        rhs = _unit_data(centred, unit, np.float64)
         limited = _TimeLimit(callbacks, time_limit)
         solver = make_pinv_solver(solve_op, reg=reg / w_scale**2, rtol=rtol, callbacks=limited)
         image, report = solver.solve(
@@ -219,11 +225,13 @@ def solve_pinv(
         )
         if not report.converged:
             report = _explained(report, solve_op, limited)
-    factor = y_scale / w_scale if y_scale > 0 else 1.0
+    factor = unit / w_scale
     if not 1e-30 <= factor <= 1e30:  # a float32 image would overflow before the cast
         image = image.astype(np.float64)
-    with np.errstate(over="ignore"):
-        image = (image * factor).astype(centred.dtype, copy=False)
+    if factor != 1:
+        with np.errstate(over="ignore"):
+            image = image * factor
+    image = image.astype(centred.dtype, copy=False)
     if not np.isfinite(image).all():
         top = float(np.abs(np.asarray(bias, dtype=np.float64)).max(initial=0.0))
         name = "bias" if bias is not None and not top < y_scale / 2 else "y"
@@ -285,12 +293,15 @@ def default_iterations(geometry: ConvGeometry) -> int:
     return max(DEFAULT_MAX_ITER, min(MAX_DEFAULT_ITER, 3 * geometry.n_equations))
 
 
-def _unit_data(centred: np.ndarray, y_scale: float, dtype: Any) -> np.ndarray:
-    """``centred / y_scale`` in ``dtype`` (a copy; unchanged when ``y_scale`` is 0)."""
+def _unit_data(centred: np.ndarray, unit: float, dtype: Any) -> np.ndarray:
+    """``centred / unit`` in ``dtype`` (a copy)."""
     data = centred.astype(dtype)
-    if y_scale > 0:
-        data /= data.dtype.type(y_scale)
+    data /= data.dtype.type(unit)
     return data
+
+
+def _moderate(scale: float) -> bool:
+    return 1e-10 <= scale <= 1e10
 
 
 def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:
