@@ -15,6 +15,9 @@ of ``--repeat`` runs):
 * ``iterative``: ``method="iterative"`` (symbol-preconditioned CG), its iterations and
   residual, and how far its image is from the automatic one.
 
+Beside each count of pairs, ``CPU``: the same ratio of process CPU times (all threads), less
+sensitive to other programs taking the cores than the wall time.
+
 Against a checkout without the factorisation cache (an older main) every solve is cold;
 the warm column then repeats the cold one. The load average is printed before and after:
 the machine may be shared, hence the minima.
@@ -47,14 +50,16 @@ def _image(size: int) -> np.ndarray:
 
 
 def _best(run: Callable[[], Any], repeat: int, before: Callable[[], None] = lambda: None):
-    """The least wall time of ``repeat`` runs (``before`` untimed), and the last result."""
-    best, result = np.inf, None
+    """The least wall and process CPU times of ``repeat`` runs (``before`` untimed), and
+    the last result."""
+    wall, cpu, result = np.inf, np.inf, None
     for _ in range(repeat):
         before()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = run()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        wall = min(wall, time.perf_counter() - start)
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return wall, cpu, result
 
 
 def _clear() -> None:
@@ -65,18 +70,20 @@ def _clear() -> None:
 
 def _row(label: str, op: ConvOperator, x: np.ndarray, repeat: int, max_iter: int) -> None:
     y = op.apply(x)
-    pair, _ = _best(lambda: op.apply_adjoint(op.apply(x)), max(repeat, 5))
-    cold, auto = _best(lambda: pinv_reconstruction(y, op), repeat, _clear)
-    warm, _ = _best(lambda: pinv_reconstruction(y, op), repeat)
-    t_iter, iterative = _best(
+    pair, pair_cpu, _ = _best(lambda: op.apply_adjoint(op.apply(x)), max(repeat, 5))
+    cold, cold_cpu, auto = _best(lambda: pinv_reconstruction(y, op), repeat, _clear)
+    warm, warm_cpu, _ = _best(lambda: pinv_reconstruction(y, op), repeat)
+    t_iter, iter_cpu, iterative = _best(
         lambda: pinv_reconstruction(y, op, method="iterative", max_iter=max_iter), 2
     )
     gap = np.linalg.norm(iterative.image - auto.image) / np.linalg.norm(auto.image)
     print(
         f"{label:<24} pair {pair * 1e3:5.1f} ms | auto ({auto.report.method}) cold "
-        f"{cold:5.3f} s = {cold / pair:4.1f} pairs, warm {warm:5.3f} s = {warm / pair:4.1f} "
-        f"pairs, residual {auto.report.relative_residual:.1e} | iterative {t_iter:5.3f} s = "
-        f"{t_iter / pair:5.1f} pairs, {iterative.report.iterations:3d} it, residual "
+        f"{cold:5.3f} s = {cold / pair:4.1f} pairs (CPU {cold_cpu / pair_cpu:4.1f}), warm "
+        f"{warm:5.3f} s = {warm / pair:4.1f} (CPU {warm_cpu / pair_cpu:4.1f}), residual "
+        f"{auto.report.relative_residual:.1e} | iterative {t_iter:5.3f} s = "
+        f"{t_iter / pair:5.1f} pairs (CPU {iter_cpu / pair_cpu:5.1f}), "
+        f"{iterative.report.iterations:3d} it, residual "
         f"{iterative.report.relative_residual:.1e} | gap {gap:.1e}"
     )
 

@@ -259,9 +259,12 @@ def test_every_periodic_layer_matches_the_dense_pseudo_inverse(
     monkeypatch, stride, groups, dilation, c_out, reg
 ):
     import deconv_gui.core.solvers.polyphase as polyphase
+    import deconv_gui.core.solvers.polyphase_factors as factors
 
-    monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)  # one frequency row at a time
-    polyphase.clear_factor_cache()
+    # one frequency row at a time (at 1 MP a few dozen), both ways
+    monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
+    factors.clear_factor_cache()
     rng = np.random.default_rng(stride[0] * 31 + groups * 7 + dilation[0] * 3 + c_out)
     op = _periodic_op(
         rng,
@@ -295,9 +298,9 @@ def test_every_periodic_layer_matches_the_dense_pseudo_inverse(
 
 
 def test_the_factor_cache_tells_weights_reg_and_precision_apart():
-    import deconv_gui.core.solvers.polyphase as polyphase
+    import deconv_gui.core.solvers.polyphase_factors as factors
 
-    polyphase.clear_factor_cache()
+    factors.clear_factor_cache()
     rng = np.random.default_rng(21)
     shape = dict(input_shape=(8, 6, 2), stride=2, padding=1, padding_mode="circular")
     ops = [ConvOperator.from_weights(rng.standard_normal((3, 3, 2, 2)), **shape) for _ in "ab"]
@@ -313,16 +316,16 @@ def test_the_factor_cache_tells_weights_reg_and_precision_apart():
                     assert x.dtype == data.dtype
                     tol = 1e-10 if data.dtype == np.float64 else 1e-5
                     assert np.allclose(x.ravel(), reference, atol=tol * np.abs(reference).max())
-    assert len(polyphase._FACTORS) == polyphase.FACTOR_CACHE_SIZE
+    assert len(factors._FACTORS) == factors.FACTOR_CACHE_SIZE
 
 
 def test_a_cancelled_factorisation_raises_and_leaves_nothing_behind(monkeypatch):
-    import deconv_gui.core.solvers.polyphase as polyphase
+    import deconv_gui.core.solvers.polyphase_factors as factors
     from deconv_gui.core.solvers import SolveCancelled
 
-    monkeypatch.setattr(polyphase, "_SVD_BATCH", 4)
-    monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
-    polyphase.clear_factor_cache()
+    monkeypatch.setattr(factors, "_SVD_BATCH", 4)
+    monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)
+    factors.clear_factor_cache()
     rng = np.random.default_rng(4)
     for c_out in (1, 2):  # the closed form of one-row blocks, the batched SVD of the others
         op = ConvOperator.from_weights(
@@ -336,10 +339,10 @@ def test_a_cancelled_factorisation_raises_and_leaves_nothing_behind(monkeypatch)
         calls = []
         with pytest.raises(SolveCancelled):
             polyphase_solve(op, y, cancel=lambda calls=calls: calls.append(1) or len(calls) > 1)
-        assert len(polyphase._FACTORS) == 0
+        assert len(factors._FACTORS) == 0
         reference = np.linalg.pinv(op.to_dense()) @ y.ravel()
         assert np.allclose(polyphase_solve(op, y).image.ravel(), reference, atol=1e-10)
-        polyphase.clear_factor_cache()
+        factors.clear_factor_cache()
 
 
 def test_pinv_reconstruction_keeps_float32_data_in_float32_and_exact():
@@ -394,3 +397,29 @@ def test_extreme_scales_of_data_and_weights_are_solved_to_rounding(dtype):
             tol = 1e-5 if dtype == np.float32 else 1e-11
             error = np.linalg.norm(image.ravel() - expected) / np.linalg.norm(expected)
             assert error < tol, (w_scale, y_scale, error)
+
+
+def test_pinv_reconstruction_hands_its_cancel_to_the_factorisation(monkeypatch):
+    import deconv_gui.core.solvers.polyphase_factors as factors
+    from deconv_gui.core import pinv_reconstruction
+    from deconv_gui.core.solvers import SolveCancelled
+
+    monkeypatch.setattr(factors, "_SVD_BATCH", 4)
+    factors.clear_factor_cache()
+    rng = np.random.default_rng(8)
+    op = ConvOperator.from_weights(
+        rng.standard_normal((3, 3, 2, 2)),
+        input_shape=(12, 12, 2),
+        stride=2,
+        padding=1,
+        padding_mode="circular",
+    )
+    asked = []  # the first check (before the solve) passes, a later one cancels
+    with pytest.raises(SolveCancelled):
+        pinv_reconstruction(
+            op.apply(rng.random((12, 12, 2))),
+            op,
+            method="fourier",
+            cancel=lambda: asked.append(1) or len(asked) > 1,
+        )
+    assert len(asked) > 1 and len(factors._FACTORS) == 0

@@ -192,9 +192,11 @@ def pinv_reconstruction(
         :data:`~deconv_gui.core.solvers.dense.PINV_DENSE_COST`, about a second at most);
         else, for a periodic
         layer (circular padding, an output grid that tiles the input), the exact
-        per-frequency solve (:mod:`~deconv_gui.core.solvers.polyphase`); else iterative
-        (it can be cancelled). The others force one path (dense refuses more than
-        ``DENSE_COLUMN_LIMIT`` unknowns, fourier a layer that is not periodic). The
+        per-frequency solve (:mod:`~deconv_gui.core.solvers.polyphase`: float32 ``y``
+        transformed in single precision, the factorised blocks of the last few layers
+        kept for the next image); else iterative (it can be cancelled). The others
+        force one path (dense refuses more than ``DENSE_COLUMN_LIMIT`` unknowns, fourier
+        a layer that is not periodic). The
         dense solve drops singular values below ``max(ε max(m, n), rtol) σ_max`` (ε of
         the coarser of the filter's and ``y``'s dtype), the per-frequency one the same
         rule for each block, so the paths solve the same problem: on noiseless data all

@@ -21,8 +21,8 @@ products), not an FFT of a mostly-zero array of the blocks' size.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,8 @@ from ..operator import ConvOperator
 
 __all__ = [
     "BLOCK_MEMORY_LIMIT",
+    "BlockRows",
     "block_bytes",
-    "block_rows",
     "fourier_is_possible",
     "is_periodic",
     "mirror_weight",
@@ -132,46 +132,63 @@ def polyphase_blocks(op: ConvOperator) -> np.ndarray:
     >>> m.shape, complex(m[0, 0].sum())
     ((2, 2, 1, 4), (9+0j))
     """
-    return block_rows(op)(0, op.geometry.output_shape[0])
+    return BlockRows(op)(0, op.geometry.output_shape[0])
 
 
-def block_rows(op: ConvOperator, *, by_phase: bool = False) -> Callable[[int, int], np.ndarray]:
-    """``rows(start, stop)``: the blocks of the output frequency rows ``start:stop``.
+class BlockRows:
+    """The blocks of a periodic operator a few output frequency rows at a time.
 
-    :func:`polyphase_blocks` in pieces, so that a factorisation can work through them
-    while each piece is still in the processor's cache: ``(k, W'', C_out, s_h s_w C_in)``,
-    or with ``by_phase`` ``(k, C_out, s_h, W'', s_w, C_in)`` (the layout of the image's
-    spectrum in :func:`~deconv_gui.core.solvers.polyphase.polyphase_solve`). Raises a
-    ``ValueError`` naming ``op`` when it is not periodic.
+    ``rows(start, stop)`` is ``polyphase_blocks(op)[start:stop]``, as
+    ``(k, W'', C_out, s_h s_w C_in)``, or with ``by_phase`` ``(k, C_out, s_h, W'', s_w,
+    C_in)`` (the layout of the image's spectrum in
+    :func:`~deconv_gui.core.solvers.polyphase.polyphase_solve`): one small matrix product,
+    ``E_h[start:stop] @ G`` (``E_h`` the DFT along the output rows, ``G`` the responses
+    transformed along the columns), so a factorisation or a solve can work through the
+    pieces while each is in the processor's cache, and the whole blocks need not be kept.
+    ``precision`` (complex128 or complex64) is that of the pieces.
+
+    Raises
+    ------
+    ValueError
+        Naming ``op`` when it is not periodic.
     """
-    geometry = op.geometry
-    if not is_periodic(geometry):
-        raise ValueError(
-            "op must be periodic: circular padding with an output grid that tiles the input "
-            f"(got padding_mode {geometry.padding_mode!r}, {geometry.describe()})"
+
+    def __init__(self, op: ConvOperator, *, by_phase: bool = False, precision: Any = complex):
+        geometry = op.geometry
+        if not is_periodic(geometry):
+            raise ValueError(
+                "op must be periodic: circular padding with an output grid that tiles the "
+                f"input (got padding_mode {geometry.padding_mode!r}, {geometry.describe()})"
+            )
+        small, (lh, lw) = _probe_geometry(geometry)
+        (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
+        h_out, w_out, c_out = geometry.output_shape
+        n_columns = sh * sw * c_in
+        impulses = np.zeros((n_columns, *small.input_shape))
+        a, b, c = np.unravel_index(np.arange(n_columns), (sh, sw, c_in))
+        impulses[np.arange(n_columns), a, b, c] = 1.0
+        responses = ConvOperator(small, op.weights.astype(np.float64)).apply(impulses)
+        responses = responses.reshape(sh, sw, c_in, lh, lw, c_out)
+        # the DFT of each response on the output grid (offsets wrapped onto it), one axis
+        # at a time: columns first (few rows), then the rows by one matrix product
+        n_w = w_out // 2 + 1
+        layout = "pOalbc" if by_phase else "plOabc"
+        along_w = np.einsum(f"lq,abcpqO->{layout}", _phases(n_w, lw, w_out), responses)
+        self.along_w = along_w.reshape(lh, -1).astype(precision)
+        self.along_h = _phases(h_out, lh, h_out).astype(precision)
+        self.shape: tuple[int, ...] = (
+            (c_out, sh, n_w, sw, c_in) if by_phase else (n_w, c_out, n_columns)
         )
-    small, (lh, lw) = _probe_geometry(geometry)
-    (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
-    h_out, w_out, c_out = geometry.output_shape
-    n_columns = sh * sw * c_in
-    impulses = np.zeros((n_columns, *small.input_shape))
-    a, b, c = np.unravel_index(np.arange(n_columns), (sh, sw, c_in))
-    impulses[np.arange(n_columns), a, b, c] = 1.0
-    responses = ConvOperator(small, op.weights.astype(np.float64)).apply(impulses)
-    responses = responses.reshape(sh, sw, c_in, lh, lw, c_out)
-    # the DFT of each response on the output grid (offsets wrapped onto it), one axis at
-    # a time: columns first (few rows), then the rows by one matrix product
-    n_w = w_out // 2 + 1
-    layout = "pOalbc" if by_phase else "plOabc"
-    along_w = np.einsum(f"lq,abcpqO->{layout}", _phases(n_w, lw, w_out), responses)
-    along_w = along_w.reshape(lh, -1)
-    along_h = _phases(h_out, lh, h_out)
-    shape = (c_out, sh, n_w, sw, c_in) if by_phase else (n_w, c_out, n_columns)
 
-    def rows(start: int, stop: int) -> np.ndarray:
-        return (along_h[start:stop] @ along_w).reshape(-1, *shape)
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        return (self.along_h[start:stop] @ self.along_w).reshape(-1, *self.shape)
 
-    return rows
+    def astype(self, precision: Any) -> BlockRows:
+        """The same rows made in ``precision``."""
+        rows = copy.copy(self)
+        rows.along_h = self.along_h.astype(precision)
+        rows.along_w = self.along_w.astype(precision)
+        return rows
 
 
 def mirror_weight(n_columns: int, w_out: int) -> np.ndarray:

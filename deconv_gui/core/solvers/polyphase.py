@@ -20,40 +20,35 @@ exact to rounding (Tikhonov likewise, with ``(M^*M + reg)^{-1} M^*`` per block).
 the closed form that aliasing gives: each output frequency mixes the ``s_h s_w`` input
 frequencies that fold onto it (and every input channel), and nothing else.
 
-**Cost.** The blocks are factorised in float64 (a one-row block, one output channel, in
-closed form: its pseudo-inverse is ``M^*/‖M‖²``; else by a batched SVD) into the
-per-frequency pseudo-inverse ``M(ω)^+``, which depends on the weights and the geometry
-only: the last few are kept (:data:`FACTOR_CACHE_SIZE`), so solving another image with
-the same layer costs only the transforms. These run in the precision of ``y``: float32
-data is transformed in complex64 (its rounding is then that of the float32 result the
-caller gets anyway).
+**Cost.** The per-frequency pseudo-inverse ``M(ω)^+`` depends on the weights and the
+geometry only: :mod:`~deconv_gui.core.solvers.polyphase_factors` computes it (one output
+channel in closed form, ``M^*/‖M‖²``; several by a batched SVD) and keeps the last few
+(:data:`FACTOR_CACHE_SIZE`), so solving another image with the same layer costs one FFT
+of ``y`` and one of the image. These run in the precision of ``y``: float32 data is
+transformed in complex64 (its rounding is then that of the float32 result the caller
+gets anyway). The image is transformed back in the memory of its spectrum.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.fft
-from threadpoolctl import threadpool_limits
 
 from .. import lapack, threads
-from .._cache import LRUCache
 from ..operator import ConvOperator
-from .base import CancelCheck, SolveCancelled, is_cancelled
+from .base import CancelCheck
 from .dense import pinv_cutoff
 from .periodic import (
     BLOCK_MEMORY_LIMIT,
     block_bytes,
-    block_rows,
     fourier_is_possible,
     is_periodic,
     mirror_weight,
     polyphase_blocks,
 )
+from .polyphase_factors import FACTOR_CACHE_SIZE, clear_factor_cache, layer_factors
 
 __all__ = [
     "FACTOR_CACHE_SIZE",
@@ -66,15 +61,7 @@ __all__ = [
     "polyphase_solve",
 ]
 
-#: Factorised layers kept between solves (each at most :data:`_CACHE_ENTRY_LIMIT` bytes).
-FACTOR_CACHE_SIZE = 4
-_CACHE_ENTRY_LIMIT = 128 * 2**20
-#: Frequencies per batched SVD: the cancel check runs between batches.
-_SVD_BATCH = 8192
-#: Up to this many output channels the blocks are applied channel by channel (a few
-#: vectorised multiply-adds); more go through one einsum.
-_LOOP_CHANNELS = 4
-#: Bytes of float64 blocks made at a time by the one-output-channel factorisation.
+#: Bytes of the image's spectrum transformed back at a time (along its rows).
 _CHUNK_BYTES = 2**21
 
 
@@ -84,21 +71,6 @@ class PolyphaseSolution(NamedTuple):
     image: np.ndarray
     rank: int
     cutoff: float
-
-
-class _Factors(NamedTuple):
-    """``M(ω)^+`` as ``(C_out, H_out, s_h, W_out // 2 + 1, s_w, C_in)``, and its rank."""
-
-    rows: np.ndarray
-    rank: int
-
-
-_FACTORS: LRUCache[_Factors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
-
-
-def clear_factor_cache() -> None:
-    """Forget the factorised layers kept between solves."""
-    _FACTORS.clear()
 
 
 def polyphase_singular_values(op: ConvOperator) -> np.ndarray:
@@ -197,134 +169,33 @@ def polyphase_solve(
     (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
     cutoff = pinv_cutoff((c_out, sh * sw * c_in), dtype, rtol if reg == 0 else 0.0)
     precision = np.complex64 if arr.dtype == np.float32 else np.complex128
-    factors = _factors(op, float(reg), cutoff, precision, cancel)
-    workers = threads.get_num_threads()
-    spectrum = scipy.fft.rfft2(arr, axes=(-3, -2), workers=workers)
+    factors = layer_factors(op, float(reg), cutoff, precision, cancel)
+    spectrum = scipy.fft.rfft2(arr, axes=(-3, -2), workers=threads.get_num_threads())
     # (…, H', s_h, W'', s_w, C_in): the inverse transform along H' and W'' leaves the
     # image itself, (…, H', s_h, W', s_w, C_in), with no interleaving copy
-    rows = factors.rows
-    if c_out <= _LOOP_CHANNELS:
-        solved = rows[0] * spectrum[..., :, None, :, None, None, 0]
-        for o in range(1, c_out):
-            solved += rows[o] * spectrum[..., :, None, :, None, None, o]
-    else:
-        solved = np.einsum("ohaWbc,...hWo->...haWbc", rows, spectrum)
-    image = scipy.fft.irfft2(
-        solved, s=(h_out, w_out), axes=(-5, -3), workers=workers, overwrite_x=True
-    )
+    solved = factors.apply(spectrum)
+    image = _inverse_transform(solved, w_out)
     image = image.reshape(*arr.shape[:-3], h_out * sh, w_out * sw, c_in)
     return PolyphaseSolution(image, factors.rank, float(cutoff))
 
 
-def _factors(
-    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
-) -> _Factors:
-    """``M(ω)^+`` of ``op`` in ``precision``, from the cache when it was factorised lately."""
+def _inverse_transform(solved: np.ndarray, w_out: int) -> np.ndarray:
+    """``irfft2`` along ``H'`` and ``W''`` of ``(…, H', s_h, W'', s_w, C_in)``, in place.
 
-    def compute() -> _Factors:
-        with _one_blas_thread():
-            if op.geometry.output_shape[2] == 1:
-                return _factorise_rows(op, reg, cutoff, precision, cancel)
-            return _factorise(op, reg, cutoff, precision, cancel)
-
-    size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)
-    if size > _CACHE_ENTRY_LIMIT:
-        return compute()
-    w = np.ascontiguousarray(op.weights)
-    digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
-    key = (op.geometry, w.dtype.str, w.shape, digest, reg, cutoff, np.dtype(precision).str)
-    return _FACTORS.get_or_compute(key, compute)
-
-
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """BLAS at one thread: the products and SVDs here are many small ones, which threads
-    that synchronise per call slow down (a frequency-row product took 10 ms instead of
-    0.2 ms on a busy machine). Re-threading waits for any running factorisation."""
-    if threads.blas_threads() <= 1:
-        yield
-        return
-    with lapack.LAPACK_LOCK, threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
-def _layout(op: ConvOperator) -> tuple[int, int, int, int, int, int]:
-    """``(C_out, H', s_h, W'', s_w, C_in)``: the shape the factors are stored in."""
-    g = op.geometry
-    h_out, w_out, c_out = g.output_shape
-    return (c_out, h_out, g.stride[0], w_out // 2 + 1, g.stride[1], g.input_shape[2])
-
-
-def _factorise_rows(
-    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
-) -> _Factors:
-    """:func:`_factorise` of one-row blocks (one output channel), in closed form.
-
-    The pseudo-inverse of a row ``m`` is ``m^* / ‖m‖²`` (Tikhonov: ``m^* / (‖m‖² + reg)``);
-    its one singular value is ``‖m‖``. Worked through a few frequency rows at a time, so
-    the float64 blocks never exist whole.
+    The inverse DFT along ``H'`` in place, then along ``W''`` a few rows at a time, each
+    piece written back into the memory of the rows already read: a real row of the image
+    takes ``W' ≤ 2 W''`` numbers of half the size. So the image needs no memory of its own
+    (a second image-sized array is fresh memory to fault in: a fifth of a float64 solve),
+    and the pieces stay in the processor's cache.
     """
-    shape = _layout(op)
-    _, h_out, sh, n_w, sw, c_in = shape
-    rows = np.empty(shape, precision)
-    energy = np.empty((h_out, n_w))
-    blocks = block_rows(op, by_phase=True)
-    step = max(1, _CHUNK_BYTES // (16 * n_w * sh * sw * c_in))
-    for start in range(0, h_out, step):
-        if start and is_cancelled(cancel):
-            raise SolveCancelled("the per-frequency factorisation was cancelled")
-        part = blocks(start, start + step)[:, 0]  # (k, s_h, W'', s_w, C_in), contiguous
-        parts = part.view(np.float64)  # real and imaginary parts interleaved
-        chunk = energy[start : start + step] = np.einsum("kalbc,kalbc->kl", parts, parts)
-        with np.errstate(divide="ignore"):
-            factor = np.where(chunk > 0, 1.0 / (chunk + reg), 0.0)
-        target = rows[0, start : start + step]
-        np.multiply(part, factor[:, None, :, None, None], out=target, casting="same_kind")
-        np.conjugate(target, out=target)
-    sigma = np.sqrt(energy)
-    top = float(sigma.max()) if sigma.size else 0.0
-    keep = sigma > cutoff * top if top > 0 else np.zeros(sigma.shape, bool)
-    if not keep.all():
-        rows[0].transpose(0, 2, 1, 3, 4)[~keep] = 0
-    return _Factors(rows, _rank(keep[..., None], op))
-
-
-def _factorise(
-    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
-) -> _Factors:
-    """``V diag(σ / (σ² + reg)) Uᴴ`` at every frequency (transposed), and its rank.
-
-    Singular values at or below ``cutoff σ_max`` count as zero.
-    """
-    u, s, vh = _batched_svd(polyphase_blocks(op), cancel)
-    top = float(s.max()) if s.size else 0.0
-    keep = s > cutoff * top if top > 0 else np.zeros(s.shape, bool)
-    gain = np.where(keep, s / np.where(keep, s * s + reg, 1.0), 0.0)
-    c_out, h_out, sh, n_w, sw, c_in = _layout(op)
-    rows = np.einsum("...oi,...i,...ij->o...j", u.conj(), gain, vh.conj())
-    rows = rows.reshape(c_out, h_out, n_w, sh, sw, c_in).transpose(0, 1, 3, 2, 4, 5)
-    return _Factors(np.ascontiguousarray(rows, precision), _rank(keep, op))
-
-
-def _rank(keep: np.ndarray, op: ConvOperator) -> int:
-    """The singular values kept, ``(H', W'', k)``, counted over all frequencies."""
-    weight = mirror_weight(keep.shape[1], op.geometry.output_shape[1])
-    return int((keep * weight[None, :, None]).sum())
-
-
-def _batched_svd(
-    blocks: np.ndarray, cancel: CancelCheck | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The thin SVD of every block, in batches of frequencies with a cancel check between."""
-    flat = blocks.reshape(-1, *blocks.shape[-2:])
-    m = min(flat.shape[-2:])
-    u = np.empty((len(flat), flat.shape[1], m), complex)
-    s = np.empty((len(flat), m))
-    vh = np.empty((len(flat), m, flat.shape[2]), complex)
-    for start in range(0, len(flat), _SVD_BATCH):
-        if is_cancelled(cancel):
-            raise SolveCancelled("the per-frequency factorisation was cancelled")
-        part = slice(start, start + _SVD_BATCH)
-        u[part], s[part], vh[part] = lapack.svd(flat[part], full_matrices=False)
-    lead = blocks.shape[:-2]
-    return u.reshape(*lead, *u.shape[1:]), s.reshape(*lead, m), vh.reshape(*lead, *vh.shape[1:])
+    solved = scipy.fft.ifft(solved, axis=-5, workers=threads.get_num_threads(), overwrite_x=True)
+    flat = solved.reshape(-1, *solved.shape[-4:])  # (… H', s_h, W'', s_w, C_in)
+    real = np.float32 if solved.dtype == np.complex64 else np.float64
+    shape = (flat.shape[0], flat.shape[1], w_out, *flat.shape[3:])
+    out = flat.reshape(-1).view(real)[: int(np.prod(shape))].reshape(shape)
+    step = max(1, _CHUNK_BYTES // max(flat[0].nbytes, 1))
+    for first in range(0, flat.shape[0], step):
+        last = first + step
+        # rows first:last of the image end before row `last` of the spectrum starts
+        out[first:last] = scipy.fft.irfft(flat[first:last], n=w_out, axis=2)
+    return out

@@ -34,6 +34,7 @@ from .base import (
     SolveCancelled,
     SolverReport,
     as_callbacks,
+    norm,
 )
 from .condition import estimate_condition, tikhonov_advice
 from .dense import PINV_DENSE_COST, dense_is_fast, dense_solve
@@ -203,7 +204,8 @@ def solve_pinv(
         method == "auto" and not op.transposed and fourier_is_possible(geom)
     ):
         # exact per frequency (a periodic layer is block-diagonal in Fourier space): a
-        # few FFTs, so like the dense solve it only honours a cancel that came before it
+        # few FFTs; the cancel is checked before, and between the batches of a
+        # several-channel factorisation (a batched SVD, the long part)
         if callbacks.cancelled():
             raise SolveCancelled("pseudo-inverse cancelled")
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
@@ -215,7 +217,9 @@ def solve_pinv(
             unit, solve_op, w_scale = 1.0, op, 1.0
         else:
             data = _unit_data(centred, unit, centred.dtype)
-        image, report = _fourier_solve(solve_op, data, reg / w_scale**2, coarse, rtol)
+        image, report = _fourier_solve(
+            solve_op, data, reg / w_scale**2, coarse, rtol, callbacks.cancelled
+        )
     else:
         rhs = _unit_data(centred, unit, np.float64)
         limited = _TimeLimit(callbacks, time_limit)
@@ -313,15 +317,19 @@ def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:
 
 
 def _fourier_solve(
-    op: ConvOperator, rhs: np.ndarray, reg: float, dtype: np.dtype, rtol: float
+    op: ConvOperator,
+    rhs: np.ndarray,
+    reg: float,
+    dtype: np.dtype,
+    rtol: float,
+    cancel: CancelCheck,
 ) -> tuple[np.ndarray, SolverReport]:
-    solved = polyphase_solve(op, rhs, reg=reg, rtol=rtol, dtype=dtype)
-    rel = relative_norm(
-        float(np.linalg.norm(op.apply(solved.image) - rhs)), float(np.linalg.norm(rhs))
-    )
+    solved = polyphase_solve(op, rhs, reg=reg, rtol=rtol, dtype=dtype, cancel=cancel)
+    rel = relative_norm(norm(op.apply(solved.image) - rhs), norm(rhs))
     what = "Tikhonov " if reg > 0 else ""
     message = (
-        f"{what}per-frequency solve (periodic layer), residual {rel:.1e} "
+        f"{what}per-frequency solve (periodic layer, in {solved.image.dtype}), residual "
+        f"{rel:.1e} "
         f"(rank {solved.rank:,} of {min(op.shape):,} at the cut-off {solved.cutoff:.1e}·σ_max)"
     )
     return solved.image, SolverReport("fourier", 0, rel, True, (rel,), message)
