@@ -93,14 +93,16 @@ class PrefixRequest:
 Job = Callable[[threading.Event, Callable[[object], None]], Any]
 
 
-def prefix_job(request: PrefixRequest) -> Job:
+def prefix_job(request: PrefixRequest, first: PrefixResult | None = None) -> Job:
     """A job (``job(cancel, progress)``) returning the :class:`PrefixResult` of ``request``.
 
+    With ``first``, an earlier result of the same network and image, the job runs
+    ``request.methods`` on its network and input instead of building them again.
     Progress reports ``(iteration, relative residual, "pinv")`` as the live pipeline's do.
     """
 
     def job(cancel: threading.Event, progress: Callable[[object], None]) -> PrefixResult:
-        x0, network = _prefix(request)
+        x0, network = _prefix(request) if first is None else (first.image, first.network)
         return run_prefix(
             network,
             x0,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from qtpy import QtCore, QtWidgets
 
-from ...core.network import PrefixResult, run_prefix
+from ...core.network import PrefixResult
 from ...core.network.solve import PREFIX_MAX_ITER, stop_words
 from ...document import Document
 from ...io import LoadedImage
@@ -293,22 +293,8 @@ class NetworkView(QtCore.QObject):
         self.runner.cancel()
 
     def _solve(self, first: PrefixResult) -> int:
-        request = self._request
-
-        def job(cancel: threading.Event, progress: Callable[[object], None]) -> PrefixResult:
-            return run_prefix(
-                first.network,
-                first.image,
-                SOLVE_METHODS,
-                reg=request.reg,
-                rtol=request.rtol,
-                max_iter=request.max_iter,
-                time_limit=request.time_limit,
-                progress=lambda it, res: progress((int(it), float(res), "pinv")),
-                cancel=cancel,
-            )
-
-        rid = self.runner.submit(job)
+        request = replace(self._request, methods=SOLVE_METHODS)
+        rid = self.runner.submit(prefix_job(request, first))
         self._phase[rid] = "solve"
         self._started = time.perf_counter()
         self.progress_bar.setRange(0, _STEPS)
