@@ -20,6 +20,7 @@ from deconv_gui.core import SolveCancelled, registry, run_pipeline
 from deconv_gui.core.solvers import is_cancelled
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
+from deconv_gui.view.display import fmt
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; generous because the 2 CPU cores are shared
@@ -127,3 +128,47 @@ def test_cancel_during_the_solve_puts_the_last_complete_result_back(qtbot, windo
         panel = window.panels.panel(name)
         assert panel.pending is None
         np.testing.assert_array_equal(panel.data, previous.panel(name))
+
+
+def _rows(window) -> dict[str, list]:
+    """The metrics table by method: its cells' texts, and whether the row is dimmed."""
+    table, rows = window.metrics.table, {}
+    for r, row in enumerate(window.metrics.rows):
+        items = [table.item(r, c) for c in range(table.columnCount())]
+        rows[row["name"]] = [item.text() for item in items]
+    return rows
+
+
+def test_the_table_and_summary_follow_the_partial_and_cancel_puts_them_back(qtbot, window, gate):
+    before = (window.metrics.text(), window.metrics.info.text(), _rows(window))
+    window.geometry_editor.set_values(stride=(1, 1))
+    qtbot.waitUntil(lambda: _partial_on_screen(window, (1, 1)), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.live._drawing is None, timeout=TIMEOUT)
+    params = window.current_params()
+    # the gate is closed: the reference without the pinv (the same pipeline otherwise)
+    reference = run_pipeline(window.loaded.pixels, params.replace(methods=("transposed",)))
+    rows = _rows(window)
+    assert list(rows) == ["forward", "transposed", "pinv"]
+    psnr = reference.metrics.reconstructions["transposed"].psnr
+    assert rows["transposed"][1] == f"{psnr:.1f} dB"  # the new settings' figures
+    assert rows["pinv"][1] == "computing…" and rows["pinv"][2:] == ["", "", "", ""]
+    item = window.metrics.table.item(2, 0)  # the pinv's row
+    assert item.foreground().color().name() == "#888888" and "Still computing" in item.toolTip()
+    info = window.metrics.info.text()
+    assert info.startswith(reference.geometry.describe()) and info.endswith("computing…")
+    assert f"{reference.metrics.adjoint_dot_test:.0e}" in window.metrics.badge.text()
+    # the read-out reads what the panels show: the new forward output, A⁺ still computing
+    window.panels.hovered.emit("input", 5, 6)
+    assert "A⁺ computing…" in window.readout.text()
+    assert f"y[5,6] = {fmt(reference.forward_output[5, 6, 0])}" in window.readout.text()
+    with qtbot.waitSignal(window.runner.cancelled, timeout=TIMEOUT):
+        window.recon_options.cancelRequested.emit()
+    assert (window.metrics.text(), window.metrics.info.text(), _rows(window)) == before
+    assert "computing" not in window.readout.text()
+    # computed again to the end: every row has its figures
+    gate.release.set()
+    window.compute_now()
+    qtbot.waitUntil(lambda: window.live.idle and window.result.params == params, timeout=TIMEOUT)
+    rows = _rows(window)
+    assert rows["pinv"][1].endswith("dB") and "computing" not in window.metrics.info.text()
+    assert window.metrics.info.text().startswith(window.result.geometry.describe())

@@ -218,6 +218,32 @@ def test_pipeline_metrics_equal_the_core_functions():
         result.metrics.reconstructions["pinv"] = scores["transposed"]  # read-only
 
 
+def test_the_partial_result_scores_the_methods_done_as_the_final_one_does():
+    image = _image((16, 16, 3))
+    params = _insight_params(noise_sigma=0.01)
+    partials: list[Result] = []
+    result = run_pipeline(image, params, on_partial=partials.append)
+    (partial,) = partials
+    assert partial.pending == ("pinv", "nullspace") and partial.pinv is None
+    scores, final = partial.metrics.reconstructions, result.metrics.reconstructions
+    assert set(scores) == {"transposed", "normalized_transposed"}
+    for name, entry in scores.items():  # the final result reuses the partial's scores
+        assert final[name] is entry
+        expected = reconstruction_metrics(image, getattr(result, name))
+        assert entry.psnr == expected["psnr"] and entry.ssim == expected["ssim"]
+    assert partial.metrics.adjoint_dot_test == result.metrics.adjoint_dot_test
+    # the table's rows: the methods done with their figures, the pinv's still computing
+    from deconv_gui.view.readout import format_readout, metrics_rows
+
+    rows = {row["name"]: row for row in metrics_rows(partial)}
+    assert list(rows) == ["forward", "transposed", "normalized_transposed", "pinv"]
+    assert rows["transposed"]["psnr"] == scores["transposed"].psnr
+    assert rows["pinv"]["pending"] and rows["pinv"]["psnr"] is None
+    assert not any(row.get("pending") for row in metrics_rows(result))
+    assert "A⁺ computing…" in format_readout(partial, "input", 3, 4)
+    assert "computing" not in format_readout(result, "input", 3, 4)
+
+
 def test_pipeline_skips_ssim_on_large_images():
     from deconv_gui.core.pipeline import SSIM_PIXEL_LIMIT
 

@@ -83,8 +83,8 @@ class Result:
         window's live update) records them here.
     pending : tuple of str
         Methods of ``params.methods`` still being computed: a partial result handed to
-        ``on_partial`` (:func:`run_pipeline`) has the slow ones here and empty
-        ``metrics``; () for a complete result.
+        ``on_partial`` (:func:`run_pipeline`) has the slow ones here, and ``metrics``
+        scores only the methods done; () for a complete result.
 
     Notes
     -----
@@ -180,9 +180,10 @@ def run_pipeline(
     on_partial : callable, optional
         ``on_partial(result)``, called once, in the calling thread, after the forward
         output and the cheap methods (those not marked ``slow`` in the registry) and
-        before the slow ones: a frozen :class:`Result` without metrics whose
-        ``pending`` names the slow methods still to come, so that a window can show the
-        cheap panels at once. Not called when no slow method is requested.
+        before the slow ones: a frozen :class:`Result` whose ``pending`` names the
+        slow methods still to come and whose ``metrics`` score the methods done (and
+        hold the dot test), so that a window can show the cheap panels and their
+        figures at once. Not called when no slow method is requested.
     decoder : Decoder, optional
         The learned decoder of method ``"decoder"`` (the file ``params.decoder_path``
         names, read by the caller: :func:`deconv_gui.io.decoder_for`); needed only when
@@ -265,10 +266,13 @@ def run_pipeline(
     # registry's order: the slow ones depend on each other in that order (the split on pinv)
     slow = tuple(name for name in params.methods if registry.method(name).slow)
     cheap = tuple(name for name in params.methods if name not in slow)
+    partial = None  # scored once: its figures are shown while the slow methods run
     for group in (cheap, slow):
         if group is slow and slow and on_partial is not None:
             check_cancel()
-            on_partial(_result(stage, geometry, timings, Metrics(), pending=slow))
+            metrics = _metrics(stage, timings)
+            partial = _result(stage, geometry, timings, metrics, pending=slow)
+            on_partial(partial)
         for name in group:
             check_cancel()
             if on_method is not None:
@@ -278,7 +282,7 @@ def run_pipeline(
             timings[name] = time.perf_counter() - start
     check_cancel()
     start = time.perf_counter()
-    metrics = _metrics(stage, timings)
+    metrics = _metrics(stage, timings, partial)
     timings["metrics"] = time.perf_counter() - start
     return _result(stage, geometry, timings, metrics)
 
@@ -340,8 +344,13 @@ def _linearization(x: np.ndarray, params: Params) -> Linearization | None:
     return net.linearize(x)
 
 
-def _metrics(stage: Stage, timings: Mapping[str, float]) -> Metrics:
-    """The :attr:`Result.metrics` (see :func:`run_pipeline`)."""
+def _metrics(
+    stage: Stage,
+    timings: Mapping[str, float],
+    partial: Result | None = None,
+) -> Metrics:
+    """The :attr:`Result.metrics` (see :func:`run_pipeline`); the ``partial`` result's
+    scores of the very arrays scored again are reused."""
     x, y, params, images = stage.x, stage.y, stage.params, stage.images
     reports, op = stage.reports, stage.op
     assert isinstance(params, Params)
@@ -353,6 +362,9 @@ def _metrics(stage: Stage, timings: Mapping[str, float]) -> Metrics:
     for spec in registry.PANELS:
         estimate = images.get(spec.name) if spec.scored else None
         if estimate is None or estimate.shape != x.shape:
+            continue
+        if partial is not None and partial.images.get(spec.name) is estimate:
+            scores[spec.name] = partial.metrics.reconstructions[spec.name]
             continue
         quality = reconstruction_metrics(x, estimate, ssim=with_ssim)
         skipped = not with_ssim and quality["data_range"] > 0

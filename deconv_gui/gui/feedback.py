@@ -78,9 +78,8 @@ class ComputeFeedback(QtCore.QObject):
         live.drawFailed.connect(state.notify)
         state.busyChanged.connect(self._on_busy)
         state.resultChanged.connect(self._on_result)
-        state.metricsCompleted.connect(
-            lambda result: metrics.show_result(result, self._live.last_wall)
-        )
+        state.metricsCompleted.connect(self._on_metrics_completed)
+        live.shown.connect(self._on_shown)
 
     def _on_started(self, geometry: ConvGeometry) -> None:
         self._geometry.set_notes(
@@ -101,13 +100,26 @@ class ComputeFeedback(QtCore.QObject):
         self._recon.set_report(report.message if report is not None else "")
         self._label.setText(prior_status(result))
 
+    def _on_shown(self, result: Result) -> None:
+        """A partial result, or the last complete one put back: the table follows the
+        panels (a partial's rows still computing say so)."""
+        self._metrics.show_result(result, None if result.pending else self._live.last_wall)
+
+    def _on_metrics_completed(self, result: Result) -> None:
+        # the SSIM of a result that a newer partial one has replaced on screen waits in
+        # the state until that computation is cancelled (and the result put back)
+        if not self._live.shows_partial:
+            self._metrics.show_result(result, self._live.last_wall)
+
     def _on_failed(self, message: str) -> None:
         self._state.notify(f"Computation failed (previous result kept): {message}")
         self._label.setText("failed")
+        self._metrics.stop_pending("failed: not computed")
 
     def _on_cancelled(self) -> None:
         self._label.setText("cancelled: previous result kept")
         self._recon.set_report("cancelled")
+        self._metrics.stop_pending("cancelled: not computed")
 
     def _on_progress(self, iteration: int, value: float, method: str = "pinv") -> None:
         if method in ("pinv", "nullspace"):

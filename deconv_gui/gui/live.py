@@ -71,6 +71,10 @@ class LiveUpdates(QtCore.QObject):
         relative change) and the method iterating (``"pinv"``, ``"tv"``, ...).
     drawFailed(str)
         A bug while drawing; the previous state is kept.
+    shown(object)
+        The panels show a :class:`~deconv_gui.core.Result` that is not the state's new
+        one: a partial result (its cheap panels drawn, ``Result.pending`` names the
+        others), or the last complete result put back after a cancel or a failure.
     """
 
     started = QtCore.Signal(object)
@@ -79,6 +83,7 @@ class LiveUpdates(QtCore.QObject):
     cancelled = QtCore.Signal()
     progress = QtCore.Signal(int, float, str)
     drawFailed = QtCore.Signal(str)
+    shown = QtCore.Signal(object)
 
     def __init__(
         self,
@@ -117,6 +122,12 @@ class LiveUpdates(QtCore.QObject):
     def pending(self) -> bool:
         """True while an edit waits for the debounce timer or a new image is loading."""
         return self._debounce.isActive() or self._state.loading
+
+    @property
+    def shows_partial(self) -> bool:
+        """True while the panels show a partial result (slow panels still computing)."""
+        shown = self._panels.result
+        return shown is not None and bool(shown.pending)
 
     @property
     def idle(self) -> bool:
@@ -196,6 +207,7 @@ class LiveUpdates(QtCore.QObject):
             finished = next(steps, None) is None
             if finished and result.pending:  # a partial result: the rest is still to come
                 self._drawing = None
+                self.shown.emit(result)
             elif finished:
                 self._drawing = None
                 self.last_wall = wall
@@ -227,8 +239,7 @@ class LiveUpdates(QtCore.QObject):
             self._state.complete_result(source, completed)
 
     def _on_progress(self, _rid: int, value: tuple[int, float, str]) -> None:
-        shown = self._panels.result
-        if shown is not None and shown.pending:
+        if self.shows_partial:
             self._panels.show_progress(value[2], value[0], value[1])
         self.progress.emit(*value)
 
@@ -253,6 +264,7 @@ class LiveUpdates(QtCore.QObject):
         previous = self._state.result
         if previous is not None:
             self._panels.show_result(previous)
+            self.shown.emit(previous)
             return
         for panel in self._panels.panels.values():
             if panel.pending is not None:

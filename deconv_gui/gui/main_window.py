@@ -245,10 +245,13 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.image_controls.sampleRequested.connect(self.load_sample)  # type: ignore[arg-type]  # result unused
         self.image_controls.openRequested.connect(self.images.open_dialog)
         self.image_controls.workSizeChanged.connect(lambda _size: self.images.reload())
-        self.panels.hovered.connect(
+        self.panels.hovered.connect(  # what the panels show: a partial result too
             lambda panel, row, col: self.status_widgets.show_values_at(
-                self.result, panel, row, col, self.panels.forward_channel
+                self.panels.result, panel, row, col, self.panels.forward_channel
             )
+        )
+        self.live.shown.connect(
+            lambda result: self.status_widgets.refresh_values(result, self.panels.forward_channel)
         )
         self.state.imageChanged.connect(self._on_image)
         self.feedback = ComputeFeedback(

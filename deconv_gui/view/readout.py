@@ -39,7 +39,7 @@ def format_readout(result: Result, panel: str, row: int, col: int, channel: int 
     For example ``x=131 y=87 · input (0.62, 0.41, 0.33) · y[43,65] = 0.48 · Aᵀ (…) · A⁺ (…)``;
     ``x`` is the column and ``y`` the row of the input pixel, ``y[row, col]`` indexes the
     forward output. With several output channels, ``y`` shows up to four of them, else
-    only ``channel``.
+    only ``channel``. A panel of a partial result still computing says so.
     """
     (r, c), (o_r, o_c) = corresponding_pixels(
         result.geometry, row, col, in_output=panel == "forward"
@@ -54,6 +54,8 @@ def format_readout(result: Result, panel: str, row: int, col: int, channel: int 
         data = getattr(result, name)
         if data is not None:
             parts.append(f"{short} {_values(data[r, c])}")
+        elif registry.panel(name).method in result.pending:
+            parts.append(f"{short} computing…")
     return "  ·  ".join(parts)
 
 
@@ -75,7 +77,9 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
     """The table's rows as data: name, psnr, ssim, residual, iterations, seconds, notes.
 
     Nothing is computed here: every number comes from ``result.metrics`` (the worker
-    thread filled it with the core functions) or ``result.timings``.
+    thread filled it with the core functions) or ``result.timings``. A partial result's
+    panels still computing (``result.pending``) get a row whose ``pending`` is True and
+    whose figures are None, in the registry's order among the others.
     """
     rows: list[dict[str, object]] = [
         {
@@ -89,29 +93,41 @@ def metrics_rows(result: Result) -> list[dict[str, object]]:
             "notes": (),
         }
     ]
-    for name, score in result.metrics.reconstructions.items():
-        label = registry.panel(name).row_label_for(result.params.activation)
-        if name == "pinv" and result.params.reg > 0:
-            label = f"Tikhonov  λ = {fmt(result.params.reg)}"
-        notes = tuple(score.notes)
-        if name == "pinv" and result.solver is not None:
-            label += f"  [{result.solver.method}]"
-            if not result.solver.converged:  # why it stopped short, in the row's tooltip
-                notes += (result.solver.message,)
-        rows.append(
-            {
-                "name": name,
-                "label": label,
-                "psnr": score.psnr,
-                "ssim": score.ssim,
-                "residual": score.relative_residual,
-                "iterations": score.iterations,
-                "seconds": score.seconds,
-                "notes": notes,
-                "converged": score.converged,
-            }
-        )
+    scores = result.metrics.reconstructions
+    for spec in registry.PANELS:
+        if spec.name in scores:
+            rows.append(_score_row(result, spec.name))
+        elif spec.scored and spec.method in result.pending:
+            blank = dict.fromkeys(("psnr", "ssim", "residual", "iterations", "seconds"))
+            label = _row_label(result, spec.name)
+            rows.append({"name": spec.name, "label": label, **blank, "notes": (), "pending": True})
     return rows
+
+
+def _row_label(result: Result, name: str) -> str:
+    if name == "pinv" and result.params.reg > 0:
+        return f"Tikhonov  λ = {fmt(result.params.reg)}"
+    return registry.panel(name).row_label_for(result.params.activation)
+
+
+def _score_row(result: Result, name: str) -> dict[str, object]:
+    score = result.metrics.reconstructions[name]
+    label, notes = _row_label(result, name), tuple(score.notes)
+    if name == "pinv" and result.solver is not None:
+        label += f"  [{result.solver.method}]"
+        if not result.solver.converged:  # why it stopped short, in the row's tooltip
+            notes += (result.solver.message,)
+    return {
+        "name": name,
+        "label": label,
+        "psnr": score.psnr,
+        "ssim": score.ssim,
+        "residual": score.relative_residual,
+        "iterations": score.iterations,
+        "seconds": score.seconds,
+        "notes": notes,
+        "converged": score.converged,
+    }
 
 
 def adjoint_badge(value: float | None) -> tuple[str, bool]:

@@ -32,6 +32,14 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: What a row still computing says, its colour and its tooltip.
+_PENDING, _DIM = "computing…", "#888888"
+_PENDING_TIP = (
+    "Still computing: the figures arrive with the panel. The other rows and the panels "
+    "above already show the new settings."
+)
+
+
 class MetricsStrip(QtWidgets.QWidget):
     """A compact table under the panels: quality, residual, iterations and time per method.
 
@@ -114,37 +122,35 @@ class MetricsStrip(QtWidgets.QWidget):
         )
 
     def show_result(self, result: Result, wall_seconds: float | None = None) -> None:
-        """Fill the table from ``result.metrics``, ``result.timings`` and ``result.solver``."""
+        """Fill the table from ``result.metrics``, ``result.timings`` and ``result.solver``.
+
+        A partial result's methods still computing (``result.pending``) get a dimmed row
+        that says so, and the line beside the table says the result is not complete.
+        """
         self.rows = metrics_rows(result)
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
-            residual = _num(row["residual"], ".1e")
-            if row.get("converged") is False:
-                residual += "  (not converged)"
-            seconds = row["seconds"]
-            cells = (
-                str(row["label"]),
-                _num(row["psnr"], ".1f") + ("" if row["psnr"] is None else " dB"),
-                _num(row["ssim"], ".3f"),
-                residual,
-                "–" if row["iterations"] is None else str(row["iterations"]),
-                "–" if seconds is None else f"{float(cast(float, seconds)) * 1000:.0f} ms",
-            )
-            notes = "\n".join(row["notes"])  # type: ignore[arg-type]
-            for c, text in enumerate(cells):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setTextAlignment(
-                    int(
-                        QtCore.Qt.AlignmentFlag.AlignLeft
-                        if c == 0
-                        else QtCore.Qt.AlignmentFlag.AlignRight
-                    )
-                    | int(QtCore.Qt.AlignmentFlag.AlignVCenter)
-                )
-                item.setToolTip(notes or _COLUMNS[c][1])
-                if c == 3 and row.get("converged") is False:
-                    item.setForeground(QtGui.QBrush(QtGui.QColor("#e0a040")))
+            for c, item in enumerate(_row_items(row)):
                 self.table.setItem(r, c, item)
+        self._fit_table()
+        dot = result.metrics.adjoint_dot_test
+        self._set_badge(dot)
+        if result.pending:
+            total = "  ·  computing…"
+        else:
+            total = "" if wall_seconds is None else f"  ·  total {wall_seconds * 1000:.0f} ms"
+        self.info.setText(f"{result.geometry.describe()}{total}")
+
+    def stop_pending(self, why: str) -> None:
+        """The rows still computing say ``why`` they never will ("cancelled", ...)."""
+        for r, row in enumerate(self.rows):
+            if row.get("pending"):
+                nonnull(self.table.item(r, 1)).setText(why)
+        self.info.setText(self.info.text().replace("computing…", why))
+        self._fit_table()
+
+    def _fit_table(self) -> None:
+        """The table as large as its rows and columns: no scroll bars, no empty space."""
         self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()
         height = nonnull(self.table.horizontalHeader()).height() + 2 * self.table.frameWidth()
@@ -154,7 +160,40 @@ class MetricsStrip(QtWidgets.QWidget):
             self.table.columnWidth(c) for c in range(self.table.columnCount())
         )
         self.table.setFixedWidth(width)
-        dot = result.metrics.adjoint_dot_test
-        self._set_badge(dot)
-        total = "" if wall_seconds is None else f"  ·  total {wall_seconds * 1000:.0f} ms"
-        self.info.setText(f"{result.geometry.describe()}{total}")
+
+
+def _row_cells(row: dict[str, object]) -> tuple[str, ...]:
+    """The texts of one row of :func:`~deconv_gui.view.readout.metrics_rows`."""
+    if row.get("pending"):  # the figures arrive with the panel
+        return (str(row["label"]), _PENDING, "", "", "", "")
+    residual = _num(row["residual"], ".1e")
+    if row.get("converged") is False:
+        residual += "  (not converged)"
+    seconds = row["seconds"]
+    return (
+        str(row["label"]),
+        _num(row["psnr"], ".1f") + ("" if row["psnr"] is None else " dB"),
+        _num(row["ssim"], ".3f"),
+        residual,
+        "–" if row["iterations"] is None else str(row["iterations"]),
+        "–" if seconds is None else f"{float(cast(float, seconds)) * 1000:.0f} ms",
+    )
+
+
+def _row_items(row: dict[str, object]) -> list[QtWidgets.QTableWidgetItem]:
+    """The table items of one row: aligned, with tooltips, dimmed while computing."""
+    pending = bool(row.get("pending"))
+    notes = "\n".join(row["notes"])  # type: ignore[arg-type]
+    items = []
+    for c, text in enumerate(_row_cells(row)):
+        item = QtWidgets.QTableWidgetItem(text)
+        left = c == 0 or pending
+        align = QtCore.Qt.AlignmentFlag.AlignLeft if left else QtCore.Qt.AlignmentFlag.AlignRight
+        item.setTextAlignment(int(align) | int(QtCore.Qt.AlignmentFlag.AlignVCenter))
+        item.setToolTip(_PENDING_TIP if pending else notes or _COLUMNS[c][1])
+        if pending:
+            item.setForeground(QtGui.QBrush(QtGui.QColor(_DIM)))
+        elif c == 3 and row.get("converged") is False:
+            item.setForeground(QtGui.QBrush(QtGui.QColor("#e0a040")))
+        items.append(item)
+    return items
