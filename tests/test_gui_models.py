@@ -83,6 +83,28 @@ def test_open_model_lists_layers_and_loads_the_chosen_one(qtbot, window, tmp_pat
     )
 
 
+def test_a_deeper_layers_inputs_are_numbered_maps_a_first_layers_are_colours(
+    qtbot, window, tmp_path
+):
+    _, path = _net(tmp_path)
+    image = window.loaded
+
+    def study(index):
+        window.state.set_image(image, window.state.origin)  # back to the photo
+        model = window.models.open_path(path).model
+        assert window.models.load_layer(path, model.layers[index].name)
+        qtbot.waitUntil(
+            lambda: "net.onnx" in window.loaded.source and not window.images.busy,
+            timeout=TIMEOUT,
+        )
+        return [c.text() for c in window.filter_editor._grids.captions]
+
+    # what the first conv and its ReLU make: 4 feature maps, numbered
+    assert study(1) == ["map 1", "map 2", "map 3", "map 4"]
+    # the photo itself, as the model scales it: its colours
+    assert study(0) == ["channel R", "channel G", "channel B"]
+
+
 def test_a_bad_model_file_is_a_message(window, tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"\xff" * 100)
     assert window.models.open_path(tmp_path / "bad.onnx") is None

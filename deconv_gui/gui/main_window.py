@@ -364,7 +364,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         # inside a network the layers before the studied one give its channels; a deeper
         # feature map is a model layer's: its filter comes with it
         deep = loaded.pixels.shape[2] > MAX_IN_CHANNELS and not self.filter_editor.deep
-        self.filter_editor.set_feature_maps(self.chain.owns_channels())
+        self.filter_editor.set_feature_maps(self.chain.owns_channels() or loaded.feature_maps)
         if not (self.chain.owns_channels() or deep):
             self.filter_editor.set_in_channels(loaded.pixels.shape[2])
         self.compute_now()

@@ -80,11 +80,15 @@ class LoadedImage:
         The sample name or the file path.
     note : str
         How the data was converted, for the status bar (e.g. ``"uint16 → float in [0, 1]"``).
+    feature_maps : bool
+        True when the channels are a network's feature maps (what a model feeds one of
+        its deeper layers), not an image's colours: they are numbered, not named R, G, B.
     """
 
     pixels: np.ndarray
     source: str
     note: str
+    feature_maps: bool = False
 
     @property
     def is_sample(self) -> bool:

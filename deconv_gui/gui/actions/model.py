@@ -43,14 +43,18 @@ def layer_problem(
     model: Model, name: str, scaling: str, image: LoadedImage, base: Params
 ) -> tuple[LoadedImage, Params]:
     """The input the model feeds layer ``name`` and ``base`` with the layer's filter."""
-    from ...io.models.activations import layer_activation
+    from ...io.models.activations import layer_activation, model_input
 
     layer = model.layer(name)
     weights = layer.load()
     pixels = image.pixels
     note = f"the image itself, for {name}"
+    maps = False
     if model.format in ("onnx", "keras"):
         act = layer_activation(model, layer, pixels, scaling)
+        fed = model_input(pixels, model, scaling)
+        # a first layer takes the image as the model scales it: its channels stay colours
+        maps = act.input.shape != fed.shape or not np.allclose(act.input, fed, atol=1e-6)
         pixels, note = act.input, f"what the model feeds {name} ({act.runner})"
     if pixels.shape[2] > MAX_LAYER_CHANNELS:
         raise ValueError(
@@ -73,7 +77,7 @@ def layer_problem(
     params = replace(base, weights=weights.weights, bias=bias, **fields)
     # the source is shown as a file name: the layer's name (often a path) stays in the note
     source = f"{Path(image.source).name} through {Path(model.path).name}"
-    loaded = LoadedImage(np.asarray(pixels, np.float32), source, note)
+    loaded = LoadedImage(np.asarray(pixels, np.float32), source, note, feature_maps=maps)
     return loaded, params
 
 

@@ -28,7 +28,10 @@ _LINK_SELECTED = QColor("#1c2a5a")
 _RADIUS = 6.0
 
 
-def _short_names(in_channels: int) -> list[str]:
+def _short_names(in_channels: int, maps: bool = False) -> list[str]:
+    # a layer's feature maps are numbered: R, G, B would name an image's colours
+    if maps:
+        return [str(i + 1) for i in range(in_channels)]
     if in_channels == 1:
         return ["grey"]
     if in_channels in (3, 4):
@@ -36,9 +39,10 @@ def _short_names(in_channels: int) -> list[str]:
     return [str(i + 1) for i in range(in_channels)]
 
 
-def describe_links(in_channels: int, out_channels: int, groups: int) -> str:
-    """The map in words, e.g. ``"depthwise: R → out 1, G → out 2, B → out 3"``."""
-    names = _short_names(in_channels)
+def describe_links(in_channels: int, out_channels: int, groups: int, maps: bool = False) -> str:
+    """The map in words, e.g. ``"depthwise: R → out 1, G → out 2, B → out 3"``;
+    ``maps``: the inputs are a layer's feature maps, numbered."""
+    names = _short_names(in_channels, maps)
     if groups == 1:
         outs = "every output" if out_channels > 1 else "the output"
         return f"summed: all {in_channels} input channels feed {outs} (groups 1)"
@@ -65,6 +69,7 @@ class ChannelMap(QWidget):
         super().__init__(parent)
         self._shape = (3, 1, 1)  # C_in, C_out, groups
         self._selected = 0
+        self._maps = False  # the inputs are the feature maps of a layer before, not colours
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
@@ -80,6 +85,12 @@ class ChannelMap(QWidget):
     def _height(self) -> int:
         return 2 * self.fontMetrics().height() + 2 * int(_RADIUS) + 36  # room for the lines
 
+    def set_feature_maps(self, maps: bool) -> None:
+        """Number the inputs (a layer's feature maps) instead of naming colours."""
+        if self._maps != bool(maps):
+            self._maps = bool(maps)
+            self._shape = (0, 0, 0)  # redraw and rewrite the tooltip at the next set_channels
+
     def set_channels(self, in_channels: int, out_channels: int, groups: int, selected: int) -> None:
         """Show ``C_in → C_out`` with ``groups``; ``selected`` is the output the grids show."""
         shape = (int(in_channels), int(out_channels), int(groups))
@@ -88,7 +99,7 @@ class ChannelMap(QWidget):
         self._shape, self._selected = shape, int(selected)
         self.setToolTip(
             "Which input channels feed which output channel.\n"
-            + describe_links(*shape)
+            + describe_links(*shape, maps=self._maps)
             + "\nWith groups g, the inputs and the outputs are split into g groups and each "
             "output\nsees only its group's C_in/g inputs (PyTorch's groups). Click an output "
             "to edit its weights."
@@ -135,8 +146,9 @@ class ChannelMap(QWidget):
                 colour, width = (_LINK_SELECTED, 2.0) if selected_pass else (_LINK, 1.2)
                 painter.setPen(QPen(colour, width))
                 painter.drawLine(QPointF(xs_in[i], top), QPointF(xs_out[o], bottom))
-        colours = _CHANNEL_COLOURS.get(c_in, ("#707070",) * c_in)
-        for i, (x, name) in enumerate(zip(xs_in, _short_names(c_in), strict=True)):
+        grey = ("#707070",) * c_in
+        colours = grey if self._maps else _CHANNEL_COLOURS.get(c_in, grey)
+        for i, (x, name) in enumerate(zip(xs_in, _short_names(c_in, self._maps), strict=True)):
             painter.setPen(QPen(QColor("#303040"), 1))
             painter.setBrush(QColor(colours[i]))
             painter.drawEllipse(QPointF(x, top), _RADIUS, _RADIUS)

@@ -207,6 +207,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         """Name the inputs "map 1, 2, …" (the maps of a layer before), not the image's channels."""
         if self._grids.maps != bool(maps):
             self._grids.maps = bool(maps)
+            self.ui.channel_map.set_feature_maps(maps)
             self._sync()
 
     def set_values(
