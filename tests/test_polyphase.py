@@ -127,7 +127,14 @@ def test_rank_deficient_filter_keeps_only_what_the_data_can_see():
     assert np.allclose(solution.image.ravel(), reference, atol=1e-10)
 
 
-def test_batches_are_solved_image_by_image():
+@pytest.mark.parametrize("c_out", [1, 2])  # the one-row closed form, the batched SVD
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_batches_are_solved_image_by_image(monkeypatch, c_out, dtype):
+    import deconv_gui.core.solvers.polyphase as polyphase
+    import deconv_gui.core.solvers.polyphase_factors as factors
+
+    monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)  # a frequency row at a time
+    monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
     rng = np.random.default_rng(5)
     op = _periodic_op(
         rng,
@@ -136,14 +143,17 @@ def test_batches_are_solved_image_by_image():
         kernel=(3, 3),
         dilation=(1, 1),
         c_in=3,
-        c_out=2,
+        c_out=c_out,
         groups=1,
         flip=False,
     )
-    ys = rng.standard_normal((4, *op.geometry.output_shape))
+    ys = rng.standard_normal((4, *op.geometry.output_shape)).astype(dtype)
     batch = polyphase_solve(op, ys).image
+    assert batch.dtype == dtype and batch.shape == (4, *op.geometry.input_shape)
     for y, x in zip(ys, batch, strict=True):
-        assert np.allclose(polyphase_solve(op, y).image, x, atol=1e-12)
+        assert np.allclose(
+            polyphase_solve(op, y).image, x, atol=1e-12 if dtype == np.float64 else 1e-6
+        )
 
 
 def test_blocks_reproduce_the_operator():
