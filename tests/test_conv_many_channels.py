@@ -159,16 +159,20 @@ def test_both_ways_of_threading_agree(monkeypatch, c_in, dtype):
     groups = 1 if c_in == 3 else 2
     w = rng.standard_normal((3, 3, c_in // groups, 32)).astype(dtype)
     kw = {"stride": (2, 1), "padding": 1, "groups": groups}
-    results = []
+    y = rng.standard_normal((2, 17, 30, 32)).astype(dtype)
+    results, backs = [], []
     # numpy's matmul on the pool; scipy's gemm on gathered blocks; one gemm per tap
+    # (the adjoint: one gemm per tap, or per phase on its taps' gathered slices)
     for blas_threads, accumulate_from in ((1, 0), (2, 10**9), (2, 0)):
         monkeypatch.setattr(threads, "blas_threads", lambda n=blas_threads: n)
         monkeypatch.setattr(_gemm, "_ACCUMULATE_MIN_PIXELS", accumulate_from)
         assert _gemm.applies(w, ConvGeometry(x.shape[1:], w.shape, **kw), adjoint=False)
         results.append(conv2d(x, w, **kw))
+        backs.append(conv2d_transpose(y, w, input_shape=x.shape, **kw))
     tol = 1e-5 if dtype == np.float32 else 1e-12
-    for other in results[1:]:
+    for other, back in zip(results[1:], backs[1:], strict=True):
         np.testing.assert_allclose(other, results[0], rtol=tol, atol=tol)
+        np.testing.assert_allclose(back, backs[0], rtol=tol, atol=tol)
 
 
 def test_gemm_kernels_run_in_place_on_blocks(monkeypatch):

@@ -139,7 +139,7 @@ def _forward_accumulate(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np
     n_rows = {r: len(range(r, height, sh)) for r, _ in {t.phase for t in taps}}
     weights = _u.group_weights(w, taps, groups, transpose=True)
     gemm = _u.gemm_of(xb.dtype)
-    tasks = _u.tasks(h_out, pitch * c_out * xb.itemsize, m)
+    tasks = _u.tasks(h_out, pitch * cgo * xb.itemsize, m)  # a group's product in cache
     step = max(t[2] - t[1] for t in tasks)
     n_buf = step + b_max - b_min + 1  # one spare row: the last slice runs past the block
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
@@ -282,7 +282,7 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     weights = _u.group_weights(w, taps, groups)
     gemm = _u.gemm_of(yb.dtype)
     g_rows = max(n_rows.values())
-    tasks = _u.tasks(g_rows, pitch * max(c_in, c_out) * yb.itemsize, m)
+    tasks = _u.tasks(g_rows, pitch * max(cg, cgo) * yb.itemsize, m)  # as in the forward
     step = max(t[2] - t[1] for t in tasks)
     n_buf = step + b_max - b_min + 1
     x = np.empty((m, height, width, c_in), dtype=yb.dtype)

@@ -29,8 +29,9 @@ __all__ = [
     "zero_columns",
 ]
 
-#: Target bytes of one block's output (or input, for the adjoint) buffer: large enough
-#: for BLAS to share each product among its threads, small enough for the L2/L3 caches.
+#: Target bytes of one block's output (or input, for the adjoint) buffer, of one group
+#: where the products run per group: large enough for BLAS to share each product among
+#: its threads (and few products: each wakes BLAS's threads), small enough for the caches.
 BLOCK_BYTES = 1 << 19
 #: The forward pass's gathered matrix stays below this many bytes (it is ``f_h f_w``
 #: times the block's input): fewer, larger products; each multi-threaded BLAS call costs
