@@ -433,3 +433,43 @@ def test_pinv_reconstruction_hands_its_cancel_to_the_factorisation(monkeypatch):
             cancel=lambda: asked.append(1) or len(asked) > 1,
         )
     assert len(asked) > 1 and len(factors._FACTORS) == 0
+
+
+def test_rows_with_disjoint_supports_are_inverted_in_closed_form():
+    # a depthwise layer, and a groups=1 filter whose zeros make each input channel feed one
+    # output channel (a channel permutation): the closed form of the rows; two outputs per
+    # group mix theirs: the SVD
+    from deconv_gui.core.solvers.polyphase_factors import (
+        RowFactors,
+        SVDFactors,
+        clear_factor_cache,
+        layer_factors,
+    )
+
+    rng = np.random.default_rng(23)
+    permuted = np.zeros((3, 3, 3, 3))
+    for c, o in enumerate((2, 0, 1)):
+        permuted[:, :, c, o] = rng.standard_normal((3, 3))
+    cases = [
+        (rng.standard_normal((3, 3, 1, 3)), 3, RowFactors),
+        (permuted, 1, RowFactors),
+        (rng.standard_normal((3, 3, 1, 6)), 3, SVDFactors),
+    ]
+    for weights, groups, kind in cases:
+        clear_factor_cache()
+        op = ConvOperator.from_weights(
+            weights,
+            input_shape=(10, 8, 3),
+            stride=2,
+            padding=1,
+            padding_mode="circular",
+            groups=groups,
+        )
+        assert isinstance(layer_factors(op, 0.0, 1e-12, np.complex128, None), kind)
+        y = rng.standard_normal(op.geometry.output_shape)
+        for reg in (0.0, 0.2):
+            dense = op.to_dense()
+            normal = dense.T @ dense + reg * np.eye(dense.shape[1])
+            reference = np.linalg.lstsq(normal, dense.T @ y.ravel(), rcond=None)[0]
+            x = polyphase_solve(op, y, reg=reg).image.ravel()
+            assert np.allclose(x, reference, atol=1e-11 * np.abs(reference).max())

@@ -147,6 +147,13 @@ class BlockRows:
     pieces while each is in the processor's cache, and the whole blocks need not be kept.
     ``precision`` (complex128 or complex64) is that of the pieces.
 
+    ``owner``: when every input channel reaches one output channel at most (one output
+    channel; or groups of one output channel each, as a depthwise layer), the output
+    channel each input channel reaches, ``(C_in,)`` (0 for one that reaches none); else
+    None. Read off the impulse responses, not derived from a group convention. The rows
+    of ``M(ω)`` then have disjoint supports, and :meth:`owned` makes each column's one
+    entry only.
+
     Raises
     ------
     ValueError
@@ -179,9 +186,23 @@ class BlockRows:
         self.shape: tuple[int, ...] = (
             (c_out, sh, n_w, sw, c_in) if by_phase else (n_w, c_out, n_columns)
         )
+        feeds = np.abs(responses).max(axis=(0, 1, 3, 4)) > 0  # (C_in, C_out)
+        self.owner = feeds.argmax(axis=1) if (feeds.sum(axis=1) <= 1).all() else None
 
     def __call__(self, start: int, stop: int) -> np.ndarray:
         return (self.along_h[start:stop] @ self.along_w).reshape(-1, *self.shape)
+
+    def owned(self) -> BlockRows:
+        """Rows ``(k, s_h, W'', s_w, C_in)``: each column's entry in the row of its
+        :attr:`owner` (of a ``by_phase`` instance whose owner is known)."""
+        if self.owner is None or len(self.shape) != 5:
+            raise ValueError("owned() needs by_phase rows whose columns each feed one output")
+        c_out, sh, n_w, sw, c_in = self.shape
+        along_w = self.along_w.reshape(-1, c_out, sh, n_w, sw, c_in).transpose(0, 2, 3, 4, 1, 5)
+        rows = copy.copy(self)
+        rows.along_w = along_w[..., self.owner, np.arange(c_in)].reshape(len(along_w), -1)
+        rows.shape = (sh, n_w, sw, c_in)
+        return rows
 
     def astype(self, precision: Any) -> BlockRows:
         """The same rows made in ``precision``."""

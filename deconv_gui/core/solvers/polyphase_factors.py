@@ -6,13 +6,15 @@ output frequency, laid out as the image's spectrum ``(…, H', s_h, W'', s_w, C_
 the geometry, ``reg`` and the cut only, so the last few are kept (:data:`FACTOR_CACHE_SIZE`):
 another image through the same layer costs the transforms alone.
 
-* One output channel: the block is a row ``m``; its pseudo-inverse is ``m^*/‖m‖²``
-  (Tikhonov ``m^*/(‖m‖² + reg)``), its one singular value ``‖m‖``. Only the gains
-  ``1/‖m(ω)‖²`` are stored; the rows are made again, a few frequency rows at a time, by
-  one small matrix product each (:class:`~deconv_gui.core.solvers.periodic.BlockRows`),
-  which costs less than reading them back from memory.
-* Several output channels: a batched SVD of the blocks (in float64, a cancel check
-  between batches), stored as the full ``M(ω)^+``.
+* Rows with disjoint supports (one output channel; or one per group, as in a depthwise
+  layer; told apart by the impulse responses, :attr:`~BlockRows.owner`): each row ``m``
+  is inverted alone, ``m^*/‖m‖²`` (Tikhonov ``m^*/(‖m‖² + reg)``), and its singular value
+  is ``‖m‖``. Only the gains ``1/‖m(ω)‖²`` are stored; the rows are made again, a few
+  frequency rows at a time, by one small matrix product each
+  (:class:`~deconv_gui.core.solvers.periodic.BlockRows`), which costs less than reading
+  them back from memory.
+* Output channels that share input channels: a batched SVD of the blocks (in float64, a
+  cancel check between batches), stored as the full ``M(ω)^+``.
 
 The norms and singular values are computed in float64 whatever the data; the stored
 factors are in the precision of the solve (complex64 for float32 data).
@@ -37,8 +39,8 @@ from .periodic import BlockRows, block_bytes, mirror_weight, polyphase_blocks
 
 __all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors"]
 
-#: Factorised layers kept between solves (a several-channel one only up to
-#: :data:`_CACHE_ENTRY_LIMIT` bytes; a one-channel one is a gain per frequency).
+#: Factorised layers kept between solves (an SVD-factorised one only up to
+#: :data:`_CACHE_ENTRY_LIMIT` bytes; the others are a gain per frequency and channel).
 FACTOR_CACHE_SIZE = 4
 _CACHE_ENTRY_LIMIT = 128 * 2**20
 #: Frequencies per batched SVD: the cancel check runs between batches.
@@ -51,26 +53,32 @@ _CHUNK_BYTES = 2**21
 
 
 class RowFactors:
-    """``M(ω)^+ = M(ω)^* gain(ω)`` of one-row blocks; the rows are made again on use.
+    """``M(ω)^+ = M(ω)^* diag(gain(ω))`` of blocks whose rows have disjoint supports; the
+    rows are made again on use.
 
-    ``blocks`` makes the rows divided by ``σ_max`` and ``gain`` is multiplied by it.
+    ``blocks`` makes each column's one entry (its :attr:`~BlockRows.owner`'s row) divided
+    by ``σ_max``, and ``gain`` ``(H', W'', C_out)`` is multiplied by it.
     """
 
-    def __init__(self, blocks: BlockRows, gain: np.ndarray, rank: int) -> None:
-        self.blocks, self.gain, self.rank = blocks, gain, rank
+    def __init__(self, blocks: BlockRows, gain: np.ndarray, owner: np.ndarray, rank: int):
+        self.blocks, self.gain, self.owner, self.rank = blocks, gain, owner, rank
 
     def apply(self, spectrum: np.ndarray) -> np.ndarray:
-        """``(…, H', W'', 1)`` → ``(…, H', s_h, W'', s_w, C_in)``, in ``spectrum``'s dtype."""
-        scaled = spectrum[..., 0] * self.gain.astype(spectrum.real.dtype)
-        _, sh, n_w, sw, c_in = self.blocks.shape
+        """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``, in ``spectrum``'s dtype."""
+        scaled = spectrum * self.gain.astype(spectrum.real.dtype)
+        if (self.owner == self.owner[0]).all():  # one output channel: no gather
+            scaled = scaled[..., self.owner[:1]]
+        else:
+            scaled = scaled[..., self.owner]  # each input channel's output channel
+        sh, n_w, sw, c_in = self.blocks.shape
         h_out = self.gain.shape[0]
-        out = np.empty((*scaled.shape[:-2], h_out, sh, n_w, sw, c_in), spectrum.dtype)
+        out = np.empty((*scaled.shape[:-3], h_out, sh, n_w, sw, c_in), spectrum.dtype)
         step = _rows_per_chunk(self.blocks)
         with _one_blas_thread():
             for start in range(0, h_out, step):
-                part = self.blocks(start, start + step)[:, 0]  # (k, s_h, W'', s_w, C_in)
+                part = self.blocks(start, start + step)  # (k, s_h, W'', s_w, C_in)
                 np.conjugate(part, out=part)
-                gains = scaled[..., start : start + step, None, :, None, None]
+                gains = scaled[..., start : start + step, None, :, None, :]
                 np.multiply(part, gains, out=out[..., start : start + step, :, :, :, :])
         return out
 
@@ -112,8 +120,9 @@ def layer_factors(
 
     def compute() -> RowFactors | SVDFactors:
         with _one_blas_thread():
-            if op.geometry.output_shape[2] == 1:
-                return _factorise_rows(op, reg, cutoff, precision, cancel)
+            blocks = BlockRows(op, by_phase=True)
+            if blocks.owner is not None:
+                return _factorise_rows(op, blocks, reg, cutoff, precision, cancel)
             return _factorise(op, reg, cutoff, precision, cancel)
 
     several = op.geometry.output_shape[2] > 1
@@ -150,19 +159,28 @@ def _rows_per_chunk(blocks: BlockRows) -> int:
 
 
 def _factorise_rows(
-    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
+    op: ConvOperator,
+    blocks: BlockRows,
+    reg: float,
+    cutoff: float,
+    precision: Any,
+    cancel: CancelCheck | None,
 ) -> RowFactors:
-    """The gains ``1/(‖m(ω)‖² + reg)`` of one-row blocks (0 where ``‖m‖`` is cut)."""
-    blocks = BlockRows(op, by_phase=True)
-    h_out = op.geometry.output_shape[0]
-    energy = np.empty((h_out, blocks.shape[2]))
-    step = _rows_per_chunk(blocks)
+    """The gains ``1/(‖m_o(ω)‖² + reg)`` of rows with disjoint supports (0 where cut)."""
+    assert blocks.owner is not None
+    owned = blocks.owned()
+    c_out, h_out = op.geometry.output_shape[2], op.geometry.output_shape[0]
+    _, n_w, _, c_in = owned.shape
+    per_channel = np.empty((h_out, n_w, c_in))
+    step = _rows_per_chunk(owned)
     for start in range(0, h_out, step):
         if start and is_cancelled(cancel):
             raise SolveCancelled("the per-frequency factorisation was cancelled")
-        part = blocks(start, start + step)[:, 0]  # (k, s_h, W'', s_w, C_in), contiguous
-        parts = part.view(np.float64)  # real and imaginary parts interleaved
-        energy[start : start + step] = np.einsum("kalbc,kalbc->kl", parts, parts)
+        part = owned(start, start + step)  # (k, s_h, W'', s_w, C_in), contiguous
+        parts = part.view(np.float64).reshape(*part.shape, 2)  # real and imaginary parts
+        per_channel[start : start + step] = np.einsum("kalbcr,kalbcr->klc", parts, parts)
+    # a row's squared norm: the columns it owns
+    energy = per_channel @ (blocks.owner[:, None] == np.arange(c_out)[None, :])
     sigma = np.sqrt(energy)
     top = float(sigma.max()) if sigma.size else 0.0
     keep = sigma > cutoff * top if top > 0 else np.zeros(sigma.shape, bool)
@@ -170,8 +188,8 @@ def _factorise_rows(
     # any scale of the weights (complex64 has only ±1e38)
     gain = np.where(keep, top / np.where(keep, energy + reg, 1.0), 0.0)
     if top > 0:
-        blocks.along_w /= top
-    return RowFactors(blocks.astype(precision), gain, _rank(keep[..., None], op))
+        owned.along_w /= top
+    return RowFactors(owned.astype(precision), gain, blocks.owner, _rank(keep, op))
 
 
 def _factorise(
