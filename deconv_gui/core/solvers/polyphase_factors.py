@@ -167,20 +167,25 @@ def _factorise_rows(
     cancel: CancelCheck | None,
 ) -> RowFactors:
     """The gains ``1/(‖m_o(ω)‖² + reg)`` of rows with disjoint supports (0 where cut)."""
-    assert blocks.owner is not None
+    owner = blocks.owner
+    assert owner is not None
     owned = blocks.owned()
     c_out, h_out = op.geometry.output_shape[2], op.geometry.output_shape[0]
     _, n_w, _, c_in = owned.shape
-    per_channel = np.empty((h_out, n_w, c_in))
+    single = bool((owner == owner[0]).all())  # one output channel: one sum per column
+    energy = np.zeros((h_out, n_w, c_out))
     step = _rows_per_chunk(owned)
     for start in range(0, h_out, step):
         if start and is_cancelled(cancel):
             raise SolveCancelled("the per-frequency factorisation was cancelled")
         part = owned(start, start + step)  # (k, s_h, W'', s_w, C_in), contiguous
-        parts = part.view(np.float64).reshape(*part.shape, 2)  # real and imaginary parts
-        per_channel[start : start + step] = np.einsum("kalbcr,kalbcr->klc", parts, parts)
-    # a row's squared norm: the columns it owns
-    energy = per_channel @ (blocks.owner[:, None] == np.arange(c_out)[None, :])
+        parts = part.view(np.float64)  # real and imaginary parts interleaved
+        if single:
+            energy[start : start + step, :, owner[0]] = np.einsum("kalbc,kalbc->kl", parts, parts)
+        else:  # a row's squared norm: the columns it owns
+            squares = np.square(parts).sum(axis=1).sum(axis=2)  # (k, W'', 2 C_in)
+            per_channel = squares.reshape(*squares.shape[:2], c_in, 2).sum(axis=-1)
+            energy[start : start + step] = per_channel @ (owner[:, None] == np.arange(c_out))
     sigma = np.sqrt(energy)
     top = float(sigma.max()) if sigma.size else 0.0
     keep = sigma > cutoff * top if top > 0 else np.zeros(sigma.shape, bool)
@@ -189,7 +194,7 @@ def _factorise_rows(
     gain = np.where(keep, top / np.where(keep, energy + reg, 1.0), 0.0)
     if top > 0:
         owned.along_w /= top
-    return RowFactors(owned.astype(precision), gain, blocks.owner, _rank(keep, op))
+    return RowFactors(owned.astype(precision), gain, owner, _rank(keep, op))
 
 
 def _factorise(
