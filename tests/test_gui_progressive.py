@@ -158,7 +158,7 @@ def test_the_table_and_summary_follow_the_partial_and_cancel_puts_them_back(qtbo
     assert info.startswith(reference.geometry.describe()) and info.endswith("computing…")
     assert f"{reference.metrics.adjoint_dot_test:.0e}" in window.metrics.badge.text()
     # the read-out reads what the panels show: the new forward output, A⁺ still computing
-    window.panels.hovered.emit("input", 5, 6)
+    window.panels.hovered.emit("input", 5, 6, -1)
     assert "A⁺ computing…" in window.readout.text()
     assert f"y[5,6] = {fmt(reference.forward_output[5, 6, 0])}" in window.readout.text()
     with qtbot.waitSignal(window.runner.cancelled, timeout=TIMEOUT):

@@ -217,7 +217,7 @@ def test_view_toggles_and_the_normalised_panel(qtbot, window):
 
 
 def test_status_bar_reads_every_panel_at_the_corresponding_pixel(window):
-    window.panels.hovered.emit("input", 87, 131)  # what moving the mouse there does
+    window.panels.hovered.emit("input", 87, 131, -1)  # what moving the mouse there does
     text = window.readout.text()
     assert text.startswith("x=131 y=87")
     for part in ("input (", "y[", "Aᵀ (", "A⁺ ("):

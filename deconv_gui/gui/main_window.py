@@ -136,7 +136,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.setCentralWidget(central)
         self.message_bar, self.panels = central.message_bar, central.panels
         self.metrics = central.metrics
-        self.status_widgets = StatusWidgets(nonnull(self.statusBar(), "status bar"))
+        self.status_widgets = StatusWidgets(nonnull(self.statusBar(), "status bar"), self.panels)
         self.readout = self.status_widgets.readout
         self.state_label = self.status_widgets.state_label
         self.open_folder_button = self.status_widgets.open_folder_button
@@ -245,14 +245,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.image_controls.sampleRequested.connect(self.load_sample)  # type: ignore[arg-type]  # result unused
         self.image_controls.openRequested.connect(self.images.open_dialog)
         self.image_controls.workSizeChanged.connect(lambda _size: self.images.reload())
-        self.panels.hovered.connect(  # what the panels show: a partial result too
-            lambda panel, row, col: self.status_widgets.show_values_at(
-                self.panels.result, panel, row, col, self.panels.forward_channel
-            )
-        )
-        self.live.shown.connect(
-            lambda result: self.status_widgets.refresh_values(result, self.panels.forward_channel)
-        )
+        self.live.shown.connect(self.status_widgets.refresh_values)  # a partial, or put back
         self.state.imageChanged.connect(self._on_image)
         self.feedback = ComputeFeedback(
             self.state,
@@ -353,7 +346,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
 
     def _on_result_shown(self, result: Result) -> None:
         """Every panel shows ``result``: update the read-out and announce it."""
-        self.status_widgets.refresh_values(result, self.panels.forward_channel)
+        self.status_widgets.refresh_values(result)
         self.resultShown.emit(result)
 
     # ------------------------------------------------------------------------------ images

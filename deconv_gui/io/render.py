@@ -15,6 +15,7 @@ from PIL import Image
 
 from ..view.colormaps import apply_colormap, colormap_anchors
 from ..view.display import KINDS, data_range, display_spec
+from ..view.montage import draw_tile_labels
 
 __all__ = [
     "DIVERGING_ANCHORS",
@@ -142,7 +143,8 @@ def render_panel(
     The levels and the colormap come from
     :func:`~deconv_gui.view.display.display_spec` with the window's defaults (scaling
     "clip" to the input's range, own levels, channel 0), so a PNG written by the command
-    line looks like the panel on screen.
+    line looks like the panel on screen: a deep array as the montage of its first
+    channels, each tile labelled with its channel.
 
     Parameters
     ----------
@@ -168,7 +170,10 @@ def render_panel(
     spec = display_spec(
         np.asarray(array), kind, reference_range=reference_range, signed_filter=signed_filter
     )
-    return render_array(spec.image, spec.levels, spec.colormap)
+    pixels = render_array(spec.image, spec.levels, spec.colormap)
+    if spec.tiles:
+        return draw_tile_labels(pixels, spec.tiles, np.shape(array)[:2])
+    return pixels
 
 
 def encode_png(rgb: Any) -> bytes:

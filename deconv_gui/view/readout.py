@@ -26,34 +26,63 @@ __all__ = [
 _SHORT = {p.name: p.short for p in registry.PANELS if p.scored}
 
 
-def _values(array: np.ndarray) -> str:
+def _values(array: np.ndarray, channel: int = 0) -> str:
+    """The values of one pixel: up to four of them, else only ``channel``'s."""
     flat = np.atleast_1d(array)
-    if flat.size == 1:
-        return fmt(flat[0])
+    if flat.size == 1 or flat.size > 4:
+        return fmt(flat[channel if flat.size > 1 else 0])
     return "(" + ", ".join(fmt(v) for v in flat) + ")"
 
 
-def format_readout(result: Result, panel: str, row: int, col: int, channel: int = 0) -> str:
+def format_readout(
+    result: Result,
+    panel: str,
+    row: int,
+    col: int,
+    channel: int = 0,
+    tile: int = -1,
+    in_channel: int = 0,
+) -> str:
     """One line with the value at the corresponding pixel of every panel.
 
     For example ``x=131 y=87 · input (0.62, 0.41, 0.33) · y[43,65] = 0.48 · Aᵀ (…) · A⁺ (…)``;
     ``x`` is the column and ``y`` the row of the input pixel, ``y[row, col]`` indexes the
     forward output. With several output channels, ``y`` shows up to four of them, else
-    only ``channel``. A panel of a partial result still computing says so.
+    only ``channel``. ``tile`` is the channel of the montage tile hovered in ``panel``
+    (-1: none): the forward panel's is the ``y`` channel shown, an image-side panel's
+    the channel the image-side panels show when they have more than four (named after
+    ``x`` and ``y``; ``in_channel`` while the forward panel is hovered). A panel of a
+    partial result still computing says so.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import Params, run_pipeline
+    >>> x = np.arange(6 * 6 * 8, dtype=float).reshape(6, 6, 8) / 288
+    >>> box = np.full((3, 3, 8, 1), 1 / 72)
+    >>> result = run_pipeline(x, Params(box, stride=1, padding=1, methods=("transposed",)))
+    >>> format_readout(result, "input", 2, 3, tile=5).split("  ·  ")[:2]
+    ['x=3 y=2 channel 5', 'input 0.43']
     """
     (r, c), (o_r, o_c) = corresponding_pixels(
         result.geometry, row, col, in_output=panel == "forward"
     )
+    if tile >= 0 and panel == "forward":
+        channel = tile
     y_values = result.forward_output[o_r, o_c]
     if y_values.size > 4:
         y_text = f"y[{o_r},{o_c},{channel}] = {fmt(y_values[channel])}"
     else:
         y_text = f"y[{o_r},{o_c}] = {_values(y_values)}"
-    parts = [f"x={c} y={r}", f"input {_values(result.image[r, c])}", y_text]
+    deep = result.image.shape[2] > 4  # the image side shows one channel of a montage
+    side = tile if tile >= 0 and panel != "forward" else in_channel
+    side = side if 0 <= side < result.image.shape[2] else 0  # a pick of another layer's
+    where = f"x={c} y={r}" + (f" channel {side}" if deep else "")
+    parts = [where, f"input {_values(result.image[r, c], side)}", y_text]
     for name, short in _SHORT.items():
         data = getattr(result, name)
         if data is not None:
-            parts.append(f"{short} {_values(data[r, c])}")
+            parts.append(f"{short} {_values(data[r, c], side)}")
         elif registry.panel(name).method in result.pending:
             parts.append(f"{short} computing…")
     return "  ·  ".join(parts)

@@ -2,14 +2,17 @@
 
 :func:`displayed_pixels` asks the panel's pyqtgraph ``ImageItem`` to render its data
 with its current levels and lookup table (colormap) and returns those RGB pixels, one
-per data pixel, so an exported PNG is exactly what the user sees (without zoom). The
-comparison figure (:mod:`.figure`) is re-exported here.
+per data pixel, so an exported PNG is exactly what the user sees (without zoom); a
+montage's tiles carry their channels, drawn in as the view module draws them
+(:func:`~deconv_gui.view.montage.draw_tile_labels`). The comparison figure
+(:mod:`.figure`) is re-exported here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...view.montage import draw_tile_labels
 from ..support.qimage import qimage_to_array
 from .figure import FIGURE_NAMES, comparison_figure
 
@@ -27,7 +30,8 @@ def displayed_pixels(panel) -> np.ndarray | None:
     Returns
     -------
     numpy.ndarray or None
-        One RGB pixel per data pixel, or None when the panel shows nothing.
+        One RGB pixel per data pixel (a montage's: per pixel of the montage, each
+        tile labelled with its channel), or None when the panel shows nothing.
     """
     item = panel.item
     if item.image is None or item.image.size == 0:
@@ -36,7 +40,11 @@ def displayed_pixels(panel) -> np.ndarray | None:
     qimage = getattr(item, "qimage", None)
     if qimage is None or qimage.isNull():
         return None
-    return np.ascontiguousarray(qimage_to_array(qimage)[:, :, :3])
+    pixels = np.ascontiguousarray(qimage_to_array(qimage)[:, :, :3])
+    spec, data = panel.spec, panel.data
+    if spec is not None and spec.tiles and data is not None:
+        return draw_tile_labels(pixels, spec.tiles, data.shape[:2])
+    return pixels
 
 
 def panel_levels(panel) -> list[float] | None:

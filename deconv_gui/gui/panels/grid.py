@@ -71,13 +71,13 @@ class PanelGrid(QtWidgets.QWidget):
 
     Signals
     -------
-    hovered(str, int, int)
+    hovered(str, int, int, int)
         Forwarded from the panels.
     clicked(str, int, int)
         Forwarded from the panels (left click on a pixel).
     """
 
-    hovered = QtCore.Signal(str, int, int)
+    hovered = QtCore.Signal(str, int, int, int)
     clicked = QtCore.Signal(str, int, int)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:

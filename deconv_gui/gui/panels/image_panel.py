@@ -18,9 +18,9 @@ from ...core import registry
 from ...view.colormaps import colormap_anchors
 from ...view.display import DisplaySpec
 from ...view.linking import FIT_PADDING
-from ...view.montage import tile_at
+from ...view.montage import picture_pixel
 from ..support.qthelp import make_timer
-from .marks import PixelMarks, ValueLabels
+from .marks import PixelMarks, TileLabels, ValueLabels
 
 __all__ = ["ImagePanel", "pg_colormap"]
 
@@ -57,9 +57,10 @@ class ImagePanel(QtWidgets.QFrame):
 
     Signals
     -------
-    hovered(str, int, int)
-        Panel name, row and column of the pixel under the cursor (``-1, -1`` when the
-        cursor leaves the image).
+    hovered(str, int, int, int)
+        Panel name, row and column of the array's pixel under the cursor (``-1, -1``
+        when the cursor leaves the image) and the channel of the montage tile it is in
+        (-1: not a montage).
     levelsEdited(str, float, float)
         The user dragged the levels of this panel.
     channelChanged(int)
@@ -68,7 +69,7 @@ class ImagePanel(QtWidgets.QFrame):
         Panel name, row and column of a left click on the image.
     """
 
-    hovered = QtCore.Signal(str, int, int)
+    hovered = QtCore.Signal(str, int, int, int)
     clicked = QtCore.Signal(str, int, int)
     levelsEdited = QtCore.Signal(str, float, float)
     channelChanged = QtCore.Signal(int)
@@ -128,6 +129,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.item)
         self.values = ValueLabels(self.view)
+        self.tile_labels = TileLabels(self.view)
         self.marks = PixelMarks(self.view)
         self.view.sigRangeChanged.connect(lambda *_: self.values.update_visibility())
         self.view.sigResized.connect(lambda *_: self.values.update_visibility())
@@ -260,6 +262,7 @@ class ImagePanel(QtWidgets.QFrame):
         self._show_subtitle()
         self._refresh_title()
         self.values.draw(data)
+        self.tile_labels.draw(spec.tiles, data.shape[:2])
         if reset_view:
             self.fit()
 
@@ -291,6 +294,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.data = None
         self.item.clear()
         self.values.draw(None)
+        self.tile_labels.draw((), None)
         self._refresh_title()
 
     def fit(self) -> None:
@@ -323,18 +327,6 @@ class ImagePanel(QtWidgets.QFrame):
         """Show ``[x0, x1] × [y0, y1]`` (image pixels), as a linked zoom asks."""
         self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
 
-    def value_at(self, row: int, col: int) -> np.ndarray | None:
-        """The channel values at ``(row, col)``, or None outside the image."""
-        if self.data is None:
-            return None
-        h, w = self.data.shape[:2]
-        if self.spec is not None and self.spec.tiles:  # a montage: the tile's pixel
-            hit = tile_at(row, col, (h, w), self.spec.tiles)
-            return None if hit is None else np.asarray(self.data[hit[1], hit[2]])
-        if not (0 <= row < h and 0 <= col < w):
-            return None
-        return np.asarray(self.data[row, col])
-
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         """Fold the level histogram away in narrow panels, so the image gets its room."""
         super().resizeEvent(event)
@@ -366,13 +358,19 @@ class ImagePanel(QtWidgets.QFrame):
             self.levelsEdited.emit(self.name, float(low), float(high))
 
     def pixel_at(self, scene_pos: QtCore.QPointF) -> tuple[int, int] | None:
-        """The ``(row, col)`` of the image pixel at a scene position, or None."""
+        """The ``(row, col)`` of the array's pixel at a scene position, or None."""
+        hit = self.hit_at(scene_pos)
+        return None if hit is None else (hit[0], hit[1])
+
+    def hit_at(self, scene_pos: QtCore.QPointF) -> tuple[int, int, int] | None:
+        """The ``(row, col, channel)`` of the array's pixel at a scene position (in a
+        montage, the tile's; channel -1 otherwise), or None."""
         if self.data is None or not self.view.sceneBoundingRect().contains(scene_pos):
             return None
         point = self.view.mapSceneToView(scene_pos)
         row, col = int(np.floor(point.y())), int(np.floor(point.x()))
-        h, w = self.data.shape[:2]
-        return (row, col) if 0 <= row < h and 0 <= col < w else None
+        tiles = () if self.spec is None else self.spec.tiles
+        return picture_pixel(row, col, self.data.shape[:2], tiles)
 
     def _on_mouse_clicked(self, event: object) -> None:
         if event.button() != QtCore.Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
@@ -393,5 +391,5 @@ class ImagePanel(QtWidgets.QFrame):
         return self.marks.pixels
 
     def _on_mouse_moved(self, pos: QtCore.QPointF) -> None:
-        row, col = self.pixel_at(pos) or (-1, -1)
-        self.hovered.emit(self.name, row, col)
+        row, col, channel = self.hit_at(pos) or (-1, -1, -1)
+        self.hovered.emit(self.name, row, col, channel)

@@ -1,8 +1,12 @@
-"""What an image panel draws over its image: the values of tiny images, the inspection marks.
+"""What an image panel draws over its image: the values of tiny images, the channels of
+a montage's tiles, the inspection marks.
 
 :class:`ValueLabels` writes each pixel's values on images of at most
 :data:`ANNOTATE_LIMIT` pixels, shown only while a pixel on screen is large enough to
-hold its label (side by side, labels never overlap). :class:`PixelMarks` marks the
+hold its label (side by side, labels never overlap). :class:`TileLabels` writes each
+montage tile's channel at its top-left corner, where the exported PNG has it
+(:func:`~deconv_gui.view.montage.tile_labels`), while the tiles on screen are large
+enough (:func:`~deconv_gui.view.montage.label_fits`). :class:`PixelMarks` marks the
 pixels a click inspects (squares, their labels, a dashed box around them that stays
 visible when the pixels are too small to see).
 """
@@ -14,8 +18,9 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ...view.display import fmt
+from ...view.montage import label_fits, tile_labels
 
-__all__ = ["ANNOTATE_LIMIT", "PixelMarks", "ValueLabels"]
+__all__ = ["ANNOTATE_LIMIT", "PixelMarks", "TileLabels", "ValueLabels"]
 
 #: Draw the values on the pixels of images with at most this many pixels.
 ANNOTATE_LIMIT = 144
@@ -70,6 +75,56 @@ class ValueLabels:
         units_x, units_y = self.view.viewPixelSize()  # data units per screen pixel
         width, height = self._room
         visible = 0 < units_x <= 1.0 / width and 0 < units_y <= 1.0 / height
+        for label in self.items:
+            label.setVisible(visible)
+
+
+class TileLabels:
+    """The channel of each tile of a montage drawn in ``view``, at the tile's corner."""
+
+    def __init__(self, view: pg.ViewBox) -> None:
+        self.view = view
+        self.items: list[pg.TextItem] = []
+        self._drawn: tuple[tuple[int, ...], tuple[int, int]] | None = None
+        self._room = (1, 1)  # screen pixels the widest label needs: (height, width)
+        self._tile = (1, 1)  # a tile's (height, width) in image pixels
+        view.sigRangeChanged.connect(lambda *_: self.update_visibility())
+        view.sigResized.connect(lambda *_: self.update_visibility())
+
+    def draw(self, tiles: tuple[int, ...], shape: tuple[int, int] | None) -> None:
+        """Label the ``tiles`` of a montage of ``(H, W)`` maps (none: no montage)."""
+        key = (tuple(tiles), (0, 0) if shape is None else (int(shape[0]), int(shape[1])))
+        if key == self._drawn:  # the same montage again (new values): the same labels
+            return
+        for label in self.items:
+            self.view.removeItem(label)
+        self.items, self._drawn = [], key
+        if not tiles or shape is None:
+            return
+        font = QtGui.QFont()
+        font.setPointSize(8)
+        metrics = QtGui.QFontMetrics(font)
+        widest = 0
+        for tile in tile_labels(tiles, shape):
+            label = pg.TextItem(tile.text, color="w", anchor=(0, 0), fill=(0, 0, 0, 160))
+            label.setFont(font)
+            label.setPos(tile.col, tile.row)
+            label.setZValue(10)  # over the image, under the inspection marks
+            label.setToolTip(f"channel {tile.text}")
+            self.view.addItem(label)
+            self.items.append(label)
+            widest = max(widest, metrics.horizontalAdvance(tile.text))
+        self._room = (metrics.height() + 4, widest + 6)
+        self._tile = (int(shape[0]), int(shape[1]))
+        self.update_visibility()
+
+    def update_visibility(self) -> None:
+        """Show the labels only while a tile on screen leaves room for its label."""
+        if not self.items:
+            return
+        units_x, units_y = self.view.viewPixelSize()  # image pixels per screen pixel
+        on_screen = (self._tile[0] / max(units_y, 1e-12), self._tile[1] / max(units_x, 1e-12))
+        visible = units_x > 0 and units_y > 0 and label_fits(self._room, on_screen)
         for label in self.items:
             label.setVisible(visible)
 

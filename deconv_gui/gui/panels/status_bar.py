@@ -8,12 +8,14 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Result
 from ...view.readout import format_readout
+from .grid import PanelGrid
 
 __all__ = ["StatusWidgets"]
 
 
 class StatusWidgets(QtCore.QObject):
-    """The widgets of the status bar, added to ``bar``.
+    """The widgets of the status bar, added to ``bar``; the read-out follows the mouse
+    over ``panels`` (what they show: a partial result too).
 
     Attributes
     ----------
@@ -25,8 +27,9 @@ class StatusWidgets(QtCore.QObject):
         Opens the last export folder; hidden until something was exported.
     """
 
-    def __init__(self, bar: QtWidgets.QStatusBar) -> None:
+    def __init__(self, bar: QtWidgets.QStatusBar, panels: PanelGrid) -> None:
         super().__init__(bar)
+        self._panels = panels
         self.readout = QtWidgets.QLabel("Move the mouse over a panel to read the values")
         self.readout.setObjectName("readout")
         # a long read-out is clipped, never widens the window past a laptop screen
@@ -40,7 +43,7 @@ class StatusWidgets(QtCore.QObject):
         self.state_label = QtWidgets.QLabel("starting…")
         self.state_label.setToolTip("What the computation is doing")
         self._folder: Path | None = None
-        self._hover: tuple[str, int, int] | None = None
+        self._hover: tuple[str, int, int, int] | None = None
         self.open_folder_button = QtWidgets.QToolButton()
         self.open_folder_button.setText("Open export folder…")
         self.open_folder_button.setVisible(False)
@@ -48,24 +51,31 @@ class StatusWidgets(QtCore.QObject):
         bar.addWidget(self.readout, 1)
         bar.addPermanentWidget(self.open_folder_button)
         bar.addPermanentWidget(self.state_label)
+        panels.hovered.connect(
+            lambda panel, row, col, tile: self.show_values_at(panels.result, panel, row, col, tile)
+        )
 
     def show_values_at(
-        self, result: Result | None, panel: str, row: int, col: int, channel: int = 0
+        self, result: Result | None, panel: str, row: int, col: int, tile: int = -1
     ) -> None:
-        """The read-out of every panel at the pixel hovered in ``panel`` (row < 0: left)."""
+        """The read-out of every panel at the pixel hovered in ``panel`` (row < 0: left;
+        ``tile``: the channel of the montage tile hovered, -1 none): ``y`` at the forward
+        panel's channel, a deep image side at its montage's first channel, unless the
+        mouse is over a tile (:func:`~deconv_gui.view.readout.format_readout`)."""
         if row < 0 or result is None:
             return
-        self._hover = (panel, row, col)
+        self._hover = (panel, row, col, tile)
+        channel, inputs = self._panels.forward_channel, self._panels.tiles[0]
         try:
-            text = format_readout(result, panel, row, col, channel)
+            text = format_readout(result, panel, row, col, channel, tile, (*inputs, 0)[0])
         except (IndexError, ValueError):
             return
         self.readout.setText(text)
 
-    def refresh_values(self, result: Result, channel: int = 0) -> None:
+    def refresh_values(self, result: Result) -> None:
         """Read the last hovered pixel again in a new result."""
         if self._hover is not None:
-            self.show_values_at(result, *self._hover, channel)
+            self.show_values_at(result, *self._hover)
 
     def offer_open_folder(self, folder: Path) -> None:
         """Show the "Open folder" button for ``folder``."""
