@@ -42,7 +42,7 @@ __all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors"]
 #: Factorised layers kept between solves (an SVD-factorised one only up to
 #: :data:`_CACHE_ENTRY_LIMIT` bytes; the others are a gain per frequency and channel).
 FACTOR_CACHE_SIZE = 4
-_CACHE_ENTRY_LIMIT = 128 * 2**20
+_CACHE_ENTRY_LIMIT = 64 * 2**20  # four of them: 256 MiB at most
 #: Frequencies per batched SVD: the cancel check runs between batches.
 _SVD_BATCH = 8192
 #: Up to this many output channels the factors are applied channel by channel (a few
