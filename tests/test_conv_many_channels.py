@@ -187,6 +187,7 @@ def test_gemm_kernels_run_in_place_on_blocks(monkeypatch):
     from deconv_gui.core import _gemm_util
 
     monkeypatch.setattr(_gemm_util, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(_gemm_util, "GATHERED_BLOCK_BYTES", 1)
     monkeypatch.setattr(_gemm_util, "MATRIX_BYTES", 1)
     np.testing.assert_allclose(conv2d(x, w, **kw), whole, rtol=1e-13, atol=1e-12)
     again = conv2d_transpose(y, w, input_shape=x.shape, **kw)

@@ -52,7 +52,8 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     matrix = matrix.reshape(fh * run_len, c_out)
     pooled = threads.blas_threads() == 1
     matrix_row = w_out * fh * run_len * xb.itemsize
-    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, matrix_row, pooled)
+    block = _u.BLOCK_BYTES if pooled else _u.GATHERED_BLOCK_BYTES
+    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, matrix_row, pooled, block)
     step = max(t[2] - t[1] for t in tasks)
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
 
