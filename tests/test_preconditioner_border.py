@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from deconv_gui.core import ConvOperator, pinv_reconstruction
+from deconv_gui.core.solvers.border import border_correction
 from deconv_gui.core.solvers.pinv import PseudoInverseSolver
 from deconv_gui.core.solvers.preconditioner import SymbolPreconditioner
 
@@ -19,25 +20,54 @@ def _layer(padding, mode: str = "zeros") -> tuple[ConvOperator, np.ndarray]:
     return op, op.apply(rng.random((12, 12, 8)))
 
 
+def _iterations(op: ConvOperator, y: np.ndarray, pre: SymbolPreconditioner) -> int:
+    solver = PseudoInverseSolver(
+        op.apply, op.apply_adjoint, preconditioner=pre, rtol=1e-6, operator_norm=pre.operator_norm
+    )
+    _, report = solver.solve(y, 300)
+    assert report.converged
+    return report.iterations
+
+
 def test_the_border_correction_saves_iterations_on_a_zero_padded_layer() -> None:
     op, y = _layer(1)
     pre = SymbolPreconditioner(op)
-    assert pre.border is not None and pre.border.min() == pytest.approx(1.0)
-    assert pre.border.max() > 1.0  # the first row and column read the padding
+    assert pre.border is not None and pre.border.matrices
+    # the first row, the first column and their corner read the padding
+    assert len(pre.border.masks) == 3
+    assert sum(int(m.sum()) for m in pre.border.masks) == 6 + 6 - 1
     counts = []
     for border in (pre.border, None):
         pre.border = border
-        solver = PseudoInverseSolver(
-            op.apply,
-            op.apply_adjoint,
-            preconditioner=pre,
-            rtol=1e-6,
-            operator_norm=pre.operator_norm,
-        )
-        _, report = solver.solve(y, 300)
-        assert report.converged
-        counts.append(report.iterations)
+        counts.append(_iterations(op, y, pre))
     assert counts[0] < 0.9 * counts[1]
+
+
+def test_seen_through_the_correction_every_diagonal_block_is_the_interiors() -> None:
+    # Sᵀ G_p S = G: the Gram matrix of the taps an output reads, against a literal sum
+    op, _ = _layer(1)
+    w = op.weights
+    correction = border_correction(op)
+    interior = sum(w[a, b].T @ w[a, b] for a in range(3) for b in range(3))
+    for mask, factor in zip(correction.masks, correction.factors, strict=True):
+        p, q = np.argwhere(mask)[0]
+        rows = [a for a in range(3) if 0 <= 2 * p - 1 + a < 12]
+        cols = [b for b in range(3) if 0 <= 2 * q - 1 + b < 12]
+        gram = sum(w[a, b].T @ w[a, b] for a in rows for b in cols)
+        np.testing.assert_allclose(factor.T @ gram @ factor, interior, atol=1e-10)
+
+
+def test_more_outputs_than_the_border_taps_carry_take_scalar_factors() -> None:
+    # 1 input channel, 16 outputs: a corner output's 4 taps carry 4 values, its Gram
+    # matrix is singular; the correction is each channel's share of its filter energy
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((3, 3, 1, 16))
+    op = ConvOperator.from_weights(w, input_shape=(10, 10, 1), stride=2, padding=1)
+    correction = border_correction(op)
+    assert not correction.matrices
+    corner = next(f for m, f in zip(correction.masks, correction.factors, strict=True) if m[0, 0])
+    share = np.square(w[1:, 1:]).sum(axis=(0, 1, 2)) / np.square(w).sum(axis=(0, 1, 2))
+    np.testing.assert_allclose(corner, 1 / np.sqrt(share))
 
 
 @pytest.mark.parametrize(("padding", "mode"), [(1, "circular"), (1, "reflect"), (0, "zeros")])

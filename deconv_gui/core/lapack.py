@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LAPACK_LOCK", "eigh", "eigvalsh", "pinv", "solve", "svd"]
+__all__ = ["LAPACK_LOCK", "eigh", "eigvalsh", "hermitian_inverse", "pinv", "solve", "svd"]
 
 #: Held around every dense factorisation of the package (re-entrant).
 LAPACK_LOCK = threading.RLock()
@@ -66,3 +66,41 @@ def solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """:func:`numpy.linalg.solve` under :data:`LAPACK_LOCK`."""
     with LAPACK_LOCK:
         return np.linalg.solve(matrix, rhs)
+
+
+def hermitian_inverse(stack: np.ndarray) -> np.ndarray:
+    """The inverses of a stack ``(m, n, n)`` of Hermitian positive definite matrices.
+
+    By Cholesky (LAPACK ``potrf`` and ``potri``: a third of the work of an
+    eigendecomposition), under :data:`LAPACK_LOCK` (small matrices are fastest on one
+    BLAS thread: :func:`~deconv_gui.core.threads.one_blas_thread`); a matrix that is
+    not numerically positive definite is inverted through its eigenvalues, clipped at
+    ``10⁻¹²`` of the largest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core.lapack import hermitian_inverse
+    >>> m = np.array([[[2.0, 1j], [-1j, 2.0]]])
+    >>> bool(np.allclose(hermitian_inverse(m)[0] @ m[0], np.eye(2)))
+    True
+    """
+    from scipy.linalg import lapack as scipy_lapack
+
+    out = np.empty_like(stack)
+    if not len(stack):
+        return out
+    potrf, potri = scipy_lapack.get_lapack_funcs(("potrf", "potri"), (stack[0],))
+    lower = np.tril(np.ones(stack.shape[1:], dtype=bool), -1)
+    with LAPACK_LOCK:
+        for i, matrix in enumerate(stack):
+            factor, info = potrf(matrix, lower=True, clean=False)
+            if info == 0:
+                inverse, info = potri(factor, lower=True)
+            if info != 0:
+                values, vectors = np.linalg.eigh(matrix)
+                values = np.maximum(values, 1e-12 * max(float(values[-1]), 0.0))
+                out[i] = (vectors / values) @ vectors.conj().T if values[-1] > 0 else 0.0
+                continue
+            out[i] = np.where(lower, inverse, inverse.conj().T)
+    return out

@@ -139,18 +139,23 @@ def estimate_pipeline_bytes(geometry: ConvGeometry, methods: Iterable[str] = ())
     """An upper estimate of :func:`~deconv_gui.core.run_pipeline`'s peak memory, in bytes.
 
     ``16 (n + m)`` float64 values for ``n`` unknowns and ``m`` equations, plus the
-    preconditioner's ``2 m C_out`` (``2 m`` for its diagonal form, taken when the full
-    set-up would cost too much) when the pseudo-inverse is solved iteratively.
+    preconditioner's ``2 m C_out`` (``2 m`` for its diagonal form, and at most
+    :data:`~deconv_gui.core.solvers.preconditioner.MAX_CELL_BYTES` of its cell form, taken
+    when the full set-up would cost too much) when the pseudo-inverse is solved
+    iteratively.
     """
     n, m = geometry.n_unknowns, geometry.n_equations
     values = _ARRAYS_AT_PEAK * (n + m)
     if {"pinv", "nullspace"} & set(methods):
-        from .solvers.preconditioner import FULL_SYMBOL_COST
+        from .solvers.preconditioner import FULL_SYMBOL_COST, MAX_CELL_BYTES, MAX_CELLS
 
         c_out = geometry.output_shape[2]
-        # the full symbol's inverse, or only its diagonal when that set-up would cost more
+        # the full symbol's inverse, or its diagonal and the cells' when that set-up
+        # would cost more
         full = (n_out := max(1, m // c_out)) * c_out**3 <= FULL_SYMBOL_COST or c_out == 1
         values += 2 * n_out * (c_out * c_out if full else c_out)
+        if not full:
+            values += min(MAX_CELL_BYTES, 16 * MAX_CELLS * c_out**2) // 8
     return 8 * values
 
 

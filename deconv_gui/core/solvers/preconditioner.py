@@ -4,22 +4,31 @@ Notes
 -----
 Away from the borders, ``B = A Aᵀ`` of a strided convolution is *stationary on the
 output grid*: ``(B z)[p] = Σ_u k[u] z[p − u]`` with a small ``C_out × C_out`` matrix
-kernel ``k`` (the filter's autocorrelation, subsampled by the stride). We obtain
-``k`` exactly by applying ``A Aᵀ`` to one impulse per output channel on a tiny
-unpadded geometry (so no sign or flip convention can go wrong), embed it in a
-periodic grid of at least the output size (rounded up to a fast FFT length), and
-take its discrete Fourier transform: the symbol ``K̂(ω)``, Hermitian positive
-semi-definite at every frequency.
+kernel ``k`` (the filter's autocorrelation, subsampled by the stride;
+:func:`stationary_kernel`). Embedded in a periodic grid of the output size plus the
+kernel's reach (:func:`symbol_grid`), its discrete Fourier transform is the symbol
+``K̂(ω)``, Hermitian positive semi-definite at every frequency.
 
-The preconditioner is ``M⁻¹ r = P_cropᵀ F⁻¹ (K̂ + (reg + δ) I)⁻¹ F P_pad r``:
+The preconditioner is ``M⁻¹ r = S P_cropᵀ F⁻¹ (K̂ + (reg + δ) I)⁻¹ F P_pad Sᵀ r``:
 zero-pad ``r`` to the FFT grid, solve frequency by frequency, crop. It is symmetric
 positive definite for any ``δ > 0`` (``Pᵀ C⁻¹ P`` with ``C⁻¹`` SPD and ``P``
-injective), which is all preconditioned CG needs. ``δ = 10⁻⁶ max K̂`` caps the
-gain at frequencies where the symbol vanishes (box, Sobel or Gaussian filters
-repeated over the channels). Borders, where zero padding makes ``B`` differ from its
-stationary part, are simply left for CG to fix: the preconditioner only needs to be
-approximate; correctness comes from the Krylov iteration. ``sqrt(max K̂)`` is an
-upper bound of ``‖A‖`` (the border rows of ``A`` are truncations of the stationary ones).
+injective, ``S`` invertible), which is all preconditioned CG needs. ``δ = 10⁻⁶ max K̂``
+caps the gain at frequencies where the symbol vanishes (box, Sobel or Gaussian filters
+repeated over the channels). ``S`` (:mod:`~deconv_gui.core.solvers.border`) gives the
+outputs whose window reaches into zero padding the diagonal block of the interior;
+what else the borders change is left for CG: the preconditioner only needs to be
+approximate, correctness comes from the Krylov iteration. ``sqrt(max K̂)`` is an upper
+bound of ``‖A‖`` (the border rows of ``A`` are truncations of the stationary ones).
+
+The inverse symbol is exact per frequency while that is cheap; with many output
+channels the symbol's mean over a few cells of frequencies is inverted instead
+(:mod:`~deconv_gui.core.solvers.symbol_cells`: the channels stay coupled, the set-up
+costs a couple of the layer's own forward+adjoint pairs), and beyond even one cell's
+budget only the diagonal (each channel's own symbol). On 56²×64 → 128, 3×3, stride 2,
+padding 1 (He-initialised weights), CG on ``A Aᵀ`` to a relative residual of 10⁻⁶ took
+77 iterations without a preconditioner, 61 with the diagonal symbol and scalar border
+scales, 22 with 6 × 6 cells and the border matrices (29 with the exact symbol at every
+frequency, which costs tens of pairs to set up).
 """
 
 from __future__ import annotations
@@ -29,15 +38,22 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-from threadpoolctl import threadpool_limits
 
 from .. import lapack
 from ..operator import ConvOperator
+from ..threads import one_blas_thread
 from .base import SolveCancelled, is_cancelled
+from .border import border_correction
+from .polyphase import is_periodic
+from .symbol_cells import CellInverse
 
 __all__ = [
+    "CELL_SETUP_PAIRS",
     "FULL_SYMBOL_COST",
+    "MAX_CELLS",
+    "MAX_CELL_BYTES",
     "SymbolPreconditioner",
+    "affordable_cells",
     "diagonal_symbol",
     "periodic_symbol",
     "stationary_kernel",
@@ -137,22 +153,28 @@ def _check(cancel: Any) -> None:
 
 
 def symbol_grid(op: ConvOperator) -> tuple[int, int]:
-    """The periodic FFT grid of the preconditioner: at least the output size, fast, and a
-    multiple of ``q = d / gcd(s, d)`` on each axis.
+    """The periodic FFT grid of the preconditioner: the output size plus the kernel's reach
+    (the output size itself for a periodic layer), fast, and a multiple of
+    ``q = d / gcd(s, d)`` on each axis.
 
-    With dilation ``d`` and stride ``s``, ``A Aᵀ`` couples two outputs only when their
-    offset is a multiple of ``q`` (their input footprints interleave otherwise): the
-    outputs split into ``q`` independent classes per axis. A periodic grid whose length
-    is not a multiple of ``q`` wraps one class into another, and its inverse symbol
-    then mixes them: measured on 11×21×3 with dilation (2, 1), the preconditioned
-    spectrum spread 10⁷ against 10⁵ unpreconditioned.
+    Beyond a periodic layer, ``A Aᵀ`` is a section of a stationary operator: on a grid of
+    only the output's size its kernel wraps the last outputs onto the first ones, which
+    the preconditioner then couples (64²×16 → 32, stride 2: 31 CG iterations to 10⁻⁶ on
+    the 32² output grid, 20 on 33²). With dilation ``d`` and stride ``s``, ``A Aᵀ``
+    couples two outputs only when their offset is a multiple of ``q`` (their input
+    footprints interleave otherwise): the outputs split into ``q`` independent classes
+    per axis. A periodic grid whose length is not a multiple of ``q`` wraps one class
+    into another, and its inverse symbol then mixes them: measured on 11×21×3 with
+    dilation (2, 1), the preconditioned spectrum spread 10⁷ against 10⁵ unpreconditioned.
     """
+    g = op.geometry
+    periodic = is_periodic(g)
     sizes = []
-    for n, s, d in zip(
-        op.geometry.output_shape[:2], op.geometry.stride, op.geometry.dilation, strict=True
-    ):
+    shapes = zip(g.output_shape[:2], g.filter_shape[:2], g.stride, g.dilation, strict=True)
+    for n, f, s, d in shapes:
         q = d // math.gcd(s, d)
-        sizes.append(q * scipy.fft.next_fast_len(-(-n // q), True))
+        reach = 0 if periodic else -(-d * (f - 1) // s)
+        sizes.append(q * scipy.fft.next_fast_len(-(-(n + reach) // q), True))
     return sizes[0], sizes[1]
 
 
@@ -181,23 +203,62 @@ def diagonal_symbol(op: ConvOperator, grid: tuple[int, int]) -> np.ndarray:
     return np.maximum(scipy.fft.rfft2(periodic, axes=(0, 1)).real, 0.0)
 
 
-class SymbolPreconditioner:
-    """``r ↦ S (K̂ + (reg + δ) I)⁻¹ S r`` by FFT on the (padded) output grid.
+#: The cell symbol's set-up budget, in forward+adjoint pairs of the layer: a cell costs
+#: about ``4 C_out³`` multiply-adds (a complex Cholesky inverse), a pair
+#: ``2 H_out W_out C_out f_h f_w C_in / groups``. At 56²×64 → 128, stride 2, that is 24
+#: cells (6 per axis): 22 CG iterations to 10⁻⁶ where 2 per axis took 37, 4 took 26, 8
+#: took 21 (and twice the set-up).
+CELL_SETUP_PAIRS = 2.0
+#: At most this many cells: their products run one per cell (microseconds of call each).
+MAX_CELLS = 1024
+#: At most this many bytes of inverses (complex ``C_out × C_out`` per cell).
+MAX_CELL_BYTES = 64 * 2**20
 
-    ``S`` corrects the borders of a zero-padded layer: an output whose window reaches
-    into the padding has fewer taps, so its diagonal of ``A Aᵀ`` is a fraction ``ρ`` of
-    the symbol's; ``S = ρ^(−1/2)`` per output (a Jacobi correction of the circulant
-    preconditioner; ``S = I`` where every tap reads an image pixel). At 56²×64 → 128,
-    3×3, stride 2 it saves about a quarter of the iterations.
+
+def affordable_cells(op: ConvOperator) -> int:
+    """How many cells per axis the cell symbol can afford: within
+    :data:`CELL_SETUP_PAIRS` of the layer's pairs, :data:`MAX_CELLS` and
+    :data:`MAX_CELL_BYTES` (0: not one; the grid's own size is the most).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> w = np.zeros((3, 3, 64, 128))
+    >>> op = ConvOperator.from_weights(w, input_shape=(56, 56, 64), stride=2, padding=1)
+    >>> affordable_cells(op)  # 6 × 4 one-sided cells of 128 × 128
+    6
+    """
+    g = op.geometry
+    h_out, w_out, c_out = g.output_shape
+    fh, fw, c_in = g.filter_shape[:3]
+    pair = 2.0 * h_out * w_out * c_out * fh * fw * c_in
+    affordable = min(
+        CELL_SETUP_PAIRS * pair / (4.0 * c_out**3), MAX_CELLS, MAX_CELL_BYTES / (16 * c_out**2)
+    )
+    largest = max(symbol_grid(op))
+    cells = 0
+    while cells < largest and (cells + 1) * ((cells + 1) // 2 + 1) <= affordable:
+        cells += 1
+    return cells
+
+
+class SymbolPreconditioner:
+    """``r ↦ S (K̂ + (reg + δ) I)⁻¹ Sᵀ r`` by FFT on the (padded) output grid.
+
+    ``S`` corrects the borders of a zero-padded layer
+    (:mod:`~deconv_gui.core.solvers.border`: an output whose window reaches into the
+    padding has fewer taps; ``S = I`` where every tap reads an image pixel). At
+    56²×64 → 128, 3×3, stride 2 it halves the iterations.
 
     Parameters
     ----------
     op : ConvOperator
         The operator ``A`` (its filter is used in float64).
     reg : float
-        Tikhonov weight added to the symbol.
+        Tikhonov weight added to the symbol (and to the border's Gram matrices).
     cancel : callable or threading.Event, optional
-        Checked between batches of frequencies of the set-up; raises
+        Checked between batches of frequencies (or cells) of the set-up; raises
         :class:`~deconv_gui.core.solvers.SolveCancelled`.
 
     Attributes
@@ -205,38 +266,62 @@ class SymbolPreconditioner:
     operator_norm : float
         ``sqrt(max K̂)``, an upper bound of ``‖A‖``; 0 for an all-zero filter (then
         the preconditioner is ``1 / (reg or 1)`` times the identity). With the diagonal
-        symbol, ``sqrt(C_out max K̂_oo)`` (``λ_max ≤ trace``).
+        symbol, ``sqrt(C_out max K̂_oo)`` (``λ_max ≤ trace``); with the cell symbol, the
+        largest eigenvalue of the cells' means (an estimate, from below).
     smallest : float
-        The symbol's smallest eigenvalue (NaN with the diagonal symbol, which does not
-        bound it).
+        The symbol's smallest eigenvalue (NaN with the diagonal or cell symbol, which do
+        not bound it).
     kind : str
-        ``"full"`` (the matrix symbol inverted per frequency) or ``"diagonal"`` (each
-        output channel's own symbol, when the full set-up would cost more than
-        :data:`FULL_SYMBOL_COST`: many output channels).
+        ``"full"`` (the matrix symbol inverted per frequency), ``"cells"`` (the matrix
+        symbol's mean over cells of frequencies inverted per cell,
+        :mod:`~deconv_gui.core.solvers.symbol_cells`, when the full set-up would cost
+        more than :data:`FULL_SYMBOL_COST`: many output channels) or ``"diagonal"``
+        (each output channel's own symbol, when even one cell would cost more than
+        :data:`CELL_SETUP_PAIRS` pairs of the layer: far more output channels than the
+        layer's work per channel).
+    border : BorderCorrection or None
+        The border correction ``S``.
 
     Notes
     -----
     The set-up's cost is bounded by construction: ``frequencies × C_out³`` above
-    :data:`FULL_SYMBOL_COST` takes the diagonal symbol (``frequencies × C_out`` work and
-    memory), which still evens out each channel's frequency response.
+    :data:`FULL_SYMBOL_COST` takes as many cells as :data:`CELL_SETUP_PAIRS` of the
+    layer's own pairs pay for, and the diagonal symbol (``frequencies × C_out`` work and
+    memory) below one cell.
     """
 
     def __init__(self, op: ConvOperator, reg: float = 0.0, cancel: Any = None) -> None:
+        with one_blas_thread():  # many small matrices (25× faster on a busy machine)
+            self._setup(op, reg, cancel)
+
+    def _setup(self, op: ConvOperator, reg: float, cancel: Any) -> None:
         h_out, w_out, c_out = op.geometry.output_shape
         self.grid = symbol_grid(op)
         self.output_hw = (h_out, w_out)
         frequencies = self.grid[0] * (self.grid[1] // 2 + 1)
-        self.kind = (
-            "full" if c_out == 1 or frequencies * c_out**3 <= FULL_SYMBOL_COST else "diagonal"
-        )
-        self.border = _border_scale(op)
+        full = c_out == 1 or frequencies * c_out**3 <= FULL_SYMBOL_COST
+        cells = 0 if full else affordable_cells(op)
+        self.kind = "full" if full else "cells" if cells else "diagonal"
+        self.border = border_correction(op, reg)
+        self.cells: CellInverse | None = None
+        self.smallest = float("nan")  # the diagonal and the cells' means do not bound it
         if self.kind == "diagonal":
             values = diagonal_symbol(op, self.grid)
             top = float(values.max())
             self.operator_norm = float(np.sqrt(c_out * top))
-            self.smallest = float("nan")  # the diagonal does not bound the eigenvalues
             self.inverse = 1.0 / (values + reg + _floor(top, reg))
-            return
+        elif self.kind == "cells":
+            period = _classes(op)
+            self.cells = CellInverse(
+                stationary_kernel(op), self.grid, (cells, cells), period, reg, SYMBOL_FLOOR, cancel
+            )
+            self.operator_norm = float(np.sqrt(self.cells.top))
+        else:
+            self._full(op, reg, cancel)
+
+    def _full(self, op: ConvOperator, reg: float, cancel: Any) -> None:
+        """The matrix symbol inverted at every frequency (by its eigenvalues)."""
+        c_out = op.geometry.output_shape[2]
         symbol = periodic_symbol(op, self.grid)
         if c_out == 1:
             values = np.maximum(symbol[..., 0, 0].real, 0.0)
@@ -246,14 +331,11 @@ class SymbolPreconditioner:
             flat = symbol.reshape(-1, c_out, c_out)
             values = np.empty(flat.shape[:2])
             vectors = np.empty_like(flat)
-            # many small Hermitian matrices: one BLAS thread is fastest (threads that
-            # synchronise per 128×128 matrix starve on a busy machine: 25× slower seen)
-            with threadpool_limits(limits=1, user_api="blas"):
-                for start in range(0, len(flat), _BATCH):
-                    if start:  # between batches: a one-batch set-up is short
-                        _check(cancel)
-                    part = slice(start, start + _BATCH)
-                    values[part], vectors[part] = lapack.eigh(flat[part])
+            for start in range(0, len(flat), _BATCH):
+                if start:  # between batches: a one-batch set-up is short
+                    _check(cancel)
+                part = slice(start, start + _BATCH)
+                values[part], vectors[part] = lapack.eigh(flat[part])
             values = np.maximum(values, 0.0)
             top = float(values.max())
             scale = 1.0 / (values + reg + _floor(top, reg))
@@ -272,31 +354,29 @@ class SymbolPreconditioner:
     def __call__(self, residual: np.ndarray) -> np.ndarray:
         """Apply the preconditioner to an output-space array ``(H_out, W_out, C_out)``."""
         if self.border is not None:
-            residual = residual * self.border
-        spectrum = scipy.fft.rfft2(residual, s=self.grid, axes=(0, 1))
-        if self.inverse.ndim == 3:  # one output channel, or the diagonal symbol
+            residual = self.border.before(residual)
+        h, w = self.output_hw
+        single = self.cells is not None and self.cells.single
+        # zero-padded here: rfft2's own padding (its s argument) took twice as long
+        padded = np.zeros((*self.grid, residual.shape[-1]), np.float32 if single else np.float64)
+        padded[:h, :w] = residual
+        spectrum = scipy.fft.rfft2(padded, axes=(0, 1))
+        if self.cells is not None:
+            with one_blas_thread():  # a few rows per product
+                spectrum = self.cells.apply(spectrum)
+        elif self.inverse.ndim == 3:  # one output channel, or the diagonal symbol
             spectrum *= self.inverse
         else:
             spectrum = np.einsum("...ij,...j->...i", self.inverse, spectrum)
         out = scipy.fft.irfft2(spectrum, s=self.grid, axes=(0, 1))
-        h, w = self.output_hw
-        out = np.ascontiguousarray(out[:h, :w])
+        out = np.array(out[:h, :w], dtype=np.float64)
         if self.border is not None:
-            out *= self.border
+            out = self.border.after(out)
         return out
 
 
-def _border_scale(op: ConvOperator) -> np.ndarray | None:
-    """``ρ^(−1/2)`` per output ``(H_out, W_out, C_out)``, ``ρ`` the share of its filter's
-    energy on image pixels (1 inside; below 1 where the window reaches zero padding);
-    None when it is 1 everywhere."""
+def _classes(op: ConvOperator) -> tuple[int, int]:
+    """``q = d / gcd(s, d)`` per axis: the symbol repeats every ``grid / q`` bins."""
     g = op.geometry
-    if g.padding_mode != "zeros" or g.pads == ((0, 0), (0, 0)):
-        return None
-    energy = ConvOperator(g, np.square(op.weights.astype(np.float64)))
-    reached = energy.apply(np.ones(g.input_shape))
-    total = np.square(op.weights.astype(np.float64)).sum(axis=(0, 1, 2))
-    ratio = np.divide(reached, total, out=np.ones_like(reached), where=total > 0)
-    if np.all(ratio >= 1 - 1e-12):
-        return None
-    return 1.0 / np.sqrt(np.clip(ratio, 1e-3, 1.0))
+    h, w = (d // math.gcd(s, d) for s, d in zip(g.stride, g.dilation, strict=True))
+    return h, w
