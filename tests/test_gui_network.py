@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("pytestqt")
 pytest.importorskip("torch")
 import torch
-from qtpy import QtCore
+from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.core.network import PREFIX_METHODS, run_prefix
 from deconv_gui.gui.main_window import MainWindow
@@ -208,11 +208,37 @@ def test_jplus_runs_by_the_network_limits_and_says_how_it_ended(qtbot, window):
     report = view.result.solver
     assert report.converged  # a small net: well within them
     status = window.last_message
-    assert f"J⁺ converged in {report.iterations} iterations" in status
+    assert f"J⁺ converged: {report.iterations} iterations" in status
     assert "The solve: " in view.panels.panel("pinv").toolTip()
     # a limit that stops it is named in the status line and the panel's tooltip
     view.compute(rtol=1e-300, max_iter=3)
     qtbot.waitUntil(lambda: view.settled, timeout=TIMEOUT)
     assert not view.result.solver.converged
-    assert "J⁺ stopped at its iteration limit after 3 iterations" in (window.last_message)
+    stopped = "J⁺ stopped by its iteration limit before rtol 1e-300: 3 iterations"
+    assert stopped in window.last_message
     assert "raise the limit" in view.panels.panel("pinv").toolTip()
+
+
+def test_panel_titles_are_never_cut(qtbot, window):
+    _through(qtbot, window)
+    beside = QtWidgets.QBoxLayout.Direction.LeftToRight
+    assert window.network.panels.panel("forward").header.direction() == beside
+    window.resize(900, 600)
+    panels = window.network.panels.panels.values()
+    qtbot.waitUntil(lambda: window.network.panels.panel("forward").width() < 250, timeout=TIMEOUT)
+    # the channel box left the narrow f(x₀) title no room: it moved under it
+    qtbot.waitUntil(lambda: all(p.title_label.width() > 50 for p in panels), timeout=TIMEOUT)
+    below = QtWidgets.QBoxLayout.Direction.TopToBottom
+    assert window.network.panels.panel("forward").header.direction() == below
+    for panel in panels:
+        label = panel.title_label
+        qtbot.waitUntil(lambda label=label: label._fitted_width == label.contentsRect().width())
+        width = label.contentsRect().width()
+        for line in label.text().split("<br>"):
+            document = QtGui.QTextDocument()
+            document.setDefaultFont(label.font())
+            document.setDocumentMargin(0)
+            document.setHtml(line)
+            assert document.idealWidth() <= width + 1, (panel.title_text, line, width)
+        assert label.toolTip() == ("" if not label.elided else panel.title_text)
+    assert any(p.title_label.elided for p in panels)  # "Pseudoinverse" is wider than its panel

@@ -192,10 +192,10 @@ def run_through(
         "layers": [layer.name for layer in network.layers],
         "metrics": {k: v if math.isfinite(v) else None for k, v in result.metrics.items()},
     }
-    return record, _summary(loaded.source, folder, result)
+    return record, _summary(loaded.source, folder, result, args.rtol)
 
 
-def _summary(source: str, folder: Path, result) -> str:
+def _summary(source: str, folder: Path, result, rtol: float) -> str:
     net = result.network
     parts = [
         f"{source} → {folder}",
@@ -205,7 +205,7 @@ def _summary(source: str, folder: Path, result) -> str:
     if result.solver is not None:
         from ..core.network.solve import stop_words
 
-        parts.append(stop_words(result.solver))
+        parts.append(stop_words(result.solver, rtol))
     if "lost_fraction" in result.metrics:
         parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
     return " · ".join(parts)

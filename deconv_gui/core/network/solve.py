@@ -173,20 +173,18 @@ def _explained(report: SolverReport, callbacks: _PrefixCallbacks) -> SolverRepor
     return replace(report, message=f"{message}; {advice}")
 
 
-def stop_words(report: SolverReport) -> str:
+def stop_words(report: SolverReport, rtol: float | None = None) -> str:
     """How a ``J⁺`` solve ended, in a few words (a status line; the message has the rest).
 
     >>> from deconv_gui.core.solvers import SolverReport
     >>> stop_words(SolverReport("pcg", 412, 8e-9, True))
-    'J⁺ converged in 412 iterations (relative residual 8e-09)'
-    >>> stop_words(SolverReport("pcg", 900, 3e-6, False, message="stopped at the time limit"))
-    'J⁺ stopped at its time limit after 900 iterations, relative residual 3e-06 (NOT converged)'
+    'J⁺ converged: 412 iterations, relative residual 8e-09'
+    >>> stop_words(SolverReport("pcg", 900, 3e-6, False, message="stopped at the time limit"), 1e-8)
+    'J⁺ stopped by its time limit before rtol 1e-08: 900 iterations, relative residual 3e-06'
     """
-    residual = f"relative residual {report.relative_residual:.0e}"
+    done = f"{report.iterations} iterations, relative residual {report.relative_residual:.0e}"
     if report.converged:
-        return f"J⁺ converged in {report.iterations} iterations ({residual})"
+        return f"J⁺ converged: {done}"
     limit = "time limit" if "at the time limit" in report.message else "iteration limit"
-    return (
-        f"J⁺ stopped at its {limit} after {report.iterations} iterations, {residual} "
-        "(NOT converged)"
-    )
+    before = "" if rtol is None else f" before rtol {rtol:.0e}"
+    return f"J⁺ stopped by its {limit}{before}: {done}"

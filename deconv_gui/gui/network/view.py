@@ -13,9 +13,7 @@ A click on a unit of ``f(x₀)`` computes its ``Jᵀ e_unit`` in a second runner
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -25,14 +23,21 @@ import numpy as np
 from qtpy import QtCore, QtWidgets
 
 from ...core.network import PrefixResult
-from ...core.network.solve import PREFIX_MAX_ITER, stop_words
+from ...core.network.solve import stop_words
 from ...document import Document
 from ...io import LoadedImage
 from ..runner import JobRunner, Priority
 from ..state import AppState
 from ..support.qthelp import signals_blocked
-from .jobs import PrefixRequest, chain_text, effective_field, field_rect, prefix_job
+from .jobs import (
+    PrefixRequest,
+    chain_text,
+    effective_field,
+    field_rect,
+    prefix_job,
+)
 from .panels import NetworkPanels
+from .progress import SolveProgress
 
 __all__ = ["FIRST_METHODS", "SOLVE_METHODS", "NetworkBar", "NetworkView"]
 
@@ -41,8 +46,8 @@ FIRST_METHODS = ("transposed", "deconvnet", "guided_backprop")
 SOLVE_METHODS = ("pinv", "nullspace")
 #: The panels the second request fills.
 _SOLVED = ("pinv", "recoverable", "nullspace")
-#: The J⁺ progress bar's steps.
-_STEPS = 1000
+#: The panels that wait for it (keys of NetworkPanels).
+_SOLVED_PANELS = ("pinv", "nullspace")
 
 
 class NetworkBar(QtWidgets.QWidget):
@@ -137,7 +142,9 @@ class NetworkView(QtCore.QObject):
         self.bar.setVisible(False)
         self.panels = NetworkPanels(parent)
         self.panels.setVisible(False)
-        self._build_progress()
+        self.progress = SolveProgress()
+        self.progress_bar, self.cancel_button = self.progress.bar, self.progress.cancel_button
+        self.cancel_button.clicked.connect(self.cancel)
         self.runner = JobRunner(self, progress_interval=0.05, priority=Priority.LIVE)
         self.field_runner = JobRunner(self, priority=Priority.INSIGHT)
         self.result: PrefixResult | None = None
@@ -163,22 +170,6 @@ class NetworkView(QtCore.QObject):
         state.document.events.selected.connect(self._schedule)
         state.document.events.through.connect(self._schedule)
         state.imageChanged.connect(self._schedule)
-
-    def _build_progress(self) -> None:
-        self.progress = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(self.progress)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.progress_bar = QtWidgets.QProgressBar()
-        self.progress_bar.setObjectName("network_progress")
-        self.progress_bar.setMaximumWidth(260)
-        self.progress_bar.setToolTip("The J⁺ solve of the network up to the layer")
-        self.cancel_button = QtWidgets.QToolButton()
-        self.cancel_button.setText("Cancel J⁺")
-        self.cancel_button.setToolTip("Stop the J⁺ solve (the other panels stay)")
-        self.cancel_button.clicked.connect(self.cancel)
-        row.addWidget(self.progress_bar)
-        row.addWidget(self.cancel_button)
-        self.progress.setVisible(False)
 
     # -- the switch --------------------------------------------------------------------------
     @property
@@ -296,11 +287,8 @@ class NetworkView(QtCore.QObject):
         request = replace(self._request, methods=SOLVE_METHODS)
         rid = self.runner.submit(prefix_job(request, first))
         self._phase[rid] = "solve"
-        self._started = time.perf_counter()
-        self.progress_bar.setRange(0, _STEPS)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat("J⁺: starting")
-        self.progress.setVisible(True)
+        self.progress.start(request)
+        self._pending("computing J⁺…")
         return rid
 
     def _on_result(self, rid: int, value: object) -> None:
@@ -328,23 +316,29 @@ class NetworkView(QtCore.QObject):
         self.panels.show_result(self.result)
         self.solved = True
         self.progress.setVisible(False)
-        self._state.notify(_summary(self.result), False)
+        self._state.notify(_summary(self.result, self._request.rtol), False)
 
     def _on_progress(self, rid: int, value: object) -> None:
         if self._phase.get(rid) == "solve" and isinstance(value, tuple):
             iteration, residual = int(value[0]), float(value[1])
-            done = _done(self._request, iteration, residual, time.perf_counter() - self._started)
-            self.progress_bar.setValue(max(self.progress_bar.value(), round(done * _STEPS)))
-            self.progress_bar.setFormat(f"J⁺: iteration {iteration}, residual {residual:.1g}")
+            self.progress.report(iteration, residual)
+            self._pending(f"computing J⁺… iteration {iteration}, residual {residual:.1g}")
+
+    def _pending(self, text: str | None) -> None:
+        """The J⁺ panels' placeholder while their solve runs (None: none)."""
+        for key in _SOLVED_PANELS:
+            self.panels.panel(key).set_pending(text)
 
     def _on_cancelled(self, rid: int) -> None:
         self.progress.setVisible(False)
+        self._pending(None)
         self.solved = True
         if self._phase.get(rid) == "solve":
             self._state.notify("J⁺ cancelled: its panels are empty (switch again to solve)", False)
 
     def _on_failed(self, _rid: int, text: str) -> None:
         self.progress.setVisible(False)
+        self._pending(None)
         self.solved = True
         self._state.notify(f"Could not compute the network up to the layer: {text}", True)
 
@@ -387,24 +381,12 @@ def _chain_words(selected: int, through: bool) -> str:
     return f"layer {selected + 1} alone, on what {before} make of the image (its input x)"
 
 
-def _done(request: PrefixRequest, iteration: int, residual: float, seconds: float) -> float:
-    """How far the ``J⁺`` solve is from its end, 0 to 1: the nearest of its iteration limit,
-    its time limit and its tolerance (the residual's decades from 1 to ``rtol``)."""
-    limit = request.max_iter or PREFIX_MAX_ITER
-    shares = [iteration / limit]
-    if request.time_limit:
-        shares.append(seconds / request.time_limit)
-    if 0 < residual < 1 and 0 < request.rtol < 1:
-        shares.append(math.log(residual) / math.log(request.rtol))
-    return min(max(shares), 1.0)
-
-
-def _summary(result: PrefixResult) -> str:
+def _summary(result: PrefixResult, rtol: float) -> str:
     """The status line after ``J⁺``: its iterations, why it stopped, what the features lose."""
-    parts = [f"Network up to the layer: {len(result.network.layers)} layers"]
+    parts = []  # the strip above the panels names the layers
     report = result.solver
     if report is not None:
-        parts.append(stop_words(report))
+        parts.append(stop_words(report, rtol))
     if "lost_fraction" in result.metrics:
         parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
     if "active_fraction" in result.metrics:

@@ -21,6 +21,7 @@ from ...view.linking import FIT_PADDING
 from ...view.montage import picture_pixel
 from ..support.qthelp import make_timer
 from .marks import PixelMarks, TileLabels, ValueLabels
+from .title import FittingTitle, place_beside
 
 __all__ = ["ImagePanel", "pg_colormap"]
 
@@ -96,16 +97,8 @@ class ImagePanel(QtWidgets.QFrame):
         self.setToolTip(subtitle)
 
     def _build_header(self) -> None:
-        self.title_label = QtWidgets.QLabel()
-        self.title_label.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        # a long title must not set the window's minimum width (one-row or three-column
-        # layout on a laptop): it wraps onto a second line instead of being cut
-        self.title_label.setWordWrap(True)
-        self.title_label.setSizePolicy(
-            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
-        )
-        # ... without raising the panel's minimum height to that of the narrowest wrap
-        self.title_label.setMinimumHeight(self.title_label.fontMetrics().lineSpacing() + 2)
+        # wraps, and elides what still does not fit beside the channel box (never cut)
+        self.title_label = FittingTitle()
         self.subtitle_label = QtWidgets.QLabel()
         self.subtitle_label.setObjectName("subtitle")
         self.subtitle_label.setWordWrap(True)
@@ -169,7 +162,8 @@ class ImagePanel(QtWidgets.QFrame):
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self.title_label, 1)
-        header.addWidget(self.channel_box)
+        header.addWidget(self.channel_box, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
+        self.header = header
         head = QtWidgets.QVBoxLayout(self.head)
         head.setContentsMargins(0, 0, 0, 0)
         head.setSpacing(2)
@@ -198,10 +192,8 @@ class ImagePanel(QtWidgets.QFrame):
 
     def _refresh_title(self) -> None:
         shape = "" if self.data is None else _shape_text(self.data.shape)
-        self.title_label.setText(
-            f"<b>{html.escape(self._title)}</b>&nbsp;&nbsp;"
-            f"<span style='color:#8fb3ff'>{shape}</span>"
-        )
+        self.title_label.set_parts(self._title, shape)
+        place_beside(self.header, self.title_label, self.channel_box, self.head.width())
 
     @property
     def shape(self) -> tuple[int, ...] | None:
@@ -336,6 +328,7 @@ class ImagePanel(QtWidgets.QFrame):
         self._fold_timer.start(0)
 
     def _fold(self) -> None:
+        place_beside(self.header, self.title_label, self.channel_box, self.head.width())
         show = self.width() >= _HISTOGRAM_MIN_PANEL_WIDTH
         view = self.levels_view
         if view.isHidden() and view.isVisible():
