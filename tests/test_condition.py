@@ -94,3 +94,21 @@ def test_a_well_conditioned_layer_is_not_called_ill_conditioned():
     report = solve_pinv(op, y, max_iter=1, method="iterative").report
     assert not report.converged
     assert "ill-conditioned" not in report.message and "more iterations" in report.message
+
+
+def test_many_channels_are_estimated_from_the_matrix_symbol_on_a_coarser_grid(monkeypatch):
+    # the channels' coupling is most of a random layer's conditioning: the coarser grid's
+    # matrix symbol finds it (its diagonal alone would not), within a few per cent of the
+    # full grid's estimate
+    from deconv_gui.core.solvers import condition
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((3, 3, 8, 16)) * np.sqrt(2 / 72)
+    op = ConvOperator.from_weights(w, input_shape=(48, 48, 8), stride=2, padding=1)
+    full = estimate_condition(op).kappa
+    monkeypatch.setattr(condition, "FULL_SYMBOL_COST", 40 * 16**3)  # 8 × 8: 40 frequencies
+    coarse = estimate_condition(op).kappa
+    assert condition._sampled_grid(op, 16) == (8, 8)
+    assert 0.9 * full <= coarse <= full * (1 + 1e-9)
+    monkeypatch.setattr(condition, "FULL_SYMBOL_COST", 11 * 16**3)  # below 4 × 4: diagonal
+    assert estimate_condition(op).kappa < 0.5 * full

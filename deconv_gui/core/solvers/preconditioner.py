@@ -41,7 +41,7 @@ import scipy.fft
 
 from .. import lapack
 from ..operator import ConvOperator
-from ..threads import one_blas_thread
+from ..threads import get_num_threads, one_blas_thread
 from .base import SolveCancelled, is_cancelled
 from .border import border_correction
 from .polyphase import is_periodic
@@ -360,7 +360,8 @@ class SymbolPreconditioner:
         # zero-padded here: rfft2's own padding (its s argument) took twice as long
         padded = np.zeros((*self.grid, residual.shape[-1]), np.float32 if single else np.float64)
         padded[:h, :w] = residual
-        spectrum = scipy.fft.rfft2(padded, axes=(0, 1))
+        workers = get_num_threads()
+        spectrum = scipy.fft.rfft2(padded, axes=(0, 1), workers=workers)
         if self.cells is not None:
             with one_blas_thread():  # a few rows per product
                 spectrum = self.cells.apply(spectrum)
@@ -368,7 +369,7 @@ class SymbolPreconditioner:
             spectrum *= self.inverse
         else:
             spectrum = np.einsum("...ij,...j->...i", self.inverse, spectrum)
-        out = scipy.fft.irfft2(spectrum, s=self.grid, axes=(0, 1))
+        out = scipy.fft.irfft2(spectrum, s=self.grid, axes=(0, 1), workers=workers)
         out = np.array(out[:h, :w], dtype=np.float64)
         if self.border is not None:
             out = self.border.after(out)

@@ -30,13 +30,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import lapack
+from .. import lapack, threads
 from .base import SolveCancelled, is_cancelled
 
 __all__ = ["CellInverse", "cell_index", "cell_phases"]
 
 #: Cells inverted per batch (the cancel check runs between batches).
 _BATCH = 64
+#: Multiply-adds of one application from which the cells' products are split between threads.
+_THREAD_MIN_WORK = 1 << 20
 
 
 def cell_index(n: int, cells: int, period: int = 1) -> np.ndarray:
@@ -161,9 +163,15 @@ class CellInverse:
         inverse; a new array (of the spectrum's dtype)."""
         flat = spectrum.reshape(-1, spectrum.shape[-1])[self.order]
         out = np.empty_like(flat)
-        for c, (start, stop) in enumerate(zip(self.bounds[:-1], self.bounds[1:], strict=True)):
-            if stop > start:
-                np.matmul(flat[start:stop], self.inverse[c], out=out[start:stop])
+
+        def run(first: int, last: int) -> None:
+            for c in range(first, last):
+                start, stop = self.bounds[c], self.bounds[c + 1]
+                if stop > start:
+                    np.matmul(flat[start:stop], self.inverse[c], out=out[start:stop])
+
+        # the cells split between the kernel threads (each product on one BLAS thread)
+        threads.map_chunks(run, len(self.inverse), flat.size * flat.shape[1] >= _THREAD_MIN_WORK)
         result = np.empty_like(out)
         result[self.order] = out
         return result.reshape(spectrum.shape)
