@@ -251,7 +251,10 @@ def test_a_session_stores_the_model_and_reopening_reads_the_layer_again(qtbot, w
     model = data["layers"][0]["model"]
     import hashlib
 
-    assert data["version"] == 4 and model["layer"] == name
+    assert data["version"] == 5 and model["layer"] == name
+    # the weights are the model file's: the session names them there, not inline
+    assert data["layers"][0]["params"]["weights"] == {"from_model": True, "shape": [3, 3, 4, 2]}
+    saved_weights = window.current_params().weights
     assert model["path"] == str(path.resolve())
     assert model["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert model["image"]["kind"] == "sample"
@@ -270,6 +273,13 @@ def test_a_session_stores_the_model_and_reopening_reads_the_layer_again(qtbot, w
     )
     assert window.state.document.layer.model.layer == name
     assert window.current_params().stride == (2, 2)
+    assert np.array_equal(window.current_params().weights, saved_weights)
+    # edited away from the model's: the session holds them whole, to the bit
+    edited = saved_weights.copy()
+    edited[0, 0, 0, 0] = 1 / 3
+    window.apply_params(window.current_params().replace(weights=edited))
+    weights = json.loads(window.save_session_to(tmp_path / "e.deconv.json").read_text())
+    assert weights["layers"][0]["params"]["weights"]["dtype"] == "float64"
     # the model file changed, then gone: one line, nothing changed
     before = (window.loaded, window.current_params())
     path.write_bytes(path.read_bytes() + b"\0")

@@ -58,6 +58,7 @@ def _good_document(tmp_path) -> dict:
 def _corruptions(tmp_path):
     good = _good_document(tmp_path)
     text = json.dumps(good)
+    weights = good["layers"][0]["params"]["weights"]  # an .npy file in base64
 
     def changed(section: str, key: str, value: object) -> str:
         document = json.loads(text)
@@ -79,6 +80,9 @@ def _corruptions(tmp_path):
         "huge work size": changed("image", "work_size", 10**6),
         "long image path": changed("image", "source", "/" + "x" * 5000 + ".png"),
         "filter too large": changed("params", "weights", np.ones((9, 9, 1)).tolist()),
+        "weights not base64": changed("params", "weights", {**weights, "npy": "@@ not @@"}),
+        "weights truncated": changed("params", "weights", {**weights, "npy": weights["npy"][:40]}),
+        "weights of another layer": changed("params", "weights", {**weights, "shape": [1, 1]}),
     }
 
 

@@ -23,7 +23,7 @@ def test_save_records_the_model_absolute_and_hashed(tmp_path, monkeypatch):
     written = save_document(tmp_path / "s", doc)
     data = json.loads(written.read_text())
     model = data["layers"][0]["model"]
-    assert data["version"] == 4
+    assert data["version"] == 5
     assert model["path"] == str((tmp_path / "m.onnx").resolve())
     assert model["sha256"] == hashlib.sha256(b"model bytes").hexdigest()
     assert model["image"]["source"] == str((tmp_path / "i.png").resolve())

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..core import Params
 from ..core.rules import GEOMETRY_MAX
+from .arrays import decode_weights, encode_weights, is_encoded
 from .records import (
     DEFAULT_PRESET,
     ModelSource,
@@ -139,12 +140,15 @@ class Layer:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values: ``kind``, ``name`` and what the kind uses (a convolution's
-        ``params`` as :meth:`Params.to_dict`)."""
+        ``params`` as :meth:`Params.to_dict`, its weights as an ``.npy`` file in base64:
+        :func:`~deconv_gui.document.arrays.encode_weights`)."""
         out: dict[str, Any] = {"kind": self.kind, "name": self.name}
         for key in _OWN_KEYS[self.kind]:
             out[key] = getattr(self, key)
         if self.is_conv:
-            out["params"] = self.params.to_dict()
+            params = self.params.to_dict()  # weights_shape stays: a reader's check
+            params["weights"] = encode_weights(self.params.weights)
+            out["params"] = params
             out["model"] = None if self.model is None else self.model.to_dict()
         return out
 
@@ -155,7 +159,11 @@ class Layer:
         values = dict(_object("layer", data, _names(cls)))
         kind = values.get("kind", "conv")
         if "params" in values:
-            values["params"] = Params.from_dict(values["params"])
+            params = values["params"]
+            if isinstance(params, dict) and is_encoded(params.get("weights")):
+                weights = decode_weights(params["weights"], "params.weights")
+                params = {**params, "weights": weights}
+            values["params"] = Params.from_dict(params)
         elif kind == "conv":
             raise ValueError("layer.params is missing")
         if values.get("model") is not None:

@@ -9,8 +9,10 @@ layer's ``model`` (the model file it was read from: path, SHA-256, layer name, s
 and the image the model runs on), null for the layers of version 2. Version 4 makes the
 layers a chain built by hand: a layer's ``kind`` (a convolution, as every earlier layer
 was, a ReLU or a pooling) and the document's ``through`` (study the network up to the
-selected layer), false before. Each step is a function from one version's dict to the
-next's; :func:`migrate` runs the steps a dict needs.
+selected layer), false before. Version 5 writes a convolution's weights as an ``.npy``
+file in base64 (:mod:`~deconv_gui.document.arrays`) instead of nested lists of numbers,
+which it still reads. Each step is a function from one version's dict to the next's;
+:func:`migrate` runs the steps a dict needs.
 
 Examples
 --------
@@ -18,7 +20,7 @@ Examples
 ...        "params": {"weights": [[[[1.0]]]]}, "extra": {"filter_preset": "custom"}}
 >>> new = migrate(old)
 >>> new["version"], new["image"]["kind"], new["image"]["work_size"], new["layers"][0]["preset"]
-(4, 'sample', 128, 'custom')
+(5, 'sample', 128, 'custom')
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .records import SAMPLES, same_in_all_channels
 __all__ = ["DOCUMENT_VERSION", "check_version", "migrate"]
 
 #: The version this code writes and the newest it reads.
-DOCUMENT_VERSION = 4
+DOCUMENT_VERSION = 5
 
 _V1_KEYS = ("schema", "version", "image", "work_size", "params", "extra")
 _V1_DISPLAY = ("layout", "shared_levels", "scaling", "forward_channel")
@@ -110,11 +112,18 @@ def _from_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 4}
 
 
+def _from_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 wrote the weights as nested lists of numbers: read as they are (a
+    layer's ``params.weights`` may be either form)."""
+    return {**data, "version": 5}
+
+
 #: ``_STEPS[v]`` turns a version-``v`` dict into a version-``v + 1`` dict.
 _STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _from_v1,
     2: _from_v2,
     3: _from_v3,
+    4: _from_v4,
 }
 
 

@@ -3,11 +3,13 @@
 A session is a :class:`~deconv_gui.document.Document` (its ``to_dict()``: the image's
 origin and work size, the layers with every :class:`~deconv_gui.core.Params` field,
 the filter presets, a model file's layer (path, SHA-256, layer name), the display
-choices) under ``"schema"``, plus free-form ``"extra"``. The filter weights are nested
-lists of floats (JSON writes Python's shortest round-trip ``repr``, so they come back to
-the bit). Files of earlier
-versions are migrated by the document (:func:`~deconv_gui.document.migrate`). Never pickle: a
-session file is plain text a user can read and diff.
+choices) under ``"schema"``, plus free-form ``"extra"``. The filter weights are an
+``.npy`` file in base64 (:mod:`deconv_gui.document.arrays`: exact, a third of the size
+of JSON numbers or less); a model file's layer whose weights are still the file's leaves
+them there (:mod:`deconv_gui.io.session_model`): reading the session reads them from
+the file, whose SHA-256 it checks. Files of earlier versions (weights as nested lists of
+floats) are migrated by the document (:func:`~deconv_gui.document.migrate`). Never
+pickle: a session file is text a user can read and diff.
 """
 
 from __future__ import annotations
@@ -35,7 +37,14 @@ from . import files
 from .decode import short_name
 from .decoder_file import read_decoder
 from .images import SAMPLES, LoadedImage, load_image, load_sample, sha256_of
-from .session_model import load_model_image, model_problem, recorded
+from .json_text import dumps_json
+from .session_model import (
+    load_model_image,
+    model_problem,
+    recorded,
+    refer_to_models,
+    weights_from_models,
+)
 
 __all__ = [
     "SESSION_SCHEMA",
@@ -76,45 +85,6 @@ def params_from_dict(data: Any) -> Params:
         a value out of range.
     """
     return Params.from_dict(data)
-
-
-def _is_plain_list(value: Any) -> bool:
-    """True for (nested) lists holding only numbers, strings, booleans and None."""
-    if isinstance(value, list):
-        return all(_is_plain_list(v) for v in value)
-    return not isinstance(value, dict)
-
-
-def _format_json(value: Any, depth: int) -> str:
-    if isinstance(value, dict) and value:
-        pad = " " * (depth + 1)
-        items = [
-            f"{pad}{json.dumps(str(k), ensure_ascii=False)}: {_format_json(v, depth + 1)}"
-            for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}"
-    if isinstance(value, list) and value and not _is_plain_list(value):
-        pad = " " * (depth + 1)
-        items = [pad + _format_json(v, depth + 1) for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + " " * depth + "]"
-    return json.dumps(value, allow_nan=False, ensure_ascii=False)
-
-
-def dumps_json(document: Any) -> str:
-    """Strict JSON (no NaN/inf), one key per line, lists of plain values on one line.
-
-    Floats are written with Python's shortest round-trip ``repr``, so weights read back
-    to the bit.
-
-    Raises
-    ------
-    ValueError
-        If ``document`` holds something JSON cannot represent.
-    """
-    try:
-        return _format_json(document, 0) + "\n"
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"data is not JSON-serialisable: {exc}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,6 +263,7 @@ def save_document(
         ).to_dict(),
         "extra": dict(extra or {}),
     }
+    refer_to_models(data["layers"], layers)  # a model's weights stay in its file
     return files.atomic_write_bytes(path, dumps_json(data).encode("utf-8"))
 
 
@@ -408,6 +379,7 @@ def load_session(path: str | Path) -> Session:
     body = dict(data) if version == 1 else {k: v for k, v in data.items() if k != "extra"}
     body.pop("schema", None)
     try:
+        weights_from_models(body)
         document = Document.from_dict(body)
     except ValueError as exc:
         raise ValueError(f"{path.name}: {exc}") from None
