@@ -10,12 +10,8 @@ import pytest
 from deconv_gui.core import ConvOperator, lapack, pinv_reconstruction
 from deconv_gui.core.solvers import SolveCancelled, symbol_cells
 from deconv_gui.core.solvers import preconditioner as precond
-from deconv_gui.core.solvers.preconditioner import (
-    SymbolPreconditioner,
-    affordable_cells,
-    periodic_symbol,
-)
-from deconv_gui.core.solvers.symbol_cells import CellInverse, cell_index
+from deconv_gui.core.solvers.preconditioner import SymbolPreconditioner, periodic_symbol
+from deconv_gui.core.solvers.symbol_cells import CellInverse, affordable_cells, cell_index
 
 # --- the cells ------------------------------------------------------------------------
 
@@ -66,13 +62,15 @@ def cells(monkeypatch):
     """Every layer takes the cell symbol (2 cells per axis), in the precision asked."""
 
     def force(count=2, single=None):
+        precond.clear_preconditioner_cache()  # kept ones were built without the cells
         monkeypatch.setattr(precond, "FULL_SYMBOL_COST", 0)
-        monkeypatch.setattr(precond, "affordable_cells", lambda op: count)
+        monkeypatch.setattr(precond, "affordable_cells", lambda op, grid: count)
         if single is not None:
             kappa = np.inf if single else 0.0
             monkeypatch.setattr(symbol_cells, "SINGLE_PRECISION_KAPPA", kappa)
 
-    return force
+    yield force
+    precond.clear_preconditioner_cache()  # nor may later tests find cells kept
 
 
 def _dense(pre: SymbolPreconditioner, shape) -> np.ndarray:
@@ -161,7 +159,7 @@ def _real_layer(dtype, padding):
 
 def test_a_layer_of_128_channels_takes_six_cells_per_axis_in_single_precision() -> None:
     op, _ = _real_layer(np.float32, 1)
-    assert affordable_cells(op) == 6
+    assert affordable_cells(op, precond.symbol_grid(op)) == 6
     pre = SymbolPreconditioner(op)
     assert pre.kind == "cells" and pre.cells.cells == (6, 6) and pre.cells.single
     assert pre.border is not None and pre.border.matrices
@@ -177,3 +175,19 @@ def test_the_56x64_to_128_stride_2_pinv_converges_within_30_pairs(dtype, padding
     assert report.method == "pcg" and report.converged
     assert report.iterations <= 30
     assert report.relative_residual <= 1e-6
+
+
+def test_a_preconditioner_is_kept_for_the_same_layer_and_reg_only(cells) -> None:
+    cells()  # (whose set-up checks the cancel before its first batch)
+    op = _random_op()
+    kept = precond.symbol_preconditioner(op, 0.1)
+    assert precond.symbol_preconditioner(op, 0.1) is kept
+    assert precond.symbol_preconditioner(op, 0.2) is not kept
+    other = op.replace(op.weights * 2)  # same geometry, other weights
+    assert precond.symbol_preconditioner(other, 0.1) is not kept
+    event = threading.Event()
+    event.set()
+    precond.clear_preconditioner_cache()
+    with pytest.raises(SolveCancelled):  # a cancelled set-up is not kept
+        precond.symbol_preconditioner(op, 0.1, cancel=event)
+    assert precond.symbol_preconditioner(op, 0.1) is not kept

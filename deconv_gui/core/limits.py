@@ -140,14 +140,15 @@ def estimate_pipeline_bytes(geometry: ConvGeometry, methods: Iterable[str] = ())
 
     ``16 (n + m)`` float64 values for ``n`` unknowns and ``m`` equations, plus the
     preconditioner's ``2 m C_out`` (``2 m`` for its diagonal form, and at most
-    :data:`~deconv_gui.core.solvers.preconditioner.MAX_CELL_BYTES` of its cell form, taken
+    :data:`~deconv_gui.core.solvers.symbol_cells.MAX_CELL_BYTES` of its cell form, taken
     when the full set-up would cost too much) when the pseudo-inverse is solved
     iteratively.
     """
     n, m = geometry.n_unknowns, geometry.n_equations
     values = _ARRAYS_AT_PEAK * (n + m)
     if {"pinv", "nullspace"} & set(methods):
-        from .solvers.preconditioner import FULL_SYMBOL_COST, MAX_CELL_BYTES, MAX_CELLS
+        from .solvers.preconditioner import FULL_SYMBOL_COST
+        from .solvers.symbol_cells import MAX_CELL_BYTES, MAX_CELLS
 
         c_out = geometry.output_shape[2]
         # the full symbol's inverse, or its diagonal and the cells' when that set-up

@@ -20,7 +20,7 @@ from ..solvers import (
     solve_pinv,
 )
 from ..solvers.dense import dense_pinv
-from ..solvers.preconditioner import SymbolPreconditioner
+from ..solvers.preconditioner import symbol_preconditioner
 from .pixels import as_pixel
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ def _symbol_pcg(task: _RowSolve) -> tuple[np.ndarray, SolverReport]:
     unit = np.zeros(geom.input_shape)
     unit[pixel] = 1.0
     rhs = forward(unit)
-    precondition = SymbolPreconditioner(op, reg)
+    precondition = symbol_preconditioner(op, reg)  # kept: one per row solve of a layer
     if precondition.operator_norm == 0:  # zero filter: A = 0, so A⁺ = 0
         report = SolverReport("pcg-adjoint", 0, 1.0, True, (), "zero filter: A⁺ = 0")
         return np.zeros(geom.output_shape), report

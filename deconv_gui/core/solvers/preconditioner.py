@@ -33,6 +33,7 @@ frequency, which costs tens of pairs to set up).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -40,24 +41,24 @@ import numpy as np
 import scipy.fft
 
 from .. import lapack
+from .._cache import LRUCache
 from ..operator import ConvOperator
 from ..threads import get_num_threads, one_blas_thread
 from .base import SolveCancelled, is_cancelled
 from .border import border_correction
 from .polyphase import is_periodic
-from .symbol_cells import CellInverse
+from .symbol_cells import CellInverse, affordable_cells
 
 __all__ = [
-    "CELL_SETUP_PAIRS",
     "FULL_SYMBOL_COST",
-    "MAX_CELLS",
-    "MAX_CELL_BYTES",
+    "PRECONDITIONER_CACHE_SIZE",
     "SymbolPreconditioner",
-    "affordable_cells",
+    "clear_preconditioner_cache",
     "diagonal_symbol",
     "periodic_symbol",
     "stationary_kernel",
     "symbol_grid",
+    "symbol_preconditioner",
 ]
 
 #: Relative floor of the symbol, ``δ / max K̂``.
@@ -203,46 +204,6 @@ def diagonal_symbol(op: ConvOperator, grid: tuple[int, int]) -> np.ndarray:
     return np.maximum(scipy.fft.rfft2(periodic, axes=(0, 1)).real, 0.0)
 
 
-#: The cell symbol's set-up budget, in forward+adjoint pairs of the layer: a cell costs
-#: about ``4 C_out³`` multiply-adds (a complex Cholesky inverse), a pair
-#: ``2 H_out W_out C_out f_h f_w C_in / groups``. At 56²×64 → 128, stride 2, that is 24
-#: cells (6 per axis): 22 CG iterations to 10⁻⁶ where 2 per axis took 37, 4 took 26, 8
-#: took 21 (and twice the set-up).
-CELL_SETUP_PAIRS = 2.0
-#: At most this many cells: their products run one per cell (microseconds of call each).
-MAX_CELLS = 1024
-#: At most this many bytes of inverses (complex ``C_out × C_out`` per cell).
-MAX_CELL_BYTES = 64 * 2**20
-
-
-def affordable_cells(op: ConvOperator) -> int:
-    """How many cells per axis the cell symbol can afford: within
-    :data:`CELL_SETUP_PAIRS` of the layer's pairs, :data:`MAX_CELLS` and
-    :data:`MAX_CELL_BYTES` (0: not one; the grid's own size is the most).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from deconv_gui.core import ConvOperator
-    >>> w = np.zeros((3, 3, 64, 128))
-    >>> op = ConvOperator.from_weights(w, input_shape=(56, 56, 64), stride=2, padding=1)
-    >>> affordable_cells(op)  # 6 × 4 one-sided cells of 128 × 128
-    6
-    """
-    g = op.geometry
-    h_out, w_out, c_out = g.output_shape
-    fh, fw, c_in = g.filter_shape[:3]
-    pair = 2.0 * h_out * w_out * c_out * fh * fw * c_in
-    affordable = min(
-        CELL_SETUP_PAIRS * pair / (4.0 * c_out**3), MAX_CELLS, MAX_CELL_BYTES / (16 * c_out**2)
-    )
-    largest = max(symbol_grid(op))
-    cells = 0
-    while cells < largest and (cells + 1) * ((cells + 1) // 2 + 1) <= affordable:
-        cells += 1
-    return cells
-
-
 class SymbolPreconditioner:
     """``r ↦ S (K̂ + (reg + δ) I)⁻¹ Sᵀ r`` by FFT on the (padded) output grid.
 
@@ -277,17 +238,18 @@ class SymbolPreconditioner:
         :mod:`~deconv_gui.core.solvers.symbol_cells`, when the full set-up would cost
         more than :data:`FULL_SYMBOL_COST`: many output channels) or ``"diagonal"``
         (each output channel's own symbol, when even one cell would cost more than
-        :data:`CELL_SETUP_PAIRS` pairs of the layer: far more output channels than the
-        layer's work per channel).
+        :data:`~deconv_gui.core.solvers.symbol_cells.CELL_SETUP_PAIRS` pairs of the
+        layer: far more output channels than the layer's work per channel).
     border : BorderCorrection or None
         The border correction ``S``.
 
     Notes
     -----
     The set-up's cost is bounded by construction: ``frequencies × C_out³`` above
-    :data:`FULL_SYMBOL_COST` takes as many cells as :data:`CELL_SETUP_PAIRS` of the
-    layer's own pairs pay for, and the diagonal symbol (``frequencies × C_out`` work and
-    memory) below one cell.
+    :data:`FULL_SYMBOL_COST` takes as many cells as
+    :data:`~deconv_gui.core.solvers.symbol_cells.CELL_SETUP_PAIRS` of the layer's own
+    pairs pay for, and the diagonal symbol (``frequencies × C_out`` work and memory)
+    below one cell.
     """
 
     def __init__(self, op: ConvOperator, reg: float = 0.0, cancel: Any = None) -> None:
@@ -299,8 +261,8 @@ class SymbolPreconditioner:
         self.grid = symbol_grid(op)
         self.output_hw = (h_out, w_out)
         frequencies = self.grid[0] * (self.grid[1] // 2 + 1)
-        full = c_out == 1 or frequencies * c_out**3 <= FULL_SYMBOL_COST
-        cells = 0 if full else affordable_cells(op)
+        full = c_out == 1 or frequencies * c_out**3 <= FULL_SYMBOL_COST  # as the cache reads
+        cells = 0 if full else affordable_cells(op, self.grid)
         self.kind = "full" if full else "cells" if cells else "diagonal"
         self.border = border_correction(op, reg)
         self.cells: CellInverse | None = None
@@ -381,3 +343,41 @@ def _classes(op: ConvOperator) -> tuple[int, int]:
     g = op.geometry
     h, w = (d // math.gcd(s, d) for s, d in zip(g.stride, g.dilation, strict=True))
     return h, w
+
+
+#: Preconditioners kept between solves: another image through the same layer (same
+#: weights, geometry and ``reg``) skips the set-up. One whose inverse symbol would take more
+#: than :data:`_CACHE_ENTRY_LIMIT` bytes is built afresh each time.
+PRECONDITIONER_CACHE_SIZE = 4
+_CACHE_ENTRY_LIMIT = 64 * 2**20
+_PRECONDITIONERS: LRUCache[SymbolPreconditioner] = LRUCache(maxsize=PRECONDITIONER_CACHE_SIZE)
+
+
+def clear_preconditioner_cache() -> None:
+    """Forget the preconditioners kept between solves."""
+    _PRECONDITIONERS.clear()
+
+
+def symbol_preconditioner(
+    op: ConvOperator, reg: float = 0.0, cancel: Any = None
+) -> SymbolPreconditioner:
+    """``SymbolPreconditioner(op, reg, cancel)``, from the cache when it was built lately.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 2, 4)), input_shape=(8, 8, 2), stride=2)
+    >>> symbol_preconditioner(op) is symbol_preconditioner(op)
+    True
+    """
+    c_out = op.geometry.output_shape[2]
+    grid = symbol_grid(op)
+    frequencies = grid[0] * (grid[1] // 2 + 1)
+    full = c_out == 1 or frequencies * c_out**3 <= FULL_SYMBOL_COST  # as the set-up decides
+    if full and frequencies * c_out * c_out * 16 > _CACHE_ENTRY_LIMIT:
+        return SymbolPreconditioner(op, reg, cancel)  # a large full symbol: not kept
+    w = np.ascontiguousarray(op.weights)
+    digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
+    key = (op.geometry, w.dtype.str, w.shape, digest, float(reg))
+    return _PRECONDITIONERS.get_or_compute(key, lambda: SymbolPreconditioner(op, reg, cancel))

@@ -41,7 +41,7 @@ from .dense import PINV_DENSE_COST, dense_is_fast, dense_solve
 from .normal_pcg import NormalPCGSolver, applies
 from .pinv import PseudoInverseSolver
 from .polyphase import fourier_is_possible, polyphase_solve
-from .preconditioner import SymbolPreconditioner
+from .preconditioner import symbol_preconditioner
 
 __all__ = ["PINV_METHODS", "make_pinv_solver", "solve_pinv"]
 
@@ -96,16 +96,17 @@ def make_pinv_solver(
         op = ConvOperator(geometry, weights)
     callbacks = as_callbacks(callbacks, progress, cancel)
     # the symbol preconditioner inverts A Aᵀ on a conv's output grid (its set-up is bounded
-    # by its cost and checks the cancel between frequency batches). A transposed conv
+    # by its cost, checks the cancel between frequency batches and is kept for the next
+    # solve through the same layer). A transposed conv
     # A = Bᵀ has A Aᵀ = Bᵀ B on the big map, not stationary: CG on the normal equations
     # instead, on the small map where Aᵀ A = B Bᵀ is the conv's (see normal_pcg), when A
     # has full column rank; plain CG on A Aᵀ otherwise
     if preconditioned and op.transposed and op.shape[0] >= op.shape[1]:
-        conv_symbol = SymbolPreconditioner(op.conv, reg, callbacks.cancelled)
+        conv_symbol = symbol_preconditioner(op.conv, reg, callbacks.cancelled)
         if applies(op, conv_symbol):
             return NormalPCGSolver(op, conv_symbol, reg=reg, rtol=rtol, callbacks=callbacks)
     use_symbol = preconditioned and not op.transposed
-    preconditioner = SymbolPreconditioner(op, reg, callbacks.cancelled) if use_symbol else None
+    preconditioner = symbol_preconditioner(op, reg, callbacks.cancelled) if use_symbol else None
     return PseudoInverseSolver(
         op.apply,
         op.apply_adjoint,

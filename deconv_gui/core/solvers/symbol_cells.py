@@ -31,9 +31,18 @@ from typing import Any
 import numpy as np
 
 from .. import lapack, threads
+from ..operator import ConvOperator
 from .base import SolveCancelled, is_cancelled
 
-__all__ = ["CellInverse", "cell_index", "cell_phases"]
+__all__ = [
+    "CELL_SETUP_PAIRS",
+    "MAX_CELLS",
+    "MAX_CELL_BYTES",
+    "CellInverse",
+    "affordable_cells",
+    "cell_index",
+    "cell_phases",
+]
 
 #: Cells inverted per batch (the cancel check runs between batches).
 _BATCH = 64
@@ -78,6 +87,46 @@ def _cells_per_axis(n: int, period: int, wanted: int) -> int:
     cells = max(1, min(wanted, m))
     if m % 2 == 0 and cells % 2 == 1 and cells > 1:
         cells -= 1
+    return cells
+
+
+#: The cell symbol's set-up budget, in forward+adjoint pairs of the layer: a cell costs
+#: about ``4 C_out³`` multiply-adds (a complex Cholesky inverse), a pair
+#: ``2 H_out W_out C_out f_h f_w C_in / groups``. At 56²×64 → 128, stride 2, that is 24
+#: cells (6 per axis): 22 CG iterations to 10⁻⁶ where 2 per axis took 37, 4 took 26, 8
+#: took 21 (and twice the set-up).
+CELL_SETUP_PAIRS = 2.0
+#: At most this many cells: their products run one per cell (microseconds of call each).
+MAX_CELLS = 1024
+#: At most this many bytes of inverses (complex ``C_out × C_out`` per cell).
+MAX_CELL_BYTES = 64 * 2**20
+
+
+def affordable_cells(op: ConvOperator, grid: tuple[int, int]) -> int:
+    """How many cells per axis the cell symbol can afford: within
+    :data:`CELL_SETUP_PAIRS` of the layer's pairs, :data:`MAX_CELLS` and
+    :data:`MAX_CELL_BYTES` (0: not one; the grid's own size is the most).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> w = np.zeros((3, 3, 64, 128))
+    >>> op = ConvOperator.from_weights(w, input_shape=(56, 56, 64), stride=2, padding=1)
+    >>> affordable_cells(op, (30, 30))  # 6 × 4 one-sided cells of 128 × 128
+    6
+    """
+    g = op.geometry
+    h_out, w_out, c_out = g.output_shape
+    fh, fw, c_in = g.filter_shape[:3]
+    pair = 2.0 * h_out * w_out * c_out * fh * fw * c_in
+    affordable = min(
+        CELL_SETUP_PAIRS * pair / (4.0 * c_out**3), MAX_CELLS, MAX_CELL_BYTES / (16 * c_out**2)
+    )
+    largest = max(grid)
+    cells = 0
+    while cells < largest and (cells + 1) * ((cells + 1) // 2 + 1) <= affordable:
+        cells += 1
     return cells
 
 
