@@ -81,6 +81,12 @@ def test_tiles_carry_their_channels_in_the_panel_the_export_and_the_read_out(
         exported = displayed_pixels(panel)
         assert np.array_equal(exported, draw_tile_labels(plain, tiles, shape))
         assert not np.array_equal(exported, plain)  # 60-pixel tiles hold their labels
+    # a stale montage (its method computing again) dims its labels with its image
+    panel = window.panels.panel("input")
+    panel.set_pending("computing…")
+    assert {round(item.opacity(), 2) for item in panel.tile_labels.items} == {0.3}
+    panel.set_pending(None)
+    assert {item.opacity() for item in panel.tile_labels.items} == {1.0}
     # the mouse over the second input tile (channel 5), then the third forward one (4)
     data = window.panels.panel("input").data
     w = data.shape[1]

@@ -217,9 +217,11 @@ class ImagePanel(QtWidgets.QFrame):
         if text is None:
             self.pending_label.hide()
             self.item.setOpacity(1.0)
+            self.tile_labels.set_opacity(1.0)
             return
         self.pending_label.setText(text)
         self.item.setOpacity(0.3)
+        self.tile_labels.set_opacity(0.3)  # the labels of a stale montage are stale too
         self.pending_label.show()
         self._place_pending()
 

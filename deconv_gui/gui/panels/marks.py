@@ -88,6 +88,7 @@ class TileLabels:
         self._drawn: tuple[tuple[int, ...], tuple[int, int]] | None = None
         self._room = (1, 1)  # screen pixels the widest label needs: (height, width)
         self._tile = (1, 1)  # a tile's (height, width) in image pixels
+        self._opacity = 1.0
         view.sigRangeChanged.connect(lambda *_: self.update_visibility())
         view.sigResized.connect(lambda *_: self.update_visibility())
 
@@ -110,6 +111,7 @@ class TileLabels:
             label.setFont(font)
             label.setPos(tile.col, tile.row)
             label.setZValue(10)  # over the image, under the inspection marks
+            label.setOpacity(self._opacity)
             label.setToolTip(f"channel {tile.text}")
             self.view.addItem(label)
             self.items.append(label)
@@ -117,6 +119,12 @@ class TileLabels:
         self._room = (metrics.height() + 4, widest + 6)
         self._tile = (int(shape[0]), int(shape[1]))
         self.update_visibility()
+
+    def set_opacity(self, opacity: float) -> None:
+        """Dim the labels with the image (a stale result), or show them fully again."""
+        self._opacity = float(opacity)
+        for label in self.items:
+            label.setOpacity(self._opacity)
 
     def update_visibility(self) -> None:
         """Show the labels only while a tile on screen leaves room for its label."""
