@@ -10,8 +10,11 @@ uniform noise, ``y = A x``; ``pinv_reconstruction`` with ``rtol`` and ``max_iter
 preconditioner (its kind, and the cells per axis of the cell symbol), the pairs (CG
 iterations), the relative residual ``‖A x̂ − y‖/‖y‖`` of the returned image, the
 preconditioner's set-up, the whole solve (set-up included), one forward+adjoint pair, and
-the solve in pairs (``solve / pair``: everything the solve costs, counted in pairs), and
-the same for another solve through the layer (``again``: its preconditioner kept).
+one application of the preconditioner in pairs (``M/pair``), the pairs plus the
+preconditioner's set-up and applications counted in pairs (``pairs+M``), the whole solve
+in pairs (``solve / pair``: everything it costs, the solver's own vector updates and its
+final residual too), and the same for another solve through the layer (``again``: its
+preconditioner kept).
 Times are the minimum of ``--repeat`` runs, pairs timed between them; ``--clock cpu``
 counts this process's CPU time (steadier on a shared machine, with ``--threads 1``).
 
@@ -79,7 +82,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     _warm_up(rng)
     header = f"{'layer':38s} {'dtype':7s} {'preconditioner':15s} {'pairs':>5s} {'residual':>9s}"
-    columns = f"{'set-up s':>8s} {'solve s':>8s} {'pair s':>7s} {'in pairs':>8s} {'again':>8s}"
+    columns = f"{'set-up s':>8s} {'M/pair':>7s} {'pairs+M':>7s} {'solve s':>8s} {'pair s':>7s}"
+    columns += f" {'in pairs':>8s} {'again':>8s}"
     print(f"{header} {columns}")
     for name, shape, filt, stride, padding in LAYERS[:2] if args.only_first else LAYERS:
         for dtype in args.dtype:
@@ -115,11 +119,13 @@ def _least(run: Callable[[], object], repeat: int, clock: Callable[[], float]) -
 
 def _row(name, dtype, op, y, args, clock) -> None:
     z = np.random.default_rng(1).random(op.geometry.output_shape)
-    pairs, setups, solves, again = [], [], [], []
+    pairs, setups, applies, solves, again = [], [], [], [], []
     clear = getattr(precond, "clear_preconditioner_cache", lambda: None)  # older versions
+    pre = precond.SymbolPreconditioner(op)
     for _ in range(args.repeat):  # interleaved: a busy spell slows all of them alike
         pairs.append(_least(lambda: op.apply(op.apply_adjoint(z)), 3, clock))
         setups.append(_least(lambda: precond.SymbolPreconditioner(op), 1, clock))
+        applies.append(_least(lambda: pre(z), 3, clock))
         clear()  # the first solve through this layer: the set-up included
         start = clock()
         solved = pinv_reconstruction(y, op, rtol=args.rtol, max_iter=args.max_iter)
@@ -127,24 +133,23 @@ def _row(name, dtype, op, y, args, clock) -> None:
         start = clock()  # another image through the same layer: the set-up kept
         pinv_reconstruction(y, op, rtol=args.rtol, max_iter=args.max_iter)
         again.append(clock() - start)
-    cells = getattr(precond.SymbolPreconditioner(op), "cells", None)  # None: older versions
-    kind = f"cells {cells.cells[0]}×{cells.cells[1]}" if cells else pre_kind(op)
+    cells = getattr(pre, "cells", None)  # None: versions before the cell symbol
+    kind = f"cells {cells.cells[0]}×{cells.cells[1]}" if cells else pre.kind
     if cells is not None and cells.single:
         kind += " f32"
     x_hat = solved.image.astype(np.float64)
     residual = np.linalg.norm(op.apply(x_hat) - y) / np.linalg.norm(y)
     pair, solve = min(pairs), min(solves)
     report = solved.report
+    # the pairs, and the preconditioner's set-up and its applications counted in pairs
+    with_m = report.iterations + (min(setups) + report.iterations * min(applies)) / pair
     print(
         f"{name:38s} {dtype:7s} {kind:15s} {report.iterations:5d} {residual:9.1e} "
-        f"{min(setups):8.3f} {solve:8.3f} {pair:7.4f} {solve / pair:8.1f} "
-        f"{min(again) / pair:8.1f}  {report.method}{'' if report.converged else ' NOT converged'}",
+        f"{min(setups):8.3f} {min(applies) / pair:7.2f} {with_m:7.1f} {solve:8.3f} "
+        f"{pair:7.4f} {solve / pair:8.1f} {min(again) / pair:8.1f}  {report.method}"
+        f"{'' if report.converged else ' NOT converged'}",
         flush=True,
     )
-
-
-def pre_kind(op: ConvOperator) -> str:
-    return str(precond.SymbolPreconditioner(op).kind)
 
 
 def _kappa(op: ConvOperator, y: np.ndarray, args) -> None:

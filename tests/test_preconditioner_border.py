@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from deconv_gui.core import ConvOperator, pinv_reconstruction
+from deconv_gui.core.solvers import border
 from deconv_gui.core.solvers.border import border_correction
 from deconv_gui.core.solvers.pinv import PseudoInverseSolver
 from deconv_gui.core.solvers.preconditioner import SymbolPreconditioner
@@ -37,17 +38,25 @@ def test_the_border_correction_saves_iterations_on_a_zero_padded_layer() -> None
     assert len(pre.border.masks) == 3
     assert sum(int(m.sum()) for m in pre.border.masks) == 6 + 6 - 1
     counts = []
-    for border in (pre.border, None):
-        pre.border = border
+    for correction in (pre.border, None):
+        pre.border = correction
         counts.append(_iterations(op, y, pre))
     assert counts[0] < 0.9 * counts[1]
 
 
-def test_seen_through_the_correction_every_diagonal_block_is_the_interiors() -> None:
-    # Sᵀ G_p S = G: the Gram matrix of the taps an output reads, against a literal sum
+@pytest.mark.parametrize("roots", [True, False])
+def test_seen_through_the_correction_every_diagonal_block_is_the_interiors(
+    monkeypatch, roots
+) -> None:
+    # Sᵀ G_p S = G: the Gram matrix of the taps an output reads, against a literal sum;
+    # by square roots (cheap next to a pair) or Cholesky factors (many channels)
+    monkeypatch.setattr(border, "_EIGH_WORK", 0 if roots else 1e9)
     op, _ = _layer(1)
     w = op.weights
     correction = border_correction(op)
+    # Cholesky's L_p^(−T) Lᵀ is upper triangular, the square roots' product is not
+    triangular = np.allclose(np.tril(correction.factors[0], -1), 0.0)
+    assert triangular != roots
     interior = sum(w[a, b].T @ w[a, b] for a in range(3) for b in range(3))
     for mask, factor in zip(correction.masks, correction.factors, strict=True):
         p, q = np.argwhere(mask)[0]

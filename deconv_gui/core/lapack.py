@@ -24,7 +24,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LAPACK_LOCK", "eigh", "eigvalsh", "hermitian_inverse", "pinv", "solve", "svd"]
+__all__ = [
+    "LAPACK_LOCK",
+    "cholesky",
+    "eigh",
+    "eigvalsh",
+    "hermitian_inverse",
+    "pinv",
+    "solve",
+    "svd",
+]
 
 #: Held around every dense factorisation of the package (re-entrant).
 LAPACK_LOCK = threading.RLock()
@@ -54,6 +63,27 @@ def eigvalsh(matrix: np.ndarray) -> np.ndarray:
     """:func:`numpy.linalg.eigvalsh` under :data:`LAPACK_LOCK` (stacks of matrices too)."""
     with LAPACK_LOCK:
         return np.linalg.eigvalsh(matrix)
+
+
+def cholesky(matrix: np.ndarray) -> np.ndarray | None:
+    """The lower Cholesky factor (:func:`numpy.linalg.cholesky`) under :data:`LAPACK_LOCK`;
+    None when the matrix is not numerically positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core.lapack import cholesky
+    >>> cholesky(np.diag([4.0, 9.0]))
+    array([[2., 0.],
+           [0., 3.]])
+    >>> cholesky(np.diag([1.0, -1.0])) is None
+    True
+    """
+    with LAPACK_LOCK:
+        try:
+            return np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
+            return None
 
 
 def pinv(matrix: np.ndarray, **options: Any) -> np.ndarray:
