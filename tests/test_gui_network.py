@@ -219,10 +219,43 @@ def test_jplus_runs_by_the_network_limits_and_says_how_it_ended(qtbot, window):
     assert "raise the limit" in view.panels.panel("pinv").toolTip()
 
 
+def test_the_channel_projects_one_map_and_keeps_jplus(qtbot, window, net_file):
+    _through(qtbot, window)
+    view = window.network
+    solved, pinv = view.result.solver, view.result.images["pinv"]
+    params = window.document.params
+    window.apply_params(params.replace(channel=1))
+    qtbot.waitUntil(lambda: view.settled and view.result.channel == 1, timeout=TIMEOUT)
+    ref = run_prefix(view.result.network, view.result.image, PREFIX_METHODS, channel=1)
+    for key in ("deconvnet", "guided_backprop"):
+        np.testing.assert_allclose(view.panels.panel(key).data, ref.images[key], atol=1e-9)
+        assert "of channel 1" in view.panels.panel(key).title_text
+    assert view.result.solver is solved  # the channel does not change J: no new solve
+    assert view.result.images["pinv"] is pinv
+    np.testing.assert_allclose(view.panels.panel("pinv").data, pinv)
+
+
+def test_the_channel_box_offers_only_the_layers_channels(qtbot, window):
+    box = window.recon_options.findChild(QtWidgets.QSpinBox, "channel")
+    c_out = window.document.params.weights.shape[3]
+    assert box.maximum() == c_out - 1 and box.minimum() == -1
+    box.setValue(c_out + 5)
+    assert box.value() == c_out - 1
+    qtbot.waitUntil(lambda: window.document.params.channel == c_out - 1, timeout=TIMEOUT)
+    # fewer outputs: the chosen channel is gone, the box and the document go back to all
+    spin = window.filter_editor.findChild(QtWidgets.QSpinBox, "c_out")
+    spin.setValue(1)
+    qtbot.waitUntil(lambda: window.document.params.weights.shape[3] == 1, timeout=TIMEOUT)
+    assert window.document.params.channel is None
+    assert box.value() == -1 and box.maximum() == 0
+
+
 def test_panel_titles_are_never_cut(qtbot, window):
     _through(qtbot, window)
+    forward = window.network.panels.panel("forward")
+    window.resize(1600, 1000)  # room for the title and the channel box side by side
     beside = QtWidgets.QBoxLayout.Direction.LeftToRight
-    assert window.network.panels.panel("forward").header.direction() == beside
+    qtbot.waitUntil(lambda: forward.header.direction() == beside, timeout=TIMEOUT)
     window.resize(900, 600)
     panels = window.network.panels.panels.values()
     qtbot.waitUntil(lambda: window.network.panels.panel("forward").width() < 250, timeout=TIMEOUT)
@@ -242,3 +275,13 @@ def test_panel_titles_are_never_cut(qtbot, window):
             assert document.idealWidth() <= width + 1, (panel.title_text, line, width)
         assert label.toolTip() == ("" if not label.elided else panel.title_text)
     assert any(p.title_label.elided for p in panels)  # "Pseudoinverse" is wider than its panel
+
+
+def test_a_layer_without_the_chosen_channel_loads_with_all(qtbot, window, net_file):
+    assert window.models.load_layer(net_file[1], "/conv1/Conv")  # 4 output channels
+    qtbot.waitUntil(lambda: window.document.layer.model.layer == "/conv1/Conv", timeout=TIMEOUT)
+    window.apply_params(window.document.params.replace(channel=3))
+    qtbot.waitUntil(lambda: window.document.params.channel == 3, timeout=TIMEOUT)
+    assert window.models.load_layer(net_file[1], "/conv2/Conv")  # 3: channel 3 is gone
+    qtbot.waitUntil(lambda: window.document.layer.model.layer == "/conv2/Conv", timeout=TIMEOUT)
+    assert window.document.params.channel is None

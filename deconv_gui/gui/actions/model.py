@@ -74,6 +74,8 @@ def layer_problem(
     fields: dict[str, Any] = layer.params_fields(*pixels.shape[:2])
     c_out = weights.weights.shape[2] * groups if transposed else weights.weights.shape[3]
     bias = (0.0,) * c_out if weights.bias is None else tuple(float(b) for b in weights.bias)
+    if base.channel is not None and base.channel >= c_out:  # a channel it does not have
+        fields["channel"] = None
     params = replace(base, weights=weights.weights, bias=bias, **fields)
     # the source is shown as a file name: the layer's name (often a path) stays in the note
     source = f"{Path(image.source).name} through {Path(model.path).name}"

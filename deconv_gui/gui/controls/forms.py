@@ -52,6 +52,7 @@ class ParamsForms:
         for form in self.forms:
             if form is self.recon_options:  # the priors need a layer without activation
                 form.allow_priors(values.get("activation", "none") == "none")
+                form.set_channel_limit(_output_channels(values))  # a new C_out: still valid
             values.update(form.values())
         values["methods"] = (*values.get("methods", ()), *extra_methods)
         _one_bias_for_a_decoder(values)
@@ -89,6 +90,7 @@ class ParamsForms:
             if name not in shown and name not in ("methods", "image_source")
         }
         self.filter_editor.set_layer_kind(str(values.get("layer_kind", "conv")))
+        self.recon_options.set_channel_limit(_output_channels(values))
         for form in self.forms:
             mine = {name: values[name] for name in form.FIELDS}
             if form is self.filter_editor:
@@ -101,6 +103,15 @@ class ParamsForms:
             else:
                 form.set_values(**mine)
         self.recon_options.allow_priors(params.activation == "none")
+
+
+def _output_channels(values: dict) -> int:
+    """The layer's output channels from its fields (a transposed conv's: the weights' third
+    axis times groups, as ``Params`` counts them)."""
+    shape = values["weights"].shape
+    if values.get("layer_kind") == "conv_transpose":
+        return int(shape[2] * values.get("groups", 1))
+    return int(shape[3])
 
 
 def _one_bias_for_a_decoder(values: dict) -> None:

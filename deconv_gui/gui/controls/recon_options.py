@@ -39,7 +39,8 @@ _PRIORS = tuple(m.name for m in METHOD_SPECS if m.prior)
 _NO_PRIOR = "the priors solve with the conv alone, not with the layer's activation."
 _CHANNEL_NOTE = (
     "'all' projects the whole map f(x₀). One channel: the others set to 0 first, as Zeiler & "
-    "Fergus project one feature map."
+    "Fergus project one feature map. From 0 to C_out − 1; a channel the layer no longer has "
+    "(a smaller C_out) goes back to 'all'."
 )
 _FIRST_ROWS = ("transposed", "pinv", "decoder", "normalized_transposed")
 RTOL_CHOICES: tuple[float, ...] = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
@@ -155,6 +156,15 @@ class ReconOptions(DockSection):
         pair.addWidget(label)
         pair.addWidget(self._channel)
         row.addLayout(pair)
+
+    def set_channel_limit(self, c_out: int) -> None:
+        """Offer the channels ``0 … c_out − 1`` (and "all"); a chosen channel past them
+        goes back to "all" (no signal: the caller is reading or showing the forms)."""
+        top = max(int(c_out), 1) - 1
+        with signals_blocked(self._channel):
+            if self._channel.value() > top:
+                self._channel.setValue(-1)
+            self._channel.setMaximum(top)
 
     def channel(self) -> int | None:
         """The output channel deconvnet and guided backprop project (None: all)."""

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...core.network import PREFIX_METHODS, Network, PrefixResult, receptive_field, run_prefix
+from ...core.network.solve import stop_words
 from ...document import Layer, ModelSource
 from ...document.network import chain_network
 
@@ -33,6 +34,7 @@ __all__ = [
     "effective_field",
     "field_rect",
     "prefix_job",
+    "summary",
 ]
 
 #: How a layer of the chain reads in the one-line summary above the panels.
@@ -78,6 +80,8 @@ class PrefixRequest:
         The prefix methods (default: all of them).
     chain : tuple of Layer
         Without a model: the document's layers up to the one under study, included.
+    channel : int or None
+        The channel of ``f(x₀)`` the deconvnet and guided backprop project (None: all).
     """
 
     model: ModelSource | None
@@ -88,6 +92,7 @@ class PrefixRequest:
     methods: tuple[str, ...] = PREFIX_METHODS
     chain: tuple[Layer, ...] = ()
     time_limit: float | None = WINDOW_PREFIX_TIME_LIMIT
+    channel: int | None = None
 
 
 Job = Callable[[threading.Event, Callable[[object], None]], Any]
@@ -107,6 +112,7 @@ def prefix_job(request: PrefixRequest, first: PrefixResult | None = None) -> Job
             network,
             x0,
             request.methods,
+            channel=request.channel,
             reg=request.reg,
             rtol=request.rtol,
             max_iter=request.max_iter,
@@ -183,3 +189,17 @@ def field_rect(network: Network, row: int, col: int) -> tuple[float, float, floa
     centre_x = field.start[1] + col * field.jump[1]
     height, width = field.size
     return (centre_x - width / 2, centre_y - height / 2, float(width), float(height))
+
+
+def summary(result: PrefixResult, rtol: float) -> str:
+    """The window's status line after ``J⁺`` (solved to ``rtol``): its iterations, why it
+    stopped, what the features lose and how many units the ReLUs pass."""
+    parts = []  # the strip above the panels names the layers
+    report = result.solver
+    if report is not None:
+        parts.append(stop_words(report, rtol))
+    if "lost_fraction" in result.metrics:
+        parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
+    if "active_fraction" in result.metrics:
+        parts.append(f"ReLUs pass {100 * result.metrics['active_fraction']:.0f}% of units")
+    return " · ".join(parts)

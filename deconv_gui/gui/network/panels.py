@@ -153,8 +153,15 @@ class NetworkPanels(QtWidgets.QWidget):
         self._draw_forward()
 
     def _describe(self, result: PrefixResult) -> None:
-        """The J⁺ panel's tooltip: what it is, and how its solve ended (and why)."""
+        """The backward rules' titles name the channel they project; the J⁺ panel's tooltip
+        says how its solve ended (and why)."""
         texts = {key: (title, text) for key, _look, title, text in NETWORK_PANELS}
+        for key in ("deconvnet", "guided_backprop"):
+            title, text = texts[key]
+            if result.channel is not None:
+                title = f"{title} of channel {result.channel}"
+                text = f"{text}; only channel {result.channel} of f(x₀), the others set to 0"
+            self.panels[key].set_title(title, text)
         title, text = texts["pinv"]
         if result.solver is not None and "pinv" in result.images:
             text = f"{text}\n\nThe solve: {result.solver.message}"

@@ -23,7 +23,6 @@ import numpy as np
 from qtpy import QtCore, QtWidgets
 
 from ...core.network import PrefixResult
-from ...core.network.solve import stop_words
 from ...document import Document
 from ...io import LoadedImage
 from ..runner import JobRunner, Priority
@@ -35,6 +34,7 @@ from .jobs import (
     effective_field,
     field_rect,
     prefix_job,
+    summary,
 )
 from .panels import NetworkPanels
 from .progress import SolveProgress
@@ -241,20 +241,31 @@ class NetworkView(QtCore.QObject):
         if not showing:
             self.cancel()
             return
-        image = self._source_image()
-        what = doc.layers[: doc.selected + 1] if model is None else replace(model, through=False)
-        key = (what, id(image))
+        key = (self._solve_key(), doc.params.channel)
         if key != self._key or self.result is None:
+            # only the projected channel changed: J⁺ (the long solve) stays as it is
+            same_j = self._key is not None and key[0] == self._key[0] and self.solved
             self._key = key
-            self.compute()
+            self.compute(_keep_solve=same_j)
+
+    def _solve_key(self) -> tuple:
+        """What J⁺ depends on: the network up to the layer, the image, reg and rtol."""
+        doc = self.document
+        params = doc.params.replace(channel=None)
+        if doc.layer.model is None:
+            what: tuple = (*doc.layers[: doc.selected], replace(doc.layer, params=params))
+        else:
+            what = (replace(doc.layer.model, through=False), params.reg, params.rtol)
+        return what, id(self._source_image())
 
     # -- computing ---------------------------------------------------------------------------
-    def compute(self, **solve: Any) -> int | None:
+    def compute(self, _keep_solve: bool = False, **solve: Any) -> int | None:
         """Start computing the network up to the layer; the request id (None: nothing to run).
 
         ``solve`` overrides the ``J⁺`` options: ``reg`` and ``rtol`` (the layer's fields),
         ``max_iter`` and ``time_limit`` (:data:`~.jobs.WINDOW_PREFIX_TIME_LIMIT`: the layer's
-        limits are the live update's, see there).
+        limits are the live update's, see there). The deconvnet and guided backprop project
+        the layer's ``channel`` of ``f(x₀)`` (None: all of it).
         """
         doc, image = self.document, self._source_image()
         model = doc.layer.model
@@ -268,8 +279,11 @@ class NetworkView(QtCore.QObject):
             rtol=params.rtol,
             methods=FIRST_METHODS,
             chain=doc.layers[: doc.selected + 1] if model is None else (),
+            channel=params.channel,
         )
         request = replace(request, **solve)
+        kept = self.result if _keep_solve and not solve else None
+        self._kept = kept if kept is not None and "pinv" in kept.images else None
         self.solved = False
         self.panels.clear_field()
         rid = self.runner.submit(prefix_job(request))
@@ -297,7 +311,10 @@ class NetworkView(QtCore.QObject):
             self.result = value
             self.panels.show_result(value)
             self.bar.chain.setText(f"J = {chain_text(value.network)}")
-            self._solve(value)
+            if self._kept is not None:
+                self._merge(self._kept)
+            else:
+                self._solve(value)
             shape = value.forward_output.shape  # a first field to look at: the centre unit
             self.show_unit(shape[0] // 2, shape[1] // 2, self.panels.channel)
         else:
@@ -316,7 +333,7 @@ class NetworkView(QtCore.QObject):
         self.panels.show_result(self.result)
         self.solved = True
         self.progress.setVisible(False)
-        self._state.notify(_summary(self.result, self._request.rtol), False)
+        self._state.notify(summary(self.result, self._request.rtol), False)
 
     def _on_progress(self, rid: int, value: object) -> None:
         if self._phase.get(rid) == "solve" and isinstance(value, tuple):
@@ -379,16 +396,3 @@ def _chain_words(selected: int, through: bool) -> str:
         return "layer 1 of the network built by hand, alone on the image"
     before = "layer 1" if selected == 1 else f"layers 1–{selected}"
     return f"layer {selected + 1} alone, on what {before} make of the image (its input x)"
-
-
-def _summary(result: PrefixResult, rtol: float) -> str:
-    """The status line after ``J⁺``: its iterations, why it stopped, what the features lose."""
-    parts = []  # the strip above the panels names the layers
-    report = result.solver
-    if report is not None:
-        parts.append(stop_words(report, rtol))
-    if "lost_fraction" in result.metrics:
-        parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
-    if "active_fraction" in result.metrics:
-        parts.append(f"ReLUs pass {100 * result.metrics['active_fraction']:.0f}% of units")
-    return " · ".join(parts)
