@@ -191,3 +191,12 @@ def test_a_preconditioner_is_kept_for_the_same_layer_and_reg_only(cells) -> None
     with pytest.raises(SolveCancelled):  # a cancelled set-up is not kept
         precond.symbol_preconditioner(op, 0.1, cancel=event)
     assert precond.symbol_preconditioner(op, 0.1) is not kept
+
+
+def test_a_preconditioner_larger_than_an_entry_is_built_afresh(monkeypatch) -> None:
+    precond.clear_preconditioner_cache()
+    op = _random_op()
+    monkeypatch.setattr(precond, "_CACHE_ENTRY_LIMIT", precond.SymbolPreconditioner(op).nbytes - 1)
+    assert precond.symbol_preconditioner(op) is not precond.symbol_preconditioner(op)
+    monkeypatch.setattr(precond, "_CACHE_ENTRY_LIMIT", 64 * 2**20)
+    assert precond.symbol_preconditioner(op) is precond.symbol_preconditioner(op)

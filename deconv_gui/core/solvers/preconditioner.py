@@ -281,6 +281,16 @@ class SymbolPreconditioner:
         else:
             self._full(op, reg, cancel)
 
+    @property
+    def nbytes(self) -> int:
+        """The bytes its arrays take (the inverse symbol, the cells', the border's)."""
+        arrays = [getattr(self, "inverse", None)]
+        if self.cells is not None:
+            arrays.append(self.cells.inverse)
+        if self.border is not None:
+            arrays += [*self.border.factors, *self.border.masks]
+        return sum(a.nbytes for a in arrays if a is not None)
+
     def _full(self, op: ConvOperator, reg: float, cancel: Any) -> None:
         """The matrix symbol inverted at every frequency (by its eigenvalues)."""
         c_out = op.geometry.output_shape[2]
@@ -346,8 +356,8 @@ def _classes(op: ConvOperator) -> tuple[int, int]:
 
 
 #: Preconditioners kept between solves: another image through the same layer (same
-#: weights, geometry and ``reg``) skips the set-up. One whose inverse symbol would take more
-#: than :data:`_CACHE_ENTRY_LIMIT` bytes is built afresh each time.
+#: weights, geometry and ``reg``) skips the set-up. One that takes more than
+#: :data:`_CACHE_ENTRY_LIMIT` bytes is built afresh each time.
 PRECONDITIONER_CACHE_SIZE = 4
 _CACHE_ENTRY_LIMIT = 64 * 2**20
 _PRECONDITIONERS: LRUCache[SymbolPreconditioner] = LRUCache(maxsize=PRECONDITIONER_CACHE_SIZE)
@@ -371,13 +381,12 @@ def symbol_preconditioner(
     >>> symbol_preconditioner(op) is symbol_preconditioner(op)
     True
     """
-    c_out = op.geometry.output_shape[2]
-    grid = symbol_grid(op)
-    frequencies = grid[0] * (grid[1] // 2 + 1)
-    full = c_out == 1 or frequencies * c_out**3 <= FULL_SYMBOL_COST  # as the set-up decides
-    if full and frequencies * c_out * c_out * 16 > _CACHE_ENTRY_LIMIT:
-        return SymbolPreconditioner(op, reg, cancel)  # a large full symbol: not kept
     w = np.ascontiguousarray(op.weights)
     digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
     key = (op.geometry, w.dtype.str, w.shape, digest, float(reg))
-    return _PRECONDITIONERS.get_or_compute(key, lambda: SymbolPreconditioner(op, reg, cancel))
+    if key in _PRECONDITIONERS:
+        return _PRECONDITIONERS.get_or_compute(key, lambda: SymbolPreconditioner(op, reg, cancel))
+    built = SymbolPreconditioner(op, reg, cancel)
+    if built.nbytes <= _CACHE_ENTRY_LIMIT:  # a large one is built afresh each time
+        _PRECONDITIONERS.get_or_compute(key, lambda: built)
+    return built
