@@ -144,11 +144,14 @@ class Stage:
             residual = misfit / max(float(np.linalg.norm(rhs)), 1e-300)
             report = replace(solved.report, relative_residual=residual)
             return Reconstruction(solved.image.astype(self.y.dtype, copy=False), report)
+        # y outside J's range (noise) or Tikhonov: CG on J Jᵀ, preconditioned by the conv's
+        # symbol scaled by the slopes (network.precondition.ActivationPreconditioner)
         image, report = self.lin.pinv(
             rhs,
             reg=reg,
             rtol=p.rtol,
             max_iter=300 if p.max_iter is None else p.max_iter,
+            time_limit=_time_limit(p),
             progress=self.progress,
             cancel=self.cancel,
         )

@@ -157,7 +157,8 @@ class LeakyReLU(Layer):
     def output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
 
-    def _gain(self, positive: np.ndarray) -> np.ndarray:
+    def gain(self, positive: np.ndarray) -> np.ndarray:
+        """The slope at each unit, from the forward pass's mask (its ``state``)."""
         return np.where(positive, 1.0, self.slope)
 
     def _scale(self, v: np.ndarray, positive: np.ndarray) -> np.ndarray:
@@ -165,7 +166,7 @@ class LeakyReLU(Layer):
         this runs twice per iteration of a ``J⁺`` solve)."""
         if self.slope == 0:
             return v * positive
-        return v * self._gain(positive)
+        return v * self.gain(positive)
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
         positive = x > 0

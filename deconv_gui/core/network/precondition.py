@@ -34,16 +34,18 @@ import scipy.fft
 from ..operator import ConvOperator
 from ..solvers.base import SolveCancelled, is_cancelled
 from ..solvers.preconditioner import (
+    SymbolPreconditioner,
     diagonal_symbol,
     periodic_symbol,
     symbol_grid,
 )
-from .layers import Conv
+from .layers import Conv, LeakyReLU
 
 __all__ = [
     "MAX_BYTES",
     "MAX_SETUP_FLOPS",
     "PREFIX_FLOOR",
+    "ActivationPreconditioner",
     "PrefixPreconditioner",
     "prefix_preconditioner",
 ]
@@ -94,11 +96,21 @@ class PrefixPreconditioner:
 
 
 def prefix_preconditioner(
-    network: Any, *, reg: float = 0.0, floor: float = PREFIX_FLOOR, cancel: Any = None
-) -> PrefixPreconditioner | None:
+    network: Any,
+    *,
+    reg: float = 0.0,
+    floor: float = PREFIX_FLOOR,
+    cancel: Any = None,
+    states: Any = None,
+) -> PrefixPreconditioner | ActivationPreconditioner | None:
     """The symbol preconditioner of the prefix's last convolution; None (plain CG) when
     the prefix does not end in one (a transposed convolution) or its symbol would cost
     more than :data:`MAX_SETUP_FLOPS` or :data:`MAX_BYTES` to invert (many channels).
+
+    A prefix that ends in a convolution and its (leaky) ReLU gets that convolution's,
+    scaled by the activation's slopes (:class:`ActivationPreconditioner`, given the
+    linearisation's ``states``); for the layer alone (``[Conv, activation]``) the layer's
+    own :class:`~deconv_gui.core.solvers.preconditioner.SymbolPreconditioner`.
 
     Parameters
     ----------
@@ -110,11 +122,31 @@ def prefix_preconditioner(
         The floor's share of the symbol's top diagonal value (see the module).
     cancel : callable or threading.Event, optional
         Checked during the set-up.
+    states : list, optional
+        The linearisation's states, one per layer (the activation's mask is the last).
     """
-    last = network.layers[-1]
-    if not isinstance(last, Conv):
+    layers = network.layers
+    last = layers[-1]
+    if isinstance(last, Conv):
+        return _conv_preconditioner(last.op, reg, floor, cancel)
+    if not (isinstance(last, LeakyReLU) and len(layers) > 1 and isinstance(layers[-2], Conv)):
         return None
-    op = last.op
+    if states is None:
+        return None
+    op = layers[-2].op
+    inner: Any
+    if len(layers) == 2:  # J = D A exactly: the layer's own preconditioner of A Aᵀ
+        inner = SymbolPreconditioner(op, reg, cancel)
+    else:
+        inner = _conv_preconditioner(op, reg, floor, cancel)
+        if inner is None:
+            return None
+    return ActivationPreconditioner(inner, op, last.gain(states[-1]), reg)
+
+
+def _conv_preconditioner(
+    op: ConvOperator, reg: float, floor: float, cancel: Any
+) -> PrefixPreconditioner | None:
     grid = symbol_grid(op)
     c_out = op.geometry.output_shape[2]
     frequencies = grid[0] * (grid[1] // 2 + 1)
@@ -124,6 +156,49 @@ def prefix_preconditioner(
     if kernel_top <= 0:
         return None
     return PrefixPreconditioner(op, reg + floor * kernel_top, cancel)
+
+
+class ActivationPreconditioner:
+    """For ``J = D C`` (a convolution ``C`` and its activation's slopes ``D``):
+    ``r ↦ S P S r`` on the units the activation passes, ``r / (reg or 1)`` on the others.
+
+    ``P`` approximates ``(C Cᵀ + reg I)⁻¹``; ``S`` is diagonal, ``s = √((k + reg) /
+    (g² k + reg))`` with ``g`` a unit's slope and ``k`` its output channel's ``‖w‖²``
+    (the diagonal of ``C Cᵀ``), so ``S (J Jᵀ + reg I) S`` has ``C Cᵀ + reg I``'s diagonal:
+    with ``reg = 0``, ``S = D⁻¹`` and ``P (C Cᵀ)`` is the preconditioned layer itself,
+    however small the leaky slope. A unit whose slope is 0 (a ReLU's) has a zero row in
+    ``J``: its block of ``J Jᵀ + reg I`` is ``reg`` times the identity, inverted exactly
+    (any value when ``reg = 0``: ``r`` is 0 there for a ``y`` in the range). Symmetric
+    positive definite, so ``J⁺`` is what it is without it.
+
+    Parameters
+    ----------
+    inner : callable
+        ``P``, on the conv's output space.
+    op : ConvOperator
+        The convolution.
+    gain : numpy.ndarray
+        The activation's slope at each output unit (1, the leaky slope, or 0).
+    reg : float
+        The solve's Tikhonov weight.
+    """
+
+    def __init__(self, inner: Any, op: ConvOperator, gain: np.ndarray, reg: float = 0.0):
+        self.inner = inner
+        weights = np.asarray(op.weights, dtype=np.float64)
+        k = np.sum(weights**2, axis=(0, 1, 2))  # per output channel (the weights' last axis)
+        self.alive = gain > 0
+        with np.errstate(divide="ignore"):
+            scale = np.sqrt((k + reg) / (gain**2 * k + reg))
+        self.scale = np.where(self.alive, scale, 0.0)
+        self.dead = 1.0 / (reg or 1.0)
+
+    def __call__(self, residual: np.ndarray) -> np.ndarray:
+        """Apply it to an output-space array ``(H_out, W_out, C_out)``."""
+        out = self.scale * self.inner(self.scale * residual)
+        if not self.alive.all():
+            out = np.where(self.alive, out, residual * self.dead)
+        return out
 
 
 def _diagonal_top(op: ConvOperator) -> float:

@@ -8,7 +8,11 @@ on the benchmark's); the exact diagonal blocks of ``J Jᵀ`` (:mod:`.block_jacob
 the ReLU masks, but cost as many products with ``J Jᵀ`` as they have probes. So the solve
 runs the symbol for that many iterations first and builds the blocks only if it has not
 converged by then, going on from where it is: at worst twice the cost of the better
-choice made in advance (the ski-rental rule), and no guess of how hard the prefix is.
+choice made in advance (the ski-rental rule), and no guess of how hard the prefix is. That
+holds for a conv with its activation too, whose symbol scaled by the slopes
+(:class:`~.precondition.ActivationPreconditioner`) is nearly exact without Tikhonov but
+not with it (a leaky ReLU of slope 0.01 at 256², reg 10⁻²: 33 iterations with the symbol
+throughout, 22 with the switch; without reg, at rtol 10⁻¹⁰ on a small layer, 28 and 42).
 
 ``J x₀`` is in the range of ``J`` by construction; :func:`run_prefix
 <deconv_gui.core.network.run_prefix>` says so (``consistent``) and the solver stays on
@@ -134,7 +138,9 @@ def solve_prefix_pinv(
             )
         from .precondition import prefix_preconditioner
 
-        preconditioner = prefix_preconditioner(lin.network, reg=reg, cancel=cancel)
+        preconditioner = prefix_preconditioner(
+            lin.network, reg=reg, cancel=cancel, states=lin.states
+        )
         switch_at = probe_count(lin)  # 0: the blocks would not fit in memory
     callbacks = _PrefixCallbacks(lin, reg, switch_at, time_limit, progress, cancel)
     solver = PseudoInverseSolver(
