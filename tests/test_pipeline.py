@@ -278,17 +278,17 @@ def test_live_params_skip_ssim_and_complete_metrics_fills_it_in():
 
 
 def test_dot_test_is_cached_per_weights_and_geometry(monkeypatch):
-    from deconv_gui.core import pipeline
+    from deconv_gui.core import pipeline_metrics
 
     calls = []
-    real = pipeline.adjoint_dot_test
+    real = pipeline_metrics.adjoint_dot_test
 
     def counting(*args, **kwargs):
         calls.append(args[0].geometry.input_shape)  # the operator
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "adjoint_dot_test", counting)
-    monkeypatch.setattr(pipeline, "_DOT_TESTS", type(pipeline._DOT_TESTS)())
+    monkeypatch.setattr(pipeline_metrics, "adjoint_dot_test", counting)
+    monkeypatch.setattr(pipeline_metrics, "_DOT_TESTS", type(pipeline_metrics._DOT_TESTS)())
     weights = make_filter("random", seed=11)
     image = _image((12, 12, 3))
     first = run_pipeline(image, Params(weights, stride=2, reg=0.1))

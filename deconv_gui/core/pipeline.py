@@ -1,34 +1,36 @@
 """The single entry point shared by the window and the command line.
 
 Data flows one way: a frozen :class:`Params` and an image go into the pure
-:func:`run_pipeline`, which returns a frozen :class:`Result`.
+:func:`run_pipeline`, which returns a frozen :class:`Result`. Here: the forward output
+(with the simulated noise) and the methods in their order; the :class:`Result` itself is
+in :mod:`deconv_gui.core.result`, the metrics stage (and :func:`complete_metrics`) in
+:mod:`deconv_gui.core.pipeline_metrics`. Every name of ``__all__`` is importable from
+here, as before they moved.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from . import registry
-from ._cache import LRUCache
-from .analysis.metrics import adjoint_dot_test, reconstruction_metrics
 from .decoder import Decoder
 from .geometry import ConvGeometry, as_float_array
 from .limits import check_magnitudes, check_memory
 from .methods import Stage
 from .network import Linearization
 from .network.single import layer_network
-from .norms import relative_norm
+from .operator import ConvOperator
 from .params import Params
-from .registry import INSIGHT_METHODS, METHODS, PANEL_NAMES, PRIORS
-from .scores import Metrics, ReconstructionScore
-from .solvers import CancelCheck, ProgressCallback, SolveCancelled, SolverReport, is_cancelled
-from .transposed import operator_of
+from .pipeline_metrics import SSIM_PIXEL_LIMIT, complete_metrics, stage_metrics
+from .registry import INSIGHT_METHODS, METHODS, PRIORS
+from .result import Result
+from .scores import Metrics
+from .solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
 
 __all__ = [
     "INSIGHT_METHODS",
@@ -40,99 +42,6 @@ __all__ = [
     "prepare_image",
     "run_pipeline",
 ]
-
-#: SSIM is computed by :func:`run_pipeline` for images of at most this many pixels
-#: (``H·W``); above it costs ~40 ms per panel on a 512×512×3 float32 image, so only
-#: PSNR is given (with a note) and :func:`complete_metrics` can fill it in later.
-SSIM_PIXEL_LIMIT = 256 * 256
-
-
-@dataclass(frozen=True, eq=False)
-class Result:
-    """Everything :func:`run_pipeline` computed, read-only.
-
-    Attributes
-    ----------
-    params : Params
-        The parameters that produced it.
-    geometry : ConvGeometry
-        Shapes and hyper-parameters.
-    image : numpy.ndarray
-        The input image ``x`` as used, ``(H, W, C_in)``.
-    forward_output : numpy.ndarray
-        ``y = A x + b`` (plus the simulated noise: ``photons``, ``noise_sigma``),
-        ``(H_out, W_out, C_out)``.
-    images : Mapping[str, numpy.ndarray]
-        Every array computed, by panel name (:data:`~deconv_gui.core.registry.PANELS`),
-        ``"input"`` and ``"forward"`` included; a panel whose method was not requested
-        is absent. Each panel is also an attribute (``result.pinv``, None when absent),
-        and :meth:`panel` reads one by name.
-    solver : SolverReport or None
-        The pseudo-inverse solve's report (iterations, relative residual, converged).
-    prior_reports : Mapping[str, SolverReport]
-        The report of each prior computed (``"tv"``, ``"nonneg"``,
-        ``"richardson_lucy"``): iterations, converged, objective.
-    timings : Mapping[str, float]
-        Seconds spent in each stage, by stage name.
-    metrics : Metrics
-        Typed quality numbers, always computed (see :func:`run_pipeline`).
-    left_out : Mapping[str, str]
-        Methods of ``params.methods`` that were not computed because they do not apply
-        to the layer, with the reason (:func:`~deconv_gui.core.applicable.inapplicable_methods`);
-        :func:`run_pipeline` refuses those instead, a caller that leaves them out (the
-        window's live update) records them here.
-    pending : tuple of str
-        Methods of ``params.methods`` still being computed: a partial result handed to
-        ``on_partial`` (:func:`run_pipeline`) has the slow ones here, and ``metrics``
-        scores only the methods done; () for a complete result.
-
-    Notes
-    -----
-    The panels (see the registry for each one's formula): ``transposed``,
-    ``normalized_transposed``, ``pinv`` (Tikhonov when ``params.reg > 0``), ``decoder``
-    (the learned decoder ``D(y)``), the priors
-    ``tv``, ``nonneg``, ``richardson_lucy``, ``coverage`` (``Aᵀ1``), ``recoverable`` and
-    ``nullspace`` (``A⁺Ax`` and ``x − A⁺Ax``) and ``invented`` (``x̂ − A⁺Ax̂`` of the first
-    prior computed), each ``(H, W, C_in)``.
-    """
-
-    params: Params
-    geometry: ConvGeometry
-    image: np.ndarray
-    forward_output: np.ndarray
-    images: Mapping[str, np.ndarray] = field(default_factory=dict)
-    solver: SolverReport | None = None
-    prior_reports: Mapping[str, SolverReport] = field(default_factory=dict)
-    timings: Mapping[str, float] = field(default_factory=dict)
-    metrics: Metrics = field(default_factory=Metrics)
-    left_out: Mapping[str, str] = field(default_factory=dict)
-    pending: tuple[str, ...] = ()
-
-    def panel(self, name: str) -> np.ndarray | None:
-        """The array of panel ``name`` (None when its method was not requested).
-
-        Raises
-        ------
-        ValueError
-            Naming ``name`` when there is no such panel.
-        """
-        registry.panel(name)
-        if name == "input":
-            return self.image
-        if name == "forward":
-            return self.forward_output
-        return self.images.get(name)
-
-    def __getattr__(self, name: str) -> np.ndarray | None:
-        # only called for names that are not fields: the panels' arrays
-        if name in _ARRAY_PANELS:
-            return self.images.get(name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-
-#: The panels whose arrays a Result gives as attributes (the input and the forward
-#: output are fields).
-_ARRAY_PANELS = frozenset(PANEL_NAMES) - {"input", "forward"}
 
 
 def prepare_image(image: Any) -> np.ndarray:
@@ -247,18 +156,7 @@ def run_pipeline(
 
     start = time.perf_counter()
     lin = _linearization(x, params)
-    if lin is None:
-        y = op.apply(x)
-        y += np.asarray(params.bias, dtype=y.dtype)
-    else:  # act(A x + b), computed in float64 with its local linear map J
-        y = lin.output.astype(x.dtype)
-    rng = np.random.default_rng(params.noise_seed)
-    if params.photons > 0:
-        # photon counting: counts of the non-negative intensity, back in image units
-        counts = rng.poisson(np.maximum(y, 0).astype(np.float64) * params.photons)
-        y = (counts / params.photons).astype(y.dtype)
-    if params.noise_sigma > 0:
-        y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
+    y = _with_noise(_forward_output(x, params, op, lin), params)
     timings["forward"] = time.perf_counter() - start
 
     stage = Stage(x, y, op, params, progress, cancel, PRIORS, decoder=decoder, lin=lin)
@@ -270,7 +168,7 @@ def run_pipeline(
     for group in (cheap, slow):
         if group is slow and slow and on_partial is not None:
             check_cancel()
-            metrics = _metrics(stage, timings)
+            metrics = stage_metrics(stage, timings)
             partial = _result(stage, geometry, timings, metrics, pending=slow)
             on_partial(partial)
         for name in group:
@@ -282,9 +180,44 @@ def run_pipeline(
             timings[name] = time.perf_counter() - start
     check_cancel()
     start = time.perf_counter()
-    metrics = _metrics(stage, timings, partial)
+    metrics = stage_metrics(stage, timings, partial)
     timings["metrics"] = time.perf_counter() - start
     return _result(stage, geometry, timings, metrics)
+
+
+def _linearization(x: np.ndarray, params: Params) -> Linearization | None:
+    """With an activation, the layer ``[conv, act]`` linearised at ``x`` (float64)."""
+    if params.activation == "none":
+        return None
+    net = layer_network(
+        params.operator(x.shape), params.bias, params.activation, params.leaky_slope
+    )
+    return net.linearize(x)
+
+
+def _forward_output(
+    x: np.ndarray, params: Params, op: ConvOperator, lin: Linearization | None
+) -> np.ndarray:
+    """The noise-free forward output ``A x + b``, in the image's dtype; with an
+    activation (``lin``), ``act(A x + b)`` as the linearisation computed it (float64)."""
+    if lin is not None:
+        return lin.output.astype(x.dtype)
+    y = op.apply(x)
+    y += np.asarray(params.bias, dtype=y.dtype)
+    return y
+
+
+def _with_noise(y: np.ndarray, params: Params) -> np.ndarray:
+    """``y`` with the simulated measurement noise of ``params`` (seeded by
+    ``noise_seed``): photon counting (``photons``), then Gaussian (``noise_sigma``)."""
+    rng = np.random.default_rng(params.noise_seed)
+    if params.photons > 0:
+        # photon counting: counts of the non-negative intensity, back in image units
+        counts = rng.poisson(np.maximum(y, 0).astype(np.float64) * params.photons)
+        y = (counts / params.photons).astype(y.dtype)
+    if params.noise_sigma > 0:
+        y = y + (params.noise_sigma * rng.standard_normal(y.shape)).astype(y.dtype)
+    return y
 
 
 def _result(
@@ -312,142 +245,3 @@ def _result(
         metrics=metrics,
         pending=pending,
     )
-
-
-#: Cached adjoint dot tests per (weights bytes, weights shape, geometry). The live
-#: pipeline and the window's insight jobs run on different threads: the cache is locked.
-_DOT_TESTS: LRUCache[float] = LRUCache(maxsize=8)
-
-
-def _cached_dot_test(weights: np.ndarray, geometry: ConvGeometry) -> float:
-    """:func:`adjoint_dot_test` (float64) of these weights and geometry, cached."""
-    key = (weights.tobytes(), weights.shape, geometry)
-    return _DOT_TESTS.get_or_compute(
-        key,
-        lambda: adjoint_dot_test(operator_of(geometry, weights, np.float64)),
-    )
-
-
-def _skip_ssim_note(params: Params, pixels: int) -> str:
-    if not params.ssim:
-        return "SSIM skipped: params.ssim is False (live update; filled in afterwards)"
-    return f"SSIM skipped: {pixels:,} pixels > {SSIM_PIXEL_LIMIT:,} (too slow to be live)"
-
-
-def _linearization(x: np.ndarray, params: Params) -> Linearization | None:
-    """With an activation, the layer ``[conv, act]`` linearised at ``x`` (float64)."""
-    if params.activation == "none":
-        return None
-    net = layer_network(
-        params.operator(x.shape), params.bias, params.activation, params.leaky_slope
-    )
-    return net.linearize(x)
-
-
-def _metrics(
-    stage: Stage,
-    timings: Mapping[str, float],
-    partial: Result | None = None,
-) -> Metrics:
-    """The :attr:`Result.metrics` (see :func:`run_pipeline`); the ``partial`` result's
-    scores of the very arrays scored again are reused."""
-    x, y, params, images = stage.x, stage.y, stage.params, stage.images
-    reports, op = stage.reports, stage.op
-    assert isinstance(params, Params)
-    pixels = x.shape[0] * x.shape[1]
-    with_ssim = params.ssim and pixels <= SSIM_PIXEL_LIMIT
-    centred = y - np.asarray(stage.offset, dtype=y.dtype)
-    centred_norm = float(np.linalg.norm(centred.astype(np.float64, copy=False)))
-    scores: dict[str, ReconstructionScore] = {}
-    for spec in registry.PANELS:
-        estimate = images.get(spec.name) if spec.scored else None
-        if estimate is None or estimate.shape != x.shape:
-            continue
-        if partial is not None and partial.images.get(spec.name) is estimate:
-            scores[spec.name] = partial.metrics.reconstructions[spec.name]
-            continue
-        quality = reconstruction_metrics(x, estimate, ssim=with_ssim)
-        skipped = not with_ssim and quality["data_range"] > 0
-        if skipped:
-            quality["notes"] = (*quality["notes"], _skip_ssim_note(params, pixels))
-        solved = reports.get(spec.name)
-        if spec.name == "pinv" and solved is not None:
-            residual = float(solved.relative_residual)
-        else:  # a prior's own residual is on its data (RL's are clipped): the one rule here
-            reproduced = stage.forward_linear(estimate)
-            difference = (reproduced - centred).astype(np.float64, copy=False)
-            residual = relative_norm(float(np.linalg.norm(difference)), centred_norm)
-        scores[spec.name] = ReconstructionScore.from_quality(
-            quality,
-            relative_residual=residual,
-            iterations=_iterations(solved),
-            seconds=timings.get(spec.name),
-            ssim_skipped=skipped,
-            converged=None if solved is None else bool(solved.converged),
-        )
-    return Metrics(
-        reconstructions=scores,
-        adjoint_dot_test=_cached_dot_test(params.weights, op.geometry),
-        split=stage.split,
-        preimage=stage.preimage,
-    )
-
-
-def _iterations(report: SolverReport | None) -> int | None:
-    return None if report is None else int(report.iterations)
-
-
-def complete_metrics(
-    result: Result,
-    *,
-    pixel_limit: int | None = None,
-    cancel: CancelCheck | None = None,
-) -> Result:
-    """The result with the SSIM that :func:`run_pipeline` skipped filled in.
-
-    The window's second, lower-priority pass after a live update run with
-    ``Params(ssim=False)``; export uses it too, so every SSIM comes from
-    :func:`reconstruction_metrics`.
-
-    Parameters
-    ----------
-    result : Result
-        What :func:`run_pipeline` returned.
-    pixel_limit : int, optional
-        Only fill in SSIM for images of at most this many pixels (``H·W``); None (the
-        default) for any size: ~40 ms per panel at 512×512×3 float32.
-    cancel : callable or threading.Event, optional
-        Checked before each panel; raises :class:`SolveCancelled` when set (nothing
-        partial is returned).
-
-    Returns
-    -------
-    Result
-        A new result whose ``metrics.reconstructions`` scores marked
-        ``ssim_skipped`` now hold ``ssim``, ``ssim_win_size`` and the notes of
-        :func:`reconstruction_metrics` (``ssim_skipped`` False); every array is
-        shared with ``result``. ``result`` itself when there was nothing to do.
-
-    Raises
-    ------
-    ValueError
-        If ``result`` is not a :class:`Result`.
-    """
-    if not isinstance(result, Result):
-        raise ValueError(f"result must be a Result, got {type(result).__name__}")
-    pixels = result.image.shape[0] * result.image.shape[1]
-    if pixel_limit is not None and pixels > pixel_limit:
-        return result
-    scores = result.metrics.reconstructions
-    updated: dict[str, ReconstructionScore] = {}
-    for name, score in scores.items():
-        if not score.ssim_skipped:
-            updated[name] = score
-            continue
-        if is_cancelled(cancel):
-            raise SolveCancelled("metrics cancelled")
-        estimate = result.images[name]
-        updated[name] = score.with_quality(reconstruction_metrics(result.image, estimate))
-    if all(updated[name] is scores[name] for name in scores):
-        return result
-    return replace(result, metrics=result.metrics.replace_scores(updated))
