@@ -15,6 +15,8 @@ __all__ = [
     "NUMPY_PINV",
     "NUMPY_RL",
     "NUMPY_TV",
+    "TV_PROX",
+    "tv_block",
 ]
 
 NUMPY_CONV = '''
@@ -160,7 +162,45 @@ def richardson_lucy(data, n_iter):
     return x_k
 '''
 
-NUMPY_TV = '''
+#: ``total_variation`` and ``tv_prox`` of both snippets: the same text for NumPy arrays
+#: and torch tensors (``clip(min=...)`` is both libraries' method) but for the array
+#: module, written ``xp`` here and named by :func:`tv_block`.
+TV_PROX = '''
+def total_variation(u):
+    """Isotropic in space, summed over channels."""
+    g = grad2d(u)
+    return float(xp.sqrt(g[0] ** 2 + g[1] ** 2).sum())
+
+
+def tv_prox(lam, nonneg, n_inner=20):
+    """The prox of step * lam * TV (and of x >= 0): Beck and Teboulle's dual projected
+    gradient on the field q (|q| <= 1 per pixel and channel), warm-started at every call."""
+    q = xp.zeros((2, *x.shape), dtype=x.dtype)
+
+    def prox(v, step):
+        nonlocal q
+        mu = step * lam
+        for _ in range(n_inner):
+            u = v - mu * grad2d_adjoint(q)
+            if nonneg:
+                u = u.clip(min=0)
+            q = q + grad2d(u) / (8 * mu)  # 8 >= |grad2d|^2
+            q = q / xp.sqrt(q[0] ** 2 + q[1] ** 2).clip(min=1)
+        u = v - mu * grad2d_adjoint(q)
+        return u.clip(min=0) if nonneg else u
+
+    return prox
+'''
+
+
+def tv_block(grad2d: str, module: str) -> str:
+    """The TV block of a snippet: its ``grad2d`` and ``grad2d_adjoint``, then
+    :data:`TV_PROX` on the array module ``module`` (``"np"`` or ``"torch"``)."""
+    return grad2d.rstrip("\n") + "\n\n" + TV_PROX.replace("xp.", f"{module}.")
+
+
+NUMPY_TV = tv_block(
+    '''
 def grad2d(u):
     """Forward differences (2, H, W, C), zero past the last row and column."""
     g = np.zeros((2, *u.shape), dtype=u.dtype)
@@ -177,30 +217,6 @@ def grad2d_adjoint(p):
     d[:, :-1] -= p[1, :, :-1]
     d[:, 1:] += p[1, :, :-1]
     return d
-
-
-def total_variation(u):
-    """Isotropic in space, summed over channels."""
-    g = grad2d(u)
-    return float(np.sqrt(g[0] ** 2 + g[1] ** 2).sum())
-
-
-def tv_prox(lam, nonneg, n_inner=20):
-    """The prox of step * lam * TV (and of x >= 0): Beck and Teboulle's dual projected
-    gradient on the field q (|q| <= 1 per pixel and channel), warm-started at every call."""
-    q = np.zeros((2, *x.shape), dtype=x.dtype)
-
-    def prox(v, step):
-        nonlocal q
-        mu = step * lam
-        for _ in range(n_inner):
-            u = v - mu * grad2d_adjoint(q)
-            if nonneg:
-                u = np.maximum(u, 0)
-            q = q + grad2d(u) / (8 * mu)  # 8 >= |grad2d|^2
-            q /= np.maximum(1, np.sqrt(q[0] ** 2 + q[1] ** 2))
-        u = v - mu * grad2d_adjoint(q)
-        return np.maximum(u, 0) if nonneg else u
-
-    return prox
-'''
+''',
+    "np",
+)

@@ -1,10 +1,13 @@
 """The blocks of the PyTorch snippet, as they are printed (see :mod:`.templates`).
 
 The priors are the NumPy snippet's, on ``(N, C, H, W)`` tensors: the same FISTA, the
-same Richardson–Lucy iteration and the same TV prox.
+same Richardson–Lucy iteration and the same TV prox (one text,
+:data:`.templates.TV_PROX`).
 """
 
 from __future__ import annotations
+
+from .templates import tv_block
 
 __all__ = ["TORCH_CGLS", "TORCH_FISTA", "TORCH_RL", "TORCH_TV"]
 
@@ -82,7 +85,8 @@ def richardson_lucy(data, n_iter):
     return x_k
 '''
 
-TORCH_TV = '''
+TORCH_TV = tv_block(
+    '''
 def grad2d(u):
     """Forward differences (2, N, C, H, W), zero past the last row and column."""
     g = torch.zeros((2, *u.shape), dtype=u.dtype)
@@ -99,30 +103,6 @@ def grad2d_adjoint(p):
     d[..., :-1] -= p[1, ..., :-1]
     d[..., 1:] += p[1, ..., :-1]
     return d
-
-
-def total_variation(u):
-    """Isotropic in space, summed over channels."""
-    g = grad2d(u)
-    return float(torch.sqrt(g[0] ** 2 + g[1] ** 2).sum())
-
-
-def tv_prox(lam, nonneg, n_inner=20):
-    """The prox of step * lam * TV (and of x >= 0): Beck and Teboulle's dual projected
-    gradient on the field q (|q| <= 1 per pixel and channel), warm-started at every call."""
-    q = torch.zeros((2, *x.shape), dtype=x.dtype)
-
-    def prox(v, step):
-        nonlocal q
-        mu = step * lam
-        for _ in range(n_inner):
-            u = v - mu * grad2d_adjoint(q)
-            if nonneg:
-                u = u.clamp(min=0)
-            q = q + grad2d(u) / (8 * mu)  # 8 >= |grad2d|^2
-            q = q / torch.sqrt(q[0] ** 2 + q[1] ** 2).clamp(min=1)
-        u = v - mu * grad2d_adjoint(q)
-        return u.clamp(min=0) if nonneg else u
-
-    return prox
-'''
+''',
+    "torch",
+)
