@@ -175,11 +175,7 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarr
     n_taps, cg, cgo = fh * fw, c_in // groups, c_out // groups
     flat_w = w.reshape(n_taps * cg, groups, cgo)
     mats = np.ascontiguousarray(flat_w.transpose(1, 0, 2))  # (groups, taps · C_in/g, C_out/g)
-    pooled = threads.blas_threads() == 1
-    matrix_row = w_out * n_taps * c_in * xb.itemsize
-    block = _u.BLOCK_BYTES if pooled else _u.GATHERED_BLOCK_BYTES
-    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, matrix_row, pooled, block)
-    step = max(t[2] - t[1] for t in tasks)
+    pooled, tasks, step = _u.gathered_tasks(xb, geom, n_taps * c_in)
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
     reads = [_reads(geom, axis) for axis in (0, 1)]  # per axis and tap: the pixels it reads
 

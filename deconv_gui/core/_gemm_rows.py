@@ -50,11 +50,7 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         start = j * geom.dilation[1] * geom.input_shape[2]
         matrix[:, start : start + geom.input_shape[2]] = w[:, j]
     matrix = matrix.reshape(fh * run_len, c_out)
-    pooled = threads.blas_threads() == 1
-    matrix_row = w_out * fh * run_len * xb.itemsize
-    block = _u.BLOCK_BYTES if pooled else _u.GATHERED_BLOCK_BYTES
-    tasks = _u.tasks(h_out, w_out * c_out * xb.itemsize, m, matrix_row, pooled, block)
-    step = max(t[2] - t[1] for t in tasks)
+    pooled, tasks, step = _u.gathered_tasks(xb, geom, fh * run_len)
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
 
     def run(start: int, stop: int) -> None:

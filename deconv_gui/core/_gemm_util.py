@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import blas
 
+from . import threads
 from .geometry import ConvGeometry
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "SPLIT_BYTES",
     "Tap",
     "buffer",
+    "gathered_tasks",
     "gemm_of",
     "group_weights",
     "product",
@@ -150,3 +152,21 @@ def tasks(
     step = -(-n_rows // n_blocks)
     starts = range(0, n_rows, step)
     return [(n, r0, min(r0 + step, n_rows)) for n in range(n_images) for r0 in starts]
+
+
+def gathered_tasks(
+    xb: np.ndarray, geom: ConvGeometry, row_numbers: int
+) -> tuple[bool, list[tuple[int, int, int]], int]:
+    """``(pooled, tasks, step)`` of a forward pass that gathers each block's matrix
+    (``row_numbers`` numbers per output pixel) and multiplies it into the output's rows.
+
+    ``pooled`` when BLAS runs on one thread (the blocks are then shared among the kernel
+    threads, :data:`BLOCK_BYTES` each; :data:`GATHERED_BLOCK_BYTES` otherwise); ``step``
+    the most rows of a block.
+    """
+    h_out, w_out, c_out = geom.output_shape
+    pooled = threads.blas_threads() == 1
+    matrix_row = w_out * row_numbers * xb.itemsize
+    block = BLOCK_BYTES if pooled else GATHERED_BLOCK_BYTES
+    blocks = tasks(h_out, w_out * c_out * xb.itemsize, xb.shape[0], matrix_row, pooled, block)
+    return pooled, blocks, max(t[2] - t[1] for t in blocks)
