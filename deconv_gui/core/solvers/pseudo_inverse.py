@@ -162,6 +162,60 @@ def solve_pinv(
     if not isinstance(op, ConvOperator):
         raise ValueError(f"op must be a ConvOperator, got {type(op).__name__}")
     callbacks = as_callbacks(callbacks, progress, cancel)
+    reg, rtol = _checked_settings(reg, rtol, max_iter, time_limit, method)
+    centred = centred_output(y, op.geometry, bias)
+    # the solution is linear in y and scales as 1/c with the filter: solving for unit-size
+    # data keeps every norm and dot product far from overflow and underflow
+    y_scale = float(np.abs(centred).max()) if centred.size else 0.0
+    unit = y_scale if y_scale > 0 else 1.0  # what the data is divided by
+    solve_op, w_scale = _unit_operator(op)
+    chosen = _chosen_method(method, op)
+    if chosen == "iterative":
+        rhs = _unit_data(centred, unit, np.float64)
+        iterations = default_iterations(op.geometry) if max_iter is None else max_iter
+        limited = _TimeLimit(callbacks, time_limit)
+        image, report = _iterative_solve(solve_op, rhs, reg / w_scale**2, rtol, iterations, limited)
+    else:
+        # the dense solve cannot stop halfway (it is only chosen where it is fast); the
+        # per-frequency one (a periodic layer is block-diagonal in Fourier space: a few
+        # FFTs) checks the cancel between the batches of a several-channel factorisation
+        # (a batched SVD, the long part); a cancel that came before either is honoured
+        if callbacks.cancelled():
+            raise SolveCancelled("pseudo-inverse cancelled")
+        # the coarser of the filter's and the data's precision bounds what can be resolved
+        coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
+        if chosen == "dense":
+            rhs = _unit_data(centred, unit, np.float64)
+            image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
+        else:
+            # in the data's own precision (float32 data is transformed in complex64), and
+            # without the unit scaling (a pass over the image) where the transforms of
+            # these scales cannot overflow or underflow: 1e10 · 1e9 pixels / (1e-6 cut ·
+            # 1e-10) < 1e38
+            data = centred
+            if _moderate(y_scale) and _moderate(float(np.abs(op.weights).max())):
+                unit, solve_op, w_scale = 1.0, op, 1.0
+            else:
+                data = _unit_data(centred, unit, centred.dtype)
+            image, report = _fourier_solve(
+                solve_op, data, reg / w_scale**2, coarse, rtol, callbacks.cancelled
+            )
+    image = _in_data_units(image, unit / w_scale, centred.dtype)
+    if not np.isfinite(image).all():
+        raise _out_of_range(bias, y_scale, w_scale, centred.dtype)
+    return Reconstruction(image, report)
+
+
+def _checked_settings(
+    reg: Any, rtol: Any, max_iter: Any, time_limit: Any, method: Any
+) -> tuple[float, float]:
+    """``reg`` and ``rtol`` as floats, once every setting of :func:`solve_pinv` is valid.
+
+    Raises
+    ------
+    ValueError
+        Naming the setting that is not.
+    """
     try:
         reg = float(reg)
         rtol = float(rtol)
@@ -181,71 +235,45 @@ def solve_pinv(
         raise ValueError(f"time_limit must be a number of seconds >= 0 or None, got {time_limit!r}")
     if method not in PINV_METHODS:
         raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
-    centred = centred_output(y, op.geometry, bias)
-    # the solution is linear in y and scales as 1/c with the filter: solving for unit-size
-    # data keeps every norm and dot product far from overflow and underflow
-    y_scale = float(np.abs(centred).max()) if centred.size else 0.0
-    unit = y_scale if y_scale > 0 else 1.0  # what the data is divided by
-    solve_op, w_scale = _unit_operator(op)
+    return reg, rtol
+
+
+def _chosen_method(method: str, op: ConvOperator) -> str:
+    """``method``, or for ``"auto"`` the first that applies: ``"dense"`` where that is
+    fast, ``"fourier"`` for a periodic conv, ``"iterative"`` otherwise."""
+    if method != "auto":
+        return method
     geom = op.geometry
-    if method == "dense" or (
-        method == "auto"
-        and geom.n_unknowns <= DENSE_COLUMN_LIMIT
-        and dense_is_fast(geom.n_equations, geom.n_unknowns, PINV_DENSE_COST)
+    if geom.n_unknowns <= DENSE_COLUMN_LIMIT and dense_is_fast(
+        geom.n_equations, geom.n_unknowns, PINV_DENSE_COST
     ):
-        # the dense solve cannot stop halfway: it is only chosen where it is fast, and a
-        # cancel that came before it is honoured
-        if callbacks.cancelled():
-            raise SolveCancelled("pseudo-inverse cancelled")
-        # the coarser of the filter's and the data's precision bounds what can be resolved
-        coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
-        rhs = _unit_data(centred, unit, np.float64)
-        image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
-    elif method == "fourier" or (
-        method == "auto" and not op.transposed and fourier_is_possible(geom)
-    ):
-        # exact per frequency (a periodic layer is block-diagonal in Fourier space): a
-        # few FFTs; the cancel is checked before, and between the batches of a
-        # several-channel factorisation (a batched SVD, the long part)
-        if callbacks.cancelled():
-            raise SolveCancelled("pseudo-inverse cancelled")
-        coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
-        # in the data's own precision (float32 data is transformed in complex64), and
-        # without the unit scaling (a pass over the image) where the transforms of these
-        # scales cannot overflow or underflow: 1e10 · 1e9 pixels / (1e-6 cut · 1e-10) < 1e38
-        data = centred
-        if _moderate(y_scale) and _moderate(float(np.abs(op.weights).max())):
-            unit, solve_op, w_scale = 1.0, op, 1.0
-        else:
-            data = _unit_data(centred, unit, centred.dtype)
-        image, report = _fourier_solve(
-            solve_op, data, reg / w_scale**2, coarse, rtol, callbacks.cancelled
-        )
-    else:
-        rhs = _unit_data(centred, unit, np.float64)
-        limited = _TimeLimit(callbacks, time_limit)
-        solver = make_pinv_solver(solve_op, reg=reg / w_scale**2, rtol=rtol, callbacks=limited)
-        image, report = solver.solve(
-            rhs, default_iterations(geom) if max_iter is None else max_iter
-        )
-        if not report.converged:
-            report = _explained(report, solve_op, limited)
-    factor = unit / w_scale
+        return "dense"
+    if not op.transposed and fourier_is_possible(geom):
+        return "fourier"
+    return "iterative"
+
+
+def _in_data_units(image: np.ndarray, factor: float, dtype: np.dtype) -> np.ndarray:
+    """The solution of the scaled problem times ``factor`` (data scale over filter scale),
+    in ``dtype``: non-finite where that overflows."""
     if not 1e-30 <= factor <= 1e30:  # a float32 image would overflow before the cast
         image = image.astype(np.float64)
     if factor != 1:
         with np.errstate(over="ignore"):
             image = image * factor
-    image = image.astype(centred.dtype, copy=False)
-    if not np.isfinite(image).all():
-        top = float(np.abs(np.asarray(bias, dtype=np.float64)).max(initial=0.0))
-        name = "bias" if bias is not None and not top < y_scale / 2 else "y"
-        raise ValueError(
-            f"{name}: the pseudo-inverse of y − b has values beyond the range of "
-            f"{centred.dtype} (|y − b| up to {y_scale:.3g}, |weights| up to {w_scale:.3g}); "
-            f"rescale {'the bias' if name == 'bias' else 'y'} or the weights"
-        )
-    return Reconstruction(image, report)
+    return image.astype(dtype, copy=False)
+
+
+def _out_of_range(bias: Any, y_scale: float, w_scale: float, dtype: np.dtype) -> ValueError:
+    """The error for a pseudo-inverse beyond the range of ``dtype``, naming the bias when
+    it is what makes ``y − b`` large, else ``y``."""
+    top = float(np.abs(np.asarray(bias, dtype=np.float64)).max(initial=0.0))
+    name = "bias" if bias is not None and not top < y_scale / 2 else "y"
+    return ValueError(
+        f"{name}: the pseudo-inverse of y − b has values beyond the range of "
+        f"{dtype} (|y − b| up to {y_scale:.3g}, |weights| up to {w_scale:.3g}); "
+        f"rescale {'the bias' if name == 'bias' else 'y'} or the weights"
+    )
 
 
 class _TimeLimit(Callbacks):
@@ -269,6 +297,18 @@ class _TimeLimit(Callbacks):
 
     def on_finalize(self, solver: IterativeSolver, result: Any) -> None:
         self.inner.on_finalize(solver, result)
+
+
+def _iterative_solve(
+    op: ConvOperator, rhs: np.ndarray, reg: float, rtol: float, max_iter: int, limit: _TimeLimit
+) -> tuple[np.ndarray, SolverReport]:
+    """CG (:func:`make_pinv_solver`) within the iteration and time limits; a report that
+    stopped short says why and what to do."""
+    solver = make_pinv_solver(op, reg=reg, rtol=rtol, callbacks=limit)
+    image, report = solver.solve(rhs, max_iter)
+    if not report.converged:
+        report = _explained(report, op, limit)
+    return image, report
 
 
 def _explained(report: SolverReport, op: ConvOperator, limit: _TimeLimit) -> SolverReport:
