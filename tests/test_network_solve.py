@@ -45,6 +45,29 @@ def test_the_blocks_are_those_of_the_dense_j_jt(stride, pool):
     assert probe_count(lin) == min(s_h, h) * min(s_w, w) * c
 
 
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_a_copied_border_widens_the_spacing_and_the_blocks_stay_exact(mode):
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((3, 3, 2, 4))
+    op = ConvOperator.from_weights(
+        w, input_shape=(10, 9, 2), stride=(2, 1), padding=(1, 2), padding_mode=mode
+    )
+    net = Network([Conv(op)])
+    lin = net.linearize(rng.standard_normal(net.input_shape))
+    assert probe_spacing(lin) == (2, 5)  # (3 + 1) / 2 rows, 3 + 2 columns (1 without)
+    blocks = _blocks(lin.to_dense(), net.shapes[-1])
+    got = np.linalg.inv(BlockJacobi(lin).inverse)
+    np.testing.assert_allclose(got, blocks, atol=1e-9 * np.abs(blocks).max())
+
+
+def test_a_circular_border_has_no_blocks():
+    rng = np.random.default_rng(10)
+    w = rng.standard_normal((3, 3, 2, 2))
+    op = ConvOperator.from_weights(w, input_shape=(8, 8, 2), padding=1, padding_mode="circular")
+    lin = Network([Conv(op), ReLU()]).linearize(rng.standard_normal((8, 8, 2)))
+    assert probe_spacing(lin) is None and probe_count(lin) == 0
+
+
 def test_a_zero_row_gives_a_floored_block_and_the_preconditioner_stays_spd():
     rng = np.random.default_rng(3)
     net = _net(rng)

@@ -13,12 +13,14 @@ share a position) follows the masks: 2.6·10⁴ there (dense eigenvalues), and 1
 The blocks are found by probing: output units whose receptive fields do not overlap have
 orthogonal rows of ``J``, so ``J Jᵀ`` applied to a lattice of unit impulses of one channel,
 spaced by the receptive field over its jump, gives one column of every block of the
-lattice at once. That costs :func:`probe_count` products with ``J Jᵀ``, as many as CG
+lattice at once (reflected or replicated borders widen the spacing; a circular one leaves
+no spacing, and no blocks). That costs :func:`probe_count` products with ``J Jᵀ``, as many as CG
 iterations: worth it on a hard prefix (hundreds of iterations), not on an easy one
 (:mod:`.solve` first runs the symbol preconditioner for that many iterations, and only
 then builds this one). Where receptive fields are understated (a transposed convolution)
-a block gathers some of its neighbours' products too; symmetrised and floored it is still
-symmetric positive definite, so ``J⁺`` is unchanged and only the speed suffers.
+a block gathers some of its neighbours' products too; symmetrised, with its eigenvalues'
+magnitudes floored, it is still symmetric positive definite, so ``J⁺`` is unchanged and only
+the speed suffers.
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ MAX_BLOCK_BYTES = 256 * 2**20
 _BATCH_BYTES = 64 * 2**20
 
 
-def probe_spacing(lin: Any) -> tuple[int, int]:
-    """Output units this far apart (per axis) have disjoint receptive fields.
+def probe_spacing(lin: Any) -> tuple[int, int] | None:
+    """Output units this far apart (per axis) have disjoint receptive fields; None when no
+    spacing makes them so (a circular padding wraps the image's far side onto the near).
+
+    A reflected or replicated border reads pixels again inside the image, as far in as the
+    padding: the spacing grows by that much.
 
     >>> from deconv_gui.core import ConvOperator
     >>> from deconv_gui.core.network import Conv, Network
@@ -51,20 +57,34 @@ def probe_spacing(lin: Any) -> tuple[int, int]:
     >>> probe_spacing(Network([Conv(op)]).linearize(np.zeros((8, 8, 1))))
     (2, 2)
     """
-    field = receptive_field(lin.network)[-1]
-    pairs = zip(field.size, field.jump, strict=True)
-    s_h, s_w = (max(1, math.ceil(size / max(jump, 1))) for size, jump in pairs)
-    return s_h, s_w
+    layers = lin.network.layers
+    fields = receptive_field(lin.network)
+    extent = [float(fields[-1].size[0]), float(fields[-1].size[1])]
+    jump_in = [(1, 1), *(f.jump for f in fields[:-1])]
+    for layer, jump in zip(layers, jump_in, strict=True):
+        geometry = getattr(getattr(layer, "op", None), "geometry", None)
+        if geometry is None or geometry.padding_mode == "zeros":
+            continue
+        if geometry.padding_mode == "circular":
+            return None
+        for axis in range(2):
+            extent[axis] += max(geometry.pads[axis]) * jump[axis]
+    jumps = fields[-1].jump
+    return (
+        max(1, math.ceil(extent[0] / max(jumps[0], 1))),
+        max(1, math.ceil(extent[1] / max(jumps[1], 1))),
+    )
 
 
 def probe_count(lin: Any) -> int:
     """The products with ``J Jᵀ`` the blocks cost (lattice phases × output channels), or 0
-    when the blocks would take more than :data:`MAX_BLOCK_BYTES`."""
+    when there are none to build: their bytes past :data:`MAX_BLOCK_BYTES`, or no spacing
+    (:func:`probe_spacing`)."""
     h, w, c = lin.output_shape
-    if h * w * c * c * 8 > MAX_BLOCK_BYTES:
+    spacing = probe_spacing(lin)
+    if spacing is None or h * w * c * c * 8 > MAX_BLOCK_BYTES:
         return 0
-    s_h, s_w = probe_spacing(lin)
-    return min(s_h, h) * min(s_w, w) * c
+    return min(spacing[0], h) * min(spacing[1], w) * c
 
 
 class BlockJacobi:
@@ -100,6 +120,9 @@ class BlockJacobi:
         c = blocks.shape[-1]
         blocks[..., np.arange(c), np.arange(c)] += reg
         values, vectors = np.linalg.eigh(blocks)
+        # a block that gathered a neighbour's products may be indefinite: its eigenvalues'
+        # magnitudes keep it symmetric positive definite and of the right scale
+        values = np.abs(values)
         top = float(values.max(initial=0.0))
         values = np.maximum(values, BLOCK_FLOOR * top if top > 0 else 1.0)
         self.inverse = np.matmul(vectors / values[..., None, :], np.swapaxes(vectors, -1, -2))
@@ -112,7 +135,7 @@ class BlockJacobi:
 def _blocks(lin: Any, cancel: Any) -> np.ndarray:
     """``J Jᵀ``'s diagonal blocks ``(H_out, W_out, C_out, C_out)``, by probing."""
     h, w, c = lin.output_shape
-    s_h, s_w = probe_spacing(lin)
+    s_h, s_w = probe_spacing(lin) or (h, w)  # (h, w): every unit on its own
     s_h, s_w = min(s_h, h), min(s_w, w)
     largest = max(math.prod(shape) for shape in lin.network.shapes)
     batch = max(1, min(c, _BATCH_BYTES // (8 * largest)))
