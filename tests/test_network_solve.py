@@ -45,19 +45,66 @@ def test_the_blocks_are_those_of_the_dense_j_jt(stride, pool):
     assert probe_count(lin) == min(s_h, h) * min(s_w, w) * c
 
 
-@pytest.mark.parametrize("mode", ["reflect", "replicate"])
-def test_a_copied_border_widens_the_spacing_and_the_blocks_stay_exact(mode):
+@pytest.mark.parametrize(
+    ("mode", "padding", "spacing"),
+    [
+        ("reflect", (1, 2), (2, 7)),  # rows: same padding, 3 / 2; columns: 3 + 2 (2·2 + 1 - 3)
+        ("replicate", (1, 2), (2, 3)),  # an edge pixel inside every window: no growth
+        ("replicate", (1, 4), (2, 7)),  # windows wholly in the border: 3 + 2 (4 + 1 - 3)
+    ],
+)
+def test_a_copied_border_widens_the_spacing_and_the_blocks_stay_exact(mode, padding, spacing):
     rng = np.random.default_rng(9)
     w = rng.standard_normal((3, 3, 2, 4))
     op = ConvOperator.from_weights(
-        w, input_shape=(10, 9, 2), stride=(2, 1), padding=(1, 2), padding_mode=mode
+        w, input_shape=(10, 9, 2), stride=(2, 1), padding=padding, padding_mode=mode
     )
     net = Network([Conv(op)])
     lin = net.linearize(rng.standard_normal(net.input_shape))
-    assert probe_spacing(lin) == (2, 5)  # (3 + 1) / 2 rows, 3 + 2 columns (1 without)
+    assert probe_spacing(lin) == spacing
     blocks = _blocks(lin.to_dense(), net.shapes[-1])
     got = np.linalg.inv(BlockJacobi(lin).inverse)
     np.testing.assert_allclose(got, blocks, atol=1e-9 * np.abs(blocks).max())
+
+
+def _shared_inputs(dense: np.ndarray, shape, spacing) -> int:
+    """Pairs of distinct output units of one lattice phase whose rows of J overlap."""
+    h, w, c = shape
+    pattern = (np.abs(dense) > 1e-9 * np.abs(dense).max()).astype(float)
+    touch = ((pattern @ pattern.T).reshape(h, w, c, h, w, c) > 0).any(axis=(2, 5))
+    rows, cols = np.indices((h, w)).reshape(2, -1)
+    same = ((rows[:, None] - rows) % spacing[0] == 0) & ((cols[:, None] - cols) % spacing[1] == 0)
+    np.fill_diagonal(same, False)
+    return int((touch.reshape(h * w, h * w) & same).sum())
+
+
+@pytest.mark.parametrize(
+    ("size", "layers"),
+    [
+        (7, [("reflect", 3, (4, 0), 1, 1), ("replicate", 1, (4, 2), 2, 1)]),
+        (5, [("reflect", 2, (4, 4), 2, 2)]),  # the copies of both borders meet
+        (9, [("reflect", 3, (5, 5), 1, 1)]),
+        (9, [("replicate", 3, (5, 1), 1, 1), ("reflect", 3, (2, 3), 2, 1)]),
+    ],
+)
+def test_the_spacing_keeps_copied_borders_apart(size, layers):
+    # against the dense J: lattice units never share an input (the blocks' exactness)
+    rng = np.random.default_rng(11)
+    shape, convs = (size, size, 1), []
+    for mode, k, sides, stride, dilation in layers:
+        op = ConvOperator.from_weights(
+            rng.standard_normal((k, k, shape[2], 2)),
+            input_shape=shape,
+            stride=stride,
+            padding=(sides, sides),
+            dilation=dilation,
+            padding_mode=mode,
+        )
+        convs += [Conv(op), ReLU()]
+        shape = op.geometry.output_shape
+    net = Network(convs)
+    lin = net.linearize(rng.standard_normal(net.input_shape) + 0.5)
+    assert _shared_inputs(lin.to_dense(), net.shapes[-1], probe_spacing(lin)) == 0
 
 
 def test_a_circular_border_has_no_blocks():

@@ -48,8 +48,8 @@ def probe_spacing(lin: Any) -> tuple[int, int] | None:
     """Output units this far apart (per axis) have disjoint receptive fields; None when no
     spacing makes them so (a circular padding wraps the image's far side onto the near).
 
-    A reflected or replicated border reads pixels again inside the image, as far in as the
-    padding: the spacing grows by that much.
+    A copied border reads pixels again inside the image, which can widen the field (see
+    :func:`_border_growth`); the usual "same" padding ``p = (k - 1) / 2`` does not.
 
     >>> from deconv_gui.core import ConvOperator
     >>> from deconv_gui.core.network import Conv, Network
@@ -57,23 +57,37 @@ def probe_spacing(lin: Any) -> tuple[int, int] | None:
     >>> probe_spacing(Network([Conv(op)]).linearize(np.zeros((8, 8, 1))))
     (2, 2)
     """
-    layers = lin.network.layers
     fields = receptive_field(lin.network)
     extent = [float(fields[-1].size[0]), float(fields[-1].size[1])]
     jump_in = [(1, 1), *(f.jump for f in fields[:-1])]
-    for layer, jump in zip(layers, jump_in, strict=True):
+    for layer, jump in zip(lin.network.layers, jump_in, strict=True):
         geometry = getattr(getattr(layer, "op", None), "geometry", None)
         if geometry is None or geometry.padding_mode == "zeros":
             continue
         if geometry.padding_mode == "circular":
             return None
         for axis in range(2):
-            extent[axis] += max(geometry.pads[axis]) * jump[axis]
+            extent[axis] += _border_growth(geometry, axis) * jump[axis]
     jumps = fields[-1].jump
     return (
         max(1, math.ceil(extent[0] / max(jumps[0], 1))),
         max(1, math.ceil(extent[1] / max(jumps[1], 1))),
     )
+
+
+def _border_growth(geometry: Any, axis: int) -> int:
+    """How far a copied border widens one layer's receptive field along ``axis`` (in its
+    input's pixels).
+
+    A window of extent ``k`` reaching ``p`` into a reflected border reads up to ``p``
+    pixels in: past its own end when ``2p + 1 > k``, by ``2p + 1 - k``. A replicated border
+    reads the edge pixel, past the window only when it lies wholly in a border ``p ≥ k``:
+    by ``p + 1 - k``. Both borders' growths count: a unit near one border grows towards a
+    unit near the other (directly on a small image, or through another layer's growth).
+    """
+    kernel = geometry.dilation[axis] * (geometry.filter_shape[axis] - 1) + 1
+    reach = 2 if geometry.padding_mode == "reflect" else 1
+    return sum(max(0, reach * p + 1 - kernel) for p in geometry.pads[axis])
 
 
 def probe_count(lin: Any) -> int:
