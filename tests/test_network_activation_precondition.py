@@ -7,13 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deconv_gui.core import ConvOperator
+from deconv_gui.core import ConvOperator, ConvTransposeOperator
 from deconv_gui.core.network import Conv, LeakyReLU, Network, ReLU
 from deconv_gui.core.network.precondition import (
     ActivationPreconditioner,
     PrefixPreconditioner,
     prefix_preconditioner,
 )
+from deconv_gui.core.network.single import layer_network
 
 
 def _layer(rng, activation, size=10, c_out=3, stride=2):
@@ -81,3 +82,20 @@ def test_a_deeper_prefix_ending_in_an_activation_scales_its_last_convs_precondit
     np.testing.assert_allclose(x.ravel(), expected, atol=1e-8 * np.abs(expected).max())
     # without the states (the mask) there is nothing to scale by: plain CG
     assert prefix_preconditioner(net) is None
+
+
+def test_a_transposed_layer_with_its_activation_solves_without_the_symbol():
+    # core.network.single wraps a decoder's operator in a Conv layer: no stationary symbol
+    rng = np.random.default_rng(13)
+    op = ConvTransposeOperator.from_weights(
+        rng.standard_normal((3, 3, 2, 3)), input_shape=(4, 4, 3), stride=2, padding=1
+    )
+    net = layer_network(op, rng.standard_normal(2) * 0.3, "relu")
+    x0 = rng.standard_normal(net.input_shape)
+    lin = net.linearize(x0)
+    assert prefix_preconditioner(net, states=lin.states) is None
+    y = lin.apply(x0) + 0.1 * rng.standard_normal(net.shapes[-1])
+    x, report = lin.pinv(y, rtol=1e-12, max_iter=3000)
+    assert report.converged
+    expected = np.linalg.pinv(lin.to_dense()) @ y.ravel()
+    np.testing.assert_allclose(x.ravel(), expected, atol=1e-7 * np.abs(expected).max())

@@ -127,11 +127,13 @@ def prefix_preconditioner(
     """
     layers = network.layers
     last = layers[-1]
+    # a Conv layer may hold a transposed conv's operator (a decoder layer with its
+    # activation, core.network.single): its A Aᵀ is not the stationary symbol's
     if isinstance(last, Conv):
-        return _conv_preconditioner(last.op, reg, floor, cancel)
+        return None if last.op.transposed else _conv_preconditioner(last.op, reg, floor, cancel)
     if not (isinstance(last, LeakyReLU) and len(layers) > 1 and isinstance(layers[-2], Conv)):
         return None
-    if states is None:
+    if states is None or layers[-2].op.transposed:
         return None
     op = layers[-2].op
     inner: Any
