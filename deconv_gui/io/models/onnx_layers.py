@@ -72,43 +72,18 @@ def conv_layer(
     pads = [int(p) for p in attrs.get("pads", (0, 0, 0, 0))]
     output_padding = tuple(int(p) for p in attrs.get("output_padding", (0, 0)))
     _check_attrs(label, group, shape, stride, dilation, pads, output_padding)
-    source, mode, layer_notes = node.input[0], "zeros", []
-    fused = _fused_pad(node, consts, consumers, outputs)
-    if fused is not None and rule in ("NOTSET", "VALID") and not transpose:
-        pad_node, extra, pad_mode = fused
-        if rule == "VALID":
-            pads, rule = [0, 0, 0, 0], "NOTSET"
-        if pad_mode == "zeros" or not any(pads):
-            source, mode = pad_node.input[0], pad_mode
-            (top, bottom), (left, right) = extra
-            pads = [pads[0] + top, pads[1] + left, pads[2] + bottom, pads[3] + right]
-            layer_notes.append(f"Pad {pad_node.name or pad_node.output[0]!r} fused ({pad_mode})")
+    source, mode = node.input[0], "zeros"
+    layer_notes: list[str] = []
+    fused = None if transpose else _fused_pad(node, consts, consumers, outputs)
+    if fused is not None and rule in ("NOTSET", "VALID"):
+        source, mode, pads, rule = _with_fused_pad(fused, source, pads, rule, layer_notes)
     size = _spatial(shapes.get(source))
     padding: Pads | None = ((pads[0], pads[2]), (pads[1], pads[3]))
     padding, padding_rule = _resolve_rule(
-        rule,
-        transpose,
-        padding,
-        size,
-        kernel,
-        stride,
-        dilation,
-        output_padding,
-        attrs,
-        shapes,
-        node,
+        rule, transpose, padding, size, kernel, stride, dilation, output_padding, attrs
     )
-    bn = _following_bn(node, consts, consumers, outputs)
-    output = node.output[0]
-    if bn is not None:
-        output = bn.output[0]
-        layer_notes.append(
-            f"BatchNormalization {bn.name or bn.output[0]!r} folded into the weights and bias"
-        )
-    if transpose:
-        in_ch, out_ch = int(shape[0]), int(shape[1]) * group
-    else:
-        in_ch, out_ch = int(shape[1]) * group, int(shape[0])
+    bn = _folded_bn(node, consts, consumers, outputs, layer_notes)
+    in_ch, out_ch = _channels(shape, group, transpose)
     return ModelLayer(
         name=label,
         kind="conv_transpose" if transpose else "conv",
@@ -123,12 +98,41 @@ def conv_layer(
         padding_mode=mode,
         output_padding=(output_padding[0], output_padding[1]) if transpose else None,
         input=source,
-        output=output,
+        output=node.output[0] if bn is None else bn.output[0],
         padding_rule=padding_rule,
         input_size=size,
         notes=tuple(layer_notes),
         loader=_loader(node, bn, consts, read, transpose, group),
     )
+
+
+def _with_fused_pad(
+    fused: tuple[onnx.NodeProto, Pads, str],
+    source: str,
+    pads: list[int],
+    rule: str,
+    notes: list[str],
+) -> tuple[str, str, list[int], str]:
+    """The conv's input, padding mode, pads and auto_pad rule with the ``Pad`` node
+    ``fused`` (:func:`_fused_pad`) folded in: constant pads add to the conv's own, another
+    mode is taken only when the conv pads nothing itself (else nothing is fused)."""
+    pad_node, extra, pad_mode = fused
+    if rule == "VALID":
+        pads, rule = [0, 0, 0, 0], "NOTSET"
+    if pad_mode != "zeros" and any(pads):
+        return source, "zeros", pads, rule
+    (top, bottom), (left, right) = extra
+    pads = [pads[0] + top, pads[1] + left, pads[2] + bottom, pads[3] + right]
+    notes.append(f"Pad {pad_node.name or pad_node.output[0]!r} fused ({pad_mode})")
+    return pad_node.input[0], pad_mode, pads, rule
+
+
+def _channels(shape: tuple, group: int, transpose: bool) -> tuple[int, int]:
+    """``(C_in, C_out)`` of the weights' ``shape``: ``(C_out, C_in/g, k, k)`` for Conv,
+    ``(C_in, C_out/g, k, k)`` for ConvTranspose."""
+    if transpose:
+        return int(shape[0]), int(shape[1]) * group
+    return int(shape[1]) * group, int(shape[0])
 
 
 def _check_attrs(label, group, shape, stride, dilation, pads, output_padding) -> None:
@@ -154,9 +158,7 @@ def _spatial(dims: tuple | None) -> tuple[int, int] | None:
     return int(dims[2]), int(dims[3])
 
 
-def _resolve_rule(
-    rule, transpose, padding, size, kernel, stride, dilation, extra, attrs, shapes, node
-):
+def _resolve_rule(rule, transpose, padding, size, kernel, stride, dilation, extra, attrs):
     """Explicit pads, or those auto_pad/output_shape imply at the input size (if known)."""
     if rule == "VALID":
         return ((0, 0), (0, 0)), None
@@ -212,7 +214,9 @@ def _fused_pad(node, consts: Constants, consumers, outputs):
     return pad, ((pads[2], pads[6]), (pads[3], pads[7])), mode
 
 
-def _following_bn(node, consts: Constants, consumers, outputs):
+def _folded_bn(node, consts: Constants, consumers, outputs, notes: list[str]):
+    """The ``BatchNormalization`` that alone consumes ``node``'s output with stored
+    statistics, to fold into its weights and bias (said in ``notes``), or None."""
     out = node.output[0]
     users = consumers.get(out, [])
     if out in outputs or len(users) != 1 or users[0].op_type != "BatchNormalization":
@@ -222,6 +226,7 @@ def _following_bn(node, consts: Constants, consumers, outputs):
         return None
     if any(consts.shape(name) is None for name in bn.input[1:5]):
         return None
+    notes.append(f"BatchNormalization {bn.name or bn.output[0]!r} folded into the weights and bias")
     return bn
 
 
