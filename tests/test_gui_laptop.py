@@ -159,3 +159,14 @@ def test_panels_stay_fitted_until_the_user_zooms(qtbot, window):
     window.menu_actions.fit.trigger()  # F: fitted again, and kept so
     assert window.panels.auto_fit
     qtbot.waitUntil(lambda: all(_fitted(window.panels.panel(n)) for n in names), timeout=TIMEOUT)
+
+
+def test_insight_windows_fit_the_screen(qtbot, window):
+    # the Fourier view asks for 1320 px: on a smaller screen it is shrunk, Close in reach
+    room = QtWidgets.QApplication.primaryScreen().availableGeometry()
+    fourier = window.insight.open_fourier()
+    for dialog in (fourier, window.insight.open_spectrum()):
+        assert dialog.width() <= room.width() and dialog.height() <= room.height(), dialog
+    assert fourier.width() < 1320  # the offscreen screen is 800×600
+    for dialog in window.insight.dialogs.values():
+        dialog.shutdown()

@@ -164,12 +164,16 @@ class CheckDialog(InsightDialog):
             "(np.linalg.pinv of each kernel slice) is measured against A⁺ below"
         )
         self.question_button.clicked.connect(self.run_question_deconv)
-        self.expected = _label("", "The shape your array must have (singleton axes are forgiven)")
+        # wrapped: a long shape must not push the dialog past a laptop screen
+        self.expected = _label(
+            "", "The shape your array must have (singleton axes are forgiven)", wrap=True
+        )
+        self.expected.setMinimumWidth(120)
         top = QtWidgets.QHBoxLayout()
         kind_label = _label("My array is the", self.kind.toolTip())
-        for widget in (kind_label, self.kind, self.load_button, self.expected):
+        for widget in (kind_label, self.kind, self.load_button):
             top.addWidget(widget)
-        top.addStretch(1)
+        top.addWidget(self.expected, 1)
         top.addWidget(self.question_button)
         return top
 

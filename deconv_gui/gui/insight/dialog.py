@@ -12,6 +12,7 @@ from qtpy import QtWidgets
 from ...core import Result
 from ..runner import JobRunner
 from ..state import AppState
+from ..support.screen import resize_within_screen
 
 __all__ = ["InsightDialog"]
 
@@ -38,11 +39,12 @@ class InsightDialog(QtWidgets.QDialog):
         self.setWindowTitle(title)
 
     def _follow_result(self, width: int, height: int) -> None:
-        """Build the widgets, show the result on screen and every new one; ``width × height``."""
+        """Build the widgets, show the result on screen and every new one; ``width × height``
+        (or less, on a screen too small for it)."""
         self._build()
         self.state.resultChanged.connect(self._on_result)
         self._on_result(self.state.result)
-        self.resize(width, height)
+        resize_within_screen(self, width, height)
 
     def _build(self) -> None:
         raise NotImplementedError

@@ -16,6 +16,7 @@ from ...core.analysis import ReluLoss, relu_loss
 from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
 from ...view.inverse_table import inverse_check_html
+from ..support.screen import resize_within_screen
 
 __all__ = ["SeedExampleView", "open_seed_example", "relu_html"]
 
@@ -99,7 +100,7 @@ class SeedExampleView(QtWidgets.QDialog):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.inverses, 1)
         layout.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignRight)
-        self.resize(960, 780)
+        resize_within_screen(self, 960, 780)
 
     def show_problem(
         self,

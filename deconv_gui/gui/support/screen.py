@@ -13,6 +13,7 @@ __all__ = [
     "fit_to_screen",
     "initial_size",
     "keep_frame_on_screen",
+    "resize_within_screen",
 ]
 
 #: Size of a fresh window on a screen large enough for it.
@@ -56,6 +57,16 @@ def available_geometry(widget: QtWidgets.QWidget) -> QtCore.QRect:
     if screen is None:  # no screen at all: nothing to fit into
         return QtCore.QRect(QtCore.QPoint(0, 0), PREFERRED_SIZE + _FRAME_MARGIN)
     return screen.availableGeometry()
+
+
+def resize_within_screen(window: QtWidgets.QWidget, width: int, height: int) -> None:
+    """Resize ``window`` to ``width × height``, shrunk to fit its screen with the frame.
+
+    A dialog's preferred size (the Fourier view's 1320 px) would otherwise run past a
+    laptop screen, its Close button out of reach.
+    """
+    room = available_geometry(window).size() - _FRAME_MARGIN
+    window.resize(QtCore.QSize(width, height).boundedTo(room))
 
 
 def fit_to_screen(window: QtWidgets.QWidget) -> None:
