@@ -216,6 +216,15 @@ def test_view_toggles_and_the_normalised_panel(qtbot, window):
     assert "Tikhonov" in window.panels.panel("pinv").title_text
 
 
+def test_the_controls_dock_can_be_hidden_and_shown_again(qtbot, window):
+    toggle = window.controls_dock.toggleViewAction()
+    assert toggle.isEnabled() and toggle.isChecked()  # Qt disables it for an unclosable dock
+    toggle.trigger()
+    assert not window.controls_dock.isVisible()
+    toggle.trigger()
+    assert window.controls_dock.isVisible()
+
+
 def test_status_bar_reads_every_panel_at_the_corresponding_pixel(window):
     window.panels.hovered.emit("input", 87, 131, -1)  # what moving the mouse there does
     text = window.readout.text()

@@ -71,9 +71,14 @@ class ControlsDock(QtWidgets.QDockWidget):
         # the wheel scrolls the column; it changes an input only once clicked
         self.wheel_guard = WheelGuard(scroll)
         self.wheel_guard.watch(holder)
+        # closable: Qt disables the View menu's "Show controls" for a dock that is not,
+        # and hiding the controls is how the panels get the whole window
         features = (
             QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.setFeatures(features)  # type: ignore[arg-type]  # PyQt5 stubs: flag | flag is int
-        nonnull(self.toggleViewAction()).setText("Show &controls")
+        toggle = nonnull(self.toggleViewAction())
+        toggle.setText("Show &controls")
+        toggle.setToolTip("Show or hide the Controls dock (hidden, the panels get its room)")
