@@ -7,14 +7,15 @@ import json
 import re
 import sys
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import __version__
 from ..core.registry import PANELS
-from .cluster import add_cluster_options, map_in_order
+from .cluster import Outcome, add_cluster_options, map_in_order
 from .network_problem import add_network_option, load_network_problem
 from .options import (
     PROG,
@@ -38,6 +39,10 @@ from .problem import (
     skipped_methods,
 )
 from .through import add_through_options, run_through
+
+if TYPE_CHECKING:  # the core and io are imported when a run starts, not at start-up
+    from ..core import Params, Result
+    from ..io.images import LoadedImage
 
 __all__ = ["LARGE_RUN_BYTES", "add_parser", "command"]
 
@@ -131,35 +136,14 @@ def _run_one(
     """
     from ..core import complete_metrics, run_pipeline
     from ..core.limits import estimate_pipeline_bytes
-    from ..io import export_result, result_metrics
-    from ..io.export import EXPORT_FORMATS as FORMATS
-    from ..io.export import SIDECAR_NAME, ExistingFilesError
+    from ..io import result_metrics
 
     if getattr(args, "through", False):  # the network up to the layer, not the layer alone
         return run_through(spec, args, folder, notes)
-    if args.model is not None:
-        from .model_problem import load_model_problem
-
-        loaded, params = load_model_problem(spec, args)
-    elif args.network is not None:  # the layer under study of a network built by hand
-        loaded, params = load_network_problem(spec, args)
-    else:
-        loaded = load_spec(spec, args.work_size)
-        params = make_params(args, loaded.pixels.shape[2], loaded.source)
-    # --methods all without an activation: not the activation's methods (Aᵀy, pinv again)
-    kept = methods_for_all(args.methods, params.activation)
-    params = params.replace(methods=tuple(m for m in params.methods if m in kept))
-    skipped = skipped_methods(args.methods, params.weights, params.decoder_path, params.activation)
-    if skipped:  # --methods all: what does not apply to this layer is left out, with a note
-        params = params.replace(methods=tuple(m for m in params.methods if m not in skipped))
-        for name, reason in skipped.items():
-            notes.append(f"{PROG}: note: --methods all: {name} left out: {reason}")
+    loaded, params = _load_problem(spec, args)
+    params, skipped = _applicable(params, args.methods, notes)
     if not args.overwrite:  # refuse before computing; export_result checks again
-        panels = [p.export_name for p in PANELS if p.method in (None, *params.methods)]
-        names = [f"{p}.{e}" for p in panels for e in FORMATS]
-        existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
-        if existing:
-            raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
+        _refuse_existing(folder, params.methods)
     geometry = problem_geometry(params, loaded.pixels.shape)
     decoder = load_decoder(params, geometry)
     need = estimate_pipeline_bytes(geometry, params.methods)
@@ -171,9 +155,67 @@ def _run_one(
         )
     # SSIM once, here: the export's sidecar and the JSON record then share the numbers
     result = complete_metrics(run_pipeline(loaded.pixels, params, decoder=decoder))
+    files = _export(result, folder, args.overwrite, loaded)
+    record = {
+        "image": loaded.source,
+        "folder": str(folder),
+        "files": [p.name for p in files],
+        "skipped": skipped,
+        "metrics": result_metrics(result),
+    }
+    return record, _summary(loaded.source, folder, result)
+
+
+def _load_problem(spec: str, args: argparse.Namespace) -> tuple[LoadedImage, Params]:
+    """The image and the layer's :class:`Params`: from ``--model``, from ``--network``'s
+    session, or from the filter and geometry options."""
+    if args.model is not None:
+        from .model_problem import load_model_problem
+
+        return load_model_problem(spec, args)
+    if args.network is not None:  # the layer under study of a network built by hand
+        return load_network_problem(spec, args)
+    loaded = load_spec(spec, args.work_size)
+    return loaded, make_params(args, loaded.pixels.shape[2], loaded.source)
+
+
+def _applicable(
+    params: Params, methods: Sequence[str], notes: list[str]
+) -> tuple[Params, dict[str, str]]:
+    """``params`` without the methods of ``--methods all`` that do not apply to this layer,
+    and those left out with the reason (each noted in ``notes``)."""
+    # --methods all without an activation: not the activation's methods (Aᵀy, pinv again)
+    kept = methods_for_all(methods, params.activation)
+    params = params.replace(methods=tuple(m for m in params.methods if m in kept))
+    skipped = skipped_methods(methods, params.weights, params.decoder_path, params.activation)
+    if skipped:  # --methods all: what does not apply to this layer is left out, with a note
+        params = params.replace(methods=tuple(m for m in params.methods if m not in skipped))
+        for name, reason in skipped.items():
+            notes.append(f"{PROG}: note: --methods all: {name} left out: {reason}")
+    return params, skipped
+
+
+def _refuse_existing(folder: Path, methods: tuple[str, ...]) -> None:
+    """Refuse (without ``--overwrite``) a folder holding a file the export would replace."""
+    from ..io.export import EXPORT_FORMATS as FORMATS
+    from ..io.export import SIDECAR_NAME, ExistingFilesError
+
+    panels = [p.export_name for p in PANELS if p.method in (None, *methods)]
+    names = [f"{p}.{e}" for p in panels for e in FORMATS]
+    existing = [folder / n for n in [*names, SIDECAR_NAME] if (folder / n).exists()]
+    if existing:
+        raise ValueError(f"{ExistingFilesError(existing)} (use --overwrite to replace them)")
+
+
+def _export(result: Result, folder: Path, overwrite: bool, loaded: LoadedImage) -> list[Path]:
+    """Export ``result`` into ``folder`` (created with its missing parents): all or nothing,
+    the folders made for it removed again when it fails."""
+    from ..io import export_result
+    from ..io.export import ExistingFilesError
+
     created = _make_folders(folder)
     try:
-        files = export_result(result, folder, overwrite=args.overwrite, image_source=loaded)
+        return export_result(result, folder, overwrite=overwrite, image_source=loaded)
     except ExistingFilesError as exc:
         raise ValueError(f"{exc} (use --overwrite to replace them)") from None
     except BaseException:
@@ -184,14 +226,6 @@ def _run_one(
             except OSError:
                 break
         raise
-    record = {
-        "image": loaded.source,
-        "folder": str(folder),
-        "files": [p.name for p in files],
-        "skipped": skipped,
-        "metrics": result_metrics(result),
-    }
-    return record, _summary(loaded.source, folder, result)
 
 
 def _job(item: tuple[str, argparse.Namespace, Path]) -> tuple[Any, str, list[str], Any, bool]:
@@ -223,11 +257,8 @@ def _is_terminal(stream: Any) -> bool:
         return False
 
 
-def command(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    images, batch = resolve_images(args.image)
-    _NOTES_SHOWN.clear()
+def _checked_options(args: argparse.Namespace) -> Path:
+    """``--out``, once the options that need no image are valid (usage errors first)."""
     if args.through and args.model is None and args.network is None:
         raise UsageError("--through needs --model MODEL --layer NAME or --network SESSION")
     check_filter(args)  # the same usage error as info and code, before any image
@@ -239,9 +270,49 @@ def command(args: argparse.Namespace) -> int:
         raise path_failure("--out", out, exc) from None
     if not_folder:
         raise UsageError(f"--out is not a folder: {out}")
+    return out
+
+
+def _report(
+    outcomes: Iterable[Outcome], images: list[str], *, summaries: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, str]], bool]:
+    """Say each image's notes, error or summary line as its outcome comes (in order);
+    return the records, the errors and whether an image refused a command-line value."""
+    from tqdm import tqdm
+
     results: list[dict[str, Any]] = []
     errors: list[dict[str, str]] = []
     usage = False  # a single image refused a command-line value: a usage error
+    for (_, done, crashed), spec in zip(outcomes, images, strict=True):
+        if crashed is not None:  # an error the job itself did not expect
+            errors.append({"image": spec, "error": crashed})
+            tqdm.write(f"{PROG}: error: {spec}: {crashed}", file=sys.stderr)
+            continue
+        record, summary, notes, error, refused = done
+        for text in notes:
+            if ": note: " in text:
+                _say_once(text)
+            else:
+                tqdm.write(text, file=sys.stderr)
+        if error is not None:
+            usage = usage or refused
+            errors.append({"image": spec, "error": error})
+            tqdm.write(f"{PROG}: error: {spec}: {error}", file=sys.stderr)
+            continue
+        results.append(record)
+        if summaries:
+            tqdm.write(summary, file=sys.stdout)
+    return results, errors, usage
+
+
+def command(args: argparse.Namespace) -> int:
+    """Run every image (a folder of its own each in a batch) and report: 0 when all were
+    exported, 2 for a single image refusing a command-line value, 1 for any failure."""
+    from tqdm import tqdm
+
+    images, batch = resolve_images(args.image)
+    _NOTES_SHOWN.clear()
+    out = _checked_options(args)
     used: set[str] = set()
     folders = [_unique_folder(out, Path(s).stem, used) if batch else out for s in images]
     bar = tqdm(
@@ -261,25 +332,7 @@ def command(args: argparse.Namespace) -> int:
         on_done=lambda _outcome: bar.update(1),
         reraise=args.debug,
     )
-    for (_, done, crashed), spec in zip(outcomes, images, strict=True):
-        if crashed is not None:  # an error the job itself did not expect
-            errors.append({"image": spec, "error": crashed})
-            tqdm.write(f"{PROG}: error: {spec}: {crashed}", file=sys.stderr)
-            continue
-        record, summary, notes, error, refused = done
-        for text in notes:
-            if ": note: " in text:
-                _say_once(text)
-            else:
-                tqdm.write(text, file=sys.stderr)
-        if error is not None:
-            usage = usage or refused
-            errors.append({"image": spec, "error": error})
-            tqdm.write(f"{PROG}: error: {spec}: {error}", file=sys.stderr)
-            continue
-        results.append(record)
-        if not args.json:
-            tqdm.write(summary, file=sys.stdout)
+    results, errors, usage = _report(outcomes, images, summaries=not args.json)
     bar.close()
     if args.json:
         document = {
