@@ -26,7 +26,8 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ..keywords import split_options
-from ..solvers import SolveCancelled, deliver, is_cancelled
+from ..operator import ConvOperator
+from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, deliver, is_cancelled
 from ..solvers.first_order import operator_norm_bound
 from .base import check_number, check_stopping, prepare, shared_doc
 from .tv import DEFAULT_MAX_ITER, DEFAULT_TOL, tv_reconstruction
@@ -133,37 +134,13 @@ def choose_tv_lam(
         raise ValueError("weights are all zero: A x = 0 for every image, so no λ to choose")
     scale = float(np.sqrt(norm2)) * top
     target = float(np.sqrt(op.shape[0]) * sigma)
-    y_norm = float(np.linalg.norm(centred))
-    evaluations = 0
-    seen: dict[float, float] = {}
-
-    def residual(t: float) -> float:
-        nonlocal evaluations
-        if t in seen:
-            return seen[t]
-        if is_cancelled(cancel):
-            raise SolveCancelled("choose_tv_lam cancelled")
-        solved = tv_reconstruction(
-            centred,
-            op,
-            lam=scale * 10.0**t,
-            nonneg=bool(nonneg),
-            max_iter=max_iter,
-            tol=tol,
-            cancel=cancel,
-        )
-        value = float(solved.report.relative_residual) * y_norm
-        evaluations += 1
-        seen[t] = value
-        if progress is not None:
-            progress(evaluations, float(np.log(max(value, 1e-300) / target)))
-        return value
-
+    solve = {"nonneg": bool(nonneg), "max_iter": max_iter, "tol": tol}
+    residual = _ResidualCurve(op, centred, scale, target, solve, progress, cancel)
     lo, hi = _LOG_RANGE
-    if residual(hi) < target:
+    if (flattest := residual(hi)) < target:
         raise ValueError(
             f"sigma is too large: sqrt(m)·sigma = {target:.3g} is above the residual "
-            f"{seen[hi]:.3g} of a nearly constant image (λ = {scale * 10.0**hi:.3g}); "
+            f"{flattest:.3g} of a nearly constant image (λ = {scale * 10.0**hi:.3g}); "
             "no λ fits that noise level"
         )
     if residual(lo) > target:
@@ -171,4 +148,42 @@ def choose_tv_lam(
     else:
         t = float(brentq(lambda t: np.log(residual(t) / target), lo, hi, xtol=xtol))
     lam = float(scale * 10.0**t)
-    return deliver(LamChoice(lam, residual(t), target, evaluations), return_report, plain="lam")
+    choice = LamChoice(lam, residual(t), target, residual.evaluations)
+    return deliver(choice, return_report, plain="lam")
+
+
+class _ResidualCurve:
+    """``r(t) = ‖A x_λ − (y − b)‖`` at ``λ = scale·10^t``: one TV solve for each new
+    ``t`` (a ``t`` seen before is not solved again), each reported to ``progress`` as
+    the log-ratio of the residual to ``target``; the cancel is checked before each."""
+
+    def __init__(
+        self,
+        op: ConvOperator,
+        centred: np.ndarray,
+        scale: float,
+        target: float,
+        solve: dict[str, Any],
+        progress: ProgressCallback | None,
+        cancel: CancelCheck | None,
+    ) -> None:
+        self.op, self.centred, self.scale, self.target = op, centred, scale, target
+        self.solve, self.progress, self.cancel = solve, progress, cancel
+        self.y_norm = float(np.linalg.norm(centred))
+        self.evaluations = 0
+        self.seen: dict[float, float] = {}
+
+    def __call__(self, t: float) -> float:
+        if t in self.seen:
+            return self.seen[t]
+        if is_cancelled(self.cancel):
+            raise SolveCancelled("choose_tv_lam cancelled")
+        solved = tv_reconstruction(
+            self.centred, self.op, lam=self.scale * 10.0**t, cancel=self.cancel, **self.solve
+        )
+        value = float(solved.report.relative_residual) * self.y_norm
+        self.evaluations += 1
+        self.seen[t] = value
+        if self.progress is not None:
+            self.progress(self.evaluations, float(np.log(max(value, 1e-300) / self.target)))
+        return value
