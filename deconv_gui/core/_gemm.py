@@ -80,9 +80,11 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     if _gemm_rows.applies(geom):
         return _gemm_rows.forward(xb, w, geom)
     h_out, w_out = geom.output_shape[:2]
-    if threads.blas_threads() > 1 and h_out * w_out >= _ACCUMULATE_MIN_PIXELS:
+    if threads.blas_threads() == 1:
+        return _forward_taps(xb, w, geom, pooled=True)
+    if h_out * w_out >= _ACCUMULATE_MIN_PIXELS:
         return _forward_accumulate(xb, w, geom)
-    return _forward_taps(xb, w, geom)
+    return _forward_taps(xb, w, geom, pooled=False)
 
 
 def _phases(geom: ConvGeometry, taps: list[_u.Tap], n_out: int) -> tuple[int, int, dict[int, int]]:
@@ -161,7 +163,7 @@ def _forward_accumulate(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np
     return out
 
 
-def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: bool) -> np.ndarray:
     """The forward pass gathering one slice per tap: ``im2col`` of a block, one product.
 
     Each block copies each tap's window of the image (``C_in/g`` contiguous numbers per
@@ -175,7 +177,7 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarr
     n_taps, cg, cgo = fh * fw, c_in // groups, c_out // groups
     flat_w = w.reshape(n_taps * cg, groups, cgo)
     mats = np.ascontiguousarray(flat_w.transpose(1, 0, 2))  # (groups, taps · C_in/g, C_out/g)
-    pooled, tasks, step = _u.gathered_tasks(xb, geom, n_taps * c_in)
+    pooled, tasks, step = _u.gathered_tasks(xb, geom, n_taps * c_in, pooled)
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
     reads = [_reads(geom, axis) for axis in (0, 1)]  # per axis and tap: the pixels it reads
 
@@ -232,19 +234,24 @@ def _gather(
     (h0, h1), (sh, sw) = block, stride
     cg = cols.shape[-1]
     x_runs, col_runs = _as_runs(x, cg), _as_runs(cols, cg)[..., 0]
+    n_out = cols.shape[2]
     for i, (first, stop, pixel) in enumerate(reads[0]):
         lo, hi = max(first, h0), min(stop, h1)
         tap_row = cols[:, :, :, i]  # (groups, rows, W_out, f_w, C_in/g)
-        tap_row[:, : max(0, lo - h0)] = 0
-        tap_row[:, max(0, hi - h0) :] = 0
+        if lo > h0:  # (the empty fills are skipped: a block calls this for every tap)
+            tap_row[:, : min(lo, h1) - h0] = 0
+        if hi < h1:
+            tap_row[:, max(0, hi - h0) :] = 0
         if lo >= hi:
             continue
         r0 = pixel + sh * (lo - first)
         src_rows = x_runs[r0 : r0 + sh * (hi - lo - 1) + 1 : sh]  # (rows, W, groups)
         for j, (first_j, stop_j, pixel_j) in enumerate(reads[1]):
             dst = tap_row[:, lo - h0 : hi - h0, :, j]  # (groups, rows, W_out, C_in/g)
-            dst[:, :, :first_j] = 0
-            dst[:, :, stop_j:] = 0
+            if first_j > 0:
+                dst[:, :, :first_j] = 0
+            if stop_j < n_out:
+                dst[:, :, stop_j:] = 0
             if first_j < stop_j:
                 n = stop_j - first_j
                 src = src_rows[:, pixel_j : pixel_j + sw * (n - 1) + 1 : sw]

@@ -20,6 +20,7 @@ __all__ = [
     "GATHERED_BLOCK_BYTES",
     "KEEP_BYTES",
     "MATRIX_BYTES",
+    "POOLED_MATRIX_BYTES",
     "SPLIT_BYTES",
     "Tap",
     "buffer",
@@ -44,6 +45,12 @@ GATHERED_BLOCK_BYTES = 2 * BLOCK_BYTES
 #: times the block's input): fewer, larger products; each multi-threaded BLAS call costs
 #: a wake-up of BLAS's threads, which on a loaded machine took milliseconds.
 MATRIX_BYTES = 1 << 23
+#: When the kernel threads share the blocks (BLAS on one thread), each block's gathered
+#: matrix stays below this many bytes: it is written and read back while it is still in
+#: the thread's L2 cache (CPU time, one thread, against ``MATRIX_BYTES``: the 56²×64 3×3
+#: stride-1 layer with 2 groups 22 % less, the 56²×128 stride-2 one with 4 groups 9 %, the
+#: ungrouped stride-2 layers of ``bench_operator.py`` 3-8 %).
+POOLED_MATRIX_BYTES = 1 << 20
 #: A pooled pass splits an image whose output has at least this many bytes in two blocks
 #: or more (one per thread): below, one thread's block costs less than the handover.
 SPLIT_BYTES = 1 << 16
@@ -137,15 +144,15 @@ def tasks(
     block_bytes: int = BLOCK_BYTES,
 ) -> list[tuple[int, int, int]]:
     """(image, first row, stop row) blocks of about ``block_bytes`` (``bytes_per_row`` a
-    row), whose gathered matrix (``matrix_row`` bytes a row) fits in ``MATRIX_BYTES``, all
-    of about the same size.
+    row), whose gathered matrix (``matrix_row`` bytes a row) fits in ``MATRIX_BYTES``
+    (``POOLED_MATRIX_BYTES`` when ``pooled``), all of about the same size.
 
     ``pooled`` (the blocks are shared among the kernel threads): an even number of blocks
     per image, at least two from ``SPLIT_BYTES``, so that two threads get the same work.
     """
     step = block_bytes // max(1, bytes_per_row)
     if matrix_row:
-        step = min(step, MATRIX_BYTES // matrix_row)
+        step = min(step, (POOLED_MATRIX_BYTES if pooled else MATRIX_BYTES) // matrix_row)
     n_blocks = -(-n_rows // max(1, min(n_rows, step)))
     if pooled and (n_blocks > 1 or n_rows * bytes_per_row >= SPLIT_BYTES):
         n_blocks += n_blocks % 2
@@ -155,17 +162,18 @@ def tasks(
 
 
 def gathered_tasks(
-    xb: np.ndarray, geom: ConvGeometry, row_numbers: int
+    xb: np.ndarray, geom: ConvGeometry, row_numbers: int, pooled: bool | None = None
 ) -> tuple[bool, list[tuple[int, int, int]], int]:
     """``(pooled, tasks, step)`` of a forward pass that gathers each block's matrix
     (``row_numbers`` numbers per output pixel) and multiplies it into the output's rows.
 
-    ``pooled`` when BLAS runs on one thread (the blocks are then shared among the kernel
-    threads, :data:`BLOCK_BYTES` each; :data:`GATHERED_BLOCK_BYTES` otherwise); ``step``
-    the most rows of a block.
+    ``pooled`` (by default when BLAS runs on one thread): the blocks are shared among the
+    kernel threads, :data:`BLOCK_BYTES` each (:data:`GATHERED_BLOCK_BYTES` otherwise);
+    ``step`` the most rows of a block.
     """
     h_out, w_out, c_out = geom.output_shape
-    pooled = threads.blas_threads() == 1
+    if pooled is None:
+        pooled = threads.blas_threads() == 1
     matrix_row = w_out * row_numbers * xb.itemsize
     block = BLOCK_BYTES if pooled else GATHERED_BLOCK_BYTES
     blocks = tasks(h_out, w_out * c_out * xb.itemsize, xb.shape[0], matrix_row, pooled, block)

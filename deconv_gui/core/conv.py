@@ -6,6 +6,7 @@ batch ``(m, H, W, C_in)``; filters are ``(f_h, f_w, C_in, C_out)`` (HWIO).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,7 @@ def conv2d(
     return out if batched else out[0]
 
 
+@lru_cache(maxsize=64)  # a geometry is immutable; layers are called again and again
 def _reads_every_pixel(geom: ConvGeometry) -> bool:
     """Whether some filter tap reads each input pixel (with zero padding, so at least)."""
     for axis in (0, 1):
