@@ -12,8 +12,9 @@ pytest.importorskip("pytestqt")
 pytest.importorskip("torch")
 import torch
 from model_reference import ours_to_torch
-from qtpy import QtCore
+from qtpy import QtCore, QtWidgets
 
+from deconv_gui.gui.dialogs.model_layers import NAME_WIDTH
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
 
@@ -103,6 +104,26 @@ def test_a_deeper_layers_inputs_are_numbered_maps_a_first_layers_are_colours(
     assert study(1) == ["map 1", "map 2", "map 3", "map 4"]
     # the photo itself, as the model scales it: its colours
     assert study(0) == ["channel R", "channel G", "channel B"]
+
+
+def test_long_layer_names_leave_every_column_in_view(window, tmp_path):
+    long = "a_very_long_descriptive_block_name_that_graph_exporters_like_to_write_" * 2
+    net = torch.nn.Sequential()
+    net.add_module(long + "first", torch.nn.Conv2d(3, 4, 3, padding=1))
+    net.add_module(long + "second", torch.nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1))
+    path = tmp_path / "long.onnx"
+    torch.onnx.export(net.eval(), torch.randn(1, 3, 16, 16), str(path), dynamo=False)
+    dialog = window.models.open_path(path)
+    table = dialog.table
+    name = dialog.model.layers[1].name
+    assert long in name and table.item(1, 0).toolTip().startswith(name)
+    # the name is elided at its start, so kind, shape, stride... stay in view
+    assert table.columnWidth(0) == NAME_WIDTH
+    assert table.textElideMode() == QtCore.Qt.TextElideMode.ElideLeft
+    room = QtWidgets.QApplication.primaryScreen().availableGeometry().width() - 16
+    assert dialog.width() >= min(dialog._table_width(), room)
+    assert table.item(1, 1).text() == "conv_transpose"
+    dialog.reject()
 
 
 def test_a_bad_model_file_is_a_message(window, tmp_path):

@@ -7,8 +7,14 @@ from qtpy import QtCore, QtWidgets
 from ...io.models import Model
 from ...io.models.activations import SCALINGS
 from ...io.models.table import LAYER_COLUMNS, layer_notes, layer_row
+from ..support.qthelp import nonnull
+from ..support.screen import resize_within_screen
 
-__all__ = ["SCALING_LABELS", "ModelLayersDialog"]
+__all__ = ["NAME_WIDTH", "SCALING_LABELS", "ModelLayersDialog"]
+
+#: The name column's widest (px): a long graph path is elided at its start, so its last
+#: parts (what tells layers apart) and every other column stay in view.
+NAME_WIDTH = 340
 
 #: How the scaling choices read in the dialog.
 SCALING_LABELS = {
@@ -47,9 +53,12 @@ class ModelLayersDialog(QtWidgets.QDialog):
         for row, layer in enumerate(model.layers):
             for col, text in enumerate(layer_row(layer)):
                 item = QtWidgets.QTableWidgetItem(text)
-                item.setToolTip("; ".join(layer.notes) or layer.name)
+                item.setToolTip("\n".join([layer.name, *layer.notes]))
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
+        self.table.setWordWrap(False)  # a wrapped path is elided line by line: "/…"
+        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideLeft)
+        self.table.setColumnWidth(0, min(self.table.columnWidth(0), NAME_WIDTH))
         self.table.doubleClicked.connect(lambda _index: self.accept())
         layout.addWidget(self.table)
         notes = layer_notes(model)
@@ -76,7 +85,14 @@ class ModelLayersDialog(QtWidgets.QDialog):
         layout.addWidget(buttons)
         if model.layers:
             self.table.selectRow(0)
-        self.resize(900, 420)
+        resize_within_screen(self, max(600, self._table_width() + 40), 420)
+
+    def _table_width(self) -> int:
+        """The table's width with every column whole (no horizontal scroll bar)."""
+        columns = sum(self.table.columnWidth(c) for c in range(self.table.columnCount()))
+        header = nonnull(self.table.verticalHeader()).sizeHint().width()
+        scroll = nonnull(self.table.verticalScrollBar()).sizeHint().width()
+        return columns + header + scroll + 2 * self.table.frameWidth()
 
     def chosen(self) -> str | None:
         """The selected layer's name."""
