@@ -233,6 +233,18 @@ def test_status_bar_reads_every_panel_at_the_corresponding_pixel(window):
         assert part in text
 
 
+def test_a_long_status_message_ends_in_an_ellipsis_and_is_whole_in_the_tooltip(qtbot, window):
+    message = "Loaded a photo through " + "a_model_with_a_very_long_layer_path/" * 12 + "Conv"
+    window.show_message(message, error=False)
+    readout = window.readout
+    qtbot.waitUntil(lambda: readout.text() == message, timeout=TIMEOUT)
+    assert readout.is_elided() and readout.shown_text().endswith("…")
+    assert readout.current_tooltip().startswith(message)
+    window.panels.hovered.emit("input", 3, 4, -1)  # a short read-out: whole, own tooltip
+    assert not readout.is_elided()
+    assert readout.current_tooltip() == readout.toolTip()
+
+
 def test_display_rules():
     # what a panel means chooses the colormap: a filter with both signs gives signed outputs
     signed = np.array([[-2.0, 1.0], [0.5, 0.0]])[:, :, None]

@@ -8,6 +8,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Result
 from ...view.readout import format_readout
+from ..support.elided import ElidedLabel
 from .grid import PanelGrid
 
 __all__ = ["StatusWidgets"]
@@ -19,8 +20,9 @@ class StatusWidgets(QtCore.QObject):
 
     Attributes
     ----------
-    readout : QLabel
-        The value under the cursor in every panel (and the last message).
+    readout : ElidedLabel
+        The value under the cursor in every panel (and the last message), ending in "…"
+        where it does not fit (the whole text is then its tooltip).
     state_label : QLabel
         What the computation is doing ("computing…", "ready", …).
     open_folder_button : QToolButton
@@ -30,7 +32,8 @@ class StatusWidgets(QtCore.QObject):
     def __init__(self, bar: QtWidgets.QStatusBar, panels: PanelGrid) -> None:
         super().__init__(bar)
         self._panels = panels
-        self.readout = QtWidgets.QLabel("Move the mouse over a panel to read the values")
+        # elided with "…" (the whole text in its tooltip) where a long message does not fit
+        self.readout = ElidedLabel("Move the mouse over a panel to read the values")
         self.readout.setObjectName("readout")
         # a long read-out is clipped, never widens the window past a laptop screen
         self.readout.setSizePolicy(
