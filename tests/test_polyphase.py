@@ -127,13 +127,15 @@ def test_rank_deficient_filter_keeps_only_what_the_data_can_see():
     assert np.allclose(solution.image.ravel(), reference, atol=1e-10)
 
 
-@pytest.mark.parametrize("c_out", [1, 2])  # the one-row closed form, the batched SVD
+@pytest.mark.parametrize("c_out", [1, 2])  # the one-row closed form, the normal equations
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_batches_are_solved_image_by_image(monkeypatch, c_out, dtype):
     import deconv_gui.core.solvers.polyphase as polyphase
     import deconv_gui.core.solvers.polyphase_factors as factors
+    import deconv_gui.core.solvers.polyphase_normal as normal
 
     monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)  # a frequency row at a time
+    monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
     monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
     rng = np.random.default_rng(5)
     op = _periodic_op(

@@ -29,9 +29,11 @@ def test_every_periodic_layer_matches_the_dense_pseudo_inverse(
 ):
     import deconv_gui.core.solvers.polyphase as polyphase
     import deconv_gui.core.solvers.polyphase_factors as factors
+    import deconv_gui.core.solvers.polyphase_normal as normal
 
-    # one frequency row at a time (at 1 MP a few dozen), both ways
+    # one frequency row at a time (at 1 MP a few dozen), every way
     monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
     monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
     factors.clear_factor_cache()
     rng = np.random.default_rng(stride[0] * 31 + groups * 7 + dilation[0] * 3 + c_out)
@@ -90,13 +92,14 @@ def test_the_factor_cache_tells_weights_reg_and_precision_apart():
 
 def test_a_cancelled_factorisation_raises_and_leaves_nothing_behind(monkeypatch):
     import deconv_gui.core.solvers.polyphase_factors as factors
+    import deconv_gui.core.solvers.polyphase_normal as normal
     from deconv_gui.core.solvers import SolveCancelled
 
-    monkeypatch.setattr(factors, "_SVD_BATCH", 4)
+    monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
     monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)
     factors.clear_factor_cache()
     rng = np.random.default_rng(4)
-    for c_out in (1, 2):  # the closed form of one-row blocks, the batched SVD of the others
+    for c_out in (1, 2):  # the closed form of one-row blocks, the normal equations of others
         op = ConvOperator.from_weights(
             rng.standard_normal((3, 3, 2, c_out)),
             input_shape=(12, 12, 2),
@@ -170,10 +173,11 @@ def test_extreme_scales_of_data_and_weights_are_solved_to_rounding(dtype):
 
 def test_pinv_reconstruction_hands_its_cancel_to_the_factorisation(monkeypatch):
     import deconv_gui.core.solvers.polyphase_factors as factors
+    import deconv_gui.core.solvers.polyphase_normal as normal
     from deconv_gui.core import pinv_reconstruction
     from deconv_gui.core.solvers import SolveCancelled
 
-    monkeypatch.setattr(factors, "_SVD_BATCH", 4)
+    monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
     factors.clear_factor_cache()
     rng = np.random.default_rng(8)
     op = ConvOperator.from_weights(
@@ -197,10 +201,10 @@ def test_pinv_reconstruction_hands_its_cancel_to_the_factorisation(monkeypatch):
 def test_rows_with_disjoint_supports_are_inverted_in_closed_form():
     # a depthwise layer, and a groups=1 filter whose zeros make each input channel feed one
     # output channel (a channel permutation): the closed form of the rows; two outputs per
-    # group mix theirs: the SVD
+    # group mix theirs: the normal equations
     from deconv_gui.core.solvers.polyphase_factors import (
+        BlockFactors,
         RowFactors,
-        SVDFactors,
         clear_factor_cache,
         layer_factors,
     )
@@ -212,7 +216,7 @@ def test_rows_with_disjoint_supports_are_inverted_in_closed_form():
     cases = [
         (rng.standard_normal((3, 3, 1, 3)), 3, RowFactors),
         (permuted, 1, RowFactors),
-        (rng.standard_normal((3, 3, 1, 6)), 3, SVDFactors),
+        (rng.standard_normal((3, 3, 1, 6)), 3, BlockFactors),
     ]
     for weights, groups, kind in cases:
         clear_factor_cache()

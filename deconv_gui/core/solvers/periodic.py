@@ -154,6 +154,9 @@ class BlockRows:
     of ``M(ω)`` then have disjoint supports, and :meth:`owned` makes each column's one
     entry only.
 
+    ``magnitude``, ``(C_out, s_h s_w C_in)``: the sum of the absolute taps behind each
+    entry, a bound on ``|M(ω)|`` at every frequency (so ``‖magnitude‖₂ ≥ σ_max``).
+
     Raises
     ------
     ValueError
@@ -186,6 +189,9 @@ class BlockRows:
         self.shape: tuple[int, ...] = (
             (c_out, sh, n_w, sw, c_in) if by_phase else (n_w, c_out, n_columns)
         )
+        # |M(ω)| ≤ magnitude entrywise at every ω: each entry is a sum of phases times taps
+        reach = np.abs(responses).sum(axis=(3, 4))  # (s_h, s_w, C_in, C_out)
+        self.magnitude = reach.reshape(n_columns, c_out).T
         feeds = np.abs(responses).max(axis=(0, 1, 3, 4)) > 0  # (C_in, C_out)
         self.owner = feeds.argmax(axis=1) if (feeds.sum(axis=1) <= 1).all() else None
 

@@ -22,8 +22,9 @@ frequencies that fold onto it (and every input channel), and nothing else.
 
 **Cost.** The per-frequency pseudo-inverse ``M(ω)^+`` depends on the weights and the
 geometry only: :mod:`~deconv_gui.core.solvers.polyphase_factors` computes it (one output
-channel, or one per group, in closed form, ``M^*/‖M‖²``; else by a batched SVD) and keeps
-the last few
+channel, or one per group, in closed form, ``M^*/‖M‖²``; else through the normal
+equations of each block, vectorised over the frequencies, and by an SVD only where a block
+is rank-deficient or ill-conditioned) and keeps the last few
 (:data:`FACTOR_CACHE_SIZE`), so solving another image with the same layer costs one FFT
 of ``y`` and one of the image. These run in the precision of ``y``: float32 data is
 transformed in complex64 (its rounding is then that of the float32 result the caller

@@ -13,8 +13,10 @@ another image through the same layer costs the transforms alone.
   frequency rows at a time, by one small matrix product each
   (:class:`~deconv_gui.core.solvers.periodic.BlockRows`), which costs less than reading
   them back from memory.
-* Output channels that share input channels: a batched SVD of the blocks (in float64, a
-  cancel check between batches), stored as the full ``M(ω)^+``.
+* Output channels that share input channels: the normal equations of each block,
+  factorised entry by entry over all frequencies at once (in float64, a cancel check
+  between pieces), the SVD only where a block is rank-deficient or ill-conditioned
+  (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the full ``M(ω)^+``.
 
 The norms and singular values are computed in float64 whatever the data; the stored
 factors are in the precision of the solve (complex64 for float32 data).
@@ -22,29 +24,24 @@ factors are in the precision of the solve (complex64 for float32 data).
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
-from .. import lapack, threads
 from .._cache import LRUCache
 from ..operator import ConvOperator
+from ..threads import one_blas_thread
 from .base import CancelCheck, SolveCancelled, is_cancelled
-from .periodic import BlockRows, block_bytes, mirror_weight, polyphase_blocks
+from .periodic import BlockRows, block_bytes, mirror_weight
+from .polyphase_normal import normal_factors
 
 __all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors"]
 
-#: Factorised layers kept between solves (an SVD-factorised one only up to
+#: Factorised layers kept between solves (a several-row one only up to
 #: :data:`_CACHE_ENTRY_LIMIT` bytes; the others are a gain per frequency and channel).
 FACTOR_CACHE_SIZE = 4
 _CACHE_ENTRY_LIMIT = 64 * 2**20  # four of them: 256 MiB at most
-#: Frequencies per batched SVD: the cancel check runs between batches.
-_SVD_BATCH = 8192
 #: Up to this many output channels the factors are applied channel by channel (a few
 #: vectorised multiply-adds); more go through one einsum.
 _LOOP_CHANNELS = 4
@@ -74,7 +71,7 @@ class RowFactors:
         h_out = self.gain.shape[0]
         out = np.empty((*scaled.shape[:-3], h_out, sh, n_w, sw, c_in), spectrum.dtype)
         step = _rows_per_chunk(self.blocks)
-        with _one_blas_thread():
+        with one_blas_thread():
             for start in range(0, h_out, step):
                 part = self.blocks(start, start + step)  # (k, s_h, W'', s_w, C_in)
                 np.conjugate(part, out=part)
@@ -83,7 +80,7 @@ class RowFactors:
         return out
 
 
-class SVDFactors:
+class BlockFactors:
     """``M(ω)^+`` of several-row blocks, stored as ``(C_out, H', s_h, W'', s_w, C_in)``."""
 
     def __init__(self, rows: np.ndarray, rank: int) -> None:
@@ -100,7 +97,7 @@ class SVDFactors:
         return solved
 
 
-_FACTORS: LRUCache[RowFactors | SVDFactors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
+_FACTORS: LRUCache[RowFactors | BlockFactors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
 
 
 def clear_factor_cache() -> None:
@@ -110,7 +107,7 @@ def clear_factor_cache() -> None:
 
 def layer_factors(
     op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
-) -> RowFactors | SVDFactors:
+) -> RowFactors | BlockFactors:
     """``M(ω)^+`` of the periodic ``op`` (singular values at or below ``cutoff σ_max``
     dropped) for a solve in ``precision``, from the cache when it was factorised lately.
 
@@ -118,12 +115,13 @@ def layer_factors(
     between two batches (nothing is kept then).
     """
 
-    def compute() -> RowFactors | SVDFactors:
-        with _one_blas_thread():
+    def compute() -> RowFactors | BlockFactors:
+        with one_blas_thread():
             blocks = BlockRows(op, by_phase=True)
             if blocks.owner is not None:
                 return _factorise_rows(op, blocks, reg, cutoff, precision, cancel)
-            return _factorise(op, reg, cutoff, precision, cancel)
+            w_out = op.geometry.output_shape[1]
+            return BlockFactors(*normal_factors(blocks, w_out, reg, cutoff, precision, cancel))
 
     several = op.geometry.output_shape[2] > 1
     size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)
@@ -133,25 +131,6 @@ def layer_factors(
     digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
     key = (op.geometry, w.dtype.str, w.shape, digest, reg, cutoff, np.dtype(precision).str)
     return _FACTORS.get_or_compute(key, compute)
-
-
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """BLAS at one thread: the products and SVDs here are many small ones, which threads
-    that synchronise per call slow down (a frequency-row product took 10 ms instead of
-    0.2 ms on a busy machine). Re-threading waits for any running factorisation."""
-    if threads.blas_threads() <= 1:
-        yield
-        return
-    with lapack.LAPACK_LOCK, _controller().limit(limits=1, user_api="blas"):
-        yield
-
-
-@functools.cache
-def _controller() -> ThreadpoolController:
-    """The BLAS libraries, looked up once (``threadpool_limits`` looks them up on every
-    call: 1 ms, a tenth of a forward+adjoint pair at stride 2)."""
-    return ThreadpoolController()
 
 
 def _rows_per_chunk(blocks: BlockRows) -> int:
@@ -197,40 +176,7 @@ def _factorise_rows(
     return RowFactors(owned.astype(precision), gain, owner, _rank(keep, op))
 
 
-def _factorise(
-    op: ConvOperator, reg: float, cutoff: float, precision: Any, cancel: CancelCheck | None
-) -> SVDFactors:
-    """``V diag(σ / (σ² + reg)) Uᴴ`` at every frequency (transposed), and its rank."""
-    u, s, vh = _batched_svd(polyphase_blocks(op), cancel)
-    top = float(s.max()) if s.size else 0.0
-    keep = s > cutoff * top if top > 0 else np.zeros(s.shape, bool)
-    gain = np.where(keep, s / np.where(keep, s * s + reg, 1.0), 0.0)
-    g = op.geometry
-    (h_out, w_out, c_out), (sh, sw), c_in = g.output_shape, g.stride, g.input_shape[2]
-    rows = np.einsum("...oi,...i,...ij->o...j", u.conj(), gain, vh.conj())
-    rows = rows.reshape(c_out, h_out, w_out // 2 + 1, sh, sw, c_in).transpose(0, 1, 3, 2, 4, 5)
-    return SVDFactors(np.ascontiguousarray(rows, precision), _rank(keep, op))
-
-
 def _rank(keep: np.ndarray, op: ConvOperator) -> int:
     """The singular values kept, ``(H', W'', k)``, counted over all frequencies."""
     weight = mirror_weight(keep.shape[1], op.geometry.output_shape[1])
     return int((keep * weight[None, :, None]).sum())
-
-
-def _batched_svd(
-    blocks: np.ndarray, cancel: CancelCheck | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The thin SVD of every block, in batches of frequencies with a cancel check between."""
-    flat = blocks.reshape(-1, *blocks.shape[-2:])
-    m = min(flat.shape[-2:])
-    u = np.empty((len(flat), flat.shape[1], m), complex)
-    s = np.empty((len(flat), m))
-    vh = np.empty((len(flat), m, flat.shape[2]), complex)
-    for start in range(0, len(flat), _SVD_BATCH):
-        if is_cancelled(cancel):
-            raise SolveCancelled("the per-frequency factorisation was cancelled")
-        part = slice(start, start + _SVD_BATCH)
-        u[part], s[part], vh[part] = lapack.svd(flat[part], full_matrices=False)
-    lead = blocks.shape[:-2]
-    return u.reshape(*lead, *u.shape[1:]), s.reshape(*lead, m), vh.reshape(*lead, *vh.shape[1:])
