@@ -110,26 +110,19 @@ def _compare(job: tuple[str, int, Any, int, Any]) -> dict[str, float]:
 
 
 def command(args: argparse.Namespace) -> int:
+    """Fit the decoder on the images, save it and compare it on the held-out ones: 0, or 1
+    when an image failed (the others are used)."""
     from tqdm import tqdm
 
     from ..core.decoder import solve_decoder
     from ..io.decoder_file import write_decoder
 
     images, _ = resolve_images(args.image)
-    check_filter(args)
-    if not 8 <= args.size <= 4096:
-        raise UsageError(f"--size must be between 8 and 4096, got {args.size}")
-    if not 0.0 <= args.holdout < 1.0:
-        raise UsageError(f"--holdout must be in [0, 1), got {args.holdout}")
-    out: Path = args.out
-    if out.suffix.lower() != ".npz" or out.is_dir():
-        raise UsageError(f"--out must be a .npz file path: {out}")
+    out = _checked_options(args)
     source, first = _first_usable(images, args.size)  # the others are reported by the run
     params = make_params(args, first.shape[2], source)
     params.geometry(first.shape)  # a geometry error now, in one line, before any work
-    n_hold = round(args.holdout * len(images)) if len(images) > 1 else 0
-    n_hold = min(max(n_hold, 1 if args.holdout > 0 and len(images) > 1 else 0), len(images) - 1)
-    train, held = images[: len(images) - n_hold], images[len(images) - n_hold :]
+    train, held = _held_out(images, args.holdout)
     stride, kernel = params.stride, args.decoder_size
     errors: list[dict[str, str]] = []
     bar = tqdm(total=len(images), desc="images", unit="image", file=sys.stderr)
@@ -176,6 +169,27 @@ def command(args: argparse.Namespace) -> int:
     write_decoder(out, fit.decoder, metadata)
     _report(args, fit, out, held, scores, errors)
     return 1 if errors else 0
+
+
+def _checked_options(args: argparse.Namespace) -> Path:
+    """``--out``, once the filter, ``--size``, ``--holdout`` and ``--out`` are valid."""
+    check_filter(args)
+    if not 8 <= args.size <= 4096:
+        raise UsageError(f"--size must be between 8 and 4096, got {args.size}")
+    if not 0.0 <= args.holdout < 1.0:
+        raise UsageError(f"--holdout must be in [0, 1), got {args.holdout}")
+    out: Path = args.out
+    if out.suffix.lower() != ".npz" or out.is_dir():
+        raise UsageError(f"--out must be a .npz file path: {out}")
+    return out
+
+
+def _held_out(images: list[str], holdout: float) -> tuple[list[str], list[str]]:
+    """The images to fit on and the last ones, a ``holdout`` share of them, kept out to
+    compare on: at least one when ``holdout > 0``, never all of them."""
+    n_hold = round(holdout * len(images)) if len(images) > 1 else 0
+    n_hold = min(max(n_hold, 1 if holdout > 0 and len(images) > 1 else 0), len(images) - 1)
+    return images[: len(images) - n_hold], images[len(images) - n_hold :]
 
 
 def _first_usable(images: list[str], size: int) -> tuple[str, np.ndarray]:

@@ -87,8 +87,8 @@ def _padding_words(geometry: Any) -> str:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT
-
+    """Print the problem's shape arithmetic, rank and nullity (one JSON object with
+    ``--json``), saving ``A`` first with ``--save-matrix``."""
     if args.through:  # the network up to the layer, not the layer alone
         from .through_info import through_info
 
@@ -101,57 +101,79 @@ def command(args: argparse.Namespace) -> int:
         report["leaky_slope"] = params.leaky_slope
     if args.save_matrix is not None:
         report["matrix"] = str(_save_matrix(args.save_matrix, geometry, params.weights))
-    if args.json:
-        print(json.dumps(report))
-        return 0
+    print(json.dumps(report) if args.json else "\n".join(_lines(report, geometry, params)))
+    return 0
 
-    def shape(values: Sequence[int]) -> str:
-        return "×".join(map(str, values))
 
+def _shape(values: Sequence[int]) -> str:
+    return "×".join(map(str, values))
+
+
+def _lines(report: dict[str, Any], geometry: Any, params: Any) -> list[str]:
+    """The report as ``info`` prints it: one fact a line, each with where it comes from."""
     eq, unk = report["equations"], report["unknowns"]
     lines = [
-        f"image      {loaded.source}: {shape(geometry.input_shape)}",
-        f"filter     {shape(geometry.filter_shape)} "
+        f"image      {report['image']}: {_shape(geometry.input_shape)}",
+        _filter_line(geometry),
+        f"output     {_shape(geometry.output_shape)}",
+        f"equations  {eq:,} (H_out·W_out·C_out)",
+        f"unknowns   {unk:,} (H·W·C_in)",
+        *_rank_lines(report),
+    ]
+    if params.activation != "none":
+        lines.append(_activation_line(params.activation, params.leaky_slope))
+    if "matrix" in report:
+        lines.append(f"matrix     {report['matrix']} (scipy.sparse.load_npz; rows y, columns x)")
+    return lines
+
+
+def _filter_line(geometry: Any) -> str:
+    """The filter's shape and the layer's hyper-parameters, on one line."""
+    return (
+        f"filter     {_shape(geometry.filter_shape)} "
         f"(f_h×f_w×C_in{'/groups' if geometry.groups != 1 else ''}×C_out) · stride "
-        f"{shape(geometry.stride)} · padding {_padding_words(geometry)} "
+        f"{_shape(geometry.stride)} · padding {_padding_words(geometry)} "
         f"({geometry.padding_mode}) · dilation "
-        f"{shape(geometry.dilation)}"
+        f"{_shape(geometry.dilation)}"
         + (f" · groups {geometry.groups}" if geometry.groups != 1 else "")
         + (" · true convolution (flipped kernel)" if geometry.flip else "")
         + (
             f" · transposed conv (ConvTranspose2d), output_padding {geometry.output_padding}"
             if getattr(geometry, "kind", "conv") == "conv_transpose"
             else ""
-        ),
-        f"output     {shape(geometry.output_shape)}",
-        f"equations  {eq:,} (H_out·W_out·C_out)",
-        f"unknowns   {unk:,} (H·W·C_in)",
-    ]
+        )
+    )
+
+
+def _rank_lines(report: dict[str, Any]) -> list[str]:
+    """Rank and nullity: exact, or the bounds when the dense matrix would be too large."""
+    from ..core import DENSE_COLUMN_LIMIT, DENSE_ENTRY_LIMIT
+
+    eq, unk = report["equations"], report["unknowns"]
     if report["exact"]:
-        lines += [
+        return [
             f"rank       {report['rank']:,} (exact: numpy.linalg.matrix_rank of the dense "
             f"{eq:,}×{unk:,} matrix)",
             f"nullity    {report['nullity']:,} (exact: unknowns − rank)",
         ]
-    else:
-        lines += [
-            f"rank       ≤ {report['rank_at_most']:,} (bound: rank ≤ equations; exact only "
-            f"up to {DENSE_COLUMN_LIMIT:,} unknowns and {DENSE_ENTRY_LIMIT:,} matrix entries)",
-            f"nullity    ≥ {report['nullity_at_least']:,} (bound: nullity ≥ unknowns − equations)",
-        ]
-    if params.activation != "none":
-        slope = f" (slope {params.leaky_slope:g})" if params.activation == "leaky_relu" else ""
-        lines.append(
-            f"activation {params.activation}{slope} after the layer: rank and nullity are A's; "
+    return [
+        f"rank       ≤ {report['rank_at_most']:,} (bound: rank ≤ equations; exact only "
+        f"up to {DENSE_COLUMN_LIMIT:,} unknowns and {DENSE_ENTRY_LIMIT:,} matrix entries)",
+        f"nullity    ≥ {report['nullity_at_least']:,} (bound: nullity ≥ unknowns − equations)",
+    ]
+
+
+def _activation_line(activation: str, leaky_slope: float) -> str:
+    """What the activation after the layer adds to what ``A`` loses."""
+    slope = f" (slope {leaky_slope:g})" if activation == "leaky_relu" else ""
+    if activation == "relu":
+        return (
+            f"activation {activation}{slope} after the layer: rank and nullity are A's; "
             "at an image the ReLU's zeros free more directions (run --methods relu_preimage)"
-            if params.activation == "relu"
-            else f"activation {params.activation}{slope} after the layer: invertible, it loses "
-            "nothing more than A"
         )
-    if args.save_matrix is not None:
-        lines.append(f"matrix     {report['matrix']} (scipy.sparse.load_npz; rows y, columns x)")
-    print("\n".join(lines))
-    return 0
+    return (
+        f"activation {activation}{slope} after the layer: invertible, it loses nothing more than A"
+    )
 
 
 def _save_matrix(path: Path, geometry, weights: np.ndarray) -> Path:
