@@ -21,7 +21,7 @@ from deconv_gui.core import (
 )
 from deconv_gui.gui.insight.check import VERDICT_COLORS
 from deconv_gui.gui.insight.spectrum import curve_regs
-from deconv_gui.gui.insight.spectrum_plots import floored
+from deconv_gui.gui.insight.spectrum_plots import EMPTY_CURVE_NOTE, floored
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
 
@@ -69,6 +69,9 @@ def _compared(qtbot, dialog) -> None:
 
 # -- check my code -----------------------------------------------------------------------
 def test_our_own_forward_output_matches_with_zero_difference(qtbot, window, check, tmp_path):
+    # before a file: the empty pictures say what goes there, no channel box "channel 0"
+    assert "press Load .npy" in check.views.titles[0].text
+    assert not check.views.channel.isVisibleTo(check)
     path = tmp_path / "mine.npy"
     np.save(path, window.result.forward_output)
     assert check.load_file(path)
@@ -79,6 +82,7 @@ def test_our_own_forward_output_matches_with_zero_difference(qtbot, window, chec
     assert "Matches to rounding" in check.verdict.text()
     assert VERDICT_COLORS["match"] in check.verdict.styleSheet()
     np.testing.assert_array_equal(check.views.arrays[1], window.result.forward_output)
+    assert check.views.channel.isVisibleTo(check) and check.views.channel.value() == 1
 
 
 def test_a_perturbed_array_gives_its_max_error(qtbot, window, check, tmp_path):
@@ -239,15 +243,28 @@ def test_l_curve_equals_tikhonov_curve(qtbot, window, spectrum):
     assert spectrum.progress.value() == 100 and "Done" in spectrum.curve_status.text()
 
 
+def _notes(spectrum) -> list[str]:
+    """What the L-curve plots say over their empty axes (nothing when they draw a curve)."""
+    return [note.textItem.toPlainText() for note in spectrum.curve_plots.notes if note.isVisible()]
+
+
 def test_l_curve_cancel_draws_nothing_and_settings_change_clears(qtbot, window, spectrum):
+    # before anything runs: the empty plots say why, and no empty progress bar
+    assert _notes(spectrum) == [EMPTY_CURVE_NOTE] * 2
+    assert not spectrum.progress.isVisibleTo(spectrum)
     spectrum.compute_curve()
+    assert spectrum.progress.isVisibleTo(spectrum) and "Solving" in _notes(spectrum)[0]
     spectrum.cancel_curve()
     spectrum.curve_jobs.wait()
     qtbot.wait(50)  # let any queued signal of the cancelled job arrive (and be dropped)
     assert spectrum.curve is None and "Cancelled" in spectrum.curve_status.text()
+    assert _notes(spectrum) == [EMPTY_CURVE_NOTE] * 2
+    assert not spectrum.progress.isVisibleTo(spectrum)
     assert spectrum.compute_button.isEnabled() and not spectrum.cancel_button.isEnabled()
     spectrum.compute_curve()
     qtbot.waitUntil(lambda: spectrum.curve is not None, timeout=TIMEOUT)
+    assert _notes(spectrum) == []
     window.recon_options.set_values(reg=0.01)
     _settled(qtbot, window)
     assert spectrum.curve is None and "settings changed" in spectrum.curve_status.text()
+    assert _notes(spectrum) == [EMPTY_CURVE_NOTE] * 2

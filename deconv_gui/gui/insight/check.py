@@ -303,6 +303,8 @@ class CheckDialog(InsightDialog):
         if self.candidate is None:
             self.jobs.cancel()
             self.views.clear()
+            # the empty pictures say what will appear there
+            self.views.set_titles("Yours: press Load .npy… above", "Ours", "Difference")
             self.stack.setCurrentWidget(self.views)
             self.verdict.setText("Load a .npy to compare.")
             self.verdict.setStyleSheet("")

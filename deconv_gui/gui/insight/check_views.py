@@ -56,8 +56,9 @@ class Triptych(QtWidgets.QWidget):
         self.channel = QtWidgets.QSpinBox()
         self.channel.setPrefix("showing channel ")
         self.channel.setToolTip("Which channel of the arrays to draw (all channels are compared)")
+        self.channel.setRange(1, 1)
         self.channel.valueChanged.connect(self._draw)
-        self.channel.setEnabled(False)
+        self.channel.setVisible(False)  # until there are arrays to page through
         row = QtWidgets.QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.channel)
@@ -92,6 +93,7 @@ class Triptych(QtWidgets.QWidget):
             self.channel.setRange(1, channels)
             self.channel.setSuffix(f" of {channels}")
         self.channel.setEnabled(channels > 1)
+        self.channel.setVisible(True)
         self._draw()
         for item in self.items:
             item.getViewBox().autoRange(padding=0.02)
@@ -103,7 +105,7 @@ class Triptych(QtWidgets.QWidget):
             item.clear()
         for label in self.captions:
             label.setText("")
-        self.channel.setEnabled(False)
+        self.channel.setVisible(False)
 
     def _draw(self) -> None:
         if self.arrays is None:

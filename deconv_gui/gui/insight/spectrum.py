@@ -98,6 +98,7 @@ class SpectrumWindow(InsightDialog):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setToolTip("How many of the reg values are solved")
+        self.progress.setVisible(False)  # an empty bar before anything runs says nothing
         self.curve_status = QtWidgets.QLabel("Press 'Compute L-curve' to solve for a range of reg.")
         self.curve_status.setToolTip("State of the L-curve computation")
         self.curve_status.setWordWrap(True)
@@ -144,10 +145,11 @@ class SpectrumWindow(InsightDialog):
             )
 
         self.curve = None
-        self.curve_plots.clear()
+        self.curve_plots.clear(f"Solving for {regs.size} values of reg…")
         self._curve_key = _curve_key(result)
         self.curve_reg = p.reg
         self.progress.setValue(0)
+        self.progress.setVisible(True)
         self.compute_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.curve_status.setText(f"Solving for {regs.size} values of reg…")
@@ -263,3 +265,6 @@ class SpectrumWindow(InsightDialog):
         self.compute_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.curve_status.setText(message)
+        if self.curve is None:  # cancelled, failed or out of date: nothing drawn
+            self.curve_plots.clear()
+            self.progress.setVisible(False)

@@ -12,13 +12,15 @@ from qtpy import QtCore, QtWidgets
 
 from ...core import SingularValues, TikhonovCurve
 
-__all__ = ["FLOOR_RATIO", "CurvePlots", "LogAxis", "SpectrumPlot", "floored"]
+__all__ = ["EMPTY_CURVE_NOTE", "FLOOR_RATIO", "CurvePlots", "LogAxis", "SpectrumPlot", "floored"]
 
 #: Values at or below ``FLOOR_RATIO · max`` are drawn at that floor on log axes.
 FLOOR_RATIO = 1e-16
 _LINE = pg.mkPen("#79c0ff", width=2)
 _REG = pg.mkPen("#d29922", width=2, style=QtCore.Qt.PenStyle.DashLine)
 _HIGHLIGHT = {"symbol": "o", "symbolSize": 14, "symbolBrush": "#d29922", "pen": None}
+#: What the L-curve plots say while they have nothing to draw.
+EMPTY_CURVE_NOTE = "Nothing computed yet: press 'Compute L-curve' below"
 
 
 def floored(values: np.ndarray) -> np.ndarray:
@@ -73,6 +75,18 @@ def _plot(title: str, bottom: str, left: str, tip: str) -> pg.PlotWidget:
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)  # no confusing "(x0.001)" scaling
     return plot
+
+
+def _centred_note(plot: pg.PlotWidget) -> pg.TextItem:
+    """A grey line of text kept at the middle of ``plot``'s view, whatever its axes show.
+
+    Parented to the view box itself (not to its data), so it is placed in pixels.
+    """
+    box = plot.getViewBox()
+    note = pg.TextItem("", color="#8b949e", anchor=(0.5, 0.5))
+    note.setParentItem(box)
+    box.sigResized.connect(lambda view: note.setPos(view.width() / 2, view.height() / 2))
+    return note
 
 
 class SpectrumPlot(pg.PlotWidget):
@@ -162,10 +176,13 @@ class CurvePlots(QtWidgets.QWidget):
         self.psnr.addItem(self.psnr_zero)
         self.psnr_note = pg.TextItem("", color="#d29922", anchor=(0, 0))
         self.psnr.addItem(self.psnr_note)
+        # empty axes say why they are empty
+        self.notes = (_centred_note(self.lcurve), _centred_note(self.psnr))
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.lcurve)
         layout.addWidget(self.psnr)
+        self.clear()
 
     def show_curve(self, curve: TikhonovCurve, current_reg: float | None) -> None:
         """Draw ``curve``; the point at ``current_reg`` is highlighted."""
@@ -190,12 +207,17 @@ class CurvePlots(QtWidgets.QWidget):
                 self.psnr_zero.setVisible(True)
                 self.psnr_note.setText(f"current reg = 0: {psnr[k]:.1f} dB")
                 self.psnr_note.setPos(float(np.log10(regs[positive].min())), float(psnr[k]))
+        for note in self.notes:
+            note.setVisible(False)
         self.lcurve.enableAutoRange()
         self.psnr.enableAutoRange()
 
-    def clear(self) -> None:
-        """Remove the curves."""
+    def clear(self, note: str = EMPTY_CURVE_NOTE) -> None:
+        """Remove the curves; the empty plots say ``note``."""
         for item in (self.lcurve_line, self.lcurve_current, self.psnr_line, self.psnr_current):
             item.setData([], [])
         self.psnr_zero.setVisible(False)
         self.psnr_note.setText("")
+        for item in self.notes:
+            item.setText(note)
+            item.setVisible(True)
