@@ -322,14 +322,9 @@ def _sum_into(total: np.ndarray, sources: list[np.ndarray]) -> None:
 
 
 def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """Batched adjoint on validated arrays: one GEMM per input row phase and block.
-
-    Each block of super-rows copies the rows of ``y`` it needs into a zero-bordered
-    buffer, gathers one shifted flat slice of it per group of taps into ``t_buf``, and
-    multiplies by the phase's weights straight into the rows of the result. For a
-    padding mode other than zeros, the padded image's adjoint is folded back: each
-    border pixel is added to the image pixel it copied.
-    """
+    """Batched adjoint on validated arrays: the kernel that fits the layer, as in
+    :func:`forward` (the rest: :func:`_adjoint_phases`); a padding mode other than zeros
+    folds the padded image's adjoint back, each border pixel onto the pixel it copied."""
     depthwise = _depthwise_unflipped(w, geom, adjoint=True)
     if depthwise is not None:
         w, geom = depthwise
@@ -350,6 +345,15 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         return _borders.adjoint(yb, w, geom, adjoint)
     if _fft.use_fft(w, geom):  # large filters: as in forward
         return _fft.adjoint(yb, w, geom)
+    return _adjoint_phases(yb, w, geom)
+
+
+def _adjoint_phases(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """The adjoint of an unpadded, ungrouped, unflipped layer: one GEMM per input row
+    phase and block. Each block of super-rows copies the rows of ``y`` it needs into a
+    zero-bordered buffer, gathers one shifted flat slice of it per group of taps into
+    ``t_buf``, and multiplies by the phase's weights straight into the rows of the result.
+    """
     m, h_out, w_out, c_out = yb.shape
     height, width, c_in = geom.input_shape
     sh, sw = geom.stride
