@@ -291,15 +291,7 @@ def _spec(
             f"{prefix}shared levels {fmt_range(*levels)} ({values})",
         )
     if signed:
-        if scaling == "auto":
-            bound = robust_range(image)
-            m = max(abs(bound[0]), abs(bound[1]))
-        else:
-            m = max(abs(low), abs(high))
-        m = m if m > 0 else 1.0
-        return DisplaySpec(
-            image, (-m, m), "diverging", f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})"
-        )
+        return _diverging_spec(image, scaling, (low, high), prefix, values)
     colormap = "rgb" if image.ndim == 3 else "grey"
     if kind == "input" or kind == "forward":
         levels = _widen((low, high))
@@ -329,3 +321,14 @@ def _spec(
         colormap,
         f"{prefix}clipped to the input range {fmt_range(*ref)} ({values})",
     )
+
+
+def _diverging_spec(
+    image: np.ndarray, scaling: str, span: tuple[float, float], prefix: str, values: str
+) -> DisplaySpec:
+    """One channel of a signed filter's output or adjoint: blue < 0 < red, levels ``±m``
+    with ``m`` the largest magnitude (of the 0.5–99.5 % range with ``"auto"``)."""
+    low, high = robust_range(image) if scaling == "auto" else span
+    m = max(abs(low), abs(high))
+    m = m if m > 0 else 1.0
+    return DisplaySpec(image, (-m, m), "diverging", f"{prefix}blue < 0 < red, ±{fmt(m)} ({values})")
