@@ -106,6 +106,30 @@ def test_the_window_fits_a_laptop_with_every_dock_and_panel(qtbot, window):
     assert table.right() < strip.info.geometry().left()
 
 
+def test_the_window_shrinks_to_a_1024_px_screen(qtbot, window):
+    # the metrics strip set the window's minimum width (1075 px): its badge and summary
+    # now go under the table when they do not fit beside it
+    small_client_width = 1024 - 16
+    assert window.minimumSizeHint().width() <= small_client_width
+    strip = window.metrics
+    window.resize(small_client_width, 680)
+
+    def under() -> bool:
+        return strip.badge.geometry().top() > strip.table.geometry().bottom()
+
+    qtbot.waitUntil(lambda: strip.stacked and under(), timeout=TIMEOUT)
+    table, badge = strip.table.geometry(), strip.badge.geometry()
+    assert strip.info.geometry().top() > badge.bottom()
+    assert strip.width() < table.width() + badge.width() + strip.info.minimumSizeHint().width()
+    window.resize(LAPTOP_CLIENT_WIDTH, 740)  # room again: side by side
+    qtbot.waitUntil(
+        lambda: (
+            not strip.stacked and strip.table.geometry().right() < strip.badge.geometry().left()
+        ),
+        timeout=TIMEOUT,
+    )
+
+
 def _fitted(panel) -> bool:
     """The image spans its view along one axis (aspect locked) and is wholly inside it."""
     (x0, x1), (y0, y1) = panel.view.viewRange()

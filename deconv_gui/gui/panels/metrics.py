@@ -93,11 +93,42 @@ class MetricsStrip(QtWidgets.QWidget):
         side.addWidget(self.badge, 0, QtCore.Qt.AlignmentFlag.AlignLeft)
         side.addWidget(self.info)
         side.addStretch(1)
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.table, 0)
-        layout.addLayout(side, 1)
+        self._side = side
+        # the badge and the summary beside the table, or under it where the window is too
+        # narrow for both (a 1024 px screen): the strip never sets the window's minimum width
+        self._layout = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.table, 0)
+        self._layout.addLayout(side, 1)
         self._set_badge(None)
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the badge and the summary are under the table (a narrow window)."""
+        return self._layout.direction() == QtWidgets.QBoxLayout.Direction.TopToBottom
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        """As narrow as the table or the badge: the two stack where they do not fit side by side."""
+        hint = super().minimumSizeHint()
+        width = max(self.table.minimumWidth(), self._side.minimumSize().width())
+        return QtCore.QSize(width, hint.height())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Side by side when the strip is wide enough for both, else stacked."""
+        beside = self.table.minimumWidth() + self._layout.spacing()
+        beside += self._side.minimumSize().width()
+        wanted = (
+            QtWidgets.QBoxLayout.Direction.LeftToRight
+            if self.width() >= beside
+            else QtWidgets.QBoxLayout.Direction.TopToBottom
+        )
+        if self._layout.direction() != wanted:
+            self._layout.setDirection(wanted)
+            self.updateGeometry()  # the height it needs changed
 
     def text(self) -> str:
         """The table as plain text (one line per row), for tests and copying."""
@@ -138,7 +169,8 @@ class MetricsStrip(QtWidgets.QWidget):
         if result.pending:
             total = "  ·  computing…"
         else:
-            total = "" if wall_seconds is None else f"  ·  total {wall_seconds * 1000:.0f} ms"
+            # a no-break space: "ms" never wraps onto a line of its own
+            total = "" if wall_seconds is None else f"  ·  total {wall_seconds * 1000:.0f}\u00a0ms"
         self.info.setText(f"{result.geometry.describe()}{total}")
 
     def stop_pending(self, why: str) -> None:
@@ -160,6 +192,7 @@ class MetricsStrip(QtWidgets.QWidget):
             self.table.columnWidth(c) for c in range(self.table.columnCount())
         )
         self.table.setFixedWidth(width)
+        self._arrange()
 
 
 def _row_cells(row: dict[str, object]) -> tuple[str, ...]:
