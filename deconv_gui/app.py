@@ -82,7 +82,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--through",
         action="store_true",
-        help="with --model and --layer (or a --session of a network built by hand): show the "
+        help="with --model and --layer (or a --session of a network built by hand or of a "
+        "model's layer): show the "
         "network up to the layer (its local linear map J at the image: f(x₀), Jᵀ, deconvnet, "
         "guided backprop, J⁺, null space) instead of the layer alone",
     )
@@ -191,7 +192,7 @@ def _check_files(args: argparse.Namespace) -> None:
     if args.through and not (args.model and args.layer) and not args.session:
         raise UsageError(
             "--through needs --model and --layer (the network up to that layer), or a "
-            "--session of a network built by hand"
+            "--session of a network built by hand or of a model's layer"
         )
     if args.session and not Path(args.session).expanduser().exists():
         raise UsageError(f"session not found: {args.session}")

@@ -14,6 +14,7 @@ import torch
 from model_reference import ours_to_torch
 from qtpy import QtCore, QtWidgets
 
+from deconv_gui.document import DOCUMENT_VERSION
 from deconv_gui.gui.dialogs.model_layers import NAME_WIDTH
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
@@ -272,7 +273,7 @@ def test_a_session_stores_the_model_and_reopening_reads_the_layer_again(qtbot, w
     model = data["layers"][0]["model"]
     import hashlib
 
-    assert data["version"] == 5 and model["layer"] == name
+    assert data["version"] == DOCUMENT_VERSION and model["layer"] == name
     # the weights are the model file's: the session names them there, not inline
     assert data["layers"][0]["params"]["weights"] == {"from_model": True, "shape": [3, 3, 4, 2]}
     saved_weights = window.current_params().weights

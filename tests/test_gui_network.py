@@ -6,6 +6,7 @@ Every wait is on a condition, never a sleep; nothing is timed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -116,10 +117,10 @@ def test_switching_shows_the_prefix_panels(qtbot, window, net_file):
 
 def test_the_switch_round_trips_through_undo_and_a_session(qtbot, window, tmp_path):
     _through(qtbot, window)
-    assert window.document.layer.model.through
+    assert window.document.through
     window.history.undo()
     qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
-    assert not window.document.layer.model.through
+    assert not window.document.through
     assert window.network.bar.alone.isChecked()
     window.history.redo()
     qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
@@ -130,7 +131,7 @@ def test_the_switch_round_trips_through_undo_and_a_session(qtbot, window, tmp_pa
     _through(qtbot, window, False)
     assert window.open_session(saved)
     qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
-    assert window.document.layer.model.through
+    assert window.document.through
     qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
     assert window.network.result is not None
 
@@ -285,3 +286,75 @@ def test_a_layer_without_the_chosen_channel_loads_with_all(qtbot, window, net_fi
     assert window.models.load_layer(net_file[1], "/conv2/Conv")  # 3: channel 3 is gone
     qtbot.waitUntil(lambda: window.document.layer.model.layer == "/conv2/Conv", timeout=TIMEOUT)
     assert window.document.params.channel is None
+
+
+def test_one_switch_another_model_layer_keeps_it_another_image_ends_it(qtbot, window, net_file):
+    _through(qtbot, window)
+    assert window.document.through and "through" not in window.document.layer.model.to_dict()
+    assert window.models.load_layer(net_file[1], "/conv2/Conv")  # the same model's network
+    qtbot.waitUntil(lambda: window.document.layer.model.layer == "/conv2/Conv", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    assert window.document.through and window.network._showing
+    assert window.menu_actions.through.isChecked()
+    window.load_sample("coffee")  # the image itself: no network before the layer
+    qtbot.waitUntil(lambda: window.document.layer.model is None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
+    assert not window.document.through and not window.network.bar.isVisible()
+    window.history.undo()  # the model's layer, studied through its network, again
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    assert window.document.through and window.document.layer.model.layer == "/conv2/Conv"
+
+
+def _as_version_5(path, through):
+    """The session at ``path`` as version 5 wrote it: the switch in the model's record."""
+    data = json.loads(path.read_text())
+    data["version"], data["through"] = 5, False
+    data["layers"][0]["model"]["through"] = through
+    path.write_text(json.dumps(data))
+
+
+def test_a_version_5_session_studied_through_opens_through(qtbot, window, tmp_path):
+    _through(qtbot, window)
+    saved = window.save_session_to(tmp_path / "net")
+    _as_version_5(saved, True)
+    _through(qtbot, window, False)
+    assert window.open_session(saved), window.last_message
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    assert window.document.through and window.network.bar.through.isChecked()
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+
+
+def test_the_command_line_opens_a_model_session_through(qtbot, window, tmp_path):
+    from deconv_gui import app
+
+    saved = window.save_session_to(tmp_path / "alone")  # studied alone
+    shot = tmp_path / "shot.png"
+    args = ["--session", str(saved), "--through"]
+    assert app.main([*args, "--size", "900x600", "--screenshot", str(shot)]) == 0
+    assert shot.stat().st_size > 0
+    from deconv_gui.gui.launch import apply_arguments
+
+    # in the window: --through set the document's switch of the session's model layer
+    assert apply_arguments(window, app.build_parser().parse_args(args), wait=True) is None
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    assert window.document.through and window.document.layer.model is not None
+
+
+def test_version_5_settings_studied_through_open_through(qtbot, window, tmp_path):
+    data = window.document.to_dict()
+    data["version"], data["through"] = 5, False
+    data["layers"][0]["model"]["through"] = True
+    settings = QtCore.QSettings(str(tmp_path / "old.ini"), QtCore.QSettings.Format.IniFormat)
+    settings.setValue("last/document", json.dumps(data))
+    settings.sync()
+    again = MainWindow(settings, restore=True)
+    try:
+        qtbot.waitUntil(lambda: again.loaded is not None and not again.images.busy, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: again.network._showing, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: again.network.settled, timeout=TIMEOUT)
+        assert again.document.through and again.document.layer.model is not None
+        assert again.menu_actions.through.isChecked() and again.network.bar.through.isChecked()
+        assert "Could not restore" not in (again.last_message or "")
+    finally:
+        again.remember = False
+        delete_now(again)

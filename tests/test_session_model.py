@@ -4,9 +4,11 @@ model runs on); version-2 sessions still open; a changed or missing model is nam
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
-from deconv_gui.document import Document, ImageSource, Layer, ModelSource
+from deconv_gui.core import Params
+from deconv_gui.document import DOCUMENT_VERSION, Document, ImageSource, Layer, ModelSource
 from deconv_gui.io.session import load_session, save_document
 
 
@@ -23,7 +25,7 @@ def test_save_records_the_model_absolute_and_hashed(tmp_path, monkeypatch):
     written = save_document(tmp_path / "s", doc)
     data = json.loads(written.read_text())
     model = data["layers"][0]["model"]
-    assert data["version"] == 5
+    assert data["version"] == DOCUMENT_VERSION
     assert model["path"] == str((tmp_path / "m.onnx").resolve())
     assert model["sha256"] == hashlib.sha256(b"model bytes").hexdigest()
     assert model["image"]["source"] == str((tmp_path / "i.png").resolve())
@@ -69,3 +71,56 @@ def test_a_hostile_model_record_is_one_line(tmp_path, change, words):
     with pytest.raises(ValueError, match=words) as info:
         Document.from_dict(data)
     assert "\n" not in str(info.value) and str(info.value).startswith("document.layers[0].")
+
+
+def _version_5(data, through, model_through):
+    """``data`` as version 5 wrote it: a model layer's switch in its record."""
+    data = {**data, "version": 5, "through": through}
+    for layer in data["layers"]:
+        if layer.get("model") is not None:
+            layer["model"] = {**layer["model"], "through": model_through}
+    return data
+
+
+@pytest.mark.parametrize(("through", "model_through"), [(False, True), (True, False)])
+def test_a_version_5_model_switch_becomes_the_documents(tmp_path, through, model_through):
+    data = _version_5(_doc(tmp_path / "m.onnx").to_dict(), through, model_through)
+    doc = Document.from_dict(data)
+    # version 5 read a model layer's own switch and ignored the document's
+    assert doc.through is model_through
+    assert "through" not in doc.to_dict()["layers"][0]["model"]
+    assert doc.layer.model == _doc(tmp_path / "m.onnx").layer.model
+
+
+def test_a_version_5_switch_of_an_unselected_model_layer_is_dropped(tmp_path):
+    first = Layer(Params(np.ones((3, 3, 3, 3))))
+    data = Document(layers=(first, Layer()), selected=0, through=True).to_dict()
+    data["layers"][1] = _doc(tmp_path / "m.onnx").to_dict()["layers"][0]
+    doc = Document.from_dict(_version_5(data, True, False))
+    assert doc.through and doc.layers[1].model is not None  # the selected layer's is kept
+
+
+def test_a_version_5_session_of_a_model_opens_through(tmp_path):
+    (tmp_path / "m.onnx").write_bytes(b"model bytes")
+    written = save_document(tmp_path / "s", _doc(tmp_path / "m.onnx"))
+    data = _version_5(json.loads(written.read_text()), False, True)
+    written.write_text(json.dumps(data))
+    session = load_session(written)
+    assert session.schema_version == 5 and session.document.through
+    assert session.model is not None and session.model_problem() is None
+    again = load_session(save_document(tmp_path / "again", session.document))
+    assert again.schema_version == DOCUMENT_VERSION and again.document == session.document
+
+
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_a_version_5_model_switch_that_is_no_boolean_is_one_line(tmp_path, value):
+    data = _version_5(_doc(tmp_path / "m.onnx").to_dict(), False, value)
+    with pytest.raises(ValueError, match=r"^document.layers\[0\].model.through must be true"):
+        Document.from_dict(data)
+
+
+def test_a_version_6_model_record_has_no_switch_of_its_own(tmp_path):
+    data = _doc(tmp_path / "m.onnx").to_dict()
+    data["layers"][0]["model"]["through"] = True
+    with pytest.raises(ValueError, match="model has unknown fields: through"):
+        Document.from_dict(data)

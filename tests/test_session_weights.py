@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from deconv_gui.core import Params
-from deconv_gui.document import Document, ImageSource, Layer, ModelSource
+from deconv_gui.document import DOCUMENT_VERSION, Document, ImageSource, Layer, ModelSource
 from deconv_gui.io.session import load_session, save_document, save_session
 
 
@@ -58,7 +58,7 @@ def test_a_version_4_session_with_nested_lists_opens(tmp_path):
     session = load_session(tmp_path / "old.deconv.json")
     assert session.schema_version == 4
     assert np.array_equal(session.params.weights, weights)
-    assert session.document.to_dict()["version"] == 5
+    assert session.document.to_dict()["version"] == DOCUMENT_VERSION
 
 
 def _hostile_records() -> dict[str, tuple[object, str]]:

@@ -11,8 +11,9 @@ layers a chain built by hand: a layer's ``kind`` (a convolution, as every earlie
 was, a ReLU or a pooling) and the document's ``through`` (study the network up to the
 selected layer), false before. Version 5 writes a convolution's weights as an ``.npy``
 file in base64 (:mod:`~deconv_gui.document.arrays`) instead of nested lists of numbers,
-which it still reads. Each step is a function from one version's dict to the next's;
-:func:`migrate` runs the steps a dict needs.
+which it still reads. Version 6 has one switch: a model file's layer had its own
+(``model.through``), now the document's ``through`` holds it for both. Each step is a
+function from one version's dict to the next's; :func:`migrate` runs the steps a dict needs.
 
 Examples
 --------
@@ -20,7 +21,7 @@ Examples
 ...        "params": {"weights": [[[[1.0]]]]}, "extra": {"filter_preset": "custom"}}
 >>> new = migrate(old)
 >>> new["version"], new["image"]["kind"], new["image"]["work_size"], new["layers"][0]["preset"]
-(5, 'sample', 128, 'custom')
+(6, 'sample', 128, 'custom')
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .records import SAMPLES, same_in_all_channels
 __all__ = ["DOCUMENT_VERSION", "check_version", "migrate"]
 
 #: The version this code writes and the newest it reads.
-DOCUMENT_VERSION = 5
+DOCUMENT_VERSION = 6
 
 _V1_KEYS = ("schema", "version", "image", "work_size", "params", "extra")
 _V1_DISPLAY = ("layout", "shared_levels", "scaling", "forward_channel")
@@ -118,12 +119,45 @@ def _from_v4(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 5}
 
 
+def _from_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 5 kept a model layer's switch in its ``model.through``: the document's
+    ``through`` takes the selected layer's (the one the window read for a model's layer,
+    whose document switch it ignored), and every ``model`` loses the key.
+
+    >>> old = {"version": 5, "through": False, "layers": [{"model": {"path": "m.onnx",
+    ...        "layer": "c", "through": True}}]}
+    >>> new = _from_v5(old)
+    >>> new["through"], new["layers"][0]["model"]
+    (True, {'path': 'm.onnx', 'layer': 'c'})
+    """
+    layers = data.get("layers")
+    if not isinstance(layers, list):
+        return {**data, "version": 6}  # refused, naming the key, when read
+    new = {**data, "version": 6, "layers": list(layers)}
+    selected = data.get("selected", 0)
+    for index, layer in enumerate(layers):
+        model = layer.get("model") if isinstance(layer, dict) else None
+        if not isinstance(model, dict) or "through" not in model:
+            continue
+        through = model["through"]
+        if not isinstance(through, bool):  # what version 5 refused, in its words
+            raise ValueError(
+                f"document.layers[{index}].model.through must be true or false, got {through!r}"
+            )
+        rest = {k: v for k, v in model.items() if k != "through"}
+        new["layers"][index] = {**layer, "model": rest}
+        if index == selected:
+            new["through"] = through
+    return new
+
+
 #: ``_STEPS[v]`` turns a version-``v`` dict into a version-``v + 1`` dict.
 _STEPS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: _from_v1,
     2: _from_v2,
     3: _from_v3,
     4: _from_v4,
+    5: _from_v5,
 }
 
 

@@ -14,7 +14,8 @@ Its ``layers`` are a chain applied to the image in order: one convolution is the
 default; ReLUs, poolings and further convolutions make a network built by hand
 (:mod:`deconv_gui.document.network` turns it into a core network). ``selected`` is the
 convolution under study, the one the forms edit; ``through`` says whether the window
-studies it alone (on what the layers before it make of the image) or the network up to it.
+studies it alone (on what the layers before it make of the image) or the network up to it
+(a model file's layer: the file's network up to it).
 
 Examples
 --------
@@ -26,7 +27,7 @@ Examples
 >>> Document.from_dict(doc.to_dict()) == doc
 True
 >>> doc.to_dict()["version"]
-5
+6
 >>> doc.to_dict()["layers"][0]["params"]["weights"]["dtype"]  # an .npy file in base64
 'float64'
 """
@@ -69,8 +70,8 @@ class Document:
         Layout, shared levels, scaling, forward channel.
     through : bool
         Study the network of ``layers`` up to the selected one (its local linear map
-        ``J`` at the image) instead of the selected layer alone. A model file's layer
-        keeps its own switch (``layer.model.through``): its network is the file's.
+        ``J`` at the image) instead of the selected layer alone; for a model file's layer,
+        the file's network up to it. The one switch of both.
 
     Raises
     ------

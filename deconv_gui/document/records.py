@@ -211,9 +211,9 @@ class ModelSource:
         How the image is scaled for the model: one of :data:`MODEL_SCALINGS`.
     image : ImageSource
         The image the model runs on (a sample or a file; pixels are not stored).
-    through : bool
-        What the window studies: False the layer alone on its input activation, True
-        the network up to the layer (its local linear map ``J`` at the image).
+
+    Whether the window studies the layer alone or the network up to it is the document's
+    switch (:attr:`~deconv_gui.document.Document.through`), as for a network built by hand.
     """
 
     path: str
@@ -221,7 +221,6 @@ class ModelSource:
     sha256: str | None = None
     scaling: str = "unit"
     image: ImageSource = field(default_factory=ImageSource)
-    through: bool = False
 
     def __post_init__(self) -> None:
         _check_type("model.path", self.path, str, "a string")
@@ -232,7 +231,6 @@ class ModelSource:
         _check_choice("model.scaling", self.scaling, MODEL_SCALINGS)
         if not isinstance(self.image, ImageSource) or self.image.kind == "array":
             raise ValueError("model.image must be a sample or an image file")
-        _check_type("model.through", self.through, bool, "true or false")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready values (``image`` as :meth:`ImageSource.to_dict`)."""

@@ -72,9 +72,10 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
             return str(exc)
     if args.model:
         return _apply_model(window, args, wait)
-    if getattr(args, "through", False):  # a session's network built by hand
-        if not window.network.chain:
-            return "--through: the session holds one layer, not a network built by hand"
+    if getattr(args, "through", False):  # a session's network: built by hand, or a model's
+        window.images.loader.wait()  # a model's layer is the session's once its input is run
+        if not window.network.has_network:
+            return "--through: the session holds one layer, not a network or a model's layer"
         window.network.set_through(True)
     window.compute_now()
     return None

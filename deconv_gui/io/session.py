@@ -34,6 +34,7 @@ from ..document import (
     ImageSource,
     Layer,
     check_version,
+    migrate,
     same_in_all_channels,
 )
 from . import files
@@ -242,6 +243,7 @@ def load_session(path: str | Path) -> Session:
     body = dict(data) if version == 1 else {k: v for k, v in data.items() if k != "extra"}
     body.pop("schema", None)
     try:
+        body = migrate(body)  # the model records as this version reads them, weights first
         weights_from_models(body)
         document = Document.from_dict(body)
     except ValueError as exc:

@@ -11,6 +11,7 @@ safetensors) cannot be run: its layer gets the image itself when the channels fi
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -114,20 +115,45 @@ class ModelActions(QtCore.QObject):
         #: while a model's layer is studied: the activation shown as the input, and the
         #: image (with its origin) that the model runs on, for the next layer chosen
         self._active: tuple[LoadedImage, LoadedImage, ImageOrigin] | None = None
+        #: the earlier activations still held (by the undo history), with their images: an
+        #: undone layer choice shows one again, and its model still runs on its image
+        self._earlier: list[tuple[weakref.ref[LoadedImage], LoadedImage, ImageOrigin]] = []
         state.imageChanged.connect(self._image_changed)
+
+    def _set_active(self, active: tuple[LoadedImage, LoadedImage, ImageOrigin] | None) -> None:
+        old = self._active
+        if old is not None and old is not active:
+            self._earlier.append((weakref.ref(old[0]), old[1], old[2]))
+        self._earlier = [entry for entry in self._earlier if entry[0]() is not None]
+        self._active = active
+
+    def _remembered(self, image: object) -> tuple[LoadedImage, LoadedImage, ImageOrigin] | None:
+        """``image``'s (activation, image, origin) when it is an earlier activation."""
+        for ref, source, origin in reversed(self._earlier):
+            activation = ref()
+            if activation is not None and activation is image:
+                return activation, source, origin
+        return None
 
     def _image_changed(self, image: object) -> None:
         """Another image is the input: the layer no longer reads the model's activation."""
-        if self._active is not None and image is not self._active[0]:
-            self._active = None
+        if self._active is not None and image is self._active[0]:
+            return
+        earlier = self._remembered(image)
+        if earlier is not None:  # undo or redo showed an earlier activation again
+            self._set_active(earlier)
+        elif self._active is not None:
+            self._set_active(None)
             document = self._state.document
-            if document.layer.model is not None:
-                document.set_layer(model=None)
+            if document.layer.model is not None:  # no network before it now: no switch
+                layers = list(document.layers)
+                layers[document.selected] = replace(document.layer, model=None)
+                document.update(layers=tuple(layers), through=False)
 
     def adopt(self, activation: LoadedImage, image: LoadedImage, origin: ImageOrigin) -> None:
         """``activation`` (the input now shown) is what the model makes of ``image``
         (a reopened session's layer): choosing another layer runs the model on ``image``."""
-        self._active = (activation, image, origin)
+        self._set_active((activation, image, origin))
 
     def _model_source(self, model: Model, name: str, scaling: str) -> ModelSource | None:
         """What a session records of the layer: None when the image cannot be reloaded."""
@@ -138,11 +164,7 @@ class ModelActions(QtCore.QObject):
         if origin.kind == "file":
             source = str(Path(source).resolve())
         image_source = ImageSource(origin.kind, source, self._images.work_size())
-        current = self._state.document.layer.model  # another layer keeps the switch's side
-        through = current is not None and current.through
-        return ModelSource(
-            str(Path(model.path).resolve()), name, None, scaling, image_source, through
-        )
+        return ModelSource(str(Path(model.path).resolve()), name, None, scaling, image_source)
 
     def _source_image(self) -> tuple[LoadedImage | None, ImageOrigin | None]:
         """The image the model runs on: the current one, or the one under the activation."""
@@ -237,16 +259,18 @@ class ModelActions(QtCore.QObject):
         before = (self._state.source, self._state.origin, self._read_params(), self._active)
         document = self._state.document
         chain = document.copy()
-        if len(document.layers) > 1:  # a model's layer goes through the model's network
+        if len(document.layers) > 1 or document.layer.model is None:
+            # a model's layer goes through the model's network; another model layer keeps
+            # the switch's side, a layer of the window's own starts alone
             document.update(layers=(document.layer,), selected=0, through=False)
         origin = ImageOrigin("array", (loaded.pixels, loaded.source, loaded.note))
-        self._active = (loaded, *source)
+        self._set_active((loaded, *source))
         self._state.set_image(loaded, origin)
         try:
             self._apply_params(params)
         except ValueError as exc:
             image, old_origin, old_params, active = before
-            self._active = active  # first: putting its image back keeps its model record
+            self._set_active(active)  # first: putting its image back keeps its model record
             document.update(layers=chain.layers, selected=chain.selected, through=chain.through)
             if image is not None and old_origin is not None:
                 self._state.set_image(image, old_origin)

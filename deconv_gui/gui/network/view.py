@@ -1,13 +1,14 @@
 """The switch "this layer alone | the network up to here" and what the second one shows.
 
-The switch is the document's (``layer.model.through`` for a model's layer, ``through``
-for a network built by hand in the window): sessions, undo and the stored settings carry
-it, and the radio buttons and the Network menu's check mirror it. In "network up to here" mode the
-window's panels give way to :class:`~.panels.NetworkPanels`, filled off the GUI thread in
-two requests of one :class:`~deconv_gui.gui.runner.JobRunner` (only the newest reports):
-first the model's chain at the image with ``f(x₀)``, ``Jᵀ``, the deconvnet and guided
-backprop (one pass each), then ``J⁺`` and the null space, whose solve shows its
-progress in the status bar with a Cancel button (cancelling keeps the first panels).
+The switch is the document's ``through``, one for a model's layer (the file's network up
+to it) and for a network built by hand in the window: sessions, undo and the stored
+settings carry it, and the radio buttons and the Network menu's check mirror it. In
+"network up to here" mode the window's panels give way to :class:`~.panels.NetworkPanels`,
+filled off the GUI thread in two requests of one :class:`~deconv_gui.gui.runner.JobRunner`
+(only the newest reports): first the model's chain at the image with ``f(x₀)``, ``Jᵀ``, the
+deconvnet and guided backprop (one pass each), then ``J⁺`` and the null space, whose solve
+shows its progress in the status bar with a Cancel button (cancelling keeps the first
+panels).
 A click on a unit of ``f(x₀)`` computes its ``Jᵀ e_unit`` in a second runner.
 """
 
@@ -184,12 +185,15 @@ class NetworkView(QtCore.QObject):
         return doc.layer.model is None and len(doc.layers) > 1
 
     @property
+    def has_network(self) -> bool:
+        """Whether the layer under study has a network before it: a model's, or the chain's."""
+        return self.document.layer.model is not None or self.chain
+
+    @property
     def through(self) -> bool:
-        """Whether the window shows the network up to the selected layer."""
-        model = self.document.layer.model
-        if model is not None:
-            return model.through
-        return self.chain and self.document.through
+        """Whether the window shows the network up to the selected layer (the document's
+        switch, when there is a network)."""
+        return self.has_network and self.document.through
 
     @property
     def settled(self) -> bool:
@@ -201,20 +205,16 @@ class NetworkView(QtCore.QObject):
 
     def set_through(self, through: bool) -> None:
         """Study the network up to the layer (True) or the layer alone, as one undo step."""
-        model = self.document.layer.model
-        if (not self.chain and model is None) or self.through == through:
+        if not self.has_network or self.through == through:
             self._show_switch()
             return
         label = "the network up to here" if through else "this layer alone"
         with self._as_one_step(label):
-            if model is not None:
-                self.document.set_layer(model=replace(model, through=through))
-            else:
-                self.document.through = through
+            self.document.through = through
 
     def _show_switch(self) -> None:
         """The radio buttons and the menu's check show the document's switch."""
-        shown = self.document.layer.model is not None or self.chain
+        shown = self.has_network
         self.bar.setVisible(shown)
         self.bar.show_through(self.through)
         if self.action is not None:
@@ -255,7 +255,7 @@ class NetworkView(QtCore.QObject):
         if doc.layer.model is None:
             what: tuple = (*doc.layers[: doc.selected], replace(doc.layer, params=params))
         else:
-            what = (replace(doc.layer.model, through=False), params.reg, params.rtol)
+            what = (doc.layer.model, params.reg, params.rtol)
         return what, id(self._source_image())
 
     # -- computing ---------------------------------------------------------------------------
@@ -273,7 +273,7 @@ class NetworkView(QtCore.QObject):
             return None
         params = doc.params
         request = PrefixRequest(
-            None if model is None else replace(model, through=True),
+            model,
             image.pixels,
             reg=params.reg,
             rtol=params.rtol,
