@@ -262,8 +262,17 @@ def add_problem_options(
     image_flag: str = "--image",
     model: bool = False,
 ) -> None:
-    from ..core import PRESETS
-    from ..io import DEFAULT_WORK_SIZE, SAMPLES
+    """Add the options that make a problem: the image (several with ``batch``, under
+    ``image_flag``), the filter (a preset, a ``.npy``, or with ``model`` a model file's
+    layer), the layer's :class:`~deconv_gui.core.Params` fields and ``--work-size``."""
+    _add_image_option(parser, batch=batch, image_flag=image_flag)
+    _add_filter_options(parser, model=model)
+    add_schema_options(parser, "problem")
+    _add_work_size_option(parser)
+
+
+def _add_image_option(parser: argparse.ArgumentParser, *, batch: bool, image_flag: str) -> None:
+    from ..io import SAMPLES
 
     image_help = f"image file, sample ({', '.join(SAMPLES)})"
     if batch:
@@ -277,6 +286,13 @@ def add_problem_options(
         metavar="PATH|SAMPLE",
         help=image_help,
     )
+
+
+def _add_filter_options(parser: argparse.ArgumentParser, *, model: bool) -> None:
+    """``--filter`` (or ``--model``'s options) and what makes a preset: its size, output
+    channels and seed."""
+    from ..core import PRESETS
+
     parser.add_argument(
         "--filter",
         required=not model,
@@ -310,7 +326,11 @@ def add_problem_options(
         default=0,
         help="seed of random presets (an int >= 0)",
     )
-    add_schema_options(parser, "problem")
+
+
+def _add_work_size_option(parser: argparse.ArgumentParser) -> None:
+    from ..io import DEFAULT_WORK_SIZE
+
     parser.add_argument(
         "--work-size",
         type=_work_size,
