@@ -137,21 +137,10 @@ def question_deconv(
     assert b is not None  # a scalar bias always gives a (C_out,) array
     m, n_h, n_w, _ = z.shape
     h_prev, w_prev = shape
-    for label, count, size in (("height", n_h, h_prev), ("width", n_w, w_prev)):
-        if (count - 1) * s + f > size:
-            raise ValueError(
-                f"the question's loop writes windows up to {label} {(count - 1) * s + f} but "
-                f"the image {label} is {size}: as written it would crash (it ignores the "
-                "padding p, so y must come from an unpadded forward pass)"
-            )
+    _check_windows((n_h, n_w), (h_prev, w_prev), f, s)
     x_curr = np.zeros((m, h_prev, w_prev, c_prev), dtype=z.dtype)
     bias_sum = b.sum()
-    if slices == "transpose":
-        # transpose_W = W[:, :, x, c].T, so its entry (a, bb) is W[bb, a, x, c]
-        taps = w.transpose(1, 0, 2, 3)
-    else:
-        # inverse_W = np.linalg.pinv(W[:, :, x, c]), for every (x, c) at once
-        taps = lapack.pinv(w.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1).astype(z.dtype)
+    taps = _loop_taps(w, slices)
     for a in range(f):
         for bb in range(f):
             rows = slice(a, a + s * (n_h - 1) + 1, s)
@@ -159,6 +148,28 @@ def question_deconv(
             x_curr[:, rows, cols, :] += z @ taps[a, bb].T + bias_sum
     np.maximum(x_curr, 0, out=x_curr)
     return x_curr if batched else x_curr[0]
+
+
+def _check_windows(counts: tuple[int, int], sizes: tuple[int, int], f: int, s: int) -> None:
+    """Refuse ``counts`` output rows and columns whose windows run past the image: the
+    loop as written would crash there."""
+    for label, count, size in zip(("height", "width"), counts, sizes, strict=True):
+        if (count - 1) * s + f > size:
+            raise ValueError(
+                f"the question's loop writes windows up to {label} {(count - 1) * s + f} but "
+                f"the image {label} is {size}: as written it would crash (it ignores the "
+                "padding p, so y must come from an unpadded forward pass)"
+            )
+
+
+def _loop_taps(w: np.ndarray, slices: str) -> np.ndarray:
+    """What the loop multiplies by at tap ``(a, b)``: ``taps[a, b]``, ``(C_in, C_out)``,
+    of each kernel slice transposed, or of its pseudo-inverse (``slices="pinv"``)."""
+    if slices == "transpose":
+        # transpose_W = W[:, :, x, c].T, so its entry (a, bb) is W[bb, a, x, c]
+        return w.transpose(1, 0, 2, 3)
+    # inverse_W = np.linalg.pinv(W[:, :, x, c]), for every (x, c) at once
+    return lapack.pinv(w.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1).astype(w.dtype)
 
 
 def _input_shape(value: Any, m: int, batched: bool, c_prev: int) -> tuple[int, int]:
