@@ -144,6 +144,9 @@ def test_clicking_an_output_pixel_marks_its_receptive_field(qtbot, window):
     np.testing.assert_array_equal(rows, links.rows)
     np.testing.assert_array_equal(cols, links.cols)
     assert window.panels.panel("input").overlay_items
+    text = window.insight.dock.text.text()  # counted in words, not "pixel(s)"
+    assert f"reads {links.rows.size} input pixels" in text and "all 3 channels" in text
+    assert "(s)" not in text
     window.insight._escape.activated.emit()  # Esc
     assert window.panels.panel("input").overlay_pixels is None
 

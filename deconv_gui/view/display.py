@@ -20,6 +20,7 @@ __all__ = [
     "NOTHING",
     "SCALINGS",
     "DisplaySpec",
+    "counted",
     "data_range",
     "display_spec",
     "filter_is_signed",
@@ -73,6 +74,17 @@ def fmt(value: float) -> str:
     if 1e-3 <= abs(value) < 1e4:
         return f"{value:.3g}" if abs(value) >= 1 else f"{value:.2g}"
     return f"{value:.2g}"
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1 (``plural`` or ``word + "s"``).
+
+    Examples
+    --------
+    >>> counted(9, "input pixel"), counted(1, "tap"), counted(2, "tap", "taps fall")
+    ('9 input pixels', '1 tap', '2 taps fall')
+    """
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 #: An end of a range this much smaller than the other end is rounding: shown as 0.

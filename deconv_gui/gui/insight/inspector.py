@@ -25,7 +25,7 @@ from ...core import (
 )
 from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
-from ...view.display import fmt
+from ...view.display import counted, fmt
 from ..panels.grid import PanelGrid
 from ..runner import JobRunner, Priority
 from ..state import AppState
@@ -102,6 +102,19 @@ class InspectDock(QtWidgets.QDockWidget):
         self.view.autoRange(padding=0.02)
 
 
+def _reads_text(output: tuple[int, int], links, channels: int, numbered: bool) -> str:
+    """What the dock says of a clicked output pixel: the input pixels it reads."""
+    text = (
+        f"<b>Output y[{output[0]}, {output[1]}]</b> reads "
+        f"{counted(links.rows.size, 'input pixel')} (marked on the input, "
+        + ("its one channel)" if channels == 1 else f"all {channels} channels)")
+    )
+    if links.clipped_taps:
+        text += f"; {counted(links.clipped_taps, 'tap falls', 'taps fall')} in the zero padding"
+    # the taps are written on the input only while there is room for them
+    return text + (". The numbers are the filter taps that multiply them." if numbered else ".")
+
+
 class Inspector(QtCore.QObject):
     """Connects panel clicks to overlays and the effective-kernel job.
 
@@ -166,15 +179,8 @@ class Inspector(QtCore.QObject):
             panels.panel("forward").marks.mark(
                 np.array([row]), np.array([col]), color="#7fdbff", outline=False
             )
-            clipped = (
-                f"; {links.clipped_taps} tap(s) fall in the zero padding"
-                if links.clipped_taps
-                else ""
-            )
             self.dock.show_text(
-                f"<b>Output y[{row}, {col}]</b> reads {links.rows.size} input pixel(s) "
-                f"(marked on the input, all {geom.input_shape[2]} channel(s)){clipped}. "
-                "The numbers are the filter taps that multiply them."
+                _reads_text((row, col), links, geom.input_shape[2], labels is not None)
             )
             self.dock.show_kernel(None)
             return
@@ -190,7 +196,8 @@ class Inspector(QtCore.QObject):
                 np.array([row]), np.array([col]), color="#7fdbff", outline=False
             )
         touched = (
-            f"was touched by {links.rows.size} output pixel(s) (marked on the forward output)"
+            f"was touched by {counted(links.rows.size, 'output pixel')} (marked on the forward "
+            "output)"
             if links.rows.size
             else "is read by no output pixel: nothing about it reaches y"
         )
@@ -251,7 +258,7 @@ class Inspector(QtCore.QObject):
             f"{kernel.shape[0]}×{kernel.shape[1]} output grid (channel {channel}): the "
             "pseudo-inverse value there is Σ this ⊙ (y − b). Aᵀ would use only the filter "
             f"taps; A⁺ spreads over the whole output (largest weight = {100 * share:.0f} % "
-            f"of the total). Solve: {report.method}, {report.iterations} iteration(s)."
+            f"of the total). Solve: {report.method}, {counted(report.iterations, 'iteration')}."
             + (
                 "<br><b>All zero</b>: every filter tap that reads this pixel (channel 0) "
                 "is 0, so A⁺ gives it 0: it lies entirely in the null space."
