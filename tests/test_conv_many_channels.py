@@ -163,12 +163,20 @@ def test_both_ways_of_threading_agree(monkeypatch, c_in, dtype):
     results, backs = [], []
     # numpy's matmul on the pool; scipy's gemm on gathered blocks; one gemm per tap
     # (the adjoint: one gemm per tap, or per phase on its taps' gathered slices)
-    for blas_threads, accumulate_from in ((1, 0), (2, 10**9), (2, 0)):
-        monkeypatch.setattr(threads, "blas_threads", lambda n=blas_threads: n)
-        monkeypatch.setattr(_gemm, "_ACCUMULATE_MIN_PIXELS", accumulate_from)
-        assert _gemm.applies(w, ConvGeometry(x.shape[1:], w.shape, **kw), adjoint=False)
-        results.append(conv2d(x, w, **kw))
-        backs.append(conv2d_transpose(y, w, input_shape=x.shape, **kw))
+    # (groups with BLAS threads: the pool's threads, each on one BLAS thread, unless the
+    # kernels have one thread)
+    old_threads = threads.get_num_threads()
+    settings = ((1, 0, 2), (2, 10**9, 2), (2, 10**9, 1), (2, 0, 2))
+    try:
+        for blas_threads, accumulate_from, kernel_threads in settings:
+            monkeypatch.setattr(threads, "blas_threads", lambda n=blas_threads: n)
+            monkeypatch.setattr(_gemm, "_ACCUMULATE_MIN_PIXELS", accumulate_from)
+            threads.set_num_threads(kernel_threads, blas=False)
+            assert _gemm.applies(w, ConvGeometry(x.shape[1:], w.shape, **kw), adjoint=False)
+            results.append(conv2d(x, w, **kw))
+            backs.append(conv2d_transpose(y, w, input_shape=x.shape, **kw))
+    finally:
+        threads.set_num_threads(old_threads, blas=False)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for other, back in zip(results[1:], backs[1:], strict=True):
         np.testing.assert_allclose(other, results[0], rtol=tol, atol=tol)

@@ -132,3 +132,51 @@ def test_a_pool_shut_down_meanwhile_runs_the_chunks_inline(kernel_threads, monke
     monkeypatch.setattr(threads, "_executor", lambda: retired)
     parts = threads.map_chunks(lambda a, b: list(range(a, b)), 10)
     assert [i for part in parts for i in part] == list(range(10))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 5])
+@pytest.mark.parametrize("n_items", [0, 1, 2, 7, 23])
+def test_share_items_runs_each_item_once(kernel_threads, n_threads, n_items):
+    kernel_threads(n_threads)
+    done, names = [], set()
+
+    def item(a, b):
+        names.add(threading.current_thread().name)
+        done.extend(range(a, b))
+
+    threads.share_items(item, n_items)
+    assert sorted(done) == list(range(n_items))
+    if n_threads == 1:
+        assert names <= {threading.current_thread().name}
+
+
+def test_share_items_does_not_wait_for_a_busy_pool(kernel_threads):
+    """With every pool thread busy elsewhere, the caller runs all the items and returns."""
+    kernel_threads(2)
+    release = threading.Event()
+    busy = [threads._executor().submit(release.wait, 20) for _ in range(2)]
+    try:
+        done = []
+        threads.share_items(lambda a, b: done.append((a, threading.current_thread().name)), 6)
+        assert sorted(i for i, _ in done) == list(range(6))
+        assert {name for _, name in done} == {threading.current_thread().name}
+        assert not release.is_set()
+    finally:
+        release.set()
+        for future in busy:
+            future.result()
+
+
+def test_share_items_reraises_and_stops_handing_out(kernel_threads):
+    kernel_threads(2)
+    started = []
+
+    def item(a, b):
+        started.append(a)
+        if a == 1:
+            raise RuntimeError("item 1 failed")
+        threading.Event().wait(0.01)
+
+    with pytest.raises(RuntimeError, match="item 1 failed"):
+        threads.share_items(item, 50)
+    assert len(started) < 50  # the items not started when it failed never ran

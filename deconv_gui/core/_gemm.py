@@ -29,8 +29,10 @@ results do not depend on that setting. When BLAS has threads of its own they sha
 product (scipy's ``gemm``); when it has one, the forward blocks are shared among
 :mod:`deconv_gui.core.threads`'s pool (numpy's ``matmul``, which releases the GIL; the
 adjoint's ``gemm`` holds it, so it runs on one thread): the two give the same results to
-rounding. Work buffers are about ``_gemm_util.BLOCK_BYTES`` each, kept per thread for the
-next call.
+rounding. A grouped forward pass that gathers its blocks runs the second way whatever
+BLAS's threads (set to one for the call): its products are thin, and the gather, a third
+of the time, would otherwise run on one thread. Work buffers are about
+``_gemm_util.BLOCK_BYTES`` each, kept per thread for the next call.
 """
 
 from __future__ import annotations
@@ -84,6 +86,12 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         return _forward_taps(xb, w, geom, pooled=True)
     if h_out * w_out >= _ACCUMULATE_MIN_PIXELS:
         return _forward_accumulate(xb, w, geom)
+    if geom.groups > 1 and threads.get_num_threads() > 1:
+        # a group's product is thin (C_out/g columns): the kernel threads share the blocks,
+        # gather included, each on one BLAS thread, instead of BLAS's threads sharing each
+        # product while the gather runs on one thread
+        with threads.one_blas_thread():
+            return _forward_taps(xb, w, geom, pooled=True)
     return _forward_taps(xb, w, geom, pooled=False)
 
 
@@ -200,7 +208,7 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: boo
                     _u.product(lhs[g], mats[g], prod[g, :size], pooled)
                 np.copyto(dst, prod[:, :size])
 
-    threads.map_chunks(run, len(tasks), parallel=pooled)
+    threads.share_items(run, len(tasks), parallel=pooled)
     return out
 
 

@@ -3,7 +3,8 @@
 The convolution kernels, the FFTs and the TV prox split their work into blocks fixed by
 the data (never by the number of threads, so results do not depend on it) and hand
 contiguous runs of blocks to one shared :class:`~concurrent.futures.ThreadPoolExecutor`
-(numpy, scipy.fft and BLAS release the GIL). :func:`set_num_threads` sets its size, and
+(numpy, scipy.fft and BLAS release the GIL), or hand the blocks out one at a time to the
+threads as they come free (:func:`share_items`). :func:`set_num_threads` sets its size, and
 the BLAS libraries' (OpenBLAS under numpy and scipy) with it; :func:`limit_blas_threads`
 sets the BLAS alone (the window keeps BLAS at one thread, since it runs several jobs at
 once, and lets the kernels use the pool).
@@ -29,6 +30,7 @@ __all__ = [
     "map_chunks",
     "one_blas_thread",
     "set_num_threads",
+    "share_items",
 ]
 
 _lock = threading.Lock()
@@ -221,3 +223,55 @@ def map_chunks(func: Callable[[int, int], T], n_items: int, parallel: bool = Tru
     if errors:
         raise errors[0]
     return [first, *(f.result() for f in futures), *rest]
+
+
+def share_items(func: Callable[[int, int], object], n_items: int, parallel: bool = True) -> None:
+    """Call ``func(i, i + 1)`` for each ``i`` in ``range(n_items)``, the items handed out one
+    at a time to the calling thread and the pool's threads as each comes free.
+
+    Unlike :func:`map_chunks`, a pool thread that another process keeps off its core
+    delays the call by one item at most: the calling thread takes the items it has not
+    started (on a busy machine the call then runs at one thread's speed, instead of
+    waiting for half of the work). Which thread runs an item never changes its result.
+    ``parallel`` as for :func:`map_chunks`; the first exception raised is raised here.
+
+    Examples
+    --------
+    >>> from deconv_gui.core.threads import share_items
+    >>> done = []
+    >>> share_items(lambda a, b: done.extend(range(a, b)), 5)
+    >>> sorted(done)
+    [0, 1, 2, 3, 4]
+    """
+    threads = get_num_threads()
+    if not parallel or n_items < 2 or threads < 2 or getattr(_local, "inside", False):
+        func(0, n_items)
+        return
+    items = iter(range(n_items))  # next() on it is atomic under the GIL
+    errors: list[BaseException] = []
+
+    def take() -> None:
+        for i in items:
+            try:
+                func(i, i + 1)
+            except BaseException as exc:  # stop every taker, raise in the caller
+                errors.append(exc)
+                for _ in items:
+                    pass
+                raise
+
+    futures = []
+    pool = _executor()
+    for _ in range(min(threads, n_items) - 1):
+        try:
+            futures.append(pool.submit(_in_worker, lambda a, b: take(), 0, 0))
+        except RuntimeError:  # a pool shut down meanwhile (set_num_threads)
+            break
+    try:
+        take()
+    finally:
+        for future in futures:
+            if not future.cancel():  # started: wait for the item it is running
+                future.exception()
+    if errors:
+        raise errors[0]
