@@ -89,6 +89,23 @@ class StepsWindow(Playback):
     # -- building ----------------------------------------------------------------------------
     def _build(self) -> None:
         column = QtWidgets.QVBoxLayout(self)
+        column.addLayout(self._options_row())
+        self.header = QtWidgets.QLabel()
+        self.header.setWordWrap(True)
+        self.header.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        column.addWidget(self.header)
+        column.addWidget(self._frame_view(), 1)
+        column.addLayout(self._playback_row())
+        self.hover = QtWidgets.QLabel(" ")
+        self.hover.setToolTip("The cell under the mouse: which array, which index, its value")
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        column.addWidget(self.hover)
+        column.addWidget(self.message)
+        self._shortcuts()
+
+    def _options_row(self) -> QtWidgets.QHBoxLayout:
+        """What to show (mode, crop, preconditioned) and the export button."""
         top = QtWidgets.QHBoxLayout()
         self.mode_box = QtWidgets.QComboBox()
         for n, (mode, label, tip) in enumerate(MODES):
@@ -124,11 +141,10 @@ class StepsWindow(Playback):
         for widget in (QtWidgets.QLabel("Show:"), self.mode_box, self.precondition_box,
                        self.crop_box, self.export_button):  # fmt: skip
             top.addWidget(widget, int(widget is self.mode_box))
-        column.addLayout(top)
-        self.header = QtWidgets.QLabel()
-        self.header.setWordWrap(True)
-        self.header.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        column.addWidget(self.header)
+        return top
+
+    def _frame_view(self) -> pg.GraphicsLayoutWidget:
+        """The frame, zoomable to read its numbers, its cells read out on hover."""
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setToolTip("Scroll to zoom into the numbers, drag to pan; double-click "
@@ -141,15 +157,7 @@ class StepsWindow(Playback):
             lambda event: event.double() and self.view.autoRange(padding=0.01)
         )
         self.graphics.scene().sigMouseMoved.connect(self._on_hover)
-        column.addWidget(self.graphics, 1)
-        column.addLayout(self._playback_row())
-        self.hover = QtWidgets.QLabel(" ")
-        self.hover.setToolTip("The cell under the mouse: which array, which index, its value")
-        self.message = QtWidgets.QLabel()
-        self.message.setWordWrap(True)
-        column.addWidget(self.hover)
-        column.addWidget(self.message)
-        self._shortcuts()
+        return self.graphics
 
     # -- what is animated ------------------------------------------------------------------
     @property
