@@ -15,6 +15,7 @@ from qtpy import QtCore, QtGui
 
 from deconv_gui.core import StepAnimation, crop_window
 from deconv_gui.gui.animation import CROP_COLOUR
+from deconv_gui.gui.animation.jobs import TRANSPOSED_LAYER
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
 from deconv_gui.io.video import FrameRenderer
@@ -182,6 +183,23 @@ def test_follows_the_settings_and_shows_copied_padding(qtbot, window):
     anim = steps.renderer.anim
     assert anim.grid.shape == (9, 9, 3)
     np.testing.assert_array_equal(anim.grid[0, 1:-1], window.result.image[1])  # copied row
+
+
+def test_a_conv_transpose_layer_says_why_it_has_no_steps(qtbot, window):
+    steps = window.steps.open()
+    _ready(qtbot, steps)
+    window.load_sample("camera")  # one channel: the Gaussian fits both layer kinds
+    window.geometry_editor.set_values(stride=(2, 2), padding=(1, 1), layer_kind="conv_transpose")
+    _settled(qtbot, window)
+    qtbot.waitUntil(lambda: steps.renderer is None and not steps.jobs.busy, timeout=TIMEOUT)
+    # plain words instead of "geometry must be a ConvGeometry", no frames of the conv left
+    assert steps.header.text() == TRANSPOSED_LAYER
+    assert steps.request is None and steps.item.image is None
+    assert "ConvGeometry" not in steps.message_text
+    window.geometry_editor.set_values(layer_kind="conv")  # a conv again: its steps
+    _settled(qtbot, window)
+    _ready(qtbot, steps)
+    assert steps.header.text().startswith("On ")
 
 
 def test_export_gif_and_mp4_and_errors(qtbot, window, tmp_path):

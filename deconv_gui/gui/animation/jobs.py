@@ -31,6 +31,7 @@ __all__ = [
     "CROP_ABOVE",
     "MODES",
     "PINV_FRAMES",
+    "TRANSPOSED_LAYER",
     "StepsRequest",
     "build_renderer",
     "export_animation",
@@ -52,6 +53,12 @@ MODES = (
      "The solver of the pseudo-inverse panel, one frame per iteration: it keeps correcting "
      "x_k until A x_k = y, which Aᵀ does not"),
 )  # fmt: skip
+#: Why a ConvTranspose2d layer has no steps drawn (they follow a Conv2d's window).
+TRANSPOSED_LAYER = (
+    "The steps are drawn for a Conv2d layer A, and this layer is a ConvTranspose2d B = Aᵀ. "
+    "B's forward pass is what 'Transposed Aᵀy: scatter' and 'zero insertion' show for "
+    "the Conv2d with the same filter: set the layer kind to conv (Geometry) to watch them."
+)
 #: Images with a side longer than this are animated on a crop (numbers stay readable).
 CROP_ABOVE = 16
 #: The most solver iterations the pseudo-inverse mode shows.
@@ -134,8 +141,11 @@ def make_request(
     Raises
     ------
     ValueError
-        When the crop has no output (a filter larger than the padded crop).
+        When the crop has no output (a filter larger than the padded crop), or the layer
+        is a ConvTranspose2d (:data:`TRANSPOSED_LAYER`).
     """
+    if not isinstance(result.geometry, ConvGeometry):
+        raise ValueError(TRANSPOSED_LAYER)
     geometry, pixels = result.geometry, np.asarray(result.image)
     h, w, _ = pixels.shape
     crop = None

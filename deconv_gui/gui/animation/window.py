@@ -191,7 +191,7 @@ class StepsWindow(Playback):
                 preconditioned=self.precondition_box.isChecked(),
             )
         except ValueError as exc:
-            self.show_message(str(exc), True)
+            self._show_nothing(str(exc))
             return
         if request.crop is not None and max(request.crop[2:]) != self.crop_box.value():
             # the crop may be larger than asked (the stride and filter need room): say so
@@ -202,6 +202,20 @@ class StepsWindow(Playback):
         self.crop_box.setEnabled(request.crop is not None)
         self.show_message("Preparing the steps…")
         self.jobs.submit(lambda cancel, progress: build_renderer(request, cancel, progress))
+
+    def _show_nothing(self, why: str) -> None:
+        """No animation for this result: no frames of an earlier one, ``why`` on top."""
+        self.jobs.cancel()
+        self.pause()
+        self.request = self.renderer = None
+        self.frame = None
+        self.item.clear()
+        with signals_blocked(self.slider):
+            self.slider.setRange(0, 0)
+        self.header.setText(why)
+        self.position.setText("")
+        self.show_message("Nothing to animate: see above.", True)
+        self.cropChanged.emit(None)
 
     def _on_built(self, _rid: int, renderer: FrameRenderer) -> None:
         keep = self.request is not None and self.request.mode == self._pending.mode  # type: ignore[union-attr]
