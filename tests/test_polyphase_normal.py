@@ -139,25 +139,49 @@ def test_rank_deficient_frequencies_fall_back_to_the_svd_alone(svd_calls, stride
     assert sum(svd_calls) == (zeros.sum() if stride == 1 else 0)
 
 
-def test_blocks_rank_deficient_everywhere_are_exact_too(svd_calls):
+def test_linearly_dependent_outputs_are_solved_on_their_span(svd_calls):
     # the Gaussian preset's output channels are one filter rotated: rank 1 at every ω;
-    # and a layer whose third output repeats the first
+    # a layer whose third output repeats the first; and 8 outputs, each a combination of
+    # three filters: the blocks of Vᵀ M (r rows), no SVD
     rng = np.random.default_rng(5)
     repeated = rng.standard_normal((3, 3, 3, 3))
     repeated[..., 2] = repeated[..., 0]
-    for weights, stride in (
-        (make_filter("gaussian", in_channels=3, out_channels=3), 1),
-        (repeated, 2),
-    ):
+    combined = rng.standard_normal((3, 3, 3, 3)) @ rng.standard_normal((3, 8))
+    cases = [
+        (make_filter("gaussian", in_channels=3, out_channels=3), 1, 1),
+        (make_filter("gaussian", in_channels=3, out_channels=8), 2, 1),
+        (repeated, 2, 2),
+        (combined, 2, 3),
+    ]
+    for weights, stride, rank in cases:
         op = _op(weights, out_hw=(4, 5), stride=stride)
+        clear_factor_cache()
+        factors = layer_factors(op, 0.0, 1e-15, np.complex128, None)
+        assert factors.mixing is not None and factors.mixing.shape == (weights.shape[3], rank)
         ours, solution = _solved_pinv(op)
         reference = _dense_pinv(op, solution.cutoff)
         dense = op.to_dense()
         assert np.linalg.norm(ours - reference) <= 1e-12 * np.linalg.norm(reference)
-        rank = np.linalg.matrix_rank(dense, tol=solution.cutoff * np.linalg.norm(dense, 2))
-        assert solution.rank == rank < min(dense.shape)
+        expected = np.linalg.matrix_rank(dense, tol=solution.cutoff * np.linalg.norm(dense, 2))
+        assert solution.rank == expected < min(dense.shape)
         for reg in (1e-3, 0.5):
             _assert_tikhonov(op, reg)
+    assert svd_calls == []
+
+
+def test_nearly_dependent_outputs_keep_every_row(svd_calls):
+    # a third output 1e-9 away from the first: its direction is far above the cut, so it
+    # is kept (and its blocks, κ ~ 1e9, take the SVD)
+    rng = np.random.default_rng(6)
+    weights = rng.standard_normal((3, 3, 3, 3))
+    weights[..., 2] = weights[..., 0] + 1e-9 * rng.standard_normal((3, 3, 3))
+    op = _op(weights, out_hw=(4, 4), stride=2)
+    assert layer_factors(op, 0.0, 1e-15, np.complex128, None).mixing is None
+    ours, solution = _solved_pinv(op)
+    reference = _dense_pinv(op, solution.cutoff)
+    error = np.linalg.norm(ours - reference) / np.linalg.norm(reference)
+    assert error <= 10 * np.finfo(float).eps * np.linalg.cond(op.to_dense())
+    assert solution.rank == min(op.to_dense().shape) and svd_calls
 
 
 def test_a_cut_at_any_singular_value_keeps_what_the_dense_pinv_keeps(monkeypatch):

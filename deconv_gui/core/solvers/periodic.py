@@ -156,6 +156,8 @@ class BlockRows:
 
     ``magnitude``, ``(C_out, s_h s_w C_in)``: the sum of the absolute taps behind each
     entry, a bound on ``|M(ω)|`` at every frequency (so ``‖magnitude‖₂ ≥ σ_max``).
+    ``taps``, ``(C_out, s_h s_w C_in L_h L_w)``: each output channel's responses, of
+    which every ``M(ω)`` is a linear image (``M(ω) = taps Φ(ω)``, ``Φ`` the phases).
 
     Raises
     ------
@@ -192,6 +194,7 @@ class BlockRows:
         # |M(ω)| ≤ magnitude entrywise at every ω: each entry is a sum of phases times taps
         reach = np.abs(responses).sum(axis=(3, 4))  # (s_h, s_w, C_in, C_out)
         self.magnitude = reach.reshape(n_columns, c_out).T
+        self.taps = responses.reshape(-1, c_out).T  # (C_out, n lh lw): each output's taps
         feeds = np.abs(responses).max(axis=(0, 1, 3, 4)) > 0  # (C_in, C_out)
         self.owner = feeds.argmax(axis=1) if (feeds.sum(axis=1) <= 1).all() else None
 

@@ -34,7 +34,7 @@ from ..operator import ConvOperator
 from ..threads import one_blas_thread
 from .base import CancelCheck, SolveCancelled, is_cancelled
 from .periodic import BlockRows, block_bytes, mirror_weight
-from .polyphase_normal import normal_factors
+from .polyphase_normal import normal_factors, reduce_outputs
 
 __all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors"]
 
@@ -81,14 +81,18 @@ class RowFactors:
 
 
 class BlockFactors:
-    """``M(ω)^+`` of several-row blocks, stored as ``(C_out, H', s_h, W'', s_w, C_in)``."""
+    """``M(ω)^+`` of several-row blocks, stored as ``(C_out, H', s_h, W'', s_w, C_in)``;
+    with ``mixing`` ``V`` ``(C_out, r)`` (linearly dependent outputs), ``(Vᵀ M)^+`` as
+    ``(r, …)``, applied to ``Vᵀ ŷ``."""
 
-    def __init__(self, rows: np.ndarray, rank: int) -> None:
-        self.rows, self.rank = rows, rank
+    def __init__(self, rows: np.ndarray, rank: int, mixing: np.ndarray | None = None) -> None:
+        self.rows, self.rank, self.mixing = rows, rank, mixing
 
     def apply(self, spectrum: np.ndarray) -> np.ndarray:
         """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``."""
         rows = self.rows
+        if self.mixing is not None:
+            spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
         if rows.shape[0] > _LOOP_CHANNELS:
             return np.einsum("ohaWbc,...hWo->...haWbc", rows, spectrum)
         solved = rows[0] * spectrum[..., :, None, :, None, None, 0]
@@ -121,7 +125,11 @@ def layer_factors(
             if blocks.owner is not None:
                 return _factorise_rows(op, blocks, reg, cutoff, precision, cancel)
             w_out = op.geometry.output_shape[1]
-            return BlockFactors(*normal_factors(blocks, w_out, reg, cutoff, precision, cancel))
+            reduced = reduce_outputs(blocks, w_out, cutoff)
+            if reduced is None:
+                return BlockFactors(*normal_factors(blocks, w_out, reg, cutoff, precision, cancel))
+            rows, rank = normal_factors(reduced[0], w_out, reg, cutoff, precision, cancel)
+            return BlockFactors(rows, rank, reduced[1])
 
     several = op.geometry.output_shape[2] > 1
     size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)
