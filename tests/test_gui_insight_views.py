@@ -146,6 +146,17 @@ def test_question_deconv_refuses_padding_with_its_reason(qtbot, window, check):
     assert check.inverses.isHidden()
 
 
+def test_question_deconv_on_a_conv_transpose_layer_names_the_layer_kind(qtbot, window, check):
+    window.load_sample("camera")  # one channel: the Gaussian fits both layer kinds
+    window.geometry_editor.set_values(stride=(2, 2), padding=(1, 1), layer_kind="conv_transpose")
+    _settled(qtbot, window)
+    check.run_question_deconv()
+    _compared(qtbot, check)
+    # not "windows up to height 1023" with a padding cure that would not help
+    assert "ConvTranspose2d" in check.message and "layer kind to conv" in check.message
+    assert check.padding_button.isHidden()
+
+
 def test_question_deconv_departs_for_a_non_symmetric_kernel(qtbot, window, check):
     window.geometry_editor.set_values(stride=(2, 2), padding=(0, 0))
     window.filter_editor.set_preset("sobel_x")  # sobel_x transposed is sobel_y

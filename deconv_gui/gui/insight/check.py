@@ -23,6 +23,7 @@ from ..runner import JobRunner, Priority
 from ..state import AppState
 from .check_jobs import (
     KINDS,
+    TRANSPOSED_LAYER,
     CheckOutcome,
     compare_job,
     expected_shape,
@@ -347,7 +348,8 @@ class CheckDialog(InsightDialog):
         if self.mode == "question":
             result = self.state.result
             padding = None if result is None else tuple(result.params.padding)
-            padded = padding is not None and padding != (0, 0)
+            # zero padding is the cure only for a conv (a ConvTranspose2d is refused whole)
+            padded = padding is not None and padding != (0, 0) and TRANSPOSED_LAYER not in message
             self.message = f"The question's deConv refuses this set-up: {message}." + (
                 f"\n\nThe padding here is {padding}: press 'Set padding to 0 and retry' below."
                 if padded

@@ -14,6 +14,7 @@ import numpy as np
 
 from ...core import (
     ArrayComparison,
+    ConvGeometry,
     ConvOperator,
     InverseCandidate,
     Result,
@@ -26,6 +27,7 @@ from ...core.groups import dense_filter
 
 __all__ = [
     "KINDS",
+    "TRANSPOSED_LAYER",
     "CheckOutcome",
     "QuestionFacts",
     "compare_job",
@@ -103,12 +105,21 @@ def compare_job(candidate: np.ndarray, result: Result, kind: str) -> CheckOutcom
     return CheckOutcome(np.reshape(candidate, reference.shape), reference, comparison)
 
 
+#: Why the question's deConv is not run on a ConvTranspose2d layer.
+TRANSPOSED_LAYER = (
+    "the question's deConv is the transposed pass of a Conv2d layer, and this layer is a "
+    "ConvTranspose2d: set the layer kind to conv (Geometry) to compare it with Aᵀ"
+)
+
+
 def question_job(result: Result) -> CheckOutcome:
     """Run the question's deConv on ``result``'s y; compare it with ``Aᵀ(y − b)``.
 
     Raises ``ValueError`` (question_deconv's message) when the loop refuses.
     """
     p = result.params
+    if not isinstance(result.geometry, ConvGeometry):
+        raise ValueError(TRANSPOSED_LAYER)
     if p.stride[0] != p.stride[1]:
         raise ValueError(
             f"the question's loop has one stride s for both axes, but the stride is {p.stride}"
