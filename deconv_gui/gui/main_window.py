@@ -221,7 +221,10 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     def _insight_hooks(self) -> InsightHooks:
         def load_seed_example() -> None:
             with self.history.step("the question's 7×7×3 example"):
-                self.geometry_editor.set_values(stride=(2, 2), padding=(0, 0), dilation=(1, 1))
+                # the question's layer is a Conv2d, whatever kind was studied before
+                self.geometry_editor.set_values(
+                    stride=(2, 2), padding=(0, 0), dilation=(1, 1), layer_kind="conv"
+                )
                 self.filter_editor.set_groups(1)  # the question's layer sums every channel
                 self.filter_editor.set_flip(False)
                 self.filter_editor.set_preset("seed_question")
