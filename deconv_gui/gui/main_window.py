@@ -29,6 +29,7 @@ from .actions.image import ImageActions
 from .actions.layers import LayerChain
 from .actions.menus import MenuHandlers, build_menus, show_about
 from .actions.model import ModelActions
+from .actions.model_chain import ModelNetworkList
 from .animation import install_steps_view
 from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
@@ -183,6 +184,13 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             *(self.state, self.sync, self.controls_dock.layers_panel),
             lambda label: self.history.step(label),
             self,
+            ModelNetworkList(
+                self.state,
+                self.controls_dock.layers_panel,
+                lambda: self.models._source_image()[0],
+                lambda model, name: self.models.load_layer(model.path, name, model.scaling),
+                self,
+            ),
         )
         self.chain.set_actions(self.menu_actions.by_id)
         self.session_form = session_actions.SessionForm(
@@ -386,6 +394,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.decoders.shutdown()
         self.live.shutdown()
         self.network.shutdown()
+        if self.chain.models is not None:
+            self.chain.models.shutdown()
         self.message_bar.stop()
         self.panels.stop_timers()
         self.insight.shutdown()

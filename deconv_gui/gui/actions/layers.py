@@ -38,6 +38,7 @@ from ..controls.layers import LayerRow, LayersPanel
 from ..state import AppState
 from ..support.qthelp import make_timer
 from .document import DocumentSync, error_line
+from .model_chain import READ_ONLY, ModelNetworkList
 
 __all__ = ["LAYER_WORDS", "LayerChain"]
 
@@ -49,6 +50,10 @@ LAYER_WORDS = {
     "maxpool": "max-pool",
     "avgpool": "average pool",
 }
+
+
+#: The actions that edit the chain (besides adding): off for a model file's layer.
+_EDITING = ("remove_layer", "move_layer_up", "move_layer_down")
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -71,6 +76,9 @@ class LayerChain(QtCore.QObject):
         ``as_one_step(label)``: a context in which a change is one undo step.
     parent : QObject
         The window.
+    models : ModelNetworkList, optional
+        The list of a model's layers, shown instead of the chain when the layer under
+        study is a model file's (its network is the file's: the editing actions are off).
     """
 
     def __init__(
@@ -80,11 +88,16 @@ class LayerChain(QtCore.QObject):
         panel: LayersPanel,
         as_one_step: Callable[[str], AbstractContextManager[Any]],
         parent: QtCore.QObject,
+        models: ModelNetworkList | None = None,
     ) -> None:
         super().__init__(parent)
         self._state, self._sync, self.panel = state, sync, panel
         self._as_one_step = as_one_step
+        self.models = models
+        if models is not None:
+            models.listed.connect(self._enable)
         self.actions: Mapping[str, QtWidgets.QAction] = {}
+        self._tips: dict[str, str] = {}
         self.current = 0  # the list's current row: where layers are added, what moves
         self._committing = False
         #: why the chain up to the layer under study cannot run on the image ("" if it can)
@@ -114,6 +127,7 @@ class LayerChain(QtCore.QObject):
     def set_actions(self, actions: Mapping[str, QtWidgets.QAction]) -> None:
         """The window's Network actions (enabled as the chain allows)."""
         self.actions = actions
+        self._tips = {name: action.toolTip() for name, action in actions.items()}
         self.panel.set_actions(actions)
         self.show()
 
@@ -190,7 +204,10 @@ class LayerChain(QtCore.QObject):
             )
         self.current = max(0, min(self.current, len(rows) - 1))
         problem = "" if check is None else check.problem
-        self.panel.show_chain(rows, doc.selected, self.current, problem or self.problem)
+        if self.models is not None and doc.layer.model is not None:
+            self.models.show(rows[doc.selected])  # the model file's network, read-only
+        else:
+            self.panel.show_chain(rows, doc.selected, self.current, problem or self.problem)
         self._enable()
 
     def _enable(self) -> None:
@@ -206,11 +223,18 @@ class LayerChain(QtCore.QObject):
             "study_previous": convs[0] < doc.selected,
             "study_next": convs[-1] > doc.selected,
         }
+        if not own and self.models is not None:  # the file's convs, in its order
+            allowed["study_previous"] = self.models.can_step(-1)
+            allowed["study_next"] = self.models.can_step(1)
         for name, action in self.actions.items():
+            editing = name.startswith("add_") or name in _EDITING
             if name.startswith("add_"):
                 action.setEnabled(own)
             elif name in allowed:
                 action.setEnabled(allowed[name])
+            if editing and name in self._tips:  # a disabled button says why
+                tip = self._tips[name]
+                action.setToolTip(tip if own else f"{READ_ONLY}.\n{tip}")
 
     def _on_current(self, row: int) -> None:
         self.current = row
@@ -268,8 +292,11 @@ class LayerChain(QtCore.QObject):
         return self._commit(label, doc, tuple(layers), selected, to)
 
     def study(self, row: int) -> bool:
-        """Study the convolution of ``row`` (the forms show it)."""
+        """Study the convolution of ``row`` (the forms show it; a model's layer: the conv
+        of that row of the file's network)."""
         doc = self.document
+        if self.models is not None and doc.layer.model is not None:
+            return self.models.study(row)
         if not (0 <= row < len(doc.layers) and doc.layers[row].is_conv):
             return False
         if row == doc.selected:
@@ -281,8 +308,11 @@ class LayerChain(QtCore.QObject):
         return read is not None and self._commit(label, read, read.layers, row, row)
 
     def study_step(self, step: int) -> bool:
-        """Study the previous (``step < 0``) or next convolution."""
+        """Study the previous (``step < 0``) or next convolution (a model's layer: the
+        file's)."""
         doc = self.document
+        if self.models is not None and doc.layer.model is not None:
+            return self.models.step(step)
         convs = [i for i, layer in enumerate(doc.layers) if layer.is_conv]
         position = convs.index(doc.selected) + (1 if step > 0 else -1)
         return 0 <= position < len(convs) and self.study(convs[position])

@@ -1,4 +1,5 @@
-"""The dock's "Network" section: the layers applied to the image, in order, built by hand.
+"""The dock's "Network" section: the layers applied to the image, in order, built by hand
+(or, read-only, a model file's layers up to the one under study, each with its name).
 
 A list of the document's layers (a convolution, a ReLU, a pooling…) with each one's
 output shape, the convolution under study marked ``▶``; tool buttons for the window's
@@ -46,6 +47,8 @@ LAYER_BUTTONS: tuple[str, ...] = (
 #: The further choices behind the buttons' arrows: button id → action ids.
 _MORE = {"add_relu": ("add_leaky_relu",), "add_maxpool": ("add_avgpool",)}
 _VISIBLE_ROWS = (2, 6)  # the list shows this many rows at least and at most
+_NAME, _OUTPUT = 2, 3  # the columns of a model layer's name and of the output shape
+_LIST_TIP = "Click a convolution to study it (▶); click a ReLU or a pooling to edit it below"
 
 
 @dataclass(frozen=True)
@@ -58,11 +61,14 @@ class LayerRow:
     pool: tuple[int, int] | None = None  # a pooling's (window, stride)
     slope: float | None = None  # a leaky ReLU's slope
     fits: bool = True
+    name: str = ""  # a model file's layer: its name in the file
+    label: str = ""  # how the name column shows it (default: the name)
 
 
 def _row_tip(row: LayerRow, studied: bool) -> str:
     what = "under study" if studied else ("click to study it" if row.is_conv else "")
-    return f"{row.text}: output {row.shape or '—'}" + (f" ({what})" if what else "")
+    named = f"{row.name}: {row.text}" if row.name else row.text
+    return f"{named}, output {row.shape or '—'}" + (f" ({what})" if what else "")
 
 
 class LayersPanel(DockSection):
@@ -95,8 +101,9 @@ class LayersPanel(DockSection):
         self._rows: list[LayerRow] = []
         self.list = QTreeWidget()
         self.list.setObjectName("layers_list")
-        self.list.setColumnCount(3)
-        self.list.setHeaderLabels(["", "layer", "output"])
+        self.list.setColumnCount(4)
+        self.list.setHeaderLabels(["", "layer", "name", "output"])
+        self.list.setColumnHidden(_NAME, True)  # a model file's layers have names
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -104,10 +111,9 @@ class LayersPanel(DockSection):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.list.setToolTip(
-            "Click a convolution to study it (▶); click a ReLU or a pooling to edit it below"
-        )
+        header.setSectionResizeMode(_NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(_OUTPUT, QHeaderView.ResizeMode.ResizeToContents)
+        self.list.setToolTip(_LIST_TIP)
         self.list.itemClicked.connect(self._on_clicked)
         self.list.itemActivated.connect(self._on_clicked)
         self.list.currentItemChanged.connect(self._on_current)
@@ -122,6 +128,11 @@ class LayersPanel(DockSection):
         self.problem.setStyleSheet("color: #b3261e;")
         self.problem.setVisible(False)
         self.column.addWidget(self.problem)
+        self.note = QLabel()
+        self.note.setObjectName("layers_note")
+        self.note.setWordWrap(True)
+        self.note.setVisible(False)
+        self.column.addWidget(self.note)
 
     def _build_editor(self) -> QWidget:
         self.editor = QWidget()
@@ -175,19 +186,35 @@ class LayersPanel(DockSection):
 
     # -- showing ---------------------------------------------------------------------------
     def show_chain(
-        self, rows: Sequence[LayerRow], studied: int, current: int, problem: str = ""
+        self,
+        rows: Sequence[LayerRow],
+        studied: int,
+        current: int,
+        problem: str = "",
+        note: str = "",
+        tip: str = _LIST_TIP,
     ) -> None:
-        """Show ``rows`` with ``studied`` marked, ``current`` current, and ``problem``."""
+        """Show ``rows`` with ``studied`` marked, ``current`` current, ``problem`` (in red),
+        ``note`` (what the list is, in grey) and ``tip`` as the list's tooltip. Rows with a
+        ``name`` (a model file's) show it in a column of its own."""
         self._rows = list(rows)
+        named = any(row.name for row in rows)
+        self.list.setColumnHidden(_NAME, not named)
+        # beside names, the layer's words stay whole and a long name gives way (…)
+        fit = QHeaderView.ResizeMode.ResizeToContents if named else QHeaderView.ResizeMode.Stretch
+        nonnull(self.list.header()).setSectionResizeMode(1, fit)
+        self.list.setToolTip(tip)
         with signals_blocked(self.list):
             self.list.clear()
             for index, row in enumerate(rows):
                 mark = "▶" if index == studied else ""
-                item = QTreeWidgetItem([f"{mark} {index + 1}", row.text, row.shape or "—"])
-                item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight)
+                name = row.label or row.name
+                texts = [f"{mark} {index + 1}", row.text, name, row.shape or "—"]
+                item = QTreeWidgetItem(texts)
+                item.setTextAlignment(_OUTPUT, Qt.AlignmentFlag.AlignRight)
                 font = QFont(self.list.font())
                 font.setBold(index == studied)
-                for column in range(3):
+                for column in range(len(texts)):
                     item.setFont(column, font)
                     if not row.fits:
                         item.setForeground(column, Qt.GlobalColor.red)
@@ -200,6 +227,8 @@ class LayersPanel(DockSection):
         self._fit_height(len(rows))
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
         self._show_editor()
 
     def _fit_height(self, count: int) -> None:
@@ -219,7 +248,8 @@ class LayersPanel(DockSection):
     def row_texts(self) -> list[str]:
         """The rows as shown, their columns joined by two spaces (for tests)."""
         items = [nonnull(self.list.topLevelItem(i)) for i in range(self.list.topLevelItemCount())]
-        return ["  ".join(item.text(c) for c in range(3)).strip() for item in items]
+        shown = [c for c in range(self.list.columnCount()) if not self.list.isColumnHidden(c)]
+        return ["  ".join(item.text(c) for c in shown).strip() for item in items]
 
     def _show_editor(self) -> None:
         index = self.current_row()

@@ -14,6 +14,7 @@ the input) and :func:`field_rect` the theoretical receptive field of that unit
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "chain_text",
     "effective_field",
     "field_rect",
+    "model_prefix",
     "prefix_job",
     "summary",
 ]
@@ -129,14 +131,45 @@ def _prefix(request: PrefixRequest) -> tuple[np.ndarray, Network]:
     if request.model is None:
         x0 = np.asarray(request.image, dtype=np.float64)
         return x0, chain_network(request.chain, x0.shape)
+    return model_prefix(request.model, request.image)
+
+
+_PREFIXES: dict[tuple, Network] = {}  # the newest few model prefixes, by file and shape
+_PREFIXES_LOCK = threading.Lock()
+_PREFIXES_KEPT = 2
+
+
+def model_prefix(model: ModelSource, image: np.ndarray) -> tuple[np.ndarray, Network]:
+    """``(x0, network)``: ``image`` as the model file takes it and the file's network up to
+    ``model.layer`` (:func:`~deconv_gui.io.models.network.model_network`).
+
+    The network panels and the dock's list of a model's layers read the same network:
+    it is kept for the newest few (file, its size and time, layer, input shape), so the
+    second of them does not read and build it again.
+
+    Raises
+    ------
+    ValueError
+        One line: a file without a graph, a layer or a node the chain cannot hold.
+    """
     from ...io.models import read_model
     from ...io.models.activations import model_input
     from ...io.models.network import model_network, refuse_weights_only
 
-    model = read_model(request.model.path)
-    refuse_weights_only(model)
-    x0 = model_input(request.image, model, request.model.scaling)
-    return x0, model_network(model, request.model.layer, x0.shape)
+    read = read_model(model.path)
+    refuse_weights_only(read)
+    x0 = model_input(image, read, model.scaling)
+    stat = os.stat(model.path)
+    key = (model.path, stat.st_size, stat.st_mtime_ns, model.layer, x0.shape)
+    with _PREFIXES_LOCK:
+        network = _PREFIXES.get(key)
+    if network is None:
+        network = model_network(read, model.layer, x0.shape)
+        with _PREFIXES_LOCK:
+            _PREFIXES[key] = network
+            while len(_PREFIXES) > _PREFIXES_KEPT:
+                del _PREFIXES[next(iter(_PREFIXES))]
+    return x0, network
 
 
 def chain_text(network: Network) -> str:

@@ -1,0 +1,163 @@
+"""A model file's layers as the dock's Network section lists them, Qt-free.
+
+For a model's layer the dock lists the file's network from its input up to that layer, as
+Netron's table does (kind, name, output shape), ▶ on the conv under study. The rows come
+from the core network the "network up to here" panels run
+(:func:`~.jobs.model_prefix`, which keeps it for both), so the list is the chain ``J`` is
+made of. A file that has no graph (a PyTorch state_dict, safetensors) or whose prefix is
+no chain lists the studied layer alone, and says why. :func:`model_listing` is the job
+the dock sends off the GUI thread (reading and building a large model takes a while).
+
+Examples
+--------
+>>> from deconv_gui.core import ConvOperator
+>>> from deconv_gui.core.network import Conv, MaxPool, Network, ReLU
+>>> op = ConvOperator.from_weights(np.ones((3, 3, 3, 4)), input_shape=(8, 8, 3), padding=1)
+>>> net = Network([Conv(op, name="/conv1/Conv"), ReLU(name="/Relu"), MaxPool(2, name="/pool")])
+>>> for row in network_rows(net):
+...     print(row.text, "|", row.label, "|", row.name, "|", row.shape)
+conv 3×3, 3→4 | conv1 | /conv1/Conv | 8×8×4
+ReLU | Relu | /Relu | 8×8×4
+max-pool 2×2, stride 2 | pool | /pool | 4×4×4
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...core import network as core
+from ...document import ModelSource
+from ..controls.layers import LayerRow
+from .jobs import model_prefix
+
+__all__ = ["ModelListing", "core_layer_text", "model_listing", "network_rows", "short_names"]
+
+Shape = tuple[int, ...]
+_CONV_KINDS = ("conv", "conv_transpose")
+_POOL_WORDS = {"maxpool": "max-pool", "avgpool": "average pool"}
+
+
+def _pair(values: tuple[int, int], word: str) -> str:
+    a, b = values
+    return f"{word} {a}" if a == b else f"{word} {a}×{b}"
+
+
+def core_layer_text(
+    layer: core.Layer, shape_in: tuple[int, ...], shape_out: tuple[int, ...]
+) -> str:
+    """A core layer in words, as the dock writes a layer built by hand: ``conv 3×3, 3→4``.
+
+    >>> core_layer_text(core.LeakyReLU(0.2), (4, 4, 2), (4, 4, 2))
+    'leaky ReLU (slope 0.2)'
+    """
+    if isinstance(layer, (core.Conv, core.ConvTranspose)):
+        geometry = layer.op.geometry
+        word = "conv" if layer.kind == "conv" else "transposed conv"
+        f_h, f_w = geometry.filter_shape[:2]
+        text = f"{word} {f_h}×{f_w}, {shape_in[2]}→{shape_out[2]}"
+        stride = tuple(geometry.stride)
+        return text if stride == (1, 1) else f"{text}, {_pair(stride, 'stride')}"  # type: ignore[arg-type]
+    if isinstance(layer, core.ReLU):
+        return "ReLU"
+    if isinstance(layer, core.LeakyReLU):
+        return f"leaky ReLU (slope {layer.slope:g})"
+    if layer.kind in _POOL_WORDS:
+        kernel, stride = layer.kernel, layer.stride  # type: ignore[attr-defined]
+        return f"{_POOL_WORDS[layer.kind]} {kernel[0]}×{kernel[1]}, {_pair(stride, 'stride')}"
+    if isinstance(layer, core.Affine):
+        return "affine per channel (batch norm)"
+    return layer.kind
+
+
+def short_names(names: list[str]) -> list[str]:
+    """What tells ``names`` apart in a narrow column: ONNX paths without the op type that
+    ends them (the kind column says it) and without the folders all of them share.
+
+    >>> short_names(["/features/features.0/Conv", "/features/features.1/Relu"])
+    ['features.0', 'features.1']
+    >>> short_names(["/conv1/Conv", "/Relu", "block1_conv1"])
+    ['conv1', 'Relu', 'block1_conv1']
+    """
+    parts = [name.strip("/").split("/") for name in names]
+    parts = [p[:-1] if len(p) > 1 else p for p in parts]
+    common = 0
+    while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
+        common += 1
+    return ["/".join(p[common:]) or name for p, name in zip(parts, names, strict=True)]
+
+
+def network_rows(network: core.Network) -> list[LayerRow]:
+    """One read-only row per layer of ``network``: its words, name and output shape."""
+    labels = short_names([layer.name for layer in network.layers])
+    rows = []
+    for index, layer in enumerate(network.layers):
+        shape_in, shape_out = network.shapes[index], network.shapes[index + 1]
+        rows.append(
+            LayerRow(
+                core_layer_text(layer, shape_in, shape_out),
+                "×".join(map(str, shape_out)),
+                layer.kind in _CONV_KINDS,
+                name=layer.name,
+                label=labels[index],
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    """What the dock lists of a model's layer.
+
+    Attributes
+    ----------
+    rows : tuple of LayerRow
+        The network from the model's input up to the layer (the layer alone when that
+        network cannot be read).
+    studied : int
+        The row of the layer under study (▶).
+    convs : tuple of str
+        The model's conv layers in the file's order (previous and next conv step along
+        them).
+    input_shape : str
+        The image as the model takes it (``24×24×3``), or "" when unknown.
+    problem : str
+        Why only the studied layer is listed ("" when the whole prefix is).
+    """
+
+    rows: tuple[LayerRow, ...]
+    studied: int
+    convs: tuple[str, ...]
+    input_shape: str = ""
+    problem: str = ""
+
+
+def model_listing(model: ModelSource, image: np.ndarray, alone: LayerRow) -> ModelListing:
+    """The listing of ``model``'s layer for ``image`` (the image the model runs on);
+    ``alone`` is the row of the studied layer, listed by itself when the file's network
+    up to it cannot be read (a ValueError's line says why in ``problem``)."""
+    from ...io.models import read_model
+
+    convs: tuple[str, ...] = ()
+    name = Path(model.path).name
+    try:
+        read = read_model(model.path)
+        convs = tuple(layer.name for layer in read.layers)
+        if read.format not in ("onnx", "keras"):
+            problem = f"{name} stores weights only, no graph"
+            return ModelListing((alone,), 0, convs, problem=problem)
+        x0, network = model_prefix(model, image)
+    except (ValueError, OSError) as exc:
+        return ModelListing((alone,), 0, convs, problem=f"{name}: {_first_line(exc)}")
+    rows = network_rows(network)
+    named = [i for i, row in enumerate(rows) if row.name == model.layer]
+    convs_at = [i for i, row in enumerate(rows) if row.is_conv]
+    studied = named[-1] if named else (convs_at[-1] if convs_at else len(rows) - 1)
+    return ModelListing(tuple(rows), studied, convs, "×".join(map(str, x0.shape)))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

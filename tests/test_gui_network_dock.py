@@ -1,0 +1,171 @@
+"""The dock's Network section for a model file's layer: the file's network up to it, read
+from the same core network as the "network up to here" panels, read-only, and previous /
+next conv (and a click on a conv row) study the file's other convs.
+
+Every wait is on a condition, never a sleep; nothing is timed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytest.importorskip("torch")
+import torch
+from qtpy import QtCore
+
+from deconv_gui.gui.actions.model_chain import READ_ONLY
+from deconv_gui.gui.main_window import MainWindow
+from deconv_gui.gui.network.jobs import model_prefix
+from deconv_gui.gui.support.teardown import delete_now
+from deconv_gui.io.models import read_model
+from deconv_gui.io.models.activations import model_input
+from deconv_gui.io.models.network import model_network
+
+pytestmark = pytest.mark.gui
+TIMEOUT = 120_000  # ms; generous because the CPU cores are shared
+EDITING = ("add_conv", "add_relu", "add_maxpool", "remove_layer", "move_layer_up")
+
+
+def _features():
+    """conv → BN → ReLU → max-pool → conv → leaky ReLU → conv, named as torchvision's
+    (the reader folds the batch norm into the conv before it)."""
+    torch.manual_seed(3)
+    features = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 5, 3, padding=1),
+        torch.nn.LeakyReLU(0.2),
+        torch.nn.Conv2d(5, 2, 3, stride=2, padding=1),
+    )
+    net = torch.nn.Sequential()
+    net.add_module("features", features)
+    return net.eval()
+
+
+@pytest.fixture
+def path(tmp_path):
+    onnx = tmp_path / "features.onnx"
+    torch.onnx.export(
+        _features(),
+        torch.zeros(1, 3, 16, 16),
+        str(onnx),
+        dynamo=False,
+        input_names=["image"],
+        dynamic_axes={"image": {2: "h", 3: "w"}},
+    )
+    return onnx
+
+
+def _listed(qtbot, win, name):
+    models = win.chain.models
+    qtbot.waitUntil(
+        lambda: (
+            win.document.layer.model is not None
+            and win.document.layer.model.layer == name
+            and not win.images.busy
+            and models.listing is not None
+            and not models.runner.busy
+        ),
+        timeout=TIMEOUT,
+    )
+    return models.listing
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, path):
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    win.set_work_size(24)
+    qtbot.waitUntil(lambda: win.loaded.pixels.shape[0] == 24, timeout=TIMEOUT)
+    yield win
+    delete_now(win)
+
+
+def test_a_model_layer_lists_the_files_network_up_to_it(qtbot, window, path):
+    convs = [layer.name for layer in read_model(path).layers]
+    last = convs[-1]
+    assert window.models.load_layer(path, last)
+    listing = _listed(qtbot, window, last)
+    image = window.models._source_image()[0].pixels
+    x0 = model_input(image, read_model(path), "unit")
+    reference = model_network(read_model(path), last, x0.shape)
+    names = [layer.name for layer in reference.layers]
+    assert [row.name for row in listing.rows] == names
+    assert [row.shape for row in listing.rows] == [
+        "×".join(map(str, s)) for s in reference.shapes[1:]
+    ]
+    assert listing.studied == len(names) - 1 and listing.convs == tuple(convs)
+    panel = window.controls_dock.layers_panel
+    rows = panel.row_texts()
+    assert len(rows) == len(names) == 6  # the batch norm is folded into the first conv
+    assert rows[-1] == "▶ 6  conv 3×3, 5→2, stride 2  features.6  6×6×2"  # what tells them apart
+    assert last in panel.list.topLevelItem(5).toolTip(2)  # the whole name
+    assert rows[2].startswith("3  max-pool 2×2, stride 2") and rows[2].endswith("12×12×4")
+    assert "leaky ReLU (slope 0.2)" in rows[4] and not panel.list.isColumnHidden(2)
+    assert "read-only" in panel.note.text() and "input 24×24×3" in panel.note.text()
+    # read-only: the editing actions are off and say why; previous conv is the file's
+    for name in EDITING:
+        action = getattr(window.menu_actions, name)
+        assert not action.isEnabled() and action.toolTip().startswith(READ_ONLY)
+    assert window.menu_actions.study_previous.isEnabled()
+    assert not window.menu_actions.study_next.isEnabled()
+    # the panels of "the network up to here" run the very network the list shows
+    window.network.set_through(True)
+    qtbot.waitUntil(lambda: window.network.result is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    assert window.network.result.network is model_prefix(window.document.layer.model, image)[1]
+
+
+def test_previous_next_and_a_click_study_the_files_other_convs(qtbot, window, path):
+    convs = [layer.name for layer in read_model(path).layers]
+    assert window.models.load_layer(path, convs[1])
+    listing = _listed(qtbot, window, convs[1])
+    assert listing.rows[listing.studied].name == convs[1]
+    assert window.menu_actions.study_next.isEnabled()
+    window.network.set_through(True)  # the switch stays as the layer changes
+    window.menu_actions.study_next.trigger()
+    assert len(_listed(qtbot, window, convs[2]).rows) == 6
+    assert window.document.through
+    window.menu_actions.study_previous.trigger()
+    _listed(qtbot, window, convs[1])
+    window.controls_dock.layers_panel.studyRequested.emit(0)  # a click on the first conv
+    listing = _listed(qtbot, window, convs[0])
+    assert listing.rows[0].name == convs[0] and listing.studied == 0
+    assert not window.menu_actions.study_previous.isEnabled()
+    window.history.undo()  # the layer before the click, its list again
+    assert len(_listed(qtbot, window, convs[1]).rows) == 4
+    # ... and its network, run on the image the model takes (not on the activation shown)
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    result = window.network.result
+    assert result.network.layers[-1].name == convs[1] and result.image.shape == (24, 24, 3)
+
+
+def test_another_image_gives_back_the_chain_its_actions_and_their_tips(qtbot, window, path):
+    tips = {name: getattr(window.menu_actions, name).toolTip() for name in EDITING}
+    assert window.models.load_layer(path, read_model(path).layers[-1].name)
+    _listed(qtbot, window, read_model(path).layers[-1].name)
+    window.load_sample("coffee")
+    qtbot.waitUntil(lambda: window.document.layer.model is None, timeout=TIMEOUT)
+    panel = window.controls_dock.layers_panel
+    qtbot.waitUntil(lambda: len(panel.row_texts()) == 1, timeout=TIMEOUT)
+    assert panel.list.isColumnHidden(2) and not panel.note.isVisible()
+    assert window.menu_actions.add_relu.isEnabled()
+    assert {name: getattr(window.menu_actions, name).toolTip() for name in EDITING} == tips
+
+
+def test_a_weights_only_file_lists_the_layer_alone_and_says_why(qtbot, window, tmp_path):
+    state = tmp_path / "features.pt"
+    torch.save(_features().state_dict(), state)
+    name = read_model(state).layers[0].name
+    assert window.models.load_layer(state, name)
+    listing = _listed(qtbot, window, name)
+    assert len(listing.rows) == 1 and "stores weights only, no graph" in listing.problem
+    note = window.controls_dock.layers_panel.note.text()
+    assert "features.pt" in note and "listed alone" in note
+    assert window.controls_dock.layers_panel.row_texts()[0].startswith("▶ 1  conv 3×3, 3→4")
