@@ -313,16 +313,14 @@ def _drop(data, names) -> None:
             _drop(value, names)
 
 
-def test_the_code_snippets_refuse_an_activation_in_one_line(capsys):
+def test_the_code_command_writes_the_activation(capsys):
     from deconv_gui.cli import main
-    from deconv_gui.io.snippets import make_snippet
 
-    with pytest.raises(ValueError, match="activation 'relu': the code snippets write the conv"):
-        make_snippet("torch", _params(), X.shape)
     argv = ["code", "--image", "seed_toy", "--filter", "gaussian", "--activation", "relu"]
-    assert main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "activation 'relu'" in err
+    assert main([*argv, "--lang", "torch"]) == 0
+    code = capsys.readouterr().out
+    assert "F.relu(v)" in code and "def adjoint(r, w=weights):" in code
+    compile(code, "<snippet>", "exec")
 
 
 def test_relu_loss_on_the_questions_layer_against_the_dense_ranks():

@@ -359,6 +359,29 @@ def test_copy_as_code_puts_compilable_code_on_the_clipboard(qtbot, window, tmp_p
         dialog.close()
 
 
+def test_copy_as_code_writes_a_layer_with_its_activation(qtbot, window, tmp_path):
+    methods = ("transposed", "pinv", "deconvnet", "guided_backprop")
+    params = window.current_params().replace(activation="leaky_relu", methods=methods)
+    window.apply_params(params)
+    _idle(qtbot, window)
+    dialog = window.make_code_dialog()
+    assert dialog is not None  # it used to refuse a layer with an activation
+    try:
+        assert "leaky_relu(A x + b)" in dialog.summary.text()
+        saved = dialog.save_input_to(tmp_path / "input")
+        dialog.select("numpy")
+        text = dialog.text()
+        assert repr(str(saved.resolve())) in text
+        namespace: dict = {"__name__": "snippet"}
+        exec(compile(text, "<numpy>", "exec"), namespace)
+        reference = run_pipeline(window.loaded.pixels, window.current_params())
+        for name, variable in (("forward_output", "y"), ("deconvnet", "x_deconvnet")):
+            expected = getattr(reference, name)
+            np.testing.assert_allclose(namespace[variable], expected, rtol=1e-5, atol=1e-5)
+    finally:
+        dialog.close()
+
+
 def test_copy_as_code_summary_names_every_method():
     from deconv_gui.core import Params, make_filter
 

@@ -16,6 +16,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...core import Params, registry
 from ...io.files import atomic_write_bytes
 from ...io.snippets import PLACEHOLDER_NPY, SNIPPET_METHODS, make_snippet, snippet_image_path
+from ...io.snippets.activation import PROJECTION_VARIABLES
 from ..state import AppState
 from ..support import settings as stored
 from ..support.qthelp import nonnull
@@ -59,9 +60,26 @@ MAX_INLINE_WEIGHTS = 65_536
 def code_summary(params: Params) -> str:
     """One sentence: what the scripts compute for ``params`` (rich text)."""
     parts = ["the forward output y = A x + b", "the transposed Aᵀ(y − b)"]
+    act = params.activation
+    if act != "none":
+        parts = [f"the forward output y = {act}(A x + b)", "the transposed Jᵀ(y − c)"]
     parts += [registry.method(m).summary for m in SNIPPET_METHODS if m in params.methods]
+    if act != "none":  # the methods' formulas with J, the layer's local map
+        swaps = (("A⁺(y − b)", "J⁺(y − c)"), ("A⁺A", "J⁺J"), ("Aᵀ1", "Jᵀ1"))
+        for old, new in swaps:
+            parts = [part.replace(old, new) for part in parts]
+    rules = [m for m in PROJECTION_VARIABLES if m in params.methods]
+    parts += [f"the {registry.method(m).label} of f(x)" for m in rules]
     listed = ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"Each script computes {listed}, as the window does."
+    text = f"Each script computes {listed}, as the window does."
+    if act != "none":
+        text += (
+            " With the activation the methods study J = D A, the layer's local map at the "
+            "image (D its slopes), and c = D b."
+        )
+    if "relu_preimage" in params.methods:
+        text += " The ReLU preimage is left out (a convex programme)."
+    return text
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -262,12 +280,6 @@ def code_dialog_for(
         params.geometry(loaded.pixels.shape)
     except ValueError as exc:
         state.notify(f"No code for invalid settings: {exc}")
-        return None
-    if params.activation != "none":
-        state.notify(
-            f"Copy as code writes the conv alone, not yet its activation ({params.activation}): "
-            "set the activation to none for code."
-        )
         return None
     if params.weights.size > MAX_INLINE_WEIGHTS:
         shape = "×".join(map(str, params.weights.shape))

@@ -7,13 +7,16 @@ mode, ``groups`` and true convolution (flip), and, when ``Params.methods`` asks 
 them, the pseudo-inverse (a ``scipy.sparse.linalg.LinearOperator`` solved by LSQR, or
 CGLS in PyTorch; Tikhonov when ``reg > 0``) and the priors (non-negative least
 squares, Richardson–Lucy, total variation), the normalised transpose, the coverage
-``Aᵀ1`` and the split into recoverable and lost parts. The filter weights are
+``Aᵀ1`` and the split into recoverable and lost parts; a layer with an activation (ReLU,
+leaky ReLU) through it, its methods on the local map ``J = D A`` as the app computes them,
+and the deconvnet and guided backprop (:mod:`.activation`). The filter weights are
 embedded as literals (Python's round-trip ``repr``, so they are exact); the image is
 read from a ``.npy`` path set at the top of the script (an export writes the input as
 ``input.npy``).
 
 The modules: :mod:`.common` (what a snippet reproduces, header, noise, footer),
 :mod:`.method_lines` (the lines every flavour prints alike for the methods),
+:mod:`.activation` (the activation and ``J``),
 :mod:`.templates` and :mod:`.templates_torch` (the code blocks as printed),
 :mod:`.numpy_code` and :mod:`.torch_code`.
 """
@@ -68,8 +71,7 @@ def make_snippet(
     Raises
     ------
     ValueError
-        On an unknown language, or an activation (``activation``), which the snippets
-        do not write yet.
+        On an unknown language.
 
     Examples
     --------
@@ -79,11 +81,6 @@ def make_snippet(
     >>> "lsqr(" in code and "import deconv_gui" not in code
     True
     """
-    if params.activation != "none":
-        raise ValueError(
-            f"activation {params.activation!r}: the code snippets write the conv alone "
-            "(y = A x + b), not yet its activation and local map J = D A"
-        )
     if language in ("numpy", "api"):
         return numpy_snippet(params, image_shape, standalone=language == "numpy", **paths)
     if language == "torch":

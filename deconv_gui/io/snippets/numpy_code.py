@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...core import Params, registry
+from .activation import (
+    api_activation_lines,
+    api_method_lines,
+    conv_names,
+    forward_output_lines,
+    left_out_lines,
+    projection_arrays,
+    projection_lines,
+)
 from .common import (
     PLACEHOLDER_NPY,
     PRIOR_VARIABLES,
@@ -67,7 +76,9 @@ def numpy_snippet(
         noise, and the methods: ``pinv`` (the pseudo-inverse, Tikhonov when
         ``reg > 0``), ``nonneg``, ``richardson_lucy``, ``tv``,
         ``normalized_transposed``, ``coverage`` and ``nullspace`` are reproduced when
-        ``params.methods`` has them.
+        ``params.methods`` has them; with an ``activation`` the forward output goes
+        through it and the methods study ``J = D A`` (:mod:`.activation`), and the
+        ``deconvnet`` and ``guided_backprop`` are written too.
     image_shape : sequence of int, optional
         ``(H, W, C_in)``, for the docstring (and a ConvTranspose2d layer's padding).
     image_path : str
@@ -93,6 +104,11 @@ def numpy_snippet(
     settings = Settings.of(params)
     kind = "transposed convolution (ConvTranspose2d)" if settings.transposed else "convolution"
     what = f"A strided {kind} in NumPy: forward output y = A x + b, transposed A^T(y - b)"
+    if params.activation != "none":
+        what = (
+            f"A strided {kind} and its {params.activation} in NumPy: forward output\n"
+            f"y = {params.activation}(A x + b), transposed J^T(y - c) (J = D A, c = D b at x)"
+        )
     if "pinv" in settings.methods:
         what += ",\nand the pseudo-inverse A+(y - b): the image back, as far as y determines it"
     lines = header(settings, image_shape, what + ".")
@@ -155,7 +171,8 @@ def _standalone(settings: Settings, image_shape: Sequence[int] | None, paths: Pa
     lines += _standalone_solves(settings)
     lines += _standalone_priors(settings)
     lines += lost_lines(settings.methods, "pinv({})", "np.linalg.norm(x_lost) / np.linalg.norm(x)")
-    return lines + footer(saved_arrays(settings.methods))
+    lines += projection_lines(settings, "numpy") + left_out_lines(settings)
+    return lines + footer({**saved_arrays(settings.methods), **projection_arrays(settings)})
 
 
 def _standalone_setup(
@@ -196,9 +213,8 @@ def _standalone_setup(
 def _standalone_layer(settings: Settings) -> list[str]:
     """forward and adjoint, the forward output, the transpose and the coverage."""
     layer = NUMPY_LAYER_TRANSPOSED if settings.transposed else NUMPY_LAYER
-    lines = ["", "", *_block(layer)]
-    p = settings.params
-    lines += ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=False)]
+    lines = ["", "", *_block(conv_names(layer, settings))]
+    lines += forward_output_lines(settings, torch=False)
     lines += ["x_transposed = adjoint(y - bias)"]
     if settings.covers:
         lines.append(
@@ -272,10 +288,14 @@ def _api(settings: Settings, image_shape: Sequence[int] | None, paths: Paths) ->
     """The script over ``deconv_gui.core``: the layer's functions, then the methods."""
     p, methods = settings.params, settings.methods
     names = ["conv2d", "conv2d_transpose"]
-    if methods:
-        operator = "ConvTransposeOperator" if settings.transposed else "ConvOperator"
+    operator = "ConvTransposeOperator" if settings.transposed else "ConvOperator"
+    if p.activation != "none":  # the methods go through the layer's network
+        names.append(operator)
+    elif methods:
         names += [operator, *sorted(registry.method(m).api for m in methods)]
     lines = ["import numpy as np", "", *_wrapped("from deconv_gui.core import ", sorted(names))]
+    if p.activation != "none":
+        lines.append("from deconv_gui.core.network.single import layer_network")
     lines += ["", *common_top(p, *paths)]
     lines += _data_lines(settings, image_shape, paths[2])
     layer = ["stride=stride", "padding=padding", "dilation=dilation"]
@@ -286,8 +306,13 @@ def _api(settings: Settings, image_shape: Sequence[int] | None, paths: Paths) ->
     if settings.flip:
         layer.append("flip=True")
     lines += [*_wrapped("layer = dict", layer), *_solver_lines(settings, standalone=False), ""]
-    lines += _api_layer(settings)
-    return lines + _api_methods(settings) + footer(saved_arrays(methods))
+    if p.activation == "none":
+        lines += _api_layer(settings) + _api_methods(settings)
+    else:
+        lines += _api_operator(settings) + api_activation_lines(settings)
+        lines += api_method_lines(settings)
+    lines += projection_lines(settings, "api") + left_out_lines(settings)
+    return lines + footer({**saved_arrays(methods), **projection_arrays(settings)})
 
 
 def _api_layer(settings: Settings) -> list[str]:
@@ -309,16 +334,20 @@ def _api_layer(settings: Settings) -> list[str]:
         ]
     if not settings.methods:
         return lines
-    lines += ["", "# the layer as one operator A, validated once, for the reconstructions"]
-    if transposed:
-        lines += [
+    return [*lines, *_api_operator(settings)]
+
+
+def _api_operator(settings: Settings) -> list[str]:
+    """``op``: the layer as one operator ``A``."""
+    lines = ["", "# the layer as one operator A, validated once, for the reconstructions"]
+    if settings.transposed:
+        return [
+            *lines,
             "op = ConvTransposeOperator.from_weights(",
             "    weights, input_shape=x.shape, output_padding=output_padding, **layer",
             ")",
         ]
-    else:
-        lines.append("op = ConvOperator.from_weights(weights, input_shape=x.shape, **layer)")
-    return lines
+    return [*lines, "op = ConvOperator.from_weights(weights, input_shape=x.shape, **layer)"]
 
 
 def _api_methods(settings: Settings) -> list[str]:

@@ -5,6 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...core import Params
+from .activation import (
+    conv_names,
+    forward_output_lines,
+    left_out_lines,
+    projection_arrays,
+    projection_lines,
+)
 from .common import (
     PLACEHOLDER_NPY,
     Settings,
@@ -14,7 +21,6 @@ from .common import (
     footer,
     geometry_lines,
     header,
-    noise_lines,
     saved_arrays,
     symmetric_padding,
     torch_output_padding,
@@ -104,7 +110,7 @@ def torch_snippet(
     else:
         zeros = settings.mode == "zeros" and symmetric
         body = _FORWARD_ZEROS if zeros else _FORWARD_PADDED
-    lines += ["", "", *body.strip("\n").splitlines(), "", ""]
+    lines += ["", "", *conv_names(body, settings).strip("\n").splitlines(), "", ""]
     lines += _torch_outputs(settings)
     lines += _torch_solves(settings) + _prior_lines(settings)
     lines += lost_lines(
@@ -112,9 +118,10 @@ def torch_snippet(
         "pinv_cgls({}, 0.0, rtol, max_iter)[0]",
         "float(torch.linalg.norm(x_lost) / torch.linalg.norm(x))",
     )
+    lines += projection_lines(settings, "torch") + left_out_lines(settings)
     lines += ["", "# back to channels-last numpy arrays"]
     hwc = {}
-    for name, var in saved_arrays(settings.methods).items():
+    for name, var in {**saved_arrays(settings.methods), **projection_arrays(settings)}.items():
         lines.append(f"{var}_hwc = {var}[0].permute(1, 2, 0).detach().numpy()")
         hwc[name] = f"{var}_hwc"
     return "\n".join(lines + footer(hwc)) + "\n"
@@ -124,6 +131,12 @@ def _torch_header(settings: Settings, image_shape: Sequence[int] | None) -> list
     """The docstring and the imports."""
     kind = "transposed convolution (ConvTranspose2d)" if settings.transposed else "convolution"
     what = f"A strided {kind} with torch.nn.functional: forward output, transposed"
+    activation = settings.params.activation
+    if activation != "none":
+        what = (
+            f"A strided {kind} and its {activation} with torch.nn.functional: forward output\n"
+            f"{activation}(A x + b), transposed J^T(y - c) (J = D A, c = D b at x)"
+        )
     if "pinv" in settings.methods:
         what += ",\nand the pseudo-inverse A+(y - b) (the image back, as far as y determines it)"
     lines = header(settings, image_shape, what + ".")
@@ -185,9 +198,7 @@ def _torch_data(
 
 def _torch_outputs(settings: Settings) -> list[str]:
     """The forward output (with noise), the transpose, the coverage."""
-    p = settings.params
-    lines = ["y = forward(x) + bias  # the forward output", *noise_lines(p, "y", to_tensor=True)]
-    lines += ["x_transposed = adjoint(y - bias)"]
+    lines = [*forward_output_lines(settings, torch=True), "x_transposed = adjoint(y - bias)"]
     if settings.covers:
         lines.append("cover = adjoint(torch.ones_like(y))  # the coverage A^T 1: weight per pixel")
     seen = "cover.abs() > 1e-12 * max(float(cover.abs().max()), 1e-300)"
