@@ -321,6 +321,14 @@ def test_the_code_command_writes_the_activation(capsys):
     code = capsys.readouterr().out
     assert "F.relu(v)" in code and "def adjoint(r, w=weights):" in code
     compile(code, "<snippet>", "exec")
+    # --methods all leaves the priors out as run does, with a note; named, they are refused
+    assert main([*argv, "--methods", "all"]) == 0
+    out, err = capsys.readouterr()
+    assert "F.relu" not in out and "np.maximum(v, 0)" in out and "x_tv" not in out
+    assert "note: --methods all: tv left out: the priors need --activation none" in err
+    assert main([*argv, "--methods", "pinv,tv"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "methods: tv: the priors need activation none" in err[-1]
 
 
 def test_relu_loss_on_the_questions_layer_against_the_dense_ranks():

@@ -104,3 +104,11 @@ def test_the_scripts_name_the_activation_and_leave_the_preimage_out():
     assert "layer_network(op, bias, 'leaky_relu', 0.2)" in api_code
     for code in (numpy_code, torch_code, api_code):
         compile(code, "<snippet>", "exec")
+
+
+def test_a_prior_with_an_activation_is_refused_naming_the_methods():
+    # the window refuses them too: the priors solve with the conv alone, not with J
+    image, params = _cases()["relu"]
+    for language in ("numpy", "api", "torch"):
+        with pytest.raises(ValueError, match=r"^methods: tv, nonneg: the priors need activation"):
+            make_snippet(language, params.replace(methods=("pinv", "tv", "nonneg")), image.shape)

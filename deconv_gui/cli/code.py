@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..io.snippets import PLACEHOLDER_NPY
+from ..io.snippets import PLACEHOLDER_NPY, SNIPPET_METHODS
 from .options import PROG, add_problem_options, add_schema_options, add_solver_options, out_folder
-from .problem import load_problem
+from .problem import left_out_note, load_problem, methods_that_apply
 
 __all__ = ["PLACEHOLDER_NPY", "add_parser", "command"]
 
@@ -53,6 +53,10 @@ def command(args: argparse.Namespace) -> int:
     from ..io.snippets import make_snippet, snippet_image_path
 
     loaded, params, _ = load_problem(args)
+    # --methods all: as run does, only what applies to the layer (no priors with an
+    # activation); a note for what the script would have written
+    params, skipped = methods_that_apply(args.methods, params)
+    notes = [left_out_note(m, why) for m, why in skipped.items() if m in SNIPPET_METHODS]
     npy = args.npy
     if args.write_input is not None:
         npy = str(_write_input(args.write_input, loaded.pixels))
@@ -68,6 +72,8 @@ def command(args: argparse.Namespace) -> int:
         weights_path=None if weights is None else str(weights),
     )
     print(code, end="")
+    for note in notes:
+        print(note, file=sys.stderr)
     if weights is not None:
         print(f"{PROG}: note: the layer's weights are in {weights}", file=sys.stderr)
     if npy == PLACEHOLDER_NPY and not Path(npy).exists():

@@ -11,17 +11,19 @@ import numpy as np
 
 from ..core import params as schema
 from ..core.applicable import inapplicable_methods
-from .options import AUTO_WORK_SIZE, AllMethods, UsageError, path_failure
+from .options import AUTO_WORK_SIZE, PROG, AllMethods, UsageError, path_failure
 
 __all__ = [
     "check_decoder_option",
     "check_filter",
     "filter_weights",
+    "left_out_note",
     "load_decoder",
     "load_problem",
     "load_spec",
     "make_params",
     "methods_for_all",
+    "methods_that_apply",
     "resolve_images",
     "skipped_methods",
 ]
@@ -269,6 +271,22 @@ def methods_for_all(methods: Sequence[str], activation: str) -> tuple[str, ...]:
     if isinstance(methods, AllMethods) and activation == "none":
         return tuple(m for m in methods if m not in ACTIVATION_METHODS)
     return tuple(methods)
+
+
+def methods_that_apply(methods: Sequence[str], params: Any) -> tuple[Any, dict[str, str]]:
+    """``params`` with ``--methods all`` narrowed to what applies to its layer
+    (:func:`methods_for_all`, then :func:`skipped_methods`), and what was left out, with
+    the reason; ``methods`` is ``args.methods`` (an explicit list is kept as it is, for the
+    pipeline to refuse what does not apply)."""
+    kept = methods_for_all(methods, params.activation)
+    skipped = skipped_methods(methods, params.weights, params.decoder_path, params.activation)
+    chosen = tuple(m for m in params.methods if m in kept and m not in skipped)
+    return params.replace(methods=chosen), skipped
+
+
+def left_out_note(name: str, reason: str) -> str:
+    """The note saying that ``--methods all`` left ``name`` out, and why."""
+    return f"{PROG}: note: --methods all: {name} left out: {reason}"
 
 
 def load_problem(args: argparse.Namespace):

@@ -30,13 +30,13 @@ from .options import (
 from .problem import (
     check_decoder_option,
     check_filter,
+    left_out_note,
     load_decoder,
     load_spec,
     make_params,
-    methods_for_all,
+    methods_that_apply,
     problem_geometry,
     resolve_images,
-    skipped_methods,
 )
 from .through import add_through_options, run_through
 
@@ -184,14 +184,8 @@ def _applicable(
 ) -> tuple[Params, dict[str, str]]:
     """``params`` without the methods of ``--methods all`` that do not apply to this layer,
     and those left out with the reason (each noted in ``notes``)."""
-    # --methods all without an activation: not the activation's methods (Aᵀy, pinv again)
-    kept = methods_for_all(methods, params.activation)
-    params = params.replace(methods=tuple(m for m in params.methods if m in kept))
-    skipped = skipped_methods(methods, params.weights, params.decoder_path, params.activation)
-    if skipped:  # --methods all: what does not apply to this layer is left out, with a note
-        params = params.replace(methods=tuple(m for m in params.methods if m not in skipped))
-        for name, reason in skipped.items():
-            notes.append(f"{PROG}: note: --methods all: {name} left out: {reason}")
+    params, skipped = methods_that_apply(methods, params)
+    notes += [left_out_note(name, reason) for name, reason in skipped.items()]
     return params, skipped
 
 

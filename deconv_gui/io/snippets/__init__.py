@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...core import Params
+from ...core import Params, registry
 from .common import PLACEHOLDER_NPY, SNIPPET_METHODS, SnippetPaths, torch_output_padding
 from .numpy_code import numpy_snippet
 from .torch_code import torch_snippet
@@ -71,7 +71,8 @@ def make_snippet(
     Raises
     ------
     ValueError
-        On an unknown language.
+        On an unknown language, or naming ``methods`` when they hold a prior with an
+        ``activation`` (the priors solve with the conv alone, and the window refuses them).
 
     Examples
     --------
@@ -81,6 +82,13 @@ def make_snippet(
     >>> "lsqr(" in code and "import deconv_gui" not in code
     True
     """
+    priors = [m for m in params.methods if m in registry.PRIORS]
+    if params.activation != "none" and priors:
+        # the window refuses them too: the priors solve with the conv alone, not with J
+        raise ValueError(
+            f"methods: {', '.join(priors)}: the priors need activation none (they solve with "
+            f"the conv alone); with activation {params.activation} use pinv"
+        )
     if language in ("numpy", "api"):
         return numpy_snippet(params, image_shape, standalone=language == "numpy", **paths)
     if language == "torch":

@@ -110,7 +110,8 @@ def numpy_snippet(
             f"y = {params.activation}(A x + b), transposed J^T(y - c) (J = D A, c = D b at x)"
         )
     if "pinv" in settings.methods:
-        what += ",\nand the pseudo-inverse A+(y - b): the image back, as far as y determines it"
+        pinv = "A+(y - b)" if params.activation == "none" else "J+(y - c)"
+        what += f",\nand the pseudo-inverse {pinv}: the image back, as far as y determines it"
     lines = header(settings, image_shape, what + ".")
     paths = (image_path, save_path, weights_path)
     if standalone:

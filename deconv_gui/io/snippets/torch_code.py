@@ -138,7 +138,8 @@ def _torch_header(settings: Settings, image_shape: Sequence[int] | None) -> list
             f"{activation}(A x + b), transposed J^T(y - c) (J = D A, c = D b at x)"
         )
     if "pinv" in settings.methods:
-        what += ",\nand the pseudo-inverse A+(y - b) (the image back, as far as y determines it)"
+        pinv = "A+(y - b)" if activation == "none" else "J+(y - c)"
+        what += f",\nand the pseudo-inverse {pinv} (the image back, as far as y determines it)"
     lines = header(settings, image_shape, what + ".")
     if image_shape is not None and not settings.transposed:
         geometry = settings.geometry(tuple(image_shape))
