@@ -160,13 +160,20 @@ def _score_row(result: Result, name: str) -> dict[str, object]:
 
 
 def adjoint_badge(value: float | None) -> tuple[str, bool]:
-    """The badge text and whether it is good (green) for a dot-test value."""
+    """The badge text and whether it is good (green) for a dot-test value.
+
+    Examples
+    --------
+    >>> adjoint_badge(2.3e-17), adjoint_badge(0.0), adjoint_badge(0.02)
+    (('adjoint exact  2e-17', True), ('adjoint exact  0', True), ('adjoint MISMATCH  2e-02', False))
+    """
     if value is None:
         return "adjoint: not tested", False
     good = bool(value <= ADJOINT_TOLERANCE)
     word = "adjoint exact" if good else "adjoint MISMATCH"
-    # short: the badge sits beside the table under narrow panels; the formula is its tooltip
-    return f"{word}  {value:.0e}", good
+    # short: the badge sits beside the table under narrow panels; the formula is its tooltip;
+    # an exact 0 (an integer toy example) reads 0, not "0e+00"
+    return f"{word}  {f'{value:.0e}' if value else '0'}", good
 
 
 def solve_stop_note(report: SolverReport | None, what: str = "pseudo-inverse") -> str:
