@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import lapack
+from .. import lapack, threads
 from .base import CancelCheck, SolveCancelled, is_cancelled
 from .periodic import BlockRows, mirror_weight
 
@@ -90,21 +90,27 @@ def normal_factors(
     along_w = blocks.along_w.reshape(lh, c_out, sh, n_w, sw, c_in).transpose(0, 3, 1, 2, 4, 5)
     along_w = np.ascontiguousarray(along_w).reshape(lh, -1)
     bound = float(lapack.svd(blocks.magnitude, compute_uv=False)[0]) * (1 + 1e-12)
-    rows = np.zeros((c_out, h_out, sh, n_w, sw, c_in), precision)
+    rows = np.empty((c_out, h_out, sh, n_w, sw, c_in), precision)  # every entry is written
     step = max(1, _PIECE_BYTES // (16 * c_out * n * n_w))
-    pieces = []
-    for start in range(0, h_out, step):
-        if is_cancelled(cancel):
-            raise SolveCancelled("the per-frequency factorisation was cancelled")
-        stop = min(start + step, h_out)
-        m = (blocks.along_h[start:stop] @ along_w).reshape(-1, c_out, n)
-        solved, piece = _solve_piece(m, reg, cutoff * bound, precision == np.complex128)
-        target = rows[:, start:stop].transpose(1, 3, 0, 2, 4, 5)  # (k, W'', C_out, s_h, …)
-        if c_out <= n:  # M^+ = (T^+)^*
-            np.conjugate(solved.reshape(target.shape), out=target)
-        else:
-            target[...] = solved.swapaxes(1, 2).reshape(target.shape)
-        pieces.append((start, piece))
+    starts = range(0, h_out, step)
+
+    def solve(first: int, last: int) -> list[tuple[int, dict[str, Any]]]:
+        done = []
+        for start in starts[first:last]:
+            if is_cancelled(cancel):
+                raise SolveCancelled("the per-frequency factorisation was cancelled")
+            m = (blocks.along_h[start : start + step] @ along_w).reshape(-1, c_out, n)
+            solved, piece = _solve_piece(m, reg, cutoff * bound, precision == np.complex128)
+            target = rows[:, start : start + step].transpose(1, 3, 0, 2, 4, 5)  # (k, W'', C_out, …)
+            if c_out <= n:  # M^+ = (T^+)^*
+                np.conjugate(solved.reshape(target.shape), out=target)
+            else:
+                target[...] = solved.swapaxes(1, 2).reshape(target.shape)
+            done.append((start, piece))
+        return done
+
+    # the pieces in the shared pool's threads (numpy and one-thread BLAS release the GIL)
+    pieces = [piece for part in threads.map_chunks(solve, len(starts)) for piece in part]
     weight = mirror_weight(n_w, w_out)
     return _fall_back(rows, blocks, weight, pieces, (reg, cutoff), cancel)
 
@@ -171,14 +177,11 @@ def _solve_piece(
         inverse, trace_inverse, _ = _hermitian_inverse(gram)
         kappa = (trace + k * reg) * trace_inverse
     solved = inverse @ t_adjoint  # T^+ = G⁻¹ T^*, (f, k, m)
-    if refine and (safe & (kappa > _REFINE_ABOVE)).any():
-        # X + (I − X T − reg G_reg⁻¹) X: the residual is formed from T (rounding ε κ(T)),
-        # not from G (ε κ(T)²)
-        residual = -(solved @ t)
-        if reg:
-            residual -= reg * inverse
-        residual[:, np.arange(k), np.arange(k)] += 1.0
-        solved += residual @ solved
+    needed = safe & (kappa > _REFINE_ABOVE) if refine else np.zeros(safe.shape, bool)
+    if needed.any():
+        # the frequencies that need it (all of them when they are most)
+        some = slice(None) if needed.mean() > 0.5 else np.flatnonzero(needed)
+        solved[some] = _newton_step(solved[some], t[some], inverse[some], reg)
     piece = {
         "safe": safe,
         "blocks": m[~safe],
@@ -187,6 +190,18 @@ def _solve_piece(
         "trace": trace,
     }
     return solved, piece
+
+
+def _newton_step(solved: np.ndarray, t: np.ndarray, inverse: np.ndarray, reg: float) -> np.ndarray:
+    """``X + (I − X T − reg G_reg⁻¹) X`` for ``X ≈ T^+``: the residual is formed from
+    ``T`` (rounding ``ε κ(T)``), not from ``G`` (``ε κ(T)²``)."""
+    k = solved.shape[1]
+    residual = -(solved @ t)
+    if reg:
+        residual -= reg * inverse
+    residual[:, np.arange(k), np.arange(k)] += 1.0
+    solved += residual @ solved
+    return solved
 
 
 def _hermitian_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
