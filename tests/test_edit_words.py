@@ -62,7 +62,7 @@ def test_filter_shape_and_many_values():
 def test_bias_of_one_output():
     two = Params(make_filter("box", in_channels=3, out_channels=2))
     change = _one(two.replace(bias=(0.0, 0.25)), two)
-    assert change == Change("bias out 2 0 → 0.25", ("bias", 1))
+    assert change == Change("bias out 1 0 → 0.25", ("bias", 1))  # numbered from 0
 
 
 def test_several_changes_are_summarised():

@@ -102,7 +102,7 @@ def test_a_deeper_layers_inputs_are_numbered_maps_a_first_layers_are_colours(
         return [c.text() for c in window.filter_editor._grids.captions]
 
     # what the first conv and its ReLU make: 4 feature maps, numbered
-    assert study(1) == ["map 1", "map 2", "map 3", "map 4"]
+    assert study(1) == ["map 0", "map 1", "map 2", "map 3"]  # from 0, as the panels
     # the photo itself, as the model scales it: its colours
     assert study(0) == ["channel R", "channel G", "channel B"]
 

@@ -113,8 +113,9 @@ def _weights_changes(
     elif len(channels) == 1 and channels[0] < len(channel_names):
         name = channel_names[channels[0]]
     else:
-        name = "channels " + ",".join(str(i + 1) for i in channels)
-    where_text = f"[{row},{column}]" + (f" out {out + 1}" if c_out > 1 else "")
+        name = "channels " + ",".join(str(i) for i in channels)
+    # numbered from 0, as the tap's [row,column] and the panels' channels
+    where_text = f"[{row},{column}]" + (f" out {out}" if c_out > 1 else "")
     old = format_value(float(before[row, column, channels[0], out]))
     new = format_value(float(after[row, column, channels[0], out]))
     key = ("tap", row, column, out, channels)
@@ -168,7 +169,7 @@ def describe_changes(
             continue  # one bias per output channel: said by "C_out 1 → 2"
         elif name == "bias":
             outs = [i for i, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
-            label = "bias" if len(new) == 1 else f"bias out {outs[0] + 1}"
+            label = "bias" if len(new) == 1 else f"bias out {outs[0]}"
             if len(outs) == 1:
                 text = f"{label} {format_value(old[outs[0]])} → {format_value(new[outs[0]])}"
                 changes.append(Change(text, ("bias", outs[0])))

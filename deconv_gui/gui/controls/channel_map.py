@@ -31,16 +31,16 @@ _RADIUS = 6.0
 def _short_names(in_channels: int, maps: bool = False) -> list[str]:
     # a layer's feature maps are numbered: R, G, B would name an image's colours
     if maps:
-        return [str(i + 1) for i in range(in_channels)]
+        return [str(i) for i in range(in_channels)]
     if in_channels == 1:
         return ["grey"]
     if in_channels in (3, 4):
         return list("RGBA"[:in_channels])
-    return [str(i + 1) for i in range(in_channels)]
+    return [str(i) for i in range(in_channels)]
 
 
 def describe_links(in_channels: int, out_channels: int, groups: int, maps: bool = False) -> str:
-    """The map in words, e.g. ``"depthwise: R → out 1, G → out 2, B → out 3"``;
+    """The map in words, e.g. ``"depthwise: R → out 0, G → out 1, B → out 2"``;
     ``maps``: the inputs are a layer's feature maps, numbered."""
     names = _short_names(in_channels, maps)
     if groups == 1:
@@ -49,7 +49,7 @@ def describe_links(in_channels: int, out_channels: int, groups: int, maps: bool 
     parts = []
     for o in range(out_channels):
         inputs = "+".join(names[i] for i in ops.output_inputs(o, in_channels, out_channels, groups))
-        parts.append(f"{inputs} → out {o + 1}")
+        parts.append(f"{inputs} → out {o}")
     kind = "depthwise" if groups == in_channels else f"groups {groups}"
     return f"{kind}: " + ", ".join(parts)
 
@@ -163,7 +163,7 @@ class ChannelMap(QWidget):
             painter.setPen(QPen(_OUTPUT_COLOUR, 2 if chosen else 1))
             painter.setBrush(_OUTPUT_COLOUR if chosen else QColor("white"))
             painter.drawEllipse(QPointF(x, bottom), _RADIUS, _RADIUS)
-            name = str(o + 1)
+            name = str(o)
             width = metrics.horizontalAdvance(name)
             painter.setPen(_OUTPUT_COLOUR)
             painter.drawText(

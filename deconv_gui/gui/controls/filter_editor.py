@@ -138,7 +138,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         return self.ui.same_check.isChecked()
 
     def set_same_in_all_channels(self, same: bool) -> None:
-        """Tick or untick "same in all channels" as the user would (ticking copies channel 1)."""
+        """Tick or untick "same in all channels" as the user would (ticking copies the first channel)."""
         self.ui.same_check.setChecked(bool(same))
 
     def set_seed(self, seed: int) -> None:
@@ -204,7 +204,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         }
 
     def set_feature_maps(self, maps: bool) -> None:
-        """Name the inputs "map 1, 2, …" (the maps of a layer before), not the image's channels."""
+        """Name the inputs "map 0, 1, …" (the maps of a layer before), not the image's channels."""
         if self._grids.maps != bool(maps):
             self._grids.maps = bool(maps)
             self.ui.channel_map.set_feature_maps(maps)

@@ -268,7 +268,7 @@ class FilterForm:
             current = min(max(0, self.out_combo.currentIndex()), c_out - 1)
             if self.out_combo.count() != c_out:
                 self.out_combo.clear()
-                self.out_combo.addItems([f"out {o + 1}" for o in range(c_out)])
+                self.out_combo.addItems([f"out {o}" for o in range(c_out)])
             self.out_combo.setCurrentIndex(current)
             self.out_combo.setEnabled(c_out > 1)
             self.bias_spin.setValue(bias[current])
@@ -297,5 +297,5 @@ class FilterForm:
                 "abs": f"sum ≈ 0, so sum of |w| = {format_number(divisor, 4)}",
                 "zero": "all zero: nothing to do",
             }[why]
-            lines.append(f"output {o + 1}: {text}")
+            lines.append(f"output {o}: {text}")
         self.normalise_button.setToolTip("\n".join(lines))

@@ -20,14 +20,15 @@ __all__ = ["FilterGrids", "channel_names", "group_label"]
 
 def channel_names(in_channels: int, maps: bool = False) -> list[str]:
     """Grid captions: "grey" for 1 channel, "channel R/G/B(/A)" for 3–4, else numbered;
-    ``maps``: the feature maps a layer before makes, "map 1", "map 2", …"""
+    ``maps``: the feature maps a layer before makes, "map 0", "map 1", … (numbered from 0,
+    as the panels, the montages and ``W[:, :, c, o]`` number channels)"""
     if maps:
-        return [f"map {i + 1}" for i in range(in_channels)]
+        return [f"map {i}" for i in range(in_channels)]
     if in_channels == 1:
         return ["grey"]
     if in_channels in (3, 4):
         return [f"channel {name}" for name in "RGBA"[:in_channels]]
-    return [f"channel {i + 1}" for i in range(in_channels)]
+    return [f"channel {i}" for i in range(in_channels)]
 
 
 def group_label(groups: int, in_channels: int) -> str:
@@ -62,7 +63,7 @@ class FilterGrids:
         self.captions: list[QLabel] = []
         self.applied: list[KernelGrid] = []
         self._shape: tuple[int, int, int] | None = None
-        #: the inputs are the feature maps of a layer before (named map 1, 2, …)
+        #: the inputs are the feature maps of a layer before (named map 0, 1, …)
         self.maps = False
 
     def show(self, weights: np.ndarray, output: int, groups: int, flip: bool) -> None:
@@ -80,7 +81,7 @@ class FilterGrids:
             name = names[inputs[channel]]
             self.captions[channel].setText(name)
             self.captions[channel].setToolTip(
-                f"Weights applied to the input's {name} for output {output + 1}"
+                f"Weights applied to the input's {name} for output {output}"
             )
             self.applied[channel].set_values(kernel[::-1, ::-1] if flip else kernel, scale)
 

@@ -224,7 +224,7 @@ class KernelGrid(QTableWidget):
                         if self._editable
                         else "Read-only: the weight as applied; edit the grid above."
                     )
-                    item.setToolTip(f"row {row + 1}, column {column + 1}: {value:.10g}\n{hint}")
+                    item.setToolTip(f"row {row}, column {column}: {value:.10g}\n{hint}")
         nonnull(self.viewport()).update()
 
     def is_editable(self) -> bool:
