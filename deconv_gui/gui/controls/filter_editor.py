@@ -138,7 +138,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         return self.ui.same_check.isChecked()
 
     def set_same_in_all_channels(self, same: bool) -> None:
-        """Tick or untick "same in all channels" as the user would (ticking copies the first channel)."""
+        """Tick or untick "same in all channels" as the user would (ticking copies channel 0)."""
         self.ui.same_check.setChecked(bool(same))
 
     def set_seed(self, seed: int) -> None:
