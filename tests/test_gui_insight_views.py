@@ -82,7 +82,7 @@ def test_our_own_forward_output_matches_with_zero_difference(qtbot, window, chec
     assert "Matches to rounding" in check.verdict.text()
     assert VERDICT_COLORS["match"] in check.verdict.styleSheet()
     np.testing.assert_array_equal(check.views.arrays[1], window.result.forward_output)
-    assert check.views.channel.isVisibleTo(check) and check.views.channel.value() == 1
+    assert check.views.channel.isVisibleTo(check) and check.views.channel.value() == 0
 
 
 def test_a_perturbed_array_gives_its_max_error(qtbot, window, check, tmp_path):
@@ -175,6 +175,11 @@ def test_question_deconv_departs_for_a_non_symmetric_kernel(qtbot, window, check
     np.testing.assert_allclose(check.outcome.candidate, theirs, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(comp.difference, theirs - adjoint, rtol=1e-6, atol=1e-6)
     assert not comp.matches and comp.max_abs_error > 0.1
+    # channels numbered from 0, as the panels': the last one is 2 of 3
+    views = check.views
+    assert views.channel.text() == "showing channel 0 of 3"
+    views.channel.setValue(2)
+    np.testing.assert_array_equal(views.items[0].image, views.arrays[0][:, :, 2])
     assert "not symmetric" in check.explanation.text()
     assert check.explanation.isVisible()
     # the second guess: only A⁺ (the window's own panel) gives y back

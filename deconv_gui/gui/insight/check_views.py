@@ -56,7 +56,7 @@ class Triptych(QtWidgets.QWidget):
         self.channel = QtWidgets.QSpinBox()
         self.channel.setPrefix("showing channel ")
         self.channel.setToolTip("Which channel of the arrays to draw (all channels are compared)")
-        self.channel.setRange(1, 1)
+        self.channel.setRange(0, 0)  # numbered from 0, as the panels' channels
         self.channel.valueChanged.connect(self._draw)
         self.channel.setVisible(False)  # until there are arrays to page through
         row = QtWidgets.QHBoxLayout()
@@ -90,7 +90,7 @@ class Triptych(QtWidgets.QWidget):
         self.rounding = rounding
         channels = self.arrays[1].shape[2]
         with signals_blocked(self.channel):
-            self.channel.setRange(1, channels)
+            self.channel.setRange(0, channels - 1)
             self.channel.setSuffix(f" of {channels}")
         self.channel.setEnabled(channels > 1)
         self.channel.setVisible(True)
@@ -110,7 +110,7 @@ class Triptych(QtWidgets.QWidget):
     def _draw(self) -> None:
         if self.arrays is None:
             return
-        k = self.channel.value() - 1
+        k = self.channel.value()
         first, second, diff = (a[:, :, min(k, a.shape[2] - 1)] for a in self.arrays)
         low, high = float(second.min()), float(second.max())
         if high <= low:
