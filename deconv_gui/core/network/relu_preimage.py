@@ -11,10 +11,24 @@ quadratic programme
 
 Its dual is a bound-constrained problem on the output grid,
 ``min_z ½‖Aᵀz‖² + zᵀ r`` with ``z_I ≥ 0`` (``r = y − b`` on ``E``, ``−b`` on ``I``),
-and ``x = −Aᵀ z``: matrix-free (one forward and one adjoint per evaluation), solved here
-by L-BFGS-B. Zero outputs turn equations into half-spaces: the ReLU adds to the layer's
-lost dimensions every direction its zeros no longer pin down (``n − rank(A_E)`` instead
-of ``n − rank(A)``), though each is bounded on one side.
+and ``x = −Aᵀ z``: matrix-free (one forward and one adjoint per evaluation). Zero
+outputs turn equations into half-spaces: the ReLU adds to the layer's lost dimensions
+every direction its zeros no longer pin down (``n − rank(A_E)`` instead of
+``n − rank(A)``), though each is bounded on one side.
+
+**Solver.** A primal-dual active set (Hintermüller, Ito & Kunisch 2002, a semismooth
+Newton method): the working set ``S`` starts as ``E``; the equality-constrained problem on
+``S`` is the minimum-norm ``x = A_Sᵀ w`` with ``A_S A_Sᵀ w = r_S``, preconditioned CG on
+``D A Aᵀ D`` (``D`` the mask of ``S``) with the layer's own symbol preconditioner scaled by
+the mask (:class:`~.precondition.ActivationPreconditioner`), warm-started from the previous
+``w``; then the inequalities ``x`` violates join ``S`` and those whose multiplier
+``z_i = −w_i`` is negative leave it. It stops when ``S`` no longer changes: ``x`` then
+meets every KKT condition (to ``rtol``), so it is the QP's solution, not an approximation
+of it. Most zero outputs are far from their bound and never enter ``S``: at 256², 4
+channels (65,536 outputs, 58,501 zero, 1,610 tight), four passes and 57 CG iterations,
+0.24 s, where L-BFGS-B on the dual took 25 iterations and 1.0–1.3 s (one BLAS thread, idle
+machine). A working set that cycles, or a solve that stalls (an infeasible ``y``), hands
+its ``z`` to L-BFGS-B on the dual as before, which ends the job.
 """
 
 from __future__ import annotations
@@ -26,7 +40,17 @@ import numpy as np
 import scipy.optimize
 
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
-from ..solvers import CancelCheck, ProgressCallback, SolveCancelled, is_cancelled
+from ..solvers import (
+    Callbacks,
+    CancelCheck,
+    IterativeSolver,
+    ProgressCallback,
+    PseudoInverseSolver,
+    SolveCancelled,
+    is_cancelled,
+)
+from ..solvers.preconditioner import SymbolPreconditioner
+from .precondition import ActivationPreconditioner
 
 __all__ = ["ReluPreimage", "relu_preimage"]
 
@@ -89,11 +113,13 @@ def relu_preimage(
     bias : array_like, optional
         ``(C_out,)``.
     rtol : float
-        Tolerance of the dual solve (projected gradient, relative to ``‖r‖``).
+        Tolerance of each equality-constrained solve (relative residual), and of the
+        KKT conditions (relative to ``max |r|``); of the fallback's projected gradient.
     max_iter : int
-        Iteration limit of L-BFGS-B.
+        Iteration limit: CG iterations over all passes (then L-BFGS-B's).
     progress : callable, optional
-        ``progress(iteration, change)``: the relative change of the dual variable.
+        ``progress(iteration, measure)``: the CG iterations so far and the solve's relative
+        residual (L-BFGS-B: the relative change of the dual variable).
     cancel : callable or threading.Event, optional
         Checked at each iteration; raises ``SolveCancelled``.
 
@@ -124,42 +150,149 @@ def relu_preimage(
     b = np.broadcast_to(b, (geometry.output_shape[2],))
     equal = target > 0
     r = np.where(equal, target - b, -b)  # E: A x = y − b; I: A x ≤ −b
-    bounds = [(None, None) if e else (0.0, None) for e in equal.ravel()]
-    shape = geometry.output_shape
     count = [0]
+
+    def report(iteration: int, measure: float) -> None:
+        count[0] = iteration
+        if is_cancelled(cancel):
+            raise SolveCancelled("ReLU preimage cancelled")
+        if progress is not None:
+            progress(iteration, measure)
+
+    z, iterations, converged = _active_set(op, r, equal, rtol, max_iter, report, cancel)
+    nit = iterations
+    if not converged:  # a cycling working set or a stalled solve: the dual by L-BFGS-B
+        z, lbfgs_nit, converged = _lbfgsb(op, r, equal, z, rtol, max_iter, report, iterations)
+        nit += lbfgs_nit
+    x = -op.apply_adjoint(z)
+    return _report(op, x, target, b, equal, z, nit, converged)
+
+
+#: Passes of the active set before L-BFGS-B takes over (it settles in a handful).
+MAX_PASSES = 50
+
+
+def _active_set(
+    op: ConvOperator, r: np.ndarray, equal: np.ndarray, rtol: float, max_iter: int, report, cancel
+) -> tuple[np.ndarray, int, bool]:
+    """The primal-dual active set (see the module): the dual ``z`` of the last working set
+    whose equations were met, the CG iterations, and whether the working set settled."""
+    symbol = None if op.transposed else SymbolPreconditioner(op, 0.0, cancel)
+    working = equal.copy()
+    w, z = np.zeros_like(r), np.zeros_like(r)
+    total, seen, per_pass = 0, set(), max_iter
+    scale = max(float(np.abs(r).max()), 1e-300)
+    for _ in range(MAX_PASSES):
+        mask = working.astype(np.float64)
+        w, iterations, solved = _solve_on(
+            op,
+            symbol,
+            (mask, r, w * mask),
+            (rtol, min(max_iter - total, per_pass)),
+            lambda k, res, done=total: report(done + k, res),
+            cancel,
+        )
+        total += iterations
+        if not solved:  # equations with no common solution: too many inequalities joined
+            return z, total, False
+        # a pass that takes far longer than the first is solving such equations
+        per_pass = min(per_pass, max(100, 10 * iterations))
+        z = -(mask * w)
+        g = r - op.apply(op.apply_adjoint(mask * w))  # the dual's gradient, −(A x − r)
+        add = ~working & (g < -10 * rtol * scale)
+        drop = working & ~equal & (w > 10 * rtol * max(float(np.abs(w).max()), 1e-300))
+        if not add.any() and not drop.any():
+            return z, total, True
+        key = hash(working.tobytes())
+        if key in seen or total >= max_iter:  # the working set cycles, or no time is left
+            return z, total, False
+        seen.add(key)
+        working = (working | add) & ~drop
+    return z, total, False
+
+
+def _solve_on(op, symbol, system, limits, progress, cancel):
+    """``w`` with ``D A Aᵀ D w = D r`` (``system = (mask, r, w0)``: ``D = diag(mask)``, from
+    ``w0``) to ``limits = (rtol, iteration limit)``: its iterations and whether it
+    converged."""
+    mask, r, w0 = system
+    rtol, limit = limits
+
+    def forward(u: np.ndarray) -> np.ndarray:
+        return mask * op.apply(u)
+
+    def adjoint(v: np.ndarray) -> np.ndarray:
+        return op.apply_adjoint(mask * v)
+
+    rhs = mask * r - forward(adjoint(w0))
+    target = max(float(np.linalg.norm(mask * r)), 1e-300)
+    gap = float(np.linalg.norm(rhs))
+    if gap <= rtol * target:
+        return w0, 0, True
+    preconditioner = None
+    if symbol is not None:
+        preconditioner = ActivationPreconditioner(symbol, op, mask, 0.0)
+    solver = PseudoInverseSolver(
+        forward,
+        adjoint,
+        preconditioner=preconditioner,
+        rtol=rtol * target / gap,  # the same ‖D r − D A Aᵀ D w‖ ≤ rtol ‖D r‖ as from 0
+        # the working set's equations are meant to be consistent: CG through plateaus
+        consistent=True,
+        callbacks=_Diverging(progress, cancel),
+    )
+    solver.setup(rhs)
+    solver.run(max(limit, 1))
+    # only equations met count: a least-squares answer (the working set's equations have
+    # no common solution, too many inequalities in it) is no step of the active set
+    met = solver.converged and solver.phase == "pcg" and solver.stop_reason == "residual"
+    return w0 + mask * solver.z, solver.iiter, bool(met)
+
+
+class _Diverging(Callbacks):
+    """Progress and cancel, and a stop when the residual grows a thousandfold past its best:
+    CG on equations with no common solution (CG through plateaus has no other stop)."""
+
+    def on_step(self, solver: IterativeSolver) -> None:
+        super().on_step(solver)
+        if solver.history[-1] > 1e3 * min(solver.history):
+            solver.stopped = True
+
+
+def _lbfgsb(op, r, equal, z0, rtol, max_iter, report, done) -> tuple[np.ndarray, int, bool]:
+    """L-BFGS-B on the dual from ``z0`` (projected on ``z_I ≥ 0``)."""
+    shape = r.shape
+    lower = np.where(equal.ravel(), -np.inf, 0.0)
+    bounds = scipy.optimize.Bounds(lower, np.full(r.size, np.inf))
 
     def dual(z: np.ndarray) -> tuple[float, np.ndarray]:
         zz = z.reshape(shape)
         x = op.apply_adjoint(zz)
         return 0.5 * float(np.vdot(x, x)) + float(np.vdot(zz, r)), (op.apply(x) + r).ravel()
 
-    previous = [np.zeros(r.size)]
+    previous = [np.maximum(z0.ravel(), lower)]
+    steps = [0]
 
-    def step(z: np.ndarray) -> None:
-        count[0] += 1
-        if is_cancelled(cancel):
-            raise SolveCancelled("ReLU preimage cancelled")
-        if progress is not None:  # the relative change of the dual variable
-            change = float(np.linalg.norm(z - previous[0])) / max(float(np.linalg.norm(z)), 1e-300)
-            progress(count[0], change)
+    def step(z: np.ndarray) -> None:  # the relative change of the dual variable
+        steps[0] += 1
+        change = float(np.linalg.norm(z - previous[0])) / max(float(np.linalg.norm(z)), 1e-300)
+        report(done + steps[0], change)
         previous[0] = z.copy()
 
     scale = max(float(np.linalg.norm(r)), 1e-300)
     solved = scipy.optimize.minimize(
         dual,
-        np.zeros(r.size),
+        previous[0].copy(),
         jac=True,
         method="L-BFGS-B",
         bounds=bounds,
         callback=step,
         options={"maxiter": max_iter, "gtol": rtol * scale, "ftol": 0.0, "maxcor": 30},
     )
-    z = solved.x.reshape(shape)
-    x = -op.apply_adjoint(z)
-    return _report(op, x, target, b, equal, z, solved)
+    return solved.x.reshape(shape), int(solved.nit), bool(solved.success)
 
 
-def _report(op, x, target, b, equal, z, solved) -> ReluPreimage:
+def _report(op, x, target, b, equal, z, iterations, converged) -> ReluPreimage:
     out = op.apply(x) + b
     top = max(float(np.abs(target).max()), 1e-300)
     n_eq = int(equal.sum())
@@ -184,7 +317,7 @@ def _report(op, x, target, b, equal, z, solved) -> ReluPreimage:
         free_directions=free,
         equality_residual=eq_res,
         max_violation=violation,
-        iterations=int(solved.nit),
-        converged=bool(solved.success),
+        iterations=int(iterations),
+        converged=bool(converged),
         rank_computed=exact,
     )
