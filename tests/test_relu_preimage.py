@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -51,20 +53,33 @@ def test_equals_the_convex_solver(shape, kernel, stride, c_out, shift):
     assert ours.free_directions == a.shape[1] - np.linalg.matrix_rank(a[eq])
 
 
-def test_a_working_set_with_no_common_solution_falls_back_to_the_dual():
+def test_a_working_set_with_no_common_solution_falls_back_to_the_dual(monkeypatch):
     # more outputs than unknowns and a noisy y: the inequalities the active set takes in
     # over-determine its equations; L-BFGS-B on the dual goes on from the last good pass
     rng = np.random.default_rng(3)
     op = ConvOperator.from_weights(rng.standard_normal((3, 3, 1, 3)), input_shape=(8, 8, 1))
     clean = op.apply(rng.standard_normal((8, 8, 1)))
     y = np.maximum(clean + 0.5 * rng.standard_normal(clean.shape), 0)
+    module = sys.modules[relu_preimage.__module__]
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return lbfgsb(*args, **kwargs)
+
+    lbfgsb = module._lbfgsb
+    monkeypatch.setattr(module, "_lbfgsb", spy)
     ours = relu_preimage(y, op, 0.0)
+    assert calls  # the active set handed over
     expected = _convex(op, y, 0.0)  # feasible: 51 positive outputs, 64 unknowns
     assert np.allclose(ours.image.ravel(), expected, atol=1e-5 * np.abs(expected).max())
     assert ours.equality_residual < 1e-6 and ours.max_violation < 1e-6
-    # an output no image gives (more positive outputs than unknowns): not converged
+    # an output no image gives (more positive outputs than unknowns): never converged,
+    # though L-BFGS-B on the dual (unbounded below) stops "successfully" on it
     y = np.maximum(clean + 0.5 * rng.standard_normal(clean.shape), 0) + 0.1
-    assert not relu_preimage(y, op, 0.0, max_iter=300).converged
+    for limit in (300, 2000):
+        found = relu_preimage(y, op, 0.0, max_iter=limit)
+        assert not found.converged and found.equality_residual > 0.1
 
 
 def test_a_transposed_layer_is_solved_without_the_symbol():
@@ -100,3 +115,22 @@ def test_bad_outputs_are_named():
         relu_preimage(np.zeros((4, 4, 1)), op)
     with pytest.raises(ValueError, match=">= 0"):
         relu_preimage(-np.ones((3, 3, 1)), op)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"bias": [0.1, 0.2]}, "bias"),
+        ({"bias": [np.nan, 0.1, 0.2]}, "bias"),
+        ({"rtol": 0.0}, "rtol"),
+        ({"rtol": "1e-8"}, "rtol"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"max_iter": 2.5}, "max_iter"),
+    ],
+)
+def test_bad_arguments_are_refused_by_name(kwargs, named):
+    rng = np.random.default_rng(5)
+    op = ConvOperator.from_weights(rng.standard_normal((3, 3, 1, 3)), input_shape=(6, 6, 1))
+    y = np.maximum(op.apply(rng.standard_normal((6, 6, 1))), 0)
+    with pytest.raises(ValueError, match=f"^{named} must"):
+        relu_preimage(y, op, **kwargs)

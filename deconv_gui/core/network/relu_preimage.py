@@ -49,7 +49,7 @@ from ..solvers import (
     SolveCancelled,
     is_cancelled,
 )
-from ..solvers.preconditioner import SymbolPreconditioner
+from ..solvers.preconditioner import symbol_preconditioner
 from .precondition import ActivationPreconditioner
 
 __all__ = ["ReluPreimage", "relu_preimage"]
@@ -78,6 +78,9 @@ class ReluPreimage:
         ``max(A_I x + b_I, 0)`` relative to ``max |y|`` (0 when feasible).
     iterations : int
     converged : bool
+        Whether the solve stopped on its optimality conditions and ``x`` meets the
+        equations and the inequalities to ``√rtol`` (relative): never for a ``y`` that no
+        image gives.
     """
 
     image: np.ndarray
@@ -126,7 +129,8 @@ def relu_preimage(
     Raises
     ------
     ValueError
-        When ``y`` has the wrong shape, negative or non-finite values.
+        Naming ``y`` when it has the wrong shape, negative or non-finite values; ``bias``
+        of the wrong size; ``rtol`` not a number > 0, ``max_iter`` not an int ≥ 1.
 
     Examples
     --------
@@ -140,20 +144,11 @@ def relu_preimage(
     >>> bool(np.allclose(np.maximum(op.apply(pre.image) - 0.5, 0), y, atol=1e-7))
     True
     """
-    geometry = op.geometry
-    target = np.asarray(y, dtype=np.float64)
-    if target.shape != geometry.output_shape:
-        raise ValueError(f"y must have shape {geometry.output_shape}, got {target.shape}")
-    if not np.isfinite(target).all() or (target < 0).any():
-        raise ValueError("y must be finite and >= 0 (the output of a ReLU)")
-    b = np.zeros(geometry.output_shape[2]) if bias is None else np.asarray(bias, np.float64)
-    b = np.broadcast_to(b, (geometry.output_shape[2],))
+    target, b = _checked(y, op, bias, rtol, max_iter)
     equal = target > 0
     r = np.where(equal, target - b, -b)  # E: A x = y − b; I: A x ≤ −b
-    count = [0]
 
     def report(iteration: int, measure: float) -> None:
-        count[0] = iteration
         if is_cancelled(cancel):
             raise SolveCancelled("ReLU preimage cancelled")
         if progress is not None:
@@ -165,7 +160,25 @@ def relu_preimage(
         z, lbfgs_nit, converged = _lbfgsb(op, r, equal, z, rtol, max_iter, report, iterations)
         nit += lbfgs_nit
     x = -op.apply_adjoint(z)
-    return _report(op, x, target, b, equal, z, nit, converged)
+    return _report(op, x, (target, b, equal, z), nit, converged, rtol)
+
+
+def _checked(y: Any, op: ConvOperator, bias: Any, rtol: Any, max_iter: Any):
+    """``y`` and the bias per output channel in float64; a ValueError naming the argument."""
+    shape = op.geometry.output_shape
+    target = np.asarray(y, dtype=np.float64)
+    if target.shape != shape:
+        raise ValueError(f"y must have shape {shape}, got {target.shape}")
+    if not np.isfinite(target).all() or (target < 0).any():
+        raise ValueError("y must be finite and >= 0 (the output of a ReLU)")
+    b = np.zeros(shape[2]) if bias is None else np.asarray(bias, np.float64)
+    if b.ndim > 1 or b.size not in (1, shape[2]) or not np.isfinite(b).all():
+        raise ValueError(f"bias must be finite: one number or {shape[2]}, got {np.shape(bias)}")
+    if not (isinstance(rtol, (int, float, np.number)) and np.isfinite(rtol) and rtol > 0):
+        raise ValueError(f"rtol must be a finite number > 0, got {rtol!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be an int >= 1, got {max_iter!r}")
+    return target, np.broadcast_to(b, (shape[2],))
 
 
 #: Passes of the active set before L-BFGS-B takes over (it settles in a handful).
@@ -177,7 +190,8 @@ def _active_set(
 ) -> tuple[np.ndarray, int, bool]:
     """The primal-dual active set (see the module): the dual ``z`` of the last working set
     whose equations were met, the CG iterations, and whether the working set settled."""
-    symbol = None if op.transposed else SymbolPreconditioner(op, 0.0, cancel)
+    # the layer's own symbol, kept for the next solve through it (as J⁺'s)
+    symbol = None if op.transposed else symbol_preconditioner(op, 0.0, cancel)
     working = equal.copy()
     w, z = np.zeros_like(r), np.zeros_like(r)
     total, seen, per_pass = 0, set(), max_iter
@@ -292,14 +306,21 @@ def _lbfgsb(op, r, equal, z0, rtol, max_iter, report, done) -> tuple[np.ndarray,
     return solved.x.reshape(shape), int(solved.nit), bool(solved.success)
 
 
-def _report(op, x, target, b, equal, z, iterations, converged) -> ReluPreimage:
+def _report(op, x, problem, iterations, converged, rtol) -> ReluPreimage:
+    target, b, equal, z = problem
     out = op.apply(x) + b
     top = max(float(np.abs(target).max()), 1e-300)
     n_eq = int(equal.sum())
     eq_res = float(
         np.linalg.norm((out - target)[equal]) / max(np.linalg.norm(target[equal]), 1e-300)
     )
-    violation = float(np.maximum(out[~equal], 0).max(initial=0.0)) / top
+    excess = float(np.maximum(out[~equal], 0).max(initial=0.0))
+    violation = excess / top
+    # a solver's own stop is no proof: on a y that no image gives, L-BFGS-B on the dual
+    # (unbounded below) can stop "successfully" with equations off by 100 %
+    slack = np.sqrt(rtol)
+    scale = max(top, float(np.abs(b).max(initial=0.0)), 1e-300)
+    converged = converged and eq_res <= slack and excess <= slack * scale
     # tight inequalities: a positive multiplier (z_I ≥ 0 by the bounds) holds them
     multipliers = z[~equal]
     tight = int((multipliers > 1e-9 * max(float(np.abs(z).max()), 1e-300)).sum())
