@@ -8,6 +8,9 @@ from ...core.resources import resources_root
 
 __all__ = ["STYLE_SHEET", "app_icon", "apply_style"]
 
+#: The panels' dark frames; the status read-out in a fixed-width font; dialog buttons
+#: as plain words, as the app's own Close and Export… buttons (the desktop's icon theme
+#: gave Cancel an icon and "Use layer" none, side by side).
 STYLE_SHEET = """
 QFrame[objectName^="panel_"] {
     background: #1d2024;
@@ -26,6 +29,7 @@ QLabel#messageBar[level="info"] {
     background: #e6f0fb; color: #17406d; border: 1px solid #9fbfe6;
 }
 QLabel#readout { font-family: "DejaVu Sans Mono", monospace; padding-right: 16px; }
+QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }
 """
 
 
