@@ -58,6 +58,9 @@ def test_open_model_lists_layers_and_loads_the_chosen_one(qtbot, window, tmp_pat
     image = window.loaded.pixels.copy()
     dialog = window.models.open_path(path)
     assert dialog is not None and dialog.table.rowCount() == 2
+    # each way of feeding the model says what the numbers are, in one pattern
+    texts = [dialog.scaling.itemText(i) for i in range(dialog.scaling.count())]
+    assert all(": " in text for text in texts) and "× 255" in texts[1]
     assert dialog.table.item(1, 4).text() == "2×2"  # the stride column
     name = dialog.model.layers[1].name
     dialog.select(name)

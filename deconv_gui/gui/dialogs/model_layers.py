@@ -18,9 +18,9 @@ NAME_WIDTH = 340
 
 #: How the scaling choices read in the dialog.
 SCALING_LABELS = {
-    "unit": "the image as loaded: floats in [0, 1]",
-    "255": "[0, 255]",
-    "imagenet": "ImageNet mean/std",
+    "unit": "floats in [0, 1]: the image as loaded",
+    "255": "floats in [0, 255]: the image × 255",
+    "imagenet": "ImageNet: (x − mean) / std per channel",
 }
 
 
