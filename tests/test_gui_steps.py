@@ -196,10 +196,12 @@ def test_a_conv_transpose_layer_says_why_it_has_no_steps(qtbot, window):
     assert steps.header.text() == TRANSPOSED_LAYER
     assert steps.request is None and steps.item.image is None
     assert "ConvGeometry" not in steps.message_text
+    assert not steps.play_button.isEnabled() and not steps.export_button.isEnabled()
     window.geometry_editor.set_values(layer_kind="conv")  # a conv again: its steps
     _settled(qtbot, window)
     _ready(qtbot, steps)
     assert steps.header.text().startswith("On ")
+    assert steps.play_button.isEnabled() and steps.export_button.isEnabled()
 
 
 def test_export_gif_and_mp4_and_errors(qtbot, window, tmp_path):

@@ -78,6 +78,12 @@ class Playback(QtWidgets.QWidget):
         row.addWidget(self.speed_box)
         return row
 
+    def _set_playable(self, playable: bool) -> None:
+        """Enable the playback controls, or grey them out while there is nothing to play."""
+        for widget in (self.first_button, self.back_button, self.play_button,
+                       self.forward_button, self.last_button, self.slider):  # fmt: skip
+            widget.setEnabled(playable)
+
     def _shortcuts(self) -> None:
         keys = (
             (QtCore.Qt.Key.Key_Space, self.toggle_play, "Play / pause"),

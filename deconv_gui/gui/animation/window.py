@@ -214,6 +214,8 @@ class StepsWindow(Playback):
             self.slider.setRange(0, 0)
         self.header.setText(why)
         self.position.setText("")
+        self._set_playable(False)
+        self.export_button.setEnabled(False)
         self.show_message("Nothing to animate: see above.", True)
         self.cropChanged.emit(None)
 
@@ -225,6 +227,8 @@ class StepsWindow(Playback):
             self.slider.setRange(0, len(renderer) - 1)
         self.header.setText(self._header())
         self.show_message("")
+        self._set_playable(True)
+        self.export_button.setEnabled(True)
         self.set_index(min(self.index, len(renderer) - 1) if keep else 0, force=True)
         self.view.autoRange(padding=0.01)
         self.cropChanged.emit(self.request)
