@@ -14,7 +14,9 @@ pytest.importorskip("torch")
 import torch
 from qtpy import QtCore
 
+from deconv_gui import app
 from deconv_gui.gui.actions.model_chain import READ_ONLY
+from deconv_gui.gui.launch import apply_arguments
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.network.jobs import model_prefix
 from deconv_gui.gui.support.teardown import delete_now
@@ -169,3 +171,34 @@ def test_a_weights_only_file_lists_the_layer_alone_and_says_why(qtbot, window, t
     note = window.controls_dock.layers_panel.note.text()
     assert "features.pt" in note and "listed alone" in note
     assert window.controls_dock.layers_panel.row_texts()[0].startswith("▶ 1  conv 3×3, 3→4")
+
+
+def test_a_weights_only_file_does_not_offer_the_network_up_to_here(qtbot, window, tmp_path, path):
+    state = tmp_path / "features.pt"
+    torch.save(_features().state_dict(), state)
+    name = read_model(state).layers[0].name
+    assert window.models.load_layer(state, name)
+    _listed(qtbot, window, name)
+    view, action = window.network, window.menu_actions.through
+    qtbot.waitUntil(lambda: view.bar.isVisible(), timeout=TIMEOUT)
+    why = "features.pt has no graph (a PyTorch state_dict holds weights only)"
+    assert not view.bar.through.isEnabled() and view.bar.through.toolTip().startswith(why)
+    assert view.bar.alone.isChecked() and "(no graph" in view.bar.chain.text()
+    assert not action.isEnabled() and action.toolTip().startswith(why)
+    assert "only its layer can be studied" in action.statusTip()
+    action.trigger()  # Ctrl+T: a disabled action does nothing
+    view.set_through(True)  # nor does the switch
+    assert not window.document.through and not view.through and not view.panels.isVisible()
+    # a document that says "through" (an older session) studies the layer alone all the same
+    window.document.through = True
+    qtbot.waitUntil(lambda: not view._refresh.isActive(), timeout=TIMEOUT)
+    assert not view.through and not view.panels.isVisible() and view.result is None
+    # deconv-gui --model features.pt --layer … --through says why instead
+    args = ["--model", str(state), "--layer", name, "--through"]
+    error = apply_arguments(window, app.build_parser().parse_args(args), wait=True)
+    assert error is not None and error.startswith(f"--through: {why}")
+    # a file with a graph offers it again, with its own tooltip
+    assert window.models.load_layer(path, read_model(path).layers[0].name)
+    qtbot.waitUntil(lambda: view.bar.through.isEnabled(), timeout=TIMEOUT)
+    assert action.isEnabled() and not action.toolTip().startswith("features")
+    assert view.bar.through.toolTip().startswith("The network from the image up to this layer")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from model_reference import torch_forward
 
-from deconv_gui.io.models import read_model
+from deconv_gui.io.models import model_format, read_model
 from deconv_gui.io.models.activations import layer_activation
 
 os.environ["KERAS_BACKEND"] = "torch"
@@ -72,7 +72,8 @@ def _expected_same(size, k, s, d=1):
 def test_geometry_equals_the_keras_layers(saved, name):
     keras_model, folder = saved
     model = read_model(folder / name)
-    assert model.format == "keras" and model.input_shape == (3, 33, 30)
+    assert model.format == model_format(folder / name) == "keras"
+    assert model.input_shape == (3, 33, 30)
     assert [layer.name for layer in model.layers] == ["c1", "dw", "c2", "t1", "c3"]
     for layer in model.layers:
         k = keras_model.get_layer(layer.name)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from model_reference import ours_to_torch, torch_forward
 
-from deconv_gui.io.models import read_model
+from deconv_gui.io.models import model_format, read_model
 from deconv_gui.io.models.activations import layer_activation, model_input, onnx_tensors
 
 torch = pytest.importorskip("torch")
@@ -69,7 +69,7 @@ def test_geometry_and_weights_equal_the_modules(tmp_path, dynamo):
     path = tmp_path / "net.onnx"
     _export(net, path, dynamo)
     model = read_model(path)
-    assert model.format == "onnx" and model.input_shape == (3, 33, 30)
+    assert model.format == model_format(path) == "onnx" and model.input_shape == (3, 33, 30)
     c1, c2, c3, t = model.layers
     for layer, module in zip(model.layers, (net.c1, net.c2, net.c3, net.t), strict=True):
         assert layer.kernel == module.kernel_size and layer.stride == module.stride

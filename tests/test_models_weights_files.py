@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from model_reference import ours_to_torch
 
-from deconv_gui.io.models import read_model
+from deconv_gui.io.models import model_format, read_model
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -48,7 +48,7 @@ def test_state_dict(tmp_path):
     net = _net()
     torch.save(net.state_dict(), tmp_path / "net.pt")
     model = read_model(tmp_path / "net.pt")
-    assert model.format == "pytorch"
+    assert model.format == model_format(tmp_path / "net.pt") == "pytorch"
     _check(model, net)
     assert model.layers[0].to_json()["stride"] is None
 
@@ -145,7 +145,8 @@ def test_safetensors(tmp_path):
     st.save_file(tensors, tmp_path / "m.safetensors")
     model = read_model(tmp_path / "m.safetensors")
     (layer,) = model.layers
-    assert model.format == "safetensors" and layer.name == "enc.conv"
+    assert model.format == model_format(tmp_path / "m.safetensors") == "safetensors"
+    assert layer.name == "enc.conv"
     assert layer.out_channels == 16 and layer.kernel == (5, 5) and layer.groups is None
     loaded = layer.load()
     np.testing.assert_array_equal(ours_to_torch(loaded.weights), tensors["enc.conv.weight"])

@@ -76,7 +76,9 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
         window.images.loader.wait()  # a model's layer is the session's once its input is run
         if not window.network.has_network:
             return "--through: the session holds one layer, not a network or a model's layer"
-        window.network.set_through(True)
+        problem = _through(window)
+        if problem:
+            return problem
     window.compute_now()
     return None
 
@@ -94,7 +96,16 @@ def _apply_model(window: MainWindow, args: argparse.Namespace, wait: bool) -> st
     if getattr(args, "through", False):
         if not wait:  # the layer is chosen once its activation arrives
             window.images.loader.wait()
-        window.network.set_through(True)
+        return _through(window)
+    return None
+
+
+def _through(window: MainWindow) -> str | None:
+    """Study the network up to the layer (``--through``), or say why it cannot be."""
+    why = window.network.no_graph
+    if why:
+        return f"--through: {why}"
+    window.network.set_through(True)
     return None
 
 

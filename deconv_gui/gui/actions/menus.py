@@ -166,6 +166,10 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Help", ("shortcuts", "about")),
 )  # fmt: skip
 
+#: The menus that show their actions' tooltips: an action off there says why in its tip
+#: (Network: a model file's read-only network, a file without a graph).
+_TIPPED_MENUS = ("&Network",)
+
 #: The toolbar: action ids, ``"-"`` for a separator, other text for a label.
 TOOLBAR: tuple[str, ...] = (
     "open", "paste", "export", "copy_code", "-", " Layout: ", "layout_grid", "layout_row",
@@ -270,6 +274,7 @@ def build_menus(window: QtWidgets.QMainWindow, handlers: MenuHandlers) -> Window
     menus: dict[str, QtWidgets.QMenu] = {}
     for title, entries in MENUS:
         menu = menus[title] = nonnull(bar.addMenu(title))
+        menu.setToolTipsVisible(title in _TIPPED_MENUS)
         for entry in entries:
             _add_entry(menu, entry, by_id, handlers, menus)
     toolbar = nonnull(window.addToolBar("Main"))

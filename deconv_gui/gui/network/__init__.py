@@ -1,6 +1,7 @@
 """The window's "network up to here" mode: the chain up to the layer (a model's, or the
 network built by hand) as ``J`` at the image (:mod:`.view` the switch and the requests,
-:mod:`.panels` what is drawn, :mod:`.jobs` the Qt-free computations).
+:mod:`.bar` the switch's strip, :mod:`.panels` what is drawn, :mod:`.jobs` the Qt-free
+computations).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from qtpy import QtWidgets
 from ...io import LoadedImage
 from ..panels.central import CentralArea
 from ..state import AppState
+from .bar import NetworkBar
 from .panels import NetworkPanels
-from .view import NetworkBar, NetworkView
+from .view import NetworkView
 
 __all__ = ["NetworkBar", "NetworkPanels", "NetworkView", "install_network_view"]
 

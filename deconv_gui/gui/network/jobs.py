@@ -18,6 +18,8 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from ...core.network import PREFIX_METHODS, Network, PrefixResult, receptive_fie
 from ...core.network.solve import stop_words
 from ...document import Layer, ModelSource
 from ...document.network import chain_network
+from ...io.models import GRAPH_FORMATS, model_format
 
 __all__ = [
     "LAYER_SYMBOLS",
@@ -35,6 +38,7 @@ __all__ = [
     "effective_field",
     "field_rect",
     "model_prefix",
+    "no_graph",
     "prefix_job",
     "summary",
 ]
@@ -170,6 +174,32 @@ def model_prefix(model: ModelSource, image: np.ndarray) -> tuple[np.ndarray, Net
             while len(_PREFIXES) > _PREFIXES_KEPT:
                 del _PREFIXES[next(iter(_PREFIXES))]
     return x0, network
+
+
+def no_graph(path: str) -> str:
+    """Why the network up to a layer of the model file at ``path`` cannot be run: the file
+    stores weights only (a PyTorch state_dict, safetensors). "" when it has a graph, or
+    when it cannot be read (reading it says why).
+
+    It reads the file's first bytes (:func:`~deconv_gui.io.models.model_format`), once
+    per version of the file, so the window can ask as often as it redraws.
+    """
+    try:
+        stat = os.stat(path)
+        kind = _format(path, stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return ""
+    if kind in GRAPH_FORMATS:
+        return ""
+    words = {"pytorch": "a PyTorch state_dict"}.get(kind, f"a {kind} file")
+    name = Path(path).name
+    return f"{name} has no graph ({words} holds weights only): only its layer can be studied"
+
+
+@lru_cache(maxsize=8)
+def _format(path: str, _size: int, _mtime_ns: int) -> str:
+    """The model file's format (the size and time tell a rewritten file apart)."""
+    return model_format(path)
 
 
 def chain_text(network: Network) -> str:

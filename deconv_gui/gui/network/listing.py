@@ -138,14 +138,14 @@ def model_listing(model: ModelSource, image: np.ndarray, alone: LayerRow) -> Mod
     """The listing of ``model``'s layer for ``image`` (the image the model runs on);
     ``alone`` is the row of the studied layer, listed by itself when the file's network
     up to it cannot be read (a ValueError's line says why in ``problem``)."""
-    from ...io.models import read_model
+    from ...io.models import GRAPH_FORMATS, read_model
 
     convs: tuple[str, ...] = ()
     name = Path(model.path).name
     try:
         read = read_model(model.path)
         convs = tuple(layer.name for layer in read.layers)
-        if read.format not in ("onnx", "keras"):
+        if read.format not in GRAPH_FORMATS:
             problem = f"{name} stores weights only, no graph"
             return ModelListing((alone,), 0, convs, problem=problem)
         x0, network = model_prefix(model, image)

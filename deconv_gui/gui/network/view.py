@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,18 +30,20 @@ from ...io import LoadedImage
 from ..runner import JobRunner, Priority
 from ..state import AppState
 from ..support.qthelp import signals_blocked
+from .bar import NetworkBar
 from .jobs import (
     PrefixRequest,
     chain_text,
     effective_field,
     field_rect,
+    no_graph,
     prefix_job,
     summary,
 )
 from .panels import NetworkPanels
 from .progress import SolveProgress
 
-__all__ = ["FIRST_METHODS", "SOLVE_METHODS", "NetworkBar", "NetworkView"]
+__all__ = ["FIRST_METHODS", "SOLVE_METHODS", "NetworkView"]
 
 #: The first request's methods (one pass each) and the second's (the J⁺ solve).
 FIRST_METHODS = ("transposed", "deconvnet", "guided_backprop")
@@ -49,55 +52,6 @@ SOLVE_METHODS = ("pinv", "nullspace")
 _SOLVED = ("pinv", "recoverable", "nullspace")
 #: The panels that wait for it (keys of NetworkPanels).
 _SOLVED_PANELS = ("pinv", "nullspace")
-
-
-class NetworkBar(QtWidgets.QWidget):
-    """The switch and the chain ``J`` is made of, in one strip above the panels."""
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("network_bar")
-        column = QtWidgets.QVBoxLayout(self)
-        column.setContentsMargins(4, 0, 4, 0)
-        column.setSpacing(0)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(QtWidgets.QLabel("<b>Study:</b>"))
-        row.addSpacing(6)
-        self.alone = QtWidgets.QRadioButton("this layer alone")
-        self.alone.setToolTip(
-            "The layer under study alone, A, on its input: what the layers before it make "
-            "of the image"
-        )
-        self.through = QtWidgets.QRadioButton("the network up to here")
-        self.through.setToolTip(
-            "The network from the image up to this layer, as its local linear map J at the "
-            "image: f(x₀), Jᵀ (backprop), deconvnet, guided backprop, J⁺ and what J loses "
-            "(Ctrl+T)"
-        )
-        self.group = QtWidgets.QButtonGroup(self)
-        self.group.addButton(self.alone)
-        self.group.addButton(self.through)
-        self.alone.setChecked(True)
-        row.addWidget(self.alone)
-        row.addWidget(self.through)
-        row.addStretch(1)
-        column.addLayout(row)
-        self.chain = QtWidgets.QLabel()
-        self.chain.setObjectName("network_chain")
-        self.chain.setWordWrap(True)
-        self.chain.setToolTip("The layers J contains, from the image to this layer")
-        self.chain.setSizePolicy(
-            QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
-        )
-        column.addWidget(self.chain)
-
-    def show_through(self, through: bool) -> None:
-        """Tick the button of ``through`` without emitting anything."""
-        for button in (self.alone, self.through):
-            button.blockSignals(True)
-        (self.through if through else self.alone).setChecked(True)
-        for button in (self.alone, self.through):
-            button.blockSignals(False)
 
 
 class NetworkView(QtCore.QObject):
@@ -139,6 +93,7 @@ class NetworkView(QtCore.QObject):
         super().__init__(parent)
         self._state, self._source_image, self._as_one_step = state, source_image, as_one_step
         self.action = action
+        self._action_tip = "" if action is None else action.toolTip()
         self.bar = NetworkBar(parent)
         self.bar.setVisible(False)
         self.panels = NetworkPanels(parent)
@@ -190,10 +145,17 @@ class NetworkView(QtCore.QObject):
         return self.document.layer.model is not None or self.chain
 
     @property
+    def no_graph(self) -> str:
+        """Why the network up to a model file's layer cannot be studied: the file stores
+        weights only ("" when it has a graph, and for a network built by hand)."""
+        model = self.document.layer.model
+        return "" if model is None else no_graph(model.path)
+
+    @property
     def through(self) -> bool:
         """Whether the window shows the network up to the selected layer (the document's
-        switch, when there is a network)."""
-        return self.has_network and self.document.through
+        switch, when there is a network that can run)."""
+        return self.has_network and self.document.through and not self.no_graph
 
     @property
     def settled(self) -> bool:
@@ -204,8 +166,9 @@ class NetworkView(QtCore.QObject):
         return self.result is not None and self.solved and not busy
 
     def set_through(self, through: bool) -> None:
-        """Study the network up to the layer (True) or the layer alone, as one undo step."""
-        if not self.has_network or self.through == through:
+        """Study the network up to the layer (True) or the layer alone, as one undo step
+        (not the network of a file without a graph: :attr:`no_graph`)."""
+        if not self.has_network or self.through == through or (through and self.no_graph):
             self._show_switch()
             return
         label = "the network up to here" if through else "this layer alone"
@@ -214,11 +177,15 @@ class NetworkView(QtCore.QObject):
 
     def _show_switch(self) -> None:
         """The radio buttons and the menu's check show the document's switch."""
-        shown = self.has_network
+        shown, why = self.has_network, self.no_graph
         self.bar.setVisible(shown)
         self.bar.show_through(self.through)
+        self.bar.offer_through(why)
         if self.action is not None:
-            self.action.setEnabled(shown)
+            self.action.setEnabled(shown and not why)
+            tip = f"{why}.\n{self._action_tip}" if why else self._action_tip
+            self.action.setToolTip(tip)
+            self.action.setStatusTip(tip.replace("\n", " "))
             with signals_blocked(self.action):
                 self.action.setChecked(self.through)
 
@@ -230,7 +197,8 @@ class NetworkView(QtCore.QObject):
         model = doc.layer.model
         self._show_switch()
         if model is not None:
-            self.bar.chain.setText(f"layer {model.layer} of {model.path.rsplit('/', 1)[-1]}")
+            alone = " (no graph: the layer alone)" if self.no_graph else ""
+            self.bar.chain.setText(f"layer {model.layer} of {Path(model.path).name}{alone}")
         elif self.chain:
             self.bar.chain.setText(_chain_words(doc.selected, self.through))
         showing = self.through

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .record import MALFORMED, LayerWeights, Model, ModelLayer, Pads
+from .record import GRAPH_FORMATS, MALFORMED, LayerWeights, Model, ModelLayer, Pads
 from .safety import file_size
 
 __all__ = [
+    "GRAPH_FORMATS",
     "MODEL_EXTENSIONS",
     "LayerWeights",
     "Model",
     "ModelLayer",
     "Pads",
+    "model_format",
     "read_model",
 ]
 
@@ -75,10 +77,28 @@ def read_model(path: str | Path) -> Model:
         raise ValueError(f"model {path.name}: malformed ({type(exc).__name__}: {exc})") from None
 
 
+def model_format(path: str | Path) -> str:
+    """The reader a model file goes to, from its first bytes (and name, where they agree):
+    ``"onnx"``, ``"keras"``, ``"pytorch"`` or ``"safetensors"``, the :attr:`Model.format
+    <.record.Model.format>` :func:`read_model` gives it. It reads a few bytes (a zip's
+    list of names), not the model; ``"onnx"`` is the guess for anything else.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read.
+    """
+    path = Path(path)
+    kind = _sniff(path)
+    if kind in ("keras", "keras_h5") or (kind == "zip" and _is_keras_zip(path)):
+        return "keras"
+    return "pytorch" if kind in ("zip", "pickle") else kind
+
+
 def _read(path: Path) -> Model:
     file_size(path)
     try:
-        kind = _sniff(path)
+        kind = model_format(path)
     except OSError as exc:
         raise ValueError(f"model: cannot read {path}: {exc.strerror or exc}") from None
     if kind == "onnx":
@@ -93,11 +113,11 @@ def _read(path: Path) -> Model:
                 f"model {path.name}: not a model file this tool reads (ONNX, PyTorch .pt/.pth, "
                 "safetensors, Keras .keras/.h5)"
             ) from None
-    elif kind in ("keras", "keras_h5") or (kind == "zip" and _is_keras_zip(path)):
+    elif kind == "keras":
         from .keras_model import read_keras
 
         model = read_keras(path)
-    elif kind in ("zip", "pickle"):
+    elif kind == "pytorch":
         from .torch_file import load_state, state_dict_of
         from .weights_only import weights_layers
 

@@ -33,7 +33,7 @@ from ...core import ConvOperator
 from ...core.geometry import transpose_input_shape
 from ...core.network import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, Network
 from ...core.network import ReLU as ReLULayer
-from .record import Model, ModelLayer, auto_pads
+from .record import GRAPH_FORMATS, Model, ModelLayer, auto_pads
 
 __all__ = ["CHAIN_TEXT", "LayerStep", "model_network", "refusal", "refuse_weights_only"]
 
@@ -55,7 +55,7 @@ def refusal(target: str, what: str, label: str) -> ValueError:
 
 def refuse_weights_only(model: Model) -> None:
     """A ValueError for a file without a graph (PyTorch state_dict, safetensors)."""
-    if model.format not in ("onnx", "keras"):
+    if model.format not in GRAPH_FORMATS:
         raise ValueError(
             f"model {Path(model.path).name}: a {model.format} file stores weights only, "
             "no graph: --through needs an ONNX or Keras model"

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "GRAPH_FORMATS",
     "MALFORMED",
     "MAX_TENSOR_ELEMENTS",
     "LayerWeights",
@@ -33,6 +34,11 @@ __all__ = [
     "torch_to_ours",
     "transpose_auto_pads",
 ]
+
+#: The formats (:attr:`Model.format`) whose files hold the network's graph, not only its
+#: weights: the network up to a layer runs from them (not from a PyTorch state_dict or
+#: safetensors).
+GRAPH_FORMATS = ("onnx", "keras")
 
 #: What a reader raises when an untrusted file's structure is not what it expects; turned
 #: into one-line ValueErrors at the readers' boundary (listing and loading).
