@@ -1,12 +1,10 @@
 """The fast kernels behind :func:`~deconv_gui.core.conv2d` and its adjoint (internal).
 
-Nothing outside :mod:`deconv_gui.core` imports this module: callers use
-:func:`~deconv_gui.core.conv2d`, :func:`~deconv_gui.core.conv2d_transpose` or
-:class:`~deconv_gui.core.ConvOperator`. Inside the core, code that has already
-validated its arguments calls them through :meth:`ConvOperator.apply
-<deconv_gui.core.ConvOperator.apply>` and :meth:`~deconv_gui.core.ConvOperator.apply_adjoint`
-(the geometry and filter are checked once, when the operator is built); only
-:mod:`deconv_gui.core.conv` and :mod:`deconv_gui.core.operator` import this module.
+Only :mod:`deconv_gui.core.conv` and :mod:`deconv_gui.core.operator` import this module:
+callers use :func:`~deconv_gui.core.conv2d`, :func:`~deconv_gui.core.conv2d_transpose` or
+:class:`~deconv_gui.core.ConvOperator`, whose :meth:`~deconv_gui.core.ConvOperator.apply`
+and :meth:`~deconv_gui.core.ConvOperator.apply_adjoint` call it on validated arguments
+(the geometry and filter are checked once, when the operator is built).
 
 Both functions take batches: ``forward`` maps ``(m, H, W, C_in)`` to
 ``(m, H_out, W_out, C_out)`` (no bias) and ``adjoint`` maps back, for a filter
@@ -28,8 +26,6 @@ from .groups import dense_filter
 
 __all__ = ["adjoint", "forward"]
 
-# --- the fast kernels -----------------------------------------------------------------------
-#
 # Both directions use the same decomposition. Split the input grid into stride phases:
 # input row ``s_h g + r`` is super-row ``g`` of row phase ``r``, and columns are grouped
 # into super-columns of ``s_w`` pixels, so a super-pixel holds ``K = s_w C_in`` numbers.
