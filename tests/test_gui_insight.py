@@ -151,6 +151,27 @@ def test_clicking_an_output_pixel_marks_its_receptive_field(qtbot, window):
     assert window.panels.panel("input").overlay_pixels is None
 
 
+def test_tap_labels_have_a_line_per_channel_and_never_overlap(qtbot, window):
+    window.insight.hooks.load_seed_example()  # 7×7×3, taps that differ per channel
+    qtbot.waitUntil(lambda: window.result.image.shape == (7, 7, 3), timeout=TIMEOUT)
+    _idle(qtbot, window)
+    window.resize(900, 600)
+    window.insight.inspector.inspect("forward", 1, 2)
+    marks = window.panels.panel("input").marks
+    weights = window.result.params.weights
+    texts = [label.textItem.toPlainText() for label in marks.labels]
+    assert len(texts) == 9 and texts[0].count("\n") == 2  # R, G, B under each other
+    assert texts[0].split("\n")[0] == f"{weights[0, 0, 0, 0]:g}"
+    view = window.panels.panel("input").view
+    view.setRange(xRange=(0, 7), yRange=(0, 7), padding=0)
+    view.resize(70, 70)  # 10 screen pixels a pixel: no room for three lines
+    qtbot.waitUntil(lambda: not marks.labels_shown(), timeout=TIMEOUT)
+    view.setRange(xRange=(4, 7), yRange=(2, 5), padding=0)  # zoomed in: room
+    view.resize(300, 300)
+    qtbot.waitUntil(marks.labels_shown, timeout=TIMEOUT)
+    assert "zoom in" in window.insight.dock.text.text()
+
+
 def test_clicking_the_pinv_shows_touching_outputs_and_the_effective_kernel(qtbot, window):
     window.geometry_editor.set_values(stride=(2, 2), padding=(0, 0))
     window.load_sample("seed_toy")

@@ -111,8 +111,12 @@ def _reads_text(output: tuple[int, int], links, channels: int, numbered: bool) -
     )
     if links.clipped_taps:
         text += f"; {counted(links.clipped_taps, 'tap falls', 'taps fall')} in the zero padding"
-    # the taps are written on the input only while there is room for them
-    return text + (". The numbers are the filter taps that multiply them." if numbered else ".")
+    if not numbered:
+        return text + "."
+    return text + (
+        ". The numbers are the filter taps that multiply them (a line per channel when they "
+        "differ); they show while the pixels are large enough: zoom in with the wheel."
+    )
 
 
 class Inspector(QtCore.QObject):
@@ -283,5 +287,6 @@ class Inspector(QtCore.QObject):
             if np.allclose(values, values[0]):
                 labels.append(fmt(round(float(values[0]), 3)))
             else:
-                labels.append("/".join(fmt(round(float(v), 2)) for v in values))
+                # one line per input channel: "2/1/0" in a row overran the pixels beside
+                labels.append("\n".join(fmt(round(float(v), 2)) for v in values))
         return labels

@@ -8,7 +8,8 @@ montage tile's channel at its top-left corner, where the exported PNG has it
 (:func:`~deconv_gui.view.montage.tile_labels`), while the tiles on screen are large
 enough (:func:`~deconv_gui.view.montage.label_fits`). :class:`PixelMarks` marks the
 pixels a click inspects (squares, their labels, a dashed box around them that stays
-visible when the pixels are too small to see).
+visible when the pixels are too small to see); their labels, like the values, show only
+while a pixel on screen can hold one, so neighbours never overlap.
 """
 
 from __future__ import annotations
@@ -32,6 +33,21 @@ def _label_font(lines: int) -> QtGui.QFont:
     return font
 
 
+def _room(texts: list[str], font: QtGui.QFont) -> tuple[int, int]:
+    """Screen pixels the widest of ``texts`` (lines split at "\\n") needs, box included."""
+    metrics = QtGui.QFontMetrics(font)
+    lines = [line for text in texts for line in text.split("\n")] or [""]
+    count = max(text.count("\n") + 1 for text in texts) if texts else 1
+    widest = max(metrics.horizontalAdvance(line) for line in lines)
+    return widest + 8, metrics.lineSpacing() * count + 6
+
+
+def _fits(view: pg.ViewBox, room: tuple[int, int]) -> bool:
+    """Whether a data pixel of ``view`` is on screen at least ``room`` (width, height) large."""
+    units_x, units_y = view.viewPixelSize()  # data units per screen pixel
+    return 0 < units_x <= 1.0 / room[0] and 0 < units_y <= 1.0 / room[1]
+
+
 class ValueLabels:
     """The values written on the pixels of a tiny image in ``view``."""
 
@@ -51,30 +67,25 @@ class ValueLabels:
         if channels > 3:
             return
         font = _label_font(channels)
-        metrics = QtGui.QFontMetrics(font)
-        widest = 0
+        texts = []
         for row in range(data.shape[0]):
             for col in range(data.shape[1]):
                 values = np.atleast_1d(data[row, col])
-                lines = [fmt(round(float(v), 2)) for v in values]
-                widest = max(widest, *(metrics.horizontalAdvance(line) for line in lines))
-                label = pg.TextItem(
-                    "\n".join(lines), color="w", anchor=(0.5, 0.5), fill=(0, 0, 0, 150)
-                )
+                text = "\n".join(fmt(round(float(v), 2)) for v in values)
+                label = pg.TextItem(text, color="w", anchor=(0.5, 0.5), fill=(0, 0, 0, 150))
                 label.setFont(font)
                 label.setPos(col + 0.5, row + 0.5)
                 self.view.addItem(label)
                 self.items.append(label)
-        self._room = (widest + 8, metrics.lineSpacing() * channels + 6)
+                texts.append(text)
+        self._room = _room(texts, font)
         self.update_visibility()
 
     def update_visibility(self) -> None:
         """Show the labels only while a data pixel on screen is large enough to hold one."""
         if not self.items:
             return
-        units_x, units_y = self.view.viewPixelSize()  # data units per screen pixel
-        width, height = self._room
-        visible = 0 < units_x <= 1.0 / width and 0 < units_y <= 1.0 / height
+        visible = _fits(self.view, self._room)
         for label in self.items:
             label.setVisible(visible)
 
@@ -143,7 +154,11 @@ class PixelMarks:
     def __init__(self, view: pg.ViewBox) -> None:
         self.view = view
         self.items: list[QtWidgets.QGraphicsItem] = []
+        self.labels: list[pg.TextItem] = []
         self.pixels: tuple[np.ndarray, np.ndarray] | None = None
+        self._room = (1, 1)  # screen pixels the widest label needs: (width, height)
+        view.sigRangeChanged.connect(lambda *_: self.update_visibility())
+        view.sigResized.connect(lambda *_: self.update_visibility())
 
     def mark(
         self,
@@ -154,7 +169,10 @@ class PixelMarks:
         color: str = "#ffd54a",
         outline: bool = True,
     ) -> None:
-        """Mark pixels ``(rows[k], cols[k])`` (replacing earlier marks); see the module."""
+        """Mark pixels ``(rows[k], cols[k])`` (replacing earlier marks); see the module.
+
+        A label may have several lines (one per channel, split at "\\n").
+        """
         self.clear()
         rows, cols = np.asarray(rows, dtype=float), np.asarray(cols, dtype=float)
         self.pixels = (rows.astype(int), cols.astype(int))
@@ -180,18 +198,33 @@ class PixelMarks:
             dashed.setCosmetic(True)
             box.setPen(dashed)
             items.append(box)
+        font = _label_font(max((t.count("\n") + 1 for t in labels or []), default=1))
         for k, text in enumerate(labels or []):
             label = pg.TextItem(text, color=color, anchor=(0.5, 0.5), fill=(0, 0, 0, 170))
+            label.setFont(font)
             label.setPos(cols[k] + 0.5, rows[k] + 0.5)
             items.append(label)
+            self.labels.append(label)
         for item in items:
             item.setZValue(20)
             self.view.addItem(item)
         self.items = items
+        self._room = _room(list(labels or []), font)
+        self.update_visibility()
+
+    def labels_shown(self) -> bool:
+        """Whether the labels are on screen (a pixel is large enough to hold one)."""
+        return bool(self.labels) and all(label.isVisible() for label in self.labels)
+
+    def update_visibility(self) -> None:
+        """Show the labels only while a pixel on screen is large enough to hold one."""
+        visible = _fits(self.view, self._room)
+        for label in self.labels:
+            label.setVisible(visible)
 
     def clear(self) -> None:
         """Remove the marks."""
         for item in self.items:
             self.view.removeItem(item)
-        self.items = []
+        self.items, self.labels = [], []
         self.pixels = None
