@@ -133,7 +133,22 @@ class CodeDialog(QtWidgets.QDialog):
         self.summary = QtWidgets.QLabel(code_summary(params))
         self.summary.setWordWrap(True)
         self.summary.setToolTip("What every script computes; the window's methods decide")
-        self.tabs = QtWidgets.QTabWidget()
+        self.tabs = self._script_tabs()
+        self.path_label = QtWidgets.QLabel()
+        self.path_label.setWordWrap(True)
+        self.path_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.path_label)
+        layout.addLayout(self._button_row())
+        self.resize(860, 640)
+        self._refresh()
+
+    def _script_tabs(self) -> QtWidgets.QTabWidget:
+        """A tab per language of :data:`LANGUAGE_TABS`: its read-only monospace editor
+        (in :attr:`editors`), the language's tooltip on the tab."""
+        tabs = QtWidgets.QTabWidget()
         font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         font.setPointSize(max(font.pointSize(), 9))
         for index, (lang, (label, tip)) in enumerate(LANGUAGE_TABS.items()):
@@ -143,12 +158,12 @@ class CodeDialog(QtWidgets.QDialog):
             editor.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
             editor.setToolTip("Read-only: copy it, or save it as a .py file")
             self.editors[lang] = editor
-            self.tabs.addTab(editor, label)
-            self.tabs.setTabToolTip(index, tip)
+            tabs.addTab(editor, label)
+            tabs.setTabToolTip(index, tip)
+        return tabs
 
-        self.path_label = QtWidgets.QLabel()
-        self.path_label.setWordWrap(True)
-        self.path_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+    def _button_row(self) -> QtWidgets.QHBoxLayout:
+        """Copy, Save as .py…, Save input as .npy… and, apart, Close."""
         self.copy_button = QtWidgets.QPushButton("&Copy")
         self.copy_button.setToolTip("Copy the whole script of the open tab to the clipboard")
         self.copy_button.clicked.connect(self.copy_current)  # type: ignore[arg-type]  # result unused
@@ -171,13 +186,7 @@ class CodeDialog(QtWidgets.QDialog):
         buttons.addWidget(self.input_button)
         buttons.addStretch(1)
         buttons.addWidget(close)
-        layout = QtWidgets.QVBoxLayout(self)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.path_label)
-        layout.addLayout(buttons)
-        self.resize(860, 640)
-        self._refresh()
+        return buttons
 
     # -- content -------------------------------------------------------------------------
     def _refresh(self) -> None:
