@@ -52,6 +52,8 @@ def test_maps_are_the_cores_and_follow_the_stride(qtbot, window):
     np.testing.assert_array_equal(dialog.images["recoverable"].image, expected.recoverable)
     assert f"Stride {result.params.stride[0]}×" in dialog.status.text()
     assert "checkerboard" in dialog.status.text()
+    # the flat map beside Aᵀ1's says what it shows (it was a white square titled "Resize, …")
+    assert dialog.views["resize_coverage"].titleLabel.text.endswith(": flat")
     before = dialog.summary
     window.geometry_editor.set_values(stride=(3, 3))
     _settled(qtbot, window)

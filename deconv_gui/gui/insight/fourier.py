@@ -55,7 +55,7 @@ MAPS = (
     ),
     (
         "resize_coverage",
-        "Resize, then convolve",
+        "Resize, then convolve: flat",
         "Nearest-neighbour upsampling followed by a stride-1 convolution: every pixel gets the "
         "same number of taps away from the borders, so no checkerboard",
         "grey",
