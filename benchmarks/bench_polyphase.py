@@ -35,9 +35,8 @@ a seeded random 3 × C_out channel mixing: regular blocks, small at high frequen
 ``gaussian preset`` (``make_filter("gaussian", out_channels=C_out)``: the same blur for
 every output, so every block has rank 1). For each, one pair, the automatic solve cold and
 warm in seconds and pairs (CPU ratio beside) and the relative residual of the normal
-equations ``‖Aᵀ(A x − y)‖ / ‖Aᵀ y‖`` (0 to rounding for ``A⁺ y``). A layer
-whose factors exceed the cache's entry limit (3 → 8 at stride 1 in float64) is factorised
-again on every solve: its warm column repeats the cold one.
+equations ``‖Aᵀ(A x − y)‖ / ‖Aᵀ y‖`` (0 to rounding for ``A⁺ y``). The factors of
+every layer here fit the cache (one layer of up to 256 MiB is kept beside the small ones).
 """
 
 from __future__ import annotations

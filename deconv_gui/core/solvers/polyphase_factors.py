@@ -42,6 +42,12 @@ __all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors"]
 #: :data:`_CACHE_ENTRY_LIMIT` bytes; the others are a gain per frequency and channel).
 FACTOR_CACHE_SIZE = 4
 _CACHE_ENTRY_LIMIT = 64 * 2**20  # four of them: 256 MiB at most
+#: One several-row layer larger than that is kept apart, up to this size: a live study
+#: of a 1 MP image solves the same layer again whenever only y changes (another image,
+#: the bias, a new target), and the factors of 3 -> 8 channels (stride 1 or 2) or of
+#: 3 -> 3 in float64 at stride 2 are 75-200 MB: recomputed, every solve cost the
+#: factorisation again (25-30 forward+adjoint pairs instead of 3-5).
+_LARGE_ENTRY_LIMIT = 256 * 2**20
 #: Up to this many output channels the factors are applied channel by channel (a few
 #: vectorised multiply-adds); more go through one einsum (at 8 the multiply-adds took
 #: 28 ms at 1 MP stride 2, the einsum 53).
@@ -111,11 +117,13 @@ class BlockFactors:
 
 
 _FACTORS: LRUCache[RowFactors | BlockFactors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
+_LARGE_FACTORS: LRUCache[RowFactors | BlockFactors] = LRUCache(maxsize=1)
 
 
 def clear_factor_cache() -> None:
     """Forget the factorised layers kept between solves."""
     _FACTORS.clear()
+    _LARGE_FACTORS.clear()
 
 
 def layer_factors(
@@ -142,12 +150,13 @@ def layer_factors(
 
     several = op.geometry.output_shape[2] > 1
     size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)
-    if several and size > _CACHE_ENTRY_LIMIT:
+    if several and size > _LARGE_ENTRY_LIMIT:
         return compute()
+    cache = _LARGE_FACTORS if several and size > _CACHE_ENTRY_LIMIT else _FACTORS
     w = np.ascontiguousarray(op.weights)
     digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
     key = (op.geometry, w.dtype.str, w.shape, digest, reg, cutoff, np.dtype(precision).str)
-    return _FACTORS.get_or_compute(key, compute)
+    return cache.get_or_compute(key, compute)
 
 
 def _rows_per_chunk(blocks: BlockRows) -> int:
