@@ -185,9 +185,11 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: boo
     n_taps, cg, cgo = fh * fw, c_in // groups, c_out // groups
     flat_w = w.reshape(n_taps * cg, groups, cgo)
     mats = np.ascontiguousarray(flat_w.transpose(1, 0, 2))  # (groups, taps · C_in/g, C_out/g)
-    pooled, tasks, step = _u.gathered_tasks(xb, geom, n_taps * c_in, pooled)
+    # a block's matrix, and the copy of the image rows it reads (_gather): about s_h s_w
+    # numbers an output pixel and input channel, more than the taps' with a large stride
+    row_numbers = max(n_taps, geom.stride[0] * geom.stride[1]) * c_in
+    pooled, tasks, step = _u.gathered_tasks(xb, geom, row_numbers, pooled)
     out = np.empty((m, h_out, w_out, c_out), dtype=xb.dtype)
-    reads = [_reads(geom, axis) for axis in (0, 1)]  # per axis and tap: the pixels it reads
 
     def run(start: int, stop: int) -> None:
         cols = _u.buffer("cols", (groups, step, w_out, fh, fw, cg), xb.dtype)
@@ -196,7 +198,7 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: boo
             prod = _u.buffer("prod", (groups, step * w_out, cgo), xb.dtype)
         for n, h0, h1 in tasks[start:stop]:
             rows, size = h1 - h0, (h1 - h0) * w_out
-            _gather(xb[n], (h0, h1), reads, geom.stride, cols[:, :rows])
+            _gather(xb[n], h0, geom, cols[:, :rows])
             lhs = cols[:, :rows].reshape(groups, size, n_taps * cg)
             dst = out[n, h0:h1].reshape(size, groups, cgo).transpose(1, 0, 2)
             if pooled:  # numpy's matmul writes the groups' columns in place
@@ -212,59 +214,37 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: boo
     return out
 
 
-def _reads(geom: ConvGeometry, axis: int) -> list[tuple[int, int, int]]:
-    """Per tap along ``axis``: ``(first, stop, pixel)``, the outputs ``first:stop`` whose
-    tap reads inside the image, the first of them reading image pixel ``pixel``."""
-    size, n_out = geom.input_shape[axis], geom.output_shape[axis]
-    s, p, d = geom.stride[axis], geom.padding[axis], geom.dilation[axis]
-    reads = []
-    for i in range(geom.filter_shape[axis]):
-        offset = d * i - p  # output o reads pixel s o + offset
-        first = min(n_out, max(0, -(offset // s)))
-        stop = max(first, min(n_out, (size - 1 - offset) // s + 1))
-        reads.append((first, stop, s * first + offset))
-    return reads
+def _gather(x: np.ndarray, h0: int, geom: ConvGeometry, cols: np.ndarray) -> None:
+    """Copy each tap's window for output rows ``h0:h0 + rows`` of image ``x`` (``C_in``
+    last) into ``cols`` ``(groups, rows, W_out, f_h, f_w, C_in/g)``, zeros where it reads
+    the padding.
 
-
-def _gather(
-    x: np.ndarray,
-    block: tuple[int, int],
-    reads: list[list[tuple[int, int, int]]],
-    stride: tuple[int, int],
-    cols: np.ndarray,
-) -> None:
-    """Copy each tap's window for output rows ``block`` of image ``x`` (``C_in`` last) into
-    ``cols`` ``(groups, rows, W_out, f_h, f_w, C_in/g)``, zeros where it reads the padding.
-
-    A pixel's group of channels is copied as one item (a void dtype of ``C_in/g``
-    numbers): the same bytes, 1.2-1.6x faster than numpy's strided loop over the numbers.
+    The image rows the block reads go first into a zero-bordered buffer (this thread's),
+    in which every tap's window is one strided view: one copy for all the taps, a pixel's
+    group of channels as one item (a void dtype of ``C_in/g`` numbers). A handful of
+    numpy calls a block instead of a few per tap: less time under the GIL, which the
+    other kernel threads wait for.
     """
-    (h0, h1), (sh, sw) = block, stride
-    cg = cols.shape[-1]
-    x_runs, col_runs = _as_runs(x, cg), _as_runs(cols, cg)[..., 0]
-    n_out = cols.shape[2]
-    for i, (first, stop, pixel) in enumerate(reads[0]):
-        lo, hi = max(first, h0), min(stop, h1)
-        tap_row = cols[:, :, :, i]  # (groups, rows, W_out, f_w, C_in/g)
-        if lo > h0:  # (the empty fills are skipped: a block calls this for every tap)
-            tap_row[:, : min(lo, h1) - h0] = 0
-        if hi < h1:
-            tap_row[:, max(0, hi - h0) :] = 0
-        if lo >= hi:
-            continue
-        r0 = pixel + sh * (lo - first)
-        src_rows = x_runs[r0 : r0 + sh * (hi - lo - 1) + 1 : sh]  # (rows, W, groups)
-        for j, (first_j, stop_j, pixel_j) in enumerate(reads[1]):
-            dst = tap_row[:, lo - h0 : hi - h0, :, j]  # (groups, rows, W_out, C_in/g)
-            if first_j > 0:
-                dst[:, :, :first_j] = 0
-            if stop_j < n_out:
-                dst[:, :, stop_j:] = 0
-            if first_j < stop_j:
-                n = stop_j - first_j
-                src = src_rows[:, pixel_j : pixel_j + sw * (n - 1) + 1 : sw]
-                target = col_runs[:, lo - h0 : hi - h0, first_j:stop_j, i, j]
-                np.copyto(target, src.transpose(2, 0, 1))
+    (sh, sw), (dh, dw), (pt, pl) = geom.stride, geom.dilation, geom.padding
+    groups, rows, w_out, fh, fw, cg = cols.shape
+    height, width, c_in = x.shape
+    n_in, n_cols = sh * (rows - 1) + dh * (fh - 1) + 1, sw * (w_out - 1) + dw * (fw - 1) + 1
+    buf = _u.buffer("window", (n_in, n_cols, c_in), x.dtype)
+    first = sh * h0 - pt  # the image row of the buffer's first row
+    lo, hi = min(max(first, 0), height), max(min(first + n_in, height), 0)
+    right = min(pl + width, n_cols)  # buffer column q holds image column q - pl
+    buf[: max(0, min(lo - first, n_in))] = 0
+    buf[max(0, hi - first) :] = 0
+    buf[:, :pl] = 0
+    buf[:, max(pl, right) :] = 0
+    if lo < hi and pl < right:
+        np.copyto(buf[lo - first : hi - first, pl:right], x[lo:hi, : right - pl])
+    runs = _as_runs(buf, cg)  # (n_in, n_cols, groups)
+    s0, s1, s2 = runs.strides
+    windows = np.lib.stride_tricks.as_strided(
+        runs, (groups, rows, w_out, fh, fw), (s2, sh * s0, sw * s1, dh * s0, dw * s1)
+    )
+    np.copyto(_as_runs(cols, cg)[..., 0], windows)
 
 
 def _as_runs(a: np.ndarray, n: int) -> np.ndarray:
