@@ -64,3 +64,18 @@ def test_value_labels_show_only_where_they_fit(qtbot, win, tmp_path):
                 assert not any(box.intersects(other) for other in boxes[i + 1 :]), name
         if size == (1500, 950):  # large pixels: every panel writes its values
             assert all(_label_boxes(win.panels.panel(n)) for n in win.panels.visible_names())
+
+
+def test_settings_made_invalid_while_a_result_computes_say_so_not_cancelled(qtbot, win):
+    """The computation an invalid edit stops reports its cancel after the edit was found
+    invalid: the status line keeps saying why nothing is computed."""
+    params = win.current_params()
+    win.compute_now()
+    assert win.runner.busy
+    bad = params.replace(weights=np.ones((3, 3, 4, 2)), bias=(0.0, 0.0), channel=None)
+    win.live.schedule()  # the edit: the running computation is stale
+    win.apply_params(bad)
+    assert win.compute_now() is None  # 4 channels of weights, 3 of image: invalid
+    qtbot.waitUntil(lambda: not win.runner.busy, timeout=TIMEOUT)  # its cancel reported
+    assert win.state_label.text() == "invalid settings: previous result kept"
+    assert "channel mismatch" in win.last_message

@@ -359,3 +359,41 @@ def test_copy_as_code_of_a_huge_filter_points_to_the_command_line(window):
     assert window.filter_editor.deep
     assert code_dialog_for(window.state, window.current_params) is None
     assert "deconv-gui code --model" in window.last_message
+
+
+def test_a_weights_only_layer_whose_channels_do_not_fit_is_one_line_and_changes_nothing(
+    qtbot, window, tmp_path
+):
+    """A state_dict cannot be run up to its second conv (4 channels in): its layer would
+    get the 3-channel image itself, so the window says so in one line and keeps the layer
+    it studied, its input, its settings and its result (the status does not say
+    "cancelled")."""
+    torch.manual_seed(4)
+    features = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Identity(),
+        torch.nn.Conv2d(4, 8, 3, padding=1),
+    )
+    net = torch.nn.Sequential()
+    net.add_module("features", features)
+    state = tmp_path / "W.pt"
+    torch.save(net.state_dict(), state)
+    assert window.models.load_layer(state, "features.0")  # 3 channels in: the image fits
+    qtbot.waitUntil(lambda: "W.pt" in window.loaded.source and _settled(window), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.live.idle, timeout=TIMEOUT)
+    before = window.loaded, window.current_params(), window.result, window.document.layer.model
+    assert before[1].weights.shape[2:] == (3, 4) and before[3].layer == "features.0"
+    assert window.models.load_layer(state, "features.4")
+    qtbot.waitUntil(lambda: not window.images.busy, timeout=TIMEOUT)
+    message = window.last_message
+    assert message.startswith(
+        "Could not use the layer: layer 'features.4' takes 4 channels; the image has 3: "
+    )
+    assert "pytorch file stores weights only" in message and "\n" not in message
+    qtbot.waitUntil(lambda: window.live.idle, timeout=TIMEOUT)
+    assert window.loaded is before[0] and window.current_params() == before[1]
+    assert window.result is before[2] and window.document.layer.model == before[3]
+    assert "cancelled" not in window.state_label.text()
+

@@ -66,6 +66,25 @@ def test_a_job_that_returns_after_cancel_reports_cancelled_not_its_value(qtbot):
     runner.shutdown()
 
 
+def test_a_dropped_request_reports_nothing_neither_its_value_nor_its_cancel(qtbot):
+    runner = JobRunner(hold_busy=True)
+    release, make = _gate()
+    reports = []
+    runner.resultReady.connect(lambda rid, value: reports.append(("result", rid)))
+    runner.cancelled.connect(lambda rid: reports.append(("cancelled", rid)))
+    runner.failed.connect(lambda rid, message: reports.append(("failed", rid)))
+    runner.submit(make("stale"))
+    runner.drop()
+    assert not runner.busy  # at once: nothing of the request is waited for
+    release.set()
+    runner.wait()
+    qtbot.wait(20)  # its queued cancel arrives, and is dropped
+    assert reports == []
+    later = runner.submit(make("next"))  # the runner goes on as before
+    qtbot.waitUntil(lambda: reports == [("result", later)], timeout=TIMEOUT)
+    runner.shutdown()
+
+
 def test_errors_become_messages(qtbot):
     runner = JobRunner()
 

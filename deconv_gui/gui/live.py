@@ -11,7 +11,9 @@ The cheap panels first: the pipeline hands over a partial result after the forwa
 output and the non-iterative methods (``Result.pending`` names the slow ones), which is
 drawn at once; the slow panels keep their previous image, dimmed under a "computing…"
 label with the solve's iteration and residual, until the complete result replaces it. A
-cancelled or failed computation puts the last complete result back on screen.
+cancelled or failed computation puts the last complete result back on screen, and so do
+settings found invalid (the computation they stopped is dropped: its late "cancelled"
+would hide why nothing is computed).
 
 Two passes: SSIM is most of the metrics' cost (a few hundred milliseconds on a large
 image), so the live pass runs with ``Params(ssim=False)`` and, once the result is on
@@ -61,7 +63,8 @@ class LiveUpdates(QtCore.QObject):
     started(object)
         A computation started for this :class:`~deconv_gui.core.ConvGeometry`.
     invalid(str)
-        The settings are invalid (the panels keep the previous result).
+        The settings are invalid (the panels keep the previous result; the computation
+        they stopped reports nothing more).
     failed(str)
         The computation failed (the panels keep the previous result).
     cancelled()
@@ -155,6 +158,11 @@ class LiveUpdates(QtCore.QObject):
             params = self._read_params()
             geometry: ConvGeometry = params.geometry(image.pixels.shape)
         except ValueError as exc:
+            # the computation this edit stopped would report "cancelled" (or its stale
+            # result) after this and hide why nothing is computed: it is dropped instead
+            self.runner.drop()
+            self.metrics_runner.cancel()
+            self._drop_partial("invalid settings")
             self.invalid.emit(str(exc))
             return None
         self.started.emit(geometry)

@@ -299,6 +299,15 @@ class JobRunner(QtCore.QObject):
         if queued is not None:
             self._signals.cancelled.emit(queued.rid)
 
+    def drop(self) -> None:
+        """Cancel the newest request and forget it: what it reports later (a result, a
+        failure, its cancel) is dropped like a stale request's, and :attr:`busy` clears
+        now. For a request that something else has replaced (settings found invalid)."""
+        self.cancel()
+        self._latest += 1  # no job has this id: the dropped one's reports are stale
+        self._cancel = None
+        self._set_busy(False)
+
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until this runner's jobs have returned (for shutdown and tests).
 

@@ -5,7 +5,9 @@ Listing reads shapes only (fast, in the GUI thread); choosing a layer runs the c
 image through the model up to it off the GUI thread (the image loader's job, with its
 progress and cancel), then the activation becomes the input and the layer's weights,
 bias and stored geometry the forms' values. A weights-only file (state_dict,
-safetensors) cannot be run: its layer gets the image itself when the channels fit.
+safetensors) cannot be run: its layer gets the image itself when the channels fit, and
+when they do not, one line names both counts and nothing changes (no input of another
+channel count is made up: the panels would explain a layer on data it never sees).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...core import Params
 from ...document import ImageSource, ModelSource
 from ...io import LoadedImage
-from ...io.models import MODEL_EXTENSIONS, Model, read_model
+from ...io.models import GRAPH_FORMATS, MODEL_EXTENSIONS, Model, read_model
 from ..dialogs.model_layers import ModelLayersDialog
 from ..state import AppState, ImageOrigin
 from ..support import settings as stored
@@ -62,16 +64,15 @@ def layer_problem(
             f"layer {name!r} takes {pixels.shape[2]} channels and the window studies at most "
             f"{MAX_LAYER_CHANNELS}: study it with deconv-gui run --model … --layer …"
         )
-    groups = layer.groups or 1
+    # a file without groups (weights only) keeps the form's: the layer takes those channels
+    groups = layer.groups or base.groups
     # a ConvTranspose layer's weights are (f_h, f_w, C_out/groups, C_in): its input is
     # the last axis, its output (and bias) the third times groups
     transposed = layer.kind == "conv_transpose"
     c_in = weights.weights.shape[3] if transposed else weights.weights.shape[2] * groups
-    if pixels.shape[2] != c_in and layer.groups is not None:
-        raise ValueError(
-            f"layer {name!r} takes {c_in} channels, the image has {pixels.shape[2]} "
-            f"(a {model.format} file stores weights only and cannot be run)"
-        )
+    if pixels.shape[2] != c_in:
+        unknown = None if layer.groups or transposed else groups
+        raise ValueError(_mismatch(model, name, c_in, pixels.shape[2], unknown))
     fields: dict[str, Any] = layer.params_fields(*pixels.shape[:2])
     c_out = weights.weights.shape[2] * groups if transposed else weights.weights.shape[3]
     bias = (0.0,) * c_out if weights.bias is None else tuple(float(b) for b in weights.bias)
@@ -82,6 +83,27 @@ def layer_problem(
     source = f"{Path(image.source).name} through {Path(model.path).name}"
     loaded = LoadedImage(np.asarray(pixels, np.float32), source, note, feature_maps=maps)
     return loaded, params
+
+
+def _mismatch(model: Model, name: str, takes: int, has: int, groups: int | None = None) -> str:
+    """One line: layer ``name`` takes ``takes`` channels (with the form's ``groups`` when
+    the file stores none), its input has ``has``, and what to do.
+
+    Examples
+    --------
+    >>> from ...io.models import Model
+    >>> print(_mismatch(Model("W.pt", "pytorch", ()), "features.4", 4, 3))  # doctest: +ELLIPSIS
+    layer 'features.4' takes 4 channels; the image has 3: a pytorch file stores weights only...
+    """
+    if model.format in GRAPH_FORMATS:  # the model itself feeds it another count
+        return f"layer {name!r} takes {takes} channels; the model feeds it {has}"
+    form = f" (with groups {groups}, the form's)" if groups not in (None, 1) else ""
+    return (
+        f"layer {name!r} takes {takes} channels{form}; the image has {has}: a {model.format} "
+        "file stores weights only and cannot be run, so the window studies its layers on the "
+        "image itself (deconv-gui run --model … --layer … --image map.npy takes a feature "
+        f"map of {takes} channels)"
+    )
 
 
 def _model_path(mime: QtCore.QMimeData | None) -> str | None:
