@@ -53,7 +53,7 @@ def test_maps_are_the_cores_and_follow_the_stride(qtbot, window):
     assert f"Stride {result.params.stride[0]}×" in dialog.status.text()
     assert "checkerboard" in dialog.status.text()
     # the flat map beside Aᵀ1's says what it shows (it was a white square titled "Resize, …")
-    assert dialog.views["resize_coverage"].titleLabel.text.endswith(": flat")
+    assert dialog.titles["resize_coverage"].endswith(": flat")
     before = dialog.summary
     window.geometry_editor.set_values(stride=(3, 3))
     _settled(qtbot, window)
@@ -75,11 +75,28 @@ def test_a_conv_transpose_layer_shows_its_own_subkernels(qtbot, window):
     result = window.result
     expected = fourier_summary(result.params.operator(result.image.shape))
     np.testing.assert_array_equal(dialog.summary.subkernels, expected.subkernels)
-    assert dialog.views["subkernels"].titleLabel.text == "Sub-kernels of B (PixelShuffle form)"
-    assert dialog.views["coverage"].titleLabel.text.startswith("B1")
+    assert dialog.titles["subkernels"] == "Sub-kernels of B (PixelShuffle form)"
+    assert dialog.titles["coverage"].startswith("B1")
     assert "ConvTranspose2d B, stride 2×2" in dialog.status.text()
     # back to a conv: the titles of Aᵀ again
     window.geometry_editor.set_values(layer_kind="conv")
     _settled(qtbot, window)
     qtbot.waitUntil(lambda: not dialog.summary.transposed and not dialog.busy, timeout=TIMEOUT)
-    assert dialog.views["subkernels"].titleLabel.text == "Sub-kernels of Aᵀ (PixelShuffle form)"
+    assert dialog.titles["subkernels"] == "Sub-kernels of Aᵀ (PixelShuffle form)"
+
+
+def test_titles_fit_the_window_on_a_small_screen(qtbot, window):
+    dialog = window.insight.open_fourier()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=TIMEOUT)
+    for width in (1264, 900, 700):  # a laptop, a 1024 px screen's dialog, narrower
+        dialog.resize(width, 600)
+
+        def inside() -> bool:  # no map pushed past the right edge by the titles
+            views = dialog.views.values()
+            return max(v.geometry().right() for v in views) <= dialog.plots.width()
+
+        qtbot.waitUntil(inside, timeout=TIMEOUT)
+        for name, view in dialog.views.items():
+            label, whole = view.titleLabel, dialog.titles[name]
+            assert label.text == whole or label.toolTip() == whole  # elided: whole as tooltip
+    dialog.shutdown()

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy import QtCore, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import ConvOperator, Result
 from ...core.analysis.fourier import FourierSummary, fourier_summary
 from ...view.colormaps import lookup_table
 from ..runner import JobRunner
 from ..state import AppState
+from ..support.qthelp import make_timer
 from .dialog import InsightDialog
 
-__all__ = ["FourierWindow", "describe"]
+__all__ = ["TITLE_POINTS", "FourierWindow", "describe"]
 
 #: (attribute, title, tooltip, colormap) of the six maps, in reading order.
 MAPS = (
@@ -85,6 +86,11 @@ TRANSPOSED_TITLES = {
     "overlaps": "Taps per output phase of B",
     "subkernels": "Sub-kernels of B (PixelShuffle form)",
 }
+
+#: The point sizes a map's title may take, largest first (pyqtgraph's own is 11).
+TITLE_POINTS = (11, 9)
+#: A column's width beyond its title's text: the label's and the plot's margins, the spacing.
+_COLUMN_MARGIN = 68
 
 #: The coverage maps are shown on their top-left corner, this many pixels a side: the
 #: pattern is visible, and the border beside it shows that a flat map is not blank.
@@ -167,7 +173,12 @@ class FourierWindow(InsightDialog):
         self.images: dict[str, pg.ImageItem] = {}
         self.views: dict[str, pg.PlotItem] = {}
         self.labels: list[pg.TextItem] = []
+        #: every map's whole title (shown smaller or elided where its column is narrow)
+        self.titles: dict[str, str] = {}
+        self._title_timer = make_timer(self, 0, single_shot=True)
+        self._title_timer.timeout.connect(self._fit_titles)
         for index, (name, title, tip, cmap) in enumerate(MAPS):
+            self.titles[name] = title
             view = self.plots.addPlot(row=index // 4, col=index % 4, title=title)
             view.setAspectLocked(True)
             view.invertY(True)
@@ -211,9 +222,7 @@ class FourierWindow(InsightDialog):
             self.images[name].setImage(values, levels=_levels(values))
         kept = summary.recoverable
         self.images["recoverable"].setImage(kept, levels=(0.0, 1.0))
-        self.views["recoverable"].setTitle(
-            f"Kept of each input frequency (0–1, most {kept.max():.2f})"
-        )
+        self.titles["recoverable"] = f"Kept of each input frequency (0–1, most {kept.max():.2f})"
         crops = [_corner(getattr(summary, n)) for n in ("coverage", "resize_coverage")]
         top = max(float(c.max()) for c in crops)
         for name, crop in zip(("coverage", "resize_coverage"), crops, strict=True):
@@ -222,17 +231,50 @@ class FourierWindow(InsightDialog):
         mosaic = _mosaic(summary.subkernels)
         top = float(np.nanmax(np.abs(mosaic))) if np.isfinite(mosaic).any() else 1.0
         self.images["subkernels"].setImage(mosaic, levels=(-top, top) if top > 0 else (-1, 1))
-        titles = {name: title for name, title, _tip, _cmap in MAPS}
+        titles = {name: title for name, title, _tip, _cmap in MAPS if name != "recoverable"}
         if summary.transposed:
             titles.update(TRANSPOSED_TITLES)
-        for name, view in self.views.items():
-            if name != "recoverable":  # its title says the maximum, set above
-                view.setTitle(titles[name])
-        if summary.transposed:
-            self.views["recoverable"].setTitle(TRANSPOSED_TITLES["recoverable"])
+        self.titles.update(titles)  # the recoverable map's title says its maximum, set above
+        self._fit_titles()
         result = self.state.result
         stride = result.geometry.stride if result is not None else (1, 1)
         self.status.setText(describe(summary, stride))
+
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self._title_timer.start()  # once the layout has given the maps their new width
+
+    def _fit_titles(self) -> None:
+        """The maps' titles within the window: smaller, then elided (whole in the tooltip).
+
+        pyqtgraph's titles never wrap, and the four columns are at least as wide as their
+        titles: on a narrow window (a 1024 px screen) the last map was cut at the edge."""
+        if not hasattr(self, "titles"):  # not built yet
+            return
+        width = self.plots.width()
+        columns = [[name for k, (name, *_rest) in enumerate(MAPS) if k % 4 == c] for c in range(4)]
+        room: int | None = width // 4 - _COLUMN_MARGIN  # elided to even columns, at worst
+        for points in TITLE_POINTS:
+            font = QtGui.QFont()
+            font.setPointSize(points)
+            metrics = QtGui.QFontMetrics(font)
+            need = sum(
+                max(metrics.horizontalAdvance(self.titles[name]) for name in column)
+                + _COLUMN_MARGIN
+                for column in columns
+            )
+            if need <= width:
+                room = None  # every title whole at this size
+                break
+        for name, view in self.views.items():
+            whole = self.titles[name]
+            shown = whole
+            if room is not None:
+                shown = metrics.elidedText(whole, QtCore.Qt.TextElideMode.ElideRight, max(room, 40))
+            view.setTitle(shown, size=f"{points}pt")
+            view.titleLabel.setToolTip(whole if shown != whole else "")
+        # the view sizes its layout on its own resize only: fit it again to the new titles
+        self.plots.ci.setGeometry(QtCore.QRectF(self.plots.viewport().rect()))
 
     def _show_overlaps(self, counts: np.ndarray) -> None:
         view = self.views["overlaps"]
