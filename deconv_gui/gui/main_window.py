@@ -227,23 +227,12 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         )
 
     def _insight_hooks(self) -> InsightHooks:
-        def load_seed_example() -> None:
-            with self.history.step("the question's 7×7×3 example"):
-                # the question's layer is a Conv2d, whatever kind was studied before
-                self.geometry_editor.set_values(
-                    stride=(2, 2), padding=(0, 0), dilation=(1, 1), layer_kind="conv"
-                )
-                self.filter_editor.set_groups(1)  # the question's layer sums every channel
-                self.filter_editor.set_flip(False)
-                self.filter_editor.set_preset("seed_question")
-                self.load_sample("seed_toy")
-
         return InsightHooks(
             panels=self.panels,
             recon_options=self.recon_options,
             show_arithmetic=self.geometry_editor.show_arithmetic,
             recompute=self.schedule_update,
-            load_seed_example=load_seed_example,
+            load_seed_example=self.load_question_example,
             set_zero_padding=lambda: self.geometry_editor.set_values(padding=(0, 0)),
         )
 

@@ -1,4 +1,5 @@
-"""The window's file and code commands: images, export, sessions, Copy as code (a mixin).
+"""The window's file and code commands: images, export, sessions, Copy as code, the
+question's example (a mixin).
 
 :class:`WindowCommands` gives :class:`~deconv_gui.gui.main_window.MainWindow` its public
 methods that read or write files and show the code scripts; each hands the window's
@@ -20,9 +21,12 @@ if TYPE_CHECKING:
     from qtpy import QtWidgets
 
     from ...core import Params
+    from ..controls.filter_editor import FilterEditor
+    from ..controls.geometry import GeometryEditor
     from ..controls.image import ImageControls
     from ..panels.grid import PanelGrid
     from ..state import AppState
+    from .history import EditHistory
     from .image import ImageActions
 
     _Window = QtWidgets.QMainWindow
@@ -34,13 +38,16 @@ __all__ = ["WindowCommands"]
 
 class WindowCommands(_Window):
     """Images, export, sessions and code of a window with ``state``, ``panels``,
-    ``session_form``, ``images`` and ``image_controls``."""
+    ``session_form``, ``images``, ``image_controls``, its editors and ``history``."""
 
     state: AppState
     panels: PanelGrid
     session_form: session_actions.SessionForm
     images: ImageActions
     image_controls: ImageControls
+    geometry_editor: GeometryEditor
+    filter_editor: FilterEditor
+    history: EditHistory
 
     def current_params(self) -> Params:
         """The window's :class:`Params` (the window defines it)."""
@@ -49,6 +56,18 @@ class WindowCommands(_Window):
     def load_sample(self, name: str) -> bool:
         """Load a built-in sample at the current work size."""
         return self.images.load_sample(name)
+
+    def load_question_example(self) -> None:
+        """The forum question's layer and image: 7×7×3, a 3×3×3 filter, stride 2 (one undo step)."""
+        with self.history.step("the question's 7×7×3 example"):
+            # the question's layer is a Conv2d, whatever kind was studied before
+            self.geometry_editor.set_values(
+                stride=(2, 2), padding=(0, 0), dilation=(1, 1), layer_kind="conv"
+            )
+            self.filter_editor.set_groups(1)  # the question's layer sums every channel
+            self.filter_editor.set_flip(False)
+            self.filter_editor.set_preset("seed_question")
+            self.load_sample("seed_toy")
 
     def load_path(self, path: str | Path) -> bool:
         """Start loading an image file off the GUI thread (see :meth:`ImageActions.load_path`)."""
