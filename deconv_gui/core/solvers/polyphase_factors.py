@@ -14,9 +14,10 @@ another image through the same layer costs the transforms alone.
   (:class:`~deconv_gui.core.solvers.periodic.BlockRows`), which costs less than reading
   them back from memory.
 * Output channels that share input channels: the normal equations of each block,
-  factorised entry by entry over all frequencies at once (in float64, a cancel check
-  between pieces), the SVD only where a block is rank-deficient or ill-conditioned
-  (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the full ``M(ω)^+``.
+  factorised over all frequencies at once (in float64, a cancel check between pieces),
+  the SVD only where a block is rank-deficient or ill-conditioned
+  (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the inverse of the
+  Cholesky factor of each block's Gram matrix, solved for each spectrum.
 
 The norms and singular values are computed in float64 whatever the data; the stored
 factors are in the precision of the solve (complex64 for float32 data).
@@ -34,7 +35,7 @@ from .._cache import LRUCache
 from ..operator import ConvOperator
 from .base import CancelCheck, SolveCancelled, is_cancelled
 from .periodic import BlockRows, block_bytes, mirror_weight
-from .polyphase_normal import normal_factors, reduce_outputs
+from .polyphase_normal import NormalFactors, normal_factors, reduce_outputs
 
 __all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors"]
 
@@ -48,10 +49,6 @@ _CACHE_ENTRY_LIMIT = 64 * 2**20  # four of them: 256 MiB at most
 #: 3 -> 3 in float64 at stride 2 are 75-200 MB: recomputed, every solve cost the
 #: factorisation again (25-30 forward+adjoint pairs instead of 3-5).
 _LARGE_ENTRY_LIMIT = 256 * 2**20
-#: Up to this many output channels the factors are applied channel by channel (a few
-#: vectorised multiply-adds); more go through one einsum (at 8 the multiply-adds took
-#: 28 ms at 1 MP stride 2, the einsum 53).
-_LOOP_CHANNELS = 8
 #: Bytes of blocks made at a time from their two DFT factors.
 _CHUNK_BYTES = 2**21
 
@@ -88,32 +85,46 @@ class RowFactors:
 
 
 class BlockFactors:
-    """``M(ω)^+`` of several-row blocks, stored as ``(C_out, H', s_h, W'', s_w, C_in)``;
-    with ``mixing`` ``V`` ``(C_out, r)`` (linearly dependent outputs), ``(Vᵀ M)^+`` as
-    ``(r, …)``, applied to ``Vᵀ ŷ``."""
+    """``M(ω)^+`` of several-row blocks: their normal equations factorised
+    (:class:`~deconv_gui.core.solvers.polyphase_normal.NormalFactors`) and solved for each
+    spectrum; with ``mixing`` ``V`` ``(C_out, r)`` (linearly dependent outputs), those of
+    ``Vᵀ M`` (``r`` rows), applied to ``Vᵀ ŷ``.
 
-    def __init__(self, rows: np.ndarray, rank: int, mixing: np.ndarray | None = None) -> None:
-        self.rows, self.rank, self.mixing = rows, rank, mixing
+    Solving costs a few times the product with a stored ``M(ω)^+``, but the factors are
+    ``k²`` numbers per frequency instead of ``C_out s_h s_w C_in`` and take a fraction of
+    the time to make: a first solve makes them and solves once.
+    """
+
+    def __init__(self, normal: NormalFactors, mixing: np.ndarray | None = None) -> None:
+        self.normal, self.rank, self.mixing = normal, normal.rank, mixing
+
+    @property
+    def rows(self) -> np.ndarray:
+        """``M(ω)^+`` (or ``(Vᵀ M)^+``) as ``(C_out, H', s_h, W'', s_w, C_in)``."""
+        return self.normal.rows()
 
     def apply(self, spectrum: np.ndarray) -> np.ndarray:
-        """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``."""
-        rows = self.rows
+        """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``, computed in
+        complex128 (the factors' rounding is ``ε κ(G)``)."""
         if self.mixing is not None:
             spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
-        solved = np.empty((*spectrum.shape[:-3], *rows.shape[1:]), spectrum.dtype)
+        c_out, sh, n_w, sw, c_in = self.normal.shape
+        h_out = spectrum.shape[-3]
+        flat = spectrum.reshape(-1, h_out, n_w, c_out)
+        solved = np.empty((len(flat), h_out, sh, n_w, sw, c_in), spectrum.dtype)
+        step = self.normal.step(len(flat))
 
-        def apply_rows(start: int, stop: int) -> None:  # frequency rows start:stop
-            part, out = rows[:, start:stop], solved[..., start:stop, :, :, :, :]
-            spec = spectrum[..., start:stop, :, :]
-            if rows.shape[0] > _LOOP_CHANNELS:
-                np.einsum("ohaWbc,...hWo->...haWbc", part, spec, out=out)
-                return
-            np.multiply(part[0], spec[..., :, None, :, None, None, 0], out=out)
-            for o in range(1, rows.shape[0]):
-                out += part[o] * spec[..., :, None, :, None, None, o]
+        def apply_rows(first: int, last: int) -> None:  # frequency rows first:last
+            for start in range(first, last, step):
+                stop = min(start + step, last)
+                rhs = flat[:, start:stop].reshape(len(flat), -1, c_out).transpose(1, 2, 0)
+                x = self.normal.solve(start, stop, rhs.astype(complex))  # (f, n, B)
+                x = x.reshape(stop - start, n_w, sh, sw, c_in, -1)
+                solved[:, start:stop] = x.transpose(5, 0, 2, 1, 3, 4)
 
-        threads.map_chunks(apply_rows, rows.shape[1])
-        return solved
+        with threads.one_blas_thread():
+            threads.map_chunks(apply_rows, h_out)
+        return solved.reshape(*spectrum.shape[:-3], *solved.shape[1:])
 
 
 _FACTORS: LRUCache[RowFactors | BlockFactors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
@@ -143,10 +154,11 @@ def layer_factors(
                 return _factorise_rows(op, blocks, reg, cutoff, precision, cancel)
             w_out = op.geometry.output_shape[1]
             reduced = reduce_outputs(blocks, w_out, cutoff)
+            refine = precision == np.complex128
             if reduced is None:
-                return BlockFactors(*normal_factors(blocks, w_out, reg, cutoff, precision, cancel))
-            rows, rank = normal_factors(reduced[0], w_out, reg, cutoff, precision, cancel)
-            return BlockFactors(rows, rank, reduced[1])
+                return BlockFactors(normal_factors(blocks, w_out, reg, cutoff, refine, cancel))
+            normal = normal_factors(reduced[0], w_out, reg, cutoff, refine, cancel)
+            return BlockFactors(normal, reduced[1])
 
     several = op.geometry.output_shape[2] > 1
     size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)

@@ -6,10 +6,14 @@ smaller side) has full column rank at a regular frequency, and
 
 .. math:: T^+ = (T^*T + reg\\,I)^{-1} T^*, \\qquad M^+ = (T^+)^* \\text{ or } T^+.
 
-``G = T^*T`` is ``k × k``: its Cholesky factor, the inverse and the products are computed
-entry by entry, each a vectorised operation over a piece of the frequencies (the
+``G = T^*T`` is ``k × k``: its Cholesky factor ``L`` and ``L⁻¹`` are computed a column (a
+row) at a time, each step a vectorised operation over a piece of the frequencies (the
 frequency axis last, contiguous), so no LAPACK call is made per block (a batched SVD of
 the 3 × 12 blocks of a 1 MP stride-2 layer costs a hundred forward+adjoint pairs).
+``L⁻¹`` is what is kept (:class:`NormalFactors`, ``k²`` numbers per frequency): a solve
+applies ``G⁻¹ = L^{-*} L^{-1}`` to its right-hand sides and ``M^*`` (``C_out ≤ n``) before
+or after, so ``M^+`` itself (``C_out n`` numbers, ``k`` times the work) is never formed
+but on request (:meth:`NormalFactors.rows`).
 
 **Exactness.** A frequency is solved this way only when that is as exact as its SVD and
 cuts nothing (the singular values at or below ``cutoff σ_max`` are dropped, ``σ_max``
@@ -18,12 +22,13 @@ over all frequencies): when the Cholesky factorisation of ``G`` succeeds,
 at least ``1/\\sqrt{tr(G^{-1})}``, is above ``cutoff`` times a bound on ``σ_max``
 (:attr:`~deconv_gui.core.solvers.periodic.BlockRows.magnitude`). The other frequencies
 (rank-deficient or ill-conditioned ones: a filter's zeros, the cut) take the SVD, which
-decides what is kept against the exact ``σ_max``. Forming ``G`` squares the condition
-number; for a complex128 solve one Newton step,
-``T^+ ← T^+ + (I − T^+ T − reg\\,G_{reg}^{-1}) T^+``, whose residual comes from ``T``
-itself, brings the error back to that of the SVD (``ε κ(M)``) where ``tr(G) tr(G^{-1})``
-exceeds :data:`_REFINE_ABOVE`. A complex64 solve keeps the float64 factors' rounding,
-``ε_{64} κ(G) ≤ 10^{-8}``, below its own.
+decides what is kept against the exact ``σ_max``, and keep their ``M^+``. Forming ``G``
+squares the condition number; for a complex128 solve one step of refinement, the Newton
+step ``X ← X + X (I − M X − reg\\,G_{reg}^{-1})`` of ``X ≈ M^+`` applied to the
+right-hand side (its residual comes from ``M`` itself), brings the error back to that of
+the SVD (``ε κ(M)``) where ``tr(G) tr(G^{-1})`` exceeds :data:`_REFINE_ABOVE`. A complex64
+solve is computed in complex128 and keeps the factors' rounding, ``ε_{64} κ(G) ≤ 10^{-8}``,
+below its own.
 """
 
 from __future__ import annotations
@@ -37,14 +42,14 @@ from .. import lapack, threads
 from .base import CancelCheck, SolveCancelled, is_cancelled
 from .periodic import BlockRows, mirror_weight
 
-__all__ = ["batched_svd", "normal_factors", "reduce_outputs"]
+__all__ = ["NormalFactors", "batched_svd", "normal_factors", "reduce_outputs"]
 
 #: Largest ``tr(G) tr(G⁻¹)`` (a bound on ``κ(G) = κ(M)²``) solved through ``G``.
 _KAPPA_LIMIT = 1e8
 #: Above this ``tr(G) tr(G⁻¹)`` a complex128 solve takes one Newton step.
 _REFINE_ABOVE = 1e3
 #: Bytes of blocks handled at a time (with their products: a few times this).
-_PIECE_BYTES = 2**23
+_PIECE_BYTES = 2**21
 #: Singular values are safely above the cut by this factor (the rounding of ``G``).
 _MARGIN = 1.001
 #: Frequencies per batched SVD (of those that fall back to it): the cancel check runs
@@ -54,16 +59,92 @@ _SVD_BATCH = 8192
 Entries = list[list[Any]]  # k × k, each an (f,) array over the frequencies of a piece
 
 
+class NormalFactors:
+    """The factorised normal equations of every block: ``L⁻¹`` of ``G_reg = T^*T + reg I``
+    per frequency, and ``M(ω)^+`` itself where the SVD solved a block.
+
+    :meth:`solve` applies ``M(ω)^+`` to right-hand sides a few frequency rows at a time,
+    making the rows' blocks again (one small matrix product); :meth:`rows` is ``M(ω)^+``
+    itself.
+    """
+
+    def __init__(self, blocks: BlockRows, reg: float, inverse: np.ndarray, refine: np.ndarray):
+        c_out, sh, n_w, sw, c_in = blocks.shape
+        lh = blocks.along_w.shape[0]
+        # (lh, W'' C_out n): the product with the DFT along the rows gives (k, W'', C_out,
+        # n), the frequencies first, so that the small products are batched products
+        along_w = blocks.along_w.reshape(lh, c_out, sh, n_w, sw, c_in).transpose(0, 3, 1, 2, 4, 5)
+        self.along_w = np.ascontiguousarray(along_w).reshape(lh, -1)
+        self.along_h, self.shape, self.reg = blocks.along_h, blocks.shape, reg
+        self.inverse, self.refine = inverse, refine  # (H' W'', k, k), (H' W'',)
+        self.fallback_at = np.zeros(0, int)  # frequencies (flat) that the SVD solved
+        self.fallback_rows = np.zeros((0, c_out, sh * sw * c_in), complex)  # (M^+)ᵀ there
+        self.rank = 0
+
+    def blocks(self, start: int, stop: int) -> np.ndarray:
+        """``M(ω)`` ``(f, C_out, n)`` of the frequency rows ``start:stop``."""
+        return (self.along_h[start:stop] @ self.along_w).reshape(-1, self.shape[0], self.n)
+
+    @property
+    def n(self) -> int:
+        """The columns of a block, ``s_h s_w C_in``."""
+        return self.shape[1] * self.shape[3] * self.shape[4]
+
+    def step(self, batch: int = 0) -> int:
+        """Frequency rows per piece, for ``batch`` right-hand sides."""
+        return max(1, _PIECE_BYTES // (16 * self.shape[2] * self.n * (self.shape[0] + batch)))
+
+    def solve(self, start: int, stop: int, rhs: np.ndarray) -> np.ndarray:
+        """``M(ω)^+ rhs`` ``(f, n, B)`` at the frequency rows ``start:stop``, ``rhs``
+        ``(f, C_out, B)`` (complex128): ``G⁻¹ = L^{-*} L^{-1}`` on each right-hand side,
+        one step of refinement (the Newton step of ``M^+`` applied to ``rhs``, its
+        residual from ``M``) where ``G`` is not well conditioned."""
+        m = self.blocks(start, stop)
+        adjoint = np.conjugate(m).swapaxes(1, 2)
+        first, last = start * self.shape[2], stop * self.shape[2]
+        inverse, refine = self.inverse[first:last], self.refine[first:last]
+        wide = m.shape[1] <= m.shape[2]
+        with np.errstate(all="ignore"):  # the fallback's frequencies are written over below
+            unknown = _inverse_gram(inverse, rhs if wide else adjoint @ rhs)
+            if refine.any():
+                some = slice(None) if refine.mean() > 0.5 else np.flatnonzero(refine)
+                u, a, b = unknown[some], adjoint[some], rhs[some]
+                if wide:  # u = G⁻¹ rhs, x = M^* u
+                    residual = b - m[some] @ (a @ u)
+                else:  # x = u = G⁻¹ M^* rhs
+                    residual = a @ (b - m[some] @ u)
+                if self.reg:
+                    residual -= self.reg * u
+                unknown[some] = u + _inverse_gram(inverse[some], residual)
+            solved = adjoint @ unknown if wide else unknown
+        inside = (self.fallback_at >= first) & (self.fallback_at < last)
+        if inside.any():
+            rows = self.fallback_rows[inside].swapaxes(1, 2)
+            solved[self.fallback_at[inside] - first] = rows @ rhs[self.fallback_at[inside] - first]
+        return solved
+
+    def rows(self) -> np.ndarray:
+        """``M(ω)^+`` at every frequency as ``(C_out, H', s_h, W'', s_w, C_in)``."""
+        c_out, sh, n_w, sw, c_in = self.shape
+        h_out = len(self.along_h)
+        units = np.broadcast_to(np.eye(c_out, dtype=complex), (n_w, c_out, c_out))
+        solved = np.concatenate(
+            [self.solve(h, h + 1, np.ascontiguousarray(units)) for h in range(h_out)]
+        )
+        return solved.reshape(h_out, n_w, sh, sw, c_in, c_out).transpose(5, 0, 2, 1, 3, 4)
+
+
 def normal_factors(
     blocks: BlockRows,
     w_out: int,
     reg: float,
     cutoff: float,
-    precision: Any,
+    refine: bool,
     cancel: CancelCheck | None,
-) -> tuple[np.ndarray, int]:
-    """``M(ω)^+`` at every frequency as ``(C_out, H', s_h, W'', s_w, C_in)`` in
-    ``precision``, and the singular values kept over all frequencies.
+) -> NormalFactors:
+    """The normal equations of every block ``M(ω)`` factorised (``refine``: one step of
+    refinement on solving, for a complex128 solve), the SVD where that is not exact;
+    singular values at or below ``cutoff σ_max`` dropped.
 
     ``blocks`` are ``by_phase`` rows, ``w_out`` the output's width. Raises
     :class:`~deconv_gui.core.solvers.SolveCancelled` between pieces when ``cancel`` says so.
@@ -76,43 +157,37 @@ def normal_factors(
     >>> w = np.random.default_rng(0).standard_normal((3, 3, 2, 3))
     >>> op = ConvOperator.from_weights(w, input_shape=(6, 4, 2), stride=(2, 1), padding=1,
     ...                                padding_mode="circular")
-    >>> rows, rank = normal_factors(BlockRows(op, by_phase=True), 4, 0.0, 1e-15,
-    ...                             np.complex128, None)
-    >>> per_frequency = rows.transpose(1, 3, 2, 4, 5, 0).reshape(3, 3, 4, 3)
-    >>> bool(np.allclose(per_frequency, np.linalg.pinv(polyphase_blocks(op)))), rank
+    >>> factors = normal_factors(BlockRows(op, by_phase=True), 4, 0.0, 1e-15, True, None)
+    >>> per_frequency = factors.rows().transpose(1, 3, 2, 4, 5, 0).reshape(3, 3, 4, 3)
+    >>> bool(np.allclose(per_frequency, np.linalg.pinv(polyphase_blocks(op)))), factors.rank
     (True, 36)
     """
     c_out, sh, n_w, sw, c_in = blocks.shape
     n, h_out = sh * sw * c_in, len(blocks.along_h)
-    lh = blocks.along_w.shape[0]
-    # (lh, W'' C_out n): the product with the DFT along the rows gives (k, W'', C_out, n),
-    # the frequencies first, so that the small products are batched matrix products
-    along_w = blocks.along_w.reshape(lh, c_out, sh, n_w, sw, c_in).transpose(0, 3, 1, 2, 4, 5)
-    along_w = np.ascontiguousarray(along_w).reshape(lh, -1)
+    k = min(c_out, n)
     bound = float(lapack.svd(blocks.magnitude, compute_uv=False)[0]) * (1 + 1e-12)
-    rows = np.empty((c_out, h_out, sh, n_w, sw, c_in), precision)  # every entry is written
-    step = max(1, _PIECE_BYTES // (16 * c_out * n * n_w))
+    factors = NormalFactors(
+        blocks, reg, np.empty((h_out * n_w, k, k), complex), np.empty(h_out * n_w, bool)
+    )  # every entry is written
+    step = factors.step()
     starts = range(0, h_out, step)
 
-    def solve(first: int, last: int) -> list[tuple[int, dict[str, Any]]]:
+    def factorise(first: int, last: int) -> list[tuple[int, dict[str, Any]]]:
         done = []
         for start in starts[first:last]:
             if is_cancelled(cancel):
                 raise SolveCancelled("the per-frequency factorisation was cancelled")
-            m = (blocks.along_h[start : start + step] @ along_w).reshape(-1, c_out, n)
-            solved, piece = _solve_piece(m, reg, cutoff * bound, precision == np.complex128)
-            target = rows[:, start : start + step].transpose(1, 3, 0, 2, 4, 5)  # (k, W'', C_out, …)
-            if c_out <= n:  # M^+ = (T^+)^*
-                np.conjugate(solved.reshape(target.shape), out=target)
-            else:
-                target[...] = solved.swapaxes(1, 2).reshape(target.shape)
+            m = factors.blocks(start, start + step)
+            at = slice(start * n_w, start * n_w + len(m))
+            piece = _factor_piece(m, reg, cutoff * bound, factors.inverse[at])
+            factors.refine[at] = piece["needed"] if refine else False
             done.append((start, piece))
         return done
 
     # the pieces in the shared pool's threads (numpy and one-thread BLAS release the GIL)
-    pieces = [piece for part in threads.map_chunks(solve, len(starts)) for piece in part]
-    weight = mirror_weight(n_w, w_out)
-    return _fall_back(rows, blocks, weight, pieces, (reg, cutoff), cancel)
+    pieces = [piece for part in threads.map_chunks(factorise, len(starts)) for piece in part]
+    _fall_back(factors, blocks, mirror_weight(n_w, w_out), pieces, (reg, cutoff), cancel)
+    return factors
 
 
 def reduce_outputs(
@@ -153,12 +228,11 @@ def reduce_outputs(
     return reduced, mixing
 
 
-def _solve_piece(
-    m: np.ndarray, reg: float, floor: float, refine: bool
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """``T^+`` of the blocks ``m`` ``(f, C_out, n)``, ``(f, k, m)`` (meaningless where not
-    safe), and what the fallback needs: which frequencies are safe, their blocks if not,
-    and bounds on their largest singular value."""
+def _factor_piece(m: np.ndarray, reg: float, floor: float, out: np.ndarray) -> dict[str, Any]:
+    """``L⁻¹`` of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` into ``out`` ``(f, k, k)``
+    (meaningless where not safe), and what the fallback needs: which frequencies are
+    safe, their blocks if not, bounds on their largest singular value, and where the
+    solve needs a step of refinement."""
     c_out, n = m.shape[1:]
     adjoint = np.conjugate(m).swapaxes(1, 2)
     t, t_adjoint = (adjoint, m) if c_out <= n else (m, adjoint)
@@ -167,52 +241,37 @@ def _solve_piece(
     diagonal = gram[np.arange(k), np.arange(k)].real
     trace = diagonal.sum(axis=0)
     largest = np.maximum(trace / k, diagonal.max(axis=0))  # ≤ σ_max²
-    inverse, trace_inverse, ok = _hermitian_inverse(gram)
+    trace_inverse, ok = _inverse_cholesky(gram, out)
     kappa = trace * trace_inverse
     with np.errstate(divide="ignore", invalid="ignore"):
         smallest = 1.0 / trace_inverse  # ≤ σ_min²
     safe = ok & (kappa <= _KAPPA_LIMIT) & (smallest > (_MARGIN * floor) ** 2) & (floor > 0)
     if reg > 0:
         gram[np.arange(k), np.arange(k)] += reg
-        inverse, trace_inverse, _ = _hermitian_inverse(gram)
+        trace_inverse, _ = _inverse_cholesky(gram, out)
         kappa = (trace + k * reg) * trace_inverse
-    solved = inverse @ t_adjoint  # T^+ = G⁻¹ T^*, (f, k, m)
-    needed = safe & (kappa > _REFINE_ABOVE) if refine else np.zeros(safe.shape, bool)
-    if needed.any():
-        # the frequencies that need it (all of them when they are most)
-        some = slice(None) if needed.mean() > 0.5 else np.flatnonzero(needed)
-        solved[some] = _newton_step(solved[some], t[some], inverse[some], reg)
-    piece = {
+    return {
         "safe": safe,
+        "needed": safe & (kappa > _REFINE_ABOVE),
         "blocks": m[~safe],
         "lower": float(np.sqrt(largest[safe].max())) if safe.any() else 0.0,
         "upper": float(np.sqrt(trace[safe].max())) if safe.any() else 0.0,
         "trace": trace,
     }
-    return solved, piece
 
 
-def _newton_step(solved: np.ndarray, t: np.ndarray, inverse: np.ndarray, reg: float) -> np.ndarray:
-    """``X + (I − X T − reg G_reg⁻¹) X`` for ``X ≈ T^+``: the residual is formed from
-    ``T`` (rounding ``ε κ(T)``), not from ``G`` (``ε κ(T)²``)."""
-    k = solved.shape[1]
-    residual = -(solved @ t)
-    if reg:
-        residual -= reg * inverse
-    residual[:, np.arange(k), np.arange(k)] += 1.0
-    solved += residual @ solved
-    return solved
+def _inverse_gram(inverse: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``G⁻¹ rhs = L^{-*} (L^{-1} rhs)``, ``inverse`` ``L⁻¹`` ``(f, k, k)``."""
+    return np.conjugate(inverse).swapaxes(1, 2) @ (inverse @ rhs)
 
 
-def _hermitian_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``G⁻¹`` ``(f, k, k)``, ``tr(G⁻¹)`` and where the Cholesky factorisation
-    ``G = L L^*`` succeeded, from the lower triangle of ``G`` ``(k, k, f)``;
-    ``G⁻¹ = L^{-*} L^{-1}``.
+def _inverse_cholesky(gram: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``L⁻¹`` into ``out`` ``(f, k, k)`` (``G = L L^*``, from the lower triangle of ``G``
+    ``(k, k, f)``), ``tr(G⁻¹) = ‖L⁻¹‖_F²`` and where the factorisation succeeded.
 
     ``L`` and ``L⁻¹`` are made a column (a row) at a time, each step one vectorised
     operation over the entries below (left of) the diagonal and the frequencies: entry by
-    entry the Python loop ran ``k³/2`` small operations, which took most of the time of
-    an 8-output layer.
+    entry, the Python loop ran ``k³/2`` small operations.
     """
     k, f = len(gram), gram.shape[2]
     low = np.zeros((k, k, f), complex)
@@ -229,9 +288,8 @@ def _hermitian_inverse(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
         inv[i, :i] = (low[i, :i, None] * inv[:i, :i]).sum(axis=0) * -scale
         inv[i, i] = scale
     trace = _abs2(inv).sum(axis=(0, 1))
-    inv = np.ascontiguousarray(inv.transpose(2, 0, 1))
-    out = np.conjugate(inv).swapaxes(1, 2) @ inv
-    return out, trace, ok & np.isfinite(trace)
+    out[...] = inv.transpose(2, 0, 1)
+    return trace, ok & np.isfinite(trace)
 
 
 def _abs2(z: np.ndarray) -> np.ndarray:
@@ -239,31 +297,31 @@ def _abs2(z: np.ndarray) -> np.ndarray:
 
 
 def _fall_back(
-    rows: np.ndarray,
+    factors: NormalFactors,
     blocks: BlockRows,
     weight: np.ndarray,
     pieces: list[tuple[int, dict[str, Any]]],
     reg_cutoff: tuple[float, float],
     cancel: CancelCheck | None,
-) -> tuple[np.ndarray, int]:
+) -> None:
     """The SVD of the frequencies not solved through ``G``, cut against the exact
-    ``σ_max``; the rank over all frequencies (``weight``: :func:`mirror_weight`)."""
-    (reg, cutoff), (c_out, _, sh, n_w, sw, c_in) = reg_cutoff, rows.shape
+    ``σ_max``, into ``factors``; the rank over all frequencies (``weight``:
+    :func:`mirror_weight`)."""
+    (reg, cutoff), (c_out, sh, n_w, sw, c_in) = reg_cutoff, blocks.shape
     k = min(c_out, sh * sw * c_in)
     rank = 0
     where, stack = [], []
     for start, piece in pieces:
-        safe = piece["safe"].reshape(-1, n_w)
-        rank += k * int((safe * weight).sum())
-        h, w = np.nonzero(~safe)
-        where.append((h + start, w))
+        safe = piece["safe"]
+        rank += k * int((safe.reshape(-1, n_w) * weight).sum())
+        where.append(np.flatnonzero(~safe) + start * n_w)
         stack.append(piece["blocks"])
+    factors.rank = rank
+    at = np.concatenate(where)
+    if not len(at):
+        return
     lower = max((p["lower"] for _, p in pieces), default=0.0)
     upper = max((p["upper"] for _, p in pieces), default=0.0)
-    hs = np.concatenate([h for h, _ in where])
-    ws = np.concatenate([w for _, w in where])
-    if not len(hs):
-        return rows, rank
     u, s, vh = batched_svd(np.concatenate(stack), cancel)
     top = max(lower, float(s.max()))
     upper = max(upper, float(s.max()))
@@ -271,10 +329,9 @@ def _fall_back(
         top = max(float(s.max()), _largest(blocks, pieces, top))
     keep = s > cutoff * top if top > 0 else np.zeros(s.shape, bool)
     gain = np.where(keep, s / np.where(keep, s * s + reg, 1.0), 0.0)
-    solved = np.einsum("foi,fi,fij->foj", u.conj(), gain, vh.conj())
-    rows[:, hs, :, ws, :, :] = solved.reshape(len(hs), c_out, sh, sw, c_in)
-    rank += int((keep.sum(axis=1) * weight[ws]).sum())
-    return rows, rank
+    factors.fallback_at = at
+    factors.fallback_rows = np.einsum("foi,fi,fij->foj", u.conj(), gain, vh.conj())
+    factors.rank = rank + int((keep.sum(axis=1) * weight[at % n_w]).sum())
 
 
 def _largest(blocks: BlockRows, pieces: list[tuple[int, dict[str, Any]]], above: float) -> float:
