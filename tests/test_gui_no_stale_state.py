@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
 from deconv_gui.gui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
-from deconv_gui.gui.insight.spectrum_plots import LogAxis
+from deconv_gui.gui.insight.spectrum_plots import LABEL_GAP, LogAxis
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
 
@@ -118,6 +118,23 @@ def test_a_log_axis_labels_a_range_narrower_than_one_step(qtbot):
     # a range over several decades keeps pyqtgraph's powers of ten
     axis.tickValues(-3.0, 2.0, 300)
     assert not axis._linear_ticks
+
+
+def test_a_short_log_axis_never_draws_its_labels_over_each_other(qtbot):
+    plot = pg.PlotWidget(axisItems={"left": LogAxis("left")})
+    qtbot.addWidget(plot)
+    axis = plot.getAxis("left")
+    axis.setLogMode(True)
+    low, high = np.log10(0.17), np.log10(1.05)  # singular values 0.17 … 1: a decade
+
+    def labelled(size: float) -> list[float]:
+        return [v for spacing, vs in axis.tickValues(low, high, size) for v in vs]
+
+    tall = labelled(1000)  # room: every 1-2-…-9 value
+    assert len(tall) == 9 and np.allclose(10 ** np.array(tall[-1]), 1.0)
+    short = labelled(150)  # 0.9 and 1 were 10 px apart
+    assert 2 <= len(short) < len(tall)
+    assert np.diff(short).min() * 150 / (high - low) >= LABEL_GAP
 
 
 def test_help_lists_every_shortcut_of_the_readme(qtbot, window):

@@ -12,7 +12,15 @@ from qtpy import QtCore, QtWidgets
 
 from ...core import SingularValues, TikhonovCurve
 
-__all__ = ["EMPTY_CURVE_NOTE", "FLOOR_RATIO", "CurvePlots", "LogAxis", "SpectrumPlot", "floored"]
+__all__ = [
+    "EMPTY_CURVE_NOTE",
+    "FLOOR_RATIO",
+    "LABEL_GAP",
+    "CurvePlots",
+    "LogAxis",
+    "SpectrumPlot",
+    "floored",
+]
 
 #: Values at or below ``FLOOR_RATIO · max`` are drawn at that floor on log axes.
 FLOOR_RATIO = 1e-16
@@ -30,6 +38,27 @@ def floored(values: np.ndarray) -> np.ndarray:
     return np.maximum(values, (top or 1.0) * FLOOR_RATIO)
 
 
+#: Screen pixels between two labelled ticks of a log axis, at least (a label's height).
+LABEL_GAP = 16
+
+
+def _thinned(ticks: list, span: float, size: float) -> list:
+    """``ticks`` with the 1…9 × 10ᵏ level cut to 1, 2, 5 × 10ᵏ (then 1 × 10ᵏ) where its
+    labels would be closer than :data:`LABEL_GAP` pixels on an axis ``size`` pixels long
+    spanning ``span`` decades: on a short plot 0.6, 0.7, 0.8, 0.9 and 1 were drawn over
+    each other."""
+    out = []
+    for spacing, values in ticks:
+        if spacing is None and len(values) > 1 and span > 0:
+            for digits in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,)):
+                kept = [v for v in values if round(10 ** (v - np.floor(v + 1e-9))) in digits]
+                if len(kept) < 2 or float(np.diff(kept).min()) * size / span >= LABEL_GAP:
+                    break
+            values = kept
+        out.append((spacing, values))
+    return out
+
+
 class LogAxis(pg.AxisItem):
     """An axis whose log mode still labels a range narrower than one 1-2-…-9 step.
 
@@ -41,7 +70,9 @@ class LogAxis(pg.AxisItem):
     _linear_ticks = False
 
     def logTickValues(self, minVal, maxVal, size, stdTicks):
-        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        ticks = _thinned(
+            super().logTickValues(minVal, maxVal, size, stdTicks), maxVal - minVal, size
+        )
         labelled = sum(len(values) for spacing, values in ticks if spacing is None or spacing >= 1)
         self._linear_ticks = labelled < 2 and maxVal - minVal < 1
         if not self._linear_ticks:
