@@ -163,14 +163,16 @@ def test_both_ways_of_threading_agree(monkeypatch, c_in, dtype):
     results, backs = [], []
     # numpy's matmul on the pool; scipy's gemm on gathered blocks; one gemm per tap
     # (the adjoint: one gemm per tap, or per phase on its taps' gathered slices)
-    # (groups with BLAS threads: the pool's threads, each on one BLAS thread, unless the
-    # kernels have one thread)
-    old_threads = threads.get_num_threads()
-    settings = ((1, 0, 2), (2, 10**9, 2), (2, 10**9, 1), (2, 0, 2))
+    # (groups with BLAS threads: one BLAS thread, the blocks on the calling thread or shared
+    # among the pool's threads; BLAS's threads when the kernels have one thread)
+    old_threads, share_work = threads.get_num_threads(), _gemm._SHARE_MIN_WORK
+    settings = ((1, 0, 2), (2, 10**9, 2), (2, 10**9, 1), (2, 0, 2), (2, 10**9, 2, 0))
     try:
-        for blas_threads, accumulate_from, kernel_threads in settings:
+        for blas_threads, accumulate_from, kernel_threads, *share_from in settings:
             monkeypatch.setattr(threads, "blas_threads", lambda n=blas_threads: n)
             monkeypatch.setattr(_gemm, "_ACCUMULATE_MIN_PIXELS", accumulate_from)
+            share = share_from[0] if share_from else share_work
+            monkeypatch.setattr(_gemm, "_SHARE_MIN_WORK", share)
             threads.set_num_threads(kernel_threads, blas=False)
             assert _gemm.applies(w, ConvGeometry(x.shape[1:], w.shape, **kw), adjoint=False)
             results.append(conv2d(x, w, **kw))

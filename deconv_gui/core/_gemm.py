@@ -54,6 +54,15 @@ _GEMM_SPEEDUP = 32.0
 #: tap when BLAS has threads (below, one gathered product per block is faster).
 _ACCUMULATE_MIN_PIXELS = 1024
 
+#: A grouped forward pass run on one BLAS thread shares its blocks among the kernel threads
+#: from this much work (bytes of multiply-adds: output numbers × f_h f_w C_in/g × itemsize,
+#: about 1 ms on one thread); below, the calling thread runs them alone: waking the other
+#: thread (whose core another process may hold) cost more than the half it saves.
+#: Interleaved with torch at load 1-3, 56²×128 → 128 3×3 stride 2 groups 4 (1.2e8 in
+#: float32): one thread 0.7-0.8× the shared blocks' median time; float64 (2.3e8): the
+#: shared blocks 0.85× one thread's.
+_SHARE_MIN_WORK = 1 << 27
+
 
 def applies(w: np.ndarray, geom: ConvGeometry, adjoint: bool) -> bool:
     """Whether these kernels beat :mod:`._kernels`'s planes (and the FFT) for ``w``.
@@ -89,9 +98,11 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     if geom.groups > 1 and threads.get_num_threads() > 1:
         # a group's product is thin (C_out/g columns): the kernel threads share the blocks,
         # gather included, each on one BLAS thread, instead of BLAS's threads sharing each
-        # product while the gather runs on one thread
+        # product while the gather runs on one thread (small layers: one thread)
+        fh, fw, cg = geom.filter_shape[:3]
+        work = xb.shape[0] * h_out * w_out * geom.output_shape[2] * fh * fw * cg * xb.itemsize
         with threads.one_blas_thread():
-            return _forward_taps(xb, w, geom, pooled=True)
+            return _forward_taps(xb, w, geom, pooled=True, share=work >= _SHARE_MIN_WORK)
     return _forward_taps(xb, w, geom, pooled=False)
 
 
@@ -171,8 +182,13 @@ def _forward_accumulate(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np
     return out
 
 
-def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: bool) -> np.ndarray:
+def _forward_taps(
+    xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: bool, share: bool = True
+) -> np.ndarray:
     """The forward pass gathering one slice per tap: ``im2col`` of a block, one product.
+
+    ``pooled``: numpy's ``matmul`` for BLAS on one thread, the blocks shared among the
+    kernel threads unless ``share`` is false; else scipy's ``gemm`` on BLAS's threads.
 
     Each block copies each tap's window of the image (``C_in/g`` contiguous numbers per
     pixel and group; zeros where it reads the padding) into its columns of the block's
@@ -210,7 +226,7 @@ def _forward_taps(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry, pooled: boo
                     _u.product(lhs[g], mats[g], prod[g, :size], pooled)
                 np.copyto(dst, prod[:, :size])
 
-    threads.share_items(run, len(tasks), parallel=pooled)
+    threads.share_items(run, len(tasks), parallel=pooled and share)
     return out
 
 
