@@ -29,10 +29,12 @@ results do not depend on that setting. When BLAS has threads of its own they sha
 product (scipy's ``gemm``); when it has one, the forward blocks are shared among
 :mod:`deconv_gui.core.threads`'s pool (numpy's ``matmul``, which releases the GIL; the
 adjoint's ``gemm`` holds it, so it runs on one thread): the two give the same results to
-rounding. A grouped forward pass that gathers its blocks runs the second way whatever
+rounding. A grouped forward pass that gathers its blocks runs on one BLAS thread whatever
 BLAS's threads (set to one for the call): its products are thin, and the gather, a third
-of the time, would otherwise run on one thread. Work buffers are about
-``_gemm_util.BLOCK_BYTES`` each, kept per thread for the next call.
+of the time, would otherwise run on one thread while BLAS's wait; its blocks are shared
+among the pool's threads from about 1 ms of work, below which the calling thread runs them
+alone. Work buffers are about ``_gemm_util.BLOCK_BYTES`` each, kept per thread for the
+next call.
 """
 
 from __future__ import annotations
