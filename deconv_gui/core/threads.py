@@ -226,8 +226,9 @@ def map_chunks(func: Callable[[int, int], T], n_items: int, parallel: bool = Tru
 
 
 def share_items(func: Callable[[int, int], object], n_items: int, parallel: bool = True) -> None:
-    """Call ``func(i, i + 1)`` for each ``i`` in ``range(n_items)``, the items handed out one
-    at a time to the calling thread and the pool's threads as each comes free.
+    """Call ``func(start, stop)`` over ``range(n_items)``: one item at a time (``func(i, i + 1)``),
+    handed to the calling thread and the pool's threads as each comes free; all items in
+    one call ``func(0, n_items)`` when the call does not run in parallel.
 
     Unlike :func:`map_chunks`, a pool thread that another process keeps off its core
     delays the call by one item at most: the calling thread takes the items it has not
