@@ -93,6 +93,21 @@ def test_screenshot_of_the_fourier_view_of_a_conv_transpose_layer(qtbot, tmp_pat
     assert app.main(["--layer-kind", "deconv"]) == 2
 
 
+@pytest.mark.gui
+def test_screenshot_of_a_conv_transpose_layer_on_a_colour_image(qtbot, tmp_path, capsys):
+    path = tmp_path / "decoder.png"
+    argv = ["--screenshot", str(path), "--image", "chelsea"]
+    argv += ["--layer-kind", "conv_transpose", "--stride", "2", "--padding", "1"]
+    assert app.main(argv) == 0  # the filter takes the 3 colour channels as its C_out
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    # settings the window finds invalid: exit 2 at once (no 60 s wait), the reason in one line
+    argv = ["--screenshot", str(tmp_path / "none.png"), "--image", "seed_toy", "--dilation", "7"]
+    assert app.main(argv) == 2
+    assert "larger than the padded image" in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "none.png").exists()
+
+
 def test_view_and_size_are_checked(capsys):
     assert app.main(["--view", "nowhere"]) == 2
     assert "view" in capsys.readouterr().err

@@ -66,3 +66,52 @@ def _study_a_decoder(qtbot, win) -> None:
     assert win.result.forward_output.shape == (2 * h, 2 * w, 2)
     assert "transposed conv" in win.geometry_editor.arithmetic_text()
     assert "ConvTranspose2d(padding=(1, 1)" in win.geometry_editor.arithmetic_text()
+
+
+def test_a_colour_image_fits_a_decoder_and_a_conv_again_in_one_undo_step(qtbot, tmp_path):
+    settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, restore=False)
+    try:
+        _switch_kinds(qtbot, win)
+    finally:
+        delete_now(win)
+
+
+def _switch_kinds(qtbot, win) -> None:
+    win.show()
+    qtbot.waitUntil(lambda: win.result is not None and not win.runner.busy, timeout=TIMEOUT)
+    image = win.result.image
+    assert image.shape[2] == 3 and win.filter_editor.weights().shape == (3, 3, 3, 1)
+    win.history.flush()
+    steps = win.history.stack.count()
+
+    def studied(kind: str) -> bool:
+        r = win.result
+        return not win.runner.busy and r is not None and r.params.layer_kind == kind
+
+    win.geometry_editor.set_values(layer_kind="conv_transpose", stride=2, padding=1)
+    qtbot.waitUntil(lambda: studied("conv_transpose"), timeout=TIMEOUT)
+    h, w, _ = image.shape
+    # depthwise: each colour channel upsampled by the Gaussian, the picture itself larger
+    assert win.filter_editor.weights().shape == (3, 3, 1, 3) and win.filter_editor.groups() == 3
+    out = win.result.forward_output
+    assert out.shape == (2 * h - 1, 2 * w - 1, 3)
+    kernel = win.filter_editor.weights()[:, :, 0, 0]
+    full = np.zeros((2 * h + 1, 2 * w + 1, 3))  # a scatter: pixel (i, j) paints the
+    for u in range(3):  # kernel at (2i, 2j), each channel alone; padding 1 crops one row
+        for v in range(3):
+            full[u : u + 2 * h : 2, v : v + 2 * w : 2] += image * kernel[u, v]
+    np.testing.assert_allclose(out, full[1:-1, 1:-1], rtol=1e-5, atol=1e-6)  # float32
+    win.history.flush()
+    assert win.history.stack.count() == steps + 1  # the switch and the refit: one step
+
+    win.geometry_editor.set_values(layer_kind="conv")
+    qtbot.waitUntil(lambda: studied("conv"), timeout=TIMEOUT)
+    assert win.result.forward_output.shape == (h // 2 + h % 2, w // 2 + w % 2, 3)
+    win.history.flush()
+    win.history.undo()
+    qtbot.waitUntil(lambda: studied("conv_transpose"), timeout=TIMEOUT)
+    win.history.undo()
+    qtbot.waitUntil(lambda: studied("conv"), timeout=TIMEOUT)
+    assert win.filter_editor.weights().shape == (3, 3, 3, 1) and win.filter_editor.groups() == 1
+    assert win.result.forward_output.shape[2] == 1

@@ -33,10 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core import PRESETS, Params, make_filter
+from ..core import Params
 from ..core import network as core
 from ..core.network.single import activation_layer
-from ..view import filter_ops
+from .channels import fit_filter
 from .layer import Layer
 
 __all__ = [
@@ -205,26 +205,11 @@ def layer_input(layers: Sequence[Layer], index: int, image: Any) -> np.ndarray:
 
 
 def _rechannelled(layer: Layer, c_in: int) -> Layer:
-    """``layer`` (a convolution) taking ``c_in`` channels: its preset rebuilt for them when
-    it can be, else its weights spread over them (the same response to a grey map)."""
+    """``layer`` (a convolution) taking ``c_in`` channels (see :func:`.channels.fit_filter`)."""
     params = layer.params
-    weights = params.weights
-    groups = params.groups if c_in % params.groups == 0 else 1
-    c_out = weights.shape[3]
-    if groups != params.groups:
-        weights = filter_ops.regroup(weights, params.groups, groups, c_out)
-    preset = layer.preset
-    if preset in PRESETS and c_in // groups <= 4:
-        rebuilt = make_filter(
-            preset,
-            size=weights.shape[:2],
-            in_channels=c_in // groups,
-            out_channels=c_out // groups,
-            seed=layer.filter_seed,
-        )
-        weights = np.tile(rebuilt, (1, 1, 1, groups))
-    else:
-        weights, preset = filter_ops.rechannel(weights, c_in // groups), "custom"
+    weights, groups, preset = fit_filter(
+        params.weights, params.groups, layer.preset, "conv", c_in, layer.filter_seed
+    )
     return replace(layer, params=params.replace(weights=weights, groups=groups), preset=preset)
 
 

@@ -161,7 +161,8 @@ def take_screenshot(
 ) -> int:
     """Show the window offscreen, open ``view``, wait until it is computed, save the PNG.
 
-    Returns the exit status: 0 saved, 1 not written or timed out, 2 ``error`` (printed).
+    Returns the exit status: 0 saved, 1 not written or timed out, 2 ``error`` or settings
+    the window finds invalid (printed, at once: nothing would be pictured).
     """
     if error:
         print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
@@ -170,6 +171,12 @@ def take_screenshot(
     target: dict = {}
 
     def poll() -> None:
+        problem = window.live.problem
+        if problem and window.live.idle:  # invalid settings: no picture will ever come
+            status["code"] = 2
+            print(f"deconv-gui: {' '.join(problem.split())}", file=sys.stderr)
+            app.exit(2)
+            return
         if window.result is None or not window.live.idle:  # SSIM filled in too
             status["calm"] = 0
             return

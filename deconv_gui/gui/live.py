@@ -114,6 +114,8 @@ class LiveUpdates(QtCore.QObject):
         self._debounce.timeout.connect(self.compute_now)  # type: ignore[arg-type]  # result unused
         # the result being drawn panel by panel: (request id, result, steps, compute time)
         self._drawing: tuple[int, Result, Iterator[str], float | None] | None = None
+        #: why the settings are invalid, as :attr:`invalid` said ("" once they compute)
+        self.problem = ""
         #: GUI-thread seconds spent drawing the latest result (for benchmarks)
         self.draw_seconds = 0.0
         #: seconds from submit to the arrival of the result on screen (None: unknown)
@@ -163,8 +165,10 @@ class LiveUpdates(QtCore.QObject):
             self.runner.drop()
             self.metrics_runner.cancel()
             self._drop_partial("invalid settings")
-            self.invalid.emit(str(exc))
+            self.problem = str(exc)
+            self.invalid.emit(self.problem)
             return None
+        self.problem = ""
         self.started.emit(geometry)
         self._state.set_params(params)
         self.metrics_runner.cancel()

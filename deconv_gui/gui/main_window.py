@@ -239,6 +239,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     def _connect(self) -> None:
         self.filter_editor.filterChanged.connect(self.schedule_update)
         self.filter_editor.picker.channelsChanged.connect(self.panels.set_tiles)
+        self._layer_kind = "conv"
+        self.geometry_editor.geometryChanged.connect(self._on_geometry_changed)
         self.geometry_editor.geometryChanged.connect(self.schedule_update)
         self.recon_options.optionsChanged.connect(self.schedule_update)
         self.recon_options.cancelRequested.connect(self.cancel)
@@ -354,13 +356,29 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.sync.image_arrived(loaded)
         source = self.state.source or loaded  # the dock shows the image as loaded
         self.readout.setText(self.image_controls.show_image(source, self.state.origin.kind))
-        # inside a network the layers before the studied one give its channels; a deeper
-        # feature map is a model layer's: its filter comes with it
-        deep = loaded.pixels.shape[2] > MAX_IN_CHANNELS and not self.filter_editor.deep
         self.filter_editor.set_feature_maps(self.chain.owns_channels() or loaded.feature_maps)
-        if not (self.chain.owns_channels() or deep):
-            self.filter_editor.set_in_channels(loaded.pixels.shape[2])
+        self._fit_filter(loaded.pixels.shape[2])
         self.compute_now()
+
+    def _fit_filter(self, channels: int) -> None:
+        """The filter takes the image's ``channels`` as the layer kind asks (a conv's
+        C_in, a transposed conv's C_out), unless the layers before own them (inside a
+        network) or a model does (a deeper feature map comes with its layer's filter)."""
+        deep = channels > MAX_IN_CHANNELS and not self.filter_editor.deep
+        if not (self.chain.owns_channels() or deep):
+            kind = str(self.geometry_editor.values()["layer_kind"])
+            self.filter_editor.set_in_channels(channels, kind)
+
+    def _on_geometry_changed(self) -> None:
+        """A new layer kind takes the image's channels on another axis of the filter: it
+        is fitted in the same event-loop pass (one undo step with the switch)."""
+        kind = str(self.geometry_editor.values()["layer_kind"])
+        if kind == self._layer_kind:
+            return
+        self._layer_kind = kind
+        image = self.state.image
+        if image is not None and not self.sync.showing:  # a shown document fits already
+            self._fit_filter(image.pixels.shape[2])
 
     # ------------------------------------------------------------------------------ view
     def show_message(self, text: str, error: bool = True) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from qtpy import QtWidgets
 
+from ...document.channels import image_channels
 from ...io import LoadedImage, load_image, load_sample
 from ...io.session import SESSION_SUFFIX, Session, load_session, save_document
 from ..state import ImageOrigin
@@ -231,10 +232,9 @@ def _apply_session(
     if state.image is not None:
         channels = state.image.pixels.shape[2]
         params = session.params  # the layer's C_in (a decoder's: the weights' last axis)
-        transposed = params.layer_kind == "conv_transpose"
-        saved = params.weights.shape[3] if transposed else params.weights.shape[2] * params.groups
+        saved = image_channels(params.layer_kind, params.weights.shape, params.groups)
         if saved != channels:
-            form.sync.forms.filter_editor.set_in_channels(channels)
+            form.sync.forms.filter_editor.set_in_channels(channels, params.layer_kind)
             adapted = (
                 f" The filter was adapted from {saved} to "
                 f"{channels} input channel{'s' if channels != 1 else ''}."

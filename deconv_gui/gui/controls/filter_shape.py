@@ -16,6 +16,7 @@ import numpy as np
 
 from ...core import PRESETS, make_filter
 from ...core import params as schema
+from ...document.channels import fit_filter, image_channels
 from ...view import filter_ops as ops
 from .filter_form import CUSTOM, MAX_IN_CHANNELS, MAX_OUT_CHANNELS, SEEDED
 
@@ -107,8 +108,10 @@ class FilterShape:
         flip = schema.check("flip", flip)
         self._commit(self._weights, self._bias, self._preset, flip=flip)
 
-    def set_in_channels(self, n: int) -> None:
-        """Change ``C_in`` (a new image with ``n`` channels was loaded).
+    def set_in_channels(self, n: int, layer_kind: str = "conv") -> None:
+        """Make the filter take images of ``n`` channels as a layer of ``layer_kind`` does
+        (a new image was loaded, or the layer kind changed): a conv's ``C_in``, a
+        transposed conv's ``C_out`` (see :func:`~deconv_gui.document.channels.fit_filter`).
 
         A preset is rebuilt for ``n`` channels; custom weights keep their response to a
         grey image (per tap, the channel sum is spread evenly over the new channels).
@@ -118,7 +121,9 @@ class FilterShape:
         ValueError
             If ``n`` is not between 1 and 4.
         """
-        if self._deep is not None and n == self.in_channels():
+        if self._deep is not None and n == image_channels(
+            layer_kind, self._deep[0].shape, self._deep[2]
+        ):
             return
         if not isinstance(n, (int, np.integer)) or not 1 <= int(n) <= MAX_IN_CHANNELS:
             raise ValueError(f"n must be an int between 1 and 4, got {n!r}")
@@ -126,18 +131,13 @@ class FilterShape:
         if self._deep is not None:  # a picture again: a preset filter for it
             self._leave_deep()
             self._apply_preset("gaussian", in_channels=n, groups=1)
-            return
-        if n == self.in_channels():
-            return
-        # groups that do not divide the new count fall back to summing every channel
-        groups = self._groups if n % self._groups == 0 else 1
-        if self._preset in PRESETS:
-            self._apply_preset(self._preset, in_channels=n, groups=groups)
-            return
-        weights = self._weights
-        if groups != self._groups:
-            weights = ops.regroup(weights, self._groups, groups, weights.shape[3])
-        self._commit(ops.rechannel(weights, n // groups), self._bias, CUSTOM, groups=groups)
+        weights, groups, preset = fit_filter(
+            self._weights, self._groups, self._preset, layer_kind, n, self.seed()
+        )
+        if weights is not self._weights:
+            if not ops.channels_equal(weights):
+                self.same_check_off()
+            self._commit(weights, self._bias, preset, groups=groups)
 
     def _apply_preset(
         self,
