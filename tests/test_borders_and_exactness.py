@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import lsq_linear
 
@@ -202,8 +202,22 @@ def test_converged_tv_is_within_1e3_of_the_convex_optimum():
     assert report.converged, report.message
 
 
+def _opposite_channels_case():
+    """What :func:`operators` draws for a 1×1 layer mixing two channels into one with
+    weights of opposite signs (0.488, −0.512), stride (1, 2) on 4×4: the constant
+    responses of the two channels are parallel (a singular Gram matrix), and under
+    ``x ≥ 0`` the gap's constant repair once left the dual point infeasible, certifying
+    0.9 % above the minimum as converged (hypothesis found it)."""
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal((1, 1, 2, 1))
+    weights /= np.abs(weights).sum(axis=(0, 1, 2), keepdims=True)
+    op = ConvOperator.from_weights(weights, input_shape=(4, 4, 2), stride=(1, 2))
+    return op, rng
+
+
 @SETTINGS
 @given(operators(), st.sampled_from([1e-2, 1e-3]), st.booleans())
+@example(case=_opposite_channels_case(), lam=1e-2, nonneg=True)
 def test_tv_matches_cvxpy_for_every_padding_mode(case, lam, nonneg):
     op, rng = case
     a = op.to_dense(np.float64)
@@ -218,8 +232,12 @@ def test_tv_matches_cvxpy_for_every_padding_mode(case, lam, nonneg):
     # strongly convex, moderately conditioned problems must get there
     assert report.converged or not _full_rank_well_conditioned(a), report.message
     assert np.isnan(report.gap) or report.converged == (report.gap <= 1e-3)
+    excess = _relative_excess(_tv_objective(a, y, image, lam), ref, y)
+    # the gap bounds the true excess from above whether converged or not (its dual value
+    # is never above the minimum); 1e-6 for cvxpy's own accuracy
+    assert np.isnan(report.gap) or report.gap >= excess - 1e-6, (report.gap, excess)
     if report.converged:
-        assert _relative_excess(_tv_objective(a, y, image, lam), ref, y) <= 1e-3
+        assert excess <= 1e-3
 
 
 @SETTINGS

@@ -16,7 +16,13 @@ repairs make the point feasible:
    (the TV cannot see a constant added to a channel). ``w ← w − A m`` with ``m`` the
    per-channel constant image solving ``G α = σ`` (``G`` the Gram matrix of the
    constant responses, ``σ`` the channel sums of ``Aᵀ w``): one forward and one adjoint.
-   Under ``x ≥ 0`` only negative sums need it (a positive one is taken by ``s``).
+   Under ``x ≥ 0`` the sums need only be ``≥ 0`` (a positive one is taken by ``s``):
+   ``α = −μ`` with ``μ ≥ 0`` minimising ``‖A m‖² − 2⟨w, A m⟩``, a non-negative least
+   squares on a ``C × C`` factor of ``G`` (its optimality conditions are ``σ + G μ ≥ 0``).
+   Zeroing only the negative sums is not enough when ``G`` is singular: channels whose
+   constant responses are parallel (a 1×1 layer mixing two channels into one with
+   weights of opposite signs) move their sums together, and ``G α = min(σ, 0)`` then has
+   no solution: the point stayed infeasible and its "bound" exceeded the minimum.
 2. **The rest of the constraint**, ``r = (s − Aᵀw)/λ − ∇ᵀp`` (zero sums now), is
    absorbed by the minimum-norm ``δ`` with ``∇ᵀδ = r``: ``δ = ∇u`` with ``∇ᵀ∇ u = r``,
    a Neumann Poisson problem that the orthonormal DCT-II diagonalises (eigenvalues
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import fft
+from scipy.optimize import nnls
 
 from ..solvers.duality import ConstantResponses, best_scale
 
@@ -83,12 +90,25 @@ def poisson_field(r: np.ndarray) -> np.ndarray:
     return gradient(fft.idctn(spectrum, type=2, axes=(0, 1), norm="ortho"))
 
 
+def _constant_shift(gram: np.ndarray, sums: np.ndarray, nonneg: bool) -> np.ndarray:
+    """The per-channel constants ``α`` of step 1 (module Notes): the channel sums
+    ``σ − G α`` are then 0 (``≥ 0`` under ``x ≥ 0``) whenever such an ``α`` exists, as it
+    does for ``σ`` the sums of an ``Aᵀ w`` (they lie in the range of ``G``)."""
+    if not nonneg:
+        return np.linalg.lstsq(gram, sums, rcond=None)[0]
+    # G = RᵀR and σ = Rᵀz: ½ μᵀGμ + σᵀμ = ½‖R μ + z‖² − ½‖z‖², minimised over μ ≥ 0
+    values, vectors = np.linalg.eigh(gram)
+    factor = np.sqrt(np.maximum(values, 0.0))[:, None] * vectors.T
+    z = np.linalg.lstsq(factor.T, sums, rcond=None)[0]
+    return -nnls(factor, -z)[0]
+
+
 def _constant_fix(
-    w: np.ndarray, g: np.ndarray, need: np.ndarray, responses: ConstantResponses
+    w: np.ndarray, g: np.ndarray, nonneg: bool, responses: ConstantResponses
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``w − A m`` and ``g − Aᵀ A m`` for the constant image ``m`` that removes ``need``
-    from the channel sums of ``g`` (step 1 of the module Notes)."""
-    alpha = np.linalg.lstsq(responses.gram(), need, rcond=None)[0]
+    """``w − A m`` and ``g − Aᵀ A m`` for the constant image ``m`` that makes the channel
+    sums of ``g`` zero (non-negative under ``x ≥ 0``; step 1 of the module Notes)."""
+    alpha = _constant_shift(responses.gram(), g.sum(axis=(0, 1)), nonneg)
     m = np.broadcast_to(alpha, g.shape).copy()
     am = np.asarray(responses.op.apply(m), np.float64)
     return w - am, g - np.asarray(responses.op.apply_adjoint(am), np.float64)
@@ -138,9 +158,8 @@ def tv_dual_bound(
     g = np.asarray(g, np.float64)
     p = np.asarray(p, np.float64)
     sums = g.sum(axis=(0, 1))
-    need = np.minimum(sums, 0.0) if nonneg else sums
-    if np.any(need != 0):
-        w, g = _constant_fix(w, g, need, responses)
+    if np.any(sums < 0) if nonneg else np.any(sums != 0):
+        w, g = _constant_fix(w, g, nonneg, responses)
         sums = g.sum(axis=(0, 1))
     grad_p = gradient_adjoint(p)
     if nonneg:
