@@ -115,3 +115,9 @@ def _switch_kinds(qtbot, win) -> None:
     qtbot.waitUntil(lambda: studied("conv"), timeout=TIMEOUT)
     assert win.filter_editor.weights().shape == (3, 3, 3, 1) and win.filter_editor.groups() == 1
     assert win.result.forward_output.shape[2] == 1
+    # Params shown as given (a model's layer, a decoder fitted elsewhere) keep their filter
+    given = win.current_params().replace(
+        weights=np.full((2, 2, 3, 1), 0.25), bias=0.0, groups=1, layer_kind="conv_transpose"
+    )
+    win.apply_params(given)
+    assert win.filter_editor.weights().shape == (2, 2, 3, 1)

@@ -377,7 +377,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             return
         self._layer_kind = kind
         image = self.state.image
-        if image is not None and not self.sync.showing:  # a shown document fits already
+        if image is not None and not self.params_forms.showing:  # shown Params are as given
             self._fit_filter(image.pixels.shape[2])
 
     # ------------------------------------------------------------------------------ view

@@ -87,9 +87,6 @@ class DocumentSync:
 
     def __init__(self, forms: DocumentForms) -> None:
         self.forms = forms
-        #: True while :meth:`show` puts a document into the widgets (its filter already
-        #: fits its layer kind: nothing is adapted as the widgets change)
-        self.showing = False
 
     @property
     def state(self) -> AppState:
@@ -148,14 +145,11 @@ class DocumentSync:
             before = self.read().copy()
         except ValueError:  # invalid settings: put back what was last valid
             before = self.document.copy()
-        self.showing = True
         try:
             self._show(document)
         except Exception:
             self._show(before)
             raise
-        finally:
-            self.showing = False
         self.document.update(document, image=self.document.image)
         self.forms.after_show()
 

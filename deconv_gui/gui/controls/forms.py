@@ -38,6 +38,9 @@ class ParamsForms:
         self.forms = (filter_editor, geometry_editor, recon_options)
         #: Params fields without a widget, as the last :meth:`show` gave them
         self.carried: dict[str, object] = {}
+        #: True while :meth:`show` puts given Params in the forms (their filter is theirs:
+        #: nothing is adapted to the image as the widgets change)
+        self.showing = False
         #: A decoder's per-channel bias, which the filter editor (one bias per filter
         #: output, i.e. per decoder input) cannot show: carried while the editor's bias
         #: stays the 0 it was shown
@@ -76,6 +79,13 @@ class ParamsForms:
         ValueError
             When a widget cannot show a value (e.g. a filter larger than 7×7).
         """
+        self.showing = True
+        try:
+            self._show(params, methods, preset)
+        finally:
+            self.showing = False
+
+    def _show(self, params: Params, methods: tuple[str, ...], preset: str) -> None:
         values = {f.name: getattr(params, f.name) for f in fields(params)}
         values["methods"] = tuple(methods)
         _one_bias_for_a_decoder(values)
