@@ -141,3 +141,21 @@ def test_a_field_without_a_widget_survives_a_session(qtbot, window, tmp_path):
     _idle(qtbot, window)
     assert window.current_params().photons == 1000.0
     assert window.result.params.photons == 1000.0
+
+
+def test_a_decoder_session_without_its_image_takes_the_colour_image_on_its_c_out(
+    qtbot, window, tmp_path
+):
+    # a grey 1 -> 1 decoder whose image file is gone: restored on the astronaut (3 channels)
+    params = Params(make_filter("gaussian", in_channels=1), stride=2, padding=1)
+    params = params.replace(layer_kind="conv_transpose")
+    gone = tmp_path / "gone.png"
+    path = save_session(tmp_path / "decoder.deconv.json", params, image_source=str(gone))
+    assert window.loaded.pixels.shape[2] == 3
+    assert not window.open_session(path)  # the image is missing: said, the rest restored
+    assert "adapted from 1 to 3 input channels" in window.last_message
+    assert window.filter_editor.weights().shape == (3, 3, 1, 3)  # depthwise 3 -> 3
+    _idle(qtbot, window)
+    h, w, _ = window.result.image.shape
+    assert window.result.params.layer_kind == "conv_transpose"
+    assert window.result.forward_output.shape == (2 * h - 1, 2 * w - 1, 3)
