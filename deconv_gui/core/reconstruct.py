@@ -182,8 +182,9 @@ def pinv_reconstruction(
         :mod:`deconv_gui.core.solvers` for the exact stopping rules).
     max_iter : int, optional
         Iteration limit (one iteration costs one forward and one adjoint); default 300,
-        or up to 3 times the number of equations (at most 3000) for small problems, whose
-        ill-conditioned cases need more
+        or up to 3 times the number of equations plus the rank bound ``min(m, n)`` (CG,
+        then CGLS when ``y`` is outside the range; at most 3000) for small problems,
+        whose ill-conditioned cases need more
         (:func:`~deconv_gui.core.solvers.pseudo_inverse.default_iterations`).
     %(monitor)s
     %(report)s
