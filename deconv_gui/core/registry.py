@@ -63,7 +63,8 @@ PANELS: tuple[PanelSpec, ...] = (
         "forward",
         "Forward output",
         "y = A x + b",
-        "the strided convolution, drawn at its own (smaller) scale: one pixel per equation",
+        "the layer's output, drawn at its own scale (smaller for a strided conv, larger for a "
+        "transposed one): one pixel per equation",
         "y",
         None,
         "forward",

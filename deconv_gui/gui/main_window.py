@@ -24,6 +24,7 @@ from .actions.decoder import DecoderActions
 from .actions.display import DisplayMirror
 from .actions.document import DocumentForms, DocumentSync
 from .actions.edit_menu import HistoryActions
+from .actions.filter_fit import FilterFit
 from .actions.history import EditHistory, HistoryHooks
 from .actions.image import ImageActions
 from .actions.layers import LayerChain
@@ -34,7 +35,6 @@ from .animation import install_steps_view
 from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
 from .controls.filter_editor import CUSTOM
-from .controls.filter_form import MAX_IN_CHANNELS
 from .feedback import ComputeFeedback
 from .insight.menu import InsightHooks, install_insight
 from .live import DEBOUNCE_MS, LiveUpdates
@@ -239,8 +239,13 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     def _connect(self) -> None:
         self.filter_editor.filterChanged.connect(self.schedule_update)
         self.filter_editor.picker.channelsChanged.connect(self.panels.set_tiles)
-        self._layer_kind = "conv"
-        self.geometry_editor.geometryChanged.connect(self._on_geometry_changed)
+        self.filter_fit = FilterFit(  # before the recompute: a kind switch refits first
+            self.state,
+            self.filter_editor,
+            self.geometry_editor,
+            self.params_forms,
+            self.chain.owns_channels,
+        )
         self.geometry_editor.geometryChanged.connect(self.schedule_update)
         self.recon_options.optionsChanged.connect(self.schedule_update)
         self.recon_options.cancelRequested.connect(self.cancel)
@@ -357,28 +362,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         source = self.state.source or loaded  # the dock shows the image as loaded
         self.readout.setText(self.image_controls.show_image(source, self.state.origin.kind))
         self.filter_editor.set_feature_maps(self.chain.owns_channels() or loaded.feature_maps)
-        self._fit_filter(loaded.pixels.shape[2])
+        self.filter_fit.fit(loaded.pixels.shape[2])
         self.compute_now()
-
-    def _fit_filter(self, channels: int) -> None:
-        """The filter takes the image's ``channels`` as the layer kind asks (a conv's
-        C_in, a transposed conv's C_out), unless the layers before own them (inside a
-        network) or a model does (a deeper feature map comes with its layer's filter)."""
-        deep = channels > MAX_IN_CHANNELS and not self.filter_editor.deep
-        if not (self.chain.owns_channels() or deep):
-            kind = str(self.geometry_editor.values()["layer_kind"])
-            self.filter_editor.set_in_channels(channels, kind)
-
-    def _on_geometry_changed(self) -> None:
-        """A new layer kind takes the image's channels on another axis of the filter: it
-        is fitted in the same event-loop pass (one undo step with the switch)."""
-        kind = str(self.geometry_editor.values()["layer_kind"])
-        if kind == self._layer_kind:
-            return
-        self._layer_kind = kind
-        image = self.state.image
-        if image is not None and not self.params_forms.showing:  # shown Params are as given
-            self._fit_filter(image.pixels.shape[2])
 
     # ------------------------------------------------------------------------------ view
     def show_message(self, text: str, error: bool = True) -> None:
