@@ -143,6 +143,7 @@ def test_the_chain_round_trips_and_a_version_3_session_opens(tmp_path):
             r"layer 2 \(conv 7×7, 3→1\) does not fit",
         ),
         ((Layer(Params(np.ones((3, 3, 2, 1)))),), "it takes 2 channels and 3 reach it"),
+        ((Layer(Params(np.ones((3, 3, 1, 1)))),), "it takes 1 channel and 3 reach it"),
     ],
 )
 def test_impossible_geometry_is_one_line_naming_the_layer(layers, words):

@@ -106,7 +106,7 @@ def _core_layers(layer: Layer, shape: Shape) -> list[core.Layer]:
     params = layer.params
     c_in = conv_channels(params)[0]
     if c_in != shape[2]:
-        raise ValueError(f"it takes {c_in} channels and {shape[2]} reach it")
+        raise ValueError(f"it {_takes(c_in, shape[2])}")
     bias = np.asarray(params.bias, dtype=np.float64)
     out: list[core.Layer] = [core.Conv(params.operator(shape), bias)]
     act = activation_layer(params.activation, params.leaky_slope)
@@ -224,10 +224,7 @@ def channels_problem(layers: Sequence[Layer]) -> str:
         if layer.is_conv:
             c_in, c_out = conv_channels(layer.params)
             if channels is not None and c_in != channels:
-                return (
-                    f"layers[{index}] ({layer_text(layer)}) takes {c_in} channels and "
-                    f"{channels} reach it"
-                )
+                return f"layers[{index}] ({layer_text(layer)}) {_takes(c_in, channels)}"
             channels = c_out
     return ""
 
@@ -251,10 +248,16 @@ def adapt_channels(layers: Sequence[Layer], in_channels: int, start: int = 0) ->
             if c_in != channels:
                 if layer.params.layer_kind == "conv_transpose":
                     raise ValueError(
-                        f"layer {index + 1} ({layer_text(layer)}) takes {c_in} channels and "
-                        f"{channels} reach it (a transposed conv keeps its decoder's channels)"
+                        f"layer {index + 1} ({layer_text(layer)}) {_takes(c_in, channels)} "
+                        "(a transposed conv keeps its decoder's channels)"
                     )
                 layer = _rechannelled(layer, channels)
             channels = conv_channels(layer.params)[1]
         out.append(layer)
     return tuple(out)
+
+
+def _takes(c_in: int, arriving: int) -> str:
+    """``"takes 1 channel and 3 reach it"``: a layer's channels against those reaching it."""
+    takes = f"takes {c_in} channel{'s' if c_in != 1 else ''}"
+    return f"{takes} and {arriving} {'reach' if arriving != 1 else 'reaches'} it"
