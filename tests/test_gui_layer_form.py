@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("pytestqt")
 from qtpy import QtCore
 
+from deconv_gui.gui.controls.filter_editor import FilterEditor
 from deconv_gui.gui.controls.geometry import GeometryEditor
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
@@ -39,6 +40,55 @@ def test_geometry_form_holds_four_sides_names_and_the_layer_kind(qtbot):
     assert form.values()["output_padding"] is None
     with pytest.raises(ValueError, match="layer_kind"):
         form.set_values(layer_kind="deconv")
+
+
+def _words(editor: FilterEditor) -> tuple:
+    """What the filter section says: note shown, captions, the output combo, map rows."""
+    ui = editor.ui
+    return (
+        not ui.kind_note.isHidden(),
+        [c.text() for c in editor._grids.captions],
+        [ui.out_combo.itemText(k) for k in range(ui.out_combo.count())],
+        ui.channel_map.row_labels(),
+    )
+
+
+def test_the_filter_section_words_a_transposed_conv_as_the_decoder_reads_it(qtbot):
+    editor = FilterEditor()
+    qtbot.addWidget(editor)
+    editor.set_values(weights=np.ones((3, 3, 1, 3)), groups=3)  # depthwise 3 -> 3
+    with qtbot.assertNotEmitted(editor.filterChanged):
+        editor.set_layer_kind("conv")
+    conv = (False, ["channel R"], ["out 0", "out 1", "out 2"], ("inputs", "outputs"))
+    assert _words(editor) == conv
+    assert "ConvTranspose2d" not in editor.ui.header.toolTip()
+    with qtbot.assertNotEmitted(editor.filterChanged):  # words only: the filter stays
+        editor.set_layer_kind("conv_transpose")
+    assert editor.weights().shape == (3, 3, 1, 3)
+    # the image enters on C_out (R, G, B on top, the inputs); the grids go to its outputs
+    assert _words(editor) == (
+        True,
+        ["to out 0"],
+        ["in R", "in G", "in B"],
+        ("in: C_out", "out: C_in"),
+    )
+    assert editor.ui.kind_note.text() == "ConvTranspose2d: in C_out → out C_in"
+    assert editor.ui.header.text() == "Filter  3×3×1×3"  # the schema's layout, unchanged
+    assert "PyTorch's weight is (C_out, C_in/groups, f_h, f_w) = (3, 1, 3, 3)" in (
+        editor.ui.header.toolTip()
+    )
+    assert "decoder's INPUT channels" in editor.ui.c_out_spin.toolTip()
+    assert "R → out 0, G → out 1, B → out 2" in editor.ui.channel_map.toolTip()
+    # the decoder's inputs are the dots to click, on top
+    cmap = editor.ui.channel_map
+    cmap.resize(240, cmap.sizeHint().height())
+    top, bottom = cmap._rows()
+    x = cmap._xs(3)[2]
+    assert cmap.output_at(x, bottom) is None
+    qtbot.mouseClick(cmap, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(int(x), int(top)))
+    assert editor.current_output() == 2 and _words(editor)[1] == ["to out 2"]
+    editor.set_layer_kind("conv")
+    assert _words(editor) == (False, ["channel B"], *conv[2:])
 
 
 def test_the_window_studies_a_decoder_layer(qtbot, tmp_path):
@@ -94,6 +144,7 @@ def _switch_kinds(qtbot, win) -> None:
     h, w, _ = image.shape
     # depthwise: each colour channel upsampled by the Gaussian, the picture itself larger
     assert win.filter_editor.weights().shape == (3, 3, 1, 3) and win.filter_editor.groups() == 3
+    assert _words(win.filter_editor)[:2] == (True, ["to out 0"])  # the switch rewords it
     out = win.result.forward_output
     assert out.shape == (2 * h - 1, 2 * w - 1, 3)
     kernel = win.filter_editor.weights()[:, :, 0, 0]
@@ -108,6 +159,7 @@ def _switch_kinds(qtbot, win) -> None:
     win.geometry_editor.set_values(layer_kind="conv")
     qtbot.waitUntil(lambda: studied("conv"), timeout=TIMEOUT)
     assert win.result.forward_output.shape == (h // 2 + h % 2, w // 2 + w % 2, 3)
+    assert _words(win.filter_editor)[0] is False
     win.history.flush()
     win.history.undo()
     qtbot.waitUntil(lambda: studied("conv_transpose"), timeout=TIMEOUT)

@@ -63,6 +63,7 @@ class FilterFit:
         # a new layer kind takes the image's channels on another axis of the filter: it
         # is fitted in the same event-loop pass (one undo step with the switch)
         kind = str(self._geometry.values()["layer_kind"])
+        self._filter.set_layer_kind(kind)  # its words: a decoder reads the filter reversed
         if kind == self._layer_kind:
             return
         self._layer_kind = kind

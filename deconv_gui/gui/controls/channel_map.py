@@ -4,6 +4,11 @@ Input channels are a row of dots on top, output channels a row below, and a line
 each pair that a weight connects (PyTorch's ``groups``: every input feeds every output
 with ``groups = 1``; one input per output when depthwise). The output whose weights the
 grids show is drawn in a stronger colour; clicking an output shows its weights.
+
+A transposed conv (ConvTranspose2d) reads its input map on the filter's last axis
+(``C_out``) and writes the filter's ``C_in`` channels: the map draws it as data flows,
+the filter's ``C_out`` on top as inputs, its ``C_in`` below as outputs, and the grids
+show the selected input's weights (click an input).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from qtpy.QtWidgets import QSizePolicy, QWidget
 
 from ...view import filter_ops as ops
 
-__all__ = ["ChannelMap", "describe_links"]
+__all__ = ["ChannelMap", "describe_links", "short_names"]
 
 #: Dot colours of the image's channels (grey for 1 channel, R/G/B/A for 3–4).
 _CHANNEL_COLOURS = {
@@ -28,7 +33,8 @@ _LINK_SELECTED = QColor("#1c2a5a")
 _RADIUS = 6.0
 
 
-def _short_names(in_channels: int, maps: bool = False) -> list[str]:
+def short_names(in_channels: int, maps: bool = False) -> list[str]:
+    """Short names of a layer's input channels: grey, R G B (A), or numbers for feature maps."""
     # a layer's feature maps are numbered: R, G, B would name an image's colours
     if maps:
         return [str(i) for i in range(in_channels)]
@@ -39,18 +45,38 @@ def _short_names(in_channels: int, maps: bool = False) -> list[str]:
     return [str(i) for i in range(in_channels)]
 
 
-def describe_links(in_channels: int, out_channels: int, groups: int, maps: bool = False) -> str:
+def describe_links(
+    in_channels: int,
+    out_channels: int,
+    groups: int,
+    maps: bool = False,
+    transposed: bool = False,
+) -> str:
     """The map in words, e.g. ``"depthwise: R → out 0, G → out 1, B → out 2"``;
-    ``maps``: the inputs are a layer's feature maps, numbered."""
-    names = _short_names(in_channels, maps)
+    ``maps``: the inputs are a layer's feature maps, numbered; ``transposed``: a
+    ConvTranspose2d, whose inputs are the filter's ``out_channels`` and outputs its
+    ``in_channels``.
+
+    Examples
+    --------
+    >>> describe_links(3, 3, 3, transposed=True)
+    'depthwise: R → out 0, G → out 1, B → out 2'
+    >>> describe_links(2, 3, 1, transposed=True)
+    'summed: all 3 input channels feed every output (groups 1)'
+    """
+    sources = out_channels if transposed else in_channels
     if groups == 1:
-        outs = "every output" if out_channels > 1 else "the output"
-        return f"summed: all {in_channels} input channels feed {outs} (groups 1)"
+        outs = "every output" if (in_channels if transposed else out_channels) > 1 else "the output"
+        return f"summed: all {sources} input channels feed {outs} (groups 1)"
+    names = short_names(sources, maps)
     parts = []
     for o in range(out_channels):
-        inputs = "+".join(names[i] for i in ops.output_inputs(o, in_channels, out_channels, groups))
-        parts.append(f"{inputs} → out {o}")
-    kind = "depthwise" if groups == in_channels else f"groups {groups}"
+        linked = ops.output_inputs(o, in_channels, out_channels, groups)
+        if transposed:
+            parts.append(f"{names[o]} → out {'+'.join(str(i) for i in linked)}")
+        else:
+            parts.append(f"{'+'.join(names[i] for i in linked)} → out {o}")
+    kind = "depthwise" if groups == sources else f"groups {groups}"
     return f"{kind}: " + ", ".join(parts)
 
 
@@ -70,6 +96,7 @@ class ChannelMap(QWidget):
         self._shape = (3, 1, 1)  # C_in, C_out, groups
         self._selected = 0
         self._maps = False  # the inputs are the feature maps of a layer before, not colours
+        self._transposed = False  # a ConvTranspose2d: its inputs are the filter's C_out
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         font = QFont(self.font())
         font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
@@ -91,18 +118,41 @@ class ChannelMap(QWidget):
             self._maps = bool(maps)
             self._shape = (0, 0, 0)  # redraw and rewrite the tooltip at the next set_channels
 
+    @property
+    def maps(self) -> bool:
+        """True when the inputs are a layer's feature maps (numbered)."""
+        return self._maps
+
+    def set_transposed(self, transposed: bool) -> None:
+        """Draw a ConvTranspose2d: the filter's C_out on top (its input map), C_in below."""
+        if self._transposed != bool(transposed):
+            self._transposed = bool(transposed)
+            self._shape = (0, 0, 0)  # redraw and rewrite the tooltip at the next set_channels
+
+    def row_labels(self) -> tuple[str, str]:
+        """The labels of the top (inputs) and bottom (outputs) rows."""
+        return ("in: C_out", "out: C_in") if self._transposed else ("inputs", "outputs")
+
     def set_channels(self, in_channels: int, out_channels: int, groups: int, selected: int) -> None:
         """Show ``C_in → C_out`` with ``groups``; ``selected`` is the output the grids show."""
         shape = (int(in_channels), int(out_channels), int(groups))
         if shape == self._shape and selected == self._selected:
             return
         self._shape, self._selected = shape, int(selected)
+        if self._transposed:
+            intro = (
+                "ConvTranspose2d: the input map enters on the filter's C_out (top);\n"
+                "the output has the filter's C_in channels (below).\n"
+            )
+            click = "Click an input to edit its weights."
+        else:
+            intro = "Which input channels feed which output channel.\n"
+            click = "Click an output to edit its weights."
         self.setToolTip(
-            "Which input channels feed which output channel.\n"
-            + describe_links(*shape, maps=self._maps)
+            intro
+            + describe_links(*shape, maps=self._maps, transposed=self._transposed)
             + "\nWith groups g, the inputs and the outputs are split into g groups and each "
-            "output\nsees only its group's C_in/g inputs (PyTorch's groups). Click an output "
-            "to edit its weights."
+            f"output\nsees only its group's inputs (PyTorch's groups). {click}"
         )
         self.update()
 
@@ -112,7 +162,17 @@ class ChannelMap(QWidget):
 
     # -- geometry of the drawing -------------------------------------------------------------
     def _label_width(self) -> int:
-        return self.fontMetrics().horizontalAdvance("outputs") + 8
+        return max(self.fontMetrics().horizontalAdvance(t) for t in self.row_labels()) + 8
+
+    def _counts(self) -> tuple[int, int]:
+        """The dots on top (inputs) and below (outputs)."""
+        c_in, c_out, _ = self._shape
+        return (c_out, c_in) if self._transposed else (c_in, c_out)
+
+    def _selected_row(self) -> float:
+        """The row of the filter's C_out, whose dots pick the output the grids show."""
+        top, bottom = self._rows()
+        return top if self._transposed else bottom
 
     def _xs(self, count: int) -> list[float]:
         left = self._label_width() + _RADIUS + 2
@@ -128,14 +188,13 @@ class ChannelMap(QWidget):
 
     # -- painting and clicks -------------------------------------------------------------------
     def paintEvent(self, _event: QPaintEvent | None) -> None:
-        c_in, c_out, _ = self._shape
+        n_top, n_bottom = self._counts()
         top, bottom = self._rows()
-        xs_in, xs_out = self._xs(c_in), self._xs(c_out)
+        xs_top, xs_bottom = self._xs(n_top), self._xs(n_bottom)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        metrics = self.fontMetrics()
         painter.setPen(QColor("#606070"))
-        for label, y in (("inputs", top), ("outputs", bottom)):
+        for label, y in zip(self.row_labels(), (top, bottom), strict=True):
             painter.drawText(
                 QRectF(0, y - 8, self._label_width(), 16), Qt.AlignmentFlag.AlignVCenter, label
             )
@@ -145,38 +204,52 @@ class ChannelMap(QWidget):
                     continue
                 colour, width = (_LINK_SELECTED, 2.0) if selected_pass else (_LINK, 1.2)
                 painter.setPen(QPen(colour, width))
-                painter.drawLine(QPointF(xs_in[i], top), QPointF(xs_out[o], bottom))
-        grey = ("#707070",) * c_in
-        colours = grey if self._maps else _CHANNEL_COLOURS.get(c_in, grey)
-        for i, (x, name) in enumerate(zip(xs_in, _short_names(c_in, self._maps), strict=True)):
-            painter.setPen(QPen(QColor("#303040"), 1))
+                start, end = (o, i) if self._transposed else (i, o)
+                painter.drawLine(QPointF(xs_top[start], top), QPointF(xs_bottom[end], bottom))
+        self._paint_inputs(painter, xs_top, top)
+        self._paint_outputs(painter, xs_bottom, bottom)
+        painter.end()
+
+    def _paint_inputs(self, painter: QPainter, xs: list[float], y: float) -> None:
+        """The top row: the image's channels (coloured) or a layer's maps, names above."""
+        grey = ("#707070",) * len(xs)
+        colours = grey if self._maps else _CHANNEL_COLOURS.get(len(xs), grey)
+        metrics = self.fontMetrics()
+        for i, (x, name) in enumerate(zip(xs, short_names(len(xs), self._maps), strict=True)):
+            chosen = self._transposed and i == self._selected
+            painter.setPen(
+                QPen(_OUTPUT_COLOUR if chosen else QColor("#303040"), 2.5 if chosen else 1)
+            )
             painter.setBrush(QColor(colours[i]))
-            painter.drawEllipse(QPointF(x, top), _RADIUS, _RADIUS)
+            painter.drawEllipse(QPointF(x, y), _RADIUS, _RADIUS)
             width = metrics.horizontalAdvance(name)
             painter.drawText(
-                QRectF(x - width / 2 - 2, 0, width + 4, top - _RADIUS),
+                QRectF(x - width / 2 - 2, 0, width + 4, y - _RADIUS),
                 Qt.AlignmentFlag.AlignCenter,
                 name,
             )
-        for o, x in enumerate(xs_out):
-            chosen = o == self._selected
+
+    def _paint_outputs(self, painter: QPainter, xs: list[float], y: float) -> None:
+        """The bottom row: numbered outputs, names below (a conv's selected one filled)."""
+        metrics = self.fontMetrics()
+        for o, x in enumerate(xs):
+            chosen = not self._transposed and o == self._selected
             painter.setPen(QPen(_OUTPUT_COLOUR, 2 if chosen else 1))
             painter.setBrush(_OUTPUT_COLOUR if chosen else QColor("white"))
-            painter.drawEllipse(QPointF(x, bottom), _RADIUS, _RADIUS)
+            painter.drawEllipse(QPointF(x, y), _RADIUS, _RADIUS)
             name = str(o)
             width = metrics.horizontalAdvance(name)
             painter.setPen(_OUTPUT_COLOUR)
             painter.drawText(
-                QRectF(x - width / 2 - 2, bottom + _RADIUS, width + 4, self.height() - bottom),
+                QRectF(x - width / 2 - 2, y + _RADIUS, width + 4, self.height() - y),
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                 name,
             )
-        painter.end()
 
     def output_at(self, x: float, y: float) -> int | None:
-        """The output channel whose dot is at ``(x, y)`` (None: none there)."""
-        _top, bottom = self._rows()
-        if abs(y - bottom) > 2 * _RADIUS:
+        """The filter's output channel whose dot is at ``(x, y)`` (None: none there); a
+        transposed conv's are its inputs, on top."""
+        if abs(y - self._selected_row()) > 2 * _RADIUS:
             return None
         xs = self._xs(self._shape[1])
         nearest = min(range(len(xs)), key=lambda o: abs(xs[o] - x))

@@ -54,8 +54,15 @@ class DeepSlice:
 
     def set_layer_kind(self, kind: str) -> None:
         """``"conv_transpose"``: the picker's inputs are the filter's last axis (the
-        decoder's input map), its outputs the filter's third axis (what it paints)."""
-        self._transposed = kind == "conv_transpose"
+        decoder's input map), its outputs the filter's third axis (what it paints); the
+        header, grids, C_out and channel map say so."""
+        transposed = kind == "conv_transpose"
+        if transposed == self._transposed:
+            return
+        self._transposed = transposed
+        self.ui.set_transposed(transposed)
+        self._grids.transposed = transposed
+        self._sync()
 
     def _set_deep(self, weights: np.ndarray, bias: list[float], groups: int, flip: bool) -> None:
         """Keep a deep layer's whole filter and show a slice of it (see the picker)."""

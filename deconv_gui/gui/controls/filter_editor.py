@@ -71,7 +71,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         self.ui = FilterForm(self)
         self.picker = ChannelPicker(self)
         self.picker.setVisible(False)
-        self.ui.layout.insertWidget(1, self.picker)
+        self.ui.layout.insertWidget(self.ui.layout.indexOf(self.ui.kind_note) + 1, self.picker)
         self.picker.channelsChanged.connect(self._on_channels_picked)
         self._grids = FilterGrids(self.ui.grid_layout, self.ui.applied_layout, self.set_weight)
         self.ui.preset_combo.activated.connect(self._on_preset_activated)

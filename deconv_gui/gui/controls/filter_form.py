@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
 from ...view import filter_ops as ops
 from ..support.qthelp import signals_blocked
-from .channel_map import ChannelMap
+from .channel_map import ChannelMap, short_names
 from .common import DockSection, format_number
 from .fields import field_tip
 from .filter_grids import group_label
@@ -60,6 +60,14 @@ _BIAS_NOTE = (
     "This box: the bias b of the selected output channel, y = A x + b. "
     "The reconstructions subtract it again (they use y − b)."
 )
+_C_OUT_TIP = (
+    f"Number of output channels C_out (1–{MAX_OUT_CHANNELS}). Presets fill new "
+    "channels with rotated copies; for a custom filter new channels start at 0."
+)
+_TRANSPOSED_C_OUT_TIP = (
+    "ConvTranspose2d: C_out, the filter's last axis, is the decoder's INPUT channels\n"
+    "(the map it upsamples); its output has the filter's C_in channels."
+)
 _GROUPS_NOTE = (
     "summed: every output sums all input channels (groups 1);\n"
     "depthwise: each input channel has its own output(s) (groups = C_in)."
@@ -79,6 +87,13 @@ class FilterForm:
     def __init__(self, owner: DockSection) -> None:
         self.layout = layout = owner.column
         self.header = owner.header
+        # a transposed conv reads the filter the other way round: said under the header
+        self.kind_note = QLabel("ConvTranspose2d: in C_out → out C_in")
+        self.kind_note.setWordWrap(True)
+        self.kind_note.setStyleSheet("color: #606070;")
+        self.kind_note.hide()
+        layout.addWidget(self.kind_note)
+        self.transposed = False
         layout.addLayout(self._preset_row())
         self.grid_box = QWidget()
         self.grid_layout = QGridLayout(self.grid_box)
@@ -100,6 +115,7 @@ class FilterForm:
         self.channel_map = ChannelMap()
         layout.addWidget(self.channel_map)
         self._name_widgets()
+        self.set_transposed(False)
 
     def _name_widgets(self) -> None:
         """Object names, for tests, QSettings and style sheets."""
@@ -189,16 +205,11 @@ class FilterForm:
     def _output_row(self) -> QHBoxLayout:
         """C_out, which output channel is shown, and its bias."""
         row = QHBoxLayout()
-        row.addWidget(QLabel("C_out"))
-        self.c_out_spin = _spin(
-            1,
-            MAX_OUT_CHANNELS,
-            f"Number of output channels C_out (1–{MAX_OUT_CHANNELS}). Presets fill new "
-            "channels with rotated copies; for a custom filter new channels start at 0.",
-        )
+        self.c_out_label = QLabel("C_out")
+        row.addWidget(self.c_out_label)
+        self.c_out_spin = _spin(1, MAX_OUT_CHANNELS, _C_OUT_TIP)
         row.addWidget(self.c_out_spin)
         self.out_combo = QComboBox()
-        self.out_combo.setToolTip("Which output channel the grids and the bias show and edit.")
         row.addWidget(self.out_combo)
         row.addSpacing(4)
         row.addWidget(QLabel("bias"))
@@ -224,6 +235,46 @@ class FilterForm:
         row.addWidget(self.groups_combo, 1)
         return row
 
+    def set_transposed(self, transposed: bool) -> None:
+        """Word the controls for a ConvTranspose2d (its input is the filter's C_out) or a
+        conv; :meth:`show_state` shows the words."""
+        self.transposed = bool(transposed)
+        self.kind_note.setVisible(self.transposed)
+        self.channel_map.set_transposed(self.transposed)
+        tip = f"{_C_OUT_TIP}\n{_TRANSPOSED_C_OUT_TIP}" if self.transposed else _C_OUT_TIP
+        for widget in (self.c_out_label, self.c_out_spin):
+            widget.setToolTip(tip)
+        self.kind_note.setToolTip(_TRANSPOSED_C_OUT_TIP)
+        self.out_combo.setToolTip(
+            "Which input channel (the filter's C_out) the grids show and edit."
+            if self.transposed
+            else "Which output channel the grids and the bias show and edit."
+        )
+
+    def _header(self, shape: tuple[int, ...], groups: int) -> None:
+        fh, fw, c_group, c_out = shape
+        c_in = c_group * groups
+        self.header.setText(f"Filter  {fh}×{fw}×{c_group}×{c_out}")
+        tip = (
+            "kernel height × width × input channels × output channels"
+            if groups == 1
+            else "kernel height × width × input channels per group "
+            f"(C_in/groups = {c_in}/{groups}) × output channels"
+        )
+        if self.transposed:
+            tip += (
+                f"\nConvTranspose2d: the input map has C_out = {c_out} channels, the output "
+                f"C_in = {c_in};\nPyTorch's weight is (C_out, C_in/groups, f_h, f_w) = "
+                f"({c_out}, {c_group}, {fh}, {fw})"
+            )
+        self.header.setToolTip(tip)
+
+    def _output_names(self, c_out: int) -> list[str]:
+        """The output combo's items: a conv's outputs, a transposed conv's inputs."""
+        if self.transposed:
+            return [f"in {name}" for name in short_names(c_out, self.channel_map.maps)]
+        return [f"out {o}" for o in range(c_out)]
+
     def show_state(
         self, weights: np.ndarray, bias: list[float], preset: str, groups: int, flip: bool
     ) -> int:
@@ -233,13 +284,7 @@ class FilterForm:
         """
         fh, fw, c_group, c_out = weights.shape
         c_in = c_group * groups
-        self.header.setText(f"Filter  {fh}×{fw}×{c_group}×{c_out}")
-        self.header.setToolTip(
-            "kernel height × width × input channels × output channels"
-            if groups == 1
-            else "kernel height × width × input channels per group "
-            f"(C_in/groups = {c_in}/{groups}) × output channels"
-        )
+        self._header(weights.shape, groups)
         controls = (
             self.preset_combo,
             self.seed_spin,
@@ -266,9 +311,10 @@ class FilterForm:
             self.c_out_spin.setSingleStep(groups)
             self.c_out_spin.setValue(c_out)
             current = min(max(0, self.out_combo.currentIndex()), c_out - 1)
-            if self.out_combo.count() != c_out:
+            names = self._output_names(c_out)
+            if [self.out_combo.itemText(k) for k in range(self.out_combo.count())] != names:
                 self.out_combo.clear()
-                self.out_combo.addItems([f"out {o}" for o in range(c_out)])
+                self.out_combo.addItems(names)
             self.out_combo.setCurrentIndex(current)
             self.out_combo.setEnabled(c_out > 1)
             self.bias_spin.setValue(bias[current])

@@ -2,7 +2,9 @@
 and under them, when the kernel is flipped, the same kernels as applied (read-only).
 
 With ``groups`` an output reads only ``C_in/groups`` input channels: there is one grid
-for each, captioned with the image channel it multiplies.
+for each, captioned with the image channel it multiplies. A transposed conv's grids are
+the other way round: from its input (the filter's output shown) to its outputs (the
+filter's input channels), captioned "to out i".
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class FilterGrids:
         self._shape: tuple[int, int, int] | None = None
         #: the inputs are the feature maps of a layer before (named map 0, 1, …)
         self.maps = False
+        #: a ConvTranspose2d: the shown filter output is its input, the grids its outputs
+        self.transposed = False
 
     def show(self, weights: np.ndarray, output: int, groups: int, flip: bool) -> None:
         """Show output ``output`` of ``weights`` ``(f_h, f_w, C_in/groups, C_out)``."""
@@ -78,12 +82,22 @@ class FilterGrids:
         for channel, grid in enumerate(self.grids):
             kernel = shown[:, :, channel]
             grid.set_values(kernel, scale)
-            name = names[inputs[channel]]
-            self.captions[channel].setText(name)
-            self.captions[channel].setToolTip(
-                f"Weights applied to the input's {name} for output {output}"
-            )
+            self._caption(channel, names[inputs[channel]], inputs[channel], output, c_out)
             self.applied[channel].set_values(kernel[::-1, ::-1] if flip else kernel, scale)
+
+    def _caption(self, channel: int, name: str, index: int, output: int, c_out: int) -> None:
+        """Caption grid ``channel``: the filter input ``index`` (``name``) it multiplies."""
+        caption = self.captions[channel]
+        if not self.transposed:
+            caption.setText(name)
+            caption.setToolTip(f"Weights applied to the input's {name} for output {output}")
+            return
+        source = channel_names(c_out, self.maps)[output]
+        caption.setText(f"to out {index}")
+        caption.setToolTip(
+            f"ConvTranspose2d: each pixel of the input's {source} adds this kernel, times "
+            f"its value, to output {index}"
+        )
 
     def _rebuild(self, fh: int, fw: int, c_group: int) -> None:
         for layout in (self._editable, self._applied_layout):
