@@ -97,10 +97,9 @@ def make_pinv_solver(
     callbacks = as_callbacks(callbacks, progress, cancel)
     # the symbol preconditioner inverts A Aᵀ on a conv's output grid (its set-up is bounded
     # by its cost, checks the cancel between frequency batches and is kept for the next
-    # solve through the same layer). A transposed conv
-    # A = Bᵀ has A Aᵀ = Bᵀ B on the big map, not stationary: CG on the normal equations
-    # instead, on the small map where Aᵀ A = B Bᵀ is the conv's (see normal_pcg), when A
-    # has full column rank; plain CG on A Aᵀ otherwise
+    # solve through the same layer). A transposed conv A = Bᵀ has A Aᵀ = Bᵀ B on the big
+    # map, not stationary: CG on the normal equations instead, on the small map where
+    # Aᵀ A = B Bᵀ is the conv's (see normal_pcg), when A has full column rank; else plain CG
     if preconditioned and op.transposed and op.shape[0] >= op.shape[1]:
         conv_symbol = symbol_preconditioner(op.conv, reg, callbacks.cancelled)
         if applies(op, conv_symbol):
@@ -178,8 +177,8 @@ def solve_pinv(
     else:
         # the dense solve cannot stop halfway (it is only chosen where it is fast); the
         # per-frequency one (a periodic layer is block-diagonal in Fourier space: a few
-        # FFTs) checks the cancel between the batches of a several-channel factorisation
-        # (a batched SVD, the long part); a cancel that came before either is honoured
+        # FFTs) checks the cancel between the pieces of a several-channel factorisation
+        # (the long part); a cancel that came before either is honoured
         if callbacks.cancelled():
             raise SolveCancelled("pseudo-inverse cancelled")
         # the coarser of the filter's and the data's precision bounds what can be resolved
@@ -328,17 +327,13 @@ MAX_DEFAULT_ITER = 3000
 
 
 def default_iterations(geometry: ConvGeometry) -> int:
-    """The iteration limit when the caller gives none: 300, or up to ``3 (m + r)`` (at
-    most :data:`MAX_DEFAULT_ITER`) for a problem of ``m`` equations and ``n`` unknowns,
-    ``r = min(m, n)``.
+    """The iteration limit when the caller gives none: 300, or up to ``3 (m + min(m, n))``
+    (at most :data:`MAX_DEFAULT_ITER`) for ``m`` equations and ``n`` unknowns.
 
-    CG on ``A Aᵀ`` converges in at most ``m`` steps in exact arithmetic, and CGLS, which
-    takes over when ``y`` is outside the range, in at most ``r`` (the rank); rounding
-    makes each take about three times that. Small but ill-conditioned problems (condition
-    number ~10³: copied borders with dilation and groups) took 900–1700 here, more than
-    300, while each of their steps costs microseconds; a rank-deficient 126 × 130 one
-    (κ ≈ 370, replicated borders, dilation 2) needed 20 steps of CG and 394 of CGLS, more
-    than ``3 m = 378`` (LSQR from 0 needs as many).
+    In exact arithmetic CG on ``A Aᵀ`` takes at most ``m`` steps and CGLS (when ``y`` is
+    outside the range) at most the rank; rounding makes each take about three times
+    that. Small ill-conditioned problems (κ ~10³, copied borders with dilation) took up to
+    1700 steps of microseconds each; a rank-deficient 126 × 130 one 20 of CG and 394 of CGLS.
 
     Examples
     --------
