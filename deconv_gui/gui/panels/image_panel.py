@@ -124,8 +124,6 @@ class ImagePanel(QtWidgets.QFrame):
         self.values = ValueLabels(self.view)
         self.tile_labels = TileLabels(self.view)
         self.marks = PixelMarks(self.view)
-        self.view.sigRangeChanged.connect(lambda *_: self.values.update_visibility())
-        self.view.sigResized.connect(lambda *_: self.values.update_visibility())
         # over the image while its method computes: the previous image stays, dimmed
         self.pending_label = QtWidgets.QLabel(self.graphics)
         self.pending_label.setObjectName("pending")

@@ -48,19 +48,40 @@ def _fits(view: pg.ViewBox, room: tuple[int, int]) -> bool:
     return 0 < units_x <= 1.0 / room[0] and 0 < units_y <= 1.0 / room[1]
 
 
-class ValueLabels:
-    """The values written on the pixels of a tiny image in ``view``."""
+class _Overlay:
+    """Items drawn over the image of ``view``, shown or hidden as the view zooms.
+
+    Subclasses draw into :attr:`items` and say in :meth:`update_visibility` what is
+    shown at the current zoom; it runs whenever the view's range or size changes.
+    """
 
     def __init__(self, view: pg.ViewBox) -> None:
         self.view = view
-        self.items: list[pg.TextItem] = []
+        self.items: list[QtWidgets.QGraphicsItem] = []
+        view.sigRangeChanged.connect(lambda *_: self.update_visibility())
+        view.sigResized.connect(lambda *_: self.update_visibility())
+
+    def update_visibility(self) -> None:
+        """Show what fits at the view's current zoom (each subclass says what fits)."""
+        raise NotImplementedError
+
+    def _remove_items(self) -> None:
+        """Take every item drawn off the view."""
+        for item in self.items:
+            self.view.removeItem(item)
+        self.items = []
+
+
+class ValueLabels(_Overlay):
+    """The values written on the pixels of a tiny image in ``view``."""
+
+    def __init__(self, view: pg.ViewBox) -> None:
+        super().__init__(view)
         self._room = (1, 1)  # screen pixels a label needs (its box's margins included)
 
     def draw(self, data: np.ndarray | None) -> None:
         """Label every pixel of ``data`` (none for large images, more than 3 channels, None)."""
-        for label in self.items:
-            self.view.removeItem(label)
-        self.items = []
+        self._remove_items()
         if data is None or data.shape[0] * data.shape[1] > ANNOTATE_LIMIT:
             return
         channels = data.shape[2] if data.ndim == 3 else 1
@@ -90,27 +111,23 @@ class ValueLabels:
             label.setVisible(visible)
 
 
-class TileLabels:
+class TileLabels(_Overlay):
     """The channel of each tile of a montage drawn in ``view``, at the tile's corner."""
 
     def __init__(self, view: pg.ViewBox) -> None:
-        self.view = view
-        self.items: list[pg.TextItem] = []
+        super().__init__(view)
         self._drawn: tuple[tuple[int, ...], tuple[int, int]] | None = None
         self._room = (1, 1)  # screen pixels the widest label needs: (height, width)
         self._tile = (1, 1)  # a tile's (height, width) in image pixels
         self._opacity = 1.0
-        view.sigRangeChanged.connect(lambda *_: self.update_visibility())
-        view.sigResized.connect(lambda *_: self.update_visibility())
 
     def draw(self, tiles: tuple[int, ...], shape: tuple[int, int] | None) -> None:
         """Label the ``tiles`` of a montage of ``(H, W)`` maps (none: no montage)."""
         key = (tuple(tiles), (0, 0) if shape is None else (int(shape[0]), int(shape[1])))
         if key == self._drawn:  # the same montage again (new values): the same labels
             return
-        for label in self.items:
-            self.view.removeItem(label)
-        self.items, self._drawn = [], key
+        self._remove_items()
+        self._drawn = key
         if not tiles or shape is None:
             return
         font = QtGui.QFont()
@@ -148,17 +165,14 @@ class TileLabels:
             label.setVisible(visible)
 
 
-class PixelMarks:
+class PixelMarks(_Overlay):
     """Squares (and labels) over chosen pixels of ``view``: what a click inspects."""
 
     def __init__(self, view: pg.ViewBox) -> None:
-        self.view = view
-        self.items: list[QtWidgets.QGraphicsItem] = []
+        super().__init__(view)
         self.labels: list[pg.TextItem] = []
         self.pixels: tuple[np.ndarray, np.ndarray] | None = None
         self._room = (1, 1)  # screen pixels the widest label needs: (width, height)
-        view.sigRangeChanged.connect(lambda *_: self.update_visibility())
-        view.sigResized.connect(lambda *_: self.update_visibility())
 
     def mark(
         self,
@@ -224,7 +238,6 @@ class PixelMarks:
 
     def clear(self) -> None:
         """Remove the marks."""
-        for item in self.items:
-            self.view.removeItem(item)
-        self.items, self.labels = [], []
+        self._remove_items()
+        self.labels = []
         self.pixels = None
