@@ -205,21 +205,22 @@ class ConvOperator(LinearOperator):
         return (arr, True) if arr.ndim == 4 else (arr[np.newaxis], False)
 
     # -- the LinearOperator protocol, on flattened vectors ----------------------------------
+    # (through apply and apply_adjoint, so that ConvTransposeOperator inherits it as it is)
     def _matvec(self, x: np.ndarray) -> np.ndarray:
         image = np.asarray(x, dtype=self.dtype).reshape((1, *self.geometry.input_shape))
-        return _kernels.forward(image, self.weights, self.geometry).ravel()
+        return self.apply(image).ravel()
 
     def _rmatvec(self, y: np.ndarray) -> np.ndarray:
         out = np.asarray(y, dtype=self.dtype).reshape((1, *self.geometry.output_shape))
-        return _kernels.adjoint(out, self.weights, self.geometry).ravel()
+        return self.apply_adjoint(out).ravel()
 
     def _matmat(self, x: np.ndarray) -> np.ndarray:
         images = np.asarray(x, dtype=self.dtype).T.reshape((-1, *self.geometry.input_shape))
-        return _kernels.forward(images, self.weights, self.geometry).reshape(x.shape[1], -1).T
+        return self.apply(images).reshape(x.shape[1], -1).T
 
     def _rmatmat(self, y: np.ndarray) -> np.ndarray:
         outs = np.asarray(y, dtype=self.dtype).T.reshape((-1, *self.geometry.output_shape))
-        return _kernels.adjoint(outs, self.weights, self.geometry).reshape(y.shape[1], -1).T
+        return self.apply_adjoint(outs).reshape(y.shape[1], -1).T
 
     def to_dense(self, dtype: Any = None) -> np.ndarray:
         """The explicit ``(n_equations, n_unknowns)`` matrix, for tiny geometries only.

@@ -208,22 +208,6 @@ class ConvTransposeOperator(ConvOperator):
         out = self._crop(self.conv.apply(arr))
         return out if batched else out[0]
 
-    def _matvec(self, x: np.ndarray) -> np.ndarray:
-        image = np.asarray(x, dtype=self.dtype).reshape((1, *self.geometry.input_shape))
-        return self.apply(image).ravel()
-
-    def _rmatvec(self, y: np.ndarray) -> np.ndarray:
-        out = np.asarray(y, dtype=self.dtype).reshape((1, *self.geometry.output_shape))
-        return self.apply_adjoint(out).ravel()
-
-    def _matmat(self, x: np.ndarray) -> np.ndarray:
-        images = np.asarray(x, dtype=self.dtype).T.reshape((-1, *self.geometry.input_shape))
-        return self.apply(images).reshape(x.shape[1], -1).T
-
-    def _rmatmat(self, y: np.ndarray) -> np.ndarray:
-        outs = np.asarray(y, dtype=self.dtype).T.reshape((-1, *self.geometry.output_shape))
-        return self.apply_adjoint(outs).reshape(y.shape[1], -1).T
-
     def to_sparse(self, dtype: Any = None) -> sparse.csr_array:
         """``Aᵀ`` as a ``csr_array`` (``A``'s rows of the cropped outputs dropped)."""
         matrix = self.conv.to_sparse(dtype)
