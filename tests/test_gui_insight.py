@@ -119,8 +119,11 @@ def test_lost_information_panels_and_nullspace_equals_x_minus_pinv(qtbot, window
         assert name in window.panels.visible_names()
     shown = window.panels.panel("nullspace").data
     np.testing.assert_array_equal(shown, result.image - result.pinv)
-    lost = 100 * result.metrics.split.lost_fraction
-    assert f"{lost:.1f} % of ‖x‖" in window.panels.panel("nullspace").title_text
+    split = result.metrics.split
+    lost, kept = 100 * split.lost_fraction**2, 100 * split.recoverable_fraction**2
+    assert f"{lost:.1f} % of ‖x‖²" in window.panels.panel("nullspace").title_text
+    assert f"{kept:.1f} % of ‖x‖²" in window.panels.panel("recoverable").title_text
+    assert lost + kept == pytest.approx(100, abs=1e-6)  # energy: the shares add up
     window.insight.set_panels_visible(False)
     qtbot.waitUntil(lambda: window.result.nullspace is None, timeout=TIMEOUT)
     assert "nullspace" not in window.panels.visible_names()

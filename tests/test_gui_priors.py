@@ -218,7 +218,7 @@ def test_the_lost_view_shows_what_the_prior_invented(qtbot, window):
     assert not panel.isHidden()
     fresh = run_pipeline(window.loaded.pixels, result.params)
     np.testing.assert_allclose(panel.data, fresh.invented, atol=1e-6)
-    assert "Invented by the prior (TV)" in panel.title_text and "% of ‖x̂‖" in panel.title_text
+    assert "Invented by the prior (TV)" in panel.title_text and "% of ‖x̂‖²" in panel.title_text
     window.recon_options.set_values(methods=("transposed", "pinv"))  # no prior: hidden
     qtbot.waitUntil(lambda: window.live.idle and window.result.tv is None, timeout=TIMEOUT)
     assert window.result.nullspace is not None and panel.isHidden()

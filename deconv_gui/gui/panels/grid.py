@@ -215,14 +215,16 @@ class PanelGrid(QtWidgets.QWidget):
                 fraction = (
                     split.lost_fraction if name == "nullspace" else split.recoverable_fraction
                 )
-                title += f"  ·  {100 * fraction:.1f} % of ‖x‖"
+                # squared, as energy: the two panels' shares add up to 100 %, and a
+                # network's lost share is given the same way
+                title += f"  ·  {100 * fraction**2:.1f} % of ‖x‖²"
             self.panels[name].set_title(title)
         invented = registry.panel("invented")
         title = invented.title
         if split is not None and split.invented_by is not None:
             by = registry.panel(split.invented_by).short
             title = f"{invented.title.split('  ')[0]} ({by})  {invented.formula}"
-            title += f"  ·  {100 * float(split.invented_fraction or 0.0):.1f} % of ‖x̂‖"
+            title += f"  ·  {100 * float(split.invented_fraction or 0.0) ** 2:.1f} % of ‖x̂‖²"
         self.panels["invented"].set_title(title)
         before = self.visible_names()
         for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
