@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from qtpy import QtWidgets
 
+from ..support.qthelp import signals_blocked
+
 __all__ = ["NetworkBar"]
 
 
@@ -51,11 +53,8 @@ class NetworkBar(QtWidgets.QWidget):
 
     def show_through(self, through: bool) -> None:
         """Tick the button of ``through`` without emitting anything."""
-        for button in (self.alone, self.through):
-            button.blockSignals(True)
-        (self.through if through else self.alone).setChecked(True)
-        for button in (self.alone, self.through):
-            button.blockSignals(False)
+        with signals_blocked(self.alone, self.through):
+            (self.through if through else self.alone).setChecked(True)
 
     def offer_through(self, why_not: str) -> None:
         """Offer "the network up to here", or (``why_not`` says why) not: the button is

@@ -17,6 +17,7 @@ from qtpy import QtCore, QtWidgets
 from ...core.network import PrefixResult
 from ...view.display import display_spec
 from ..panels.image_panel import ImagePanel
+from ..support.qthelp import signals_blocked
 
 __all__ = ["ERF_PANEL", "NETWORK_PANELS", "NetworkPanels"]
 
@@ -136,10 +137,9 @@ class NetworkPanels(QtWidgets.QWidget):
         reference = (float(np.min(result.image)), float(np.max(result.image)))
         box = self.panels["forward"].channel_box
         c_out = result.forward_output.shape[2]
-        box.blockSignals(True)
-        box.setRange(0, c_out - 1)
-        box.setVisible(c_out > 1)
-        box.blockSignals(False)
+        with signals_blocked(box):
+            box.setRange(0, c_out - 1)
+            box.setVisible(c_out > 1)
         for key, _look, _title, _text in NETWORK_PANELS:
             if key in (ERF_PANEL, "forward"):
                 continue
