@@ -88,7 +88,16 @@ def _plan(pictures: Sequence[tuple[str, str, np.ndarray]], column: int) -> _Plan
     return _Plan(width, height, column, box_height, title_height, caption_height, scaled)
 
 
-def _paint(painter: QtGui.QPainter, plan: _Plan, texts: Sequence[tuple[str, str]]) -> None:
+def _paint(device: QtGui.QPaintDevice, plan: _Plan, texts: Sequence[tuple[str, str]]) -> None:
+    """Draw the figure on ``device`` (the PNG's image or the SVG's generator)."""
+    painter = QtGui.QPainter(device)
+    try:
+        _paint_columns(painter, plan, texts)
+    finally:
+        painter.end()
+
+
+def _paint_columns(painter: QtGui.QPainter, plan: _Plan, texts: Sequence[tuple[str, str]]) -> None:
     painter.fillRect(QtCore.QRect(0, 0, plan.width, plan.height), QtGui.QColor("white"))
     painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
     painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
@@ -112,11 +121,7 @@ def _paint(painter: QtGui.QPainter, plan: _Plan, texts: Sequence[tuple[str, str]
 
 def _png(plan: _Plan, texts: Sequence[tuple[str, str]]) -> bytes:
     image = QtGui.QImage(plan.width, plan.height, QtGui.QImage.Format.Format_RGB32)
-    painter = QtGui.QPainter(image)
-    try:
-        _paint(painter, plan, texts)
-    finally:
-        painter.end()
+    _paint(image, plan, texts)
     data = QtCore.QByteArray()
     buffer = QtCore.QBuffer(data)
     buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
@@ -135,11 +140,7 @@ def _svg(plan: _Plan, texts: Sequence[tuple[str, str]]) -> bytes:
     generator.setSize(QtCore.QSize(plan.width, plan.height))
     generator.setViewBox(QtCore.QRect(0, 0, plan.width, plan.height))
     generator.setTitle("Deconvolution Explorer: the panels side by side")
-    painter = QtGui.QPainter(generator)
-    try:
-        _paint(painter, plan, texts)
-    finally:
-        painter.end()
+    _paint(generator, plan, texts)
     buffer.close()
     if data.isEmpty():
         raise ValueError("could not write the figure as SVG")
