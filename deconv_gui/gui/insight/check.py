@@ -213,9 +213,7 @@ class CheckDialog(InsightDialog):
         )
         self.padding_button.clicked.connect(self._zero_padding)
         self.padding_button.setVisible(False)
-        close = QtWidgets.QPushButton("Close")
-        close.setToolTip("Close this dialog")
-        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
+        close = self._close_button("Close this dialog")
         bottom = QtWidgets.QHBoxLayout()
         bottom.addWidget(self.padding_button)
         bottom.addStretch(1)

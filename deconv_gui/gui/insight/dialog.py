@@ -46,6 +46,13 @@ class InsightDialog(QtWidgets.QDialog):
         self._on_result(self.state.result)
         resize_within_screen(self, width, height)
 
+    def _close_button(self, tip: str) -> QtWidgets.QPushButton:
+        """A "Close" button that closes this window; ``tip`` is its tooltip."""
+        close = QtWidgets.QPushButton("Close")
+        close.setToolTip(tip)
+        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
+        return close
+
     def _build(self) -> None:
         raise NotImplementedError
 

@@ -193,9 +193,7 @@ class FourierWindow(InsightDialog):
         self.status = QtWidgets.QLabel("Computing…")
         self.status.setWordWrap(True)
         self.status.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        close = QtWidgets.QPushButton("Close")
-        close.setToolTip("Close this window (background work stops)")
-        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
+        close = self._close_button("Close this window (background work stops)")
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.status)

@@ -106,9 +106,7 @@ class SpectrumWindow(InsightDialog):
         for widget in (self.compute_button, self.cancel_button, self.progress):
             curve_row.addWidget(widget)
         curve_row.addWidget(self.curve_status, 1)
-        close = QtWidgets.QPushButton("Close")
-        close.setToolTip("Close this window (background work stops)")
-        close.clicked.connect(self.close)  # type: ignore[arg-type]  # close()'s bool is unused
+        close = self._close_button("Close this window (background work stops)")
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.spectrum_plot, 3)
         layout.addLayout(status_row)
