@@ -91,6 +91,46 @@ def test_the_filter_section_words_a_transposed_conv_as_the_decoder_reads_it(qtbo
     assert _words(editor) == (False, ["channel B"], *conv[2:])
 
 
+def _bias_row(editor: FilterEditor) -> tuple:
+    """The bias row's words: its label, and the output choice when shown."""
+    ui = editor.ui
+    choices = [ui.bias_combo.itemText(k) for k in range(ui.bias_combo.count())]
+    return ui.bias_label.text(), choices if not ui.bias_combo.isHidden() else None
+
+
+def test_a_decoders_bias_box_belongs_to_its_outputs_not_to_the_input_shown(qtbot):
+    editor = FilterEditor()
+    qtbot.addWidget(editor)
+    editor.set_values(weights=np.ones((3, 3, 1, 3)), groups=3)  # depthwise 3 -> 3
+    ui = editor.ui
+    # its own row, under the weights' row (not beside the input choice)
+    assert ui.layout.indexOf(ui.bias_spin) == -1
+    row = next(
+        ui.layout.itemAt(k).layout()
+        for k in range(ui.layout.count())
+        if ui.layout.itemAt(k).layout() is not None
+        and ui.layout.itemAt(k).layout().indexOf(ui.bias_spin) >= 0
+    )
+    assert row.indexOf(ui.out_combo) == -1
+    ui.out_combo.setCurrentIndex(1)
+    assert _bias_row(editor) == ("bias of output 1", None)  # a conv: the output shown
+    editor.set_layer_kind("conv_transpose")
+    assert _bias_row(editor) == ("bias of", ["output 0", "output 1", "output 2"])
+    # the decoder's output 2 gets the bias, whichever input's weights are shown
+    ui.out_combo.setCurrentIndex(0)
+    ui.bias_combo.setCurrentIndex(2)
+    with qtbot.waitSignal(editor.filterChanged, timeout=1000):
+        ui.bias_spin.setValue(0.5)
+    assert editor.bias() == (0.0, 0.0, 0.5)
+    ui.bias_combo.setCurrentIndex(1)
+    assert ui.bias_spin.value() == 0.0
+    # 3 inputs -> 2 outputs: one bias for both outputs, a valid decoder bias
+    editor.set_values(weights=np.ones((3, 3, 2, 3)), bias=0.0, groups=1)
+    assert _bias_row(editor) == ("bias of", ["all 2 outputs"])
+    ui.bias_spin.setValue(0.25)
+    assert editor.bias() == (0.25, 0.25, 0.25)
+
+
 def test_the_window_studies_a_decoder_layer(qtbot, tmp_path):
     settings = QtCore.QSettings(str(tmp_path / "s.ini"), QtCore.QSettings.Format.IniFormat)
     win = MainWindow(settings, restore=False)

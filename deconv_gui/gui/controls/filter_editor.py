@@ -81,6 +81,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         self.ui.c_out_spin.valueChanged.connect(self._on_c_out_changed)
         self.ui.out_combo.currentIndexChanged.connect(self._on_out_selected)
         self.ui.bias_spin.valueChanged.connect(self._on_bias_changed)
+        self.ui.bias_combo.currentIndexChanged.connect(self._on_out_selected)
         self.ui.groups_combo.activated.connect(
             lambda index: self.set_groups(int(self.ui.groups_combo.itemData(index)))
         )
@@ -130,7 +131,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         return int(self.ui.seed_spin.value())
 
     def current_output(self) -> int:
-        """The output channel (0-based) the grids and the bias spin box show."""
+        """The filter output (0-based) the grids show: a conv's output, a decoder's input."""
         return max(0, self.ui.out_combo.currentIndex())
 
     def same_in_all_channels(self) -> bool:
@@ -293,8 +294,10 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
 
     def _sync(self) -> None:
         """Make every control show the stored state, without emitting anything."""
+        # a deep layer's slice: its output's number in the layer, and the layer's C_out
+        slice_of = None if self._deep is None else (self._slice[0], self._deep[0].shape[3])
         current = self.ui.show_state(
-            self._weights, self._bias[:], self._preset, self._groups, self._flip
+            self._weights, self._bias[:], self._preset, self._groups, self._flip, slice_of
         )
         self._grids.show(self._weights, current, self._groups, self._flip)
         self.ui.channel_map.setVisible(self._deep is None)
@@ -307,7 +310,11 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
 
     def _on_bias_changed(self, value: float) -> None:
         bias = list(self._bias)
-        bias[self.current_output()] = float(value)
+        target = self.ui.bias_row.target(self.current_output())
+        if target is None:
+            bias = [float(value)] * len(bias)
+        else:
+            bias[target] = float(value)
         self._commit(self._weights, bias, self._preset)
 
     def _on_same_toggled(self, checked: bool) -> None:

@@ -13,7 +13,6 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +28,7 @@ from ..support.qthelp import signals_blocked
 from .channel_map import ChannelMap, short_names
 from .common import DockSection, format_number
 from .fields import field_tip
+from .filter_bias import BiasRow
 from .filter_grids import group_label
 
 __all__ = [
@@ -55,10 +55,6 @@ _FLIP_NOTE = (
     "On: true convolution, as scipy.signal.convolve and textbooks: the kernel is\n"
     "flipped in both axes (rotated 180°) before it slides. The flipped kernel is\n"
     "shown under it. A symmetric kernel (box, Gaussian) gives the same result."
-)
-_BIAS_NOTE = (
-    "This box: the bias b of the selected output channel, y = A x + b. "
-    "The reconstructions subtract it again (they use y − b)."
 )
 _C_OUT_TIP = (
     f"Number of output channels C_out (1–{MAX_OUT_CHANNELS}). Presets fill new "
@@ -111,6 +107,10 @@ class FilterForm:
         layout.addWidget(self.same_check)
         self._add_flip(layout)
         layout.addLayout(self._output_row())
+        self.bias_row = BiasRow()
+        self.bias_label, self.bias_combo = self.bias_row.label, self.bias_row.combo
+        self.bias_spin = self.bias_row.spin
+        layout.addLayout(self.bias_row)
         layout.addLayout(self._groups_row())
         self.channel_map = ChannelMap()
         layout.addWidget(self.channel_map)
@@ -129,6 +129,7 @@ class FilterForm:
             "c_out": self.c_out_spin,
             "output": self.out_combo,
             "bias": self.bias_spin,
+            "bias_output": self.bias_combo,
             "groups": self.groups_combo,
             "flip": self.flip_check,
             "channel_map": self.channel_map,
@@ -203,23 +204,16 @@ class FilterForm:
             note.setStyleSheet("color: #606070; margin-left: 22px;")  # under the box's text
 
     def _output_row(self) -> QHBoxLayout:
-        """C_out, which output channel is shown, and its bias."""
+        """C_out and which of its channels the grids show."""
         row = QHBoxLayout()
         self.c_out_label = QLabel("C_out")
         row.addWidget(self.c_out_label)
         self.c_out_spin = _spin(1, MAX_OUT_CHANNELS, _C_OUT_TIP)
         row.addWidget(self.c_out_spin)
-        self.out_combo = QComboBox()
-        row.addWidget(self.out_combo)
         row.addSpacing(4)
-        row.addWidget(QLabel("bias"))
-        self.bias_spin = QDoubleSpinBox()
-        self.bias_spin.setRange(-100.0, 100.0)
-        self.bias_spin.setDecimals(3)
-        self.bias_spin.setSingleStep(0.01)
-        self.bias_spin.setToolTip(field_tip("bias", _BIAS_NOTE))
-        row.addWidget(self.bias_spin)
-        row.addStretch(1)
+        row.addWidget(QLabel("weights of"))
+        self.out_combo = QComboBox()
+        row.addWidget(self.out_combo, 1)
         return row
 
     def _groups_row(self) -> QHBoxLayout:
@@ -238,7 +232,7 @@ class FilterForm:
     def set_transposed(self, transposed: bool) -> None:
         """Word the controls for a ConvTranspose2d (its input is the filter's C_out) or a
         conv; :meth:`show_state` shows the words."""
-        self.transposed = bool(transposed)
+        self.transposed = self.bias_row.transposed = bool(transposed)
         self.kind_note.setVisible(self.transposed)
         self.channel_map.set_transposed(self.transposed)
         tip = f"{_C_OUT_TIP}\n{_TRANSPOSED_C_OUT_TIP}" if self.transposed else _C_OUT_TIP
@@ -276,11 +270,19 @@ class FilterForm:
         return [f"out {o}" for o in range(c_out)]
 
     def show_state(
-        self, weights: np.ndarray, bias: list[float], preset: str, groups: int, flip: bool
+        self,
+        weights: np.ndarray,
+        bias: list[float],
+        preset: str,
+        groups: int,
+        flip: bool,
+        slice_of: tuple[int, int] | None = None,
     ) -> int:
         """Show a filter's state in every control, without emitting; returns the output shown.
 
-        ``weights`` is ``(f_h, f_w, C_in/groups, C_out)`` and ``bias`` one value per output.
+        ``weights`` is ``(f_h, f_w, C_in/groups, C_out)`` and ``bias`` one value per filter
+        output; ``slice_of``: a deep layer's slice, ``(number in the layer of the filter
+        output shown, the layer's C_out)``.
         """
         fh, fw, c_group, c_out = weights.shape
         c_in = c_group * groups
@@ -293,6 +295,7 @@ class FilterForm:
             self.c_out_spin,
             self.out_combo,
             self.bias_spin,
+            self.bias_combo,
             self.same_check,
             self.groups_combo,
             self.flip_check,
@@ -317,7 +320,7 @@ class FilterForm:
                 self.out_combo.addItems(names)
             self.out_combo.setCurrentIndex(current)
             self.out_combo.setEnabled(c_out > 1)
-            self.bias_spin.setValue(bias[current])
+            self.bias_row.show(bias, current, c_in, c_out, slice_of)
             self.same_check.setEnabled(c_group > 1)
             choices = ops.group_choices(c_in)
             combo = self.groups_combo
