@@ -180,7 +180,8 @@ def _standalone_setup(
     settings: Settings, image_shape: Sequence[int] | None, paths: Paths
 ) -> list[str]:
     """Imports, the convolution's code, the data and every setting as a literal."""
-    lines = ["import numpy as np"]
+    lines = ["import math", ""] if {"nonneg", "tv"} & set(settings.methods) else []
+    lines.append("import numpy as np")
     if settings.solves:
         lines.append("from scipy.sparse.linalg import LinearOperator, lsqr")
     lines += ["", *common_top(settings.params, *paths), ""]

@@ -8,6 +8,7 @@ Each block is tested by running whole snippets in a subprocess (``tests/test_sni
 from __future__ import annotations
 
 __all__ = [
+    "FISTA",
     "NUMPY_CONV",
     "NUMPY_DENSE_FILTER",
     "NUMPY_FISTA",
@@ -16,6 +17,7 @@ __all__ = [
     "NUMPY_RL",
     "NUMPY_TV",
     "TV_PROX",
+    "for_module",
     "tv_block",
 ]
 
@@ -114,12 +116,15 @@ def pinv(data, reg=0.0):
     return found[0].reshape(x.shape).astype(x.dtype)
 '''
 
-NUMPY_FISTA = '''
+#: ``norm_bound`` and ``fista`` of both snippets: one text for NumPy arrays and torch
+#: tensors (``abs``, ``ones_like``, ``sum`` and ``linalg.norm`` are both libraries') but
+#: for the array module, written ``xp`` here and named by :func:`for_module`.
+FISTA = '''
 def norm_bound():
     """An upper bound of |A|^2 (Schur's test: max row sum times max column sum of |A|)."""
-    w_abs = np.abs(weights)
-    rows = forward(np.ones(x.shape), w_abs).max()
-    cols = adjoint(np.ones(y.shape), w_abs).max()
+    w_abs = abs(weights)
+    rows = forward(xp.ones_like(x), w_abs).max()
+    cols = adjoint(xp.ones_like(y), w_abs).max()
     return float(rows * cols)
 
 
@@ -129,17 +134,18 @@ def fista(prox, x0, lipschitz, n_iter, tol, reg=0.0):
     prox(v, step) is the proximal map of step * g; the momentum restarts whenever it
     points uphill (O'Donoghue and Candes). Stops when |x_k - x_k-1| <= tol |x_k|.
     """
-    data = (y - bias).astype(x0.dtype)
+    data = y - bias
     step = 1.0 / (lipschitz + reg)
-    x_k, z, t = x0, x0.copy(), 1.0
+    x_k, z, t = x0, x0, 1.0  # never changed in place: every step makes new arrays
     for k in range(1, n_iter + 1):
         grad = adjoint(forward(z) - data) + reg * z
         x_new = prox(z - step * grad, step)
-        if np.vdot(z - x_new, x_new - x_k) > 0:
+        if float(xp.sum((z - x_new) * (x_new - x_k))) > 0:
             t = 1.0  # restart
-        t_new = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
         z = x_new + ((t - 1) / t_new) * (x_new - x_k)
-        change = np.linalg.norm(x_new - x_k) / max(np.linalg.norm(x_new), 1e-300)
+        change = float(xp.linalg.norm(x_new - x_k))
+        change /= max(float(xp.linalg.norm(x_new)), 1e-300)
         x_k, t = x_new, t_new
         if change <= tol:
             break
@@ -193,10 +199,19 @@ def tv_prox(lam, nonneg, n_inner=20):
 '''
 
 
+def for_module(text: str, module: str) -> str:
+    """A block written for either array library (:data:`FISTA`, :data:`TV_PROX`), its
+    ``xp.`` calls made the snippet's module's (``"np"`` or ``"torch"``)."""
+    return text.replace("xp.", f"{module}.")
+
+
 def tv_block(grad2d: str, module: str) -> str:
     """The TV block of a snippet: its ``grad2d`` and ``grad2d_adjoint``, then
     :data:`TV_PROX` on the array module ``module`` (``"np"`` or ``"torch"``)."""
-    return grad2d.rstrip("\n") + "\n\n" + TV_PROX.replace("xp.", f"{module}.")
+    return grad2d.rstrip("\n") + "\n\n" + for_module(TV_PROX, module)
+
+
+NUMPY_FISTA = for_module(FISTA, "np")
 
 
 NUMPY_TV = tv_block(

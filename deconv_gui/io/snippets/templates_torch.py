@@ -1,13 +1,13 @@
 """The blocks of the PyTorch snippet, as they are printed (see :mod:`.templates`).
 
-The priors are the NumPy snippet's, on ``(N, C, H, W)`` tensors: the same FISTA, the
-same Richardson–Lucy iteration and the same TV prox (one text,
-:data:`.templates.TV_PROX`).
+The priors are the NumPy snippet's, on ``(N, C, H, W)`` tensors: the same FISTA and TV
+prox (one text each, :data:`.templates.FISTA` and :data:`.templates.TV_PROX`) and the
+same Richardson–Lucy iteration.
 """
 
 from __future__ import annotations
 
-from .templates import tv_block
+from .templates import FISTA, for_module, tv_block
 
 __all__ = ["TORCH_CGLS", "TORCH_FISTA", "TORCH_RL", "TORCH_TV"]
 
@@ -36,38 +36,7 @@ def pinv_cgls(data, reg, rtol, max_iter):
     return x_k.to(x.dtype), k
 '''
 
-TORCH_FISTA = '''
-def norm_bound():
-    """An upper bound of |A|^2 (Schur's test: max row sum times max column sum of |A|)."""
-    w_abs = weights.abs()
-    rows = forward(torch.ones_like(x), w_abs).max()
-    cols = adjoint(torch.ones_like(y), w_abs).max()
-    return float(rows * cols)
-
-
-def fista(prox, x0, lipschitz, n_iter, tol, reg=0.0):
-    """Accelerated proximal gradient on 1/2 |A x - (y - b)|^2 + reg/2 |x|^2 + g(x).
-
-    prox(v, step) is the proximal map of step * g; the momentum restarts whenever it
-    points uphill (O'Donoghue and Candes). Stops when |x_k - x_k-1| <= tol |x_k|.
-    """
-    data = y - bias
-    step = 1.0 / (lipschitz + reg)
-    x_k, z, t = x0, x0.clone(), 1.0
-    for k in range(1, n_iter + 1):
-        grad = adjoint(forward(z) - data) + reg * z
-        x_new = prox(z - step * grad, step)
-        if float(torch.sum((z - x_new) * (x_new - x_k))) > 0:
-            t = 1.0  # restart
-        t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
-        z = x_new + ((t - 1) / t_new) * (x_new - x_k)
-        change = float(torch.linalg.norm(x_new - x_k))
-        change /= max(float(torch.linalg.norm(x_new)), 1e-300)
-        x_k, t = x_new, t_new
-        if change <= tol:
-            break
-    return x_k, k
-'''
+TORCH_FISTA = for_module(FISTA, "torch")
 
 TORCH_RL = '''
 def richardson_lucy(data, n_iter):
