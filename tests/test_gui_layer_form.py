@@ -59,7 +59,7 @@ def test_the_filter_section_words_a_transposed_conv_as_the_decoder_reads_it(qtbo
     editor.set_values(weights=np.ones((3, 3, 1, 3)), groups=3)  # depthwise 3 -> 3
     with qtbot.assertNotEmitted(editor.filterChanged):
         editor.set_layer_kind("conv")
-    conv = (False, ["channel R"], ["out 0", "out 1", "out 2"], ("inputs", "outputs"))
+    conv = (False, ["channel R"], ["output 0", "output 1", "output 2"], ("inputs", "outputs"))
     assert _words(editor) == conv
     assert "ConvTranspose2d" not in editor.ui.header.toolTip()
     with qtbot.assertNotEmitted(editor.filterChanged):  # words only: the filter stays
@@ -69,7 +69,7 @@ def test_the_filter_section_words_a_transposed_conv_as_the_decoder_reads_it(qtbo
     assert _words(editor) == (
         True,
         ["to out 0"],
-        ["in R", "in G", "in B"],
+        ["input R", "input G", "input B"],
         ("in: C_out", "out: C_in"),
     )
     assert editor.ui.kind_note.text() == "ConvTranspose2d: in C_out → out C_in"
@@ -129,6 +129,25 @@ def test_a_decoders_bias_box_belongs_to_its_outputs_not_to_the_input_shown(qtbot
     assert _bias_row(editor) == ("bias of", ["all 2 outputs"])
     ui.bias_spin.setValue(0.25)
     assert editor.bias() == (0.25, 0.25, 0.25)
+
+
+def test_a_deep_layers_combos_name_the_channels_of_the_layer(qtbot):
+    editor = FilterEditor()
+    qtbot.addWidget(editor)
+    editor.set_layer_kind("conv_transpose")  # a ConvTranspose2d(3, 64): the image in
+    weights = np.random.default_rng(0).standard_normal((4, 4, 64, 3))
+    editor.set_values(weights=weights, bias=0.0)
+    assert editor.deep
+    editor.picker.pick("0-2", "0-15")
+    editor.picker.pick("2", "0-15")
+    items = [editor.ui.out_combo.itemText(k) for k in range(editor.ui.out_combo.count())]
+    assert items == ["input B"]  # the image's channel B, not the slice's "in 0" or "grey"
+    assert _bias_row(editor) == ("bias of", ["each its own"])
+    assert not editor.ui.bias_spin.isEnabled()
+    editor.set_layer_kind("conv")  # a Conv2d(64, 3) on 64 maps: its output 2
+    editor.set_feature_maps(True)
+    items = [editor.ui.out_combo.itemText(k) for k in range(editor.ui.out_combo.count())]
+    assert items == ["output 2"] and _bias_row(editor) == ("bias of output 2", None)
 
 
 def test_the_window_studies_a_decoder_layer(qtbot, tmp_path):

@@ -263,11 +263,15 @@ class FilterForm:
             )
         self.header.setToolTip(tip)
 
-    def _output_names(self, c_out: int) -> list[str]:
-        """The output combo's items: a conv's outputs, a transposed conv's inputs."""
+    def _output_names(self, c_out: int, slice_of: tuple[int, int] | None) -> list[str]:
+        """The output combo's items: a conv's outputs, a transposed conv's inputs (the
+        filter's C_out); a deep layer's slice: the one shown, by its number in the layer."""
+        first, count = (0, c_out) if slice_of is None else (slice_of[0], slice_of[1])
+        shown = range(first, first + c_out)
         if self.transposed:
-            return [f"in {name}" for name in short_names(c_out, self.channel_map.maps)]
-        return [f"out {o}" for o in range(c_out)]
+            names = short_names(count, self.channel_map.maps)
+            return [f"input {names[i]}" for i in shown]
+        return [f"output {o}" for o in shown]
 
     def show_state(
         self,
@@ -314,7 +318,7 @@ class FilterForm:
             self.c_out_spin.setSingleStep(groups)
             self.c_out_spin.setValue(c_out)
             current = min(max(0, self.out_combo.currentIndex()), c_out - 1)
-            names = self._output_names(c_out)
+            names = self._output_names(c_out, slice_of)
             if [self.out_combo.itemText(k) for k in range(self.out_combo.count())] != names:
                 self.out_combo.clear()
                 self.out_combo.addItems(names)
