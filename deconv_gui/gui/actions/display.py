@@ -36,6 +36,7 @@ class DisplayMirror:
         #: the View menu's actions (``layout_grid``, ...), once the menus exist
         self.actions: Any = None
         document.events.display.connect(self.show)
+        panels.arranged.connect(self._show_arrangement)
 
     # -- the View menu writes ---------------------------------------------------------------
     def set_layout_mode(self, mode: str) -> None:
@@ -71,3 +72,16 @@ class DisplayMirror:
         actions.shared_levels.setChecked(display.shared_levels)
         scaling = actions.scaling_auto if display.scaling == "auto" else actions.scaling_clip
         scaling.setChecked(True)
+        self._show_arrangement(panels.arrangement.note if panels.arrangement else "")
+
+    def _show_arrangement(self, note: str) -> None:
+        """The One row button says when its row is wrapped (too narrow), its tooltip why."""
+        action = self.actions.layout_row if self.actions is not None else None
+        if action is None:
+            return
+        if action.property("plain") is None:  # the menu's own words, once
+            action.setProperty("plain", (action.iconText(), action.toolTip()))
+        text, tip = action.property("plain")
+        action.setIconText(f"{text} (wrapped)" if note else text)
+        action.setToolTip(note or tip)
+        action.setStatusTip(note or tip)

@@ -137,8 +137,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("fit", "&Fit view", "Zoom every panel to show the whole image", "fit_view", "F"),
     ActionSpec("layout_grid", "2×2 &grid", "Input and forward output on top, reconstructions "
                "below", "set_layout_mode", choice=("layout", "grid")),
-    ActionSpec("layout_row", "One &row", "All panels side by side in one row",
-               "set_layout_mode", choice=("layout", "row")),
+    ActionSpec("layout_row", "One &row", "All panels side by side in one row (wrapped "
+               "into several rows when one row would make them too narrow)", "set_layout_mode",
+               choice=("layout", "row")),
     ActionSpec("shared_levels", "&Shared levels", "Draw every image-sized panel with the "
                "input's levels, and move them together", "set_shared_levels", checkable=True),
     ActionSpec("scaling_clip", "Scaling: &clip to input range", "Reconstructions use the "

@@ -1,8 +1,8 @@
 """The grid of image panels: input, forward output, the reconstructions, the lost information.
 
 :class:`PanelGrid` makes one :class:`~.image_panel.ImagePanel` per panel of the
-registry, arranges them in a 2×2 grid or one row, links the zoom and pan of the
-image-sized panels, keeps levels shared on request, and draws a
+registry, arranges them in a 2×2 grid or one row (wrapped when too narrow), links the
+zoom and pan of the image-sized panels, keeps levels shared on request, and draws a
 :class:`~deconv_gui.core.Result` panel by panel with the display rules of
 :mod:`deconv_gui.view.display`.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from qtpy import QtCore, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import Result, registry
-from ...core.scores import PreimageScore
-from ...view.display import data_range, display_spec, filter_is_signed, fmt
+from ...view.arrangement import Arrangement, arrange_panels
+from ...view.display import data_range, display_spec, filter_is_signed
 from ...view.linking import (
     IDENTITY,
     PanelMap,
@@ -27,6 +27,7 @@ from ...view.linking import (
 )
 from ..support.qthelp import make_timer, signals_blocked
 from .image_panel import ImagePanel
+from .title import result_titles
 
 __all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "PanelGrid"]
 
@@ -39,23 +40,13 @@ INSIGHT_PANELS: tuple[str, ...] = tuple(
 _RECONSTRUCTION_PANELS = tuple(p.name for p in registry.PANELS if p.method in registry.METHODS)
 # panels not in image units: never drawn with the shared levels
 _OWN_LEVELS = tuple(p.name for p in registry.PANELS if p.own_levels)
-_TIKHONOV = (
-    "Tikhonov  (AᵀA + λI)⁻¹Aᵀ(y − b)",
-    "regularised least squares with λ = {reg}: trades exactness for stability",
-)
+#: What a panel keeps from the picture: margins and levels bar; title and subtitle.
+_PANEL_FRAME = (60.0, 90.0)
 
 
 #: Up to this many output channels the forward panel has its channel box; more (a deep
 #: layer) are a montage of the channels picked in the filter editor.
 MAX_BOX_CHANNELS = 8
-
-
-def _preimage_counts(preimage: PreimageScore) -> str:
-    """``"  ·  121 zeros, 633 free"`` for a ReLU (``≥`` when the rank was not computed)."""
-    if preimage.activation != "relu" or preimage.free_directions is None:
-        return ""
-    bound = "" if preimage.rank_computed else "≥ "
-    return f"  ·  {preimage.n_inequalities:,} zeros, {bound}{preimage.free_directions:,} free"
 
 
 def _pending(result: Result, name: str) -> bool:
@@ -75,10 +66,13 @@ class PanelGrid(QtWidgets.QWidget):
         Forwarded from the panels.
     clicked(str, int, int)
         Forwarded from the panels (left click on a pixel).
+    arranged(str)
+        The panels moved: what the user is told about it ("" unless one row wrapped).
     """
 
     hovered = QtCore.Signal(str, int, int, int)
     clicked = QtCore.Signal(str, int, int)
+    arranged = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,6 +92,7 @@ class PanelGrid(QtWidgets.QWidget):
         self._grid = QtWidgets.QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(4)
+        self.arrangement: Arrangement | None = None
         #: what the user zoomed or panned to, shared by every panel (None: each fitted)
         self.zoom: Zoom | None = None
         for name, panel in self.panels.items():
@@ -141,32 +136,35 @@ class PanelGrid(QtWidgets.QWidget):
         self._schedule_refit()  # linked views: refit once the panels have their new sizes
 
     def _arrange(self) -> None:
+        """Place the shown panels as the layout asks, at the grid's size (one row wraps
+        when too narrow: :func:`~deconv_gui.view.arrangement.arrange_panels`)."""
+        image, laid_out = None if self.result is None else self.result.image, self.width() > 1
+        arrangement = arrange_panels(
+            self.visible_names(), self.layout_mode,
+            reconstructions=_RECONSTRUCTION_PANELS, insight=INSIGHT_PANELS,
+            size=(self.width(), self.height()) if laid_out and self.isVisible() else None,
+            picture=(1, 1) if image is None else image.shape[:2], frame=_PANEL_FRAME,
+        )  # fmt: skip
+        if arrangement == self.arrangement and self._grid.count():
+            return
+        self.arrangement = arrangement
         for panel in self.panels.values():
             self._grid.removeWidget(panel)
         for i in range(self._grid.columnCount()):
             self._grid.setColumnStretch(i, 0)
         for i in range(self._grid.rowCount()):
             self._grid.setRowStretch(i, 0)
-        names = self.visible_names()
-        if self.layout_mode == "row":
-            for col, name in enumerate(names):
-                self._grid.addWidget(self.panels[name], 0, col)
-                self._grid.setColumnStretch(col, 1)
-            self._grid.setRowStretch(0, 1)
-            return
-        recon = [n for n in names if n in _RECONSTRUCTION_PANELS]
-        insight = [n for n in names if n in INSIGHT_PANELS]
-        columns = max(2, len(recon), len(insight))
-        self._grid.addWidget(self.panels["input"], 0, 0)
-        self._grid.addWidget(self.panels["forward"], 0, 1, 1, columns - 1)
-        for row, group in ((1, recon), (2, insight)):
-            for col, name in enumerate(group):
-                self._grid.addWidget(self.panels[name], row, col)
-        for col in range(columns):
+        for name, row, col, span in arrangement.cells:
+            self._grid.addWidget(self.panels[name], row, col, 1, span)
+            self._grid.setRowStretch(row, 1)
+        for col in range(arrangement.columns):
             self._grid.setColumnStretch(col, 1)
-        self._grid.setRowStretch(0, 1)
-        self._grid.setRowStretch(1, 1 if recon else 0)
-        self._grid.setRowStretch(2, 1 if insight else 0)
+        self.arranged.emit(arrangement.note)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
+        """One row wraps, or unwraps, as the room for it changes."""
+        super().resizeEvent(event)
+        self._arrange()
 
     # -- drawing ---------------------------------------------------------------------------
     def set_scaling(self, scaling: str) -> None:
@@ -197,35 +195,8 @@ class PanelGrid(QtWidgets.QWidget):
             self.auto_fit = True  # a new image: the old zoom means nothing for it
             self.zoom = None
         self._set_channel_choice(result.forward_output.shape[2], previous)
-        reg, activation = result.params.reg, result.params.activation
-        preimage = result.metrics.preimage
-        for spec in registry.PANELS:  # the formulas of a layer with (or without) an activation
-            if spec.with_activation or spec.without_activation:
-                title, text = spec.title_for(activation), spec.text
-                if spec.name == "relu_preimage" and preimage is not None:
-                    title += _preimage_counts(preimage)  # what the ReLU's zeros leave free
-                    text = f"{preimage.summary()}: {text}"
-                self.panels[spec.name].set_title(title, text)
-        if reg > 0 and activation == "none":
-            self.panels["pinv"].set_title(_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
-        split = result.metrics.split
-        for name in ("nullspace", "recoverable"):
-            title = registry.panel(name).title_for(activation)
-            if split is not None:
-                fraction = (
-                    split.lost_fraction if name == "nullspace" else split.recoverable_fraction
-                )
-                # squared, as energy: the two panels' shares add up to 100 %, and a
-                # network's lost share is given the same way
-                title += f"  ·  {100 * fraction**2:.1f} % of ‖x‖²"
-            self.panels[name].set_title(title)
-        invented = registry.panel("invented")
-        title = invented.title
-        if split is not None and split.invented_by is not None:
-            by = registry.panel(split.invented_by).short
-            title = f"{invented.title.split('  ')[0]} ({by})  {invented.formula}"
-            title += f"  ·  {100 * float(split.invented_fraction or 0.0) ** 2:.1f} % of ‖x̂‖²"
-        self.panels["invented"].set_title(title)
+        for name, (title, text) in result_titles(result).items():
+            self.panels[name].set_title(title, text)
         before = self.visible_names()
         for name in (*_RECONSTRUCTION_PANELS, *INSIGHT_PANELS):
             shown = getattr(result, name) is not None or _pending(result, name)
@@ -235,7 +206,7 @@ class PanelGrid(QtWidgets.QWidget):
             compact = any(not self.panels[n].isHidden() for n in INSIGHT_PANELS)
             for panel in self.panels.values():
                 panel.set_compact(compact)
-            self._arrange()
+        self._arrange()  # the panels shown, or the picture's shape, may change their places
         reference = data_range(result.image)
         for name in PANEL_NAMES:
             if self._draw_panel(name, result, reference):

@@ -16,13 +16,28 @@ import math
 
 from qtpy import QtCore, QtGui, QtWidgets
 
-__all__ = ["MAX_LINES", "SHAPE_COLOUR", "FittingTitle", "fit_lines", "place_beside"]
+from ...core import Result, registry
+from ...core.scores import PreimageScore
+from ...view.display import fmt
+
+__all__ = [
+    "MAX_LINES",
+    "SHAPE_COLOUR",
+    "FittingTitle",
+    "fit_lines",
+    "place_beside",
+    "result_titles",
+]
 
 #: The most lines a title takes; the last one is elided past it.
 MAX_LINES = 2
 #: The colour of the shape after the title.
 SHAPE_COLOUR = "#8fb3ff"
 _ELLIPSIS = "…"
+_TIKHONOV = (
+    "Tikhonov  (AᵀA + λI)⁻¹Aᵀ(y − b)",
+    "regularised least squares with λ = {reg}: trades exactness for stability",
+)
 
 
 def fit_lines(
@@ -184,3 +199,46 @@ def _html(line: list[tuple[str, bool]]) -> str:
             f"<span style='color:{SHAPE_COLOUR}'>{text}</span>" if shape else f"<b>{text}</b>"
         )
     return " ".join(parts)
+
+
+def _preimage_counts(preimage: PreimageScore) -> str:
+    """``"  ·  121 zeros, 633 free"`` for a ReLU (``≥`` when the rank was not computed)."""
+    if preimage.activation != "relu" or preimage.free_directions is None:
+        return ""
+    bound = "" if preimage.rank_computed else "≥ "
+    return f"  ·  {preimage.n_inequalities:,} zeros, {bound}{preimage.free_directions:,} free"
+
+
+def result_titles(result: Result) -> dict[str, tuple[str, str | None]]:
+    """The panels whose title depends on ``result``: ``name -> (title, description)``
+    (None: the description stays). The formulas of a layer with or without an activation,
+    Tikhonov for reg > 0, the share of ``x`` lost or recoverable and of ``x̂`` invented."""
+    titles: dict[str, tuple[str, str | None]] = {}
+    reg, activation = result.params.reg, result.params.activation
+    preimage = result.metrics.preimage
+    for spec in registry.PANELS:
+        if spec.with_activation or spec.without_activation:
+            title, text = spec.title_for(activation), spec.text
+            if spec.name == "relu_preimage" and preimage is not None:
+                title += _preimage_counts(preimage)  # what the ReLU's zeros leave free
+                text = f"{preimage.summary()}: {text}"
+            titles[spec.name] = (title, text)
+    if reg > 0 and activation == "none":
+        titles["pinv"] = (_TIKHONOV[0], _TIKHONOV[1].format(reg=fmt(reg)))
+    split = result.metrics.split
+    for name in ("nullspace", "recoverable"):
+        title = registry.panel(name).title_for(activation)
+        if split is not None:
+            fraction = split.lost_fraction if name == "nullspace" else split.recoverable_fraction
+            # squared, as energy: the two panels' shares add up to 100 %, and a
+            # network's lost share is given the same way
+            title += f"  ·  {100 * fraction**2:.1f} % of ‖x‖²"
+        titles[name] = (title, None)
+    invented = registry.panel("invented")
+    title = invented.title
+    if split is not None and split.invented_by is not None:
+        by = registry.panel(split.invented_by).short
+        title = f"{invented.title.split('  ')[0]} ({by})  {invented.formula}"
+        title += f"  ·  {100 * float(split.invented_fraction or 0.0) ** 2:.1f} % of ‖x̂‖²"
+    titles["invented"] = (title, None)
+    return titles

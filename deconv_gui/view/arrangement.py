@@ -1,0 +1,200 @@
+"""Where the panels go: the 2×2 grid, or one row, wrapped when one row is unreadable.
+
+The View menu offers two layouts. The grid puts the input and the forward output on
+top, the reconstructions in a second row and the lost-information panels in a third.
+One row puts every panel side by side, which reads well for three or four panels; with
+all methods and the Insight panels on, twelve panels in one row of a laptop's window
+are 80 pixels wide each: titles cut to a word, pictures the size of a thumbnail. So
+one row is honoured while every panel gets at least :data:`MIN_PANEL_WIDTH` pixels;
+below that the panels wrap, in reading order, into the number of columns that shows
+the pictures largest, and the arrangement says so (:attr:`Arrangement.note`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["MIN_PANEL_WIDTH", "Arrangement", "arrange_panels", "wrapped_columns"]
+
+#: The narrowest panel of one row: a title of a few words, a picture worth looking at.
+MIN_PANEL_WIDTH = 180
+
+#: ``(name, row, column, column span)``
+Cell = tuple[str, int, int, int]
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """The panels' places in a grid.
+
+    Attributes
+    ----------
+    cells : tuple of (str, int, int, int)
+        ``(name, row, column, column span)`` for each panel, in reading order.
+    columns : int
+        The number of columns.
+    wrapped : bool
+        One row was asked for and did not fit: the panels wrap into several rows.
+    note : str
+        What the user is told about a wrapped row ("" otherwise).
+    """
+
+    cells: tuple[Cell, ...]
+    columns: int
+    wrapped: bool = False
+    note: str = ""
+
+    @property
+    def rows(self) -> int:
+        """The number of rows used."""
+        return 1 + max((row for _, row, _, _ in self.cells), default=-1)
+
+
+def _fitted_scale(
+    columns: int,
+    count: int,
+    size: tuple[float, float],
+    picture: tuple[int, int],
+    frame: tuple[float, float],
+    spacing: float,
+) -> tuple[float, float]:
+    """``(scale, panel width)``: how large a ``picture`` (rows, columns) is drawn, letterboxed,
+    in each panel of ``count`` panels in ``columns`` columns of an area ``size`` (width,
+    height); ``frame`` is what a panel keeps for itself (width, height: title, margins)."""
+    rows = math.ceil(count / columns)
+    width = (size[0] - (columns - 1) * spacing) / columns
+    height = (size[1] - (rows - 1) * spacing) / rows
+    room = (max(width - frame[0], 0.0), max(height - frame[1], 0.0))
+    return min(room[0] / max(picture[1], 1), room[1] / max(picture[0], 1)), width
+
+
+def wrapped_columns(
+    count: int,
+    size: tuple[float, float],
+    picture: tuple[int, int] = (1, 1),
+    frame: tuple[float, float] = (0.0, 0.0),
+    spacing: float = 4.0,
+    min_width: float = MIN_PANEL_WIDTH,
+) -> int:
+    """The columns for ``count`` panels that draw a ``picture`` largest, none narrower than
+    ``min_width`` (one column when even one is), the rows filled evenly.
+
+    Parameters
+    ----------
+    count : int
+        The number of panels.
+    size : tuple of float
+        The area's ``(width, height)`` in pixels.
+    picture : tuple of int
+        The picture's ``(rows, columns)``: its aspect decides between wide and tall cells.
+    frame : tuple of float
+        The pixels of a panel that are not picture: ``(width, height)`` (margins, title).
+    spacing : float
+        Pixels between panels.
+    min_width : float
+        The narrowest panel allowed.
+
+    Returns
+    -------
+    int
+        The number of columns, from 1 to ``count``.
+
+    Examples
+    --------
+    Twelve panels in 880×540 pixels, a picture 1.5 times as wide as tall: three rows of
+    four (one row would give 70-pixel panels; three columns make the rows too low).
+
+    >>> wrapped_columns(12, (880, 540), picture=(170, 256), frame=(12, 90))
+    4
+    >>> wrapped_columns(3, (880, 540), picture=(170, 256), frame=(12, 90))
+    3
+    """
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    widest = max(1, min(count, int((size[0] + spacing) // (min_width + spacing))))
+    best = max(
+        range(1, widest + 1),
+        key=lambda c: (_fitted_scale(c, count, size, picture, frame, spacing)[0], c),
+    )
+    return math.ceil(count / math.ceil(count / best))  # 12 in 5 columns: 3 rows of 4
+
+
+def _grid(
+    names: Sequence[str], reconstructions: Sequence[str], insight: Sequence[str]
+) -> tuple[list[Cell], int]:
+    recon = [n for n in names if n in reconstructions]
+    lost = [n for n in names if n in insight]
+    columns = max(2, len(recon), len(lost))
+    cells: list[Cell] = [("input", 0, 0, 1), ("forward", 0, 1, columns - 1)]
+    for row, group in ((1, recon), (2, lost)):
+        cells += [(name, row, col, 1) for col, name in enumerate(group)]
+    return [cell for cell in cells if cell[0] in names], columns
+
+
+def arrange_panels(
+    names: Sequence[str],
+    mode: str,
+    *,
+    reconstructions: Sequence[str] = (),
+    insight: Sequence[str] = (),
+    size: tuple[float, float] | None = None,
+    picture: tuple[int, int] = (1, 1),
+    frame: tuple[float, float] = (0.0, 0.0),
+    spacing: float = 4.0,
+    min_width: float = MIN_PANEL_WIDTH,
+) -> Arrangement:
+    """Place the panels ``names`` (in reading order) as layout ``mode`` asks.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The panels shown, in reading order.
+    mode : str
+        ``"grid"``: input and forward output on top, the ``reconstructions`` below, the
+        ``insight`` panels in a third row. ``"row"``: side by side, wrapped (see
+        :func:`wrapped_columns`) when a panel of one row in ``size`` would be narrower
+        than ``min_width``.
+    reconstructions, insight : sequence of str
+        The grid's second and third rows' panels.
+    size : tuple of float, optional
+        The area's ``(width, height)`` in pixels (None: not laid out yet, one row).
+    picture, frame, spacing, min_width
+        As :func:`wrapped_columns`.
+
+    Returns
+    -------
+    Arrangement
+
+    Examples
+    --------
+    >>> names = ["input", "forward", "transposed", "pinv"]
+    >>> arrange_panels(names, "row", size=(1200, 600)).columns
+    4
+    >>> wrapped = arrange_panels(names * 3, "row", size=(880, 540), frame=(12, 90))
+    >>> wrapped.wrapped, wrapped.columns, wrapped.rows
+    (True, 4, 3)
+    >>> wrapped.note.split(" (")[0]
+    'One row would make the 12 panels 69 px wide: wrapped into 3 rows'
+    """
+    if mode not in ("grid", "row"):
+        raise ValueError(f"mode must be 'grid' or 'row', got {mode!r}")
+    if mode == "grid":
+        grid, columns = _grid(names, reconstructions, insight)
+        return Arrangement(tuple(grid), columns)
+    count = len(names)
+    one_row = Arrangement(tuple((n, 0, col, 1) for col, n in enumerate(names)), max(count, 1))
+    if size is None or count < 2:
+        return one_row
+    width = (size[0] - (count - 1) * spacing) / count
+    if width >= min_width:
+        return one_row
+    columns = wrapped_columns(count, size, picture, frame, spacing, min_width)
+    cells = tuple((n, i // columns, i % columns, 1) for i, n in enumerate(names))
+    rows = math.ceil(count / columns)
+    note = (
+        f"One row would make the {count} panels {int(width)} px wide: wrapped into {rows} "
+        "rows (a wider window or fewer panels give one row)"
+    )
+    return Arrangement(cells, columns, wrapped=True, note=note)

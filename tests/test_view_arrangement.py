@@ -1,0 +1,92 @@
+"""Where the panels go (Qt-free): one row while readable, wrapped into the best grid below."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from deconv_gui.core import registry
+from deconv_gui.view.arrangement import MIN_PANEL_WIDTH, arrange_panels, wrapped_columns
+
+RECON = tuple(p.name for p in registry.PANELS if p.method in registry.METHODS)
+INSIGHT = tuple(p.name for p in registry.PANELS if p.method in registry.INSIGHT_METHODS)
+#: every method and the Insight panels on: what a newcomer gets by ticking everything
+TWELVE = (
+    "input", "forward", "transposed", "normalized_transposed", "pinv", "tv", "nonneg",
+    "richardson_lucy", "coverage", "recoverable", "nullspace", "invented",
+)  # fmt: skip
+FRAME = (60.0, 90.0)
+
+
+def _picture_width(columns, count, size, picture, frame, spacing=4.0):
+    """How wide the picture is drawn, letterboxed, in each cell: the literal sums."""
+    rows = -(-count // columns)
+    cell_w = (size[0] - spacing * (columns - 1)) / columns - frame[0]
+    cell_h = (size[1] - spacing * (rows - 1)) / rows - frame[1]
+    return min(cell_w, cell_h * picture[1] / picture[0])
+
+
+def test_one_row_is_kept_while_every_panel_is_readable():
+    names = TWELVE[:4]
+    arrangement = arrange_panels(names, "row", size=(1200, 600), frame=FRAME)
+    assert not arrangement.wrapped and arrangement.note == ""
+    assert arrangement.cells == tuple((n, 0, i, 1) for i, n in enumerate(names))
+    # not laid out yet: the row as asked
+    assert not arrange_panels(TWELVE, "row", size=None).wrapped
+
+
+@pytest.mark.parametrize("size", [(884, 543), (1264, 700), (600, 500), (1900, 1000)])
+@pytest.mark.parametrize("picture", [(170, 256), (256, 170), (24, 40), (40, 40)])
+def test_a_row_too_narrow_wraps_into_the_grid_that_draws_the_pictures_largest(size, picture):
+    arrangement = arrange_panels(TWELVE, "row", size=size, picture=picture, frame=FRAME)
+    one_row_width = (size[0] - 4 * 11) / 12
+    assert arrangement.wrapped is (one_row_width < MIN_PANEL_WIDTH)
+    if not arrangement.wrapped:
+        return
+    assert f"{int(one_row_width)} px wide" in arrangement.note
+    assert f"into {arrangement.rows} rows" in arrangement.note
+    columns = arrangement.columns
+    # reading order, row by row; the rows filled evenly (no lone panel on the last)
+    assert [n for n, *_ in arrangement.cells] == list(TWELVE)
+    places = [(row, col) for _, row, col, _ in arrangement.cells]
+    assert places == [divmod(i, columns) for i in range(12)]
+    assert arrangement.rows == math.ceil(12 / columns)
+    assert math.ceil(12 / (columns - 1 or 1)) > arrangement.rows or columns == 1
+    # no panel narrower than the minimum, unless the area has room for one column only
+    width = (size[0] - 4 * (columns - 1)) / columns
+    assert width >= MIN_PANEL_WIDTH or columns == 1
+    # no other allowed column count draws the pictures larger
+    allowed = [c for c in range(1, 13) if (size[0] - 4 * (c - 1)) / c >= MIN_PANEL_WIDTH] or [1]
+    best = max(_picture_width(c, 12, size, picture, FRAME) for c in allowed)
+    assert _picture_width(columns, 12, size, picture, FRAME) == pytest.approx(best)
+
+
+def test_a_tall_picture_wraps_into_more_columns_than_a_wide_one():
+    size = (884, 543)
+    tall = wrapped_columns(12, size, picture=(256, 128), frame=FRAME)
+    wide = wrapped_columns(12, size, picture=(128, 256), frame=FRAME)
+    assert tall >= wide
+    assert wrapped_columns(1, size) == 1
+    with pytest.raises(ValueError, match="count"):
+        wrapped_columns(0, size)
+
+
+def test_the_grid_is_input_and_forward_on_top_reconstructions_then_insight():
+    names = ("input", "forward", "transposed", "pinv", "tv", "coverage", "nullspace")
+    arrangement = arrange_panels(
+        names, "grid", reconstructions=RECON, insight=INSIGHT, size=(300, 300)
+    )
+    assert not arrangement.wrapped  # the grid is what was asked, whatever the size
+    assert arrangement.columns == 3 and arrangement.rows == 3
+    assert dict((n, (r, c, s)) for n, r, c, s in arrangement.cells) == {
+        "input": (0, 0, 1),
+        "forward": (0, 1, 2),
+        "transposed": (1, 0, 1),
+        "pinv": (1, 1, 1),
+        "tv": (1, 2, 1),
+        "coverage": (2, 0, 1),
+        "nullspace": (2, 1, 1),
+    }
+    with pytest.raises(ValueError, match="mode"):
+        arrange_panels(names, "column")
