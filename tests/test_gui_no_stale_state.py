@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
-from deconv_gui.gui.dialogs.shortcuts import ShortcutsDialog, shortcut_rows
+from deconv_gui.gui.dialogs.shortcuts import OTHER_KEYS, ShortcutsDialog, shortcut_rows
 from deconv_gui.gui.insight.spectrum_plots import LABEL_GAP, LogAxis
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
@@ -138,7 +138,9 @@ def test_a_short_log_axis_never_draws_its_labels_over_each_other(qtbot):
 
 
 def test_help_lists_every_shortcut_of_the_readme(qtbot, window):
-    rows = dict(shortcut_rows(window))
+    rows = {
+        key: what for _section, keys, what in shortcut_rows(window) for key in keys.split(" / ")
+    }
     for keys in ("F", "F1", "Esc", "Ctrl+I", "Ctrl+E", "Ctrl+Q"):
         assert keys in rows, keys
     table = README.read_text(encoding="utf-8").split("| shortcut | action |")[1].split("\n\n")[0]
@@ -149,6 +151,34 @@ def test_help_lists_every_shortcut_of_the_readme(qtbot, window):
     dialog = ShortcutsDialog(window)
     qtbot.addWidget(dialog)
     assert dialog.rows == shortcut_rows(window)
+
+
+def test_help_lists_the_shortcuts_by_menu_in_the_menus_order(qtbot, window):
+    rows = shortcut_rows(window)
+    sections = list(dict.fromkeys(section for section, _keys, _what in rows))
+    # the menu bar's order, then the main window's keys of no menu, then another window's
+    assert sections == ["File", "Edit", "View", "Network", "Insight", "Help", OTHER_KEYS,
+                        "How it is computed window"]  # fmt: skip
+    file_menu = [what for section, _keys, what in rows if section == "File"]
+    assert file_menu == ["Open image", "Open model", "Paste image", "Open session",
+                         "Save session", "Export", "Quit"]  # fmt: skip
+    edit = {what: keys for section, keys, what in rows if section == "Edit"}
+    assert "Paste image" not in edit  # listed once, in the first menu that has it
+    assert edit["Redo the undone edit"].startswith("Ctrl+Shift+Z")  # with its alternatives
+    assert ("Help", "F1", "Keyboard shortcuts") in rows
+    assert (OTHER_KEYS, "Esc", "Clear the inspected pixel") in rows
+    # F fits the panels in the window and the frame in the steps window: both listed
+    assert ("View", "F", "Fit view") in rows
+    assert ("How it is computed window", "F", "Fit the frame") in rows
+    for in_steps in (False, True):  # each key listed once in the window it works in
+        keys = [k for section, k, _ in rows if (section == "How it is computed window") == in_steps]
+        assert len(keys) == len(set(keys))
+    # two columns, cut between sections: the list fits a laptop screen
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    columns = [label.text() for label in dialog.findChildren(QtWidgets.QLabel)]
+    assert len(columns) == 2 and "<b>File</b>" in columns[0] and "<b>Help</b>" in columns[1]
+    assert dialog.sizeHint().height() < 700
 
 
 def test_export_dialog_stays_open_with_the_error_and_makes_a_missing_folder(

@@ -90,13 +90,13 @@ class Playback(QtWidgets.QWidget):
             (QtCore.Qt.Key.Key_Left, self.step_back, "Step back"),
             (QtCore.Qt.Key.Key_Right, self.step_forward, "Step forward"),
             (QtCore.Qt.Key.Key_Home, lambda: self.set_index(0), "First step"),
-            (QtCore.Qt.Key.Key_End, lambda: self.set_index(self.frame_count - 1), "The result"),
+            (QtCore.Qt.Key.Key_End, lambda: self.set_index(self.frame_count - 1), "Last step"),
             (QtCore.Qt.Key.Key_F, lambda: self.view.autoRange(padding=0.01), "Fit the frame"),
         )
         self.shortcuts = []
         for key, slot, what in keys:
             shortcut = QtWidgets.QShortcut(QtGui.QKeySequence(key), self)
-            shortcut.setWhatsThis(f"How it is computed: {what.lower()}")
+            shortcut.setWhatsThis(what)  # listed under the window's title
             shortcut.activated.connect(slot)
             self.shortcuts.append(shortcut)
 
