@@ -122,7 +122,7 @@ def test_a_large_image_loads_while_the_event_loop_runs(qtbot, window, tmp_path):
     timer.stop()
     assert ticks["while loading"] >= 2  # the GUI thread kept serving its timers
     assert window.loaded.pixels.shape == (256, 205, 3)  # the work size, aspect kept
-    assert "resized 2400×3000 → 205×256" in window.loaded.note
+    assert "resized 3000×2400 → 256×205" in window.loaded.note  # H×W, as shapes
     assert [stage for _f, stage in progress][:1] == ["reading"]
     qtbot.waitUntil(lambda: window.result.image.shape == (256, 205, 3), timeout=TIMEOUT)
     assert not window.state.loading and window.images.loader.outcome is True

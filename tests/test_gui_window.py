@@ -165,7 +165,10 @@ def test_a_good_file_and_the_work_size(qtbot, window, tmp_path):
     assert "grey" in window.loaded.note and "work size" not in window.loaded.note
     window.set_work_size(16)
     qtbot.waitUntil(lambda: window.result.image.shape == (16, 12, 1), timeout=TIMEOUT)
-    assert "resized 30×40 → 12×16 (work size)" in window.loaded.note
+    # the note and the shape beside it say height first: 40×30 → 16×12 beside 16×12×1
+    assert "resized 40×30 → 16×12 (work size)" in window.loaded.note
+    info = window.image_controls.info_text()
+    assert "16×12×1" in info and "→ 16×12 (work size)" in info
     window.set_work_size(None)
     qtbot.waitUntil(lambda: window.result.image.shape == (40, 30, 1), timeout=TIMEOUT)
 

@@ -141,7 +141,8 @@ def apply_work_size(
     pixels : numpy.ndarray
         The same array when it already fits (or ``work_size`` is None), else the resized one.
     note : str
-        ``"; resized W×H → W'×H' (work size)"`` when resized, else ``""``.
+        ``"; resized H×W → H'×W' (work size)"`` when resized, else ``""``: height
+        first, as every shape the window shows (``H×W×C``).
 
     Examples
     --------
@@ -149,7 +150,7 @@ def apply_work_size(
     >>> from deconv_gui.io import apply_work_size
     >>> small, note = apply_work_size(np.zeros((300, 400, 3), np.float32), 200)
     >>> small.shape, small.dtype, note
-    ((150, 200, 3), dtype('float32'), '; resized 400×300 → 200×150 (work size)')
+    ((150, 200, 3), dtype('float32'), '; resized 300×400 → 150×200 (work size)')
     >>> apply_work_size(small, 512)[0] is small  # never enlarged
     True
     """
@@ -157,7 +158,7 @@ def apply_work_size(
         return pixels, ""
     h, w = pixels.shape[:2]
     resized = resize_long_side(pixels, work_size, progress=progress, cancel=cancel)
-    return resized, f"; resized {w}×{h} → {resized.shape[1]}×{resized.shape[0]} (work size)"
+    return resized, f"; resized {h}×{w} → {resized.shape[0]}×{resized.shape[1]} (work size)"
 
 
 def resize_long_side(
