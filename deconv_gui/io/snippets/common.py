@@ -25,6 +25,7 @@ __all__ = [
     "SnippetPaths",
     "ambiguity",
     "bias_value",
+    "code_block",
     "common_top",
     "footer",
     "geometry_lines",
@@ -239,6 +240,11 @@ def ambiguity(geometry: ConvGeometry) -> str:
         listed = ", ".join(map(str, sizes[:-1])) + (" or " if len(sizes) > 1 else "")
         parts.append(f"inputs of {listed}{sizes[-1]} {label} give {n_out} {label}")
     return "; ".join(parts).capitalize() + "."
+
+
+def code_block(text: str) -> list[str]:
+    """A template's definitions as script lines, with the two blank lines that follow them."""
+    return [*text.strip("\n").splitlines(), "", ""]
 
 
 def literal(value: object, indent: int) -> str:

@@ -19,6 +19,7 @@ from .common import (
     PRIOR_VARIABLES,
     Settings,
     bias_value,
+    code_block,
     common_top,
     footer,
     geometry_lines,
@@ -52,10 +53,6 @@ NUMPY_PAD_MODES = {
 
 #: LSQR has no preconditioner, so it may take more iterations than the app's solver.
 LSQR_MIN_ITER = 2000
-
-
-def _block(text: str) -> list[str]:
-    return [*text.strip("\n").splitlines(), "", ""]
 
 
 def numpy_snippet(
@@ -185,9 +182,9 @@ def _standalone_setup(
     if settings.solves:
         lines.append("from scipy.sparse.linalg import LinearOperator, lsqr")
     lines += ["", *common_top(settings.params, *paths), ""]
-    lines += _block(NUMPY_CONV)
+    lines += code_block(NUMPY_CONV)
     if settings.groups != 1:
-        lines += _block(NUMPY_DENSE_FILTER)
+        lines += code_block(NUMPY_DENSE_FILTER)
     lines += _data_lines(settings, image_shape, paths[2])
     mode = settings.mode
     lines.append(
@@ -215,7 +212,7 @@ def _standalone_setup(
 def _standalone_layer(settings: Settings) -> list[str]:
     """forward and adjoint, the forward output, the transpose and the coverage."""
     layer = NUMPY_LAYER_TRANSPOSED if settings.transposed else NUMPY_LAYER
-    lines = ["", "", *_block(conv_names(layer, settings))]
+    lines = ["", "", *code_block(conv_names(layer, settings))]
     lines += forward_output_lines(settings, torch=False)
     lines += ["x_transposed = adjoint(y - bias)"]
     if settings.covers:
@@ -231,7 +228,7 @@ def _standalone_solves(settings: Settings) -> list[str]:
     """The pseudo-inverse by LSQR over forward and adjoint."""
     if not settings.solves:
         return []
-    lines = ["", "", *_block(NUMPY_PINV)]
+    lines = ["", "", *code_block(NUMPY_PINV)]
     if "pinv" in settings.methods:
         lines += [
             *NOTES["pinv"],
@@ -248,7 +245,7 @@ def _standalone_priors(settings: Settings) -> list[str]:
     methods = settings.methods
     lines: list[str] = []
     if set(methods) & {"nonneg", "tv"}:
-        lines += ["", "", *_block(NUMPY_FISTA)]
+        lines += ["", "", *code_block(NUMPY_FISTA)]
         lines += ["lipschitz = norm_bound()"]
     if "nonneg" in methods:
         lines += [
@@ -262,7 +259,7 @@ def _standalone_priors(settings: Settings) -> list[str]:
         lines += _rl_lines(settings)
     lines += rl_left_out(settings)
     if "tv" in methods:
-        lines += ["", "", *_block(NUMPY_TV)]
+        lines += ["", "", *code_block(NUMPY_TV)]
         lines += [
             "# total variation: argmin 1/2 |A x - (y - b)|^2 + lam TV(x) (x >= 0 if tv_nonneg),",
             "# by FISTA with the TV prox (PyProximal's TV or scikit-image's denoise_tv_chambolle",
@@ -280,7 +277,7 @@ def _rl_lines(settings: Settings) -> list[str]:
     return [
         "",
         "",
-        *_block(NUMPY_RL),
+        *code_block(NUMPY_RL),
         *NOTES["richardson_lucy"],
         "x_rl = richardson_lucy(np.maximum(y - bias, 0), prior_iter)",
     ]

@@ -170,7 +170,7 @@ def richardson_lucy(data, n_iter):
 
 #: ``total_variation`` and ``tv_prox`` of both snippets: the same text for NumPy arrays
 #: and torch tensors (``clip(min=...)`` is both libraries' method) but for the array
-#: module, written ``xp`` here and named by :func:`tv_block`.
+#: module, written ``xp`` here and named by :func:`for_module` (in :func:`tv_block`).
 TV_PROX = '''
 def total_variation(u):
     """Isotropic in space, summed over channels."""

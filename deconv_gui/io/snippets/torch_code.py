@@ -17,6 +17,7 @@ from .common import (
     Settings,
     ambiguity,
     bias_value,
+    code_block,
     common_top,
     footer,
     geometry_lines,
@@ -110,7 +111,7 @@ def torch_snippet(
     else:
         zeros = settings.mode == "zeros" and symmetric
         body = _FORWARD_ZEROS if zeros else _FORWARD_PADDED
-    lines += ["", "", *conv_names(body, settings).strip("\n").splitlines(), "", ""]
+    lines += ["", "", *code_block(conv_names(body, settings))]
     lines += _torch_outputs(settings)
     lines += _torch_solves(settings) + _prior_lines(settings)
     lines += lost_lines(
@@ -209,7 +210,7 @@ def _torch_outputs(settings: Settings) -> list[str]:
 
 def _torch_solves(settings: Settings) -> list[str]:
     """CGLS, and the pseudo-inverse when asked for."""
-    lines = ["", "", *_block(TORCH_CGLS)] if settings.solves else []
+    lines = ["", "", *code_block(TORCH_CGLS)] if settings.solves else []
     if "pinv" in settings.methods:
         lines += [
             *NOTES["pinv"],
@@ -220,10 +221,6 @@ def _torch_solves(settings: Settings) -> list[str]:
             '{float(residual):.1e}")',
         ]
     return lines
-
-
-def _block(text: str) -> list[str]:
-    return [*text.strip("\n").splitlines(), "", ""]
 
 
 def _solver_lines(settings: Settings) -> list[str]:
@@ -246,7 +243,7 @@ def _prior_lines(settings: Settings) -> list[str]:
     methods = settings.methods
     lines: list[str] = []
     if {"nonneg", "tv"} & set(methods):
-        lines += ["", "", *_block(TORCH_FISTA), "lipschitz = norm_bound()"]
+        lines += ["", "", *code_block(TORCH_FISTA), "lipschitz = norm_bound()"]
     if "nonneg" in methods:
         lines += [
             "",
@@ -260,13 +257,13 @@ def _prior_lines(settings: Settings) -> list[str]:
         lines += [
             "",
             "",
-            *_block(TORCH_RL),
+            *code_block(TORCH_RL),
             *NOTES["richardson_lucy"],
             "x_rl = richardson_lucy((y - bias).clamp(min=0), prior_iter)",
         ]
     lines += rl_left_out(settings)
     if "tv" in methods:
-        lines += ["", "", *_block(TORCH_TV)]
+        lines += ["", "", *code_block(TORCH_TV)]
         lines += [
             "# total variation: argmin 1/2 |A x - (y - b)|^2 + lam TV(x) (x >= 0 if tv_nonneg)",
             "x_tv, n_iter = fista(tv_prox(lam, tv_nonneg), torch.zeros_like(x), lipschitz, "
