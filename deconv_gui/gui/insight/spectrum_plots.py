@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
 from ...core import SingularValues, TikhonovCurve
+from ...view.ticks import log_tick_label, log_tick_style
 
 __all__ = [
     "EMPTY_CURVE_NOTE",
@@ -60,11 +61,13 @@ def _thinned(ticks: list, span: float, size: float) -> list:
 
 
 class LogAxis(pg.AxisItem):
-    """An axis whose log mode still labels a range narrower than one 1-2-…-9 step.
+    """An axis whose log mode labels every tick in one style, even a narrow range.
 
     pyqtgraph labels a log axis only at 1, 2, …, 9 × 10ᵏ: a solution norm that goes
     from 60.2 to 61.5 got no label at all. Such a range gets linear "nice" ticks
-    (60.5, 61, 61.5) placed on the log scale instead.
+    (60.5, 61, 61.5) placed on the log scale instead. Its labels mixed styles too
+    (10⁻⁶ beside 0.0001): they are written as :mod:`deconv_gui.view.ticks` says, plain
+    numbers or powers of ten, one style for the whole axis.
     """
 
     _linear_ticks = False
@@ -86,9 +89,8 @@ class LogAxis(pg.AxisItem):
         return [(None, [float(np.log10(v)) for v in values if v > 0]) for _, values in linear[:2]]
 
     def logTickStrings(self, values, scale, spacing):
-        if not self._linear_ticks:
-            return super().logTickStrings(values, scale, spacing)
-        return [f"{10.0**v * scale:.4g}" for v in values]
+        style = log_tick_style(*self.range)  # the view's range, in decades
+        return [log_tick_label(10.0**v * scale, style) for v in values]
 
 
 def _axes() -> dict[str, LogAxis]:

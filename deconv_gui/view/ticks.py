@@ -1,0 +1,57 @@
+"""The tick labels of a logarithmic axis, one style per axis, without Qt.
+
+pyqtgraph writes each tick of a log axis with ``%0.1g``: ``1e-06`` (shown as 10⁻⁶) next to
+``0.0001``, ``10¹`` next to ``1``. An axis here is written in one style: while everything
+it spans lies between 0.001 and 10 000, :data:`PLAIN` numbers (0.001, 0.5, 20); beyond,
+:data:`POWERS` of ten (10⁻⁶, 10⁻⁴, 2·10⁻⁴, 10⁰).
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["PLAIN", "PLAIN_DECADES", "POWERS", "log_tick_label", "log_tick_style"]
+
+PLAIN = "plain"
+POWERS = "powers"
+#: The decades written out in full: 10⁻³ (0.001) to 10⁴ (10000).
+PLAIN_DECADES = (-3, 4)
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_tick_style(low: float, high: float) -> str:
+    """The style of an axis showing ``10**low`` to ``10**high``: :data:`PLAIN` or :data:`POWERS`.
+
+    Examples
+    --------
+    >>> log_tick_style(-0.8, 0.1)  # 0.16 … 1.3
+    'plain'
+    >>> log_tick_style(-7.2, 0.4)  # 6e-8 … 2.5
+    'powers'
+    """
+    low, high = sorted((float(low), float(high)))
+    first, last = math.ceil(low - 1e-9), math.floor(high + 1e-9)
+    return PLAIN if PLAIN_DECADES[0] <= first and last <= PLAIN_DECADES[1] else POWERS
+
+
+def log_tick_label(value: float, style: str) -> str:
+    """``value`` (> 0) written in ``style``, to three significant digits.
+
+    Examples
+    --------
+    >>> [log_tick_label(v, "plain") for v in (0.001, 0.0025, 0.5, 1.0, 60.5, 2000.0)]
+    ['0.001', '0.0025', '0.5', '1', '60.5', '2000']
+    >>> [log_tick_label(v, "powers") for v in (1e-6, 2e-4, 1.0, 10.0, 1.25e5)]
+    ['10⁻⁶', '2·10⁻⁴', '10⁰', '10¹', '1.25·10⁵']
+    """
+    if style not in (PLAIN, POWERS):
+        raise ValueError(f"style must be {PLAIN!r} or {POWERS!r}, got {style!r}")
+    if not value > 0 or not math.isfinite(value):
+        return ""
+    value = float(f"{value:.3g}")  # 10**log10(0.002) is 0.0020000000000000005
+    if style == PLAIN:
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = float(f"{value / 10.0**exponent:.3g}")
+    power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
+    return power if mantissa == 1 else f"{mantissa:g}·{power}"
