@@ -10,14 +10,24 @@ window and ``--help`` describe a field the same way. A float field's box is an
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from qtpy.QtWidgets import QDoubleSpinBox, QLabel, QSpinBox
 
 from ...core import params as schema
 from ..support.qthelp import signals_blocked
 
-__all__ = ["ExactSpin", "FieldRow", "field_label", "field_tip", "float_spin", "int_spin"]
+__all__ = [
+    "ExactSpin",
+    "FieldRow",
+    "checked_values",
+    "field_label",
+    "field_tip",
+    "float_spin",
+    "int_spin",
+]
 
 _DEFAULTS = schema.defaults()
 
@@ -66,6 +76,28 @@ def field_tip(name: str, note: str = "") -> str:
     # plain tips never wrap: the help and each line of the note are wrapped here
     notes = [textwrap.fill(line, 80) for line in note.splitlines()]
     return "\n".join([textwrap.fill(text, 80), f"{name}: {rule.describe()}", *notes])
+
+
+def checked_values(fields: Sequence[str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values``, named among a form's ``fields``, each checked by the ``Params`` schema.
+
+    Raises
+    ------
+    ValueError
+        Listing the names not among ``fields``, or naming the field whose value is refused.
+
+    Examples
+    --------
+    >>> checked_values(("noise_seed",), {"noise_seed": 3})
+    {'noise_seed': 3}
+    >>> checked_values(("noise_seed",), {"seed": 3})
+    Traceback (most recent call last):
+    ValueError: values must be among noise_seed; unknown: ['seed']
+    """
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"values must be among {', '.join(fields)}; unknown: {unknown}")
+    return {name: schema.check(name, value) for name, value in values.items()}
 
 
 def field_label(row: FieldRow) -> QLabel:

@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
 from ...core import params as schema
 from ..support.qthelp import signals_blocked
 from .common import DockSection
-from .fields import FieldRow, field_label, field_tip, int_spin
+from .fields import FieldRow, checked_values, field_label, field_tip, int_spin
 from .reg_slider import AutoButton, LogSlider
 
 __all__ = ["PriorOptions"]
@@ -133,10 +133,7 @@ class PriorOptions(DockSection):
         ValueError
             Naming the field, when a value is unknown or refused (nothing changes).
         """
-        unknown = sorted(set(values) - set(self.FIELDS))
-        if unknown:
-            raise ValueError(f"values must be among {', '.join(self.FIELDS)}; unknown: {unknown}")
-        checked = {name: schema.check(name, value) for name, value in values.items()}
+        checked = checked_values(self.FIELDS, values)
         before = self.values()
         with signals_blocked(self._iter, self._nonneg):
             if "prior_lam" in checked:

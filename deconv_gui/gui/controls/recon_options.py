@@ -25,7 +25,15 @@ from ...core import params as schema
 from ...core.registry import METHOD_SPECS, METHODS
 from ..support.qthelp import signals_blocked
 from .common import DockSection
-from .fields import ExactSpin, FieldRow, field_label, field_tip, float_spin, int_spin
+from .fields import (
+    ExactSpin,
+    FieldRow,
+    checked_values,
+    field_label,
+    field_tip,
+    float_spin,
+    int_spin,
+)
 from .prior_options import PriorOptions
 from .reg_slider import AutoButton, RegSlider
 from .solve_progress import SolveProgress
@@ -311,10 +319,7 @@ class ReconOptions(DockSection):
         ValueError
             Naming the field, when a value is out of range or unknown (nothing changes).
         """
-        unknown = sorted(set(values) - set(self.FIELDS))
-        if unknown:
-            raise ValueError(f"values must be among {', '.join(self.FIELDS)}; unknown: {unknown}")
-        checked = {name: schema.check(name, value) for name, value in values.items()}
+        checked = checked_values(self.FIELDS, values)
         before = self.values()
         blocked = (self._rtol, self._max_iter, self._noise_seed, self._channel, self.priors)
         with signals_blocked(*blocked, *self._method_checks.values()):
