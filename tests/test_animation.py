@@ -251,3 +251,55 @@ def test_every_line_of_every_frame_is_whole(mode):
     summary = " ".join(layout.lines(_step_text(anim, None)))
     if mode == "scatter":
         assert summary.endswith("1 to 4 windows per pixel (the checkerboard) · Aᵀy is not x")
+
+
+def _wcag(foreground, background) -> float:
+    """WCAG 2 contrast ratio, written out here (the reference for the renderer's choice)."""
+
+    def luminance(rgb) -> float:
+        out = 0.0
+        for value, weight in zip(rgb, (0.2126, 0.7152, 0.0722), strict=True):
+            c = value / 255
+            out += weight * (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+        return out
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("copied", [False, True])
+def test_every_number_in_a_cell_reads_on_its_colour(monkeypatch, copied):
+    """A number on a deep red or blue cell is written in white, on a pale one in black:
+    contrast 4.5 at least (WCAG AA) for every value, on padding and inserted zeros too."""
+    from types import SimpleNamespace
+
+    from PIL import Image, ImageDraw
+
+    from deconv_gui.io import cells
+
+    written: list[tuple[tuple[float, float], tuple[int, int, int]]] = []
+    real_text = cells.text
+
+    def record(draw, xy, text, font, **kw):
+        written.append((xy, kw["fill"]))
+        real_text(draw, xy, text, font, **kw)
+
+    monkeypatch.setattr(cells, "text", record)
+    cell = 40
+    values = np.linspace(-1.0, 1.0, 25).reshape(5, 5)
+    codes = np.zeros((5, 5), int)
+    codes[0, :], codes[4, 1] = 1, 2  # a padded row, an inserted zero
+    image = Image.new("RGB", (5 * cell, 5 * cell), (255, 255, 255))
+    layout = SimpleNamespace(cell=cell, numbers=True, font=cells.fitting_font(["-0.92"], cell))
+    cells.draw_grid(ImageDraw.Draw(image), layout, (0, 0), values, 1.0, codes, copied=copied)
+    pixels = np.asarray(image)
+    assert len(written) == (25 if copied else 20)
+    inks = set()
+    for (x, y), ink in written:
+        r, c = int(y // cell), int(x // cell)
+        inside = pixels[r * cell + 1 : (r + 1) * cell - 1, c * cell + 1 : (c + 1) * cell - 1]
+        colours, counts = np.unique(inside.reshape(-1, 3), axis=0, return_counts=True)
+        background = tuple(int(v) for v in colours[np.argmax(counts)])  # the cell's fill
+        assert _wcag(ink, background) >= 4.5, (values[r, c], ink, background)
+        inks.add(tuple(ink))
+    assert {(0, 0, 0), (255, 255, 255)} <= inks  # both: the ends are dark, the middle pale

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..view.colormaps import apply_colormap
+from ..view.colormaps import apply_colormap, text_colour
 
 __all__ = [
     "PADDING_FILL",
@@ -33,6 +33,8 @@ TILE_CACHE = 96
 #: Cell fills: zero padding, zeros inserted between spread outputs, not yet computed.
 PADDING_FILL, _INSERTED, _PENDING = (190, 190, 190), (232, 232, 232), (244, 244, 244)
 _PADDING = PADDING_FILL
+#: Numbers on structural cells (copied padding, inserted zeros): grey, yet readable.
+_STRUCTURAL_INK = (64, 64, 64)
 
 
 #: The fallback font has no glyphs for these; ASCII stands in for them.
@@ -197,30 +199,37 @@ def _draw_cells(
     for (r, c), value in np.ndenumerate(values):
         box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1)
         code = 0 if codes is None else int(codes[r, c])
+        fill = _cell_fill(colours[r, c], code, float(value), copied)
+        draw.rectangle(box, fill=fill)
         if code == 1:
-            pale = (np.asarray(colours[r, c]) + np.asarray(_PADDING)) / 2 if copied else None
-            draw.rectangle(box, fill=_PADDING if pale is None else tuple(int(v) for v in pale))
             for t in range(-cell + 1, cell, max(4, cell // 4)):  # hatching: not image data
                 u0, u1 = max(0, -t), min(cell - 1, cell - 1 - t)
                 draw.line(
                     (box[0] + t + u0, box[3] - u0, box[0] + t + u1, box[3] - u1),
                     fill=(150, 150, 150),
                 )
-        elif code == 2:
-            draw.rectangle(box, fill=_INSERTED)
-        elif np.isnan(value):
-            draw.rectangle(box, fill=_PENDING)
-        else:
-            draw.rectangle(box, fill=tuple(int(v) for v in colours[r, c]))
         if cell >= 6:
             draw.rectangle(box, outline=(255, 255, 255))
         if layout.numbers and not np.isnan(value) and (code != 1 or copied):
-            label = number(float(value))
             text(
                 draw,
                 ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
-                label,
+                number(float(value)),
                 layout.font,
-                fill=(140, 140, 140) if code else (0, 0, 0),
+                # black or white, whichever reads on the cell (a deep red or blue takes
+                # white); structural cells in a dark grey that still reads
+                fill=text_colour(fill, _STRUCTURAL_INK if code else (0, 0, 0)),
                 anchor="mm",
             )
+
+
+def _cell_fill(colour: Any, code: int, value: float, copied: bool) -> tuple[int, int, int]:
+    """A cell's fill: its value's colour, or padding (paler under copies), inserted, pending."""
+    if code == 1:
+        pale = (np.asarray(colour) + np.asarray(_PADDING)) / 2 if copied else _PADDING
+        return tuple(int(v) for v in pale)  # type: ignore[return-value]
+    if code == 2:
+        return _INSERTED
+    if np.isnan(value):
+        return _PENDING
+    return tuple(int(v) for v in colour)  # type: ignore[return-value]

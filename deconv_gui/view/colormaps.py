@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COLORMAPS", "apply_colormap", "colormap_anchors", "lookup_table"]
+__all__ = [
+    "COLORMAPS",
+    "MIN_CONTRAST",
+    "apply_colormap",
+    "colormap_anchors",
+    "contrast_ratio",
+    "lookup_table",
+    "text_colour",
+]
+
+#: WCAG's contrast ratio for normal text (AA): what a number written on a cell must reach.
+MIN_CONTRAST = 4.5
 
 #: Anchor colours (RGB, 0–255) at evenly spaced positions from the low to the high level.
 #: ``"diverging"`` is ColorBrewer's RdBu, reversed: blue < 0 < red, near-white at 0.
@@ -60,3 +71,43 @@ def lookup_table(name: str, size: int = 256) -> np.ndarray:
     if size < 2:
         raise ValueError(f"size must be at least 2, got {size!r}")
     return np.round(apply_colormap(name, np.linspace(0.0, 1.0, int(size)))).astype(np.uint8)
+
+
+def _luminance(rgb) -> float:
+    """WCAG's relative luminance of an sRGB colour given in 0–255."""
+    c = np.asarray(rgb, dtype=np.float64)[:3] / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
+
+
+def contrast_ratio(foreground, background) -> float:
+    """WCAG's contrast ratio of two sRGB colours (0–255): 1 (the same) to 21.
+
+    Examples
+    --------
+    >>> round(contrast_ratio((0, 0, 0), (255, 255, 255)), 1)
+    21.0
+    >>> round(contrast_ratio((0, 0, 0), (178, 24, 43)), 2)  # black on the red end: too low
+    3.06
+    """
+    light, dark = sorted((_luminance(foreground), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour(background, preferred=(0, 0, 0)) -> tuple[int, int, int]:
+    """The colour to write on ``background``: ``preferred`` when it reaches
+    :data:`MIN_CONTRAST`, else black or white, whichever contrasts more (one of them
+    always reaches 4.58).
+
+    Examples
+    --------
+    >>> text_colour((247, 247, 247)), text_colour((178, 24, 43)), text_colour((33, 102, 172))
+    ((0, 0, 0), (255, 255, 255), (255, 255, 255))
+    >>> text_colour((232, 232, 232), preferred=(64, 64, 64))  # a grey that reads: kept
+    (64, 64, 64)
+    """
+    wanted = tuple(int(v) for v in preferred)
+    if contrast_ratio(wanted, background) >= MIN_CONTRAST:
+        return wanted  # type: ignore[return-value]
+    black, white = (0, 0, 0), (255, 255, 255)
+    return max((black, white), key=lambda ink: contrast_ratio(ink, background))
