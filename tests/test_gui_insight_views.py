@@ -72,6 +72,12 @@ def test_our_own_forward_output_matches_with_zero_difference(qtbot, window, chec
     # before a file: the empty pictures say what goes there, no channel box "channel 0"
     assert "press Load .npy" in check.views.titles[0].text
     assert not check.views.channel.isVisibleTo(check)
+    # no empty pictures and no empty words' area: what to save and what is checked
+    assert check.stack.currentWidget() is check.placeholder
+    shape = window.result.forward_output.shape
+    for words in ("np.save('mine.npy', array)", f"shape {shape}", "relative error"):
+        assert words in check.placeholder.text()
+    assert not check.words.isVisibleTo(check)
     path = tmp_path / "mine.npy"
     np.save(path, window.result.forward_output)
     assert check.load_file(path)
@@ -83,6 +89,8 @@ def test_our_own_forward_output_matches_with_zero_difference(qtbot, window, chec
     assert VERDICT_COLORS["match"] in check.verdict.styleSheet()
     np.testing.assert_array_equal(check.views.arrays[1], window.result.forward_output)
     assert check.views.channel.isVisibleTo(check) and check.views.channel.value() == 0
+    # the pictures take the height the question's words (none here) would share
+    assert check.stack.currentWidget() is check.views and not check.words.isVisibleTo(check)
 
 
 def test_a_perturbed_array_gives_its_max_error(qtbot, window, check, tmp_path):
@@ -181,7 +189,7 @@ def test_question_deconv_departs_for_a_non_symmetric_kernel(qtbot, window, check
     views.channel.setValue(2)
     np.testing.assert_array_equal(views.items[0].image, views.arrays[0][:, :, 2])
     assert "not symmetric" in check.explanation.text()
-    assert check.explanation.isVisible()
+    assert check.explanation.isVisible() and check.words.isVisible()  # the words have room
     # the second guess: only A⁺ (the window's own panel) gives y back
     rows = {row.key: row for row in check.outcome.inverses}
     assert rows["pinv"].residual < 1e-4 < 0.1 < rows["pinv_slices"].residual

@@ -124,9 +124,13 @@ class CheckDialog(InsightDialog):
         self.problem = _label("", "Why nothing could be compared", wrap=True, selectable=True)
         self.problem.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.problem.setStyleSheet(f"color: {VERDICT_COLORS['close']}; font-size: 12pt;")
+        # before a file: what to save, and what will be checked (not three empty pictures)
+        self.placeholder = _label("", "What to load, and what is compared", wrap=True, rich=True)
+        self.placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setContentsMargins(40, 0, 40, 0)
         self.stack = QtWidgets.QStackedWidget()
-        self.stack.addWidget(self.views)
-        self.stack.addWidget(self.problem)
+        for page in (self.views, self.problem, self.placeholder):
+            self.stack.addWidget(page)
         self.verdict = _label(
             "Load a .npy to compare.",
             "Green: matches to rounding (relative error ≤ 1e-5); orange: close (< 1 %); "
@@ -145,8 +149,10 @@ class CheckDialog(InsightDialog):
         layout.addWidget(self.stack, 2)
         layout.addWidget(self.verdict)
         layout.addWidget(self.errors)
+        # the question's words share the height with the pictures only when there are some
         layout.addWidget(self._words(), 3)
         layout.addLayout(self._bottom_row())
+        self._show_words()
 
     def _top_row(self) -> QtWidgets.QHBoxLayout:
         """What the array is, Load, the shape it must have, and the question's deConv."""
@@ -281,6 +287,20 @@ class CheckDialog(InsightDialog):
             return
         shape = expected_shape(result, self.current_kind())
         self.expected.setText(f"your file must have shape {shape}")
+        self.placeholder.setText(
+            "<p><b>No array loaded yet.</b></p><p>In your own code, compute "
+            f"{KINDS[self.current_kind()][1]} for the current image and filter, an array of "
+            f"shape {shape}, and save it: <code>np.save('mine.npy', array)</code>. Then press "
+            "<b>Load .npy…</b> above.</p><p>It checks the shape, then every value against "
+            "this window's: the largest difference, the relative error ‖yours − ours‖ / "
+            "‖ours‖ and a verdict (matches to rounding, close below 1 %, or differs), with "
+            "yours, ours and the difference drawn side by side.</p>"
+        )
+
+    def _show_words(self) -> None:
+        """The words' area takes room only when the question's mode has words to show."""
+        shown = (self.explanation, self.inverses)
+        self.words.setVisible(any(not label.isHidden() for label in shown))
 
     def _refresh(self) -> None:
         """Start the comparison for the current mode and result (stale jobs dropped)."""
@@ -304,11 +324,13 @@ class CheckDialog(InsightDialog):
             self.views.clear()
             # the empty pictures say what will appear there
             self.views.set_titles("Yours: press Load .npy… above", "Ours", "Difference")
-            self.stack.setCurrentWidget(self.views)
+            self.stack.setCurrentWidget(self.placeholder)
+            self._show_words()
             self.verdict.setText("Load a .npy to compare.")
             self.verdict.setStyleSheet("")
             self.errors.setText("")
             return
+        self._show_words()
         kind, candidate = self.current_kind(), self.candidate
         self.views.set_titles(f"Yours ({self.candidate_name})", "Ours", "Difference")
         self.verdict.setText("Comparing…")
@@ -338,6 +360,7 @@ class CheckDialog(InsightDialog):
         if outcome.inverses is not None and result is not None:
             self.inverses.setText(inverse_check_html(outcome.inverses, result.geometry.min_nullity))
         self.inverses.setVisible(outcome.inverses is not None)
+        self._show_words()
 
     def _show_problem(self, message: str) -> None:
         self.outcome = None
@@ -360,6 +383,7 @@ class CheckDialog(InsightDialog):
             self.message = message
         self.problem.setText(self.message)
         self.stack.setCurrentWidget(self.problem)
+        self._show_words()
         self.verdict.setText("Nothing compared: see above.")
         self.verdict.setStyleSheet(f"color: {VERDICT_COLORS['close']};")
 
