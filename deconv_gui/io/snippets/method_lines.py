@@ -1,14 +1,16 @@
 """The lines every flavour of script prints alike for the methods: their comments, the
-normalised transpose, the null-space split and what a prior invented (each flavour gives
-its own expressions for the arrays)."""
+normalised transpose, the priors, the null-space split and what a prior invented (each
+flavour gives its own expressions for the arrays)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .common import PRIOR_VARIABLES, Settings, invented_by
+from .common import PRIOR_VARIABLES, Settings, code_block, invented_by
+from .templates import NUMPY_FISTA, NUMPY_RL, NUMPY_TV
+from .templates_torch import TORCH_FISTA, TORCH_RL, TORCH_TV
 
-__all__ = ["NOTES", "lost_lines", "normalized_lines", "rl_left_out"]
+__all__ = ["NOTES", "lost_lines", "normalized_lines", "prior_lines", "rl_left_out"]
 
 #: The comment lines above a method's lines, the same in every flavour of script.
 NOTES: dict[str, tuple[str, ...]] = {
@@ -36,6 +38,58 @@ def normalized_lines(methods: Sequence[str], seen: str, divided: str) -> list[st
         f"seen = {seen}",
         f"x_normalized = {divided}",
     ]
+
+
+#: The priors' code of the standalone scripts by array module: FISTA (with its ``|A|²``
+#: bound), Richardson–Lucy and the TV prox.
+_PRIOR_BLOCKS = {
+    "np": (NUMPY_FISTA, NUMPY_RL, NUMPY_TV),
+    "torch": (TORCH_FISTA, TORCH_RL, TORCH_TV),
+}
+
+
+def prior_lines(settings: Settings, module: str) -> list[str]:
+    """Non-negative least squares, Richardson–Lucy and total variation, when asked for:
+    the same lines over NumPy arrays or torch tensors (``module`` ``"np"`` or ``"torch"``;
+    ``clip(min=0)``, ``zeros_like`` and ``sum`` are both libraries')."""
+    fista, rl, tv = _PRIOR_BLOCKS[module]
+    methods = settings.methods
+    lines: list[str] = []
+    if {"nonneg", "tv"} & set(methods):
+        lines += ["", "", *code_block(fista), "lipschitz = norm_bound()"]
+    if "nonneg" in methods:
+        lines += [
+            "",
+            *NOTES["nonneg"],
+            "project = lambda v, step: v.clip(min=0)  # noqa: E731",
+            f"x0 = {module}.zeros_like(x)",
+            "x_nonneg, n_iter = fista(project, x0, lipschitz, prior_iter, 1e-5, reg)",
+            'print(f"non-negative: {n_iter} iterations")',
+        ]
+    if "richardson_lucy" in methods:
+        lines += [
+            "",
+            "",
+            *code_block(rl),
+            *NOTES["richardson_lucy"],
+            "x_rl = richardson_lucy((y - bias).clip(min=0), prior_iter)",
+        ]
+    lines += rl_left_out(settings)
+    if "tv" in methods:
+        lines += [
+            "",
+            "",
+            *code_block(tv),
+            "# total variation: argmin 1/2 |A x - (y - b)|^2 + lam TV(x) (x >= 0 if tv_nonneg),",
+            "# by FISTA with the TV prox (PyProximal's TV or scikit-image's denoise_tv_chambolle",
+            "# also solve the inner problem, without the warm start)",
+            f"x_tv, n_iter = fista(tv_prox(lam, tv_nonneg), {module}.zeros_like(x), lipschitz, "
+            "prior_iter, 3e-4)",
+            "misfit = forward(x_tv) - (y - bias)",
+            f"objective = 0.5 * float({module}.sum(misfit**2)) + lam * total_variation(x_tv)",
+            'print(f"total variation: {n_iter} iterations, objective {objective:.6g}")',
+        ]
+    return lines
 
 
 def rl_left_out(settings: Settings) -> list[str]:

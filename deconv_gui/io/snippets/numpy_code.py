@@ -29,16 +29,8 @@ from .common import (
     saved_arrays,
     weights_lines,
 )
-from .method_lines import NOTES, lost_lines, normalized_lines, rl_left_out
-from .templates import (
-    NUMPY_CONV,
-    NUMPY_DENSE_FILTER,
-    NUMPY_FISTA,
-    NUMPY_LAYER,
-    NUMPY_PINV,
-    NUMPY_RL,
-    NUMPY_TV,
-)
+from .method_lines import NOTES, lost_lines, normalized_lines, prior_lines, rl_left_out
+from .templates import NUMPY_CONV, NUMPY_DENSE_FILTER, NUMPY_LAYER, NUMPY_PINV
 from .transposed import NUMPY_LAYER_TRANSPOSED, numpy_out_shape, transposed_geometry_lines
 
 __all__ = ["numpy_snippet"]
@@ -167,7 +159,7 @@ def _standalone(settings: Settings, image_shape: Sequence[int] | None, paths: Pa
     lines = _standalone_setup(settings, image_shape, paths)
     lines += _standalone_layer(settings)
     lines += _standalone_solves(settings)
-    lines += _standalone_priors(settings)
+    lines += prior_lines(settings, "np")
     lines += lost_lines(settings.methods, "pinv({})", "np.linalg.norm(x_lost) / np.linalg.norm(x)")
     lines += projection_lines(settings, "numpy") + left_out_lines(settings)
     return lines + footer({**saved_arrays(settings.methods), **projection_arrays(settings)})
@@ -238,49 +230,6 @@ def _standalone_solves(settings: Settings) -> list[str]:
             'print(f"pseudo-inverse: |A x - (y - b)| / |y - b| = {residual:.1e}")',
         ]
     return lines
-
-
-def _standalone_priors(settings: Settings) -> list[str]:
-    """Non-negative least squares, Richardson–Lucy and total variation."""
-    methods = settings.methods
-    lines: list[str] = []
-    if set(methods) & {"nonneg", "tv"}:
-        lines += ["", "", *code_block(NUMPY_FISTA)]
-        lines += ["lipschitz = norm_bound()"]
-    if "nonneg" in methods:
-        lines += [
-            "",
-            *NOTES["nonneg"],
-            "project = lambda v, step: np.maximum(v, 0)  # noqa: E731",
-            "x_nonneg, n_iter = fista(project, np.zeros_like(x), lipschitz, prior_iter, 1e-5, reg)",
-            'print(f"non-negative: {n_iter} iterations")',
-        ]
-    if "richardson_lucy" in methods:
-        lines += _rl_lines(settings)
-    lines += rl_left_out(settings)
-    if "tv" in methods:
-        lines += ["", "", *code_block(NUMPY_TV)]
-        lines += [
-            "# total variation: argmin 1/2 |A x - (y - b)|^2 + lam TV(x) (x >= 0 if tv_nonneg),",
-            "# by FISTA with the TV prox (PyProximal's TV or scikit-image's denoise_tv_chambolle",
-            "# also solve the inner problem, without the warm start)",
-            "x_tv, n_iter = fista(tv_prox(lam, tv_nonneg), np.zeros_like(x), lipschitz, "
-            "prior_iter, 3e-4)",
-            "misfit = forward(x_tv) - (y - bias)",
-            "objective = 0.5 * np.sum(misfit**2) + lam * total_variation(x_tv)",
-            'print(f"total variation: {n_iter} iterations, objective {objective:.6g}")',
-        ]
-    return lines
-
-
-def _rl_lines(settings: Settings) -> list[str]:
-    return [
-        "",
-        "",
-        *code_block(NUMPY_RL),
-        *NOTES["richardson_lucy"],
-        "x_rl = richardson_lucy(np.maximum(y - bias, 0), prior_iter)",
-    ]
 
 
 def _api(settings: Settings, image_shape: Sequence[int] | None, paths: Paths) -> list[str]:

@@ -27,8 +27,8 @@ from .common import (
     torch_output_padding,
     weights_lines,
 )
-from .method_lines import NOTES, lost_lines, normalized_lines, rl_left_out
-from .templates_torch import TORCH_CGLS, TORCH_FISTA, TORCH_RL, TORCH_TV
+from .method_lines import NOTES, lost_lines, normalized_lines, prior_lines
+from .templates_torch import TORCH_CGLS
 from .transposed import TORCH_TRANSPOSED_PADDED, TORCH_TRANSPOSED_ZEROS, transposed_geometry_lines
 
 __all__ = ["torch_snippet"]
@@ -113,7 +113,7 @@ def torch_snippet(
         body = _FORWARD_ZEROS if zeros else _FORWARD_PADDED
     lines += ["", "", *code_block(conv_names(body, settings))]
     lines += _torch_outputs(settings)
-    lines += _torch_solves(settings) + _prior_lines(settings)
+    lines += _torch_solves(settings) + prior_lines(settings, "torch")
     lines += lost_lines(
         settings.methods,
         "pinv_cgls({}, 0.0, rtol, max_iter)[0]",
@@ -235,41 +235,4 @@ def _solver_lines(settings: Settings) -> list[str]:
         lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
     if "tv" in methods:
         lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
-    return lines
-
-
-def _prior_lines(settings: Settings) -> list[str]:
-    """Non-negative least squares, Richardson–Lucy and TV, as in the NumPy snippet."""
-    methods = settings.methods
-    lines: list[str] = []
-    if {"nonneg", "tv"} & set(methods):
-        lines += ["", "", *code_block(TORCH_FISTA), "lipschitz = norm_bound()"]
-    if "nonneg" in methods:
-        lines += [
-            "",
-            *NOTES["nonneg"],
-            "project = lambda v, step: v.clamp(min=0)  # noqa: E731",
-            "x0 = torch.zeros_like(x)",
-            "x_nonneg, n_iter = fista(project, x0, lipschitz, prior_iter, 1e-5, reg)",
-            'print(f"non-negative: {n_iter} iterations")',
-        ]
-    if "richardson_lucy" in methods:
-        lines += [
-            "",
-            "",
-            *code_block(TORCH_RL),
-            *NOTES["richardson_lucy"],
-            "x_rl = richardson_lucy((y - bias).clamp(min=0), prior_iter)",
-        ]
-    lines += rl_left_out(settings)
-    if "tv" in methods:
-        lines += ["", "", *code_block(TORCH_TV)]
-        lines += [
-            "# total variation: argmin 1/2 |A x - (y - b)|^2 + lam TV(x) (x >= 0 if tv_nonneg)",
-            "x_tv, n_iter = fista(tv_prox(lam, tv_nonneg), torch.zeros_like(x), lipschitz, "
-            "prior_iter, 3e-4)",
-            "misfit = forward(x_tv) - (y - bias)",
-            "objective = 0.5 * float(torch.sum(misfit**2)) + lam * total_variation(x_tv)",
-            'print(f"total variation: {n_iter} iterations, objective {objective:.6g}")',
-        ]
     return lines
