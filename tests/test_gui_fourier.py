@@ -100,3 +100,32 @@ def test_titles_fit_the_window_on_a_small_screen(qtbot, window):
             label, whole = view.titleLabel, dialog.titles[name]
             assert label.text == whole or label.toolTip() == whole  # elided: whole as tooltip
     dialog.shutdown()
+
+
+def test_a_closed_window_computes_nothing_and_catches_up_when_reopened(qtbot, window):
+    dialog = window.insight.open_fourier()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=TIMEOUT)
+    shown = dialog.summary
+    dialog.close()
+    submitted = []
+    dialog.jobs.submit = lambda job: submitted.append(job)  # type: ignore[method-assign]
+    window.geometry_editor.set_values(stride=(3, 3))
+    _settled(qtbot, window)
+    assert submitted == [] and dialog.summary is shown  # hidden: no Fourier maps per edit
+    del dialog.jobs.submit  # the runner's own method again
+    assert window.insight.open_fourier() is dialog  # reopened: the new stride's maps
+    qtbot.waitUntil(lambda: dialog.summary is not shown and not dialog.busy, timeout=TIMEOUT)
+    assert dialog.summary.overlaps.shape == (3, 3)
+
+
+def test_closing_while_computing_starts_again_when_reopened(qtbot, window):
+    window.geometry_editor.set_values(stride=(3, 3))
+    _settled(qtbot, window)
+    dialog = window.insight.open_fourier()
+    assert dialog.busy
+    dialog.close()  # before the maps came: the job is dropped with its report
+    assert not dialog.busy
+    window.insight.open_fourier()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=TIMEOUT)
+    assert dialog.summary.overlaps.shape == (3, 3)
+    assert "Stride 3×3" in dialog.status.text()

@@ -259,10 +259,6 @@ class CheckDialog(InsightDialog):
         self.mode = "question"
         self._refresh()
 
-    def closeEvent(self, event) -> None:
-        self.jobs.cancel()
-        super().closeEvent(event)
-
     # -- internals -------------------------------------------------------------------------
     def _choose_file(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(

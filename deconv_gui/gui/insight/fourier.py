@@ -193,7 +193,9 @@ class FourierWindow(InsightDialog):
         self.status = QtWidgets.QLabel("Computing…")
         self.status.setWordWrap(True)
         self.status.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        close = self._close_button("Close this window (background work stops)")
+        close = self._close_button(
+            "Close this window (background work stops; reopening it catches up)"
+        )
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.plots, 1)
         layout.addWidget(self.status)
@@ -210,6 +212,9 @@ class FourierWindow(InsightDialog):
         op = ConvOperator(result.geometry, p.weights)
         self.status.setText("Computing the Fourier maps…")
         self.jobs.submit(lambda _cancel, _progress: fourier_summary(op))
+
+    def _forget(self) -> None:
+        self._key = None
 
     def _on_summary(self, _rid: int, summary: FourierSummary) -> None:
         self.summary = summary

@@ -106,7 +106,9 @@ class SpectrumWindow(InsightDialog):
         for widget in (self.compute_button, self.cancel_button, self.progress):
             curve_row.addWidget(widget)
         curve_row.addWidget(self.curve_status, 1)
-        close = self._close_button("Close this window (background work stops)")
+        close = self._close_button(
+            "Close this window (background work stops; reopening it catches up)"
+        )
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.spectrum_plot, 3)
         layout.addLayout(status_row)
@@ -163,6 +165,10 @@ class SpectrumWindow(InsightDialog):
         if self.curve_jobs.busy:
             self.cancel_curve()
         super().closeEvent(event)
+
+    def _forget(self) -> None:
+        if self.spectrum_jobs.busy:  # a finished spectrum stays: the layer has not changed
+            self._spectrum_key = None
 
     # -- spectrum --------------------------------------------------------------------------
     def _on_result(self, result: Result | None) -> None:
