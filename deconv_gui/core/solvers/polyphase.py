@@ -50,7 +50,7 @@ from .periodic import (
     mirror_weight,
     polyphase_blocks,
 )
-from .polyphase_factors import FACTOR_CACHE_SIZE, clear_factor_cache, layer_factors
+from .polyphase_factors import FACTOR_CACHE_SIZE, clear_factor_cache, solve_spectrum
 
 __all__ = [
     "FACTOR_CACHE_SIZE",
@@ -170,12 +170,10 @@ def polyphase_solve(
         polyphase_blocks(op)  # raises, naming op
     (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
     cutoff = pinv_cutoff((c_out, sh * sw * c_in), dtype, rtol if reg == 0 else 0.0)
-    precision = np.complex64 if arr.dtype == np.float32 else np.complex128
-    factors = layer_factors(op, float(reg), cutoff, precision, cancel)
     spectrum = scipy.fft.rfft2(arr, axes=(-3, -2), workers=threads.get_num_threads())
     # (…, H', s_h, W'', s_w, C_in): the inverse transform along H' and W'' leaves the
     # image itself, (…, H', s_h, W', s_w, C_in), with no interleaving copy
-    solved = factors.apply(spectrum)
+    factors, solved = solve_spectrum(op, spectrum, float(reg), cutoff, cancel)
     image = _inverse_transform(solved, w_out)
     image = image.reshape(*arr.shape[:-3], h_out * sh, w_out * sw, c_in)
     return PolyphaseSolution(image, factors.rank, float(cutoff))

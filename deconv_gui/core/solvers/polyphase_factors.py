@@ -26,6 +26,7 @@ factors are in the precision of the solve (complex64 for float32 data).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from .base import CancelCheck, SolveCancelled, is_cancelled
 from .periodic import BlockRows, block_bytes, mirror_weight
 from .polyphase_normal import NormalFactors, normal_factors, reduce_outputs
 
-__all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors"]
+__all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors", "solve_spectrum"]
 
 #: Factorised layers kept between solves (a several-row one only up to
 #: :data:`_CACHE_ENTRY_LIMIT` bytes; the others are a gain per frequency and channel).
@@ -106,25 +107,57 @@ class BlockFactors:
     def apply(self, spectrum: np.ndarray) -> np.ndarray:
         """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``, computed in
         complex128 (the factors' rounding is ``ε κ(G)``)."""
-        if self.mixing is not None:
-            spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
-        c_out, sh, n_w, sw, c_in = self.normal.shape
+        solve = _SpectrumSolve(self.normal.shape, self.mixing, spectrum)
+        step = self.normal.step(len(solve.flat))
         h_out = spectrum.shape[-3]
-        flat = spectrum.reshape(-1, h_out, n_w, c_out)
-        solved = np.empty((len(flat), h_out, sh, n_w, sw, c_in), spectrum.dtype)
-        step = self.normal.step(len(flat))
 
-        def apply_rows(first: int, last: int) -> None:  # frequency rows first:last
-            for start in range(first, last, step):
-                stop = min(start + step, last)
-                rhs = flat[:, start:stop].reshape(len(flat), -1, c_out).transpose(1, 2, 0)
-                x = self.normal.solve(start, stop, rhs.astype(complex))  # (f, n, B)
-                x = x.reshape(stop - start, n_w, sh, sw, c_in, -1)
-                solved[:, start:stop] = x.transpose(5, 0, 2, 1, 3, 4)
+        def apply_rows(first: int, last: int) -> None:  # pieces first:last
+            for start in range(first * step, min(last * step, h_out), step):
+                solve(self.normal, start, min(start + step, h_out))
 
         with threads.one_blas_thread():
-            threads.map_chunks(apply_rows, h_out)
-        return solved.reshape(*spectrum.shape[:-3], *solved.shape[1:])
+            threads.share_items(apply_rows, -(-h_out // step))
+        return solve.result()
+
+
+class _SpectrumSolve:
+    """``M(ω)^+`` (or ``(Vᵀ M)^+ Vᵀ``) of one spectrum, a few frequency rows per call,
+    into :meth:`result`."""
+
+    def __init__(self, shape: tuple[int, ...], mixing: np.ndarray | None, spectrum: np.ndarray):
+        if mixing is not None:
+            spectrum = spectrum @ mixing.astype(spectrum.real.dtype)
+        c_out, sh, n_w, sw, c_in = shape
+        h_out = spectrum.shape[-3]
+        self.shape, self.lead = shape, spectrum.shape[:-3]
+        self.flat = spectrum.reshape(-1, h_out, n_w, c_out)
+        self.out = np.empty((len(self.flat), h_out, sh, n_w, sw, c_in), spectrum.dtype)
+
+    def __call__(
+        self, normal: NormalFactors, start: int, stop: int, m: np.ndarray | None = None
+    ) -> None:
+        """Solve the frequency rows ``start:stop`` (``m``: their blocks, when made)."""
+        c_out, sh, n_w, sw, c_in = self.shape
+        rhs = self.flat[:, start:stop].reshape(len(self.flat), -1, c_out).transpose(1, 2, 0)
+        x = normal.solve(start, stop, rhs.astype(complex), m)  # (f, n, B)
+        x = x.reshape(stop - start, n_w, sh, sw, c_in, -1)
+        self.out[:, start:stop] = x.transpose(5, 0, 2, 1, 3, 4)
+
+    def fallback(self, normal: NormalFactors) -> None:
+        """Solve again where the SVD solved the block (after a solve made with the
+        factorisation, before those frequencies were known)."""
+        at = normal.fallback_at
+        if not len(at):
+            return
+        c_out, sh, n_w, sw, c_in = self.shape
+        rhs = self.flat.reshape(len(self.flat), -1, c_out)[:, at].transpose(1, 2, 0)
+        x = normal.fallback_rows.swapaxes(1, 2) @ rhs.astype(complex)  # (f, n, B)
+        h, w = np.divmod(at, n_w)
+        self.out[:, h, :, w] = x.reshape(len(at), sh, sw, c_in, -1).transpose(0, 4, 1, 2, 3)
+
+    def result(self) -> np.ndarray:
+        """The solved spectrum, ``(…, H', s_h, W'', s_w, C_in)``."""
+        return self.out.reshape(*self.lead, *self.out.shape[1:])
 
 
 _FACTORS: LRUCache[RowFactors | BlockFactors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
@@ -146,20 +179,44 @@ def layer_factors(
     Raises :class:`~deconv_gui.core.solvers.SolveCancelled` when ``cancel`` says so
     between two batches (nothing is kept then).
     """
+    return _cached(
+        op, reg, cutoff, precision, lambda: _factorise(op, reg, cutoff, precision, cancel)
+    )
+
+
+def solve_spectrum(
+    op: ConvOperator,
+    spectrum: np.ndarray,
+    reg: float,
+    cutoff: float,
+    cancel: CancelCheck | None,
+) -> tuple[RowFactors | BlockFactors, np.ndarray]:
+    """:func:`layer_factors` and ``M(ω)^+ ŷ(ω)`` of ``spectrum`` ``(…, H', W'', C_out)``
+    (complex64 or complex128, the precision of the solve) as ``(…, H', s_h, W'', s_w,
+    C_in)``.
+
+    Several-row blocks not in the cache are factorised and solved in one pass: each
+    piece's blocks are made once, and the factors just computed are solved while they
+    are in the processor's cache.
+    """
+    fresh: list[np.ndarray] = []
+    precision = spectrum.dtype.type
 
     def compute() -> RowFactors | BlockFactors:
-        with threads.one_blas_thread():
-            blocks = BlockRows(op, by_phase=True)
-            if blocks.owner is not None:
-                return _factorise_rows(op, blocks, reg, cutoff, precision, cancel)
-            w_out = op.geometry.output_shape[1]
-            reduced = reduce_outputs(blocks, w_out, cutoff)
-            refine = precision == np.complex128
-            if reduced is None:
-                return BlockFactors(normal_factors(blocks, w_out, reg, cutoff, refine, cancel))
-            normal = normal_factors(reduced[0], w_out, reg, cutoff, refine, cancel)
-            return BlockFactors(normal, reduced[1])
+        return _factorise(op, reg, cutoff, precision, cancel, (spectrum, fresh))
 
+    factors = _cached(op, reg, cutoff, precision, compute)
+    return factors, fresh[0] if fresh else factors.apply(spectrum)
+
+
+def _cached(
+    op: ConvOperator,
+    reg: float,
+    cutoff: float,
+    precision: Any,
+    compute: Callable[[], RowFactors | BlockFactors],
+) -> RowFactors | BlockFactors:
+    """``compute()`` of a layer, or its result kept from a recent call."""
     several = op.geometry.output_shape[2] > 1
     size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)
     if several and size > _LARGE_ENTRY_LIMIT:
@@ -169,6 +226,33 @@ def layer_factors(
     digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
     key = (op.geometry, w.dtype.str, w.shape, digest, reg, cutoff, np.dtype(precision).str)
     return cache.get_or_compute(key, compute)
+
+
+def _factorise(
+    op: ConvOperator,
+    reg: float,
+    cutoff: float,
+    precision: Any,
+    cancel: CancelCheck | None,
+    solve: tuple[np.ndarray, list[np.ndarray]] | None = None,
+) -> RowFactors | BlockFactors:
+    """The factors of ``op``; with ``solve`` ``(spectrum, into)``, several-row blocks
+    also solve ``spectrum`` on the way, appended to ``into``."""
+    with threads.one_blas_thread():
+        blocks = BlockRows(op, by_phase=True)
+        if blocks.owner is not None:
+            return _factorise_rows(op, blocks, reg, cutoff, precision, cancel)
+        w_out = op.geometry.output_shape[1]
+        reduced = reduce_outputs(blocks, w_out, cutoff)
+        blocks, mixing = (blocks, None) if reduced is None else reduced
+        refine = precision == np.complex128
+        if solve is None:
+            return BlockFactors(normal_factors(blocks, w_out, reg, cutoff, refine, cancel), mixing)
+        into = _SpectrumSolve(blocks.shape, mixing, solve[0])
+        normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, into)
+        into.fallback(normal)
+        solve[1].append(into.result())
+        return BlockFactors(normal, mixing)
 
 
 def _rows_per_chunk(blocks: BlockRows) -> int:

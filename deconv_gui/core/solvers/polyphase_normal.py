@@ -34,12 +34,14 @@ below its own.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import lapack, threads
 from .base import CancelCheck, SolveCancelled, is_cancelled
+from .batched_cholesky import inverse_cholesky
 from .periodic import BlockRows, mirror_weight
 
 __all__ = ["NormalFactors", "batched_svd", "normal_factors", "reduce_outputs"]
@@ -94,12 +96,15 @@ class NormalFactors:
         """Frequency rows per piece, for ``batch`` right-hand sides."""
         return max(1, _PIECE_BYTES // (16 * self.shape[2] * self.n * (self.shape[0] + batch)))
 
-    def solve(self, start: int, stop: int, rhs: np.ndarray) -> np.ndarray:
+    def solve(
+        self, start: int, stop: int, rhs: np.ndarray, m: np.ndarray | None = None
+    ) -> np.ndarray:
         """``M(ω)^+ rhs`` ``(f, n, B)`` at the frequency rows ``start:stop``, ``rhs``
         ``(f, C_out, B)`` (complex128): ``G⁻¹ = L^{-*} L^{-1}`` on each right-hand side,
         one step of refinement (the Newton step of ``M^+`` applied to ``rhs``, its
-        residual from ``M``) where ``G`` is not well conditioned."""
-        m = self.blocks(start, stop)
+        residual from ``M``) where ``G`` is not well conditioned. ``m``: the blocks
+        there when already made."""
+        m = self.blocks(start, stop) if m is None else m
         adjoint = np.conjugate(m).swapaxes(1, 2)
         first, last = start * self.shape[2], stop * self.shape[2]
         inverse, refine = self.inverse[first:last], self.refine[first:last]
@@ -141,12 +146,16 @@ def normal_factors(
     cutoff: float,
     refine: bool,
     cancel: CancelCheck | None,
+    each: Callable[[NormalFactors, int, int, np.ndarray], object] | None = None,
 ) -> NormalFactors:
     """The normal equations of every block ``M(ω)`` factorised (``refine``: one step of
     refinement on solving, for a complex128 solve), the SVD where that is not exact;
     singular values at or below ``cutoff σ_max`` dropped.
 
-    ``blocks`` are ``by_phase`` rows, ``w_out`` the output's width. Raises
+    ``blocks`` are ``by_phase`` rows, ``w_out`` the output's width. ``each(factors, start,
+    stop, m)`` is called with every piece's frequency rows and blocks once they are factorised
+    (a first solve then needs not make the blocks again; the frequencies that the SVD
+    solves are known only at the end, :attr:`NormalFactors.fallback_at`). Raises
     :class:`~deconv_gui.core.solvers.SolveCancelled` between pieces when ``cancel`` says so.
 
     Examples
@@ -172,8 +181,9 @@ def normal_factors(
     step = factors.step()
     starts = range(0, h_out, step)
 
-    def factorise(first: int, last: int) -> list[tuple[int, dict[str, Any]]]:
-        done = []
+    done: list[tuple[int, dict[str, Any]]] = []
+
+    def factorise(first: int, last: int) -> None:
         for start in starts[first:last]:
             if is_cancelled(cancel):
                 raise SolveCancelled("the per-frequency factorisation was cancelled")
@@ -181,11 +191,15 @@ def normal_factors(
             at = slice(start * n_w, start * n_w + len(m))
             piece = _factor_piece(m, reg, cutoff * bound, factors.inverse[at])
             factors.refine[at] = piece["needed"] if refine else False
+            if each is not None:
+                each(factors, start, start + len(m) // n_w, m)
             done.append((start, piece))
-        return done
 
-    # the pieces in the shared pool's threads (numpy and one-thread BLAS release the GIL)
-    pieces = [piece for part in threads.map_chunks(factorise, len(starts)) for piece in part]
+    # the pieces handed to the shared pool's threads as they come free (numpy and
+    # one-thread BLAS release the GIL), so a core that another program takes delays
+    # the factorisation by one piece at most
+    threads.share_items(factorise, len(starts))
+    pieces = sorted(done, key=lambda piece: piece[0])
     _fall_back(factors, blocks, mirror_weight(n_w, w_out), pieces, (reg, cutoff), cancel)
     return factors
 
@@ -241,14 +255,14 @@ def _factor_piece(m: np.ndarray, reg: float, floor: float, out: np.ndarray) -> d
     diagonal = gram[np.arange(k), np.arange(k)].real
     trace = diagonal.sum(axis=0)
     largest = np.maximum(trace / k, diagonal.max(axis=0))  # ≤ σ_max²
-    trace_inverse, ok = _inverse_cholesky(gram, out)
+    trace_inverse, ok = inverse_cholesky(gram, out)
     kappa = trace * trace_inverse
     with np.errstate(divide="ignore", invalid="ignore"):
         smallest = 1.0 / trace_inverse  # ≤ σ_min²
     safe = ok & (kappa <= _KAPPA_LIMIT) & (smallest > (_MARGIN * floor) ** 2) & (floor > 0)
     if reg > 0:
         gram[np.arange(k), np.arange(k)] += reg
-        trace_inverse, _ = _inverse_cholesky(gram, out)
+        trace_inverse, _ = inverse_cholesky(gram, out)
         kappa = (trace + k * reg) * trace_inverse
     return {
         "safe": safe,
@@ -263,37 +277,6 @@ def _factor_piece(m: np.ndarray, reg: float, floor: float, out: np.ndarray) -> d
 def _inverse_gram(inverse: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     """``G⁻¹ rhs = L^{-*} (L^{-1} rhs)``, ``inverse`` ``L⁻¹`` ``(f, k, k)``."""
     return np.conjugate(inverse).swapaxes(1, 2) @ (inverse @ rhs)
-
-
-def _inverse_cholesky(gram: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``L⁻¹`` into ``out`` ``(f, k, k)`` (``G = L L^*``, from the lower triangle of ``G``
-    ``(k, k, f)``), ``tr(G⁻¹) = ‖L⁻¹‖_F²`` and where the factorisation succeeded.
-
-    ``L`` and ``L⁻¹`` are made a column (a row) at a time, each step one vectorised
-    operation over the entries below (left of) the diagonal and the frequencies: entry by
-    entry, the Python loop ran ``k³/2`` small operations.
-    """
-    k, f = len(gram), gram.shape[2]
-    low = np.zeros((k, k, f), complex)
-    ok = np.ones(f, bool)
-    for j in range(k):
-        pivot = gram[j, j].real - _abs2(low[j, :j]).sum(axis=0)
-        ok &= pivot > 0
-        low[j, j] = diagonal = np.sqrt(np.where(pivot > 0, pivot, 1.0))
-        products = (low[j + 1 :, :j] * np.conjugate(low[j, :j])).sum(axis=1)
-        low[j + 1 :, j] = (gram[j + 1 :, j] - products) / diagonal
-    inv = np.zeros((k, k, f), complex)  # L⁻¹, lower
-    for i in range(k):
-        scale = 1.0 / low[i, i].real
-        inv[i, :i] = (low[i, :i, None] * inv[:i, :i]).sum(axis=0) * -scale
-        inv[i, i] = scale
-    trace = _abs2(inv).sum(axis=(0, 1))
-    out[...] = inv.transpose(2, 0, 1)
-    return trace, ok & np.isfinite(trace)
-
-
-def _abs2(z: np.ndarray) -> np.ndarray:
-    return z.real * z.real + z.imag * z.imag
 
 
 def _fall_back(
