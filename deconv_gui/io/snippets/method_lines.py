@@ -10,7 +10,7 @@ from .common import PRIOR_VARIABLES, Settings, code_block, invented_by
 from .templates import NUMPY_FISTA, NUMPY_RL, NUMPY_TV
 from .templates_torch import TORCH_FISTA, TORCH_RL, TORCH_TV
 
-__all__ = ["NOTES", "lost_lines", "normalized_lines", "prior_lines", "rl_left_out"]
+__all__ = ["NOTES", "lost_lines", "normalized_lines", "prior_lines", "rl_left_out", "setting_lines"]
 
 #: The comment lines above a method's lines, the same in every flavour of script.
 NOTES: dict[str, tuple[str, ...]] = {
@@ -26,6 +26,22 @@ NOTES: dict[str, tuple[str, ...]] = {
         "# the Poisson model has no negative data: simulated noise is clipped at 0",
     ),
 }
+
+
+def setting_lines(settings: Settings, solver: str) -> list[str]:
+    """The methods' settings as literals: ``reg``, the solve's ``rtol, max_iter`` (the
+    flavour's own line ``solver``, when a method solves), ``prior_iter`` and TV's weight."""
+    p, methods = settings.params, settings.methods
+    lines = []
+    if "pinv" in methods or "nonneg" in methods:
+        lines.append(f"reg = {p.reg!r}  # Tikhonov weight (0: the exact pseudo-inverse)")
+    if settings.solves:
+        lines.append(solver)
+    if settings.priors:
+        lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
+    if "tv" in methods:
+        lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
+    return lines
 
 
 def normalized_lines(methods: Sequence[str], seen: str, divided: str) -> list[str]:

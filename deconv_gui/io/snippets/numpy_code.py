@@ -29,7 +29,14 @@ from .common import (
     saved_arrays,
     weights_lines,
 )
-from .method_lines import NOTES, lost_lines, normalized_lines, prior_lines, rl_left_out
+from .method_lines import (
+    NOTES,
+    lost_lines,
+    normalized_lines,
+    prior_lines,
+    rl_left_out,
+    setting_lines,
+)
 from .templates import NUMPY_CONV, NUMPY_DENSE_FILTER, NUMPY_LAYER, NUMPY_PINV
 from .transposed import NUMPY_LAYER_TRANSPOSED, numpy_out_shape, transposed_geometry_lines
 
@@ -136,22 +143,15 @@ def _data_lines(
 
 def _solver_lines(settings: Settings, standalone: bool) -> list[str]:
     p = settings.params
-    lines = []
-    if "pinv" in settings.methods or "nonneg" in settings.methods:
-        lines.append(f"reg = {p.reg!r}  # Tikhonov weight (0: the exact pseudo-inverse)")
-    if settings.solves and standalone:
+    if standalone:
         limit = max(LSQR_MIN_ITER, p.max_iter or 0)
-        lines.append(
+        solver = (
             f"rtol, max_iter = {p.rtol!r}, {limit}  # LSQR, unpreconditioned: more iterations "
             "than the app's solver"
         )
-    elif settings.solves:
-        lines.append(f"rtol, max_iter = {p.rtol!r}, {p.max_iter!r}  # the app's solver settings")
-    if settings.priors:
-        lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
-    if "tv" in settings.methods:
-        lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
-    return lines
+    else:
+        solver = f"rtol, max_iter = {p.rtol!r}, {p.max_iter!r}  # the app's solver settings"
+    return setting_lines(settings, solver)
 
 
 def _standalone(settings: Settings, image_shape: Sequence[int] | None, paths: Paths) -> list[str]:

@@ -27,7 +27,7 @@ from .common import (
     torch_output_padding,
     weights_lines,
 )
-from .method_lines import NOTES, lost_lines, normalized_lines, prior_lines
+from .method_lines import NOTES, lost_lines, normalized_lines, prior_lines, setting_lines
 from .templates_torch import TORCH_CGLS
 from .transposed import TORCH_TRANSPOSED_PADDED, TORCH_TRANSPOSED_ZEROS, transposed_geometry_lines
 
@@ -224,15 +224,6 @@ def _torch_solves(settings: Settings) -> list[str]:
 
 
 def _solver_lines(settings: Settings) -> list[str]:
-    p, methods = settings.params, settings.methods
-    lines = []
-    if "pinv" in methods or "nonneg" in methods:
-        lines.append(f"reg = {p.reg!r}  # Tikhonov weight (0: the exact pseudo-inverse)")
-    if settings.solves:
-        limit = max(2000, p.max_iter or 0)
-        lines.append(f"rtol, max_iter = {p.rtol!r}, {limit}  # CGLS's tolerance and limit")
-    if settings.priors:
-        lines.append(f"prior_iter = {p.prior_iter}  # iteration limit of the priors")
-    if "tv" in methods:
-        lines.append(f"lam, tv_nonneg = {p.prior_lam!r}, {settings.prior_nonneg}  # TV weight")
-    return lines
+    limit = max(2000, settings.params.max_iter or 0)
+    solver = f"rtol, max_iter = {settings.params.rtol!r}, {limit}  # CGLS's tolerance and limit"
+    return setting_lines(settings, solver)
