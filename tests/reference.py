@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["conv2d_loop", "conv2d_transpose_loop", "pair"]
+__all__ = ["conv2d_loop", "conv2d_transpose_loop", "pair", "wcag_contrast"]
 
 
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:
@@ -138,3 +138,23 @@ def conv2d_transpose_loop(
                             for c in range(c_in):
                                 x[row_in, col_in, c] += w[i, j, c, o] * y[h, col, o]
     return x
+
+
+def wcag_contrast(foreground, background) -> float:
+    """WCAG 2's contrast ratio of two sRGB colours (``"#rrggbb"`` or 0–255 triples), as
+    written in the standard: 1 (the same) to 21 (black on white)."""
+
+    def rgb(colour):
+        if isinstance(colour, str):
+            return [int(colour[k : k + 2], 16) for k in (1, 3, 5)]
+        return list(colour)[:3]
+
+    def luminance(colour) -> float:
+        out = 0.0
+        for value, weight in zip(rgb(colour), (0.2126, 0.7152, 0.0722), strict=True):
+            c = value / 255
+            out += weight * (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
+        return out
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)

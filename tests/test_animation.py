@@ -7,6 +7,7 @@ import itertools
 import imageio.v3 as iio
 import numpy as np
 import pytest
+from reference import wcag_contrast
 
 from deconv_gui.cli import main
 from deconv_gui.core import ConvGeometry, StepAnimation
@@ -253,20 +254,6 @@ def test_every_line_of_every_frame_is_whole(mode):
         assert summary.endswith("1 to 4 windows per pixel (the checkerboard) · Aᵀy is not x")
 
 
-def _wcag(foreground, background) -> float:
-    """WCAG 2 contrast ratio, written out here (the reference for the renderer's choice)."""
-
-    def luminance(rgb) -> float:
-        out = 0.0
-        for value, weight in zip(rgb, (0.2126, 0.7152, 0.0722), strict=True):
-            c = value / 255
-            out += weight * (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4)
-        return out
-
-    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
-
 @pytest.mark.parametrize("copied", [False, True])
 def test_every_number_in_a_cell_reads_on_its_colour(monkeypatch, copied):
     """A number on a deep red or blue cell is written in white, on a pale one in black:
@@ -300,6 +287,6 @@ def test_every_number_in_a_cell_reads_on_its_colour(monkeypatch, copied):
         inside = pixels[r * cell + 1 : (r + 1) * cell - 1, c * cell + 1 : (c + 1) * cell - 1]
         colours, counts = np.unique(inside.reshape(-1, 3), axis=0, return_counts=True)
         background = tuple(int(v) for v in colours[np.argmax(counts)])  # the cell's fill
-        assert _wcag(ink, background) >= 4.5, (values[r, c], ink, background)
+        assert wcag_contrast(ink, background) >= 4.5, (values[r, c], ink, background)
         inks.add(tuple(ink))
     assert {(0, 0, 0), (255, 255, 255)} <= inks  # both: the ends are dark, the middle pale

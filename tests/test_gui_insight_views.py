@@ -7,13 +7,17 @@ is ``qtbot.waitUntil`` on a condition, nothing is timed.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
-from qtpy import QtCore
+from qtpy import QtCore, QtGui
+from reference import wcag_contrast
 
 from deconv_gui.core import (
+    InverseCandidate,
     question_deconv,
     singular_values,
     tikhonov_curve,
@@ -24,6 +28,7 @@ from deconv_gui.gui.insight.spectrum import curve_regs
 from deconv_gui.gui.insight.spectrum_plots import EMPTY_CURVE_NOTE, floored
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.teardown import delete_now
+from deconv_gui.view.inverse_table import inverse_check_html
 
 pytestmark = pytest.mark.gui
 TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
@@ -91,6 +96,27 @@ def test_our_own_forward_output_matches_with_zero_difference(qtbot, window, chec
     assert check.views.channel.isVisibleTo(check) and check.views.channel.value() == 0
     # the pictures take the height the question's words (none here) would share
     assert check.stack.currentWidget() is check.views and not check.words.isVisibleTo(check)
+
+
+@pytest.mark.parametrize("background", [(239, 239, 239), (37, 37, 38)])
+def test_verdicts_read_on_a_light_and_a_dark_window(qtbot, window, check, tmp_path, background):
+    palette = check.palette()
+    palette.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(*background))
+    check.setPalette(palette)
+    mine, wrong = tmp_path / "mine.npy", tmp_path / "wrong.npy"
+    np.save(mine, window.result.forward_output)
+    np.save(wrong, window.result.forward_output + 1.0)
+    for path, word in ((mine, "Matches"), (wrong, "Differs"), (tmp_path / "none.npy", "Nothing")):
+        check.load_file(path)
+        _compared(qtbot, check)
+        assert word in check.verdict.text()
+        colour = re.search(r"color: (#[0-9a-fA-F]{6})", check.verdict.styleSheet()).group(1)
+        assert wcag_contrast(colour, background) >= 4.5, (word, colour)
+    # the inverse table's green and red, on the window it is shown on
+    rows = [InverseCandidate(key, key, key, np.zeros(1), residual, 0.1, 0.2) for key, residual in
+            (("pinv", 1e-9), ("pinv_slices", 3.0))]  # fmt: skip
+    for colour in re.findall(r"color:(#[0-9a-fA-F]{6})", inverse_check_html(rows, 9, background)):
+        assert wcag_contrast(colour, background) >= 4.5, colour
 
 
 def test_a_perturbed_array_gives_its_max_error(qtbot, window, check, tmp_path):

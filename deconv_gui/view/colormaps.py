@@ -16,6 +16,7 @@ __all__ = [
     "colormap_anchors",
     "contrast_ratio",
     "lookup_table",
+    "readable_colour",
     "text_colour",
 ]
 
@@ -111,3 +112,28 @@ def text_colour(background, preferred=(0, 0, 0)) -> tuple[int, int, int]:
         return wanted  # type: ignore[return-value]
     black, white = (0, 0, 0), (255, 255, 255)
     return max((black, white), key=lambda ink: contrast_ratio(ink, background))
+
+
+def _rgb(colour) -> tuple[int, int, int]:
+    """``"#rrggbb"`` or an RGB triple as an RGB triple."""
+    if isinstance(colour, str):
+        return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+    return int(colour[0]), int(colour[1]), int(colour[2])
+
+
+def readable_colour(candidates, background):
+    """The first of ``candidates`` (``"#rrggbb"`` or RGB) that reaches :data:`MIN_CONTRAST`
+    on ``background``, else the one that contrasts most: one colour meaning (a verdict's
+    green) in the shade a light or a dark palette needs.
+
+    Examples
+    --------
+    >>> greens = ("#116329", "#3fb950")  # for light backgrounds, then for dark ones
+    >>> readable_colour(greens, (239, 239, 239)), readable_colour(greens, (30, 30, 30))
+    ('#116329', '#3fb950')
+    """
+    back = _rgb(background)
+    for colour in candidates:
+        if contrast_ratio(_rgb(colour), back) >= MIN_CONTRAST:
+            return colour
+    return max(candidates, key=lambda colour: contrast_ratio(_rgb(colour), back))

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..core import InverseCandidate
+from .colormaps import readable_colour
 
 __all__ = ["format_fraction", "inverse_check_html"]
 
-_GOOD = "#3fb950"
-_BAD = "#f85149"
+#: Green and red for light backgrounds, then for dark ones (readable_colour picks).
+_GOOD = ("#116329", "#3fb950")
+_BAD = ("#b42318", "#f85149")
 
 
 def format_fraction(value: float) -> str:
@@ -33,7 +35,11 @@ def format_fraction(value: float) -> str:
     return f"{100 * value:,.0f}\u00a0%"
 
 
-def inverse_check_html(rows: Sequence[InverseCandidate], lost: int | None = None) -> str:
+def inverse_check_html(
+    rows: Sequence[InverseCandidate],
+    lost: int | None = None,
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> str:
     """A short explanation and the table, as Qt rich text.
 
     Parameters
@@ -43,6 +49,8 @@ def inverse_check_html(rows: Sequence[InverseCandidate], lost: int | None = None
     lost : int, optional
         How many dimensions the layer loses at least (``geometry.min_nullity``), for
         the last sentence.
+    background : tuple of int
+        The RGB the table is drawn on: its green and red are shades that read there.
     """
     by_key = {row.key: row for row in rows}
     head = (
@@ -53,7 +61,7 @@ def inverse_check_html(rows: Sequence[InverseCandidate], lost: int | None = None
     )
     body = []
     for row in rows:
-        colour = _GOOD if row.residual < 1e-6 else _BAD
+        colour = readable_colour(_GOOD if row.residual < 1e-6 else _BAD, background)
         name = row.label if row.key != "pinv_slices" else f"<b>{row.label}</b>"
         body.append(
             f"<tr><td>{name}</td>"

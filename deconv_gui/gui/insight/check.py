@@ -21,30 +21,31 @@ from ...core import Result
 from ...view.inverse_table import inverse_check_html
 from ..runner import JobRunner, Priority
 from ..state import AppState
+from ..support.style import window_rgb
 from .check_jobs import (
     KINDS,
     TRANSPOSED_LAYER,
+    VERDICT_COLORS,
+    VERDICT_COLORS_DARK,
     CheckOutcome,
     compare_job,
     expected_shape,
     explain_question,
     question_job,
+    verdict_colour,
+    verdict_level,
 )
 from .check_views import Triptych
 from .dialog import InsightDialog
 
-__all__ = ["VERDICT_COLORS", "CheckDialog", "load_user_array", "verdict_level"]
-
-#: Verdict level → colour of the verdict line.
-VERDICT_COLORS = {"match": "#3fb950", "close": "#d29922", "differs": "#f85149"}
-_CLOSE = 1e-2  # relative error below this (but above compare_arrays' rtol) is "close"
-
-
-def verdict_level(relative_error: float, matches: bool) -> str:
-    """``"match"`` (to rounding), ``"close"`` (below 1 %) or ``"differs"``."""
-    if matches:
-        return "match"
-    return "close" if relative_error < _CLOSE else "differs"
+__all__ = [
+    "VERDICT_COLORS",
+    "VERDICT_COLORS_DARK",
+    "CheckDialog",
+    "load_user_array",
+    "verdict_colour",
+    "verdict_level",
+]
 
 
 def load_user_array(path: str | Path) -> np.ndarray:
@@ -123,7 +124,7 @@ class CheckDialog(InsightDialog):
         self.views = Triptych()
         self.problem = _label("", "Why nothing could be compared", wrap=True, selectable=True)
         self.problem.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.problem.setStyleSheet(f"color: {VERDICT_COLORS['close']}; font-size: 12pt;")
+        self.problem.setStyleSheet(f"color: {self._colour('close')}; font-size: 12pt;")
         # before a file: what to save, and what will be checked (not three empty pictures)
         self.placeholder = _label("", "What to load, and what is compared", wrap=True, rich=True)
         self.placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -345,7 +346,7 @@ class CheckDialog(InsightDialog):
         prefix = {"match": "✔ Matches to rounding", "close": "≈ Close", "differs": "✘ Differs"}
         who = "The question's deConv" if self.mode == "question" else "Your array"
         self.verdict.setText(f"{prefix[level]}: {who} {comp.verdict}.")
-        self.verdict.setStyleSheet(f"color: {VERDICT_COLORS[level]}; font-weight: bold;")
+        self.verdict.setStyleSheet(f"color: {self._colour(level)}; font-weight: bold;")
         self.errors.setText(
             f"max abs error {comp.max_abs_error:.3g} · relative error {comp.relative_error:.3g}"
         )
@@ -354,7 +355,8 @@ class CheckDialog(InsightDialog):
             self.explanation.setVisible(True)
         result = self.state.result
         if outcome.inverses is not None and result is not None:
-            self.inverses.setText(inverse_check_html(outcome.inverses, result.geometry.min_nullity))
+            lost, back = result.geometry.min_nullity, window_rgb(self)
+            self.inverses.setText(inverse_check_html(outcome.inverses, lost, back))
         self.inverses.setVisible(outcome.inverses is not None)
         self._show_words()
 
@@ -381,7 +383,11 @@ class CheckDialog(InsightDialog):
         self.stack.setCurrentWidget(self.problem)
         self._show_words()
         self.verdict.setText("Nothing compared: see above.")
-        self.verdict.setStyleSheet(f"color: {VERDICT_COLORS['close']};")
+        self.verdict.setStyleSheet(f"color: {self._colour('close')};")
+
+    def _colour(self, level: str) -> str:
+        """Verdict ``level``'s colour in the shade that reads on this window (light or dark)."""
+        return verdict_colour(level, window_rgb(self))
 
     def _zero_padding(self) -> None:
         self._set_zero_padding()  # the result comes back later

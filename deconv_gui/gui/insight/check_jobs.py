@@ -24,10 +24,13 @@ from ...core import (
 )
 from ...core import transposed_reconstruction as _transposed
 from ...core.groups import dense_filter
+from ...view.colormaps import readable_colour
 
 __all__ = [
     "KINDS",
     "TRANSPOSED_LAYER",
+    "VERDICT_COLORS",
+    "VERDICT_COLORS_DARK",
     "CheckOutcome",
     "QuestionFacts",
     "compare_job",
@@ -36,7 +39,32 @@ __all__ = [
     "inverse_candidates",
     "question_job",
     "reference_for",
+    "verdict_colour",
+    "verdict_level",
 ]
+
+#: The verdicts' colours on a light window (contrast 4.5 at least on #efefef), and on a
+#: dark one: :func:`verdict_colour` picks the shade that reads.
+VERDICT_COLORS = {"match": "#116329", "close": "#7d4e00", "differs": "#b42318"}
+VERDICT_COLORS_DARK = {"match": "#3fb950", "close": "#d29922", "differs": "#f85149"}
+_CLOSE = 1e-2  # relative error below this (but above compare_arrays' rtol) is "close"
+
+
+def verdict_colour(level: str, background: tuple[int, int, int]) -> str:
+    """The colour of verdict ``level`` that reads on ``background`` (RGB).
+
+    >>> verdict_colour("match", (239, 239, 239)), verdict_colour("match", (40, 40, 40))
+    ('#116329', '#3fb950')
+    """
+    return readable_colour((VERDICT_COLORS[level], VERDICT_COLORS_DARK[level]), background)
+
+
+def verdict_level(relative_error: float, matches: bool) -> str:
+    """``"match"`` (to rounding), ``"close"`` (below 1 %) or ``"differs"``."""
+    if matches:
+        return "match"
+    return "close" if relative_error < _CLOSE else "differs"
+
 
 #: What a user's array may be: key → (menu text, phrase used in messages).
 KINDS: dict[str, tuple[str, str]] = {

@@ -17,6 +17,7 @@ from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
 from ...view.inverse_table import inverse_check_html
 from ..support.screen import resize_within_screen
+from ..support.style import window_rgb
 
 __all__ = ["SeedExampleView", "open_seed_example", "relu_html"]
 
@@ -123,7 +124,8 @@ class SeedExampleView(QtWidgets.QDialog):
                 bias,
                 stride=geometry.stride[0],
             )
-            self.inverses.setText(inverse_check_html(rows, geometry.min_nullity))
+            back = window_rgb(self)
+            self.inverses.setText(inverse_check_html(rows, geometry.min_nullity, back))
             self.inverses.setVisible(True)
         operator = ConvOperator(geometry, weights)
         dense = dense_matrices(operator)

@@ -6,7 +6,7 @@ from qtpy import QtGui, QtWidgets
 
 from ...core.resources import resources_root
 
-__all__ = ["STYLE_SHEET", "app_icon", "apply_style"]
+__all__ = ["STYLE_SHEET", "app_icon", "apply_style", "window_rgb"]
 
 #: The panels' dark frames; the status read-out in a fixed-width font; dialog buttons
 #: as plain words, as the app's own Close and Export… buttons (the desktop's icon theme
@@ -53,3 +53,9 @@ def app_icon() -> QtGui.QIcon:
             if pixmap.loadFromData(item.read_bytes(), "PNG"):
                 icon.addPixmap(pixmap)
     return icon
+
+
+def window_rgb(widget: QtWidgets.QWidget) -> tuple[int, int, int]:
+    """The RGB of ``widget``'s background (its palette's window colour, light or dark)."""
+    colour = widget.palette().color(QtGui.QPalette.ColorRole.Window)
+    return colour.red(), colour.green(), colour.blue()
