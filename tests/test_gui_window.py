@@ -322,9 +322,17 @@ def test_signed_output_note_is_shown_as_text_not_markup(qtbot, window):
     assert "blue < 0 < red" in document.toPlainText()
 
 
-def test_narrow_panels_fold_their_histogram_away(qtbot, window):
-    panel = window.panels.panel("input")
-    panel.resize(300, 300)
-    assert not panel.histogram.isVisible()
+def test_narrow_panels_keep_a_slim_levels_bar_and_say_when_there_is_none(qtbot, window):
+    panel = window.panels.panel("input")  # a wide picture: it fills a narrow panel's width
+    histogram, note = panel.histogram, panel.levels.note
     panel.resize(500, 300)
-    assert panel.histogram.isVisible()
+    assert panel.levels.mode == "full" and histogram.isVisible() and histogram.axis.isVisible()
+    panel.resize(220, 400)  # the full bar would cost the picture: slim, without numbers
+    assert panel.levels.mode == "compact" and histogram.isVisible()
+    assert not histogram.axis.isVisible() and not note.isVisible()
+    qtbot.waitUntil(lambda: panel.levels_view.width() <= 30, timeout=5_000)
+    panel.resize(110, 400)  # no room: none, and the panel says so
+    assert panel.levels.mode == "hidden" and not histogram.isVisible()
+    assert note.isVisible() and "too narrow" in note.toolTip()
+    panel.resize(500, 300)
+    assert panel.levels.mode == "full" and histogram.isVisible() and not note.isVisible()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
 
 from deconv_gui.core import registry
-from deconv_gui.view.arrangement import MIN_PANEL_WIDTH, arrange_panels, wrapped_columns
+from deconv_gui.view.arrangement import (
+    LEVELS_BAR_WIDTHS,
+    MIN_PANEL_WIDTH,
+    arrange_panels,
+    levels_bar,
+    wrapped_columns,
+)
 
 RECON = tuple(p.name for p in registry.PANELS if p.method in registry.METHODS)
 INSIGHT = tuple(p.name for p in registry.PANELS if p.method in registry.INSIGHT_METHODS)
@@ -90,3 +97,32 @@ def test_the_grid_is_input_and_forward_on_top_reconstructions_then_insight():
     }
     with pytest.raises(ValueError, match="mode"):
         arrange_panels(names, "column")
+
+
+def _order(mode: str) -> int:
+    return ("hidden", "compact", "full").index(mode)
+
+
+@pytest.mark.parametrize("picture", [None, (170, 256), (256, 170), (24, 40), (300, 30)])
+@pytest.mark.parametrize("height", [60.0, 150.0, 400.0])
+def test_the_levels_bar_grows_with_the_panel_and_costs_the_picture_little(picture, height):
+    modes = [levels_bar((width, height), picture) for width in range(40, 700, 4)]
+    # never smaller in a wider panel; always full from 360 pixels, never any below 124
+    assert all(_order(a) <= _order(b) for a, b in itertools.pairwise(modes))
+    for width, mode in zip(range(40, 700, 4), modes, strict=True):
+        if width >= 360:
+            assert mode == "full"
+        elif width < 124:
+            assert mode == "hidden"
+        elif mode == "full":  # a narrower panel has it only when the picture barely shrinks
+            rows, columns = picture
+            bare = min(width / columns, height / rows)
+            with_bar = min((width - LEVELS_BAR_WIDTHS["full"]) / columns, height / rows)
+            assert with_bar >= 0.9 * bare
+
+
+def test_a_tall_picture_keeps_the_full_bar_in_a_narrow_panel():
+    # 200 px across, 150 high: a 256x170 portrait is drawn 100 px wide either way
+    assert levels_bar((200, 150), (256, 170)) == "full"
+    assert levels_bar((200, 150), (170, 256)) == "compact"  # a landscape one needs the width
+    assert levels_bar((200, 150), None) == "compact"

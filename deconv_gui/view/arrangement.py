@@ -8,6 +8,11 @@ are 80 pixels wide each: titles cut to a word, pictures the size of a thumbnail.
 one row is honoured while every panel gets at least :data:`MIN_PANEL_WIDTH` pixels;
 below that the panels wrap, in reading order, into the number of columns that shows
 the pictures largest, and the arrangement says so (:attr:`Arrangement.note`).
+
+Within a panel, :func:`levels_bar` decides how much of it the levels bar (the histogram
+whose handles set the panel's levels) takes: all of it while that costs the picture
+little, a slim bar without numbers in a narrow panel, none in a very narrow one (the
+panel then says so).
 """
 
 from __future__ import annotations
@@ -16,10 +21,25 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["MIN_PANEL_WIDTH", "Arrangement", "arrange_panels", "wrapped_columns"]
+__all__ = [
+    "LEVELS_BAR_WIDTHS",
+    "MIN_PANEL_WIDTH",
+    "Arrangement",
+    "arrange_panels",
+    "levels_bar",
+    "wrapped_columns",
+]
 
 #: The narrowest panel of one row: a title of a few words, a picture worth looking at.
 MIN_PANEL_WIDTH = 180
+#: The levels bar's width in pixels: ``"full"`` (histogram and numbers), ``"compact"``
+#: (colour bar and handles, no numbers), ``"hidden"``.
+LEVELS_BAR_WIDTHS = {"full": 98, "compact": 30, "hidden": 0}
+#: Room (pixels across, picture and bar) from which the full bar is always drawn, and
+#: below which none is: a picture narrower than ~90 pixels needs every one of them.
+_FULL_BAR_ROOM, _BAR_ROOM = 360, 124
+#: The share of the picture's size the full bar may cost in a narrower panel.
+_FULL_BAR_COST = 0.1
 
 #: ``(name, row, column, column span)``
 Cell = tuple[str, int, int, int]
@@ -198,3 +218,41 @@ def arrange_panels(
         "rows (a wider window or fewer panels give one row)"
     )
     return Arrangement(cells, columns, wrapped=True, note=note)
+
+
+def levels_bar(room: tuple[float, float], picture: tuple[int, int] | None = None) -> str:
+    """How a panel draws its levels bar: ``"full"``, ``"compact"`` or ``"hidden"``.
+
+    Parameters
+    ----------
+    room : tuple of float
+        ``(width, height)`` in pixels of the panel's picture and bar together.
+    picture : tuple of int, optional
+        The picture's ``(rows, columns)`` (None: nothing drawn yet).
+
+    Returns
+    -------
+    str
+        ``"hidden"`` below 124 pixels across; ``"full"`` from 360 pixels, or where the
+        full bar shrinks the letterboxed picture by at most 10 % (a tall picture in a wide
+        panel: nothing); else ``"compact"``. See :data:`LEVELS_BAR_WIDTHS`.
+
+    Examples
+    --------
+    >>> levels_bar((400, 300)), levels_bar((200, 300), (100, 100)), levels_bar((100, 300))
+    ('full', 'compact', 'hidden')
+    >>> levels_bar((200, 60), (170, 256))  # the picture fills the height: the bar is free
+    'full'
+    """
+    width, height = room
+    if width >= _FULL_BAR_ROOM:
+        return "full"
+    if width < _BAR_ROOM:
+        return "hidden"
+    if picture is not None and min(picture) > 0:
+        rows, columns = picture
+        scale = min(width / columns, height / rows)
+        narrower = min((width - LEVELS_BAR_WIDTHS["full"]) / columns, height / rows)
+        if narrower >= (1 - _FULL_BAR_COST) * scale:
+            return "full"
+    return "compact"

@@ -20,18 +20,16 @@ from ...view.display import DisplaySpec
 from ...view.linking import FIT_PADDING
 from ...view.montage import picture_pixel
 from ..support.qthelp import make_timer
+from .levels import LevelsBar
 from .marks import PixelMarks, TileLabels, ValueLabels
 from .title import FittingTitle, place_beside
 
 __all__ = ["ImagePanel", "pg_colormap"]
 
 
-#: Width of each panel's level histogram, and the panel width below which it is folded
-#: away (one-row layout on a laptop screen): the image needs the room more.
-_HISTOGRAM_WIDTH = 90
-_HISTOGRAM_MIN_PANEL_WIDTH = 360
-#: Panels lower than this show only the scaling note under the title, not the description.
-_DESCRIPTION_MIN_PANEL_HEIGHT = 300
+#: Panels narrower or lower than this show only the scaling note under the title, not
+#: the description.
+_DESCRIPTION_MIN_PANEL_SIZE = (360, 300)
 
 
 def pg_colormap(name: str) -> pg.ColorMap:
@@ -41,16 +39,6 @@ def pg_colormap(name: str) -> pg.ColorMap:
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(n) for n in shape)
-
-
-class _LevelsView(pg.GraphicsView):
-    """The levels histogram's view: never what sets a panel's (or the window's) minimum."""
-
-    def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(_HISTOGRAM_WIDTH, 0)
-
-    def minimumSizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(0, 0)
 
 
 class ImagePanel(QtWidgets.QFrame):
@@ -136,15 +124,10 @@ class ImagePanel(QtWidgets.QFrame):
         )
         self.pending_label.hide()
         self.view.sigResized.connect(lambda *_: self._place_pending())
-        # the levels in a widget of their own beside the image: hidden in a narrow panel,
-        # its room goes to the image (an item hidden in the view's layout kept its room)
-        self.histogram = pg.HistogramLUTItem(image=self.item)
-        self.levels_view = _LevelsView(background="#15171a")
-        self.levels_view.setCentralItem(self.histogram)
-        self.levels_view.setMaximumWidth(_HISTOGRAM_WIDTH)
-        self.levels_view.setViewportUpdateMode(
-            QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
-        )
+        # the levels in a widget of their own beside the image: slim or hidden in a narrow
+        # panel, its room goes to the image (an item hidden in the view's layout kept it)
+        self.levels = LevelsBar(self.item, self.graphics)
+        self.histogram, self.levels_view = self.levels.histogram, self.levels.view
         self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
@@ -257,6 +240,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.tile_labels.draw(spec.tiles, data.shape[:2])
         if reset_view:
             self.fit()
+            self._fold_timer.start(0)  # the levels bar suits the picture's shape
 
     def set_compact(self, compact: bool) -> None:
         """Compact: the subtitle shows only the scaling note (the description stays a tooltip)."""
@@ -320,7 +304,7 @@ class ImagePanel(QtWidgets.QFrame):
         self.view.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
-        """Fold the level histogram away in narrow panels, so the image gets its room."""
+        """A narrow panel's levels bar is slim, or hidden, so the image gets its room."""
         super().resizeEvent(event)
         self._fold()
         # ... and again once the layout pass is over: a switch of layout passes the panel
@@ -329,17 +313,12 @@ class ImagePanel(QtWidgets.QFrame):
 
     def _fold(self) -> None:
         place_beside(self.header, self.title_label, self.channel_box, self.head.width())
-        show = self.width() >= _HISTOGRAM_MIN_PANEL_WIDTH
-        view = self.levels_view
-        if view.isHidden() and view.isVisible():
-            # hidden while its parents were being shown, Qt left it on screen (and ignores
-            # a second hide): show it, so that hiding it takes
-            view.setVisible(True)
-        if show != (not view.isHidden()) or show != self.histogram.isVisible():
-            view.setVisible(show)
-            self.histogram.setVisible(show)
+        margins = self.layout().contentsMargins()  # type: ignore[union-attr]
+        room = (self.width() - margins.left() - margins.right(), self.graphics.height())
+        self.levels.follow(room, None if self.spec is None else self.spec.image.shape[:2])
         # ... and the description (its tooltip stays) when the panel is small
-        roomy = show and self.height() >= _DESCRIPTION_MIN_PANEL_HEIGHT
+        roomy = self.width() >= _DESCRIPTION_MIN_PANEL_SIZE[0]
+        roomy = roomy and self.height() >= _DESCRIPTION_MIN_PANEL_SIZE[1]
         if roomy != self._roomy:
             self._roomy = roomy
             self._show_subtitle()
