@@ -131,6 +131,29 @@ def test_a_decoders_bias_box_belongs_to_its_outputs_not_to_the_input_shown(qtbot
     assert editor.bias() == (0.25, 0.25, 0.25)
 
 
+def test_a_decoders_own_bias_is_shown_per_output_and_read_back(qtbot):
+    from deconv_gui.core import Params
+    from deconv_gui.gui.controls.forms import ParamsForms
+    from deconv_gui.gui.controls.recon_options import ReconOptions
+
+    editor, geometry, options = FilterEditor(), GeometryEditor(), ReconOptions()
+    for widget in (editor, geometry, options):
+        qtbot.addWidget(widget)
+    forms = ParamsForms(editor, geometry, options)
+    given = Params(
+        np.ones((3, 3, 1, 3)), bias=(0.1, 0.2, 0.3), groups=3, layer_kind="conv_transpose"
+    )
+    forms.show(given, ("transposed",))
+    assert forms.decoder_bias is None  # shown, not carried unseen
+    editor.ui.bias_combo.setCurrentIndex(2)
+    assert editor.ui.bias_spin.value() == pytest.approx(0.3)
+    assert forms.read().bias == (0.1, 0.2, 0.3)
+    # 3 inputs -> 2 outputs: the editor cannot hold two biases, they are carried
+    two = Params(np.ones((3, 3, 2, 3)), bias=(0.5, -0.5), layer_kind="conv_transpose")
+    forms.show(two, ("transposed",))
+    assert forms.decoder_bias == (0.5, -0.5) and forms.read().bias == (0.5, -0.5)
+
+
 def test_a_deep_layers_combos_name_the_channels_of_the_layer(qtbot):
     editor = FilterEditor()
     qtbot.addWidget(editor)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import fields
 
 from ...core import Params
-from .filter_editor import CUSTOM, FilterEditor
+from .filter_editor import CUSTOM, MAX_OUT_CHANNELS, FilterEditor
+from .filter_form import MAX_IN_CHANNELS
 from .geometry import GeometryEditor
 from .recon_options import ReconOptions
 
@@ -42,8 +43,9 @@ class ParamsForms:
         #: nothing is adapted to the image as the widgets change)
         self.showing = False
         #: A decoder's per-channel bias, which the filter editor (one bias per filter
-        #: output, i.e. per decoder input) cannot show: carried while the editor's bias
-        #: stays the 0 it was shown
+        #: output, i.e. per decoder input) cannot show when the decoder has another number
+        #: of outputs, or is a deep layer's slice: carried while the editor's bias stays
+        #: the 0 it was shown
         self.decoder_bias: tuple[float, ...] | None = None
 
     def read(self, extra_methods: tuple[str, ...] = (), image_source: str = "") -> Params:
@@ -91,7 +93,8 @@ class ParamsForms:
         _one_bias_for_a_decoder(values)
         self.decoder_bias = None
         if values.get("layer_kind") == "conv_transpose" and not isinstance(values["bias"], float):
-            self.decoder_bias, values["bias"] = tuple(values["bias"]), 0.0
+            if not _editor_holds_decoder_bias(values):
+                self.decoder_bias, values["bias"] = tuple(values["bias"]), 0.0
         # fields no widget edits (yet) are kept as given, never reset to their defaults
         shown = {name for form in self.forms for name in form.FIELDS}
         self.carried = {
@@ -122,6 +125,14 @@ def _output_channels(values: dict) -> int:
     if values.get("layer_kind") == "conv_transpose":
         return int(shape[2] * values.get("groups", 1))
     return int(shape[3])
+
+
+def _editor_holds_decoder_bias(values: dict) -> bool:
+    """A decoder with as many outputs as inputs, in the grids (not a deep layer's slice):
+    the filter editor's bias k is its output k's (its bias row picks the output)."""
+    _, _, c_group, c_out = values["weights"].shape
+    outputs = c_group * values.get("groups", 1)
+    return outputs == c_out and outputs <= MAX_IN_CHANNELS and c_out <= MAX_OUT_CHANNELS
 
 
 def _one_bias_for_a_decoder(values: dict) -> None:
