@@ -100,16 +100,6 @@ def _summary(source: str, folder: Path, result) -> str:
     return " · ".join(parts)
 
 
-def _make_folders(folder: Path) -> list[Path]:
-    """Create ``folder`` and missing parents; return the ones created, outermost first."""
-    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValueError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
-    return missing
-
-
 _NOTES_SHOWN: set[str] = set()
 
 
@@ -207,19 +197,12 @@ def _export(result: Result, folder: Path, overwrite: bool, loaded: LoadedImage) 
     from ..io import export_result
     from ..io.export import ExistingFilesError
 
-    created = _make_folders(folder)
     try:
-        return export_result(result, folder, overwrite=overwrite, image_source=loaded)
+        return export_result(
+            result, folder, overwrite=overwrite, image_source=loaded, make_folder=True
+        )
     except ExistingFilesError as exc:
         raise ValueError(f"{exc} (use --overwrite to replace them)") from None
-    except BaseException:
-        # the export writes all or nothing; remove the folders made for it too
-        for made in reversed(created):
-            try:
-                made.rmdir()
-            except OSError:
-                break
-        raise
 
 
 def _job(item: tuple[str, argparse.Namespace, Path]) -> tuple[Any, str, list[str], Any, bool]:

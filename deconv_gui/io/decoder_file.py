@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core.applicable import inapplicable_methods
 from ..core.decoder import Decoder
-from .files import make_folders, write_all_or_nothing
+from .files import write_into_folder
 
 __all__ = [
     "MAX_DECODER_BYTES",
@@ -43,13 +43,7 @@ def write_decoder(path: Path, decoder: Decoder, metadata: dict[str, Any] | None 
         arrays[name] = np.asarray(getattr(decoder, name), dtype=np.int64)
     arrays["metadata"] = np.asarray(json.dumps(metadata or {}, allow_nan=False))
     np.savez(buffer, allow_pickle=False, **arrays)
-    created = make_folders(path.parent)
-    try:
-        write_all_or_nothing(path.parent, {path.name: buffer.getvalue()})
-    except ValueError:
-        for folder in created:  # deepest first
-            folder.rmdir()
-        raise
+    write_into_folder(path.parent, {path.name: buffer.getvalue()})
 
 
 def _check_members(path: Path, where: str) -> None:

@@ -22,7 +22,7 @@ from .. import __version__
 from ..core import METHODS, Result, complete_metrics, reconstruction_metrics, registry
 from ..core.scores import ReconstructionScore
 from ..view.display import filter_is_signed
-from .files import make_folders, write_all_or_nothing
+from .files import write_into_folder
 from .images import SAMPLES, LoadedImage, sha256_of
 from .matrix import MATRIX_NAME, check_matrix_size, matrix_npz_bytes
 from .render import encode_png, render_panel
@@ -357,18 +357,9 @@ def export_result(
         if existing:
             raise ExistingFilesError(existing)
     blobs = _render_all(result, targets, displayed, image_source, figures, extra)
-    created = make_folders(folder) if make_folder else []
-    if not folder.is_dir():
+    if not make_folder and not folder.is_dir():
         raise ValueError(f"export folder does not exist: {folder}")
-    try:
-        write_all_or_nothing(folder, blobs)
-    except ValueError:
-        for made in created:  # deepest first; only folders this call made, and still empty
-            try:
-                made.rmdir()
-            except OSError:
-                break
-        raise
+    write_into_folder(folder, blobs, make_folder=make_folder)
     return targets
 
 

@@ -6,7 +6,13 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "make_folders", "new_file_mode", "write_all_or_nothing"]
+__all__ = [
+    "atomic_write_bytes",
+    "make_folders",
+    "new_file_mode",
+    "write_all_or_nothing",
+    "write_into_folder",
+]
 
 
 def _current_umask() -> int:
@@ -71,7 +77,7 @@ def make_folders(folder: Path) -> list[Path]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ValueError(f"cannot create folder {folder}: {exc.strerror or exc}") from None
+        raise ValueError(f"cannot create output folder {folder}: {exc.strerror or exc}") from None
     return missing
 
 
@@ -112,6 +118,22 @@ def write_all_or_nothing(folder: Path, blobs: dict[str, bytes]) -> None:
         raise ValueError(reason) from None
     for backup in backups.values():
         Path(backup).unlink(missing_ok=True)
+
+
+def write_into_folder(folder: Path, blobs: dict[str, bytes], *, make_folder: bool = True) -> None:
+    """:func:`write_all_or_nothing` into ``folder``, made first with its missing parents
+    (when ``make_folder``): if the write fails or is interrupted, the folders made for it
+    are removed again (deepest first, as long as they are empty)."""
+    created = make_folders(folder) if make_folder else []
+    try:
+        write_all_or_nothing(folder, blobs)
+    except BaseException:
+        for made in created:
+            try:
+                made.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def _undo(

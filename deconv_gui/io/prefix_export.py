@@ -16,7 +16,7 @@ import numpy as np
 
 from ..core import registry
 from ..core.network import PrefixResult
-from .files import make_folders, write_all_or_nothing
+from .files import write_into_folder
 from .render import encode_png, render_panel
 
 __all__ = ["PREFIX_SIDECAR", "export_prefix", "prefix_files"]
@@ -109,14 +109,5 @@ def export_prefix(
         )
     record = sidecar(result, extra or {})
     blobs[PREFIX_SIDECAR] = (json.dumps(record, indent=2, allow_nan=False) + "\n").encode()
-    created = make_folders(folder)
-    try:
-        write_all_or_nothing(folder, blobs)
-    except ValueError:
-        for made in created:
-            try:
-                made.rmdir()
-            except OSError:
-                break
-        raise
+    write_into_folder(folder, blobs)
     return [folder / n for n in names]
