@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from deconv_gui.view.ticks import PLAIN, POWERS, log_tick_label, log_tick_style
+from deconv_gui.view.ticks import PLAIN, POWERS, log_tick_label, log_tick_labels, log_tick_style
 
 POWER = re.compile(r"^(\d(\.\d+)?·)?10⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+$")
 DECIMAL = re.compile(r"^\d+(\.\d+)?$")
@@ -50,3 +50,21 @@ def test_odd_values_are_blank_or_refused():
     assert log_tick_label(0.0, PLAIN) == "" and log_tick_label(float("nan"), POWERS) == ""
     with pytest.raises(ValueError, match="style"):
         log_tick_label(1.0, "engineering")
+
+
+@pytest.mark.parametrize(
+    ("values", "style"),
+    [
+        ([100.2, 100.4, 100.6, 100.8], PLAIN),  # a solution norm that barely moves
+        ([60.5, 61.0, 61.5], PLAIN),
+        ([1.2e5, 1.205e5, 1.21e5], POWERS),
+        ([1e-6, 1e-4, 1e-2, 1.0], POWERS),
+    ],
+)
+def test_labels_keep_apart_the_ticks_of_a_narrow_range(values, style):
+    labels = log_tick_labels(values, style)
+    assert len(set(labels)) == len(values), labels
+    pattern = DECIMAL if style == PLAIN else POWER
+    assert all(pattern.match(text) for text in labels), labels
+    if style == PLAIN:  # they read back as the values
+        assert [float(t) for t in labels] == pytest.approx(values)

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["PLAIN", "PLAIN_DECADES", "POWERS", "log_tick_label", "log_tick_style"]
+__all__ = [
+    "PLAIN",
+    "PLAIN_DECADES",
+    "POWERS",
+    "log_tick_label",
+    "log_tick_labels",
+    "log_tick_style",
+]
 
 PLAIN = "plain"
 POWERS = "powers"
@@ -34,8 +41,8 @@ def log_tick_style(low: float, high: float) -> str:
     return PLAIN if PLAIN_DECADES[0] <= first and last <= PLAIN_DECADES[1] else POWERS
 
 
-def log_tick_label(value: float, style: str) -> str:
-    """``value`` (> 0) written in ``style``, to three significant digits.
+def log_tick_label(value: float, style: str, digits: int = 3) -> str:
+    """``value`` (> 0) written in ``style``, to ``digits`` significant digits.
 
     Examples
     --------
@@ -48,10 +55,30 @@ def log_tick_label(value: float, style: str) -> str:
         raise ValueError(f"style must be {PLAIN!r} or {POWERS!r}, got {style!r}")
     if not value > 0 or not math.isfinite(value):
         return ""
-    value = float(f"{value:.3g}")  # 10**log10(0.002) is 0.0020000000000000005
-    if style == PLAIN:
-        return f"{value:.6f}".rstrip("0").rstrip(".")
+    value = float(f"{value:.{digits}g}")  # 10**log10(0.002) is 0.0020000000000000005
     exponent = math.floor(math.log10(value) + 1e-9)
-    mantissa = float(f"{value / 10.0**exponent:.3g}")
+    if style == PLAIN:
+        decimals = max(digits - 1 - exponent, 0)
+        return f"{value:.{decimals}f}".rstrip("0").rstrip(".") if decimals else f"{value:.0f}"
+    mantissa = float(f"{value / 10.0**exponent:.{digits}g}")
     power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
     return power if mantissa == 1 else f"{mantissa:g}·{power}"
+
+
+def log_tick_labels(values: list[float], style: str) -> list[str]:
+    """``values`` written in ``style`` with the fewest significant digits, three at least,
+    that keep different values apart (a narrow range: 100.2, 100.4, not 100, 100).
+
+    Examples
+    --------
+    >>> log_tick_labels([100.2, 100.4, 100.6], "plain")
+    ['100.2', '100.4', '100.6']
+    >>> log_tick_labels([1.2e5, 1.205e5], "powers")
+    ['1.2·10⁵', '1.205·10⁵']
+    """
+    distinct = len({float(f"{v:.12g}") for v in values})
+    for digits in range(3, 13):
+        labels = [log_tick_label(v, style, digits) for v in values]
+        if len(set(labels)) >= distinct:
+            break
+    return labels

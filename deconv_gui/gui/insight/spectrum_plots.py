@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
 from ...core import SingularValues, TikhonovCurve
-from ...view.ticks import log_tick_label, log_tick_style
+from ...view.ticks import log_tick_labels, log_tick_style
 
 __all__ = [
     "EMPTY_CURVE_NOTE",
@@ -90,7 +90,7 @@ class LogAxis(pg.AxisItem):
 
     def logTickStrings(self, values, scale, spacing):
         style = log_tick_style(*self.range)  # the view's range, in decades
-        return [log_tick_label(10.0**v * scale, style) for v in values]
+        return log_tick_labels([10.0**v * scale for v in values], style)
 
 
 def _axes() -> dict[str, LogAxis]:
