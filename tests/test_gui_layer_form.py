@@ -165,6 +165,7 @@ def test_a_deep_layers_combos_name_the_channels_of_the_layer(qtbot):
     editor.picker.pick("2", "0-15")
     items = [editor.ui.out_combo.itemText(k) for k in range(editor.ui.out_combo.count())]
     assert items == ["input B"]  # the image's channel B, not the slice's "in 0" or "grey"
+    assert editor.ui.c_out_spin.value() == 3  # the layer's C_out, not the slice's 1
     assert _bias_row(editor) == ("bias of", ["each its own"])
     assert not editor.ui.bias_spin.isEnabled()
     editor.set_layer_kind("conv")  # a Conv2d(64, 3) on 64 maps: its output 2

@@ -316,7 +316,9 @@ class FilterForm:
             # C_out moves in steps of groups (each group has C_out/groups outputs)
             self.c_out_spin.setRange(groups, MAX_OUT_CHANNELS // groups * groups)
             self.c_out_spin.setSingleStep(groups)
-            self.c_out_spin.setValue(c_out)
+            if slice_of is not None:  # a deep layer's (locked): its own, not the slice's 1
+                self.c_out_spin.setRange(1, max(MAX_OUT_CHANNELS, slice_of[1]))
+            self.c_out_spin.setValue(c_out if slice_of is None else slice_of[1])
             current = min(max(0, self.out_combo.currentIndex()), c_out - 1)
             names = self._output_names(c_out, slice_of)
             if [self.out_combo.itemText(k) for k in range(self.out_combo.count())] != names:
