@@ -41,3 +41,26 @@ def test_the_figure_is_plain_text_in_even_columns_without_overlaps(qtbot):
         assert not inked[:, left : left + 18].any(), n
     rows = np.nonzero(inked.any(axis=1))[0]
     assert rows.max() < pixels.shape[0] - 14  # the wrapped captions fit the figure
+
+
+def test_a_figure_of_many_panels_wraps_into_even_rows(qtbot):
+    rng = np.random.default_rng(1)
+    pictures = [
+        (f"panel {n}", "shown at its range", rng.integers(0, 255, (30, 40, 3), dtype=np.uint8))
+        for n in range(12)
+    ]
+    files = comparison_figure(pictures, panel_width=100)
+    assert files["figure.svg"].decode("utf-8").count("<image") == 12
+    pixels = qimage_to_array(QtGui.QImage.fromData(files["figure.png"], "PNG"))[:, :, :3]
+    assert pixels.shape[1] == 2 * 14 + 6 * 100 + 5 * 18  # two rows of six, not 12 columns
+    # the pictures: two bands of rows, six in each, apart (random pixels are never white)
+    coloured = (pixels != 255).any(axis=2)
+    bands = np.flatnonzero(np.diff(np.r_[0, coloured.any(axis=1).astype(int), 0]))
+    picture_rows = [
+        (a, b) for a, b in zip(bands[::2], bands[1::2], strict=True) if b - a >= 60
+    ]  # a picture is 75 rows (100 x 30/40); titles and captions are lower
+    assert len(picture_rows) == 2, bands
+    for top, bottom in picture_rows:
+        columns = coloured[(top + bottom) // 2]
+        starts = np.flatnonzero(np.diff(np.r_[0, columns.astype(int)]) == 1)
+        assert len(starts) == 6

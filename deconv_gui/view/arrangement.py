@@ -22,16 +22,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "FIGURE_COLUMNS",
     "LEVELS_BAR_WIDTHS",
     "MIN_PANEL_WIDTH",
     "Arrangement",
     "arrange_panels",
+    "figure_columns",
     "levels_bar",
     "wrapped_columns",
 ]
 
 #: The narrowest panel of one row: a title of a few words, a picture worth looking at.
 MIN_PANEL_WIDTH = 180
+#: The most columns of an exported comparison figure: more panels wrap into rows.
+FIGURE_COLUMNS = 6
 #: The levels bar's width in pixels: ``"full"`` (histogram and numbers), ``"compact"``
 #: (colour bar and handles, no numbers), ``"hidden"``.
 LEVELS_BAR_WIDTHS = {"full": 98, "compact": 30, "hidden": 0}
@@ -139,6 +143,20 @@ def wrapped_columns(
         key=lambda c: (_fitted_scale(c, count, size, picture, frame, spacing)[0], c),
     )
     return math.ceil(count / math.ceil(count / best))  # 12 in 5 columns: 3 rows of 4
+
+
+def figure_columns(count: int, most: int = FIGURE_COLUMNS) -> int:
+    """The columns of a figure of ``count`` panels: one row up to ``most``, else the rows
+    filled evenly (a figure of twelve panels, 4300 pixels wide in one row: two of six).
+
+    Examples
+    --------
+    >>> [figure_columns(n) for n in (1, 4, 6, 7, 8, 12, 13)]
+    [1, 4, 6, 4, 4, 6, 5]
+    """
+    if count < 1 or most < 1:
+        raise ValueError(f"count and most must be at least 1, got {count} and {most}")
+    return math.ceil(count / math.ceil(count / most))
 
 
 def _grid(

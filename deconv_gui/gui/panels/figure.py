@@ -1,6 +1,8 @@
 """The comparison figure of an export: the displayed panels side by side, PNG and SVG.
 
-One painter draws both files: every column as wide as the others, each title and each
+Up to six panels make one row; more wrap into rows filled evenly
+(:func:`~deconv_gui.view.arrangement.figure_columns`). One painter draws both files:
+every column as wide as the others, each title and each
 caption (the stated scaling) wrapped and centred within its column, the pictures
 letterboxed in boxes of one size, their pixels kept sharp (scaled by whole numbers,
 never smoothed). Titles and captions are plain text: "blue < 0 < red" is what is
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from qtpy import QtCore, QtGui, QtSvg
+
+from ...view.arrangement import figure_columns
 
 __all__ = ["FIGURE_NAMES", "comparison_figure"]
 
@@ -36,6 +40,7 @@ class _Plan:
     width: int
     height: int
     column: int
+    columns: int
     box_height: int
     title_height: int
     caption_height: int
@@ -81,11 +86,13 @@ def _plan(pictures: Sequence[tuple[str, str, np.ndarray]], column: int) -> _Plan
     title_font, caption_font = _font(_TITLE_PX, bold=True), _font(_CAPTION_PX)
     title_height = max(_text_height(t, title_font, column) for t, _, _ in pictures)
     caption_height = max(_text_height(c, caption_font, column) for _, c, _ in pictures)
-    n = len(pictures)
-    width = 2 * _MARGIN + n * column + (n - 1) * _GUTTER
-    height = 2 * _MARGIN + title_height + box_height + caption_height + 2 * _SPACE
+    columns = figure_columns(len(pictures))
+    rows = -(-len(pictures) // columns)
+    width = 2 * _MARGIN + columns * column + (columns - 1) * _GUTTER
+    row_height = title_height + box_height + caption_height + 2 * _SPACE
+    height = 2 * _MARGIN + rows * row_height + (rows - 1) * _GUTTER
     scaled = [_fitted(_qimage(p), column, box_height) for _, _, p in pictures]
-    return _Plan(width, height, column, box_height, title_height, caption_height, scaled)
+    return _Plan(width, height, column, columns, box_height, title_height, caption_height, scaled)
 
 
 def _paint(device: QtGui.QPaintDevice, plan: _Plan, texts: Sequence[tuple[str, str]]) -> None:
@@ -101,15 +108,16 @@ def _paint_columns(painter: QtGui.QPainter, plan: _Plan, texts: Sequence[tuple[s
     painter.fillRect(QtCore.QRect(0, 0, plan.width, plan.height), QtGui.QColor("white"))
     painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
     painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
-    box_top = _MARGIN + plan.title_height + _SPACE
-    caption_top = box_top + plan.box_height + _SPACE
+    row_height = plan.title_height + plan.box_height + plan.caption_height + 2 * _SPACE
     for n, ((title, caption), image) in enumerate(zip(texts, plan.pictures, strict=True)):
-        left = _MARGIN + n * (plan.column + _GUTTER)
+        row, col = divmod(n, plan.columns)
+        left = _MARGIN + col * (plan.column + _GUTTER)
+        top = _MARGIN + row * (row_height + _GUTTER)
+        box_top = top + plan.title_height + _SPACE
+        caption_top = box_top + plan.box_height + _SPACE
         painter.setFont(_font(_TITLE_PX, bold=True))
         painter.setPen(QtGui.QColor("#111111"))
-        painter.drawText(
-            QtCore.QRect(left, _MARGIN, plan.column, plan.title_height), int(_WRAP), title
-        )
+        painter.drawText(QtCore.QRect(left, top, plan.column, plan.title_height), int(_WRAP), title)
         x = left + (plan.column - image.width()) // 2
         y = box_top + (plan.box_height - image.height()) // 2
         painter.drawImage(QtCore.QPoint(x, y), image)
@@ -150,7 +158,7 @@ def _svg(plan: _Plan, texts: Sequence[tuple[str, str]]) -> bytes:
 def comparison_figure(
     pictures: Sequence[tuple[str, str, np.ndarray]], *, panel_width: int = _PANEL_WIDTH
 ) -> dict[str, bytes]:
-    """The panels side by side as ``{"figure.png": ..., "figure.svg": ...}``.
+    """The panels side by side, more than six in rows: ``{"figure.png": …, "figure.svg": …}``.
 
     Parameters
     ----------
