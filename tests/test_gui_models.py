@@ -396,4 +396,3 @@ def test_a_weights_only_layer_whose_channels_do_not_fit_is_one_line_and_changes_
     assert window.loaded is before[0] and window.current_params() == before[1]
     assert window.result is before[2] and window.document.layer.model == before[3]
     assert "cancelled" not in window.state_label.text()
-
