@@ -3,8 +3,8 @@
 Each check runs the tool as a subprocess from the repository root with the
 configuration in ``pyproject.toml``: mypy on the whole package (the GUI against the
 installed binding's stubs, through qtpy), import-linter's contracts (no Qt below the GUI,
-the kernels internal to the core, no import cycles) and ruff. The tools come with the
-``test`` extra.
+the kernels internal to the core, no import cycles), ruff's lint and its formatting. The
+tools come with the ``test`` extra.
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ def test_import_contracts_hold():
 
 def test_ruff_finds_nothing():
     out = _run([_tool("ruff"), "check", "."])
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_format_leaves_every_file_as_it_is():
+    # the README's contributor check; the test extra pins ruff's minor version, whose
+    # formatting style is stable within it
+    out = _run([_tool("ruff"), "format", "--check", "."])
     assert out.returncode == 0, out.stdout + out.stderr
 
 
