@@ -220,3 +220,25 @@ def test_keras2_style_h5(tmp_path):
     np.testing.assert_array_equal(conv_layer.load().weights, kernel)
     np.testing.assert_array_equal(conv_layer.load().bias, np.arange(4.0))
     assert dw_layer.load().weights.shape == (3, 3, 1, 4) and dw_layer.load().bias is None
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5"])
+def test_a_model_without_a_fixed_input_size_feeds_each_layer_what_keras_does(tmp_path, name):
+    """Input (None, None, 3): a strided 'same' conv's padding depends on the size of the
+    image, known only when it runs; the executor resolves it there (33 × 30: odd rows)."""
+    keras_model = _model(shape=(None, None, 3))
+    _randomise_bn(keras_model)
+    keras_model.save(tmp_path / name)
+    model = read_model(tmp_path / name)
+    assert model.layers[0].padding is None and model.layers[0].padding_rule == "same"
+    image = np.random.default_rng(5).random((33, 30, 3))
+    for layer in model.layers:
+        k = keras_model.get_layer(layer.name)
+        probe = keras.Model(keras_model.inputs, [k.input, k.output])
+        fed, out = (
+            np.asarray(a)[0] for a in probe.predict(image[None].astype(np.float32), verbose=0)
+        )
+        act = layer_activation(model, layer, image)
+        np.testing.assert_allclose(act.input, fed, rtol=1e-4, atol=1e-4)
+        before = act.output if layer.activation is None else np.maximum(act.output, 0)
+        np.testing.assert_allclose(before, out, rtol=1e-4, atol=1e-4)

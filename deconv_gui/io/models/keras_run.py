@@ -56,11 +56,13 @@ def apply_activation(name: Any, x: np.ndarray, layer: str) -> np.ndarray:
 
 
 def _conv(layer: ModelLayer, x: np.ndarray) -> np.ndarray:
-    """The layer's output before its activation, from its record (asymmetric padding too)."""
-    if layer.padding is None or layer.stride is None or layer.dilation is None or not layer.groups:
+    """The layer's output before its activation, from its record (asymmetric padding too;
+    a strided 'same' of a model without a fixed input size resolved at ``x``'s size)."""
+    padding = layer.params_fields(x.shape[0], x.shape[1]).get("padding")
+    if padding is None or layer.stride is None or layer.dilation is None or not layer.groups:
         raise ValueError(f"layer {layer.name!r}: its geometry is not known from the file")
     loaded = layer.load()
-    (top, bottom), (left, right) = layer.padding
+    (top, bottom), (left, right) = padding
     if layer.kind == "conv":
         padded = np.pad(x, ((top, bottom), (left, right), (0, 0)))
         return conv2d(
