@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["inverse_cholesky"]
+__all__ = ["inverse_cholesky", "sum_of_squares"]
 
 
 def inverse_cholesky(gram: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,7 +48,7 @@ def inverse_cholesky(gram: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.
                 row[: p + 1] += low[i, p] * inv[p, : p + 1]
             np.multiply(row, -scale[i], out=inv[i, :i])
         inv[i, i] = scale[i]
-    trace = _sum_of_squares(inv)
+    trace = sum_of_squares(inv)
     out[...] = inv.transpose(2, 0, 1)
     return trace, ok & np.isfinite(trace)
 
@@ -61,7 +61,7 @@ def _cholesky(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     scale = np.empty((k, f), complex)
     ok = np.ones(f, bool)
     for j in range(k):
-        pivot = gram[j, j].real - _sum_of_squares(low[j, :j])
+        pivot = gram[j, j].real - sum_of_squares(low[j, :j])
         ok &= pivot > 0
         low[j, j] = diagonal = np.sqrt(np.where(pivot > 0, pivot, 1.0))
         scale[j] = 1.0 / diagonal
@@ -71,8 +71,15 @@ def _cholesky(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return low, scale, ok
 
 
-def _sum_of_squares(z: np.ndarray) -> np.ndarray:
-    """``Σ |z|²`` over every axis but the last of a contiguous complex ``z``."""
+def sum_of_squares(z: np.ndarray) -> np.ndarray:
+    """``Σ |z|²`` over every axis but the last of a contiguous complex ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sum_of_squares(np.array([[3 + 4j, 1j], [0, 2]])).tolist()
+    [25.0, 5.0]
+    """
     pairs = z.view(np.float64).reshape(-1, 2 * z.shape[-1])
     sums = np.einsum("ij,ij->j", pairs, pairs)
     return sums[0::2] + sums[1::2]

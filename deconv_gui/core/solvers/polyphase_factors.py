@@ -134,12 +134,17 @@ class _SpectrumSolve:
         self.out = np.empty((len(self.flat), h_out, sh, n_w, sw, c_in), spectrum.dtype)
 
     def __call__(
-        self, normal: NormalFactors, start: int, stop: int, m: np.ndarray | None = None
+        self,
+        normal: NormalFactors,
+        start: int,
+        stop: int,
+        made: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Solve the frequency rows ``start:stop`` (``m``: their blocks, when made)."""
+        """Solve the frequency rows ``start:stop`` (``made``: their blocks and adjoints,
+        when made)."""
         c_out, sh, n_w, sw, c_in = self.shape
         rhs = self.flat[:, start:stop].reshape(len(self.flat), -1, c_out).transpose(1, 2, 0)
-        x = normal.solve(start, stop, rhs.astype(complex), m)  # (f, n, B)
+        x = normal.solve(start, stop, rhs.astype(complex), made)  # (f, n, B)
         x = x.reshape(stop - start, n_w, sh, sw, c_in, -1)
         self.out[:, start:stop] = x.transpose(5, 0, 2, 1, 3, 4)
 

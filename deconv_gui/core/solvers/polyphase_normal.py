@@ -18,7 +18,7 @@ but on request (:meth:`NormalFactors.rows`).
 **Exactness.** A frequency is solved this way only when that is as exact as its SVD and
 cuts nothing (the singular values at or below ``cutoff σ_max`` are dropped, ``σ_max``
 over all frequencies): when the Cholesky factorisation of ``G`` succeeds,
-``κ(G) ≤ tr(G) tr(G^{-1}) ≤`` :data:`_KAPPA_LIMIT` and its smallest singular value,
+``κ(G) ≤ ‖G‖_F tr(G^{-1}) ≤`` :data:`_KAPPA_LIMIT` and its smallest singular value,
 at least ``1/\\sqrt{tr(G^{-1})}``, is above ``cutoff`` times a bound on ``σ_max``
 (:attr:`~deconv_gui.core.solvers.periodic.BlockRows.magnitude`). The other frequencies
 (rank-deficient or ill-conditioned ones: a filter's zeros, the cut) take the SVD, which
@@ -26,7 +26,7 @@ decides what is kept against the exact ``σ_max``, and keep their ``M^+``. Formi
 squares the condition number; for a complex128 solve one step of refinement, the Newton
 step ``X ← X + X (I − M X − reg\\,G_{reg}^{-1})`` of ``X ≈ M^+`` applied to the
 right-hand side (its residual comes from ``M`` itself), brings the error back to that of
-the SVD (``ε κ(M)``) where ``tr(G) tr(G^{-1})`` exceeds :data:`_REFINE_ABOVE`. A complex64
+the SVD (``ε κ(M)``) where ``‖G‖_F tr(G^{-1})`` exceeds :data:`_REFINE_ABOVE`. A complex64
 solve is computed in complex128 and keeps the factors' rounding, ``ε_{64} κ(G) ≤ 10^{-8}``,
 below its own.
 """
@@ -41,14 +41,14 @@ import numpy as np
 
 from .. import lapack, threads
 from .base import CancelCheck, SolveCancelled, is_cancelled
-from .batched_cholesky import inverse_cholesky
+from .batched_cholesky import inverse_cholesky, sum_of_squares
 from .periodic import BlockRows, mirror_weight
 
 __all__ = ["NormalFactors", "batched_svd", "normal_factors", "reduce_outputs"]
 
-#: Largest ``tr(G) tr(G⁻¹)`` (a bound on ``κ(G) = κ(M)²``) solved through ``G``.
+#: Largest ``‖G‖_F tr(G⁻¹)`` (a bound on ``κ(G) = κ(M)²``) solved through ``G``.
 _KAPPA_LIMIT = 1e8
-#: Above this ``tr(G) tr(G⁻¹)`` a complex128 solve takes one Newton step.
+#: Above this ``‖G‖_F tr(G⁻¹)`` a complex128 solve takes one Newton step.
 _REFINE_ABOVE = 1e3
 #: Bytes of blocks handled at a time (with their products: a few times this).
 _PIECE_BYTES = 2**21
@@ -97,15 +97,21 @@ class NormalFactors:
         return max(1, _PIECE_BYTES // (16 * self.shape[2] * self.n * (self.shape[0] + batch)))
 
     def solve(
-        self, start: int, stop: int, rhs: np.ndarray, m: np.ndarray | None = None
+        self,
+        start: int,
+        stop: int,
+        rhs: np.ndarray,
+        made: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """``M(ω)^+ rhs`` ``(f, n, B)`` at the frequency rows ``start:stop``, ``rhs``
         ``(f, C_out, B)`` (complex128): ``G⁻¹ = L^{-*} L^{-1}`` on each right-hand side,
         one step of refinement (the Newton step of ``M^+`` applied to ``rhs``, its
-        residual from ``M``) where ``G`` is not well conditioned. ``m``: the blocks
-        there when already made."""
-        m = self.blocks(start, stop) if m is None else m
-        adjoint = np.conjugate(m).swapaxes(1, 2)
+        residual from ``M``) where ``G`` is not well conditioned. ``made``: the blocks
+        there and their adjoints ``(f, n, C_out)``, when already made."""
+        if made is None:
+            m = self.blocks(start, stop)
+            made = m, np.conjugate(m).swapaxes(1, 2)
+        m, adjoint = made
         first, last = start * self.shape[2], stop * self.shape[2]
         inverse, refine = self.inverse[first:last], self.refine[first:last]
         wide = m.shape[1] <= m.shape[2]
@@ -146,14 +152,15 @@ def normal_factors(
     cutoff: float,
     refine: bool,
     cancel: CancelCheck | None,
-    each: Callable[[NormalFactors, int, int, np.ndarray], object] | None = None,
+    each: Callable[[NormalFactors, int, int, tuple[np.ndarray, np.ndarray]], object] | None = None,
 ) -> NormalFactors:
     """The normal equations of every block ``M(ω)`` factorised (``refine``: one step of
     refinement on solving, for a complex128 solve), the SVD where that is not exact;
     singular values at or below ``cutoff σ_max`` dropped.
 
     ``blocks`` are ``by_phase`` rows, ``w_out`` the output's width. ``each(factors, start,
-    stop, m)`` is called with every piece's frequency rows and blocks once they are factorised
+    stop, (m, m^*))`` is called with every piece's frequency rows, blocks and their
+    adjoints once they are factorised
     (a first solve then needs not make the blocks again; the frequencies that the SVD
     solves are known only at the end, :attr:`NormalFactors.fallback_at`). Raises
     :class:`~deconv_gui.core.solvers.SolveCancelled` between pieces when ``cancel`` says so.
@@ -188,11 +195,12 @@ def normal_factors(
             if is_cancelled(cancel):
                 raise SolveCancelled("the per-frequency factorisation was cancelled")
             m = factors.blocks(start, start + step)
+            made = m, np.conjugate(m).swapaxes(1, 2)
             at = slice(start * n_w, start * n_w + len(m))
-            piece = _factor_piece(m, reg, cutoff * bound, factors.inverse[at])
+            piece = _factor_piece(made, reg, cutoff * bound, factors.inverse[at])
             factors.refine[at] = piece["needed"] if refine else False
             if each is not None:
-                each(factors, start, start + len(m) // n_w, m)
+                each(factors, start, start + len(m) // n_w, made)
             done.append((start, piece))
 
     # the pieces handed to the shared pool's threads as they come free (numpy and
@@ -242,28 +250,31 @@ def reduce_outputs(
     return reduced, mixing
 
 
-def _factor_piece(m: np.ndarray, reg: float, floor: float, out: np.ndarray) -> dict[str, Any]:
-    """``L⁻¹`` of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` into ``out`` ``(f, k, k)``
-    (meaningless where not safe), and what the fallback needs: which frequencies are
-    safe, their blocks if not, bounds on their largest singular value, and where the
-    solve needs a step of refinement."""
+def _factor_piece(
+    made: tuple[np.ndarray, np.ndarray], reg: float, floor: float, out: np.ndarray
+) -> dict[str, Any]:
+    """``L⁻¹`` of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` (``made``: ``m`` and
+    ``m^*``) into ``out`` ``(f, k, k)`` (meaningless where not safe), and what the
+    fallback needs: which frequencies are safe, their blocks if not, bounds on their
+    largest singular value, and where the solve needs a step of refinement."""
+    m, adjoint = made
     c_out, n = m.shape[1:]
-    adjoint = np.conjugate(m).swapaxes(1, 2)
     t, t_adjoint = (adjoint, m) if c_out <= n else (m, adjoint)
     k = t.shape[2]
     gram = np.ascontiguousarray((t_adjoint @ t).transpose(1, 2, 0))  # (k, k, f)
     diagonal = gram[np.arange(k), np.arange(k)].real
     trace = diagonal.sum(axis=0)
     largest = np.maximum(trace / k, diagonal.max(axis=0))  # ≤ σ_max²
+    frobenius = np.sqrt(sum_of_squares(gram))  # ‖G‖₂ ≤ ‖G‖_F ≤ tr(G)
     trace_inverse, ok = inverse_cholesky(gram, out)
-    kappa = trace * trace_inverse
+    kappa = frobenius * trace_inverse
     with np.errstate(divide="ignore", invalid="ignore"):
         smallest = 1.0 / trace_inverse  # ≤ σ_min²
     safe = ok & (kappa <= _KAPPA_LIMIT) & (smallest > (_MARGIN * floor) ** 2) & (floor > 0)
     if reg > 0:
         gram[np.arange(k), np.arange(k)] += reg
         trace_inverse, _ = inverse_cholesky(gram, out)
-        kappa = (trace + k * reg) * trace_inverse
+        kappa = (frobenius + np.sqrt(k) * reg) * trace_inverse
     return {
         "safe": safe,
         "needed": safe & (kappa > _REFINE_ABOVE),
