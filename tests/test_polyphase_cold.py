@@ -1,5 +1,6 @@
 """The first (cold) per-frequency solve of a mixing layer, which factorises and solves in one
-pass, against the solve with the factors kept (warm) and against dense references:
+pass, against the later (warm) solves, by the factors kept or by the M(ω)⁺ made on the
+second solve, and against dense references:
 numpy.linalg.pinv, the Tikhonov formula; float32 and float64, batches, pieces of one
 frequency row, rank-deficient layers whose zeros the SVD solves. And the batched inverse
 Cholesky factor against numpy's Cholesky."""
@@ -51,25 +52,35 @@ _LAYERS = [
 @pytest.mark.parametrize(("weights", "stride"), _LAYERS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("reg", [0.0, 0.02])
-def test_the_cold_solve_equals_the_warm_solve_and_the_dense_reference(
-    monkeypatch, weights, stride, dtype, reg
+@pytest.mark.parametrize("keep", [True, False])
+def test_the_cold_solve_equals_the_warm_solves_and_the_dense_reference(
+    monkeypatch, weights, stride, dtype, reg, keep
 ):
+    # cold: factorised and solved in one pass; then by the factors, or (keep) by M(ω)⁺
+    # made on the second solve and kept for the third
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)  # a frequency row per piece
+    if not keep:
+        monkeypatch.setattr(factors, "_CACHE_ENTRY_LIMIT", 0)
     op = _op(weights.astype(dtype), (6, 6), stride)
     y = np.random.default_rng(3).standard_normal((2, *op.geometry.output_shape)).astype(dtype)
     factors.clear_factor_cache()
-    cold = polyphase_solve(op, y, reg=reg, dtype=dtype)
-    warm = polyphase_solve(op, y, reg=reg, dtype=dtype)
-    assert cold.image.dtype == warm.image.dtype == dtype and cold.rank == warm.rank
-    reference = _reference(op, y, reg, cold.cutoff)
+    solutions = [polyphase_solve(op, y, reg=reg, dtype=dtype) for _ in range(3)]
+    precision = np.complex64 if dtype == np.float32 else np.complex128
+    kept = factors.layer_factors(op, reg, solutions[0].cutoff, precision, None)
+    assert isinstance(kept, factors.BlockFactors) and (kept.kept is not None) == keep
+    assert (kept.normal is None) == keep
+    reference = _reference(op, y, reg, solutions[0].cutoff)
     eps = np.finfo(dtype).eps
     scale = np.linalg.norm(reference)
-    assert np.linalg.norm(cold.image - warm.image) <= 10 * eps * scale
     dense = op.to_dense().astype(np.float64)
-    # float32 data is transformed in complex64: its rounding times κ(A) at most
+    # float32 data is transformed (and M(ω)⁺ kept) in complex64: its rounding times κ(A)
     kappa = 1.0 if dtype == np.float64 else float(np.linalg.cond(dense))
     tolerance = 1e-11 if dtype == np.float64 else 50 * eps * kappa
-    assert np.linalg.norm(cold.image - reference) <= tolerance * scale
+    for solution in solutions:
+        assert solution.image.dtype == dtype and solution.rank == solutions[0].rank
+        assert np.linalg.norm(solution.image - reference) <= tolerance * scale
+    if not keep:  # the same factors applied the same way
+        assert np.linalg.norm(solutions[0].image - solutions[1].image) <= 10 * eps * scale
 
 
 def test_a_cold_solve_with_svd_frequencies_solves_them_with_the_svd(monkeypatch):

@@ -17,7 +17,9 @@ another image through the same layer costs the transforms alone.
   factorised over all frequencies at once (in float64, a cancel check between pieces),
   the SVD only where a block is rank-deficient or ill-conditioned
   (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the inverse of the
-  Cholesky factor of each block's Gram matrix, solved for each spectrum.
+  Cholesky factor of each block's Gram matrix, solved for each spectrum (a first solve
+  factorises and solves in one pass); from the second solve on, ``M(ω)^+`` itself
+  instead where it fits :data:`_CACHE_ENTRY_LIMIT`.
 
 The norms and singular values are computed in float64 whatever the data; the stored
 factors are in the precision of the solve (complex64 for float32 data).
@@ -93,31 +95,85 @@ class BlockFactors:
 
     Solving costs a few times the product with a stored ``M(ω)^+``, but the factors are
     ``k²`` numbers per frequency instead of ``C_out s_h s_w C_in`` and take a fraction of
-    the time to make: a first solve makes them and solves once.
+    the time to make: a first solve makes them and solves once. From the next solve on,
+    ``M(ω)^+`` itself is kept beside them where it fits :data:`_CACHE_ENTRY_LIMIT` (in the
+    precision of the solve) and applied by multiply-adds.
     """
 
     def __init__(self, normal: NormalFactors, mixing: np.ndarray | None = None) -> None:
-        self.normal, self.rank, self.mixing = normal, normal.rank, mixing
+        self.rank, self.mixing, self.shape = normal.rank, mixing, normal.shape
+        # the factors until M(ω)^+ is kept (then dropped: an entry keeps one or the other);
+        # read before `kept`, which is set first, so a thread sees one of them at least
+        self.normal: NormalFactors | None = normal
+        self.kept: np.ndarray | None = None
 
     @property
     def rows(self) -> np.ndarray:
         """``M(ω)^+`` (or ``(Vᵀ M)^+``) as ``(C_out, H', s_h, W'', s_w, C_in)``."""
-        return self.normal.rows()
+        normal, kept = self.normal, self.kept
+        if kept is not None:
+            return kept
+        assert normal is not None
+        return normal.rows()
 
     def apply(self, spectrum: np.ndarray) -> np.ndarray:
-        """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``, computed in
-        complex128 (the factors' rounding is ``ε κ(G)``)."""
-        solve = _SpectrumSolve(self.normal.shape, self.mixing, spectrum)
-        step = self.normal.step(len(solve.flat))
+        """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``: by the kept
+        ``M(ω)^+``, else by the factors, computed in complex128 (their rounding is
+        ``ε κ(G)``)."""
+        if self.mixing is not None:
+            spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
+        normal, kept = self.normal, self.kept
+        c_out, sh, n_w, sw, c_in = self.shape
         h_out = spectrum.shape[-3]
+        if kept is None and c_out * sh * n_w * sw * c_in * h_out * spectrum.itemsize <= (
+            _CACHE_ENTRY_LIMIT
+        ):
+            assert normal is not None  # M(ω)^+ is the solve of unit spectra: solved with ŷ
+            flat = spectrum.reshape(-1, h_out, n_w, c_out)
+            units = np.broadcast_to(
+                np.eye(c_out, dtype=spectrum.dtype)[:, None, None], (c_out, *flat.shape[1:])
+            )
+            solved = _solve(normal, np.concatenate([units, flat]))
+            self.kept, self.normal = solved[:c_out], None
+            return solved[c_out:].reshape(*spectrum.shape[:-3], *solved.shape[1:])
+        if kept is None:
+            assert normal is not None
+            return _solve(normal, spectrum)
+        return _apply_rows(kept, spectrum)
 
-        def apply_rows(first: int, last: int) -> None:  # pieces first:last
-            for start in range(first * step, min(last * step, h_out), step):
-                solve(self.normal, start, min(start + step, h_out))
 
-        with threads.one_blas_thread():
-            threads.share_items(apply_rows, -(-h_out // step))
-        return solve.result()
+def _solve(normal: NormalFactors, spectrum: np.ndarray) -> np.ndarray:
+    """``M(ω)^+ ŷ`` by the factors, ``spectrum`` ``(…, H', W'', C_out)``."""
+    solve = _SpectrumSolve(normal.shape, None, spectrum)
+    step = normal.step(len(solve.flat))
+    h_out = spectrum.shape[-3]
+
+    def apply_rows(first: int, last: int) -> None:  # pieces first:last
+        for start in range(first * step, min(last * step, h_out), step):
+            solve(normal, start, min(start + step, h_out))
+
+    with threads.one_blas_thread():
+        threads.share_items(apply_rows, -(-h_out // step))
+    return solve.result()
+
+
+def _apply_rows(rows: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
+    """``M(ω)^+ ŷ`` by the rows ``(C_out, H', s_h, W'', s_w, C_in)``: a multiply-add per
+    output channel, a few frequency rows at a time in the pool's threads."""
+    solved = np.empty((*spectrum.shape[:-3], *rows.shape[1:]), spectrum.dtype)
+    step = max(1, _CHUNK_BYTES // max(rows[:, 0].nbytes, 1))
+
+    def apply_rows(first: int, last: int) -> None:  # pieces first:last
+        for start in range(first * step, min(last * step, rows.shape[1]), step):
+            stop = start + step
+            part, out = rows[:, start:stop], solved[..., start:stop, :, :, :, :]
+            spec = spectrum[..., start:stop, :, :]
+            np.multiply(part[0], spec[..., :, None, :, None, None, 0], out=out)
+            for o in range(1, rows.shape[0]):
+                out += part[o] * spec[..., :, None, :, None, None, o]
+
+    threads.share_items(apply_rows, -(-rows.shape[1] // step))
+    return solved
 
 
 class _SpectrumSolve:
