@@ -90,6 +90,35 @@ def test_usage_errors_exit_2(folder, tmp_path, capsys, args, message):
     assert not (tmp_path / "dec.npz").exists()
 
 
+def test_an_existing_out_file_is_kept_without_overwrite(folder, tmp_path, capsys):
+    out = tmp_path / "dec.npz"
+    out.write_bytes(b"the user's earlier decoder")
+    assert _fit(folder, out) == 1
+    err = capsys.readouterr().err.strip()
+    assert "already exists" in err and "--overwrite" in err and "\n" not in err
+    assert out.read_bytes() == b"the user's earlier decoder"
+    assert _fit(folder, out, "--overwrite") == 0
+    assert read_decoder(out)[0].weights.shape == (4, 4, 1, 1)
+
+
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_an_out_folder_that_cannot_take_the_file_is_refused_before_the_fit(
+    folder, tmp_path, capsys, monkeypatch, where
+):
+    import deconv_gui.cli.fit_decoder as command
+
+    if where == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux's /proc (root passes a read-only folder's mode bits)")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    out = blocker / "dec.npz" if where == "file" else Path("/proc/deconv-gui-test/dec.npz")
+    monkeypatch.setattr(command, "_terms", lambda job: pytest.fail("fitted before refusing"))
+    assert _fit(folder, out) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("deconv-gui: error: --out: cannot") and "\n" not in err
+    assert blocker.read_text() == "kept" and not out.exists()
+
+
 def test_hostile_decoder_files_are_refused_in_one_line(tmp_path):
     good = Decoder(np.ones((3, 3, 1, 1)), np.zeros(1), (2, 2), (1, 1), (1, 1))
     path = tmp_path / "dec.npz"

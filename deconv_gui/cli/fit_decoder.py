@@ -20,7 +20,15 @@ import numpy as np
 
 from .. import __version__
 from .cluster import add_cluster_options, map_in_order
-from .options import PROG, UsageError, add_problem_options, one_line, out_folder, parse_pair
+from .options import (
+    PROG,
+    UsageError,
+    add_problem_options,
+    one_line,
+    out_folder,
+    parse_pair,
+    path_failure,
+)
 from .problem import check_filter, load_spec, make_params, resolve_images
 
 __all__ = ["add_parser", "command"]
@@ -50,6 +58,7 @@ def add_parser(commands: Any) -> None:
         help="share of the images (the last ones, sorted) kept out of the fit and compared on",
     )
     sub.add_argument("--out", required=True, type=out_folder, metavar="PATH.npz")
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing file")
     sub.add_argument("--json", action="store_true", help="print a JSON report on stdout")
     add_cluster_options(sub)
     sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -172,15 +181,29 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _checked_options(args: argparse.Namespace) -> Path:
-    """``--out``, once the filter, ``--size``, ``--holdout`` and ``--out`` are valid."""
+    """``--out``, once the filter, ``--size``, ``--holdout`` and ``--out`` are valid: an
+    existing file (without ``--overwrite``) or a folder that cannot take the file is
+    refused now, not after the whole fit."""
+    from ..io.files import check_writable_folder
+
     check_filter(args)
     if not 8 <= args.size <= 4096:
         raise UsageError(f"--size must be between 8 and 4096, got {args.size}")
     if not 0.0 <= args.holdout < 1.0:
         raise UsageError(f"--holdout must be in [0, 1), got {args.holdout}")
     out: Path = args.out
-    if out.suffix.lower() != ".npz" or out.is_dir():
+    try:
+        is_dir, exists = out.is_dir(), out.exists()
+    except OSError as exc:  # a name the system refuses (too long, say)
+        raise path_failure("--out", out, exc) from None
+    if out.suffix.lower() != ".npz" or is_dir:
         raise UsageError(f"--out must be a .npz file path: {out}")
+    if exists and not args.overwrite:
+        raise ValueError(f"{out} already exists (use --overwrite to replace it)")
+    try:
+        check_writable_folder(out.parent)
+    except ValueError as exc:
+        raise ValueError(f"--out: {exc}") from None
     return out
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 __all__ = [
     "atomic_write_bytes",
+    "check_writable_folder",
     "make_folders",
     "new_file_mode",
     "write_all_or_nothing",
@@ -65,6 +66,32 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             Path(tmp_name).unlink(missing_ok=True)
         raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
+
+
+def check_writable_folder(folder: Path) -> None:
+    """Refuse, before any work, a ``folder`` that can be neither written into nor made.
+
+    The nearest folder that exists (``folder`` or a parent) must be a folder that takes a
+    new file: a nameless temp file is made there and dropped at once, which is what the
+    system decides (permissions, a read-only file system, ``/proc``), not a guess from the
+    mode bits (root passes those). Nothing is left behind.
+
+    Raises
+    ------
+    ValueError
+        Naming the folder and the system's reason.
+    """
+    probe = Path(folder)
+    try:
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            where = "" if probe == Path(folder) else f"{probe} "
+            raise ValueError(f"cannot create output folder {folder}: {where}is not a folder")
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write to folder {probe}: {exc.strerror or exc}") from None
 
 
 def make_folders(folder: Path) -> list[Path]:
