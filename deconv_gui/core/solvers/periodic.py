@@ -184,8 +184,8 @@ class BlockRows:
         # the DFT of each response on the output grid (offsets wrapped onto it), one axis
         # at a time: columns first (few rows), then the rows by one matrix product
         n_w = w_out // 2 + 1
-        layout = "pOalbc" if by_phase else "plOabc"
-        along_w = np.einsum(f"lq,abcpqO->{layout}", _phases(n_w, lw, w_out), responses)
+        along_w = responses.transpose(3, 5, 0, 1, 2, 4) @ _phases(n_w, lw, w_out).T  # pOabcl
+        along_w = along_w.transpose((0, 1, 2, 5, 3, 4) if by_phase else (0, 5, 1, 2, 3, 4))
         self.along_w = along_w.reshape(lh, -1).astype(precision)
         self.along_h = _phases(h_out, lh, h_out).astype(precision)
         self.shape: tuple[int, ...] = (
