@@ -78,9 +78,11 @@ def _square(spec: str, size: int) -> np.ndarray:
 def _measure(job: tuple[str, int, Any, int]) -> tuple[np.ndarray, np.ndarray]:
     """``(x, y)``: the prepared image and the layer's (noisy, when asked) output."""
     from ..core import ConvOperator
+    from ..core.limits import check_magnitudes
 
     spec, size, params, index = job
     x = _square(spec, size)
+    check_magnitudes(x, params.weights, params.bias)  # one line, not overflow warnings
     op = ConvOperator(params.geometry(x.shape), params.weights)
     y = op.apply(x) + np.asarray(params.bias)
     rng = np.random.default_rng([params.noise_seed, index])
@@ -124,12 +126,14 @@ def command(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..core.decoder import solve_decoder
+    from ..core.limits import check_filter_magnitudes
     from ..io.decoder_file import write_decoder
 
     images, _ = resolve_images(args.image)
     out = _checked_options(args)
     source, first = _first_usable(images, args.size)  # the others are reported by the run
     params = make_params(args, first.shape[2], source)
+    check_filter_magnitudes(params.weights, params.bias)  # what no image can be fitted with
     params.geometry(first.shape)  # a geometry error now, in one line, before any work
     train, held = _held_out(images, args.holdout)
     stride, kernel = params.stride, args.decoder_size

@@ -93,7 +93,13 @@ def command(args: argparse.Namespace) -> int:
         from .through_info import through_info
 
         return through_info(args)
-    loaded, params, geometry = load_problem(args)
+    # the rank of A does not depend on the pixels (only the filter's values count); that
+    # of an activation's J = D A does, through D
+    from ..core.limits import check_magnitudes
+
+    loaded, params, geometry = load_problem(args, image_values=False)
+    if params.activation != "none":
+        check_magnitudes(loaded.pixels, params.weights, params.bias)
     report = rank_report(geometry, params.weights)
     report["image"] = loaded.source
     report["activation"] = params.activation

@@ -289,15 +289,28 @@ def left_out_note(name: str, reason: str) -> str:
     return f"{PROG}: note: --methods all: {name} left out: {reason}"
 
 
-def load_problem(args: argparse.Namespace):
-    """Load the single image of ``info``/``code`` and build its Params and geometry."""
+def load_problem(args: argparse.Namespace, *, image_values: bool = True):
+    """Load the single image of ``info``/``code``/``animate`` and build its Params and
+    geometry.
+
+    Values that overflow are refused here, in one line (a ``ValueError`` naming
+    ``weights``, ``bias`` or ``image``), as ``run`` refuses them: a filter or bias no image
+    can be computed with, and with ``image_values`` (what computes on the pixels) an image
+    that overflows with the filter. Without it, weights of 1e308 gave ``info`` an "exact"
+    rank of 0 and ``animate`` hundreds of overflow warnings.
+    """
+    from ..core.limits import check_filter_magnitudes, check_magnitudes
+
     (spec,), _ = resolve_images([args.image])
     check_filter(args)
     if getattr(args, "model", None) is not None:
         from .model_problem import load_model_problem
 
         loaded, params = load_model_problem(spec, args)
-        return loaded, params, problem_geometry(params, loaded.pixels.shape)
-    loaded = load_spec(spec, args.work_size)
-    params = make_params(args, loaded.pixels.shape[2], loaded.source)
+    else:
+        loaded = load_spec(spec, args.work_size)
+        params = make_params(args, loaded.pixels.shape[2], loaded.source)
+    check_filter_magnitudes(params.weights, params.bias)
+    if image_values:
+        check_magnitudes(loaded.pixels, params.weights, params.bias)
     return loaded, params, problem_geometry(params, loaded.pixels.shape)
