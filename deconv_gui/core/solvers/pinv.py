@@ -32,9 +32,11 @@ plus one preconditioner application, and every vector update is on the output gr
   residual ``y − A x`` cannot vanish and preconditioned CG stagnates (the
   preconditioner mixes the unreachable part of ``y`` into the iterates, so its
   answer would be the least-squares solution in the wrong norm). The solver
-  detects the plateau and switches to CGLS (CG on ``AᵀA x = Aᵀy``) warm-started
-  from the current ``x``; CGLS only adds vectors ``Aᵀr``, so ``x`` stays in the
-  range of ``Aᵀ`` and converges to the minimum-norm least-squares solution.
+  switches to CGLS (CG on ``AᵀA x = Aᵀy``) after a few steps without a new smallest
+  residual (or a tenfold rise above it, or a direction ``p`` with ``Aᵀp`` at rounding
+  level), warm-started from the best ``x`` so far; CGLS only adds vectors ``Aᵀr``, so
+  ``x`` stays in the range of ``Aᵀ`` and converges to the minimum-norm least-squares
+  solution.
 
 Whatever the path, ``x`` is always a combination of vectors ``Aᵀ(·)``, i.e. it has
 no null-space component. That is why either stopping certificate below proves that
@@ -70,9 +72,17 @@ if TYPE_CHECKING:
 
 __all__ = ["PseudoInverseSolver"]
 
-#: Plateau detection: no more than 1 % progress over this many iterations.
+#: Stagnation: this many steps (or a quarter of those run, if more) without a new
+#: smallest residual. For a y outside the range the plateau shows within a few steps
+#: (waiting for a 1 % drop over a 10-step window took 20 before the switch); on a y in
+#: the range the residual is not monotone but keeps setting records, with longer gaps
+#: as a slow solve goes on (5 steps after 41 on an ill-conditioned network prefix).
+_STALE_STEPS = 6
+#: Crawling: no more than 1 % progress over this many steps.
 _PLATEAU_WINDOW = 10
 _PLATEAU_FACTOR = 0.99
+#: ``‖Aᵀp‖ ≤ this · ‖A‖ ‖p‖``: the direction is in the null space of ``Aᵀ`` to rounding.
+_NULL_CURVATURE = 1e-13
 #: Copy the best iterate only after a step that reduced the residual less than this
 #: factor: fast, healthy steps skip the copy (a revert then goes to an older one).
 _SNAPSHOT_BELOW = 0.5
@@ -152,6 +162,7 @@ class PseudoInverseSolver(IterativeSolver):
         self.history = []
         self.phase = "pcg"
         self.stop_reason = ""
+        self.switched_at: int | None = None
         self.residual = self.y.copy()
         self.z = np.zeros_like(self.y)
         self.x: np.ndarray | None = None
@@ -163,7 +174,7 @@ class PseudoInverseSolver(IterativeSolver):
         u = self.preconditioner(self.residual)
         self.direction = u
         self.rho = dot(self.residual, u)
-        self.best_rel = 1.0
+        self.best_rel, self.best_at = 1.0, 0
         self.best_z = np.zeros_like(self.z) if self.reg == 0 and not self.consistent else None
 
     def restart(self, preconditioner: LinearMap) -> None:
@@ -196,7 +207,7 @@ class PseudoInverseSolver(IterativeSolver):
         if self.reg:
             q += self.reg * p
         curvature = dot(p, q)
-        if not curvature > 0:  # p in the null space of A Aᵀ: only for y outside the range
+        if self._null_direction(curvature, p):  # only for y outside the range
             self.history.append(self.best_rel)
             self._switch_to_cgls()
             return
@@ -212,7 +223,7 @@ class PseudoInverseSolver(IterativeSolver):
             return
         if self.reg == 0 and not self.consistent:
             if rel < self.best_rel:
-                self.best_rel = rel
+                self.best_rel, self.best_at = rel, len(self.history)
                 # slow progress: keep a copy (best_z exists whenever reg == 0)
                 if rel > _SNAPSHOT_BELOW * previous and self.best_z is not None:
                     np.copyto(self.best_z, self.z)
@@ -227,12 +238,23 @@ class PseudoInverseSolver(IterativeSolver):
         p += u
 
     def _plateau(self) -> bool:
-        n = len(self.history)
-        if n < 2 * _PLATEAU_WINDOW:
+        """No new smallest residual in the last :data:`_STALE_STEPS` steps (or quarter),
+        or less than 1 % progress over the last :data:`_PLATEAU_WINDOW`."""
+        steps = len(self.history)
+        if steps - self.best_at >= max(_STALE_STEPS, steps // 4):
+            return True
+        if steps < 2 * _PLATEAU_WINDOW:
             return False
-        recent = min(self.history[-_PLATEAU_WINDOW:])
-        earlier = min(self.history[:-_PLATEAU_WINDOW])
-        return recent > _PLATEAU_FACTOR * earlier
+        return self.best_rel > _PLATEAU_FACTOR * min(self.history[:-_PLATEAU_WINDOW])
+
+    def _null_direction(self, curvature: float, p: np.ndarray) -> bool:
+        """Whether ``pᵀ A Aᵀ p = ‖Aᵀp‖²`` says ``p`` is in the null space of ``Aᵀ`` (to
+        rounding, when ``‖A‖`` is known; else exactly): no step along it can help."""
+        if not curvature > 0:
+            return True
+        if self.reg or self.operator_norm is None:
+            return False
+        return curvature <= (_NULL_CURVATURE * self.operator_norm) ** 2 * dot(p, p)
 
     def _norm_estimate(self) -> float:
         if self.operator_norm is None:
@@ -250,7 +272,7 @@ class PseudoInverseSolver(IterativeSolver):
 
     def _switch_to_cgls(self) -> None:
         """Restart as CGLS from the best ``x = Aᵀz`` so far (in the range of ``Aᵀ``)."""
-        self.phase = "cgls"
+        self.phase, self.switched_at = "cgls", self.iiter
         if self.best_z is not None:
             self.z, self.best_z = self.best_z, None
         self.x = self.adjoint(self.z)
