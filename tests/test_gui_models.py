@@ -396,3 +396,36 @@ def test_a_weights_only_layer_whose_channels_do_not_fit_is_one_line_and_changes_
     assert window.loaded is before[0] and window.current_params() == before[1]
     assert window.result is before[2] and window.document.layer.model == before[3]
     assert "cancelled" not in window.state_label.text()
+
+
+def test_a_weights_only_conv_after_a_transposed_layer_is_read_as_a_conv(qtbot, window, tmp_path):
+    """The form holds a ConvTranspose layer (a decoder's, say) when a state_dict's conv is
+    chosen: the layer is the file's Conv2d (its output channels, its bias), not the weights
+    read as a ConvTranspose with the kind kept from before."""
+    torch.manual_seed(5)
+    conv = torch.nn.Conv2d(3, 16, 3, stride=2, padding=1)
+    state = tmp_path / "sd.pt"
+    torch.save({"stem.weight": conv.weight.data, "stem.bias": conv.bias.data}, state)
+    window.geometry_editor.set_values(
+        stride=(2, 2),
+        padding=(1, 1),
+        layer_kind="conv_transpose",
+        output_padding=(1, 1),
+    )
+    combo = window.filter_editor.ui.groups_combo  # the channels summed, as a Conv2d's
+    combo.setCurrentIndex(combo.findData(1))
+    combo.activated.emit(combo.findData(1))
+    qtbot.waitUntil(lambda: window.current_params().layer_kind == "conv_transpose")
+    qtbot.waitUntil(lambda: window.current_params().groups == 1)
+    assert window.models.load_layer(state, "stem")
+    refused = lambda: window.last_message.startswith("Could not")  # noqa: E731
+    qtbot.waitUntil(
+        lambda: refused() or ("sd.pt" in window.loaded.source and _settled(window)), timeout=TIMEOUT
+    )
+    assert not refused(), window.last_message
+    params = window.current_params()
+    assert params.layer_kind == "conv" and len(params.bias) == 16
+    x = torch.from_numpy(window.loaded.pixels.transpose(2, 0, 1)[None].astype(np.float32))
+    with torch.no_grad():
+        want = conv(x)[0].numpy().transpose(1, 2, 0)
+    np.testing.assert_allclose(window.result.forward_output, want, rtol=1e-4, atol=1e-4)

@@ -184,17 +184,13 @@ class ModelLayer:
             text = " ".join(str(exc).split())
             raise ValueError(f"layer {self.name!r}: cannot read its weights ({text})") from None
 
-    @property
-    def geometry_known(self) -> bool:
-        """Whether the file stores everything that a convolution needs."""
-        return None not in (self.stride, self.padding, self.dilation, self.groups)
-
     def params_fields(self, height: int, width: int) -> dict[str, Any]:
         """The :class:`~deconv_gui.core.Params` geometry the file stores, for an input of
         ``height × width``: a size-dependent 'same' resolved to its four sides, unknown
-        fields left out (the caller keeps its own). A ConvTranspose layer adds
-        ``layer_kind`` and its ``output_padding``; a conv whose file stores its geometry
-        says ``layer_kind`` conv (a weights-only file leaves the kind to the user)."""
+        fields left out (the caller keeps its own). ``layer_kind`` is always the record's
+        (a weights-only file's guess from the bias size: a kind kept from another layer
+        would read the weights with the other axis as the output), and a ConvTranspose
+        layer adds its ``output_padding``; a user's own option may still override both."""
         padding = self.padding
         if padding is None and self.padding_rule and self.kernel and self.stride and self.dilation:
             rule = "SAME_UPPER" if self.padding_rule == "same" else "SAME_LOWER"
@@ -209,11 +205,9 @@ class ModelLayer:
             "groups": self.groups,
             "padding_mode": self.padding_mode,
         }
+        stored["layer_kind"] = self.kind
         if self.kind == "conv_transpose":
-            stored["layer_kind"] = "conv_transpose"
             stored["output_padding"] = self.output_padding or (0, 0)
-        elif self.geometry_known:  # a file with a graph says it is a plain conv
-            stored["layer_kind"] = "conv"
         return {name: value for name, value in stored.items() if value is not None}
 
     def to_json(self) -> dict[str, Any]:
