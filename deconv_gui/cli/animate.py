@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .options import UsageError, add_problem_options, add_solver_options, out_folder
+from .options import (
+    UsageError,
+    add_problem_options,
+    add_solver_options,
+    check_out_folder,
+    out_folder,
+)
 from .problem import load_problem, problem_geometry
 
 __all__ = ["PINV_FRAMES", "add_parser", "command"]
@@ -84,6 +90,9 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError(f"--frame-ms must be >= 1, got {args.frame_ms}")
     if args.crop_size < 1:
         raise UsageError(f"--crop-size must be >= 1, got {args.crop_size}")
+    if not out.parent.is_dir():  # (the file is made, not its folder)
+        raise ValueError(f"--out: folder does not exist or is not a folder: {out.parent}")
+    check_out_folder(out.parent)  # before the frames are computed, not after
     loaded, params, geometry = load_problem(args)
     pixels, where = loaded.pixels, ""
     if args.crop is not None:
@@ -107,7 +116,10 @@ def command(args: argparse.Namespace) -> int:
         frames = list(export_frames(anim))
     except ValueError as exc:
         raise ValueError(f"{exc}{hint}") from None
-    write_animation(out, frames, step_ms=args.frame_ms)
+    try:
+        write_animation(out, frames, step_ms=args.frame_ms)
+    except ValueError as exc:
+        raise ValueError(f"--out: {str(exc).removeprefix('path: ')}") from None
     unit = "iterations" if args.mode == "pinv" else "steps"
     count = len(anim) - 1 if args.mode == "pinv" else len(anim)
     print(f"{out}: {count} {unit}{where} + {TITLE_FRAMES} title frames ({args.mode})")

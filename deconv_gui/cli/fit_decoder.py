@@ -24,6 +24,7 @@ from .options import (
     PROG,
     UsageError,
     add_problem_options,
+    check_out_folder,
     one_line,
     out_folder,
     parse_pair,
@@ -188,8 +189,6 @@ def _checked_options(args: argparse.Namespace) -> Path:
     """``--out``, once the filter, ``--size``, ``--holdout`` and ``--out`` are valid: an
     existing file (without ``--overwrite``) or a folder that cannot take the file is
     refused now, not after the whole fit."""
-    from ..io.files import check_writable_folder
-
     check_filter(args)
     if not 8 <= args.size <= 4096:
         raise UsageError(f"--size must be between 8 and 4096, got {args.size}")
@@ -204,10 +203,7 @@ def _checked_options(args: argparse.Namespace) -> Path:
         raise UsageError(f"--out must be a .npz file path: {out}")
     if exists and not args.overwrite:
         raise ValueError(f"{out} already exists (use --overwrite to replace it)")
-    try:
-        check_writable_folder(out.parent)
-    except ValueError as exc:
-        raise ValueError(f"--out: {exc}") from None
+    check_out_folder(out.parent)
     return out
 
 

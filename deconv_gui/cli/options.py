@@ -25,6 +25,7 @@ __all__ = [
     "add_problem_options",
     "add_schema_options",
     "add_solver_options",
+    "check_out_folder",
     "field_type",
     "non_negative_pair",
     "one_line",
@@ -66,6 +67,18 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def check_out_folder(folder: Path, option: str = "--out") -> None:
+    """Refuse, before any work, a ``folder`` that can be neither made nor written into
+    (a ``ValueError`` naming ``option``: exit 1), instead of failing once it is all
+    computed (:func:`~deconv_gui.io.files.check_writable_folder`)."""
+    from ..io.files import check_writable_folder
+
+    try:
+        check_writable_folder(folder)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from None
 
 
 def path_failure(option: str, path: str | Path, exc: OSError) -> ValueError:

@@ -23,6 +23,7 @@ from .options import (
     add_problem_options,
     add_schema_options,
     add_solver_options,
+    check_out_folder,
     one_line,
     out_folder,
     path_failure,
@@ -247,6 +248,8 @@ def _checked_options(args: argparse.Namespace) -> Path:
         raise path_failure("--out", out, exc) from None
     if not_folder:
         raise UsageError(f"--out is not a folder: {out}")
+    if args.scheduler is None:  # (a cluster's workers write where they see the folder)
+        check_out_folder(out)
     return out
 
 

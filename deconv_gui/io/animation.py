@@ -372,13 +372,17 @@ def write_gif(
     """
     import imageio.v3 as iio
 
+    from .files import atomic_write_bytes
+
     if len(frames) == 0:
         raise ValueError("frames must hold at least one frame")
     path = Path(path)
     durations = [step_ms] * len(frames)
     durations[0] = durations[-1] = title_ms
+    # encoded in memory, then written atomically: a failed write (a full disk, a folder
+    # that refuses it) leaves no half-written GIF and keeps the file it would replace
+    data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0)
     try:
-        iio.imwrite(path, np.stack(frames), extension=".gif", duration=durations, loop=0)
-    except OSError as exc:
-        raise ValueError(f"path: cannot write {path}: {exc.strerror or exc}") from None
-    return path
+        return atomic_write_bytes(path, data)
+    except ValueError as exc:
+        raise ValueError(f"path: {exc}") from None

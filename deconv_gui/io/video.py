@@ -10,6 +10,7 @@ MP4 (H.264).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ..core.arguments import frame_index
 from .animation import MAX_GIF_STEPS, _Layout, render_step, render_title, write_gif
 from .animation_hover import describe_cell
 from .animation_pinv import PinvLayout, render_pinv_step, render_pinv_title
+from .files import new_file_mode
 
 __all__ = [
     "VIDEO_SUFFIXES",
@@ -167,14 +169,20 @@ def write_mp4(
             for f, n in zip(frames, repeats, strict=True)
         ]
     )
+    # ffmpeg writes a temp file beside the target, renamed into place once complete: a
+    # failure leaves no half-written video and keeps the file it would replace
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp.mp4")
     try:
         iio.imwrite(
-            path, stack, plugin="FFMPEG", fps=1000.0 / max(step_ms, 1), codec="libx264",
+            temp, stack, plugin="FFMPEG", fps=1000.0 / max(step_ms, 1), codec="libx264",
             pixelformat="yuv420p", macro_block_size=1,
         )  # fmt: skip
+        os.chmod(temp, new_file_mode())
+        os.replace(temp, path)
     except (OSError, RuntimeError) as exc:
-        path.unlink(missing_ok=True)
-        raise ValueError(f"path: cannot write {path}: {exc}") from None
+        temp.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ValueError(f"path: cannot write {path}: {reason}") from None
     return path
 
 

@@ -1,0 +1,111 @@
+"""An output that cannot be written is refused before the work, in one line, and a failed
+write keeps the file it would replace: ``run --out /proc/x`` computed every panel first,
+``animate --out /proc/a.gif`` rendered every frame and then printed imageio's ignored
+exception with its traceback, and a GIF was written in place (an interrupted or failed
+``--overwrite`` left half a file where the old one was)."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deconv_gui.cli import main
+
+needs_proc = pytest.mark.skipif(
+    not Path("/proc/self").is_dir(), reason="needs Linux's /proc (root passes mode bits)"
+)
+
+
+def _one_line_failure(capsys, code, start):
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert err.startswith(f"deconv-gui: error: {start}") and "\n" not in err, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+
+
+@needs_proc
+@pytest.mark.parametrize("out", ["/proc/deconv-gui-test", "/proc/self/deconv-gui-test"])
+def test_run_refuses_an_unwritable_out_before_computing(capsys, monkeypatch, out):
+    import deconv_gui.core as core
+
+    monkeypatch.setattr(core, "run_pipeline", lambda *a, **k: pytest.fail("computed first"))
+    code = main(["run", "--image", "seed_toy", "--filter", "box", "--out", out])
+    _one_line_failure(capsys, code, "--out: cannot write to folder /proc")
+
+
+def test_run_refuses_an_out_under_a_file_before_computing(tmp_path, capsys, monkeypatch):
+    import deconv_gui.core as core
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    monkeypatch.setattr(core, "run_pipeline", lambda *a, **k: pytest.fail("computed first"))
+    out = str(blocker / "sub" / "deeper")
+    code = main(["run", "--image", "seed_toy", "--filter", "box", "--out", out])
+    _one_line_failure(capsys, code, "--out: cannot create output folder")
+    assert blocker.read_text() == "kept"
+
+
+@pytest.mark.parametrize("where", ["proc", "missing", "file"])
+def test_animate_refuses_an_unwritable_out_before_rendering(tmp_path, capsys, monkeypatch, where):
+    import deconv_gui.io.video as video
+
+    if where == "proc" and not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux's /proc")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    out = {
+        "proc": Path("/proc/deconv-gui-test.gif"),
+        "missing": tmp_path / "missing" / "a.gif",
+        "file": blocker / "a.gif",
+    }[where]
+    monkeypatch.setattr(video, "export_frames", lambda anim: pytest.fail("rendered first"))
+    code = main(["animate", "--image", "seed_toy", "--filter", "box", "--out", str(out)])
+    _one_line_failure(capsys, code, "--out: ")
+    assert blocker.read_text() == "kept" and not (tmp_path / "missing").exists()
+
+
+def _failing_rename(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+
+
+def test_a_failed_gif_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    from deconv_gui.io.animation import write_gif
+
+    path = tmp_path / "a.gif"
+    path.write_bytes(b"the earlier animation")
+    frame = np.zeros((4, 4, 3), np.uint8)
+    _failing_rename(monkeypatch)
+    with pytest.raises(ValueError, match=r"^path: cannot write .*No space left on device"):
+        write_gif(path, [frame, frame + 1])
+    assert path.read_bytes() == b"the earlier animation"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]
+
+
+def test_a_failed_mp4_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypatch):
+    pytest.importorskip("imageio_ffmpeg")
+    from deconv_gui.io.video import write_mp4
+
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"the earlier video")
+    frame = np.zeros((4, 4, 3), np.uint8)
+    _failing_rename(monkeypatch)
+    with pytest.raises(ValueError, match=r"^path: cannot write .*No space left on device"):
+        write_mp4(path, [frame, frame + 1])
+    assert path.read_bytes() == b"the earlier video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4"]
+
+
+def test_animate_overwrite_replaces_the_file(tmp_path, capsys):
+    out = tmp_path / "a.gif"
+    out.write_bytes(b"old")
+    argv = ["animate", "--image", "seed_toy", "--filter", "box", "--out", str(out)]
+    assert main([*argv, "--overwrite"]) == 0
+    assert out.read_bytes()[:6] == b"GIF89a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]
