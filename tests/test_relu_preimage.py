@@ -134,3 +134,64 @@ def test_bad_arguments_are_refused_by_name(kwargs, named):
     y = np.maximum(op.apply(rng.standard_normal((6, 6, 1))), 0)
     with pytest.raises(ValueError, match=f"^{named} must"):
         relu_preimage(y, op, **kwargs)
+
+
+def _degenerate_cases():
+    """Exactly reachable outputs whose optimum is degenerate, and what gives them."""
+    rng = np.random.default_rng(0)
+    # all outputs positive on a tall layer (1 -> 3 channels at stride 1, 108 × 36): A Aᵀ
+    # is singular, the equations consistent
+    tall = ConvOperator.from_weights(
+        np.abs(rng.standard_normal((3, 3, 1, 3))), input_shape=(6, 6, 1), padding=1
+    )
+    y_tall = tall.apply(rng.random((6, 6, 1)) + 0.1) + 0.2
+    # every output zero and a positive bias on a square 3 -> 3 layer: 126 inequalities
+    # A x <= -b, feasible; the active set hands over and L-BFGS-B stops without its own
+    # success at an x that meets the KKT conditions (reported unconverged before)
+    w = np.random.default_rng(5).standard_normal((3, 3, 3, 3))
+    square = ConvOperator.from_weights(w, input_shape=(7, 6, 3), padding=1)
+    # ties: zeros whose pre-activation is exactly 0 at the given image (x0 has A_T x0 = 0)
+    rng = np.random.default_rng(6)
+    op = ConvOperator.from_weights(rng.standard_normal((3, 3, 2, 2)), input_shape=(8, 8, 2))
+    a = op.to_dense().astype(np.float64)
+    tied = rng.random(a.shape[0]) < 0.3
+    x0 = rng.standard_normal(a.shape[1])
+    x0 -= np.linalg.pinv(a[tied]) @ (a[tied] @ x0)
+    y_tied = np.maximum(a @ x0, 0).reshape(op.geometry.output_shape)
+    y_tied.ravel()[tied] = 0.0
+    return {
+        "all positive, tall": (tall, y_tall, 0.2),
+        "all zero, positive bias": (square, np.zeros(square.geometry.output_shape), 0.6),
+        "ties at zero": (op, y_tied, 0.0),
+    }
+
+
+@pytest.mark.parametrize("name", ["all positive, tall", "all zero, positive bias", "ties at zero"])
+def test_degenerate_but_solved_outputs_are_converged(name):
+    op, y, b = _degenerate_cases()[name]
+    ours = relu_preimage(y, op, b)
+    expected = _convex(op, y, b)
+    assert np.allclose(ours.image.ravel(), expected, atol=1e-6 * max(np.abs(expected).max(), 1))
+    assert ours.converged, ours
+    if name == "all positive, tall":  # only equations: the pseudo-inverse
+        a = op.to_dense().astype(np.float64)
+        expected = np.linalg.pinv(a) @ (y.ravel() - b)
+        np.testing.assert_allclose(ours.image.ravel(), expected, atol=1e-8)
+
+
+def test_the_verdict_is_the_kkt_conditions_not_the_solvers_stop(monkeypatch):
+    """An unreachable y (border outputs that read only padding, so A_i = 0 and b > 0 > −b),
+    and a solver claiming success with a dual off by half: both not converged."""
+    op = ConvOperator.from_weights(np.ones((1, 1, 2, 1)), input_shape=(5, 5, 2), padding=1)
+    found = relu_preimage(np.zeros(op.geometry.output_shape), op, 0.5)
+    assert not found.converged and found.max_violation == pytest.approx(1.0)
+    op, y, b = _degenerate_cases()["ties at zero"]
+    module = sys.modules[relu_preimage.__module__]
+    solve = module._active_set
+
+    def halved(*args):
+        z, iterations, _ = solve(*args)
+        return 0.5 * z, iterations, True
+
+    monkeypatch.setattr(module, "_active_set", halved)
+    assert not relu_preimage(y, op, b).converged

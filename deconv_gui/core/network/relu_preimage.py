@@ -75,12 +75,15 @@ class ReluPreimage:
     equality_residual : float
         ``‖A_E x + b_E − y_E‖ / ‖y_E‖``.
     max_violation : float
-        ``max(A_I x + b_I, 0)`` relative to ``max |y|`` (0 when feasible).
+        ``max(A_I x + b_I, 0)`` relative to the larger of ``max |y|`` and ``max |b|``
+        (0 when feasible).
     iterations : int
     converged : bool
-        Whether the solve stopped on its optimality conditions and ``x`` meets the
-        equations and the inequalities to ``√rtol`` (relative): never for a ``y`` that no
-        image gives.
+        Whether ``x`` meets the KKT conditions, whatever the solvers' stops said: the
+        equations and the inequalities to ``√rtol`` (relative), and its dual ``z``
+        (``x = −Aᵀz``) is ``≥ 0`` on the inequalities with a duality gap of at most
+        ``√rtol ‖x‖²`` (so ``x`` is within ``√(2√rtol)`` of the minimum-norm preimage).
+        Never for a ``y`` that no image gives.
     """
 
     image: np.ndarray
@@ -157,10 +160,10 @@ def relu_preimage(
     z, iterations, converged = _active_set(op, r, equal, rtol, max_iter, report, cancel)
     nit = iterations
     if not converged:  # a cycling working set or a stalled solve: the dual by L-BFGS-B
-        z, lbfgs_nit, converged = _lbfgsb(op, r, equal, z, rtol, max_iter, report, iterations)
+        z, lbfgs_nit, _ = _lbfgsb(op, r, equal, z, rtol, max_iter, report, iterations)
         nit += lbfgs_nit
     x = -op.apply_adjoint(z)
-    return _report(op, x, (target, b, equal, z), nit, converged, rtol)
+    return _report(op, x, (target, b, equal, z, r), nit, rtol)
 
 
 def _checked(y: Any, op: ConvOperator, bias: Any, rtol: Any, max_iter: Any):
@@ -306,8 +309,26 @@ def _lbfgsb(op, r, equal, z0, rtol, max_iter, report, done) -> tuple[np.ndarray,
     return solved.x.reshape(shape), int(solved.nit), bool(solved.success)
 
 
-def _report(op, x, problem, iterations, converged, rtol) -> ReluPreimage:
-    target, b, equal, z = problem
+def _optimal(x: np.ndarray, z: np.ndarray, equal: np.ndarray, r: np.ndarray, slack: float) -> bool:
+    """Whether the dual ``z`` (with ``x = −Aᵀz``) certifies a feasible ``x`` optimal.
+
+    ``z_I ≥ 0`` (to ``slack``) and the duality gap ``P − D = ‖x‖² + zᵀr`` at most
+    ``slack ‖x‖²``: the gap bounds ``½‖x − x*‖²`` (the objective is 1-strongly convex), so
+    ``x`` is within ``√(2 slack)`` of the minimum-norm preimage, relatively. ``x = 0``
+    feasible is optimal whatever ``z``.
+    """
+    squared = float(np.vdot(x, x))
+    if squared == 0.0:
+        return True
+    top = max(float(np.abs(z).max(initial=0.0)), 1e-300)
+    if float(z[~equal].min(initial=0.0)) < -slack * top:
+        return False
+    gap = squared + float(np.vdot(z, r))
+    return abs(gap) <= slack * squared
+
+
+def _report(op, x, problem, iterations, rtol) -> ReluPreimage:
+    target, b, equal, z, r = problem
     out = op.apply(x) + b
     top = max(float(np.abs(target).max()), 1e-300)
     n_eq = int(equal.sum())
@@ -315,12 +336,16 @@ def _report(op, x, problem, iterations, converged, rtol) -> ReluPreimage:
         np.linalg.norm((out - target)[equal]) / max(np.linalg.norm(target[equal]), 1e-300)
     )
     excess = float(np.maximum(out[~equal], 0).max(initial=0.0))
-    violation = excess / top
-    # a solver's own stop is no proof: on a y that no image gives, L-BFGS-B on the dual
-    # (unbounded below) can stop "successfully" with equations off by 100 %
+    # relative to the bias when y is all zeros (a max |y| of 0 would make any excess huge)
+    scale = max(top if equal.any() else 0.0, float(np.abs(b).max(initial=0.0)), 1e-300)
+    violation = excess / scale
+    # the verdict is the KKT conditions at x, not the solvers' stops: a solver's success
+    # is no proof (on a y that no image gives, L-BFGS-B on the dual, unbounded below, can
+    # stop "successfully" with equations off by 100 %), nor is its failure a disproof (a
+    # degenerate optimum, a multiplier 0 on a tight inequality, can stall either solver)
     slack = np.sqrt(rtol)
-    scale = max(top, float(np.abs(b).max(initial=0.0)), 1e-300)
-    converged = converged and eq_res <= slack and excess <= slack * scale
+    feasible = eq_res <= slack and excess <= slack * scale
+    converged = feasible and _optimal(x, z, equal, r, slack)
     # tight inequalities: a positive multiplier (z_I ≥ 0 by the bounds) holds them
     multipliers = z[~equal]
     tight = int((multipliers > 1e-9 * max(float(np.abs(z).max()), 1e-300)).sum())
