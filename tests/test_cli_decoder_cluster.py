@@ -82,12 +82,35 @@ def test_a_failing_image_is_named_and_the_others_finish(folder, tmp_path, capsys
         (["--size", "4"], "--size"),
         (["--holdout", "1.5"], "--holdout"),
         (["--workers", "0"], "--workers"),
+        (["--decoder-size", "0"], "--decoder-size"),
+        (["--decoder-size", "100"], "--decoder-size: kernel_size (100, 100) on 1 channel(s)"),
     ],
 )
-def test_usage_errors_exit_2(folder, tmp_path, capsys, args, message):
+def test_usage_errors_exit_2(folder, tmp_path, capsys, monkeypatch, args, message):
+    import deconv_gui.cli.fit_decoder as command
+
+    monkeypatch.setattr(command, "_terms", lambda job: pytest.fail("fitted before refusing"))
     assert _fit(folder, tmp_path / "dec.npz", *args) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
     assert not (tmp_path / "dec.npz").exists()
+
+
+def test_too_many_decoder_unknowns_are_refused_before_allocating():
+    from deconv_gui.core.decoder import MAX_DECODER_UNKNOWNS, normal_equations
+
+    x = np.zeros((64, 64, 1))
+    with pytest.raises(ValueError, match=r"^kernel_size \(1000, 1000\) on 1 channel"):
+        normal_equations(x, x[::2, ::2], stride=2, kernel_size=1000)  # 8 TB of normal equations
+    assert MAX_DECODER_UNKNOWNS >= 16 * 16 * 16 + 1  # a 16×16 kernel on 16 channels fits
+
+
+def test_the_progress_bar_stays_out_of_a_log(folder, tmp_path, capsys):
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert _fit(folder, tmp_path / "dec.npz") == 1
+    err = capsys.readouterr().err  # not a terminal: the errors alone, one line each
+    assert "images:" not in err and "%" not in err
+    assert all(line.startswith("deconv-gui: ") for line in err.strip().splitlines())
 
 
 def test_an_existing_out_file_is_kept_without_overwrite(folder, tmp_path, capsys):

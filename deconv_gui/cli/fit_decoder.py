@@ -25,10 +25,11 @@ from .options import (
     UsageError,
     add_problem_options,
     check_out_folder,
+    is_terminal,
     one_line,
     out_folder,
-    parse_pair,
     path_failure,
+    positive_pair,
 )
 from .problem import check_filter, load_spec, make_params, resolve_images
 
@@ -42,7 +43,11 @@ def add_parser(commands: Any) -> None:
     )
     add_problem_options(sub, batch=True, image_flag="--images")
     sub.add_argument(
-        "--decoder-size", type=parse_pair, required=True, metavar="K|KH,KW", help="decoder kernel"
+        "--decoder-size",
+        type=positive_pair,
+        required=True,
+        metavar="K|KH,KW",
+        help="decoder kernel (K_h·K_w·C_out + 1 at most 4097 unknowns)",
     )
     sub.add_argument(
         "--size",
@@ -126,7 +131,7 @@ def command(args: argparse.Namespace) -> int:
     when an image failed (the others are used)."""
     from tqdm import tqdm
 
-    from ..core.decoder import solve_decoder
+    from ..core.decoder import check_decoder_size, solve_decoder
     from ..core.limits import check_filter_magnitudes
     from ..io.decoder_file import write_decoder
 
@@ -135,11 +140,21 @@ def command(args: argparse.Namespace) -> int:
     source, first = _first_usable(images, args.size)  # the others are reported by the run
     params = make_params(args, first.shape[2], source)
     check_filter_magnitudes(params.weights, params.bias)  # what no image can be fitted with
+    try:  # before the normal equations of that size are allocated, image by image
+        check_decoder_size(args.decoder_size, params.weights.shape[-1])
+    except ValueError as exc:
+        raise UsageError(f"--decoder-size: {exc}") from None
     params.geometry(first.shape)  # a geometry error now, in one line, before any work
     train, held = _held_out(images, args.holdout)
     stride, kernel = params.stride, args.decoder_size
     errors: list[dict[str, str]] = []
-    bar = tqdm(total=len(images), desc="images", unit="image", file=sys.stderr)
+    bar = tqdm(
+        total=len(images),
+        desc="images",
+        unit="image",
+        file=sys.stderr,
+        disable=not is_terminal(sys.stderr),  # in a log, it would run into the error lines
+    )
 
     def done(outcome) -> None:
         bar.update(1)

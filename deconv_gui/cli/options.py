@@ -27,6 +27,7 @@ __all__ = [
     "add_solver_options",
     "check_out_folder",
     "field_type",
+    "is_terminal",
     "non_negative_pair",
     "one_line",
     "out_folder",
@@ -79,6 +80,14 @@ def check_out_folder(folder: Path, option: str = "--out") -> None:
         check_writable_folder(folder)
     except ValueError as exc:
         raise ValueError(f"{option}: {exc}") from None
+
+
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal (a progress bar is drawn there, not in a log)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
 
 
 def path_failure(option: str, path: str | Path, exc: OSError) -> ValueError:

@@ -24,6 +24,7 @@ from .options import (
     add_schema_options,
     add_solver_options,
     check_out_folder,
+    is_terminal,
     one_line,
     out_folder,
     path_failure,
@@ -228,13 +229,6 @@ def _job(item: tuple[str, argparse.Namespace, Path]) -> tuple[Any, str, list[str
     return record, summary, notes, None, False
 
 
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # replaced or closed streams
-        return False
-
-
 def _checked_options(args: argparse.Namespace) -> Path:
     """``--out``, once the options that need no image are valid (usage errors first)."""
     if args.through and args.model is None and args.network is None:
@@ -301,7 +295,7 @@ def command(args: argparse.Namespace) -> int:
         unit="image",
         file=sys.stderr,
         # on a terminal only: in a log, its redrawn lines would run into the error lines
-        disable=not (batch and _is_terminal(sys.stderr)),
+        disable=not (batch and is_terminal(sys.stderr)),
     )
     jobs = [(spec, args, folder) for spec, folder in zip(images, folders, strict=True)]
     outcomes = map_in_order(

@@ -30,6 +30,7 @@ __all__ = [
     "DecoderFit",
     "NormalEquations",
     "check_decoder",
+    "check_decoder_size",
     "decoder_geometry",
     "fit_decoder",
     "normal_equations",
@@ -38,6 +39,40 @@ __all__ = [
 
 #: Bytes of design rows built at once (rows of output are processed in blocks).
 DESIGN_BLOCK_BYTES = 64 * 2**20
+
+#: Most unknowns ``K_h K_w C_y + 1`` of a decoder fit: its normal equations are a dense
+#: square of that side (128 MiB here) solved by SVD, cubic in it. A 16 × 16 kernel on 16
+#: channels, or 8 × 8 on 64, fits; a 1000 × 1000 kernel asked for terabytes.
+MAX_DECODER_UNKNOWNS = 4097
+
+
+def check_decoder_size(kernel_size: Any, channels: int) -> int:
+    """The unknowns ``K_h K_w C_y + 1`` of a ``kernel_size`` decoder of ``channels`` inputs.
+
+    Raises
+    ------
+    ValueError
+        Naming ``kernel_size`` when it is not positive, or when the unknowns exceed
+        :data:`MAX_DECODER_UNKNOWNS` (before anything that size is allocated).
+
+    Examples
+    --------
+    >>> check_decoder_size(4, 3)
+    49
+    >>> check_decoder_size(1000, 1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel_size (1000, 1000) on 1 channel(s) gives 1,000,001 unknowns, more ...
+    """
+    kh, kw = as_pair(kernel_size, "kernel_size", minimum=1)
+    unknowns = kh * kw * int(channels) + 1
+    if unknowns > MAX_DECODER_UNKNOWNS:
+        raise ValueError(
+            f"kernel_size {(kh, kw)} on {channels} channel(s) gives {unknowns:,} unknowns, "
+            f"more than the {MAX_DECODER_UNKNOWNS:,} a decoder fit solves for (a dense "
+            "square of that side)"
+        )
+    return unknowns
 
 
 @dataclass(frozen=True)
@@ -226,9 +261,9 @@ def normal_equations(x_in: Any, y_in: Any, *, stride: Any, kernel_size: Any) -> 
     x, y = np.asarray(x_in, dtype=np.float64), np.asarray(y_in, dtype=np.float64)
     if x.ndim != 3 or y.ndim != 3 or not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("images must be finite (H, W, C) arrays, and so must their outputs")
+    n_params = check_decoder_size(kernel_size, y.shape[2])
     padding, _ = decoder_geometry(x.shape[:2], y.shape[:2], stride, kernel_size)
     targets = x.reshape(-1, x.shape[2])
-    n_params = int(np.prod(as_pair(kernel_size, "kernel_size", minimum=1))) * y.shape[2] + 1
     gram = np.zeros((n_params, n_params))
     rhs = np.zeros((n_params, x.shape[2]))
     start = 0
