@@ -259,6 +259,18 @@ def solve_spectrum(
     Several-row blocks not in the cache are factorised and solved in one pass: each
     piece's blocks are made once, and the factors just computed are solved while they
     are in the processor's cache.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.fft
+    >>> from deconv_gui.core import ConvOperator
+    >>> w = np.random.default_rng(0).standard_normal((3, 3, 2, 3))
+    >>> op = ConvOperator.from_weights(w, input_shape=(8, 6, 2), stride=2, padding=1,
+    ...                                padding_mode="circular")
+    >>> y = op.apply(np.random.default_rng(1).standard_normal((8, 6, 2)))
+    >>> factors, solved = solve_spectrum(op, scipy.fft.rfft2(y, axes=(0, 1)), 0.0, 1e-15, None)
+    >>> solved.shape  # (H', s_h, W'', s_w, C_in)
+    (4, 2, 2, 2, 2)
     """
     fresh: list[np.ndarray] = []
     precision = spectrum.dtype.type

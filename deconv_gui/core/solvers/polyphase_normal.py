@@ -159,10 +159,8 @@ def normal_factors(
     singular values at or below ``cutoff σ_max`` dropped.
 
     ``blocks`` are ``by_phase`` rows, ``w_out`` the output's width. ``each(factors, start,
-    stop, (m, m^*))`` is called with every piece's frequency rows, blocks and their
-    adjoints once they are factorised
-    (a first solve then needs not make the blocks again; the frequencies that the SVD
-    solves are known only at the end, :attr:`NormalFactors.fallback_at`). Raises
+    stop, (m, m^*))`` gets each piece once factorised, for a first solve (the SVD's
+    frequencies are known at the end only: :attr:`NormalFactors.fallback_at`). Raises
     :class:`~deconv_gui.core.solvers.SolveCancelled` between pieces when ``cancel`` says so.
 
     Examples
