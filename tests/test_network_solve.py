@@ -107,11 +107,52 @@ def test_the_spacing_keeps_copied_borders_apart(size, layers):
     assert _shared_inputs(lin.to_dense(), net.shapes[-1], probe_spacing(lin)) == 0
 
 
-def test_a_circular_border_has_no_blocks():
+def _circular_net(rng, size):
+    """A circular 3 × 3 conv on the input, a ReLU, a "same" 3 × 3 conv: fields of 5."""
+    op1 = ConvOperator.from_weights(
+        rng.standard_normal((3, 3, 2, 3)),
+        input_shape=(size, size, 2),
+        padding=1,
+        padding_mode="circular",
+    )
+    w2 = rng.standard_normal((3, 3, 3, 2))
+    op2 = ConvOperator.from_weights(w2, input_shape=(size, size, 3), padding=1)
+    return Network([Conv(op1, rng.standard_normal(3)), ReLU(), Conv(op2)])
+
+
+@pytest.mark.parametrize(("size", "spacing"), [(10, 5), (11, 6)])
+def test_a_circular_input_border_keeps_the_lattice_clear_of_the_seam(size, spacing):
+    # arcs of 5 input pixels on a circle of `size`: at 11, units 0 and 10 (spacing 5) both
+    # read pixels 10 and 0 across the seam; units 0 and 6 do not meet
     rng = np.random.default_rng(10)
+    net = _circular_net(rng, size)
+    lin = net.linearize(rng.standard_normal(net.input_shape))
+    dense, shape = lin.to_dense(), net.shapes[-1]
+    assert probe_spacing(lin) == (spacing, spacing)
+    assert _shared_inputs(dense, shape, (spacing, spacing)) == 0
+    if spacing > 5:
+        assert _shared_inputs(dense, shape, (5, 5)) > 0  # the seam is real
+    blocks = _blocks(dense, shape)
+    pre = BlockJacobi(lin)
+    got = np.linalg.inv(pre.inverse)
+    np.testing.assert_allclose(got, blocks, atol=1e-9 * np.abs(blocks).max())
+    u, v = rng.standard_normal((2, *shape))  # a dot test: the preconditioner is symmetric
+    assert np.vdot(u, pre(v)) == pytest.approx(np.vdot(pre(u), v), rel=1e-10)
+    target = lin.apply(rng.standard_normal(net.input_shape))
+    x, report = solve_prefix_pinv(lin, target, rtol=1e-11)
+    reference = np.linalg.pinv(dense) @ target.ravel()
+    assert report.converged, report.message
+    np.testing.assert_allclose(x.ravel(), reference, atol=1e-8 * np.linalg.norm(reference))
+
+
+def test_a_circular_border_behind_a_stride_has_no_blocks():
+    rng = np.random.default_rng(10)
+    first = ConvOperator.from_weights(
+        rng.standard_normal((3, 3, 2, 2)), input_shape=(8, 8, 2), stride=2, padding=1
+    )
     w = rng.standard_normal((3, 3, 2, 2))
-    op = ConvOperator.from_weights(w, input_shape=(8, 8, 2), padding=1, padding_mode="circular")
-    lin = Network([Conv(op), ReLU()]).linearize(rng.standard_normal((8, 8, 2)))
+    op = ConvOperator.from_weights(w, input_shape=(4, 4, 2), padding=1, padding_mode="circular")
+    lin = Network([Conv(first), ReLU(), Conv(op)]).linearize(rng.standard_normal((8, 8, 2)))
     assert probe_spacing(lin) is None and probe_count(lin) == 0
 
 

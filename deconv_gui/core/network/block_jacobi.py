@@ -13,8 +13,9 @@ share a position) follows the masks: 2.6·10⁴ there (dense eigenvalues), and 1
 The blocks are found by probing: output units whose receptive fields do not overlap have
 orthogonal rows of ``J``, so ``J Jᵀ`` applied to a lattice of unit impulses of one channel,
 spaced by the receptive field over its jump, gives one column of every block of the
-lattice at once (reflected or replicated borders widen the spacing; a circular one leaves
-no spacing, and no blocks). That costs :func:`probe_count` products with ``J Jᵀ``, as many as CG
+lattice at once (reflected or replicated borders widen the spacing; a circular one on the
+network's input keeps the lattice clear of its seam, one deeper leaves no blocks). That
+costs :func:`probe_count` products with ``J Jᵀ``, as many as CG
 iterations: worth it on a hard prefix (hundreds of iterations), not on an easy one
 (:mod:`.solve` first runs the symbol preconditioner for that many iterations, and only
 then builds this one). Where receptive fields are understated (a transposed convolution)
@@ -46,10 +47,16 @@ _BATCH_BYTES = 64 * 2**20
 
 def probe_spacing(lin: Any) -> tuple[int, int] | None:
     """Output units this far apart (per axis) have disjoint receptive fields; None when no
-    spacing makes them so (a circular padding wraps the image's far side onto the near).
+    spacing is known to make them so.
 
     A copied border reads pixels again inside the image, which can widen the field (see
-    :func:`_border_growth`); the usual "same" padding ``p = (k - 1) / 2`` does not.
+    :func:`_border_growth`); the usual "same" padding ``p = (k - 1) / 2`` does not. A
+    circular border wraps the image's far side onto the near: the fields are arcs of a
+    circle, and the spacing grows until the lattice's first and last units are apart
+    across the seam too (:func:`_clear_of_the_seam`). That is exact where the wrap is in
+    the network's input coordinates (the circular layers read the input's grid); a
+    circular layer behind a stride or a crop wraps a grid whose arcs map back to pieces of
+    the input, which this does not follow: None there.
 
     >>> from deconv_gui.core import ConvOperator
     >>> from deconv_gui.core.network import Conv, Network
@@ -60,19 +67,42 @@ def probe_spacing(lin: Any) -> tuple[int, int] | None:
     fields = receptive_field(lin.network)
     extent = [float(fields[-1].size[0]), float(fields[-1].size[1])]
     jump_in = [(1, 1), *(f.jump for f in fields[:-1])]
-    for layer, jump in zip(lin.network.layers, jump_in, strict=True):
+    network, wraps = lin.network, False
+    for layer, jump, shape in zip(network.layers, jump_in, network.shapes[:-1], strict=True):
         geometry = getattr(getattr(layer, "op", None), "geometry", None)
         if geometry is None or geometry.padding_mode == "zeros":
             continue
         if geometry.padding_mode == "circular":
-            return None
+            if jump != (1, 1) or shape[:2] != network.shapes[0][:2]:
+                return None
+            wraps = True  # no growth: a window reads each pixel of its arc once
+            continue
         for axis in range(2):
             extent[axis] += _border_growth(geometry, axis) * jump[axis]
     jumps = fields[-1].jump
-    return (
-        max(1, math.ceil(extent[0] / max(jumps[0], 1))),
-        max(1, math.ceil(extent[1] / max(jumps[1], 1))),
-    )
+    spacing = [max(1, math.ceil(extent[axis] / max(jumps[axis], 1))) for axis in range(2)]
+    if wraps:
+        period, count = network.shapes[0], network.shapes[-1]
+        spacing = [
+            _clear_of_the_seam(spacing[axis], extent[axis], jumps[axis], period[axis], count[axis])
+            for axis in range(2)
+        ]
+    return spacing[0], spacing[1]
+
+
+def _clear_of_the_seam(spacing: int, extent: float, jump: int, period: int, count: int) -> int:
+    """The least spacing from ``spacing`` on whose lattice of ``count`` output units every
+    two units' arcs of ``extent`` input pixels (``jump`` apart per unit) are disjoint on a
+    circle of ``period`` pixels: ``count`` (one unit per phase) at the latest.
+
+    >>> _clear_of_the_seam(3, 3.0, 1, 10, 10)  # 0 and 9 meet across the seam; 0, 5 do not
+    5
+    """
+    for candidate in range(spacing, count):
+        distances = (np.arange(1, -(-count // candidate)) * candidate * jump) % period
+        if np.minimum(distances, period - distances).min(initial=period) >= extent:
+            return candidate
+    return max(spacing, count)
 
 
 def _border_growth(geometry: Any, axis: int) -> int:
