@@ -202,3 +202,49 @@ def test_a_weights_only_file_does_not_offer_the_network_up_to_here(qtbot, window
     qtbot.waitUntil(lambda: view.bar.through.isEnabled(), timeout=TIMEOUT)
     assert action.isEnabled() and not action.toolTip().startswith("features")
     assert view.bar.through.toolTip().startswith("The network from the image up to this layer")
+
+
+class _Residual(torch.nn.Module):
+    """conv → ReLU → conv added to its input (a ResNet block) → conv."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(6)
+        self.stem = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.body = torch.nn.Conv2d(4, 4, 3, padding=1)
+        self.head = torch.nn.Conv2d(4, 2, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        y = torch.relu(self.stem(x))
+        return self.head(torch.relu(y + self.body(y)))
+
+
+def test_a_layer_after_a_residual_block_does_not_offer_the_network_up_to_here(
+    qtbot, window, tmp_path, path
+):
+    """The network up to a layer past an Add of two branches cannot be followed: once the
+    dock's listing says so, the switch to it is off and its tooltip says why in words of
+    the window (not the CLI's --through); a window showing the network goes back to the
+    layer alone instead of eight empty panels under an error."""
+    onnx = tmp_path / "res.onnx"
+    torch.onnx.export(_Residual().eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
+    head = read_model(onnx).layers[-1].name
+    window.document.through = True  # the switch was on (a layer studied through before)
+    assert window.models.load_layer(onnx, head)
+    listing = _listed(qtbot, window, head)
+    assert "contains an Add node" in listing.problem
+    view, action = window.network, window.menu_actions.through
+    qtbot.waitUntil(lambda: not view.bar.through.isEnabled(), timeout=TIMEOUT)
+    tip = view.bar.through.toolTip()
+    assert tip.startswith("res.onnx: the prefix up to") and "Add node" in tip
+    assert "--through" not in tip and "chain of conv/BN/ReLU/pool layers only" in tip
+    assert not action.isEnabled() and action.toolTip().split("\n")[0] == tip.split("\n")[0]
+    qtbot.waitUntil(lambda: not view._refresh.isActive(), timeout=TIMEOUT)
+    assert view.bar.alone.isChecked() and not view.through and not view.panels.isVisible()
+    assert "(the layer alone)" in view.bar.chain.text()
+    view.set_through(True)  # the switch does nothing either
+    assert not view.through and not view.panels.isVisible()
+    # its first conv has a chain before it: offered again
+    assert window.models.load_layer(onnx, read_model(onnx).layers[0].name)
+    qtbot.waitUntil(lambda: view.bar.through.isEnabled(), timeout=TIMEOUT)
+    assert action.isEnabled()

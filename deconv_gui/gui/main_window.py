@@ -193,6 +193,9 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             ),
         )
         self.chain.set_actions(self.menu_actions.by_id)
+        listing = self.chain.models
+        if listing is not None:  # a prefix that is not a chain: the switch to it is off
+            listing.listed.connect(lambda: self.network.refuse(*listing.refusal))
         self.session_form = session_actions.SessionForm(
             sync=self.sync,
             compute_now=self.compute_now,

@@ -74,6 +74,12 @@ class ModelNetworkList(QtCore.QObject):
         self._alone = LayerRow("")
 
     @property
+    def refusal(self) -> tuple[ModelSource | None, str]:
+        """The model layer listed, and why its network up to it cannot be read ("": it can)."""
+        listing = self.listing
+        return self.model, "" if listing is None else listing.problem
+
+    @property
     def model(self) -> ModelSource | None:
         """The model record of the layer under study (None: not a model's layer)."""
         return self._state.document.layer.model

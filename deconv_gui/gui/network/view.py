@@ -25,7 +25,7 @@ import numpy as np
 from qtpy import QtCore, QtWidgets
 
 from ...core.network import PrefixResult
-from ...document import Document
+from ...document import Document, ModelSource
 from ...io import LoadedImage
 from ..runner import JobRunner, Priority
 from ..state import AppState
@@ -109,6 +109,8 @@ class NetworkView(QtCore.QObject):
         self._phase: dict[int, str] = {}
         self._key: tuple | None = None
         self._showing = False
+        #: the model layer whose network up to it the file's listing could not read, and why
+        self._refused: tuple[ModelSource, str] | None = None
         self.bar.through.toggled.connect(lambda on: self.set_through(bool(on)))
         self.runner.resultReady.connect(self._on_result)
         self.runner.progress.connect(self._on_progress)
@@ -147,9 +149,22 @@ class NetworkView(QtCore.QObject):
     @property
     def no_graph(self) -> str:
         """Why the network up to a model file's layer cannot be studied: the file stores
-        weights only ("" when it has a graph, and for a network built by hand)."""
+        weights only, or its network up to the layer is not a chain (:meth:`refuse`); ""
+        when it can, and for a network built by hand."""
         model = self.document.layer.model
-        return "" if model is None else no_graph(model.path)
+        if model is None:
+            return ""
+        weights_only = no_graph(model.path)
+        if weights_only or self._refused is None or self._refused[0] != model:
+            return weights_only
+        return self._refused[1]
+
+    def refuse(self, model: ModelSource | None, why: str) -> None:
+        """The file's network up to ``model``'s layer cannot be run, ``why`` (one line; ""
+        when it can): the switch to it is off, its tooltip says why, and a window showing
+        it goes back to the layer alone."""
+        self._refused = None if model is None or not why else (model, why)
+        self._schedule()
 
     @property
     def through(self) -> bool:
@@ -197,7 +212,11 @@ class NetworkView(QtCore.QObject):
         model = doc.layer.model
         self._show_switch()
         if model is not None:
-            alone = " (no graph: the layer alone)" if self.no_graph else ""
+            alone = ""
+            if self.no_graph:
+                alone = (
+                    " (no graph: the layer alone)" if no_graph(model.path) else " (the layer alone)"
+                )
             self.bar.chain.setText(f"layer {model.layer} of {Path(model.path).name}{alone}")
         elif self.chain:
             self.bar.chain.setText(_chain_words(doc.selected, self.through))

@@ -38,7 +38,9 @@ from .record import GRAPH_FORMATS, Model, ModelLayer, auto_pads
 __all__ = ["CHAIN_TEXT", "LayerStep", "model_network", "refusal", "refuse_weights_only"]
 
 #: What the refusal of a node says the converter handles.
-CHAIN_TEXT = "--through handles chains of conv/BN/ReLU/pool layers"
+CHAIN_TEXT = (
+    "the network up to a layer is followed through a chain of conv/BN/ReLU/pool layers only"
+)
 
 Shape = tuple[int, int, int]
 #: One layer of the chain, built once the shape it receives is known (None: skipped).
