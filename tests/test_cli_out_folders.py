@@ -109,3 +109,44 @@ def test_animate_overwrite_replaces_the_file(tmp_path, capsys):
     assert main([*argv, "--overwrite"]) == 0
     assert out.read_bytes()[:6] == b"GIF89a"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["info", "--save-matrix"], "m.npz"),
+        (["code", "--write-input"], "x.npy"),
+        (["code", "--weights"], "w.npz"),
+    ],
+)
+def test_side_files_keep_an_existing_file_without_overwrite(tmp_path, capsys, argv, name):
+    """info --save-matrix and code --write-input / --weights replaced a file silently (and
+    the first two wrote it in place: a failure left half of it)."""
+    path = tmp_path / name
+    path.write_bytes(b"the user's file")
+    problem = ["--image", "seed_toy", "--filter", "box"]
+    assert main([argv[0], *problem, argv[1], str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"deconv-gui: error: {argv[1]}: {path} already exists (use --overwrite to replace it)"
+    )
+    assert path.read_bytes() == b"the user's file"
+    assert main([argv[0], *problem, argv[1], str(path), "--overwrite"]) == 0
+    written = path.read_bytes()
+    assert written[:4] == b"PK\x03\x04" or written[:6] == b"\x93NUMPY"
+    # the same contents again: kept as they are, no --overwrite needed (a command re-run)
+    assert main([argv[0], *problem, argv[1], str(path)]) == 0
+    assert path.read_bytes() == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_a_failed_side_file_write_keeps_the_old_file(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    _failing_rename(monkeypatch)
+    argv = ["info", "--image", "seed_toy", "--filter", "box", "--save-matrix", str(path)]
+    assert main([*argv, "--overwrite"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("deconv-gui: error: --save-matrix: cannot write") and "\n" not in err
+    assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

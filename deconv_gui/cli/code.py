@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from ..io.snippets import PLACEHOLDER_NPY, SNIPPET_METHODS
-from .options import PROG, add_problem_options, add_schema_options, add_solver_options, out_folder
+from .options import (
+    PROG,
+    add_problem_options,
+    add_schema_options,
+    add_solver_options,
+    out_folder,
+    write_output,
+)
 from .problem import left_out_note, load_problem, methods_that_apply
 
 __all__ = ["PLACEHOLDER_NPY", "add_parser", "command"]
@@ -46,6 +54,12 @@ def add_parser(commands: Any) -> None:
         help="write the layer's weights and bias there and make the snippet load them (with "
         "--model the default: LAYER.npz in the current folder; the weights are never inlined)",
     )
+    code.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --write-input or --weights file (one with the same "
+        "contents is always kept as it is)",
+    )
     code.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -59,7 +73,7 @@ def command(args: argparse.Namespace) -> int:
     notes = [left_out_note(m, why) for m, why in skipped.items() if m in SNIPPET_METHODS]
     npy = args.npy
     if args.write_input is not None:
-        npy = str(_write_input(args.write_input, loaded.pixels))
+        npy = str(_write_input(args.write_input, loaded.pixels, args.overwrite))
     elif npy is None:
         npy = snippet_image_path(loaded.source, loaded.pixels.shape)
     weights = _weights_file(args, params)
@@ -88,23 +102,20 @@ def command(args: argparse.Namespace) -> int:
 
 def _weights_file(args: argparse.Namespace, params) -> Path | None:
     """Write the weights for the snippet (``--weights``, or a model's layer); their path."""
-    from ..io.snippets import layer_weights_name, write_layer_weights
+    from ..io.snippets import layer_weights_name, layer_weights_npz, layer_weights_path
 
     if args.weights is None and getattr(args, "model", None) is None:
         return None
-    target = Path(args.weights or layer_weights_name(args.layer or "layer"))
-    try:
-        return write_layer_weights(target, params).resolve()
-    except ValueError as exc:
-        raise ValueError(f"--weights: {str(exc).removeprefix('path: ')}") from None
+    target = layer_weights_path(args.weights or layer_weights_name(args.layer or "layer"))
+    data = layer_weights_npz(params)
+    return write_output("--weights", target, data, overwrite=args.overwrite).resolve()
 
 
-def _write_input(path: Path, pixels: np.ndarray) -> Path:
-    """Save the image as used for the snippet (``.npy`` added when missing)."""
+def _write_input(path: Path, pixels: np.ndarray, overwrite: bool) -> Path:
+    """Save the image as used for the snippet (``.npy`` added when missing; all or
+    nothing, an existing file kept without ``overwrite``)."""
     if path.suffix.lower() != ".npy":
         path = path.with_name(path.name + ".npy")
-    try:
-        np.save(path, pixels, allow_pickle=False)
-    except OSError as exc:
-        raise ValueError(f"--write-input: cannot write {path}: {exc.strerror or exc}") from None
-    return path
+    buffer = io.BytesIO()
+    np.save(buffer, pixels, allow_pickle=False)
+    return write_output("--write-input", path, buffer.getvalue(), overwrite=overwrite)

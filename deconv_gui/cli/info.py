@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .options import add_problem_options
+from .options import add_problem_options, write_output
 from .problem import load_problem
 
 __all__ = ["add_parser", "command", "rank_report"]
@@ -27,6 +28,9 @@ def add_parser(commands: Any) -> None:
         default=None,
         metavar="PATH.npz",
         help="save A (without bias) as a scipy.sparse matrix (scipy.sparse.load_npz reads it)",
+    )
+    info.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --save-matrix file"
     )
     info.add_argument(
         "--through",
@@ -106,7 +110,9 @@ def command(args: argparse.Namespace) -> int:
     if params.activation == "leaky_relu":
         report["leaky_slope"] = params.leaky_slope
     if args.save_matrix is not None:
-        report["matrix"] = str(_save_matrix(args.save_matrix, geometry, params.weights))
+        report["matrix"] = str(
+            _save_matrix(args.save_matrix, geometry, params.weights, args.overwrite)
+        )
     print(json.dumps(report) if args.json else "\n".join(_lines(report, geometry, params)))
     return 0
 
@@ -182,8 +188,9 @@ def _activation_line(activation: str, leaky_slope: float) -> str:
     )
 
 
-def _save_matrix(path: Path, geometry, weights: np.ndarray) -> Path:
-    """Write ``A`` as a CSR ``.npz`` (``.npz`` added when missing) and return the path."""
+def _save_matrix(path: Path, geometry, weights: np.ndarray, overwrite: bool) -> Path:
+    """Write ``A`` as a CSR ``.npz`` (``.npz`` added when missing, all or nothing, an
+    existing file kept without ``overwrite``) and return the path."""
     from scipy import sparse
 
     from ..core import ConvOperator
@@ -191,8 +198,6 @@ def _save_matrix(path: Path, geometry, weights: np.ndarray) -> Path:
     if path.suffix.lower() != ".npz":
         path = path.with_name(path.name + ".npz")
     matrix = ConvOperator(geometry, weights, dtype=np.float64).to_sparse()
-    try:
-        sparse.save_npz(path, matrix)
-    except OSError as exc:
-        raise ValueError(f"--save-matrix: cannot write {path}: {exc.strerror or exc}") from None
-    return path
+    buffer = io.BytesIO()
+    sparse.save_npz(buffer, matrix)
+    return write_output("--save-matrix", path, buffer.getvalue(), overwrite=overwrite)

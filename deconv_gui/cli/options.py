@@ -35,6 +35,7 @@ __all__ = [
     "path_failure",
     "positive_pair",
     "shown_default",
+    "write_output",
 ]
 
 
@@ -88,6 +89,30 @@ def is_terminal(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # replaced or closed streams
         return False
+
+
+def write_output(option: str, path: Path, data: bytes, *, overwrite: bool) -> Path:
+    """Write ``data`` to ``path`` (named by ``option``) all or nothing, and return it.
+
+    An existing file with other contents is kept unless ``overwrite`` (a ``ValueError``
+    naming ``option``: exit 1); one with these very contents is left as it is, so that the
+    same command runs again.
+    """
+    from ..io.files import atomic_write_bytes
+
+    try:
+        same = path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
+        exists = same or path.exists()
+    except OSError as exc:
+        raise path_failure(option, path, exc) from None
+    if same:
+        return path
+    if exists and not overwrite:
+        raise ValueError(f"{option}: {path} already exists (use --overwrite to replace it)")
+    try:
+        return atomic_write_bytes(path, data)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from None
 
 
 def path_failure(option: str, path: str | Path, exc: OSError) -> ValueError:

@@ -44,6 +44,8 @@ __all__ = [
     "SNIPPET_LANGUAGES",
     "SNIPPET_METHODS",
     "layer_weights_name",
+    "layer_weights_npz",
+    "layer_weights_path",
     "make_snippet",
     "numpy_snippet",
     "snippet_image_path",
@@ -126,6 +128,24 @@ def layer_weights_name(layer: str) -> str:
     return f"{stem or 'layer'}.npz"
 
 
+def layer_weights_path(path: str | Path) -> Path:
+    """``path`` with ``.npz`` added when it has another suffix (as NumPy would add it).
+
+    >>> layer_weights_path("w").name, layer_weights_path("w.NPZ").name
+    ('w.npz', 'w.NPZ')
+    """
+    path = Path(path)
+    return path if path.suffix.lower() == ".npz" else path.with_name(path.name + ".npz")
+
+
+def layer_weights_npz(params: Params) -> bytes:
+    """The ``.npz`` bytes :func:`write_layer_weights` writes: ``weights`` and ``bias``
+    (the same for the same numbers: NumPy's zip members carry no time)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, weights=np.asarray(params.weights), bias=np.asarray(params.bias))
+    return buffer.getvalue()
+
+
 def write_layer_weights(path: str | Path, params: Params) -> Path:
     """Write ``params``' weights and bias as a ``.npz`` for a snippet's ``WEIGHTS_PATH``.
 
@@ -143,15 +163,11 @@ def write_layer_weights(path: str | Path, params: Params) -> Path:
     """
     from ..files import write_all_or_nothing
 
-    path = Path(path)
-    if path.suffix.lower() != ".npz":
-        path = path.with_name(path.name + ".npz")
-    buffer = io.BytesIO()
-    np.savez(buffer, weights=np.asarray(params.weights), bias=np.asarray(params.bias))
+    path = layer_weights_path(path)
     if not path.parent.is_dir():
         raise ValueError(f"path: the folder {path.parent} does not exist")
     try:
-        write_all_or_nothing(path.parent, {path.name: buffer.getvalue()})
+        write_all_or_nothing(path.parent, {path.name: layer_weights_npz(params)})
     except OSError as exc:
         raise ValueError(f"path: cannot write {path}: {exc.strerror or exc}") from None
     return path
