@@ -166,6 +166,31 @@ def test_code_prints_a_snippet(tmp_path, capsys):
             "magic",
         ),
         ([], "required"),
+        # an option that does nothing without another one was dropped without a word
+        (
+            ["info", "--image", "seed_toy", "--filter", "box", "--output-padding", "1"],
+            "--output-padding applies only with --layer-kind conv_transpose",
+        ),
+        (
+            ["code", "--image", "seed_toy", "--filter", "box", "--leaky-slope", "0.2"],
+            "--leaky-slope applies only with --activation leaky_relu (got --activation none)",
+        ),
+        (
+            [
+                "run",
+                "--image",
+                "seed_toy",
+                "--filter",
+                "box",
+                "--activation",
+                "relu",
+                "--leaky-slope",
+                "0.2",
+                "--out",
+                "o",
+            ],
+            "--leaky-slope applies only with --activation leaky_relu (got --activation relu)",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_non_zero(capsys, argv, message):

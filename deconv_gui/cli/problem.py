@@ -136,7 +136,7 @@ def check_filter(args: argparse.Namespace) -> None:
         return
     if args.filter is None:
         raise UsageError("--filter is required (or --model with --layer)")
-
+    _check_options_apply(args)
     path = Path(args.filter)
     if args.filter in PRESETS:
         return
@@ -150,6 +150,30 @@ def check_filter(args: argparse.Namespace) -> None:
         raise path_failure("--filter", args.filter, exc) from None
     if not found:
         raise UsageError(f"filter file not found: {args.filter}")
+
+
+#: Options that mean something only with another option's value: ``(dest, flag, needs
+#: dest, its value)``. Given without it they were dropped without a word.
+_DEPENDENT_OPTIONS = (
+    ("output_padding", "--output-padding", "layer_kind", "conv_transpose"),
+    ("leaky_slope", "--leaky-slope", "activation", "leaky_relu"),
+)
+
+
+def _check_options_apply(args: argparse.Namespace) -> None:
+    """A usage error for an option typed where it does nothing (with ``--filter``: a
+    model's or a session's layer may have the kind or activation it needs)."""
+    given: set[str] = getattr(args, "given_options", set())
+    for dest, flag, needs, value in _DEPENDENT_OPTIONS:
+        if (
+            dest in given
+            and getattr(args, dest) is not None
+            and getattr(args, needs, value) != value
+        ):
+            needed = "--" + needs.replace("_", "-")
+            raise UsageError(
+                f"{flag} applies only with {needed} {value} (got {needed} {getattr(args, needs)})"
+            )
 
 
 def check_decoder_option(args: argparse.Namespace) -> None:
