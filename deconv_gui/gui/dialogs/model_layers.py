@@ -10,11 +10,15 @@ from ...io.models.table import LAYER_COLUMNS, layer_notes, layer_row
 from ..support.qthelp import nonnull
 from ..support.screen import resize_within_screen
 
-__all__ = ["NAME_WIDTH", "SCALING_LABELS", "ModelLayersDialog"]
+__all__ = ["NAME_WIDTH", "NOTES_LINES", "SCALING_LABELS", "ModelLayersDialog"]
 
 #: The name column's widest (px): a long graph path is elided at its start, so its last
 #: parts (what tells layers apart) and every other column stay in view.
 NAME_WIDTH = 340
+
+#: The most lines of notes shown at once; more scroll, so that a model whose every conv
+#: has a note (a folded batch norm each) leaves the table its room.
+NOTES_LINES = 5
 
 #: How the scaling choices read in the dialog.
 SCALING_LABELS = {
@@ -60,12 +64,10 @@ class ModelLayersDialog(QtWidgets.QDialog):
         self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideLeft)
         self.table.setColumnWidth(0, min(self.table.columnWidth(0), NAME_WIDTH))
         self.table.doubleClicked.connect(lambda _index: self.accept())
-        layout.addWidget(self.table)
-        notes = layer_notes(model)
-        if notes:
-            label = QtWidgets.QLabel("\n".join(notes), self)
-            label.setWordWrap(True)
-            layout.addWidget(label)
+        layout.addWidget(self.table, 1)
+        self.notes = self._notes(layer_notes(model))
+        if self.notes is not None:
+            layout.addWidget(self.notes)
         form = QtWidgets.QFormLayout()
         self.scaling = QtWidgets.QComboBox(self)
         for key in SCALINGS:
@@ -85,7 +87,22 @@ class ModelLayersDialog(QtWidgets.QDialog):
         layout.addWidget(buttons)
         if model.layers:
             self.table.selectRow(0)
-        resize_within_screen(self, max(600, self._table_width() + 40), 420)
+        resize_within_screen(self, max(600, self._table_width() + 40), 560)
+
+    def _notes(self, notes: list[str]) -> QtWidgets.QScrollArea | None:
+        """The notes below the table, selectable, scrolling beyond :data:`NOTES_LINES`."""
+        if not notes:
+            return None
+        label = QtWidgets.QLabel("\n".join(notes))
+        label.setObjectName("model_layers_notes")
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        area = QtWidgets.QScrollArea(self)
+        area.setWidget(label)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        area.setMaximumHeight(NOTES_LINES * label.fontMetrics().lineSpacing() + 8)
+        return area
 
     def _table_width(self) -> int:
         """The table's width with every column whole (no horizontal scroll bar)."""

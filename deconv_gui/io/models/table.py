@@ -64,9 +64,31 @@ def layer_row(layer: ModelLayer) -> tuple[str, ...]:
 
 
 def layer_notes(model: Model) -> list[str]:
-    """The notes of the layers and the model (one line for a note every layer shares)."""
-    notes = [f"{layer.name}: {note}" for layer in model.layers for note in layer.notes]
-    shared = {n.split(": ", 1)[1] for n in notes}
-    if len(shared) == 1 and len(notes) == len(model.layers) > 1:
-        notes = [f"all layers: {shared.pop()}"]
-    return [*notes, *model.notes]
+    """The notes of the layers and the model: one line per note, naming the layers that
+    share it (a weights-only file's fifty convs would otherwise repeat one note fifty
+    times and push the table out of view).
+
+    Examples
+    --------
+    >>> note = ("no geometry",)
+    >>> layers = [ModelLayer(f"c{i}", "conv", (8, 3, 3, 3), notes=note) for i in range(5)]
+    >>> layers.append(ModelLayer("up", "conv_transpose", (8, 3, 3, 3), notes=("a decoder",)))
+    >>> layer_notes(Model("w.pt", "pytorch", tuple(layers)))
+    ['c0, c1 and 3 more layers: no geometry', 'up: a decoder']
+    >>> layer_notes(Model("w.pt", "pytorch", tuple(layers[:2])))
+    ['all layers: no geometry']
+    """
+    sharing: dict[str, list[str]] = {}
+    for layer in model.layers:
+        for note in layer.notes:
+            sharing.setdefault(note, []).append(layer.name)
+    lines = []
+    for note, names in sharing.items():
+        if len(names) == len(model.layers) > 1:
+            who = "all layers"
+        elif len(names) > 3:
+            who = f"{names[0]}, {names[1]} and {len(names) - 2} more layers"
+        else:
+            who = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        lines.append(f"{who}: {note}")
+    return [*lines, *model.notes]

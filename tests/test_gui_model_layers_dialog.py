@@ -1,0 +1,69 @@
+"""The layer table of File → Open model…: notes that many layers share, or one per layer,
+leave the table its room."""
+
+from __future__ import annotations
+
+import pytest
+
+from deconv_gui.io.models import read_model
+from deconv_gui.io.models.table import layer_notes
+
+pytest.importorskip("pytestqt")
+torch = pytest.importorskip("torch")
+
+from deconv_gui.gui.dialogs.model_layers import NOTES_LINES, ModelLayersDialog  # noqa: E402
+
+pytestmark = pytest.mark.gui
+
+
+def _stack(count: int) -> torch.nn.Sequential:
+    torch.manual_seed(0)
+    layers: list[torch.nn.Module] = []
+    for i in range(count):
+        layers += [torch.nn.Conv2d(4 if i else 3, 4, 3, padding=1), torch.nn.BatchNorm2d(4)]
+        layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).eval()
+
+
+def _visible_rows(dialog: ModelLayersDialog) -> int:
+    table = dialog.table
+    return table.viewport().height() // table.rowHeight(0)
+
+
+def test_a_note_per_layer_scrolls_below_a_table_that_keeps_its_rows(qtbot, tmp_path):
+    """An ONNX graph that keeps its BatchNormalization nodes: every conv has its own note
+    (the batch norm folded into it); 30 of them stay within NOTES_LINES lines."""
+    path = tmp_path / "bn.onnx"
+    export = {"dynamo": False, "do_constant_folding": False}
+    torch.onnx.export(_stack(30), torch.zeros(1, 3, 16, 16), str(path), **export)
+    model = read_model(path)
+    assert len(layer_notes(model)) == 30
+    dialog = ModelLayersDialog(model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.notes is not None
+    label = dialog.notes.widget()
+    assert "'/1/BatchNormalization' folded" in label.text()
+    assert dialog.notes.height() <= NOTES_LINES * label.fontMetrics().lineSpacing() + 8
+    assert _visible_rows(dialog) >= 8
+
+
+def test_a_note_many_layers_share_is_one_line(qtbot, tmp_path):
+    """A state_dict stores no geometry: one line names the layers, not one line each."""
+    path = tmp_path / "w.pt"
+    torch.save(_stack(30).state_dict(), path)
+    model = read_model(path)
+    notes = layer_notes(model)
+    assert notes == [f"all layers: {model.layers[0].notes[0]}"]
+    up = {"up.weight": torch.zeros(4, 2, 4, 4), "up.bias": torch.zeros(2)}  # a decoder's
+    torch.save({**_stack(12).state_dict(), **up}, path)
+    model = read_model(path)
+    notes = layer_notes(model)
+    assert len(notes) == 2 and notes[0].startswith("0, 3 and 10 more layers: geometry not stored")
+    assert notes[1].startswith("up: ")
+    dialog = ModelLayersDialog(model)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert _visible_rows(dialog) >= 8
