@@ -341,3 +341,24 @@ def test_old_result_and_report_names_warn_and_still_work():
     ):
         with pytest.warns(DeprecationWarning, match=old):
             assert getattr(core, old) is new
+
+
+@pytest.mark.parametrize("method", ["dense", "iterative"])
+@pytest.mark.parametrize("c", [1e-200, 1e160, 1e300])
+def test_pinv_of_filters_whose_square_leaves_the_floats(method, c):
+    """``A = c A₀`` gives ``A⁺ y = A₀⁺ y / c`` also where ``c²`` is 0 or inf in float64:
+    the unit scaling's Tikhonov weight ``λ / c²`` raised ZeroDivisionError (c = 1e-200) or
+    OverflowError (c = 1e160) instead of solving (no ValueError, no answer)."""
+    rng = np.random.default_rng(3)
+    w, y = rng.standard_normal((3, 3, 2, 1)), rng.standard_normal((3, 3, 1))
+    hyper = {"input_shape": (6, 6, 2), "stride": 2, "padding": 1, "method": method}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unit = pinv_reconstruction(y, w, **hyper).image
+        scaled = pinv_reconstruction(y, w * c, **hyper).image
+        # λ / c² beyond every float: an infinite weight, whose solution is 0
+        damped = pinv_reconstruction(y, w * c, reg=1e-3, **hyper).image
+    np.testing.assert_allclose(scaled * c, unit, rtol=1e-6, atol=1e-9)
+    assert np.isfinite(damped).all()
+    if c < 1:
+        assert np.abs(damped * c).max() < 1e-250 * np.abs(unit).max()

@@ -173,7 +173,9 @@ def solve_pinv(
         rhs = _unit_data(centred, unit, np.float64)
         iterations = default_iterations(op.geometry) if max_iter is None else max_iter
         limited = _TimeLimit(callbacks, time_limit)
-        image, report = _iterative_solve(solve_op, rhs, reg / w_scale**2, rtol, iterations, limited)
+        image, report = _iterative_solve(
+            solve_op, rhs, _unit_reg(reg, w_scale), rtol, iterations, limited
+        )
     else:
         # the dense solve cannot stop halfway (it is only chosen where it is fast); the
         # per-frequency one (a periodic layer is block-diagonal in Fourier space: a few
@@ -185,7 +187,7 @@ def solve_pinv(
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
         if chosen == "dense":
             rhs = _unit_data(centred, unit, np.float64)
-            image, report = _dense_solve(solve_op, rhs, reg / w_scale**2, coarse, rtol)
+            image, report = _dense_solve(solve_op, rhs, _unit_reg(reg, w_scale), coarse, rtol)
         else:
             # in the data's own precision (float32 data is transformed in complex64), and
             # without the unit scaling (a pass over the image) where the transforms of
@@ -197,7 +199,7 @@ def solve_pinv(
             else:
                 data = _unit_data(centred, unit, centred.dtype)
             image, report = _fourier_solve(
-                solve_op, data, reg / w_scale**2, coarse, rtol, callbacks.cancelled
+                solve_op, data, _unit_reg(reg, w_scale), coarse, rtol, callbacks.cancelled
             )
     image = _in_data_units(image, unit / w_scale, centred.dtype)
     if not np.isfinite(image).all():
@@ -356,6 +358,16 @@ def _unit_data(centred: np.ndarray, unit: float, dtype: Any) -> np.ndarray:
 
 def _moderate(scale: float) -> bool:
     return 1e-10 <= scale <= 1e10
+
+
+def _unit_reg(reg: float, w_scale: float) -> float:
+    """``reg`` for the unit operator, ``reg / w_scale²`` (``A = c A₀`` makes Tikhonov's
+    ``λ`` a ``λ / c²`` for ``A₀``), without Python's OverflowError (``c`` = 1e160) or
+    ZeroDivisionError (``c²`` = 0 for ``c`` = 1e-200): beyond 1e300 it is 1e300, which
+    leaves a solution of 0 to every digit, as an infinite weight would."""
+    with np.errstate(over="ignore", under="ignore"):
+        scaled = np.float64(reg) / np.float64(w_scale) / np.float64(w_scale)
+    return float(min(scaled, 1e300))
 
 
 def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:
