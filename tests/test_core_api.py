@@ -185,3 +185,31 @@ def test_reconstructions_show_and_check_their_shared_keywords(problem, func, opt
         warnings.simplefilter("ignore")  # three iterations do not converge
         func(y, op, progress=lambda k, r: seen.append(k), **options)
     assert seen  # the monitor's keyword reached the solver
+
+
+@pytest.mark.parametrize(
+    ("keywords", "name"),
+    [
+        ({"size": float("nan")}, "size"),
+        ({"size": (1.5, 2)}, "size"),
+        ({"size": (3,)}, "size"),
+        ({"size": 0}, "size"),
+        ({"in_channels": "3"}, "in_channels"),
+        ({"in_channels": True}, "in_channels"),
+        ({"out_channels": 2.0}, "out_channels"),
+        ({"out_channels": 17}, "out_channels"),
+        ({"seed": "a"}, "seed"),
+        ({"seed": -1}, "seed"),
+    ],
+)
+def test_make_filter_names_a_bad_argument_in_a_value_error(keywords, name):
+    """A float size, a str seed or count raised numpy's TypeError, and a negative seed
+    numpy's 'expected non-negative integer' that named nothing."""
+    with pytest.raises(ValueError, match=rf"^{name} must be an int"):
+        core.make_filter("random", **keywords)
+
+
+def test_make_filter_takes_numpy_ints_and_pairs():
+    w = core.make_filter("random", size=np.array([3, 5]), in_channels=np.int64(2), seed=np.int64(4))
+    assert w.shape == (3, 5, 2, 1)
+    assert np.array_equal(w, core.make_filter("random", size=(3, 5), in_channels=2, seed=4))

@@ -134,16 +134,26 @@ def make_filter(
     >>> round(float(make_filter("box", size=3, in_channels=3).sum()), 12)
     1.0
     """
-    fh, fw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if not (1 <= fh <= MAX_PRESET_SIZE and 1 <= fw <= MAX_PRESET_SIZE):
-        raise ValueError(f"size must be between 1 and {MAX_PRESET_SIZE} on each axis, got {size!r}")
-    if not 1 <= in_channels <= 4:
-        raise ValueError(f"in_channels must be between 1 and 4, got {in_channels}")
-    if not 1 <= out_channels <= MAX_PRESET_OUT_CHANNELS:
+    pair: Any = (size, size) if _is_int(size) else size
+    if not (
+        isinstance(pair, (tuple, list, np.ndarray))
+        and len(pair) == 2
+        and all(_is_int(n) and 1 <= n <= MAX_PRESET_SIZE for n in pair)
+    ):
         raise ValueError(
-            f"out_channels must be between 1 and {MAX_PRESET_OUT_CHANNELS}, got {out_channels}"
+            f"size must be an int or an (h, w) pair of ints between 1 and {MAX_PRESET_SIZE}, "
+            f"got {size!r}"
         )
-    rng = np.random.default_rng(seed)
+    fh, fw = int(pair[0]), int(pair[1])
+    for name, value, top in (
+        ("in_channels", in_channels, 4),
+        ("out_channels", out_channels, MAX_PRESET_OUT_CHANNELS),
+    ):
+        if not (_is_int(value) and 1 <= value <= top):
+            raise ValueError(f"{name} must be an int between 1 and {top}, got {value!r}")
+    if not (_is_int(seed) and seed >= 0):
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    rng = np.random.default_rng(int(seed))
     shape = (fh, fw, in_channels, out_channels)
     if preset == "random":
         return rng.standard_normal(shape) / np.sqrt(fh * fw * in_channels)
@@ -158,3 +168,8 @@ def make_filter(
         rotated = np.rot90(base, o) if fh == fw else (base if o % 2 == 0 else base[::-1, ::-1])
         weights[:, :, :, o] = rotated[:, :, np.newaxis] / in_channels
     return weights
+
+
+def _is_int(value: Any) -> bool:
+    """An int (NumPy's too), not a bool: what sizes, channel counts and seeds take."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
