@@ -71,6 +71,12 @@ def test_geometry_and_weights_equal_the_modules(tmp_path, dynamo):
     model = read_model(path)
     assert model.format == model_format(path) == "onnx" and model.input_shape == (3, 33, 30)
     c1, c2, c3, t = model.layers
+    if dynamo:  # its made-up node names (node_Conv_12) give way to the modules' paths
+        assert [layer.name for layer in model.layers] == ["c1", "c2", "c3", "t"]
+        for layer in model.layers:
+            assert layer.node.startswith("node_") and model.layer(layer.node) is layer
+    else:  # the TorchScript exporter's scope names say the module already
+        assert c1.name == "/c1/Conv" and c1.node is None
     for layer, module in zip(model.layers, (net.c1, net.c2, net.c3, net.t), strict=True):
         assert layer.kernel == module.kernel_size and layer.stride == module.stride
         assert layer.dilation == module.dilation and layer.groups == module.groups

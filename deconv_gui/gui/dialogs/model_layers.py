@@ -57,7 +57,8 @@ class ModelLayersDialog(QtWidgets.QDialog):
         for row, layer in enumerate(model.layers):
             for col, text in enumerate(layer_row(layer)):
                 item = QtWidgets.QTableWidgetItem(text)
-                item.setToolTip("\n".join([layer.name, *layer.notes]))
+                node = [f"graph node {layer.node}"] if layer.node else []
+                item.setToolTip("\n".join([layer.name, *node, *layer.notes]))
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
         self.table.setWordWrap(False)  # a wrapped path is elided line by line: "/…"

@@ -8,6 +8,7 @@ folded into its weights and bias, and the layer's output becomes the BN's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,11 @@ __all__ = ["auto_pads", "conv_layer"]
 _MODES = {"constant": "zeros", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 
 Read = Callable[[str, Constants], np.ndarray]
+
+#: The node names PyTorch's torch.export-based ONNX exporter (its default from 2.9) makes
+#: up: node_Conv_33, node_conv2d_9, node_convolution_1. Its weights keep the module's
+#: path (encoder.layer2.0.conv1.weight), the name a PyTorch user knows the layer by.
+_MADE_UP = re.compile(r"node_[A-Za-z0-9]+(?:_[0-9]+)*")
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
@@ -55,6 +61,7 @@ def conv_layer(
 ) -> ModelLayer | None:
     """The layer of ``node``, or None (with a note saying why) when it is not a 2-D conv."""
     label = node.name or node.output[0]
+    named = _module_name(label, node)
     transpose = node.op_type == "ConvTranspose"
     shape = consts.shape(node.input[1]) if len(node.input) > 1 else None
     if shape is None:
@@ -85,7 +92,8 @@ def conv_layer(
     bn = _folded_bn(node, consts, consumers, outputs, layer_notes)
     in_ch, out_ch = _channels(shape, group, transpose)
     return ModelLayer(
-        name=label,
+        name=named or label,
+        node=label if named else None,
         kind="conv_transpose" if transpose else "conv",
         weight_shape=shape,
         in_channels=in_ch,
@@ -104,6 +112,22 @@ def conv_layer(
         notes=tuple(layer_notes),
         loader=_loader(node, bn, consts, read, transpose, group),
     )
+
+
+def _module_name(label: str, node: onnx.NodeProto) -> str | None:
+    """The module path of a conv whose node name was made up (:data:`_MADE_UP`), from its
+    weight's name ``<path>.weight``; None to keep the node's name.
+
+    Examples
+    --------
+    >>> node = onnx.helper.make_node("Conv", ["x", "enc.conv1.weight"], ["y"], name="node_Conv_3")
+    >>> _module_name(node.name, node), _module_name("/enc/conv1/Conv", node)
+    ('enc.conv1', None)
+    """
+    weight = node.input[1] if len(node.input) > 1 else ""
+    if not _MADE_UP.fullmatch(label) or not weight.endswith(".weight"):
+        return None
+    return weight[: -len(".weight")] or None
 
 
 def _with_fused_pad(

@@ -153,7 +153,9 @@ class ModelLayer:
     ``input``/``output`` are the file's tensor names (None without a graph);
     ``weight_shape`` is the weight as stored. ``input_size`` is the ``(H, W)`` the layer
     receives when the file fixes it. ``activation`` is what follows the layer when the
-    file says so (Keras ``activation=``), applied after ``forward_output``.
+    file says so (Keras ``activation=``), applied after ``forward_output``. ``node`` is
+    the graph node's own name when the layer is named otherwise (after its weights, for
+    a node name an exporter made up); :meth:`Model.layer` finds the layer by either.
     """
 
     name: str
@@ -174,6 +176,7 @@ class ModelLayer:
     input_size: tuple[int, int] | None = None
     activation: str | None = None
     notes: tuple[str, ...] = ()
+    node: str | None = None
     loader: Callable[[], LayerWeights] = field(default=_no_weights, repr=False, compare=False)
 
     def load(self) -> LayerWeights:
@@ -235,6 +238,7 @@ class ModelLayer:
             "weight_shape": list(self.weight_shape),
             "padding_rule": self.padding_rule,
             "notes": list(self.notes),
+            "node": self.node,
         }
 
 
@@ -255,9 +259,13 @@ class Model:
     notes: tuple[str, ...] = ()
 
     def layer(self, name: str) -> ModelLayer:
-        """The layer called ``name``; a ValueError listing a few names if none is."""
+        """The layer called ``name`` (or whose graph node is); a ValueError listing a few
+        names if none is."""
         for layer in self.layers:
             if layer.name == name:
+                return layer
+        for layer in self.layers:
+            if layer.node == name:
                 return layer
         names = ", ".join(repr(layer.name) for layer in self.layers[:8])
         more = "…" if len(self.layers) > 8 else ""
