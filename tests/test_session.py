@@ -151,7 +151,11 @@ def test_nan_literal_and_missing_file(tmp_path):
     text = json.dumps(doc).replace('"reg": 0.001', '"reg": NaN')
     path = tmp_path / "nan.deconv.json"
     path.write_text(text)
-    with pytest.raises(ValueError, match="NaN"):
+    # the file is named, as for every other refusal (it was "NaN is not allowed …" alone)
+    with pytest.raises(ValueError, match=r"^nan\.deconv\.json is not a valid session file: NaN"):
+        load_session(path)
+    path.write_text(json.dumps(doc).replace('"reg": 0.001', '"reg": -Infinity'))
+    with pytest.raises(ValueError, match=r"^nan\.deconv\.json .*-Infinity is not allowed"):
         load_session(path)
     with pytest.raises(ValueError, match="not found"):
         load_session(tmp_path / "nope.deconv.json")

@@ -229,6 +229,8 @@ def load_session(path: str | Path) -> Session:
             f"{path.name} is not a valid session file: corrupt JSON ({exc.msg} at line "
             f"{exc.lineno}, column {exc.colno})"
         ) from None
+    except ValueError as exc:  # NaN, Infinity: what _reject_constant refuses
+        raise ValueError(f"{path.name} is not a valid session file: {exc}") from None
     except RecursionError:  # "[[[[…" thousands deep: no session nests like that
         raise ValueError(
             f"{path.name} is not a valid session file: JSON nested too deeply"
