@@ -13,7 +13,12 @@ import pytest
 import deconv_gui.core.solvers.polyphase_factors as factors
 import deconv_gui.core.solvers.polyphase_normal as normal
 from deconv_gui.core import ConvOperator
-from deconv_gui.core.solvers.batched_cholesky import inverse_cholesky
+from deconv_gui.core.solvers.batched_cholesky import (
+    cholesky,
+    inverse_trace,
+    inverse_trace_bound,
+    solve_gram,
+)
 from deconv_gui.core.solvers.polyphase import polyphase_solve
 
 
@@ -99,17 +104,63 @@ def test_a_cold_solve_with_svd_frequencies_solves_them_with_the_svd(monkeypatch)
     assert np.linalg.norm(solution.image - reference) <= 1e-12 * np.linalg.norm(reference)
 
 
-def test_the_inverse_cholesky_factor_matches_numpy_and_flags_what_is_not_positive():
+def test_the_cholesky_factor_matches_numpy_and_flags_what_is_not_positive():
     rng = np.random.default_rng(8)
     a = rng.standard_normal((40, 6, 9)) + 1j * rng.standard_normal((40, 6, 9))
     gram = a @ np.conjugate(a).swapaxes(1, 2)
     gram[5] = gram[5] - 2 * np.linalg.eigvalsh(gram[5])[0] * np.eye(6)  # indefinite
     gram[7, 3, :] = gram[7, :, 3] = 0  # a zero pivot
-    out = np.empty((40, 6, 6), complex)
-    trace, ok = inverse_cholesky(np.ascontiguousarray(gram.transpose(1, 2, 0)), out)
+    low, ok = cholesky(np.ascontiguousarray(gram.transpose(1, 2, 0)))
     assert ok.tolist() == [i not in (5, 7) for i in range(40)]
     good = ok.nonzero()[0]
-    expected = np.linalg.inv(np.linalg.cholesky(gram[good]))
-    assert np.allclose(out[good], expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
-    inverse_trace = np.trace(np.linalg.inv(gram[good]), axis1=1, axis2=2).real
-    assert np.allclose(trace[good], inverse_trace, rtol=1e-10)
+    expected = np.linalg.cholesky(gram[good])
+    diagonal = np.arange(6), np.arange(6)
+    expected[:, diagonal[0], diagonal[1]] = 1 / expected[:, diagonal[0], diagonal[1]]
+    got = low.transpose(2, 0, 1)[good]
+    assert np.allclose(got, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+    exact = np.trace(np.linalg.inv(gram[good]), axis1=1, axis2=2).real
+    assert np.allclose(inverse_trace(low)[good], exact, rtol=1e-10)
+    rhs = rng.standard_normal((40, 6, 2)) + 1j * rng.standard_normal((40, 6, 2))
+    solved = solve_gram(low, rhs)[good]
+    assert np.allclose(solved, np.linalg.solve(gram[good], rhs[good]), rtol=1e-10, atol=0)
+
+
+def test_the_bound_on_the_trace_of_the_inverse_is_above_it_and_exact_for_diagonals():
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((60, 8, 12)) + 1j * rng.standard_normal((60, 8, 12))
+    a[:20, :, 4:] *= 1e-4  # nearly rank 4 in a third of them
+    gram = a @ np.conjugate(a).swapaxes(1, 2)
+    gram[-5:] = np.diag(rng.random(8) + 0.1)  # diagonal: the bound is tr(G⁻¹) itself
+    low, ok = cholesky(np.ascontiguousarray(gram.transpose(1, 2, 0)))
+    assert ok.all()
+    exact = np.trace(np.linalg.inv(gram), axis1=1, axis2=2).real
+    bound = inverse_trace_bound(low)
+    assert (bound >= exact).all()
+    assert np.allclose(bound[-5:], exact[-5:], rtol=1e-5)
+
+
+@pytest.mark.parametrize("reg", [0.0, 1e-3])
+def test_a_bound_on_the_trace_decides_what_the_exact_trace_decides(reg):
+    # complex64 solves (no refinement) prove frequencies safe by the bound on tr(G⁻¹) and
+    # make L⁻¹ only where it fails: the frequencies solved through G must be the same
+    rng = np.random.default_rng(10)
+    m = rng.standard_normal((300, 8, 12)) + 1j * rng.standard_normal((300, 8, 12))
+    m[:100, :, 6:] *= np.logspace(-1, -6, 100)[:, None, None]  # up to κ(M) ~ 1e6
+    m[100:110, 3] = m[100:110, 2]  # rank deficient
+    made = m, np.conjugate(m).swapaxes(1, 2)
+    floor = 1e-5 * np.linalg.svd(m, compute_uv=False).max()
+    kept = np.empty((300, 8, 8), complex)
+    lower = np.empty((8, 8, 300), complex)
+    exact = normal._factor_piece(made, reg, floor, kept, True)
+    bounded = normal._factor_piece(made, reg, floor, lower, False)
+    assert 0 < exact["safe"].sum() < 300
+    assert (bounded["safe"] == exact["safe"]).all()
+    assert not bounded["needed"].any()
+    safe = exact["safe"]
+    gram = m[safe] @ made[1][safe] + reg * np.eye(8)
+    rhs = rng.standard_normal((int(safe.sum()), 8, 1)) + 0j
+    by_lower = solve_gram(lower[:, :, safe], rhs)
+    by_inverse = np.conjugate(kept[safe]).swapaxes(1, 2) @ (kept[safe] @ rhs)
+    expected = np.linalg.solve(gram, rhs)
+    assert np.allclose(by_lower, expected, rtol=1e-6, atol=0)
+    assert np.allclose(by_inverse, expected, rtol=1e-6, atol=0)

@@ -6,14 +6,17 @@ smaller side) has full column rank at a regular frequency, and
 
 .. math:: T^+ = (T^*T + reg\\,I)^{-1} T^*, \\qquad M^+ = (T^+)^* \\text{ or } T^+.
 
-``G = T^*T`` is ``k × k``: its Cholesky factor ``L`` and ``L⁻¹`` are computed a column (a
-row) at a time, each step a vectorised operation over a piece of the frequencies (the
-frequency axis last, contiguous), so no LAPACK call is made per block (a batched SVD of
-the 3 × 12 blocks of a 1 MP stride-2 layer costs a hundred forward+adjoint pairs).
-``L⁻¹`` is what is kept (:class:`NormalFactors`, ``k²`` numbers per frequency): a solve
-applies ``G⁻¹ = L^{-*} L^{-1}`` to its right-hand sides and ``M^*`` (``C_out ≤ n``) before
-or after, so ``M^+`` itself (``C_out n`` numbers, ``k`` times the work) is never formed
-but on request (:meth:`NormalFactors.rows`).
+``G = T^*T`` is ``k × k``: its Cholesky factor ``L`` is computed a column at a time, each
+step a vectorised operation over a piece of the frequencies (the frequency axis last,
+contiguous), so no LAPACK call is made per block (a batched SVD of the 3 × 12 blocks of a
+1 MP stride-2 layer costs a hundred forward+adjoint pairs). ``L`` is what is kept
+(:class:`NormalFactors`, ``k²`` numbers per frequency): a solve applies ``G⁻¹`` by two
+substitutions to its right-hand sides and ``M^*`` (``C_out ≤ n``) before or after, so
+``M^+`` itself (``C_out n`` numbers, ``k`` times the work) is never formed but on request
+(:meth:`NormalFactors.rows`). ``L⁻¹`` is made for ``tr(G⁻¹)`` only, and a complex64
+solve (no refinement) makes it only where a cheap bound on ``tr(G⁻¹)``
+(:func:`~deconv_gui.core.solvers.batched_cholesky.inverse_trace_bound`) does not prove
+the frequency safe.
 
 **Exactness.** A frequency is solved this way only when that is as exact as its SVD and
 cuts nothing (the singular values at or below ``cutoff σ_max`` are dropped, ``σ_max``
@@ -41,7 +44,13 @@ import numpy as np
 
 from .. import lapack, threads
 from .base import CancelCheck, SolveCancelled, is_cancelled
-from .batched_cholesky import inverse_cholesky, sum_of_squares
+from .batched_cholesky import (
+    cholesky,
+    inverse_trace,
+    inverse_trace_bound,
+    solve_gram,
+    sum_of_squares,
+)
 from .periodic import BlockRows, mirror_weight
 
 __all__ = ["NormalFactors", "batched_svd", "normal_factors", "reduce_outputs"]
@@ -62,7 +71,7 @@ Entries = list[list[Any]]  # k × k, each an (f,) array over the frequencies of 
 
 
 class NormalFactors:
-    """The factorised normal equations of every block: ``L⁻¹`` of ``G_reg = T^*T + reg I``
+    """The factorised normal equations of every block: ``L`` of ``G_reg = T^*T + reg I``
     per frequency, and ``M(ω)^+`` itself where the SVD solved a block.
 
     :meth:`solve` applies ``M(ω)^+`` to right-hand sides a few frequency rows at a time,
@@ -70,7 +79,9 @@ class NormalFactors:
     itself.
     """
 
-    def __init__(self, blocks: BlockRows, reg: float, inverse: np.ndarray, refine: np.ndarray):
+    def __init__(
+        self, blocks: BlockRows, reg: float, factor: np.ndarray, refine: np.ndarray | None
+    ):
         c_out, sh, n_w, sw, c_in = blocks.shape
         lh = blocks.along_w.shape[0]
         # (lh, W'' C_out n): the product with the DFT along the rows gives (k, W'', C_out,
@@ -78,7 +89,11 @@ class NormalFactors:
         along_w = blocks.along_w.reshape(lh, c_out, sh, n_w, sw, c_in).transpose(0, 3, 1, 2, 4, 5)
         self.along_w = np.ascontiguousarray(along_w).reshape(lh, -1)
         self.along_h, self.shape, self.reg = blocks.along_h, blocks.shape, reg
-        self.inverse, self.refine = inverse, refine  # (H' W'', k, k), (H' W'',)
+        # with `refine` (where G needs a step of refinement, (H' W'',): a complex128 solve,
+        # which makes L⁻¹ for tr(G⁻¹)), L⁻¹ of G_reg = L L^* (H' W'', k, k); without, L
+        # itself (k, k, H' W''), 1 / L_jj on its diagonal (batched_cholesky)
+        self.factor, self.inverted = factor, refine is not None
+        self.refine = np.zeros(factor.shape[-1], bool) if refine is None else refine
         self.fallback_at = np.zeros(0, int)  # frequencies (flat) that the SVD solved
         self.fallback_rows = np.zeros((0, c_out, sh * sw * c_in), complex)  # (M^+)ᵀ there
         self.rank = 0
@@ -104,7 +119,7 @@ class NormalFactors:
         made: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """``M(ω)^+ rhs`` ``(f, n, B)`` at the frequency rows ``start:stop``, ``rhs``
-        ``(f, C_out, B)`` (complex128): ``G⁻¹ = L^{-*} L^{-1}`` on each right-hand side,
+        ``(f, C_out, B)`` (complex128): ``G⁻¹`` by substitution on each right-hand side,
         one step of refinement (the Newton step of ``M^+`` applied to ``rhs``, its
         residual from ``M``) where ``G`` is not well conditioned. ``made``: the blocks
         there and their adjoints ``(f, n, C_out)``, when already made."""
@@ -113,10 +128,11 @@ class NormalFactors:
             made = m, np.conjugate(m).swapaxes(1, 2)
         m, adjoint = made
         first, last = start * self.shape[2], stop * self.shape[2]
-        inverse, refine = self.inverse[first:last], self.refine[first:last]
+        refine = self.refine[first:last]
+        factor = self.factor[first:last] if self.inverted else self.factor[:, :, first:last]
         wide = m.shape[1] <= m.shape[2]
         with np.errstate(all="ignore"):  # the fallback's frequencies are written over below
-            unknown = _inverse_gram(inverse, rhs if wide else adjoint @ rhs)
+            unknown = self._gram(factor, rhs if wide else adjoint @ rhs)
             if refine.any():
                 some = slice(None) if refine.mean() > 0.5 else np.flatnonzero(refine)
                 u, a, b = unknown[some], adjoint[some], rhs[some]
@@ -126,13 +142,20 @@ class NormalFactors:
                     residual = a @ (b - m[some] @ u)
                 if self.reg:
                     residual -= self.reg * u
-                unknown[some] = u + _inverse_gram(inverse[some], residual)
+                at = factor[some] if self.inverted else factor[:, :, some]
+                unknown[some] = u + self._gram(at, residual)
             solved = adjoint @ unknown if wide else unknown
         inside = (self.fallback_at >= first) & (self.fallback_at < last)
         if inside.any():
             rows = self.fallback_rows[inside].swapaxes(1, 2)
             solved[self.fallback_at[inside] - first] = rows @ rhs[self.fallback_at[inside] - first]
         return solved
+
+    def _gram(self, factor: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        """``G⁻¹ rhs`` by :attr:`factor` (of the frequencies of ``rhs`` ``(f, k, B)``)."""
+        if self.inverted:  # L^{-*} (L^{-1} rhs)
+            return np.conjugate(factor).swapaxes(1, 2) @ (factor @ rhs)
+        return solve_gram(factor, rhs)
 
     def rows(self) -> np.ndarray:
         """``M(ω)^+`` at every frequency as ``(C_out, H', s_h, W'', s_w, C_in)``."""
@@ -180,9 +203,9 @@ def normal_factors(
     n, h_out = sh * sw * c_in, len(blocks.along_h)
     k = min(c_out, n)
     bound = float(lapack.svd(blocks.magnitude, compute_uv=False)[0]) * (1 + 1e-12)
-    factors = NormalFactors(
-        blocks, reg, np.empty((h_out * n_w, k, k), complex), np.empty(h_out * n_w, bool)
-    )  # every entry is written
+    size = h_out * n_w  # every entry is written
+    factor = np.empty((size, k, k) if refine else (k, k, size), complex)
+    factors = NormalFactors(blocks, reg, factor, np.empty(size, bool) if refine else None)
     step = factors.step()
     starts = range(0, h_out, step)
 
@@ -195,8 +218,9 @@ def normal_factors(
             m = factors.blocks(start, start + step)
             made = m, np.conjugate(m).swapaxes(1, 2)
             at = slice(start * n_w, start * n_w + len(m))
-            piece = _factor_piece(made, reg, cutoff * bound, factors.inverse[at])
-            factors.refine[at] = piece["needed"] if refine else False
+            out = factor[at] if refine else factor[:, :, at]
+            piece = _factor_piece(made, reg, cutoff * bound, out, refine)
+            factors.refine[at] = piece["needed"]
             if each is not None:
                 each(factors, start, start + len(m) // n_w, made)
             done.append((start, piece))
@@ -249,12 +273,15 @@ def reduce_outputs(
 
 
 def _factor_piece(
-    made: tuple[np.ndarray, np.ndarray], reg: float, floor: float, out: np.ndarray
+    made: tuple[np.ndarray, np.ndarray], reg: float, floor: float, out: np.ndarray, exact: bool
 ) -> dict[str, Any]:
-    """``L⁻¹`` of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` (``made``: ``m`` and
-    ``m^*``) into ``out`` ``(f, k, k)`` (meaningless where not safe), and what the
-    fallback needs: which frequencies are safe, their blocks if not, bounds on their
-    largest singular value, and where the solve needs a step of refinement."""
+    """The factor of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` (``made``: ``m`` and
+    ``m^*``) into ``out`` (meaningless where not safe), and what the fallback needs: which
+    frequencies are safe, their blocks if not, bounds on their largest singular value,
+    and where the solve needs a step of refinement. ``exact`` (a complex128 solve, which
+    refines where ``‖G‖_F tr(G⁻¹)`` is large: that needs ``tr(G⁻¹)`` itself): ``L⁻¹``
+    ``(f, k, k)``, else ``L`` ``(k, k, f)`` (``tr(G⁻¹)`` bounded, made where the bound
+    does not prove a frequency safe)."""
     m, adjoint = made
     c_out, n = m.shape[1:]
     t, t_adjoint = (adjoint, m) if c_out <= n else (m, adjoint)
@@ -264,28 +291,38 @@ def _factor_piece(
     trace = diagonal.sum(axis=0)
     largest = np.maximum(trace / k, diagonal.max(axis=0))  # ≤ σ_max²
     frobenius = np.sqrt(sum_of_squares(gram))  # ‖G‖₂ ≤ ‖G‖_F ≤ tr(G)
-    trace_inverse, ok = inverse_cholesky(gram, out)
+    low, ok = cholesky(gram)
+
+    def safe_at(trace_inverse: np.ndarray) -> np.ndarray:  # tr(G⁻¹) or a bound above it
+        with np.errstate(divide="ignore", invalid="ignore"):
+            smallest = 1.0 / trace_inverse  # ≤ σ_min²
+        fine = (frobenius * trace_inverse <= _KAPPA_LIMIT) & (smallest > (_MARGIN * floor) ** 2)
+        return ok & np.isfinite(trace_inverse) & fine & (floor > 0)
+
+    if exact:
+        trace_inverse = inverse_trace(low, None if reg > 0 else out)
+    else:  # the bound proves most frequencies safe; tr(G⁻¹) decides the others
+        trace_inverse = inverse_trace_bound(low)
+        unsure = ok & ~safe_at(trace_inverse)
+        if unsure.any():
+            trace_inverse[unsure] = inverse_trace(np.ascontiguousarray(low[:, :, unsure]))
+    safe = safe_at(trace_inverse)
     kappa = frobenius * trace_inverse
-    with np.errstate(divide="ignore", invalid="ignore"):
-        smallest = 1.0 / trace_inverse  # ≤ σ_min²
-    safe = ok & (kappa <= _KAPPA_LIMIT) & (smallest > (_MARGIN * floor) ** 2) & (floor > 0)
     if reg > 0:
         gram[np.arange(k), np.arange(k)] += reg
-        trace_inverse, _ = inverse_cholesky(gram, out)
-        kappa = (frobenius + np.sqrt(k) * reg) * trace_inverse
+        low, _ = cholesky(gram)
+        if exact:
+            kappa = (frobenius + np.sqrt(k) * reg) * inverse_trace(low, out)
+    if not exact:
+        out[...] = low
     return {
         "safe": safe,
-        "needed": safe & (kappa > _REFINE_ABOVE),
+        "needed": safe & (kappa > _REFINE_ABOVE) & exact,
         "blocks": m[~safe],
         "lower": float(np.sqrt(largest[safe].max())) if safe.any() else 0.0,
         "upper": float(np.sqrt(trace[safe].max())) if safe.any() else 0.0,
         "trace": trace,
     }
-
-
-def _inverse_gram(inverse: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``G⁻¹ rhs = L^{-*} (L^{-1} rhs)``, ``inverse`` ``L⁻¹`` ``(f, k, k)``."""
-    return np.conjugate(inverse).swapaxes(1, 2) @ (inverse @ rhs)
 
 
 def _fall_back(
