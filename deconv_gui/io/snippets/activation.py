@@ -25,6 +25,7 @@ __all__ = [
     "api_method_lines",
     "conv_names",
     "forward_output_lines",
+    "in_range_pinv",
     "left_out_lines",
     "projection_arrays",
     "projection_lines",
@@ -56,6 +57,42 @@ def conv_names(block: str, settings: Settings) -> str:
     if settings.params.activation == "none":
         return block
     return re.sub(r"\b(forward|adjoint)\(", r"conv_\1(", block)
+
+
+#: Why a leaky ReLU's in-range pseudo-inverse is solved on the conv.
+_THROUGH_THE_CONV = [
+    "# every slope is > 0, so J = D A has A's row space and J+ r = A+ D^-1 r for r in J's",
+    "# range: solved on the conv, as the app does (J's small slopes would stall the solver)",
+]
+
+
+def in_range_pinv(
+    settings: Settings, call: str, rhs: str, reg: str, in_range: bool = True
+) -> tuple[list[str], str]:
+    """The comment and the call of ``J⁺ rhs``: ``call`` a format with fields ``rhs``,
+    ``reg`` (the text ``reg``, e.g. ``", reg"`` for the Tikhonov weight) and ``ops`` (the
+    solver's optional operator arguments).
+
+    A leaky ReLU with a slope > 0 makes ``D`` invertible: for a ``rhs`` in ``J``'s range
+    (``in_range``: ``J x``, or ``y − c`` without simulated noise) and no Tikhonov, the call
+    is ``A⁺ (rhs / gain)`` on the conv itself, as the app computes it (on a square 32 × 32 × 2 layer
+    with slope 0.01, LSQR and CGLS on ``J`` stopped at their 2000 iterations 6 % from
+    it); anything else solves on ``J`` as written.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import Params
+    >>> import numpy as np
+    >>> p = Params(np.ones((3, 3, 1, 1)), activation="leaky_relu", leaky_slope=0.1)
+    >>> in_range_pinv(Settings.of(p), "pinv({rhs}{reg}{ops})", "y - bias", ", reg")[1]
+    'pinv((y - bias) / gain, 0.0, conv_forward, conv_adjoint)'
+    """
+    p = settings.params
+    leaky = p.activation == "leaky_relu" and float(p.leaky_slope) > 0
+    if not (leaky and in_range and (reg != ", reg" or p.reg == 0)):
+        return [], call.format(rhs=rhs, reg=reg, ops="")
+    ops = ", conv_forward, conv_adjoint"
+    return list(_THROUGH_THE_CONV), call.format(rhs=f"({rhs}) / gain", reg=", 0.0", ops=ops)
 
 
 def forward_output_lines(settings: Settings, torch: bool) -> list[str]:

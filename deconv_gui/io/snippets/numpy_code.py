@@ -10,6 +10,7 @@ from .activation import (
     api_method_lines,
     conv_names,
     forward_output_lines,
+    in_range_pinv,
     left_out_lines,
     projection_arrays,
     projection_lines,
@@ -160,7 +161,8 @@ def _standalone(settings: Settings, image_shape: Sequence[int] | None, paths: Pa
     lines += _standalone_layer(settings)
     lines += _standalone_solves(settings)
     lines += prior_lines(settings, "np")
-    lines += lost_lines(settings.methods, "pinv({})", "np.linalg.norm(x_lost) / np.linalg.norm(x)")
+    recovered = in_range_pinv(settings, "pinv({rhs}{reg}{ops})", "{}", "")[1]
+    lines += lost_lines(settings.methods, recovered, "np.linalg.norm(x_lost) / np.linalg.norm(x)")
     lines += projection_lines(settings, "numpy") + left_out_lines(settings)
     return lines + footer({**saved_arrays(settings.methods), **projection_arrays(settings)})
 
@@ -222,9 +224,14 @@ def _standalone_solves(settings: Settings) -> list[str]:
         return []
     lines = ["", "", *code_block(NUMPY_PINV)]
     if "pinv" in settings.methods:
+        p = settings.params
+        noise_free = p.noise_sigma == 0 and p.photons == 0
+        call = "pinv({rhs}{reg}{ops})"
+        note, call = in_range_pinv(settings, call, "y - bias", ", reg", noise_free)
         lines += [
             *NOTES["pinv"],
-            "x_pinv = pinv(y - bias, reg)",
+            *note,
+            f"x_pinv = {call}",
             "misfit = np.linalg.norm(forward(x_pinv) - (y - bias))",
             "residual = misfit / max(np.linalg.norm(y - bias), 1e-300)",
             'print(f"pseudo-inverse: |A x - (y - b)| / |y - b| = {residual:.1e}")',
@@ -312,7 +319,12 @@ def _api_methods(settings: Settings) -> list[str]:
             "x_nonneg = nonneg_reconstruction(y, op, bias, reg=reg, max_iter=prior_iter).image"
         )
     if "richardson_lucy" in methods:
-        lines.append("x_rl = richardson_lucy(np.maximum(y - bias, 0), op, n_iter=prior_iter).image")
+        lines += [
+            "try:",
+            "    x_rl = richardson_lucy(np.maximum(y - bias, 0), op, n_iter=prior_iter).image",
+            "except ValueError as error:  # weights with a negative value: one line, not a trace",
+            "    raise SystemExit(str(error)) from None",
+        ]
     lines += rl_left_out(settings)
     if "tv" in methods:
         lines.append(

@@ -89,18 +89,19 @@ def adjoint(r, w=weights):
 '''
 
 NUMPY_PINV = '''
-def pinv(data, reg=0.0):
+def pinv(data, reg=0.0, a=forward, a_t=adjoint):
     """A+ data: the smallest image that the layer maps to data (Tikhonov when reg > 0).
 
-    A is a scipy LinearOperator over forward and adjoint (no matrix is ever formed).
+    A is a scipy LinearOperator over a and a_t, the layer's forward and adjoint unless
+    given (no matrix is ever formed).
     LSQR started at 0 stays in the row space of A, so it converges to the minimum-norm
     least-squares solution; damp**2 = reg gives argmin |A x - data|^2 + reg |x|^2.
     It runs in float64 (LSQR's tolerance needs the precision), the result in x's dtype.
     """
     A = LinearOperator(
         (y.size, x.size),
-        matvec=lambda v: forward(v.reshape(x.shape)).ravel(),
-        rmatvec=lambda r: adjoint(r.reshape(y.shape)).ravel(),
+        matvec=lambda v: a(v.reshape(x.shape)).ravel(),
+        rmatvec=lambda r: a_t(r.reshape(y.shape)).ravel(),
         dtype=np.float64,
     )
     found = lsqr(
@@ -158,6 +159,9 @@ def richardson_lucy(data, n_iter):
 
     Needs a non-negative filter and data; pixels that no output sees stay 0.
     """
+    lowest = float(weights.min())
+    if lowest < 0:  # the app refuses it too: EM needs a filter without negative weights
+        raise SystemExit(f"weights: Richardson-Lucy needs them >= 0, got {lowest:g}")
     cover = adjoint(np.ones_like(data))
     seen = cover > 1e-12 * cover.max()
     x_k = np.where(seen, float(data.sum()) / float(cover[seen].sum()), 0.0).astype(data.dtype)

@@ -12,24 +12,25 @@ from .templates import FISTA, for_module, tv_block
 __all__ = ["TORCH_CGLS", "TORCH_FISTA", "TORCH_RL", "TORCH_TV"]
 
 TORCH_CGLS = '''
-def pinv_cgls(data, reg, rtol, max_iter):
+def pinv_cgls(data, reg, rtol, max_iter, a=forward, a_t=adjoint):
     """The least-norm argmin |A x - data|^2 + reg |x|^2 by CGLS (conjugate gradients on
     (A^T A + reg I) x = A^T data, in float64). Started at 0, the iterates stay in the row
-    space of A, so with reg = 0 it converges to the pseudo-inverse A+ data."""
+    space of A, so with reg = 0 it converges to the pseudo-inverse A+ data. A is a and
+    a_t, the layer's forward and adjoint unless given."""
     w = weights.double()
     x_k = torch.zeros(x.shape, dtype=torch.float64)
     r = data.double().clone()
-    s = adjoint(r, w)
+    s = a_t(r, w)
     p = s.clone()
     gamma = gamma_0 = torch.sum(s * s)
     k = 0
     while k < max_iter and gamma > rtol**2 * gamma_0:
         k += 1
-        q = forward(p, w)
+        q = a(p, w)
         alpha = gamma / (torch.sum(q * q) + reg * torch.sum(p * p))
         x_k += alpha * p
         r -= alpha * q
-        s = adjoint(r, w) - reg * x_k
+        s = a_t(r, w) - reg * x_k
         gamma_new = torch.sum(s * s)
         p = s + (gamma_new / gamma) * p
         gamma = gamma_new
@@ -44,6 +45,9 @@ def richardson_lucy(data, n_iter):
 
     Needs a non-negative filter and data; pixels that no output sees stay 0.
     """
+    lowest = float(weights.min())
+    if lowest < 0:  # the app refuses it too: EM needs a filter without negative weights
+        raise SystemExit(f"weights: Richardson-Lucy needs them >= 0, got {lowest:g}")
     cover = adjoint(torch.ones_like(data))
     seen = cover > 1e-12 * cover.max()
     x_k = seen.to(data.dtype) * (float(data.sum()) / float(cover[seen].sum()))

@@ -8,6 +8,7 @@ from ...core import Params
 from .activation import (
     conv_names,
     forward_output_lines,
+    in_range_pinv,
     left_out_lines,
     projection_arrays,
     projection_lines,
@@ -116,7 +117,7 @@ def torch_snippet(
     lines += _torch_solves(settings) + prior_lines(settings, "torch")
     lines += lost_lines(
         settings.methods,
-        "pinv_cgls({}, 0.0, rtol, max_iter)[0]",
+        in_range_pinv(settings, "pinv_cgls({rhs}{reg}, rtol, max_iter{ops})[0]", "{}", ", 0.0")[1],
         "float(torch.linalg.norm(x_lost) / torch.linalg.norm(x))",
     )
     lines += projection_lines(settings, "torch") + left_out_lines(settings)
@@ -212,9 +213,14 @@ def _torch_solves(settings: Settings) -> list[str]:
     """CGLS, and the pseudo-inverse when asked for."""
     lines = ["", "", *code_block(TORCH_CGLS)] if settings.solves else []
     if "pinv" in settings.methods:
+        p = settings.params
+        noise_free = p.noise_sigma == 0 and p.photons == 0
+        call = "pinv_cgls({rhs}{reg}, rtol, max_iter{ops})"
+        note, call = in_range_pinv(settings, call, "y - bias", ", reg", noise_free)
         lines += [
             *NOTES["pinv"],
-            "x_pinv, n_iter = pinv_cgls(y - bias, reg, rtol, max_iter)",
+            *note,
+            f"x_pinv, n_iter = {call}",
             "misfit = torch.linalg.norm(forward(x_pinv) - (y - bias))",
             "residual = misfit / torch.linalg.norm(y - bias)",
             'print(f"pseudo-inverse: {n_iter} CGLS iterations, |A x - (y - b)| / |y - b| = '
