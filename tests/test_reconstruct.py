@@ -241,3 +241,23 @@ def test_dense_tikhonov_keeps_the_singular_values_below_rtol():
     n = matrix.shape[1]
     expected = np.linalg.solve(matrix.T @ matrix + 0.01 * np.eye(n), matrix.T @ y.ravel())
     np.testing.assert_allclose(got.ravel(), expected, atol=1e-9 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["transposed", "normalized_transposed"])
+def test_a_transpose_that_overflows_names_y(dtype, name):
+    """Data near the dtype's largest value gave inf and NumPy's overflow warnings."""
+    import warnings
+
+    method = {
+        "transposed": transposed_reconstruction,
+        "normalized_transposed": normalized_transposed_reconstruction,
+    }[name]
+    top = float(np.finfo(dtype).max) / 2
+    w, hyper = np.ones((3, 3, 1, 1)), {"input_shape": (8, 8, 1), "stride": 2, "padding": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^y: y − b up to .* overflows Aᵀ\(y − b\) in"):
+            method(np.full((4, 4, 1), top, dtype), w, **hyper)
+        fine = method(np.full((4, 4, 1), top / 100, dtype), w, **hyper)  # 9·top/100 fits
+    assert fine.dtype == dtype and np.isfinite(fine).all()

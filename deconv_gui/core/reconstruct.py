@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .keywords import PinvSolveKeywords, ProblemKeywords
+    from .operator import ConvOperator
 
 __all__ = [
     "coverage_map",
@@ -97,7 +98,22 @@ def transposed_reconstruction(
     """
     op = as_operator(weights, **problem)
     centred = centred_output(y, op.geometry, bias)
-    return op.apply_adjoint(centred)
+    return _finite_adjoint(op, centred)
+
+
+def _finite_adjoint(op: ConvOperator, centred: np.ndarray) -> np.ndarray:
+    """``Aᵀ centred``, or a ValueError naming ``y`` when that overflows its dtype (data of
+    1e308 gave ``inf`` and NumPy's overflow warnings)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = op.apply_adjoint(centred)
+        if np.isfinite(out).all():
+            return out
+        peak = np.float64(np.abs(centred).max())
+        gain = np.float64(np.abs(op.weights).reshape(-1, op.weights.shape[-1]).sum(axis=0).max())
+    raise ValueError(
+        f"y: y − b up to {peak:.3g} with a filter gain Σ|w| up to {gain:.3g} overflows "
+        f"Aᵀ(y − b) in {out.dtype}; rescale the data or the filter"
+    )
 
 
 @takes_geometry
@@ -152,7 +168,7 @@ def normalized_transposed_reconstruction(
     """
     op = as_operator(weights, **problem)
     centred = centred_output(y, op.geometry, bias)
-    adjoint = op.apply_adjoint(centred)
+    adjoint = _finite_adjoint(op, centred)
     cover = coverage_map(op).astype(adjoint.dtype, copy=False)
     scale = np.abs(cover).max() if cover.size else 0.0
     nonzero = np.abs(cover) > 1e-12 * max(scale, 1e-300)
