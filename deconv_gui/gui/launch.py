@@ -151,6 +151,32 @@ def open_view(window: MainWindow, view: str) -> tuple[Any, Callable[[], bool]]:
     return window, lambda: window.network.settled  # the network's panels, when it shows them
 
 
+def _save_picture(window: MainWindow, widget: Any, path: Path) -> int:
+    """Save ``widget`` (the window: its own picture) as a PNG: 0 saved, 1 not written."""
+    ok = (
+        widget.grab().save(str(path), "PNG")
+        if widget is not window
+        else window.save_screenshot(path)
+    )
+    if not ok:
+        print(f"deconv-gui: could not write {path}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def _poll_until_exit(app: Any, window: MainWindow, poll: Any) -> None:
+    """Run the event loop, calling ``poll`` every 100 ms, until it exits or times out."""
+    # timers owned by the window: none can fire after it is gone or in a later event loop
+    ticks = make_timer(window, 100)
+    ticks.timeout.connect(poll)
+    give_up = make_timer(window, SCREENSHOT_TIMEOUT_MS, single_shot=True)
+    give_up.timeout.connect(app.quit)
+    ticks.start()
+    give_up.start()
+    app.exec()
+    ticks.stop()
+    give_up.stop()
+
+
 def take_screenshot(
     app: Any,
     window: MainWindow,
@@ -191,29 +217,12 @@ def take_screenshot(
         if status["calm"] < 3:
             return
         app.processEvents()  # let pending paints run before grabbing
-        widget = target["widget"]
-        ok = (
-            widget.grab().save(str(path), "PNG")
-            if widget is not window
-            else (window.save_screenshot(path))
-        )
-        status["code"] = 0 if ok else 1
-        if not ok:
-            print(f"deconv-gui: could not write {path}", file=sys.stderr)
+        status["code"] = _save_picture(window, target["widget"], path)
         app.exit(status["code"])
 
     window.resize(*(size or (1600, 1000)))
     window.show()
-    # timers owned by the window: none can fire after it is gone or in a later event loop
-    ticks = make_timer(window, 100)
-    ticks.timeout.connect(poll)
-    give_up = make_timer(window, SCREENSHOT_TIMEOUT_MS, single_shot=True)
-    give_up.timeout.connect(app.quit)
-    ticks.start()
-    give_up.start()
-    app.exec()
-    ticks.stop()
-    give_up.stop()
+    _poll_until_exit(app, window, poll)
     if status["code"] == -1:
         status["code"] = 1
         print("deconv-gui: nothing to take a screenshot of (timed out)", file=sys.stderr)
