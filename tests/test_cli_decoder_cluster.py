@@ -110,7 +110,9 @@ def test_the_progress_bar_stays_out_of_a_log(folder, tmp_path, capsys):
     assert _fit(folder, tmp_path / "dec.npz") == 1
     err = capsys.readouterr().err  # not a terminal: the errors alone, one line each
     assert "images:" not in err and "%" not in err
-    assert all(line.startswith("deconv-gui: ") for line in err.strip().splitlines())
+    lines = err.strip().splitlines()  # the error as it came, then a summary: not twice
+    assert len(lines) == 2 and lines[0].startswith(f"deconv-gui: error: {folder / 'broken.png'}: ")
+    assert lines[1] == f"deconv-gui: 1 image(s) failed: {folder / 'broken.png'}"
 
 
 def test_an_existing_out_file_is_kept_without_overwrite(folder, tmp_path, capsys):
