@@ -168,6 +168,14 @@ def test_code_prints_a_snippet(tmp_path, capsys):
         ([], "required"),
         # an option that does nothing without another one was dropped without a word
         (
+            ["info", "--image", "seed_toy", "--filter", "box", "--layer", "conv1"],
+            "--layer conv1 applies only with --model MODEL",
+        ),
+        (
+            ["info", "--image", "seed_toy", "--filter", "box", "--scaling", "255"],
+            "--scaling 255 applies only with --model MODEL",
+        ),
+        (
             ["info", "--image", "seed_toy", "--filter", "box", "--output-padding", "1"],
             "--output-padding applies only with --layer-kind conv_transpose",
         ),

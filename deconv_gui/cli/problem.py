@@ -120,6 +120,11 @@ def check_filter(args: argparse.Namespace) -> None:
     (or, instead, ``--model`` names a model file)."""
     from ..core import PRESETS
 
+    if getattr(args, "model", None) is None:  # the model's options, typed without one
+        for flag, value in (("--layer", None), ("--scaling", "unit")):
+            given = getattr(args, flag.lstrip("-"), value)
+            if given != value:
+                raise UsageError(f"{flag} {given} applies only with --model MODEL")
     if getattr(args, "network", None) is not None:
         if args.filter is not None or getattr(args, "model", None) is not None:
             raise UsageError("give one of --filter, --model and --network")
