@@ -7,6 +7,7 @@ Every wait is on a condition, never a sleep; nothing is timed.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -248,3 +249,20 @@ def test_a_layer_after_a_residual_block_does_not_offer_the_network_up_to_here(
     assert window.models.load_layer(onnx, read_model(onnx).layers[0].name)
     qtbot.waitUntil(lambda: view.bar.through.isEnabled(), timeout=TIMEOUT)
     assert action.isEnabled()
+
+
+def test_the_command_line_runs_the_model_on_its_image_file(qtbot, window, tmp_path, path):
+    """deconv-gui --model M --layer L --image FILE (the window not waiting, as started by
+    hand): the model runs on FILE, not on the image shown before it had loaded."""
+    from PIL import Image
+
+    pixels = np.random.default_rng(7).integers(0, 256, (20, 44, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "wide.png")
+    name = read_model(path).layers[0].name
+    args = ["--model", str(path), "--layer", name, "--image", str(tmp_path / "wide.png")]
+    assert apply_arguments(window, app.build_parser().parse_args(args), wait=False) is None
+    _listed(qtbot, window, name)
+    assert window.loaded.source.startswith("wide.png through features.onnx")
+    source = window.models._source_image()[0]  # at the window's work size, 24 px
+    assert source.source.endswith("wide.png") and source.pixels.shape[:2] == (11, 24)
+    assert window.loaded.pixels.shape[:2] == (11, 24)  # the first conv keeps the size

@@ -32,8 +32,8 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
 
     A session that cannot be restored completely (unreadable, invalid, its image
     missing) is an error: the window says why, and ``--screenshot`` exits non-zero.
-    Image files load off the GUI thread; with ``wait`` (``--screenshot``) this waits for
-    them, so their errors are returned too.
+    Image files load off the GUI thread; with ``wait`` (``--screenshot``), or ``--model``
+    (which runs on the image), this waits for them, so their errors are returned too.
     """
     if args.session:
         opened = window.open_session(Path(args.session).expanduser())
@@ -54,7 +54,9 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
             if args.image in SAMPLES
             else window.load_path(Path(args.image).expanduser())
         )
-        if ok and wait:
+        # --model runs the model on this image, in the loader the file's load is still in:
+        # starting it now would cancel that load and run the model on the old image
+        if ok and (wait or args.model):
             ok = window.images.loader.wait()
         if not ok:
             return window.last_message
