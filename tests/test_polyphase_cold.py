@@ -139,10 +139,11 @@ def test_the_bound_on_the_trace_of_the_inverse_is_above_it_and_exact_for_diagona
     assert np.allclose(bound[-5:], exact[-5:], rtol=1e-5)
 
 
-@pytest.mark.parametrize("reg", [0.0, 1e-3])
+@pytest.mark.parametrize("reg", [0.0, 1e-3, 10.0])
 def test_a_bound_on_the_trace_decides_what_the_exact_trace_decides(reg):
-    # complex64 solves (no refinement) prove frequencies safe by the bound on tr(G⁻¹) and
-    # make L⁻¹ only where it fails: the frequencies solved through G must be the same
+    # complex64 solves (no refinement) prove frequencies safe by a bound on tr(G⁻¹), and
+    # Tikhonov by one from tr(G_reg⁻¹) (G_reg factorised once), making tr(G⁻¹) only where
+    # the bounds fail: the frequencies solved through G must be those of the rule
     rng = np.random.default_rng(10)
     m = rng.standard_normal((300, 8, 12)) + 1j * rng.standard_normal((300, 8, 12))
     m[:100, :, 6:] *= np.logspace(-1, -6, 100)[:, None, None]  # up to κ(M) ~ 1e6
@@ -153,11 +154,18 @@ def test_a_bound_on_the_trace_decides_what_the_exact_trace_decides(reg):
     lower = np.empty((8, 8, 300), complex)
     exact = normal._factor_piece(made, reg, floor, kept, True)
     bounded = normal._factor_piece(made, reg, floor, lower, False)
-    assert 0 < exact["safe"].sum() < 300
-    assert (bounded["safe"] == exact["safe"]).all()
+    # the rule: G = M M^* positive definite, ‖G‖_F tr(G⁻¹) ≤ 1e8, 1 / tr(G⁻¹) > (1.001 floor)²
+    gram = m @ made[1]
+    eigenvalues = np.linalg.eigvalsh(gram)
+    positive = eigenvalues[:, 0] > 1e-12 * eigenvalues[:, -1]
+    trace = np.where(positive, (1 / np.where(positive[:, None], eigenvalues, 1)).sum(axis=1), 1)
+    frobenius = np.linalg.norm(gram, axis=(1, 2))
+    rule = positive & (frobenius * trace <= 1e8) & (1 / trace > (1.001 * floor) ** 2)
+    assert 0 < rule.sum() < 300
+    assert (exact["safe"] == rule).all() and (bounded["safe"] == rule).all()
     assert not bounded["needed"].any()
-    safe = exact["safe"]
-    gram = m[safe] @ made[1][safe] + reg * np.eye(8)
+    safe = rule
+    gram = gram[safe] + reg * np.eye(8)
     rhs = rng.standard_normal((int(safe.sum()), 8, 1)) + 0j
     by_lower = solve_gram(lower[:, :, safe], rhs)
     by_inverse = np.conjugate(kept[safe]).swapaxes(1, 2) @ (kept[safe] @ rhs)

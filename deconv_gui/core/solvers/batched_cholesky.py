@@ -18,9 +18,18 @@ between a complex and a real array, takes several times as long.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ["cholesky", "inverse_trace", "inverse_trace_bound", "solve_gram", "sum_of_squares"]
+__all__ = [
+    "cholesky",
+    "inverse_trace",
+    "inverse_trace_bound",
+    "solve_gram",
+    "sum_of_squares",
+    "trace_where_unsure",
+]
 
 
 def cholesky(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +138,46 @@ def solve_gram(low: np.ndarray, rhs: np.ndarray) -> np.ndarray:
             x[i] -= (np.conjugate(low[i + 1 :, i, None]) * x[i + 1 :]).sum(axis=0)
         x[i] *= low[i, i]
     return x.transpose(2, 0, 1)
+
+
+def trace_where_unsure(
+    gram: np.ndarray,
+    diagonal: np.ndarray,
+    regularised: np.ndarray,
+    ok: np.ndarray,
+    reg: float,
+    safe_at: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``tr(G⁻¹)`` ``(f,)``, or a bound above it where that proves ``safe_at``: ``gram``
+    ``G_reg`` ``(k, k, f)``, ``diagonal`` that of ``G``, ``regularised`` ``tr(G_reg⁻¹)``
+    or a bound above it (``∞`` where not ``ok``, the Cholesky factorisation of ``G_reg``).
+
+    ``tr(G⁻¹) ≤ tr(G_reg⁻¹) / (1 - reg tr(G_reg⁻¹))``: each ``1/λ = (1/μ) / (1 - reg/μ)``
+    with ``μ = λ + reg ≥ 1 / tr(G_reg⁻¹)``. Where the bound proves nothing, ``G`` is
+    factorised and ``tr(G⁻¹)`` decides, as it would alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gram = np.array([[4, 2], [2, 5]], complex)[..., None] + 0.5 * np.eye(2)[..., None]
+    >>> low, ok = cholesky(gram)  # G_reg, reg = 0.5
+    >>> upper = trace_where_unsure(gram, np.array([[4.0], [5.0]]), inverse_trace(low), ok,
+    ...                            0.5, lambda t: t < 1.0)  # proves t < 1: tr(G⁻¹) = 0.5625
+    >>> bool(0.5625 <= upper[0] < 1.0)
+    True
+    """
+    k = len(gram)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        upper = np.where(reg * regularised < 1, regularised / (1 - reg * regularised), np.inf)
+    if reg > 0:
+        upper *= 1 + 1e-6  # the rounding of G_reg against that of G
+    unsure = ok & ~safe_at(upper)
+    if unsure.any():
+        gram = gram[:, :, unsure]
+        gram[np.arange(k), np.arange(k)] = diagonal[:, unsure]  # G itself
+        low, factorised = cholesky(gram)
+        upper[unsure] = np.where(factorised, inverse_trace(low), np.inf)
+    return upper
 
 
 def sum_of_squares(z: np.ndarray) -> np.ndarray:

@@ -50,6 +50,7 @@ from .batched_cholesky import (
     inverse_trace_bound,
     solve_gram,
     sum_of_squares,
+    trace_where_unsure,
 )
 from .periodic import BlockRows, mirror_weight
 
@@ -66,8 +67,6 @@ _MARGIN = 1.001
 #: Frequencies per batched SVD (of those that fall back to it): the cancel check runs
 #: between batches.
 _SVD_BATCH = 8192
-
-Entries = list[list[Any]]  # k × k, each an (f,) array over the frequencies of a piece
 
 
 class NormalFactors:
@@ -291,30 +290,25 @@ def _factor_piece(
     trace = diagonal.sum(axis=0)
     largest = np.maximum(trace / k, diagonal.max(axis=0))  # ≤ σ_max²
     frobenius = np.sqrt(sum_of_squares(gram))  # ‖G‖₂ ≤ ‖G‖_F ≤ tr(G)
+    if reg > 0:  # G_reg factorised once: the bounds on tr(G⁻¹) come from tr(G_reg⁻¹)
+        gram[np.arange(k), np.arange(k)] += reg
     low, ok = cholesky(gram)
+    regularised = inverse_trace(low, out) if exact else inverse_trace_bound(low)
+    regularised[~ok] = np.inf
+    if not exact:
+        out[...] = low
 
     def safe_at(trace_inverse: np.ndarray) -> np.ndarray:  # tr(G⁻¹) or a bound above it
         with np.errstate(divide="ignore", invalid="ignore"):
             smallest = 1.0 / trace_inverse  # ≤ σ_min²
         fine = (frobenius * trace_inverse <= _KAPPA_LIMIT) & (smallest > (_MARGIN * floor) ** 2)
-        return ok & np.isfinite(trace_inverse) & fine & (floor > 0)
+        return np.isfinite(trace_inverse) & fine & (floor > 0)
 
-    if exact:
-        trace_inverse = inverse_trace(low, None if reg > 0 else out)
-    else:  # the bound proves most frequencies safe; tr(G⁻¹) decides the others
-        trace_inverse = inverse_trace_bound(low)
-        unsure = ok & ~safe_at(trace_inverse)
-        if unsure.any():
-            trace_inverse[unsure] = inverse_trace(np.ascontiguousarray(low[:, :, unsure]))
+    trace_inverse = regularised
+    if reg > 0 or not exact:  # bounds: tr(G⁻¹) itself where they prove nothing
+        trace_inverse = trace_where_unsure(gram, diagonal, regularised, ok, reg, safe_at)
     safe = safe_at(trace_inverse)
-    kappa = frobenius * trace_inverse
-    if reg > 0:
-        gram[np.arange(k), np.arange(k)] += reg
-        low, _ = cholesky(gram)
-        if exact:
-            kappa = (frobenius + np.sqrt(k) * reg) * inverse_trace(low, out)
-    if not exact:
-        out[...] = low
+    kappa = (frobenius + np.sqrt(k) * reg) * regularised
     return {
         "safe": safe,
         "needed": safe & (kappa > _REFINE_ABOVE) & exact,
