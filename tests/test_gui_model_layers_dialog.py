@@ -67,3 +67,39 @@ def test_a_note_many_layers_share_is_one_line(qtbot, tmp_path):
     dialog.show()
     qtbot.waitExposed(dialog)
     assert _visible_rows(dialog) >= 8
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from qtpy import QtCore
+
+    from deconv_gui.gui.main_window import MainWindow
+    from deconv_gui.gui.support.teardown import delete_now
+
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    win = MainWindow(settings, restore=False)
+    qtbot.addWidget(win)
+    yield win
+    delete_now(win)
+
+
+def test_open_model_starts_in_the_folder_of_the_last_model(window, tmp_path, monkeypatch):
+    """File → Open model… starts where the last model came from (the command line, a
+    drop or the dialog), not in the folder of the last image."""
+    from qtpy import QtWidgets
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    torch.save(_stack(2).state_dict(), folder / "w.pt")
+    asked: list[str] = []
+
+    def ask(_parent, _title, start, _filters):
+        asked.append(start)
+        return "", ""
+
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", ask)
+    dialog = window.models.open_path(folder / "w.pt")
+    assert dialog is not None
+    dialog.reject()
+    window.models.open_dialog()
+    assert asked == [str(folder.resolve())]

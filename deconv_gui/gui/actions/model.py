@@ -212,15 +212,21 @@ class ModelActions(QtCore.QObject):
     def open_dialog(self) -> None:
         """File → Open model…: pick a model file."""
         settings = self._state.settings
-        path = stored.ask_file_to_open(self._parent, settings, "Open model", MODEL_FILTER)
+        path = stored.ask_file_to_open(self._parent, settings, "Open model", MODEL_FILTER, "model")
         if path:
             self.open_path(path)
+
+    def _read(self, path: str | Path) -> Model:
+        """The model at ``path``; its folder is where File → Open model… starts next."""
+        model = read_model(path)
+        stored.set_folder_for(self._state.settings, "model", Path(path).resolve().parent)
+        return model
 
     def open_path(self, path: str | Path) -> ModelLayersDialog | None:
         """List the conv layers of ``path`` in the layer dialog (shown, not modal)."""
         QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
         try:
-            model = read_model(path)
+            model = self._read(path)
         except ValueError as exc:
             self._state.notify(f"Could not open the model: {exc}", True)
             return None
@@ -241,7 +247,7 @@ class ModelActions(QtCore.QObject):
         """Study layer ``name`` of the model at ``path`` (``--model``/``--layer``); False
         with a message when the file or the layer cannot be used."""
         try:
-            model = read_model(path)
+            model = self._read(path)
             model.layer(name)
         except ValueError as exc:
             self._state.notify(f"Could not open the model: {exc}", True)
