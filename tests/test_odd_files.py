@@ -305,3 +305,25 @@ def test_run_warns_with_the_memory_a_large_problem_needs(tmp_path, capsys, monke
     assert code == 0
     err = capsys.readouterr().err
     assert "warning: seed_toy: 7×7×3 image: this run needs about" in err and "GiB" in err
+
+
+def test_a_picture_past_the_bomb_guard_is_named_as_such_and_one_below_is_read_quietly(
+    tmp_path, monkeypatch
+):
+    """A valid PNG of too many pixels was called 'not a valid PNG image (corrupt,
+    truncated, empty or mislabelled)'; one between Pillow's two limits printed Pillow's
+    DecompressionBombWarning on stderr."""
+    import warnings
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the guard: 2000 pixels
+    big, mid = tmp_path / "big.png", tmp_path / "mid.png"
+    Image.new("L", (50, 50)).save(big)
+    Image.new("L", (40, 40)).save(mid)
+    with pytest.raises(
+        ValueError,
+        match=r"^could not read big\.png: it decodes to 2,500 pixels, more than the 2,000 ",
+    ):
+        load_image(big)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_image(mid).pixels.shape == (40, 40, 1)

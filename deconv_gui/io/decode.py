@@ -8,6 +8,8 @@ turns that into the pipeline's float ``(H, W, C)``. No Qt here.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import BinaryIO
 
@@ -66,7 +68,9 @@ def read_file(path: Path) -> DecodedFile:
         ) from None
     except MemoryError:
         raise ValueError(f"could not read {path.name}: not enough memory to decode it") from None
-    except Exception:  # decoders raise many types with internal messages; one sentence instead
+    except Exception as exc:  # decoders raise many types with internal messages; one sentence
+        if type(exc).__name__ == "DecompressionBombError":  # a valid file, too many pixels
+            raise ValueError(f"could not read {path.name}: {_too_many_pixels(exc)}") from None
         raise ValueError(
             f"could not read {path.name}: the file is not a valid {kind} image "
             "(corrupt, truncated, empty or mislabelled)"
@@ -183,10 +187,26 @@ def _read_picture(path: Path) -> tuple[np.ndarray, list[str]]:
     """PNG, JPEG, BMP: CMYK is converted to RGB by Pillow (Adobe's inverted CMYK included)."""
     from PIL import Image
 
-    with Image.open(path) as image:
-        if image.mode == "CMYK":
-            image.load()
-            return np.asarray(image.convert("RGB")), ["CMYK → RGB"]
-    from skimage import io as skio
+    # up to Pillow's bomb guard (2 × MAX_IMAGE_PIXELS, 179 MP, refused with a reason by
+    # read_file) a large picture is read, without Pillow's warning line on stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            if image.mode == "CMYK":
+                image.load()
+                return np.asarray(image.convert("RGB")), ["CMYK → RGB"]
+        from skimage import io as skio
 
-    return np.asarray(skio.imread(path)), []
+        return np.asarray(skio.imread(path)), []
+
+
+def _too_many_pixels(exc: Exception) -> str:
+    """The reason of Pillow's DecompressionBombError, in this module's words."""
+    found = re.search(r"\((\d+) pixels\) exceeds limit of (\d+)", str(exc))
+    if found is None:
+        return "it decodes to more pixels than a picture file may (a decompression bomb guard)"
+    pixels, limit = (int(n) for n in found.groups())
+    return (
+        f"it decodes to {pixels:,} pixels, more than the {limit:,} a picture file may (a "
+        "guard against decompression bombs); shrink it first, or save it as .npy or TIFF"
+    )
