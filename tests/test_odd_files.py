@@ -327,3 +327,16 @@ def test_a_picture_past_the_bomb_guard_is_named_as_such_and_one_below_is_read_qu
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_image(mid).pixels.shape == (40, 40, 1)
+
+
+def test_a_tiff_page_beyond_the_memory_budget_is_refused_before_decoding(tmp_path, monkeypatch):
+    """A compressed TIFF of a few bytes can claim gigabytes: its page's size is checked
+    against the memory budget before tifffile allocates it, as a .npy header's is (it was
+    decoded, or failed as 'not enough memory' at best)."""
+    import deconv_gui.core.limits as limits
+
+    path = tmp_path / "page.tif"
+    tifffile.imwrite(path, np.zeros((64, 64), np.uint8), compression="zlib")
+    monkeypatch.setattr(limits, "memory_budget", lambda: 1000)
+    with pytest.raises(ValueError, match=r"^could not read page\.tif: its first page is a 64×64"):
+        load_image(path)

@@ -68,6 +68,8 @@ def read_file(path: Path) -> DecodedFile:
         ) from None
     except MemoryError:
         raise ValueError(f"could not read {path.name}: not enough memory to decode it") from None
+    except _Refused:
+        raise
     except Exception as exc:  # decoders raise many types with internal messages; one sentence
         if type(exc).__name__ == "DecompressionBombError":  # a valid file, too many pixels
             raise ValueError(f"could not read {path.name}: {_too_many_pixels(exc)}") from None
@@ -136,7 +138,6 @@ def _check_npy_header(handle: BinaryIO, name: str) -> None:
 
     Checked before numpy allocates the array: a header of a few bytes can claim terabytes.
     """
-    from ..core.limits import memory_budget
 
     try:
         version = np.lib.format.read_magic(handle)
@@ -150,20 +151,35 @@ def _check_npy_header(handle: BinaryIO, name: str) -> None:
         raise ValueError(f"could not read {name}: the .npy header is corrupt") from None
     if dtype.hasobject:
         return  # np.load refuses it with its own reason (no pickle)
-    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    need = _check_claimed_size(name, "its header claims", shape, dtype)
     size = os.fstat(handle.fileno()).st_size - handle.tell()
     shown = "×".join(map(str, shape)) or "scalar"
-    if need > memory_budget():
-        raise ValueError(
-            f"could not read {name}: its header claims a {shown} {dtype} array "
-            f"({need / 1024**3:,.1f} GiB), more than this machine's memory budget "
-            f"({memory_budget() / 1024**3:,.1f} GiB)"
-        )
     if need > size:
         raise ValueError(
             f"could not read {name}: the file is truncated (its header claims a {shown} "
             f"{dtype} array of {need:,} bytes, the file holds {size:,})"
         )
+
+
+class _Refused(ValueError):
+    """A reason of this module's own, passed on as it is (not as 'not a valid image')."""
+
+
+def _check_claimed_size(name: str, claim: str, shape: tuple[int, ...], dtype: np.dtype) -> int:
+    """The bytes of a ``shape`` ``dtype`` array a file claims, refused (``_Refused``) beyond
+    the memory budget: checked before anything of that size is allocated, since a header
+    of a few bytes (a ``.npy``, a compressed TIFF) can claim terabytes."""
+    from ..core.limits import memory_budget
+
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > memory_budget():
+        shown = "×".join(map(str, shape)) or "scalar"
+        raise _Refused(
+            f"could not read {name}: {claim} a {shown} {dtype} array "
+            f"({need / 1024**3:,.1f} GiB), more than this machine's memory budget "
+            f"({memory_budget() / 1024**3:,.1f} GiB)"
+        )
+    return need
 
 
 def _read_tiff(path: Path) -> tuple[np.ndarray, list[str]]:
@@ -174,6 +190,7 @@ def _read_tiff(path: Path) -> tuple[np.ndarray, list[str]]:
     with tifffile.TiffFile(path) as tif:
         pages = len(tif.pages)
         page = tif.pages.first
+        _check_claimed_size(path.name, "its first page is", tuple(page.shape), page.dtype)
         raw = page.asarray()
         axes = page.axes
     if "S" in axes and axes.index("S") != len(axes) - 1:  # planar storage: samples first
