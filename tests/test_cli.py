@@ -166,6 +166,11 @@ def test_code_prints_a_snippet(tmp_path, capsys):
             "magic",
         ),
         ([], "required"),
+        (
+            ["run", "--image", "seed_toy", "--filter", "box", "--methods", "", "--out", "o"],
+            "'forward'",
+        ),
+        (["code", "--image", "seed_toy", "--filter", "box", "--methods", " , "], "list of methods"),
         # an option that does nothing without another one was dropped without a word
         (
             ["info", "--image", "seed_toy", "--filter", "box", "--layer", "conv1"],

@@ -185,6 +185,11 @@ def field_type(name: str):
 
 def _methods(text: str) -> tuple[str, ...]:
     names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:  # an empty list (a shell variable left unset, say) asked for nothing
+        raise argparse.ArgumentTypeError(
+            f"expected a list of methods, 'all', or 'forward' for the forward output alone, "
+            f"got {text!r}"
+        )
     if names == ["all"]:
         return AllMethods(ALL_METHODS)
     # a network prefix's methods (run --through) are accepted here, checked where used
