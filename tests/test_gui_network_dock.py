@@ -266,3 +266,27 @@ def test_the_command_line_runs_the_model_on_its_image_file(qtbot, window, tmp_pa
     source = window.models._source_image()[0]  # at the window's work size, 24 px
     assert source.source.endswith("wide.png") and source.pixels.shape[:2] == (11, 24)
     assert window.loaded.pixels.shape[:2] == (11, 24)  # the first conv keeps the size
+
+
+def test_a_depthwise_dilated_conv_says_so_in_the_list(tmp_path):
+    """The dock's rows of a MobileNet-like prefix: the depthwise conv (groups = its input
+    channels) and the grouped one are not written as plain convs; a dilation is said."""
+    from deconv_gui.gui.network.listing import network_rows
+
+    torch.manual_seed(8)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, stride=2, padding=1),
+        torch.nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8),
+        torch.nn.Conv2d(8, 4, 1, groups=2),
+    ).eval()
+    onnx = tmp_path / "dw.onnx"
+    torch.onnx.export(net, torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
+    model = read_model(onnx)
+    texts = [
+        row.text for row in network_rows(model_network(model, model.layers[-1].name, (16, 16, 3)))
+    ]
+    assert texts == [
+        "conv 3×3, 3→8, stride 2",
+        "depthwise conv 3×3, 8→8, dilation 2",
+        "conv 1×1, 8→4, groups 2",
+    ]

@@ -46,6 +46,7 @@ __all__ = [
     "channels_problem",
     "check_chain",
     "conv_channels",
+    "conv_text",
     "layer_input",
     "layer_text",
 ]
@@ -63,6 +64,35 @@ def conv_channels(params: Params) -> tuple[int, int]:
     return c_group * params.groups, c_last
 
 
+def conv_text(
+    transposed: bool,
+    kernel: Sequence[int],
+    channels: tuple[int, int],
+    stride: Sequence[int] = (1, 1),
+    dilation: Sequence[int] = (1, 1),
+    groups: int = 1,
+) -> str:
+    """A convolution in words: ``conv 3×3, 3→4, stride 2``; one group per input channel is
+    a ``depthwise`` conv, other groups and a dilation are said.
+
+    >>> conv_text(False, (3, 3), (64, 64), dilation=(2, 2), groups=64)
+    'depthwise conv 3×3, 64→64, dilation 2'
+    >>> conv_text(True, (4, 4), (8, 4), (2, 1), groups=2)
+    'transposed conv 4×4, 8→4, groups 2, stride 2×1'
+    """
+    c_in, c_out = channels
+    word = "transposed conv" if transposed else "conv"
+    if groups > 1 and groups == c_in:
+        word = f"depthwise {word}"
+    text = f"{word} {kernel[0]}×{kernel[1]}, {c_in}→{c_out}"
+    if groups > 1 and groups != c_in:
+        text += f", groups {groups}"
+    for name, (a, b) in (("stride", stride), ("dilation", dilation)):
+        if (a, b) != (1, 1):
+            text += f", {name} {a}" if a == b else f", {name} {a}×{b}"
+    return text
+
+
 def layer_text(layer: Layer) -> str:
     """One line for a layer: ``conv 3×3, 3→4, stride 2``, ``ReLU``, ``max-pool 2×2, stride 2``.
 
@@ -77,12 +107,9 @@ def layer_text(layer: Layer) -> str:
         k = layer.kernel
         return f"{_POOL_WORDS[layer.kind]} {k}×{k}, stride {layer.stride}"
     p = layer.params
-    c_in, c_out = conv_channels(p)
-    word = "transposed conv" if p.layer_kind == "conv_transpose" else "conv"
-    text = f"{word} {p.weights.shape[0]}×{p.weights.shape[1]}, {c_in}→{c_out}"
-    if p.stride != (1, 1):
-        sh, sw = p.stride
-        text += f", stride {sh}" if sh == sw else f", stride {sh}×{sw}"
+    transposed = p.layer_kind == "conv_transpose"
+    channels = conv_channels(p)
+    text = conv_text(transposed, p.weights.shape[:2], channels, p.stride, p.dilation, p.groups)
     if p.activation != "none":
         text += " + ReLU" if p.activation == "relu" else " + leaky ReLU"
     return text

@@ -30,6 +30,7 @@ import numpy as np
 
 from ...core import network as core
 from ...document import ModelSource
+from ...document.network import conv_text
 from ..controls.layers import LayerRow
 from .jobs import model_prefix
 
@@ -54,12 +55,10 @@ def core_layer_text(
     'leaky ReLU (slope 0.2)'
     """
     if isinstance(layer, (core.Conv, core.ConvTranspose)):
-        geometry = layer.op.geometry
-        word = "conv" if layer.kind == "conv" else "transposed conv"
-        f_h, f_w = geometry.filter_shape[:2]
-        text = f"{word} {f_h}×{f_w}, {shape_in[2]}→{shape_out[2]}"
-        stride = tuple(geometry.stride)
-        return text if stride == (1, 1) else f"{text}, {_pair(stride, 'stride')}"  # type: ignore[arg-type]
+        g = layer.op.geometry
+        channels = (shape_in[2], shape_out[2])
+        transposed = layer.kind != "conv"
+        return conv_text(transposed, g.filter_shape[:2], channels, g.stride, g.dilation, g.groups)
     if isinstance(layer, core.ReLU):
         return "ReLU"
     if isinstance(layer, core.LeakyReLU):
