@@ -16,10 +16,10 @@ another image through the same layer costs the transforms alone.
 * Output channels that share input channels: the normal equations of each block,
   factorised over all frequencies at once (in float64, a cancel check between pieces),
   the SVD only where a block is rank-deficient or ill-conditioned
-  (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the inverse of the
-  Cholesky factor of each block's Gram matrix, solved for each spectrum (a first solve
-  factorises and solves in one pass); from the second solve on, ``M(ω)^+`` itself
-  instead where it fits :data:`_CACHE_ENTRY_LIMIT`.
+  (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the Cholesky factor of
+  each block's Gram matrix (its inverse for a float64 solve), solved for each spectrum
+  (a first solve factorises and solves in one pass); from the second solve on, ``M(ω)^+``
+  itself instead where it fits :data:`_CACHE_ENTRY_LIMIT`.
 
 The norms and singular values are computed in float64 whatever the data; the stored
 factors are in the precision of the solve (complex64 for float32 data).
