@@ -242,3 +242,18 @@ def test_malformed_keras_configs_are_one_line_errors(tmp_path, change):
         assert "\n" not in str(exc)
     data = (tmp_path / "ok.keras").read_bytes()
     _only_value_errors(tmp_path / "fuzz.keras", _mutations(data, 3, 20))
+
+
+def test_a_truncated_model_file_says_so_in_one_line(tmp_path):
+    """A download cut short: each format's refusal says the file may be truncated."""
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 8, 3)).eval()
+    torch.save(net.state_dict(), tmp_path / "full.pt")
+    torch.onnx.export(net, torch.zeros(1, 3, 8, 8), str(tmp_path / "full.onnx"), dynamo=False)
+    safetensors = pytest.importorskip("safetensors.torch")
+    safetensors.save_file(net.state_dict(), tmp_path / "full.safetensors")
+    for suffix in (".pt", ".onnx", ".safetensors"):
+        whole = (tmp_path / f"full{suffix}").read_bytes()
+        cut = tmp_path / f"cut{suffix}"
+        cut.write_bytes(whole[: len(whole) * 2 // 3])
+        _one_line_error(cut, "truncated")

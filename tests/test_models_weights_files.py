@@ -176,7 +176,14 @@ def _safetensors_bytes(header: bytes, body: bytes = b"") -> bytes:
                 b'{"w": {"dtype": "F32", "shape": [2, 1, 3, 3], "data_offsets": [0, 72]}}',
                 b"\0" * 8,
             ),
-            "offsets",
+            "truncated: the file ends before tensor 'w''s data",
+        ),
+        (
+            _safetensors_bytes(
+                b'{"w": {"dtype": "F32", "shape": [2, 1, 3, 3], "data_offsets": [0, 8]}}',
+                b"\0" * 8,
+            ),
+            "offsets do not match its shape",
         ),
         (
             _safetensors_bytes(b'{"w": {"dtype": "X9", "shape": [1], "data_offsets": [0, 4]}}'),

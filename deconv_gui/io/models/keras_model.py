@@ -114,7 +114,9 @@ def _config(path: Path, what: str) -> dict[str, Any]:
                     raise ValueError(f"{what}: an .h5 of weights only (no model_config)")
         config = json.loads(text)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{what}: not a Keras model file ({exc})") from None
+        raise ValueError(
+            f"{what}: not a Keras model file, or a truncated or damaged one ({exc})"
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ValueError(f"{what}: its model config is not JSON") from None
     if not isinstance(config, dict) or "config" not in config:

@@ -44,7 +44,9 @@ def read_onnx(path: Path) -> Model:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends: any failure means "not ONNX"
-        raise ValueError(f"{what}: not an ONNX model ({type(exc).__name__})") from None
+        raise ValueError(
+            f"{what}: not an ONNX model, or a truncated or damaged one ({type(exc).__name__})"
+        ) from None
     graph = model.graph
     if not graph.node:
         raise ValueError(f"{what}: not an ONNX model (no graph)")

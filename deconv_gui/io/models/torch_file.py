@@ -256,7 +256,7 @@ def load_state(path: Path) -> Any:
             data = read_member(archive, pickles[0], what, MAX_PICKLE_BYTES)
             return _unpickle(data, _Reader(path, archive, prefix, what), what)
     except zipfile.BadZipFile as exc:
-        raise ValueError(f"{what}: not a readable zip ({exc})") from None
+        raise ValueError(f"{what}: a truncated or damaged zip, unreadable ({exc})") from None
     except OSError as exc:
         raise ValueError(f"{what}: cannot read: {exc.strerror or exc}") from None
 

@@ -130,8 +130,10 @@ def _entry(path: Path, what: str, name: str, entry: Any, start: int, size: int) 
     dims = check_shape(shape, f"{what}: tensor {name!r}")
     itemsize = 2 if code == "bfloat16" else np.dtype(code).itemsize
     count = int(np.prod(dims, dtype=np.int64))
-    if begin < 0 or end - begin != count * itemsize or start + end > size:
-        raise ValueError(f"{what}: tensor {name!r}'s offsets do not match its shape or the file")
+    if begin < 0 or end - begin != count * itemsize:
+        raise ValueError(f"{what}: tensor {name!r}'s offsets do not match its shape")
+    if start + end > size:
+        raise ValueError(f"{what}: truncated: the file ends before tensor {name!r}'s data")
 
     def read() -> np.ndarray:
         with open(path, "rb") as handle:
