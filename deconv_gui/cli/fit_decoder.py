@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from .options import (
     positive_pair,
 )
 from .problem import check_filter, load_spec, make_params, resolve_images
+
+if TYPE_CHECKING:
+    from ..core import Params
 
 __all__ = ["add_parser", "command"]
 
@@ -130,29 +133,22 @@ def command(args: argparse.Namespace) -> int:
     when an image failed (the others are used)."""
     from tqdm import tqdm
 
-    from ..core.decoder import check_decoder_size, solve_decoder
-    from ..core.limits import check_filter_magnitudes
+    from ..core.decoder import solve_decoder
     from ..io.decoder_file import write_decoder
 
     images, _ = resolve_images(args.image)
     out = _checked_options(args)
-    source, first = _first_usable(images, args.size)  # the others are reported by the run
-    params = make_params(args, first.shape[2], source)
-    check_filter_magnitudes(params.weights, params.bias)  # what no image can be fitted with
-    try:  # before the normal equations of that size are allocated, image by image
-        check_decoder_size(args.decoder_size, params.weights.shape[-1])
-    except ValueError as exc:
-        raise UsageError(f"--decoder-size: {exc}") from None
-    params.geometry(first.shape)  # a geometry error now, in one line, before any work
+    params = _checked_layer(args, images)
     train, held = _held_out(images, args.holdout)
     stride, kernel = params.stride, args.decoder_size
     errors: list[dict[str, str]] = []
+    # in a log, the bar would run into the error lines
     bar = tqdm(
         total=len(images),
         desc="images",
         unit="image",
         file=sys.stderr,
-        disable=not is_terminal(sys.stderr),  # in a log, it would run into the error lines
+        disable=not is_terminal(sys.stderr),
     )
 
     def done(outcome) -> None:
@@ -197,6 +193,23 @@ def command(args: argparse.Namespace) -> int:
     write_decoder(out, fit.decoder, metadata)
     _report(args, fit, out, held, scores, errors)
     return 1 if errors else 0
+
+
+def _checked_layer(args: argparse.Namespace, images: list[str]) -> Params:
+    """The layer's Params, checked on the first usable image before any work: its geometry,
+    its values and ``--decoder-size`` (before normal equations of that size are allocated)."""
+    from ..core.decoder import check_decoder_size
+    from ..core.limits import check_filter_magnitudes
+
+    source, first = _first_usable(images, args.size)  # the others are reported by the run
+    params = make_params(args, first.shape[2], source)
+    check_filter_magnitudes(params.weights, params.bias)  # what no image can be fitted with
+    try:
+        check_decoder_size(args.decoder_size, params.weights.shape[-1])
+    except ValueError as exc:
+        raise UsageError(f"--decoder-size: {exc}") from None
+    params.geometry(first.shape)  # a geometry error now, in one line
+    return params
 
 
 def _checked_options(args: argparse.Namespace) -> Path:
