@@ -103,3 +103,22 @@ def test_open_model_starts_in_the_folder_of_the_last_model(window, tmp_path, mon
     dialog.reject()
     window.models.open_dialog()
     assert asked == [str(folder.resolve())]
+
+
+def test_a_model_of_fixed_input_size_says_the_image_was_resized(tmp_path):
+    """An ONNX export without dynamic axes takes 16×16 only: the layer's note says the
+    24×40 image was resized (its aspect changed), not just 'what the model feeds'."""
+    import numpy as np
+
+    from deconv_gui.core import Params
+    from deconv_gui.gui.actions.model import layer_problem
+    from deconv_gui.io import LoadedImage
+
+    path = tmp_path / "fixed.onnx"
+    torch.onnx.export(_stack(2), torch.zeros(1, 3, 16, 16), str(path), dynamo=False)
+    model = read_model(path)
+    image = LoadedImage(np.random.default_rng(0).random((24, 40, 3)), "wide.png", "")
+    base = Params(np.ones((3, 3, 4, 4)) / 36, stride=1, padding=1)
+    loaded, _params = layer_problem(model, model.layers[1].name, "unit", image, base)
+    assert loaded.pixels.shape == (16, 16, 4)
+    assert loaded.note.endswith("; the image resized 24×40 → 16×16, the input size the file fixes")

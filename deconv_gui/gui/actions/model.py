@@ -59,6 +59,9 @@ def layer_problem(
         # a first layer takes the image as the model scales it: its channels stay colours
         maps = act.input.shape != fed.shape or not np.allclose(act.input, fed, atol=1e-6)
         pixels, note = act.input, f"what the model feeds {name} ({act.runner})"
+        if fed.shape[:2] != image.pixels.shape[:2]:  # a file that fixes its input size
+            (h, w), (fh, fw) = image.pixels.shape[:2], fed.shape[:2]
+            note += f"; the image resized {h}×{w} → {fh}×{fw}, the input size the file fixes"
     if pixels.shape[2] > MAX_LAYER_CHANNELS:
         raise ValueError(
             f"layer {name!r} takes {pixels.shape[2]} channels and the window studies at most "
