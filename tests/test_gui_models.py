@@ -425,6 +425,8 @@ def test_a_weights_only_conv_after_a_transposed_layer_is_read_as_a_conv(qtbot, w
     assert not refused(), window.last_message
     params = window.current_params()
     assert params.layer_kind == "conv" and len(params.bias) == 16
+    # nothing ran the image through a file of weights: the source does not say it did
+    assert window.loaded.source.endswith(" into a layer of sd.pt"), window.loaded.source
     x = torch.from_numpy(window.loaded.pixels.transpose(2, 0, 1)[None].astype(np.float32))
     with torch.no_grad():
         want = conv(x)[0].numpy().transpose(1, 2, 0)

@@ -82,8 +82,10 @@ def layer_problem(
     if base.channel is not None and base.channel >= c_out:  # a channel it does not have
         fields["channel"] = None
     params = replace(base, weights=weights.weights, bias=bias, **fields)
-    # the source is shown as a file name: the layer's name (often a path) stays in the note
-    source = f"{Path(image.source).name} through {Path(model.path).name}"
+    # the source is shown as a file name: the layer's name (often a path) stays in the note;
+    # a weights-only file runs nothing: its layer takes the image itself
+    word = "through" if model.format in GRAPH_FORMATS else "into a layer of"
+    source = f"{Path(image.source).name} {word} {Path(model.path).name}"
     loaded = LoadedImage(np.asarray(pixels, np.float32), source, note, feature_maps=maps)
     return loaded, params
 
