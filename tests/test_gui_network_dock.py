@@ -290,3 +290,17 @@ def test_a_depthwise_dilated_conv_says_so_in_the_list(tmp_path):
         "depthwise conv 3×3, 8→8, dilation 2",
         "conv 1×1, 8→4, groups 2",
     ]
+
+
+def test_the_network_panels_hide_the_layer_alones_status(qtbot, window, path):
+    """With the network up to here on screen, the status bar does not report the layer
+    alone's solve ('ready; pseudo-inverse stopped at the time limit…') beside J⁺'s."""
+    name = read_model(path).layers[-1].name
+    assert window.models.load_layer(path, name)
+    _listed(qtbot, window, name)
+    assert window.state_label.isVisible()
+    window.network.set_through(True)
+    qtbot.waitUntil(lambda: window.network.panels.isVisible(), timeout=TIMEOUT)
+    assert not window.state_label.isVisible()
+    window.network.set_through(False)
+    qtbot.waitUntil(lambda: window.state_label.isVisible(), timeout=TIMEOUT)

@@ -115,6 +115,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             lambda label: self.history.step(label),
             self.menu_actions.through,
         )
+        # the status label reports the layer alone's solve: the network's panels have their own
+        self.network.modeChanged.connect(lambda on: self.state_label.setVisible(not on))
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
