@@ -183,16 +183,21 @@ def command(args: argparse.Namespace) -> int:
     bar.close()
     errors += [{"image": held[i], "error": e} for i, _, e in compared if e is not None]
     scores = [r for _, r, e in compared if e is None]
-    metadata = {
-        "version": __version__,
-        "layer": params.to_dict(),
-        "size": args.size,
-        "images": [Path(train[i]).name for i, _, error in outcomes if error is None],
-        "mse": fit.mse,
-    }
-    write_decoder(out, fit.decoder, metadata)
+    used = [Path(train[i]).name for i, _, error in outcomes if error is None]
+    write_decoder(out, fit.decoder, _metadata(params, args.size, used, fit.mse))
     _report(args, fit, out, held, scores, errors)
     return 1 if errors else 0
+
+
+def _metadata(params: Params, size: int, images: list[str], mse: float) -> dict[str, Any]:
+    """What the decoder file says of its fit: the layer, the work size, the images used."""
+    return {
+        "version": __version__,
+        "layer": params.to_dict(),
+        "size": size,
+        "images": images,
+        "mse": mse,
+    }
 
 
 def _checked_layer(args: argparse.Namespace, images: list[str]) -> Params:

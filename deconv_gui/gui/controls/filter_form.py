@@ -313,35 +313,44 @@ class FilterForm:
             self.seed_label.setEnabled(preset in SEEDED)
             self.size_h.setValue(fh)
             self.size_w.setValue(fw)
-            # C_out moves in steps of groups (each group has C_out/groups outputs)
-            self.c_out_spin.setRange(groups, MAX_OUT_CHANNELS // groups * groups)
-            self.c_out_spin.setSingleStep(groups)
-            if slice_of is not None:  # a deep layer's (locked): its own, not the slice's 1
-                self.c_out_spin.setRange(1, max(MAX_OUT_CHANNELS, slice_of[1]))
-            self.c_out_spin.setValue(c_out if slice_of is None else slice_of[1])
-            current = min(max(0, self.out_combo.currentIndex()), c_out - 1)
-            names = self._output_names(c_out, slice_of)
-            if [self.out_combo.itemText(k) for k in range(self.out_combo.count())] != names:
-                self.out_combo.clear()
-                self.out_combo.addItems(names)
-            self.out_combo.setCurrentIndex(current)
-            self.out_combo.setEnabled(c_out > 1)
+            current = self._show_outputs(c_out, groups, slice_of)
             self.bias_row.show(bias, current, c_in, c_out, slice_of)
             self.same_check.setEnabled(c_group > 1)
-            choices = ops.group_choices(c_in)
-            combo = self.groups_combo
-            if [combo.itemData(k) for k in range(combo.count())] != choices:
-                combo.clear()
-                for g in choices:
-                    combo.addItem(group_label(g, c_in), g)
-            combo.setCurrentIndex(max(0, combo.findData(groups)))
-            combo.setEnabled(len(choices) > 1)
+            self._show_groups(c_in, groups)
             self.flip_check.setChecked(flip)
         self.correlation_note.setVisible(not flip)
         self.applied_box.setVisible(flip)
         self.channel_map.set_channels(c_in, c_out, groups, current)
         self._update_normalise_tip(weights)
         return current
+
+    def _show_outputs(self, c_out: int, groups: int, slice_of: tuple[int, int] | None) -> int:
+        """C_out and the output choice (signals blocked by the caller); the output shown."""
+        # C_out moves in steps of groups (each group has C_out/groups outputs)
+        self.c_out_spin.setRange(groups, MAX_OUT_CHANNELS // groups * groups)
+        self.c_out_spin.setSingleStep(groups)
+        if slice_of is not None:  # a deep layer's (locked): its own, not the slice's 1
+            self.c_out_spin.setRange(1, max(MAX_OUT_CHANNELS, slice_of[1]))
+        self.c_out_spin.setValue(c_out if slice_of is None else slice_of[1])
+        current = min(max(0, self.out_combo.currentIndex()), c_out - 1)
+        names = self._output_names(c_out, slice_of)
+        if [self.out_combo.itemText(k) for k in range(self.out_combo.count())] != names:
+            self.out_combo.clear()
+            self.out_combo.addItems(names)
+        self.out_combo.setCurrentIndex(current)
+        self.out_combo.setEnabled(c_out > 1)
+        return current
+
+    def _show_groups(self, c_in: int, groups: int) -> None:
+        """The groups choices C_in allows, ``groups`` chosen (signals blocked by the caller)."""
+        choices = ops.group_choices(c_in)
+        combo = self.groups_combo
+        if [combo.itemData(k) for k in range(combo.count())] != choices:
+            combo.clear()
+            for g in choices:
+                combo.addItem(group_label(g, c_in), g)
+        combo.setCurrentIndex(max(0, combo.findData(groups)))
+        combo.setEnabled(len(choices) > 1)
 
     def _update_normalise_tip(self, weights: np.ndarray) -> None:
         lines = ["Divide each output channel's weights by their sum (so a flat image keeps its"]

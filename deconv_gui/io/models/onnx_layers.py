@@ -63,12 +63,8 @@ def conv_layer(
     label = node.name or node.output[0]
     named = _module_name(label, node)
     transpose = node.op_type == "ConvTranspose"
-    shape = consts.shape(node.input[1]) if len(node.input) > 1 else None
+    shape = _stored_2d_weights(node, consts, label, notes)
     if shape is None:
-        notes.append(f"{node.op_type} {label!r} skipped: its weights are computed, not stored")
-        return None
-    if len(shape) != 4:
-        notes.append(f"{node.op_type} {label!r} skipped: {len(shape) - 2}-D, only 2-D is read")
         return None
     attrs = _attrs(node)
     group = int(attrs.get("group", 1))
@@ -112,6 +108,19 @@ def conv_layer(
         notes=tuple(layer_notes),
         loader=_loader(node, bn, consts, read, transpose, group),
     )
+
+
+def _stored_2d_weights(
+    node: onnx.NodeProto, consts: Constants, label: str, notes: list[str]
+) -> tuple[int, ...] | None:
+    """The shape of the conv's stored 2-D weights, or None with a note saying why not."""
+    shape = consts.shape(node.input[1]) if len(node.input) > 1 else None
+    if shape is None:
+        notes.append(f"{node.op_type} {label!r} skipped: its weights are computed, not stored")
+    elif len(shape) != 4:
+        notes.append(f"{node.op_type} {label!r} skipped: {len(shape) - 2}-D, only 2-D is read")
+        shape = None
+    return shape
 
 
 def _module_name(label: str, node: onnx.NodeProto) -> str | None:
