@@ -313,7 +313,7 @@ def _replicated_dilated_case(fw, w):
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operators(max_side=20), st.sampled_from(["auto", "iterative"]))
-# CGLS needs ~400 steps (after 6 of CG): more than the old default limit, 3 m = 378
+# CGLS needs ~400 steps (after 10 of CG): more than the old default limit, 3 m = 378
 @example(case=_replicated_dilated_case(3, 13), method="iterative")
 # converged (η = 4e-9) 1.6e-6 from numpy: within κ² rtol ‖r‖ / ‖A‖ = 9e-6, not 1e-6
 @example(case=_replicated_dilated_case(2, 15), method="iterative")

@@ -32,7 +32,7 @@ plus one preconditioner application, and every vector update is on the output gr
   residual ``y − A x`` cannot vanish and preconditioned CG stagnates (the
   preconditioner mixes the unreachable part of ``y`` into the iterates, so its
   answer would be the least-squares solution in the wrong norm). The solver
-  switches to CGLS (CG on ``AᵀA x = Aᵀy``) after a few steps without a new smallest
+  switches to CGLS (CG on ``AᵀA x = Aᵀy``) after ten steps without a new smallest
   residual (or a tenfold rise above it, or a direction ``p`` with ``Aᵀp`` at rounding
   level), warm-started from the best ``x`` so far; CGLS only adds vectors ``Aᵀr``, so
   ``x`` stays in the range of ``Aᵀ`` and converges to the minimum-norm least-squares
@@ -73,11 +73,12 @@ if TYPE_CHECKING:
 __all__ = ["PseudoInverseSolver"]
 
 #: Stagnation: this many steps (or a quarter of those run, if more) without a new
-#: smallest residual. For a y outside the range the plateau shows within a few steps
+#: smallest residual. For a y outside the range the plateau shows from the first steps
 #: (waiting for a 1 % drop over a 10-step window took 20 before the switch); on a y in
 #: the range the residual is not monotone but keeps setting records, with longer gaps
-#: as a slow solve goes on (5 steps after 41 on an ill-conditioned network prefix).
-_STALE_STEPS = 6
+#: as a slow solve goes on. 6 steps switched some consistent solves early (+72 of 20
+#: iterations), 10 none in 720 small random solves (1 % fewer iterations outside the range).
+_STALE_STEPS = 10
 #: Crawling: no more than 1 % progress over this many steps.
 _PLATEAU_WINDOW = 10
 _PLATEAU_FACTOR = 0.99

@@ -335,7 +335,7 @@ def default_iterations(geometry: ConvGeometry) -> int:
     In exact arithmetic CG on ``A Aᵀ`` takes at most ``m`` steps and CGLS (when ``y`` is
     outside the range) at most the rank; rounding makes each take about three times
     that. Small ill-conditioned problems (κ ~10³, copied borders with dilation) took up to
-    1700 steps of microseconds each; a rank-deficient 126 × 130 one 6 of CG and 406 of CGLS.
+    1700 steps of microseconds each; a rank-deficient 126 × 130 one 10 of CG and 406 of CGLS.
 
     Examples
     --------
