@@ -42,6 +42,14 @@ from .normal_pcg import NormalPCGSolver, applies
 from .pinv import PseudoInverseSolver
 from .polyphase import fourier_is_possible, polyphase_solve
 from .preconditioner import symbol_preconditioner
+from .unit_scale import (
+    fourier_data,
+    in_data_units,
+    out_of_range_error,
+    unit_data,
+    unit_operator,
+    unit_reg,
+)
 
 __all__ = ["PINV_METHODS", "make_pinv_solver", "solve_pinv"]
 
@@ -167,14 +175,14 @@ def solve_pinv(
     # data keeps every norm and dot product far from overflow and underflow
     y_scale = float(np.abs(centred).max()) if centred.size else 0.0
     unit = y_scale if y_scale > 0 else 1.0  # what the data is divided by
-    solve_op, w_scale = _unit_operator(op)
+    solve_op, w_scale = unit_operator(op)
     chosen = _chosen_method(method, op)
     if chosen == "iterative":
-        rhs = _unit_data(centred, unit, np.float64)
+        rhs = unit_data(centred, unit, np.float64)
         iterations = default_iterations(op.geometry) if max_iter is None else max_iter
         limited = _TimeLimit(callbacks, time_limit)
         image, report = _iterative_solve(
-            solve_op, rhs, _unit_reg(reg, w_scale), rtol, iterations, limited
+            solve_op, rhs, unit_reg(reg, w_scale), rtol, iterations, limited
         )
     else:
         # the dense solve cannot stop halfway (it is only chosen where it is fast); the
@@ -186,24 +194,17 @@ def solve_pinv(
         # the coarser of the filter's and the data's precision bounds what can be resolved
         coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
         if chosen == "dense":
-            rhs = _unit_data(centred, unit, np.float64)
-            image, report = _dense_solve(solve_op, rhs, _unit_reg(reg, w_scale), coarse, rtol)
+            rhs = unit_data(centred, unit, np.float64)
+            image, report = _dense_solve(solve_op, rhs, unit_reg(reg, w_scale), coarse, rtol)
         else:
-            # in the data's own precision (float32 data is transformed in complex64), and
-            # without the unit scaling (a pass over the image) where the transforms of
-            # these scales cannot overflow or underflow: 1e10 · 1e9 pixels / (1e-6 cut ·
-            # 1e-10) < 1e38
-            data = centred
-            if _moderate(y_scale) and _moderate(float(np.abs(op.weights).max())):
-                unit, solve_op, w_scale = 1.0, op, 1.0
-            else:
-                data = _unit_data(centred, unit, centred.dtype)
+            # in the data's own precision (float32 data is transformed in complex64)
+            data, solve_op, unit, w_scale = fourier_data(centred, op, unit, y_scale)
             image, report = _fourier_solve(
-                solve_op, data, _unit_reg(reg, w_scale), coarse, rtol, callbacks.cancelled
+                solve_op, data, unit_reg(reg, w_scale), coarse, rtol, callbacks.cancelled
             )
-    image = _in_data_units(image, unit / w_scale, centred.dtype)
+    image = in_data_units(image, unit / w_scale, centred.dtype)
     if not np.isfinite(image).all():
-        raise _out_of_range(bias, y_scale, w_scale, centred.dtype)
+        raise out_of_range_error(bias, y_scale, w_scale, centred.dtype)
     return Reconstruction(image, report)
 
 
@@ -252,29 +253,6 @@ def _chosen_method(method: str, op: ConvOperator) -> str:
     if not op.transposed and fourier_is_possible(geom):
         return "fourier"
     return "iterative"
-
-
-def _in_data_units(image: np.ndarray, factor: float, dtype: np.dtype) -> np.ndarray:
-    """The solution of the scaled problem times ``factor`` (data scale over filter scale),
-    in ``dtype``: non-finite where that overflows."""
-    if not 1e-30 <= factor <= 1e30:  # a float32 image would overflow before the cast
-        image = image.astype(np.float64)
-    if factor != 1:
-        with np.errstate(over="ignore"):
-            image = image * factor
-    return image.astype(dtype, copy=False)
-
-
-def _out_of_range(bias: Any, y_scale: float, w_scale: float, dtype: np.dtype) -> ValueError:
-    """The error for a pseudo-inverse beyond the range of ``dtype``, naming the bias when
-    it is what makes ``y − b`` large, else ``y``."""
-    top = float(np.abs(np.asarray(bias, dtype=np.float64)).max(initial=0.0))
-    name = "bias" if bias is not None and not top < y_scale / 2 else "y"
-    return ValueError(
-        f"{name}: the pseudo-inverse of y − b has values beyond the range of "
-        f"{dtype} (|y − b| up to {y_scale:.3g}, |weights| up to {w_scale:.3g}); "
-        f"rescale {'the bias' if name == 'bias' else 'y'} or the weights"
-    )
 
 
 class _TimeLimit(Callbacks):
@@ -347,35 +325,6 @@ def default_iterations(geometry: ConvGeometry) -> int:
     """
     m, n = geometry.n_equations, geometry.n_unknowns
     return max(DEFAULT_MAX_ITER, min(MAX_DEFAULT_ITER, 3 * (m + min(m, n))))
-
-
-def _unit_data(centred: np.ndarray, unit: float, dtype: Any) -> np.ndarray:
-    """``centred / unit`` in ``dtype`` (a copy)."""
-    data = centred.astype(dtype)
-    data /= data.dtype.type(unit)
-    return data
-
-
-def _moderate(scale: float) -> bool:
-    return 1e-10 <= scale <= 1e10
-
-
-def _unit_reg(reg: float, w_scale: float) -> float:
-    """``reg`` for the unit operator, ``reg / w_scale²`` (``A = c A₀`` makes Tikhonov's
-    ``λ`` a ``λ / c²`` for ``A₀``), without Python's OverflowError (``c`` = 1e160) or
-    ZeroDivisionError (``c²`` = 0 for ``c`` = 1e-200): beyond 1e300 it is 1e300, which
-    leaves a solution of 0 to every digit, as an infinite weight would."""
-    with np.errstate(over="ignore", under="ignore"):
-        scaled = np.float64(reg) / np.float64(w_scale) / np.float64(w_scale)
-    return float(min(scaled, 1e300))
-
-
-def _unit_operator(op: ConvOperator) -> tuple[ConvOperator, float]:
-    """``op`` with its weights divided by their largest magnitude when that is extreme."""
-    w_scale = float(np.abs(op.weights).max()) if op.weights.size else 0.0
-    if w_scale == 0 or 1e-30 <= w_scale <= 1e30:
-        return op, 1.0
-    return op.replace(op.weights.astype(np.float64) / w_scale, np.float64), w_scale
 
 
 def _fourier_solve(
