@@ -126,6 +126,7 @@ def _texts(anim: PinvAnimation, step: PinvStep | None) -> list[str]:
         "start": "start: x_0 = 0",
         "pcg": "conjugate gradients on A Aᵀ",
         "cgls": "CGLS (restarted from the best iterate)",
+        "cgls-normal": "CGLS on Aᵀ A (a tall layer: A Aᵀ is singular)",
     }[step.phase]
     return [
         *head,

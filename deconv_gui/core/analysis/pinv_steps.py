@@ -60,7 +60,8 @@ class PinvStep:
     error_norm : float
         ``‖x_k − x̂‖``, the distance to the solver's final answer ``x̂ ≈ A⁺y``.
     phase : str
-        ``"start"``, ``"pcg"`` or ``"cgls"`` (see the solver).
+        ``"start"``, ``"pcg"``, ``"cgls"`` or, for a tall layer, ``"cgls-normal"`` (see
+        the solver).
     """
 
     index: int

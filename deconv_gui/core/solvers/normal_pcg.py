@@ -1,4 +1,4 @@
-"""Preconditioned CG on the normal equations, for the transposed layer's pseudo-inverse.
+"""CG on the normal equations: the transposed layer's pseudo-inverse, and a tall conv's.
 
 A transposed conv ``A = Bᵀ`` (``B`` the strided conv) upsamples: its ``A Aᵀ = Bᵀ B``
 lives on the big map, where it is not shift-invariant (the stride makes it periodic in
@@ -16,6 +16,14 @@ the preconditioner. :func:`applies` says when to take this path; otherwise the p
 output-space CG of :class:`~deconv_gui.core.solvers.pinv.PseudoInverseSolver` runs (its
 iterates stay in the range of ``Aᵀ``).
 
+**A tall conv** (more equations than unknowns, e.g. a channel-expanding first layer,
+3 → 64) has ``A Aᵀ`` singular on the output grid (rank at most the number of unknowns),
+so CG there crawls and its symbol has zeros, while ``Aᵀ A`` on the input grid is as
+well conditioned as ``A`` allows. There the solve runs unpreconditioned (CGLS, the
+preconditioner ``None``): its iterates are combinations of vectors ``Aᵀ(·)``, in the
+range of ``Aᵀ``, so its least-squares answer is the minimum-norm one, ``A⁺ y``, whatever
+the rank.
+
 **Stopping rule** (as for the conv): ``reg = 0``: ``‖y − A x‖ ≤ rtol ‖y‖`` or the normal
 residual ``‖Aᵀ(y − A x)‖ / (‖A‖ ‖y − A x‖) ≤ rtol``; ``reg > 0``:
 ``‖Aᵀ y − (Aᵀ A + reg I) x‖ ≤ rtol ‖Aᵀ y‖``.
@@ -24,13 +32,14 @@ residual ``‖Aᵀ(y − A x)‖ / (‖A‖ ‖y − A x‖) ≤ rtol``; ``reg >
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 from ..norms import relative_norm
 from ..operator import ConvOperator
 from .base import Callbacks, IterativeSolver, Reconstruction, dot
 from .preconditioner import SymbolPreconditioner
 
-__all__ = ["NormalPCGSolver", "applies"]
+__all__ = ["NormalPCGSolver", "applies", "filter_norm", "is_tall"]
 
 #: The symbol's smallest eigenvalue must exceed this fraction of its largest.
 _SMALLEST = 1e-8
@@ -46,6 +55,48 @@ def applies(op: ConvOperator, preconditioner: SymbolPreconditioner) -> bool:
     return bool(np.isnan(smallest) or smallest > _SMALLEST * preconditioner.operator_norm**2)
 
 
+def is_tall(op: ConvOperator) -> bool:
+    """Whether ``op`` is a conv that is tall by its channels: more output channels than
+    input values per stride cell (``C_out > C_in s_h s_w``, so the symbol of ``A Aᵀ`` is
+    singular at every frequency) and more equations than unknowns.
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvOperator
+    >>> image = (8, 8, 3)
+    >>> w = np.ones((3, 3, 3, 16))
+    >>> stem = ConvOperator.from_weights(w, input_shape=image, stride=2, padding=1)
+    >>> same = ConvOperator.from_weights(np.ones((3, 3, 3, 3)), input_shape=image, padding=1)
+    >>> is_tall(stem), is_tall(same)
+    (True, False)
+    """
+    g = op.geometry
+    per_cell = g.input_shape[2] * g.stride[0] * g.stride[1]
+    return not op.transposed and g.output_shape[2] > per_cell and op.shape[0] >= op.shape[1]
+
+
+def filter_norm(op: ConvOperator, size: int = 64) -> float:
+    """``‖A‖`` of a conv estimated from its filter alone: the largest singular value of
+    the filter's (each group's) Fourier transform on a ``size × size`` grid, i.e. the norm
+    of its stride-1 conv on the infinite plane (which stride, dilation, cropping and zero
+    padding do not increase; the sampled grid may miss the peak slightly).
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvOperator
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1, 2)), input_shape=(8, 8, 1))
+    >>> round(filter_norm(op), 6)  # 9 taps of 1 in each of 2 channels: 9 √2
+    12.727922
+    """
+    w = np.asarray(op.weights, np.float64)
+    f_h, f_w, c_in = w.shape[:3]
+    groups = op.geometry.groups
+    grid = (max(size, 4 * f_h), max(size, 4 * f_w))
+    spectrum = scipy.fft.fft2(w, s=grid, axes=(0, 1)).reshape(*grid, c_in, groups, -1)
+    gram = np.einsum("...igo,...jgo->...gij", spectrum.conj(), spectrum)
+    return float(np.sqrt(max(float(np.linalg.eigvalsh(gram).max()), 0.0)))
+
+
 def _norm(a: np.ndarray) -> float:
     return float(np.sqrt(dot(a, a)))
 
@@ -56,11 +107,14 @@ class NormalPCGSolver(IterativeSolver):
     Parameters
     ----------
     op : ConvOperator
-        A transposed layer (``op.transposed``); its ``conv`` gives the preconditioner.
-    preconditioner : SymbolPreconditioner
-        Of ``op.conv`` with the same ``reg``.
+        A transposed layer (``op.transposed``; its ``conv`` gives the preconditioner), or
+        a tall conv (without preconditioner).
+    preconditioner : SymbolPreconditioner or None
+        Of ``op.conv`` with the same ``reg``; None: none (CGLS, method ``"cgls-normal"``).
     reg, rtol, callbacks
         As for :class:`~deconv_gui.core.solvers.pinv.PseudoInverseSolver`.
+    operator_norm : float, optional
+        An estimate of ``‖A‖`` for the stopping rule; required without preconditioner.
     """
 
     method = "pcg-normal"
@@ -70,24 +124,34 @@ class NormalPCGSolver(IterativeSolver):
     def __init__(
         self,
         op: ConvOperator,
-        preconditioner: SymbolPreconditioner,
+        preconditioner: SymbolPreconditioner | None,
         *,
         reg: float = 0.0,
         rtol: float = 1e-8,
         callbacks: Callbacks | None = None,
+        operator_norm: float | None = None,
     ) -> None:
         super().__init__(callbacks=callbacks)
         self.op = op
         self.preconditioner = preconditioner
         self.reg = float(reg)
         self.rtol = float(rtol)
-        self.operator_norm = float(preconditioner.operator_norm)
+        if preconditioner is None:
+            if operator_norm is None:
+                raise ValueError("operator_norm must be given when preconditioner is None")
+            self.operator_norm = float(operator_norm)
+            self.method = self.phase = "cgls-normal"
+        else:
+            self.operator_norm = float(preconditioner.operator_norm)
         self.full = op.conv.geometry.output_shape
 
     def precondition(self, r: np.ndarray) -> np.ndarray:
-        """The conv's symbol preconditioner on the small map. Where the map is a crop of
-        the conv's output (``A`` = crop ∘ ``Bᵀ`` adjoint), the compression
-        crop ∘ P ∘ extend-by-zero: still symmetric positive definite."""
+        """The conv's symbol preconditioner on the small map (a copy of ``r`` without
+        one). Where the map is a crop of the conv's output (``A`` = crop ∘ ``Bᵀ``
+        adjoint), the compression crop ∘ P ∘ extend-by-zero: still symmetric positive
+        definite."""
+        if self.preconditioner is None:
+            return r.copy()
         if r.shape == self.full:
             return self.preconditioner(r)
         extended = np.zeros(self.full)
@@ -156,9 +220,10 @@ class NormalPCGSolver(IterativeSolver):
             if self.converged
             else f"NOT converged: stopped before rtol={self.rtol:.0e} (returning the last iterate)"
         )
+        how = "CGLS" if self.preconditioner is None else "preconditioned by the conv's symbol"
         message = (
-            f"{what}{self.method} (CG on the normal equations, preconditioned by the conv's "
-            f"symbol) {state} after {self.iiter} iterations, relative residual {rel:.1e}"
+            f"{what}{self.method} (CG on the normal equations, {how}) {state} after "
+            f"{self.iiter} iterations, relative residual {rel:.1e}"
         )
         return self.result(
             x, self.method, rel, message, normal_residual=float(self.normal_residual)

@@ -7,8 +7,11 @@ the SVD of the explicit matrix cut at the data's precision and ``rtol``
 preconditioned CG on the small output-grid system ``A Aᵀ z = y − b`` with ``x = Aᵀ z``,
 preconditioned by the FFT of the stationary symbol of ``A Aᵀ``
 (:class:`~deconv_gui.core.solvers.preconditioner.SymbolPreconditioner`), switching to
-CGLS when ``y`` is outside the range of ``A``. :mod:`deconv_gui.core.solvers.pinv`
-explains why this gives the minimum-norm solution and what the report's numbers mean.
+CGLS when ``y`` is outside the range of ``A``; a conv with more output channels than
+input values per stride cell (a first layer, 3 → 64), whose ``A Aᵀ`` is singular, runs CG
+on ``Aᵀ A`` on the input grid instead (:mod:`~deconv_gui.core.solvers.normal_pcg`).
+:mod:`deconv_gui.core.solvers.pinv` explains why this gives the minimum-norm solution
+and what the report's numbers mean.
 Everything is computed in float64, on ``y`` (and an extreme filter) scaled to unit size,
 and returned in the dtype of ``y``.
 """
@@ -38,7 +41,7 @@ from .base import (
 )
 from .condition import estimate_condition, tikhonov_advice
 from .dense import PINV_DENSE_COST, dense_is_fast, dense_solve
-from .normal_pcg import NormalPCGSolver, applies
+from .normal_pcg import NormalPCGSolver, applies, filter_norm, is_tall
 from .pinv import PseudoInverseSolver
 from .polyphase import fourier_is_possible, polyphase_solve
 from .preconditioner import symbol_preconditioner
@@ -107,7 +110,16 @@ def make_pinv_solver(
     # by its cost, checks the cancel between frequency batches and is kept for the next
     # solve through the same layer). A transposed conv A = Bᵀ has A Aᵀ = Bᵀ B on the big
     # map, not stationary: CG on the normal equations instead, on the small map where
-    # Aᵀ A = B Bᵀ is the conv's (see normal_pcg), when A has full column rank; else plain CG
+    # Aᵀ A = B Bᵀ is the conv's (see normal_pcg), when A has full column rank; else plain CG.
+    # A conv tall by its channels (a first layer, 3 → 64) has A Aᵀ singular at every
+    # frequency, where CG crawls: CGLS on Aᵀ A instead, unpreconditioned, as its iterates
+    # then stay in the range of Aᵀ (the minimum-norm answer whatever the rank: an input
+    # preconditioner would break that where the borders make A rank-deficient)
+    if preconditioned and is_tall(op):
+        norm_a = filter_norm(op)
+        return NormalPCGSolver(
+            op, None, reg=reg, rtol=rtol, callbacks=callbacks, operator_norm=norm_a
+        )
     if preconditioned and op.transposed and op.shape[0] >= op.shape[1]:
         conv_symbol = symbol_preconditioner(op.conv, reg, callbacks.cancelled)
         if applies(op, conv_symbol):
@@ -286,19 +298,24 @@ def _iterative_solve(
     solver = make_pinv_solver(op, reg=reg, rtol=rtol, callbacks=limit)
     image, report = solver.solve(rhs, max_iter)
     if not report.converged:
-        report = _explained(report, op, limit)
+        # κ(A) from the symbol of A Aᵀ only where CG ran on it (a tall conv's is singular)
+        on_output = isinstance(solver, PseudoInverseSolver) and not op.transposed
+        report = _explained(report, op, limit, on_output)
     return image, report
 
 
-def _explained(report: SolverReport, op: ConvOperator, limit: _TimeLimit) -> SolverReport:
-    """The report of a solve that stopped short, saying why and what to do."""
+def _explained(
+    report: SolverReport, op: ConvOperator, limit: _TimeLimit, on_output: bool
+) -> SolverReport:
+    """The report of a solve that stopped short, saying why and what to do (and κ(A),
+    when ``on_output``: CG ran on ``A Aᵀ``)."""
     message = report.message
     if limit.expired:
         message = message.replace(
             f"stopped at the iteration limit ({report.iterations})",
             f"stopped at the time limit ({limit.seconds:g} s)",
         )
-    advice = tikhonov_advice(estimate_condition(op)) if not op.transposed else ""
+    advice = tikhonov_advice(estimate_condition(op)) if on_output else ""
     return replace(report, message=f"{message}; {advice}" if advice else message)
 
 
