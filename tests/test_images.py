@@ -6,10 +6,12 @@ import hashlib
 
 import numpy as np
 import pytest
+import skimage.data
 from skimage import io as skio
 
 from deconv_gui.io import (
     SAMPLES,
+    apply_work_size,
     convert_image,
     load_image,
     load_sample,
@@ -181,3 +183,13 @@ def test_load_image_reports_progress_and_stops_when_cancelled(tmp_path):
 
     with pytest.raises(SolveCancelled):
         load_image(path, 64, progress=cancel_while_converting, cancel=cancel)
+
+
+def test_a_sample_loaded_again_is_an_equal_independent_copy():
+    first = load_sample("chelsea", 64)
+    first.pixels[...] = -1.0  # a caller that edits its image must not change the next load
+    again = load_sample("chelsea", 64)
+    expected = apply_work_size(convert_image(skimage.data.chelsea())[0], 64)[0]
+    np.testing.assert_array_equal(again.pixels, expected)
+    assert again.pixels.flags.writeable
+    assert again.note == first.note

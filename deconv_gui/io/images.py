@@ -5,6 +5,7 @@ No Qt here: the window, the command line and the tests all load images through t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Callable
@@ -117,12 +118,22 @@ def load_sample(name: str, work_size: int | None = DEFAULT_WORK_SIZE) -> LoadedI
         raise ValueError(f"sample must be one of {', '.join(SAMPLES)}, got {name!r}")
     if name == "seed_toy":
         return LoadedImage(seed_toy_image(), name, "7×7×3 integer toy example (as in the question)")
+    pixels, note = _decoded_sample(name, work_size)
+    return LoadedImage(pixels.copy(), name, note)
+
+
+@functools.lru_cache(maxsize=4)
+def _decoded_sample(name: str, work_size: int | None) -> tuple[np.ndarray, str]:
+    """A photo sample decoded and shrunk once per process: reading astronaut takes
+    0.3–0.7 s, and the window reloads samples on every switch back (read-only: callers
+    get a copy)."""
     from skimage import data
 
     raw = getattr(data, name)()
     pixels, note = convert_image(raw)
     pixels, resized = apply_work_size(pixels, work_size)
-    return LoadedImage(pixels, name, f"sample {name}: {note}{resized}")
+    pixels.setflags(write=False)
+    return pixels, f"sample {name}: {note}{resized}"
 
 
 def apply_work_size(
