@@ -109,14 +109,13 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.geometry_editor.stepsRequested.connect(self.steps.open)  # type: ignore[arg-type]  # result unused
         self.network = install_network_view(
             self,
-            self.centralWidget(),
             self.state,
             lambda: self.models._source_image()[0],
             lambda label: self.history.step(label),
             self.menu_actions.through,
+            state_label=self.state_label,
+            listing=self.chain.models,
         )
-        # the status label reports the layer alone's solve: the network's panels have their own
-        self.network.modeChanged.connect(lambda on: self.state_label.setVisible(not on))
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen
@@ -195,9 +194,6 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             ),
         )
         self.chain.set_actions(self.menu_actions.by_id)
-        listing = self.chain.models
-        if listing is not None:  # a prefix that is not a chain: the switch to it is off
-            listing.listed.connect(lambda: self.network.refuse(*listing.refusal))
         self.session_form = session_actions.SessionForm(
             sync=self.sync,
             compute_now=self.compute_now,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 from qtpy import QtWidgets
 
+from ...document import ModelSource
 from ...io import LoadedImage
 from ..panels.central import CentralArea
 from ..state import AppState
@@ -19,20 +20,40 @@ from .bar import NetworkBar
 from .panels import NetworkPanels
 from .view import NetworkView
 
-__all__ = ["NetworkBar", "NetworkPanels", "NetworkView", "install_network_view"]
+__all__ = ["Listing", "NetworkBar", "NetworkPanels", "NetworkView", "install_network_view"]
+
+
+class Listing(Protocol):
+    """The dock's listing of a model file's layers, as the switch reads it."""
+
+    listed: Any  # a signal: a listing arrived (or failed)
+
+    @property
+    def refusal(self) -> tuple[ModelSource | None, str]:
+        """The model layer listed, and why its network up to it cannot be read."""
+        ...
 
 
 def install_network_view(
     window: QtWidgets.QMainWindow,
-    central: QtWidgets.QWidget | None,
     state: AppState,
     source_image: Callable[[], LoadedImage | None],
     as_one_step: Callable[[str], AbstractContextManager[Any]],
     action: QtWidgets.QAction | None = None,
+    *,
+    state_label: QtWidgets.QWidget | None = None,
+    listing: Listing | None = None,
 ) -> NetworkView:
     """Put the switch above the panels, the network's panels beside them (one shown at a
     time) and the J⁺ progress in the status bar of ``window`` (``action``: the menu's
-    check of the switch)."""
+    check of the switch).
+
+    ``state_label``, the status bar's report of the layer alone's solve, hides while the
+    network's panels (which have their own progress) show. ``listing``, the dock's list of
+    a model file's layers, turns the switch off when the file's network up to the layer is
+    not a chain it can run.
+    """
+    central = window.centralWidget()
     if not isinstance(central, CentralArea):
         raise TypeError("the window's central widget must be its CentralArea")
     view = NetworkView(state, source_image, as_one_step, window, action)
@@ -47,6 +68,10 @@ def install_network_view(
     def show_mode(through: bool) -> None:
         central.panels.setVisible(not through)
         central.metrics.setVisible(not through)
+        if state_label is not None:
+            state_label.setVisible(not through)
 
     view.modeChanged.connect(show_mode)
+    if listing is not None:
+        listing.listed.connect(lambda: view.refuse(*listing.refusal))
     return view
