@@ -30,7 +30,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ..solvers import SolverReport
 from .fields import ReceptiveField, receptive_field
-from .layers import Conv, ConvTranspose, Layer, Shape
+from .layers import Conv, Layer, Shape
 from .solve import solve_prefix_pinv
 
 __all__ = ["RULES", "Linearization", "Network", "ReceptiveField", "receptive_field"]
@@ -56,12 +56,11 @@ class Network:
         self.layers = list(layers)
         if input_shape is None:
             first = self.layers[0]
-            if not isinstance(first, (Conv, ConvTranspose)):
+            if not isinstance(first, Conv):
                 raise ValueError(
                     "input_shape is required when the first layer is not a convolution"
                 )
-            g = first.op.geometry
-            input_shape = g.input_shape if isinstance(first, Conv) else g.output_shape
+            input_shape = first.op.geometry.input_shape
         self.input_shape: Shape = tuple(int(v) for v in input_shape)  # type: ignore[assignment]
         self.shapes = [self.input_shape]
         for layer in self.layers:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .layers import Conv, ConvTranspose, Layer
+from .layers import Conv, Layer
 
 __all__ = ["ReceptiveField", "receptive_field"]
 
@@ -55,13 +55,13 @@ def receptive_field(network: Any) -> list[ReceptiveField]:
 
 
 def _window(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], bool] | None:
-    if isinstance(layer, (Conv, ConvTranspose)):
+    if isinstance(layer, Conv):
         g = layer.op.geometry
         kernel = (
             g.dilation[0] * (g.filter_shape[0] - 1) + 1,
             g.dilation[1] * (g.filter_shape[1] - 1) + 1,
         )
-        return kernel, g.stride, g.padding, isinstance(layer, ConvTranspose)
+        return kernel, g.stride, g.padding, layer.op.transposed
     if hasattr(layer, "kernel") and hasattr(layer, "stride"):
         return layer.kernel, layer.stride, layer.padding, False  # type: ignore[attr-defined]
     return None

@@ -25,6 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..geometry import as_pair
 from ..operator import ConvOperator
+from ..transposed import ConvTransposeOperator
 
 __all__ = [
     "Affine",
@@ -72,12 +73,29 @@ class Layer:
 
 @dataclass
 class Conv(Layer):
-    """``A x + b``: a :class:`~deconv_gui.core.ConvOperator` and a bias ``(C_out,)``."""
+    """``A x + b``: a linear operator ``A`` and a bias ``(C_out,)``.
+
+    ``A`` is a :class:`~deconv_gui.core.ConvOperator`, or a
+    :class:`~deconv_gui.core.ConvTransposeOperator` for a decoder's ConvTranspose2d
+    (``kind`` ``"conv_transpose"``, see :func:`ConvTranspose`): the layer needs only the
+    operator's ``apply``, its adjoint and its shapes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1, 2)), input_shape=(6, 6, 1), stride=2)
+    >>> Conv(op).kind, ConvTranspose(op).kind, ConvTranspose(op).output_shape((2, 2, 2))
+    ('conv', 'conv_transpose', (6, 6, 1))
+    """
 
     op: ConvOperator
     bias: np.ndarray | None = None
     name: str = "conv"
     kind: str = field(default="conv", init=False)
+
+    def __post_init__(self) -> None:
+        self.kind = "conv_transpose" if self.op.transposed else "conv"
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return self.op.geometry.output_shape
@@ -93,27 +111,12 @@ class Conv(Layer):
         return self.op.apply_adjoint(u)
 
 
-@dataclass
-class ConvTranspose(Layer):
-    """``Bᵀ y + b``: the transpose of a convolution ``B`` (PyTorch's ConvTranspose2d)."""
-
-    op: ConvOperator  # the convolution whose transpose this layer is
-    bias: np.ndarray | None = None
-    name: str = "conv_transpose"
-    kind: str = field(default="conv_transpose", init=False)
-
-    def output_shape(self, input_shape: Shape) -> Shape:
-        return self.op.geometry.input_shape
-
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
-        y = self.op.apply_adjoint(x)
-        return (y if self.bias is None else y + self.bias), None
-
-    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
-        return self.op.apply_adjoint(v)
-
-    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
-        return self.op.apply(u)
+def ConvTranspose(
+    conv: ConvOperator, bias: np.ndarray | None = None, name: str = "conv_transpose"
+) -> Conv:
+    """``Bᵀ y + b``: the transpose of the convolution ``conv`` (PyTorch's ConvTranspose2d),
+    a :class:`Conv` layer of its :class:`~deconv_gui.core.ConvTransposeOperator`."""
+    return Conv(ConvTransposeOperator.of(conv), bias, name)
 
 
 @dataclass

@@ -54,11 +54,12 @@ def core_layer_text(
     >>> core_layer_text(core.LeakyReLU(0.2), (4, 4, 2), (4, 4, 2))
     'leaky ReLU (slope 0.2)'
     """
-    if isinstance(layer, (core.Conv, core.ConvTranspose)):
+    if isinstance(layer, core.Conv):
         g = layer.op.geometry
         channels = (shape_in[2], shape_out[2])
-        transposed = layer.kind != "conv"
-        return conv_text(transposed, g.filter_shape[:2], channels, g.stride, g.dilation, g.groups)
+        return conv_text(
+            layer.op.transposed, g.filter_shape[:2], channels, g.stride, g.dilation, g.groups
+        )
     if isinstance(layer, core.ReLU):
         return "ReLU"
     if isinstance(layer, core.LeakyReLU):
