@@ -53,6 +53,7 @@ from .batched_cholesky import (
     trace_where_unsure,
 )
 from .periodic import BlockRows, mirror_weight
+from .polyphase_gram import LagGram
 
 __all__ = ["NormalFactors", "batched_svd", "normal_factors", "reduce_outputs"]
 
@@ -207,6 +208,7 @@ def normal_factors(
     factors = NormalFactors(blocks, reg, factor, np.empty(size, bool) if refine else None)
     step = factors.step()
     starts = range(0, h_out, step)
+    lag_gram = LagGram(blocks)
 
     done: list[tuple[int, dict[str, Any]]] = []
 
@@ -218,7 +220,8 @@ def normal_factors(
             made = m, np.conjugate(m).swapaxes(1, 2)
             at = slice(start * n_w, start * n_w + len(m))
             out = factor[at] if refine else factor[:, :, at]
-            piece = _factor_piece(made, reg, cutoff * bound, out, refine)
+            gram = lag_gram(start, start + len(m) // n_w)
+            piece = _factor_piece(made, reg, cutoff * bound, out, refine, gram)
             factors.refine[at] = piece["needed"]
             if each is not None:
                 each(factors, start, start + len(m) // n_w, made)
@@ -272,7 +275,12 @@ def reduce_outputs(
 
 
 def _factor_piece(
-    made: tuple[np.ndarray, np.ndarray], reg: float, floor: float, out: np.ndarray, exact: bool
+    made: tuple[np.ndarray, np.ndarray],
+    reg: float,
+    floor: float,
+    out: np.ndarray,
+    exact: bool,
+    gram: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The factor of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` (``made``: ``m`` and
     ``m^*``) into ``out`` (meaningless where not safe), and what the fallback needs: which
@@ -280,12 +288,13 @@ def _factor_piece(
     and where the solve needs a step of refinement. ``exact`` (a complex128 solve, which
     refines where ``‖G‖_F tr(G⁻¹)`` is large: that needs ``tr(G⁻¹)`` itself): ``L⁻¹``
     ``(f, k, k)``, else ``L`` ``(k, k, f)`` (``tr(G⁻¹)`` bounded, made where the bound
-    does not prove a frequency safe)."""
+    does not prove a frequency safe). ``gram``: ``G`` ``(k, k, f)`` when already made
+    (:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`; overwritten)."""
     m, adjoint = made
-    c_out, n = m.shape[1:]
-    t, t_adjoint = (adjoint, m) if c_out <= n else (m, adjoint)
-    k = t.shape[2]
-    gram = np.ascontiguousarray((t_adjoint @ t).transpose(1, 2, 0))  # (k, k, f)
+    if gram is None:
+        t, t_adjoint = (adjoint, m) if m.shape[1] <= m.shape[2] else (m, adjoint)
+        gram = np.ascontiguousarray((t_adjoint @ t).transpose(1, 2, 0))  # (k, k, f)
+    k = len(gram)
     diagonal = gram[np.arange(k), np.arange(k)].real
     trace = diagonal.sum(axis=0)
     largest = np.maximum(trace / k, diagonal.max(axis=0))  # ≤ σ_max²
