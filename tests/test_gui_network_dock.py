@@ -206,39 +206,71 @@ def test_a_weights_only_file_does_not_offer_the_network_up_to_here(qtbot, window
 
 
 class _Residual(torch.nn.Module):
-    """conv → ReLU → conv added to its input (a ResNet block) → conv."""
+    """conv → ReLU → conv added to its input (a ResNet block) → conv; ``gate``: the block's
+    output multiplied by the body's instead (a gate, not a chain nor a residual block)."""
 
-    def __init__(self):
+    def __init__(self, gate=False):
         super().__init__()
         torch.manual_seed(6)
+        self.gate = gate
         self.stem = torch.nn.Conv2d(3, 4, 3, padding=1)
         self.body = torch.nn.Conv2d(4, 4, 3, padding=1)
         self.head = torch.nn.Conv2d(4, 2, 3, stride=2, padding=1)
 
     def forward(self, x):
         y = torch.relu(self.stem(x))
-        return self.head(torch.relu(y + self.body(y)))
+        joined = y * self.body(y) if self.gate else y + self.body(y)
+        return self.head(torch.relu(joined))
 
 
-def test_a_layer_after_a_residual_block_does_not_offer_the_network_up_to_here(
+def test_a_layer_after_a_residual_block_offers_the_network_up_to_here(
     qtbot, window, tmp_path, path
 ):
-    """The network up to a layer past an Add of two branches cannot be followed: once the
+    """Past a ResNet block (an Add of two branches) the network up to here runs: the dock
+    lists the block's body (│) before its sum, and the panels show the prefix's J⁺."""
+    onnx = tmp_path / "res.onnx"
+    torch.onnx.export(_Residual().eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
+    head = read_model(onnx).layers[-1].name
+    assert window.models.load_layer(onnx, head)
+    listing = _listed(qtbot, window, head)
+    assert not listing.problem
+    texts = [row.text for row in listing.rows]
+    assert texts == [
+        "conv 3×3, 3→4", "ReLU", "│ conv 3×3, 4→4", "⊕ add: body + identity shortcut",
+        "ReLU", "conv 3×3, 4→2, stride 2",
+    ]  # fmt: skip
+    assert listing.studied == 5 and listing.rows[2].is_conv
+    view = window.network
+    qtbot.waitUntil(lambda: view.bar.through.isEnabled(), timeout=TIMEOUT)
+    view.set_through(True)
+    qtbot.waitUntil(lambda: view.result is not None and view.settled, timeout=TIMEOUT)
+    result = view.result
+    assert result is not None and view.panels.isVisible()
+    assert "[conv + id]" in view.bar.chain.text()
+    lin = result.network.linearize(result.image)
+    features = lin.apply(result.image)
+    assert np.allclose(lin.apply(result.images["pinv"]), features, atol=1e-4 * abs(features).max())
+
+
+def test_a_layer_after_a_gate_does_not_offer_the_network_up_to_here(qtbot, window, tmp_path, path):
+    """The network up to a layer past a Mul of two branches cannot be followed: once the
     dock's listing says so, the switch to it is off and its tooltip says why in words of
     the window (not the CLI's --through); a window showing the network goes back to the
     layer alone instead of eight empty panels under an error."""
-    onnx = tmp_path / "res.onnx"
-    torch.onnx.export(_Residual().eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
+    onnx = tmp_path / "gate.onnx"
+    torch.onnx.export(
+        _Residual(gate=True).eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False
+    )
     head = read_model(onnx).layers[-1].name
     window.document.through = True  # the switch was on (a layer studied through before)
     assert window.models.load_layer(onnx, head)
     listing = _listed(qtbot, window, head)
-    assert "contains an Add node" in listing.problem
+    assert "contains a Mul node" in listing.problem
     view, action = window.network, window.menu_actions.through
     qtbot.waitUntil(lambda: not view.bar.through.isEnabled(), timeout=TIMEOUT)
     tip = view.bar.through.toolTip()
-    assert tip.startswith("res.onnx: the prefix up to") and "Add node" in tip
-    assert "--through" not in tip and "chain of conv/BN/ReLU/pool layers only" in tip
+    assert tip.startswith("gate.onnx: the prefix up to") and "Mul node" in tip
+    assert "--through" not in tip and "conv/BN/ReLU/pool layers and residual Adds only" in tip
     assert not action.isEnabled() and action.toolTip().split("\n")[0] == tip.split("\n")[0]
     qtbot.waitUntil(lambda: not view._refresh.isActive(), timeout=TIMEOUT)
     assert view.bar.alone.isChecked() and not view.through and not view.panels.isVisible()

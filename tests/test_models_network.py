@@ -115,7 +115,7 @@ class _Residual(nn.Module):
         self.b = nn.Conv2d(3, 2, 3, padding=1)
 
     def forward(self, x):
-        return self.b(torch.relu(self.a(x)) + x)
+        return self.b(torch.relu(self.a(x)) * x)  # a gate: neither a chain nor a residual
 
 
 def test_branches_and_other_ops_are_refused_in_one_line_naming_the_node(tmp_path):
@@ -126,8 +126,9 @@ def test_branches_and_other_ops_are_refused_in_one_line_naming_the_node(tmp_path
     with pytest.raises(ValueError) as info:
         model_network(model, last, (8, 8, 3))
     text = str(info.value)
-    assert text.startswith(f"the prefix up to {last} contains an Add node '/Add'")
-    assert "through a chain of conv/BN/ReLU/pool layers only" in text and "\n" not in text
+    assert text.startswith(f"the prefix up to {last} contains a Mul node '/Mul'")
+    assert "through conv/BN/ReLU/pool layers and residual Adds only" in text
+    assert "\n" not in text
     sig = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Sigmoid(), nn.Conv2d(2, 2, 3))
     torch.onnx.export(sig, torch.randn(1, 3, 8, 8), str(tmp_path / "s.onnx"), dynamo=False)
     model = read_model(tmp_path / "s.onnx")

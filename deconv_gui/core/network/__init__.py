@@ -4,6 +4,7 @@ guided backprop), beside ``J⁺``.
 
 - :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
   ReLU, max-pool (with its switches) and average pool;
+- :mod:`.residual`: :class:`Residual`, a block that adds two branches (ResNet's);
 - :mod:`.chain`: :class:`Network` and :class:`Linearization`;
 - :mod:`.fields`: the theoretical receptive field of a unit;
 - :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output;
@@ -21,6 +22,7 @@ from .chain import RULES, Linearization, Network, ReceptiveField, receptive_fiel
 from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, ReLU
 from .pipeline import PREFIX_METHODS, PREFIX_PANELS, PrefixResult, run_prefix
 from .relu_preimage import ReluPreimage, relu_preimage
+from .residual import Residual, flat_layers
 
 __all__ = [
     "PREFIX_METHODS",
@@ -40,7 +42,9 @@ __all__ = [
     "ReLU",
     "ReceptiveField",
     "ReluPreimage",
+    "Residual",
     "exact_rank",
+    "flat_layers",
     "prefix_bounds",
     "receptive_field",
     "relu_preimage",

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..solvers.base import SolveCancelled, is_cancelled
 from .fields import receptive_field
+from .residual import Residual, flat_layers
 
 __all__ = ["BLOCK_FLOOR", "MAX_BLOCK_BYTES", "BlockJacobi", "probe_count", "probe_spacing"]
 
@@ -69,6 +70,10 @@ def probe_spacing(lin: Any) -> tuple[int, int] | None:
     jump_in = [(1, 1), *(f.jump for f in fields[:-1])]
     network, wraps = lin.network, False
     for layer, jump, shape in zip(network.layers, jump_in, network.shapes[:-1], strict=True):
+        if isinstance(layer, Residual) and any(
+            _padding_mode(inner) != "zeros" for inner, _ in flat_layers([layer])
+        ):
+            return None  # a copied border inside a block: not followed (ResNets pad with 0)
         geometry = getattr(getattr(layer, "op", None), "geometry", None)
         if geometry is None or geometry.padding_mode == "zeros":
             continue
@@ -88,6 +93,11 @@ def probe_spacing(lin: Any) -> tuple[int, int] | None:
             for axis in range(2)
         ]
     return spacing[0], spacing[1]
+
+
+def _padding_mode(layer: Any) -> str:
+    geometry = getattr(getattr(layer, "op", None), "geometry", None)
+    return "zeros" if geometry is None else str(geometry.padding_mode)
 
 
 def _clear_of_the_seam(spacing: int, extent: float, jump: int, period: int, count: int) -> int:

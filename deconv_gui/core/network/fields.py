@@ -3,10 +3,13 @@ module: :mod:`.chain` and the ``J⁺`` solve's preconditioner both need it)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .layers import Conv, Layer
+from .residual import Residual
 
 __all__ = ["ReceptiveField", "receptive_field"]
 
@@ -25,7 +28,8 @@ def receptive_field(network: Any) -> list[ReceptiveField]:
 
     Convolutions and poolings grow it by ``(k_eff − 1) · jump`` and multiply the jump by
     their stride; point-wise layers leave it; a transposed convolution divides the jump
-    (and its field is reported for the convolution it transposes, rounded up).
+    (and its field is reported for the convolution it transposes, rounded up); a residual
+    block's is the span of its two branches' fields.
 
     Examples
     --------
@@ -37,21 +41,49 @@ def receptive_field(network: Any) -> list[ReceptiveField]:
     >>> [f.size for f in receptive_field(net)]
     [(3, 3), (3, 3), (4, 4)]
     """
-    size, jump, start = [1, 1], [1, 1], [0.5, 0.5]
+    field = ReceptiveField((1, 1), (1, 1), (0.5, 0.5))
     fields = []
     for layer in network.layers:
-        geometry = _window(layer)
-        if geometry is not None:
-            kernel, stride, pad, transposed = geometry
-            for axis in range(2):
-                if transposed:
-                    jump[axis] = max(jump[axis] // stride[axis], 1)
-                    continue
-                size[axis] += (kernel[axis] - 1) * jump[axis]
-                start[axis] += ((kernel[axis] - 1) / 2 - pad[axis]) * jump[axis]
-                jump[axis] *= stride[axis]
-        fields.append(ReceptiveField((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1])))
+        field = _after(layer, field)
+        fields.append(field)
     return fields
+
+
+def _after(layer: Layer, field: ReceptiveField) -> ReceptiveField:
+    """The receptive field after ``layer`` of a unit whose field before it is ``field``."""
+    if isinstance(layer, Residual):
+        return _union(_through(layer.body, field), _through(layer.shortcut, field))
+    geometry = _window(layer)
+    if geometry is None:
+        return field
+    kernel, stride, pad, transposed = geometry
+    size, jump, start = list(field.size), list(field.jump), list(field.start)
+    for axis in range(2):
+        if transposed:
+            jump[axis] = max(jump[axis] // stride[axis], 1)
+            continue
+        size[axis] += (kernel[axis] - 1) * jump[axis]
+        start[axis] += ((kernel[axis] - 1) / 2 - pad[axis]) * jump[axis]
+        jump[axis] *= stride[axis]
+    return ReceptiveField((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1]))
+
+
+def _through(layers: Sequence[Layer], field: ReceptiveField) -> ReceptiveField:
+    for layer in layers:
+        field = _after(layer, field)
+    return field
+
+
+def _union(a: ReceptiveField, b: ReceptiveField) -> ReceptiveField:
+    """The field of a sum of two branches: the span of both (the body's jump; the two
+    branches' outputs are of one shape, so their jumps agree)."""
+    size, start = [], []
+    for axis in range(2):
+        low = min(a.start[axis] - a.size[axis] / 2, b.start[axis] - b.size[axis] / 2)
+        high = max(a.start[axis] + a.size[axis] / 2, b.start[axis] + b.size[axis] / 2)
+        size.append(math.ceil(high - low))
+        start.append((low + high) / 2)
+    return ReceptiveField((size[0], size[1]), a.jump, (start[0], start[1]))
 
 
 def _window(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], bool] | None:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..solvers import CancelCheck, ProgressCallback, SolverReport
 from .chain import Linearization, Network
+from .residual import flat_layers
 
 __all__ = ["PREFIX_METHODS", "PREFIX_PANELS", "PrefixResult", "run_prefix"]
 
@@ -210,7 +211,7 @@ def _active(lin: Linearization) -> dict[str, float]:
     """The fraction of units the (leaky) ReLUs pass at ``x₀`` (their masks' mean)."""
     masks = [
         np.asarray(state)
-        for layer, state in zip(lin.network.layers, lin.states, strict=True)
+        for layer, state in flat_layers(lin.network.layers, lin.states)
         if layer.kind in ("relu", "leaky_relu")
     ]
     if not masks:

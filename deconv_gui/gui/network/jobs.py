@@ -24,7 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from ...core.network import PREFIX_METHODS, Network, PrefixResult, receptive_field, run_prefix
+from ...core.network import (
+    PREFIX_METHODS,
+    Network,
+    PrefixResult,
+    Residual,
+    receptive_field,
+    run_prefix,
+)
 from ...core.network.solve import stop_words
 from ...document import Layer, ModelSource
 from ...document.network import chain_network
@@ -211,13 +218,26 @@ def chain_text(network: Network) -> str:
     >>> chain_text(Network([Conv(op), ReLU()]))
     'input 8×8×1 → conv → ReLU  (6×6×2; J is 72×64)'
     """
-    steps = [LAYER_SYMBOLS.get(layer.kind, layer.kind) for layer in network.layers]
+    steps = _symbols(network.layers)
     shape_in, shape_out = network.input_shape, network.shapes[-1]
     rows, cols = int(np.prod(shape_out)), int(np.prod(shape_in))
     return (
         f"input {'×'.join(map(str, shape_in))} → {' → '.join(steps)}  "
         f"({'×'.join(map(str, shape_out))}; J is {rows}×{cols})"
     )
+
+
+def _symbols(layers: Any) -> list[str]:
+    """The layers' symbols; a residual block's ``[conv → ReLU → conv + id]``."""
+    out = []
+    for layer in layers:
+        if isinstance(layer, Residual):
+            body = " → ".join(_symbols(layer.body)) or "id"
+            shortcut = " → ".join(_symbols(layer.shortcut)) or "id"
+            out.append(f"[{body} + {shortcut}]")
+        else:
+            out.append(LAYER_SYMBOLS.get(layer.kind, layer.kind))
+    return out
 
 
 def effective_field(network: Network, x0: np.ndarray, unit: tuple[int, int, int]) -> np.ndarray:

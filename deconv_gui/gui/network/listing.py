@@ -69,6 +69,8 @@ def core_layer_text(
         return f"{_POOL_WORDS[layer.kind]} {kernel[0]}×{kernel[1]}, {_pair(stride, 'stride')}"
     if isinstance(layer, core.Affine):
         return "affine per channel (batch norm)"
+    if isinstance(layer, core.Residual):
+        return "⊕ add: body + " + ("shortcut" if layer.shortcut else "identity shortcut")
     return layer.kind
 
 
@@ -89,19 +91,36 @@ def short_names(names: list[str]) -> list[str]:
     return ["/".join(p[common:]) or name for p, name in zip(parts, names, strict=True)]
 
 
+def _flat(
+    layers: list[core.Layer], shape: tuple[int, int, int], prefix: str = ""
+) -> list[tuple[str, core.Layer, Shape, Shape]]:
+    """``(prefix, layer, shape_in, shape_out)`` per layer, a residual block's branches
+    before the row of its sum (the body's layers marked │, the shortcut's ┆)."""
+    out = []
+    for layer in layers:
+        after = layer.output_shape(shape)
+        if isinstance(layer, core.Residual):
+            out.extend(_flat(list(layer.body), shape, prefix + "│ "))
+            out.extend(_flat(list(layer.shortcut), shape, prefix + "┆ shortcut: "))
+        out.append((prefix, layer, shape, after))
+        shape = after
+    return out
+
+
 def network_rows(network: core.Network) -> list[LayerRow]:
-    """One read-only row per layer of ``network``: its words, name and output shape."""
-    labels = short_names([layer.name for layer in network.layers])
+    """One read-only row per layer of ``network``: its words, name and output shape (a
+    residual block's layers each on its own row, then the block's sum)."""
+    flat = _flat(network.layers, network.input_shape)
+    labels = short_names([layer.name for _, layer, _, _ in flat])
     rows = []
-    for index, layer in enumerate(network.layers):
-        shape_in, shape_out = network.shapes[index], network.shapes[index + 1]
+    for (prefix, layer, shape_in, shape_out), label in zip(flat, labels, strict=True):
         rows.append(
             LayerRow(
-                core_layer_text(layer, shape_in, shape_out),
+                prefix + core_layer_text(layer, shape_in, shape_out),
                 "×".join(map(str, shape_out)),
                 layer.kind in _CONV_KINDS,
                 name=layer.name,
-                label=labels[index],
+                label=label,
             )
         )
     return rows

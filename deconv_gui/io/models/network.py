@@ -31,15 +31,32 @@ import numpy as np
 
 from ...core import ConvOperator
 from ...core.geometry import transpose_input_shape
-from ...core.network import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, Network
+from ...core.network import (
+    Affine,
+    AvgPool,
+    Conv,
+    ConvTranspose,
+    Layer,
+    LeakyReLU,
+    MaxPool,
+    Network,
+    Residual,
+)
 from ...core.network import ReLU as ReLULayer
 from .record import GRAPH_FORMATS, Model, ModelLayer, auto_pads
 
-__all__ = ["CHAIN_TEXT", "LayerStep", "model_network", "refusal", "refuse_weights_only"]
+__all__ = [
+    "CHAIN_TEXT",
+    "LayerStep",
+    "model_network",
+    "refusal",
+    "refuse_weights_only",
+    "residual_step",
+]
 
 #: What the refusal of a node says the converter handles.
 CHAIN_TEXT = (
-    "the network up to a layer is followed through a chain of conv/BN/ReLU/pool layers only"
+    "the network up to a layer is followed through conv/BN/ReLU/pool layers and residual Adds only"
 )
 
 Shape = tuple[int, int, int]
@@ -99,16 +116,33 @@ def model_network(
 
         steps = keras_steps(model, record)
     shape: Shape = tuple(int(v) for v in input_shape)  # type: ignore[assignment]
+    layers = _build(steps, shape, np.dtype(dtype))
+    if not layers:
+        raise ValueError(f"the prefix up to {layer} has no layer")
+    return Network(layers, tuple(int(v) for v in input_shape))  # type: ignore[arg-type]
+
+
+def _build(steps: list[LayerStep], shape: Shape, dtype: Any) -> list[Layer]:
+    """The layers of ``steps`` on inputs of ``shape`` (each step sees its own input's)."""
     layers: list[Layer] = []
     for step in steps:
-        built = step(shape, np.dtype(dtype))
+        built = step(shape, dtype)
         if built is None:
             continue
         layers.append(built)
         shape = built.output_shape(shape)
-    if not layers:
-        raise ValueError(f"the prefix up to {layer} has no layer")
-    return Network(layers, tuple(int(v) for v in input_shape))  # type: ignore[arg-type]
+    return layers
+
+
+def residual_step(name: str, body: list[LayerStep], shortcut: list[LayerStep]) -> LayerStep:
+    """A residual block: the steps of its two branches from the block's input, added."""
+
+    def build(shape: Shape, dtype: Any) -> Layer:
+        block = Residual(_build(body, shape, dtype), _build(shortcut, shape, dtype), name=name)
+        block.output_shape(shape)  # the branches must agree (a ValueError naming the block)
+        return block
+
+    return build
 
 
 def conv_step(record: ModelLayer, extra: tuple[tuple[int, int], tuple[int, int]] | None = None):

@@ -3,8 +3,10 @@
 Walked back from the layer's output tensor to the graph's input: a tensor that a conv
 record produces is that record (its Pad and BatchNormalization already fused by the
 reader), any other tensor is one node's output, whose data input is its first; the
-node's other inputs must be stored constants, so a node mixing two computed tensors
-(Add, Concat, Mul of two branches, …) is refused with the rest.
+node's other inputs must be stored constants. An Add (or Sum) of two computed tensors is
+a residual block: both inputs are walked back, to the last tensor their paths share (the
+block's input), and the two rest are its branches. Any other node mixing two computed
+tensors (Concat, Mul of two branches, …) is refused with the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .network import (
     pool_step,
     refusal,
     relu_step,
+    residual_step,
 )
 from .onnx_consts import Constants
 from .onnx_model import MAX_ONNX_BYTES, tensor_array
@@ -56,6 +59,10 @@ def _graph(model: Model) -> onnx.GraphProto:
         raise ValueError(f"model {path.name}: not an ONNX model ({type(exc).__name__})") from None
 
 
+#: One tensor of a path from the graph's input and the step that made it (None: nothing).
+_Entry = tuple[str, "LayerStep | None"]
+
+
 def onnx_steps(model: Model, target: ModelLayer) -> list[LayerStep]:
     """The steps from the graph's input to ``target``'s output, in forward order."""
     graph = _graph(model)
@@ -63,30 +70,79 @@ def onnx_steps(model: Model, target: ModelLayer) -> list[LayerStep]:
     feeds = [v.name for v in graph.input if v.name not in consts.initializers]
     if len(feeds) != 1:
         raise ValueError(f"model {Path(model.path).name}: {len(feeds)} inputs; --through needs one")
-    records = {r.output: r for r in model.layers if r.output}
-    steps: list[LayerStep] = []
-    tensor = target.output
-    folder = Path(model.path).parent
-    for _ in range(len(graph.node) + 1):
-        if tensor == feeds[0]:
-            return steps[::-1]
-        record = records.get(tensor or "")
-        if record is not None and record.input:
-            steps.append(conv_step(record))
-            tensor = record.input
-            continue
-        node = consts.producer.get(tensor or "")
-        if node is None:
-            raise ValueError(f"tensor {tensor!r} before {target.name} comes from no node")
-        if node.op_type in _ARITHMETIC:
-            affine, tensor = _arithmetic(node, consts, target.name, folder)
-            steps.append(affine)
-            continue
-        step = _node_step(node, consts, target.name, folder)
-        if step is not None:
-            steps.append(step)
-        tensor = node.input[0]
-    raise ValueError(f"the prefix up to {target.name} does not reach the model's input")
+    walker = _Walker(model, consts, feeds[0], target.name, len(graph.node))
+    path = walker.path(target.output or "")
+    return [step for _, step in path[1:] if step is not None]
+
+
+class _Walker:
+    """Paths from the graph's input to its tensors, back one node at a time (see the module).
+
+    A path is the tensors from the input to a tensor, each with the step that made it. An
+    Add of two computed tensors takes the two inputs' paths: they share the path up to the
+    tensor they fork from (the block's input, the last tensor common to both), and the
+    rest of each is a branch of a residual step. The paths of the tensors asked for are
+    kept, so the paths of a block's two branches stop at the block before it.
+    """
+
+    def __init__(self, model: Model, consts: Constants, feed: str, target: str, nodes: int):
+        self.consts, self.feed, self.target = consts, feed, target
+        self.records = {r.output: r for r in model.layers if r.output}
+        self.folder = Path(model.path).parent
+        self.limit = nodes + 1
+        self.known: dict[str, tuple[_Entry, ...]] = {feed: ((feed, None),)}
+
+    def path(self, tensor: str) -> tuple[_Entry, ...]:
+        """The path to ``tensor``, or a ValueError naming the node it cannot follow."""
+        back: list[_Entry] = []
+        for _ in range(self.limit):
+            if tensor in self.known:
+                break
+            record = self.records.get(tensor)
+            if record is not None and record.input:
+                back.append((tensor, conv_step(record)))
+                tensor = record.input
+                continue
+            node = self.consts.producer.get(tensor)
+            if node is None:
+                raise ValueError(f"tensor {tensor!r} before {self.target} comes from no node")
+            if node.op_type in ("Add", "Sum") and self._joins(node):
+                self.known[tensor] = self._residual(node)
+                break
+            if node.op_type in _ARITHMETIC:
+                affine, data = _arithmetic(node, self.consts, self.target, self.folder)
+                back.append((tensor, affine))
+                tensor = data
+                continue
+            back.append((tensor, _node_step(node, self.consts, self.target, self.folder)))
+            tensor = node.input[0]
+        else:
+            raise ValueError(f"the prefix up to {self.target} does not reach the model's input")
+        path = self.known[tensor] + tuple(back[::-1])
+        self.known[path[-1][0]] = path
+        return path
+
+    def _joins(self, node: onnx.NodeProto) -> bool:
+        """Whether ``node`` adds two computed tensors (not a tensor and a constant)."""
+        names = [n for n in node.input if n]
+        computed = [_constant(n, self.consts, self.folder) is None for n in names]
+        return len(names) == 2 and all(computed)
+
+    def _residual(self, node: onnx.NodeProto) -> tuple[_Entry, ...]:
+        """The path to an Add of two branches: the path to their fork, then the block."""
+        first, second = (self.path(name) for name in node.input if name)
+        common = 0
+        for a, b in zip(first, second, strict=False):
+            if a[0] != b[0]:
+                break
+            common += 1
+        branches = sorted(
+            ([step for _, step in path[common:] if step is not None] for path in (first, second)),
+            key=len,
+            reverse=True,  # the longer branch is the body, the other the shortcut
+        )
+        step = residual_step(_label(node), branches[0], branches[1])
+        return (*first[:common], (node.output[0], step))
 
 
 def _node_step(
