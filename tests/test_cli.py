@@ -147,7 +147,7 @@ def test_code_prints_a_snippet(tmp_path, capsys):
     # --methods chooses what the snippet writes out: the pseudo-inverse and the priors
     assert main([*argv, "--padding", "0", "--methods", "pinv,tv", "--groups", "3"]) == 0
     code = capsys.readouterr().out
-    assert "lsqr(" in code and "tv_prox(" in code and "dense_filter(weights, 3)" in code
+    assert "lsqr(" in code and "tv_prox(" in code and "dense_groups(weights, 3)" in code
     assert "richardson_lucy(" not in code
     compile(code, "<snippet>", "exec")
 

@@ -196,7 +196,7 @@ def _standalone_setup(
         lines += [
             f"# groups={settings.groups} (PyTorch's): each group of the conv's {what} channels "
             "sees only its share of the other side",
-            f"weights = dense_filter(weights, {settings.groups})",
+            f"weights = dense_groups(weights, {settings.groups})",
         ]
     if settings.transposed:
         lines += numpy_out_shape("weights.shape[2]")

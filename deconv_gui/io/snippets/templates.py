@@ -1,11 +1,17 @@
 """The blocks of code the NumPy snippets are assembled from, as they are printed.
 
-Kept as literal text (not generated) so that they read like code written by hand;
-``numpy_code`` picks the blocks a problem needs and fills in the numbers around them.
+Kept as literal text (not generated) so that they read like code written by hand (the
+one exception, :data:`NUMPY_DENSE_FILTER`, is a plain NumPy function of the app printed
+from its source); ``numpy_code`` picks the blocks a problem needs and fills in the
+numbers around them.
 Each block is tested by running whole snippets in a subprocess (``tests/test_snippets*.py``).
 """
 
 from __future__ import annotations
+
+import inspect
+
+from ...core.groups import dense_groups
 
 __all__ = [
     "FISTA",
@@ -65,17 +71,9 @@ def conv2d_transpose(y, w, input_shape, stride, padding, dilation, mode="constan
     return x
 '''
 
-NUMPY_DENSE_FILTER = '''
-def dense_filter(w, groups):
-    """PyTorch's groups as one (f_h, f_w, C_in, C_out) filter, zero between the groups."""
-    fh, fw, c_group, c_out = w.shape
-    out_group = c_out // groups
-    dense = np.zeros((fh, fw, c_group * groups, c_out), dtype=w.dtype)
-    for k in range(groups):
-        outs = slice(k * out_group, (k + 1) * out_group)
-        dense[:, :, k * c_group : (k + 1) * c_group, outs] = w[:, :, :, outs]
-    return dense
-'''
+#: The app's own :func:`~deconv_gui.core.groups.dense_groups` (plain NumPy), printed from
+#: its source: the script spreads the groups exactly as the app does.
+NUMPY_DENSE_FILTER = "\n" + inspect.getsource(dense_groups)
 
 NUMPY_LAYER = '''
 def forward(v, w=weights):
