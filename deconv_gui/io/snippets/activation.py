@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from .common import Settings, noise_lines
+from .method_lines import NOTES
 
 __all__ = [
     "PROJECTION_VARIABLES",
@@ -27,6 +28,7 @@ __all__ = [
     "forward_output_lines",
     "in_range_pinv",
     "left_out_lines",
+    "pinv_lines",
     "projection_arrays",
     "projection_lines",
 ]
@@ -93,6 +95,26 @@ def in_range_pinv(
         return [], call.format(rhs=rhs, reg=reg, ops="")
     ops = ", conv_forward, conv_adjoint"
     return list(_THROUGH_THE_CONV), call.format(rhs=f"({rhs}) / gain", reg=", 0.0", ops=ops)
+
+
+def pinv_lines(settings: Settings, call: str, result: str) -> list[str]:
+    """The comments and the line ``result = call`` of the pseudo-inverse ``J⁺(y − c)``.
+
+    ``y − c`` is in ``J``'s range unless the script simulates noise, so a leaky ReLU's is
+    solved on the conv (:func:`in_range_pinv`, whose format ``call`` is).
+
+    Examples
+    --------
+    >>> from deconv_gui.core import Params
+    >>> import numpy as np
+    >>> p = Params(np.ones((3, 3, 1, 1)), activation="leaky_relu", leaky_slope=0.1)
+    >>> pinv_lines(Settings.of(p), "pinv({rhs}{reg}{ops})", "x_pinv")[-1]
+    'x_pinv = pinv((y - bias) / gain, 0.0, conv_forward, conv_adjoint)'
+    """
+    p = settings.params
+    noise_free = p.noise_sigma == 0 and p.photons == 0
+    note, call = in_range_pinv(settings, call, "y - bias", ", reg", noise_free)
+    return [*NOTES["pinv"], *note, f"{result} = {call}"]
 
 
 def forward_output_lines(settings: Settings, torch: bool) -> list[str]:

@@ -12,6 +12,7 @@ from .activation import (
     forward_output_lines,
     in_range_pinv,
     left_out_lines,
+    pinv_lines,
     projection_arrays,
     projection_lines,
 )
@@ -31,7 +32,6 @@ from .common import (
     weights_lines,
 )
 from .method_lines import (
-    NOTES,
     lost_lines,
     normalized_lines,
     prior_lines,
@@ -224,14 +224,8 @@ def _standalone_solves(settings: Settings) -> list[str]:
         return []
     lines = ["", "", *code_block(NUMPY_PINV)]
     if "pinv" in settings.methods:
-        p = settings.params
-        noise_free = p.noise_sigma == 0 and p.photons == 0
-        call = "pinv({rhs}{reg}{ops})"
-        note, call = in_range_pinv(settings, call, "y - bias", ", reg", noise_free)
         lines += [
-            *NOTES["pinv"],
-            *note,
-            f"x_pinv = {call}",
+            *pinv_lines(settings, "pinv({rhs}{reg}{ops})", "x_pinv"),
             "misfit = np.linalg.norm(forward(x_pinv) - (y - bias))",
             "residual = misfit / max(np.linalg.norm(y - bias), 1e-300)",
             'print(f"pseudo-inverse: |A x - (y - b)| / |y - b| = {residual:.1e}")',

@@ -10,6 +10,7 @@ from .activation import (
     forward_output_lines,
     in_range_pinv,
     left_out_lines,
+    pinv_lines,
     projection_arrays,
     projection_lines,
 )
@@ -28,7 +29,7 @@ from .common import (
     torch_output_padding,
     weights_lines,
 )
-from .method_lines import NOTES, lost_lines, normalized_lines, prior_lines, setting_lines
+from .method_lines import lost_lines, normalized_lines, prior_lines, setting_lines
 from .templates_torch import TORCH_CGLS
 from .transposed import TORCH_TRANSPOSED_PADDED, TORCH_TRANSPOSED_ZEROS, transposed_geometry_lines
 
@@ -213,14 +214,8 @@ def _torch_solves(settings: Settings) -> list[str]:
     """CGLS, and the pseudo-inverse when asked for."""
     lines = ["", "", *code_block(TORCH_CGLS)] if settings.solves else []
     if "pinv" in settings.methods:
-        p = settings.params
-        noise_free = p.noise_sigma == 0 and p.photons == 0
-        call = "pinv_cgls({rhs}{reg}, rtol, max_iter{ops})"
-        note, call = in_range_pinv(settings, call, "y - bias", ", reg", noise_free)
         lines += [
-            *NOTES["pinv"],
-            *note,
-            f"x_pinv, n_iter = {call}",
+            *pinv_lines(settings, "pinv_cgls({rhs}{reg}, rtol, max_iter{ops})", "x_pinv, n_iter"),
             "misfit = torch.linalg.norm(forward(x_pinv) - (y - bias))",
             "residual = misfit / torch.linalg.norm(y - bias)",
             'print(f"pseudo-inverse: {n_iter} CGLS iterations, |A x - (y - b)| / |y - b| = '
