@@ -336,3 +336,40 @@ def test_the_network_panels_hide_the_layer_alones_status(qtbot, window, path):
     assert not window.state_label.isVisible()
     window.network.set_through(False)
     qtbot.waitUntil(lambda: window.state_label.isVisible(), timeout=TIMEOUT)
+
+
+def test_long_layer_names_are_whole_in_a_list_that_scrolls_sideways(qtbot):
+    """A ResNet-like ONNX export's names (``/encoder/layer2/layer2.1/conv2/Conv``) in the
+    dock's narrow list: the folders every name shares, the op type and a folder the next
+    repeats go; the name column is as wide as the longest name (it was a sliver beside a
+    long layer's words), the list scrolls sideways to it, and the tooltip gives it whole."""
+    from deconv_gui.gui.controls.layers import LayerRow, LayersPanel
+    from deconv_gui.gui.network.listing import short_names
+
+    names = [
+        "/encoder/layer1/layer1.0/conv1/Conv",
+        "/encoder/layer2/layer2.0/relu/Relu",
+        "/encoder/layer2/layer2.1/downsample/downsample.0/Conv",
+    ]
+    labels = short_names(names)
+    assert labels == ["layer1.0/conv1", "layer2.0/relu", "layer2.1/downsample.0"]
+    names, labels = names * 3, labels * 3  # more rows than the list shows: it scrolls down too
+    panel = LayersPanel()
+    qtbot.addWidget(panel)
+    panel.resize(340, 400)
+    rows = [
+        LayerRow("conv 3×3, 64→128, stride 2", "170×256×128", True, name=n, label=label)
+        for n, label in zip(names, labels, strict=True)
+    ]
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_chain(rows, 8, 8)  # as a listing arrives: in a list on screen
+    qtbot.wait(50)  # the view lays out what it was given (no timing: a pass of the event loop)
+    view, header = panel.list, panel.list.header()
+    assert header.sectionSize(2) >= view.fontMetrics().horizontalAdvance(labels[2])
+    assert sum(header.sectionSize(c) for c in range(4)) > view.viewport().width()
+    assert view.horizontalScrollBar().isVisible()  # too wide for the dock: it scrolls
+    item = view.topLevelItem(8)
+    assert item.text(2) == labels[8] and names[8] in item.toolTip(2)
+    # the scroll bar does not hide the row under study, the last
+    assert view.visualItemRect(item).bottom() < view.viewport().height()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import QEvent, QObject, Qt, Signal
 from qtpy.QtGui import QFont
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -111,12 +111,12 @@ class LayersPanel(DockSection):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(_NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(_OUTPUT, QHeaderView.ResizeMode.ResizeToContents)
         self.list.setToolTip(_LIST_TIP)
         self.list.itemClicked.connect(self._on_clicked)
         self.list.itemActivated.connect(self._on_clicked)
         self.list.currentItemChanged.connect(self._on_current)
+        nonnull(self.list.viewport()).installEventFilter(self)
         self.column.addWidget(self.list)
         self.buttons = QHBoxLayout()
         self.buttons.setSpacing(2)
@@ -200,9 +200,12 @@ class LayersPanel(DockSection):
         self._rows = list(rows)
         named = any(row.name for row in rows)
         self.list.setColumnHidden(_NAME, not named)
-        # beside names, the layer's words stay whole and a long name gives way (…)
+        # beside names every column is as wide as its texts, the list scrolls sideways when
+        # they do not fit (a stretched name column shrank to a sliver beside a long layer)
         fit = QHeaderView.ResizeMode.ResizeToContents if named else QHeaderView.ResizeMode.Stretch
-        nonnull(self.list.header()).setSectionResizeMode(1, fit)
+        header = nonnull(self.list.header())
+        header.setSectionResizeMode(1, fit)
+        header.setSectionResizeMode(_NAME, QHeaderView.ResizeMode.ResizeToContents)
         self.list.setToolTip(tip)
         with signals_blocked(self.list):
             self.list.clear()
@@ -224,21 +227,32 @@ class LayersPanel(DockSection):
             if chosen is not None:
                 self.list.setCurrentItem(chosen)
                 self.list.scrollToItem(chosen)
-        self._fit_height(len(rows))
+        self._fit_height(len(rows), sideways=named)
         self.problem.setText(problem)
         self.problem.setVisible(bool(problem))
         self.note.setText(note)
         self.note.setVisible(bool(note))
         self._show_editor()
 
-    def _fit_height(self, count: int) -> None:
-        """Tall enough for the rows (two to six; more scroll)."""
+    def _fit_height(self, count: int, sideways: bool = False) -> None:
+        """Tall enough for the rows (two to six; more scroll) and, when the rows may be
+        wider than the dock (``sideways``), for the scroll bar under them (it hid the last)."""
         first = self.list.topLevelItem(0)
         height = self.list.visualItemRect(first).height() if first is not None else 0
         height = height or self.list.fontMetrics().height() + 6
         header = nonnull(self.list.header()).sizeHint().height()
         shown = max(_VISIBLE_ROWS[0], min(count, _VISIBLE_ROWS[1]))
-        self.list.setFixedHeight(header + height * shown + 2 * self.list.frameWidth() + 2)
+        bar = nonnull(self.list.horizontalScrollBar()).sizeHint().height() if sideways else 0
+        self.list.setFixedHeight(header + height * shown + bar + 2 * self.list.frameWidth() + 2)
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        # the list's height and its sideways scroll bar settle after the rows came: the
+        # current row (the one under study) stays in view (the bar came over it)
+        if event is not None and event.type() == QEvent.Type.Resize:
+            item = self.list.currentItem()
+            if item is not None:
+                self.list.scrollToItem(item)
+        return super().eventFilter(watched, event)
 
     def current_row(self) -> int:
         """The current row (-1 when the list is empty)."""

@@ -24,6 +24,7 @@ max-pool 2×2, stride 2 | pool | /pool | 4×4×4
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -76,19 +77,29 @@ def core_layer_text(
 
 def short_names(names: list[str]) -> list[str]:
     """What tells ``names`` apart in a narrow column: ONNX paths without the op type that
-    ends them (the kind column says it) and without the folders all of them share.
+    ends them (the kind column says it), without the folders all of them share, and
+    without a folder the next one repeats (PyTorch's ``layer2/layer2.0``: ``layer2.0``).
 
     >>> short_names(["/features/features.0/Conv", "/features/features.1/Relu"])
     ['features.0', 'features.1']
     >>> short_names(["/conv1/Conv", "/Relu", "block1_conv1"])
     ['conv1', 'Relu', 'block1_conv1']
+    >>> short_names(["/encoder/layer1/layer1.0/conv1/Conv", "/encoder/layer2/layer2.0/relu/Relu"])
+    ['layer1.0/conv1', 'layer2.0/relu']
     """
     parts = [name.strip("/").split("/") for name in names]
     parts = [p[:-1] if len(p) > 1 else p for p in parts]
     common = 0
     while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
         common += 1
-    return ["/".join(p[common:]) or name for p, name in zip(parts, names, strict=True)]
+    parts = [_unrepeated(p[common:]) for p in parts]
+    return ["/".join(p) or name for p, name in zip(parts, names, strict=True)]
+
+
+def _unrepeated(folders: list[str]) -> list[str]:
+    """``folders`` without one that the next starts with, followed by a dot."""
+    kept = [f for f, after in pairwise(folders) if not after.startswith(f + ".")]
+    return kept + folders[-1:]
 
 
 def _flat(
