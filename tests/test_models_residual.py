@@ -214,3 +214,33 @@ def test_pinv_through_residual_blocks_equals_numpy_pinv(tmp_path):
         # the same as the plain solver's (the preconditioners leave J⁺ as it is)
         plain, _ = lin.pinv(u, rtol=1e-12, max_iter=20_000, preconditioner=None)
         assert _error(plain, want) < 1e-6
+
+
+def test_cli_through_a_residual_model_writes_j_plus_and_the_blocks(tmp_path, capsys):
+    """``run --model M --layer L --through`` past two blocks: J⁺J x₀ of numpy.linalg.pinv,
+    and the sidecar lists each block with its body and shortcut."""
+    import json
+
+    from deconv_gui.cli import main as cli_main
+
+    path = tmp_path / "resnet.onnx"
+    _export(_resnet(), path, False, (8, 8))
+    model = read_model(path)
+    head = _record(model, "head").name
+    out = tmp_path / "out"
+    args = ["run", "--model", str(path), "--layer", head, "--through", "--image", "chelsea"]
+    args += ["--methods", "transposed,pinv", "--rtol", "1e-10", "--max-iter", "5000"]
+    assert cli_main([*args, "--out", str(out)]) == 0
+    assert "J⁺ converged: " in capsys.readouterr().out
+    x0 = np.load(out / "input.npy")
+    lin = model_network(model, head, x0.shape).linearize(x0)
+    dense = lin.to_dense()
+    want = np.linalg.pinv(dense) @ (dense @ x0.ravel())
+    assert _error(np.load(out / "pinv.npy").ravel(), want) < 1e-6
+    record = json.loads((out / "through.json").read_text())
+    blocks = [layer for layer in record["layers"] if layer["kind"] == "residual"]
+    assert [[b["kind"] for b in block["body"]] for block in blocks] == [
+        ["conv", "relu", "conv"]
+    ] * 2
+    assert [len(block["shortcut"]) for block in blocks] == [0, 1]
+    assert blocks[1]["shortcut"][0]["output_shape"] == blocks[1]["output_shape"]

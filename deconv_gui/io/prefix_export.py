@@ -1,6 +1,7 @@
 """A network prefix's result written to a folder, all or nothing: ``NAME.npy`` and
 ``NAME.png`` per panel (the registry's export names, as ``run`` writes a single layer's)
-and a ``through.json`` sidecar (the model, the layer, the chain, the solve, the metrics).
+and a ``through.json`` sidecar (the model, the layer, the chain, the solve, the metrics;
+a residual block's record holds its ``body`` and ``shortcut`` layers).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..core import registry
-from ..core.network import PrefixResult
+from ..core.network import Layer, PrefixResult, Residual
 from .files import write_into_folder
 from .render import encode_png, render_panel
 
@@ -50,6 +51,20 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _layer_records(layers: Iterable[Layer], shape: Any) -> list[dict[str, Any]]:
+    """Each layer's name, kind and output shape; a residual block's with its branches'."""
+    records = []
+    for layer in layers:
+        record: dict[str, Any] = {"name": layer.name, "kind": layer.kind}
+        if isinstance(layer, Residual):
+            record["body"] = _layer_records(layer.body, shape)
+            record["shortcut"] = _layer_records(layer.shortcut, shape)
+        shape = layer.output_shape(shape)
+        record["output_shape"] = list(shape)
+        records.append(record)
+    return records
+
+
 def sidecar(result: PrefixResult, extra: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON record of ``result`` (``extra``: who asked, the model and the layer)."""
     report = result.solver
@@ -58,10 +73,7 @@ def sidecar(result: PrefixResult, extra: Mapping[str, Any]) -> dict[str, Any]:
         **extra,
         "channel": result.channel,
         "input_shape": list(net.input_shape),
-        "layers": [
-            {"name": layer.name, "kind": layer.kind, "output_shape": list(shape)}
-            for layer, shape in zip(net.layers, net.shapes[1:], strict=True)
-        ],
+        "layers": _layer_records(net.layers, net.input_shape),
         "panels": list(result.images),
         "solver": None
         if report is None
