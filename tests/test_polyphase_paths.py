@@ -93,10 +93,11 @@ def test_the_factor_cache_tells_weights_reg_and_precision_apart():
 def test_a_cancelled_factorisation_raises_and_leaves_nothing_behind(monkeypatch):
     import deconv_gui.core.solvers.polyphase_factors as factors
     import deconv_gui.core.solvers.polyphase_normal as normal
+    import deconv_gui.core.solvers.polyphase_rows as rows
     from deconv_gui.core.solvers import SolveCancelled
 
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
-    monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(rows, "_CHUNK_BYTES", 1)
     factors.clear_factor_cache()
     rng = np.random.default_rng(4)
     for c_out in (1, 2):  # the closed form of one-row blocks, the normal equations of others

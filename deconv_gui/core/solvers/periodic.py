@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import lapack
 from ..geometry import ConvGeometry
 from ..operator import ConvOperator
 
@@ -38,6 +39,7 @@ __all__ = [
     "is_periodic",
     "mirror_weight",
     "polyphase_blocks",
+    "reduce_outputs",
 ]
 
 #: Bytes of complex blocks (``H_out × (W_out/2 + 1) × C_out × s² C_in``) up to which the
@@ -228,3 +230,41 @@ def mirror_weight(n_columns: int, w_out: int) -> np.ndarray:
     if w_out % 2 == 0:
         weight[-1] = 1
     return weight
+
+
+def reduce_outputs(
+    blocks: BlockRows, w_out: int, cutoff: float
+) -> tuple[BlockRows, np.ndarray] | None:
+    """Blocks ``Vᵀ M(ω)`` of fewer rows and ``V`` ``(C_out, r)`` (orthonormal columns)
+    when the output channels are linearly dependent (one filter twice; a preset's rotated
+    copies of a symmetric blur), else None.
+
+    ``V`` spans the outputs' taps (:attr:`~BlockRows.taps`) but for directions whose
+    parts of every ``M(ω)`` sum to less than half the cut (a direction ``σ u v^T`` of the
+    taps moves ``M(ω)`` by at most ``σ ‖(Σ_t |v_{j,t}|)_j‖``, ``j`` the columns and ``t``
+    their taps), against lower bounds on ``σ_max``: that of ``M(0)``, and the mean of
+    ``‖M(ω)‖_F² / k``. Then ``M(ω) = V Vᵀ M(ω)``, ``M^+ = (Vᵀ M)^+ Vᵀ`` with the same
+    singular values, and what was dropped is what the cut drops.
+    """
+    c_out, sh, n_w, sw, c_in = blocks.shape
+    n, (h_out, lh) = sh * sw * c_in, blocks.along_h.shape
+    u, values, vh = lapack.svd(blocks.taps, full_matrices=False)
+    n_taps = blocks.taps.shape[1] // n
+    reach = np.linalg.norm(np.abs(vh.reshape(len(vh), n, n_taps)).sum(axis=2), axis=1)
+    dc = blocks.taps.reshape(c_out, n, n_taps).sum(axis=2)  # M(0): no wrapping changes it
+    top = float(lapack.svd(dc, compute_uv=False)[0])
+    if h_out >= lh and w_out >= n_taps // lh:  # no tap wraps onto another: Parseval
+        top = max(top, float(np.sqrt((values**2).sum() / min(c_out, n))))
+    moved = np.cumsum((values * reach)[::-1])[::-1]  # by dropping from each direction on
+    rank = int((moved > 0.5 * cutoff * top).sum())
+    if rank in (0, c_out):
+        return None
+    mixing = u[:, :rank]
+    reduced = copy.copy(blocks)
+    along_w = blocks.along_w.reshape(lh, c_out, -1)
+    reduced.along_w = np.matmul(mixing.T, along_w).reshape(lh, -1)
+    reduced.shape = (rank, sh, n_w, sw, c_in)
+    reduced.magnitude = np.abs(mixing).T @ blocks.magnitude  # |Vᵀ M| ≤ |Vᵀ| |M|
+    reduced.taps = mixing.T @ blocks.taps
+    reduced.owner = None
+    return reduced, mixing

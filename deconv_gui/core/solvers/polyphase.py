@@ -26,9 +26,12 @@ channel, or one per group, in closed form, ``M^*/‖M‖²``; else through the n
 equations of each block, vectorised over the frequencies, and by an SVD only where a block
 is rank-deficient or ill-conditioned) and keeps the last few
 (:data:`FACTOR_CACHE_SIZE`), so solving another image with the same layer costs one FFT
-of ``y`` and one of the image. These run in the precision of ``y``: float32 data is
-transformed in complex64 (its rounding is then that of the float32 result the caller
-gets anyway). The image is transformed back in the memory of its spectrum.
+of ``y`` and one of the image. Wide blocks (``C_out ≤ s_h s_w C_in``) solved through
+their normal equations give ``u = (M M^*)^{-1} ŷ`` on the output grid instead, and
+``A^+ y = Aᵀ u``: one FFT of ``u`` back and one adjoint convolution, with no ``M(ω)^*``
+made per frequency (float64: one Newton step through ``A``). These run in the precision
+of ``y``: float32 data is transformed in complex64 (its rounding is then that of the
+float32 result the caller gets anyway). The image is transformed back in the memory of its spectrum.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import numpy as np
 import scipy.fft
 
 from .. import lapack, threads
+from ..geometry import ConvGeometry
 from ..operator import ConvOperator
 from .base import CancelCheck
 from .dense import pinv_cutoff
@@ -50,7 +54,13 @@ from .periodic import (
     mirror_weight,
     polyphase_blocks,
 )
-from .polyphase_factors import FACTOR_CACHE_SIZE, clear_factor_cache, solve_spectrum
+from .polyphase_factors import (
+    FACTOR_CACHE_SIZE,
+    BlockFactors,
+    OutputSolution,
+    clear_factor_cache,
+    solve_spectrum,
+)
 
 __all__ = [
     "FACTOR_CACHE_SIZE",
@@ -174,9 +184,60 @@ def polyphase_solve(
     # (…, H', s_h, W'', s_w, C_in): the inverse transform along H' and W'' leaves the
     # image itself, (…, H', s_h, W', s_w, C_in), with no interleaving copy
     factors, solved = solve_spectrum(op, spectrum, float(reg), cutoff, cancel)
+    if isinstance(solved, OutputSolution):
+        assert isinstance(factors, BlockFactors)
+        image = _through_adjoint(op, arr, solved.u, factors, float(reg))
+        if len(solved.at):  # the SVD's frequencies, transformed back alone
+            image += _svd_image(solved, spectrum.dtype, geometry, arr.shape[:-3])
+        return PolyphaseSolution(image, factors.rank, float(cutoff))
     image = _inverse_transform(solved, w_out)
     image = image.reshape(*arr.shape[:-3], h_out * sh, w_out * sw, c_in)
     return PolyphaseSolution(image, factors.rank, float(cutoff))
+
+
+def _svd_image(
+    solved: OutputSolution, dtype: np.dtype, geometry: ConvGeometry, lead: tuple[int, ...]
+) -> np.ndarray:
+    """The image of ``M^+ ŷ`` at the frequencies the SVD solved (0 at the others)."""
+    h_out, w_out, _ = geometry.output_shape
+    (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
+    n_w = w_out // 2 + 1
+    spectrum = np.zeros((int(np.prod(lead)), h_out, sh, n_w, sw, c_in), dtype)
+    h, w = np.divmod(solved.at, n_w)
+    spectrum[:, h, :, w] = solved.solved.reshape(len(h), sh, sw, c_in, -1).transpose(0, 4, 1, 2, 3)
+    image = _inverse_transform(spectrum, w_out)
+    return image.reshape(*lead, h_out * sh, w_out * sw, c_in)
+
+
+def _through_adjoint(
+    op: ConvOperator, y: np.ndarray, solved: np.ndarray, factors: BlockFactors, reg: float
+) -> np.ndarray:
+    """``Aᵀ u`` of wide blocks' ``u = G_reg^+ ŷ`` (``solved``, complex128 on the output
+    grid) in the dtype of ``y``; for float64 ``y``, one Newton step through ``A`` itself.
+
+    ``M^+ = M^* G^+`` frequency by frequency, so ``A^+ y = Aᵀ u`` with ``u`` transformed
+    back: one adjoint convolution instead of ``M^*`` made and applied at every frequency.
+    Solving through ``G`` squares the condition number; the step ``u ← u + G_reg^+ r``,
+    ``r = y − A Aᵀ u − reg u`` with its residual from ``A`` (to the rounding of the
+    convolution), brings the error back to that of the SVD (``ε κ(M)``). float32 data
+    keeps ``u`` from complex128 factors (their rounding ``ε_{64} κ(G) ≤ 10^{-8}`` is
+    below its own) and applies ``Aᵀ`` in float32, or in float64 where ``u`` would not
+    fit float32.
+    """
+    shape, workers = op.geometry.output_shape[:2], threads.get_num_threads()
+    u = scipy.fft.irfft2(solved, s=shape, axes=(-3, -2), workers=workers, overwrite_x=True)
+    if y.dtype == np.float32 and np.abs(u).max(initial=0.0) < 1e30:
+        u = u.astype(np.float32)
+    image = op.apply_adjoint(u)
+    if y.dtype == np.float64:
+        residual = y - op.apply(image)
+        if reg:
+            residual -= reg * u
+        spectrum = scipy.fft.rfft2(residual, axes=(-3, -2), workers=workers)
+        step = factors.solve_outputs(spectrum).u  # 0 where the SVD solved the block
+        step = scipy.fft.irfft2(step, s=shape, axes=(-3, -2), workers=workers, overwrite_x=True)
+        image += op.apply_adjoint(step)
+    return image.astype(y.dtype, copy=False)
 
 
 def _inverse_transform(solved: np.ndarray, w_out: int) -> np.ndarray:

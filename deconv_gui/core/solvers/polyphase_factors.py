@@ -7,19 +7,15 @@ the geometry, ``reg`` and the cut only, so the last few are kept (:data:`FACTOR_
 another image through the same layer costs the transforms alone.
 
 * Rows with disjoint supports (one output channel; or one per group, as in a depthwise
-  layer; told apart by the impulse responses, :attr:`~BlockRows.owner`): each row ``m``
-  is inverted alone, ``m^*/‖m‖²`` (Tikhonov ``m^*/(‖m‖² + reg)``), and its singular value
-  is ``‖m‖``. Only the gains ``1/‖m(ω)‖²`` are stored; the rows are made again, a few
-  frequency rows at a time, by one small matrix product each
-  (:class:`~deconv_gui.core.solvers.periodic.BlockRows`), which costs less than reading
-  them back from memory.
+  layer): each row inverted alone (:mod:`~deconv_gui.core.solvers.polyphase_rows`).
 * Output channels that share input channels: the normal equations of each block,
   factorised over all frequencies at once (in float64, a cancel check between pieces),
   the SVD only where a block is rank-deficient or ill-conditioned
   (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the Cholesky factor of
-  each block's Gram matrix (its inverse for a float64 solve), solved for each spectrum
-  (a first solve factorises and solves in one pass); from the second solve on, ``M(ω)^+``
-  itself instead where it fits :data:`_CACHE_ENTRY_LIMIT`.
+  each block's Gram matrix (its inverse for a float64 solve of tall blocks), solved for
+  each spectrum (a first solve factorises and solves in one pass; wide blocks on the
+  output grid, :class:`OutputSolution`); from the second solve on, ``M(ω)^+`` itself
+  instead where it fits :data:`_CACHE_ENTRY_LIMIT`.
 
 The norms and singular values are computed in float64 whatever the data; the stored
 factors are in the precision of the solve (complex64 for float32 data).
@@ -29,18 +25,26 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import threads
 from .._cache import LRUCache
 from ..operator import ConvOperator
-from .base import CancelCheck, SolveCancelled, is_cancelled
-from .periodic import BlockRows, block_bytes, mirror_weight
-from .polyphase_normal import NormalFactors, normal_factors, reduce_outputs
+from .base import CancelCheck
+from .periodic import BlockRows, block_bytes, reduce_outputs
+from .polyphase_normal import Made, NormalFactors, normal_factors
+from .polyphase_rows import RowFactors, factorise_rows
 
-__all__ = ["FACTOR_CACHE_SIZE", "clear_factor_cache", "layer_factors", "solve_spectrum"]
+__all__ = [
+    "FACTOR_CACHE_SIZE",
+    "BlockFactors",
+    "OutputSolution",
+    "clear_factor_cache",
+    "layer_factors",
+    "solve_spectrum",
+]
 
 #: Factorised layers kept between solves (a several-row one only up to
 #: :data:`_CACHE_ENTRY_LIMIT` bytes; the others are a gain per frequency and channel).
@@ -52,39 +56,8 @@ _CACHE_ENTRY_LIMIT = 64 * 2**20  # four of them: 256 MiB at most
 #: 3 -> 3 in float64 at stride 2 are 75-200 MB: recomputed, every solve cost the
 #: factorisation again (25-30 forward+adjoint pairs instead of 3-5).
 _LARGE_ENTRY_LIMIT = 256 * 2**20
-#: Bytes of blocks made at a time from their two DFT factors.
+#: Bytes of ``M(ω)^+`` applied at a time.
 _CHUNK_BYTES = 2**21
-
-
-class RowFactors:
-    """``M(ω)^+ = M(ω)^* diag(gain(ω))`` of blocks whose rows have disjoint supports; the
-    rows are made again on use.
-
-    ``blocks`` makes each column's one entry (its :attr:`~BlockRows.owner`'s row) divided
-    by ``σ_max``, and ``gain`` ``(H', W'', C_out)`` is multiplied by it.
-    """
-
-    def __init__(self, blocks: BlockRows, gain: np.ndarray, owner: np.ndarray, rank: int):
-        self.blocks, self.gain, self.owner, self.rank = blocks, gain, owner, rank
-
-    def apply(self, spectrum: np.ndarray) -> np.ndarray:
-        """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``, in ``spectrum``'s dtype."""
-        scaled = spectrum * self.gain.astype(spectrum.real.dtype)
-        if (self.owner == self.owner[0]).all():  # one output channel: no gather
-            scaled = scaled[..., self.owner[:1]]
-        else:
-            scaled = scaled[..., self.owner]  # each input channel's output channel
-        sh, n_w, sw, c_in = self.blocks.shape
-        h_out = self.gain.shape[0]
-        out = np.empty((*scaled.shape[:-3], h_out, sh, n_w, sw, c_in), spectrum.dtype)
-        step = _rows_per_chunk(self.blocks)
-        with threads.one_blas_thread():
-            for start in range(0, h_out, step):
-                part = self.blocks(start, start + step)  # (k, s_h, W'', s_w, C_in)
-                np.conjugate(part, out=part)
-                gains = scaled[..., start : start + step, None, :, None, :]
-                np.multiply(part, gains, out=out[..., start : start + step, :, :, :, :])
-        return out
 
 
 class BlockFactors:
@@ -116,18 +89,19 @@ class BlockFactors:
         assert normal is not None
         return normal.rows()
 
-    def apply(self, spectrum: np.ndarray) -> np.ndarray:
+    def apply(self, spectrum: np.ndarray) -> np.ndarray | OutputSolution:
         """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``: by the kept
         ``M(ω)^+``, else by the factors, computed in complex128 (their rounding is
-        ``ε κ(G)``)."""
-        if self.mixing is not None:
-            spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
+        ``ε κ(G)``); wide blocks not kept: :meth:`solve_outputs`."""
         normal, kept = self.normal, self.kept
         c_out, sh, n_w, sw, c_in = self.shape
         h_out = spectrum.shape[-3]
-        if kept is None and c_out * sh * n_w * sw * c_in * h_out * spectrum.itemsize <= (
-            _CACHE_ENTRY_LIMIT
-        ):
+        fits = c_out * sh * n_w * sw * c_in * h_out * spectrum.itemsize <= _CACHE_ENTRY_LIMIT
+        if kept is None and not fits and normal is not None and normal.wide:
+            return self.solve_outputs(spectrum)
+        if self.mixing is not None:
+            spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
+        if kept is None and fits:
             assert normal is not None  # M(ω)^+ is the solve of unit spectra: solved with ŷ
             flat = spectrum.reshape(-1, h_out, n_w, c_out)
             units = np.broadcast_to(
@@ -141,10 +115,27 @@ class BlockFactors:
             return _solve(normal, spectrum)
         return _apply_rows(kept, spectrum)
 
+    def solve_outputs(self, spectrum: np.ndarray) -> OutputSolution:
+        """:class:`OutputSolution` of wide blocks (``u = V G_reg⁻¹ Vᵀ ŷ``, ``V = I``
+        without ``mixing``, whose image is ``Aᵀ`` of its inverse transform)."""
+        normal = self.normal
+        assert normal is not None and normal.wide
+        solve = _OutputSolve(self.mixing)
+        _each_piece(normal, spectrum, solve)
+        solve.fallback(normal)
+        return solve.result()
+
 
 def _solve(normal: NormalFactors, spectrum: np.ndarray) -> np.ndarray:
     """``M(ω)^+ ŷ`` by the factors, ``spectrum`` ``(…, H', W'', C_out)``."""
-    solve = _SpectrumSolve(normal.shape, None, spectrum)
+    solve = _SpectrumSolve(normal.shape)
+    _each_piece(normal, spectrum, solve)
+    return solve.result()
+
+
+def _each_piece(normal: NormalFactors, spectrum: np.ndarray, solve: _SpectrumSolve) -> None:
+    """``spectrum`` ``(…, H', W'', C_out)`` solved by the factors into ``solve``."""
+    solve.start(spectrum)
     step = normal.step(len(solve.flat))
     h_out = spectrum.shape[-3]
 
@@ -154,7 +145,6 @@ def _solve(normal: NormalFactors, spectrum: np.ndarray) -> np.ndarray:
 
     with threads.one_blas_thread():
         threads.share_items(apply_rows, -(-h_out // step))
-    return solve.result()
 
 
 def _apply_rows(rows: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
@@ -177,24 +167,24 @@ def _apply_rows(rows: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
 
 
 class _SpectrumSolve:
-    """``M(ω)^+`` (or ``(Vᵀ M)^+ Vᵀ``) of one spectrum, a few frequency rows per call,
-    into :meth:`result`."""
+    """``M(ω)^+`` (or ``(Vᵀ M)^+ Vᵀ``) of one spectrum (:meth:`start`), a few frequency
+    rows per call, into :meth:`result`."""
 
-    def __init__(self, shape: tuple[int, ...], mixing: np.ndarray | None, spectrum: np.ndarray):
-        if mixing is not None:
-            spectrum = spectrum @ mixing.astype(spectrum.real.dtype)
-        c_out, sh, n_w, sw, c_in = shape
+    def __init__(self, shape: tuple[int, ...], mixing: np.ndarray | None = None):
+        self.shape, self.mixing = shape, mixing
+
+    def start(self, spectrum: np.ndarray) -> None:
+        """Take ``spectrum`` ``(…, H', W'', C_out)`` to solve."""
+        if self.mixing is not None:
+            spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
+        c_out, sh, n_w, sw, c_in = self.shape
         h_out = spectrum.shape[-3]
-        self.shape, self.lead = shape, spectrum.shape[:-3]
-        self.flat = spectrum.reshape(-1, h_out, n_w, c_out)
+        self.lead = spectrum.shape[:-3]
+        self.flat: np.ndarray = spectrum.reshape(-1, h_out, n_w, c_out)
         self.out = np.empty((len(self.flat), h_out, sh, n_w, sw, c_in), spectrum.dtype)
 
     def __call__(
-        self,
-        normal: NormalFactors,
-        start: int,
-        stop: int,
-        made: tuple[np.ndarray, np.ndarray] | None = None,
+        self, normal: NormalFactors, start: int, stop: int, made: Made | None = None
     ) -> None:
         """Solve the frequency rows ``start:stop`` (``made``: their blocks and adjoints,
         when made)."""
@@ -219,6 +209,56 @@ class _SpectrumSolve:
     def result(self) -> np.ndarray:
         """The solved spectrum, ``(…, H', s_h, W'', s_w, C_in)``."""
         return self.out.reshape(*self.lead, *self.out.shape[1:])
+
+
+class OutputSolution(NamedTuple):
+    """``M^+ ŷ`` of wide blocks: ``u`` ``(…, H', W'', C_out)`` (complex128, ``M^+ ŷ = M^* u``)
+    where ``G`` solved the block, 0 elsewhere, and ``M^+ ŷ`` itself ``(f, n, B)`` at the
+    frequencies ``at`` (flat) that the SVD solved."""
+
+    u: np.ndarray
+    at: np.ndarray
+    solved: np.ndarray
+
+
+class _OutputSolve(_SpectrumSolve):
+    """``u = V G_reg⁻¹ Vᵀ ŷ`` of one spectrum on the output grid (wide blocks: the image
+    is ``Aᵀ`` of its inverse transform), a few frequency rows per call, and ``M^+ ŷ``
+    where the SVD solved the block (:class:`OutputSolution`). In complex128: ``u`` grows
+    as ``1 / σ²`` where the image grows as ``1 / σ``."""
+
+    def __init__(self, mixing: np.ndarray | None = None):
+        super().__init__((), mixing)
+        self.at, self.solved = np.zeros(0, int), np.zeros((0, 0, 0), complex)
+
+    def start(self, spectrum: np.ndarray) -> None:
+        """Take ``spectrum`` ``(…, H', W'', C_out)`` to solve."""
+        self.lead, self.grid = spectrum.shape[:-1], spectrum.shape[-3:-1]
+        if self.mixing is not None:
+            spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
+        self.flat = spectrum.reshape(-1, self.grid[0] * self.grid[1], spectrum.shape[-1])
+        self.out = np.empty(self.flat.shape, complex)  # (B, H' W'', r)
+
+    def __call__(
+        self, normal: NormalFactors, start: int, stop: int, made: Made | None = None
+    ) -> None:
+        """Solve the frequency rows ``start:stop``."""
+        at = slice(start * self.grid[1], stop * self.grid[1])
+        rhs = self.flat[:, at].transpose(1, 2, 0).astype(complex)  # (f, r, B)
+        self.out[:, at] = normal.solve_outputs(start, stop, rhs).transpose(2, 0, 1)
+
+    def fallback(self, normal: NormalFactors) -> None:
+        """``M^+ ŷ`` where the SVD solved the block."""
+        self.at = normal.fallback_at
+        if len(self.at):
+            rhs = self.flat[:, self.at].transpose(1, 2, 0).astype(complex)  # (f, r, B)
+            self.out[:, self.at] = 0
+            self.solved = normal.fallback_rows.swapaxes(1, 2) @ rhs
+
+    def result(self) -> OutputSolution:  # type: ignore[override]
+        """``u`` ``(…, H', W'', C_out)`` and the SVD's solutions."""
+        out = self.out if self.mixing is None else self.out @ self.mixing.T
+        return OutputSolution(out.reshape(*self.lead, out.shape[-1]), self.at, self.solved)
 
 
 _FACTORS: LRUCache[RowFactors | BlockFactors] = LRUCache(maxsize=FACTOR_CACHE_SIZE)
@@ -251,10 +291,11 @@ def solve_spectrum(
     reg: float,
     cutoff: float,
     cancel: CancelCheck | None,
-) -> tuple[RowFactors | BlockFactors, np.ndarray]:
+) -> tuple[RowFactors | BlockFactors, np.ndarray | OutputSolution]:
     """:func:`layer_factors` and ``M(ω)^+ ŷ(ω)`` of ``spectrum`` ``(…, H', W'', C_out)``
     (complex64 or complex128, the precision of the solve) as ``(…, H', s_h, W'', s_w,
-    C_in)``.
+    C_in)``; for wide blocks solved by their factors, an :class:`OutputSolution`
+    (:meth:`BlockFactors.solve_outputs`).
 
     Several-row blocks not in the cache are factorised and solved in one pass: each
     piece's blocks are made once, and the factors just computed are solved while they
@@ -268,11 +309,12 @@ def solve_spectrum(
     >>> op = ConvOperator.from_weights(w, input_shape=(8, 6, 2), stride=2, padding=1,
     ...                                padding_mode="circular")
     >>> y = op.apply(np.random.default_rng(1).standard_normal((8, 6, 2)))
-    >>> factors, solved = solve_spectrum(op, scipy.fft.rfft2(y, axes=(0, 1)), 0.0, 1e-15, None)
-    >>> solved.shape  # (H', s_h, W'', s_w, C_in)
-    (4, 2, 2, 2, 2)
+    >>> spectrum = scipy.fft.rfft2(y, axes=(0, 1))
+    >>> factors, solved = solve_spectrum(op, spectrum, 0.0, 1e-15, None)
+    >>> solved.u.shape  # u (H', W'', C_out): 3 x 8 blocks are wide
+    (4, 2, 3)
     """
-    fresh: list[np.ndarray] = []
+    fresh: list[np.ndarray | OutputSolution] = []
     precision = spectrum.dtype.type
 
     def compute() -> RowFactors | BlockFactors:
@@ -307,71 +349,24 @@ def _factorise(
     cutoff: float,
     precision: Any,
     cancel: CancelCheck | None,
-    solve: tuple[np.ndarray, list[np.ndarray]] | None = None,
+    solve: tuple[np.ndarray, list[np.ndarray | OutputSolution]] | None = None,
 ) -> RowFactors | BlockFactors:
     """The factors of ``op``; with ``solve`` ``(spectrum, into)``, several-row blocks
     also solve ``spectrum`` on the way, appended to ``into``."""
     with threads.one_blas_thread():
         blocks = BlockRows(op, by_phase=True)
         if blocks.owner is not None:
-            return _factorise_rows(op, blocks, reg, cutoff, precision, cancel)
+            return factorise_rows(op, blocks, reg, cutoff, precision, cancel)
         w_out = op.geometry.output_shape[1]
         reduced = reduce_outputs(blocks, w_out, cutoff)
         blocks, mixing = (blocks, None) if reduced is None else reduced
         refine = precision == np.complex128
         if solve is None:
             return BlockFactors(normal_factors(blocks, w_out, reg, cutoff, refine, cancel), mixing)
-        into = _SpectrumSolve(blocks.shape, mixing, solve[0])
+        wide = blocks.shape[0] <= blocks.shape[1] * blocks.shape[3] * blocks.shape[4]
+        into = _OutputSolve(mixing) if wide else _SpectrumSolve(blocks.shape, mixing)
+        into.start(solve[0])
         normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, into)
         into.fallback(normal)
         solve[1].append(into.result())
         return BlockFactors(normal, mixing)
-
-
-def _rows_per_chunk(blocks: BlockRows) -> int:
-    return max(1, _CHUNK_BYTES // (16 * int(np.prod(blocks.shape))))
-
-
-def _factorise_rows(
-    op: ConvOperator,
-    blocks: BlockRows,
-    reg: float,
-    cutoff: float,
-    precision: Any,
-    cancel: CancelCheck | None,
-) -> RowFactors:
-    """The gains ``1/(‖m_o(ω)‖² + reg)`` of rows with disjoint supports (0 where cut)."""
-    owner = blocks.owner
-    assert owner is not None
-    owned = blocks.owned()
-    c_out, h_out = op.geometry.output_shape[2], op.geometry.output_shape[0]
-    _, n_w, _, c_in = owned.shape
-    single = bool((owner == owner[0]).all())  # one output channel: one sum per column
-    energy = np.zeros((h_out, n_w, c_out))
-    step = _rows_per_chunk(owned)
-    for start in range(0, h_out, step):
-        if start and is_cancelled(cancel):
-            raise SolveCancelled("the per-frequency factorisation was cancelled")
-        part = owned(start, start + step)  # (k, s_h, W'', s_w, C_in), contiguous
-        parts = part.view(np.float64)  # real and imaginary parts interleaved
-        if single:
-            energy[start : start + step, :, owner[0]] = np.einsum("kalbc,kalbc->kl", parts, parts)
-        else:  # a row's squared norm: the columns it owns
-            squares = np.square(parts).sum(axis=1).sum(axis=2)  # (k, W'', 2 C_in)
-            per_channel = squares.reshape(*squares.shape[:2], c_in, 2).sum(axis=-1)
-            energy[start : start + step] = per_channel @ (owner[:, None] == np.arange(c_out))
-    sigma = np.sqrt(energy)
-    top = float(sigma.max()) if sigma.size else 0.0
-    keep = sigma > cutoff * top if top > 0 else np.zeros(sigma.shape, bool)
-    # rows m / σ_max and gains σ_max / (‖m‖² + reg): both within a few decades of 1 for
-    # any scale of the weights (complex64 has only ±1e38)
-    gain = np.where(keep, top / np.where(keep, energy + reg, 1.0), 0.0)
-    if top > 0:
-        owned.along_w /= top
-    return RowFactors(owned.astype(precision), gain, owner, _rank(keep, op))
-
-
-def _rank(keep: np.ndarray, op: ConvOperator) -> int:
-    """The singular values kept, ``(H', W'', k)``, counted over all frequencies."""
-    weight = mirror_weight(keep.shape[1], op.geometry.output_shape[1])
-    return int((keep * weight[None, :, None]).sum())

@@ -6,17 +6,20 @@ smaller side) has full column rank at a regular frequency, and
 
 .. math:: T^+ = (T^*T + reg\\,I)^{-1} T^*, \\qquad M^+ = (T^+)^* \\text{ or } T^+.
 
-``G = T^*T`` is ``k × k``: its Cholesky factor ``L`` is computed a column at a time, each
-step a vectorised operation over a piece of the frequencies (the frequency axis last,
-contiguous), so no LAPACK call is made per block (a batched SVD of the 3 × 12 blocks of a
-1 MP stride-2 layer costs a hundred forward+adjoint pairs). ``L`` is what is kept
-(:class:`NormalFactors`, ``k²`` numbers per frequency): a solve applies ``G⁻¹`` by two
-substitutions to its right-hand sides and ``M^*`` (``C_out ≤ n``) before or after, so
-``M^+`` itself (``C_out n`` numbers, ``k`` times the work) is never formed but on request
-(:meth:`NormalFactors.rows`). ``L⁻¹`` is made for ``tr(G⁻¹)`` only, and a complex64
-solve (no refinement) makes it only where a cheap bound on ``tr(G⁻¹)``
+``G = T^*T`` is ``k × k``, made from the blocks' lag matrices without the blocks
+(:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`); its Cholesky factor ``L`` is
+computed a column at a time, each step a vectorised operation over a piece of the
+frequencies (the frequency axis last, contiguous), so no LAPACK call is made per block (a
+batched SVD of the 3 × 12 blocks of a 1 MP stride-2 layer costs a hundred forward+adjoint
+pairs). ``L`` is what is kept (:class:`NormalFactors`, ``k²`` numbers per frequency): a
+solve applies ``G⁻¹`` by two substitutions to its right-hand sides and ``M^*``
+(``C_out ≤ n``) before or after, so ``M^+`` itself (``C_out n`` numbers, ``k`` times the
+work) is never formed but on request (:meth:`NormalFactors.rows`). Wide blocks are
+solved without ``M^*``: :meth:`NormalFactors.solve_outputs` gives ``u = G_reg⁻¹ ŷ`` on
+the output grid, and the caller applies ``Aᵀ`` to its inverse transform (one adjoint
+convolution). ``L⁻¹`` is made for ``tr(G⁻¹)`` only, where a cheap bound on ``tr(G⁻¹)``
 (:func:`~deconv_gui.core.solvers.batched_cholesky.inverse_trace_bound`) does not prove
-the frequency safe.
+the frequency safe (and by a complex128 solve of tall blocks, which refines by it).
 
 **Exactness.** A frequency is solved this way only when that is as exact as its SVD and
 cuts nothing (the singular values at or below ``cutoff σ_max`` are dropped, ``σ_max``
@@ -29,14 +32,15 @@ decides what is kept against the exact ``σ_max``, and keep their ``M^+``. Formi
 squares the condition number; for a complex128 solve one step of refinement, the Newton
 step ``X ← X + X (I − M X − reg\\,G_{reg}^{-1})`` of ``X ≈ M^+`` applied to the
 right-hand side (its residual comes from ``M`` itself), brings the error back to that of
-the SVD (``ε κ(M)``) where ``‖G‖_F tr(G^{-1})`` exceeds :data:`_REFINE_ABOVE`. A complex64
+the SVD (``ε κ(M)``) where ``‖G‖_F tr(G^{-1})`` exceeds :data:`_REFINE_ABOVE` (wide
+blocks solved on the output grid: the same step with its residual from ``A``, in
+:mod:`~deconv_gui.core.solvers.polyphase`). A complex64
 solve is computed in complex128 and keeps the factors' rounding, ``ε_{64} κ(G) ≤ 10^{-8}``,
 below its own.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -55,7 +59,7 @@ from .batched_cholesky import (
 from .periodic import BlockRows, mirror_weight
 from .polyphase_gram import LagGram
 
-__all__ = ["NormalFactors", "batched_svd", "normal_factors", "reduce_outputs"]
+__all__ = ["NormalFactors", "batched_svd", "normal_factors"]
 
 #: Largest ``‖G‖_F tr(G⁻¹)`` (a bound on ``κ(G) = κ(M)²``) solved through ``G``.
 _KAPPA_LIMIT = 1e8
@@ -68,6 +72,8 @@ _MARGIN = 1.001
 #: Frequencies per batched SVD (of those that fall back to it): the cancel check runs
 #: between batches.
 _SVD_BATCH = 8192
+#: Blocks ``(f, C_out, n)`` and their adjoints ``(f, n, C_out)``.
+Made = tuple[np.ndarray, np.ndarray]
 
 
 class NormalFactors:
@@ -79,9 +85,7 @@ class NormalFactors:
     itself.
     """
 
-    def __init__(
-        self, blocks: BlockRows, reg: float, factor: np.ndarray, refine: np.ndarray | None
-    ):
+    def __init__(self, blocks: BlockRows, reg: float, factor: np.ndarray, inverted: bool):
         c_out, sh, n_w, sw, c_in = blocks.shape
         lh = blocks.along_w.shape[0]
         # (lh, W'' C_out n): the product with the DFT along the rows gives (k, W'', C_out,
@@ -89,14 +93,19 @@ class NormalFactors:
         along_w = blocks.along_w.reshape(lh, c_out, sh, n_w, sw, c_in).transpose(0, 3, 1, 2, 4, 5)
         self.along_w = np.ascontiguousarray(along_w).reshape(lh, -1)
         self.along_h, self.shape, self.reg = blocks.along_h, blocks.shape, reg
-        # with `refine` (where G needs a step of refinement, (H' W'',): a complex128 solve,
-        # which makes L⁻¹ for tr(G⁻¹)), L⁻¹ of G_reg = L L^* (H' W'', k, k); without, L
-        # itself (k, k, H' W''), 1 / L_jj on its diagonal (batched_cholesky)
-        self.factor, self.inverted = factor, refine is not None
-        self.refine = np.zeros(factor.shape[-1], bool) if refine is None else refine
+        # `inverted` (a complex128 solve of tall blocks, which makes L⁻¹ for tr(G⁻¹)): L⁻¹
+        # of G_reg = L L^* (H' W'', k, k); else L itself (k, k, H' W''), 1 / L_jj on its
+        # diagonal (batched_cholesky)
+        self.factor, self.inverted = factor, inverted
+        self.refine = np.zeros(factor.shape[0 if inverted else -1], bool)  # G ill-conditioned
         self.fallback_at = np.zeros(0, int)  # frequencies (flat) that the SVD solved
         self.fallback_rows = np.zeros((0, c_out, sh * sw * c_in), complex)  # (M^+)ᵀ there
         self.rank = 0
+
+    @property
+    def wide(self) -> bool:
+        """Whether the blocks are wide (``C_out ≤ n``): ``G = M M^*``, ``M^+ = M^* G^{-1}``."""
+        return self.shape[0] <= self.n
 
     def blocks(self, start: int, stop: int) -> np.ndarray:
         """``M(ω)`` ``(f, C_out, n)`` of the frequency rows ``start:stop``."""
@@ -151,6 +160,20 @@ class NormalFactors:
             solved[self.fallback_at[inside] - first] = rows @ rhs[self.fallback_at[inside] - first]
         return solved
 
+    def solve_outputs(self, start: int, stop: int, rhs: np.ndarray) -> np.ndarray:
+        """``u = G_reg⁻¹ rhs`` ``(f, C_out, B)`` (``rhs`` likewise, complex128) of wide
+        blocks at the frequency rows ``start:stop``: ``M^+ rhs = M^* u``. 0 where the SVD
+        solved the block (``M^*`` times ``1 / s²`` would lose ``κ(M)`` digits)."""
+        first, last = start * self.shape[2], stop * self.shape[2]
+        factor = self.factor[first:last] if self.inverted else self.factor[:, :, first:last]
+        with np.errstate(all="ignore"):  # the fallback's frequencies are written over below
+            unknown = self._gram(factor, rhs)
+        inside = (self.fallback_at >= first) & (self.fallback_at < last)
+        if inside.any():
+            at = self.fallback_at[inside] - first
+            unknown[at] = 0
+        return unknown
+
     def _gram(self, factor: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         """``G⁻¹ rhs`` by :attr:`factor` (of the frequencies of ``rhs`` ``(f, k, B)``)."""
         if self.inverted:  # L^{-*} (L^{-1} rhs)
@@ -175,16 +198,18 @@ def normal_factors(
     cutoff: float,
     refine: bool,
     cancel: CancelCheck | None,
-    each: Callable[[NormalFactors, int, int, tuple[np.ndarray, np.ndarray]], object] | None = None,
+    each: Callable[[NormalFactors, int, int, Made | None], object] | None = None,
 ) -> NormalFactors:
     """The normal equations of every block ``M(ω)`` factorised (``refine``: one step of
     refinement on solving, for a complex128 solve), the SVD where that is not exact;
     singular values at or below ``cutoff σ_max`` dropped.
 
     ``blocks`` are ``by_phase`` rows, ``w_out`` the output's width. ``each(factors, start,
-    stop, (m, m^*))`` gets each piece once factorised, for a first solve (the SVD's
-    frequencies are known at the end only: :attr:`NormalFactors.fallback_at`). Raises
-    :class:`~deconv_gui.core.solvers.SolveCancelled` between pieces when ``cancel`` says so.
+    stop, made)`` gets each piece once factorised, for a first solve (the SVD's
+    frequencies are known at the end only: :attr:`NormalFactors.fallback_at`); ``made``
+    is ``(m, m^*)`` of tall blocks, None of wide ones (:meth:`~NormalFactors.solve_outputs`
+    needs ``G`` alone). Raises :class:`~deconv_gui.core.solvers.SolveCancelled` between
+    pieces when ``cancel`` says so.
 
     Examples
     --------
@@ -201,30 +226,36 @@ def normal_factors(
     """
     c_out, sh, n_w, sw, c_in = blocks.shape
     n, h_out = sh * sw * c_in, len(blocks.along_h)
-    k = min(c_out, n)
+    k, wide = min(c_out, n), c_out <= n
     bound = float(lapack.svd(blocks.magnitude, compute_uv=False)[0]) * (1 + 1e-12)
     size = h_out * n_w  # every entry is written
-    factor = np.empty((size, k, k) if refine else (k, k, size), complex)
-    factors = NormalFactors(blocks, reg, factor, np.empty(size, bool) if refine else None)
+    # tall blocks refine through M where tr(G⁻¹) (made for L⁻¹) is large; a wide solve
+    # refines through A itself (polyphase.py) or where a bound on tr(G⁻¹) is large
+    exact = refine and not wide
+    factor = np.empty((size, k, k) if exact else (k, k, size), complex)
+    factors = NormalFactors(blocks, reg, factor, exact)
     step = factors.step()
     starts = range(0, h_out, step)
     lag_gram = LagGram(blocks)
-
     done: list[tuple[int, dict[str, Any]]] = []
+    none = np.zeros((0, c_out, n), complex)  # no blocks
 
     def factorise(first: int, last: int) -> None:
         for start in starts[first:last]:
             if is_cancelled(cancel):
                 raise SolveCancelled("the per-frequency factorisation was cancelled")
-            m = factors.blocks(start, start + step)
-            made = m, np.conjugate(m).swapaxes(1, 2)
-            at = slice(start * n_w, start * n_w + len(m))
-            out = factor[at] if refine else factor[:, :, at]
-            gram = lag_gram(start, start + len(m) // n_w)
-            piece = _factor_piece(made, reg, cutoff * bound, out, refine, gram)
+            stop = min(start + step, h_out)
+            made = None if wide else _made(factors.blocks(start, stop))
+            at = slice(start * n_w, stop * n_w)
+            out = factor[at] if exact else factor[:, :, at]
+            gram = lag_gram(start, stop)
+            piece = _factor_piece(made, reg, cutoff * bound, out, exact, gram, refine)
             factors.refine[at] = piece["needed"]
+            unsafe = ~piece["safe"]  # their blocks, for the SVD
+            m = made[0] if made else factors.blocks(start, stop) if unsafe.any() else none
+            piece["blocks"] = m[unsafe] if len(m) else none
             if each is not None:
-                each(factors, start, start + len(m) // n_w, made)
+                each(factors, start, stop, made)
             done.append((start, piece))
 
     # the pieces handed to the shared pool's threads as they come free (numpy and
@@ -236,51 +267,18 @@ def normal_factors(
     return factors
 
 
-def reduce_outputs(
-    blocks: BlockRows, w_out: int, cutoff: float
-) -> tuple[BlockRows, np.ndarray] | None:
-    """Blocks ``Vᵀ M(ω)`` of fewer rows and ``V`` ``(C_out, r)`` (orthonormal columns)
-    when the output channels are linearly dependent (one filter twice; a preset's rotated
-    copies of a symmetric blur), else None.
-
-    ``V`` spans the outputs' taps (:attr:`~BlockRows.taps`) but for directions whose
-    parts of every ``M(ω)`` sum to less than half the cut (a direction ``σ u v^T`` of the
-    taps moves ``M(ω)`` by at most ``σ ‖(Σ_t |v_{j,t}|)_j‖``, ``j`` the columns and ``t``
-    their taps), against lower bounds on ``σ_max``: that of ``M(0)``, and the mean of
-    ``‖M(ω)‖_F² / k``. Then ``M(ω) = V Vᵀ M(ω)``, ``M^+ = (Vᵀ M)^+ Vᵀ`` with the same
-    singular values, and what was dropped is what the cut drops.
-    """
-    c_out, sh, n_w, sw, c_in = blocks.shape
-    n, (h_out, lh) = sh * sw * c_in, blocks.along_h.shape
-    u, values, vh = lapack.svd(blocks.taps, full_matrices=False)
-    n_taps = blocks.taps.shape[1] // n
-    reach = np.linalg.norm(np.abs(vh.reshape(len(vh), n, n_taps)).sum(axis=2), axis=1)
-    dc = blocks.taps.reshape(c_out, n, n_taps).sum(axis=2)  # M(0): no wrapping changes it
-    top = float(lapack.svd(dc, compute_uv=False)[0])
-    if h_out >= lh and w_out >= n_taps // lh:  # no tap wraps onto another: Parseval
-        top = max(top, float(np.sqrt((values**2).sum() / min(c_out, n))))
-    moved = np.cumsum((values * reach)[::-1])[::-1]  # by dropping from each direction on
-    rank = int((moved > 0.5 * cutoff * top).sum())
-    if rank in (0, c_out):
-        return None
-    mixing = u[:, :rank]
-    reduced = copy.copy(blocks)
-    along_w = blocks.along_w.reshape(lh, c_out, -1)
-    reduced.along_w = np.matmul(mixing.T, along_w).reshape(lh, -1)
-    reduced.shape = (rank, sh, n_w, sw, c_in)
-    reduced.magnitude = np.abs(mixing).T @ blocks.magnitude  # |Vᵀ M| ≤ |Vᵀ| |M|
-    reduced.taps = mixing.T @ blocks.taps
-    reduced.owner = None
-    return reduced, mixing
+def _made(m: np.ndarray) -> Made:  # the blocks and their adjoints
+    return m, np.conjugate(m).swapaxes(1, 2)
 
 
 def _factor_piece(
-    made: tuple[np.ndarray, np.ndarray],
+    made: Made | None,
     reg: float,
     floor: float,
     out: np.ndarray,
     exact: bool,
     gram: np.ndarray | None = None,
+    refine: bool | None = None,
 ) -> dict[str, Any]:
     """The factor of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` (``made``: ``m`` and
     ``m^*``) into ``out`` (meaningless where not safe), and what the fallback needs: which
@@ -289,9 +287,12 @@ def _factor_piece(
     refines where ``‖G‖_F tr(G⁻¹)`` is large: that needs ``tr(G⁻¹)`` itself): ``L⁻¹``
     ``(f, k, k)``, else ``L`` ``(k, k, f)`` (``tr(G⁻¹)`` bounded, made where the bound
     does not prove a frequency safe). ``gram``: ``G`` ``(k, k, f)`` when already made
-    (:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`; overwritten)."""
-    m, adjoint = made
+    (:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`; overwritten), ``made``
+    may then be None. ``refine`` (default ``exact``): mark where ``G`` needs a step of
+    refinement (by the bound on ``tr(G⁻¹)`` without ``exact``: some more)."""
     if gram is None:
+        assert made is not None
+        m, adjoint = made
         t, t_adjoint = (adjoint, m) if m.shape[1] <= m.shape[2] else (m, adjoint)
         gram = np.ascontiguousarray((t_adjoint @ t).transpose(1, 2, 0))  # (k, k, f)
     k = len(gram)
@@ -320,8 +321,7 @@ def _factor_piece(
     kappa = (frobenius + np.sqrt(k) * reg) * regularised
     return {
         "safe": safe,
-        "needed": safe & (kappa > _REFINE_ABOVE) & exact,
-        "blocks": m[~safe],
+        "needed": safe & (kappa > _REFINE_ABOVE) & (exact if refine is None else refine),
         "lower": float(np.sqrt(largest[safe].max())) if safe.any() else 0.0,
         "upper": float(np.sqrt(trace[safe].max())) if safe.any() else 0.0,
         "trace": trace,
