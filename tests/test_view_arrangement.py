@@ -11,6 +11,7 @@ from deconv_gui.core import registry
 from deconv_gui.view.arrangement import (
     LEVELS_BAR_WIDTHS,
     MIN_PANEL_WIDTH,
+    WRAP_GAIN,
     arrange_panels,
     levels_bar,
     wrapped_columns,
@@ -126,3 +127,81 @@ def test_a_tall_picture_keeps_the_full_bar_in_a_narrow_panel():
     assert levels_bar((200, 150), (256, 170)) == "full"
     assert levels_bar((200, 150), (170, 256)) == "compact"  # a landscape one needs the width
     assert levels_bar((200, 150), None) == "compact"
+
+
+def _grid_picture_width(arrangement, size, picture, frame, spacing=4.0):
+    """How wide the picture is drawn in a cell of ``arrangement``: the literal sums."""
+    columns, rows = arrangement.columns, arrangement.rows
+    cell_w = (size[0] - spacing * (columns - 1)) / columns - frame[0]
+    cell_h = (size[1] - spacing * (rows - 1)) / rows - frame[1]
+    return min(cell_w, cell_h * picture[1] / picture[0])
+
+
+SIX = ("input", "forward", "transposed", "normalized_transposed", "pinv", "tv", "nonneg",
+       "richardson_lucy")  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [(880, 600), (1264, 700), (870, 640), (884, 479)])
+@pytest.mark.parametrize("picture", [(170, 256), (100, 300), (256, 256), (300, 100)])
+def test_six_reconstructions_in_the_grid_take_the_rows_that_draw_them_largest(size, picture):
+    """Six reconstructions side by side are 144-pixel panels on a laptop: a wide picture
+    is drawn larger in two rows of three. The grid takes the column count that draws the
+    picture largest (as the literal sums say), unless that gains less than WRAP_GAIN."""
+    arrangement = arrange_panels(
+        SIX, "grid", reconstructions=RECON, insight=INSIGHT, size=size, picture=picture,
+        frame=FRAME,
+    )  # fmt: skip
+    assert not arrangement.wrapped and arrangement.note == ""
+    places = {n: (r, c, s) for n, r, c, s in arrangement.cells}
+    columns = arrangement.columns
+    assert places["input"] == (0, 0, 1) and places["forward"] == (0, 1, columns - 1)
+    recon = SIX[2:]
+    assert [places[n][:2] for n in recon] == [(1 + i // columns, i % columns) for i in range(6)]
+
+    def width(c):
+        rows = 1 + -(-6 // c)
+        cell_w = (size[0] - 4 * (c - 1)) / c - FRAME[0]
+        cell_h = (size[1] - 4 * (rows - 1)) / rows - FRAME[1]
+        return min(cell_w, cell_h * picture[1] / picture[0])
+
+    best = max(range(2, 7), key=lambda c: (width(c), -c))
+    expected = best if width(best) >= WRAP_GAIN * width(6) else 6
+    assert columns == expected
+    # the rows filled evenly: no lone panel on a row of its own (6 in 5 + 1)
+    assert columns in (2, 3, 6)
+    assert _grid_picture_width(arrangement, size, picture, FRAME) == pytest.approx(width(columns))
+    if picture == (170, 256) and size == (880, 600):  # the laptop's case: two rows of three
+        assert columns == 3 and arrangement.rows == 3
+        assert width(3) > 1.5 * width(6)
+
+
+def test_the_grid_wraps_each_group_on_its_own_rows():
+    names = (*SIX, "coverage", "recoverable", "nullspace")
+    arrangement = arrange_panels(
+        names, "grid", reconstructions=RECON, insight=INSIGHT, size=(880, 900),
+        picture=(100, 300), frame=FRAME,
+    )  # fmt: skip
+    rows = {n: r for n, r, _, _ in arrangement.cells}
+    columns = arrangement.columns
+    assert columns < 6
+    recon_rows = -(-6 // columns)
+    assert {rows[n] for n in SIX[2:]} == set(range(1, 1 + recon_rows))
+    assert {rows[n] for n in ("coverage", "recoverable", "nullspace")} == set(
+        range(1 + recon_rows, 1 + recon_rows + -(-3 // columns))
+    )
+
+
+def test_one_row_of_few_wide_panels_wraps_when_two_rows_draw_them_much_larger():
+    """Four panels of a wide picture in a tall area: one row is readable (each over
+    MIN_PANEL_WIDTH) but two rows of two draw the pictures about twice as large; a square
+    picture in a wide area keeps its one row."""
+    names = TWELVE[:4]
+    size, picture = (1000, 800), (170, 256)
+    arrangement = arrange_panels(names, "row", size=size, picture=picture, frame=FRAME)
+    assert (size[0] - 12) / 4 >= MIN_PANEL_WIDTH
+    assert arrangement.wrapped and arrangement.columns == 2 and arrangement.rows == 2
+    gain = _picture_width(2, 4, size, picture, FRAME) / _picture_width(4, 4, size, picture, FRAME)
+    assert gain >= WRAP_GAIN
+    assert f"{gain:.1f}× as large" in arrangement.note and "wrapped into 2 rows" in arrangement.note
+    kept = arrange_panels(names, "row", size=(1400, 500), picture=(256, 256), frame=FRAME)
+    assert not kept.wrapped and kept.rows == 1 and kept.note == ""

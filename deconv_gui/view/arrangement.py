@@ -1,13 +1,17 @@
-"""Where the panels go: the 2×2 grid, or one row, wrapped when one row is unreadable.
+"""Where the panels go: the grid, or one row, wrapped when that shows the pictures larger.
 
 The View menu offers two layouts. The grid puts the input and the forward output on
-top, the reconstructions in a second row and the lost-information panels in a third.
+top, the reconstructions in a second row and the lost-information panels in a third;
+when a group has many panels (six reconstructions: 144-pixel panels side by side) and
+the picture is wide, the group takes two or more rows of fewer, larger panels.
 One row puts every panel side by side, which reads well for three or four panels; with
 all methods and the Insight panels on, twelve panels in one row of a laptop's window
 are 80 pixels wide each: titles cut to a word, pictures the size of a thumbnail. So
-one row is honoured while every panel gets at least :data:`MIN_PANEL_WIDTH` pixels;
-below that the panels wrap, in reading order, into the number of columns that shows
-the pictures largest, and the arrangement says so (:attr:`Arrangement.note`).
+one row is honoured while every panel gets at least :data:`MIN_PANEL_WIDTH` pixels and
+no wrapping draws the pictures :data:`WRAP_GAIN` times larger (four panels of a wide
+picture in a tall area); otherwise the panels wrap, in reading order, into the number
+of columns that shows the pictures largest, and the arrangement says so
+(:attr:`Arrangement.note`).
 
 Within a panel, :func:`levels_bar` decides how much of it the levels bar (the histogram
 whose handles set the panel's levels) takes: all of it while that costs the picture
@@ -25,6 +29,7 @@ __all__ = [
     "FIGURE_COLUMNS",
     "LEVELS_BAR_WIDTHS",
     "MIN_PANEL_WIDTH",
+    "WRAP_GAIN",
     "Arrangement",
     "arrange_panels",
     "figure_columns",
@@ -34,6 +39,10 @@ __all__ = [
 
 #: The narrowest panel of one row: a title of a few words, a picture worth looking at.
 MIN_PANEL_WIDTH = 180
+#: How much larger the pictures must be drawn for the layout asked for (one row, the
+#: grid's groups in a row each) to give way to more rows: a few percent is not worth
+#: the move, nor the flicker of a window resized across the tie.
+WRAP_GAIN = 1.15
 #: The most columns of an exported comparison figure: more panels wrap into rows.
 FIGURE_COLUMNS = 6
 #: The levels bar's width in pixels: ``"full"`` (histogram and numbers), ``"compact"``
@@ -83,11 +92,13 @@ def _fitted_scale(
     picture: tuple[int, int],
     frame: tuple[float, float],
     spacing: float,
+    rows: int = 0,
 ) -> tuple[float, float]:
     """``(scale, panel width)``: how large a ``picture`` (rows, columns) is drawn, letterboxed,
-    in each panel of ``count`` panels in ``columns`` columns of an area ``size`` (width,
-    height); ``frame`` is what a panel keeps for itself (width, height: title, margins)."""
-    rows = math.ceil(count / columns)
+    in each panel of ``count`` panels in ``columns`` columns (``rows`` rows; 0: as many as
+    they fill) of an area ``size`` (width, height); ``frame`` is what a panel keeps for
+    itself (width, height: title, margins)."""
+    rows = rows or math.ceil(count / columns)
     width = (size[0] - (columns - 1) * spacing) / columns
     height = (size[1] - (rows - 1) * spacing) / rows
     room = (max(width - frame[0], 0.0), max(height - frame[1], 0.0))
@@ -160,14 +171,33 @@ def figure_columns(count: int, most: int = FIGURE_COLUMNS) -> int:
 
 
 def _grid(
-    names: Sequence[str], reconstructions: Sequence[str], insight: Sequence[str]
+    names: Sequence[str],
+    reconstructions: Sequence[str],
+    insight: Sequence[str],
+    fit: tuple[tuple[float, float], tuple[int, int], tuple[float, float], float] | None,
 ) -> tuple[list[Cell], int]:
+    """The grid's cells and columns; ``fit``, ``(size, picture, frame, spacing)``, lets a
+    long group take more rows of fewer columns when that draws the pictures larger."""
     recon = [n for n in names if n in reconstructions]
     lost = [n for n in names if n in insight]
     columns = max(2, len(recon), len(lost))
+    if fit is not None:
+        count = sum(n in ("input", "forward") for n in names) + len(recon) + len(lost)
+
+        def scale(c: int) -> float:
+            rows = int(count > len(recon) + len(lost))
+            rows += math.ceil(len(recon) / c) + math.ceil(len(lost) / c)
+            return _fitted_scale(c, count, fit[0], fit[1], fit[2], fit[3], rows=rows)[0]
+
+        # a tie goes to fewer, wider columns: 6 in 3 + 3 rather than 5 + 1
+        best = max(range(2, columns + 1), key=lambda c: (scale(c), -c))
+        if scale(best) >= WRAP_GAIN * scale(columns):
+            columns = best
     cells: list[Cell] = [("input", 0, 0, 1), ("forward", 0, 1, columns - 1)]
-    for row, group in ((1, recon), (2, lost)):
-        cells += [(name, row, col, 1) for col, name in enumerate(group)]
+    row = 1
+    for group in (recon, lost):
+        cells += [(name, row + i // columns, i % columns, 1) for i, name in enumerate(group)]
+        row += math.ceil(len(group) / columns)
     return [cell for cell in cells if cell[0] in names], columns
 
 
@@ -191,9 +221,11 @@ def arrange_panels(
         The panels shown, in reading order.
     mode : str
         ``"grid"``: input and forward output on top, the ``reconstructions`` below, the
-        ``insight`` panels in a third row. ``"row"``: side by side, wrapped (see
-        :func:`wrapped_columns`) when a panel of one row in ``size`` would be narrower
-        than ``min_width``.
+        ``insight`` panels in a third row (a group in more rows of fewer columns when that
+        draws the ``picture`` :data:`WRAP_GAIN` times larger in ``size``). ``"row"``: side
+        by side, wrapped (see :func:`wrapped_columns`) when a panel of one row in ``size``
+        would be narrower than ``min_width``, or wrapping draws the pictures
+        :data:`WRAP_GAIN` times larger.
     reconstructions, insight : sequence of str
         The grid's second and third rows' panels.
     size : tuple of float, optional
@@ -218,23 +250,45 @@ def arrange_panels(
     """
     if mode not in ("grid", "row"):
         raise ValueError(f"mode must be 'grid' or 'row', got {mode!r}")
+    fit = None if size is None else (size, picture, frame, spacing)
     if mode == "grid":
-        grid, columns = _grid(names, reconstructions, insight)
+        grid, columns = _grid(names, reconstructions, insight, fit)
         return Arrangement(tuple(grid), columns)
+    return _row(names, size, picture, frame, spacing, min_width)
+
+
+def _row(
+    names: Sequence[str],
+    size: tuple[float, float] | None,
+    picture: tuple[int, int],
+    frame: tuple[float, float],
+    spacing: float,
+    min_width: float,
+) -> Arrangement:
+    """One row, or the wrapped rows that draw the pictures largest (see the module)."""
     count = len(names)
     one_row = Arrangement(tuple((n, 0, col, 1) for col, n in enumerate(names)), max(count, 1))
     if size is None or count < 2:
         return one_row
     width = (size[0] - (count - 1) * spacing) / count
-    if width >= min_width:
-        return one_row
     columns = wrapped_columns(count, size, picture, frame, spacing, min_width)
-    cells = tuple((n, i // columns, i % columns, 1) for i, n in enumerate(names))
     rows = math.ceil(count / columns)
-    note = (
-        f"One row would make the {count} panels {int(width)} px wide: wrapped into {rows} "
-        "rows (a wider window or fewer panels give one row)"
-    )
+    if width >= min_width:
+        gain = _fitted_scale(columns, count, size, picture, frame, spacing)[0] / max(
+            _fitted_scale(count, count, size, picture, frame, spacing)[0], 1e-9
+        )
+        if columns == count or gain < WRAP_GAIN:
+            return one_row
+        note = (
+            f"{rows} rows draw the {count} pictures {gain:.1f}× as large as one row: wrapped "
+            f"into {rows} rows (a wider, lower window gives one row)"
+        )
+    else:
+        note = (
+            f"One row would make the {count} panels {int(width)} px wide: wrapped into {rows} "
+            "rows (a wider window or fewer panels give one row)"
+        )
+    cells = tuple((n, i // columns, i % columns, 1) for i, n in enumerate(names))
     return Arrangement(cells, columns, wrapped=True, note=note)
 
 
