@@ -190,12 +190,12 @@ def test_keras_branches_and_other_layers_are_refused(tmp_path):
     layers = keras.layers
     inputs = keras.Input((8, 8, 3))
     a = layers.Conv2D(3, 3, padding="same", name="a")(inputs)
-    joined = layers.Add(name="join")([a, inputs])
+    joined = layers.Multiply(name="join")([a, inputs])  # a gate: neither a chain nor a residual
     out = layers.Conv2D(2, 3, name="b")(joined)
     keras.Model(inputs, out).save(tmp_path / "res.keras")
     model = read_model(tmp_path / "res.keras")
     assert len(model_network(model, "a", (8, 8, 3)).layers) == 1
-    with pytest.raises(ValueError, match=r"^the prefix up to b contains an Add layer 'join'"):
+    with pytest.raises(ValueError, match=r"^the prefix up to b contains a Multiply layer 'join'"):
         model_network(model, "b", (8, 8, 3))
     chain = keras.Sequential(
         [

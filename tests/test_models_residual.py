@@ -244,3 +244,58 @@ def test_cli_through_a_residual_model_writes_j_plus_and_the_blocks(tmp_path, cap
     ] * 2
     assert [len(block["shortcut"]) for block in blocks] == [0, 1]
     assert blocks[1]["shortcut"][0]["output_shape"] == blocks[1]["output_shape"]
+
+
+def _keras_block(layers, x, filters, stride, name):
+    """Keras's ResNet block: conv-BN-ReLU-conv-BN plus the input or its projection."""
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_0")(x)
+        shortcut = layers.BatchNormalization(name=f"{name}_0_bn")(shortcut)
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", name=f"{name}_1")(x)
+    y = layers.BatchNormalization(name=f"{name}_1_bn")(y)
+    y = layers.Activation("relu", name=f"{name}_1_relu")(y)
+    y = layers.ZeroPadding2D(1, name=f"{name}_2_pad")(y)
+    y = layers.Conv2D(filters, 3, name=f"{name}_2")(y)
+    y = layers.BatchNormalization(name=f"{name}_2_bn")(y)
+    return layers.Activation("relu", name=f"{name}_out")(
+        layers.Add(name=f"{name}_add")([shortcut, y])
+    )
+
+
+def test_keras_functional_residual_blocks_equal_keras_and_its_autograd(tmp_path):
+    import os
+
+    os.environ["KERAS_BACKEND"] = "torch"
+    keras = pytest.importorskip("keras")
+    layers = keras.layers
+    inputs = keras.Input((12, 10, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu", name="stem")(inputs)
+    x = _keras_block(layers, x, 4, 1, "block1")
+    x = _keras_block(layers, x, 6, 2, "block2")
+    head = layers.Conv2D(2, 3, padding="same", name="head")(x)
+    model = keras.Model(inputs, head)
+    rng = np.random.default_rng(5)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            c = layer.get_weights()[0].shape[0]
+            layer.set_weights(
+                [rng.random(c) + 0.5, *rng.standard_normal((2, c)), rng.random(c) + 0.5]
+            )
+    model.save(tmp_path / "res.keras")
+    record = read_model(tmp_path / "res.keras")
+    x0 = rng.random((12, 10, 3))
+    network = model_network(record, "head", x0.shape)
+    blocks = [layer for layer in network.layers if isinstance(layer, Residual)]
+    assert [(len(b.body), len(b.shortcut)) for b in blocks] == [(5, 0), (5, 2)]  # BN unfolded
+    assert [layer.kind for layer in blocks[1].shortcut] == ["conv", "batchnorm"]
+    xt = torch.from_numpy(x0[None].astype(np.float32))
+    assert _error(network.forward(x0), model(xt).detach().numpy()[0]) < 1e-5
+    inner = model_network(record, "block2_2", x0.shape)  # inside the second block's body
+    reference = keras.Model(model.inputs, model.get_layer("block2_2").output)(xt)
+    assert _error(inner.forward(x0), reference.detach().numpy()[0]) < 1e-5
+    lin = network.linearize(x0)
+    u = rng.standard_normal(lin.output_shape)
+    x = xt.clone().requires_grad_(True)
+    (model(x) * torch.from_numpy(u[None].astype(np.float32))).sum().backward()
+    assert _error(lin.apply_adjoint(u), x.grad.numpy()[0]) < 1e-5

@@ -23,7 +23,7 @@ a pytorch file stores weights only, no graph
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from .record import GRAPH_FORMATS, Model, ModelLayer, auto_pads
 __all__ = [
     "CHAIN_TEXT",
     "LayerStep",
+    "fork",
     "model_network",
     "refusal",
     "refuse_weights_only",
@@ -132,6 +133,24 @@ def _build(steps: list[LayerStep], shape: Shape, dtype: Any) -> list[Layer]:
         layers.append(built)
         shape = built.output_shape(shape)
     return layers
+
+
+def fork(
+    first: Sequence[tuple[str, Any]], second: Sequence[tuple[str, Any]]
+) -> tuple[int, Any, Any]:
+    """Where two paths from the input (``(name, what)`` pairs) part, and their two rests,
+    the longer first: an Add's inputs as a residual block's common part, body, shortcut.
+
+    >>> fork([("x", 0), ("a", 1), ("b", 2)], [("x", 0)])
+    (1, [('a', 1), ('b', 2)], [])
+    """
+    common = 0
+    for a, b in zip(first, second, strict=False):
+        if a[0] != b[0]:
+            break
+        common += 1
+    body, shortcut = sorted((list(first[common:]), list(second[common:])), key=len, reverse=True)
+    return common, body, shortcut
 
 
 def residual_step(name: str, body: list[LayerStep], shortcut: list[LayerStep]) -> LayerStep:

@@ -4,13 +4,16 @@ Walked back from the layer through each layer's inbound layer (the previous one 
 Sequential model) to the input. Conv2D, Conv2DTranspose, DepthwiseConv2D (with a
 relu, leaky_relu or linear activation), BatchNormalization, ReLU, LeakyReLU,
 Activation, MaxPooling2D, AveragePooling2D, ZeroPadding2D (fused into the next conv),
-Rescaling, and the layers that compute nothing at inference convert; a layer with more
-than one input (Add, Concatenate, …) or any other layer is refused in one line.
+Rescaling, and the layers that compute nothing at inference convert. In a Functional
+model, an Add of two layers is a residual block (ResNet's), its branches walked back to
+the layer they fork from; any other layer with more than one input (Concatenate,
+Multiply, …) or any other layer is refused in one line.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,11 @@ from .network import (
     affine_step,
     batchnorm_step,
     conv_step,
+    fork,
     pool_step,
     refusal,
     relu_step,
+    residual_step,
 )
 from .record import Model, ModelLayer
 
@@ -47,9 +52,14 @@ def _name(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or entry.get("config", {}).get("name", "?"))
 
 
-def _inputs(entry: dict[str, Any]) -> int:
-    """How many tensors a Functional model's layer reads (1 in a Sequential model)."""
-    return json.dumps(entry.get("inbound_nodes", [])).count('"keras_history"')
+def _inputs(entry: dict[str, Any]) -> list[str]:
+    """The layers a Functional model's layer reads, in order (Keras 3's ``keras_history``;
+    none in a Sequential model, whose layer reads the one before it)."""
+    return re.findall(r'"keras_history": \["([^"]*)"', json.dumps(entry.get("inbound_nodes", [])))
+
+
+#: One layer of a path from the input, by name: its config, or an Add's two branches.
+_Item = tuple[str, Any]
 
 
 def keras_steps(model: Model, target: ModelLayer) -> list[LayerStep]:
@@ -58,22 +68,61 @@ def keras_steps(model: Model, target: ModelLayer) -> list[LayerStep]:
     if model.data_format != "channels_last":
         raise ValueError(f"model {path.name}: --through reads channels_last Keras models only")
     entries = list(keras_layers(_config(path, f"model {path.name}")))
-    by_name = {_name(entry): (entry, source) for entry, source in entries}
+    walk = _Walk({_name(entry): (entry, source) for entry, source in entries}, target.name)
     records = {r.name: r for r in model.layers}
-    chain: list[dict[str, Any]] = []
-    name: str | None = target.name
-    for _ in range(len(entries) + 1):
-        if name is None or name not in by_name:
-            break
-        entry, source = by_name[name]
-        if _inputs(entry) > 1:
-            raise refusal(target.name, f"{entry.get('class_name')} layer", name)
-        chain.append(entry)
-        name = source
+    return _build(walk.path(target.name), records, path, target)
+
+
+class _Walk:
+    """Paths from the input to a layer, back through each layer's inbound one; an Add of
+    two layers is a residual block whose branches fork where their paths part (as the
+    ONNX walker's, :mod:`.network_onnx`)."""
+
+    def __init__(self, by_name: dict[str, tuple[dict[str, Any], str | None]], target: str):
+        self.by_name, self.target = by_name, target
+        self.known: dict[str, tuple[_Item, ...]] = {}
+
+    def path(self, name: str | None) -> tuple[_Item, ...]:
+        back: list[_Item] = []
+        base: tuple[_Item, ...] = ()
+        for _ in range(len(self.by_name) + 1):
+            if name is None or name not in self.by_name:
+                break
+            if name in self.known:
+                base = self.known[name]
+                break
+            entry, source = self.by_name[name]
+            reads = _inputs(entry)
+            if len(reads) > 1:
+                if entry.get("class_name") != "Add" or len(reads) != 2:
+                    raise refusal(self.target, f"{entry.get('class_name')} layer", name)
+                base = self.known[name] = self._residual(name, reads)
+                break
+            back.append((name, entry))
+            name = source
+        path = base + tuple(back[::-1])
+        if path:
+            self.known[path[-1][0]] = path
+        return path
+
+    def _residual(self, name: str, reads: list[str]) -> tuple[_Item, ...]:
+        first = self.path(reads[0])
+        common, body, shortcut = fork(first, self.path(reads[1]))
+        return (*first[:common], (name, (body, shortcut)))
+
+
+def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) -> list[LayerStep]:
+    """The steps of a path's layers (a ZeroPadding2D fused into the conv after it)."""
     steps: list[LayerStep] = []
     padding = None  # a ZeroPadding2D waiting for its conv
-    for entry in chain[::-1]:
-        cls, label = entry.get("class_name"), _name(entry)
+    for label, entry in items:
+        if isinstance(entry, tuple):  # an Add: its two branches
+            if padding is not None:
+                raise refusal(target.name, "ZeroPadding2D layer before a non-conv layer", label)
+            body, shortcut = (_build(branch, records, path, target) for branch in entry)
+            steps.append(residual_step(label, body, shortcut))
+            continue
+        cls = entry.get("class_name")
         if cls == "ZeroPadding2D":
             sides = _sides(entry.get("config", {}).get("padding", 1))
             padding = sides if padding is None else _add(padding, sides)

@@ -22,6 +22,7 @@ from .network import (
     affine_step,
     batchnorm_step,
     conv_step,
+    fork,
     pool_step,
     refusal,
     relu_step,
@@ -131,17 +132,9 @@ class _Walker:
     def _residual(self, node: onnx.NodeProto) -> tuple[_Entry, ...]:
         """The path to an Add of two branches: the path to their fork, then the block."""
         first, second = (self.path(name) for name in node.input if name)
-        common = 0
-        for a, b in zip(first, second, strict=False):
-            if a[0] != b[0]:
-                break
-            common += 1
-        branches = sorted(
-            ([step for _, step in path[common:] if step is not None] for path in (first, second)),
-            key=len,
-            reverse=True,  # the longer branch is the body, the other the shortcut
-        )
-        step = residual_step(_label(node), branches[0], branches[1])
+        common, body, shortcut = fork(first, second)  # the longer branch is the body
+        steps = [[step for _, step in branch if step is not None] for branch in (body, shortcut)]
+        step = residual_step(_label(node), steps[0], steps[1])
         return (*first[:common], (node.output[0], step))
 
 
