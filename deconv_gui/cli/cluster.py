@@ -10,13 +10,14 @@ serial run's output; a failing input is reported by name and the others finish.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from .options import UsageError
 
-__all__ = ["Outcome", "add_cluster_options", "map_in_order"]
+__all__ = ["Outcome", "add_cluster_options", "input_error", "map_in_order"]
 
 #: ``(index, result, error)``: ``error`` is a one-line message when the item failed.
 Outcome = tuple[int, Any, str | None]
@@ -116,3 +117,28 @@ def _attempt(func: Callable[[Any], Any], index: int, item: Any) -> Outcome:
     except Exception as exc:  # reported by name; the other items go on
         name = "" if isinstance(exc, (ValueError, UsageError)) else f"{type(exc).__name__}: "
         return index, None, name + one_line(exc)
+
+
+def input_error(spec: str, error: str) -> str:
+    """The error line of a failed input, naming it once: ``error`` after the input's name
+    (``spec``, as typed), unless ``error`` names it already (``could not read x.png: …``);
+    an ``error`` that starts with the file's name (``x.npy: image contains NaN``) has
+    that name replaced by ``spec``, not repeated after it.
+
+    Examples
+    --------
+    >>> input_error("/data/x.npy", "x.npy: image contains NaN or inf")
+    '/data/x.npy: image contains NaN or inf'
+    >>> input_error("/data/x.png", "could not read x.png: not a PNG")
+    'could not read x.png: not a PNG'
+    >>> input_error("/data/x.png", "bias: values up to 1e+308 overflow")
+    '/data/x.png: bias: values up to 1e+308 overflow'
+    """
+    name = spec.replace("\\", "/").rsplit("/", 1)[-1]
+    for lead in (spec, name):
+        if lead and error.startswith(f"{lead}: "):
+            return f"{spec}: {error[len(lead) + 2 :]}"
+    for named in (spec, name):
+        if named and re.search(rf"(?<![\w.-]){re.escape(named)}(?![\w.-])", error):
+            return error
+    return f"{spec}: {error}"

@@ -16,6 +16,7 @@ from .options import (
     add_problem_options,
     add_schema_options,
     add_solver_options,
+    check_output,
     out_folder,
     write_output,
 )
@@ -72,11 +73,18 @@ def command(args: argparse.Namespace) -> int:
     params, skipped = methods_that_apply(args.methods, params)
     notes = [left_out_note(m, why) for m, why in skipped.items() if m in SNIPPET_METHODS]
     npy = args.npy
-    if args.write_input is not None:
-        npy = str(_write_input(args.write_input, loaded.pixels, args.overwrite))
+    outputs = _outputs(args, loaded.pixels, params)
+    for option, path, data in outputs.values():  # each refusal before any file is written
+        check_output(option, path, data, overwrite=args.overwrite)
+    written = {
+        option: write_output(option, path, data, overwrite=args.overwrite)
+        for option, path, data in outputs.values()
+    }
+    if "--write-input" in written:
+        npy = str(written["--write-input"])
     elif npy is None:
         npy = snippet_image_path(loaded.source, loaded.pixels.shape)
-    weights = _weights_file(args, params)
+    weights = written["--weights"].resolve() if "--weights" in written else None
     code = make_snippet(
         args.lang,
         params,
@@ -100,22 +108,23 @@ def command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _weights_file(args: argparse.Namespace, params) -> Path | None:
-    """Write the weights for the snippet (``--weights``, or a model's layer); their path."""
+def _outputs(
+    args: argparse.Namespace, pixels: np.ndarray, params
+) -> dict[str, tuple[str, Path, bytes]]:
+    """The files to write, by option: ``--write-input`` (the image as used, ``.npy`` added
+    when missing) and ``--weights`` (asked for, or a model's layer: the weights are never
+    inlined), each ``(option, path, data)``."""
     from ..io.snippets import layer_weights_name, layer_weights_npz, layer_weights_path
 
-    if args.weights is None and getattr(args, "model", None) is None:
-        return None
-    target = layer_weights_path(args.weights or layer_weights_name(args.layer or "layer"))
-    data = layer_weights_npz(params)
-    return write_output("--weights", target, data, overwrite=args.overwrite).resolve()
-
-
-def _write_input(path: Path, pixels: np.ndarray, overwrite: bool) -> Path:
-    """Save the image as used for the snippet (``.npy`` added when missing; all or
-    nothing, an existing file kept without ``overwrite``)."""
-    if path.suffix.lower() != ".npy":
-        path = path.with_name(path.name + ".npy")
-    buffer = io.BytesIO()
-    np.save(buffer, pixels, allow_pickle=False)
-    return write_output("--write-input", path, buffer.getvalue(), overwrite=overwrite)
+    outputs: dict[str, tuple[str, Path, bytes]] = {}
+    if args.write_input is not None:
+        path = args.write_input
+        if path.suffix.lower() != ".npy":
+            path = path.with_name(path.name + ".npy")
+        buffer = io.BytesIO()
+        np.save(buffer, pixels, allow_pickle=False)
+        outputs["--write-input"] = ("--write-input", path, buffer.getvalue())
+    if args.weights is not None or getattr(args, "model", None) is not None:
+        target = layer_weights_path(args.weights or layer_weights_name(args.layer or "layer"))
+        outputs["--weights"] = ("--weights", target, layer_weights_npz(params))
+    return outputs

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import __version__
-from .cluster import add_cluster_options, map_in_order
+from .cluster import add_cluster_options, input_error, map_in_order
 from .options import (
     PROG,
     UsageError,
     add_problem_options,
     check_out_folder,
     is_terminal,
+    one_line,
     out_folder,
     path_failure,
     positive_pair,
@@ -155,7 +156,7 @@ def command(args: argparse.Namespace) -> int:
         bar.update(1)
         index, _, error = outcome
         if error is not None:
-            tqdm.write(f"{PROG}: error: {images[index]}: {error}", file=sys.stderr)
+            tqdm.write(f"{PROG}: error: {input_error(images[index], error)}", file=sys.stderr)
 
     jobs = [(spec, args.size, params, i, stride, kernel) for i, spec in enumerate(train)]
     outcomes = map_in_order(
@@ -165,6 +166,8 @@ def command(args: argparse.Namespace) -> int:
     errors += [{"image": train[i], "error": e} for i, _, e in outcomes if e is not None]
     if not terms:
         bar.close()
+        if len(images) == 1:  # its error line said it all: not a second line
+            return 1
         raise ValueError("--images: no image could be used to fit the decoder")
     total = terms[0]
     for term in terms[1:]:
@@ -249,12 +252,17 @@ def _held_out(images: list[str], holdout: float) -> tuple[list[str], list[str]]:
 
 def _first_usable(images: list[str], size: int) -> tuple[str, np.ndarray]:
     """The first image that loads: it sets the channel count the filter is made for."""
+    first_error = ""
     for spec in images:
         try:
             return spec, _square(spec, size)
-        except ValueError:
-            continue
-    raise ValueError(f"--images: none of the {len(images)} image(s) could be read")
+        except ValueError as exc:
+            first_error = first_error or input_error(spec, one_line(exc))
+    if len(images) == 1:  # its own reason, not a count of one
+        raise ValueError(first_error)
+    raise ValueError(
+        f"--images: none of the {len(images)} image(s) could be read (the first: {first_error})"
+    )
 
 
 def _report(args, fit, out: Path, held, scores, errors) -> None:

@@ -36,13 +36,18 @@ def add_network_option(parser: argparse.ArgumentParser) -> None:
 
 
 def read_network(path: Path) -> Any:
-    """The session's :class:`~deconv_gui.document.Document` (a usage error when unreadable)."""
+    """The session's :class:`~deconv_gui.document.Document`.
+
+    A file that cannot be read or is no valid session is a failure (a ``ValueError``
+    naming ``--network``: exit 1, the flags were fine); a valid session of a model's
+    layer is a usage error (``--model`` and ``--layer`` are the flags for it: exit 2).
+    """
     from ..io.session import load_session
 
     try:
         document = load_session(path).document
     except ValueError as exc:
-        raise UsageError(f"--network: {exc}") from None
+        raise ValueError(f"--network: {exc}") from None
     if document.layer.model is not None:
         raise UsageError(
             f"--network: the session studies a model's layer ({document.layer.model.layer}): "

@@ -15,6 +15,7 @@ from ..core import params as schema
 from ..core.filters import MAX_PRESET_OUT_CHANNELS, MAX_PRESET_SIZE
 from ..core.network.pipeline import PREFIX_METHODS
 from ..core.registry import ALL_METHODS, METHOD_SPECS, panel
+from .outputs import check_out_folder, check_output, path_failure, write_output
 
 __all__ = [
     "AUTO_WORK_SIZE",
@@ -26,6 +27,7 @@ __all__ = [
     "add_schema_options",
     "add_solver_options",
     "check_out_folder",
+    "check_output",
     "field_type",
     "is_terminal",
     "non_negative_pair",
@@ -71,58 +73,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def check_out_folder(folder: Path, option: str = "--out") -> None:
-    """Refuse, before any work, a ``folder`` that can be neither made nor written into
-    (a ``ValueError`` naming ``option``: exit 1), instead of failing once it is all
-    computed (:func:`~deconv_gui.io.files.check_writable_folder`)."""
-    from ..io.files import check_writable_folder
-
-    try:
-        check_writable_folder(folder)
-    except ValueError as exc:
-        raise ValueError(f"{option}: {exc}") from None
-
-
 def is_terminal(stream: Any) -> bool:
     """Whether ``stream`` is a terminal (a progress bar is drawn there, not in a log)."""
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # replaced or closed streams
         return False
-
-
-def write_output(option: str, path: Path, data: bytes, *, overwrite: bool) -> Path:
-    """Write ``data`` to ``path`` (named by ``option``) all or nothing, and return it.
-
-    An existing file with other contents is kept unless ``overwrite`` (a ``ValueError``
-    naming ``option``: exit 1); one with these very contents is left as it is, so that the
-    same command runs again.
-    """
-    from ..io.files import atomic_write_bytes
-
-    try:
-        same = path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
-        exists = same or path.exists()
-    except OSError as exc:
-        raise path_failure(option, path, exc) from None
-    if same:
-        return path
-    if exists and not overwrite:
-        raise ValueError(f"{option}: {path} already exists (use --overwrite to replace it)")
-    try:
-        return atomic_write_bytes(path, data)
-    except ValueError as exc:
-        raise ValueError(f"{option}: {exc}") from None
-
-
-def path_failure(option: str, path: str | Path, exc: OSError) -> ValueError:
-    """The one-line failure of an option's path the system refuses (too long, say).
-
-    Exit 1 (a failure, not a usage error); the path is cut to 60 characters.
-    """
-    text = str(path)
-    shown = text if len(text) <= 60 else f"{text[:59]}… ({len(text):,} characters)"
-    return ValueError(f"{option} {shown}: {exc.strerror or type(exc).__name__}")
 
 
 def one_line(exc: BaseException | Warning | str) -> str:

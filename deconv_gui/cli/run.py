@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import __version__
 from ..core.registry import PANELS
-from .cluster import Outcome, add_cluster_options, map_in_order
-from .network_problem import add_network_option, load_network_problem
+from .cluster import Outcome, add_cluster_options, input_error, map_in_order
+from .network_problem import add_network_option, load_network_problem, read_network
 from .options import (
     PROG,
     UsageError,
@@ -225,7 +225,7 @@ def _job(item: tuple[str, argparse.Namespace, Path]) -> tuple[Any, str, list[str
             raise
         return None, "", notes, f"{type(exc).__name__}: {one_line(exc)}", False
     for text in dict.fromkeys(one_line(w.message) for w in caught):
-        notes.append(f"{PROG}: warning: {spec}: {text}")
+        notes.append(f"{PROG}: warning: {input_error(spec, text)}")
     return record, summary, notes, None, False
 
 
@@ -244,7 +244,19 @@ def _checked_options(args: argparse.Namespace) -> Path:
         raise UsageError(f"--out is not a folder: {out}")
     if args.scheduler is None:  # (a cluster's workers write where they see the folder)
         check_out_folder(out)
+    _read_once(args)
     return out
+
+
+def _read_once(args: argparse.Namespace) -> None:
+    """Read ``--network``'s session and ``--decoder``'s file before any image: one that
+    cannot be used is one line (exit 1), not the same failure for every image."""
+    from ..io.decoder_file import read_decoder
+
+    if args.network is not None:
+        read_network(args.network)
+    if getattr(args, "decoder_path", ""):
+        read_decoder(Path(args.decoder_path))
 
 
 def _report(
@@ -260,7 +272,7 @@ def _report(
     for (_, done, crashed), spec in zip(outcomes, images, strict=True):
         if crashed is not None:  # an error the job itself did not expect
             errors.append({"image": spec, "error": crashed})
-            tqdm.write(f"{PROG}: error: {spec}: {crashed}", file=sys.stderr)
+            tqdm.write(f"{PROG}: error: {input_error(spec, crashed)}", file=sys.stderr)
             continue
         record, summary, notes, error, refused = done
         for text in notes:
@@ -271,7 +283,7 @@ def _report(
         if error is not None:
             usage = usage or refused
             errors.append({"image": spec, "error": error})
-            tqdm.write(f"{PROG}: error: {spec}: {error}", file=sys.stderr)
+            tqdm.write(f"{PROG}: error: {input_error(spec, error)}", file=sys.stderr)
             continue
         results.append(record)
         if summaries:

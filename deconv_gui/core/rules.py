@@ -306,6 +306,10 @@ def fields_from_dict(cls: Any, data: Any) -> Any:
         raise ValueError(f"params has unknown fields: {', '.join(map(str, unknown))}")
     if "weights" not in data:
         raise ValueError("params.weights is missing")
+    if data["weights"] is None or isinstance(data["weights"], (str, bytes, dict, int, float)):
+        # np.array(None) is a 0-d array: the refusal would blame its shape, not its type
+        got = "null" if data["weights"] is None else type(data["weights"]).__name__
+        raise ValueError(f"params.weights must be nested lists of numbers, got {got}")
     try:
         weights = np.array(data["weights"], dtype=np.float64)
     except (TypeError, ValueError):

@@ -65,7 +65,9 @@ def _from_v1(data: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"document has unknown fields: {', '.join(unknown)}")
     image = data.get("image", {})
-    if not isinstance(image, dict) or not isinstance(image.get("source", ""), str):
+    if not isinstance(image, dict):
+        raise ValueError(f"document.image must be a JSON object, got {type(image).__name__}")
+    if not isinstance(image.get("source", ""), str):
         raise ValueError("document.image.source must be a string")
     extra = data.get("extra", {})
     if not isinstance(extra, dict):

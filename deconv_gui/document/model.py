@@ -201,7 +201,8 @@ class Document:
             raise ValueError(f"document has unknown fields: {', '.join(unknown)}")
         layers = data.get("layers", [Layer().to_dict()])
         if not isinstance(layers, list) or not layers:
-            raise ValueError("document.layers must be a non-empty list")
+            got = "an empty list" if layers == [] else type(layers).__name__
+            raise ValueError(f"document.layers must be a non-empty list, got {got}")
         values: dict[str, Any] = {}
         try:
             if "image" in data:
@@ -211,7 +212,7 @@ class Document:
                 try:
                     parsed.append(Layer.from_dict(layer))
                 except ValueError as exc:
-                    raise ValueError(f"layers[{i}].{_strip(exc, 'layer.')}") from None
+                    raise ValueError(f"layers[{i}]{_layer_part(exc)}") from None
             values["layers"] = tuple(parsed)
             for name, part in (("insight", Insight), ("display", Display)):
                 if name in data:
@@ -266,9 +267,13 @@ def _check(doc: Document, values: dict[str, Any]) -> None:
         raise ValueError(problem)
 
 
-def _strip(exc: ValueError, prefix: str) -> str:
+def _layer_part(exc: ValueError) -> str:
+    """A layer's refusal as it follows ``layers[i]``: ``.params.stride must be…``, and
+    `` must be a JSON object…`` for the layer itself (not ``layers[i].layer must be…``)."""
     text = str(exc)
-    return text[len(prefix) :] if text.startswith(prefix) else text
+    if text.startswith("layer."):
+        return text[len("layer") :]
+    return text.removeprefix("layer") if text.startswith("layer ") else f".{text}"
 
 
 def _reject_constant(name: str) -> float:

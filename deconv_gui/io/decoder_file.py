@@ -46,6 +46,29 @@ def write_decoder(path: Path, decoder: Decoder, metadata: dict[str, Any] | None 
     write_into_folder(path.parent, {path.name: buffer.getvalue()})
 
 
+def _read_fields(path: Path, where: str) -> dict[str, np.ndarray]:
+    """The arrays of a decoder file, each refusal one line naming ``where`` once."""
+    names = ("weights", "bias", *_PAIRS, "metadata")
+    try:
+        if path.stat().st_size > MAX_DECODER_BYTES:
+            raise ValueError(f"{where}: larger than {MAX_DECODER_BYTES // 2**20} MiB")
+        _check_members(path, where)
+        with np.load(path, allow_pickle=False) as data:
+            missing = [name for name in names if name not in data.files]
+            if missing:
+                raise ValueError(f"{where}: missing field(s) {', '.join(missing)}")
+            return {name: data[name] for name in names}
+    except OSError as exc:  # the reason alone: str(exc) repeats the path
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"{where}: cannot be read ({reason})") from None
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{where}: cannot be read ({exc})") from None
+    except ValueError as exc:
+        if str(exc).startswith(f"{where}: "):  # said here already: not prefixed twice
+            raise
+        raise ValueError(f"{where}: not a decoder file ({exc})") from None
+
+
 def _check_members(path: Path, where: str) -> None:
     """Refuse members whose ``.npy`` header claims more data than the member holds.
 
@@ -80,18 +103,7 @@ def read_decoder(path: Path) -> tuple[Decoder, dict[str, Any]]:
     """
     path = Path(path)
     where = f"decoder {path.name}"
-    try:
-        if path.stat().st_size > MAX_DECODER_BYTES:
-            raise ValueError(f"{where}: larger than {MAX_DECODER_BYTES // 2**20} MiB")
-        _check_members(path, where)
-        with np.load(path, allow_pickle=False) as data:
-            fields = {name: data[name] for name in ("weights", "bias", *_PAIRS, "metadata")}
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{where}: cannot be read ({exc})") from None
-    except KeyError as exc:
-        raise ValueError(f"{where}: missing field {exc}") from None
-    except ValueError as exc:
-        raise ValueError(f"{where}: not a decoder file ({exc})") from None
+    fields = _read_fields(path, where)
     weights, bias = fields["weights"], fields["bias"]
     if weights.ndim != 4 or weights.dtype.kind != "f" or not np.isfinite(weights).all():
         raise ValueError(f"{where}: weights must be finite floats (K_h, K_w, C_x, C_y)")

@@ -198,6 +198,21 @@ def _absolute_decoders(layers: tuple[Layer, ...]) -> tuple[Layer, ...]:
     return tuple(out)
 
 
+#: What every session file holds, by version (``schema`` and ``version`` are checked
+#: first): without them it restores nothing, or another image than the one saved.
+_REQUIRED_KEYS = {1: ("image", "params")}
+_REQUIRED_KEYS_SINCE_2 = ("image", "layers")
+
+
+def _check_required(data: dict[str, Any], version: int, name: str) -> None:
+    """Refuse a session file missing a key it cannot do without, naming the key (the
+    defaults it would take otherwise are a sample image or a layer never saved)."""
+    missing = [k for k in _REQUIRED_KEYS.get(version, _REQUIRED_KEYS_SINCE_2) if k not in data]
+    if missing:
+        named = " and no ".join(repr(k) for k in missing)
+        raise ValueError(f"{name}: incomplete session file: no {named}")
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed in a session file")
 
@@ -226,7 +241,7 @@ def load_session(path: str | Path) -> Session:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(
-            f"{path.name} is not a valid session file: corrupt JSON ({exc.msg} at line "
+            f"{path.name} is not a valid session file: corrupt JSON ({exc.msg}: line "
             f"{exc.lineno}, column {exc.colno})"
         ) from None
     except ValueError as exc:  # NaN, Infinity: what _reject_constant refuses
@@ -238,6 +253,7 @@ def load_session(path: str | Path) -> Session:
     if not isinstance(data, dict) or data.get("schema") != SESSION_SCHEMA:
         raise ValueError(f"{path.name} is not a deconv_gui session file (no '{SESSION_SCHEMA}')")
     version = check_version(data.get("version"), SESSION_VERSION, path.name, "session version")
+    _check_required(data, version, path.name)
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
         raise ValueError(f"{path.name}: extra must be a JSON object, got {type(extra).__name__}")
