@@ -108,10 +108,10 @@ def inverse_trace_bound(low: np.ndarray) -> np.ndarray:
     True
     """
     k, f = len(low), low.shape[2]
-    size = np.abs(low)
     v = np.empty((k, f))
-    for i in range(k):
-        v[i] = (1.0 + (size[i, :i] * v[:i]).sum(axis=0)) * size[i, i]
+    for i in range(k):  # |L_ij| below the diagonal only; 1 / L_ii is real and positive
+        above = np.einsum("jf,jf->f", np.abs(low[i, :i]), v[:i]) if i else 0.0
+        v[i] = (1.0 + above) * low[i, i].real
     return np.einsum("if,if->f", v, v) * (1 + 1e-6)
 
 

@@ -65,8 +65,9 @@ __all__ = ["NormalFactors", "batched_svd", "normal_factors"]
 _KAPPA_LIMIT = 1e8
 #: Above this ``‖G‖_F tr(G⁻¹)`` a complex128 solve takes one Newton step.
 _REFINE_ABOVE = 1e3
-#: Bytes of blocks handled at a time (with their products: a few times this).
-_PIECE_BYTES = 2**21
+#: Bytes of blocks handled at a time (with their products: a few times this; wide blocks
+#: are not made, and their pieces' Gram matrices and factors take about this much).
+_PIECE_BYTES = 2**22
 #: Singular values are safely above the cut by this factor (the rounding of ``G``).
 _MARGIN = 1.001
 #: Frequencies per batched SVD (of those that fall back to it): the cancel check runs
