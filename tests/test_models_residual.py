@@ -271,6 +271,8 @@ def test_keras_functional_residual_blocks_equal_keras_and_its_autograd(tmp_path)
     layers = keras.layers
     inputs = keras.Input((12, 10, 3))
     x = layers.Conv2D(4, 3, padding="same", activation="relu", name="stem")(inputs)
+    x = layers.ZeroPadding2D(1, name="pool_pad")(x)  # ResNet50's: zeros, then the max-pool
+    x = layers.MaxPooling2D(3, strides=2, name="pool")(x)
     x = _keras_block(layers, x, 4, 1, "block1")
     x = _keras_block(layers, x, 6, 2, "block2")
     head = layers.Conv2D(2, 3, padding="same", name="head")(x)
@@ -289,6 +291,7 @@ def test_keras_functional_residual_blocks_equal_keras_and_its_autograd(tmp_path)
     blocks = [layer for layer in network.layers if isinstance(layer, Residual)]
     assert [(len(b.body), len(b.shortcut)) for b in blocks] == [(5, 0), (5, 2)]  # BN unfolded
     assert [layer.kind for layer in blocks[1].shortcut] == ["conv", "batchnorm"]
+    assert [layer.kind for layer in network.layers[:4]] == ["conv", "relu", "pad", "maxpool"]
     xt = torch.from_numpy(x0[None].astype(np.float32))
     assert _error(network.forward(x0), model(xt).detach().numpy()[0]) < 1e-5
     inner = model_network(record, "block2_2", x0.shape)  # inside the second block's body

@@ -13,6 +13,7 @@ from deconv_gui.core.network import (
     Conv,
     LeakyReLU,
     Network,
+    Pad,
     ReLU,
     Residual,
     receptive_field,
@@ -102,3 +103,16 @@ def test_branches_of_different_shapes_are_refused_naming_the_block():
     block = Residual([_conv(rng, (6, 6, 2), 3)], name="/layer1/Add")
     with pytest.raises(ValueError, match=r"residual block '/layer1/Add': its body gives 6×6×3"):
         Network([block], input_shape=(6, 6, 2))
+
+
+def test_zero_padding_is_its_adjoints_transpose_and_shifts_the_field():
+    rng = np.random.default_rng(4)
+    pad = Pad(((1, 2), (0, 3)))
+    v = rng.standard_normal((2, 5, 4, 3))
+    u = rng.standard_normal((2, *pad.output_shape((5, 4, 3))))
+    assert u.shape == (2, 8, 7, 3)
+    assert np.vdot(pad.jvp(v, None), u) == pytest.approx(np.vdot(v, pad.vjp(u, None)))
+    net = Network([pad, _conv(rng, (8, 7, 3), 2, padding=0)], input_shape=(5, 4, 3))
+    assert receptive_field(net)[-1].start == (0.5 - 1 + 1, 0.5 + 1)  # 3×3 from pixel -1
+    with pytest.raises(ValueError, match="pads must be"):
+        Pad(((1, -1), (0, 0)))

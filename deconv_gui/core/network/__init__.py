@@ -3,7 +3,7 @@ the backward rules people use to see what a unit responds to (backprop, deconvne
 guided backprop), beside ``J⁺``.
 
 - :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
-  ReLU, max-pool (with its switches) and average pool;
+  ReLU, max-pool (with its switches), average pool and zero padding;
 - :mod:`.residual`: :class:`Residual`, a block that adds two branches (ResNet's);
 - :mod:`.chain`: :class:`Network` and :class:`Linearization`;
 - :mod:`.fields`: the theoretical receptive field of a unit;
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from .bounds import LayerBounds, exact_rank, prefix_bounds
 from .chain import RULES, Linearization, Network, ReceptiveField, receptive_field
-from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, ReLU
+from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, Pad, ReLU
 from .pipeline import PREFIX_METHODS, PREFIX_PANELS, PrefixResult, run_prefix
 from .relu_preimage import ReluPreimage, relu_preimage
 from .residual import Residual, flat_layers
@@ -38,6 +38,7 @@ __all__ = [
     "Linearization",
     "MaxPool",
     "Network",
+    "Pad",
     "PrefixResult",
     "ReLU",
     "ReceptiveField",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .layers import Conv, Layer
+from .layers import Conv, Layer, Pad
 from .residual import Residual
 
 __all__ = ["ReceptiveField", "receptive_field"]
@@ -94,6 +94,8 @@ def _window(layer: Layer) -> tuple[tuple[int, int], tuple[int, int], tuple[int, 
             g.dilation[1] * (g.filter_shape[1] - 1) + 1,
         )
         return kernel, g.stride, g.padding, layer.op.transposed
+    if isinstance(layer, Pad):  # a window of one pixel, shifted by the zeros before it
+        return (1, 1), (1, 1), (layer.pads[0][0], layer.pads[1][0]), False
     if hasattr(layer, "kernel") and hasattr(layer, "stride"):
         return layer.kernel, layer.stride, layer.padding, False  # type: ignore[attr-defined]
     return None

@@ -35,6 +35,7 @@ __all__ = [
     "Layer",
     "LeakyReLU",
     "MaxPool",
+    "Pad",
     "ReLU",
 ]
 
@@ -147,6 +148,37 @@ class Affine(Layer):
 
     def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
         return u * self.scale
+
+
+@dataclass
+class Pad(Layer):
+    """Zeros around the image, ``((top, bottom), (left, right))`` (Keras's ZeroPadding2D
+    before a pooling: zeros, not the pooling's own padding); its adjoint crops them off."""
+
+    pads: Any = ((1, 1), (1, 1))
+    name: str = "pad"
+    kind: str = field(default="pad", init=False)
+
+    def __post_init__(self) -> None:
+        pads = np.asarray(self.pads, dtype=int)
+        if pads.shape != (2, 2) or np.any(pads < 0):
+            raise ValueError(f"pads must be ((top, bottom), (left, right)) >= 0, got {self.pads}")
+        self.pads = tuple((int(a), int(b)) for a, b in pads)
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        (t, b), (lf, r) = self.pads
+        return (input_shape[0] + t + b, input_shape[1] + lf + r, input_shape[2])
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        return self.jvp(x, None), None
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        lead = [(0, 0)] * (v.ndim - 3)
+        return np.pad(v, [*lead, *self.pads, (0, 0)])
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        (t, b), (lf, r) = self.pads
+        return u[..., t : u.shape[-3] - b, lf : u.shape[-2] - r, :]
 
 
 @dataclass

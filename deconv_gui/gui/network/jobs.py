@@ -60,6 +60,7 @@ LAYER_SYMBOLS = {
     "leaky_relu": "LeakyReLU",
     "maxpool": "maxpool",
     "avgpool": "avgpool",
+    "pad": "pad",
 }
 
 

@@ -70,6 +70,10 @@ def core_layer_text(
         return f"{_POOL_WORDS[layer.kind]} {kernel[0]}×{kernel[1]}, {_pair(stride, 'stride')}"
     if isinstance(layer, core.Affine):
         return "affine per channel (batch norm)"
+    if isinstance(layer, core.Pad):
+        (top, bottom), (left, right) = layer.pads
+        same = top == bottom == left == right
+        return f"zero padding {top}" if same else f"zero padding {layer.pads}"
     if isinstance(layer, core.Residual):
         return "⊕ add: body + " + ("shortcut" if layer.shortcut else "identity shortcut")
     return layer.kind

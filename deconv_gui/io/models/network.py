@@ -1,16 +1,18 @@
 """A model file's prefix as a :class:`~deconv_gui.core.network.Network`: the chain of
 layers an image goes through up to a chosen conv layer.
 
-ONNX graphs and Keras chains (Sequential, or Functional models that are chains) are
-read up to the layer's output before its activation (a batch norm that the reader
-folds into the layer included), one node or Keras layer at a time, back from the
-layer to the model's input. A chain of Conv, ConvTranspose, BatchNormalization, Relu,
-LeakyRelu, MaxPool, AveragePool and Pad (fused into the next conv) converts, and so does
-an Add, Sub, Mul or Div by a stored scalar or per-channel constant (a normalisation
-written in the graph: an affine layer); Identity and Dropout are skipped; any other
-node in the prefix (an Add of two branches, Concat, Gemm, Sigmoid, …) is refused in one
-line naming it. PyTorch state_dicts and safetensors have no graph
-and are refused too.
+ONNX graphs and Keras models (Sequential or Functional) are read up to the layer's
+output before its activation (a batch norm that the reader folds into the layer
+included), one node or Keras layer at a time, back from the layer to the model's input.
+A chain of Conv, ConvTranspose, BatchNormalization, Relu, LeakyRelu, MaxPool,
+AveragePool and Pad (fused into the next conv) converts, and so does an Add, Sub, Mul
+or Div by a stored scalar or per-channel constant (a normalisation written in the graph:
+an affine layer); Identity and Dropout are skipped. An Add (or ONNX Sum) of two computed
+tensors joins two branches from one tensor: a residual block
+(:class:`~deconv_gui.core.network.Residual`, ResNet's), each branch such a chain, found
+by walking both inputs back to where their paths part (:func:`fork`). Any other node in
+the prefix (Concat, a Mul of two branches, Gemm, Sigmoid, …) is refused in one line
+naming it. PyTorch state_dicts and safetensors have no graph and are refused too.
 
 Examples
 --------
@@ -40,6 +42,7 @@ from ...core.network import (
     LeakyReLU,
     MaxPool,
     Network,
+    Pad,
     Residual,
 )
 from ...core.network import ReLU as ReLULayer
@@ -50,6 +53,7 @@ __all__ = [
     "LayerStep",
     "fork",
     "model_network",
+    "pad_step",
     "refusal",
     "refuse_weights_only",
     "residual_step",
@@ -269,6 +273,11 @@ def pool_step(
         return cls(kernel, stride, (top, left), name=name)
 
     return build
+
+
+def pad_step(name: str, pads: tuple[tuple[int, int], tuple[int, int]]) -> LayerStep:
+    """Zero padding ``((top, bottom), (left, right))`` as a layer of its own."""
+    return lambda shape, dtype: Pad(pads, name=name)
 
 
 def relu_step(name: str, slope: float = 0.0) -> LayerStep:

@@ -3,7 +3,8 @@
 Walked back from the layer through each layer's inbound layer (the previous one in a
 Sequential model) to the input. Conv2D, Conv2DTranspose, DepthwiseConv2D (with a
 relu, leaky_relu or linear activation), BatchNormalization, ReLU, LeakyReLU,
-Activation, MaxPooling2D, AveragePooling2D, ZeroPadding2D (fused into the next conv),
+Activation, MaxPooling2D, AveragePooling2D, ZeroPadding2D (fused into the next conv; a
+zero padding layer before another, e.g. ResNet50's before its max-pool),
 Rescaling, and the layers that compute nothing at inference convert. In a Functional
 model, an Add of two layers is a residual block (ResNet's), its branches walked back to
 the layer they fork from; any other layer with more than one input (Concatenate,
@@ -25,6 +26,7 @@ from .network import (
     batchnorm_step,
     conv_step,
     fork,
+    pad_step,
     pool_step,
     refusal,
     relu_step,
@@ -112,27 +114,29 @@ class _Walk:
 
 
 def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) -> list[LayerStep]:
-    """The steps of a path's layers (a ZeroPadding2D fused into the conv after it)."""
+    """The steps of a path's layers: a ZeroPadding2D fused into the conv after it, a zero
+    padding layer before anything else (a max-pool's zeros are not its own padding)."""
     steps: list[LayerStep] = []
-    padding = None  # a ZeroPadding2D waiting for its conv
+    padding, padded = None, ""  # a ZeroPadding2D waiting for its conv, and its name
     for label, entry in items:
-        if isinstance(entry, tuple):  # an Add: its two branches
-            if padding is not None:
-                raise refusal(target.name, "ZeroPadding2D layer before a non-conv layer", label)
-            body, shortcut = (_build(branch, records, path, target) for branch in entry)
-            steps.append(residual_step(label, body, shortcut))
-            continue
-        cls = entry.get("class_name")
+        cls = "Add" if isinstance(entry, tuple) else entry.get("class_name")
         if cls == "ZeroPadding2D":
             sides = _sides(entry.get("config", {}).get("padding", 1))
-            padding = sides if padding is None else _add(padding, sides)
+            padding, padded = (sides if padding is None else _add(padding, sides)), label
             continue
         if padding is not None and cls not in _PASS:
             if label not in records or records[label].kind != "conv":
-                raise refusal(target.name, "ZeroPadding2D layer before a non-conv layer", label)
+                steps.append(pad_step(padded, padding))
+                padding = None
+        if isinstance(entry, tuple):  # an Add: its two branches
+            body, shortcut = (_build(branch, records, path, target) for branch in entry)
+            steps.append(residual_step(label, body, shortcut))
+            continue
         steps.extend(_steps(entry, records, path, target, padding))
         if cls not in _PASS:
             padding = None
+    if padding is not None:
+        steps.append(pad_step(padded, padding))
     return steps
 
 
