@@ -358,3 +358,39 @@ def test_version_5_settings_studied_through_open_through(qtbot, window, tmp_path
     finally:
         again.remember = False
         delete_now(again)
+
+
+def test_the_layer_alone_waits_while_the_network_shows_and_is_exact_when_back(qtbot, window):
+    """While the network's panels show, an edit of the layer alone's settings is recorded
+    but not computed (its panels are hidden: no CPU for them, J⁺ runs alone); switching
+    back draws exactly what the pipeline computes for the settings of then."""
+    from deconv_gui.core import run_pipeline
+
+    _through(qtbot, window)
+    started = []
+    window.live.started.connect(started.append)
+    before = window.result
+    methods = ("transposed", "normalized_transposed", "pinv")
+    assert set(before.params.methods) != set(methods)
+    window.recon_options.set_values(methods=methods)
+    qtbot.waitUntil(lambda: set(window.document.params.methods) == set(methods), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.live.idle and window.network.settled, timeout=TIMEOUT)
+    assert started == [] and window.result is before  # nothing computed for hidden panels
+    assert window.live.hidden and not window.runner.busy
+    _through(qtbot, window, False)
+    qtbot.waitUntil(lambda: window.result is not before and window.live.idle, timeout=TIMEOUT)
+    assert len(started) == 1 and not window.live.hidden
+    shown = window.result
+    params = window.document.params
+    assert shown.params == params and set(shown.images) >= {"normalized_transposed"}
+    reference = run_pipeline(window.state.image.pixels, params)
+    np.testing.assert_allclose(shown.forward_output, reference.forward_output, rtol=0, atol=1e-12)
+    assert set(shown.images) == set(reference.images)
+    for key, array in reference.images.items():
+        np.testing.assert_allclose(shown.images[key], array, rtol=0, atol=1e-10, err_msg=key)
+        np.testing.assert_allclose(window.panels.panel(key).data, array, atol=1e-10, err_msg=key)
+    # back and forth without an edit computes nothing more
+    _through(qtbot, window)
+    _through(qtbot, window, False)
+    qtbot.waitUntil(lambda: window.live.idle, timeout=TIMEOUT)
+    assert len(started) == 1 and window.result is shown

@@ -20,6 +20,10 @@ image), so the live pass runs with ``Params(ssim=False)`` and, once the result i
 screen, :func:`~deconv_gui.core.complete_metrics` fills SSIM in as a second,
 cancellable job of the lowest priority in the application's pool. Any edit cancels it, and
 a second pass whose result is no longer on screen is dropped.
+
+While other panels take the place of these (the network up to here: :meth:`set_hidden`),
+nothing is computed for them: an edit is checked and recorded, and the settings of the
+moment are computed when the panels show again.
 """
 
 from __future__ import annotations
@@ -122,6 +126,9 @@ class LiveUpdates(QtCore.QObject):
         self.last_wall: float | None = None
         self._draw_timer = make_timer(self, 0, single_shot=True)
         self._draw_timer.timeout.connect(self._draw_next)
+        #: the panels are hidden (:meth:`set_hidden`); stale: what they show is not the
+        #: settings' result, computed when they show again
+        self.hidden, self._stale = False, False
 
     @property
     def pending(self) -> bool:
@@ -150,7 +157,8 @@ class LiveUpdates(QtCore.QObject):
         """Validate the current settings and start the computation; returns the request id.
 
         Invalid settings emit :attr:`invalid` (the panels keep the previous result) and
-        None is returned.
+        None is returned; so it is while the panels are hidden (:meth:`set_hidden`), the
+        settings recorded and computed when they show.
         """
         self._debounce.stop()
         image = self._state.image
@@ -169,12 +177,30 @@ class LiveUpdates(QtCore.QObject):
             self.invalid.emit(self.problem)
             return None
         self.problem = ""
+        if self.hidden:  # no CPU for panels nobody sees: computed when they show
+            self._stale = True
+            return None
+        self._stale = False
         self.started.emit(geometry)
         self._state.set_params(params)
         self.metrics_runner.cancel()
         rid = self.runner.compute(image.pixels, params, ssim=False)
         self._submitted = {rid: time.perf_counter()}
         return rid
+
+    def set_hidden(self, hidden: bool) -> None:
+        """Other panels take the place of these (True: what runs stops, edits are not
+        computed) or give it back (False: the settings are computed if they changed, or
+        if their computation was stopped)."""
+        hidden = bool(hidden)
+        if hidden == self.hidden:
+            return
+        self.hidden = hidden
+        if hidden:
+            self._stale = self._stale or self.pending or self.runner.busy
+            self.cancel()
+        elif self._stale:
+            self.compute_now()
 
     def cancel(self) -> None:
         """Stop the running computation (the panels keep the previous result)."""

@@ -115,6 +115,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             self.menu_actions.through,
             state_label=self.state_label,
             listing=self.chain.models,
+            hide_alone=self.live.set_hidden,
         )
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
@@ -387,8 +388,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         self.decoders.shutdown()
         self.live.shutdown()
         self.network.shutdown()
-        if self.chain.models is not None:
-            self.chain.models.shutdown()
+        self.chain.shutdown()
         self.message_bar.stop()
         self.panels.stop_timers()
         self.insight.shutdown()

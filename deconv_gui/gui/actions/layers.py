@@ -119,6 +119,12 @@ class LayerChain(QtCore.QObject):
     def _schedule(self, *_args: object) -> None:
         self._view.start()
 
+    def shutdown(self) -> None:
+        """Stop reading a model's listing (the window is closing)."""
+        self._view.stop()
+        if self.models is not None:
+            self.models.shutdown()
+
     @property
     def document(self) -> Document:
         """The window's document."""

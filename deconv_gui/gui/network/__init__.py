@@ -43,15 +43,17 @@ def install_network_view(
     *,
     state_label: QtWidgets.QWidget | None = None,
     listing: Listing | None = None,
+    hide_alone: Callable[[bool], None] | None = None,
 ) -> NetworkView:
     """Put the switch above the panels, the network's panels beside them (one shown at a
     time) and the J⁺ progress in the status bar of ``window`` (``action``: the menu's
     check of the switch).
 
     ``state_label``, the status bar's report of the layer alone's solve, hides while the
-    network's panels (which have their own progress) show. ``listing``, the dock's list of
-    a model file's layers, turns the switch off when the file's network up to the layer is
-    not a chain it can run.
+    network's panels (which have their own progress) show, and ``hide_alone(True)`` stops
+    the layer alone's computation for its hidden panels (``False``: they show again).
+    ``listing``, the dock's list of a model file's layers, turns the switch off when the
+    file's network up to the layer is not a chain it can run.
     """
     central = window.centralWidget()
     if not isinstance(central, CentralArea):
@@ -70,6 +72,8 @@ def install_network_view(
         central.metrics.setVisible(not through)
         if state_label is not None:
             state_label.setVisible(not through)
+        if hide_alone is not None:
+            hide_alone(through)
 
     view.modeChanged.connect(show_mode)
     if listing is not None:
