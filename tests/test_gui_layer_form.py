@@ -3,6 +3,8 @@ studies a decoder layer."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -152,6 +154,38 @@ def test_a_decoders_own_bias_is_shown_per_output_and_read_back(qtbot):
     two = Params(np.ones((3, 3, 2, 3)), bias=(0.5, -0.5), layer_kind="conv_transpose")
     forms.show(two, ("transposed",))
     assert forms.decoder_bias == (0.5, -0.5) and forms.read().bias == (0.5, -0.5)
+
+
+def test_a_decoders_carried_biases_are_shown_as_their_range_not_a_zero(qtbot):
+    """A decoder with more outputs than inputs (1 -> 3) and a bias of its own per output
+    (a session's): the editor holds one bias per input, so the biases are carried past
+    it; the row says "each its own" and shows their range where the box showed 0.000."""
+    from deconv_gui.core import Params
+    from deconv_gui.gui.controls.forms import ParamsForms
+    from deconv_gui.gui.controls.recon_options import ReconOptions
+
+    editor, geometry, options = FilterEditor(), GeometryEditor(), ReconOptions()
+    for widget in (editor, geometry, options):
+        qtbot.addWidget(widget)
+    forms = ParamsForms(editor, geometry, options)
+    given = Params(np.ones((3, 3, 3, 1)), bias=(0.1, -0.2, 0.3), layer_kind="conv_transpose")
+    forms.show(given, ("transposed",))  # before the editor is on screen, as a session opens
+    assert _bias_row(editor) == ("bias of", ["each its own"])
+    editor.show()
+    assert forms.decoder_bias == (0.1, -0.2, 0.3) and forms.read().bias == (0.1, -0.2, 0.3)
+    ui, carried = editor.ui, editor.ui.bias_row.carried_label
+    assert _bias_row(editor) == ("bias of", ["each its own"])
+    assert not ui.bias_spin.isVisible() and carried.isVisible()  # no 0.000 in sight
+    assert carried.text() == "-0.2 … 0.3"
+    assert all(f"{b:.4g}" in carried.toolTip() for b in (0.1, -0.2, 0.3))
+    # one shared bias: the box again, with that bias
+    forms.show(replace(given, bias=0.25), ("transposed",))
+    assert forms.decoder_bias is None and not carried.isVisible()
+    assert ui.bias_spin.isVisible() and ui.bias_spin.value() == pytest.approx(0.25)
+    assert _bias_row(editor) == ("bias of", ["all 3 outputs"])
+    # a conv: the box of its output
+    forms.show(replace(given, layer_kind="conv", bias=0.0), ("transposed",))
+    assert not carried.isVisible() and ui.bias_spin.isVisible()
 
 
 def test_a_deep_layers_combos_name_the_channels_of_the_layer(qtbot):

@@ -6,6 +6,8 @@ filter's ``C_in``, while its grids show one of its inputs (the filter's ``C_out`
 row picks the decoder's output itself. The editor keeps one bias per filter output, so
 a decoder with as many outputs as inputs maps them one to one, and one with another
 number takes one bias shared by all its outputs (what a Params bias of one number is).
+Such a decoder's own per-output biases (a session's, a model's) are carried past the
+editor (:attr:`BiasRow.carried`): the row says so and shows their range, not a 0.
 """
 
 from __future__ import annotations
@@ -57,10 +59,18 @@ class BiasRow(QHBoxLayout):
         self.spin.setSingleStep(0.01)
         self.spin.setToolTip(field_tip("bias", _BIAS_NOTE))
         self.addWidget(self.spin)
+        #: a decoder's biases carried past the box: their range, in its place
+        self.carried_label = QLabel()
+        self.carried_label.setObjectName("bias_carried")
+        self.carried_label.setVisible(False)
+        self.addWidget(self.carried_label)
         self.addStretch(1)
         #: the box sets every output at once (see :meth:`target`)
         self.shared = False
         self.transposed = False
+        #: a decoder's one bias per output, which the box cannot hold (another number of
+        #: outputs than inputs): kept while the box's bias stays the 0 it was shown
+        self.carried: tuple[float, ...] | None = None
 
     def show(
         self, bias: list[float], current: int, c_in: int, c_out: int, slice_of: tuple | None
@@ -69,13 +79,14 @@ class BiasRow(QHBoxLayout):
         slice, its number first) and show its value, without emitting (blocked by the
         caller)."""
         self.combo.setVisible(self.transposed)
+        carried = self._show_carried(bias, c_in, slice_of)
         if not self.transposed:
             self.label.setText(f"bias of output {current + (slice_of or (0,))[0]}")
             self.shared = False
             self.spin.setValue(bias[current])
             return
         self.label.setText("bias of")
-        names = bias_choices(c_in, c_out, slice_of is not None)
+        names = bias_choices(c_in, c_out, slice_of is not None or carried)
         combo = self.combo
         if [combo.itemText(k) for k in range(combo.count())] != names:
             index = combo.currentIndex()
@@ -85,6 +96,29 @@ class BiasRow(QHBoxLayout):
         combo.setEnabled(len(names) > 1)
         self.shared = len(names) == 1
         self.spin.setValue(bias[0] if self.shared else bias[combo.currentIndex()])
+
+    def _show_carried(self, bias: list[float], c_in: int, slice_of: tuple | None) -> bool:
+        """In the box's place, the range of a decoder's biases carried past it (True: shown)."""
+        carried = self.carried
+        shown = (
+            self.transposed
+            and carried is not None
+            and slice_of is None
+            and len(carried) == c_in
+            and not any(bias)
+        )
+        self.spin.setVisible(not shown)
+        self.carried_label.setVisible(bool(shown))
+        if shown and carried is not None:
+            low, high = min(carried), max(carried)
+            self.carried_label.setText(f"{low:.3g} … {high:.3g}")
+            values = ", ".join(f"{b:.4g}" for b in carried)
+            self.carried_label.setToolTip(
+                f"Each of the {len(carried)} outputs has its own bias: {values} (from the "
+                "session or the model; the box sets one bias for all of them only when "
+                "the decoder has as many outputs as inputs)"
+            )
+        return bool(shown)
 
     def target(self, current: int) -> int | None:
         """The bias entry the box sets: a conv's output ``current`` (shown above), a

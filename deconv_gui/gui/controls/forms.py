@@ -95,6 +95,7 @@ class ParamsForms:
         if values.get("layer_kind") == "conv_transpose" and not isinstance(values["bias"], float):
             if not _editor_holds_decoder_bias(values):
                 self.decoder_bias, values["bias"] = tuple(values["bias"]), 0.0
+        self.filter_editor.ui.bias_row.carried = self.decoder_bias  # shown, not a 0
         # fields no widget edits (yet) are kept as given, never reset to their defaults
         shown = {name for form in self.forms for name in form.FIELDS}
         self.carried = {
