@@ -336,3 +336,38 @@ def test_narrow_panels_keep_a_slim_levels_bar_and_say_when_there_is_none(qtbot, 
     assert note.isVisible() and "too narrow" in note.toolTip()
     panel.resize(500, 300)
     assert panel.levels.mode == "full" and histogram.isVisible() and not note.isVisible()
+
+
+@pytest.mark.parametrize("shape", [(40, 40), (40, 120), (120, 40), (60, 50), (30, 90)])
+def test_the_no_levels_note_never_covers_the_image(qtbot, shape):
+    """In a panel too narrow for its levels bar the note "no levels" sits in a right
+    corner the letterboxed image leaves free, top or bottom; where the image fills both
+    corners (its aspect close to the picture's) there is none, rather than one over it."""
+    from deconv_gui.gui.panels.image_panel import ImagePanel
+    from deconv_gui.view.display import display_spec
+
+    panel = ImagePanel("forward")
+    qtbot.addWidget(panel)
+    data = np.random.default_rng(0).random((*shape, 1))
+    panel.show_array(data, display_spec(data, "forward"))
+    panel.show()
+    qtbot.waitExposed(panel)
+    for size in ((110, 400), (110, 160), (118, 130), (100, 110)):
+        panel.resize(*size)
+        panel.fit()
+        qtbot.waitUntil(lambda: panel.levels.mode == "hidden", timeout=5_000)
+        QtWidgets.QApplication.processEvents()
+        note, drawn = panel.levels.note, panel.levels.image_rect()
+        assert drawn is not None and drawn.width() > 0
+        if note.isVisible():
+            assert not note.geometry().intersects(drawn), (shape, size)
+        else:  # none only when the image reaches into both right corners
+            width, height = panel.graphics.width(), panel.graphics.height()
+            assert drawn.right() >= width - 4 - note.width(), (shape, size)
+            assert drawn.top() <= 4 + note.height(), (shape, size)
+            assert drawn.bottom() >= height - 4 - note.height(), (shape, size)
+    # a wide image in a tall, narrow panel: room above it, the note is there
+    if shape == (40, 120):
+        panel.resize(110, 400)
+        panel.fit()
+        qtbot.waitUntil(lambda: panel.levels.note.isVisible(), timeout=5_000)

@@ -3,8 +3,10 @@
 How much of the panel it takes is the Qt-free rule of
 :func:`deconv_gui.view.arrangement.levels_bar`: the full bar (numbers, histogram, colour
 bar), a compact one (the handles on a slim histogram and the colour bar, no numbers) in a
-narrow panel, or none in a very narrow one, where a note at the image's corner says so
-(its tooltip: how to get the bar back). The bar never sets a panel's minimum width.
+narrow panel, or none in a very narrow one, where a note in a corner of the picture says
+so (its tooltip: how to get the bar back): in the band the letterboxed image leaves free,
+never over the image (none when the image fills the corners). The bar never sets a
+panel's minimum width.
 """
 
 from __future__ import annotations
@@ -45,13 +47,14 @@ class LevelsBar:
     view : QtWidgets.QGraphicsView
         The widget that shows them, to lay out beside the picture.
     note : QtWidgets.QLabel
-        "no levels", shown at ``picture``'s top-right corner while the bar is hidden.
+        "no levels", shown at a right corner of ``picture`` while the bar is hidden,
+        where the image leaves room for it.
     mode : str
         ``"full"``, ``"compact"`` or ``"hidden"``.
     """
 
-    def __init__(self, image: pg.ImageItem, picture: QtWidgets.QWidget) -> None:
-        self.picture = picture
+    def __init__(self, image: pg.ImageItem, picture: pg.GraphicsView) -> None:
+        self.picture, self._image = picture, image
         self.histogram = pg.HistogramLUTItem(image=image)
         # the colour bar without the colormap editor's tick strip beside it (the colours
         # are the display rules', not the user's)
@@ -69,8 +72,12 @@ class LevelsBar:
             " border-radius: 3px; padding: 0px 3px; font-size: 8pt; }"
         )
         self.note.hide()
-        self.mode = ""
+        self.mode, self._hidden = "", False
         self.set_mode("full")
+        view = image.getViewBox()
+        if view is not None:  # zoomed, panned or resized: the image's corners move
+            view.sigRangeChanged.connect(lambda *_: self._place_note())
+            view.sigResized.connect(lambda *_: self._place_note())
 
     def follow(self, room: tuple[float, float], picture: tuple[int, int] | None) -> None:
         """The bar that suits ``room`` (width of picture and bar, height) and ``picture``
@@ -91,10 +98,8 @@ class LevelsBar:
         if shown != (not view.isHidden()) or shown != self.histogram.isVisible():
             view.setVisible(shown)
             self.histogram.setVisible(shown)
-        self.note.setVisible(not shown)
-        if not shown:
-            self.note.adjustSize()
-            self.note.move(max(self.picture.width() - self.note.width() - 4, 0), 4)
+        self._hidden = not shown
+        self._place_note()
         if mode == self.mode:
             return
         self.mode = mode
@@ -106,3 +111,30 @@ class LevelsBar:
             self.histogram.vb.setMaximumWidth(width if compact else 152)
             view.setMaximumWidth(LEVELS_BAR_WIDTHS[mode])
             view.updateGeometry()
+
+    def _place_note(self) -> None:
+        """The note at the picture's top-right corner, or its bottom-right one, whichever
+        the image leaves free; none when it covers both (a narrow panel's image fills its
+        width: the corner it took was over the picture)."""
+        note, picture = self.note, self.picture
+        if not self._hidden:
+            note.setVisible(False)
+            return
+        note.adjustSize()
+        drawn = self.image_rect()
+        x = max(picture.width() - note.width() - 4, 0)
+        for y in (4, picture.height() - note.height() - 4):
+            spot = QtCore.QRect(x, y, note.width(), note.height())
+            if y >= 0 and (drawn is None or not spot.intersects(drawn)):
+                note.move(x, y)
+                note.setVisible(True)
+                return
+        note.setVisible(False)
+
+    def image_rect(self) -> QtCore.QRect | None:
+        """Where the image is drawn in the picture (None: nothing drawn)."""
+        image = self._image
+        if image.image is None or not image.isVisible():
+            return None
+        scene = image.mapRectToScene(image.boundingRect())
+        return self.picture.mapFromScene(scene).boundingRect()
