@@ -97,7 +97,7 @@ class BlockFactors:
         c_out, sh, n_w, sw, c_in = self.shape
         h_out = spectrum.shape[-3]
         fits = c_out * sh * n_w * sw * c_in * h_out * spectrum.itemsize <= _CACHE_ENTRY_LIMIT
-        if kept is None and not fits and normal is not None and normal.wide:
+        if kept is None and not fits and normal is not None and normal.outputs:
             return self.solve_outputs(spectrum)
         if self.mixing is not None:
             spectrum = spectrum @ self.mixing.astype(spectrum.real.dtype)
@@ -119,7 +119,7 @@ class BlockFactors:
         """:class:`OutputSolution` of wide blocks (``u = V G_reg⁻¹ Vᵀ ŷ``, ``V = I``
         without ``mixing``, whose image is ``Aᵀ`` of its inverse transform)."""
         normal = self.normal
-        assert normal is not None and normal.wide
+        assert normal is not None and normal.outputs
         solve = _OutputSolve(self.mixing)
         _each_piece(normal, spectrum, solve)
         solve.fallback(normal)
@@ -361,12 +361,17 @@ def _factorise(
         reduced = reduce_outputs(blocks, w_out, cutoff)
         blocks, mixing = (blocks, None) if reduced is None else reduced
         refine = precision == np.complex128
+        # on the output grid where that saves making M(ω) (C_out n numbers) at every
+        # frequency: wide blocks of all the outputs (V Vᵀ of few rows would make Aᵀ work on
+        # all of them; square ones are as cheap to make as to transform back)
+        n = blocks.shape[1] * blocks.shape[3] * blocks.shape[4]
+        outputs = mixing is None and blocks.shape[0] < n
         if solve is None:
-            return BlockFactors(normal_factors(blocks, w_out, reg, cutoff, refine, cancel), mixing)
-        wide = blocks.shape[0] <= blocks.shape[1] * blocks.shape[3] * blocks.shape[4]
-        into = _OutputSolve(mixing) if wide else _SpectrumSolve(blocks.shape, mixing)
+            normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, None, outputs)
+            return BlockFactors(normal, mixing)
+        into = _OutputSolve() if outputs else _SpectrumSolve(blocks.shape, mixing)
         into.start(solve[0])
-        normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, into)
+        normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, into, outputs)
         into.fallback(normal)
         solve[1].append(into.result())
         return BlockFactors(normal, mixing)

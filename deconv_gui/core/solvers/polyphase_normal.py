@@ -86,7 +86,9 @@ class NormalFactors:
     itself.
     """
 
-    def __init__(self, blocks: BlockRows, reg: float, factor: np.ndarray, inverted: bool):
+    def __init__(
+        self, blocks: BlockRows, reg: float, factor: np.ndarray, inverted: bool, outputs: bool
+    ):
         c_out, sh, n_w, sw, c_in = blocks.shape
         lh = blocks.along_w.shape[0]
         # (lh, W'' C_out n): the product with the DFT along the rows gives (k, W'', C_out,
@@ -97,16 +99,11 @@ class NormalFactors:
         # `inverted` (a complex128 solve of tall blocks, which makes L⁻¹ for tr(G⁻¹)): L⁻¹
         # of G_reg = L L^* (H' W'', k, k); else L itself (k, k, H' W''), 1 / L_jj on its
         # diagonal (batched_cholesky)
-        self.factor, self.inverted = factor, inverted
+        self.factor, self.inverted, self.outputs = factor, inverted, outputs
         self.refine = np.zeros(factor.shape[0 if inverted else -1], bool)  # G ill-conditioned
         self.fallback_at = np.zeros(0, int)  # frequencies (flat) that the SVD solved
         self.fallback_rows = np.zeros((0, c_out, sh * sw * c_in), complex)  # (M^+)ᵀ there
         self.rank = 0
-
-    @property
-    def wide(self) -> bool:
-        """Whether the blocks are wide (``C_out ≤ n``): ``G = M M^*``, ``M^+ = M^* G^{-1}``."""
-        return self.shape[0] <= self.n
 
     def blocks(self, start: int, stop: int) -> np.ndarray:
         """``M(ω)`` ``(f, C_out, n)`` of the frequency rows ``start:stop``."""
@@ -200,6 +197,7 @@ def normal_factors(
     refine: bool,
     cancel: CancelCheck | None,
     each: Callable[[NormalFactors, int, int, Made | None], object] | None = None,
+    outputs: bool = False,
 ) -> NormalFactors:
     """The normal equations of every block ``M(ω)`` factorised (``refine``: one step of
     refinement on solving, for a complex128 solve), the SVD where that is not exact;
@@ -208,9 +206,9 @@ def normal_factors(
     ``blocks`` are ``by_phase`` rows, ``w_out`` the output's width. ``each(factors, start,
     stop, made)`` gets each piece once factorised, for a first solve (the SVD's
     frequencies are known at the end only: :attr:`NormalFactors.fallback_at`); ``made``
-    is ``(m, m^*)`` of tall blocks, None of wide ones (:meth:`~NormalFactors.solve_outputs`
-    needs ``G`` alone). Raises :class:`~deconv_gui.core.solvers.SolveCancelled` between
-    pieces when ``cancel`` says so.
+    is ``(m, m^*)``, or None with ``outputs`` (wide blocks solved on the output grid by
+    :meth:`~NormalFactors.solve_outputs`, which needs ``G`` alone). Raises
+    :class:`~deconv_gui.core.solvers.SolveCancelled` between pieces when ``cancel`` says so.
 
     Examples
     --------
@@ -227,14 +225,14 @@ def normal_factors(
     """
     c_out, sh, n_w, sw, c_in = blocks.shape
     n, h_out = sh * sw * c_in, len(blocks.along_h)
-    k, wide = min(c_out, n), c_out <= n
+    k = min(c_out, n)
     bound = float(lapack.svd(blocks.magnitude, compute_uv=False)[0]) * (1 + 1e-12)
     size = h_out * n_w  # every entry is written
-    # tall blocks refine through M where tr(G⁻¹) (made for L⁻¹) is large; a wide solve
+    # a solve through M refines where tr(G⁻¹) (made for L⁻¹) is large; one on the outputs
     # refines through A itself (polyphase.py) or where a bound on tr(G⁻¹) is large
-    exact = refine and not wide
+    exact = refine and not outputs
     factor = np.empty((size, k, k) if exact else (k, k, size), complex)
-    factors = NormalFactors(blocks, reg, factor, exact)
+    factors = NormalFactors(blocks, reg, factor, exact, outputs)
     step = factors.step()
     starts = range(0, h_out, step)
     lag_gram = LagGram(blocks)
@@ -246,7 +244,7 @@ def normal_factors(
             if is_cancelled(cancel):
                 raise SolveCancelled("the per-frequency factorisation was cancelled")
             stop = min(start + step, h_out)
-            made = None if wide else _made(factors.blocks(start, stop))
+            made = None if outputs else _made(factors.blocks(start, stop))
             at = slice(start * n_w, stop * n_w)
             out = factor[at] if exact else factor[:, :, at]
             gram = lag_gram(start, stop)
