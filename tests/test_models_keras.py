@@ -144,10 +144,11 @@ def test_functional_model_and_unknown_layers(tmp_path):
     y = layers.Conv2D(4, 1, name="b")(x)
     z = layers.Add()([x, y])
     out = layers.Conv2D(2, 3, name="c")(z)
-    m = keras.Model(inputs, out)
+    normed = layers.LayerNormalization(name="norm")(out)
+    m = keras.Model(inputs, [out, layers.Conv2D(2, 3, name="d")(normed)])
     m.save(tmp_path / "f.keras")
     model = read_model(tmp_path / "f.keras")
-    assert [layer.name for layer in model.layers] == ["a", "b", "c"]
+    assert [layer.name for layer in model.layers] == ["a", "b", "c", "d"]
     assert model.layers[1].input == "a"
     image = np.random.default_rng(6).random((16, 16, 3))
     probe = keras.Model(m.inputs, [m.get_layer("b").input, m.get_layer("b").output])
@@ -155,8 +156,14 @@ def test_functional_model_and_unknown_layers(tmp_path):
     act = layer_activation(model, model.layers[1], image)
     np.testing.assert_allclose(act.input, fed, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(act.output, got, rtol=1e-4, atol=1e-4)
-    with pytest.raises(ValueError, match=r"Add.*not one the Keras executor runs"):
-        layer_activation(model, model.layers[2], image)
+    # after the Add of two branches: what Keras feeds c
+    act = layer_activation(model, model.layers[2], image)
+    probe = keras.Model(m.inputs, [m.get_layer("c").input, m.get_layer("c").output])
+    fed, got = (np.asarray(a)[0] for a in probe.predict(image[None], verbose=0))
+    np.testing.assert_allclose(act.input, fed, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(act.output, got, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"LayerNormalization.*not one the Keras executor runs"):
+        layer_activation(model, model.layers[3], image)
 
 
 def test_keras2_style_h5(tmp_path):

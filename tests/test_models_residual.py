@@ -297,6 +297,13 @@ def test_keras_functional_residual_blocks_equal_keras_and_its_autograd(tmp_path)
     inner = model_network(record, "block2_2", x0.shape)  # inside the second block's body
     reference = keras.Model(model.inputs, model.get_layer("block2_2").output)(xt)
     assert _error(inner.forward(x0), reference.detach().numpy()[0]) < 1e-5
+    # the layer alone: the executor feeds it what Keras does, through the blocks' Adds
+    from deconv_gui.io.models.keras_run import run_keras
+
+    fed, out = run_keras(record, record.layer("head"), x0)
+    reference = keras.Model(model.inputs, model.get_layer("block2_out").output)(xt)
+    assert _error(fed, reference.detach().numpy()[0]) < 1e-5
+    assert _error(out, network.forward(x0)) < 1e-12
     lin = network.linearize(x0)
     u = rng.standard_normal(lin.output_shape)
     x = xt.clone().requires_grad_(True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from .keras_geometry import conv_geometry, input_sizes
 from .record import LayerWeights, Model, ModelLayer, check_shape
 from .safety import check_zip, read_member
 
-__all__ = ["CONV_CLASSES", "keras_layers", "layer_variables", "read_keras"]
+__all__ = ["CONV_CLASSES", "inbound_layers", "keras_layers", "layer_variables", "read_keras"]
 
 CONV_CLASSES = ("Conv2D", "Convolution2D", "Conv2DTranspose", "DepthwiseConv2D")
 _CONTAINERS = ("Sequential", "Functional", "Model")
@@ -144,14 +145,16 @@ def _name(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or entry.get("config", {}).get("name", "?"))
 
 
+def inbound_layers(entry: dict[str, Any]) -> list[str]:
+    """The layers a Functional model's layer reads, in order (Keras 3's ``keras_history``;
+    none in a Sequential model, whose layer reads the one before it)."""
+    return re.findall(r'"keras_history": \["([^"]*)"', json.dumps(entry.get("inbound_nodes", [])))
+
+
 def _inbound(entry: dict[str, Any]) -> str | None:
-    """The layer a Functional model's layer reads (Keras 3 ``keras_history``)."""
-    text = json.dumps(entry.get("inbound_nodes", []))
-    marker = '"keras_history": ["'
-    if marker in text:
-        start = text.index(marker) + len(marker)
-        return text[start : text.index('"', start)]
-    return None
+    """The (first) layer a Functional model's layer reads."""
+    reads = inbound_layers(entry)
+    return reads[0] if reads else None
 
 
 def read_keras(path: Path) -> Model:

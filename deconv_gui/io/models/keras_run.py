@@ -1,6 +1,7 @@
-"""A small executor of Keras chains: conv, BatchNormalization, ReLU/LeakyReLU, pooling,
-padding, cropping, upsampling, dropout. Enough to feed a deep layer of a Sequential model
-(or a Functional chain) the activation the model would, without Keras.
+"""A small executor of Keras models: conv, BatchNormalization, ReLU/LeakyReLU, pooling,
+padding, cropping, upsampling, dropout, and the merges of a Functional model's branches
+(Add, Concatenate, …). Enough to feed a deep layer of a Sequential model or a ResNet the
+activation the model would, without Keras.
 
 Everything is computed in (H, W, C) with float64 and :func:`~deconv_gui.core.conv2d`;
 a layer outside this list before the chosen one is named in a one-line ValueError.
@@ -16,7 +17,7 @@ import numpy as np
 
 from ...core import conv2d, conv2d_transpose
 from .keras_geometry import _pair, _sides
-from .keras_model import _config, keras_layers, layer_variables
+from .keras_model import _config, inbound_layers, keras_layers, layer_variables
 from .record import Model, ModelLayer, auto_pads
 
 __all__ = ["ACTIVATIONS", "apply_activation", "run_keras"]
@@ -152,6 +153,30 @@ def _step(path: Path, entry: dict[str, Any], x: np.ndarray, layers: dict[str, Mo
     )
 
 
+#: The merging layers the executor runs, on their inputs in order.
+_MERGES: dict[str, Callable[[list[np.ndarray]], np.ndarray]] = {
+    "Add": lambda xs: np.sum(xs, axis=0),
+    "Subtract": lambda xs: xs[0] - xs[1],
+    "Multiply": lambda xs: np.prod(xs, axis=0),
+    "Average": lambda xs: np.mean(xs, axis=0),
+    "Maximum": lambda xs: np.max(xs, axis=0),
+    "Minimum": lambda xs: np.min(xs, axis=0),
+}
+
+
+def _merge(entry: dict[str, Any], inputs: list[np.ndarray], name: str) -> np.ndarray:
+    """A layer of several inputs: a merge of same-shaped maps, or a Concatenate."""
+    cls, cfg = entry.get("class_name"), entry.get("config", {})
+    if cls == "Concatenate" and int(cfg.get("axis", -1)) in (-1, 3):
+        return np.concatenate(inputs, axis=-1)
+    if cls in _MERGES and len({x.shape for x in inputs}) == 1:
+        return _MERGES[cls](inputs)
+    raise ValueError(
+        f"layer {name!r} ({cls}) merges {len(inputs)} inputs as the Keras executor does not "
+        f"(Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate on channels)"
+    )
+
+
 def run_keras(model: Model, layer: ModelLayer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(input, output before activation)`` of ``layer`` for the model input ``x`` (H, W, C)."""
     path = Path(model.path)
@@ -164,6 +189,10 @@ def run_keras(model: Model, layer: ModelLayer, x: np.ndarray) -> tuple[np.ndarra
         fed = produced.get(source, current) if source is not None else current
         if name == layer.name:
             return fed, _conv(layer, fed)
-        current = _step(path, entry, fed, convs)
+        reads = inbound_layers(entry)
+        if len(reads) > 1:  # a merge: a residual Add, a U-Net's Concatenate, …
+            current = _merge(entry, [produced.get(read, x) for read in reads], name)
+        else:
+            current = _step(path, entry, fed, convs)
         produced[name] = current
     raise ValueError(f"layer: {layer.name!r} was not reached in {path.name}")

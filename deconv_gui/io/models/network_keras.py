@@ -13,13 +13,11 @@ Multiply, …) or any other layer is refused in one line.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
 from .keras_geometry import _pair, _sides
-from .keras_model import CONV_CLASSES, _config, keras_layers, layer_variables
+from .keras_model import CONV_CLASSES, _config, inbound_layers, keras_layers, layer_variables
 from .network import (
     LayerStep,
     affine_step,
@@ -52,12 +50,6 @@ _ACTIVATIONS: dict[str, float | None] = {"linear": None, "relu": 0.0, "leaky_rel
 
 def _name(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or entry.get("config", {}).get("name", "?"))
-
-
-def _inputs(entry: dict[str, Any]) -> list[str]:
-    """The layers a Functional model's layer reads, in order (Keras 3's ``keras_history``;
-    none in a Sequential model, whose layer reads the one before it)."""
-    return re.findall(r'"keras_history": \["([^"]*)"', json.dumps(entry.get("inbound_nodes", [])))
 
 
 #: One layer of a path from the input, by name: its config, or an Add's two branches.
@@ -94,7 +86,7 @@ class _Walk:
                 base = self.known[name]
                 break
             entry, source = self.by_name[name]
-            reads = _inputs(entry)
+            reads = inbound_layers(entry)
             if len(reads) > 1:
                 if entry.get("class_name") != "Add" or len(reads) != 2:
                     raise refusal(self.target, f"{entry.get('class_name')} layer", name)
