@@ -30,7 +30,8 @@ class LagGram:
 
     ``self(start, stop)`` is ``G`` of the frequency rows ``start:stop`` laid out
     ``(k, k, f)``, the ``f`` frequencies (row by row) last and contiguous: ``M M^*`` when
-    the blocks are wide (``C_out ≤ s_h s_w C_in``), else ``M^* M``.
+    the blocks are wide (``C_out ≤ s_h s_w C_in``), else ``M^* M``; its diagonal and lower
+    triangle only (``G`` is Hermitian: what is above is not written).
 
     Examples
     --------
@@ -42,7 +43,8 @@ class LagGram:
     >>> blocks = BlockRows(op, by_phase=True)
     >>> m = blocks(0, 4).transpose(0, 3, 1, 2, 4, 5).reshape(-1, 3, 8)  # (f, C_out, n)
     >>> expected = (m @ np.conjugate(m).swapaxes(1, 2)).transpose(1, 2, 0)
-    >>> bool(np.allclose(LagGram(blocks)(0, 4), expected))
+    >>> lower = np.tril(np.ones((3, 3), bool))
+    >>> bool(np.allclose(LagGram(blocks)(0, 4)[lower], expected[lower]))
     True
     """
 
@@ -66,9 +68,9 @@ class LagGram:
                 lag = int(offsets[p] - offsets[q]) * (1 if wide else -1)
                 lags[lag] = lags[lag] + term if lag in lags else term
         order = sorted(lags)
-        # (k k, d, n_w): each entry's lags by column frequency, for one product per row
+        # (k, k, d, n_w): each entry's lags by column frequency, for one product per row
         stacked = np.stack([lags[d] for d in order]) if order else np.zeros((1, n_w, k, k))
-        self.lags = np.ascontiguousarray(stacked.transpose(2, 3, 0, 1).reshape(k * k, -1, n_w))
+        self.lags = np.ascontiguousarray(stacked.transpose(2, 3, 0, 1))
         h_out = blocks.along_h.shape[0]
         turns = (np.arange(h_out)[:, None] * np.array(order or [0])[None, :]) % h_out
         self.phases = np.exp(-2j * np.pi * turns / h_out)  # (H', d)
@@ -76,6 +78,7 @@ class LagGram:
 
     def __call__(self, start: int, stop: int) -> np.ndarray:
         phases = self.phases[start:stop]
-        gram = np.empty((self.k * self.k, len(phases), self.n_w), complex)
-        np.matmul(phases, self.lags, out=gram)
+        gram = np.empty((self.k, self.k, len(phases), self.n_w), complex)
+        for i in range(self.k):  # row i up to the diagonal: one product
+            np.matmul(phases, self.lags[i, : i + 1], out=gram[i, : i + 1])
         return gram.reshape(self.k, self.k, -1)

@@ -281,14 +281,13 @@ def _factor_piece(
 ) -> dict[str, Any]:
     """The factor of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` (``made``: ``m`` and
     ``m^*``) into ``out`` (meaningless where not safe), and what the fallback needs: which
-    frequencies are safe, their blocks if not, bounds on their largest singular value,
-    and where the solve needs a step of refinement. ``exact`` (a complex128 solve, which
-    refines where ``‖G‖_F tr(G⁻¹)`` is large: that needs ``tr(G⁻¹)`` itself): ``L⁻¹``
-    ``(f, k, k)``, else ``L`` ``(k, k, f)`` (``tr(G⁻¹)`` bounded, made where the bound
-    does not prove a frequency safe). ``gram``: ``G`` ``(k, k, f)`` when already made
-    (:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`; overwritten), ``made``
-    may then be None. ``refine`` (default ``exact``): mark where ``G`` needs a step of
-    refinement (by the bound on ``tr(G⁻¹)`` without ``exact``: some more)."""
+    frequencies are safe, bounds on their largest singular value, and where the solve
+    needs a step of refinement. ``exact`` (refined where ``‖G‖_F tr(G⁻¹)`` is large, which
+    takes ``tr(G⁻¹)`` itself): ``L⁻¹`` ``(f, k, k)``, else ``L`` ``(k, k, f)`` (``tr(G⁻¹)``
+    bounded, made where the bound proves nothing). ``gram``: the lower triangle of ``G``
+    ``(k, k, f)`` when made (:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`;
+    overwritten; ``made`` may then be None). ``refine`` (default ``exact``): mark where
+    ``G`` needs refinement (by the bound without ``exact``: some more)."""
     if gram is None:
         assert made is not None
         m, adjoint = made
@@ -298,7 +297,9 @@ def _factor_piece(
     diagonal = gram[np.arange(k), np.arange(k)].real
     trace = diagonal.sum(axis=0)
     largest = np.maximum(trace / k, diagonal.max(axis=0))  # ≤ σ_max²
-    frobenius = np.sqrt(sum_of_squares(gram))  # ‖G‖₂ ≤ ‖G‖_F ≤ tr(G)
+    # ‖G‖₂ ≤ ‖G‖_F ≤ tr(G), from the lower triangle (G is Hermitian)
+    below = sum(sum_of_squares(gram[i, :i]) for i in range(1, k))
+    frobenius = np.sqrt(2 * below + np.einsum("if,if->f", diagonal, diagonal))
     if reg > 0:  # G_reg factorised once: the bounds on tr(G⁻¹) come from tr(G_reg⁻¹)
         gram[np.arange(k), np.arange(k)] += reg
     low, ok = cholesky(gram)
