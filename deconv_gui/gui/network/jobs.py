@@ -229,15 +229,41 @@ def chain_text(network: Network) -> str:
 
 
 def _symbols(layers: Any) -> list[str]:
-    """The layers' symbols; a residual block's ``[conv → ReLU → conv + id]``."""
+    """The layers' symbols; a residual block's ``[conv→ReLU→conv + id]`` (its batch norms
+    left out: a ResNet's line stays readable), a run of like blocks ``(… → ReLU)×3``."""
     out = []
     for layer in layers:
         if isinstance(layer, Residual):
-            body = " → ".join(_symbols(layer.body)) or "id"
-            shortcut = " → ".join(_symbols(layer.shortcut)) or "id"
-            out.append(f"[{body} + {shortcut}]")
+            branches = [
+                "→".join(s for s in _symbols(branch) if s != LAYER_SYMBOLS["batchnorm"]) or "id"
+                for branch in (layer.body, layer.shortcut)
+            ]
+            out.append(f"[{branches[0]} + {branches[1]}]")
         else:
             out.append(LAYER_SYMBOLS.get(layer.kind, layer.kind))
+    return _runs(out)
+
+
+def _runs(steps: list[str]) -> list[str]:
+    """Runs of a repeated block (alone, or with the step after it) as one ``(…)×n`` step.
+
+    >>> _runs(["conv", "[conv + id]", "ReLU", "[conv + id]", "ReLU", "conv"])
+    ['conv', '([conv + id] → ReLU)×2', 'conv']
+    """
+    out, i = [], 0
+    while i < len(steps):
+        for width in (1, 2):
+            unit = steps[i : i + width]
+            count = 1
+            while steps[i + count * width : i + (count + 1) * width] == unit:
+                count += 1
+            if count > 1 and unit[0].startswith("["):
+                out.append(f"({' → '.join(unit)})×{count}")
+                i += count * width
+                break
+        else:
+            out.append(steps[i])
+            i += 1
     return out
 
 
