@@ -221,10 +221,12 @@ def test_describe_cell_names_the_arrays_under_the_mouse():
     text = frames.describe(2, products_left + 1.5 * cell, layout.tops[1] + 2.5 * cell)
     assert text == f"product w·x at tap (2, 1), channel 0 = {step.products[2, 1, 0]:.4g}"
     y = anim.output
-    assert frames.describe(2, 12 + 1.5 * cell, layout.tops[2] + 0.5 * cell) == (
+    assert frames.describe(2, layout.lefts[2] + 1.5 * cell, layout.tops[2] + 0.5 * cell) == (
         f"y[0, 1, 0] = {y[0, 1, 0]:.4g}"
     )
-    assert "not computed yet" in frames.describe(2, 12 + 2.5 * cell, layout.tops[2] + 2.5 * cell)
+    assert "not computed yet" in frames.describe(
+        2, layout.lefts[2] + 2.5 * cell, layout.tops[2] + 2.5 * cell
+    )
     assert frames.describe(2, 1, 1) is None  # the title text
     zero = StepAnimation(TOY, seed_question_filter(), seed_toy_image(), "zero-insertion")
     z = FrameRenderer(zero)
@@ -236,7 +238,8 @@ def test_describe_cell_names_the_arrays_under_the_mouse():
 
 @pytest.mark.parametrize("mode", ["forward", "scatter", "zero-insertion"])
 def test_every_line_of_every_frame_is_whole(mode):
-    from deconv_gui.io.animation import _Layout, _step_text
+    from deconv_gui.io.animation import _Layout
+    from deconv_gui.io.animation_content import step_text as _step_text
 
     geometry = ConvGeometry((7, 7, 3), (3, 3, 3, 1), stride=2)
     anim = StepAnimation(geometry, seed_question_filter(), seed_toy_image(), mode)
@@ -290,3 +293,33 @@ def test_every_number_in_a_cell_reads_on_its_colour(monkeypatch, copied):
         assert wcag_contrast(ink, background) >= 4.5, (values[r, c], ink, background)
         inks.add(tuple(ink))
     assert {(0, 0, 0), (255, 255, 255)} <= inks  # both: the ends are dark, the middle pale
+
+
+@pytest.mark.parametrize("mode", ["forward", "scatter", "zero-insertion"])
+def test_sections_side_by_side_never_overlap(mode):
+    """Sections share a row while they fit the frame's width (the frame is lower, so
+    drawn larger in the window); their grids and their wrapped labels never overlap and
+    stay within the frame."""
+    from deconv_gui.io.animation import _Layout, frame_grids, grid_positions
+
+    geometry = ConvGeometry((8, 8, 3), (3, 3, 3, 1), stride=2, padding=1)
+    image = np.random.default_rng(0).random((8, 8, 3))
+    weights = np.random.default_rng(1).normal(size=(3, 3, 3, 1)) * 0.1
+    anim = StepAnimation(geometry, weights, image, mode)
+    layout = _Layout(anim, scale=1.25)
+    boxes = []
+    labels, grids = frame_grids(anim, anim.step(0))
+    for index, arrays in enumerate(grids):
+        lines = layout.label_lines(index, labels[index])
+        width = max(layout.text_font.getlength(line) for line in lines)
+        top = layout.tops[index] - layout.label * len(lines)
+        boxes.append((layout.lefts[index], top, layout.lefts[index] + width, layout.tops[index]))
+        for (x, y), values in zip(grid_positions(anim, layout, index, arrays), arrays, strict=True):
+            h, w = values.shape
+            boxes.append((x, y, x + w * layout.cell, y + h * layout.cell))
+    for box in boxes:
+        assert box[2] <= layout.width - 6 and box[3] <= layout.height, box
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    if mode == "forward":  # the filters and the output share the second row
+        assert layout.tops[1] == layout.tops[2] and layout.lefts[2] > layout.lefts[1]

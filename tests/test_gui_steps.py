@@ -276,3 +276,20 @@ def test_choices_are_remembered(qtbot, tmp_path):
     assert again.mode == "zero-insertion" and again.speed_box.currentIndex() == 0
     assert again.crop_box.value() == 14 and not again.precondition_box.isChecked()
     delete_now(second)
+
+
+def test_the_numbers_read_at_ten_pixels_on_a_laptop(qtbot, window):
+    """The default animation (the forward pass on an 8×8 crop) in the window a 1280×800
+    screen gives it (1240×740): its cells' numbers are drawn at least 10 px tall (they
+    were about 7: the sections stacked made the frame too tall to fit larger)."""
+    window.set_work_size(256)
+    _settled(qtbot, window)
+    steps = window.steps.open()
+    steps.resize(1240, 740)
+    _ready(qtbot, steps, "forward")
+    assert steps.request.crop is not None and max(steps.request.crop[2:]) == 8
+    qtbot.waitUntil(lambda: steps.graphics.height() > 500, timeout=TIMEOUT)
+    frame_h, frame_w = steps.frame.shape[:2]
+    view = steps.graphics
+    scale = min(view.width() / frame_w, view.height() / frame_h)
+    assert steps.renderer.layout.font.size * scale >= 10, scale

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..core import ConvOperator, StepAnimation
+from ..core import StepAnimation
 from ..core.analysis.steps import Step
+from .animation_content import TITLES, frame_grids, same_transpose_line, step_text
 from .cells import draw_grid as _draw_grid
 from .cells import fitting_font, wrap
 from .cells import font as _font
@@ -42,12 +43,6 @@ TITLE_FRAMES = 2
 _HIGHLIGHT = (230, 120, 0)
 _WIDTH_LIMIT, _HEIGHT_LIMIT = 960, 340
 _GAP, _LABEL = 12, 20
-_TITLES = {
-    "forward": "Forward: the window slides over the padded input; each output is a sum of products",
-    "scatter": "Transposed, as scatter: each output value × the kernel is added into the result",
-    "zero-insertion": "Transposed, as zero insertion: spread y, pad, correlate with the flipped "
-    "kernel",
-}
 
 
 class _Layout:
@@ -65,8 +60,9 @@ class _Layout:
         )
         self.cell = max(cell, 3)
         self.numbers = self.cell >= 26
-        # the values as large as the cells allow: the widest label fits its cell
-        self.font = fitting_font(_labels(anim), self.cell)
+        # the values as large as the cells allow: the widest label fits its cell, a pixel
+        # or two to spare (a frame is drawn smaller in the window)
+        self.font = fitting_font(_labels(anim), self.cell, fill=0.9)
         self.tiles: dict = {}  # grids drawn once (cells.draw_grid)
         self.label = max(_LABEL, round(_LABEL * scale))  # text lines grow with the frame
         self.text_font = _font(max(14, round(14 * scale)))
@@ -74,13 +70,8 @@ class _Layout:
         self.width = max(width, grids)
         # room for the longest text of any frame, wrapped to the frame's width
         steps = [None, *(anim.step(k) for k in {0, len(anim) - 1} if len(anim))]
-        lines = max(len(self.lines(_step_text(anim, step))) for step in steps)
-        top = max(3, lines) * self.label + _GAP
-        self.tops = []
-        for shapes in self.sections:
-            self.tops.append(top + self.label)
-            top += self.label + max(h for h, _ in shapes) * self.cell + _GAP
-        self.height = top + _GAP
+        lines = max(len(self.lines(step_text(anim, step))) for step in steps)
+        self._place_sections(anim, steps, max(3, lines) * self.label + _GAP)
         # one colour scale per section for the whole animation, so frames compare
         if anim.mode == "scatter":
             final = max(_level(anim.grid), _level(anim.transposed()))
@@ -90,6 +81,42 @@ class _Layout:
             result = anim.output if anim.mode == "forward" else anim.transposed()
             self.levels = (_level(anim.grid), _level(anim.weights), _level(result))
             self.product_level = _level(anim.grid) * _level(anim.weights)
+
+    def _place_sections(self, anim: StepAnimation, steps: list, top: int) -> None:
+        """Sections side by side while they fit the frame's width, their labels wrapped
+        over them: ``lefts``, ``tops`` (of their grids), ``rooms`` (their labels' width),
+        ``height``. Side by side, the frame is lower and the window draws it larger (the
+        forward pass's filters and output beside each other: 14 cells high, not 17)."""
+        spans = [sum(w for _, w in s) * self.cell + _GAP * (len(s) + 2) for s in self.sections]
+        rows: list[list[int]] = []
+        self.lefts, x = [], self.width
+        for index, span in enumerate(spans):
+            if not rows or x + _GAP + span > self.width:
+                rows.append([])
+                x = 0
+            rows[-1].append(index)
+            self.lefts.append(x + _GAP)
+            x += _GAP + span
+        self.rooms = [0] * len(spans)
+        for row in rows:
+            ends = [self.lefts[i] for i in row[1:]] + [self.width]
+            for index, end in zip(row, ends, strict=True):
+                self.rooms[index] = end - _GAP - self.lefts[index]
+        labels = [frame_grids(anim, step)[0] for step in steps]
+        self.tops = [0] * len(spans)
+        for row in rows:
+            count = max(
+                len(wrap(texts[i], self.text_font, self.rooms[i])) for texts in labels for i in row
+            )
+            for index in row:
+                self.tops[index] = top + count * self.label
+            high = max(h for i in row for h, _ in self.sections[i])
+            top += count * self.label + high * self.cell + _GAP
+        self.height = top + _GAP
+
+    def label_lines(self, index: int, label: str) -> list[str]:
+        """Section ``index``'s ``label`` wrapped to its room."""
+        return wrap(label, self.text_font, self.rooms[index])
 
     def lines(self, texts: Sequence[str]) -> list[str]:
         """``texts`` wrapped to the frame's width (none runs off its right edge)."""
@@ -133,7 +160,7 @@ def _row(layout: _Layout, index: int, shapes, split: int = 0) -> list[tuple[int,
 
     A wider gap before grid ``split`` (the products after the filters) groups them.
     """
-    x, out = _GAP, []
+    x, out = layout.lefts[index], []
     for n, (_, w) in enumerate(shapes):
         if split and n == split:
             x += 2 * _GAP
@@ -164,12 +191,14 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
             for i in range(fh) for j in range(fw)]  # fmt: skip
     labels, grids = frame_grids(anim, step)
     copied = g.padding_mode != "zeros" and mode != "zero-insertion"
-    texts = layout.lines(_step_text(anim, step))
+    texts = layout.lines(step_text(anim, step))
     for n, line in enumerate(texts):
         _text(draw, (_GAP, 6 + n * layout.label), line, layout.text_font, fill=(0, 0, 0))
     for index, (label, arrays) in enumerate(zip(labels, grids, strict=True)):
-        _text(draw, (_GAP, layout.tops[index] - layout.label + 2), label, layout.text_font,
-              fill=(60, 60, 60))  # fmt: skip
+        wrapped = layout.label_lines(index, label)
+        for n, line in enumerate(wrapped):  # over the section's grids, the last line lowest
+            y = layout.tops[index] - layout.label * (len(wrapped) - n) + 2
+            _text(draw, (layout.lefts[index], y), line, layout.text_font, fill=(60, 60, 60))
         positions = grid_positions(anim, layout, index, arrays)
         for n, (pos, values) in enumerate(zip(positions, arrays, strict=True)):
             grid_window = (index == 0 and mode != "scatter") or (index == 2 and mode == "scatter")
@@ -189,133 +218,11 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
     return np.asarray(image)
 
 
-def frame_grids(anim: StepAnimation, step: Step | None) -> tuple[list[str], list[list[np.ndarray]]]:
-    """The three sections' labels and grids of a frame (``step=None``: the finished one)."""
-    g, mode = anim.geometry, anim.mode
-    labels, grids = _section_content(anim, anim.step(len(anim) - 1) if step is None else step)
-    if step is None and mode != "forward":  # the end: the border cut off or folded back
-        labels[2] = (
-            "result Aᵀy: the border folded back onto the pixels it copied"
-            if anim.folds
-            else "result Aᵀy (the padding cut off)"
-            if mode == "scatter" and max(g.padding) > 0
-            else "result Aᵀy"
-        )
-        final = anim.transposed()
-        grids[2] = [final[:, :, c] for c in range(final.shape[2])]
-    return labels, grids
-
-
 def grid_positions(anim: StepAnimation, layout: Any, index: int, arrays) -> list[tuple[int, int]]:
     """The top-left pixel of each grid of section ``index`` of a frame."""
     g = anim.geometry
     split = g.filter_shape[2] if index == 1 and anim.mode != "zero-insertion" else 0
     return _row(layout, index, [a.shape for a in arrays], split)
-
-
-def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[list[np.ndarray]]]:
-    g = anim.geometry
-    _, _, c_in, c_out = g.filter_shape
-    o = step.channel
-    if anim.mode == "forward":
-        return (
-            [
-                (
-                    "input x (no padding), "
-                    if max(g.padding) == 0
-                    else f"padded input x (padding {g.padding[0]},{g.padding[1]} hatched), "
-                    if g.padding_mode == "zeros"
-                    else f"padded input x ({g.padding_mode} padding: the hatched cells copy "
-                    "image pixels), "
-                )
-                + (f"channels 0–{c_in - 1}" if c_in > 1 else "channel 0"),
-                f"filter w[:, :, c, {o}] for each input channel c, then the products w·x "
-                "under the window (summed into one output)",
-                "output y (one cell per step)",
-            ],
-            [
-                [anim.grid[:, :, c] for c in range(c_in)],
-                [anim.weights[:, :, c, o] for c in range(c_in)]
-                + [step.products[:, :, c] for c in range(c_in)],
-                [step.canvas[:, :, k] for k in range(c_out)],
-            ],
-        )
-    if anim.mode == "scatter":
-        return (
-            ["y = A x (each value in turn)",
-             f"filter w[:, :, c, {o}], then the block y·w added into the result",
-             "result Aᵀy, accumulated on the padded grid (border hatched: "
-             + ("added back onto the pixels it copied at the end)" if anim.folds
-                else "cut off at the end)")],
-            [
-                [anim.output[:, :, k] for k in range(c_out)],
-                [anim.weights[:, :, c, o] for c in range(c_in)]
-                + [step.products[:, :, c] for c in range(c_in)],
-                [step.canvas[:, :, c] for c in range(c_in)],
-            ],
-        )  # fmt: skip
-    flipped = anim.weights[::-1, ::-1]
-    return (
-        ["y spread with stride − 1 zeros (light), padded by d·(f − 1) − p (+ output_padding)"
-         if not anim.folds else
-         "y spread with stride − 1 zeros (light), padded by d·(f − 1) (the padded image's grid)",
-         "flipped filter w[::-1, ::-1, c, o] for each (c, o)",
-         "result Aᵀy (stride-1 correlation, one pixel per step)" if not anim.folds else
-         f"result on the {g.padding_mode}-padded grid (one pixel per step; folded at the end)"],
-        [
-            [anim.grid[:, :, k] for k in range(c_out)],
-            [flipped[:, :, c, k] for c in range(c_in) for k in range(c_out)],
-            [step.canvas[:, :, c] for c in range(c_in)],
-        ],
-    )  # fmt: skip
-
-
-def _step_text(anim: StepAnimation, step: Step | None) -> list[str]:
-    g = anim.geometry
-    head = [
-        _TITLES[anim.mode],
-        f"{g.describe()} · stride {g.stride[0]},{g.stride[1]} · padding "
-        f"{g.padding[0]},{g.padding[1]} · dilation {g.dilation[0]},{g.dilation[1]}",
-    ]
-    if step is None:
-        return [*head, _summary(anim)]
-    (a, b), n = step.pixel, f"step {step.index + 1} of {len(anim)}"
-    if anim.mode == "forward":
-        terms = step.products.size
-        line = (
-            f"y[{a}, {b}, {step.channel}] = sum of {terms} products w·x = {float(step.result):.4g}"
-        )
-    elif anim.mode == "scatter":
-        line = (
-            f"add y[{a}, {b}, {step.channel}] = {float(step.result):.4g} × w[:, :, :, "
-            f"{step.channel}] into the outlined cells; overlaps add up"
-        )
-    else:
-        values = ", ".join(f"{v:.3g}" for v in step.result)
-        line = f"(Aᵀy)[{a}, {b}, :] = sum over the window of flipped w · spread y = ({values})"
-    return [*head, f"{n}: {line}"]
-
-
-def _summary(anim: StepAnimation) -> str:
-    g = anim.geometry
-    if anim.mode == "forward":
-        return f"done: y = A x has {g.n_equations} values for {g.n_unknowns} unknowns"
-    return same_transpose_line(anim)
-
-
-def same_transpose_line(anim: StepAnimation) -> str:
-    """The line that says scatter and zero insertion give the same ``Aᵀy`` (measured)."""
-    reference = ConvOperator(anim.geometry, anim.weights).apply_adjoint(anim.output)
-    other_mode = "zero-insertion" if anim.mode == "scatter" else "scatter"
-    other = StepAnimation(anim.geometry, anim.weights, anim.image, other_mode).transposed()
-    mine = anim.transposed()
-    diff = max(float(np.abs(mine - reference).max()), float(np.abs(other - mine).max()))
-    line = f"done: scatter = zero insertion = conv2d_transpose (max difference {diff:.0e})"
-    (ph, pw), (h, w, _) = anim.geometry.padding, anim.geometry.input_shape
-    counts = anim.window_counts()[ph : ph + h, pw : pw + w]
-    if counts.min() != counts.max():  # the uneven coverage behind the checkerboard
-        line += f" · {counts.min()} to {counts.max()} windows per pixel (the checkerboard)"
-    return line + " · Aᵀy is not x"
 
 
 def render_title(anim: StepAnimation, layout: Any = None) -> np.ndarray:
@@ -325,7 +232,7 @@ def render_title(anim: StepAnimation, layout: Any = None) -> np.ndarray:
     draw = ImageDraw.Draw(image)
     g = anim.geometry
     lines = [
-        _TITLES[anim.mode],
+        TITLES[anim.mode],
         g.describe(),
         f"stride {g.stride}, padding {g.padding}, dilation {g.dilation}, filter "
         f"{'×'.join(map(str, g.filter_shape))}",

@@ -73,16 +73,19 @@ def wrap(text_: str, font_: Any, width: float) -> list[str]:
     >>> lines = wrap("first part · second part · third part", f, 2 * f.getlength("first part"))
     >>> lines
     ['first part ·', 'second part ·', 'third part']
+    >>> wrap("one two three", f, f.getlength("one two"))
+    ['one two', 'three']
     """
     lines: list[str] = []
     for part in _pieces(text_, " · "):
         line = lines.pop() if lines else ""
         candidate = f"{line} {part}".strip() if line else part
-        if not line or _width(candidate, font_) <= width:
+        if _width(candidate, font_) <= width:
             lines.append(candidate)
             continue
-        lines.append(line)
-        lines.extend(_by_words(part, font_, width))
+        if line:
+            lines.append(line)
+        lines.extend(_by_words(part, font_, width))  # a first piece too wide too
     return [line.strip() for line in lines] or [""]
 
 

@@ -100,8 +100,12 @@ class StepsWindow(Playback):
         self.hover.setToolTip("The cell under the mouse: which array, which index, its value")
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
-        column.addWidget(self.hover)
-        column.addWidget(self.message)
+        # one line for both: every pixel of height goes to the frame (its numbers were
+        # about 7 px tall at 1280×800)
+        notes = QtWidgets.QHBoxLayout()
+        notes.addWidget(self.hover, 1)
+        notes.addWidget(self.message, 1)
+        column.addLayout(notes)
         self._shortcuts()
 
     def _options_row(self) -> QtWidgets.QHBoxLayout:
@@ -147,6 +151,9 @@ class StepsWindow(Playback):
         """The frame, zoomable to read its numbers, its cells read out on hover."""
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
+        # drawn smaller than it was rendered: smoothed, its digits stay whole (nearest
+        # neighbour dropped strokes of the numbers)
+        self.graphics.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
         self.graphics.setToolTip("Scroll to zoom into the numbers, drag to pan; double-click "
                                  "or F fits the frame")  # fmt: skip
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
