@@ -18,6 +18,7 @@ from deconv_gui.core.solvers.batched_cholesky import (
     inverse_trace,
     inverse_trace_bound,
     solve_gram,
+    solve_packed,
 )
 from deconv_gui.core.solvers.polyphase import polyphase_solve
 
@@ -151,7 +152,7 @@ def test_a_bound_on_the_trace_decides_what_the_exact_trace_decides(reg):
     made = m, np.conjugate(m).swapaxes(1, 2)
     floor = 1e-5 * np.linalg.svd(m, compute_uv=False).max()
     kept = np.empty((300, 8, 8), complex)
-    lower = np.empty((8, 8, 300), complex)
+    lower = np.empty((36, 300), complex)  # L packed
     exact = normal._factor_piece(made, reg, floor, kept, True)
     bounded = normal._factor_piece(made, reg, floor, lower, False)
     # the rule: G = M M^* positive definite, ‖G‖_F tr(G⁻¹) ≤ 1e8, 1 / tr(G⁻¹) > (1.001 floor)²
@@ -167,7 +168,7 @@ def test_a_bound_on_the_trace_decides_what_the_exact_trace_decides(reg):
     safe = rule
     gram = gram[safe] + reg * np.eye(8)
     rhs = rng.standard_normal((int(safe.sum()), 8, 1)) + 0j
-    by_lower = solve_gram(lower[:, :, safe], rhs)
+    by_lower = solve_packed(lower[:, safe], rhs)
     by_inverse = np.conjugate(kept[safe]).swapaxes(1, 2) @ (kept[safe] @ rhs)
     expected = np.linalg.solve(gram, rhs)
     assert np.allclose(by_lower, expected, rtol=1e-6, atol=0)

@@ -26,7 +26,9 @@ __all__ = [
     "cholesky",
     "inverse_trace",
     "inverse_trace_bound",
+    "pack_lower",
     "solve_gram",
+    "solve_packed",
     "sum_of_squares",
     "trace_where_unsure",
 ]
@@ -137,6 +139,42 @@ def solve_gram(low: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         if i + 1 < k:
             x[i] -= (np.conjugate(low[i + 1 :, i, None]) * x[i + 1 :]).sum(axis=0)
         x[i] *= low[i, i]
+    return x.transpose(2, 0, 1)
+
+
+def pack_lower(low: np.ndarray, out: np.ndarray) -> None:
+    """The diagonal and lower triangle of ``low`` ``(k, k, f)`` into ``out``
+    ``(k (k + 1) / 2, f)``, row by row (``L_i0 … L_ii``): the stored factor of
+    :func:`solve_packed`, in a little over half the memory."""
+    for i in range(len(low)):
+        out[i * (i + 1) // 2 : (i + 1) * (i + 2) // 2] = low[i, : i + 1]
+
+
+def solve_packed(packed: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """:func:`solve_gram` by :func:`pack_lower`'s ``packed`` factor: ``G⁻¹ rhs``
+    ``(f, k, B)``, the substitution by ``L^*`` a column at a time (rows of ``L``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> low, _ = cholesky(np.array([[4, 2], [2, 5]], complex)[..., None])
+    >>> packed = np.empty((3, 1), complex)
+    >>> pack_lower(low, packed)
+    >>> solve_packed(packed, np.array([[[8], [10]]], complex)).real.round(6).tolist()
+    [[[1.25], [1.5]]]
+    """
+    k = int(np.sqrt(8 * len(packed) + 1) - 1) // 2  # k (k + 1) / 2 rows
+    x = np.ascontiguousarray(rhs.transpose(1, 2, 0), complex)  # (k, B, f)
+    for i in range(k):  # L y = rhs
+        row = packed[i * (i + 1) // 2 : (i + 1) * (i + 2) // 2]
+        if i:
+            x[i] -= (row[:i, None] * x[:i]).sum(axis=0)
+        x[i] *= row[i]
+    for i in range(k - 1, -1, -1):  # L^* x = y: x_i, then its part of the rows above
+        row = packed[i * (i + 1) // 2 : (i + 1) * (i + 2) // 2]
+        x[i] *= row[i]  # 1 / L_ii, real
+        if i:
+            x[:i] -= np.conjugate(row[:i, None]) * x[i]
     return x.transpose(2, 0, 1)
 
 

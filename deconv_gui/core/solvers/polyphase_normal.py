@@ -52,7 +52,8 @@ from .batched_cholesky import (
     cholesky,
     inverse_trace,
     inverse_trace_bound,
-    solve_gram,
+    pack_lower,
+    solve_packed,
     sum_of_squares,
     trace_where_unsure,
 )
@@ -97,8 +98,8 @@ class NormalFactors:
         self.along_w = np.ascontiguousarray(along_w).reshape(lh, -1)
         self.along_h, self.shape, self.reg = blocks.along_h, blocks.shape, reg
         # `inverted` (a complex128 solve of tall blocks, which makes L⁻¹ for tr(G⁻¹)): L⁻¹
-        # of G_reg = L L^* (H' W'', k, k); else L itself (k, k, H' W''), 1 / L_jj on its
-        # diagonal (batched_cholesky)
+        # of G_reg = L L^* (H' W'', k, k); else L itself, packed (k (k + 1) / 2, H' W''),
+        # 1 / L_jj on its diagonal (batched_cholesky.pack_lower)
         self.factor, self.inverted, self.outputs = factor, inverted, outputs
         self.refine = np.zeros(factor.shape[0 if inverted else -1], bool)  # G ill-conditioned
         self.fallback_at = np.zeros(0, int)  # frequencies (flat) that the SVD solved
@@ -136,7 +137,7 @@ class NormalFactors:
         m, adjoint = made
         first, last = start * self.shape[2], stop * self.shape[2]
         refine = self.refine[first:last]
-        factor = self.factor[first:last] if self.inverted else self.factor[:, :, first:last]
+        factor = self.factor[first:last] if self.inverted else self.factor[:, first:last]
         wide = m.shape[1] <= m.shape[2]
         with np.errstate(all="ignore"):  # the fallback's frequencies are written over below
             unknown = self._gram(factor, rhs if wide else adjoint @ rhs)
@@ -149,7 +150,7 @@ class NormalFactors:
                     residual = a @ (b - m[some] @ u)
                 if self.reg:
                     residual -= self.reg * u
-                at = factor[some] if self.inverted else factor[:, :, some]
+                at = factor[some] if self.inverted else factor[:, some]
                 unknown[some] = u + self._gram(at, residual)
             solved = adjoint @ unknown if wide else unknown
         inside = (self.fallback_at >= first) & (self.fallback_at < last)
@@ -163,7 +164,7 @@ class NormalFactors:
         blocks at the frequency rows ``start:stop``: ``M^+ rhs = M^* u``. 0 where the SVD
         solved the block (``M^*`` times ``1 / s²`` would lose ``κ(M)`` digits)."""
         first, last = start * self.shape[2], stop * self.shape[2]
-        factor = self.factor[first:last] if self.inverted else self.factor[:, :, first:last]
+        factor = self.factor[first:last] if self.inverted else self.factor[:, first:last]
         with np.errstate(all="ignore"):  # the fallback's frequencies are written over below
             unknown = self._gram(factor, rhs)
         inside = (self.fallback_at >= first) & (self.fallback_at < last)
@@ -176,7 +177,7 @@ class NormalFactors:
         """``G⁻¹ rhs`` by :attr:`factor` (of the frequencies of ``rhs`` ``(f, k, B)``)."""
         if self.inverted:  # L^{-*} (L^{-1} rhs)
             return np.conjugate(factor).swapaxes(1, 2) @ (factor @ rhs)
-        return solve_gram(factor, rhs)
+        return solve_packed(factor, rhs)
 
     def rows(self) -> np.ndarray:
         """``M(ω)^+`` at every frequency as ``(C_out, H', s_h, W'', s_w, C_in)``."""
@@ -231,7 +232,7 @@ def normal_factors(
     # a solve through M refines where tr(G⁻¹) (made for L⁻¹) is large; one on the outputs
     # refines through A itself (polyphase.py) or where a bound on tr(G⁻¹) is large
     exact = refine and not outputs
-    factor = np.empty((size, k, k) if exact else (k, k, size), complex)
+    factor = np.empty((size, k, k) if exact else (k * (k + 1) // 2, size), complex)
     factors = NormalFactors(blocks, reg, factor, exact, outputs)
     step = factors.step()
     starts = range(0, h_out, step)
@@ -246,7 +247,7 @@ def normal_factors(
             stop = min(start + step, h_out)
             made = None if outputs else _made(factors.blocks(start, stop))
             at = slice(start * n_w, stop * n_w)
-            out = factor[at] if exact else factor[:, :, at]
+            out = factor[at] if exact else factor[:, at]
             gram = lag_gram(start, stop)
             piece = _factor_piece(made, reg, cutoff * bound, out, exact, gram, refine)
             factors.refine[at] = piece["needed"]
@@ -283,7 +284,7 @@ def _factor_piece(
     ``m^*``) into ``out`` (meaningless where not safe), and what the fallback needs: which
     frequencies are safe, bounds on their largest singular value, and where the solve
     needs a step of refinement. ``exact`` (refined where ``‖G‖_F tr(G⁻¹)`` is large, which
-    takes ``tr(G⁻¹)`` itself): ``L⁻¹`` ``(f, k, k)``, else ``L`` ``(k, k, f)`` (``tr(G⁻¹)``
+    takes ``tr(G⁻¹)`` itself): ``L⁻¹`` ``(f, k, k)``, else ``L`` packed (``tr(G⁻¹)``
     bounded, made where the bound proves nothing). ``gram``: the lower triangle of ``G``
     ``(k, k, f)`` when made (:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`;
     overwritten; ``made`` may then be None). ``refine`` (default ``exact``): mark where
@@ -306,7 +307,7 @@ def _factor_piece(
     regularised = inverse_trace(low, out) if exact else inverse_trace_bound(low)
     regularised[~ok] = np.inf
     if not exact:
-        out[...] = low
+        pack_lower(low, out)
 
     def safe_at(trace_inverse: np.ndarray) -> np.ndarray:  # tr(G⁻¹) or a bound above it
         with np.errstate(divide="ignore", invalid="ignore"):
