@@ -309,3 +309,40 @@ def test_keras_functional_residual_blocks_equal_keras_and_its_autograd(tmp_path)
     x = xt.clone().requires_grad_(True)
     (model(x) * torch.from_numpy(u[None].astype(np.float32))).sum().backward()
     assert _error(lin.apply_adjoint(u), x.grad.numpy()[0]) < 1e-5
+
+
+class _Nested(nn.Module):
+    """A block whose body holds a block, and a stem read by two Adds."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.c1, self.c2, self.c3 = (nn.Conv2d(4, 4, 3, padding=1) for _ in range(3))
+        self.head = nn.Conv2d(4, 2, 3)
+
+    def forward(self, x):
+        stem = self.stem(x)
+        a = torch.relu(self.c1(stem))
+        return self.head(torch.relu(stem + self.c3(a + self.c2(a))) + stem)
+
+
+def test_nested_blocks_equal_onnxruntime_and_torch(tmp_path):
+    torch.manual_seed(4)
+    net = _Nested().eval()
+    path = tmp_path / "nested.onnx"
+    _export(net, path, False, (10, 9))
+    model = read_model(path)
+    rng = np.random.default_rng(6)
+    x0 = rng.random((10, 9, 3))
+    record = _record(model, "head")
+    network = model_network(model, record.name, x0.shape)
+    assert [layer.kind for layer in network.layers] == ["conv", "residual", "conv"]
+    outer = network.layers[1]
+    assert [layer.kind for layer in outer.body] == ["residual", "relu"] and not outer.shortcut
+    assert [layer.kind for layer in outer.body[0].body] == ["conv", "relu", "residual", "conv"]
+    (ort,) = onnx_tensors(path, x0.astype(np.float32), [record.output])
+    assert _error(network.forward(x0), ort) < 1e-5
+    lin = network.linearize(x0)
+    u = rng.standard_normal(lin.output_shape)
+    _, pullback = torch.func.vjp(net.double(), _nchw(x0))
+    assert _error(lin.apply_adjoint(u), _hwc(pullback(_nchw(u))[0])) < 1e-5
