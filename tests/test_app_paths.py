@@ -78,7 +78,7 @@ def test_a_session_that_cannot_be_applied_is_one_line_and_a_failure(tmp_path, ca
     shot = tmp_path / "shot.png"
     code = app.main([str(bad), "--screenshot", str(shot)])
     err = capsys.readouterr().err
-    assert code != 0 and not shot.exists()
+    assert code == 1 and not shot.exists()  # the file is there but bad: not a usage error
     assert err.count("\n") == 1 and err.startswith("deconv-gui: ")
 
 
@@ -90,7 +90,16 @@ def test_a_session_whose_image_is_gone_is_a_failure(tmp_path, capsys):
     picture.unlink()
     code = app.main([str(path), "--screenshot", str(tmp_path / "shot.png")])
     err = capsys.readouterr().err
-    assert code != 0 and err.count("\n") == 1 and "gone.npy" in err
+    assert code == 1 and err.count("\n") == 1 and "gone.npy" in err
+
+
+def test_a_screenshot_of_an_image_that_cannot_be_read_is_a_failure(tmp_path, capsys):
+    broken, shot = tmp_path / "broken.png", tmp_path / "shot.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    assert app.main(["--image", str(broken), "--screenshot", str(shot)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not read broken.png" in err and not shot.exists()
+    assert app.main(["--image", str(tmp_path / "gone.png"), "--screenshot", str(shot)]) == 2
 
 
 def test_the_same_thing_twice_is_a_usage_error(tmp_path, capsys, session):

@@ -21,10 +21,28 @@ from .support.qthelp import make_timer
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-__all__ = ["SCREENSHOT_TIMEOUT_MS", "apply_arguments", "open_view", "take_screenshot"]
+__all__ = ["SCREENSHOT_TIMEOUT_MS", "Failure", "apply_arguments", "open_view", "take_screenshot"]
 
 #: ``--screenshot`` gives up (exit 1) when nothing was pictured after this long.
 SCREENSHOT_TIMEOUT_MS = 60_000
+
+
+class Failure(str):
+    """The error of a file that exists but cannot be used (a corrupt session, image or
+    model file): ``--screenshot`` exits 1 for it, as the headless commands do, and 2 for
+    the command line's own mistakes (a missing file, options that do not go together)."""
+
+    __slots__ = ()
+
+
+def _file_error(path: Path, message: str) -> str:
+    """``message`` as a :class:`Failure` when ``path`` exists (it could not be used),
+    as it is when the file is not there (a usage error)."""
+    try:
+        exists = path.is_file()
+    except OSError:  # a name the system refuses: the command line's mistake
+        exists = False
+    return Failure(message) if exists else message
 
 
 def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = False) -> str | None:
@@ -39,8 +57,10 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
         opened = window.open_session(Path(args.session).expanduser())
         if opened and wait:  # its image file loads off the GUI thread
             opened = window.images.loader.wait()
-        if not opened:
-            return window.last_message.splitlines()[0] if window.last_message else "bad session"
+        if not opened:  # the app refused a missing file already: this one is there
+            return Failure(
+                window.last_message.splitlines()[0] if window.last_message else "bad session"
+            )
     if args.filter:
         window.filter_editor.set_preset(args.filter)
     if args.stride or args.padding or args.dilation:
@@ -59,7 +79,9 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
         if ok and (wait or args.model):
             ok = window.images.loader.wait()
         if not ok:
-            return window.last_message
+            if args.image in SAMPLES:
+                return window.last_message
+            return _file_error(Path(args.image).expanduser(), window.last_message)
     if args.layer_kind:
         try:
             window.geometry_editor.set_values(layer_kind=args.layer_kind)
@@ -89,12 +111,12 @@ def _apply_model(window: MainWindow, args: argparse.Namespace, wait: bool) -> st
     """``--model`` with ``--layer``: that layer on what the model feeds it; else the list."""
     path = Path(args.model).expanduser()
     if args.layer is None:
-        return None if window.models.open_path(path) else window.last_message
+        return None if window.models.open_path(path) else _file_error(path, window.last_message)
     ok = window.models.load_layer(path, args.layer, args.scaling)
     if ok and wait:
         ok = window.images.loader.wait()
     if not ok:
-        return window.last_message
+        return _file_error(path, window.last_message)
     if getattr(args, "through", False):
         if not wait:  # the layer is chosen once its activation arrives
             window.images.loader.wait()
@@ -189,12 +211,13 @@ def take_screenshot(
 ) -> int:
     """Show the window offscreen, open ``view``, wait until it is computed, save the PNG.
 
-    Returns the exit status: 0 saved, 1 not written or timed out, 2 ``error`` or settings
-    the window finds invalid (printed, at once: nothing would be pictured).
+    Returns the exit status: 0 saved, 1 not written or timed out, or ``error`` a
+    :class:`Failure` (a file that cannot be used), 2 another ``error`` or settings the
+    window finds invalid (printed, at once: nothing would be pictured).
     """
     if error:
         print(f"deconv-gui: {' '.join(error.split())}", file=sys.stderr)  # one line
-        return 2
+        return 1 if isinstance(error, Failure) else 2
     status = {"code": -1, "calm": 0}  # -1: no picture taken yet
     target: dict = {}
 
