@@ -124,3 +124,56 @@ def test_tall_pinv_leaves_unread_pixels_at_zero():
     x, report = make_pinv_solver(op, rtol=1e-12).solve(y, 2000)
     assert report.converged, report.message
     assert np.linalg.norm(x.ravel() - reference) <= 1e-8 * np.linalg.norm(reference)
+
+
+def _borders(case):
+    """A tall conv with rank-deficient borders: a valid stride-2 conv of an even image
+    never reads the last row and column, and an input channel no output reads."""
+    op, rng = _tall(*case)
+    w = op.weights.copy()
+    w[:, :, 1, :] = 0.0
+    return op.replace(w), rng
+
+
+PRECISION_CASES = [*CASES, ((10, 10, 3), (3, 3, 3, 32), 2, 0), "borders"]
+
+
+@pytest.mark.parametrize("case", PRECISION_CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("noise", [0.0, 0.1])
+def test_tall_pinv_at_the_precision_of_the_data(case, dtype, noise):
+    # y = A x₀ rounded to float32 lies just outside the range: the solve stops at the
+    # data's precision (not at the iteration limit) with numpy's minimum-norm answer to
+    # what that precision resolves, ε κ(A); float64 data keeps rtol's accuracy
+    op, rng = _borders(((12, 12, 3), (3, 3, 3, 32), 2, 0)) if case == "borders" else _tall(*case)
+    op = op.replace(op.weights.astype(dtype))
+    a = op.to_dense(np.float64)
+    shape = op.geometry.input_shape
+    y = op.apply(rng.random(shape).astype(dtype))
+    y = (y + noise * rng.standard_normal(y.shape)).astype(dtype)
+    reference = np.linalg.pinv(a) @ y.ravel().astype(np.float64)
+    solved = solve_pinv(op, y, rtol=1e-10, method="iterative", max_iter=2000)
+    report = solved.report
+    assert report.method == "cgls-normal" and report.converged, report.message
+    error = np.linalg.norm(solved.image.ravel() - reference) / np.linalg.norm(reference)
+    singular = np.linalg.svd(a, compute_uv=False)
+    kappa = singular[0] / singular[singular > 1e-10 * singular[0]][-1]
+    if dtype == np.float32:
+        assert "precision of the data (float32" in report.message
+        assert error <= 10 * kappa * np.finfo(np.float32).eps
+    else:
+        assert "precision" not in report.message
+        assert error <= 1e-8
+
+
+@pytest.mark.parametrize("case", [CASES[2], CASES[3], ((16, 16, 3), (3, 3, 3, 64), 1, 1)])
+def test_float32_tall_pinv_stops_sooner_than_rtol_alone(case):
+    # the same solve with the precision ignored (dtype float64) chases y's rounding
+    op, rng = _tall(*case)
+    op = op.replace(op.weights.astype(np.float32))
+    y = op.apply(rng.random(op.geometry.input_shape).astype(np.float32))
+    at_precision = make_pinv_solver(op, rtol=1e-8).solve(y, 2000).report
+    chasing = make_pinv_solver(op, rtol=1e-8, dtype=np.float64).solve(y, 2000).report
+    assert at_precision.converged and "float32" in at_precision.message
+    assert at_precision.iterations < chasing.iterations
+    assert at_precision.relative_residual < 1e-6

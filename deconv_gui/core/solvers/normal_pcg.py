@@ -25,11 +25,18 @@ range of ``Aᵀ``, so its least-squares answer is the minimum-norm one, ``A⁺ y
 the rank.
 
 **Stopping rule** (as for the conv): ``reg = 0``: ``‖y − A x‖ ≤ rtol ‖y‖`` or the normal
-residual ``‖Aᵀ(y − A x)‖ / (‖A‖ ‖y − A x‖) ≤ rtol``; ``reg > 0``:
+residual ``‖Aᵀ(y − A x)‖ / (‖A‖ ‖y − A x‖) ≤ rtol``, or either at the data's precision
+(:mod:`~deconv_gui.core.solvers.stopping`: float32 ``y = A x₀`` of a tall ``A`` lies just
+outside its range, where ``rtol`` alone would chase the rounding); ``reg > 0``:
 ``‖Aᵀ y − (Aᵀ A + reg I) x‖ ≤ rtol ‖Aᵀ y‖``.
+
+The solver takes any operator with ``apply`` and ``apply_adjoint`` (a network prefix's
+``J`` too) when it runs without preconditioner.
 """
 
 from __future__ import annotations
+
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.fft
@@ -38,8 +45,9 @@ from ..norms import relative_norm
 from ..operator import ConvOperator
 from .base import Callbacks, IterativeSolver, Reconstruction, dot
 from .preconditioner import SymbolPreconditioner
+from .stopping import data_precision, precision_words, within_precision
 
-__all__ = ["NormalPCGSolver", "applies", "filter_norm", "is_tall"]
+__all__ = ["LinearOperator", "NormalPCGSolver", "applies", "filter_norm", "is_tall"]
 
 #: The symbol's smallest eigenvalue must exceed this fraction of its largest.
 _SMALLEST = 1e-8
@@ -101,20 +109,32 @@ def _norm(a: np.ndarray) -> float:
     return float(np.sqrt(dot(a, a)))
 
 
+class LinearOperator(Protocol):
+    """What the solver needs of ``A`` (a ``ConvOperator``, a network prefix's ``J``)."""
+
+    def apply(self, x: Any) -> np.ndarray: ...
+
+    def apply_adjoint(self, y: Any) -> np.ndarray: ...
+
+
 class NormalPCGSolver(IterativeSolver):
     """CG on ``(Aᵀ A + reg I) x = Aᵀ y`` preconditioned on the input (small map) grid.
 
     Parameters
     ----------
-    op : ConvOperator
+    op : ConvOperator or LinearOperator
         A transposed layer (``op.transposed``; its ``conv`` gives the preconditioner), or
-        a tall conv (without preconditioner).
+        a tall conv or any operator (without preconditioner).
     preconditioner : SymbolPreconditioner or None
         Of ``op.conv`` with the same ``reg``; None: none (CGLS, method ``"cgls-normal"``).
     reg, rtol, callbacks
         As for :class:`~deconv_gui.core.solvers.pinv.PseudoInverseSolver`.
     operator_norm : float, optional
         An estimate of ``‖A‖`` for the stopping rule; required without preconditioner.
+    dtype : numpy dtype, optional
+        The coarsest dtype of the data (the filter's and ``y``'s), whose precision stops
+        the solve too (:mod:`~deconv_gui.core.solvers.stopping`); default: that of the
+        ``y`` given to :meth:`setup`.
     """
 
     method = "pcg-normal"
@@ -123,15 +143,17 @@ class NormalPCGSolver(IterativeSolver):
 
     def __init__(
         self,
-        op: ConvOperator,
+        op: ConvOperator | LinearOperator,
         preconditioner: SymbolPreconditioner | None,
         *,
         reg: float = 0.0,
         rtol: float = 1e-8,
         callbacks: Callbacks | None = None,
         operator_norm: float | None = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(callbacks=callbacks)
+        self.dtype = dtype
         self.op = op
         self.preconditioner = preconditioner
         self.reg = float(reg)
@@ -142,8 +164,10 @@ class NormalPCGSolver(IterativeSolver):
             self.operator_norm = float(operator_norm)
             self.method = self.phase = "cgls-normal"
         else:
+            if not isinstance(op, ConvOperator):
+                raise ValueError("op must be a transposed ConvOperator with a preconditioner")
             self.operator_norm = float(preconditioner.operator_norm)
-        self.full = op.conv.geometry.output_shape
+            self.full = op.conv.geometry.output_shape
 
     def precondition(self, r: np.ndarray) -> np.ndarray:
         """The conv's symbol preconditioner on the small map (a copy of ``r`` without
@@ -161,6 +185,8 @@ class NormalPCGSolver(IterativeSolver):
 
     def setup(self, y: np.ndarray) -> None:
         """Start from ``x = 0``."""
+        self.precision = data_precision(np.asarray(y).dtype if self.dtype is None else self.dtype)
+        self.stop_reason = ""
         self.y = np.array(y, dtype=np.float64, copy=True)
         self.y_norm = _norm(self.y)
         self.iiter, self.history = 0, []
@@ -195,9 +221,7 @@ class NormalPCGSolver(IterativeSolver):
         if self.reg:
             self.converged = _norm(self.normal) <= self.rtol * self.rhs_norm
         else:
-            scale = self.operator_norm * _norm(self.residual)
-            self.normal_residual = _norm(self.normal) / scale if scale > 0 else 0.0
-            self.converged = rel <= self.rtol or self.normal_residual <= self.rtol
+            self._least_squares_stop(rel)
         if self.converged:
             return
         u = self.precondition(self.normal)
@@ -205,6 +229,25 @@ class NormalPCGSolver(IterativeSolver):
         p *= rho / self.rho
         p += u
         self.rho = rho
+
+    def _least_squares_stop(self, rel: float) -> None:
+        """``reg = 0``: ``rtol`` on the residual or the normal residual, or the data's
+        precision (:func:`~deconv_gui.core.solvers.stopping.within_precision`)."""
+        r_norm = rel * self.y_norm
+        scale = self.operator_norm * r_norm
+        self.normal_residual = _norm(self.normal) / scale if scale > 0 else 0.0
+        if rel <= self.rtol or self.normal_residual <= self.rtol:
+            self.converged = True
+            return
+        self.stop_reason = within_precision(
+            r_norm,
+            self.y_norm,
+            _norm(self.x),
+            self.operator_norm,
+            self.normal_residual,
+            self.precision,
+        )
+        self.converged = bool(self.stop_reason)
 
     def current(self) -> np.ndarray:
         """The current iterate ``x_k`` as a fresh array."""
@@ -215,11 +258,13 @@ class NormalPCGSolver(IterativeSolver):
         x = self.x.copy()
         rel = relative_norm(_norm(self.y - self.op.apply(x)), self.y_norm)
         what = "Tikhonov " if self.reg else ""
-        state = (
-            "converged"
-            if self.converged
-            else f"NOT converged: stopped before rtol={self.rtol:.0e} (returning the last iterate)"
-        )
+        if self.stop_reason:
+            state = precision_words(self.stop_reason, self.precision, self.normal_residual)
+        elif self.converged:
+            state = "converged"
+        else:
+            state = "NOT converged: stopped before rtol="
+            state += f"{self.rtol:.0e} (returning the last iterate)"
         how = "CGLS" if self.preconditioner is None else "preconditioned by the conv's symbol"
         message = (
             f"{what}{self.method} (CG on the normal equations, {how}) {state} after "

@@ -67,6 +67,7 @@ def make_pinv_solver(
     callbacks: Callbacks | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
+    dtype: Any = None,
 ) -> PseudoInverseSolver | NormalPCGSolver:
     """The matrix-free pseudo-inverse solver for one convolution geometry.
 
@@ -81,6 +82,9 @@ def make_pinv_solver(
         As for :func:`~deconv_gui.core.pinv_reconstruction`.
     preconditioned : bool
         Use the FFT symbol preconditioner (True) or none (plain CG on ``A Aᵀ``).
+    dtype : numpy dtype, optional
+        The coarsest dtype of the data, whose precision also stops a tall conv's solve
+        (:mod:`~deconv_gui.core.solvers.stopping`); default: that of the ``y`` solved.
 
     Returns
     -------
@@ -118,7 +122,7 @@ def make_pinv_solver(
     if preconditioned and is_tall(op):
         norm_a = filter_norm(op)
         return NormalPCGSolver(
-            op, None, reg=reg, rtol=rtol, callbacks=callbacks, operator_norm=norm_a
+            op, None, reg=reg, rtol=rtol, callbacks=callbacks, operator_norm=norm_a, dtype=dtype
         )
     if preconditioned and op.transposed and op.shape[0] >= op.shape[1]:
         conv_symbol = symbol_preconditioner(op.conv, reg, callbacks.cancelled)
@@ -189,12 +193,14 @@ def solve_pinv(
     unit = y_scale if y_scale > 0 else 1.0  # what the data is divided by
     solve_op, w_scale = unit_operator(op)
     chosen = _chosen_method(method, op)
+    # the coarser of the filter's and the data's precision bounds what can be resolved
+    coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
     if chosen == "iterative":
         rhs = unit_data(centred, unit, np.float64)
         iterations = default_iterations(op.geometry) if max_iter is None else max_iter
         limited = _TimeLimit(callbacks, time_limit)
         image, report = _iterative_solve(
-            solve_op, rhs, unit_reg(reg, w_scale), rtol, iterations, limited
+            solve_op, rhs, (unit_reg(reg, w_scale), rtol), (iterations, coarse), limited
         )
     else:
         # the dense solve cannot stop halfway (it is only chosen where it is fast); the
@@ -203,8 +209,6 @@ def solve_pinv(
         # (the long part); a cancel that came before either is honoured
         if callbacks.cancelled():
             raise SolveCancelled("pseudo-inverse cancelled")
-        # the coarser of the filter's and the data's precision bounds what can be resolved
-        coarse = max((op.dtype, centred.dtype), key=lambda d: np.finfo(d).eps)
         if chosen == "dense":
             rhs = unit_data(centred, unit, np.float64)
             image, report = _dense_solve(solve_op, rhs, unit_reg(reg, w_scale), coarse, rtol)
@@ -291,11 +295,17 @@ class _TimeLimit(Callbacks):
 
 
 def _iterative_solve(
-    op: ConvOperator, rhs: np.ndarray, reg: float, rtol: float, max_iter: int, limit: _TimeLimit
+    op: ConvOperator,
+    rhs: np.ndarray,
+    settings: tuple[float, float],
+    limits: tuple[int, np.dtype],
+    limit: _TimeLimit,
 ) -> tuple[np.ndarray, SolverReport]:
-    """CG (:func:`make_pinv_solver`) within the iteration and time limits; a report that
-    stopped short says why and what to do."""
-    solver = make_pinv_solver(op, reg=reg, rtol=rtol, callbacks=limit)
+    """CG (:func:`make_pinv_solver`) with ``settings`` ``(reg, rtol)``, within the
+    iteration limit and the time limit, at the precision of ``limits``' dtype (the
+    coarsest of the data); a report that stopped short says why and what to do."""
+    (reg, rtol), (max_iter, dtype) = settings, limits
+    solver = make_pinv_solver(op, reg=reg, rtol=rtol, callbacks=limit, dtype=dtype)
     image, report = solver.solve(rhs, max_iter)
     if not report.converged:
         # κ(A) from the symbol of A Aᵀ only where CG ran on it (a tall conv's is singular)
