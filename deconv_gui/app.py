@@ -274,6 +274,7 @@ def _run_window(args: argparse.Namespace) -> int:
     from .gui.launch import apply_arguments
     from .gui.main_window import MainWindow
     from .gui.support.excepthook import install_excepthook
+    from .gui.support.quit_signals import close_on_quit_signals
     from .gui.support.style import apply_style
 
     pg.setConfigOptions(imageAxisOrder="row-major")
@@ -296,7 +297,11 @@ def _run_window(args: argparse.Namespace) -> int:
         if error:
             window.show_message(error)
         window.show()
-        return int(app.exec())
+        restore_signals = close_on_quit_signals(window, window.close)
+        try:
+            return int(app.exec())
+        finally:
+            restore_signals()
     finally:
         if window is not None and args.screenshot:
             # close and destroy it now, in this thread: never later inside a GC pass
