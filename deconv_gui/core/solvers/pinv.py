@@ -53,17 +53,23 @@ always the true ``‖A x − y‖ / ‖y‖`` recomputed at the end. Convergence
 * ``reg > 0``: ``‖y − (A Aᵀ + reg I) z‖ ≤ rtol ‖y‖`` (the Tikhonov solution's own
   residual ``‖A x − y‖`` is not small, by design).
 
+In the CGLS phase either test may also pass at the data's precision
+(:mod:`~deconv_gui.core.solvers.stopping`): float32 data outside the range of a
+rank-deficient ``A`` (its rounding alone puts ``A x₀`` there) would otherwise chase
+that rounding to the iteration limit.
+
 The progress callback receives the monitored relative residual of the current phase.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..norms import relative_norm
 from .base import IterativeSolver, LinearMap, Reconstruction, axpy, dot, norm
+from .stopping import data_precision, precision_words, within_precision
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -111,6 +117,9 @@ class PseudoInverseSolver(IterativeSolver):
     consistent : bool
         ``y`` is in the range of ``A`` (``y = A x₀`` for a known ``x₀``): never switch to
         CGLS on a plateau (see the module Notes).
+    dtype : numpy dtype, optional
+        The coarsest dtype of the data, whose precision also stops the CGLS phase (see
+        the module Notes); default: that of the ``y`` given to :meth:`setup`.
     callbacks, progress, cancel
         See :class:`~deconv_gui.core.solvers.base.IterativeSolver`.
 
@@ -131,10 +140,12 @@ class PseudoInverseSolver(IterativeSolver):
         rtol: float = 1e-8,
         operator_norm: float | None = None,
         consistent: bool = False,
+        dtype: Any = None,
         **monitor: Unpack[MonitorKeywords],
     ) -> None:
         super().__init__(**monitor)
         self.consistent = bool(consistent)
+        self.dtype = dtype
         if not np.isfinite(reg) or reg < 0:
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
         if not np.isfinite(rtol) or rtol <= 0:
@@ -157,6 +168,7 @@ class PseudoInverseSolver(IterativeSolver):
     # -- set-up ---------------------------------------------------------------------
     def setup(self, y: np.ndarray) -> None:
         """Start from ``z = 0``, i.e. ``x = Aᵀz = 0`` (what keeps the result minimum-norm)."""
+        self.precision = data_precision(np.asarray(y).dtype if self.dtype is None else self.dtype)
         self.y = np.array(y, dtype=np.float64, copy=True)
         self.y_norm = norm(self.y)
         self.iiter = 0
@@ -283,9 +295,7 @@ class PseudoInverseSolver(IterativeSolver):
         self.gamma = dot(gradient, gradient)
         self.direction = gradient
         self._update_normal(gradient)
-        if self.normal_residual <= self.rtol:
-            self.converged = True
-            self.stop_reason = "normal"
+        self._least_squares_stop(norm(self.residual) / self.y_norm)
 
     def _update_normal(self, gradient: np.ndarray) -> None:
         r_norm = norm(self.residual)
@@ -314,13 +324,30 @@ class PseudoInverseSolver(IterativeSolver):
         rel = norm(self.residual) / self.y_norm
         self.history.append(rel)
         self._update_normal(gradient)
-        if rel <= self.rtol or self.normal_residual <= self.rtol:
-            self.converged = True
-            self.stop_reason = "residual" if rel <= self.rtol else "normal"
+        if self._least_squares_stop(rel):
             return
         p *= gamma_new / self.gamma
         p += gradient
         self.gamma = gamma_new
+
+    def _least_squares_stop(self, rel: float) -> bool:
+        """Whether the CGLS phase has converged (and why): ``rtol`` on the residual or the
+        normal residual, or either at the data's precision."""
+        if rel <= self.rtol or self.normal_residual <= self.rtol:
+            self.stop_reason = "residual" if rel <= self.rtol else "normal"
+        else:
+            assert self.x is not None  # the CGLS phase's iterate
+            found = within_precision(
+                rel * self.y_norm,
+                self.y_norm,
+                norm(self.x),
+                self._norm_estimate(),
+                self.normal_residual,
+                self.precision,
+            )
+            self.stop_reason = f"precision-{found}" if found else ""
+        self.converged = bool(self.stop_reason)
+        return self.converged
 
     # -- result ---------------------------------------------------------------------
     def current(self) -> np.ndarray:
@@ -336,7 +363,10 @@ class PseudoInverseSolver(IterativeSolver):
         method = "pcg" if self.phase == "pcg" else "pcg+cgls"
         what = "Tikhonov " if self.reg else ""
         if self.converged:
-            if self.stop_reason == "normal":
+            if self.stop_reason.startswith("precision-"):
+                reason = self.stop_reason.removeprefix("precision-")
+                state = precision_words(reason, self.precision, self.normal_residual)
+            elif self.stop_reason == "normal":
                 state = (
                     "converged to the least-squares solution (y is not in the range of A; "
                     f"normal-equation residual {self.normal_residual:.1e})"

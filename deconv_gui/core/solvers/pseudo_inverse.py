@@ -83,7 +83,7 @@ def make_pinv_solver(
     preconditioned : bool
         Use the FFT symbol preconditioner (True) or none (plain CG on ``A Aᵀ``).
     dtype : numpy dtype, optional
-        The coarsest dtype of the data, whose precision also stops a tall conv's solve
+        The coarsest dtype of the data, whose precision also stops a least-squares solve
         (:mod:`~deconv_gui.core.solvers.stopping`); default: that of the ``y`` solved.
 
     Returns
@@ -138,6 +138,7 @@ def make_pinv_solver(
         rtol=rtol,
         operator_norm=preconditioner.operator_norm if preconditioner is not None else None,
         callbacks=callbacks,
+        dtype=dtype,
     )
 
 
