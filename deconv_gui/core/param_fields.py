@@ -231,8 +231,9 @@ class ParamFields:
             positive=True,
             help="relative tolerance of the pseudo-inverse solve: it stops when "
             "‖y − A x‖ ≤ rtol·‖y‖ or ‖Aᵀ(y − A x)‖ ≤ rtol·‖A‖·‖y − A x‖ (least squares; "
-            "with reg > 0, the regularised system's residual); a dense solve drops singular "
-            "values below rtol·σ_max",
+            "with reg > 0, the regularised system's residual), or at float32 data's own "
+            "precision (ε = 1.2e-7, below which it would fit the rounding); a dense solve "
+            "drops singular values below rtol·σ_max",
             cli="--rtol",
             group="solver",
         ),
