@@ -219,7 +219,8 @@ def _through_adjoint(
     back: one adjoint convolution instead of ``M^*`` made and applied at every frequency.
     Solving through ``G`` squares the condition number; the step ``u ← u + G_reg^+ r``,
     ``r = y − A Aᵀ u − reg u`` with its residual from ``A`` (to the rounding of the
-    convolution), brings the error back to that of the SVD (``ε κ(M)``). The residual is
+    convolution), brings the error back to that of the SVD (``ε κ(M)``); it is skipped
+    when no frequency needs it (:attr:`BlockFactors.refines`). The residual is
     made in float64, the step itself in float32 (a transform, the solve in complex128, a
     transform back and ``Aᵀ``): it is at most ``ε κ(G) ≤ 10^{-8}`` of the image, so
     its own rounding, ``ε_{32}`` of that, is far below ``ε``. float32 data keeps ``u``
@@ -237,6 +238,8 @@ def _through_adjoint(
     if y.dtype == np.float32:
         return adjoint(solved, True).astype(np.float32, copy=False)
     image = adjoint(solved, False)
+    if not factors.refines:  # κ(G) ≤ 10³ everywhere: u is as exact as the SVD would make it
+        return image
     residual = y - op.apply(image)
     if reg:
         residual -= reg * scipy.fft.irfft2(solved, s=shape, axes=(-3, -2), workers=workers)

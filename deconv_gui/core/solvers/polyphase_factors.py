@@ -89,6 +89,13 @@ class BlockFactors:
         assert normal is not None
         return normal.rows()
 
+    @property
+    def refines(self) -> bool:
+        """Whether a complex128 solve needs its step of refinement at some frequency
+        (``‖G‖_F tr(G⁻¹)`` or its bound above ``10³``; True once only ``M(ω)^+`` is kept)."""
+        normal = self.normal
+        return normal is None or bool(normal.refine.any())
+
     def apply(self, spectrum: np.ndarray) -> np.ndarray | OutputSolution:
         """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``: by the kept
         ``M(ω)^+``, else by the factors, computed in complex128 (their rounding is
