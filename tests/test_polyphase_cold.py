@@ -12,6 +12,7 @@ import pytest
 
 import deconv_gui.core.solvers.polyphase_factors as factors
 import deconv_gui.core.solvers.polyphase_normal as normal
+import deconv_gui.core.solvers.polyphase_svd as polyphase_svd
 from deconv_gui.core import ConvOperator
 from deconv_gui.core.solvers.batched_cholesky import (
     cholesky,
@@ -93,8 +94,10 @@ def test_a_cold_solve_with_svd_frequencies_solves_them_with_the_svd(monkeypatch)
     # the box filter's zero blocks take the SVD; the one-pass solve finds them only at the
     # end and solves them again there: the image is numpy's minimum-norm solution
     calls = []
-    original = normal.batched_svd
-    monkeypatch.setattr(normal, "batched_svd", lambda b, c: calls.append(len(b)) or original(b, c))
+    original = polyphase_svd.batched_svd
+    monkeypatch.setattr(
+        polyphase_svd, "batched_svd", lambda b, c: calls.append(len(b)) or original(b, c)
+    )
     weights, stride = _LAYERS[3]
     op = _op(weights, (6, 6), stride)
     y = np.random.default_rng(4).standard_normal(op.geometry.output_shape)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import deconv_gui.core.solvers.polyphase_normal as normal
+import deconv_gui.core.solvers.polyphase_svd as polyphase_svd
 from deconv_gui.core import ConvOperator, make_filter
 from deconv_gui.core.solvers.polyphase import polyphase_blocks, polyphase_solve
 from deconv_gui.core.solvers.polyphase_factors import (
@@ -57,13 +57,13 @@ def _solved_pinv(op, reg=0.0, rtol=0.0):
 def svd_calls(monkeypatch):
     """The number of blocks each call of the fallback SVD got."""
     calls: list[int] = []
-    original = normal.batched_svd
+    original = polyphase_svd.batched_svd
 
     def counting(blocks, cancel):
         calls.append(len(blocks))
         return original(blocks, cancel)
 
-    monkeypatch.setattr(normal, "batched_svd", counting)
+    monkeypatch.setattr(polyphase_svd, "batched_svd", counting)
     clear_factor_cache()
     return calls
 
@@ -198,8 +198,10 @@ def test_a_cut_at_any_singular_value_keeps_what_the_dense_pinv_keeps(monkeypatch
     # it falls back, and the bounds on σ_max leave the cut open
     smallest = np.sort(np.linalg.svd(polyphase_blocks(op), compute_uv=False)[..., -1].ravel())
     largest_calls = []
-    original = normal._largest
-    monkeypatch.setattr(normal, "_largest", lambda *a: largest_calls.append(1) or original(*a))
+    original = polyphase_svd._largest
+    monkeypatch.setattr(
+        polyphase_svd, "_largest", lambda *a: largest_calls.append(1) or original(*a)
+    )
     for value in smallest[[0, 1, 3, 6]]:
         for factor in (1 - 1e-7, 1 + 1e-7):
             clear_factor_cache()

@@ -59,8 +59,9 @@ from .batched_cholesky import (
 )
 from .periodic import BlockRows, mirror_weight
 from .polyphase_gram import LagGram
+from .polyphase_svd import svd_fall_back
 
-__all__ = ["NormalFactors", "batched_svd", "normal_factors"]
+__all__ = ["NormalFactors", "normal_factors"]
 
 #: Largest ``‖G‖_F tr(G⁻¹)`` (a bound on ``κ(G) = κ(M)²``) solved through ``G``.
 _KAPPA_LIMIT = 1e8
@@ -71,9 +72,6 @@ _REFINE_ABOVE = 1e3
 _PIECE_BYTES = 2**22
 #: Singular values are safely above the cut by this factor (the rounding of ``G``).
 _MARGIN = 1.001
-#: Frequencies per batched SVD (of those that fall back to it): the cancel check runs
-#: between batches.
-_SVD_BATCH = 8192
 #: Blocks ``(f, C_out, n)`` and their adjoints ``(f, n, C_out)``.
 Made = tuple[np.ndarray, np.ndarray]
 
@@ -263,7 +261,10 @@ def normal_factors(
     # the factorisation by one piece at most
     threads.share_items(factorise, len(starts))
     pieces = sorted(done, key=lambda piece: piece[0])
-    _fall_back(factors, blocks, mirror_weight(n_w, w_out), pieces, (reg, cutoff), cancel)
+    weight = mirror_weight(n_w, w_out)
+    factors.rank, fallback = svd_fall_back(blocks, weight, pieces, (reg, cutoff), cancel)
+    if fallback is not None:
+        factors.fallback_at, factors.fallback_rows = fallback
     return factors
 
 
@@ -327,78 +328,3 @@ def _factor_piece(
         "upper": float(np.sqrt(trace[safe].max())) if safe.any() else 0.0,
         "trace": trace,
     }
-
-
-def _fall_back(
-    factors: NormalFactors,
-    blocks: BlockRows,
-    weight: np.ndarray,
-    pieces: list[tuple[int, dict[str, Any]]],
-    reg_cutoff: tuple[float, float],
-    cancel: CancelCheck | None,
-) -> None:
-    """The SVD of the frequencies not solved through ``G``, cut against the exact
-    ``σ_max``, into ``factors``; the rank over all frequencies (``weight``:
-    :func:`mirror_weight`)."""
-    (reg, cutoff), (c_out, sh, n_w, sw, c_in) = reg_cutoff, blocks.shape
-    k = min(c_out, sh * sw * c_in)
-    rank = 0
-    where, stack = [], []
-    for start, piece in pieces:
-        safe = piece["safe"]
-        rank += k * int((safe.reshape(-1, n_w) * weight).sum())
-        where.append(np.flatnonzero(~safe) + start * n_w)
-        stack.append(piece["blocks"])
-    factors.rank = rank
-    at = np.concatenate(where)
-    if not len(at):
-        return
-    lower = max((p["lower"] for _, p in pieces), default=0.0)
-    upper = max((p["upper"] for _, p in pieces), default=0.0)
-    u, s, vh = batched_svd(np.concatenate(stack), cancel)
-    top = max(lower, float(s.max()))
-    upper = max(upper, float(s.max()))
-    if ((s > cutoff * top) != (s > cutoff * upper)).any():  # the exact σ_max decides
-        top = max(float(s.max()), _largest(blocks, pieces, top))
-    keep = s > cutoff * top if top > 0 else np.zeros(s.shape, bool)
-    gain = np.where(keep, s / np.where(keep, s * s + reg, 1.0), 0.0)
-    factors.fallback_at = at
-    # (M^+)ᵀ = conj(U diag(gain) Vᴴ) by one batched product: 0.13 s for the 131k blocks of
-    # a 1 MP stride-2 layer, against 0.5 s for the einsum
-    factors.fallback_rows = np.conjugate(np.matmul(u * gain[:, None, :], vh))
-    factors.rank = rank + int((keep.sum(axis=1) * weight[at % n_w]).sum())
-
-
-def _largest(blocks: BlockRows, pieces: list[tuple[int, dict[str, Any]]], above: float) -> float:
-    """The exact ``σ_max`` over the frequencies solved through ``G`` whose bound
-    ``√tr(G)`` exceeds ``above``."""
-    c_out, sh, n_w, sw, c_in = blocks.shape
-    top = 0.0
-    for start, piece in pieces:
-        candidates = piece["safe"] & (np.sqrt(piece["trace"]) > above)
-        if not candidates.any():
-            continue
-        stop = start + len(piece["trace"]) // n_w
-        m = blocks(start, stop).transpose(0, 3, 1, 2, 4, 5)  # (k, W'', C_out, s_h, s_w, C_in)
-        m = m.reshape(-1, c_out, sh * sw * c_in)[candidates]
-        top = max(top, float(lapack.svd(m, compute_uv=False)[:, 0].max()))
-    return top
-
-
-def batched_svd(
-    blocks: np.ndarray, cancel: CancelCheck | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The thin SVD of every block ``(…, C_out, n)``, in batches of frequencies with a
-    cancel check between."""
-    flat = blocks.reshape(-1, *blocks.shape[-2:])
-    m = min(flat.shape[-2:])
-    u = np.empty((len(flat), flat.shape[1], m), complex)
-    s = np.empty((len(flat), m))
-    vh = np.empty((len(flat), m, flat.shape[2]), complex)
-    for start in range(0, len(flat), _SVD_BATCH):
-        if is_cancelled(cancel):
-            raise SolveCancelled("the per-frequency factorisation was cancelled")
-        part = slice(start, start + _SVD_BATCH)
-        u[part], s[part], vh[part] = lapack.svd(flat[part], full_matrices=False)
-    lead = blocks.shape[:-2]
-    return u.reshape(*lead, *u.shape[1:]), s.reshape(*lead, m), vh.reshape(*lead, *vh.shape[1:])
