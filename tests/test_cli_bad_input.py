@@ -129,6 +129,29 @@ def test_a_bad_decoder_file_is_named_once(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize(
+    ("make", "option", "message"),
+    [
+        ("w.npy", ["--filter"], "--filter: could not read w.npy: not a NumPy .npy file"),
+        ("empty.pt", ["--layer", "conv1", "--model"], "model empty.pt: not a model file"),
+    ],
+)
+def test_run_names_a_bad_shared_file_alone_once(tmp_path, capsys, batch, make, option, message):
+    """A filter or model file that cannot be used is the run's failure, said once before
+    any image and naming that file only (it was said for every image, after its name)."""
+    bad = tmp_path / make
+    bad.write_bytes(b"junk")
+    out = tmp_path / "out"
+    images = ["seed_toy", "camera"] if batch else ["seed_toy"]
+    argv = ["run", "--image", *images, "--work-size", "16", "--out", str(out)]
+    assert main([*argv, *option, str(bad)]) == 1
+    (line,) = _error_lines(capsys)
+    assert line.startswith(f"deconv-gui: error: {message}"), line
+    assert "seed_toy" not in line and "camera" not in line
+    assert not out.exists()
+
+
 def test_code_refuses_an_unwritable_weights_file_before_writing_the_input(tmp_path, capsys):
     image = tmp_path / "image.npy"
     image.write_bytes(b"the user's file")
@@ -139,7 +162,8 @@ def test_code_refuses_an_unwritable_weights_file_before_writing_the_input(tmp_pa
     assert main(argv) == 1
     (line,) = _error_lines(capsys)
     assert (
-        line == f"deconv-gui: error: --weights: folder does not exist or is not a folder: {blocker}"
+        line
+        == f"deconv-gui: error: --weights: cannot create output folder {blocker}: is not a folder"
     )
     assert image.read_bytes() == b"the user's file" and capsys.readouterr().out == ""
 

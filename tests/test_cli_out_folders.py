@@ -49,7 +49,7 @@ def test_run_refuses_an_out_under_a_file_before_computing(tmp_path, capsys, monk
     assert blocker.read_text() == "kept"
 
 
-@pytest.mark.parametrize("where", ["proc", "missing", "file"])
+@pytest.mark.parametrize("where", ["proc", "file"])
 def test_animate_refuses_an_unwritable_out_before_rendering(tmp_path, capsys, monkeypatch, where):
     import deconv_gui.io.video as video
 
@@ -59,13 +59,12 @@ def test_animate_refuses_an_unwritable_out_before_rendering(tmp_path, capsys, mo
     blocker.write_text("kept")
     out = {
         "proc": Path("/proc/deconv-gui-test.gif"),
-        "missing": tmp_path / "missing" / "a.gif",
         "file": blocker / "a.gif",
     }[where]
     monkeypatch.setattr(video, "export_frames", lambda anim: pytest.fail("rendered first"))
     code = main(["animate", "--image", "seed_toy", "--filter", "box", "--out", str(out)])
     _one_line_failure(capsys, code, "--out: ")
-    assert blocker.read_text() == "kept" and not (tmp_path / "missing").exists()
+    assert blocker.read_text() == "kept"
 
 
 def _failing_rename(monkeypatch):
@@ -150,3 +149,49 @@ def test_a_failed_side_file_write_keeps_the_old_file(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert err.startswith("deconv-gui: error: --save-matrix: cannot write") and "\n" not in err
     assert path.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+#: Each command's option writing a file, and the name it writes (``run``: a folder).
+_WRITERS = [
+    (["run", "--out"], "out"),
+    (["info", "--save-matrix"], "m.npz"),
+    (["code", "--write-input"], "x.npy"),
+    (["code", "--weights"], "w.npz"),
+    (["animate", "--out"], "a.gif"),
+    (["fit-decoder", "--decoder-size", "3", "--size", "16", "--out"], "d.npz"),
+]
+
+
+def _problem(argv: list[str]) -> list[str]:
+    images = ["--images"] if argv[0] == "fit-decoder" else ["--image"]
+    return [argv[0], *images, "seed_toy", "--work-size", "16", "--filter", "box", *argv[1:]]
+
+
+@pytest.mark.parametrize(("argv", "name"), _WRITERS)
+def test_every_command_makes_a_missing_output_folder(tmp_path, capsys, argv, name):
+    """run and fit-decoder made a missing folder; info, code and animate refused it."""
+    target = tmp_path / "new" / "deeper" / name
+    assert main([*_problem(argv), str(target)]) == 0, capsys.readouterr().err
+    assert target.is_dir() if argv[0] == "run" else target.is_file()
+
+
+@pytest.mark.parametrize(("argv", "name"), _WRITERS)
+def test_every_command_refuses_a_folder_under_a_file_before_any_work(
+    tmp_path, capsys, monkeypatch, argv, name
+):
+    import deconv_gui.cli.problem as problem
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    monkeypatch.setattr(problem, "load_spec", lambda *a, **k: pytest.fail("loaded first"))
+    code = main([*_problem(argv), str(blocker / "sub" / name)])
+    _one_line_failure(capsys, code, f"{argv[-1]}: cannot create output folder")
+    assert blocker.read_text() == "kept" and sorted(tmp_path.iterdir()) == [blocker]
+
+
+@pytest.mark.parametrize(("argv", "name"), [w for w in _WRITERS if w[0][0] != "run"])
+def test_a_failed_write_removes_the_folders_made_for_it(tmp_path, capsys, monkeypatch, argv, name):
+    _failing_rename(monkeypatch)
+    code = main([*_problem(argv), str(tmp_path / "new" / "deeper" / name)])
+    _one_line_failure(capsys, code, "")
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,7 @@ from .options import (
     add_solver_options,
     check_out_folder,
     out_folder,
+    write_made_folder,
 )
 from .problem import load_problem, problem_geometry
 
@@ -90,9 +91,7 @@ def command(args: argparse.Namespace) -> int:
         raise UsageError(f"--frame-ms must be >= 1, got {args.frame_ms}")
     if args.crop_size < 1:
         raise UsageError(f"--crop-size must be >= 1, got {args.crop_size}")
-    if not out.parent.is_dir():  # (the file is made, not its folder)
-        raise ValueError(f"--out: folder does not exist or is not a folder: {out.parent}")
-    check_out_folder(out.parent)  # before the frames are computed, not after
+    check_out_folder(out.parent)  # before the frames are computed (a missing one is made)
     loaded, params, geometry = load_problem(args)
     pixels, where = loaded.pixels, ""
     if args.crop is not None:
@@ -116,10 +115,9 @@ def command(args: argparse.Namespace) -> int:
         frames = list(export_frames(anim))
     except ValueError as exc:
         raise ValueError(f"{exc}{hint}") from None
-    try:
-        write_animation(out, frames, step_ms=args.frame_ms)
-    except ValueError as exc:
-        raise ValueError(f"--out: {str(exc).removeprefix('path: ')}") from None
+    write_made_folder(
+        "--out", out, lambda path: write_animation(path, frames, step_ms=args.frame_ms)
+    )
     unit = "iterations" if args.mode == "pinv" else "steps"
     count = len(anim) - 1 if args.mode == "pinv" else len(anim)
     print(f"{out}: {count} {unit}{where} + {TITLE_FRAMES} title frames ({args.mode})")

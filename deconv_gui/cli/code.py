@@ -16,6 +16,7 @@ from .options import (
     add_problem_options,
     add_schema_options,
     add_solver_options,
+    check_out_folder,
     check_output,
     out_folder,
     write_output,
@@ -67,6 +68,9 @@ def add_parser(commands: Any) -> None:
 def command(args: argparse.Namespace) -> int:
     from ..io.snippets import make_snippet, snippet_image_path
 
+    for option, given in (("--write-input", args.write_input), ("--weights", args.weights)):
+        if given is not None:  # refused before the work, made when written
+            check_out_folder(Path(given).parent, option)
     loaded, params, _ = load_problem(args)
     # --methods all: as run does, only what applies to the layer (no priors with an
     # activation); a note for what the script would have written

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .options import add_problem_options, write_output
+from .options import add_problem_options, check_out_folder, write_output
 from .problem import load_problem
 
 __all__ = ["add_parser", "command", "rank_report"]
@@ -101,6 +101,8 @@ def command(args: argparse.Namespace) -> int:
     # of an activation's J = D A does, through D
     from ..core.limits import check_magnitudes
 
+    if args.save_matrix is not None:  # refused before the work, made when written
+        check_out_folder(args.save_matrix.parent, "--save-matrix")
     loaded, params, geometry = load_problem(args, image_values=False)
     if params.activation != "none":
         check_magnitudes(loaded.pixels, params.weights, params.bias)

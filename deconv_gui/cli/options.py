@@ -15,7 +15,13 @@ from ..core import params as schema
 from ..core.filters import MAX_PRESET_OUT_CHANNELS, MAX_PRESET_SIZE
 from ..core.network.pipeline import PREFIX_METHODS
 from ..core.registry import ALL_METHODS, METHOD_SPECS, panel
-from .outputs import check_out_folder, check_output, path_failure, write_output
+from .outputs import (
+    check_out_folder,
+    check_output,
+    path_failure,
+    write_made_folder,
+    write_output,
+)
 
 __all__ = [
     "AUTO_WORK_SIZE",
@@ -37,6 +43,7 @@ __all__ = [
     "path_failure",
     "positive_pair",
     "shown_default",
+    "write_made_folder",
     "write_output",
 ]
 

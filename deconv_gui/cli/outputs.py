@@ -1,6 +1,8 @@
 """The files a command writes: checked before any work, written all or nothing.
 
-A folder that cannot take the file, or an existing file to be kept (no ``--overwrite``),
+A missing folder is made when the file is written (and removed again if the write
+fails), as ``run --out`` makes its folder; a folder that can be neither made nor written
+into (under a file, read-only), or an existing file to be kept (no ``--overwrite``),
 is refused before anything is computed or written, in one line naming the option (exit
 1); a command writing several files checks them all first (:func:`check_output`), so
 that a refusal of the last leaves the first unwritten.
@@ -8,9 +10,11 @@ that a refusal of the last leaves the first unwritten.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["check_out_folder", "check_output", "path_failure", "write_output"]
+__all__ = ["check_out_folder", "check_output", "path_failure", "write_made_folder", "write_output"]
 
 
 def check_out_folder(folder: Path, option: str = "--out") -> None:
@@ -33,21 +37,18 @@ def check_output(option: str, path: Path, data: bytes, *, overwrite: bool) -> bo
     ------
     ValueError
         Naming ``option``: an existing file with other contents (without ``overwrite``),
-        or a folder that does not exist or takes no new file.
+        or a folder that can be neither made nor written into.
     """
     try:
         same = path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data
         exists = same or path.exists()
         folder = path.parent if str(path.parent) else Path(".")
-        missing = not folder.is_dir()
     except OSError as exc:
         raise path_failure(option, path, exc) from None
     if same:
         return True
     if exists and not overwrite:
         raise ValueError(f"{option}: {path} already exists (use --overwrite to replace it)")
-    if missing:  # as the atomic write says it: it makes no folder
-        raise ValueError(f"{option}: folder does not exist or is not a folder: {folder}")
     check_out_folder(folder, option)
     return False
 
@@ -63,10 +64,20 @@ def write_output(option: str, path: Path, data: bytes, *, overwrite: bool) -> Pa
 
     if check_output(option, path, data, overwrite=overwrite):
         return path
+    return write_made_folder(option, path, lambda target: atomic_write_bytes(target, data))
+
+
+def write_made_folder(option: str, path: Path, write: Callable[[Path], Any]) -> Path:
+    """``write(path)`` (an all-or-nothing writer), its missing folders made first
+    and removed again if it fails; its ``ValueError`` named by ``option`` (exit 1)."""
+    from ..io.files import folder_made_for
+
     try:
-        return atomic_write_bytes(path, data)
+        with folder_made_for(path.parent if str(path.parent) else Path(".")):
+            write(path)
     except ValueError as exc:
-        raise ValueError(f"{option}: {exc}") from None
+        raise ValueError(f"{option}: {str(exc).removeprefix('path: ')}") from None
+    return path
 
 
 def path_failure(option: str, path: str | Path, exc: OSError) -> ValueError:

@@ -249,14 +249,27 @@ def _checked_options(args: argparse.Namespace) -> Path:
 
 
 def _read_once(args: argparse.Namespace) -> None:
-    """Read ``--network``'s session and ``--decoder``'s file before any image: one that
-    cannot be used is one line (exit 1), not the same failure for every image."""
+    """Read the run's shared inputs before any image: ``--network``'s session,
+    ``--decoder``'s file, ``--filter``'s ``.npy`` and ``--model``'s layer. One that cannot
+    be used is one line naming that file (exit 1), not the same failure for every image
+    under the image's name."""
+    from ..core import PRESETS
+    from ..io.decode import read_npy
     from ..io.decoder_file import read_decoder
 
     if args.network is not None:
         read_network(args.network)
     if getattr(args, "decoder_path", ""):
         read_decoder(Path(args.decoder_path))
+    if args.filter is not None and args.filter not in PRESETS:
+        try:
+            read_npy(Path(args.filter))
+        except ValueError as exc:
+            raise ValueError(f"--filter: {exc}") from None
+    if args.model is not None:
+        from ..io.models import read_model
+
+        read_model(args.model).layer(args.layer).load()
 
 
 def _report(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = [
     "atomic_write_bytes",
     "check_writable_folder",
+    "folder_made_for",
     "make_folders",
     "new_file_mode",
     "write_all_or_nothing",
@@ -149,11 +152,22 @@ def write_all_or_nothing(folder: Path, blobs: dict[str, bytes]) -> None:
 
 def write_into_folder(folder: Path, blobs: dict[str, bytes], *, make_folder: bool = True) -> None:
     """:func:`write_all_or_nothing` into ``folder``, made first with its missing parents
-    (when ``make_folder``): if the write fails or is interrupted, the folders made for it
-    are removed again (deepest first, as long as they are empty)."""
-    created = make_folders(folder) if make_folder else []
-    try:
+    (when ``make_folder``, through :func:`folder_made_for`)."""
+    if not make_folder:
         write_all_or_nothing(folder, blobs)
+        return
+    with folder_made_for(folder):
+        write_all_or_nothing(folder, blobs)
+
+
+@contextmanager
+def folder_made_for(folder: Path) -> Iterator[None]:
+    """Make ``folder`` with its missing parents for the write in the ``with`` block: if
+    it fails or is interrupted, the folders made for it are removed again (deepest first,
+    as long as they are empty), so that nothing is left half-made."""
+    created = make_folders(folder)
+    try:
+        yield
     except BaseException:
         for made in created:
             try:
