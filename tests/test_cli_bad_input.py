@@ -184,3 +184,25 @@ def test_fit_decoder_says_why_an_image_cannot_be_used(tmp_path, capsys):
     (line,) = _error_lines(capsys)  # one image that loads but cannot be used: one line
     assert line.startswith(f"deconv-gui: error: {holes}: image: values this large")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--filter", "nan.npy"], "--filter nan.npy: weights contains NaN or inf"),
+        (["--filter", "flat.npy"], "--filter flat.npy: weights must have shape"),
+        (["--filter", "box", "--bias", "1e300"], "bias: values up to 1e+300 overflow"),
+    ],
+)
+def test_run_refuses_a_shared_value_no_image_can_use_once(
+    tmp_path, capsys, monkeypatch, option, message
+):
+    """A filter or bias that fails whatever the image is said once, before any image."""
+    np.save(tmp_path / "nan.npy", np.full((3, 3, 1), np.nan))
+    np.save(tmp_path / "flat.npy", np.ones((3, 3)))
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "--image", "seed_toy", "camera", "--work-size", "16", "--out", "out"]
+    assert main([*argv, *option]) == 1
+    (line,) = _error_lines(capsys)
+    assert line.startswith(f"deconv-gui: error: {message}"), line
+    assert not (tmp_path / "out").exists()
