@@ -253,13 +253,14 @@ def test_the_channel_box_offers_only_the_layers_channels(qtbot, window):
 
 def test_panel_titles_are_never_cut(qtbot, window):
     _through(qtbot, window)
+    window.menu_actions.layout_row.trigger()  # f(x₀) in a cell of its own, not a wide span
     forward = window.network.panels.panel("forward")
     window.resize(1600, 1000)  # room for the title and the channel box side by side
     beside = QtWidgets.QBoxLayout.Direction.LeftToRight
     qtbot.waitUntil(lambda: forward.header.direction() == beside, timeout=TIMEOUT)
-    window.resize(900, 600)
+    window.resize(1150, 450)  # low: one row wraps into four columns of the narrowest panels
     panels = window.network.panels.panels.values()
-    qtbot.waitUntil(lambda: window.network.panels.panel("forward").width() < 250, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.network.panels.panel("forward").width() < 200, timeout=TIMEOUT)
     # the channel box left the narrow f(x₀) title no room: it moved under it
     qtbot.waitUntil(lambda: all(p.title_label.width() > 50 for p in panels), timeout=TIMEOUT)
     below = QtWidgets.QBoxLayout.Direction.TopToBottom

@@ -52,6 +52,7 @@ def install_network_view(
     ``state_label``, the status bar's report of the layer alone's solve, hides while the
     network's panels (which have their own progress) show, and ``hide_alone(True)`` stops
     the layer alone's computation for its hidden panels (``False``: they show again).
+    The network's panels are arranged as the document's display layout says.
     ``listing``, the dock's list of a model file's layers, turns the switch off when the
     file's network up to the layer is not a chain it can run.
     """
@@ -76,6 +77,10 @@ def install_network_view(
             hide_alone(through)
 
     view.modeChanged.connect(show_mode)
+    # the View menu's layout is the user's for every panel, the network's too
+    document = state.document
+    view.panels.set_layout_mode(document.display.layout)
+    document.events.display.connect(lambda display: view.panels.set_layout_mode(display.layout))
     if listing is not None:
         listing.listed.connect(lambda: view.refuse(*listing.refusal))
     return view

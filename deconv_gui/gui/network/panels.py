@@ -1,21 +1,25 @@
 """The panels of the "network up to here" mode: a :class:`~deconv_gui.core.network.PrefixResult`
 side by side, and the effective receptive field of a clicked unit.
 
-Eight :class:`~deconv_gui.gui.panels.image_panel.ImagePanel` in two rows of four: the
-image as the model takes it, ``f(x₀)`` at the layer, ``Jᵀ``, the deconvnet, guided
-backprop, ``J⁺``, the null space, and ``Jᵀ e_unit`` of the unit clicked in ``f(x₀)``
-with its theoretical receptive field drawn as a rectangle (on the input too). Titles
-say ``J`` where the single layer's say ``A``.
+Eight :class:`~deconv_gui.gui.panels.image_panel.ImagePanel`, placed as the layer alone's
+panels are (the View menu's grid or one row, by
+:func:`~deconv_gui.view.arrangement.arrange_panels`: a wide image in a narrow window gets
+more rows of fewer columns, a tall one more columns): the image as the model takes it,
+``f(x₀)`` at the layer, ``Jᵀ``, the deconvnet, guided backprop, ``J⁺``, the null space,
+and ``Jᵀ e_unit`` of the unit clicked in ``f(x₀)`` with its theoretical receptive field
+drawn as a rectangle (on the input too). Titles say ``J`` where the single layer's say ``A``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy import QtCore, QtWidgets
+from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core.network import PrefixResult
+from ...view.arrangement import Arrangement, arrange_panels
 from ...view.display import display_spec
+from ..panels.grid import PANEL_FRAME, place_panels
 from ..panels.image_panel import ImagePanel
 from ..support.qthelp import signals_blocked
 
@@ -84,7 +88,9 @@ _KINDS = {
     "nullspace": "signed",
     ERF_PANEL: "signed",
 }
-_COLUMNS = 4
+#: The grid's second and third rows: what comes back through ``J``, and what it loses.
+_RECONSTRUCTIONS = ("transposed", "deconvnet", "guided_backprop", "pinv")
+_INSIGHT = ("nullspace", ERF_PANEL)
 _RECT_COLOUR = "#ffd54a"
 
 
@@ -102,25 +108,57 @@ class NetworkPanels(QtWidgets.QWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("network_panels")
-        grid = QtWidgets.QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(4)
+        self._grid = QtWidgets.QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(4)
         self.panels: dict[str, ImagePanel] = {}
-        for index, (key, look, title, text) in enumerate(NETWORK_PANELS):
-            panel = ImagePanel(look)
+        for key, look, title, text in NETWORK_PANELS:
+            panel = ImagePanel(look, self)
             panel.setObjectName(f"network_panel_{key}")
             panel.set_title(title, text)
             panel.set_compact(True)  # eight panels: the scaling note only, the text a tooltip
-            grid.addWidget(panel, index // _COLUMNS, index % _COLUMNS)
             self.panels[key] = panel
-        for column in range(_COLUMNS):
-            grid.setColumnStretch(column, 1)
+        self.layout_mode = "grid"
+        self.arrangement: Arrangement | None = None
         forward = self.panels["forward"]
         forward.clicked.connect(lambda _name, row, col: self._clicked(row, col))
         forward.channelChanged.connect(lambda _c: self._draw_forward())
         self.result: PrefixResult | None = None
         self.unit: tuple[int, int, int] | None = None
         self._rects: list[tuple[pg.ViewBox, QtWidgets.QGraphicsRectItem]] = []
+        self._arrange()
+
+    def set_layout_mode(self, mode: str) -> None:
+        """``"grid"`` (input and ``f(x₀)`` on top, what comes back below, what is lost in a
+        third row) or ``"row"`` (wrapped as the layer alone's row is)."""
+        if mode not in ("grid", "row"):
+            raise ValueError(f"layout mode must be 'grid' or 'row', got {mode!r}")
+        self.layout_mode = mode
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """Place the panels by the layer alone's rule, for this area and image."""
+        laid_out = self.width() > 1 and self.isVisible()
+        image = None if self.result is None else self.result.image
+        arrangement = arrange_panels(
+            list(self.panels), self.layout_mode,
+            reconstructions=_RECONSTRUCTIONS, insight=_INSIGHT,
+            size=(self.width(), self.height()) if laid_out else None,
+            picture=(1, 1) if image is None else image.shape[:2], frame=PANEL_FRAME,
+        )  # fmt: skip
+        if arrangement != self.arrangement:
+            self.arrangement = arrangement
+            place_panels(self._grid, self.panels, arrangement)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
+        """A narrower or wider area may place the panels otherwise."""
+        super().resizeEvent(event)
+        self._arrange()
+
+    def showEvent(self, event: QtGui.QShowEvent | None) -> None:
+        """Shown at last: placed for its real size."""
+        super().showEvent(event)
+        self._arrange()
 
     def panel(self, key: str) -> ImagePanel:
         """The panel ``key`` (see :data:`NETWORK_PANELS`)."""
@@ -134,6 +172,7 @@ class NetworkPanels(QtWidgets.QWidget):
     def show_result(self, result: PrefixResult) -> None:
         """Draw every array of ``result`` (the receptive field shown stays: same network)."""
         self.result = result
+        self._arrange()  # the image's shape decides between wide and tall cells
         reference = (float(np.min(result.image)), float(np.max(result.image)))
         box = self.panels["forward"].channel_box
         c_out = result.forward_output.shape[2]

@@ -9,7 +9,7 @@ zoom and pan of the image-sized panels, keeps levels shared on request, and draw
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from qtpy import QtCore, QtGui, QtWidgets
 
@@ -29,7 +29,7 @@ from ..support.qthelp import make_timer, signals_blocked
 from .image_panel import ImagePanel
 from .title import result_titles
 
-__all__ = ["INSIGHT_PANELS", "PANEL_NAMES", "PanelGrid"]
+__all__ = ["INSIGHT_PANELS", "PANEL_FRAME", "PANEL_NAMES", "PanelGrid", "place_panels"]
 
 #: Panel names, in reading order (from the registry).
 PANEL_NAMES: tuple[str, ...] = registry.PANEL_NAMES
@@ -41,7 +41,7 @@ _RECONSTRUCTION_PANELS = tuple(p.name for p in registry.PANELS if p.method in re
 # panels not in image units: never drawn with the shared levels
 _OWN_LEVELS = tuple(p.name for p in registry.PANELS if p.own_levels)
 #: What a panel keeps from the picture: margins and levels bar; title and subtitle.
-_PANEL_FRAME = (60.0, 90.0)
+PANEL_FRAME = (60.0, 90.0)
 
 
 #: Up to this many output channels the forward panel has its channel box; more (a deep
@@ -55,6 +55,26 @@ def _pending(result: Result, name: str) -> bool:
     if registry.panel(name).method not in result.pending:
         return False
     return name != "invented" or any(p in result.params.methods for p in registry.PRIORS)
+
+
+def place_panels(
+    grid: QtWidgets.QGridLayout,
+    panels: Mapping[str, QtWidgets.QWidget],
+    arrangement: Arrangement,
+) -> None:
+    """Put ``panels`` in ``grid`` where ``arrangement`` says, every used row and column
+    stretched alike (the network's panels are placed by the same rule as these)."""
+    for panel in panels.values():
+        grid.removeWidget(panel)
+    for i in range(grid.columnCount()):
+        grid.setColumnStretch(i, 0)
+    for i in range(grid.rowCount()):
+        grid.setRowStretch(i, 0)
+    for name, row, col, span in arrangement.cells:
+        grid.addWidget(panels[name], row, col, 1, span)
+        grid.setRowStretch(row, 1)
+    for col in range(arrangement.columns):
+        grid.setColumnStretch(col, 1)
 
 
 class PanelGrid(QtWidgets.QWidget):
@@ -143,22 +163,12 @@ class PanelGrid(QtWidgets.QWidget):
             self.visible_names(), self.layout_mode,
             reconstructions=_RECONSTRUCTION_PANELS, insight=INSIGHT_PANELS,
             size=(self.width(), self.height()) if laid_out and self.isVisible() else None,
-            picture=(1, 1) if image is None else image.shape[:2], frame=_PANEL_FRAME,
+            picture=(1, 1) if image is None else image.shape[:2], frame=PANEL_FRAME,
         )  # fmt: skip
         if arrangement == self.arrangement and self._grid.count():
             return
         self.arrangement = arrangement
-        for panel in self.panels.values():
-            self._grid.removeWidget(panel)
-        for i in range(self._grid.columnCount()):
-            self._grid.setColumnStretch(i, 0)
-        for i in range(self._grid.rowCount()):
-            self._grid.setRowStretch(i, 0)
-        for name, row, col, span in arrangement.cells:
-            self._grid.addWidget(self.panels[name], row, col, 1, span)
-            self._grid.setRowStretch(row, 1)
-        for col in range(arrangement.columns):
-            self._grid.setColumnStretch(col, 1)
+        place_panels(self._grid, self.panels, arrangement)
         self.arranged.emit(arrangement.note)
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
