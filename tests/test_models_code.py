@@ -64,10 +64,12 @@ def test_code_for_a_model_layer_loads_its_weights(
 
 
 def test_an_unwritable_weights_folder_is_one_line_and_prints_nothing(tmp_path, model, capsys):
+    blocker = tmp_path / "no"  # a file where the folder would go: no folder can be made
+    blocker.write_bytes(b"kept")
     args = ["code", "--model", str(model), "--layer", "/0/Conv", "--image"]
-    args += [str(tmp_path / "img.png"), "--weights", str(tmp_path / "no" / "w.npz")]
+    args += [str(tmp_path / "img.png"), "--weights", str(blocker / "w.npz")]
     assert cli_main(args) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "--weights" in captured.err
     assert len(captured.err.strip().splitlines()) == 1
-    assert not (tmp_path / "no").exists()
+    assert blocker.read_bytes() == b"kept"

@@ -75,5 +75,11 @@ def test_cli_info_saves_the_matrix(tmp_path, capsys):
     weights = make_filter("seed_question", size=3, in_channels=3)
     op = ConvOperator.from_weights(weights, input_shape=(7, 7, 3), stride=2)
     np.testing.assert_allclose(a.toarray(), op.to_dense())
-    assert main([*argv, "--save-matrix", str(tmp_path / "missing" / "A.npz")]) == 1
+    # a missing folder is made; a folder that cannot be (a file in the way) is refused
+    assert main([*argv, "--save-matrix", str(tmp_path / "missing" / "A.npz")]) == 0
+    assert (tmp_path / "missing" / "A.npz").is_file()
+    capsys.readouterr()
+    (tmp_path / "blocker").write_bytes(b"kept")
+    assert main([*argv, "--save-matrix", str(tmp_path / "blocker" / "A.npz")]) == 1
     assert "--save-matrix" in capsys.readouterr().err
+    assert (tmp_path / "blocker").read_bytes() == b"kept"
