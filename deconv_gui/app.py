@@ -183,7 +183,7 @@ def _check_files(args: argparse.Namespace) -> None:
     UsageError
         For a missing ``--image`` (not a sample) or ``--session``.
     OSError
-        When ``--screenshot`` cannot be written (a missing or read-only folder).
+        When ``--screenshot`` cannot be written (:func:`_check_screenshot`).
     """
     from .io import SAMPLES
 
@@ -197,14 +197,30 @@ def _check_files(args: argparse.Namespace) -> None:
     if args.session and not Path(args.session).expanduser().exists():
         raise UsageError(f"session not found: {args.session}")
     if args.screenshot:
-        target = Path(args.screenshot).expanduser()
-        folder = target.parent
-        if target.is_dir():
-            raise OSError(f"cannot write the screenshot {target}: it is a folder")
-        if not folder.is_dir():
-            raise OSError(f"cannot write the screenshot {target}: no folder {folder}")
-        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-            raise OSError(f"cannot write the screenshot {target}: permission denied")
+        _check_screenshot(Path(args.screenshot).expanduser())
+
+
+def _check_screenshot(target: Path) -> None:
+    """Refuse, before any window, a ``--screenshot`` that cannot be written: a folder, a
+    file that cannot be replaced, or a folder that can be neither made nor written into
+    (a missing one is made when the picture is saved, as every command makes its output
+    folder).
+
+    Raises
+    ------
+    OSError
+        One line naming the screenshot and the reason (exit 1).
+    """
+    from .io.files import check_writable_folder
+
+    if target.is_dir():
+        raise OSError(f"cannot write the screenshot {target}: it is a folder")
+    try:
+        check_writable_folder(target.parent)
+    except ValueError as exc:
+        raise OSError(f"cannot write the screenshot {target}: {exc}") from None
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OSError(f"cannot write the screenshot {target}: permission denied")
 
 
 def _display_available() -> bool:

@@ -95,7 +95,7 @@ def test_screenshot_of_the_fourier_view_of_a_conv_transpose_layer(qtbot, tmp_pat
 
 @pytest.mark.gui
 def test_screenshot_of_a_conv_transpose_layer_on_a_colour_image(qtbot, tmp_path, capsys):
-    path = tmp_path / "decoder.png"
+    path = tmp_path / "shots" / "decoder.png"  # a missing folder is made, as run --out's
     argv = ["--screenshot", str(path), "--image", "chelsea"]
     argv += ["--layer-kind", "conv_transpose", "--stride", "2", "--padding", "1"]
     assert app.main(argv) == 0  # the filter takes the 3 colour channels as its C_out
@@ -123,11 +123,18 @@ def _one_line(text: str) -> str:
 
 
 def test_a_screenshot_that_cannot_be_written_is_one_line_and_exit_1(tmp_path, capsys):
-    for target in (tmp_path / "missing" / "x.png", tmp_path):
+    blocker = tmp_path / "no"  # a file where the folder would go: no folder can be made
+    blocker.write_bytes(b"kept")
+    for target, reason in (
+        (blocker / "deeper" / "x.png", f"cannot create output folder {blocker / 'deeper'}"),
+        (tmp_path, "it is a folder"),
+    ):
         assert app.main(["--screenshot", str(target)]) == 1
         line = _one_line(capsys.readouterr().err)
-        assert line.startswith("deconv-gui: error: cannot write the screenshot"), line
-    assert not (tmp_path / "missing").exists()
+        assert line.startswith(f"deconv-gui: error: cannot write the screenshot {target}: "), line
+        assert reason in line, line
+    assert blocker.read_bytes() == b"kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["no"]  # nothing written
 
 
 @pytest.mark.gui
@@ -135,8 +142,10 @@ def test_a_screenshot_that_fails_at_the_end_is_exit_1(qtbot, tmp_path, capsys, m
     from deconv_gui.gui.main_window import MainWindow
 
     monkeypatch.setattr(MainWindow, "save_screenshot", lambda self, path: False)
-    assert app.main(["--screenshot", str(tmp_path / "x.png"), "--image", "seed_toy"]) == 1
+    target = tmp_path / "made" / "for it" / "x.png"  # missing: made, then removed again
+    assert app.main(["--screenshot", str(target), "--image", "seed_toy"]) == 1
     assert "could not write" in _one_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unknown_word_without_a_display_names_the_command(capsys, monkeypatch):

@@ -175,16 +175,30 @@ def open_view(window: MainWindow, view: str) -> tuple[Any, Callable[[], bool]]:
     return window, lambda: window.network.settled  # the network's panels, when it shows them
 
 
+class _NotSaved(Exception):
+    """Qt could not save the picture: the folders made for it are removed again."""
+
+
 def _save_picture(window: MainWindow, widget: Any, path: Path) -> int:
-    """Save ``widget`` (the window: its own picture) as a PNG: 0 saved, 1 not written."""
-    ok = (
-        widget.grab().save(str(path), "PNG")
-        if widget is not window
-        else window.save_screenshot(path)
-    )
-    if not ok:
-        print(f"deconv-gui: could not write {path}", file=sys.stderr)
-    return 0 if ok else 1
+    """Save ``widget`` (the window: its own picture) as a PNG, its missing folders made
+    first (as every command makes its output folder) and removed again if it is not
+    written: 0 saved, 1 not written."""
+    from ..io.files import folder_made_for
+
+    try:
+        with folder_made_for(path.parent):
+            saved = (
+                widget.grab().save(str(path), "PNG")
+                if widget is not window
+                else window.save_screenshot(path)
+            )
+            if not saved:
+                raise _NotSaved
+    except (_NotSaved, ValueError) as exc:  # ValueError: the folder could not be made
+        reason = f": {exc}" if str(exc) else ""
+        print(f"deconv-gui: could not write {path}{reason}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _poll_until_exit(app: Any, window: MainWindow, poll: Any) -> None:
