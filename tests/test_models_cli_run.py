@@ -171,3 +171,55 @@ def test_asymmetric_padding_layers_run(tmp_path, image):
         np.load(out / "forward_output.npy"), want.numpy().transpose(1, 2, 0), rtol=1e-4, atol=1e-5
     )
     np.testing.assert_allclose(np.load(out / "input.npy"), pixels, rtol=1e-6)
+
+
+def _count_reads(monkeypatch):
+    """How often each layer's weights are read from the model file (every reader's
+    model passes through ``io.models.read_model``, called where it is used)."""
+    from collections import Counter
+    from dataclasses import replace
+
+    from deconv_gui.io import models
+
+    original, reads = models.read_model, Counter()
+
+    def counted(layer):
+        def load():
+            reads[layer.name] += 1
+            return layer.loader()
+
+        return replace(layer, loader=load)
+
+    def read_model(path):
+        model = original(path)
+        return replace(model, layers=tuple(counted(layer) for layer in model.layers))
+
+    monkeypatch.setattr(models, "read_model", read_model)
+    return reads
+
+
+@pytest.mark.parametrize("through", [False, True])
+def test_run_reads_the_layers_weights_from_the_file_once(tmp_path, image, monkeypatch, through):
+    """Checked before any image and used for every image: one read, not one more per image."""
+    import imageio.v3 as iio
+
+    torch.manual_seed(5)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 3)).eval()
+    path = tmp_path / "net.onnx"
+    torch.onnx.export(net, torch.randn(1, 3, 20, 18), str(path), dynamo=False)
+    other = tmp_path / "other.png"
+    iio.imwrite(other, (np.random.default_rng(1).random((20, 18, 3)) * 255).astype(np.uint8))
+    reads = _count_reads(monkeypatch)
+    args = ["--model", str(path), "--layer", "/2/Conv", "--image", str(image), str(other)]
+    code, out = _run(tmp_path, *args, *(["--through"] if through else []))
+    assert code == 0 and len(list(out.iterdir())) == 2  # a folder per image
+    # the layers before it are run on each image (--through: the network, from the file)
+    assert reads == ({"/0/Conv": 2, "/2/Conv": 1} if through else {"/2/Conv": 1})
+    with torch.no_grad():  # the weights read once are the file's, for either image
+        want = net(torch.from_numpy(load_image(str(other)).pixels.transpose(2, 0, 1)[None]))
+    np.testing.assert_allclose(
+        np.load(out / "other" / "forward_output.npy"),
+        want[0].numpy().transpose(1, 2, 0),
+        rtol=1e-4,
+        atol=1e-4,
+    )

@@ -17,7 +17,14 @@ import numpy as np
 
 from .options import UsageError
 
-__all__ = ["GEOMETRY_FIELDS", "MODEL_FILE", "add_model_options", "load_model_problem"]
+__all__ = [
+    "GEOMETRY_FIELDS",
+    "MODEL_FILE",
+    "add_model_options",
+    "load_model_problem",
+    "read_layer_once",
+    "read_model_file",
+]
 
 #: How the help names a model file: the common formats (the readers take a few more).
 MODEL_FILE = "a model file (.onnx, .pt/.pth, .safetensors, .keras, .h5)"
@@ -95,17 +102,34 @@ def _geometry(layer, args: argparse.Namespace, height: int, width: int) -> dict[
     }
 
 
+def read_layer_once(args: argparse.Namespace) -> None:
+    """Read ``--layer``'s weights from ``--model`` now (one that cannot be used is one
+    line naming the file) and keep them in ``args.layer_weights``: every image of the run
+    then takes them from there (:func:`read_model_file`), not from the file again."""
+    from ..io.models import read_model
+
+    args.layer_weights = read_model(args.model).layer(args.layer).load()
+
+
+def read_model_file(args: argparse.Namespace):
+    """``--model``'s layers, ``--layer``'s weights those :func:`read_layer_once` read."""
+    from ..io.models import read_model
+
+    model = read_model(args.model)
+    weights = getattr(args, "layer_weights", None)
+    return model if weights is None else model.with_weights(args.layer, weights)
+
+
 def load_model_problem(spec: str, args: argparse.Namespace):
     """``(loaded, params)`` for layer ``--layer`` of ``--model`` on image ``spec``."""
     from ..core import Params
     from ..core import params as schema
-    from ..io.models import read_model
 
     if args.layer is None:
         raise UsageError(f"--model needs --layer (deconv-gui layers {args.model} lists them)")
     if not Path(args.model).is_file():
         raise UsageError(f"model file not found: {args.model}")
-    model = read_model(args.model)
+    model = read_model_file(args)
     layer = model.layer(args.layer)
     loaded = _layer_input(spec, args, model, layer)
     weights = layer.load()

@@ -263,9 +263,9 @@ def _read_once(args: argparse.Namespace) -> None:
     check_bias_magnitude(getattr(args, "bias", None))  # the same for every image
     _read_filter_file(args.filter)
     if args.model is not None:
-        from ..io.models import read_model
+        from .model_problem import read_layer_once
 
-        read_model(args.model).layer(args.layer).load()
+        read_layer_once(args)
 
 
 def _read_filter_file(name: str | None) -> None:

@@ -101,12 +101,12 @@ def load_prefix(spec: str, args: argparse.Namespace):
 
         loaded, network, x0, _label = network_prefix(spec, args)
         return loaded, None, network, x0
-    from ..io.models import read_model
     from ..io.models.activations import model_input
     from ..io.models.network import model_network, refuse_weights_only
+    from .model_problem import read_model_file
     from .problem import load_spec
 
-    model = read_model(args.model)
+    model = read_model_file(args)  # the layer's weights as run read them, once
     try:
         refuse_weights_only(model)
     except ValueError as exc:

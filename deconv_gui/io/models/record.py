@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -270,3 +270,20 @@ class Model:
         names = ", ".join(repr(layer.name) for layer in self.layers[:8])
         more = "…" if len(self.layers) > 8 else ""
         raise ValueError(f"layer: no conv layer {name!r} in {self.path} (it has {names}{more})")
+
+    def with_weights(self, name: str, weights: LayerWeights) -> Model:
+        """This model with layer ``name``'s weights already read: its :meth:`~ModelLayer.load`
+        returns ``weights`` instead of reading the file again (a batch reads them once).
+
+        >>> layer = ModelLayer("conv1", "conv", (1, 1, 1, 1))
+        >>> given = LayerWeights(np.ones((1, 1, 1, 1)), None)
+        >>> model = Model("m.pt", "torch", (layer,)).with_weights("conv1", given)
+        >>> model.layer("conv1").load() is given
+        True
+        """
+        target = self.layer(name)
+        layers = tuple(
+            replace(layer, loader=lambda: weights) if layer is target else layer
+            for layer in self.layers
+        )
+        return replace(self, layers=layers)
