@@ -186,23 +186,62 @@ def test_fit_decoder_says_why_an_image_cannot_be_used(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize(
-    ("option", "message"),
-    [
-        (["--filter", "nan.npy"], "--filter nan.npy: weights contains NaN or inf"),
-        (["--filter", "flat.npy"], "--filter flat.npy: weights must have shape"),
-        (["--filter", "box", "--bias", "1e300"], "bias: values up to 1e+300 overflow"),
-    ],
-)
+#: A filter file or a bias that no image can be computed with, and what is said of it.
+SHARED_VALUES = [
+    (["--filter", "nan.npy"], "--filter nan.npy: weights contains NaN or inf"),
+    (["--filter", "flat.npy"], "--filter flat.npy: weights must have shape"),
+    (["--filter", "huge.npy"], "--filter huge.npy: weights: a filter gain Σ|w| of 9e+300"),
+    (["--filter", "box", "--bias", "1e300"], "bias: values up to 1e+300 overflow"),
+]
+
+
+def _shared_value_files(folder) -> None:
+    np.save(folder / "nan.npy", np.full((3, 3, 1), np.nan))
+    np.save(folder / "flat.npy", np.ones((3, 3)))
+    np.save(folder / "huge.npy", np.full((3, 3, 1), 1e300))
+
+
+@pytest.mark.parametrize(("option", "message"), SHARED_VALUES)
 def test_run_refuses_a_shared_value_no_image_can_use_once(
     tmp_path, capsys, monkeypatch, option, message
 ):
     """A filter or bias that fails whatever the image is said once, before any image."""
-    np.save(tmp_path / "nan.npy", np.full((3, 3, 1), np.nan))
-    np.save(tmp_path / "flat.npy", np.ones((3, 3)))
+    _shared_value_files(tmp_path)
     monkeypatch.chdir(tmp_path)
     argv = ["run", "--image", "seed_toy", "camera", "--work-size", "16", "--out", "out"]
     assert main([*argv, *option]) == 1
     (line,) = _error_lines(capsys)
     assert line.startswith(f"deconv-gui: error: {message}"), line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("option", "message"), SHARED_VALUES)
+def test_fit_decoder_refuses_a_shared_value_once_before_any_image(
+    tmp_path, capsys, monkeypatch, option, message
+):
+    """As run: one line naming the filter file or the bias (exit 1), no image read, even
+    when the folder's images could not be read either; nothing written."""
+    import imageio.v3 as iio
+
+    from deconv_gui.cli import fit_decoder
+
+    _shared_value_files(tmp_path)
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(3):
+        iio.imwrite(images / f"{i}.png", np.full((20, 20, 3), 60 * i, dtype=np.uint8))
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    read: list[str] = []
+    square = fit_decoder._square
+    monkeypatch.setattr(
+        fit_decoder, "_square", lambda spec, size: (read.append(spec), square(spec, size))[1]
+    )
+    monkeypatch.chdir(tmp_path)
+    argv = ["fit-decoder", "--decoder-size", "3", "--size", "16", "--out", "dec/d.npz"]
+    for folder in (images, unreadable):
+        assert main([*argv, "--images", str(folder), *option]) == 1
+        (line,) = _error_lines(capsys)
+        assert line.startswith(f"deconv-gui: error: {message}"), line
+    assert read == [] and not (tmp_path / "dec").exists()

@@ -31,7 +31,7 @@ from .options import (
     path_failure,
     positive_pair,
 )
-from .problem import check_filter, load_spec, make_params, resolve_images
+from .problem import check_filter, check_shared_values, load_spec, make_params, resolve_images
 
 if TYPE_CHECKING:
     from ..core import Params
@@ -223,7 +223,8 @@ def _checked_layer(args: argparse.Namespace, images: list[str]) -> Params:
 def _checked_options(args: argparse.Namespace) -> Path:
     """``--out``, once the filter, ``--size``, ``--holdout`` and ``--out`` are valid: an
     existing file (without ``--overwrite``) or a folder that cannot take the file is
-    refused now, not after the whole fit."""
+    refused now, not after the whole fit; so are a ``--filter`` ``.npy`` and a ``--bias``
+    that no image can be fitted with (one line naming them, before any image is read)."""
     check_filter(args)
     if not 8 <= args.size <= 4096:
         raise UsageError(f"--size must be between 8 and 4096, got {args.size}")
@@ -239,6 +240,7 @@ def _checked_options(args: argparse.Namespace) -> Path:
     if exists and not args.overwrite:
         raise ValueError(f"{out} already exists (use --overwrite to replace it)")
     check_out_folder(out.parent)
+    check_shared_values(args)  # a filter or bias no image can use: once, before any image
     return out
 
 

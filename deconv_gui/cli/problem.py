@@ -16,6 +16,7 @@ from .options import AUTO_WORK_SIZE, PROG, AllMethods, UsageError, path_failure
 __all__ = [
     "check_decoder_option",
     "check_filter",
+    "check_shared_values",
     "filter_weights",
     "left_out_note",
     "load_decoder",
@@ -113,6 +114,46 @@ def filter_weights(args: argparse.Namespace, in_channels: int) -> np.ndarray:
         return read_npy(Path(name))
     except ValueError as exc:
         raise ValueError(f"--filter: {exc}") from None
+
+
+def check_shared_values(args: argparse.Namespace) -> None:
+    """Refuse, before any image, the values every image would fail with: a ``--filter``
+    ``.npy`` that cannot be read or computed with (NaN, the wrong number of axes, a gain
+    that overflows) and a ``--bias`` that overflows, in one line naming the option or
+    the file (a ``ValueError``: exit 1), instead of once per image of a batch.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_shared_values(argparse.Namespace(filter="box", bias=1e300))
+    ... except ValueError as exc:
+    ...     print(str(exc)[:30])
+    bias: values up to 1e+300 over
+    """
+    from ..core.limits import check_bias_magnitude
+
+    check_bias_magnitude(getattr(args, "bias", None))
+    _read_filter_file(args.filter)
+
+
+def _read_filter_file(name: str | None) -> None:
+    """Read ``--filter``'s ``.npy`` (a preset needs nothing) and refuse what no image can
+    be computed with (NaN, the wrong number of axes, values that overflow), naming it."""
+    from ..core import PRESETS
+    from ..core.arrays import normalize_weights
+    from ..core.limits import check_filter_magnitudes
+    from ..io.decode import read_npy
+
+    if name is None or name in PRESETS:
+        return
+    try:
+        weights = read_npy(Path(name))
+    except ValueError as exc:
+        raise ValueError(f"--filter: {exc}") from None
+    try:
+        check_filter_magnitudes(normalize_weights(weights))
+    except ValueError as exc:
+        raise ValueError(f"--filter {Path(name).name}: {exc}") from None
 
 
 def check_filter(args: argparse.Namespace) -> None:

@@ -32,6 +32,7 @@ from .options import (
 from .problem import (
     check_decoder_option,
     check_filter,
+    check_shared_values,
     left_out_note,
     load_decoder,
     load_spec,
@@ -253,39 +254,17 @@ def _read_once(args: argparse.Namespace) -> None:
     ``--decoder``'s file, ``--filter``'s ``.npy`` and ``--model``'s layer. One that cannot
     be used is one line naming that file (exit 1), not the same failure for every image
     under the image's name."""
-    from ..core.limits import check_bias_magnitude
     from ..io.decoder_file import read_decoder
 
     if args.network is not None:
         read_network(args.network)
     if getattr(args, "decoder_path", ""):
         read_decoder(Path(args.decoder_path))
-    check_bias_magnitude(getattr(args, "bias", None))  # the same for every image
-    _read_filter_file(args.filter)
+    check_shared_values(args)  # the same for every image
     if args.model is not None:
         from .model_problem import read_layer_once
 
         read_layer_once(args)
-
-
-def _read_filter_file(name: str | None) -> None:
-    """Read ``--filter``'s ``.npy`` (a preset needs nothing) and refuse what no image can
-    be computed with (NaN, the wrong number of axes, values that overflow), naming it."""
-    from ..core import PRESETS
-    from ..core.arrays import normalize_weights
-    from ..core.limits import check_filter_magnitudes
-    from ..io.decode import read_npy
-
-    if name is None or name in PRESETS:
-        return
-    try:
-        weights = read_npy(Path(name))
-    except ValueError as exc:
-        raise ValueError(f"--filter: {exc}") from None
-    try:
-        check_filter_magnitudes(normalize_weights(weights))
-    except ValueError as exc:
-        raise ValueError(f"--filter {Path(name).name}: {exc}") from None
 
 
 def _report(
