@@ -136,6 +136,7 @@ def test_batches_are_solved_image_by_image(monkeypatch, c_out, dtype):
 
     monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)  # a frequency row at a time
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
+    monkeypatch.setattr(normal, "_SOLVE_BYTES", 1)
     monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
     rng = np.random.default_rng(5)
     op = _periodic_op(

@@ -66,6 +66,7 @@ def test_the_cold_solve_equals_the_warm_solves_and_the_dense_reference(
     # cold: factorised and solved in one pass; then by the factors, or (keep) by M(ω)⁺
     # made on the second solve and kept for the third
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)  # a frequency row per piece
+    monkeypatch.setattr(normal, "_SOLVE_BYTES", 1)
     if not keep:
         monkeypatch.setattr(factors, "_CACHE_ENTRY_LIMIT", 0)
     op = _op(weights.astype(dtype), (6, 6), stride)

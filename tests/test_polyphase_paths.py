@@ -34,6 +34,7 @@ def test_every_periodic_layer_matches_the_dense_pseudo_inverse(
     # one frequency row at a time (at 1 MP a few dozen), every way
     monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
+    monkeypatch.setattr(normal, "_SOLVE_BYTES", 1)
     monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
     factors.clear_factor_cache()
     rng = np.random.default_rng(stride[0] * 31 + groups * 7 + dilation[0] * 3 + c_out)
@@ -97,6 +98,7 @@ def test_a_cancelled_factorisation_raises_and_leaves_nothing_behind(monkeypatch)
     from deconv_gui.core.solvers import SolveCancelled
 
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
+    monkeypatch.setattr(normal, "_SOLVE_BYTES", 1)
     monkeypatch.setattr(rows, "_CHUNK_BYTES", 1)
     factors.clear_factor_cache()
     rng = np.random.default_rng(4)
@@ -179,6 +181,7 @@ def test_pinv_reconstruction_hands_its_cancel_to_the_factorisation(monkeypatch):
     from deconv_gui.core.solvers import SolveCancelled
 
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
+    monkeypatch.setattr(normal, "_SOLVE_BYTES", 1)
     factors.clear_factor_cache()
     rng = np.random.default_rng(8)
     op = ConvOperator.from_weights(

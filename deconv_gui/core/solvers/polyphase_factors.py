@@ -13,9 +13,9 @@ another image through the same layer costs the transforms alone.
   the SVD only where a block is rank-deficient or ill-conditioned
   (:mod:`~deconv_gui.core.solvers.polyphase_normal`); stored as the Cholesky factor of
   each block's Gram matrix (its inverse for a float64 solve of tall blocks), solved for
-  each spectrum (a first solve factorises and solves in one pass; wide blocks on the
-  output grid, :class:`OutputSolution`); from the second solve on, ``M(ω)^+`` itself
-  instead where it fits :data:`_CACHE_ENTRY_LIMIT`.
+  each spectrum (a first solve factorises and solves in one pass; wide blocks are solved
+  after it, on the output grid, :class:`OutputSolution`); from the second solve on,
+  ``M(ω)^+`` itself instead where it fits :data:`_CACHE_ENTRY_LIMIT`.
 
 The norms and singular values are computed in float64 whatever the data; the stored
 factors are in the precision of the solve (complex64 for float32 data).
@@ -306,7 +306,8 @@ def solve_spectrum(
 
     Several-row blocks not in the cache are factorised and solved in one pass: each
     piece's blocks are made once, and the factors just computed are solved while they
-    are in the processor's cache.
+    are in the processor's cache. Wide blocks, which are not made, are solved after the
+    factorisation, on the output grid.
 
     Examples
     --------
@@ -373,9 +374,16 @@ def _factorise(
         # all of them; square ones are as cheap to make as to transform back)
         n = blocks.shape[1] * blocks.shape[3] * blocks.shape[4]
         outputs = mixing is None and blocks.shape[0] < n
-        if solve is None:
+        if solve is None or outputs:
             normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, None, outputs)
-            return BlockFactors(normal, mixing)
+            factors = BlockFactors(normal, mixing)
+            if solve is not None:
+                # after the factorisation, in pieces of thousands of frequencies: solved
+                # piece by piece as it is factorised (a few hundred frequencies, what the
+                # factorisation's products fit), the many short numpy calls of the
+                # substitutions cost more than reading the factors again
+                solve[1].append(factors.solve_outputs(solve[0]))
+            return factors
         into = _OutputSolve() if outputs else _SpectrumSolve(blocks.shape, mixing)
         into.start(solve[0])
         normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, into, outputs)

@@ -72,6 +72,11 @@ _REFINE_ABOVE = 1e3
 _PIECE_BYTES = 2**22
 #: Singular values are safely above the cut by this factor (the rounding of ``G``).
 _MARGIN = 1.001
+#: Bytes handled at a time on the output grid (Gram matrices and factors, or factors and
+#: right-hand sides): each numpy call of the factorisation and the substitutions then
+#: works on thousands of frequencies (a few hundred leave the call overhead and the
+#: threads' turns at the GIL as the cost).
+_SOLVE_BYTES = 2**23
 #: Blocks ``(f, C_out, n)`` and their adjoints ``(f, n, C_out)``.
 Made = tuple[np.ndarray, np.ndarray]
 
@@ -114,7 +119,13 @@ class NormalFactors:
         return self.shape[1] * self.shape[3] * self.shape[4]
 
     def step(self, batch: int = 0) -> int:
-        """Frequency rows per piece, for ``batch`` right-hand sides."""
+        """Frequency rows per piece, for ``batch`` right-hand sides: the blocks, or on the
+        output grid (no blocks made) the Gram matrices and their factors, or the factors
+        with the right-hand sides and solutions."""
+        if self.outputs:
+            k = self.shape[0]
+            each = k * (k + 1) // 2 + 2 * k * batch if batch else 2 * k * k
+            return max(1, _SOLVE_BYTES // (16 * self.shape[2] * each))
         return max(1, _PIECE_BYTES // (16 * self.shape[2] * self.n * (self.shape[0] + batch)))
 
     def solve(
