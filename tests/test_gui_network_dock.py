@@ -206,39 +206,45 @@ def test_a_weights_only_file_does_not_offer_the_network_up_to_here(qtbot, window
 
 
 class _Residual(torch.nn.Module):
-    """conv → ReLU → conv added to its input (a ResNet block) → conv; ``gate``: the block's
-    output multiplied by the body's instead (a gate, not a chain nor a residual block)."""
+    """conv → ReLU → conv joined to its input → conv: ``join`` ``"add"`` (a ResNet block),
+    ``"cat"`` (stacked: a U-Net's skip) or ``"mul"`` (a gate, neither a chain nor a block)."""
 
-    def __init__(self, gate=False):
+    def __init__(self, join="add"):
         super().__init__()
         torch.manual_seed(6)
-        self.gate = gate
+        self.join = join
         self.stem = torch.nn.Conv2d(3, 4, 3, padding=1)
         self.body = torch.nn.Conv2d(4, 4, 3, padding=1)
-        self.head = torch.nn.Conv2d(4, 2, 3, stride=2, padding=1)
+        self.head = torch.nn.Conv2d(8 if join == "cat" else 4, 2, 3, stride=2, padding=1)
 
     def forward(self, x):
         y = torch.relu(self.stem(x))
-        joined = y * self.body(y) if self.gate else y + self.body(y)
-        return self.head(torch.relu(joined))
+        joined = {"add": torch.add, "mul": torch.mul, "cat": lambda a, b: torch.cat([a, b], 1)}
+        return self.head(torch.relu(joined[self.join](y, self.body(y))))
 
 
+@pytest.mark.parametrize(
+    ("join", "block", "symbol"),
+    [
+        ("add", ["│ conv 3×3, 4→4", "⊕ add: body + identity shortcut"], "[conv + id]"),
+        ("cat", ["┆ branch 2: conv 3×3, 4→4", "⧺ concat: 2 branches, channels 4+4"], "[id ‖ conv]"),
+    ],
+)
 def test_a_layer_after_a_residual_block_offers_the_network_up_to_here(
-    qtbot, window, tmp_path, path
+    qtbot, window, tmp_path, path, join, block, symbol
 ):
-    """Past a ResNet block (an Add of two branches) the network up to here runs: the dock
-    lists the block's body (│) before its sum, and the panels show the prefix's J⁺."""
+    """Past a ResNet block (an Add of two branches) or a U-Net's skip (a Concat) the
+    network up to here runs: the dock lists the block's branches before its join, and
+    the panels show the prefix's J⁺."""
     onnx = tmp_path / "res.onnx"
-    torch.onnx.export(_Residual().eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
+    torch.onnx.export(_Residual(join).eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
     head = read_model(onnx).layers[-1].name
     assert window.models.load_layer(onnx, head)
     listing = _listed(qtbot, window, head)
     assert not listing.problem
     texts = [row.text for row in listing.rows]
-    assert texts == [
-        "conv 3×3, 3→4", "ReLU", "│ conv 3×3, 4→4", "⊕ add: body + identity shortcut",
-        "ReLU", "conv 3×3, 4→2, stride 2",
-    ]  # fmt: skip
+    channels = 8 if join == "cat" else 4
+    assert texts == ["conv 3×3, 3→4", "ReLU", *block, "ReLU", f"conv 3×3, {channels}→2, stride 2"]
     assert listing.studied == 5 and listing.rows[2].is_conv
     view = window.network
     qtbot.waitUntil(lambda: view.bar.through.isEnabled(), timeout=TIMEOUT)
@@ -246,7 +252,7 @@ def test_a_layer_after_a_residual_block_offers_the_network_up_to_here(
     qtbot.waitUntil(lambda: view.result is not None and view.settled, timeout=TIMEOUT)
     result = view.result
     assert result is not None and view.panels.isVisible()
-    assert "[conv + id]" in view.bar.chain.text()
+    assert symbol in view.bar.chain.text()
     lin = result.network.linearize(result.image)
     features = lin.apply(result.image)
     assert np.allclose(lin.apply(result.images["pinv"]), features, atol=1e-4 * abs(features).max())
@@ -258,9 +264,7 @@ def test_a_layer_after_a_gate_does_not_offer_the_network_up_to_here(qtbot, windo
     the window (not the CLI's --through); a window showing the network goes back to the
     layer alone instead of eight empty panels under an error."""
     onnx = tmp_path / "gate.onnx"
-    torch.onnx.export(
-        _Residual(gate=True).eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False
-    )
+    torch.onnx.export(_Residual("mul").eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
     head = read_model(onnx).layers[-1].name
     window.document.through = True  # the switch was on (a layer studied through before)
     assert window.models.load_layer(onnx, head)
@@ -270,7 +274,7 @@ def test_a_layer_after_a_gate_does_not_offer_the_network_up_to_here(qtbot, windo
     qtbot.waitUntil(lambda: not view.bar.through.isEnabled(), timeout=TIMEOUT)
     tip = view.bar.through.toolTip()
     assert tip.startswith("gate.onnx: the prefix up to") and "Mul node" in tip
-    assert "--through" not in tip and "conv/BN/ReLU/pool layers and residual Adds only" in tip
+    assert "--through" not in tip and "residual Adds and channel Concats only" in tip
     assert not action.isEnabled() and action.toolTip().split("\n")[0] == tip.split("\n")[0]
     qtbot.waitUntil(lambda: not view._refresh.isActive(), timeout=TIMEOUT)
     assert view.bar.alone.isChecked() and not view.through and not view.panels.isVisible()

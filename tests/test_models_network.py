@@ -127,7 +127,7 @@ def test_branches_and_other_ops_are_refused_in_one_line_naming_the_node(tmp_path
         model_network(model, last, (8, 8, 3))
     text = str(info.value)
     assert text.startswith(f"the prefix up to {last} contains a Mul node '/Mul'")
-    assert "through conv/BN/ReLU/pool layers and residual Adds only" in text
+    assert "through conv/BN/ReLU/pool layers, residual Adds and channel Concats only" in text
     assert "\n" not in text
     sig = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Sigmoid(), nn.Conv2d(2, 2, 3))
     torch.onnx.export(sig, torch.randn(1, 3, 8, 8), str(tmp_path / "s.onnx"), dynamo=False)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..core import registry
-from ..core.network import Layer, PrefixResult, Residual
+from ..core.network import Concat, Layer, PrefixResult, Residual
 from .files import write_into_folder
 from .render import encode_png, render_panel
 
@@ -52,13 +52,16 @@ def _finite(value: float) -> float | None:
 
 
 def _layer_records(layers: Iterable[Layer], shape: Any) -> list[dict[str, Any]]:
-    """Each layer's name, kind and output shape; a residual block's with its branches'."""
+    """Each layer's name, kind and output shape; a block's with its branches' (a residual
+    block's body and shortcut, a concatenation's branches in order)."""
     records = []
     for layer in layers:
         record: dict[str, Any] = {"name": layer.name, "kind": layer.kind}
         if isinstance(layer, Residual):
             record["body"] = _layer_records(layer.body, shape)
             record["shortcut"] = _layer_records(layer.shortcut, shape)
+        if isinstance(layer, Concat):
+            record["branches"] = [_layer_records(branch, shape) for branch in layer.branches]
         shape = layer.output_shape(shape)
         record["output_shape"] = list(shape)
         records.append(record)

@@ -4,7 +4,8 @@ guided backprop), beside ``J⁺``.
 
 - :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
   ReLU, max-pool (with its switches), average pool and zero padding;
-- :mod:`.residual`: :class:`Residual`, a block that adds two branches (ResNet's);
+- :mod:`.residual`: :class:`Residual`, a block that adds two branches (ResNet's), and
+  :class:`Concat`, one that stacks its branches' channels (a U-Net's skip connection);
 - :mod:`.chain`: :class:`Network` and :class:`Linearization`;
 - :mod:`.fields`: the theoretical receptive field of a unit;
 - :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output;
@@ -22,7 +23,7 @@ from .chain import RULES, Linearization, Network, ReceptiveField, receptive_fiel
 from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, Pad, ReLU
 from .pipeline import PREFIX_METHODS, PREFIX_PANELS, PrefixResult, run_prefix
 from .relu_preimage import ReluPreimage, relu_preimage
-from .residual import Residual, flat_layers
+from .residual import Concat, Fork, Residual, flat_layers
 
 __all__ = [
     "PREFIX_METHODS",
@@ -30,8 +31,10 @@ __all__ = [
     "RULES",
     "Affine",
     "AvgPool",
+    "Concat",
     "Conv",
     "ConvTranspose",
+    "Fork",
     "Layer",
     "LayerBounds",
     "LeakyReLU",

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..solvers.base import SolveCancelled, is_cancelled
 from .fields import receptive_field
-from .residual import Residual, flat_layers
+from .residual import Fork, flat_layers
 
 __all__ = ["BLOCK_FLOOR", "MAX_BLOCK_BYTES", "BlockJacobi", "probe_count", "probe_spacing"]
 
@@ -70,7 +70,7 @@ def probe_spacing(lin: Any) -> tuple[int, int] | None:
     jump_in = [(1, 1), *(f.jump for f in fields[:-1])]
     network, wraps = lin.network, False
     for layer, jump, shape in zip(network.layers, jump_in, network.shapes[:-1], strict=True):
-        if isinstance(layer, Residual) and any(
+        if isinstance(layer, Fork) and any(
             _padding_mode(inner) != "zeros" for inner, _ in flat_layers([layer])
         ):
             return None  # a copied border inside a block: not followed (ResNets pad with 0)

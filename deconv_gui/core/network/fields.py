@@ -3,13 +3,14 @@ module: :mod:`.chain` and the ``J⁺`` solve's preconditioner both need it)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .layers import Conv, Layer, Pad
-from .residual import Residual
+from .residual import Fork
 
 __all__ = ["ReceptiveField", "receptive_field"]
 
@@ -28,8 +29,8 @@ def receptive_field(network: Any) -> list[ReceptiveField]:
 
     Convolutions and poolings grow it by ``(k_eff − 1) · jump`` and multiply the jump by
     their stride; point-wise layers leave it; a transposed convolution divides the jump
-    (and its field is reported for the convolution it transposes, rounded up); a residual
-    block's is the span of its two branches' fields.
+    (and its field is reported for the convolution it transposes, rounded up); a block's
+    (a residual sum, a concatenation) is the span of its branches' fields.
 
     Examples
     --------
@@ -51,8 +52,9 @@ def receptive_field(network: Any) -> list[ReceptiveField]:
 
 def _after(layer: Layer, field: ReceptiveField) -> ReceptiveField:
     """The receptive field after ``layer`` of a unit whose field before it is ``field``."""
-    if isinstance(layer, Residual):
-        return _union(_through(layer.body, field), _through(layer.shortcut, field))
+    if isinstance(layer, Fork):
+        fields = [_through(branch, field) for branch in layer.branches]
+        return functools.reduce(_union, fields)
     geometry = _window(layer)
     if geometry is None:
         return field
@@ -75,8 +77,8 @@ def _through(layers: Sequence[Layer], field: ReceptiveField) -> ReceptiveField:
 
 
 def _union(a: ReceptiveField, b: ReceptiveField) -> ReceptiveField:
-    """The field of a sum of two branches: the span of both (the body's jump; the two
-    branches' outputs are of one shape, so their jumps agree)."""
+    """The field of two joined branches: the span of both (the first's jump; the two
+    branches' outputs are of one height and width, so their jumps agree)."""
     size, start = [], []
     for axis in range(2):
         low = min(a.start[axis] - a.size[axis] / 2, b.start[axis] - b.size[axis] / 2)

@@ -1,12 +1,16 @@
-"""A residual block: two branches from one input, added (ResNet's ``F(x) + x``).
+"""Blocks of branches from one input, joined: added (ResNet's ``F(x) + x``) or stacked
+along the channels (a U-Net's skip connection, DenseNet's).
 
 A ResNet's block is ``body(x) + shortcut(x)``: the body a few convolutions, batch norms
 and ReLUs, the shortcut the identity (no layers) or a projection (a strided 1×1
-convolution and its batch norm). Each branch is a chain of layers, so the block is
-piecewise linear as they are, and its linear maps are sums: ``J v = J_body v +
-J_shortcut v`` and ``Jᵀ u = J_bodyᵀ u + J_shortcutᵀ u``. The deconvnet and guided
-backprop send the signal back through each branch by their rules and add the two, as
-backprop adds the gradients of the two paths.
+convolution and its batch norm). A U-Net's decoder stacks an upsampled map and the
+encoder's map of the same size, ``[up(x), skip(x)]`` along the channels. Each branch is
+a chain of layers (blocks among them), so a block is piecewise linear as they are, and
+its linear maps follow the join (:class:`Fork`): for a sum ``J v = Σ J_b v`` and
+``Jᵀ u = Σ J_bᵀ u``; for a concatenation ``J v = [J_1 v, J_2 v, …]`` and ``Jᵀ u =
+Σ J_bᵀ u_b``, ``u_b`` the channels of branch ``b``. The deconvnet and guided backprop
+send the signal back through each branch by their rules and add them up, as backprop
+adds the gradients of the paths.
 
 Examples
 --------
@@ -22,19 +26,24 @@ Examples
 True
 >>> [layer.kind for layer, _ in flat_layers(net.layers, net.linearize(x).states)]
 ['conv', 'relu', 'relu']
+>>> skip = Concat([[block.body[0], ReLU()], []], name="cat")
+>>> skip.output_shape((5, 5, 2))
+(5, 5, 4)
+>>> bool(np.allclose(skip.forward(x)[0], np.concatenate([body, x], axis=-1)))
+True
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from .layers import Layer, Shape
 
-__all__ = ["Residual", "flat_layers"]
+__all__ = ["Concat", "Fork", "Residual", "flat_layers"]
 
 
 def _shapes(layers: Sequence[Layer], shape: Shape) -> Shape:
@@ -65,8 +74,96 @@ def _back(layers: Sequence[Layer], states: Sequence[Any], u: np.ndarray, rule: s
     return u
 
 
+def _size(shape: Shape) -> str:
+    return "×".join(map(str, shape))
+
+
+class ForkState(NamedTuple):
+    """A block's state at an input: each branch's layers' states, and its channels."""
+
+    branches: tuple[list[Any], ...]
+    channels: tuple[int, ...]
+
+
+class Fork(Layer):
+    """Branches from one input joined by :attr:`join`, ``"add"`` or ``"concat"`` (along
+    the channels, the last axis); the base of :class:`Residual` and :class:`Concat`."""
+
+    join: ClassVar[str] = "add"
+
+    @property
+    def branches(self) -> tuple[tuple[Layer, ...], ...]:
+        """Each branch's layers, in order (an empty branch: the input itself)."""
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        for layer in (layer for branch in self.branches for layer in branch):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"branches must hold layers, got {type(layer).__name__}")
+
+    def branch_shapes(self, input_shape: Shape) -> list[Shape]:
+        """Each branch's output shape for inputs of ``input_shape``."""
+        return [_shapes(branch, input_shape) for branch in self.branches]
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        shapes = self.branch_shapes(input_shape)
+        sizes = ", ".join(_size(s) for s in shapes)
+        if self.join == "add":
+            if len({tuple(s) for s in shapes}) > 1:
+                raise ValueError(
+                    f"residual block {self.name!r}: its body gives {_size(shapes[0])}, its "
+                    f"shortcut {_size(shapes[1])}; they must agree to be added"
+                )
+            return shapes[0]
+        if len({tuple(s[:2]) for s in shapes}) > 1:
+            raise ValueError(
+                f"concatenation {self.name!r}: its branches give {sizes}; their heights "
+                "and widths must agree to be stacked along the channels"
+            )
+        return (shapes[0][0], shapes[0][1], sum(s[2] for s in shapes))
+
+    def _joined(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        if self.join == "add":
+            return sum(parts[1:], parts[0])
+        return np.concatenate(parts, axis=-1)
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        outs, states = zip(*(_forward(branch, x) for branch in self.branches), strict=True)
+        channels = tuple(int(np.shape(out)[-1]) for out in outs)
+        return self._joined(outs), ForkState(tuple(states), channels)
+
+    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
+        return self._joined(
+            [_ahead(b, s, v) for b, s in zip(self.branches, state.branches, strict=True)]
+        )
+
+    def _all(self, u: np.ndarray, state: Any, rule: str) -> np.ndarray:
+        """``u`` back through every branch (its channels' share of a concatenation), summed."""
+        parts = [u] * len(self.branches)
+        if self.join == "concat":
+            parts = np.split(u, np.cumsum(state.channels)[:-1], axis=-1)
+        backs = [
+            _back(branch, states, part, rule)
+            for branch, states, part in zip(self.branches, state.branches, parts, strict=True)
+        ]
+        return sum(backs[1:], backs[0])
+
+    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self._all(u, state, "vjp")
+
+    def deconvnet(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self._all(u, state, "deconvnet")
+
+    def guided(self, u: np.ndarray, state: Any) -> np.ndarray:
+        return self._all(u, state, "guided")
+
+    @property
+    def is_linear(self) -> bool:
+        return all(layer.is_linear for branch in self.branches for layer in branch)
+
+
 @dataclass
-class Residual(Layer):
+class Residual(Fork):
     """``body(x) + shortcut(x)``; an empty shortcut is the identity (see the module).
 
     Parameters
@@ -86,57 +183,52 @@ class Residual(Layer):
 
     def __post_init__(self) -> None:
         self.body, self.shortcut = tuple(self.body), tuple(self.shortcut)
-        for layer in (*self.body, *self.shortcut):
-            if not isinstance(layer, Layer):
-                raise ValueError(f"body and shortcut must hold layers, got {type(layer).__name__}")
-
-    def output_shape(self, input_shape: Shape) -> Shape:
-        body, shortcut = _shapes(self.body, input_shape), _shapes(self.shortcut, input_shape)
-        if tuple(body) != tuple(shortcut):
-            raise ValueError(
-                f"residual block {self.name!r}: its body gives {'×'.join(map(str, body))}, "
-                f"its shortcut {'×'.join(map(str, shortcut))}; they must agree to be added"
-            )
-        return body
-
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
-        y_body, body = _forward(self.body, x)
-        y_short, short = _forward(self.shortcut, x)
-        return y_body + y_short, (body, short)
-
-    def _both(self, arr: np.ndarray, state: Any, rule: str) -> np.ndarray:
-        body, short = state
-        return _back(self.body, body, arr, rule) + _back(self.shortcut, short, arr, rule)
-
-    def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
-        body, short = state
-        return _ahead(self.body, body, v) + _ahead(self.shortcut, short, v)
-
-    def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
-        return self._both(u, state, "vjp")
-
-    def deconvnet(self, u: np.ndarray, state: Any) -> np.ndarray:
-        return self._both(u, state, "deconvnet")
-
-    def guided(self, u: np.ndarray, state: Any) -> np.ndarray:
-        return self._both(u, state, "guided")
+        self._check()
 
     @property
-    def is_linear(self) -> bool:
-        return all(layer.is_linear for layer in (*self.body, *self.shortcut))
+    def branches(self) -> tuple[tuple[Layer, ...], ...]:
+        return (tuple(self.body), tuple(self.shortcut))
+
+
+@dataclass
+class Concat(Fork):
+    """``[b_1(x), b_2(x), …]`` along the channels, in the branches' order (see the module).
+
+    Parameters
+    ----------
+    parts : sequence of sequences of Layer
+        Each branch's layers, in order (an empty one: ``x`` itself, a skip connection).
+    name : str
+        The block's name (the model's Concat node).
+    """
+
+    parts: Sequence[Sequence[Layer]]
+    name: str = "concat"
+    kind: str = field(default="concat", init=False)
+    join: ClassVar[str] = "concat"
+
+    def __post_init__(self) -> None:
+        self.parts = tuple(tuple(branch) for branch in self.parts)
+        if not self.parts:
+            raise ValueError("parts must hold at least one branch")
+        self._check()
+
+    @property
+    def branches(self) -> tuple[tuple[Layer, ...], ...]:
+        return tuple(tuple(branch) for branch in self.parts)
 
 
 def flat_layers(
     layers: Sequence[Layer], states: Sequence[Any] | None = None
 ) -> Iterator[tuple[Layer, Any]]:
-    """Every layer with its state (None without ``states``), a residual block's branches
-    in place of the block (the body's, then the shortcut's): the ReLUs' masks of a whole
-    network, say."""
+    """Every layer with its state (None without ``states``), a block's branches in place
+    of the block (in order: a residual block's body, then its shortcut): the ReLUs' masks
+    of a whole network, say."""
     for index, layer in enumerate(layers):
         state = None if states is None else states[index]
-        if isinstance(layer, Residual):
-            body, short = (None, None) if state is None else state
-            yield from flat_layers(layer.body, body)
-            yield from flat_layers(layer.shortcut, short)
+        if isinstance(layer, Fork):
+            inner = [None] * len(layer.branches) if state is None else state.branches
+            for branch, branch_states in zip(layer.branches, inner, strict=True):
+                yield from flat_layers(branch, branch_states)
         else:
             yield layer, state

@@ -26,9 +26,9 @@ import numpy as np
 
 from ...core.network import (
     PREFIX_METHODS,
+    Fork,
     Network,
     PrefixResult,
-    Residual,
     receptive_field,
     run_prefix,
 )
@@ -229,16 +229,17 @@ def chain_text(network: Network) -> str:
 
 
 def _symbols(layers: Any) -> list[str]:
-    """The layers' symbols; a residual block's ``[conv→ReLU→conv + id]`` (its batch norms
-    left out: a ResNet's line stays readable), a run of like blocks ``(… → ReLU)×3``."""
+    """The layers' symbols; a residual block's ``[conv→ReLU→conv + id]``, a concatenation's
+    ``[maxpool→conv_T ‖ id]`` (their batch norms left out: a ResNet's line stays
+    readable), a run of like blocks ``(… → ReLU)×3``."""
     out = []
     for layer in layers:
-        if isinstance(layer, Residual):
+        if isinstance(layer, Fork):
             branches = [
                 "→".join(s for s in _symbols(branch) if s != LAYER_SYMBOLS["batchnorm"]) or "id"
-                for branch in (layer.body, layer.shortcut)
+                for branch in layer.branches
             ]
-            out.append(f"[{branches[0]} + {branches[1]}]")
+            out.append(f"[{(' + ' if layer.join == 'add' else ' ‖ ').join(branches)}]")
         else:
             out.append(LAYER_SYMBOLS.get(layer.kind, layer.kind))
     return _runs(out)

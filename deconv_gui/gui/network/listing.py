@@ -76,6 +76,9 @@ def core_layer_text(
         return f"zero padding {top}" if same else f"zero padding {layer.pads}"
     if isinstance(layer, core.Residual):
         return "⊕ add: body + " + ("shortcut" if layer.shortcut else "identity shortcut")
+    if isinstance(layer, core.Concat):
+        stacked = "+".join(str(s[2]) for s in layer.branch_shapes(shape_in))  # type: ignore[arg-type]
+        return f"⧺ concat: {len(layer.branches)} branches, channels {stacked}"
     return layer.kind
 
 
@@ -109,14 +112,19 @@ def _unrepeated(folders: list[str]) -> list[str]:
 def _flat(
     layers: list[core.Layer], shape: tuple[int, int, int], prefix: str = ""
 ) -> list[tuple[str, core.Layer, Shape, Shape]]:
-    """``(prefix, layer, shape_in, shape_out)`` per layer, a residual block's branches
-    before the row of its sum (the body's layers marked │, the shortcut's ┆)."""
+    """``(prefix, layer, shape_in, shape_out)`` per layer, a block's branches before the
+    row of its join: a residual block's body marked │, its shortcut ┆; a concatenation's
+    first branch │, the next ones ┆ with their number."""
     out = []
     for layer in layers:
         after = layer.output_shape(shape)
         if isinstance(layer, core.Residual):
             out.extend(_flat(list(layer.body), shape, prefix + "│ "))
             out.extend(_flat(list(layer.shortcut), shape, prefix + "┆ shortcut: "))
+        elif isinstance(layer, core.Fork):
+            for index, branch in enumerate(layer.branches):
+                mark = "│ " if index == 0 else f"┆ branch {index + 1}: "
+                out.extend(_flat(list(branch), shape, prefix + mark))
         out.append((prefix, layer, shape, after))
         shape = after
     return out

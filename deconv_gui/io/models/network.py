@@ -10,9 +10,12 @@ or Div by a stored scalar or per-channel constant (a normalisation written in th
 an affine layer); Identity and Dropout are skipped. An Add (or ONNX Sum) of two computed
 tensors joins two branches from one tensor: a residual block
 (:class:`~deconv_gui.core.network.Residual`, ResNet's), each branch such a chain, found
-by walking both inputs back to where their paths part (:func:`fork`). Any other node in
-the prefix (Concat, a Mul of two branches, Gemm, Sigmoid, …) is refused in one line
-naming it. PyTorch state_dicts and safetensors have no graph and are refused too.
+by walking both inputs back to where their paths part (:func:`fork`). A Concat (Keras
+Concatenate) along the channels of computed tensors joins branches likewise, stacked:
+a U-Net's skip connection, DenseNet's (:class:`~deconv_gui.core.network.Concat`). Any
+other node in the prefix (a Concat along another axis, a Mul of two branches, Gemm,
+Sigmoid, …) is refused in one line naming it. PyTorch state_dicts and safetensors have
+no graph and are refused too.
 
 Examples
 --------
@@ -36,6 +39,7 @@ from ...core.geometry import transpose_input_shape
 from ...core.network import (
     Affine,
     AvgPool,
+    Concat,
     Conv,
     ConvTranspose,
     Layer,
@@ -51,9 +55,11 @@ from .record import GRAPH_FORMATS, Model, ModelLayer, auto_pads
 __all__ = [
     "CHAIN_TEXT",
     "LayerStep",
+    "concat_step",
     "fork",
     "model_network",
     "pad_step",
+    "parting",
     "refusal",
     "refuse_weights_only",
     "residual_step",
@@ -61,7 +67,8 @@ __all__ = [
 
 #: What the refusal of a node says the converter handles.
 CHAIN_TEXT = (
-    "the network up to a layer is followed through conv/BN/ReLU/pool layers and residual Adds only"
+    "the network up to a layer is followed through conv/BN/ReLU/pool layers, residual Adds "
+    "and channel Concats only"
 )
 
 Shape = tuple[int, int, int]
@@ -139,6 +146,21 @@ def _build(steps: list[LayerStep], shape: Shape, dtype: Any) -> list[Layer]:
     return layers
 
 
+def parting(paths: Sequence[Sequence[tuple[str, Any]]]) -> int:
+    """How many entries (``(name, what)`` pairs) the paths from the input share: the
+    branches of a join fork from the last shared tensor.
+
+    >>> parting([[("x", 0), ("a", 1)], [("x", 0), ("b", 2)], [("x", 0)]])
+    1
+    """
+    common = 0
+    for entries in zip(*paths, strict=False):
+        if len({name for name, _ in entries}) != 1:
+            break
+        common += 1
+    return common
+
+
 def fork(
     first: Sequence[tuple[str, Any]], second: Sequence[tuple[str, Any]]
 ) -> tuple[int, Any, Any]:
@@ -148,11 +170,7 @@ def fork(
     >>> fork([("x", 0), ("a", 1), ("b", 2)], [("x", 0)])
     (1, [('a', 1), ('b', 2)], [])
     """
-    common = 0
-    for a, b in zip(first, second, strict=False):
-        if a[0] != b[0]:
-            break
-        common += 1
+    common = parting([first, second])
     body, shortcut = sorted((list(first[common:]), list(second[common:])), key=len, reverse=True)
     return common, body, shortcut
 
@@ -163,6 +181,17 @@ def residual_step(name: str, body: list[LayerStep], shortcut: list[LayerStep]) -
     def build(shape: Shape, dtype: Any) -> Layer:
         block = Residual(_build(body, shape, dtype), _build(shortcut, shape, dtype), name=name)
         block.output_shape(shape)  # the branches must agree (a ValueError naming the block)
+        return block
+
+    return build
+
+
+def concat_step(name: str, branches: list[list[LayerStep]]) -> LayerStep:
+    """A concatenation along the channels: the steps of its branches from its input."""
+
+    def build(shape: Shape, dtype: Any) -> Layer:
+        block = Concat([_build(branch, shape, dtype) for branch in branches], name=name)
+        block.output_shape(shape)  # heights and widths must agree (a ValueError naming it)
         return block
 
     return build

@@ -7,8 +7,9 @@ Activation, MaxPooling2D, AveragePooling2D, ZeroPadding2D (fused into the next c
 zero padding layer before another, e.g. ResNet50's before its max-pool),
 Rescaling, and the layers that compute nothing at inference convert. In a Functional
 model, an Add of two layers is a residual block (ResNet's), its branches walked back to
-the layer they fork from; any other layer with more than one input (Concatenate,
-Multiply, …) or any other layer is refused in one line.
+the layer they fork from, and a Concatenate on the channel axis stacks its branches
+likewise (a U-Net's skip connection); any other layer with more than one input (a
+Concatenate on another axis, Multiply, …) or any other layer is refused in one line.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from .network import (
     LayerStep,
     affine_step,
     batchnorm_step,
+    concat_step,
     conv_step,
     fork,
     pad_step,
+    parting,
     pool_step,
     refusal,
     relu_step,
@@ -52,7 +55,8 @@ def _name(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or entry.get("config", {}).get("name", "?"))
 
 
-#: One layer of a path from the input, by name: its config, or an Add's two branches.
+#: One layer of a path from the input, by name: its config, or a join's kind (``"add"``,
+#: ``"concat"``) and its branches' paths.
 _Item = tuple[str, Any]
 
 
@@ -88,9 +92,7 @@ class _Walk:
             entry, source = self.by_name[name]
             reads = inbound_layers(entry)
             if len(reads) > 1:
-                if entry.get("class_name") != "Add" or len(reads) != 2:
-                    raise refusal(self.target, f"{entry.get('class_name')} layer", name)
-                base = self.known[name] = self._residual(name, reads)
+                base = self.known[name] = self._join(name, entry, reads)
                 break
             back.append((name, entry))
             name = source
@@ -99,10 +101,21 @@ class _Walk:
             self.known[path[-1][0]] = path
         return path
 
-    def _residual(self, name: str, reads: list[str]) -> tuple[_Item, ...]:
-        first = self.path(reads[0])
-        common, body, shortcut = fork(first, self.path(reads[1]))
-        return (*first[:common], (name, (body, shortcut)))
+    def _join(self, name: str, entry: dict[str, Any], reads: list[str]) -> tuple[_Item, ...]:
+        """The path to a merge: to where its inputs' paths part, then the block (an Add of
+        two: a residual block; a Concatenate on the channels: their stack)."""
+        cls, axis = entry.get("class_name"), entry.get("config", {}).get("axis", -1)
+        add, concat = cls == "Add" and len(reads) == 2, cls == "Concatenate"
+        if concat and axis not in (-1, 3):  # channels_last: -1 (or 3) is the channels
+            raise refusal(self.target, f"Concatenate layer on axis {axis}", name)
+        if not (add or concat):
+            raise refusal(self.target, f"{cls} layer", name)
+        paths = [self.path(read) for read in reads]
+        if add:
+            common, body, shortcut = fork(paths[0], paths[1])
+            return (*paths[0][:common], (name, ("add", [body, shortcut])))
+        common = parting(paths)
+        return (*paths[0][:common], (name, ("concat", [p[common:] for p in paths])))
 
 
 def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) -> list[LayerStep]:
@@ -111,7 +124,7 @@ def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) ->
     steps: list[LayerStep] = []
     padding, padded = None, ""  # a ZeroPadding2D waiting for its conv, and its name
     for label, entry in items:
-        cls = "Add" if isinstance(entry, tuple) else entry.get("class_name")
+        cls = entry[0] if isinstance(entry, tuple) else entry.get("class_name")
         if cls == "ZeroPadding2D":
             sides = _sides(entry.get("config", {}).get("padding", 1))
             padding, padded = (sides if padding is None else _add(padding, sides)), label
@@ -120,9 +133,12 @@ def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) ->
             if label not in records or records[label].kind != "conv":
                 steps.append(pad_step(padded, padding))
                 padding = None
-        if isinstance(entry, tuple):  # an Add: its two branches
-            body, shortcut = (_build(branch, records, path, target) for branch in entry)
-            steps.append(residual_step(label, body, shortcut))
+        if isinstance(entry, tuple):  # a join: its branches
+            join, branches = entry
+            built = [_build(tuple(branch), records, path, target) for branch in branches]
+            steps.append(
+                residual_step(label, *built) if join == "add" else concat_step(label, built)
+            )
             continue
         steps.extend(_steps(entry, records, path, target, padding))
         if cls not in _PASS:

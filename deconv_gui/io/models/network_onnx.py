@@ -5,8 +5,10 @@ record produces is that record (its Pad and BatchNormalization already fused by 
 reader), any other tensor is one node's output, whose data input is its first; the
 node's other inputs must be stored constants. An Add (or Sum) of two computed tensors is
 a residual block: both inputs are walked back, to the last tensor their paths share (the
-block's input), and the two rest are its branches. Any other node mixing two computed
-tensors (Concat, Mul of two branches, …) is refused with the rest.
+block's input), and the two rest are its branches. A Concat of computed tensors along
+the channels (axis 1 of NCHW) joins its branches the same way, stacked (a U-Net's skip
+connection); one along another axis, or any other node mixing two computed tensors (a
+Mul of two branches, …) is refused with the rest.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from .network import (
     LayerStep,
     affine_step,
     batchnorm_step,
+    concat_step,
     conv_step,
     fork,
+    parting,
     pool_step,
     refusal,
     relu_step,
@@ -110,6 +114,9 @@ class _Walker:
             if node.op_type in ("Add", "Sum") and self._joins(node):
                 self.known[tensor] = self._residual(node)
                 break
+            if node.op_type == "Concat":
+                self.known[tensor] = self._concat(node)
+                break
             if node.op_type in _ARITHMETIC:
                 affine, data = _arithmetic(node, self.consts, self.target, self.folder)
                 back.append((tensor, affine))
@@ -136,6 +143,20 @@ class _Walker:
         steps = [[step for _, step in branch if step is not None] for branch in (body, shortcut)]
         step = residual_step(_label(node), steps[0], steps[1])
         return (*first[:common], (node.output[0], step))
+
+    def _concat(self, node: onnx.NodeProto) -> tuple[_Entry, ...]:
+        """The path to a Concat along the channels: the path to where its inputs' paths
+        part, then the block of their rests, in the node's order."""
+        label, names = _label(node), [name for name in node.input if name]
+        axis = int(_attrs(node).get("axis", 1))
+        if axis not in (1, -3):  # NCHW: 1 is the channels (a conv model's tensors are 4-D)
+            raise refusal(self.target, f"Concat node on axis {axis}", label)
+        if not names or any(_constant(n, self.consts, self.folder) is not None for n in names):
+            raise refusal(self.target, "Concat node of a stored tensor", label)
+        paths = [self.path(name) for name in names]
+        common = parting(paths)
+        steps = [[step for _, step in path[common:] if step is not None] for path in paths]
+        return (*paths[0][:common], (node.output[0], concat_step(label, steps)))
 
 
 def _node_step(
