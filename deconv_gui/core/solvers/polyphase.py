@@ -240,7 +240,8 @@ def _through_adjoint(
     image = adjoint(solved, False)
     if not factors.refines:  # κ(G) ≤ 10³ everywhere: u is as exact as the SVD would make it
         return image
-    residual = y - op.apply(image)
+    residual = op.apply(image)
+    np.subtract(y, residual, out=residual)
     if reg:
         residual -= reg * scipy.fft.irfft2(solved, s=shape, axes=(-3, -2), workers=workers)
     single = _fits_float32(residual)
@@ -252,9 +253,12 @@ def _through_adjoint(
 
 
 def _fits_float32(values: np.ndarray) -> bool:
-    """Whether every value (real and imaginary parts) is finite and below 1e30."""
-    parts = values.view(np.float64) if values.dtype == np.complex128 else values
-    return bool(np.abs(parts).max(initial=0.0) < 1e30)
+    """Whether every value (real and imaginary parts) is finite and below 1e30: two
+    reductions, no temporary of the size of ``values`` (fresh memory, an image's worth,
+    costs more to fault in than the check itself)."""
+    if np.iscomplexobj(values):
+        values = values.view(values.real.dtype) if values.flags.c_contiguous else np.abs(values)
+    return values.size == 0 or bool(values.max() < 1e30 and values.min() > -1e30)
 
 
 def _inverse_transform(solved: np.ndarray, w_out: int) -> np.ndarray:

@@ -364,7 +364,9 @@ def _fourier_solve(
     cancel: CancelCheck,
 ) -> tuple[np.ndarray, SolverReport]:
     solved = polyphase_solve(op, rhs, reg=reg, rtol=rtol, dtype=dtype, cancel=cancel)
-    rel = relative_norm(norm(op.apply(solved.image) - rhs), norm(rhs))
+    residual = op.apply(solved.image)
+    residual -= rhs
+    rel = relative_norm(norm(residual), norm(rhs))
     what = "Tikhonov " if reg > 0 else ""
     message = (
         f"{what}per-frequency solve (periodic layer, in {solved.image.dtype}), residual "
