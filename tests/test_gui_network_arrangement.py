@@ -97,3 +97,31 @@ def test_a_tall_image_is_placed_otherwise_than_a_wide_one(qtbot, net_file):
     assert (placed[30, 12].columns, placed[30, 12].rows) == (4, 2)
     panels.set_layout_mode("grid")
     assert panels.arrangement == _expected(panels, "grid")
+
+
+def test_one_row_says_when_the_network_panels_wrap_it(qtbot, window):
+    """The One row button speaks of the panels shown: "(wrapped)" and the reason for the
+    network's eight in a laptop's window, the layer alone's own once it shows again."""
+    _through(qtbot, window)
+    panels, action = window.network.panels, window.menu_actions.layout_row
+    window.resize(1280, 800)
+    action.trigger()
+    qtbot.waitUntil(lambda: panels.arrangement == _expected(panels, "row"), timeout=TIMEOUT)
+    assert panels.arrangement.wrapped and panels.arrangement.rows > 1
+    assert action.iconText() == "One row (wrapped)"
+    assert action.toolTip() == action.statusTip() == panels.arrangement.note
+    assert "8 p" in panels.arrangement.note and "wrapped into" in panels.arrangement.note
+    window.menu_actions.layout_grid.trigger()  # the grid is as asked: nothing to say
+    qtbot.waitUntil(lambda: panels.arrangement == _expected(panels, "grid"), timeout=TIMEOUT)
+    assert action.iconText() == "One row" and action.toolTip().startswith("All panels")
+    action.trigger()
+    qtbot.waitUntil(lambda: action.iconText() == "One row (wrapped)", timeout=TIMEOUT)
+    _through(qtbot, window, False)  # the layer alone's panels: their own arrangement
+
+    def says_the_layer_alones() -> bool:
+        note = window.panels.arrangement.note
+        text = "One row (wrapped)" if note else "One row"
+        tip = action.toolTip() == note if note else action.toolTip().startswith("All panels")
+        return window.panels.isVisible() and action.iconText() == text and tip
+
+    qtbot.waitUntil(says_the_layer_alones, timeout=TIMEOUT)

@@ -116,6 +116,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             state_label=self.state_label,
             listing=self.chain.models,
             hide_alone=self.live.set_hidden,
+            display=self.display,
         )
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)

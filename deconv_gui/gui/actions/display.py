@@ -35,8 +35,26 @@ class DisplayMirror:
         self.panels = panels
         #: the View menu's actions (``layout_grid``, ...), once the menus exist
         self.actions: Any = None
+        #: the panels shown, whose arrangement the One row action speaks of
+        self.shown: Any = panels
         document.events.display.connect(self.show)
-        panels.arranged.connect(self._show_arrangement)
+        self.watch(panels)
+
+    def watch(self, panels: Any) -> None:
+        """Speak of ``panels``' arrangement too (a widget with an ``arranged`` signal and an
+        ``arrangement``, as :class:`PanelGrid`), whenever they are the panels shown
+        (:meth:`show_panels`): the network's panels wrap their one row as these do."""
+        panels.arranged.connect(lambda _note: self._arranged(panels))
+
+    def show_panels(self, panels: Any) -> None:
+        """``panels`` are the ones the window shows now (the layer alone's or the network's):
+        the One row action says whether theirs is wrapped."""
+        self.shown = panels
+        self._show_arrangement()
+
+    def _arranged(self, panels: Any) -> None:
+        if panels is self.shown:  # hidden panels place themselves for no one
+            self._show_arrangement()
 
     # -- the View menu writes ---------------------------------------------------------------
     def set_layout_mode(self, mode: str) -> None:
@@ -72,13 +90,16 @@ class DisplayMirror:
         actions.shared_levels.setChecked(display.shared_levels)
         scaling = actions.scaling_auto if display.scaling == "auto" else actions.scaling_clip
         scaling.setChecked(True)
-        self._show_arrangement(panels.arrangement.note if panels.arrangement else "")
+        self._show_arrangement()
 
-    def _show_arrangement(self, note: str) -> None:
-        """The One row button says when its row is wrapped (too narrow), its tooltip why."""
+    def _show_arrangement(self) -> None:
+        """The One row button says when the shown panels' row is wrapped (too narrow), its
+        tooltip (and the status bar, under the pointer) why."""
         action = self.actions.layout_row if self.actions is not None else None
         if action is None:
             return
+        arrangement = self.shown.arrangement
+        note = arrangement.note if arrangement is not None else ""
         if action.property("plain") is None:  # the menu's own words, once
             action.setProperty("plain", (action.iconText(), action.toolTip()))
         text, tip = action.property("plain")

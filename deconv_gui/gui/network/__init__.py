@@ -44,6 +44,7 @@ def install_network_view(
     state_label: QtWidgets.QWidget | None = None,
     listing: Listing | None = None,
     hide_alone: Callable[[bool], None] | None = None,
+    display: Any = None,
 ) -> NetworkView:
     """Put the switch above the panels, the network's panels beside them (one shown at a
     time) and the J⁺ progress in the status bar of ``window`` (``action``: the menu's
@@ -54,7 +55,9 @@ def install_network_view(
     the layer alone's computation for its hidden panels (``False``: they show again).
     The network's panels are arranged as the document's display layout says.
     ``listing``, the dock's list of a model file's layers, turns the switch off when the
-    file's network up to the layer is not a chain it can run.
+    file's network up to the layer is not a chain it can run. ``display``, the window's
+    :class:`~deconv_gui.gui.actions.display.DisplayMirror`, is told which panels show: its
+    One row action says when theirs is wrapped.
     """
     central = window.centralWidget()
     if not isinstance(central, CentralArea):
@@ -75,7 +78,11 @@ def install_network_view(
             state_label.setVisible(not through)
         if hide_alone is not None:
             hide_alone(through)
+        if display is not None:
+            display.show_panels(view.panels if through else central.panels)
 
+    if display is not None:
+        display.watch(view.panels)
     view.modeChanged.connect(show_mode)
     # the View menu's layout is the user's for every panel, the network's too
     document = state.document

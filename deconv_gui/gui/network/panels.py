@@ -101,9 +101,13 @@ class NetworkPanels(QtWidgets.QWidget):
     -------
     unitClicked(int, int, int)
         Row, column and (shown) channel of a unit clicked in ``f(x₀)``.
+    arranged(str)
+        The panels moved: what the user is told about it ("" unless one row wrapped), as
+        :class:`~deconv_gui.gui.panels.grid.PanelGrid` says it.
     """
 
     unitClicked = QtCore.Signal(int, int, int)
+    arranged = QtCore.Signal(str)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -149,6 +153,7 @@ class NetworkPanels(QtWidgets.QWidget):
         if arrangement != self.arrangement:
             self.arrangement = arrangement
             place_panels(self._grid, self.panels, arrangement)
+            self.arranged.emit(arrangement.note)
 
     def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
         """A narrower or wider area may place the panels otherwise."""
