@@ -34,10 +34,12 @@ __all__ = [
 ]
 
 
-def cholesky(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def cholesky(gram: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``L`` ``(k, k, f)`` of ``G = L L^*`` from the lower triangle of ``gram``
     ``(k, k, f)``, with ``1 / L_jj`` on its diagonal (1 where a pivot is not positive)
-    and zeros above it, and where every pivot is positive.
+    and zeros above it, and where every pivot is positive. ``out``: a contiguous complex
+    ``(k, k, f)`` array to write ``L`` into (its lower triangle and diagonal; what is above
+    is left as it is, zeros in a buffer made by ``np.zeros`` and reused).
 
     Examples
     --------
@@ -52,7 +54,7 @@ def cholesky(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (True, [True, True])
     """
     k, f = len(gram), gram.shape[2]
-    low = np.zeros((k, k, f), complex)
+    low = np.zeros((k, k, f), complex) if out is None else out
     ok = np.ones(f, bool)
     for j in range(k):
         pivot = gram[j, j].real - sum_of_squares(low[j, :j])

@@ -76,9 +76,12 @@ class LagGram:
         self.phases = np.exp(-2j * np.pi * turns / h_out)  # (H', d)
         self.k, self.n_w = k, n_w
 
-    def __call__(self, start: int, stop: int) -> np.ndarray:
+    def __call__(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """``G`` of the frequency rows ``start:stop`` (into ``out``, a contiguous complex
+        ``(k, k, f)`` array, when given)."""
         phases = self.phases[start:stop]
-        gram = np.empty((self.k, self.k, len(phases), self.n_w), complex)
+        shape = (self.k, self.k, len(phases), self.n_w)
+        gram = np.empty(shape, complex) if out is None else out.reshape(shape)
         for i in range(self.k):  # row i up to the diagonal: one product
             np.matmul(phases, self.lags[i, : i + 1], out=gram[i, : i + 1])
         return gram.reshape(self.k, self.k, -1)

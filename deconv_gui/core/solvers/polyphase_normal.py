@@ -41,6 +41,7 @@ below its own.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -245,7 +246,7 @@ def normal_factors(
     factors = NormalFactors(blocks, reg, factor, exact, outputs)
     step = factors.step()
     starts = range(0, h_out, step)
-    lag_gram = LagGram(blocks)
+    lag_gram, scratch = LagGram(blocks), _Scratch()
     done: list[tuple[int, dict[str, Any]]] = []
     none = np.zeros((0, c_out, n), complex)  # no blocks
 
@@ -257,8 +258,10 @@ def normal_factors(
             made = None if outputs else _made(factors.blocks(start, stop))
             at = slice(start * n_w, stop * n_w)
             out = factor[at] if exact else factor[:, at]
-            gram = lag_gram(start, stop)
-            piece = _factor_piece(made, reg, cutoff * bound, out, exact, gram, refine)
+            shape = (lag_gram.k, lag_gram.k, (stop - start) * n_w)
+            gram = lag_gram(start, stop, scratch.buffer("gram", shape))
+            low = scratch.buffer("low", shape)
+            piece = _factor_piece(made, reg, cutoff * bound, out, exact, gram, refine, low)
             factors.refine[at] = piece["needed"]
             unsafe = ~piece["safe"]  # their blocks, for the SVD
             m = made[0] if made else factors.blocks(start, stop) if unsafe.any() else none
@@ -279,6 +282,19 @@ def normal_factors(
     return factors
 
 
+class _Scratch(threading.local):
+    """One thread's buffers for its pieces, reused from piece to piece: a few MB of fresh
+    memory for every piece cost more to fault in than the piece's arithmetic (a third of
+    the CPU time of a 1 MP factorisation, measured)."""
+
+    def buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A complex array of ``shape``, zeros when made, as the last piece left it after."""
+        kept = self.__dict__.get(name)
+        if kept is None or kept.shape != shape:
+            kept = self.__dict__[name] = np.zeros(shape, complex)
+        return kept
+
+
 def _made(m: np.ndarray) -> Made:  # the blocks and their adjoints
     return m, np.conjugate(m).swapaxes(1, 2)
 
@@ -291,6 +307,7 @@ def _factor_piece(
     exact: bool,
     gram: np.ndarray | None = None,
     refine: bool | None = None,
+    low: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The factor of ``G_reg`` of the blocks ``m`` ``(f, C_out, n)`` (``made``: ``m`` and
     ``m^*``) into ``out`` (meaningless where not safe), and what the fallback needs: which
@@ -300,7 +317,8 @@ def _factor_piece(
     bounded, made where the bound proves nothing). ``gram``: the lower triangle of ``G``
     ``(k, k, f)`` when made (:class:`~deconv_gui.core.solvers.polyphase_gram.LagGram`;
     overwritten; ``made`` may then be None). ``refine`` (default ``exact``): mark where
-    ``G`` needs refinement (by the bound without ``exact``: some more)."""
+    ``G`` needs refinement (by the bound without ``exact``: some more). ``low``: where to
+    make ``L`` (:func:`~deconv_gui.core.solvers.batched_cholesky.cholesky`'s ``out``)."""
     if gram is None:
         assert made is not None
         m, adjoint = made
@@ -315,7 +333,7 @@ def _factor_piece(
     frobenius = np.sqrt(2 * below + np.einsum("if,if->f", diagonal, diagonal))
     if reg > 0:  # G_reg factorised once: the bounds on tr(G⁻¹) come from tr(G_reg⁻¹)
         gram[np.arange(k), np.arange(k)] += reg
-    low, ok = cholesky(gram)
+    low, ok = cholesky(gram, low)
     regularised = inverse_trace(low, out) if exact else inverse_trace_bound(low)
     regularised[~ok] = np.inf
     if not exact:
