@@ -4,13 +4,15 @@ stopped, cancel; every answer against numpy.linalg.pinv of the dense J."""
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 
 import numpy as np
 import pytest
 
 from deconv_gui.core import ConvOperator
-from deconv_gui.core.network import Conv, MaxPool, Network, ReLU
+from deconv_gui.core.network import Conv, MaxPool, Network, ReLU, dense_gram
 from deconv_gui.core.network.block_jacobi import BlockJacobi, probe_count, probe_spacing
 from deconv_gui.core.network.solve import solve_prefix_pinv, stop_words
 from deconv_gui.core.solvers import PseudoInverseSolver, SolveCancelled
@@ -172,8 +174,11 @@ def test_a_zero_row_gives_a_floored_block_and_the_preconditioner_stays_spd():
     assert np.linalg.eigvalsh(0.5 * (matrix + matrix.T)).min() > 0
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["blocks", "whole"])
 @pytest.mark.parametrize("consistent", [True, False])
-def test_the_switch_to_the_blocks_keeps_the_minimum_norm_answer(consistent):
+def test_the_switch_to_the_blocks_keeps_the_minimum_norm_answer(consistent, whole, monkeypatch):
+    if not whole:  # a small output takes the whole J Jᵀ: the blocks for a large one
+        monkeypatch.setattr(dense_gram, "DENSE_UNITS", 0)
     rng = np.random.default_rng(4)
     net = _net(rng, stride=1, pool=False, size=8)
     x0 = rng.standard_normal(net.input_shape)
@@ -183,10 +188,13 @@ def test_the_switch_to_the_blocks_keeps_the_minimum_norm_answer(consistent):
     reference = np.linalg.pinv(dense) @ target.ravel()
     x, report = solve_prefix_pinv(lin, target, rtol=1e-11, consistent=consistent)
     assert report.converged
-    assert report.iterations > probe_count(lin)  # the symbol alone did not converge
-    assert "then block-Jacobi from iteration" in report.message
+    found = re.search(r"then (block-Jacobi|the whole J Jᵀ) from iteration (\d+)", report.message)
+    assert found is not None, report.message
+    assert found[1] == ("the whole J Jᵀ" if whole else "block-Jacobi")
+    assert int(found[2]) <= (math.prod(lin.output_shape) if whole else probe_count(lin))
     np.testing.assert_allclose(x.ravel(), reference, atol=1e-8 * np.linalg.norm(reference))
-    assert report.method == "pcg"  # J x₀ is in the range: no least-squares switch
+    if consistent:  # said to be in the range: no least-squares switch on a plateau
+        assert report.method == "pcg"
     reg = 0.3
     tikhonov = np.linalg.solve(
         dense.T @ dense + reg * np.eye(dense.shape[1]), dense.T @ target.ravel()
@@ -249,7 +257,7 @@ def test_a_limit_stops_the_solve_and_says_why():
         solve_prefix_pinv(lin, target, max_iter=0)
 
 
-def test_cancel_stops_the_block_set_up():
+def test_cancel_stops_the_block_set_up(monkeypatch):
     rng = np.random.default_rng(8)
     net = _net(rng)
     lin = net.linearize(rng.standard_normal(net.input_shape))
@@ -257,11 +265,15 @@ def test_cancel_stops_the_block_set_up():
     stop.set()
     with pytest.raises(SolveCancelled):
         BlockJacobi(lin, cancel=stop)
-    calls = []
+    building = []
+    real_batch = dense_gram.probe_batch
 
-    def cancel():  # let the symbol phase run, cancel in the blocks' set-up
-        calls.append(1)
-        return len(calls) > probe_count(lin) + 1
+    def batch(*args):  # the set-up of the whole J Jᵀ has begun
+        building.append(1)
+        return real_batch(*args)
 
+    monkeypatch.setattr(dense_gram, "probe_batch", batch)
+    # let the symbol phase run, cancel in the set-up of the next preconditioner
     with pytest.raises(SolveCancelled):
-        solve_prefix_pinv(lin, lin.apply(lin.x0), rtol=1e-300, cancel=cancel)
+        solve_prefix_pinv(lin, lin.apply(lin.x0), rtol=1e-300, cancel=lambda: bool(building))
+    assert building

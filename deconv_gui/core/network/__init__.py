@@ -13,7 +13,8 @@ guided backprop), beside ``J⁺``.
 - :mod:`.bounds`: per layer, the output shape, receptive field and rank/nullity bounds;
 - :mod:`.solve`: the ``J⁺`` solve, its limits and why it stopped, with its
   preconditioners (:mod:`.precondition`, the last convolution's symbol, and
-  :mod:`.block_jacobi`, ``J Jᵀ``'s blocks).
+  :mod:`.block_jacobi`, ``J Jᵀ``'s blocks, and :mod:`.dense_gram`, the whole of a small
+  output's ``J Jᵀ``).
 """
 
 from __future__ import annotations

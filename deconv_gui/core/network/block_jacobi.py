@@ -35,7 +35,14 @@ from ..solvers.base import SolveCancelled, is_cancelled
 from .fields import receptive_field
 from .residual import Fork, flat_layers
 
-__all__ = ["BLOCK_FLOOR", "MAX_BLOCK_BYTES", "BlockJacobi", "probe_count", "probe_spacing"]
+__all__ = [
+    "BLOCK_FLOOR",
+    "MAX_BLOCK_BYTES",
+    "BlockJacobi",
+    "probe_batch",
+    "probe_count",
+    "probe_spacing",
+]
 
 #: The blocks' eigenvalues are floored at this share of the largest one (a unit whose row
 #: of ``J`` vanishes, all of its inputs masked, has a zero block).
@@ -167,6 +174,8 @@ class BlockJacobi:
     True
     """
 
+    label = "block-Jacobi"
+
     def __init__(self, lin: Any, reg: float = 0.0, cancel: Any = None) -> None:
         blocks = _blocks(lin, cancel)
         blocks += np.swapaxes(blocks, -1, -2)
@@ -186,13 +195,19 @@ class BlockJacobi:
         return np.matmul(self.inverse, residual[..., None])[..., 0]
 
 
+def probe_batch(lin: Any, count: int) -> int:
+    """How many probes go through the network at once (at most ``count``): their largest
+    activation's bytes within :data:`_BATCH_BYTES`."""
+    largest = max(math.prod(shape) for shape in lin.network.shapes)
+    return max(1, min(count, _BATCH_BYTES // (8 * largest)))
+
+
 def _blocks(lin: Any, cancel: Any) -> np.ndarray:
     """``J Jᵀ``'s diagonal blocks ``(H_out, W_out, C_out, C_out)``, by probing."""
     h, w, c = lin.output_shape
     s_h, s_w = probe_spacing(lin) or (h, w)  # (h, w): every unit on its own
     s_h, s_w = min(s_h, h), min(s_w, w)
-    largest = max(math.prod(shape) for shape in lin.network.shapes)
-    batch = max(1, min(c, _BATCH_BYTES // (8 * largest)))
+    batch = probe_batch(lin, c)
     blocks = np.zeros((h, w, c, c))
     for a in range(s_h):
         for b in range(s_w):

@@ -5,10 +5,16 @@ The solve is :class:`~deconv_gui.core.solvers.PseudoInverseSolver` (Craig's meth
 preconditioner) with two preconditioners in turn. The symbol of the last convolution
 (:mod:`.precondition`) costs a few FFTs and is enough for an easy prefix (~50 iterations
 on the benchmark's); the exact diagonal blocks of ``J Jᵀ`` (:mod:`.block_jacobi`) follow
-the ReLU masks, but cost as many products with ``J Jᵀ`` as they have probes. So the solve
-runs the symbol for that many iterations first and builds the blocks only if it has not
+the ReLU masks, but cost as many products with ``J Jᵀ`` as they have probes; a small
+output (at most :data:`~.dense_gram.DENSE_UNITS` units, deep in a network) takes the whole
+``J Jᵀ`` instead (:mod:`.dense_gram`), one product per unit, when that costs at most
+:data:`~.dense_gram.DENSE_SHARE` times the blocks. So the solve runs the symbol for as
+many iterations as the next preconditioner costs and builds it only if it has not
 converged by then, going on from where it is: at worst twice the cost of the better
-choice made in advance (the ski-rental rule), and no guess of how hard the prefix is. That
+choice made in advance (the ski-rental rule), and no guess of how hard the prefix is.
+From the 20th iteration it also builds it as soon as the symbol's pace (the fall of the
+smallest residual over the second half of the iterations so far) says it would need more
+iterations than the set-up costs: ResNet prefixes past a block need thousands. That
 holds for a conv with its activation too, whose symbol scaled by the slopes
 (:class:`~.precondition.ActivationPreconditioner`) is nearly exact without Tikhonov but
 not with it (a leaky ReLU of slope 0.01 at 256², reg 10⁻²: 33 iterations with the symbol
@@ -24,6 +30,7 @@ and says why in the report's message, with what to change.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 from typing import Any
@@ -39,11 +46,14 @@ from ..solvers import (
     SolverReport,
 )
 from .block_jacobi import BlockJacobi, probe_count
+from .dense_gram import DenseGram, dense_pays
 
 __all__ = ["PREFIX_MAX_ITER", "solve_prefix_pinv", "stop_words"]
 
 #: The iteration limit of a prefix's ``J⁺`` when the caller gives none.
 PREFIX_MAX_ITER = 3000
+#: The iterations of the symbol's solve before its pace predicts anything.
+_PACE_STEPS = 20
 
 
 class _PrefixCallbacks(Callbacks):
@@ -54,12 +64,13 @@ class _PrefixCallbacks(Callbacks):
         lin: Any,
         reg: float,
         switch_at: int,
+        builder: Any,
         time_limit: float | None,
         progress: ProgressCallback | None,
         cancel: CancelCheck | None,
     ) -> None:
         super().__init__(progress, cancel)
-        self.lin, self.reg, self.switch_at = lin, reg, switch_at
+        self.lin, self.reg, self.switch_at, self.builder = lin, reg, switch_at, builder
         self.seconds = time_limit
         self.end = None if not time_limit else time.perf_counter() + float(time_limit)
         self.expired = False
@@ -72,9 +83,32 @@ class _PrefixCallbacks(Callbacks):
         if self.end is not None and time.perf_counter() >= self.end:
             solver.stopped = self.expired = True
             return
-        if solver.iiter == self.switch_at and isinstance(solver, PseudoInverseSolver):
-            solver.restart(BlockJacobi(self.lin, self.reg, self.cancel))
+        if self.switched_at is not None or not self.switch_at:
+            return
+        if isinstance(solver, PseudoInverseSolver) and (
+            solver.iiter >= self.switch_at or _hopeless(solver, self.switch_at)
+        ):
+            solver.restart(self.builder(self.lin, self.reg, self.cancel))
             self.switched_at = solver.iiter
+
+
+def _hopeless(solver: PseudoInverseSolver, cost: int) -> bool:
+    """Whether the symbol's solve, at the pace of its second half so far, would take more
+    iterations to reach ``rtol`` than the next preconditioner's set-up ``cost``: build it.
+
+    The pace is the fall of the smallest residual from the first half's to now (CG on
+    ``J Jᵀ`` minimises the error, not the residual, which wanders); no fall is no pace.
+    """
+    k = solver.iiter
+    if k < _PACE_STEPS or solver.phase != "pcg":
+        return False
+    before, now = min(solver.history[: k // 2]), min(solver.history)
+    if not now > solver.rtol:
+        return False
+    if not now < before:
+        return True
+    pace = np.log(before / now) / (k - k // 2)
+    return bool(np.log(now / solver.rtol) / pace > cost)
 
 
 def solve_prefix_pinv(
@@ -110,8 +144,8 @@ def solve_prefix_pinv(
         ``progress(iteration, relative residual)``; the cancel check (between iterations
         and the set-up's batches).
     preconditioner : "auto", None or callable
-        ``"auto"``: the symbol, then the blocks (see the module); None: plain CG; a
-        callable on output-space arrays: that one throughout.
+        ``"auto"``: the symbol, then the blocks or the whole ``J Jᵀ`` (see the module);
+        None: plain CG; a callable on output-space arrays: that one throughout.
 
     Examples
     --------
@@ -131,6 +165,7 @@ def solve_prefix_pinv(
     if time_limit is not None and not (np.isfinite(time_limit) and time_limit >= 0):
         raise ValueError(f"time_limit must be a number of seconds >= 0 or None, got {time_limit!r}")
     switch_at = 0
+    builder: Any = BlockJacobi
     if isinstance(preconditioner, str):
         if preconditioner != "auto":
             raise ValueError(
@@ -142,7 +177,9 @@ def solve_prefix_pinv(
             lin.network, reg=reg, cancel=cancel, states=lin.states
         )
         switch_at = probe_count(lin)  # 0: the blocks would not fit in memory
-    callbacks = _PrefixCallbacks(lin, reg, switch_at, time_limit, progress, cancel)
+        if dense_pays(lin, switch_at):
+            switch_at, builder = math.prod(lin.output_shape), DenseGram
+    callbacks = _PrefixCallbacks(lin, reg, switch_at, builder, time_limit, progress, cancel)
     solver = PseudoInverseSolver(
         lin.apply,
         lin.apply_adjoint,
@@ -161,7 +198,8 @@ def _explained(report: SolverReport, callbacks: _PrefixCallbacks) -> SolverRepor
     """The report with the preconditioners used and, when it stopped short, why."""
     method = report.method
     if callbacks.switched_at is not None:
-        method = f"{method} (symbol, then block-Jacobi from iteration {callbacks.switched_at})"
+        then = f"then {callbacks.builder.label} from iteration {callbacks.switched_at}"
+        method = f"{method} (symbol, {then})"
     message = report.message.replace(report.method, method, 1)
     if report.converged:
         return replace(report, message=message)

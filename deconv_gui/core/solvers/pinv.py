@@ -193,8 +193,9 @@ class PseudoInverseSolver(IterativeSolver):
     def restart(self, preconditioner: LinearMap) -> None:
         """Go on with another preconditioner, from the current ``z`` (PCG phase only).
 
-        The residual is recomputed (no drift) and the search starts afresh; ``x = Aᵀz``
-        stays in the range of ``Aᵀ``, so the answer is still the minimum-norm one.
+        The residual is recomputed (no drift) and the search starts afresh, the watch for a
+        plateau too (a new preconditioner's first steps need not beat the old best); ``x =
+        Aᵀz`` stays in the range of ``Aᵀ``, so the answer is still the minimum-norm one.
         """
         if self.phase != "pcg" or self.converged:
             return
@@ -204,6 +205,9 @@ class PseudoInverseSolver(IterativeSolver):
             self.residual -= self.reg * self.z
         self.direction = self.preconditioner(self.residual)
         self.rho = dot(self.residual, self.direction)
+        if self.best_z is not None:  # the plateau watch starts afresh from here too
+            self.best_rel, self.best_at = norm(self.residual) / self.y_norm, len(self.history)
+            np.copyto(self.best_z, self.z)
 
     # -- iterations -----------------------------------------------------------------
     def step(self) -> None:
