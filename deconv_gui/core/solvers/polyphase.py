@@ -229,26 +229,32 @@ def _through_adjoint(
     """
     shape, workers = op.geometry.output_shape[:2], threads.get_num_threads()
 
-    def adjoint(spectrum: np.ndarray, single: bool, fft32: bool = False) -> np.ndarray:
-        if fft32 and single and _fits_float32(spectrum):
+    def back(spectrum: np.ndarray, fft32: bool = False) -> np.ndarray:
+        if fft32 and _fits_float32(spectrum):
             spectrum = spectrum.astype(np.complex64)
-        back = scipy.fft.irfft2(spectrum, s=shape, axes=(-3, -2), workers=workers)
-        return op.apply_adjoint(back.astype(np.float32) if single and _fits_float32(back) else back)
+        return scipy.fft.irfft2(spectrum, s=shape, axes=(-3, -2), workers=workers)
+
+    def adjoint(u: np.ndarray, single: bool) -> np.ndarray:
+        single = single and _fits_float32(u)
+        return op.apply_adjoint(u.astype(np.float32, copy=False) if single else u)
 
     if y.dtype == np.float32:
-        return adjoint(solved, True).astype(np.float32, copy=False)
-    image = adjoint(solved, False)
+        return adjoint(back(solved), True).astype(np.float32, copy=False)
+    u = back(solved)
+    image = adjoint(u, False)
     if not factors.refines:  # κ(G) ≤ 10³ everywhere: u is as exact as the SVD would make it
         return image
     residual = op.apply(image)
     np.subtract(y, residual, out=residual)
     if reg:
-        residual -= reg * scipy.fft.irfft2(solved, s=shape, axes=(-3, -2), workers=workers)
+        residual -= reg * u
+    del u
     single = _fits_float32(residual)
     spectrum = scipy.fft.rfft2(
         residual.astype(np.float32) if single else residual, axes=(-3, -2), workers=workers
     )
-    image += adjoint(factors.solve_outputs(spectrum).u, single, True)  # 0 where the SVD solved
+    correction = factors.solve_outputs(spectrum).u  # 0 where the SVD solved
+    image += adjoint(back(correction, single), single)
     return image
 
 
