@@ -23,6 +23,10 @@ Against a checkout without the factorisation cache (an older main) every solve i
 the warm column then repeats the cold one. The load average is printed before and after:
 the machine may be shared, hence the minima.
 
+Freed buffers are kept for reuse as the app and the commands keep them
+(:func:`deconv_gui.core.memory.keep_freed_memory`); ``--system-malloc`` leaves glibc's
+defaults, as a library that imports the core has them.
+
 Then (unless ``--periodic-only``) the zero-padding stride-1 Gaussian (not periodic: the
 iterative solve), without a time limit and with ``time_limit=2`` (``--time-limit``):
 seconds, iterations, residual, converged, and the condition number the report names
@@ -51,6 +55,7 @@ import numpy as np
 from skimage import data, transform
 
 from deconv_gui.core import ConvOperator, make_filter, pinv_reconstruction
+from deconv_gui.core.memory import keep_freed_memory
 from deconv_gui.core.solvers import polyphase
 from deconv_gui.core.solvers.condition import estimate_condition
 
@@ -175,7 +180,15 @@ def main() -> None:
     parser.add_argument("--periodic-only", action="store_true", help="only the periodic rows")
     parser.add_argument("--mixing-only", action="store_true", help="only the mixing layers")
     parser.add_argument("--no-mixing", action="store_true", help="leave the mixing layers out")
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="leave glibc's defaults (the app and the commands keep freed buffers for reuse)",
+    )
     args = parser.parse_args()
+    kept = not args.system_malloc and keep_freed_memory()
+    policy = "kept for reuse, as in the app" if kept else "returned (system malloc)"
+    print(f"freed buffers {policy}")
     x = _image(args.size)
     if args.mixing_only:
         _mixing_rows(x, args.repeat)

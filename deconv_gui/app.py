@@ -19,6 +19,7 @@ from .cli import parse_pair as _pair  # noqa: F401 (the old name, kept for calle
 from .cli import positive_pair as _positive
 from .cli.model_problem import add_model_options
 from .core import params as schema
+from .core.memory import keep_freed_memory
 from .xcb_check import missing_xcb_packages, uses_xcb
 
 __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
@@ -235,6 +236,7 @@ def _display_available() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Open the window (or run a headless command); returns the exit status."""
+    keep_freed_memory()  # every run allocates the same large arrays again: reuse them
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in CLI_COMMANDS:
         from . import cli

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from ..core.memory import keep_freed_memory
 from . import animate, code, fit_decoder, info, layers, run
 from .code import PLACEHOLDER_NPY
 from .info import rank_report
@@ -95,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         The exit code (see the module docstring).
     """
+    keep_freed_memory()  # each image of a batch allocates the same large arrays again
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
