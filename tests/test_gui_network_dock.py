@@ -377,3 +377,17 @@ def test_long_layer_names_are_whole_in_a_list_that_scrolls_sideways(qtbot):
     assert item.text(2) == labels[8] and names[8] in item.toolTip(2)
     # the scroll bar does not hide the row under study, the last
     assert view.visualItemRect(item).bottom() < view.viewport().height()
+
+
+def test_the_command_line_pictures_a_models_network_up_to_a_layer(qtbot, tmp_path):
+    """--model M --layer L --through --screenshot: the picture is taken once the network's
+    panels are drawn (the layer alone's, hidden, are never computed)."""
+    onnx, shot = tmp_path / "fixed.onnx", tmp_path / "shot.png"
+    torch.manual_seed(0)
+    chain = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(4, 4, 3, padding=1)
+    )
+    torch.onnx.export(chain.eval(), torch.zeros(1, 3, 32, 32), str(onnx), dynamo=False)
+    args = ["--model", str(onnx), "--layer", read_model(onnx).layers[-1].name, "--through"]
+    assert app.main([*args, "--image", "chelsea", "--screenshot", str(shot)]) == 0
+    assert shot.stat().st_size > 0

@@ -242,7 +242,10 @@ def take_screenshot(
             print(f"deconv-gui: {' '.join(problem.split())}", file=sys.stderr)
             app.exit(2)
             return
-        if window.result is None or not window.live.idle:  # SSIM filled in too
+        # the layer alone's result, SSIM filled in too; none while the network shows (its
+        # hidden panels are not computed): the network's panels are waited for instead
+        alone = window.result is None and not window.network.through
+        if alone or not window.live.idle:
             status["calm"] = 0
             return
         if not target:  # the first result is on screen: open the view
