@@ -20,6 +20,7 @@ from .cli import positive_pair as _positive
 from .cli.model_problem import add_model_options
 from .core import params as schema
 from .core.memory import keep_freed_memory
+from .view.theme import THEME_NAMES
 from .xcb_check import missing_xcb_packages, uses_xcb
 
 __all__ = ["CLI_COMMANDS", "SCREENSHOT_VIEWS", "build_parser", "main"]
@@ -74,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(parser)
     _add_geometry_options(parser)
     _add_screenshot_options(parser)
+    parser.add_argument(
+        "--palette",
+        choices=("system", *THEME_NAMES),
+        default="system",
+        help="the window's colours: the desktop's palette (light or dark, followed when it "
+        "changes), or a light or dark one whatever the desktop's (default system)",
+    )
     return parser
 
 
@@ -294,6 +302,7 @@ def _run_window(args: argparse.Namespace) -> int:
     from .gui.support.excepthook import install_excepthook
     from .gui.support.quit_signals import close_on_quit_signals
     from .gui.support.style import apply_style
+    from .gui.support.theme import apply_palette
 
     pg.setConfigOptions(imageAxisOrder="row-major")
     existing = QtWidgets.QApplication.instance()
@@ -305,6 +314,7 @@ def _run_window(args: argparse.Namespace) -> int:
     app.setApplicationName("Deconvolution Explorer")
     app.setOrganizationName("deconv-gui")
     apply_style(app)
+    apply_palette(app, args.palette)
     window: MainWindow | None = None
     previous_hook = install_excepthook(lambda: window)
     try:

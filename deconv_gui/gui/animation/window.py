@@ -18,6 +18,7 @@ from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner, Priority
 from ..state import AppState
 from ..support.qthelp import signals_blocked
+from ..support.theme import follow_theme, theme_style
 from .export_path import ask_export_path
 from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
 from .playback import SPEEDS, Playback
@@ -150,7 +151,7 @@ class StepsWindow(Playback):
     def _frame_view(self) -> pg.GraphicsLayoutWidget:
         """The frame, zoomable to read its numbers, its cells read out on hover."""
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
+        follow_theme(self.graphics, lambda theme: self.graphics.setBackground(theme["plot_back"]))
         # drawn smaller than it was rendered: smoothed, its digits stay whole (nearest
         # neighbour dropped strokes of the numbers)
         self.graphics.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
@@ -311,7 +312,7 @@ class StepsWindow(Playback):
     # -- messages and life -----------------------------------------------------------------
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet("color: #b00020;" if error else "")
+        theme_style(self.message, "color: {error_message};" if error else "")
 
     @property
     def message_text(self) -> str:

@@ -18,6 +18,7 @@ from qtpy.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
 from ...view import filter_ops as ops
+from ..support.theme import current_theme, theme_colour
 
 __all__ = ["ChannelMap", "describe_links", "short_names"]
 
@@ -27,9 +28,7 @@ _CHANNEL_COLOURS = {
     3: ("#d04040", "#3a9a3a", "#3f63d0"),
     4: ("#d04040", "#3a9a3a", "#3f63d0", "#9a9a9a"),
 }
-_OUTPUT_COLOUR = QColor("#1c2a5a")
-_LINK = QColor(120, 130, 160, 110)
-_LINK_SELECTED = QColor("#1c2a5a")
+_LINK = QColor(120, 130, 160, 110)  # half see-through: reads on a light or a dark dock
 _RADIUS = 6.0
 
 
@@ -193,7 +192,7 @@ class ChannelMap(QWidget):
         xs_top, xs_bottom = self._xs(n_top), self._xs(n_bottom)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QColor("#606070"))
+        painter.setPen(theme_colour("muted"))
         for label, y in zip(self.row_labels(), (top, bottom), strict=True):
             painter.drawText(
                 QRectF(0, y - 8, self._label_width(), 16), Qt.AlignmentFlag.AlignVCenter, label
@@ -202,7 +201,7 @@ class ChannelMap(QWidget):
             for i, o in self.links():
                 if (o == self._selected) != selected_pass:
                     continue
-                colour, width = (_LINK_SELECTED, 2.0) if selected_pass else (_LINK, 1.2)
+                colour, width = (theme_colour("heading"), 2.0) if selected_pass else (_LINK, 1.2)
                 painter.setPen(QPen(colour, width))
                 start, end = (o, i) if self._transposed else (i, o)
                 painter.drawLine(QPointF(xs_top[start], top), QPointF(xs_bottom[end], bottom))
@@ -212,14 +211,14 @@ class ChannelMap(QWidget):
 
     def _paint_inputs(self, painter: QPainter, xs: list[float], y: float) -> None:
         """The top row: the image's channels (coloured) or a layer's maps, names above."""
-        grey = ("#707070",) * len(xs)
+        theme = current_theme()
+        grey = (theme["node_off"],) * len(xs)
         colours = grey if self._maps else _CHANNEL_COLOURS.get(len(xs), grey)
+        outline, output = QColor(theme["node_outline"]), QColor(theme["heading"])
         metrics = self.fontMetrics()
         for i, (x, name) in enumerate(zip(xs, short_names(len(xs), self._maps), strict=True)):
             chosen = self._transposed and i == self._selected
-            painter.setPen(
-                QPen(_OUTPUT_COLOUR if chosen else QColor("#303040"), 2.5 if chosen else 1)
-            )
+            painter.setPen(QPen(output if chosen else outline, 2.5 if chosen else 1))
             painter.setBrush(QColor(colours[i]))
             painter.drawEllipse(QPointF(x, y), _RADIUS, _RADIUS)
             width = metrics.horizontalAdvance(name)
@@ -232,14 +231,15 @@ class ChannelMap(QWidget):
     def _paint_outputs(self, painter: QPainter, xs: list[float], y: float) -> None:
         """The bottom row: numbered outputs, names below (a conv's selected one filled)."""
         metrics = self.fontMetrics()
+        output, back = theme_colour("heading"), theme_colour("node_back")
         for o, x in enumerate(xs):
             chosen = not self._transposed and o == self._selected
-            painter.setPen(QPen(_OUTPUT_COLOUR, 2 if chosen else 1))
-            painter.setBrush(_OUTPUT_COLOUR if chosen else QColor("white"))
+            painter.setPen(QPen(output, 2 if chosen else 1))
+            painter.setBrush(output if chosen else back)
             painter.drawEllipse(QPointF(x, y), _RADIUS, _RADIUS)
             name = str(o)
             width = metrics.horizontalAdvance(name)
-            painter.setPen(_OUTPUT_COLOUR)
+            painter.setPen(output)
             painter.drawText(
                 QRectF(x - width / 2 - 2, y + _RADIUS, width + 4, self.height() - y),
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,

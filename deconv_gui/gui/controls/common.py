@@ -9,6 +9,8 @@ from qtpy.QtCore import QPointF, QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
+from ..support.theme import follow_theme, set_style_sheet, theme_colour
+
 __all__ = [
     "DOCK_WIDTH",
     "DockSection",
@@ -36,7 +38,7 @@ def section_header(text: str, parent: QWidget | None = None) -> QLabel:
     font.setBold(True)
     font.setPointSizeF(font.pointSizeF() * 1.15)
     label.setFont(font)
-    label.setStyleSheet("color: #1c2a5a;")
+    follow_theme(label, lambda theme: set_style_sheet(label, f"color: {theme['heading']};"))
     return label
 
 
@@ -66,20 +68,22 @@ class DockSection(QWidget):
         return QSize(DOCK_WIDTH, super().sizeHint().height())
 
 
-def diverging_colour(value: float, scale: float) -> QColor:
-    """Blue–white–red colour for ``value``, white at 0 and saturated at ``±scale``.
+def diverging_colour(value: float, scale: float, zero: QColor | None = None) -> QColor:
+    """Blue–``zero``–red colour for ``value``: ``zero`` (white by default; a dark palette's
+    cell colour) at 0, saturated at ``±scale``.
 
-    A non-positive or non-finite ``scale`` (an all-zero filter) gives white.
+    A non-positive or non-finite ``scale`` (an all-zero filter) gives ``zero``.
     """
+    zero = QColor(Qt.GlobalColor.white) if zero is None else zero
     if not scale > 0 or value != value:  # value != value: NaN
-        return QColor(Qt.GlobalColor.white)
+        return QColor(zero)
     t = max(-1.0, min(1.0, value / scale))
     end = _POSITIVE if t > 0 else _NEGATIVE
     blend = abs(t) * _MAX_BLEND
     return QColor(
-        round(255 + (end.red() - 255) * blend),
-        round(255 + (end.green() - 255) * blend),
-        round(255 + (end.blue() - 255) * blend),
+        round(zero.red() + (end.red() - zero.red()) * blend),
+        round(zero.green() + (end.green() - zero.green()) * blend),
+        round(zero.blue() + (end.blue() - zero.blue()) * blend),
     )
 
 
@@ -97,7 +101,7 @@ def link_icon(linked: bool, size: int = 18) -> QIcon:
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    colour = QColor("#1c2a5a") if linked else QColor("#8a8a8a")
+    colour = theme_colour("heading" if linked else "link_off")
     painter.setPen(QPen(colour, 1.8))
     painter.translate(size / 2, size / 2)
     painter.rotate(-45)
@@ -123,7 +127,7 @@ class LinkButton(QToolButton):
         self.setAutoRaise(True)
         self.setIconSize(QSize(18, 18))
         self.toggled.connect(self._update_look)
-        self._update_look(True)
+        follow_theme(self, lambda _theme: self._update_look(self.isChecked()))
 
     def _update_look(self, linked: bool) -> None:
         self.setIcon(link_icon(linked))

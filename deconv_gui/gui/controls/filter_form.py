@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 from ...core import PRESET_DESCRIPTIONS, PRESETS, filters
 from ...view import filter_ops as ops
 from ..support.qthelp import signals_blocked
+from ..support.theme import theme_style
 from .channel_map import ChannelMap, short_names
 from .common import DockSection, format_number
 from .fields import field_tip
@@ -86,7 +87,7 @@ class FilterForm:
         # a transposed conv reads the filter the other way round: said under the header
         self.kind_note = QLabel("ConvTranspose2d: in C_out → out C_in")
         self.kind_note.setWordWrap(True)
-        self.kind_note.setStyleSheet("color: #606070;")
+        theme_style(self.kind_note, "color: {muted};")
         self.kind_note.hide()
         layout.addWidget(self.kind_note)
         self.transposed = False
@@ -201,7 +202,7 @@ class FilterForm:
             font = note.font()
             font.setPointSizeF(font.pointSizeF() * 0.9)
             note.setFont(font)
-            note.setStyleSheet("color: #606070; margin-left: 22px;")  # under the box's text
+            theme_style(note, "color: {muted}; margin-left: 22px;")  # under the box's text
 
     def _output_row(self) -> QHBoxLayout:
         """C_out and which of its channels the grids show."""

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 
 from ...core import params as schema
 from ..support.qthelp import signals_blocked
+from ..support.theme import theme_style
 from .common import DockSection, LinkButton
 from .fields import field_tip
 from .layer_form import Activation, LayerKind, PaddingSides
@@ -28,12 +29,12 @@ from .layer_form import Activation, LayerKind, PaddingSides
 __all__ = ["GeometryEditor", "PairControl"]
 
 _ARITHMETIC_OK = (
-    "QLabel { background: #fff8d8; border: 1px solid #d8c06a; border-radius: 3px; "
-    "padding: 4px; color: #222; }"
+    "QLabel {{ background: {note_back}; border: 1px solid {note_border}; border-radius: 3px; "
+    "padding: 4px; color: {note_text}; }}"
 )
 _ARITHMETIC_ERROR = (
-    "QLabel { background: #fde4e4; border: 1px solid #d07070; border-radius: 3px; "
-    "padding: 4px; color: #8a1010; }"
+    "QLabel {{ background: {note_error_back}; border: 1px solid {note_error_border}; "
+    "border-radius: 3px; padding: 4px; color: {note_error_text}; }}"
 )
 
 # what each pair does, beside its rule's help (the spin boxes' tooltips)
@@ -308,8 +309,7 @@ class GeometryEditor(DockSection):
         if self._arithmetic.property("error") != bool(error):
             self._arithmetic.setProperty("error", bool(error))
         style = _ARITHMETIC_ERROR if error else _ARITHMETIC_OK
-        if self._arithmetic.styleSheet() != style:  # setStyleSheet re-polishes even if equal
-            self._arithmetic.setStyleSheet(style)
+        theme_style(self._arithmetic, style)
         if not text:
             body = "<i>shape arithmetic appears here</i>"
         elif error:

@@ -16,6 +16,7 @@ from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ...io import SAMPLES, WORK_SIZES, LoadedImage
 from ..support.qthelp import nonnull
+from ..support.theme import theme_style
 from .common import DockSection
 
 __all__ = ["SAMPLE_LABELS", "ImageControls"]
@@ -109,7 +110,7 @@ class ImageControls(DockSection):
 
         self._info = QLabel()
         self._info.setWordWrap(True)
-        self._info.setStyleSheet("color: #333;")
+        theme_style(self._info, "color: {info};")
         self._info.setToolTip("The image being used, its shape, and how it was converted.")
         layout.addWidget(self._info)
         self._info_plain = ""

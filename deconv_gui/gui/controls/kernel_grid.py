@@ -1,10 +1,10 @@
 """One editable grid of filter weights (one input channel of one output channel).
 
-Cells show 3 decimals on a blue–white–red background centred on 0; double-clicking or typing
-opens an editor that only accepts numbers (a ``QDoubleValidator`` in the C locale, so ``0.5``
-and ``1e-3`` work everywhere). The grid never stores weights itself: it reports an edit with
-:attr:`KernelGrid.cellEdited` and the :class:`~deconv_gui.gui.controls.filter_editor.FilterEditor`
-redraws it.
+Cells show 3 decimals on a blue–white–red background centred on 0 (blue–dark–red on a
+dark palette); double-clicking or typing opens an editor that only accepts numbers (a
+``QDoubleValidator`` in the C locale, so ``0.5`` and ``1e-3`` work everywhere). The grid
+never stores weights itself: it reports an edit with :attr:`KernelGrid.cellEdited` and the
+:class:`~deconv_gui.gui.controls.filter_editor.FilterEditor` redraws it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...view.colormaps import text_colour
+from ...view.theme import hex_rgb
 from ..support.qthelp import nonnull, signals_blocked
+from ..support.theme import current_theme, follow_theme, set_style_sheet, theme_colour
 from .common import diverging_colour, format_number
 
 __all__ = ["WEIGHT_LIMIT", "KernelGrid", "make_weight_validator"]
@@ -87,16 +90,17 @@ class _WeightDelegate(QStyledItemDelegate):
             return
         painter.save()
         brush = index.data(Qt.ItemDataRole.BackgroundRole)
-        painter.fillRect(option.rect, brush if brush is not None else QBrush(Qt.GlobalColor.white))
+        painter.fillRect(option.rect, brush if brush is not None else theme_colour("cell_zero"))
         painter.setFont(option.font)
-        painter.setPen(QColor(Qt.GlobalColor.black))
+        ink = index.data(Qt.ItemDataRole.ForegroundRole)
+        painter.setPen(ink.color() if isinstance(ink, QBrush) else theme_colour("cell_text"))
         painter.drawText(
             option.rect,
             Qt.AlignmentFlag.AlignCenter,
             str(index.data(Qt.ItemDataRole.DisplayRole) or ""),
         )
         if option.state & QStyle.StateFlag.State_Selected:
-            painter.setPen(QPen(QColor("#1c2a5a"), 2))
+            painter.setPen(QPen(theme_colour("heading"), 2))
             painter.drawRect(option.rect.adjusted(1, 1, -1, -1))
         painter.restore()
 
@@ -166,10 +170,28 @@ class KernelGrid(QTableWidget):
         self.setLineWidth(1)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setItemDelegate(_WeightDelegate(self))
-        self.setStyleSheet(
-            "QTableWidget { gridline-color: #b8b8c8; } QTableWidget::item { padding: 0px; }"
-        )
+        self._scale = 0.0
         self._fill_items()
+        follow_theme(self, self._apply_theme)
+
+    def _apply_theme(self, theme: dict[str, str]) -> None:
+        """The grid lines and the cells' colours in the palette's variant."""
+        set_style_sheet(
+            self,
+            f"QTableWidget {{ gridline-color: {theme['grid_line']}; }} "
+            "QTableWidget::item { padding: 0px; }",
+        )
+        for row in range(self.rowCount()):
+            for column in range(self.columnCount()):
+                self._colour_cell(self._item(row, column), theme)
+
+    def _colour_cell(self, item: QTableWidgetItem, theme: dict[str, str]) -> None:
+        """``item``'s background by its weight, and a text colour that reads on it."""
+        value = float(item.data(Qt.ItemDataRole.UserRole) or 0.0)
+        back = diverging_colour(value, self._scale, QColor(theme["cell_zero"]))
+        ink = text_colour((back.red(), back.green(), back.blue()), hex_rgb(theme["cell_text"]))
+        item.setBackground(QBrush(back))
+        item.setForeground(QBrush(QColor(*ink)))
 
     def _fill_items(self) -> None:
         for row in range(self.rowCount()):
@@ -210,6 +232,8 @@ class KernelGrid(QTableWidget):
 
     def set_values(self, values: np.ndarray, scale: float) -> None:
         """Show a 2-D array of weights, coloured against ``scale`` (the largest |weight|)."""
+        self._scale = scale
+        theme = current_theme()
         with signals_blocked(self):
             for row in range(self.rowCount()):
                 for column in range(self.columnCount()):
@@ -217,8 +241,7 @@ class KernelGrid(QTableWidget):
                     item = self._item(row, column)
                     item.setData(Qt.ItemDataRole.UserRole, value)
                     item.setText(format_number(value))
-                    item.setBackground(QBrush(diverging_colour(value, scale)))
-                    item.setForeground(QBrush(QColor(Qt.GlobalColor.black)))
+                    self._colour_cell(item, theme)
                     hint = (
                         "Double-click or type to edit; numbers only (e.g. 0.25, -1, 1e-3)."
                         if self._editable

@@ -31,6 +31,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..support.qthelp import nonnull, signals_blocked
+from ..support.theme import theme_colour, theme_style
 from .common import DockSection
 
 __all__ = ["LAYER_BUTTONS", "LayerRow", "LayersPanel"]
@@ -125,7 +126,7 @@ class LayersPanel(DockSection):
         self.problem = QLabel()
         self.problem.setObjectName("layers_problem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b3261e;")
+        theme_style(self.problem, "color: {error};")
         self.problem.setVisible(False)
         self.column.addWidget(self.problem)
         self.note = QLabel()
@@ -220,7 +221,7 @@ class LayersPanel(DockSection):
                 for column in range(len(texts)):
                     item.setFont(column, font)
                     if not row.fits:
-                        item.setForeground(column, Qt.GlobalColor.red)
+                        item.setForeground(column, theme_colour("error_item"))
                     item.setToolTip(column, _row_tip(row, index == studied))
                 self.list.addTopLevelItem(item)
             chosen = self.list.topLevelItem(max(0, min(current, len(rows) - 1)))

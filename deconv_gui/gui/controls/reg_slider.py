@@ -15,10 +15,11 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider,
 
 from ...core import params as schema
 from ..support.qthelp import signals_blocked
+from ..support.theme import theme_style
 
 __all__ = ["AutoButton", "LogSlider", "RegSlider", "format_reg"]
 
-_BAD_BOX = "QLineEdit { background: #fde2e2; }"
+_BAD_BOX = "QLineEdit {{ background: {bad_box}; }}"
 
 
 def format_reg(value: float) -> str:
@@ -97,7 +98,7 @@ class LogSlider(QWidget):
         )
         self.box.setToolTip(self._box_tip)
         self.box.editingFinished.connect(self._on_box)
-        self.box.textEdited.connect(lambda _text: self.box.setStyleSheet(""))
+        self.box.textEdited.connect(lambda _text: theme_style(self.box, ""))
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.box)
         self._show()
@@ -143,13 +144,13 @@ class LogSlider(QWidget):
         with signals_blocked(self.slider):
             self.slider.setValue(self.value_to_position(self._value))
         self.box.setText(format_reg(self._value))
-        self.box.setStyleSheet("")
+        theme_style(self.box, "")
         self.box.setToolTip(self._box_tip)
 
     def _on_slider(self, position: int) -> None:
         self._value = self.position_to_value(position)
         self.box.setText(format_reg(self._value))
-        self.box.setStyleSheet("")
+        theme_style(self.box, "")
         self.box.setToolTip(self._box_tip)
         self.valueChanged.emit(self._value)
 
@@ -160,7 +161,7 @@ class LogSlider(QWidget):
         try:
             value = schema.check(self.field, float(text))
         except ValueError:  # not a number, or out of the field's range: say so, keep it
-            self.box.setStyleSheet(_BAD_BOX)
+            theme_style(self.box, _BAD_BOX)
             self.box.setToolTip(
                 f"{text!r} is not a valid {self.field}: it must be "
                 f"{schema.rule(self.field).describe()}. Still {format_reg(self._value)}."

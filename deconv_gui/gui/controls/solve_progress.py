@@ -7,10 +7,12 @@ import math
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
+from ..support.theme import theme_style
+
 __all__ = ["SolveProgress", "short_number"]
 
-_REPORT_OK = "color: #1d5e20;"
-_REPORT_WARN = "color: #b35900; font-weight: bold;"
+_REPORT_OK = "color: {ok};"
+_REPORT_WARN = "color: {warn}; font-weight: bold;"
 
 
 def short_number(value: float) -> str:
@@ -131,8 +133,7 @@ class SolveProgress(QObject):
             lowered = text.lower()
             warning = any(word in lowered for word in ("not converge", "cancel", "stopped"))
         style = _REPORT_WARN if warning else _REPORT_OK
-        if self.report.styleSheet() != style:  # setStyleSheet re-polishes even if equal
-            self.report.setStyleSheet(style)
+        theme_style(self.report, style)
         if self.report.text() != text:
             self.report.setText(text)
         if not warning and text:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from qtpy import QtCore, QtWidgets
 
+from ..support.theme import theme_style
+
 __all__ = ["FORMAT_LABELS", "ExportChoices", "ExportDialog"]
 
 #: Export formats with their label and tooltip, in the order of the dialog.
@@ -116,7 +118,7 @@ class ExportDialog(QtWidgets.QDialog):
         )
         sidecar.setWordWrap(True)
         sidecar.setObjectName("exportNote")
-        sidecar.setStyleSheet("color: #555;")
+        theme_style(sidecar, "color: {secondary};")
         self.error_label = QtWidgets.QLabel()
         self.error_label.setObjectName("messageBar")  # the window's error look
         self.error_label.setWordWrap(True)

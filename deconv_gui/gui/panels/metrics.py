@@ -10,6 +10,7 @@ from ...core import Result
 from ...view.readout import ADJOINT_TOLERANCE, adjoint_badge, metrics_rows
 from ...view.readout import format_number_or_dash as _num
 from ..support.qthelp import nonnull
+from ..support.theme import follow_theme, theme_colour, theme_style
 
 __all__ = ["MetricsStrip"]
 
@@ -33,7 +34,14 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 #: What a row still computing says, its colour and its tooltip.
-_PENDING, _DIM = "computing…", "#888888"
+_PENDING, _DIM = "computing…", "dim"
+#: The item data role that keeps which theme colour an item's text has.
+_INK = QtCore.Qt.ItemDataRole.UserRole
+#: The adjoint badge's style sheet, ``%`` the theme role of its background.
+_BADGE = (
+    "QLabel {{ background: {%s}; color: {badge_text}; border-radius: 9px; "
+    "padding: 2px 8px; font-weight: bold; }}"
+)
 _PENDING_TIP = (
     "Still computing: the figures arrive with the panel. The other rows and the panels "
     "above already show the new settings."
@@ -86,7 +94,7 @@ class MetricsStrip(QtWidgets.QWidget):
         self.info = QtWidgets.QLabel()
         self.info.setObjectName("metrics_info")
         self.info.setWordWrap(True)
-        self.info.setStyleSheet("color: #888")
+        theme_style(self.info, "color: {dim}")
         self.info.setToolTip("Shape arithmetic of the current result and the total time")
         side = QtWidgets.QVBoxLayout()
         side.setSpacing(4)
@@ -101,6 +109,7 @@ class MetricsStrip(QtWidgets.QWidget):
         self._layout.addWidget(self.table, 0)
         self._layout.addLayout(side, 1)
         self._set_badge(None)
+        follow_theme(self.table, self._recolour)
 
     @property
     def stacked(self) -> bool:
@@ -143,14 +152,17 @@ class MetricsStrip(QtWidgets.QWidget):
     def _set_badge(self, value: float | None) -> None:
         text, good = adjoint_badge(value)
         self.badge.setText(text)
-        if value is None:
-            color = "#555"
-        else:
-            color = "#2e7d32" if good else "#c62828"
-        self.badge.setStyleSheet(
-            f"QLabel {{ background: {color}; color: white; border-radius: 9px; "
-            "padding: 2px 8px; font-weight: bold; }"
-        )
+        role = "badge_none" if value is None else ("badge_good" if good else "badge_bad")
+        theme_style(self.badge, _BADGE % role)
+
+    def _recolour(self, theme: dict[str, str]) -> None:
+        """The rows' dimmed and orange texts in ``theme``'s colours."""
+        for r in range(self.table.rowCount()):
+            for c in range(self.table.columnCount()):
+                item = self.table.item(r, c)
+                role = None if item is None else item.data(_INK)
+                if item is not None and role:
+                    item.setForeground(QtGui.QBrush(QtGui.QColor(theme[role])))
 
     def show_result(self, result: Result, wall_seconds: float | None = None) -> None:
         """Fill the table from ``result.metrics``, ``result.timings`` and ``result.solver``.
@@ -224,9 +236,11 @@ def _row_items(row: dict[str, object]) -> list[QtWidgets.QTableWidgetItem]:
         align = QtCore.Qt.AlignmentFlag.AlignLeft if left else QtCore.Qt.AlignmentFlag.AlignRight
         item.setTextAlignment(int(align) | int(QtCore.Qt.AlignmentFlag.AlignVCenter))
         item.setToolTip(_PENDING_TIP if pending else notes or _COLUMNS[c][1])
-        if pending:
-            item.setForeground(QtGui.QBrush(QtGui.QColor(_DIM)))
-        elif c == 3 and row.get("converged") is False:
-            item.setForeground(QtGui.QBrush(QtGui.QColor("#e0a040")))
+        role = _DIM if pending else None
+        if not pending and c == 3 and row.get("converged") is False:
+            role = "unconverged"
+        if role:
+            item.setData(_INK, role)
+            item.setForeground(QtGui.QBrush(theme_colour(role)))
         items.append(item)
     return items

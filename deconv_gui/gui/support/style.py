@@ -5,39 +5,65 @@ from __future__ import annotations
 from qtpy import QtGui, QtWidgets
 
 from ...core.resources import resources_root
+from ...view.theme import THEMES
+from .theme import current_theme, follow_theme
 
-__all__ = ["STYLE_SHEET", "app_icon", "apply_style", "window_rgb"]
+__all__ = ["STYLE_SHEET", "app_icon", "apply_style", "style_sheet", "window_rgb"]
 
 #: The panels' dark frames; the status read-out in a fixed-width font; dialog buttons
 #: as plain words, as the app's own Close and Export… buttons (the desktop's icon theme
-#: gave Cancel an icon and "Use layer" none, side by side).
-STYLE_SHEET = """
-QFrame[objectName^="panel_"] {
+#: gave Cancel an icon and "Use layer" none, side by side). The message bar's colours
+#: are the theme's (:func:`style_sheet`).
+_STYLE_TEMPLATE = """
+QFrame[objectName^="panel_"] {{
     background: #1d2024;
     border: 1px solid #30343a;
     border-radius: 3px;
-}
-QFrame[objectName^="panel_"] QLabel { color: #e8e8e8; background: transparent; }
-QFrame[objectName^="panel_"] QLabel#subtitle { color: #a9b0ba; font-size: 8pt; }
-QWidget#metrics QTableWidget, QWidget#metrics QHeaderView { font-size: 8pt; }
-QWidget#metrics QLabel { font-size: 8pt; }
-QLabel#messageBar {
-    background: #fbe3e1; color: #7a1c12; border: 1px solid #e6a49b;
+}}
+QFrame[objectName^="panel_"] QLabel {{ color: #e8e8e8; background: transparent; }}
+QFrame[objectName^="panel_"] QLabel#subtitle {{ color: #a9b0ba; font-size: 8pt; }}
+QWidget#metrics QTableWidget, QWidget#metrics QHeaderView {{ font-size: 8pt; }}
+QWidget#metrics QLabel {{ font-size: 8pt; }}
+QLabel#messageBar {{
+    background: {message_back}; color: {message_text}; border: 1px solid {message_border};
     border-radius: 3px; padding: 4px 8px;
-}
-QLabel#messageBar[level="info"] {
-    background: #e6f0fb; color: #17406d; border: 1px solid #9fbfe6;
-}
-QLabel#readout { font-family: "DejaVu Sans Mono", monospace; padding-right: 16px; }
-QDialogButtonBox { dialogbuttonbox-buttons-have-icons: 0; }
+}}
+QLabel#messageBar[level="info"] {{
+    background: {message_info_back}; color: {message_info_text};
+    border: 1px solid {message_info_border};
+}}
+QLabel#readout {{ font-family: "DejaVu Sans Mono", monospace; padding-right: 16px; }}
+QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
 """
 
 
+def style_sheet(theme: dict[str, str]) -> str:
+    """The application style sheet in ``theme``'s colours."""
+    return _STYLE_TEMPLATE.format(**theme)
+
+
+#: The application style sheet on a light palette.
+STYLE_SHEET = style_sheet(THEMES["light"])
+
+
 def apply_style(app: QtWidgets.QApplication) -> None:
-    """Use the Fusion style and the panel style sheet."""
+    """Use the Fusion style and the panel style sheet, in the palette's colours from now
+    on (a palette changed at runtime changes the style sheet too)."""
     app.setStyle("Fusion")
-    app.setStyleSheet(STYLE_SHEET)
+    if not app.property(_FOLLOWED):  # once per application, however often it is styled
+        app.setProperty(_FOLLOWED, True)
+        follow_theme(app, lambda theme: _set_app_sheet(app, style_sheet(theme)))
+    else:
+        _set_app_sheet(app, style_sheet(current_theme()))
     app.setWindowIcon(app_icon())
+
+
+_FOLLOWED = "deconvThemeFollowed"
+
+
+def _set_app_sheet(app: QtWidgets.QApplication, sheet: str) -> None:
+    if app.styleSheet() != sheet:  # setting it re-polishes every widget
+        app.setStyleSheet(sheet)
 
 
 def app_icon() -> QtGui.QIcon:
