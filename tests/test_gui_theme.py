@@ -183,3 +183,19 @@ def test_the_palette_option():
     assert parser.parse_args(["--palette", "dark"]).palette == "dark"
     with pytest.raises((SystemExit, UsageError)):
         parser.parse_args(["--palette", "purple"])
+
+
+def test_the_styles_dark_media_icons_are_redrawn_light_on_a_dark_palette(qapp, palette):
+    from deconv_gui.gui.support.theme import readable_icon
+
+    play = qapp.style().standardIcon(QtWidgets.QStyle.StandardPixmap.SP_MediaPlay)
+    assert readable_icon(play) is play  # light: the style's own icon
+    palette.setPalette(dark_palette())
+    image = readable_icon(play).pixmap(32, 32).toImage()
+    inks = {
+        _rgb(QtGui.QColor(image.pixelColor(x, y)))
+        for x in range(image.width())
+        for y in range(image.height())
+        if image.pixelColor(x, y).alpha() > 0
+    }
+    assert inks and all(wcag_contrast(ink, DARK_PALETTE["Button"]) >= AA for ink in inks)

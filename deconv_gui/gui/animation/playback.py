@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ..support.qthelp import nonnull
+from ..support.theme import follow_theme, readable_icon
 
 if TYPE_CHECKING:
     import pyqtgraph as pg
@@ -20,6 +21,7 @@ __all__ = ["SPEEDS", "Playback"]
 #: Steps per second offered by the speed box.
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 _PIXMAP = QtWidgets.QStyle.StandardPixmap
+_ICON = "standardPixmap"
 
 
 class Playback(QtWidgets.QWidget):
@@ -36,11 +38,20 @@ class Playback(QtWidgets.QWidget):
         def set_index(self, k: int, force: bool = False) -> None: ...
 
     def _icon(self, pixmap: QtWidgets.QStyle.StandardPixmap) -> QtGui.QIcon:
-        return nonnull(self.style()).standardIcon(pixmap)
+        return readable_icon(nonnull(self.style()).standardIcon(pixmap))
+
+    def _set_icon(self, button: QtWidgets.QToolButton, icon: QtWidgets.QStyle.StandardPixmap):
+        button.setProperty(_ICON, int(icon))  # drawn again when the palette changes
+        button.setIcon(self._icon(icon))
+
+    def _redraw_icons(self) -> None:
+        for button in self.findChildren(QtWidgets.QToolButton):
+            if button.property(_ICON) is not None:
+                button.setIcon(self._icon(_PIXMAP(button.property(_ICON))))
 
     def _button(self, icon: QtWidgets.QStyle.StandardPixmap, tip: str, slot):
         button = QtWidgets.QToolButton()
-        button.setIcon(self._icon(icon))
+        self._set_icon(button, icon)
         button.setToolTip(tip)
         button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space and the arrows stay shortcuts
         button.clicked.connect(slot)
@@ -49,6 +60,7 @@ class Playback(QtWidgets.QWidget):
     def _playback_row(self) -> QtWidgets.QHBoxLayout:
         style = _PIXMAP  # the buttons' standard icons
         row = QtWidgets.QHBoxLayout()
+        follow_theme(self, lambda _theme: self._redraw_icons())
         self.first_button = self._button(style.SP_MediaSkipBackward, "First step (Home)",
                                          lambda: self.set_index(0))  # fmt: skip
         self.back_button = self._button(style.SP_MediaSeekBackward, "Step back (Left)",
@@ -121,11 +133,11 @@ class Playback(QtWidgets.QWidget):
             self.set_index(0)
         self._apply_speed()
         self.timer.start()
-        self.play_button.setIcon(self._icon(_PIXMAP.SP_MediaPause))
+        self._set_icon(self.play_button, _PIXMAP.SP_MediaPause)
 
     def pause(self) -> None:
         self.timer.stop()
-        self.play_button.setIcon(self._icon(_PIXMAP.SP_MediaPlay))
+        self._set_icon(self.play_button, _PIXMAP.SP_MediaPlay)
 
     def _apply_speed(self) -> None:
         self.timer.setInterval(int(1000 / float(self.speed_box.currentData())))

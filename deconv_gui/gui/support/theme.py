@@ -23,6 +23,7 @@ __all__ = [
     "dark_palette",
     "follow_theme",
     "is_dark",
+    "readable_icon",
     "set_style_sheet",
     "theme_colour",
     "theme_style",
@@ -103,6 +104,24 @@ _TEMPLATE = "themeStyle"
 
 def _fill_template(widget: QtWidgets.QWidget, theme: dict[str, str]) -> None:
     set_style_sheet(widget, str(widget.property(_TEMPLATE) or "").format(**theme))
+
+
+def readable_icon(icon: QtGui.QIcon, size: int = 32) -> QtGui.QIcon:
+    """``icon`` as it is on a light palette; on a dark one, its shape in the palette's
+    button text colour (the style's own media icons are drawn dark, unreadable there)."""
+    app = QtWidgets.QApplication.instance()
+    if not is_dark() or not isinstance(app, QtWidgets.QApplication):
+        return icon
+    colour = app.palette().color(QtGui.QPalette.ColorRole.ButtonText)
+    source = icon.pixmap(size, size)
+    tinted = QtGui.QPixmap(source.size())
+    tinted.fill(QtCore.Qt.GlobalColor.transparent)
+    painter = QtGui.QPainter(tinted)
+    painter.drawPixmap(0, 0, source)
+    painter.setCompositionMode(QtGui.QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(tinted.rect(), colour)
+    painter.end()
+    return QtGui.QIcon(tinted)
 
 
 def dark_palette() -> QtGui.QPalette:
