@@ -199,3 +199,42 @@ def test_the_styles_dark_media_icons_are_redrawn_light_on_a_dark_palette(qapp, p
         if image.pixelColor(x, y).alpha() > 0
     }
     assert inks and all(wcag_contrast(ink, DARK_PALETTE["Button"]) >= AA for ink in inks)
+
+
+def test_a_verdict_takes_the_shade_of_the_palette_it_is_switched_to(qtbot, palette):
+    from deconv_gui.gui.insight.check import VERDICT_COLORS
+    from deconv_gui.gui.insight.check_views import ToneLabel
+
+    palette.setPalette(palette.style().standardPalette())
+    label = ToneLabel(extra="font-size: 12pt;")
+    qtbot.addWidget(label)
+    label.show()
+    label.say("✔ Matches to rounding", "match", bold=True)
+    assert (
+        label.styleSheet()
+        == f"color: {VERDICT_COLORS['match']}; font-weight: bold; font-size: 12pt;"
+    )
+    palette.setPalette(dark_palette())
+    ink, _back = _sheet_colours(label.styleSheet())
+    assert ink != VERDICT_COLORS["match"] and "bold" in label.styleSheet()
+    assert wcag_contrast(ink, DARK_PALETTE["Window"]) >= AA
+    label.say("Comparing…")  # no tone: the palette's own text colour
+    assert label.styleSheet() == "font-size: 12pt;"
+
+
+def test_the_check_dialogs_verdict_follows_a_palette_switch(qtbot, tmp_path, palette):
+    from deconv_gui.gui.insight.check import VERDICT_COLORS
+
+    palette.setPalette(palette.style().standardPalette())
+    win = _window(qtbot, tmp_path)
+    try:
+        check = win.insight.open_check_dialog()
+        check.verdict.say("✔ Matches to rounding", "match", bold=True)
+        assert VERDICT_COLORS["match"] in check.verdict.styleSheet()
+        palette.setPalette(dark_palette())
+        for label in (check.verdict, check.problem):
+            ink, _back = _sheet_colours(label.styleSheet())
+            assert wcag_contrast(ink, DARK_PALETTE["Window"]) >= AA, label.text()
+        check.shutdown()
+    finally:
+        delete_now(win)

@@ -35,7 +35,7 @@ from .check_jobs import (
     verdict_colour,
     verdict_level,
 )
-from .check_views import Triptych
+from .check_views import ToneLabel, Triptych
 from .dialog import InsightDialog
 
 __all__ = [
@@ -78,9 +78,16 @@ def load_user_array(path: str | Path) -> np.ndarray:
 
 
 def _label(
-    text: str, tip: str, *, wrap: bool = False, selectable: bool = False, rich: bool = False
+    text: str,
+    tip: str,
+    *,
+    wrap: bool = False,
+    selectable: bool = False,
+    rich: bool = False,
+    label: QtWidgets.QLabel | None = None,
 ) -> QtWidgets.QLabel:
-    label = QtWidgets.QLabel(text)
+    label = QtWidgets.QLabel(text) if label is None else label
+    label.setText(text)
     if tip:
         label.setToolTip(tip)
     label.setWordWrap(wrap)
@@ -122,9 +129,10 @@ class CheckDialog(InsightDialog):
             wrap=True,
         )
         self.views = Triptych()
-        self.problem = _label("", "Why nothing could be compared", wrap=True, selectable=True)
+        self.problem = ToneLabel(extra="font-size: 12pt;")
+        _label("", "Why nothing could be compared", wrap=True, selectable=True, label=self.problem)
         self.problem.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.problem.setStyleSheet(f"color: {self._colour('close')}; font-size: 12pt;")
+        self.problem.say("", "close")
         # before a file: what to save, and what will be checked (not three empty pictures)
         self.placeholder = _label("", "What to load, and what is compared", wrap=True, rich=True)
         self.placeholder.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -132,12 +140,14 @@ class CheckDialog(InsightDialog):
         self.stack = QtWidgets.QStackedWidget()
         for page in (self.views, self.problem, self.placeholder):
             self.stack.addWidget(page)
-        self.verdict = _label(
+        self.verdict = ToneLabel()
+        _label(
             "Load a .npy to compare.",
             "Green: matches to rounding (relative error ≤ 1e-5); orange: close (< 1 %); "
             "red: differs",
             wrap=True,
             selectable=True,
+            label=self.verdict,
         )
         self.errors = _label(
             "",
@@ -309,8 +319,7 @@ class CheckDialog(InsightDialog):
         if self.mode == "question":
             self.views.set_titles("The question's deConv", "True adjoint Aᵀ(y − b)", "Difference")
             self.setWindowTitle("Check my code: the question's deConv")
-            self.verdict.setText("Running the question's deConv…")
-            self.verdict.setStyleSheet("")
+            self.verdict.say("Running the question's deConv…")
             self.jobs.submit(lambda _c, _p: question_job(result))
             return
         self.setWindowTitle("Check my code")
@@ -323,15 +332,13 @@ class CheckDialog(InsightDialog):
             self.views.set_titles("Yours: press Load .npy… above", "Ours", "Difference")
             self.stack.setCurrentWidget(self.placeholder)
             self._show_words()
-            self.verdict.setText("Load a .npy to compare.")
-            self.verdict.setStyleSheet("")
+            self.verdict.say("Load a .npy to compare.")
             self.errors.setText("")
             return
         self._show_words()
         kind, candidate = self.current_kind(), self.candidate
         self.views.set_titles(f"Yours ({self.candidate_name})", "Ours", "Difference")
-        self.verdict.setText("Comparing…")
-        self.verdict.setStyleSheet("")
+        self.verdict.say("Comparing…")
         self.jobs.submit(lambda _c, _p: compare_job(candidate, result, kind))
 
     def _on_outcome(self, _rid: int, outcome: CheckOutcome) -> None:
@@ -345,8 +352,7 @@ class CheckDialog(InsightDialog):
         self.stack.setCurrentWidget(self.views)
         prefix = {"match": "✔ Matches to rounding", "close": "≈ Close", "differs": "✘ Differs"}
         who = "The question's deConv" if self.mode == "question" else "Your array"
-        self.verdict.setText(f"{prefix[level]}: {who} {comp.verdict}.")
-        self.verdict.setStyleSheet(f"color: {self._colour(level)}; font-weight: bold;")
+        self.verdict.say(f"{prefix[level]}: {who} {comp.verdict}.", level, bold=True)
         self.errors.setText(
             f"max abs error {comp.max_abs_error:.3g} · relative error {comp.relative_error:.3g}"
         )
@@ -382,12 +388,7 @@ class CheckDialog(InsightDialog):
         self.problem.setText(self.message)
         self.stack.setCurrentWidget(self.problem)
         self._show_words()
-        self.verdict.setText("Nothing compared: see above.")
-        self.verdict.setStyleSheet(f"color: {self._colour('close')};")
-
-    def _colour(self, level: str) -> str:
-        """Verdict ``level``'s colour in the shade that reads on this window (light or dark)."""
-        return verdict_colour(level, window_rgb(self))
+        self.verdict.say("Nothing compared: see above.", "close")
 
     def _zero_padding(self) -> None:
         self._set_zero_padding()  # the result comes back later

@@ -9,13 +9,43 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from qtpy import QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...view.colormaps import lookup_table
 from ...view.display import fmt
 from ..support.qthelp import signals_blocked
+from ..support.style import window_rgb
+from .check_jobs import verdict_colour
 
-__all__ = ["Triptych"]
+__all__ = ["ToneLabel", "Triptych"]
+
+
+class ToneLabel(QtWidgets.QLabel):
+    """A label written in a verdict's colour (:meth:`say`), in the shade that reads on
+    its window, light or dark: drawn again when the palette changes."""
+
+    def __init__(self, text: str = "", extra: str = "") -> None:
+        super().__init__(text)
+        self._tone, self._extra = "", extra  # extra: style kept with any tone ("font-size")
+
+    def say(self, text: str, tone: str = "", bold: bool = False) -> None:
+        """Show ``text`` in verdict ``tone``'s colour (none: the palette's text colour)."""
+        self._tone = tone + (" bold" if bold else "")
+        self.setText(text)
+        self._colour()
+
+    def _colour(self) -> None:
+        tone, _, bold = self._tone.partition(" ")
+        back = window_rgb(self.window() or self)  # its dialog's: a style sheet pins its own palette
+        sheet = f"color: {verdict_colour(tone, back)}; " if tone else ""
+        sheet += ("font-weight: bold; " if bold else "") + self._extra
+        if self.styleSheet() != sheet.strip():  # setting it re-polishes even if equal
+            self.setStyleSheet(sheet.strip())
+
+    def changeEvent(self, event: QtCore.QEvent | None) -> None:
+        super().changeEvent(event)
+        if event is not None and event.type() == QtCore.QEvent.Type.PaletteChange:
+            self._colour()
 
 
 def _as_3d(array: np.ndarray) -> np.ndarray:
