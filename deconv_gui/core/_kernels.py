@@ -214,7 +214,8 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         return forward(xb, dense_filter(w, geom.groups, geom.flip), geom.dense())
     if _padded(geom):  # zero padding plus the border strips' share
         return _borders.forward(xb, w, geom, forward)
-    if _fft.use_fft(w, geom):  # large filters: a few FFTs instead of one add per tap group
+    # large filters: a few FFTs instead of one add per tap group
+    if _fft.use_fft(w, geom, speedup=_fft.planes_speedup(w.shape[3])):
         return _fft.forward(xb, w, geom)
     return _forward_phases(xb, w, geom)
 
@@ -339,7 +340,7 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
         return adjoint(yb, dense_filter(w, geom.groups, geom.flip), geom.dense())
     if _padded(geom):
         return _borders.adjoint(yb, w, geom, adjoint)
-    if _fft.use_fft(w, geom):  # large filters: as in forward
+    if _fft.use_fft(w, geom, speedup=_fft.planes_speedup(w.shape[3])):  # as in forward
         return _fft.adjoint(yb, w, geom)
     return _adjoint_phases(yb, w, geom)
 
