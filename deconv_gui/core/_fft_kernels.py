@@ -60,7 +60,7 @@ def use_fft(w: np.ndarray, geom: ConvGeometry, speedup: float = 1.0) -> bool:
     grid = g_h * g_w
     direct = fh * fw * h_out * w_out * c_in * c_out / speedup
     fft = grid * (np.log2(grid) * (c_in + c_out) + c_in * c_out)
-    return direct > fft
+    return bool(direct > fft)
 
 
 def planes_speedup(c_out: int) -> float:
@@ -75,6 +75,10 @@ def planes_speedup(c_out: int) -> float:
 
     >>> planes_speedup(1), planes_speedup(16), planes_speedup(64)
     (1.125, 3.0, 3.0)
+    >>> stem = np.zeros((7, 7, 3, 16))
+    >>> geom = ConvGeometry((128, 128, 3), stem.shape, stride=(2, 2), padding=(3, 3))
+    >>> use_fft(stem, geom), use_fft(stem, geom, speedup=planes_speedup(16))
+    (True, False)
     """
     return min(3.0, 1.0 + c_out / 8)
 
@@ -87,7 +91,19 @@ def _grid(geom: ConvGeometry) -> tuple[int, int]:
 
 def _kernel_spectrum(w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]) -> np.ndarray:
     """rfft2 of the dilated filter at the grid's origin: ``(G_h, G_w', C_in, C_out)``
-    (read-only: it may be the cache's, see :data:`CACHE_BYTES`)."""
+    (read-only: it may be the cache's, see :data:`CACHE_BYTES`).
+
+    The cache is keyed by the filter's values: one changed in place is transformed anew.
+
+    >>> geom = ConvGeometry((8, 8, 1), (3, 3, 1, 1))
+    >>> w = np.ones((3, 3, 1, 1))
+    >>> first = _kernel_spectrum(w, geom, (8, 8))
+    >>> _kernel_spectrum(w, geom, (8, 8)) is first, first.flags.writeable
+    (True, False)
+    >>> w[1, 1] = 2.0
+    >>> float(_kernel_spectrum(w, geom, (8, 8))[0, 0].real[0, 0]), float(first[0, 0].real[0, 0])
+    (10.0, 9.0)
+    """
     key = (w.dtype.str, w.shape, geom.dilation, grid, w.tobytes())  # the values, not the id
     with _LOCK:
         spectrum = _SPECTRA.get(key)
