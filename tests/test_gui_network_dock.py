@@ -207,7 +207,8 @@ def test_a_weights_only_file_does_not_offer_the_network_up_to_here(qtbot, window
 
 class _Residual(torch.nn.Module):
     """conv → ReLU → conv joined to its input → conv: ``join`` ``"add"`` (a ResNet block),
-    ``"cat"`` (stacked: a U-Net's skip) or ``"mul"`` (a gate, neither a chain nor a block)."""
+    ``"cat"`` (stacked: a U-Net's skip), ``"mul"`` (a gate) or ``"sub"`` (neither a chain
+    nor a block)."""
 
     def __init__(self, join="add"):
         super().__init__()
@@ -219,7 +220,8 @@ class _Residual(torch.nn.Module):
 
     def forward(self, x):
         y = torch.relu(self.stem(x))
-        joined = {"add": torch.add, "mul": torch.mul, "cat": lambda a, b: torch.cat([a, b], 1)}
+        joined = {"add": torch.add, "mul": torch.mul, "sub": torch.sub}
+        joined["cat"] = lambda a, b: torch.cat([a, b], 1)
         return self.head(torch.relu(joined[self.join](y, self.body(y))))
 
 
@@ -228,6 +230,11 @@ class _Residual(torch.nn.Module):
     [
         ("add", ["│ conv 3×3, 4→4", "⊕ add: body + identity shortcut"], "[conv + id]"),
         ("cat", ["┆ branch 2: conv 3×3, 4→4", "⧺ concat: 2 branches, channels 4+4"], "[id ‖ conv]"),
+        (
+            "mul",
+            ["┆ branch 2: conv 3×3, 4→4", "⊗ multiply: 2 branches, element-wise"],
+            "[id × conv]",
+        ),
     ],
 )
 def test_a_layer_after_a_residual_block_offers_the_network_up_to_here(
@@ -253,28 +260,31 @@ def test_a_layer_after_a_residual_block_offers_the_network_up_to_here(
     result = view.result
     assert result is not None and view.panels.isVisible()
     assert symbol in view.bar.chain.text()
+    assert ("first order" in view.bar.chain.text()) == (join == "mul")
     lin = result.network.linearize(result.image)
     features = lin.apply(result.image)
     assert np.allclose(lin.apply(result.images["pinv"]), features, atol=1e-4 * abs(features).max())
 
 
-def test_a_layer_after_a_gate_does_not_offer_the_network_up_to_here(qtbot, window, tmp_path, path):
-    """The network up to a layer past a Mul of two branches cannot be followed: once the
+def test_a_layer_after_a_difference_does_not_offer_the_network_up_to_here(
+    qtbot, window, tmp_path, path
+):
+    """The network up to a layer past a Sub of two branches cannot be followed: once the
     dock's listing says so, the switch to it is off and its tooltip says why in words of
     the window (not the CLI's --through); a window showing the network goes back to the
     layer alone instead of eight empty panels under an error."""
     onnx = tmp_path / "gate.onnx"
-    torch.onnx.export(_Residual("mul").eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
+    torch.onnx.export(_Residual("sub").eval(), torch.zeros(1, 3, 16, 16), str(onnx), dynamo=False)
     head = read_model(onnx).layers[-1].name
     window.document.through = True  # the switch was on (a layer studied through before)
     assert window.models.load_layer(onnx, head)
     listing = _listed(qtbot, window, head)
-    assert "contains a Mul node" in listing.problem
+    assert "contains a Sub node" in listing.problem
     view, action = window.network, window.menu_actions.through
     qtbot.waitUntil(lambda: not view.bar.through.isEnabled(), timeout=TIMEOUT)
     tip = view.bar.through.toolTip()
-    assert tip.startswith("gate.onnx: the prefix up to") and "Mul node" in tip
-    assert "--through" not in tip and "residual Adds and channel Concats only" in tip
+    assert tip.startswith("gate.onnx: the prefix up to") and "Sub node" in tip
+    assert "--through" not in tip and "channel Concats and Muls of branches only" in tip
     assert not action.isEnabled() and action.toolTip().split("\n")[0] == tip.split("\n")[0]
     qtbot.waitUntil(lambda: not view._refresh.isActive(), timeout=TIMEOUT)
     assert view.bar.alone.isChecked() and not view.through and not view.panels.isVisible()

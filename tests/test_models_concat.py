@@ -221,7 +221,7 @@ def test_a_concat_along_another_axis_is_refused_in_one_line(tmp_path):
         model_network(model, _head(model).name, (6, 6, 3))
     text = str(info.value)
     assert text.startswith(f"the prefix up to {_head(model).name} contains a Concat node on axis 2")
-    assert text.endswith("residual Adds and channel Concats only") and "\n" not in text
+    assert text.endswith("channel Concats and Muls of branches only") and "\n" not in text
 
 
 def test_cli_through_a_unet_lists_the_stack_in_its_sidecar(tmp_path, capsys):

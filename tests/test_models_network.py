@@ -108,31 +108,31 @@ def test_onnx_prefixes_equal_onnxruntime_and_torch_autograd(tmp_path, dynamo):
     ]
 
 
-class _Residual(nn.Module):
+class _Softmax(nn.Module):
     def __init__(self):
         super().__init__()
         self.a = nn.Conv2d(3, 3, 3, padding=1)
         self.b = nn.Conv2d(3, 2, 3, padding=1)
 
     def forward(self, x):
-        return self.b(torch.relu(self.a(x)) * x)  # a gate: neither a chain nor a residual
+        return self.b(torch.softmax(self.a(x), dim=1))  # mixes the channels: not element-wise
 
 
 def test_branches_and_other_ops_are_refused_in_one_line_naming_the_node(tmp_path):
-    torch.onnx.export(_Residual(), torch.randn(1, 3, 8, 8), str(tmp_path / "r.onnx"), dynamo=False)
+    torch.onnx.export(_Softmax(), torch.randn(1, 3, 8, 8), str(tmp_path / "r.onnx"), dynamo=False)
     model = read_model(tmp_path / "r.onnx")
     first, last = model.layers[0].name, model.layers[1].name
     assert len(model_network(model, first, (8, 8, 3)).layers) == 1
     with pytest.raises(ValueError) as info:
         model_network(model, last, (8, 8, 3))
     text = str(info.value)
-    assert text.startswith(f"the prefix up to {last} contains a Mul node '/Mul'")
-    assert "through conv/BN/ReLU/pool layers, residual Adds and channel Concats only" in text
+    assert text.startswith(f"the prefix up to {last} contains a Softmax node '/Softmax'")
+    assert "through conv/BN/activation/pool layers, residual Adds, channel Concats" in text
     assert "\n" not in text
-    sig = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Sigmoid(), nn.Conv2d(2, 2, 3))
+    sig = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Softsign(), nn.Conv2d(2, 2, 3))
     torch.onnx.export(sig, torch.randn(1, 3, 8, 8), str(tmp_path / "s.onnx"), dynamo=False)
     model = read_model(tmp_path / "s.onnx")
-    with pytest.raises(ValueError, match="contains a Sigmoid node '/1/Sigmoid'"):
+    with pytest.raises(ValueError, match="contains a Div node '/1/Div'"):
         model_network(model, model.layers[1].name, (8, 8, 3))
     conv = nn.Conv2d(3, 2, 3)
     torch.save({"c.weight": conv.weight.data, "c.bias": conv.bias.data}, tmp_path / "w.pt")
@@ -190,22 +190,22 @@ def test_keras_branches_and_other_layers_are_refused(tmp_path):
     layers = keras.layers
     inputs = keras.Input((8, 8, 3))
     a = layers.Conv2D(3, 3, padding="same", name="a")(inputs)
-    joined = layers.Multiply(name="join")([a, inputs])  # a gate: neither a chain nor a residual
+    joined = layers.Subtract(name="join")([a, inputs])  # neither a chain nor a block
     out = layers.Conv2D(2, 3, name="b")(joined)
     keras.Model(inputs, out).save(tmp_path / "res.keras")
     model = read_model(tmp_path / "res.keras")
     assert len(model_network(model, "a", (8, 8, 3)).layers) == 1
-    with pytest.raises(ValueError, match=r"^the prefix up to b contains a Multiply layer 'join'"):
+    with pytest.raises(ValueError, match=r"^the prefix up to b contains a Subtract layer 'join'"):
         model_network(model, "b", (8, 8, 3))
     chain = keras.Sequential(
         [
             keras.Input((8, 8, 3)),
-            layers.Conv2D(2, 3, activation="sigmoid", name="c1"),
+            layers.Conv2D(2, 3, activation="softsign", name="c1"),
             layers.Conv2D(2, 3, name="c2"),
         ]
     )
     chain.save(tmp_path / "sig.keras")
-    with pytest.raises(ValueError, match="contains a sigmoid activation in layer 'c1'"):
+    with pytest.raises(ValueError, match="contains a softsign activation in layer 'c1'"):
         model_network(read_model(tmp_path / "sig.keras"), "c2", (8, 8, 3))
 
 

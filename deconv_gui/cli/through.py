@@ -206,6 +206,9 @@ def _summary(source: str, folder: Path, result, rtol: float) -> str:
         from ..core.network.solve import stop_words
 
         parts.append(stop_words(result.solver, rtol))
+    from ..core.network import linearity_words
+
     if "lost_fraction" in result.metrics:
         parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
+    parts.append(f"J {linearity_words(net.layers)}")
     return " · ".join(parts)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..core import registry
-from ..core.network import Concat, Layer, PrefixResult, Residual
+from ..core.network import Concat, Layer, PrefixResult, Product, Residual, linearity_words
 from .files import write_into_folder
 from .render import encode_png, render_panel
 
@@ -60,7 +60,7 @@ def _layer_records(layers: Iterable[Layer], shape: Any) -> list[dict[str, Any]]:
         if isinstance(layer, Residual):
             record["body"] = _layer_records(layer.body, shape)
             record["shortcut"] = _layer_records(layer.shortcut, shape)
-        if isinstance(layer, Concat):
+        if isinstance(layer, (Concat, Product)):
             record["branches"] = [_layer_records(branch, shape) for branch in layer.branches]
         shape = layer.output_shape(shape)
         record["output_shape"] = list(shape)
@@ -77,6 +77,7 @@ def sidecar(result: PrefixResult, extra: Mapping[str, Any]) -> dict[str, Any]:
         "channel": result.channel,
         "input_shape": list(net.input_shape),
         "layers": _layer_records(net.layers, net.input_shape),
+        "linearisation": linearity_words(net.layers),
         "panels": list(result.images),
         "solver": None
         if report is None

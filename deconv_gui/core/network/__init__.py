@@ -4,8 +4,11 @@ guided backprop), beside ``J⁺``.
 
 - :mod:`.layers`: convolution, transposed convolution, batch norm (affine), (leaky)
   ReLU, max-pool (with its switches), average pool and zero padding;
-- :mod:`.residual`: :class:`Residual`, a block that adds two branches (ResNet's), and
-  :class:`Concat`, one that stacks its branches' channels (a U-Net's skip connection);
+- :mod:`.smooth`: element-wise curved activations (sigmoid, tanh, SiLU, GELU, hard
+  sigmoid/swish, ELU, SELU, softplus), linearised by their slopes at ``x₀``;
+- :mod:`.residual`: :class:`Residual`, a block that adds two branches (ResNet's),
+  :class:`Concat`, one that stacks its branches' channels (a U-Net's skip connection),
+  and :class:`Product`, one that multiplies them (SiLU as ``x · sigmoid(x)``, a gate);
 - :mod:`.chain`: :class:`Network` and :class:`Linearization`;
 - :mod:`.fields`: the theoretical receptive field of a unit;
 - :mod:`.relu_preimage`: the minimum-norm image a conv + ReLU maps to an output;
@@ -24,18 +27,44 @@ from .chain import RULES, Linearization, Network, ReceptiveField, receptive_fiel
 from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, Pad, ReLU
 from .pipeline import PREFIX_METHODS, PREFIX_PANELS, PrefixResult, run_prefix
 from .relu_preimage import ReluPreimage, relu_preimage
-from .residual import Concat, Fork, Residual, flat_layers
+from .residual import Concat, Fork, Product, Residual, flat_layers
+from .smooth import (
+    ELU,
+    FIRST_ORDER_WORDS,
+    GELU,
+    SELU,
+    SMOOTH_KINDS,
+    Activation,
+    Erf,
+    HardSigmoid,
+    HardSwish,
+    Sigmoid,
+    SiLU,
+    Softplus,
+    Tanh,
+    first_order,
+    linearity_words,
+)
 
 __all__ = [
+    "ELU",
+    "FIRST_ORDER_WORDS",
+    "GELU",
     "PREFIX_METHODS",
     "PREFIX_PANELS",
     "RULES",
+    "SELU",
+    "SMOOTH_KINDS",
+    "Activation",
     "Affine",
     "AvgPool",
     "Concat",
     "Conv",
     "ConvTranspose",
+    "Erf",
     "Fork",
+    "HardSigmoid",
+    "HardSwish",
     "Layer",
     "LayerBounds",
     "LeakyReLU",
@@ -44,12 +73,19 @@ __all__ = [
     "Network",
     "Pad",
     "PrefixResult",
+    "Product",
     "ReLU",
     "ReceptiveField",
     "ReluPreimage",
     "Residual",
+    "SiLU",
+    "Sigmoid",
+    "Softplus",
+    "Tanh",
     "exact_rank",
+    "first_order",
     "flat_layers",
+    "linearity_words",
     "prefix_bounds",
     "receptive_field",
     "relu_preimage",

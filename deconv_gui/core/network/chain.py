@@ -1,7 +1,9 @@
 """A chain of layers, and its local linear map ``J`` at an image.
 
 A network of convolutions, batch norms, (leaky) ReLUs and poolings is piecewise linear:
-on the linear region of an image ``x₀`` it is exactly ``f(x) = J x + c``. ``J`` is a
+on the linear region of an image ``x₀`` it is exactly ``f(x) = J x + c``; with a smooth
+activation (SiLU, GELU, sigmoid, …) or a product of branches, ``J`` is its Jacobian at
+``x₀`` and ``f(x) ≈ J x + c`` to first order only (:func:`.smooth.first_order`). ``J`` is a
 matrix-free operator (each layer's Jacobian at its recorded input), so everything this
 tool shows for one layer applies to it: its transpose is backprop, ``J⁺ J x₀`` is the
 minimum-norm image with the same features (on that region), ``x₀ − J⁺ J x₀`` what the

@@ -1,6 +1,7 @@
 """The methods of a network prefix at an image: one pure function, a frozen result.
 
-At ``x₀`` the prefix is ``f(x) = J x + c`` on ``x₀``'s linear region, so the
+At ``x₀`` the prefix is ``f(x) = J x + c`` on ``x₀``'s linear region (to first order
+with smooth layers: :func:`.smooth.first_order`), so the
 single-layer methods carry over with ``J`` for ``A`` and ``c`` for the bias:
 
 - ``forward``: ``f(x₀)`` at the chosen layer (its bias included, before its activation);

@@ -1,5 +1,6 @@
-"""Blocks of branches from one input, joined: added (ResNet's ``F(x) + x``) or stacked
-along the channels (a U-Net's skip connection, DenseNet's).
+"""Blocks of branches from one input, joined: added (ResNet's ``F(x) + x``), stacked
+along the channels (a U-Net's skip connection, DenseNet's) or multiplied (SiLU as ONNX
+writes it, ``x · sigmoid(x)``; a squeeze-excitation gate).
 
 A ResNet's block is ``body(x) + shortcut(x)``: the body a few convolutions, batch norms
 and ReLUs, the shortcut the identity (no layers) or a projection (a strided 1×1
@@ -8,7 +9,10 @@ encoder's map of the same size, ``[up(x), skip(x)]`` along the channels. Each br
 a chain of layers (blocks among them), so a block is piecewise linear as they are, and
 its linear maps follow the join (:class:`Fork`): for a sum ``J v = Σ J_b v`` and
 ``Jᵀ u = Σ J_bᵀ u``; for a concatenation ``J v = [J_1 v, J_2 v, …]`` and ``Jᵀ u =
-Σ J_bᵀ u_b``, ``u_b`` the channels of branch ``b``. The deconvnet and guided backprop
+Σ J_bᵀ u_b``, ``u_b`` the channels of branch ``b``; for a product ``a · b`` (element-wise,
+a ``1×1×C`` gate broadcast over the map) the product rule at ``x₀``, ``J v = b₀ J_a v +
+a₀ J_b v`` and ``Jᵀ u = J_aᵀ(b₀ u) + J_bᵀ(a₀ u)`` (a gate's share summed over the
+pixels it covers), exact to first order only. The deconvnet and guided backprop
 send the signal back through each branch by their rules and add them up, as backprop
 adds the gradients of the paths.
 
@@ -31,10 +35,13 @@ True
 (5, 5, 4)
 >>> bool(np.allclose(skip.forward(x)[0], np.concatenate([body, x], axis=-1)))
 True
+>>> bool(np.allclose(Product([[], [ReLU()]]).forward(x)[0], x * np.maximum(x, 0)))
+True
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
@@ -43,7 +50,7 @@ import numpy as np
 
 from .layers import Layer, Shape
 
-__all__ = ["Concat", "Fork", "Residual", "flat_layers"]
+__all__ = ["Concat", "Fork", "Product", "Residual", "flat_layers"]
 
 
 def _shapes(layers: Sequence[Layer], shape: Shape) -> Shape:
@@ -79,15 +86,32 @@ def _size(shape: Shape) -> str:
 
 
 class ForkState(NamedTuple):
-    """A block's state at an input: each branch's layers' states, and its channels."""
+    """A block's state at an input: each branch's layers' states, its channels, and (for
+    a product) each branch's output there."""
 
     branches: tuple[list[Any], ...]
     channels: tuple[int, ...]
+    outputs: tuple[np.ndarray, ...] = ()
+
+
+def _others(outputs: Sequence[np.ndarray], index: int) -> np.ndarray | float:
+    """The product of the branches' outputs but ``outputs[index]``."""
+    rest = [out for i, out in enumerate(outputs) if i != index]
+    return functools.reduce(np.multiply, rest) if rest else 1.0
+
+
+def _to_shape(arr: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """``arr`` summed over the pixels a ``1×1×C`` branch was broadcast to."""
+    axes = tuple(
+        arr.ndim - 3 + axis for axis in range(2) if shape[axis] == 1 and arr.shape[axis - 3] > 1
+    )
+    return arr.sum(axis=axes, keepdims=True) if axes else arr
 
 
 class Fork(Layer):
-    """Branches from one input joined by :attr:`join`, ``"add"`` or ``"concat"`` (along
-    the channels, the last axis); the base of :class:`Residual` and :class:`Concat`."""
+    """Branches from one input joined by :attr:`join`, ``"add"``, ``"concat"`` (along
+    the channels, the last axis) or ``"mul"``; the base of :class:`Residual`,
+    :class:`Concat` and :class:`Product`."""
 
     join: ClassVar[str] = "add"
 
@@ -115,6 +139,8 @@ class Fork(Layer):
                     f"shortcut {_size(shapes[1])}; they must agree to be added"
                 )
             return shapes[0]
+        if self.join == "mul":
+            return self._product_shape(shapes)
         if len({tuple(s[:2]) for s in shapes}) > 1:
             raise ValueError(
                 f"concatenation {self.name!r}: its branches give {sizes}; their heights "
@@ -122,26 +148,47 @@ class Fork(Layer):
             )
         return (shapes[0][0], shapes[0][1], sum(s[2] for s in shapes))
 
+    def _product_shape(self, shapes: Sequence[Shape]) -> Shape:
+        """The shape of a product: the branches' one, a ``1×1×C`` gate's broadcast."""
+        full = max(shapes, key=lambda s: s[0] * s[1])
+        if any(s != full and s != (1, 1, full[2]) for s in shapes):
+            raise ValueError(
+                f"product {self.name!r}: its branches give {', '.join(_size(s) for s in shapes)}"
+                "; they must agree (or be a 1×1×C gate) to be multiplied"
+            )
+        return full
+
     def _joined(self, parts: Sequence[np.ndarray]) -> np.ndarray:
         if self.join == "add":
             return sum(parts[1:], parts[0])
+        if self.join == "mul":
+            return functools.reduce(np.multiply, parts)
         return np.concatenate(parts, axis=-1)
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
         outs, states = zip(*(_forward(branch, x) for branch in self.branches), strict=True)
         channels = tuple(int(np.shape(out)[-1]) for out in outs)
-        return self._joined(outs), ForkState(tuple(states), channels)
+        kept = tuple(outs) if self.join == "mul" else ()  # the product rule needs them
+        return self._joined(outs), ForkState(tuple(states), channels, kept)
 
     def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
-        return self._joined(
-            [_ahead(b, s, v) for b, s in zip(self.branches, state.branches, strict=True)]
-        )
+        parts = [_ahead(b, s, v) for b, s in zip(self.branches, state.branches, strict=True)]
+        if self.join == "mul":  # the product rule: Σ_i (Π_{j≠i} b_j(x₀)) J_i v
+            terms = [_others(state.outputs, i) * part for i, part in enumerate(parts)]
+            return functools.reduce(np.add, terms)
+        return self._joined(parts)
 
     def _all(self, u: np.ndarray, state: Any, rule: str) -> np.ndarray:
-        """``u`` back through every branch (its channels' share of a concatenation), summed."""
+        """``u`` back through every branch (its channels' share of a concatenation, its
+        factor's of a product), summed."""
         parts = [u] * len(self.branches)
         if self.join == "concat":
             parts = np.split(u, np.cumsum(state.channels)[:-1], axis=-1)
+        if self.join == "mul":
+            parts = [
+                _to_shape(_others(state.outputs, i) * u, np.shape(out))
+                for i, out in enumerate(state.outputs)
+            ]
         backs = [
             _back(branch, states, part, rule)
             for branch, states, part in zip(self.branches, state.branches, parts, strict=True)
@@ -191,7 +238,25 @@ class Residual(Fork):
 
 
 @dataclass
-class Concat(Fork):
+class _Parts(Fork):
+    """A block of any number of branches, given as one sequence."""
+
+    parts: Sequence[Sequence[Layer]]
+    least: ClassVar[int] = 1
+
+    def __post_init__(self) -> None:
+        self.parts = tuple(tuple(branch) for branch in self.parts)
+        if len(self.parts) < self.least:
+            raise ValueError(f"parts must hold at least {self.least} branch(es)")
+        self._check()
+
+    @property
+    def branches(self) -> tuple[tuple[Layer, ...], ...]:
+        return tuple(tuple(branch) for branch in self.parts)
+
+
+@dataclass
+class Concat(_Parts):
     """``[b_1(x), b_2(x), …]`` along the channels, in the branches' order (see the module).
 
     Parameters
@@ -202,20 +267,28 @@ class Concat(Fork):
         The block's name (the model's Concat node).
     """
 
-    parts: Sequence[Sequence[Layer]]
     name: str = "concat"
     kind: str = field(default="concat", init=False)
     join: ClassVar[str] = "concat"
 
-    def __post_init__(self) -> None:
-        self.parts = tuple(tuple(branch) for branch in self.parts)
-        if not self.parts:
-            raise ValueError("parts must hold at least one branch")
-        self._check()
 
-    @property
-    def branches(self) -> tuple[tuple[Layer, ...], ...]:
-        return tuple(tuple(branch) for branch in self.parts)
+@dataclass
+class Product(_Parts):
+    """``b_1(x) · b_2(x) · …`` element-wise (see the module): SiLU as ONNX writes it,
+    ``x · sigmoid(x)``, or a map times a ``1×1×C`` squeeze-excitation gate.
+
+    Parameters
+    ----------
+    parts : sequence of sequences of Layer
+        Each branch's layers, in order (an empty one: ``x`` itself), at least two.
+    name : str
+        The block's name (the model's Mul node).
+    """
+
+    name: str = "product"
+    kind: str = field(default="product", init=False)
+    join: ClassVar[str] = "mul"
+    least: ClassVar[int] = 2
 
 
 def flat_layers(

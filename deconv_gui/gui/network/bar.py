@@ -30,8 +30,9 @@ class NetworkBar(QtWidgets.QWidget):
         self.through = QtWidgets.QRadioButton("the network up to here")
         self._through_tip = (
             "The network from the image up to this layer, as its local linear map J at the "
-            "image: f(x₀), Jᵀ (backprop), deconvnet, guided backprop, J⁺ and what J loses "
-            "(Ctrl+T)"
+            "image (exact on the image's linear region for ReLU networks, first order with "
+            "smooth activations such as SiLU or GELU): f(x₀), Jᵀ (backprop), deconvnet, "
+            "guided backprop, J⁺ and what J loses (Ctrl+T)"
         )
         self.through.setToolTip(self._through_tip)
         self.group = QtWidgets.QButtonGroup(self)

@@ -25,10 +25,12 @@ from typing import Any
 import numpy as np
 
 from ...core.network import (
+    FIRST_ORDER_WORDS,
     PREFIX_METHODS,
     Fork,
     Network,
     PrefixResult,
+    first_order,
     receptive_field,
     run_prefix,
 )
@@ -61,7 +63,18 @@ LAYER_SYMBOLS = {
     "maxpool": "maxpool",
     "avgpool": "avgpool",
     "pad": "pad",
+    "sigmoid": "σ",
+    "silu": "SiLU",
+    "gelu": "GELU",
+    "hardsigmoid": "hσ",
+    "hardswish": "hswish",
+    "elu": "ELU",
+    "selu": "SELU",
+    "softplus": "softplus",
 }
+
+#: How a block's branches are joined in the summary line.
+_JOIN_SYMBOLS = {"add": " + ", "concat": " ‖ ", "mul": " × "}
 
 
 #: The window's time limit of a prefix's ``J⁺`` (seconds). It runs in the background with
@@ -222,9 +235,11 @@ def chain_text(network: Network) -> str:
     steps = _symbols(network.layers)
     shape_in, shape_out = network.input_shape, network.shapes[-1]
     rows, cols = int(np.prod(shape_out)), int(np.prod(shape_in))
+    # a curved layer: J is the Jacobian at x₀, not the map of an exact linear region
+    how = f", {FIRST_ORDER_WORDS}" if first_order(network.layers) else ""
     return (
         f"input {'×'.join(map(str, shape_in))} → {' → '.join(steps)}  "
-        f"({'×'.join(map(str, shape_out))}; J is {rows}×{cols})"
+        f"({'×'.join(map(str, shape_out))}; J is {rows}×{cols}{how})"
     )
 
 
@@ -239,7 +254,7 @@ def _symbols(layers: Any) -> list[str]:
                 "→".join(s for s in _symbols(branch) if s != LAYER_SYMBOLS["batchnorm"]) or "id"
                 for branch in layer.branches
             ]
-            out.append(f"[{(' + ' if layer.join == 'add' else ' ‖ ').join(branches)}]")
+            out.append(f"[{_JOIN_SYMBOLS[layer.join].join(branches)}]")
         else:
             out.append(LAYER_SYMBOLS.get(layer.kind, layer.kind))
     return _runs(out)
@@ -313,4 +328,6 @@ def summary(result: PrefixResult, rtol: float) -> str:
         parts.append(f"lost {100 * result.metrics['lost_fraction']:.1f}% of ‖x₀‖²")
     if "active_fraction" in result.metrics:
         parts.append(f"ReLUs pass {100 * result.metrics['active_fraction']:.0f}% of units")
+    if first_order(result.network.layers):
+        parts.append(FIRST_ORDER_WORDS)
     return " · ".join(parts)

@@ -76,6 +76,10 @@ def core_layer_text(
         return f"zero padding {top}" if same else f"zero padding {layer.pads}"
     if isinstance(layer, core.Residual):
         return "⊕ add: body + " + ("shortcut" if layer.shortcut else "identity shortcut")
+    if isinstance(layer, core.Product):
+        return f"⊗ multiply: {len(layer.branches)} branches, element-wise"
+    if isinstance(layer, core.Activation):
+        return f"{layer.kind} (element-wise, slope at x₀)"
     if isinstance(layer, core.Concat):
         stacked = "+".join(str(s[2]) for s in layer.branch_shapes(shape_in))  # type: ignore[arg-type]
         return f"⧺ concat: {len(layer.branches)} branches, channels {stacked}"

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...core import conv2d, conv2d_transpose
+from ...core.network import GELU, HardSigmoid, HardSwish
 from .keras_geometry import _pair, _sides
 from .keras_model import _config, inbound_layers, keras_layers, layer_variables
 from .record import Model, ModelLayer, auto_pads
@@ -42,6 +43,10 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], Any]] = {
     "silu": lambda x: x / (1 + np.exp(-x)),
     "swish": lambda x: x / (1 + np.exp(-x)),
     "softplus": lambda x: np.logaddexp(0, x),
+    "gelu": lambda x: GELU().values(x)[0],
+    "hard_sigmoid": lambda x: HardSigmoid().values(x)[0],
+    "hard_swish": lambda x: HardSwish().values(x)[0],
+    "hard_silu": lambda x: HardSwish().values(x)[0],
 }
 
 

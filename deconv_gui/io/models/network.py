@@ -12,10 +12,13 @@ tensors joins two branches from one tensor: a residual block
 (:class:`~deconv_gui.core.network.Residual`, ResNet's), each branch such a chain, found
 by walking both inputs back to where their paths part (:func:`fork`). A Concat (Keras
 Concatenate) along the channels of computed tensors joins branches likewise, stacked:
-a U-Net's skip connection, DenseNet's (:class:`~deconv_gui.core.network.Concat`). Any
-other node in the prefix (a Concat along another axis, a Mul of two branches, Gemm,
-Sigmoid, …) is refused in one line naming it. PyTorch state_dicts and safetensors have
-no graph and are refused too.
+a U-Net's skip connection, DenseNet's (:class:`~deconv_gui.core.network.Concat`), and a
+Mul of two computed tensors multiplies them (:class:`~deconv_gui.core.network.Product`:
+SiLU written ``x · sigmoid(x)``, a squeeze-excitation gate after a global average pool).
+The smooth activations (Sigmoid, Tanh, SiLU, GELU, HardSigmoid, HardSwish, ELU, SELU,
+Softplus, Erf) are :mod:`~deconv_gui.core.network.smooth` layers. Any other node in the
+prefix (a Concat along another axis, Softmax, Gemm, …) is refused in one line naming it.
+PyTorch state_dicts and safetensors have no graph and are refused too.
 
 Examples
 --------
@@ -47,6 +50,7 @@ from ...core.network import (
     MaxPool,
     Network,
     Pad,
+    Product,
     Residual,
 )
 from ...core.network import ReLU as ReLULayer
@@ -55,11 +59,14 @@ from .record import GRAPH_FORMATS, Model, ModelLayer, auto_pads
 __all__ = [
     "CHAIN_TEXT",
     "LayerStep",
+    "activation_step",
     "concat_step",
     "fork",
+    "global_pool_step",
     "model_network",
     "pad_step",
     "parting",
+    "product_step",
     "refusal",
     "refuse_weights_only",
     "residual_step",
@@ -67,8 +74,8 @@ __all__ = [
 
 #: What the refusal of a node says the converter handles.
 CHAIN_TEXT = (
-    "the network up to a layer is followed through conv/BN/ReLU/pool layers, residual Adds "
-    "and channel Concats only"
+    "the network up to a layer is followed through conv/BN/activation/pool layers, residual "
+    "Adds, channel Concats and Muls of branches only"
 )
 
 Shape = tuple[int, int, int]
@@ -186,13 +193,33 @@ def residual_step(name: str, body: list[LayerStep], shortcut: list[LayerStep]) -
     return build
 
 
-def concat_step(name: str, branches: list[list[LayerStep]]) -> LayerStep:
-    """A concatenation along the channels: the steps of its branches from its input."""
+def concat_step(name: str, branches: list[list[LayerStep]], cls: Any = Concat) -> LayerStep:
+    """A concatenation along the channels (``cls`` :class:`Product`: a product): the
+    steps of its branches from its input."""
 
     def build(shape: Shape, dtype: Any) -> Layer:
-        block = Concat([_build(branch, shape, dtype) for branch in branches], name=name)
-        block.output_shape(shape)  # heights and widths must agree (a ValueError naming it)
+        block = cls([_build(branch, shape, dtype) for branch in branches], name=name)
+        block.output_shape(shape)  # the branches' shapes must fit (a ValueError naming it)
         return block
+
+    return build
+
+
+def product_step(name: str, branches: list[list[LayerStep]]) -> LayerStep:
+    """An element-wise product of branches from one input (a gate, SiLU's ``x · σ(x)``)."""
+    return concat_step(name, branches, Product)
+
+
+def activation_step(cls: Any, name: str, **options: Any) -> LayerStep:
+    """An element-wise activation step: ``cls(**options, name=name)`` (a ``smooth`` layer)."""
+    return lambda shape, dtype: cls(**options, name=name)
+
+
+def global_pool_step(name: str) -> LayerStep:
+    """A mean over the whole map (GlobalAveragePool): an average pool of its size."""
+
+    def build(shape: Shape, dtype: Any) -> Layer:
+        return AvgPool((shape[0], shape[1]), (shape[0], shape[1]), 0, name=name)
 
     return build
 

@@ -2,14 +2,16 @@
 
 Walked back from the layer through each layer's inbound layer (the previous one in a
 Sequential model) to the input. Conv2D, Conv2DTranspose, DepthwiseConv2D (with a
-relu, leaky_relu or linear activation), BatchNormalization, ReLU, LeakyReLU,
+relu, leaky_relu, linear or smooth activation: sigmoid, tanh, swish/silu, gelu,
+hard_sigmoid, hard_swish/hard_silu, elu, selu, softplus), BatchNormalization, ReLU, LeakyReLU,
 Activation, MaxPooling2D, AveragePooling2D, ZeroPadding2D (fused into the next conv; a
 zero padding layer before another, e.g. ResNet50's before its max-pool),
 Rescaling, and the layers that compute nothing at inference convert. In a Functional
 model, an Add of two layers is a residual block (ResNet's), its branches walked back to
 the layer they fork from, and a Concatenate on the channel axis stacks its branches
-likewise (a U-Net's skip connection); any other layer with more than one input (a
-Concatenate on another axis, Multiply, …) or any other layer is refused in one line.
+likewise (a U-Net's skip connection), and a Multiply multiplies them (a gate, a
+squeeze-excitation); any other layer with more than one input (a Concatenate on another
+axis, Subtract, …) or any other layer is refused in one line.
 """
 
 from __future__ import annotations
@@ -17,18 +19,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...core.network import ELU, GELU, SELU, HardSigmoid, HardSwish, Sigmoid, SiLU, Softplus, Tanh
 from .keras_geometry import _pair, _sides
 from .keras_model import CONV_CLASSES, _config, inbound_layers, keras_layers, layer_variables
 from .network import (
     LayerStep,
+    activation_step,
     affine_step,
     batchnorm_step,
     concat_step,
     conv_step,
     fork,
+    global_pool_step,
     pad_step,
     parting,
     pool_step,
+    product_step,
     refusal,
     relu_step,
     residual_step,
@@ -49,6 +55,22 @@ _PASS = (
 )
 #: Keras activations a chain holds, by name: the leaky ReLU's slope (None: none at all).
 _ACTIVATIONS: dict[str, float | None] = {"linear": None, "relu": 0.0, "leaky_relu": 0.2}
+#: Keras's smooth activations, by name: their layers (Keras's hard sigmoid is PyTorch's).
+_SMOOTH: dict[str, Any] = {
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "swish": SiLU,
+    "silu": SiLU,
+    "gelu": GELU,
+    "hard_sigmoid": HardSigmoid,
+    "hard_swish": HardSwish,
+    "hard_silu": HardSwish,
+    "elu": ELU,
+    "selu": SELU,
+    "softplus": Softplus,
+}
+#: Keras's merging layers that join branches, by their join.
+_JOINS = {"Add": "add", "Concatenate": "concat", "Multiply": "mul"}
 
 
 def _name(entry: dict[str, Any]) -> str:
@@ -105,17 +127,18 @@ class _Walk:
         """The path to a merge: to where its inputs' paths part, then the block (an Add of
         two: a residual block; a Concatenate on the channels: their stack)."""
         cls, axis = entry.get("class_name"), entry.get("config", {}).get("axis", -1)
-        add, concat = cls == "Add" and len(reads) == 2, cls == "Concatenate"
-        if concat and axis not in (-1, 3):  # channels_last: -1 (or 3) is the channels
+        join = _JOINS.get(str(cls))
+        add = join == "add" and len(reads) == 2
+        if join == "concat" and axis not in (-1, 3):  # channels_last: -1 (or 3): channels
             raise refusal(self.target, f"Concatenate layer on axis {axis}", name)
-        if not (add or concat):
+        if join is None or (join == "add" and not add):
             raise refusal(self.target, f"{cls} layer", name)
         paths = [self.path(read) for read in reads]
         if add:
             common, body, shortcut = fork(paths[0], paths[1])
             return (*paths[0][:common], (name, ("add", [body, shortcut])))
         common = parting(paths)
-        return (*paths[0][:common], (name, ("concat", [p[common:] for p in paths])))
+        return (*paths[0][:common], (name, (join, [p[common:] for p in paths])))
 
 
 def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) -> list[LayerStep]:
@@ -136,9 +159,7 @@ def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) ->
         if isinstance(entry, tuple):  # a join: its branches
             join, branches = entry
             built = [_build(tuple(branch), records, path, target) for branch in branches]
-            steps.append(
-                residual_step(label, *built) if join == "add" else concat_step(label, built)
-            )
+            steps.append(_join_step(join, label, built))
             continue
         steps.extend(_steps(entry, records, path, target, padding))
         if cls not in _PASS:
@@ -146,6 +167,13 @@ def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) ->
     if padding is not None:
         steps.append(pad_step(padded, padding))
     return steps
+
+
+def _join_step(join: str, label: str, built: list[list[LayerStep]]) -> LayerStep:
+    """The block of a merge's branches: added, stacked or multiplied."""
+    if join == "add":
+        return residual_step(label, *built)
+    return (product_step if join == "mul" else concat_step)(label, built)
 
 
 def _add(a, b):
@@ -180,6 +208,8 @@ def _steps(entry, records, path: Path, target: ModelLayer, padding) -> list[Laye
         return [pool_step(label, cls == "AveragePooling2D", size, stride, pads, False)]
     if cls == "Rescaling":
         return [affine_step(label, cfg.get("scale", 1.0), cfg.get("offset", 0.0))]
+    if cls == "GlobalAveragePooling2D" and cfg.get("keepdims"):
+        return [global_pool_step(label)]  # a squeeze-excitation's squeeze
     raise refusal(target.name, f"{cls} layer", label)
 
 
@@ -187,6 +217,8 @@ def _activation(name: Any, label: str, target: str) -> list[LayerStep]:
     if isinstance(name, dict):
         name = name.get("config", {}).get("name") or name.get("class_name")
     key = str(name or "linear").lower()
+    if key in _SMOOTH:
+        return [activation_step(_SMOOTH[key], f"{label}.activation")]
     if key not in _ACTIVATIONS:
         raise refusal(target, f"{key} activation in layer", label)
     slope = _ACTIVATIONS[key]

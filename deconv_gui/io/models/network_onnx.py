@@ -19,15 +19,19 @@ from typing import Any
 import numpy as np
 import onnx
 
+from ...core.network import ELU, GELU, SELU, Erf, HardSigmoid, HardSwish, Sigmoid, Softplus, Tanh
 from .network import (
     LayerStep,
+    activation_step,
     affine_step,
     batchnorm_step,
     concat_step,
     conv_step,
     fork,
+    global_pool_step,
     parting,
     pool_step,
+    product_step,
     refusal,
     relu_step,
     residual_step,
@@ -44,6 +48,19 @@ _PASS = ("Identity", "Dropout")
 #: Element-wise nodes that are affine when one operand is a stored scalar or per-channel
 #: constant (a normalisation in the graph); with two computed operands, a branch joins.
 _ARITHMETIC = ("Add", "Sub", "Mul", "Div")
+#: Element-wise activations: their layer and the node's attributes it takes (ONNX's
+#: defaults where PyTorch's differ: HardSigmoid's α 0.2, Softplus without a threshold).
+_SMOOTH: dict[str, tuple[Any, dict[str, tuple[str, Any]]]] = {
+    "Sigmoid": (Sigmoid, {}),
+    "Tanh": (Tanh, {}),
+    "Erf": (Erf, {}),
+    "Elu": (ELU, {"alpha": ("alpha", 1.0)}),
+    "Selu": (SELU, {"alpha": ("alpha", SELU.alpha), "gamma": ("gamma", SELU.gamma)}),
+    "Softplus": (Softplus, {"threshold": ("", float("inf"))}),
+    "HardSigmoid": (HardSigmoid, {"alpha": ("alpha", 0.2), "beta": ("beta", 0.5)}),
+    "HardSwish": (HardSwish, {}),
+    "Gelu": (GELU, {"approximate": ("approximate", "none")}),
+}
 
 
 def _attrs(node: onnx.NodeProto) -> dict[str, Any]:
@@ -117,6 +134,9 @@ class _Walker:
             if node.op_type == "Concat":
                 self.known[tensor] = self._concat(node)
                 break
+            if node.op_type == "Mul" and self._joins(node):
+                self.known[tensor] = self._product(node)
+                break
             if node.op_type in _ARITHMETIC:
                 affine, data = _arithmetic(node, self.consts, self.target, self.folder)
                 back.append((tensor, affine))
@@ -153,10 +173,19 @@ class _Walker:
             raise refusal(self.target, f"Concat node on axis {axis}", label)
         if not names or any(_constant(n, self.consts, self.folder) is not None for n in names):
             raise refusal(self.target, "Concat node of a stored tensor", label)
+        return self._branches(node, names, concat_step)
+
+    def _product(self, node: onnx.NodeProto) -> tuple[_Entry, ...]:
+        """The path to a Mul of two computed tensors (SiLU's ``x · σ(x)``, a gate)."""
+        return self._branches(node, [name for name in node.input if name], product_step)
+
+    def _branches(self, node: onnx.NodeProto, names: list[str], make: Any) -> tuple[_Entry, ...]:
+        """The path to where the paths of ``names`` part, then ``make``'s block of their
+        rests, in the node's order."""
         paths = [self.path(name) for name in names]
         common = parting(paths)
         steps = [[step for _, step in path[common:] if step is not None] for path in paths]
-        return (*paths[0][:common], (node.output[0], concat_step(label, steps)))
+        return (*paths[0][:common], (node.output[0], make(_label(node), steps)))
 
 
 def _node_step(
@@ -176,6 +205,10 @@ def _node_step(
         return relu_step(label)
     if op == "LeakyRelu":
         return relu_step(label, float(attrs.get("alpha", 0.01)))
+    if op in _SMOOTH:
+        return _smooth(op, label, attrs)
+    if op == "GlobalAveragePool":
+        return global_pool_step(label)
     if op == "BatchNormalization" and len(node.input) >= 5:
         what = f"model {folder.name}"
         gamma, beta, mean, var = (
@@ -191,6 +224,16 @@ def _node_step(
             "not stored"
         )
     raise refusal(target, f"{op} node", label)
+
+
+def _smooth(op: str, label: str, attrs: dict[str, Any]) -> LayerStep:
+    """The step of an element-wise activation node, with its attributes."""
+    cls, names = _SMOOTH[op]
+    options = {}
+    for option, (attr, default) in names.items():
+        value = attrs.get(attr, default) if attr else default
+        options[option] = value.decode() if isinstance(value, bytes) else value
+    return activation_step(cls, label, **options)
 
 
 def _pool(node: onnx.NodeProto, attrs: dict[str, Any], target: str) -> LayerStep:
