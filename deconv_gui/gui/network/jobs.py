@@ -246,7 +246,8 @@ def chain_text(network: Network) -> str:
 def _symbols(layers: Any) -> list[str]:
     """The layers' symbols; a residual block's ``[conv→ReLU→conv + id]``, a concatenation's
     ``[maxpool→conv_T ‖ id]`` (their batch norms left out: a ResNet's line stays
-    readable), a run of like blocks ``(… → ReLU)×3``."""
+    readable), a product's ``[id × conv→σ]`` (``x · σ(x)``: SiLU), a run of like blocks
+    ``(… → ReLU)×3``."""
     out = []
     for layer in layers:
         if isinstance(layer, Fork):
@@ -254,6 +255,9 @@ def _symbols(layers: Any) -> list[str]:
                 "→".join(s for s in _symbols(branch) if s != LAYER_SYMBOLS["batchnorm"]) or "id"
                 for branch in layer.branches
             ]
+            if layer.join == "mul" and sorted(branches) == ["id", "σ"]:
+                out.append("SiLU")  # x · σ(x), as ONNX writes a SiLU
+                continue
             out.append(f"[{_JOIN_SYMBOLS[layer.join].join(branches)}]")
         else:
             out.append(LAYER_SYMBOLS.get(layer.kind, layer.kind))
