@@ -24,7 +24,8 @@ V = TypeVar("V")
 
 
 class LRUCache(Generic[V]):
-    """At most ``maxsize`` entries; the least recently used one is dropped first.
+    """At most ``maxsize`` entries (and, with ``maxbytes``, values of at most that many
+    ``nbytes`` together: numpy arrays); the least recently used one is dropped first.
 
     Examples
     --------
@@ -36,12 +37,19 @@ class LRUCache(Generic[V]):
     >>> _ = cache.get_or_compute("b", lambda: 2), cache.get_or_compute("c", lambda: 3)
     >>> "a" in cache, len(cache)
     (False, 2)
+    >>> import numpy as np
+    >>> arrays = LRUCache(maxsize=8, maxbytes=100)
+    >>> _ = [arrays.get_or_compute(n, lambda: np.zeros(5)) for n in range(4)]  # 40 bytes each
+    >>> len(arrays), 0 in arrays
+    (2, False)
     """
 
-    def __init__(self, maxsize: int = 8) -> None:
+    def __init__(self, maxsize: int = 8, maxbytes: int | None = None) -> None:
         if maxsize < 1:
             raise ValueError(f"maxsize must be >= 1, got {maxsize!r}")
-        self.maxsize = maxsize
+        if maxbytes is not None and maxbytes < 1:
+            raise ValueError(f"maxbytes must be >= 1 or None, got {maxbytes!r}")
+        self.maxsize, self.maxbytes = maxsize, maxbytes
         self._data: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -55,9 +63,14 @@ class LRUCache(Generic[V]):
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
+            while len(self._data) > self.maxsize or self._too_large():
                 self._data.popitem(last=False)
         return value
+
+    def _too_large(self) -> bool:  # under the lock
+        if self.maxbytes is None or len(self._data) < 2:  # the newest entry always stays
+            return False
+        return sum(int(getattr(v, "nbytes", 0)) for v in self._data.values()) > self.maxbytes
 
     def clear(self) -> None:
         """Forget every entry."""

@@ -19,14 +19,11 @@ tests compare them with the literal loops of ``tests/reference.py``.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from typing import Any
-
 import numpy as np
 from scipy import fft as sfft
 
 from . import threads
+from ._cache import LRUCache
 from .geometry import ConvGeometry
 
 __all__ = ["CACHE_BYTES", "adjoint", "forward", "planes_speedup", "use_fft"]
@@ -36,8 +33,7 @@ __all__ = ["CACHE_BYTES", "adjoint", "forward", "planes_speedup", "use_fft"]
 #: filter thousands of times, and its FFT (``C_in C_out`` planes) was most of each call's
 #: work (a 7×7 stride-2 3 → 16 stem at 128²: 48 planes against the image's 3 or 16).
 CACHE_BYTES = 64 * 2**20
-_SPECTRA: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
-_LOCK = threading.Lock()
+_SPECTRA: LRUCache[np.ndarray] = LRUCache(maxsize=256, maxbytes=CACHE_BYTES)
 
 
 def use_fft(w: np.ndarray, geom: ConvGeometry, speedup: float = 1.0) -> bool:
@@ -104,24 +100,36 @@ def _kernel_spectrum(w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]) -
     >>> float(_kernel_spectrum(w, geom, (8, 8))[0, 0].real[0, 0]), float(first[0, 0].real[0, 0])
     (10.0, 9.0)
     """
+    if 4 * _spectrum_bytes(w, grid) > CACHE_BYTES:  # it would push out every other filter
+        return _transform(w, geom, grid)
     key = (w.dtype.str, w.shape, geom.dilation, grid, w.tobytes())  # the values, not the id
-    with _LOCK:
-        spectrum = _SPECTRA.get(key)
-        if spectrum is not None:
-            _SPECTRA.move_to_end(key)
-            return spectrum
+    return _SPECTRA.get_or_compute(key, lambda: _transform(w, geom, grid))
+
+
+def _spectrum_bytes(w: np.ndarray, grid: tuple[int, int]) -> int:
+    itemsize = np.result_type(w.dtype, np.complex64).itemsize
+    return grid[0] * (grid[1] // 2 + 1) * w.shape[2] * w.shape[3] * itemsize
+
+
+def _transform(w: np.ndarray, geom: ConvGeometry, grid: tuple[int, int]) -> np.ndarray:
+    """:func:`_kernel_spectrum` computed, read-only."""
     dh, dw = geom.dilation
     fh, fw = w.shape[:2]
     dilated = np.zeros((grid[0], grid[1], *w.shape[2:]), dtype=w.dtype)
     dilated[: dh * (fh - 1) + 1 : dh, : dw * (fw - 1) + 1 : dw] = w
     spectrum = sfft.rfft2(dilated, axes=(0, 1), workers=threads.get_num_threads())
     spectrum.flags.writeable = False
-    if 4 * spectrum.nbytes <= CACHE_BYTES:
-        with _LOCK:
-            _SPECTRA[key] = spectrum
-            while sum(s.nbytes for s in _SPECTRA.values()) > CACHE_BYTES:
-                _SPECTRA.popitem(last=False)  # the least recently used
     return spectrum
+
+
+def _through(placed: np.ndarray, spectrum: np.ndarray, sum_over: str) -> np.ndarray:
+    """``irfft2`` of ``rfft2(placed)`` times the filter's spectrum, summed over the input
+    (``sum_over="c"``: the forward) or the output channels (``"o"``: the adjoint)."""
+    workers = threads.get_num_threads()
+    data = sfft.rfft2(placed, axes=(0, 1), workers=workers)
+    kept = "o" if sum_over == "c" else "c"
+    product = np.einsum(f"uv{sum_over},uvco->uv{kept}", data, spectrum)
+    return sfft.irfft2(product, s=placed.shape[:2], axes=(0, 1), workers=workers)
 
 
 def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
@@ -135,9 +143,7 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     for k in range(m):  # one image at a time bounds the complex buffers
         padded = np.zeros((grid[0], grid[1], xb.shape[3]), dtype=xb.dtype)
         padded[ph : ph + h, pw : pw + wd] = xb[k]
-        image = sfft.rfft2(padded, axes=(0, 1), workers=threads.get_num_threads())
-        product = np.einsum("uvc,uvco->uvo", image, spectrum)
-        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=threads.get_num_threads())
+        full = _through(padded, spectrum, "c")
         out[k] = full[: sh * (h_out - 1) + 1 : sh, : sw * (w_out - 1) + 1 : sw]
     return out
 
@@ -153,8 +159,5 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     for k in range(m):
         spread = np.zeros((grid[0], grid[1], c_out), dtype=yb.dtype)
         spread[: sh * (h_out - 1) + 1 : sh, : sw * (w_out - 1) + 1 : sw] = yb[k]
-        data = sfft.rfft2(spread, axes=(0, 1), workers=threads.get_num_threads())
-        product = np.einsum("uvo,uvco->uvc", data, spectrum)
-        full = sfft.irfft2(product, s=grid, axes=(0, 1), workers=threads.get_num_threads())
-        out[k] = full[ph : ph + h, pw : pw + wd]
+        out[k] = _through(spread, spectrum, "o")[ph : ph + h, pw : pw + wd]
     return out
