@@ -103,8 +103,13 @@ class _Softmax(nn.Module):
         return self.head(torch.softmax(self.c0(x), dim=1))
 
 
-def _export(net, path, shape, opset=17):
-    torch.onnx.export(net, torch.randn(1, 3, *shape), str(path), dynamo=False, opset_version=opset)
+def _export(net, path, shape, opset=17, dynamo=False):
+    x = torch.randn(1, 3, *shape)
+    if dynamo:  # opset 20: Gelu nodes, the squeeze a ReduceMean
+        pytest.importorskip("onnxscript")
+        torch.onnx.export(net, (x,), str(path), dynamo=True, verbose=False)
+    else:
+        torch.onnx.export(net, x, str(path), dynamo=False, opset_version=opset)
 
 
 def _nchw(a):
@@ -148,13 +153,14 @@ def _check_against_torch(network, net, path, record, x0, rng):
     return lin
 
 
-@pytest.mark.parametrize("opset", [17, 20])
+@pytest.mark.parametrize("opset", [17, 20, "dynamo"])
 def test_each_smooth_activation_equals_onnxruntime_and_torch_autograd(tmp_path, opset):
     """At opset 17 torch writes GELU out (Div, Erf, Add, Mul, Mul) and its tanh form as
-    Muls and a Tanh; at 20 as Gelu nodes: both give torch's forward and derivatives."""
+    Muls and a Tanh; at 20 as Gelu nodes; the dynamo exporter writes softplus's threshold
+    as a Where: all give torch's forward and derivatives."""
     net = _net(_Chain)
     path = tmp_path / "chain.onnx"
-    _export(net, path, (7, 6), opset)
+    _export(net, path, (7, 6), 20 if opset == "dynamo" else opset, dynamo=opset == "dynamo")
     model = read_model(path)
     rng = np.random.default_rng(1)
     x0 = 2 * rng.standard_normal((7, 6, 3))  # both sides of every bend
@@ -164,7 +170,7 @@ def test_each_smooth_activation_equals_onnxruntime_and_torch_autograd(tmp_path, 
     kinds = top + [layer.kind for layer, _ in flat_layers(network.layers)]
     for kind in ("hardswish", "hardsigmoid", "sigmoid", "tanh", "elu", "selu", "softplus"):
         assert kind in kinds
-    if opset == 20:
+    if opset != 17:
         assert top.count("gelu") == 2 and "product" in top  # SiLU: x · σ(x)
     else:
         assert "erf" in kinds and top.count("product") >= 3
@@ -172,17 +178,19 @@ def test_each_smooth_activation_equals_onnxruntime_and_torch_autograd(tmp_path, 
     _check_against_torch(network, net, path, record, x0, rng)
 
 
-def test_gated_blocks_equal_onnxruntime_and_torch_autograd(tmp_path):
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_gated_blocks_equal_onnxruntime_and_torch_autograd(tmp_path, dynamo):
     net = _net(_Gated)
     path = tmp_path / "gated.onnx"
-    _export(net, path, (8, 7))
+    _export(net, path, (8, 7), dynamo=dynamo)
     model = read_model(path)
     rng = np.random.default_rng(2)
     x0 = rng.random((8, 7, 3))
     record = _head(model)
     network = model_network(model, record.name, x0.shape)
     products = [layer for layer in network.layers if isinstance(layer, Product)]
-    assert len(products) == 4  # SiLU, GELU (written out), the gate, the squeeze-excitation
+    # SiLU, GELU (written out at opset 17, a Gelu node at 20), the gate, the excitation
+    assert len(products) == (3 if dynamo else 4)
     se = products[-1]
     assert se.branch_shapes((8, 7, 4)) == [(8, 7, 4), (1, 1, 4)]
     assert [layer.kind for layer in se.branches[1]][:2] == ["avgpool", "conv"]

@@ -137,6 +137,10 @@ class _Walker:
             if node.op_type == "Mul" and self._joins(node):
                 self.known[tensor] = self._product(node)
                 break
+            if node.op_type == "Where":
+                back.append((tensor, self._softplus(node)))
+                tensor = node.input[1]
+                continue
             if node.op_type in _ARITHMETIC:
                 affine, data = _arithmetic(node, self.consts, self.target, self.folder)
                 back.append((tensor, affine))
@@ -175,6 +179,20 @@ class _Walker:
             raise refusal(self.target, "Concat node of a stored tensor", label)
         return self._branches(node, names, concat_step)
 
+    def _softplus(self, node: onnx.NodeProto) -> LayerStep:
+        """``Where(x > t, x, Softplus(x))``, the dynamo exporter's softplus with its
+        threshold, as one layer; any other Where is refused."""
+        label, names, limit = _label(node), list(node.input), None
+        producer = self.consts.producer
+        test, other = (producer.get(n) for n in (names[0], names[-1]))
+        if len(names) == 3 and test is not None and other is not None:
+            same = test.input[0] == names[1] == other.input[0]
+            if same and (test.op_type, other.op_type) == ("Greater", "Softplus"):
+                limit = _constant(test.input[1], self.consts, self.folder)
+        if limit is None or limit.size != 1:
+            raise refusal(self.target, "Where node", label)
+        return activation_step(Softplus, label, threshold=float(limit.ravel()[0]))
+
     def _product(self, node: onnx.NodeProto) -> tuple[_Entry, ...]:
         """The path to a Mul of two computed tensors (SiLU's ``x · σ(x)``, a gate)."""
         return self._branches(node, [name for name in node.input if name], product_step)
@@ -209,6 +227,8 @@ def _node_step(
         return _smooth(op, label, attrs)
     if op == "GlobalAveragePool":
         return global_pool_step(label)
+    if op == "ReduceMean":
+        return _mean(node, attrs, consts, target, folder)
     if op == "BatchNormalization" and len(node.input) >= 5:
         what = f"model {folder.name}"
         gamma, beta, mean, var = (
@@ -224,6 +244,20 @@ def _node_step(
             "not stored"
         )
     raise refusal(target, f"{op} node", label)
+
+
+def _mean(
+    node: onnx.NodeProto, attrs: dict[str, Any], consts: Constants, target: str, folder: Path
+) -> LayerStep:
+    """A ReduceMean over the height and width, kept as 1×1 (the dynamo exporter's
+    adaptive_avg_pool2d(x, 1)): a global average pool; any other is refused."""
+    axes: Any = attrs.get("axes")  # an attribute before opset 18, an input since
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = _constant(node.input[1], consts, folder)
+    spatial = axes is not None and sorted(int(a) % 4 for a in np.ravel(axes)) == [2, 3]
+    if not spatial or not int(attrs.get("keepdims", 1)):
+        raise refusal(target, "ReduceMean node (not over the height and width, kept)", _label(node))
+    return global_pool_step(_label(node))
 
 
 def _smooth(op: str, label: str, attrs: dict[str, Any]) -> LayerStep:
