@@ -259,6 +259,9 @@ def test_cli_through_says_first_order_in_its_sidecar_and_summary(tmp_path, capsy
     assert record["linearisation"] == FIRST_ORDER_WORDS
     kinds = [layer["kind"] for layer in record["layers"]]
     assert kinds.count("product") == 4 and "conv" in kinds
+    info = ["info", "--model", str(path), "--layer", head, "--through", "--image", "chelsea"]
+    assert cli_main(info) == 0
+    assert f"J at the image ({FIRST_ORDER_WORDS})" in capsys.readouterr().out
 
 
 def test_keras_swish_gelu_and_multiply_equal_keras_and_its_autograd(tmp_path):

@@ -33,7 +33,7 @@ def _load(args: argparse.Namespace):
 
 def through_info(args: argparse.Namespace) -> int:
     """Print the prefix's layers and bounds (``--json``: one object)."""
-    from ..core.network import exact_rank, prefix_bounds
+    from ..core.network import exact_rank, linearity_words, prefix_bounds
 
     loaded, lin = _load(args)
     bounds = prefix_bounds(lin)
@@ -46,6 +46,7 @@ def through_info(args: argparse.Namespace) -> int:
         "input_shape": list(lin.input_shape),
         "unknowns": unknowns,
         "equations": int(lin.output.size),
+        "linearisation": linearity_words(lin.network.layers),
         "layers": [
             {
                 "name": b.name,
@@ -78,7 +79,8 @@ def _lines(report: dict[str, Any]) -> list[str]:
     lines = [
         f"image      {report['image']} → {shape(report['input_shape'])} "
         f"({report['unknowns']:,} unknowns)",
-        f"prefix     up to {report['layer']}: J at the image, {report['equations']:,} equations",
+        f"prefix     up to {report['layer']}: J at the image ({report['linearisation']}), "
+        f"{report['equations']:,} equations",
         f"{'layer':<24} {'kind':<14} {'output':<12} {'units':>9} {'passed':>9} "
         f"{'field':>7} {'rank ≤':>9} {'nullity ≥':>10}",
     ]
