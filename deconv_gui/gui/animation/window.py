@@ -157,8 +157,7 @@ class StepsWindow(Playback):
         self.graphics.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
         self.graphics.setToolTip("Scroll to zoom into the numbers, drag to pan; double-click "
                                  "or F fits the frame")  # fmt: skip
-        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.item)
         self.graphics.scene().sigMouseClicked.connect(

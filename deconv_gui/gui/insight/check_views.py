@@ -76,8 +76,9 @@ class Triptych(QtWidgets.QWidget):
         self.items: list[pg.ImageItem] = []
         for col in range(3):
             self.titles.append(self.graphics.addLabel("", row=0, col=col))
-            view = self.graphics.addViewBox(row=1, col=col, invertY=True, lockAspect=True)
-            view.setMenuEnabled(False)
+            view = self.graphics.addViewBox(
+                row=1, col=col, invertY=True, lockAspect=True, enableMenu=False
+            )
             item = pg.ImageItem(axisOrder="row-major")
             view.addItem(item)
             self.items.append(item)

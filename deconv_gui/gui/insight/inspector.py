@@ -69,8 +69,7 @@ class InspectDock(QtWidgets.QDockWidget):
             "value there is Σ (this image) ⊙ (y − b). Blue < 0 < red. Unlike Aᵀ's row "
             "(just the filter), it spreads over the whole output."
         )
-        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.item.setLookupTable(lookup_table("diverging"))
         self.view.addItem(self.item)
@@ -219,7 +218,7 @@ class Inspector(QtCore.QObject):
         self.selection = None
         self._kernel_request = None
         for name in self.panels.panels:
-            self.panels.panel(name).marks.clear()
+            self.panels.panel(name).clear_marks()
         self.dock.reset()
 
     def shutdown(self) -> None:

@@ -74,8 +74,7 @@ class SeedExampleView(QtWidgets.QDialog):
             (("A", "A  (9 × 147)"), ("At", "Aᵀ  (147 × 9)"), ("Apinv", "A⁺  (147 × 9)"))
         ):
             self.graphics.addLabel(title, row=0, col=col)
-            view = self.graphics.addViewBox(row=1, col=col, invertY=True)
-            view.setMenuEnabled(False)
+            view = self.graphics.addViewBox(row=1, col=col, invertY=True, enableMenu=False)
             item = pg.ImageItem(axisOrder="row-major")
             item.setLookupTable(lookup_table("diverging"))
             view.addItem(item)

@@ -228,7 +228,7 @@ class NetworkPanels(QtWidgets.QWidget):
         self.unit = None
         self.panels[ERF_PANEL].clear()
         self.panels[ERF_PANEL].set_title("Receptive field")
-        self.panels["forward"].marks.clear()
+        self.panels["forward"].clear_marks()
         self._clear_rects()
 
     def show_field(

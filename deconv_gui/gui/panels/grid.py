@@ -119,13 +119,17 @@ class PanelGrid(QtWidgets.QWidget):
             panel.hovered.connect(self.hovered)
             panel.clicked.connect(self.clicked)
             panel.levelsEdited.connect(self._on_levels_edited)
-            panel.view.sigResized.connect(self._schedule_refit)
-            panel.view.sigRangeChangedManually.connect(
-                lambda *_, name=name: self._on_manual_range(name)
-            )
+            panel.viewResized.connect(self._schedule_refit)
+            panel.rangeChangedManually.connect(lambda name=name: self._on_manual_range(name))
         self.panels["forward"].channelChanged.connect(lambda _: self.redraw())
         for name in ("normalized_transposed", *INSIGHT_PANELS):
             self.panels[name].setVisible(False)
+        # the panels shown at start have their pictures before the window's first layout
+        # (its size on a small screen follows their minimum sizes); the hidden ones make
+        # theirs when first shown
+        for panel in self.panels.values():
+            if not panel.isHidden():
+                panel.make_picture()
         self._arrange()
 
     def panel(self, name: str) -> ImagePanel:

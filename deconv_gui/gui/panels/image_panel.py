@@ -1,9 +1,11 @@
 """One image panel: title with the shape, what it is and how it is scaled, image, levels.
 
 An :class:`ImagePanel` is a title with the array's shape, a one-line subtitle that says
-what the panel is and how its colours map to values, a pyqtgraph ``ImageItem`` in an
-aspect-locked ``ViewBox``, and a ``HistogramLUTItem`` for the levels. Its colours come
-from :mod:`deconv_gui.view.colormaps` (as the exported PNGs' do).
+what the panel is and how its colours map to values, and its picture
+(:class:`~.picture.PanelPicture`): a pyqtgraph ``ImageItem`` in an aspect-locked
+``ViewBox``, and a ``HistogramLUTItem`` for the levels, made when the panel is first
+shown or its picture first asked for. Its colours come from
+:mod:`deconv_gui.view.colormaps` (as the exported PNGs' do).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ...view.montage import picture_pixel
 from ..support.qthelp import make_timer
 from .levels import LevelsBar
 from .marks import PixelMarks, TileLabels, ValueLabels
+from .picture import PanelPicture, Part
 from .title import FittingTitle, place_beside
 
 __all__ = ["ImagePanel", "pg_colormap"]
@@ -56,12 +59,30 @@ class ImagePanel(QtWidgets.QFrame):
         The user picked another channel to draw (several output channels).
     clicked(str, int, int)
         Panel name, row and column of a left click on the image.
+    viewResized()
+        The image's view changed its size.
+    rangeChangedManually()
+        The user zoomed or panned the image's view.
     """
 
     hovered = QtCore.Signal(str, int, int, int)
     clicked = QtCore.Signal(str, int, int)
     levelsEdited = QtCore.Signal(str, float, float)
     channelChanged = QtCore.Signal(int)
+    viewResized = QtCore.Signal()
+    rangeChangedManually = QtCore.Signal()
+
+    # the picture's parts (see PanelPicture), made on first use
+    graphics = Part[pg.GraphicsLayoutWidget]()
+    view = Part[pg.ViewBox]()
+    item = Part[pg.ImageItem]()
+    values = Part[ValueLabels]()
+    tile_labels = Part[TileLabels]()
+    marks = Part[PixelMarks]()
+    pending_label = Part[QtWidgets.QLabel]()
+    levels = Part[LevelsBar]()
+    histogram = Part[pg.HistogramLUTItem]()
+    levels_view = Part[QtWidgets.QGraphicsView]()
 
     def __init__(self, name: str, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,12 +94,12 @@ class ImagePanel(QtWidgets.QFrame):
         self.spec: DisplaySpec | None = None
         self._updating = False
         self._roomy = True  # wide and high enough for the description (see resizeEvent)
+        self._picture: PanelPicture | None = None
         self._fold_timer = make_timer(self, 0, single_shot=True)
         self._fold_timer.timeout.connect(self._fold)
         self.setObjectName(f"panel_{name}")
         self.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
         self._build_header()
-        self._build_graphics()
         self._lay_out()
         self.set_title(title)
         self.subtitle_label.setText(subtitle)
@@ -95,46 +116,6 @@ class ImagePanel(QtWidgets.QFrame):
         self.channel_box.setToolTip("Which output channel of y to draw (three: or all as RGB)")
         self.channel_box.setVisible(False)
         self.channel_box.valueChanged.connect(self.channelChanged)
-
-    def _build_graphics(self) -> None:
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#15171a")
-        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
-        # repaint the whole view on any change: with the minimal updates, a view resized
-        # while its range changed (a layout switch) kept stale dark patches over the image
-        self.graphics.setViewportUpdateMode(
-            QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
-        )
-        self.view = self.graphics.addViewBox(row=0, col=0, lockAspect=True, invertY=True)
-        self.view.setMenuEnabled(False)
-        self.item = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.item)
-        self.values = ValueLabels(self.view)
-        self.tile_labels = TileLabels(self.view)
-        self.marks = PixelMarks(self.view)
-        # over the image while its method computes: the previous image stays, dimmed
-        self.pending_label = QtWidgets.QLabel(self.graphics)
-        self.pending_label.setObjectName("pending")
-        self.pending_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.pending_label.setWordWrap(True)
-        self.pending_label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.pending_label.setStyleSheet(
-            "QLabel#pending { color: #ffd27f; background: rgba(0, 0, 0, 170);"
-            " border-radius: 4px; padding: 6px; font-weight: bold; }"
-        )
-        self.pending_label.hide()
-        self.view.sigResized.connect(lambda *_: self._place_pending())
-        # the levels in a widget of their own beside the image: slim or hidden in a narrow
-        # panel, its room goes to the image (an item hidden in the view's layout kept it)
-        self.levels = LevelsBar(self.item, self.graphics)
-        self.histogram, self.levels_view = self.levels.histogram, self.levels.view
-        self.histogram.sigLevelsChanged.connect(self._on_levels_changed)
-        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
-        self.graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
-        self.graphics.setToolTip(
-            "Scroll to zoom, drag to pan, F to fit. Drag the histogram handles on the "
-            "right to change the levels."
-        )
 
     def _lay_out(self) -> None:
         # the title row and the subtitle in one block, so that the panels of a row can
@@ -155,12 +136,52 @@ class ImagePanel(QtWidgets.QFrame):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(2)
         layout.addWidget(self.head)
-        body = QtWidgets.QHBoxLayout()
-        body.setContentsMargins(0, 0, 0, 0)
-        body.setSpacing(0)
-        body.addWidget(self.graphics, 1)
-        body.addWidget(self.levels_view)
-        layout.addLayout(body, 1)
+        self._body = QtWidgets.QHBoxLayout()  # the picture, once made
+        self._body.setContentsMargins(0, 0, 0, 0)
+        self._body.setSpacing(0)
+        layout.addLayout(self._body, 1)
+
+    # -- picture ---------------------------------------------------------------------------
+    @property
+    def picture(self) -> PanelPicture:
+        """The image, what is drawn over it and the levels bar (made now if not yet)."""
+        if self._picture is None:
+            self._picture = self._make_picture()
+        return self._picture
+
+    def make_picture(self) -> None:
+        """Make the picture now, if not yet (a panel shown at start: its layout then
+        has the picture's sizes before the window is first laid out)."""
+        if self._picture is None:
+            self._picture = self._make_picture()
+
+    @property
+    def has_picture(self) -> bool:
+        """Whether the picture is made (a panel never shown nor drawn has none yet)."""
+        return self._picture is not None
+
+    def _make_picture(self) -> PanelPicture:
+        picture = PanelPicture(self)
+        view, scene = picture.view, picture.graphics.scene()
+        view.sigResized.connect(lambda *_: self._place_pending())
+        view.sigResized.connect(self.viewResized)
+        view.sigRangeChangedManually.connect(self.rangeChangedManually)
+        picture.histogram.sigLevelsChanged.connect(self._on_levels_changed)
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self._body.addWidget(picture.graphics, 1)
+        self._body.addWidget(picture.levels_view)
+        # Tab goes from the channel box to the picture, as if made with the panel
+        QtWidgets.QWidget.setTabOrder(self.channel_box, picture.graphics)
+        QtWidgets.QWidget.setTabOrder(picture.graphics, picture.levels_view)
+        return picture
+
+    def setVisible(self, visible: bool) -> None:
+        """Shown (explicitly, or with its parent): the picture is made first, so the
+        layout places it before the panel is painted."""
+        if visible:
+            self.make_picture()
+        super().setVisible(visible)
 
     # -- content ---------------------------------------------------------------------------
     def set_title(self, title: str, subtitle: str | None = None) -> None:
@@ -190,11 +211,16 @@ class ImagePanel(QtWidgets.QFrame):
     @property
     def pending(self) -> str | None:
         """The placeholder text while this panel's method computes, else None."""
-        return self.pending_label.text() if not self.pending_label.isHidden() else None
+        if self._picture is None:
+            return None
+        label = self._picture.pending_label
+        return label.text() if not label.isHidden() else None
 
     def set_pending(self, text: str | None) -> None:
         """Mark the panel as computing (``text`` over the previous image, dimmed: stale),
         or, with None, as showing its own result again."""
+        if text is None and self._picture is None:
+            return  # nothing drawn, nothing dimmed
         if text is None:
             self.pending_label.hide()
             self.item.setOpacity(1.0)
@@ -268,6 +294,9 @@ class ImagePanel(QtWidgets.QFrame):
         """Forget the data (the panel keeps its title)."""
         self.set_pending(None)
         self.data = None
+        if self._picture is None:  # never drawn: nothing to forget
+            self._refresh_title()
+            return
         self.item.clear()
         self.values.draw(None)
         self.tile_labels.draw((), None)
@@ -313,9 +342,10 @@ class ImagePanel(QtWidgets.QFrame):
 
     def _fold(self) -> None:
         place_beside(self.header, self.title_label, self.channel_box, self.head.width())
-        margins = self.layout().contentsMargins()  # type: ignore[union-attr]
-        room = (self.width() - margins.left() - margins.right(), self.graphics.height())
-        self.levels.follow(room, None if self.spec is None else self.spec.image.shape[:2])
+        if self._picture is not None:
+            margins = self.layout().contentsMargins()  # type: ignore[union-attr]
+            room = (self.width() - margins.left() - margins.right(), self.graphics.height())
+            self.levels.follow(room, None if self.spec is None else self.spec.image.shape[:2])
         # ... and the description (its tooltip stays) when the panel is small
         roomy = self.width() >= _DESCRIPTION_MIN_PANEL_SIZE[0]
         roomy = roomy and self.height() >= _DESCRIPTION_MIN_PANEL_SIZE[1]
@@ -352,6 +382,11 @@ class ImagePanel(QtWidgets.QFrame):
             self.clicked.emit(self.name, *pixel)
 
     # -- marks (click to inspect) --------------------------------------------------------
+    def clear_marks(self) -> None:
+        """Remove the inspection marks (none on a panel not drawn yet)."""
+        if self._picture is not None:
+            self._picture.marks.clear()
+
     @property
     def overlay_items(self) -> list[QtWidgets.QGraphicsItem]:
         """The inspection markers drawn now."""

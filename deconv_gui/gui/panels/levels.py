@@ -40,6 +40,9 @@ class _LevelsView(pg.GraphicsView):
 class LevelsBar:
     """The levels bar of ``image``, in a view of its own; the note goes over ``picture``.
 
+    The view is a child of ``parent`` (to lay out beside ``picture``); without one it
+    is a window of its own until it is laid out.
+
     Attributes
     ----------
     histogram : pg.HistogramLUTItem
@@ -53,13 +56,18 @@ class LevelsBar:
         ``"full"``, ``"compact"`` or ``"hidden"``.
     """
 
-    def __init__(self, image: pg.ImageItem, picture: pg.GraphicsView) -> None:
+    def __init__(
+        self,
+        image: pg.ImageItem,
+        picture: pg.GraphicsView,
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         self.picture, self._image = picture, image
         self.histogram = pg.HistogramLUTItem(image=image)
         # the colour bar without the colormap editor's tick strip beside it (the colours
         # are the display rules', not the user's)
         self.histogram.gradient.setMaxDim(_COLOUR_BAR)
-        self.view = _LevelsView(background="#15171a")
+        self.view = _LevelsView(parent, background="#15171a")
         self.view.setCentralItem(self.histogram)
         self.view.setViewportUpdateMode(
             QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
