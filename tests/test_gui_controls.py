@@ -445,5 +445,11 @@ def test_the_application_gets_an_icon(qapp):
     from deconv_gui.gui.support.style import app_icon, apply_style
 
     assert not app_icon().isNull()
-    apply_style(qapp)
-    assert not qapp.windowIcon().isNull()
+    style, sheet, icon = qapp.style().objectName(), qapp.styleSheet(), qapp.windowIcon()
+    try:
+        apply_style(qapp)
+        assert not qapp.windowIcon().isNull()
+    finally:  # the next tests of this process get the application as it was
+        qapp.setStyleSheet(sheet)
+        qapp.setStyle(style)
+        qapp.setWindowIcon(icon)
