@@ -368,6 +368,8 @@ def test_the_layer_alone_waits_while_the_network_shows_and_is_exact_when_back(qt
     from deconv_gui.core import run_pipeline
 
     _through(qtbot, window)
+    # what the layer alone started before it was hidden (a solve, its SSIM) may land later
+    qtbot.waitUntil(lambda: window.live.idle, timeout=TIMEOUT)
     started = []
     window.live.started.connect(started.append)
     before = window.result
