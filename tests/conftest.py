@@ -80,6 +80,28 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def application_as_it_was():
+    """The test application's style sheet as it was before the test: the app's entry point
+    run in-process (and a palette switch once it has) gives the shared application the
+    window's style sheet, whose polish slows every window made after it."""
+    app = _running_application()
+    sheet = None if app is None else app.styleSheet()
+    yield
+    app = app or _running_application()
+    if app is not None and app.styleSheet() != (sheet or ""):
+        app.setStyleSheet(sheet or "")
+
+
+def _running_application():
+    if "qtpy" not in sys.modules:  # a test without Qt: nothing to put back
+        return None
+    from qtpy import QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    return app if isinstance(app, QtWidgets.QApplication) else None
+
+
 #: The real-X tests' screen: a laptop's 1280×800.
 XVFB_SCREEN = (1280, 800)
 _START_TIMEOUT = 60  # seconds for Xvfb to report its display
