@@ -52,7 +52,7 @@ def keep_freed_memory(mapped_above: int = 256 * 2**20, trim_above: int = 512 * 2
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    # glibc before 2.26 refuses a threshold above 32 MiB (its documented maximum)
+    # mallopt(3) documents 32 MiB as the largest threshold: a glibc that refuses more gets that
     mapped = mallopt(_M_MMAP_THRESHOLD, mapped_above) or mallopt(
         _M_MMAP_THRESHOLD, min(mapped_above, 32 * 2**20)
     )
