@@ -3,8 +3,13 @@
 At ``x₀`` the prefix up to layer ``k`` is ``J_k = L_k ⋯ L_1`` (each ``L_j`` the layer's
 Jacobian there), so ``rank J_k ≤ min(rank J_{k−1}, rank L_k)``: a layer keeps at most
 as many directions as it has outputs, a ReLU as many as the units it passes at ``x₀``
-(a leaky ReLU passes all of them), a max-pool one per window. The nullity of ``J_k`` is
-then at least ``unknowns − bound``. On small prefixes the rank is exact
+(a leaky ReLU passes all of them), a max-pool one per window. A block of branches
+(:class:`~.residual.Fork`) is ``B = Σ_b E_b B_b`` whatever its join (``E_b`` places a
+branch's output: the identity for a sum, its channels for a concatenation, the product
+of the other branches' outputs at ``x₀`` for a product), so ``rank(B J_{k−1}) ≤
+Σ_b min(rank(B_b J_{k−1}), rank E_b)``, each branch bounded as the chain is (its ReLUs
+by the units they pass) and a product's ``E_b`` by its nonzero entries. The nullity of
+``J_k`` is then at least ``unknowns − bound``. On small prefixes the rank is exact
 (``numpy.linalg.matrix_rank`` of the dense ``J``).
 
 Examples
@@ -20,11 +25,15 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .chain import Linearization, receptive_field
+from .layers import Layer, Shape
+from .residual import Fork, _others
 
 __all__ = ["EXACT_RANK_ENTRIES", "LayerBounds", "exact_rank", "prefix_bounds"]
 
@@ -71,22 +80,16 @@ def prefix_bounds(lin: Linearization) -> list[LayerBounds]:
     bound = unknowns
     out = []
     fields = receptive_field(network)
-    for layer, state, shape, field in zip(
-        network.layers, lin.states, network.shapes[1:], fields, strict=True
+    for layer, state, before, shape, field in zip(
+        network.layers, lin.states, network.shapes[:-1], network.shapes[1:], fields, strict=True
     ):
-        units = int(np.prod(shape))
-        active = None
-        if layer.kind in ("relu", "leaky_relu"):
-            passed = np.asarray(state)
-            active = int(passed.sum()) if layer.kind == "relu" else units
-            bound = min(bound, active)
-        bound = min(bound, units)
+        bound, active = _after(layer, state, before, bound)
         out.append(
             LayerBounds(
                 layer.name,
                 layer.kind,
                 (int(shape[0]), int(shape[1]), int(shape[2])),
-                units,
+                int(np.prod(shape)),
                 active,
                 field.size,
                 bound,
@@ -94,6 +97,43 @@ def prefix_bounds(lin: Linearization) -> list[LayerBounds]:
             )
         )
     return out
+
+
+def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> tuple[int, int | None]:
+    """The bound after ``layer`` (inputs of ``shape``, its state at ``x₀``) from the bound
+    before it, and the units a (leaky) ReLU passes (None for other layers)."""
+    units = int(np.prod(layer.output_shape(shape)))
+    active = None
+    if layer.kind in ("relu", "leaky_relu"):
+        active = int(np.asarray(state).sum()) if layer.kind == "relu" else units
+        bound = min(bound, active)
+    elif isinstance(layer, Fork):
+        bound = min(bound, _fork_rank(layer, state, shape, bound))
+    return min(bound, units), active
+
+
+def _chain_rank(layers: Sequence[Layer], states: Sequence[Any], shape: Shape, bound: int) -> int:
+    """The bound after a branch's layers, from the bound at its input."""
+    for layer, state in zip(layers, states, strict=True):
+        bound, _ = _after(layer, state, shape, bound)
+        shape = layer.output_shape(shape)
+    return bound
+
+
+def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> int:
+    """``Σ_b`` of each branch's bound (see the module): a product's branch also by the
+    nonzero entries of the other branches' outputs it is multiplied by."""
+    ranks = [
+        _chain_rank(branch, states, shape, bound)
+        for branch, states in zip(fork.branches, state.branches, strict=True)
+    ]
+    if fork.join == "mul":
+        full = fork.output_shape(shape)
+        ranks = [
+            min(rank, int(np.count_nonzero(np.broadcast_to(_others(state.outputs, i), full))))
+            for i, rank in enumerate(ranks)
+        ]
+    return sum(ranks)
 
 
 def exact_rank(lin: Linearization) -> int | None:
