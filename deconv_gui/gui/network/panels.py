@@ -17,9 +17,8 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core.network import PrefixResult
-from ...view.arrangement import Arrangement, arrange_panels
 from ...view.display import display_spec
-from ..panels.grid import PANEL_FRAME, place_panels
+from ..panels.arranged import ArrangedPanels
 from ..panels.image_panel import ImagePanel
 from ..support.qthelp import signals_blocked
 
@@ -94,7 +93,7 @@ _INSIGHT = ("nullspace", ERF_PANEL)
 _RECT_COLOUR = "#ffd54a"
 
 
-class NetworkPanels(QtWidgets.QWidget):
+class NetworkPanels(ArrangedPanels):
     """The prefix's panels; see the module.
 
     Signals
@@ -107,23 +106,18 @@ class NetworkPanels(QtWidgets.QWidget):
     """
 
     unitClicked = QtCore.Signal(int, int, int)
-    arranged = QtCore.Signal(str)
+    reconstruction_panels = _RECONSTRUCTIONS
+    insight_panels = _INSIGHT
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("network_panels")
-        self._grid = QtWidgets.QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setSpacing(4)
-        self.panels: dict[str, ImagePanel] = {}
         for key, look, title, text in NETWORK_PANELS:
             panel = ImagePanel(look, self)
             panel.setObjectName(f"network_panel_{key}")
             panel.set_title(title, text)
             panel.set_compact(True)  # eight panels: the scaling note only, the text a tooltip
             self.panels[key] = panel
-        self.layout_mode = "grid"
-        self.arrangement: Arrangement | None = None
         forward = self.panels["forward"]
         forward.clicked.connect(lambda _name, row, col: self._clicked(row, col))
         forward.channelChanged.connect(lambda _c: self._draw_forward())
@@ -132,33 +126,9 @@ class NetworkPanels(QtWidgets.QWidget):
         self._rects: list[tuple[pg.ViewBox, QtWidgets.QGraphicsRectItem]] = []
         self._arrange()
 
-    def set_layout_mode(self, mode: str) -> None:
-        """``"grid"`` (input and ``f(x₀)`` on top, what comes back below, what is lost in a
-        third row) or ``"row"`` (wrapped as the layer alone's row is)."""
-        if mode not in ("grid", "row"):
-            raise ValueError(f"layout mode must be 'grid' or 'row', got {mode!r}")
-        self.layout_mode = mode
-        self._arrange()
-
-    def _arrange(self) -> None:
-        """Place the panels by the layer alone's rule, for this area and image."""
-        laid_out = self.width() > 1 and self.isVisible()
-        image = None if self.result is None else self.result.image
-        arrangement = arrange_panels(
-            list(self.panels), self.layout_mode,
-            reconstructions=_RECONSTRUCTIONS, insight=_INSIGHT,
-            size=(self.width(), self.height()) if laid_out else None,
-            picture=(1, 1) if image is None else image.shape[:2], frame=PANEL_FRAME,
-        )  # fmt: skip
-        if arrangement != self.arrangement:
-            self.arrangement = arrangement
-            place_panels(self._grid, self.panels, arrangement)
-            self.arranged.emit(arrangement.note)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
-        """A narrower or wider area may place the panels otherwise."""
-        super().resizeEvent(event)
-        self._arrange()
+    def picture_shape(self) -> tuple[int, int]:
+        """The shape of the image drawn, which decides between wide and tall cells."""
+        return (1, 1) if self.result is None else self.result.image.shape[:2]
 
     def showEvent(self, event: QtGui.QShowEvent | None) -> None:
         """Shown at last: placed for its real size."""

@@ -9,12 +9,11 @@ zoom and pan of the image-sized panels, keeps levels shared on request, and draw
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
-from qtpy import QtCore, QtGui, QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ...core import Result, registry
-from ...view.arrangement import Arrangement, arrange_panels
 from ...view.display import data_range, display_spec, filter_is_signed
 from ...view.linking import (
     IDENTITY,
@@ -26,6 +25,7 @@ from ...view.linking import (
     zoom_of,
 )
 from ..support.qthelp import make_timer, signals_blocked
+from .arranged import PANEL_FRAME, ArrangedPanels, place_panels
 from .image_panel import ImagePanel
 from .title import result_titles
 
@@ -40,8 +40,6 @@ INSIGHT_PANELS: tuple[str, ...] = tuple(
 _RECONSTRUCTION_PANELS = tuple(p.name for p in registry.PANELS if p.method in registry.METHODS)
 # panels not in image units: never drawn with the shared levels
 _OWN_LEVELS = tuple(p.name for p in registry.PANELS if p.own_levels)
-#: What a panel keeps from the picture: margins and levels bar; title and subtitle.
-PANEL_FRAME = (60.0, 90.0)
 
 
 #: Up to this many output channels the forward panel has its channel box; more (a deep
@@ -57,27 +55,7 @@ def _pending(result: Result, name: str) -> bool:
     return name != "invented" or any(p in result.params.methods for p in registry.PRIORS)
 
 
-def place_panels(
-    grid: QtWidgets.QGridLayout,
-    panels: Mapping[str, QtWidgets.QWidget],
-    arrangement: Arrangement,
-) -> None:
-    """Put ``panels`` in ``grid`` where ``arrangement`` says, every used row and column
-    stretched alike (the network's panels are placed by the same rule as these)."""
-    for panel in panels.values():
-        grid.removeWidget(panel)
-    for i in range(grid.columnCount()):
-        grid.setColumnStretch(i, 0)
-    for i in range(grid.rowCount()):
-        grid.setRowStretch(i, 0)
-    for name, row, col, span in arrangement.cells:
-        grid.addWidget(panels[name], row, col, 1, span)
-        grid.setRowStretch(row, 1)
-    for col in range(arrangement.columns):
-        grid.setColumnStretch(col, 1)
-
-
-class PanelGrid(QtWidgets.QWidget):
+class PanelGrid(ArrangedPanels):
     """All panels, arranged in a grid or a row, with linked views and optional shared levels.
 
     Signals
@@ -92,12 +70,12 @@ class PanelGrid(QtWidgets.QWidget):
 
     hovered = QtCore.Signal(str, int, int, int)
     clicked = QtCore.Signal(str, int, int)
-    arranged = QtCore.Signal(str)
+    reconstruction_panels = _RECONSTRUCTION_PANELS
+    insight_panels = INSIGHT_PANELS
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.panels: dict[str, ImagePanel] = {name: ImagePanel(name, self) for name in PANEL_NAMES}
-        self.layout_mode = "grid"
+        self.panels = {name: ImagePanel(name, self) for name in PANEL_NAMES}
         self.scaling = "clip"
         self.shared_levels = False
         self.result: Result | None = None
@@ -109,10 +87,6 @@ class PanelGrid(QtWidgets.QWidget):
         # a child timer dies with the grid: never fires on a deleted widget
         self._fit_timer = make_timer(self, 0, single_shot=True)
         self._fit_timer.timeout.connect(self._refit)
-        self._grid = QtWidgets.QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setSpacing(4)
-        self.arrangement: Arrangement | None = None
         #: what the user zoomed or panned to, shared by every panel (None: each fitted)
         self.zoom: Zoom | None = None
         for name, panel in self.panels.items():
@@ -151,34 +125,18 @@ class PanelGrid(QtWidgets.QWidget):
         return self.panels["forward"].channel_box.value() < 0
 
     # -- arrangement -----------------------------------------------------------------------
+    def arranged_names(self) -> list[str]:
+        """The panels shown, in reading order (:meth:`visible_names`)."""
+        return self.visible_names()
+
+    def picture_shape(self) -> tuple[int, int]:
+        """The shape of the input drawn, which decides between wide and tall cells."""
+        return (1, 1) if self.result is None else self.result.image.shape[:2]
+
     def set_layout_mode(self, mode: str) -> None:
         """``"grid"`` (input and forward on top, reconstructions below) or ``"row"``."""
-        if mode not in ("grid", "row"):
-            raise ValueError(f"layout mode must be 'grid' or 'row', got {mode!r}")
-        self.layout_mode = mode
-        self._arrange()
+        super().set_layout_mode(mode)
         self._schedule_refit()  # linked views: refit once the panels have their new sizes
-
-    def _arrange(self) -> None:
-        """Place the shown panels as the layout asks, at the grid's size (one row wraps
-        when too narrow: :func:`~deconv_gui.view.arrangement.arrange_panels`)."""
-        image, laid_out = None if self.result is None else self.result.image, self.width() > 1
-        arrangement = arrange_panels(
-            self.visible_names(), self.layout_mode,
-            reconstructions=_RECONSTRUCTION_PANELS, insight=INSIGHT_PANELS,
-            size=(self.width(), self.height()) if laid_out and self.isVisible() else None,
-            picture=(1, 1) if image is None else image.shape[:2], frame=PANEL_FRAME,
-        )  # fmt: skip
-        if arrangement == self.arrangement and self._grid.count():
-            return
-        self.arrangement = arrangement
-        place_panels(self._grid, self.panels, arrangement)
-        self.arranged.emit(arrangement.note)
-
-    def resizeEvent(self, event: QtGui.QResizeEvent | None) -> None:
-        """One row wraps, or unwraps, as the room for it changes."""
-        super().resizeEvent(event)
-        self._arrange()
 
     # -- drawing ---------------------------------------------------------------------------
     def set_scaling(self, scaling: str) -> None:
