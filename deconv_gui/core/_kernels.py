@@ -136,11 +136,12 @@ _DEPTHWISE_MAX_TAPS = 64
 _DEPTHWISE_MIN_CHANNELS = 16
 
 
-def _depthwise_unflipped(
-    w: np.ndarray, geom: ConvGeometry, adjoint: bool
-) -> tuple[np.ndarray, ConvGeometry] | None:
-    """For a depthwise layer that the depthwise kernels run faster: the filter and geometry
-    with any flip applied to the filter; None when the dense filter is faster.
+def _depthwise_run(
+    batch: np.ndarray, w: np.ndarray, geom: ConvGeometry, is_adjoint: bool
+) -> np.ndarray | None:
+    """The forward pass (or the adjoint) of a depthwise layer that the depthwise kernels
+    run faster, any flip applied to the filter and any padding mode's border strips added;
+    None when the dense filter is faster.
 
     Measured on 1024² images (``benchmarks/bench_operator.py``): at stride 1 the depthwise
     forward is 1.4x faster for 2-3 channels and the adjoint from 4 channels on (below, the
@@ -150,9 +151,14 @@ def _depthwise_unflipped(
     if not _depthwise.applies(w, geom) or w.shape[0] * w.shape[1] > _DEPTHWISE_MAX_TAPS:
         return None
     c = geom.input_shape[2]
-    if c < _DEPTHWISE_MIN_CHANNELS and (geom.stride != (1, 1) or (adjoint and c < 4)):
+    if c < _DEPTHWISE_MIN_CHANNELS and (geom.stride != (1, 1) or (is_adjoint and c < 4)):
         return None
-    return _unflipped(w, geom)
+    w, geom = _unflipped(w, geom)
+    if _padded(geom):
+        if is_adjoint:
+            return _borders.adjoint(batch, w, geom, adjoint)
+        return _borders.forward(batch, w, geom, forward)
+    return (_depthwise.adjoint if is_adjoint else _depthwise.forward)(batch, w, geom)
 
 
 #: The GEMM kernels pad a copy of the image (as ``F.pad`` does) when it stays under this
@@ -196,12 +202,9 @@ def forward(xb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     Depthwise layers, many channels (BLAS products) and large filters (FFT) have kernels
     of their own; the rest runs :func:`_forward_phases`.
     """
-    depthwise = _depthwise_unflipped(w, geom, adjoint=False)
+    depthwise = _depthwise_run(xb, w, geom, is_adjoint=False)
     if depthwise is not None:
-        w, geom = depthwise
-        if _padded(geom):
-            return _borders.forward(xb, w, geom, forward)
-        return _depthwise.forward(xb, w, geom)
+        return depthwise
     if _gemm.applies(w, geom, adjoint=False):  # many channels: BLAS products
         w, geom = _unflipped(w, geom)
         if _padded(geom) and _pad_first(xb, geom):
@@ -322,12 +325,9 @@ def adjoint(yb: np.ndarray, w: np.ndarray, geom: ConvGeometry) -> np.ndarray:
     """Batched adjoint on validated arrays: the kernel that fits the layer, as in
     :func:`forward` (the rest: :func:`_adjoint_phases`); a padding mode other than zeros
     folds the padded image's adjoint back, each border pixel onto the pixel it copied."""
-    depthwise = _depthwise_unflipped(w, geom, adjoint=True)
+    depthwise = _depthwise_run(yb, w, geom, is_adjoint=True)
     if depthwise is not None:
-        w, geom = depthwise
-        if _padded(geom):
-            return _borders.adjoint(yb, w, geom, adjoint)
-        return _depthwise.adjoint(yb, w, geom)
+        return depthwise
     if _gemm.applies(w, geom, adjoint=True):
         w, geom = _unflipped(w, geom)
         if _padded(geom) and _pad_first(yb, geom):

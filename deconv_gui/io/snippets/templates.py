@@ -22,6 +22,7 @@ __all__ = [
     "NUMPY_PINV",
     "NUMPY_RL",
     "NUMPY_TV",
+    "RL_START",
     "TV_PROX",
     "for_module",
     "tv_block",
@@ -151,7 +152,9 @@ def fista(prox, x0, lipschitz, n_iter, tol, reg=0.0):
     return x_k, k
 '''
 
-NUMPY_RL = '''
+#: The start of both snippets' ``richardson_lucy`` (written ``xp`` as :data:`FISTA`): each
+#: adds its start image and loop, where NumPy and torch mask differently.
+RL_START = '''
 def richardson_lucy(data, n_iter):
     """n_iter steps of x <- x * A^T(data / A x) / A^T 1, from the flat image of data's flux.
 
@@ -160,14 +163,8 @@ def richardson_lucy(data, n_iter):
     lowest = float(weights.min())
     if lowest < 0:  # the app refuses it too: EM needs a filter without negative weights
         raise SystemExit(f"weights: Richardson-Lucy needs them >= 0, got {lowest:g}")
-    cover = adjoint(np.ones_like(data))
+    cover = adjoint(xp.ones_like(data))
     seen = cover > 1e-12 * cover.max()
-    x_k = np.where(seen, float(data.sum()) / float(cover[seen].sum()), 0.0).astype(data.dtype)
-    for _ in range(n_iter):
-        prediction = forward(x_k)
-        ratio = np.divide(data, prediction, out=np.zeros_like(data), where=prediction > 0)
-        x_k = x_k * np.divide(adjoint(ratio), cover, out=np.zeros_like(x_k), where=seen)
-    return x_k
 '''
 
 #: ``total_variation`` and ``tv_prox`` of both snippets: the same text for NumPy arrays
@@ -214,6 +211,18 @@ def tv_block(grad2d: str, module: str) -> str:
 
 
 NUMPY_FISTA = for_module(FISTA, "np")
+
+NUMPY_RL = (
+    for_module(RL_START, "np")
+    + """\
+    x_k = np.where(seen, float(data.sum()) / float(cover[seen].sum()), 0.0).astype(data.dtype)
+    for _ in range(n_iter):
+        prediction = forward(x_k)
+        ratio = np.divide(data, prediction, out=np.zeros_like(data), where=prediction > 0)
+        x_k = x_k * np.divide(adjoint(ratio), cover, out=np.zeros_like(x_k), where=seen)
+    return x_k
+"""
+)
 
 
 NUMPY_TV = tv_block(

@@ -2,12 +2,12 @@
 
 The priors are the NumPy snippet's, on ``(N, C, H, W)`` tensors: the same FISTA and TV
 prox (one text each, :data:`.templates.FISTA` and :data:`.templates.TV_PROX`) and the
-same Richardson–Lucy iteration.
+same Richardson–Lucy iteration (its start :data:`.templates.RL_START`).
 """
 
 from __future__ import annotations
 
-from .templates import FISTA, for_module, tv_block
+from .templates import FISTA, RL_START, for_module, tv_block
 
 __all__ = ["TORCH_CGLS", "TORCH_FISTA", "TORCH_RL", "TORCH_TV"]
 
@@ -39,24 +39,17 @@ def pinv_cgls(data, reg, rtol, max_iter, a=forward, a_t=adjoint):
 
 TORCH_FISTA = for_module(FISTA, "torch")
 
-TORCH_RL = '''
-def richardson_lucy(data, n_iter):
-    """n_iter steps of x <- x * A^T(data / A x) / A^T 1, from the flat image of data's flux.
-
-    Needs a non-negative filter and data; pixels that no output sees stay 0.
-    """
-    lowest = float(weights.min())
-    if lowest < 0:  # the app refuses it too: EM needs a filter without negative weights
-        raise SystemExit(f"weights: Richardson-Lucy needs them >= 0, got {lowest:g}")
-    cover = adjoint(torch.ones_like(data))
-    seen = cover > 1e-12 * cover.max()
+TORCH_RL = (
+    for_module(RL_START, "torch")
+    + """\
     x_k = seen.to(data.dtype) * (float(data.sum()) / float(cover[seen].sum()))
     for _ in range(n_iter):
         prediction = forward(x_k)
         ratio = torch.where(prediction > 0, data / prediction, torch.zeros_like(data))
         x_k = x_k * torch.where(seen, adjoint(ratio) / cover, torch.zeros_like(cover))
     return x_k
-'''
+"""
+)
 
 TORCH_TV = tv_block(
     '''
