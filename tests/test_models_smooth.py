@@ -295,3 +295,50 @@ def test_keras_swish_gelu_and_multiply_equal_keras_and_its_autograd(tmp_path):
     x = xt.clone().requires_grad_(True)
     (model(x) * torch.from_numpy(u[None].astype(np.float32))).sum().backward()
     assert _error(lin.apply_adjoint(u), x.grad.numpy()[0]) < 1e-5
+
+
+class _Softplus(nn.Module):
+    """conv → softplus(β, threshold) → conv → softplus(β = 1/2) → head."""
+
+    def __init__(self, threshold):
+        super().__init__()
+        self.c0, self.c1 = nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1)
+        self.act = nn.Softplus(beta=2.0, threshold=threshold)
+        self.head = nn.Conv2d(3, 2, 3)
+
+    def forward(self, x):
+        return self.head(F.softplus(self.c1(self.act(self.c0(x))), beta=0.5))
+
+
+@pytest.mark.parametrize("threshold", [3.0, 20.0])
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_softplus_with_beta_and_threshold_equals_torch_and_onnxruntime(tmp_path, dynamo, threshold):
+    """The dynamo exporter writes ``Where(βx > t, x, Softplus(βx) / β)``: read as one layer
+    with β and t, torch's own, linear region included. The TorchScript exporter writes
+    ``Softplus(βx) / β`` and drops the threshold: read as the file says (onnxruntime),
+    torch's with no threshold."""
+    torch.manual_seed(5)
+    net = _Softplus(threshold).eval()
+    path = tmp_path / "softplus.onnx"
+    _export(net, path, (6, 5), dynamo=dynamo)
+    model = read_model(path)
+    rng = np.random.default_rng(5)
+    x0 = 3 * rng.standard_normal((6, 5, 3))
+    with torch.no_grad():
+        scaled = 2 * net.c0(_nchw(x0).float()).numpy()
+    assert 0 < (scaled > threshold).sum() < scaled.size or threshold == 20  # both regions
+    record = _head(model)
+    network = model_network(model, record.name, x0.shape)
+    softplus = [layer for layer in network.layers if layer.kind == "softplus"]
+    assert len(softplus) == 2
+    if dynamo:
+        assert [(s.beta, s.threshold) for s in softplus] == [(2.0, threshold), (0.5, 20.0)]
+    else:  # a scale before and after each, no threshold (the second's, 20, is not reached)
+        assert all(s.threshold == np.inf for s in softplus)
+        net.act.threshold = np.inf
+    _check_against_torch(network, net, path, record, x0, rng)
+    if threshold == 3:  # the linear region is reached: with the threshold or without differ
+        net.act.threshold = np.inf if dynamo else 3.0
+        with torch.no_grad():
+            other = _hwc(net.double()(_nchw(x0)))
+        assert _error(network.forward(x0), other) > 1e-4  # against 1e-9 with it

@@ -180,18 +180,49 @@ class _Walker:
         return self._branches(node, names, concat_step)
 
     def _softplus(self, node: onnx.NodeProto) -> LayerStep:
-        """``Where(x > t, x, Softplus(x))``, the dynamo exporter's softplus with its
-        threshold, as one layer; any other Where is refused."""
-        label, names, limit = _label(node), list(node.input), None
+        """``Where(βx > t, x, Softplus(βx) / β)``, the dynamo exporter's softplus with its
+        β and threshold (``βx`` and ``/ β`` left out when β is 1), as one layer; any other
+        Where is refused."""
+        label, names, options = _label(node), list(node.input), None
         producer = self.consts.producer
         test, other = (producer.get(n) for n in (names[0], names[-1]))
         if len(names) == 3 and test is not None and other is not None:
-            same = test.input[0] == names[1] == other.input[0]
-            if same and (test.op_type, other.op_type) == ("Greater", "Softplus"):
-                limit = _constant(test.input[1], self.consts, self.folder)
-        if limit is None or limit.size != 1:
+            if test.op_type == "Greater" and len(test.input) == 2:
+                options = self._softplus_options(names[1], test, other)
+        if options is None:
             raise refusal(self.target, "Where node", label)
-        return activation_step(Softplus, label, threshold=float(limit.ravel()[0]))
+        return activation_step(Softplus, label, **options)
+
+    def _softplus_options(
+        self, x: str, test: onnx.NodeProto, other: onnx.NodeProto
+    ) -> dict[str, float] | None:
+        """β and the threshold of a softplus ``Where(test, x, other)``, None if it is not one."""
+        scaled, beta = test.input[0], 1.0
+        if other.op_type == "Div":  # Softplus(βx) / β
+            beta = self._scalar(other.input[1])
+            source = self.consts.producer.get(other.input[0])
+            if source is None or not beta > 0 or not self._scales(scaled, x, beta):
+                return None
+            other = source
+        elif scaled != x:
+            return None
+        limit = self._scalar(test.input[1])
+        if other.op_type != "Softplus" or other.input[0] != scaled or np.isnan(limit):
+            return None
+        return {"beta": beta, "threshold": limit}
+
+    def _scalar(self, name: str) -> float:
+        """The stored scalar ``name``, NaN when it is none."""
+        value = _constant(name, self.consts, self.folder)
+        ok = value is not None and value.size == 1 and np.isfinite(value).all()
+        return float(value.ravel()[0]) if ok else float("nan")  # type: ignore[union-attr]
+
+    def _scales(self, scaled: str, x: str, beta: float) -> bool:
+        """Whether ``scaled`` is ``x · β`` (a Mul of ``x`` by the constant β)."""
+        node = self.consts.producer.get(scaled)
+        if node is None or node.op_type != "Mul" or len(node.input) != 2 or x not in node.input:
+            return False
+        return self._scalar(node.input[1 - list(node.input).index(x)]) == beta
 
     def _product(self, node: onnx.NodeProto) -> tuple[_Entry, ...]:
         """The path to a Mul of two computed tensors (SiLU's ``x · σ(x)``, a gate)."""
