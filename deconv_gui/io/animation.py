@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw
 from ..core import StepAnimation
 from ..core.analysis.steps import Step
 from .animation_content import TITLES, frame_grids, same_transpose_line, step_text
+from .cells import PRINT_PAPER, fitting_font, wrap
 from .cells import draw_grid as _draw_grid
-from .cells import fitting_font, wrap
 from .cells import font as _font
 from .cells import level as _level
 from .cells import number as _number
@@ -48,8 +48,11 @@ _GAP, _LABEL = 12, 20
 class _Layout:
     """Cell size and section positions, fixed for all frames of one animation.
 
-    ``scale`` multiplies the size limits (the window draws larger frames, to zoom in).
+    ``scale`` multiplies the size limits (the window draws larger frames, to zoom in);
+    ``paper`` gives the colours around the cells (the window's theme's, files: print).
     """
+
+    paper = PRINT_PAPER
 
     def __init__(self, anim: StepAnimation, scale: float = 1.0) -> None:
         self.sections = _section_shapes(anim)
@@ -182,7 +185,7 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
         A layout from an earlier call (the same for every frame); built when None.
     """
     layout = layout or _Layout(anim)
-    image = Image.new("RGB", (layout.width, layout.height), (255, 255, 255))
+    image = Image.new("RGB", (layout.width, layout.height), layout.paper.back)
     draw = ImageDraw.Draw(image)
     g, mode = anim.geometry, anim.mode
     fh, fw = g.filter_shape[:2]
@@ -193,12 +196,12 @@ def render_step(anim: StepAnimation, step: Step | None, layout: Any = None) -> n
     copied = g.padding_mode != "zeros" and mode != "zero-insertion"
     texts = layout.lines(step_text(anim, step))
     for n, line in enumerate(texts):
-        _text(draw, (_GAP, 6 + n * layout.label), line, layout.text_font, fill=(0, 0, 0))
+        _text(draw, (_GAP, 6 + n * layout.label), line, layout.text_font, fill=layout.paper.ink)
     for index, (label, arrays) in enumerate(zip(labels, grids, strict=True)):
         wrapped = layout.label_lines(index, label)
         for n, line in enumerate(wrapped):  # over the section's grids, the last line lowest
             y = layout.tops[index] - layout.label * (len(wrapped) - n) + 2
-            _text(draw, (layout.lefts[index], y), line, layout.text_font, fill=(60, 60, 60))
+            _text(draw, (layout.lefts[index], y), line, layout.text_font, fill=layout.paper.label)
         positions = grid_positions(anim, layout, index, arrays)
         for n, (pos, values) in enumerate(zip(positions, arrays, strict=True)):
             grid_window = (index == 0 and mode != "scatter") or (index == 2 and mode == "scatter")
@@ -228,7 +231,7 @@ def grid_positions(anim: StepAnimation, layout: Any, index: int, arrays) -> list
 def render_title(anim: StepAnimation, layout: Any = None) -> np.ndarray:
     """The opening frame: what is animated, on which geometry, and how many steps."""
     layout = layout or _Layout(anim)
-    image = Image.new("RGB", (layout.width, layout.height), (255, 255, 255))
+    image = Image.new("RGB", (layout.width, layout.height), layout.paper.back)
     draw = ImageDraw.Draw(image)
     g = anim.geometry
     lines = [
@@ -242,7 +245,9 @@ def render_title(anim: StepAnimation, layout: Any = None) -> np.ndarray:
     title_font = _font(16)
     lines = [part for line in lines for part in wrap(line, title_font, layout.width - 4 * _GAP)]
     for n, line in enumerate(lines):
-        _text(draw, (2 * _GAP, layout.height // 3 + n * 24), line, title_font, fill=(0, 0, 0))
+        _text(
+            draw, (2 * _GAP, layout.height // 3 + n * 24), line, title_font, fill=layout.paper.ink
+        )
     return np.asarray(image)
 
 

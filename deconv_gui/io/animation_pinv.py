@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..core import PinvAnimation, PinvStep
+from .cells import PRINT_PAPER
 from .cells import draw_grid as _draw_grid
 from .cells import font as _font
 from .cells import level as _level
@@ -23,12 +24,15 @@ from .cells import text as _text
 __all__ = ["PinvLayout", "render_pinv_step", "render_pinv_title"]
 
 _WIDTH, _GAP, _LABEL, _PLOT_HEIGHT = 960, 12, 20, 150
-_RESIDUAL, _ERROR, _CURRENT = (200, 60, 40), (40, 90, 200), (230, 120, 0)
+_CURRENT = (230, 120, 0)
 _TITLE = "Pseudo-inverse: the solver keeps correcting x_k until A x_k = y"
 
 
 class PinvLayout:
-    """Cell size, positions and colour scales, fixed for every frame of one animation."""
+    """Cell size, positions and colour scales, fixed for every frame of one animation;
+    ``paper``: the colours around the cells."""
+
+    paper = PRINT_PAPER
 
     def __init__(self, anim: PinvAnimation, scale: float = 1.0) -> None:
         (h, w, c_in), (h_out, w_out, c_out) = anim.image.shape, anim.y.shape
@@ -58,7 +62,7 @@ def _grids(draw, layout: PinvLayout, top: int, groups, level: float) -> None:
     """Draw groups of grids side by side: ``[(label, [channel arrays]), ...]``."""
     x = _GAP
     for label, arrays in groups:
-        _text(draw, (x, top - _LABEL + 2), label, layout.text_font, fill=(60, 60, 60))
+        _text(draw, (x, top - _LABEL + 2), label, layout.text_font, fill=layout.paper.label)
         start = x
         for values in arrays:
             _draw_grid(draw, layout, (x, top), values, level)
@@ -70,7 +74,7 @@ def _grids(draw, layout: PinvLayout, top: int, groups, level: float) -> None:
 def _plot(draw, layout: PinvLayout, anim: PinvAnimation, current: int | None) -> None:
     left, top = _GAP + 60, layout.top_plot
     width, height = layout.width - left - 2 * _GAP - 150, _PLOT_HEIGHT - 30
-    draw.rectangle((left, top, left + width, top + height), outline=(120, 120, 120))
+    draw.rectangle((left, top, left + width, top + height), outline=layout.paper.axis)
     floor = -12.0
     n = max(len(anim) - 1, 1)
 
@@ -81,14 +85,19 @@ def _plot(draw, layout: PinvLayout, anim: PinvAnimation, current: int | None) ->
 
     for exponent in range(0, int(floor) - 1, -3):
         _, y = point(0, 10.0**exponent)
-        draw.line((left - 4, y, left, y), fill=(120, 120, 120))
+        draw.line((left - 4, y, left, y), fill=layout.paper.axis)
         _text(
-            draw, (left - 8, y), f"1e{exponent}", layout.text_font, fill=(90, 90, 90), anchor="rm"
+            draw,
+            (left - 8, y),
+            f"1e{exponent}",
+            layout.text_font,
+            fill=layout.paper.tick,
+            anchor="rm",
         )
     start = anim.error_norms[0] or 1.0
     curves = (
-        (anim.relative_residuals, _RESIDUAL, "‖A x_k − y‖ / ‖y‖"),
-        (anim.error_norms / start, _ERROR, "‖x_k − A⁺y‖ / ‖A⁺y‖"),
+        (anim.relative_residuals, layout.paper.residual, "‖A x_k − y‖ / ‖y‖"),
+        (anim.error_norms / start, layout.paper.error, "‖x_k − A⁺y‖ / ‖A⁺y‖"),
     )
     for values, colour, _label in curves:
         points = [point(k, float(v)) for k, v in enumerate(values)]
@@ -100,7 +109,7 @@ def _plot(draw, layout: PinvLayout, anim: PinvAnimation, current: int | None) ->
         _text(draw, (left + width + 12, top + 10 + 22 * n_label), label, layout.text_font,
               fill=colour)  # fmt: skip
     _text(draw, (left + width / 2, top + height + 14), "iteration", layout.text_font,
-          fill=(90, 90, 90), anchor="mm")  # fmt: skip
+          fill=layout.paper.tick, anchor="mm")  # fmt: skip
     if current is not None:
         x, _ = point(current, 1.0)
         draw.line((x, top, x, top + height), fill=_CURRENT, width=2)
@@ -141,11 +150,11 @@ def render_pinv_step(
 ) -> np.ndarray:
     """Draw iteration ``step`` (None: the answer, with the summary) as ``(H, W, 3)`` uint8."""
     layout = layout or PinvLayout(anim)
-    image = Image.new("RGB", (layout.width, layout.height), (255, 255, 255))
+    image = Image.new("RGB", (layout.width, layout.height), layout.paper.back)
     draw = ImageDraw.Draw(image)
     shown = step if step is not None else anim.step(len(anim) - 1)
     for n, line in enumerate(_texts(anim, step)):
-        _text(draw, (_GAP, 6 + n * _LABEL), line, layout.text_font, fill=(0, 0, 0))
+        _text(draw, (_GAP, 6 + n * _LABEL), line, layout.text_font, fill=layout.paper.ink)
     c_in, c_out = anim.image.shape[2], anim.y.shape[2]
     x_label = "iterate x_k" if step is not None else "answer x̂ = A⁺y"
     _grids(
@@ -171,7 +180,7 @@ def render_pinv_step(
         layout.y_level,
     )  # fmt: skip
     _text(draw, (_GAP, layout.top_plot - _LABEL + 2), "how far it still is (log scale)",
-          layout.text_font, fill=(60, 60, 60))  # fmt: skip
+          layout.text_font, fill=layout.paper.label)  # fmt: skip
     _plot(draw, layout, anim, shown.index)
     return np.asarray(image)
 
@@ -179,7 +188,7 @@ def render_pinv_step(
 def render_pinv_title(anim: PinvAnimation, layout: PinvLayout | None = None) -> np.ndarray:
     """The opening frame: what is shown and how many iterations."""
     layout = layout or PinvLayout(anim)
-    image = Image.new("RGB", (layout.width, layout.height), (255, 255, 255))
+    image = Image.new("RGB", (layout.width, layout.height), layout.paper.back)
     draw = ImageDraw.Draw(image)
     lines: list[Any] = [
         _TITLE,
@@ -188,5 +197,5 @@ def render_pinv_title(anim: PinvAnimation, layout: PinvLayout | None = None) -> 
         f"{len(anim) - 1} iterations, one frame each, from x_0 = 0",
     ]
     for n, line in enumerate(lines):
-        _text(draw, (2 * _GAP, layout.height // 3 + n * 24), line, _font(16), fill=(0, 0, 0))
+        _text(draw, (2 * _GAP, layout.height // 3 + n * 24), line, _font(16), fill=layout.paper.ink)
     return np.asarray(image)

@@ -8,21 +8,26 @@ when installed (it has ᵀ, ×, −), else Pillow's own with ASCII stand-ins.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..view.colormaps import apply_colormap, text_colour
+from ..view.theme import THEMES, hex_rgb
 
 __all__ = [
     "PADDING_FILL",
+    "PRINT_PAPER",
     "TILE_CACHE",
+    "Paper",
     "draw_grid",
     "fitting_font",
     "font",
     "level",
     "number",
+    "paper",
     "text",
     "wrap",
 ]
@@ -31,10 +36,41 @@ __all__ = [
 TILE_CACHE = 96
 
 #: Cell fills: zero padding, zeros inserted between spread outputs, not yet computed.
-PADDING_FILL, _INSERTED, _PENDING = (190, 190, 190), (232, 232, 232), (244, 244, 244)
+PADDING_FILL, _INSERTED = (190, 190, 190), (232, 232, 232)
 _PADDING = PADDING_FILL
 #: Numbers on structural cells (copied padding, inserted zeros): grey, yet readable.
 _STRUCTURAL_INK = (64, 64, 64)
+
+
+class Paper(NamedTuple):
+    """The colours a frame is drawn in around its cells' values (RGB): its background
+    (also the lines between cells), its texts, section labels, the plot's frame and
+    ticks, the cells not yet computed and the solver's two curves."""
+
+    back: tuple[int, int, int]
+    ink: tuple[int, int, int]
+    label: tuple[int, int, int]
+    axis: tuple[int, int, int]
+    tick: tuple[int, int, int]
+    pending: tuple[int, int, int]
+    residual: tuple[int, int, int]
+    error: tuple[int, int, int]
+
+
+def paper(theme: Mapping[str, str]) -> Paper:
+    """The :class:`Paper` of a theme (its ``frame_*`` roles, see
+    :data:`deconv_gui.view.theme.THEMES`).
+
+    Examples
+    --------
+    >>> paper(THEMES["light"]).back, paper(THEMES["dark"]).back != (255, 255, 255)
+    ((255, 255, 255), True)
+    """
+    return Paper(*(hex_rgb(theme[f"frame_{name}"]) for name in Paper._fields))
+
+
+#: Files are drawn on the light theme's paper (white, print-friendly), whatever the window.
+PRINT_PAPER = paper(THEMES["light"])
 
 
 #: The fallback font has no glyphs for these; ASCII stands in for them.
@@ -170,7 +206,10 @@ def draw_grid(
     if image is None or tiles is None:
         _draw_cells(draw, layout, origin, values, level, codes, copied)
         return
+    sheet = _paper(layout)
     key = (
+        sheet.back,
+        sheet.pending,
         values.shape,
         values.tobytes(),
         None if codes is None else codes.tobytes(),
@@ -180,7 +219,7 @@ def draw_grid(
     tile = tiles.pop(key, None)
     if tile is None:
         h, w = values.shape
-        tile = Image.new("RGB", (w * layout.cell, h * layout.cell), (255, 255, 255))
+        tile = Image.new("RGB", (w * layout.cell, h * layout.cell), sheet.back)
         _draw_cells(ImageDraw.Draw(tile), layout, (0, 0), values, level, codes, copied)
         if len(tiles) >= TILE_CACHE:
             tiles.pop(next(iter(tiles)))  # the oldest
@@ -197,12 +236,12 @@ def _draw_cells(
     codes: np.ndarray | None,
     copied: bool,
 ) -> None:
-    cell, (x0, y0) = layout.cell, origin
+    cell, (x0, y0), sheet = layout.cell, origin, _paper(layout)
     colours = np.round(apply_colormap("diverging", 0.5 + 0.5 * np.nan_to_num(values) / level))
     for (r, c), value in np.ndenumerate(values):
         box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1)
         code = 0 if codes is None else int(codes[r, c])
-        fill = _cell_fill(colours[r, c], code, float(value), copied)
+        fill = _cell_fill(colours[r, c], code, float(value), copied, sheet.pending)
         draw.rectangle(box, fill=fill)
         if code == 1:
             for t in range(-cell + 1, cell, max(4, cell // 4)):  # hatching: not image data
@@ -212,7 +251,7 @@ def _draw_cells(
                     fill=(150, 150, 150),
                 )
         if cell >= 6:
-            draw.rectangle(box, outline=(255, 255, 255))
+            draw.rectangle(box, outline=sheet.back)
         if layout.numbers and not np.isnan(value) and (code != 1 or copied):
             text(
                 draw,
@@ -226,7 +265,14 @@ def _draw_cells(
             )
 
 
-def _cell_fill(colour: Any, code: int, value: float, copied: bool) -> tuple[int, int, int]:
+def _paper(layout: Any) -> Paper:
+    """The layout's paper (a layout without one: the print's)."""
+    return getattr(layout, "paper", None) or PRINT_PAPER
+
+
+def _cell_fill(
+    colour: Any, code: int, value: float, copied: bool, pending: tuple[int, int, int]
+) -> tuple[int, int, int]:
     """A cell's fill: its value's colour, or padding (paler under copies), inserted, pending."""
     if code == 1:
         pale = (np.asarray(colour) + np.asarray(_PADDING)) / 2 if copied else _PADDING
@@ -234,5 +280,5 @@ def _cell_fill(colour: Any, code: int, value: float, copied: bool) -> tuple[int,
     if code == 2:
         return _INSERTED
     if np.isnan(value):
-        return _PENDING
+        return pending
     return tuple(int(v) for v in colour)  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from ..core.arguments import frame_index
 from .animation import MAX_GIF_STEPS, _Layout, render_step, render_title, write_gif
 from .animation_hover import describe_cell
 from .animation_pinv import PinvLayout, render_pinv_step, render_pinv_title
+from .cells import PRINT_PAPER, Paper
 from .files import new_file_mode
 
 __all__ = [
@@ -47,6 +48,9 @@ class FrameRenderer:
     scale : float
         Multiplies the frame's size limits (1: files; the window draws larger frames,
         with numbers in more cells, and zooms).
+    paper : Paper, optional
+        The colours around the cells (default: the print's, white); the window gives
+        its theme's and sets :attr:`paper` again when the palette changes.
 
     Examples
     --------
@@ -60,7 +64,9 @@ class FrameRenderer:
     (5, True)
     """
 
-    def __init__(self, anim: StepAnimation | PinvAnimation, scale: float = 1.0) -> None:
+    def __init__(
+        self, anim: StepAnimation | PinvAnimation, scale: float = 1.0, paper: Paper = PRINT_PAPER
+    ) -> None:
         if not isinstance(anim, (StepAnimation, PinvAnimation)):
             raise ValueError(
                 f"anim must be a StepAnimation or a PinvAnimation, got {type(anim).__name__}"
@@ -72,6 +78,16 @@ class FrameRenderer:
         self.layout: Any = (
             PinvLayout(anim, scale) if self.pinv else _Layout(anim, scale)  # type: ignore[arg-type]
         )
+        self.paper = paper
+
+    @property
+    def paper(self) -> Paper:
+        """The colours around the cells of the frames drawn from now on."""
+        return self.layout.paper
+
+    @paper.setter
+    def paper(self, paper: Paper) -> None:
+        self.layout.paper = paper
 
     def __len__(self) -> int:
         return len(self.anim) + 1

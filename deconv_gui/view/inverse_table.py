@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 from ..core import InverseCandidate
 from .colormaps import readable_colour
+from .theme import THEMES
 
 __all__ = ["format_fraction", "inverse_check_html"]
 
 #: Green and red for light backgrounds, then for dark ones (readable_colour picks).
-_GOOD = ("#116329", "#3fb950")
-_BAD = ("#b42318", "#f85149")
+_GOOD = tuple(THEMES[name]["table_good"] for name in ("light", "dark"))
+_BAD = tuple(THEMES[name]["table_bad"] for name in ("light", "dark"))
 
 
 def format_fraction(value: float) -> str:

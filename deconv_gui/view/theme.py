@@ -5,7 +5,8 @@ own (section headings, notes, badges, warnings, the filter grid's lines) are nam
 by role, today's light colours next to dark ones that read on a dark palette (contrast
 4.5 at least for text on a window as light as ``#3c3c3c``). Which variant applies
 follows the palette's window colour (:func:`theme_name`). Exported figures never use
-this table: they keep their own print-friendly style.
+this table, but for the animation's files, drawn on the light variant's ``frame_*``
+paper whatever the window's palette.
 """
 
 from __future__ import annotations
@@ -62,6 +63,20 @@ _LIGHT: dict[str, str] = {
     "node_off": "#707070",
     "node_back": "#ffffff",
     "plot_back": "#ffffff",  # behind the animation's frame
+    # the animation's frames (and, always these light ones, its files): the paper, its
+    # texts, section labels, the solver plot's frame and ticks, cells not yet computed,
+    # the residual and error curves
+    "frame_back": "#ffffff",
+    "frame_ink": "#000000",
+    "frame_label": "#3c3c3c",
+    "frame_axis": "#787878",
+    "frame_tick": "#5a5a5a",
+    "frame_pending": "#f4f4f4",
+    "frame_residual": "#c83c28",
+    "frame_error": "#285ac8",
+    # the inverse tables' verdicts: gives y back, or not
+    "table_good": "#116329",
+    "table_bad": "#b42318",
 }
 
 _DARK: dict[str, str] = {
@@ -101,6 +116,16 @@ _DARK: dict[str, str] = {
     "node_off": "#8a8e96",
     "node_back": "#26282c",
     "plot_back": "#232529",
+    "frame_back": "#1c1d20",
+    "frame_ink": "#e6e6e6",
+    "frame_label": "#b0b4ba",
+    "frame_axis": "#8a8e96",
+    "frame_tick": "#a3a8b0",
+    "frame_pending": "#3a3d42",
+    "frame_residual": "#ff8a7a",
+    "frame_error": "#8ab4f8",
+    "table_good": "#3fb950",
+    "table_bad": "#ff7b72",
 }
 
 #: Every role's colour, ``"#rrggbb"``, per variant.

@@ -14,11 +14,12 @@ import numpy as np
 import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
+from ...io.cells import paper
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner, Priority
 from ..state import AppState
 from ..support.qthelp import signals_blocked
-from ..support.theme import follow_theme, theme_style
+from ..support.theme import current_theme, follow_theme, theme_style
 from .export_path import ask_export_path
 from .jobs import MODES, StepsRequest, build_renderer, export_animation, make_request
 from .playback import SPEEDS, Playback
@@ -151,7 +152,7 @@ class StepsWindow(Playback):
     def _frame_view(self) -> pg.GraphicsLayoutWidget:
         """The frame, zoomable to read its numbers, its cells read out on hover."""
         self.graphics = pg.GraphicsLayoutWidget()
-        follow_theme(self.graphics, lambda theme: self.graphics.setBackground(theme["plot_back"]))
+        follow_theme(self.graphics, self._follow_theme)
         # drawn smaller than it was rendered: smoothed, its digits stay whole (nearest
         # neighbour dropped strokes of the numbers)
         self.graphics.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, True)
@@ -165,6 +166,13 @@ class StepsWindow(Playback):
         )
         self.graphics.scene().sigMouseMoved.connect(self._on_hover)
         return self.graphics
+
+    def _follow_theme(self, theme: dict[str, str]) -> None:
+        """The view and the frame (its paper: background, texts) in ``theme``'s colours."""
+        self.graphics.setBackground(theme["plot_back"])
+        if self.renderer is not None:
+            self.renderer.paper = paper(theme)
+            self.set_index(self.index, force=True)
 
     # -- what is animated ------------------------------------------------------------------
     @property
@@ -229,6 +237,7 @@ class StepsWindow(Playback):
     def _on_built(self, _rid: int, renderer: FrameRenderer) -> None:
         keep = self.request is not None and self.request.mode == self._pending.mode  # type: ignore[union-attr]
         self.request, self.renderer = self._pending, renderer
+        renderer.paper = paper(current_theme())
         self.pause()
         with signals_blocked(self.slider):
             self.slider.setRange(0, len(renderer) - 1)

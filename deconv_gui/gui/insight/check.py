@@ -18,10 +18,8 @@ import numpy as np
 from qtpy import QtCore, QtWidgets
 
 from ...core import Result
-from ...view.inverse_table import inverse_check_html
 from ..runner import JobRunner, Priority
 from ..state import AppState
-from ..support.style import window_rgb
 from .check_jobs import (
     KINDS,
     TRANSPOSED_LAYER,
@@ -35,7 +33,7 @@ from .check_jobs import (
     verdict_colour,
     verdict_level,
 )
-from .check_views import ToneLabel, Triptych
+from .check_views import InverseTable, ToneLabel, Triptych
 from .dialog import InsightDialog
 
 __all__ = [
@@ -200,14 +198,7 @@ class CheckDialog(InsightDialog):
         self.explanation = _label(
             "", "Why the question's loop is not the transposed convolution", wrap=True, rich=True
         )
-        self.inverses = _label(
-            "",
-            "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
-            "gives y back (0 %). 'At its best scale' forgives a wrong overall size.",
-            wrap=True,
-            selectable=True,
-            rich=True,
-        )
+        self.inverses = InverseTable()
         for label in (self.explanation, self.inverses):
             label.setVisible(False)
         words = QtWidgets.QWidget()
@@ -361,8 +352,7 @@ class CheckDialog(InsightDialog):
             self.explanation.setVisible(True)
         result = self.state.result
         if outcome.inverses is not None and result is not None:
-            lost, back = result.geometry.min_nullity, window_rgb(self)
-            self.inverses.setText(inverse_check_html(outcome.inverses, lost, back))
+            self.inverses.show_rows(outcome.inverses, result.geometry.min_nullity)
         self.inverses.setVisible(outcome.inverses is not None)
         self._show_words()
 

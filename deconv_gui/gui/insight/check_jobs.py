@@ -46,7 +46,7 @@ __all__ = [
 #: The verdicts' colours on a light window (contrast 4.5 at least on #efefef), and on a
 #: dark one: :func:`verdict_colour` picks the shade that reads.
 VERDICT_COLORS = {"match": "#116329", "close": "#7d4e00", "differs": "#b42318"}
-VERDICT_COLORS_DARK = {"match": "#3fb950", "close": "#d29922", "differs": "#f85149"}
+VERDICT_COLORS_DARK = {"match": "#3fb950", "close": "#d29922", "differs": "#ff7b72"}
 _CLOSE = 1e-2  # relative error below this (but above compare_arrays' rtol) is "close"
 
 

@@ -7,17 +7,21 @@ diverging colormap centred on 0 (blue < 0 < red, white = no difference).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
+from ...core import InverseCandidate
 from ...view.colormaps import lookup_table
 from ...view.display import fmt
+from ...view.inverse_table import inverse_check_html
 from ..support.qthelp import signals_blocked
 from ..support.style import window_rgb
 from .check_jobs import verdict_colour
 
-__all__ = ["ToneLabel", "Triptych"]
+__all__ = ["InverseTable", "ToneLabel", "Triptych"]
 
 
 class ToneLabel(QtWidgets.QLabel):
@@ -46,6 +50,40 @@ class ToneLabel(QtWidgets.QLabel):
         super().changeEvent(event)
         if event is not None and event.type() == QtCore.QEvent.Type.PaletteChange:
             self._colour()
+
+
+class InverseTable(QtWidgets.QLabel):
+    """The table of the asker's second guess (:func:`inverse_check_html`), its green and
+    red in the shade that reads on its window: drawn again when the palette changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: tuple[list[InverseCandidate], int | None] | None = None
+        self.setWordWrap(True)
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setToolTip(
+            "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
+            "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
+        )
+
+    def show_rows(self, rows: Sequence[InverseCandidate], lost: int | None) -> None:
+        """Show the table of ``rows``; ``lost``: the dimensions the layer loses at least."""
+        self._shown = (list(rows), lost)
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._shown is None:
+            return
+        back = window_rgb(self.window() or self)  # its dialog's: a style sheet pins its own palette
+        text = inverse_check_html(*self._shown, back)
+        if self.text() != text:
+            self.setText(text)
+
+    def changeEvent(self, event: QtCore.QEvent | None) -> None:
+        super().changeEvent(event)
+        if event is not None and event.type() == QtCore.QEvent.Type.PaletteChange:
+            self._draw()
 
 
 def _as_3d(array: np.ndarray) -> np.ndarray:

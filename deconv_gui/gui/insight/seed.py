@@ -15,9 +15,8 @@ from ...core import ConvGeometry, ConvOperator, dense_matrices, question_inverse
 from ...core.analysis import ReluLoss, relu_loss
 from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
-from ...view.inverse_table import inverse_check_html
 from ..support.screen import resize_within_screen
-from ..support.style import window_rgb
+from .check_views import InverseTable
 
 __all__ = ["SeedExampleView", "open_seed_example", "relu_html"]
 
@@ -83,14 +82,7 @@ class SeedExampleView(QtWidgets.QDialog):
         self.text.setWordWrap(True)
         self.text.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.text.setToolTip("Why the question's deConv cannot give the image back")
-        self.inverses = QtWidgets.QLabel()
-        self.inverses.setWordWrap(True)
-        self.inverses.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.inverses.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.inverses.setToolTip(
-            "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
-            "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
-        )
+        self.inverses = InverseTable()
         self.inverses.setVisible(False)
         close = QtWidgets.QPushButton("Close")
         close.setToolTip("Close this view (the window keeps the example loaded)")
@@ -123,8 +115,7 @@ class SeedExampleView(QtWidgets.QDialog):
                 bias,
                 stride=geometry.stride[0],
             )
-            back = window_rgb(self)
-            self.inverses.setText(inverse_check_html(rows, geometry.min_nullity, back))
+            self.inverses.show_rows(rows, geometry.min_nullity)
             self.inverses.setVisible(True)
         operator = ConvOperator(geometry, weights)
         dense = dense_matrices(operator)
