@@ -18,7 +18,7 @@ its transpose (biases unused), a pooling layer its own adjoint with the switches
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -188,6 +188,7 @@ class LeakyReLU(Layer):
     slope: float = 0.01
     name: str = "leaky_relu"
     kind: str = field(default="leaky_relu", init=False)
+    is_linear: ClassVar[bool] = False
 
     def output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
@@ -218,10 +219,6 @@ class LeakyReLU(Layer):
 
     def guided(self, u: np.ndarray, state: Any) -> np.ndarray:
         return self._scale(self.deconvnet(u, state), state)
-
-    @property
-    def is_linear(self) -> bool:
-        return False
 
 
 @dataclass
@@ -276,6 +273,7 @@ class MaxPool(_Pool):
 
     name: str = "maxpool"
     kind: str = field(default="maxpool", init=False)
+    is_linear: ClassVar[bool] = False
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
         batch = x[None] if x.ndim == 3 else x
@@ -313,10 +311,6 @@ class MaxPool(_Pool):
         (ph, pw) = self.padding
         out = out[:, ph : out.shape[1] - ph, pw : out.shape[2] - pw]
         return out[0] if u.ndim == 3 else out
-
-    @property
-    def is_linear(self) -> bool:
-        return False
 
 
 @dataclass

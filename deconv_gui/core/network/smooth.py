@@ -57,6 +57,7 @@ class Activation(Layer):
 
     #: True when the layer is curved, so a chain holding it is linear to first order only.
     first_order: ClassVar[bool] = True
+    is_linear: ClassVar[bool] = False
 
     def values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``f(x)`` and ``f'(x)``."""
@@ -73,10 +74,6 @@ class Activation(Layer):
 
     def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
         return u * state
-
-    @property
-    def is_linear(self) -> bool:
-        return False
 
 
 @dataclass
