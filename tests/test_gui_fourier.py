@@ -129,3 +129,19 @@ def test_closing_while_computing_starts_again_when_reopened(qtbot, window):
     qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=TIMEOUT)
     assert dialog.summary.overlaps.shape == (3, 3)
     assert "Stride 3×3" in dialog.status.text()
+
+
+def test_the_tap_counts_read_on_their_cells(qtbot, window):
+    from reference import wcag_contrast
+
+    dialog = window.insight.open_fourier()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=TIMEOUT)
+    image = dialog.images["overlaps"]
+    counts = image.image  # drawn in grey: a cell's grey is its count over the largest
+    top = max(float(counts.max()), 1.0)
+    assert len(dialog.labels) == counts.size and len(set(counts.ravel())) > 1
+    for label in dialog.labels:
+        pos = label.pos()
+        grey = round(255 * counts[int(pos.y()), int(pos.x())] / top)
+        ink = label.color
+        assert wcag_contrast((ink.red(), ink.green(), ink.blue()), (grey,) * 3) >= 4.5, label

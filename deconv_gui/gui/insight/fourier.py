@@ -16,7 +16,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core import ConvOperator, Result
 from ...core.analysis.fourier import FourierSummary, fourier_summary
-from ...view.colormaps import lookup_table
+from ...view.colormaps import apply_colormap, lookup_table, text_colour
 from ..runner import JobRunner
 from ..state import AppState
 from ..support.qthelp import make_timer
@@ -285,9 +285,13 @@ class FourierWindow(InsightDialog):
             view.removeItem(label)
         self.labels = []
         values = counts.astype(np.float64)
-        self.images["overlaps"].setImage(values, levels=(0.0, max(float(values.max()), 1.0)))
+        top = max(float(values.max()), 1.0)
+        self.images["overlaps"].setImage(values, levels=(0.0, top))
+        # black or white, whichever reads on the cell's grey (a red one was lost on mid-grey)
+        cells = apply_colormap("grey", values / top)
         for (row, col), count in np.ndenumerate(counts):
-            label = pg.TextItem(str(int(count)), color=(220, 60, 60), anchor=(0.5, 0.5))
+            ink = text_colour(tuple(round(float(v)) for v in cells[row, col]))
+            label = pg.TextItem(str(int(count)), color=ink, anchor=(0.5, 0.5))
             label.setPos(col + 0.5, row + 0.5)
             view.addItem(label)
             self.labels.append(label)
