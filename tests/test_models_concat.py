@@ -213,6 +213,65 @@ def test_nested_dense_stacks_equal_onnxruntime_and_torch(tmp_path):
     assert _error(lin.apply_adjoint(u), _hwc(pullback(_nchw(u))[0])) < 1e-5
 
 
+class _DenseBlock(nn.Module):
+    """A DenseNet block of ``n`` layers: each conv reads the stack of every map before it,
+    the head the stack of all."""
+
+    def __init__(self, n=3, growth=2):
+        super().__init__()
+        self.c0 = nn.Conv2d(3, growth, 3, padding=1)
+        self.convs = nn.ModuleList(nn.Conv2d(growth * (i + 1), growth, 1) for i in range(n))
+        self.head = nn.Conv2d(growth * (n + 1), 2, 3)
+
+    def forward(self, x):
+        maps = [torch.relu(self.c0(x))]
+        for conv in self.convs:
+            maps.append(torch.relu(conv(torch.cat(maps, dim=1))))
+        return self.head(torch.cat(maps, dim=1))
+
+
+def test_a_map_that_several_dense_stacks_hold_is_listed_once_with_what_it_feeds(tmp_path):
+    """Each map is a branch of every later stack (its path one layer in each), so the
+    dock lists every node once, where it comes first, and a map with what it feeds."""
+    from deconv_gui.core.network import flat_layers
+    from deconv_gui.gui.network.listing import network_rows
+
+    torch.manual_seed(5)
+    net = _DenseBlock().eval()
+    path = tmp_path / "dense.onnx"
+    _export(net, path, (8, 6))
+    model = read_model(path)
+    x0 = np.random.default_rng(5).random((8, 6, 3))
+    network = model_network(model, _head(model).name, x0.shape)
+    flat = [layer for layer, _ in flat_layers(network.layers)]
+    names = {layer.name for layer in flat}
+    assert len(flat) > len(names) == len({id(layer) for layer in flat})  # one object a node
+    rows = network_rows(network)
+    listed = [row.name for row in rows]
+    assert len(set(listed)) == len(listed) and names <= set(listed)  # each node once
+    assert [(row.text, row.label) for row in rows] == [
+        ("conv 3×3, 3→2", "c0"),
+        ("ReLU → Concat, Concat_1, Concat_2, Concat_3", "Relu"),
+        ("┆ branch 2: ⧺ concat: 1 branch, channels 2", "Concat"),  # torch.cat([x])
+        ("┆ branch 2: conv 1×1, 2→2", "convs.0"),
+        ("┆ branch 2: ReLU → Concat_1, Concat_2, Concat_3", "Relu_1"),
+        ("┆ branch 3: ⧺ concat: 2 branches, channels 2+2", "Concat_1"),
+        ("┆ branch 3: conv 1×1, 4→2", "convs.1"),
+        ("┆ branch 3: ReLU → Concat_2, Concat_3", "Relu_2"),
+        ("┆ branch 4: ⧺ concat: 3 branches, channels 2+2+2", "Concat_2"),
+        ("┆ branch 4: conv 1×1, 6→2", "convs.2"),
+        ("┆ branch 4: ReLU", "Relu_3"),
+        ("⧺ concat: 4 branches, channels 2+2+2+2", "Concat_3"),
+        ("conv 3×3, 8→2", "head"),
+    ]
+    (ort,) = onnx_tensors(path, x0.astype(np.float32), [_head(model).output])
+    assert _error(network.forward(x0), ort) < 1e-5
+    lin = network.linearize(x0)
+    u = np.random.default_rng(6).standard_normal(lin.output_shape)
+    _, pullback = torch.func.vjp(net.double(), _nchw(x0))
+    assert _error(lin.apply_adjoint(u), _hwc(pullback(_nchw(u))[0])) < 1e-9
+
+
 def test_a_concat_along_another_axis_is_refused_in_one_line(tmp_path):
     path = tmp_path / "rows.onnx"
     _export(_Rows().eval(), path, (6, 6))

@@ -4,9 +4,12 @@ For a model's layer the dock lists the file's network from its input up to that 
 Netron's table does (kind, name, output shape), ▶ on the conv under study. The rows come
 from the core network the "network up to here" panels run
 (:func:`~.jobs.model_prefix`, which keeps it for both), so the list is the chain ``J`` is
-made of. A file that has no graph (a PyTorch state_dict, safetensors) or whose prefix is
-no chain lists the studied layer alone, and says why. :func:`model_listing` is the job
-the dock sends off the GUI thread (reading and building a large model takes a while).
+made of. A node that several branches hold (each of DenseNet's maps, stacked again by
+every later Concat) is one row, where it comes first, and a map that feeds several blocks
+says which (``ReLU → Concat, Concat_1``). A file that has no graph (a PyTorch
+state_dict, safetensors) or whose prefix is no chain lists the studied layer alone, and
+says why. :func:`model_listing` is the job the dock sends off the GUI thread (reading
+and building a large model takes a while).
 
 Examples
 --------
@@ -82,7 +85,8 @@ def core_layer_text(
         return f"{layer.kind} (element-wise, slope at x₀)"
     if isinstance(layer, core.Concat):
         stacked = "+".join(str(s[2]) for s in layer.branch_shapes(shape_in))  # type: ignore[arg-type]
-        return f"⧺ concat: {len(layer.branches)} branches, channels {stacked}"
+        count = len(layer.branches)  # torch.cat of one map (DenseNet's first layer) is one
+        return f"⧺ concat: {count} branch{'es' if count > 1 else ''}, channels {stacked}"
     return layer.kind
 
 
@@ -113,41 +117,83 @@ def _unrepeated(folders: list[str]) -> list[str]:
     return kept + folders[-1:]
 
 
+_Flat = list[tuple[str, core.Layer, Shape, Shape]]
+
+
 def _flat(
-    layers: list[core.Layer], shape: tuple[int, int, int], prefix: str = ""
-) -> list[tuple[str, core.Layer, Shape, Shape]]:
+    layers: list[core.Layer], shape: Shape, prefix: str = "", seen: set[int] | None = None
+) -> _Flat:
     """``(prefix, layer, shape_in, shape_out)`` per layer, a block's branches before the
     row of its join: a residual block's body marked │, its shortcut ┆; a concatenation's
-    first branch │, the next ones ┆ with their number."""
-    out = []
+    first branch │, the next ones ┆ with their number. A layer that several branches
+    hold (DenseNet's maps, stacked again by every later Concat) is listed once, where it
+    comes first."""
+    seen = set() if seen is None else seen
+    out: _Flat = []
     for layer in layers:
-        after = layer.output_shape(shape)
-        if isinstance(layer, core.Residual):
-            out.extend(_flat(list(layer.body), shape, prefix + "│ "))
-            out.extend(_flat(list(layer.shortcut), shape, prefix + "┆ shortcut: "))
-        elif isinstance(layer, core.Fork):
-            for index, branch in enumerate(layer.branches):
-                mark = "│ " if index == 0 else f"┆ branch {index + 1}: "
-                out.extend(_flat(list(branch), shape, prefix + mark))
-        out.append((prefix, layer, shape, after))
+        after = layer.output_shape(shape)  # type: ignore[arg-type]
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            marks = ["│ ", "┆ shortcut: "] if isinstance(layer, core.Residual) else []
+            if isinstance(layer, core.Fork):
+                for index, branch in enumerate(layer.branches):
+                    mark = (
+                        marks[index] if marks else "│ " if index == 0 else f"┆ branch {index + 1}: "
+                    )
+                    out.extend(_flat(list(branch), shape, prefix + mark, seen))
+            out.append((prefix, layer, shape, after))
         shape = after
     return out
 
 
+def _feeds(layers: list[core.Layer], source: int, feeds: dict[int, list[core.Layer]]) -> int:
+    """What each layer's output feeds (``feeds[id(layer)]``, ``source`` the id of what
+    feeds ``layers``): the next layer, or the block whose branch it ends; returns the id
+    of the last layer."""
+    for layer in layers:
+        if isinstance(layer, core.Fork):
+            for branch in layer.branches:  # an empty branch: the block's input feeds it
+                end = _feeds(list(branch), source, feeds)
+                if all(fed is not layer for fed in feeds.setdefault(end, [])):
+                    feeds[end].append(layer)
+        elif all(fed is not layer for fed in feeds.setdefault(source, [])):
+            feeds[source].append(layer)
+        source = id(layer)
+    return source
+
+
+def _fed_text(fed: list[core.Layer], labels: dict[int, str]) -> str:
+    """`` → a, b, c`` (in the list's order) for a layer that feeds more than one block
+    (DenseNet's maps), else "": a block's input feeding its branches and its join is
+    drawn by the marks already."""
+    if sum(isinstance(layer, core.Fork) for layer in fed) < 2:
+        return ""
+    order = list(labels)
+    listed = sorted(
+        (layer for layer in fed if id(layer) in labels), key=lambda layer: order.index(id(layer))
+    )
+    return " → " + ", ".join(labels[id(layer)] for layer in listed)
+
+
 def network_rows(network: core.Network) -> list[LayerRow]:
     """One read-only row per layer of ``network``: its words, name and output shape (a
-    residual block's layers each on its own row, then the block's sum)."""
+    residual block's layers each on its own row, then the block's sum; a layer that
+    feeds several blocks once, with what it feeds)."""
     flat = _flat(network.layers, network.input_shape)
-    labels = short_names([layer.name for _, layer, _, _ in flat])
+    names = short_names([layer.name for _, layer, _, _ in flat])
+    labels = {id(layer): label for (_, layer, _, _), label in zip(flat, names, strict=True)}
+    feeds: dict[int, list[core.Layer]] = {}
+    _feeds(network.layers, 0, feeds)
     rows = []
-    for (prefix, layer, shape_in, shape_out), label in zip(flat, labels, strict=True):
+    for prefix, layer, shape_in, shape_out in flat:
+        text = core_layer_text(layer, shape_in, shape_out)
         rows.append(
             LayerRow(
-                prefix + core_layer_text(layer, shape_in, shape_out),
+                prefix + text + _fed_text(feeds.get(id(layer), []), labels),
                 "×".join(map(str, shape_out)),
                 layer.kind in _CONV_KINDS,
                 name=layer.name,
-                label=label,
+                label=labels[id(layer)],
             )
         )
     return rows

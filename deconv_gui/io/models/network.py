@@ -32,6 +32,7 @@ a pytorch file stores weights only, no graph
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -135,17 +136,35 @@ def model_network(
 
         steps = keras_steps(model, record)
     shape: Shape = tuple(int(v) for v in input_shape)  # type: ignore[assignment]
-    layers = _build(steps, shape, np.dtype(dtype))
+    token = _BUILT.set({})
+    try:
+        layers = _build(steps, shape, np.dtype(dtype))
+    finally:
+        _BUILT.reset(token)
     if not layers:
         raise ValueError(f"the prefix up to {layer} has no layer")
     return Network(layers, tuple(int(v) for v in input_shape))  # type: ignore[arg-type]
 
 
+#: The layers built so far by :func:`model_network`, by step and input shape: a node
+#: that several branches hold (DenseNet's maps, each stacked by every later Concat)
+#: is one layer in each of them, so the listing can show it once with all it feeds.
+_BUILT: ContextVar[dict[tuple[int, Shape], Layer | None] | None] = ContextVar(
+    "_BUILT", default=None
+)
+
+
 def _build(steps: list[LayerStep], shape: Shape, dtype: Any) -> list[Layer]:
     """The layers of ``steps`` on inputs of ``shape`` (each step sees its own input's)."""
     layers: list[Layer] = []
+    built_by = _BUILT.get()
+    if built_by is None:
+        built_by = {}
     for step in steps:
-        built = step(shape, dtype)
+        key = (id(step), shape)  # the steps outlive the build: their ids stay theirs
+        if key not in built_by:
+            built_by[key] = step(shape, dtype)
+        built = built_by[key]
         if built is None:
             continue
         layers.append(built)
