@@ -19,7 +19,7 @@ pytest.importorskip("pytestqt")
 from qtpy import QtCore, QtGui
 from reference import wcag_contrast
 
-from deconv_gui.core import ConvGeometry, StepAnimation
+from deconv_gui.core import ConvGeometry, PinvAnimation, StepAnimation
 from deconv_gui.gui.insight.check_views import InverseTable
 from deconv_gui.gui.insight.seed import SeedExampleView
 from deconv_gui.gui.main_window import MainWindow
@@ -34,9 +34,11 @@ TIMEOUT = 30_000  # ms; the 2 CPU cores are shared
 AA = 4.5  # WCAG's contrast for normal text
 
 #: The colours the frames were drawn in before they followed the palette (kept in light
-#: mode and in files): paper, text, labels, plot frame, ticks, pending cells, curves.
+#: mode and in files): paper, text, labels, plot frame, ticks, pending cells, curves,
+#: a zero's cell and inserted zeros.
 PRINT = ((255, 255, 255), (0, 0, 0), (60, 60, 60), (120, 120, 120), (90, 90, 90),
-         (244, 244, 244), (200, 60, 40), (40, 90, 200))  # fmt: skip
+         (244, 244, 244), (200, 60, 40), (40, 90, 200),
+         (255, 255, 255), (232, 232, 232))  # fmt: skip
 
 
 @pytest.fixture
@@ -67,6 +69,15 @@ def test_files_keep_the_print_paper_and_the_dark_paper_reads():
     frame = FrameRenderer(_anim(), paper=dark).render(0)
     assert tuple(frame[0, 0]) == dark.back
     assert not np.any(np.all(frame == 255, axis=2)[:, :8])  # no white margin left
+    # the pseudo-inverse's first iterate is all zeros: dark cells, not white boxes
+    rng = np.random.default_rng(2)
+    pinv = PinvAnimation(ConvGeometry((6, 6, 1), (3, 3, 1), stride=2, padding=1),
+                         rng.normal(size=(3, 3, 1)), rng.normal(size=(6, 6, 1)))  # fmt: skip
+    shown = FrameRenderer(pinv, paper=dark).render(0)
+    white = np.all(shown >= 250, axis=2)
+    assert white.mean() < 0.002, white.mean()  # a few pixels of text at most
+    for role in ("zero", "inserted", "pending"):  # cells, seen on the paper, with numbers
+        assert wcag_contrast(dark.ink, getattr(dark, role)) >= AA, role
 
 
 def _steps(qtbot, tmp_path):

@@ -36,16 +36,17 @@ __all__ = [
 TILE_CACHE = 96
 
 #: Cell fills: zero padding, zeros inserted between spread outputs, not yet computed.
-PADDING_FILL, _INSERTED = (190, 190, 190), (232, 232, 232)
+PADDING_FILL = (190, 190, 190)
 _PADDING = PADDING_FILL
 #: Numbers on structural cells (copied padding, inserted zeros): grey, yet readable.
 _STRUCTURAL_INK = (64, 64, 64)
 
 
 class Paper(NamedTuple):
-    """The colours a frame is drawn in around its cells' values (RGB): its background
-    (also the lines between cells), its texts, section labels, the plot's frame and
-    ticks, the cells not yet computed and the solver's two curves."""
+    """The colours a frame is drawn in (RGB): its background (also the lines between
+    cells), its texts, section labels, the plot's frame and ticks, the cells not yet
+    computed, the solver's two curves, a zero's cell (white on the print; values blend
+    from it to the colormap's ends) and inserted zeros."""
 
     back: tuple[int, int, int]
     ink: tuple[int, int, int]
@@ -55,6 +56,8 @@ class Paper(NamedTuple):
     pending: tuple[int, int, int]
     residual: tuple[int, int, int]
     error: tuple[int, int, int]
+    zero: tuple[int, int, int]
+    inserted: tuple[int, int, int]
 
 
 def paper(theme: Mapping[str, str]) -> Paper:
@@ -208,8 +211,7 @@ def draw_grid(
         return
     sheet = _paper(layout)
     key = (
-        sheet.back,
-        sheet.pending,
+        sheet,
         values.shape,
         values.tobytes(),
         None if codes is None else codes.tobytes(),
@@ -237,11 +239,11 @@ def _draw_cells(
     copied: bool,
 ) -> None:
     cell, (x0, y0), sheet = layout.cell, origin, _paper(layout)
-    colours = np.round(apply_colormap("diverging", 0.5 + 0.5 * np.nan_to_num(values) / level))
+    colours = _cell_colours(np.nan_to_num(values) / level, sheet.zero)
     for (r, c), value in np.ndenumerate(values):
         box = (x0 + c * cell, y0 + r * cell, x0 + (c + 1) * cell - 1, y0 + (r + 1) * cell - 1)
         code = 0 if codes is None else int(codes[r, c])
-        fill = _cell_fill(colours[r, c], code, float(value), copied, sheet.pending)
+        fill = _cell_fill(colours[r, c], code, float(value), copied, sheet)
         draw.rectangle(box, fill=fill)
         if code == 1:
             for t in range(-cell + 1, cell, max(4, cell // 4)):  # hatching: not image data
@@ -270,15 +272,26 @@ def _paper(layout: Any) -> Paper:
     return getattr(layout, "paper", None) or PRINT_PAPER
 
 
+def _cell_colours(t: np.ndarray, zero: tuple[int, int, int]) -> np.ndarray:
+    """The cells' RGB for values ``t`` in [-1, 1]: the diverging colormap (zero white),
+    or on a dark paper a blend from its ``zero`` to the map's colour at ``|t|``, as the
+    window's filter grid (a white zero would glare on it)."""
+    colours = apply_colormap("diverging", 0.5 + 0.5 * t)
+    if zero != (255, 255, 255):
+        weight = np.clip(np.abs(t), 0.0, 1.0)[..., None]
+        colours = (1.0 - weight) * np.asarray(zero, dtype=np.float64) + weight * colours
+    return np.round(colours)
+
+
 def _cell_fill(
-    colour: Any, code: int, value: float, copied: bool, pending: tuple[int, int, int]
+    colour: Any, code: int, value: float, copied: bool, sheet: Paper
 ) -> tuple[int, int, int]:
     """A cell's fill: its value's colour, or padding (paler under copies), inserted, pending."""
     if code == 1:
         pale = (np.asarray(colour) + np.asarray(_PADDING)) / 2 if copied else _PADDING
         return tuple(int(v) for v in pale)  # type: ignore[return-value]
     if code == 2:
-        return _INSERTED
+        return sheet.inserted
     if np.isnan(value):
-        return pending
+        return sheet.pending
     return tuple(int(v) for v in colour)  # type: ignore[return-value]

@@ -65,7 +65,8 @@ _LIGHT: dict[str, str] = {
     "plot_back": "#ffffff",  # behind the animation's frame
     # the animation's frames (and, always these light ones, its files): the paper, its
     # texts, section labels, the solver plot's frame and ticks, cells not yet computed,
-    # the residual and error curves
+    # the residual and error curves, a zero's cell (values blend from it to the
+    # colormap's ends) and the zeros inserted between spread outputs
     "frame_back": "#ffffff",
     "frame_ink": "#000000",
     "frame_label": "#3c3c3c",
@@ -74,6 +75,8 @@ _LIGHT: dict[str, str] = {
     "frame_pending": "#f4f4f4",
     "frame_residual": "#c83c28",
     "frame_error": "#285ac8",
+    "frame_zero": "#ffffff",
+    "frame_inserted": "#e8e8e8",
     # the inverse tables' verdicts: gives y back, or not
     "table_good": "#116329",
     "table_bad": "#b42318",
@@ -121,9 +124,11 @@ _DARK: dict[str, str] = {
     "frame_label": "#b0b4ba",
     "frame_axis": "#8a8e96",
     "frame_tick": "#a3a8b0",
-    "frame_pending": "#3a3d42",
+    "frame_pending": "#27292d",
     "frame_residual": "#ff8a7a",
     "frame_error": "#8ab4f8",
+    "frame_zero": "#3a3d42",
+    "frame_inserted": "#53565c",
     "table_good": "#3fb950",
     "table_bad": "#ff7b72",
 }
