@@ -30,6 +30,7 @@ and says why in the report's message, with what to change.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import replace
@@ -45,7 +46,7 @@ from ..solvers import (
     PseudoInverseSolver,
     SolverReport,
 )
-from .block_jacobi import BlockJacobi, probe_count
+from .block_jacobi import BlockJacobi, probe_count, probe_patch
 from .dense_gram import DenseGram, dense_pays
 
 __all__ = ["PREFIX_MAX_ITER", "solve_prefix_pinv", "stop_words"]
@@ -176,7 +177,9 @@ def solve_prefix_pinv(
         preconditioner = prefix_preconditioner(
             lin.network, reg=reg, cancel=cancel, states=lin.states
         )
-        switch_at = probe_count(lin)  # 0: the blocks would not fit in memory
+        patch = probe_patch(lin)
+        switch_at = probe_count(lin, patch)  # 0: the blocks would not fit in memory
+        builder = functools.partial(BlockJacobi, patch=patch)
         if dense_pays(lin, switch_at):
             switch_at, builder = math.prod(lin.output_shape), DenseGram
     callbacks = _PrefixCallbacks(lin, reg, switch_at, builder, time_limit, progress, cancel)
@@ -198,7 +201,8 @@ def _explained(report: SolverReport, callbacks: _PrefixCallbacks) -> SolverRepor
     """The report with the preconditioners used and, when it stopped short, why."""
     method = report.method
     if callbacks.switched_at is not None:
-        then = f"then {callbacks.builder.label} from iteration {callbacks.switched_at}"
+        label = getattr(callbacks.builder, "func", callbacks.builder).label
+        then = f"then {label} from iteration {callbacks.switched_at}"
         method = f"{method} (symbol, {then})"
     message = report.message.replace(report.method, method, 1)
     if report.converged:

@@ -1,0 +1,140 @@
+"""J⁺'s block-Jacobi preconditioner on patches of output pixels and past a gate: each
+patch's block against the dense J Jᵀ (edge patches that stick out included), its symmetry,
+the side it chooses, the spacing past a squeeze-excitation gate, and every answer against
+numpy.linalg.pinv of the dense J."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from deconv_gui.core import ConvOperator
+from deconv_gui.core.network import (
+    AvgPool,
+    Conv,
+    Network,
+    Product,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    dense_gram,
+)
+from deconv_gui.core.network.block_jacobi import (
+    BlockJacobi,
+    probe_count,
+    probe_patch,
+    probe_spacing,
+)
+from deconv_gui.core.network.solve import solve_prefix_pinv
+
+
+def _net(rng, size, circular=False):
+    """Conv 3×3, ReLU, conv 3×3, both "same": receptive fields of 5, a spacing of 5."""
+    mode = "circular" if circular else "zeros"
+    op1 = ConvOperator.from_weights(
+        rng.standard_normal((3, 3, 2, 5)),
+        input_shape=(size, size, 2),
+        padding=1,
+        padding_mode=mode,
+    )
+    op2 = ConvOperator.from_weights(
+        rng.standard_normal((3, 3, 5, 3)), input_shape=(size, size, 5), padding=1
+    )
+    return Network([Conv(op1, rng.standard_normal(5)), ReLU(), Conv(op2)])
+
+
+def _patch_blocks(gram: np.ndarray, shape, patch: int) -> list:
+    """Each patch's block of ``gram`` (row-major patches; units row-major, then channel)."""
+    h, w, c = shape
+    index = np.arange(h * w * c).reshape(h, w, c)
+    out = []
+    for top in range(0, h, patch):
+        for left in range(0, w, patch):
+            units = index[top : top + patch, left : left + patch].ravel()
+            out.append((top, left, gram[np.ix_(units, units)]))
+    return out
+
+
+@pytest.mark.parametrize(("size", "patch"), [(12, 2), (13, 2), (14, 4), (11, 3)])
+def test_each_patch_block_is_that_of_the_dense_j_jt(size, patch):
+    rng = np.random.default_rng(size + patch)
+    net = _net(rng, size)
+    lin = net.linearize(rng.standard_normal(net.input_shape))
+    dense = lin.to_dense()
+    shape = net.shapes[-1]
+    pre = BlockJacobi(lin, patch=patch)
+    for top, left, want in _patch_blocks(dense @ dense.T, shape, patch):
+        rows, cols = min(patch, shape[0] - top), min(patch, shape[1] - left)
+        # the block's units inside the image, in its (row, column, channel) order
+        inside = np.zeros((patch, patch, shape[2]), bool)
+        inside[:rows, :cols] = True
+        got = np.linalg.inv(pre.inverse[top // patch, left // patch])
+        got = got[np.ix_(inside.ravel(), inside.ravel())]
+        np.testing.assert_allclose(got, want, atol=1e-9 * np.abs(want).max())
+    u, v = rng.standard_normal((2, *shape))  # a dot test: the preconditioner is symmetric
+    assert np.vdot(u, pre(v)) == pytest.approx(np.vdot(pre(u), v), rel=1e-10)
+    assert probe_count(lin, patch) == min(-(-(5 + patch - 1) // patch) * patch, size) ** 2 * 3
+
+
+def test_the_side_is_the_largest_whose_probes_stay_within_their_share():
+    rng = np.random.default_rng(1)
+    lin = _net(rng, 16).linearize(rng.standard_normal((16, 16, 2)))
+    assert probe_spacing(lin) == (5, 5)  # 25 phases; 4×4 patches: 64, 2.56 times as many
+    assert probe_patch(lin) == 4 and probe_count(lin, 4) == 64 * 3
+    circular = _net(rng, 16, circular=True).linearize(rng.standard_normal((16, 16, 2)))
+    assert probe_patch(circular) == 1  # the seam's lattice is found for pixels only
+    with pytest.raises(ValueError, match=r"^patch must be"):
+        BlockJacobi(lin, patch=0)
+
+
+def test_the_switch_to_patch_blocks_keeps_the_minimum_norm_answer(monkeypatch):
+    monkeypatch.setattr(dense_gram, "DENSE_UNITS", 0)  # the blocks, not the whole J Jᵀ
+    rng = np.random.default_rng(2)
+    net = _net(rng, 12)
+    x0 = rng.standard_normal(net.input_shape)
+    lin = net.linearize(x0)
+    target = lin.apply(x0)
+    reference = np.linalg.pinv(lin.to_dense()) @ target.ravel()
+    x, report = solve_prefix_pinv(lin, target, rtol=1e-11, consistent=True)
+    assert report.converged, report.message
+    assert re.search(r"then block-Jacobi from iteration \d+", report.message), report.message
+    np.testing.assert_allclose(x.ravel(), reference, atol=1e-8 * np.linalg.norm(reference))
+
+
+def _excited(rng, size):
+    """conv, SiLU, x · σ(conv(mean(x))) (a squeeze-excitation), conv: fields of 5 but for
+    the gate's global mean."""
+    op1 = ConvOperator.from_weights(
+        rng.standard_normal((3, 3, 2, 4)), input_shape=(size, size, 2), padding=1
+    )
+    gate_op = ConvOperator.from_weights(rng.standard_normal((1, 1, 4, 4)), input_shape=(1, 1, 4))
+    gate = Product([[], [AvgPool((size, size), (size, size)), Conv(gate_op), Sigmoid()]])
+    op2 = ConvOperator.from_weights(
+        rng.standard_normal((3, 3, 4, 3)), input_shape=(size, size, 4), padding=1
+    )
+    return Network([Conv(op1), SiLU(), gate, Conv(op2)])
+
+
+@pytest.mark.parametrize("consistent", [True, False])
+def test_a_gate_leaves_the_local_spacing_and_the_answer_is_numpy_pinv(monkeypatch, consistent):
+    monkeypatch.setattr(dense_gram, "DENSE_UNITS", 0)
+    rng = np.random.default_rng(3)
+    net = _excited(rng, 12)
+    x0 = rng.random(net.input_shape)
+    lin = net.linearize(x0)
+    # the gate sees the whole map, the blocks' lattice only the convolutions' fields
+    assert probe_spacing(lin) == (5, 5)
+    pre = BlockJacobi(lin)
+    u, v = rng.standard_normal((2, *lin.output_shape))
+    assert np.vdot(u, pre(v)) == pytest.approx(np.vdot(pre(u), v), rel=1e-10)
+    target = lin.apply(x0)
+    dense = lin.to_dense()
+    reference = np.linalg.pinv(dense) @ target.ravel()
+    x, report = solve_prefix_pinv(lin, target, rtol=1e-11, consistent=consistent)
+    assert report.converged, report.message
+    np.testing.assert_allclose(x.ravel(), reference, atol=1e-8 * np.linalg.norm(reference))
+    x, report = solve_prefix_pinv(lin, target, rtol=1e-11, preconditioner=pre)
+    assert report.converged, report.message
+    np.testing.assert_allclose(x.ravel(), reference, atol=1e-8 * np.linalg.norm(reference))
