@@ -138,3 +138,42 @@ def test_a_gate_leaves_the_local_spacing_and_the_answer_is_numpy_pinv(monkeypatc
     x, report = solve_prefix_pinv(lin, target, rtol=1e-11, preconditioner=pre)
     assert report.converged, report.message
     np.testing.assert_allclose(x.ravel(), reference, atol=1e-8 * np.linalg.norm(reference))
+
+
+class _Clock:
+    """``time`` for the solve's module: one second passes at each reading."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_set_up_that_cannot_end_within_the_time_limit_is_not_started(monkeypatch):
+    from deconv_gui.core.network import solve
+
+    monkeypatch.setattr(dense_gram, "DENSE_UNITS", 0)
+    monkeypatch.setattr(solve, "_hopeless", lambda *_: True)  # it would switch at once
+    monkeypatch.setattr(solve, "time", _Clock())
+    rng = np.random.default_rng(4)
+    net = _net(rng, 12)
+    lin = net.linearize(rng.standard_normal(net.input_shape))
+    target = lin.apply(lin.x0)
+    # two readings an iteration: the blocks' 192 products would take 384 s, 50 are left
+    _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, time_limit=50.0, consistent=True)
+    assert "stopped at the time limit" in report.message
+    assert "block-Jacobi (192 products with J Jᵀ) would not have been ready" in report.message
+    assert "then block-Jacobi" not in report.message
+    _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, time_limit=5000.0, max_iter=5)
+    assert "then block-Jacobi from iteration 1" in report.message
+    assert "would not have been ready" not in report.message
+
+
+def test_a_smooth_prefix_that_stops_short_names_its_slopes_and_gates():
+    rng = np.random.default_rng(5)
+    net = _excited(rng, 8)
+    lin = net.linearize(rng.random(net.input_shape))
+    _x, report = solve_prefix_pinv(lin, lin.apply(lin.x0), rtol=1e-300, max_iter=2)
+    assert "ill-conditioned (its activations' slopes, gates," in report.message

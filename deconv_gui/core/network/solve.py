@@ -48,6 +48,7 @@ from ..solvers import (
 )
 from .block_jacobi import BlockJacobi, probe_count, probe_patch
 from .dense_gram import DenseGram, dense_pays
+from .smooth import first_order
 
 __all__ = ["PREFIX_MAX_ITER", "solve_prefix_pinv", "stop_words"]
 
@@ -73,9 +74,11 @@ class _PrefixCallbacks(Callbacks):
         super().__init__(progress, cancel)
         self.lin, self.reg, self.switch_at, self.builder = lin, reg, switch_at, builder
         self.seconds = time_limit
-        self.end = None if not time_limit else time.perf_counter() + float(time_limit)
+        self.start = time.perf_counter()
+        self.end = None if not time_limit else self.start + float(time_limit)
         self.expired = False
         self.switched_at: int | None = None
+        self.unfit = False
 
     def on_step(self, solver: IterativeSolver) -> None:
         super().on_step(solver)
@@ -89,8 +92,20 @@ class _PrefixCallbacks(Callbacks):
         if isinstance(solver, PseudoInverseSolver) and (
             solver.iiter >= self.switch_at or _hopeless(solver, self.switch_at)
         ):
+            if not self._fits(solver.iiter):
+                self.unfit = True  # the symbol's iterations are worth more than no answer
+                return
             solver.restart(self.builder(self.lin, self.reg, self.cancel))
             self.switched_at = solver.iiter
+
+    def _fits(self, iterations: int) -> bool:
+        """Whether the set-up's products, at the pace of the iterations so far (a product
+        with ``J Jᵀ`` each, and the preconditioner), end before the time limit: a set-up
+        that does not would use the time left without lowering the residual at all."""
+        if self.end is None or iterations < 1:
+            return True
+        now = time.perf_counter()
+        return now + self.switch_at * (now - self.start) / iterations <= self.end
 
 
 def _hopeless(solver: PseudoInverseSolver, cost: int) -> bool:
@@ -212,12 +227,21 @@ def _explained(report: SolverReport, callbacks: _PrefixCallbacks) -> SolverRepor
             f"stopped at the iteration limit ({report.iterations})",
             f"stopped at the time limit ({callbacks.seconds:g} s, {report.iterations} iterations)",
         )
-    advice = "J at this image is ill-conditioned (its ReLU masks and pooling switches): raise "
+    why = "its ReLU masks and pooling switches"
+    if first_order(callbacks.lin.network.layers):
+        why = "its activations' slopes, gates, ReLU masks and pooling switches"
+    advice = f"J at this image is ill-conditioned ({why}): raise "
     advice += (
         "the limit or loosen rtol"
         if callbacks.reg
         else ("the limit, loosen rtol, or set reg > 0 for a Tikhonov J⁺, which converges fast")
     )
+    if callbacks.unfit:
+        label = getattr(callbacks.builder, "func", callbacks.builder).label
+        advice += (
+            f"; {label} ({callbacks.switch_at} products with J Jᵀ) would not have been ready "
+            "within the time limit, so the symbol went on alone"
+        )
     return replace(report, message=f"{message}; {advice}")
 
 
