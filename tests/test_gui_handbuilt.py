@@ -260,3 +260,42 @@ def test_the_window_opens_a_sessions_network_through_from_the_command_line(qtbot
     assert shot.stat().st_size > 0
     one = save_document(tmp_path / "one", Document(image=image))
     assert app.main(["--session", str(one), "--through", "--screenshot", str(shot)]) != 0
+
+
+def test_the_menu_and_the_relu_buttons_arrow_add_every_activation(qtbot, window):
+    """Sigmoid, tanh, SiLU, GELU… are offered as the ReLU is (Network → Add activation, the
+    ReLU button's arrow); a SiLU added makes torch's map of the image, and the network
+    up to here runs through it (linearised at the image)."""
+    from qtpy import QtWidgets
+
+    from deconv_gui.document import ACTIVATION_KINDS
+
+    torch = pytest.importorskip("torch")
+    ids = [f"add_{kind}" for kind in ACTIVATION_KINDS]
+    bar = window.menuBar()
+    network = next(a.menu() for a in bar.actions() if a.text() == "&Network")
+    (sub,) = [a.menu() for a in network.actions() if a.menu() is not None]
+    assert sub.title() == "Add &activation"
+    assert sub.actions() == [getattr(window.menu_actions, name) for name in ids]
+    panel = window.controls_dock.layers_panel
+    relu = panel.findChild(QtWidgets.QToolButton, "layers_button_add_relu")
+    assert relu.actions()[-len(ids) :] == sub.actions()
+    for name in ("add_silu", "add_maxpool", "add_conv"):
+        getattr(window.menu_actions, name).trigger()
+    _settled(qtbot, window)
+    doc = window.document
+    assert [layer.kind for layer in doc.layers] == ["conv", "silu", "maxpool", "conv"]
+    assert panel.row_texts()[1] == "2  SiLU  21×32×3"
+    first = chain_network(doc.layers[:1], window.state.source.pixels.shape)
+    conv = torch.from_numpy(first.forward(window.state.source.pixels).transpose(2, 0, 1)[None])
+    want = torch.nn.functional.max_pool2d(torch.nn.functional.silu(conv), 2)
+    np.testing.assert_allclose(window.loaded.pixels, want[0].numpy().transpose(1, 2, 0), atol=1e-6)
+    window.menu_actions.through.trigger()
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    _settled(qtbot, window)
+    assert "conv → SiLU → maxpool → conv" in window.network.bar.chain.text()
+    window.history.undo()  # the switch, the conv, the max-pool
+    window.history.undo()
+    window.history.undo()
+    _settled(qtbot, window)
+    assert [layer.kind for layer in window.document.layers] == ["conv", "silu"]

@@ -5,7 +5,7 @@ for its parts, :mod:`.network` for its chain as a network, and :mod:`.migrate` f
 reading what earlier versions wrote.
 """
 
-from .layer import CHAIN_KINDS, POOL_KINDS, Layer
+from .layer import ACTIVATION_KINDS, CHAIN_KINDS, POOL_KINDS, Layer
 from .migrate import DOCUMENT_VERSION, check_version, migrate
 from .model import Document
 from .records import (
@@ -24,6 +24,7 @@ from .records import (
 )
 
 __all__ = [
+    "ACTIVATION_KINDS",
     "CHAIN_KINDS",
     "DEFAULT_PRESET",
     "DEFAULT_WORK_SIZE",

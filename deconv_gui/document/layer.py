@@ -1,9 +1,10 @@
-"""One layer of the document's chain: a convolution with its Params, a (leaky) ReLU or a pooling.
+"""One layer of the document's chain: a convolution with its Params, an activation or a pooling.
 
 The document's ``layers`` are a network applied in order to the image (a single
 convolution by default). A convolution carries its :class:`~deconv_gui.core.Params` and
 how its filter was made; a ReLU, a leaky ReLU (its slope), a max-pool or an average pool
-(its square window and stride) carry only what they need: the fields a kind does not use
+(its square window and stride), a sigmoid, tanh, SiLU, GELU… (nothing) carry only what
+they need: the fields a kind does not use
 are reset to their defaults (so two layers that act alike are equal) and never written.
 
 Examples
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..core import Params
+from ..core.network import SMOOTH_KINDS
 from ..core.rules import GEOMETRY_MAX
 from .arrays import decode_weights, encode_weights, is_encoded
 from .records import (
@@ -35,11 +37,22 @@ from .records import (
     default_params,
 )
 
-__all__ = ["CHAIN_KINDS", "POOL_KINDS", "Layer"]
+__all__ = ["ACTIVATION_KINDS", "CHAIN_KINDS", "POOL_KINDS", "Layer"]
 
+#: The element-wise activations besides the (leaky) ReLU, with PyTorch's defaults
+#: (:mod:`deconv_gui.core.network.smooth`): nothing to set. Erf is left out: a GELU's
+#: part as ONNX writes it, not a layer one adds.
+ACTIVATION_KINDS: tuple[str, ...] = tuple(kind for kind in SMOOTH_KINDS if kind != "erf")
 #: What a layer of the chain can be: a convolution (or transposed convolution, as its
-#: Params say), a ReLU, a leaky ReLU, a max-pool or an average pool.
-CHAIN_KINDS: tuple[str, ...] = ("conv", "relu", "leaky_relu", "maxpool", "avgpool")
+#: Params say), a ReLU, a leaky ReLU, a max-pool, an average pool or another activation.
+CHAIN_KINDS: tuple[str, ...] = (
+    "conv",
+    "relu",
+    "leaky_relu",
+    "maxpool",
+    "avgpool",
+    *ACTIVATION_KINDS,
+)
 #: The pooling kinds (a window and a stride).
 POOL_KINDS: tuple[str, ...] = ("maxpool", "avgpool")
 #: The keys a layer of each kind writes besides ``kind`` and ``name``.
@@ -49,6 +62,7 @@ _OWN_KEYS = {
     "leaky_relu": ("slope",),
     "maxpool": ("kernel", "stride"),
     "avgpool": ("kernel", "stride"),
+    **{kind: () for kind in ACTIVATION_KINDS},
 }
 
 #: The default Params, shared by every layer that is not a convolution.

@@ -40,6 +40,7 @@ from .channels import fit_filter
 from .layer import Layer
 
 __all__ = [
+    "ACTIVATION_WORDS",
     "ChainCheck",
     "adapt_channels",
     "chain_network",
@@ -54,6 +55,29 @@ __all__ = [
 Shape = tuple[int, int, int]
 
 _POOL_WORDS = {"maxpool": "max-pool", "avgpool": "avg-pool"}
+#: Each of :data:`~.layer.ACTIVATION_KINDS` in words, and its core layer.
+ACTIVATION_WORDS = {
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "silu": "SiLU",
+    "gelu": "GELU",
+    "hardsigmoid": "hard sigmoid",
+    "hardswish": "hard swish",
+    "elu": "ELU",
+    "selu": "SELU",
+    "softplus": "softplus",
+}
+_ACTIVATION_LAYERS = {
+    "sigmoid": core.Sigmoid,
+    "tanh": core.Tanh,
+    "silu": core.SiLU,
+    "gelu": core.GELU,
+    "hardsigmoid": core.HardSigmoid,
+    "hardswish": core.HardSwish,
+    "elu": core.ELU,
+    "selu": core.SELU,
+    "softplus": core.Softplus,
+}
 
 
 def conv_channels(params: Params) -> tuple[int, int]:
@@ -103,6 +127,8 @@ def layer_text(layer: Layer) -> str:
         return "ReLU"
     if layer.kind == "leaky_relu":
         return f"leaky ReLU (slope {layer.slope:g})"
+    if layer.kind in ACTIVATION_WORDS:
+        return ACTIVATION_WORDS[layer.kind]
     if layer.kind in _POOL_WORDS:
         k = layer.kernel
         return f"{_POOL_WORDS[layer.kind]} {k}×{k}, stride {layer.stride}"
@@ -122,6 +148,8 @@ def _core_layers(layer: Layer, shape: Shape) -> list[core.Layer]:
         return [core.ReLU()]
     if layer.kind == "leaky_relu":
         return [core.LeakyReLU(layer.slope)]
+    if layer.kind in _ACTIVATION_LAYERS:
+        return [_ACTIVATION_LAYERS[layer.kind]()]
     if layer.kind in _POOL_WORDS:
         if min(shape[:2]) < layer.kernel:
             raise ValueError(

@@ -27,6 +27,7 @@ from qtpy import QtCore, QtWidgets
 
 from ...document import Document, Layer
 from ...document.network import (
+    ACTIVATION_WORDS,
     adapt_channels,
     check_chain,
     conv_channels,
@@ -49,6 +50,7 @@ LAYER_WORDS = {
     "leaky_relu": "leaky ReLU",
     "maxpool": "max-pool",
     "avgpool": "average pool",
+    **ACTIVATION_WORDS,
 }
 
 

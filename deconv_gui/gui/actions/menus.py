@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from qtpy import QtGui, QtWidgets
 
 from ... import __version__
+from ...document import ACTIVATION_KINDS
+from ...document.network import ACTIVATION_WORDS
 from ...io import SAMPLES
 from ..dialogs.shortcuts import ShortcutsDialog
 from ..support.qthelp import nonnull
@@ -87,6 +89,10 @@ class ActionSpec:
     args: tuple[object, ...] = ()
 
 
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiouAEIOU" else "a"
+
+
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open", "&Open image…", "Open a PNG, JPEG, TIFF, BMP or .npy image",
                "open_image", _KEYS.Open),
@@ -120,6 +126,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
                args=("maxpool",)),
     ActionSpec("add_avgpool", "Add &average pool", "Add a 2×2 average pool of stride 2 after "
                "the current layer", "add_layer", icon_text="+ avg-pool", args=("avgpool",)),
+    *(
+        ActionSpec(f"add_{kind}", f"Add {ACTIVATION_WORDS[kind]}",
+                   f"Add {_article(ACTIVATION_WORDS[kind])} {ACTIVATION_WORDS[kind]} "
+                   "(element-wise, PyTorch's) after the current layer", "add_layer",
+                   icon_text=f"+ {ACTIVATION_WORDS[kind]}", args=(kind,))
+        for kind in ACTIVATION_KINDS
+    ),
     ActionSpec("remove_layer", "Re&move layer", "Remove the current layer of the network",
                "remove_layer", "Ctrl+Alt+X", icon_text="−"),
     ActionSpec("move_layer_up", "Move layer &up", "Move the current layer one place earlier",
@@ -153,15 +166,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )  # fmt: skip
 
 #: The menus, in order: action ids, ``"-"`` for a separator, and the submenus
-#: ``"@recent"`` (File → Open recent), ``"@samples"`` and ``"@toggles"`` (the
-#: handlers' view toggles).
+#: ``"@recent"`` (File → Open recent), ``"@samples"``, ``"@toggles"`` (the
+#: handlers' view toggles) and ``"@activations"`` (Network → Add activation).
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("open", "open_model", "load_decoder", "paste", "@recent", "@samples", "-",
                "open_session", "save_session", "-", "export", "-", "quit")),
     ("&Edit", ("paste", "copy_code")),
     ("&View", ("fit", "-", "layout_grid", "layout_row", "-", "shared_levels", "scaling_clip",
                "scaling_auto", "-", "@toggles")),
-    ("&Network", ("add_conv", "add_relu", "add_leaky_relu", "add_maxpool", "add_avgpool", "-",
+    ("&Network", ("add_conv", "add_relu", "add_leaky_relu", "@activations", "add_maxpool",
+                  "add_avgpool", "-",
                   "remove_layer", "move_layer_up", "move_layer_down", "-", "study_previous",
                   "study_next", "-", "through")),
     ("&Help", ("shortcuts", "about")),
@@ -309,6 +323,11 @@ def _add_entry(
         samples = nonnull(menu.addMenu("&Samples"))
         for name in SAMPLES:
             nonnull(samples.addAction(name)).triggered.connect(_call(handlers.load_sample, name))
+    elif entry == "@activations":
+        more = nonnull(menu.addMenu("Add &activation"))
+        more.setToolTipsVisible(True)
+        for kind in ACTIVATION_KINDS:
+            more.addAction(by_id[f"add_{kind}"])
     elif entry == "@toggles":
         for toggle in handlers.view_toggles:
             menu.addAction(toggle)

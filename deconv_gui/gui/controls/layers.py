@@ -30,6 +30,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ...document import ACTIVATION_KINDS
 from ..support.qthelp import nonnull, signals_blocked
 from ..support.theme import theme_colour, theme_style
 from .common import DockSection
@@ -46,7 +47,10 @@ LAYER_BUTTONS: tuple[str, ...] = (
     "move_layer_down",
 )
 #: The further choices behind the buttons' arrows: button id → action ids.
-_MORE = {"add_relu": ("add_leaky_relu",), "add_maxpool": ("add_avgpool",)}
+_MORE = {
+    "add_relu": ("add_leaky_relu", *(f"add_{kind}" for kind in ACTIVATION_KINDS)),
+    "add_maxpool": ("add_avgpool",),
+}
 _VISIBLE_ROWS = (2, 6)  # the list shows this many rows at least and at most
 _NAME, _OUTPUT = 2, 3  # the columns of a model layer's name and of the output shape
 _LIST_TIP = "Click a convolution to study it (▶); click a ReLU or a pooling to edit it below"
@@ -173,7 +177,8 @@ class LayersPanel(DockSection):
 
     def set_actions(self, actions: Mapping[str, QAction]) -> None:
         """Show the window's Network actions as the section's buttons (see
-        :data:`LAYER_BUTTONS`; an arrow offers the variants: leaky ReLU, average pool)."""
+        :data:`LAYER_BUTTONS`; an arrow offers the variants: leaky ReLU and the other
+        activations, average pool)."""
         for name in LAYER_BUTTONS:
             button = QToolButton()
             button.setObjectName(f"layers_button_{name}")
