@@ -162,12 +162,15 @@ def test_an_unknown_word_without_a_display_names_the_command(capsys, monkeypatch
 
 
 @pytest.mark.gui
-def test_a_screenshot_prints_nothing_but_its_errors(tmp_path):
-    # Qt's offscreen platform and a missing runtime folder make harmless noise
+@pytest.mark.parametrize("view", [(), ("--view", "spectrum")], ids=["main", "dialog"])
+def test_a_screenshot_prints_nothing_but_its_errors(tmp_path, view):
+    # Qt's offscreen platform and a missing runtime folder make harmless noise (a dialog's
+    # raise() too: the views of dialogs bring theirs to the front)
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    argv = ["--image", "seed_toy", *view, "--screenshot", "x.png"]
     done = subprocess.run(
-        [sys.executable, "-m", "deconv_gui", "--image", "seed_toy", "--screenshot", "x.png"],
+        [sys.executable, "-m", "deconv_gui", *argv],
         env=env,
         cwd=tmp_path,
         capture_output=True,

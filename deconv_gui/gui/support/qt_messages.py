@@ -1,8 +1,10 @@
 """Qt's own messages: the harmless ones that every offscreen run prints are dropped.
 
 The offscreen platform says "This plugin does not support propagateSizeHints()" for
-every window it lays out, and Qt warns about a missing or shared ``XDG_RUNTIME_DIR``
-(containers, ``sudo``): neither concerns the user of ``--screenshot`` or the window.
+every window it lays out (and "… raise()" for every dialog brought to the front, as the
+``--screenshot --view`` of a dialog does), and Qt warns about a missing or shared
+``XDG_RUNTIME_DIR`` (containers, ``sudo``): none of it concerns the user of
+``--screenshot`` or the window.
 They go to the debug log; every other message is passed on as before.
 """
 
@@ -24,6 +26,7 @@ _installed: list[Callable[..., None]] = []
 #: Beginnings of Qt messages that say nothing to the user.
 NOISE: tuple[str, ...] = (
     "This plugin does not support propagateSizeHints()",
+    "This plugin does not support raise()",
     "QStandardPaths: XDG_RUNTIME_DIR not set",
     "QStandardPaths: wrong permissions on runtime directory",
     "QStandardPaths: runtime directory",
