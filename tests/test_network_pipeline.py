@@ -183,3 +183,19 @@ def test_bounds_hold_for_every_sub_prefix_and_info_prints_them(onnx_model, capsy
     assert report["rank"] + report["nullity"] == report["unknowns"] == 12 * 10 * 3
     assert cli_main([*args, "--through"]) == 0
     assert "nullity ≥" in capsys.readouterr().out
+
+
+def test_info_through_prints_each_layers_whole_name():
+    from deconv_gui.cli.through_info import _lines
+
+    names = [f"/features/features.{k}/{op}" for k, op in enumerate(("Conv", "Relu", "Conv"))]
+    layer = {"kind": "conv", "output_shape": [4, 4, 2], "units": 32, "active": None}
+    layer |= {"receptive_field": [3, 3], "rank_at_most": 32, "nullity_at_least": 16}
+    report = {"image": "camera", "input_shape": [8, 6, 1], "unknowns": 48, "equations": 32}
+    report |= {"layer": names[-1], "linearisation": "exact", "exact": False}
+    report["layers"] = [{**layer, "name": name} for name in names]
+    lines = _lines(report)
+    rows = lines[3:6]
+    # the names differ only past their 24th character: each row names its own layer
+    assert [row.split()[0] for row in rows] == names
+    assert {row.index(" conv ") + 1 for row in rows} == {lines[2].index("kind")}  # aligned

@@ -76,18 +76,21 @@ def _lines(report: dict[str, Any]) -> list[str]:
     def shape(values) -> str:
         return "×".join(map(str, values))
 
+    # the whole name: ONNX names such as /features/features.0/Conv tell layers apart only
+    # at their end, so a cut name would hide which layer a row is
+    width = max([24, *(len(b["name"]) for b in report["layers"])])
     lines = [
         f"image      {report['image']} → {shape(report['input_shape'])} "
         f"({report['unknowns']:,} unknowns)",
         f"prefix     up to {report['layer']}: J at the image ({report['linearisation']}), "
         f"{report['equations']:,} equations",
-        f"{'layer':<24} {'kind':<14} {'output':<12} {'units':>9} {'passed':>9} "
+        f"{'layer':<{width}} {'kind':<14} {'output':<12} {'units':>9} {'passed':>9} "
         f"{'field':>7} {'rank ≤':>9} {'nullity ≥':>10}",
     ]
     for b in report["layers"]:
         active = "" if b["active"] is None else f"{b['active']:,}"
         lines.append(
-            f"{b['name'][:24]:<24} {b['kind']:<14} {shape(b['output_shape']):<12} "
+            f"{b['name']:<{width}} {b['kind']:<14} {shape(b['output_shape']):<12} "
             f"{b['units']:>9,} {active:>9} {shape(b['receptive_field']):>7} "
             f"{b['rank_at_most']:>9,} {b['nullity_at_least']:>10,}"
         )
