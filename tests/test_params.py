@@ -219,6 +219,8 @@ def test_cli_help_shows_the_defaults(capsys):
     assert "or valid (none) (default 1)" in text
     assert "--padding-mode zeros|reflect|replicate|circular" in text and "(default zeros)" in text
     assert "(default transposed,pinv;" in text
+    # no empty default (--decoder), and the methods' tips read as one list
+    assert "(default )" not in text and ".;" not in text and ".)" not in text
 
 
 def test_cli_refuses_a_bad_seed_naming_it(capsys):

@@ -188,7 +188,10 @@ def add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
     for name, rule, default in schema.cli_fields(group):
         assert rule.cli is not None  # cli_fields lists only the fields with a flag
         if name == "methods":
-            tips = "; ".join(f"{m.name}: {m.tip}" for m in METHOD_SPECS if not m.reconstruction)
+            # the tips are sentences: their full stops would end the list mid-way
+            tips = "; ".join(
+                f"{m.name}: {m.tip.rstrip('.')}" for m in METHOD_SPECS if not m.reconstruction
+            )
             parser.add_argument(
                 rule.cli,
                 type=_methods,
@@ -214,7 +217,8 @@ def add_schema_options(parser: argparse.ArgumentParser, group: str) -> None:
             action=_Given,
             metavar=rule.metavar,
             dest=name,
-            help=f"{rule.help} (default {shown_default(default)})",
+            # an empty default (no --decoder file) has nothing to show
+            help=rule.help if default == "" else f"{rule.help} (default {shown_default(default)})",
         )
 
 
