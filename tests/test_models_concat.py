@@ -338,3 +338,35 @@ def test_keras_concatenate_equals_keras_and_its_autograd(tmp_path):
     assert _error(lin.apply_adjoint(u), x.grad.numpy()[0]) < 1e-5
     with pytest.raises(ValueError, match=r"contains a Concatenate layer on axis 1 'rows': .*"):
         model_network(read_model(tmp_path / "rows.keras"), "head", x0.shape)
+
+
+def test_a_keras_dense_stack_lists_each_layer_once_and_equals_keras(tmp_path):
+    import os
+
+    os.environ["KERAS_BACKEND"] = "torch"
+    keras = pytest.importorskip("keras")
+    from deconv_gui.gui.network.listing import network_rows
+
+    layers = keras.layers
+    inputs = keras.Input((8, 6, 3))
+    x0 = layers.Conv2D(2, 3, padding="same", activation="relu", name="c0")(inputs)
+    x1 = layers.Conv2D(2, 3, padding="same", activation="relu", name="c1")(x0)
+    x2 = layers.Conv2D(2, 1, activation="relu", name="c2")(layers.Concatenate(name="a")([x0, x1]))
+    stack = layers.Concatenate(name="b")([x0, x1, x2])
+    model = keras.Model(inputs, layers.Conv2D(2, 3, name="head")(stack))
+    model.save(tmp_path / "dense.keras")
+    x = np.random.default_rng(7).random((8, 6, 3))
+    network = model_network(read_model(tmp_path / "dense.keras"), "head", x.shape)
+    assert [(row.text, row.label) for row in network_rows(network)] == [
+        ("conv 3×3, 3→2", "c0"),
+        ("ReLU → c1, a, b", "c0.activation"),
+        ("┆ branch 2: conv 3×3, 2→2", "c1"),
+        ("┆ branch 2: ReLU → a, b", "c1.activation"),
+        ("┆ branch 3: ⧺ concat: 2 branches, channels 2+2", "a"),
+        ("┆ branch 3: conv 1×1, 4→2", "c2"),
+        ("┆ branch 3: ReLU", "c2.activation"),
+        ("⧺ concat: 3 branches, channels 2+2+2", "b"),
+        ("conv 3×3, 6→2", "head"),
+    ]
+    want = model(torch.from_numpy(x[None].astype(np.float32))).detach().numpy()[0]
+    assert _error(network.forward(x), want) < 1e-5

@@ -141,9 +141,14 @@ class _Walk:
         return (*paths[0][:common], (name, (join, [p[common:] for p in paths])))
 
 
-def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) -> list[LayerStep]:
+def _build(
+    items: tuple[_Item, ...], records, path: Path, target: ModelLayer, made: Any = None
+) -> list[LayerStep]:
     """The steps of a path's layers: a ZeroPadding2D fused into the conv after it, a zero
-    padding layer before anything else (a max-pool's zeros are not its own padding)."""
+    padding layer before anything else (a max-pool's zeros are not its own padding). A
+    layer that several branches hold (DenseNet's maps) gets the same steps in each
+    (``made``), so the network holds it once."""
+    made = {} if made is None else made
     steps: list[LayerStep] = []
     padding, padded = None, ""  # a ZeroPadding2D waiting for its conv, and its name
     for label, entry in items:
@@ -158,10 +163,14 @@ def _build(items: tuple[_Item, ...], records, path: Path, target: ModelLayer) ->
                 padding = None
         if isinstance(entry, tuple):  # a join: its branches
             join, branches = entry
-            built = [_build(tuple(branch), records, path, target) for branch in branches]
-            steps.append(_join_step(join, label, built))
+            if ("join", label) not in made:
+                built = [_build(tuple(b), records, path, target, made) for b in branches]
+                made["join", label] = [_join_step(join, label, built)]
+            steps.extend(made["join", label])
             continue
-        steps.extend(_steps(entry, records, path, target, padding))
+        if (label, padding) not in made:
+            made[label, padding] = _steps(entry, records, path, target, padding)
+        steps.extend(made[label, padding])
         if cls not in _PASS:
             padding = None
     if padding is not None:
