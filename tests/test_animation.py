@@ -323,3 +323,15 @@ def test_sections_side_by_side_never_overlap(mode):
         assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
     if mode == "forward":  # the filters and the output share the second row
         assert layout.tops[1] == layout.tops[2] and layout.lefts[2] > layout.lefts[1]
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_the_scatter_result_speaks_of_a_hatched_border_only_when_there_is_one(padding):
+    from deconv_gui.io.animation import frame_grids
+
+    geometry = ConvGeometry((7, 7, 3), (3, 3, 3, 1), stride=2, padding=padding)
+    anim = StepAnimation(geometry, seed_question_filter(), seed_toy_image(), "scatter")
+    label = frame_grids(anim, anim.step(0))[0][2]
+    assert ("hatched" in label) == (padding > 0), label
+    codes = anim.structural_zeros
+    assert bool(np.any(codes == 1)) == (padding > 0)  # the hatched cells: padding

@@ -70,6 +70,7 @@ def _section_content(anim: StepAnimation, step: Step) -> tuple[list[str], list[l
         return (
             ["y = A x (each value in turn)",
              f"filter w[:, :, c, {o}], then the block y·w added into the result",
+             "result Aᵀy, accumulated block by block (no padding)" if max(g.padding) == 0 else
              "result Aᵀy, accumulated on the padded grid (border hatched: "
              + ("added back onto the pixels it copied at the end)" if anim.folds
                 else "cut off at the end)")],
