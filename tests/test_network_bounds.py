@@ -12,6 +12,7 @@ from deconv_gui.core import ConvOperator
 from deconv_gui.core.network import (
     Concat,
     Conv,
+    HardSigmoid,
     Network,
     Product,
     ReLU,
@@ -94,3 +95,18 @@ def test_a_product_counts_the_units_the_other_factor_zeroes():
     (bound,) = prefix_bounds(lin)
     assert bound.rank_at_most <= 2 * passed < 72
     assert np.linalg.matrix_rank(lin.to_dense()) <= bound.rank_at_most
+
+
+def test_a_saturated_hard_sigmoid_keeps_only_its_units_with_a_slope():
+    """``diag(f'(x₀))`` keeps the units whose slope is not 0: a hard sigmoid's outside
+    ``(−3, 3)`` have none, on the chain and in a branch alike."""
+    rng = np.random.default_rng(9)
+    conv = _conv(rng, 2)
+    for layers in ([conv, HardSigmoid()], [Concat([[conv, HardSigmoid()], [ReLU()]])]):
+        lin = Network(layers, SHAPE).linearize(3 * rng.standard_normal(SHAPE))
+        net = lin.network
+        bound = prefix_bounds(lin)[-1].rank_at_most
+        rank = np.linalg.matrix_rank(lin.to_dense())
+        assert rank <= bound < _outputs_only(net, lin)
+        if len(layers) == 2:  # generic weights: every sloped unit is a direction of its own
+            assert bound == rank == int(np.count_nonzero(lin.states[1]))

@@ -3,7 +3,8 @@
 At ``x₀`` the prefix up to layer ``k`` is ``J_k = L_k ⋯ L_1`` (each ``L_j`` the layer's
 Jacobian there), so ``rank J_k ≤ min(rank J_{k−1}, rank L_k)``: a layer keeps at most
 as many directions as it has outputs, a ReLU as many as the units it passes at ``x₀``
-(a leaky ReLU passes all of them), a max-pool one per window. A block of branches
+(a leaky ReLU passes all of them), another activation as many as its nonzero slopes at
+``x₀`` (a hard sigmoid's saturated units have none), a max-pool one per window. A block of branches
 (:class:`~.residual.Fork`) is ``B = Σ_b E_b B_b`` whatever its join (``E_b`` places a
 branch's output: the identity for a sum, its channels for a concatenation, the product
 of the other branches' outputs at ``x₀`` for a product), so ``rank(B J_{k−1}) ≤
@@ -34,6 +35,7 @@ import numpy as np
 from .chain import Linearization, receptive_field
 from .layers import Layer, Shape
 from .residual import Fork, _others
+from .smooth import Activation
 
 __all__ = ["EXACT_RANK_ENTRIES", "LayerBounds", "exact_rank", "prefix_bounds"]
 
@@ -107,6 +109,8 @@ def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> tuple[int, int
     if layer.kind in ("relu", "leaky_relu"):
         active = int(np.asarray(state).sum()) if layer.kind == "relu" else units
         bound = min(bound, active)
+    elif isinstance(layer, Activation):  # diag(f'(x₀)): as many as its nonzero slopes
+        bound = min(bound, int(np.count_nonzero(state)))
     elif isinstance(layer, Fork):
         bound = min(bound, _fork_rank(layer, state, shape, bound))
     return min(bound, units), active
