@@ -149,15 +149,18 @@ def _flat(
 def _feeds(layers: list[core.Layer], source: int, feeds: dict[int, list[core.Layer]]) -> int:
     """What each layer's output feeds (``feeds[id(layer)]``, ``source`` the id of what
     feeds ``layers``): the next layer, or the block whose branch it ends; returns the id
-    of the last layer."""
+    of the last layer. A block met again (a DenseNet stack inside every later one) is
+    not walked again: its inside feeds the same, and the walk stays linear in the nodes."""
     for layer in layers:
-        if isinstance(layer, core.Fork):
+        if isinstance(layer, core.Fork) and id(layer) not in feeds:
+            feeds[id(layer)] = []
             for branch in layer.branches:  # an empty branch: the block's input feeds it
                 end = _feeds(list(branch), source, feeds)
                 if all(fed is not layer for fed in feeds.setdefault(end, [])):
                     feeds[end].append(layer)
-        elif all(fed is not layer for fed in feeds.setdefault(source, [])):
-            feeds[source].append(layer)
+        elif not isinstance(layer, core.Fork):
+            if all(fed is not layer for fed in feeds.setdefault(source, [])):
+                feeds[source].append(layer)
         source = id(layer)
     return source
 
