@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -94,6 +95,23 @@ def test_usage_errors_exit_2(folder, tmp_path, capsys, monkeypatch, args, messag
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
     assert not (tmp_path / "dec.npz").exists()
+
+
+@pytest.mark.parametrize("command", ["fit-decoder", "run"])
+def test_a_cluster_without_dask_names_the_extra_to_install(
+    folder, tmp_path, capsys, monkeypatch, command
+):
+    # the app's own install (pip install .) has no dask: --workers says what to install
+    for name in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # import fails as if not installed
+    if command == "run":
+        argv = ["run", "--image", str(folder), "--filter", "gaussian", "--out", str(tmp_path / "o")]
+        assert main([*argv, "--workers", "2"]) == 2
+    else:
+        assert _fit(folder, tmp_path / "dec.npz", "--workers", "2") == 2
+    err = capsys.readouterr().err.strip()
+    assert "need dask.distributed: pip install" in err and "[cluster]" in err and "\n" not in err
+    assert not (tmp_path / "dec.npz").exists() and not (tmp_path / "o").exists()
 
 
 def test_too_many_decoder_unknowns_are_refused_before_allocating():

@@ -95,9 +95,9 @@ def map_in_order(
             if on_done is not None:
                 on_done(outcome)
         return outcomes
-    from dask.distributed import as_completed
+    with _client(workers, scheduler) as client:  # says which extra to install when dask is missing
+        from dask.distributed import as_completed
 
-    with _client(workers, scheduler) as client:
         futures = [
             client.submit(_attempt, func, i, item, pure=False) for i, item in enumerate(items)
         ]
