@@ -159,3 +159,29 @@ def test_every_verdict_reads_on_the_dark_palettes_window():
     window = hex_rgb(DARK_PALETTE["Window"])
     for level in VERDICT_COLORS:  # "differs" was 4.1 there
         assert wcag_contrast(verdict_colour(level, window), window) >= AA, level
+
+
+@pytest.mark.parametrize("choice", ["light", "dark"])
+def test_the_networks_panels_get_the_panels_dark_frame(qtbot, palette, choice):
+    """The network's panels (named network_panel_*) write their shape in the light blue
+    of the panels' dark frame: on the window's light grey it read at about 2:1."""
+    from qtpy import QtWidgets
+
+    from deconv_gui.gui.panels.image_panel import ImagePanel
+    from deconv_gui.gui.panels.title import SHAPE_COLOUR
+    from deconv_gui.gui.support.style import apply_style
+
+    apply_palette(palette, choice)
+    apply_style(palette)
+    colours = []
+    for name in ("panel_input", "network_panel_input"):
+        frame = QtWidgets.QFrame()
+        frame.setObjectName(name)
+        frame.resize(120, 80)
+        qtbot.addWidget(frame)
+        frame.show()
+        image = frame.grab().toImage()
+        colours.append(image.pixelColor(60, 40).name())
+    assert colours[0] == colours[1] == "#1d2024", colours
+    assert wcag_contrast(SHAPE_COLOUR, colours[1]) >= AA
+    assert ImagePanel.__mro__[1] is QtWidgets.QFrame  # what the selectors match

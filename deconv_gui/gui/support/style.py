@@ -10,18 +10,22 @@ from .theme import current_theme, follow_theme
 
 __all__ = ["STYLE_SHEET", "app_icon", "apply_style", "style_sheet", "window_rgb"]
 
-#: The panels' dark frames; the status read-out in a fixed-width font; dialog buttons
+#: The panels' dark frames (the network's panels too: their light shape text was
+#: written for them); the status read-out in a fixed-width font; dialog buttons
 #: as plain words, as the app's own Close and Export… buttons (the desktop's icon theme
 #: gave Cancel an icon and "Use layer" none, side by side). The message bar's colours
 #: are the theme's (:func:`style_sheet`).
 _STYLE_TEMPLATE = """
-QFrame[objectName^="panel_"] {{
+QFrame[objectName^="panel_"], QFrame[objectName^="network_panel_"] {{
     background: #1d2024;
     border: 1px solid #30343a;
     border-radius: 3px;
 }}
-QFrame[objectName^="panel_"] QLabel {{ color: #e8e8e8; background: transparent; }}
-QFrame[objectName^="panel_"] QLabel#subtitle {{ color: #a9b0ba; font-size: 8pt; }}
+QFrame[objectName^="panel_"] QLabel, QFrame[objectName^="network_panel_"] QLabel {{
+    color: #e8e8e8; background: transparent;
+}}
+QFrame[objectName^="panel_"] QLabel#subtitle,
+QFrame[objectName^="network_panel_"] QLabel#subtitle {{ color: #a9b0ba; font-size: 8pt; }}
 QWidget#metrics QTableWidget, QWidget#metrics QHeaderView {{ font-size: 8pt; }}
 QWidget#metrics QLabel {{ font-size: 8pt; }}
 QLabel#messageBar {{
