@@ -177,3 +177,17 @@ def test_a_smooth_prefix_that_stops_short_names_its_slopes_and_gates():
     lin = net.linearize(rng.random(net.input_shape))
     _x, report = solve_prefix_pinv(lin, lin.apply(lin.x0), rtol=1e-300, max_iter=2)
     assert "ill-conditioned (its activations' slopes, gates," in report.message
+
+
+def test_the_symbol_goes_on_alone_while_its_pace_says_it_ends_before_the_set_up(monkeypatch):
+    from deconv_gui.core.network import solve
+
+    monkeypatch.setattr(dense_gram, "DENSE_UNITS", 0)
+    monkeypatch.setattr(solve, "_hopeless", lambda *_: False)  # the pace: nearly there
+    rng = np.random.default_rng(6)
+    lin = _net(rng, 12).linearize(rng.standard_normal((12, 12, 2)))
+    cost = probe_count(lin, probe_patch(lin))
+    target = lin.apply(lin.x0)
+    _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, max_iter=2 * cost + 3)
+    # not at the set-up's cost: at twice it, the most the pace may defer it
+    assert f"then block-Jacobi from iteration {2 * cost}" in report.message, report.message
