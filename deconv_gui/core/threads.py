@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 __all__ = [
     "blas_threads",
     "get_num_threads",
+    "in_background",
     "limit_blas_threads",
     "map_chunks",
     "one_blas_thread",
@@ -276,3 +277,27 @@ def share_items(func: Callable[[int, int], object], n_items: int, parallel: bool
                 future.exception()
     if errors:
         raise errors[0]
+
+
+def in_background(func: Callable[[], T]) -> Callable[[], T]:
+    """Start ``func()`` in the shared pool; the function returned waits for its result.
+
+    For work that releases the GIL (a transform, a convolution) beside work that holds it
+    in turns (many short numpy calls): the cores the second leaves idle run the first. With
+    one thread, or when called from a pool thread, ``func()`` runs when its result is
+    asked for. An exception raised by ``func`` is raised by the function returned.
+
+    Examples
+    --------
+    >>> from deconv_gui.core.threads import in_background
+    >>> result = in_background(lambda: sum(range(10)))
+    >>> result()
+    45
+    """
+    if get_num_threads() < 2 or getattr(_local, "inside", False):
+        return func
+    try:
+        future = _executor().submit(_in_worker, lambda a, b: func(), 0, 0)
+    except RuntimeError:  # a pool shut down meanwhile (set_num_threads)
+        return func
+    return future.result

@@ -59,6 +59,7 @@ from .polyphase_factors import (
     BlockFactors,
     OutputSolution,
     clear_factor_cache,
+    is_factorised,
     solve_spectrum,
 )
 
@@ -180,15 +181,21 @@ def polyphase_solve(
         polyphase_blocks(op)  # raises, naming op
     (sh, sw), c_in = geometry.stride, geometry.input_shape[2]
     cutoff = pinv_cutoff((c_out, sh * sw * c_in), dtype, rtol if reg == 0 else 0.0)
-    spectrum = scipy.fft.rfft2(arr, axes=(-3, -2), workers=threads.get_num_threads())
+    precision = np.complex64 if arr.dtype == np.float32 else np.complex128
+    workers = threads.get_num_threads()
+    if is_factorised(op, float(reg), cutoff, precision):
+        spectrum = scipy.fft.rfft2(arr, axes=(-3, -2), workers=workers)
+    else:  # transformed beside the factorisation, which holds the GIL in turns and so
+        # leaves a core idle part of the time: one worker, the factorisation takes the others
+        spectrum = threads.in_background(lambda: scipy.fft.rfft2(arr, axes=(-3, -2), workers=1))
     # (…, H', s_h, W'', s_w, C_in): the inverse transform along H' and W'' leaves the
     # image itself, (…, H', s_h, W', s_w, C_in), with no interleaving copy
-    factors, solved = solve_spectrum(op, spectrum, float(reg), cutoff, cancel)
+    factors, solved = solve_spectrum(op, spectrum, float(reg), cutoff, cancel, precision)
     if isinstance(solved, OutputSolution):
         assert isinstance(factors, BlockFactors)
         image = _through_adjoint(op, arr, solved.u, factors, float(reg))
         if len(solved.at):  # the SVD's frequencies, transformed back alone
-            image += _svd_image(solved, spectrum.dtype, geometry, arr.shape[:-3])
+            image += _svd_image(solved, np.dtype(precision), geometry, arr.shape[:-3])
         return PolyphaseSolution(image, factors.rank, float(cutoff))
     image = _inverse_transform(solved, w_out)
     image = image.reshape(*arr.shape[:-3], h_out * sh, w_out * sw, c_in)

@@ -43,6 +43,7 @@ __all__ = [
     "OutputSolution",
     "clear_factor_cache",
     "layer_factors",
+    "is_factorised",
     "solve_spectrum",
 ]
 
@@ -251,7 +252,7 @@ class _OutputSolve(_SpectrumSolve):
     ) -> None:
         """Solve the frequency rows ``start:stop``."""
         at = slice(start * self.grid[1], stop * self.grid[1])
-        rhs = self.flat[:, at].transpose(1, 2, 0).astype(complex)  # (f, r, B)
+        rhs = self.flat[:, at].transpose(1, 2, 0)  # (f, r, B), made complex128 by the solve
         self.out[:, at] = normal.solve_outputs(start, stop, rhs).transpose(2, 0, 1)
 
     def fallback(self, normal: NormalFactors) -> None:
@@ -294,10 +295,11 @@ def layer_factors(
 
 def solve_spectrum(
     op: ConvOperator,
-    spectrum: np.ndarray,
+    spectrum: np.ndarray | Callable[[], np.ndarray],
     reg: float,
     cutoff: float,
     cancel: CancelCheck | None,
+    precision: Any = None,
 ) -> tuple[RowFactors | BlockFactors, np.ndarray | OutputSolution]:
     """:func:`layer_factors` and ``M(ω)^+ ŷ(ω)`` of ``spectrum`` ``(…, H', W'', C_out)``
     (complex64 or complex128, the precision of the solve) as ``(…, H', s_h, W'', s_w,
@@ -307,7 +309,9 @@ def solve_spectrum(
     Several-row blocks not in the cache are factorised and solved in one pass: each
     piece's blocks are made once, and the factors just computed are solved while they
     are in the processor's cache. Wide blocks, which are not made, are solved after the
-    factorisation, on the output grid.
+    factorisation, on the output grid. ``spectrum`` may be a function that returns it
+    (a transform still running: asked for only once the factorisation needs it), with
+    ``precision`` its dtype's type.
 
     Examples
     --------
@@ -323,13 +327,21 @@ def solve_spectrum(
     (4, 2, 3)
     """
     fresh: list[np.ndarray | OutputSolution] = []
-    precision = spectrum.dtype.type
+    if isinstance(spectrum, np.ndarray):
+        precision, given = spectrum.dtype.type, spectrum
+        spectrum = lambda: given  # noqa: E731
 
     def compute() -> RowFactors | BlockFactors:
         return _factorise(op, reg, cutoff, precision, cancel, (spectrum, fresh))
 
     factors = _cached(op, reg, cutoff, precision, compute)
-    return factors, fresh[0] if fresh else factors.apply(spectrum)
+    return factors, fresh[0] if fresh else factors.apply(spectrum())
+
+
+def is_factorised(op: ConvOperator, reg: float, cutoff: float, precision: Any) -> bool:
+    """Whether :func:`layer_factors` of these arguments would come from the cache."""
+    place = _place(op, reg, cutoff, precision)
+    return place is not None and place[1] in place[0]
 
 
 def _cached(
@@ -340,15 +352,22 @@ def _cached(
     compute: Callable[[], RowFactors | BlockFactors],
 ) -> RowFactors | BlockFactors:
     """``compute()`` of a layer, or its result kept from a recent call."""
+    place = _place(op, reg, cutoff, precision)
+    return compute() if place is None else place[0].get_or_compute(place[1], compute)
+
+
+def _place(
+    op: ConvOperator, reg: float, cutoff: float, precision: Any
+) -> tuple[LRUCache[RowFactors | BlockFactors], tuple[Any, ...]] | None:
+    """The cache that keeps a layer's factors and their key there (None: too large)."""
     several = op.geometry.output_shape[2] > 1
     size = block_bytes(op.geometry) // (2 if precision == np.complex64 else 1)
     if several and size > _LARGE_ENTRY_LIMIT:
-        return compute()
+        return None
     cache = _LARGE_FACTORS if several and size > _CACHE_ENTRY_LIMIT else _FACTORS
     w = np.ascontiguousarray(op.weights)
     digest = hashlib.blake2b(w.tobytes(), digest_size=20).hexdigest()
-    key = (op.geometry, w.dtype.str, w.shape, digest, reg, cutoff, np.dtype(precision).str)
-    return cache.get_or_compute(key, compute)
+    return cache, (op.geometry, w.dtype.str, w.shape, digest, reg, cutoff, np.dtype(precision).str)
 
 
 def _factorise(
@@ -357,7 +376,7 @@ def _factorise(
     cutoff: float,
     precision: Any,
     cancel: CancelCheck | None,
-    solve: tuple[np.ndarray, list[np.ndarray | OutputSolution]] | None = None,
+    solve: tuple[Callable[[], np.ndarray], list[np.ndarray | OutputSolution]] | None = None,
 ) -> RowFactors | BlockFactors:
     """The factors of ``op``; with ``solve`` ``(spectrum, into)``, several-row blocks
     also solve ``spectrum`` on the way, appended to ``into``."""
@@ -382,10 +401,10 @@ def _factorise(
                 # piece by piece as it is factorised (a few hundred frequencies, what the
                 # factorisation's products fit), the many short numpy calls of the
                 # substitutions cost more than reading the factors again
-                solve[1].append(factors.solve_outputs(solve[0]))
+                solve[1].append(factors.solve_outputs(solve[0]()))
             return factors
         into = _OutputSolve() if outputs else _SpectrumSolve(blocks.shape, mixing)
-        into.start(solve[0])
+        into.start(solve[0]())
         normal = normal_factors(blocks, w_out, reg, cutoff, refine, cancel, into, outputs)
         into.fallback(normal)
         solve[1].append(into.result())
