@@ -42,8 +42,8 @@ __all__ = [
     "BlockFactors",
     "OutputSolution",
     "clear_factor_cache",
-    "layer_factors",
     "is_factorised",
+    "layer_factors",
     "solve_spectrum",
 ]
 
