@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import deconv_gui.core.solvers.polyphase as polyphase_module
 import deconv_gui.core.solvers.polyphase_factors as factors
 import deconv_gui.core.solvers.polyphase_normal as normal
 import deconv_gui.core.solvers.polyphase_svd as polyphase_svd
@@ -177,3 +178,33 @@ def test_a_bound_on_the_trace_decides_what_the_exact_trace_decides(reg):
     expected = np.linalg.solve(gram, rhs)
     assert np.allclose(by_lower, expected, rtol=1e-6, atol=0)
     assert np.allclose(by_inverse, expected, rtol=1e-6, atol=0)
+
+
+def test_the_newton_step_is_taken_where_the_residual_shows_the_squared_condition(monkeypatch):
+    # wide 8 x 12 blocks of a random filter: x₀ through G = M M^* is already as exact as A
+    # resolves (its residual at the rounding of A x), so the step is skipped; two nearly
+    # equal outputs (κ(M) ~ 1e3, squared by G): the residual of x₀ is far above that
+    # rounding, the step is taken and brings x to the dense pseudo-inverse's accuracy
+    rng = np.random.default_rng(7)
+    well = rng.random((3, 3, 3, 8))
+    near = well.copy()
+    near[..., 7] = near[..., 6] + 1e-3 * rng.standard_normal((3, 3, 3))
+    calls: list[int] = []
+    solve = factors.BlockFactors.solve_outputs
+    monkeypatch.setattr(
+        factors.BlockFactors, "solve_outputs", lambda self, s: calls.append(1) or solve(self, s)
+    )
+    errors = {}
+    for name, weights, solves in (("well", well, 1), ("near", near, 2), ("unrefined", near, 1)):
+        if name == "unrefined":  # what the step removes: x₀ as it came through G
+            monkeypatch.setattr(polyphase_module, "_within_rounding", lambda *a: True)
+        factors.clear_factor_cache()
+        calls.clear()
+        op = _op(weights, (8, 8), 2)
+        y = op.apply(rng.standard_normal((2, *op.geometry.input_shape)))
+        solution = polyphase_solve(op, y)
+        reference = _reference(op, y, 0.0, solution.cutoff)
+        errors[name] = np.linalg.norm(solution.image - reference) / np.linalg.norm(reference)
+        assert len(calls) == solves, name
+    assert errors["well"] <= 1e-13 and errors["near"] <= 1e-11
+    assert errors["unrefined"] > 10 * errors["near"]

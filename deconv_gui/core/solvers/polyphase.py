@@ -227,7 +227,9 @@ def _through_adjoint(
     Solving through ``G`` squares the condition number; the step ``u ← u + G_reg^+ r``,
     ``r = y − A Aᵀ u − reg u`` with its residual from ``A`` (to the rounding of the
     convolution), brings the error back to that of the SVD (``ε κ(M)``); it is skipped
-    when no frequency needs it (:attr:`BlockFactors.refines`). The residual is
+    when no frequency needs it (:attr:`BlockFactors.refines`), and without Tikhonov when
+    the residual is already at the rounding of ``A x`` (:func:`_within_rounding`: a
+    correction would then be mostly rounding). The residual is
     made in float64, the step itself in float32 (a transform, the solve in complex128, a
     transform back and ``Aᵀ``): it is at most ``ε κ(G) ≤ 10^{-8}`` of the image, so
     its own rounding, ``ε_{32}`` of that, is far below ``ε``. float32 data keeps ``u``
@@ -255,6 +257,8 @@ def _through_adjoint(
     np.subtract(y, residual, out=residual)
     if reg:
         residual -= reg * u
+    elif _within_rounding(op, y, image, residual, factors.abs_norm):
+        return image
     del u
     single = _fits_float32(residual)
     spectrum = scipy.fft.rfft2(
@@ -263,6 +267,28 @@ def _through_adjoint(
     correction = factors.solve_outputs(spectrum).u  # 0 where the SVD solved
     image += adjoint(back(correction, single), single)
     return image
+
+
+def _within_rounding(
+    op: ConvOperator, y: np.ndarray, image: np.ndarray, residual: np.ndarray, abs_norm: float
+) -> bool:
+    """Whether the residual ``r = y − A x`` of every image is as small as the rounding of
+    ``A x`` itself: ``‖r‖ ≤ √n ε (‖|A|‖ ‖x‖ + ‖y‖)``, ``n`` the products summed into each
+    output (``f_h f_w C_in / groups``), ``√n ε`` the usual size of their rounding.
+
+    Then ``x`` solves ``A x = y − r`` with ``r`` at the level of what evaluating ``A``
+    rounds anyway (a backward error that of a backward-stable solve, the dense
+    pseudo-inverse's), and a Newton step driven by ``r`` would correct mostly rounding:
+    its error ``‖r‖ / σ_min`` is within a few ``ε κ(A)``. Where ``G`` squared a large
+    ``κ(M)`` into the solve, ``‖r‖`` is tens of times larger and the step is taken.
+    """
+    taps = int(np.prod(op.weights.shape[:3]))
+
+    def norms(a: np.ndarray) -> np.ndarray:
+        return np.sqrt(np.einsum("...ijk,...ijk->...", a, a))
+
+    limit = np.sqrt(taps) * np.finfo(np.float64).eps * (abs_norm * norms(image) + norms(y))
+    return bool(np.all(norms(residual) <= limit))
 
 
 def _fits_float32(values: np.ndarray) -> bool:

@@ -97,6 +97,14 @@ class BlockFactors:
         normal = self.normal
         return normal is None or bool(normal.refine.any())
 
+    @property
+    def abs_norm(self) -> float:
+        """``‖|A|‖₂``, the norm of the convolution by the absolute taps (of ``Vᵀ``'s
+        outputs with ``mixing``), while the factors are kept."""
+        normal = self.normal
+        assert normal is not None
+        return normal.abs_norm
+
     def apply(self, spectrum: np.ndarray) -> np.ndarray | OutputSolution:
         """``(…, H', W'', C_out)`` → ``(…, H', s_h, W'', s_w, C_in)``: by the kept
         ``M(ω)^+``, else by the factors, computed in complex128 (their rounding is

@@ -101,6 +101,9 @@ class NormalFactors:
         along_w = blocks.along_w.reshape(lh, c_out, sh, n_w, sw, c_in).transpose(0, 3, 1, 2, 4, 5)
         self.along_w = np.ascontiguousarray(along_w).reshape(lh, -1)
         self.along_h, self.shape, self.reg = blocks.along_h, blocks.shape, reg
+        # ‖|M(0)|‖₂ of the absolute taps: above every σ_max(M(ω)), and the norm of the
+        # convolution by |w| (what bounds the rounding of A x)
+        self.abs_norm = float(lapack.svd(blocks.magnitude, compute_uv=False)[0])
         # `inverted` (a complex128 solve of tall blocks, which makes L⁻¹ for tr(G⁻¹)): L⁻¹
         # of G_reg = L L^* (H' W'', k, k); else L itself, packed (k (k + 1) / 2, H' W''),
         # 1 / L_jj on its diagonal (batched_cholesky.pack_lower)
@@ -237,13 +240,13 @@ def normal_factors(
     c_out, sh, n_w, sw, c_in = blocks.shape
     n, h_out = sh * sw * c_in, len(blocks.along_h)
     k = min(c_out, n)
-    bound = float(lapack.svd(blocks.magnitude, compute_uv=False)[0]) * (1 + 1e-12)
     size = h_out * n_w  # every entry is written
     # a solve through M refines where tr(G⁻¹) (made for L⁻¹) is large; one on the outputs
     # refines through A itself (polyphase.py) or where a bound on tr(G⁻¹) is large
     exact = refine and not outputs
     factor = np.empty((size, k, k) if exact else (k * (k + 1) // 2, size), complex)
     factors = NormalFactors(blocks, reg, factor, exact, outputs)
+    bound = factors.abs_norm * (1 + 1e-12)
     step = factors.step()
     starts = range(0, h_out, step)
     lag_gram, scratch = LagGram(blocks), _Scratch()
