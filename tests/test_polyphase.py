@@ -131,10 +131,10 @@ def test_rank_deficient_filter_keeps_only_what_the_data_can_see():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_batches_are_solved_image_by_image(monkeypatch, c_out, dtype):
     import deconv_gui.core.solvers.polyphase as polyphase
-    import deconv_gui.core.solvers.polyphase_factors as factors
     import deconv_gui.core.solvers.polyphase_normal as normal
+    import deconv_gui.core.solvers.polyphase_spectra as spectra
 
-    monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)  # a frequency row at a time
+    monkeypatch.setattr(spectra, "_CHUNK_BYTES", 1)  # a frequency row at a time
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
     monkeypatch.setattr(normal, "_SOLVE_BYTES", 1)
     monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)

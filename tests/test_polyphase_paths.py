@@ -30,9 +30,10 @@ def test_every_periodic_layer_matches_the_dense_pseudo_inverse(
     import deconv_gui.core.solvers.polyphase as polyphase
     import deconv_gui.core.solvers.polyphase_factors as factors
     import deconv_gui.core.solvers.polyphase_normal as normal
+    import deconv_gui.core.solvers.polyphase_spectra as spectra
 
     # one frequency row at a time (at 1 MP a few dozen), every way
-    monkeypatch.setattr(factors, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(spectra, "_CHUNK_BYTES", 1)
     monkeypatch.setattr(normal, "_PIECE_BYTES", 1)
     monkeypatch.setattr(normal, "_SOLVE_BYTES", 1)
     monkeypatch.setattr(polyphase, "_CHUNK_BYTES", 1)
