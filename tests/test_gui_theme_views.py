@@ -35,10 +35,10 @@ AA = 4.5  # WCAG's contrast for normal text
 
 #: The colours the frames were drawn in before they followed the palette (kept in light
 #: mode and in files): paper, text, labels, plot frame, ticks, pending cells, curves,
-#: a zero's cell and inserted zeros.
+#: a zero's cell, inserted zeros, the padding's cells and their hatching.
 PRINT = ((255, 255, 255), (0, 0, 0), (60, 60, 60), (120, 120, 120), (90, 90, 90),
          (244, 244, 244), (200, 60, 40), (40, 90, 200),
-         (255, 255, 255), (232, 232, 232))  # fmt: skip
+         (255, 255, 255), (232, 232, 232), (190, 190, 190), (150, 150, 150))  # fmt: skip
 
 
 @pytest.fixture
@@ -76,8 +76,17 @@ def test_files_keep_the_print_paper_and_the_dark_paper_reads():
     shown = FrameRenderer(pinv, paper=dark).render(0)
     white = np.all(shown >= 250, axis=2)
     assert white.mean() < 0.002, white.mean()  # a few pixels of text at most
-    for role in ("zero", "inserted", "pending"):  # cells, seen on the paper, with numbers
+    for role in ("zero", "inserted", "pending", "padding"):  # cells, with numbers
         assert wcag_contrast(dark.ink, getattr(dark, role)) >= AA, role
+    # the padded input's hatched border: dark cells, not the print's light grey boxes
+    padded = FrameRenderer(_anim(), paper=dark).render(0)
+    light = FrameRenderer(_anim()).render(0)
+
+    def count(frame, rgb):
+        return int(np.all(frame == np.array(rgb), axis=2).sum())
+
+    assert count(padded, PRINT[10]) < count(light, PRINT[10]) / 100  # anti-aliased text only
+    assert count(padded, dark.padding) > 0
 
 
 def _steps(qtbot, tmp_path):

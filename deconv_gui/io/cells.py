@@ -35,9 +35,6 @@ __all__ = [
 #: Grids kept drawn per animation (most are the same in every frame).
 TILE_CACHE = 96
 
-#: Cell fills: zero padding, zeros inserted between spread outputs, not yet computed.
-PADDING_FILL = (190, 190, 190)
-_PADDING = PADDING_FILL
 #: Numbers on structural cells (copied padding, inserted zeros): grey, yet readable.
 _STRUCTURAL_INK = (64, 64, 64)
 
@@ -46,7 +43,8 @@ class Paper(NamedTuple):
     """The colours a frame is drawn in (RGB): its background (also the lines between
     cells), its texts, section labels, the plot's frame and ticks, the cells not yet
     computed, the solver's two curves, a zero's cell (white on the print; values blend
-    from it to the colormap's ends) and inserted zeros."""
+    from it to the colormap's ends), inserted zeros, and the padding's cells and their
+    hatching."""
 
     back: tuple[int, int, int]
     ink: tuple[int, int, int]
@@ -58,6 +56,8 @@ class Paper(NamedTuple):
     error: tuple[int, int, int]
     zero: tuple[int, int, int]
     inserted: tuple[int, int, int]
+    padding: tuple[int, int, int]
+    hatch: tuple[int, int, int]
 
 
 def paper(theme: Mapping[str, str]) -> Paper:
@@ -74,6 +74,8 @@ def paper(theme: Mapping[str, str]) -> Paper:
 
 #: Files are drawn on the light theme's paper (white, print-friendly), whatever the window.
 PRINT_PAPER = paper(THEMES["light"])
+#: The zero padding's cells on the print.
+PADDING_FILL = PRINT_PAPER.padding
 
 
 #: The fallback font has no glyphs for these; ASCII stands in for them.
@@ -250,7 +252,7 @@ def _draw_cells(
                 u0, u1 = max(0, -t), min(cell - 1, cell - 1 - t)
                 draw.line(
                     (box[0] + t + u0, box[3] - u0, box[0] + t + u1, box[3] - u1),
-                    fill=(150, 150, 150),
+                    fill=sheet.hatch,
                 )
         if cell >= 6:
             draw.rectangle(box, outline=sheet.back)
@@ -288,7 +290,8 @@ def _cell_fill(
 ) -> tuple[int, int, int]:
     """A cell's fill: its value's colour, or padding (paler under copies), inserted, pending."""
     if code == 1:
-        pale = (np.asarray(colour) + np.asarray(_PADDING)) / 2 if copied else _PADDING
+        pad = sheet.padding
+        pale = (np.asarray(colour) + np.asarray(pad)) / 2 if copied else pad
         return tuple(int(v) for v in pale)  # type: ignore[return-value]
     if code == 2:
         return sheet.inserted

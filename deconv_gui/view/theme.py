@@ -66,7 +66,8 @@ _LIGHT: dict[str, str] = {
     # the animation's frames (and, always these light ones, its files): the paper, its
     # texts, section labels, the solver plot's frame and ticks, cells not yet computed,
     # the residual and error curves, a zero's cell (values blend from it to the
-    # colormap's ends) and the zeros inserted between spread outputs
+    # colormap's ends), the zeros inserted between spread outputs, and the padding's
+    # cells and their hatching
     "frame_back": "#ffffff",
     "frame_ink": "#000000",
     "frame_label": "#3c3c3c",
@@ -77,6 +78,8 @@ _LIGHT: dict[str, str] = {
     "frame_error": "#285ac8",
     "frame_zero": "#ffffff",
     "frame_inserted": "#e8e8e8",
+    "frame_padding": "#bebebe",
+    "frame_hatch": "#969696",
     # the inverse tables' verdicts: gives y back, or not
     "table_good": "#116329",
     "table_bad": "#b42318",
@@ -129,6 +132,8 @@ _DARK: dict[str, str] = {
     "frame_error": "#8ab4f8",
     "frame_zero": "#3a3d42",
     "frame_inserted": "#53565c",
+    "frame_padding": "#46494f",
+    "frame_hatch": "#6f737b",
     "table_good": "#3fb950",
     "table_bad": "#ff7b72",
 }
