@@ -46,6 +46,23 @@ def test_a_time_limited_pinv_stops_after_its_first_iteration_and_says_why():
     assert "time limit" not in free.solver.message
 
 
+@pytest.mark.parametrize(
+    ("weights", "changes", "method"),
+    [
+        ((3, 3, 3, 16), {}, "cgls-normal"),  # tall: more outputs per stride cell than inputs
+        ((3, 3, 3, 3), {"layer_kind": "conv_transpose"}, "pcg-normal"),
+    ],
+)
+def test_a_solve_on_the_normal_equations_says_it_met_the_time_limit(weights, changes, method):
+    w = np.random.default_rng(1).standard_normal(weights)
+    params = Params(w, stride=2, padding=1, methods=("pinv",), time_limit=TINY, **changes)
+    report = run_pipeline(_image(32), params).solver
+    assert report is not None and report.method == method
+    assert not report.converged and report.iterations == 1
+    assert "NOT converged: stopped at the time limit (1e-09 s) before rtol=" in report.message
+    assert solve_stop_note(report).startswith("pseudo-inverse stopped at the time limit")
+
+
 def test_the_split_solve_is_limited_too():
     # with noise the split cannot reuse A⁺(y − b): it solves A⁺A x itself, under the limit
     params = _gaussian(methods=("transposed", "nullspace"), noise_sigma=0.01, time_limit=TINY)

@@ -322,10 +322,11 @@ def _explained(
     when ``on_output``: CG ran on ``A Aᵀ``)."""
     message = report.message
     if limit.expired:
-        message = message.replace(
-            f"stopped at the iteration limit ({report.iterations})",
-            f"stopped at the time limit ({limit.seconds:g} s)",
-        )
+        at = f"stopped at the time limit ({limit.seconds:g} s)"
+        # CG on A Aᵀ names its iteration limit; CG on the normal equations (a tall conv,
+        # a transposed layer) only that it stopped before rtol
+        message = message.replace(f"stopped at the iteration limit ({report.iterations})", at)
+        message = message.replace("stopped before rtol=", f"{at} before rtol=")
     advice = tikhonov_advice(estimate_condition(op)) if on_output else ""
     return replace(report, message=f"{message}; {advice}" if advice else message)
 
