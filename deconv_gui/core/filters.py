@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .choices import check_choice
 from .resources import read_json
 
 __all__ = [
@@ -86,7 +87,8 @@ def _rule(name: str, size: tuple[int, int]) -> np.ndarray:
         kernel = np.add.outer(diff_h, diff_w)
         kernel[(fh - 1) // 2, (fw - 1) // 2] = 1.0
         return kernel
-    raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    # make_filter checked the name: only a preset added without a rule gets here
+    raise ValueError(f"preset {name!r} has no spatial rule")
 
 
 #: The largest preset kernel side and output channel count :func:`make_filter` builds.
@@ -134,6 +136,7 @@ def make_filter(
     >>> round(float(make_filter("box", size=3, in_channels=3).sum()), 12)
     1.0
     """
+    check_choice("preset", preset, PRESETS)
     pair: Any = (size, size) if _is_int(size) else size
     if not (
         isinstance(pair, (tuple, list, np.ndarray))

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .choices import check_choice
+
 __all__ = ["PADDING_MODES", "as_sides", "check_padding_mode", "fold", "pad", "padded_index"]
 
 #: The padding modes, as PyTorch's ``nn.Conv2d(padding_mode=...)`` spells them.
@@ -46,8 +48,7 @@ def check_padding_mode(mode: Any, padding: Any, size: tuple[int, int]) -> str:
         padding is not smaller than the image (or circular padding larger than it),
         which PyTorch refuses too.
     """
-    if not isinstance(mode, str) or mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
+    check_choice("padding_mode", mode, PADDING_MODES)
     sides = as_sides(padding)
     for pair, n, label in zip(sides, size, ("height", "width"), strict=True):
         p = max(pair)

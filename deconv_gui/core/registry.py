@@ -28,6 +28,7 @@ from typing import TypeVar
 
 from . import activation_methods
 from . import methods as compute
+from .choices import check_choice
 from .specs import DISPLAY_KINDS, MethodSpec, PanelSpec, make_method, make_panel
 
 __all__ = [
@@ -389,7 +390,4 @@ T = TypeVar("T")
 
 
 def _lookup(table: dict[str, T], key: str, argument: str) -> T:
-    try:
-        return table[key]
-    except (KeyError, TypeError):
-        raise ValueError(f"{argument} must be one of {', '.join(table)}, got {key!r}") from None
+    return table[check_choice(argument, key, table)]

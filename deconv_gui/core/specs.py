@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .choices import check_choice
 from .methods import Stage
 
 __all__ = ["DISPLAY_KINDS", "MethodSpec", "PanelSpec", "make_method", "make_panel"]
@@ -71,8 +72,7 @@ class PanelSpec:
     without_activation: str = ""
 
     def __post_init__(self) -> None:
-        if self.display not in DISPLAY_KINDS:
-            raise ValueError(f"display must be one of {DISPLAY_KINDS}, got {self.display!r}")
+        check_choice("display", self.display, DISPLAY_KINDS)
         if not self.export_name:
             object.__setattr__(self, "export_name", self.name)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..arguments import as_padding, as_pair
+from ..choices import check_choice
 from ..geometry import normalize_weights
 from ..keywords import GEOMETRY_DEFAULTS, takes_geometry
 from ..padding import PADDING_MODES
@@ -65,8 +66,7 @@ def _transposed_axes(kernel_hw: Any, geometry: Mapping[str, Any]) -> tuple[Any, 
             "(a name depends on the image size: resolve it with the layer's geometry)"
         )
     crop = (padding[0][0], padding[1][0])
-    if options["padding_mode"] not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {PADDING_MODES}")
+    check_choice("padding_mode", options["padding_mode"], PADDING_MODES)
     groups = options["groups"]
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"groups must be an int >= 1, got {groups!r}")

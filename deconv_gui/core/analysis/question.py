@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import lapack
+from ..choices import check_choice
 from ..geometry import as_float_array, as_pair, normalize_bias, normalize_weights
 from ..norms import relative_norm
 
@@ -115,8 +116,7 @@ def question_deconv(
         raise ValueError(
             f"y must have shape (n_H, n_W, n_C) or (m, n_H, n_W, n_C), got shape {z.shape}"
         )
-    if slices not in QUESTION_SLICES:
-        raise ValueError(f"slices must be one of {', '.join(QUESTION_SLICES)}, got {slices!r}")
+    check_choice("slices", slices, QUESTION_SLICES)
     w = normalize_weights(weights).astype(z.dtype, copy=False)
     f, f_w, c_prev, c_out = w.shape
     if f != f_w:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..arguments import frame_index
+from ..choices import check_choice
 from ..geometry import ConvGeometry, as_float_array, weights_for
 from ..groups import dense_filter
 from ..padding import fold, pad, padded_index
@@ -142,8 +143,7 @@ class StepAnimation:
     """
 
     def __init__(self, geometry: ConvGeometry, weights: Any, image: Any, mode: str = "forward"):
-        if mode not in ANIMATION_MODES:
-            raise ValueError(f"mode must be one of {', '.join(ANIMATION_MODES)}, got {mode!r}")
+        check_choice("mode", mode, ANIMATION_MODES)
         w = weights_for(geometry, weights).astype(np.float64)
         # groups and flip are a rewrite of the filter: show the dense one, the same A
         w = dense_filter(w, geometry.groups, geometry.flip)

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..choices import check_choice
 from ..operator import ConvOperator
 from .chain import Network
 from .layers import Conv, Layer, LeakyReLU, ReLU
@@ -45,13 +46,11 @@ def activation_layer(activation: str, slope: float = 0.01) -> Layer | None:
     ValueError
         Naming ``activation`` when it is not one of :data:`ACTIVATIONS`.
     """
-    if activation == "none":
+    if check_choice("activation", activation, ACTIVATIONS) == "none":
         return None
     if activation == "relu":
         return ReLU()
-    if activation == "leaky_relu":
-        return LeakyReLU(float(slope))
-    raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+    return LeakyReLU(float(slope))
 
 
 def layer_network(op: ConvOperator, bias: Any, activation: str, slope: float = 0.01) -> Network:

@@ -32,6 +32,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from .. import lapack
+from ..choices import check_choice
 from ..keywords import split_options
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
 from ..solvers import (
@@ -217,10 +218,8 @@ def choose_reg(
     >>> bool(choice.reg > 0), choice.rule
     (True, 'discrepancy')
     """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_choice("rule", rule, RULES)
+    check_choice("method", method, METHODS)
     if sigma is not None:
         sigma = check_number(sigma, "sigma", strict=True)
     if rule == "auto":
