@@ -161,14 +161,24 @@ def test_a_set_up_that_cannot_end_within_the_time_limit_is_not_started(monkeypat
     net = _net(rng, 12)
     lin = net.linearize(rng.standard_normal(net.input_shape))
     target = lin.apply(lin.x0)
-    # two readings an iteration: the blocks' 192 products would take 384 s, 50 are left
+    # a reading an iteration: the blocks' 192 products (75 of pixels) take 192 s, 49 are left
     _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, time_limit=50.0, consistent=True)
     assert "stopped at the time limit" in report.message
-    assert "block-Jacobi (192 products with J Jᵀ) would not have been ready" in report.message
+    assert "block-Jacobi (192 products with J Jᵀ) would have taken more than half" in report.message
     assert "then block-Jacobi" not in report.message
-    _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, time_limit=5000.0, max_iter=5)
-    assert "then block-Jacobi from iteration 1" in report.message
-    assert "would not have been ready" not in report.message
+    built = []
+
+    class Recorded(BlockJacobi):
+        def __init__(self, *args, patch=1, **keywords):
+            built.append(patch)
+            super().__init__(*args, patch=patch, **keywords)
+
+    monkeypatch.setattr(solve, "BlockJacobi", Recorded)
+    for seconds, patch in ((5000.0, 4), (300.0, 1)):  # 149 s of 299 left: a pixel's blocks
+        _x, report = solve_prefix_pinv(lin, target, rtol=1e-300, time_limit=seconds, max_iter=5)
+        assert "then block-Jacobi from iteration 1" in report.message
+        assert "half the time left" not in report.message
+        assert built.pop() == patch
 
 
 def test_a_smooth_prefix_that_stops_short_names_its_slopes_and_gates():
