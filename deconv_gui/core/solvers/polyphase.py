@@ -276,11 +276,12 @@ def _within_rounding(
     ``A x`` itself: ``‖r‖ ≤ √n ε (‖|A|‖ ‖x‖ + ‖y‖)``, ``n`` the products summed into each
     output (``f_h f_w C_in / groups``), ``√n ε`` the usual size of their rounding.
 
-    Then ``x`` solves ``A x = y − r`` with ``r`` at the level of what evaluating ``A``
-    rounds anyway (a backward error that of a backward-stable solve, the dense
-    pseudo-inverse's), and a Newton step driven by ``r`` would correct mostly rounding:
-    its error ``‖r‖ / σ_min`` is within a few ``ε κ(A)``. Where ``G`` squared a large
-    ``κ(M)`` into the solve, ``‖r‖`` is tens of times larger and the step is taken.
+    Then ``x`` (in the row space: ``Aᵀ u``) is the minimum-norm solution of ``A x = y − r``
+    with ``r`` at the level of what evaluating ``A`` rounds anyway: a backward error of a
+    backward-stable solve, as the dense pseudo-inverse's, and an error of at most
+    ``‖r‖ / σ_min(A)``, of the order of ``√n ε κ(A) ‖x‖``. A Newton step driven by that
+    ``r`` would correct mostly rounding. Where ``G`` squared a large ``κ(M)`` into the
+    solve, ``‖r‖`` is tens of times larger and the step is taken.
     """
     taps = int(np.prod(op.weights.shape[:3]))
 
