@@ -26,12 +26,12 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from . import dag
 from .chain import Linearization, receptive_field
 from .layers import Layer, Shape
 from .residual import Fork, _others
@@ -104,6 +104,8 @@ def prefix_bounds(lin: Linearization) -> list[LayerBounds]:
 def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> tuple[int, int | None]:
     """The bound after ``layer`` (inputs of ``shape``, its state at ``x₀``) from the bound
     before it, and the units a (leaky) ReLU passes (None for other layers)."""
+    if isinstance(layer, Fork):
+        return _fork_rank(layer, state, shape, bound), None
     units = int(np.prod(layer.output_shape(shape)))
     active = None
     if layer.kind in ("relu", "leaky_relu"):
@@ -111,33 +113,31 @@ def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> tuple[int, int
         bound = min(bound, active)
     elif isinstance(layer, Activation):  # diag(f'(x₀)): as many as its nonzero slopes
         bound = min(bound, int(np.count_nonzero(state)))
-    elif isinstance(layer, Fork):
-        bound = min(bound, _fork_rank(layer, state, shape, bound))
     return min(bound, units), active
 
 
-def _chain_rank(layers: Sequence[Layer], states: Sequence[Any], shape: Shape, bound: int) -> int:
-    """The bound after a branch's layers, from the bound at its input."""
-    for layer, state in zip(layers, states, strict=True):
-        bound, _ = _after(layer, state, shape, bound)
-        shape = layer.output_shape(shape)
-    return bound
-
-
 def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> int:
-    """``Σ_b`` of each branch's bound (see the module): a product's branch also by the
-    nonzero entries of the other branches' outputs it is multiplied by."""
-    ranks = [
-        _chain_rank(branch, states, shape, bound)
-        for branch, states in zip(fork.branches, state.branches, strict=True)
-    ]
-    if fork.join == "mul":
-        full = fork.output_shape(shape)
-        ranks = [
-            min(rank, int(np.count_nonzero(np.broadcast_to(_others(state.outputs, i), full))))
-            for i, rank in enumerate(ranks)
-        ]
-    return sum(ranks)
+    """The bound after a block, each node of its graph once (:mod:`.dag`): a layer's from
+    its input's, a join's ``Σ_b`` of its branches' (see the module), a product's branch
+    also by the nonzero entries of the other branches' outputs it is multiplied by."""
+    graph, states = fork._dag(state)
+    shapes = dag.shapes(graph, shape)
+    bounds = [bound]
+    for index, node in enumerate(graph.nodes[1:], 1):
+        if not node.join:
+            source = node.sources[0]
+            bounds.append(_after(node.layer, states[index], shapes[source], bounds[source])[0])
+            continue
+        ranks = [bounds[source] for source in node.sources]
+        if node.layer.join == "mul":
+            outputs, full = states[index].outputs, shapes[index]
+            ranks = [
+                min(rank, int(np.count_nonzero(np.broadcast_to(_others(outputs, i), full))))
+                for i, rank in enumerate(ranks)
+            ]
+        units = int(np.prod(shapes[index]))
+        bounds.append(min(bounds[node.origin], sum(ranks), units))
+    return bounds[-1]
 
 
 def exact_rank(lin: Linearization) -> int | None:

@@ -48,37 +48,10 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from . import dag
 from .layers import Layer, Shape
 
 __all__ = ["Concat", "Fork", "Product", "Residual", "flat_layers"]
-
-
-def _shapes(layers: Sequence[Layer], shape: Shape) -> Shape:
-    for layer in layers:
-        shape = layer.output_shape(shape)
-    return shape
-
-
-def _forward(layers: Sequence[Layer], x: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    states = []
-    for layer in layers:
-        x, state = layer.forward(x)
-        states.append(state)
-    return x, states
-
-
-def _ahead(layers: Sequence[Layer], states: Sequence[Any], v: np.ndarray) -> np.ndarray:
-    """``J v`` through a branch."""
-    for layer, state in zip(layers, states, strict=True):
-        v = layer.jvp(v, state)
-    return v
-
-
-def _back(layers: Sequence[Layer], states: Sequence[Any], u: np.ndarray, rule: str) -> np.ndarray:
-    """``u`` sent back through a branch by the layers' method ``rule`` (``"vjp"``, …)."""
-    for layer, state in zip(layers[::-1], states[::-1], strict=True):
-        u = getattr(layer, rule)(u, state)
-    return u
 
 
 def _size(shape: Shape) -> str:
@@ -86,12 +59,14 @@ def _size(shape: Shape) -> str:
 
 
 class ForkState(NamedTuple):
-    """A block's state at an input: each branch's layers' states, its channels, and (for
-    a product) each branch's output there."""
+    """A block's state at an input: each branch's layers' states, its channels, (for a
+    product) each branch's output there, and the block's graph with each node's state
+    (:mod:`.dag`; None: rebuilt from the rest when needed)."""
 
     branches: tuple[list[Any], ...]
     channels: tuple[int, ...]
     outputs: tuple[np.ndarray, ...] = ()
+    dag: tuple[dag.Graph, list[Any]] | None = None
 
 
 def _others(outputs: Sequence[np.ndarray], index: int) -> np.ndarray | float:
@@ -125,12 +100,21 @@ class Fork(Layer):
             if not isinstance(layer, Layer):
                 raise ValueError(f"branches must hold layers, got {type(layer).__name__}")
 
+    def graph(self) -> dag.Graph:
+        """The block's nodes, each layer at its input once (see :mod:`.dag`)."""
+        return dag.Graph(self, lambda layer: isinstance(layer, Fork))
+
     def branch_shapes(self, input_shape: Shape) -> list[Shape]:
         """Each branch's output shape for inputs of ``input_shape``."""
-        return [_shapes(branch, input_shape) for branch in self.branches]
+        graph = self.graph()
+        shapes = dag.shapes(graph, input_shape, last=False)
+        return [shapes[source] for source in graph.nodes[-1].sources]
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        shapes = self.branch_shapes(input_shape)
+        return dag.shapes(self.graph(), input_shape)[-1]
+
+    def _join_shape(self, shapes: Sequence[Shape]) -> Shape:
+        """The joined shape of branches giving ``shapes``, or a ValueError naming the block."""
         sizes = ", ".join(_size(s) for s in shapes)
         if self.join == "add":
             if len({tuple(s) for s in shapes}) > 1:
@@ -166,34 +150,52 @@ class Fork(Layer):
         return np.concatenate(parts, axis=-1)
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
-        outs, states = zip(*(_forward(branch, x) for branch in self.branches), strict=True)
+        graph = self.graph()
+        out, states = dag.forward(graph, x)
+        return out, states[-1]._replace(dag=(graph, states))
+
+    def _join_forward(
+        self, outs: Sequence[np.ndarray], branch_states: Sequence[list[Any]]
+    ) -> tuple[np.ndarray, ForkState]:
+        """The join of the branches' outputs ``outs`` and the block's state."""
         channels = tuple(int(np.shape(out)[-1]) for out in outs)
         kept = tuple(outs) if self.join == "mul" else ()  # the product rule needs them
-        return self._joined(outs), ForkState(tuple(states), channels, kept)
+        return self._joined(outs), ForkState(tuple(branch_states), channels, kept)
+
+    def _dag(self, state: Any) -> tuple[dag.Graph, list[Any]]:
+        """The graph and each node's state of the pass that gave ``state``."""
+        if getattr(state, "dag", None) is not None:
+            return state.dag
+        graph = self.graph()
+        return graph, dag.node_states(graph, state)
 
     def jvp(self, v: np.ndarray, state: Any) -> np.ndarray:
-        parts = [_ahead(b, s, v) for b, s in zip(self.branches, state.branches, strict=True)]
-        if self.join == "mul":  # the product rule: Σ_i (Π_{j≠i} b_j(x₀)) J_i v
+        graph, states = self._dag(state)
+        return dag.jvp(graph, states, v)
+
+    def _join_jvp(self, parts: Sequence[np.ndarray], state: Any) -> np.ndarray:
+        """The join of the branches' ``J v`` (the product rule for a product)."""
+        if self.join == "mul":  # Σ_i (Π_{j≠i} b_j(x₀)) J_i v
             terms = [_others(state.outputs, i) * part for i, part in enumerate(parts)]
             return functools.reduce(np.add, terms)
         return self._joined(parts)
 
-    def _all(self, u: np.ndarray, state: Any, rule: str) -> np.ndarray:
-        """``u`` back through every branch (its channels' share of a concatenation, its
-        factor's of a product), summed."""
-        parts = [u] * len(self.branches)
+    def _split(self, u: np.ndarray, state: Any) -> list[np.ndarray]:
+        """Each branch's share of ``u`` sent back: all of it for a sum, its channels of a
+        concatenation, its factor's product (summed over a gate's pixels)."""
         if self.join == "concat":
-            parts = np.split(u, np.cumsum(state.channels)[:-1], axis=-1)
+            return np.split(u, np.cumsum(state.channels)[:-1], axis=-1)
         if self.join == "mul":
-            parts = [
+            return [
                 _to_shape(_others(state.outputs, i) * u, np.shape(out))
                 for i, out in enumerate(state.outputs)
             ]
-        backs = [
-            _back(branch, states, part, rule)
-            for branch, states, part in zip(self.branches, state.branches, parts, strict=True)
-        ]
-        return sum(backs[1:], backs[0])
+        return [u] * len(state.channels)
+
+    def _all(self, u: np.ndarray, state: Any, rule: str) -> np.ndarray:
+        """``u`` back through the block's graph by ``rule``, each node once."""
+        graph, states = self._dag(state)
+        return dag.back(graph, states, u, rule)
 
     def vjp(self, u: np.ndarray, state: Any) -> np.ndarray:
         return self._all(u, state, "vjp")
@@ -206,7 +208,7 @@ class Fork(Layer):
 
     @property
     def is_linear(self) -> bool:
-        return all(layer.is_linear for branch in self.branches for layer in branch)
+        return all(node.layer.is_linear for node in self.graph().layer_nodes())
 
 
 @dataclass
