@@ -22,13 +22,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..core import Params
+from ..core.choices import check_choice
 from ..core.network import SMOOTH_KINDS
 from ..core.rules import GEOMETRY_MAX
 from .arrays import decode_weights, encode_weights, is_encoded
 from .records import (
     DEFAULT_PRESET,
     ModelSource,
-    _check_choice,
     _check_type,
     _is_int,
     _names,
@@ -125,7 +125,7 @@ class Layer:
         if self.filter_seed < 0:
             raise ValueError(f"layer.filter_seed must be an int >= 0, got {self.filter_seed!r}")
         _check_type("layer.same_in_all", self.same_in_all, bool, "true or false")
-        _check_choice("layer.kind", self.kind, CHAIN_KINDS)
+        check_choice("layer.kind", self.kind, CHAIN_KINDS)
         if self.model is not None and self.kind != "conv":
             raise ValueError(f"layer.model: a {self.kind} layer is not read from a model file")
         for name in ("kernel", "stride"):

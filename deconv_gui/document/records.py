@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..core import Params, make_filter
+from ..core.choices import check_choice
 from ..core.params import WINDOW_TIME_LIMIT
 from ..view.display import SCALINGS
 
@@ -110,11 +111,6 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-
-
 def _values(record: Any) -> dict[str, Any]:
     """The record's fields by name (JSON-ready when they are plain values)."""
     return {f.name: getattr(record, f.name) for f in fields(record)}
@@ -162,10 +158,10 @@ class ImageSource:
     sha256: str | None = None
 
     def __post_init__(self) -> None:
-        _check_choice("image.kind", self.kind, IMAGE_KINDS)
+        check_choice("image.kind", self.kind, IMAGE_KINDS)
         _check_type("image.source", self.source, str, "a string")
         if self.kind == "sample":
-            _check_choice("image.source", self.source, SAMPLES)
+            check_choice("image.source", self.source, SAMPLES)
         _check_type("image.work_size", self.work_size, (int, type(None)), "an int >= 1 or null")
         if self.work_size is not None and self.work_size < 1:
             raise ValueError(f"image.work_size must be an int >= 1 or null, got {self.work_size!r}")
@@ -228,7 +224,7 @@ class ModelSource:
             raise ValueError("model.path must be a model file's path, got ''")
         _check_type("model.layer", self.layer, str, "a string")
         _check_type("model.sha256", self.sha256, (str, type(None)), "a string or null")
-        _check_choice("model.scaling", self.scaling, MODEL_SCALINGS)
+        check_choice("model.scaling", self.scaling, MODEL_SCALINGS)
         if not isinstance(self.image, ImageSource) or self.image.kind == "array":
             raise ValueError("model.image must be a sample or an image file")
 
@@ -272,9 +268,9 @@ class Display:
     forward_channel: int = 0
 
     def __post_init__(self) -> None:
-        _check_choice("display.layout", self.layout, LAYOUTS)
+        check_choice("display.layout", self.layout, LAYOUTS)
         _check_type("display.shared_levels", self.shared_levels, bool, "true or false")
-        _check_choice("display.scaling", self.scaling, SCALINGS)
+        check_choice("display.scaling", self.scaling, SCALINGS)
         _check_type("display.forward_channel", self.forward_channel, int, "an int >= 0")
         if self.forward_channel < 0:
             raise ValueError(f"display.forward_channel must be >= 0, got {self.forward_channel!r}")

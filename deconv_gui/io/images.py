@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..core import SolveCancelled
+from ..core.choices import check_choice
 from ..core.resources import read_json
 from ..document.records import DEFAULT_WORK_SIZE, SAMPLES
 from .decode import read_file, short_name
@@ -114,8 +115,7 @@ def load_sample(name: str, work_size: int | None = DEFAULT_WORK_SIZE) -> LoadedI
     ValueError
         If ``name`` is not one of :data:`SAMPLES`.
     """
-    if name not in SAMPLES:
-        raise ValueError(f"sample must be one of {', '.join(SAMPLES)}, got {name!r}")
+    check_choice("sample", name, SAMPLES)
     if name == "seed_toy":
         return LoadedImage(seed_toy_image(), name, "7×7×3 integer toy example (as in the question)")
     pixels, note = _decoded_sample(name, work_size)

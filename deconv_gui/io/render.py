@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ..core.choices import check_choice
 from ..view.colormaps import apply_colormap, colormap_anchors
 from ..view.display import KINDS, data_range, display_spec
 from ..view.montage import draw_tile_labels
@@ -110,8 +111,7 @@ def render_array(
         if not 0 <= channel < arr.shape[2]:
             raise ValueError(f"channel must be in 0..{arr.shape[2] - 1}, got {channel}")
         arr = arr[:, :, channel : channel + 1]
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    check_choice("kind", kind, KINDS)
     if colormap is None:
         spec = display_spec(arr, kind, scaling="auto", signed_filter=signed_filter)
         colormap = "diverging" if arr.shape[2] == 1 and spec.colormap == "diverging" else "grey"

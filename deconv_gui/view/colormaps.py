@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.choices import check_choice
+
 __all__ = [
     "COLORMAPS",
     "MIN_CONTRAST",
@@ -51,8 +53,7 @@ def colormap_anchors(name: str) -> tuple[np.ndarray, np.ndarray]:
     >>> positions.tolist(), colours[2].tolist()
     ([0.0, 0.25, 0.5, 0.75, 1.0], [247.0, 247.0, 247.0])
     """
-    if name not in COLORMAPS:
-        raise ValueError(f"name must be one of {', '.join(COLORMAPS)}, got {name!r}")
+    check_choice("name", name, COLORMAPS)
     colours = np.asarray(COLORMAPS[name], dtype=np.float64)
     return np.linspace(0.0, 1.0, len(colours)), colours
 

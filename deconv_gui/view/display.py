@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..core.choices import check_choice
 from .montage import MONTAGE_FROM, channels_text, default_channels, montage
 
 __all__ = [
@@ -268,10 +269,8 @@ def display_spec(
     coverage ``Aᵀ1``), so in ``"clip"`` mode it is stretched to its own range, and the
     note says so.
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if scaling not in SCALINGS:
-        raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
+    check_choice("kind", kind, KINDS)
+    check_choice("scaling", scaling, SCALINGS)
     image, prefix, shown = _shown_channels(np.asarray(data), channel, tiles)
     spec = _spec(image, kind, scaling, reference_range, shared_levels, signed_filter, prefix)
     return replace(spec, tiles=shown) if shown else spec

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ...core.choices import check_choice
 from ...document.records import MODEL_SCALINGS
 from .record import Model, ModelLayer
 
@@ -57,8 +58,7 @@ def model_input(image: np.ndarray, model: Model, scaling: str = "unit") -> np.nd
     >>> x.shape, float(x.max())
     ((4, 4, 3), 127.5)
     """
-    if scaling not in SCALINGS:
-        raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {scaling!r}")
+    check_choice("scaling", scaling, SCALINGS)
     x = np.asarray(image, dtype=np.float64)
     if x.ndim == 2:
         x = x[:, :, None]

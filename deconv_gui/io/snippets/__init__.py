@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...core import Params, registry
+from ...core.choices import check_choice
 from .common import PLACEHOLDER_NPY, SNIPPET_METHODS, SnippetPaths, torch_output_padding
 from .numpy_code import numpy_snippet
 from .torch_code import torch_snippet
@@ -84,6 +85,7 @@ def make_snippet(
     >>> "lsqr(" in code and "import deconv_gui" not in code
     True
     """
+    check_choice("language", language, SNIPPET_LANGUAGES)
     priors = [m for m in params.methods if m in registry.PRIORS]
     if params.activation != "none" and priors:
         # the window refuses them too: the priors solve with the conv alone, not with J
@@ -91,11 +93,9 @@ def make_snippet(
             f"methods: {', '.join(priors)}: the priors need activation none (they solve with "
             f"the conv alone); with activation {params.activation} use pinv"
         )
-    if language in ("numpy", "api"):
-        return numpy_snippet(params, image_shape, standalone=language == "numpy", **paths)
     if language == "torch":
         return torch_snippet(params, image_shape, **paths)
-    raise ValueError(f"language must be one of {', '.join(SNIPPET_LANGUAGES)}, got {language!r}")
+    return numpy_snippet(params, image_shape, standalone=language == "numpy", **paths)
 
 
 def snippet_image_path(source: str, image_shape: Sequence[int]) -> str:
