@@ -52,11 +52,15 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
     missing) is an error: the window says why, and ``--screenshot`` exits non-zero.
     Image files load off the GUI thread; with ``wait`` (``--screenshot``), or ``--model``
     (which runs on the image), this waits for them, so their errors are returned too.
+    The command line wins over the remembered settings: the image file they restored is
+    waited for first (unless ``--image`` or ``--session`` replaces it), and a session's
+    image before anything is applied on top of it.
     """
+    _settle_restored_image(window, args)
     if args.session:
         opened = window.open_session(Path(args.session).expanduser())
-        if opened and wait:  # its image file loads off the GUI thread
-            opened = window.images.loader.wait()
+        if opened and (wait or _given(args, _ON_TOP_OF_SESSION)):
+            opened = window.images.loader.wait()  # its image file loads off the GUI thread
         if not opened:  # the app refused a missing file already: this one is there
             return Failure(
                 window.last_message.splitlines()[0] if window.last_message else "bad session"
@@ -105,6 +109,44 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
             return problem
     window.compute_now()
     return None
+
+
+#: The options applied on top of ``--session``: its image must have arrived first, or
+#: the session, shown when it does, would undo them (and an ``--image`` load would
+#: replace the session's unseen).
+_ON_TOP_OF_SESSION = (
+    "filter",
+    "stride",
+    "padding",
+    "dilation",
+    "image",
+    "layer_kind",
+    "flip",
+    "groups",
+    "model",
+    "through",
+)
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> bool:
+    """Whether any of the options ``names`` is on the command line."""
+    return any(getattr(args, name, None) for name in names)
+
+
+def _settle_restored_image(window: MainWindow, args: argparse.Namespace) -> None:
+    """Let the image file the remembered settings restored arrive before the command line
+    is applied on it.
+
+    The window restores it off the GUI thread, so it may still be loading: ``--model``
+    then found no image to run on (or ran on another), and the remembered image, arriving
+    later, made the window what the settings were, not what the command line asked for.
+    An ``--image`` or ``--session`` replaces it: their load supersedes it (the newest
+    load wins), so nothing is waited for.
+    """
+    if not window.images.busy or args.image or args.session:
+        return
+    if _given(args, _ON_TOP_OF_SESSION):
+        window.images.loader.wait()
 
 
 def _apply_model(window: MainWindow, args: argparse.Namespace, wait: bool) -> str | None:
