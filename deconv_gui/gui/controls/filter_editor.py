@@ -17,6 +17,7 @@ from qtpy.QtWidgets import QWidget
 
 from ...core import PRESETS, make_filter
 from ...core import params as schema
+from ...core.choices import check_choice
 from ...view import filter_ops as ops
 from ..support.qthelp import signals_blocked
 from .channel_picker import ChannelPicker
@@ -190,8 +191,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
             )
             self._set_deep(array, bias_list, groups, flip)
             return
-        if preset != CUSTOM and preset not in PRESETS:
-            raise ValueError(f"preset must be one of {', '.join(PRESETS)} or custom")
+        check_choice("preset", preset, PRESETS, extra=(CUSTOM,))
         self._leave_deep()
         self._commit(array, bias_list, preset, groups=groups, flip=flip)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ...core import PRESETS, make_filter
 from ...core import params as schema
+from ...core.choices import check_choice
 from ...document.channels import fit_filter, image_channels
 from ...view import filter_ops as ops
 from .filter_form import CUSTOM, MAX_IN_CHANNELS, MAX_OUT_CHANNELS, SEEDED
@@ -55,12 +56,10 @@ class FilterShape:
         ValueError
             If ``name`` is neither one of :data:`~deconv_gui.core.PRESETS` nor ``"custom"``.
         """
-        if name == CUSTOM:
+        if check_choice("name", name, PRESETS, extra=(CUSTOM,)) == CUSTOM:
             self._preset = CUSTOM
             self._sync()
             return
-        if name not in PRESETS:
-            raise ValueError(f"name must be one of {', '.join(PRESETS)}, got {name!r}")
         if seed is not None:
             self.set_seed(seed)
         self._apply_preset(name)

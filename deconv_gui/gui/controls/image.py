@@ -14,6 +14,7 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QStandardItemModel
 from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ...core.choices import check_choice
 from ...io import SAMPLES, WORK_SIZES, LoadedImage
 from ..support.qthelp import nonnull
 from ..support.theme import theme_style
@@ -156,10 +157,8 @@ class ImageControls(DockSection):
             self._sample.setItemText(last, f"({other})")
             self._sample.setCurrentIndex(last)
             return
-        index = self._sample.findData(name)
-        if index < 0:
-            raise ValueError(f"name must be one of {', '.join(SAMPLES)} or None, got {name!r}")
-        self._sample.setCurrentIndex(index)
+        check_choice("name", name, SAMPLES, extra=(None,))
+        self._sample.setCurrentIndex(self._sample.findData(name))
 
     def set_info(self, text: str) -> None:
         """Show a line about the loaded image, e.g. "astronaut · 256×256×3 · float32"."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
+from ...core.choices import check_choice
 from ...view.arrangement import LEVELS_BAR_WIDTHS, levels_bar
 
 __all__ = ["LevelsBar"]
@@ -100,8 +101,7 @@ class LevelsBar:
     def set_mode(self, mode: str) -> None:
         """``"full"`` (numbers, histogram, colour bar), ``"compact"`` (no numbers, a slim
         histogram) or ``"hidden"`` (the note says so)."""
-        if mode not in LEVELS_BAR_WIDTHS:
-            raise ValueError(f"mode must be one of {tuple(LEVELS_BAR_WIDTHS)}, got {mode!r}")
+        check_choice("mode", mode, LEVELS_BAR_WIDTHS)
         view, shown = self.view, mode != "hidden"
         if shown != (not view.isHidden()) or shown != self.histogram.isVisible():
             view.setVisible(shown)
