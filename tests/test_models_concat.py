@@ -245,7 +245,7 @@ def test_a_map_that_several_dense_stacks_hold_is_listed_once_with_what_it_feeds(
     network = model_network(model, _head(model).name, x0.shape)
     flat = [layer for layer, _ in flat_layers(network.layers)]
     names = {layer.name for layer in flat}
-    assert len(flat) > len(names) == len({id(layer) for layer in flat})  # one object a node
+    assert len(flat) == len(names) == len({id(layer) for layer in flat})  # each node once
     rows = network_rows(network)
     listed = [row.name for row in rows]
     assert len(set(listed)) == len(listed) and names <= set(listed)  # each node once

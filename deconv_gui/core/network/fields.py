@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,9 +51,14 @@ def receptive_field(network: Any) -> list[ReceptiveField]:
 
 def _after(layer: Layer, field: ReceptiveField) -> ReceptiveField:
     """The receptive field after ``layer`` of a unit whose field before it is ``field``."""
-    if isinstance(layer, Fork):
-        fields = [_through(branch, field) for branch in layer.branches]
-        return functools.reduce(_union, fields)
+    if isinstance(layer, Fork):  # each node of its graph once: a join spans its branches'
+        fields = [field]
+        for node in layer.graph().nodes[1:]:
+            if node.join:
+                fields.append(functools.reduce(_union, [fields[s] for s in node.sources]))
+            else:
+                fields.append(_after(node.layer, fields[node.sources[0]]))
+        return fields[-1]
     geometry = _window(layer)
     if geometry is None:
         return field
@@ -68,12 +72,6 @@ def _after(layer: Layer, field: ReceptiveField) -> ReceptiveField:
         start[axis] += ((kernel[axis] - 1) / 2 - pad[axis]) * jump[axis]
         jump[axis] *= stride[axis]
     return ReceptiveField((size[0], size[1]), (jump[0], jump[1]), (start[0], start[1]))
-
-
-def _through(layers: Sequence[Layer], field: ReceptiveField) -> ReceptiveField:
-    for layer in layers:
-        field = _after(layer, field)
-    return field
 
 
 def _union(a: ReceptiveField, b: ReceptiveField) -> ReceptiveField:

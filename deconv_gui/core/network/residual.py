@@ -297,13 +297,16 @@ def flat_layers(
     layers: Sequence[Layer], states: Sequence[Any] | None = None
 ) -> Iterator[tuple[Layer, Any]]:
     """Every layer with its state (None without ``states``), a block's branches in place
-    of the block (in order: a residual block's body, then its shortcut): the ReLUs' masks
-    of a whole network, say."""
+    of the block (in order: a residual block's body, then its shortcut), a layer that
+    branches or nested blocks share once (each node of the block's graph, :mod:`.dag`):
+    the ReLUs' masks of a whole network, say."""
     for index, layer in enumerate(layers):
         state = None if states is None else states[index]
         if isinstance(layer, Fork):
-            inner = [None] * len(layer.branches) if state is None else state.branches
-            for branch, branch_states in zip(layer.branches, inner, strict=True):
-                yield from flat_layers(branch, branch_states)
+            graph, inner = (layer.graph(), None) if state is None else layer._dag(state)
+            inner = [None] * len(graph.nodes) if inner is None else inner
+            for node, node_state in zip(graph.nodes, inner, strict=True):
+                if node.layer is not None and not node.join:
+                    yield node.layer, node_state
         else:
             yield layer, state

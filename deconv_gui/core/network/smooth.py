@@ -243,9 +243,11 @@ def first_order(layers: Any) -> bool:
     (False, True, False)
     """
     for layer in layers:
-        if isinstance(layer, Fork):
-            inner = [each for branch in layer.branches for each in branch]
-            if layer.join == "mul" or first_order(inner):
+        if isinstance(layer, Fork):  # each node of its graph once (nested blocks' too)
+            nodes = layer.graph().nodes[1:]
+            if any(node.join and node.layer.join == "mul" for node in nodes):
+                return True
+            if first_order([node.layer for node in nodes if not node.join]):
                 return True
         elif isinstance(layer, Activation) and layer.first_order:
             return True
