@@ -16,6 +16,7 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -394,6 +395,32 @@ def test_image_controls_signals(qtbot):
     controls.set_info("astronaut · 256×256×3 · float32 (from uint8 ÷ 255)")
     assert controls.info_text().startswith("astronaut")
     assert [combo.itemData(i) for i in range(len(SAMPLES))] == list(SAMPLES)
+
+
+def test_a_long_file_name_is_shown_once_elided_in_its_middle(qtbot, tmp_path):
+    """The dock names an opened file once: on the first line with its shape, a long name
+    elided in its middle (its start and extension stay, the shape too), the whole path
+    in its tooltip; the note below does not repeat it, nor does the status summary."""
+    from deconv_gui.io import load_image
+
+    name = "a_rather_long_file_name_for_a_photograph_taken_in_2026.npy"
+    path = tmp_path / name
+    np.save(path, np.linspace(0, 1, 40 * 30).reshape(40, 30))
+    controls = ImageControls()
+    qtbot.addWidget(controls)
+    narrowest = controls.minimumSizeHint().width()
+    controls.resize(narrowest, controls.sizeHint().height())
+    controls.show()
+    summary = controls.show_image(load_image(path, None), "file")
+    assert controls.info_text().count(name) == 1 and summary.count(name) == 1
+    label = controls.findChild(QLabel, "image_name")
+    assert label.text() == f"{name}  40×30×1"
+    shown = label.shown_text()
+    assert shown.startswith("a_rather") and shown.endswith(".npy  40×30×1") and "…" in shown
+    assert str(path) in label.current_tooltip()
+    assert controls.minimumSizeHint().width() == narrowest  # the name never widens the dock
+    controls.show_image(load_image(path, None), "array")  # no file: no path to give
+    assert str(path) not in label.toolTip()
 
 
 # --------------------------------------------------------------------------- looks

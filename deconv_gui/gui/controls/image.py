@@ -12,15 +12,16 @@ from pathlib import Path
 
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QStandardItemModel
-from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from ...core.choices import check_choice
 from ...io import SAMPLES, WORK_SIZES, LoadedImage
+from ..support.elided import ElidedLabel
 from ..support.qthelp import nonnull
 from ..support.theme import theme_style
 from .common import DockSection
 
-__all__ = ["SAMPLE_LABELS", "ImageControls"]
+__all__ = ["SAMPLE_LABELS", "ImageControls", "note_after_name"]
 
 #: How the sample combo spells each sample of :data:`deconv_gui.io.SAMPLES`.
 SAMPLE_LABELS: dict[str, str] = {
@@ -40,6 +41,25 @@ _SAMPLE_TIPS: dict[str, str] = {
 
 # how the image choice names pixels that came from no file
 _ARRAY_LABELS = {"clipboard": "pasted image", "dropped image": "dropped image"}
+_INFO_TIP = "The image being used, its shape, and how it was converted."
+
+
+def note_after_name(note: str, name: str) -> str:
+    """``note`` without the image's name it starts with (the line above shows the name).
+
+    Examples
+    --------
+    >>> note_after_name("photo.png: uint8 → float in [0, 1] (÷ 255)", "photo.png")
+    'uint8 → float in [0, 1] (÷ 255)'
+    >>> note_after_name("sample camera: uint8 → float", "camera")
+    'uint8 → float'
+    >>> note_after_name("what the model feeds /2/Conv", "x.png through m.onnx")
+    'what the model feeds /2/Conv'
+    """
+    for prefix in (f"{name}: ", f"sample {name}: "):
+        if note.startswith(prefix):
+            return note[len(prefix) :]
+    return note
 
 
 class ImageControls(DockSection):
@@ -109,11 +129,17 @@ class ImageControls(DockSection):
         size_row.addStretch(1)
         layout.addLayout(size_row)
 
+        # the name and shape on one line, a long file name elided in its middle (its
+        # start and its extension stay, the whole path is the tooltip); the note below
+        self._name = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        self._name.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._info = QLabel()
         self._info.setWordWrap(True)
-        theme_style(self._info, "color: {info};")
-        self._info.setToolTip("The image being used, its shape, and how it was converted.")
-        layout.addWidget(self._info)
+        for label in (self._name, self._info):
+            theme_style(label, "color: {info};")
+            label.setToolTip(_INFO_TIP)
+            layout.addWidget(label)
+        self._name.setObjectName("image_name")
         self._info_plain = ""
         self._sample.setObjectName("sample")
         self._open.setObjectName("open")
@@ -160,14 +186,20 @@ class ImageControls(DockSection):
         check_choice("name", name, SAMPLES, extra=(None,))
         self._sample.setCurrentIndex(self._sample.findData(name))
 
-    def set_info(self, text: str) -> None:
-        """Show a line about the loaded image, e.g. "astronaut · 256×256×3 · float32"."""
+    def set_info(self, text: str, path: str = "") -> None:
+        """Show what the loaded image is, e.g. "astronaut  256×256×3", then how it was
+        converted on the lines after the first; ``path``: the file's whole path (the
+        first line's tooltip)."""
+        first, _, rest = text.partition("\n")
+        self._name.setText(first)
+        self._name.setToolTip(f"{path}\n\n{_INFO_TIP}" if path else _INFO_TIP)
         # zero-width spaces let long paths wrap after "/", "\\" and "_"
-        wrappable = text
+        wrappable = rest
         for mark in ("/", "\\", "_"):
             wrappable = wrappable.replace(mark, mark + "\u200b")
         self._info.setText(wrappable)
-        self._info.setToolTip(text or "The image being used, its shape, and how it was converted.")
+        self._info.setToolTip(rest or _INFO_TIP)
+        self._info.setVisible(bool(rest))
         self._info_plain = text
 
     def show_image(self, loaded: LoadedImage, kind: str) -> str:
@@ -175,13 +207,14 @@ class ImageControls(DockSection):
         or ``"array"``). Returns a one-line summary for the status bar."""
         shape = "×".join(map(str, loaded.pixels.shape))
         name = loaded.source if loaded.is_sample else Path(loaded.source).name
-        self.set_info(f"{name}  {shape}\n{loaded.note}")
+        note = note_after_name(loaded.note, name)
+        self.set_info(f"{name}  {shape}\n{note}", loaded.source if kind == "file" else "")
         if loaded.is_sample:
             self.set_current_sample(loaded.source)
         else:
             other = "opened file" if kind == "file" else _ARRAY_LABELS.get(loaded.source, "image")
             self.set_current_sample(None, other)
-        return f"Loaded {name} ({shape}): {loaded.note}"
+        return f"Loaded {name} ({shape}): {note}"
 
     def info_text(self) -> str:
         """The info line shown (for tests)."""

@@ -13,17 +13,23 @@ class ElidedLabel(QtWidgets.QLabel):
 
     ``text()`` stays the whole text; :meth:`shown_text` is what is drawn. While the text
     is elided the tooltip starts with the whole text, followed by the label's own tooltip.
-
+    ``mode`` elides elsewhere: ``ElideMiddle`` keeps both ends of a long file name.
     """
 
-    def __init__(self, text: str = "", parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QtWidgets.QWidget | None = None,
+        mode: QtCore.Qt.TextElideMode = QtCore.Qt.TextElideMode.ElideRight,
+    ) -> None:
         super().__init__(text, parent)
         self.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self._mode = mode
 
     def shown_text(self) -> str:
         """The text as drawn at the label's present width."""
         width = self.contentsRect().width()
-        return self.fontMetrics().elidedText(self.text(), QtCore.Qt.TextElideMode.ElideRight, width)
+        return self.fontMetrics().elidedText(self.text(), self._mode, width)
 
     def is_elided(self) -> bool:
         """Whether the text is cut short (drawn with "…")."""
