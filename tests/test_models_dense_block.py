@@ -131,3 +131,22 @@ def test_the_rank_bounds_of_a_dense_block_hold_against_matrix_rank(tmp_path):
     for index, bound in enumerate(bounds):
         exact = np.linalg.matrix_rank(network.prefix(index).linearize(x0).to_dense())
         assert exact <= bound.rank_at_most <= bound.units
+
+
+def test_pinv_through_a_dense_block_equals_numpy_pinv_with_the_block_preconditioner(
+    tmp_path, monkeypatch
+):
+    """J⁺ u (u outside the range) with the block-Jacobi preconditioner, whose probe
+    spacing walks the block's receptive fields once a node."""
+    from deconv_gui.core.network.block_jacobi import probe_spacing
+
+    _, _, _, x0, network = _dense(tmp_path, 9, seed=4)
+    lin = network.linearize(x0)
+    counts = _counting(monkeypatch, network, ("output_shape",))
+    assert probe_spacing(lin) is not None
+    nodes = len(list(_layers(network.layers)))  # each stack's graph holds the earlier
+    assert counts["output_shape"] <= nodes**2 // 2  # stacks': quadratic, not 2^(n+1)
+    u = np.random.default_rng(5).standard_normal(lin.output_shape)
+    want = (np.linalg.pinv(lin.to_dense()) @ u.ravel()).reshape(x0.shape)
+    got, report = lin.pinv(u, rtol=1e-12, max_iter=20_000, preconditioner="auto")
+    assert _error(got, want) < 1e-6, report.message

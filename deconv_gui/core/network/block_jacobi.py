@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..solvers.base import SolveCancelled, is_cancelled
+from . import dag
 from .fields import receptive_field
 from .residual import Concat, Fork, flat_layers
 
@@ -120,7 +121,7 @@ class _Layers(NamedTuple):
     layers: list[Any]
 
 
-def _local(layers: Sequence[Any], shape: Any) -> list[Any]:
+def _local(layers: Sequence[Any], shape: Any, made: dict[Any, Any] | None = None) -> list[Any]:
     """``layers`` without a product's gates: the branches that give ``1×1×C`` (a
     squeeze-excitation's global mean) while the product is wider.
 
@@ -129,20 +130,30 @@ def _local(layers: Sequence[Any], shape: Any) -> list[Any]:
     adds a term of rank at most its channels to ``J``; the blocks probed without it in the
     spacing gather the gate's share of their lattice's other units as well, still
     symmetric positive definite after :class:`BlockJacobi`'s floor, and CG takes the rest
-    in a few iterations more per channel.
+    in a few iterations more per channel. A block met again at the same input (``made``:
+    those already seen) is the one made for it, so the blocks that share it (DenseNet's
+    stacks) share it still and its graph is walked once (:mod:`.dag`).
     """
+    made = {} if made is None else made
     local = []
     for layer in layers:
-        out = layer.output_shape(shape)
-        if isinstance(layer, Fork):
+        key = (id(layer), tuple(shape))
+        if not isinstance(layer, Fork):
+            out = layer.output_shape(shape)
+        elif key in made:
+            layer, out = made[key][1], made[key][2]
+        else:
+            graph = layer.graph()
+            shapes = dag.shapes(graph, shape)
+            out = shapes[-1]
             kept = [
-                _local(branch, shape)
-                for branch, branch_shape in zip(
-                    layer.branches, layer.branch_shapes(shape), strict=True
-                )
-                if not (layer.join == "mul" and tuple(branch_shape[:2]) != tuple(out[:2]))
+                _local(branch, shape, made)
+                for branch, end in zip(layer.branches, graph.nodes[-1].sources, strict=True)
+                if not (layer.join == "mul" and tuple(shapes[end][:2]) != tuple(out[:2]))
             ]
-            layer = Concat(kept, name=layer.name)  # the fields' union of what is left
+            # the fields' union of what is left (the block kept too: its id stays its own)
+            made[key] = (layer, Concat(kept, name=layer.name), out)
+            layer = made[key][1]
         local.append(layer)
         shape = out
     return local
