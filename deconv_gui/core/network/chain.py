@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
+from ..choices import check_choice
 from ..solvers import SolverReport
 from .fields import ReceptiveField, receptive_field
 from .layers import Conv, Layer, Shape
@@ -139,8 +140,7 @@ class Linearization:
         ``"guided_backprop"`` does both (Springenberg et al. 2015). Convolutions are
         transposed (biases unused) and max-pools unpooled to their switches in all three.
         """
-        if rule not in RULES:
-            raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}")
+        check_choice("rule", rule, RULES)
         arr = np.asarray(signal, dtype=np.float64)
         if arr.shape[-3:] != self.output_shape:
             raise ValueError(f"signal must have shape {self.output_shape}, got {arr.shape}")

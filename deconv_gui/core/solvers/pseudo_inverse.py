@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..choices import check_choice
 from ..geometry import ConvGeometry, centred_output
 from ..norms import relative_norm
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator
@@ -252,8 +253,7 @@ def _checked_settings(
         isinstance(time_limit, (int, float, np.floating)) and time_limit >= 0
     ):
         raise ValueError(f"time_limit must be a number of seconds >= 0 or None, got {time_limit!r}")
-    if method not in PINV_METHODS:
-        raise ValueError(f"method must be one of {', '.join(PINV_METHODS)}, got {method!r}")
+    check_choice("method", method, PINV_METHODS)
     return reg, rtol
 
 

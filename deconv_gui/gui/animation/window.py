@@ -14,6 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from qtpy import QtCore, QtGui, QtWidgets
 
+from ...core.choices import check_choice
 from ...io.cells import paper
 from ...io.video import FrameRenderer, mp4_available
 from ..runner import JobRunner, Priority
@@ -181,10 +182,8 @@ class StepsWindow(Playback):
 
     def set_mode(self, mode: str) -> None:
         """Show ``mode`` (one of :data:`MODES`)."""
-        index = self.mode_box.findData(mode)
-        if index < 0:
-            raise ValueError(f"mode must be one of {', '.join(m for m, _, _ in MODES)}")
-        self.mode_box.setCurrentIndex(index)
+        check_choice("mode", mode, (m for m, _, _ in MODES))
+        self.mode_box.setCurrentIndex(self.mode_box.findData(mode))
 
     @property
     def frame_count(self) -> int:

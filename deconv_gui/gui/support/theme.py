@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from qtpy import QtCore, QtGui, QtWidgets
 
+from ...core.choices import check_choice
 from ...view.theme import DARK_DISABLED_TEXT, DARK_PALETTE, theme_colours, theme_name
 
 __all__ = [
@@ -147,8 +148,7 @@ def apply_palette(app: QtWidgets.QApplication, choice: str) -> None:
     ValueError
         When ``choice`` is not one of :data:`PALETTE_CHOICES`.
     """
-    if choice not in PALETTE_CHOICES:
-        raise ValueError(f"choice must be one of {', '.join(PALETTE_CHOICES)}, got {choice!r}")
+    check_choice("choice", choice, PALETTE_CHOICES)
     style = app.style()
     if choice == "dark":
         app.setPalette(dark_palette())
