@@ -104,6 +104,7 @@ def test_model_layer_through_opens_the_model_on_the_remembered_image(qtbot, reme
         # the model ran on the remembered image: its activation is the input
         assert win.loaded.source == "remembered.png through crc.onnx"
         assert win.models._source_image()[0].source.endswith("remembered.png")
+        assert win.windowTitle() == "remembered.png through crc.onnx — Deconvolution Explorer"
     finally:
         delete_now(win)
 

@@ -31,6 +31,7 @@ from .actions.layers import LayerChain
 from .actions.menus import MenuHandlers, build_menus, show_about
 from .actions.model import ModelActions
 from .actions.model_chain import ModelNetworkList
+from .actions.window_title import WindowTitle
 from .animation import install_steps_view
 from .auto_weights import AutoWeights
 from .controls.dock import ControlsDock
@@ -45,12 +46,7 @@ from .pipeline_runner import PipelineRunner
 from .state import AppState
 from .support import settings as stored
 from .support.qthelp import nonnull
-from .support.screen import (
-    available_geometry,
-    fit_to_screen,
-    initial_size,
-    keep_frame_on_screen,
-)
+from .support.screen import available_geometry, fit_to_screen, initial_size, keep_frame_on_screen
 from .support.teardown import give_to_qt
 
 __all__ = ["DEBOUNCE_MS", "MainWindow"]
@@ -87,7 +83,6 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         # a GC pass, in any thread, with the items' weak references already cleared.
         give_to_qt(self)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowTitle("Deconvolution Explorer")
         self.state = AppState(settings if settings is not None else stored.make_settings(), self)
         self.settings = self.state.settings
         self.remember = restore
@@ -202,6 +197,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             images=self.images,
             as_one_step=lambda label: self.history.step(label),
             adopt_model=self.models.adopt,
+            named=WindowTitle(self, self.state).name_session,
         )
 
     def _menu_handlers(self) -> MenuHandlers:

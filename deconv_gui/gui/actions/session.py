@@ -57,6 +57,8 @@ class SessionForm:
     adopt_model : callable
         ``adopt_model(activation, image, origin)``: a reopened model layer's input is
         ``activation``, what the model makes of ``image`` (the model actions keep it).
+    named : callable
+        ``named(path)``: the session file ``path`` was opened or saved (the title names it).
     """
 
     sync: DocumentSync
@@ -66,6 +68,7 @@ class SessionForm:
     adopt_model: Callable[[LoadedImage, LoadedImage, ImageOrigin], None] = (
         lambda _activation, _image, _origin: None
     )
+    named: Callable[[Path], None] = lambda _path: None
 
 
 def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
@@ -86,6 +89,7 @@ def save_session_to(form: SessionForm, path: str | Path) -> Path | None:
         state.notify(f"Could not save the session: {exc}")
         return None
     stored.set_folder_for(state.settings, "session", str(written.resolve().parent))
+    form.named(written)
     if document.image.kind == "array":
         state.notify(
             f"Saved the session to {written}. The {document.image.source} image itself cannot "
@@ -247,6 +251,7 @@ def _apply_session(
             f"restored on the current image.{adapted}"
         )
         return False
+    form.named(Path(path))
     if changed_note:
         state.notify(f"Opened session {name}, but {changed_note}.", error=False)
     else:
