@@ -150,3 +150,26 @@ def test_pinv_through_a_dense_block_equals_numpy_pinv_with_the_block_preconditio
     want = (np.linalg.pinv(lin.to_dense()) @ u.ravel()).reshape(x0.shape)
     got, report = lin.pinv(u, rtol=1e-12, max_iter=20_000, preconditioner="auto")
     assert _error(got, want) < 1e-6, report.message
+
+
+def test_cli_through_a_dense_block_records_each_stack_once(tmp_path, capsys):
+    """through.json lists a stack's branches where it comes first, then marks it
+    repeated: its length grows as the graph's edges, not as its 2^(n+1) paths."""
+    import json
+
+    from deconv_gui.cli import main as cli_main
+
+    torch.manual_seed(6)
+    path = tmp_path / "dense.onnx"
+    _export(_DenseBlock(12).eval(), path, (8, 8))
+    args = ["run", "--model", str(path), "--layer", _head(read_model(path)).name]
+    args += ["--through", "--image", "chelsea", "--methods", "transposed"]
+    assert cli_main([*args, "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    text = (tmp_path / "out" / "through.json").read_text()
+    (block,) = [layer for layer in json.loads(text)["layers"] if layer["kind"] == "concat"]
+    firsts = [branch[0] for branch in block["branches"][1:]]  # each starts at a stack
+    assert len(firsts) == 12 and all("branches" in first for first in firsts)
+    inner = [branch[0] for first in firsts for branch in first["branches"][1:]]
+    assert len(inner) == 66 and all(s["repeated"] and "branches" not in s for s in inner)
+    assert text.count('"name"') < 3 * 12**2  # quadratic (each stack lists its branches)

@@ -51,17 +51,27 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _layer_records(layers: Iterable[Layer], shape: Any) -> list[dict[str, Any]]:
+def _layer_records(
+    layers: Iterable[Layer], shape: Any, seen: set[tuple[int, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Each layer's name, kind and output shape; a block's with its branches' (a residual
-    block's body and shortcut, a concatenation's branches in order)."""
+    block's body and shortcut, a concatenation's branches in order). A block met again
+    at the same input (DenseNet's stacks, each inside every later one) is marked
+    ``"repeated": true`` without its branches, listed where it comes first: the record
+    stays as long as the graph, not its paths."""
+    seen = set() if seen is None else seen
     records = []
     for layer in layers:
         record: dict[str, Any] = {"name": layer.name, "kind": layer.kind}
-        if isinstance(layer, Residual):
-            record["body"] = _layer_records(layer.body, shape)
-            record["shortcut"] = _layer_records(layer.shortcut, shape)
-        if isinstance(layer, (Concat, Product)):
-            record["branches"] = [_layer_records(branch, shape) for branch in layer.branches]
+        key = (id(layer), tuple(shape))
+        if isinstance(layer, (Residual, Concat, Product)) and key in seen:
+            record["repeated"] = True
+        elif isinstance(layer, Residual):
+            record["body"] = _layer_records(layer.body, shape, seen)
+            record["shortcut"] = _layer_records(layer.shortcut, shape, seen)
+        elif isinstance(layer, (Concat, Product)):
+            record["branches"] = [_layer_records(b, shape, seen) for b in layer.branches]
+        seen.add(key)
         shape = layer.output_shape(shape)
         record["output_shape"] = list(shape)
         records.append(record)
