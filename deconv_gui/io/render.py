@@ -123,8 +123,7 @@ def render_array(
         raise ValueError(f"levels must be a (low, high) pair of numbers, got {levels!r}") from None
     if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
         raise ValueError(f"levels must be finite with low < high, got {levels!r}")
-    if colormap not in ("grey", "diverging", "rgb"):
-        raise ValueError(f"colormap must be 'grey', 'diverging' or 'rgb', got {colormap!r}")
+    check_choice("colormap", colormap, ("grey", "diverging", "rgb"))
     t = (arr - low) / (high - low)
     if arr.shape[2] == 3:
         rgb = np.clip(t, 0.0, 1.0) * 255.0

@@ -25,6 +25,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..core.choices import check_choice
+
 __all__ = [
     "FIGURE_COLUMNS",
     "LEVELS_BAR_WIDTHS",
@@ -248,8 +250,7 @@ def arrange_panels(
     >>> wrapped.note.split(" (")[0]
     'One row would make the 12 panels 69 px wide: wrapped into 3 rows'
     """
-    if mode not in ("grid", "row"):
-        raise ValueError(f"mode must be 'grid' or 'row', got {mode!r}")
+    check_choice("mode", mode, ("grid", "row"))
     fit = None if size is None else (size, picture, frame, spacing)
     if mode == "grid":
         grid, columns = _grid(names, reconstructions, insight, fit)

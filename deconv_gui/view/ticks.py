@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from ..core.choices import check_choice
+
 __all__ = [
     "PLAIN",
     "PLAIN_DECADES",
@@ -51,8 +53,7 @@ def log_tick_label(value: float, style: str, digits: int = 3) -> str:
     >>> [log_tick_label(v, "powers") for v in (1e-6, 2e-4, 1.0, 10.0, 1.25e5)]
     ['10⁻⁶', '2·10⁻⁴', '10⁰', '10¹', '1.25·10⁵']
     """
-    if style not in (PLAIN, POWERS):
-        raise ValueError(f"style must be {PLAIN!r} or {POWERS!r}, got {style!r}")
+    check_choice("style", style, (PLAIN, POWERS))
     if not value > 0 or not math.isfinite(value):
         return ""
     value = float(f"{value:.{digits}g}")  # 10**log10(0.002) is 0.0020000000000000005

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from .. import lapack
+from ..choices import check_choice
 from ..geometry import ConvGeometry
 from ..keywords import split_options, takes_geometry
 from ..operator import ConvOperator, as_operator
@@ -125,8 +126,7 @@ def effective_kernel(
     >>> bool(np.allclose(row.image.ravel(), a_pinv[(3 * 7 + 3) * 3 + 0]))
     True
     """
-    if method not in ("auto", "dense", "iterative", "cgls"):
-        raise ValueError(f"method must be 'auto', 'dense', 'iterative' or 'cgls', got {method!r}")
+    check_choice("method", method, ("auto", "dense", "iterative", "cgls"))
     if not np.isfinite(reg) or reg < 0:
         raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     if not np.isfinite(rtol) or rtol <= 0:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import lapack
 from .._cache import LRUCache
+from ..choices import check_choice
 from ..geometry import ConvGeometry
 from ..keywords import takes_geometry
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
@@ -312,8 +313,7 @@ def singular_values(
     >>> bool(abs(approx.values[0] - exact.values[0]) < 0.05 * exact.values[0])
     True
     """
-    if method not in ("auto", "exact", "symbol"):
-        raise ValueError(f"method must be 'auto', 'exact' or 'symbol', got {method!r}")
+    check_choice("method", method, ("auto", "exact", "symbol"))
     op = as_operator(weights, **problem)
     geom = op.geometry
     if method == "exact" or (method == "auto" and exact_rank_feasible(geom)):

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import erf, expit
 
+from ..choices import check_choice
 from .layers import Layer, Shape
 from .residual import Fork
 
@@ -122,8 +123,7 @@ class GELU(Activation):
     kind: str = field(default="gelu", init=False)
 
     def __post_init__(self) -> None:
-        if self.approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate must be 'none' or 'tanh', got {self.approximate!r}")
+        check_choice("approximate", self.approximate, ("none", "tanh"))
 
     def values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.approximate == "tanh":

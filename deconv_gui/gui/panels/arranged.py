@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from qtpy import QtCore, QtGui, QtWidgets
 
+from ...core.choices import check_choice
 from ...view.arrangement import Arrangement, arrange_panels
 from .image_panel import ImagePanel
 
@@ -83,9 +84,7 @@ class ArrangedPanels(QtWidgets.QWidget):
     def set_layout_mode(self, mode: str) -> None:
         """``"grid"`` (input and forward output on top, what comes back below, what is lost
         in a third row) or ``"row"`` (one row, wrapped when too narrow)."""
-        if mode not in ("grid", "row"):
-            raise ValueError(f"layout mode must be 'grid' or 'row', got {mode!r}")
-        self.layout_mode = mode
+        self.layout_mode = check_choice("layout mode", mode, ("grid", "row"))
         self._arrange()
 
     def _arrange(self) -> None:
