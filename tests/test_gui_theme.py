@@ -238,3 +238,43 @@ def test_the_check_dialogs_verdict_follows_a_palette_switch(qtbot, tmp_path, pal
         check.shutdown()
     finally:
         delete_now(win)
+
+
+def test_the_layer_list_and_metrics_table_follow_a_palette_switch(qtbot, palette):
+    """The red of a layer that does not fit the image and the orange of a solve that did
+    not converge follow a palette switch, as the labels do (they were set once)."""
+    import numpy as np
+
+    from deconv_gui.core import Params, make_filter, run_pipeline
+    from deconv_gui.gui.controls.layers import LayerRow, LayersPanel
+    from deconv_gui.gui.panels.metrics import MetricsStrip
+
+    palette.setPalette(palette.style().standardPalette())
+    layers, metrics = LayersPanel(), MetricsStrip()
+    for widget in (layers, metrics):
+        qtbot.addWidget(widget)
+    rows = [LayerRow("conv 3×3, 3→4", "8×8×4", True), LayerRow("max-pool 9", "", fits=False)]
+    layers.show_chain(rows, 0, 0)
+    image = np.random.default_rng(0).random((48, 48, 3))  # iterative: it can be stopped
+    params = Params(make_filter("box", in_channels=3), padding=(1, 1), time_limit=1e-9)
+    metrics.show_result(run_pipeline(image, params))
+
+    def inks() -> tuple[set, set]:
+        bad = layers.list.topLevelItem(1)
+        listed = {_rgb(bad.foreground(c).color()) for c in range(layers.list.columnCount())}
+        table = metrics.table
+        unconverged = {
+            _rgb(table.item(r, 3).foreground().color())
+            for r in range(table.rowCount())
+            if "not converged" in table.item(r, 3).text()
+        }
+        return listed, unconverged
+
+    def rgb(name: str, role: str) -> tuple[int, int, int]:
+        return _rgb(QtGui.QColor(THEMES[name][role]))
+
+    assert inks() == ({rgb("light", "error_item")}, {rgb("light", "unconverged")})
+    apply_palette(palette, "dark")
+    assert inks() == ({rgb("dark", "error_item")}, {rgb("dark", "unconverged")})
+    apply_palette(palette, "light")
+    assert inks() == ({rgb("light", "error_item")}, {rgb("light", "unconverged")})

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qtpy.QtCore import QEvent, QObject, Qt, Signal
-from qtpy.QtGui import QFont
+from qtpy.QtGui import QBrush, QColor, QFont
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QAction,
@@ -32,7 +32,7 @@ from qtpy.QtWidgets import (
 
 from ...document import ACTIVATION_KINDS
 from ..support.qthelp import nonnull, signals_blocked
-from ..support.theme import theme_colour, theme_style
+from ..support.theme import current_theme, follow_theme, theme_style
 from .common import DockSection
 
 __all__ = ["LAYER_BUTTONS", "LayerRow", "LayersPanel"]
@@ -121,6 +121,7 @@ class LayersPanel(DockSection):
         self.list.itemClicked.connect(self._on_clicked)
         self.list.itemActivated.connect(self._on_clicked)
         self.list.currentItemChanged.connect(self._on_current)
+        follow_theme(self.list, self._recolour)  # a palette switch recolours the rows
         nonnull(self.list.viewport()).installEventFilter(self)
         self.column.addWidget(self.list)
         self.buttons = QHBoxLayout()
@@ -225,10 +226,9 @@ class LayersPanel(DockSection):
                 font.setBold(index == studied)
                 for column in range(len(texts)):
                     item.setFont(column, font)
-                    if not row.fits:
-                        item.setForeground(column, theme_colour("error_item"))
                     item.setToolTip(column, _row_tip(row, index == studied))
                 self.list.addTopLevelItem(item)
+            self._recolour(current_theme())
             chosen = self.list.topLevelItem(max(0, min(current, len(rows) - 1)))
             if chosen is not None:
                 self.list.setCurrentItem(chosen)
@@ -239,6 +239,15 @@ class LayersPanel(DockSection):
         self.note.setText(note)
         self.note.setVisible(bool(note))
         self._show_editor()
+
+    def _recolour(self, theme: dict[str, str]) -> None:
+        """The rows that do not fit the image in ``theme``'s error colour."""
+        brush = QBrush(QColor(theme["error_item"]))
+        for index, row in enumerate(self._rows):
+            item = self.list.topLevelItem(index)
+            if item is not None and not row.fits:
+                for column in range(self.list.columnCount()):
+                    item.setForeground(column, brush)
 
     def _fit_height(self, count: int, sideways: bool = False) -> None:
         """Tall enough for the rows (two to six; more scroll) and, when the rows may be
