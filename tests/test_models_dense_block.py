@@ -173,3 +173,15 @@ def test_cli_through_a_dense_block_records_each_stack_once(tmp_path, capsys):
     inner = [branch[0] for first in firsts for branch in first["branches"][1:]]
     assert len(inner) == 66 and all(s["repeated"] and "branches" not in s for s in inner)
     assert text.count('"name"') < 3 * 12**2  # quadratic (each stack lists its branches)
+
+
+def test_the_chain_line_names_a_stack_met_again(tmp_path):
+    """The dock's one-line chain writes a stack met again by its name (the line grows
+    with the graph's edges, not its paths)."""
+    from deconv_gui.gui.network.jobs import chain_text
+
+    network = _dense(tmp_path, 12, seed=7)[-1]
+    stacks = [b[0].name for b in network.layers[2].branches[1:]]  # Concat, …, Concat_11
+    text = chain_text(network)
+    assert all(f"[{name}]→conv→ReLU" in text for name in stacks[:-1])
+    assert len(text) < 40 * 12**2

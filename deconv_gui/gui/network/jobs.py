@@ -243,16 +243,22 @@ def chain_text(network: Network) -> str:
     )
 
 
-def _symbols(layers: Any) -> list[str]:
+def _symbols(layers: Any, seen: set[int] | None = None) -> list[str]:
     """The layers' symbols; a residual block's ``[conv→ReLU→conv + id]``, a concatenation's
     ``[maxpool→conv_T ‖ id]`` (their batch norms left out: a ResNet's line stays
     readable), a product's ``[id × conv→σ]`` (``x · σ(x)``: SiLU), a run of like blocks
-    ``(… → ReLU)×3``."""
+    ``(… → ReLU)×3``; a block met again (DenseNet's stacks, each in every later one) by
+    its name, ``[Concat_1]``: the line grows with the graph, not its paths."""
+    seen = set() if seen is None else seen
     out = []
     for layer in layers:
-        if isinstance(layer, Fork):
+        if isinstance(layer, Fork) and id(layer) in seen:
+            out.append(f"[{layer.name}]")
+        elif isinstance(layer, Fork):
+            seen.add(id(layer))
             branches = [
-                "→".join(s for s in _symbols(branch) if s != LAYER_SYMBOLS["batchnorm"]) or "id"
+                "→".join(s for s in _symbols(branch, seen) if s != LAYER_SYMBOLS["batchnorm"])
+                or "id"
                 for branch in layer.branches
             ]
             if layer.join == "mul" and sorted(branches) == ["id", "σ"]:
