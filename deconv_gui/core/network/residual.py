@@ -14,7 +14,9 @@ a ``1×1×C`` gate broadcast over the map) the product rule at ``x₀``, ``J v =
 a₀ J_b v`` and ``Jᵀ u = J_aᵀ(b₀ u) + J_bᵀ(a₀ u)`` (a gate's share summed over the
 pixels it covers), exact to first order only. The deconvnet and guided backprop
 send the signal back through each branch by their rules and add them up, as backprop
-adds the gradients of the paths.
+adds the gradients of the paths. Each pass walks the block's graph (:mod:`.dag`): a
+layer that several branches or nested blocks hold is evaluated once, and what its
+consumers send back is summed before it goes back through it (as torch's autograd).
 
 Examples
 --------
