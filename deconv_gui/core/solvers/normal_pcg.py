@@ -39,11 +39,11 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import numpy as np
-import scipy.fft
 
 from ..norms import relative_norm
 from ..operator import ConvOperator
 from .base import Callbacks, IterativeSolver, Reconstruction, dot
+from .filter_norm import filter_norm
 from .preconditioner import SymbolPreconditioner
 from .stopping import data_precision, precision_words, within_precision
 
@@ -81,28 +81,6 @@ def is_tall(op: ConvOperator) -> bool:
     g = op.geometry
     per_cell = g.input_shape[2] * g.stride[0] * g.stride[1]
     return not op.transposed and g.output_shape[2] > per_cell and op.shape[0] >= op.shape[1]
-
-
-def filter_norm(op: ConvOperator, size: int = 64) -> float:
-    """``‖A‖`` of a conv estimated from its filter alone: the largest singular value of
-    the filter's (each group's) Fourier transform on a ``size × size`` grid, i.e. the norm
-    of its stride-1 conv on the infinite plane (which stride, dilation, cropping and zero
-    padding do not increase; the sampled grid may miss the peak slightly).
-
-    Examples
-    --------
-    >>> from deconv_gui.core import ConvOperator
-    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1, 2)), input_shape=(8, 8, 1))
-    >>> round(filter_norm(op), 6)  # 9 taps of 1 in each of 2 channels: 9 √2
-    12.727922
-    """
-    w = np.asarray(op.weights, np.float64)
-    f_h, f_w, c_in = w.shape[:3]
-    groups = op.geometry.groups
-    grid = (max(size, 4 * f_h), max(size, 4 * f_w))
-    spectrum = scipy.fft.fft2(w, s=grid, axes=(0, 1)).reshape(*grid, c_in, groups, -1)
-    gram = np.einsum("...igo,...jgo->...gij", spectrum.conj(), spectrum)
-    return float(np.sqrt(max(float(np.linalg.eigvalsh(gram).max()), 0.0)))
 
 
 def _norm(a: np.ndarray) -> float:

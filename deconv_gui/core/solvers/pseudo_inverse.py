@@ -121,7 +121,7 @@ def make_pinv_solver(
     # then stay in the range of Aᵀ (the minimum-norm answer whatever the rank: an input
     # preconditioner would break that where the borders make A rank-deficient)
     if preconditioned and is_tall(op):
-        norm_a = filter_norm(op)
+        norm_a = filter_norm(op, cancel=callbacks.cancelled)
         return NormalPCGSolver(
             op, None, reg=reg, rtol=rtol, callbacks=callbacks, operator_norm=norm_a, dtype=dtype
         )
