@@ -10,14 +10,18 @@ print the value (they agree to rounding). ``--solve`` adds ``pinv_reconstruction
 iteration). Random He weights of ``features.5`` of VGG (64 → 128, 3×3, padding 1) on a
 112² input.
 
-Measured (2-core machine shared with other jobs, load 6-7; minimum of 3 runs, the range in
-brackets):
+Measured on a 2-core machine shared with other jobs (times in s, the range of 2-3 runs;
+``pinv`` is ``pinv_reconstruction(..., time_limit=2)``, set-up included):
 
-============================  ==========  =================
-64 → 128, 112², 3×3, pad 1     before (s)  after (s)
-============================  ==========  =================
-filter_norm                    33 [33-46]  1.6 [1.6-2.5]
-============================  ==========  =================
+=====================================  ==========  ==========  ===========
+64 → 128, 112², 3×3, padding 1          load        before      after
+=====================================  ==========  ==========  ===========
+filter_norm                             6-7         33-46       1.6-2.5
+filter_norm                             4-5         13.2-17.8   0.32-0.37
+pinv, time_limit 2 (CGLS)               4-5         15.3-16.8   2.3-2.4 [#]_
+=====================================  ==========  ==========  ===========
+
+.. [#] One run of three took 5.6 s (5 iterations at ~1 s each while the load rose).
 """
 
 from __future__ import annotations
