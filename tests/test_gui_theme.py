@@ -232,9 +232,14 @@ def test_the_check_dialogs_verdict_follows_a_palette_switch(qtbot, tmp_path, pal
         check.verdict.say("✔ Matches to rounding", "match", bold=True)
         assert VERDICT_COLORS["match"] in check.verdict.styleSheet()
         palette.setPalette(dark_palette())
-        for label in (check.verdict, check.problem):
-            ink, _back = _sheet_colours(label.styleSheet())
-            assert wcag_contrast(ink, DARK_PALETTE["Window"]) >= AA, label.text()
+
+        def readable() -> bool:
+            inks = [
+                _sheet_colours(label.styleSheet())[0] for label in (check.verdict, check.problem)
+            ]
+            return all(wcag_contrast(ink, DARK_PALETTE["Window"]) >= AA for ink in inks)
+
+        qtbot.waitUntil(readable, timeout=2000)  # redrawn once the palette has reached them
         check.shutdown()
     finally:
         delete_now(win)

@@ -142,12 +142,13 @@ def test_the_inverse_tables_follow_a_palette_switch(qtbot, palette):
     shown = _table_colours(table)
     assert shown == {light["table_good"], light["table_bad"]}  # today's green and red
     palette.setPalette(dark_palette())  # the desktop switches while the view is open
-    assert _table_colours(table) == {dark["table_good"], dark["table_bad"]}
+    wanted = {dark["table_good"], dark["table_bad"]}
+    qtbot.waitUntil(lambda: _table_colours(table) == wanted, timeout=2000)
     back = view.palette().color(QtGui.QPalette.ColorRole.Window).name()
     for colour in _table_colours(table):
         assert wcag_contrast(colour, back) >= AA, colour
     apply_palette(palette, "light")
-    assert _table_colours(table) == shown
+    qtbot.waitUntil(lambda: _table_colours(table) == shown, timeout=2000)
 
 
 def test_check_my_code_shows_its_inverses_in_the_following_table(qtbot, tmp_path, palette):

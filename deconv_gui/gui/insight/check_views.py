@@ -7,7 +7,7 @@ diverging colormap centred on 0 (blue < 0 < red, white = no difference).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,9 +19,17 @@ from ...view.display import fmt
 from ...view.inverse_table import inverse_check_html
 from ..support.qthelp import signals_blocked
 from ..support.style import window_rgb
+from ..support.theme import follow_theme
 from .check_jobs import verdict_colour
 
 __all__ = ["InverseTable", "ToneLabel", "Triptych"]
+
+
+def _after_events(draw: Callable[[], None]) -> None:
+    """Call ``draw`` once the events already posted are handled: the application's
+    palette signal comes before its widgets' own palettes change (in an order Qt does not
+    fix), so a colour read from a window then may be the old one."""
+    QtCore.QTimer.singleShot(0, draw)
 
 
 class ToneLabel(QtWidgets.QLabel):
@@ -31,6 +39,7 @@ class ToneLabel(QtWidgets.QLabel):
     def __init__(self, text: str = "", extra: str = "") -> None:
         super().__init__(text)
         self._tone, self._extra = "", extra  # extra: style kept with any tone ("font-size")
+        follow_theme(self, lambda _theme: _after_events(self._colour))  # as InverseTable's
 
     def say(self, text: str, tone: str = "", bold: bool = False) -> None:
         """Show ``text`` in verdict ``tone``'s colour (none: the palette's text colour)."""
@@ -66,6 +75,9 @@ class InverseTable(QtWidgets.QLabel):
             "Each answer x̂ is put through the layer (A x̂ + b) and compared with y: an inverse "
             "gives y back (0 %). 'At its best scale' forgives a wrong overall size."
         )
+        # also once the application's palette has reached every widget: a PaletteChange
+        # can come before its window's own palette has changed
+        follow_theme(self, lambda _theme: _after_events(self._draw))
 
     def show_rows(self, rows: Sequence[InverseCandidate], lost: int | None) -> None:
         """Show the table of ``rows``; ``lost``: the dimensions the layer loses at least."""
