@@ -74,3 +74,30 @@ def test_cancel_stops_it():
     stop.set()
     with pytest.raises(SolveCancelled):
         filter_norm(op, cancel=stop)
+
+
+def test_past_its_deadline_it_returns_a_slightly_low_estimate_at_once():
+    op = _op((12, 12), (3, 3, 20, 24), 1, padding=1, padding_mode="circular")
+    exact = filter_norm(op, size=12)
+    assert exact == pytest.approx(np.linalg.norm(op.to_dense(np.float64), 2), rel=1e-9)
+    late = filter_norm(op, size=12, deadline=0.0)  # two Lanczos steps, no refinement
+    assert 0.5 * exact <= late <= exact * (1 + 1e-12)
+
+
+def test_a_time_limited_tall_solve_passes_its_deadline_on():
+    import deconv_gui.core.solvers.pseudo_inverse as module
+
+    seen = []
+    real = module.filter_norm
+
+    def spy(op, **options):
+        seen.append(options.get("deadline"))
+        return real(op, **options)
+
+    op = _op((10, 10), (3, 3, 3, 16), 1, padding=1)
+    y = op.apply(np.random.default_rng(3).random((10, 10, 3)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "filter_norm", spy)
+        module.solve_pinv(op, y, method="iterative", time_limit=30.0)
+        module.solve_pinv(op, y, method="iterative")
+    assert seen[0] is not None and seen[1] is None

@@ -27,10 +27,13 @@ conv's CGLS scales its normal residual by it and compares ``‖r‖`` with ``ε 
 (:mod:`~deconv_gui.core.solvers.stopping`); neither needs a bound. It is not a guaranteed
 upper bound (the grid may miss the peak slightly, the Lanczos values are from below);
 step sizes use :func:`~deconv_gui.core.solvers.first_order.operator_norm_bound` instead.
+A time-limited solve passes its end as ``deadline``: past it the estimate stops early,
+lower (so that stop only gets stricter), rather than overshoot the limit in its set-up.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -48,9 +51,19 @@ REFINED = 8
 _BATCH_BYTES = 1 << 25
 
 
-def _check(cancel: Any) -> None:
-    if is_cancelled(cancel):
-        raise SolveCancelled("the filter's norm was cancelled")
+class _Watch:
+    """The caller's cancel (raises) and deadline (``time.perf_counter()`` seconds: past
+    it, the Lanczos steps stop after two and the exact refinement is skipped)."""
+
+    def __init__(self, cancel: Any, deadline: float | None) -> None:
+        self.cancel, self.deadline = cancel, deadline
+
+    def check(self) -> None:
+        if is_cancelled(self.cancel):
+            raise SolveCancelled("the filter's norm was cancelled")
+
+    def late(self) -> bool:
+        return self.deadline is not None and time.perf_counter() >= self.deadline
 
 
 def _taps(w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,9 +89,10 @@ def _apply(stack: np.ndarray, phases: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _lanczos_top(
-    wide: np.ndarray, tall: np.ndarray, phases: np.ndarray, steps: int, cancel: Any
+    wide: np.ndarray, tall: np.ndarray, phases: np.ndarray, steps: int, watch: _Watch
 ) -> np.ndarray:
-    """The top Ritz value of ``Ŵ Ŵᴴ`` after ``steps`` Lanczos steps, per frequency."""
+    """The top Ritz value of ``Ŵ Ŵᴴ`` after ``steps`` Lanczos steps (at least two when
+    late), per frequency."""
     m, freq = wide.shape[1], phases.shape[1]
     rng = np.random.default_rng(0)
     q = rng.standard_normal((m, freq)) + 1j * rng.standard_normal((m, freq))
@@ -86,7 +100,10 @@ def _lanczos_top(
     basis = np.zeros((steps, m, freq), np.complex128)
     diagonal, off = np.zeros((freq, steps)), np.zeros((freq, steps))
     for j in range(steps):
-        _check(cancel)
+        watch.check()
+        if j >= 2 and watch.late():
+            steps = j
+            break
         basis[j] = q
         z = _apply(wide, phases, _apply(tall, phases.conj(), q))
         diagonal[:, j] = np.einsum("mf,mf->f", q.conj(), z).real
@@ -100,17 +117,17 @@ def _lanczos_top(
         q = z / np.where(norm > 1e-12 * np.maximum(diagonal[:, j], 1e-300), norm, np.inf)
     tridiagonal = np.zeros((freq, steps, steps))
     i = np.arange(steps)
-    tridiagonal[:, i, i] = diagonal
-    tridiagonal[:, i[:-1], i[1:]] = tridiagonal[:, i[1:], i[:-1]] = off[:, :-1]
+    tridiagonal[:, i, i] = diagonal[:, :steps]
+    tridiagonal[:, i[:-1], i[1:]] = tridiagonal[:, i[1:], i[:-1]] = off[:, : steps - 1]
     return np.linalg.eigvalsh(tridiagonal)[:, -1]
 
 
 def _batch_tops(
-    wide: np.ndarray, tall: np.ndarray, phases: np.ndarray, steps: int, cancel: Any
+    wide: np.ndarray, tall: np.ndarray, phases: np.ndarray, steps: int, watch: _Watch
 ) -> np.ndarray:
     """The largest top Ritz value over the groups, per frequency of ``phases``."""
     groups = zip(wide, tall, strict=True)
-    return np.max([_lanczos_top(w, t, phases, steps, cancel) for w, t in groups], axis=0)
+    return np.max([_lanczos_top(w, t, phases, steps, watch) for w, t in groups], axis=0)
 
 
 def _phases(
@@ -122,7 +139,7 @@ def _phases(
 
 
 def _coarse_tops(
-    offsets: np.ndarray, wide: np.ndarray, tall: np.ndarray, coarse: tuple[int, int], cancel: Any
+    offsets: np.ndarray, wide: np.ndarray, tall: np.ndarray, coarse: tuple[int, int], watch: _Watch
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The top Ritz values on the half of the ``coarse`` grid, with their ``(k_h, k_w)``."""
     rows, cols = np.meshgrid(np.arange(coarse[0]), np.arange(coarse[1] // 2 + 1), indexing="ij")
@@ -133,20 +150,25 @@ def _coarse_tops(
     batch = max(1, _BATCH_BYTES // (16 * wide.shape[1] * max(n, steps * m)))
     tops = np.concatenate(
         [
-            _batch_tops(wide, tall, phases[:, start : start + batch], steps, cancel)
+            _batch_tops(wide, tall, phases[:, start : start + batch], steps, watch)
             for start in range(0, phases.shape[1], batch)
         ]
     )
     return tops, k_h, k_w
 
 
-def filter_norm(op: ConvOperator, size: int = 64, cancel: Any = None) -> float:
+def filter_norm(
+    op: ConvOperator, size: int = 64, cancel: Any = None, deadline: float | None = None
+) -> float:
     """``‖A‖`` of a conv estimated from its filter alone: the largest singular value of
     the filter's (each group's) Fourier transform on a ``size × size`` grid (at least 4
     taps' worth, rounded up to even), i.e. the norm of its stride-1 conv on the infinite
     plane (which stride, dilation, cropping and zero padding do not increase; the sampled
     grid may miss the peak slightly). An estimate, not a bound (see the module's notes);
-    ``cancel`` is checked between Lanczos steps.
+    ``cancel`` is checked between Lanczos steps. Past ``deadline`` (a
+    ``time.perf_counter()`` value, None: none) the Lanczos steps stop after two and the
+    value is their Ritz value, a little below (a time-limited solve's stopping rule is
+    then a little stricter, never looser).
 
     Examples
     --------
@@ -159,8 +181,11 @@ def filter_norm(op: ConvOperator, size: int = 64, cancel: Any = None) -> float:
     coarse = ((max(size, 4 * w.shape[0]) + 1) // 2, (max(size, 4 * w.shape[1]) + 1) // 2)
     fine = (2 * coarse[0], 2 * coarse[1])
     offsets, wide, tall = _taps(w, op.geometry.groups)
-    tops, k_h, k_w = _coarse_tops(offsets, wide, tall, coarse, cancel)
+    watch = _Watch(cancel, deadline)
+    tops, k_h, k_w = _coarse_tops(offsets, wide, tall, coarse, watch)
     best = float(np.sqrt(max(float(tops.max()), 0.0)))
+    if watch.late():
+        return best
     # the fine grid's points in the cells of the coarse frequencies with the largest values
     top = np.argsort(tops)[-REFINED:]
     near = np.arange(-1, 2)
@@ -170,7 +195,7 @@ def filter_norm(op: ConvOperator, size: int = 64, cancel: Any = None) -> float:
     phases = _phases(offsets, points[:, 0], points[:, 1], fine)
     batch = max(1, _BATCH_BYTES // (16 * wide[0].size))
     for start in range(0, phases.shape[1], batch):
-        _check(cancel)
+        watch.check()
         spectra = np.einsum("tf,gtmn->fgmn", phases[:, start : start + batch], wide)
         gram = spectra @ np.conj(spectra.swapaxes(-1, -2))
         best = max(best, float(np.sqrt(max(float(np.linalg.eigvalsh(gram).max()), 0.0))))

@@ -121,7 +121,10 @@ def make_pinv_solver(
     # then stay in the range of Aᵀ (the minimum-norm answer whatever the rank: an input
     # preconditioner would break that where the borders make A rank-deficient)
     if preconditioned and is_tall(op):
-        norm_a = filter_norm(op, cancel=callbacks.cancelled)
+        # a time-limited solve's clock runs from before this set-up: past its end the
+        # norm settles for a slightly low estimate (a stricter stop) instead of its refinement
+        deadline = callbacks.end if isinstance(callbacks, _TimeLimit) else None
+        norm_a = filter_norm(op, cancel=callbacks.cancelled, deadline=deadline)
         return NormalPCGSolver(
             op, None, reg=reg, rtol=rtol, callbacks=callbacks, operator_norm=norm_a, dtype=dtype
         )
