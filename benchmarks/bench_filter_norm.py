@@ -18,7 +18,9 @@ Measured on a 2-core machine shared with other jobs (times in s, the range of 2-
 =====================================  ==========  ==========  ===========
 filter_norm                             6-7         33-46       1.6-2.5
 filter_norm                             4-5         13.2-17.8   0.32-0.37
+filter_norm                             2-3         3.8-9.0     0.10-0.10
 pinv, time_limit 2 (CGLS)               4-5         15.3-16.8   2.3-2.4 [#]_
+pinv, time_limit 2 (CGLS)               2-3         6.2         2.1-2.1
 =====================================  ==========  ==========  ===========
 
 .. [#] One run of three took 5.6 s (5 iterations at ~1 s each while the load rose).
