@@ -84,13 +84,32 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
 def application_as_it_was():
     """The test application's style sheet as it was before the test: the app's entry point
     run in-process (and a palette switch once it has) gives the shared application the
-    window's style sheet, whose polish slows every window made after it."""
+    window's style sheet, whose polish slows every window made after it. And no window
+    left behind (:func:`_delete_windows`)."""
     app = _running_application()
     sheet = None if app is None else app.styleSheet()
     yield
     app = app or _running_application()
     if app is not None and app.styleSheet() != (sheet or ""):
         app.setStyleSheet(sheet or "")
+    if app is not None:
+        _delete_windows(app)
+
+
+def _delete_windows(app) -> None:
+    """Delete every top-level widget a test left (its jobs finished first): a window's
+    pyqtgraph parts leave ~190 parentless menus and dialogs each, and a worker that kept
+    ~60k widgets took 15-35 s for each palette switch (Qt sends it to every widget)."""
+    from qtpy import QtCore
+
+    jobpool = sys.modules.get("deconv_gui.gui.jobpool")
+    pool = getattr(jobpool, "_APP_POOL", None)
+    if pool is not None:
+        pool.pool.waitForDone(10_000)
+    QtCore.QCoreApplication.processEvents()  # their results, to widgets still alive
+    for widget in app.topLevelWidgets():
+        widget.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
 
 
 def _running_application():
