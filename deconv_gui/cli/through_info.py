@@ -1,7 +1,8 @@
 """``info --model M --layer L --through``: the prefix up to the layer, layer by layer.
 
 For the image run through the model's chain up to ``L``: each layer's output shape,
-units, the units its ReLU passes at the image, its theoretical receptive field, and
+units, the units its ReLU passes at the image (a block's row: the units its branches'
+ReLUs pass, each once), its theoretical receptive field, and
 the bound of the rank (and nullity) of the prefix up to it; the prefix's exact rank
 when its dense ``J`` is small (:mod:`deconv_gui.core.network.bounds`).
 """

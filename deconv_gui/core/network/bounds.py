@@ -56,7 +56,9 @@ class LayerBounds:
     units : int
         Its outputs, ``H·W·C``.
     active : int or None
-        For a (leaky) ReLU, the units it passes at ``x₀`` (None for other layers).
+        For a (leaky) ReLU, the units it passes at ``x₀``; for a block of branches, the
+        units its (leaky) ReLUs pass there, each one once (a ReLU that several branches
+        share counts once); None for other layers and a block without ReLUs.
     receptive_field : (int, int)
         The theoretical receptive field of one unit after the layer, in input pixels.
     rank_at_most : int
@@ -105,28 +107,41 @@ def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> tuple[int, int
     """The bound after ``layer`` (inputs of ``shape``, its state at ``x₀``) from the bound
     before it, and the units a (leaky) ReLU passes (None for other layers)."""
     if isinstance(layer, Fork):
-        return _fork_rank(layer, state, shape, bound), None
+        return _fork_rank(layer, state, shape, bound)
     units = int(np.prod(layer.output_shape(shape)))
-    active = None
-    if layer.kind in ("relu", "leaky_relu"):
-        active = int(np.asarray(state).sum()) if layer.kind == "relu" else units
+    active = _passed(layer, state, units)
+    if active is not None:
         bound = min(bound, active)
     elif isinstance(layer, Activation):  # diag(f'(x₀)): as many as its nonzero slopes
         bound = min(bound, int(np.count_nonzero(state)))
     return min(bound, units), active
 
 
-def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> int:
+def _passed(layer: Layer, state: Any, units: int) -> int | None:
+    """The units a (leaky) ReLU of ``units`` outputs passes at ``x₀`` (its mask's ones; a
+    leaky ReLU's, all), None for another layer."""
+    if layer.kind == "relu":
+        return int(np.asarray(state).sum())
+    return units if layer.kind == "leaky_relu" else None
+
+
+def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> tuple[int, int | None]:
     """The bound after a block, each node of its graph once (:mod:`.dag`): a layer's from
     its input's, a join's ``Σ_b`` of its branches' (see the module), a product's branch
-    also by the nonzero entries of the other branches' outputs it is multiplied by."""
+    also by the nonzero entries of the other branches' outputs it is multiplied by; and
+    the units the block's (leaky) ReLUs pass at ``x₀``, each node once (None: it has none),
+    as a plain ReLU's row counts its own."""
     graph, states = fork._dag(state)
     shapes = dag.shapes(graph, shape)
     bounds = [bound]
+    passed: list[int] = []
     for index, node in enumerate(graph.nodes[1:], 1):
         if not node.join:
             source = node.sources[0]
-            bounds.append(_after(node.layer, states[index], shapes[source], bounds[source])[0])
+            after, active = _after(node.layer, states[index], shapes[source], bounds[source])
+            bounds.append(after)
+            if active is not None:  # a nested block's nodes are the graph's own
+                passed.append(active)
             continue
         ranks = [bounds[source] for source in node.sources]
         if node.layer.join == "mul":
@@ -137,7 +152,7 @@ def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> int:
             ]
         units = int(np.prod(shapes[index]))
         bounds.append(min(bounds[node.origin], sum(ranks), units))
-    return bounds[-1]
+    return bounds[-1], (sum(passed) if passed else None)
 
 
 def exact_rank(lin: Linearization) -> int | None:
