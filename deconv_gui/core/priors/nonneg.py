@@ -16,6 +16,14 @@ measured every 10 iterations and at the last one; the report carries it
 (``report.gap``). With ``reg = 0`` the dual needs ``Aᵀw ≥ 0``: where no cheap direction
 lifts ``w`` there (filters with negative weights), the solve may not be able to prove
 convergence and says NOT converged.
+
+At the minimum ``x*`` the residual ``w* = A x* − d`` is the dual optimum and
+``Aᵀw* = 0`` where ``x* > 0``, so the residual of an iterate near ``x*`` has ``Aᵀw`` near
+0 of either sign there, and any repair to ``Aᵀw ≥ 0`` costs about ``⟨x, max(−Aᵀw, 0)⟩``.
+With float32 data that rounding alone (~10⁻⁸ per pixel) outweighs a minimum of ~10⁻⁷
+``½‖d‖²`` (a noisy photo halved by a stride-2 blur is fitted that closely), so the solve
+continues in float64 once its float32 iterates have settled (``promotes``); on the
+256² camera with noise 0.01 the proof then comes after ~60 iterations.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ class NonnegSolver(FistaSolver):
     :class:`~deconv_gui.core.solvers.fista.FistaSolver`'s."""
 
     method = "fista-nonneg"
+    promotes = True
 
     def __init__(
         self,

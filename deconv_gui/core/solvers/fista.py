@@ -13,7 +13,9 @@ sufficient-decrease condition is exactly ``‖A d‖² ≤ (L − reg) ‖d‖²
 gradient; ``A z`` is the same combination of ``A x_k`` and ``A x_{k+1}`` as ``z`` of
 ``x_k`` and ``x_{k+1}``), so the check costs no operator application. A step that fails
 it is redone with a larger ``L`` (at least 1.5×, and 1.1× the curvature measured),
-never above :func:`~deconv_gui.core.solvers.first_order.operator_norm_bound`'s guaranteed bound.
+never above :func:`~deconv_gui.core.solvers.first_order.operator_norm_bound`'s guaranteed bound
+(a curvature measured above it is rounding: a tiny float32 step whose ``A d`` is the
+rounding of ``A z``; followed, it once raised ``L`` to ~10²² and froze the iterates).
 O'Donoghue & Candès' gradient restart (drop the momentum when
 ``(z_k − x_{k+1})·(x_{k+1} − x_k) > 0``) keeps FISTA's O(1/k²) rate and recovers linear
 convergence where the problem is strongly convex.
@@ -24,6 +26,13 @@ their average weighted by FISTA's ``t_k`` since the last restart is a better one
 constraint error is a telescoping sum, ``L (u_0 − u_k) / Σ t_j``, with ``u_k`` the
 sequence ``x_{k−1} + t_{k−1}(x_k − x_{k−1})``). "Converged" iff the relative gap of the
 best iterate is at most ``tol``.
+
+**Precision.** Float32 data is solved in float32 (half the memory traffic). Where the
+certificate needs more than float32 can give (non-negative least squares whose minimum is
+~10⁻⁷ of ``½‖y‖²``: the dual point's ``Aᵀw`` carries rounding of either sign where it
+should be 0), a solver that :attr:`~FistaSolver.promotes` continues in float64 once the
+float32 iterates have settled, and hands out the image in float32 with the gap of that
+rounded image.
 
 **Divergence.** Should an iterate still overflow (it cannot with a valid bound), the
 solve stops at once, keeps the last finite iterate and says so in its report.
@@ -54,6 +63,9 @@ DEFAULT_TOL = 1e-3
 
 #: Backtracking: the factor by which L grows at least when a step fails.
 GROWTH = 1.5
+#: A float32 solve of a :attr:`FistaSolver.promotes` solver continues in float64 once its
+#: iterates move by at most this (relative) without a proof yet (:meth:`FistaSolver.promote`).
+PROMOTE_CHANGE = 1e-5
 
 
 def initial_image(op: ConvOperator, y: np.ndarray) -> np.ndarray:
@@ -94,7 +106,13 @@ class FistaSolver(FirstOrderSolver):
         The current ``L`` (``1 / step_size``); it only grows, by backtracking.
     backtracks : int
         Steps redone with a larger ``L`` so far.
+    promotes : bool
+        Whether a float32 solve whose certificate stalls continues in float64
+        (:meth:`promote`); the image is still handed out in float32.
     """
+
+    promotes = False
+    z: np.ndarray  # FISTA's extrapolated point (set up by setup)
 
     def __init__(
         self,
@@ -109,6 +127,9 @@ class FistaSolver(FirstOrderSolver):
         self.norm_bound = operator_norm_bound(op)
         self.backtracks = 0
         self.best: np.ndarray = np.zeros_like(self.x)
+        # the operator of the problem (promote swaps in a float64 copy) and the image's dtype
+        self.base_op = op
+        self.delivered = op.dtype
         # the dual side: the best lower bound so far and the epoch's weighted dual points
         self.lower = 0.0
         self.gap = float("nan")
@@ -184,6 +205,30 @@ class FistaSolver(FirstOrderSolver):
                 self.lower = max(self.lower, lower)
         self.gap = relative_gap(self.objectives[-1], self.lower, self.data_scale)
         self.converged = self.gap <= self.tol
+        stalled = self.history[-1] <= PROMOTE_CHANGE and self.op.dtype != np.float64
+        if self.promotes and stalled and not self.converged:
+            self.promote()
+
+    def promote(self) -> None:
+        """Continue in float64 from the float32 iterates (their momentum kept).
+
+        Float32 iterates reach the minimum's objective, but the dual point built from
+        their residual carries float32 rounding: ``Aᵀw`` is ~10⁻⁸ of noise of either sign
+        where the minimum has 0, and making it ``≥ 0`` costs about ``⟨x, max(−Aᵀw, 0)⟩``,
+        as much as a small minimum itself (without Tikhonov, on a noisy photo the gap
+        stalled at ~10⁻²). A few float64 iterations from there clean that noise. The
+        bound so far is dropped: it rested on float32 products, feasible up to rounding.
+        """
+        self.delivered = self.op.dtype
+        self.op = self.op.replace(dtype=np.float64)
+        self.y = self.y.astype(np.float64)
+        self.x, self.z, self.best = (a.astype(np.float64) for a in (self.x, self.z, self.best))
+        self.ax, self.az = self.forward(self.x), self.forward(self.z)
+        self.v, self.x_new, self.diff = (np.empty_like(self.x) for _ in range(3))
+        # the best objective in float64 (a float32 sum can sit below every float64 value)
+        self.objectives[-1] = self.fista_objective(self.best, self.forward(self.best))
+        self.responses = ConstantResponses(self.op, self.y)
+        self.slack, self.lower, self.average = 1e-9, 0.0, None
 
     def due(self) -> bool:
         """Whether this iteration measures the gap: once the iterates move by at most
@@ -195,10 +240,19 @@ class FistaSolver(FirstOrderSolver):
         return k % CHECK_EVERY == 0 or k >= getattr(self, "max_iter", np.inf)
 
     def finalize(self) -> Reconstruction:
-        """The best iterate seen (FISTA's objective is not monotone) and its report."""
+        """The best iterate seen (FISTA's objective is not monotone) and its report; after
+        :meth:`promote`, rounded to the dtype handed out and its gap measured again, so
+        that the proof is about the image returned."""
         if self.objectives:  # finite: an overflowing iterate is never the best
             self.x, self.best = self.best, self.x
-        return super().finalize()
+        if self.delivered != self.op.dtype:
+            self.x = self.x.astype(self.delivered).astype(self.op.dtype)
+            if np.isfinite(self.gap):
+                value = self.fista_objective(self.x, self.forward(self.x))
+                self.gap = relative_gap(value, self.lower, self.data_scale)
+                self.converged = self.gap <= self.tol
+        result = super().finalize()
+        return result._replace(image=result.image.astype(self.delivered, copy=False))
 
     def start(self, y: np.ndarray) -> np.ndarray:
         """The starting image (projected by ``prox`` of a zero step in subclasses if needed)."""
@@ -206,6 +260,7 @@ class FistaSolver(FirstOrderSolver):
 
     def setup(self, y: np.ndarray) -> None:
         """Start from :meth:`start` with zero momentum."""
+        self.op = self.base_op
         self.reset(y)
         self.x = np.ascontiguousarray(self.start(self.y), dtype=self.op.dtype)
         self.ax = self.forward(self.x)
@@ -225,6 +280,7 @@ class FistaSolver(FirstOrderSolver):
         self.gap = np.nan  # not measured yet
         self.average = None
         self.average_weight = 0.0
+        self.delivered = self.op.dtype
 
     def _try_step(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """A prox-gradient step from ``z`` with the current ``L``; whether ``L`` held."""
@@ -237,12 +293,12 @@ class FistaSolver(FirstOrderSolver):
         if not np.isfinite(moved) or moved == 0:
             return x_new, ax_new, True
         change = ax_new - self.az
-        measured = float(dot(change, change)) / moved  # a lower bound of ‖A‖²
-        if not measured > self.curvature * (1.0 + self.slack):
+        measured = float(dot(change, change)) / moved  # a lower bound of ‖A‖², but for rounding
+        if not measured > self.curvature * (1.0 + self.slack) or self.curvature >= self.norm_bound:
             return x_new, ax_new, True
-        # the guaranteed bound caps the growth, unless rounding put it below what was measured
-        cap = max(self.norm_bound, 1.1 * measured)
-        grown = min(max(GROWTH * self.curvature, 1.1 * measured), cap)
+        # the guaranteed bound caps the growth: a curvature measured above it is rounding (a
+        # tiny float32 step whose A d is the rounding of A z), and following it froze FISTA
+        grown = min(max(GROWTH * self.curvature, 1.1 * measured), self.norm_bound)
         self.backtracks += 1
         self.set_curvature(grown)
         return x_new, ax_new, False
