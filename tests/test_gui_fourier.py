@@ -145,3 +145,42 @@ def test_the_tap_counts_read_on_their_cells(qtbot, window):
         grey = round(255 * counts[int(pos.y()), int(pos.x())] / top)
         ink = label.color
         assert wcag_contrast((ink.red(), ink.green(), ink.blue()), (grey,) * 3) >= 4.5, label
+
+
+@pytest.fixture
+def palette(qapp):
+    """Restores the application palette and style sheet whatever a test sets."""
+    from qtpy import QtGui
+
+    old_palette, old_sheet = QtGui.QPalette(qapp.palette()), qapp.styleSheet()
+    yield qapp
+    qapp.setPalette(old_palette)
+    qapp.setStyleSheet(old_sheet)
+
+
+@pytest.mark.parametrize("choice", ["light", "dark"])
+def test_the_maps_sit_on_the_panels_backdrop_in_either_palette(qtbot, window, palette, choice):
+    """The maps were drawn on pyqtgraph's pure black in both palettes (their black, a lost
+    frequency, merged with it): now on the backdrop of the image panels, whatever the
+    palette, each map outlined apart from its black and the backdrop, titles readable."""
+    from reference import wcag_contrast
+
+    from deconv_gui.gui.support.theme import apply_palette
+
+    apply_palette(palette, choice)
+    dialog = window.insight.open_fourier()
+    qtbot.waitUntil(lambda: dialog.summary is not None and not dialog.busy, timeout=TIMEOUT)
+
+    def corner(widget) -> tuple[int, int, int]:
+        colour = widget.grab().toImage().pixelColor(2, 2)
+        return colour.red(), colour.green(), colour.blue()
+
+    backdrop = corner(dialog.plots)
+    assert backdrop == corner(window.panels.panel("input").graphics)
+    assert wcag_contrast(backdrop, (0, 0, 0)) < 1.5  # a dark backdrop, as the panels'
+    for name, view in dialog.views.items():
+        ink = view.titleLabel.opts["color"]
+        assert wcag_contrast(ink, backdrop) >= 4.5, name
+        pen = dialog.images[name].border.color()
+        outline = (pen.red(), pen.green(), pen.blue())
+        assert wcag_contrast(outline, backdrop) >= 3 and wcag_contrast(outline, (0, 0, 0)) >= 3

@@ -14,6 +14,9 @@ from __future__ import annotations
 from .colormaps import contrast_ratio
 
 __all__ = [
+    "CANVAS",
+    "CANVAS_FRAME",
+    "CANVAS_TEXT",
     "DARK_DISABLED_TEXT",
     "DARK_PALETTE",
     "THEMES",
@@ -167,6 +170,17 @@ DARK_PALETTE: dict[str, str] = {
 }
 #: The dark palette's disabled texts: half-way between its text and its window.
 DARK_DISABLED_TEXT = "#85878c"
+
+
+#: Behind every picture and plot (the image panels, the network's, the Insight views):
+#: one dark neutral grey in both palettes, so a picture's colours are judged against
+#: the same backdrop whatever the desktop's theme (as the panels' dark frames).
+CANVAS = "#15171a"
+#: A title written on the canvas (the panels' titles).
+CANVAS_TEXT = "#e8e8e8"
+#: The outline of a map drawn on the canvas: its black pixels (a lost frequency, a
+#: zero tap) stay apart from the backdrop.
+CANVAS_FRAME = "#7a808a"
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:

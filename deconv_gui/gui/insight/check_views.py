@@ -17,6 +17,7 @@ from ...core import InverseCandidate
 from ...view.colormaps import lookup_table
 from ...view.display import fmt
 from ...view.inverse_table import inverse_check_html
+from ...view.theme import CANVAS
 from ..support.qthelp import signals_blocked
 from ..support.style import window_rgb
 from ..support.theme import follow_theme
@@ -116,7 +117,7 @@ class Triptych(QtWidgets.QWidget):
         self.arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.rounding = False
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#15171a")
+        self.graphics.setBackground(CANVAS)
         self.graphics.setToolTip(
             "Left and middle share one grey scale (black = smallest, white = largest of "
             "the middle array). Right: blue < 0 < red, white = equal; scale ±max|difference|"

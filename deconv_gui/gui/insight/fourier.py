@@ -17,6 +17,7 @@ from qtpy import QtCore, QtGui, QtWidgets
 from ...core import ConvOperator, Result
 from ...core.analysis.fourier import FourierSummary, fourier_summary
 from ...view.colormaps import apply_colormap, lookup_table, text_colour
+from ...view.theme import CANVAS, CANVAS_FRAME, CANVAS_TEXT
 from ..runner import JobRunner
 from ..state import AppState
 from ..support.qthelp import make_timer
@@ -169,7 +170,10 @@ class FourierWindow(InsightDialog):
         return self.jobs.busy
 
     def _build(self) -> None:
+        # the backdrop of every picture in the app, in both palettes (pyqtgraph's own is
+        # pure black: the maps' black, a lost frequency, merged with it); each map framed
         self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground(CANVAS)
         self.images: dict[str, pg.ImageItem] = {}
         self.views: dict[str, pg.PlotItem] = {}
         self.labels: list[pg.TextItem] = []
@@ -179,13 +183,15 @@ class FourierWindow(InsightDialog):
         self._title_timer.timeout.connect(self._fit_titles)
         for index, (name, title, tip, cmap) in enumerate(MAPS):
             self.titles[name] = title
-            view = self.plots.addPlot(row=index // 4, col=index % 4, title=title)
+            view = self.plots.addPlot(row=index // 4, col=index % 4)
+            view.setTitle(title, color=CANVAS_TEXT)
             view.setAspectLocked(True)
             view.invertY(True)
             view.hideAxis("left")
             view.hideAxis("bottom")
             item = pg.ImageItem(axisOrder="row-major")
             item.setLookupTable(lookup_table(cmap))
+            item.setBorder(pg.mkPen(CANVAS_FRAME, width=1, cosmetic=True))
             item.setToolTip(tip)
             view.addItem(item)
             self.images[name] = item
@@ -274,7 +280,7 @@ class FourierWindow(InsightDialog):
             shown = whole
             if room is not None:
                 shown = metrics.elidedText(whole, QtCore.Qt.TextElideMode.ElideRight, max(room, 40))
-            view.setTitle(shown, size=f"{points}pt")
+            view.setTitle(shown, size=f"{points}pt", color=CANVAS_TEXT)
             view.titleLabel.setToolTip(whole if shown != whole else "")
         # the view sizes its layout on its own resize only: fit it again to the new titles
         self.plots.ci.setGeometry(QtCore.QRectF(self.plots.viewport().rect()))

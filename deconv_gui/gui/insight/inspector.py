@@ -26,6 +26,7 @@ from ...core import (
 from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
 from ...view.display import counted, fmt
+from ...view.theme import CANVAS
 from ..panels.grid import PanelGrid
 from ..runner import JobRunner, Priority
 from ..state import AppState
@@ -61,7 +62,7 @@ class InspectDock(QtWidgets.QDockWidget):
         self.text.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.text.setToolTip("What the last click on a panel showed")
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#15171a")
+        self.graphics.setBackground(CANVAS)
         # small minimum: the dock must fit beside the controls and panels on a laptop
         self.graphics.setMinimumSize(150, 150)
         self.graphics.setToolTip(

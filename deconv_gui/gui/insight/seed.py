@@ -15,6 +15,7 @@ from ...core import ConvGeometry, ConvOperator, dense_matrices, question_inverse
 from ...core.analysis import ReluLoss, relu_loss
 from ...core.groups import dense_filter
 from ...view.colormaps import lookup_table
+from ...view.theme import CANVAS
 from ..support.screen import resize_within_screen
 from .check_views import InverseTable
 
@@ -66,7 +67,7 @@ class SeedExampleView(QtWidgets.QDialog):
         self.setObjectName("seed_example")
         self.matrices: dict[str, np.ndarray] = {}
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#15171a")
+        self.graphics.setBackground(CANVAS)
         self.graphics.setToolTip("Blue < 0 < red, each matrix at its own scale ±max|entry|")
         self.views: dict[str, pg.ImageItem] = {}
         for col, (key, title) in enumerate(

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
 from ...core import SingularValues, TikhonovCurve
+from ...view.theme import CANVAS
 from ...view.ticks import log_tick_labels, log_tick_style
 
 __all__ = [
@@ -99,7 +100,7 @@ def _axes() -> dict[str, LogAxis]:
 
 def _plot(title: str, bottom: str, left: str, tip: str) -> pg.PlotWidget:
     plot = pg.PlotWidget(title=title, axisItems=_axes())
-    plot.setBackground("#15171a")
+    plot.setBackground(CANVAS)
     plot.setLabel("bottom", bottom)
     plot.setLabel("left", left)
     plot.showGrid(x=True, y=True, alpha=0.25)
@@ -127,7 +128,7 @@ class SpectrumPlot(pg.PlotWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent, title="Singular values σ of A", axisItems=_axes())
-        self.setBackground("#15171a")
+        self.setBackground(CANVAS)
         self.setLabel("bottom", "index (largest first)")
         self.setLabel("left", "σ")
         self.setLogMode(x=False, y=True)

@@ -16,6 +16,7 @@ from qtpy import QtCore, QtWidgets
 
 from ...core.choices import check_choice
 from ...view.arrangement import LEVELS_BAR_WIDTHS, levels_bar
+from ...view.theme import CANVAS
 
 __all__ = ["LevelsBar"]
 
@@ -68,7 +69,7 @@ class LevelsBar:
         # the colour bar without the colormap editor's tick strip beside it (the colours
         # are the display rules', not the user's)
         self.histogram.gradient.setMaxDim(_COLOUR_BAR)
-        self.view = _LevelsView(parent, background="#15171a")
+        self.view = _LevelsView(parent, background=CANVAS)
         self.view.setCentralItem(self.histogram)
         self.view.setViewportUpdateMode(
             QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate

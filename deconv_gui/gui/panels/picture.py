@@ -16,6 +16,7 @@ from typing import Any, Generic, Protocol, TypeVar, overload
 import pyqtgraph as pg
 from qtpy import QtCore, QtWidgets
 
+from ...view.theme import CANVAS
 from .levels import LevelsBar
 from .marks import PixelMarks, TileLabels, ValueLabels
 
@@ -46,7 +47,7 @@ class PanelPicture:
 
     def __init__(self, panel: QtWidgets.QWidget) -> None:
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("#15171a")
+        self.graphics.setBackground(CANVAS)
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         # repaint the whole view on any change: with the minimal updates, a view resized
         # while its range changed (a layout switch) kept stale dark patches over the image
