@@ -206,7 +206,9 @@ class FistaSolver(FirstOrderSolver):
         self.gap = relative_gap(self.objectives[-1], self.lower, self.data_scale)
         self.converged = self.gap <= self.tol
         stalled = self.history[-1] <= PROMOTE_CHANGE and self.op.dtype != np.float64
-        if self.promotes and stalled and not self.converged:
+        # not at the last iteration: there would be no float64 step to prove anything with
+        last = self.iiter >= getattr(self, "max_iter", np.inf)
+        if self.promotes and stalled and not (self.converged or last):
             self.promote()
 
     def promote(self) -> None:
@@ -216,8 +218,7 @@ class FistaSolver(FirstOrderSolver):
         their residual carries float32 rounding: ``Aᵀw`` is ~10⁻⁸ of noise of either sign
         where the minimum has 0, and making it ``≥ 0`` costs about ``⟨x, max(−Aᵀw, 0)⟩``,
         as much as a small minimum itself (without Tikhonov, on a noisy photo the gap
-        stalled at ~10⁻²). A few float64 iterations from there clean that noise. The
-        bound so far is dropped: it rested on float32 products, feasible up to rounding.
+        stalled at ~10⁻²). A few float64 iterations from there clean that noise.
         """
         self.delivered = self.op.dtype
         self.op = self.op.replace(dtype=np.float64)
@@ -228,7 +229,7 @@ class FistaSolver(FirstOrderSolver):
         # the best objective in float64 (a float32 sum can sit below every float64 value)
         self.objectives[-1] = self.fista_objective(self.best, self.forward(self.best))
         self.responses = ConstantResponses(self.op, self.y)
-        self.slack, self.lower, self.average = 1e-9, 0.0, None
+        self.slack, self.average = 1e-9, None
 
     def due(self) -> bool:
         """Whether this iteration measures the gap: once the iterates move by at most
