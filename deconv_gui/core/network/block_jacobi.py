@@ -33,7 +33,6 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..solvers.base import SolveCancelled, is_cancelled
-from . import dag
 from .fields import receptive_field
 from .residual import Concat, Fork, flat_layers
 
@@ -143,13 +142,11 @@ def _local(layers: Sequence[Any], shape: Any, made: dict[Any, Any] | None = None
         elif key in made:
             layer, out = made[key][1], made[key][2]
         else:
-            graph = layer.graph()
-            shapes = dag.shapes(graph, shape)
-            out = shapes[-1]
+            out = layer.output_shape(shape)
             kept = [
                 _local(branch, shape, made)
-                for branch, end in zip(layer.branches, graph.nodes[-1].sources, strict=True)
-                if not (layer.join == "mul" and tuple(shapes[end][:2]) != tuple(out[:2]))
+                for branch, end in zip(layer.branches, layer.branch_shapes(shape), strict=True)
+                if not (layer.join == "mul" and tuple(end[:2]) != tuple(out[:2]))
             ]
             # the fields' union of what is left (the block kept too: its id stays its own)
             made[key] = (layer, Concat(kept, name=layer.name), out)

@@ -102,22 +102,47 @@ class Fork(Layer):
             if not isinstance(layer, Layer):
                 raise ValueError(f"branches must hold layers, got {type(layer).__name__}")
 
+    def _kept(self) -> dict[Any, Any]:
+        """What the block keeps of itself: its graph, its branches' shapes per input shape.
+
+        A block is not changed once made (its branches are tuples), and a model's blocks
+        nest (each DenseNet stack is a branch of every later one): made afresh at each
+        call, a stack's shapes re-walked every stack inside it, and building a deep
+        block's network and its table grew as the cube of its layers or faster.
+        """
+        return self.__dict__.setdefault("_kept_facts", {})
+
     def graph(self) -> dag.Graph:
-        """The block's nodes, each layer at its input once (see :mod:`.dag`)."""
-        return dag.Graph(self, lambda layer: isinstance(layer, Fork))
+        """The block's nodes, each layer at its input once (see :mod:`.dag`), made once."""
+        kept = self._kept()
+        if "graph" not in kept:
+            kept["graph"] = dag.Graph(self, lambda layer: isinstance(layer, Fork))
+        return kept["graph"]
 
     def branch_shapes(self, input_shape: Shape) -> list[Shape]:
-        """Each branch's output shape for inputs of ``input_shape``."""
-        graph = self.graph()
-        shapes = dag.shapes(graph, input_shape, last=False)
-        return [shapes[source] for source in graph.nodes[-1].sources]
+        """Each branch's output shape for inputs of ``input_shape`` (a nested block's
+        its own, kept: each block's branches are walked once per input shape)."""
+        key = tuple(input_shape)
+        kept = self._kept()
+        if key not in kept:
+            shapes = []
+            for branch in self.branches:
+                shape: Shape = key  # type: ignore[assignment]
+                for layer in branch:
+                    shape = layer.output_shape(shape)
+                shapes.append(shape)
+            kept[key] = shapes
+        return list(kept[key])
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        return dag.shapes(self.graph(), input_shape)[-1]
+        key = ("joined", tuple(input_shape))
+        kept = self._kept()
+        if key not in kept:  # a ValueError (branches that do not fit) is not kept
+            kept[key] = self._join_shape(self.branch_shapes(input_shape))
+        return kept[key]
 
     def _join_shape(self, shapes: Sequence[Shape]) -> Shape:
         """The joined shape of branches giving ``shapes``, or a ValueError naming the block."""
-        sizes = ", ".join(_size(s) for s in shapes)
         if self.join == "add":
             if len({tuple(s) for s in shapes}) > 1:
                 raise ValueError(
@@ -128,6 +153,7 @@ class Fork(Layer):
         if self.join == "mul":
             return self._product_shape(shapes)
         if len({tuple(s[:2]) for s in shapes}) > 1:
+            sizes = ", ".join(_size(s) for s in shapes)
             raise ValueError(
                 f"concatenation {self.name!r}: its branches give {sizes}; their heights "
                 "and widths must agree to be stacked along the channels"
