@@ -22,6 +22,7 @@ from PIL import Image
 from deconv_gui import app
 from deconv_gui.core import Params, make_filter
 from deconv_gui.gui.actions import image as image_actions
+from deconv_gui.gui.actions.window_title import shown_title
 from deconv_gui.gui.launch import apply_arguments
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support import settings as stored
@@ -104,7 +105,7 @@ def test_model_layer_through_opens_the_model_on_the_remembered_image(qtbot, reme
         # the model ran on the remembered image: its activation is the input
         assert win.loaded.source == "remembered.png through crc.onnx"
         assert win.models._source_image()[0].source.endswith("remembered.png")
-        assert win.windowTitle() == "remembered.png through crc.onnx — Deconvolution Explorer"
+        assert shown_title(win) == "remembered.png through crc.onnx — Deconvolution Explorer"
     finally:
         delete_now(win)
 

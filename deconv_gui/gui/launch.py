@@ -54,8 +54,16 @@ def apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool = F
     (which runs on the image), this waits for them, so their errors are returned too.
     The command line wins over the remembered settings: the image file they restored is
     waited for first (unless ``--image`` or ``--session`` replaces it), and a session's
-    image before anything is applied on top of it.
+    image before anything is applied on top of it. What the command line sets up is the
+    window's start: no unsaved changes (an image still loading is a new start anyway).
     """
+    error = _apply_arguments(window, args, wait)
+    window.history.flush()
+    window.title.restart()
+    return error
+
+
+def _apply_arguments(window: MainWindow, args: argparse.Namespace, wait: bool) -> str | None:
     _settle_restored_image(window, args)
     if args.session:
         opened = window.open_session(Path(args.session).expanduser())

@@ -120,6 +120,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
         if self.loaded is None and not self.images.busy:
             self.load_sample("astronaut")
         self.history.reset()  # undo stops at the window as it opened
+        self.title.track(self.history)
 
     # ------------------------------------------------------------------------------ building
     def _build_areas(self) -> None:
@@ -191,13 +192,14 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             ),
         )
         self.chain.set_actions(self.menu_actions.by_id)
+        self.title = WindowTitle(self, self.state)  # the unsaved-changes marker once tracked
         self.session_form = session_actions.SessionForm(
             sync=self.sync,
             compute_now=self.compute_now,
             images=self.images,
             as_one_step=lambda label: self.history.step(label),
             adopt_model=self.models.adopt,
-            named=WindowTitle(self, self.state).name_session,
+            named=self.title.name_session,
         )
 
     def _menu_handlers(self) -> MenuHandlers:

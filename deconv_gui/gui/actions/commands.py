@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from qtpy import QtWidgets
 
     from ...core import Params
+    from ...document import Document
     from ..controls.filter_editor import FilterEditor
     from ..controls.geometry import GeometryEditor
     from ..controls.image import ImageControls
@@ -124,6 +125,11 @@ class WindowCommands(_Window):
     def open_session(self, path: str | Path) -> bool:
         """Restore a session file; see :func:`.actions.session.open_session_from`."""
         return session_actions.open_session_from(self.session_form, path)
+
+    def restore_model_study(self, document: Document) -> bool:
+        """Study the remembered ``document``'s model layer again (see
+        :func:`.actions.session.restore_model_study`)."""
+        return session_actions.restore_model_study(self.session_form, document)
 
     def copy_as_code(self) -> None:
         """Edit → Copy as code: the NumPy / API / PyTorch scripts of the current set-up."""

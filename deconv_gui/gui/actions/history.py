@@ -93,7 +93,15 @@ class EditHistory(QtCore.QObject):
     ----------
     stack : QUndoStack
         The steps (its ``QUndoView`` is the history list).
+
+    Signals
+    -------
+    settled()
+        After what changed was recorded (or found unchanged), undone, redone or forgotten:
+        :meth:`capture` is the window's state again.
     """
+
+    settled = QtCore.Signal()
 
     def __init__(
         self,
@@ -163,6 +171,7 @@ class EditHistory(QtCore.QObject):
         self.stack.clear()
         self._shown_index = 0
         self._last = self.capture()
+        self.settled.emit()
 
     def changed(self, *_args: object) -> None:
         """Something may have changed: record it at the end of this event-loop pass."""
@@ -174,6 +183,10 @@ class EditHistory(QtCore.QObject):
         self._commit.stop()
         if self._showing:
             return
+        self._record()
+        self.settled.emit()
+
+    def _record(self) -> None:
         now = self.capture()
         if now is None:
             return
@@ -314,6 +327,7 @@ class EditHistory(QtCore.QObject):
             self._commit.stop()
             self._last = self.capture() or self._last
         hooks.compute_now()
+        self.settled.emit()
 
     def _return_to_shown(self) -> None:
         """After a step failed: the stack's index back to the step the window shows."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from qtpy import QtWidgets
 
+from ...document import Document
 from ...document.channels import image_channels
 from ...io import LoadedImage, load_image, load_sample
 from ...io.session import SESSION_SUFFIX, Session, load_session, save_document
@@ -31,6 +32,7 @@ __all__ = [
     "SessionForm",
     "open_session_dialog",
     "open_session_from",
+    "restore_model_study",
     "save_session_dialog",
     "save_session_to",
 ]
@@ -169,13 +171,54 @@ def _open_model_session(form: SessionForm, session: Session, path: str | Path) -
     A missing or changed model file (or image) refuses the session in one line, nothing
     changed: the layer could not be read as it was saved.
     """
+    name = Path(str(path)).name[:80]
+
+    def apply(activation: LoadedImage, array: ImageOrigin) -> bool:
+        with form.as_one_step(f"open session {name}"):
+            return _apply_session(form, session, activation, None, path, array)
+
+    refused = f"Could not open the session {name} (nothing changed)"
+    return _run_model(form, session, name, refused, apply)
+
+
+def restore_model_study(form: SessionForm, document: Document) -> bool:
+    """The remembered settings' model layer studied again at launch: its image run
+    through the model off the GUI thread (as a session's is), then ``document`` shown on
+    the activation. False, with one line, when the model or its image is gone."""
+    session = Session(document=document)
+    model = document.layer.model
+    assert model is not None
+    name = Path(model.path).name[:80]
+    refused = f"Could not study the remembered layer of {name} again"
+
+    def apply(activation: LoadedImage, array: ImageOrigin) -> bool:
+        try:
+            form.sync.show(document)  # all of it, or nothing
+        except Exception as exc:
+            form.sync.state.notify(f"{refused}: {error_line(exc)}")
+            return False
+        _use_image(form, session, activation, array)
+        form.compute_now()
+        return True
+
+    return _run_model(form, session, name, refused, apply)
+
+
+def _run_model(
+    form: SessionForm,
+    session: Session,
+    name: str,
+    refused: str,
+    show: Callable[[LoadedImage, ImageOrigin], bool],
+) -> bool:
+    """Run ``session``'s model image through its model up to the layer (off the GUI
+    thread), then ``show(activation, origin)``; False with ``refused: why`` when a file is
+    missing or changed."""
     from ...io.models import read_model
     from .model import layer_problem
 
     state, model = form.sync.state, session.model
     assert model is not None
-    name = Path(str(path)).name[:80]
-    refused = f"Could not open the session {name} (nothing changed)"
     try:
         problem = session.model_problem()
     except OSError as exc:
@@ -183,8 +226,7 @@ def _open_model_session(form: SessionForm, session: Session, path: str | Path) -
     if problem is not None:
         state.notify(f"{refused}: {problem}")
         return False
-    kind = model.image.kind
-    origin = ImageOrigin(kind, model.image.source)
+    origin = ImageOrigin(model.image.kind, model.image.source)
 
     def job(_cancel: threading.Event, _progress: object) -> tuple[LoadedImage, LoadedImage]:
         image = session.load_model_image()
@@ -197,9 +239,8 @@ def _open_model_session(form: SessionForm, session: Session, path: str | Path) -
     def apply(value: tuple[LoadedImage, LoadedImage]) -> bool:
         activation, image = value
         array = ImageOrigin("array", (activation.pixels, activation.source, activation.note))
-        with form.as_one_step(f"open session {name}"):
-            form.adopt_model(activation, image, origin)
-            return _apply_session(form, session, activation, None, path, array)
+        form.adopt_model(activation, image, origin)
+        return show(activation, array)
 
     form.images.loader.start(name, job, apply, refused)
     return True

@@ -16,7 +16,7 @@ from qtpy.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePol
 
 from ...core.choices import check_choice
 from ...io import SAMPLES, WORK_SIZES, LoadedImage
-from ..support.elided import ElidedLabel
+from ..support.elided import ElidedLabel, breakable
 from ..support.qthelp import nonnull
 from ..support.theme import theme_style
 from .common import DockSection
@@ -191,13 +191,13 @@ class ImageControls(DockSection):
         converted on the lines after the first; ``path``: the file's whole path (the
         first line's tooltip)."""
         first, _, rest = text.partition("\n")
-        self._name.setText(first)
+        name, gap, shape = first.rpartition("  ")  # file names, then the shape, never cut
+        if gap:
+            self._name.set_names(name, gap + shape)
+        else:
+            self._name.setText(first)
         self._name.setToolTip(f"{path}\n\n{_INFO_TIP}" if path else _INFO_TIP)
-        # zero-width spaces let long paths wrap after "/", "\\" and "_"
-        wrappable = rest
-        for mark in ("/", "\\", "_"):
-            wrappable = wrappable.replace(mark, mark + "\u200b")
-        self._info.setText(wrappable)
+        self._info.setText(breakable(rest))  # long paths wrap
         self._info.setToolTip(rest or _INFO_TIP)
         self._info.setVisible(bool(rest))
         self._info_plain = text

@@ -31,6 +31,7 @@ from qtpy.QtWidgets import (
 )
 
 from ...document import ACTIVATION_KINDS
+from ..support.elided import breakable
 from ..support.qthelp import nonnull, signals_blocked
 from ..support.theme import current_theme, follow_theme, theme_style
 from .common import DockSection
@@ -234,9 +235,10 @@ class LayersPanel(DockSection):
                 self.list.setCurrentItem(chosen)
                 self.list.scrollToItem(chosen)
         self._fit_height(len(rows), sideways=named)
-        self.problem.setText(problem)
+        # a long model file name wraps: its end (the extension) stays in the dock
+        self.problem.setText(breakable(problem))
         self.problem.setVisible(bool(problem))
-        self.note.setText(note)
+        self.note.setText(breakable(note))
         self.note.setVisible(bool(note))
         self._show_editor()
 
