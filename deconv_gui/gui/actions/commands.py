@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..dialogs.code import CodeDialog, code_dialog_for
 from ..dialogs.export import ExportDialog
+from ..support.teardown import run_once
 from . import export as export_actions
 from . import session as session_actions
 
@@ -135,7 +136,7 @@ class WindowCommands(_Window):
         """Edit → Copy as code: the NumPy / API / PyTorch scripts of the current set-up."""
         dialog = self.make_code_dialog()
         if dialog is not None:
-            dialog.exec()
+            run_once(dialog)
 
     def make_code_dialog(self) -> CodeDialog | None:
         """The "Copy as code" dialog for the current set-up (None, with a message, if invalid)."""

@@ -23,6 +23,7 @@ from ..panels.grid import PanelGrid
 from ..panels.image_panel import ImagePanel
 from ..state import AppState
 from ..support import settings as stored
+from ..support.teardown import run_once
 
 __all__ = [
     "EXPORT_TO_PANEL",
@@ -238,7 +239,5 @@ def export_with_dialog(
     if state.result is None:
         state.notify("Nothing to export yet: wait until the panels show a result.")
         return False
-    return (
-        make_export_dialog(state, panels, parent, run=True).exec()
-        == QtWidgets.QDialog.DialogCode.Accepted
-    )
+    dialog = make_export_dialog(state, panels, parent, run=True)
+    return run_once(dialog) == QtWidgets.QDialog.DialogCode.Accepted

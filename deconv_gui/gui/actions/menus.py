@@ -20,6 +20,7 @@ from ...document.network import ACTIVATION_WORDS
 from ...io import SAMPLES
 from ..dialogs.shortcuts import ShortcutsDialog
 from ..support.qthelp import nonnull
+from ..support.teardown import run_once
 
 __all__ = [
     "ACTIONS",
@@ -270,7 +271,7 @@ def _handlers(
         f.name: getattr(handlers, f.name) for f in fields(handlers)
     }
     named["close"] = window.close
-    named["show_shortcuts"] = lambda: ShortcutsDialog(window).exec()
+    named["show_shortcuts"] = lambda: run_once(ShortcutsDialog(window))
     return named
 
 

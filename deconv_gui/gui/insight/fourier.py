@@ -20,6 +20,7 @@ from ...view.colormaps import apply_colormap, lookup_table, text_colour
 from ...view.theme import CANVAS, CANVAS_FRAME, CANVAS_TEXT
 from ..runner import JobRunner
 from ..state import AppState
+from ..support.popups import adopt_popups
 from ..support.qthelp import make_timer
 from .dialog import InsightDialog
 
@@ -196,6 +197,7 @@ class FourierWindow(InsightDialog):
             view.addItem(item)
             self.images[name] = item
             self.views[name] = view
+        adopt_popups(self.plots)  # the plots' menus go with the window
         self.status = QtWidgets.QLabel("Computing…")
         self.status.setWordWrap(True)
         self.status.setTextFormat(QtCore.Qt.TextFormat.PlainText)

@@ -13,6 +13,7 @@ from qtpy import QtCore, QtWidgets
 from ...core import SingularValues, TikhonovCurve
 from ...view.theme import CANVAS
 from ...view.ticks import log_tick_labels, log_tick_style
+from ..support.popups import adopt_popups
 
 __all__ = [
     "EMPTY_CURVE_NOTE",
@@ -108,6 +109,7 @@ def _plot(title: str, bottom: str, left: str, tip: str) -> pg.PlotWidget:
     plot.setToolTip(tip)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)  # no confusing "(x0.001)" scaling
+    adopt_popups(plot)  # its menus go with it
     return plot
 
 
@@ -147,6 +149,7 @@ class SpectrumPlot(pg.PlotWidget):
         self.reg_label = pg.TextItem("", color="#d29922", anchor=(1, 1))
         self.addItem(self.reg_label)
         self.values: np.ndarray | None = None
+        adopt_popups(self)  # its menus go with it
 
     def show_values(self, spectrum: SingularValues) -> None:
         """Draw ``spectrum`` (exact or approximate, said in the title)."""

@@ -17,6 +17,7 @@ from qtpy import QtCore, QtWidgets
 from ...core.choices import check_choice
 from ...view.arrangement import LEVELS_BAR_WIDTHS, levels_bar
 from ...view.theme import CANVAS
+from ..support.popups import adopt_popups
 
 __all__ = ["LevelsBar"]
 
@@ -71,6 +72,7 @@ class LevelsBar:
         self.histogram.gradient.setMaxDim(_COLOUR_BAR)
         self.view = _LevelsView(parent, background=CANVAS)
         self.view.setCentralItem(self.histogram)
+        adopt_popups(self.view)  # the histogram's menus go with the view
         self.view.setViewportUpdateMode(
             QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate
         )

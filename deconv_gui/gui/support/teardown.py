@@ -11,7 +11,8 @@ continues with an invalid rectangle and a half-removed item: a later
 ``QGraphicsScene::itemsBoundingRect`` dereferences freed memory.
 
 :func:`delete_now` closes a widget and destroys its C++ tree immediately, in the GUI
-thread, while every Python object it uses is still intact.
+thread, while every Python object it uses is still intact. :func:`run_once` runs a
+modal dialog made for one answer, then deletes it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from qtpy import PYQT5, PYQT6, QtCore, QtWidgets
 from qtpy.compat import isalive
 
-__all__ = ["delete_now", "give_to_qt", "is_deleted"]
+__all__ = ["delete_now", "give_to_qt", "is_deleted", "run_once"]
 
 #: Windows handed to Qt under PySide, which has no ownership transfer: a reference held
 #: here until Qt destroys the window keeps the collector from tearing it down.
@@ -60,3 +61,29 @@ def delete_now(widget: QtWidgets.QWidget | None) -> None:
         return
     widget.deleteLater()
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+
+
+def run_once(dialog: QtWidgets.QDialog) -> int:
+    """``dialog.exec()``, then delete the dialog (made for this one answer).
+
+    A dialog with a parent otherwise stays one of its windows until the parent goes (or
+    until the collector frees a wrapper held in a cycle): one more each time it is
+    opened, and Qt sends every palette change to each.
+
+    Examples
+    --------
+    >>> from qtpy import QtCore, QtWidgets
+    >>> app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    >>> parent = QtWidgets.QWidget()
+    >>> dialog = QtWidgets.QDialog(parent)
+    >>> QtCore.QTimer.singleShot(0, dialog.reject)
+    >>> run_once(dialog)
+    0
+    >>> QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    >>> is_deleted(dialog), parent.findChildren(QtWidgets.QDialog)
+    (True, [])
+    """
+    try:
+        return dialog.exec()
+    finally:
+        dialog.deleteLater()
