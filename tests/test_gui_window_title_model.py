@@ -7,6 +7,7 @@ Every wait is on a condition, never a sleep; nothing is timed.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -128,3 +129,25 @@ def test_a_long_model_file_name_keeps_its_extension_in_the_dock(qtbot, settings,
         assert title.startswith("astronaut through segmentation") and title.endswith("v2.onnx")
     finally:
         delete_now(win)
+
+
+def test_a_remembered_study_whose_model_is_gone_opens_its_image(qtbot, settings, crc, tmp_path):
+    photo = tmp_path / "photo.npy"
+    np.save(photo, np.linspace(0, 1, 24 * 20 * 3).reshape(24, 20, 3))
+    win = MainWindow(settings, restore=True)
+    win.show()
+    assert win.load_path(photo)
+    qtbot.waitUntil(lambda: not win.images.busy and win.state.origin.path == str(photo))
+    assert win.models.load_layer(crc, LAYER)
+    qtbot.waitUntil(lambda: shown_title(win).startswith("photo.npy through crc.onnx"))
+    win.close()
+    delete_now(win)
+    crc.unlink()
+    again = MainWindow(settings, restore=True)
+    try:
+        again.show()
+        qtbot.waitUntil(lambda: not again.images.busy and again.loaded is not None)
+        assert again.state.origin.path == str(photo)  # the image the model ran on
+        assert shown_title(again) == "photo.npy — Deconvolution Explorer"
+    finally:
+        delete_now(again)

@@ -219,10 +219,11 @@ def restore_window(window: Any, *, restore_last: bool = True) -> None:
         if document is None:
             return
         window.sync.show(document)  # all of it, or nothing
-        # a model's layer reads what the model feeds it: run its image through it again
-        if document.layer.model is not None and window.restore_model_study(document):
-            return
-        image = document.image
+        image, model = document.image, document.layer.model
+        if model is not None:  # a model's layer reads what the model feeds it: run it again
+            if window.restore_model_study(document):
+                return
+            image = model.image  # the model is gone: its image, under the layer's filter
         window.image_controls.set_work_size(image.work_size)
         if image.kind == "file" and Path(image.source).is_file():
             window.load_path(image.source)
