@@ -397,3 +397,42 @@ def test_the_layer_alone_waits_while_the_network_shows_and_is_exact_when_back(qt
     _through(qtbot, window, False)
     qtbot.waitUntil(lambda: window.live.idle, timeout=TIMEOUT)
     assert len(started) == 1 and window.result is shown
+
+
+def test_the_filter_is_read_only_while_the_files_network_is_studied(qtbot, window):
+    """The network up to a model file's layer runs the file's own weights, so an edit of
+    the dock's Filter changed nothing shown: there the Filter shows the layer's filter
+    read-only under a note saying why and how to edit it; the layer alone edits again."""
+    editor = window.filter_editor
+    editing = (
+        editor.ui.preset_combo,
+        editor.ui.size_h,
+        editor.ui.c_out_spin,
+        editor.ui.normalise_button,
+        editor.ui.bias_spin,
+        editor.ui.flip_check,
+    )
+    assert not editor.read_only and editor.study_note.isHidden()
+    assert all(widget.isEnabled() for widget in editing)
+    _through(qtbot, window)
+    assert editor.read_only and editor.study_note.isVisible()
+    note = editor.study_note.text()
+    assert "Read-only" in note and "three.onnx" in note and LAYER in note
+    assert "this layer alone" in note
+    assert not any(widget.isEnabled() for widget in editing)
+    assert not editor.grid(0).is_editable() and not editor.grid(0).set_cell_text(0, 0, "5")
+    assert "Read-only" in editor.grid(0).item(0, 0).toolTip()
+    # the filter shown is the layer's, and the outputs can still be looked through
+    np.testing.assert_array_equal(editor.weights(), window.document.params.weights)
+    assert editor.ui.out_combo.isEnabled()
+    editor.ui.out_combo.setCurrentIndex(1)
+    np.testing.assert_array_equal(
+        editor.grid(0).value(0, 0), window.document.params.weights[0, 0, 0, 1]
+    )
+    weights = window.document.params.weights.copy()
+    _through(qtbot, window, False)
+    assert not editor.read_only and editor.study_note.isHidden()
+    assert all(widget.isEnabled() for widget in editing)
+    assert editor.grid(0).set_cell_text(0, 0, "0.5")
+    qtbot.waitUntil(lambda: window.document.params.weights[0, 0, 0, 1] == 0.5, timeout=TIMEOUT)
+    assert np.count_nonzero(window.document.params.weights != weights) == 1

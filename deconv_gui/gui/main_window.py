@@ -113,6 +113,7 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             hide_alone=self.live.set_hidden,
             display=self.display,
         )
+        self.network.filterStudied.connect(self.filter_editor.set_study_note)
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen

@@ -13,6 +13,7 @@ from ..support.theme import follow_theme, set_style_sheet, theme_colour
 
 __all__ = [
     "DOCK_WIDTH",
+    "NOTE_STYLE",
     "DockSection",
     "LinkButton",
     "diverging_colour",
@@ -23,6 +24,13 @@ __all__ = [
 
 #: The width (px) the control widgets are designed for; the left dock is about 330–380 px.
 DOCK_WIDTH = 350
+
+#: A note box in the dock (the geometry's arithmetic, what a filter is in the study shown):
+#: a style sheet template in the theme's roles (:func:`~..support.theme.theme_style`).
+NOTE_STYLE = (
+    "QLabel {{ background: {note_back}; border: 1px solid {note_border}; border-radius: 3px; "
+    "padding: 4px; color: {note_text}; }}"
+)
 
 # Ends of the diverging colour map (blue for negative, red for positive), kept light enough
 # that black text on them stays readable.

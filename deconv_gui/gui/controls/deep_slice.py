@@ -71,10 +71,7 @@ class DeepSlice:
         self._deep = (weights.copy(), list(bias), groups)
         self.picker.set_counts(*((c_out, c_in) if self._transposed else (c_in, c_out)))
         self.picker.setVisible(True)
-        for widget in self._locked_widgets():
-            widget.setEnabled(False)
-        # a decoder's bias is per output channel, the filter's third axis: carried whole
-        self.ui.bias_spin.setEnabled(not self._transposed)
+        self._lock_deep()
         changed = before is None or not (
             np.array_equal(before[0], weights) and before[1] == list(bias) and before[2] == groups
         )
@@ -87,6 +84,13 @@ class DeepSlice:
         self.picker.setVisible(False)
         for widget in [*self._locked_widgets(), self.ui.bias_spin]:
             widget.setEnabled(True)
+
+    def _lock_deep(self) -> None:
+        """Turn off what would rebuild the model's filter."""
+        for widget in self._locked_widgets():
+            widget.setEnabled(False)
+        # a decoder's bias is per output channel, the filter's third axis: carried whole
+        self.ui.bias_spin.setEnabled(not self._transposed)
 
     def _locked_widgets(self) -> list[QWidget]:
         """What a deep layer's slice cannot change: the filter is the model's."""

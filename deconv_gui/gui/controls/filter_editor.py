@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 from qtpy.QtCore import QSize, Signal
-from qtpy.QtWidgets import QWidget
+from qtpy.QtWidgets import QLabel, QWidget
 
 from ...core import PRESETS, make_filter
 from ...core import params as schema
 from ...core.choices import check_choice
 from ...view import filter_ops as ops
 from ..support.qthelp import signals_blocked
+from ..support.theme import theme_style
 from .channel_picker import ChannelPicker
-from .common import DOCK_WIDTH, DockSection
+from .common import DOCK_WIDTH, NOTE_STYLE, DockSection
 from .deep_slice import DEEP_CHANNELS, DeepSlice
 from .filter_form import (
     CUSTOM,
@@ -40,9 +41,17 @@ __all__ = [
     "DEEP_CHANNELS",
     "MAX_OUT_CHANNELS",
     "PRESET_LABELS",
+    "READ_ONLY_TIP",
     "FilterEditor",
     "channel_names",
 ]
+
+#: The read-only filter's tooltip (its cells', its note's).
+READ_ONLY_TIP = (
+    "Read-only while the network up to here is studied: it runs the model file's own "
+    "weights, so an edit here would change nothing shown. Choose “this layer alone” "
+    "(above the panels) to edit the layer."
+)
 
 
 class FilterEditor(FilterShape, DeepSlice, DockSection):
@@ -69,6 +78,13 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         #: a deep layer's whole filter (weights, bias, groups), shown as a slice; None else
         self._deep: tuple[np.ndarray, list[float], int] | None = None
         self._slice: tuple[int, tuple[int, ...]] = (0, (0,))  # output, weights' input indices
+        #: what the filter is in the study shown (a network's layer), under the header
+        self.study_note = QLabel()
+        self.study_note.setWordWrap(True)
+        self.study_note.hide()
+        theme_style(self.study_note, NOTE_STYLE)
+        self.column.addWidget(self.study_note)
+        self._read_only = False
         self.ui = FilterForm(self)
         self.picker = ChannelPicker(self)
         self.picker.setVisible(False)
@@ -204,6 +220,34 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
             "flip": self._flip,
         }
 
+    def set_study_note(self, note: str, read_only: bool = False) -> None:
+        """Say under the header what the filter is in the study shown (``note``; "":
+        nothing) and, ``read_only``, let it be looked at but not edited: the network up
+        to a model file's layer runs the file's own weights, so edits would change
+        nothing shown (the channels and outputs to look at can still be picked)."""
+        read_only = bool(read_only)
+        if (note, read_only) == (self.study_note.text(), self._read_only):
+            return
+        self._read_only = read_only
+        self.study_note.setText(note)
+        self.study_note.setToolTip(READ_ONLY_TIP if read_only else "")
+        self.study_note.setVisible(bool(note))
+        for widget in self._editing_widgets():
+            widget.setEnabled(True)  # then their own rules: a deep layer's, the form's
+        if self._deep is not None:
+            self._lock_deep()
+        self._grids.lock(READ_ONLY_TIP if read_only else "")
+        self._sync()
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the filter is shown read-only (:meth:`set_study_note`)."""
+        return self._read_only
+
+    def _editing_widgets(self) -> list[QWidget]:
+        """What changes the filter (not what picks the part of it to look at)."""
+        return [*self._locked_widgets(), self.ui.bias_spin, self.ui.flip_check]
+
     def set_feature_maps(self, maps: bool) -> None:
         """Name the inputs "map 0, 1, …" (the maps of a layer before), not the image's channels."""
         if self._grids.maps != bool(maps):
@@ -303,6 +347,9 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         self.ui.channel_map.setVisible(self._deep is None)
         if self._deep is not None:
             self._label_slice()
+        if self._read_only:  # after the form's own rules, which turn some on
+            for widget in self._editing_widgets():
+                widget.setEnabled(False)
 
     # ----------------------------------------------------------------------------- slots
     def _on_out_selected(self, _index: int) -> None:

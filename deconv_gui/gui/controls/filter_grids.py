@@ -69,6 +69,14 @@ class FilterGrids:
         self.maps = False
         #: a ConvTranspose2d: the shown filter output is its input, the grids its outputs
         self.transposed = False
+        #: why the grids cannot be edited now ("": they can)
+        self.locked = ""
+
+    def lock(self, why: str) -> None:
+        """Make the grids read-only, ``why`` in their cells' tooltips ("": editable)."""
+        self.locked = why
+        for grid in self.grids:
+            grid.set_editable(not why, why)
 
     def show(self, weights: np.ndarray, output: int, groups: int, flip: bool) -> None:
         """Show output ``output`` of ``weights`` ``(f_h, f_w, C_in/groups, C_out)``."""
@@ -112,6 +120,7 @@ class FilterGrids:
         per_row = max(1, min(c_group, 9 // fw))
         for channel in range(c_group):
             grid = KernelGrid(fh, fw)
+            grid.set_editable(not self.locked, self.locked)
             grid.cellEdited.connect(
                 lambda row, column, value, c=channel: self._on_edit(row, column, c, value)
             )

@@ -22,16 +22,12 @@ from qtpy.QtWidgets import (
 from ...core import params as schema
 from ..support.qthelp import signals_blocked
 from ..support.theme import theme_style
-from .common import DockSection, LinkButton
+from .common import NOTE_STYLE, DockSection, LinkButton
 from .fields import field_tip
 from .layer_form import Activation, LayerKind, PaddingSides
 
 __all__ = ["GeometryEditor", "PairControl"]
 
-_ARITHMETIC_OK = (
-    "QLabel {{ background: {note_back}; border: 1px solid {note_border}; border-radius: 3px; "
-    "padding: 4px; color: {note_text}; }}"
-)
 _ARITHMETIC_ERROR = (
     "QLabel {{ background: {note_error_back}; border: 1px solid {note_error_border}; "
     "border-radius: 3px; padding: 4px; color: {note_error_text}; }}"
@@ -308,7 +304,7 @@ class GeometryEditor(DockSection):
         """
         if self._arithmetic.property("error") != bool(error):
             self._arithmetic.setProperty("error", bool(error))
-        style = _ARITHMETIC_ERROR if error else _ARITHMETIC_OK
+        style = _ARITHMETIC_ERROR if error else NOTE_STYLE
         theme_style(self._arithmetic, style)
         if not text:
             body = "<i>shape arithmetic appears here</i>"

@@ -155,17 +155,9 @@ class KernelGrid(QTableWidget):
             header.setMinimumSectionSize(10)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        triggers = (
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.AnyKeyPressed
-        )
-        self.setEditTriggers(triggers)  # type: ignore[arg-type]  # PyQt5 stubs: flag | flag is int
-        if not editable:  # a view of weights derived from the editable ones
-            self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-            self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-            self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._focus = self.focusPolicy()  # the table's own, given back when editable again
+        self._read_only_hint = "Read-only: the weight as applied; edit the grid above."
+        self.set_editable(editable)
         self.setFrameShape(QFrame.Shape.Box)
         self.setLineWidth(1)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -245,10 +237,31 @@ class KernelGrid(QTableWidget):
                     hint = (
                         "Double-click or type to edit; numbers only (e.g. 0.25, -1, 1e-3)."
                         if self._editable
-                        else "Read-only: the weight as applied; edit the grid above."
+                        else self._read_only_hint
                     )
                     item.setToolTip(f"row {row}, column {column}: {value:.10g}\n{hint}")
         nonnull(self.viewport()).update()
+
+    def set_editable(self, editable: bool, hint: str = "") -> None:
+        """Let the user edit the cells, or not (a view of weights derived from the
+        editable ones, or a filter that is read-only for now: ``hint`` says why in the
+        cells' tooltips)."""
+        self._editable = bool(editable)
+        if hint:
+            self._read_only_hint = hint
+        if editable:
+            triggers = (
+                QAbstractItemView.EditTrigger.DoubleClicked
+                | QAbstractItemView.EditTrigger.EditKeyPressed
+                | QAbstractItemView.EditTrigger.AnyKeyPressed
+            )
+            self.setEditTriggers(triggers)  # type: ignore[arg-type]  # PyQt5 stubs: flag | flag is int
+            self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+            self.setFocusPolicy(self._focus)
+        else:
+            self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+            self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+            self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def is_editable(self) -> bool:
         """False for a read-only view (the kernel as applied)."""

@@ -77,10 +77,15 @@ class NetworkView(QtCore.QObject):
         The window shows the network (True) or the layer alone (False).
     resultShown(object)
         A :class:`PrefixResult` is drawn (twice per image: without and with ``J⁺``).
+    filterStudied(str, bool)
+        What the filter of the layer under study is in the study shown (one line, ""
+        for the layer alone), and whether it is read-only there: the network up to a
+        model file's layer runs the file's own weights (the dock's Filter mirrors it).
     """
 
     modeChanged = QtCore.Signal(bool)
     resultShown = QtCore.Signal(object)
+    filterStudied = QtCore.Signal(str, bool)
 
     def __init__(
         self,
@@ -225,6 +230,7 @@ class NetworkView(QtCore.QObject):
             self._showing = showing
             self.panels.setVisible(showing)
             self.modeChanged.emit(showing)
+        self.filterStudied.emit(*_filter_words(doc, showing))
         if not showing:
             self.cancel()
             return
@@ -383,3 +389,18 @@ def _chain_words(selected: int, through: bool) -> str:
         return "layer 1 of the network built by hand, alone on the image"
     before = "layer 1" if selected == 1 else f"layers 1–{selected}"
     return f"layer {selected + 1} alone, on what {before} make of the image (its input x)"
+
+
+def _filter_words(doc: Document, showing: bool) -> tuple[str, bool]:
+    """The dock's note on the filter of the layer under study, and whether it is
+    read-only: see :attr:`NetworkView.filterStudied`."""
+    model = doc.layer.model
+    if not showing:
+        return "", False
+    if model is not None:
+        return (
+            f"Read-only: the network up to here runs {Path(model.path).name} as saved. "
+            f"Choose “this layer alone” to edit {model.layer}.",
+            True,
+        )
+    return f"Layer {doc.selected + 1} of the network: edits change the network up to here.", False
