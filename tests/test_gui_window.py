@@ -20,7 +20,7 @@ from deconv_gui.core.threads import limit_blas_threads
 from deconv_gui.gui.main_window import MainWindow
 from deconv_gui.gui.support.excepthook import install_excepthook
 from deconv_gui.gui.support.qimage import qimage_to_array
-from deconv_gui.gui.support.teardown import delete_now
+from deconv_gui.gui.support.teardown import delete_now, is_deleted
 from deconv_gui.view.display import display_spec
 
 pytestmark = pytest.mark.gui
@@ -289,6 +289,8 @@ def test_excepthook_shows_a_message_box_and_keeps_running(qtbot, window):
         ]
         assert boxes and boxes[0].isVisible()
         boxes[0].close()
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+        assert is_deleted(boxes[0])  # not one more of the window's windows
     finally:
         sys.excepthook = previous
 

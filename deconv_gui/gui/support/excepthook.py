@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from types import TracebackType
 
-from qtpy import QtWidgets
+from qtpy import QtCore, QtWidgets
 
 __all__ = ["install_excepthook", "show_exception"]
 
@@ -39,6 +39,8 @@ def show_exception(
     box.setInformativeText("The window keeps its previous state. Details are in the log.")
     box.setDetailedText(text)
     box.setModal(False)
+    # deleted once closed: a child of the window would otherwise stay one of its windows
+    box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
     box.finished.connect(lambda _=0, b=box: _boxes.remove(b) if b in _boxes else None)
     _boxes.append(box)
     box.show()
