@@ -110,3 +110,19 @@ def test_a_saturated_hard_sigmoid_keeps_only_its_units_with_a_slope():
         assert rank <= bound < _outputs_only(net, lin)
         if len(layers) == 2:  # generic weights: every sloped unit is a direction of its own
             assert bound == rank == int(np.count_nonzero(lin.states[1]))
+
+
+@pytest.mark.parametrize("c_out", [1, 9])
+def test_the_exact_rank_from_either_side_equals_matrix_rank_of_the_dense_j(c_out):
+    """A small output's rank is taken from ``J``'s rows (``Jᵀ e_i``), a larger one's
+    from its columns: both as numpy.linalg.matrix_rank of the dense ``J``."""
+    from deconv_gui.core.network import MaxPool, exact_rank
+
+    rng = np.random.default_rng(10)
+    conv = _conv(rng, 3, -0.5)
+    w = rng.standard_normal((3, 3, 3, c_out))
+    last = Conv(ConvOperator.from_weights(w, input_shape=(3, 3, 3), padding=1))
+    lin = Network([conv, ReLU(), MaxPool(2), last], SHAPE).linearize(rng.standard_normal(SHAPE))
+    n_out = int(np.prod(lin.output_shape))
+    assert (n_out < 72) == (c_out == 1)  # 9 rows of 72 columns, or 81 of them
+    assert exact_rank(lin) == np.linalg.matrix_rank(lin.to_dense())

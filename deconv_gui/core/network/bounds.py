@@ -157,9 +157,25 @@ def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> tuple[int, i
 
 def exact_rank(lin: Linearization) -> int | None:
     """The rank of the dense ``J`` when it has at most :data:`EXACT_RANK_ENTRIES` entries
-    (``numpy.linalg.matrix_rank``'s tolerance), else None."""
+    (``numpy.linalg.matrix_rank``'s tolerance), else None.
+
+    ``J`` is built from its smaller side: its columns ``J e_j`` (one product per input
+    pixel) or, when the output is smaller, its rows ``Jᵀ e_i`` (one per output unit; the
+    same singular values). A ResNet-34's prefix at 64² to its 2×2×4 head took 37 s by
+    its 12,288 columns, its 16 rows take a fraction of a second.
+
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> from deconv_gui.core.network import Conv, Network
+    >>> op = ConvOperator.from_weights(np.ones((3, 3, 1)), input_shape=(6, 6, 1), stride=3)
+    >>> exact_rank(Network([Conv(op)]).linearize(np.zeros((6, 6, 1))))  # 4 rows of 36
+    4
+    """
     n_in = int(np.prod(lin.input_shape))
     n_out = int(np.prod(lin.output_shape))
     if n_in * n_out > EXACT_RANK_ENTRIES or n_in > 20_000:
         return None
-    return int(np.linalg.matrix_rank(lin.to_dense()))
+    if n_out >= n_in:
+        return int(np.linalg.matrix_rank(lin.to_dense()))
+    basis = np.eye(n_out).reshape(n_out, *lin.output_shape)
+    return int(np.linalg.matrix_rank(lin.apply_adjoint(basis).reshape(n_out, n_in)))
