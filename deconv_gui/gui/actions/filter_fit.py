@@ -53,8 +53,10 @@ class FilterFit:
     def fit(self, channels: int) -> None:
         """The filter takes ``channels`` as the layer kind asks (a conv's C_in, a
         transposed conv's C_out), unless the layers before own them (inside a network)
-        or a model does (a deeper feature map comes with its layer's filter)."""
-        deep = channels > MAX_IN_CHANNELS and not self._filter.deep
+        or a model does (a deeper feature map comes with its layer's filter, which may
+        arrive after it: another model's layer brings maps of another depth while the
+        filter is still the previous layer's)."""
+        deep = channels > MAX_IN_CHANNELS
         if not (self._owns_channels() or deep):
             kind = str(self._geometry.values()["layer_kind"])
             self._filter.set_in_channels(channels, kind)
