@@ -306,15 +306,16 @@ def test_the_filter_says_which_layer_of_the_network_it_is(qtbot, window):
     a network built by hand runs the document's layers, so the filter stays editable."""
     editor = window.filter_editor
     _build(qtbot, window)
-    assert editor.study_note.isHidden()  # the layer alone: the Filter is the layer's
+    assert editor.section_note.isHidden()  # the layer alone: the Filter is the layer's
     window.menu_actions.through.trigger()
     qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
-    assert editor.study_note.isVisible() and not editor.read_only
-    assert editor.study_note.text().startswith("Layer 4 of the network")
+    assert editor.section_note.isVisible() and not editor.read_only
+    assert editor.section_note.text().startswith("Layer 4 of the network")
     assert editor.grid(0).is_editable() and editor.ui.preset_combo.isEnabled()
+    assert not window.geometry_editor.read_only
     window.chain.study(0)
-    qtbot.waitUntil(lambda: editor.study_note.text().startswith("Layer 1 "), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: editor.section_note.text().startswith("Layer 1 "), timeout=TIMEOUT)
     _settled(qtbot, window)
     window.menu_actions.through.trigger()
     qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
-    assert editor.study_note.isHidden()
+    assert editor.section_note.isHidden()

@@ -412,11 +412,11 @@ def test_the_filter_is_read_only_while_the_files_network_is_studied(qtbot, windo
         editor.ui.bias_spin,
         editor.ui.flip_check,
     )
-    assert not editor.read_only and editor.study_note.isHidden()
+    assert not editor.read_only and editor.section_note.isHidden()
     assert all(widget.isEnabled() for widget in editing)
     _through(qtbot, window)
-    assert editor.read_only and editor.study_note.isVisible()
-    note = editor.study_note.text()
+    assert editor.read_only and editor.section_note.isVisible()
+    note = editor.section_note.text()
     assert "Read-only" in note and "three.onnx" in note and LAYER in note
     assert "this layer alone" in note
     assert not any(widget.isEnabled() for widget in editing)
@@ -431,8 +431,22 @@ def test_the_filter_is_read_only_while_the_files_network_is_studied(qtbot, windo
     )
     weights = window.document.params.weights.copy()
     _through(qtbot, window, False)
-    assert not editor.read_only and editor.study_note.isHidden()
+    assert not editor.read_only and editor.section_note.isHidden()
     assert all(widget.isEnabled() for widget in editing)
     assert editor.grid(0).set_cell_text(0, 0, "0.5")
     qtbot.waitUntil(lambda: window.document.params.weights[0, 0, 0, 1] == 0.5, timeout=TIMEOUT)
     assert np.count_nonzero(window.document.params.weights != weights) == 1
+
+
+def test_the_geometry_is_read_only_while_the_files_network_is_studied(qtbot, window):
+    """The file's network runs its own strides and paddings too: the Geometry is shown
+    read-only under a note there, each control back as it was with the layer alone."""
+    geometry = window.geometry_editor
+    stride = geometry.pair_control("stride")
+    assert not geometry.read_only and stride.isEnabled() and geometry.section_note.isHidden()
+    _through(qtbot, window)
+    assert geometry.read_only and not stride.isEnabled() and not geometry.mode_control().isEnabled()
+    assert geometry.section_note.isVisible() and "Read-only" in geometry.section_note.text()
+    _through(qtbot, window, False)
+    assert not geometry.read_only and stride.isEnabled() and geometry.mode_control().isEnabled()
+    assert geometry.section_note.isHidden()

@@ -112,8 +112,8 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
             listing=self.chain.models,
             hide_alone=self.live.set_hidden,
             display=self.display,
+            layer_forms=(self.filter_editor, self.geometry_editor),
         )
-        self.network.filterStudied.connect(self.filter_editor.set_study_note)
         self.resize(initial_size(available_geometry(self)))
         stored.restore_window(self, restore_last=restore)
         fit_to_screen(self)  # a stored geometry may come from a larger screen

@@ -9,7 +9,7 @@ from qtpy.QtCore import QPointF, QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
 from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
-from ..support.theme import follow_theme, set_style_sheet, theme_colour
+from ..support.theme import follow_theme, set_style_sheet, theme_colour, theme_style
 
 __all__ = [
     "DOCK_WIDTH",
@@ -59,6 +59,8 @@ class DockSection(QWidget):
         The section's rows, the header first.
     header : QLabel
         The section's title.
+    section_note : QLabel
+        A note under the title (:meth:`show_note`; hidden while empty).
     """
 
     def __init__(
@@ -71,6 +73,17 @@ class DockSection(QWidget):
         self.header = section_header(title)
         self.header.setToolTip(tip)
         self.column.addWidget(self.header)
+        self.section_note = QLabel()
+        self.section_note.setWordWrap(True)
+        self.section_note.hide()
+        theme_style(self.section_note, NOTE_STYLE)
+        self.column.addWidget(self.section_note)
+
+    def show_note(self, text: str, tip: str = "") -> None:
+        """Show ``text`` in the note box under the title, ``tip`` its tooltip ("": hide it)."""
+        self.section_note.setText(text)
+        self.section_note.setToolTip(tip)
+        self.section_note.setVisible(bool(text))
 
     def sizeHint(self) -> QSize:
         return QSize(DOCK_WIDTH, super().sizeHint().height())

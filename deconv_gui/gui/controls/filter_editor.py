@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 from qtpy.QtCore import QSize, Signal
-from qtpy.QtWidgets import QLabel, QWidget
+from qtpy.QtWidgets import QWidget
 
 from ...core import PRESETS, make_filter
 from ...core import params as schema
 from ...core.choices import check_choice
 from ...view import filter_ops as ops
 from ..support.qthelp import signals_blocked
-from ..support.theme import theme_style
 from .channel_picker import ChannelPicker
-from .common import DOCK_WIDTH, NOTE_STYLE, DockSection
+from .common import DOCK_WIDTH, DockSection
 from .deep_slice import DEEP_CHANNELS, DeepSlice
 from .filter_form import (
     CUSTOM,
@@ -78,12 +77,6 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         #: a deep layer's whole filter (weights, bias, groups), shown as a slice; None else
         self._deep: tuple[np.ndarray, list[float], int] | None = None
         self._slice: tuple[int, tuple[int, ...]] = (0, (0,))  # output, weights' input indices
-        #: what the filter is in the study shown (a network's layer), under the header
-        self.study_note = QLabel()
-        self.study_note.setWordWrap(True)
-        self.study_note.hide()
-        theme_style(self.study_note, NOTE_STYLE)
-        self.column.addWidget(self.study_note)
         self._read_only = False
         self.ui = FilterForm(self)
         self.picker = ChannelPicker(self)
@@ -226,12 +219,10 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         to a model file's layer runs the file's own weights, so edits would change
         nothing shown (the channels and outputs to look at can still be picked)."""
         read_only = bool(read_only)
-        if (note, read_only) == (self.study_note.text(), self._read_only):
+        if (note, read_only) == (self.section_note.text(), self._read_only):
             return
         self._read_only = read_only
-        self.study_note.setText(note)
-        self.study_note.setToolTip(READ_ONLY_TIP if read_only else "")
-        self.study_note.setVisible(bool(note))
+        self.show_note(note, READ_ONLY_TIP if read_only else "")
         for widget in self._editing_widgets():
             widget.setEnabled(True)  # then their own rules: a deep layer's, the form's
         if self._deep is not None:

@@ -182,7 +182,12 @@ class GeometryEditor(DockSection):
         self._layer.changed.connect(self.geometryChanged)
         self._activation.changed.connect(self.geometryChanged)
         grid.setColumnStretch(1, 1)
-        layout.addLayout(grid)
+        grid.setContentsMargins(0, 0, 0, 0)
+        # in one widget: turned off and on again as a whole, each control keeps its own
+        # state (a padding pair off for "same")
+        self._fields = QWidget()
+        self._fields.setLayout(grid)
+        layout.addWidget(self._fields)
         for name, value in schema.defaults().items():  # the one set of defaults
             if name in self._pairs:
                 self._pairs[name].set_value(schema.check(name, value))
@@ -290,6 +295,17 @@ class GeometryEditor(DockSection):
             changed = True
         if changed:
             self.geometryChanged.emit()
+
+    def set_read_only(self, note: str) -> None:
+        """Let the geometry be looked at but not edited, ``note`` saying why under the
+        title ("": editable again)."""
+        self._fields.setEnabled(not note)
+        self.show_note(note)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the geometry is shown read-only (:meth:`set_read_only`)."""
+        return not self._fields.isEnabled()
 
     def set_notes(self, *lines: str) -> None:
         """Lines shown under the arithmetic from the next :meth:`show_arithmetic` on (how

@@ -18,7 +18,7 @@ from ..panels.central import CentralArea
 from ..state import AppState
 from .bar import NetworkBar
 from .panels import NetworkPanels
-from .view import NetworkView
+from .view import FROZEN_GEOMETRY, NetworkView
 
 __all__ = ["Listing", "NetworkBar", "NetworkPanels", "NetworkView", "install_network_view"]
 
@@ -45,6 +45,7 @@ def install_network_view(
     listing: Listing | None = None,
     hide_alone: Callable[[bool], None] | None = None,
     display: Any = None,
+    layer_forms: tuple[Any, Any] | None = None,
 ) -> NetworkView:
     """Put the switch above the panels, the network's panels beside them (one shown at a
     time) and the J⁺ progress in the status bar of ``window`` (``action``: the menu's
@@ -57,7 +58,9 @@ def install_network_view(
     ``listing``, the dock's list of a model file's layers, turns the switch off when the
     file's network up to the layer is not a chain it can run. ``display``, the window's
     :class:`~deconv_gui.gui.actions.display.DisplayMirror`, is told which panels show: its
-    One row action says when theirs is wrapped.
+    One row action says when theirs is wrapped. ``layer_forms``, the dock's filter and
+    geometry editors, say what the layer is in the network shown, and are read-only
+    where it runs a model file's own layers.
     """
     central = window.centralWidget()
     if not isinstance(central, CentralArea):
@@ -90,4 +93,10 @@ def install_network_view(
     document.events.display.connect(lambda display: view.panels.set_layout_mode(display.layout))
     if listing is not None:
         listing.listed.connect(lambda: view.refuse(*listing.refusal))
+    if layer_forms is not None:
+        filter_form, geometry_form = layer_forms
+        view.layerStudied.connect(filter_form.set_study_note)
+        view.layerStudied.connect(
+            lambda _note, frozen: geometry_form.set_read_only(FROZEN_GEOMETRY if frozen else "")
+        )
     return view

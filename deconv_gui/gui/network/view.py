@@ -43,7 +43,10 @@ from .jobs import (
 from .panels import NetworkPanels
 from .progress import SolveProgress
 
-__all__ = ["FIRST_METHODS", "SOLVE_METHODS", "NetworkView"]
+__all__ = ["FIRST_METHODS", "FROZEN_GEOMETRY", "SOLVE_METHODS", "NetworkView"]
+
+#: The dock's Geometry while the network up to a model file's layer shows (read-only).
+FROZEN_GEOMETRY = "Read-only: the network up to here runs the file's own layers."
 
 #: The first request's methods (one pass each) and the second's (the J⁺ solve).
 FIRST_METHODS = ("transposed", "deconvnet", "guided_backprop")
@@ -77,15 +80,16 @@ class NetworkView(QtCore.QObject):
         The window shows the network (True) or the layer alone (False).
     resultShown(object)
         A :class:`PrefixResult` is drawn (twice per image: without and with ``J⁺``).
-    filterStudied(str, bool)
+    layerStudied(str, bool)
         What the filter of the layer under study is in the study shown (one line, ""
-        for the layer alone), and whether it is read-only there: the network up to a
-        model file's layer runs the file's own weights (the dock's Filter mirrors it).
+        for the layer alone), and whether the layer is read-only there: the network up
+        to a model file's layer runs the file's own weights and geometry (the dock's
+        Filter and Geometry mirror it).
     """
 
     modeChanged = QtCore.Signal(bool)
     resultShown = QtCore.Signal(object)
-    filterStudied = QtCore.Signal(str, bool)
+    layerStudied = QtCore.Signal(str, bool)
 
     def __init__(
         self,
@@ -230,7 +234,7 @@ class NetworkView(QtCore.QObject):
             self._showing = showing
             self.panels.setVisible(showing)
             self.modeChanged.emit(showing)
-        self.filterStudied.emit(*_filter_words(doc, showing))
+        self.layerStudied.emit(*_filter_words(doc, showing))
         if not showing:
             self.cancel()
             return
@@ -393,7 +397,7 @@ def _chain_words(selected: int, through: bool) -> str:
 
 def _filter_words(doc: Document, showing: bool) -> tuple[str, bool]:
     """The dock's note on the filter of the layer under study, and whether it is
-    read-only: see :attr:`NetworkView.filterStudied`."""
+    read-only: see :attr:`NetworkView.layerStudied`."""
     model = doc.layer.model
     if not showing:
         return "", False
