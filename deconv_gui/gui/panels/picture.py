@@ -19,6 +19,7 @@ from qtpy import QtCore, QtWidgets
 from ...view.theme import CANVAS
 from .levels import LevelsBar
 from .marks import PixelMarks, TileLabels, ValueLabels
+from .shown_image import ShownImage
 
 __all__ = ["PanelPicture", "Part"]
 
@@ -34,8 +35,8 @@ class PanelPicture:
         The widget of the image's view.
     view : pg.ViewBox
         The aspect-locked view (y down) of the image.
-    item : pg.ImageItem
-        The image.
+    item : ShownImage
+        The image (a pyqtgraph ``ImageItem``).
     values, tile_labels, marks
         What is drawn over the image: the pixels' values, the montage's channels, the
         inspection marks.
@@ -58,7 +59,7 @@ class PanelPicture:
         self.view = self.graphics.addViewBox(
             row=0, col=0, lockAspect=True, invertY=True, enableMenu=False
         )
-        self.item = pg.ImageItem(axisOrder="row-major")
+        self.item = ShownImage()  # averaged when shown smaller: no moiré from the screen
         self.view.addItem(self.item)
         self.values = ValueLabels(self.view)
         self.tile_labels = TileLabels(self.view)
