@@ -22,7 +22,7 @@ guided backprop), beside ``J⁺``.
 
 from __future__ import annotations
 
-from .bounds import LayerBounds, exact_rank, prefix_bounds
+from .bounds import LayerBounds, exact_rank, passed_units, prefix_bounds
 from .chain import RULES, Linearization, Network, ReceptiveField, receptive_field
 from .layers import Affine, AvgPool, Conv, ConvTranspose, Layer, LeakyReLU, MaxPool, Pad, ReLU
 from .pipeline import PREFIX_METHODS, PREFIX_PANELS, PrefixResult, run_prefix
@@ -86,6 +86,7 @@ __all__ = [
     "first_order",
     "flat_layers",
     "linearity_words",
+    "passed_units",
     "prefix_bounds",
     "receptive_field",
     "relu_preimage",

@@ -37,7 +37,7 @@ from .layers import Layer, Shape
 from .residual import Fork, _others
 from .smooth import Activation
 
-__all__ = ["EXACT_RANK_ENTRIES", "LayerBounds", "exact_rank", "prefix_bounds"]
+__all__ = ["EXACT_RANK_ENTRIES", "LayerBounds", "exact_rank", "passed_units", "prefix_bounds"]
 
 #: The dense J's entries up to which :func:`exact_rank` computes the rank (an SVD).
 EXACT_RANK_ENTRIES = 4_000_000
@@ -84,10 +84,12 @@ def prefix_bounds(lin: Linearization) -> list[LayerBounds]:
     bound = unknowns
     out = []
     fields = receptive_field(network)
+    passed = passed_units(lin)
     for layer, state, before, shape, field in zip(
         network.layers, lin.states, network.shapes[:-1], network.shapes[1:], fields, strict=True
     ):
-        bound, active = _after(layer, state, before, bound)
+        bound = _after(layer, state, before, bound)
+        active = passed.get(id(layer))
         out.append(
             LayerBounds(
                 layer.name,
@@ -103,9 +105,9 @@ def prefix_bounds(lin: Linearization) -> list[LayerBounds]:
     return out
 
 
-def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> tuple[int, int | None]:
+def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> int:
     """The bound after ``layer`` (inputs of ``shape``, its state at ``x₀``) from the bound
-    before it, and the units a (leaky) ReLU passes (None for other layers)."""
+    before it."""
     if isinstance(layer, Fork):
         return _fork_rank(layer, state, shape, bound)
     units = int(np.prod(layer.output_shape(shape)))
@@ -114,7 +116,50 @@ def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> tuple[int, int
         bound = min(bound, active)
     elif isinstance(layer, Activation):  # diag(f'(x₀)): as many as its nonzero slopes
         bound = min(bound, int(np.count_nonzero(state)))
-    return min(bound, units), active
+    return min(bound, units)
+
+
+def passed_units(lin: Linearization) -> dict[int, int]:
+    """The units each (leaky) ReLU of ``lin.network`` passes at ``x₀``, by the layer's
+    ``id``: a top-level ReLU's, each ReLU's inside a block, and a block's own (the units
+    its ReLUs pass, each node of its graph once, as a plain ReLU's row counts its own).
+    Layers without a ReLU are not keyed. ``info --through`` and the dock's list of a
+    model's layers both read it, so their numbers are the same.
+
+    >>> import numpy as np
+    >>> from deconv_gui.core import ConvOperator
+    >>> from deconv_gui.core.network import Conv, Network, ReLU
+    >>> op = ConvOperator.from_weights(np.ones((1, 1, 1, 1)), input_shape=(2, 2, 1))
+    >>> relu = ReLU()
+    >>> lin = Network([Conv(op), relu]).linearize(np.array([[1.0, -1], [2, 0.5]])[..., None])
+    >>> passed_units(lin) == {id(relu): 3}
+    True
+    """
+    out: dict[int, int] = {}
+    network = lin.network
+    for layer, state, before in zip(network.layers, lin.states, network.shapes[:-1], strict=True):
+        _collect_passed(layer, state, before, out)
+    return out
+
+
+def _collect_passed(layer: Layer, state: Any, shape: Shape, out: dict[int, int]) -> int | None:
+    """The units ``layer`` (a ReLU, or a block of branches) passes at its state, noted in
+    ``out`` (its first count kept: a layer several branches share has one state)."""
+    if isinstance(layer, Fork):
+        graph, states = layer._dag(state)
+        shapes = dag.shapes(graph, shape)
+        counts = [  # a nested block's nodes are the graph's own
+            _collect_passed(node.layer, states[index], shapes[node.sources[0]], out)
+            for index, node in enumerate(graph.nodes[1:], 1)
+            if not node.join
+        ]
+        found = [count for count in counts if count is not None]
+        active = sum(found) if found else None
+    else:
+        active = _passed(layer, state, int(np.prod(layer.output_shape(shape))))
+    if active is not None:
+        out.setdefault(id(layer), active)
+    return active
 
 
 def _passed(layer: Layer, state: Any, units: int) -> int | None:
@@ -125,23 +170,17 @@ def _passed(layer: Layer, state: Any, units: int) -> int | None:
     return units if layer.kind == "leaky_relu" else None
 
 
-def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> tuple[int, int | None]:
+def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> int:
     """The bound after a block, each node of its graph once (:mod:`.dag`): a layer's from
     its input's, a join's ``Σ_b`` of its branches' (see the module), a product's branch
-    also by the nonzero entries of the other branches' outputs it is multiplied by; and
-    the units the block's (leaky) ReLUs pass at ``x₀``, each node once (None: it has none),
-    as a plain ReLU's row counts its own."""
+    also by the nonzero entries of the other branches' outputs it is multiplied by."""
     graph, states = fork._dag(state)
     shapes = dag.shapes(graph, shape)
     bounds = [bound]
-    passed: list[int] = []
     for index, node in enumerate(graph.nodes[1:], 1):
         if not node.join:
             source = node.sources[0]
-            after, active = _after(node.layer, states[index], shapes[source], bounds[source])
-            bounds.append(after)
-            if active is not None:  # a nested block's nodes are the graph's own
-                passed.append(active)
+            bounds.append(_after(node.layer, states[index], shapes[source], bounds[source]))
             continue
         ranks = [bounds[source] for source in node.sources]
         if node.layer.join == "mul":
@@ -152,7 +191,7 @@ def _fork_rank(fork: Fork, state: Any, shape: Shape, bound: int) -> tuple[int, i
             ]
         units = int(np.prod(shapes[index]))
         bounds.append(min(bounds[node.origin], sum(ranks), units))
-    return bounds[-1], (sum(passed) if passed else None)
+    return bounds[-1]
 
 
 def exact_rank(lin: Linearization) -> int | None:

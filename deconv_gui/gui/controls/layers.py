@@ -53,7 +53,12 @@ _MORE = {
     "add_maxpool": ("add_avgpool",),
 }
 _VISIBLE_ROWS = (2, 6)  # the list shows this many rows at least and at most
-_NAME, _OUTPUT = 2, 3  # the columns of a model layer's name and of the output shape
+_NAME, _OUTPUT, _PASSED = 2, 3, 4  # the columns of a model layer's name, output, passed
+_PASSED_TIP = (
+    "passed: how many ReLU units pass at this image (their input is positive), i.e. where "
+    "the layer is linear (slope 1; the others give 0 and their direction is lost); a "
+    "block's row counts its ReLUs' units. The numbers of deconv-gui info --through"
+)
 _LIST_TIP = "Click a convolution to study it (▶); click a ReLU or a pooling to edit it below"
 
 
@@ -69,6 +74,31 @@ class LayerRow:
     fits: bool = True
     name: str = ""  # a model file's layer: its name in the file
     label: str = ""  # how the name column shows it (default: the name)
+    passed: int | None = None  # a ReLU's (or a block's ReLUs') units passed at the image
+    units: int = 0  # the layer's outputs
+    block: bool = False  # a block of branches (its row is the join's)
+
+
+def _passed_text(row: LayerRow) -> str:
+    """The passed column: ``1,234 · 60%`` (a block's row: the count alone, its ReLUs'
+    units are not its outputs)."""
+    if row.passed is None:
+        return ""
+    if row.block or not row.units:
+        return f"{row.passed:,}"
+    return f"{row.passed:,} · {100 * row.passed / row.units:.0f}%"
+
+
+def _passed_tip(row: LayerRow) -> str:
+    if row.passed is None:
+        return "No ReLU: nothing to pass"
+    if row.block or not row.units:
+        return f"The block's ReLUs pass {row.passed:,} units at this image (each ReLU once)"
+    return (
+        f"{row.passed:,} of {row.units:,} units pass at this image "
+        f"({100 * row.passed / row.units:.1f}%): there the ReLU is linear (slope 1), the "
+        "others give 0"
+    )
 
 
 def _row_tip(row: LayerRow, studied: bool) -> str:
@@ -107,9 +137,11 @@ class LayersPanel(DockSection):
         self._rows: list[LayerRow] = []
         self.list = QTreeWidget()
         self.list.setObjectName("layers_list")
-        self.list.setColumnCount(4)
-        self.list.setHeaderLabels(["", "layer", "name", "output"])
+        self.list.setColumnCount(5)
+        self.list.setHeaderLabels(["", "layer", "name", "output", "passed"])
         self.list.setColumnHidden(_NAME, True)  # a model file's layers have names
+        self.list.setColumnHidden(_PASSED, True)  # and, run on an image, their ReLUs pass
+        nonnull(self.list.headerItem()).setToolTip(_PASSED, _PASSED_TIP)
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -118,6 +150,7 @@ class LayersPanel(DockSection):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(_OUTPUT, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(_PASSED, QHeaderView.ResizeMode.ResizeToContents)
         self.list.setToolTip(_LIST_TIP)
         self.list.itemClicked.connect(self._on_clicked)
         self.list.itemActivated.connect(self._on_clicked)
@@ -208,6 +241,7 @@ class LayersPanel(DockSection):
         self._rows = list(rows)
         named = any(row.name for row in rows)
         self.list.setColumnHidden(_NAME, not named)
+        self.list.setColumnHidden(_PASSED, all(row.passed is None for row in rows))
         # beside names every column is as wide as its texts, the list scrolls sideways when
         # they do not fit (a stretched name column shrank to a sliver beside a long layer)
         fit = QHeaderView.ResizeMode.ResizeToContents if named else QHeaderView.ResizeMode.Stretch
@@ -220,14 +254,22 @@ class LayersPanel(DockSection):
             for index, row in enumerate(rows):
                 mark = "▶" if index == studied else ""
                 name = row.label or row.name
-                texts = [f"{mark} {index + 1}", row.text, name, row.shape or "—"]
+                texts = [
+                    f"{mark} {index + 1}",
+                    row.text,
+                    name,
+                    row.shape or "—",
+                    _passed_text(row),
+                ]
                 item = QTreeWidgetItem(texts)
                 item.setTextAlignment(_OUTPUT, Qt.AlignmentFlag.AlignRight)
+                item.setTextAlignment(_PASSED, Qt.AlignmentFlag.AlignRight)
                 font = QFont(self.list.font())
                 font.setBold(index == studied)
                 for column in range(len(texts)):
                     item.setFont(column, font)
                     item.setToolTip(column, _row_tip(row, index == studied))
+                item.setToolTip(_PASSED, _passed_tip(row))
                 self.list.addTopLevelItem(item)
             self._recolour(current_theme())
             chosen = self.list.topLevelItem(max(0, min(current, len(rows) - 1)))

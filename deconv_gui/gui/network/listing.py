@@ -178,10 +178,13 @@ def _fed_text(fed: list[core.Layer], labels: dict[int, str]) -> str:
     return " → " + ", ".join(labels[id(layer)] for layer in listed)
 
 
-def network_rows(network: core.Network) -> list[LayerRow]:
+def network_rows(network: core.Network, passed: dict[int, int] | None = None) -> list[LayerRow]:
     """One read-only row per layer of ``network``: its words, name and output shape (a
     residual block's layers each on its own row, then the block's sum; a layer that
-    feeds several blocks once, with what it feeds)."""
+    feeds several blocks once, with what it feeds); with ``passed``
+    (:func:`~deconv_gui.core.network.passed_units` at the image), the units each ReLU row
+    and each block's row passes."""
+    passed = passed or {}
     flat = _flat(network.layers, network.input_shape)
     names = short_names([layer.name for _, layer, _, _ in flat])
     labels = {id(layer): label for (_, layer, _, _), label in zip(flat, names, strict=True)}
@@ -197,6 +200,9 @@ def network_rows(network: core.Network) -> list[LayerRow]:
                 layer.kind in _CONV_KINDS,
                 name=layer.name,
                 label=labels[id(layer)],
+                passed=passed.get(id(layer)),
+                units=int(np.prod(shape_out)),
+                block=isinstance(layer, core.Fork),
             )
         )
     return rows
@@ -246,11 +252,21 @@ def model_listing(model: ModelSource, image: np.ndarray, alone: LayerRow) -> Mod
         x0, network = model_prefix(model, image)
     except (ValueError, OSError) as exc:
         return ModelListing((alone,), 0, convs, problem=f"{name}: {_first_line(exc)}")
-    rows = network_rows(network)
+    rows = network_rows(network, _passed(network, x0))
     named = [i for i, row in enumerate(rows) if row.name == model.layer]
     convs_at = [i for i, row in enumerate(rows) if row.is_conv]
     studied = named[-1] if named else (convs_at[-1] if convs_at else len(rows) - 1)
     return ModelListing(tuple(rows), studied, convs, "×".join(map(str, x0.shape)))
+
+
+def _passed(network: core.Network, x0: np.ndarray) -> dict[int, int]:
+    """The units each ReLU (and block) of ``network`` passes at ``x0``, as ``info
+    --through`` counts them; none when the network cannot run the image (the list still
+    shows its layers)."""
+    try:
+        return core.passed_units(network.linearize(x0))
+    except ValueError:
+        return {}
 
 
 def _first_line(exc: Exception) -> str:
