@@ -77,3 +77,70 @@ def test_a_deep_layer_of_another_model_with_other_channels_takes_its_place(qtbot
         ours_to_torch(np.asarray(weights)), second_net[2].weight.detach().numpy(), rtol=1e-6
     )
     assert window.filter_editor.deep
+
+
+def test_the_lost_information_panels_of_a_deep_layer_label_their_tiles(qtbot, window, tmp_path):
+    """Shown after the layer is studied, each montage panel names its channels as the
+    first four do (labels drawn while the panel was hidden were left hidden)."""
+    torch.manual_seed(6)
+    window.resize(1600, 1000)  # room for a label on each tile
+    _, path = _export(tmp_path, "deep.onnx", 8)
+    assert window.models.load_layer(path, "/2/Conv")
+    qtbot.waitUntil(lambda: _settled(window, "deep.onnx"), timeout=TIMEOUT)
+    for through in (True, False):  # the network's panels were shown before
+        window.network.set_through(through)
+        qtbot.waitUntil(lambda: window.network._showing == through, timeout=TIMEOUT)  # noqa: B023
+        qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: _settled(window, "deep.onnx"), timeout=TIMEOUT)
+    window.insight.set_panels_visible(True)
+    names = ("input", "coverage", "recoverable", "nullspace")
+
+    def labelled():
+        panels = [window.panels.panel(name) for name in names]
+        return all(p.spec is not None and p.spec.tiles for p in panels) and not window.runner.busy
+
+    def shown(name):
+        labels = window.panels.panel(name).tile_labels.items
+        return bool(labels) and all(label.isVisible() for label in labels)
+
+    qtbot.waitUntil(labelled, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: shown("input"), timeout=TIMEOUT)  # laid out
+    assert [name for name in names if not shown(name)] == []
+
+
+def test_an_image_given_at_launch_ends_the_remembered_model_study(qtbot, tmp_path):
+    """The previous run studied a model's layer; ``--image`` replaces its image: the dock
+    no longer names the model's layer nor lists its network (the layer is the window's own
+    conv on that image, as after File → Open image)."""
+    from PIL import Image
+
+    from deconv_gui import app
+    from deconv_gui.gui.launch import apply_arguments
+
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    torch.manual_seed(7)
+    _, path = _export(tmp_path, "remembered.onnx", 4)
+    first = MainWindow(settings, restore=True)
+    first.show()
+    qtbot.waitUntil(lambda: first.result is not None, timeout=TIMEOUT)
+    assert first.models.load_layer(path, "/2/Conv")
+    qtbot.waitUntil(lambda: _settled(first, "remembered.onnx"), timeout=TIMEOUT)
+    first.close()  # the settings remember the study
+    delete_now(first)
+
+    picture = tmp_path / "wide.png"
+    pixels = np.random.default_rng(0).integers(0, 255, (24, 40, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(picture)
+    args = app.build_parser().parse_args(["--image", str(picture)])
+    again = MainWindow(settings, restore=True)
+    try:
+        assert apply_arguments(again, args, wait=True) is None
+        again.show()
+        qtbot.waitUntil(lambda: _settled(again, "wide.png"), timeout=TIMEOUT)
+        assert again.loaded.pixels.shape == (24, 40, 3)
+        assert again.document.layer.model is None
+        assert len(again.document.layers) == 1
+        note = again.controls_dock.layers_panel.note.text()
+        assert "remembered.onnx" not in note
+    finally:
+        delete_now(again)

@@ -169,7 +169,10 @@ class ModelActions(QtCore.QObject):
         earlier = self._remembered(image)
         if earlier is not None:  # undo or redo showed an earlier activation again
             self._set_active(earlier)
-        elif self._active is not None:
+        else:
+            # (also with nothing active: the remembered settings' model layer, not run
+            # again because --image replaced its image at launch, named a model the
+            # window no longer studies)
             self._set_active(None)
             document = self._state.document
             if document.layer.model is not None:  # no network before it now: no switch
