@@ -149,5 +149,11 @@ def test_a_remembered_study_whose_model_is_gone_opens_its_image(qtbot, settings,
         qtbot.waitUntil(lambda: not again.images.busy and again.loaded is not None)
         assert again.state.origin.path == str(photo)  # the image the model ran on
         assert shown_title(again) == "photo.npy — Deconvolution Explorer"
+        # the status bar says why, before the image's "Loaded …" line (not replaced by it)
+        status = again.readout.text()
+        assert status.startswith("Could not study the remembered layer of crc.onnx again")
+        assert "model file is missing" in status and "Loaded photo.npy" in status
+        again.load_path(photo)  # the note was for that image only
+        qtbot.waitUntil(lambda: again.readout.text().startswith("Loaded photo.npy"))
     finally:
         delete_now(again)

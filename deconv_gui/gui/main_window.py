@@ -362,7 +362,9 @@ class MainWindow(WindowCommands, QtWidgets.QMainWindow):
     def _on_image(self, loaded: LoadedImage) -> None:
         self.sync.image_arrived(loaded)
         source = self.state.source or loaded  # the dock shows the image as loaded
-        self.readout.setText(self.image_controls.show_image(source, self.state.origin.kind))
+        self.status_widgets.show_loaded(
+            self.image_controls.show_image(source, self.state.origin.kind)
+        )
         self.filter_editor.set_feature_maps(self.chain.owns_channels() or loaded.feature_maps)
         self.filter_fit.fit(loaded.pixels.shape[2])
         self.compute_now()

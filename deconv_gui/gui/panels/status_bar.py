@@ -47,6 +47,7 @@ class StatusWidgets(QtCore.QObject):
         self.state_label.setToolTip("What the computation is doing")
         self._folder: Path | None = None
         self._hover: tuple[str, int, int, int] | None = None
+        self._load_note = ""
         self.open_folder_button = QtWidgets.QToolButton()
         self.open_folder_button.setText("Open export folder…")
         self.open_folder_button.setVisible(False)
@@ -74,6 +75,17 @@ class StatusWidgets(QtCore.QObject):
         except (IndexError, ValueError):
             return
         self.readout.setText(text)
+
+    def note_next_load(self, text: str) -> None:
+        """Keep ``text`` before the next image's "Loaded …" line: why the window opened
+        that image (the remembered model study could not run again), which the line
+        would otherwise replace at once."""
+        self._load_note = text
+
+    def show_loaded(self, text: str) -> None:
+        """Show the "Loaded …" line of an image, after the note kept for it, if any."""
+        note, self._load_note = self._load_note, ""
+        self.readout.setText(f"{note} — {text}" if note else text)
 
     def refresh_values(self, result: Result) -> None:
         """Read the last hovered pixel again in a new result."""

@@ -219,15 +219,18 @@ def restore_window(window: Any, *, restore_last: bool = True) -> None:
         if document is None:
             return
         window.sync.show(document)  # all of it, or nothing
-        image, model = document.image, document.layer.model
+        image, model, why = document.image, document.layer.model, ""
         if model is not None:  # a model's layer reads what the model feeds it: run it again
             if window.restore_model_study(document):
                 return
             image = model.image  # the model is gone: its image, under the layer's filter
+            why = window.state.last_message  # kept in the image's "Loaded …" line
         window.image_controls.set_work_size(image.work_size)
         if image.kind == "file" and Path(image.source).is_file():
+            window.status_widgets.note_next_load(why)
             window.load_path(image.source)
         elif image.kind == "sample":
+            window.status_widgets.note_next_load(why)
             window.load_sample(image.source)
     except Exception as exc:  # a corrupt settings file must not stop the app from starting
         log.exception("could not restore the settings; using the defaults")
