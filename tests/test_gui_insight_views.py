@@ -18,6 +18,7 @@ from reference import wcag_contrast
 
 from deconv_gui.core import (
     InverseCandidate,
+    exact_rank_feasible,
     question_deconv,
     singular_values,
     tikhonov_curve,
@@ -253,6 +254,21 @@ def test_spectrum_plot_shows_the_singular_values(window, spectrum):
     np.testing.assert_array_equal(y, floored(expected.values))
     assert "exact (dense SVD)" in spectrum.spectrum_plot.plotItem.titleLabel.text
     assert "reg = 0" in spectrum.spectrum_status.text()
+
+
+def test_a_large_layer_is_said_to_be_estimated_while_it_computes(qtbot, window):
+    """128×128×3 at stride 2 is too large for a dense SVD: the window says it estimates
+    (it once announced an exact SVD, then drew the symbol's approximation)."""
+    assert not exact_rank_feasible(window.result.geometry)
+    dialog = window.insight.open_spectrum()
+    try:
+        computing = dialog.spectrum_status.text()  # before any job's result is delivered
+        assert "approximate" in computing and "exact SVD" in computing  # (too large for…)
+        assert computing.startswith("Estimating the singular values of the 4,096 × 49,152")
+        qtbot.waitUntil(lambda: dialog.spectrum is not None, timeout=TIMEOUT)
+        assert not dialog.spectrum.exact
+    finally:
+        dialog.shutdown()
 
 
 def test_reg_line_and_count_below_it(qtbot, window, spectrum):

@@ -14,10 +14,12 @@ import numpy as np
 from qtpy import QtCore, QtWidgets
 
 from ...core import (
+    ConvGeometry,
     ConvOperator,
     Result,
     SingularValues,
     TikhonovCurve,
+    exact_rank_feasible,
     singular_values,
     tikhonov_curve,
 )
@@ -26,10 +28,31 @@ from ..state import AppState
 from .dialog import InsightDialog
 from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
-__all__ = ["CURVE_REGS", "SpectrumWindow", "curve_regs"]
+__all__ = ["CURVE_REGS", "SpectrumWindow", "computing_note", "curve_regs"]
 
 #: The log-spaced reg values of the L-curve (the current reg is added to them).
 CURVE_REGS = np.logspace(-6, 1, 12)
+
+
+def computing_note(geom: ConvGeometry) -> str:
+    """What the spectrum window says while :func:`singular_values` runs: an exact SVD
+    (a small ``A``) or the periodic symbol's estimate (too large for a dense SVD).
+
+    Examples
+    --------
+    >>> from deconv_gui.core import ConvGeometry
+    >>> computing_note(ConvGeometry((7, 7, 3), (3, 3, 3), stride=2, padding=1))[:60]
+    'Computing the singular values of the 16 × 147 matrix A by an'
+    >>> "approximate" in computing_note(ConvGeometry((256, 256, 3), (3, 3, 3), stride=2))
+    True
+    """
+    size = f"the {geom.n_equations:,} × {geom.n_unknowns:,} matrix A"
+    if exact_rank_feasible(geom):
+        return f"Computing the singular values of {size} by an exact (dense) SVD…"
+    return (
+        f"Estimating the singular values of {size} (too large for an exact SVD): "
+        "approximate, from its periodic symbol on the output grid…"
+    )
 
 
 def curve_regs(current: float) -> np.ndarray:
@@ -197,11 +220,7 @@ class SpectrumWindow(InsightDialog):
         self.spectrum = None
         self.spectrum_plot.clear_values()
         self.spectrum_busy.setVisible(True)
-        n = geom.n_unknowns
-        self.spectrum_status.setText(
-            f"Computing the singular values of the {geom.n_equations:,} × {n:,} matrix A… "
-            "(an exact SVD of a few thousand columns takes seconds)"
-        )
+        self.spectrum_status.setText(computing_note(geom))
         self.spectrum_jobs.submit(job)
 
     def _on_spectrum(self, _rid: int, spectrum: SingularValues) -> None:
