@@ -110,7 +110,11 @@ def test_the_lists_passed_column_is_info_through_s(qtbot, window, tmp_path, caps
         False, True, True, True, False,  # stem, its ReLU, the block, the outer ReLU, head
     ]  # fmt: skip
     for b in cli_rows:  # each of info's rows is one of the list's, with the same count
-        assert rows[b["name"]].passed == b["active"], b["name"]
+        row = rows[b["name"]]
+        assert (None if row.passed is None else row.passed[0]) == b["active"], b["name"]
+    relus = [row for row in listing.rows if row.text.endswith("ReLU")]
+    for row in relus:  # of the ReLU's own units
+        assert row.passed[1] == np.prod([int(n) for n in row.shape.split("×")])
     # the ReLU inside the block has a row of its own, counted as torch counts it
     x0 = model_input(loaded.pixels, read_model(path), "unit")
     counted = []
@@ -122,22 +126,27 @@ def test_the_lists_passed_column_is_info_through_s(qtbot, window, tmp_path, caps
             torch.from_numpy(np.ascontiguousarray(x0.transpose(2, 0, 1)[None], np.float64))
         )
     handle.remove()
-    relus = [row for row in listing.rows if row.text.endswith("ReLU")]
     inner = [row for row in relus if row.name not in {b["name"] for b in cli_rows}]
-    assert [row.passed for row in inner] == counted
-    block = next(b for b in cli_rows if b["kind"] == "residual")
-    assert block["active"] == inner[0].passed  # the outer ReLU is a row of its own
+    assert [row.passed[0] for row in inner] == counted
+    block = next(row for row in listing.rows if row.block)
+    assert block.passed == inner[0].passed  # the outer ReLU is a row of its own
 
-    # the panel shows them in a column of its own, with what they mean; no ReLU: blank
+    # the panel shows the share before the layer's words, the count in its tooltip
     panel = window.controls_dock.layers_panel
-    assert not panel.list.isColumnHidden(4)
-    assert "ReLU units pass" in panel.list.headerItem().toolTip(4)
+    header = panel.list.header()
+    assert not panel.list.isColumnHidden(4) and header.visualIndex(4) == 1
+    assert "ReLU units that pass" in panel.list.headerItem().toolTip(4)
     for index, row in enumerate(listing.rows):
         item = panel.list.topLevelItem(index)
         if row.passed is None:
             assert item.text(4) == ""
         else:
-            assert item.text(4).startswith(f"{row.passed:,}")
-            assert f"{row.passed:,}" in item.toolTip(4)
-    relu_item = panel.list.topLevelItem(listing.rows.index(relus[0]))
-    assert f"of {relus[0].units:,} units pass" in relu_item.toolTip(4)
+            passed, units = row.passed
+            text, share = item.text(4), 100 * passed / units
+            assert text.endswith("%") and 0 < passed < units  # neither none nor all here
+            assert text[0] in "<>" or abs(int(text[:-1]) - share) <= 0.5
+            assert f"{passed:,} of" in item.toolTip(4) and f"{units:,} units" in item.toolTip(4)
+    # the column is in view in the dock, before the layer's words
+    assert (
+        header.sectionViewportPosition(4) + header.sectionSize(4) <= panel.list.viewport().width()
+    )

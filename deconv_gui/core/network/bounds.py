@@ -89,7 +89,7 @@ def prefix_bounds(lin: Linearization) -> list[LayerBounds]:
         network.layers, lin.states, network.shapes[:-1], network.shapes[1:], fields, strict=True
     ):
         bound = _after(layer, state, before, bound)
-        active = passed.get(id(layer))
+        active = passed[id(layer)][0] if id(layer) in passed else None
         out.append(
             LayerBounds(
                 layer.name,
@@ -119,12 +119,13 @@ def _after(layer: Layer, state: Any, shape: Shape, bound: int) -> int:
     return min(bound, units)
 
 
-def passed_units(lin: Linearization) -> dict[int, int]:
-    """The units each (leaky) ReLU of ``lin.network`` passes at ``x₀``, by the layer's
-    ``id``: a top-level ReLU's, each ReLU's inside a block, and a block's own (the units
-    its ReLUs pass, each node of its graph once, as a plain ReLU's row counts its own).
-    Layers without a ReLU are not keyed. ``info --through`` and the dock's list of a
-    model's layers both read it, so their numbers are the same.
+def passed_units(lin: Linearization) -> dict[int, tuple[int, int]]:
+    """``(passed, of)`` per (leaky) ReLU of ``lin.network``, by the layer's ``id``: the
+    units it passes at ``x₀`` of its units; a top-level ReLU's, each ReLU's inside a
+    block, and a block's own (the sums over its ReLUs, each node of its graph once, as a
+    plain ReLU's row counts its own). Layers without a ReLU are not keyed. ``info
+    --through`` and the dock's list of a model's layers both read it, so their numbers
+    are the same.
 
     >>> import numpy as np
     >>> from deconv_gui.core import ConvOperator
@@ -132,19 +133,21 @@ def passed_units(lin: Linearization) -> dict[int, int]:
     >>> op = ConvOperator.from_weights(np.ones((1, 1, 1, 1)), input_shape=(2, 2, 1))
     >>> relu = ReLU()
     >>> lin = Network([Conv(op), relu]).linearize(np.array([[1.0, -1], [2, 0.5]])[..., None])
-    >>> passed_units(lin) == {id(relu): 3}
+    >>> passed_units(lin) == {id(relu): (3, 4)}
     True
     """
-    out: dict[int, int] = {}
+    out: dict[int, tuple[int, int]] = {}
     network = lin.network
     for layer, state, before in zip(network.layers, lin.states, network.shapes[:-1], strict=True):
         _collect_passed(layer, state, before, out)
     return out
 
 
-def _collect_passed(layer: Layer, state: Any, shape: Shape, out: dict[int, int]) -> int | None:
-    """The units ``layer`` (a ReLU, or a block of branches) passes at its state, noted in
-    ``out`` (its first count kept: a layer several branches share has one state)."""
+def _collect_passed(
+    layer: Layer, state: Any, shape: Shape, out: dict[int, tuple[int, int]]
+) -> tuple[int, int] | None:
+    """``(passed, of)`` for ``layer`` (a ReLU, or a block of branches) at its state, noted
+    in ``out`` (its first count kept: a layer several branches share has one state)."""
     if isinstance(layer, Fork):
         graph, states = layer._dag(state)
         shapes = dag.shapes(graph, shape)
@@ -154,12 +157,17 @@ def _collect_passed(layer: Layer, state: Any, shape: Shape, out: dict[int, int])
             if not node.join
         ]
         found = [count for count in counts if count is not None]
-        active = sum(found) if found else None
+        if not found:
+            return None
+        counted = (sum(c[0] for c in found), sum(c[1] for c in found))
     else:
-        active = _passed(layer, state, int(np.prod(layer.output_shape(shape))))
-    if active is not None:
-        out.setdefault(id(layer), active)
-    return active
+        units = int(np.prod(layer.output_shape(shape)))
+        active = _passed(layer, state, units)
+        if active is None:
+            return None
+        counted = (active, units)
+    out.setdefault(id(layer), counted)
+    return counted
 
 
 def _passed(layer: Layer, state: Any, units: int) -> int | None:

@@ -55,9 +55,10 @@ _MORE = {
 _VISIBLE_ROWS = (2, 6)  # the list shows this many rows at least and at most
 _NAME, _OUTPUT, _PASSED = 2, 3, 4  # the columns of a model layer's name, output, passed
 _PASSED_TIP = (
-    "passed: how many ReLU units pass at this image (their input is positive), i.e. where "
-    "the layer is linear (slope 1; the others give 0 and their direction is lost); a "
-    "block's row counts its ReLUs' units. The numbers of deconv-gui info --through"
+    "passed: the share of its ReLU units that pass at this image (their input is "
+    "positive), i.e. where the layer is linear (slope 1; the others give 0 and their "
+    "direction is lost); a block's row counts its ReLUs' units. The counts (in each "
+    "cell's tooltip) are deconv-gui info --through's"
 )
 _LIST_TIP = "Click a convolution to study it (▶); click a ReLU or a pooling to edit it below"
 
@@ -74,30 +75,31 @@ class LayerRow:
     fits: bool = True
     name: str = ""  # a model file's layer: its name in the file
     label: str = ""  # how the name column shows it (default: the name)
-    passed: int | None = None  # a ReLU's (or a block's ReLUs') units passed at the image
-    units: int = 0  # the layer's outputs
+    passed: tuple[int, int] | None = None  # units its ReLU(s) pass at the image, of how many
     block: bool = False  # a block of branches (its row is the join's)
 
 
 def _passed_text(row: LayerRow) -> str:
-    """The passed column: ``1,234 · 60%`` (a block's row: the count alone, its ReLUs'
-    units are not its outputs)."""
+    """The passed column: the share of its ReLU units a row passes (``70%``; a share
+    that rounds to 0 or 100 but is not: ``<1%``, ``>99%``)."""
     if row.passed is None:
         return ""
-    if row.block or not row.units:
-        return f"{row.passed:,}"
-    return f"{row.passed:,} · {100 * row.passed / row.units:.0f}%"
+    passed, units = row.passed
+    share = 100 * passed / max(units, 1)
+    if 0 < share < 1:
+        return "<1%"
+    return ">99%" if 99 < share < 100 else f"{share:.0f}%"
 
 
 def _passed_tip(row: LayerRow) -> str:
     if row.passed is None:
-        return "No ReLU: nothing to pass"
-    if row.block or not row.units:
-        return f"The block's ReLUs pass {row.passed:,} units at this image (each ReLU once)"
+        return "No ReLU here: nothing to count"
+    passed, units = row.passed
+    whose = "its ReLUs'" if row.block else "its"
     return (
-        f"{row.passed:,} of {row.units:,} units pass at this image "
-        f"({100 * row.passed / row.units:.1f}%): there the ReLU is linear (slope 1), the "
-        "others give 0"
+        f"{passed:,} of {whose} {units:,} units pass at this image "
+        f"({100 * passed / max(units, 1):.1f}%): there the ReLU is linear (slope 1), the "
+        "others give 0 (as deconv-gui info --through counts them)"
     )
 
 
@@ -151,6 +153,9 @@ class LayersPanel(DockSection):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(_OUTPUT, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(_PASSED, QHeaderView.ResizeMode.ResizeToContents)
+        # the narrow share comes before the layer's words: after them (whose block rows are
+        # long) or after the names it was scrolled out of the dock's width
+        header.moveSection(header.visualIndex(_PASSED), 1)
         self.list.setToolTip(_LIST_TIP)
         self.list.itemClicked.connect(self._on_clicked)
         self.list.itemActivated.connect(self._on_clicked)

@@ -178,12 +178,14 @@ def _fed_text(fed: list[core.Layer], labels: dict[int, str]) -> str:
     return " → " + ", ".join(labels[id(layer)] for layer in listed)
 
 
-def network_rows(network: core.Network, passed: dict[int, int] | None = None) -> list[LayerRow]:
+def network_rows(
+    network: core.Network, passed: dict[int, tuple[int, int]] | None = None
+) -> list[LayerRow]:
     """One read-only row per layer of ``network``: its words, name and output shape (a
     residual block's layers each on its own row, then the block's sum; a layer that
     feeds several blocks once, with what it feeds); with ``passed``
     (:func:`~deconv_gui.core.network.passed_units` at the image), the units each ReLU row
-    and each block's row passes."""
+    and each block's row passes, of its ReLUs' units."""
     passed = passed or {}
     flat = _flat(network.layers, network.input_shape)
     names = short_names([layer.name for _, layer, _, _ in flat])
@@ -201,7 +203,6 @@ def network_rows(network: core.Network, passed: dict[int, int] | None = None) ->
                 name=layer.name,
                 label=labels[id(layer)],
                 passed=passed.get(id(layer)),
-                units=int(np.prod(shape_out)),
                 block=isinstance(layer, core.Fork),
             )
         )
@@ -259,7 +260,7 @@ def model_listing(model: ModelSource, image: np.ndarray, alone: LayerRow) -> Mod
     return ModelListing(tuple(rows), studied, convs, "×".join(map(str, x0.shape)))
 
 
-def _passed(network: core.Network, x0: np.ndarray) -> dict[int, int]:
+def _passed(network: core.Network, x0: np.ndarray) -> dict[int, tuple[int, int]]:
     """The units each ReLU (and block) of ``network`` passes at ``x0``, as ``info
     --through`` counts them; none when the network cannot run the image (the list still
     shows its layers)."""
