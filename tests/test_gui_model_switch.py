@@ -144,3 +144,21 @@ def test_an_image_given_at_launch_ends_the_remembered_model_study(qtbot, tmp_pat
         assert "remembered.onnx" not in note
     finally:
         delete_now(again)
+
+
+def test_a_weights_only_layer_says_which_geometry_the_window_supplies(qtbot, window, tmp_path):
+    """A state_dict stores no stride or padding: the window keeps its own, and says so
+    (the layer was stride 2 in its network; nothing else in the window told)."""
+    torch.manual_seed(8)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2, padding=1))
+    path = tmp_path / "stem.pt"
+    torch.save(net.state_dict(), path)
+    assert window.models.load_layer(path, "0")
+    qtbot.waitUntil(lambda: _settled(window, "stem.pt"), timeout=TIMEOUT)
+    note = window.loaded.note
+    assert "stride, padding, dilation, groups not stored in stem.pt" in note, note
+    assert "the window's stride 2×2" in note and "(set them under Geometry)" in note
+    _, onnx_path = _export(tmp_path, "graph.onnx", 4)
+    assert window.models.load_layer(onnx_path, "/2/Conv")
+    qtbot.waitUntil(lambda: _settled(window, "graph.onnx"), timeout=TIMEOUT)
+    assert "not stored" not in window.loaded.note  # a graph stores its geometry

@@ -82,12 +82,38 @@ def layer_problem(
     if base.channel is not None and base.channel >= c_out:  # a channel it does not have
         fields["channel"] = None
     params = replace(base, weights=weights.weights, bias=bias, **fields)
+    note += _kept_geometry(params, fields, Path(model.path).name)
     # the source is shown as a file name: the layer's name (often a path) stays in the note;
     # a weights-only file runs nothing: its layer takes the image itself
     word = "through" if model.format in GRAPH_FORMATS else "into a layer of"
     source = f"{Path(image.source).name} {word} {Path(model.path).name}"
     loaded = LoadedImage(np.asarray(pixels, np.float32), source, note, feature_maps=maps)
     return loaded, params
+
+
+def _kept_geometry(params: Params, fields: dict[str, Any], file: str) -> str:
+    """What the note adds when the file does not store the layer's geometry (a weights-only
+    file): the window's own values are used, which the user may need to set.
+
+    >>> from deconv_gui.core import Params, make_filter
+    >>> params = Params(make_filter("gaussian", in_channels=3))
+    >>> _kept_geometry(params, {"padding": (1, 1), "dilation": (1, 1)}, "a.pt")[:60]
+    "; stride, groups not stored in a.pt: the window's stride 2×2"
+    >>> _kept_geometry(params, {"stride": 2, "padding": 1, "dilation": 1, "groups": 1}, "b")
+    ''
+    """
+    missing = [name for name in ("stride", "padding", "dilation", "groups") if name not in fields]
+    if not missing:
+        return ""
+
+    def shown(value: Any) -> str:
+        if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+            return "×".join(map(str, value))
+        return str(value)
+
+    kept = ", ".join(f"{name} {shown(getattr(params, name))}" for name in missing)
+    names = ", ".join(missing)
+    return f"; {names} not stored in {file}: the window's {kept} (set them under Geometry)"
 
 
 def _mismatch(model: Model, name: str, takes: int, has: int, groups: int | None = None) -> str:
