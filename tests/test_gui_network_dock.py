@@ -401,3 +401,28 @@ def test_the_command_line_pictures_a_models_network_up_to_a_layer(qtbot, tmp_pat
     args = ["--model", str(onnx), "--layer", read_model(onnx).layers[-1].name, "--through"]
     assert app.main([*args, "--image", "chelsea", "--screenshot", str(shot)]) == 0
     assert shot.stat().st_size > 0
+
+
+def test_a_deep_layers_filter_keeps_its_groups_locked(qtbot, window, path):
+    """A deep layer's filter is the model's: its groups, C_out and "same in all channels"
+    stay off whatever the form's own rules would allow (it turned groups on again for
+    the 5 input maps), and everything that edits stays off while its network up to here
+    is shown read-only, an output picked or not."""
+    editor = window.filter_editor
+    ui = editor.ui
+    name = read_model(path).layers[-1].name  # conv 5→2: deeper than a picture
+    assert window.models.load_layer(path, name)
+    _listed(qtbot, window, name)
+    assert editor.deep and ui.groups_combo.count() > 1
+    locked = (ui.groups_combo, ui.c_out_spin, ui.same_check, ui.size_h, ui.preset_combo)
+    assert not any(widget.isEnabled() for widget in locked)
+    window.network.set_through(True)
+    qtbot.waitUntil(lambda: window.network.panels.isVisible(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    assert editor.read_only
+    for output in (1, 0):
+        ui.out_combo.setCurrentIndex(output)
+        assert not any(widget.isEnabled() for widget in (*locked, ui.bias_spin, ui.flip_check))
+    window.network.set_through(False)
+    qtbot.waitUntil(lambda: not editor.read_only, timeout=TIMEOUT)
+    assert ui.bias_spin.isEnabled() and not ui.groups_combo.isEnabled()

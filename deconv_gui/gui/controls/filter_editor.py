@@ -224,9 +224,7 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         self._read_only = read_only
         self.show_note(note, READ_ONLY_TIP if read_only else "")
         for widget in self._editing_widgets():
-            widget.setEnabled(True)  # then their own rules: a deep layer's, the form's
-        if self._deep is not None:
-            self._lock_deep()
+            widget.setEnabled(True)  # then their own rules: the form's, a deep layer's
         self._grids.lock(READ_ONLY_TIP if read_only else "")
         self._sync()
 
@@ -338,7 +336,8 @@ class FilterEditor(FilterShape, DeepSlice, DockSection):
         self.ui.channel_map.setVisible(self._deep is None)
         if self._deep is not None:
             self._label_slice()
-        if self._read_only:  # after the form's own rules, which turn some on
+            self._lock_deep()  # after the form's own rules, which turn groups and more on
+        if self._read_only:  # so, after them too
             for widget in self._editing_widgets():
                 widget.setEnabled(False)
 
