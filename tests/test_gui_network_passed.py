@@ -73,17 +73,28 @@ def _cli_report(path, head, image, capsys):
     return json.loads(capsys.readouterr().out)
 
 
-def test_the_lists_passed_column_is_info_through_s(qtbot, window, tmp_path, capsys):
-    from PIL import Image
-
+def _export(tmp_path):
+    """The model's file and the name of its head conv."""
     torch.manual_seed(4)
     net = _ResNet().eval()
     path = tmp_path / "resnet.onnx"
     torch.onnx.export(net, torch.randn(1, 3, 24, 24), str(path), dynamo=False)
     head = next(layer.name for layer in read_model(path).layers if "head" in layer.name)
-    pixels = np.random.default_rng(5).integers(0, 256, (24, 24, 3), dtype=np.uint8)
-    image = tmp_path / "noise.png"
+    return net, path, head
+
+
+def _noise(tmp_path, seed):
+    from PIL import Image
+
+    pixels = np.random.default_rng(seed).integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    image = tmp_path / f"noise{seed}.png"
     Image.fromarray(pixels).save(image)
+    return image
+
+
+def _study(qtbot, window, path, head, image):
+    """Study ``head`` of ``path`` on ``image`` (as --model/--layer/--image do) and wait for
+    the dock's listing of it."""
     args = app.build_parser().parse_args(
         ["--model", str(path), "--layer", head, "--image", str(image)]
     )
@@ -95,11 +106,17 @@ def test_the_lists_passed_column_is_info_through_s(qtbot, window, tmp_path, caps
             and not window.images.busy
             and models.listing is not None
             and not models.runner.busy
-            and window.models._source_image()[0].source.endswith("noise.png")
+            and window.models._source_image()[0].source.endswith(image.name)
         ),
         timeout=TIMEOUT,
     )
-    listing = models.listing
+    return models.listing
+
+
+def test_the_lists_passed_column_is_info_through_s(qtbot, window, tmp_path, capsys):
+    net, path, head = _export(tmp_path)
+    image = _noise(tmp_path, 5)
+    listing = _study(qtbot, window, path, head, image)
     loaded = load_spec(str(image), 24)
     assert np.array_equal(window.models._source_image()[0].pixels, loaded.pixels)
     report = _cli_report(path, head, image, capsys)
@@ -150,3 +167,20 @@ def test_the_lists_passed_column_is_info_through_s(qtbot, window, tmp_path, caps
     assert (
         header.sectionViewportPosition(4) + header.sectionSize(4) <= panel.list.viewport().width()
     )
+
+
+def test_another_image_counts_again_and_drops_the_first_ones(qtbot, window, tmp_path, capsys):
+    _net, path, head = _export(tmp_path)
+    first, second = _noise(tmp_path, 5), _noise(tmp_path, 6)
+    args = app.build_parser().parse_args(
+        ["--model", str(path), "--layer", head, "--image", str(first)]
+    )
+    assert apply_arguments(window, args, wait=False) is None  # not waited for
+    listing = _study(qtbot, window, path, head, second)
+    counts = {row.name: row.passed[0] for row in listing.rows if row.passed is not None}
+    wanted = _cli_report(path, head, second, capsys)["layers"]
+    assert {b["name"]: b["active"] for b in wanted if b["active"] is not None}.items() <= (
+        counts.items()
+    )
+    before = _cli_report(path, head, first, capsys)["layers"]
+    assert [b["active"] for b in before] != [b["active"] for b in wanted]  # they tell apart
