@@ -6,7 +6,7 @@ Plain Qt only (no pyqtgraph), no math beyond choosing a colour.
 from __future__ import annotations
 
 from qtpy.QtCore import QPointF, QRectF, QSize, Qt
-from qtpy.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap
+from qtpy.QtGui import QColor, QFont, QIcon, QPainter, QPen, QPixmap, QResizeEvent
 from qtpy.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
 from ..support.theme import follow_theme, set_style_sheet, theme_colour, theme_style
@@ -15,6 +15,7 @@ __all__ = [
     "DOCK_WIDTH",
     "NOTE_STYLE",
     "DockSection",
+    "FittedLabel",
     "LinkButton",
     "diverging_colour",
     "format_number",
@@ -50,6 +51,32 @@ def section_header(text: str, parent: QWidget | None = None) -> QLabel:
     return label
 
 
+class FittedLabel(QLabel):
+    """A word-wrapped label as tall as its text at its width, never taller.
+
+    A layout with room to spare hands it to every item that may grow, a word-wrapped
+    label too: a note box then stood under its text with empty lines. The label's
+    maximum height follows its text's height at its width (when resized or given text).
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str | None) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        height = self.heightForWidth(self.width())
+        if height > 0 and height != self.maximumHeight():
+            self.setMaximumHeight(height)
+
+
 class DockSection(QWidget):
     """A section of the left dock: a column under a bold header, :data:`DOCK_WIDTH` wide.
 
@@ -73,8 +100,7 @@ class DockSection(QWidget):
         self.header = section_header(title)
         self.header.setToolTip(tip)
         self.column.addWidget(self.header)
-        self.section_note = QLabel()
-        self.section_note.setWordWrap(True)
+        self.section_note = FittedLabel()
         self.section_note.hide()
         theme_style(self.section_note, NOTE_STYLE)
         self.column.addWidget(self.section_note)
