@@ -201,3 +201,19 @@ def test_insight_windows_fit_the_screen(qtbot, window):
     assert fourier.width() < 1320  # the offscreen screen is 800×600
     for dialog in window.insight.dialogs.values():
         dialog.shutdown()
+
+
+def test_a_hand_built_networks_study_keeps_the_window_within_a_laptop(qtbot, window):
+    """conv → ReLU → conv, the network up to here studied: the dock grows with the rows
+    and notes, yet it scrolls; nothing makes the window taller than a 1280×800 screen's
+    client area (752 px under openbox's title bar), so the status bar stays on screen."""
+    client_height = 752
+    assert window.minimumSizeHint().height() <= client_height
+    for name in ("add_conv", "add_relu", "add_conv"):
+        getattr(window.menu_actions, name).trigger()
+        wait_idle(qtbot, window)
+    window.network.set_through(True)
+    qtbot.waitUntil(lambda: window.network._showing, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.network.settled, timeout=TIMEOUT)
+    assert window.filter_editor.section_note.isVisible()  # "Layer 3 of the network: …"
+    assert window.minimumSizeHint().height() <= client_height
