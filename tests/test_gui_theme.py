@@ -286,7 +286,7 @@ def test_the_layer_list_and_metrics_table_follow_a_palette_switch(qtbot, palette
 
 
 @pytest.mark.parametrize("choice", ["light", "dark"])
-def test_radio_buttons_and_check_boxes_stand_out_from_the_window(qtbot, palette, choice):
+def test_indicators_and_disabled_texts_stand_out_from_the_window(qtbot, palette, choice):
     """An unticked indicator is only its outline: WCAG asks 3:1 of it against the window
     (Fusion's own outline is about 2:1 on the light grey, 1.2:1 on the dark)."""
     apply_style(palette)
@@ -314,3 +314,7 @@ def test_radio_buttons_and_check_boxes_stand_out_from_the_window(qtbot, palette,
             for y in range(rect.top(), rect.bottom() + 1)
         ]
         assert max(wcag_contrast(ink, back) for ink in inks) >= 3.0, (choice, button.text())
+    disabled = box.palette().color(
+        QtGui.QPalette.ColorGroup.Disabled, QtGui.QPalette.ColorRole.Text
+    )
+    assert wcag_contrast(_rgb(disabled), back) >= 3.0  # a turned-off field is still read

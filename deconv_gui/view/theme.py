@@ -19,6 +19,7 @@ __all__ = [
     "CANVAS_TEXT",
     "DARK_DISABLED_TEXT",
     "DARK_PALETTE",
+    "LIGHT_DISABLED_TEXT",
     "THEMES",
     "THEME_NAMES",
     "hex_rgb",
@@ -170,6 +171,9 @@ DARK_PALETTE: dict[str, str] = {
 }
 #: The dark palette's disabled texts: half-way between its text and its window.
 DARK_DISABLED_TEXT = "#85878c"
+#: The light palette's disabled texts: about 3.8:1 on its window, still far from its black
+#: (the style's own grey, #bebebe, is 1.6:1 there: a turned-off field was hard to read).
+LIGHT_DISABLED_TEXT = "#777777"
 
 
 #: Behind every picture and plot (the image panels, the network's, the Insight views):

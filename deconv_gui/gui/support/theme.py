@@ -14,7 +14,13 @@ from collections.abc import Callable
 from qtpy import QtCore, QtGui, QtWidgets
 
 from ...core.choices import check_choice
-from ...view.theme import DARK_DISABLED_TEXT, DARK_PALETTE, theme_colours, theme_name
+from ...view.theme import (
+    DARK_DISABLED_TEXT,
+    DARK_PALETTE,
+    LIGHT_DISABLED_TEXT,
+    theme_colours,
+    theme_name,
+)
 
 __all__ = [
     "PALETTE_CHOICES",
@@ -133,15 +139,20 @@ def dark_palette() -> QtGui.QPalette:
         role = getattr(roles, name, None)
         if role is not None:  # PlaceholderText is Qt 5.12+
             palette.setColor(role, QtGui.QColor(colour))
-    disabled = QtGui.QColor(DARK_DISABLED_TEXT)
+    return _grey_disabled(palette, DARK_DISABLED_TEXT)
+
+
+def _grey_disabled(palette: QtGui.QPalette, colour: str) -> QtGui.QPalette:
+    """``palette`` with its disabled texts in ``colour``."""
+    roles = QtGui.QPalette.ColorRole
     for role in (roles.WindowText, roles.Text, roles.ButtonText):
-        palette.setColor(QtGui.QPalette.ColorGroup.Disabled, role, disabled)
+        palette.setColor(QtGui.QPalette.ColorGroup.Disabled, role, QtGui.QColor(colour))
     return palette
 
 
 def apply_palette(app: QtWidgets.QApplication, choice: str) -> None:
     """Use the desktop's palette (``"system"``: nothing to do), or a ``"light"`` (the
-    style's standard palette) or ``"dark"`` one.
+    style's standard palette, its disabled texts darker) or ``"dark"`` one.
 
     Raises
     ------
@@ -153,4 +164,4 @@ def apply_palette(app: QtWidgets.QApplication, choice: str) -> None:
     if choice == "dark":
         app.setPalette(dark_palette())
     elif choice == "light" and style is not None:
-        app.setPalette(style.standardPalette())
+        app.setPalette(_grey_disabled(style.standardPalette(), LIGHT_DISABLED_TEXT))
