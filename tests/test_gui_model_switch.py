@@ -162,3 +162,28 @@ def test_a_weights_only_layer_says_which_geometry_the_window_supplies(qtbot, win
     assert window.models.load_layer(onnx_path, "/2/Conv")
     qtbot.waitUntil(lambda: _settled(window, "graph.onnx"), timeout=TIMEOUT)
     assert "not stored" not in window.loaded.note  # a graph stores its geometry
+
+
+def test_the_networks_report_is_taken_back_when_the_layer_is_studied_alone(qtbot, window, tmp_path):
+    """'J⁺ stopped … ReLUs pass 48% of units' described the network up to the layer: it
+    stayed in the status bar over the layer studied alone."""
+    torch.manual_seed(9)
+    window.set_work_size(64)  # J⁺ of a small image: quick
+    qtbot.waitUntil(lambda: window.result is not None and not window.images.busy, timeout=TIMEOUT)
+    _, path = _export(tmp_path, "report.onnx", 4)
+    assert window.models.load_layer(path, "/2/Conv")
+    qtbot.waitUntil(lambda: _settled(window, "report.onnx"), timeout=TIMEOUT)
+    window.network.set_through(True)
+    qtbot.waitUntil(lambda: window.network._showing and window.network.settled, timeout=TIMEOUT)
+    assert "J⁺" in window.last_message and window.message_bar.isVisibleTo(window)
+    window.network.set_through(False)
+    qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
+    assert window.last_message == ""
+    assert not window.message_bar.isVisibleTo(window)
+    window.show_message("Could not open the model: x.onnx is not a file")
+    window.network.set_through(True)  # another's message is not the network's to take back
+    qtbot.waitUntil(lambda: window.network._showing and window.network.settled, timeout=TIMEOUT)
+    window.show_message("Could not open the model: x.onnx is not a file")
+    window.network.set_through(False)
+    qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
+    assert window.last_message.startswith("Could not open the model")

@@ -118,6 +118,7 @@ class NetworkView(QtCore.QObject):
         self._phase: dict[int, str] = {}
         self._key: tuple | None = None
         self._showing = False
+        self._said = ""  # the network's last message: taken back when the layer is alone
         #: the model layer whose network up to it the file's listing could not read, and why
         self._refused: tuple[ModelSource, str] | None = None
         self.bar.through.toggled.connect(lambda on: self.set_through(bool(on)))
@@ -237,6 +238,8 @@ class NetworkView(QtCore.QObject):
         self.layerStudied.emit(*_filter_words(doc, showing))
         if not showing:
             self.cancel()
+            if self._said and self._state.last_message == self._said:
+                self._say("")  # its J⁺ report does not describe the layer alone
             return
         key = (self._solve_key(), doc.params.channel)
         if key != self._key or self.result is None:
@@ -287,7 +290,7 @@ class NetworkView(QtCore.QObject):
         self._phase = {rid: "first"}
         self._request = request
         name = f"layer {doc.selected + 1}" if model is None else model.layer
-        self._state.notify(f"Computing the network up to {name}…", False)
+        self._say(f"Computing the network up to {name}…")
         return rid
 
     def cancel(self) -> None:
@@ -330,7 +333,7 @@ class NetworkView(QtCore.QObject):
         self.panels.show_result(self.result)
         self.solved = True
         self.progress.setVisible(False)
-        self._state.notify(summary(self.result, self._request.rtol), False)
+        self._say(summary(self.result, self._request.rtol))
 
     def _on_progress(self, rid: int, value: object) -> None:
         if self._phase.get(rid) == "solve" and isinstance(value, tuple):
@@ -348,13 +351,17 @@ class NetworkView(QtCore.QObject):
         self._pending(None)
         self.solved = True
         if self._phase.get(rid) == "solve":
-            self._state.notify("J⁺ cancelled: its panels are empty (switch again to solve)", False)
+            self._say("J⁺ cancelled: its panels are empty (switch again to solve)")
 
     def _on_failed(self, _rid: int, text: str) -> None:
         self.progress.setVisible(False)
         self._pending(None)
         self.solved = True
-        self._state.notify(f"Could not compute the network up to the layer: {text}", True)
+        self._say(f"Could not compute the network up to the layer: {text}", True)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self._said = text
+        self._state.notify(text, error)
 
     # -- the receptive field of a unit -------------------------------------------------------
     def show_unit(self, row: int, col: int, channel: int) -> int | None:

@@ -30,7 +30,11 @@ class MessageBar(QtWidgets.QLabel):
         self._timer.timeout.connect(self.dismiss)
 
     def show_text(self, text: str, error: bool = True) -> None:
-        """Show the first line of ``text`` (all of it in the tooltip) for a while."""
+        """Show the first line of ``text`` (all of it in the tooltip) for a while; no
+        text hides the bar (a message taken back)."""
+        if not text:
+            self.dismiss()
+            return
         self.setProperty("level", "error" if error else "info")
         style = nonnull(self.style())
         style.unpolish(self)
