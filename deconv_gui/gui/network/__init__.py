@@ -70,6 +70,9 @@ def install_network_view(
     assert isinstance(column, QtWidgets.QVBoxLayout)
     column.insertWidget(column.indexOf(central.panels), view.bar)
     column.insertWidget(column.indexOf(central.panels) + 1, view.panels, 1)
+    # while a network is studied, computations come and go: their message keeps its place
+    view.bar.shownChanged.connect(central.message_bar.reserve)
+    central.message_bar.reserve(view.bar.isVisibleTo(central))
     bar = window.statusBar()
     if bar is not None:
         bar.addPermanentWidget(view.progress)

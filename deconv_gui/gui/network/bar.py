@@ -3,7 +3,7 @@ the chain ``J`` is made of (:class:`~.view.NetworkView` drives it)."""
 
 from __future__ import annotations
 
-from qtpy import QtWidgets
+from qtpy import QtCore, QtWidgets
 
 from ..support.qthelp import signals_blocked
 
@@ -11,7 +11,13 @@ __all__ = ["NetworkBar"]
 
 
 class NetworkBar(QtWidgets.QWidget):
-    """The switch and the chain ``J`` is made of, in one strip above the panels."""
+    """The switch and the chain ``J`` is made of, in one strip above the panels.
+
+    ``shownChanged(bool)`` is emitted when the strip is shown or hidden (a network is
+    studied or no longer).
+    """
+
+    shownChanged = QtCore.Signal(bool)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +57,10 @@ class NetworkBar(QtWidgets.QWidget):
             QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred
         )
         column.addWidget(self.chain)
+
+    def setVisible(self, visible: bool) -> None:
+        super().setVisible(visible)
+        self.shownChanged.emit(visible)
 
     def show_through(self, through: bool) -> None:
         """Tick the button of ``through`` without emitting anything."""
