@@ -28,7 +28,7 @@ from deconv_gui.gui.controls.filter_editor import FilterEditor
 from deconv_gui.gui.controls.geometry import GeometryEditor
 from deconv_gui.gui.controls.image import ImageControls
 from deconv_gui.gui.controls.recon_options import ReconOptions
-from deconv_gui.io import SAMPLES
+from deconv_gui.io import SAMPLES, load_image
 
 pytestmark = pytest.mark.gui
 
@@ -401,7 +401,6 @@ def test_a_long_file_name_is_shown_once_elided_in_its_middle(qtbot, tmp_path):
     """The dock names an opened file once: on the first line with its shape, a long name
     elided in its middle (its start and extension stay, the shape too), the whole path
     in its tooltip; the note below does not repeat it, nor does the status summary."""
-    from deconv_gui.io import load_image
 
     name = "a_rather_long_file_name_for_a_photograph_taken_in_2026.npy"
     path = tmp_path / name
@@ -421,6 +420,25 @@ def test_a_long_file_name_is_shown_once_elided_in_its_middle(qtbot, tmp_path):
     assert controls.minimumSizeHint().width() == narrowest  # the name never widens the dock
     controls.show_image(load_image(path, None), "array")  # no file: no path to give
     assert str(path) not in label.toolTip()
+
+
+def test_an_image_smaller_than_the_work_size_says_it_is_used_at_its_own_size(qtbot, tmp_path):
+    """A 24×40 image with the work size at 256 px is not enlarged: the dock's note and the
+    status bar's summary say so, and say nothing of the kind once the size is original."""
+    path = tmp_path / "small.npy"
+    np.save(path, np.zeros((24, 40, 3)))
+    controls = ImageControls()
+    qtbot.addWidget(controls)
+    controls.set_work_size(256)
+    loaded = load_image(path, 256)
+    assert loaded.pixels.shape == (24, 40, 3)  # what actually happens: its own size
+    summary = controls.show_image(loaded, "file")
+    words = "used at its own size (smaller than the 256 px work size, never enlarged)"
+    assert words in controls.info_text() and words in summary
+    controls.set_work_size(None)
+    assert "own size" not in controls.show_image(load_image(path, None), "file")
+    controls.set_work_size(16)  # shrunk: the loader's note says so, not this one
+    assert "own size" not in controls.show_image(load_image(path, 16), "file")
 
 
 # --------------------------------------------------------------------------- looks

@@ -163,6 +163,7 @@ def test_a_good_file_and_the_work_size(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.result.image.shape == (40, 30, 1), timeout=TIMEOUT)
     assert window.filter_editor.weights().shape[2] == 1  # filter followed the channels
     assert "grey" in window.loaded.note and "work size" not in window.loaded.note
+    assert "used at its own size" in window.image_controls.info_text()  # the dock says so
     window.set_work_size(16)
     qtbot.waitUntil(lambda: window.result.image.shape == (16, 12, 1), timeout=TIMEOUT)
     # the note and the shape beside it say height first: 40×30 → 16×12 beside 16×12×1

@@ -21,7 +21,7 @@ from ..support.qthelp import nonnull
 from ..support.theme import theme_style
 from .common import DockSection
 
-__all__ = ["SAMPLE_LABELS", "ImageControls", "note_after_name"]
+__all__ = ["SAMPLE_LABELS", "ImageControls", "note_after_name", "own_size_note"]
 
 #: How the sample combo spells each sample of :data:`deconv_gui.io.SAMPLES`.
 SAMPLE_LABELS: dict[str, str] = {
@@ -60,6 +60,23 @@ def note_after_name(note: str, name: str) -> str:
         if note.startswith(prefix):
             return note[len(prefix) :]
     return note
+
+
+def own_size_note(shape: tuple[int, ...], work_size: int | None) -> str:
+    """What the work size did to an image of ``shape`` it did not shrink: ``""`` when
+    the image is as large (or there is no work size), else the words saying it is used
+    at its own size (the work size only ever shrinks).
+
+    Examples
+    --------
+    >>> own_size_note((24, 40, 3), 256)
+    '; used at its own size (smaller than the 256 px work size, never enlarged)'
+    >>> own_size_note((300, 256, 3), 256), own_size_note((24, 40, 3), None)
+    ('', '')
+    """
+    if work_size is None or max(shape[:2]) >= work_size:
+        return ""
+    return f"; used at its own size (smaller than the {work_size} px work size, never enlarged)"
 
 
 class ImageControls(DockSection):
@@ -208,6 +225,8 @@ class ImageControls(DockSection):
         shape = "×".join(map(str, loaded.pixels.shape))
         name = loaded.source if loaded.is_sample else Path(loaded.source).name
         note = note_after_name(loaded.note, name)
+        if loaded.source != "seed_toy" and not loaded.feature_maps:  # images the size acts on
+            note += own_size_note(loaded.pixels.shape, self.work_size())
         self.set_info(f"{name}  {shape}\n{note}", loaded.source if kind == "file" else "")
         if loaded.is_sample:
             self.set_current_sample(loaded.source)
