@@ -184,3 +184,44 @@ def test_the_maps_sit_on_the_panels_backdrop_in_either_palette(qtbot, window, pa
         pen = dialog.images[name].border.color()
         outline = (pen.red(), pen.green(), pen.blue())
         assert wcag_contrast(outline, backdrop) >= 3 and wcag_contrast(outline, (0, 0, 0)) >= 3
+
+
+def _summary(stride: int, padding: int):
+    rng = np.random.default_rng(1)
+    weights = rng.standard_normal((3, 3, 16, 16))  # many channels, like a VGG layer
+    op = ConvOperator.from_weights(
+        weights, input_shape=(32, 32, 16), stride=stride, padding=padding
+    )
+    return fourier_summary(op)
+
+
+def test_the_caption_is_singular_for_one_fold_and_plural_for_more():
+    from deconv_gui.gui.insight.fourier import describe
+
+    one = describe(_summary(1, 1), (1, 1))
+    assert "1 input frequency folds onto each output frequency" in one
+    assert "frequencies fold" not in one
+    four = describe(_summary(2, 1), (2, 2))
+    assert "4 input frequencies fold onto each output frequency" in four
+
+
+def test_the_border_line_of_the_coverage_maps_is_real_and_captioned():
+    # Aᵀ1 of a padded layer, by its definition: the adjoint applied to ones, against a
+    # literal loop over the taps that reach each input pixel
+    summary = _summary(1, 1)
+    rng = np.random.default_rng(1)
+    weights = rng.standard_normal((3, 3, 16, 16))
+    taps = weights.sum(axis=(2, 3))
+    literal = np.zeros((32, 32))
+    for i in range(32):
+        for j in range(32):
+            for o in range(32):
+                for p in range(32):
+                    r, c = i - o + 1, j - p + 1
+                    if 0 <= r < 3 and 0 <= c < 3:
+                        literal[i, j] += taps[r, c]
+    np.testing.assert_allclose(summary.coverage, literal, atol=1e-9)
+    assert not np.isclose(literal[0, 5], literal[5, 5])  # the border row is really different
+    from deconv_gui.gui.insight.fourier import describe
+
+    assert "zero padding leaves the border pixels fewer taps" in describe(summary, (1, 1))

@@ -116,19 +116,40 @@ def describe(summary: FourierSummary, stride: tuple[int, int]) -> str:
         )
     else:
         verdict = f"uneven, so Aᵀ1 varies by {depth:.0%} across phases (a checkerboard)."
+    verdict += _edge_note(summary)
     if summary.transposed:
         verdict = verdict.replace("Aᵀ", "B")
         return (
             f"ConvTranspose2d B, stride {stride[0]}×{stride[1]}: each input frequency is "
-            f"imaged onto {folds} output frequencies (the fold map read backwards); B can "
+            f"imaged onto {folds} output {'frequency' if folds == 1 else 'frequencies'} "
+            "(the fold map read backwards); B can "
             f"produce {kept:.0%} of its output's frequency content{twin}. It reaches its "
             f"{folds} output phases with {phases} taps (its sub-kernels): {verdict}"
         )
     return (
-        f"Stride {stride[0]}×{stride[1]}: {folds} input frequencies fold onto each output "
+        f"Stride {stride[0]}×{stride[1]}: {folds} input "
+        f"{'frequency folds' if folds == 1 else 'frequencies fold'} onto each output "
         f"frequency; the layer keeps {kept:.0%} of the input's frequency content{twin}. "
         f"Its transpose reaches the {folds} output phases with {phases} taps: {verdict}"
     )
+
+
+def _edge_note(summary: FourierSummary) -> str:
+    """Says so when the coverage maps' first row or column differs from the next ones:
+    a real effect of the zero padding (the border pixels get fewer taps), drawn as a
+    white or black line on grey, which looks like a drawing error otherwise."""
+    for coverage in (summary.coverage, summary.resize_coverage):
+        if coverage.shape[0] < 3 or coverage.shape[1] < 3:
+            continue
+        inner = coverage[1:, 1:]
+        scale = max(float(np.abs(inner).max()), 1e-300)
+        edges = (coverage[0, 1:] - coverage[1, 1:], coverage[1:, 0] - coverage[1:, 1])
+        if max(float(np.abs(e).max()) for e in edges) > 1e-9 * scale:
+            return (
+                " The maps' first row and column differ from the rest: real, the zero "
+                "padding leaves the border pixels fewer taps."
+            )
+    return ""
 
 
 def _mosaic(subkernels: np.ndarray) -> np.ndarray:
