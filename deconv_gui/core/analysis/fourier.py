@@ -27,6 +27,7 @@ import numpy as np
 from ..geometry import ConvGeometry, as_pair, normalize_weights
 from ..groups import dense_filter
 from ..operator import ConvOperator
+from ..solvers.base import CancelCheck, ProgressCallback, in_steps
 from ..solvers.polyphase import is_periodic, polyphase_blocks
 from .phases import (
     subkernel_mosaic,
@@ -136,7 +137,13 @@ def _replace(geometry: ConvGeometry, **changes: Any) -> ConvGeometry:
     return dataclasses.replace(geometry, **{"padding": geometry.pads, **changes})
 
 
-def recoverable_fraction(op: ConvOperator, *, rtol: float = 1e-8) -> np.ndarray:
+def recoverable_fraction(
+    op: ConvOperator,
+    *,
+    rtol: float = 1e-8,
+    cancel: CancelCheck | None = None,
+    progress: ProgressCallback | None = None,
+) -> np.ndarray:
     """How much of each input frequency the layer keeps, in ``[0, 1]``, centred.
 
     Parameters
@@ -145,6 +152,9 @@ def recoverable_fraction(op: ConvOperator, *, rtol: float = 1e-8) -> np.ndarray:
         The layer; a non-periodic one is analysed through :func:`periodic_twin`.
     rtol : float
         Singular values below ``rtol σ_max`` count as zero (lost).
+    cancel, progress : optional
+        Checked / called between slices of frequencies (see
+        :func:`~deconv_gui.core.solvers.in_steps`).
 
     Returns
     -------
@@ -165,7 +175,13 @@ def recoverable_fraction(op: ConvOperator, *, rtol: float = 1e-8) -> np.ndarray:
     (sh, sw), (h, w, c_in) = g.stride, g.input_shape
     h_out, w_out = h // sh, w // sw
     blocks = polyphase_blocks(twin)  # (H', W'//2 + 1, C_out, S), S = (a, b, c)
-    _, s, vh = np.linalg.svd(blocks, full_matrices=False)
+    # one slice of frequency rows at a time, so that a 64-channel layer can stop
+    parts = [
+        np.linalg.svd(blocks[rows], full_matrices=False)[1:]
+        for rows in in_steps(blocks.shape[0], 4, cancel=cancel, progress=progress)
+    ]
+    s = np.concatenate([p[0] for p in parts])
+    vh = np.concatenate([p[1] for p in parts])
     keep = s > rtol * s.max() if s.size and s.max() > 0 else np.zeros(s.shape, bool)
     # rows of Vᴴ from the polyphase basis to the aliased-frequency basis (α, β, c)
     t_h = _fold_transform(np.arange(h_out), sh, h_out)  # (H', a, α)
@@ -249,8 +265,16 @@ class FourierSummary:
     transposed: bool = False
 
 
-def fourier_summary(op: ConvOperator, *, max_side: int = 128) -> FourierSummary:
+def fourier_summary(
+    op: ConvOperator,
+    *,
+    max_side: int = 128,
+    cancel: CancelCheck | None = None,
+    progress: ProgressCallback | None = None,
+) -> FourierSummary:
     """The Fourier view's maps for ``op``, on a crop of at most ``max_side`` pixels a side.
+
+    ``cancel`` and ``progress`` go to :func:`recoverable_fraction`, the long part.
 
     ``op`` is a strided convolution ``A`` (its transpose ``Aᵀ`` is what would undo the
     stride) or a ConvTranspose2d layer ``B`` under study (a
@@ -289,7 +313,7 @@ def fourier_summary(op: ConvOperator, *, max_side: int = 128) -> FourierSummary:
     return FourierSummary(
         spectrum=spectrum[..., 0].sum(axis=-1),
         alias=alias_order((h, w), (sh, sw)),
-        recoverable=recoverable_fraction(twin).mean(axis=-1),
+        recoverable=recoverable_fraction(twin, cancel=cancel, progress=progress).mean(axis=-1),
         overlaps=transposed_overlaps(
             (fh, fw), stride=(sh, sw), padding=g.pads, dilation=(dh, dw), groups=g.groups
         ),

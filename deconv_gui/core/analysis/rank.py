@@ -17,7 +17,14 @@ from ..choices import check_choice
 from ..geometry import ConvGeometry
 from ..keywords import takes_geometry
 from ..operator import DENSE_COLUMN_LIMIT, ConvOperator, as_operator
-from ..solvers.preconditioner import periodic_symbol
+from ..solvers.base import (
+    CancelCheck,
+    ProgressCallback,
+    SolveCancelled,
+    in_steps,
+    is_cancelled,
+)
+from ..solvers.preconditioner import stationary_kernel
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -262,6 +269,8 @@ def singular_values(
     weights: Any,
     *,
     method: str = "auto",
+    cancel: CancelCheck | None = None,
+    progress: ProgressCallback | None = None,
     **problem: Unpack[ProblemKeywords],
 ) -> SingularValues:
     """The singular values of ``A``, exact for small problems, approximate otherwise.
@@ -274,6 +283,11 @@ def singular_values(
         ``"exact"``: SVD of the dense matrix (ValueError when too large).
         ``"symbol"``: the periodic approximation below. ``"auto"``: exact when the
         dense matrix is small enough, else the symbol.
+    cancel : threading.Event or callable, optional
+        Checked between the symbol's slices of frequencies (raises
+        :class:`~deconv_gui.core.SolveCancelled`); the exact SVD is one step.
+    progress : callable, optional
+        ``progress(slices done, fraction done)`` after each slice of frequencies.
 
     Returns
     -------
@@ -319,17 +333,42 @@ def singular_values(
     if method == "exact" or (method == "auto" and exact_rank_feasible(geom)):
         if not exact_rank_feasible(geom):
             raise ValueError(_too_large_message(geom, "an exact SVD"))
+        if is_cancelled(cancel):
+            raise SolveCancelled("cancelled")
         return SingularValues(_exact_singular_values(op), True)
-    return SingularValues(_symbol_singular_values(op), False)
+    return SingularValues(_symbol_singular_values(op, cancel, progress), False)
 
 
-def _symbol_singular_values(op: ConvOperator) -> np.ndarray:
-    """The periodic symbol approximation described in :func:`singular_values`."""
+#: Frequencies per slice of the symbol (a 64-channel layer: 16 MB of symbol, ~20 ms each).
+SYMBOL_SLICE = 256
+
+
+def _symbol_singular_values(
+    op: ConvOperator,
+    cancel: CancelCheck | None = None,
+    progress: ProgressCallback | None = None,
+) -> np.ndarray:
+    """The periodic symbol approximation described in :func:`singular_values`.
+
+    The symbol of :func:`~deconv_gui.core.solvers.preconditioner.periodic_symbol`
+    (``onesided=False``), evaluated a slice of grid rows at a time as the DFT of the
+    small kernel (never the whole ``H' W' C² `` array: 4 GB for a 64-channel layer on
+    256²), each slice's eigenvalues taken before the next, so that it can stop."""
     geom = op.geometry
-    c_out = geom.output_shape[2]
-    eigenvalues = lapack.eigvalsh(
-        periodic_symbol(op, onesided=False).reshape(-1, c_out, c_out)
-    ).ravel()
+    h_out, w_out, c_out = geom.output_shape
+    kernel = stationary_kernel(op)
+    lh, lw = kernel.shape[:2]
+    shift_h, shift_w = np.arange(lh) - lh // 2, np.arange(lw) - lw // 2
+    along_w = np.exp(-2j * np.pi * np.outer(np.arange(w_out), shift_w) / w_out)  # (W', lw)
+    columns = np.einsum("lv,uvab->ulab", along_w, kernel)  # (lh, W', C, C)
+    rows_per_slice = max(SYMBOL_SLICE // max(w_out, 1), 1)
+    parts = []
+    for rows in in_steps(h_out, rows_per_slice, cancel=cancel, progress=progress):
+        along_h = np.exp(-2j * np.pi * np.outer(np.arange(h_out)[rows], shift_h) / h_out)
+        symbol = np.einsum("ku,ulab->klab", along_h, columns).reshape(-1, c_out, c_out)
+        symbol = 0.5 * (symbol + np.conj(np.swapaxes(symbol, -1, -2)))
+        parts.append(lapack.eigvalsh(symbol).ravel())
+    eigenvalues = np.concatenate(parts) if parts else np.zeros(0)
     values = np.sqrt(np.clip(eigenvalues, 0.0, None))
     values = np.sort(values)[::-1][: min(geom.n_equations, geom.n_unknowns)]
     return np.ascontiguousarray(values)

@@ -34,6 +34,7 @@ from .base import (
     SolverReport,
     as_callbacks,
     deliver,
+    in_steps,
     is_cancelled,
 )
 from .first_order import FirstOrderSolver, operator_norm_bound
@@ -60,6 +61,7 @@ __all__ = [
     "SymbolPreconditioner",
     "as_callbacks",
     "deliver",
+    "in_steps",
     "initial_image",
     "is_cancelled",
     "kl_divergence",

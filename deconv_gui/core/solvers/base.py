@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypedDict
 
@@ -36,6 +36,7 @@ __all__ = [
     "axpy",
     "deliver",
     "dot",
+    "in_steps",
     "is_cancelled",
     "norm",
 ]
@@ -225,6 +226,36 @@ def is_cancelled(cancel: CancelCheck | None) -> bool:
     if isinstance(cancel, threading.Event):
         return cancel.is_set()
     return bool(cancel())
+
+
+def in_steps(
+    count: int,
+    step: int,
+    *,
+    cancel: CancelCheck | None = None,
+    progress: ProgressCallback | None = None,
+) -> Iterator[slice]:
+    """Slices of ``range(count)``, ``step`` long: a long batched computation (one
+    eigen-decomposition per frequency, say) done slice by slice, so that it can stop.
+
+    Checks ``cancel`` before each slice (raises :class:`SolveCancelled`) and reports
+    ``progress(slices done, fraction done)`` after each, the fraction rising to 1.
+
+    Examples
+    --------
+    >>> seen = []
+    >>> [(s.start, s.stop) for s in in_steps(5, 2, progress=lambda k, f: seen.append(f))]
+    [(0, 2), (2, 4), (4, 5)]
+    >>> seen
+    [0.4, 0.8, 1.0]
+    """
+    step = max(int(step), 1)
+    for done, start in enumerate(range(0, count, step), start=1):
+        if is_cancelled(cancel):
+            raise SolveCancelled("cancelled")
+        yield slice(start, min(start + step, count))
+        if progress is not None:
+            progress(done, min(start + step, count) / count)
 
 
 # Level-1 kernels without BLAS: OpenBLAS' threaded ddot/daxpy stall badly when the

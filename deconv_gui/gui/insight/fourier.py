@@ -23,6 +23,7 @@ from ..state import AppState
 from ..support.popups import adopt_popups
 from ..support.qthelp import make_timer
 from .dialog import InsightDialog
+from .job_bar import JobBar
 
 __all__ = ["TITLE_POINTS", "FourierWindow", "describe"]
 
@@ -184,6 +185,7 @@ class FourierWindow(InsightDialog):
         self.jobs = JobRunner(self)
         self.jobs.resultReady.connect(self._on_summary)
         self.jobs.failed.connect(lambda _rid, message: self._failed(message))
+        self.bar = JobBar(self.jobs, "the Fourier maps", self._cancelled)
         self._follow_result(1320, 720)
 
     @property
@@ -225,9 +227,12 @@ class FourierWindow(InsightDialog):
         close = self._close_button(
             "Close this window (background work stops; reopening it catches up)"
         )
+        status_row = QtWidgets.QHBoxLayout()
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.bar)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addWidget(self.plots, 1)
-        layout.addWidget(self.status)
+        layout.addLayout(status_row)
         layout.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignRight)
 
     def _on_result(self, result: Result | None) -> None:
@@ -240,7 +245,26 @@ class FourierWindow(InsightDialog):
         self._key = key
         op = ConvOperator(result.geometry, p.weights)
         self.status.setText("Computing the Fourier maps…")
-        self.jobs.submit(lambda _cancel, _progress: fourier_summary(op))
+        self.bar.started()
+        self.jobs.submit(
+            lambda cancel, progress: fourier_summary(
+                op, cancel=cancel, progress=lambda _k, fraction: progress(fraction)
+            )
+        )
+
+    def _cancelled(self) -> None:
+        """No partial maps: the window is blank and says so until the layer changes."""
+        self.summary = None
+        self._key = None
+        for item in self.images.values():
+            item.clear()
+        for label in self.labels:
+            self.views["overlaps"].removeItem(label)
+        self.labels = []
+        self.status.setText(
+            "Cancelled: no maps computed. They are computed again when the layer changes "
+            "or the window is reopened."
+        )
 
     def _forget(self) -> None:
         self._key = None

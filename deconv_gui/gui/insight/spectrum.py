@@ -26,6 +26,7 @@ from ...core import (
 from ..runner import JobRunner, Priority
 from ..state import AppState
 from .dialog import InsightDialog
+from .job_bar import JobBar
 from .spectrum_plots import FLOOR_RATIO, CurvePlots, SpectrumPlot
 
 __all__ = ["CURVE_REGS", "SpectrumWindow", "computing_note", "curve_regs"]
@@ -99,14 +100,12 @@ class SpectrumWindow(InsightDialog):
             "reg λ damps each direction of A by σ² / (σ² + λ): directions with σ below √λ "
             "are mostly suppressed"
         )
-        self.spectrum_busy = QtWidgets.QProgressBar()
-        self.spectrum_busy.setRange(0, 0)  # indeterminate
-        self.spectrum_busy.setMaximumWidth(160)
-        self.spectrum_busy.setToolTip("Computing the singular values in the background")
-        self.spectrum_busy.setVisible(False)
+        self.spectrum_bar = JobBar(
+            self.spectrum_jobs, "the singular values", self._spectrum_cancelled
+        )
         status_row = QtWidgets.QHBoxLayout()
         status_row.addWidget(self.spectrum_status, 1)
-        status_row.addWidget(self.spectrum_busy)
+        status_row.addWidget(self.spectrum_bar)
         self.curve_plots = CurvePlots()
         self.compute_button = QtWidgets.QPushButton("Compute L-curve")
         self.compute_button.setToolTip(
@@ -214,23 +213,33 @@ class SpectrumWindow(InsightDialog):
     def _start_spectrum(self, result: Result) -> None:
         p, geom = result.params, result.geometry
 
-        def job(_cancel, _progress):
-            return singular_values(ConvOperator(geom, p.weights))
+        def job(cancel, progress):
+            op = ConvOperator(geom, p.weights)
+            return singular_values(op, cancel=cancel, progress=lambda _k, f: progress(f))
 
         self.spectrum = None
         self.spectrum_plot.clear_values()
-        self.spectrum_busy.setVisible(True)
         self.spectrum_status.setText(computing_note(geom))
+        self.spectrum_bar.started()
         self.spectrum_jobs.submit(job)
+
+    def _spectrum_cancelled(self) -> None:
+        """Nothing partial is drawn; the next change of layer (or reopening) computes again."""
+        self.spectrum = None
+        self._spectrum_key = None
+        self.spectrum_plot.clear_values("Cancelled: no singular values computed.")
+        self.spectrum_status.setText(
+            "Cancelled. The singular values are computed again when the layer changes or "
+            "the window is reopened."
+        )
 
     def _on_spectrum(self, _rid: int, spectrum: SingularValues) -> None:
         self.spectrum = spectrum
-        self.spectrum_busy.setVisible(False)
         self.spectrum_plot.show_values(spectrum)
         self._show_reg()
 
     def _spectrum_failed(self, message: str) -> None:
-        self.spectrum_busy.setVisible(False)
+        self.spectrum_plot.clear_values("Failed: see below.")
         self.spectrum_status.setText(f"Could not compute the singular values: {message}")
 
     def _show_reg(self) -> None:

@@ -149,7 +149,14 @@ class SpectrumPlot(pg.PlotWidget):
         self.reg_label = pg.TextItem("", color="#d29922", anchor=(1, 1))
         self.addItem(self.reg_label)
         self.values: np.ndarray | None = None
+        self.note = _centred_note(self)
         adopt_popups(self)  # its menus go with it
+
+    def _show_axes(self, shown: bool) -> None:
+        # an empty plot's default range (an index axis from −400 to 400) means nothing
+        for side in ("left", "bottom"):
+            self.showAxis(side, shown)
+        self.showGrid(x=shown, y=shown, alpha=0.25)
 
     def show_values(self, spectrum: SingularValues) -> None:
         """Draw ``spectrum`` (exact or approximate, said in the title)."""
@@ -160,6 +167,8 @@ class SpectrumPlot(pg.PlotWidget):
         self.setTitle(f"Singular values σ of A — {kind}")
         index = np.arange(1, self.values.size + 1)
         self.curve.setData(index, floored(self.values))
+        self.note.setText("")
+        self._show_axes(True)
         self.enableAutoRange()
 
     def show_reg(self, reg: float) -> None:
@@ -174,13 +183,15 @@ class SpectrumPlot(pg.PlotWidget):
         self.reg_label.setText(f"√reg = {np.sqrt(reg):.3g}")
         self.reg_label.setPos(float(self.values.size), level)
 
-    def clear_values(self) -> None:
-        """Remove the values (a new spectrum is on its way)."""
+    def clear_values(self, note: str = "Computing the singular values…") -> None:
+        """Remove the values; the plot, without axes, says ``note`` (computing, cancelled)."""
         self.values = None
         self.curve.setData([], [])
         self.reg_line.setVisible(False)
         self.reg_label.setText("")
-        self.setTitle("Singular values σ of A — computing…")
+        self.setTitle("Singular values σ of A")
+        self.note.setText(note)
+        self._show_axes(False)
 
 
 class CurvePlots(QtWidgets.QWidget):
