@@ -187,3 +187,41 @@ def test_the_networks_report_is_taken_back_when_the_layer_is_studied_alone(qtbot
     window.network.set_through(False)
     qtbot.waitUntil(lambda: not window.network._showing, timeout=TIMEOUT)
     assert window.last_message.startswith("Could not open the model")
+
+
+def test_ctrl_i_after_a_relaunch_on_a_model_layer_hides_the_normalised_panel_too(qtbot, tmp_path):
+    """The lost-information panels remembered from the last run, then ``--model --layer``:
+    the layer's methods carry the normalised panel the panels had ticked, which is not
+    the user's choice: hiding the panels (Ctrl+I) unticks it with them."""
+    from deconv_gui import app
+    from deconv_gui.gui.launch import apply_arguments
+
+    settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)
+    first = MainWindow(settings, restore=True)
+    first.set_work_size(64)
+    first.show()
+    qtbot.waitUntil(lambda: first.result is not None, timeout=TIMEOUT)
+    first.insight.panels_action.trigger()  # Ctrl+I: shown, with the normalised panel
+    assert "normalized_transposed" in first.recon_options.methods()
+    first.close()  # the settings remember the panels
+    delete_now(first)
+    torch.manual_seed(3)
+    _, path = _export(tmp_path, "insight.onnx", 4)
+    args = app.build_parser().parse_args(["--model", str(path), "--layer", "/2/Conv"])
+    again = MainWindow(settings, restore=True)
+    try:
+        assert apply_arguments(again, args, wait=True) is None
+        again.show()
+        qtbot.waitUntil(lambda: _settled(again, "insight.onnx"), timeout=TIMEOUT)
+        assert again.insight.panels_action.isChecked()
+        assert not again.document.insight.normalised_by_user
+        again.insight.panels_action.trigger()  # Ctrl+I: hidden, the normalised panel too
+        assert "normalized_transposed" not in again.recon_options.methods()
+        qtbot.waitUntil(
+            lambda: "coverage" not in again.result.params.methods and not again.runner.busy,
+            timeout=TIMEOUT,
+        )
+        assert "normalized_transposed" not in again.result.params.methods
+    finally:
+        again.remember = False
+        delete_now(again)

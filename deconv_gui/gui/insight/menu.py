@@ -199,7 +199,12 @@ class Insight(QtCore.QObject):
         """Show the lost-information panels when ``methods`` include theirs; returns the
         other methods, for the forms (the panels are a menu toggle, not options)."""
         rest = tuple(m for m in methods if m not in INSIGHT_METHODS)
-        self.set_panels_visible(len(rest) < len(methods))  # may tick the normalised panel
+        panels = len(rest) < len(methods)
+        if panels and self.panels_action.isChecked():
+            # shown already (a model's layer loaded over them): they ticked the normalised
+            # panel themselves, it is in ``methods`` for them, and the user's choice stays
+            return rest
+        self.set_panels_visible(panels)  # may tick the normalised panel
         self.user_ticked_normalised = "normalized_transposed" in rest
         return rest
 
