@@ -225,3 +225,22 @@ def test_the_border_line_of_the_coverage_maps_is_real_and_captioned():
     from deconv_gui.gui.insight.fourier import describe
 
     assert "zero padding leaves the border pixels fewer taps" in describe(summary, (1, 1))
+
+
+def test_a_flat_coverage_is_mid_grey_whatever_the_sign_of_its_taps():
+    """From 0 to the maximum, a layer whose taps sum below 0 drew Aᵀ1 all black (an
+    artefact of the levels); centred on the interior, the flat part is mid-grey and only
+    the padded border (real) is lighter or darker."""
+    from deconv_gui.gui.insight.fourier import _corner, coverage_levels
+
+    for sign in (1.0, -1.0):
+        weights = sign * np.abs(np.random.default_rng(2).standard_normal((3, 3, 16, 16)))
+        op = ConvOperator.from_weights(weights, input_shape=(32, 32, 16), padding=1)
+        summary = fourier_summary(op)
+        crops = [_corner(summary.coverage), _corner(summary.resize_coverage)]
+        low, high = coverage_levels(crops, summary.subkernels.shape[2:])
+        interior = crops[0][5, 5]
+        assert np.isclose((interior - low) / (high - low), 0.5)
+        assert np.isclose(crops[1][5, 5], interior)  # both flat at the same value
+        for crop in crops:
+            assert low <= crop.min() and crop.max() <= high  # nothing clipped

@@ -25,7 +25,7 @@ from ..support.qthelp import make_timer
 from .dialog import InsightDialog
 from .job_bar import JobBar
 
-__all__ = ["TITLE_POINTS", "FourierWindow", "describe"]
+__all__ = ["TITLE_POINTS", "FourierWindow", "coverage_levels", "describe"]
 
 #: (attribute, title, tooltip, colormap) of the six maps, in reading order.
 MAPS = (
@@ -170,6 +170,29 @@ def _levels(values: np.ndarray) -> tuple[float, float]:
     return low, (high if high > low else low + 1.0)
 
 
+def coverage_levels(crops: list[np.ndarray], span: tuple[int, ...]) -> tuple[float, float]:
+    """Both coverage maps' levels, mid-grey at the mean of Aᵀ1 away from the borders.
+
+    From 0 to the maximum, a layer whose taps sum to a negative number drew its flat
+    ``Aᵀ1`` all black and only a padded border row white; centred on the interior, a
+    flat map is grey, a checkerboard alternates about it, and the border's fewer taps
+    (real) show as a lighter or darker line.
+
+    Examples
+    --------
+    >>> flat = np.full((6, 6), -2.0)
+    >>> flat[0] = 1.0  # the padded first row
+    >>> coverage_levels([flat, flat], (1, 1))
+    (-5.0, 1.0)
+    """
+    inner = crops[0][span[0] :, span[1] :]
+    centre = float((inner if inner.size else crops[0]).mean())
+    half = max(float(np.abs(c - centre).max()) for c in crops)
+    if half <= 1e-12 * max(abs(centre), 1.0):
+        half = max(abs(centre), 1.0)
+    return centre - half, centre + half
+
+
 def _corner(image: np.ndarray, side: int = COVERAGE_CROP) -> np.ndarray:
     """The top-left ``side × side`` corner (the whole image when smaller)."""
     return image[:side, :side]
@@ -280,9 +303,9 @@ class FourierWindow(InsightDialog):
         self.images["recoverable"].setImage(kept, levels=(0.0, 1.0))
         self.titles["recoverable"] = f"Kept of each input frequency (0–1, most {kept.max():.2f})"
         crops = [_corner(getattr(summary, n)) for n in ("coverage", "resize_coverage")]
-        top = max(float(c.max()) for c in crops)
+        levels = coverage_levels(crops, summary.subkernels.shape[2:])
         for name, crop in zip(("coverage", "resize_coverage"), crops, strict=True):
-            self.images[name].setImage(crop, levels=(0.0, top if top > 0 else 1.0))
+            self.images[name].setImage(crop, levels=levels)
         self._show_overlaps(summary.overlaps)
         mosaic = _mosaic(summary.subkernels)
         top = float(np.nanmax(np.abs(mosaic))) if np.isfinite(mosaic).any() else 1.0
