@@ -274,7 +274,8 @@ def fourier_summary(
 ) -> FourierSummary:
     """The Fourier view's maps for ``op``, on a crop of at most ``max_side`` pixels a side.
 
-    ``cancel`` and ``progress`` go to :func:`recoverable_fraction`, the long part.
+    ``cancel`` and ``progress`` go to :func:`recoverable_fraction`, the long part
+    (reported up to 90%; 100% when the whole summary is done).
 
     ``op`` is a strided convolution ``A`` (its transpose ``Aᵀ`` is what would undo the
     stride) or a ConvTranspose2d layer ``B`` under study (a
@@ -310,10 +311,13 @@ def fourier_summary(
     support[::dh, ::dw] = taps
     upsampled = np.kron(np.ones(crop.geometry.output_shape[:2]), np.ones((sh, sw)))
     resize = _correlate_same(upsampled, support)
-    return FourierSummary(
+    # the SVD slices are most of the time, not all: the bar reaches 100% at the very end
+    sliced = None if progress is None else (lambda k, f: progress(k, 0.9 * f))
+    recoverable = recoverable_fraction(twin, cancel=cancel, progress=sliced)
+    summary = FourierSummary(
         spectrum=spectrum[..., 0].sum(axis=-1),
         alias=alias_order((h, w), (sh, sw)),
-        recoverable=recoverable_fraction(twin, cancel=cancel, progress=progress).mean(axis=-1),
+        recoverable=recoverable.mean(axis=-1),
         overlaps=transposed_overlaps(
             (fh, fw), stride=(sh, sw), padding=g.pads, dilation=(dh, dw), groups=g.groups
         ),
@@ -334,6 +338,9 @@ def fourier_summary(
         ),
         transposed=transposed,
     )
+    if progress is not None:
+        progress(0, 1.0)
+    return summary
 
 
 def _interior_variation(coverage: np.ndarray, span: tuple[int, int]) -> float:
