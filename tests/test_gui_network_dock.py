@@ -352,11 +352,12 @@ def test_the_network_panels_hide_the_layer_alones_status(qtbot, window, path):
     qtbot.waitUntil(lambda: window.state_label.isVisible(), timeout=TIMEOUT)
 
 
-def test_long_layer_names_are_whole_in_a_list_that_scrolls_sideways(qtbot):
+def test_long_layer_names_fit_the_docks_width_elided_in_their_middle(qtbot):
     """A ResNet-like ONNX export's names (``/encoder/layer2/layer2.1/conv2/Conv``) in the
     dock's narrow list: the folders every name shares, the op type and a folder the next
-    repeats go; the name column is as wide as the longest name (it was a sliver beside a
-    long layer's words), the list scrolls sideways to it, and the tooltip gives it whole."""
+    repeats go. The list never scrolls sideways (it cut off the name and output columns,
+    '256×25…'): the output column is as wide as its texts, the layer's words and its name
+    share the rest, elided in their middle, and each cell's tooltip gives them whole."""
     from deconv_gui.gui.controls.layers import LayerRow, LayersPanel
     from deconv_gui.gui.network.listing import short_names
 
@@ -370,9 +371,10 @@ def test_long_layer_names_are_whole_in_a_list_that_scrolls_sideways(qtbot):
     names, labels = names * 3, labels * 3  # more rows than the list shows: it scrolls down too
     panel = LayersPanel()
     qtbot.addWidget(panel)
-    panel.resize(340, 400)
+    panel.resize(480, 400)  # a dock's width in the offscreen platform's wider font
+    words = "conv 3×3, 64→128, stride 2, dilation 2, groups 4"
     rows = [
-        LayerRow("conv 3×3, 64→128, stride 2", "170×256×128", True, name=n, label=label)
+        LayerRow(words, "170×256×128", True, name=n, label=label, passed=(40, 100))
         for n, label in zip(names, labels, strict=True)
     ]
     panel.show()
@@ -380,13 +382,18 @@ def test_long_layer_names_are_whole_in_a_list_that_scrolls_sideways(qtbot):
     panel.show_chain(rows, 8, 8)  # as a listing arrives: in a list on screen
     qtbot.wait(50)  # the view lays out what it was given (no timing: a pass of the event loop)
     view, header = panel.list, panel.list.header()
-    assert header.sectionSize(2) >= view.fontMetrics().horizontalAdvance(labels[2])
-    assert sum(header.sectionSize(c) for c in range(4)) > view.viewport().width()
-    assert view.horizontalScrollBar().isVisible()  # too wide for the dock: it scrolls
+    metrics = view.fontMetrics()
+    assert not view.horizontalScrollBar().isVisible()
+    assert sum(header.sectionSize(c) for c in range(5)) <= view.viewport().width()
+    assert header.sectionSize(3) >= metrics.horizontalAdvance("170×256×128")  # output whole
+    assert header.sectionSize(4) >= metrics.horizontalAdvance("40%")  # passed whole
+    # the name is at most a third of what the others leave, the layer's words the rest
+    assert header.sectionSize(1) >= header.sectionSize(2) > 30  # never a sliver
+    assert view.textElideMode() == QtCore.Qt.TextElideMode.ElideMiddle
     item = view.topLevelItem(8)
     assert item.text(2) == labels[8] and names[8] in item.toolTip(2)
-    # the scroll bar does not hide the row under study, the last
-    assert view.visualItemRect(item).bottom() < view.viewport().height()
+    assert words in item.toolTip(1)
+    assert view.visualItemRect(item).bottom() < view.viewport().height()  # in view
 
 
 def test_the_command_line_pictures_a_models_network_up_to_a_layer(qtbot, tmp_path):

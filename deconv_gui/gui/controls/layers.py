@@ -147,6 +147,10 @@ class LayersPanel(DockSection):
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # the dock's width is the list's: long words lose their middle (whole in the
+        # tooltip) instead of scrolling sideways out of sight
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = nonnull(self.list.header())
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -247,12 +251,12 @@ class LayersPanel(DockSection):
         named = any(row.name for row in rows)
         self.list.setColumnHidden(_NAME, not named)
         self.list.setColumnHidden(_PASSED, all(row.passed is None for row in rows))
-        # beside names every column is as wide as its texts, the list scrolls sideways when
-        # they do not fit (a stretched name column shrank to a sliver beside a long layer)
-        fit = QHeaderView.ResizeMode.ResizeToContents if named else QHeaderView.ResizeMode.Stretch
+        # the number, output and passed columns are as wide as their texts, the name at
+        # most a third of the rest (:meth:`_fit_name`); the layer's words take what is left,
+        # elided in their middle where too long
         header = nonnull(self.list.header())
-        header.setSectionResizeMode(1, fit)
-        header.setSectionResizeMode(_NAME, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(_NAME, QHeaderView.ResizeMode.Interactive)
         self.list.setToolTip(tip)
         with signals_blocked(self.list):
             self.list.clear()
@@ -281,7 +285,8 @@ class LayersPanel(DockSection):
             if chosen is not None:
                 self.list.setCurrentItem(chosen)
                 self.list.scrollToItem(chosen)
-        self._fit_height(len(rows), sideways=named)
+        self._fit_height(len(rows))
+        self._fit_name()
         # a long model file name wraps: its end (the extension) stays in the dock
         self.problem.setText(breakable(problem))
         self.problem.setVisible(bool(problem))
@@ -298,21 +303,33 @@ class LayersPanel(DockSection):
                 for column in range(self.list.columnCount()):
                     item.setForeground(column, brush)
 
-    def _fit_height(self, count: int, sideways: bool = False) -> None:
-        """Tall enough for the rows (two to six; more scroll) and, when the rows may be
-        wider than the dock (``sideways``), for the scroll bar under them (it hid the last)."""
+    def _fit_height(self, count: int) -> None:
+        """Tall enough for the rows (two to six; more scroll)."""
         first = self.list.topLevelItem(0)
         height = self.list.visualItemRect(first).height() if first is not None else 0
         height = height or self.list.fontMetrics().height() + 6
         header = nonnull(self.list.header()).sizeHint().height()
         shown = max(_VISIBLE_ROWS[0], min(count, _VISIBLE_ROWS[1]))
-        bar = nonnull(self.list.horizontalScrollBar()).sizeHint().height() if sideways else 0
-        self.list.setFixedHeight(header + height * shown + bar + 2 * self.list.frameWidth() + 2)
+        self.list.setFixedHeight(header + height * shown + 2 * self.list.frameWidth() + 2)
+
+    def _fit_name(self) -> None:
+        """The name column as wide as its names, at most a third of what the number,
+        output and passed columns leave (a long name is elided in its middle)."""
+        if self.list.isColumnHidden(_NAME):
+            return
+        header = nonnull(self.list.header())
+        fixed = sum(
+            header.sectionSize(c) for c in (0, _OUTPUT, _PASSED) if not self.list.isColumnHidden(c)
+        )
+        room = max(0, nonnull(self.list.viewport()).width() - fixed)
+        wanted = max(self.list.sizeHintForColumn(_NAME), header.sectionSizeHint(_NAME))
+        header.resizeSection(_NAME, max(header.minimumSectionSize(), min(wanted, room // 3)))
 
     def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
-        # the list's height and its sideways scroll bar settle after the rows came: the
-        # current row (the one under study) stays in view (the bar came over it)
+        # the list's width and height settle after the rows came: the name column follows
+        # the width, and the current row (the one under study) stays in view
         if event is not None and event.type() == QEvent.Type.Resize:
+            self._fit_name()
             item = self.list.currentItem()
             if item is not None:
                 self.list.scrollToItem(item)
