@@ -154,3 +154,14 @@ def test_the_spectrum_plot_has_no_axes_until_it_has_values(qtbot, window):
     assert axis.isVisible() and dialog.spectrum_plot.note.toPlainText() == ""
     dialog.spectrum_plot.clear_values()
     assert not axis.isVisible() and "Computing" in dialog.spectrum_plot.note.toPlainText()
+
+
+@pytest.mark.parametrize("groups, flip", [(1, False), (2, True)])
+def test_the_summarys_spectrum_is_output_channel_0_of_the_whole_filter_spectrum(groups, flip):
+    rng = np.random.default_rng(5)
+    weights = rng.standard_normal((3, 3, 8 // groups, 6))
+    op = ConvOperator.from_weights(
+        weights, input_shape=(16, 16, 8), padding=1, groups=groups, flip=flip
+    )
+    whole = fourier_core.filter_spectrum(weights, (16, 16), groups=groups, flip=flip)
+    np.testing.assert_allclose(fourier_summary(op).spectrum, whole[..., 0].sum(axis=-1))
