@@ -151,7 +151,10 @@ def test_the_lists_passed_column_is_info_through_s(qtbot, window, tmp_path, caps
     # the panel shows the share before the layer's words, the count in its tooltip
     panel = window.controls_dock.layers_panel
     header = panel.list.header()
+    # shown with the layer alone too: the ReLUs counted made the layer's input
+    assert not window.document.through
     assert not panel.list.isColumnHidden(4) and header.visualIndex(4) == 1
+    assert "made the studied layer's input" in panel.list.headerItem().toolTip(4)
     assert "ReLU units that pass" in panel.list.headerItem().toolTip(4)
     for index, row in enumerate(listing.rows):
         item = panel.list.topLevelItem(index)

@@ -58,7 +58,8 @@ _PASSED_TIP = (
     "passed: the share of its ReLU units that pass at this image (their input is "
     "positive), i.e. where the layer is linear (slope 1; the others give 0 and their "
     "direction is lost); a block's row counts its ReLUs' units. The counts (in each "
-    "cell's tooltip) are deconv-gui info --through's"
+    "cell's tooltip) are deconv-gui info --through's. Shown in either study: these ReLUs "
+    "made the studied layer's input"
 )
 _LIST_TIP = "Click a convolution to study it (▶); click a ReLU or a pooling to edit it below"
 
