@@ -318,3 +318,21 @@ def test_indicators_and_disabled_texts_stand_out_from_the_window(qtbot, palette,
         QtGui.QPalette.ColorGroup.Disabled, QtGui.QPalette.ColorRole.Text
     )
     assert wcag_contrast(_rgb(disabled), back) >= 3.0  # a turned-off field is still read
+
+
+def test_styling_again_keeps_the_style_until_another_replaces_it(qapp, monkeypatch):
+    """Each window styles the application: the style is set once (setStyle deletes the
+    one it replaces and re-polishes every widget), and again once another replaced it."""
+    apply_style(qapp)
+    calls: list[object] = []
+    real = qapp.setStyle
+    monkeypatch.setattr(qapp, "setStyle", lambda style: (calls.append(style), real(style)))
+    apply_style(qapp)
+    assert calls == []
+    sheet = qapp.styleSheet()
+    try:
+        real("fusion")  # what a desktop's or a test's own style does
+        apply_style(qapp)
+        assert len(calls) == 1 and type(calls[0]).__name__ == "ContrastStyle"
+    finally:
+        qapp.setStyleSheet(sheet)

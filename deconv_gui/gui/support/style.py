@@ -64,7 +64,13 @@ STYLE_SHEET = style_sheet(THEMES["light"])
 def apply_style(app: QtWidgets.QApplication) -> None:
     """Use the Fusion style and the panel style sheet, in the palette's colours from now
     on (a palette changed at runtime changes the style sheet too)."""
-    app.setStyle(ContrastStyle("Fusion"))
+    if not _installed:
+        # once while it lasts: setStyle deletes the style it replaces (a widget or a
+        # pending paint may still hold it) and re-polishes every widget
+        style = ContrastStyle("Fusion")
+        style.destroyed.connect(_installed.clear)  # replaced: install it again
+        app.setStyle(style)
+        _installed.add(True)
     if not app.property(_FOLLOWED):  # once per application, however often it is styled
         app.setProperty(_FOLLOWED, True)
         follow_theme(app, lambda theme: _set_app_sheet(app, style_sheet(theme)))
@@ -74,6 +80,7 @@ def apply_style(app: QtWidgets.QApplication) -> None:
 
 
 _FOLLOWED = "deconvThemeFollowed"
+_installed: set[bool] = set()  # whether the application's style is ours (app.style() hides it)
 
 
 def _set_app_sheet(app: QtWidgets.QApplication, sheet: str) -> None:
